@@ -1,0 +1,172 @@
+//! Connection actor: one per client socket. Reads, decodes every complete request in the buffer, sends
+//! ONE `Exec` per read to the Keyspace, and writes the batch's replies with one write. Lives on the
+//! Keyspace's arbiter (io-threads 1) or on an I/O arbiter (io-threads N).
+
+use super::keyspace::{Exec, ExecReply, Keyspace, Register, Unregister};
+use crate::commands::{parse_batch, Batch, Knobs};
+use actix::prelude::*;
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Read buffer growth step.
+const READ_CHUNK: usize = 16 * 1024;
+/// Buffers larger than this are released after use instead of kept for the next request.
+const KEEP_BUF: usize = 1 << 20;
+
+/// Disconnect now (CLIENT KILL, timeout, shutdown).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Kick;
+
+/// A client socket of either family.
+pub enum Stream {
+    Tcp(tokio::net::TcpStream),
+    Unix(tokio::net::UnixStream),
+}
+
+pub struct Connection {
+    stream: Option<Stream>,
+    keyspace: Addr<Keyspace>,
+    knobs: Arc<Knobs>,
+    peer: String,
+    local: String,
+    /// Set once the Keyspace has registered us, so that `stopped` can unregister.
+    slot: Rc<Cell<Option<usize>>>,
+    /// A reply to send instead of serving (protected mode).
+    refuse: Option<String>,
+}
+
+impl Connection {
+    pub fn new(stream: Stream, keyspace: Addr<Keyspace>, knobs: Arc<Knobs>, peer: String, local: String) -> Self {
+        Connection { stream: Some(stream), keyspace, knobs, peer, local, slot: Rc::new(Cell::new(None)), refuse: None }
+    }
+
+    /// Serve only to send `reply` and close.
+    pub fn refusing(mut self, reply: String) -> Self {
+        self.refuse = Some(reply);
+        self
+    }
+}
+
+impl Actor for Connection {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let Some(stream) = self.stream.take() else {
+            ctx.stop();
+            return;
+        };
+        let ks = self.keyspace.clone();
+        let me = ctx.address().recipient();
+        let knobs = self.knobs.clone();
+        let (peer, local) = (self.peer.clone(), self.local.clone());
+        let slot = self.slot.clone();
+        let refuse = self.refuse.take();
+        let fut = async move {
+            match stream {
+                Stream::Tcp(s) => serve(s, false, ks, me, knobs, peer, local, slot, refuse).await,
+                Stream::Unix(s) => serve(s, true, ks, me, knobs, peer, local, slot, refuse).await,
+            }
+        };
+        ctx.spawn(fut.into_actor(self).map(|_, _, ctx| ctx.stop()));
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        if let Some(slot) = self.slot.get() {
+            self.keyspace.do_send(Unregister { slot });
+        }
+    }
+}
+
+impl Handler<Kick> for Connection {
+    type Result = ();
+
+    fn handle(&mut self, _: Kick, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    unix: bool,
+    ks: Addr<Keyspace>,
+    me: Recipient<Kick>,
+    knobs: Arc<Knobs>,
+    peer: String,
+    local: String,
+    slot_cell: Rc<Cell<Option<usize>>>,
+    refuse: Option<String>,
+) {
+    if let Some(reply) = refuse {
+        let _ = stream.write_all(format!("-{reply}\r\n").as_bytes()).await;
+        return;
+    }
+    let slot = match ks.send(Register { addr: peer, laddr: local, conn: Some(me), unix }).await {
+        Ok(Ok(slot)) => slot,
+        Ok(Err(reply)) => {
+            let _ = stream.write_all(format!("-{reply}\r\n").as_bytes()).await;
+            return;
+        }
+        Err(_) => return,
+    };
+    slot_cell.set(Some(slot));
+    let mut batch = Batch::default();
+    loop {
+        if batch.input.capacity() - batch.input.len() < READ_CHUNK / 4 {
+            batch.input.reserve(READ_CHUNK);
+        }
+        match stream.read_buf(&mut batch.input).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => batch.read_bytes += n as u64,
+        }
+        let parsed = parse_batch(&mut batch, knobs.proto_max_bulk_len.load(Ordering::Relaxed));
+        let pending = batch.input.len() - parsed.consumed;
+        if pending as u64 > knobs.client_query_buffer_limit.load(Ordering::Relaxed) {
+            log::warn!("Closing client that reached max query buffer length (qbuf={pending})");
+            return;
+        }
+        if batch.reqs.is_empty() && parsed.error.is_none() {
+            // Nothing complete yet: make room for the whole pending request in one go.
+            if parsed.need > batch.input.len() {
+                batch.input.reserve(parsed.need - batch.input.len());
+            }
+            continue;
+        }
+        if !batch.reqs.is_empty() {
+            batch = match ks.send(Exec { slot, batch }).await {
+                Ok(ExecReply::Done(b)) => b,
+                Ok(ExecReply::Later(rx)) => match rx.await {
+                    Ok(b) => b,
+                    Err(_) => return,
+                },
+                Err(_) => return,
+            };
+        }
+        if let Some(e) = parsed.error {
+            batch.out.extend_from_slice(format!("-{e}\r\n").as_bytes());
+            batch.close = true;
+        }
+        if !batch.out.is_empty() {
+            if stream.write_all(&batch.out).await.is_err() {
+                return;
+            }
+            batch.out.clear();
+            if batch.out.capacity() > KEEP_BUF {
+                batch.out = Vec::new();
+            }
+        }
+        if batch.close {
+            let _ = stream.shutdown().await;
+            return;
+        }
+        bytes::Buf::advance(&mut batch.input, parsed.consumed);
+        if batch.input.is_empty() && batch.input.capacity() > KEEP_BUF {
+            batch.input = bytes::BytesMut::new();
+        }
+        batch.clear();
+    }
+}

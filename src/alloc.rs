@@ -1,0 +1,84 @@
+//! Counting allocator: wraps mimalloc and keeps an exact count of live heap bytes, which INFO memory
+//! reports as used_memory and maxmemory is checked against (as Redis's zmalloc does with jemalloc).
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub struct Counting;
+
+static USED: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = mimalloc::MiMalloc.alloc(layout);
+        if !p.is_null() {
+            USED.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = mimalloc::MiMalloc.alloc_zeroed(layout);
+        if !p.is_null() {
+            USED.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        mimalloc::MiMalloc.dealloc(ptr, layout);
+        USED.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = mimalloc::MiMalloc.realloc(ptr, layout, new_size);
+        if !p.is_null() {
+            if new_size >= layout.size() {
+                USED.fetch_add(new_size - layout.size(), Ordering::Relaxed);
+            } else {
+                USED.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+            }
+        }
+        p
+    }
+}
+
+/// Live heap bytes allocated through the global allocator. Zero when the host program (embedding us)
+/// did not install `Counting` as its global allocator; callers then fall back to RSS.
+pub fn used_memory() -> usize {
+    USED.load(Ordering::Relaxed)
+}
+
+/// Resident set size of the process, from /proc (0 where unavailable).
+pub fn rss() -> usize {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<usize>().ok()))
+        .map(|pages| pages * page_size())
+        .unwrap_or(0)
+}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if n > 0 {
+        n as usize
+    } else {
+        4096
+    }
+}
+
+/// Physical memory of the machine (INFO total_system_memory).
+pub fn total_system_memory() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let pages = unsafe { libc::sysconf(libc::_SC_PHYS_PAGES) };
+    if pages > 0 {
+        pages as u64 * page_size() as u64
+    } else {
+        0
+    }
+}

@@ -1,0 +1,131 @@
+//! ferrodis-server: the standalone binary. `ferrodis-server [redis.conf] [--name value ...]` parses the
+//! configuration like redis-server, starts the actors (see the crate docs), and runs until SIGINT, SIGTERM
+//! or SHUTDOWN.
+
+use ferrodis::types::clock;
+use ferrodis::{Config, Server};
+use std::io::Write;
+
+fn usage() {
+    eprintln!(
+        "Usage: ./ferrodis-server [/path/to/redis.conf] [options] [-]\n       ./ferrodis-server - (read config from stdin)\n       ./ferrodis-server -v or --version\n       ./ferrodis-server -h or --help\n\nExamples:\n       ./ferrodis-server (run the server with default conf)\n       ./ferrodis-server /etc/redis/6379.conf\n       ./ferrodis-server --port 7777\n       ./ferrodis-server /etc/myredis.conf --loglevel verbose -"
+    );
+}
+
+fn init_logging(cfg: &Config) {
+    // Redis's levels: debug '.', verbose '-', notice '*', warning '#'.
+    let level = match cfg.loglevel.as_str() {
+        "debug" => log::LevelFilter::Trace,
+        "verbose" => log::LevelFilter::Debug,
+        "warning" => log::LevelFilter::Warn,
+        _ => log::LevelFilter::Info,
+    };
+    let pid = std::process::id();
+    let mut b = env_logger::Builder::new();
+    b.filter_level(level).format(move |buf, rec| {
+        let sym = match rec.level() {
+            log::Level::Trace => '.',
+            log::Level::Debug => '-',
+            log::Level::Info => '*',
+            _ => '#',
+        };
+        writeln!(buf, "{pid}:M {} {sym} {}", clock::log_timestamp(clock::system_ms()), rec.args())
+    });
+    if cfg.logfile.is_empty() {
+        b.target(env_logger::Target::Stdout);
+    } else {
+        match std::fs::OpenOptions::new().create(true).append(true).open(&cfg.logfile) {
+            Ok(f) => {
+                b.target(env_logger::Target::Pipe(Box::new(f)));
+            }
+            Err(e) => {
+                eprintln!("Can't open the log file: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    let _ = b.try_init();
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(a) = args.first() {
+        if a == "-v" || a == "--version" {
+            println!(
+                "ferrodis server v={} (Redis {} compatible) bits=64",
+                env!("CARGO_PKG_VERSION"),
+                ferrodis::REDIS_VERSION
+            );
+            return;
+        }
+        if a == "-h" || a == "--help" {
+            usage();
+            return;
+        }
+    }
+    let config = match Config::from_args(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    init_logging(&config);
+    log::warn!("oO0OoO0OoO0Oo ferrodis is starting oO0OoO0OoO0Oo");
+    log::warn!(
+        "ferrodis version={}, Redis {} compatible, bits=64, pid={}, just started",
+        env!("CARGO_PKG_VERSION"),
+        ferrodis::REDIS_VERSION,
+        std::process::id()
+    );
+    match &config.config_file {
+        Some(f) => log::warn!("Configuration loaded from {f}"),
+        None => log::warn!("Warning: no config file specified, using the default config. In order to specify a config file use ferrodis-server /path/to/redis.conf"),
+    }
+    if config.daemonize {
+        log::warn!("daemonize yes is not supported (ferrodis never forks); running in the foreground");
+    }
+    if !config.pidfile.is_empty() {
+        if let Err(e) = std::fs::write(&config.pidfile, format!("{}\n", std::process::id())) {
+            log::warn!("Failed to write PID file: {e}");
+        }
+    }
+    let pidfile = config.pidfile.clone();
+    let code = actix_rt::System::new().block_on(async move {
+        let mut handle = match Server::new(config).start().await {
+            Ok(h) => h,
+            Err(e) => {
+                log::warn!("{e}");
+                return 1;
+            }
+        };
+        if let Some(a) = handle.addr() {
+            log::info!(
+                "Server initialized, listening on {}",
+                handle.addrs().iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" ")
+            );
+            let _ = a;
+        }
+        log::info!("Ready to accept connections");
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                log::warn!("Cannot install the SIGTERM handler: {e}");
+                return 1;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => log::warn!("Received SIGINT scheduling shutdown..."),
+            _ = term.recv() => log::warn!("Received SIGTERM scheduling shutdown..."),
+            _ = handle.shutdown_requested() => {}
+        }
+        log::warn!("User requested shutdown...");
+        handle.stop().await;
+        log::warn!("ferrodis is now ready to exit, bye bye...");
+        0
+    });
+    if !pidfile.is_empty() {
+        let _ = std::fs::remove_file(&pidfile);
+    }
+    std::process::exit(code);
+}

@@ -1,0 +1,827 @@
+//! Connection commands: PING, ECHO, QUIT, SELECT, AUTH, HELLO, RESET and CLIENT (commands layer, applied by
+//! the Keyspace actor to the calling client's record).
+
+use super::spec::*;
+use super::{Client, Ctx, Pause, ReplyMode};
+use crate::error::CmdError;
+use crate::spec;
+use crate::types::clock;
+
+const AUTH_NO_PASSWORD: CmdError = CmdError::new(
+    "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+);
+const WRONGPASS: CmdError = CmdError::new("WRONGPASS invalid username-password pair or user is disabled.");
+
+/// PING [message]
+fn ping(cx: &mut Ctx<'_>) -> CmdResult {
+    if cx.argc() > 2 {
+        return Err(CmdError::arity("ping"));
+    }
+    if cx.argc() == 2 {
+        cx.out.bulk(cx.arg(1));
+    } else {
+        cx.out.simple("PONG");
+    }
+    Ok(())
+}
+
+/// ECHO message
+fn echo(cx: &mut Ctx<'_>) -> CmdResult {
+    cx.out.bulk(cx.arg(1));
+    Ok(())
+}
+
+/// QUIT: reply OK, then the connection closes.
+fn quit(cx: &mut Ctx<'_>) -> CmdResult {
+    cx.out.ok();
+    cx.client().close_after_reply = true;
+    Ok(())
+}
+
+/// SELECT index
+fn select(cx: &mut Ctx<'_>) -> CmdResult {
+    let idx = cx.int_arg(1)?;
+    if idx < 0 || idx as usize >= cx.s.dbs.len() {
+        return Err(CmdError::DB_INDEX);
+    }
+    cx.client().db = idx as usize;
+    cx.out.ok();
+    Ok(())
+}
+
+/// Check a username/password pair against `requirepass` (the only user is "default").
+fn check_auth(cx: &mut Ctx<'_>, user: Option<&[u8]>, pass: &[u8]) -> CmdResult {
+    let required = cx.s.config.requirepass.as_bytes();
+    if user.is_some_and(|u| u != b"default") {
+        return Err(WRONGPASS);
+    }
+    // With no password configured the default user has `nopass`: any password works for AUTH default x.
+    if required.is_empty() || constant_time_eq(required, pass) {
+        cx.client().authenticated = true;
+        Ok(())
+    } else {
+        Err(WRONGPASS)
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// AUTH [username] password
+fn auth(cx: &mut Ctx<'_>) -> CmdResult {
+    match cx.argc() {
+        2 => {
+            if cx.s.config.requirepass.is_empty() {
+                return Err(AUTH_NO_PASSWORD);
+            }
+            check_auth(cx, None, cx.arg(1))?;
+        }
+        3 => check_auth(cx, Some(cx.arg(1)), cx.arg(2))?,
+        _ => return Err(CmdError::SYNTAX),
+    }
+    cx.out.ok();
+    Ok(())
+}
+
+/// HELLO [protover [AUTH username password] [SETNAME clientname]]
+fn hello(cx: &mut Ctx<'_>) -> CmdResult {
+    let mut ver = None;
+    let mut i = 1;
+    if cx.argc() >= 2 {
+        let v = crate::types::num::parse_i64(cx.arg(1))
+            .ok_or(CmdError::new("ERR Protocol version is not an integer or out of range"))?;
+        if !(2..=3).contains(&v) {
+            return Err(CmdError::new("NOPROTO unsupported protocol version"));
+        }
+        ver = Some(v as u8);
+        i = 2;
+    }
+    let mut name = None;
+    let mut creds = None;
+    while i < cx.argc() {
+        let more = cx.argc() - i - 1;
+        if cx.argv.is(i, "auth") && more >= 2 {
+            creds = Some((cx.arg(i + 1), cx.arg(i + 2)));
+            i += 3;
+        } else if cx.argv.is(i, "setname") && more >= 1 {
+            name = Some(cx.arg(i + 1));
+            i += 2;
+        } else {
+            return Err(CmdError::msg(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                crate::error::sanitize(cx.arg(i), 128)
+            )));
+        }
+    }
+    if let Some((u, p)) = creds {
+        check_auth(cx, Some(u), p)?;
+    }
+    if !cx.client().authenticated {
+        return Err(CmdError::new(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+        ));
+    }
+    if let Some(n) = name {
+        validate_name(n)?;
+        cx.client().name = if n.is_empty() { None } else { Some(n.to_vec()) };
+    }
+    if let Some(v) = ver {
+        cx.client().resp = v;
+        cx.out.resp = v;
+    }
+    let id = cx.client().id as i64;
+    let proto = cx.client().resp as i64;
+    let out = &mut *cx.out;
+    out.map(7);
+    out.bulk(b"server");
+    out.bulk(b"redis");
+    out.bulk(b"version");
+    out.bulk(crate::REDIS_VERSION.as_bytes());
+    out.bulk(b"proto");
+    out.int(proto);
+    out.bulk(b"id");
+    out.int(id);
+    out.bulk(b"mode");
+    out.bulk(b"standalone");
+    out.bulk(b"role");
+    out.bulk(b"master");
+    out.bulk(b"modules");
+    out.array(0);
+    Ok(())
+}
+
+/// RESET: back to a fresh connection's state.
+fn reset(cx: &mut Ctx<'_>) -> CmdResult {
+    let need_auth = !cx.s.config.requirepass.is_empty();
+    let c = cx.client();
+    c.db = 0;
+    c.resp = 2;
+    c.name = None;
+    c.reply_mode = ReplyMode::On;
+    c.no_evict = false;
+    c.authenticated = !need_auth;
+    cx.out.resp = 2;
+    cx.out.simple("RESET");
+    Ok(())
+}
+
+fn validate_name(n: &[u8]) -> CmdResult {
+    if n.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
+        return Err(CmdError::new("ERR Client names cannot contain spaces, newlines or special characters."));
+    }
+    Ok(())
+}
+
+/// One CLIENT LIST / CLIENT INFO line (Redis 7.0's field set and order).
+pub fn client_line(c: &Client, now: i64, paused: bool) -> String {
+    let mut flags = String::new();
+    if c.reply_mode == ReplyMode::Off {
+        flags.push('O');
+    }
+    if c.no_evict {
+        flags.push('e');
+    }
+    if c.close_after_reply {
+        flags.push('c');
+    }
+    if paused {
+        flags.push('P');
+    }
+    if c.unix_socket {
+        flags.push('U');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    let name = c.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+    let qbuf = c.qbuf;
+    format!(
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}\n",
+        c.id,
+        c.addr,
+        c.laddr,
+        c.fd,
+        name,
+        (now - c.created_ms).max(0) / 1000,
+        (now - c.last_interaction_ms).max(0) / 1000,
+        flags,
+        c.db,
+        qbuf,
+        16384usize.saturating_sub(qbuf),
+        qbuf / 2,
+        qbuf + 16384 + 1024,
+        c.last_cmd,
+        c.resp
+    )
+}
+
+fn client_id(cx: &mut Ctx<'_>) -> CmdResult {
+    let id = cx.client().id as i64;
+    cx.out.int(id);
+    Ok(())
+}
+
+fn client_setname(cx: &mut Ctx<'_>) -> CmdResult {
+    let n = cx.arg(2);
+    validate_name(n)?;
+    cx.client().name = if n.is_empty() { None } else { Some(n.to_vec()) };
+    cx.out.ok();
+    Ok(())
+}
+
+fn client_getname(cx: &mut Ctx<'_>) -> CmdResult {
+    match cx.s.clients[cx.me].name.clone() {
+        Some(n) => cx.out.bulk(&n),
+        None => cx.out.nil(),
+    }
+    Ok(())
+}
+
+fn client_list(cx: &mut Ctx<'_>) -> CmdResult {
+    let now = clock::now_ms();
+    let mut ids: Option<Vec<u64>> = None;
+    let mut kind: Option<String> = None;
+    let mut i = 2;
+    while i < cx.argc() {
+        if cx.argv.is(i, "type") && i + 1 < cx.argc() {
+            let t = String::from_utf8_lossy(cx.arg(i + 1)).to_ascii_lowercase();
+            if !matches!(t.as_str(), "normal" | "master" | "replica" | "slave" | "pubsub") {
+                return Err(CmdError::msg(format!("ERR Unknown client type '{t}'")));
+            }
+            kind = Some(t);
+            i += 2;
+        } else if cx.argv.is(i, "id") && i + 1 < cx.argc() {
+            let mut v = Vec::new();
+            for j in i + 1..cx.argc() {
+                match crate::types::num::parse_i64(cx.arg(j)) {
+                    Some(n) if n > 0 => v.push(n as u64),
+                    _ => return Err(CmdError::new("ERR Invalid client ID")),
+                }
+            }
+            ids = Some(v);
+            i = cx.argc();
+        } else {
+            return Err(CmdError::SYNTAX);
+        }
+    }
+    let paused = cx.s.pause.is_some();
+    let mut text = String::new();
+    for (_, c) in cx.s.clients.iter() {
+        if c.local {
+            continue;
+        }
+        if let Some(ids) = &ids {
+            if !ids.contains(&c.id) {
+                continue;
+            }
+        }
+        if let Some(k) = &kind {
+            if k != "normal" {
+                continue;
+            }
+        }
+        text.push_str(&client_line(c, now, paused));
+    }
+    cx.out.verbatim("txt", text.as_bytes());
+    Ok(())
+}
+
+fn client_info(cx: &mut Ctx<'_>) -> CmdResult {
+    let line = client_line(&cx.s.clients[cx.me], clock::now_ms(), cx.s.pause.is_some());
+    cx.out.verbatim("txt", line.as_bytes());
+    Ok(())
+}
+
+/// CLIENT KILL addr:port | CLIENT KILL [ID id] [TYPE t] [ADDR a] [LADDR a] [SKIPME yes/no] [USER u] [MAXAGE s]
+fn client_kill(cx: &mut Ctx<'_>) -> CmdResult {
+    let now = clock::now_ms();
+    let argc = cx.argc();
+    let old_style = argc == 3;
+    let mut id = None;
+    let mut addr: Option<Vec<u8>> = None;
+    let mut laddr: Option<Vec<u8>> = None;
+    let mut kind: Option<String> = None;
+    let mut user: Option<Vec<u8>> = None;
+    let mut maxage: Option<i64> = None;
+    let mut skipme = true;
+    if old_style {
+        addr = Some(cx.arg(2).to_vec());
+        skipme = false;
+    } else {
+        if argc % 2 != 0 {
+            return Err(CmdError::SYNTAX);
+        }
+        let mut i = 2;
+        while i + 1 < argc {
+            let v = cx.arg(i + 1);
+            if cx.argv.is(i, "id") {
+                match crate::types::num::parse_i64(v) {
+                    Some(n) if n > 0 => id = Some(n as u64),
+                    _ => return Err(CmdError::new("ERR client-id should be greater than 0")),
+                }
+            } else if cx.argv.is(i, "type") {
+                let t = String::from_utf8_lossy(v).to_ascii_lowercase();
+                if !matches!(t.as_str(), "normal" | "master" | "replica" | "slave" | "pubsub") {
+                    return Err(CmdError::msg(format!("ERR Unknown client type '{t}'")));
+                }
+                kind = Some(t);
+            } else if cx.argv.is(i, "addr") {
+                addr = Some(v.to_vec());
+            } else if cx.argv.is(i, "laddr") {
+                laddr = Some(v.to_vec());
+            } else if cx.argv.is(i, "user") {
+                user = Some(v.to_vec());
+            } else if cx.argv.is(i, "maxage") {
+                maxage = Some(crate::types::num::parse_i64(v).ok_or(CmdError::NOT_INT)?);
+            } else if cx.argv.is(i, "skipme") {
+                if v.eq_ignore_ascii_case(b"yes") {
+                    skipme = true;
+                } else if v.eq_ignore_ascii_case(b"no") {
+                    skipme = false;
+                } else {
+                    return Err(CmdError::SYNTAX);
+                }
+            } else {
+                return Err(CmdError::SYNTAX);
+            }
+            i += 2;
+        }
+    }
+    let me = cx.me;
+    let mut killed = 0;
+    let mut victims = Vec::new();
+    for (slot, c) in cx.s.clients.iter() {
+        if c.local {
+            continue;
+        }
+        if skipme && slot == me {
+            continue;
+        }
+        if id.is_some_and(|i| i != c.id)
+            || addr.as_ref().is_some_and(|a| a != c.addr.as_bytes())
+            || laddr.as_ref().is_some_and(|a| a != c.laddr.as_bytes())
+            || kind.as_ref().is_some_and(|k| k != "normal")
+            || user.as_ref().is_some_and(|u| u != b"default")
+            || maxage.is_some_and(|m| (now - c.created_ms) / 1000 < m)
+        {
+            continue;
+        }
+        victims.push(slot);
+        killed += 1;
+    }
+    for slot in victims {
+        if slot == me {
+            // Killing ourselves: reply first, then close (Redis's CLIENT_CLOSE_AFTER_REPLY).
+            cx.s.clients[slot].close_after_reply = true;
+        } else {
+            cx.s.clients[slot].killed = true;
+            cx.s.kill_list.push(slot);
+        }
+    }
+    if old_style {
+        if killed == 0 {
+            return Err(CmdError::new("ERR No such client"));
+        }
+        cx.out.ok();
+    } else {
+        cx.out.int(killed);
+    }
+    Ok(())
+}
+
+fn client_reply(cx: &mut Ctx<'_>) -> CmdResult {
+    let mode = if cx.argv.is(2, "on") {
+        ReplyMode::On
+    } else if cx.argv.is(2, "off") {
+        ReplyMode::Off
+    } else if cx.argv.is(2, "skip") {
+        ReplyMode::Skip
+    } else {
+        return Err(CmdError::SYNTAX);
+    };
+    let c = cx.client();
+    let was = c.reply_mode;
+    c.reply_mode = mode;
+    if mode == ReplyMode::On {
+        cx.out.ok();
+    } else if mode == ReplyMode::Skip && was == ReplyMode::SkipThis {
+        // CLIENT REPLY SKIP itself is the command being skipped: skip the next one instead.
+        cx.client().reply_mode = ReplyMode::Skip;
+    }
+    Ok(())
+}
+
+fn client_no_evict(cx: &mut Ctx<'_>) -> CmdResult {
+    let on = if cx.argv.is(2, "on") {
+        true
+    } else if cx.argv.is(2, "off") {
+        false
+    } else {
+        return Err(CmdError::SYNTAX);
+    };
+    cx.client().no_evict = on;
+    cx.out.ok();
+    Ok(())
+}
+
+fn client_pause(cx: &mut Ctx<'_>) -> CmdResult {
+    let ms = crate::types::num::parse_i64(cx.arg(2))
+        .ok_or(CmdError::new("ERR timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::new("ERR timeout is negative"));
+    }
+    let all = match cx.argc() {
+        3 => true,
+        4 if cx.argv.is(3, "write") => false,
+        4 if cx.argv.is(3, "all") => true,
+        _ => return Err(CmdError::SYNTAX),
+    };
+    let until = clock::now_ms().saturating_add(ms);
+    // A new pause never shortens or weakens one in force (Redis's pauseClients).
+    let p = match cx.s.pause {
+        Some(old) if old.until_ms > clock::now_ms() => Pause { until_ms: old.until_ms.max(until), all: old.all || all },
+        _ => Pause { until_ms: until, all },
+    };
+    cx.s.pause = Some(p);
+    cx.out.ok();
+    Ok(())
+}
+
+fn client_unpause(cx: &mut Ctx<'_>) -> CmdResult {
+    cx.s.pause = None;
+    cx.out.ok();
+    Ok(())
+}
+
+fn client_getredir(cx: &mut Ctx<'_>) -> CmdResult {
+    cx.out.int(-1);
+    Ok(())
+}
+
+fn client_help(cx: &mut Ctx<'_>) -> CmdResult {
+    help(
+        cx,
+        "CLIENT",
+        &[
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are:",
+            "    * ADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made from the specified address",
+            "    * LADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made to specified local address",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Kill connections by type.",
+            "    * USER <username>",
+            "      Kill connections authenticated by <username>.",
+            "    * SKIPME (YES|NO)",
+            "      Skip killing current connection (default: yes).",
+            "    * ID <client-id>",
+            "      Kill connections by client id.",
+            "    * MAXAGE <maxage>",
+            "      Kill connections older than the specified age.",
+            "LIST [options ...]",
+            "    Return information about client connections. Options:",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Return clients of specified type.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "GETREDIR",
+            "    Return the client ID we are redirecting to when tracking is enabled.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
+        ],
+    )
+}
+
+/// The `<CMD> HELP` reply: a header line, the given lines, and the HELP line, as Redis's addReplyHelp.
+pub fn help(cx: &mut Ctx<'_>, cmd: &str, lines: &[&str]) -> CmdResult {
+    cx.out.array(lines.len() + 3);
+    cx.out.simple(&format!("{cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
+    for l in lines {
+        cx.out.simple(l);
+    }
+    cx.out.simple("HELP");
+    cx.out.simple("    Print this help.");
+    Ok(())
+}
+
+fn container(_: &mut Ctx<'_>) -> CmdResult {
+    // Never runs: the executor replies for containers whose subcommand is missing or unknown.
+    Err(CmdError::SYNTAX)
+}
+
+const CONN: u32 = NO_AUTH | LOADING | STALE | FAST;
+
+const CLIENT_SUBS: &[CommandSpec] = &[
+    spec!(
+        "client|id",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "5.0.0",
+        "Returns the unique client ID of the connection.",
+        "O(1)",
+        client_id
+    ),
+    spec!(
+        "client|setname",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "2.6.9",
+        "Sets the connection name.",
+        "O(1)",
+        client_setname
+    ),
+    spec!(
+        "client|getname",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "2.6.9",
+        "Returns the name of the connection.",
+        "O(1)",
+        client_getname
+    ),
+    spec!(
+        "client|list",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "2.4.0",
+        "Lists open connections.",
+        "O(N) where N is the number of client connections",
+        client_list
+    ),
+    spec!(
+        "client|info",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "6.2.0",
+        "Returns information about the connection.",
+        "O(1)",
+        client_info
+    ),
+    spec!(
+        "client|kill",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "2.4.0",
+        "Terminates open connections.",
+        "O(N) where N is the number of client connections",
+        client_kill
+    ),
+    spec!(
+        "client|reply",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "3.2.0",
+        "Instructs the server whether to reply to commands.",
+        "O(1)",
+        client_reply
+    ),
+    spec!(
+        "client|no-evict",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "7.0.0",
+        "Sets the client eviction mode of the connection.",
+        "O(1)",
+        client_no_evict
+    ),
+    spec!(
+        "client|pause",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "3.0.0",
+        "Suspends commands processing.",
+        "O(1)",
+        client_pause
+    ),
+    spec!(
+        "client|unpause",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "6.2.0",
+        "Resumes processing commands from paused clients.",
+        "O(N) Where N is the number of paused clients",
+        client_unpause
+    ),
+    spec!(
+        "client|getredir",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "6.0.0",
+        "Returns the client ID to which the connection's tracking notifications are redirected.",
+        "O(1)",
+        client_getredir
+    ),
+    spec!(
+        "client|help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        "O(1)",
+        client_help
+    ),
+];
+
+pub const SPECS: &[CommandSpec] = &[
+    spec!(
+        "ping",
+        -1,
+        FAST,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "1.0.0",
+        "Returns the server's liveliness response.",
+        "O(1)",
+        ping
+    ),
+    spec!("echo", 2, FAST, (0, 0, 0), CONNECTION, "connection", "1.0.0", "Returns the given string.", "O(1)", echo),
+    spec!(
+        "quit",
+        -1,
+        ALLOW_BUSY | NOSCRIPT | CONN,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "1.0.0",
+        "Closes the connection.",
+        "O(1)",
+        quit
+    ),
+    spec!(
+        "select",
+        2,
+        LOADING | STALE | FAST,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "1.0.0",
+        "Changes the selected database.",
+        "O(1)",
+        select
+    ),
+    spec!(
+        "auth",
+        -2,
+        NOSCRIPT | CONN | ALLOW_BUSY,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "1.0.0",
+        "Authenticates the connection.",
+        "O(N) where N is the number of passwords defined for the user",
+        auth
+    ),
+    spec!(
+        "hello",
+        -1,
+        NOSCRIPT | CONN | ALLOW_BUSY,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "6.0.0",
+        "Handshakes with the Redis server.",
+        "O(1)",
+        hello
+    ),
+    spec!(
+        "reset",
+        1,
+        NOSCRIPT | CONN | ALLOW_BUSY,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "6.2.0",
+        "Resets the connection.",
+        "O(1)",
+        reset
+    ),
+    CommandSpec {
+        subcommands: CLIENT_SUBS,
+        ..spec!(
+            "client",
+            -2,
+            0,
+            (0, 0, 0),
+            CONNECTION,
+            "connection",
+            "2.4.0",
+            "A container for client connection commands.",
+            "Depends on subcommand.",
+            container
+        )
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::testutil::{new, run};
+
+    #[test]
+    fn ping_echo_select() {
+        let mut t = new();
+        assert_eq!(run(&mut t, &["PING"]), "+PONG\r\n");
+        assert_eq!(run(&mut t, &["ping", "hi"]), "$2\r\nhi\r\n");
+        assert_eq!(run(&mut t, &["ping", "a", "b"]), "-ERR wrong number of arguments for 'ping' command\r\n");
+        assert_eq!(run(&mut t, &["echo", "x"]), "$1\r\nx\r\n");
+        assert_eq!(run(&mut t, &["select", "3"]), "+OK\r\n");
+        assert_eq!(t.s.clients[t.me].db, 3);
+        assert_eq!(run(&mut t, &["select", "16"]), "-ERR DB index is out of range\r\n");
+        assert_eq!(run(&mut t, &["select", "x"]), "-ERR value is not an integer or out of range\r\n");
+    }
+
+    #[test]
+    fn auth_and_hello() {
+        let mut t = new();
+        assert!(run(&mut t, &["auth", "x"]).starts_with("-ERR AUTH <password> called without"));
+        t.s.config.requirepass = "pw".into();
+        t.s.clients[t.me].authenticated = false;
+        assert_eq!(run(&mut t, &["ping"]), "-NOAUTH Authentication required.\r\n");
+        assert_eq!(run(&mut t, &["auth", "bad"]), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+        assert_eq!(run(&mut t, &["auth", "pw"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["ping"]), "+PONG\r\n");
+        let r = run(&mut t, &["hello", "3"]);
+        assert!(r.starts_with("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n"), "{r}");
+        assert_eq!(t.s.clients[t.me].resp, 3);
+        assert_eq!(run(&mut t, &["hello", "4"]), "-NOPROTO unsupported protocol version\r\n");
+        assert_eq!(run(&mut t, &["reset"]), "+RESET\r\n");
+        assert_eq!(t.s.clients[t.me].resp, 2);
+        assert!(!t.s.clients[t.me].authenticated);
+    }
+
+    #[test]
+    fn client_subcommands() {
+        let mut t = new();
+        t.s.clients[t.me].local = false;
+        assert_eq!(
+            run(&mut t, &["client", "setname", "a b"]),
+            "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
+        );
+        assert_eq!(run(&mut t, &["client", "setname", "foo"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["client", "getname"]), "$3\r\nfoo\r\n");
+        let list = run(&mut t, &["client", "list"]);
+        assert!(list.contains("name=foo") && list.contains("cmd=client|getname"), "{list}");
+        assert_eq!(run(&mut t, &["client", "foo"]), "-ERR unknown subcommand 'foo'. Try CLIENT HELP.\r\n");
+        assert_eq!(run(&mut t, &["client", "kill", "1.2.3.4:5"]), "-ERR No such client\r\n");
+        assert_eq!(run(&mut t, &["client", "kill", "id", "999"]), ":0\r\n");
+        assert_eq!(run(&mut t, &["client", "id"]), ":1\r\n");
+        assert_eq!(run(&mut t, &["client", "pause", "100", "write"]), "+OK\r\n");
+        assert!(t.s.pause.is_some_and(|p| !p.all));
+        assert_eq!(run(&mut t, &["client", "unpause"]), "+OK\r\n");
+    }
+}

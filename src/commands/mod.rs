@@ -1,0 +1,702 @@
+//! Commands: the command table and the execution loop the Keyspace actor runs (commands layer).
+//!
+//! A connection resolves each request to its `CommandSpec` and ships a `Batch` (its read buffer, argument
+//! ranges, output buffer) to the Keyspace; `exec_batch` runs the commands in order against `State`, each
+//! handler writing its reply into the batch's output. Side effects that need actors (disconnecting a client,
+//! shutdown, waking waiters) are left in `State` for the Keyspace to act on after the batch.
+
+pub mod connection;
+pub mod keys;
+pub mod server;
+pub mod spec;
+pub mod string;
+
+use crate::config::Config;
+use crate::error::CmdError;
+use crate::resp::decode::ArgRef;
+use crate::resp::encode::Out;
+use crate::types::clock;
+use crate::types::db::Db;
+use bytes::BytesMut;
+use slab::Slab;
+pub use spec::*;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+/// The arguments of one command, `argv[0]` being its name. Cheap to copy.
+#[derive(Clone, Copy)]
+pub struct Argv<'a> {
+    input: &'a [u8],
+    scratch: &'a [u8],
+    refs: &'a [ArgRef],
+}
+
+impl<'a> Argv<'a> {
+    pub fn new(input: &'a [u8], scratch: &'a [u8], refs: &'a [ArgRef]) -> Argv<'a> {
+        Argv { input, scratch, refs }
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.refs.len()
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.refs.is_empty()
+    }
+
+    #[inline]
+    pub fn get(&self, i: usize) -> &'a [u8] {
+        self.refs[i].slice(self.input, self.scratch)
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + 'a {
+        let (input, scratch) = (self.input, self.scratch);
+        self.refs.iter().map(move |r| r.slice(input, scratch))
+    }
+
+    pub fn to_vec(&self) -> Vec<&'a [u8]> {
+        self.iter().collect()
+    }
+
+    /// Does argument `i` equal `word`, ignoring ASCII case?
+    #[inline]
+    pub fn is(&self, i: usize, word: &str) -> bool {
+        self.get(i).eq_ignore_ascii_case(word.as_bytes())
+    }
+}
+
+/// One request of a batch, resolved by the connection.
+#[derive(Clone, Copy)]
+pub struct Request {
+    /// The command (for a container command such as CONFIG, the subcommand when it was found).
+    pub spec: Option<&'static CommandSpec>,
+    pub first_arg: u32,
+    pub argc: u32,
+}
+
+/// What a connection sends to the Keyspace once per read, and gets back with the replies.
+#[derive(Default)]
+pub struct Batch {
+    /// The connection's read buffer; `args` point into it. Handed back unchanged.
+    pub input: BytesMut,
+    pub scratch: Vec<u8>,
+    pub args: Vec<ArgRef>,
+    pub reqs: Vec<Request>,
+    /// Replies, encoded.
+    pub out: Vec<u8>,
+    /// Requests already executed (a batch may be resumed after a pause).
+    pub done: usize,
+    /// Close the connection once `out` is written (QUIT, killed).
+    pub close: bool,
+    /// Bytes read from the socket for this batch (INFO total_net_input_bytes).
+    pub read_bytes: u64,
+}
+
+impl Batch {
+    pub fn argv(&self, r: &Request) -> Argv<'_> {
+        let s = r.first_arg as usize;
+        Argv::new(&self.input, &self.scratch, &self.args[s..s + r.argc as usize])
+    }
+
+    /// Reset for the next read, keeping allocations.
+    pub fn clear(&mut self) {
+        self.scratch.clear();
+        self.args.clear();
+        self.reqs.clear();
+        self.done = 0;
+        self.read_bytes = 0;
+    }
+}
+
+/// CLIENT REPLY mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the next command's reply only.
+    Skip,
+    /// Internal: the command after SKIP is running.
+    SkipThis,
+}
+
+/// Per-client state, owned by the Keyspace (CLIENT LIST reads it, SELECT/HELLO/AUTH change it).
+pub struct Client {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i64,
+    pub name: Option<Vec<u8>>,
+    pub db: usize,
+    pub resp: u8,
+    pub authenticated: bool,
+    pub created_ms: i64,
+    pub last_interaction_ms: i64,
+    pub last_cmd: &'static str,
+    pub reply_mode: ReplyMode,
+    pub no_evict: bool,
+    /// Close after this batch's replies are written (QUIT, CLIENT KILL of itself).
+    pub close_after_reply: bool,
+    /// Marked by CLIENT KILL / timeout: the Keyspace disconnects it.
+    pub killed: bool,
+    /// Connected through the in-process API (no socket).
+    pub local: bool,
+    pub unix_socket: bool,
+    /// Bytes of the last query buffer and output buffer seen (CLIENT LIST qbuf / omem).
+    pub qbuf: usize,
+    pub obuf: usize,
+}
+
+impl Client {
+    pub fn new(id: u64, addr: String, laddr: String, require_auth: bool) -> Client {
+        let now = clock::now_ms();
+        Client {
+            id,
+            addr,
+            laddr,
+            fd: 0,
+            name: None,
+            db: 0,
+            resp: 2,
+            authenticated: !require_auth,
+            created_ms: now,
+            last_interaction_ms: now,
+            last_cmd: "NULL",
+            reply_mode: ReplyMode::On,
+            no_evict: false,
+            close_after_reply: false,
+            killed: false,
+            local: false,
+            unix_socket: false,
+            qbuf: 0,
+            obuf: 0,
+        }
+    }
+}
+
+/// Per-command counters (INFO commandstats).
+#[derive(Default, Clone, Copy, Debug)]
+pub struct CmdStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected: u64,
+    pub failed: u64,
+}
+
+/// Server-wide counters (INFO stats).
+#[derive(Default, Debug)]
+pub struct Stats {
+    pub connections_received: u64,
+    pub commands_processed: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub rejected_connections: u64,
+    pub error_replies: u64,
+    pub expired_keys_active: u64,
+    pub evicted_keys: u64,
+    pub reads_processed: u64,
+    pub writes_processed: u64,
+    pub expire_cycle_cpu_ms: u64,
+    pub io_threaded_reads: u64,
+    pub client_query_buffer_limit_disconnections: u64,
+}
+
+/// CLIENT PAUSE state.
+#[derive(Clone, Copy, Debug)]
+pub struct Pause {
+    pub until_ms: i64,
+    /// ALL pauses every command; WRITE only writes (and EVAL/PUBLISH-like may-replicate ones).
+    pub all: bool,
+}
+
+/// SHUTDOWN options.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ShutdownRequest {
+    pub save: Option<bool>,
+    pub now: bool,
+    pub force: bool,
+}
+
+/// Settings read outside the Keyspace thread (by connections and the cron), kept current by CONFIG SET.
+#[derive(Debug, Default)]
+pub struct Knobs {
+    pub proto_max_bulk_len: AtomicU64,
+    pub client_query_buffer_limit: AtomicU64,
+    pub hz: AtomicU32,
+    pub active_expire_effort: AtomicU32,
+}
+
+impl Knobs {
+    pub fn update(&self, c: &Config) {
+        self.proto_max_bulk_len.store(c.proto_max_bulk_len, Ordering::Relaxed);
+        self.client_query_buffer_limit.store(c.client_query_buffer_limit, Ordering::Relaxed);
+        self.hz.store(c.hz.clamp(1, 500), Ordering::Relaxed);
+        self.active_expire_effort.store(c.active_expire_effort.clamp(1, 10), Ordering::Relaxed);
+    }
+}
+
+/// Everything the Keyspace owns and commands act on.
+pub struct State {
+    pub knobs: Arc<Knobs>,
+    pub dbs: Vec<Db>,
+    pub clients: Slab<Client>,
+    pub config: Config,
+    pub stats: Stats,
+    pub cmd_stats: Vec<CmdStat>,
+    pub error_stats: HashMap<String, u64>,
+    pub next_client_id: u64,
+    pub start_ms: i64,
+    pub run_id: String,
+    /// Changes since the last save (INFO rdb_changes_since_last_save).
+    pub dirty: u64,
+    pub lastsave: i64,
+    /// Clients to disconnect after this batch (CLIENT KILL, timeout).
+    pub kill_list: Vec<usize>,
+    pub shutdown: Option<ShutdownRequest>,
+    pub pause: Option<Pause>,
+    /// DEBUG SET-ACTIVE-EXPIRE.
+    pub active_expire: bool,
+    /// Addresses actually bound, for INFO and logs.
+    pub tcp_port: u16,
+    pub executable: String,
+    pub peak_memory: usize,
+    /// (time ms, commands processed) samples for instantaneous_ops_per_sec.
+    pub ops_samples: Vec<(i64, u64)>,
+    pub blocked_clients: usize,
+    /// Whether the server listens on sockets at all (embedded without listener: false).
+    pub io_threads_active: bool,
+}
+
+impl State {
+    pub fn new(config: Config) -> State {
+        let dbs = (0..config.databases.max(1)).map(Db::new).collect();
+        let run_id: String = (0..40).map(|_| format!("{:x}", crate::types::rng::below(16))).collect();
+        let mut s = State {
+            knobs: Arc::new(Knobs::default()),
+            dbs,
+            clients: Slab::new(),
+            stats: Stats::default(),
+            cmd_stats: vec![CmdStat::default(); table().all.len()],
+            error_stats: HashMap::new(),
+            next_client_id: 1,
+            start_ms: clock::system_ms(),
+            run_id,
+            dirty: 0,
+            lastsave: clock::system_ms() / 1000,
+            kill_list: Vec::new(),
+            shutdown: None,
+            pause: None,
+            active_expire: true,
+            tcp_port: config.port,
+            executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+            peak_memory: 0,
+            ops_samples: Vec::new(),
+            blocked_clients: 0,
+            io_threads_active: false,
+            config,
+        };
+        s.apply_config();
+        s
+    }
+
+    /// Propagate config values that live elsewhere (after CONFIG SET or start-up).
+    pub fn apply_config(&mut self) {
+        self.knobs.update(&self.config);
+        let lfu = self.config.maxmemory_policy.contains("lfu");
+        for db in &mut self.dbs {
+            db.lfu = lfu;
+        }
+    }
+
+    /// Register a client; returns its slot.
+    pub fn add_client(&mut self, addr: String, laddr: String) -> usize {
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        self.stats.connections_received += 1;
+        let need_auth = !self.config.requirepass.is_empty();
+        self.clients.insert(Client::new(id, addr, laddr, need_auth))
+    }
+
+    pub fn remove_client(&mut self, slot: usize) {
+        if self.clients.contains(slot) {
+            self.clients.remove(slot);
+        }
+    }
+
+    /// Record an error reply in INFO errorstats.
+    pub fn count_error(&mut self, err: &CmdError) {
+        self.stats.error_replies += 1;
+        let code = err.code();
+        match self.error_stats.get_mut(code) {
+            Some(n) => *n += 1,
+            None => {
+                // Redis caps distinct error codes at 128 to bound memory.
+                if self.error_stats.len() < 128 {
+                    self.error_stats.insert(code.to_string(), 1);
+                }
+            }
+        }
+    }
+
+    /// Used memory as the allocator counts it.
+    pub fn used_memory(&self) -> usize {
+        crate::alloc::used_memory()
+    }
+
+    /// Would a denyoom command be refused right now?
+    pub fn over_maxmemory(&self) -> bool {
+        self.config.maxmemory > 0 && crate::alloc::used_memory() as u64 > self.config.maxmemory
+    }
+}
+
+/// Execution context handed to a command handler.
+pub struct Ctx<'a> {
+    pub argv: Argv<'a>,
+    pub out: &'a mut Out,
+    pub s: &'a mut State,
+    /// The calling client's slot in `s.clients`.
+    pub me: usize,
+    /// The calling client's selected database.
+    pub db: usize,
+    pub spec: &'static CommandSpec,
+}
+
+impl<'a> Ctx<'a> {
+    #[inline]
+    pub fn arg(&self, i: usize) -> &'a [u8] {
+        self.argv.get(i)
+    }
+
+    #[inline]
+    pub fn argc(&self) -> usize {
+        self.argv.len()
+    }
+
+    /// The selected database.
+    #[inline]
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.s.dbs[self.db]
+    }
+
+    /// The selected database and the reply writer, borrowed together.
+    #[inline]
+    pub fn db_out(&mut self) -> (&mut Db, &mut Out) {
+        (&mut self.s.dbs[self.db], self.out)
+    }
+
+    #[inline]
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.s.clients[self.me]
+    }
+
+    /// Note a change to `key` (counts toward dirty; WATCH, tracking and notifications hook in here).
+    #[inline]
+    pub fn modified(&mut self, _key: &[u8]) {
+        self.s.dirty += 1;
+    }
+
+    /// Parse argument `i` as an i64 (`ERR value is not an integer or out of range`).
+    pub fn int_arg(&self, i: usize) -> Result<i64, CmdError> {
+        crate::types::num::parse_i64(self.arg(i)).ok_or(CmdError::NOT_INT)
+    }
+
+    /// Parse argument `i` as a float (`ERR value is not a valid float`).
+    pub fn float_arg(&self, i: usize) -> Result<f64, CmdError> {
+        crate::types::num::parse_f64(self.arg(i)).ok_or(CmdError::NOT_FLOAT)
+    }
+}
+
+/// The command table, built once.
+pub struct Table {
+    pub all: Vec<&'static CommandSpec>,
+    by_name: HashMap<Vec<u8>, &'static CommandSpec>,
+}
+
+fn build_table() -> Table {
+    let families: &[&[CommandSpec]] = &[connection::SPECS, server::SPECS, keys::SPECS, string::SPECS];
+    let mut all: Vec<&'static CommandSpec> = Vec::new();
+    let mut by_name = HashMap::new();
+    for fam in families {
+        for spec in fam.iter() {
+            // Leak id-stamped copies so that specs are `&'static` and index the stats arrays.
+            let parent_id = all.len();
+            let subs: Vec<CommandSpec> =
+                spec.subcommands.iter().enumerate().map(|(i, s)| clone_spec(s, parent_id + 1 + i)).collect();
+            let subs: &'static [CommandSpec] = Box::leak(subs.into_boxed_slice());
+            let mut parent = clone_spec(spec, parent_id);
+            parent.subcommands = subs;
+            let parent: &'static CommandSpec = Box::leak(Box::new(parent));
+            by_name.insert(spec.name.as_bytes().to_vec(), parent);
+            all.push(parent);
+            all.extend(subs.iter());
+        }
+    }
+    Table { all, by_name }
+}
+
+fn clone_spec(s: &CommandSpec, id: usize) -> CommandSpec {
+    CommandSpec {
+        name: s.name,
+        arity: s.arity,
+        flags: s.flags,
+        first_key: s.first_key,
+        last_key: s.last_key,
+        key_step: s.key_step,
+        categories: s.categories,
+        group: s.group,
+        since: s.since,
+        summary: s.summary,
+        complexity: s.complexity,
+        handler: s.handler,
+        getkeys: s.getkeys,
+        subcommands: s.subcommands,
+        id,
+    }
+}
+
+pub fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(build_table)
+}
+
+impl Table {
+    /// Look a command up by name, case-insensitively.
+    pub fn lookup(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        let mut buf = [0u8; 32];
+        if name.len() <= buf.len() {
+            let b = &mut buf[..name.len()];
+            b.copy_from_slice(name);
+            b.make_ascii_lowercase();
+            self.by_name.get(&b[..]).copied()
+        } else {
+            None
+        }
+    }
+
+    /// Resolve a request: the command, or for container commands its subcommand when argv[1] names one.
+    pub fn resolve(&self, argv: &Argv<'_>) -> Option<&'static CommandSpec> {
+        let spec = self.lookup(argv.get(0))?;
+        if !spec.subcommands.is_empty() && argv.len() >= 2 {
+            let sub = argv.get(1);
+            if let Some(s) = spec.subcommands.iter().find(|s| sub_name(s).as_bytes().eq_ignore_ascii_case(sub)) {
+                return Some(s);
+            }
+        }
+        Some(spec)
+    }
+
+    /// Top-level commands only.
+    pub fn commands(&self) -> impl Iterator<Item = &'static CommandSpec> + '_ {
+        self.by_name.values().copied()
+    }
+}
+
+/// "get" for "config|get".
+pub fn sub_name(s: &CommandSpec) -> &'static str {
+    s.name.split_once('|').map(|(_, b)| b).unwrap_or(s.name)
+}
+
+/// Write `err` as the reply and count it.
+pub fn reply_error(s: &mut State, out: &mut Out, err: &CmdError) {
+    out.error(&err.0);
+    s.count_error(err);
+}
+
+/// Why a request was refused before running, if it was.
+fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, argv: &Argv<'_>) -> Option<CmdError> {
+    if !spec.arity_ok(argv.len()) {
+        return Some(CmdError::arity(spec.name));
+    }
+    if !client.authenticated && !spec.has(NO_AUTH) {
+        return Some(CmdError::NOAUTH);
+    }
+    if spec.has(DENYOOM) && s.over_maxmemory() && s.config.maxmemory_policy == "noeviction" {
+        return Some(CmdError::OOM);
+    }
+    None
+}
+
+/// Is the client held back by CLIENT PAUSE for this command?
+pub fn paused_for(s: &State, spec: &'static CommandSpec, now: i64) -> bool {
+    match s.pause {
+        Some(p) if p.until_ms > now => p.all || spec.has(WRITE) || spec.has(MAY_REPLICATE),
+        _ => false,
+    }
+}
+
+/// Run one resolved request for client `me`. Returns false if the client must stop processing the batch.
+pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spec: Option<&'static CommandSpec>) {
+    let Some(spec) = spec else {
+        let name = argv.get(0);
+        let rest: Vec<&[u8]> = argv.iter().skip(1).collect();
+        reply_error(s, out, &CmdError::unknown_command(name, &rest));
+        return;
+    };
+    let client = &s.clients[me];
+    // A container command whose subcommand was not found: Redis's "unknown subcommand" error.
+    if !spec.subcommands.is_empty() {
+        let err = if argv.len() >= 2 {
+            CmdError::unknown_subcommand(spec.name, argv.get(1))
+        } else {
+            CmdError::arity(spec.name)
+        };
+        reply_error(s, out, &err);
+        return;
+    }
+    if let Some(err) = precheck(s, client, spec, &argv) {
+        let rejected = err != CmdError::NOAUTH;
+        if rejected {
+            s.cmd_stats[spec.id].rejected += 1;
+        }
+        reply_error(s, out, &err);
+        return;
+    }
+    let db = client.db;
+    s.clients[me].last_cmd = spec.name;
+    let start = Instant::now();
+    let mark = out.buf.len();
+    let res: CmdResult = {
+        let mut cx = Ctx { argv, out, s, me, db, spec };
+        (spec.handler)(&mut cx)
+    };
+    let us = start.elapsed().as_micros() as u64;
+    let st = &mut s.cmd_stats[spec.id];
+    st.calls += 1;
+    st.usec += us;
+    s.stats.commands_processed += 1;
+    if let Err(err) = res {
+        out.buf.truncate(mark);
+        s.cmd_stats[spec.id].failed += 1;
+        reply_error(s, out, &err);
+    }
+}
+
+/// Run a batch's requests from `batch.done` on. Stops early (leaving `done` short of the end) when the
+/// client must wait (CLIENT PAUSE); the Keyspace resumes it later.
+pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
+    let now = clock::refresh();
+    let Some(client) = s.clients.get_mut(me) else {
+        batch.close = true;
+        return;
+    };
+    client.last_interaction_ms = now;
+    client.qbuf = batch.input.len();
+    let mut out = Out::with_buf(std::mem::take(&mut batch.out), client.resp);
+    s.stats.net_input_bytes += batch.read_bytes;
+    batch.read_bytes = 0;
+    s.stats.reads_processed += 1;
+    while batch.done < batch.reqs.len() {
+        let req = batch.reqs[batch.done];
+        if let Some(spec) = req.spec {
+            if s.pause.is_some() && paused_for(s, spec, clock::now_ms()) {
+                break;
+            }
+        }
+        if batch.done % 64 == 63 {
+            clock::refresh();
+        }
+        batch.done += 1;
+        let argv = batch.argv(&req);
+        let client = &mut s.clients[me];
+        let mode = client.reply_mode;
+        if mode == ReplyMode::Skip {
+            client.reply_mode = ReplyMode::SkipThis;
+        }
+        let mark = out.buf.len();
+        exec_request(s, me, &mut out, argv, req.spec);
+        let Some(client) = s.clients.get_mut(me) else {
+            batch.close = true;
+            break;
+        };
+        match client.reply_mode {
+            ReplyMode::Off => out.buf.truncate(mark),
+            ReplyMode::SkipThis => {
+                out.buf.truncate(mark);
+                client.reply_mode = ReplyMode::On;
+            }
+            _ => {}
+        }
+        out.resp = client.resp;
+        if client.close_after_reply || client.killed {
+            batch.close = true;
+            batch.done = batch.reqs.len();
+            break;
+        }
+    }
+    s.stats.net_output_bytes += out.buf.len() as u64;
+    batch.out = out.buf;
+}
+
+/// Run one command given as plain arguments (unit tests and in-process helpers). The client must exist.
+pub fn run_args(s: &mut State, me: usize, args: &[&[u8]]) -> Vec<u8> {
+    let mut input = Vec::new();
+    let mut refs = Vec::new();
+    for a in args {
+        refs.push(ArgRef { start: input.len() as u32, len: a.len() as u32 });
+        input.extend_from_slice(a);
+    }
+    let argv = Argv::new(&input, &[], &refs);
+    let spec = table().resolve(&argv);
+    let resp = s.clients[me].resp;
+    let mut out = Out::new(resp);
+    clock::refresh();
+    exec_request(s, me, &mut out, argv, spec);
+    out.buf
+}
+
+#[cfg(test)]
+pub mod testutil {
+    //! Unit-test helpers: a `State` with one client, and `run(&mut t, &["set", "k", "v"])` returning RESP.
+    use super::*;
+
+    pub struct T {
+        pub s: State,
+        pub me: usize,
+    }
+
+    pub fn new() -> T {
+        let mut s = State::new(Config::default());
+        let me = s.add_client("127.0.0.1:1".into(), "127.0.0.1:6379".into());
+        T { s, me }
+    }
+
+    /// Run a command; returns the raw RESP reply as a (lossy) string.
+    pub fn run(t: &mut T, args: &[&str]) -> String {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        String::from_utf8_lossy(&run_args(&mut t.s, t.me, &a)).into_owned()
+    }
+}
+
+/// Outcome of parsing a connection's buffered input into a batch.
+pub struct Parsed {
+    /// Bytes of `batch.input` holding the parsed requests.
+    pub consumed: usize,
+    /// A protocol error after the parsed requests: reply it, then close.
+    pub error: Option<crate::error::ProtocolError>,
+    /// Total input bytes the next incomplete request needs, when known (to size the read buffer).
+    pub need: usize,
+}
+
+/// Decode every complete request in `batch.input` and resolve each to its command.
+pub fn parse_batch(batch: &mut Batch, max_bulk: u64) -> Parsed {
+    use crate::resp::decode::{parse_one, Step};
+    let table = table();
+    let mut pos = 0;
+    loop {
+        match parse_one(&batch.input, pos, max_bulk, &mut batch.args, &mut batch.scratch) {
+            Ok(Step::Command { consumed, argc }) => {
+                let first = batch.args.len() - argc;
+                let argv = Argv::new(&batch.input, &batch.scratch, &batch.args[first..]);
+                let spec = table.resolve(&argv);
+                batch.reqs.push(Request { spec, first_arg: first as u32, argc: argc as u32 });
+                pos += consumed;
+            }
+            Ok(Step::Skip { consumed }) => pos += consumed,
+            Ok(Step::Incomplete { need }) => return Parsed { consumed: pos, error: None, need },
+            Err(e) => return Parsed { consumed: pos, error: Some(e), need: 0 },
+        }
+    }
+}

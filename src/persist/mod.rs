@@ -1,0 +1,3 @@
+//! Persistence formats: pure readers and writers, no actors (the persistence actors use them).
+
+pub mod dump;

@@ -1,0 +1,297 @@
+//! Server: the embedding API. `Server::new(config).start()` boots the actors inside the caller's actix
+//! System — Keyspace, Cron and Expiry on a new arbiter (plus I/O arbiters for io-threads > 1), and a
+//! Listener unless `without_listener()` — and returns a `ServerHandle` with the bound address, in-process
+//! clients (no socket) and `stop()`.
+
+use crate::actors::cron::Cron;
+use crate::actors::expiry::Expiry;
+use crate::actors::keyspace::{Exec, ExecReply, Inspect, Keyspace, Register, Shutdown, Unregister};
+use crate::actors::listener::{Listener, StopListening};
+use crate::commands::{parse_batch, Batch, Knobs, State};
+use crate::config::Config;
+use crate::error::Error;
+use crate::resp::frame::{self, Frame};
+use actix::prelude::*;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+pub struct Server {
+    config: Config,
+    listen: bool,
+}
+
+struct Booted {
+    addrs: Vec<SocketAddr>,
+    keyspace: Addr<Keyspace>,
+    listener: Option<Addr<Listener>>,
+    knobs: Arc<Knobs>,
+    shutdown: oneshot::Receiver<()>,
+}
+
+/// A running server.
+pub struct ServerHandle {
+    addrs: Vec<SocketAddr>,
+    keyspace: Addr<Keyspace>,
+    listener: Option<Addr<Listener>>,
+    knobs: Arc<Knobs>,
+    arbiter: Arbiter,
+    io: Vec<Arbiter>,
+    shutdown: Option<oneshot::Receiver<()>>,
+}
+
+impl Server {
+    pub fn new(config: Config) -> Server {
+        Server { config, listen: true }
+    }
+
+    /// Serve only in-process clients: no TCP or unix socket at all.
+    pub fn without_listener(mut self) -> Server {
+        self.listen = false;
+        self
+    }
+
+    /// Boot the actors. Must be called from inside an actix System.
+    pub async fn start(self) -> Result<ServerHandle, Error> {
+        let arbiter = Arbiter::new();
+        let io: Vec<Arbiter> = if self.listen && self.config.io_threads > 1 {
+            (0..self.config.io_threads).map(|_| Arbiter::new()).collect()
+        } else {
+            Vec::new()
+        };
+        let io_handles: Vec<ArbiterHandle> = io.iter().map(|a| a.handle()).collect();
+        let (tx, rx) = oneshot::channel();
+        let (config, listen) = (self.config, self.listen);
+        let spawned = arbiter.spawn(async move {
+            let _ = tx.send(boot(config, listen, io_handles).await);
+        });
+        if !spawned {
+            return Err(Error::Config("could not start the keyspace thread".into()));
+        }
+        let booted = match rx.await {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => {
+                arbiter.stop();
+                return Err(e);
+            }
+            Err(_) => return Err(Error::Config("the keyspace thread stopped while starting".into())),
+        };
+        Ok(ServerHandle {
+            addrs: booted.addrs,
+            keyspace: booted.keyspace,
+            listener: booted.listener,
+            knobs: booted.knobs,
+            arbiter,
+            io,
+            shutdown: Some(booted.shutdown),
+        })
+    }
+}
+
+/// Bind sockets and start the actors; runs on the Keyspace's arbiter.
+async fn boot(config: Config, listen: bool, io: Vec<ArbiterHandle>) -> Result<Booted, Error> {
+    let mut tcp = Vec::new();
+    let mut addrs = Vec::new();
+    let mut unix = None;
+    if listen {
+        let mut port = config.port;
+        for b in &config.bind {
+            let (optional, host) = match b.strip_prefix('-') {
+                Some(h) => (true, h),
+                None => (false, b.as_str()),
+            };
+            match bind_tcp(host, port, config.tcp_backlog) {
+                Ok(l) => {
+                    let a = l.local_addr()?;
+                    port = a.port();
+                    addrs.push(a);
+                    tcp.push(l);
+                }
+                Err(e) if optional => log::debug!("Skipping optional bind {host}:{port}: {e}"),
+                Err(e) => {
+                    return Err(Error::Config(format!(
+                        "Warning: Could not create server TCP listening socket {host}:{port}: {e}"
+                    )))
+                }
+            }
+        }
+        if config.port != 0 && !config.bind.is_empty() && tcp.is_empty() {
+            return Err(Error::Config(format!("Failed listening on port {} (tcp), aborting.", config.port)));
+        }
+        if !config.unixsocket.is_empty() {
+            let _ = std::fs::remove_file(&config.unixsocket);
+            let l = tokio::net::UnixListener::bind(&config.unixsocket)
+                .map_err(|e| Error::Config(format!("Failed opening Unix socket: {e}")))?;
+            if config.unixsocketperm != 0 {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(
+                    &config.unixsocket,
+                    std::fs::Permissions::from_mode(config.unixsocketperm),
+                );
+            }
+            unix = Some(l);
+        }
+    }
+    let protected = config.protected_mode && config.requirepass.is_empty() && default_bind(&config.bind);
+    let keepalive = config.tcp_keepalive;
+    let mut state = State::new(config);
+    state.tcp_port = addrs.first().map(|a| a.port()).unwrap_or(0);
+    state.io_threads_active = !io.is_empty();
+    let knobs = state.knobs.clone();
+    let (stx, srx) = oneshot::channel();
+    let keyspace = Keyspace::new(state, stx).start();
+    let expiry = Expiry::new(keyspace.clone(), knobs.clone()).start();
+    Cron { targets: vec![keyspace.clone().recipient(), expiry.recipient()], knobs: knobs.clone() }.start();
+    let listener = if listen {
+        Some(Listener::new(tcp, unix, keyspace.clone(), knobs.clone(), io, keepalive, protected).start())
+    } else {
+        None
+    };
+    Ok(Booted { addrs, keyspace, listener, knobs, shutdown: srx })
+}
+
+/// Protected mode only applies when the user did not choose the addresses to listen on.
+fn default_bind(bind: &[String]) -> bool {
+    bind.iter().all(|b| b == "*" || b == "-::*" || b == "::*")
+}
+
+fn bind_tcp(host: &str, port: u16, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
+    let host = match host {
+        "*" => "0.0.0.0",
+        "::*" => "::",
+        h => h,
+    };
+    let addr = (host, port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address"))?;
+    let domain = if addr.is_ipv6() { socket2::Domain::IPV6 } else { socket2::Domain::IPV4 };
+    let sock = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    sock.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        sock.set_only_v6(true)?;
+    }
+    sock.set_nonblocking(true)?;
+    sock.bind(&addr.into())?;
+    sock.listen(backlog.max(1) as i32)?;
+    tokio::net::TcpListener::from_std(sock.into())
+}
+
+impl ServerHandle {
+    /// The first bound TCP address (None without a listener).
+    pub fn addr(&self) -> Option<SocketAddr> {
+        self.addrs.first().copied()
+    }
+
+    /// Every bound TCP address.
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// A new in-process client: commands go straight to the Keyspace, no socket involved.
+    pub async fn client(&self) -> Result<LocalClient, Error> {
+        let reg = Register { addr: "in-process".into(), laddr: String::new(), conn: None, unix: false };
+        let slot = self.keyspace.send(reg).await.map_err(|_| Error::Closed)?.map_err(Error::Config)?;
+        Ok(LocalClient { keyspace: self.keyspace.clone(), knobs: self.knobs.clone(), slot, batch: Batch::default() })
+    }
+
+    /// Run a closure on the Keyspace's state (introspection for hosts and tests).
+    pub async fn with_state<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut State) -> R + Send + 'static,
+    ) -> Result<R, Error> {
+        self.keyspace.send(Inspect(f, std::marker::PhantomData)).await.map_err(|_| Error::Closed)
+    }
+
+    /// Resolves when a client ran SHUTDOWN.
+    pub async fn shutdown_requested(&mut self) {
+        match self.shutdown.take() {
+            Some(rx) => {
+                let _ = rx.await;
+            }
+            None => futures::future::pending::<()>().await,
+        }
+    }
+
+    /// Stop serving: close the listeners and every connection, then stop the server's threads.
+    pub async fn stop(self) {
+        if let Some(l) = &self.listener {
+            let _ = l.send(StopListening).await;
+        }
+        let _ = self.keyspace.send(Shutdown).await;
+        for a in &self.io {
+            a.stop();
+        }
+        self.arbiter.stop();
+        // Wait for the threads so that sockets are closed and ports free when this returns.
+        let threads: Vec<Arbiter> = self.io.into_iter().chain(std::iter::once(self.arbiter)).collect();
+        let _ = tokio::task::spawn_blocking(move || {
+            for a in threads {
+                let _ = a.join();
+            }
+        })
+        .await;
+    }
+}
+
+/// An in-process client of an embedded server. Replies arrive as `Frame`s.
+pub struct LocalClient {
+    keyspace: Addr<Keyspace>,
+    knobs: Arc<Knobs>,
+    slot: usize,
+    batch: Batch,
+}
+
+impl LocalClient {
+    /// Run one command: `client.cmd(&["SET", "k", "v"]).await`.
+    pub async fn cmd<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Result<Frame, Error> {
+        let mut v = self.pipeline(&[args]).await?;
+        v.pop().ok_or(Error::Closed)
+    }
+
+    /// Run several commands in one round trip; one reply each, in order.
+    pub async fn pipeline<A: AsRef<[u8]>, C: AsRef<[A]>>(&mut self, cmds: &[C]) -> Result<Vec<Frame>, Error> {
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.clear();
+        batch.input.clear();
+        batch.out.clear();
+        for c in cmds {
+            let c = c.as_ref();
+            batch.input.extend_from_slice(format!("*{}\r\n", c.len()).as_bytes());
+            for a in c {
+                let a = a.as_ref();
+                batch.input.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+                batch.input.extend_from_slice(a);
+                batch.input.extend_from_slice(b"\r\n");
+            }
+        }
+        let parsed = parse_batch(&mut batch, self.knobs.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed));
+        if let Some(e) = parsed.error {
+            return Err(Error::Config(e.to_string()));
+        }
+        let mut batch = match self.keyspace.send(Exec { slot: self.slot, batch }).await.map_err(|_| Error::Closed)? {
+            ExecReply::Done(b) => b,
+            ExecReply::Later(rx) => rx.await.map_err(|_| Error::Closed)?,
+        };
+        let mut frames = Vec::with_capacity(cmds.len());
+        let mut pos = 0;
+        while pos < batch.out.len() {
+            match frame::parse(&batch.out[pos..]) {
+                Ok(Some((f, n))) => {
+                    frames.push(f);
+                    pos += n;
+                }
+                _ => break,
+            }
+        }
+        batch.out.clear();
+        self.batch = batch;
+        Ok(frames)
+    }
+}
+
+impl Drop for LocalClient {
+    fn drop(&mut self) {
+        self.keyspace.do_send(Unregister { slot: self.slot });
+    }
+}

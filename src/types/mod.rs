@@ -1,0 +1,9 @@
+//! Pure data structures with no actors: values and their encodings, the keyspace table, clock, sampling.
+
+pub mod bytes;
+pub mod clock;
+pub mod db;
+pub mod glob;
+pub mod num;
+pub mod rng;
+pub mod value;

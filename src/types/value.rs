@@ -1,0 +1,217 @@
+//! Value: what a key holds, with Redis's encodings (types layer, no actors).
+//!
+//! Strings keep Redis's three encodings because OBJECT ENCODING reports them and clients' tests check them:
+//! `int` (a canonical i64), `embstr` (up to 44 bytes, written whole by SET-like commands) and `raw` (longer,
+//! or changed in place by APPEND/SETRANGE/SETBIT). The enum is 24 bytes so a table entry stays at 64.
+
+use super::bytes::CompactBytes;
+
+/// Longest string Redis stores as embstr.
+pub const EMBSTR_MAX: usize = 44;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// String, `int` encoding.
+    Int(i64),
+    /// String, `embstr` encoding.
+    Emb(CompactBytes),
+    /// String, `raw` encoding (growable: APPEND/SETRANGE/SETBIT work in place).
+    Raw(Box<Vec<u8>>),
+}
+
+/// The type names TYPE and SCAN TYPE use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    String,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::String => "string",
+        }
+    }
+
+    pub fn from_name(name: &[u8]) -> Option<Kind> {
+        if name.eq_ignore_ascii_case(b"string") {
+            Some(Kind::String)
+        } else {
+            None
+        }
+    }
+}
+
+/// Parse a canonical decimal i64 the way Redis's string2ll does: no sign on zero, no leading zeros, no spaces.
+pub fn parse_canonical_i64(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
+    if digits.is_empty() || (digits[0] == b'0' && (digits.len() > 1 || neg)) {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        let d = (c - b'0') as i64;
+        v = if neg { v.checked_mul(10)?.checked_sub(d)? } else { v.checked_mul(10)?.checked_add(d)? };
+    }
+    Some(v)
+}
+
+impl Value {
+    /// A string value from client bytes, choosing the encoding as Redis's tryObjectEncoding does.
+    #[inline]
+    pub fn string(s: &[u8]) -> Value {
+        if s.len() <= 20 {
+            if let Some(i) = parse_canonical_i64(s) {
+                return Value::Int(i);
+            }
+        }
+        if s.len() <= EMBSTR_MAX {
+            Value::Emb(CompactBytes::new(s))
+        } else {
+            Value::Raw(Box::new(s.to_vec()))
+        }
+    }
+
+    /// A string value that Redis would keep `raw` whatever its length (results of APPEND etc.).
+    pub fn raw(v: Vec<u8>) -> Value {
+        Value::Raw(Box::new(v))
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Value::Int(_) | Value::Emb(_) | Value::Raw(_) => Kind::String,
+        }
+    }
+
+    /// OBJECT ENCODING's answer.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Int(_) => "int",
+            Value::Emb(_) => "embstr",
+            Value::Raw(_) => "raw",
+        }
+    }
+
+    pub fn is_string(&self) -> bool {
+        matches!(self, Value::Int(_) | Value::Emb(_) | Value::Raw(_))
+    }
+
+    /// Length of a string value in bytes (the decimal length for `int`).
+    pub fn str_len(&self) -> usize {
+        match self {
+            Value::Int(i) => itoa_len(*i),
+            Value::Emb(b) => b.len(),
+            Value::Raw(v) => v.len(),
+            #[allow(unreachable_patterns)]
+            _ => 0,
+        }
+    }
+
+    /// Call `f` with the bytes of a string value (int encoding formatted on the stack).
+    #[inline]
+    pub fn with_str<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        match self {
+            Value::Int(i) => {
+                let mut buf = [0u8; 20];
+                let n = write_i64(&mut buf, *i);
+                Some(f(&buf[..n]))
+            }
+            Value::Emb(b) => Some(f(b)),
+            Value::Raw(v) => Some(f(v)),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// The bytes of a string value, copied.
+    pub fn to_vec(&self) -> Option<Vec<u8>> {
+        self.with_str(|s| s.to_vec())
+    }
+
+    /// Turn a string value into a growable raw buffer (for in-place edits) and return it.
+    pub fn make_raw(&mut self) -> Option<&mut Vec<u8>> {
+        if !matches!(self, Value::Raw(_)) {
+            let bytes = self.to_vec()?;
+            *self = Value::Raw(Box::new(bytes));
+        }
+        match self {
+            Value::Raw(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Heap bytes owned by the value (approximate, for MEMORY USAGE and DEBUG OBJECT).
+    pub fn heap_size(&self) -> usize {
+        match self {
+            Value::Int(_) => 0,
+            Value::Emb(b) => b.heap_size(),
+            Value::Raw(v) => v.capacity() + std::mem::size_of::<Vec<u8>>(),
+        }
+    }
+}
+
+/// Decimal length of an i64.
+pub fn itoa_len(i: i64) -> usize {
+    let mut buf = [0u8; 20];
+    write_i64(&mut buf, i)
+}
+
+/// Format an i64 into `buf` (20 bytes is always enough), returning the length.
+#[inline]
+pub fn write_i64(buf: &mut [u8; 20], i: i64) -> usize {
+    let mut n = i.unsigned_abs();
+    let mut tmp = [0u8; 20];
+    let mut p = 20;
+    loop {
+        p -= 1;
+        tmp[p] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        p -= 1;
+        tmp[p] = b'-';
+    }
+    let len = 20 - p;
+    buf[..len].copy_from_slice(&tmp[p..]);
+    len
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_is_24_bytes() {
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+    }
+
+    #[test]
+    fn encodings_follow_redis() {
+        assert_eq!(Value::string(b"12345").encoding(), "int");
+        assert_eq!(Value::string(b"-1").encoding(), "int");
+        assert_eq!(Value::string(b"01").encoding(), "embstr");
+        assert_eq!(Value::string(b"-0").encoding(), "embstr");
+        assert_eq!(Value::string(b" 1").encoding(), "embstr");
+        assert_eq!(Value::string(&[b'a'; 44]).encoding(), "embstr");
+        assert_eq!(Value::string(&[b'a'; 45]).encoding(), "raw");
+        assert_eq!(Value::string(b"9223372036854775807").encoding(), "int");
+        assert_eq!(Value::string(b"9223372036854775808").encoding(), "embstr");
+    }
+
+    #[test]
+    fn int_formats_back() {
+        for i in [0, 1, -1, i64::MAX, i64::MIN, 1234567890] {
+            let v = Value::Int(i);
+            assert_eq!(v.to_vec().unwrap(), i.to_string().into_bytes());
+            assert_eq!(v.str_len(), i.to_string().len());
+        }
+    }
+}
