@@ -1,0 +1,157 @@
+//! Wire-level tests with raw sockets: pipelining, inline commands, protocol errors, RESP3, limits.
+
+mod common;
+
+use common::{read_n, read_to_close, roundtrip, TestServer};
+use std::io::Write;
+
+#[test]
+fn pipelined_replies_come_back_in_order() {
+    let srv = TestServer::start();
+    let mut s = srv.raw();
+    let mut req = Vec::new();
+    let mut want = Vec::new();
+    for i in 0..500 {
+        let v = format!("v{i}");
+        req.extend_from_slice(format!("*2\r\n$4\r\nECHO\r\n${}\r\n{v}\r\n", v.len()).as_bytes());
+        want.extend_from_slice(format!("${}\r\n{v}\r\n", v.len()).as_bytes());
+    }
+    // Split the pipeline at an awkward point so that a frame straddles two reads.
+    s.write_all(&req[..req.len() / 2 + 3]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    s.write_all(&req[req.len() / 2 + 3..]).unwrap();
+    assert_eq!(read_n(&mut s, want.len()), want);
+}
+
+#[test]
+fn inline_commands_and_empty_lines() {
+    let srv = TestServer::start();
+    let mut s = srv.raw();
+    let want = b"+PONG\r\n$3\r\na b\r\n$2\r\nhi\r\n";
+    assert_eq!(roundtrip(&mut s, b"\r\nPING\r\necho \"a b\"\n\necho 'hi'\r\n", want.len()), want);
+}
+
+#[test]
+fn protocol_errors_reply_then_close() {
+    let srv = TestServer::start();
+    let cases: &[(&[u8], &str)] = &[
+        (b"*3000000000\r\n", "-ERR Protocol error: invalid multibulk length\r\n"),
+        (b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n", "-ERR Protocol error: expected '$', got 'f'\r\n"),
+        (b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$-10\r\n", "-ERR Protocol error: invalid bulk length\r\n"),
+        (b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$2000000000\r\n", "-ERR Protocol error: invalid bulk length\r\n"),
+        (b"*1\r\nfoo\r\n", "-ERR Protocol error: expected '$', got 'f'\r\n"),
+        (b"set \"\"\"test-key\"\"\" test-value\r\n", "-ERR Protocol error: unbalanced quotes in request\r\n"),
+    ];
+    for (req, want) in cases {
+        let mut s = srv.raw();
+        s.write_all(req).unwrap();
+        assert_eq!(String::from_utf8_lossy(&read_to_close(&mut s)), *want);
+    }
+    // Requests before the bad one are still answered.
+    let mut s = srv.raw();
+    s.write_all(b"PING\r\n*-10\r\n*0\r\nPING\r\n*x\r\n").unwrap();
+    assert_eq!(read_to_close(&mut s), b"+PONG\r\n+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n");
+}
+
+#[test]
+fn oversized_inline_request_is_refused() {
+    let srv = TestServer::start();
+    let mut s = srv.raw();
+    let junk = vec![b'A'; 70 * 1024];
+    let _ = s.write_all(&junk);
+    assert_eq!(read_to_close(&mut s), b"-ERR Protocol error: too big inline request\r\n");
+}
+
+#[test]
+fn proto_max_bulk_len_is_enforced() {
+    let srv = TestServer::with_config(|c| c.proto_max_bulk_len = 1024 * 1024);
+    let mut s = srv.raw();
+    s.write_all(b"*2\r\n$4\r\nECHO\r\n$2000000\r\n").unwrap();
+    assert_eq!(read_to_close(&mut s), b"-ERR Protocol error: invalid bulk length\r\n");
+}
+
+#[test]
+fn query_buffer_limit_closes_the_connection() {
+    let srv = TestServer::with_config(|c| c.client_query_buffer_limit = 1024 * 1024);
+    let mut s = srv.raw();
+    // One huge unfinished bulk: the server must drop us instead of buffering without bound.
+    s.write_all(b"*2\r\n$4\r\nECHO\r\n$100000000\r\n").unwrap();
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut closed = false;
+    for _ in 0..200 {
+        if s.write_all(&chunk).is_err() {
+            closed = true;
+            break;
+        }
+    }
+    if !closed {
+        assert_eq!(read_to_close(&mut s), b"");
+    }
+}
+
+#[test]
+fn resp3_after_hello() {
+    let srv = TestServer::start();
+    let mut s = srv.raw();
+    s.write_all(b"HELLO 3\r\n").unwrap();
+    let mut got = Vec::new();
+    while !got.ends_with(b"modules\r\n*0\r\n") {
+        let more = read_n(&mut s, 1);
+        assert!(!more.is_empty(), "HELLO reply cut short: {}", String::from_utf8_lossy(&got));
+        got.extend(more);
+    }
+    assert!(got.starts_with(b"%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n"), "{}", String::from_utf8_lossy(&got));
+    let want = b"%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n";
+    assert_eq!(roundtrip(&mut s, b"DEBUG PROTOCOL map\r\n", want.len()), want);
+    assert_eq!(roundtrip(&mut s, b"DEBUG PROTOCOL null\r\n", 3), b"_\r\n");
+    assert_eq!(roundtrip(&mut s, b"DEBUG PROTOCOL double\r\n", 8), b",3.141\r\n");
+}
+
+#[test]
+fn unknown_command_and_arity_errors() {
+    let srv = TestServer::start();
+    let mut s = srv.raw();
+    let want = b"-ERR unknown command 'foo', with args beginning with: 'a' \r\n";
+    assert_eq!(roundtrip(&mut s, b"foo a\r\n", want.len()), want);
+    let want = b"-ERR wrong number of arguments for 'echo' command\r\n";
+    assert_eq!(roundtrip(&mut s, b"ECHO\r\n", want.len()), want);
+    let want = b"+OK\r\n";
+    assert_eq!(roundtrip(&mut s, b"QUIT\r\n", want.len()), want);
+    assert_eq!(read_to_close(&mut s), b"");
+}
+
+#[test]
+fn many_clients_do_not_block_each_other() {
+    let srv = TestServer::start();
+    // A stalled client holding half a request...
+    let mut stalled = srv.raw();
+    stalled.write_all(b"*2\r\n$4\r\nECHO\r\n$10\r\nabc").unwrap();
+    // ...does not delay anyone else.
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let addr = srv.addr();
+            std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+                for _ in 0..100 {
+                    assert_eq!(roundtrip(&mut s, b"PING\r\n", 7), b"+PONG\r\n");
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(roundtrip(&mut stalled, b"defghij\r\n", 16), b"$10\r\nabcdefghij\r\n");
+}
+
+#[test]
+fn maxclients_is_enforced() {
+    let srv = TestServer::with_config(|c| c.maxclients = 2);
+    let mut a = srv.raw();
+    let mut b = srv.raw();
+    assert_eq!(roundtrip(&mut a, b"PING\r\n", 7), b"+PONG\r\n");
+    assert_eq!(roundtrip(&mut b, b"PING\r\n", 7), b"+PONG\r\n");
+    let mut c = srv.raw();
+    assert_eq!(read_to_close(&mut c), b"-ERR max number of clients reached\r\n");
+}
