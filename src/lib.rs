@@ -15,7 +15,6 @@
 pub mod actors;
 pub mod alloc;
 pub mod commands;
-#[path = "config_stub.rs"]
 pub mod config;
 pub mod error;
 pub mod persist;

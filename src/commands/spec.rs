@@ -197,7 +197,7 @@ impl CommandSpec {
 /// Declares a command: `spec!("get", 2, READONLY | FAST, (1, 1, 1), STRING, "string", "1.0.0", "Summary", "O(1)", handler)`.
 #[macro_export]
 macro_rules! spec {
-    ($name:expr, $arity:expr, $flags:expr, ($f:expr, $l:expr, $s:expr), $cat:expr, $group:expr, $since:expr, $summary:expr, $cx:expr, $handler:expr) => {
+    ($name:expr, $arity:expr, $flags:expr, ($f:expr, $l:expr, $s:expr), $cat:expr, $group:expr, $since:expr, $summary:expr, $cx:expr, $handler:expr $(,)?) => {
         $crate::commands::spec::CommandSpec {
             name: $name,
             arity: $arity,
