@@ -70,6 +70,13 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // Redis works from `dir`: relative file names (dump, AOF, logs) resolve there.
+    if !config.dir.is_empty() {
+        if let Err(e) = std::env::set_current_dir(&config.dir) {
+            eprintln!("Can't chdir to '{}': {e}", config.dir);
+            std::process::exit(1);
+        }
+    }
     init_logging(&config);
     log::warn!("oO0OoO0OoO0Oo ferrodis is starting oO0OoO0OoO0Oo");
     log::warn!(
