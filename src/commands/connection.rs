@@ -157,6 +157,9 @@ fn hello(cx: &mut Ctx<'_>) -> CmdResult {
 /// RESET: back to a fresh connection's state.
 fn reset(cx: &mut Ctx<'_>) -> CmdResult {
     let need_auth = !cx.s.config.requirepass.is_empty();
+    super::multi::unwatch_all(cx.s, cx.me);
+    cx.client().multi = None;
+    cx.client().multi_error = false;
     let c = cx.client();
     c.db = 0;
     c.resp = 2;

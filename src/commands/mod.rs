@@ -7,6 +7,7 @@
 
 pub mod connection;
 pub mod keys;
+pub mod multi;
 pub mod server;
 pub mod spec;
 pub mod string;
@@ -148,6 +149,14 @@ pub struct Client {
     /// Bytes of the last query buffer and output buffer seen (CLIENT LIST qbuf / omem).
     pub qbuf: usize,
     pub obuf: usize,
+    /// Commands queued since MULTI (None outside a transaction).
+    pub multi: Option<Vec<multi::Queued>>,
+    /// A command was refused while queueing: EXEC must abort.
+    pub multi_error: bool,
+    /// Keys this client WATCHes, as (db, key).
+    pub watched: Vec<(usize, Vec<u8>)>,
+    /// A watched key changed: EXEC must fail.
+    pub dirty_cas: bool,
 }
 
 impl Client {
@@ -173,6 +182,10 @@ impl Client {
             unix_socket: false,
             qbuf: 0,
             obuf: 0,
+            multi: None,
+            multi_error: false,
+            watched: Vec::new(),
+            dirty_cas: false,
         }
     }
 }
@@ -268,6 +281,8 @@ pub struct State {
     pub blocked_clients: usize,
     /// Whether the server listens on sockets at all (embedded without listener: false).
     pub io_threads_active: bool,
+    /// WATCHed keys: (db, key) -> watching client slots.
+    pub watched_keys: HashMap<(usize, Vec<u8>), Vec<usize>>,
 }
 
 impl State {
@@ -296,6 +311,7 @@ impl State {
             ops_samples: Vec::new(),
             blocked_clients: 0,
             io_threads_active: false,
+            watched_keys: HashMap::new(),
             config,
         };
         s.apply_config();
@@ -322,7 +338,23 @@ impl State {
 
     pub fn remove_client(&mut self, slot: usize) {
         if self.clients.contains(slot) {
+            multi::unwatch_all(self, slot);
             self.clients.remove(slot);
+        }
+    }
+
+    /// A key changed: transactions watching it must fail.
+    #[inline]
+    pub fn touch_key(&mut self, db: usize, key: &[u8]) {
+        if !self.watched_keys.is_empty() {
+            multi::touch_watched(self, db, key);
+        }
+    }
+
+    /// Every key of `db` (or of all databases) may have changed (FLUSHDB, FLUSHALL, SWAPDB).
+    pub fn touch_db(&mut self, db: Option<usize>) {
+        if !self.watched_keys.is_empty() {
+            multi::touch_watched_db(self, db);
         }
     }
 
@@ -394,8 +426,9 @@ impl<'a> Ctx<'a> {
 
     /// Note a change to `key` (counts toward dirty; WATCH, tracking and notifications hook in here).
     #[inline]
-    pub fn modified(&mut self, _key: &[u8]) {
+    pub fn modified(&mut self, key: &[u8]) {
         self.s.dirty += 1;
+        self.s.touch_key(self.db, key);
     }
 
     /// Parse argument `i` as an i64 (`ERR value is not an integer or out of range`).
@@ -416,7 +449,7 @@ pub struct Table {
 }
 
 fn build_table() -> Table {
-    let families: &[&[CommandSpec]] = &[connection::SPECS, server::SPECS, keys::SPECS, string::SPECS];
+    let families: &[&[CommandSpec]] = &[connection::SPECS, server::SPECS, keys::SPECS, string::SPECS, multi::SPECS];
     let mut all: Vec<&'static CommandSpec> = Vec::new();
     let mut by_name = HashMap::new();
     for fam in families {
@@ -506,7 +539,7 @@ pub fn reply_error(s: &mut State, out: &mut Out, err: &CmdError) {
 }
 
 /// Why a request was refused before running, if it was.
-fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, argv: &Argv<'_>) -> Option<CmdError> {
+pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, argv: &Argv<'_>) -> Option<CmdError> {
     if !spec.arity_ok(argv.len()) {
         return Some(CmdError::arity(spec.name));
     }
@@ -530,6 +563,11 @@ pub fn paused_for(s: &State, spec: &'static CommandSpec, now: i64) -> bool {
 /// Run one resolved request for client `me`. Returns false if the client must stop processing the batch.
 pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spec: Option<&'static CommandSpec>) {
     let Some(spec) = spec else {
+        if let Some(c) = s.clients.get_mut(me) {
+            if c.multi.is_some() {
+                c.multi_error = true;
+            }
+        }
         let name = argv.get(0);
         let rest: Vec<&[u8]> = argv.iter().skip(1).collect();
         reply_error(s, out, &CmdError::unknown_command(name, &rest));
@@ -544,6 +582,10 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
             CmdError::arity(spec.name)
         };
         reply_error(s, out, &err);
+        return;
+    }
+    if client.multi.is_some() && !multi::runs_in_multi(spec) {
+        multi::queue(s, me, out, argv, spec);
         return;
     }
     if let Some(err) = precheck(s, client, spec, &argv) {

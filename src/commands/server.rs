@@ -34,6 +34,7 @@ fn flushdb(cx: &mut Ctx<'_>) -> CmdResult {
     let n = cx.db().len() as u64;
     cx.db().clear();
     cx.s.dirty += n;
+    cx.s.touch_db(Some(cx.db));
     cx.out.ok();
     Ok(())
 }
@@ -47,6 +48,7 @@ fn flushall(cx: &mut Ctx<'_>) -> CmdResult {
         db.clear();
     }
     cx.s.dirty += n + 1;
+    cx.s.touch_db(None);
     cx.out.ok();
     Ok(())
 }
@@ -65,6 +67,8 @@ fn swapdb(cx: &mut Ctx<'_>) -> CmdResult {
         let (left, right) = cx.s.dbs.split_at_mut(hi);
         left[lo].swap_contents(&mut right[0]);
         cx.s.dirty += 1;
+        cx.s.touch_db(Some(a));
+        cx.s.touch_db(Some(b));
     }
     cx.out.ok();
     Ok(())

@@ -1,0 +1,271 @@
+//! Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH (commands layer, applied by the Keyspace actor).
+//!
+//! Between MULTI and EXEC a client's commands are checked (unknown, arity, auth, OOM) and queued with copies
+//! of their arguments; EXEC runs them back to back, which the single Keyspace makes atomic for free. WATCH
+//! registers (db, key) pairs; any write to one marks its watchers so that their EXEC returns a null array.
+
+use super::spec::*;
+use super::{exec_request, precheck, reply_error, Argv, Ctx, State};
+use crate::error::CmdError;
+use crate::resp::decode::ArgRef;
+use crate::resp::encode::Out;
+use crate::spec;
+
+/// A command waiting for EXEC, with its own copy of the arguments.
+pub struct Queued {
+    spec: &'static CommandSpec,
+    buf: Vec<u8>,
+    refs: Vec<ArgRef>,
+}
+
+/// Commands that act on the transaction itself instead of being queued.
+pub fn runs_in_multi(spec: &CommandSpec) -> bool {
+    matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "unwatch" | "quit" | "reset")
+}
+
+/// Queue a command inside MULTI, or refuse it and poison the transaction.
+pub fn queue(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spec: &'static CommandSpec) {
+    let err = if spec.has(NO_MULTI) {
+        Some(CmdError::new("ERR Command not allowed inside a transaction"))
+    } else if !spec.subcommands.is_empty() {
+        Some(if argv.len() >= 2 {
+            CmdError::unknown_subcommand(spec.name, argv.get(1))
+        } else {
+            CmdError::arity(spec.name)
+        })
+    } else {
+        precheck(s, &s.clients[me], spec, &argv)
+    };
+    if let Some(err) = err {
+        s.clients[me].multi_error = true;
+        if err != CmdError::NOAUTH {
+            s.cmd_stats[spec.id].rejected += 1;
+        }
+        reply_error(s, out, &err);
+        return;
+    }
+    let mut buf = Vec::new();
+    let mut refs = Vec::with_capacity(argv.len());
+    for a in argv.iter() {
+        refs.push(ArgRef { start: buf.len() as u32, len: a.len() as u32 });
+        buf.extend_from_slice(a);
+    }
+    if let Some(q) = s.clients[me].multi.as_mut() {
+        q.push(Queued { spec, buf, refs });
+    }
+    out.simple("QUEUED");
+}
+
+/// MULTI
+fn multi(cx: &mut Ctx<'_>) -> CmdResult {
+    let c = cx.client();
+    if c.multi.is_some() {
+        return Err(CmdError::new("ERR MULTI calls can not be nested"));
+    }
+    c.multi = Some(Vec::new());
+    c.multi_error = false;
+    cx.out.ok();
+    Ok(())
+}
+
+/// EXEC
+fn exec(cx: &mut Ctx<'_>) -> CmdResult {
+    let me = cx.me;
+    let c = cx.client();
+    let Some(queued) = c.multi.take() else { return Err(CmdError::new("ERR EXEC without MULTI")) };
+    let aborted = std::mem::take(&mut c.multi_error);
+    let dirty = std::mem::take(&mut c.dirty_cas);
+    unwatch_all(cx.s, me);
+    if aborted {
+        return Err(CmdError::new("EXECABORT Transaction discarded because of previous errors."));
+    }
+    if dirty {
+        cx.out.nil_array();
+        return Ok(());
+    }
+    cx.out.array(queued.len());
+    for q in &queued {
+        let argv = Argv::new(&q.buf, &[], &q.refs);
+        exec_request(cx.s, me, cx.out, argv, Some(q.spec));
+        // A SELECT inside the transaction affects the commands after it.
+        cx.out.resp = cx.s.clients[me].resp;
+    }
+    Ok(())
+}
+
+/// DISCARD
+fn discard(cx: &mut Ctx<'_>) -> CmdResult {
+    let me = cx.me;
+    let c = cx.client();
+    if c.multi.take().is_none() {
+        return Err(CmdError::new("ERR DISCARD without MULTI"));
+    }
+    c.multi_error = false;
+    c.dirty_cas = false;
+    unwatch_all(cx.s, me);
+    cx.out.ok();
+    Ok(())
+}
+
+/// WATCH key [key ...]
+fn watch(cx: &mut Ctx<'_>) -> CmdResult {
+    if cx.client().multi.is_some() {
+        return Err(CmdError::new("ERR WATCH inside MULTI is not allowed"));
+    }
+    let (me, db) = (cx.me, cx.db);
+    for i in 1..cx.argc() {
+        let key = cx.arg(i).to_vec();
+        let c = &mut cx.s.clients[me];
+        if c.watched.iter().any(|(d, k)| *d == db && *k == key) {
+            continue;
+        }
+        c.watched.push((db, key.clone()));
+        cx.s.watched_keys.entry((db, key)).or_default().push(me);
+    }
+    cx.out.ok();
+    Ok(())
+}
+
+/// UNWATCH
+fn unwatch(cx: &mut Ctx<'_>) -> CmdResult {
+    let me = cx.me;
+    unwatch_all(cx.s, me);
+    cx.client().dirty_cas = false;
+    cx.out.ok();
+    Ok(())
+}
+
+/// Forget every key `slot` watches.
+pub fn unwatch_all(s: &mut State, slot: usize) {
+    let Some(c) = s.clients.get_mut(slot) else { return };
+    for wk in std::mem::take(&mut c.watched) {
+        if let Some(v) = s.watched_keys.get_mut(&wk) {
+            v.retain(|&x| x != slot);
+            if v.is_empty() {
+                s.watched_keys.remove(&wk);
+            }
+        }
+    }
+}
+
+/// Mark the watchers of (db, key).
+pub fn touch_watched(s: &mut State, db: usize, key: &[u8]) {
+    if let Some(v) = s.watched_keys.get(&(db, key.to_vec())) {
+        for &slot in v {
+            if let Some(c) = s.clients.get_mut(slot) {
+                c.dirty_cas = true;
+            }
+        }
+    }
+}
+
+/// Mark the watchers of every key of `db` (None: all databases).
+pub fn touch_watched_db(s: &mut State, db: Option<usize>) {
+    let slots: Vec<usize> =
+        s.watched_keys.iter().filter(|((d, _), _)| db.is_none_or(|x| x == *d)).flat_map(|(_, v)| v.clone()).collect();
+    for slot in slots {
+        if let Some(c) = s.clients.get_mut(slot) {
+            c.dirty_cas = true;
+        }
+    }
+}
+
+const TX: u32 = NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY;
+
+pub const SPECS: &[CommandSpec] = &[
+    spec!("multi", 1, TX, (0, 0, 0), TRANSACTION, "transactions", "1.2.0", "Starts a transaction.", "O(1)", multi),
+    spec!(
+        "exec",
+        1,
+        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG,
+        (0, 0, 0),
+        TRANSACTION,
+        "transactions",
+        "1.2.0",
+        "Executes all commands in a transaction.",
+        "Depends on commands in the transaction",
+        exec
+    ),
+    spec!(
+        "discard",
+        1,
+        TX,
+        (0, 0, 0),
+        TRANSACTION,
+        "transactions",
+        "2.0.0",
+        "Discards a transaction.",
+        "O(N), when N is the number of queued commands",
+        discard
+    ),
+    spec!(
+        "watch",
+        -2,
+        TX,
+        (1, -1, 1),
+        TRANSACTION,
+        "transactions",
+        "2.2.0",
+        "Monitors changes to keys to determine the execution of a transaction.",
+        "O(1) for every key.",
+        watch
+    ),
+    spec!(
+        "unwatch",
+        1,
+        TX,
+        (0, 0, 0),
+        TRANSACTION,
+        "transactions",
+        "2.2.0",
+        "Forgets about watched keys of a transaction.",
+        "O(1)",
+        unwatch
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::testutil::{new, run};
+
+    #[test]
+    fn queue_and_exec() {
+        let mut t = new();
+        assert_eq!(run(&mut t, &["multi"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["echo", "a"]), "+QUEUED\r\n");
+        assert_eq!(run(&mut t, &["ping"]), "+QUEUED\r\n");
+        assert_eq!(run(&mut t, &["exec"]), "*2\r\n$1\r\na\r\n+PONG\r\n");
+        assert_eq!(run(&mut t, &["exec"]), "-ERR EXEC without MULTI\r\n");
+        assert_eq!(run(&mut t, &["discard"]), "-ERR DISCARD without MULTI\r\n");
+    }
+
+    #[test]
+    fn errors_abort_the_transaction() {
+        let mut t = new();
+        run(&mut t, &["multi"]);
+        assert_eq!(run(&mut t, &["multi"]), "-ERR MULTI calls can not be nested\r\n");
+        assert!(run(&mut t, &["nosuch"]).starts_with("-ERR unknown command"));
+        assert_eq!(run(&mut t, &["echo"]), "-ERR wrong number of arguments for 'echo' command\r\n");
+        assert_eq!(run(&mut t, &["exec"]), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+    }
+
+    #[test]
+    fn watch_fails_exec_after_a_change() {
+        let mut t = new();
+        assert_eq!(run(&mut t, &["watch", "k"]), "+OK\r\n");
+        t.s.touch_key(0, b"k");
+        run(&mut t, &["multi"]);
+        run(&mut t, &["ping"]);
+        assert_eq!(run(&mut t, &["exec"]), "*-1\r\n");
+        // The watch is gone after EXEC.
+        run(&mut t, &["multi"]);
+        run(&mut t, &["ping"]);
+        assert_eq!(run(&mut t, &["exec"]), "*1\r\n+PONG\r\n");
+        assert!(t.s.watched_keys.is_empty());
+        run(&mut t, &["watch", "k"]);
+        run(&mut t, &["multi"]);
+        assert_eq!(run(&mut t, &["watch", "x"]), "-ERR WATCH inside MULTI is not allowed\r\n");
+        assert_eq!(run(&mut t, &["discard"]), "+OK\r\n");
+        assert!(t.s.watched_keys.is_empty());
+    }
+}
