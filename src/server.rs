@@ -265,7 +265,8 @@ impl LocalClient {
                 batch.input.extend_from_slice(b"\r\n");
             }
         }
-        let parsed = parse_batch(&mut batch, self.knobs.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed));
+        let max_bulk = self.knobs.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed);
+        let parsed = parse_batch(&mut batch, max_bulk, usize::MAX);
         if let Some(e) = parsed.error {
             return Err(Error::Config(e.to_string()));
         }

@@ -3,7 +3,7 @@
 //! Keyspace's arbiter (io-threads 1) or on an I/O arbiter (io-threads N).
 
 use super::keyspace::{Exec, ExecReply, Keyspace, Register, Unregister};
-use crate::commands::{parse_batch, Batch, Knobs};
+use crate::commands::{parse_batch, Batch, Knobs, BATCH_BYTES};
 use actix::prelude::*;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -115,15 +115,19 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     };
     slot_cell.set(Some(slot));
     let mut batch = Batch::default();
+    let mut must_read = true;
     loop {
-        if batch.input.capacity() - batch.input.len() < READ_CHUNK / 4 {
-            batch.input.reserve(READ_CHUNK);
+        if must_read {
+            if batch.input.capacity() - batch.input.len() < READ_CHUNK / 4 {
+                batch.input.reserve(READ_CHUNK);
+            }
+            match stream.read_buf(&mut batch.input).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => batch.read_bytes += n as u64,
+            }
         }
-        match stream.read_buf(&mut batch.input).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => batch.read_bytes += n as u64,
-        }
-        let parsed = parse_batch(&mut batch, knobs.proto_max_bulk_len.load(Ordering::Relaxed));
+        let parsed = parse_batch(&mut batch, knobs.proto_max_bulk_len.load(Ordering::Relaxed), BATCH_BYTES);
+        must_read = !parsed.more;
         let pending = batch.input.len() - parsed.consumed;
         if pending as u64 > knobs.client_query_buffer_limit.load(Ordering::Relaxed) {
             log::warn!("Closing client that reached max query buffer length (qbuf={pending})");

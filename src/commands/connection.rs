@@ -818,7 +818,7 @@ mod tests {
         assert_eq!(run(&mut t, &["client", "setname", "foo"]), "+OK\r\n");
         assert_eq!(run(&mut t, &["client", "getname"]), "$3\r\nfoo\r\n");
         let list = run(&mut t, &["client", "list"]);
-        assert!(list.contains("name=foo") && list.contains("cmd=client|getname"), "{list}");
+        assert!(list.contains("name=foo") && list.contains("cmd=client|list"), "{list}");
         assert_eq!(run(&mut t, &["client", "foo"]), "-ERR unknown subcommand 'foo'. Try CLIENT HELP.\r\n");
         assert_eq!(run(&mut t, &["client", "kill", "1.2.3.4:5"]), "-ERR No such client\r\n");
         assert_eq!(run(&mut t, &["client", "kill", "id", "999"]), ":0\r\n");

@@ -720,14 +720,23 @@ pub struct Parsed {
     pub error: Option<crate::error::ProtocolError>,
     /// Total input bytes the next incomplete request needs, when known (to size the read buffer).
     pub need: usize,
+    /// Parsing stopped at `max_bytes` with more input to parse: run another batch before reading.
+    pub more: bool,
 }
 
-/// Decode every complete request in `batch.input` and resolve each to its command.
-pub fn parse_batch(batch: &mut Batch, max_bulk: u64) -> Parsed {
+/// Input one batch takes at most before the Keyspace serves other clients (Redis reads 16 KB per client
+/// per event-loop turn; a batch this size runs well under a millisecond).
+pub const BATCH_BYTES: usize = 32 * 1024;
+
+/// Decode the complete requests in `batch.input`, up to about `max_bytes`, resolving each to its command.
+pub fn parse_batch(batch: &mut Batch, max_bulk: u64, max_bytes: usize) -> Parsed {
     use crate::resp::decode::{parse_one, Step};
     let table = table();
     let mut pos = 0;
     loop {
+        if pos >= max_bytes && !batch.reqs.is_empty() {
+            return Parsed { consumed: pos, error: None, need: 0, more: pos < batch.input.len() };
+        }
         match parse_one(&batch.input, pos, max_bulk, &mut batch.args, &mut batch.scratch) {
             Ok(Step::Command { consumed, argc }) => {
                 let first = batch.args.len() - argc;
@@ -737,8 +746,8 @@ pub fn parse_batch(batch: &mut Batch, max_bulk: u64) -> Parsed {
                 pos += consumed;
             }
             Ok(Step::Skip { consumed }) => pos += consumed,
-            Ok(Step::Incomplete { need }) => return Parsed { consumed: pos, error: None, need },
-            Err(e) => return Parsed { consumed: pos, error: Some(e), need: 0 },
+            Ok(Step::Incomplete { need }) => return Parsed { consumed: pos, error: None, need, more: false },
+            Err(e) => return Parsed { consumed: pos, error: Some(e), need: 0, more: false },
         }
     }
 }

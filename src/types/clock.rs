@@ -102,6 +102,6 @@ mod log_tests {
     #[test]
     fn formats_dates() {
         assert_eq!(super::log_timestamp(0), "01 Jan 1970 00:00:00.000");
-        assert_eq!(super::log_timestamp(1_795_300_200_123), "21 Nov 2026 21:10:00.123");
+        assert_eq!(super::log_timestamp(1_795_300_200_123), "21 Nov 2026 22:30:00.123");
     }
 }
