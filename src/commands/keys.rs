@@ -1023,7 +1023,7 @@ fn restore(cx: &mut Ctx<'_>) -> CmdResult {
     if ttl < 0 {
         return Err(CmdError::new("ERR Invalid TTL value, must be >= 0"));
     }
-    let value = restore_value(cx.arg(3)).map_err(|e| CmdError::new(e.message()))?;
+    let value = restore_value(cx.arg(3), &cx.s.enc).map_err(|e| CmdError::new(e.message()))?;
     let db = cx.db();
     let deleted = replace && db.remove(key).is_some();
     let now = clock::now_ms();

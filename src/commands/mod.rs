@@ -6,11 +6,18 @@
 //! shutdown, waking waiters) are left in `State` for the Keyspace to act on after the batch.
 
 pub mod connection;
+pub mod geo;
+pub mod hash;
+pub mod hyperloglog;
 pub mod keys;
+pub mod list;
 pub mod multi;
 pub mod server;
+pub mod set;
+pub mod sort;
 pub mod spec;
 pub mod string;
+pub mod zset;
 
 use crate::config::Config;
 use crate::error::CmdError;
@@ -157,6 +164,17 @@ pub struct Client {
     pub watched: Vec<(usize, Vec<u8>)>,
     /// A watched key changed: EXEC must fail.
     pub dirty_cas: bool,
+    /// Waiting in a blocking command (BLPOP...).
+    pub blocked: Option<Blocked>,
+}
+
+/// What a blocked client waits for.
+#[derive(Clone, Debug)]
+pub struct Blocked {
+    /// (db, key) pairs; a write to any of them runs the command again.
+    pub keys: Vec<(usize, Vec<u8>)>,
+    /// Absolute Unix ms; 0 = no timeout.
+    pub deadline_ms: i64,
 }
 
 impl Client {
@@ -186,6 +204,7 @@ impl Client {
             multi_error: false,
             watched: Vec::new(),
             dirty_cas: false,
+            blocked: None,
         }
     }
 }
@@ -254,6 +273,8 @@ impl Knobs {
 /// Everything the Keyspace owns and commands act on.
 pub struct State {
     pub knobs: Arc<Knobs>,
+    /// Collection encoding thresholds, from config.
+    pub enc: crate::types::encodings::Encodings,
     pub dbs: Vec<Db>,
     pub clients: Slab<Client>,
     pub config: Config,
@@ -283,6 +304,14 @@ pub struct State {
     pub io_threads_active: bool,
     /// WATCHed keys: (db, key) -> watching client slots.
     pub watched_keys: HashMap<(usize, Vec<u8>), Vec<usize>>,
+    /// Keys clients are blocked on: (db, key) -> client slots in arrival order.
+    pub blocked_on: HashMap<(usize, Vec<u8>), std::collections::VecDeque<usize>>,
+    /// Keys written since the blocked clients were last served.
+    pub ready_keys: Vec<(usize, Vec<u8>)>,
+    /// CLIENT UNBLOCK requests: (slot, reply with an error instead of a timeout).
+    pub unblock_requests: Vec<(usize, bool)>,
+    /// True while EXEC runs its queue: blocking commands must not block there.
+    pub in_exec: bool,
 }
 
 impl State {
@@ -291,6 +320,7 @@ impl State {
         let run_id: String = (0..40).map(|_| format!("{:x}", crate::types::rng::below(16))).collect();
         let mut s = State {
             knobs: Arc::new(Knobs::default()),
+            enc: Default::default(),
             dbs,
             clients: Slab::new(),
             stats: Stats::default(),
@@ -312,6 +342,10 @@ impl State {
             blocked_clients: 0,
             io_threads_active: false,
             watched_keys: HashMap::new(),
+            blocked_on: HashMap::new(),
+            ready_keys: Vec::new(),
+            unblock_requests: Vec::new(),
+            in_exec: false,
             config,
         };
         s.apply_config();
@@ -321,6 +355,7 @@ impl State {
     /// Propagate config values that live elsewhere (after CONFIG SET or start-up).
     pub fn apply_config(&mut self) {
         self.knobs.update(&self.config);
+        self.enc = crate::types::encodings::Encodings::from_config(&self.config);
         let lfu = self.config.maxmemory_policy.contains("lfu");
         for db in &mut self.dbs {
             db.lfu = lfu;
@@ -339,15 +374,33 @@ impl State {
     pub fn remove_client(&mut self, slot: usize) {
         if self.clients.contains(slot) {
             multi::unwatch_all(self, slot);
+            self.unblock(slot);
             self.clients.remove(slot);
         }
     }
 
-    /// A key changed: transactions watching it must fail.
+    /// A key changed: transactions watching it must fail, clients blocked on it get another try.
     #[inline]
     pub fn touch_key(&mut self, db: usize, key: &[u8]) {
         if !self.watched_keys.is_empty() {
             multi::touch_watched(self, db, key);
+        }
+        if !self.blocked_on.is_empty() && self.blocked_on.contains_key(&(db, key.to_vec())) {
+            self.ready_keys.push((db, key.to_vec()));
+        }
+    }
+
+    /// Forget that `slot` is blocked (served, timed out, unblocked or gone).
+    pub fn unblock(&mut self, slot: usize) {
+        let Some(b) = self.clients.get_mut(slot).and_then(|c| c.blocked.take()) else { return };
+        self.blocked_clients = self.blocked_clients.saturating_sub(1);
+        for k in b.keys {
+            if let Some(q) = self.blocked_on.get_mut(&k) {
+                q.retain(|&x| x != slot);
+                if q.is_empty() {
+                    self.blocked_on.remove(&k);
+                }
+            }
         }
     }
 
@@ -356,6 +409,8 @@ impl State {
         if !self.watched_keys.is_empty() {
             multi::touch_watched_db(self, db);
         }
+        let ready: Vec<_> = self.blocked_on.keys().filter(|(d, _)| db.is_none_or(|x| x == *d)).cloned().collect();
+        self.ready_keys.extend(ready);
     }
 
     /// Record an error reply in INFO errorstats.
@@ -431,6 +486,30 @@ impl<'a> Ctx<'a> {
         self.s.touch_key(self.db, key);
     }
 
+    /// May this command block? Not inside MULTI/EXEC: there blocking commands answer as if timed out.
+    pub fn can_block(&self) -> bool {
+        !self.s.in_exec
+    }
+
+    /// Block the client until one of `keys` (in the selected db) is written, or until `deadline_ms`
+    /// (absolute Unix ms, 0 = never). Write no reply: when a key is written the command runs again from the
+    /// start (and may block again, keeping its first deadline); on timeout the client gets a null array.
+    pub fn block(&mut self, keys: &[&[u8]], deadline_ms: i64) {
+        let (me, db) = (self.me, self.db);
+        let s = &mut *self.s;
+        let deadline_ms = match &s.clients[me].blocked {
+            Some(b) => b.deadline_ms,
+            None => deadline_ms,
+        };
+        s.unblock(me);
+        let keys: Vec<(usize, Vec<u8>)> = keys.iter().map(|k| (db, k.to_vec())).collect();
+        for k in &keys {
+            s.blocked_on.entry(k.clone()).or_default().push_back(me);
+        }
+        s.clients[me].blocked = Some(Blocked { keys, deadline_ms });
+        s.blocked_clients += 1;
+    }
+
     /// Parse argument `i` as an i64 (`ERR value is not an integer or out of range`).
     pub fn int_arg(&self, i: usize) -> Result<i64, CmdError> {
         crate::types::num::parse_i64(self.arg(i)).ok_or(CmdError::NOT_INT)
@@ -449,7 +528,20 @@ pub struct Table {
 }
 
 fn build_table() -> Table {
-    let families: &[&[CommandSpec]] = &[connection::SPECS, server::SPECS, keys::SPECS, string::SPECS, multi::SPECS];
+    let families: &[&[CommandSpec]] = &[
+        connection::SPECS,
+        server::SPECS,
+        keys::SPECS,
+        string::SPECS,
+        multi::SPECS,
+        list::SPECS,
+        hash::SPECS,
+        set::SPECS,
+        zset::SPECS,
+        hyperloglog::SPECS,
+        geo::SPECS,
+        sort::SPECS,
+    ];
     let mut all: Vec<&'static CommandSpec> = Vec::new();
     let mut by_name = HashMap::new();
     for fam in families {
@@ -560,7 +652,26 @@ pub fn paused_for(s: &State, spec: &'static CommandSpec, now: i64) -> bool {
     }
 }
 
-/// Run one resolved request for client `me`. Returns false if the client must stop processing the batch.
+/// A blocking command's timeout argument (seconds, decimals allowed) as an absolute deadline in Unix ms;
+/// 0 means wait forever. Redis's getTimeoutFromObjectOrReply texts.
+pub fn block_deadline(arg: &[u8]) -> Result<i64, CmdError> {
+    let secs = crate::types::num::parse_f64(arg)
+        .filter(|v| v.is_finite())
+        .ok_or(CmdError::new("ERR timeout is not a float or out of range"))?;
+    if secs < 0.0 {
+        return Err(CmdError::new("ERR timeout is negative"));
+    }
+    let ms = secs * 1000.0;
+    if ms > (i64::MAX / 2) as f64 {
+        return Err(CmdError::new("ERR timeout is out of range"));
+    }
+    if ms == 0.0 {
+        return Ok(0);
+    }
+    Ok(clock::now_ms() + (ms.ceil() as i64).max(1))
+}
+
+/// Run one resolved request for client `me`.
 pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spec: Option<&'static CommandSpec>) {
     let Some(spec) = spec else {
         if let Some(c) = s.clients.get_mut(me) {
@@ -653,6 +764,12 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
             batch.close = true;
             break;
         };
+        if client.blocked.is_some() {
+            // Run this request again when woken (or answer its timeout): the rest of the batch waits.
+            batch.done -= 1;
+            client.reply_mode = mode;
+            break;
+        }
         match client.reply_mode {
             ReplyMode::Off => out.buf.truncate(mark),
             ReplyMode::SkipThis => {

@@ -84,12 +84,14 @@ fn exec(cx: &mut Ctx<'_>) -> CmdResult {
         return Ok(());
     }
     cx.out.array(queued.len());
+    cx.s.in_exec = true;
     for q in &queued {
         let argv = Argv::new(&q.buf, &[], &q.refs);
         exec_request(cx.s, me, cx.out, argv, Some(q.spec));
         // A SELECT inside the transaction affects the commands after it.
         cx.out.resp = cx.s.clients[me].resp;
     }
+    cx.s.in_exec = false;
     Ok(())
 }
 

@@ -15,7 +15,12 @@
 //! new variant at the end, and old payloads keep decoding. A change to an existing variant's shape needs a
 //! new FORMAT_VERSION.
 
+use crate::types::encodings::Encodings;
+use crate::types::hash::Hash;
+use crate::types::list::List;
+use crate::types::set::Set;
 use crate::types::value::Value;
+use crate::types::zset::ZSet;
 use bincode::Options;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -91,8 +96,15 @@ enum Dto<'a> {
     /// Tag 0: a string, whatever its encoding. RESTORE picks the encoding afresh from the bytes, as Redis's
     /// RDB loader does (a `raw` string of 10 bytes comes back `embstr`, "123" comes back `int`).
     String(Blob<'a>),
-    // Reserved for the collection types, in this order when they arrive: List (1), Set (2), ZSet (3),
-    // Hash (4), Stream (5).
+    /// Tag 1: list elements, head to tail.
+    List(Vec<Blob<'a>>),
+    /// Tag 2: set members.
+    Set(Vec<Blob<'a>>),
+    /// Tag 3: sorted-set (member, score) pairs in order.
+    ZSet(Vec<(Blob<'a>, f64)>),
+    /// Tag 4: hash (field, value) pairs.
+    Hash(Vec<(Blob<'a>, Blob<'a>)>),
+    // Reserved: Stream (5).
 }
 
 /// bincode settings shared by both directions: fixed-width integers, little endian, and (when reading) a
@@ -107,6 +119,10 @@ pub fn dump_value(v: &Value) -> Vec<u8> {
         Value::Int(i) => Dto::String(Blob(Cow::Owned(i.to_string().into_bytes()))),
         Value::Emb(b) => Dto::String(Blob(Cow::Borrowed(b.as_slice()))),
         Value::Raw(b) => Dto::String(Blob(Cow::Borrowed(b.as_slice()))),
+        Value::List(l) => Dto::List(l.iter().map(|e| Blob(Cow::Borrowed(e))).collect()),
+        Value::Set(st) => Dto::Set(st.iter().map(|e| Blob(Cow::Borrowed(e))).collect()),
+        Value::ZSet(z) => Dto::ZSet(z.iter().map(|(m, sc)| (Blob(Cow::Borrowed(m)), sc)).collect()),
+        Value::Hash(h) => Dto::Hash(h.iter().map(|(f, v)| (Blob(Cow::Borrowed(f)), Blob(Cow::Borrowed(v)))).collect()),
     };
     // Serializing into a Vec cannot fail: every DTO field is a plain byte string.
     let mut out = codec().serialize(&dto).unwrap_or_default();
@@ -135,13 +151,25 @@ pub fn verify_payload(payload: &[u8]) -> Result<u16, DumpError> {
 }
 
 /// Decode a DUMP payload. Any corruption is an error, never a panic.
-pub fn restore_value(payload: &[u8]) -> Result<Value, DumpError> {
+pub fn restore_value(payload: &[u8], enc: &Encodings) -> Result<Value, DumpError> {
     verify_payload(payload)?;
     let body = &payload[..payload.len() - TRAILER];
     let dto: Dto<'static> =
         codec().with_limit(body.len() as u64).deserialize(body).map_err(|_| DumpError::BadFormat)?;
     Ok(match dto {
         Dto::String(b) => Value::string(&b.0),
+        Dto::List(v) => Value::List(Box::new(List::from_items(v.into_iter().map(|b| b.0.into_owned()), enc))),
+        Dto::Set(v) => Value::Set(Box::new(Set::from_members(v.into_iter().map(|b| b.0.into_owned()), enc))),
+        Dto::ZSet(v) => {
+            if v.iter().any(|(_, sc)| sc.is_nan()) {
+                return Err(DumpError::BadFormat);
+            }
+            Value::ZSet(Box::new(ZSet::from_pairs(v.into_iter().map(|(m, sc)| (m.0.into_owned(), sc)), enc)))
+        }
+        Dto::Hash(v) => Value::Hash(Box::new(Hash::from_pairs(
+            v.into_iter().map(|(f, x)| (f.0.into_owned(), x.0.into_owned())),
+            enc,
+        ))),
     })
 }
 
@@ -210,11 +238,11 @@ deserunt mollit anim id est laborum.\0";
             Value::string(&[0u8, 255, 13, 10]),
         ] {
             let p = dump_value(&v);
-            assert_eq!(restore_value(&p).unwrap(), v);
+            assert_eq!(restore_value(&p, &Encodings::default()).unwrap(), v);
         }
         // A short raw string comes back embstr, as from Redis's RDB loader.
         let p = dump_value(&Value::raw(b"abc".to_vec()));
-        assert_eq!(restore_value(&p).unwrap().encoding(), "embstr");
+        assert_eq!(restore_value(&p, &Encodings::default()).unwrap().encoding(), "embstr");
     }
 
     #[test]
@@ -236,14 +264,14 @@ deserunt mollit anim id est laborum.\0";
             for bit in 0..8 {
                 let mut q = p.clone();
                 q[i] ^= 1 << bit;
-                assert!(restore_value(&q).is_err(), "flip at byte {i} bit {bit} accepted");
+                assert!(restore_value(&q, &Encodings::default()).is_err(), "flip at byte {i} bit {bit} accepted");
             }
         }
         for n in 0..p.len() {
-            assert!(restore_value(&p[..n]).is_err());
+            assert!(restore_value(&p[..n], &Encodings::default()).is_err());
         }
-        assert_eq!(restore_value(b"..."), Err(DumpError::VersionOrChecksum));
-        assert_eq!(restore_value(b""), Err(DumpError::VersionOrChecksum));
+        assert_eq!(restore_value(b"...", &Encodings::default()), Err(DumpError::VersionOrChecksum));
+        assert_eq!(restore_value(b"", &Encodings::default()), Err(DumpError::VersionOrChecksum));
     }
 
     /// Reseal a body with a valid trailer, to test what the decoder does with well-checksummed garbage.
@@ -259,21 +287,27 @@ deserunt mollit anim id est laborum.\0";
     fn bad_bodies_with_good_trailers() {
         // Newer version: refused before decoding.
         let body = &dump_value(&Value::string(b"x"))[..13];
-        assert_eq!(restore_value(&seal(body, FORMAT_VERSION + 1)), Err(DumpError::VersionOrChecksum));
-        assert_eq!(restore_value(&seal(body, 0)), Err(DumpError::VersionOrChecksum));
-        assert!(restore_value(&seal(body, FORMAT_VERSION)).is_ok());
+        assert_eq!(
+            restore_value(&seal(body, FORMAT_VERSION + 1), &Encodings::default()),
+            Err(DumpError::VersionOrChecksum)
+        );
+        assert_eq!(restore_value(&seal(body, 0), &Encodings::default()), Err(DumpError::VersionOrChecksum));
+        assert!(restore_value(&seal(body, FORMAT_VERSION), &Encodings::default()).is_ok());
         // Unknown tag (a future collection type).
-        assert_eq!(restore_value(&seal(&[9, 0, 0, 0], FORMAT_VERSION)), Err(DumpError::BadFormat));
+        assert_eq!(
+            restore_value(&seal(&[9, 0, 0, 0], FORMAT_VERSION), &Encodings::default()),
+            Err(DumpError::BadFormat)
+        );
         // A length prefix far beyond the payload must not allocate or panic.
         let mut huge = vec![0, 0, 0, 0];
         huge.extend_from_slice(&u64::MAX.to_le_bytes());
         huge.extend_from_slice(b"abc");
-        assert_eq!(restore_value(&seal(&huge, FORMAT_VERSION)), Err(DumpError::BadFormat));
+        assert_eq!(restore_value(&seal(&huge, FORMAT_VERSION), &Encodings::default()), Err(DumpError::BadFormat));
         // Trailing bytes after the value.
         let mut extra = body.to_vec();
         extra.push(0);
-        assert_eq!(restore_value(&seal(&extra, FORMAT_VERSION)), Err(DumpError::BadFormat));
+        assert_eq!(restore_value(&seal(&extra, FORMAT_VERSION), &Encodings::default()), Err(DumpError::BadFormat));
         // Empty body.
-        assert_eq!(restore_value(&seal(&[], FORMAT_VERSION)), Err(DumpError::BadFormat));
+        assert_eq!(restore_value(&seal(&[], FORMAT_VERSION), &Encodings::default()), Err(DumpError::BadFormat));
     }
 }

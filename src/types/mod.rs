@@ -3,7 +3,12 @@
 pub mod bytes;
 pub mod clock;
 pub mod db;
+pub mod encodings;
 pub mod glob;
+pub mod hash;
+pub mod list;
 pub mod num;
 pub mod rng;
+pub mod set;
 pub mod value;
+pub mod zset;

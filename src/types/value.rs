@@ -5,6 +5,10 @@
 //! or changed in place by APPEND/SETRANGE/SETBIT). The enum is 24 bytes so a table entry stays at 64.
 
 use super::bytes::CompactBytes;
+use super::hash::Hash;
+use super::list::List;
+use super::set::Set;
+use super::zset::ZSet;
 
 /// Longest string Redis stores as embstr.
 pub const EMBSTR_MAX: usize = 44;
@@ -17,27 +21,37 @@ pub enum Value {
     Emb(CompactBytes),
     /// String, `raw` encoding (growable: APPEND/SETRANGE/SETBIT work in place).
     Raw(Box<Vec<u8>>),
+    List(Box<List>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
+    ZSet(Box<ZSet>),
 }
 
 /// The type names TYPE and SCAN TYPE use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     String,
+    List,
+    Hash,
+    Set,
+    ZSet,
 }
 
 impl Kind {
     pub fn name(self) -> &'static str {
         match self {
             Kind::String => "string",
+            Kind::List => "list",
+            Kind::Hash => "hash",
+            Kind::Set => "set",
+            Kind::ZSet => "zset",
         }
     }
 
     pub fn from_name(name: &[u8]) -> Option<Kind> {
-        if name.eq_ignore_ascii_case(b"string") {
-            Some(Kind::String)
-        } else {
-            None
-        }
+        [Kind::String, Kind::List, Kind::Hash, Kind::Set, Kind::ZSet]
+            .into_iter()
+            .find(|k| k.name().as_bytes().eq_ignore_ascii_case(name))
     }
 }
 
@@ -85,6 +99,10 @@ impl Value {
     pub fn kind(&self) -> Kind {
         match self {
             Value::Int(_) | Value::Emb(_) | Value::Raw(_) => Kind::String,
+            Value::List(_) => Kind::List,
+            Value::Hash(_) => Kind::Hash,
+            Value::Set(_) => Kind::Set,
+            Value::ZSet(_) => Kind::ZSet,
         }
     }
 
@@ -94,6 +112,10 @@ impl Value {
             Value::Int(_) => "int",
             Value::Emb(_) => "embstr",
             Value::Raw(_) => "raw",
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -107,7 +129,6 @@ impl Value {
             Value::Int(i) => itoa_len(*i),
             Value::Emb(b) => b.len(),
             Value::Raw(v) => v.len(),
-            #[allow(unreachable_patterns)]
             _ => 0,
         }
     }
@@ -123,7 +144,6 @@ impl Value {
             }
             Value::Emb(b) => Some(f(b)),
             Value::Raw(v) => Some(f(v)),
-            #[allow(unreachable_patterns)]
             _ => None,
         }
     }
@@ -151,6 +171,10 @@ impl Value {
             Value::Int(_) => 0,
             Value::Emb(b) => b.heap_size(),
             Value::Raw(v) => v.capacity() + std::mem::size_of::<Vec<u8>>(),
+            Value::List(l) => l.heap_size(),
+            Value::Hash(h) => h.heap_size(),
+            Value::Set(s) => s.heap_size(),
+            Value::ZSet(z) => z.heap_size(),
         }
     }
 }

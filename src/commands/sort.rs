@@ -1,0 +1,5 @@
+//! sort commands (being written).
+
+use super::spec::CommandSpec;
+
+pub const SPECS: &[CommandSpec] = &[];
