@@ -115,44 +115,68 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     };
     slot_cell.set(Some(slot));
     let mut batch = Batch::default();
+    // Bytes that arrived while a batch was away (blocked or paused): appended once it is back.
+    let mut extra = bytes::BytesMut::new();
     let mut must_read = true;
+    // Requests of the current batch remain (a blocked or paused request cut it short).
+    let mut resubmit = false;
+    let mut pending_error = None;
+    let qlimit = || knobs.client_query_buffer_limit.load(Ordering::Relaxed);
     loop {
-        if must_read {
-            if batch.input.capacity() - batch.input.len() < READ_CHUNK / 4 {
-                batch.input.reserve(READ_CHUNK);
+        if !resubmit {
+            if must_read {
+                if batch.input.capacity() - batch.input.len() < READ_CHUNK / 4 {
+                    batch.input.reserve(READ_CHUNK);
+                }
+                match stream.read_buf(&mut batch.input).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => batch.read_bytes += n as u64,
+                }
             }
-            match stream.read_buf(&mut batch.input).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => batch.read_bytes += n as u64,
+            let parsed = parse_batch(&mut batch, knobs.proto_max_bulk_len.load(Ordering::Relaxed), BATCH_BYTES);
+            must_read = !parsed.more;
+            let pending = batch.input.len() - parsed.consumed;
+            if pending as u64 > qlimit() {
+                log::warn!("Closing client that reached max query buffer length (qbuf={pending})");
+                return;
             }
-        }
-        let parsed = parse_batch(&mut batch, knobs.proto_max_bulk_len.load(Ordering::Relaxed), BATCH_BYTES);
-        must_read = !parsed.more;
-        let pending = batch.input.len() - parsed.consumed;
-        if pending as u64 > knobs.client_query_buffer_limit.load(Ordering::Relaxed) {
-            log::warn!("Closing client that reached max query buffer length (qbuf={pending})");
-            return;
-        }
-        if batch.reqs.is_empty() && parsed.error.is_none() {
-            // Nothing complete yet: make room for the whole pending request in one go.
-            if parsed.need > batch.input.len() {
-                batch.input.reserve(parsed.need - batch.input.len());
+            if batch.reqs.is_empty() && parsed.error.is_none() {
+                // Nothing complete yet: make room for the whole pending request in one go.
+                if parsed.need > batch.input.len() {
+                    batch.input.reserve(parsed.need - batch.input.len());
+                }
+                must_read = true;
+                continue;
             }
-            continue;
+            batch.consumed = parsed.consumed;
+            pending_error = parsed.error;
         }
-        if !batch.reqs.is_empty() {
+        if batch.done < batch.reqs.len() {
             batch = match ks.send(Exec { slot, batch }).await {
                 Ok(ExecReply::Done(b)) => b,
-                Ok(ExecReply::Later(rx)) => match rx.await {
-                    Ok(b) => b,
-                    Err(_) => return,
-                },
+                Ok(ExecReply::Later(mut rx)) => {
+                    // Parked (blocked/paused): keep watching the socket so that a client who leaves is
+                    // forgotten at once, and keep what it sends meanwhile.
+                    loop {
+                        tokio::select! {
+                            r = &mut rx => match r {
+                                Ok(b) => break b,
+                                Err(_) => return,
+                            },
+                            r = stream.read_buf(&mut extra) => match r {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => {
+                                    if extra.len() as u64 > qlimit() {
+                                        return;
+                                    }
+                                    let _ = n;
+                                }
+                            },
+                        }
+                    }
+                }
                 Err(_) => return,
             };
-        }
-        if let Some(e) = parsed.error {
-            batch.out.extend_from_slice(format!("-{e}\r\n").as_bytes());
-            batch.close = true;
         }
         if !batch.out.is_empty() {
             if stream.write_all(&batch.out).await.is_err() {
@@ -167,7 +191,22 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             let _ = stream.shutdown().await;
             return;
         }
-        bytes::Buf::advance(&mut batch.input, parsed.consumed);
+        if batch.done < batch.reqs.len() {
+            resubmit = true;
+            continue;
+        }
+        resubmit = false;
+        if let Some(e) = pending_error.take() {
+            let _ = stream.write_all(format!("-{e}\r\n").as_bytes()).await;
+            let _ = stream.shutdown().await;
+            return;
+        }
+        bytes::Buf::advance(&mut batch.input, batch.consumed);
+        if !extra.is_empty() {
+            batch.input.extend_from_slice(&extra);
+            extra.clear();
+            must_read = false;
+        }
         if batch.input.is_empty() && batch.input.capacity() > KEEP_BUF {
             batch.input = bytes::BytesMut::new();
         }

@@ -14,23 +14,30 @@ pub struct Keyspace {
     pub s: State,
     /// Connection actors by client slot, to disconnect them.
     conns: HashMap<usize, Recipient<Kick>>,
-    /// Batches held back by CLIENT PAUSE, resumed in arrival order.
-    paused: Vec<(usize, Batch, oneshot::Sender<Batch>)>,
+    /// Batches that cannot go on yet (blocked client, CLIENT PAUSE), in arrival order; at most one per client.
+    parked: Vec<Parked>,
     /// Told when SHUTDOWN ran or the server is stopping.
     on_shutdown: Option<oneshot::Sender<()>>,
 }
 
+struct Parked {
+    slot: usize,
+    batch: Batch,
+    tx: oneshot::Sender<Batch>,
+}
+
 impl Keyspace {
     pub fn new(s: State, on_shutdown: oneshot::Sender<()>) -> Keyspace {
-        Keyspace { s, conns: HashMap::new(), paused: Vec::new(), on_shutdown: Some(on_shutdown) }
+        Keyspace { s, conns: HashMap::new(), parked: Vec::new(), on_shutdown: Some(on_shutdown) }
     }
 
-    /// Act on what the last commands asked for.
-    fn after_batch(&mut self) {
+    /// Act on what the last commands asked for: disconnects, shutdown, woken and unblocked clients.
+    fn after_batch(&mut self, ctx: &mut Context<Self>) {
         for slot in std::mem::take(&mut self.s.kill_list) {
             if let Some(c) = self.conns.remove(&slot) {
                 c.do_send(Kick);
             }
+            self.parked.retain(|p| p.slot != slot);
             self.s.remove_client(slot);
         }
         if self.s.shutdown.is_some() {
@@ -38,28 +45,113 @@ impl Keyspace {
                 let _ = tx.send(());
             }
         }
+        for (slot, _) in std::mem::take(&mut self.s.unblock_requests) {
+            self.wake(slot, ctx);
+        }
+        self.serve_ready_keys(ctx);
     }
 
-    /// Resume paused batches whose pause is over.
-    fn resume_paused(&mut self) {
-        if self.paused.is_empty() {
-            return;
-        }
-        let now = clock::refresh();
-        if matches!(self.s.pause, Some(p) if p.until_ms > now) && self.s.pause.map(|p| p.all).unwrap_or(false) {
-            return;
-        }
-        let pending = std::mem::take(&mut self.paused);
-        for (slot, mut batch, tx) in pending {
-            exec_batch(&mut self.s, slot, &mut batch);
-            if batch.done < batch.reqs.len() && !batch.close {
-                self.paused.push((slot, batch, tx));
-            } else {
-                let _ = tx.send(batch);
+    /// Give clients blocked on written keys another try, first come first served.
+    fn serve_ready_keys(&mut self, ctx: &mut Context<Self>) {
+        while !self.s.ready_keys.is_empty() {
+            let mut ready = std::mem::take(&mut self.s.ready_keys);
+            ready.dedup();
+            for key in ready {
+                let waiters: Vec<usize> = match self.s.blocked_on.get(&key) {
+                    Some(q) => q.iter().copied().collect(),
+                    None => continue,
+                };
+                for slot in waiters {
+                    self.wake(slot, ctx);
+                }
             }
         }
-        self.after_batch();
     }
+
+    /// Run a parked batch again, if `slot` has one.
+    fn wake(&mut self, slot: usize, ctx: &mut Context<Self>) {
+        if let Some(i) = self.parked.iter().position(|p| p.slot == slot) {
+            let p = self.parked.remove(i);
+            self.run(p.slot, p.batch, Reply::Later(p.tx), ctx);
+        }
+    }
+
+    /// Execute (or resume) a batch, then reply, or park it if it cannot make progress yet.
+    fn run(&mut self, slot: usize, mut batch: Batch, reply: Reply, ctx: &mut Context<Self>) -> Option<ExecReply> {
+        let before = batch.done;
+        exec_batch(&mut self.s, slot, &mut batch);
+        let stuck = batch.done < batch.reqs.len() && !batch.close && batch.done == before && batch.out.is_empty();
+        let result = if stuck {
+            // Nothing to send: wait here, holding no thread, until a key, a timer or an unpause wakes us.
+            if let Some(deadline) = self.s.clients.get(slot).and_then(|c| c.blocked.as_ref()).map(|b| b.deadline_ms) {
+                if deadline > 0 {
+                    let wait = (deadline - clock::system_ms()).max(0) as u64;
+                    ctx.run_later(Duration::from_millis(wait), move |act, ctx| act.wake(slot, ctx));
+                }
+            }
+            let (tx, rx) = match reply {
+                Reply::Later(tx) => (tx, None),
+                Reply::Now => {
+                    let (tx, rx) = oneshot::channel();
+                    (tx, Some(ExecReply::Later(rx)))
+                }
+            };
+            self.parked.push(Parked { slot, batch, tx });
+            rx
+        } else {
+            match reply {
+                Reply::Now => Some(ExecReply::Done(batch)),
+                Reply::Later(tx) => {
+                    let _ = tx.send(batch);
+                    None
+                }
+            }
+        };
+        self.after_batch(ctx);
+        result
+    }
+
+    /// Resume batches held by CLIENT PAUSE once the pause is over (blocked ones wait for their keys).
+    fn resume_paused(&mut self, ctx: &mut Context<Self>) {
+        if self.parked.is_empty() {
+            return;
+        }
+        let waiting: Vec<usize> = self
+            .parked
+            .iter()
+            .filter(|p| self.s.clients.get(p.slot).is_some_and(|c| c.blocked.is_none() || c.unblock_pending.is_some()))
+            .map(|p| p.slot)
+            .collect();
+        for slot in waiting {
+            self.wake(slot, ctx);
+        }
+    }
+
+    /// Answer blocked clients whose deadline passed (the timers do this precisely; this is the safety net).
+    fn expire_blocked(&mut self, ctx: &mut Context<Self>) {
+        let now = clock::system_ms();
+        let due: Vec<usize> = self
+            .parked
+            .iter()
+            .filter(|p| {
+                self.s
+                    .clients
+                    .get(p.slot)
+                    .and_then(|c| c.blocked.as_ref())
+                    .is_some_and(|b| b.deadline_ms != 0 && b.deadline_ms <= now)
+            })
+            .map(|p| p.slot)
+            .collect();
+        for slot in due {
+            self.wake(slot, ctx);
+        }
+    }
+}
+
+/// Where a batch's result goes: back as the message's reply, or through a parked batch's channel.
+enum Reply {
+    Now,
+    Later(oneshot::Sender<Batch>),
 }
 
 impl Actor for Keyspace {
@@ -110,7 +202,7 @@ impl Handler<Unregister> for Keyspace {
     fn handle(&mut self, msg: Unregister, _: &mut Self::Context) {
         self.conns.remove(&msg.slot);
         self.s.remove_client(msg.slot);
-        self.paused.retain(|(slot, _, _)| *slot != msg.slot);
+        self.parked.retain(|p| p.slot != msg.slot);
     }
 }
 
@@ -143,21 +235,22 @@ where
 impl Handler<Exec> for Keyspace {
     type Result = ExecReply;
 
-    fn handle(&mut self, msg: Exec, _: &mut Self::Context) -> ExecReply {
-        let Exec { slot, mut batch } = msg;
-        // Keep per-client order: while earlier batches of this client wait, so does this one.
-        let waiting = !self.paused.is_empty() && self.paused.iter().any(|(s, _, _)| *s == slot);
-        if !waiting {
-            exec_batch(&mut self.s, slot, &mut batch);
+    fn handle(&mut self, msg: Exec, ctx: &mut Self::Context) -> ExecReply {
+        let Exec { slot, batch } = msg;
+        // A connection has at most one batch in flight, so nothing of this client can be parked now.
+        let reply = self.run(slot, batch, Reply::Now, ctx);
+        // CLIENT UNPAUSE (or a pause that just ended) releases the batches it held.
+        if self.s.pause.is_none() && !self.parked.is_empty() {
+            self.resume_paused(ctx);
         }
-        self.after_batch();
-        if waiting || (batch.done < batch.reqs.len() && !batch.close) {
-            let (tx, rx) = oneshot::channel();
-            self.paused.push((slot, batch, tx));
-            return ExecReply::Later(rx);
-        }
-        ExecReply::Done(batch)
+        reply.unwrap_or_else(unreachable_reply)
     }
+}
+
+/// `run` with `Reply::Now` always returns a reply; this keeps the handler total without a panic path.
+fn unreachable_reply() -> ExecReply {
+    let (_tx, rx) = oneshot::channel();
+    ExecReply::Later(rx)
 }
 
 /// The cron's heartbeat.
@@ -168,7 +261,7 @@ pub struct Tick;
 impl Handler<Tick> for Keyspace {
     type Result = ();
 
-    fn handle(&mut self, _: Tick, _: &mut Self::Context) {
+    fn handle(&mut self, _: Tick, ctx: &mut Self::Context) {
         let now = clock::refresh();
         let s = &mut self.s;
         // Memory peak and ops/sec samples for INFO.
@@ -184,7 +277,7 @@ impl Handler<Tick> for Keyspace {
         if s.config.timeout > 0 {
             let limit = s.config.timeout as i64 * 1000;
             for (slot, c) in s.clients.iter() {
-                if !c.local && now - c.last_interaction_ms > limit && !self.paused.iter().any(|(p, _, _)| *p == slot) {
+                if !c.local && c.blocked.is_none() && now - c.last_interaction_ms > limit {
                     s.kill_list.push(slot);
                 }
             }
@@ -194,8 +287,14 @@ impl Handler<Tick> for Keyspace {
                 s.pause = None;
             }
         }
-        self.resume_paused();
-        self.after_batch();
+        s.blocked_clients = s.clients.iter().filter(|(_, c)| c.blocked.is_some()).count();
+        if !self.parked.is_empty() {
+            if self.s.pause.is_none() {
+                self.resume_paused(ctx);
+            }
+            self.expire_blocked(ctx);
+        }
+        self.after_batch(ctx);
     }
 }
 
@@ -264,9 +363,7 @@ impl Handler<Shutdown> for Keyspace {
         for (_, c) in self.conns.drain() {
             c.do_send(Kick);
         }
-        for (_, _, tx) in self.paused.drain(..) {
-            drop(tx);
-        }
+        self.parked.clear();
         ctx.stop();
     }
 }

@@ -102,6 +102,8 @@ pub struct Batch {
     pub close: bool,
     /// Bytes read from the socket for this batch (INFO total_net_input_bytes).
     pub read_bytes: u64,
+    /// Bytes of `input` the requests occupy (set by the connection after parsing).
+    pub consumed: usize,
 }
 
 impl Batch {
@@ -117,6 +119,7 @@ impl Batch {
         self.reqs.clear();
         self.done = 0;
         self.read_bytes = 0;
+        self.consumed = 0;
     }
 }
 
@@ -166,6 +169,8 @@ pub struct Client {
     pub dirty_cas: bool,
     /// Waiting in a blocking command (BLPOP...).
     pub blocked: Option<Blocked>,
+    /// CLIENT UNBLOCK asked to end the wait: Some(true) answers with an error, Some(false) as a timeout.
+    pub unblock_pending: Option<bool>,
 }
 
 /// What a blocked client waits for.
@@ -205,6 +210,7 @@ impl Client {
             watched: Vec::new(),
             dirty_cas: false,
             blocked: None,
+            unblock_pending: None,
         }
     }
 }
@@ -312,6 +318,8 @@ pub struct State {
     pub unblock_requests: Vec<(usize, bool)>,
     /// True while EXEC runs its queue: blocking commands must not block there.
     pub in_exec: bool,
+    /// Set by `Ctx::block` during the current command.
+    pub block_called: bool,
 }
 
 impl State {
@@ -346,6 +354,7 @@ impl State {
             ready_keys: Vec::new(),
             unblock_requests: Vec::new(),
             in_exec: false,
+            block_called: false,
             config,
         };
         s.apply_config();
@@ -497,12 +506,15 @@ impl<'a> Ctx<'a> {
     pub fn block(&mut self, keys: &[&[u8]], deadline_ms: i64) {
         let (me, db) = (self.me, self.db);
         let s = &mut *self.s;
+        s.block_called = true;
+        let keys: Vec<(usize, Vec<u8>)> = keys.iter().map(|k| (db, k.to_vec())).collect();
         let deadline_ms = match &s.clients[me].blocked {
+            // Woken but nothing to serve: stay in line where we were, with the first deadline.
+            Some(b) if b.keys == keys => return,
             Some(b) => b.deadline_ms,
             None => deadline_ms,
         };
         s.unblock(me);
-        let keys: Vec<(usize, Vec<u8>)> = keys.iter().map(|k| (db, k.to_vec())).collect();
         for k in &keys {
             s.blocked_on.entry(k.clone()).or_default().push_back(me);
         }
@@ -708,13 +720,18 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
         return;
     }
     let db = client.db;
+    let was_blocked = client.blocked.is_some();
     s.clients[me].last_cmd = spec.name;
+    s.block_called = false;
     let start = Instant::now();
     let mark = out.buf.len();
     let res: CmdResult = {
         let mut cx = Ctx { argv, out, s, me, db, spec };
         (spec.handler)(&mut cx)
     };
+    if was_blocked && !s.block_called {
+        s.unblock(me);
+    }
     let us = start.elapsed().as_micros() as u64;
     let st = &mut s.cmd_stats[spec.id];
     st.calls += 1;
@@ -738,6 +755,19 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
     client.last_interaction_ms = now;
     client.qbuf = batch.input.len();
     let mut out = Out::with_buf(std::mem::take(&mut batch.out), client.resp);
+    if let Some(b) = &client.blocked {
+        // A blocked request ends by CLIENT UNBLOCK or by its deadline: answer it and go on with the batch.
+        let unblock = client.unblock_pending.take();
+        if unblock.is_some() || (b.deadline_ms != 0 && b.deadline_ms <= now) {
+            if unblock == Some(true) {
+                reply_error(s, &mut out, &CmdError::new("UNBLOCKED client unblocked via CLIENT UNBLOCK"));
+            } else {
+                out.nil_array();
+            }
+            s.unblock(me);
+            batch.done += 1;
+        }
+    }
     s.stats.net_input_bytes += batch.read_bytes;
     batch.read_bytes = 0;
     s.stats.reads_processed += 1;

@@ -2595,6 +2595,13 @@ mod tests {
         ("-10.55446444665531", "910.0012626426663", "899.44679819601099002"),
         ("-8.389237490227472e-15", "-5.463083465385441e-09", "-0.00000000546309185"),
         ("-3245250403.2293916", "2.4813279487563643e+18", "2481327945511113896.75"),
+        ("8371713186539435371052860e-2", "3492992326885764686.285028119307", "83720624857721239470080"),
+        ("249859120005174968223459e-1", "-8876789368498740656", "24977035211148998080512"),
+        ("3211732956688756112800012e-1", "-445273.00427561055", "321173295668875610816512"),
+        ("0x1p-16445", "1", "1"),
+        ("3.6e-4951", "0", "0"),
+        ("-0x5806c8629e5579203.a770p-23", "0", "-12098269369290.68414306640625"),
+        ("2e-4951", "-1", "-1"),
     ];
 
     #[test]
@@ -2625,7 +2632,10 @@ mod tests {
         assert_eq!(run(&mut t, &["incrbyfloat", "novar", "1.5"]), bulk("3"));
         run(&mut t, &["set", "novar", "17179869184"]);
         assert_eq!(run(&mut t, &["incrbyfloat", "novar", "17179869184"]), bulk("34359738368"));
-        for bad in ["    11", "11    ", " 11 ", "abc", "", "1e", "nan", "1e5000", "1e-5000", "0x", "1..2", "\t1"] {
+        for bad in [
+            "    11", "11    ", " 11 ", "abc", "", "1e", "nan", "1e5000", "1e-5000", "0x", "1..2", "\t1", "6e-4952",
+            "1e-4951",
+        ] {
             run(&mut t, &["set", "novar", bad]);
             assert_eq!(run(&mut t, &["incrbyfloat", "novar", "1.0"]), err(&CmdError::NOT_FLOAT), "{bad:?}");
         }
@@ -3317,6 +3327,62 @@ mod tests {
         // One per changing operation.
         run(&mut t, &["bitfield", "foo2", "set", "u8", "0", "1", "set", "u8", "8", "1", "set", "u8", "8", "1"]);
         assert_eq!(t.s.dirty, d + 12);
+    }
+
+    #[test]
+    fn other_types_get_wrongtype() {
+        let mut t = new();
+        let list = || Value::List(Box::new(crate::types::list::List::new()));
+        let wrong = err(&CmdError::WRONGTYPE);
+        t.s.dbs[0].set(b"l", list(), false);
+        run(&mut t, &["set", "s", "abc"]);
+        for args in [
+            &["get", "l"][..],
+            &["set", "l", "v", "get"],
+            &["set", "l", "v", "nx", "get"],
+            &["getex", "l"],
+            &["getex", "l", "ex", "-1"],
+            &["getdel", "l"],
+            &["getset", "l", "v"],
+            &["incr", "l"],
+            &["decrby", "l", "2"],
+            &["incrbyfloat", "l", "abc"],
+            &["append", "l", "x"],
+            &["strlen", "l"],
+            &["getrange", "l", "0", "-1"],
+            &["setrange", "l", "0", ""],
+            &["setrange", "l", "3", "x"],
+            &["setbit", "l", "0", "1"],
+            &["getbit", "l", "0"],
+            &["bitcount", "l"],
+            &["bitcount", "l", "0"],
+            &["bitpos", "l", "1"],
+            &["bitop", "or", "dest", "s", "l"],
+            &["bitfield", "l", "get", "u8", "0"],
+            &["bitfield", "l", "set", "u8", "0", "1"],
+            &["bitfield_ro", "l", "get", "u8", "0"],
+        ] {
+            assert_eq!(run(&mut t, args), wrong, "{args:?}");
+            assert_eq!(t.s.dbs[0].peek(b"l").unwrap().value.kind(), crate::types::value::Kind::List, "{args:?}");
+        }
+        assert!(!exists(&mut t, "dest"));
+        // Argument errors that Redis finds before looking at the key.
+        assert_eq!(run(&mut t, &["getex", "l", "foo"]), err(&CmdError::SYNTAX));
+        assert_eq!(run(&mut t, &["bitpos", "l", "2"]), err(&BIT_ARG));
+        assert_eq!(run(&mut t, &["setrange", "l", "-1", "x"]), err(&OFFSET_RANGE));
+        assert_eq!(run(&mut t, &["bitfield_ro", "l", "set", "u8", "0", "1"]), err(&BITFIELD_RO_WRITE));
+        assert_eq!(run(&mut t, &["lcs", "s", "l"]), err(&LCS_NOT_STRINGS));
+        // Reads of several keys skip it; whole-value writes replace it.
+        assert_eq!(run(&mut t, &["mget", "s", "l"]), format!("*2\r\n{}{NIL}", bulk("abc")));
+        assert_eq!(run(&mut t, &["setnx", "l", "v"]), int(0));
+        assert_eq!(run(&mut t, &["msetnx", "l", "v", "z", "w"]), int(0));
+        assert_eq!(run(&mut t, &["set", "l", "v", "xx"]), OK);
+        assert_eq!(run(&mut t, &["get", "l"]), bulk("v"));
+        for args in [&["mset", "l", "1"][..], &["bitop", "not", "l", "s"], &["setex", "l", "10", "v"]] {
+            t.s.dbs[0].set(b"l", list(), false);
+            assert_ne!(run(&mut t, args), wrong, "{args:?}");
+            assert!(t.s.dbs[0].peek(b"l").unwrap().value.is_string(), "{args:?}");
+        }
     }
 
     /// The suite's overflow fuzzers, with i128 arithmetic as the model.
