@@ -315,7 +315,7 @@ fn client_kill(cx: &mut Ctx<'_>) -> CmdResult {
         addr = Some(cx.arg(2).to_vec());
         skipme = false;
     } else {
-        if argc % 2 != 0 {
+        if !argc.is_multiple_of(2) {
             return Err(CmdError::SYNTAX);
         }
         let mut i = 2;

@@ -1355,7 +1355,7 @@ mod tests {
         assert_eq!(run(&mut t, &["pttl", "k"]), ":300\r\n");
         assert_eq!(run(&mut t, &["expire", "nokey", "100"]), ":0\r\n");
         // Lazy expiry once the time passes.
-        clock::set_mock(1_000_000_300);
+        clock::set_mock(1_000_000_301);
         assert_eq!(run(&mut t, &["ttl", "k"]), ":-2\r\n");
         assert_eq!(run(&mut t, &["exists", "k"]), ":0\r\n");
         clock::clear_mock();

@@ -836,29 +836,6 @@ pub fn run_args(s: &mut State, me: usize, args: &[&[u8]]) -> Vec<u8> {
     out.buf
 }
 
-#[cfg(test)]
-pub mod testutil {
-    //! Unit-test helpers: a `State` with one client, and `run(&mut t, &["set", "k", "v"])` returning RESP.
-    use super::*;
-
-    pub struct T {
-        pub s: State,
-        pub me: usize,
-    }
-
-    pub fn new() -> T {
-        let mut s = State::new(Config::default());
-        let me = s.add_client("127.0.0.1:1".into(), "127.0.0.1:6379".into());
-        T { s, me }
-    }
-
-    /// Run a command; returns the raw RESP reply as a (lossy) string.
-    pub fn run(t: &mut T, args: &[&str]) -> String {
-        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
-        String::from_utf8_lossy(&run_args(&mut t.s, t.me, &a)).into_owned()
-    }
-}
-
 /// Outcome of parsing a connection's buffered input into a batch.
 pub struct Parsed {
     /// Bytes of `batch.input` holding the parsed requests.
@@ -896,5 +873,28 @@ pub fn parse_batch(batch: &mut Batch, max_bulk: u64, max_bytes: usize) -> Parsed
             Ok(Step::Incomplete { need }) => return Parsed { consumed: pos, error: None, need, more: false },
             Err(e) => return Parsed { consumed: pos, error: Some(e), need: 0, more: false },
         }
+    }
+}
+
+#[cfg(test)]
+pub mod testutil {
+    //! Unit-test helpers: a `State` with one client, and `run(&mut t, &["set", "k", "v"])` returning RESP.
+    use super::*;
+
+    pub struct T {
+        pub s: State,
+        pub me: usize,
+    }
+
+    pub fn new() -> T {
+        let mut s = State::new(Config::default());
+        let me = s.add_client("127.0.0.1:1".into(), "127.0.0.1:6379".into());
+        T { s, me }
+    }
+
+    /// Run a command; returns the raw RESP reply as a (lossy) string.
+    pub fn run(t: &mut T, args: &[&str]) -> String {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        String::from_utf8_lossy(&run_args(&mut t.s, t.me, &a)).into_owned()
     }
 }

@@ -332,7 +332,7 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
             "keyspace" => {
                 out.push_str("# Keyspace\r\n");
                 for db in &s.dbs {
-                    if db.len() > 0 {
+                    if !db.is_empty() {
                         let _ =
                             write!(out, "db{}:keys={},expires={},avg_ttl=0\r\n", db.id, db.len(), db.expires_count());
                     }
@@ -374,7 +374,7 @@ fn config_get(cx: &mut Ctx<'_>) -> CmdResult {
 }
 
 fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
-    if cx.argc() % 2 != 0 {
+    if !cx.argc().is_multiple_of(2) {
         return Err(CmdError::arity("config|set"));
     }
     // All or nothing: apply to a copy, commit only if every pair was accepted (as Redis 7 does).
@@ -809,6 +809,8 @@ fn debug_protocol(cx: &mut Ctx<'_>) -> CmdResult {
     match t.as_str() {
         "string" => out.bulk(b"Hello World"),
         "integer" => out.int(12345),
+        // Redis's fixed test value (not pi).
+        #[allow(clippy::approx_constant)]
         "double" => out.double(3.141),
         "bignum" => out.big_number("1234567999999999999999999999999999999"),
         "null" => out.nil(),

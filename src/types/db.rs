@@ -154,7 +154,8 @@ impl Db {
             Some(e) if e.expire_at != 0 => e.expire_at,
             _ => return false,
         };
-        if at > clock::now_ms() {
+        // Redis's keyIsExpired: a key lives through its expiry millisecond (expired only when now > when).
+        if at >= clock::now_ms() {
             return false;
         }
         self.remove(key);
@@ -387,7 +388,7 @@ impl Db {
             for e in seg.table.iter() {
                 let sp = scan_pos(self.hasher.hash_one(e.key.as_slice())) as u128;
                 if sp >= pos && sp < end {
-                    if e.expire_at != 0 && e.expire_at <= now && self.lazy_expire {
+                    if e.expire_at != 0 && e.expire_at < now && self.lazy_expire {
                         expired.push(e.key.clone());
                         continue;
                     }
@@ -413,7 +414,7 @@ impl Db {
         let now = clock::now_ms();
         for seg in &self.segs {
             for e in seg.table.iter() {
-                if e.expire_at == 0 || e.expire_at > now || !self.lazy_expire {
+                if e.expire_at == 0 || e.expire_at >= now || !self.lazy_expire {
                     f(e);
                 }
             }
@@ -470,7 +471,7 @@ impl Db {
             let key = seg.expires[i].clone();
             st.sampled += 1;
             let at = self.find_raw(&key).map(|e| e.expire_at).unwrap_or(0);
-            if at != 0 && at <= now {
+            if at != 0 && at < now {
                 // swap_remove moves the last key into slot i: sample slot i again.
                 self.remove(&key);
                 self.expired_keys += 1;
