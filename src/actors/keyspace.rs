@@ -2,7 +2,7 @@
 //! synchronously, in arrival order, and acts on the side effects commands leave in `State` (disconnects,
 //! shutdown, paused clients). Cron ticks drive its housekeeping; the Expiry actor asks it for expiry work.
 
-use super::connection::Kick;
+use super::connection::{Handles, Kick, Push};
 use crate::commands::{exec_batch, Batch, State};
 use crate::types::clock;
 use actix::prelude::*;
@@ -12,8 +12,10 @@ use tokio::sync::oneshot;
 
 pub struct Keyspace {
     pub s: State,
-    /// Connection actors by client slot, to disconnect them.
-    conns: HashMap<usize, Recipient<Kick>>,
+    /// Connection actors by client slot, to disconnect them or push to them.
+    conns: HashMap<usize, Handles>,
+    /// Client slots of replica streams, fed after every batch.
+    replicas: Vec<usize>,
     /// Batches that cannot go on yet (blocked client, CLIENT PAUSE), in arrival order; at most one per client.
     parked: Vec<Parked>,
     /// Told when SHUTDOWN ran or the server is stopping.
@@ -28,18 +30,26 @@ struct Parked {
 
 impl Keyspace {
     pub fn new(s: State, on_shutdown: oneshot::Sender<()>) -> Keyspace {
-        Keyspace { s, conns: HashMap::new(), parked: Vec::new(), on_shutdown: Some(on_shutdown) }
+        Keyspace { s, conns: HashMap::new(), replicas: Vec::new(), parked: Vec::new(), on_shutdown: Some(on_shutdown) }
     }
 
     /// Act on what the last commands asked for: disconnects, shutdown, woken and unblocked clients.
     fn after_batch(&mut self, ctx: &mut Context<Self>) {
         for slot in std::mem::take(&mut self.s.kill_list) {
             if let Some(c) = self.conns.remove(&slot) {
-                c.do_send(Kick);
+                c.kick.do_send(Kick);
             }
             self.parked.retain(|p| p.slot != slot);
-            self.s.remove_client(slot);
+            self.forget(slot);
         }
+        for slot in std::mem::take(&mut self.s.new_replicas) {
+            if self.conns.contains_key(&slot) && !self.replicas.contains(&slot) {
+                self.replicas.push(slot);
+                self.s.replicas = self.replicas.len();
+                crate::commands::set_feed_enabled(&mut self.s, true);
+            }
+        }
+        self.flush_feed();
         if self.s.shutdown.is_some() {
             if let Some(tx) = self.on_shutdown.take() {
                 let _ = tx.send(());
@@ -49,6 +59,31 @@ impl Keyspace {
             self.wake(slot, ctx);
         }
         self.serve_ready_keys(ctx);
+    }
+
+    /// Hand what the last commands propagated to every replica stream.
+    fn flush_feed(&mut self) {
+        if self.s.feed.buf.is_empty() {
+            return;
+        }
+        let bytes = bytes::Bytes::from(self.s.feed.take());
+        for slot in &self.replicas {
+            if let Some(c) = self.conns.get(slot) {
+                c.push.do_send(Push(bytes.clone()));
+            }
+        }
+    }
+
+    /// Drop a client's record, and its replica stream if it was one.
+    fn forget(&mut self, slot: usize) {
+        self.s.remove_client(slot);
+        if let Some(i) = self.replicas.iter().position(|&r| r == slot) {
+            self.replicas.remove(i);
+            self.s.replicas = self.replicas.len();
+            if self.replicas.is_empty() {
+                crate::commands::set_feed_enabled(&mut self.s, false);
+            }
+        }
     }
 
     /// Give clients blocked on written keys another try, first come first served.
@@ -164,7 +199,7 @@ impl Actor for Keyspace {
 pub struct Register {
     pub addr: String,
     pub laddr: String,
-    pub conn: Option<Recipient<Kick>>,
+    pub conn: Option<Handles>,
     pub unix: bool,
 }
 
@@ -201,7 +236,7 @@ impl Handler<Unregister> for Keyspace {
 
     fn handle(&mut self, msg: Unregister, _: &mut Self::Context) {
         self.conns.remove(&msg.slot);
-        self.s.remove_client(msg.slot);
+        self.forget(msg.slot);
         self.parked.retain(|p| p.slot != msg.slot);
     }
 }
@@ -277,7 +312,7 @@ impl Handler<Tick> for Keyspace {
         if s.config.timeout > 0 {
             let limit = s.config.timeout as i64 * 1000;
             for (slot, c) in s.clients.iter() {
-                if !c.local && c.blocked.is_none() && now - c.last_interaction_ms > limit {
+                if !c.local && !c.replica && c.blocked.is_none() && now - c.last_interaction_ms > limit {
                     s.kill_list.push(slot);
                 }
             }
@@ -345,6 +380,14 @@ impl Handler<ActiveExpire> for Keyspace {
             }
         }
         rep.elapsed_us = start.elapsed().as_micros() as u64;
+        if self.s.feed.enabled {
+            for (i, d) in self.s.dbs.iter_mut().enumerate() {
+                for k in d.expired_log.drain(..) {
+                    self.s.feed.expired(i, &k);
+                }
+            }
+            self.flush_feed();
+        }
         self.s.stats.expired_keys_active += rep.expired as u64;
         self.s.stats.expire_cycle_cpu_ms += rep.elapsed_us / 1000;
         rep
@@ -361,7 +404,7 @@ impl Handler<Shutdown> for Keyspace {
 
     fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
         for (_, c) in self.conns.drain() {
-            c.do_send(Kick);
+            c.kick.do_send(Kick);
         }
         self.parked.clear();
         ctx.stop();

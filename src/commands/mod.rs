@@ -12,6 +12,8 @@ pub mod hyperloglog;
 pub mod keys;
 pub mod list;
 pub mod multi;
+pub mod propagate;
+pub mod replication;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -171,6 +173,8 @@ pub struct Client {
     pub blocked: Option<Blocked>,
     /// CLIENT UNBLOCK asked to end the wait: Some(true) answers with an error, Some(false) as a timeout.
     pub unblock_pending: Option<bool>,
+    /// This connection is a replica stream (after SYNC/PSYNC).
+    pub replica: bool,
 }
 
 /// What a blocked client waits for.
@@ -211,6 +215,7 @@ impl Client {
             dirty_cas: false,
             blocked: None,
             unblock_pending: None,
+            replica: false,
         }
     }
 }
@@ -320,6 +325,14 @@ pub struct State {
     pub in_exec: bool,
     /// Set by `Ctx::block` during the current command.
     pub block_called: bool,
+    /// What replicas replay.
+    pub feed: propagate::Feed,
+    /// The running command's propagation, when the handler chose it (`Ctx::propagate_as`).
+    pub prop_override: Option<Vec<Vec<Vec<u8>>>>,
+    /// Clients that became replica streams in this batch (the Keyspace starts feeding them).
+    pub new_replicas: Vec<usize>,
+    /// Replica streams attached.
+    pub replicas: usize,
 }
 
 impl State {
@@ -355,6 +368,10 @@ impl State {
             unblock_requests: Vec::new(),
             in_exec: false,
             block_called: false,
+            feed: Default::default(),
+            prop_override: None,
+            new_replicas: Vec::new(),
+            replicas: 0,
             config,
         };
         s.apply_config();
@@ -495,6 +512,22 @@ impl<'a> Ctx<'a> {
         self.s.touch_key(self.db, key);
     }
 
+    /// Propagate this command as `args` instead of its own arguments (Redis's argument rewriting); may be
+    /// called several times to propagate several commands; with no call at all nothing is propagated only
+    /// if the command changed nothing.
+    pub fn propagate_as(&mut self, args: &[&[u8]]) {
+        if self.s.feed.enabled {
+            self.s.prop_override.get_or_insert_with(Vec::new).push(args.iter().map(|a| a.to_vec()).collect());
+        }
+    }
+
+    /// Propagate nothing for this command even though it changed data (its effects went out another way).
+    pub fn no_propagate(&mut self) {
+        if self.s.feed.enabled {
+            self.s.prop_override = Some(Vec::new());
+        }
+    }
+
     /// May this command block? Not inside MULTI/EXEC: there blocking commands answer as if timed out.
     pub fn can_block(&self) -> bool {
         !self.s.in_exec
@@ -546,6 +579,7 @@ fn build_table() -> Table {
         keys::SPECS,
         string::SPECS,
         multi::SPECS,
+        replication::SPECS,
         list::SPECS,
         hash::SPECS,
         set::SPECS,
@@ -720,6 +754,7 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
         return;
     }
     let db = client.db;
+    let dirty_before = s.dirty;
     let was_blocked = client.blocked.is_some();
     s.clients[me].last_cmd = spec.name;
     s.block_called = false;
@@ -732,6 +767,9 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
     if was_blocked && !s.block_called {
         s.unblock(me);
     }
+    if s.feed.enabled {
+        propagate_effects(s, db, &argv, dirty_before);
+    }
     let us = start.elapsed().as_micros() as u64;
     let st = &mut s.cmd_stats[spec.id];
     st.calls += 1;
@@ -741,6 +779,38 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
         out.buf.truncate(mark);
         s.cmd_stats[spec.id].failed += 1;
         reply_error(s, out, &err);
+    }
+}
+
+/// Hand the command's effects to the feed: expired keys first, then the command (or its rewrite).
+fn propagate_effects(s: &mut State, db: usize, argv: &Argv<'_>, dirty_before: u64) {
+    for (i, d) in s.dbs.iter_mut().enumerate() {
+        for k in d.expired_log.drain(..) {
+            s.feed.expired(i, &k);
+        }
+    }
+    match s.prop_override.take() {
+        Some(cmds) => {
+            for c in cmds {
+                let args: Vec<&[u8]> = c.iter().map(|a| a.as_slice()).collect();
+                s.feed.command(db, &args);
+            }
+        }
+        None if s.dirty > dirty_before => {
+            let args = argv.to_vec();
+            s.feed.command(db, &args);
+        }
+        None => {}
+    }
+}
+
+/// Start or stop recording expired keys for the feed, as consumers come and go.
+pub fn set_feed_enabled(s: &mut State, on: bool) {
+    s.feed.enabled = on;
+    s.feed.db = None;
+    for d in &mut s.dbs {
+        d.log_expired = on;
+        d.expired_log.clear();
     }
 }
 

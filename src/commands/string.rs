@@ -580,6 +580,12 @@ fn set_generic(cx: &mut Ctx<'_>, flags: u32, expire: Option<usize>, val_at: usiz
         }
     }
     cx.modified(key);
+    // Replicas get an absolute time so that they expire the key when we do (Redis rewrites the same way).
+    if let Some(at) = at {
+        if flags & PXAT == 0 {
+            cx.propagate_as(&[b"SET", key, val, b"PXAT", at.to_string().as_bytes()]);
+        }
+    }
     Ok(())
 }
 
@@ -603,16 +609,21 @@ fn getex(cx: &mut Ctx<'_>) -> CmdResult {
     match at {
         Some(at) if flags & (EXAT | PXAT) != 0 && at <= clock::now_ms() => {
             db.remove(key);
+            cx.modified(key);
+            cx.propagate_as(&[b"DEL", key]);
         }
         Some(at) => {
             db.set_expire(key, at);
+            cx.modified(key);
+            cx.propagate_as(&[b"PEXPIREAT", key, at.to_string().as_bytes()]);
         }
         None if flags & PERSIST != 0 && had_ttl => {
             db.set_expire(key, 0);
+            cx.modified(key);
+            cx.propagate_as(&[b"PERSIST", key]);
         }
-        None => return Ok(()),
+        None => {}
     }
-    cx.modified(key);
     Ok(())
 }
 
@@ -627,6 +638,7 @@ fn getdel(cx: &mut Ctx<'_>) -> CmdResult {
     reply_str(out, &e.value)?;
     db.remove(key);
     cx.modified(key);
+    cx.propagate_as(&[b"DEL", key]);
     Ok(())
 }
 
@@ -782,6 +794,8 @@ fn incrbyfloat(cx: &mut Ctx<'_>) -> CmdResult {
     }
     out.bulk(text.as_bytes());
     cx.modified(key);
+    // Replicas must store our exact result, not redo float math that could round differently.
+    cx.propagate_as(&[b"SET", key, text.as_bytes(), b"KEEPTTL"]);
     Ok(())
 }
 

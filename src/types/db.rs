@@ -76,6 +76,9 @@ pub struct Db {
     /// While false, lookups do not delete expired keys (DEBUG SET-ACTIVE-EXPIRE does not touch this; EXEC
     /// and scripts freeze time instead).
     pub lazy_expire: bool,
+    /// Record keys deleted by expiry in `expired_log` (a replica or AOF needs to hear of them).
+    pub log_expired: bool,
+    pub expired_log: Vec<CompactBytes>,
 }
 
 /// The scan position of a hash: what SCAN cursors and the directory are defined over. The top 7 bits go to
@@ -106,6 +109,8 @@ impl Db {
             misses: 0,
             lfu: false,
             lazy_expire: true,
+            log_expired: false,
+            expired_log: Vec::new(),
         }
     }
 
@@ -160,6 +165,9 @@ impl Db {
         }
         self.remove(key);
         self.expired_keys += 1;
+        if self.log_expired {
+            self.expired_log.push(CompactBytes::new(key));
+        }
         true
     }
 
@@ -349,7 +357,7 @@ impl Db {
 
     /// Drop every key.
     pub fn clear(&mut self) {
-        *self = Db { id: self.id, lfu: self.lfu, ..Db::new(self.id) };
+        *self = Db { id: self.id, lfu: self.lfu, log_expired: self.log_expired, ..Db::new(self.id) };
     }
 
     /// Exchange contents with another database (SWAPDB): the numbers stay, the data moves.
@@ -357,6 +365,7 @@ impl Db {
         std::mem::swap(self, other);
         std::mem::swap(&mut self.id, &mut other.id);
         std::mem::swap(&mut self.lfu, &mut other.lfu);
+        std::mem::swap(&mut self.log_expired, &mut other.log_expired);
     }
 
     /// One SCAN step: calls `f` for keys whose scan position is in `[cursor, next)`, aiming at about `count`
@@ -401,6 +410,9 @@ impl Db {
         for k in expired {
             self.remove(&k);
             self.expired_keys += 1;
+            if self.log_expired {
+                self.expired_log.push(k);
+            }
         }
         if pos >= (1u128 << 64) {
             0
@@ -476,6 +488,9 @@ impl Db {
                 self.remove(&key);
                 self.expired_keys += 1;
                 st.expired += 1;
+                if self.log_expired {
+                    self.expired_log.push(key);
+                }
             } else {
                 i += 1;
             }
