@@ -582,9 +582,7 @@ fn set_generic(cx: &mut Ctx<'_>, flags: u32, expire: Option<usize>, val_at: usiz
     cx.modified(key);
     // Replicas get an absolute time so that they expire the key when we do (Redis rewrites the same way).
     if let Some(at) = at {
-        if flags & PXAT == 0 {
-            cx.propagate_as(&[b"SET", key, val, b"PXAT", at.to_string().as_bytes()]);
-        }
+        cx.propagate_as(&[b"SET", key, val, b"PXAT", at.to_string().as_bytes()]);
     }
     Ok(())
 }
