@@ -569,7 +569,8 @@ impl<'a> Ctx<'a> {
 /// The command table, built once.
 pub struct Table {
     pub all: Vec<&'static CommandSpec>,
-    by_name: HashMap<Vec<u8>, &'static CommandSpec>,
+    /// Looked up once per request: a fast hasher matters more than DoS resistance for a fixed key set.
+    by_name: HashMap<Vec<u8>, &'static CommandSpec, foldhash::fast::FixedState>,
 }
 
 fn build_table() -> Table {
@@ -589,7 +590,7 @@ fn build_table() -> Table {
         sort::SPECS,
     ];
     let mut all: Vec<&'static CommandSpec> = Vec::new();
-    let mut by_name = HashMap::new();
+    let mut by_name = HashMap::with_hasher(foldhash::fast::FixedState::default());
     for fam in families {
         for spec in fam.iter() {
             // Leak id-stamped copies so that specs are `&'static` and index the stats arrays.
