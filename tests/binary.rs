@@ -9,7 +9,8 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Start the server and wait for Redis's ready line.
+/// Start the server and wait for Redis's ready line (callers wait for or kill the child).
+#[allow(clippy::zombie_processes)]
 fn start(args: &[&str]) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ferrodis-server"))
         .args(args)
