@@ -663,9 +663,9 @@ fn move_cmd(cx: &mut Ctx<'_>) -> CmdResult {
         return Ok(());
     };
     cx.s.dbs[dst].insert_entry(entry);
-    // Once for the source db and once for the destination, as Redis signals both.
+    // The source db and the destination db both change, as Redis signals both.
     cx.modified(key);
-    cx.modified(key);
+    cx.modified_in(dst, key);
     cx.out.int(1);
     Ok(())
 }
@@ -706,7 +706,7 @@ fn copy(cx: &mut Ctx<'_>) -> CmdResult {
     }
     let lru = fresh_lru(target.lfu);
     target.insert_entry(Box::new(Entry { key: CompactBytes::new(dst), value, expire_at, lru }));
-    cx.modified(dst);
+    cx.modified_in(dst_db, dst);
     cx.out.int(1);
     Ok(())
 }

@@ -508,8 +508,13 @@ impl<'a> Ctx<'a> {
     /// Note a change to `key` (counts toward dirty; WATCH, tracking and notifications hook in here).
     #[inline]
     pub fn modified(&mut self, key: &[u8]) {
+        self.modified_in(self.db, key);
+    }
+
+    /// Note a change to `key` in database `db` (MOVE, COPY ... DB).
+    pub fn modified_in(&mut self, db: usize, key: &[u8]) {
         self.s.dirty += 1;
-        self.s.touch_key(self.db, key);
+        self.s.touch_key(db, key);
     }
 
     /// Propagate this command as `args` instead of its own arguments (Redis's argument rewriting); may be
