@@ -682,11 +682,49 @@ fn command_help(cx: &mut Ctx<'_>) -> CmdResult {
 
 // ---- DEBUG ----
 
-/// A 20-byte digest of a value (order-independent across keys, like Redis's DEBUG DIGEST).
+/// A 20-byte digest of a value, as Redis's DEBUG DIGEST-VALUE: ordered types mix their elements in order,
+/// unordered ones XOR per-element digests so that iteration order does not matter.
 fn value_digest(v: &Value) -> [u8; 20] {
     let mut d = [0u8; 20];
-    let bytes = v.to_vec().unwrap_or_default();
-    mix_digest(&mut d, &bytes);
+    let xor_in = |d: &mut [u8; 20], parts: &[&[u8]]| {
+        let mut e = [0u8; 20];
+        for p in parts {
+            mix_digest(&mut e, p);
+        }
+        for (a, b) in d.iter_mut().zip(e) {
+            *a ^= b;
+        }
+    };
+    match v {
+        Value::List(l) => {
+            mix_digest(&mut d, b"list");
+            for item in l.iter() {
+                // Chain: each element's digest depends on the ones before it.
+                let prev = d;
+                mix_digest(&mut d, &prev);
+                mix_digest(&mut d, item);
+            }
+        }
+        Value::Set(st) => {
+            mix_digest(&mut d, b"set");
+            for m in st.iter() {
+                xor_in(&mut d, &[m]);
+            }
+        }
+        Value::Hash(h) => {
+            mix_digest(&mut d, b"hash");
+            for (f, x) in h.iter() {
+                xor_in(&mut d, &[f, x]);
+            }
+        }
+        Value::ZSet(z) => {
+            mix_digest(&mut d, b"zset");
+            for (m, sc) in z.iter() {
+                xor_in(&mut d, &[m, crate::types::num::format_double(sc).as_bytes()]);
+            }
+        }
+        _ => mix_digest(&mut d, &v.to_vec().unwrap_or_default()),
+    }
     d
 }
 
