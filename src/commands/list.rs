@@ -558,6 +558,9 @@ fn mpop_serve(cx: &mut Ctx<'_>, keys: std::ops::Range<usize>, front: bool, count
             db.remove(key);
         }
         touched(cx, key, n);
+        // Replicated as [LR]POP key count.
+        let n = n.to_string();
+        cx.propagate_as(&[if front { b"lpop" } else { b"rpop" }, key, n.as_bytes()]);
         return Ok(true);
     }
     Ok(false)
@@ -606,6 +609,8 @@ fn bpop_generic(cx: &mut Ctx<'_>, front: bool) -> CmdResult {
             db.remove(key);
         }
         touched(cx, key, 1);
+        // Replicated as [LR]POP key.
+        cx.propagate_as(&[if front { b"lpop" } else { b"rpop" }, key]);
         return Ok(());
     }
     block_or_timeout(cx, 1..last, deadline);
@@ -888,6 +893,7 @@ fn lmove_generic(cx: &mut Ctx<'_>, from: bool, to: bool) -> CmdResult {
             }
         }
         touched(cx, src, 1);
+        propagate_move(cx);
         return Ok(());
     }
     if not_a_list(db, dst) {
@@ -909,7 +915,18 @@ fn lmove_generic(cx: &mut Ctx<'_>, from: bool, to: bool) -> CmdResult {
     out.bulk(&v);
     touched(cx, dst, 0);
     touched(cx, src, 1);
+    propagate_move(cx);
     Ok(())
+}
+
+/// BLMOVE and BRPOPLPUSH that moved an element are replicated as LMOVE and RPOPLPUSH.
+fn propagate_move(cx: &mut Ctx<'_>) {
+    let a = cx.argv;
+    match cx.spec.name {
+        "blmove" => cx.propagate_as(&[b"lmove", a.get(1), a.get(2), a.get(3), a.get(4)]),
+        "brpoplpush" => cx.propagate_as(&[b"rpoplpush", a.get(1), a.get(2)]),
+        _ => {}
+    }
 }
 
 /// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout
@@ -1338,6 +1355,26 @@ mod tests {
         run(&mut t, &["rpush", "q", "x"]);
         assert_eq!(t.s.ready_keys, vec![(0, b"q".to_vec())]);
         t.s.unblock(me);
+    }
+
+    #[test]
+    fn replicated_as_redis_rewrites_them() {
+        let mut t = new();
+        t.s.feed.enabled = true;
+        run(&mut t, &["rpush", "a", "1", "2", "3"]);
+        run(&mut t, &["blpop", "a", "0"]);
+        run(&mut t, &["lmpop", "1", "a", "right"]);
+        run(&mut t, &["blmpop", "0", "2", "x", "a", "left", "count", "9"]);
+        run(&mut t, &["lpop", "a"]);
+        run(&mut t, &["rpush", "a", "1"]);
+        run(&mut t, &["blmove", "a", "b", "left", "right", "0"]);
+        run(&mut t, &["brpoplpush", "b", "b", "0"]);
+        run(&mut t, &["ltrim", "b", "0", "-1"]);
+        let feed = String::from_utf8(t.s.feed.take()).unwrap().replace("\r\n", " ");
+        let want = "*2 $6 SELECT $1 0 *5 $5 rpush $1 a $1 1 $1 2 $1 3 *2 $4 lpop $1 a *3 $4 rpop $1 a $1 1 \
+                    *3 $4 lpop $1 a $1 1 *3 $5 rpush $1 a $1 1 *5 $5 lmove $1 a $1 b $4 left $5 right \
+                    *3 $9 rpoplpush $1 b $1 b ";
+        assert_eq!(feed, want);
     }
 
     #[test]
