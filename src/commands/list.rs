@@ -334,6 +334,20 @@ fn not_a_list(db: &mut Db, key: &[u8]) -> bool {
     db.get_mut(key).is_some_and(|e| !matches!(e.value, Value::List(_)))
 }
 
+/// Is this a blocked client's command run again because one of its keys was written? Then a key holding
+/// another type is passed over, as Redis 7.0 only wakes clients for keys of the type they wait on.
+fn woken(cx: &Ctx<'_>) -> bool {
+    cx.s.clients.get(cx.me).is_some_and(|c| c.blocked.is_some())
+}
+
+/// The list at `key` for a blocking command: missing, or another type on a wake-up, read as no list.
+fn waited_list<'d>(db: &'d mut Db, key: &[u8], woken: bool) -> Result<Option<&'d mut List>, CmdError> {
+    match write_list(db, key) {
+        Err(_) if woken => Ok(None),
+        r => r,
+    }
+}
+
 /// `key` changed and `dirty` changes count toward INFO rdb_changes_since_last_save (Redis counts elements).
 fn touched(cx: &mut Ctx<'_>, key: &[u8], dirty: usize) {
     cx.modified(key);
@@ -543,10 +557,11 @@ fn parse_mpop(cx: &Ctx<'_>, numkeys_idx: usize) -> Result<(std::ops::Range<usize
 /// Pop up to `count` elements from the first non-empty list among the keys, replying `[key, [elements]]`.
 /// Ok(false) when every list is empty (nothing written).
 fn mpop_serve(cx: &mut Ctx<'_>, keys: std::ops::Range<usize>, front: bool, count: usize) -> Result<bool, CmdError> {
+    let woken = woken(cx);
     for i in keys {
         let key = cx.arg(i);
         let (db, out) = cx.db_out();
-        let Some(l) = write_list(db, key)? else { continue };
+        let Some(l) = waited_list(db, key, woken)? else { continue };
         if l.is_empty() {
             continue;
         }
@@ -595,10 +610,11 @@ fn brpop(cx: &mut Ctx<'_>) -> CmdResult {
 fn bpop_generic(cx: &mut Ctx<'_>, front: bool) -> CmdResult {
     let last = cx.argc() - 1;
     let deadline = block_deadline(cx.arg(last))?;
+    let woken = woken(cx);
     for i in 1..last {
         let key = cx.arg(i);
         let (db, out) = cx.db_out();
-        let Some(l) = write_list(db, key)? else { continue };
+        let Some(l) = waited_list(db, key, woken)? else { continue };
         if l.is_empty() {
             continue;
         }
@@ -945,7 +961,8 @@ fn brpoplpush(cx: &mut Ctx<'_>) -> CmdResult {
 
 fn blmove_generic(cx: &mut Ctx<'_>, from: bool, to: bool, deadline: i64) -> CmdResult {
     let src = cx.arg(1);
-    if write_list(cx.db(), src)?.is_some() {
+    let woken = woken(cx);
+    if waited_list(cx.db(), src, woken)?.is_some() {
         return lmove_generic(cx, from, to);
     }
     if !cx.can_block() {
@@ -1314,6 +1331,26 @@ mod tests {
         run(&mut t, &["rpush", "src", "e"]);
         assert_eq!(run(&mut t, &["blmove", "src", "str", "left", "left", "0"]).as_bytes()[0], b'-');
         assert_eq!(run(&mut t, &["brpoplpush", "src", "dst", "0"]), "$1\r\ne\r\n");
+    }
+
+    #[test]
+    fn woken_clients_pass_over_keys_of_another_type() {
+        let mut t = new();
+        assert_eq!(run(&mut t, &["blpop", "k", "0"]), "");
+        let me = t.me;
+        t.me = t.s.add_client("127.0.0.1:2".into(), "127.0.0.1:6379".into());
+        run(&mut t, &["set", "k", "str"]);
+        t.me = me;
+        // Run again as the Keyspace does on a wake-up: still blocked, no error.
+        assert_eq!(run(&mut t, &["blpop", "k", "0"]), "");
+        assert!(blocked(&t).is_some());
+        assert_eq!(run(&mut t, &["blmpop", "0", "1", "k", "left"]), "");
+        assert!(blocked(&t).is_some());
+        assert_eq!(run(&mut t, &["blmove", "k", "d", "left", "left", "0"]), "");
+        assert!(blocked(&t).is_some());
+        t.s.unblock(t.me);
+        // A fresh call reports the wrong type.
+        assert_eq!(run(&mut t, &["blpop", "k", "0"]).as_bytes()[0], b'-');
     }
 
     #[test]
