@@ -179,7 +179,11 @@ impl Ints {
 
     #[inline]
     fn get(&self, i: usize) -> i64 {
-        each!(self, v => v[i] as i64)
+        match self {
+            Ints::I16(v) => v[i] as i64,
+            Ints::I32(v) => v[i] as i64,
+            Ints::I64(v) => v[i],
+        }
     }
 
     #[inline]
@@ -263,11 +267,12 @@ impl Ints {
     }
 
     fn remove_at(&mut self, i: usize) -> i64 {
+        let x = self.get(i);
         each!(self, v => {
-            let x = v.remove(i) as i64;
+            v.remove(i);
             trim(v);
-            x
-        })
+        });
+        x
     }
 
     fn remove(&mut self, x: i64) -> bool {
@@ -457,7 +462,7 @@ impl Table {
     /// One SSCAN step (Redis's dictScan loop in scanGenericCommand): visit home buckets from `cursor` in
     /// reverse-binary order, calling `f` for their members, until `count` members were found, the cursor
     /// wrapped to 0, or `count * 10` buckets were visited. Returns the next cursor.
-    fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8])) -> u64 {
+    fn scan<'a>(&'a self, cursor: u64, count: usize, mut f: impl FnMut(&'a [u8])) -> u64 {
         if self.len == 0 {
             return 0;
         }
@@ -511,7 +516,9 @@ enum Repr {
 
 pub struct Set {
     repr: Repr,
-    /// `iter()`'s formatted view of an intset, dropped on every change.
+    /// `iter()`'s formatted view of an intset, dropped on every change. Boxed so that it costs one word
+    /// (plus the lock's state) in every set.
+    #[allow(clippy::box_collection)]
     text: OnceLock<Box<Vec<u8>>>,
 }
 
@@ -754,7 +761,7 @@ impl Set {
 
     /// One SSCAN step: an intset returns everything with cursor 0 (as Redis); a table returns the members
     /// of the buckets visited from `cursor` (see `Table::scan`). Returns the next cursor.
-    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(Member<'_>)) -> u64 {
+    pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut f: impl FnMut(Member<'a>)) -> u64 {
         match &self.repr {
             Repr::Ints(i) => {
                 for k in 0..i.len() {
