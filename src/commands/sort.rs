@@ -421,7 +421,7 @@ fn sort_generic(cx: &mut Ctx<'_>, readonly: bool) -> CmdResult {
         return Err(NOT_DOUBLE);
     }
 
-    let range = if end >= start { &items[start as usize..=end as usize] } else { &items[..0] };
+    let range = if end >= start { items.get(start as usize..=end as usize).unwrap_or(&[]) } else { &[] };
     let outputlen = range.len() * o.gets.len().max(1);
     let mut buf = Vec::new();
     let Some(dest) = store else {
