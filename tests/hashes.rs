@@ -140,18 +140,20 @@ fn hrandfield_counts_and_protocols() {
             assert_eq!(p[0][1..], p[1][1..]);
         }
     }
-    assert_eq!(fails(&mut con, &["HRANDFIELD", "small", "-9223372036854775808"]).split(',').next().unwrap(), "ERR value is out of range");
-    assert_eq!(fails(&mut con, &["HRANDFIELD", "small", "-9223372036854770000", "WITHVALUES"]), "ERR value is out of range");
+    assert_eq!(
+        fails(&mut con, &["HRANDFIELD", "small", "-9223372036854775808"]).split(',').next().unwrap(),
+        "ERR value is out of range"
+    );
+    assert_eq!(
+        fails(&mut con, &["HRANDFIELD", "small", "-9223372036854770000", "WITHVALUES"]),
+        "ERR value is out of range"
+    );
     assert_eq!(fails(&mut con, &["HRANDFIELD", "small", "1", "VALUES"]), "ERR syntax error");
 
     // Exact bytes: empty arrays whatever the protocol, RESP3 pairs.
     let mut s = srv.raw();
     let want = b"*0\r\n*0\r\n$-1\r\n";
-    let got = roundtrip(
-        &mut s,
-        b"HRANDFIELD small 0\r\nHRANDFIELD nokey 5\r\nHRANDFIELD nokey\r\n",
-        want.len(),
-    );
+    let got = roundtrip(&mut s, b"HRANDFIELD small 0\r\nHRANDFIELD nokey 5\r\nHRANDFIELD nokey\r\n", want.len());
     assert_eq!(got, want);
     hset(&mut con, "one", &[("a".into(), "1".into())]);
     let mut s3 = srv.raw();

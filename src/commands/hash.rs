@@ -7,7 +7,6 @@
 //! hash-max-listpack-value bytes, then a `hashtable` for good (see `types::hash`).
 
 use super::spec::*;
-use super::string::ld;
 use super::Ctx;
 use crate::error::CmdError;
 use crate::resp::encode::Out;
@@ -16,6 +15,7 @@ use crate::types::db::Db;
 use crate::types::glob::glob_match;
 use crate::types::hash::Hash;
 use crate::types::num;
+use crate::types::num::ld;
 use crate::types::value::{write_i64, Value};
 
 const ALL_CX: &str = "O(N) where N is the size of the hash.";
