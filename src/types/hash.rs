@@ -164,7 +164,7 @@ impl Hash {
     pub fn heap_size(&self) -> usize {
         std::mem::size_of::<Hash>()
             + match &self.repr {
-                Repr::Pack(p) => p.buf.capacity(),
+                Repr::Pack(p) => p.buf.len(),
                 Repr::Table(d) => std::mem::size_of::<Dict>() + d.buckets.len() * PTR + d.node_bytes,
             }
     }
@@ -399,10 +399,10 @@ fn read_varint(buf: &[u8], pos: &mut usize) -> usize {
 // ---------------------------------------------------------------------------------------------------------
 
 /// The compact encoding: `varint(flen) field varint(vlen) value` per pair, allocated exactly (as a listpack
-/// is reallocated to size on every change).
+/// is reallocated to size on every change; a boxed slice also keeps `Hash` at 24 bytes).
 #[derive(Clone, Default)]
 struct Pack {
-    buf: Vec<u8>,
+    buf: Box<[u8]>,
     n: u32,
 }
 
@@ -466,11 +466,13 @@ impl Pack {
             return false;
         }
         let add = varint_len(field.len()) + field.len() + varint_len(value.len()) + value.len();
-        self.buf.reserve_exact(add);
-        put_varint(&mut self.buf, field.len());
-        self.buf.extend_from_slice(field);
-        put_varint(&mut self.buf, value.len());
-        self.buf.extend_from_slice(value);
+        let mut buf = std::mem::take(&mut self.buf).into_vec();
+        buf.reserve_exact(add);
+        put_varint(&mut buf, field.len());
+        buf.extend_from_slice(field);
+        put_varint(&mut buf, value.len());
+        buf.extend_from_slice(value);
+        self.buf = buf.into_boxed_slice();
         self.n += 1;
         true
     }
@@ -483,10 +485,13 @@ impl Pack {
     }
 
     /// Make `start..end` of the buffer `new_len` bytes long, moving the tail (the new bytes are garbage for
-    /// the caller to fill). Growth is exact; a buffer left mostly empty is given back.
+    /// the caller to fill). The buffer is reallocated to its exact new size.
     fn resize_range(&mut self, start: usize, end: usize, new_len: usize) {
         let old_len = end - start;
-        let buf = &mut self.buf;
+        if new_len == old_len {
+            return;
+        }
+        let mut buf = std::mem::take(&mut self.buf).into_vec();
         if new_len > old_len {
             let grow = new_len - old_len;
             let total = buf.len();
@@ -498,10 +503,8 @@ impl Pack {
             let total = buf.len();
             buf.copy_within(end..total, end - shrink);
             buf.truncate(total - shrink);
-            if buf.capacity() > 2 * buf.len() + 64 {
-                buf.shrink_to_fit();
-            }
         }
+        self.buf = buf.into_boxed_slice();
     }
 }
 
@@ -936,7 +939,7 @@ mod tests {
 
     #[test]
     fn hash_is_small() {
-        assert!(std::mem::size_of::<Hash>() <= 32);
+        assert_eq!(std::mem::size_of::<Hash>(), 24);
     }
 
     #[test]
