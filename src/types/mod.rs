@@ -6,6 +6,7 @@ pub mod db;
 pub mod encodings;
 pub mod glob;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod num;
 pub mod rng;
