@@ -251,7 +251,7 @@ fn double_arg(s: &[u8], err: CmdError) -> Result<f64, CmdError> {
 fn lonlat(lon: &[u8], lat: &[u8]) -> Result<[f64; 2], CmdError> {
     let x = double_arg(lon, CmdError::NOT_FLOAT)?;
     let y = double_arg(lat, CmdError::NOT_FLOAT)?;
-    if x < geohash::LONG_MIN || x > geohash::LONG_MAX || y < geohash::LAT_MIN || y > geohash::LAT_MAX {
+    if !(geohash::LONG_MIN..=geohash::LONG_MAX).contains(&x) || !(geohash::LAT_MIN..=geohash::LAT_MAX).contains(&y) {
         return Err(CmdError::msg(format!("ERR invalid longitude,latitude pair {x:.6},{y:.6}")));
     }
     Ok([x, y])
@@ -301,7 +301,7 @@ pub fn fixed4(d: f64) -> String {
         return "0.0000".into();
     }
     let x = (d * 10000.0).round_ties_even();
-    let sv = if x >= -9223372036854775808.0 && x < 9223372036854775808.0 { x as i64 } else { i64::MIN };
+    let sv = if (-9223372036854775808.0..9223372036854775808.0).contains(&x) { x as i64 } else { i64::MIN };
     let v = sv.unsigned_abs();
     format!("{}{}.{:04}", if sv < 0 { "-" } else { "" }, v / 10000, v % 10000)
 }
@@ -367,7 +367,7 @@ fn geoadd(cx: &mut Ctx<'_>) -> CmdResult {
         }
         longidx += 1;
     }
-    if (argc - longidx) % 3 != 0 || (xx && nx) {
+    if !(argc - longidx).is_multiple_of(3) || (xx && nx) {
         return Err(CmdError::SYNTAX);
     }
     let mut items = Vec::with_capacity((argc - longidx) / 3);
@@ -1026,7 +1026,7 @@ mod tests {
     fn formatting() {
         assert_eq!(fixed4(0.0), "0.0000");
         assert_eq!(fixed4(0.0001), "0.0001");
-        assert_eq!(fixed4(6.0642951598391699e-05), "0.0001");
+        assert_eq!(fixed4(6.064_295_159_839_17e-5), "0.0001");
         assert_eq!(fixed4(0.01), "0.0100");
         assert_eq!(fixed4(-0.01), "-0.0100");
         assert_eq!(fixed4(166274.1516), "166274.1516");

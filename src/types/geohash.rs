@@ -5,6 +5,9 @@
 //! digit. Latitude is encoded over [-85.05112878, 85.05112878] (Web Mercator limits), longitude over
 //! [-180, 180]; a member's sorted-set score is the 52-bit hash (step 26).
 
+// Comparisons are written as in the C source (their NaN behaviour included).
+#![allow(clippy::manual_range_contains)]
+
 use std::f64::consts::PI;
 
 pub const STEP_MAX: u8 = 26;
@@ -183,20 +186,8 @@ pub fn decode(long_range: Range, lat_range: Range, hash: HashBits) -> Option<Are
 
 /// The center of a cell, clamped to the WGS84 limits.
 fn area_center(area: &Area) -> [f64; 2] {
-    let mut x = (area.longitude.min + area.longitude.max) / 2.0;
-    if x > LONG_MAX {
-        x = LONG_MAX;
-    }
-    if x < LONG_MIN {
-        x = LONG_MIN;
-    }
-    let mut y = (area.latitude.min + area.latitude.max) / 2.0;
-    if y > LAT_MAX {
-        y = LAT_MAX;
-    }
-    if y < LAT_MIN {
-        y = LAT_MIN;
-    }
+    let x = ((area.longitude.min + area.longitude.max) / 2.0).clamp(LONG_MIN, LONG_MAX);
+    let y = ((area.latitude.min + area.latitude.max) / 2.0).clamp(LAT_MIN, LAT_MAX);
     [x, y]
 }
 
