@@ -605,6 +605,8 @@ fn spop(cx: &mut Ctx<'_>) -> CmdResult {
         db.remove(key);
     }
     cx.modified(key);
+    // Replicated as the SREM of the member popped.
+    m.as_member().with_bytes(|b| cx.propagate_as(&[b"SREM", key, b]));
     Ok(())
 }
 
@@ -617,6 +619,10 @@ fn spop_count(cx: &mut Ctx<'_>) -> CmdResult {
     let count = l as u64;
     let key = cx.arg(1);
     let enc = cx.s.enc;
+    // Members popped one by one are replicated as SREMs (collected only when someone listens).
+    let feed = cx.s.feed.enabled;
+    let mut srems: Vec<Vec<u8>> = Vec::new();
+    let mut whole = false;
     let (db, out) = cx.db_out();
     let Some(s) = write_set(db, key)? else {
         out.set(0);
@@ -634,6 +640,7 @@ fn spop_count(cx: &mut Ctx<'_>) -> CmdResult {
             reply_member(out, m);
         }
         db.remove(key);
+        whole = true;
     } else {
         let remaining = size - count;
         out.set(count as usize);
@@ -642,6 +649,9 @@ fn spop_count(cx: &mut Ctx<'_>) -> CmdResult {
             for _ in 0..count {
                 if let Some(m) = s.pop_random() {
                     reply_member(out, m.as_member());
+                    if feed {
+                        srems.push(m.to_vec());
+                    }
                 }
             }
         } else {
@@ -657,6 +667,9 @@ fn spop_count(cx: &mut Ctx<'_>) -> CmdResult {
             }
             for m in s.members() {
                 reply_member(out, m);
+                if feed {
+                    srems.push(m.to_vec());
+                }
             }
             if let Some(k) = kept {
                 *s = k;
@@ -664,6 +677,14 @@ fn spop_count(cx: &mut Ctx<'_>) -> CmdResult {
         }
     }
     cx.modified(key);
+    if whole {
+        // The whole set went: replicated as DEL.
+        cx.propagate_as(&[b"DEL", key]);
+    } else if feed {
+        for m in &srems {
+            cx.propagate_as(&[b"SREM", key, m]);
+        }
+    }
     Ok(())
 }
 
@@ -1478,6 +1499,37 @@ mod tests {
         assert!(calls > 5);
         let r = run(&mut t, &["sscan", "h", "0", "match", "ele:1?", "count", "10000"]);
         assert_eq!(members(&r).iter().filter(|m| m.starts_with("ele:")).count(), 10);
+    }
+
+    fn feed_text(t: &mut T) -> String {
+        let text = String::from_utf8_lossy(&t.s.feed.buf).split("\r\n").collect::<Vec<_>>().join(" ");
+        t.s.feed.buf.clear();
+        text
+    }
+
+    #[test]
+    fn spop_propagates_as_srem_or_del() {
+        let mut t = new();
+        crate::commands::set_feed_enabled(&mut t.s, true);
+        run(&mut t, &["sadd", "s", "7"]);
+        feed_text(&mut t);
+        run(&mut t, &["spop", "s"]);
+        assert_eq!(feed_text(&mut t), "*3 $4 SREM $1 s $1 7 ");
+        run(&mut t, &["sadd", "s", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]);
+        feed_text(&mut t);
+        // Case 2 and case 3: one SREM per member popped.
+        run(&mut t, &["spop", "s", "2"]);
+        assert_eq!(feed_text(&mut t).matches("SREM").count(), 2);
+        run(&mut t, &["spop", "s", "7"]);
+        assert_eq!(feed_text(&mut t).matches("SREM").count(), 7);
+        run(&mut t, &["spop", "s", "0"]);
+        assert_eq!(feed_text(&mut t), "");
+        // Case 1: the whole set, as DEL.
+        run(&mut t, &["spop", "s", "5"]);
+        assert_eq!(feed_text(&mut t), "*2 $3 DEL $1 s ");
+        run(&mut t, &["spop", "s", "5"]);
+        run(&mut t, &["srandmember", "s", "5"]);
+        assert_eq!(feed_text(&mut t), "");
     }
 
     #[test]
