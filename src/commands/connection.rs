@@ -185,6 +185,9 @@ pub fn client_line(c: &Client, now: i64, paused: bool) -> String {
     if c.reply_mode == ReplyMode::Off {
         flags.push('O');
     }
+    if c.blocked.is_some() {
+        flags.push('b');
+    }
     if c.no_evict {
         flags.push('e');
     }
