@@ -757,6 +757,8 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
                 "    Output a hex signature of the values of all the specified keys.",
                 "OBJECT <key>",
                 "    Show low level info about the `key` and associated value.",
+                "RELOAD",
+                "    Save the dataset and load it back (in memory until snapshots are written to disk).",
                 "PROTOCOL <type>",
                 "    Reply with a test value of the specified type.",
                 "SET-ACTIVE-EXPIRE <0|1>",
@@ -833,12 +835,40 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
             Ok(())
         }
         "protocol" if cx.argc() == 3 => debug_protocol(cx),
-        "reload" | "loadaof" | "jmap" => Err(CmdError::msg(format!(
+        "reload" => debug_reload(cx),
+        "loadaof" | "jmap" => Err(CmdError::msg(format!(
             "ERR DEBUG {} is not supported until persistence is available",
             sub.to_uppercase()
         ))),
         _ => Err(CmdError::unknown_subcommand("debug", cx.arg(1))),
     }
+}
+
+/// DEBUG RELOAD: until snapshots are written to disk, every key is serialized with the DUMP codec and loaded
+/// back in memory, which is what the command checks: values survive a save/load cycle and get the encoding
+/// a loader picks afresh. TTLs are kept, keys already expired are not loaded, access data starts anew.
+fn debug_reload(cx: &mut Ctx<'_>) -> CmdResult {
+    use crate::persist::dump::{dump_value, restore_value};
+    let now = clock::now_ms();
+    let enc = cx.s.enc;
+    for db in cx.s.dbs.iter_mut() {
+        let mut saved: Vec<(Vec<u8>, Vec<u8>, i64)> = Vec::with_capacity(db.len());
+        db.for_each(|e| saved.push((e.key.to_vec(), dump_value(&e.value), e.expire_at)));
+        db.clear();
+        for (key, payload, expire_at) in saved {
+            if expire_at != 0 && expire_at < now {
+                continue;
+            }
+            let value =
+                restore_value(&payload, &enc).map_err(|_| CmdError::new("ERR Error trying to load the RDB dump"))?;
+            db.set(&key, value, false);
+            if expire_at != 0 {
+                db.set_expire(&key, expire_at);
+            }
+        }
+    }
+    cx.out.ok();
+    Ok(())
 }
 
 fn debug_protocol(cx: &mut Ctx<'_>) -> CmdResult {
@@ -1528,5 +1558,27 @@ mod tests {
         t.s.dbs[0].set(b"a", crate::types::value::Value::Int(1), false);
         assert_ne!(run(&mut t, &["debug", "digest"]), "+0000000000000000000000000000000000000000\r\n");
         assert_eq!(run(&mut t, &["debug", "protocol", "bignum"]), "$37\r\n1234567999999999999999999999999999999\r\n");
+    }
+}
+
+#[cfg(test)]
+mod reload_tests {
+    use crate::commands::testutil::{new, run};
+
+    #[test]
+    fn debug_reload_keeps_values_and_ttls() {
+        let mut t = new();
+        run(&mut t, &["set", "s", "v"]);
+        run(&mut t, &["rpush", "l", "a", "b"]);
+        run(&mut t, &["sadd", "st", "1", "2"]);
+        run(&mut t, &["hset", "h", "f", "v"]);
+        run(&mut t, &["set", "t", "x", "ex", "100"]);
+        let before = run(&mut t, &["debug", "digest"]);
+        assert_eq!(run(&mut t, &["debug", "reload"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["debug", "digest"]), before);
+        assert_eq!(run(&mut t, &["lrange", "l", "0", "-1"]), "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+        assert_eq!(run(&mut t, &["object", "encoding", "st"]), "$6\r\nintset\r\n");
+        assert!(run(&mut t, &["ttl", "t"]).starts_with(":"));
+        assert_ne!(run(&mut t, &["ttl", "t"]), ":-1\r\n");
     }
 }
