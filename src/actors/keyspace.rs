@@ -308,6 +308,12 @@ impl Handler<Tick> for Keyspace {
         if s.ops_samples.len() > 16 {
             s.ops_samples.remove(0);
         }
+        // About once a second, let the allocator give freed pages back (the Keyspace thread frees most).
+        let hz = s.config.hz.max(1) as u64;
+        if s.stats.cron_loops % hz == 0 {
+            crate::alloc::release_free_memory();
+        }
+        s.stats.cron_loops += 1;
         // Idle clients past `timeout` are disconnected (Redis's clientsCronHandleTimeout).
         if s.config.timeout > 0 {
             let limit = s.config.timeout as i64 * 1000;

@@ -245,6 +245,8 @@ pub struct Stats {
     pub expire_cycle_cpu_ms: u64,
     pub io_threaded_reads: u64,
     pub client_query_buffer_limit_disconnections: u64,
+    /// Cron ticks handled by the Keyspace.
+    pub cron_loops: u64,
 }
 
 /// CLIENT PAUSE state.
