@@ -295,6 +295,24 @@ impl ZSet {
         }
     }
 
+    /// Remove and return up to `count` members from the low end (or, with `max`, the high end), in pop order.
+    pub fn pop_n(&mut self, max: bool, count: usize) -> Vec<(Vec<u8>, f64)> {
+        let n = self.len();
+        let k = count.min(n);
+        if let Repr::Pack(p) = &mut self.repr {
+            let (a, b) = if max { (n - k, n) } else { (0, k) };
+            let mut v: Vec<(Vec<u8>, f64)> = (a..b).map(|i| (p.member(i).to_vec(), p.score(i))).collect();
+            if max {
+                v.reverse();
+            }
+            if k > 0 {
+                p.remove_range(a, b);
+            }
+            return v;
+        }
+        (0..k).filter_map(|_| self.pop(max)).collect()
+    }
+
     /// Remove the members with ranks in `start..end` (clamped); returns how many were removed.
     pub fn remove_range(&mut self, start: usize, end: usize) -> usize {
         let end = end.min(self.len());
@@ -332,7 +350,7 @@ impl ZSet {
     /// done). The listpack encoding is returned whole in one call, as Redis does. The skiplist encoding walks
     /// its slab: a member present for the whole scan keeps its slot, so it is returned (unless the set shrinks
     /// enough meanwhile to be rebuilt).
-    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], f64)) -> u64 {
+    pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut f: impl FnMut(&'a [u8], f64)) -> u64 {
         match &self.repr {
             Repr::Pack(p) => {
                 for i in 0..p.len() {
