@@ -155,3 +155,64 @@ fn maxclients_is_enforced() {
     let mut c = srv.raw();
     assert_eq!(read_to_close(&mut c), b"-ERR max number of clients reached\r\n");
 }
+
+#[test]
+fn io_threads_serve_many_clients() {
+    let srv = TestServer::with_config(|c| c.io_threads = 3);
+    let handles: Vec<_> = (0..6)
+        .map(|i| {
+            let addr = srv.addr();
+            std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+                let mut req = Vec::new();
+                let mut want = Vec::new();
+                for j in 0..200 {
+                    let v = format!("c{i}-{j}");
+                    req.extend_from_slice(
+                        format!("*3\r\n$3\r\nSET\r\n${}\r\n{v}\r\n${}\r\n{v}\r\n", v.len(), v.len()).as_bytes(),
+                    );
+                    req.extend_from_slice(format!("*2\r\n$3\r\nGET\r\n${}\r\n{v}\r\n", v.len()).as_bytes());
+                    want.extend_from_slice(format!("+OK\r\n${}\r\n{v}\r\n", v.len()).as_bytes());
+                }
+                assert_eq!(roundtrip(&mut s, &req, want.len()), want);
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let mut s = srv.raw();
+    s.write_all(b"INFO server\r\n").unwrap();
+    let info = String::from_utf8_lossy(&common::read_until(&mut s, b"io_threads_active:")).into_owned();
+    assert!(info.contains("io_threads_active:1"), "{info}");
+}
+
+#[test]
+fn unix_socket_clients() {
+    let path = std::env::temp_dir().join(format!("ferrodis-test-{}.sock", std::process::id()));
+    let p = path.to_string_lossy().into_owned();
+    let srv = TestServer::with_config(|c| c.unixsocket = p.clone());
+    let mut s = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    s.write_all(b"PING\r\n").unwrap();
+    let mut buf = [0u8; 7];
+    std::io::Read::read_exact(&mut s, &mut buf).unwrap();
+    assert_eq!(&buf, b"+PONG\r\n");
+    drop(srv);
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn idle_clients_are_closed_after_timeout() {
+    let srv = TestServer::with_config(|c| c.timeout = 1);
+    let mut s = srv.raw();
+    assert_eq!(roundtrip(&mut s, b"PING\r\n", 7), b"+PONG\r\n");
+    let t = std::time::Instant::now();
+    assert_eq!(read_to_close(&mut s), b"");
+    let waited = t.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(900) && waited < std::time::Duration::from_secs(4),
+        "{waited:?}"
+    );
+}

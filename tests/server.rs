@@ -83,3 +83,36 @@ fn client_reply_off_skip() {
     let got = common::roundtrip(&mut s, b"CLIENT REPLY SKIP\r\nECHO b\r\nECHO c\r\n", want.len());
     assert_eq!(got, want);
 }
+
+#[test]
+fn client_pause_write_holds_writes_not_reads() {
+    let srv = TestServer::start();
+    let mut admin = srv.conn();
+    let mut other = srv.conn();
+    assert_eq!(cmd("SET").arg("k").arg("1").query::<String>(&mut other).unwrap(), "OK");
+    assert_eq!(cmd("CLIENT").arg("PAUSE").arg(400).arg("WRITE").query::<String>(&mut admin).unwrap(), "OK");
+    let t = std::time::Instant::now();
+    assert_eq!(cmd("GET").arg("k").query::<String>(&mut other).unwrap(), "1");
+    assert!(t.elapsed() < std::time::Duration::from_millis(200), "reads are not paused");
+    assert_eq!(cmd("SET").arg("k").arg("2").query::<String>(&mut other).unwrap(), "OK");
+    assert!(t.elapsed() >= std::time::Duration::from_millis(350), "writes wait for the pause: {:?}", t.elapsed());
+    assert_eq!(cmd("GET").arg("k").query::<String>(&mut other).unwrap(), "2");
+}
+
+#[test]
+fn client_unpause_releases_waiting_clients_at_once() {
+    let srv = TestServer::start();
+    let mut admin = srv.conn();
+    let addr = srv.addr();
+    // PAUSE ALL would hold UNPAUSE too (as in Redis): pause writes only.
+    assert_eq!(cmd("CLIENT").arg("PAUSE").arg(5000).arg("WRITE").query::<String>(&mut admin).unwrap(), "OK");
+    let t = std::time::Instant::now();
+    let h = std::thread::spawn(move || {
+        let mut c = redis::Client::open(format!("redis://{addr}/")).unwrap().get_connection().unwrap();
+        cmd("SET").arg("k").arg("v").query::<String>(&mut c).unwrap()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(cmd("CLIENT").arg("UNPAUSE").query::<String>(&mut admin).unwrap(), "OK");
+    assert_eq!(h.join().unwrap(), "OK");
+    assert!(t.elapsed() < std::time::Duration::from_millis(2000));
+}

@@ -21,6 +21,11 @@ const KEEP_BUF: usize = 1 << 20;
 #[rtype(result = "()")]
 pub struct Kick;
 
+/// Bytes to write to the client outside any reply (the replication stream; later pub/sub messages).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Push(pub bytes::Bytes);
+
 /// A client socket of either family.
 pub enum Stream {
     Tcp(tokio::net::TcpStream),
@@ -37,11 +42,25 @@ pub struct Connection {
     slot: Rc<Cell<Option<usize>>>,
     /// A reply to send instead of serving (protected mode).
     refuse: Option<String>,
+    /// Pushed bytes go through here to the serving future, which owns the socket.
+    push_tx: tokio::sync::mpsc::UnboundedSender<bytes::Bytes>,
+    push_rx: Option<tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>>,
 }
 
 impl Connection {
     pub fn new(stream: Stream, keyspace: Addr<Keyspace>, knobs: Arc<Knobs>, peer: String, local: String) -> Self {
-        Connection { stream: Some(stream), keyspace, knobs, peer, local, slot: Rc::new(Cell::new(None)), refuse: None }
+        let (push_tx, push_rx) = tokio::sync::mpsc::unbounded_channel();
+        Connection {
+            stream: Some(stream),
+            keyspace,
+            knobs,
+            peer,
+            local,
+            slot: Rc::new(Cell::new(None)),
+            refuse: None,
+            push_tx,
+            push_rx: Some(push_rx),
+        }
     }
 
     /// Serve only to send `reply` and close.
@@ -60,15 +79,19 @@ impl Actor for Connection {
             return;
         };
         let ks = self.keyspace.clone();
-        let me = ctx.address().recipient();
+        let me = Handles { kick: ctx.address().recipient(), push: ctx.address().recipient() };
+        let Some(push_rx) = self.push_rx.take() else {
+            ctx.stop();
+            return;
+        };
         let knobs = self.knobs.clone();
         let (peer, local) = (self.peer.clone(), self.local.clone());
         let slot = self.slot.clone();
         let refuse = self.refuse.take();
         let fut = async move {
             match stream {
-                Stream::Tcp(s) => serve(s, false, ks, me, knobs, peer, local, slot, refuse).await,
-                Stream::Unix(s) => serve(s, true, ks, me, knobs, peer, local, slot, refuse).await,
+                Stream::Tcp(s) => serve(s, false, ks, me, push_rx, knobs, peer, local, slot, refuse).await,
+                Stream::Unix(s) => serve(s, true, ks, me, push_rx, knobs, peer, local, slot, refuse).await,
             }
         };
         ctx.spawn(fut.into_actor(self).map(|_, _, ctx| ctx.stop()));
@@ -89,12 +112,27 @@ impl Handler<Kick> for Connection {
     }
 }
 
+impl Handler<Push> for Connection {
+    type Result = ();
+
+    fn handle(&mut self, msg: Push, _: &mut Self::Context) {
+        let _ = self.push_tx.send(msg.0);
+    }
+}
+
+/// How the Keyspace reaches a connection actor.
+pub struct Handles {
+    pub kick: Recipient<Kick>,
+    pub push: Recipient<Push>,
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     unix: bool,
     ks: Addr<Keyspace>,
-    me: Recipient<Kick>,
+    me: Handles,
+    mut push_rx: tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>,
     knobs: Arc<Knobs>,
     peer: String,
     local: String,
@@ -115,44 +153,76 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     };
     slot_cell.set(Some(slot));
     let mut batch = Batch::default();
+    // Bytes that arrived while a batch was away (blocked or paused): appended once it is back.
+    let mut extra = bytes::BytesMut::new();
     let mut must_read = true;
+    // Requests of the current batch remain (a blocked or paused request cut it short).
+    let mut resubmit = false;
+    let mut pending_error = None;
+    let qlimit = || knobs.client_query_buffer_limit.load(Ordering::Relaxed);
     loop {
-        if must_read {
-            if batch.input.capacity() - batch.input.len() < READ_CHUNK / 4 {
-                batch.input.reserve(READ_CHUNK);
+        if !resubmit {
+            if must_read {
+                if batch.input.capacity() - batch.input.len() < READ_CHUNK / 4 {
+                    batch.input.reserve(READ_CHUNK);
+                }
+                tokio::select! {
+                    r = stream.read_buf(&mut batch.input) => match r {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => batch.read_bytes += n as u64,
+                    },
+                    Some(p) = push_rx.recv() => {
+                        if stream.write_all(&p).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                }
             }
-            match stream.read_buf(&mut batch.input).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => batch.read_bytes += n as u64,
+            let parsed = parse_batch(&mut batch, knobs.proto_max_bulk_len.load(Ordering::Relaxed), BATCH_BYTES);
+            must_read = !parsed.more;
+            let pending = batch.input.len() - parsed.consumed;
+            if pending as u64 > qlimit() {
+                log::warn!("Closing client that reached max query buffer length (qbuf={pending})");
+                return;
             }
-        }
-        let parsed = parse_batch(&mut batch, knobs.proto_max_bulk_len.load(Ordering::Relaxed), BATCH_BYTES);
-        must_read = !parsed.more;
-        let pending = batch.input.len() - parsed.consumed;
-        if pending as u64 > knobs.client_query_buffer_limit.load(Ordering::Relaxed) {
-            log::warn!("Closing client that reached max query buffer length (qbuf={pending})");
-            return;
-        }
-        if batch.reqs.is_empty() && parsed.error.is_none() {
-            // Nothing complete yet: make room for the whole pending request in one go.
-            if parsed.need > batch.input.len() {
-                batch.input.reserve(parsed.need - batch.input.len());
+            if batch.reqs.is_empty() && parsed.error.is_none() {
+                // Nothing complete yet: make room for the whole pending request in one go.
+                if parsed.need > batch.input.len() {
+                    batch.input.reserve(parsed.need - batch.input.len());
+                }
+                must_read = true;
+                continue;
             }
-            continue;
+            batch.consumed = parsed.consumed;
+            pending_error = parsed.error;
         }
-        if !batch.reqs.is_empty() {
+        if batch.done < batch.reqs.len() {
             batch = match ks.send(Exec { slot, batch }).await {
                 Ok(ExecReply::Done(b)) => b,
-                Ok(ExecReply::Later(rx)) => match rx.await {
-                    Ok(b) => b,
-                    Err(_) => return,
-                },
+                Ok(ExecReply::Later(mut rx)) => {
+                    // Parked (blocked/paused): keep watching the socket so that a client who leaves is
+                    // forgotten at once, and keep what it sends meanwhile.
+                    loop {
+                        tokio::select! {
+                            r = &mut rx => match r {
+                                Ok(b) => break b,
+                                Err(_) => return,
+                            },
+                            r = stream.read_buf(&mut extra) => match r {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => {
+                                    if extra.len() as u64 > qlimit() {
+                                        return;
+                                    }
+                                    let _ = n;
+                                }
+                            },
+                        }
+                    }
+                }
                 Err(_) => return,
             };
-        }
-        if let Some(e) = parsed.error {
-            batch.out.extend_from_slice(format!("-{e}\r\n").as_bytes());
-            batch.close = true;
         }
         if !batch.out.is_empty() {
             if stream.write_all(&batch.out).await.is_err() {
@@ -167,7 +237,22 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             let _ = stream.shutdown().await;
             return;
         }
-        bytes::Buf::advance(&mut batch.input, parsed.consumed);
+        if batch.done < batch.reqs.len() {
+            resubmit = true;
+            continue;
+        }
+        resubmit = false;
+        if let Some(e) = pending_error.take() {
+            let _ = stream.write_all(format!("-{e}\r\n").as_bytes()).await;
+            let _ = stream.shutdown().await;
+            return;
+        }
+        bytes::Buf::advance(&mut batch.input, batch.consumed);
+        if !extra.is_empty() {
+            batch.input.extend_from_slice(&extra);
+            extra.clear();
+            must_read = false;
+        }
         if batch.input.is_empty() && batch.input.capacity() > KEEP_BUF {
             batch.input = bytes::BytesMut::new();
         }

@@ -2,7 +2,7 @@
 //! synchronously, in arrival order, and acts on the side effects commands leave in `State` (disconnects,
 //! shutdown, paused clients). Cron ticks drive its housekeeping; the Expiry actor asks it for expiry work.
 
-use super::connection::Kick;
+use super::connection::{Handles, Kick, Push};
 use crate::commands::{exec_batch, Batch, State};
 use crate::types::clock;
 use actix::prelude::*;
@@ -12,54 +12,181 @@ use tokio::sync::oneshot;
 
 pub struct Keyspace {
     pub s: State,
-    /// Connection actors by client slot, to disconnect them.
-    conns: HashMap<usize, Recipient<Kick>>,
-    /// Batches held back by CLIENT PAUSE, resumed in arrival order.
-    paused: Vec<(usize, Batch, oneshot::Sender<Batch>)>,
+    /// Connection actors by client slot, to disconnect them or push to them.
+    conns: HashMap<usize, Handles>,
+    /// Client slots of replica streams, fed after every batch.
+    replicas: Vec<usize>,
+    /// Batches that cannot go on yet (blocked client, CLIENT PAUSE), in arrival order; at most one per client.
+    parked: Vec<Parked>,
     /// Told when SHUTDOWN ran or the server is stopping.
     on_shutdown: Option<oneshot::Sender<()>>,
 }
 
+struct Parked {
+    slot: usize,
+    batch: Batch,
+    tx: oneshot::Sender<Batch>,
+}
+
 impl Keyspace {
     pub fn new(s: State, on_shutdown: oneshot::Sender<()>) -> Keyspace {
-        Keyspace { s, conns: HashMap::new(), paused: Vec::new(), on_shutdown: Some(on_shutdown) }
+        Keyspace { s, conns: HashMap::new(), replicas: Vec::new(), parked: Vec::new(), on_shutdown: Some(on_shutdown) }
     }
 
-    /// Act on what the last commands asked for.
-    fn after_batch(&mut self) {
+    /// Act on what the last commands asked for: disconnects, shutdown, woken and unblocked clients.
+    fn after_batch(&mut self, ctx: &mut Context<Self>) {
         for slot in std::mem::take(&mut self.s.kill_list) {
             if let Some(c) = self.conns.remove(&slot) {
-                c.do_send(Kick);
+                c.kick.do_send(Kick);
             }
-            self.s.remove_client(slot);
+            self.parked.retain(|p| p.slot != slot);
+            self.forget(slot);
         }
+        for slot in std::mem::take(&mut self.s.new_replicas) {
+            if self.conns.contains_key(&slot) && !self.replicas.contains(&slot) {
+                self.replicas.push(slot);
+                self.s.replicas = self.replicas.len();
+                crate::commands::set_feed_enabled(&mut self.s, true);
+            }
+        }
+        self.flush_feed();
         if self.s.shutdown.is_some() {
             if let Some(tx) = self.on_shutdown.take() {
                 let _ = tx.send(());
             }
         }
+        for (slot, _) in std::mem::take(&mut self.s.unblock_requests) {
+            self.wake(slot, ctx);
+        }
+        self.serve_ready_keys(ctx);
     }
 
-    /// Resume paused batches whose pause is over.
-    fn resume_paused(&mut self) {
-        if self.paused.is_empty() {
+    /// Hand what the last commands propagated to every replica stream.
+    fn flush_feed(&mut self) {
+        if self.s.feed.buf.is_empty() {
             return;
         }
-        let now = clock::refresh();
-        if matches!(self.s.pause, Some(p) if p.until_ms > now) && self.s.pause.map(|p| p.all).unwrap_or(false) {
-            return;
-        }
-        let pending = std::mem::take(&mut self.paused);
-        for (slot, mut batch, tx) in pending {
-            exec_batch(&mut self.s, slot, &mut batch);
-            if batch.done < batch.reqs.len() && !batch.close {
-                self.paused.push((slot, batch, tx));
-            } else {
-                let _ = tx.send(batch);
+        let bytes = bytes::Bytes::from(self.s.feed.take());
+        for slot in &self.replicas {
+            if let Some(c) = self.conns.get(slot) {
+                c.push.do_send(Push(bytes.clone()));
             }
         }
-        self.after_batch();
     }
+
+    /// Drop a client's record, and its replica stream if it was one.
+    fn forget(&mut self, slot: usize) {
+        self.s.remove_client(slot);
+        if let Some(i) = self.replicas.iter().position(|&r| r == slot) {
+            self.replicas.remove(i);
+            self.s.replicas = self.replicas.len();
+            if self.replicas.is_empty() {
+                crate::commands::set_feed_enabled(&mut self.s, false);
+            }
+        }
+    }
+
+    /// Give clients blocked on written keys another try, first come first served.
+    fn serve_ready_keys(&mut self, ctx: &mut Context<Self>) {
+        while !self.s.ready_keys.is_empty() {
+            let mut ready = std::mem::take(&mut self.s.ready_keys);
+            ready.dedup();
+            for key in ready {
+                let waiters: Vec<usize> = match self.s.blocked_on.get(&key) {
+                    Some(q) => q.iter().copied().collect(),
+                    None => continue,
+                };
+                for slot in waiters {
+                    self.wake(slot, ctx);
+                }
+            }
+        }
+    }
+
+    /// Run a parked batch again, if `slot` has one.
+    fn wake(&mut self, slot: usize, ctx: &mut Context<Self>) {
+        if let Some(i) = self.parked.iter().position(|p| p.slot == slot) {
+            let p = self.parked.remove(i);
+            self.run(p.slot, p.batch, Reply::Later(p.tx), ctx);
+        }
+    }
+
+    /// Execute (or resume) a batch, then reply, or park it if it cannot make progress yet.
+    fn run(&mut self, slot: usize, mut batch: Batch, reply: Reply, ctx: &mut Context<Self>) -> Option<ExecReply> {
+        let before = batch.done;
+        exec_batch(&mut self.s, slot, &mut batch);
+        let stuck = batch.done < batch.reqs.len() && !batch.close && batch.done == before && batch.out.is_empty();
+        let result = if stuck {
+            // Nothing to send: wait here, holding no thread, until a key, a timer or an unpause wakes us.
+            if let Some(deadline) = self.s.clients.get(slot).and_then(|c| c.blocked.as_ref()).map(|b| b.deadline_ms) {
+                if deadline > 0 {
+                    let wait = (deadline - clock::system_ms()).max(0) as u64;
+                    ctx.run_later(Duration::from_millis(wait), move |act, ctx| act.wake(slot, ctx));
+                }
+            }
+            let (tx, rx) = match reply {
+                Reply::Later(tx) => (tx, None),
+                Reply::Now => {
+                    let (tx, rx) = oneshot::channel();
+                    (tx, Some(ExecReply::Later(rx)))
+                }
+            };
+            self.parked.push(Parked { slot, batch, tx });
+            rx
+        } else {
+            match reply {
+                Reply::Now => Some(ExecReply::Done(batch)),
+                Reply::Later(tx) => {
+                    let _ = tx.send(batch);
+                    None
+                }
+            }
+        };
+        self.after_batch(ctx);
+        result
+    }
+
+    /// Resume batches held by CLIENT PAUSE once the pause is over (blocked ones wait for their keys).
+    fn resume_paused(&mut self, ctx: &mut Context<Self>) {
+        if self.parked.is_empty() {
+            return;
+        }
+        let waiting: Vec<usize> = self
+            .parked
+            .iter()
+            .filter(|p| self.s.clients.get(p.slot).is_some_and(|c| c.blocked.is_none() || c.unblock_pending.is_some()))
+            .map(|p| p.slot)
+            .collect();
+        for slot in waiting {
+            self.wake(slot, ctx);
+        }
+    }
+
+    /// Answer blocked clients whose deadline passed (the timers do this precisely; this is the safety net).
+    fn expire_blocked(&mut self, ctx: &mut Context<Self>) {
+        let now = clock::system_ms();
+        let due: Vec<usize> = self
+            .parked
+            .iter()
+            .filter(|p| {
+                self.s
+                    .clients
+                    .get(p.slot)
+                    .and_then(|c| c.blocked.as_ref())
+                    .is_some_and(|b| b.deadline_ms != 0 && b.deadline_ms <= now)
+            })
+            .map(|p| p.slot)
+            .collect();
+        for slot in due {
+            self.wake(slot, ctx);
+        }
+    }
+}
+
+/// Where a batch's result goes: back as the message's reply, or through a parked batch's channel.
+enum Reply {
+    Now,
+    Later(oneshot::Sender<Batch>),
 }
 
 impl Actor for Keyspace {
@@ -72,7 +199,7 @@ impl Actor for Keyspace {
 pub struct Register {
     pub addr: String,
     pub laddr: String,
-    pub conn: Option<Recipient<Kick>>,
+    pub conn: Option<Handles>,
     pub unix: bool,
 }
 
@@ -109,8 +236,8 @@ impl Handler<Unregister> for Keyspace {
 
     fn handle(&mut self, msg: Unregister, _: &mut Self::Context) {
         self.conns.remove(&msg.slot);
-        self.s.remove_client(msg.slot);
-        self.paused.retain(|(slot, _, _)| *slot != msg.slot);
+        self.forget(msg.slot);
+        self.parked.retain(|p| p.slot != msg.slot);
     }
 }
 
@@ -143,21 +270,22 @@ where
 impl Handler<Exec> for Keyspace {
     type Result = ExecReply;
 
-    fn handle(&mut self, msg: Exec, _: &mut Self::Context) -> ExecReply {
-        let Exec { slot, mut batch } = msg;
-        // Keep per-client order: while earlier batches of this client wait, so does this one.
-        let waiting = !self.paused.is_empty() && self.paused.iter().any(|(s, _, _)| *s == slot);
-        if !waiting {
-            exec_batch(&mut self.s, slot, &mut batch);
+    fn handle(&mut self, msg: Exec, ctx: &mut Self::Context) -> ExecReply {
+        let Exec { slot, batch } = msg;
+        // A connection has at most one batch in flight, so nothing of this client can be parked now.
+        let reply = self.run(slot, batch, Reply::Now, ctx);
+        // CLIENT UNPAUSE (or a pause that just ended) releases the batches it held.
+        if self.s.pause.is_none() && !self.parked.is_empty() {
+            self.resume_paused(ctx);
         }
-        self.after_batch();
-        if waiting || (batch.done < batch.reqs.len() && !batch.close) {
-            let (tx, rx) = oneshot::channel();
-            self.paused.push((slot, batch, tx));
-            return ExecReply::Later(rx);
-        }
-        ExecReply::Done(batch)
+        reply.unwrap_or_else(unreachable_reply)
     }
+}
+
+/// `run` with `Reply::Now` always returns a reply; this keeps the handler total without a panic path.
+fn unreachable_reply() -> ExecReply {
+    let (_tx, rx) = oneshot::channel();
+    ExecReply::Later(rx)
 }
 
 /// The cron's heartbeat.
@@ -168,7 +296,7 @@ pub struct Tick;
 impl Handler<Tick> for Keyspace {
     type Result = ();
 
-    fn handle(&mut self, _: Tick, _: &mut Self::Context) {
+    fn handle(&mut self, _: Tick, ctx: &mut Self::Context) {
         let now = clock::refresh();
         let s = &mut self.s;
         // Memory peak and ops/sec samples for INFO.
@@ -184,7 +312,7 @@ impl Handler<Tick> for Keyspace {
         if s.config.timeout > 0 {
             let limit = s.config.timeout as i64 * 1000;
             for (slot, c) in s.clients.iter() {
-                if !c.local && now - c.last_interaction_ms > limit && !self.paused.iter().any(|(p, _, _)| *p == slot) {
+                if !c.local && !c.replica && c.blocked.is_none() && now - c.last_interaction_ms > limit {
                     s.kill_list.push(slot);
                 }
             }
@@ -194,8 +322,14 @@ impl Handler<Tick> for Keyspace {
                 s.pause = None;
             }
         }
-        self.resume_paused();
-        self.after_batch();
+        s.blocked_clients = s.clients.iter().filter(|(_, c)| c.blocked.is_some()).count();
+        if !self.parked.is_empty() {
+            if self.s.pause.is_none() {
+                self.resume_paused(ctx);
+            }
+            self.expire_blocked(ctx);
+        }
+        self.after_batch(ctx);
     }
 }
 
@@ -246,6 +380,14 @@ impl Handler<ActiveExpire> for Keyspace {
             }
         }
         rep.elapsed_us = start.elapsed().as_micros() as u64;
+        if self.s.feed.enabled {
+            for (i, d) in self.s.dbs.iter_mut().enumerate() {
+                for k in d.expired_log.drain(..) {
+                    self.s.feed.expired(i, &k);
+                }
+            }
+            self.flush_feed();
+        }
         self.s.stats.expired_keys_active += rep.expired as u64;
         self.s.stats.expire_cycle_cpu_ms += rep.elapsed_us / 1000;
         rep
@@ -262,11 +404,9 @@ impl Handler<Shutdown> for Keyspace {
 
     fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
         for (_, c) in self.conns.drain() {
-            c.do_send(Kick);
+            c.kick.do_send(Kick);
         }
-        for (_, _, tx) in self.paused.drain(..) {
-            drop(tx);
-        }
+        self.parked.clear();
         ctx.stop();
     }
 }

@@ -113,16 +113,18 @@ fn main() {
             );
             let _ = a;
         }
-        log::info!("Ready to accept connections");
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                log::warn!("Cannot install the SIGTERM handler: {e}");
+        // Handlers go in before the ready line: a supervisor may signal as soon as it sees it.
+        use tokio::signal::unix::{signal, SignalKind};
+        let (mut term, mut int) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(t), Ok(i)) => (t, i),
+            _ => {
+                log::warn!("Cannot install the SIGTERM/SIGINT handlers");
                 return 1;
             }
         };
+        log::info!("Ready to accept connections");
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => log::warn!("Received SIGINT scheduling shutdown..."),
+            _ = int.recv() => log::warn!("Received SIGINT scheduling shutdown..."),
             _ = term.recv() => log::warn!("Received SIGTERM scheduling shutdown..."),
             _ = handle.shutdown_requested() => {}
         }

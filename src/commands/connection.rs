@@ -315,7 +315,7 @@ fn client_kill(cx: &mut Ctx<'_>) -> CmdResult {
         addr = Some(cx.arg(2).to_vec());
         skipme = false;
     } else {
-        if argc % 2 != 0 {
+        if !argc.is_multiple_of(2) {
             return Err(CmdError::SYNTAX);
         }
         let mut i = 2;
@@ -460,6 +460,27 @@ fn client_unpause(cx: &mut Ctx<'_>) -> CmdResult {
     Ok(())
 }
 
+/// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]
+fn client_unblock(cx: &mut Ctx<'_>) -> CmdResult {
+    let id = cx.int_arg(2)?;
+    let error = match cx.argc() {
+        3 => false,
+        4 if cx.argv.is(3, "timeout") => false,
+        4 if cx.argv.is(3, "error") => true,
+        _ => return Err(CmdError::new("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")),
+    };
+    let target = cx.s.clients.iter().find(|(_, c)| c.id as i64 == id && c.blocked.is_some()).map(|(slot, _)| slot);
+    match target {
+        Some(slot) => {
+            cx.s.clients[slot].unblock_pending = Some(error);
+            cx.s.unblock_requests.push((slot, error));
+            cx.out.int(1);
+        }
+        None => cx.out.int(0),
+    }
+    Ok(())
+}
+
 fn client_getredir(cx: &mut Ctx<'_>) -> CmdResult {
     cx.out.int(-1);
     Ok(())
@@ -500,6 +521,8 @@ fn client_help(cx: &mut Ctx<'_>) -> CmdResult {
             "      Return clients of specified type.",
             "UNPAUSE",
             "    Stop the current client pause, resuming traffic.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "PAUSE <timeout> [WRITE|ALL]",
             "    Suspend all, or just write, clients for <timeout> milliseconds.",
             "REPLY (ON|OFF|SKIP)",
@@ -653,6 +676,18 @@ const CLIENT_SUBS: &[CommandSpec] = &[
         "Resumes processing commands from paused clients.",
         "O(N) Where N is the number of paused clients",
         client_unpause
+    ),
+    spec!(
+        "client|unblock",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        CONNECTION,
+        "connection",
+        "5.0.0",
+        "Unblocks a client blocked by a blocking command from a different connection.",
+        "O(log N) where N is the number of client connections",
+        client_unblock
     ),
     spec!(
         "client|getredir",

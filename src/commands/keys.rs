@@ -663,9 +663,9 @@ fn move_cmd(cx: &mut Ctx<'_>) -> CmdResult {
         return Ok(());
     };
     cx.s.dbs[dst].insert_entry(entry);
-    // Once for the source db and once for the destination, as Redis signals both.
+    // The source db and the destination db both change, as Redis signals both.
     cx.modified(key);
-    cx.modified(key);
+    cx.modified_in(dst, key);
     cx.out.int(1);
     Ok(())
 }
@@ -706,7 +706,7 @@ fn copy(cx: &mut Ctx<'_>) -> CmdResult {
     }
     let lru = fresh_lru(target.lfu);
     target.insert_entry(Box::new(Entry { key: CompactBytes::new(dst), value, expire_at, lru }));
-    cx.modified(dst);
+    cx.modified_in(dst_db, dst);
     cx.out.int(1);
     Ok(())
 }
@@ -795,7 +795,8 @@ fn expire_generic(cx: &mut Ctx<'_>, relative: bool, seconds: bool) -> CmdResult 
         out.int(0);
         return Ok(());
     }
-    if when <= clock::now_ms() {
+    let deleted = when <= clock::now_ms();
+    if deleted {
         // Already in the past: Redis deletes the key (and propagates a DEL).
         db.remove(key);
     } else {
@@ -803,6 +804,15 @@ fn expire_generic(cx: &mut Ctx<'_>, relative: bool, seconds: bool) -> CmdResult 
     }
     out.int(1);
     cx.modified(key);
+    if deleted {
+        cx.propagate_as(&[b"DEL", key]);
+    } else {
+        // Replicas get the absolute time, options kept, as Redis's rewrite to PEXPIREAT.
+        let when = when.to_string();
+        let mut args: Vec<&[u8]> = vec![b"PEXPIREAT", key, when.as_bytes()];
+        args.extend(cx.argv.iter().skip(3));
+        cx.propagate_as(&args);
+    }
     Ok(())
 }
 
@@ -1033,10 +1043,12 @@ fn restore(cx: &mut Ctx<'_>) -> CmdResult {
     if ttl != 0 && ttl <= now {
         if deleted {
             cx.modified(key);
+            cx.propagate_as(&[b"DEL", key]);
         }
         cx.out.ok();
         return Ok(());
     }
+    let relative_ttl = ttl != 0 && !absttl;
     // Redis's objectSetLRUOrLFU: FREQ applies under an LFU policy, IDLETIME under any other.
     let lru = if db.lfu {
         if freq >= 0 {
@@ -1056,6 +1068,14 @@ fn restore(cx: &mut Ctx<'_>) -> CmdResult {
     };
     db.insert_entry(Box::new(Entry { key: CompactBytes::new(key), value, expire_at: ttl, lru }));
     cx.modified(key);
+    if relative_ttl {
+        // Propagate the TTL as an absolute time, as Redis does.
+        let at = ttl.to_string();
+        let mut args: Vec<&[u8]> = cx.argv.iter().collect();
+        args[2] = at.as_bytes();
+        args.push(b"ABSTTL");
+        cx.propagate_as(&args);
+    }
     cx.out.ok();
     Ok(())
 }
@@ -1355,7 +1375,7 @@ mod tests {
         assert_eq!(run(&mut t, &["pttl", "k"]), ":300\r\n");
         assert_eq!(run(&mut t, &["expire", "nokey", "100"]), ":0\r\n");
         // Lazy expiry once the time passes.
-        clock::set_mock(1_000_000_300);
+        clock::set_mock(1_000_000_301);
         assert_eq!(run(&mut t, &["ttl", "k"]), ":-2\r\n");
         assert_eq!(run(&mut t, &["exists", "k"]), ":0\r\n");
         clock::clear_mock();

@@ -12,6 +12,8 @@ pub mod hyperloglog;
 pub mod keys;
 pub mod list;
 pub mod multi;
+pub mod propagate;
+pub mod replication;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -102,6 +104,8 @@ pub struct Batch {
     pub close: bool,
     /// Bytes read from the socket for this batch (INFO total_net_input_bytes).
     pub read_bytes: u64,
+    /// Bytes of `input` the requests occupy (set by the connection after parsing).
+    pub consumed: usize,
 }
 
 impl Batch {
@@ -117,6 +121,7 @@ impl Batch {
         self.reqs.clear();
         self.done = 0;
         self.read_bytes = 0;
+        self.consumed = 0;
     }
 }
 
@@ -166,6 +171,10 @@ pub struct Client {
     pub dirty_cas: bool,
     /// Waiting in a blocking command (BLPOP...).
     pub blocked: Option<Blocked>,
+    /// CLIENT UNBLOCK asked to end the wait: Some(true) answers with an error, Some(false) as a timeout.
+    pub unblock_pending: Option<bool>,
+    /// This connection is a replica stream (after SYNC/PSYNC).
+    pub replica: bool,
 }
 
 /// What a blocked client waits for.
@@ -205,6 +214,8 @@ impl Client {
             watched: Vec::new(),
             dirty_cas: false,
             blocked: None,
+            unblock_pending: None,
+            replica: false,
         }
     }
 }
@@ -312,6 +323,16 @@ pub struct State {
     pub unblock_requests: Vec<(usize, bool)>,
     /// True while EXEC runs its queue: blocking commands must not block there.
     pub in_exec: bool,
+    /// Set by `Ctx::block` during the current command.
+    pub block_called: bool,
+    /// What replicas replay.
+    pub feed: propagate::Feed,
+    /// The running command's propagation, when the handler chose it (`Ctx::propagate_as`).
+    pub prop_override: Option<Vec<Vec<Vec<u8>>>>,
+    /// Clients that became replica streams in this batch (the Keyspace starts feeding them).
+    pub new_replicas: Vec<usize>,
+    /// Replica streams attached.
+    pub replicas: usize,
 }
 
 impl State {
@@ -346,6 +367,11 @@ impl State {
             ready_keys: Vec::new(),
             unblock_requests: Vec::new(),
             in_exec: false,
+            block_called: false,
+            feed: Default::default(),
+            prop_override: None,
+            new_replicas: Vec::new(),
+            replicas: 0,
             config,
         };
         s.apply_config();
@@ -482,8 +508,29 @@ impl<'a> Ctx<'a> {
     /// Note a change to `key` (counts toward dirty; WATCH, tracking and notifications hook in here).
     #[inline]
     pub fn modified(&mut self, key: &[u8]) {
+        self.modified_in(self.db, key);
+    }
+
+    /// Note a change to `key` in database `db` (MOVE, COPY ... DB).
+    pub fn modified_in(&mut self, db: usize, key: &[u8]) {
         self.s.dirty += 1;
-        self.s.touch_key(self.db, key);
+        self.s.touch_key(db, key);
+    }
+
+    /// Propagate this command as `args` instead of its own arguments (Redis's argument rewriting); may be
+    /// called several times to propagate several commands; with no call at all nothing is propagated only
+    /// if the command changed nothing.
+    pub fn propagate_as(&mut self, args: &[&[u8]]) {
+        if self.s.feed.enabled {
+            self.s.prop_override.get_or_insert_with(Vec::new).push(args.iter().map(|a| a.to_vec()).collect());
+        }
+    }
+
+    /// Propagate nothing for this command even though it changed data (its effects went out another way).
+    pub fn no_propagate(&mut self) {
+        if self.s.feed.enabled {
+            self.s.prop_override = Some(Vec::new());
+        }
     }
 
     /// May this command block? Not inside MULTI/EXEC: there blocking commands answer as if timed out.
@@ -497,12 +544,15 @@ impl<'a> Ctx<'a> {
     pub fn block(&mut self, keys: &[&[u8]], deadline_ms: i64) {
         let (me, db) = (self.me, self.db);
         let s = &mut *self.s;
+        s.block_called = true;
+        let keys: Vec<(usize, Vec<u8>)> = keys.iter().map(|k| (db, k.to_vec())).collect();
         let deadline_ms = match &s.clients[me].blocked {
+            // Woken but nothing to serve: stay in line where we were, with the first deadline.
+            Some(b) if b.keys == keys => return,
             Some(b) => b.deadline_ms,
             None => deadline_ms,
         };
         s.unblock(me);
-        let keys: Vec<(usize, Vec<u8>)> = keys.iter().map(|k| (db, k.to_vec())).collect();
         for k in &keys {
             s.blocked_on.entry(k.clone()).or_default().push_back(me);
         }
@@ -524,7 +574,8 @@ impl<'a> Ctx<'a> {
 /// The command table, built once.
 pub struct Table {
     pub all: Vec<&'static CommandSpec>,
-    by_name: HashMap<Vec<u8>, &'static CommandSpec>,
+    /// Looked up once per request: a fast hasher matters more than DoS resistance for a fixed key set.
+    by_name: HashMap<Vec<u8>, &'static CommandSpec, foldhash::fast::FixedState>,
 }
 
 fn build_table() -> Table {
@@ -534,6 +585,7 @@ fn build_table() -> Table {
         keys::SPECS,
         string::SPECS,
         multi::SPECS,
+        replication::SPECS,
         list::SPECS,
         hash::SPECS,
         set::SPECS,
@@ -543,7 +595,7 @@ fn build_table() -> Table {
         sort::SPECS,
     ];
     let mut all: Vec<&'static CommandSpec> = Vec::new();
-    let mut by_name = HashMap::new();
+    let mut by_name = HashMap::with_hasher(foldhash::fast::FixedState::default());
     for fam in families {
         for spec in fam.iter() {
             // Leak id-stamped copies so that specs are `&'static` and index the stats arrays.
@@ -708,13 +760,22 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
         return;
     }
     let db = client.db;
+    let dirty_before = s.dirty;
+    let was_blocked = client.blocked.is_some();
     s.clients[me].last_cmd = spec.name;
+    s.block_called = false;
     let start = Instant::now();
     let mark = out.buf.len();
     let res: CmdResult = {
         let mut cx = Ctx { argv, out, s, me, db, spec };
         (spec.handler)(&mut cx)
     };
+    if was_blocked && !s.block_called {
+        s.unblock(me);
+    }
+    if s.feed.enabled {
+        propagate_effects(s, db, &argv, dirty_before);
+    }
     let us = start.elapsed().as_micros() as u64;
     let st = &mut s.cmd_stats[spec.id];
     st.calls += 1;
@@ -724,6 +785,38 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
         out.buf.truncate(mark);
         s.cmd_stats[spec.id].failed += 1;
         reply_error(s, out, &err);
+    }
+}
+
+/// Hand the command's effects to the feed: expired keys first, then the command (or its rewrite).
+fn propagate_effects(s: &mut State, db: usize, argv: &Argv<'_>, dirty_before: u64) {
+    for (i, d) in s.dbs.iter_mut().enumerate() {
+        for k in d.expired_log.drain(..) {
+            s.feed.expired(i, &k);
+        }
+    }
+    match s.prop_override.take() {
+        Some(cmds) => {
+            for c in cmds {
+                let args: Vec<&[u8]> = c.iter().map(|a| a.as_slice()).collect();
+                s.feed.command(db, &args);
+            }
+        }
+        None if s.dirty > dirty_before => {
+            let args = argv.to_vec();
+            s.feed.command(db, &args);
+        }
+        None => {}
+    }
+}
+
+/// Start or stop recording expired keys for the feed, as consumers come and go.
+pub fn set_feed_enabled(s: &mut State, on: bool) {
+    s.feed.enabled = on;
+    s.feed.db = None;
+    for d in &mut s.dbs {
+        d.log_expired = on;
+        d.expired_log.clear();
     }
 }
 
@@ -738,6 +831,19 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
     client.last_interaction_ms = now;
     client.qbuf = batch.input.len();
     let mut out = Out::with_buf(std::mem::take(&mut batch.out), client.resp);
+    if let Some(b) = &client.blocked {
+        // A blocked request ends by CLIENT UNBLOCK or by its deadline: answer it and go on with the batch.
+        let unblock = client.unblock_pending.take();
+        if unblock.is_some() || (b.deadline_ms != 0 && b.deadline_ms <= now) {
+            if unblock == Some(true) {
+                reply_error(s, &mut out, &CmdError::new("UNBLOCKED client unblocked via CLIENT UNBLOCK"));
+            } else {
+                out.nil_array();
+            }
+            s.unblock(me);
+            batch.done += 1;
+        }
+    }
     s.stats.net_input_bytes += batch.read_bytes;
     batch.read_bytes = 0;
     s.stats.reads_processed += 1;
@@ -806,29 +912,6 @@ pub fn run_args(s: &mut State, me: usize, args: &[&[u8]]) -> Vec<u8> {
     out.buf
 }
 
-#[cfg(test)]
-pub mod testutil {
-    //! Unit-test helpers: a `State` with one client, and `run(&mut t, &["set", "k", "v"])` returning RESP.
-    use super::*;
-
-    pub struct T {
-        pub s: State,
-        pub me: usize,
-    }
-
-    pub fn new() -> T {
-        let mut s = State::new(Config::default());
-        let me = s.add_client("127.0.0.1:1".into(), "127.0.0.1:6379".into());
-        T { s, me }
-    }
-
-    /// Run a command; returns the raw RESP reply as a (lossy) string.
-    pub fn run(t: &mut T, args: &[&str]) -> String {
-        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
-        String::from_utf8_lossy(&run_args(&mut t.s, t.me, &a)).into_owned()
-    }
-}
-
 /// Outcome of parsing a connection's buffered input into a batch.
 pub struct Parsed {
     /// Bytes of `batch.input` holding the parsed requests.
@@ -866,5 +949,28 @@ pub fn parse_batch(batch: &mut Batch, max_bulk: u64, max_bytes: usize) -> Parsed
             Ok(Step::Incomplete { need }) => return Parsed { consumed: pos, error: None, need, more: false },
             Err(e) => return Parsed { consumed: pos, error: Some(e), need: 0, more: false },
         }
+    }
+}
+
+#[cfg(test)]
+pub mod testutil {
+    //! Unit-test helpers: a `State` with one client, and `run(&mut t, &["set", "k", "v"])` returning RESP.
+    use super::*;
+
+    pub struct T {
+        pub s: State,
+        pub me: usize,
+    }
+
+    pub fn new() -> T {
+        let mut s = State::new(Config::default());
+        let me = s.add_client("127.0.0.1:1".into(), "127.0.0.1:6379".into());
+        T { s, me }
+    }
+
+    /// Run a command; returns the raw RESP reply as a (lossy) string.
+    pub fn run(t: &mut T, args: &[&str]) -> String {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        String::from_utf8_lossy(&run_args(&mut t.s, t.me, &a)).into_owned()
     }
 }

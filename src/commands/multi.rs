@@ -85,6 +85,7 @@ fn exec(cx: &mut Ctx<'_>) -> CmdResult {
     }
     cx.out.array(queued.len());
     cx.s.in_exec = true;
+    cx.s.feed.begin_exec();
     for q in &queued {
         let argv = Argv::new(&q.buf, &[], &q.refs);
         exec_request(cx.s, me, cx.out, argv, Some(q.spec));
@@ -92,6 +93,9 @@ fn exec(cx: &mut Ctx<'_>) -> CmdResult {
         cx.out.resp = cx.s.clients[me].resp;
     }
     cx.s.in_exec = false;
+    cx.s.feed.end_exec();
+    // The queued commands propagated themselves; EXEC adds nothing of its own.
+    cx.no_propagate();
     Ok(())
 }
 

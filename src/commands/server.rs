@@ -293,8 +293,8 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
             "replication" => {
                 let _ = write!(
                     out,
-                    "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-                    s.run_id
+                    "# Replication\r\nrole:master\r\nconnected_slaves:{}\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+                    s.replicas, s.run_id, s.feed.offset
                 );
             }
             "cpu" => {
@@ -332,7 +332,7 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
             "keyspace" => {
                 out.push_str("# Keyspace\r\n");
                 for db in &s.dbs {
-                    if db.len() > 0 {
+                    if !db.is_empty() {
                         let _ =
                             write!(out, "db{}:keys={},expires={},avg_ttl=0\r\n", db.id, db.len(), db.expires_count());
                     }
@@ -374,7 +374,7 @@ fn config_get(cx: &mut Ctx<'_>) -> CmdResult {
 }
 
 fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
-    if cx.argc() % 2 != 0 {
+    if !cx.argc().is_multiple_of(2) {
         return Err(CmdError::arity("config|set"));
     }
     // All or nothing: apply to a copy, commit only if every pair was accepted (as Redis 7 does).
@@ -682,11 +682,49 @@ fn command_help(cx: &mut Ctx<'_>) -> CmdResult {
 
 // ---- DEBUG ----
 
-/// A 20-byte digest of a value (order-independent across keys, like Redis's DEBUG DIGEST).
+/// A 20-byte digest of a value, as Redis's DEBUG DIGEST-VALUE: ordered types mix their elements in order,
+/// unordered ones XOR per-element digests so that iteration order does not matter.
 fn value_digest(v: &Value) -> [u8; 20] {
     let mut d = [0u8; 20];
-    let bytes = v.to_vec().unwrap_or_default();
-    mix_digest(&mut d, &bytes);
+    let xor_in = |d: &mut [u8; 20], parts: &[&[u8]]| {
+        let mut e = [0u8; 20];
+        for p in parts {
+            mix_digest(&mut e, p);
+        }
+        for (a, b) in d.iter_mut().zip(e) {
+            *a ^= b;
+        }
+    };
+    match v {
+        Value::List(l) => {
+            mix_digest(&mut d, b"list");
+            for item in l.iter() {
+                // Chain: each element's digest depends on the ones before it.
+                let prev = d;
+                mix_digest(&mut d, &prev);
+                mix_digest(&mut d, item);
+            }
+        }
+        Value::Set(st) => {
+            mix_digest(&mut d, b"set");
+            for m in st.iter() {
+                xor_in(&mut d, &[m]);
+            }
+        }
+        Value::Hash(h) => {
+            mix_digest(&mut d, b"hash");
+            for (f, x) in h.iter() {
+                xor_in(&mut d, &[f, x]);
+            }
+        }
+        Value::ZSet(z) => {
+            mix_digest(&mut d, b"zset");
+            for (m, sc) in z.iter() {
+                xor_in(&mut d, &[m, crate::types::num::format_double(sc).as_bytes()]);
+            }
+        }
+        _ => mix_digest(&mut d, &v.to_vec().unwrap_or_default()),
+    }
     d
 }
 
@@ -809,6 +847,8 @@ fn debug_protocol(cx: &mut Ctx<'_>) -> CmdResult {
     match t.as_str() {
         "string" => out.bulk(b"Hello World"),
         "integer" => out.int(12345),
+        // Redis's fixed test value (not pi).
+        #[allow(clippy::approx_constant)]
         "double" => out.double(3.141),
         "bignum" => out.big_number("1234567999999999999999999999999999999"),
         "null" => out.nil(),
@@ -862,6 +902,97 @@ fn debug_protocol(cx: &mut Ctx<'_>) -> CmdResult {
     Ok(())
 }
 
+// ---- MEMORY ----
+
+/// Bytes a key costs: table slot and entry, key and value heap (Redis's objectComputeSize, exact here).
+fn key_memory(e: &crate::types::db::Entry) -> usize {
+    std::mem::size_of::<crate::types::db::Entry>() + 8 + e.key.heap_size() + e.value.heap_size()
+}
+
+fn memory_usage(cx: &mut Ctx<'_>) -> CmdResult {
+    if cx.argc() == 5 {
+        if !cx.argv.is(3, "samples") {
+            return Err(CmdError::SYNTAX);
+        }
+        cx.int_arg(4)?;
+    } else if cx.argc() != 3 {
+        return Err(CmdError::SYNTAX);
+    }
+    let key = cx.arg(2);
+    let (db, out) = cx.db_out();
+    match db.peek(key) {
+        Some(e) => out.int(key_memory(e) as i64),
+        None => out.nil(),
+    }
+    Ok(())
+}
+
+fn memory_stats(cx: &mut Ctx<'_>) -> CmdResult {
+    let used = cx.s.used_memory() as i64;
+    let peak = cx.s.peak_memory.max(used as usize) as i64;
+    let keys: usize = cx.s.dbs.iter().map(|d| d.len()).sum();
+    let dataset: i64 = cx.s.dbs.iter().map(|d| d.len() as i64 * 64).sum();
+    let out = &mut *cx.out;
+    out.map(9);
+    out.bulk(b"peak.allocated");
+    out.int(peak);
+    out.bulk(b"total.allocated");
+    out.int(used);
+    out.bulk(b"startup.allocated");
+    out.int(0);
+    out.bulk(b"keys.count");
+    out.int(keys as i64);
+    out.bulk(b"keys.bytes-per-key");
+    out.int(if keys > 0 { used / keys as i64 } else { 0 });
+    out.bulk(b"dataset.bytes");
+    out.int(dataset);
+    out.bulk(b"dataset.percentage");
+    out.double(if used > 0 { dataset as f64 * 100.0 / used as f64 } else { 0.0 });
+    out.bulk(b"peak.percentage");
+    out.double(if peak > 0 { used as f64 * 100.0 / peak as f64 } else { 0.0 });
+    out.bulk(b"fragmentation");
+    out.double(if used > 0 { crate::alloc::rss() as f64 / used as f64 } else { 0.0 });
+    Ok(())
+}
+
+fn memory_doctor(cx: &mut Ctx<'_>) -> CmdResult {
+    cx.out.verbatim(
+        "txt",
+        b"Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.",
+    );
+    Ok(())
+}
+
+fn memory_malloc_stats(cx: &mut Ctx<'_>) -> CmdResult {
+    cx.out.verbatim("txt", b"Stats not supported for the current allocator");
+    Ok(())
+}
+
+fn memory_purge(cx: &mut Ctx<'_>) -> CmdResult {
+    cx.out.ok();
+    Ok(())
+}
+
+fn memory_help(cx: &mut Ctx<'_>) -> CmdResult {
+    help(
+        cx,
+        "MEMORY",
+        &[
+            "DOCTOR",
+            "    Return memory problems reports.",
+            "MALLOC-STATS",
+            "    Return internal statistics report from the memory allocator.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
+        ],
+    )
+}
+
 // ---- FUNCTION / SCRIPT (stores are empty until scripting lands) ----
 
 fn function_flush(cx: &mut Ctx<'_>) -> CmdResult {
@@ -904,6 +1035,81 @@ fn container(_: &mut Ctx<'_>) -> CmdResult {
 }
 
 const ADM: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
+
+const MEMORY_SUBS: &[CommandSpec] = &[
+    spec!(
+        "memory|usage",
+        -3,
+        READONLY,
+        (2, 2, 1),
+        KEYSPACE,
+        "server",
+        "4.0.0",
+        "Estimates the memory usage of a key.",
+        "O(N) where N is the number of samples.",
+        memory_usage
+    ),
+    spec!(
+        "memory|stats",
+        2,
+        0,
+        (0, 0, 0),
+        SERVER,
+        "server",
+        "4.0.0",
+        "Returns details about memory usage.",
+        "O(1)",
+        memory_stats
+    ),
+    spec!(
+        "memory|doctor",
+        2,
+        0,
+        (0, 0, 0),
+        SERVER,
+        "server",
+        "4.0.0",
+        "Outputs a memory problems report.",
+        "O(1)",
+        memory_doctor
+    ),
+    spec!(
+        "memory|malloc-stats",
+        2,
+        0,
+        (0, 0, 0),
+        SERVER,
+        "server",
+        "4.0.0",
+        "Returns the allocator statistics.",
+        "Depends on how much memory is allocated, could be slow",
+        memory_malloc_stats
+    ),
+    spec!(
+        "memory|purge",
+        2,
+        0,
+        (0, 0, 0),
+        SERVER,
+        "server",
+        "4.0.0",
+        "Asks the allocator to release memory.",
+        "Depends on how much memory is allocated, could be slow",
+        memory_purge
+    ),
+    spec!(
+        "memory|help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        SERVER,
+        "server",
+        "4.0.0",
+        "Returns helpful text about the different subcommands.",
+        "O(1)",
+        memory_help
+    ),
+];
 
 const CONFIG_SUBS: &[CommandSpec] = &[
     spec!(
@@ -1192,6 +1398,21 @@ pub const SPECS: &[CommandSpec] = &[
         "Depends on subcommand.",
         debug
     ),
+    CommandSpec {
+        subcommands: MEMORY_SUBS,
+        ..spec!(
+            "memory",
+            -2,
+            0,
+            (0, 0, 0),
+            SERVER,
+            "server",
+            "4.0.0",
+            "A container for memory diagnostics commands.",
+            "Depends on subcommand.",
+            container
+        )
+    },
     CommandSpec {
         subcommands: CONFIG_SUBS,
         ..spec!(

@@ -8,7 +8,7 @@ use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 thread_local! {
-    static NOW_MS: Cell<i64> = Cell::new(0);
+    static NOW_MS: Cell<i64> = const { Cell::new(0) };
     static MOCKED: Cell<bool> = const { Cell::new(false) };
 }
 

@@ -76,6 +76,9 @@ pub struct Db {
     /// While false, lookups do not delete expired keys (DEBUG SET-ACTIVE-EXPIRE does not touch this; EXEC
     /// and scripts freeze time instead).
     pub lazy_expire: bool,
+    /// Record keys deleted by expiry in `expired_log` (a replica or AOF needs to hear of them).
+    pub log_expired: bool,
+    pub expired_log: Vec<CompactBytes>,
 }
 
 /// The scan position of a hash: what SCAN cursors and the directory are defined over. The top 7 bits go to
@@ -106,6 +109,8 @@ impl Db {
             misses: 0,
             lfu: false,
             lazy_expire: true,
+            log_expired: false,
+            expired_log: Vec::new(),
         }
     }
 
@@ -154,11 +159,15 @@ impl Db {
             Some(e) if e.expire_at != 0 => e.expire_at,
             _ => return false,
         };
-        if at > clock::now_ms() {
+        // Redis's keyIsExpired: a key lives through its expiry millisecond (expired only when now > when).
+        if at >= clock::now_ms() {
             return false;
         }
         self.remove(key);
         self.expired_keys += 1;
+        if self.log_expired {
+            self.expired_log.push(CompactBytes::new(key));
+        }
         true
     }
 
@@ -348,7 +357,7 @@ impl Db {
 
     /// Drop every key.
     pub fn clear(&mut self) {
-        *self = Db { id: self.id, lfu: self.lfu, ..Db::new(self.id) };
+        *self = Db { id: self.id, lfu: self.lfu, log_expired: self.log_expired, ..Db::new(self.id) };
     }
 
     /// Exchange contents with another database (SWAPDB): the numbers stay, the data moves.
@@ -356,6 +365,7 @@ impl Db {
         std::mem::swap(self, other);
         std::mem::swap(&mut self.id, &mut other.id);
         std::mem::swap(&mut self.lfu, &mut other.lfu);
+        std::mem::swap(&mut self.log_expired, &mut other.log_expired);
     }
 
     /// One SCAN step: calls `f` for keys whose scan position is in `[cursor, next)`, aiming at about `count`
@@ -387,7 +397,7 @@ impl Db {
             for e in seg.table.iter() {
                 let sp = scan_pos(self.hasher.hash_one(e.key.as_slice())) as u128;
                 if sp >= pos && sp < end {
-                    if e.expire_at != 0 && e.expire_at <= now && self.lazy_expire {
+                    if e.expire_at != 0 && e.expire_at < now && self.lazy_expire {
                         expired.push(e.key.clone());
                         continue;
                     }
@@ -400,6 +410,9 @@ impl Db {
         for k in expired {
             self.remove(&k);
             self.expired_keys += 1;
+            if self.log_expired {
+                self.expired_log.push(k);
+            }
         }
         if pos >= (1u128 << 64) {
             0
@@ -413,7 +426,7 @@ impl Db {
         let now = clock::now_ms();
         for seg in &self.segs {
             for e in seg.table.iter() {
-                if e.expire_at == 0 || e.expire_at > now || !self.lazy_expire {
+                if e.expire_at == 0 || e.expire_at >= now || !self.lazy_expire {
                     f(e);
                 }
             }
@@ -470,11 +483,14 @@ impl Db {
             let key = seg.expires[i].clone();
             st.sampled += 1;
             let at = self.find_raw(&key).map(|e| e.expire_at).unwrap_or(0);
-            if at != 0 && at <= now {
+            if at != 0 && at < now {
                 // swap_remove moves the last key into slot i: sample slot i again.
                 self.remove(&key);
                 self.expired_keys += 1;
                 st.expired += 1;
+                if self.log_expired {
+                    self.expired_log.push(key);
+                }
             } else {
                 i += 1;
             }

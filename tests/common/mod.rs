@@ -94,3 +94,16 @@ pub fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
     let _ = s.read_to_end(&mut out);
     out
 }
+
+/// Read until `needle` shows up in what was received (or the peer closes / times out).
+pub fn read_until(s: &mut TcpStream, needle: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    while !out.windows(needle.len()).any(|w| w == needle) {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => out.extend_from_slice(&buf[..k]),
+        }
+    }
+    out
+}

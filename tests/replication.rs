@@ -1,0 +1,66 @@
+//! The master side of replication: SYNC gives a payload, then every write as Redis propagates it.
+
+mod common;
+
+use common::TestServer;
+use redis::cmd;
+use std::io::Read;
+
+fn read_stream(s: &mut std::net::TcpStream, want: &str) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains(want) {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+fn sync_streams_rewritten_writes() {
+    let srv = TestServer::start();
+    let mut con = srv.conn();
+    let mut repl = srv.raw();
+    std::io::Write::write_all(&mut repl, b"SYNC\r\n").unwrap();
+    let head = read_stream(&mut repl, "REDIS0010");
+    assert!(head.starts_with("$18\r\nREDIS0010"), "{head:?}");
+    cmd("SET").arg("a").arg("1").arg("EX").arg(100).query::<()>(&mut con).unwrap();
+    cmd("GET").arg("a").query::<String>(&mut con).unwrap();
+    cmd("EXPIRE").arg("a").arg(50).query::<()>(&mut con).unwrap();
+    cmd("INCRBYFLOAT").arg("f").arg("1.5").query::<String>(&mut con).unwrap();
+    cmd("SELECT").arg(3).query::<()>(&mut con).unwrap();
+    cmd("GETDEL").arg("nokey").query::<Option<String>>(&mut con).unwrap();
+    cmd("SET").arg("b").arg("2").query::<()>(&mut con).unwrap();
+    let s = read_stream(&mut repl, "$1\r\nb\r\n$1\r\n2\r\n");
+    let lines: Vec<&str> = s.split("\r\n").collect();
+    let text = lines.join(" ");
+    assert!(text.contains("SELECT $1 0 *5 $3 SET $1 a $1 1 $4 PXAT"), "{text}");
+    assert!(text.contains("$9 PEXPIREAT $1 a"), "{text}");
+    assert!(text.contains("*4 $3 SET $1 f $3 1.5 $7 KEEPTTL"), "{text}");
+    assert!(text.contains("SELECT $1 3 *3 $3 SET $1 b $1 2"), "{text}");
+    assert!(!text.contains("GET $1 a"), "reads are not propagated: {text}");
+    assert!(!text.contains("GETDEL"), "no-op writes are not propagated: {text}");
+    let info: String = cmd("INFO").arg("replication").query(&mut con).unwrap();
+    assert!(info.contains("connected_slaves:1"), "{info}");
+}
+
+#[test]
+fn transactions_are_wrapped_and_expired_keys_deleted() {
+    let srv = TestServer::start();
+    let mut con = srv.conn();
+    cmd("DEBUG").arg("SET-ACTIVE-EXPIRE").arg(0).query::<()>(&mut con).unwrap();
+    cmd("SET").arg("old").arg("x").arg("PX").arg(1).query::<()>(&mut con).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let mut repl = srv.raw();
+    std::io::Write::write_all(&mut repl, b"SYNC\r\n").unwrap();
+    read_stream(&mut repl, "REDIS0010");
+    redis::pipe().atomic().cmd("GET").arg("old").cmd("INCR").arg("n").query::<()>(&mut con).unwrap();
+    let s = read_stream(&mut repl, "EXEC");
+    let text = s.split("\r\n").collect::<Vec<_>>().join(" ");
+    let del = text.find("$3 DEL $3 old").expect(&text);
+    let multi = text.find("MULTI").expect(&text);
+    assert!(del < multi, "the lazy-expire DEL goes out on its own, before MULTI: {text}");
+    assert!(text.contains("MULTI *2 $4 INCR $1 n *1 $4 EXEC"), "{text}");
+}
