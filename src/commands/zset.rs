@@ -1400,10 +1400,22 @@ fn bzpop_generic(cx: &mut Ctx<'_>, max: bool) -> CmdResult {
     let deadline = block_deadline(cx.arg(argc - 1))?;
     let keys: Vec<&[u8]> = (1..argc - 1).map(|i| cx.arg(i)).collect();
     match pop_first_of(cx, &keys, max, 1)? {
-        Some((key, popped)) => reply_pop(cx.out, Some(key), &popped, false),
+        Some((key, popped)) => {
+            reply_pop(cx.out, Some(key), &popped, false);
+            // Replicated as the plain pop it amounted to.
+            cx.propagate_as(&[pop_name(max), key]);
+        }
         None => block_or_timeout(cx, &keys, deadline),
     }
     Ok(())
+}
+
+fn pop_name(max: bool) -> &'static [u8] {
+    if max {
+        b"ZPOPMAX"
+    } else {
+        b"ZPOPMIN"
+    }
 }
 
 /// Nothing to pop: block on `keys`, or (inside MULTI/EXEC) answer as a timeout.
@@ -1459,7 +1471,11 @@ fn zmpop_generic(cx: &mut Ctx<'_>, numkeys_idx: usize, blocking: bool) -> CmdRes
     let deadline = if blocking { Some(block_deadline(cx.arg(1))?) } else { None };
     let keys: Vec<&[u8]> = (numkeys_idx + 1..where_idx).map(|i| cx.arg(i)).collect();
     match pop_first_of(cx, &keys, max, count)? {
-        Some((key, popped)) => reply_pop(cx.out, Some(key), &popped, true),
+        Some((key, popped)) => {
+            reply_pop(cx.out, Some(key), &popped, true);
+            // Replicated as ZPOPMIN/ZPOPMAX with the count actually popped.
+            cx.propagate_as(&[pop_name(max), key, popped.len().to_string().as_bytes()]);
+        }
         None => match deadline {
             Some(d) => block_or_timeout(cx, &keys, d),
             None => cx.out.nil_array(),
