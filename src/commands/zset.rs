@@ -572,7 +572,11 @@ fn strtod(s: &[u8]) -> (f64, usize, bool) {
         }
         return (f64::NAN, j, false);
     }
-    if rest.len() >= 3 && rest[0] == b'0' && (rest[1] | 0x20) == b'x' && (rest[2].is_ascii_hexdigit() || (rest[2] == b'.' && rest.get(3).is_some_and(|c| c.is_ascii_hexdigit()))) {
+    if rest.len() >= 3
+        && rest[0] == b'0'
+        && (rest[1] | 0x20) == b'x'
+        && (rest[2].is_ascii_hexdigit() || (rest[2] == b'.' && rest.get(3).is_some_and(|c| c.is_ascii_hexdigit())))
+    {
         return strtod_hex(s, i + 2, sign);
     }
     let mut j = i;
@@ -865,14 +869,14 @@ fn zadd_generic(cx: &mut Ctx<'_>, mut incr: bool) -> CmdResult {
         idx += 1;
     }
     let elements = argc - idx;
-    if elements % 2 != 0 || elements == 0 {
+    if !elements.is_multiple_of(2) || elements == 0 {
         return Err(CmdError::SYNTAX);
     }
     let elements = elements / 2;
     if nx && xx {
         return Err(CmdError::new("ERR XX and NX options at the same time are not compatible"));
     }
-    if (gt && nx) || (lt && nx) || (gt && lt) {
+    if ((gt || lt) && nx) || (gt && lt) {
         return Err(CmdError::new("ERR GT, LT, and/or NX options at the same time are not compatible"));
     }
     if incr && elements > 1 {
@@ -1329,17 +1333,28 @@ fn reply_pop(out: &mut Out, key: Option<&[u8]>, popped: &[(Vec<u8>, f64)], neste
     }
 }
 
+/// Owned (member, score) pairs.
+type Pairs = Vec<(Vec<u8>, f64)>;
+
 /// Pop up to `count` members from the first non-empty sorted set among `keys` (Redis checks the type of
 /// each key up to the first existing one). Returns the key and what was popped, or None if all are missing.
+/// A blocked client run again after a write skips keys of another type instead (Redis serves a blocked
+/// client only from a key that now holds a sorted set).
 fn pop_first_of<'k>(
     cx: &mut Ctx<'_>,
     keys: &[&'k [u8]],
     max: bool,
     count: usize,
-) -> Result<Option<(&'k [u8], Vec<(Vec<u8>, f64)>)>, CmdError> {
+) -> Result<Option<(&'k [u8], Pairs)>, CmdError> {
+    let woken = cx.s.clients.get(cx.me).is_some_and(|c| c.blocked.is_some());
     for &key in keys {
         let db = cx.db();
-        let Some(z) = write_zset(db, key)? else { continue };
+        let z = match write_zset(db, key) {
+            Ok(Some(z)) => z,
+            Ok(None) => continue,
+            Err(_) if woken => continue,
+            Err(e) => return Err(e),
+        };
         if z.is_empty() {
             continue;
         }
@@ -1369,7 +1384,8 @@ fn zpop_generic(cx: &mut Ctx<'_>, max: bool) -> CmdResult {
     if cx.argc() > 3 {
         return Err(CmdError::SYNTAX);
     }
-    let count = if cx.argc() == 3 { Some(range_long(cx.arg(2), 0, i64::MAX, None).map_err(|_| ERR_POSITIVE)?) } else { None };
+    let count =
+        if cx.argc() == 3 { Some(range_long(cx.arg(2), 0, i64::MAX, None).map_err(|_| ERR_POSITIVE)?) } else { None };
     let key = cx.arg(1);
     if count == Some(0) {
         // Type-checked, then an empty array.
@@ -1978,14 +1994,20 @@ mod tests {
     fn zadd_errors() {
         let mut t = new();
         let t = &mut t;
-        assert_eq!(r(t, &["zadd", "z", "xx", "nx", "1", "a"]), "-ERR XX and NX options at the same time are not compatible\r\n");
+        assert_eq!(
+            r(t, &["zadd", "z", "xx", "nx", "1", "a"]),
+            "-ERR XX and NX options at the same time are not compatible\r\n"
+        );
         for o in [["gt", "nx"], ["lt", "nx"], ["lt", "gt"]] {
             assert_eq!(
                 r(t, &["zadd", "z", o[0], o[1], "1", "a"]),
                 "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n"
             );
         }
-        assert_eq!(r(t, &["zadd", "z", "incr", "1", "a", "2", "b"]), "-ERR INCR option supports a single increment-element pair\r\n");
+        assert_eq!(
+            r(t, &["zadd", "z", "incr", "1", "a", "2", "b"]),
+            "-ERR INCR option supports a single increment-element pair\r\n"
+        );
         assert_eq!(r(t, &["zadd", "z", "xx", "10", "x", "20"]), "-ERR syntax error\r\n");
         assert_eq!(r(t, &["zadd", "z", "1", "a", "nan", "b"]), "-ERR value is not a valid float\r\n");
         assert_eq!(r(t, &["zadd", "z", "", "a"]), "-ERR value is not a valid float\r\n");
@@ -1995,7 +2017,10 @@ mod tests {
         assert_eq!(r(t, &["exists", "z"]), ":0\r\n");
         assert_eq!(r(t, &["zincrby", "z", "1", "a", "b"]), "-ERR wrong number of arguments for 'zincrby' command\r\n");
         r(t, &["set", "s", "x"]);
-        assert_eq!(r(t, &["zadd", "s", "1", "a"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+        assert_eq!(
+            r(t, &["zadd", "s", "1", "a"]),
+            "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+        );
         assert_eq!(r(t, &["zadd", "z", "0x10", "hex"]), ":1\r\n");
         assert_eq!(r(t, &["zscore", "z", "hex"]), "$2\r\n16\r\n");
     }
@@ -2054,7 +2079,11 @@ mod tests {
     }
 
     fn members(reply: &str) -> Vec<String> {
-        reply.split("\r\n").filter(|l| !l.is_empty() && !l.starts_with('*') && !l.starts_with('$')).map(String::from).collect()
+        reply
+            .split("\r\n")
+            .filter(|l| !l.is_empty() && !l.starts_with('*') && !l.starts_with('$'))
+            .map(String::from)
+            .collect()
     }
 
     #[test]
@@ -2108,7 +2137,10 @@ mod tests {
             assert_eq!(m(t, &["zrevrangebylex", "zset", "+", "[d", "limit", "0", "4"]), "omega hill great foo");
             assert_eq!(m(t, &["zrangebylex", "zset", "[bar", "[down", "limit", "1", "1"]), "cool");
             for bad in [["foo", "bar"], ["[foo", "bar"], ["+x", "[bar"], ["-x", "[bar"], ["", "+"]] {
-                assert_eq!(r(t, &["zrangebylex", "fooz", bad[0], bad[1]]), "-ERR min or max not valid string range item\r\n");
+                assert_eq!(
+                    r(t, &["zrangebylex", "fooz", bad[0], bad[1]]),
+                    "-ERR min or max not valid string range item\r\n"
+                );
             }
             assert_eq!(r(t, &["zremrangebylex", "zset", "[bar", "(elephant"]), ":3\r\n");
             assert_eq!(m(t, &["zrange", "zset", "0", "-1"]), "alpha elephant foo great hill omega");
@@ -2211,7 +2243,10 @@ mod tests {
             assert_eq!(r(t, &["exists", "z"]), ":0\r\n");
             assert_eq!(r(t, &["zpopmin", "z"]), "*0\r\n");
             r(t, &["set", "s", "x"]);
-            assert_eq!(r(t, &["zpopmin", "s", "0"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+            assert_eq!(
+                r(t, &["zpopmin", "s", "0"]),
+                "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+            );
         });
     }
 
@@ -2220,7 +2255,10 @@ mod tests {
         let mut t = new();
         let t = &mut t;
         r(t, &["zadd", "z2", "1", "a", "2", "b", "3", "c"]);
-        assert_eq!(r(t, &["zmpop", "2", "z1", "z2", "min", "count", "2"]), "*2\r\n$2\r\nz2\r\n*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n");
+        assert_eq!(
+            r(t, &["zmpop", "2", "z1", "z2", "min", "count", "2"]),
+            "*2\r\n$2\r\nz2\r\n*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"
+        );
         assert_eq!(r(t, &["zmpop", "1", "z1", "max"]), "*-1\r\n");
         assert_eq!(r(t, &["zmpop", "0", "z", "min"]), "-ERR numkeys should be greater than 0\r\n");
         assert_eq!(r(t, &["zmpop", "a", "z", "min"]), "-ERR numkeys should be greater than 0\r\n");
@@ -2236,7 +2274,10 @@ mod tests {
         assert_eq!(r(t, &["bzpopmin", "z2", "x"]), "-ERR timeout is not a float or out of range\r\n");
         assert_eq!(r(t, &["command", "getkeys", "zmpop", "2", "a", "b", "min"]), "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
         assert_eq!(r(t, &["command", "getkeys", "bzmpop", "0", "1", "a", "min"]), "*1\r\n$1\r\na\r\n");
-        assert_eq!(r(t, &["command", "getkeys", "zunionstore", "d", "2", "a", "b"]), "*3\r\n$1\r\nd\r\n$1\r\na\r\n$1\r\nb\r\n");
+        assert_eq!(
+            r(t, &["command", "getkeys", "zunionstore", "d", "2", "a", "b"]),
+            "*3\r\n$1\r\nd\r\n$1\r\na\r\n$1\r\nb\r\n"
+        );
     }
 
     #[test]
@@ -2247,13 +2288,21 @@ mod tests {
         assert_eq!(r(t, &["bzpopmin", "z1", "z2", "0"]), "*3\r\n$2\r\nz2\r\n$1\r\na\r\n$1\r\n1\r\n");
         assert_eq!(r(t, &["bzpopmax", "z1", "0"]), "");
         assert!(t.s.clients[t.me].blocked.is_some());
+        // Woken while the key holds another type: keep waiting rather than fail.
+        t.s.dbs[0].set(b"z1", crate::types::value::Value::string(b"x"), false);
+        assert_eq!(r(t, &["bzpopmax", "z1", "0"]), "");
+        assert!(t.s.clients[t.me].blocked.is_some());
         t.s.unblock(t.me);
+        r(t, &["del", "z1"]);
         r(t, &["multi"]);
         r(t, &["bzpopmin", "z1", "0"]);
         r(t, &["bzmpop", "0", "1", "z1", "min"]);
         assert_eq!(r(t, &["exec"]), "*2\r\n*-1\r\n*-1\r\n");
         r(t, &["set", "s", "x"]);
-        assert_eq!(r(t, &["bzpopmin", "s", "0"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+        assert_eq!(
+            r(t, &["bzpopmin", "s", "0"]),
+            "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+        );
     }
 
     #[test]
@@ -2285,9 +2334,15 @@ mod tests {
             assert_eq!(r(t, &["zscore", "zc", "k"]), "$1\r\n0\r\n");
             r(t, &["zunionstore", "zc", "1", "inf2", "weights", "0"]);
             assert_eq!(r(t, &["zscore", "zc", "k"]), "$1\r\n0\r\n");
-            assert_eq!(r(t, &["zunion", "2", "za", "zb", "weights", "nan", "nan"]), "-ERR weight value is not a float\r\n");
+            assert_eq!(
+                r(t, &["zunion", "2", "za", "zb", "weights", "nan", "nan"]),
+                "-ERR weight value is not a float\r\n"
+            );
             assert_eq!(r(t, &["zunion", "0", "za"]), "-ERR at least 1 input key is needed for 'zunion' command\r\n");
-            assert_eq!(r(t, &["zunionstore", "d", "0", "za"]), "-ERR at least 1 input key is needed for 'zunionstore' command\r\n");
+            assert_eq!(
+                r(t, &["zunionstore", "d", "0", "za"]),
+                "-ERR at least 1 input key is needed for 'zunionstore' command\r\n"
+            );
             assert_eq!(r(t, &["zunionstore", "d", "2", "za", "zb", "withscores"]), "-ERR syntax error\r\n");
             assert_eq!(r(t, &["zintercard", "1", "za", "za"]), "-ERR syntax error\r\n");
             assert_eq!(r(t, &["zintercard", "1", "za", "limit"]), "-ERR syntax error\r\n");
@@ -2295,9 +2350,15 @@ mod tests {
             assert_eq!(r(t, &["zdiff", "1", "za", "weights", "1"]), "-ERR syntax error\r\n");
             assert_eq!(r(t, &["zunion", "3", "za", "zb"]), "-ERR syntax error\r\n");
             r(t, &["set", "str", "x"]);
-            assert_eq!(r(t, &["zunion", "2", "za", "str", "bad"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+            assert_eq!(
+                r(t, &["zunion", "2", "za", "str", "bad"]),
+                "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+            );
             r(t, &["hello", "3"]);
-            assert_eq!(r(t, &["zinter", "2", "za", "zb", "withscores"]), "*2\r\n*2\r\n$1\r\nb\r\n,3\r\n*2\r\n$1\r\nc\r\n,5\r\n");
+            assert_eq!(
+                r(t, &["zinter", "2", "za", "zb", "withscores"]),
+                "*2\r\n*2\r\n$1\r\nb\r\n,3\r\n*2\r\n$1\r\nc\r\n,5\r\n"
+            );
         });
     }
 
@@ -2319,7 +2380,10 @@ mod tests {
             assert_eq!(two.len(), 2);
             assert_ne!(two[0], two[1]);
             assert_eq!(r(t, &["zrandmember", "z", "1", "foo"]), "-ERR syntax error\r\n");
-            assert_eq!(r(t, &["zrandmember", "z", "-9223372036854770000", "withscores"]), "-ERR value is out of range\r\n");
+            assert_eq!(
+                r(t, &["zrandmember", "z", "-9223372036854770000", "withscores"]),
+                "-ERR value is out of range\r\n"
+            );
             assert_eq!(
                 r(t, &["zrandmember", "z", "-9223372036854775808"]),
                 "-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n"
@@ -2372,7 +2436,7 @@ mod tests {
         assert_eq!(parse_score(b".5"), Some(0.5));
         assert_eq!(parse_score(b"5."), Some(5.0));
         assert_eq!(parse_score(b"1e-400"), None);
-        assert_eq!(parse_score(b"9.8813129168249309e-323"), Some(9.8813129168249309e-323));
+        assert_eq!(parse_score(b"9.8813129168249309e-323"), Some(9.881_312_916_824_93e-323));
         assert_eq!(parse_score(b"1 "), None);
         assert_eq!(parse_score(b"nan"), None);
         assert_eq!(parse_score(b"1e"), None);

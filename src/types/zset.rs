@@ -89,7 +89,8 @@ impl ZSet {
     pub fn from_sorted_unique(pairs: Vec<(Vec<u8>, f64)>, enc: &Encodings) -> ZSet {
         let fits = pairs.len() <= enc.zset_max_listpack_entries
             && pairs.iter().all(|(m, _)| m.len() <= enc.zset_max_listpack_value);
-        let repr = if fits { Repr::Pack(Pack::from_sorted(&pairs)) } else { Repr::Big(Box::new(Big::from_sorted(pairs))) };
+        let repr =
+            if fits { Repr::Pack(Pack::from_sorted(&pairs)) } else { Repr::Big(Box::new(Big::from_sorted(pairs))) };
         ZSet { repr }
     }
 
@@ -223,9 +224,7 @@ impl ZSet {
         let start = start.min(end);
         match &self.repr {
             Repr::Pack(p) => ZIter { inner: IterInner::Pack { p, lo: start, hi: end } },
-            Repr::Big(b) => {
-                ZIter { inner: IterInner::Big { big: b, front: None, back: None, lo: start, hi: end } }
-            }
+            Repr::Big(b) => ZIter { inner: IterInner::Big { big: b, front: None, back: None, lo: start, hi: end } },
         }
     }
 
@@ -951,13 +950,17 @@ impl Node {
 impl Tree {
     fn bulk(keys: &[Key]) -> Tree {
         if keys.len() <= LEAF_MAX {
-            let leaf = Leaf { scores: keys.iter().map(|k| k.score).collect(), slots: keys.iter().map(|k| k.slot).collect() };
+            let leaf =
+                Leaf { scores: keys.iter().map(|k| k.score).collect(), slots: keys.iter().map(|k| k.slot).collect() };
             return Tree { root: Node::Leaf(leaf) };
         }
         let mut level: Vec<Node> = chunks_even(keys.len(), BULK_FILL)
             .map(|(a, b)| {
                 let ks = &keys[a..b];
-                Node::Leaf(Leaf { scores: ks.iter().map(|k| k.score).collect(), slots: ks.iter().map(|k| k.slot).collect() })
+                Node::Leaf(Leaf {
+                    scores: ks.iter().map(|k| k.score).collect(),
+                    slots: ks.iter().map(|k| k.slot).collect(),
+                })
             })
             .collect();
         while level.len() > 1 {
@@ -1119,7 +1122,6 @@ impl<'a> Cursor<'a> {
     fn key(&self) -> Option<Key> {
         (self.pos < self.leaf.scores.len()).then(|| self.leaf.key(self.pos))
     }
-
 
     fn next(&mut self) {
         self.pos += 1;
@@ -1312,7 +1314,7 @@ mod tests {
                 }
                 6 | 7 => assert_eq!(z.remove(&m), model.remove(&m).is_some()),
                 8 => {
-                    let max = r.next() % 2 == 0;
+                    let max = r.next().is_multiple_of(2);
                     let got = z.pop(max);
                     let mut all: Vec<(Vec<u8>, f64)> = model.iter().map(|(m, s)| (m.clone(), *s)).collect();
                     all.sort_by(|a, b| cmp_entry(a.1, &a.0, b.1, &b.0));
