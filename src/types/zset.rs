@@ -122,7 +122,7 @@ impl ZSet {
 
     pub fn score(&self, m: &[u8]) -> Option<f64> {
         match &self.repr {
-            Repr::Pack(p) => p.find(m).map(|i| p.score(i)),
+            Repr::Pack(p) => p.find(m).map(|(_, _, s)| s),
             Repr::Big(b) => b.find(m).map(|s| b.slots[s as usize].score),
         }
     }
@@ -139,18 +139,17 @@ impl ZSet {
         }
         if let Repr::Pack(p) = &mut self.repr {
             match p.find(m) {
-                Some(i) => {
-                    if p.score(i) != score {
-                        p.remove_at(i);
-                        let at = p.insert_pos(score, m);
-                        p.insert_at(at, m, score);
+                Some((_, pos, cur)) => {
+                    if cur != score {
+                        let next = p.entry(pos).2;
+                        p.remove_span(pos, next, 1);
+                        p.insert(m, score);
                     }
                     return false;
                 }
                 None => {
                     if p.len() < enc.zset_max_listpack_entries && m.len() <= enc.zset_max_listpack_value {
-                        let at = p.insert_pos(score, m);
-                        p.insert_at(at, m, score);
+                        p.insert(m, score);
                         return true;
                     }
                     self.convert_to_big();
@@ -165,7 +164,7 @@ impl ZSet {
 
     fn convert_to_big(&mut self) {
         if let Repr::Pack(p) = &self.repr {
-            let pairs: Vec<(Vec<u8>, f64)> = (0..p.len()).map(|i| (p.member(i).to_vec(), p.score(i))).collect();
+            let pairs: Vec<(Vec<u8>, f64)> = p.entries().map(|(_, m, s)| (m.to_vec(), s)).collect();
             self.repr = Repr::Big(Box::new(Big::from_sorted(pairs)));
         }
     }
@@ -179,9 +178,9 @@ impl ZSet {
     pub fn take(&mut self, m: &[u8]) -> Option<f64> {
         match &mut self.repr {
             Repr::Pack(p) => {
-                let i = p.find(m)?;
-                let s = p.score(i);
-                p.remove_at(i);
+                let (_, pos, s) = p.find(m)?;
+                let next = p.entry(pos).2;
+                p.remove_span(pos, next, 1);
                 Some(s)
             }
             Repr::Big(b) => b.remove(m),
@@ -191,7 +190,7 @@ impl ZSet {
     /// 0-based rank of a member in (score, member) order.
     pub fn rank(&self, m: &[u8]) -> Option<usize> {
         match &self.repr {
-            Repr::Pack(p) => p.find(m),
+            Repr::Pack(p) => p.find(m).map(|(i, _, _)| i),
             Repr::Big(b) => {
                 let slot = b.find(m)?;
                 b.tree.rank(Key { score: b.slots[slot as usize].score, slot }, &b.slots)
@@ -205,7 +204,10 @@ impl ZSet {
             return None;
         }
         match &self.repr {
-            Repr::Pack(p) => Some((p.member(rank), p.score(rank))),
+            Repr::Pack(p) => {
+                let (m, s, _) = p.entry(p.pos_of(rank));
+                Some((m, s))
+            }
             Repr::Big(b) => {
                 let k = b.tree.select(rank)?;
                 Some((&b.slots[k.slot as usize].member, k.score))
@@ -223,7 +225,9 @@ impl ZSet {
         let end = end.min(self.len());
         let start = start.min(end);
         match &self.repr {
-            Repr::Pack(p) => ZIter { inner: IterInner::Pack { p, lo: start, hi: end } },
+            Repr::Pack(p) => {
+                ZIter { inner: IterInner::Pack { p, pos: p.pos_of(start), lo: start, hi: end, offs: None } }
+            }
             Repr::Big(b) => ZIter { inner: IterInner::Big { big: b, front: None, back: None, lo: start, hi: end } },
         }
     }
@@ -240,9 +244,9 @@ impl ZSet {
         match &self.repr {
             Repr::Pack(p) => {
                 if past_equal {
-                    p.partition(|s, _| s <= v)
+                    p.count_while(|s, _| s <= v)
                 } else {
-                    p.partition(|s, _| s < v)
+                    p.count_while(|s, _| s < v)
                 }
             }
             Repr::Big(b) => {
@@ -261,9 +265,9 @@ impl ZSet {
         match &self.repr {
             Repr::Pack(p) => {
                 if past_equal {
-                    p.partition(|_, x| x <= m)
+                    p.count_while(|_, x| x <= m)
                 } else {
-                    p.partition(|_, x| x < m)
+                    p.count_while(|_, x| x < m)
                 }
             }
             Repr::Big(b) => {
@@ -286,8 +290,10 @@ impl ZSet {
         let rank = if max { n - 1 } else { 0 };
         match &mut self.repr {
             Repr::Pack(p) => {
-                let out = (p.member(rank).to_vec(), p.score(rank));
-                p.remove_at(rank);
+                let pos = p.pos_of(rank);
+                let (m, s, next) = p.entry(pos);
+                let out = (m.to_vec(), s);
+                p.remove_span(pos, next, 1);
                 Some(out)
             }
             Repr::Big(b) => b.remove_rank(rank),
@@ -299,13 +305,20 @@ impl ZSet {
         let n = self.len();
         let k = count.min(n);
         if let Repr::Pack(p) = &mut self.repr {
-            let (a, b) = if max { (n - k, n) } else { (0, k) };
-            let mut v: Vec<(Vec<u8>, f64)> = (a..b).map(|i| (p.member(i).to_vec(), p.score(i))).collect();
+            let from = p.pos_of(if max { n - k } else { 0 });
+            let mut to = from;
+            let mut v: Vec<(Vec<u8>, f64)> = Vec::with_capacity(k);
+            for (_, m, s) in (PackEntries { p, pos: from }).take(k) {
+                v.push((m.to_vec(), s));
+            }
+            if k > 0 {
+                to = if max { p.end() } else { p.pos_of(k) };
+            }
             if max {
                 v.reverse();
             }
             if k > 0 {
-                p.remove_range(a, b);
+                p.remove_span(from, to, k);
             }
             return v;
         }
@@ -320,7 +333,8 @@ impl ZSet {
         }
         match &mut self.repr {
             Repr::Pack(p) => {
-                p.remove_range(start, end);
+                let (from, to) = (p.pos_of(start), p.pos_of(end));
+                p.remove_span(from, to, end - start);
                 end - start
             }
             Repr::Big(b) => {
@@ -352,8 +366,8 @@ impl ZSet {
     pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut f: impl FnMut(&'a [u8], f64)) -> u64 {
         match &self.repr {
             Repr::Pack(p) => {
-                for i in 0..p.len() {
-                    f(p.member(i), p.score(i));
+                for (_, m, s) in p.entries() {
+                    f(m, s);
                 }
                 0
             }
@@ -401,13 +415,19 @@ impl std::fmt::Debug for ZSet {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// listpack: [score f64 LE; n][member end offset u32 LE; n][member bytes]
+// listpack: [count u32 LE][entry]... with entry = [member length, LEB128][member][score]; empty when empty.
+// A score is one byte for integers -120..=119, a tag byte and 2 or 4 bytes for other 32-bit integers, a tag
+// byte and 8 bytes otherwise (fractions, infinities, -0, large values).
 
 #[derive(Clone, Default)]
 struct Pack {
-    n: u32,
     buf: Vec<u8>,
 }
+
+const HDR: usize = 4;
+const TAG_I16: u8 = 0xF0;
+const TAG_I32: u8 = 0xF1;
+const TAG_F64: u8 = 0xF2;
 
 #[inline]
 fn rd_u32(buf: &[u8], at: usize) -> usize {
@@ -416,139 +436,173 @@ fn rd_u32(buf: &[u8], at: usize) -> usize {
     u32::from_le_bytes(b) as usize
 }
 
-#[inline]
-fn wr_u32(buf: &mut [u8], at: usize, v: usize) {
-    buf[at..at + 4].copy_from_slice(&(v as u32).to_le_bytes());
+/// Append one encoded entry.
+fn encode_entry(out: &mut Vec<u8>, m: &[u8], score: f64) {
+    let mut l = m.len();
+    loop {
+        let b = (l & 0x7f) as u8;
+        l >>= 7;
+        if l == 0 {
+            out.push(b);
+            break;
+        }
+        out.push(b | 0x80);
+    }
+    out.extend_from_slice(m);
+    let int = score.trunc() == score && score.abs() < 2147483648.0 && !(score == 0.0 && score.is_sign_negative());
+    if int {
+        let i = score as i64;
+        if (-120..120).contains(&i) {
+            out.push((i + 120) as u8);
+        } else if let Ok(v) = i16::try_from(i) {
+            out.push(TAG_I16);
+            out.extend_from_slice(&v.to_le_bytes());
+        } else {
+            out.push(TAG_I32);
+            out.extend_from_slice(&(i as i32).to_le_bytes());
+        }
+    } else {
+        out.push(TAG_F64);
+        out.extend_from_slice(&score.to_le_bytes());
+    }
 }
 
 impl Pack {
     fn from_sorted(pairs: &[(Vec<u8>, f64)]) -> Pack {
-        let n = pairs.len();
-        let total: usize = pairs.iter().map(|(m, _)| m.len()).sum();
-        let mut buf = Vec::with_capacity(12 * n + total);
-        for (_, s) in pairs {
-            buf.extend_from_slice(&s.to_le_bytes());
+        if pairs.is_empty() {
+            return Pack::default();
         }
-        let mut end = 0usize;
-        for (m, _) in pairs {
-            end += m.len();
-            buf.extend_from_slice(&(end as u32).to_le_bytes());
+        let mut buf = Vec::with_capacity(HDR + pairs.iter().map(|(m, _)| m.len() + 3).sum::<usize>());
+        buf.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
+        for (m, s) in pairs {
+            encode_entry(&mut buf, m, *s);
         }
-        for (m, _) in pairs {
-            buf.extend_from_slice(m);
-        }
-        Pack { n: n as u32, buf }
+        buf.shrink_to_fit();
+        Pack { buf }
     }
 
     #[inline]
     fn len(&self) -> usize {
-        self.n as usize
-    }
-
-    #[inline]
-    fn score(&self, i: usize) -> f64 {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&self.buf[8 * i..8 * i + 8]);
-        f64::from_le_bytes(b)
-    }
-
-    #[inline]
-    fn end(&self, i: usize) -> usize {
-        rd_u32(&self.buf, 8 * self.len() + 4 * i)
-    }
-
-    #[inline]
-    fn start(&self, i: usize) -> usize {
-        if i == 0 {
+        if self.buf.len() < HDR {
             0
         } else {
-            self.end(i - 1)
+            rd_u32(&self.buf, 0)
         }
     }
 
+    fn set_len(&mut self, n: usize) {
+        self.buf[..HDR].copy_from_slice(&(n as u32).to_le_bytes());
+    }
+
+    /// Position just past the last entry.
     #[inline]
-    fn member(&self, i: usize) -> &[u8] {
-        let base = 12 * self.len();
-        &self.buf[base + self.start(i)..base + self.end(i)]
+    fn end(&self) -> usize {
+        self.buf.len().max(HDR)
     }
 
-    fn find(&self, m: &[u8]) -> Option<usize> {
-        let n = self.len();
-        let base = 12 * n;
-        let mut start = 0;
-        for i in 0..n {
-            let end = rd_u32(&self.buf, 8 * n + 4 * i);
-            if end - start == m.len() && &self.buf[base + start..base + end] == m {
-                return Some(i);
+    /// The entry at byte position `pos`: (member, score, position of the next entry).
+    #[inline]
+    fn entry(&self, mut pos: usize) -> (&[u8], f64, usize) {
+        let b = &self.buf;
+        let mut l = 0usize;
+        let mut shift = 0;
+        loop {
+            let c = b[pos];
+            pos += 1;
+            l |= ((c & 0x7f) as usize) << shift;
+            if c & 0x80 == 0 {
+                break;
             }
-            start = end;
+            shift += 7;
         }
-        None
+        let m = &b[pos..pos + l];
+        pos += l;
+        let tag = b[pos];
+        let (score, n) = match tag {
+            TAG_I16 => (i16::from_le_bytes([b[pos + 1], b[pos + 2]]) as f64, 3),
+            TAG_I32 => (i32::from_le_bytes([b[pos + 1], b[pos + 2], b[pos + 3], b[pos + 4]]) as f64, 5),
+            TAG_F64 => {
+                let mut x = [0u8; 8];
+                x.copy_from_slice(&b[pos + 1..pos + 9]);
+                (f64::from_le_bytes(x), 9)
+            }
+            small => (small as f64 - 120.0, 1),
+        };
+        (m, score, pos + n)
+    }
+
+    /// Entries from the start: (position, member, score).
+    fn entries(&self) -> PackEntries<'_> {
+        PackEntries { p: self, pos: HDR }
+    }
+
+    /// (index, position, score) of a member.
+    fn find(&self, m: &[u8]) -> Option<(usize, usize, f64)> {
+        self.entries().enumerate().find(|(_, (_, x, _))| *x == m).map(|(i, (pos, _, s))| (i, pos, s))
+    }
+
+    /// Byte position of entry `idx` (the end for idx >= len).
+    fn pos_of(&self, idx: usize) -> usize {
+        self.entries().nth(idx).map_or(self.end(), |(pos, _, _)| pos)
     }
 
     /// Number of leading entries for which `pred(score, member)` holds (pred must hold for a prefix).
-    fn partition(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
-        let (mut lo, mut hi) = (0, self.len());
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if pred(self.score(mid), self.member(mid)) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
+    fn count_while(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
+        self.entries().take_while(|(_, m, s)| pred(*s, m)).count()
     }
 
-    /// Where (score, m) goes to keep the order.
-    fn insert_pos(&self, score: f64, m: &[u8]) -> usize {
-        self.partition(|s, x| cmp_entry(s, x, score, m) == Ordering::Less)
-    }
-
-    fn insert_at(&mut self, i: usize, m: &[u8], score: f64) {
+    /// Insert an absent member at its place in the order.
+    fn insert(&mut self, m: &[u8], score: f64) {
+        let at = self
+            .entries()
+            .find(|(_, x, s)| cmp_entry(*s, x, score, m) == Ordering::Greater)
+            .map_or(self.end(), |(pos, _, _)| pos);
+        let mut e = Vec::with_capacity(m.len() + 12);
+        encode_entry(&mut e, m, score);
         let n = self.len();
-        let p = self.start(i);
-        let l = m.len();
-        self.buf.reserve_exact(12 + l);
-        // Member bytes, then the end offset (shifting later ones by l), then the score: each splice moves only
-        // what follows it, and the regions before it are still where they were.
-        let at = 12 * n + p;
-        self.buf.splice(at..at, m.iter().copied());
-        let ends = 8 * n;
-        self.buf.splice(ends + 4 * i..ends + 4 * i, ((p + l) as u32).to_le_bytes());
-        for j in i + 1..=n {
-            let e = rd_u32(&self.buf, ends + 4 * j);
-            wr_u32(&mut self.buf, ends + 4 * j, e + l);
+        if self.buf.is_empty() {
+            self.buf.reserve_exact(HDR + e.len());
+            self.buf.extend_from_slice(&[0; HDR]);
+        } else {
+            self.buf.reserve_exact(e.len());
         }
-        self.buf.splice(8 * i..8 * i, score.to_le_bytes());
-        self.n += 1;
+        self.buf.splice(at..at, e);
+        self.set_len(n + 1);
     }
 
-    fn remove_at(&mut self, i: usize) {
-        self.remove_range(i, i + 1);
-    }
-
-    /// Remove entries `start..end` (end <= len, start < end).
-    fn remove_range(&mut self, start: usize, end: usize) {
-        let n = self.len();
-        let k = end - start;
-        let p = self.start(start);
-        let q = self.end(end - 1);
-        let l = q - p;
-        // Members first (last region), then end offsets, then scores.
-        let base = 12 * n;
-        self.buf.drain(base + p..base + q);
-        let ends = 8 * n;
-        for j in end..n {
-            let e = rd_u32(&self.buf, ends + 4 * j);
-            wr_u32(&mut self.buf, ends + 4 * j, e - l);
+    /// Remove the `k` entries in the bytes `from..to`.
+    fn remove_span(&mut self, from: usize, to: usize, k: usize) {
+        let n = self.len() - k;
+        if n == 0 {
+            self.buf = Vec::new();
+            return;
         }
-        self.buf.drain(ends + 4 * start..ends + 4 * end);
-        self.buf.drain(8 * start..8 * end);
-        self.n -= k as u32;
-        if self.buf.capacity() > 2 * self.buf.len() + 64 {
+        self.buf.drain(from..to);
+        self.set_len(n);
+        if self.buf.capacity() > self.buf.len() + self.buf.len() / 4 + 32 {
             self.buf.shrink_to_fit();
         }
+    }
+}
+
+/// Iterator over a listpack's entries as (position, member, score).
+struct PackEntries<'a> {
+    p: &'a Pack,
+    pos: usize,
+}
+
+impl<'a> Iterator for PackEntries<'a> {
+    type Item = (usize, &'a [u8], f64);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.p.buf.len() {
+            return None;
+        }
+        let at = self.pos;
+        let (m, s, next) = self.p.entry(at);
+        self.pos = next;
+        Some((at, m, s))
     }
 }
 
@@ -1192,8 +1246,21 @@ pub struct ZIter<'a> {
 }
 
 enum IterInner<'a> {
-    Pack { p: &'a Pack, lo: usize, hi: usize },
-    Big { big: &'a Big, front: Option<Cursor<'a>>, back: Option<Cursor<'a>>, lo: usize, hi: usize },
+    /// `pos`: byte position of entry `lo`; `offs`: positions of entries 0..hi, made for backward steps.
+    Pack {
+        p: &'a Pack,
+        pos: usize,
+        lo: usize,
+        hi: usize,
+        offs: Option<Vec<u32>>,
+    },
+    Big {
+        big: &'a Big,
+        front: Option<Cursor<'a>>,
+        back: Option<Cursor<'a>>,
+        lo: usize,
+        hi: usize,
+    },
 }
 
 impl<'a> Iterator for ZIter<'a> {
@@ -1201,13 +1268,14 @@ impl<'a> Iterator for ZIter<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.inner {
-            IterInner::Pack { p, lo, hi } => {
+            IterInner::Pack { p, pos, lo, hi, .. } => {
                 if lo >= hi {
                     return None;
                 }
-                let i = *lo;
+                let (m, s, next) = p.entry(*pos);
+                *pos = next;
                 *lo += 1;
-                Some((p.member(i), p.score(i)))
+                Some((m, s))
             }
             IterInner::Big { big, front, lo, hi, .. } => {
                 if lo >= hi {
@@ -1238,12 +1306,14 @@ impl<'a> Iterator for ZIter<'a> {
 impl DoubleEndedIterator for ZIter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         match &mut self.inner {
-            IterInner::Pack { p, lo, hi } => {
+            IterInner::Pack { p, lo, hi, offs, .. } => {
                 if lo >= hi {
                     return None;
                 }
+                let offs = offs.get_or_insert_with(|| p.entries().take(*hi).map(|(pos, _, _)| pos as u32).collect());
                 *hi -= 1;
-                Some((p.member(*hi), p.score(*hi)))
+                let (m, s, _) = p.entry(*offs.get(*hi)? as usize);
+                Some((m, s))
             }
             IterInner::Big { big, back, lo, hi, .. } => {
                 if lo >= hi {
@@ -1437,6 +1507,59 @@ mod tests {
                 }
             }
             assert_eq!(seen.len(), 1000);
+        }
+    }
+
+    #[test]
+    fn listpack_scores_round_trip() {
+        let e = enc(1000, 1000);
+        let scores = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            119.0,
+            120.0,
+            -120.0,
+            -121.0,
+            32767.0,
+            32768.0,
+            -32768.0,
+            -32769.0,
+            2147483647.0,
+            2147483648.0,
+            -2147483648.0,
+            -2147483649.0,
+            0.5,
+            -1e300,
+            1e-320,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            9007199254740993.0,
+        ];
+        let mut z = ZSet::new();
+        let long = vec![b'x'; 300];
+        for (i, s) in scores.iter().enumerate() {
+            let mut m = format!("m{i}").into_bytes();
+            if i == 3 {
+                m = long.clone();
+            }
+            z.insert(&m, *s, &e);
+            assert_eq!(z.score(&m).map(f64::to_bits), Some(s.to_bits()), "{s}");
+        }
+        assert_eq!(z.encoding(), "listpack");
+        assert_eq!(z.len(), scores.len());
+        assert_eq!(z.score(&long), Some(-1.0));
+    }
+
+    #[test]
+    fn small_value_layout() {
+        // A sorted set value is one 24-byte box; the listpack of 10 short members with small integer scores
+        // takes 4 bytes of header and 4 bytes per entry.
+        assert_eq!(std::mem::size_of::<ZSet>(), 24);
+        let z = ZSet::from_pairs((0..10).map(|i| (format!("m{i}").into_bytes(), i as f64)), &enc(128, 64));
+        if let Repr::Pack(p) = &z.repr {
+            assert_eq!(p.buf.len(), 44);
         }
     }
 
