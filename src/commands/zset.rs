@@ -1539,6 +1539,9 @@ fn zrandmember_count(cx: &mut Ctx<'_>, key: &[u8], l: i64, withscores: bool) -> 
         out.array(0);
         return Ok(());
     }
+    // The listpack has no random access: index it once (it is small) instead of scanning per pick.
+    let flat: Vec<(&[u8], f64)> = if z.is_compact() { z.iter().collect() } else { Vec::new() };
+    let at = |r: usize| if z.is_compact() { flat.get(r).copied() } else { z.get(r) };
     let pair_header = |out: &mut Out| {
         if withscores && out.resp > 2 {
             out.array(2);
@@ -1548,7 +1551,7 @@ fn zrandmember_count(cx: &mut Ctx<'_>, key: &[u8], l: i64, withscores: bool) -> 
     if l < 0 || count == 1 {
         out.array(if withscores && out.resp == 2 { count.saturating_mul(2) as usize } else { count as usize });
         for _ in 0..count {
-            if let Some((m, s)) = z.random() {
+            if let Some((m, s)) = at(rng::below(size)) {
                 pair_header(out);
                 out.bulk(m);
                 if withscores {
@@ -1586,7 +1589,7 @@ fn zrandmember_count(cx: &mut Ctx<'_>, key: &[u8], l: i64, withscores: bool) -> 
     };
     out.array(if withscores && out.resp == 2 { 2 * count } else { count });
     for r in ranks {
-        if let Some((m, s)) = z.get(r) {
+        if let Some((m, s)) = at(r) {
             pair_header(out);
             out.bulk(m);
             if withscores {

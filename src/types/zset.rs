@@ -417,7 +417,8 @@ impl std::fmt::Debug for ZSet {
 // ---------------------------------------------------------------------------------------------------------
 // listpack: [count u32 LE][entry]... with entry = [member length, LEB128][member][score]; empty when empty.
 // A score is one byte for integers -120..=119, a tag byte and 2 or 4 bytes for other 32-bit integers, a tag
-// byte and 8 bytes otherwise (fractions, infinities, -0, large values).
+// byte and 8 bytes otherwise (fractions, infinities, large values). Like Redis's listpack, which stores
+// integral scores as integers, it keeps no sign on zero: -0 reads back as 0 (the skiplist keeps -0).
 
 #[derive(Clone, Default)]
 struct Pack {
@@ -449,7 +450,8 @@ fn encode_entry(out: &mut Vec<u8>, m: &[u8], score: f64) {
         out.push(b | 0x80);
     }
     out.extend_from_slice(m);
-    let int = score.trunc() == score && score.abs() < 2147483648.0 && !(score == 0.0 && score.is_sign_negative());
+    // Integers are stored as integers, so -0 reads back as 0 (Redis's listpack does the same).
+    let int = score.trunc() == score && score.abs() < 2147483648.0;
     if int {
         let i = score as i64;
         if (-120..120).contains(&i) {
@@ -1515,7 +1517,6 @@ mod tests {
         let e = enc(1000, 1000);
         let scores = [
             0.0,
-            -0.0,
             1.0,
             -1.0,
             119.0,
@@ -1549,7 +1550,7 @@ mod tests {
         }
         assert_eq!(z.encoding(), "listpack");
         assert_eq!(z.len(), scores.len());
-        assert_eq!(z.score(&long), Some(-1.0));
+        assert_eq!(z.score(&long), Some(119.0));
     }
 
     #[test]
@@ -1564,11 +1565,15 @@ mod tests {
     }
 
     #[test]
-    fn negative_zero_is_not_an_update() {
-        let e = enc(128, 64);
+    fn negative_zero_like_redis() {
+        // The skiplist keeps -0, and updating it to 0 is no change; the listpack stores it as the integer 0.
+        let e = enc(0, 0);
         let mut z = ZSet::new();
         z.insert(b"a", -0.0, &e);
         z.insert(b"a", 0.0, &e);
         assert!(z.score(b"a").is_some_and(|s| s.is_sign_negative()));
+        let mut z = ZSet::new();
+        z.insert(b"a", -0.0, &enc(128, 64));
+        assert!(z.score(b"a").is_some_and(|s| s == 0.0 && s.is_sign_positive()));
     }
 }
