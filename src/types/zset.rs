@@ -1,10 +1,11 @@
 //! ZSet: the value of a sorted-set key (types layer, no actors), in Redis 7.0's two encodings.
 //!
 //! - `listpack` (while a set has at most `zset-max-listpack-entries` members of at most
-//!   `zset-max-listpack-value` bytes): one contiguous buffer holding, for n members in (score, member) order,
-//!   the n scores (8 bytes each), the n member end offsets (4 bytes each), then the member bytes back to back.
-//!   Score and member `i` sit at computed offsets, so a score range is a binary search and a rank is an index;
-//!   finding a member scans the buffer, as Redis's listpack does. About 12 bytes plus the member per entry.
+//!   `zset-max-listpack-value` bytes): one contiguous, exactly sized buffer of length-prefixed entries in
+//!   (score, member) order, like Redis's listpack: a member costs its bytes plus one length byte, and an
+//!   integral score 1, 3 or 5 bytes (9 for others). It is walked front to back (at most a few hundred
+//!   entries): finding a member, a rank or a score range is a scan, as in Redis. A set of 10 short members
+//!   takes 44 bytes.
 //! - `skiplist` (larger sets): members live in a slab of (member, score) slots. A hash table of slot numbers
 //!   finds a member in O(1); an order-statistic B+ tree of (score, slot) keys, whose inner nodes keep the
 //!   size of every child, inserts, deletes, ranks and selects in O(log N) (what Redis's skiplist with spans
