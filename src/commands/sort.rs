@@ -21,8 +21,11 @@ use super::Ctx;
 use crate::error::CmdError;
 use crate::spec;
 use crate::types::db::Db;
+use crate::types::encodings::Encodings;
 use crate::types::list::List;
+use crate::types::set::Set;
 use crate::types::value::{write_i64, Value};
+use crate::types::zset::ZSet;
 use std::cmp::Ordering;
 
 const NOT_DOUBLE: CmdError = CmdError::new("ERR One or more scores can't be converted into double");
@@ -303,8 +306,8 @@ impl Order {
 /// What is being sorted.
 enum Source<'v> {
     List(&'v List),
-    Set(&'v crate::types::set::Set),
-    ZSet(&'v crate::types::zset::ZSet),
+    Set(&'v Set),
+    ZSet(&'v ZSet),
 }
 
 fn sort_generic(cx: &mut Ctx<'_>, readonly: bool) -> CmdResult {
@@ -317,7 +320,20 @@ fn sort_generic(cx: &mut Ctx<'_>, readonly: bool) -> CmdResult {
     let (desc, store) = (o.desc, o.store);
     let (db, out) = cx.db_out();
 
-    let source = match db.get(key).map(|e| &e.value) {
+    // Redis destructively converts a listpack sorted set to a skiplist before sorting it (zsetConvert),
+    // which OBJECT ENCODING shows afterwards; rebuilding it with a zero listpack limit does the same.
+    let compact_zset = match db.get(key).map(|e| &e.value) {
+        None | Some(Value::List(_) | Value::Set(_)) => false,
+        Some(Value::ZSet(z)) => z.encoding() == "listpack",
+        Some(_) => return Err(CmdError::WRONGTYPE),
+    };
+    if compact_zset {
+        if let Some(Value::ZSet(z)) = db.get_mut(key).map(|e| &mut e.value) {
+            let enc = Encodings { zset_max_listpack_entries: 0, ..enc };
+            **z = ZSet::from_pairs(z.iter().map(|(m, s)| (m.to_vec(), s)), &enc);
+        }
+    }
+    let source = match db.peek(key).map(|e| &e.value) {
         None => None,
         Some(Value::List(l)) => Some(Source::List(l)),
         Some(Value::Set(s)) => Some(Source::Set(s)),
@@ -819,8 +835,6 @@ mod tests {
     use super::*;
     use crate::commands::testutil::{new, run, T};
     use crate::types::hash::Hash;
-    use crate::types::set::Set;
-    use crate::types::zset::ZSet;
 
     fn list(t: &mut T, key: &str, items: &[&str]) {
         let l = List::from_items(items.iter().map(|s| s.as_bytes().to_vec()), &t.s.enc);
@@ -1102,6 +1116,18 @@ mod tests {
         assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "get", "#", "limit", "4", "9"]), arr(&["d"]));
         // A constant BY pattern containing '*' only after a NUL is still constant.
         assert_eq!(run(&mut t, &["sort", "z", "by", "x\0*"]), arr(&["a", "c", "e", "b", "d"]));
+    }
+
+    #[test]
+    fn sorting_a_zset_converts_it_to_skiplist() {
+        let mut t = new();
+        zset(&mut t, "z", &[("b", 2.0), ("a", 1.0)]);
+        assert_eq!(run(&mut t, &["sort_ro", "z", "alpha"]), arr(&["a", "b"]));
+        assert_eq!(run(&mut t, &["object", "encoding", "z"]), "$8\r\nskiplist\r\n");
+        assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "desc"]), arr(&["b", "a"]));
+        let dirty = t.s.dirty;
+        assert_eq!(run(&mut t, &["sort", "z", "by", "nosort"]), arr(&["a", "b"]));
+        assert_eq!(t.s.dirty, dirty);
     }
 
     #[test]
