@@ -1584,6 +1584,7 @@ mod tests {
         // A well-sealed payload of an unknown type.
         let mut body = vec![7u8, 0, 0, 0];
         body.extend_from_slice(&crate::persist::dump::FORMAT_VERSION.to_le_bytes());
+        // (type 7 is an RDB type we do not read)
         let crc = crate::persist::dump::crc64(0, &body);
         body.extend_from_slice(&crc.to_le_bytes());
         assert_eq!(run_bytes(&mut t, &[b"restore", b"x", b"0", &body]), b"-ERR Bad data format\r\n");

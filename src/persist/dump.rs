@@ -1,19 +1,22 @@
 //! DUMP/RESTORE payloads: versioned, checksummed (persist layer, pure).
 //!
-//! Layout, mirroring Redis's (`[RDB object][RDB version, 2 bytes LE][CRC64, 8 bytes LE]`):
+//! Layout, as Redis's (`[object][RDB version, 2 bytes LE][CRC64, 8 bytes LE]`):
 //!
 //! ```text
-//! [bincode of Dto][format version: u16 LE][CRC-64/Jones of everything before: u64 LE]
+//! [type byte][body][format version: u16 LE][CRC-64/Jones of everything before: u64 LE]
 //! ```
 //!
+//! Strings (type 0) are written exactly as Redis 7.0 writes them (RDB string encoding, version 10), so a
+//! string's payload is byte-identical to Redis's and moves between the two servers either way (we also read
+//! Redis's int-encoded and LZF-compressed strings). Collections (type 0xF5, not an RDB type) are our own:
+//! bincode of a private DTO enum; Redis refuses them as a bad format rather than misreading them.
+//!
 //! Redis checks the trailer before decoding anything, so a payload from a newer server is refused with the
-//! version/checksum error rather than misread; we do the same. The body is our own (bincode of a private DTO
-//! enum), not RDB: payloads move between ferrodis servers, not to or from redis-server.
+//! version/checksum error rather than misread; we do the same.
 //!
 //! Compatibility rule: the DTO's variants are append-only. bincode writes a variant's position as a u32 tag,
 //! so the position *is* the type tag on the wire (pinned by a unit test): a collection type is added as a
-//! new variant at the end, and old payloads keep decoding. A change to an existing variant's shape needs a
-//! new FORMAT_VERSION.
+//! new variant at the end, and old payloads keep decoding.
 
 use crate::types::encodings::Encodings;
 use crate::types::hash::Hash;
@@ -27,9 +30,14 @@ use serde::{Deserialize, Serialize, Serializer};
 use std::borrow::Cow;
 use std::fmt;
 
-/// The current payload format. Payloads with a higher version are refused (as Redis refuses a newer RDB
-/// version); version 0 was never written.
-pub const FORMAT_VERSION: u16 = 1;
+/// The current payload format: Redis 7.0's RDB version, since strings are in RDB form. Payloads with a higher
+/// version are refused (as Redis refuses a newer RDB version); version 0 was never written.
+pub const FORMAT_VERSION: u16 = 10;
+
+/// RDB_TYPE_STRING.
+const TYPE_STRING: u8 = 0;
+/// Our collections: a bincode `Dto` follows. Not an RDB type, so Redis rejects it cleanly.
+const TYPE_FERRODIS: u8 = 0xF5;
 
 /// Trailer size: version (2) + CRC (8).
 const TRAILER: usize = 10;
@@ -115,21 +123,168 @@ fn codec() -> impl Options {
 
 /// Serialize a value into a DUMP payload.
 pub fn dump_value(v: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    if let Some(()) = v.with_str(|s| {
+        out.push(TYPE_STRING);
+        write_rdb_string(&mut out, s);
+    }) {
+        return seal(out);
+    }
     let dto = match v {
-        Value::Int(i) => Dto::String(Blob(Cow::Owned(i.to_string().into_bytes()))),
-        Value::Emb(b) => Dto::String(Blob(Cow::Borrowed(b.as_slice()))),
-        Value::Raw(b) => Dto::String(Blob(Cow::Borrowed(b.as_slice()))),
+        Value::Int(_) | Value::Emb(_) | Value::Raw(_) => unreachable_string(),
         Value::List(l) => Dto::List(l.iter().map(|e| Blob(Cow::Borrowed(e))).collect()),
         Value::Set(st) => Dto::Set(st.iter().map(|e| Blob(Cow::Borrowed(e))).collect()),
         Value::ZSet(z) => Dto::ZSet(z.iter().map(|(m, sc)| (Blob(Cow::Borrowed(m)), sc)).collect()),
         Value::Hash(h) => Dto::Hash(h.iter().map(|(f, v)| (Blob(Cow::Borrowed(f)), Blob(Cow::Borrowed(v)))).collect()),
     };
-    // Serializing into a Vec cannot fail: every DTO field is a plain byte string.
-    let mut out = codec().serialize(&dto).unwrap_or_default();
+    out.push(TYPE_FERRODIS);
+    // Serializing into a Vec cannot fail: every DTO field is a plain byte string or a float.
+    out.extend(codec().serialize(&dto).unwrap_or_default());
+    seal(out)
+}
+
+/// Strings are handled before the DTO: this arm cannot be reached.
+fn unreachable_string() -> Dto<'static> {
+    Dto::String(Blob(Cow::Borrowed(b"")))
+}
+
+/// Append the version and the CRC.
+fn seal(mut out: Vec<u8>) -> Vec<u8> {
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     let crc = crc64(0, &out);
     out.extend_from_slice(&crc.to_le_bytes());
     out
+}
+
+/// RDB length: 6-bit, 14-bit, 32-bit or 64-bit big-endian forms.
+fn write_len(out: &mut Vec<u8>, n: u64) {
+    if n < 64 {
+        out.push(n as u8);
+    } else if n < 16384 {
+        out.push(0x40 | (n >> 8) as u8);
+        out.push(n as u8);
+    } else if n <= u32::MAX as u64 {
+        out.push(0x80);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    } else {
+        out.push(0x81);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+/// rdbSaveRawString without compression: canonical integers that fit 32 bits are int-encoded.
+fn write_rdb_string(out: &mut Vec<u8>, s: &[u8]) {
+    if s.len() <= 11 {
+        if let Some(v) = crate::types::value::parse_canonical_i64(s) {
+            if let Ok(b) = i8::try_from(v) {
+                out.extend_from_slice(&[0xC0, b as u8]);
+                return;
+            } else if let Ok(h) = i16::try_from(v) {
+                out.push(0xC1);
+                out.extend_from_slice(&h.to_le_bytes());
+                return;
+            } else if let Ok(w) = i32::try_from(v) {
+                out.push(0xC2);
+                out.extend_from_slice(&w.to_le_bytes());
+                return;
+            }
+        }
+    }
+    write_len(out, s.len() as u64);
+    out.extend_from_slice(s);
+}
+
+/// Read an RDB length at `*pos`: (is a special encoding, value).
+fn read_len(b: &[u8], pos: &mut usize) -> Result<(bool, u64), DumpError> {
+    let first = *b.get(*pos).ok_or(DumpError::BadFormat)?;
+    *pos += 1;
+    let take = |pos: &mut usize, n: usize| -> Result<&[u8], DumpError> {
+        let s = b.get(*pos..*pos + n).ok_or(DumpError::BadFormat)?;
+        *pos += n;
+        Ok(s)
+    };
+    match first >> 6 {
+        0 => Ok((false, (first & 0x3f) as u64)),
+        1 => Ok((false, (((first & 0x3f) as u64) << 8) | take(pos, 1)?[0] as u64)),
+        2 if first == 0x80 => {
+            Ok((false, u32::from_be_bytes(take(pos, 4)?.try_into().map_err(|_| DumpError::BadFormat)?) as u64))
+        }
+        2 if first == 0x81 => {
+            Ok((false, u64::from_be_bytes(take(pos, 8)?.try_into().map_err(|_| DumpError::BadFormat)?)))
+        }
+        3 => Ok((true, (first & 0x3f) as u64)),
+        _ => Err(DumpError::BadFormat),
+    }
+}
+
+/// rdbGenericLoadStringObject: plain, int-encoded, or LZF-compressed.
+fn read_rdb_string(b: &[u8], pos: &mut usize) -> Result<Vec<u8>, DumpError> {
+    let (special, n) = read_len(b, pos)?;
+    let take = |pos: &mut usize, n: usize| -> Result<&[u8], DumpError> {
+        let end = pos.checked_add(n).ok_or(DumpError::BadFormat)?;
+        let s = b.get(*pos..end).ok_or(DumpError::BadFormat)?;
+        *pos = end;
+        Ok(s)
+    };
+    if !special {
+        return Ok(take(pos, usize::try_from(n).map_err(|_| DumpError::BadFormat)?)?.to_vec());
+    }
+    match n {
+        0 => Ok((take(pos, 1)?[0] as i8).to_string().into_bytes()),
+        1 => Ok(i16::from_le_bytes([take(pos, 1)?[0], take(pos, 1)?[0]]).to_string().into_bytes()),
+        2 => {
+            let w = take(pos, 4)?;
+            Ok(i32::from_le_bytes([w[0], w[1], w[2], w[3]]).to_string().into_bytes())
+        }
+        3 => {
+            let (_, clen) = read_len(b, pos)?;
+            let (_, len) = read_len(b, pos)?;
+            let data = take(pos, usize::try_from(clen).map_err(|_| DumpError::BadFormat)?)?;
+            lzf_decompress(data, usize::try_from(len).map_err(|_| DumpError::BadFormat)?)
+        }
+        _ => Err(DumpError::BadFormat),
+    }
+}
+
+/// LZF decompression (liblzf's lzf_d.c), bounds-checked; the output must be exactly `len` bytes.
+fn lzf_decompress(input: &[u8], len: usize) -> Result<Vec<u8>, DumpError> {
+    // The payload itself bounds a sane expansion; refuse absurd claims before allocating.
+    if len > input.len().saturating_mul(300).max(64) {
+        return Err(DumpError::BadFormat);
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(len);
+    let mut ip = 0;
+    while ip < input.len() {
+        let ctrl = input[ip] as usize;
+        ip += 1;
+        if ctrl < 32 {
+            let run = ctrl + 1;
+            let lit = input.get(ip..ip + run).ok_or(DumpError::BadFormat)?;
+            out.extend_from_slice(lit);
+            ip += run;
+        } else {
+            let mut run = ctrl >> 5;
+            if run == 7 {
+                run += *input.get(ip).ok_or(DumpError::BadFormat)? as usize;
+                ip += 1;
+            }
+            let low = *input.get(ip).ok_or(DumpError::BadFormat)? as usize;
+            ip += 1;
+            let back = ((ctrl & 0x1f) << 8) + low + 1;
+            let start = out.len().checked_sub(back).ok_or(DumpError::BadFormat)?;
+            for k in 0..run + 2 {
+                let byte = out[start + k];
+                out.push(byte);
+            }
+        }
+        if out.len() > len {
+            return Err(DumpError::BadFormat);
+        }
+    }
+    if out.len() != len {
+        return Err(DumpError::BadFormat);
+    }
+    Ok(out)
 }
 
 /// Check a payload's trailer (length, version, CRC) without decoding the body: Redis's verifyDumpPayload.
@@ -154,6 +309,19 @@ pub fn verify_payload(payload: &[u8]) -> Result<u16, DumpError> {
 pub fn restore_value(payload: &[u8], enc: &Encodings) -> Result<Value, DumpError> {
     verify_payload(payload)?;
     let body = &payload[..payload.len() - TRAILER];
+    match body.first() {
+        Some(&TYPE_STRING) => {
+            let mut pos = 1;
+            let s = read_rdb_string(body, &mut pos)?;
+            if pos != body.len() {
+                return Err(DumpError::BadFormat);
+            }
+            return Ok(Value::string(&s));
+        }
+        Some(&TYPE_FERRODIS) => {}
+        _ => return Err(DumpError::BadFormat),
+    }
+    let body = &body[1..];
     let dto: Dto<'static> =
         codec().with_limit(body.len() as u64).deserialize(body).map_err(|_| DumpError::BadFormat)?;
     Ok(match dto {
@@ -246,15 +414,34 @@ deserunt mollit anim id est laborum.\0";
     }
 
     #[test]
-    fn layout_is_body_version_crc() {
+    fn strings_are_byte_identical_to_redis() {
+        // redis-server 7.0.15: SET k bar; DUMP k  /  SET k 10; DUMP k.
         let p = dump_value(&Value::string(b"bar"));
-        // Tag 0 (u32 LE), length 3 (u64 LE), the bytes.
-        assert_eq!(&p[..4], &[0, 0, 0, 0]);
-        assert_eq!(&p[4..12], &3u64.to_le_bytes());
-        assert_eq!(&p[12..15], b"bar");
-        assert_eq!(&p[15..17], &FORMAT_VERSION.to_le_bytes());
-        assert_eq!(&p[17..], &crc64(0, &p[..17]).to_le_bytes());
+        assert_eq!(&p[..7], b"\x00\x03bar\x0a\x00");
+        assert_eq!(&p[7..], &crc64(0, &p[..7]).to_le_bytes());
         assert_eq!(verify_payload(&p), Ok(FORMAT_VERSION));
+        assert_eq!(dump_value(&Value::Int(10)), b"\x00\xc0\n\n\x00n\x9fWE\x0e\xaec\xbb");
+        // Longer lengths and integer widths.
+        let long = vec![b'x'; 20_000];
+        let p = dump_value(&Value::string(&long));
+        assert_eq!(&p[..6], &[0, 0x80, 0, 0, 0x4e, 0x20]);
+        assert_eq!(&dump_value(&Value::Int(1000))[..4], &[0, 0xC1, 0xe8, 0x03]);
+        assert_eq!(&dump_value(&Value::Int(100_000))[..6], &[0, 0xC2, 0xa0, 0x86, 0x01, 0]);
+        for v in [Value::Int(5_000_000_000), Value::string(&long), Value::string(&[b'y'; 100])] {
+            assert_eq!(restore_value(&dump_value(&v), &Encodings::default()).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn reads_redis_lzf_strings() {
+        // "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" (30 bytes) as Redis compresses it: literal 'a', back-ref len 29.
+        let mut body = vec![0u8, 0xC3];
+        let comp = [0u8, b'a', 0xE0, 20, 0];
+        body.push(comp.len() as u8);
+        body.push(30);
+        body.extend_from_slice(&comp);
+        let v = restore_value(&seal(body), &Encodings::default()).unwrap();
+        assert_eq!(v.to_vec().unwrap(), vec![b'a'; 30]);
     }
 
     #[test]
@@ -275,7 +462,7 @@ deserunt mollit anim id est laborum.\0";
     }
 
     /// Reseal a body with a valid trailer, to test what the decoder does with well-checksummed garbage.
-    fn seal(body: &[u8], version: u16) -> Vec<u8> {
+    fn seal_v(body: &[u8], version: u16) -> Vec<u8> {
         let mut v = body.to_vec();
         v.extend_from_slice(&version.to_le_bytes());
         let crc = crc64(0, &v);
@@ -286,28 +473,36 @@ deserunt mollit anim id est laborum.\0";
     #[test]
     fn bad_bodies_with_good_trailers() {
         // Newer version: refused before decoding.
-        let body = &dump_value(&Value::string(b"x"))[..13];
+        let body = &dump_value(&Value::string(b"x"))[..3];
         assert_eq!(
-            restore_value(&seal(body, FORMAT_VERSION + 1), &Encodings::default()),
+            restore_value(&seal_v(body, FORMAT_VERSION + 1), &Encodings::default()),
             Err(DumpError::VersionOrChecksum)
         );
-        assert_eq!(restore_value(&seal(body, 0), &Encodings::default()), Err(DumpError::VersionOrChecksum));
-        assert!(restore_value(&seal(body, FORMAT_VERSION), &Encodings::default()).is_ok());
-        // Unknown tag (a future collection type).
+        assert_eq!(restore_value(&seal_v(body, 0), &Encodings::default()), Err(DumpError::VersionOrChecksum));
+        assert!(restore_value(&seal_v(body, FORMAT_VERSION), &Encodings::default()).is_ok());
+        // Unknown RDB type, and an unknown collection tag (a future type).
         assert_eq!(
-            restore_value(&seal(&[9, 0, 0, 0], FORMAT_VERSION), &Encodings::default()),
+            restore_value(&seal_v(&[9, 0, 0, 0], FORMAT_VERSION), &Encodings::default()),
             Err(DumpError::BadFormat)
         );
-        // A length prefix far beyond the payload must not allocate or panic.
-        let mut huge = vec![0, 0, 0, 0];
+        assert_eq!(
+            restore_value(&seal_v(&[TYPE_FERRODIS, 9, 0, 0, 0], FORMAT_VERSION), &Encodings::default()),
+            Err(DumpError::BadFormat)
+        );
+        // A length prefix far beyond the payload must not allocate or panic (RDB and bincode forms).
+        let mut huge = vec![0, 0x81];
+        huge.extend_from_slice(&u64::MAX.to_be_bytes());
+        huge.extend_from_slice(b"abc");
+        assert_eq!(restore_value(&seal_v(&huge, FORMAT_VERSION), &Encodings::default()), Err(DumpError::BadFormat));
+        let mut huge = vec![TYPE_FERRODIS, 1, 0, 0, 0];
         huge.extend_from_slice(&u64::MAX.to_le_bytes());
         huge.extend_from_slice(b"abc");
-        assert_eq!(restore_value(&seal(&huge, FORMAT_VERSION), &Encodings::default()), Err(DumpError::BadFormat));
+        assert_eq!(restore_value(&seal_v(&huge, FORMAT_VERSION), &Encodings::default()), Err(DumpError::BadFormat));
         // Trailing bytes after the value.
         let mut extra = body.to_vec();
         extra.push(0);
-        assert_eq!(restore_value(&seal(&extra, FORMAT_VERSION), &Encodings::default()), Err(DumpError::BadFormat));
+        assert_eq!(restore_value(&seal_v(&extra, FORMAT_VERSION), &Encodings::default()), Err(DumpError::BadFormat));
         // Empty body.
-        assert_eq!(restore_value(&seal(&[], FORMAT_VERSION), &Encodings::default()), Err(DumpError::BadFormat));
+        assert_eq!(restore_value(&seal_v(&[], FORMAT_VERSION), &Encodings::default()), Err(DumpError::BadFormat));
     }
 }
