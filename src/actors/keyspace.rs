@@ -310,7 +310,7 @@ impl Handler<Tick> for Keyspace {
         }
         // About once a second, let the allocator give freed pages back (the Keyspace thread frees most).
         let hz = s.config.hz.max(1) as u64;
-        if s.stats.cron_loops % hz == 0 {
+        if s.stats.cron_loops.is_multiple_of(hz) {
             crate::alloc::release_free_memory();
         }
         s.stats.cron_loops += 1;
