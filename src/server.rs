@@ -53,6 +53,7 @@ impl Server {
 
     /// Boot the actors. Must be called from inside an actix System.
     pub async fn start(self) -> Result<ServerHandle, Error> {
+        crate::alloc::tune();
         let arbiter = Arbiter::new();
         let io: Vec<Arbiter> = if self.listen && self.config.io_threads > 1 {
             (0..self.config.io_threads).map(|_| Arbiter::new()).collect()

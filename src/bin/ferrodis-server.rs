@@ -47,7 +47,20 @@ fn init_logging(cfg: &Config) {
     let _ = b.try_init();
 }
 
+/// Tune the allocator before anything allocates: mimalloc decides how to commit its first arena at the
+/// first allocation, which happens before `main`. Runs from .init_array ahead of default-priority
+/// constructors (std's and mimalloc's own).
+#[used]
+#[link_section = ".init_array.00099"]
+static TUNE_ALLOCATOR_EARLY: extern "C" fn() = {
+    extern "C" fn tune() {
+        ferrodis::alloc::tune();
+    }
+    tune
+};
+
 fn main() {
+    ferrodis::alloc::tune();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(a) = args.first() {
         if a == "-v" || a == "--version" {
