@@ -234,35 +234,6 @@ fn write<R>(db: &mut Db, key: &[u8], f: impl FnOnce(&mut Hash) -> Result<R, CmdE
     }
 }
 
-/// An HSCAN cursor as Redis's parseScanCursorOrReply reads it: C's strtoul (optional sign, decimal digits, a
-/// negative number wraps around), with leading spaces, trailing junk and overflow refused. The C string ends
-/// at the first NUL, and an empty one is cursor 0.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let s = match arg.iter().position(|&c| c == 0) {
-        Some(n) => &arg[..n],
-        None => arg,
-    };
-    if s.is_empty() {
-        return Some(0);
-    }
-    if matches!(s[0], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        return None;
-    }
-    let (neg, digits) = match s[0] {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Writes
 // ---------------------------------------------------------------------------------------------------------
@@ -588,7 +559,7 @@ fn hrandfield_count(db: &mut Db, out: &mut Out, key: &[u8], l: i64, withvalues: 
 /// present for the whole iteration at least once. COUNT counts fields and values, as in Redis.
 fn hscan(cx: &mut Ctx<'_>) -> CmdResult {
     let argv = cx.argv;
-    let cursor = parse_cursor(argv.get(2)).ok_or(CmdError::INVALID_CURSOR)?;
+    let cursor = crate::commands::keys::parse_cursor(argv.get(2)).ok_or(CmdError::INVALID_CURSOR)?;
     let (db, out) = cx.db_out();
     let Some(h) = read(db, argv.get(1))? else {
         out.raw(b"*2\r\n$1\r\n0\r\n*0\r\n");
@@ -991,12 +962,12 @@ mod tests {
 
     #[test]
     fn cursor_parsing() {
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"+7"), Some(7));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b" 1"), None);
-        assert_eq!(parse_cursor(b"1 "), None);
-        assert_eq!(parse_cursor(b"18446744073709551616"), None);
+        assert_eq!(crate::commands::keys::parse_cursor(b""), Some(0));
+        assert_eq!(crate::commands::keys::parse_cursor(b"+7"), Some(7));
+        assert_eq!(crate::commands::keys::parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(crate::commands::keys::parse_cursor(b" 1"), None);
+        assert_eq!(crate::commands::keys::parse_cursor(b"1 "), None);
+        assert_eq!(crate::commands::keys::parse_cursor(b"18446744073709551616"), None);
         let mut b = [0u8; 20];
         let n = num_u64(&mut b, u64::MAX);
         assert_eq!(&b[..n], b"18446744073709551615");

@@ -507,7 +507,7 @@ fn keys(cx: &mut Ctx<'_>) -> CmdResult {
 /// A SCAN cursor as Redis's parseScanCursorOrReply reads it: C's strtoul (optional sign, decimal digits, a
 /// negative number wraps around), with leading spaces, trailing junk and overflow refused. The C string
 /// ends at the first NUL, and an empty one is cursor 0.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     let s = match arg.iter().position(|&c| c == 0) {
         Some(n) => &arg[..n],
         None => arg,

@@ -367,34 +367,6 @@ fn store_result(db: &mut Db, out: &mut Out, dst: &[u8], result: Set) -> bool {
     }
 }
 
-/// A SCAN cursor as Redis's parseScanCursorOrReply reads it (strtoul: optional sign, decimal digits, a
-/// negative number wraps around; spaces, junk and overflow refused; the C string ends at a NUL).
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let s = match arg.iter().position(|&c| c == 0) {
-        Some(n) => &arg[..n],
-        None => arg,
-    };
-    if s.is_empty() {
-        return Some(0);
-    }
-    if matches!(s[0], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        return None;
-    }
-    let (neg, digits) = match s[0] {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Single-key commands
 // ---------------------------------------------------------------------------------------------------------
@@ -971,7 +943,7 @@ fn sdiffstore(cx: &mut Ctx<'_>) -> CmdResult {
 /// As Redis: the cursor is checked first, then the key (a missing key answers an empty scan without
 /// looking at the options), then the options. COUNT is how many members to visit before MATCH filters.
 fn sscan(cx: &mut Ctx<'_>) -> CmdResult {
-    let cursor = parse_cursor(cx.arg(2)).ok_or(CmdError::INVALID_CURSOR)?;
+    let cursor = crate::commands::keys::parse_cursor(cx.arg(2)).ok_or(CmdError::INVALID_CURSOR)?;
     let opts = scan_options(cx);
     let key = cx.arg(1);
     let (db, out) = cx.db_out();

@@ -1603,34 +1603,10 @@ fn zrandmember_count(cx: &mut Ctx<'_>, key: &[u8], l: i64, withscores: bool) -> 
 // ---------------------------------------------------------------------------------------------------------
 // ZSCAN
 
-/// A SCAN cursor as parseScanCursorOrReply reads it (strtoul: optional sign, digits, no junk, no overflow).
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let s = c_str(arg);
-    if s.is_empty() {
-        return Some(0);
-    }
-    if matches!(s[0], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        return None;
-    }
-    let (neg, digits) = match s[0] {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]
 fn zscan(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
-    let cursor = parse_cursor(cx.arg(2)).ok_or(CmdError::INVALID_CURSOR)?;
+    let cursor = crate::commands::keys::parse_cursor(cx.arg(2)).ok_or(CmdError::INVALID_CURSOR)?;
     let argc = cx.argc();
     let argv = cx.argv;
     let (db, out) = cx.db_out();
