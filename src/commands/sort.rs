@@ -413,13 +413,13 @@ fn sort_generic(cx: &mut Ctx<'_>, readonly: bool) -> CmdResult {
                     if alpha {
                         it.cmp = Some(v.to_vec());
                     } else {
-                        match strtod(v) {
+                        match weight(v) {
                             Some(x) => it.score = x,
                             None => bad_double = true,
                         }
                     }
                 }),
-                None if !alpha => match strtod(&it.obj) {
+                None if !alpha => match weight(&it.obj) {
                     Some(x) => it.score = x,
                     None => bad_double = true,
                 },
@@ -602,232 +602,16 @@ fn pqsort<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> Ordering, lrange: i64, rrange:
     }
 }
 
-/// C's isspace in the "C" locale.
-#[inline]
-fn is_c_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
-}
-
 /// A weight as Redis reads it: `strtod` over the C string, accepted when it consumed everything and did
-/// not set ERANGE, and the result is not NaN. None is the "can't be converted into double" error.
-fn strtod(s: &[u8]) -> Option<f64> {
+/// not set ERANGE, and the result is not NaN. An empty string is 0 (no conversion, but the end pointer is at
+/// the terminating NUL). None is the "can't be converted into double" error.
+fn weight(s: &[u8]) -> Option<f64> {
     let s = cstr(s);
     if s.is_empty() {
-        // No conversion, but the end pointer is at the terminating NUL: Redis takes 0.
         return Some(0.0);
     }
-    let mut i = 0;
-    while i < s.len() && is_c_space(s[i]) {
-        i += 1;
-    }
-    let body = &s[i..];
-    let (neg, unsigned) = match body.first() {
-        Some(b'-') => (true, &body[1..]),
-        Some(b'+') => (false, &body[1..]),
-        _ => (false, body),
-    };
-    let lower = |t: &[u8], w: &str| t.len() >= w.len() && t[..w.len()].eq_ignore_ascii_case(w.as_bytes());
-    let v = if lower(unsigned, "inf") {
-        let used = if lower(unsigned, "infinity") { 8 } else { 3 };
-        if used != unsigned.len() {
-            return None;
-        }
-        f64::INFINITY
-    } else if lower(unsigned, "nan") {
-        return None;
-    } else if unsigned.len() > 2
-        && unsigned[0] == b'0'
-        && (unsigned[1] | 0x20) == b'x'
-        && (unsigned[2].is_ascii_hexdigit()
-            || (unsigned[2] == b'.' && unsigned.get(3).is_some_and(|c| c.is_ascii_hexdigit())))
-    {
-        parse_hex_float(&unsigned[2..])?
-    } else {
-        parse_dec_float(unsigned)?
-    };
-    Some(if neg { -v } else { v })
-}
-
-/// The digits-and-exponent part of a decimal strtod; None unless all of `t` is consumed without ERANGE.
-fn parse_dec_float(t: &[u8]) -> Option<f64> {
-    let digits = |from: usize| from + t[from..].iter().take_while(|c| c.is_ascii_digit()).count();
-    let int_end = digits(0);
-    let mut end = int_end;
-    let mut frac = (int_end, int_end);
-    if t.get(end) == Some(&b'.') {
-        let fe = digits(end + 1);
-        frac = (end + 1, fe);
-        end = fe;
-    }
-    if int_end == 0 && frac.1 == frac.0 {
-        return None; // no digits: no conversion
-    }
-    let mut exp: i64 = 0;
-    if matches!(t.get(end), Some(b'e' | b'E')) {
-        let mut k = end + 1;
-        let neg = match t.get(k) {
-            Some(b'-') => {
-                k += 1;
-                true
-            }
-            Some(b'+') => {
-                k += 1;
-                false
-            }
-            _ => false,
-        };
-        let ee = digits(k);
-        if ee > k {
-            for &c in &t[k..ee] {
-                exp = (exp * 10 + (c - b'0') as i64).min(1 << 40);
-            }
-            if neg {
-                exp = -exp;
-            }
-            end = ee;
-        }
-    }
-    if end != t.len() {
-        return None;
-    }
-    let v: f64 = std::str::from_utf8(t).ok()?.parse().ok()?;
-    if v.is_infinite() {
-        return None; // overflow
-    }
-    if v.abs() < f64::MIN_POSITIVE {
-        // Underflow is an error unless the value is exact (zero, or a subnormal written out in full).
-        let int_digits = &t[..int_end];
-        let frac_digits = &t[frac.0..frac.1];
-        if int_digits.iter().chain(frac_digits).all(|&c| c == b'0') {
-            return Some(v);
-        }
-        if v == 0.0 || !decimal_equals(int_digits, frac_digits, exp, v) {
-            return None;
-        }
-    }
-    Some(v)
-}
-
-/// Is the decimal `int.frac × 10^exp` exactly `v` (a positive subnormal)?
-fn decimal_equals(int: &[u8], frac: &[u8], exp: i64, v: f64) -> bool {
-    // Normalise both to (significant digits, exponent of the first one).
-    let all: Vec<u8> = int.iter().chain(frac).copied().collect();
-    let lead = all.iter().take_while(|&&c| c == b'0').count();
-    let sig = &all[lead..];
-    let sig = &sig[..sig.len() - sig.iter().rev().take_while(|&&c| c == b'0').count()];
-    let e_in = int.len() as i64 - 1 - lead as i64 + exp;
-    // Rust's fixed-precision formatting is exact; a subnormal has fewer than 800 significant digits.
-    let s = format!("{:.800e}", v);
-    let Some((m, e)) = s.split_once('e') else { return false };
-    let Ok(e_out) = e.parse::<i64>() else { return false };
-    let m: Vec<u8> = m.bytes().filter(|c| c.is_ascii_digit()).collect();
-    let m = &m[..m.len() - m.iter().rev().take_while(|&&c| c == b'0').count()];
-    e_in == e_out && sig == m
-}
-
-/// A hex float after "0x": hex digits with an optional point and an optional binary exponent `p±d`,
-/// rounded to nearest even. None unless all of `t` is consumed without ERANGE.
-fn parse_hex_float(t: &[u8]) -> Option<f64> {
-    let mut mant: u64 = 0;
-    let mut sticky = false;
-    // Value = (mant + sticky bits) × 2^bexp.
-    let mut bexp: i64 = 0;
-    let mut i = 0;
-    let mut seen_point = false;
-    while i < t.len() {
-        let c = t[i];
-        if c == b'.' && !seen_point {
-            seen_point = true;
-        } else if let Some(d) = (c as char).to_digit(16) {
-            if mant >> 60 == 0 {
-                mant = mant << 4 | d as u64;
-                if seen_point {
-                    bexp -= 4;
-                }
-            } else {
-                sticky |= d != 0;
-                if !seen_point {
-                    bexp += 4;
-                }
-            }
-        } else {
-            break;
-        }
-        i += 1;
-    }
-    if matches!(t.get(i), Some(b'p' | b'P')) {
-        let mut k = i + 1;
-        let neg = match t.get(k) {
-            Some(b'-') => {
-                k += 1;
-                true
-            }
-            Some(b'+') => {
-                k += 1;
-                false
-            }
-            _ => false,
-        };
-        let start = k;
-        let mut e: i64 = 0;
-        while k < t.len() && t[k].is_ascii_digit() {
-            e = (e * 10 + (t[k] - b'0') as i64).min(1 << 40);
-            k += 1;
-        }
-        if k > start {
-            bexp += if neg { -e } else { e };
-            i = k;
-        }
-    }
-    if i != t.len() {
-        return None;
-    }
-    if mant == 0 {
-        return Some(0.0);
-    }
-    // Top bit's exponent, and how many bits the result can keep (53, fewer for subnormals).
-    let nbits = 64 - mant.leading_zeros() as i64;
-    let top = bexp + nbits - 1;
-    if top > 1023 {
-        return None;
-    }
-    let keep = if top >= -1022 { 53 } else { top + 1074 + 1 };
-    let drop = nbits - keep;
-    let (mut m, inexact, mut lsb_exp) = if drop <= 0 {
-        (mant << (-drop).min(63), sticky, bexp + drop)
-    } else if drop > 64 {
-        (0, true, bexp + drop)
-    } else {
-        let kept = if drop == 64 { 0 } else { mant >> drop };
-        let rem = if drop == 64 { mant } else { mant & ((1u64 << drop) - 1) };
-        let half = 1u64 << (drop - 1);
-        let round_up = rem > half || (rem == half && (sticky || kept & 1 == 1));
-        (kept + round_up as u64, rem != 0 || sticky, bexp + drop)
-    };
-    if m == 0 {
-        // Rounded to zero: always inexact underflow.
-        return None;
-    }
-    if m >> 53 != 0 {
-        m >>= 1;
-        lsb_exp += 1;
-    }
-    // m × 2^lsb_exp, m < 2^53.
-    let top = lsb_exp + 63 - m.leading_zeros() as i64;
-    if top > 1023 {
-        return None;
-    }
-    let v = if top >= -1022 {
-        let bits = ((top + 1023) as u64) << 52 | ((m << (52 - (top - lsb_exp))) & ((1u64 << 52) - 1));
-        f64::from_bits(bits)
-    } else {
-        // Subnormal: lsb_exp is -1074 here.
-        f64::from_bits(m << (lsb_exp + 1074))
-    };
-    if inexact && v.abs() < f64::MIN_POSITIVE {
-        return None;
-    }
-    Some(v)
+    let (v, used, erange) = crate::types::num::strtod(s);
+    (used == s.len() && !erange && !v.is_nan()).then_some(v)
 }
 
 #[cfg(test)]
@@ -955,32 +739,32 @@ mod tests {
     #[test]
     fn strtod_rules() {
         for ok in ["", " 3", "\t\n3", "+5", "-5", ".5", "5.", "1e5", "1E+05", "0x10", "0X1P3", "  -0x1p3", "inf"] {
-            assert!(strtod(ok.as_bytes()).is_some(), "{ok:?}");
+            assert!(weight(ok.as_bytes()).is_some(), "{ok:?}");
         }
         for ok in ["-inf", "INFINITY", "0e-400", "0.0000e5", "2.5e-308", "1e308", "0x1p-1040", "0x1.8p-1070"] {
-            assert!(strtod(ok.as_bytes()).is_some(), "{ok:?}");
+            assert!(weight(ok.as_bytes()).is_some(), "{ok:?}");
         }
         for bad in [" ", "-", "3 ", "0x", "1e", "1e+", "0b1", "1,5", "nan", "-nan", "nan(1)", "infinit", "1e-310"] {
-            assert!(strtod(bad.as_bytes()).is_none(), "{bad:?}");
+            assert!(weight(bad.as_bytes()).is_none(), "{bad:?}");
         }
         for bad in ["1e-320", "-1e-400", "1.8e308", "0x1p1024", "0x1.0000000000001p-1030", "1e99999999999999999999"] {
-            assert!(strtod(bad.as_bytes()).is_none(), "{bad:?}");
+            assert!(weight(bad.as_bytes()).is_none(), "{bad:?}");
         }
-        assert_eq!(strtod(b"0x10"), Some(16.0));
-        assert_eq!(strtod(b"0x1.8p1"), Some(3.0));
-        assert_eq!(strtod(b"0x.8"), Some(0.5));
-        assert_eq!(strtod(b"0x1p-1074"), Some(f64::from_bits(1)));
-        assert_eq!(strtod(b"0x1.fffffffffffff8p0"), Some(2.0));
-        assert_eq!(strtod(b"0x1.fffffffffffff7p0"), Some(f64::from_bits(0x3fff_ffff_ffff_ffff)));
-        assert_eq!(strtod(b"0x1.00000000000008p0"), Some(1.0));
-        assert_eq!(strtod(b"0x1.000000000000080001p0"), Some(f64::from_bits(0x3ff0_0000_0000_0001)));
-        assert_eq!(strtod(b"0x123456789abcdef0123p0"), Some(0x123456789abcdef0123u128 as f64));
-        assert_eq!(strtod(b"-2.5"), Some(-2.5));
-        assert_eq!(strtod(b"3\0abc"), Some(3.0));
+        assert_eq!(weight(b"0x10"), Some(16.0));
+        assert_eq!(weight(b"0x1.8p1"), Some(3.0));
+        assert_eq!(weight(b"0x.8"), Some(0.5));
+        assert_eq!(weight(b"0x1p-1074"), Some(f64::from_bits(1)));
+        assert_eq!(weight(b"0x1.fffffffffffff8p0"), Some(2.0));
+        assert_eq!(weight(b"0x1.fffffffffffff7p0"), Some(f64::from_bits(0x3fff_ffff_ffff_ffff)));
+        assert_eq!(weight(b"0x1.00000000000008p0"), Some(1.0));
+        assert_eq!(weight(b"0x1.000000000000080001p0"), Some(f64::from_bits(0x3ff0_0000_0000_0001)));
+        assert_eq!(weight(b"0x123456789abcdef0123p0"), Some(0x123456789abcdef0123u128 as f64));
+        assert_eq!(weight(b"-2.5"), Some(-2.5));
+        assert_eq!(weight(b"3\0abc"), Some(3.0));
         // The smallest subnormal written out exactly is not an underflow error.
         let exact = format!("{:.1074e}", f64::from_bits(1));
-        assert_eq!(strtod(exact.as_bytes()), Some(f64::from_bits(1)));
-        assert_eq!(strtod(b"4.9406564584124654e-324"), None);
+        assert_eq!(weight(exact.as_bytes()), Some(f64::from_bits(1)));
+        assert_eq!(weight(b"4.9406564584124654e-324"), None);
     }
 
     #[test]

@@ -529,143 +529,12 @@ fn keys_store_numkeys(argv: &[&[u8]]) -> Vec<usize> {
 // ---------------------------------------------------------------------------------------------------------
 // Number parsing with C's rules.
 
-/// C's strtod on `s` (which must not contain NUL): returns (value, bytes consumed, range error). Consumed is
-/// 0 when no number was found. Accepts leading white space, a sign, decimal and hex forms, "inf",
-/// "infinity" and "nan" (any case).
-fn strtod(s: &[u8]) -> (f64, usize, bool) {
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        i += 1;
-    }
-    let start = i;
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let sign = if neg { -1.0 } else { 1.0 };
-    let rest = &s[i..];
-    let starts = |w: &str| rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w.as_bytes());
-    if starts("infinity") {
-        return (sign * f64::INFINITY, i + 8, false);
-    }
-    if starts("inf") {
-        return (sign * f64::INFINITY, i + 3, false);
-    }
-    if starts("nan") {
-        let mut j = i + 3;
-        // "nan(chars)" is consumed whole.
-        if s.get(j) == Some(&b'(') {
-            let mut k = j + 1;
-            while k < s.len() && (s[k].is_ascii_alphanumeric() || s[k] == b'_') {
-                k += 1;
-            }
-            if s.get(k) == Some(&b')') {
-                j = k + 1;
-            }
-        }
-        return (f64::NAN, j, false);
-    }
-    if rest.len() >= 3
-        && rest[0] == b'0'
-        && (rest[1] | 0x20) == b'x'
-        && (rest[2].is_ascii_hexdigit() || (rest[2] == b'.' && rest.get(3).is_some_and(|c| c.is_ascii_hexdigit())))
-    {
-        return strtod_hex(s, i + 2, sign);
-    }
-    let mut j = i;
-    let mut digits = 0;
-    let mut nonzero = false;
-    while j < s.len() && s[j].is_ascii_digit() {
-        nonzero |= s[j] != b'0';
-        j += 1;
-        digits += 1;
-    }
-    if j < s.len() && s[j] == b'.' {
-        j += 1;
-        while j < s.len() && s[j].is_ascii_digit() {
-            nonzero |= s[j] != b'0';
-            j += 1;
-            digits += 1;
-        }
-    }
-    if digits == 0 {
-        return (0.0, 0, false);
-    }
-    if j < s.len() && (s[j] | 0x20) == b'e' {
-        let mut k = j + 1;
-        if k < s.len() && (s[k] == b'+' || s[k] == b'-') {
-            k += 1;
-        }
-        if k < s.len() && s[k].is_ascii_digit() {
-            while k < s.len() && s[k].is_ascii_digit() {
-                k += 1;
-            }
-            j = k;
-        }
-    }
-    let text = std::str::from_utf8(&s[start..j]).unwrap_or("0");
-    let v: f64 = text.parse().unwrap_or(0.0);
-    let erange = v.is_infinite() || (v == 0.0 && nonzero) || (v != 0.0 && v.abs() < f64::MIN_POSITIVE);
-    (v, j, erange)
-}
-
-/// The hex form of strtod, digits starting at `i`.
-fn strtod_hex(s: &[u8], mut i: usize, sign: f64) -> (f64, usize, bool) {
-    let mut mant = 0.0f64;
-    let mut exp: i64 = 0;
-    while i < s.len() && s[i].is_ascii_hexdigit() {
-        mant = mant * 16.0 + (s[i] as char).to_digit(16).unwrap_or(0) as f64;
-        i += 1;
-    }
-    if i < s.len() && s[i] == b'.' {
-        i += 1;
-        while i < s.len() && s[i].is_ascii_hexdigit() {
-            mant = mant * 16.0 + (s[i] as char).to_digit(16).unwrap_or(0) as f64;
-            exp -= 4;
-            i += 1;
-        }
-    }
-    if i < s.len() && (s[i] | 0x20) == b'p' {
-        let mut k = i + 1;
-        let neg = match s.get(k) {
-            Some(b'-') => {
-                k += 1;
-                true
-            }
-            Some(b'+') => {
-                k += 1;
-                false
-            }
-            _ => false,
-        };
-        if k < s.len() && s[k].is_ascii_digit() {
-            let mut e: i64 = 0;
-            while k < s.len() && s[k].is_ascii_digit() {
-                e = (e * 10 + (s[k] - b'0') as i64).min(100_000);
-                k += 1;
-            }
-            exp += if neg { -e } else { e };
-            i = k;
-        }
-    }
-    let v = sign * mant * 2f64.powi(exp.clamp(-100_000, 100_000) as i32);
-    let erange = v.is_infinite() || (v == 0.0 && mant != 0.0);
-    (v, i, erange)
-}
-
 /// A score as getDoubleFromObject reads it: the whole argument, no leading space, no overflow, not NaN.
 fn parse_score(arg: &[u8]) -> Option<f64> {
     if arg.is_empty() || matches!(arg[0], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
         return None;
     }
-    let (v, used, erange) = strtod(arg);
+    let (v, used, erange) = crate::types::num::strtod(arg);
     if used != arg.len() || v.is_nan() || (erange && (v.is_infinite() || v == 0.0)) {
         return None;
     }
@@ -696,7 +565,7 @@ fn parse_score_bound(arg: &[u8]) -> Option<(f64, bool)> {
         Some(b'(') => (true, &s[1..]),
         _ => (false, s),
     };
-    let (v, used, _) = strtod(body);
+    let (v, used, _) = crate::types::num::strtod(body);
     if used != body.len() || v.is_nan() {
         return None;
     }

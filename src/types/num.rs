@@ -535,6 +535,242 @@ pub mod ld {
     }
 }
 
+/// C's strtod (glibc, "C" locale) on `s`, which must not contain NUL: (value, bytes consumed, ERANGE).
+/// Consumed is 0 when no number was found. Accepts leading white space, a sign, decimal and hex forms
+/// (hex correctly rounded), "inf", "infinity" and "nan" / "nan(chars)" in any case. Callers apply Redis's
+/// policy on top (whole string consumed? leading space? which ERANGE results are errors?).
+pub fn strtod(s: &[u8]) -> (f64, usize, bool) {
+    let mut i = 0;
+    while i < s.len() && is_c_space(s[i]) {
+        i += 1;
+    }
+    let neg = match s.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let sign = |v: f64| if neg { -v } else { v };
+    let rest = &s[i..];
+    let starts = |w: &str| rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w.as_bytes());
+    if starts("infinity") {
+        return (sign(f64::INFINITY), i + 8, false);
+    }
+    if starts("inf") {
+        return (sign(f64::INFINITY), i + 3, false);
+    }
+    if starts("nan") {
+        let mut j = i + 3;
+        // "nan(chars)" is consumed whole.
+        if s.get(j) == Some(&b'(') {
+            let mut k = j + 1;
+            while k < s.len() && (s[k].is_ascii_alphanumeric() || s[k] == b'_') {
+                k += 1;
+            }
+            if s.get(k) == Some(&b')') {
+                j = k + 1;
+            }
+        }
+        return (f64::NAN, j, false);
+    }
+    if rest.len() >= 3
+        && rest[0] == b'0'
+        && (rest[1] | 0x20) == b'x'
+        && (rest[2].is_ascii_hexdigit() || (rest[2] == b'.' && rest.get(3).is_some_and(|c| c.is_ascii_hexdigit())))
+    {
+        let (v, used, erange) = hex_float(&rest[2..]);
+        return (sign(v), i + 2 + used, erange);
+    }
+    let (v, used, erange) = dec_float(rest);
+    if used == 0 {
+        return (0.0, 0, false);
+    }
+    (sign(v), i + used, erange)
+}
+
+/// C's isspace in the "C" locale.
+#[inline]
+fn is_c_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// The digits-and-exponent part of a decimal strtod: (value, bytes consumed, ERANGE); consumed 0 when `t`
+/// does not start with a number. ERANGE as glibc sets it: overflow, or an underflow that is not exact.
+fn dec_float(t: &[u8]) -> (f64, usize, bool) {
+    let digits = |from: usize| from + t[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let int_end = digits(0);
+    let mut end = int_end;
+    let mut frac = (int_end, int_end);
+    if t.get(end) == Some(&b'.') {
+        let fe = digits(end + 1);
+        frac = (end + 1, fe);
+        end = fe;
+    }
+    if int_end == 0 && frac.1 == frac.0 {
+        return (0.0, 0, false); // no digits: no conversion
+    }
+    let mut exp: i64 = 0;
+    if matches!(t.get(end), Some(b'e' | b'E')) {
+        let mut k = end + 1;
+        let neg = match t.get(k) {
+            Some(b'-') => {
+                k += 1;
+                true
+            }
+            Some(b'+') => {
+                k += 1;
+                false
+            }
+            _ => false,
+        };
+        let ee = digits(k);
+        if ee > k {
+            for &c in &t[k..ee] {
+                exp = (exp * 10 + (c - b'0') as i64).min(1 << 40);
+            }
+            if neg {
+                exp = -exp;
+            }
+            end = ee;
+        }
+    }
+    // The consumed text is ASCII digits, '.', 'e' and a sign: Rust's parser reads it (inf on overflow).
+    let v: f64 = std::str::from_utf8(&t[..end]).ok().and_then(|x| x.parse().ok()).unwrap_or(0.0);
+    if v.is_infinite() {
+        return (v, end, true);
+    }
+    let mut erange = false;
+    if v.abs() < f64::MIN_POSITIVE {
+        // Underflow is an error unless the value is exact (zero, or a subnormal written out in full).
+        let int_digits = &t[..int_end];
+        let frac_digits = &t[frac.0..frac.1];
+        let all_zero = int_digits.iter().chain(frac_digits).all(|&c| c == b'0');
+        erange = !all_zero && (v == 0.0 || !decimal_equals(int_digits, frac_digits, exp, v));
+    }
+    (v, end, erange)
+}
+
+/// Is the decimal `int.frac × 10^exp` exactly `v` (a positive subnormal)?
+fn decimal_equals(int: &[u8], frac: &[u8], exp: i64, v: f64) -> bool {
+    // Normalise both to (significant digits, exponent of the first one).
+    let all: Vec<u8> = int.iter().chain(frac).copied().collect();
+    let lead = all.iter().take_while(|&&c| c == b'0').count();
+    let sig = &all[lead..];
+    let sig = &sig[..sig.len() - sig.iter().rev().take_while(|&&c| c == b'0').count()];
+    let e_in = int.len() as i64 - 1 - lead as i64 + exp;
+    // Rust's fixed-precision formatting is exact; a subnormal has fewer than 800 significant digits.
+    let s = format!("{:.800e}", v);
+    let Some((m, e)) = s.split_once('e') else { return false };
+    let Ok(e_out) = e.parse::<i64>() else { return false };
+    let m: Vec<u8> = m.bytes().filter(|c| c.is_ascii_digit()).collect();
+    let m = &m[..m.len() - m.iter().rev().take_while(|&&c| c == b'0').count()];
+    e_in == e_out && sig == m
+}
+
+/// A hex float after "0x": hex digits with an optional point and an optional binary exponent `p±d`,
+/// rounded to nearest even: (value, bytes consumed, ERANGE).
+fn hex_float(t: &[u8]) -> (f64, usize, bool) {
+    let mut mant: u64 = 0;
+    let mut sticky = false;
+    // Value = (mant + sticky bits) × 2^bexp.
+    let mut bexp: i64 = 0;
+    let mut i = 0;
+    let mut seen_point = false;
+    while i < t.len() {
+        let c = t[i];
+        if c == b'.' && !seen_point {
+            seen_point = true;
+        } else if let Some(d) = (c as char).to_digit(16) {
+            if mant >> 60 == 0 {
+                mant = mant << 4 | d as u64;
+                if seen_point {
+                    bexp -= 4;
+                }
+            } else {
+                sticky |= d != 0;
+                if !seen_point {
+                    bexp += 4;
+                }
+            }
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    if matches!(t.get(i), Some(b'p' | b'P')) {
+        let mut k = i + 1;
+        let neg = match t.get(k) {
+            Some(b'-') => {
+                k += 1;
+                true
+            }
+            Some(b'+') => {
+                k += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = k;
+        let mut e: i64 = 0;
+        while k < t.len() && t[k].is_ascii_digit() {
+            e = (e * 10 + (t[k] - b'0') as i64).min(1 << 40);
+            k += 1;
+        }
+        if k > start {
+            bexp += if neg { -e } else { e };
+            i = k;
+        }
+    }
+    if mant == 0 {
+        return (0.0, i, false);
+    }
+    // Top bit's exponent, and how many bits the result can keep (53, fewer for subnormals).
+    let nbits = 64 - mant.leading_zeros() as i64;
+    let top = bexp + nbits - 1;
+    if top > 1023 {
+        return (f64::INFINITY, i, true);
+    }
+    let keep = if top >= -1022 { 53 } else { top + 1074 + 1 };
+    let drop = nbits - keep;
+    let (mut m, inexact, mut lsb_exp) = if drop <= 0 {
+        (mant << (-drop).min(63), sticky, bexp + drop)
+    } else if drop > 64 {
+        (0, true, bexp + drop)
+    } else {
+        let kept = if drop == 64 { 0 } else { mant >> drop };
+        let rem = if drop == 64 { mant } else { mant & ((1u64 << drop) - 1) };
+        let half = 1u64 << (drop - 1);
+        let round_up = rem > half || (rem == half && (sticky || kept & 1 == 1));
+        (kept + round_up as u64, rem != 0 || sticky, bexp + drop)
+    };
+    if m == 0 {
+        // Rounded to zero: always inexact underflow.
+        return (0.0, i, true);
+    }
+    if m >> 53 != 0 {
+        m >>= 1;
+        lsb_exp += 1;
+    }
+    // m × 2^lsb_exp, m < 2^53.
+    let top = lsb_exp + 63 - m.leading_zeros() as i64;
+    if top > 1023 {
+        return (f64::INFINITY, i, true);
+    }
+    let v = if top >= -1022 {
+        let bits = ((top + 1023) as u64) << 52 | ((m << (52 - (top - lsb_exp))) & ((1u64 << 52) - 1));
+        f64::from_bits(bits)
+    } else {
+        // Subnormal: lsb_exp is -1074 here.
+        f64::from_bits(m << (lsb_exp + 1074))
+    };
+    (v, i, inexact && v.abs() < f64::MIN_POSITIVE)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -562,6 +798,24 @@ mod tests {
         assert_eq!(parse_f64(b"nan"), None);
         assert_eq!(parse_f64(b""), None);
         assert_eq!(parse_f64(b"1x"), None);
+    }
+
+    #[test]
+    fn strtod_reports_consumed_and_erange_like_glibc() {
+        assert_eq!(strtod(b"  -1.5e2xyz"), (-150.0, 8, false));
+        assert_eq!(strtod(b"abc"), (0.0, 0, false));
+        assert_eq!(strtod(b"1e"), (1.0, 1, false));
+        assert_eq!(strtod(b"0x1p4!"), (16.0, 5, false));
+        assert_eq!(strtod(b"Infinity").0, f64::INFINITY);
+        assert_eq!(strtod(b"-inf").1, 4);
+        let (v, used, _) = strtod(b"nan(0x1)z");
+        assert!(v.is_nan() && used == 8);
+        assert_eq!(strtod(b"1e400"), (f64::INFINITY, 5, true));
+        assert_eq!(strtod(b"1e-400"), (0.0, 6, true));
+        assert_eq!(strtod(b"0.000"), (0.0, 5, false));
+        // A subnormal written out exactly is not a range error; a rounded one is.
+        assert!(!strtod(b"0x1p-1074").2);
+        assert!(strtod(b"4.9406564584124654e-324").2);
     }
 
     #[test]
