@@ -220,6 +220,17 @@ impl Client {
     }
 }
 
+/// A borrowed (db, key) that looks up maps keyed by `(usize, Vec<u8>)` without building the Vec: every
+/// write checks the WATCH and blocked-client maps, and must not allocate to do so.
+#[derive(Hash)]
+pub struct DbKey<'a>(pub usize, pub &'a [u8]);
+
+impl hashbrown::Equivalent<(usize, Vec<u8>)> for DbKey<'_> {
+    fn equivalent(&self, k: &(usize, Vec<u8>)) -> bool {
+        self.0 == k.0 && self.1 == k.1.as_slice()
+    }
+}
+
 /// Per-command counters (INFO commandstats).
 #[derive(Default, Clone, Copy, Debug)]
 pub struct CmdStat {
@@ -316,9 +327,9 @@ pub struct State {
     /// Whether the server listens on sockets at all (embedded without listener: false).
     pub io_threads_active: bool,
     /// WATCHed keys: (db, key) -> watching client slots.
-    pub watched_keys: HashMap<(usize, Vec<u8>), Vec<usize>>,
+    pub watched_keys: hashbrown::HashMap<(usize, Vec<u8>), Vec<usize>>,
     /// Keys clients are blocked on: (db, key) -> client slots in arrival order.
-    pub blocked_on: HashMap<(usize, Vec<u8>), std::collections::VecDeque<usize>>,
+    pub blocked_on: hashbrown::HashMap<(usize, Vec<u8>), std::collections::VecDeque<usize>>,
     /// Keys written since the blocked clients were last served.
     pub ready_keys: Vec<(usize, Vec<u8>)>,
     /// CLIENT UNBLOCK requests: (slot, reply with an error instead of a timeout).
@@ -364,8 +375,8 @@ impl State {
             ops_samples: Vec::new(),
             blocked_clients: 0,
             io_threads_active: false,
-            watched_keys: HashMap::new(),
-            blocked_on: HashMap::new(),
+            watched_keys: hashbrown::HashMap::new(),
+            blocked_on: hashbrown::HashMap::new(),
             ready_keys: Vec::new(),
             unblock_requests: Vec::new(),
             in_exec: false,
@@ -413,7 +424,7 @@ impl State {
         if !self.watched_keys.is_empty() {
             multi::touch_watched(self, db, key);
         }
-        if !self.blocked_on.is_empty() && self.blocked_on.contains_key(&(db, key.to_vec())) {
+        if !self.blocked_on.is_empty() && self.blocked_on.contains_key(&DbKey(db, key)) {
             self.ready_keys.push((db, key.to_vec()));
         }
     }
@@ -977,5 +988,19 @@ pub mod testutil {
     pub fn run(t: &mut T, args: &[&str]) -> String {
         let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
         String::from_utf8_lossy(&run_args(&mut t.s, t.me, &a)).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod dbkey_tests {
+    use super::DbKey;
+
+    #[test]
+    fn borrowed_keys_find_owned_entries() {
+        let mut m: hashbrown::HashMap<(usize, Vec<u8>), u32> = hashbrown::HashMap::new();
+        m.insert((3, b"k".to_vec()), 7);
+        assert_eq!(m.get(&DbKey(3, b"k")), Some(&7));
+        assert_eq!(m.get(&DbKey(2, b"k")), None);
+        assert_eq!(m.get(&DbKey(3, b"kk")), None);
     }
 }

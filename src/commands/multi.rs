@@ -156,7 +156,7 @@ pub fn unwatch_all(s: &mut State, slot: usize) {
 
 /// Mark the watchers of (db, key).
 pub fn touch_watched(s: &mut State, db: usize, key: &[u8]) {
-    if let Some(v) = s.watched_keys.get(&(db, key.to_vec())) {
+    if let Some(v) = s.watched_keys.get(&super::DbKey(db, key)) {
         for &slot in v {
             if let Some(c) = s.clients.get_mut(slot) {
                 c.dirty_cas = true;
