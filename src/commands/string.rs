@@ -1216,21 +1216,7 @@ fn bitcount(cx: &mut Ctx<'_>) -> CmdResult {
                 return Ok(());
             }
             let isbit = argc == 5 && bit_unit(argv.get(4))?;
-            let total = if isbit { strlen << 3 } else { strlen };
-            if start < 0 {
-                start += total;
-            }
-            if end < 0 {
-                end += total;
-            }
-            start = start.max(0);
-            end = end.max(0);
-            if end >= total {
-                end = total - 1;
-            }
-            if isbit && start <= end {
-                (start, end, first_mask, last_mask) = bit_range_to_bytes(start, end);
-            }
+            (start, end, first_mask, last_mask) = normalize_bit_range(start, end, strlen, isbit);
         } else if argc != 2 {
             return Err(CmdError::SYNTAX);
         }
@@ -1245,6 +1231,28 @@ fn bitcount(cx: &mut Ctx<'_>) -> CmdResult {
         out.int(count as i64);
         Ok(())
     })?
+}
+
+/// BITCOUNT/BITPOS range: negative indexes count from the end, both ends clamp into the string, and a BIT
+/// range becomes the byte range plus masks of the edge bits outside it. Returns (start, end, first_mask,
+/// last_mask) in bytes; start > end means empty.
+fn normalize_bit_range(mut start: i64, mut end: i64, strlen: i64, isbit: bool) -> (i64, i64, u8, u8) {
+    let total = if isbit { strlen << 3 } else { strlen };
+    if start < 0 {
+        start += total;
+    }
+    if end < 0 {
+        end += total;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= total {
+        end = total - 1;
+    }
+    if isbit && start <= end {
+        return bit_range_to_bytes(start, end);
+    }
+    (start, end, 0, 0)
 }
 
 /// BITPOS key bit [start [end [BYTE | BIT]]]
@@ -1273,21 +1281,7 @@ fn bitpos(cx: &mut Ctx<'_>) -> CmdResult {
                 end = num::parse_i64(argv.get(4)).ok_or(CmdError::NOT_INT)?;
                 end_given = true;
             }
-            let total = if isbit { strlen << 3 } else { strlen };
-            if start < 0 {
-                start += total;
-            }
-            if end < 0 {
-                end += total;
-            }
-            start = start.max(0);
-            end = end.max(0);
-            if end >= total {
-                end = total - 1;
-            }
-            if isbit && start <= end {
-                (start, end, first_mask, last_mask) = bit_range_to_bytes(start, end);
-            }
+            (start, end, first_mask, last_mask) = normalize_bit_range(start, end, strlen, isbit);
         } else if argc != 3 {
             return Err(CmdError::SYNTAX);
         }
