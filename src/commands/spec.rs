@@ -47,7 +47,7 @@ pub const NO_MULTI: u32 = 1 << 15;
 pub const MOVABLE_KEYS: u32 = 1 << 16;
 /// Allowed while a script is busy.
 pub const ALLOW_BUSY: u32 = 1 << 17;
-/// Not affected by CLIENT PAUSE WRITE even though it looks like a write (e.g. PUBLISH is, EXPIRE is not).
+/// Allowed on a cluster node for a slot being imported (after ASKING); listed by COMMAND INFO.
 pub const ASKING: u32 = 1 << 18;
 
 pub const FLAG_NAMES: &[(u32, &str)] = &[
