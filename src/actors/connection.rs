@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::task::yield_now;
 
 /// Read buffer growth step.
 const READ_CHUNK: usize = 16 * 1024;
@@ -178,6 +179,12 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                         continue;
                     }
                 }
+            } else {
+                // More requests are already buffered (the last batch hit BATCH_BYTES). yield_now defers this
+                // task until the runtime has polled the sockets, so a client that streams a big pipeline takes
+                // one batch per event-loop turn, as Redis takes one read per client per turn. Without it the
+                // LocalSet runs 61 tasks (about 20 batches, several ms) between socket polls and a PING waits.
+                yield_now().await;
             }
             let parsed = parse_batch(&mut batch, knobs.proto_max_bulk_len.load(Ordering::Relaxed), BATCH_BYTES);
             must_read = !parsed.more;

@@ -937,11 +937,10 @@ pub struct Parsed {
     pub more: bool,
 }
 
-/// Input one batch takes at most before the Keyspace serves other clients. actix runs every actor in a tokio
-/// LocalSet, which polls up to 61 tasks before the runtime looks at sockets again: with a pipelining client
-/// trading batches with the Keyspace, that is ~61 batches. At 32 KB (~0.4 ms each) a PING waited up to
-/// ~30 ms (p99.9) while keys loaded; at 8 KB it is ~17 ms, and pipelines of redis-benchmark's size
-/// (hundreds of bytes) are unaffected.
+/// Input one batch takes at most before the Keyspace serves other clients. A connection with more buffered
+/// input yields to the runtime's socket poll between batches (see actors::connection), so this bounds the
+/// work one client gets per event-loop turn, as Redis's 16 KB read per client per turn does; pipelines of
+/// redis-benchmark's size (hundreds of bytes) fit one batch.
 pub const BATCH_BYTES: usize = 8 * 1024;
 
 /// Decode the complete requests in `batch.input`, up to about `max_bytes`, resolving each to its command.
