@@ -107,43 +107,38 @@ impl Keyspace {
     fn wake(&mut self, slot: usize, ctx: &mut Context<Self>) {
         if let Some(i) = self.parked.iter().position(|p| p.slot == slot) {
             let p = self.parked.remove(i);
-            self.run(p.slot, p.batch, Reply::Later(p.tx), ctx);
+            self.rerun(p.slot, p.batch, p.tx, ctx);
         }
     }
 
-    /// Execute (or resume) a batch, then reply, or park it if it cannot make progress yet.
-    fn run(&mut self, slot: usize, mut batch: Batch, reply: Reply, ctx: &mut Context<Self>) -> Option<ExecReply> {
+    /// Execute what is left of `batch`. `Stuck` gives it back when it could not go on and has nothing to send
+    /// (blocked or paused): the caller parks it, and its deadline timer, if any, is already armed.
+    fn execute(&mut self, slot: usize, mut batch: Batch, ctx: &mut Context<Self>) -> Outcome {
         let before = batch.done;
         exec_batch(&mut self.s, slot, &mut batch);
         let stuck = batch.done < batch.reqs.len() && !batch.close && batch.done == before && batch.out.is_empty();
-        let result = if stuck {
-            // Nothing to send: wait here, holding no thread, until a key, a timer or an unpause wakes us.
-            if let Some(deadline) = self.s.clients.get(slot).and_then(|c| c.blocked.as_ref()).map(|b| b.deadline_ms) {
-                if deadline > 0 {
-                    let wait = (deadline - clock::system_ms()).max(0) as u64;
-                    ctx.run_later(Duration::from_millis(wait), move |act, ctx| act.wake(slot, ctx));
-                }
+        if !stuck {
+            return Outcome::Ready(batch);
+        }
+        // Nothing to send: wait here, holding no thread, until a key, a timer or an unpause wakes us.
+        if let Some(deadline) = self.s.clients.get(slot).and_then(|c| c.blocked.as_ref()).map(|b| b.deadline_ms) {
+            if deadline > 0 {
+                let wait = (deadline - clock::system_ms()).max(0) as u64;
+                ctx.run_later(Duration::from_millis(wait), move |act, ctx| act.wake(slot, ctx));
             }
-            let (tx, rx) = match reply {
-                Reply::Later(tx) => (tx, None),
-                Reply::Now => {
-                    let (tx, rx) = oneshot::channel();
-                    (tx, Some(ExecReply::Later(rx)))
-                }
-            };
-            self.parked.push(Parked { slot, batch, tx });
-            rx
-        } else {
-            match reply {
-                Reply::Now => Some(ExecReply::Done(batch)),
-                Reply::Later(tx) => {
-                    let _ = tx.send(batch);
-                    None
-                }
+        }
+        Outcome::Stuck(batch)
+    }
+
+    /// Run a parked batch again; its connection waits on `tx`.
+    fn rerun(&mut self, slot: usize, batch: Batch, tx: oneshot::Sender<Batch>, ctx: &mut Context<Self>) {
+        match self.execute(slot, batch, ctx) {
+            Outcome::Ready(batch) => {
+                let _ = tx.send(batch);
             }
-        };
+            Outcome::Stuck(batch) => self.parked.push(Parked { slot, batch, tx }),
+        }
         self.after_batch(ctx);
-        result
     }
 
     /// Resume batches held by CLIENT PAUSE once the pause is over (blocked ones wait for their keys).
@@ -184,9 +179,12 @@ impl Keyspace {
 }
 
 /// Where a batch's result goes: back as the message's reply, or through a parked batch's channel.
-enum Reply {
-    Now,
-    Later(oneshot::Sender<Batch>),
+/// What `execute` did with a batch.
+enum Outcome {
+    /// Ran as far as it could and has replies (or is finished): send it back.
+    Ready(Batch),
+    /// Made no progress (blocked or paused): park it.
+    Stuck(Batch),
 }
 
 impl Actor for Keyspace {
@@ -273,19 +271,21 @@ impl Handler<Exec> for Keyspace {
     fn handle(&mut self, msg: Exec, ctx: &mut Self::Context) -> ExecReply {
         let Exec { slot, batch } = msg;
         // A connection has at most one batch in flight, so nothing of this client can be parked now.
-        let reply = self.run(slot, batch, Reply::Now, ctx);
+        let reply = match self.execute(slot, batch, ctx) {
+            Outcome::Ready(batch) => ExecReply::Done(batch),
+            Outcome::Stuck(batch) => {
+                let (tx, rx) = oneshot::channel();
+                self.parked.push(Parked { slot, batch, tx });
+                ExecReply::Later(rx)
+            }
+        };
+        self.after_batch(ctx);
         // CLIENT UNPAUSE (or a pause that just ended) releases the batches it held.
         if self.s.pause.is_none() && !self.parked.is_empty() {
             self.resume_paused(ctx);
         }
-        reply.unwrap_or_else(unreachable_reply)
+        reply
     }
-}
-
-/// `run` with `Reply::Now` always returns a reply; this keeps the handler total without a panic path.
-fn unreachable_reply() -> ExecReply {
-    let (_tx, rx) = oneshot::channel();
-    ExecReply::Later(rx)
 }
 
 /// The cron's heartbeat.
