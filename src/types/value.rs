@@ -22,9 +22,10 @@ pub enum Value {
     /// String, `raw` encoding (growable: APPEND/SETRANGE/SETBIT work in place).
     Raw(Box<Vec<u8>>),
     List(Box<List>),
-    Hash(Box<Hash>),
-    Set(Box<Set>),
-    ZSet(Box<ZSet>),
+    /// Collections other than lists are 16-byte handles held inline (their small encodings are one block).
+    Hash(Hash),
+    Set(Set),
+    ZSet(ZSet),
 }
 
 /// The type names TYPE and SCAN TYPE use.
