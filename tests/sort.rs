@@ -23,7 +23,7 @@ fn bytes(items: &[&str]) -> Vec<Vec<u8>> {
 }
 
 fn list(con: &mut Connection, key: &str, items: &[&str]) {
-    restore(con, key, &Value::List(Box::new(List::from_items(bytes(items), &Encodings::default()))));
+    restore(con, key, &Value::List(List::from_items(bytes(items), &Encodings::default())));
 }
 
 fn set(con: &mut Connection, key: &str, items: &[&str]) {

@@ -467,7 +467,7 @@ fn sort_generic(cx: &mut Ctx<'_>, readonly: bool) -> CmdResult {
         }
     }
     if outputlen > 0 {
-        db.set(dest, Value::List(Box::new(List::from_items(vals, &enc))), false);
+        db.set(dest, Value::List(List::from_items(vals, &enc)), false);
         cx.modified(dest);
         // Redis counts every stored element as a change.
         cx.s.dirty += outputlen as u64 - 1;
@@ -622,7 +622,7 @@ mod tests {
 
     fn list(t: &mut T, key: &str, items: &[&str]) {
         let l = List::from_items(items.iter().map(|s| s.as_bytes().to_vec()), &t.s.enc);
-        t.s.dbs[0].set(key.as_bytes(), Value::List(Box::new(l)), false);
+        t.s.dbs[0].set(key.as_bytes(), Value::List(l), false);
     }
 
     fn set(t: &mut T, key: &str, items: &[&str]) {

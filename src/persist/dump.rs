@@ -326,7 +326,7 @@ pub fn restore_value(payload: &[u8], enc: &Encodings) -> Result<Value, DumpError
         codec().with_limit(body.len() as u64).deserialize(body).map_err(|_| DumpError::BadFormat)?;
     Ok(match dto {
         Dto::String(b) => Value::string(&b.0),
-        Dto::List(v) => Value::List(Box::new(List::from_items(v.into_iter().map(|b| b.0.into_owned()), enc))),
+        Dto::List(v) => Value::List(List::from_items(v.into_iter().map(|b| b.0.into_owned()), enc)),
         Dto::Set(v) => Value::Set(Set::from_members(v.into_iter().map(|b| b.0.into_owned()), enc)),
         Dto::ZSet(v) => {
             if v.iter().any(|(_, sc)| sc.is_nan()) {

@@ -408,9 +408,12 @@ impl<'a> DoubleEndedIterator for NodeIter<'a> {
     }
 }
 
+/// A 16-byte handle the key's `Value` holds inline (the node array is boxed behind it), so a list costs no
+/// header block of its own.
 #[derive(Clone, Debug, Default)]
 pub struct List {
-    nodes: VecDeque<Node>,
+    #[allow(clippy::box_collection)]
+    nodes: Box<VecDeque<Node>>,
     len: usize,
 }
 
@@ -721,7 +724,7 @@ impl List {
         if self.nodes.len() < 2 {
             return;
         }
-        let old = std::mem::take(&mut self.nodes);
+        let old = std::mem::take(&mut *self.nodes);
         let mut out: VecDeque<Node> = VecDeque::with_capacity(old.len());
         for n in old {
             if let Some(last) = out.back_mut() {
@@ -732,12 +735,12 @@ impl List {
             }
             out.push_back(n);
         }
-        self.nodes = out;
+        *self.nodes = out;
     }
 
-    /// Heap bytes owned (the boxed struct, the node array, the node buffers).
+    /// Heap bytes owned beyond the handle (the boxed deque, the node array, the node buffers).
     pub fn heap_size(&self) -> usize {
-        std::mem::size_of::<List>()
+        std::mem::size_of::<VecDeque<Node>>()
             + self.nodes.capacity() * std::mem::size_of::<Node>()
             + self.nodes.iter().map(|n| n.buf.capacity()).sum::<usize>()
     }
@@ -978,7 +981,7 @@ mod tests {
                 }
             }
             check(&l, &m);
-            for n in &l.nodes {
+            for n in l.nodes.iter() {
                 assert!(n.count == 1 || fits(n.size(), n.count as usize, fill), "node over limit");
             }
         }

@@ -21,8 +21,8 @@ pub enum Value {
     Emb(CompactBytes),
     /// String, `raw` encoding (growable: APPEND/SETRANGE/SETBIT work in place).
     Raw(Box<Vec<u8>>),
-    List(Box<List>),
-    /// Collections other than lists are 16-byte handles held inline (their small encodings are one block).
+    /// Collections are 16-byte handles held inline (a small hash, set or sorted set is then one block).
+    List(List),
     Hash(Hash),
     Set(Set),
     ZSet(ZSet),
