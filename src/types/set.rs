@@ -145,10 +145,25 @@ enum View<'a> {
 }
 
 /// An element type of an intset.
-trait Elem: Copy + Ord + Into<i64> + TryFrom<i64> {}
-impl Elem for i16 {}
-impl Elem for i32 {}
-impl Elem for i64 {}
+trait Elem: Copy + Ord {
+    /// `x` narrowed to this width (callers only pass values that fit).
+    fn narrow(x: i64) -> Self;
+}
+impl Elem for i16 {
+    fn narrow(x: i64) -> Self {
+        x as i16
+    }
+}
+impl Elem for i32 {
+    fn narrow(x: i64) -> Self {
+        x as i32
+    }
+}
+impl Elem for i64 {
+    fn narrow(x: i64) -> Self {
+        x
+    }
+}
 
 /// 0, 1, 2 for the widths 16, 32, 64 bits.
 #[inline]
@@ -338,10 +353,10 @@ fn fill<T: Elem>(dst: &mut [T], first: usize, old: &Ints, x: i64) {
     let n = old.len();
     for (i, d) in dst[first..first + n].iter_mut().enumerate() {
         // Every old element fits the wider type.
-        *d = T::try_from(old.get(i)).unwrap_or_else(|_| unreachable!("narrower intset element"));
+        *d = T::narrow(old.get(i));
     }
     let at = if first == 1 { 0 } else { n };
-    dst[at] = T::try_from(x).unwrap_or_else(|_| unreachable!("value of the new width"));
+    dst[at] = T::narrow(x);
 }
 
 // ---------------------------------------------------------------------------------------------------------
