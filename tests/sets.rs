@@ -250,3 +250,35 @@ fn sscan_returns_members_present_throughout() {
     assert_eq!(items, vec!["1", "10", "11"]);
     assert_eq!(fails(&mut con, &["SSCAN", "ints", "abc"]), "ERR invalid cursor");
 }
+
+#[test]
+fn intset_widths_removals_and_copies() {
+    // The intset is one exact block reallocated on every change: exercise widening at both ends, removals
+    // down to an empty (deleted) key, COPY, DUMP/RESTORE and the set algebra over several intsets.
+    let srv = TestServer::start();
+    let mut con = srv.conn();
+    assert_eq!(q::<i64>(&mut con, &["SADD", "s", "5", "-3", "100"]), 3);
+    assert_eq!(q::<i64>(&mut con, &["SADD", "s", "70000", "-70000", "9223372036854775807", "-9223372036854775808"]), 4);
+    assert_eq!(encoding(&mut con, "s"), "intset");
+    let want = vec!["-9223372036854775808", "-70000", "-3", "5", "100", "70000", "9223372036854775807"];
+    assert_eq!(q::<Vec<String>>(&mut con, &["SMEMBERS", "s"]), want);
+    assert_eq!(q::<i64>(&mut con, &["SISMEMBER", "s", "70000"]), 1);
+    assert_eq!(q::<i64>(&mut con, &["SISMEMBER", "s", "070000"]), 0);
+    assert_eq!(q::<i64>(&mut con, &["COPY", "s", "c"]), 1);
+    let dump: Vec<u8> = q(&mut con, &["DUMP", "s"]);
+    cmd("RESTORE").arg("r").arg(0).arg(dump).query::<()>(&mut con).unwrap();
+    assert_eq!(encoding(&mut con, "r"), "intset");
+    assert_eq!(q::<i64>(&mut con, &["SREM", "s", "-70000", "5", "9223372036854775807", "12"]), 3);
+    assert_eq!(members(&mut con, "s"), set_of(&["-9223372036854775808", "-3", "100", "70000"]));
+    assert_eq!(members(&mut con, "c").len(), 7);
+    assert_eq!(members(&mut con, "r").len(), 7);
+    assert_eq!(q::<i64>(&mut con, &["SINTERSTORE", "i", "s", "c", "r"]), 4);
+    assert_eq!(encoding(&mut con, "i"), "intset");
+    assert_eq!(members(&mut con, "i"), members(&mut con, "s"));
+    let mut popped = BTreeSet::new();
+    while let Some(m) = q::<Option<String>>(&mut con, &["SPOP", "s"]) {
+        popped.insert(m);
+    }
+    assert_eq!(popped, members(&mut con, "i"));
+    assert_eq!(q::<i64>(&mut con, &["EXISTS", "s"]), 0);
+}

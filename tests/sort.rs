@@ -23,21 +23,21 @@ fn bytes(items: &[&str]) -> Vec<Vec<u8>> {
 }
 
 fn list(con: &mut Connection, key: &str, items: &[&str]) {
-    restore(con, key, &Value::List(Box::new(List::from_items(bytes(items), &Encodings::default()))));
+    restore(con, key, &Value::List(List::from_items(bytes(items), &Encodings::default())));
 }
 
 fn set(con: &mut Connection, key: &str, items: &[&str]) {
-    restore(con, key, &Value::Set(Box::new(Set::from_members(bytes(items), &Encodings::default()))));
+    restore(con, key, &Value::Set(Set::from_members(bytes(items), &Encodings::default())));
 }
 
 fn zset(con: &mut Connection, key: &str, pairs: &[(&str, f64)]) {
     let pairs = pairs.iter().map(|(m, s)| (m.as_bytes().to_vec(), *s));
-    restore(con, key, &Value::ZSet(Box::new(ZSet::from_pairs(pairs, &Encodings::default()))));
+    restore(con, key, &Value::ZSet(ZSet::from_pairs(pairs, &Encodings::default())));
 }
 
 fn hash(con: &mut Connection, key: &str, pairs: &[(&str, &str)]) {
     let pairs = pairs.iter().map(|(f, v)| (f.as_bytes().to_vec(), v.as_bytes().to_vec()));
-    restore(con, key, &Value::Hash(Box::new(Hash::from_pairs(pairs, &Encodings::default()))));
+    restore(con, key, &Value::Hash(Hash::from_pairs(pairs, &Encodings::default())));
 }
 
 fn sort(con: &mut Connection, args: &[&str]) -> Vec<Option<String>> {

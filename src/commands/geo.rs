@@ -410,7 +410,7 @@ fn geoadd(cx: &mut Ctx<'_>) -> CmdResult {
             if !xx {
                 let mut z = ZSet::from_pairs(Vec::new(), &enc);
                 apply(&mut z);
-                db.set(key, Value::ZSet(Box::new(z)), false);
+                db.set(key, Value::ZSet(z), false);
             }
         }
     }
@@ -813,7 +813,7 @@ fn search_generic(cx: &mut Ctx<'_>, src_idx: usize, flags: u32) -> CmdResult {
                     })
                     .collect();
                 let z = ZSet::from_pairs(pairs, &enc);
-                db.set(dest, Value::ZSet(Box::new(z)), false);
+                db.set(dest, Value::ZSet(z), false);
                 cx.modified(dest);
                 cx.s.dirty += returned as u64 - 1;
             } else if db.remove(dest).is_some() {

@@ -227,7 +227,7 @@ fn write<R>(db: &mut Db, key: &[u8], f: impl FnOnce(&mut Hash) -> Result<R, CmdE
             let mut h = Hash::new();
             let r = f(&mut h)?;
             if !h.is_empty() {
-                db.set(key, Value::Hash(Box::new(h)), false);
+                db.set(key, Value::Hash(h), false);
             }
             Ok(r)
         }

@@ -354,7 +354,7 @@ mod tests {
         assert_eq!(run(&mut t, &["pfmerge", "foo", "bar"]), wt);
         run(&mut t, &["set", "int", "12345"]);
         assert_eq!(run(&mut t, &["pfcount", "int"]), wt);
-        t.s.dbs[0].set(b"list", Value::List(Box::default()), false);
+        t.s.dbs[0].set(b"list", Value::List(Default::default()), false);
         let wrong = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
         assert_eq!(run(&mut t, &["pfadd", "list", "a"]), wrong);
         assert_eq!(run(&mut t, &["pfcount", "list"]), wrong);

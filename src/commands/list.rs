@@ -452,7 +452,7 @@ fn push_generic(cx: &mut Ctx<'_>, front: bool, xx: bool) -> CmdResult {
                 l.push(v, front, &enc);
             }
             let len = l.len();
-            db.set(key, Value::List(Box::new(l)), false);
+            db.set(key, Value::List(l), false);
             len
         }
     };
@@ -925,7 +925,7 @@ fn lmove_generic(cx: &mut Ctx<'_>, from: bool, to: bool) -> CmdResult {
         None => {
             let mut d = List::new();
             d.push(&v, to, &enc);
-            db.set(dst, Value::List(Box::new(d)), false);
+            db.set(dst, Value::List(d), false);
         }
     }
     out.bulk(&v);

@@ -707,8 +707,8 @@ fn value_digest(v: &Value) -> [u8; 20] {
         }
         Value::Set(st) => {
             mix_digest(&mut d, b"set");
-            for m in st.iter() {
-                xor_in(&mut d, &[m]);
+            for m in st.members() {
+                m.with_bytes(|m| xor_in(&mut d, &[m]));
             }
         }
         Value::Hash(h) => {

@@ -291,9 +291,7 @@ fn write_kind(db: &mut Db, key: &[u8]) -> Option<bool> {
 struct Taken<'k> {
     /// Distinct keys taken and their sets.
     keys: Vec<&'k [u8]>,
-    /// Boxed as the keyspace holds them: they go back without moving.
-    #[allow(clippy::vec_box)]
-    sets: Vec<Box<Set>>,
+    sets: Vec<Set>,
     /// For each key argument: the index of its set in `sets`, None for a missing key.
     idx: Vec<Option<usize>>,
 }
@@ -339,7 +337,7 @@ impl<'k> Taken<'k> {
     /// The set of key argument `j`, None if the key is missing.
     #[inline]
     fn get(&self, j: usize) -> Option<&Set> {
-        self.idx[j].map(|i| &*self.sets[i])
+        self.idx[j].map(|i| &self.sets[i])
     }
 
     fn put_back(&mut self, db: &mut Db) {
@@ -362,7 +360,7 @@ fn store_result(db: &mut Db, out: &mut Out, dst: &[u8], result: Set) -> bool {
         db.remove(dst).is_some()
     } else {
         out.int(result.len() as i64);
-        db.set(dst, Value::Set(Box::new(result)), false);
+        db.set(dst, Value::Set(result), false);
         true
     }
 }
@@ -383,7 +381,7 @@ fn sadd(cx: &mut Ctx<'_>) -> CmdResult {
         None => {
             let mut s = Set::for_member(argv.get(2));
             let n = add_all(&mut s);
-            db.set(key, Value::Set(Box::new(s)), false);
+            db.set(key, Value::Set(s), false);
             n
         }
     };
@@ -699,7 +697,7 @@ fn smove(cx: &mut Ctx<'_>) -> CmdResult {
         None => {
             let mut d = Set::for_member(m);
             d.insert(m, &enc);
-            db.set(dst, Value::Set(Box::new(d)), false);
+            db.set(dst, Value::Set(d), false);
             true
         }
     };
@@ -746,7 +744,7 @@ fn sinter_generic(cx: &mut Ctx<'_>, first: usize, n: usize, dst: Option<&[u8]>, 
         let mut order: Vec<usize> = (0..t.sets.len()).collect();
         order.sort_by_key(|&i| t.sets[i].len());
         let smallest = &t.sets[order[0]];
-        let others: Vec<&Set> = order[1..].iter().map(|&i| &*t.sets[i]).collect();
+        let others: Vec<&Set> = order[1..].iter().map(|&i| &t.sets[i]).collect();
         let mut hits = smallest.members().filter(|&m| others.iter().all(|o| o.contains_member(m)));
         match mode {
             InterMode::Card(limit) => {

@@ -330,7 +330,7 @@ fn sort_generic(cx: &mut Ctx<'_>, readonly: bool) -> CmdResult {
     if compact_zset {
         if let Some(Value::ZSet(z)) = db.get_mut(key).map(|e| &mut e.value) {
             let enc = Encodings { zset_max_listpack_entries: 0, ..enc };
-            **z = ZSet::from_pairs(z.iter().map(|(m, s)| (m.to_vec(), s)), &enc);
+            *z = ZSet::from_pairs(z.iter().map(|(m, s)| (m.to_vec(), s)), &enc);
         }
     }
     let source = match db.peek(key).map(|e| &e.value) {
@@ -388,7 +388,7 @@ fn sort_generic(cx: &mut Ctx<'_>, readonly: bool) -> CmdResult {
             start = 0;
         }
         Some(Source::List(l)) => items.extend(l.iter().map(Item::new)),
-        Some(Source::Set(s)) => items.extend(s.iter().map(Item::new)),
+        Some(Source::Set(s)) => items.extend(s.members().map(|m| m.with_bytes(Item::new))),
         Some(Source::ZSet(z)) if dontsort => {
             let skip = start.max(0) as usize;
             if desc {
@@ -467,7 +467,7 @@ fn sort_generic(cx: &mut Ctx<'_>, readonly: bool) -> CmdResult {
         }
     }
     if outputlen > 0 {
-        db.set(dest, Value::List(Box::new(List::from_items(vals, &enc))), false);
+        db.set(dest, Value::List(List::from_items(vals, &enc)), false);
         cx.modified(dest);
         // Redis counts every stored element as a change.
         cx.s.dirty += outputlen as u64 - 1;
@@ -622,22 +622,22 @@ mod tests {
 
     fn list(t: &mut T, key: &str, items: &[&str]) {
         let l = List::from_items(items.iter().map(|s| s.as_bytes().to_vec()), &t.s.enc);
-        t.s.dbs[0].set(key.as_bytes(), Value::List(Box::new(l)), false);
+        t.s.dbs[0].set(key.as_bytes(), Value::List(l), false);
     }
 
     fn set(t: &mut T, key: &str, items: &[&str]) {
         let s = Set::from_members(items.iter().map(|s| s.as_bytes().to_vec()), &t.s.enc);
-        t.s.dbs[0].set(key.as_bytes(), Value::Set(Box::new(s)), false);
+        t.s.dbs[0].set(key.as_bytes(), Value::Set(s), false);
     }
 
     fn zset(t: &mut T, key: &str, items: &[(&str, f64)]) {
         let z = ZSet::from_pairs(items.iter().map(|(m, s)| (m.as_bytes().to_vec(), *s)), &t.s.enc);
-        t.s.dbs[0].set(key.as_bytes(), Value::ZSet(Box::new(z)), false);
+        t.s.dbs[0].set(key.as_bytes(), Value::ZSet(z), false);
     }
 
     fn hash(t: &mut T, key: &str, pairs: &[(&str, &str)]) {
         let h = Hash::from_pairs(pairs.iter().map(|(f, v)| (f.as_bytes().to_vec(), v.as_bytes().to_vec())), &t.s.enc);
-        t.s.dbs[0].set(key.as_bytes(), Value::Hash(Box::new(h)), false);
+        t.s.dbs[0].set(key.as_bytes(), Value::Hash(h), false);
     }
 
     fn sset(t: &mut T, key: &str, v: &str) {
@@ -921,7 +921,7 @@ mod tests {
         set(&mut t, "myset", &els);
         // From a client: the set's own order (whatever it is), no sorting, DESC ignored.
         let native: Vec<String> = match t.s.dbs[0].get(b"myset").map(|e| &e.value) {
-            Some(Value::Set(s)) => s.iter().map(|e| String::from_utf8_lossy(e).into_owned()).collect(),
+            Some(Value::Set(s)) => s.members().map(|m| String::from_utf8_lossy(&m.bytes()).into_owned()).collect(),
             _ => unreachable!(),
         };
         let native: Vec<&str> = native.iter().map(|s| s.as_str()).collect();

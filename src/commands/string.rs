@@ -2903,7 +2903,7 @@ mod tests {
     #[test]
     fn other_types_get_wrongtype() {
         let mut t = new();
-        let list = || Value::List(Box::new(crate::types::list::List::new()));
+        let list = || Value::List(crate::types::list::List::new());
         let wrong = err(&CmdError::WRONGTYPE);
         t.s.dbs[0].set(b"l", list(), false);
         run(&mut t, &["set", "s", "abc"]);

@@ -689,7 +689,7 @@ fn store_result(cx: &mut Ctx<'_>, dst: &[u8], pairs: Vec<(Vec<u8>, f64)>) {
     let enc = cx.s.enc;
     if n > 0 {
         let z = ZSet::from_sorted_unique(pairs, &enc);
-        cx.db().set(dst, Value::ZSet(Box::new(z)), false);
+        cx.db().set(dst, Value::ZSet(z), false);
         cx.out.int(n as i64);
         cx.modified(dst);
     } else {
@@ -806,7 +806,7 @@ fn zadd_generic(cx: &mut Ctx<'_>, mut incr: bool) -> CmdResult {
             let mut z = ZSet::new();
             apply(&mut z, &mut added, &mut updated, &mut processed, &mut last);
             if !z.is_empty() {
-                db.set(key, Value::ZSet(Box::new(z)), false);
+                db.set(key, Value::ZSet(z), false);
             }
         }
     }
@@ -1572,7 +1572,7 @@ fn source_score(v: &Value, m: &[u8]) -> Option<f64> {
 fn source_for_each(v: &Value, mut f: impl FnMut(&[u8], f64)) {
     match v {
         Value::ZSet(z) => z.iter().for_each(|(m, s)| f(m, s)),
-        Value::Set(s) => s.iter().for_each(|m| f(m, 1.0)),
+        Value::Set(s) => s.members().for_each(|m| m.with_bytes(|m| f(m, 1.0))),
         _ => {}
     }
 }
@@ -2173,7 +2173,7 @@ mod tests {
             // A plain set (built directly: SADD belongs to the sets family).
             let members = ["a", "b", "c"].iter().map(|m| m.as_bytes().to_vec());
             let set = crate::types::set::Set::from_members(members, &t.s.enc);
-            t.s.dbs[0].set(b"s", crate::types::value::Value::Set(Box::new(set)), false);
+            t.s.dbs[0].set(b"s", crate::types::value::Value::Set(set), false);
             assert_eq!(r(t, &["zinterstore", "zc", "2", "s", "zb", "weights", "2", "3"]), ":2\r\n");
             assert_eq!(m(t, &["zrange", "zc", "0", "-1", "withscores"]), "b 5 c 8");
             r(t, &["zadd", "inf1", "+inf", "k"]);

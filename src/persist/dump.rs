@@ -133,7 +133,7 @@ pub fn dump_value(v: &Value) -> Vec<u8> {
     let dto = match v {
         Value::Int(_) | Value::Emb(_) | Value::Raw(_) => unreachable_string(),
         Value::List(l) => Dto::List(l.iter().map(|e| Blob(Cow::Borrowed(e))).collect()),
-        Value::Set(st) => Dto::Set(st.iter().map(|e| Blob(Cow::Borrowed(e))).collect()),
+        Value::Set(st) => Dto::Set(st.members().map(|m| Blob(m.bytes())).collect()),
         Value::ZSet(z) => Dto::ZSet(z.iter().map(|(m, sc)| (Blob(Cow::Borrowed(m)), sc)).collect()),
         Value::Hash(h) => Dto::Hash(h.iter().map(|(f, v)| (Blob(Cow::Borrowed(f)), Blob(Cow::Borrowed(v)))).collect()),
     };
@@ -326,18 +326,17 @@ pub fn restore_value(payload: &[u8], enc: &Encodings) -> Result<Value, DumpError
         codec().with_limit(body.len() as u64).deserialize(body).map_err(|_| DumpError::BadFormat)?;
     Ok(match dto {
         Dto::String(b) => Value::string(&b.0),
-        Dto::List(v) => Value::List(Box::new(List::from_items(v.into_iter().map(|b| b.0.into_owned()), enc))),
-        Dto::Set(v) => Value::Set(Box::new(Set::from_members(v.into_iter().map(|b| b.0.into_owned()), enc))),
+        Dto::List(v) => Value::List(List::from_items(v.into_iter().map(|b| b.0.into_owned()), enc)),
+        Dto::Set(v) => Value::Set(Set::from_members(v.into_iter().map(|b| b.0.into_owned()), enc)),
         Dto::ZSet(v) => {
             if v.iter().any(|(_, sc)| sc.is_nan()) {
                 return Err(DumpError::BadFormat);
             }
-            Value::ZSet(Box::new(ZSet::from_pairs(v.into_iter().map(|(m, sc)| (m.0.into_owned(), sc)), enc)))
+            Value::ZSet(ZSet::from_pairs(v.into_iter().map(|(m, sc)| (m.0.into_owned(), sc)), enc))
         }
-        Dto::Hash(v) => Value::Hash(Box::new(Hash::from_pairs(
-            v.into_iter().map(|(f, x)| (f.0.into_owned(), x.0.into_owned())),
-            enc,
-        ))),
+        Dto::Hash(v) => {
+            Value::Hash(Hash::from_pairs(v.into_iter().map(|(f, x)| (f.0.into_owned(), x.0.into_owned())), enc))
+        }
     })
 }
 

@@ -12,18 +12,20 @@
 //! t_hash.c's hashTypeSet and hashTypeTryConversion.
 
 use super::encodings::Encodings;
+use super::packbuf::PackBuf;
 use super::rng;
 use std::fmt;
 
 /// A listpack bigger than this converts (Redis's lpSafeToAdd limit, 1 GB).
 const LISTPACK_MAX_SAFETY_SIZE: usize = 1 << 30;
 
-/// The value of a hash key.
+/// The value of a hash key: a 16-byte handle the key's `Value` holds inline.
 #[derive(Clone, Default)]
 pub struct Hash {
     repr: Repr,
 }
 
+/// The table is boxed (it is big anyway); the listpack is its one block, with no header block.
 #[derive(Clone)]
 enum Repr {
     Pack(Pack),
@@ -70,7 +72,7 @@ impl Hash {
     #[inline]
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Pack(p) => p.n as usize,
+            Repr::Pack(p) => p.buf.count as usize,
             Repr::Table(d) => d.len,
         }
     }
@@ -127,7 +129,9 @@ impl Hash {
     /// is too long, and after the insert when it has too many entries.
     pub fn insert(&mut self, field: &[u8], value: &[u8], enc: &Encodings) -> bool {
         if let Repr::Pack(p) = &self.repr {
-            if field.len() > enc.hash_max_listpack_value || value.len() > enc.hash_max_listpack_value || p.n == u32::MAX
+            if field.len() > enc.hash_max_listpack_value
+                || value.len() > enc.hash_max_listpack_value
+                || p.buf.count == u32::MAX
             {
                 self.convert();
             }
@@ -135,7 +139,7 @@ impl Hash {
         match &mut self.repr {
             Repr::Pack(p) => {
                 let new = p.set(field, value);
-                if p.n as usize > enc.hash_max_listpack_entries {
+                if p.buf.count as usize > enc.hash_max_listpack_entries {
                     self.convert();
                 }
                 new
@@ -155,24 +159,23 @@ impl Hash {
     /// Fields and values: insertion order for a listpack, table order for a hashtable.
     pub fn iter(&self) -> Iter<'_> {
         match &self.repr {
-            Repr::Pack(p) => Iter::Pack { buf: &p.buf, pos: 0, left: p.n as usize },
+            Repr::Pack(p) => Iter::Pack { buf: &p.buf, pos: 0, left: p.buf.count as usize },
             Repr::Table(d) => Iter::Table(d.iter()),
         }
     }
 
-    /// Heap bytes owned by the hash (the boxed `Hash` included).
+    /// Heap bytes owned beyond the handle (which the key's entry holds).
     pub fn heap_size(&self) -> usize {
-        std::mem::size_of::<Hash>()
-            + match &self.repr {
-                Repr::Pack(p) => p.buf.len(),
-                Repr::Table(d) => std::mem::size_of::<Dict>() + d.buckets.len() * PTR + d.node_bytes,
-            }
+        match &self.repr {
+            Repr::Pack(p) => p.buf.len(),
+            Repr::Table(d) => std::mem::size_of::<Dict>() + d.buckets.len() * PTR + d.node_bytes,
+        }
     }
 
     /// Convert to `hashtable` (one-way), sized for the current entries as Redis's hashTypeConvertListpack.
     fn convert(&mut self) {
         let Repr::Pack(p) = &self.repr else { return };
-        let mut d = Dict::with_capacity(p.n as usize);
+        let mut d = Dict::with_capacity(p.buf.count as usize);
         for (f, v) in p.iter() {
             d.insert_new(f, v);
         }
@@ -185,7 +188,7 @@ impl Hash {
             return None;
         }
         match &self.repr {
-            Repr::Pack(p) => p.iter().nth(rng::below(p.n as usize)),
+            Repr::Pack(p) => p.iter().nth(rng::below(p.buf.count as usize)),
             Repr::Table(d) => Some(d.random().1),
         }
     }
@@ -373,13 +376,6 @@ fn encode_varint(out: &mut [u8; 10], mut n: usize) -> usize {
 }
 
 #[inline]
-fn put_varint(buf: &mut Vec<u8>, n: usize) {
-    let mut tmp = [0u8; 10];
-    let len = encode_varint(&mut tmp, n);
-    buf.extend_from_slice(&tmp[..len]);
-}
-
-#[inline]
 fn read_varint(buf: &[u8], pos: &mut usize) -> usize {
     let mut n = 0usize;
     let mut shift = 0;
@@ -398,12 +394,11 @@ fn read_varint(buf: &[u8], pos: &mut usize) -> usize {
 // listpack
 // ---------------------------------------------------------------------------------------------------------
 
-/// The compact encoding: `varint(flen) field varint(vlen) value` per pair, allocated exactly (as a listpack
-/// is reallocated to size on every change; a boxed slice also keeps `Hash` at 24 bytes).
+/// The compact encoding: `varint(flen) field varint(vlen) value` per pair in one block allocated exactly (as a
+/// listpack is reallocated to size on every change); `buf.count` is the number of pairs.
 #[derive(Clone, Default)]
 struct Pack {
-    buf: Box<[u8]>,
-    n: u32,
+    buf: PackBuf,
 }
 
 /// Where a field was found in a pack: its entry starts at `start`, its value header at `vhdr`, its value
@@ -428,7 +423,7 @@ fn pack_entry(buf: &[u8], mut pos: usize) -> (&[u8], &[u8], usize) {
 
 impl Pack {
     fn iter(&self) -> Iter<'_> {
-        Iter::Pack { buf: &self.buf, pos: 0, left: self.n as usize }
+        Iter::Pack { buf: &self.buf, pos: 0, left: self.buf.count as usize }
     }
 
     #[inline]
@@ -459,52 +454,32 @@ impl Pack {
             } else {
                 let mut hdr = [0u8; 10];
                 let hlen = encode_varint(&mut hdr, value.len());
-                self.resize_range(at.vhdr, at.end, hlen + value.len());
+                self.buf.resize_range(at.vhdr, at.end, hlen + value.len());
                 self.buf[at.vhdr..at.vhdr + hlen].copy_from_slice(&hdr[..hlen]);
                 self.buf[at.vhdr + hlen..at.vhdr + hlen + value.len()].copy_from_slice(value);
             }
             return false;
         }
         let add = varint_len(field.len()) + field.len() + varint_len(value.len()) + value.len();
-        let mut buf = std::mem::take(&mut self.buf).into_vec();
-        buf.reserve_exact(add);
-        put_varint(&mut buf, field.len());
-        buf.extend_from_slice(field);
-        put_varint(&mut buf, value.len());
-        buf.extend_from_slice(value);
-        self.buf = buf.into_boxed_slice();
-        self.n += 1;
+        let mut pos = self.buf.len();
+        self.buf.resize_range(pos, pos, add);
+        for part in [field, value] {
+            let mut hdr = [0u8; 10];
+            let hlen = encode_varint(&mut hdr, part.len());
+            self.buf[pos..pos + hlen].copy_from_slice(&hdr[..hlen]);
+            pos += hlen;
+            self.buf[pos..pos + part.len()].copy_from_slice(part);
+            pos += part.len();
+        }
+        self.buf.count += 1;
         true
     }
 
     fn remove(&mut self, field: &[u8]) -> bool {
         let Some(at) = self.find(field) else { return false };
-        self.resize_range(at.start, at.end, 0);
-        self.n -= 1;
+        self.buf.resize_range(at.start, at.end, 0);
+        self.buf.count -= 1;
         true
-    }
-
-    /// Make `start..end` of the buffer `new_len` bytes long, moving the tail (the new bytes are garbage for
-    /// the caller to fill). The buffer is reallocated to its exact new size.
-    fn resize_range(&mut self, start: usize, end: usize, new_len: usize) {
-        let old_len = end - start;
-        if new_len == old_len {
-            return;
-        }
-        let mut buf = std::mem::take(&mut self.buf).into_vec();
-        if new_len > old_len {
-            let grow = new_len - old_len;
-            let total = buf.len();
-            buf.reserve_exact(grow);
-            buf.resize(total + grow, 0);
-            buf.copy_within(end..total, end + grow);
-        } else if new_len < old_len {
-            let shrink = old_len - new_len;
-            let total = buf.len();
-            buf.copy_within(end..total, end - shrink);
-            buf.truncate(total - shrink);
-        }
-        self.buf = buf.into_boxed_slice();
     }
 }
 
@@ -939,7 +914,17 @@ mod tests {
 
     #[test]
     fn hash_is_small() {
-        assert_eq!(std::mem::size_of::<Hash>(), 24);
+        // A 16-byte handle (inline in the key's value); a listpack is one exact block, its count in the handle.
+        assert_eq!(std::mem::size_of::<Hash>(), 16);
+        let e = Encodings::default();
+        let mut h = Hash::new();
+        for i in 0..10 {
+            h.insert(format!("f{i}").as_bytes(), format!("v{i}").as_bytes(), &e);
+        }
+        assert_eq!(h.heap_size(), 60);
+        h.remove(b"f3");
+        assert_eq!(h.heap_size(), 54);
+        assert_eq!(h.len(), 9);
     }
 
     #[test]

@@ -98,6 +98,16 @@ fn read_rvarint(b: &[u8], end: usize) -> (usize, usize) {
     }
 }
 
+/// Most bytes a node may hold under list-max-listpack-size = `fill` (a node grows no further than that).
+#[inline]
+fn max_bytes(fill: i64) -> usize {
+    if fill < 0 {
+        SIZE_LEVELS[((-(fill + 1)) as usize).min(SIZE_LEVELS.len() - 1)]
+    } else {
+        SAFETY_LIMIT
+    }
+}
+
 /// Would a node of `size` bytes and `count` entries respect list-max-listpack-size = `fill`?
 #[inline]
 fn fits(size: usize, count: usize, fill: i64) -> bool {
@@ -151,21 +161,31 @@ impl Node {
         }
     }
 
-    /// The node is full and will not grow again soon: give back its spare room.
+    /// The node is full and will not grow again soon: give back its spare room. Shrinking in place is not
+    /// enough: mimalloc keeps a block that shrinks by less than half where it is, so a node grown to 12 KB
+    /// and trimmed to 8 KB would still hold 12 KB of pages. Move it to an exact-size block unless the
+    /// spare room is small.
     fn seal(&mut self) {
         self.compact();
-        self.buf.shrink_to_fit();
+        let (len, cap) = (self.buf.len(), self.buf.capacity());
+        if cap - len > len / 16 {
+            self.buf = self.buf.as_slice().to_vec();
+        } else {
+            self.buf.shrink_to_fit();
+        }
     }
 
-    fn push_back(&mut self, v: &[u8]) {
+    /// Append an entry to a node that may hold up to `max` bytes.
+    fn push_back(&mut self, v: &[u8], max: usize) {
         let esz = entry_size(v.len());
         let (len, cap) = (self.buf.len(), self.buf.capacity());
         if cap - len < esz {
             if self.start as usize >= esz && self.start as usize * 2 >= len {
                 self.compact();
             } else {
-                // Grow by half: amortized O(1) pushes, at most a third of the buffer unused.
-                let target = (len + esz).max(cap + cap / 2);
+                // Grow by half (amortized O(1) pushes, at most a third of the buffer unused), but not past
+                // the node's limit: a full node then fits its block instead of one up to half bigger.
+                let target = (len + esz).max((cap + cap / 2).min(max));
                 self.buf.reserve_exact(target - len);
             }
         }
@@ -175,12 +195,14 @@ impl Node {
         self.count += 1;
     }
 
-    fn push_front(&mut self, v: &[u8]) {
+    /// Prepend an entry to a node that may hold up to `max` bytes.
+    fn push_front(&mut self, v: &[u8], max: usize) {
         let esz = entry_size(v.len());
         if (self.start as usize) < esz {
-            // Make room in front, half as much again as the entries hold (amortized O(1) head pushes).
+            // Make room in front, half as much again as the entries hold (amortized O(1) head pushes), but
+            // not past the node's limit (see push_back).
             let size = self.size();
-            let slack = esz.max(size / 2);
+            let slack = esz.max((size / 2).min(max.saturating_sub(size)));
             let mut nb = Vec::with_capacity(slack + size);
             nb.resize(slack, 0);
             nb.extend_from_slice(self.data());
@@ -386,9 +408,12 @@ impl<'a> DoubleEndedIterator for NodeIter<'a> {
     }
 }
 
+/// A 16-byte handle the key's `Value` holds inline (the node array is boxed behind it), so a list costs no
+/// header block of its own.
 #[derive(Clone, Debug, Default)]
 pub struct List {
-    nodes: VecDeque<Node>,
+    #[allow(clippy::box_collection)]
+    nodes: Box<VecDeque<Node>>,
     len: usize,
 }
 
@@ -447,7 +472,7 @@ impl List {
         self.len += 1;
         if let Some(n) = self.nodes.back_mut() {
             if fits(n.size() + esz, n.count as usize + 1, fill) {
-                n.push_back(v);
+                n.push_back(v, max_bytes(fill));
                 return;
             }
             n.seal();
@@ -461,7 +486,7 @@ impl List {
         self.len += 1;
         if let Some(n) = self.nodes.front_mut() {
             if fits(n.size() + esz, n.count as usize + 1, fill) {
-                n.push_front(v);
+                n.push_front(v, max_bytes(fill));
                 return;
             }
             n.seal();
@@ -699,7 +724,7 @@ impl List {
         if self.nodes.len() < 2 {
             return;
         }
-        let old = std::mem::take(&mut self.nodes);
+        let old = std::mem::take(&mut *self.nodes);
         let mut out: VecDeque<Node> = VecDeque::with_capacity(old.len());
         for n in old {
             if let Some(last) = out.back_mut() {
@@ -710,12 +735,12 @@ impl List {
             }
             out.push_back(n);
         }
-        self.nodes = out;
+        *self.nodes = out;
     }
 
-    /// Heap bytes owned (the boxed struct, the node array, the node buffers).
+    /// Heap bytes owned beyond the handle (the boxed deque, the node array, the node buffers).
     pub fn heap_size(&self) -> usize {
-        std::mem::size_of::<List>()
+        std::mem::size_of::<VecDeque<Node>>()
             + self.nodes.capacity() * std::mem::size_of::<Node>()
             + self.nodes.iter().map(|n| n.buf.capacity()).sum::<usize>()
     }
@@ -743,6 +768,29 @@ mod tests {
         assert_eq!(back, wantb);
         assert_eq!(l.nodes.iter().map(|n| n.count as usize).sum::<usize>(), l.len());
         assert!(l.nodes.iter().all(|n| n.count > 0));
+    }
+
+    #[test]
+    fn full_nodes_hold_no_more_than_their_limit() {
+        // A node grows no further than its limit, from either end.
+        for max in [4096usize, 8192, 65536] {
+            let (mut back, mut front) = (Node::with_entry(b"e0000000"), Node::with_entry(b"e0000000"));
+            while back.size() + 10 <= max {
+                back.push_back(b"e0000001", max);
+                front.push_front(b"e0000001", max);
+            }
+            assert_eq!(back.size(), front.size());
+            assert!(back.buf.capacity() <= max, "{max}: {}", back.buf.capacity());
+            assert!(front.buf.capacity() <= max, "{max}: {}", front.buf.capacity());
+        }
+        // Sealing a node with much spare room moves it to a new exact block: shrinking in place would leave
+        // mimalloc's block as it was (it keeps a block that shrinks by less than half).
+        let mut n = Node::with_entry(b"x");
+        n.buf.reserve_exact(12288);
+        let before = n.buf.as_ptr();
+        n.seal();
+        assert_ne!(n.buf.as_ptr(), before);
+        assert_eq!(n.buf.capacity(), n.buf.len());
     }
 
     #[test]
@@ -933,7 +981,7 @@ mod tests {
                 }
             }
             check(&l, &m);
-            for n in &l.nodes {
+            for n in l.nodes.iter() {
                 assert!(n.count == 1 || fits(n.size(), n.count as usize, fill), "node over limit");
             }
         }

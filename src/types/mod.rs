@@ -10,6 +10,7 @@ pub mod hash;
 pub mod hll;
 pub mod list;
 pub mod num;
+pub mod packbuf;
 pub mod rng;
 pub mod set;
 pub mod value;

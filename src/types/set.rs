@@ -15,15 +15,18 @@
 //! returning for each bucket the members whose hash lands there: as in Redis, every member present for the
 //! whole scan is returned at least once however the table grows or shrinks in between.
 //!
-//! `members()` yields `Member`s (integers are not formatted). `iter()` (the byte-slice view other modules
-//! use) formats an intset's members once into a buffer kept until the set next changes.
+//! `members()` yields `Member`s (integers are not formatted; `Member::bytes` formats one when bytes are
+//! needed). Nothing is cached per set: a small intset is its handle plus one exact-size block.
 
 use super::bytes::CompactBytes;
 use super::encodings::Encodings;
 use super::rng;
 use super::value::{parse_canonical_i64, write_i64};
 use foldhash::fast::FixedState;
+use std::alloc::Layout;
+use std::borrow::Cow;
 use std::hash::BuildHasher;
+use std::ptr::NonNull;
 use std::sync::OnceLock;
 
 /// Redis limits intsets to 2^30 entries whatever set-max-intset-entries says.
@@ -57,7 +60,7 @@ pub enum Member<'a> {
     Str(&'a [u8]),
 }
 
-impl Member<'_> {
+impl<'a> Member<'a> {
     /// Call `f` with the member's bytes (an integer formatted on the stack).
     #[inline]
     pub fn with_bytes<R>(self, f: impl FnOnce(&[u8]) -> R) -> R {
@@ -73,6 +76,14 @@ impl Member<'_> {
 
     pub fn to_vec(self) -> Vec<u8> {
         self.with_bytes(|b| b.to_vec())
+    }
+
+    /// The member's bytes: borrowed from a table, formatted for an intset's integer.
+    pub fn bytes(self) -> Cow<'a, [u8]> {
+        match self {
+            Member::Int(_) => Cow::Owned(self.to_vec()),
+            Member::Str(s) => Cow::Borrowed(s),
+        }
     }
 
     /// The member as an intset integer, if it is one.
@@ -109,22 +120,49 @@ impl Owned {
 // intset
 // ---------------------------------------------------------------------------------------------------------
 
-/// Sorted, duplicate-free integers at the narrowest width that holds them all.
-#[derive(Clone, Debug)]
-enum Ints {
-    I16(Vec<i16>),
-    I32(Vec<i32>),
-    I64(Vec<i64>),
+/// Sorted, duplicate-free integers at the narrowest width that holds them all: one exact-size block of
+/// `n` elements of 2, 4 or 8 bytes (Redis's intset contents), reallocated on every change as Redis's
+/// intsetResize does. The header Redis keeps in the block (length, width) lives in this 16-byte handle,
+/// which sits inline in the key's value, so a small intset costs its elements and nothing else.
+struct Ints {
+    /// Aligned for the width; dangling when `n` is 0.
+    ptr: NonNull<u8>,
+    n: u32,
+    /// 0, 1, 2 for i16, i32, i64.
+    w: u8,
 }
 
-macro_rules! each {
-    ($ints:expr, $v:ident => $e:expr) => {
-        match $ints {
-            Ints::I16($v) => $e,
-            Ints::I32($v) => $e,
-            Ints::I64($v) => $e,
-        }
-    };
+// SAFETY: `Ints` owns its block exclusively, like a Box<[i64]>.
+unsafe impl Send for Ints {}
+// SAFETY: shared references only read.
+unsafe impl Sync for Ints {}
+
+/// A typed view of an intset's elements.
+enum View<'a> {
+    I16(&'a [i16]),
+    I32(&'a [i32]),
+    I64(&'a [i64]),
+}
+
+/// An element type of an intset.
+trait Elem: Copy + Ord {
+    /// `x` narrowed to this width (callers only pass values that fit).
+    fn narrow(x: i64) -> Self;
+}
+impl Elem for i16 {
+    fn narrow(x: i64) -> Self {
+        x as i16
+    }
+}
+impl Elem for i32 {
+    fn narrow(x: i64) -> Self {
+        x as i32
+    }
+}
+impl Elem for i64 {
+    fn narrow(x: i64) -> Self {
+        x
+    }
 }
 
 /// 0, 1, 2 for the widths 16, 32, 64 bits.
@@ -139,139 +177,159 @@ fn width_of(v: i64) -> u8 {
     }
 }
 
-/// Insert keeping the array nearly exact-size (an intset is meant to be compact): grow by 1/8.
 #[inline]
-fn insert_at<T>(v: &mut Vec<T>, pos: usize, x: T) {
-    if v.len() == v.capacity() {
-        v.reserve_exact(v.len() / 8 + 2);
-    }
-    v.insert(pos, x);
-}
-
-#[inline]
-fn trim<T>(v: &mut Vec<T>) {
-    let (len, cap) = (v.len(), v.capacity());
-    if cap - len > len / 4 + 8 {
-        v.shrink_to(len + len / 8 + 2);
+fn ints_layout(n: usize, w: u8) -> Layout {
+    let size = 2usize << w;
+    match Layout::from_size_align(n.saturating_mul(size), size) {
+        Ok(l) => l,
+        Err(_) => std::alloc::handle_alloc_error(Layout::new::<i64>()),
     }
 }
 
 impl Default for Ints {
     fn default() -> Self {
-        Ints::I16(Vec::new())
+        Ints { ptr: NonNull::<i64>::dangling().cast(), n: 0, w: 0 }
+    }
+}
+
+impl Drop for Ints {
+    fn drop(&mut self) {
+        self.resize(0);
+    }
+}
+
+impl Clone for Ints {
+    fn clone(&self) -> Self {
+        let mut c = Ints { w: self.w, ..Ints::default() };
+        c.resize(self.len());
+        let bytes = self.len() << (self.w + 1);
+        // SAFETY: both blocks hold `bytes` bytes (same length and width) and are distinct allocations.
+        unsafe { std::ptr::copy_nonoverlapping(self.ptr.as_ptr(), c.ptr.as_ptr(), bytes) };
+        c
     }
 }
 
 impl Ints {
     #[inline]
     fn len(&self) -> usize {
-        each!(self, v => v.len())
+        self.n as usize
+    }
+
+    /// Reallocate to exactly `n` elements of the current width; added elements are zero.
+    fn resize(&mut self, n: usize) {
+        let old = self.len();
+        if n == old {
+            return;
+        }
+        let (old_l, new_l) = (ints_layout(old, self.w), ints_layout(n, self.w));
+        // SAFETY: a non-empty block was allocated with `old_l`; an empty set owns none. Allocations are
+        // checked for null, and new elements are zeroed so the typed views only ever see initialized memory.
+        unsafe {
+            self.ptr = if n == 0 {
+                std::alloc::dealloc(self.ptr.as_ptr(), old_l);
+                NonNull::<i64>::dangling().cast()
+            } else {
+                let raw = if old == 0 {
+                    std::alloc::alloc(new_l)
+                } else {
+                    std::alloc::realloc(self.ptr.as_ptr(), old_l, new_l.size())
+                };
+                let Some(p) = NonNull::new(raw) else { std::alloc::handle_alloc_error(new_l) };
+                if n > old {
+                    std::ptr::write_bytes(p.as_ptr().add(old_l.size()), 0, new_l.size() - old_l.size());
+                }
+                p
+            };
+        }
+        // An intset holds at most 2^30 members (INTSET_HARD_MAX), so `n` fits.
+        self.n = n as u32;
     }
 
     #[inline]
-    fn width(&self) -> u8 {
-        match self {
-            Ints::I16(_) => 0,
-            Ints::I32(_) => 1,
-            Ints::I64(_) => 2,
+    fn view(&self) -> View<'_> {
+        let (p, n) = (self.ptr.as_ptr(), self.len());
+        // SAFETY: the block holds `n` initialized elements of the width `w` says, aligned for it.
+        unsafe {
+            match self.w {
+                0 => View::I16(std::slice::from_raw_parts(p as *const i16, n)),
+                1 => View::I32(std::slice::from_raw_parts(p as *const i32, n)),
+                _ => View::I64(std::slice::from_raw_parts(p as *const i64, n)),
+            }
         }
+    }
+
+    /// The elements as `T`, which must be the type of the current width.
+    #[inline]
+    fn slice_mut<T: Elem>(&mut self) -> &mut [T] {
+        assert_eq!(std::mem::size_of::<T>(), 2 << self.w, "intset width mismatch");
+        // SAFETY: checked above that T is the element type; the block holds `n` initialized, aligned elements.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr() as *mut T, self.len()) }
     }
 
     #[inline]
     fn get(&self, i: usize) -> i64 {
-        match self {
-            Ints::I16(v) => v[i] as i64,
-            Ints::I32(v) => v[i] as i64,
-            Ints::I64(v) => v[i],
+        match self.view() {
+            View::I16(v) => v[i] as i64,
+            View::I32(v) => v[i] as i64,
+            View::I64(v) => v[i],
         }
     }
 
     #[inline]
     fn find(&self, x: i64) -> Option<usize> {
-        match self {
-            Ints::I16(v) => v.binary_search(&i16::try_from(x).ok()?).ok(),
-            Ints::I32(v) => v.binary_search(&i32::try_from(x).ok()?).ok(),
-            Ints::I64(v) => v.binary_search(&x).ok(),
+        match self.view() {
+            View::I16(v) => v.binary_search(&i16::try_from(x).ok()?).ok(),
+            View::I32(v) => v.binary_search(&i32::try_from(x).ok()?).ok(),
+            View::I64(v) => v.binary_search(&x).ok(),
         }
+    }
+
+    /// Insert `x` (of the current width) at its place; false if present.
+    fn insert_as<T: Elem>(&mut self, x: T) -> bool {
+        let n = self.len();
+        let pos = match self.slice_mut::<T>().binary_search(&x) {
+            Ok(_) => return false,
+            Err(p) => p,
+        };
+        self.resize(n + 1);
+        let v = self.slice_mut::<T>();
+        v.copy_within(pos..n, pos + 1);
+        v[pos] = x;
+        true
     }
 
     /// Add `x`; false if present. A value wider than the array widens it (Redis's intsetUpgradeAndAdd):
     /// such a value is below or above every member, so it goes first or last.
     fn insert(&mut self, x: i64) -> bool {
         let w = width_of(x);
-        if w > self.width() {
+        if w > self.w {
             let n = self.len();
-            let cap = n + n / 8 + 2;
-            let mut up = match self {
-                Ints::I16(v) if w == 1 => {
-                    let mut o: Vec<i32> = Vec::with_capacity(cap);
-                    o.extend(v.iter().map(|&e| e as i32));
-                    Ints::I32(o)
-                }
-                _ => {
-                    let mut o: Vec<i64> = Vec::with_capacity(cap);
-                    o.extend((0..n).map(|i| self.get(i)));
-                    Ints::I64(o)
-                }
-            };
-            match &mut up {
-                Ints::I32(v) => {
-                    let x = x as i32;
-                    if x < 0 {
-                        v.insert(0, x)
-                    } else {
-                        v.push(x)
-                    }
-                }
-                Ints::I64(v) => {
-                    if x < 0 {
-                        v.insert(0, x)
-                    } else {
-                        v.push(x)
-                    }
-                }
-                Ints::I16(_) => {}
+            let mut up = Ints { w, ..Ints::default() };
+            up.resize(n + 1);
+            let first = usize::from(x < 0);
+            match up.w {
+                1 => fill(up.slice_mut::<i32>(), first, self, x),
+                _ => fill(up.slice_mut::<i64>(), first, self, x),
             }
             *self = up;
             return true;
         }
-        match self {
-            Ints::I16(v) => {
-                let x = x as i16;
-                match v.binary_search(&x) {
-                    Ok(_) => false,
-                    Err(p) => {
-                        insert_at(v, p, x);
-                        true
-                    }
-                }
-            }
-            Ints::I32(v) => {
-                let x = x as i32;
-                match v.binary_search(&x) {
-                    Ok(_) => false,
-                    Err(p) => {
-                        insert_at(v, p, x);
-                        true
-                    }
-                }
-            }
-            Ints::I64(v) => match v.binary_search(&x) {
-                Ok(_) => false,
-                Err(p) => {
-                    insert_at(v, p, x);
-                    true
-                }
-            },
+        match self.w {
+            0 => self.insert_as(x as i16),
+            1 => self.insert_as(x as i32),
+            _ => self.insert_as(x),
         }
     }
 
     fn remove_at(&mut self, i: usize) -> i64 {
         let x = self.get(i);
-        each!(self, v => {
-            v.remove(i);
-            trim(v);
-        });
+        let n = self.len();
+        match self.w {
+            0 => self.slice_mut::<i16>().copy_within(i + 1..n, i),
+            1 => self.slice_mut::<i32>().copy_within(i + 1..n, i),
+            _ => self.slice_mut::<i64>().copy_within(i + 1..n, i),
+        }
+        self.resize(n - 1);
         x
     }
 
@@ -286,24 +344,19 @@ impl Ints {
     }
 
     fn heap_size(&self) -> usize {
-        match self {
-            Ints::I16(v) => v.capacity() * 2,
-            Ints::I32(v) => v.capacity() * 4,
-            Ints::I64(v) => v.capacity() * 8,
-        }
+        self.len() << (self.w + 1)
     }
+}
 
-    /// Every member formatted as `[len][digits]`, for `Set::iter`.
-    fn format_all(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.len() * 8);
-        let mut buf = [0u8; 20];
-        for i in 0..self.len() {
-            let n = write_i64(&mut buf, self.get(i));
-            out.push(n as u8);
-            out.extend_from_slice(&buf[..n]);
-        }
-        out
+/// Fill a widened array: the old elements, and `x` first (`first == 1`) or last.
+fn fill<T: Elem>(dst: &mut [T], first: usize, old: &Ints, x: i64) {
+    let n = old.len();
+    for (i, d) in dst[first..first + n].iter_mut().enumerate() {
+        // Every old element fits the wider type.
+        *d = T::narrow(old.get(i));
     }
+    let at = if first == 1 { 0 } else { n };
+    dst[at] = T::narrow(x);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -508,31 +561,23 @@ impl Table {
 // Set
 // ---------------------------------------------------------------------------------------------------------
 
-#[derive(Clone, Debug)]
+/// The table is boxed so that the handle stays 16 bytes (the key's `Value` holds it inline).
+#[derive(Clone)]
 enum Repr {
     Ints(Ints),
-    Table(Table),
+    Table(Box<Table>),
 }
 
+/// A set; cloning keeps the encoding (Redis's setTypeDup, for COPY).
+#[derive(Clone)]
 pub struct Set {
     repr: Repr,
-    /// `iter()`'s formatted view of an intset, dropped on every change. Boxed so that it costs one word
-    /// (plus the lock's state) in every set.
-    #[allow(clippy::box_collection)]
-    text: OnceLock<Box<Vec<u8>>>,
 }
 
 impl Default for Set {
     /// An empty intset (Redis's createIntsetObject).
     fn default() -> Self {
-        Set { repr: Repr::Ints(Ints::default()), text: OnceLock::new() }
-    }
-}
-
-impl Clone for Set {
-    /// A copy with the same encoding (Redis's setTypeDup, for COPY).
-    fn clone(&self) -> Self {
-        Set { repr: self.repr.clone(), text: OnceLock::new() }
+        Set { repr: Repr::Ints(Ints::default()) }
     }
 }
 
@@ -560,7 +605,7 @@ impl Set {
         if as_int(first).is_some() {
             Set::new()
         } else {
-            Set { repr: Repr::Table(Table::with_capacity(1)), text: OnceLock::new() }
+            Set { repr: Repr::Table(Box::new(Table::with_capacity(1))) }
         }
     }
 
@@ -599,13 +644,6 @@ impl Set {
         matches!(self.repr, Repr::Ints(_))
     }
 
-    #[inline]
-    fn changed(&mut self) {
-        if self.text.get().is_some() {
-            self.text.take();
-        }
-    }
-
     pub fn contains(&self, m: &[u8]) -> bool {
         match &self.repr {
             Repr::Ints(i) => as_int(m).is_some_and(|x| i.find(x).is_some()),
@@ -632,15 +670,13 @@ impl Set {
                 let n = write_i64(&mut buf, ints.get(i));
                 t.insert_new(CompactBytes::new(&buf[..n]));
             }
-            self.repr = Repr::Table(t);
-            self.text = OnceLock::new();
+            self.repr = Repr::Table(Box::new(t));
         }
     }
 
     /// Add a member; true if it is new. An intset becomes a table on a non-integer member or when it
     /// outgrows set-max-intset-entries (Redis's setTypeAdd).
     pub fn insert(&mut self, m: &[u8], enc: &Encodings) -> bool {
-        self.changed();
         match &mut self.repr {
             Repr::Table(t) => t.insert(m),
             Repr::Ints(ints) => match as_int(m) {
@@ -668,7 +704,6 @@ impl Set {
     pub fn insert_member(&mut self, m: Member<'_>, enc: &Encodings) -> bool {
         match (m, &mut self.repr) {
             (Member::Int(x), Repr::Ints(ints)) => {
-                self.text.take();
                 if !ints.insert(x) {
                     return false;
                 }
@@ -682,7 +717,6 @@ impl Set {
     }
 
     pub fn remove(&mut self, m: &[u8]) -> bool {
-        self.changed();
         match &mut self.repr {
             Repr::Ints(i) => as_int(m).is_some_and(|x| i.remove(x)),
             Repr::Table(t) => t.remove(m),
@@ -692,10 +726,7 @@ impl Set {
     /// `remove` for a member seen in another set.
     pub fn remove_member(&mut self, m: Member<'_>) -> bool {
         match (m, &mut self.repr) {
-            (Member::Int(x), Repr::Ints(ints)) => {
-                self.text.take();
-                ints.remove(x)
-            }
+            (Member::Int(x), Repr::Ints(ints)) => ints.remove(x),
             _ => m.with_bytes(|b| self.remove(b)),
         }
     }
@@ -705,15 +736,6 @@ impl Set {
         match &self.repr {
             Repr::Ints(i) => Members(MembersInner::Ints(i, 0)),
             Repr::Table(t) => Members(MembersInner::Table(t.slots.iter())),
-        }
-    }
-
-    /// The members as bytes. An intset formats its members once and keeps that text until it next
-    /// changes: prefer `members()` where integers can be used as such.
-    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        match &self.repr {
-            Repr::Table(t) => Iter::Table(t.slots.iter()),
-            Repr::Ints(i) => Iter::Text(self.text.get_or_init(|| Box::new(i.format_all())).as_slice()),
         }
     }
 
@@ -743,7 +765,6 @@ impl Set {
 
     /// Remove and return a uniformly random member.
     pub fn pop_random(&mut self) -> Option<Owned> {
-        self.changed();
         match &mut self.repr {
             Repr::Ints(i) => {
                 if i.len() == 0 {
@@ -773,13 +794,12 @@ impl Set {
         }
     }
 
+    /// Heap bytes owned beyond the handle (which the key's entry holds).
     pub fn heap_size(&self) -> usize {
-        std::mem::size_of::<Set>()
-            + match &self.repr {
-                Repr::Ints(i) => i.heap_size(),
-                Repr::Table(t) => t.heap_size(),
-            }
-            + self.text.get().map_or(0, |t| t.capacity())
+        match &self.repr {
+            Repr::Ints(i) => i.heap_size(),
+            Repr::Table(t) => std::mem::size_of::<Table>() + t.heap_size(),
+        }
     }
 }
 
@@ -810,30 +830,6 @@ impl<'a> Iterator for Members<'a> {
     }
 }
 
-/// Iterator over a set's members as bytes.
-enum Iter<'a> {
-    Table(std::slice::Iter<'a, Option<CompactBytes>>),
-    /// `[len][bytes]` records.
-    Text(&'a [u8]),
-}
-
-impl<'a> Iterator for Iter<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        match self {
-            Iter::Table(it) => it.find_map(|s| s.as_deref()),
-            Iter::Text(rest) => {
-                let (&n, tail) = rest.split_first()?;
-                let n = (n as usize).min(tail.len());
-                let (m, tail) = tail.split_at(n);
-                *rest = tail;
-                Some(m)
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -843,7 +839,7 @@ mod tests {
     }
 
     fn sorted(s: &Set) -> Vec<Vec<u8>> {
-        let mut v: Vec<Vec<u8>> = s.iter().map(|m| m.to_vec()).collect();
+        let mut v: Vec<Vec<u8>> = s.members().map(|m| m.to_vec()).collect();
         v.sort();
         v
     }
@@ -994,16 +990,38 @@ mod tests {
     }
 
     #[test]
-    fn iter_text_view_tracks_changes() {
+    fn intset_block_is_exact_and_handle_small() {
+        assert_eq!(std::mem::size_of::<Set>(), 16);
         let e = enc(512);
         let mut s = Set::new();
-        s.insert(b"3", &e);
-        s.insert(b"-1", &e);
-        assert_eq!(s.iter().collect::<Vec<_>>(), vec![&b"-1"[..], b"3"]);
-        s.insert(b"2", &e);
-        assert_eq!(s.iter().collect::<Vec<_>>(), vec![&b"-1"[..], b"2", b"3"]);
-        s.pop_random();
-        assert_eq!(s.iter().count(), 2);
+        for i in 0..10 {
+            s.insert(i.to_string().as_bytes(), &e);
+        }
+        assert_eq!(s.heap_size(), 20);
+        s.insert(b"100000", &e);
+        assert_eq!(s.heap_size(), 44);
+        s.remove(b"3");
+        assert_eq!(s.heap_size(), 40);
+        let c = s.clone();
+        assert_eq!(c, s);
+        assert_eq!(
+            c.members().map(|m| m.as_int().unwrap()).collect::<Vec<_>>(),
+            vec![0, 1, 2, 4, 5, 6, 7, 8, 9, 100000]
+        );
+        while s.pop_random().is_some() {}
+        assert_eq!(s.heap_size(), 0);
+        assert_eq!(c.len(), 10);
+    }
+
+    #[test]
+    fn member_bytes_formats_integers() {
+        let e = enc(512);
+        let mut s = Set::new();
+        s.insert(b"-12", &e);
+        s.insert(b"7", &e);
+        let v: Vec<Vec<u8>> = s.members().map(|m| m.bytes().into_owned()).collect();
+        assert_eq!(v, vec![b"-12".to_vec(), b"7".to_vec()]);
+        assert!(matches!(Member::Str(b"x").bytes(), Cow::Borrowed(_)));
     }
 
     #[test]

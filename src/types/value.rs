@@ -21,10 +21,11 @@ pub enum Value {
     Emb(CompactBytes),
     /// String, `raw` encoding (growable: APPEND/SETRANGE/SETBIT work in place).
     Raw(Box<Vec<u8>>),
-    List(Box<List>),
-    Hash(Box<Hash>),
-    Set(Box<Set>),
-    ZSet(Box<ZSet>),
+    /// Collections are 16-byte handles held inline (a small hash, set or sorted set is then one block).
+    List(List),
+    Hash(Hash),
+    Set(Set),
+    ZSet(ZSet),
 }
 
 /// The type names TYPE and SCAN TYPE use.

@@ -5,7 +5,7 @@
 //!   (score, member) order, like Redis's listpack: a member costs its bytes plus one length byte, and an
 //!   integral score 1, 3 or 5 bytes (9 for others). It is walked front to back (at most a few hundred
 //!   entries): finding a member, a rank or a score range is a scan, as in Redis. A set of 10 short members
-//!   takes 44 bytes.
+//!   takes 40 bytes (the count sits in the value's 16-byte handle, which the key's entry holds inline).
 //! - `skiplist` (larger sets): members live in a slab of (member, score) slots. A hash table of slot numbers
 //!   finds a member in O(1); an order-statistic B+ tree of (score, slot) keys, whose inner nodes keep the
 //!   size of every child, inserts, deletes, ranks and selects in O(log N) (what Redis's skiplist with spans
@@ -17,6 +17,7 @@
 //! does for the objects it builds whole.
 
 use super::encodings::Encodings;
+use super::packbuf::PackBuf;
 use hashbrown::HashTable;
 use std::cmp::Ordering;
 use std::hash::BuildHasher;
@@ -44,6 +45,9 @@ fn cmp_entry(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
         Some(o) => o,
     }
 }
+
+/// A listpack never grows past this (Redis's lpSafeToAdd limit, 1 GB): a bigger set converts.
+const LISTPACK_MAX_SAFETY_SIZE: usize = 1 << 30;
 
 /// A sorted set.
 #[derive(Clone, Default)]
@@ -89,7 +93,8 @@ impl ZSet {
     /// and range copies): O(N), encoding chosen by the final size.
     pub fn from_sorted_unique(pairs: Vec<(Vec<u8>, f64)>, enc: &Encodings) -> ZSet {
         let fits = pairs.len() <= enc.zset_max_listpack_entries
-            && pairs.iter().all(|(m, _)| m.len() <= enc.zset_max_listpack_value);
+            && pairs.iter().all(|(m, _)| m.len() <= enc.zset_max_listpack_value)
+            && pairs.iter().map(|(m, _)| m.len()).sum::<usize>() <= LISTPACK_MAX_SAFETY_SIZE;
         let repr =
             if fits { Repr::Pack(Pack::from_sorted(&pairs)) } else { Repr::Big(Box::new(Big::from_sorted(pairs))) };
         ZSet { repr }
@@ -149,7 +154,10 @@ impl ZSet {
                     return false;
                 }
                 None => {
-                    if p.len() < enc.zset_max_listpack_entries && m.len() <= enc.zset_max_listpack_value {
+                    if p.len() < enc.zset_max_listpack_entries
+                        && m.len() <= enc.zset_max_listpack_value
+                        && p.buf.len() + m.len() <= LISTPACK_MAX_SAFETY_SIZE
+                    {
                         p.insert(m, score);
                         return true;
                     }
@@ -396,7 +404,7 @@ impl ZSet {
     /// Heap bytes owned (approximate, for MEMORY USAGE).
     pub fn heap_size(&self) -> usize {
         match &self.repr {
-            Repr::Pack(p) => p.buf.capacity(),
+            Repr::Pack(p) => p.buf.len(),
             Repr::Big(b) => b.heap_size() + std::mem::size_of::<Big>(),
         }
     }
@@ -416,27 +424,20 @@ impl std::fmt::Debug for ZSet {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// listpack: [count u32 LE][entry]... with entry = [member length, LEB128][member][score]; empty when empty.
+// listpack: [entry]... with entry = [member length, LEB128][member][score] in one exact-size block (no block
+// when empty); the entry count sits in the 16-byte handle (`PackBuf::count`), which the key's value holds inline.
 // A score is one byte for integers -120..=119, a tag byte and 2 or 4 bytes for other 32-bit integers, a tag
 // byte and 8 bytes otherwise (fractions, infinities, large values). Like Redis's listpack, which stores
 // integral scores as integers, it keeps no sign on zero: -0 reads back as 0 (the skiplist keeps -0).
 
 #[derive(Clone, Default)]
 struct Pack {
-    buf: Vec<u8>,
+    buf: PackBuf,
 }
 
-const HDR: usize = 4;
 const TAG_I16: u8 = 0xF0;
 const TAG_I32: u8 = 0xF1;
 const TAG_F64: u8 = 0xF2;
-
-#[inline]
-fn rd_u32(buf: &[u8], at: usize) -> usize {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&buf[at..at + 4]);
-    u32::from_le_bytes(b) as usize
-}
 
 /// Append one encoded entry.
 fn encode_entry(out: &mut Vec<u8>, m: &[u8], score: f64) {
@@ -475,32 +476,23 @@ impl Pack {
         if pairs.is_empty() {
             return Pack::default();
         }
-        let mut buf = Vec::with_capacity(HDR + pairs.iter().map(|(m, _)| m.len() + 3).sum::<usize>());
-        buf.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
+        let mut buf = Vec::with_capacity(pairs.iter().map(|(m, _)| m.len() + 3).sum::<usize>());
         for (m, s) in pairs {
             encode_entry(&mut buf, m, *s);
         }
-        buf.shrink_to_fit();
-        Pack { buf }
+        // The callers keep a listpack far below 4G entries (LISTPACK_MAX_SAFETY_SIZE).
+        Pack { buf: PackBuf::from_slice(&buf, pairs.len() as u32) }
     }
 
     #[inline]
     fn len(&self) -> usize {
-        if self.buf.len() < HDR {
-            0
-        } else {
-            rd_u32(&self.buf, 0)
-        }
-    }
-
-    fn set_len(&mut self, n: usize) {
-        self.buf[..HDR].copy_from_slice(&(n as u32).to_le_bytes());
+        self.buf.count as usize
     }
 
     /// Position just past the last entry.
     #[inline]
     fn end(&self) -> usize {
-        self.buf.len().max(HDR)
+        self.buf.len()
     }
 
     /// The entry at byte position `pos`: (member, score, position of the next entry).
@@ -536,7 +528,7 @@ impl Pack {
 
     /// Entries from the start: (position, member, score).
     fn entries(&self) -> PackEntries<'_> {
-        PackEntries { p: self, pos: HDR }
+        PackEntries { p: self, pos: 0 }
     }
 
     /// (index, position, score) of a member.
@@ -562,29 +554,19 @@ impl Pack {
             .map_or(self.end(), |(pos, _, _)| pos);
         let mut e = Vec::with_capacity(m.len() + 12);
         encode_entry(&mut e, m, score);
-        let n = self.len();
-        if self.buf.is_empty() {
-            self.buf.reserve_exact(HDR + e.len());
-            self.buf.extend_from_slice(&[0; HDR]);
-        } else {
-            self.buf.reserve_exact(e.len());
-        }
-        self.buf.splice(at..at, e);
-        self.set_len(n + 1);
+        self.buf.splice(at, at, &e);
+        self.buf.count += 1;
     }
 
     /// Remove the `k` entries in the bytes `from..to`.
     fn remove_span(&mut self, from: usize, to: usize, k: usize) {
         let n = self.len() - k;
         if n == 0 {
-            self.buf = Vec::new();
+            self.buf.clear();
             return;
         }
-        self.buf.drain(from..to);
-        self.set_len(n);
-        if self.buf.capacity() > self.buf.len() + self.buf.len() / 4 + 32 {
-            self.buf.shrink_to_fit();
-        }
+        self.buf.splice(from, to, &[]);
+        self.buf.count = n as u32;
     }
 }
 
@@ -1556,12 +1538,12 @@ mod tests {
 
     #[test]
     fn small_value_layout() {
-        // A sorted set value is one 24-byte box; the listpack of 10 short members with small integer scores
-        // takes 4 bytes of header and 4 bytes per entry.
-        assert_eq!(std::mem::size_of::<ZSet>(), 24);
+        // A sorted set value is a 16-byte handle (inline in the key's value); the listpack of 10 short members
+        // with small integer scores is one block of 4 bytes per entry.
+        assert_eq!(std::mem::size_of::<ZSet>(), 16);
         let z = ZSet::from_pairs((0..10).map(|i| (format!("m{i}").into_bytes(), i as f64)), &enc(128, 64));
         if let Repr::Pack(p) = &z.repr {
-            assert_eq!(p.buf.len(), 44);
+            assert_eq!((p.buf.len(), p.buf.count), (40, 10));
         }
     }
 
