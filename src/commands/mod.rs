@@ -6,6 +6,7 @@
 //! shutdown, waking waiters) are left in `State` for the Keyspace to act on after the batch.
 
 pub mod connection;
+pub mod function;
 pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
@@ -14,6 +15,7 @@ pub mod list;
 pub mod multi;
 pub mod propagate;
 pub mod replication;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -346,6 +348,8 @@ pub struct State {
     pub new_replicas: Vec<usize>,
     /// Replica streams attached.
     pub replicas: usize,
+    /// EVAL's script cache and the function libraries, with their Lua VMs (scripting.rs, function.rs).
+    pub scripts: scripting::Scripts,
 }
 
 impl State {
@@ -385,6 +389,7 @@ impl State {
             prop_override: None,
             new_replicas: Vec::new(),
             replicas: 0,
+            scripts: Default::default(),
             config,
         };
         s.apply_config();
@@ -606,6 +611,8 @@ fn build_table() -> Table {
         hyperloglog::SPECS,
         geo::SPECS,
         sort::SPECS,
+        scripting::SPECS,
+        function::SPECS,
     ];
     let mut all: Vec<&'static CommandSpec> = Vec::new();
     let mut by_name = HashMap::with_hasher(foldhash::fast::FixedState::default());
