@@ -35,9 +35,9 @@ struct Library {
 #[derive(Default)]
 pub struct Functions {
     vm: Option<Vm>,
-    /// By library name (Redis matches library names case-sensitively, function names too).
+    /// By lowercased library name (Redis's library and function dicts ignore case).
     libs: BTreeMap<String, Library>,
-    /// Function name -> library name.
+    /// Lowercased function name -> lowercased library name.
     index: BTreeMap<String, String>,
 }
 
@@ -73,18 +73,33 @@ impl Functions {
     }
 
     fn insert(&mut self, lib: Library) {
+        let key = lib.name.to_ascii_lowercase();
         for f in &lib.functions {
-            self.index.insert(f.name.clone(), lib.name.clone());
+            self.index.insert(f.name.to_ascii_lowercase(), key.clone());
         }
-        self.libs.insert(lib.name.clone(), lib);
+        self.libs.insert(key, lib);
     }
 
     fn remove(&mut self, name: &str) -> Option<Library> {
-        let lib = self.libs.remove(name)?;
+        let lib = self.libs.remove(&name.to_ascii_lowercase())?;
         for f in &lib.functions {
-            self.index.remove(&f.name);
+            self.index.remove(&f.name.to_ascii_lowercase());
         }
         Some(lib)
+    }
+
+    fn has_lib(&self, name: &str) -> bool {
+        self.libs.contains_key(&name.to_ascii_lowercase())
+    }
+
+    /// The library owning function `name`, if any.
+    fn owner(&self, name: &str) -> Option<&String> {
+        self.index.get(&name.to_ascii_lowercase())
+    }
+
+    fn find(&self, name: &str) -> Option<&Func> {
+        let lib = self.libs.get(self.owner(name)?)?;
+        lib.functions.iter().find(|f| f.name.eq_ignore_ascii_case(name))
     }
 
     /// Compile and run a library's code: its name and functions, not yet installed.
@@ -97,7 +112,7 @@ impl Functions {
             if !valid_name(&f.name) {
                 return Err(BAD_NAME.into());
             }
-            if regs.iter().any(|r| r.name == f.name) {
+            if regs.iter().any(|r| r.name.eq_ignore_ascii_case(&f.name)) {
                 return Err("Function already exists in the library".into());
             }
             regs.push(f);
@@ -117,12 +132,12 @@ impl Functions {
     /// Install `lib`, replacing a library of the same name only when `replace`; function names must not
     /// collide with other libraries'.
     fn install(&mut self, lib: Library, replace: bool) -> Result<(), CmdError> {
-        if self.libs.contains_key(&lib.name) && !replace {
+        if self.has_lib(&lib.name) && !replace {
             return Err(CmdError::msg(format!("ERR Library '{}' already exists", lib.name)));
         }
         for f in &lib.functions {
-            if let Some(owner) = self.index.get(&f.name) {
-                if *owner != lib.name {
+            if let Some(owner) = self.owner(&f.name) {
+                if *owner != lib.name.to_ascii_lowercase() {
                     return Err(CmdError::msg(format!("ERR Function {} already exists", f.name)));
                 }
             }
@@ -150,6 +165,8 @@ fn library_meta(code: &[u8]) -> Result<(String, usize), CmdError> {
         return Err(CmdError::new("ERR Invalid library metadata"));
     };
     let line = String::from_utf8_lossy(&code[2..end]).into_owned();
+    // sdssplitargs: quotes group, and are not part of the value (name="foo" is foo).
+    let line = line.replace('"', "");
     let mut parts = line.split_ascii_whitespace();
     let engine = parts.next().unwrap_or("");
     let mut name: Option<String> = None;
@@ -282,7 +299,8 @@ fn function_flush(cx: &mut Ctx<'_>) -> CmdResult {
     match cx.argc() {
         2 => {}
         3 if cx.argv.is(2, "async") || cx.argv.is(2, "sync") => {}
-        _ => return Err(CmdError::new("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")),
+        3 => return Err(CmdError::new("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")),
+        _ => return Err(super::scripting::subcommand_syntax("flush", "FUNCTION")),
     }
     cx.s.scripts.functions.flush();
     cx.s.dirty += 1;
@@ -429,11 +447,11 @@ fn function_restore(cx: &mut Ctx<'_>) -> CmdResult {
         }
         Policy::Append => {
             for l in fresh.libs.values() {
-                if fns.libs.contains_key(&l.name) {
+                if fns.has_lib(&l.name) {
                     return Err(CmdError::msg(format!("ERR Library {} already exists", l.name)));
                 }
                 for f in &l.functions {
-                    if fns.index.contains_key(&f.name) {
+                    if fns.owner(&f.name).is_some() {
                         return Err(CmdError::msg(format!("ERR Function {} already exists", f.name)));
                     }
                 }
@@ -442,7 +460,7 @@ fn function_restore(cx: &mut Ctx<'_>) -> CmdResult {
         Policy::Replace => {
             for l in fresh.libs.values() {
                 for f in &l.functions {
-                    if let Some(owner) = fns.index.get(&f.name) {
+                    if let Some(owner) = fns.owner(&f.name) {
                         if !fresh.libs.contains_key(owner) {
                             return Err(CmdError::msg(format!("ERR Function {} already exists", f.name)));
                         }
@@ -535,11 +553,10 @@ fn function_help(cx: &mut Ctx<'_>) -> CmdResult {
 
 fn fcall_generic(cx: &mut Ctx<'_>, ro: bool) -> CmdResult {
     let name = String::from_utf8_lossy(cx.arg(1)).into_owned();
-    let fns = &cx.s.scripts.functions;
-    let Some(f) = fns.index.get(&name).and_then(|lib| fns.libs[lib].functions.iter().find(|f| f.name == name)) else {
+    let Some(f) = cx.s.scripts.functions.find(&name) else {
         return Err(CmdError::new("ERR Function not found"));
     };
-    let (flags, func) = (f.flags, f.func.clone());
+    let (flags, func, name) = (f.flags, f.func.clone(), f.name.clone());
     let nk = match cx.int_arg(2) {
         Ok(_) => numkeys(cx, 2)?,
         Err(_) => return Err(CmdError::new("ERR Bad number of keys provided")),

@@ -348,6 +348,9 @@ pub struct State {
     pub new_replicas: Vec<usize>,
     /// Replica streams attached.
     pub replicas: usize,
+    /// A script is running (its redis.call commands are executing): scripting.rs set the script's own
+    /// OOM rules, and commands that must behave deterministically for scripts (SORT) look here.
+    pub in_script: bool,
     /// EVAL's script cache and the function libraries, with their Lua VMs (scripting.rs, function.rs).
     pub scripts: scripting::Scripts,
 }
@@ -389,6 +392,7 @@ impl State {
             prop_override: None,
             new_replicas: Vec::new(),
             replicas: 0,
+            in_script: false,
             scripts: Default::default(),
             config,
         };
@@ -710,7 +714,7 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
     if !client.authenticated && !spec.has(NO_AUTH) {
         return Some(CmdError::NOAUTH);
     }
-    if spec.has(DENYOOM) && s.over_maxmemory() && s.config.maxmemory_policy == "noeviction" {
+    if spec.has(DENYOOM) && !s.in_script && s.over_maxmemory() && s.config.maxmemory_policy == "noeviction" {
         return Some(CmdError::OOM);
     }
     None

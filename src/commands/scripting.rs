@@ -3,8 +3,8 @@
 //! A script runs synchronously inside the Keyspace, as every command does: `redis.call` goes through
 //! [`ScriptHost`], which checks the command as Redis's scriptCall does (unknown, arity, noscript, writes
 //! from read-only scripts, OOM) and runs it with `exec_request` in the script's own database and protocol,
-//! on behalf of the calling client. Each write propagates by itself (Redis 7's effect replication) and the
-//! run is wrapped in MULTI/EXEC in the feed; EVAL itself is never propagated.
+//! on behalf of the calling client. Each write propagates by itself (Redis 7's effect replication), the
+//! run's writes wrapped in MULTI/EXEC when there are several; EVAL itself is never propagated.
 //!
 //! Busy scripts: a script holds the Keyspace until it ends. Redis answers other clients with -BUSY and
 //! lets SCRIPT KILL stop a read-only script; here other clients simply wait, so SCRIPT KILL can only ever
@@ -51,6 +51,8 @@ pub struct Scripts {
     body_bytes: usize,
     /// Function libraries (FUNCTION / FCALL).
     pub functions: super::function::Functions,
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: let scripts run commands flagged noscript (tests only).
+    pub disable_deny: bool,
 }
 
 impl Scripts {
@@ -191,7 +193,7 @@ impl Host for ScriptHost<'_> {
         if !spec.arity_ok(argv.len()) {
             return Err(self.reject(Some(spec), "Wrong number of args calling Redis command from script"));
         }
-        if spec.has(NOSCRIPT) {
+        if spec.has(NOSCRIPT) && !self.s.scripts.disable_deny {
             return Err(self.reject(Some(spec), "This Redis command is not allowed from script"));
         }
         if spec.has(WRITE) && self.read_only {
@@ -254,7 +256,7 @@ impl Host for ScriptHost<'_> {
 }
 
 /// Run `f` as the calling client's script: client state saved and restored around it, the feed wrapped
-/// in MULTI/EXEC, blocking commands kept from blocking. Returns the run's outcome.
+/// in MULTI/EXEC when it holds several writes, blocking commands kept from blocking. Returns the run's outcome.
 pub fn run_script(
     cx: &mut Ctx<'_>,
     flags: u32,
@@ -266,17 +268,20 @@ pub fn run_script(
     let (saved_db, saved_resp, saved_cmd) = (c.db, c.resp, c.last_cmd);
     let was_in_exec = cx.s.in_exec;
     cx.s.in_exec = true;
+    cx.s.in_script = true;
+    // Inside EXEC the transaction's own MULTI/EXEC already wraps the script's effects.
     if !was_in_exec {
-        cx.s.feed.begin_exec();
+        cx.s.feed.hold();
     }
     let outcome = {
         let mut host = ScriptHost::new(cx.s, me, db, flags, read_only);
         go(&mut host, cx.out)
     };
     if !was_in_exec {
-        cx.s.feed.end_exec();
+        cx.s.feed.release();
     }
     cx.s.in_exec = was_in_exec;
+    cx.s.in_script = false;
     let c = &mut cx.s.clients[me];
     c.db = saved_db;
     c.resp = saved_resp;
@@ -404,11 +409,17 @@ fn script_flush(cx: &mut Ctx<'_>) -> CmdResult {
     match cx.argc() {
         2 => {}
         3 if cx.argv.is(2, "async") || cx.argv.is(2, "sync") => {}
-        _ => return Err(CmdError::new("ERR SCRIPT FLUSH only support SYNC|ASYNC option")),
+        3 => return Err(CmdError::new("ERR SCRIPT FLUSH only support SYNC|ASYNC option")),
+        _ => return Err(subcommand_syntax("flush", "SCRIPT")),
     }
     cx.s.scripts.flush();
     cx.out.ok();
     Ok(())
+}
+
+/// Redis's addReplySubcommandSyntaxError.
+pub fn subcommand_syntax(sub: &str, cmd: &str) -> CmdError {
+    CmdError::msg(format!("ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {cmd} HELP."))
 }
 
 /// SCRIPT KILL: a script never runs while another command does (see the module docs).

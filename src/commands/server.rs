@@ -784,6 +784,11 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
             cx.out.ok();
             Ok(())
         }
+        "set-disable-deny-scripts" if cx.argc() == 3 => {
+            cx.s.scripts.disable_deny = cx.int_arg(2)? != 0;
+            cx.out.ok();
+            Ok(())
+        }
         "log" if cx.argc() == 3 => {
             log::warn!("DEBUG LOG: {}", String::from_utf8_lossy(cx.arg(2)));
             cx.out.ok();

@@ -142,11 +142,13 @@ impl Vm {
             rng.seed(s as i64 as i32);
             Ok(())
         })?;
-        // SAFETY: `redis_call` only uses the Lua C API on the state it is given.
-        let call = unsafe { lua.create_c_function(redis_call)? };
+        // SAFETY: these only use the Lua C API on the state they are given.
+        let calls = unsafe {
+            lua.create_sequence_from([lua.create_c_function(redis_call)?, lua.create_c_function(redis_pcall)?])?
+        };
         let mode = if kind == Kind::Eval { "eval" } else { "function" };
         let parts: Table =
-            lua.load(PRELUDE).set_name("=redis_api").call((host.clone(), mode, sha1, logf, rand, srand, call))?;
+            lua.load(PRELUDE).set_name("=redis_api").call((host.clone(), mode, sha1, logf, rand, srand, calls))?;
         lua.set_named_registry_value(RAW_CALL, parts.raw_get::<Function>("raw_call")?)?;
         Ok(Vm {
             env: parts.raw_get("env")?,
@@ -249,6 +251,13 @@ impl Vm {
         let ok = matches!(vals.next(), Some(Value::Boolean(true)));
         let v = vals.next().unwrap_or(Value::Nil);
         if ok {
+            // A returned error table is the command's error reply (counted unless a failed call made it).
+            if let Value::Table(t) = &v {
+                if let Value::String(e) = field(t, "err") {
+                    let counted = matches!(field(t, "ignore_error_stats_update"), Value::Boolean(true));
+                    return Outcome::Err { msg: e.to_string_lossy(), counted };
+                }
+            }
             reply_value(&v, out, host.resp(), 0);
             return Outcome::Ok;
         }
@@ -323,23 +332,39 @@ impl Vm {
 const RAW_CALL: &str = "ferrodis.raw_call";
 const RAW_CALL_C: &std::ffi::CStr = c"ferrodis.raw_call";
 
-/// redis.call, as a C function so that the error it raises points at the user's line even when the
-/// script tail-calls it (`return redis.call(...)`): a Lua wrapper would be replaced by the tail call
-/// and take the position with it.
-unsafe extern "C-unwind" fn redis_call(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+/// redis.call and redis.pcall are C functions: an error raised by a Lua wrapper would lose the user's
+/// line when the script tail-calls it (`return redis.call(...)`), and packing the arguments into a
+/// table lets a script pass thousands of them (`unpack` of a big table) without overflowing a callback's
+/// argument stack.
+unsafe fn call_generic(l: *mut mlua::ffi::lua_State, raise: bool) -> std::ffi::c_int {
     use mlua::ffi;
     let n = ffi::lua_gettop(l);
+    ffi::lua_createtable(l, n, 0);
+    for i in 1..=n {
+        ffi::lua_pushvalue(l, i);
+        ffi::lua_rawseti(l, -2, i.into());
+    }
     ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, RAW_CALL_C.as_ptr());
-    ffi::lua_insert(l, 1);
-    ffi::lua_call(l, n, 2);
-    if ffi::lua_toboolean(l, -2) != 0 {
+    ffi::lua_pushnumber(l, n as ffi::lua_Number);
+    ffi::lua_pushvalue(l, -3);
+    // raw_call(n, args) -> raise?, reply or error table
+    ffi::lua_call(l, 2, 2);
+    if raise && ffi::lua_toboolean(l, -2) != 0 {
         // The error table is on top; lua_error does not return.
         ffi::lua_error(l);
     }
     1
 }
 
-/// The `H.fn` bridge: ("call", args...) -> (raise?, value); ("setresp", n); ("set_repl", n); ("acl", args...).
+unsafe extern "C-unwind" fn redis_call(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+    call_generic(l, true)
+}
+
+unsafe extern "C-unwind" fn redis_pcall(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+    call_generic(l, false)
+}
+
+/// The `H.fn` bridge: ("call", n, {args}) -> (raise?, value); ("setresp", n); ("set_repl", n); ("acl", args...).
 fn bridge(lua: &Lua, host: &RefCell<&mut dyn Host>, args: MultiValue) -> mlua::Result<(bool, Value)> {
     let mut it = args.into_iter();
     let op = match it.next() {
@@ -349,7 +374,17 @@ fn bridge(lua: &Lua, host: &RefCell<&mut dyn Host>, args: MultiValue) -> mlua::R
     let mut host = host.try_borrow_mut().map_err(|_| mlua::Error::runtime("recursive call"))?;
     match op.as_str() {
         "call" | "acl" => {
-            let argv = match lua_args(it) {
+            let items: Vec<Value> = if op == "call" {
+                // (n, {args}) from call_generic: nils inside count as arguments (and are refused).
+                let n = it.next().and_then(|v| num_of(&v)).unwrap_or(0.0) as usize;
+                match it.next() {
+                    Some(Value::Table(t)) => (1..=n).map(|i| t.raw_get::<Value>(i).unwrap_or(Value::Nil)).collect(),
+                    _ => Vec::new(),
+                }
+            } else {
+                it.collect()
+            };
+            let argv = match lua_args(items.into_iter()) {
                 Ok(a) => a,
                 Err(e) => return Ok((true, err_table(lua, &e, false)?)),
             };
@@ -700,7 +735,7 @@ mod tests {
         assert_eq!(eval("return false").0, "$-1\r\n");
         assert_eq!(eval("return {1,2,nil,4}").0, "*2\r\n:1\r\n:2\r\n");
         assert_eq!(eval("return {ok='fine'}").0, "+fine\r\n");
-        assert_eq!(eval("return {err='ERR bad'}").0, "-ERR bad\r\n");
+        assert_eq!(eval("return {err='ERR bad'}").0, "-ERR bad");
         assert_eq!(eval("return {KEYS[1], ARGV[1]}").0, "*2\r\n$2\r\nk1\r\n$2\r\na1\r\n");
         assert_eq!(eval("return _G").0, "*0\r\n");
     }

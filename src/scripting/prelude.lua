@@ -2,7 +2,7 @@
 -- scripting engine). Loaded with full access to the VM; receives the host table H, the mode ("eval" or
 -- "function") and the Rust helpers. Returns the pieces the Rust side needs: the script environment, the
 -- runner, and (function mode) the environment switch between FUNCTION LOAD and FCALL.
-local H, mode, sha1_raw, log_raw, rand_raw, srand_raw, c_call = ...
+local H, mode, sha1_raw, log_raw, rand_raw, srand_raw, c_calls = ...
 local G = _G
 local dbg_getinfo = debug.getinfo
 local rawget, rawset, setmetatable, getmetatable, error, type, tostring, tonumber, select, xpcall =
@@ -15,10 +15,12 @@ local INTERNAL = '=redis_api'
 -- empty proxies whose writes fail, with setmetatable/rawset refusing them too.
 local RO = setmetatable({}, {__mode = 'k'})
 local function ro_error() error('Attempt to modify a readonly table', 2) end
-local function readonly(t, index)
-  local shown = setmetatable({}, {__index = {__index = index or t}, __newindex = ro_error, __metatable = false})
+local function readonly(t)
+  local p = {}
+  -- What getmetatable(p) shows: its __index is p itself, so the real table never leaks out.
+  local shown = setmetatable({}, {__index = {__index = p}, __newindex = ro_error, __metatable = false})
   RO[shown] = true
-  local p = setmetatable({}, {__index = index or t, __newindex = ro_error, __metatable = shown})
+  setmetatable(p, {__index = t, __newindex = ro_error, __metatable = shown})
   RO[p] = true
   return p
 end
@@ -31,7 +33,7 @@ end
 local function err_handler(err)
   local lvl = 2
   local i = dbg_getinfo(lvl, 'Sl')
-  while i and (i.what == 'C' or i.source == INTERNAL) do
+  while i and (i.what == 'C' or i.what == 'tail' or i.source == INTERNAL) do
     lvl = lvl + 1
     i = dbg_getinfo(lvl, 'Sl')
   end
@@ -69,15 +71,12 @@ local function bridge(what, ...)
 end
 
 local redis = {}
--- redis.call is the C function c_call, which runs raw_call and raises its error table.
-local function raw_call(...)
-  return bridge('redis.call/pcall', 'call', ...)
+-- redis.call and redis.pcall are C functions that pack their arguments and run raw_call; call raises
+-- the error table it gets back.
+local function raw_call(n, args)
+  return bridge('redis.call/pcall', 'call', n, args)
 end
-redis.call = c_call
-function redis.pcall(...)
-  local _, v = bridge('redis.call/pcall', 'call', ...)
-  return v
-end
+redis.call, redis.pcall = c_calls[1], c_calls[2]
 function redis.sha1hex(...)
   if select('#', ...) ~= 1 then error(err_table('wrong number of arguments'), 0) end
   return sha1_raw(...)
