@@ -9,6 +9,8 @@
 //! is written as a reply with the same rules in the other direction.
 
 pub mod bit;
+pub mod cjson;
+pub mod cmsgpack;
 
 use crate::resp::encode::Out;
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
@@ -112,6 +114,8 @@ impl Vm {
         };
         let g = lua.globals();
         g.raw_set("bit", bit::open(&lua)?)?;
+        g.raw_set("cjson", cjson::open(&lua)?)?;
+        g.raw_set("cmsgpack", cmsgpack::open(&lua)?)?;
         let host = lua.create_table()?;
         host.raw_set("version", crate::REDIS_VERSION)?;
         host.raw_set("version_num", version_num())?;
