@@ -164,11 +164,12 @@ fn library_meta(code: &[u8]) -> Result<(String, usize), CmdError> {
     let Some(end) = code.iter().position(|&c| c == b'\n') else {
         return Err(CmdError::new("ERR Invalid library metadata"));
     };
-    let line = String::from_utf8_lossy(&code[2..end]).into_owned();
+    let line = String::from_utf8_lossy(&code[..end]).into_owned();
     // sdssplitargs: quotes group, and are not part of the value (name="foo" is foo).
     let line = line.replace('"', "");
     let mut parts = line.split_ascii_whitespace();
-    let engine = parts.next().unwrap_or("");
+    // "#!lua" -> "lua"; "#! name=x" has an empty engine.
+    let engine = parts.next().unwrap_or("#!").get(2..).unwrap_or("");
     let mut name: Option<String> = None;
     for p in parts {
         if p.len() >= 5 && p[..5].eq_ignore_ascii_case("name=") {

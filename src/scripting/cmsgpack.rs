@@ -116,11 +116,13 @@ fn encode(out: &mut Vec<u8>, v: &Value, level: usize) -> Result<()> {
                 }
             }
             None => {
-                let pairs: Vec<(Value, Value)> = t.pairs::<Value, Value>().collect::<Result<_>>()?;
-                encode_len(out, pairs.len(), 0x80, 16, 0xde, 0xdf);
-                for (k, v) in &pairs {
-                    encode(out, k, level + 1)?;
-                    encode(out, v, level + 1)?;
+                // Counted first and encoded as read: holding every pair at once would overflow mlua's
+                // reference stack on big tables.
+                encode_len(out, t.pairs::<Value, Value>().count(), 0x80, 16, 0xde, 0xdf);
+                for pair in t.pairs::<Value, Value>() {
+                    let (k, v) = pair?;
+                    encode(out, &k, level + 1)?;
+                    encode(out, &v, level + 1)?;
                 }
             }
         },
@@ -310,6 +312,22 @@ mod tests {
         assert_eq!(hex("return cmsgpack.pack(-1099511627776)"), "d3ffffff0000000000");
         assert_eq!(hex("return cmsgpack.pack({1, 2, 'a'})"), "930102a161");
         assert_eq!(hex("return cmsgpack.pack(true, nil, 1.5)"), "c3c0ca3fc00000");
+    }
+
+    #[test]
+    fn big_tables() {
+        let lua = Lua::new();
+        lua.globals().set("cmsgpack", open(&lua).unwrap()).unwrap();
+        let n: i64 = lua
+            .load(
+                "local a, m = {}, {}
+                 for i = 1, 100000 do a[i] = i; m[tostring(i)] = i end
+                 local t = cmsgpack.unpack(cmsgpack.pack({a = a, m = m}))
+                 return #t.a + t.m['99999']",
+            )
+            .eval()
+            .unwrap();
+        assert_eq!(n, 199999);
     }
 
     #[test]

@@ -378,17 +378,17 @@ fn bridge(lua: &Lua, host: &RefCell<&mut dyn Host>, args: MultiValue) -> mlua::R
     let mut host = host.try_borrow_mut().map_err(|_| mlua::Error::runtime("recursive call"))?;
     match op.as_str() {
         "call" | "acl" => {
-            let items: Vec<Value> = if op == "call" {
+            let argv = if op == "call" {
                 // (n, {args}) from call_generic: nils inside count as arguments (and are refused).
                 let n = it.next().and_then(|v| num_of(&v)).unwrap_or(0.0) as usize;
                 match it.next() {
-                    Some(Value::Table(t)) => (1..=n).map(|i| t.raw_get::<Value>(i).unwrap_or(Value::Nil)).collect(),
-                    _ => Vec::new(),
+                    Some(Value::Table(t)) => lua_args((1..=n).map(|i| t.raw_get::<Value>(i).unwrap_or(Value::Nil))),
+                    _ => lua_args(std::iter::empty()),
                 }
             } else {
-                it.collect()
+                lua_args(it)
             };
-            let argv = match lua_args(items.into_iter()) {
+            let argv = match argv {
                 Ok(a) => a,
                 Err(e) => return Ok((true, err_table(lua, &e, false)?)),
             };
@@ -590,9 +590,10 @@ fn parse_reply(lua: &Lua, buf: &[u8], p: &mut usize) -> mlua::Result<Value> {
     })
 }
 
-/// Nesting deeper than this is answered with Redis's "reached lua stack limit" (its Lua stack is
-/// bounded the same way), which also ends self-referencing tables.
-const MAX_DEPTH: usize = 3900;
+/// Nesting deeper than this is answered with Redis's "reached lua stack limit" (Redis is bounded by its
+/// Lua stack; this bound keeps the recursion well inside a 2 MB thread stack), which also ends
+/// self-referencing tables.
+const MAX_DEPTH: usize = 1000;
 
 fn field(t: &Table, name: &str) -> Value {
     t.raw_get::<Value>(name).unwrap_or(Value::Nil)
@@ -620,61 +621,63 @@ pub fn reply_value(v: &Value, out: &mut Out, script_resp: u8, depth: usize) {
         }
         Value::Integer(i) => out.int(*i),
         Value::Number(n) => out.int(lua_number_to_i64(*n)),
-        Value::Table(t) => {
-            if let Value::String(e) = field(t, "err") {
-                out.error(&e.to_string_lossy());
-                return;
-            }
-            if let Value::String(s) = field(t, "ok") {
-                out.simple(&s.to_string_lossy().replace(['\r', '\n'], " "));
-                return;
-            }
-            match field(t, "double") {
-                Value::Number(d) => return out.double(d),
-                Value::Integer(i) => return out.double(i as f64),
-                _ => {}
-            }
-            if let Value::String(s) = field(t, "big_number") {
-                out.big_number(&s.to_string_lossy().replace(['\r', '\n'], " "));
-                return;
-            }
-            if let Value::Table(vt) = field(t, "verbatim_string") {
-                if let (Value::String(f), Value::String(s)) = (field(&vt, "format"), field(&vt, "string")) {
-                    out.verbatim(&f.to_string_lossy(), &s.as_bytes());
-                    return;
-                }
-            }
-            if let Value::Table(m) = field(t, "map") {
-                let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().filter_map(|r| r.ok()).collect();
-                out.map(pairs.len());
-                for (k, v) in &pairs {
-                    reply_value(k, out, script_resp, depth + 1);
-                    reply_value(v, out, script_resp, depth + 1);
-                }
-                return;
-            }
-            if let Value::Table(m) = field(t, "set") {
-                let keys: Vec<Value> = m.pairs::<Value, Value>().filter_map(|r| r.ok().map(|(k, _)| k)).collect();
-                out.set(keys.len());
-                for k in &keys {
-                    reply_value(k, out, script_resp, depth + 1);
-                }
-                return;
-            }
-            // An array: elements 1..n up to the first nil.
-            let mut items = Vec::new();
-            loop {
-                match t.raw_get::<Value>(items.len() + 1) {
-                    Ok(Value::Nil) | Err(_) => break,
-                    Ok(v) => items.push(v),
-                }
-            }
-            out.array(items.len());
-            for it in &items {
-                reply_value(it, out, script_resp, depth + 1);
-            }
-        }
+        Value::Table(t) => reply_table(t, out, script_resp, depth),
         _ => out.nil(),
+    }
+}
+
+/// The table cases of `reply_value`, kept out of line so that the recursion's frames stay small.
+#[inline(never)]
+fn reply_table(t: &Table, out: &mut Out, script_resp: u8, depth: usize) {
+    if let Value::String(e) = field(t, "err") {
+        out.error(&e.to_string_lossy());
+        return;
+    }
+    if let Value::String(s) = field(t, "ok") {
+        out.simple(&s.to_string_lossy().replace(['\r', '\n'], " "));
+        return;
+    }
+    match field(t, "double") {
+        Value::Number(d) => return out.double(d),
+        Value::Integer(i) => return out.double(i as f64),
+        _ => {}
+    }
+    if let Value::String(s) = field(t, "big_number") {
+        out.big_number(&s.to_string_lossy().replace(['\r', '\n'], " "));
+        return;
+    }
+    if let Value::Table(vt) = field(t, "verbatim_string") {
+        if let (Value::String(f), Value::String(s)) = (field(&vt, "format"), field(&vt, "string")) {
+            out.verbatim(&f.to_string_lossy(), &s.as_bytes());
+            return;
+        }
+    }
+    // Values are converted as they are read: holding thousands of Lua references at once would
+    // overflow mlua's reference stack (bounded like a C function's Lua stack).
+    if let Value::Table(m) = field(t, "map") {
+        out.map(m.pairs::<Value, Value>().count());
+        for (k, v) in m.pairs::<Value, Value>().filter_map(|r| r.ok()) {
+            reply_value(&k, out, script_resp, depth + 1);
+            reply_value(&v, out, script_resp, depth + 1);
+        }
+        return;
+    }
+    if let Value::Table(m) = field(t, "set") {
+        out.set(m.pairs::<Value, Value>().count());
+        for (k, _) in m.pairs::<Value, Value>().filter_map(|r| r.ok()) {
+            reply_value(&k, out, script_resp, depth + 1);
+        }
+        return;
+    }
+    // An array: elements 1..n up to the first nil.
+    let mut n = 0;
+    while !matches!(t.raw_get::<Value>(n + 1), Ok(Value::Nil) | Err(_)) {
+        n += 1;
+    }
+    out.array(n);
+    for i in 1..=n {
+        let v = t.raw_get::<Value>(i).unwrap_or(Value::Nil);
+        reply_value(&v, out, script_resp, depth + 1);
     }
 }
 
