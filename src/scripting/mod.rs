@@ -66,6 +66,8 @@ pub struct Vm {
     lib_env: Option<Table>,
     set_loading: Option<Function>,
     load: Option<Function>,
+    /// Runs since the last garbage-collection step.
+    runs: Cell<u32>,
 }
 
 const PRELUDE: &str = include_str!("prelude.lua");
@@ -160,6 +162,7 @@ impl Vm {
             lib_env: parts.raw_get("lib_env")?,
             set_loading: parts.raw_get("set_loading")?,
             load: parts.raw_get("load")?,
+            runs: Cell::new(0),
             host,
             lua,
         })
@@ -248,6 +251,17 @@ impl Vm {
             r
         });
         let host = host.into_inner();
+        // As Redis: a bounded incremental GC step every 50 runs rather than a full cycle now and then.
+        self.runs.set(self.runs.get() + 1);
+        if self.runs.get() >= 50 {
+            self.runs.set(0);
+            // SAFETY: a GC step on the VM's own state, outside any running Lua code.
+            let _ = unsafe {
+                self.lua.exec_raw::<()>((), |state| {
+                    mlua::ffi::lua_gc(state, mlua::ffi::LUA_GCSTEP, 50);
+                })
+            };
+        }
         let mut vals = match res {
             Ok(v) => v.into_iter(),
             Err(e) => return Outcome::Err { msg: format!("ERR {e}"), counted: false },
