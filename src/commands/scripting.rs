@@ -8,7 +8,10 @@
 //!
 //! Busy scripts: a script holds the Keyspace until it ends. Redis answers other clients with -BUSY and
 //! lets SCRIPT KILL stop a read-only script; here other clients simply wait, so SCRIPT KILL can only ever
-//! find no script running (NOTBUSY), and lua-time-limit has no effect.
+//! find no script running (NOTBUSY). Instead, a script still running past busy-reply-threshold
+//! (lua-time-limit, but never before 5 s) that has not written is stopped with SCRIPT KILL's error, so
+//! that a runaway script cannot hang the server for good; one that has written runs to its end, as Redis
+//! would refuse to kill it too. With busy-reply-threshold 0 nothing is stopped.
 
 use super::spec::*;
 use super::{exec_request, table, Argv, Ctx, State};
@@ -35,6 +38,9 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
     (NO_CLUSTER, "no-cluster"),
     (ALLOW_CROSS_SLOT, "allow-cross-slot-keys"),
 ];
+
+/// The earliest a script that has not written is stopped (see the module docs).
+const BUSY_GUARD_MIN_MS: u64 = 5000;
 
 /// A cached EVAL script.
 struct Script {
@@ -232,6 +238,19 @@ impl Host for ScriptHost<'_> {
 
     fn set_repl(&mut self, flags: u8) {
         self.repl = flags;
+    }
+
+    fn write_dirty(&self) -> bool {
+        self.write_dirty
+    }
+
+    fn busy_threshold_ms(&self) -> u64 {
+        // Stopping a script is not something Redis does on its own: never before Redis's default
+        // threshold, so that a lowered busy-reply-threshold (meant for BUSY replies) stops nothing short.
+        match self.s.config.busy_reply_threshold {
+            0 => 0,
+            t => t.max(BUSY_GUARD_MIN_MS),
+        }
     }
 
     fn acl_check(&mut self, args: Vec<Vec<u8>>) -> Result<bool, String> {

@@ -29,6 +29,31 @@ pub trait Host {
     fn set_repl(&mut self, flags: u8);
     /// redis.acl_check_cmd: Err when the command does not exist.
     fn acl_check(&mut self, args: Vec<Vec<u8>>) -> Result<bool, String>;
+    /// The script already ran a write command.
+    fn write_dirty(&self) -> bool;
+    /// busy-reply-threshold in ms (0: none).
+    fn busy_threshold_ms(&self) -> u64;
+}
+
+/// What a stopped script reports, as Redis's SCRIPT KILL.
+const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+
+/// The run-time guard: past busy-reply-threshold a script that has not written is stopped, as SCRIPT
+/// KILL would stop it in Redis. Here SCRIPT KILL can never reach a busy server (the script holds the
+/// Keyspace), so without this a runaway script would hang the server for good. After the first stop the
+/// hook fires on every line, so that a script catching the error with pcall is stopped again at once.
+fn set_guard(lua: &Lua, threshold_ms: u64, dirty: Rc<Cell<bool>>, killed: Rc<Cell<bool>>) {
+    let start = std::time::Instant::now();
+    let _ = lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(100_000), move |lua, _| {
+        if killed.get() || (!dirty.get() && start.elapsed().as_millis() as u64 >= threshold_ms) {
+            if !killed.get() {
+                killed.set(true);
+                let _ = lua.set_hook(mlua::HookTriggers::EVERY_LINE, |_, _| Err(mlua::Error::runtime(KILLED)));
+            }
+            return Err(mlua::Error::runtime(KILLED));
+        }
+        Ok(mlua::VmState::Continue)
+    });
 }
 
 /// How a run ended, once its reply is written.
@@ -242,14 +267,29 @@ impl Vm {
         name: &str,
         go: impl FnOnce(&Vm) -> mlua::Result<MultiValue>,
     ) -> Outcome {
+        let dirty = Rc::new(Cell::new(false));
+        let killed = Rc::new(Cell::new(false));
+        let threshold = host.busy_threshold_ms();
+        if threshold > 0 {
+            set_guard(&self.lua, threshold, dirty.clone(), killed.clone());
+        }
         let host = RefCell::new(host);
         let res = self.lua.scope(|scope| {
-            let bridge = scope.create_function(|lua, args: MultiValue| bridge(lua, &host, args))?;
+            let bridge = scope.create_function(|lua, args: MultiValue| {
+                let r = bridge(lua, &host, args);
+                if let Ok(h) = host.try_borrow() {
+                    dirty.set(h.write_dirty());
+                }
+                r
+            })?;
             self.host.raw_set("fn", bridge)?;
             let r = go(self);
             self.host.raw_set("fn", Value::Nil)?;
             r
         });
+        if threshold > 0 {
+            self.lua.remove_hook();
+        }
         let host = host.into_inner();
         // As Redis: a bounded incremental GC step every 50 runs rather than a full cycle now and then.
         self.runs.set(self.runs.get() + 1);
@@ -295,7 +335,7 @@ impl Vm {
             Ok(Value::Number(n)) => Some((n as i64).to_string()),
             _ => None,
         };
-        let mut msg = msg;
+        let mut msg = if killed.get() { KILLED.to_string() } else { msg };
         if let (Some(src), Some(line)) = (source, line) {
             msg = format!("{msg} script: {name}, on {src}:{line}.");
         }
@@ -735,6 +775,12 @@ mod tests {
         fn acl_check(&mut self, _: Vec<Vec<u8>>) -> Result<bool, String> {
             Ok(true)
         }
+        fn write_dirty(&self) -> bool {
+            false
+        }
+        fn busy_threshold_ms(&self) -> u64 {
+            20
+        }
     }
 
     fn eval(src: &str) -> (String, Vec<Vec<Vec<u8>>>) {
@@ -792,6 +838,16 @@ mod tests {
         assert!(eval("print('x')").0.contains("nonexistent global variable 'print'"));
         assert_eq!(eval("return redis.sha1hex('')").0, "$40\r\nda39a3ee5e6b4b0d3255bfef95601890afd80709\r\n");
         assert_eq!(eval("local ok, e = pcall(function() error({err='X y'}) end) return e").0, "$3\r\nX y\r\n");
+    }
+
+    #[test]
+    fn runaway_scripts_are_stopped() {
+        let r = eval("while true do end").0;
+        assert!(r.starts_with("-ERR Script killed by user with SCRIPT KILL... script: sha, on @user_script:1."), "{r}");
+        let r = eval("local f = function() while 1 do redis.call('int') end end\nwhile 1 do pcall(f) end").0;
+        assert!(r.starts_with("-ERR Script killed by user with SCRIPT KILL..."), "{r}");
+        // Short scripts are untouched, and the guard is gone after a run.
+        assert_eq!(eval("local n = 0 for i = 1, 1000 do n = n + i end return n").0, ":500500\r\n");
     }
 
     #[test]
