@@ -801,7 +801,7 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
         "object" if cx.argc() == 3 => {
             let key = cx.arg(2);
             let (db, out) = cx.db_out();
-            let Some(e) = db.peek(key) else { return Err(CmdError::NO_KEY) };
+            let Some(e) = db.peek_stored(key) else { return Err(CmdError::NO_KEY) };
             let ser = e.value.str_len();
             let line = format!(
                 "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
