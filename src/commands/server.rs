@@ -609,6 +609,11 @@ fn command_getkeys(cx: &mut Ctx<'_>) -> CmdResult {
         return Err(CmdError::new("ERR Invalid number of arguments specified for command"));
     }
     let keys = spec.key_positions(&args);
+    if keys.is_empty() && spec.has(NO_MANDATORY_KEYS) {
+        // EVAL with numkeys 0 and the like: no keys is a valid answer.
+        cx.out.array(0);
+        return Ok(());
+    }
     if keys.is_empty() {
         return Err(CmdError::new("ERR The command has no key arguments"));
     }
@@ -1430,6 +1435,8 @@ mod tests {
         assert_eq!(run(&mut t, &["command", "info", "nosuch"]), "*1\r\n*-1\r\n");
         assert_eq!(run(&mut t, &["command", "getkeys", "get", "k"]), "*1\r\n$1\r\nk\r\n");
         assert_eq!(run(&mut t, &["command", "getkeys", "ping"]), "-ERR The command has no key arguments\r\n");
+        assert_eq!(run(&mut t, &["command", "getkeys", "eval", "return 1", "0"]), "*0\r\n");
+        assert_eq!(run(&mut t, &["command", "getkeys", "eval", "return 1", "1", "k"]), "*1\r\n$1\r\nk\r\n");
         assert_eq!(run(&mut t, &["command", "getkeys", "nosuch"]), "-ERR Invalid command specified\r\n");
         assert!(run(&mut t, &["command", "count"]).starts_with(':'));
         assert!(run(&mut t, &["command", "docs", "config"]).contains("config|get"));
