@@ -11,6 +11,7 @@
 pub mod bit;
 pub mod cjson;
 pub mod cmsgpack;
+pub mod lstruct;
 
 use crate::resp::encode::Out;
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
@@ -143,6 +144,7 @@ impl Vm {
         g.raw_set("bit", bit::open(&lua)?)?;
         g.raw_set("cjson", cjson::open(&lua)?)?;
         g.raw_set("cmsgpack", cmsgpack::open(&lua)?)?;
+        g.raw_set("struct", lstruct::open(&lua)?)?;
         let host = lua.create_table()?;
         host.raw_set("version", crate::REDIS_VERSION)?;
         host.raw_set("version_num", version_num())?;
