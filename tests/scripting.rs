@@ -179,10 +179,7 @@ fn script_cache_and_libraries() {
         eval(&mut con, "local e = cmsgpack.pack(0.1) return string.format('%02x', e:byte(1))", &[], &[]),
         Ok(bulk("cb"))
     );
-    assert_eq!(
-        eval(&mut con, "return struct.unpack('>I2', struct.pack('>I2', 258))", &[], &[]),
-        Ok(Value::Int(258))
-    );
+    assert_eq!(eval(&mut con, "return struct.unpack('>I2', struct.pack('>I2', 258))", &[], &[]), Ok(Value::Int(258)));
     // The same seed gives the same sequence.
     let a = eval(&mut con, "math.randomseed(ARGV[1]) return tostring(math.random())", &[], &["10"]);
     let b = eval(&mut con, "math.randomseed(ARGV[1]) return tostring(math.random())", &[], &["10"]);

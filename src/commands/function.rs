@@ -97,6 +97,11 @@ impl Functions {
         self.index.get(&name.to_ascii_lowercase())
     }
 
+    /// The flags of function `name`, if it exists.
+    pub fn flags_of(&self, name: &str) -> Option<u32> {
+        self.find(name).map(|f| f.flags)
+    }
+
     fn find(&self, name: &str) -> Option<&Func> {
         let lib = self.libs.get(self.owner(name)?)?;
         lib.functions.iter().find(|f| f.name.eq_ignore_ascii_case(name))

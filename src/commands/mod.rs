@@ -720,10 +720,15 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
     None
 }
 
-/// Is the client held back by CLIENT PAUSE for this command?
-pub fn paused_for(s: &State, spec: &'static CommandSpec, now: i64) -> bool {
+/// Is the client held back by CLIENT PAUSE for this command? Scripts count by their declared flags
+/// (a `no-writes` script or function is a read), as Redis's evalGetCommandFlags.
+pub fn paused_for(s: &State, spec: &'static CommandSpec, argv: &Argv<'_>, now: i64) -> bool {
     match s.pause {
-        Some(p) if p.until_ms > now => p.all || spec.has(WRITE) || spec.has(MAY_REPLICATE),
+        Some(p) if p.until_ms > now => {
+            let flags =
+                if spec.categories & SCRIPTING != 0 { scripting::effective_flags(s, spec, argv) } else { spec.flags };
+            p.all || flags & (WRITE | MAY_REPLICATE) != 0
+        }
         _ => false,
     }
 }
@@ -874,7 +879,7 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
     while batch.done < batch.reqs.len() {
         let req = batch.reqs[batch.done];
         if let Some(spec) = req.spec {
-            if s.pause.is_some() && paused_for(s, spec, clock::now_ms()) {
+            if s.pause.is_some() && paused_for(s, spec, &batch.argv(&req), clock::now_ms()) {
                 break;
             }
         }

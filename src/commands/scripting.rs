@@ -336,6 +336,50 @@ pub fn numkeys(cx: &Ctx<'_>, i: usize) -> Result<usize, CmdError> {
     Ok(n as usize)
 }
 
+/// The command flags of EVAL/FCALL and their variants as the script declares them (Redis's
+/// evalGetCommandFlags / fcallGetCommandFlags): with flags, WRITE and DENYOOM follow them and
+/// MAY_REPLICATE goes; without (EVAL's compatibility mode, or a script not known yet), the table's.
+pub fn effective_flags(s: &State, spec: &'static CommandSpec, argv: &Argv<'_>) -> u32 {
+    if argv.len() < 2 {
+        return spec.flags;
+    }
+    let script_flags = match spec.name {
+        "eval" | "eval_ro" => match s.scripts.cache.get(&scripting::sha1hex(argv.get(1))) {
+            Some(sc) => sc.flags,
+            None => match parse_shebang(argv.get(1)) {
+                Ok((f, _)) => f,
+                Err(_) => return spec.flags,
+            },
+        },
+        "evalsha" | "evalsha_ro" => {
+            let sha = String::from_utf8_lossy(&argv.get(1).to_ascii_lowercase()).into_owned();
+            match s.scripts.cache.get(&sha) {
+                Some(sc) => sc.flags,
+                None => return spec.flags,
+            }
+        }
+        "fcall" | "fcall_ro" => match s.scripts.functions.flags_of(&String::from_utf8_lossy(argv.get(1))) {
+            Some(f) => f,
+            None => return spec.flags,
+        },
+        _ => return spec.flags,
+    };
+    if script_flags & EVAL_COMPAT != 0 {
+        return spec.flags;
+    }
+    let mut flags = spec.flags & !(STALE | DENYOOM | WRITE | MAY_REPLICATE);
+    if script_flags & (ALLOW_OOM | NO_WRITES) == 0 {
+        flags |= DENYOOM;
+    }
+    if script_flags & NO_WRITES == 0 {
+        flags |= WRITE;
+    }
+    if script_flags & ALLOW_STALE != 0 {
+        flags |= STALE;
+    }
+    flags
+}
+
 /// Checks Redis makes before running a script with a shebang (scriptPrepareForRun).
 pub fn precheck_flags(s: &State, flags: u32, ro: bool) -> Result<(), CmdError> {
     if flags & EVAL_COMPAT != 0 {
@@ -621,6 +665,7 @@ pub const SPECS: &[CommandSpec] = &[
 
 #[cfg(test)]
 mod tests {
+    use crate::commands::spec::*;
     use crate::commands::testutil::{new, run};
 
     #[test]
@@ -641,6 +686,30 @@ mod tests {
             run(&mut t, &["evalsha", "b534286061d4b9e4026607613b95c06c06015ae8", "0"]),
             "-NOSCRIPT No matching script. Please use EVAL.\r\n"
         );
+    }
+
+    #[test]
+    fn declared_flags_replace_the_tables() {
+        use crate::commands::{table, Argv};
+        use crate::resp::decode::ArgRef;
+        let t = new();
+        let flags = |args: &[&[u8]]| {
+            let mut input = Vec::new();
+            let mut refs = Vec::new();
+            for a in args {
+                refs.push(ArgRef { start: input.len() as u32, len: a.len() as u32 });
+                input.extend_from_slice(a);
+            }
+            let argv = Argv::new(&input, &[], &refs);
+            let spec = table().resolve(&argv).unwrap();
+            super::effective_flags(&t.s, spec, &argv)
+        };
+        let compat = flags(&[b"eval", b"return 1", b"0"]);
+        assert!(compat & MAY_REPLICATE != 0 && compat & WRITE == 0);
+        let ro = flags(&[b"eval", b"#!lua flags=no-writes\nreturn 1", b"0"]);
+        assert!(ro & (MAY_REPLICATE | WRITE | DENYOOM) == 0);
+        let rw = flags(&[b"eval", b"#!lua\nreturn 1", b"0"]);
+        assert!(rw & WRITE != 0 && rw & DENYOOM != 0 && rw & MAY_REPLICATE == 0);
     }
 
     #[test]
