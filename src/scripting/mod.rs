@@ -836,6 +836,9 @@ mod tests {
         assert!(eval("a = 1").0.contains("Attempt to modify a readonly table"));
         assert!(eval("redis.call = nil").0.contains("Attempt to modify a readonly table"));
         assert!(eval("setmetatable(_G, {})").0.contains("Attempt to modify a readonly table"));
+        assert!(eval("getmetatable('').__index.upper = nil").0.contains("Attempt to modify a readonly table"));
+        assert!(eval("getfenv(redis.call).x = 1").0.contains("Attempt to modify a readonly table"));
+        assert_eq!(eval("return ('ab'):upper()").0, "$2\r\nAB\r\n");
         assert!(eval("return redis.call()").0.contains("Please specify at least one argument"));
         assert!(eval("print('x')").0.contains("nonexistent global variable 'print'"));
         assert_eq!(eval("return redis.sha1hex('')").0, "$40\r\nda39a3ee5e6b4b0d3255bfef95601890afd80709\r\n");

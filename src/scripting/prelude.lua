@@ -218,11 +218,16 @@ G.load = function(fn, name)
   return G.loadstring(concat(parts), name)
 end
 G.print, G.dofile, G.loadfile, G.debug, G.module, G.require, G.package, G.os, G.io = nil
-G.newproxy = newproxy
 
 for _, lib in ipairs({'string', 'math', 'table', 'coroutine', 'cjson', 'bit', 'cmsgpack', 'struct'}) do
   local t = rawget(G, lib)
   if type(t) == 'table' then rawset(G, lib, readonly(t)) end
+end
+-- Strings reach the string library through their metatable: make that path readonly too.
+do
+  local smt = getmetatable('')
+  smt.__index = rawget(G, 'string')
+  smt.__metatable = readonly({__index = smt.__index})
 end
 G._G = env
 
