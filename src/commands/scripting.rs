@@ -202,7 +202,8 @@ impl Host for ScriptHost<'_> {
         if spec.has(NOSCRIPT) && !self.s.scripts.disable_deny {
             return Err(self.reject(Some(spec), "This Redis command is not allowed from script"));
         }
-        if spec.has(WRITE) && self.read_only {
+        // May-replicate commands (PUBLISH...) count as writes here, as in Redis's read-only scripts.
+        if (spec.has(WRITE) || spec.has(MAY_REPLICATE)) && self.read_only {
             return Err(self.reject(Some(spec), "Write commands are not allowed from read-only scripts."));
         }
         let allow_oom = self.flags & EVAL_COMPAT == 0 && self.flags & ALLOW_OOM != 0;
