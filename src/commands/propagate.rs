@@ -4,7 +4,8 @@
 //! handler chose with `Ctx::propagate_as` (Redis's rewrites: SET EX becomes SET PXAT, EXPIRE becomes
 //! PEXPIREAT, GETDEL becomes DEL...). Keys deleted by lazy or active expiry are appended as DEL. A SELECT
 //! goes first whenever the database changes, and a transaction's writes are wrapped in MULTI/EXEC. Nothing
-//! is encoded unless a consumer is attached. A script's writes are held until it ends (`hold`/`release`). The Keyspace actor drains the buffer after each batch.
+//! is encoded unless a consumer is attached. A script's writes are held until it ends (`hold`/`release`)
+//! and wrapped only when there are several. The Keyspace actor drains the buffer after each batch.
 
 use crate::types::value::write_i64;
 
