@@ -19,6 +19,7 @@ pub mod config;
 pub mod error;
 pub mod persist;
 pub mod resp;
+pub mod scripting;
 pub mod server;
 pub mod types;
 

@@ -242,7 +242,7 @@ pub const SPECS: &[CommandSpec] = &[
     spec!(
         "blpop",
         -3,
-        WRITE | BLOCKING,
+        WRITE | NOSCRIPT | BLOCKING,
         (1, -2, 1),
         LIST,
         "list",
@@ -254,7 +254,7 @@ pub const SPECS: &[CommandSpec] = &[
     spec!(
         "brpop",
         -3,
-        WRITE | BLOCKING,
+        WRITE | NOSCRIPT | BLOCKING,
         (1, -2, 1),
         LIST,
         "list",
@@ -266,7 +266,7 @@ pub const SPECS: &[CommandSpec] = &[
     spec!(
         "brpoplpush",
         4,
-        WRITE | DENYOOM | BLOCKING,
+        WRITE | DENYOOM | NOSCRIPT | BLOCKING,
         (1, 2, 1),
         LIST,
         "list",
@@ -278,7 +278,7 @@ pub const SPECS: &[CommandSpec] = &[
     spec!(
         "blmove",
         6,
-        WRITE | DENYOOM | BLOCKING,
+        WRITE | DENYOOM | NOSCRIPT | BLOCKING,
         (1, 2, 1),
         LIST,
         "list",

@@ -6,6 +6,7 @@
 //! shutdown, waking waiters) are left in `State` for the Keyspace to act on after the batch.
 
 pub mod connection;
+pub mod function;
 pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
@@ -14,6 +15,7 @@ pub mod list;
 pub mod multi;
 pub mod propagate;
 pub mod replication;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -346,6 +348,11 @@ pub struct State {
     pub new_replicas: Vec<usize>,
     /// Replica streams attached.
     pub replicas: usize,
+    /// A script is running (its redis.call commands are executing): scripting.rs set the script's own
+    /// OOM rules, and commands that must behave deterministically for scripts (SORT) look here.
+    pub in_script: bool,
+    /// EVAL's script cache and the function libraries, with their Lua VMs (scripting.rs, function.rs).
+    pub scripts: scripting::Scripts,
 }
 
 impl State {
@@ -385,6 +392,8 @@ impl State {
             prop_override: None,
             new_replicas: Vec::new(),
             replicas: 0,
+            in_script: false,
+            scripts: Default::default(),
             config,
         };
         s.apply_config();
@@ -606,6 +615,8 @@ fn build_table() -> Table {
         hyperloglog::SPECS,
         geo::SPECS,
         sort::SPECS,
+        scripting::SPECS,
+        function::SPECS,
     ];
     let mut all: Vec<&'static CommandSpec> = Vec::new();
     let mut by_name = HashMap::with_hasher(foldhash::fast::FixedState::default());
@@ -703,16 +714,21 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
     if !client.authenticated && !spec.has(NO_AUTH) {
         return Some(CmdError::NOAUTH);
     }
-    if spec.has(DENYOOM) && s.over_maxmemory() && s.config.maxmemory_policy == "noeviction" {
+    if spec.has(DENYOOM) && !s.in_script && s.over_maxmemory() && s.config.maxmemory_policy == "noeviction" {
         return Some(CmdError::OOM);
     }
     None
 }
 
-/// Is the client held back by CLIENT PAUSE for this command?
-pub fn paused_for(s: &State, spec: &'static CommandSpec, now: i64) -> bool {
+/// Is the client held back by CLIENT PAUSE for this command? Scripts count by their declared flags
+/// (a `no-writes` script or function is a read), as Redis's evalGetCommandFlags.
+pub fn paused_for(s: &State, spec: &'static CommandSpec, argv: &Argv<'_>, now: i64) -> bool {
     match s.pause {
-        Some(p) if p.until_ms > now => p.all || spec.has(WRITE) || spec.has(MAY_REPLICATE),
+        Some(p) if p.until_ms > now => {
+            let flags =
+                if spec.categories & SCRIPTING != 0 { scripting::effective_flags(s, spec, argv) } else { spec.flags };
+            p.all || flags & (WRITE | MAY_REPLICATE) != 0
+        }
         _ => false,
     }
 }
@@ -863,7 +879,7 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
     while batch.done < batch.reqs.len() {
         let req = batch.reqs[batch.done];
         if let Some(spec) = req.spec {
-            if s.pause.is_some() && paused_for(s, spec, clock::now_ms()) {
+            if s.pause.is_some() && paused_for(s, spec, &batch.argv(&req), clock::now_ms()) {
                 break;
             }
         }

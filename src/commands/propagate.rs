@@ -4,7 +4,8 @@
 //! handler chose with `Ctx::propagate_as` (Redis's rewrites: SET EX becomes SET PXAT, EXPIRE becomes
 //! PEXPIREAT, GETDEL becomes DEL...). Keys deleted by lazy or active expiry are appended as DEL. A SELECT
 //! goes first whenever the database changes, and a transaction's writes are wrapped in MULTI/EXEC. Nothing
-//! is encoded unless a consumer is attached. The Keyspace actor drains the buffer after each batch.
+//! is encoded unless a consumer is attached. A script's writes are held until it ends (`hold`/`release`)
+//! and wrapped only when there are several. The Keyspace actor drains the buffer after each batch.
 
 use crate::types::value::write_i64;
 
@@ -22,6 +23,9 @@ pub struct Feed {
     pub multi_pending: bool,
     /// MULTI was written for the running EXEC: close it with EXEC.
     pub multi_open: bool,
+    /// A script is running: its effects wait here, to be wrapped in MULTI/EXEC at its end when there
+    /// is more than one (Redis 7's effect replication).
+    pub held: Option<Vec<(usize, Vec<Vec<u8>>)>>,
 }
 
 impl Feed {
@@ -61,6 +65,10 @@ impl Feed {
         if !self.enabled {
             return;
         }
+        if let Some(h) = &mut self.held {
+            h.push((db, args.iter().map(|a| a.to_vec()).collect()));
+            return;
+        }
         self.select(db);
         if self.multi_pending {
             self.multi_pending = false;
@@ -91,6 +99,30 @@ impl Feed {
         }
         self.multi_pending = false;
         self.multi_open = false;
+    }
+
+    /// A script starts: hold its effects.
+    pub fn hold(&mut self) {
+        if self.enabled {
+            self.held = Some(Vec::new());
+        }
+    }
+
+    /// The script ended: write its effects, in MULTI/EXEC when there are several.
+    pub fn release(&mut self) {
+        let Some(held) = self.held.take() else { return };
+        let wrap = held.len() > 1;
+        for (i, (db, args)) in held.iter().enumerate() {
+            self.select(*db);
+            if wrap && i == 0 {
+                self.encode(&[b"MULTI"]);
+            }
+            let args: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+            self.encode(&args);
+        }
+        if wrap {
+            self.encode(&[b"EXEC"]);
+        }
     }
 
     /// A keep-alive newline (Redis sends one to replicas waiting for data).
@@ -124,6 +156,19 @@ mod tests {
             "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$3\r\nDEL\r\n$1\r\na\r\n\
              *2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n*2\r\n$3\r\nDEL\r\n$3\r\nold\r\n*1\r\n$5\r\nMULTI\r\n\
              *2\r\n$4\r\nINCR\r\n$1\r\nx\r\n*1\r\n$4\r\nEXEC\r\n"
+        );
+        f.hold();
+        f.command(0, &[b"SET", b"a", b"1"]);
+        f.release();
+        f.hold();
+        f.command(0, &[b"SET", b"a", b"1"]);
+        f.command(0, &[b"DEL", b"b"]);
+        f.release();
+        let s = String::from_utf8(f.take()).unwrap();
+        assert_eq!(
+            s,
+            "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n\
+             *1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$3\r\nDEL\r\n$1\r\nb\r\n*1\r\n$4\r\nEXEC\r\n"
         );
         let mut off = Feed::default();
         off.command(0, &[b"SET", b"a", b"1"]);

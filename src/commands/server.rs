@@ -1,5 +1,5 @@
 //! Server commands: INFO, DBSIZE, FLUSHDB/FLUSHALL, SWAPDB, CONFIG, TIME, COMMAND, DEBUG, SHUTDOWN,
-//! LASTSAVE, FUNCTION and SCRIPT FLUSH (commands layer, applied by the Keyspace actor).
+//! LASTSAVE (commands layer, applied by the Keyspace actor).
 
 use super::connection::help;
 use super::spec::*;
@@ -244,9 +244,10 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                 let frag = if used > 0 { rss as f64 / used as f64 } else { 0.0 };
                 let dataset: u64 = s.dbs.iter().map(|d| d.len() as u64 * 64).sum();
                 let overhead = used.saturating_sub(dataset);
+                let lua = s.scripts.info_memory();
                 let _ = write!(
                     out,
-                    "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{overhead}\r\nused_memory_startup:0\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{used}\r\nallocator_active:{rss}\r\nallocator_resident:{rss}\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:31744\r\nused_memory_vm_eval:31744\r\nused_memory_lua_human:31.00K\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:32768\r\nused_memory_vm_total:64512\r\nused_memory_vm_total_human:63.00K\r\nused_memory_functions:184\r\nused_memory_scripts:184\r\nused_memory_scripts_human:184B\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nallocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:1.00\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{frag:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:mimalloc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                    "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{overhead}\r\nused_memory_startup:0\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{used}\r\nallocator_active:{rss}\r\nallocator_resident:{rss}\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\n{lua}maxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nallocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:1.00\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{frag:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:mimalloc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
                     human(used),
                     human(rss),
                     human(peak),
@@ -608,6 +609,11 @@ fn command_getkeys(cx: &mut Ctx<'_>) -> CmdResult {
         return Err(CmdError::new("ERR Invalid number of arguments specified for command"));
     }
     let keys = spec.key_positions(&args);
+    if keys.is_empty() && spec.has(NO_MANDATORY_KEYS) {
+        // EVAL with numkeys 0 and the like: no keys is a valid answer.
+        cx.out.array(0);
+        return Ok(());
+    }
     if keys.is_empty() {
         return Err(CmdError::new("ERR The command has no key arguments"));
     }
@@ -783,6 +789,11 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
             cx.out.ok();
             Ok(())
         }
+        "set-disable-deny-scripts" if cx.argc() == 3 => {
+            cx.s.scripts.disable_deny = cx.int_arg(2)? != 0;
+            cx.out.ok();
+            Ok(())
+        }
         "log" if cx.argc() == 3 => {
             log::warn!("DEBUG LOG: {}", String::from_utf8_lossy(cx.arg(2)));
             cx.out.ok();
@@ -795,7 +806,7 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
         "object" if cx.argc() == 3 => {
             let key = cx.arg(2);
             let (db, out) = cx.db_out();
-            let Some(e) = db.peek(key) else { return Err(CmdError::NO_KEY) };
+            let Some(e) = db.peek_stored(key) else { return Err(CmdError::NO_KEY) };
             let ser = e.value.str_len();
             let line = format!(
                 "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
@@ -1023,43 +1034,6 @@ fn memory_help(cx: &mut Ctx<'_>) -> CmdResult {
     )
 }
 
-// ---- FUNCTION / SCRIPT (stores are empty until scripting lands) ----
-
-fn function_flush(cx: &mut Ctx<'_>) -> CmdResult {
-    match cx.argc() {
-        2 => {}
-        3 if cx.argv.is(2, "async") || cx.argv.is(2, "sync") => {}
-        _ => return Err(CmdError::new("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")),
-    }
-    cx.out.ok();
-    Ok(())
-}
-
-fn function_list(cx: &mut Ctx<'_>) -> CmdResult {
-    let mut i = 2;
-    while i < cx.argc() {
-        if cx.argv.is(i, "withcode") {
-            i += 1;
-        } else if cx.argv.is(i, "libraryname") && i + 1 < cx.argc() {
-            i += 2;
-        } else {
-            return Err(CmdError::msg(format!("ERR Unknown argument {}", crate::error::sanitize(cx.arg(i), 128))));
-        }
-    }
-    cx.out.array(0);
-    Ok(())
-}
-
-fn script_flush(cx: &mut Ctx<'_>) -> CmdResult {
-    match cx.argc() {
-        2 => {}
-        3 if cx.argv.is(2, "async") || cx.argv.is(2, "sync") => {}
-        _ => return Err(CmdError::new("ERR SCRIPT FLUSH only support SYNC|ASYNC option")),
-    }
-    cx.out.ok();
-    Ok(())
-}
-
 fn container(_: &mut Ctx<'_>) -> CmdResult {
     Err(CmdError::SYNTAX)
 }
@@ -1279,46 +1253,6 @@ const COMMAND_SUBS: &[CommandSpec] = &[
     ),
 ];
 
-const FUNCTION_SUBS: &[CommandSpec] = &[
-    spec!(
-        "function|flush",
-        -2,
-        NOSCRIPT | WRITE,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Deletes all libraries and functions.",
-        "O(N) where N is the number of functions deleted",
-        function_flush
-    ),
-    spec!(
-        "function|list",
-        -2,
-        NOSCRIPT,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Returns information about all libraries.",
-        "O(N) where N is the number of functions",
-        function_list
-    ),
-];
-
-const SCRIPT_SUBS: &[CommandSpec] = &[spec!(
-    "script|flush",
-    -2,
-    NOSCRIPT,
-    (0, 0, 0),
-    SCRIPTING,
-    "scripting",
-    "2.6.0",
-    "Removes all server-side Lua scripts from the script cache.",
-    "O(N) with N being the number of scripts in cache",
-    script_flush
-)];
-
 pub const SPECS: &[CommandSpec] = &[
     spec!(
         "info",
@@ -1473,36 +1407,6 @@ pub const SPECS: &[CommandSpec] = &[
             command
         )
     },
-    CommandSpec {
-        subcommands: FUNCTION_SUBS,
-        ..spec!(
-            "function",
-            -2,
-            0,
-            (0, 0, 0),
-            SCRIPTING,
-            "scripting",
-            "7.0.0",
-            "A container for function commands.",
-            "Depends on subcommand.",
-            container
-        )
-    },
-    CommandSpec {
-        subcommands: SCRIPT_SUBS,
-        ..spec!(
-            "script",
-            -2,
-            0,
-            (0, 0, 0),
-            SCRIPTING,
-            "scripting",
-            "2.6.0",
-            "A container for Lua scripts management commands.",
-            "Depends on subcommand.",
-            container
-        )
-    },
 ];
 
 #[cfg(test)]
@@ -1531,6 +1435,8 @@ mod tests {
         assert_eq!(run(&mut t, &["command", "info", "nosuch"]), "*1\r\n*-1\r\n");
         assert_eq!(run(&mut t, &["command", "getkeys", "get", "k"]), "*1\r\n$1\r\nk\r\n");
         assert_eq!(run(&mut t, &["command", "getkeys", "ping"]), "-ERR The command has no key arguments\r\n");
+        assert_eq!(run(&mut t, &["command", "getkeys", "eval", "return 1", "0"]), "*0\r\n");
+        assert_eq!(run(&mut t, &["command", "getkeys", "eval", "return 1", "1", "k"]), "*1\r\n$1\r\nk\r\n");
         assert_eq!(run(&mut t, &["command", "getkeys", "nosuch"]), "-ERR Invalid command specified\r\n");
         assert!(run(&mut t, &["command", "count"]).starts_with(':'));
         assert!(run(&mut t, &["command", "docs", "config"]).contains("config|get"));

@@ -314,8 +314,8 @@ fn sort_generic(cx: &mut Ctx<'_>, readonly: bool) -> CmdResult {
     let o = parse_options(cx, readonly)?;
     let key = cx.arg(1);
     let enc = cx.s.enc;
-    // Redis sorts a set even BY a constant when called from a script; there is no scripting here yet.
-    let from_script = false;
+    // Redis sorts a set even BY a constant when called from a script.
+    let from_script = cx.s.in_script;
     let (mut dontsort, mut alpha, mut sortby) = (o.dontsort, o.alpha, o.sortby);
     let (desc, store) = (o.desc, o.store);
     let (db, out) = cx.db_out();

@@ -149,7 +149,7 @@ fn unreachable_string() -> Dto<'static> {
 }
 
 /// Append the version and the CRC.
-fn seal(mut out: Vec<u8>) -> Vec<u8> {
+pub fn seal(mut out: Vec<u8>) -> Vec<u8> {
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     let crc = crc64(0, &out);
     out.extend_from_slice(&crc.to_le_bytes());

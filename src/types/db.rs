@@ -199,6 +199,11 @@ impl Db {
         }
     }
 
+    /// The entry as stored, even if its TTL has passed (DEBUG OBJECT: Redis looks in the dict directly).
+    pub fn peek_stored(&self, key: &[u8]) -> Option<&Entry> {
+        self.find_raw(key)
+    }
+
     /// Read without touching LRU or stats (OBJECT, TYPE-like introspection, SCAN TYPE).
     pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
         self.expire_if_needed(key);

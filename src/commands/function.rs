@@ -1,0 +1,808 @@
+//! Redis 7 functions: FUNCTION LOAD/DELETE/FLUSH/LIST/DUMP/RESTORE/STATS/KILL/HELP, FCALL, FCALL_RO
+//! (commands layer, applied by the Keyspace actor).
+//!
+//! Libraries live in their own Lua VM (as in Redis, apart from EVAL's). A library's body runs once at
+//! FUNCTION LOAD against an environment holding only `redis.register_function` and logging; the functions
+//! it registers run later, through FCALL, with the same `redis` API and rules as EVAL scripts (see
+//! scripting.rs for how a run reaches the keyspace).
+
+use super::scripting::{finish, numkeys, precheck_flags, run_script, FLAG_NAMES};
+use super::spec::*;
+use super::Ctx;
+use crate::error::{sanitize, CmdError};
+use crate::scripting::{Kind, Vm};
+use crate::spec;
+use mlua::{Lua, MultiValue, Value};
+use std::collections::BTreeMap;
+
+/// How long a library body may run under FUNCTION LOAD (Redis's LOAD_TIMEOUT_MS).
+const LOAD_TIMEOUT_MS: u64 = 500;
+
+struct Func {
+    name: String,
+    desc: Option<String>,
+    flags: u32,
+    func: mlua::Function,
+}
+
+struct Library {
+    name: String,
+    code: Vec<u8>,
+    functions: Vec<Func>,
+}
+
+/// The function libraries and their VM.
+#[derive(Default)]
+pub struct Functions {
+    vm: Option<Vm>,
+    /// By lowercased library name (Redis's library and function dicts ignore case).
+    libs: BTreeMap<String, Library>,
+    /// Lowercased function name -> lowercased library name.
+    index: BTreeMap<String, String>,
+}
+
+impl Functions {
+    fn vm(&mut self) -> Result<&Vm, CmdError> {
+        if self.vm.is_none() {
+            self.vm = Some(Vm::new(Kind::Functions).map_err(|e| CmdError::msg(format!("ERR {e}")))?);
+        }
+        Ok(self.vm.as_ref().expect("created above"))
+    }
+
+    pub fn vm_memory(&self) -> usize {
+        self.vm.as_ref().map(|v| v.used_memory()).unwrap_or(32768)
+    }
+
+    pub fn function_count(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn library_count(&self) -> usize {
+        self.libs.len()
+    }
+
+    /// Bookkeeping bytes (INFO used_memory_functions).
+    pub fn overhead(&self) -> usize {
+        184 + self.libs.values().map(|l| l.code.len() + 64 * (1 + l.functions.len())).sum::<usize>()
+    }
+
+    fn flush(&mut self) {
+        self.libs.clear();
+        self.index.clear();
+        self.vm = None;
+    }
+
+    fn insert(&mut self, lib: Library) {
+        let key = lib.name.to_ascii_lowercase();
+        for f in &lib.functions {
+            self.index.insert(f.name.to_ascii_lowercase(), key.clone());
+        }
+        self.libs.insert(key, lib);
+    }
+
+    fn remove(&mut self, name: &str) -> Option<Library> {
+        let lib = self.libs.remove(&name.to_ascii_lowercase())?;
+        for f in &lib.functions {
+            self.index.remove(&f.name.to_ascii_lowercase());
+        }
+        Some(lib)
+    }
+
+    fn has_lib(&self, name: &str) -> bool {
+        self.libs.contains_key(&name.to_ascii_lowercase())
+    }
+
+    /// The library owning function `name`, if any.
+    fn owner(&self, name: &str) -> Option<&String> {
+        self.index.get(&name.to_ascii_lowercase())
+    }
+
+    /// The flags of function `name`, if it exists.
+    pub fn flags_of(&self, name: &str) -> Option<u32> {
+        self.find(name).map(|f| f.flags)
+    }
+
+    fn find(&self, name: &str) -> Option<&Func> {
+        let lib = self.libs.get(self.owner(name)?)?;
+        lib.functions.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Compile and run a library's code: its name and functions, not yet installed.
+    fn create(&mut self, code: &[u8]) -> Result<Library, CmdError> {
+        let (name, start) = library_meta(code)?;
+        let mut regs: Vec<Func> = Vec::new();
+        let vm = self.vm()?;
+        let mut register = |lua: &Lua, args: MultiValue| -> Result<(), String> {
+            let f = read_register_args(lua, args)?;
+            if !valid_name(&f.name) {
+                return Err(BAD_NAME.into());
+            }
+            if regs.iter().any(|r| r.name.eq_ignore_ascii_case(&f.name)) {
+                return Err("Function already exists in the library".into());
+            }
+            regs.push(f);
+            Ok(())
+        };
+        match vm.load_library(&code[start..], LOAD_TIMEOUT_MS, &mut register) {
+            Ok(()) => {}
+            Err((true, e)) => return Err(CmdError::msg(format!("ERR Error compiling function: {e}"))),
+            Err((false, e)) => return Err(CmdError::msg(format!("ERR Error registering functions: {e}"))),
+        }
+        if regs.is_empty() {
+            return Err(CmdError::new("ERR No functions registered"));
+        }
+        Ok(Library { name, code: code.to_vec(), functions: regs })
+    }
+
+    /// Install `lib`, replacing a library of the same name only when `replace`; function names must not
+    /// collide with other libraries'.
+    fn install(&mut self, lib: Library, replace: bool) -> Result<(), CmdError> {
+        if self.has_lib(&lib.name) && !replace {
+            return Err(CmdError::msg(format!("ERR Library '{}' already exists", lib.name)));
+        }
+        for f in &lib.functions {
+            if let Some(owner) = self.owner(&f.name) {
+                if *owner != lib.name.to_ascii_lowercase() {
+                    return Err(CmdError::msg(format!("ERR Function {} already exists", f.name)));
+                }
+            }
+        }
+        self.remove(&lib.name.clone());
+        self.insert(lib);
+        Ok(())
+    }
+}
+
+const BAD_NAME: &str =
+    "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
+
+fn valid_name(n: &str) -> bool {
+    !n.is_empty() && n.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// The `#!<engine> name=<lib>` first line of a library (functionExtractLibMetaData): the library name
+/// and where the code starts (at the line's newline, keeping line numbers).
+fn library_meta(code: &[u8]) -> Result<(String, usize), CmdError> {
+    if !code.starts_with(b"#!") {
+        return Err(CmdError::new("ERR Missing library metadata"));
+    }
+    let Some(end) = code.iter().position(|&c| c == b'\n') else {
+        return Err(CmdError::new("ERR Invalid library metadata"));
+    };
+    let line = String::from_utf8_lossy(&code[..end]).into_owned();
+    // sdssplitargs: quotes group, and are not part of the value (name="foo" is foo).
+    let line = line.replace('"', "");
+    let mut parts = line.split_ascii_whitespace();
+    // "#!lua" -> "lua"; "#! name=x" has an empty engine.
+    let engine = parts.next().unwrap_or("#!").get(2..).unwrap_or("");
+    let mut name: Option<String> = None;
+    for p in parts {
+        if p.len() >= 5 && p[..5].eq_ignore_ascii_case("name=") {
+            if name.is_some() {
+                return Err(CmdError::new("ERR Invalid metadata value, name argument was given multiple times"));
+            }
+            name = Some(p[5..].to_string());
+            continue;
+        }
+        return Err(CmdError::msg(format!("ERR Invalid metadata value given: {p}")));
+    }
+    let Some(name) = name else { return Err(CmdError::new("ERR Library name was not given")) };
+    if !engine.eq_ignore_ascii_case("lua") {
+        return Err(CmdError::msg(format!("ERR Engine '{engine}' not found")));
+    }
+    if !valid_name(&name) {
+        return Err(CmdError::msg(format!("ERR {BAD_NAME}")));
+    }
+    Ok((name, end))
+}
+
+fn flags_of(v: Value) -> Result<u32, String> {
+    let Value::Table(t) = v else {
+        return Err("flags argument to redis.register_function must be a table representing function flags".into());
+    };
+    let mut flags = 0;
+    for i in 1..=t.raw_len() {
+        let Ok(Value::String(s)) = t.raw_get::<Value>(i) else { return Err("unknown flag given".into()) };
+        let s = s.to_string_lossy();
+        match FLAG_NAMES.iter().find(|(_, n)| *n == s) {
+            Some((b, _)) => flags |= b,
+            None => return Err("unknown flag given".into()),
+        }
+    }
+    Ok(flags)
+}
+
+/// redis.register_function(name, callback) or redis.register_function{function_name=, callback=,
+/// description=, flags=}, with Redis's texts for each mistake.
+fn read_register_args(_: &Lua, args: MultiValue) -> Result<Func, String> {
+    let args: Vec<Value> = args.into_iter().collect();
+    match args.len() {
+        1 => {
+            let Value::Table(t) = &args[0] else {
+                return Err("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).".into());
+            };
+            let (mut name, mut func, mut desc, mut flags) = (None, None, None, 0);
+            for pair in t.pairs::<Value, Value>() {
+                let (k, v) = pair.map_err(|e| e.to_string())?;
+                let Value::String(k) = k else {
+                    return Err("named argument key given to redis.register_function is not a string".into());
+                };
+                match k.to_string_lossy().as_str() {
+                    "function_name" => match v {
+                        Value::String(s) => name = Some(s.to_string_lossy()),
+                        _ => {
+                            return Err(
+                                "function_name argument given to redis.register_function must be a string".into()
+                            )
+                        }
+                    },
+                    "description" => match v {
+                        Value::String(s) => desc = Some(s.to_string_lossy()),
+                        _ => {
+                            return Err("description argument given to redis.register_function must be a string".into())
+                        }
+                    },
+                    "callback" => match v {
+                        Value::Function(f) => func = Some(f),
+                        _ => return Err("callback argument given to redis.register_function must be a function".into()),
+                    },
+                    "flags" => flags = flags_of(v)?,
+                    _ => return Err("unknown argument given to redis.register_function".into()),
+                }
+            }
+            let Some(name) = name else {
+                return Err("redis.register_function must get a function name argument".into());
+            };
+            let Some(func) = func else { return Err("redis.register_function must get a callback argument".into()) };
+            Ok(Func { name, desc, flags, func })
+        }
+        2 => {
+            let Value::String(name) = &args[0] else {
+                return Err("first argument to redis.register_function must be a string".into());
+            };
+            let Value::Function(func) = &args[1] else {
+                return Err("second argument to redis.register_function must be a function".into());
+            };
+            Ok(Func { name: name.to_string_lossy(), desc: None, flags: 0, func: func.clone() })
+        }
+        _ => Err("wrong number of arguments to redis.register_function".into()),
+    }
+}
+
+/// FUNCTION LOAD [REPLACE] function-code
+fn function_load(cx: &mut Ctx<'_>) -> CmdResult {
+    let mut replace = false;
+    for i in 2..cx.argc() - 1 {
+        if cx.argv.is(i, "replace") {
+            replace = true;
+        } else {
+            return Err(CmdError::msg(format!("ERR Unknown option given: {}", sanitize(cx.arg(i), 128))));
+        }
+    }
+    let code = cx.arg(cx.argc() - 1);
+    let fns = &mut cx.s.scripts.functions;
+    let lib = fns.create(code)?;
+    let name = lib.name.clone();
+    fns.install(lib, replace)?;
+    cx.s.dirty += 1;
+    cx.out.bulk(name.as_bytes());
+    Ok(())
+}
+
+/// FUNCTION DELETE library-name
+fn function_delete(cx: &mut Ctx<'_>) -> CmdResult {
+    let name = String::from_utf8_lossy(cx.arg(2)).into_owned();
+    if cx.s.scripts.functions.remove(&name).is_none() {
+        return Err(CmdError::new("ERR Library not found"));
+    }
+    cx.s.dirty += 1;
+    cx.out.ok();
+    Ok(())
+}
+
+/// FUNCTION FLUSH [ASYNC|SYNC]
+fn function_flush(cx: &mut Ctx<'_>) -> CmdResult {
+    match cx.argc() {
+        2 => {}
+        3 if cx.argv.is(2, "async") || cx.argv.is(2, "sync") => {}
+        3 => return Err(CmdError::new("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")),
+        _ => return Err(super::scripting::subcommand_syntax("flush", "FUNCTION")),
+    }
+    cx.s.scripts.functions.flush();
+    cx.s.dirty += 1;
+    cx.out.ok();
+    Ok(())
+}
+
+/// FUNCTION LIST [LIBRARYNAME library-name-pattern] [WITHCODE]
+fn function_list(cx: &mut Ctx<'_>) -> CmdResult {
+    let (mut code, mut pattern): (bool, Option<&[u8]>) = (false, None);
+    let mut i = 2;
+    while i < cx.argc() {
+        if cx.argv.is(i, "withcode") && !code {
+            code = true;
+            i += 1;
+        } else if cx.argv.is(i, "libraryname") && pattern.is_none() {
+            if i + 1 >= cx.argc() {
+                return Err(CmdError::new("ERR library name argument was not given"));
+            }
+            pattern = Some(cx.arg(i + 1));
+            i += 2;
+        } else {
+            return Err(CmdError::msg(format!("ERR Unknown argument {}", sanitize(cx.arg(i), 128))));
+        }
+    }
+    let libs: Vec<&Library> =
+        cx.s.scripts
+            .functions
+            .libs
+            .values()
+            .filter(|l| pattern.is_none_or(|p| crate::types::glob::glob_match(p, l.name.as_bytes(), false)))
+            .collect();
+    let out = &mut *cx.out;
+    out.array(libs.len());
+    for l in libs {
+        out.map(if code { 4 } else { 3 });
+        out.bulk(b"library_name");
+        out.bulk(l.name.as_bytes());
+        out.bulk(b"engine");
+        out.bulk(b"LUA");
+        out.bulk(b"functions");
+        out.array(l.functions.len());
+        for f in &l.functions {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(f.name.as_bytes());
+            out.bulk(b"description");
+            match &f.desc {
+                Some(d) => out.bulk(d.as_bytes()),
+                None => out.nil(),
+            }
+            out.bulk(b"flags");
+            let names: Vec<&str> = FLAG_NAMES.iter().filter(|(b, _)| f.flags & b != 0).map(|(_, n)| *n).collect();
+            out.set(names.len());
+            for n in names {
+                out.bulk(n.as_bytes());
+            }
+        }
+        if code {
+            out.bulk(b"library_code");
+            out.bulk(&l.code);
+        }
+    }
+    Ok(())
+}
+
+/// Payload tag of one library's code (Redis's RDB_OPCODE_FUNCTION2).
+const TAG_FUNCTION: u8 = 245;
+
+/// FUNCTION DUMP
+fn function_dump(cx: &mut Ctx<'_>) -> CmdResult {
+    let mut body = Vec::new();
+    for l in cx.s.scripts.functions.libs.values() {
+        body.push(TAG_FUNCTION);
+        body.extend_from_slice(&(l.code.len() as u64).to_le_bytes());
+        body.extend_from_slice(&l.code);
+    }
+    cx.out.bulk(&crate::persist::dump::seal(body));
+    Ok(())
+}
+
+/// The library codes of a FUNCTION DUMP payload.
+fn read_dump(payload: &[u8]) -> Result<Vec<&[u8]>, CmdError> {
+    crate::persist::dump::verify_payload(payload).map_err(|e| CmdError::new(e.message()))?;
+    let body = &payload[..payload.len() - 10];
+    let mut codes = Vec::new();
+    let mut p = 0;
+    while p < body.len() {
+        if body[p] != TAG_FUNCTION || p + 9 > body.len() {
+            return Err(CmdError::new("ERR given type is not a function"));
+        }
+        let mut n = [0u8; 8];
+        n.copy_from_slice(&body[p + 1..p + 9]);
+        let n = u64::from_le_bytes(n) as usize;
+        p += 9;
+        if n > body.len() - p {
+            return Err(CmdError::new("ERR Bad data format"));
+        }
+        codes.push(&body[p..p + n]);
+        p += n;
+    }
+    Ok(codes)
+}
+
+/// FUNCTION RESTORE serialized-value [FLUSH|APPEND|REPLACE]
+fn function_restore(cx: &mut Ctx<'_>) -> CmdResult {
+    if cx.argc() > 4 {
+        return Err(CmdError::new(
+            "ERR unknown subcommand or wrong number of arguments for 'restore'. Try FUNCTION HELP.",
+        ));
+    }
+    #[derive(PartialEq)]
+    enum Policy {
+        Flush,
+        Append,
+        Replace,
+    }
+    let policy = if cx.argc() == 4 {
+        if cx.argv.is(3, "flush") {
+            Policy::Flush
+        } else if cx.argv.is(3, "append") {
+            Policy::Append
+        } else if cx.argv.is(3, "replace") {
+            Policy::Replace
+        } else {
+            return Err(CmdError::new(
+                "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+            ));
+        }
+    } else {
+        Policy::Append
+    };
+    let codes = read_dump(cx.arg(2))?;
+    // Build the new set of libraries aside; the current ones stay if anything fails.
+    let mut fresh = Functions::default();
+    for c in codes {
+        let lib = fresh.create(c)?;
+        fresh.install(lib, false)?;
+    }
+    let fns = &mut cx.s.scripts.functions;
+    match policy {
+        Policy::Flush => {
+            fns.flush();
+        }
+        Policy::Append => {
+            for l in fresh.libs.values() {
+                if fns.has_lib(&l.name) {
+                    return Err(CmdError::msg(format!("ERR Library {} already exists", l.name)));
+                }
+                for f in &l.functions {
+                    if fns.owner(&f.name).is_some() {
+                        return Err(CmdError::msg(format!("ERR Function {} already exists", f.name)));
+                    }
+                }
+            }
+        }
+        Policy::Replace => {
+            for l in fresh.libs.values() {
+                for f in &l.functions {
+                    if let Some(owner) = fns.owner(&f.name) {
+                        if !fresh.libs.contains_key(owner) {
+                            return Err(CmdError::msg(format!("ERR Function {} already exists", f.name)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // The functions must live in this VM: compile them again here (cheap, and they were valid above).
+    let codes: Vec<Vec<u8>> = fresh.libs.values().map(|l| l.code.clone()).collect();
+    for c in codes {
+        let lib = fns.create(&c)?;
+        fns.install(lib, true)?;
+    }
+    cx.s.dirty += 1;
+    cx.out.ok();
+    Ok(())
+}
+
+/// FUNCTION STATS
+fn function_stats(cx: &mut Ctx<'_>) -> CmdResult {
+    let fns = &cx.s.scripts.functions;
+    let (libs, funcs) = (fns.library_count() as i64, fns.function_count() as i64);
+    let out = &mut *cx.out;
+    out.map(2);
+    out.bulk(b"running_script");
+    out.nil();
+    out.bulk(b"engines");
+    out.map(1);
+    out.bulk(b"LUA");
+    out.map(2);
+    out.bulk(b"libraries_count");
+    out.int(libs);
+    out.bulk(b"functions_count");
+    out.int(funcs);
+    Ok(())
+}
+
+/// FUNCTION KILL: as SCRIPT KILL, no function can be running when it executes.
+fn function_kill(_: &mut Ctx<'_>) -> CmdResult {
+    Err(CmdError::new("NOTBUSY No scripts in execution right now."))
+}
+
+/// FUNCTION HELP
+fn function_help(cx: &mut Ctx<'_>) -> CmdResult {
+    super::connection::help(
+        cx,
+        "FUNCTION",
+        &[
+            "LOAD [REPLACE] <FUNCTION CODE>",
+            "    Create a new library with the given library name and code.",
+            "DELETE <LIBRARY NAME>",
+            "    Delete the given library.",
+            "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+            "    Return general information on all the libraries:",
+            "    * Library name",
+            "    * The engine used to run the Library",
+            "    * Library description",
+            "    * Functions list",
+            "    * Library code (if WITHCODE is given)",
+            "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+            "STATS",
+            "    Return information about the current function running:",
+            "    * Function name",
+            "    * Command used to run the function",
+            "    * Duration in MS that the function is running",
+            "    If no function is running, return nil",
+            "    In addition, returns a list of available engines.",
+            "KILL",
+            "    Kill the current running function.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Delete all the libraries.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the libraries.",
+            "    * SYNC: Synchronously flush the libraries.",
+            "DUMP",
+            "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+            "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+            "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+            "    control how to handle existing libraries (default APPEND):",
+            "    * FLUSH: delete all existing libraries.",
+            "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+            "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+            "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+            "      in case of functions name collision with another library).",
+        ],
+    )
+}
+
+fn fcall_generic(cx: &mut Ctx<'_>, ro: bool) -> CmdResult {
+    let name = String::from_utf8_lossy(cx.arg(1)).into_owned();
+    let Some(f) = cx.s.scripts.functions.find(&name) else {
+        return Err(CmdError::new("ERR Function not found"));
+    };
+    let (flags, func, name) = (f.flags, f.func.clone(), f.name.clone());
+    let nk = match cx.int_arg(2) {
+        Ok(_) => numkeys(cx, 2)?,
+        Err(_) => return Err(CmdError::new("ERR Bad number of keys provided")),
+    };
+    precheck_flags(cx.s, flags, ro)?;
+    let keys: Vec<&[u8]> = (3..3 + nk).map(|i| cx.arg(i)).collect();
+    let args: Vec<&[u8]> = (3 + nk..cx.argc()).map(|i| cx.arg(i)).collect();
+    let Some(vm) = cx.s.scripts.functions.vm.take() else { return Err(CmdError::new("ERR Function not found")) };
+    let outcome = run_script(cx, flags, ro, |host, out| vm.run_function(&func, &keys, &args, host, out, &name));
+    cx.s.scripts.functions.vm = Some(vm);
+    finish(cx, outcome)
+}
+
+/// FCALL function numkeys [key ...] [arg ...]
+fn fcall(cx: &mut Ctx<'_>) -> CmdResult {
+    fcall_generic(cx, false)
+}
+
+/// FCALL_RO function numkeys [key ...] [arg ...]
+fn fcall_ro(cx: &mut Ctx<'_>) -> CmdResult {
+    fcall_generic(cx, true)
+}
+
+fn container(_: &mut Ctx<'_>) -> CmdResult {
+    // Never runs: the executor replies for containers whose subcommand is missing or unknown.
+    Err(CmdError::SYNTAX)
+}
+
+const FUNCTION_SUBS: &[CommandSpec] = &[
+    spec!(
+        "function|delete",
+        3,
+        NOSCRIPT | WRITE,
+        (0, 0, 0),
+        SCRIPTING,
+        "scripting",
+        "7.0.0",
+        "Deletes a library and its functions.",
+        "O(1)",
+        function_delete
+    ),
+    spec!(
+        "function|dump",
+        2,
+        NOSCRIPT,
+        (0, 0, 0),
+        SCRIPTING,
+        "scripting",
+        "7.0.0",
+        "Dumps all libraries into a serialized binary payload.",
+        "O(N) where N is the number of functions",
+        function_dump
+    ),
+    spec!(
+        "function|flush",
+        -2,
+        NOSCRIPT | WRITE,
+        (0, 0, 0),
+        SCRIPTING,
+        "scripting",
+        "7.0.0",
+        "Deletes all libraries and functions.",
+        "O(N) where N is the number of functions deleted",
+        function_flush
+    ),
+    spec!(
+        "function|help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        SCRIPTING,
+        "scripting",
+        "7.0.0",
+        "Returns helpful text about the different subcommands.",
+        "O(1)",
+        function_help
+    ),
+    spec!(
+        "function|kill",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        (0, 0, 0),
+        SCRIPTING,
+        "scripting",
+        "7.0.0",
+        "Terminates a function during execution.",
+        "O(1)",
+        function_kill
+    ),
+    spec!(
+        "function|list",
+        -2,
+        NOSCRIPT,
+        (0, 0, 0),
+        SCRIPTING,
+        "scripting",
+        "7.0.0",
+        "Returns information about all libraries.",
+        "O(N) where N is the number of functions",
+        function_list
+    ),
+    spec!(
+        "function|load",
+        -3,
+        NOSCRIPT | WRITE | DENYOOM,
+        (0, 0, 0),
+        SCRIPTING,
+        "scripting",
+        "7.0.0",
+        "Creates a library.",
+        "O(1) (considering compilation time is redundant)",
+        function_load
+    ),
+    spec!(
+        "function|restore",
+        -3,
+        NOSCRIPT | WRITE | DENYOOM,
+        (0, 0, 0),
+        SCRIPTING,
+        "scripting",
+        "7.0.0",
+        "Restores all libraries from a payload.",
+        "O(N) where N is the number of functions on the payload",
+        function_restore
+    ),
+    spec!(
+        "function|stats",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        (0, 0, 0),
+        SCRIPTING,
+        "scripting",
+        "7.0.0",
+        "Returns information about a function during execution.",
+        "O(1)",
+        function_stats
+    ),
+];
+
+pub const SPECS: &[CommandSpec] = &[
+    CommandSpec {
+        getkeys: Some(super::scripting::eval_keys),
+        ..spec!(
+            "fcall",
+            -3,
+            NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE | MOVABLE_KEYS,
+            (0, 0, 0),
+            SCRIPTING,
+            "scripting",
+            "7.0.0",
+            "Invokes a function.",
+            "Depends on the function that is executed.",
+            fcall
+        )
+    },
+    CommandSpec {
+        getkeys: Some(super::scripting::eval_keys),
+        ..spec!(
+            "fcall_ro",
+            -3,
+            NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLE_KEYS,
+            (0, 0, 0),
+            SCRIPTING,
+            "scripting",
+            "7.0.0",
+            "Invokes a read-only function.",
+            "Depends on the function that is executed.",
+            fcall_ro
+        )
+    },
+    CommandSpec {
+        subcommands: FUNCTION_SUBS,
+        ..spec!(
+            "function",
+            -2,
+            0,
+            (0, 0, 0),
+            SCRIPTING,
+            "scripting",
+            "7.0.0",
+            "A container for function commands.",
+            "Depends on subcommand.",
+            container
+        )
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::testutil::{new, run};
+
+    const LIB: &str = "#!lua name=mylib\nredis.register_function('hello', function(keys, args) return 'hi ' .. (args[1] or '') end)\nredis.register_function{function_name='getk', callback=function(keys) return redis.call('get', keys[1]) end, flags={'no-writes'}}";
+
+    #[test]
+    fn load_call_list_delete() {
+        let mut t = new();
+        assert_eq!(run(&mut t, &["function", "load", LIB]), "$5\r\nmylib\r\n");
+        assert_eq!(run(&mut t, &["function", "load", LIB]), "-ERR Library 'mylib' already exists\r\n");
+        assert_eq!(run(&mut t, &["function", "load", "replace", LIB]), "$5\r\nmylib\r\n");
+        assert_eq!(run(&mut t, &["fcall", "hello", "0", "bob"]), "$6\r\nhi bob\r\n");
+        run(&mut t, &["set", "k", "v"]);
+        assert_eq!(run(&mut t, &["fcall_ro", "getk", "1", "k"]), "$1\r\nv\r\n");
+        assert_eq!(
+            run(&mut t, &["fcall_ro", "hello", "0"]),
+            "-ERR Can not execute a script with write flag using *_ro command.\r\n"
+        );
+        assert!(run(&mut t, &["function", "list"]).contains("no-writes"));
+        assert_eq!(run(&mut t, &["function", "delete", "mylib"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["fcall", "hello", "0"]), "-ERR Function not found\r\n");
+        assert_eq!(run(&mut t, &["function", "delete", "mylib"]), "-ERR Library not found\r\n");
+    }
+
+    #[test]
+    fn load_errors() {
+        let mut t = new();
+        assert_eq!(run(&mut t, &["function", "load", "return 1"]), "-ERR Missing library metadata\r\n");
+        assert_eq!(run(&mut t, &["function", "load", "#!lua name=x\nreturn 1"]), "-ERR No functions registered\r\n");
+        assert_eq!(run(&mut t, &["function", "load", "#!js name=x\nreturn 1"]), "-ERR Engine 'js' not found\r\n");
+        assert!(run(&mut t, &["function", "load", "#!lua name=x\nreturn math.random()"])
+            .contains("nonexistent global variable 'math'"));
+        assert!(run(&mut t, &["function", "load", "#!lua name=x\nredis.register_function('f')"])
+            .contains("calling redis.register_function with a single argument is only applicable to Lua table"));
+        assert!(run(&mut t, &["function", "load", "#!lua name=x\nwhile 1 do end"]).contains("FUNCTION LOAD timeout"));
+    }
+
+    #[test]
+    fn dump_and_restore() {
+        let mut t = new();
+        run(&mut t, &["function", "load", LIB]);
+        let dump = crate::commands::run_args(&mut t.s, t.me, &[b"function", b"dump"]);
+        let mut p = 0;
+        while dump[p] != b'\n' {
+            p += 1;
+        }
+        let payload = dump[p + 1..dump.len() - 2].to_vec();
+        assert_eq!(run(&mut t, &["function", "flush"]), "+OK\r\n");
+        let r = crate::commands::run_args(&mut t.s, t.me, &[b"function", b"restore", &payload]);
+        assert_eq!(r, b"+OK\r\n");
+        assert_eq!(run(&mut t, &["fcall", "hello", "0", "x"]), "$4\r\nhi x\r\n");
+        let r = crate::commands::run_args(&mut t.s, t.me, &[b"function", b"restore", b"bad"]);
+        assert_eq!(r, b"-ERR DUMP payload version or checksum are wrong\r\n");
+    }
+}

@@ -1,0 +1,767 @@
+//! EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (commands layer, applied by the Keyspace actor).
+//!
+//! A script runs synchronously inside the Keyspace, as every command does: `redis.call` goes through
+//! [`ScriptHost`], which checks the command as Redis's scriptCall does (unknown, arity, noscript, writes
+//! from read-only scripts, OOM) and runs it with `exec_request` in the script's own database and protocol,
+//! on behalf of the calling client. Each write propagates by itself (Redis 7's effect replication), the
+//! run's writes wrapped in MULTI/EXEC when there are several; EVAL itself is never propagated.
+//!
+//! Busy scripts: a script holds the Keyspace until it ends. Redis answers other clients with -BUSY and
+//! lets SCRIPT KILL stop a read-only script; here other clients simply wait, so SCRIPT KILL can only ever
+//! find no script running (NOTBUSY). Instead, a script still running past busy-reply-threshold
+//! (lua-time-limit, but never before 5 s) that has not written is stopped with SCRIPT KILL's error, so
+//! that a runaway script cannot hang the server for good; one that has written runs to its end, as Redis
+//! would refuse to kill it too. With busy-reply-threshold 0 nothing is stopped.
+
+use super::spec::*;
+use super::{exec_request, table, Argv, Ctx, State};
+use crate::error::CmdError;
+use crate::resp::decode::ArgRef;
+use crate::resp::encode::Out;
+use crate::scripting::{self, Host, Kind, Outcome, Vm};
+use crate::spec;
+use std::collections::HashMap;
+
+// Script flags (the `#!lua flags=` shebang, and function flags).
+pub const NO_WRITES: u32 = 1;
+pub const ALLOW_OOM: u32 = 1 << 1;
+pub const ALLOW_STALE: u32 = 1 << 2;
+pub const NO_CLUSTER: u32 = 1 << 3;
+pub const ALLOW_CROSS_SLOT: u32 = 1 << 4;
+/// No shebang: EVAL's backwards-compatible mode (flags are not enforced up front).
+pub const EVAL_COMPAT: u32 = 1 << 5;
+
+pub const FLAG_NAMES: &[(u32, &str)] = &[
+    (NO_WRITES, "no-writes"),
+    (ALLOW_OOM, "allow-oom"),
+    (ALLOW_STALE, "allow-stale"),
+    (NO_CLUSTER, "no-cluster"),
+    (ALLOW_CROSS_SLOT, "allow-cross-slot-keys"),
+];
+
+/// The earliest a script that has not written is stopped (see the module docs).
+const BUSY_GUARD_MIN_MS: u64 = 5000;
+
+/// A cached EVAL script.
+struct Script {
+    flags: u32,
+    func: mlua::Function,
+}
+
+/// The EVAL script cache and its VM (created on first use, dropped by SCRIPT FLUSH).
+#[derive(Default)]
+pub struct Scripts {
+    vm: Option<Vm>,
+    cache: HashMap<String, Script>,
+    /// Bytes of script bodies cached (INFO used_memory_scripts_eval).
+    body_bytes: usize,
+    /// Function libraries (FUNCTION / FCALL).
+    pub functions: super::function::Functions,
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: let scripts run commands flagged noscript (tests only).
+    pub disable_deny: bool,
+}
+
+impl Scripts {
+    fn vm(&mut self) -> Result<&Vm, CmdError> {
+        if self.vm.is_none() {
+            self.vm = Some(Vm::new(Kind::Eval).map_err(|e| CmdError::msg(format!("ERR {e}")))?);
+        }
+        Ok(self.vm.as_ref().expect("created above"))
+    }
+
+    /// Cached scripts (INFO number_of_cached_scripts).
+    pub fn cached(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// The INFO memory lines about scripting.
+    pub fn info_memory(&self) -> String {
+        let eval_vm = self.vm.as_ref().map(|v| v.used_memory()).unwrap_or(31744);
+        let fn_vm = self.functions.vm_memory();
+        let total = eval_vm + fn_vm;
+        let scripts = self.body_bytes + self.cache.len() * 64;
+        let fns = self.functions.overhead();
+        format!(
+            "used_memory_lua:{eval_vm}\r\nused_memory_vm_eval:{eval_vm}\r\nused_memory_lua_human:{}\r\n\
+             used_memory_scripts_eval:{scripts}\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:{}\r\n\
+             number_of_libraries:{}\r\nused_memory_vm_functions:{fn_vm}\r\nused_memory_vm_total:{total}\r\n\
+             used_memory_vm_total_human:{}\r\nused_memory_functions:{fns}\r\nused_memory_scripts:{}\r\n\
+             used_memory_scripts_human:{}\r\n",
+            super::server::human(eval_vm as u64),
+            self.cache.len(),
+            self.functions.function_count(),
+            self.functions.library_count(),
+            super::server::human(total as u64),
+            scripts + fns,
+            super::server::human((scripts + fns) as u64),
+        )
+    }
+
+    /// Compile and cache `body` (no-op when cached); returns its SHA1.
+    fn create(&mut self, body: &[u8]) -> Result<String, CmdError> {
+        let sha = scripting::sha1hex(body);
+        if self.cache.contains_key(&sha) {
+            return Ok(sha);
+        }
+        let (flags, skip) = parse_shebang(body)?;
+        let func = self
+            .vm()?
+            .compile(&body[skip..], "@user_script")
+            .map_err(|e| CmdError::msg(format!("ERR Error compiling script (new function): {e}")))?;
+        self.body_bytes += body.len();
+        self.cache.insert(sha.clone(), Script { flags, func });
+        Ok(sha)
+    }
+
+    fn flush(&mut self) {
+        self.cache.clear();
+        self.body_bytes = 0;
+        self.vm = None;
+    }
+}
+
+/// The flags of a `#!lua ...` first line and where the code starts (at the line's newline, so that line
+/// numbers stay right). Without a shebang: EVAL_COMPAT.
+fn parse_shebang(body: &[u8]) -> Result<(u32, usize), CmdError> {
+    if !body.starts_with(b"#!") {
+        return Ok((EVAL_COMPAT, 0));
+    }
+    let end = body.iter().position(|&c| c == b'\n').unwrap_or(body.len());
+    let line = String::from_utf8_lossy(&body[..end]);
+    let mut parts = line.split(' ');
+    let engine = parts.next().unwrap_or("");
+    if engine != "#!lua" {
+        return Err(CmdError::msg(format!("ERR Unexpected engine in script shebang: {engine}")));
+    }
+    let mut flags = 0;
+    for p in parts {
+        let Some(list) = p.strip_prefix("flags=") else {
+            return Err(CmdError::msg(format!("ERR Unknown lua shebang option: {p}")));
+        };
+        for f in list.split(',').filter(|f| !f.is_empty()) {
+            match FLAG_NAMES.iter().find(|(_, n)| *n == f) {
+                Some((bit, _)) => flags |= bit,
+                None => return Err(CmdError::msg(format!("ERR Unexpected flag in script shebang: {f}"))),
+            }
+        }
+    }
+    Ok((flags, end))
+}
+
+/// The server as a running script sees it: commands run for the calling client, in the script's own
+/// database and protocol.
+pub struct ScriptHost<'a> {
+    pub s: &'a mut State,
+    pub me: usize,
+    pub db: usize,
+    pub resp: u8,
+    pub flags: u32,
+    /// EVAL_RO / FCALL_RO, or a no-writes script: writes are refused.
+    pub read_only: bool,
+    /// Memory was over maxmemory when the script started.
+    pub oom: bool,
+    /// A write command already ran (after that OOM no longer stops the script).
+    pub write_dirty: bool,
+    /// redis.set_repl flags (3 = AOF and replicas).
+    pub repl: u8,
+}
+
+impl<'a> ScriptHost<'a> {
+    pub fn new(s: &'a mut State, me: usize, db: usize, flags: u32, read_only: bool) -> ScriptHost<'a> {
+        let oom = s.config.maxmemory > 0 && s.over_maxmemory();
+        let read_only = read_only || (flags & EVAL_COMPAT == 0 && flags & NO_WRITES != 0);
+        ScriptHost { s, me, db, resp: 2, flags, read_only, oom, write_dirty: false, repl: 3 }
+    }
+
+    /// A scriptCall refusal: counted as a rejected call of `spec` and as an error reply.
+    fn reject(&mut self, spec: Option<&'static CommandSpec>, text: &str) -> String {
+        if let Some(spec) = spec {
+            self.s.cmd_stats[spec.id].rejected += 1;
+        }
+        self.s.count_error(&CmdError::msg(scripting::error_text(text)));
+        text.to_string()
+    }
+}
+
+impl Host for ScriptHost<'_> {
+    fn call(&mut self, args: Vec<Vec<u8>>) -> Result<Vec<u8>, String> {
+        let mut input = Vec::new();
+        let mut refs = Vec::with_capacity(args.len());
+        for a in &args {
+            refs.push(ArgRef { start: input.len() as u32, len: a.len() as u32 });
+            input.extend_from_slice(a);
+        }
+        let argv = Argv::new(&input, &[], &refs);
+        let spec = match table().resolve(&argv) {
+            Some(s) if s.subcommands.is_empty() || argv.len() < 2 => s,
+            _ => return Err(self.reject(None, "Unknown Redis command called from script")),
+        };
+        if !spec.arity_ok(argv.len()) {
+            return Err(self.reject(Some(spec), "Wrong number of args calling Redis command from script"));
+        }
+        if spec.has(NOSCRIPT) && !self.s.scripts.disable_deny {
+            return Err(self.reject(Some(spec), "This Redis command is not allowed from script"));
+        }
+        // May-replicate commands (PUBLISH...) count as writes here, as in Redis's read-only scripts.
+        if (spec.has(WRITE) || spec.has(MAY_REPLICATE)) && self.read_only {
+            return Err(self.reject(Some(spec), "Write commands are not allowed from read-only scripts."));
+        }
+        let allow_oom = self.flags & EVAL_COMPAT == 0 && self.flags & ALLOW_OOM != 0;
+        if !allow_oom && self.oom && !self.write_dirty && spec.has(DENYOOM) {
+            return Err(self.reject(Some(spec), &format!("-{}", CmdError::OOM.0)));
+        }
+        if spec.has(WRITE) {
+            self.write_dirty = true;
+        }
+        let c = &mut self.s.clients[self.me];
+        c.db = self.db;
+        c.resp = self.resp;
+        let mut out = Out::new(self.resp);
+        // redis.set_repl(REPL_NONE): this command's effects stay local.
+        let feed_on = self.s.feed.enabled;
+        if self.repl & 2 == 0 {
+            self.s.feed.enabled = false;
+        }
+        exec_request(self.s, self.me, &mut out, argv, Some(spec));
+        self.s.feed.enabled = feed_on;
+        // SELECT inside the script changes the script's database only.
+        self.db = self.s.clients[self.me].db;
+        Ok(out.buf)
+    }
+
+    fn resp(&self) -> u8 {
+        self.resp
+    }
+
+    fn set_resp(&mut self, resp: u8) {
+        self.resp = resp;
+    }
+
+    fn set_repl(&mut self, flags: u8) {
+        self.repl = flags;
+    }
+
+    fn write_dirty(&self) -> bool {
+        self.write_dirty
+    }
+
+    fn busy_threshold_ms(&self) -> u64 {
+        // Stopping a script is not something Redis does on its own: never before Redis's default
+        // threshold, so that a lowered busy-reply-threshold (meant for BUSY replies) stops nothing short.
+        match self.s.config.busy_reply_threshold {
+            0 => 0,
+            t => t.max(BUSY_GUARD_MIN_MS),
+        }
+    }
+
+    fn acl_check(&mut self, args: Vec<Vec<u8>>) -> Result<bool, String> {
+        let refs: Vec<ArgRef> = {
+            let mut pos = 0u32;
+            args.iter()
+                .map(|a| {
+                    let r = ArgRef { start: pos, len: a.len() as u32 };
+                    pos += a.len() as u32;
+                    r
+                })
+                .collect()
+        };
+        let input: Vec<u8> = args.concat();
+        let argv = Argv::new(&input, &[], &refs);
+        match table().resolve(&argv) {
+            // Only the default user exists and it may run everything.
+            Some(s) if s.subcommands.is_empty() => Ok(true),
+            _ => Err("ERR Invalid command passed to redis.acl_check_cmd()".into()),
+        }
+    }
+}
+
+/// Run `f` as the calling client's script: client state saved and restored around it, the feed wrapped
+/// in MULTI/EXEC when it holds several writes, blocking commands kept from blocking. Returns the run's outcome.
+pub fn run_script(
+    cx: &mut Ctx<'_>,
+    flags: u32,
+    read_only: bool,
+    go: impl FnOnce(&mut ScriptHost<'_>, &mut Out) -> Outcome,
+) -> Outcome {
+    let (me, db) = (cx.me, cx.db);
+    let c = &cx.s.clients[me];
+    let (saved_db, saved_resp, saved_cmd) = (c.db, c.resp, c.last_cmd);
+    let was_in_exec = cx.s.in_exec;
+    cx.s.in_exec = true;
+    cx.s.in_script = true;
+    // Inside EXEC the transaction's own MULTI/EXEC already wraps the script's effects.
+    if !was_in_exec {
+        cx.s.feed.hold();
+    }
+    let outcome = {
+        let mut host = ScriptHost::new(cx.s, me, db, flags, read_only);
+        go(&mut host, cx.out)
+    };
+    if !was_in_exec {
+        cx.s.feed.release();
+    }
+    cx.s.in_exec = was_in_exec;
+    cx.s.in_script = false;
+    let c = &mut cx.s.clients[me];
+    c.db = saved_db;
+    c.resp = saved_resp;
+    c.last_cmd = saved_cmd;
+    // The commands the script ran propagated themselves.
+    cx.no_propagate();
+    outcome
+}
+
+/// Turn a run's outcome into the command's result: errors already counted (a failed redis.call) are
+/// written without counting them again, as Redis's ERR_REPLY_FLAG_NO_STATS_UPDATE.
+pub fn finish(cx: &mut Ctx<'_>, outcome: Outcome) -> CmdResult {
+    match outcome {
+        Outcome::Ok => Ok(()),
+        Outcome::Err { msg, counted: true } => {
+            cx.out.error(&msg);
+            cx.s.cmd_stats[cx.spec.id].failed += 1;
+            Ok(())
+        }
+        Outcome::Err { msg, counted: false } => Err(CmdError::msg(msg)),
+    }
+}
+
+/// The numkeys argument at `i` checked against the arguments that follow it.
+pub fn numkeys(cx: &Ctx<'_>, i: usize) -> Result<usize, CmdError> {
+    let n = cx.int_arg(i)?;
+    if n > (cx.argc() - i - 1) as i64 {
+        return Err(CmdError::new("ERR Number of keys can't be greater than number of args"));
+    }
+    if n < 0 {
+        return Err(CmdError::new("ERR Number of keys can't be negative"));
+    }
+    Ok(n as usize)
+}
+
+/// The command flags of EVAL/FCALL and their variants as the script declares them (Redis's
+/// evalGetCommandFlags / fcallGetCommandFlags): with flags, WRITE and DENYOOM follow them and
+/// MAY_REPLICATE goes; without (EVAL's compatibility mode, or a script not known yet), the table's.
+pub fn effective_flags(s: &State, spec: &'static CommandSpec, argv: &Argv<'_>) -> u32 {
+    if argv.len() < 2 {
+        return spec.flags;
+    }
+    let script_flags = match spec.name {
+        "eval" | "eval_ro" => match s.scripts.cache.get(&scripting::sha1hex(argv.get(1))) {
+            Some(sc) => sc.flags,
+            None => match parse_shebang(argv.get(1)) {
+                Ok((f, _)) => f,
+                Err(_) => return spec.flags,
+            },
+        },
+        "evalsha" | "evalsha_ro" => {
+            let sha = String::from_utf8_lossy(&argv.get(1).to_ascii_lowercase()).into_owned();
+            match s.scripts.cache.get(&sha) {
+                Some(sc) => sc.flags,
+                None => return spec.flags,
+            }
+        }
+        "fcall" | "fcall_ro" => match s.scripts.functions.flags_of(&String::from_utf8_lossy(argv.get(1))) {
+            Some(f) => f,
+            None => return spec.flags,
+        },
+        _ => return spec.flags,
+    };
+    if script_flags & EVAL_COMPAT != 0 {
+        return spec.flags;
+    }
+    let mut flags = spec.flags & !(STALE | DENYOOM | WRITE | MAY_REPLICATE);
+    if script_flags & (ALLOW_OOM | NO_WRITES) == 0 {
+        flags |= DENYOOM;
+    }
+    if script_flags & NO_WRITES == 0 {
+        flags |= WRITE;
+    }
+    if script_flags & ALLOW_STALE != 0 {
+        flags |= STALE;
+    }
+    flags
+}
+
+/// Checks Redis makes before running a script with a shebang (scriptPrepareForRun).
+pub fn precheck_flags(s: &State, flags: u32, ro: bool) -> Result<(), CmdError> {
+    if flags & EVAL_COMPAT != 0 {
+        return Ok(());
+    }
+    if flags & NO_WRITES == 0 {
+        if flags & ALLOW_OOM == 0 && s.config.maxmemory > 0 && s.over_maxmemory() {
+            return Err(CmdError::OOM);
+        }
+        if ro {
+            return Err(CmdError::new("ERR Can not execute a script with write flag using *_ro command."));
+        }
+    }
+    Ok(())
+}
+
+fn eval_generic(cx: &mut Ctx<'_>, evalsha: bool, ro: bool) -> CmdResult {
+    let nk = numkeys(cx, 2)?;
+    let sha = if evalsha {
+        let sha = cx.arg(1).to_ascii_lowercase();
+        let sha = String::from_utf8_lossy(&sha).into_owned();
+        if !cx.s.scripts.cache.contains_key(&sha) {
+            return Err(CmdError::new("NOSCRIPT No matching script. Please use EVAL."));
+        }
+        sha
+    } else {
+        cx.s.scripts.create(cx.arg(1))?
+    };
+    let script = &cx.s.scripts.cache[&sha];
+    let (flags, func) = (script.flags, script.func.clone());
+    precheck_flags(cx.s, flags, ro)?;
+    let keys: Vec<&[u8]> = (3..3 + nk).map(|i| cx.arg(i)).collect();
+    let args: Vec<&[u8]> = (3 + nk..cx.argc()).map(|i| cx.arg(i)).collect();
+    let Some(vm) = cx.s.scripts.vm.take() else { return Err(CmdError::new("ERR scripting engine not ready")) };
+    let outcome = run_script(cx, flags, ro, |host, out| vm.run_eval(&func, &keys, &args, host, out, &sha));
+    // SCRIPT FLUSH cannot run inside a script, so the VM slot is still empty.
+    cx.s.scripts.vm = Some(vm);
+    finish(cx, outcome)
+}
+
+/// EVAL script numkeys [key ...] [arg ...]
+fn eval(cx: &mut Ctx<'_>) -> CmdResult {
+    eval_generic(cx, false, false)
+}
+
+/// EVALSHA sha1 numkeys [key ...] [arg ...]
+fn evalsha(cx: &mut Ctx<'_>) -> CmdResult {
+    eval_generic(cx, true, false)
+}
+
+/// EVAL_RO script numkeys [key ...] [arg ...]
+fn eval_ro(cx: &mut Ctx<'_>) -> CmdResult {
+    eval_generic(cx, false, true)
+}
+
+/// EVALSHA_RO sha1 numkeys [key ...] [arg ...]
+fn evalsha_ro(cx: &mut Ctx<'_>) -> CmdResult {
+    eval_generic(cx, true, true)
+}
+
+/// Key positions of EVAL-like commands: numkeys at argv[2], keys after it.
+pub fn eval_keys(argv: &[&[u8]]) -> Vec<usize> {
+    let n = argv.get(2).and_then(|a| crate::types::num::parse_i64(a)).unwrap_or(0);
+    if n <= 0 {
+        return Vec::new();
+    }
+    (3..(3 + n as usize).min(argv.len())).collect()
+}
+
+/// SCRIPT LOAD script
+fn script_load(cx: &mut Ctx<'_>) -> CmdResult {
+    let sha = cx.s.scripts.create(cx.arg(2))?;
+    cx.out.bulk(sha.as_bytes());
+    Ok(())
+}
+
+/// SCRIPT EXISTS sha1 [sha1 ...]
+fn script_exists(cx: &mut Ctx<'_>) -> CmdResult {
+    cx.out.array(cx.argc() - 2);
+    for i in 2..cx.argc() {
+        let sha = String::from_utf8_lossy(&cx.arg(i).to_ascii_lowercase()).into_owned();
+        let found = cx.s.scripts.cache.contains_key(&sha);
+        cx.out.int(found as i64);
+    }
+    Ok(())
+}
+
+/// SCRIPT FLUSH [ASYNC|SYNC]
+fn script_flush(cx: &mut Ctx<'_>) -> CmdResult {
+    match cx.argc() {
+        2 => {}
+        3 if cx.argv.is(2, "async") || cx.argv.is(2, "sync") => {}
+        3 => return Err(CmdError::new("ERR SCRIPT FLUSH only support SYNC|ASYNC option")),
+        _ => return Err(subcommand_syntax("flush", "SCRIPT")),
+    }
+    cx.s.scripts.flush();
+    cx.out.ok();
+    Ok(())
+}
+
+/// Redis's addReplySubcommandSyntaxError.
+pub fn subcommand_syntax(sub: &str, cmd: &str) -> CmdError {
+    CmdError::msg(format!("ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {cmd} HELP."))
+}
+
+/// SCRIPT KILL: a script never runs while another command does (see the module docs).
+fn script_kill(_: &mut Ctx<'_>) -> CmdResult {
+    Err(CmdError::new("NOTBUSY No scripts in execution right now."))
+}
+
+/// SCRIPT HELP
+fn script_help(cx: &mut Ctx<'_>) -> CmdResult {
+    super::connection::help(
+        cx,
+        "SCRIPT",
+        &[
+            "DEBUG (YES|SYNC|NO)",
+            "    Set the debug mode for subsequent scripts executed.",
+            "EXISTS <sha1> [<sha1> ...]",
+            "    Return information about the existence of the scripts in the script cache.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Flush the Lua scripts cache. Very dangerous on replicas.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the scripts cache.",
+            "    * SYNC: Synchronously flush the scripts cache.",
+            "KILL",
+            "    Kill the currently executing Lua script.",
+            "LOAD <script>",
+            "    Load a script into the scripts cache without executing it.",
+        ],
+    )
+}
+
+fn container(_: &mut Ctx<'_>) -> CmdResult {
+    // Never runs: the executor replies for containers whose subcommand is missing or unknown.
+    Err(CmdError::SYNTAX)
+}
+
+const EVAL_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE | MOVABLE_KEYS;
+const EVAL_RO_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLE_KEYS;
+
+const SCRIPT_SUBS: &[CommandSpec] = &[
+    spec!(
+        "script|exists",
+        -3,
+        NOSCRIPT,
+        (0, 0, 0),
+        SCRIPTING,
+        "scripting",
+        "2.6.0",
+        "Determines whether server-side Lua scripts exist in the script cache.",
+        "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).",
+        script_exists
+    ),
+    spec!(
+        "script|flush",
+        -2,
+        NOSCRIPT,
+        (0, 0, 0),
+        SCRIPTING,
+        "scripting",
+        "2.6.0",
+        "Removes all server-side Lua scripts from the script cache.",
+        "O(N) with N being the number of scripts in cache",
+        script_flush
+    ),
+    spec!(
+        "script|help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        SCRIPTING,
+        "scripting",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        "O(1)",
+        script_help
+    ),
+    spec!(
+        "script|kill",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        (0, 0, 0),
+        SCRIPTING,
+        "scripting",
+        "2.6.0",
+        "Terminates a server-side Lua script during execution.",
+        "O(1)",
+        script_kill
+    ),
+    spec!(
+        "script|load",
+        3,
+        NOSCRIPT | STALE,
+        (0, 0, 0),
+        SCRIPTING,
+        "scripting",
+        "2.6.0",
+        "Loads a server-side Lua script to the script cache.",
+        "O(N) with N being the length in bytes of the script body.",
+        script_load
+    ),
+];
+
+pub const SPECS: &[CommandSpec] = &[
+    CommandSpec {
+        getkeys: Some(eval_keys),
+        ..spec!(
+            "eval",
+            -3,
+            EVAL_FLAGS,
+            (0, 0, 0),
+            SCRIPTING,
+            "scripting",
+            "2.6.0",
+            "Executes a server-side Lua script.",
+            "Depends on the script that is executed.",
+            eval
+        )
+    },
+    CommandSpec {
+        getkeys: Some(eval_keys),
+        ..spec!(
+            "evalsha",
+            -3,
+            EVAL_FLAGS,
+            (0, 0, 0),
+            SCRIPTING,
+            "scripting",
+            "2.6.0",
+            "Executes a server-side Lua script by SHA1 digest.",
+            "Depends on the script that is executed.",
+            evalsha
+        )
+    },
+    CommandSpec {
+        getkeys: Some(eval_keys),
+        ..spec!(
+            "eval_ro",
+            -3,
+            EVAL_RO_FLAGS,
+            (0, 0, 0),
+            SCRIPTING,
+            "scripting",
+            "7.0.0",
+            "Executes a read-only server-side Lua script.",
+            "Depends on the script that is executed.",
+            eval_ro
+        )
+    },
+    CommandSpec {
+        getkeys: Some(eval_keys),
+        ..spec!(
+            "evalsha_ro",
+            -3,
+            EVAL_RO_FLAGS,
+            (0, 0, 0),
+            SCRIPTING,
+            "scripting",
+            "7.0.0",
+            "Executes a read-only server-side Lua script by SHA1 digest.",
+            "Depends on the script that is executed.",
+            evalsha_ro
+        )
+    },
+    CommandSpec {
+        subcommands: SCRIPT_SUBS,
+        ..spec!(
+            "script",
+            -2,
+            0,
+            (0, 0, 0),
+            SCRIPTING,
+            "scripting",
+            "2.6.0",
+            "A container for Lua scripts management commands.",
+            "Depends on subcommand.",
+            container
+        )
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::spec::*;
+    use crate::commands::testutil::{new, run};
+
+    #[test]
+    fn eval_and_cache() {
+        let mut t = new();
+        assert_eq!(run(&mut t, &["eval", "return 'hello'", "0"]), "$5\r\nhello\r\n");
+        assert_eq!(
+            run(&mut t, &["script", "load", "return 'loaded'"]),
+            "$40\r\nb534286061d4b9e4026607613b95c06c06015ae8\r\n"
+        );
+        assert_eq!(run(&mut t, &["evalsha", "B534286061D4B9E4026607613B95C06C06015AE8", "0"]), "$6\r\nloaded\r\n");
+        assert_eq!(
+            run(&mut t, &["script", "exists", "b534286061d4b9e4026607613b95c06c06015ae8", "ffff"]),
+            "*2\r\n:1\r\n:0\r\n"
+        );
+        assert_eq!(run(&mut t, &["script", "flush"]), "+OK\r\n");
+        assert_eq!(
+            run(&mut t, &["evalsha", "b534286061d4b9e4026607613b95c06c06015ae8", "0"]),
+            "-NOSCRIPT No matching script. Please use EVAL.\r\n"
+        );
+    }
+
+    #[test]
+    fn declared_flags_replace_the_tables() {
+        use crate::commands::{table, Argv};
+        use crate::resp::decode::ArgRef;
+        let t = new();
+        let flags = |args: &[&[u8]]| {
+            let mut input = Vec::new();
+            let mut refs = Vec::new();
+            for a in args {
+                refs.push(ArgRef { start: input.len() as u32, len: a.len() as u32 });
+                input.extend_from_slice(a);
+            }
+            let argv = Argv::new(&input, &[], &refs);
+            let spec = table().resolve(&argv).unwrap();
+            super::effective_flags(&t.s, spec, &argv)
+        };
+        let compat = flags(&[b"eval", b"return 1", b"0"]);
+        assert!(compat & MAY_REPLICATE != 0 && compat & WRITE == 0);
+        let ro = flags(&[b"eval", b"#!lua flags=no-writes\nreturn 1", b"0"]);
+        assert!(ro & (MAY_REPLICATE | WRITE | DENYOOM) == 0);
+        let rw = flags(&[b"eval", b"#!lua\nreturn 1", b"0"]);
+        assert!(rw & WRITE != 0 && rw & DENYOOM != 0 && rw & MAY_REPLICATE == 0);
+    }
+
+    #[test]
+    fn numkeys_errors() {
+        let mut t = new();
+        assert_eq!(run(&mut t, &["eval", "return 1", "-12"]), "-ERR Number of keys can't be negative\r\n");
+        assert_eq!(
+            run(&mut t, &["eval", "return 1", "2", "a"]),
+            "-ERR Number of keys can't be greater than number of args\r\n"
+        );
+        assert_eq!(run(&mut t, &["eval", "return 1", "x"]), "-ERR value is not an integer or out of range\r\n");
+    }
+
+    #[test]
+    fn calls_run_in_the_script_db_and_select_stays_inside() {
+        let mut t = new();
+        run(&mut t, &["set", "k", "v0"]);
+        run(&mut t, &["select", "1"]);
+        run(&mut t, &["set", "k", "v1"]);
+        assert_eq!(run(&mut t, &["eval", "return redis.call('get', KEYS[1])", "1", "k"]), "$2\r\nv1\r\n");
+        assert_eq!(
+            run(&mut t, &["eval", "redis.call('select', '0') return redis.call('get', 'k')", "0"]),
+            "$2\r\nv0\r\n"
+        );
+        assert_eq!(run(&mut t, &["get", "k"]), "$2\r\nv1\r\n");
+    }
+
+    #[test]
+    fn script_rules() {
+        let mut t = new();
+        assert!(run(&mut t, &["eval_ro", "redis.call('del', 'x')", "0"])
+            .starts_with("-ERR Write commands are not allowed from read-only scripts."));
+        assert!(run(&mut t, &["eval", "redis.call('multi')", "0"])
+            .starts_with("-ERR This Redis command is not allowed from script"));
+        assert!(run(&mut t, &["eval", "redis.call('get', 'a', 'b')", "0"])
+            .starts_with("-ERR Wrong number of args calling Redis command from script"));
+        assert_eq!(
+            run(&mut t, &["eval", "#!not-lua\nreturn 1", "0"]),
+            "-ERR Unexpected engine in script shebang: #!not-lua\r\n"
+        );
+        assert_eq!(
+            run(&mut t, &["eval", "#!lua flags=no-writes,bad\nreturn 1", "0"]),
+            "-ERR Unexpected flag in script shebang: bad\r\n"
+        );
+        assert_eq!(
+            run(&mut t, &["eval_ro", "#!lua\nreturn 1", "0"]),
+            "-ERR Can not execute a script with write flag using *_ro command.\r\n"
+        );
+        assert!(run(&mut t, &["eval", "#!lua flags=no-writes\nredis.call('set','x',1)", "0"])
+            .starts_with("-ERR Write commands are not allowed from read-only scripts."));
+        assert!(run(&mut t, &["eval", "return +", "0"])
+            .starts_with("-ERR Error compiling script (new function): user_script:1:"));
+    }
+}
