@@ -18,6 +18,7 @@ pub mod server;
 pub mod set;
 pub mod sort;
 pub mod spec;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -184,6 +185,8 @@ pub struct Blocked {
     pub keys: Vec<(usize, Vec<u8>)>,
     /// Absolute Unix ms; 0 = no timeout.
     pub deadline_ms: i64,
+    /// XREAD's `$` ids, resolved when it first blocked (a re-run must not see the new entries as old).
+    pub stream_ids: Vec<crate::types::stream::StreamId>,
 }
 
 impl Client {
@@ -569,7 +572,7 @@ impl<'a> Ctx<'a> {
         for k in &keys {
             s.blocked_on.entry(k.clone()).or_default().push_back(me);
         }
-        s.clients[me].blocked = Some(Blocked { keys, deadline_ms });
+        s.clients[me].blocked = Some(Blocked { keys, deadline_ms, stream_ids: Vec::new() });
         s.blocked_clients += 1;
     }
 
@@ -606,6 +609,7 @@ fn build_table() -> Table {
         hyperloglog::SPECS,
         geo::SPECS,
         sort::SPECS,
+        stream::SPECS,
     ];
     let mut all: Vec<&'static CommandSpec> = Vec::new();
     let mut by_name = HashMap::with_hasher(foldhash::fast::FixedState::default());
@@ -791,7 +795,10 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
     }
     let us = start.elapsed().as_micros() as u64;
     let st = &mut s.cmd_stats[spec.id];
-    st.calls += 1;
+    // A command that blocked is counted once, when it is finally served (as Redis's call() does).
+    if !s.block_called {
+        st.calls += 1;
+    }
     st.usec += us;
     s.stats.commands_processed += 1;
     if let Err(err) = res {

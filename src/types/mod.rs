@@ -12,5 +12,6 @@ pub mod list;
 pub mod num;
 pub mod rng;
 pub mod set;
+pub mod stream;
 pub mod value;
 pub mod zset;

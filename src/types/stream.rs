@@ -1,0 +1,899 @@
+//! Stream: the value of a stream key (types layer, no actors), with Redis 7.0's consumer groups.
+//!
+//! Entries are kept in id order in *nodes* (Redis's radix tree of listpacks): a `BTreeMap` from each node's
+//! master id (the first id ever added to it) to a node holding up to `stream-node-max-entries` entries and
+//! about `stream-node-max-bytes` bytes (estimated as a listpack would take them). Nodes matter beyond
+//! memory: approximate trimming (`MAXLEN ~`, `MINID ~`) only drops whole nodes, and XINFO reports their
+//! count, so both follow t_stream.c's streamAppendItem/streamTrim rules. A deleted entry leaves a tombstone
+//! count in its node (it still counts toward the node's entry limit, as in Redis), and a node whose last live
+//! entry goes is dropped.
+//!
+//! Each entry's field/value pairs are packed into one allocation (`varint len, bytes` per element).
+//! Consumer groups keep a group PEL (id -> delivery info and owner) and per-consumer PELs (ids), as Redis's
+//! streamCG/streamConsumer; groups and consumers are ordered by name in bytes, as Redis's rax iterates them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// A stream entry id, `<ms>-<seq>`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamId {
+    pub ms: u64,
+    pub seq: u64,
+}
+
+impl StreamId {
+    pub const MIN: StreamId = StreamId { ms: 0, seq: 0 };
+    pub const MAX: StreamId = StreamId { ms: u64::MAX, seq: u64::MAX };
+
+    pub const fn new(ms: u64, seq: u64) -> StreamId {
+        StreamId { ms, seq }
+    }
+
+    pub fn is_zero(self) -> bool {
+        self == StreamId::MIN
+    }
+
+    /// The next id, or None past the last possible one (Redis's streamIncrID).
+    pub fn incr(self) -> Option<StreamId> {
+        if self.seq == u64::MAX {
+            if self.ms == u64::MAX {
+                None
+            } else {
+                Some(StreamId::new(self.ms + 1, 0))
+            }
+        } else {
+            Some(StreamId::new(self.ms, self.seq + 1))
+        }
+    }
+
+    /// The previous id, or None before 0-0 (streamDecrID).
+    pub fn decr(self) -> Option<StreamId> {
+        if self.seq == 0 {
+            if self.ms == 0 {
+                None
+            } else {
+                Some(StreamId::new(self.ms - 1, u64::MAX))
+            }
+        } else {
+            Some(StreamId::new(self.ms, self.seq - 1))
+        }
+    }
+
+    /// Parse a client's id as streamGenericParseIDOrReply: `-`/`+` (unless `strict`), `<ms>` (the sequence
+    /// is `missing_seq`) or `<ms>-<seq>`; with `allow_auto_seq`, `<ms>-*` too (returned with `seq_given`
+    /// false). None means "Invalid stream ID".
+    pub fn parse(s: &[u8], missing_seq: u64, strict: bool, allow_auto_seq: bool) -> Option<(StreamId, bool)> {
+        if s.len() > 127 {
+            return None;
+        }
+        if s == b"-" || s == b"+" {
+            if strict {
+                return None;
+            }
+            return Some((if s == b"-" { StreamId::MIN } else { StreamId::MAX }, true));
+        }
+        match s.iter().position(|&c| c == b'-') {
+            Some(dash) => {
+                let ms = string2ull(&s[..dash])?;
+                let rest = &s[dash + 1..];
+                if allow_auto_seq && rest == b"*" {
+                    return Some((StreamId::new(ms, 0), false));
+                }
+                Some((StreamId::new(ms, string2ull(rest)?), true))
+            }
+            None => Some((StreamId::new(string2ull(s)?, missing_seq), true)),
+        }
+    }
+
+    pub fn to_bytes(self) -> Vec<u8> {
+        self.to_string().into_bytes()
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+/// Redis's string2ull: a canonical integer, or what strtoull accepts (leading blanks, a sign; a minus wraps
+/// around), the whole string consumed.
+fn string2ull(s: &[u8]) -> Option<u64> {
+    let mut i = 0;
+    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c') {
+        i += 1;
+    }
+    let mut neg = false;
+    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
+        neg = s[i] == b'-';
+        i += 1;
+    }
+    let digits = &s[i..];
+    if digits.is_empty() || !digits.iter().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+/// One entry: its id and its packed field/value pairs.
+#[derive(Clone, PartialEq)]
+pub struct Entry {
+    pub id: StreamId,
+    data: Box<[u8]>,
+}
+
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({} fields)", self.id, self.num_fields())
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn get_varint(b: &[u8], pos: &mut usize) -> usize {
+    let mut n = 0usize;
+    let mut shift = 0;
+    loop {
+        let c = b[*pos];
+        *pos += 1;
+        n |= ((c & 0x7f) as usize) << shift;
+        if c < 0x80 {
+            return n;
+        }
+        shift += 7;
+    }
+}
+
+impl Entry {
+    /// An entry from alternating field, value arguments.
+    pub fn new(id: StreamId, pairs: &[&[u8]]) -> Entry {
+        let mut buf = Vec::with_capacity(pairs.iter().map(|p| p.len() + 2).sum());
+        for p in pairs {
+            put_varint(&mut buf, p.len());
+            buf.extend_from_slice(p);
+        }
+        Entry { id, data: buf.into_boxed_slice() }
+    }
+
+    /// Field, value, field, value... in insertion order.
+    pub fn elements(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let d = &self.data;
+        let mut pos = 0;
+        std::iter::from_fn(move || {
+            if pos >= d.len() {
+                return None;
+            }
+            let n = get_varint(d, &mut pos);
+            let s = &d[pos..pos + n];
+            pos += n;
+            Some(s)
+        })
+    }
+
+    pub fn num_fields(&self) -> usize {
+        self.elements().count() / 2
+    }
+
+    fn heap_size(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Bytes this entry takes in a Redis listpack node (an estimate that drives node splitting).
+    fn lp_bytes(&self, master: StreamId) -> usize {
+        let mut n = 2 + lp_int_bytes(self.id.ms.wrapping_sub(master.ms) as i64);
+        n += lp_int_bytes(self.id.seq.wrapping_sub(master.seq) as i64) + 2 + 2;
+        for e in self.elements() {
+            n += lp_elem_bytes(e);
+        }
+        n
+    }
+}
+
+/// Size of an integer element in a listpack (encoding + backlen).
+fn lp_int_bytes(v: i64) -> usize {
+    match v {
+        0..=127 => 2,
+        -4096..=4095 => 3,
+        -32768..=32767 => 4,
+        -8388608..=8388607 => 5,
+        -2147483648..=2147483647 => 6,
+        _ => 10,
+    }
+}
+
+/// Size of a string element in a listpack (integers are stored as integers).
+fn lp_elem_bytes(s: &[u8]) -> usize {
+    if s.len() <= 20 {
+        if let Some(v) = super::value::parse_canonical_i64(s) {
+            return lp_int_bytes(v);
+        }
+    }
+    let hdr = if s.len() < 64 {
+        1
+    } else if s.len() < 4096 {
+        2
+    } else {
+        5
+    };
+    let body = hdr + s.len();
+    body + if body < 128 {
+        1
+    } else if body < 16384 {
+        2
+    } else {
+        3
+    }
+}
+
+/// A node: entries in id order plus the number deleted from it (tombstones still count toward its size).
+#[derive(Clone, Debug, Default)]
+struct Node {
+    entries: Vec<Entry>,
+    deleted: usize,
+    /// Estimated listpack size (not part of equality: it is an estimate, recomputed on reload).
+    bytes: usize,
+}
+
+impl PartialEq for Node {
+    fn eq(&self, o: &Node) -> bool {
+        self.entries == o.entries && self.deleted == o.deleted
+    }
+}
+
+impl Node {
+    fn find(&self, id: StreamId) -> Result<usize, usize> {
+        self.entries.binary_search_by(|e| e.id.cmp(&id))
+    }
+}
+
+/// A pending entry: delivered to `consumer`, not yet acknowledged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Nack {
+    /// Unix ms of the last delivery.
+    pub delivery_time: i64,
+    pub delivery_count: u64,
+    pub consumer: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Consumer {
+    /// Unix ms of the last interaction (XREADGROUP, XCLAIM, XAUTOCLAIM).
+    pub seen_time: i64,
+    pub pel: BTreeSet<StreamId>,
+}
+
+/// The "unknown" entries-read value (SCG_INVALID_ENTRIES_READ).
+pub const INVALID_ENTRIES_READ: i64 = -1;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    pub last_id: StreamId,
+    /// Logical read counter, or INVALID_ENTRIES_READ.
+    pub entries_read: i64,
+    pub pel: BTreeMap<StreamId, Nack>,
+    pub consumers: BTreeMap<Vec<u8>, Consumer>,
+}
+
+impl Group {
+    pub fn new(last_id: StreamId, entries_read: i64) -> Group {
+        Group { last_id, entries_read, pel: BTreeMap::new(), consumers: BTreeMap::new() }
+    }
+
+    /// Create `name` if missing; returns whether it was created.
+    pub fn create_consumer(&mut self, name: &[u8], now: i64) -> bool {
+        if self.consumers.contains_key(name) {
+            return false;
+        }
+        self.consumers.insert(name.to_vec(), Consumer { seen_time: now, pel: BTreeSet::new() });
+        true
+    }
+
+    /// Delete a consumer and its pending entries; returns how many it had.
+    pub fn delete_consumer(&mut self, name: &[u8]) -> Option<usize> {
+        let c = self.consumers.remove(name)?;
+        for id in &c.pel {
+            self.pel.remove(id);
+        }
+        Some(c.pel.len())
+    }
+
+    /// Acknowledge `id`; true if it was pending.
+    pub fn ack(&mut self, id: StreamId) -> bool {
+        match self.pel.remove(&id) {
+            Some(n) => {
+                if let Some(c) = self.consumers.get_mut(&n.consumer) {
+                    c.pel.remove(&id);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Give pending `id` to `consumer` (which must exist), creating the NACK if missing.
+    pub fn assign(&mut self, id: StreamId, consumer: &[u8], delivery_time: i64, count: Option<u64>) -> &Nack {
+        if let Some(old) = self.pel.get(&id).map(|n| n.consumer.clone()) {
+            if old != consumer {
+                if let Some(c) = self.consumers.get_mut(&old) {
+                    c.pel.remove(&id);
+                }
+            }
+        }
+        if let Some(c) = self.consumers.get_mut(consumer) {
+            c.pel.insert(id);
+        }
+        let n = self.pel.entry(id).or_insert_with(|| Nack {
+            delivery_time,
+            delivery_count: 0,
+            consumer: consumer.to_vec(),
+        });
+        n.consumer = consumer.to_vec();
+        n.delivery_time = delivery_time;
+        if let Some(c) = count {
+            n.delivery_count = c;
+        }
+        n
+    }
+}
+
+/// How XADD picks the new entry's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdSpec {
+    /// `*`
+    Auto,
+    /// `<ms>-*`
+    AutoSeq(u64),
+    /// `<ms>-<seq>` or `<ms>`
+    Explicit(StreamId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppendError {
+    /// The id is not greater than the last one (or the sequence would overflow).
+    NotGreater,
+    /// Field and value bytes exceed what a listpack can hold.
+    TooLarge,
+}
+
+/// A trimming request (XADD/XTRIM's MAXLEN/MINID options).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trim {
+    MaxLen(u64),
+    MinId(StreamId),
+}
+
+/// Node size limits, from config.
+#[derive(Clone, Copy, Debug)]
+pub struct NodeLimits {
+    pub max_bytes: u64,
+    pub max_entries: u64,
+}
+
+/// Redis's STREAM_LISTPACK_MAX_SIZE.
+const LISTPACK_MAX_SIZE: u64 = 1 << 30;
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Stream {
+    nodes: BTreeMap<StreamId, Node>,
+    pub length: u64,
+    pub last_id: StreamId,
+    /// recorded-first-entry-id
+    pub first_id: StreamId,
+    pub max_deleted_id: StreamId,
+    pub entries_added: u64,
+    pub groups: BTreeMap<Vec<u8>, Group>,
+}
+
+impl Stream {
+    pub fn new() -> Stream {
+        Stream::default()
+    }
+
+    pub fn len(&self) -> u64 {
+        self.length
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.length == 0
+    }
+
+    /// XINFO radix-tree-keys.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Add an entry (streamAppendItem). `now_ms` feeds `*` ids.
+    pub fn append(
+        &mut self,
+        spec: IdSpec,
+        pairs: &[&[u8]],
+        now_ms: u64,
+        lim: NodeLimits,
+    ) -> Result<StreamId, AppendError> {
+        let last = self.last_id;
+        let id = match spec {
+            IdSpec::Auto => {
+                if now_ms > last.ms {
+                    StreamId::new(now_ms, 0)
+                } else {
+                    last.incr().ok_or(AppendError::NotGreater)?
+                }
+            }
+            IdSpec::AutoSeq(ms) => {
+                if ms == last.ms {
+                    if last.seq == u64::MAX {
+                        return Err(AppendError::NotGreater);
+                    }
+                    StreamId::new(ms, last.seq + 1)
+                } else {
+                    StreamId::new(ms, 0)
+                }
+            }
+            IdSpec::Explicit(id) => id,
+        };
+        if id <= last {
+            return Err(AppendError::NotGreater);
+        }
+        let total: u64 = pairs.iter().map(|p| p.len() as u64).sum();
+        if total > LISTPACK_MAX_SIZE {
+            return Err(AppendError::TooLarge);
+        }
+        let entry = Entry::new(id, pairs);
+        let max_bytes =
+            if lim.max_bytes == 0 || lim.max_bytes > LISTPACK_MAX_SIZE { LISTPACK_MAX_SIZE } else { lim.max_bytes };
+        let tail_fits = match self.nodes.last_key_value() {
+            Some((_, n)) => {
+                !((n.bytes as u64) + total >= max_bytes
+                    || (lim.max_entries != 0 && (n.entries.len() + n.deleted) as u64 >= lim.max_entries))
+            }
+            None => false,
+        };
+        if tail_fits {
+            let mut tail = self.nodes.last_entry().expect("tail node");
+            let master = *tail.key();
+            let n = tail.get_mut();
+            n.bytes += entry.lp_bytes(master);
+            n.entries.push(entry);
+        } else {
+            // A new node: its listpack header, the master entry (count, deleted, fields, terminator).
+            let mut bytes = 7 + 2 + 2 + 2 + 2 + entry.lp_bytes(id);
+            for (i, e) in entry.elements().enumerate() {
+                if i % 2 == 0 {
+                    bytes += lp_elem_bytes(e);
+                }
+            }
+            self.nodes.insert(id, Node { entries: vec![entry], deleted: 0, bytes });
+        }
+        self.length += 1;
+        self.entries_added += 1;
+        self.last_id = id;
+        if self.length == 1 {
+            self.first_id = id;
+        }
+        Ok(id)
+    }
+
+    /// The first key of the node that may hold `id`.
+    fn node_key_for(&self, id: StreamId) -> StreamId {
+        self.nodes.range(..=id).next_back().map(|(k, _)| *k).unwrap_or(StreamId::MIN)
+    }
+
+    /// Live entries with `start <= id <= end`, in order.
+    pub fn range(&self, start: StreamId, end: StreamId) -> impl Iterator<Item = &Entry> + '_ {
+        let from = self.node_key_for(start);
+        let nodes = if start <= end { Some(self.nodes.range(from..=end)) } else { None };
+        nodes
+            .into_iter()
+            .flatten()
+            .flat_map(move |(_, n)| {
+                let i = match n.find(start) {
+                    Ok(i) | Err(i) => i,
+                };
+                n.entries[i..].iter()
+            })
+            .take_while(move |e| e.id <= end)
+    }
+
+    /// Live entries with `start <= id <= end`, last first.
+    pub fn range_rev(&self, start: StreamId, end: StreamId) -> impl Iterator<Item = &Entry> + '_ {
+        let from = self.node_key_for(start);
+        let nodes = if start <= end { Some(self.nodes.range(from..=end)) } else { None };
+        nodes
+            .into_iter()
+            .flatten()
+            .rev()
+            .flat_map(move |(_, n)| {
+                let i = match n.find(end) {
+                    Ok(i) => i + 1,
+                    Err(i) => i,
+                };
+                n.entries[..i].iter().rev()
+            })
+            .take_while(move |e| e.id >= start)
+    }
+
+    /// Every live entry.
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.nodes.values().flat_map(|n| n.entries.iter())
+    }
+
+    pub fn get(&self, id: StreamId) -> Option<&Entry> {
+        let (_, n) = self.nodes.range(..=id).next_back()?;
+        n.find(id).ok().map(|i| &n.entries[i])
+    }
+
+    pub fn contains(&self, id: StreamId) -> bool {
+        self.get(id).is_some()
+    }
+
+    pub fn first_entry(&self) -> Option<&Entry> {
+        self.nodes.values().next().and_then(|n| n.entries.first())
+    }
+
+    pub fn last_entry(&self) -> Option<&Entry> {
+        self.nodes.values().next_back().and_then(|n| n.entries.last())
+    }
+
+    /// streamLastValidID: the last live id (0-0 when empty).
+    pub fn last_valid_id(&self) -> StreamId {
+        self.last_entry().map_or(StreamId::MIN, |e| e.id)
+    }
+
+    /// Remove one entry (streamDeleteItem); keeps first_id / max_deleted_id as XDEL does.
+    pub fn delete(&mut self, id: StreamId) -> bool {
+        let Some(key) = self.nodes.range(..=id).next_back().map(|(k, _)| *k) else { return false };
+        let Some(n) = self.nodes.get_mut(&key) else { return false };
+        let Ok(i) = n.find(id) else { return false };
+        n.entries.remove(i);
+        n.deleted += 1;
+        if n.entries.is_empty() {
+            self.nodes.remove(&key);
+        }
+        self.length -= 1;
+        true
+    }
+
+    /// XDEL's bookkeeping after deleting `ids` (those actually deleted).
+    pub fn delete_ids(&mut self, ids: &[StreamId]) -> u64 {
+        let mut deleted = 0;
+        let mut first = false;
+        for &id in ids {
+            if self.delete(id) {
+                if id == self.first_id {
+                    first = true;
+                }
+                if id > self.max_deleted_id {
+                    self.max_deleted_id = id;
+                }
+                deleted += 1;
+            }
+        }
+        if deleted > 0 {
+            if self.length == 0 {
+                self.first_id = StreamId::MIN;
+            } else if first {
+                self.first_id = self.first_entry().map_or(StreamId::MIN, |e| e.id);
+            }
+        }
+        deleted
+    }
+
+    /// streamTrim: remove entries from the head; `approx` removes whole nodes only; `limit` (0 = none) caps
+    /// the entries removed. Returns how many went.
+    pub fn trim(&mut self, how: Trim, approx: bool, limit: u64) -> u64 {
+        let mut deleted = 0u64;
+        while let Some(mut first) = self.nodes.first_entry() {
+            if let Trim::MaxLen(max) = how {
+                if self.length <= max {
+                    break;
+                }
+            }
+            let entries = first.get().entries.len() as u64;
+            if limit != 0 && deleted + entries > limit {
+                break;
+            }
+            let remove_node = match how {
+                Trim::MaxLen(max) => self.length - entries >= max,
+                Trim::MinId(min) => first.get().entries.last().is_none_or(|e| e.id < min),
+            };
+            if remove_node {
+                first.remove();
+                self.length -= entries;
+                deleted += entries;
+                continue;
+            }
+            if approx {
+                break;
+            }
+            // Trim inside this node, then stop: there was enough to delete here.
+            let n = first.get_mut();
+            let mut k = 0;
+            while k < n.entries.len() {
+                let stop = match how {
+                    Trim::MaxLen(max) => self.length <= max,
+                    Trim::MinId(min) => n.entries[k].id >= min,
+                };
+                if stop {
+                    break;
+                }
+                k += 1;
+                self.length -= 1;
+                deleted += 1;
+            }
+            n.entries.drain(..k);
+            n.deleted += k;
+            break;
+        }
+        if deleted > 0 {
+            self.first_id = self.first_entry().map_or(StreamId::MIN, |e| e.id);
+        }
+        deleted
+    }
+
+    /// streamRangeHasTombstones: may [start, end] hold a deleted entry?
+    pub fn range_has_tombstones(&self, start: StreamId, end: StreamId) -> bool {
+        if self.length == 0 || self.max_deleted_id.is_zero() {
+            return false;
+        }
+        if self.first_id > self.max_deleted_id {
+            return false;
+        }
+        start <= self.max_deleted_id && self.max_deleted_id <= end
+    }
+
+    /// streamEstimateDistanceFromFirstEverEntry: `id`'s logical read counter, or INVALID_ENTRIES_READ.
+    pub fn estimate_distance(&self, id: StreamId) -> i64 {
+        if self.entries_added == 0 {
+            return 0;
+        }
+        if self.length == 0 && id <= self.last_id {
+            return self.entries_added as i64;
+        }
+        if id == self.last_id {
+            return self.entries_added as i64;
+        } else if id > self.last_id {
+            return INVALID_ENTRIES_READ;
+        }
+        if self.max_deleted_id.is_zero() || self.max_deleted_id < self.first_id {
+            if id < self.first_id {
+                return (self.entries_added - self.length) as i64;
+            } else if id == self.first_id {
+                return (self.entries_added - self.length + 1) as i64;
+            }
+        }
+        INVALID_ENTRIES_READ
+    }
+
+    /// A group's lag (streamReplyWithCGLag), None when it cannot be known.
+    pub fn lag(&self, g: &Group) -> Option<i64> {
+        if self.entries_added == 0 {
+            return Some(0);
+        }
+        if g.entries_read != INVALID_ENTRIES_READ && !self.range_has_tombstones(g.last_id, StreamId::MAX) {
+            return Some(self.entries_added as i64 - g.entries_read);
+        }
+        let read = self.estimate_distance(g.last_id);
+        if read != INVALID_ENTRIES_READ {
+            Some(self.entries_added as i64 - read)
+        } else {
+            None
+        }
+    }
+
+    /// Deliver new entries (ids > `after`) to `consumer` of `group` (XREADGROUP `>`): advances the group's
+    /// last id and read counter and, unless `noack`, adds them to the PELs. Returns the ids delivered and
+    /// whether the group's last id moved.
+    pub fn deliver_new(
+        &mut self,
+        group: &[u8],
+        consumer: &[u8],
+        after: StreamId,
+        count: usize,
+        noack: bool,
+        now: i64,
+    ) -> (Vec<StreamId>, bool) {
+        let Some(start) = after.incr() else { return (Vec::new(), false) };
+        let ids: Vec<StreamId> = {
+            let it = self.range(start, StreamId::MAX).map(|e| e.id);
+            if count > 0 {
+                it.take(count).collect()
+            } else {
+                it.collect()
+            }
+        };
+        let mut moved = false;
+        for &id in &ids {
+            let tomb = self.range_has_tombstones(id, StreamId::MAX);
+            let est = self.estimate_distance(id);
+            let added = self.entries_added;
+            let Some(g) = self.groups.get_mut(group) else { break };
+            if id > g.last_id {
+                if g.entries_read != INVALID_ENTRIES_READ && !tomb {
+                    g.entries_read += 1;
+                } else if added > 0 {
+                    g.entries_read = est;
+                }
+                g.last_id = id;
+                moved = true;
+            }
+            if !noack {
+                g.assign(id, consumer, now, Some(1));
+            }
+        }
+        (ids, moved)
+    }
+
+    pub fn heap_size(&self) -> usize {
+        let mut n = std::mem::size_of::<Stream>();
+        for node in self.nodes.values() {
+            n += 64 + node.entries.capacity() * std::mem::size_of::<Entry>();
+            n += node.entries.iter().map(Entry::heap_size).sum::<usize>();
+        }
+        for (name, g) in &self.groups {
+            n += 96 + name.len() + g.pel.len() * 64;
+            for (c, cons) in &g.consumers {
+                n += 64 + c.len() + cons.pel.len() * 40;
+            }
+        }
+        n
+    }
+
+    // ---- persistence support: nodes as they are, so that a reloaded stream trims and reports alike ----
+
+    /// Nodes as (tombstone count, entries).
+    pub fn nodes(&self) -> impl Iterator<Item = (usize, &[Entry])> + '_ {
+        self.nodes.values().map(|n| (n.deleted, n.entries.as_slice()))
+    }
+
+    /// Append a node while rebuilding a stream (ids must ascend and the node must not be empty).
+    pub fn push_node(&mut self, deleted: usize, entries: Vec<Entry>) -> bool {
+        let Some(first) = entries.first().map(|e| e.id) else { return false };
+        if self.nodes.last_key_value().and_then(|(_, n)| n.entries.last()).is_some_and(|e| e.id >= first)
+            || entries.windows(2).any(|w| w[0].id >= w[1].id)
+        {
+            return false;
+        }
+        let mut bytes = 7 + 8;
+        for e in &entries {
+            bytes += e.lp_bytes(first);
+        }
+        self.length += entries.len() as u64;
+        self.nodes.insert(first, Node { entries, deleted, bytes });
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIM: NodeLimits = NodeLimits { max_bytes: 4096, max_entries: 100 };
+
+    fn id(ms: u64, seq: u64) -> StreamId {
+        StreamId::new(ms, seq)
+    }
+
+    fn add(s: &mut Stream, ms: u64, seq: u64) -> Result<StreamId, AppendError> {
+        s.append(IdSpec::Explicit(id(ms, seq)), &[b"f", b"v"], 0, LIM)
+    }
+
+    #[test]
+    fn parses_ids_as_redis() {
+        assert_eq!(StreamId::parse(b"1-2", 0, true, false), Some((id(1, 2), true)));
+        assert_eq!(StreamId::parse(b"5", 7, true, false), Some((id(5, 7), true)));
+        assert_eq!(StreamId::parse(b"-", 0, true, false), None);
+        assert_eq!(StreamId::parse(b"+", 0, false, false), Some((StreamId::MAX, true)));
+        assert_eq!(StreamId::parse(b"3-*", 0, true, true), Some((id(3, 0), false)));
+        assert_eq!(StreamId::parse(b"3-*", 0, true, false), None);
+        assert_eq!(StreamId::parse(b"1-", 0, true, false), None);
+        assert_eq!(StreamId::parse(b"a-1", 0, true, false), None);
+        assert_eq!(
+            StreamId::parse(b"18446744073709551615-18446744073709551615", 0, true, false),
+            Some((StreamId::MAX, true))
+        );
+        assert_eq!(StreamId::parse(b"18446744073709551616", 0, true, false), None);
+        assert_eq!(id(1, u64::MAX).incr(), Some(id(2, 0)));
+        assert_eq!(StreamId::MAX.incr(), None);
+        assert_eq!(StreamId::MIN.decr(), None);
+        assert_eq!(id(2, 0).decr(), Some(id(1, u64::MAX)));
+    }
+
+    #[test]
+    fn append_checks_ids() {
+        let mut s = Stream::new();
+        assert_eq!(add(&mut s, 5, 5), Ok(id(5, 5)));
+        assert_eq!(add(&mut s, 5, 5), Err(AppendError::NotGreater));
+        assert_eq!(s.append(IdSpec::AutoSeq(5), &[b"a", b"b"], 0, LIM), Ok(id(5, 6)));
+        assert_eq!(s.append(IdSpec::AutoSeq(4), &[b"a", b"b"], 0, LIM), Err(AppendError::NotGreater));
+        assert_eq!(s.append(IdSpec::AutoSeq(9), &[b"a", b"b"], 0, LIM), Ok(id(9, 0)));
+        assert_eq!(s.append(IdSpec::Auto, &[b"a", b"b"], 3, LIM), Ok(id(9, 1)));
+        assert_eq!(s.append(IdSpec::Auto, &[b"a", b"b"], 100, LIM), Ok(id(100, 0)));
+        assert_eq!(s.len(), 5);
+        assert_eq!(s.entries_added, 5);
+        assert_eq!(s.first_id, id(5, 5));
+    }
+
+    #[test]
+    fn nodes_split_and_ranges_cross_them() {
+        let mut s = Stream::new();
+        let lim = NodeLimits { max_bytes: 4096, max_entries: 3 };
+        for i in 1..=10 {
+            s.append(IdSpec::Explicit(id(i, 0)), &[b"f", b"v"], 0, lim).unwrap();
+        }
+        assert_eq!(s.node_count(), 4);
+        let all: Vec<u64> = s.range(StreamId::MIN, StreamId::MAX).map(|e| e.id.ms).collect();
+        assert_eq!(all, (1..=10).collect::<Vec<_>>());
+        let mid: Vec<u64> = s.range(id(3, 1), id(7, 0)).map(|e| e.id.ms).collect();
+        assert_eq!(mid, vec![4, 5, 6, 7]);
+        let rev: Vec<u64> = s.range_rev(id(3, 0), id(6, 5)).map(|e| e.id.ms).collect();
+        assert_eq!(rev, vec![6, 5, 4, 3]);
+        assert_eq!(s.range(id(8, 0), id(2, 0)).count(), 0);
+        let e = s.get(id(4, 0)).unwrap();
+        assert_eq!(e.elements().collect::<Vec<_>>(), vec![&b"f"[..], b"v"]);
+    }
+
+    #[test]
+    fn delete_tracks_first_and_max_deleted() {
+        let mut s = Stream::new();
+        for i in 1..=5 {
+            add(&mut s, i, 0).unwrap();
+        }
+        assert_eq!(s.delete_ids(&[id(2, 0)]), 1);
+        assert_eq!(s.first_id, id(1, 0));
+        assert_eq!(s.delete_ids(&[id(1, 0), id(9, 9)]), 1);
+        assert_eq!(s.first_id, id(3, 0));
+        assert_eq!(s.max_deleted_id, id(2, 0));
+        assert_eq!(s.len(), 3);
+        assert!(!s.contains(id(1, 0)));
+    }
+
+    #[test]
+    fn approximate_trim_drops_whole_nodes_only() {
+        let mut s = Stream::new();
+        let lim = NodeLimits { max_bytes: 4096, max_entries: 10 };
+        for i in 1..=100 {
+            s.append(IdSpec::Explicit(id(i, 0)), &[b"x", b"v"], 0, lim).unwrap();
+        }
+        assert_eq!(s.trim(Trim::MaxLen(55), true, 30), 30);
+        assert_eq!(s.len(), 70);
+        assert_eq!(s.trim(Trim::MaxLen(55), true, 0), 10);
+        assert_eq!(s.len(), 60);
+        assert_eq!(s.trim(Trim::MaxLen(55), false, 0), 5);
+        assert_eq!(s.len(), 55);
+        assert_eq!(s.first_id, id(46, 0));
+        assert_eq!(s.trim(Trim::MinId(id(50, 0)), false, 0), 4);
+        assert_eq!(s.first_entry().unwrap().id, id(50, 0));
+    }
+
+    #[test]
+    fn lag_and_read_counter() {
+        let mut s = Stream::new();
+        for i in 1..=5 {
+            add(&mut s, i, 0).unwrap();
+        }
+        s.groups.insert(b"g".to_vec(), Group::new(StreamId::MIN, INVALID_ENTRIES_READ));
+        assert_eq!(s.lag(&s.groups[&b"g"[..]]), Some(5));
+        s.groups.get_mut(&b"g"[..]).unwrap().create_consumer(b"c", 0);
+        let (ids, moved) = s.deliver_new(b"g", b"c", StreamId::MIN, 1, false, 0);
+        assert_eq!(ids, vec![id(1, 0)]);
+        assert!(moved);
+        let g = &s.groups[&b"g"[..]];
+        assert_eq!(g.entries_read, 1);
+        assert_eq!(s.lag(g), Some(4));
+        assert_eq!(g.pel.len(), 1);
+        assert_eq!(g.consumers[&b"c"[..]].pel.len(), 1);
+        s.delete_ids(&[id(3, 0)]);
+        assert_eq!(s.lag(&s.groups[&b"g"[..]]), None);
+    }
+}
