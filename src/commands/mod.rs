@@ -855,6 +855,14 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
         // A blocked request ends by CLIENT UNBLOCK or by its deadline: answer it and go on with the batch.
         let unblock = client.unblock_pending.take();
         if unblock.is_some() || (b.deadline_ms != 0 && b.deadline_ms <= now) {
+            // The blocked command ends here: this is its one counted call (Redis's updateStatsOnUnblock).
+            if let Some(spec) = batch.reqs.get(batch.done).and_then(|r| r.spec) {
+                let st = &mut s.cmd_stats[spec.id];
+                st.calls += 1;
+                if unblock == Some(true) {
+                    st.failed += 1;
+                }
+            }
             if unblock == Some(true) {
                 reply_error(s, &mut out, &CmdError::new("UNBLOCKED client unblocked via CLIENT UNBLOCK"));
             } else {
