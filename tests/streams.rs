@@ -171,7 +171,7 @@ fn xread_serves_and_blocks_several_clients() {
     assert_eq!(q::<Value>(&mut con, &["XREAD", "STREAMS", "a", "$"]), Value::Nil);
     assert_eq!(
         fails(&mut con, &["XREAD", "STREAMS", "a", "b", "c"]),
-        "ERR Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified."
+        "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified."
     );
     assert_eq!(
         fails(&mut con, &["XREAD", "GROUP", "g", "c", "STREAMS", "a", "0"]),

@@ -707,7 +707,9 @@ fn xadd(cx: &mut Ctx<'_>) -> CmdResult {
                 "ERR The ID specified in XADD is equal or smaller than the target stream top item",
             ))
         }
-        Err(AppendError::TooLarge) => return Err(CmdError::new("ERR Elements are too large to be stored")),
+        Err(AppendError::TooLarge | AppendError::SeqExhausted) => {
+            return Err(CmdError::new("ERR Elements are too large to be stored"))
+        }
     };
     if let Some(t) = a.trim {
         s.trim(t, a.approx, a.limit);
@@ -845,7 +847,6 @@ enum ReadFrom {
 }
 
 fn read_generic(cx: &mut Ctx<'_>, group_mode: bool) -> CmdResult {
-    let name = if group_mode { "xreadgroup" } else { "xread" };
     let argc = cx.argc();
     let mut timeout: Option<i64> = None;
     let mut count: i64 = 0;
@@ -868,10 +869,10 @@ fn read_generic(cx: &mut Ctx<'_>, group_mode: bool) -> CmdResult {
         } else if cx.argv.is(i, "streams") && more > 0 {
             streams_arg = i + 1;
             if !(argc - streams_arg).is_multiple_of(2) {
-                let sym = if group_mode { '>' } else { '$' };
-                return Err(CmdError::msg(format!(
-                    "ERR Unbalanced '{name}' list of streams: for each stream key an ID or '{sym}' must be specified."
-                )));
+                // Redis 7.0 words it so for XREADGROUP too.
+                return Err(CmdError::new(
+                    "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
+                ));
             }
             break;
         } else if cx.argv.is(i, "group") && more >= 2 {
@@ -1205,9 +1206,6 @@ fn xsetid(cx: &mut Ctx<'_>) -> CmdResult {
     }
     let key = cx.arg(1);
     let Some(s) = write_stream(cx.db(), key)? else { return Err(CmdError::NO_KEY) };
-    if id < s.max_deleted_id {
-        return Err(CmdError::new("ERR The ID specified in XSETID is smaller than current max_deleted_entry_id"));
-    }
     if !s.is_empty() {
         if id < s.last_valid_id() {
             return Err(CmdError::new("ERR The ID specified in XSETID is smaller than the target stream top item"));
@@ -1578,13 +1576,8 @@ fn xclaim(cx: &mut Ctx<'_>) -> CmdResult {
         deliverytime = now;
     }
     let mut dirty = 0u64;
-    let g = s.groups.get_mut(gname).expect("checked");
-    if g.create_consumer(cname, now) {
-        dirty += 1;
-    }
-    if let Some(c) = g.consumers.get_mut(cname) {
-        c.seen_time = now;
-    }
+    // The consumer is created (and its seen-time set) at its first claim only, as Redis 7.0 does.
+    let mut consumer_ready = false;
     // (id, delivery time, count, owner) of every PEL change, for replicas; claimed ids for the reply.
     let mut changes: Vec<(StreamId, i64, u64, Vec<u8>)> = Vec::new();
     let mut claimed: Vec<StreamId> = Vec::new();
@@ -1606,7 +1599,17 @@ fn xclaim(cx: &mut Ctx<'_>) -> CmdResult {
             Some(t) if minidle > 0 && now - t < minidle => continue,
             _ => {}
         }
-        let prev = g.pel.get(&id).map_or(0, |n| n.delivery_count);
+        if !consumer_ready {
+            consumer_ready = true;
+            if g.create_consumer(cname, now) {
+                dirty += 1;
+            }
+            if let Some(c) = g.consumers.get_mut(cname) {
+                c.seen_time = now;
+            }
+        }
+        // A NACK made by FORCE starts at one delivery.
+        let prev = g.pel.get(&id).map_or(1, |n| n.delivery_count);
         let cnt = if retrycount >= 0 {
             retrycount as u64
         } else if !justid {
@@ -1675,15 +1678,8 @@ fn xautoclaim(cx: &mut Ctx<'_>) -> CmdResult {
     let (db, out) = cx.db_out();
     let s = write_stream(db, key)?.expect("checked");
     let mut dirty = 0u64;
-    {
-        let g = s.groups.get_mut(gname).expect("checked");
-        if g.create_consumer(cname, now) {
-            dirty += 1;
-        }
-        if let Some(c) = g.consumers.get_mut(cname) {
-            c.seen_time = now;
-        }
-    }
+    // As XCLAIM: the consumer appears at its first claim.
+    let mut consumer_ready = false;
     let mut attempts = count.saturating_mul(10);
     let mut changes: Vec<(StreamId, i64, u64, Vec<u8>)> = Vec::new();
     let mut claimed: Vec<StreamId> = Vec::new();
@@ -1709,8 +1705,18 @@ fn xautoclaim(cx: &mut Ctx<'_>) -> CmdResult {
         if minidle > 0 && now - nack.delivery_time < minidle {
             continue;
         }
+        let g = s.groups.get_mut(gname).expect("checked");
+        if !consumer_ready {
+            consumer_ready = true;
+            if g.create_consumer(cname, now) {
+                dirty += 1;
+            }
+            if let Some(c) = g.consumers.get_mut(cname) {
+                c.seen_time = now;
+            }
+        }
         let cnt = if justid { nack.delivery_count } else { nack.delivery_count + 1 };
-        s.groups.get_mut(gname).expect("checked").assign(id, cname, now, Some(cnt));
+        g.assign(id, cname, now, Some(cnt));
         changes.push((id, now, cnt, cname.to_vec()));
         claimed.push(id);
         dirty += 1;

@@ -364,6 +364,9 @@ pub enum AppendError {
     NotGreater,
     /// Field and value bytes exceed what a listpack can hold.
     TooLarge,
+    /// `<ms>-*` with the last id at `<ms>-18446744073709551615` (Redis 7.0 reports it as TooLarge: its
+    /// errno is left unset there).
+    SeqExhausted,
 }
 
 /// A trimming request (XADD/XTRIM's MAXLEN/MINID options).
@@ -433,7 +436,7 @@ impl Stream {
             IdSpec::AutoSeq(ms) => {
                 if ms == last.ms {
                     if last.seq == u64::MAX {
-                        return Err(AppendError::NotGreater);
+                        return Err(AppendError::SeqExhausted);
                     }
                     StreamId::new(ms, last.seq + 1)
                 } else {
