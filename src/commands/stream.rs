@@ -1800,7 +1800,7 @@ fn xinfo_stream(cx: &mut Ctx<'_>) -> CmdResult {
     out.bulk(b"radix-tree-keys");
     out.int(s.node_count() as i64);
     out.bulk(b"radix-tree-nodes");
-    out.int(s.node_count() as i64 + 1);
+    out.int(s.rax_nodes() as i64);
     out.bulk(b"last-generated-id");
     write_id(out, s.last_id);
     out.bulk(b"max-deleted-entry-id");

@@ -9,7 +9,8 @@
 //! Strings (type 0) are written exactly as Redis 7.0 writes them (RDB string encoding, version 10), so a
 //! string's payload is byte-identical to Redis's and moves between the two servers either way (we also read
 //! Redis's int-encoded and LZF-compressed strings). Collections (type 0xF5, not an RDB type) are our own:
-//! bincode of a private DTO enum; Redis refuses them as a bad format rather than misreading them.
+//! bincode of a private DTO enum; Redis refuses them as a bad format rather than misreading them. Streams
+//! DUMPed by Redis (RDB types 15 and 19) are read too (`rdb_stream`), so they move from Redis to us.
 //!
 //! Redis checks the trailer before decoding anything, so a payload from a newer server is refused with the
 //! version/checksum error rather than misread; we do the same.
@@ -18,6 +19,7 @@
 //! so the position *is* the type tag on the wire (pinned by a unit test): a collection type is added as a
 //! new variant at the end, and old payloads keep decoding.
 
+use super::rdb_stream;
 use crate::types::encodings::Encodings;
 use crate::types::hash::Hash;
 use crate::types::list::List;
@@ -121,8 +123,8 @@ enum Dto<'a> {
 /// A stream id as (ms, seq).
 type IdDto = (u64, u64);
 
-/// A node: its tombstone count and its entries as (id, field/value elements).
-type NodeDto<'a> = (u64, Vec<(IdDto, Vec<Blob<'a>>)>);
+/// A node: its key (master id), its tombstone count and its entries as (id, field/value elements).
+type NodeDto<'a> = (IdDto, u64, Vec<(IdDto, Vec<Blob<'a>>)>);
 
 /// A stream: nodes as (tombstones, entries (id, field/value elements)), the stream's counters and groups.
 #[derive(Serialize, Deserialize)]
@@ -157,13 +159,13 @@ fn dto_id(d: IdDto) -> StreamId {
 fn stream_dto(st: &Stream) -> StreamDto<'_> {
     StreamDto {
         nodes: st
-            .nodes()
-            .map(|(deleted, entries)| {
+            .nodes_with_keys()
+            .map(|(master, deleted, entries)| {
                 let es = entries
                     .iter()
                     .map(|e| (id_dto(e.id), e.elements().map(|x| Blob(Cow::Borrowed(x))).collect()))
                     .collect();
-                (deleted as u64, es)
+                (id_dto(master), deleted as u64, es)
             })
             .collect(),
         last_id: id_dto(st.last_id),
@@ -192,7 +194,7 @@ fn stream_dto(st: &Stream) -> StreamDto<'_> {
 /// unknown consumers).
 fn stream_from_dto(d: StreamDto<'_>) -> Result<Stream, DumpError> {
     let mut st = Stream::new();
-    for (deleted, entries) in d.nodes {
+    for (master, deleted, entries) in d.nodes {
         let mut es = Vec::with_capacity(entries.len());
         for (id, elems) in entries {
             if elems.is_empty() || elems.len() % 2 != 0 {
@@ -201,7 +203,7 @@ fn stream_from_dto(d: StreamDto<'_>) -> Result<Stream, DumpError> {
             let parts: Vec<&[u8]> = elems.iter().map(|b| &b.0[..]).collect();
             es.push(StreamEntry::new(dto_id(id), &parts));
         }
-        if !st.push_node(deleted as usize, es) {
+        if !st.push_node(dto_id(master), deleted as usize, es) {
             return Err(DumpError::BadFormat);
         }
     }
@@ -311,7 +313,7 @@ fn write_rdb_string(out: &mut Vec<u8>, s: &[u8]) {
 }
 
 /// Read an RDB length at `*pos`: (is a special encoding, value).
-fn read_len(b: &[u8], pos: &mut usize) -> Result<(bool, u64), DumpError> {
+pub(super) fn read_len(b: &[u8], pos: &mut usize) -> Result<(bool, u64), DumpError> {
     let first = *b.get(*pos).ok_or(DumpError::BadFormat)?;
     *pos += 1;
     let take = |pos: &mut usize, n: usize| -> Result<&[u8], DumpError> {
@@ -334,7 +336,7 @@ fn read_len(b: &[u8], pos: &mut usize) -> Result<(bool, u64), DumpError> {
 }
 
 /// rdbGenericLoadStringObject: plain, int-encoded, or LZF-compressed.
-fn read_rdb_string(b: &[u8], pos: &mut usize) -> Result<Vec<u8>, DumpError> {
+pub(super) fn read_rdb_string(b: &[u8], pos: &mut usize) -> Result<Vec<u8>, DumpError> {
     let (special, n) = read_len(b, pos)?;
     let take = |pos: &mut usize, n: usize| -> Result<&[u8], DumpError> {
         let end = pos.checked_add(n).ok_or(DumpError::BadFormat)?;
@@ -435,6 +437,10 @@ pub fn restore_value(payload: &[u8], enc: &Encodings) -> Result<Value, DumpError
             return Ok(Value::string(&s));
         }
         Some(&TYPE_FERRODIS) => {}
+        // A stream DUMPed by Redis (5.0 to 7.0 forms).
+        Some(&t) if t == rdb_stream::TYPE_STREAM_LISTPACKS || t == rdb_stream::TYPE_STREAM_LISTPACKS_2 => {
+            return Ok(Value::Stream(Box::new(rdb_stream::read_stream(body, 1, t)?)));
+        }
         _ => return Err(DumpError::BadFormat),
     }
     let body = &body[1..];

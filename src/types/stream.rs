@@ -189,14 +189,44 @@ impl Entry {
         self.data.len()
     }
 
-    /// Bytes this entry takes in a Redis listpack node (an estimate that drives node splitting).
-    fn lp_bytes(&self, master: StreamId) -> usize {
-        let mut n = 2 + lp_int_bytes(self.id.ms.wrapping_sub(master.ms) as i64);
-        n += lp_int_bytes(self.id.seq.wrapping_sub(master.seq) as i64) + 2 + 2;
-        for e in self.elements() {
-            n += lp_elem_bytes(e);
+    /// Field names, packed as the entry packs them.
+    fn packed_fields(&self) -> Box<[u8]> {
+        let mut buf = Vec::new();
+        for f in self.elements().step_by(2) {
+            put_varint(&mut buf, f.len());
+            buf.extend_from_slice(f);
         }
-        n
+        buf.into_boxed_slice()
+    }
+
+    /// Bytes this entry takes in a Redis listpack node whose master entry has `master` id and the packed
+    /// field names `master_fields` (an entry with the same fields stores its values only: SAMEFIELDS).
+    fn lp_bytes(&self, master: StreamId, master_fields: &[u8]) -> usize {
+        let nfields = self.num_fields();
+        let same = *self.packed_fields() == *master_fields;
+        let mut n = 2 + lp_int_bytes(self.id.ms.wrapping_sub(master.ms) as i64);
+        n += lp_int_bytes(self.id.seq.wrapping_sub(master.seq) as i64);
+        let mut lp_count = nfields + 3;
+        for (i, e) in self.elements().enumerate() {
+            if i % 2 == 1 || !same {
+                n += lp_elem_bytes(e);
+            }
+        }
+        if !same {
+            n += lp_int_bytes(nfields as i64);
+            lp_count += nfields + 1;
+        }
+        n + lp_int_bytes(lp_count as i64)
+    }
+
+    /// Bytes of a new node holding just this entry: listpack header and end, the master entry (count,
+    /// deleted, field count, field names, terminator) and the entry.
+    fn first_node_bytes(&self, master: StreamId, master_fields: &[u8]) -> usize {
+        let mut n = 7 + 2 + 2 + lp_int_bytes(self.num_fields() as i64) + 2;
+        for f in self.elements().step_by(2) {
+            n += lp_elem_bytes(f);
+        }
+        n + self.lp_bytes(master, master_fields)
     }
 }
 
@@ -227,12 +257,12 @@ fn lp_elem_bytes(s: &[u8]) -> usize {
         5
     };
     let body = hdr + s.len();
-    body + if body < 128 {
-        1
-    } else if body < 16384 {
-        2
-    } else {
-        3
+    body + match body {
+        0..=127 => 1,
+        128..=16382 => 2,
+        16383..=2097150 => 3,
+        2097151..=268435454 => 4,
+        _ => 5,
     }
 }
 
@@ -241,6 +271,8 @@ fn lp_elem_bytes(s: &[u8]) -> usize {
 struct Node {
     entries: Vec<Entry>,
     deleted: usize,
+    /// The master entry's field names (packed), for the SAMEFIELDS size estimate.
+    master_fields: Box<[u8]>,
     /// Estimated listpack size (not part of equality: it is an estimate, recomputed on reload).
     bytes: usize,
 }
@@ -416,6 +448,52 @@ impl Stream {
         self.nodes.len()
     }
 
+    /// XINFO radix-tree-nodes: the nodes Redis's rax would use for the node keys (16-byte big-endian ids):
+    /// a compressed node per shared run of bytes, a branching node where keys diverge, a leaf per key.
+    pub fn rax_nodes(&self) -> usize {
+        fn sub(keys: &[[u8; 16]], d: usize) -> usize {
+            if d == 16 {
+                return 1;
+            }
+            if keys.len() == 1 {
+                return 2;
+            }
+            let mut p = d;
+            while p < 16 && keys.iter().all(|k| k[p] == keys[0][p]) {
+                p += 1;
+            }
+            if p == 16 {
+                return 1;
+            }
+            let mut n = usize::from(p > d) + 1;
+            let mut i = 0;
+            while i < keys.len() {
+                let mut j = i + 1;
+                while j < keys.len() && keys[j][p] == keys[i][p] {
+                    j += 1;
+                }
+                n += sub(&keys[i..j], p + 1);
+                i = j;
+            }
+            n
+        }
+        let keys: Vec<[u8; 16]> = self
+            .nodes
+            .keys()
+            .map(|id| {
+                let mut k = [0u8; 16];
+                k[..8].copy_from_slice(&id.ms.to_be_bytes());
+                k[8..].copy_from_slice(&id.seq.to_be_bytes());
+                k
+            })
+            .collect();
+        if keys.is_empty() {
+            1
+        } else {
+            sub(&keys, 0)
+        }
+    }
+
     /// Add an entry (streamAppendItem). `now_ms` feeds `*` ids.
     pub fn append(
         &mut self,
@@ -466,17 +544,16 @@ impl Stream {
             let mut tail = self.nodes.last_entry().expect("tail node");
             let master = *tail.key();
             let n = tail.get_mut();
-            n.bytes += entry.lp_bytes(master);
+            n.bytes += entry.lp_bytes(master, &n.master_fields);
+            // The master entry's live count grows to two bytes at 128.
+            if n.entries.len() == 127 {
+                n.bytes += 1;
+            }
             n.entries.push(entry);
         } else {
-            // A new node: its listpack header, the master entry (count, deleted, fields, terminator).
-            let mut bytes = 7 + 2 + 2 + 2 + 2 + entry.lp_bytes(id);
-            for (i, e) in entry.elements().enumerate() {
-                if i % 2 == 0 {
-                    bytes += lp_elem_bytes(e);
-                }
-            }
-            self.nodes.insert(id, Node { entries: vec![entry], deleted: 0, bytes });
+            let master_fields = entry.packed_fields();
+            let bytes = entry.first_node_bytes(id, &master_fields);
+            self.nodes.insert(id, Node { entries: vec![entry], deleted: 0, master_fields, bytes });
         }
         self.length += 1;
         self.entries_added += 1;
@@ -754,25 +831,29 @@ impl Stream {
 
     // ---- persistence support: nodes as they are, so that a reloaded stream trims and reports alike ----
 
-    /// Nodes as (tombstone count, entries).
-    pub fn nodes(&self) -> impl Iterator<Item = (usize, &[Entry])> + '_ {
-        self.nodes.values().map(|n| (n.deleted, n.entries.as_slice()))
+    /// Nodes as (key, tombstone count, entries).
+    pub fn nodes_with_keys(&self) -> impl Iterator<Item = (StreamId, usize, &[Entry])> + '_ {
+        self.nodes.iter().map(|(k, n)| (*k, n.deleted, n.entries.as_slice()))
     }
 
-    /// Append a node while rebuilding a stream (ids must ascend and the node must not be empty).
-    pub fn push_node(&mut self, deleted: usize, entries: Vec<Entry>) -> bool {
-        let Some(first) = entries.first().map(|e| e.id) else { return false };
-        if self.nodes.last_key_value().and_then(|(_, n)| n.entries.last()).is_some_and(|e| e.id >= first)
-            || entries.windows(2).any(|w| w[0].id >= w[1].id)
-        {
+    /// Append a node while rebuilding a stream: `master` is its key (its first entry ever, maybe deleted
+    /// since), ids must ascend past the previous node, and the node must not be empty.
+    pub fn push_node(&mut self, master: StreamId, deleted: usize, entries: Vec<Entry>) -> bool {
+        let Some(first) = entries.first() else { return false };
+        let after_tail = self
+            .nodes
+            .last_key_value()
+            .is_none_or(|(k, n)| *k < master && n.entries.last().is_none_or(|e| e.id < master));
+        if master > first.id || !after_tail || entries.windows(2).any(|w| w[0].id >= w[1].id) {
             return false;
         }
-        let mut bytes = 7 + 8;
-        for e in &entries {
-            bytes += e.lp_bytes(first);
+        let master_fields = first.packed_fields();
+        let mut bytes = first.first_node_bytes(master, &master_fields);
+        for e in &entries[1..] {
+            bytes += e.lp_bytes(master, &master_fields);
         }
         self.length += entries.len() as u64;
-        self.nodes.insert(first, Node { entries, deleted, bytes });
+        self.nodes.insert(master, Node { entries, deleted, master_fields, bytes });
         true
     }
 }
@@ -844,6 +925,9 @@ mod tests {
         assert_eq!(s.range(id(8, 0), id(2, 0)).count(), 0);
         let e = s.get(id(4, 0)).unwrap();
         assert_eq!(e.elements().collect::<Vec<_>>(), vec![&b"f"[..], b"v"]);
+        // Keys 1, 4, 7, 10: a shared 7-byte run, a branch, then a chain and a leaf for each.
+        assert_eq!(s.rax_nodes(), 10);
+        assert_eq!(Stream::new().rax_nodes(), 1);
     }
 
     #[test]
