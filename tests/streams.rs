@@ -615,6 +615,25 @@ fn replicas_get_exact_stream_effects() {
     assert!(text.contains("$6 XGROUP $5 SETID $1 s $1 g"), "{text}");
     assert!(text.contains("$6 XGROUP $14 CREATECONSUMER $1 s $1 g $3 bob"), "{text}");
     assert!(!text.contains("XREADGROUP"), "{text}");
+
+    // Inside MULTI/EXEC the XCLAIMs of XREADGROUP are wrapped with the transaction (multi.tcl's test).
+    for i in 1..=3 {
+        xadd(&mut con, "m", &format!("{i}-0"), &["f", "v"]);
+    }
+    q::<String>(&mut con, &["XGROUP", "CREATE", "m", "mg", "0"]);
+    redis::pipe()
+        .atomic()
+        .cmd("XREADGROUP")
+        .arg(&["GROUP", "mg", "c1", "COUNT", "2", "STREAMS", "m", ">"])
+        .cmd("XREADGROUP")
+        .arg(&["GROUP", "mg", "c1", "STREAMS", "m", ">"])
+        .query::<Value>(&mut con)
+        .unwrap();
+    let text = read_feed(&mut repl, "EXEC");
+    let tail = &text[text.find("$2 mg $1 0").expect(&text)..];
+    let multi = tail.find("MULTI").expect(tail);
+    assert_eq!(tail[multi..].matches("XCLAIM").count(), 3, "{tail}");
+    assert!(!tail[multi..].contains("SETID"), "{tail}");
 }
 
 fn unhex(s: &str) -> Vec<u8> {

@@ -1147,7 +1147,9 @@ fn serve_group(
                 propagate_xclaim(cx, key, gname, consumer, id, now, 1, id);
             }
         }
-        if moved {
+        // Redis 7.0 sends the group's new last id on its own only for NOACK reads: otherwise each XCLAIM's
+        // LASTID carries it.
+        if moved && noack {
             propagate_group_id(cx, key, gname, last, read);
         }
     }
