@@ -451,8 +451,30 @@ fn write_stream<'d>(db: &'d mut Db, key: &[u8]) -> Result<Option<&'d mut Stream>
     }
 }
 
+/// An id as a bulk string, formatted on the stack (replies write one per entry).
 fn write_id(out: &mut Out, id: StreamId) {
-    out.bulk(id.to_string().as_bytes());
+    let mut buf = [0u8; 41];
+    let n = fmt_u64(&mut buf, 0, id.ms);
+    buf[n] = b'-';
+    let n = fmt_u64(&mut buf, n + 1, id.seq);
+    out.bulk(&buf[..n]);
+}
+
+/// Write `v` in decimal at `buf[at..]`; returns the end position.
+fn fmt_u64(buf: &mut [u8; 41], at: usize, mut v: u64) -> usize {
+    let mut tmp = [0u8; 20];
+    let mut i = 20;
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let len = 20 - i;
+    buf[at..at + len].copy_from_slice(&tmp[i..]);
+    at + len
 }
 
 fn write_entry(out: &mut Out, e: &Entry) {

@@ -158,7 +158,9 @@ fn get_varint(b: &[u8], pos: &mut usize) -> usize {
 impl Entry {
     /// An entry from alternating field, value arguments.
     pub fn new(id: StreamId, pairs: &[&[u8]]) -> Entry {
-        let mut buf = Vec::with_capacity(pairs.iter().map(|p| p.len() + 2).sum());
+        let mut buf = Vec::with_capacity(2 + pairs.iter().map(|p| p.len() + 2).sum::<usize>());
+        // The pair count leads, so that replies know their length without a walk.
+        put_varint(&mut buf, pairs.len() / 2);
         for p in pairs {
             put_varint(&mut buf, p.len());
             buf.extend_from_slice(p);
@@ -170,6 +172,7 @@ impl Entry {
     pub fn elements(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let d = &self.data;
         let mut pos = 0;
+        get_varint(d, &mut pos);
         std::iter::from_fn(move || {
             if pos >= d.len() {
                 return None;
@@ -182,7 +185,23 @@ impl Entry {
     }
 
     pub fn num_fields(&self) -> usize {
-        self.elements().count() / 2
+        get_varint(&self.data, &mut 0)
+    }
+
+    /// Are this entry's field names those packed in `master` (in order)?
+    fn same_fields(&self, master: &[u8]) -> bool {
+        let mut pos = 0;
+        for f in self.elements().step_by(2) {
+            if pos >= master.len() {
+                return false;
+            }
+            let n = get_varint(master, &mut pos);
+            if master.get(pos..pos + n) != Some(f) {
+                return false;
+            }
+            pos += n;
+        }
+        pos == master.len()
     }
 
     fn heap_size(&self) -> usize {
@@ -203,7 +222,7 @@ impl Entry {
     /// field names `master_fields` (an entry with the same fields stores its values only: SAMEFIELDS).
     fn lp_bytes(&self, master: StreamId, master_fields: &[u8]) -> usize {
         let nfields = self.num_fields();
-        let same = *self.packed_fields() == *master_fields;
+        let same = self.same_fields(master_fields);
         let mut n = 2 + lp_int_bytes(self.id.ms.wrapping_sub(master.ms) as i64);
         n += lp_int_bytes(self.id.seq.wrapping_sub(master.seq) as i64);
         let mut lp_count = nfields + 3;
