@@ -477,7 +477,7 @@ fn fmt_u64(buf: &mut [u8; 41], at: usize, mut v: u64) -> usize {
     at + len
 }
 
-fn write_entry(out: &mut Out, e: &Entry) {
+fn write_entry(out: &mut Out, e: Entry<'_>) {
     out.array(2);
     write_id(out, e.id);
     out.array(e.num_fields() * 2);
@@ -831,7 +831,7 @@ fn range_generic(cx: &mut Ctx<'_>, rev: bool) -> CmdResult {
         return Ok(());
     }
     let take = if count < 0 { usize::MAX } else { count as usize };
-    let items: Vec<&Entry> =
+    let items: Vec<Entry> =
         if rev { s.range_rev(start, end).take(take).collect() } else { s.range(start, end).take(take).collect() };
     out.array(items.len());
     for e in items {
@@ -1016,7 +1016,7 @@ fn read_generic(cx: &mut Ctx<'_>, group_mode: bool) -> CmdResult {
                     body.array(2);
                 }
                 body.bulk(key);
-                let items: Vec<&Entry> = s.range(start, StreamId::MAX).take(count_or_all(count)).collect();
+                let items: Vec<Entry> = s.range(start, StreamId::MAX).take(count_or_all(count)).collect();
                 body.array(items.len());
                 for e in items {
                     write_entry(&mut body, e);
@@ -1850,7 +1850,7 @@ fn xinfo_stream(cx: &mut Ctx<'_>) -> CmdResult {
     }
     let take = if count == 0 { usize::MAX } else { count as usize };
     out.bulk(b"entries");
-    let items: Vec<&Entry> = s.iter().take(take).collect();
+    let items: Vec<Entry> = s.iter().take(take).collect();
     out.array(items.len());
     for e in items {
         write_entry(out, e);

@@ -24,7 +24,7 @@ use crate::types::encodings::Encodings;
 use crate::types::hash::Hash;
 use crate::types::list::List;
 use crate::types::set::Set;
-use crate::types::stream::{Entry as StreamEntry, Group, Nack, Stream, StreamId};
+use crate::types::stream::{Group, Nack, Stream, StreamId};
 use crate::types::value::Value;
 use crate::types::zset::ZSet;
 use bincode::Options;
@@ -195,15 +195,9 @@ fn stream_dto(st: &Stream) -> StreamDto<'_> {
 fn stream_from_dto(d: StreamDto<'_>) -> Result<Stream, DumpError> {
     let mut st = Stream::new();
     for (master, deleted, entries) in d.nodes {
-        let mut es = Vec::with_capacity(entries.len());
-        for (id, elems) in entries {
-            if elems.is_empty() || elems.len() % 2 != 0 {
-                return Err(DumpError::BadFormat);
-            }
-            let parts: Vec<&[u8]> = elems.iter().map(|b| &b.0[..]).collect();
-            es.push(StreamEntry::new(dto_id(id), &parts));
-        }
-        if !st.push_node(dto_id(master), deleted as usize, es) {
+        let es: Vec<(StreamId, Vec<&[u8]>)> =
+            entries.iter().map(|(id, elems)| (dto_id(*id), elems.iter().map(|b| &b.0[..]).collect())).collect();
+        if !st.push_node(dto_id(master), deleted as usize, &es) {
             return Err(DumpError::BadFormat);
         }
     }

@@ -8,7 +8,7 @@
 //! fields of an old payload are rdb.c's (entries-added = length, read counters estimated).
 
 use super::dump::{read_len, read_rdb_string, DumpError};
-use crate::types::stream::{Entry, Group, Nack, Stream, StreamId};
+use crate::types::stream::{Group, Nack, Stream, StreamId};
 
 /// RDB_TYPE_STREAM_LISTPACKS.
 pub const TYPE_STREAM_LISTPACKS: u8 = 15;
@@ -119,7 +119,10 @@ fn listpack_elements(lp: &[u8]) -> Result<Vec<LpElem<'_>>, DumpError> {
 }
 
 /// Decode one node's listpack into its live entries and its tombstone count.
-fn node_entries(master: StreamId, lp: &[u8]) -> Result<(Vec<Entry>, usize), DumpError> {
+/// Live entries as (id, alternating field/value).
+type NodeEntries = Vec<(StreamId, Vec<Vec<u8>>)>;
+
+fn node_entries(master: StreamId, lp: &[u8]) -> Result<(NodeEntries, usize), DumpError> {
     let bad = || DumpError::BadFormat;
     let el = listpack_elements(lp)?;
     let mut it = el.iter();
@@ -163,8 +166,7 @@ fn node_entries(master: StreamId, lp: &[u8]) -> Result<(Vec<Entry>, usize), Dump
         if flags & FLAG_DELETED != 0 {
             tombstones += 1;
         } else {
-            let refs: Vec<&[u8]> = pairs.iter().map(|p| p.as_slice()).collect();
-            entries.push(Entry::new(StreamId::new(ms, seq), &refs));
+            entries.push((StreamId::new(ms, seq), pairs));
         }
     }
     if entries.len() as i64 != count || next().is_ok() {
@@ -213,7 +215,9 @@ pub fn read_stream(b: &[u8], mut pos: usize, rdbtype: u8) -> Result<Stream, Dump
         let master = raw_id(&key, &mut 0)?;
         let lp = read_rdb_string(b, &mut pos)?;
         let (entries, tombstones) = node_entries(master, &lp)?;
-        if entries.is_empty() || !s.push_node(master, tombstones, entries) {
+        let refs: Vec<(StreamId, Vec<&[u8]>)> =
+            entries.iter().map(|(id, p)| (*id, p.iter().map(|x| x.as_slice()).collect())).collect();
+        if refs.is_empty() || !s.push_node(master, tombstones, &refs) {
             return Err(bad());
         }
     }

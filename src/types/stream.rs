@@ -120,20 +120,21 @@ fn string2ull(s: &[u8]) -> Option<u64> {
     Some(if neg { v.wrapping_neg() } else { v })
 }
 
-/// One entry: its id and its packed field/value pairs.
-#[derive(Clone, PartialEq)]
-pub struct Entry {
+/// One entry, borrowed from its node: its id and its packed field/value pairs (pair count, then each
+/// element length-prefixed).
+#[derive(Clone, Copy, PartialEq)]
+pub struct Entry<'a> {
     pub id: StreamId,
-    data: Box<[u8]>,
+    data: &'a [u8],
 }
 
-impl fmt::Debug for Entry {
+impl fmt::Debug for Entry<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({} fields)", self.id, self.num_fields())
     }
 }
 
-fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+fn put_varint(out: &mut Vec<u8>, mut n: u64) {
     while n >= 0x80 {
         out.push((n as u8) | 0x80);
         n >>= 7;
@@ -142,35 +143,54 @@ fn put_varint(out: &mut Vec<u8>, mut n: usize) {
 }
 
 fn get_varint(b: &[u8], pos: &mut usize) -> usize {
-    let mut n = 0usize;
+    let mut n = 0u64;
     let mut shift = 0;
     loop {
         let c = b[*pos];
         *pos += 1;
-        n |= ((c & 0x7f) as usize) << shift;
+        n |= ((c & 0x7f) as u64) << shift;
         if c < 0x80 {
-            return n;
+            return n as usize;
         }
         shift += 7;
     }
 }
 
-impl Entry {
-    /// An entry from alternating field, value arguments.
-    pub fn new(id: StreamId, pairs: &[&[u8]]) -> Entry {
-        let mut buf = Vec::with_capacity(2 + pairs.iter().map(|p| p.len() + 2).sum::<usize>());
-        // The pair count leads, so that replies know their length without a walk.
-        put_varint(&mut buf, pairs.len() / 2);
-        for p in pairs {
-            put_varint(&mut buf, p.len());
-            buf.extend_from_slice(p);
-        }
-        Entry { id, data: buf.into_boxed_slice() }
-    }
+/// An id delta from the node's master id, zigzag-encoded so that small negative sequence deltas stay short.
+fn put_delta(out: &mut Vec<u8>, v: u64, base: u64) {
+    let d = v.wrapping_sub(base) as i64;
+    put_varint(out, ((d << 1) ^ (d >> 63)) as u64);
+}
 
+fn get_delta(b: &[u8], pos: &mut usize, base: u64) -> u64 {
+    let z = get_varint(b, pos) as u64;
+    let d = ((z >> 1) as i64) ^ -((z & 1) as i64);
+    base.wrapping_add(d as u64)
+}
+
+/// Append alternating field, value arguments as an entry body.
+fn encode_pairs(out: &mut Vec<u8>, pairs: &[&[u8]]) {
+    put_varint(out, (pairs.len() / 2) as u64);
+    for p in pairs {
+        put_varint(out, p.len() as u64);
+        out.extend_from_slice(p);
+    }
+}
+
+/// Where the entry body starting at `pos` ends.
+fn body_end(b: &[u8], mut pos: usize) -> usize {
+    let pairs = get_varint(b, &mut pos);
+    for _ in 0..pairs * 2 {
+        let n = get_varint(b, &mut pos);
+        pos += n;
+    }
+    pos
+}
+
+impl<'a> Entry<'a> {
     /// Field, value, field, value... in insertion order.
-    pub fn elements(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        let d = &self.data;
+    pub fn elements(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let d = self.data;
         let mut pos = 0;
         get_varint(d, &mut pos);
         std::iter::from_fn(move || {
@@ -185,7 +205,7 @@ impl Entry {
     }
 
     pub fn num_fields(&self) -> usize {
-        get_varint(&self.data, &mut 0)
+        get_varint(self.data, &mut 0)
     }
 
     /// Are this entry's field names those packed in `master` (in order)?
@@ -204,15 +224,11 @@ impl Entry {
         pos == master.len()
     }
 
-    fn heap_size(&self) -> usize {
-        self.data.len()
-    }
-
-    /// Field names, packed as the entry packs them.
+    /// Field names, packed (length-prefixed, no count).
     fn packed_fields(&self) -> Box<[u8]> {
         let mut buf = Vec::new();
         for f in self.elements().step_by(2) {
-            put_varint(&mut buf, f.len());
+            put_varint(&mut buf, f.len() as u64);
             buf.extend_from_slice(f);
         }
         buf.into_boxed_slice()
@@ -285,10 +301,17 @@ fn lp_elem_bytes(s: &[u8]) -> usize {
     }
 }
 
-/// A node: entries in id order plus the number deleted from it (tombstones still count toward its size).
+/// A node (Redis's listpack): entry records back to back in one buffer, each the id as deltas from the
+/// master id then the packed pairs; `offsets` locates the live ones in id order. A deleted entry's record
+/// stays as garbage (Redis keeps a flagged tombstone) until more than half the buffer is garbage.
 #[derive(Clone, Debug, Default)]
 struct Node {
-    entries: Vec<Entry>,
+    master: StreamId,
+    buf: Vec<u8>,
+    offsets: Vec<u32>,
+    /// Bytes of `buf` held by deleted records.
+    garbage: usize,
+    /// Entries deleted from this node (they still count toward its size limit, as in Redis).
     deleted: usize,
     /// The master entry's field names (packed), for the SAMEFIELDS size estimate.
     master_fields: Box<[u8]>,
@@ -298,13 +321,105 @@ struct Node {
 
 impl PartialEq for Node {
     fn eq(&self, o: &Node) -> bool {
-        self.entries == o.entries && self.deleted == o.deleted
+        self.master == o.master
+            && self.deleted == o.deleted
+            && self.len() == o.len()
+            && (0..self.len()).all(|i| self.entry_at(i) == o.entry_at(i))
     }
 }
 
 impl Node {
+    fn new(master: StreamId) -> Node {
+        Node { master, ..Node::default() }
+    }
+
+    fn len(&self) -> usize {
+        self.offsets.len()
+    }
+
+    fn id_and_body(&self, i: usize) -> (StreamId, usize) {
+        let mut pos = self.offsets[i] as usize;
+        let ms = get_delta(&self.buf, &mut pos, self.master.ms);
+        let seq = get_delta(&self.buf, &mut pos, self.master.seq);
+        (StreamId::new(ms, seq), pos)
+    }
+
+    fn id_at(&self, i: usize) -> StreamId {
+        self.id_and_body(i).0
+    }
+
+    fn entry_at(&self, i: usize) -> Entry<'_> {
+        let (id, pos) = self.id_and_body(i);
+        Entry { id, data: &self.buf[pos..body_end(&self.buf, pos)] }
+    }
+
+    fn record_len(&self, i: usize) -> usize {
+        let (_, pos) = self.id_and_body(i);
+        body_end(&self.buf, pos) - self.offsets[i] as usize
+    }
+
     fn find(&self, id: StreamId) -> Result<usize, usize> {
-        self.entries.binary_search_by(|e| e.id.cmp(&id))
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.id_at(mid).cmp(&id) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(lo)
+    }
+
+    fn push(&mut self, id: StreamId, pairs: &[&[u8]]) {
+        self.offsets.push(self.buf.len() as u32);
+        put_delta(&mut self.buf, id.ms, self.master.ms);
+        put_delta(&mut self.buf, id.seq, self.master.seq);
+        encode_pairs(&mut self.buf, pairs);
+    }
+
+    fn remove(&mut self, i: usize) {
+        self.garbage += self.record_len(i);
+        self.offsets.remove(i);
+        self.deleted += 1;
+        self.maybe_compact();
+    }
+
+    fn drain_front(&mut self, k: usize) {
+        for i in 0..k {
+            self.garbage += self.record_len(i);
+        }
+        self.offsets.drain(..k);
+        self.deleted += k;
+        self.maybe_compact();
+    }
+
+    /// Drop deleted records once they are most of the buffer.
+    fn maybe_compact(&mut self) {
+        if self.garbage * 2 <= self.buf.len() {
+            return;
+        }
+        let mut buf = Vec::with_capacity(self.buf.len() - self.garbage);
+        let mut offsets = Vec::with_capacity(self.len());
+        for i in 0..self.len() {
+            let start = self.offsets[i] as usize;
+            let end = start + self.record_len(i);
+            offsets.push(buf.len() as u32);
+            buf.extend_from_slice(&self.buf[start..end]);
+        }
+        self.buf = buf;
+        self.offsets = offsets;
+        self.garbage = 0;
+    }
+
+    /// Give back growth slack once the node is full (Redis's lpShrinkToFit).
+    fn shrink(&mut self) {
+        self.buf.shrink_to_fit();
+        self.offsets.shrink_to_fit();
+    }
+
+    fn heap_size(&self) -> usize {
+        self.buf.capacity() + self.offsets.capacity() * 4 + self.master_fields.len()
     }
 }
 
@@ -549,30 +664,38 @@ impl Stream {
         if total > LISTPACK_MAX_SIZE {
             return Err(AppendError::TooLarge);
         }
-        let entry = Entry::new(id, pairs);
         let max_bytes =
             if lim.max_bytes == 0 || lim.max_bytes > LISTPACK_MAX_SIZE { LISTPACK_MAX_SIZE } else { lim.max_bytes };
         let tail_fits = match self.nodes.last_key_value() {
             Some((_, n)) => {
                 !((n.bytes as u64) + total >= max_bytes
-                    || (lim.max_entries != 0 && (n.entries.len() + n.deleted) as u64 >= lim.max_entries))
+                    || (lim.max_entries != 0 && (n.len() + n.deleted) as u64 >= lim.max_entries))
             }
             None => false,
         };
         if tail_fits {
             let mut tail = self.nodes.last_entry().expect("tail node");
-            let master = *tail.key();
             let n = tail.get_mut();
-            n.bytes += entry.lp_bytes(master, &n.master_fields);
+            n.push(id, pairs);
+            let e = n.entry_at(n.len() - 1);
+            let mut add = e.lp_bytes(n.master, &n.master_fields);
             // The master entry's live count grows to two bytes at 128.
-            if n.entries.len() == 127 {
-                n.bytes += 1;
+            if n.len() == 128 {
+                add += 1;
             }
-            n.entries.push(entry);
+            n.bytes += add;
         } else {
-            let master_fields = entry.packed_fields();
-            let bytes = entry.first_node_bytes(id, &master_fields);
-            self.nodes.insert(id, Node { entries: vec![entry], deleted: 0, master_fields, bytes });
+            if let Some(mut tail) = self.nodes.last_entry() {
+                tail.get_mut().shrink();
+            }
+            let mut n = Node::new(id);
+            n.push(id, pairs);
+            let e = n.entry_at(0);
+            let master_fields = e.packed_fields();
+            let bytes = e.first_node_bytes(id, &master_fields);
+            n.master_fields = master_fields;
+            n.bytes = bytes;
+            self.nodes.insert(id, n);
         }
         self.length += 1;
         self.entries_added += 1;
@@ -589,7 +712,7 @@ impl Stream {
     }
 
     /// Live entries with `start <= id <= end`, in order.
-    pub fn range(&self, start: StreamId, end: StreamId) -> impl Iterator<Item = &Entry> + '_ {
+    pub fn range(&self, start: StreamId, end: StreamId) -> impl Iterator<Item = Entry<'_>> + '_ {
         let from = self.node_key_for(start);
         let nodes = if start <= end { Some(self.nodes.range(from..=end)) } else { None };
         nodes
@@ -599,13 +722,13 @@ impl Stream {
                 let i = match n.find(start) {
                     Ok(i) | Err(i) => i,
                 };
-                n.entries[i..].iter()
+                (i..n.len()).map(move |j| n.entry_at(j))
             })
             .take_while(move |e| e.id <= end)
     }
 
     /// Live entries with `start <= id <= end`, last first.
-    pub fn range_rev(&self, start: StreamId, end: StreamId) -> impl Iterator<Item = &Entry> + '_ {
+    pub fn range_rev(&self, start: StreamId, end: StreamId) -> impl Iterator<Item = Entry<'_>> + '_ {
         let from = self.node_key_for(start);
         let nodes = if start <= end { Some(self.nodes.range(from..=end)) } else { None };
         nodes
@@ -617,31 +740,32 @@ impl Stream {
                     Ok(i) => i + 1,
                     Err(i) => i,
                 };
-                n.entries[..i].iter().rev()
+                (0..i).rev().map(move |j| n.entry_at(j))
             })
             .take_while(move |e| e.id >= start)
     }
 
     /// Every live entry.
-    pub fn iter(&self) -> impl Iterator<Item = &Entry> + '_ {
-        self.nodes.values().flat_map(|n| n.entries.iter())
+    pub fn iter(&self) -> impl Iterator<Item = Entry<'_>> + '_ {
+        self.nodes.values().flat_map(|n| (0..n.len()).map(move |j| n.entry_at(j)))
     }
 
-    pub fn get(&self, id: StreamId) -> Option<&Entry> {
+    pub fn get(&self, id: StreamId) -> Option<Entry<'_>> {
         let (_, n) = self.nodes.range(..=id).next_back()?;
-        n.find(id).ok().map(|i| &n.entries[i])
+        n.find(id).ok().map(|i| n.entry_at(i))
     }
 
     pub fn contains(&self, id: StreamId) -> bool {
         self.get(id).is_some()
     }
 
-    pub fn first_entry(&self) -> Option<&Entry> {
-        self.nodes.values().next().and_then(|n| n.entries.first())
+    /// Nodes are never left empty, so the first and last nodes hold the edge entries.
+    pub fn first_entry(&self) -> Option<Entry<'_>> {
+        self.nodes.values().next().filter(|n| n.len() > 0).map(|n| n.entry_at(0))
     }
 
-    pub fn last_entry(&self) -> Option<&Entry> {
-        self.nodes.values().next_back().and_then(|n| n.entries.last())
+    pub fn last_entry(&self) -> Option<Entry<'_>> {
+        self.nodes.values().next_back().filter(|n| n.len() > 0).map(|n| n.entry_at(n.len() - 1))
     }
 
     /// streamLastValidID: the last live id (0-0 when empty).
@@ -654,9 +778,8 @@ impl Stream {
         let Some(key) = self.nodes.range(..=id).next_back().map(|(k, _)| *k) else { return false };
         let Some(n) = self.nodes.get_mut(&key) else { return false };
         let Ok(i) = n.find(id) else { return false };
-        n.entries.remove(i);
-        n.deleted += 1;
-        if n.entries.is_empty() {
+        n.remove(i);
+        if n.len() == 0 {
             self.nodes.remove(&key);
         }
         self.length -= 1;
@@ -698,13 +821,16 @@ impl Stream {
                     break;
                 }
             }
-            let entries = first.get().entries.len() as u64;
+            let entries = first.get().len() as u64;
             if limit != 0 && deleted + entries > limit {
                 break;
             }
             let remove_node = match how {
                 Trim::MaxLen(max) => self.length - entries >= max,
-                Trim::MinId(min) => first.get().entries.last().is_none_or(|e| e.id < min),
+                Trim::MinId(min) => {
+                    let n = first.get();
+                    n.len() == 0 || n.id_at(n.len() - 1) < min
+                }
             };
             if remove_node {
                 first.remove();
@@ -718,10 +844,10 @@ impl Stream {
             // Trim inside this node, then stop: there was enough to delete here.
             let n = first.get_mut();
             let mut k = 0;
-            while k < n.entries.len() {
+            while k < n.len() {
                 let stop = match how {
                     Trim::MaxLen(max) => self.length <= max,
-                    Trim::MinId(min) => n.entries[k].id >= min,
+                    Trim::MinId(min) => n.id_at(k) >= min,
                 };
                 if stop {
                     break;
@@ -730,8 +856,7 @@ impl Stream {
                 self.length -= 1;
                 deleted += 1;
             }
-            n.entries.drain(..k);
-            n.deleted += k;
+            n.drain_front(k);
             break;
         }
         if deleted > 0 {
@@ -836,8 +961,8 @@ impl Stream {
     pub fn heap_size(&self) -> usize {
         let mut n = std::mem::size_of::<Stream>();
         for node in self.nodes.values() {
-            n += 64 + node.entries.capacity() * std::mem::size_of::<Entry>();
-            n += node.entries.iter().map(Entry::heap_size).sum::<usize>();
+            // The node and its B-tree slot (key and value) with some tree overhead.
+            n += 2 * std::mem::size_of::<Node>() + node.heap_size();
         }
         for (name, g) in &self.groups {
             n += 96 + name.len() + g.pel.len() * 64;
@@ -850,29 +975,43 @@ impl Stream {
 
     // ---- persistence support: nodes as they are, so that a reloaded stream trims and reports alike ----
 
-    /// Nodes as (key, tombstone count, entries).
-    pub fn nodes_with_keys(&self) -> impl Iterator<Item = (StreamId, usize, &[Entry])> + '_ {
-        self.nodes.iter().map(|(k, n)| (*k, n.deleted, n.entries.as_slice()))
+    /// Nodes as (key, tombstone count, live entries).
+    pub fn nodes_with_keys(&self) -> impl Iterator<Item = (StreamId, usize, Vec<Entry<'_>>)> + '_ {
+        self.nodes.iter().map(|(k, n)| (*k, n.deleted, (0..n.len()).map(|i| n.entry_at(i)).collect()))
     }
 
     /// Append a node while rebuilding a stream: `master` is its key (its first entry ever, maybe deleted
-    /// since), ids must ascend past the previous node, and the node must not be empty.
-    pub fn push_node(&mut self, master: StreamId, deleted: usize, entries: Vec<Entry>) -> bool {
+    /// since), `entries` are (id, alternating field/value) in ascending order past the previous node, and
+    /// the node must not be empty.
+    pub fn push_node(&mut self, master: StreamId, deleted: usize, entries: &[(StreamId, Vec<&[u8]>)]) -> bool {
         let Some(first) = entries.first() else { return false };
         let after_tail = self
             .nodes
             .last_key_value()
-            .is_none_or(|(k, n)| *k < master && n.entries.last().is_none_or(|e| e.id < master));
-        if master > first.id || !after_tail || entries.windows(2).any(|w| w[0].id >= w[1].id) {
+            .is_none_or(|(k, n)| *k < master && (n.len() == 0 || n.id_at(n.len() - 1) < master));
+        if master > first.0
+            || !after_tail
+            || entries.windows(2).any(|w| w[0].0 >= w[1].0)
+            || entries.iter().any(|(_, p)| p.is_empty() || p.len() % 2 != 0)
+        {
             return false;
         }
-        let master_fields = first.packed_fields();
-        let mut bytes = first.first_node_bytes(master, &master_fields);
-        for e in &entries[1..] {
-            bytes += e.lp_bytes(master, &master_fields);
+        let mut n = Node::new(master);
+        for (id, pairs) in entries {
+            n.push(*id, pairs);
         }
+        let e = n.entry_at(0);
+        let master_fields = e.packed_fields();
+        let mut bytes = e.first_node_bytes(master, &master_fields);
+        for i in 1..n.len() {
+            bytes += n.entry_at(i).lp_bytes(master, &master_fields);
+        }
+        n.master_fields = master_fields;
+        n.bytes = bytes;
+        n.deleted = deleted;
+        n.shrink();
         self.length += entries.len() as u64;
-        self.nodes.insert(master, Node { entries, deleted, master_fields, bytes });
+        self.nodes.insert(master, n);
         true
     }
 }
@@ -947,6 +1086,31 @@ mod tests {
         // Keys 1, 4, 7, 10: a shared 7-byte run, a branch, then a chain and a leaf for each.
         assert_eq!(s.rax_nodes(), 10);
         assert_eq!(Stream::new().rax_nodes(), 1);
+    }
+
+    #[test]
+    fn node_records_survive_deletes_and_compaction() {
+        let mut s = Stream::new();
+        // The master id has a high sequence: later entries' sequence deltas are negative.
+        s.append(IdSpec::Explicit(id(1, 900)), &[b"k", b"first"], 0, LIM).unwrap();
+        for i in 2..=60u64 {
+            let v = format!("value-{i}");
+            s.append(IdSpec::Explicit(id(i, i % 3)), &[b"k", v.as_bytes(), b"x", b"y"], 0, LIM).unwrap();
+        }
+        assert_eq!(s.node_count(), 1);
+        let victims: Vec<StreamId> = (2..=50u64).map(|i| id(i, i % 3)).collect();
+        assert_eq!(s.delete_ids(&victims), 49);
+        let n = s.nodes.values().next().unwrap();
+        assert!(n.garbage * 2 <= n.buf.len(), "compacted once mostly garbage");
+        assert_eq!(n.deleted, 49);
+        let left: Vec<StreamId> = s.iter().map(|e| e.id).collect();
+        let mut want = vec![id(1, 900)];
+        want.extend((51..=60u64).map(|i| id(i, i % 3)));
+        assert_eq!(left, want);
+        let e = s.get(id(55, 1)).unwrap();
+        assert_eq!(e.elements().collect::<Vec<_>>(), vec![&b"k"[..], b"value-55", b"x", b"y"]);
+        assert_eq!(e.num_fields(), 2);
+        assert_eq!(s.first_entry().unwrap().elements().nth(1), Some(&b"first"[..]));
     }
 
     #[test]
