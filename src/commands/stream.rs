@@ -375,14 +375,32 @@ fn container(_: &mut Ctx<'_>) -> CmdResult {
     Err(CmdError::SYNTAX)
 }
 
-/// XREAD/XREADGROUP keys: the first half of the arguments after STREAMS.
+/// XREAD/XREADGROUP keys (Redis's xreadGetKeys): skip the options to the STREAMS keyword (a group,
+/// consumer or key may itself be named "streams"), then the first half of what follows.
 fn xread_keys(argv: &[&[u8]]) -> Vec<usize> {
-    let Some(pos) = argv.iter().skip(1).position(|a| a.eq_ignore_ascii_case(b"streams")) else {
+    let mut streams_pos = None;
+    let mut i = 1;
+    while i < argv.len() {
+        let a = argv[i];
+        if a.eq_ignore_ascii_case(b"block") || a.eq_ignore_ascii_case(b"count") {
+            i += 1;
+        } else if a.eq_ignore_ascii_case(b"group") {
+            i += 2;
+        } else if a.eq_ignore_ascii_case(b"noack") {
+        } else if a.eq_ignore_ascii_case(b"streams") {
+            streams_pos = Some(i);
+            break;
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    let Some(pos) = streams_pos else { return Vec::new() };
+    let num = argv.len() - pos - 1;
+    if num == 0 || !num.is_multiple_of(2) {
         return Vec::new();
-    };
-    let first = pos + 2;
-    let n = (argv.len() - first) / 2;
-    (first..first + n).collect()
+    }
+    (pos + 1..pos + 1 + num / 2).collect()
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1970,6 +1988,17 @@ mod tests {
 
     fn second_client(t: &mut T) -> usize {
         t.s.add_client("127.0.0.1:2".into(), "127.0.0.1:6379".into())
+    }
+
+    #[test]
+    fn xread_key_positions_skip_options() {
+        let argv: Vec<&[u8]> =
+            vec![b"xreadgroup", b"GROUP", b"streams", b"c", b"COUNT", b"1", b"STREAMS", b"a", b"b", b">", b">"];
+        assert_eq!(super::xread_keys(&argv), vec![7, 8]);
+        let argv: Vec<&[u8]> = vec![b"xread", b"STREAMS", b"streams", b"0"];
+        assert_eq!(super::xread_keys(&argv), vec![2]);
+        let argv: Vec<&[u8]> = vec![b"xread", b"STREAMS", b"a", b"b", b"0"];
+        assert!(super::xread_keys(&argv).is_empty());
     }
 
     #[test]
