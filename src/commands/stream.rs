@@ -703,7 +703,8 @@ fn rewrite_trim(args: &mut [Vec<u8>], a: &AddTrimArgs, s: &Stream) {
     }
     args[a.trim_arg] = match a.trim {
         Some(Trim::MaxLen(_)) => s.len().to_string().into_bytes(),
-        _ => s.first_entry().map_or(StreamId::MAX, |e| e.id).to_bytes(),
+        // streamGetEdgeID(first, tombstones included): the first node's key.
+        _ => s.first_record_id().unwrap_or(StreamId::MAX).to_bytes(),
     };
 }
 

@@ -123,8 +123,9 @@ enum Dto<'a> {
 /// A stream id as (ms, seq).
 type IdDto = (u64, u64);
 
-/// A node: its key (master id), its tombstone count and its entries as (id, field/value elements).
-type NodeDto<'a> = (IdDto, u64, Vec<(IdDto, Vec<Blob<'a>>)>);
+/// A node: its key (master id), its last record's id, its tombstone count and its entries as (id,
+/// field/value elements).
+type NodeDto<'a> = (IdDto, IdDto, u64, Vec<(IdDto, Vec<Blob<'a>>)>);
 
 /// A stream: nodes as (tombstones, entries (id, field/value elements)), the stream's counters and groups.
 #[derive(Serialize, Deserialize)]
@@ -160,12 +161,12 @@ fn stream_dto(st: &Stream) -> StreamDto<'_> {
     StreamDto {
         nodes: st
             .nodes_with_keys()
-            .map(|(master, deleted, entries)| {
+            .map(|(master, last, deleted, entries)| {
                 let es = entries
                     .iter()
                     .map(|e| (id_dto(e.id), e.elements().map(|x| Blob(Cow::Borrowed(x))).collect()))
                     .collect();
-                (id_dto(master), deleted as u64, es)
+                (id_dto(master), id_dto(last), deleted as u64, es)
             })
             .collect(),
         last_id: id_dto(st.last_id),
@@ -194,10 +195,10 @@ fn stream_dto(st: &Stream) -> StreamDto<'_> {
 /// unknown consumers).
 fn stream_from_dto(d: StreamDto<'_>) -> Result<Stream, DumpError> {
     let mut st = Stream::new();
-    for (master, deleted, entries) in d.nodes {
+    for (master, last, deleted, entries) in d.nodes {
         let es: Vec<(StreamId, Vec<&[u8]>)> =
             entries.iter().map(|(id, elems)| (dto_id(*id), elems.iter().map(|b| &b.0[..]).collect())).collect();
-        if !st.push_node(dto_id(master), deleted as usize, &es) {
+        if !st.push_node(dto_id(master), dto_id(last), deleted as usize, &es) {
             return Err(DumpError::BadFormat);
         }
     }

@@ -118,11 +118,11 @@ fn listpack_elements(lp: &[u8]) -> Result<Vec<LpElem<'_>>, DumpError> {
     Ok(out)
 }
 
-/// Decode one node's listpack into its live entries and its tombstone count.
+/// Decode one node's listpack: its live entries, its tombstone count and its last record's id.
 /// Live entries as (id, alternating field/value).
 type NodeEntries = Vec<(StreamId, Vec<Vec<u8>>)>;
 
-fn node_entries(master: StreamId, lp: &[u8]) -> Result<(NodeEntries, usize), DumpError> {
+fn node_entries(master: StreamId, lp: &[u8]) -> Result<(NodeEntries, usize, StreamId), DumpError> {
     let bad = || DumpError::BadFormat;
     let el = listpack_elements(lp)?;
     let mut it = el.iter();
@@ -142,6 +142,7 @@ fn node_entries(master: StreamId, lp: &[u8]) -> Result<(NodeEntries, usize), Dum
     }
     let mut entries = Vec::new();
     let mut tombstones = 0usize;
+    let mut last = master;
     for _ in 0..(count + deleted) {
         let flags = next()?.int()?;
         let ms = master.ms.wrapping_add(next()?.int()? as u64);
@@ -163,6 +164,7 @@ fn node_entries(master: StreamId, lp: &[u8]) -> Result<(NodeEntries, usize), Dum
             }
         }
         next()?.int()?; // lp-count
+        last = StreamId::new(ms, seq);
         if flags & FLAG_DELETED != 0 {
             tombstones += 1;
         } else {
@@ -172,7 +174,7 @@ fn node_entries(master: StreamId, lp: &[u8]) -> Result<(NodeEntries, usize), Dum
     if entries.len() as i64 != count || next().is_ok() {
         return Err(bad());
     }
-    Ok((entries, tombstones))
+    Ok((entries, tombstones, last))
 }
 
 fn raw_id(b: &[u8], pos: &mut usize) -> Result<StreamId, DumpError> {
@@ -214,10 +216,10 @@ pub fn read_stream(b: &[u8], mut pos: usize, rdbtype: u8) -> Result<Stream, Dump
         }
         let master = raw_id(&key, &mut 0)?;
         let lp = read_rdb_string(b, &mut pos)?;
-        let (entries, tombstones) = node_entries(master, &lp)?;
+        let (entries, tombstones, last) = node_entries(master, &lp)?;
         let refs: Vec<(StreamId, Vec<&[u8]>)> =
             entries.iter().map(|(id, p)| (*id, p.iter().map(|x| x.as_slice()).collect())).collect();
-        if refs.is_empty() || !s.push_node(master, tombstones, &refs) {
+        if !s.push_node(master, last, tombstones, &refs) {
             return Err(bad());
         }
     }

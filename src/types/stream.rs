@@ -307,6 +307,9 @@ fn lp_elem_bytes(s: &[u8]) -> usize {
 #[derive(Clone, Debug, Default)]
 struct Node {
     master: StreamId,
+    /// Id of the last record ever added, deleted or not: Redis reads a node's last id from its last
+    /// listpack record, tombstones included (MINID trimming decides on it).
+    last: StreamId,
     buf: Vec<u8>,
     offsets: Vec<u32>,
     /// Bytes of `buf` held by deleted records.
@@ -322,6 +325,7 @@ struct Node {
 impl PartialEq for Node {
     fn eq(&self, o: &Node) -> bool {
         self.master == o.master
+            && self.last == o.last
             && self.deleted == o.deleted
             && self.len() == o.len()
             && (0..self.len()).all(|i| self.entry_at(i) == o.entry_at(i))
@@ -372,6 +376,7 @@ impl Node {
     }
 
     fn push(&mut self, id: StreamId, pairs: &[&[u8]]) {
+        self.last = id;
         self.offsets.push(self.buf.len() as u32);
         put_delta(&mut self.buf, id.ms, self.master.ms);
         put_delta(&mut self.buf, id.seq, self.master.seq);
@@ -759,13 +764,14 @@ impl Stream {
         self.get(id).is_some()
     }
 
-    /// Nodes are never left empty, so the first and last nodes hold the edge entries.
+    /// The first live entry. A node may hold only tombstones (an exact MINID trim can empty one whose last
+    /// record is deleted, and Redis keeps such a node too), so empty nodes are skipped.
     pub fn first_entry(&self) -> Option<Entry<'_>> {
-        self.nodes.values().next().filter(|n| n.len() > 0).map(|n| n.entry_at(0))
+        self.nodes.values().find(|n| n.len() > 0).map(|n| n.entry_at(0))
     }
 
     pub fn last_entry(&self) -> Option<Entry<'_>> {
-        self.nodes.values().next_back().filter(|n| n.len() > 0).map(|n| n.entry_at(n.len() - 1))
+        self.nodes.values().rev().find(|n| n.len() > 0).map(|n| n.entry_at(n.len() - 1))
     }
 
     /// streamLastValidID: the last live id (0-0 when empty).
@@ -827,10 +833,7 @@ impl Stream {
             }
             let remove_node = match how {
                 Trim::MaxLen(max) => self.length - entries >= max,
-                Trim::MinId(min) => {
-                    let n = first.get();
-                    n.len() == 0 || n.id_at(n.len() - 1) < min
-                }
+                Trim::MinId(min) => first.get().last < min,
             };
             if remove_node {
                 first.remove();
@@ -975,21 +978,35 @@ impl Stream {
 
     // ---- persistence support: nodes as they are, so that a reloaded stream trims and reports alike ----
 
-    /// Nodes as (key, tombstone count, live entries).
-    pub fn nodes_with_keys(&self) -> impl Iterator<Item = (StreamId, usize, Vec<Entry<'_>>)> + '_ {
-        self.nodes.iter().map(|(k, n)| (*k, n.deleted, (0..n.len()).map(|i| n.entry_at(i)).collect()))
+    /// The first record's id, tombstones included (Redis's streamGetEdgeID without skipping them): the first
+    /// node's key.
+    pub fn first_record_id(&self) -> Option<StreamId> {
+        self.nodes.keys().next().copied()
     }
 
-    /// Append a node while rebuilding a stream: `master` is its key (its first entry ever, maybe deleted
-    /// since), `entries` are (id, alternating field/value) in ascending order past the previous node, and
-    /// the node must not be empty.
-    pub fn push_node(&mut self, master: StreamId, deleted: usize, entries: &[(StreamId, Vec<&[u8]>)]) -> bool {
-        let Some(first) = entries.first() else { return false };
-        let after_tail = self
-            .nodes
-            .last_key_value()
-            .is_none_or(|(k, n)| *k < master && (n.len() == 0 || n.id_at(n.len() - 1) < master));
-        if master > first.0
+    /// Nodes as (key, last record id, tombstone count, live entries).
+    pub fn nodes_with_keys(&self) -> impl Iterator<Item = (StreamId, StreamId, usize, Vec<Entry<'_>>)> + '_ {
+        self.nodes.iter().map(|(k, n)| (*k, n.last, n.deleted, (0..n.len()).map(|i| n.entry_at(i)).collect()))
+    }
+
+    /// Append a node while rebuilding a stream: `master` is its key (its first record, maybe deleted since),
+    /// `last` its last record's id, `entries` (id, alternating field/value) in ascending order within
+    /// [master, last], past the previous node; the node must not be empty.
+    pub fn push_node(
+        &mut self,
+        master: StreamId,
+        last: StreamId,
+        deleted: usize,
+        entries: &[(StreamId, Vec<&[u8]>)],
+    ) -> bool {
+        // A node of tombstones only is possible (see `first_entry`), one with nothing at all is not.
+        if entries.is_empty() && deleted == 0 {
+            return false;
+        }
+        let after_tail = self.nodes.last_key_value().is_none_or(|(k, n)| *k < master && n.last < master);
+        if master > last
+            || entries.first().is_some_and(|e| e.0 < master)
+            || entries.last().is_some_and(|e| e.0 > last)
             || !after_tail
             || entries.windows(2).any(|w| w[0].0 >= w[1].0)
             || entries.iter().any(|(_, p)| p.is_empty() || p.len() % 2 != 0)
@@ -1000,15 +1017,21 @@ impl Stream {
         for (id, pairs) in entries {
             n.push(*id, pairs);
         }
-        let e = n.entry_at(0);
-        let master_fields = e.packed_fields();
-        let mut bytes = e.first_node_bytes(master, &master_fields);
-        for i in 1..n.len() {
-            bytes += n.entry_at(i).lp_bytes(master, &master_fields);
+        // The master entry's fields are the first record's, which may be gone: then take the first live one.
+        if n.len() > 0 {
+            let e = n.entry_at(0);
+            let master_fields = e.packed_fields();
+            let mut bytes = e.first_node_bytes(master, &master_fields);
+            for i in 1..n.len() {
+                bytes += n.entry_at(i).lp_bytes(master, &master_fields);
+            }
+            n.master_fields = master_fields;
+            n.bytes = bytes;
+        } else {
+            n.bytes = 7 + 8;
         }
-        n.master_fields = master_fields;
-        n.bytes = bytes;
         n.deleted = deleted;
+        n.last = last;
         n.shrink();
         self.length += entries.len() as u64;
         self.nodes.insert(master, n);
@@ -1111,6 +1134,28 @@ mod tests {
         assert_eq!(e.elements().collect::<Vec<_>>(), vec![&b"k"[..], b"value-55", b"x", b"y"]);
         assert_eq!(e.num_fields(), 2);
         assert_eq!(s.first_entry().unwrap().elements().nth(1), Some(&b"first"[..]));
+    }
+
+    #[test]
+    fn minid_trim_sees_a_nodes_deleted_last_record() {
+        let mut s = Stream::new();
+        let lim = NodeLimits { max_bytes: 0, max_entries: 3 };
+        for i in 1..=6 {
+            s.append(IdSpec::Explicit(id(i, 0)), &[b"f", b"v"], 0, lim).unwrap();
+        }
+        s.delete_ids(&[id(3, 0)]);
+        // The first node's last record is 3-0 (deleted): not below MINID 3-0, so it stays, as in Redis.
+        assert_eq!(s.trim(Trim::MinId(id(3, 0)), true, 0), 0);
+        assert_eq!(s.trim(Trim::MinId(id(4, 0)), true, 0), 2);
+        assert_eq!(s.first_record_id(), Some(id(4, 0)));
+        // Exact MINID trimming can leave a node of tombstones only (its last record 6-0 is deleted).
+        s.delete_ids(&[id(6, 0)]);
+        assert_eq!(s.trim(Trim::MinId(id(6, 0)), false, 0), 2);
+        assert_eq!((s.len(), s.node_count()), (0, 1));
+        assert!(s.first_entry().is_none() && s.last_entry().is_none());
+        s.append(IdSpec::Explicit(id(8, 0)), &[b"f", b"v"], 0, lim).unwrap();
+        assert_eq!(s.first_entry().map(|e| e.id), Some(id(8, 0)));
+        assert_eq!(s.range(StreamId::MIN, StreamId::MAX).count(), 1);
     }
 
     #[test]
