@@ -490,6 +490,9 @@ fn blocked_xreadgroup_wakes_with_data_or_errors() {
     assert_eq!(v, Value::Nil);
     let stats: String = q(&mut con, &["INFO", "commandstats"]);
     assert!(stats.contains("cmdstat_xreadgroup:calls=1,"), "{stats}");
+    // A read that was never served created no consumer.
+    let groups: Vec<Value> = q(&mut con, &["XINFO", "GROUPS", "t"]);
+    assert_eq!(as_int(&info_field(&groups[0], "consumers")), Some(0));
 }
 
 #[test]

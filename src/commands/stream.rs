@@ -1114,7 +1114,11 @@ fn serve_group(
         }
     };
     let history = matches!(from, ReadFrom::After(_));
-    // The consumer exists from its first read, served or not.
+    if !history && serve_new.is_none() {
+        return Ok(false);
+    }
+    // The consumer comes into being when it is first served (a read that blocks creates none), as in
+    // Redis 7.0.
     let g = s.groups.get_mut(gname).expect("group checked");
     let created = g.create_consumer(consumer, now);
     if let Some(c) = g.consumers.get_mut(consumer) {
@@ -1125,9 +1129,6 @@ fn serve_group(
         if noack && cx.s.feed.enabled {
             cx.propagate_as(&[b"XGROUP", b"CREATECONSUMER", key, gname, consumer]);
         }
-    }
-    if !history && serve_new.is_none() {
-        return Ok(false);
     }
     if body.resp == 2 {
         body.array(2);
