@@ -548,7 +548,7 @@ pub fn help(cx: &mut Ctx<'_>, cmd: &str, lines: &[&str]) -> CmdResult {
         cx.out.simple(l);
     }
     cx.out.simple("HELP");
-    cx.out.simple("    Print this help.");
+    cx.out.simple("    Prints this help.");
     Ok(())
 }
 

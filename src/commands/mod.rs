@@ -20,6 +20,7 @@ pub mod server;
 pub mod set;
 pub mod sort;
 pub mod spec;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -186,6 +187,8 @@ pub struct Blocked {
     pub keys: Vec<(usize, Vec<u8>)>,
     /// Absolute Unix ms; 0 = no timeout.
     pub deadline_ms: i64,
+    /// XREAD's `$` ids, resolved when it first blocked (a re-run must not see the new entries as old).
+    pub stream_ids: Vec<crate::types::stream::StreamId>,
 }
 
 impl Client {
@@ -578,7 +581,7 @@ impl<'a> Ctx<'a> {
         for k in &keys {
             s.blocked_on.entry(k.clone()).or_default().push_back(me);
         }
-        s.clients[me].blocked = Some(Blocked { keys, deadline_ms });
+        s.clients[me].blocked = Some(Blocked { keys, deadline_ms, stream_ids: Vec::new() });
         s.blocked_clients += 1;
     }
 
@@ -617,6 +620,7 @@ fn build_table() -> Table {
         sort::SPECS,
         scripting::SPECS,
         function::SPECS,
+        stream::SPECS,
     ];
     let mut all: Vec<&'static CommandSpec> = Vec::new();
     let mut by_name = HashMap::with_hasher(foldhash::fast::FixedState::default());
@@ -807,7 +811,10 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
     }
     let us = start.elapsed().as_micros() as u64;
     let st = &mut s.cmd_stats[spec.id];
-    st.calls += 1;
+    // A command that blocked is counted once, when it is finally served (as Redis's call() does).
+    if !s.block_called {
+        st.calls += 1;
+    }
     st.usec += us;
     s.stats.commands_processed += 1;
     if let Err(err) = res {
@@ -864,6 +871,14 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
         // A blocked request ends by CLIENT UNBLOCK or by its deadline: answer it and go on with the batch.
         let unblock = client.unblock_pending.take();
         if unblock.is_some() || (b.deadline_ms != 0 && b.deadline_ms <= now) {
+            // The blocked command ends here: this is its one counted call (Redis's updateStatsOnUnblock).
+            if let Some(spec) = batch.reqs.get(batch.done).and_then(|r| r.spec) {
+                let st = &mut s.cmd_stats[spec.id];
+                st.calls += 1;
+                if unblock == Some(true) {
+                    st.failed += 1;
+                }
+            }
             if unblock == Some(true) {
                 reply_error(s, &mut out, &CmdError::new("UNBLOCKED client unblocked via CLIENT UNBLOCK"));
             } else {

@@ -729,6 +729,19 @@ fn value_digest(v: &Value) -> [u8; 20] {
                 xor_in(&mut d, &[m, crate::types::num::format_double(sc).as_bytes()]);
             }
         }
+        Value::Stream(st) => {
+            // Ordered like a list: every entry's id and fields in turn, then the last generated id.
+            mix_digest(&mut d, b"stream");
+            for e in st.iter() {
+                let prev = d;
+                mix_digest(&mut d, &prev);
+                mix_digest(&mut d, e.id.to_string().as_bytes());
+                for x in e.elements() {
+                    mix_digest(&mut d, x);
+                }
+            }
+            mix_digest(&mut d, st.last_id.to_string().as_bytes());
+        }
         _ => mix_digest(&mut d, &v.to_vec().unwrap_or_default()),
     }
     d

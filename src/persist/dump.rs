@@ -9,7 +9,8 @@
 //! Strings (type 0) are written exactly as Redis 7.0 writes them (RDB string encoding, version 10), so a
 //! string's payload is byte-identical to Redis's and moves between the two servers either way (we also read
 //! Redis's int-encoded and LZF-compressed strings). Collections (type 0xF5, not an RDB type) are our own:
-//! bincode of a private DTO enum; Redis refuses them as a bad format rather than misreading them.
+//! bincode of a private DTO enum; Redis refuses them as a bad format rather than misreading them. Streams
+//! DUMPed by Redis (RDB types 15 and 19) are read too (`rdb_stream`), so they move from Redis to us.
 //!
 //! Redis checks the trailer before decoding anything, so a payload from a newer server is refused with the
 //! version/checksum error rather than misread; we do the same.
@@ -18,10 +19,12 @@
 //! so the position *is* the type tag on the wire (pinned by a unit test): a collection type is added as a
 //! new variant at the end, and old payloads keep decoding.
 
+use super::rdb_stream;
 use crate::types::encodings::Encodings;
 use crate::types::hash::Hash;
 use crate::types::list::List;
 use crate::types::set::Set;
+use crate::types::stream::{Group, Nack, Stream, StreamId};
 use crate::types::value::Value;
 use crate::types::zset::ZSet;
 use bincode::Options;
@@ -112,7 +115,116 @@ enum Dto<'a> {
     ZSet(Vec<(Blob<'a>, f64)>),
     /// Tag 4: hash (field, value) pairs.
     Hash(Vec<(Blob<'a>, Blob<'a>)>),
-    // Reserved: Stream (5).
+    /// Tag 5: a stream with its nodes (as they are, so that approximate trimming behaves the same after a
+    /// reload) and consumer groups.
+    Stream(StreamDto<'a>),
+}
+
+/// A stream id as (ms, seq).
+type IdDto = (u64, u64);
+
+/// A node: its key (master id), its last record's id, its tombstone count and its entries as (id,
+/// field/value elements).
+type NodeDto<'a> = (IdDto, IdDto, u64, Vec<(IdDto, Vec<Blob<'a>>)>);
+
+/// A stream: nodes as (tombstones, entries (id, field/value elements)), the stream's counters and groups.
+#[derive(Serialize, Deserialize)]
+struct StreamDto<'a> {
+    nodes: Vec<NodeDto<'a>>,
+    last_id: IdDto,
+    first_id: IdDto,
+    max_deleted_id: IdDto,
+    entries_added: u64,
+    groups: Vec<GroupDto<'a>>,
+}
+
+/// A consumer group: PEL entries as (id, delivery time, delivery count, consumer) and consumers as
+/// (name, seen time); each consumer's own PEL is rebuilt from the group's.
+#[derive(Serialize, Deserialize)]
+struct GroupDto<'a> {
+    name: Blob<'a>,
+    last_id: IdDto,
+    entries_read: i64,
+    pel: Vec<(IdDto, i64, u64, Blob<'a>)>,
+    consumers: Vec<(Blob<'a>, i64)>,
+}
+
+fn id_dto(id: StreamId) -> IdDto {
+    (id.ms, id.seq)
+}
+
+fn dto_id(d: IdDto) -> StreamId {
+    StreamId::new(d.0, d.1)
+}
+
+fn stream_dto(st: &Stream) -> StreamDto<'_> {
+    StreamDto {
+        nodes: st
+            .nodes_with_keys()
+            .map(|(master, last, deleted, entries)| {
+                let es = entries
+                    .iter()
+                    .map(|e| (id_dto(e.id), e.elements().map(|x| Blob(Cow::Borrowed(x))).collect()))
+                    .collect();
+                (id_dto(master), id_dto(last), deleted as u64, es)
+            })
+            .collect(),
+        last_id: id_dto(st.last_id),
+        first_id: id_dto(st.first_id),
+        max_deleted_id: id_dto(st.max_deleted_id),
+        entries_added: st.entries_added,
+        groups: st
+            .groups
+            .iter()
+            .map(|(name, g)| GroupDto {
+                name: Blob(Cow::Borrowed(name)),
+                last_id: id_dto(g.last_id),
+                entries_read: g.entries_read,
+                pel: g
+                    .pel
+                    .iter()
+                    .map(|(id, n)| (id_dto(*id), n.delivery_time, n.delivery_count, Blob(Cow::Borrowed(&n.consumer))))
+                    .collect(),
+                consumers: g.consumers.iter().map(|(c, x)| (Blob(Cow::Borrowed(c)), x.seen_time)).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// Rebuild a stream, refusing anything inconsistent (unordered ids, odd element counts, PEL entries of
+/// unknown consumers).
+fn stream_from_dto(d: StreamDto<'_>) -> Result<Stream, DumpError> {
+    let mut st = Stream::new();
+    for (master, last, deleted, entries) in d.nodes {
+        let es: Vec<(StreamId, Vec<&[u8]>)> =
+            entries.iter().map(|(id, elems)| (dto_id(*id), elems.iter().map(|b| &b.0[..]).collect())).collect();
+        if !st.push_node(dto_id(master), dto_id(last), deleted as usize, &es) {
+            return Err(DumpError::BadFormat);
+        }
+    }
+    st.last_id = dto_id(d.last_id);
+    st.first_id = dto_id(d.first_id);
+    st.max_deleted_id = dto_id(d.max_deleted_id);
+    st.entries_added = d.entries_added;
+    if st.last_valid_id() > st.last_id {
+        return Err(DumpError::BadFormat);
+    }
+    for gd in d.groups {
+        let mut g = Group::new(dto_id(gd.last_id), gd.entries_read);
+        for (c, seen) in gd.consumers {
+            g.create_consumer(&c.0, seen);
+        }
+        for (id, time, count, c) in gd.pel {
+            let id = dto_id(id);
+            let Some(cons) = g.consumers.get_mut(&c.0[..]) else { return Err(DumpError::BadFormat) };
+            cons.pel.insert(id);
+            g.pel.insert(id, Nack { delivery_time: time, delivery_count: count, consumer: c.0.into_owned() });
+        }
+        if st.groups.insert(gd.name.0.into_owned(), g).is_some() {
+            return Err(DumpError::BadFormat);
+        }
+    }
+    Ok(st)
 }
 
 /// bincode settings shared by both directions: fixed-width integers, little endian, and (when reading) a
@@ -136,6 +248,7 @@ pub fn dump_value(v: &Value) -> Vec<u8> {
         Value::Set(st) => Dto::Set(st.members().map(|m| Blob(m.bytes())).collect()),
         Value::ZSet(z) => Dto::ZSet(z.iter().map(|(m, sc)| (Blob(Cow::Borrowed(m)), sc)).collect()),
         Value::Hash(h) => Dto::Hash(h.iter().map(|(f, v)| (Blob(Cow::Borrowed(f)), Blob(Cow::Borrowed(v)))).collect()),
+        Value::Stream(st) => Dto::Stream(stream_dto(st)),
     };
     out.push(TYPE_FERRODIS);
     // Serializing into a Vec cannot fail: every DTO field is a plain byte string or a float.
@@ -195,7 +308,7 @@ fn write_rdb_string(out: &mut Vec<u8>, s: &[u8]) {
 }
 
 /// Read an RDB length at `*pos`: (is a special encoding, value).
-fn read_len(b: &[u8], pos: &mut usize) -> Result<(bool, u64), DumpError> {
+pub(super) fn read_len(b: &[u8], pos: &mut usize) -> Result<(bool, u64), DumpError> {
     let first = *b.get(*pos).ok_or(DumpError::BadFormat)?;
     *pos += 1;
     let take = |pos: &mut usize, n: usize| -> Result<&[u8], DumpError> {
@@ -218,7 +331,7 @@ fn read_len(b: &[u8], pos: &mut usize) -> Result<(bool, u64), DumpError> {
 }
 
 /// rdbGenericLoadStringObject: plain, int-encoded, or LZF-compressed.
-fn read_rdb_string(b: &[u8], pos: &mut usize) -> Result<Vec<u8>, DumpError> {
+pub(super) fn read_rdb_string(b: &[u8], pos: &mut usize) -> Result<Vec<u8>, DumpError> {
     let (special, n) = read_len(b, pos)?;
     let take = |pos: &mut usize, n: usize| -> Result<&[u8], DumpError> {
         let end = pos.checked_add(n).ok_or(DumpError::BadFormat)?;
@@ -319,6 +432,10 @@ pub fn restore_value(payload: &[u8], enc: &Encodings) -> Result<Value, DumpError
             return Ok(Value::string(&s));
         }
         Some(&TYPE_FERRODIS) => {}
+        // A stream DUMPed by Redis (5.0 to 7.0 forms).
+        Some(&t) if t == rdb_stream::TYPE_STREAM_LISTPACKS || t == rdb_stream::TYPE_STREAM_LISTPACKS_2 => {
+            return Ok(Value::Stream(Box::new(rdb_stream::read_stream(body, 1, t)?)));
+        }
         _ => return Err(DumpError::BadFormat),
     }
     let body = &body[1..];
@@ -337,6 +454,7 @@ pub fn restore_value(payload: &[u8], enc: &Encodings) -> Result<Value, DumpError
         Dto::Hash(v) => {
             Value::Hash(Hash::from_pairs(v.into_iter().map(|(f, x)| (f.0.into_owned(), x.0.into_owned())), enc))
         }
+        Dto::Stream(d) => Value::Stream(Box::new(stream_from_dto(d)?)),
     })
 }
 
@@ -391,6 +509,28 @@ deserunt mollit anim id est laborum.\0";
         assert_eq!(crc64(0, &real[..7]).to_le_bytes(), real[7..]);
         // Incremental use gives the same result.
         assert_eq!(crc64(crc64(0, b"12345"), b"6789"), 0xe9c6d914c4b8d9ca);
+    }
+
+    #[test]
+    fn round_trips_streams_with_groups() {
+        use crate::types::stream::{IdSpec, NodeLimits};
+        let lim = NodeLimits { max_bytes: 4096, max_entries: 2 };
+        let mut st = Stream::new();
+        for i in 1..=5u64 {
+            st.append(IdSpec::Explicit(StreamId::new(i, 0)), &[b"f", b"v"], 0, lim).unwrap();
+        }
+        st.delete_ids(&[StreamId::new(2, 0)]);
+        st.groups.insert(b"g".to_vec(), Group::new(StreamId::MIN, -1));
+        st.groups.get_mut(&b"g"[..]).unwrap().create_consumer(b"alice", 7);
+        st.deliver_new(b"g", b"alice", StreamId::MIN, 2, false, 9);
+        let v = Value::Stream(Box::new(st));
+        let back = restore_value(&dump_value(&v), &Encodings::default()).unwrap();
+        assert_eq!(back, v);
+        // An empty stream keeps its last id.
+        let mut e = Stream::new();
+        e.last_id = StreamId::new(9, 9);
+        let v = Value::Stream(Box::new(e));
+        assert_eq!(restore_value(&dump_value(&v), &Encodings::default()).unwrap(), v);
     }
 
     #[test]

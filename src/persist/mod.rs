@@ -1,3 +1,4 @@
 //! Persistence formats: pure readers and writers, no actors (the persistence actors use them).
 
 pub mod dump;
+pub mod rdb_stream;

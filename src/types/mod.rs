@@ -13,5 +13,6 @@ pub mod num;
 pub mod packbuf;
 pub mod rng;
 pub mod set;
+pub mod stream;
 pub mod value;
 pub mod zset;

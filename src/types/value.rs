@@ -8,6 +8,7 @@ use super::bytes::CompactBytes;
 use super::hash::Hash;
 use super::list::List;
 use super::set::Set;
+use super::stream::Stream;
 use super::zset::ZSet;
 
 /// Longest string Redis stores as embstr.
@@ -26,6 +27,8 @@ pub enum Value {
     Hash(Hash),
     Set(Set),
     ZSet(ZSet),
+    /// Streams are rarer and bigger: boxed, which keeps `Value` at 24 bytes.
+    Stream(Box<Stream>),
 }
 
 /// The type names TYPE and SCAN TYPE use.
@@ -36,6 +39,7 @@ pub enum Kind {
     Hash,
     Set,
     ZSet,
+    Stream,
 }
 
 impl Kind {
@@ -46,11 +50,12 @@ impl Kind {
             Kind::Hash => "hash",
             Kind::Set => "set",
             Kind::ZSet => "zset",
+            Kind::Stream => "stream",
         }
     }
 
     pub fn from_name(name: &[u8]) -> Option<Kind> {
-        [Kind::String, Kind::List, Kind::Hash, Kind::Set, Kind::ZSet]
+        [Kind::String, Kind::List, Kind::Hash, Kind::Set, Kind::ZSet, Kind::Stream]
             .into_iter()
             .find(|k| k.name().as_bytes().eq_ignore_ascii_case(name))
     }
@@ -104,6 +109,7 @@ impl Value {
             Value::Hash(_) => Kind::Hash,
             Value::Set(_) => Kind::Set,
             Value::ZSet(_) => Kind::ZSet,
+            Value::Stream(_) => Kind::Stream,
         }
     }
 
@@ -117,6 +123,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -176,6 +183,7 @@ impl Value {
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => s.heap_size(),
             Value::ZSet(z) => z.heap_size(),
+            Value::Stream(st) => st.heap_size(),
         }
     }
 }
