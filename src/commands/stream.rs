@@ -1317,6 +1317,16 @@ fn xgroup_target<'d>(db: &'d mut Db, key: &[u8], group: &[u8]) -> Result<(&'d mu
     Ok((s, has))
 }
 
+/// The stream at `key` (its last id) and its group `group`, or the error XGROUP subcommands give when either is missing.
+fn existing_group<'d>(db: &'d mut Db, key: &[u8], group: &[u8]) -> Result<(StreamId, &'d mut Group), CmdError> {
+    let (s, _) = xgroup_target(db, key, group)?;
+    let last_id = s.last_id;
+    match s.groups.get_mut(group) {
+        Some(g) => Ok((last_id, g)),
+        None => Err(nogroup_for_key(group, key)),
+    }
+}
+
 /// XGROUP CREATE key group id|$ [MKSTREAM] [ENTRIESREAD entries-read]
 fn xgroup_create(cx: &mut Ctx<'_>) -> CmdResult {
     let (mkstream, entries_read) = xgroup_options(cx, true)?;
@@ -1351,12 +1361,8 @@ fn xgroup_setid(cx: &mut Ctx<'_>) -> CmdResult {
         return Err(subcommand_syntax(cx));
     }
     let (key, gname, idarg) = (cx.arg(2), cx.arg(3), cx.arg(4));
-    let (s, has) = xgroup_target(cx.db(), key, gname)?;
-    if !has {
-        return Err(nogroup_for_key(gname, key));
-    }
-    let id = if idarg == b"$" { s.last_id } else { parse_id(idarg, 0)? };
-    let g = s.groups.get_mut(gname).expect("group exists");
+    let (last_id, g) = existing_group(cx.db(), key, gname)?;
+    let id = if idarg == b"$" { last_id } else { parse_id(idarg, 0)? };
     g.last_id = id;
     g.entries_read = entries_read;
     cx.s.dirty += 1;
@@ -1381,11 +1387,8 @@ fn xgroup_destroy(cx: &mut Ctx<'_>) -> CmdResult {
 /// XGROUP CREATECONSUMER key group consumer
 fn xgroup_createconsumer(cx: &mut Ctx<'_>) -> CmdResult {
     let (key, gname, cname) = (cx.arg(2), cx.arg(3), cx.arg(4));
-    let (s, has) = xgroup_target(cx.db(), key, gname)?;
-    if !has {
-        return Err(nogroup_for_key(gname, key));
-    }
-    let created = s.groups.get_mut(gname).expect("group exists").create_consumer(cname, clock::now_ms());
+    let (_, g) = existing_group(cx.db(), key, gname)?;
+    let created = g.create_consumer(cname, clock::now_ms());
     if created {
         cx.s.dirty += 1;
     }
@@ -1396,11 +1399,8 @@ fn xgroup_createconsumer(cx: &mut Ctx<'_>) -> CmdResult {
 /// XGROUP DELCONSUMER key group consumer
 fn xgroup_delconsumer(cx: &mut Ctx<'_>) -> CmdResult {
     let (key, gname, cname) = (cx.arg(2), cx.arg(3), cx.arg(4));
-    let (s, has) = xgroup_target(cx.db(), key, gname)?;
-    if !has {
-        return Err(nogroup_for_key(gname, key));
-    }
-    let pending = s.groups.get_mut(gname).expect("group exists").delete_consumer(cname);
+    let (_, g) = existing_group(cx.db(), key, gname)?;
+    let pending = g.delete_consumer(cname);
     if pending.is_some() {
         cx.s.dirty += 1;
     }
