@@ -1201,6 +1201,11 @@ fn serve_group(
 // ---------------------------------------------------------------------------------------------------------
 // Deletion and ids
 
+/// The ids from argument `from` on (XDEL, XACK): all are checked before anything changes, as in Redis.
+fn parse_id_list(cx: &Ctx<'_>, from: usize) -> Result<Vec<StreamId>, CmdError> {
+    (from..cx.argc()).map(|j| parse_strict_id(cx.arg(j), 0)).collect()
+}
+
 /// XDEL key id [id ...]
 fn xdel(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
@@ -1208,10 +1213,7 @@ fn xdel(cx: &mut Ctx<'_>) -> CmdResult {
         cx.out.int(0);
         return Ok(());
     }
-    let mut ids = Vec::with_capacity(cx.argc() - 2);
-    for j in 2..cx.argc() {
-        ids.push(parse_strict_id(cx.arg(j), 0)?);
-    }
+    let ids = parse_id_list(cx, 2)?;
     let s = write_stream(cx.db(), key)?.expect("checked");
     let deleted = s.delete_ids(&ids);
     if deleted > 0 {
@@ -1443,10 +1445,7 @@ fn xack(cx: &mut Ctx<'_>) -> CmdResult {
         cx.out.int(0);
         return Ok(());
     }
-    let mut ids = Vec::with_capacity(cx.argc() - 3);
-    for j in 3..cx.argc() {
-        ids.push(parse_strict_id(cx.arg(j), 0)?);
-    }
+    let ids = parse_id_list(cx, 3)?;
     let s = write_stream(cx.db(), key)?.expect("checked");
     let g = s.groups.get_mut(gname).expect("checked");
     let mut acked = 0;
