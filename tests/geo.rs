@@ -3,16 +3,8 @@
 
 mod common;
 
-use common::TestServer;
-use redis::{cmd, Connection, RedisError, Value};
-
-fn err_text(e: RedisError) -> String {
-    format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
-}
-
-fn fails(con: &mut Connection, args: &[&str]) -> String {
-    err_text(cmd(args[0]).arg(&args[1..]).query::<Value>(con).unwrap_err())
-}
+use common::{fails, TestServer};
+use redis::{cmd, Connection};
 
 fn strings(con: &mut Connection, args: &[&str]) -> Vec<String> {
     cmd(args[0]).arg(&args[1..]).query(con).unwrap()

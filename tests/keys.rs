@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::TestServer;
-use redis::{cmd, Connection, RedisError};
+use common::{err_text, TestServer};
+use redis::{cmd, Connection};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -35,10 +35,6 @@ fn full_scan(con: &mut Connection, extra: &[&str]) -> (Vec<String>, usize) {
 
 fn unique(v: &[String]) -> HashSet<String> {
     v.iter().cloned().collect()
-}
-
-fn err_text(e: RedisError) -> String {
-    format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
 }
 
 #[test]

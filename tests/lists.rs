@@ -4,34 +4,12 @@
 
 mod common;
 
-use common::{roundtrip, TestServer};
-use redis::{cmd, Connection, RedisError, Value};
+use common::{blocked_clients, err_text, fails, roundtrip, wait_blocked, TestServer};
+use redis::{cmd, Connection, Value};
 use std::time::{Duration, Instant};
-
-fn err_text(e: RedisError) -> String {
-    format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
-}
-
-fn fails(con: &mut Connection, args: &[&str]) -> String {
-    err_text(cmd(args[0]).arg(&args[1..]).query::<Value>(con).unwrap_err())
-}
 
 fn lrange(con: &mut Connection, key: &str) -> Vec<String> {
     cmd("LRANGE").arg(key).arg(0).arg(-1).query(con).unwrap()
-}
-
-fn blocked_clients(con: &mut Connection) -> usize {
-    let info: String = cmd("INFO").arg("clients").query(con).unwrap();
-    info.lines().find_map(|l| l.strip_prefix("blocked_clients:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
-}
-
-/// Wait until `n` clients are blocked (the blocking command reached the server).
-fn wait_blocked(con: &mut Connection, n: usize) {
-    let t0 = Instant::now();
-    while blocked_clients(con) != n {
-        assert!(t0.elapsed() < Duration::from_secs(5), "never reached {n} blocked clients");
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 #[test]

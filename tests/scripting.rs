@@ -4,14 +4,9 @@
 
 mod common;
 
-use common::{roundtrip, TestServer};
-use redis::{cmd, Connection, RedisError, Value};
+use common::{err_text, roundtrip, TestServer};
+use redis::{cmd, Connection, Value};
 use std::io::Read;
-
-/// "CODE detail", as Redis wrote the error.
-fn err_text(e: RedisError) -> String {
-    format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
-}
 
 fn eval(con: &mut Connection, script: &str, keys: &[&str], args: &[&str]) -> Result<Value, String> {
     cmd("EVAL").arg(script).arg(keys.len()).arg(keys).arg(args).query::<Value>(con).map_err(err_text)

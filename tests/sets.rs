@@ -3,24 +3,12 @@
 
 mod common;
 
-use common::{roundtrip, TestServer};
-use redis::{cmd, Connection, RedisError, Value};
+use common::{fails, q, roundtrip, TestServer};
+use redis::{cmd, Connection, Value};
 use std::collections::{BTreeSet, HashMap, HashSet};
-
-fn err_text(e: RedisError) -> String {
-    format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
-}
-
-fn fails(con: &mut Connection, args: &[&str]) -> String {
-    err_text(cmd(args[0]).arg(&args[1..]).query::<Value>(con).unwrap_err())
-}
 
 fn encoding(con: &mut Connection, key: &str) -> String {
     cmd("OBJECT").arg("ENCODING").arg(key).query(con).unwrap()
-}
-
-fn q<T: redis::FromRedisValue>(con: &mut Connection, args: &[&str]) -> T {
-    cmd(args[0]).arg(&args[1..]).query(con).unwrap()
 }
 
 fn members(con: &mut Connection, key: &str) -> BTreeSet<String> {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::TestServer;
+use common::{err_text, TestServer};
 use ferrodis::persist::dump::dump_value;
 use ferrodis::types::encodings::Encodings;
 use ferrodis::types::hash::Hash;
@@ -11,7 +11,7 @@ use ferrodis::types::list::List;
 use ferrodis::types::set::Set;
 use ferrodis::types::value::Value;
 use ferrodis::types::zset::ZSet;
-use redis::{cmd, Connection, RedisError};
+use redis::{cmd, Connection};
 
 fn restore(con: &mut Connection, key: &str, v: &Value) {
     let _: () = cmd("DEL").arg(key).query(con).unwrap();
@@ -46,10 +46,6 @@ fn sort(con: &mut Connection, args: &[&str]) -> Vec<Option<String>> {
 
 fn strs(v: &[&str]) -> Vec<Option<String>> {
     v.iter().map(|s| Some(s.to_string())).collect()
-}
-
-fn err_text(e: RedisError) -> String {
-    format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
 }
 
 #[test]

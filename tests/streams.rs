@@ -4,22 +4,10 @@
 
 mod common;
 
-use common::{roundtrip, TestServer};
-use redis::{cmd, Connection, RedisError, Value};
+use common::{blocked_clients, err_text, fails, q, roundtrip, wait_blocked, TestServer};
+use redis::{cmd, Connection, Value};
 use std::io::Read;
 use std::time::{Duration, Instant};
-
-fn err_text(e: RedisError) -> String {
-    format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
-}
-
-fn fails(con: &mut Connection, args: &[&str]) -> String {
-    err_text(cmd(args[0]).arg(&args[1..]).query::<Value>(con).unwrap_err())
-}
-
-fn q<T: redis::FromRedisValue>(con: &mut Connection, args: &[&str]) -> T {
-    cmd(args[0]).arg(&args[1..]).query(con).unwrap()
-}
 
 fn xadd(con: &mut Connection, key: &str, id: &str, pairs: &[&str]) -> String {
     cmd("XADD").arg(key).arg(id).arg(pairs).query(con).unwrap()
@@ -30,19 +18,6 @@ type Entries = Vec<(String, Vec<String>)>;
 
 fn ids(entries: &Entries) -> Vec<&str> {
     entries.iter().map(|(id, _)| id.as_str()).collect()
-}
-
-fn blocked_clients(con: &mut Connection) -> usize {
-    let info: String = cmd("INFO").arg("clients").query(con).unwrap();
-    info.lines().find_map(|l| l.strip_prefix("blocked_clients:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
-}
-
-fn wait_blocked(con: &mut Connection, n: usize) {
-    let t0 = Instant::now();
-    while blocked_clients(con) != n {
-        assert!(t0.elapsed() < Duration::from_secs(5), "never reached {n} blocked clients");
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// XINFO STREAM/GROUPS maps as (field, value) pairs.

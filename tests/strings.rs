@@ -3,18 +3,8 @@
 
 mod common;
 
-use common::{roundtrip, TestServer};
-use redis::{cmd, Connection, RedisError, Value};
-
-/// "CODE detail", as Redis wrote the error.
-fn err_text(e: RedisError) -> String {
-    format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
-}
-
-/// Run a command that must fail; its error text.
-fn fails(con: &mut Connection, args: &[&str]) -> String {
-    err_text(cmd(args[0]).arg(&args[1..]).query::<Value>(con).unwrap_err())
-}
+use common::{fails, roundtrip, TestServer};
+use redis::{cmd, Connection, Value};
 
 fn encoding(con: &mut Connection, key: &str) -> String {
     cmd("OBJECT").arg("ENCODING").arg(key).query(con).unwrap()

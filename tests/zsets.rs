@@ -4,21 +4,9 @@
 
 mod common;
 
-use common::{roundtrip, TestServer};
-use redis::{cmd, Connection, RedisError, Value};
+use common::{fails, q, roundtrip, TestServer};
+use redis::{cmd, Connection, Value};
 use std::time::{Duration, Instant};
-
-fn err_text(e: RedisError) -> String {
-    format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
-}
-
-fn fails(con: &mut Connection, args: &[&str]) -> String {
-    err_text(cmd(args[0]).arg(&args[1..]).query::<Value>(con).unwrap_err())
-}
-
-fn q<T: redis::FromRedisValue>(con: &mut Connection, args: &[&str]) -> T {
-    cmd(args[0]).arg(&args[1..]).query(con).unwrap()
-}
 
 fn encoding(con: &mut Connection, key: &str) -> String {
     q(con, &["OBJECT", "ENCODING", key])

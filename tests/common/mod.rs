@@ -3,11 +3,12 @@
 #![allow(dead_code)]
 
 use ferrodis::{Config, Server};
+use redis::{cmd, Connection, RedisError, Value};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub struct TestServer {
     addr: SocketAddr,
@@ -106,4 +107,36 @@ pub fn read_until(s: &mut TcpStream, needle: &[u8]) -> Vec<u8> {
         }
     }
     out
+}
+
+// ---- Client-side helpers shared by the integration tests ----
+
+/// An error reply as `CODE detail`, the way Redis prints it.
+pub fn err_text(e: RedisError) -> String {
+    format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
+}
+
+/// Run a command that must fail; its error text.
+pub fn fails(con: &mut Connection, args: &[&str]) -> String {
+    err_text(cmd(args[0]).arg(&args[1..]).query::<Value>(con).unwrap_err())
+}
+
+/// Run a command that must succeed.
+pub fn q<T: redis::FromRedisValue>(con: &mut Connection, args: &[&str]) -> T {
+    cmd(args[0]).arg(&args[1..]).query(con).unwrap()
+}
+
+/// INFO's blocked_clients.
+pub fn blocked_clients(con: &mut Connection) -> usize {
+    let info: String = cmd("INFO").arg("clients").query(con).unwrap();
+    info.lines().find_map(|l| l.strip_prefix("blocked_clients:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+}
+
+/// Wait until `n` clients are blocked (the blocking command reached the server).
+pub fn wait_blocked(con: &mut Connection, n: usize) {
+    let t0 = Instant::now();
+    while blocked_clients(con) != n {
+        assert!(t0.elapsed() < Duration::from_secs(5), "never reached {n} blocked clients");
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
