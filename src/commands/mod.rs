@@ -939,14 +939,22 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
     batch.out = out.buf;
 }
 
-/// Run one command given as plain arguments (unit tests and in-process helpers). The client must exist.
-pub fn run_args(s: &mut State, me: usize, args: &[&[u8]]) -> Vec<u8> {
-    let mut input = Vec::new();
-    let mut refs = Vec::new();
+/// Lay separate arguments out as one buffer and the ranges into it, the form `Argv` reads (commands that do not
+/// come from a connection's read buffer: scripts' redis.call, in-process helpers, tests).
+pub fn pack_args<A: AsRef<[u8]>>(args: &[A]) -> (Vec<u8>, Vec<ArgRef>) {
+    let mut input = Vec::with_capacity(args.iter().map(|a| a.as_ref().len()).sum());
+    let mut refs = Vec::with_capacity(args.len());
     for a in args {
+        let a = a.as_ref();
         refs.push(ArgRef { start: input.len() as u32, len: a.len() as u32 });
         input.extend_from_slice(a);
     }
+    (input, refs)
+}
+
+/// Run one command given as plain arguments (unit tests and in-process helpers). The client must exist.
+pub fn run_args(s: &mut State, me: usize, args: &[&[u8]]) -> Vec<u8> {
+    let (input, refs) = pack_args(args);
     let argv = Argv::new(&input, &[], &refs);
     let spec = table().resolve(&argv);
     let resp = s.clients[me].resp;

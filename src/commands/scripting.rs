@@ -16,7 +16,6 @@
 use super::spec::*;
 use super::{exec_request, table, Argv, Ctx, State};
 use crate::error::CmdError;
-use crate::resp::decode::ArgRef;
 use crate::resp::encode::Out;
 use crate::scripting::{self, Host, Kind, Outcome, Vm};
 use crate::spec;
@@ -185,12 +184,7 @@ impl<'a> ScriptHost<'a> {
 
 impl Host for ScriptHost<'_> {
     fn call(&mut self, args: Vec<Vec<u8>>) -> Result<Vec<u8>, String> {
-        let mut input = Vec::new();
-        let mut refs = Vec::with_capacity(args.len());
-        for a in &args {
-            refs.push(ArgRef { start: input.len() as u32, len: a.len() as u32 });
-            input.extend_from_slice(a);
-        }
+        let (input, refs) = super::pack_args(&args);
         let argv = Argv::new(&input, &[], &refs);
         let spec = match table().resolve(&argv) {
             Some(s) if s.subcommands.is_empty() || argv.len() < 2 => s,
@@ -255,17 +249,7 @@ impl Host for ScriptHost<'_> {
     }
 
     fn acl_check(&mut self, args: Vec<Vec<u8>>) -> Result<bool, String> {
-        let refs: Vec<ArgRef> = {
-            let mut pos = 0u32;
-            args.iter()
-                .map(|a| {
-                    let r = ArgRef { start: pos, len: a.len() as u32 };
-                    pos += a.len() as u32;
-                    r
-                })
-                .collect()
-        };
-        let input: Vec<u8> = args.concat();
+        let (input, refs) = super::pack_args(&args);
         let argv = Argv::new(&input, &[], &refs);
         match table().resolve(&argv) {
             // Only the default user exists and it may run everything.
@@ -692,15 +676,9 @@ mod tests {
     #[test]
     fn declared_flags_replace_the_tables() {
         use crate::commands::{table, Argv};
-        use crate::resp::decode::ArgRef;
         let t = new();
         let flags = |args: &[&[u8]]| {
-            let mut input = Vec::new();
-            let mut refs = Vec::new();
-            for a in args {
-                refs.push(ArgRef { start: input.len() as u32, len: a.len() as u32 });
-                input.extend_from_slice(a);
-            }
+            let (input, refs) = crate::commands::pack_args(args);
             let argv = Argv::new(&input, &[], &refs);
             let spec = table().resolve(&argv).unwrap();
             super::effective_flags(&t.s, spec, &argv)
