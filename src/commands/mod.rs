@@ -941,9 +941,14 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
 
 /// Lay separate arguments out as one buffer and the ranges into it, the form `Argv` reads (commands that do not
 /// come from a connection's read buffer: scripts' redis.call, in-process helpers, tests).
-pub fn pack_args<A: AsRef<[u8]>>(args: &[A]) -> (Vec<u8>, Vec<ArgRef>) {
-    let mut input = Vec::with_capacity(args.iter().map(|a| a.as_ref().len()).sum());
-    let mut refs = Vec::with_capacity(args.len());
+pub fn pack_args<I>(args: I) -> (Vec<u8>, Vec<ArgRef>)
+where
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
+{
+    let args = args.into_iter();
+    let mut input = Vec::new();
+    let mut refs = Vec::with_capacity(args.size_hint().0);
     for a in args {
         let a = a.as_ref();
         refs.push(ArgRef { start: input.len() as u32, len: a.len() as u32 });

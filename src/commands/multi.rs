@@ -44,12 +44,7 @@ pub fn queue(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spec: &'st
         reply_error(s, out, &err);
         return;
     }
-    let mut buf = Vec::new();
-    let mut refs = Vec::with_capacity(argv.len());
-    for a in argv.iter() {
-        refs.push(ArgRef { start: buf.len() as u32, len: a.len() as u32 });
-        buf.extend_from_slice(a);
-    }
+    let (buf, refs) = super::pack_args(argv.iter());
     if let Some(q) = s.clients[me].multi.as_mut() {
         q.push(Queued { spec, buf, refs });
     }
