@@ -417,43 +417,32 @@ fn blocked_xreadgroup_wakes_with_data_or_errors() {
     assert_eq!(got, ["1-0", "2-0"]);
 
     // Destroying the group: -NOGROUP; deleting the key: -UNBLOCKED.
-    let mut c = srv.conn();
-    let h = std::thread::spawn(move || {
-        err_text(
-            cmd("XREADGROUP")
-                .arg("GROUP")
-                .arg("g")
-                .arg("c")
-                .arg("BLOCK")
-                .arg(0)
-                .arg("STREAMS")
-                .arg("s")
-                .arg(">")
-                .query::<Value>(&mut c)
-                .unwrap_err(),
-        )
-    });
+    // A client blocked in XREADGROUP GROUP g c BLOCK 0 on s; the handle yields its error reply.
+    let blocked_reader = || {
+        let mut c = srv.conn();
+        std::thread::spawn(move || {
+            err_text(
+                cmd("XREADGROUP")
+                    .arg("GROUP")
+                    .arg("g")
+                    .arg("c")
+                    .arg("BLOCK")
+                    .arg(0)
+                    .arg("STREAMS")
+                    .arg("s")
+                    .arg(">")
+                    .query::<Value>(&mut c)
+                    .unwrap_err(),
+            )
+        })
+    };
+    let h = blocked_reader();
     wait_blocked(&mut con, 1);
     q::<i64>(&mut con, &["XGROUP", "DESTROY", "s", "g"]);
     assert_eq!(h.join().unwrap(), "NOGROUP the consumer group this client was blocked on no longer exists");
 
     q::<String>(&mut con, &["XGROUP", "CREATE", "s", "g", "$"]);
-    let mut c = srv.conn();
-    let h = std::thread::spawn(move || {
-        err_text(
-            cmd("XREADGROUP")
-                .arg("GROUP")
-                .arg("g")
-                .arg("c")
-                .arg("BLOCK")
-                .arg(0)
-                .arg("STREAMS")
-                .arg("s")
-                .arg(">")
-                .query::<Value>(&mut c)
-                .unwrap_err(),
-        )
-    });
+    let h = blocked_reader();
     wait_blocked(&mut con, 1);
     q::<i64>(&mut con, &["DEL", "s"]);
     assert_eq!(h.join().unwrap(), "UNBLOCKED the stream key no longer exists");
