@@ -1427,7 +1427,7 @@ fn is_space(c: u8) -> bool {
 /// Redis's sdssplitargs: words split on blanks; "double quotes" with \n \r \t \b \a \xHH and
 /// \<any> escapes; 'single quotes' with \' only; a closing quote must end the word. None on
 /// unbalanced quotes.
-fn split_args(line: &str) -> Option<Vec<String>> {
+pub(crate) fn split_args(line: &str) -> Option<Vec<String>> {
     let b = line.as_bytes();
     let b = &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())]; // C stops at NUL
     let at = |i: usize| b.get(i).copied().unwrap_or(0);
@@ -1504,7 +1504,7 @@ fn hex(c: u8) -> u8 {
 }
 
 /// Redis's sdscatrepr: a double-quoted string that split_args reads back.
-fn repr(s: &str) -> String {
+pub(crate) fn repr(s: &str) -> String {
     let mut out = String::from("\"");
     for &c in s.as_bytes() {
         match c {

@@ -1,4 +1,5 @@
 //! Persistence formats: pure readers and writers, no actors (the persistence actors use them).
 
+pub mod aof;
 pub mod dump;
 pub mod rdb_stream;
