@@ -492,7 +492,7 @@ fn keys(cx: &mut Ctx<'_>) -> CmdResult {
     let all = pat == b"*";
     let (db, out) = cx.db_out();
     let mut found: Vec<CompactBytes> = Vec::new();
-    db.for_each(|e| {
+    db.for_each(|e, _| {
         if all || glob_match(pat, &e.key, false) {
             found.push(e.key.clone());
         }
@@ -633,10 +633,10 @@ fn rename_generic(cx: &mut Ctx<'_>, nx: bool) -> CmdResult {
         out.int(0);
         return Ok(());
     }
-    let Some(mut entry) = db.remove(src) else { return Err(CmdError::NO_KEY) };
+    let Some((mut entry, expire_at)) = db.take(src) else { return Err(CmdError::NO_KEY) };
     entry.key = CompactBytes::new(dst);
     // insert_entry replaces an existing `dst` (and its TTL).
-    db.insert_entry(entry);
+    db.insert_entry(entry, expire_at);
     if nx {
         out.int(1);
     } else {
@@ -658,11 +658,11 @@ fn move_cmd(cx: &mut Ctx<'_>) -> CmdResult {
         cx.out.int(0);
         return Ok(());
     }
-    let Some(entry) = cx.db().remove(key) else {
+    let Some((entry, expire_at)) = cx.db().take(key) else {
         cx.out.int(0);
         return Ok(());
     };
-    cx.s.dbs[dst].insert_entry(entry);
+    cx.s.dbs[dst].insert_entry(entry, expire_at);
     // The source db and the destination db both change, as Redis signals both.
     cx.modified(key);
     cx.modified_in(dst, key);
@@ -692,7 +692,8 @@ fn copy(cx: &mut Ctx<'_>) -> CmdResult {
     if dst_db == cx.db && src == dst {
         return Err(SAME_OBJECT);
     }
-    let Some((value, expire_at)) = cx.db().get(src).map(|e| (e.value.clone(), e.expire_at)) else {
+    let db = cx.db();
+    let Some((value, expire_at)) = db.get(src).map(|e| e.value.clone()).map(|v| (v, db.stored_expire(src))) else {
         cx.out.int(0);
         return Ok(());
     };
@@ -705,7 +706,7 @@ fn copy(cx: &mut Ctx<'_>) -> CmdResult {
         target.remove(dst);
     }
     let lru = fresh_lru(target.lfu);
-    target.insert_entry(Box::new(Entry { key: CompactBytes::new(dst), value, expire_at, lru }));
+    target.insert_entry(Entry::new(dst, value, lru), expire_at);
     cx.modified_in(dst_db, dst);
     cx.out.int(1);
     Ok(())
@@ -782,10 +783,11 @@ fn expire_generic(cx: &mut Ctx<'_>, relative: bool, seconds: bool) -> CmdResult 
     when += base;
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let Some(current) = db.get_mut(key).map(|e| e.expire_at) else {
+    if db.get_mut(key).is_none() {
         out.int(0);
         return Ok(());
-    };
+    }
+    let current = db.stored_expire(key);
     // 0 means "no TTL", which GT and LT treat as infinite.
     let refused = (flags & EXPIRE_NX != 0 && current != 0)
         || (flags & EXPIRE_XX != 0 && current == 0)
@@ -859,7 +861,7 @@ fn ttl_generic(cx: &mut Ctx<'_>, ms: bool, abs: bool) -> CmdResult {
 fn persist(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let db = cx.db();
-    let had_ttl = matches!(db.get_mut(key), Some(e) if e.expire_at != 0);
+    let had_ttl = db.get_mut(key).is_some() && db.stored_expire(key) != 0;
     if had_ttl {
         db.set_expire(key, 0);
         cx.modified(key);
@@ -1066,7 +1068,7 @@ fn restore(cx: &mut Ctx<'_>) -> CmdResult {
     } else {
         fresh_lru(false)
     };
-    db.insert_entry(Box::new(Entry { key: CompactBytes::new(key), value, expire_at: ttl, lru }));
+    db.insert_entry(Entry::new(key, value, lru), ttl);
     cx.modified(key);
     if relative_ttl {
         // Propagate the TTL as an absolute time, as Redis does.

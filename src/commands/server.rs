@@ -835,10 +835,10 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
         "digest" if cx.argc() == 2 => {
             let mut total = [0u8; 20];
             for db in &cx.s.dbs {
-                db.for_each(|e| {
+                db.for_each(|e, expire_at| {
                     let mut d = value_digest(&e.value);
                     mix_digest(&mut d, &e.key);
-                    if e.expire_at != 0 {
+                    if expire_at != 0 {
                         mix_digest(&mut d, b"!!expire!!");
                     }
                     for (a, b) in total.iter_mut().zip(d) {
@@ -877,7 +877,7 @@ fn debug_reload(cx: &mut Ctx<'_>) -> CmdResult {
     let enc = cx.s.enc;
     for db in cx.s.dbs.iter_mut() {
         let mut saved: Vec<(Vec<u8>, Vec<u8>, i64)> = Vec::with_capacity(db.len());
-        db.for_each(|e| saved.push((e.key.to_vec(), dump_value(&e.value), e.expire_at)));
+        db.for_each(|e, expire_at| saved.push((e.key.to_vec(), dump_value(&e.value), expire_at)));
         db.clear();
         for (key, payload, expire_at) in saved {
             if expire_at != 0 && expire_at < now {

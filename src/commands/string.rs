@@ -603,7 +603,7 @@ fn getex(cx: &mut Ctx<'_>) -> CmdResult {
     }
     let at = at.transpose()?;
     reply_str(out, &e.value)?;
-    let had_ttl = e.expire_at != 0;
+    let had_ttl = db.stored_expire(key) != 0;
     match at {
         Some(at) if flags & (EXAT | PXAT) != 0 && at <= clock::now_ms() => {
             db.remove(key);

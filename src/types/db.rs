@@ -7,15 +7,22 @@
 //!
 //! SCAN's cursor is a position in the 64-bit space of scan positions (a fixed function of the key's hash):
 //! every call returns the keys in `[cursor, next)`, so a key present for the whole scan is returned at least
-//! once however segments split in between. Each segment carries a version bumped on every change, for the
-//! fork-less snapshot (serialize a segment before its first change after the snapshot began).
+//! once however segments split in between. Each segment carries a version bumped on every change.
+//!
+//! Fork-less point-in-time snapshots (AOF rewrite): `snapshot_begin` marks every segment pending; the caller
+//! encodes them a few at a time (`snapshot_step`), and any change to a pending segment first encodes that
+//! segment as it was (serialize-before-mutate, Dragonfly's method), so the encoded keys are the database at
+//! the instant the snapshot began without copying it or forking.
+//!
+//! TTLs live in each segment's `expires` map (key -> absolute ms) only, as Redis keeps a separate expires
+//! dict: an entry is then 56 bytes instead of 64, and most keys have no TTL.
 
 use super::bytes::CompactBytes;
 use super::clock;
 use super::rng;
 use super::value::Value;
 use hashbrown::HashTable;
-use indexmap::IndexSet;
+use indexmap::IndexMap;
 use std::hash::BuildHasher;
 
 /// Entries a segment holds before it splits (7/8 of 1024 buckets: hashbrown's full load). A split rehashes the
@@ -23,30 +30,65 @@ use std::hash::BuildHasher;
 /// 4096-bucket segments) at the cost of a bigger directory (4 bytes per segment).
 const SEG_MAX: usize = 896;
 
-/// One key with its value and metadata.
+/// One key with its value and metadata (its TTL, if any, is in the segment's `expires`).
 #[derive(Debug)]
 pub struct Entry {
     pub key: CompactBytes,
     pub value: Value,
-    /// Absolute expiry in Unix ms; 0 means none.
-    pub expire_at: i64,
     /// LRU clock (seconds, 24 bits) or, under an LFU policy, LFU data (16-bit minutes + 8-bit counter).
     pub lru: u32,
+}
+
+impl Entry {
+    pub fn new(key: &[u8], value: Value, lru: u32) -> Box<Entry> {
+        Box::new(Entry { key: CompactBytes::new(key), value, lru })
+    }
+}
+
+/// Encodes one key of a snapshot into `out`: the entry as it was when the snapshot began, and its absolute
+/// expiry in ms (0: none). Keys already expired when encoded are not passed.
+pub type SnapEncoder = fn(entry: &Entry, expire_at: i64, out: &mut Vec<u8>);
+
+/// A point-in-time snapshot in progress (see the module docs).
+struct Snapshot {
+    encode: SnapEncoder,
+    /// Encoded keys not yet taken by the caller.
+    out: Vec<u8>,
+    /// Steps encode pending segments in index order from here; segments born later (splits) are not pending.
+    next: usize,
 }
 
 type Hasher = foldhash::fast::RandomState;
 
 struct Segment {
     table: HashTable<Box<Entry>>,
-    /// Keys of this segment that have a TTL: counted for INFO, sampled by active expiry.
-    expires: IndexSet<CompactBytes, foldhash::fast::FixedState>,
+    /// Keys of this segment that have a TTL, with their absolute expiry (ms): looked up by lazy expiry,
+    /// sampled by active expiry.
+    expires: IndexMap<CompactBytes, i64, foldhash::fast::FixedState>,
     depth: u32,
     version: u64,
+    /// Not yet encoded by the snapshot in progress.
+    snap_pending: bool,
 }
 
 impl Segment {
     fn new(depth: u32) -> Segment {
-        Segment { table: HashTable::new(), expires: IndexSet::default(), depth, version: 0 }
+        Segment { table: HashTable::new(), expires: IndexMap::default(), depth, version: 0, snap_pending: false }
+    }
+
+    #[inline]
+    fn expire_of(&self, key: &[u8]) -> i64 {
+        if self.expires.is_empty() {
+            0
+        } else {
+            self.expires.get(key).copied().unwrap_or(0)
+        }
+    }
+
+    /// Forget `key`'s TTL; true if it had one.
+    #[inline]
+    fn drop_expire(&mut self, key: &[u8]) -> bool {
+        !self.expires.is_empty() && self.expires.swap_remove(key).is_some()
     }
 }
 
@@ -81,6 +123,7 @@ pub struct Db {
     /// Record keys deleted by expiry in `expired_log` (a replica or AOF needs to hear of them).
     pub log_expired: bool,
     pub expired_log: Vec<CompactBytes>,
+    snap: Option<Box<Snapshot>>,
 }
 
 /// The scan position of a hash: what SCAN cursors and the directory are defined over. The top 7 bits go to
@@ -113,6 +156,7 @@ impl Db {
             lazy_expire: true,
             log_expired: false,
             expired_log: Vec::new(),
+            snap: None,
         }
     }
 
@@ -157,10 +201,11 @@ impl Db {
         if self.expires == 0 || !self.lazy_expire {
             return false;
         }
-        let at = match self.find_raw(key) {
-            Some(e) if e.expire_at != 0 => e.expire_at,
-            _ => return false,
-        };
+        let h = self.hash(key);
+        let at = self.segs[self.seg_of(h)].expire_of(key);
+        if at == 0 {
+            return false;
+        }
         // Redis's keyIsExpired: a key lives through its expiry millisecond (expired only when now > when).
         if at >= clock::now_ms() {
             return false;
@@ -217,6 +262,7 @@ impl Db {
         let h = self.hash(key);
         let s = self.seg_of(h);
         let lfu = self.lfu;
+        self.barrier(s);
         let seg = &mut self.segs[s];
         match seg.table.find_mut(h, |e| e.key.as_slice() == key) {
             Some(e) => {
@@ -234,35 +280,35 @@ impl Db {
         let h = self.hash(key);
         let s = self.seg_of(h);
         let lfu = self.lfu;
+        self.barrier(s);
         let seg = &mut self.segs[s];
         if let Some(e) = seg.table.find_mut(h, |e| e.key.as_slice() == key) {
             seg.version += 1;
             touch(e, lfu);
             let old = std::mem::replace(&mut e.value, value);
-            if !keep_ttl && e.expire_at != 0 {
-                e.expire_at = 0;
-                seg.expires.swap_remove(key);
+            if !keep_ttl && seg.drop_expire(key) {
                 self.expires -= 1;
             }
             return Some(old);
         }
-        let entry = Box::new(Entry { key: CompactBytes::new(key), value, expire_at: 0, lru: new_lru(lfu) });
-        self.insert_new(h, entry);
+        self.insert_new(h, Entry::new(key, value, new_lru(lfu)), 0);
         None
     }
 
-    /// Insert an entry known to be absent (RENAME/MOVE/RESTORE keep TTL and metadata this way).
-    pub fn insert_entry(&mut self, entry: Box<Entry>) {
+    /// Insert an entry with its expiry (0: none), replacing the key if present (RENAME/MOVE/RESTORE keep TTL
+    /// and metadata this way).
+    pub fn insert_entry(&mut self, entry: Box<Entry>, expire_at: i64) {
         let h = self.hash(&entry.key);
         let had = self.find_raw(&entry.key).is_some();
         if had {
             self.remove(&entry.key.clone());
         }
-        self.insert_new(h, entry);
+        self.insert_new(h, entry, expire_at);
     }
 
-    fn insert_new(&mut self, h: u64, entry: Box<Entry>) {
+    fn insert_new(&mut self, h: u64, entry: Box<Entry>, expire_at: i64) {
         let mut s = self.seg_of(h);
+        self.barrier(s);
         if self.segs[s].table.len() >= SEG_MAX {
             self.split(s);
             s = self.seg_of(h);
@@ -270,8 +316,8 @@ impl Db {
         let hasher = &self.hasher;
         let seg = &mut self.segs[s];
         seg.version += 1;
-        if entry.expire_at != 0 {
-            seg.expires.insert(entry.key.clone());
+        if expire_at != 0 {
+            seg.expires.insert(entry.key.clone(), expire_at);
             self.expires += 1;
         }
         seg.table.insert_unique(h, entry, |e| hasher.hash_one(e.key.as_slice()));
@@ -313,9 +359,10 @@ impl Db {
             .collect();
         new_seg.table.reserve(moved.len(), |e| hasher.hash_one(e.key.as_slice()));
         for (h, e) in hashes.into_iter().zip(moved) {
-            if e.expire_at != 0 {
-                old.expires.swap_remove(e.key.as_slice());
-                new_seg.expires.insert(e.key.clone());
+            if !old.expires.is_empty() {
+                if let Some(at) = old.expires.swap_remove(e.key.as_slice()) {
+                    new_seg.expires.insert(e.key.clone(), at);
+                }
             }
             new_seg.table.insert_unique(h, e, |e| hasher.hash_one(e.key.as_slice()));
         }
@@ -332,58 +379,168 @@ impl Db {
 
     /// Delete a key; returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Box<Entry>> {
+        self.take(key).map(|(e, _)| e)
+    }
+
+    /// Delete a key; returns its entry and its expiry (0: none), for RENAME and MOVE.
+    pub fn take(&mut self, key: &[u8]) -> Option<(Box<Entry>, i64)> {
         let h = self.hash(key);
         let s = self.seg_of(h);
+        if self.segs[s].snap_pending && self.find_raw(key).is_none() {
+            return None; // nothing changes: no need to encode the segment now
+        }
+        self.barrier(s);
         let seg = &mut self.segs[s];
         let e = seg.table.find_entry(h, |e| e.key.as_slice() == key).ok()?.remove().0;
         seg.version += 1;
-        if e.expire_at != 0 {
-            seg.expires.swap_remove(key);
+        let at = if seg.expires.is_empty() { None } else { seg.expires.swap_remove(key) };
+        if at.is_some() {
             self.expires -= 1;
         }
         self.len -= 1;
-        Some(e)
+        Some((e, at.unwrap_or(0)))
     }
 
     /// Absolute expiry of a live key: None if absent, Some(0) if it has no TTL.
     pub fn expire_at(&mut self, key: &[u8]) -> Option<i64> {
         self.expire_if_needed(key);
-        self.find_raw(key).map(|e| e.expire_at)
+        let h = self.hash(key);
+        let seg = &self.segs[self.seg_of(h)];
+        seg.table.find(h, |e| e.key.as_slice() == key)?;
+        Some(seg.expire_of(key))
+    }
+
+    /// The stored expiry (0: none) of a key, even one past its TTL (DEBUG, digests).
+    pub fn stored_expire(&self, key: &[u8]) -> i64 {
+        self.segs[self.seg_of(self.hash(key))].expire_of(key)
     }
 
     /// Set (at > 0) or clear (at == 0) the expiry of an existing key. False if the key is absent.
     pub fn set_expire(&mut self, key: &[u8], at: i64) -> bool {
         let h = self.hash(key);
         let s = self.seg_of(h);
+        if self.find_raw(key).is_none() {
+            return false;
+        }
+        self.barrier(s);
         let seg = &mut self.segs[s];
-        let Some(e) = seg.table.find_mut(h, |e| e.key.as_slice() == key) else { return false };
         seg.version += 1;
-        match (e.expire_at != 0, at != 0) {
-            (false, true) => {
-                seg.expires.insert(e.key.clone());
+        if at != 0 {
+            if let Some(old) = seg.expires.get_mut(key) {
+                *old = at;
+            } else {
+                seg.expires.insert(CompactBytes::new(key), at);
                 self.expires += 1;
             }
-            (true, false) => {
-                seg.expires.swap_remove(key);
-                self.expires -= 1;
-            }
-            _ => {}
+        } else if seg.drop_expire(key) {
+            self.expires -= 1;
         }
-        e.expire_at = at;
         true
     }
 
     /// Drop every key.
     pub fn clear(&mut self) {
+        self.barrier_all();
+        let snap = self.snap.take();
         *self = Db { id: self.id, lfu: self.lfu, log_expired: self.log_expired, ..Db::new(self.id) };
+        self.snap = snap;
     }
 
-    /// Exchange contents with another database (SWAPDB): the numbers stay, the data moves.
+    /// Exchange contents with another database (SWAPDB): the numbers stay, the data moves. A snapshot in
+    /// progress belongs to the number, so both are encoded first.
     pub fn swap_contents(&mut self, other: &mut Db) {
+        self.barrier_all();
+        other.barrier_all();
         std::mem::swap(self, other);
         std::mem::swap(&mut self.id, &mut other.id);
         std::mem::swap(&mut self.lfu, &mut other.lfu);
         std::mem::swap(&mut self.log_expired, &mut other.log_expired);
+        std::mem::swap(&mut self.snap, &mut other.snap);
+    }
+
+    // ---- fork-less snapshot ----
+
+    /// Start a point-in-time snapshot: from now on a segment is encoded before its first change, and
+    /// `snapshot_step` encodes the rest. A snapshot already in progress is dropped.
+    pub fn snapshot_begin(&mut self, encode: SnapEncoder) {
+        for seg in &mut self.segs {
+            seg.snap_pending = true;
+        }
+        self.snap = Some(Box::new(Snapshot { encode, out: Vec::new(), next: 0 }));
+    }
+
+    /// Encode whole pending segments until about `max_entries` keys are done; true when every key of the
+    /// snapshot is encoded (the barriers stop then; `snapshot_take` still holds the last bytes).
+    pub fn snapshot_step(&mut self, max_entries: usize) -> bool {
+        let Some(snap) = &self.snap else { return true };
+        let mut next = snap.next;
+        let mut done = 0;
+        while next < self.segs.len() && done < max_entries {
+            if self.segs[next].snap_pending {
+                done += self.segs[next].table.len().max(1);
+                self.encode_segment(next);
+            }
+            next += 1;
+        }
+        if let Some(snap) = &mut self.snap {
+            snap.next = next;
+        }
+        next >= self.segs.len()
+    }
+
+    /// The bytes encoded so far, drained. After the last step, this also ends the snapshot.
+    pub fn snapshot_take(&mut self) -> Vec<u8> {
+        let Some(snap) = &mut self.snap else { return Vec::new() };
+        let out = std::mem::take(&mut snap.out);
+        if snap.next >= self.segs.len() {
+            self.snap = None;
+        }
+        out
+    }
+
+    /// Drop the snapshot in progress.
+    pub fn snapshot_abort(&mut self) {
+        self.snap = None;
+        for seg in &mut self.segs {
+            seg.snap_pending = false;
+        }
+    }
+
+    /// A snapshot is in progress (begun, and its last bytes not yet taken).
+    pub fn snapshot_active(&self) -> bool {
+        self.snap.is_some()
+    }
+
+    /// Serialize-before-mutate: segment `s` is about to change; encode it first if the snapshot needs it.
+    #[inline]
+    fn barrier(&mut self, s: usize) {
+        if self.snap.is_some() && self.segs[s].snap_pending {
+            self.encode_segment(s);
+        }
+    }
+
+    /// Encode every pending segment now (whole-database changes: FLUSHDB, SWAPDB).
+    fn barrier_all(&mut self) {
+        if self.snap.is_some() {
+            for s in 0..self.segs.len() {
+                self.barrier(s);
+            }
+        }
+    }
+
+    fn encode_segment(&mut self, s: usize) {
+        let Some(snap) = &mut self.snap else { return };
+        let seg = &mut self.segs[s];
+        seg.snap_pending = false;
+        let now = clock::now_ms();
+        for e in seg.table.iter() {
+            let at = seg.expire_of(&e.key);
+            // Redis's rewrite skips keys whose TTL has already passed.
+            if at != 0 && at < now {
+                continue;
+            }
+            (snap.encode)(e, at, &mut snap.out);
+        }
     }
 
     /// One SCAN step: calls `f` for keys whose scan position is in `[cursor, next)`, aiming at about `count`
@@ -415,7 +572,8 @@ impl Db {
             for e in seg.table.iter() {
                 let sp = scan_pos(self.hasher.hash_one(e.key.as_slice())) as u128;
                 if sp >= pos && sp < end {
-                    if e.expire_at != 0 && e.expire_at < now && self.lazy_expire {
+                    let at = seg.expire_of(&e.key);
+                    if at != 0 && at < now && self.lazy_expire {
                         expired.push(e.key.clone());
                         continue;
                     }
@@ -439,13 +597,14 @@ impl Db {
         }
     }
 
-    /// Every live key (KEYS, DEBUG). Expired keys are skipped.
-    pub fn for_each(&self, mut f: impl FnMut(&Entry)) {
+    /// Every live key with its expiry (0: none) (KEYS, DEBUG). Expired keys are skipped.
+    pub fn for_each(&self, mut f: impl FnMut(&Entry, i64)) {
         let now = clock::now_ms();
         for seg in &self.segs {
             for e in seg.table.iter() {
-                if e.expire_at == 0 || e.expire_at >= now || !self.lazy_expire {
-                    f(e);
+                let at = seg.expire_of(&e.key);
+                if at == 0 || at >= now || !self.lazy_expire {
+                    f(e, at);
                 }
             }
         }
@@ -498,10 +657,10 @@ impl Db {
                 visited_segs += 1;
                 continue;
             }
-            let key = seg.expires[i].clone();
+            let (key, &at) = seg.expires.get_index(i).expect("index checked above");
+            let key = key.clone();
             st.sampled += 1;
-            let at = self.find_raw(&key).map(|e| e.expire_at).unwrap_or(0);
-            if at != 0 && at < now {
+            if at < now {
                 // swap_remove moves the last key into slot i: sample slot i again.
                 self.remove(&key);
                 self.expired_keys += 1;
@@ -602,8 +761,8 @@ mod tests {
     }
 
     #[test]
-    fn entry_is_64_bytes() {
-        assert_eq!(std::mem::size_of::<Entry>(), 64);
+    fn entry_is_56_bytes() {
+        assert_eq!(std::mem::size_of::<Entry>(), 56);
     }
 
     #[test]
@@ -720,6 +879,97 @@ mod tests {
         assert_eq!(db.version(), v1);
         db.get_mut(b"x");
         assert!(db.version() > v1);
+    }
+
+    /// Test encoder: `key value expire_at` lines.
+    fn enc(e: &Entry, at: i64, out: &mut Vec<u8>) {
+        let v = match &e.value {
+            Value::Int(i) => *i,
+            _ => -1,
+        };
+        out.extend_from_slice(format!("{} {v} {at}\n", String::from_utf8_lossy(&e.key)).as_bytes());
+    }
+
+    fn decoded(bytes: &[u8]) -> Vec<(String, i64, i64)> {
+        let mut v: Vec<(String, i64, i64)> = String::from_utf8_lossy(bytes)
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                (f[0].to_string(), f[1].parse().unwrap(), f[2].parse().unwrap())
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn contents(db: &Db) -> Vec<(String, i64, i64)> {
+        let mut out = Vec::new();
+        db.for_each(|e, at| enc(e, at, &mut out));
+        decoded(&out)
+    }
+
+    #[test]
+    fn snapshot_is_point_in_time_under_writes() {
+        let mut db = Db::new(0);
+        for i in 0..20_000 {
+            db.set(&k(i), Value::Int(i as i64), false);
+            if i % 3 == 0 {
+                db.set_expire(&k(i), i64::MAX - i as i64);
+            }
+        }
+        let at_begin = contents(&db);
+        db.snapshot_begin(enc);
+        let mut bytes = Vec::new();
+        let mut i = 0;
+        loop {
+            // Every kind of change between steps: overwrite, delete, TTL set and cleared, in-place write,
+            // and new keys that split segments.
+            db.set(&k(i), Value::Int(-5), false);
+            db.remove(&k(i + 1));
+            db.set_expire(&k(i + 2), 77);
+            db.set_expire(&k(i + 3), 0);
+            if let Some(e) = db.get_mut(&k(i + 4)) {
+                e.value = Value::Int(-6);
+            }
+            for j in 0..40 {
+                db.set(&k(100_000 + i * 40 + j), Value::Int(1), false);
+            }
+            i += 7;
+            let done = db.snapshot_step(500);
+            bytes.extend(db.snapshot_take());
+            if done {
+                break;
+            }
+        }
+        assert!(!db.snapshot_active());
+        assert_eq!(decoded(&bytes), at_begin);
+        // Later changes are no longer encoded.
+        db.set(b"after", Value::Int(1), false);
+        assert!(db.snapshot_take().is_empty());
+    }
+
+    #[test]
+    fn snapshot_survives_flush_and_swap() {
+        let mut a = Db::new(0);
+        let mut b = Db::new(1);
+        for i in 0..3_000 {
+            a.set(&k(i), Value::Int(1), false);
+            b.set(&k(i), Value::Int(2), false);
+        }
+        let (ca, cb) = (contents(&a), contents(&b));
+        a.snapshot_begin(enc);
+        b.snapshot_begin(enc);
+        a.snapshot_step(100);
+        let mut got_a = a.snapshot_take();
+        a.swap_contents(&mut b);
+        // The snapshot stays with the number: `a` (db 0) still encodes what db 0 held at the start.
+        a.clear();
+        a.set(b"new", Value::Int(3), false);
+        assert!(a.snapshot_step(100) && b.snapshot_step(100));
+        got_a.extend(a.snapshot_take());
+        assert_eq!(decoded(&got_a), ca);
+        assert_eq!(decoded(&b.snapshot_take()), cb);
+        assert!(!a.snapshot_active() && !b.snapshot_active());
     }
 
     #[test]
