@@ -7,6 +7,8 @@ use crate::actors::cron::Cron;
 use crate::actors::expiry::Expiry;
 use crate::actors::keyspace::{Exec, ExecReply, Inspect, Keyspace, Register, Shutdown, Unregister};
 use crate::actors::listener::{Listener, StopListening};
+use crate::actors::persistence::{AofConfig, AofWriter, Load, OpenOnStart, Sync};
+use crate::commands::aof::{AofMode, Fsync};
 use crate::commands::{parse_batch, Batch, Knobs, State};
 use crate::config::Config;
 use crate::error::Error;
@@ -24,6 +26,7 @@ pub struct Server {
 struct Booted {
     addrs: Vec<SocketAddr>,
     keyspace: Addr<Keyspace>,
+    aof: Option<Addr<AofWriter>>,
     listener: Option<Addr<Listener>>,
     knobs: Arc<Knobs>,
     shutdown: oneshot::Receiver<()>,
@@ -33,6 +36,9 @@ struct Booted {
 pub struct ServerHandle {
     addrs: Vec<SocketAddr>,
     keyspace: Addr<Keyspace>,
+    /// The AOF writer and its thread (persistence-available yes).
+    aof: Option<Addr<AofWriter>>,
+    aof_arbiter: Option<Arbiter>,
     listener: Option<Addr<Listener>>,
     knobs: Arc<Knobs>,
     arbiter: Arbiter,
@@ -61,10 +67,16 @@ impl Server {
             Vec::new()
         };
         let io_handles: Vec<ArbiterHandle> = io.iter().map(|a| a.handle()).collect();
+        // The AOF writer gets a thread of its own: file I/O and fsync never run on the Keyspace's.
+        let aof_arbiter = if self.config.persistence_available { Some(Arbiter::new()) } else { None };
+        let aof_handle = aof_arbiter.as_ref().map(|a| a.handle());
         let (tx, rx) = oneshot::channel();
         let (config, listen) = (self.config, self.listen);
-        let spawned = arbiter.spawn(async move {
-            let _ = tx.send(boot(config, listen, io_handles).await);
+        // boot() holds the State (Lua VMs: not Send) across awaits, so it runs as a local task on the arbiter.
+        let spawned = arbiter.spawn_fn(move || {
+            actix_rt::spawn(async move {
+                let _ = tx.send(boot(config, listen, io_handles, aof_handle).await);
+            });
         });
         if !spawned {
             return Err(Error::Config("could not start the keyspace thread".into()));
@@ -73,6 +85,9 @@ impl Server {
             Ok(Ok(b)) => b,
             Ok(Err(e)) => {
                 arbiter.stop();
+                if let Some(a) = aof_arbiter {
+                    a.stop();
+                }
                 return Err(e);
             }
             Err(_) => return Err(Error::Config("the keyspace thread stopped while starting".into())),
@@ -80,6 +95,8 @@ impl Server {
         Ok(ServerHandle {
             addrs: booted.addrs,
             keyspace: booted.keyspace,
+            aof: booted.aof,
+            aof_arbiter,
             listener: booted.listener,
             knobs: booted.knobs,
             arbiter,
@@ -90,7 +107,12 @@ impl Server {
 }
 
 /// Bind sockets and start the actors; runs on the Keyspace's arbiter.
-async fn boot(config: Config, listen: bool, io: Vec<ArbiterHandle>) -> Result<Booted, Error> {
+async fn boot(
+    config: Config,
+    listen: bool,
+    io: Vec<ArbiterHandle>,
+    aof_arbiter: Option<ArbiterHandle>,
+) -> Result<Booted, Error> {
     let mut tcp = Vec::new();
     let mut addrs = Vec::new();
     let mut unix = None;
@@ -139,8 +161,17 @@ async fn boot(config: Config, listen: bool, io: Vec<ArbiterHandle>) -> Result<Bo
     state.tcp_port = addrs.first().map(|a| a.port()).unwrap_or(0);
     state.io_threads_active = !io.is_empty();
     let knobs = state.knobs.clone();
+    let aof = match aof_arbiter {
+        Some(arb) => Some(start_aof(&mut state, &arb).await?),
+        None => {
+            if state.config.appendonly {
+                log::warn!("appendonly yes is ignored: persistence-available is no");
+            }
+            None
+        }
+    };
     let (stx, srx) = oneshot::channel();
-    let keyspace = Keyspace::new(state, stx).start();
+    let keyspace = Keyspace::new(state, stx, aof.clone()).start();
     let expiry = Expiry::new(keyspace.clone(), knobs.clone()).start();
     Cron { targets: vec![keyspace.clone().recipient(), expiry.recipient()], knobs: knobs.clone() }.start();
     let listener = if listen {
@@ -148,7 +179,37 @@ async fn boot(config: Config, listen: bool, io: Vec<ArbiterHandle>) -> Result<Bo
     } else {
         None
     };
-    Ok(Booted { addrs, keyspace, listener, knobs, shutdown: srx })
+    Ok(Booted { addrs, keyspace, aof, listener, knobs, shutdown: srx })
+}
+
+/// Start the AOF writer on its arbiter; with `appendonly yes`, load the AOF files into `state` (read on the
+/// writer's thread, executed here before any client can connect) and start appending.
+async fn start_aof(state: &mut State, arb: &ArbiterHandle) -> Result<Addr<AofWriter>, Error> {
+    let c = &state.config;
+    let cfg = AofConfig {
+        root: std::path::PathBuf::from(&c.dir),
+        dirname: c.get("appenddirname").unwrap_or_else(|| "appendonlydir".into()),
+        filename: c.appendfilename.clone(),
+        fsync: Fsync::parse(&c.appendfsync),
+        load_truncated: c.get("aof-load-truncated").is_none_or(|v| v == "yes"),
+    };
+    state.aof.fsync = cfg.fsync;
+    let shared = state.aof.shared.clone();
+    let writer = AofWriter::start_in_arbiter(arb, move |_| AofWriter::new(cfg, shared));
+    if !state.config.appendonly {
+        return Ok(writer);
+    }
+    let fatal = |e: String| Error::Config(e);
+    let start = std::time::Instant::now();
+    let files = writer.send(Load).await.map_err(|_| Error::Closed)?.map_err(fatal)?;
+    if !files.is_empty() {
+        crate::commands::aof::replay(state, &files).map_err(fatal)?;
+        log::info!("DB loaded from append only file: {:.3} seconds", start.elapsed().as_secs_f64());
+    }
+    writer.send(OpenOnStart).await.map_err(|_| Error::Closed)?.map_err(fatal)?;
+    state.aof.mode = AofMode::On;
+    state.dirty = 0;
+    Ok(writer)
 }
 
 /// Protected mode only applies when the user did not choose the addresses to listen on.
@@ -220,12 +281,17 @@ impl ServerHandle {
             let _ = l.send(StopListening).await;
         }
         let _ = self.keyspace.send(Shutdown).await;
-        for a in &self.io {
+        // The Keyspace handed its last writes to the AOF before stopping: make them durable.
+        if let Some(w) = &self.aof {
+            let _ = w.send(Sync).await;
+        }
+        for a in self.io.iter().chain(&self.aof_arbiter) {
             a.stop();
         }
         self.arbiter.stop();
         // Wait for the threads so that sockets are closed and ports free when this returns.
-        let threads: Vec<Arbiter> = self.io.into_iter().chain(std::iter::once(self.arbiter)).collect();
+        let threads: Vec<Arbiter> =
+            self.io.into_iter().chain(self.aof_arbiter).chain(std::iter::once(self.arbiter)).collect();
         let _ = tokio::task::spawn_blocking(move || {
             for a in threads {
                 let _ = a.join();

@@ -3,6 +3,7 @@
 //! shutdown, paused clients). Cron ticks drive its housekeeping; the Expiry actor asks it for expiry work.
 
 use super::connection::{Handles, Kick, Push};
+use super::persistence::{AofLink, AofWriter};
 use crate::commands::{exec_batch, Batch, State};
 use crate::types::clock;
 use actix::prelude::*;
@@ -15,11 +16,13 @@ pub struct Keyspace {
     /// Connection actors by client slot, to disconnect them or push to them.
     conns: HashMap<usize, Handles>,
     /// Client slots of replica streams, fed after every batch.
-    replicas: Vec<usize>,
+    pub(super) replicas: Vec<usize>,
     /// Batches that cannot go on yet (blocked client, CLIENT PAUSE), in arrival order; at most one per client.
     parked: Vec<Parked>,
     /// Told when SHUTDOWN ran or the server is stopping.
     on_shutdown: Option<oneshot::Sender<()>>,
+    /// The AOF writer and the rewrite in progress (persistence.rs).
+    pub(super) aof: AofLink,
 }
 
 struct Parked {
@@ -29,8 +32,20 @@ struct Parked {
 }
 
 impl Keyspace {
-    pub fn new(s: State, on_shutdown: oneshot::Sender<()>) -> Keyspace {
-        Keyspace { s, conns: HashMap::new(), replicas: Vec::new(), parked: Vec::new(), on_shutdown: Some(on_shutdown) }
+    /// `aof`: the AOF writer, when persistence is available (the AOF may still be off).
+    pub fn new(s: State, on_shutdown: oneshot::Sender<()>, aof: Option<Addr<AofWriter>>) -> Keyspace {
+        let mut k = Keyspace {
+            s,
+            conns: HashMap::new(),
+            replicas: Vec::new(),
+            parked: Vec::new(),
+            on_shutdown: Some(on_shutdown),
+            aof: AofLink::default(),
+        };
+        k.s.aof.available = aof.is_some();
+        k.aof.writer = aof;
+        k.refresh_feed();
+        k
     }
 
     /// Act on what the last commands asked for: disconnects, shutdown, woken and unblocked clients.
@@ -50,6 +65,9 @@ impl Keyspace {
             }
         }
         self.flush_feed();
+        if !self.s.aof.requests.is_empty() {
+            self.aof_requests(ctx);
+        }
         if self.s.shutdown.is_some() {
             if let Some(tx) = self.on_shutdown.take() {
                 let _ = tx.send(());
@@ -61,15 +79,39 @@ impl Keyspace {
         self.serve_ready_keys(ctx);
     }
 
-    /// Hand what the last commands propagated to every replica stream.
-    fn flush_feed(&mut self) {
+    /// Hand what the last commands propagated to every replica stream and to the AOF. Under appendfsync
+    /// always, the receiver resolves once the AOF has these bytes on disk.
+    pub(super) fn flush_feed(&mut self) -> Option<oneshot::Receiver<()>> {
         if self.s.feed.buf.is_empty() {
-            return;
+            return None;
         }
         let bytes = bytes::Bytes::from(self.s.feed.take());
         for slot in &self.replicas {
             if let Some(c) = self.conns.get(slot) {
                 c.push.do_send(Push(bytes.clone()));
+            }
+        }
+        self.aof_append(&bytes)
+    }
+
+    /// Send a finished batch back through `tx`: after DEBUG LOADAOF has reloaded the files if the batch ran it,
+    /// and under appendfsync always only once its effects are on disk.
+    fn deliver(&mut self, slot: usize, batch: Batch, tx: oneshot::Sender<Batch>, ctx: &mut Context<Self>) {
+        if self.s.aof.load_pending {
+            return self.reload_aof(slot, batch, tx, ctx);
+        }
+        match self.flush_feed() {
+            Some(ack) => {
+                ctx.spawn(
+                    async move {
+                        let _ = ack.await;
+                        let _ = tx.send(batch);
+                    }
+                    .into_actor(self),
+                );
+            }
+            None => {
+                let _ = tx.send(batch);
             }
         }
     }
@@ -80,9 +122,7 @@ impl Keyspace {
         if let Some(i) = self.replicas.iter().position(|&r| r == slot) {
             self.replicas.remove(i);
             self.s.replicas = self.replicas.len();
-            if self.replicas.is_empty() {
-                crate::commands::set_feed_enabled(&mut self.s, false);
-            }
+            self.refresh_feed();
         }
     }
 
@@ -131,11 +171,9 @@ impl Keyspace {
     }
 
     /// Run a parked batch again; its connection waits on `tx`.
-    fn rerun(&mut self, slot: usize, batch: Batch, tx: oneshot::Sender<Batch>, ctx: &mut Context<Self>) {
+    pub(super) fn rerun(&mut self, slot: usize, batch: Batch, tx: oneshot::Sender<Batch>, ctx: &mut Context<Self>) {
         match self.execute(slot, batch, ctx) {
-            Outcome::Ready(batch) => {
-                let _ = tx.send(batch);
-            }
+            Outcome::Ready(batch) => self.deliver(slot, batch, tx, ctx),
             Outcome::Stuck(batch) => self.parked.push(Parked { slot, batch, tx }),
         }
         self.after_batch(ctx);
@@ -272,7 +310,18 @@ impl Handler<Exec> for Keyspace {
         let Exec { slot, batch } = msg;
         // A connection has at most one batch in flight, so nothing of this client can be parked now.
         let reply = match self.execute(slot, batch, ctx) {
-            Outcome::Ready(batch) => ExecReply::Done(batch),
+            // The common case: reply at once (the feed goes out in after_batch).
+            Outcome::Ready(batch)
+                if !self.s.aof.load_pending
+                    && (self.s.feed.buf.is_empty() || self.s.aof.fsync != crate::commands::aof::Fsync::Always) =>
+            {
+                ExecReply::Done(batch)
+            }
+            Outcome::Ready(batch) => {
+                let (tx, rx) = oneshot::channel();
+                self.deliver(slot, batch, tx, ctx);
+                ExecReply::Later(rx)
+            }
             Outcome::Stuck(batch) => {
                 let (tx, rx) = oneshot::channel();
                 self.parked.push(Parked { slot, batch, tx });
@@ -335,6 +384,7 @@ impl Handler<Tick> for Keyspace {
             }
             self.expire_blocked(ctx);
         }
+        self.aof_tick(ctx);
         self.after_batch(ctx);
     }
 }

@@ -6,3 +6,4 @@ pub mod cron;
 pub mod expiry;
 pub mod keyspace;
 pub mod listener;
+pub mod persistence;

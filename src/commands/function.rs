@@ -42,6 +42,11 @@ pub struct Functions {
 }
 
 impl Functions {
+    /// Every library's code, for the AOF rewrite's FUNCTION LOAD commands.
+    pub fn library_codes(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.libs.values().map(|l| l.code.as_slice())
+    }
+
     fn vm(&mut self) -> Result<&Vm, CmdError> {
         if self.vm.is_none() {
             self.vm = Some(Vm::new(Kind::Functions).map_err(|e| CmdError::msg(format!("ERR {e}")))?);

@@ -261,10 +261,11 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                 );
             }
             "persistence" => {
+                let (loading, aof, aof_on) = super::aof::info_fields(s);
                 let _ = write!(
                     out,
-                    "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:{}\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
-                    s.dirty, s.lastsave, s.config.appendonly as u8
+                    "# Persistence\r\nloading:{loading}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\n{aof}aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n{aof_on}",
+                    s.dirty, s.lastsave
                 );
             }
             "stats" => {
@@ -405,8 +406,10 @@ fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
             }
         }
     }
-    cx.s.config = cfg;
+    super::aof::check_config(cx.s, &cfg)?;
+    let old = std::mem::replace(&mut cx.s.config, cfg);
     cx.s.apply_config();
+    super::aof::config_changed(cx.s, &old);
     cx.out.ok();
     Ok(())
 }
@@ -860,7 +863,8 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
         }
         "protocol" if cx.argc() == 3 => debug_protocol(cx),
         "reload" => debug_reload(cx),
-        "loadaof" | "jmap" => Err(CmdError::msg(format!(
+        "loadaof" => super::aof::debug_loadaof(cx),
+        "jmap" => Err(CmdError::msg(format!(
             "ERR DEBUG {} is not supported until persistence is available",
             sub.to_uppercase()
         ))),

@@ -7,7 +7,8 @@
 //! b`), parsed with aof.c's rules and error texts. The base is always written in command form: no RDB preamble
 //! (`aof-use-rdb-preamble` is accepted but has no effect yet). Here: the manifest, the command scanner the loader
 //! uses (with `aof-load-truncated`'s notion of a valid prefix), and the encoder that turns one key of a snapshot
-//! into commands (SET, RPUSH, SADD, ZADD, HMSET in batches of 64 items, RESTORE for streams, then PEXPIREAT).
+//! into commands (SET, RPUSH, SADD, ZADD, HMSET in batches of 64 items; XADD, XSETID, XGROUP and XCLAIM for
+//! streams; then PEXPIREAT), all readable by redis-server as well.
 
 use crate::resp::decode::ArgRef;
 use crate::types::clock;
@@ -506,11 +507,7 @@ pub fn encode_entry(e: &Entry, expire_at: i64, out: &mut Vec<u8>) {
                 left -= 1;
             }
         }
-        Value::Stream(_) => {
-            // Our DUMP payload (Redis's RDB encoding) keeps entries, last id, groups, consumers and PELs at once.
-            let payload = crate::persist::dump::dump_value(&e.value);
-            command(out, &[b"RESTORE", key, b"0", &payload]);
-        }
+        Value::Stream(st) => encode_stream(key, st, out),
         v => {
             header(out, b'*', 3);
             bulk(out, b"SET");
@@ -523,6 +520,63 @@ pub fn encode_entry(e: &Entry, expire_at: i64, out: &mut Vec<u8>) {
         bulk(out, b"PEXPIREAT");
         bulk(out, key);
         bulk_i64(out, expire_at);
+    }
+}
+
+/// A stream as rewriteStreamObject writes it: XADD per entry (or the `XADD MAXLEN 0` trick for an empty one),
+/// XSETID for the last id and counters, then per group XGROUP CREATE, and per consumer either XCLAIM ... FORCE
+/// for each pending entry or XGROUP CREATECONSUMER when it has none.
+fn encode_stream(key: &[u8], st: &crate::types::stream::Stream, out: &mut Vec<u8>) {
+    let id = |i: crate::types::stream::StreamId| i.to_string().into_bytes();
+    if !st.is_empty() {
+        for e in st.iter() {
+            let fields: Vec<&[u8]> = e.elements().collect();
+            header(out, b'*', 3 + fields.len());
+            bulk(out, b"XADD");
+            bulk(out, key);
+            bulk(out, &id(e.id));
+            for f in fields {
+                bulk(out, f);
+            }
+        }
+    } else {
+        command(out, &[b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"]);
+    }
+    let added = st.entries_added.to_string();
+    command(
+        out,
+        &[b"XSETID", key, &id(st.last_id), b"ENTRIESADDED", added.as_bytes(), b"MAXDELETEDID", &id(st.max_deleted_id)],
+    );
+    for (name, g) in &st.groups {
+        let read = g.entries_read.to_string();
+        command(out, &[b"XGROUP", b"CREATE", key, name, &id(g.last_id), b"ENTRIESREAD", read.as_bytes()]);
+        for (cname, c) in &g.consumers {
+            if c.pel.is_empty() {
+                command(out, &[b"XGROUP", b"CREATECONSUMER", key, name, cname]);
+                continue;
+            }
+            for pid in &c.pel {
+                let Some(nack) = g.pel.get(pid) else { continue };
+                let (time, count) = (nack.delivery_time.to_string(), nack.delivery_count.to_string());
+                command(
+                    out,
+                    &[
+                        b"XCLAIM",
+                        key,
+                        name,
+                        cname,
+                        b"0",
+                        &id(*pid),
+                        b"TIME",
+                        time.as_bytes(),
+                        b"RETRYCOUNT",
+                        count.as_bytes(),
+                        b"JUSTID",
+                        b"FORCE",
+                    ],
+                );
+            }
+        }
     }
 }
 
@@ -690,18 +744,47 @@ mod tests {
         assert_eq!(enc(&mut t, 0), vec!["HMSET k f v g w"]);
         run(&mut t, &["del", "k"]);
         run(&mut t, &["xadd", "k", "1-1", "f", "v"]);
+        run(&mut t, &["xadd", "k", "2-1", "g", "w"]);
+        run(&mut t, &["xdel", "k", "2-1"]);
+        run(&mut t, &["xgroup", "create", "k", "grp", "0"]);
+        run(&mut t, &["xgroup", "createconsumer", "k", "grp", "idle"]);
+        run(&mut t, &["xreadgroup", "group", "grp", "alice", "streams", "k", ">"]);
         let cmds = enc(&mut t, 0);
-        assert_eq!(cmds.len(), 1);
-        assert!(cmds[0].starts_with("RESTORE k 0 "));
-        // Replaying the stream's command rebuilds it.
+        let head = [
+            "XADD k 1-1 f v",
+            "XSETID k 2-1 ENTRIESADDED 2 MAXDELETEDID 2-1",
+            "XGROUP CREATE k grp 1-1 ENTRIESREAD -1",
+        ];
+        assert_eq!(cmds[..3], head.map(|s| s.to_string()));
+        assert!(
+            cmds[3].starts_with("XCLAIM k grp alice 0 1-1 TIME ") && cmds[3].ends_with(" RETRYCOUNT 1 JUSTID FORCE"),
+            "{}",
+            cmds[3]
+        );
+        assert_eq!(cmds[4], "XGROUP CREATECONSUMER k grp idle");
+        // Replaying the stream's commands rebuilds it, groups and pending entries included.
+        let info = |t: &mut crate::commands::testutil::T| {
+            (run(t, &["xinfo", "stream", "k"]), run(t, &["xpending", "k", "grp"]))
+        };
+        let before = info(&mut t);
         let mut out = Vec::new();
         encode_entry(t.s.dbs[0].peek_stored(b"k").unwrap(), 0, &mut out);
         run(&mut t, &["del", "k"]);
         let sc = scan(&out);
-        let (base, refs) = sc.command(&out, 0);
-        let args: Vec<&[u8]> = refs.iter().map(|r| r.slice(base, &[])).collect();
-        crate::commands::run_args(&mut t.s, t.me, &args);
-        assert!(run(&mut t, &["xrange", "k", "-", "+"]).contains("1-1"));
+        for i in 0..sc.cmds.len() {
+            let (base, refs) = sc.command(&out, i);
+            let args: Vec<&[u8]> = refs.iter().map(|r| r.slice(base, &[])).collect();
+            let r = crate::commands::run_args(&mut t.s, t.me, &args);
+            assert!(!r.starts_with(b"-"), "{}", String::from_utf8_lossy(&r));
+        }
+        assert_eq!(info(&mut t), before);
+        // An empty stream: the MAXLEN 0 trick, then the real last id.
+        run(&mut t, &["del", "k"]);
+        run(&mut t, &["xgroup", "create", "k", "g", "$", "mkstream"]);
+        assert_eq!(
+            enc(&mut t, 0)[..2],
+            ["XADD k MAXLEN 0 0-1 x y".to_string(), "XSETID k 0-0 ENTRIESADDED 0 MAXDELETEDID 0-0".to_string()]
+        );
     }
 
     #[test]

@@ -1,0 +1,372 @@
+//! AOF commands and state (commands layer, applied by the Keyspace actor): BGREWRITEAOF, DEBUG LOADAOF's
+//! request, the CONFIG SET appendonly/appendfsync hooks, INFO persistence's AOF fields, and `replay`, which
+//! executes the commands of loaded AOF files through the normal command path.
+//!
+//! Commands only record what they want in `State::aof` (`requests`, `load_pending`): the Keyspace acts on it
+//! after the batch (actors/persistence.rs), since starting a rewrite or reading files involves the AofWriter.
+
+use super::spec::*;
+use super::{exec_request, set_feed_enabled, table, Argv, Ctx, State};
+use crate::error::CmdError;
+use crate::persist::aof::Scanned;
+use crate::resp::encode::Out;
+use crate::spec;
+use crate::types::clock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Redis's aof_state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AofMode {
+    Off,
+    /// Turned on at run time: appending to a temporary incr file until the first rewrite completes.
+    WaitRewrite,
+    On,
+}
+
+/// `appendfsync`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fsync {
+    Always,
+    EverySec,
+    No,
+}
+
+impl Fsync {
+    pub fn parse(s: &str) -> Fsync {
+        match s {
+            "always" => Fsync::Always,
+            "no" => Fsync::No,
+            _ => Fsync::EverySec,
+        }
+    }
+}
+
+/// What the Keyspace must do for the AOF once the batch is over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AofRequest {
+    /// BGREWRITEAOF.
+    Rewrite,
+    /// CONFIG SET appendonly yes (start a rewrite; on when it completes).
+    Enable,
+    /// CONFIG SET appendonly no.
+    Disable,
+    /// CONFIG SET appendfsync.
+    Fsync(Fsync),
+}
+
+/// Figures the AofWriter keeps current for INFO, read without a round trip.
+#[derive(Debug)]
+pub struct AofShared {
+    pub current_size: AtomicU64,
+    pub base_size: AtomicU64,
+    pub last_write_ok: AtomicBool,
+}
+
+impl Default for AofShared {
+    fn default() -> Self {
+        AofShared {
+            current_size: AtomicU64::new(0),
+            base_size: AtomicU64::new(0),
+            last_write_ok: AtomicBool::new(true),
+        }
+    }
+}
+
+/// The AOF's state as commands and INFO see it.
+#[derive(Debug)]
+pub struct AofState {
+    /// An AofWriter exists (`persistence-available yes`).
+    pub available: bool,
+    pub mode: AofMode,
+    pub fsync: Fsync,
+    pub rewrite_in_progress: bool,
+    /// A rewrite waits to start (asked for inside a transaction, or retrying after a failed first rewrite).
+    pub rewrite_scheduled: bool,
+    pub rewrite_started_ms: i64,
+    pub last_rewrite_time_sec: i64,
+    pub last_rewrite_ok: bool,
+    pub rewrites: u64,
+    pub consecutive_failures: u64,
+    /// Loading AOF files (INFO loading; commands skip the memory check, as Redis's loader does).
+    pub loading: bool,
+    pub requests: Vec<AofRequest>,
+    /// DEBUG LOADAOF ran: the batch stops after it until the Keyspace has reloaded the files.
+    pub load_pending: bool,
+    pub shared: Arc<AofShared>,
+}
+
+impl Default for AofState {
+    fn default() -> Self {
+        AofState {
+            available: false,
+            mode: AofMode::Off,
+            fsync: Fsync::EverySec,
+            rewrite_in_progress: false,
+            rewrite_scheduled: false,
+            rewrite_started_ms: 0,
+            last_rewrite_time_sec: -1,
+            last_rewrite_ok: true,
+            rewrites: 0,
+            consecutive_failures: 0,
+            loading: false,
+            requests: Vec::new(),
+            load_pending: false,
+            shared: Arc::new(AofShared::default()),
+        }
+    }
+}
+
+/// BGREWRITEAOF: replies and errors as Redis 7.0's bgrewriteaofCommand.
+fn bgrewriteaof(cx: &mut Ctx<'_>) -> CmdResult {
+    let in_exec = cx.s.in_exec;
+    let a = &mut cx.s.aof;
+    if a.rewrite_in_progress {
+        return Err(CmdError::new("ERR Background append only file rewriting already in progress"));
+    }
+    if !a.available {
+        log::warn!("Can't rewrite append only file: persistence-available is no");
+        return Err(CmdError::new(
+            "ERR Can't execute an AOF background rewriting. Please check the server logs for more information.",
+        ));
+    }
+    if in_exec {
+        // Not in the middle of a transaction's effects: the cron starts it.
+        a.rewrite_scheduled = true;
+        a.consecutive_failures = 0;
+        cx.out.simple("Background append only file rewriting scheduled");
+        return Ok(());
+    }
+    a.requests.push(AofRequest::Rewrite);
+    a.rewrite_in_progress = true;
+    cx.out.simple("Background append only file rewriting started");
+    Ok(())
+}
+
+/// CONFIG SET is about to commit `new`: refuse turning the AOF on where persistence is not available.
+pub fn check_config(s: &State, new: &crate::config::Config) -> Result<(), CmdError> {
+    if new.appendonly && !s.config.appendonly && !s.aof.available {
+        return Err(CmdError::new(
+            "ERR CONFIG SET failed (possibly related to argument 'appendonly') - AOF is not available (persistence-available is no)",
+        ));
+    }
+    Ok(())
+}
+
+/// CONFIG SET committed: ask the Keyspace to follow appendonly / appendfsync changes.
+pub fn config_changed(s: &mut State, old: &crate::config::Config) {
+    if !s.aof.available {
+        return;
+    }
+    if s.config.appendfsync != old.appendfsync {
+        let f = Fsync::parse(&s.config.appendfsync);
+        s.aof.fsync = f;
+        s.aof.requests.push(AofRequest::Fsync(f));
+    }
+    if s.config.appendonly != old.appendonly {
+        s.aof.requests.push(if s.config.appendonly { AofRequest::Enable } else { AofRequest::Disable });
+    }
+}
+
+/// DEBUG LOADAOF: the Keyspace flushes the AOF, empties every database, loads the files and then writes the
+/// reply (+OK) before the rest of the pipeline runs.
+pub fn debug_loadaof(cx: &mut Ctx<'_>) -> CmdResult {
+    if !cx.s.aof.available {
+        return Err(CmdError::new("ERR DEBUG LOADAOF is not available (persistence-available is no)"));
+    }
+    if cx.s.in_exec || cx.s.in_script {
+        return Err(CmdError::new("ERR DEBUG LOADAOF can't run inside a transaction or a script"));
+    }
+    cx.s.aof.load_pending = true;
+    Ok(())
+}
+
+/// The `loading:` value and the AOF lines of INFO persistence, from `aof_enabled` to `aof_last_cow_size`'s
+/// neighbours, as Redis 7.0's genRedisInfoString.
+pub fn info_fields(s: &State) -> (u8, String, String) {
+    let a = &s.aof;
+    let now = clock::system_ms();
+    let current = if a.rewrite_in_progress { (now - a.rewrite_started_ms) / 1000 } else { -1 };
+    let write_ok = a.shared.last_write_ok.load(Ordering::Relaxed);
+    let main = format!(
+        "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\n",
+        (a.mode != AofMode::Off) as u8,
+        a.rewrite_in_progress as u8,
+        a.rewrite_scheduled as u8,
+        a.last_rewrite_time_sec,
+        current,
+        if a.last_rewrite_ok { "ok" } else { "err" },
+        a.rewrites,
+        a.consecutive_failures,
+        if write_ok { "ok" } else { "err" },
+    );
+    let extra = if a.mode != AofMode::Off {
+        format!(
+            "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:{}\r\naof_buffer_length:0\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n",
+            a.shared.current_size.load(Ordering::Relaxed),
+            a.shared.base_size.load(Ordering::Relaxed),
+            a.rewrite_scheduled as u8,
+        )
+    } else {
+        String::new()
+    };
+    (a.loading as u8, main, extra)
+}
+
+/// One AOF file read back for loading.
+pub struct LoadedFile {
+    pub name: String,
+    pub base: bool,
+    pub data: Vec<u8>,
+    pub scanned: Scanned,
+}
+
+/// Execute the commands of `files` in order, each file with a fresh local client (as Redis's fake AOF
+/// client): MULTI/EXEC work as usual; nothing is fed to replicas or the AOF; keys are not expired while
+/// loading; command statistics are left as they were. Err carries the message Redis logs before giving up.
+pub fn replay(s: &mut State, files: &[LoadedFile]) -> Result<(), String> {
+    let feed_was = s.feed.enabled;
+    set_feed_enabled(s, false);
+    let lazy: Vec<bool> = s.dbs.iter().map(|d| d.lazy_expire).collect();
+    for d in &mut s.dbs {
+        d.lazy_expire = false;
+    }
+    let stats = (s.cmd_stats.clone(), s.error_stats.clone(), s.stats.commands_processed, s.stats.error_replies);
+    s.aof.loading = true;
+    let mut res = Ok(());
+    for f in files {
+        res = replay_file(s, f);
+        if res.is_err() {
+            break;
+        }
+    }
+    s.aof.loading = false;
+    (s.cmd_stats, s.error_stats, s.stats.commands_processed, s.stats.error_replies) = stats;
+    for (d, l) in s.dbs.iter_mut().zip(lazy) {
+        d.lazy_expire = l;
+    }
+    set_feed_enabled(s, feed_was);
+    res
+}
+
+fn replay_file(s: &mut State, f: &LoadedFile) -> Result<(), String> {
+    let start = Instant::now();
+    let (next_id, received) = (s.next_client_id, s.stats.connections_received);
+    let me = s.add_client("aof".into(), String::new());
+    // The loader's client is no connection: it takes no client id and counts for nothing.
+    s.next_client_id = next_id;
+    s.stats.connections_received = received;
+    let c = &mut s.clients[me];
+    c.id = u64::MAX;
+    c.local = true;
+    c.fd = -1;
+    c.authenticated = true;
+    let table = table();
+    let mut out = Out::new(2);
+    let mut res = Ok(());
+    for i in 0..f.scanned.cmds.len() {
+        let (base, refs) = f.scanned.command(&f.data, i);
+        let argv = Argv::new(base, &[], refs);
+        let Some(spec) = table.resolve(&argv) else {
+            res = Err(format!(
+                "Unknown command '{}' reading the append only file {}",
+                String::from_utf8_lossy(argv.get(0)),
+                f.name
+            ));
+            break;
+        };
+        if i % 1024 == 0 {
+            clock::refresh();
+        }
+        out.buf.clear();
+        exec_request(s, me, &mut out, argv, Some(spec));
+        if !s.clients.contains(me) {
+            break;
+        }
+    }
+    s.remove_client(me);
+    if res.is_ok() {
+        let kind = if f.base { "base" } else { "incr" };
+        log::info!("DB loaded from {kind} file {}: {:.3} seconds", f.name, start.elapsed().as_secs_f64());
+    }
+    res
+}
+
+pub const SPECS: &[CommandSpec] = &[spec!(
+    "bgrewriteaof",
+    1,
+    ADMIN | NOSCRIPT,
+    (0, 0, 0),
+    SERVER,
+    "server",
+    "1.0.0",
+    "Asynchronously rewrite the append-only file",
+    "O(1)",
+    bgrewriteaof
+)];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::testutil::{new, run};
+    use crate::persist::aof;
+
+    fn file(cmds: &[&[&str]]) -> LoadedFile {
+        let mut data = Vec::new();
+        for c in cmds {
+            let a: Vec<&[u8]> = c.iter().map(|s| s.as_bytes()).collect();
+            aof::command(&mut data, &a);
+        }
+        let scanned = aof::scan(&data);
+        LoadedFile { name: "appendonly.aof.1.incr.aof".into(), base: false, data, scanned }
+    }
+
+    #[test]
+    fn replay_runs_commands_and_transactions() {
+        let mut t = new();
+        let f = file(&[
+            &["SELECT", "1"],
+            &["SET", "a", "1"],
+            &["MULTI"],
+            &["INCR", "a"],
+            &["RPUSH", "l", "x", "y"],
+            &["EXEC"],
+            &["PEXPIREAT", "l", "1"],
+        ]);
+        let before = t.s.stats.commands_processed;
+        replay(&mut t.s, &[f]).unwrap();
+        assert_eq!(t.s.stats.commands_processed, before);
+        run(&mut t, &["select", "1"]);
+        assert_eq!(run(&mut t, &["get", "a"]), "$1\r\n2\r\n");
+        // An expired key is still loaded, and goes away on first access after the load.
+        assert_eq!(run(&mut t, &["exists", "l"]), ":0\r\n");
+        assert!(!t.s.aof.loading);
+    }
+
+    #[test]
+    fn replay_refuses_unknown_commands() {
+        let mut t = new();
+        let f = file(&[&["SET", "a", "1"], &["NOSUCH", "x"]]);
+        let e = replay(&mut t.s, &[f]).unwrap_err();
+        assert_eq!(e, "Unknown command 'NOSUCH' reading the append only file appendonly.aof.1.incr.aof");
+    }
+
+    #[test]
+    fn bgrewriteaof_replies() {
+        let mut t = new();
+        assert!(run(&mut t, &["bgrewriteaof"]).starts_with("-ERR Can't execute an AOF background rewriting."));
+        t.s.aof.available = true;
+        assert_eq!(run(&mut t, &["bgrewriteaof"]), "+Background append only file rewriting started\r\n");
+        assert_eq!(t.s.aof.requests, vec![AofRequest::Rewrite]);
+        assert_eq!(
+            run(&mut t, &["bgrewriteaof"]),
+            "-ERR Background append only file rewriting already in progress\r\n"
+        );
+        t.s.aof.rewrite_in_progress = false;
+        run(&mut t, &["multi"]);
+        run(&mut t, &["bgrewriteaof"]);
+        assert!(run(&mut t, &["exec"]).contains("+Background append only file rewriting scheduled"));
+        assert!(t.s.aof.rewrite_scheduled);
+    }
+}
