@@ -694,15 +694,20 @@ impl Keyspace {
             return;
         }
         let a = &self.s.aof;
-        let mut start = a.rewrite_scheduled;
-        if a.mode == AofMode::On && !a.rewrite_in_progress {
-            let pct: u64 = self.s.config.get("auto-aof-rewrite-percentage").and_then(|v| v.parse().ok()).unwrap_or(0);
-            let min: u64 = self.s.config.get("auto-aof-rewrite-min-size").and_then(|v| v.parse().ok()).unwrap_or(0);
-            let size = a.shared.current_size.load(Ordering::Relaxed);
-            let base = a.shared.base_size.load(Ordering::Relaxed).max(1);
-            if pct > 0 && size > min && (size - base.min(size)) * 100 / base >= pct {
-                log::info!("Starting automatic rewriting of AOF on {}% growth", (size - base.min(size)) * 100 / base);
-                start = true;
+        // After repeated failures, retry about once a minute rather than every tick (aofRewriteLimited).
+        let hz = self.s.config.hz.max(1) as u64;
+        let mut start =
+            a.rewrite_scheduled && (a.consecutive_failures < 3 || self.s.stats.cron_loops.is_multiple_of(60 * hz));
+        if a.mode == AofMode::On && !a.rewrite_in_progress && a.consecutive_failures < 3 {
+            let num = |name| self.s.config.get(name).and_then(|v| v.parse::<u64>().ok());
+            if let (Some(pct), Some(min)) = (num("auto-aof-rewrite-percentage"), num("auto-aof-rewrite-min-size")) {
+                let size = a.shared.current_size.load(Ordering::Relaxed);
+                let base = a.shared.base_size.load(Ordering::Relaxed).max(1);
+                let growth = (size * 100 / base).saturating_sub(100);
+                if pct > 0 && size > min && growth >= pct {
+                    log::info!("Starting automatic rewriting of AOF on {growth}% growth");
+                    start = true;
+                }
             }
         }
         if start {
@@ -803,9 +808,7 @@ impl Keyspace {
     }
 
     /// The FinishRewrite request, with the rewrite's id; None when no writer or run.
-    fn finish_request(
-        &mut self,
-    ) -> Option<impl std::future::Future<Output = (u64, FinishResult)> + 'static> {
+    fn finish_request(&mut self) -> Option<impl std::future::Future<Output = (u64, FinishResult)> + 'static> {
         let id = self.aof.run.as_ref()?.id;
         let req = self.aof.writer.as_ref()?.send(FinishRewrite);
         Some(async move { (id, req.await) })
@@ -869,6 +872,10 @@ impl Keyspace {
     ) {
         self.s.aof.load_pending = false;
         self.flush_feed();
+        // A BGREWRITEAOF earlier in the batch starts now, so that it is finished below.
+        if !self.s.aof.requests.is_empty() {
+            self.aof_requests(ctx);
+        }
         let Some(w) = self.aof.writer.clone() else {
             let mut batch = batch;
             let mut out = Out::with_buf(std::mem::take(&mut batch.out), 2);
@@ -897,6 +904,10 @@ impl Keyspace {
                 act.rewrite_finished(id, res);
             }
             let res = match loaded {
+                Ok(Ok(files)) if files.is_empty() && act.s.aof.mode == AofMode::Off => {
+                    // Redis would exit here (no AOF to load); keep the data and say so instead.
+                    Err("The AOF doesn't exist".to_string())
+                }
                 Ok(Ok(files)) => {
                     for db in &mut act.s.dbs {
                         db.clear();

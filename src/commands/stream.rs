@@ -678,7 +678,11 @@ fn parse_add_trim(cx: &Ctx<'_>, xadd: bool) -> Result<AddTrimArgs, CmdError> {
     if !xadd && a.trim.is_none() {
         return Err(CmdError::new("ERR syntax error, XTRIM must be called with a trimming strategy"));
     }
-    if limit_given {
+    if cx.s.aof.loading {
+        // Commands read from the AOF must be obeyed: their trim argument was rewritten to the exact result,
+        // so no LIMIT applies (Redis's mustObeyClient).
+        a.limit = 0;
+    } else if limit_given {
         if !a.approx {
             return Err(CmdError::new("ERR syntax error, LIMIT cannot be used without the special ~ option"));
         }

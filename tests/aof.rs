@@ -1,0 +1,342 @@
+//! The append-only file end to end: servers writing their AOF into a temporary `dir`, restarted on it.
+
+mod common;
+
+use common::{fails, q, TestServer};
+use ferrodis::{Config, Server};
+use redis::Connection;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let p = std::env::temp_dir().join(format!("ferrodis-aof-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    fn aof_dir(&self) -> PathBuf {
+        self.0.join("appendonlydir")
+    }
+
+    fn manifest(&self) -> String {
+        std::fs::read_to_string(self.aof_dir().join("appendonly.aof.manifest")).unwrap_or_default()
+    }
+
+    /// The incr file the manifest lists last.
+    fn last_incr(&self) -> PathBuf {
+        let m = self.manifest();
+        let line = m.lines().rfind(|l| l.ends_with("type i")).expect("an incr file").to_string();
+        self.aof_dir().join(line.split(' ').nth(1).unwrap())
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A server on `dir`, with the AOF on or off and extra config lines.
+fn server(dir: &TempDir, appendonly: bool, extra: &str) -> TestServer {
+    let (path, extra) = (dir.0.to_string_lossy().into_owned(), extra.to_string());
+    TestServer::with_config(move |c| {
+        c.dir = path;
+        c.appendonly = appendonly;
+        c.load_str(&extra, None).unwrap();
+    })
+}
+
+fn info_field(con: &mut Connection, field: &str) -> String {
+    let info: String = q(con, &["info", "persistence"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
+        .unwrap_or_else(|| panic!("no {field} in {info}"))
+}
+
+/// The suite's waitForBgrewriteaof.
+fn wait_rewrite(con: &mut Connection) {
+    let t = Instant::now();
+    while info_field(con, "aof_rewrite_in_progress") == "1" || info_field(con, "aof_rewrite_scheduled") == "1" {
+        assert!(t.elapsed() < Duration::from_secs(20), "rewrite did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn digest(con: &mut Connection) -> String {
+    q(con, &["debug", "digest"])
+}
+
+/// One key of every type in db 0, two with TTLs, and a transaction's writes in db 3.
+fn fill(con: &mut Connection) {
+    let _: () = q(con, &["set", "s", "string"]);
+    let _: () = q(con, &["set", "n", "12345"]);
+    let _: i64 = q(con, &["rpush", "l", "a", "b", "c"]);
+    let _: i64 = q(con, &["hset", "h", "f", "v", "g", "w"]);
+    let _: i64 = q(con, &["sadd", "st", "x", "y", "7"]);
+    let _: i64 = q(con, &["zadd", "z", "1.5", "a", "-inf", "b"]);
+    let _: String = q(con, &["xadd", "x", "1-1", "f", "v"]);
+    let _: () = q(con, &["xgroup", "create", "x", "g", "0"]);
+    let _: redis::Value = q(con, &["xreadgroup", "group", "g", "alice", "streams", "x", ">"]);
+    let _: () = q(con, &["set", "ttl1", "v", "ex", "1000"]);
+    let _: i64 = q(con, &["pexpire", "l", "500000"]);
+    let _: () = q(con, &["select", "3"]);
+    let _: redis::Value = redis::pipe().atomic().cmd("incr").arg("c").cmd("incr").arg("c").query(con).unwrap();
+    let _: () = q(con, &["select", "0"]);
+}
+
+/// What must survive a restart: the digest and the absolute TTLs.
+fn state(con: &mut Connection) -> (String, i64, i64) {
+    let d = digest(con);
+    (d, q(con, &["pexpiretime", "ttl1"]), q(con, &["pexpiretime", "l"]))
+}
+
+#[test]
+fn data_and_ttls_survive_a_restart() {
+    let dir = TempDir::new("restart");
+    let before = {
+        let s = server(&dir, true, "");
+        let mut c = s.conn();
+        fill(&mut c);
+        state(&mut c)
+    };
+    assert!(before.1 > 0 && before.2 > 0);
+    assert!(dir.manifest().contains("appendonly.aof.1.base.aof seq 1 type b"), "{}", dir.manifest());
+    let s = server(&dir, true, "");
+    let mut c = s.conn();
+    assert_eq!(state(&mut c), before);
+    let _: () = q(&mut c, &["select", "3"]);
+    assert_eq!(q::<i64>(&mut c, &["get", "c"]), 2);
+    let _: () = q(&mut c, &["select", "0"]);
+    let pending: Vec<redis::Value> = q(&mut c, &["xpending", "x", "g"]);
+    assert_eq!(pending[0], redis::Value::Int(1));
+}
+
+#[test]
+fn rewrite_while_clients_write_loses_nothing() {
+    let dir = TempDir::new("rewrite");
+    let s = server(&dir, true, "appendfsync no");
+    let mut c = s.conn();
+    for i in 0..200 {
+        let mut p = redis::pipe();
+        for j in 0..100 {
+            p.cmd("set").arg(format!("k{i}:{j}")).arg(j).ignore();
+        }
+        let _: () = p.query(&mut c).unwrap();
+    }
+    fill(&mut c);
+    // Writers hammer keys (old and new) while the rewrite runs.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let mut wc = s.conn();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let mut p = redis::pipe();
+                    p.cmd("incr").arg(format!("ctr{w}")).ignore();
+                    p.cmd("set").arg(format!("k{}:{}", n % 200, n % 100)).arg(format!("w{w}-{n}")).ignore();
+                    p.cmd("rpush").arg(format!("log{w}")).arg(n).ignore();
+                    p.cmd("del").arg(format!("k{}:{}", (n + 7) % 200, (n + 3) % 100)).ignore();
+                    let _: () = p.query(&mut wc).unwrap();
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(q::<String>(&mut c, &["bgrewriteaof"]), "Background append only file rewriting started");
+    assert_eq!(fails(&mut c, &["bgrewriteaof"]), "ERR Background append only file rewriting already in progress");
+    wait_rewrite(&mut c);
+    std::thread::sleep(Duration::from_millis(50));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let counts: Vec<u64> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
+    assert_eq!(info_field(&mut c, "aof_rewrites"), "1");
+    let m = dir.manifest();
+    assert!(m.contains("appendonly.aof.2.base.aof seq 2 type b") && m.contains("seq 2 type i"), "{m}");
+    assert!(!dir.aof_dir().join("appendonly.aof.1.incr.aof").exists(), "history removed");
+    let before = state(&mut c);
+    assert_eq!(q::<u64>(&mut c, &["get", "ctr0"]), counts[0]);
+    drop(c);
+    drop(s);
+    let s = server(&dir, true, "");
+    let mut c = s.conn();
+    assert_eq!(state(&mut c), before);
+    assert_eq!(q::<u64>(&mut c, &["llen", "log2"]), counts[2]);
+}
+
+#[test]
+fn config_set_appendonly_at_run_time() {
+    let dir = TempDir::new("runtime");
+    let s = server(&dir, false, "");
+    let mut c = s.conn();
+    fill(&mut c);
+    assert_eq!(info_field(&mut c, "aof_enabled"), "0");
+    assert!(!dir.aof_dir().exists());
+    let _: () = q(&mut c, &["config", "set", "appendonly", "yes"]);
+    // Writes right after the switch land in the temporary incr file, renamed when the rewrite completes.
+    let _: () = q(&mut c, &["set", "after", "1"]);
+    wait_rewrite(&mut c);
+    assert_eq!(info_field(&mut c, "aof_enabled"), "1");
+    let m = dir.manifest();
+    assert_eq!(m, "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n");
+    let _: () = q(&mut c, &["set", "later", "2"]);
+    let before = state(&mut c);
+    // Off again: no more appends.
+    let _: () = q(&mut c, &["config", "set", "appendonly", "no"]);
+    assert_eq!(info_field(&mut c, "aof_enabled"), "0");
+    let _: () = q(&mut c, &["set", "not-logged", "3"]);
+    drop(c);
+    drop(s);
+    let s = server(&dir, true, "");
+    let mut c = s.conn();
+    assert_eq!(q::<Option<String>>(&mut c, &["get", "not-logged"]), None);
+    let _: i64 = q(&mut c, &["del", "not-logged"]);
+    assert_eq!(state(&mut c), before);
+}
+
+#[test]
+fn debug_loadaof_reloads_and_runs_the_rest_of_the_pipeline() {
+    let dir = TempDir::new("loadaof");
+    let s = server(&dir, true, "");
+    let mut c = s.conn();
+    fill(&mut c);
+    let before = state(&mut c);
+    let (ok, v): (String, String) =
+        redis::pipe().cmd("debug").arg("loadaof").cmd("get").arg("s").query(&mut c).unwrap();
+    assert_eq!((ok.as_str(), v.as_str()), ("OK", "string"));
+    assert_eq!(state(&mut c), before);
+    // After a rewrite too (DEBUG LOADAOF right behind BGREWRITEAOF finishes the rewrite first).
+    let _: i64 = q(&mut c, &["incr", "n"]);
+    let (_, ok): (String, String) =
+        redis::pipe().cmd("bgrewriteaof").cmd("debug").arg("loadaof").query(&mut c).unwrap();
+    assert_eq!(ok, "OK");
+    assert_eq!(q::<i64>(&mut c, &["get", "n"]), 12346);
+    assert_eq!(info_field(&mut c, "aof_rewrite_in_progress"), "0");
+}
+
+#[test]
+fn appendfsync_policies() {
+    let dir = TempDir::new("fsync");
+    let s = server(&dir, true, "appendfsync always");
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["set", "k1", "v1"]);
+    // always: the reply comes after the write reached the file.
+    let data = std::fs::read(dir.last_incr()).unwrap();
+    assert!(data.windows(2).any(|w| w == b"k1"), "{}", String::from_utf8_lossy(&data));
+    for policy in ["everysec", "no", "always"] {
+        let _: () = q(&mut c, &["config", "set", "appendfsync", policy]);
+        let key = format!("key-{policy}");
+        let _: () = q(&mut c, &["set", &key, "v"]);
+        let t = Instant::now();
+        loop {
+            let data = std::fs::read(dir.last_incr()).unwrap();
+            if data.windows(key.len()).any(|w| w == key.as_bytes()) {
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(5), "{policy}: write never reached the file");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let v: Vec<String> = q(&mut c, &["config", "get", "appendfsync"]);
+    assert_eq!(v[1], "always");
+}
+
+/// Cut the last incr file `n` bytes short of its end.
+fn chop(path: &Path, n: u64) -> u64 {
+    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    let len = f.metadata().unwrap().len();
+    f.set_len(len - n).unwrap();
+    len - n
+}
+
+fn start_fails(dir: &TempDir, extra: &str) -> String {
+    let mut cfg = Config::default();
+    cfg.port = 0;
+    cfg.bind = vec!["127.0.0.1".into()];
+    cfg.dir = dir.0.to_string_lossy().into_owned();
+    cfg.appendonly = true;
+    cfg.load_str(extra, None).unwrap();
+    actix_rt::System::new().block_on(async move {
+        match Server::new(cfg).start().await {
+            Ok(h) => {
+                h.stop().await;
+                String::new()
+            }
+            Err(e) => e.to_string(),
+        }
+    })
+}
+
+#[test]
+fn truncated_tail_is_cut_or_refused() {
+    let dir = TempDir::new("truncated");
+    {
+        let s = server(&dir, true, "");
+        let mut c = s.conn();
+        let _: () = q(&mut c, &["set", "a", "1"]);
+        let _: () = q(&mut c, &["set", "b", "2"]);
+    }
+    let incr = dir.last_incr();
+    let cut = chop(&incr, 3);
+    let e = start_fails(&dir, "aof-load-truncated no");
+    assert!(e.contains("Unexpected end of file reading the append only file appendonly.aof.1.incr.aof"), "{e}");
+    // aof-load-truncated yes (the default): the broken command is dropped and the file cut after the last good one.
+    let s = server(&dir, true, "");
+    let mut c = s.conn();
+    assert_eq!(q::<Option<String>>(&mut c, &["get", "a"]).as_deref(), Some("1"));
+    assert_eq!(q::<Option<String>>(&mut c, &["get", "b"]), None);
+    let len = std::fs::metadata(&incr).unwrap().len();
+    assert!(len < cut, "truncated to the last complete command");
+    let _: () = q(&mut c, &["set", "b", "3"]);
+    drop(c);
+    drop(s);
+    let s = server(&dir, true, "");
+    assert_eq!(q::<Option<String>>(&mut s.conn(), &["get", "b"]).as_deref(), Some("3"));
+}
+
+#[test]
+fn bad_manifest_and_unknown_commands_stop_the_start() {
+    let dir = TempDir::new("badmanifest");
+    drop(server(&dir, true, ""));
+    std::fs::write(dir.aof_dir().join("appendonly.aof.manifest"), "file x seq 1 type z\n").unwrap();
+    let e = start_fails(&dir, "");
+    assert!(e.contains("Unknown AOF file type"), "{e}");
+    let dir = TempDir::new("unknowncmd");
+    drop(server(&dir, true, ""));
+    std::fs::write(dir.last_incr(), "*1\r\n$7\r\nNOSUCHX\r\n").unwrap();
+    let e = start_fails(&dir, "");
+    assert!(e.contains("Unknown command 'NOSUCHX' reading the append only file"), "{e}");
+}
+
+#[test]
+fn legacy_single_file_is_upgraded() {
+    let dir = TempDir::new("legacy");
+    std::fs::write(dir.0.join("appendonly.aof"), "*3\r\n$3\r\nSET\r\n$3\r\nold\r\n$1\r\n1\r\n").unwrap();
+    let s = server(&dir, true, "");
+    let mut c = s.conn();
+    assert_eq!(q::<Option<String>>(&mut c, &["get", "old"]).as_deref(), Some("1"));
+    assert!(!dir.0.join("appendonly.aof").exists());
+    assert!(dir.aof_dir().join("appendonly.aof").exists());
+    let m = dir.manifest();
+    assert!(m.starts_with("file appendonly.aof seq 1 type b\n"), "{m}");
+}
+
+#[test]
+fn persistence_unavailable_means_no_aof() {
+    let dir = TempDir::new("unavailable");
+    let s = server(&dir, false, "persistence-available no");
+    let mut c = s.conn();
+    let e = fails(&mut c, &["config", "set", "appendonly", "yes"]);
+    assert!(e.contains("AOF is not available"), "{e}");
+    assert!(fails(&mut c, &["bgrewriteaof"]).starts_with("ERR Can't execute an AOF background rewriting."));
+    assert_eq!(info_field(&mut c, "aof_enabled"), "0");
+    assert!(!dir.aof_dir().exists());
+}
