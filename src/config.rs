@@ -805,8 +805,14 @@ impl Config {
     pub fn inert_options() -> &'static [&'static str] {
         static INERT: OnceLock<Vec<&'static str>> = OnceLock::new();
         INERT.get_or_init(|| {
-            let mut v: Vec<&'static str> =
-                OPTS.iter().map(|o| o.name).filter(|n| !TYPED.contains(n) && *n != "replicaof").collect();
+            // Untyped options the AOF reads (actors/persistence.rs, server.rs) act too.
+            const AOF: &[&str] =
+                &["appenddirname", "aof-load-truncated", "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size"];
+            let mut v: Vec<&'static str> = OPTS
+                .iter()
+                .map(|o| o.name)
+                .filter(|n| !TYPED.contains(n) && *n != "replicaof" && !AOF.contains(n))
+                .collect();
             v.extend(["rename-command", "user", "loadmodule"]);
             v
         })
@@ -2397,5 +2403,6 @@ mod tests {
         let inert = Config::inert_options();
         assert!(inert.contains(&"rdbcompression") && inert.contains(&"rename-command"));
         assert!(!inert.contains(&"port") && !inert.contains(&"maxmemory"));
+        assert!(!inert.contains(&"aof-load-truncated") && inert.contains(&"aof-use-rdb-preamble"));
     }
 }

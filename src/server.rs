@@ -7,7 +7,7 @@ use crate::actors::cron::Cron;
 use crate::actors::expiry::Expiry;
 use crate::actors::keyspace::{Exec, ExecReply, Inspect, Keyspace, Register, Shutdown, Unregister};
 use crate::actors::listener::{Listener, StopListening};
-use crate::actors::persistence::{AofConfig, AofWriter, Load, OpenOnStart, Sync};
+use crate::actors::persistence::{AofConfig, AofWriter, Load, OpenOnStart, ReadManifest, Sync};
 use crate::commands::aof::{AofMode, Fsync};
 use crate::commands::{parse_batch, Batch, Knobs, State};
 use crate::config::Config;
@@ -196,10 +196,11 @@ async fn start_aof(state: &mut State, arb: &ArbiterHandle) -> Result<Addr<AofWri
     state.aof.fsync = cfg.fsync;
     let shared = state.aof.shared.clone();
     let writer = AofWriter::start_in_arbiter(arb, move |_| AofWriter::new(cfg, shared));
+    let fatal = |e: String| Error::Config(e);
     if !state.config.appendonly {
+        writer.send(ReadManifest).await.map_err(|_| Error::Closed)?.map_err(fatal)?;
         return Ok(writer);
     }
-    let fatal = |e: String| Error::Config(e);
     let start = std::time::Instant::now();
     let files = writer.send(Load).await.map_err(|_| Error::Closed)?.map_err(fatal)?;
     if !files.is_empty() {

@@ -340,3 +340,55 @@ fn persistence_unavailable_means_no_aof() {
     assert_eq!(info_field(&mut c, "aof_enabled"), "0");
     assert!(!dir.aof_dir().exists());
 }
+
+#[test]
+fn failed_rewrite_reports_err_and_keeps_the_old_files() {
+    let dir = TempDir::new("failed");
+    let s = server(&dir, true, "");
+    let mut c = s.conn();
+    fill(&mut c);
+    let before = state(&mut c);
+    // The rewrite's temporary base is a link to /dev/full: every write to it fails with ENOSPC.
+    let tmp = dir.aof_dir().join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
+    std::os::unix::fs::symlink("/dev/full", &tmp).unwrap();
+    assert_eq!(q::<String>(&mut c, &["bgrewriteaof"]), "Background append only file rewriting started");
+    wait_rewrite(&mut c);
+    assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "err");
+    assert_eq!(info_field(&mut c, "aof_rewrites_consecutive_failures"), "1");
+    let m = dir.manifest();
+    assert!(
+        m.starts_with("file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"),
+        "{m}"
+    );
+    assert!(dir.aof_dir().join("appendonly.aof.1.incr.aof").exists());
+    let _ = std::fs::remove_file(&tmp);
+    // Writes go on, and the next rewrite succeeds.
+    let _: () = q(&mut c, &["set", "more", "1"]);
+    assert_eq!(q::<String>(&mut c, &["bgrewriteaof"]), "Background append only file rewriting started");
+    wait_rewrite(&mut c);
+    assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
+    let _: i64 = q(&mut c, &["del", "more"]);
+    assert_eq!(state(&mut c), before);
+    drop(c);
+    drop(s);
+    let s = server(&dir, true, "");
+    assert_eq!(state(&mut s.conn()), before);
+}
+
+#[test]
+fn bgrewriteaof_with_the_aof_off_continues_the_numbering() {
+    let dir = TempDir::new("offrewrite");
+    drop(server(&dir, true, ""));
+    let s = server(&dir, false, "");
+    let mut c = s.conn();
+    fill(&mut c);
+    let before = state(&mut c);
+    assert_eq!(q::<String>(&mut c, &["bgrewriteaof"]), "Background append only file rewriting started");
+    wait_rewrite(&mut c);
+    // A base only: with the AOF off there is no incr file to keep.
+    assert_eq!(dir.manifest(), "file appendonly.aof.2.base.aof seq 2 type b\n");
+    drop(c);
+    drop(s);
+    let s = server(&dir, true, "");
+    assert_eq!(state(&mut s.conn()), before);
+}

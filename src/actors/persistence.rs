@@ -466,6 +466,21 @@ impl Handler<Load> for AofWriter {
     }
 }
 
+/// Read the manifest at start-up, whether the AOF is on or not (aofLoadManifestFromDisk), so that a rewrite
+/// continues its numbering.
+#[derive(Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct ReadManifest;
+
+impl Handler<ReadManifest> for AofWriter {
+    type Result = Result<(), String>;
+
+    fn handle(&mut self, _: ReadManifest, _: &mut Self::Context) -> Self::Result {
+        self.manifest = self.read_manifest()?;
+        Ok(())
+    }
+}
+
 /// Start appending at start-up (the AOF is on and its files, if any, are loaded).
 #[derive(Message)]
 #[rtype(result = "Result<(), String>")]
