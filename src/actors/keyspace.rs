@@ -85,7 +85,9 @@ impl Keyspace {
         if self.s.feed.buf.is_empty() {
             return None;
         }
-        let bytes = bytes::Bytes::from(self.s.feed.take());
+        // The next batch's feed starts with room for about as much (no regrowing from empty each time).
+        let cap = self.s.feed.buf.len().next_power_of_two().min(64 * 1024);
+        let bytes = bytes::Bytes::from(std::mem::replace(&mut self.s.feed.buf, Vec::with_capacity(cap)));
         for slot in &self.replicas {
             if let Some(c) = self.conns.get(slot) {
                 c.push.do_send(Push(bytes.clone()));

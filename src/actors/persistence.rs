@@ -63,6 +63,10 @@ pub struct AofWriter {
     unsynced: bool,
     rewrite: Option<RewriteFile>,
     shared: Arc<AofShared>,
+    /// Appends received but not yet written, and who waits for them (appendfsync always). They are written
+    /// together once the mailbox is drained: one write (and one fsync) for all the batches queued meanwhile.
+    pending: Vec<Bytes>,
+    acks: Vec<oneshot::Sender<()>>,
 }
 
 /// The base file a rewrite is writing.
@@ -85,6 +89,8 @@ impl AofWriter {
             unsynced: false,
             rewrite: None,
             shared,
+            pending: Vec::new(),
+            acks: Vec::new(),
         }
     }
 
@@ -292,22 +298,36 @@ impl AofWriter {
         self.unsynced = false;
     }
 
-    fn append(&mut self, bytes: &[u8]) {
-        let Some(f) = &mut self.incr else { return };
-        match f.write_all(bytes) {
-            Ok(()) => {
-                if !self.shared.last_write_ok.swap(true, Ordering::Relaxed) {
-                    log::warn!("AOF write error looks solved, Redis can write again.");
+    /// Write the queued appends with one writev, fsync under appendfsync always, then release their waiters.
+    /// Every handler that depends on file order calls this first.
+    fn flush_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let bufs = std::mem::take(&mut self.pending);
+        if let Some(f) = &mut self.incr {
+            let len: u64 = bufs.iter().map(|b| b.len() as u64).sum();
+            match write_all_bufs(f, &bufs) {
+                Ok(()) => {
+                    if !self.shared.last_write_ok.swap(true, Ordering::Relaxed) {
+                        log::warn!("AOF write error looks solved, Redis can write again.");
+                    }
+                    self.incr_size += len;
+                    self.shared.current_size.fetch_add(len, Ordering::Relaxed);
+                    self.unsynced = true;
                 }
-                self.incr_size += bytes.len() as u64;
-                self.shared.current_size.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                self.unsynced = true;
-            }
-            Err(e) => {
-                if self.shared.last_write_ok.swap(false, Ordering::Relaxed) {
-                    log::warn!("Error writing to the AOF file: {e}");
+                Err(e) => {
+                    if self.shared.last_write_ok.swap(false, Ordering::Relaxed) {
+                        log::warn!("Error writing to the AOF file: {e}");
+                    }
                 }
             }
+        }
+        if self.cfg.fsync == Fsync::Always {
+            self.fsync();
+        }
+        for ack in self.acks.drain(..) {
+            let _ = ack.send(());
         }
     }
 
@@ -427,6 +447,21 @@ impl AofWriter {
     }
 }
 
+/// write(2) every buffer, in order, with as few writev calls as the kernel allows.
+fn write_all_bufs(f: &mut File, bufs: &[Bytes]) -> io::Result<()> {
+    let mut slices: Vec<io::IoSlice<'_>> = bufs.iter().map(|b| io::IoSlice::new(b)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        match f.write_vectored(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Create `path` holding `data`, synced.
 fn write_synced(path: &Path, data: &[u8]) -> io::Result<()> {
     let mut f = File::create(path)?;
@@ -446,6 +481,7 @@ impl Actor for AofWriter {
     fn started(&mut self, ctx: &mut Self::Context) {
         // appendfsync everysec: at most one fsync a second, off the Keyspace thread.
         ctx.run_interval(Duration::from_secs(1), |act, _| {
+            act.flush_pending();
             if act.cfg.fsync == Fsync::EverySec && act.unsynced {
                 act.fsync();
             }
@@ -462,6 +498,7 @@ impl Handler<Load> for AofWriter {
     type Result = Result<Vec<LoadedFile>, String>;
 
     fn handle(&mut self, _: Load, _: &mut Self::Context) -> Self::Result {
+        self.flush_pending();
         self.load()
     }
 }
@@ -505,14 +542,32 @@ pub struct Append {
 impl Handler<Append> for AofWriter {
     type Result = ();
 
-    fn handle(&mut self, msg: Append, _: &mut Self::Context) {
-        self.append(&msg.bytes);
-        if self.cfg.fsync == Fsync::Always {
-            self.fsync();
+    fn handle(&mut self, msg: Append, ctx: &mut Self::Context) {
+        if self.incr.is_none() {
+            if let Some(ack) = msg.ack {
+                let _ = ack.send(());
+            }
+            return;
         }
-        if let Some(ack) = msg.ack {
-            let _ = ack.send(());
+        if self.pending.is_empty() && self.acks.is_empty() {
+            // Runs once the mailbox is drained (actix polls spawned items after the queued messages).
+            ctx.notify(FlushPending);
         }
+        self.pending.push(msg.bytes);
+        self.acks.extend(msg.ack);
+    }
+}
+
+/// Write what the Appends queued.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct FlushPending;
+
+impl Handler<FlushPending> for AofWriter {
+    type Result = ();
+
+    fn handle(&mut self, _: FlushPending, _: &mut Self::Context) {
+        self.flush_pending();
     }
 }
 
@@ -525,6 +580,7 @@ impl Handler<SetFsync> for AofWriter {
     type Result = ();
 
     fn handle(&mut self, msg: SetFsync, _: &mut Self::Context) {
+        self.flush_pending();
         self.cfg.fsync = msg.0;
         if msg.0 == Fsync::Always {
             self.fsync();
@@ -541,6 +597,7 @@ impl Handler<StartRewrite> for AofWriter {
     type Result = Result<(), String>;
 
     fn handle(&mut self, msg: StartRewrite, _: &mut Self::Context) -> Self::Result {
+        self.flush_pending();
         self.start_rewrite(msg.0).inspect_err(|e| log::warn!("{e}"))
     }
 }
@@ -573,6 +630,7 @@ impl Handler<FinishRewrite> for AofWriter {
     type Result = Result<(), String>;
 
     fn handle(&mut self, _: FinishRewrite, _: &mut Self::Context) -> Self::Result {
+        self.flush_pending();
         self.finish_rewrite()
     }
 }
@@ -586,6 +644,7 @@ impl Handler<AbortRewrite> for AofWriter {
     type Result = ();
 
     fn handle(&mut self, _: AbortRewrite, _: &mut Self::Context) {
+        self.flush_pending();
         self.abort_rewrite();
     }
 }
@@ -599,6 +658,7 @@ impl Handler<StopAppending> for AofWriter {
     type Result = ();
 
     fn handle(&mut self, _: StopAppending, _: &mut Self::Context) {
+        self.flush_pending();
         self.stop();
     }
 }
@@ -612,6 +672,7 @@ impl Handler<Sync> for AofWriter {
     type Result = ();
 
     fn handle(&mut self, _: Sync, _: &mut Self::Context) {
+        self.flush_pending();
         self.fsync();
     }
 }
