@@ -284,6 +284,7 @@ impl ServerHandle {
         let _ = self.keyspace.send(Shutdown).await;
         // The Keyspace handed its last writes to the AOF before stopping: make them durable.
         if let Some(w) = &self.aof {
+            log::info!("Calling fsync() on the AOF file.");
             let _ = w.send(Sync).await;
         }
         for a in self.io.iter().chain(&self.aof_arbiter) {
