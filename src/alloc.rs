@@ -1,5 +1,8 @@
 //! Counting allocator: wraps mimalloc and keeps an exact count of live heap bytes, which INFO memory
 //! reports as used_memory and maxmemory is checked against (as Redis's zmalloc does with jemalloc).
+//!
+//! A block counts at the size the allocator really gives it (its size class: `mi_good_size`), not the size
+//! asked for, as zmalloc counts jemalloc's usable size: a 56-byte request takes a 64-byte block.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +16,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = mimalloc::MiMalloc.alloc(layout);
         if !p.is_null() {
-            USED.fetch_add(layout.size(), Ordering::Relaxed);
+            USED.fetch_add(class_size(layout.size()), Ordering::Relaxed);
         }
         p
     }
@@ -22,7 +25,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         let p = mimalloc::MiMalloc.alloc_zeroed(layout);
         if !p.is_null() {
-            USED.fetch_add(layout.size(), Ordering::Relaxed);
+            USED.fetch_add(class_size(layout.size()), Ordering::Relaxed);
         }
         p
     }
@@ -30,21 +33,30 @@ unsafe impl GlobalAlloc for Counting {
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         mimalloc::MiMalloc.dealloc(ptr, layout);
-        USED.fetch_sub(layout.size(), Ordering::Relaxed);
+        USED.fetch_sub(class_size(layout.size()), Ordering::Relaxed);
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let p = mimalloc::MiMalloc.realloc(ptr, layout, new_size);
         if !p.is_null() {
-            if new_size >= layout.size() {
-                USED.fetch_add(new_size - layout.size(), Ordering::Relaxed);
+            let (old, new) = (class_size(layout.size()), class_size(new_size));
+            if new >= old {
+                USED.fetch_add(new - old, Ordering::Relaxed);
             } else {
-                USED.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+                USED.fetch_sub(old - new, Ordering::Relaxed);
             }
         }
         p
     }
+}
+
+/// The bytes a request of `size` really occupies (mimalloc's size class). The same function on alloc and
+/// free keeps the count exact.
+#[inline]
+fn class_size(size: usize) -> usize {
+    // SAFETY: mi_good_size is a pure computation on its argument.
+    unsafe { libmimalloc_sys::mi_good_size(size) }
 }
 
 /// Live heap bytes allocated through the global allocator. Zero when the host program (embedding us)
@@ -90,13 +102,18 @@ pub fn release_free_memory() {
     unsafe { libmimalloc_sys::mi_collect(false) };
 }
 
-/// mimalloc's `mi_option_arena_eager_commit` (index 4 in mimalloc v3's option enum).
+/// mimalloc v2's `mi_option_eager_commit` and `mi_option_arena_eager_commit` (indices 3 and 4 of its
+/// option enum).
+const MI_OPTION_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 3;
 const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 
-/// Allocator settings for a server: commit arena memory page by page as it is used. By default mimalloc
-/// commits each new arena eagerly, faulting in megabytes at once: while a big dataset loads that stalled
+/// Allocator settings for a server: commit memory page by page as it is used. By default mimalloc commits
+/// each new arena and segment eagerly, faulting in megabytes at once: while a big dataset loads that stalled
 /// the Keyspace ~5 ms every few thousand keys (measured by db.rs's growth probe). Idempotent.
 pub fn tune() {
     // SAFETY: mi_option_set only stores the value; it is safe to call at any time from any thread.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) };
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_EAGER_COMMIT, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+    }
 }

@@ -14,8 +14,10 @@ use tokio::task::yield_now;
 
 /// Read buffer growth step.
 const READ_CHUNK: usize = 16 * 1024;
-/// Buffers larger than this are released after use instead of kept for the next request.
-const KEEP_BUF: usize = 1 << 20;
+/// Buffers larger than this are released once empty instead of kept for the next request: a client that
+/// once sent a big pipeline or got a big reply should not hold that memory while idle (Redis shrinks query
+/// buffers past 32 KB in its clients cron). Refilling a big buffer costs little next to the bytes it holds.
+const KEEP_BUF: usize = 64 * 1024;
 
 /// Disconnect now (CLIENT KILL, timeout, shutdown).
 #[derive(Message)]

@@ -494,7 +494,7 @@ fn keys(cx: &mut Ctx<'_>) -> CmdResult {
     let mut found: Vec<CompactBytes> = Vec::new();
     db.for_each(|e, _| {
         if all || glob_match(pat, &e.key, false) {
-            found.push(e.key.clone());
+            found.push(CompactBytes::new(&e.key));
         }
     });
     out.array(found.len());
@@ -576,7 +576,7 @@ fn scan(cx: &mut Ctx<'_>) -> CmdResult {
                 return;
             }
         }
-        found.push(e.key.clone());
+        found.push(CompactBytes::new(&e.key));
     });
     // Redis finds each candidate's type with a counted lookup (keyspace_hits).
     db.hits += type_lookups;
@@ -634,7 +634,7 @@ fn rename_generic(cx: &mut Ctx<'_>, nx: bool) -> CmdResult {
         return Ok(());
     }
     let Some((mut entry, expire_at)) = db.take(src) else { return Err(CmdError::NO_KEY) };
-    entry.key = CompactBytes::new(dst);
+    entry.rename(dst);
     // insert_entry replaces an existing `dst` (and its TTL).
     db.insert_entry(entry, expire_at);
     if nx {
@@ -891,7 +891,7 @@ fn object_lookup(cx: &mut Ctx<'_>) -> Option<ObjectInfo> {
     let (db, out) = cx.db_out();
     let info = db.peek(key).map(|e| ObjectInfo {
         encoding: e.value.encoding(),
-        lru: e.lru,
+        lru: e.lru(),
         shared_int: matches!(e.value, Value::Int(i) if (0..OBJ_SHARED_INTEGERS).contains(&i)),
     });
     count_lookup(db, info.is_some());

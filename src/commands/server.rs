@@ -829,8 +829,8 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
                 e as *const _,
                 e.value.encoding(),
                 ser.max(1),
-                e.lru,
-                crate::types::db::idle_seconds(e.lru)
+                e.lru(),
+                crate::types::db::idle_seconds(e.lru())
             );
             out.simple(&line);
             Ok(())
