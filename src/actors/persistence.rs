@@ -31,6 +31,10 @@ use tokio::sync::oneshot;
 const STEP_KEYS: usize = 2000;
 /// How long one rewrite slice may hold the Keyspace thread.
 const SLICE: Duration = Duration::from_micros(1000);
+/// The pause between slices while clients are being served (the rewrite takes about a quarter of the
+/// thread), and while they are not (then the rewrite runs about as fast as the timer allows).
+const PAUSE_BUSY: Duration = Duration::from_millis(3);
+const PAUSE_IDLE: Duration = Duration::from_millis(1);
 
 // ---------------------------------------------------------------------------------------------------------
 // The writer
@@ -689,6 +693,8 @@ pub struct AofLink {
     run: Option<RewriteRun>,
     /// Numbers rewrites, so that a late answer about an aborted one is ignored.
     next_id: u64,
+    /// Commands processed when the last rewrite slice ended: were clients served since?
+    commands_seen: u64,
 }
 
 /// The writer's answer to FinishRewrite.
@@ -833,7 +839,8 @@ impl Keyspace {
         a.rewrite_started_ms = clock::system_ms();
         a.rewrites += 1;
         log::info!("Background append only file rewriting started");
-        ctx.run_later(Duration::from_millis(1), move |act, ctx| act.rewrite_slice(id, ctx));
+        self.aof.commands_seen = self.s.stats.commands_processed;
+        ctx.run_later(PAUSE_IDLE, move |act, ctx| act.rewrite_slice(id, ctx));
     }
 
     /// Encode the snapshot for about a millisecond, then let clients in; finish when every db is done.
@@ -841,6 +848,7 @@ impl Keyspace {
         if self.aof.run.as_ref().is_none_or(|r| r.id != id) {
             return;
         }
+        let busy = self.s.stats.commands_processed != self.aof.commands_seen;
         let start = Instant::now();
         loop {
             if self.rewrite_step(STEP_KEYS) {
@@ -851,7 +859,9 @@ impl Keyspace {
                 break;
             }
         }
-        ctx.run_later(Duration::from_millis(1), move |act, ctx| act.rewrite_slice(id, ctx));
+        self.aof.commands_seen = self.s.stats.commands_processed;
+        let pause = if busy { PAUSE_BUSY } else { PAUSE_IDLE };
+        ctx.run_later(pause, move |act, ctx| act.rewrite_slice(id, ctx));
     }
 
     /// Encode about `budget` keys of the first unfinished db and ship every db's encoded bytes (the barriers'
