@@ -5,8 +5,9 @@
 //!                            │  Exec(Batch) / replies
 //!                            ▼
 //!                         Keyspace (one; owns every Db and client record; runs commands in order)
-//!                            ▲ Tick                ▲ ActiveExpire
-//!                          Cron ──── Tick ───► Expiry
+//!                            ▲ Tick                ▲ ActiveExpire     │ Append (each batch's effects), rewrite
+//!                          Cron ──── Tick ───► Expiry                  ▼ chunks, Load
+//!                                                              AofWriter (own thread: AOF files, fsync)
 //! ```
 //!
 //! Layers: `types` (data structures), `resp` (wire format), `persist` (file formats) know nothing of actors;

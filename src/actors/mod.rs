@@ -1,5 +1,6 @@
 //! Actors: the runtime wiring. Listener -> Connection (per client) -> Keyspace (one), with Cron ticking
-//! the Keyspace and Expiry. See DESIGN.md for the diagram.
+//! the Keyspace and Expiry, and the AofWriter (persistence.rs) on its own thread behind the Keyspace. See
+//! DESIGN.md for the diagram.
 
 pub mod connection;
 pub mod cron;
