@@ -293,8 +293,9 @@ impl AofWriter {
         if let Some(f) = &self.incr {
             if self.unsynced {
                 if let Err(e) = f.sync_data() {
-                    log::warn!("Fail to fsync the AOF file: {e}");
-                    self.shared.last_write_ok.store(false, Ordering::Relaxed);
+                    if self.shared.write_failed(&e) {
+                        log::warn!("Fail to fsync the AOF file: {e}");
+                    }
                     return;
                 }
             }
@@ -321,7 +322,7 @@ impl AofWriter {
                     self.unsynced = true;
                 }
                 Err(e) => {
-                    if self.shared.last_write_ok.swap(false, Ordering::Relaxed) {
+                    if self.shared.write_failed(&e) {
                         log::warn!("Error writing to the AOF file: {e}");
                     }
                 }
@@ -750,6 +751,9 @@ impl Keyspace {
                         log::warn!("AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now.");
                         self.abort_rewrite();
                     }
+                    if !self.s.aof.shared.last_write_ok.swap(true, Ordering::Relaxed) {
+                        log::warn!("AOF reopen, just ignore the last error.");
+                    }
                     self.s.aof.mode = AofMode::WaitRewrite;
                     self.start_rewrite(ctx);
                 }
@@ -1022,5 +1026,36 @@ impl Keyspace {
             batch.out = out.buf;
             act.rerun(slot, batch, tx, ctx);
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_append_marks_the_aof_broken_until_a_write_succeeds() {
+        let shared = Arc::new(AofShared::default());
+        let cfg = AofConfig {
+            root: std::env::temp_dir(),
+            dirname: "unused".into(),
+            filename: "appendonly.aof".into(),
+            fsync: Fsync::No,
+            load_truncated: true,
+        };
+        let mut w = AofWriter::new(cfg, shared.clone());
+        w.incr = Some(OpenOptions::new().write(true).open("/dev/full").unwrap());
+        w.pending.push(Bytes::from_static(b"*1\r\n$4\r\nPING\r\n"));
+        let (tx, mut rx) = oneshot::channel();
+        w.acks.push(tx);
+        w.flush_pending();
+        assert!(!shared.last_write_ok.load(Ordering::Relaxed));
+        assert_eq!(*shared.last_write_error.lock().unwrap(), "No space left on device");
+        // The waiter is released either way (Redis exits under appendfsync always; we report the error).
+        assert!(rx.try_recv().is_ok());
+        w.incr = Some(OpenOptions::new().write(true).open("/dev/null").unwrap());
+        w.pending.push(Bytes::from_static(b"x"));
+        w.flush_pending();
+        assert!(shared.last_write_ok.load(Ordering::Relaxed));
     }
 }

@@ -13,7 +13,7 @@ use crate::resp::encode::Out;
 use crate::spec;
 use crate::types::clock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Redis's aof_state.
@@ -61,7 +61,10 @@ pub enum AofRequest {
 pub struct AofShared {
     pub current_size: AtomicU64,
     pub base_size: AtomicU64,
+    /// The last write (or fsync) of the incr file succeeded (aof_last_write_status).
     pub last_write_ok: AtomicBool,
+    /// strerror of the last failed write or fsync, for the MISCONF error.
+    pub last_write_error: Mutex<String>,
 }
 
 impl Default for AofShared {
@@ -70,8 +73,32 @@ impl Default for AofShared {
             current_size: AtomicU64::new(0),
             base_size: AtomicU64::new(0),
             last_write_ok: AtomicBool::new(true),
+            last_write_error: Mutex::new(String::new()),
         }
     }
+}
+
+impl AofShared {
+    /// Record a failed write or fsync; true when the AOF was fine until now (log it once).
+    pub fn write_failed(&self, e: &std::io::Error) -> bool {
+        // strerror's text: io::Error's Display without " (os error N)".
+        let text = e.to_string();
+        let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+        if let Ok(mut g) = self.last_write_error.lock() {
+            *g = text;
+        }
+        self.last_write_ok.swap(false, Ordering::Relaxed)
+    }
+}
+
+/// While the AOF cannot be written, writes (and PING) are refused as Redis's writeCommandsDeniedByDiskError.
+pub fn write_error(s: &State) -> Option<CmdError> {
+    let sh = &s.aof.shared;
+    if sh.last_write_ok.load(Ordering::Relaxed) {
+        return None;
+    }
+    let why = sh.last_write_error.lock().map(|g| g.clone()).unwrap_or_default();
+    Some(CmdError::msg(format!("MISCONF Errors writing to the AOF file: {why}")))
 }
 
 /// The AOF's state as commands and INFO see it.
@@ -350,6 +377,24 @@ mod tests {
         let f = file(&[&["SET", "a", "1"], &["NOSUCH", "x"]]);
         let e = replay(&mut t.s, &[f]).unwrap_err();
         assert_eq!(e, "Unknown command 'NOSUCH' reading the append only file appendonly.aof.1.incr.aof");
+    }
+
+    #[test]
+    fn writes_are_refused_while_the_aof_cannot_be_written() {
+        let mut t = new();
+        t.s.aof.mode = AofMode::On;
+        assert_eq!(run(&mut t, &["set", "k", "v"]), "+OK\r\n");
+        t.s.aof.shared.write_failed(&std::io::Error::from_raw_os_error(28));
+        assert_eq!(
+            run(&mut t, &["set", "k", "v"]),
+            "-MISCONF Errors writing to the AOF file: No space left on device\r\n"
+        );
+        assert!(run(&mut t, &["ping"]).starts_with("-MISCONF"));
+        assert_eq!(run(&mut t, &["get", "k"]), "$1\r\nv\r\n");
+        assert!(run(&mut t, &["info", "persistence"]).contains("aof_last_write_status:err"));
+        // With the AOF off nothing is refused.
+        t.s.aof.mode = AofMode::Off;
+        assert_eq!(run(&mut t, &["set", "k", "w"]), "+OK\r\n");
     }
 
     #[test]

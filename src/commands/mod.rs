@@ -731,6 +731,11 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
     {
         return Some(CmdError::OOM);
     }
+    if s.aof.mode != aof::AofMode::Off && (spec.has(WRITE) || spec.name == "ping") && !s.in_script {
+        if let Some(err) = aof::write_error(s) {
+            return Some(err);
+        }
+    }
     None
 }
 
