@@ -20,7 +20,7 @@ use crate::types::clock;
 use actix::prelude::*;
 use bytes::Bytes;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -71,6 +71,8 @@ pub struct AofWriter {
     /// together once the mailbox is drained: one write (and one fsync) for all the batches queued meanwhile.
     pending: Vec<Bytes>,
     acks: Vec<oneshot::Sender<()>>,
+    /// A FlushPending is on its way.
+    flush_scheduled: bool,
 }
 
 /// The base file a rewrite is writing.
@@ -95,6 +97,7 @@ impl AofWriter {
             shared,
             pending: Vec::new(),
             acks: Vec::new(),
+            flush_scheduled: false,
         }
     }
 
@@ -325,6 +328,12 @@ impl AofWriter {
                     if self.shared.write_failed(&e) {
                         log::warn!("Error writing to the AOF file: {e}");
                     }
+                    // As Redis with its aof_buf: undo a partial write and keep the bytes for the next try
+                    // (with the next append, or from the one-second timer).
+                    if f.set_len(self.incr_size).is_ok() {
+                        let _ = f.seek(io::SeekFrom::Start(self.incr_size));
+                    }
+                    self.pending = bufs;
                 }
             }
         }
@@ -554,8 +563,9 @@ impl Handler<Append> for AofWriter {
             }
             return;
         }
-        if self.pending.is_empty() && self.acks.is_empty() {
+        if !self.flush_scheduled {
             // Runs once the mailbox is drained (actix polls spawned items after the queued messages).
+            self.flush_scheduled = true;
             ctx.notify(FlushPending);
         }
         self.pending.push(msg.bytes);
@@ -572,6 +582,7 @@ impl Handler<FlushPending> for AofWriter {
     type Result = ();
 
     fn handle(&mut self, _: FlushPending, _: &mut Self::Context) {
+        self.flush_scheduled = false;
         self.flush_pending();
     }
 }
@@ -1053,9 +1064,14 @@ mod tests {
         assert_eq!(*shared.last_write_error.lock().unwrap(), "No space left on device");
         // The waiter is released either way (Redis exits under appendfsync always; we report the error).
         assert!(rx.try_recv().is_ok());
-        w.incr = Some(OpenOptions::new().write(true).open("/dev/null").unwrap());
+        // The failed bytes wait for the next try, ahead of newer ones.
+        assert_eq!(w.pending.len(), 1);
+        let path = std::env::temp_dir().join(format!("ferrodis-aof-retry-{}", std::process::id()));
+        w.incr = Some(File::create(&path).unwrap());
         w.pending.push(Bytes::from_static(b"x"));
         w.flush_pending();
         assert!(shared.last_write_ok.load(Ordering::Relaxed));
+        assert_eq!(std::fs::read(&path).unwrap(), b"*1\r\n$4\r\nPING\r\nx");
+        let _ = std::fs::remove_file(&path);
     }
 }
