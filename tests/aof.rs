@@ -392,3 +392,30 @@ fn bgrewriteaof_with_the_aof_off_continues_the_numbering() {
     let s = server(&dir, true, "");
     assert_eq!(state(&mut s.conn()), before);
 }
+
+#[test]
+fn embedded_server_without_listener_keeps_its_aof() {
+    use ferrodis::Frame;
+    let dir = TempDir::new("embedded");
+    let cfg = || {
+        let mut c = Config::default();
+        c.dir = dir.0.to_string_lossy().into_owned();
+        c.appendonly = true;
+        c.appendfsync = "always".into();
+        c
+    };
+    actix_rt::System::new().block_on(async {
+        let server = Server::new(cfg()).without_listener().start().await.unwrap();
+        let mut c = server.client().await.unwrap();
+        assert_eq!(c.cmd(&["RPUSH", "l", "a", "b"]).await.unwrap(), Frame::Integer(2));
+        assert_eq!(c.cmd(&["SET", "k", "v", "PX", "100000"]).await.unwrap(), Frame::Simple("OK".into()));
+        drop(c);
+        server.stop().await;
+        let server = Server::new(cfg()).without_listener().start().await.unwrap();
+        let mut c = server.client().await.unwrap();
+        assert_eq!(c.cmd(&["LLEN", "l"]).await.unwrap(), Frame::Integer(2));
+        assert_eq!(c.cmd(&["GET", "k"]).await.unwrap(), Frame::Bulk(b"v".to_vec()));
+        drop(c);
+        server.stop().await;
+    });
+}
