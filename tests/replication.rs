@@ -56,11 +56,27 @@ fn transactions_are_wrapped_and_expired_keys_deleted() {
     let mut repl = srv.raw();
     std::io::Write::write_all(&mut repl, b"SYNC\r\n").unwrap();
     read_stream(&mut repl, "REDIS0010");
-    redis::pipe().atomic().cmd("GET").arg("old").cmd("INCR").arg("n").query::<()>(&mut con).unwrap();
+    redis::pipe()
+        .atomic()
+        .cmd("GET")
+        .arg("old")
+        .cmd("INCR")
+        .arg("n")
+        .cmd("INCR")
+        .arg("m")
+        .query::<()>(&mut con)
+        .unwrap();
     let s = read_stream(&mut repl, "EXEC");
     let text = s.split("\r\n").collect::<Vec<_>>().join(" ");
     let del = text.find("$3 DEL $3 old").expect(&text);
     let multi = text.find("MULTI").expect(&text);
     assert!(del < multi, "the lazy-expire DEL goes out on its own, before MULTI: {text}");
-    assert!(text.contains("MULTI *2 $4 INCR $1 n *1 $4 EXEC"), "{text}");
+    assert!(text.contains("MULTI *2 $4 INCR $1 n *2 $4 INCR $1 m *1 $4 EXEC"), "{text}");
+    // A transaction with a single write goes out as that write alone (Redis 7.0).
+    redis::pipe().atomic().cmd("GET").arg("n").cmd("SET").arg("solo").arg("1").query::<()>(&mut con).unwrap();
+    cmd("SET").arg("after").arg("1").query::<()>(&mut con).unwrap();
+    let s = read_stream(&mut repl, "after");
+    let text = s.split("\r\n").collect::<Vec<_>>().join(" ");
+    assert!(text.contains("*3 $3 SET $4 solo $1 1 *3 $3 SET $5 after"), "{text}");
+    assert!(!text.contains("MULTI"), "{text}");
 }

@@ -438,12 +438,8 @@ impl Handler<ActiveExpire> for Keyspace {
             }
         }
         rep.elapsed_us = start.elapsed().as_micros() as u64;
-        if self.s.feed.enabled {
-            for (i, d) in self.s.dbs.iter_mut().enumerate() {
-                for k in d.expired_log.drain(..) {
-                    self.s.feed.expired(i, &k);
-                }
-            }
+        if self.s.expire_logging {
+            self.s.drain_expired();
             self.flush_feed();
         }
         self.s.stats.expired_keys_active += rep.expired as u64;

@@ -169,8 +169,8 @@ pub struct Client {
     pub multi: Option<Vec<multi::Queued>>,
     /// A command was refused while queueing: EXEC must abort.
     pub multi_error: bool,
-    /// Keys this client WATCHes, as (db, key).
-    pub watched: Vec<(usize, Vec<u8>)>,
+    /// Keys this client WATCHes.
+    pub watched: Vec<multi::Watched>,
     /// A watched key changed: EXEC must fail.
     pub dirty_cas: bool,
     /// Waiting in a blocking command (BLPOP...).
@@ -342,6 +342,8 @@ pub struct State {
     pub unblock_requests: Vec<(usize, bool)>,
     /// True while EXEC runs its queue: blocking commands must not block there.
     pub in_exec: bool,
+    /// Databases record the keys expiry deletes (`Db::expired_log`): the feed or WATCH must hear of them.
+    pub expire_logging: bool,
     /// Set by `Ctx::block` during the current command.
     pub block_called: bool,
     /// What replicas replay.
@@ -393,6 +395,7 @@ impl State {
             ready_keys: Vec::new(),
             unblock_requests: Vec::new(),
             in_exec: false,
+            expire_logging: false,
             block_called: false,
             feed: Default::default(),
             prop_override: None,
@@ -459,11 +462,37 @@ impl State {
         }
     }
 
-    /// Every key of `db` (or of all databases) may have changed (FLUSHDB, FLUSHALL, SWAPDB).
-    pub fn touch_db(&mut self, db: Option<usize>) {
-        if !self.watched_keys.is_empty() {
-            multi::touch_watched_db(self, db);
+    /// Record expiry deletions while the feed or WATCH needs them (Redis signals both on every expired key).
+    pub fn refresh_expire_logging(&mut self) {
+        let on = self.feed.enabled || !self.watched_keys.is_empty();
+        if on != self.expire_logging {
+            self.expire_logging = on;
+            for d in &mut self.dbs {
+                d.log_expired = on;
+                d.expired_log.clear();
+            }
         }
+    }
+
+    /// Keys that expiry deleted go to the feed as DEL and touch their watchers (Redis's
+    /// deleteExpiredKeyAndPropagate: propagateDeletion and signalModifiedKey).
+    pub fn drain_expired(&mut self) {
+        for i in 0..self.dbs.len() {
+            if self.dbs[i].expired_log.is_empty() {
+                continue;
+            }
+            for k in std::mem::take(&mut self.dbs[i].expired_log) {
+                self.feed.expired(i, &k);
+                if !self.watched_keys.is_empty() {
+                    multi::touch_watched(self, i, &k);
+                }
+            }
+        }
+    }
+
+    /// Every key of `db` (or of all databases) may have changed (FLUSHDB, FLUSHALL, SWAPDB): clients blocked
+    /// on them get another try. (WATCH is told beforehand, by `multi::touch_all_watched_in_db`.)
+    pub fn touch_db(&mut self, db: Option<usize>) {
         let ready: Vec<_> = self.blocked_on.keys().filter(|(d, _)| db.is_none_or(|x| x == *d)).cloned().collect();
         self.ready_keys.extend(ready);
     }
@@ -821,6 +850,9 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
     if was_blocked && !s.block_called {
         s.unblock(me);
     }
+    if s.expire_logging {
+        s.drain_expired();
+    }
     if s.feed.enabled {
         propagate_effects(s, db, &argv, dirty_before);
     }
@@ -839,13 +871,8 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
     }
 }
 
-/// Hand the command's effects to the feed: expired keys first, then the command (or its rewrite).
+/// Hand the command's effects to the feed (after its expired keys, `State::drain_expired`).
 fn propagate_effects(s: &mut State, db: usize, argv: &Argv<'_>, dirty_before: u64) {
-    for (i, d) in s.dbs.iter_mut().enumerate() {
-        for k in d.expired_log.drain(..) {
-            s.feed.expired(i, &k);
-        }
-    }
     match s.prop_override.take() {
         Some(cmds) => {
             for c in cmds {
@@ -861,14 +888,11 @@ fn propagate_effects(s: &mut State, db: usize, argv: &Argv<'_>, dirty_before: u6
     }
 }
 
-/// Start or stop recording expired keys for the feed, as consumers come and go.
+/// Start or stop the feed, as consumers come and go.
 pub fn set_feed_enabled(s: &mut State, on: bool) {
     s.feed.enabled = on;
     s.feed.db = None;
-    for d in &mut s.dbs {
-        d.log_expired = on;
-        d.expired_log.clear();
-    }
+    s.refresh_expire_logging();
 }
 
 /// Run a batch's requests from `batch.done` on. Stops early (leaving `done` short of the end) when the

@@ -3,6 +3,8 @@
 //! Between MULTI and EXEC a client's commands are checked (unknown, arity, auth, OOM) and queued with copies
 //! of their arguments; EXEC runs them back to back, which the single Keyspace makes atomic for free. WATCH
 //! registers (db, key) pairs; any write to one marks its watchers so that their EXEC returns a null array.
+//! As in Redis 7.0, a key already expired (but not yet deleted) when WATCHed is remembered as such: its
+//! deletion is no change, and EXEC fails if a watched key expires in between (multi.c's `expired` flag).
 
 use super::spec::*;
 use super::{exec_request, precheck, reply_error, Argv, Ctx, State};
@@ -10,6 +12,14 @@ use crate::error::CmdError;
 use crate::resp::decode::ArgRef;
 use crate::resp::encode::Out;
 use crate::spec;
+
+/// A key a client WATCHes.
+pub struct Watched {
+    pub db: usize,
+    pub key: Vec<u8>,
+    /// It was stored but past its TTL when WATCHed (logically absent already).
+    pub expired: bool,
+}
 
 /// A command waiting for EXEC, with its own copy of the arguments.
 pub struct Queued {
@@ -69,7 +79,10 @@ fn exec(cx: &mut Ctx<'_>) -> CmdResult {
     let c = cx.client();
     let Some(queued) = c.multi.take() else { return Err(CmdError::new("ERR EXEC without MULTI")) };
     let aborted = std::mem::take(&mut c.multi_error);
-    let dirty = std::mem::take(&mut c.dirty_cas);
+    let mut dirty = std::mem::take(&mut c.dirty_cas);
+    // EXEC with a watched key that expired since WATCH is refused (isWatchedKeyExpired).
+    let s = &*cx.s;
+    dirty |= s.clients[me].watched.iter().any(|w| !w.expired && s.dbs[w.db].is_stale(&w.key));
     unwatch_all(cx.s, me);
     if aborted {
         return Err(CmdError::new("EXECABORT Transaction discarded because of previous errors."));
@@ -80,7 +93,7 @@ fn exec(cx: &mut Ctx<'_>) -> CmdResult {
     }
     cx.out.array(queued.len());
     cx.s.in_exec = true;
-    cx.s.feed.begin_exec();
+    cx.s.feed.hold();
     for q in &queued {
         let argv = Argv::new(&q.buf, &[], &q.refs);
         exec_request(cx.s, me, cx.out, argv, Some(q.spec));
@@ -88,7 +101,7 @@ fn exec(cx: &mut Ctx<'_>) -> CmdResult {
         cx.out.resp = cx.s.clients[me].resp;
     }
     cx.s.in_exec = false;
-    cx.s.feed.end_exec();
+    cx.s.feed.release();
     // The queued commands propagated themselves; EXEC adds nothing of its own.
     cx.no_propagate();
     Ok(())
@@ -116,13 +129,15 @@ fn watch(cx: &mut Ctx<'_>) -> CmdResult {
     let (me, db) = (cx.me, cx.db);
     for i in 1..cx.argc() {
         let key = cx.arg(i).to_vec();
+        let expired = cx.s.dbs[db].is_stale(&key);
         let c = &mut cx.s.clients[me];
-        if c.watched.iter().any(|(d, k)| *d == db && *k == key) {
+        if c.watched.iter().any(|w| w.db == db && w.key == key) {
             continue;
         }
-        c.watched.push((db, key.clone()));
+        c.watched.push(Watched { db, key: key.clone(), expired });
         cx.s.watched_keys.entry((db, key)).or_default().push(me);
     }
+    cx.s.refresh_expire_logging();
     cx.out.ok();
     Ok(())
 }
@@ -139,34 +154,87 @@ fn unwatch(cx: &mut Ctx<'_>) -> CmdResult {
 /// Forget every key `slot` watches.
 pub fn unwatch_all(s: &mut State, slot: usize) {
     let Some(c) = s.clients.get_mut(slot) else { return };
-    for wk in std::mem::take(&mut c.watched) {
-        if let Some(v) = s.watched_keys.get_mut(&wk) {
+    for w in std::mem::take(&mut c.watched) {
+        let k = super::DbKey(w.db, &w.key);
+        if let Some(v) = s.watched_keys.get_mut(&k) {
             v.retain(|&x| x != slot);
             if v.is_empty() {
-                s.watched_keys.remove(&wk);
+                s.watched_keys.remove(&k);
             }
         }
     }
+    if s.watched_keys.is_empty() {
+        s.refresh_expire_logging();
+    }
 }
 
-/// Mark the watchers of (db, key).
+/// The watch record of `slot` for (db, key).
+fn watched_mut<'a>(s: &'a mut State, slot: usize, db: usize, key: &[u8]) -> Option<&'a mut Watched> {
+    s.clients.get_mut(slot)?.watched.iter_mut().find(|w| w.db == db && w.key == key)
+}
+
+/// Mark a client's transaction as failed; it need not watch anything any more.
+fn dirty(s: &mut State, slot: usize) {
+    if let Some(c) = s.clients.get_mut(slot) {
+        c.dirty_cas = true;
+    }
+    unwatch_all(s, slot);
+}
+
+/// A key changed: mark its watchers (Redis's touchWatchedKey, quirk included: a watcher that saw the key
+/// already expired while it is still stored ends the walk).
 pub fn touch_watched(s: &mut State, db: usize, key: &[u8]) {
-    if let Some(v) = s.watched_keys.get(&super::DbKey(db, key)) {
-        for &slot in v {
+    let Some(v) = s.watched_keys.get(&super::DbKey(db, key)) else { return };
+    let stored = s.dbs[db].is_stored(key);
+    for slot in v.clone() {
+        if let Some(w) = watched_mut(s, slot, db, key) {
+            if w.expired {
+                if !stored {
+                    // The expired key is now deleted: logically no change.
+                    w.expired = false;
+                    continue;
+                }
+                break;
+            }
+        }
+        dirty(s, slot);
+    }
+}
+
+/// Database `emptied` is about to be flushed, or swapped with `replaced_with` (Redis's
+/// touchAllWatchedKeysInDb): only keys that exist on either side count, and an expired key stays expired.
+pub fn touch_all_watched_in_db(s: &mut State, emptied: usize, replaced_with: Option<usize>) {
+    if s.watched_keys.is_empty() {
+        return;
+    }
+    let keys: Vec<Vec<u8>> = s.watched_keys.keys().filter(|(d, _)| *d == emptied).map(|(_, k)| k.clone()).collect();
+    for key in keys {
+        let in_emptied = s.dbs[emptied].is_stored(&key);
+        let in_replaced = replaced_with.is_some_and(|r| s.dbs[r].is_stored(&key));
+        if !in_emptied && !in_replaced {
+            continue;
+        }
+        let stale_in_replaced = replaced_with.is_some_and(|r| s.dbs[r].is_stale(&key));
+        let slots = s.watched_keys.get(&super::DbKey(emptied, &key)).cloned().unwrap_or_default();
+        for slot in slots {
+            let Some(w) = watched_mut(s, slot, emptied, &key) else { continue };
+            if w.expired {
+                if !in_replaced {
+                    // The expired key is deleted: no logical change.
+                    w.expired = false;
+                    continue;
+                } else if stale_in_replaced {
+                    continue;
+                }
+            } else if !in_emptied && stale_in_replaced {
+                // A missing key replaced by an expired one: still logically missing.
+                w.expired = true;
+                continue;
+            }
+            // Redis only flags the client here (unwatching would disturb its iteration).
             if let Some(c) = s.clients.get_mut(slot) {
                 c.dirty_cas = true;
             }
-        }
-    }
-}
-
-/// Mark the watchers of every key of `db` (None: all databases).
-pub fn touch_watched_db(s: &mut State, db: Option<usize>) {
-    let slots: Vec<usize> =
-        s.watched_keys.iter().filter(|((d, _), _)| db.is_none_or(|x| x == *d)).flat_map(|(_, v)| v.clone()).collect();
-    for slot in slots {
-        if let Some(c) = s.clients.get_mut(slot) {
-            c.dirty_cas = true;
         }
     }
 }

@@ -3,9 +3,10 @@
 //! After a command changes data, its effect is appended here in RESP: its own arguments, or what the
 //! handler chose with `Ctx::propagate_as` (Redis's rewrites: SET EX becomes SET PXAT, EXPIRE becomes
 //! PEXPIREAT, GETDEL becomes DEL...). Keys deleted by lazy or active expiry are appended as DEL. A SELECT
-//! goes first whenever the database changes, and a transaction's writes are wrapped in MULTI/EXEC. Nothing
-//! is encoded unless a consumer is attached. A script's writes are held until it ends (`hold`/`release`)
-//! and wrapped only when there are several. The Keyspace actor drains the buffer after each batch.
+//! goes first whenever the database changes. Nothing is encoded unless a consumer is attached. The effects
+//! of an EXEC or a script (Redis 7's execution units, which may nest) are held until the outermost ends
+//! (`hold`/`release`) and wrapped in MULTI/EXEC only when there are several, as Redis 7.0 propagates them.
+//! The Keyspace actor drains the buffer after each batch.
 
 use crate::types::value::write_i64;
 
@@ -19,13 +20,11 @@ pub struct Feed {
     pub db: Option<usize>,
     /// Bytes ever appended (INFO master_repl_offset).
     pub offset: u64,
-    /// EXEC is running: write MULTI before its first propagated command.
-    pub multi_pending: bool,
-    /// MULTI was written for the running EXEC: close it with EXEC.
-    pub multi_open: bool,
-    /// A script is running: its effects wait here, to be wrapped in MULTI/EXEC at its end when there
-    /// is more than one (Redis 7's effect replication).
+    /// An EXEC or a script is running: its effects wait here, to be wrapped in MULTI/EXEC at its end when
+    /// there is more than one (Redis 7's effect replication).
     pub held: Option<Vec<(usize, Vec<Vec<u8>>)>>,
+    /// Execution units open (an EXEC that runs a script holds two).
+    depth: u32,
 }
 
 impl Feed {
@@ -70,15 +69,11 @@ impl Feed {
             return;
         }
         self.select(db);
-        if self.multi_pending {
-            self.multi_pending = false;
-            self.multi_open = true;
-            self.encode(&[b"MULTI"]);
-        }
         self.encode(args);
     }
 
-    /// Append the deletion of an expired key (never inside MULTI: Redis propagates it on its own).
+    /// Append the deletion of an expired key. Never held in an EXEC or script: Redis 7.0 propagates it at
+    /// once, on its own (propagateNow), so it goes out before the unit that ran into it.
     pub fn expired(&mut self, db: usize, key: &[u8]) {
         if !self.enabled {
             return;
@@ -87,29 +82,21 @@ impl Feed {
         self.encode(&[b"DEL", key]);
     }
 
-    /// EXEC begins: its writes, if any, are wrapped in MULTI/EXEC.
-    pub fn begin_exec(&mut self) {
-        self.multi_pending = self.enabled;
-        self.multi_open = false;
-    }
-
-    pub fn end_exec(&mut self) {
-        if self.multi_open {
-            self.encode(&[b"EXEC"]);
-        }
-        self.multi_pending = false;
-        self.multi_open = false;
-    }
-
-    /// A script starts: hold its effects.
+    /// An EXEC or a script starts: hold its effects (nested units join the outermost).
     pub fn hold(&mut self) {
-        if self.enabled {
+        self.depth += 1;
+        if self.enabled && self.held.is_none() {
             self.held = Some(Vec::new());
         }
     }
 
-    /// The script ended: write its effects, in MULTI/EXEC when there are several.
+    /// An EXEC or a script ended: when it was the outermost, write its effects, in MULTI/EXEC when there
+    /// are several.
     pub fn release(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+        if self.depth > 0 {
+            return;
+        }
         let Some(held) = self.held.take() else { return };
         let wrap = held.len() > 1;
         for (i, (db, args)) in held.iter().enumerate() {
@@ -146,16 +133,20 @@ mod tests {
         let mut f = Feed { enabled: true, ..Default::default() };
         f.command(0, &[b"SET", b"a", b"1"]);
         f.command(0, &[b"DEL", b"a"]);
-        f.begin_exec();
+        // An EXEC with an expired key and a script inside: the DEL at once, then one unit of two effects.
+        f.hold();
         f.expired(1, b"old");
+        f.hold();
         f.command(1, &[b"INCR", b"x"]);
-        f.end_exec();
+        f.release();
+        f.command(1, &[b"INCR", b"y"]);
+        f.release();
         let s = String::from_utf8(f.take()).unwrap();
         assert_eq!(
             s,
             "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$3\r\nDEL\r\n$1\r\na\r\n\
              *2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n*2\r\n$3\r\nDEL\r\n$3\r\nold\r\n*1\r\n$5\r\nMULTI\r\n\
-             *2\r\n$4\r\nINCR\r\n$1\r\nx\r\n*1\r\n$4\r\nEXEC\r\n"
+             *2\r\n$4\r\nINCR\r\n$1\r\nx\r\n*2\r\n$4\r\nINCR\r\n$1\r\ny\r\n*1\r\n$4\r\nEXEC\r\n"
         );
         f.hold();
         f.command(0, &[b"SET", b"a", b"1"]);

@@ -32,6 +32,7 @@ fn flush_mode(cx: &Ctx<'_>) -> CmdResult {
 fn flushdb(cx: &mut Ctx<'_>) -> CmdResult {
     flush_mode(cx)?;
     let n = cx.db().len() as u64;
+    super::multi::touch_all_watched_in_db(cx.s, cx.db, None);
     cx.db().clear();
     cx.s.dirty += n;
     cx.s.touch_db(Some(cx.db));
@@ -43,6 +44,9 @@ fn flushdb(cx: &mut Ctx<'_>) -> CmdResult {
 fn flushall(cx: &mut Ctx<'_>) -> CmdResult {
     flush_mode(cx)?;
     let mut n = 0;
+    for i in 0..cx.s.dbs.len() {
+        super::multi::touch_all_watched_in_db(cx.s, i, None);
+    }
     for db in &mut cx.s.dbs {
         n += db.len() as u64;
         db.clear();
@@ -64,6 +68,8 @@ fn swapdb(cx: &mut Ctx<'_>) -> CmdResult {
     let (a, b) = (a as usize, b as usize);
     if a != b {
         let (lo, hi) = (a.min(b), a.max(b));
+        super::multi::touch_all_watched_in_db(cx.s, a, Some(b));
+        super::multi::touch_all_watched_in_db(cx.s, b, Some(a));
         let (left, right) = cx.s.dbs.split_at_mut(hi);
         left[lo].swap_contents(&mut right[0]);
         cx.s.dirty += 1;

@@ -422,6 +422,17 @@ impl Db {
         Some(seg.expire_of(key))
     }
 
+    /// Is the key stored but past its TTL (Redis's keyIsExpired: logically gone, not yet deleted)?
+    pub fn is_stale(&self, key: &[u8]) -> bool {
+        let at = self.stored_expire(key);
+        at != 0 && at < clock::now_ms()
+    }
+
+    /// Is the key in the table at all, expired or not (Redis's dictFind on the main dict)?
+    pub fn is_stored(&self, key: &[u8]) -> bool {
+        self.find_raw(key).is_some()
+    }
+
     /// The stored expiry (0: none) of a key, even one past its TTL (DEBUG, digests).
     pub fn stored_expire(&self, key: &[u8]) -> i64 {
         self.segs[self.seg_of(self.hash(key))].expire_of(key)

@@ -1,0 +1,131 @@
+//! MULTI/EXEC with WATCH: which changes fail a transaction, as Redis 7.0 decides (expired keys included).
+
+mod common;
+
+use common::TestServer;
+use redis::{cmd, Connection, Value};
+use std::thread::sleep;
+use std::time::Duration;
+
+fn q(con: &mut Connection, args: &[&str]) -> Value {
+    let mut c = cmd(args[0]);
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    c.query(con).unwrap()
+}
+
+/// MULTI, PING, EXEC: the EXEC reply (nil when the transaction failed).
+fn ping_tx(con: &mut Connection) -> Value {
+    q(con, &["MULTI"]);
+    q(con, &["PING"]);
+    q(con, &["EXEC"])
+}
+
+fn ran(v: &Value) -> bool {
+    matches!(v, Value::Array(items) if items.len() == 1)
+}
+
+/// A key stored with a TTL that has passed (active expiry is off, so it stays stored).
+fn stale(con: &mut Connection, key: &str) {
+    q(con, &["SET", key, "v", "PX", "1"]);
+    sleep(Duration::from_millis(5));
+}
+
+#[test]
+fn a_watched_key_that_expires_before_exec_fails_it() {
+    let srv = TestServer::start();
+    let mut con = srv.conn();
+    q(&mut con, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    q(&mut con, &["SET", "k", "1", "PX", "100"]);
+    q(&mut con, &["WATCH", "k"]);
+    sleep(Duration::from_millis(150));
+    q(&mut con, &["MULTI"]);
+    q(&mut con, &["INCR", "k"]);
+    assert_eq!(q(&mut con, &["EXEC"]), Value::Nil);
+    // Already expired when watched: its lazy deletion is no change.
+    stale(&mut con, "s");
+    q(&mut con, &["WATCH", "s"]);
+    q(&mut con, &["EXISTS", "s"]);
+    assert!(ran(&ping_tx(&mut con)));
+}
+
+#[test]
+fn flushes_touch_only_watched_keys_that_exist() {
+    let srv = TestServer::start();
+    let mut con = srv.conn();
+    q(&mut con, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    for flush in ["FLUSHDB", "FLUSHALL"] {
+        q(&mut con, &["WATCH", "missing"]);
+        q(&mut con, &[flush]);
+        assert!(ran(&ping_tx(&mut con)), "{flush} of a missing key");
+        q(&mut con, &["SET", "x", "1"]);
+        q(&mut con, &["WATCH", "x"]);
+        q(&mut con, &[flush]);
+        assert_eq!(ping_tx(&mut con), Value::Nil, "{flush} of a watched key");
+        stale(&mut con, "x");
+        q(&mut con, &["WATCH", "x"]);
+        q(&mut con, &[flush]);
+        assert!(ran(&ping_tx(&mut con)), "{flush} of a stale key");
+    }
+}
+
+#[test]
+fn swapdb_follows_what_the_key_logically_is() {
+    let srv = TestServer::start();
+    let mut con = srv.conn();
+    q(&mut con, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    // Stale key swapped with no key: no change.
+    q(&mut con, &["FLUSHALL"]);
+    stale(&mut con, "x");
+    q(&mut con, &["WATCH", "x"]);
+    q(&mut con, &["SWAPDB", "0", "1"]);
+    assert!(ran(&ping_tx(&mut con)));
+    // No key replaced with a stale key: no change.
+    q(&mut con, &["FLUSHALL"]);
+    q(&mut con, &["SELECT", "1"]);
+    stale(&mut con, "x");
+    q(&mut con, &["SELECT", "0"]);
+    q(&mut con, &["WATCH", "x"]);
+    q(&mut con, &["SWAPDB", "0", "1"]);
+    assert!(ran(&ping_tx(&mut con)));
+    // Stale key replaced with another stale key: no change.
+    q(&mut con, &["FLUSHALL"]);
+    stale(&mut con, "x");
+    q(&mut con, &["SELECT", "1"]);
+    stale(&mut con, "x");
+    q(&mut con, &["SELECT", "0"]);
+    q(&mut con, &["WATCH", "x"]);
+    q(&mut con, &["SWAPDB", "0", "1"]);
+    assert!(ran(&ping_tx(&mut con)));
+    // A live key swapped in: the transaction fails.
+    q(&mut con, &["FLUSHALL"]);
+    q(&mut con, &["SELECT", "1"]);
+    q(&mut con, &["SET", "x", "live"]);
+    q(&mut con, &["SELECT", "0"]);
+    q(&mut con, &["WATCH", "x"]);
+    q(&mut con, &["SWAPDB", "0", "1"]);
+    assert_eq!(ping_tx(&mut con), Value::Nil);
+}
+
+#[test]
+fn a_watched_key_deleted_by_active_expiry_fails_exec() {
+    let srv = TestServer::start();
+    let mut con = srv.conn();
+    q(&mut con, &["SET", "x", "foo", "PX", "100"]);
+    q(&mut con, &["WATCH", "x"]);
+    // Active expiry (not a lookup) deletes it: DBSIZE counts stored keys.
+    let mut n = 1;
+    for _ in 0..100 {
+        sleep(Duration::from_millis(50));
+        n = match q(&mut con, &["DBSIZE"]) {
+            Value::Int(n) => n,
+            v => panic!("{v:?}"),
+        };
+        if n == 0 {
+            break;
+        }
+    }
+    assert_eq!(n, 0);
+    assert_eq!(ping_tx(&mut con), Value::Nil);
+}
