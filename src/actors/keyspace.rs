@@ -64,7 +64,7 @@ impl Keyspace {
                 crate::commands::set_feed_enabled(&mut self.s, true);
             }
         }
-        self.flush_feed();
+        self.flush_feed(ctx);
         if !self.s.aof.requests.is_empty() {
             self.aof_requests(ctx);
         }
@@ -81,7 +81,7 @@ impl Keyspace {
 
     /// Hand what the last commands propagated to every replica stream and to the AOF. Under appendfsync
     /// always, the receiver resolves once the AOF has these bytes on disk.
-    pub(super) fn flush_feed(&mut self) -> Option<oneshot::Receiver<()>> {
+    pub(super) fn flush_feed(&mut self, ctx: &mut Context<Self>) -> Option<oneshot::Receiver<()>> {
         if self.s.feed.buf.is_empty() {
             return None;
         }
@@ -93,7 +93,7 @@ impl Keyspace {
                 c.push.do_send(Push(bytes.clone()));
             }
         }
-        self.aof_append(&bytes)
+        self.aof_append(bytes, ctx)
     }
 
     /// Send a finished batch back through `tx`: after DEBUG LOADAOF has reloaded the files if the batch ran it,
@@ -102,7 +102,7 @@ impl Keyspace {
         if self.s.aof.load_pending {
             return self.reload_aof(slot, batch, tx, ctx);
         }
-        match self.flush_feed() {
+        match self.flush_feed(ctx) {
             Some(ack) => {
                 ctx.spawn(
                     async move {
@@ -413,7 +413,7 @@ pub struct ExpireReport {
 impl Handler<ActiveExpire> for Keyspace {
     type Result = ExpireReport;
 
-    fn handle(&mut self, msg: ActiveExpire, _: &mut Self::Context) -> ExpireReport {
+    fn handle(&mut self, msg: ActiveExpire, ctx: &mut Self::Context) -> ExpireReport {
         let mut rep = ExpireReport::default();
         if !self.s.active_expire {
             return rep;
@@ -440,7 +440,7 @@ impl Handler<ActiveExpire> for Keyspace {
         rep.elapsed_us = start.elapsed().as_micros() as u64;
         if self.s.expire_logging {
             self.s.drain_expired();
-            self.flush_feed();
+            self.flush_feed(ctx);
         }
         self.s.stats.expired_keys_active += rep.expired as u64;
         self.s.stats.expire_cycle_cpu_ms += rep.elapsed_us / 1000;
@@ -457,6 +457,8 @@ impl Handler<Shutdown> for Keyspace {
     type Result = ();
 
     fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
+        // The last writes reach the AOF writer before the server handle syncs it.
+        self.send_outbox();
         for (_, c) in self.conns.drain() {
             c.kick.do_send(Kick);
         }

@@ -545,11 +545,11 @@ impl Handler<OpenOnStart> for AofWriter {
     }
 }
 
-/// One batch's effects; under appendfsync always `ack` is told once they are written and synced.
+/// Batches' effects, in order; under appendfsync always `ack` is told once they are written and synced.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Append {
-    pub bytes: Bytes,
+    pub bytes: Vec<Bytes>,
     pub ack: Option<oneshot::Sender<()>>,
 }
 
@@ -568,7 +568,7 @@ impl Handler<Append> for AofWriter {
             self.flush_scheduled = true;
             ctx.notify(FlushPending);
         }
-        self.pending.push(msg.bytes);
+        self.pending.extend(msg.bytes);
         self.acks.extend(msg.ack);
     }
 }
@@ -707,6 +707,8 @@ pub struct AofLink {
     next_id: u64,
     /// Commands processed when the last rewrite slice ended: were clients served since?
     commands_seen: u64,
+    /// Appends not yet sent to the writer (see `aof_append`).
+    outbox: Vec<Bytes>,
 }
 
 /// The writer's answer to FinishRewrite.
@@ -719,21 +721,42 @@ struct RewriteRun {
 }
 
 impl Keyspace {
-    /// Hand one batch's effects to the AOF. Under appendfsync always, the receiver resolves once they are on
-    /// disk.
-    pub(super) fn aof_append(&mut self, bytes: &Bytes) -> Option<oneshot::Receiver<()>> {
-        let w = self.aof.writer.as_ref()?;
-        if self.s.aof.mode == AofMode::Off {
+    /// Hand one batch's effects to the AOF. Under appendfsync always they go at once and the receiver resolves
+    /// once they are on disk; otherwise they wait in the outbox until this poll of the mailbox is over, so the
+    /// batches of every client served meanwhile reach the writer as one message (one wake-up of its thread).
+    pub(super) fn aof_append(&mut self, bytes: Bytes, ctx: &mut Context<Self>) -> Option<oneshot::Receiver<()>> {
+        if self.aof.writer.is_none() || self.s.aof.mode == AofMode::Off {
             return None;
         }
         if self.s.aof.fsync == Fsync::Always {
+            let w = self.writer()?;
             let (tx, rx) = oneshot::channel();
-            w.do_send(Append { bytes: bytes.clone(), ack: Some(tx) });
-            Some(rx)
-        } else {
-            w.do_send(Append { bytes: bytes.clone(), ack: None });
-            None
+            w.do_send(Append { bytes: vec![bytes], ack: Some(tx) });
+            return Some(rx);
         }
+        if self.aof.outbox.is_empty() {
+            // actix polls spawned futures after the queued messages.
+            ctx.spawn(actix::fut::ready(()).map(|_, act: &mut Keyspace, _| act.send_outbox()));
+        }
+        self.aof.outbox.push(bytes);
+        None
+    }
+
+    /// Send what waits in the outbox.
+    pub(super) fn send_outbox(&mut self) {
+        if self.aof.outbox.is_empty() {
+            return;
+        }
+        let bytes = std::mem::take(&mut self.aof.outbox);
+        if let Some(w) = &self.aof.writer {
+            w.do_send(Append { bytes, ack: None });
+        }
+    }
+
+    /// The writer, for a message that must come after every append made so far.
+    fn writer(&mut self) -> Option<Addr<AofWriter>> {
+        self.send_outbox();
+        self.aof.writer.clone()
     }
 
     /// Keep the propagation feed on while replicas or the AOF need it.
@@ -750,7 +773,7 @@ impl Keyspace {
             match req {
                 AofRequest::Rewrite => self.start_rewrite(ctx),
                 AofRequest::Fsync(f) => {
-                    if let Some(w) = &self.aof.writer {
+                    if let Some(w) = self.writer() {
                         w.do_send(SetFsync(f));
                     }
                 }
@@ -775,7 +798,7 @@ impl Keyspace {
                     self.abort_rewrite();
                     self.s.aof.mode = AofMode::Off;
                     self.s.aof.rewrite_scheduled = false;
-                    if let Some(w) = &self.aof.writer {
+                    if let Some(w) = self.writer() {
                         w.do_send(StopAppending);
                     }
                     self.refresh_feed();
@@ -815,13 +838,13 @@ impl Keyspace {
     /// Begin a rewrite at this instant: every later write goes to a new incr file, and every database is
     /// snapshotted as it is now.
     fn start_rewrite(&mut self, ctx: &mut Context<Self>) {
-        let Some(w) = self.aof.writer.clone() else { return };
-        if self.aof.run.is_some() {
+        if self.aof.writer.is_none() || self.aof.run.is_some() {
             return;
         }
         // What is already in the feed belongs to the old incr file; the new one starts with a SELECT.
-        self.flush_feed();
+        self.flush_feed(ctx);
         self.s.feed.db = None;
+        let Some(w) = self.writer() else { return };
         let id = self.aof.next_id;
         self.aof.next_id += 1;
         w.send(StartRewrite(self.s.aof.mode))
@@ -911,7 +934,7 @@ impl Keyspace {
     /// The FinishRewrite request, with the rewrite's id; None when no writer or run.
     fn finish_request(&mut self) -> Option<impl std::future::Future<Output = (u64, FinishResult)> + 'static> {
         let id = self.aof.run.as_ref()?.id;
-        let req = self.aof.writer.as_ref()?.send(FinishRewrite);
+        let req = self.writer()?.send(FinishRewrite);
         Some(async move { (id, req.await) })
     }
 
@@ -955,7 +978,7 @@ impl Keyspace {
         for db in &mut self.s.dbs {
             db.snapshot_abort();
         }
-        if let Some(w) = &self.aof.writer {
+        if let Some(w) = self.writer() {
             w.do_send(AbortRewrite);
         }
         self.s.aof.rewrite_in_progress = false;
@@ -972,12 +995,12 @@ impl Keyspace {
         ctx: &mut Context<Self>,
     ) {
         self.s.aof.load_pending = false;
-        self.flush_feed();
+        self.flush_feed(ctx);
         // A BGREWRITEAOF earlier in the batch starts now, so that it is finished below.
         if !self.s.aof.requests.is_empty() {
             self.aof_requests(ctx);
         }
-        let Some(w) = self.aof.writer.clone() else {
+        let Some(w) = self.writer() else {
             let mut batch = batch;
             let mut out = Out::with_buf(std::mem::take(&mut batch.out), 2);
             out.error("ERR DEBUG LOADAOF is not available (persistence-available is no)");
