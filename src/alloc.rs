@@ -1,8 +1,8 @@
-//! Counting allocator: wraps mimalloc and keeps an exact count of live heap bytes, which INFO memory
-//! reports as used_memory and maxmemory is checked against (as Redis's zmalloc does with jemalloc).
+//! Counting allocator: wraps jemalloc (mimalloc under MSVC) and keeps an exact count of live heap bytes,
+//! which INFO memory reports as used_memory and maxmemory is checked against (as Redis's zmalloc does).
 //!
-//! A block counts at the size the allocator really gives it (its size class: `mi_good_size`), not the size
-//! asked for, as zmalloc counts jemalloc's usable size: a 56-byte request takes a 64-byte block.
+//! A block counts at the size the allocator really gives it (its size class), not the size asked for, as
+//! zmalloc counts jemalloc's usable size: a 56-byte request takes a 64-byte block.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,33 +14,35 @@ static USED: AtomicUsize = AtomicUsize::new(0);
 unsafe impl GlobalAlloc for Counting {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = mimalloc::MiMalloc.alloc(layout);
+        let p = backend::INNER.alloc(layout);
         if !p.is_null() {
-            USED.fetch_add(class_size(layout.size()), Ordering::Relaxed);
+            USED.fetch_add(backend::class_size(layout), Ordering::Relaxed);
         }
         p
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = mimalloc::MiMalloc.alloc_zeroed(layout);
+        let p = backend::INNER.alloc_zeroed(layout);
         if !p.is_null() {
-            USED.fetch_add(class_size(layout.size()), Ordering::Relaxed);
+            USED.fetch_add(backend::class_size(layout), Ordering::Relaxed);
         }
         p
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        mimalloc::MiMalloc.dealloc(ptr, layout);
-        USED.fetch_sub(class_size(layout.size()), Ordering::Relaxed);
+        backend::INNER.dealloc(ptr, layout);
+        USED.fetch_sub(backend::class_size(layout), Ordering::Relaxed);
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = mimalloc::MiMalloc.realloc(ptr, layout, new_size);
+        let p = backend::INNER.realloc(ptr, layout, new_size);
         if !p.is_null() {
-            let (old, new) = (class_size(layout.size()), class_size(new_size));
+            let old = backend::class_size(layout);
+            // SAFETY: GlobalAlloc::realloc's contract makes (new_size, align) a valid layout.
+            let new = backend::class_size(Layout::from_size_align_unchecked(new_size, layout.align()));
             if new >= old {
                 USED.fetch_add(new - old, Ordering::Relaxed);
             } else {
@@ -51,18 +53,110 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
-/// The bytes a request of `size` really occupies (mimalloc's size class). The same function on alloc and
-/// free keeps the count exact.
-#[inline]
-fn class_size(size: usize) -> usize {
-    // SAFETY: mi_good_size is a pure computation on its argument.
-    unsafe { libmimalloc_sys::mi_good_size(size) }
+#[cfg(not(target_env = "msvc"))]
+mod backend {
+    use std::alloc::Layout;
+    use std::os::raw::c_int;
+    use tikv_jemalloc_sys as sys;
+
+    pub static INNER: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+    /// The flags tikv-jemallocator passes for this layout (an alignment flag only when the size class
+    /// alone does not guarantee it), so that nallocx names the class the block really came from.
+    #[inline]
+    fn flags(layout: Layout) -> c_int {
+        // jemalloc's quantum on the targets we build for (tikv-jemallocator assumes the same).
+        const QUANTUM: usize = 16;
+        if layout.align() <= QUANTUM && layout.align() <= layout.size() {
+            0
+        } else {
+            sys::MALLOCX_ALIGN(layout.align())
+        }
+    }
+
+    /// The bytes a block of this layout really occupies.
+    #[inline]
+    pub fn class_size(layout: Layout) -> usize {
+        // SAFETY: nallocx only computes; a zero size is not allowed, and Rust never allocates one.
+        unsafe { sys::nallocx(layout.size().max(1), flags(layout)) }
+    }
+
+    /// Purge every arena's unused dirty pages back to the OS.
+    pub fn release_free_memory() {
+        // MALLCTL_ARENAS_ALL (4096) addresses every arena.
+        let name = c"arena.4096.purge";
+        // SAFETY: a NUL-terminated control name with no input or output buffers, as the purge control takes.
+        unsafe { sys::mallctl(name.as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), 0) };
+    }
+
+    /// INFO mem_allocator, as Redis prints it ("jemalloc-5.3.0").
+    pub fn name() -> String {
+        let mut ptr: *const std::os::raw::c_char = std::ptr::null();
+        let mut len = std::mem::size_of::<*const std::os::raw::c_char>();
+        // SAFETY: "version" is a read-only control whose value is a `const char *`; we pass a buffer of that size.
+        let rc = unsafe {
+            sys::mallctl(
+                c"version".as_ptr(),
+                (&mut ptr as *mut *const std::os::raw::c_char).cast(),
+                &mut len,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        if rc != 0 || ptr.is_null() {
+            return "jemalloc".into();
+        }
+        // SAFETY: jemalloc's version string is a static NUL-terminated string.
+        let v = unsafe { std::ffi::CStr::from_ptr(ptr) }.to_string_lossy();
+        // "5.3.0-1-g<hash>": Redis prints major.minor.bugfix only.
+        format!("jemalloc-{}", v.split('-').next().unwrap_or(&v))
+    }
+
+    pub fn tune() {}
+}
+
+#[cfg(target_env = "msvc")]
+mod backend {
+    use std::alloc::Layout;
+
+    pub static INNER: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+    #[inline]
+    pub fn class_size(layout: Layout) -> usize {
+        // SAFETY: mi_good_size is a pure computation on its argument.
+        unsafe { libmimalloc_sys::mi_good_size(layout.size()) }
+    }
+
+    pub fn release_free_memory() {
+        // SAFETY: mi_collect has no preconditions; `false` asks for the non-forced, incremental collection.
+        unsafe { libmimalloc_sys::mi_collect(false) };
+    }
+
+    pub fn name() -> String {
+        "mimalloc".into()
+    }
+
+    /// Commit memory page by page as it is used: by default mimalloc commits each new arena and segment
+    /// eagerly, faulting in megabytes at once, which stalls the Keyspace while a big dataset loads.
+    pub fn tune() {
+        // SAFETY: mi_option_set only stores the value. 3 and 4: mi_option_eager_commit and
+        // mi_option_arena_eager_commit in mimalloc v2's option enum.
+        unsafe {
+            libmimalloc_sys::mi_option_set(3, 0);
+            libmimalloc_sys::mi_option_set(4, 0);
+        }
+    }
 }
 
 /// Live heap bytes allocated through the global allocator. Zero when the host program (embedding us)
 /// did not install `Counting` as its global allocator; callers then fall back to RSS.
 pub fn used_memory() -> usize {
     USED.load(Ordering::Relaxed)
+}
+
+/// The allocator's name and version for INFO's mem_allocator.
+pub fn allocator_name() -> String {
+    backend::name()
 }
 
 /// Resident set size of the process, from /proc (0 where unavailable).
@@ -95,25 +189,35 @@ pub fn total_system_memory() -> u64 {
     }
 }
 
-/// Return memory freed on this thread to the OS (mimalloc keeps freed pages for reuse until it next
-/// collects; an idle server would otherwise report its peak as RSS). Cheap when there is nothing to free.
+/// Return freed memory to the OS (the allocator keeps freed pages for reuse; an idle server would otherwise
+/// report its peak as RSS). Cheap when there is nothing to free.
 pub fn release_free_memory() {
-    // SAFETY: mi_collect has no preconditions; `false` asks for the non-forced, incremental collection.
-    unsafe { libmimalloc_sys::mi_collect(false) };
+    backend::release_free_memory();
 }
 
-/// mimalloc v2's `mi_option_eager_commit` and `mi_option_arena_eager_commit` (indices 3 and 4 of its
-/// option enum).
-const MI_OPTION_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 3;
-const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
-
-/// Allocator settings for a server: commit memory page by page as it is used. By default mimalloc commits
-/// each new arena and segment eagerly, faulting in megabytes at once: while a big dataset loads that stalled
-/// the Keyspace ~5 ms every few thousand keys (measured by db.rs's growth probe). Idempotent.
+/// Allocator settings for a server (see the backend). Idempotent.
 pub fn tune() {
-    // SAFETY: mi_option_set only stores the value; it is safe to call at any time from any thread.
-    unsafe {
-        libmimalloc_sys::mi_option_set(MI_OPTION_EAGER_COMMIT, 0);
-        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+    backend::tune();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_count_at_their_size_class() {
+        let l = |n| Layout::from_size_align(n, 8).unwrap();
+        // A 48-byte table entry is a class of its own; 56 bytes take a 64-byte block.
+        assert_eq!(backend::class_size(l(48)), 48);
+        assert_eq!(backend::class_size(l(56)), 64);
+        assert!(backend::class_size(l(20)) >= 20);
+    }
+
+    #[cfg(not(target_env = "msvc"))]
+    #[test]
+    fn reports_jemalloc_as_redis_does() {
+        let name = allocator_name();
+        assert!(name.starts_with("jemalloc-5."), "{name}");
+        assert_eq!(name.matches('.').count(), 2, "{name}");
     }
 }

@@ -47,9 +47,9 @@ fn init_logging(cfg: &Config) {
     let _ = b.try_init();
 }
 
-/// Tune the allocator before anything allocates: mimalloc decides how to commit its first arena at the
-/// first allocation, which happens before `main`. Runs from .init_array ahead of default-priority
-/// constructors (std's and mimalloc's own).
+/// Tune the allocator before anything allocates (mimalloc, used under MSVC, decides how to commit its first
+/// arena at the first allocation, which happens before `main`; jemalloc needs nothing). Runs from
+/// .init_array ahead of default-priority constructors.
 #[used]
 #[link_section = ".init_array.00099"]
 static TUNE_ALLOCATOR_EARLY: extern "C" fn() = {

@@ -162,9 +162,9 @@ impl Node {
     }
 
     /// The node is full and will not grow again soon: give back its spare room. Shrinking in place is not
-    /// enough: mimalloc keeps a block that shrinks by less than half where it is, so a node grown to 12 KB
-    /// and trimmed to 8 KB would still hold 12 KB of pages. Move it to an exact-size block unless the
-    /// spare room is small.
+    /// enough: an allocator may keep a block that shrinks by less than half where it is (mimalloc does), so
+    /// a node grown to 12 KB and trimmed to 8 KB would still hold 12 KB of pages. Move it to an exact-size
+    /// block unless the spare room is small.
     fn seal(&mut self) {
         self.compact();
         let (len, cap) = (self.buf.len(), self.buf.capacity());
@@ -784,7 +784,7 @@ mod tests {
             assert!(front.buf.capacity() <= max, "{max}: {}", front.buf.capacity());
         }
         // Sealing a node with much spare room moves it to a new exact block: shrinking in place would leave
-        // mimalloc's block as it was (it keeps a block that shrinks by less than half).
+        // the allocator's block as it was (mimalloc keeps a block that shrinks by less than half).
         let mut n = Node::with_entry(b"x");
         n.buf.reserve_exact(12288);
         let before = n.buf.as_ptr();
