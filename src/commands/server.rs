@@ -34,6 +34,8 @@ fn flushdb(cx: &mut Ctx<'_>) -> CmdResult {
     let n = cx.db().len() as u64;
     super::multi::touch_all_watched_in_db(cx.s, cx.db, None);
     cx.db().clear();
+    // As Redis does after a flush under jemalloc: hand the freed pages back now, not at the next cron purge.
+    crate::alloc::release_free_memory();
     cx.s.dirty += n;
     cx.s.touch_db(Some(cx.db));
     cx.out.ok();
@@ -51,6 +53,7 @@ fn flushall(cx: &mut Ctx<'_>) -> CmdResult {
         n += db.len() as u64;
         db.clear();
     }
+    crate::alloc::release_free_memory();
     cx.s.dirty += n + 1;
     cx.s.touch_db(None);
     cx.out.ok();
