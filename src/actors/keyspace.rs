@@ -362,7 +362,7 @@ impl Handler<Tick> for Keyspace {
         // About once a second, let the allocator give freed pages back (the Keyspace thread frees most).
         let hz = s.config.hz.max(1) as u64;
         if s.stats.cron_loops.is_multiple_of(hz) {
-            crate::alloc::release_free_memory();
+            crate::alloc::cron_release();
         }
         s.stats.cron_loops += 1;
         // Idle clients past `timeout` are disconnected (Redis's clientsCronHandleTimeout).
