@@ -70,42 +70,44 @@ fn flushes_touch_only_watched_keys_that_exist() {
     }
 }
 
+/// What db 0 and db 1 hold as `x` before SWAPDB 0 1.
+#[derive(Clone, Copy)]
+enum Held {
+    Nothing,
+    Stale,
+    Live,
+}
+
+/// Put `x` in db 0 and db 1 as told, WATCH it in db 0, SWAPDB 0 1: did the transaction after it run?
+fn swap_runs(con: &mut Connection, db0: Held, db1: Held) -> bool {
+    q(con, &["FLUSHALL"]);
+    for (db, held) in [("0", db0), ("1", db1)] {
+        q(con, &["SELECT", db]);
+        match held {
+            Held::Nothing => {}
+            Held::Stale => stale(con, "x"),
+            Held::Live => {
+                q(con, &["SET", "x", "live"]);
+            }
+        }
+    }
+    q(con, &["SELECT", "0"]);
+    q(con, &["WATCH", "x"]);
+    q(con, &["SWAPDB", "0", "1"]);
+    ran(&ping_tx(con))
+}
+
 #[test]
 fn swapdb_follows_what_the_key_logically_is() {
     let srv = TestServer::start();
     let mut con = srv.conn();
     q(&mut con, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
-    // Stale key swapped with no key: no change.
-    q(&mut con, &["FLUSHALL"]);
-    stale(&mut con, "x");
-    q(&mut con, &["WATCH", "x"]);
-    q(&mut con, &["SWAPDB", "0", "1"]);
-    assert!(ran(&ping_tx(&mut con)));
-    // No key replaced with a stale key: no change.
-    q(&mut con, &["FLUSHALL"]);
-    q(&mut con, &["SELECT", "1"]);
-    stale(&mut con, "x");
-    q(&mut con, &["SELECT", "0"]);
-    q(&mut con, &["WATCH", "x"]);
-    q(&mut con, &["SWAPDB", "0", "1"]);
-    assert!(ran(&ping_tx(&mut con)));
-    // Stale key replaced with another stale key: no change.
-    q(&mut con, &["FLUSHALL"]);
-    stale(&mut con, "x");
-    q(&mut con, &["SELECT", "1"]);
-    stale(&mut con, "x");
-    q(&mut con, &["SELECT", "0"]);
-    q(&mut con, &["WATCH", "x"]);
-    q(&mut con, &["SWAPDB", "0", "1"]);
-    assert!(ran(&ping_tx(&mut con)));
+    // A stale key swapped for nothing, nothing for a stale key, a stale key for another: no change.
+    assert!(swap_runs(&mut con, Held::Stale, Held::Nothing));
+    assert!(swap_runs(&mut con, Held::Nothing, Held::Stale));
+    assert!(swap_runs(&mut con, Held::Stale, Held::Stale));
     // A live key swapped in: the transaction fails.
-    q(&mut con, &["FLUSHALL"]);
-    q(&mut con, &["SELECT", "1"]);
-    q(&mut con, &["SET", "x", "live"]);
-    q(&mut con, &["SELECT", "0"]);
-    q(&mut con, &["WATCH", "x"]);
-    q(&mut con, &["SWAPDB", "0", "1"]);
-    assert_eq!(ping_tx(&mut con), Value::Nil);
+    assert!(!swap_runs(&mut con, Held::Nothing, Held::Live));
 }
 
 #[test]
