@@ -185,7 +185,7 @@ fn dirty(s: &mut State, slot: usize) {
 /// already expired while it is still stored ends the walk).
 pub fn touch_watched(s: &mut State, db: usize, key: &[u8]) {
     let Some(v) = s.watched_keys.get(&super::DbKey(db, key)) else { return };
-    let stored = s.dbs[db].is_stored(key);
+    let stored = s.dbs[db].peek_stored(key).is_some();
     for slot in v.clone() {
         if let Some(w) = watched_mut(s, slot, db, key) {
             if w.expired {
@@ -209,8 +209,8 @@ pub fn touch_all_watched_in_db(s: &mut State, emptied: usize, replaced_with: Opt
     }
     let keys: Vec<Vec<u8>> = s.watched_keys.keys().filter(|(d, _)| *d == emptied).map(|(_, k)| k.clone()).collect();
     for key in keys {
-        let in_emptied = s.dbs[emptied].is_stored(&key);
-        let in_replaced = replaced_with.is_some_and(|r| s.dbs[r].is_stored(&key));
+        let in_emptied = s.dbs[emptied].peek_stored(&key).is_some();
+        let in_replaced = replaced_with.is_some_and(|r| s.dbs[r].peek_stored(&key).is_some());
         if !in_emptied && !in_replaced {
             continue;
         }

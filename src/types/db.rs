@@ -97,10 +97,14 @@ impl Segment {
         }
     }
 
-    /// Forget `key`'s TTL; true if it had one.
+    /// Forget `key`'s TTL; returns it if it had one.
     #[inline]
-    fn drop_expire(&mut self, key: &[u8]) -> bool {
-        !self.expires.is_empty() && self.expires.swap_remove(key).is_some()
+    fn take_expire(&mut self, key: &[u8]) -> Option<i64> {
+        if self.expires.is_empty() {
+            None
+        } else {
+            self.expires.swap_remove(key)
+        }
     }
 }
 
@@ -298,7 +302,7 @@ impl Db {
             seg.version += 1;
             touch(e, lfu);
             let old = std::mem::replace(&mut e.value, value);
-            if !keep_ttl && seg.drop_expire(key) {
+            if !keep_ttl && seg.take_expire(key).is_some() {
                 self.expires -= 1;
             }
             return Some(old);
@@ -371,10 +375,8 @@ impl Db {
             .collect();
         new_seg.table.reserve(moved.len(), |e| hasher.hash_one(e.key.as_slice()));
         for (h, e) in hashes.into_iter().zip(moved) {
-            if !old.expires.is_empty() {
-                if let Some(at) = old.expires.swap_remove(e.key.as_slice()) {
-                    new_seg.expires.insert(CompactBytes::new(&e.key), at);
-                }
+            if let Some(at) = old.take_expire(&e.key) {
+                new_seg.expires.insert(CompactBytes::new(&e.key), at);
             }
             new_seg.table.insert_unique(h, e, |e| hasher.hash_one(e.key.as_slice()));
         }
@@ -405,7 +407,7 @@ impl Db {
         let seg = &mut self.segs[s];
         let e = seg.table.find_entry(h, |e| e.key.as_slice() == key).ok()?.remove().0;
         seg.version += 1;
-        let at = if seg.expires.is_empty() { None } else { seg.expires.swap_remove(key) };
+        let at = seg.take_expire(key);
         if at.is_some() {
             self.expires -= 1;
         }
@@ -426,11 +428,6 @@ impl Db {
     pub fn is_stale(&self, key: &[u8]) -> bool {
         let at = self.stored_expire(key);
         at != 0 && at < clock::now_ms()
-    }
-
-    /// Is the key in the table at all, expired or not (Redis's dictFind on the main dict)?
-    pub fn is_stored(&self, key: &[u8]) -> bool {
-        self.find_raw(key).is_some()
     }
 
     /// The stored expiry (0: none) of a key, even one past its TTL (DEBUG, digests).
@@ -455,7 +452,7 @@ impl Db {
                 seg.expires.insert(CompactBytes::new(key), at);
                 self.expires += 1;
             }
-        } else if seg.drop_expire(key) {
+        } else if seg.take_expire(key).is_some() {
             self.expires -= 1;
         }
         true
