@@ -1,0 +1,157 @@
+//! Batches: what a connection ships to the Keyspace once per read — its read buffer, the argument ranges into
+//! it (`Argv`), each request resolved to its command — and the parser that fills one (commands layer).
+
+use super::spec::CommandSpec;
+use super::table::table;
+use crate::resp::decode::ArgRef;
+use bytes::BytesMut;
+
+/// The arguments of one command, `argv[0]` being its name. Cheap to copy.
+#[derive(Clone, Copy)]
+pub struct Argv<'a> {
+    input: &'a [u8],
+    scratch: &'a [u8],
+    refs: &'a [ArgRef],
+}
+
+impl<'a> Argv<'a> {
+    pub fn new(input: &'a [u8], scratch: &'a [u8], refs: &'a [ArgRef]) -> Argv<'a> {
+        Argv { input, scratch, refs }
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.refs.len()
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.refs.is_empty()
+    }
+
+    #[inline]
+    pub fn get(&self, i: usize) -> &'a [u8] {
+        self.refs[i].slice(self.input, self.scratch)
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + 'a {
+        let (input, scratch) = (self.input, self.scratch);
+        self.refs.iter().map(move |r| r.slice(input, scratch))
+    }
+
+    pub fn to_vec(&self) -> Vec<&'a [u8]> {
+        self.iter().collect()
+    }
+
+    /// Does argument `i` equal `word`, ignoring ASCII case?
+    #[inline]
+    pub fn is(&self, i: usize, word: &str) -> bool {
+        self.get(i).eq_ignore_ascii_case(word.as_bytes())
+    }
+}
+
+/// One request of a batch, resolved by the connection.
+#[derive(Clone, Copy)]
+pub struct Request {
+    /// The command (for a container command such as CONFIG, the subcommand when it was found).
+    pub spec: Option<&'static CommandSpec>,
+    pub first_arg: u32,
+    pub argc: u32,
+}
+
+/// What a connection sends to the Keyspace once per read, and gets back with the replies.
+#[derive(Default)]
+pub struct Batch {
+    /// The connection's read buffer; `args` point into it. Handed back unchanged.
+    pub input: BytesMut,
+    pub scratch: Vec<u8>,
+    pub args: Vec<ArgRef>,
+    pub reqs: Vec<Request>,
+    /// Replies, encoded.
+    pub out: Vec<u8>,
+    /// Requests already executed (a batch may be resumed after a pause).
+    pub done: usize,
+    /// Close the connection once `out` is written (QUIT, killed).
+    pub close: bool,
+    /// Bytes read from the socket for this batch (INFO total_net_input_bytes).
+    pub read_bytes: u64,
+    /// Bytes of `input` the requests occupy (set by the connection after parsing).
+    pub consumed: usize,
+}
+
+impl Batch {
+    pub fn argv(&self, r: &Request) -> Argv<'_> {
+        let s = r.first_arg as usize;
+        Argv::new(&self.input, &self.scratch, &self.args[s..s + r.argc as usize])
+    }
+
+    /// Reset for the next read, keeping allocations.
+    pub fn clear(&mut self) {
+        self.scratch.clear();
+        self.args.clear();
+        self.reqs.clear();
+        self.done = 0;
+        self.read_bytes = 0;
+        self.consumed = 0;
+    }
+}
+
+/// Lay separate arguments out as one buffer and the ranges into it, the form `Argv` reads (commands that do not
+/// come from a connection's read buffer: scripts' redis.call, in-process helpers, tests).
+pub fn pack_args<I>(args: I) -> (Vec<u8>, Vec<ArgRef>)
+where
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
+{
+    let args = args.into_iter();
+    let mut input = Vec::new();
+    let mut refs = Vec::with_capacity(args.size_hint().0);
+    for a in args {
+        let a = a.as_ref();
+        refs.push(ArgRef { start: input.len() as u32, len: a.len() as u32 });
+        input.extend_from_slice(a);
+    }
+    (input, refs)
+}
+
+/// Outcome of parsing a connection's buffered input into a batch.
+pub struct Parsed {
+    /// Bytes of `batch.input` holding the parsed requests.
+    pub consumed: usize,
+    /// A protocol error after the parsed requests: reply it, then close.
+    pub error: Option<crate::error::ProtocolError>,
+    /// Total input bytes the next incomplete request needs, when known (to size the read buffer).
+    pub need: usize,
+    /// Parsing stopped at `max_bytes` with more input to parse: run another batch before reading.
+    pub more: bool,
+}
+
+/// Input one batch takes at most before the Keyspace serves other clients. A connection with more buffered
+/// input yields to the runtime's socket poll between batches (see actors::connection), so this bounds the
+/// work one client gets per event-loop turn, as Redis's 16 KB read per client per turn does; pipelines of
+/// redis-benchmark's size (hundreds of bytes) fit one batch.
+pub const BATCH_BYTES: usize = 8 * 1024;
+
+/// Decode the complete requests in `batch.input`, up to about `max_bytes`, resolving each to its command.
+pub fn parse_batch(batch: &mut Batch, max_bulk: u64, max_bytes: usize) -> Parsed {
+    use crate::resp::decode::{parse_one, Step};
+    let table = table();
+    let mut pos = 0;
+    loop {
+        if pos >= max_bytes && !batch.reqs.is_empty() {
+            return Parsed { consumed: pos, error: None, need: 0, more: pos < batch.input.len() };
+        }
+        match parse_one(&batch.input, pos, max_bulk, &mut batch.args, &mut batch.scratch) {
+            Ok(Step::Command { consumed, argc }) => {
+                let first = batch.args.len() - argc;
+                let argv = Argv::new(&batch.input, &batch.scratch, &batch.args[first..]);
+                let spec = table.resolve(&argv);
+                batch.reqs.push(Request { spec, first_arg: first as u32, argc: argc as u32 });
+                pos += consumed;
+            }
+            Ok(Step::Skip { consumed }) => pos += consumed,
+            Ok(Step::Incomplete { need }) => return Parsed { consumed: pos, error: None, need, more: false },
+            Err(e) => return Parsed { consumed: pos, error: Some(e), need: 0, more: false },
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Per-client state the Keyspace owns: the `Client` record (CLIENT LIST, SELECT, HELLO, MULTI, WATCH,
+//! blocking), and `DbKey` for allocation-free lookups in the (db, key) maps (commands layer).
+
+use super::multi;
+use crate::types::clock;
+
+/// CLIENT REPLY mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the next command's reply only.
+    Skip,
+    /// Internal: the command after SKIP is running.
+    SkipThis,
+}
+
+/// Per-client state, owned by the Keyspace (CLIENT LIST reads it, SELECT/HELLO/AUTH change it).
+pub struct Client {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i64,
+    pub name: Option<Vec<u8>>,
+    pub db: usize,
+    pub resp: u8,
+    pub authenticated: bool,
+    pub created_ms: i64,
+    pub last_interaction_ms: i64,
+    pub last_cmd: &'static str,
+    pub reply_mode: ReplyMode,
+    pub no_evict: bool,
+    /// Close after this batch's replies are written (QUIT, CLIENT KILL of itself).
+    pub close_after_reply: bool,
+    /// Marked by CLIENT KILL / timeout: the Keyspace disconnects it.
+    pub killed: bool,
+    /// Connected through the in-process API (no socket).
+    pub local: bool,
+    pub unix_socket: bool,
+    /// Bytes of the last query buffer and output buffer seen (CLIENT LIST qbuf / omem).
+    pub qbuf: usize,
+    pub obuf: usize,
+    /// Commands queued since MULTI (None outside a transaction).
+    pub multi: Option<Vec<multi::Queued>>,
+    /// A command was refused while queueing: EXEC must abort.
+    pub multi_error: bool,
+    /// Keys this client WATCHes.
+    pub watched: Vec<multi::Watched>,
+    /// A watched key changed: EXEC must fail.
+    pub dirty_cas: bool,
+    /// Waiting in a blocking command (BLPOP...).
+    pub blocked: Option<Blocked>,
+    /// CLIENT UNBLOCK asked to end the wait: Some(true) answers with an error, Some(false) as a timeout.
+    pub unblock_pending: Option<bool>,
+    /// This connection is a replica stream (after SYNC/PSYNC).
+    pub replica: bool,
+}
+
+/// What a blocked client waits for.
+#[derive(Clone, Debug)]
+pub struct Blocked {
+    /// (db, key) pairs; a write to any of them runs the command again.
+    pub keys: Vec<(usize, Vec<u8>)>,
+    /// Absolute Unix ms; 0 = no timeout.
+    pub deadline_ms: i64,
+    /// XREAD's `$` ids, resolved when it first blocked (a re-run must not see the new entries as old).
+    pub stream_ids: Vec<crate::types::stream::StreamId>,
+}
+
+impl Client {
+    pub fn new(id: u64, addr: String, laddr: String, require_auth: bool) -> Client {
+        let now = clock::now_ms();
+        Client {
+            id,
+            addr,
+            laddr,
+            fd: 0,
+            name: None,
+            db: 0,
+            resp: 2,
+            authenticated: !require_auth,
+            created_ms: now,
+            last_interaction_ms: now,
+            last_cmd: "NULL",
+            reply_mode: ReplyMode::On,
+            no_evict: false,
+            close_after_reply: false,
+            killed: false,
+            local: false,
+            unix_socket: false,
+            qbuf: 0,
+            obuf: 0,
+            multi: None,
+            multi_error: false,
+            watched: Vec::new(),
+            dirty_cas: false,
+            blocked: None,
+            unblock_pending: None,
+            replica: false,
+        }
+    }
+}
+
+/// A borrowed (db, key) that looks up maps keyed by `(usize, Vec<u8>)` without building the Vec: every
+/// write checks the WATCH and blocked-client maps, and must not allocate to do so.
+#[derive(Hash)]
+pub struct DbKey<'a>(pub usize, pub &'a [u8]);
+
+impl hashbrown::Equivalent<(usize, Vec<u8>)> for DbKey<'_> {
+    fn equivalent(&self, k: &(usize, Vec<u8>)) -> bool {
+        self.0 == k.0 && self.1 == k.1.as_slice()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DbKey;
+
+    #[test]
+    fn borrowed_keys_find_owned_entries() {
+        let mut m: hashbrown::HashMap<(usize, Vec<u8>), u32> = hashbrown::HashMap::new();
+        m.insert((3, b"k".to_vec()), 7);
+        assert_eq!(m.get(&DbKey(3, b"k")), Some(&7));
+        assert_eq!(m.get(&DbKey(2, b"k")), None);
+        assert_eq!(m.get(&DbKey(3, b"kk")), None);
+    }
+}
