@@ -805,7 +805,7 @@ impl Config {
     pub fn inert_options() -> &'static [&'static str] {
         static INERT: OnceLock<Vec<&'static str>> = OnceLock::new();
         INERT.get_or_init(|| {
-            // Untyped options the AOF reads (actors/persistence.rs, server.rs) act too.
+            // Untyped options the AOF reads (actors/keyspace/aof.rs, server.rs) act too.
             const AOF: &[&str] =
                 &["appenddirname", "aof-load-truncated", "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size"];
             let mut v: Vec<&'static str> = OPTS

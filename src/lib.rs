@@ -10,6 +10,11 @@
 //!                                                              AofWriter (own thread: AOF files, fsync)
 //! ```
 //!
+//! Where things live: `actors/` holds one file per actor (`keyspace/` with its AOF side in `keyspace/aof.rs`,
+//! `persistence.rs` the AofWriter) and `events.rs` for `Tick`, the one message several kinds of actor
+//! receive. `commands/` holds the engine by role (`table.rs`, `batch.rs`, `client.rs`, `state.rs`, `exec.rs`)
+//! and one file per command family.
+//!
 //! Layers: `types` (data structures), `resp` (wire format), `persist` (file formats) know nothing of actors;
 //! `commands` knows `types` and `resp`; `actors` wires them together. Embed with [`server::Server`].
 

@@ -1,7 +1,7 @@
 //! Cron actor: the server's heartbeat. Sends `Tick` to its subscribers (Keyspace, Expiry) `hz` times a
 //! second, re-reading `hz` every tick so CONFIG SET hz takes effect at once.
 
-use super::keyspace::Tick;
+use super::events::Tick;
 use crate::commands::Knobs;
 use actix::prelude::*;
 use std::sync::atomic::Ordering;

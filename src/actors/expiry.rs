@@ -2,7 +2,8 @@
 //! the Keyspace to do it. Each tick runs a slow cycle bounded to a share of the tick; when a cycle had to
 //! stop at its time limit (many stale keys), short fast cycles follow between ticks until it catches up.
 
-use super::keyspace::{ActiveExpire, ExpireReport, Keyspace, Tick};
+use super::events::Tick;
+use super::keyspace::{ActiveExpire, ExpireReport, Keyspace};
 use crate::commands::Knobs;
 use actix::prelude::*;
 use std::sync::atomic::Ordering;

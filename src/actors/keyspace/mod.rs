@@ -2,11 +2,15 @@
 //! synchronously, in arrival order, and acts on the side effects commands leave in `State` (disconnects,
 //! shutdown, paused clients). Cron ticks drive its housekeeping; the Expiry actor asks it for expiry work.
 
+mod aof;
+
 use super::connection::{Handles, Kick, Push};
-use super::persistence::{AofLink, AofWriter};
+use super::events::Tick;
+use super::persistence::AofWriter;
 use crate::commands::{exec_batch, Batch, State};
 use crate::types::clock;
 use actix::prelude::*;
+use aof::AofLink;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -16,13 +20,13 @@ pub struct Keyspace {
     /// Connection actors by client slot, to disconnect them or push to them.
     conns: HashMap<usize, Handles>,
     /// Client slots of replica streams, fed after every batch.
-    pub(super) replicas: Vec<usize>,
+    replicas: Vec<usize>,
     /// Batches that cannot go on yet (blocked client, CLIENT PAUSE), in arrival order; at most one per client.
     parked: Vec<Parked>,
     /// Told when SHUTDOWN ran or the server is stopping.
     on_shutdown: Option<oneshot::Sender<()>>,
-    /// The AOF writer and the rewrite in progress (persistence.rs).
-    pub(super) aof: AofLink,
+    /// The AOF writer and the rewrite in progress (aof.rs).
+    aof: AofLink,
 }
 
 struct Parked {
@@ -81,7 +85,7 @@ impl Keyspace {
 
     /// Hand what the last commands propagated to every replica stream and to the AOF. Under appendfsync
     /// always, the receiver resolves once the AOF has these bytes on disk.
-    pub(super) fn flush_feed(&mut self, ctx: &mut Context<Self>) -> Option<oneshot::Receiver<()>> {
+    fn flush_feed(&mut self, ctx: &mut Context<Self>) -> Option<oneshot::Receiver<()>> {
         if self.s.feed.buf.is_empty() {
             return None;
         }
@@ -173,7 +177,7 @@ impl Keyspace {
     }
 
     /// Run a parked batch again; its connection waits on `tx`.
-    pub(super) fn rerun(&mut self, slot: usize, batch: Batch, tx: oneshot::Sender<Batch>, ctx: &mut Context<Self>) {
+    fn rerun(&mut self, slot: usize, batch: Batch, tx: oneshot::Sender<Batch>, ctx: &mut Context<Self>) {
         match self.execute(slot, batch, ctx) {
             Outcome::Ready(batch) => self.deliver(slot, batch, tx, ctx),
             Outcome::Stuck(batch) => self.parked.push(Parked { slot, batch, tx }),
@@ -339,11 +343,7 @@ impl Handler<Exec> for Keyspace {
     }
 }
 
-/// The cron's heartbeat.
-#[derive(Message, Clone, Copy)]
-#[rtype(result = "()")]
-pub struct Tick;
-
+/// Housekeeping on the cron's heartbeat: INFO samples, idle-client timeouts, pause end, blocked deadlines, AOF.
 impl Handler<Tick> for Keyspace {
     type Result = ();
 

@@ -1,0 +1,393 @@
+//! The Keyspace's side of the AOF: handing each batch's feed to the AofWriter (persistence.rs), driving the
+//! fork-less rewrite (a point-in-time snapshot of every Db encoded a slice at a time), DEBUG LOADAOF, and the
+//! requests commands leave in `State::aof`.
+
+use super::Keyspace;
+use crate::actors::persistence::{
+    AbortRewrite, AofWriter, Append, FinishRewrite, Load, RewriteChunk, SetFsync, StartRewrite, StopAppending, Sync,
+};
+use crate::commands::aof::{self as cmd_aof, AofMode, AofRequest, Fsync};
+use crate::commands::{set_feed_enabled, Batch};
+use crate::persist::aof;
+use crate::resp::encode::Out;
+use crate::types::clock;
+use actix::prelude::*;
+use bytes::Bytes;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// Keys a rewrite encodes between two looks at the clock.
+const STEP_KEYS: usize = 2000;
+/// How long one rewrite slice may hold the Keyspace thread.
+const SLICE: Duration = Duration::from_micros(1000);
+/// The pause between slices while clients are being served (the rewrite takes about a quarter of the
+/// thread), and while they are not (then the rewrite runs about as fast as the timer allows).
+const PAUSE_BUSY: Duration = Duration::from_millis(3);
+const PAUSE_IDLE: Duration = Duration::from_millis(1);
+
+/// What the Keyspace holds for the AOF.
+#[derive(Default)]
+pub struct AofLink {
+    pub writer: Option<Addr<AofWriter>>,
+    /// The rewrite whose snapshot is being encoded, if any.
+    run: Option<RewriteRun>,
+    /// Numbers rewrites, so that a late answer about an aborted one is ignored.
+    next_id: u64,
+    /// Commands processed when the last rewrite slice ended: were clients served since?
+    commands_seen: u64,
+    /// Appends not yet sent to the writer (see `aof_append`).
+    outbox: Vec<Bytes>,
+}
+
+/// The writer's answer to FinishRewrite.
+type FinishResult = Result<Result<(), String>, MailboxError>;
+
+struct RewriteRun {
+    id: u64,
+    /// Databases whose snapshot is fully encoded.
+    done: Vec<bool>,
+}
+
+impl Keyspace {
+    /// Hand one batch's effects to the AOF. Under appendfsync always they go at once and the receiver resolves
+    /// once they are on disk; otherwise they wait in the outbox until this poll of the mailbox is over, so the
+    /// batches of every client served meanwhile reach the writer as one message (one wake-up of its thread).
+    pub(super) fn aof_append(&mut self, bytes: Bytes, ctx: &mut Context<Self>) -> Option<oneshot::Receiver<()>> {
+        if self.aof.writer.is_none() || self.s.aof.mode == AofMode::Off {
+            return None;
+        }
+        if self.s.aof.fsync == Fsync::Always {
+            let w = self.writer()?;
+            let (tx, rx) = oneshot::channel();
+            w.do_send(Append { bytes: vec![bytes], ack: Some(tx) });
+            return Some(rx);
+        }
+        if self.aof.outbox.is_empty() {
+            // actix polls spawned futures after the queued messages.
+            ctx.spawn(actix::fut::ready(()).map(|_, act: &mut Keyspace, _| act.send_outbox()));
+        }
+        self.aof.outbox.push(bytes);
+        None
+    }
+
+    /// Send what waits in the outbox.
+    pub(super) fn send_outbox(&mut self) {
+        if self.aof.outbox.is_empty() {
+            return;
+        }
+        let bytes = std::mem::take(&mut self.aof.outbox);
+        if let Some(w) = &self.aof.writer {
+            w.do_send(Append { bytes, ack: None });
+        }
+    }
+
+    /// The writer, for a message that must come after every append made so far.
+    fn writer(&mut self) -> Option<Addr<AofWriter>> {
+        self.send_outbox();
+        self.aof.writer.clone()
+    }
+
+    /// Keep the propagation feed on while replicas or the AOF need it.
+    pub(super) fn refresh_feed(&mut self) {
+        let want = !self.replicas.is_empty() || self.s.aof.mode != AofMode::Off;
+        if want != self.s.feed.enabled {
+            set_feed_enabled(&mut self.s, want);
+        }
+    }
+
+    /// Act on what the batch's commands asked of the AOF.
+    pub(super) fn aof_requests(&mut self, ctx: &mut Context<Self>) {
+        for req in std::mem::take(&mut self.s.aof.requests) {
+            match req {
+                AofRequest::Rewrite => self.start_rewrite(ctx),
+                AofRequest::Fsync(f) => {
+                    if let Some(w) = self.writer() {
+                        w.do_send(SetFsync(f));
+                    }
+                }
+                AofRequest::Enable => {
+                    if self.s.aof.mode != AofMode::Off {
+                        continue;
+                    }
+                    if self.aof.run.is_some() {
+                        log::warn!("AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now.");
+                        self.abort_rewrite();
+                    }
+                    if !self.s.aof.shared.last_write_ok.swap(true, Ordering::Relaxed) {
+                        log::warn!("AOF reopen, just ignore the last error.");
+                    }
+                    self.s.aof.mode = AofMode::WaitRewrite;
+                    self.start_rewrite(ctx);
+                }
+                AofRequest::Disable => {
+                    if self.s.aof.mode == AofMode::Off {
+                        continue;
+                    }
+                    self.abort_rewrite();
+                    self.s.aof.mode = AofMode::Off;
+                    self.s.aof.rewrite_scheduled = false;
+                    if let Some(w) = self.writer() {
+                        w.do_send(StopAppending);
+                    }
+                    self.refresh_feed();
+                }
+            }
+        }
+    }
+
+    /// Cron work: start a scheduled rewrite, or an automatic one when the AOF has grown past
+    /// auto-aof-rewrite-percentage of its base (and auto-aof-rewrite-min-size).
+    pub(super) fn aof_tick(&mut self, ctx: &mut Context<Self>) {
+        if self.aof.writer.is_none() || self.aof.run.is_some() {
+            return;
+        }
+        let a = &self.s.aof;
+        // After repeated failures, retry about once a minute rather than every tick (aofRewriteLimited).
+        let hz = self.s.config.hz.max(1) as u64;
+        let mut start =
+            a.rewrite_scheduled && (a.consecutive_failures < 3 || self.s.stats.cron_loops.is_multiple_of(60 * hz));
+        if a.mode == AofMode::On && !a.rewrite_in_progress && a.consecutive_failures < 3 {
+            let num = |name| self.s.config.get(name).and_then(|v| v.parse::<u64>().ok());
+            if let (Some(pct), Some(min)) = (num("auto-aof-rewrite-percentage"), num("auto-aof-rewrite-min-size")) {
+                let size = a.shared.current_size.load(Ordering::Relaxed);
+                let base = a.shared.base_size.load(Ordering::Relaxed).max(1);
+                let growth = (size * 100 / base).saturating_sub(100);
+                if pct > 0 && size > min && growth >= pct {
+                    log::info!("Starting automatic rewriting of AOF on {growth}% growth");
+                    start = true;
+                }
+            }
+        }
+        if start {
+            self.start_rewrite(ctx);
+        }
+    }
+
+    /// Begin a rewrite at this instant: every later write goes to a new incr file, and every database is
+    /// snapshotted as it is now.
+    fn start_rewrite(&mut self, ctx: &mut Context<Self>) {
+        if self.aof.writer.is_none() || self.aof.run.is_some() {
+            return;
+        }
+        // What is already in the feed belongs to the old incr file; the new one starts with a SELECT.
+        self.flush_feed(ctx);
+        self.s.feed.db = None;
+        let Some(w) = self.writer() else { return };
+        let id = self.aof.next_id;
+        self.aof.next_id += 1;
+        w.send(StartRewrite(self.s.aof.mode))
+            .into_actor(self)
+            .map(move |res, act, _| {
+                let err = match res {
+                    Ok(Ok(())) => return,
+                    Ok(Err(e)) => e,
+                    Err(e) => e.to_string(),
+                };
+                if act.aof.run.as_ref().is_some_and(|r| r.id == id) {
+                    act.abort_rewrite();
+                    act.rewrite_done(false, &err);
+                }
+            })
+            .spawn(ctx);
+        self.refresh_feed();
+        for db in &mut self.s.dbs {
+            db.snapshot_begin(aof::encode_entry);
+        }
+        let mut head = Vec::new();
+        aof::encode_functions(self.s.scripts.functions.library_codes(), &mut head);
+        if !head.is_empty() {
+            w.do_send(RewriteChunk(head));
+        }
+        self.aof.run = Some(RewriteRun { id, done: vec![false; self.s.dbs.len()] });
+        let a = &mut self.s.aof;
+        a.rewrite_in_progress = true;
+        a.rewrite_scheduled = false;
+        a.rewrite_started_ms = clock::system_ms();
+        a.rewrites += 1;
+        log::info!("Background append only file rewriting started");
+        self.aof.commands_seen = self.s.stats.commands_processed;
+        ctx.run_later(PAUSE_IDLE, move |act, ctx| act.rewrite_slice(id, ctx));
+    }
+
+    /// Encode the snapshot for about a millisecond, then let clients in; finish when every db is done.
+    fn rewrite_slice(&mut self, id: u64, ctx: &mut Context<Self>) {
+        if self.aof.run.as_ref().is_none_or(|r| r.id != id) {
+            return;
+        }
+        let busy = self.s.stats.commands_processed != self.aof.commands_seen;
+        let start = Instant::now();
+        loop {
+            if self.rewrite_step(STEP_KEYS) {
+                self.finish_rewrite(ctx);
+                return;
+            }
+            if start.elapsed() >= SLICE {
+                break;
+            }
+        }
+        self.aof.commands_seen = self.s.stats.commands_processed;
+        let pause = if busy { PAUSE_BUSY } else { PAUSE_IDLE };
+        ctx.run_later(pause, move |act, ctx| act.rewrite_slice(id, ctx));
+    }
+
+    /// Encode about `budget` keys of the first unfinished db and ship every db's encoded bytes (the barriers'
+    /// too); true when the whole snapshot is out.
+    fn rewrite_step(&mut self, budget: usize) -> bool {
+        let Some(run) = &mut self.aof.run else { return true };
+        if let Some(i) = run.done.iter().position(|d| !d) {
+            run.done[i] = self.s.dbs[i].snapshot_step(budget);
+        }
+        let all = run.done.iter().all(|d| *d);
+        if let Some(w) = &self.aof.writer {
+            for (i, db) in self.s.dbs.iter_mut().enumerate() {
+                let bytes = db.snapshot_take();
+                if !bytes.is_empty() {
+                    let mut chunk = Vec::with_capacity(bytes.len() + 24);
+                    aof::select(&mut chunk, i);
+                    chunk.extend_from_slice(&bytes);
+                    w.do_send(RewriteChunk(chunk));
+                }
+            }
+        }
+        all
+    }
+
+    /// Every key is out: ask the writer to install the base.
+    fn finish_rewrite(&mut self, ctx: &mut Context<Self>) {
+        if let Some(fut) = self.finish_request() {
+            fut.into_actor(self).map(|(id, res), act, _| act.rewrite_finished(id, res)).spawn(ctx);
+        }
+    }
+
+    /// The FinishRewrite request, with the rewrite's id; None when no writer or run.
+    fn finish_request(&mut self) -> Option<impl std::future::Future<Output = (u64, FinishResult)> + 'static> {
+        let id = self.aof.run.as_ref()?.id;
+        let req = self.writer()?.send(FinishRewrite);
+        Some(async move { (id, req.await) })
+    }
+
+    fn rewrite_finished(&mut self, id: u64, res: FinishResult) {
+        if self.aof.run.as_ref().is_none_or(|r| r.id != id) {
+            return;
+        }
+        self.aof.run = None;
+        match res {
+            Ok(Ok(())) => self.rewrite_done(true, ""),
+            Ok(Err(e)) => self.rewrite_done(false, &e),
+            Err(e) => self.rewrite_done(false, &e.to_string()),
+        }
+    }
+
+    /// Record how a rewrite ended. A failed first rewrite (AOF_WAIT_REWRITE) is tried again from the cron.
+    fn rewrite_done(&mut self, ok: bool, err: &str) {
+        let a = &mut self.s.aof;
+        a.rewrite_in_progress = false;
+        a.last_rewrite_time_sec = (clock::system_ms() - a.rewrite_started_ms) / 1000;
+        a.last_rewrite_ok = ok;
+        if ok {
+            a.consecutive_failures = 0;
+            if a.mode == AofMode::WaitRewrite {
+                a.mode = AofMode::On;
+            }
+        } else {
+            log::warn!("Background AOF rewrite failed: {err}");
+            a.consecutive_failures += 1;
+            if a.mode == AofMode::WaitRewrite {
+                a.rewrite_scheduled = true;
+            }
+        }
+    }
+
+    /// Stop the rewrite in progress, if any (appendonly no, or a newer rewrite replaces it).
+    fn abort_rewrite(&mut self) {
+        if self.aof.run.take().is_none() && !self.s.aof.rewrite_in_progress {
+            return;
+        }
+        for db in &mut self.s.dbs {
+            db.snapshot_abort();
+        }
+        if let Some(w) = self.writer() {
+            w.do_send(AbortRewrite);
+        }
+        self.s.aof.rewrite_in_progress = false;
+    }
+
+    /// DEBUG LOADAOF (its batch stopped right after it): finish a running rewrite, make the AOF durable, read
+    /// the files back on the writer while this actor waits (no other client runs in between), empty every
+    /// database, load, reply, and run the rest of the pipeline.
+    pub(super) fn reload_aof(
+        &mut self,
+        slot: usize,
+        batch: Batch,
+        tx: oneshot::Sender<Batch>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.s.aof.load_pending = false;
+        self.flush_feed(ctx);
+        // A BGREWRITEAOF earlier in the batch starts now, so that it is finished below.
+        if !self.s.aof.requests.is_empty() {
+            self.aof_requests(ctx);
+        }
+        let Some(w) = self.writer() else {
+            let mut batch = batch;
+            let mut out = Out::with_buf(std::mem::take(&mut batch.out), 2);
+            out.error("ERR DEBUG LOADAOF is not available (persistence-available is no)");
+            batch.out = out.buf;
+            return self.rerun(slot, batch, tx, ctx);
+        };
+        let finish = if self.aof.run.is_some() {
+            while !self.rewrite_step(usize::MAX) {}
+            self.finish_request()
+        } else {
+            None
+        };
+        let sync = w.send(Sync);
+        let load = w.send(Load);
+        let fut = async move {
+            let finished = match finish {
+                Some(f) => Some(f.await),
+                None => None,
+            };
+            let _ = sync.await;
+            (finished, load.await)
+        };
+        ctx.wait(fut.into_actor(self).map(move |(finished, loaded), act, ctx| {
+            if let Some((id, res)) = finished {
+                act.rewrite_finished(id, res);
+            }
+            let res = match loaded {
+                Ok(Ok(files)) if files.is_empty() && act.s.aof.mode == AofMode::Off => {
+                    // Redis would exit here (no AOF to load); keep the data and say so instead.
+                    Err("The AOF doesn't exist".to_string())
+                }
+                Ok(Ok(files)) => {
+                    for db in &mut act.s.dbs {
+                        db.clear();
+                    }
+                    act.s.touch_db(None);
+                    let r = cmd_aof::replay(&mut act.s, &files);
+                    if r.is_ok() {
+                        log::info!("Append Only File loaded by DEBUG LOADAOF");
+                    }
+                    r
+                }
+                Ok(Err(e)) => Err(e),
+                Err(e) => Err(e.to_string()),
+            };
+            act.s.dirty = 0;
+            let mut batch = batch;
+            let resp = act.s.clients.get(slot).map(|c| c.resp).unwrap_or(2);
+            let mut out = Out::with_buf(std::mem::take(&mut batch.out), resp);
+            match res {
+                Ok(()) => out.ok(),
+                Err(e) => {
+                    log::warn!("{e}");
+                    out.error(&format!("ERR Error loading the append only file: {}", e.lines().last().unwrap_or("")));
+                }
+            }
+            batch.out = out.buf;
+            act.rerun(slot, batch, tx, ctx);
+        }));
+    }
+}
