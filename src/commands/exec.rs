@@ -11,6 +11,9 @@ use crate::error::CmdError;
 use crate::resp::encode::Out;
 use crate::types::clock;
 use crate::types::db::Db;
+use std::backtrace::Backtrace;
+use std::cell::{Cell, RefCell};
+use std::panic::{self, AssertUnwindSafe};
 use std::time::Instant;
 
 /// Execution context handed to a command handler.
@@ -220,13 +223,21 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
     let db = client.db;
     let dirty_before = s.dirty;
     let was_blocked = client.blocked.is_some();
+    let before = Before { resp: client.resp, in_exec: s.in_exec, in_script: s.in_script, feed_depth: s.feed.depth() };
     s.clients[me].last_cmd = spec.name;
     s.block_called = false;
     let start = Instant::now();
     let mark = out.buf.len();
-    let res: CmdResult = {
+    let caught = {
         let mut cx = Ctx { argv, out, s, me, db, spec };
-        (spec.handler)(&mut cx)
+        call_handler(&mut cx)
+    };
+    let (res, panicked): (CmdResult, bool) = match caught {
+        Ok(res) => (res, false),
+        Err(how) => {
+            recover(s, me, db, spec, before, how);
+            (Err(INTERNAL_ERROR), true)
+        }
     };
     if was_blocked && !s.block_called {
         s.unblock(me);
@@ -234,7 +245,9 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
     if s.expire_logging {
         s.drain_expired();
     }
-    if s.feed.enabled {
+    // A panicked command propagates nothing of its own: it did not complete, so replaying its arguments
+    // could do what it never did here.
+    if s.feed.enabled && !panicked {
         propagate_effects(s, db, &argv, dirty_before);
     }
     let us = start.elapsed().as_micros() as u64;
@@ -373,4 +386,265 @@ pub fn run_args(s: &mut State, me: usize, args: &[&[u8]]) -> Vec<u8> {
     clock::refresh();
     exec_request(s, me, &mut out, argv, spec);
     out.buf
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Panic isolation
+// ---------------------------------------------------------------------------------------------------------
+//
+// A panic in a command handler (a bug not found yet, an edge case in a Lua library) must not take the server
+// down: `exec_request` runs every handler under `catch_unwind`, which costs nothing until something panics.
+// The command is answered `-ERR internal error` (its partial reply dropped), the panic is logged at warn level
+// with the command's name and a backtrace, counted in INFO stats as `ferrodis_internal_errors`, and the
+// per-command state it may have left half-done is put back (see `recover`); the connection and the server
+// go on. Data the handler had already changed stays changed: the Keyspace has no undo log.
+
+/// The reply of a command whose handler panicked.
+const INTERNAL_ERROR: CmdError = CmdError::new("ERR internal error");
+
+thread_local! {
+    /// A handler runs under `catch_unwind` on this thread: the panic hook records the panic for
+    /// `exec_request` to log (once, with the command's name) instead of printing it.
+    static CATCHING: Cell<bool> = const { Cell::new(false) };
+    /// Panics the hook recorded that no `exec_request` has handled yet. One that grows while a handler
+    /// returned normally was caught on the way by someone else (a Lua `pcall` around a Rust callback).
+    static PENDING: Cell<u64> = const { Cell::new(0) };
+    /// What the hook recorded of the last panic: its message and place, and a backtrace.
+    static CAUGHT: RefCell<Option<(String, Backtrace)>> = const { RefCell::new(None) };
+}
+
+/// Install the panic hook that records handler panics (once per process; `State::new` calls it). Panics
+/// anywhere else still go to the hook that was there before (by default: printed to stderr).
+pub(crate) fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if CATCHING.try_with(Cell::get).unwrap_or(false) {
+                let bt = Backtrace::force_capture();
+                let _ = CAUGHT.try_with(|c| *c.borrow_mut() = Some((info.to_string(), bt)));
+                let _ = PENDING.try_with(|n| n.set(n.get() + 1));
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// How a handler run ended when it did not simply return.
+enum Panicked {
+    /// It panicked: the payload, caught here.
+    Unwound(Box<dyn std::any::Any + Send>),
+    /// It returned, but something it ran panicked and was caught before reaching us: mlua turns a panic in
+    /// a Rust callback into a Lua error, which the script's `pcall` (or the script runner's own) catches.
+    Swallowed,
+}
+
+/// Run the handler, catching a panic. Free on the happy path: thread-local reads and writes, no allocation.
+#[inline]
+fn call_handler(cx: &mut Ctx<'_>) -> Result<CmdResult, Panicked> {
+    let handler = cx.spec.handler;
+    // Nested runs (EXEC's queue, a script's redis.call) handle their own panics; the outer flag comes back.
+    let outer = CATCHING.replace(true);
+    let pending = PENDING.get();
+    let res = panic::catch_unwind(AssertUnwindSafe(|| handler(cx)));
+    CATCHING.set(outer);
+    if PENDING.get() == pending {
+        return res.map_err(Panicked::Unwound);
+    }
+    // Every panic recorded since the handler started is handled here.
+    PENDING.set(pending);
+    Err(res.err().map_or(Panicked::Swallowed, Panicked::Unwound))
+}
+
+/// What `exec_request` notes before a handler runs, to put back if it panics.
+#[derive(Clone, Copy)]
+struct Before {
+    resp: u8,
+    in_exec: bool,
+    in_script: bool,
+    feed_depth: u32,
+}
+
+/// After a handler panicked: log and count it, and undo the per-command state it may have left half-done
+/// (a script or EXEC that did not restore its flags, a held feed, a block, an open transaction).
+#[cold]
+fn recover(s: &mut State, me: usize, db: usize, spec: &'static CommandSpec, before: Before, how: Panicked) {
+    // The hook's record; without one (the hook of an embedding program replaced ours), what the payload says.
+    let (what, bt) = CAUGHT.with(|c| c.borrow_mut().take()).unwrap_or_else(|| {
+        let msg = match &how {
+            Panicked::Unwound(p) => p
+                .downcast_ref::<&str>()
+                .map(|m| m.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic with a non-text payload".into()),
+            Panicked::Swallowed => "a panic caught inside the command (no record of it)".into(),
+        };
+        (msg, Backtrace::disabled())
+    });
+    log::warn!("Internal error in command '{}', answered with -ERR internal error: {what}\n{bt}", spec.name);
+    s.stats.internal_errors += 1;
+    s.in_exec = before.in_exec;
+    s.in_script = before.in_script;
+    // An EXEC or script cut short: what it did run goes out; later units are not held behind it.
+    s.feed.unwind_to(before.feed_depth);
+    // Its own propagation choice was for a command that did not complete.
+    s.prop_override = None;
+    // A command answered with an error is not waiting for anything.
+    s.unblock(me);
+    s.block_called = false;
+    if s.clients.contains(me) {
+        // A script runs in its own database and protocol, switched back only when it ends.
+        let c = &mut s.clients[me];
+        c.db = db;
+        c.resp = before.resp;
+        // Inside MULTI only the transaction's own commands run: one that panicked ends it, as DISCARD does.
+        if c.multi.take().is_some() {
+            c.multi_error = false;
+            c.dirty_cas = false;
+            multi::unwatch_all(s, me);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{self, run, T};
+    use super::*;
+
+    /// Run `handler` as a command through `exec_request` (a spec of our own, counted as PING).
+    fn run_handler(t: &mut T, handler: Handler) -> String {
+        let spec: &'static CommandSpec = Box::leak(Box::new(crate::spec!(
+            "test-handler",
+            1,
+            0,
+            (0, 0, 0),
+            SERVER,
+            "server",
+            "7.0.0",
+            "",
+            "",
+            handler
+        )));
+        let spec: &'static CommandSpec =
+            Box::leak(Box::new(CommandSpec { id: table().lookup(b"ping").unwrap().id, ..*spec }));
+        let (input, refs) = pack_args([b"test-handler"]);
+        let mut out = Out::new(2);
+        exec_request(&mut t.s, t.me, &mut out, Argv::new(&input, &[], &refs), Some(spec));
+        String::from_utf8_lossy(&out.buf).into_owned()
+    }
+
+    #[test]
+    fn a_panicking_handler_is_answered_and_counted_and_the_client_goes_on() {
+        let mut t = testutil::new();
+        assert_eq!(run(&mut t, &["debug", "rust-panic"]), "-ERR internal error\r\n");
+        assert_eq!(t.s.stats.internal_errors, 1);
+        assert_eq!(t.s.error_stats.get("ERR"), Some(&1));
+        let debug = table().lookup(b"debug").unwrap().id;
+        assert_eq!((t.s.cmd_stats[debug].calls, t.s.cmd_stats[debug].failed), (1, 1));
+        assert_eq!(run(&mut t, &["set", "k", "v"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["get", "k"]), "$1\r\nv\r\n");
+        assert!(run(&mut t, &["info", "stats"]).contains("\r\nferrodis_internal_errors:1\r\n"));
+    }
+
+    #[test]
+    fn a_panic_drops_the_partial_reply_and_puts_back_what_the_handler_left_half_done() {
+        let mut t = testutil::new();
+        set_feed_enabled(&mut t.s, true);
+        let got = run_handler(&mut t, |cx| {
+            cx.out.simple("PARTIAL");
+            cx.s.in_exec = true;
+            cx.s.in_script = true;
+            cx.s.feed.hold();
+            cx.s.feed.command(0, &[b"SET", b"a", b"1"]);
+            cx.propagate_as(&[b"DEL", b"x"]);
+            cx.block(&[b"list"], 0);
+            let c = cx.client();
+            c.db = 5;
+            c.resp = 3;
+            panic!("half done");
+        });
+        assert_eq!(got, "-ERR internal error\r\n");
+        let s = &t.s;
+        assert!(!s.in_exec && !s.in_script && !s.block_called && s.prop_override.is_none());
+        assert_eq!(s.feed.depth(), 0);
+        assert!(s.clients[t.me].blocked.is_none() && s.blocked_on.is_empty() && s.blocked_clients == 0);
+        assert_eq!((s.clients[t.me].db, s.clients[t.me].resp), (0, 2));
+        // The held effect went out; the panicked command added none of its own.
+        let feed = String::from_utf8_lossy(&t.s.feed.buf).into_owned();
+        assert_eq!(feed, "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n");
+        // Later writes are not held behind the unit the panic left open.
+        t.s.feed.buf.clear();
+        assert_eq!(run(&mut t, &["set", "k", "v"]), "+OK\r\n");
+        assert!(String::from_utf8_lossy(&t.s.feed.buf).contains("$3\r\nset\r\n$1\r\nk\r\n"));
+    }
+
+    #[test]
+    fn a_panic_inside_exec_fails_that_command_only_and_the_transaction_propagates_whole() {
+        let mut t = testutil::new();
+        set_feed_enabled(&mut t.s, true);
+        for cmd in [&["multi"][..], &["set", "a", "1"], &["debug", "rust-panic"], &["set", "b", "2"]] {
+            run(&mut t, cmd);
+        }
+        assert_eq!(run(&mut t, &["exec"]), "*3\r\n+OK\r\n-ERR internal error\r\n+OK\r\n");
+        assert!(!t.s.in_exec);
+        let feed = String::from_utf8_lossy(&t.s.feed.buf).into_owned();
+        assert!(feed.contains("MULTI") && feed.ends_with("*1\r\n$4\r\nEXEC\r\n"), "{feed}");
+        assert_eq!(run(&mut t, &["mget", "a", "b"]), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+    }
+
+    #[test]
+    fn a_panic_in_a_transaction_command_discards_the_transaction() {
+        let mut t = testutil::new();
+        run(&mut t, &["watch", "w"]);
+        run(&mut t, &["multi"]);
+        assert_eq!(run(&mut t, &["set", "a", "1"]), "+QUEUED\r\n");
+        // An EXEC that breaks before taking its queue (EXEC runs inside MULTI rather than being queued).
+        let exec = table().lookup(b"exec").unwrap();
+        let broken: &'static CommandSpec = Box::leak(Box::new(CommandSpec { handler: |_| panic!("broken"), ..*exec }));
+        let (input, refs) = pack_args([b"exec"]);
+        let mut out = Out::new(2);
+        exec_request(&mut t.s, t.me, &mut out, Argv::new(&input, &[], &refs), Some(broken));
+        assert_eq!(out.buf, b"-ERR internal error\r\n");
+        let c = &t.s.clients[t.me];
+        assert!(c.multi.is_none() && c.watched.is_empty() && t.s.watched_keys.is_empty());
+        assert_eq!(run(&mut t, &["get", "a"]), "$-1\r\n");
+        assert_eq!(run(&mut t, &["exec"]), "-ERR EXEC without MULTI\r\n");
+    }
+
+    #[test]
+    fn a_panic_a_lua_pcall_caught_inside_the_command_still_fails_it() {
+        let mut t = testutil::new();
+        let got = run_handler(&mut t, |cx| {
+            let lua = mlua::Lua::new();
+            let f = lua.create_function(|_, ()| -> mlua::Result<()> { panic!("in a Lua callback") }).unwrap();
+            lua.globals().set("f", f).unwrap();
+            // mlua turns the panic into a Lua error, and pcall catches that: the handler returns normally.
+            let caught: bool = lua.load("return not pcall(f)").eval().unwrap();
+            assert!(caught);
+            cx.out.ok();
+            Ok(())
+        });
+        assert_eq!(got, "-ERR internal error\r\n");
+        assert_eq!(t.s.stats.internal_errors, 1);
+        assert_eq!(run(&mut t, &["ping"]), "+PONG\r\n");
+    }
+
+    #[test]
+    fn a_panic_under_redis_call_fails_that_call_and_the_script_server_go_on() {
+        let mut t = testutil::new();
+        set_feed_enabled(&mut t.s, true);
+        // DEBUG is noscript, as in Redis; the switch Redis's own tests use lets a script call it.
+        assert_eq!(run(&mut t, &["debug", "set-disable-deny-scripts", "1"]), "+OK\r\n");
+        let pcall = "redis.call('set', 'a', '1'); local r = redis.pcall('debug', 'rust-panic'); \
+                     redis.call('set', 'b', '2'); return r";
+        assert_eq!(run(&mut t, &["eval", pcall, "0"]), "-ERR internal error\r\n");
+        let call = run(&mut t, &["eval", "return redis.call('debug', 'rust-panic')", "0"]);
+        assert!(call.starts_with("-ERR internal error script: "), "{call}");
+        assert_eq!(t.s.stats.internal_errors, 2);
+        assert!(!t.s.in_script && !t.s.in_exec && t.s.feed.depth() == 0);
+        let feed = String::from_utf8_lossy(&t.s.feed.buf).into_owned();
+        assert!(feed.contains("MULTI") && feed.contains("$1\r\nb\r\n") && feed.ends_with("$4\r\nEXEC\r\n"), "{feed}");
+        assert_eq!(run(&mut t, &["eval", "return redis.call('get', 'b')", "0"]), "$1\r\n2\r\n");
+    }
 }

@@ -112,6 +112,19 @@ impl Feed {
         }
     }
 
+    /// Execution units open now (`exec_request` notes it before each command, see `unwind_to`).
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// Close the units a panicking command left open, down to `depth`: the effects of what it did run go
+    /// out as `release` would have sent them, and later units are not held forever.
+    pub fn unwind_to(&mut self, depth: u32) {
+        while self.depth > depth {
+            self.release();
+        }
+    }
+
     /// A keep-alive newline (Redis sends one to replicas waiting for data).
     pub fn newline(&mut self) {
         if self.enabled {

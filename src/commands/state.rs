@@ -40,6 +40,9 @@ pub struct Stats {
     pub client_query_buffer_limit_disconnections: u64,
     /// Cron ticks handled by the Keyspace.
     pub cron_loops: u64,
+    /// Command handlers that panicked and were answered `-ERR internal error` (INFO stats
+    /// `ferrodis_internal_errors`; see exec.rs).
+    pub internal_errors: u64,
 }
 
 /// CLIENT PAUSE state.
@@ -141,6 +144,8 @@ pub struct State {
 
 impl State {
     pub fn new(config: Config) -> State {
+        // Handler panics are caught per command (exec.rs); the hook records them instead of printing.
+        super::exec::install_panic_hook();
         let dbs = (0..config.databases.max(1)).map(Db::new).collect();
         let run_id: String = (0..40).map(|_| format!("{:x}", crate::types::rng::below(16))).collect();
         let mut s = State {
