@@ -3,6 +3,7 @@
 //! Listener unless `without_listener()` — and returns a `ServerHandle` with the bound address, in-process
 //! clients (no socket) and `stop()`.
 
+use crate::actors::busy::{Listening, Sockets};
 use crate::actors::cron::Cron;
 use crate::actors::expiry::Expiry;
 use crate::actors::keyspace::{Exec, ExecReply, Inspect, Keyspace, Register, Shutdown, Unregister};
@@ -15,6 +16,7 @@ use crate::error::Error;
 use crate::resp::frame::{self, Frame};
 use actix::prelude::*;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -170,12 +172,17 @@ async fn boot(
             None
         }
     };
+    // The listening sockets, for a busy script's hook to accept on while the Listener cannot (busy.rs).
+    let mut listening: Vec<Listening> = tcp.iter().map(|l| Listening { fd: l.as_raw_fd(), unix: false }).collect();
+    listening.extend(unix.iter().map(|l| Listening { fd: l.as_raw_fd(), unix: true }));
+    let listening = Arc::new(std::sync::Mutex::new(listening));
+    let sockets = Sockets::new(listening.clone(), protected, keepalive);
     let (stx, srx) = oneshot::channel();
-    let keyspace = Keyspace::new(state, stx, aof.clone()).start();
+    let keyspace = Keyspace::new(state, stx, aof.clone(), sockets).start();
     let expiry = Expiry::new(keyspace.clone(), knobs.clone()).start();
     Cron { targets: vec![keyspace.clone().recipient(), expiry.recipient()], knobs: knobs.clone() }.start();
     let listener = if listen {
-        Some(Listener::new(tcp, unix, keyspace.clone(), knobs.clone(), io, keepalive, protected).start())
+        Some(Listener::new(tcp, unix, keyspace.clone(), knobs.clone(), io, keepalive, protected, listening).start())
     } else {
         None
     };
@@ -253,7 +260,7 @@ impl ServerHandle {
 
     /// A new in-process client: commands go straight to the Keyspace, no socket involved.
     pub async fn client(&self) -> Result<LocalClient, Error> {
-        let reg = Register { addr: "in-process".into(), laddr: String::new(), conn: None, unix: false };
+        let reg = Register { addr: "in-process".into(), laddr: String::new(), conn: None, unix: false, link: None };
         let slot = self.keyspace.send(reg).await.map_err(|_| Error::Closed)?.map_err(Error::Config)?;
         Ok(LocalClient { keyspace: self.keyspace.clone(), knobs: self.knobs.clone(), slot, batch: Batch::default() })
     }
@@ -276,8 +283,10 @@ impl ServerHandle {
         }
     }
 
-    /// Stop serving: close the listeners and every connection, then stop the server's threads.
+    /// Stop serving: close the listeners and every connection, then stop the server's threads. A script
+    /// running meanwhile is stopped at its next check, so that the Keyspace gets to the shutdown.
     pub async fn stop(self) {
+        self.knobs.shutdown_asap.store(true, std::sync::atomic::Ordering::SeqCst);
         if let Some(l) = &self.listener {
             let _ = l.send(StopListening).await;
         }

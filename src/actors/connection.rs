@@ -1,11 +1,17 @@
 //! Connection actor: one per client socket. Reads, decodes every complete request in the buffer, sends
 //! ONE `Exec` per read to the Keyspace, and writes the batch's replies with one write. Lives on the
-//! Keyspace's arbiter (io-threads 1) or on an I/O arbiter (io-threads N).
+//! Keyspace's arbiter (io-threads 1) or on an I/O arbiter (io-threads N). It shares a `Link` with the
+//! Keyspace (busy.rs), through which a busy script's hook serves the client while the actor cannot run.
 
+use super::busy::{CloseOnDrop, Link};
 use super::keyspace::{Exec, ExecReply, Keyspace, Register, Unregister};
 use crate::commands::{parse_batch, Batch, Knobs, BATCH_BYTES};
 use actix::prelude::*;
+use bytes::{Bytes, BytesMut};
 use std::cell::Cell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -35,6 +41,42 @@ pub enum Stream {
     Unix(tokio::net::UnixStream),
 }
 
+impl Stream {
+    fn fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+/// What `serve` needs of a socket beyond reading and writing: waiting for input without reading it, so that
+/// it reads only under its link's lock (a busy Keyspace may be serving the same socket).
+pub trait Socket: AsyncRead + AsyncWrite + Unpin {
+    /// Resolves when the socket may have input.
+    fn readable(&self) -> impl Future<Output = std::io::Result<()>>;
+    /// Read what is there without waiting (WouldBlock when nothing is).
+    fn try_read_buf(&self, buf: &mut BytesMut) -> std::io::Result<usize>;
+}
+
+impl Socket for tokio::net::TcpStream {
+    fn readable(&self) -> impl Future<Output = std::io::Result<()>> {
+        tokio::net::TcpStream::readable(self)
+    }
+    fn try_read_buf(&self, buf: &mut BytesMut) -> std::io::Result<usize> {
+        tokio::net::TcpStream::try_read_buf(self, buf)
+    }
+}
+
+impl Socket for tokio::net::UnixStream {
+    fn readable(&self) -> impl Future<Output = std::io::Result<()>> {
+        tokio::net::UnixStream::readable(self)
+    }
+    fn try_read_buf(&self, buf: &mut BytesMut) -> std::io::Result<usize> {
+        tokio::net::UnixStream::try_read_buf(self, buf)
+    }
+}
+
 pub struct Connection {
     stream: Option<Stream>,
     keyspace: Addr<Keyspace>,
@@ -48,11 +90,16 @@ pub struct Connection {
     /// Pushed bytes go through here to the serving future, which owns the socket.
     push_tx: tokio::sync::mpsc::UnboundedSender<bytes::Bytes>,
     push_rx: Option<tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>>,
+    /// Shared with the Keyspace once registered (busy.rs).
+    link: Arc<Link>,
+    /// Registered already (a client the Keyspace accepted while a script was busy).
+    adopted: bool,
 }
 
 impl Connection {
     pub fn new(stream: Stream, keyspace: Addr<Keyspace>, knobs: Arc<Knobs>, peer: String, local: String) -> Self {
         let (push_tx, push_rx) = tokio::sync::mpsc::unbounded_channel();
+        let link = Link::new(stream.fd());
         Connection {
             stream: Some(stream),
             keyspace,
@@ -63,7 +110,26 @@ impl Connection {
             refuse: None,
             push_tx,
             push_rx: Some(push_rx),
+            link,
+            adopted: false,
         }
+    }
+
+    /// The connection of a client the Keyspace accepted and registered while a script was busy: it starts
+    /// with what the Keyspace left on its link.
+    pub fn adopted(
+        stream: Stream,
+        keyspace: Addr<Keyspace>,
+        knobs: Arc<Knobs>,
+        slot: usize,
+        link: Arc<Link>,
+        (peer, local): (String, String),
+    ) -> Self {
+        let mut c = Connection::new(stream, keyspace, knobs, peer, local);
+        c.link = link;
+        c.slot.set(Some(slot));
+        c.adopted = true;
+        c
     }
 
     /// Serve only to send `reply` and close.
@@ -91,10 +157,13 @@ impl Actor for Connection {
         let (peer, local) = (self.peer.clone(), self.local.clone());
         let slot = self.slot.clone();
         let refuse = self.refuse.take();
+        let link = self.link.clone();
+        let adopted = self.adopted;
         let fut = async move {
+            let how = Serve { ks, me, knobs, peer, local, slot, refuse, link, adopted };
             match stream {
-                Stream::Tcp(s) => serve(s, false, ks, me, push_rx, knobs, peer, local, slot, refuse).await,
-                Stream::Unix(s) => serve(s, true, ks, me, push_rx, knobs, peer, local, slot, refuse).await,
+                Stream::Tcp(s) => serve(s, false, how, push_rx).await,
+                Stream::Unix(s) => serve(s, true, how, push_rx).await,
             }
         };
         ctx.spawn(fut.into_actor(self).map(|_, _, ctx| ctx.stop()));
@@ -129,32 +198,53 @@ pub struct Handles {
     pub push: Recipient<Push>,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
-    unix: bool,
+/// What `serve` is given besides its socket.
+struct Serve {
     ks: Addr<Keyspace>,
     me: Handles,
-    mut push_rx: tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>,
     knobs: Arc<Knobs>,
     peer: String,
     local: String,
-    slot_cell: Rc<Cell<Option<usize>>>,
+    slot: Rc<Cell<Option<usize>>>,
     refuse: Option<String>,
+    link: Arc<Link>,
+    adopted: bool,
+}
+
+async fn serve<S: Socket>(
+    mut stream: S,
+    unix: bool,
+    how: Serve,
+    mut push_rx: tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>,
 ) {
+    let Serve { ks, me, knobs, peer, local, slot: slot_cell, refuse, link, adopted } = how;
     if let Some(reply) = refuse {
         let _ = stream.write_all(format!("-{reply}\r\n").as_bytes()).await;
         return;
     }
-    let slot = match ks.send(Register { addr: peer, laddr: local, conn: Some(me), unix }).await {
-        Ok(Ok(slot)) => slot,
-        Ok(Err(reply)) => {
-            let _ = stream.write_all(format!("-{reply}\r\n").as_bytes()).await;
-            return;
+    let slot = match slot_cell.get() {
+        Some(slot) if adopted => {
+            // Registered by the Keyspace already, which has our handles from when it started us.
+            drop(me);
+            slot
         }
-        Err(_) => return,
+        _ => {
+            let reg = Register { addr: peer, laddr: local, conn: Some(me), unix, link: Some(link.clone()) };
+            match ks.send(reg).await {
+                Ok(Ok(slot)) => slot,
+                Ok(Err(reply)) => {
+                    let _ = stream.write_all(format!("-{reply}\r\n").as_bytes()).await;
+                    return;
+                }
+                Err(_) => return,
+            }
+        }
     };
     slot_cell.set(Some(slot));
+    // Dropped before `stream` (locals go before parameters): the Keyspace stops using the fd first.
+    let _closing = CloseOnDrop(link.clone());
+    // Pushes that arrived while a busy Keyspace held the socket: written once it is back.
+    let mut pushes = VecDeque::new();
     let mut batch = Batch::default();
     // Bytes that arrived while a batch was away (blocked or paused): appended once it is back.
     let mut extra = bytes::BytesMut::new();
@@ -169,17 +259,9 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 if batch.input.capacity() - batch.input.len() < READ_CHUNK / 4 {
                     batch.input.reserve(READ_CHUNK);
                 }
-                tokio::select! {
-                    r = stream.read_buf(&mut batch.input) => match r {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => batch.read_bytes += n as u64,
-                    },
-                    Some(p) = push_rx.recv() => {
-                        if stream.write_all(&p).await.is_err() {
-                            return;
-                        }
-                        continue;
-                    }
+                match read_input(&mut stream, &link, &mut batch.input, &mut push_rx, &mut pushes, &knobs).await {
+                    Some(n) => batch.read_bytes += n,
+                    None => return,
                 }
             } else {
                 // More requests are already buffered (the last batch hit BATCH_BYTES). yield_now defers this
@@ -266,5 +348,111 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             batch.input = bytes::BytesMut::new();
         }
         batch.clear();
+    }
+}
+
+/// Wait for the client's next bytes and append them to `buf`; returns the bytes read from the socket here
+/// (None: the connection is over). A busy Keyspace may own the socket meanwhile (busy.rs): then wait until
+/// it hands it back, and take first the replies it could not send and the partial request it read.
+/// Pushes are written while waiting, unless the socket is held.
+async fn read_input<S: Socket>(
+    stream: &mut S,
+    link: &Link,
+    buf: &mut BytesMut,
+    push_rx: &mut tokio::sync::mpsc::UnboundedReceiver<Bytes>,
+    pushes: &mut VecDeque<Bytes>,
+    knobs: &Knobs,
+) -> Option<u64> {
+    // The Keyspace may serve this client only with no part of a request buffered here: it parses from the
+    // start of a request.
+    let servable = buf.is_empty();
+    loop {
+        enum Next {
+            Wake,
+            Read,
+            Back { unsent: Vec<u8>, close: bool, eof: bool },
+        }
+        let next = {
+            let mut g = link.lock();
+            if g.held {
+                Next::Wake
+            } else if g.has_leftover() || !pushes.is_empty() {
+                g.idle = false;
+                if !g.stolen.is_empty() {
+                    // `buf` is empty: the Keyspace only reads a client with nothing buffered here.
+                    buf.extend_from_slice(&g.stolen);
+                    g.stolen.clear();
+                }
+                Next::Back { unsent: std::mem::take(&mut g.unsent), close: g.close, eof: g.eof }
+            } else if servable && knobs.script_busy.load(Ordering::SeqCst) {
+                // A script is past busy-reply-threshold (we run on another thread): leave the socket to the
+                // Keyspace, which answers from the script's hook, rather than queue behind the script.
+                g.idle = true;
+                g.held = true;
+                Next::Wake
+            } else {
+                g.idle = servable;
+                Next::Read
+            }
+        };
+        match next {
+            Next::Wake => link.wake.notified().await,
+            Next::Back { unsent, close, eof } => {
+                if !unsent.is_empty() && stream.write_all(&unsent).await.is_err() {
+                    return None;
+                }
+                while let Some(p) = pushes.pop_front() {
+                    if stream.write_all(&p).await.is_err() {
+                        return None;
+                    }
+                }
+                if close {
+                    let _ = stream.shutdown().await;
+                    return None;
+                }
+                if eof {
+                    return None;
+                }
+                if !buf.is_empty() {
+                    return Some(0);
+                }
+            }
+            Next::Read => {
+                tokio::select! {
+                    r = stream.readable() => {
+                        if r.is_err() {
+                            return None;
+                        }
+                        let mut g = link.lock();
+                        // Decide again if the Keyspace took the socket over, or should, since we chose to read.
+                        if g.held || g.has_leftover() || (servable && knobs.script_busy.load(Ordering::SeqCst)) {
+                            continue;
+                        }
+                        match stream.try_read_buf(buf) {
+                            Ok(0) => return None,
+                            Ok(n) => {
+                                g.idle = false;
+                                return Some(n as u64);
+                            }
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                            Err(_) => return None,
+                        }
+                    }
+                    Some(p) = push_rx.recv() => {
+                        {
+                            let mut g = link.lock();
+                            if g.held {
+                                pushes.push_back(p);
+                                continue;
+                            }
+                            g.idle = false;
+                        }
+                        if stream.write_all(&p).await.is_err() {
+                            return None;
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Listener actor: accepts TCP (every `bind` address) and unix-socket clients and starts a Connection
 //! actor for each, on the Keyspace's arbiter (io-threads 1) or round-robin on the I/O arbiters.
 
+use super::busy::Listening;
 use super::connection::{Connection, Stream};
 use super::keyspace::Keyspace;
 use crate::commands::Knobs;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, UnixListener};
 
 /// Redis's reply to a remote client when protected mode is on and no password is set.
-const DENIED: &str = "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
+pub(crate) const DENIED: &str = "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
 
 pub struct Listener {
     tcp: Vec<TcpListener>,
@@ -25,6 +26,8 @@ pub struct Listener {
     keepalive: u64,
     /// Refuse non-loopback peers (protected mode with the default bind and no password).
     protected: bool,
+    /// The listening sockets as a busy script's hook accepts on them (busy.rs): emptied before they close.
+    listening: Arc<std::sync::Mutex<Vec<Listening>>>,
 }
 
 /// One accepted client.
@@ -42,8 +45,9 @@ impl Listener {
         io: Vec<ArbiterHandle>,
         keepalive: u64,
         protected: bool,
+        listening: Arc<std::sync::Mutex<Vec<Listening>>>,
     ) -> Self {
-        Listener { tcp, unix, keyspace, knobs, io, next_io: 0, keepalive, protected }
+        Listener { tcp, unix, keyspace, knobs, io, next_io: 0, keepalive, protected, listening }
     }
 
     fn start_connection(&mut self, acc: Accepted) {
@@ -121,6 +125,11 @@ impl Connection {
 impl Actor for Listener {
     type Context = Context<Self>;
 
+    fn stopped(&mut self, _: &mut Self::Context) {
+        // The sockets close with this actor: the busy hook must not accept on their numbers any more.
+        self.listening.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     fn started(&mut self, ctx: &mut Self::Context) {
         for l in self.tcp.drain(..) {
             let s = stream::unfold(l, |l| async move {
@@ -159,6 +168,7 @@ impl Handler<StopListening> for Listener {
     type Result = ();
 
     fn handle(&mut self, _: StopListening, ctx: &mut Self::Context) {
+        self.listening.lock().unwrap_or_else(|e| e.into_inner()).clear();
         ctx.stop();
     }
 }

@@ -4,8 +4,10 @@
 //!
 //! Files: listener.rs, connection.rs, keyspace/ (the actor in mod.rs, its side of the AOF in aof.rs),
 //! cron.rs, expiry.rs, persistence.rs (AofWriter), and events.rs for the messages that go to actors of
-//! more than one kind (`Tick`); every other message is defined beside the actor that handles it.
+//! more than one kind (`Tick`); every other message is defined beside the actor that handles it. busy.rs is
+//! no actor: it serves the sockets from a busy script's hook while the actors on the Keyspace's thread wait.
 
+pub mod busy;
 pub mod connection;
 pub mod cron;
 pub mod events;

@@ -136,8 +136,10 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
     if !client.authenticated && !spec.has(NO_AUTH) {
         return Some(CmdError::NOAUTH);
     }
+    // While a script is busy the memory check waits (Redis skips it then too): BUSY comes first.
     if spec.has(DENYOOM)
         && !s.in_script
+        && s.busy.is_none()
         && !s.aof.loading
         && s.over_maxmemory()
         && s.config.maxmemory_policy == "noeviction"
@@ -147,6 +149,11 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
     if s.aof.mode != aof::AofMode::Off && (spec.has(WRITE) || spec.name == "ping") && !s.in_script {
         if let Some(err) = aof::write_error(s) {
             return Some(err);
+        }
+    }
+    if let Some(b) = &s.busy {
+        if !spec.has(ALLOW_BUSY) {
+            return Some(b.error());
         }
     }
     None
@@ -216,6 +223,14 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
         let rejected = err != CmdError::NOAUTH;
         if rejected {
             s.cmd_stats[spec.id].rejected += 1;
+        }
+        if spec.name == "exec" {
+            // A refused EXEC ends the transaction (Redis's execCommandAbort), naming why.
+            multi::discard_transaction(s, me);
+            let why = err.0.strip_prefix("ERR ").unwrap_or(&err.0);
+            let err = CmdError::msg(format!("EXECABORT Transaction discarded because of: {why}"));
+            reply_error(s, out, &err);
+            return;
         }
         reply_error(s, out, &err);
         return;
@@ -327,7 +342,8 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
     while batch.done < batch.reqs.len() {
         let req = batch.reqs[batch.done];
         if let Some(spec) = req.spec {
-            if s.pause.is_some() && paused_for(s, spec, &batch.argv(&req), clock::now_ms()) {
+            // A busy script's BUSY replies are not held back by a pause (Redis checks BUSY first).
+            if s.pause.is_some() && s.busy.is_none() && paused_for(s, spec, &batch.argv(&req), clock::now_ms()) {
                 break;
             }
         }
@@ -486,6 +502,10 @@ fn recover(s: &mut State, me: usize, db: usize, spec: &'static CommandSpec, befo
     s.stats.internal_errors += 1;
     s.in_exec = before.in_exec;
     s.in_script = before.in_script;
+    // A script cut short past busy-reply-threshold: the other clients are no longer held.
+    if s.busy.as_ref().is_some_and(|b| b.caller == me) {
+        super::busy::end_busy(s);
+    }
     // An EXEC or script cut short: what it did run goes out; later units are not held behind it.
     s.feed.unwind_to(before.feed_depth);
     // Its own propagation choice was for a command that did not complete.

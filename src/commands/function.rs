@@ -498,7 +498,23 @@ fn function_stats(cx: &mut Ctx<'_>) -> CmdResult {
     let out = &mut *cx.out;
     out.map(2);
     out.bulk(b"running_script");
-    out.nil();
+    // A script is seen running only past busy-reply-threshold, when it lets other clients in.
+    match &cx.s.busy {
+        None => out.nil(),
+        Some(b) if b.eval => return Err(super::busy::BUSY_EVAL),
+        Some(b) => {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(b.name.as_bytes());
+            out.bulk(b"command");
+            out.array(b.command.len());
+            for a in &b.command {
+                out.bulk(a);
+            }
+            out.bulk(b"duration_ms");
+            out.int(b.started.elapsed().as_millis() as i64);
+        }
+    }
     out.bulk(b"engines");
     out.map(1);
     out.bulk(b"LUA");
@@ -510,9 +526,11 @@ fn function_stats(cx: &mut Ctx<'_>) -> CmdResult {
     Ok(())
 }
 
-/// FUNCTION KILL: as SCRIPT KILL, no function can be running when it executes.
-fn function_kill(_: &mut Ctx<'_>) -> CmdResult {
-    Err(CmdError::new("NOTBUSY No scripts in execution right now."))
+/// FUNCTION KILL: as SCRIPT KILL, for a function past busy-reply-threshold.
+fn function_kill(cx: &mut Ctx<'_>) -> CmdResult {
+    super::busy::kill(cx.s, false)?;
+    cx.out.ok();
+    Ok(())
 }
 
 /// FUNCTION HELP
@@ -576,7 +594,8 @@ fn fcall_generic(cx: &mut Ctx<'_>, ro: bool) -> CmdResult {
     let keys: Vec<&[u8]> = (3..3 + nk).map(|i| cx.arg(i)).collect();
     let args: Vec<&[u8]> = (3 + nk..cx.argc()).map(|i| cx.arg(i)).collect();
     let Some(vm) = cx.s.scripts.functions.vm.take() else { return Err(CmdError::new("ERR Function not found")) };
-    let outcome = run_script(cx, flags, ro, |host, out| vm.run_function(&func, &keys, &args, host, out, &name));
+    let outcome =
+        run_script(cx, flags, ro, (false, &name), |host, out| vm.run_function(&func, &keys, &args, host, out, &name));
     cx.s.scripts.functions.vm = Some(vm);
     finish(cx, outcome)
 }

@@ -7,12 +7,14 @@
 //!
 //! The engine, one file per role: `table.rs` (the joined command table and lookup), `batch.rs` (`Argv`,
 //! `Batch`, parsing a read into requests), `client.rs` (per-client state), `state.rs` (`State`, stats,
-//! knobs), `exec.rs` (`Ctx`, checks, `exec_request`, `exec_batch`). Every other file is a command family
+//! knobs), `exec.rs` (`Ctx`, checks, `exec_request`, `exec_batch`), `busy.rs` (a script past
+//! busy-reply-threshold). Every other file is a command family
 //! (with `spec.rs` its declarations, `propagate.rs` the replication feed). This file only lists the
 //! families and re-exports the engine, so that families import it as `super::{State, Ctx, ...}`.
 
 pub mod aof;
 mod batch;
+pub mod busy;
 mod client;
 pub mod connection;
 mod exec;

@@ -109,16 +109,21 @@ fn exec(cx: &mut Ctx<'_>) -> CmdResult {
 
 /// DISCARD
 fn discard(cx: &mut Ctx<'_>) -> CmdResult {
-    let me = cx.me;
-    let c = cx.client();
-    if c.multi.take().is_none() {
+    if cx.client().multi.is_none() {
         return Err(CmdError::new("ERR DISCARD without MULTI"));
     }
-    c.multi_error = false;
-    c.dirty_cas = false;
-    unwatch_all(cx.s, me);
+    discard_transaction(cx.s, cx.me);
     cx.out.ok();
     Ok(())
+}
+
+/// Leave MULTI state, forgetting the queue and the watched keys (Redis's discardTransaction).
+pub fn discard_transaction(s: &mut State, me: usize) {
+    let c = &mut s.clients[me];
+    c.multi = None;
+    c.multi_error = false;
+    c.dirty_cas = false;
+    unwatch_all(s, me);
 }
 
 /// WATCH key [key ...]

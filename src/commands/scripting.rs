@@ -6,20 +6,22 @@
 //! on behalf of the calling client. Each write propagates by itself (Redis 7's effect replication), the
 //! run's writes wrapped in MULTI/EXEC when there are several; EVAL itself is never propagated.
 //!
-//! Busy scripts: a script holds the Keyspace until it ends. Redis answers other clients with -BUSY and
-//! lets SCRIPT KILL stop a read-only script; here other clients simply wait, so SCRIPT KILL can only ever
-//! find no script running (NOTBUSY). Instead, a script still running past busy-reply-threshold
-//! (lua-time-limit, but never before 5 s) that has not written is stopped with SCRIPT KILL's error, so
-//! that a runaway script cannot hang the server for good; one that has written runs to its end, as Redis
-//! would refuse to kill it too. With busy-reply-threshold 0 nothing is stopped.
+//! Busy scripts: a script holds the Keyspace until it ends. Past busy-reply-threshold (`lua-time-limit`)
+//! its periodic hook calls [`ScriptHost::interrupt`], which serves the other clients as Redis does
+//! (busy.rs): they get -BUSY for everything but the allow-busy commands, SCRIPT KILL stops a script that
+//! has not written (UNKILLABLE otherwise), and SHUTDOWN NOSAVE stops the server under any script. Nothing
+//! stops a script on its own: as in Redis, a script past the threshold runs until it ends or is killed.
+//! A server that is stopping (SIGTERM, SIGINT, `ServerHandle::stop`) stops any script at its next check.
 
+use super::busy::{self, BusyScript};
 use super::spec::*;
 use super::{exec_request, table, Argv, Ctx, State};
 use crate::error::CmdError;
 use crate::resp::encode::Out;
-use crate::scripting::{self, Host, Kind, Outcome, Vm};
+use crate::scripting::{self, Host, Kind, Outcome, Vm, Watch};
 use crate::spec;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 
 // Script flags (the `#!lua flags=` shebang, and function flags).
 pub const NO_WRITES: u32 = 1;
@@ -37,9 +39,6 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
     (NO_CLUSTER, "no-cluster"),
     (ALLOW_CROSS_SLOT, "allow-cross-slot-keys"),
 ];
-
-/// The earliest a script that has not written is stopped (see the module docs).
-const BUSY_GUARD_MIN_MS: u64 = 5000;
 
 /// A cached EVAL script.
 struct Script {
@@ -163,13 +162,48 @@ pub struct ScriptHost<'a> {
     pub write_dirty: bool,
     /// redis.set_repl flags (3 = AOF and replicas).
     pub repl: u8,
+    /// What runs, for BUSY, the KILL commands and FUNCTION STATS once it is past the threshold.
+    pub run: Run<'a>,
+}
+
+/// The script a `ScriptHost` runs: EVAL's or a function, its name and the caller's command.
+#[derive(Clone, Copy)]
+pub struct Run<'a> {
+    pub eval: bool,
+    /// The script's SHA1, or the function's name.
+    pub name: &'a str,
+    pub command: Argv<'a>,
+    pub started: std::time::Instant,
 }
 
 impl<'a> ScriptHost<'a> {
-    pub fn new(s: &'a mut State, me: usize, db: usize, flags: u32, read_only: bool) -> ScriptHost<'a> {
+    pub fn new(s: &'a mut State, me: usize, db: usize, flags: u32, read_only: bool, run: Run<'a>) -> ScriptHost<'a> {
         let oom = s.config.maxmemory > 0 && s.over_maxmemory();
         let read_only = read_only || (flags & EVAL_COMPAT == 0 && flags & NO_WRITES != 0);
-        ScriptHost { s, me, db, resp: 2, flags, read_only, oom, write_dirty: false, repl: 3 }
+        ScriptHost { s, me, db, resp: 2, flags, read_only, oom, write_dirty: false, repl: 3, run }
+    }
+
+    /// The first check past busy-reply-threshold: the script is busy from now on (Redis's
+    /// enterScriptTimedoutMode).
+    fn enter_busy(&mut self) {
+        let run = self.run;
+        log::warn!(
+            "Slow script detected: still in execution after {} milliseconds. You can try killing the script \
+             using the {} command. Script name is: {}.",
+            run.started.elapsed().as_millis(),
+            if run.eval { "SCRIPT KILL" } else { "FUNCTION KILL" },
+            run.name
+        );
+        self.s.busy = Some(BusyScript {
+            eval: run.eval,
+            caller: self.me,
+            name: run.name.to_string(),
+            command: run.command.iter().map(|a| a.to_vec()).collect(),
+            started: run.started,
+            dirty: self.write_dirty,
+            kill: false,
+        });
+        self.s.knobs.script_busy.store(true, Ordering::SeqCst);
     }
 
     /// A scriptCall refusal: counted as a rejected call of `spec` and as an error reply.
@@ -235,17 +269,30 @@ impl Host for ScriptHost<'_> {
         self.repl = flags;
     }
 
-    fn write_dirty(&self) -> bool {
-        self.write_dirty
+    fn watch(&self) -> Watch {
+        Watch { threshold_ms: self.s.config.busy_reply_threshold, stop: Some(self.s.knobs.shutdown_asap.clone()) }
     }
 
-    fn busy_threshold_ms(&self) -> u64 {
-        // Stopping a script is not something Redis does on its own: never before Redis's default
-        // threshold, so that a lowered busy-reply-threshold (meant for BUSY replies) stops nothing short.
-        match self.s.config.busy_reply_threshold {
-            0 => 0,
-            t => t.max(BUSY_GUARD_MIN_MS),
+    fn interrupt(&mut self) -> Option<String> {
+        if self.s.knobs.shutdown_asap.load(Ordering::Relaxed) {
+            return Some(busy::STOPPED.into());
         }
+        if self.s.busy.is_none() {
+            self.enter_busy();
+        }
+        if let Some(b) = self.s.busy.as_mut() {
+            b.dirty = self.write_dirty;
+        }
+        busy::serve_waiting(self.s, self.me);
+        // SHUTDOWN NOSAVE from a waiting client: the Keyspace shuts down once the script is out of the way.
+        if self.s.shutdown.is_some() {
+            return Some(busy::STOPPED.into());
+        }
+        if self.s.busy.as_ref().is_some_and(|b| b.kill) {
+            log::warn!("Lua script killed by user with SCRIPT KILL.");
+            return Some(busy::KILLED.into());
+        }
+        None
     }
 
     fn acl_check(&mut self, args: Vec<Vec<u8>>) -> Result<bool, String> {
@@ -265,9 +312,11 @@ pub fn run_script(
     cx: &mut Ctx<'_>,
     flags: u32,
     read_only: bool,
+    (eval, name): (bool, &str),
     go: impl FnOnce(&mut ScriptHost<'_>, &mut Out) -> Outcome,
 ) -> Outcome {
     let (me, db) = (cx.me, cx.db);
+    let run = Run { eval, name, command: cx.argv, started: std::time::Instant::now() };
     let c = &cx.s.clients[me];
     let (saved_db, saved_resp, saved_cmd) = (c.db, c.resp, c.last_cmd);
     let was_in_exec = cx.s.in_exec;
@@ -278,9 +327,11 @@ pub fn run_script(
         cx.s.feed.hold();
     }
     let outcome = {
-        let mut host = ScriptHost::new(cx.s, me, db, flags, read_only);
+        let mut host = ScriptHost::new(cx.s, me, db, flags, read_only, run);
         go(&mut host, cx.out)
     };
+    // Clients served while it was busy go back to their connections.
+    busy::end_busy(cx.s);
     if !was_in_exec {
         cx.s.feed.release();
     }
@@ -399,7 +450,8 @@ fn eval_generic(cx: &mut Ctx<'_>, evalsha: bool, ro: bool) -> CmdResult {
     let keys: Vec<&[u8]> = (3..3 + nk).map(|i| cx.arg(i)).collect();
     let args: Vec<&[u8]> = (3 + nk..cx.argc()).map(|i| cx.arg(i)).collect();
     let Some(vm) = cx.s.scripts.vm.take() else { return Err(CmdError::new("ERR scripting engine not ready")) };
-    let outcome = run_script(cx, flags, ro, |host, out| vm.run_eval(&func, &keys, &args, host, out, &sha));
+    let outcome =
+        run_script(cx, flags, ro, (true, &sha), |host, out| vm.run_eval(&func, &keys, &args, host, out, &sha));
     // SCRIPT FLUSH cannot run inside a script, so the VM slot is still empty.
     cx.s.scripts.vm = Some(vm);
     finish(cx, outcome)
@@ -470,9 +522,11 @@ pub fn subcommand_syntax(sub: &str, cmd: &str) -> CmdError {
     CmdError::msg(format!("ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {cmd} HELP."))
 }
 
-/// SCRIPT KILL: a script never runs while another command does (see the module docs).
-fn script_kill(_: &mut Ctx<'_>) -> CmdResult {
-    Err(CmdError::new("NOTBUSY No scripts in execution right now."))
+/// SCRIPT KILL: reaches a script only past busy-reply-threshold (see the module docs).
+fn script_kill(cx: &mut Ctx<'_>) -> CmdResult {
+    busy::kill(cx.s, true)?;
+    cx.out.ok();
+    Ok(())
 }
 
 /// SCRIPT HELP

@@ -123,6 +123,12 @@ fn shutdown(cx: &mut Ctx<'_>) -> CmdResult {
         }
         return Err(CmdError::new("ERR No shutdown in progress."));
     }
+    // Past busy-reply-threshold only SHUTDOWN NOSAVE may stop the server under a script.
+    if let Some(b) = &cx.s.busy {
+        if req.save != Some(false) {
+            return Err(b.error());
+        }
+    }
     cx.s.shutdown = Some(req);
     // Redis sends no reply: the connection just closes.
     cx.client().close_after_reply = true;

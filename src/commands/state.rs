@@ -10,7 +10,7 @@ use crate::types::clock;
 use crate::types::db::Db;
 use slab::Slab;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Per-command counters (INFO commandstats).
@@ -68,6 +68,12 @@ pub struct Knobs {
     pub client_query_buffer_limit: AtomicU64,
     pub hz: AtomicU32,
     pub active_expire_effort: AtomicU32,
+    /// The server is stopping (SIGTERM, SIGINT, `ServerHandle::stop`): a running script is stopped at its
+    /// next hook call, so that the Keyspace gets to the shutdown (shared with the script's hook).
+    pub shutdown_asap: Arc<AtomicBool>,
+    /// A script runs past busy-reply-threshold: connections on other threads leave their sockets to the
+    /// Keyspace, which answers them from the script's hook (busy.rs), instead of queueing behind it.
+    pub script_busy: AtomicBool,
 }
 
 impl Knobs {
@@ -140,6 +146,10 @@ pub struct State {
     pub scripts: scripting::Scripts,
     /// The append-only file's state and the Keyspace's to-do list for it (aof.rs).
     pub aof: aof::AofState,
+    /// The script running past busy-reply-threshold: other clients get BUSY (busy.rs).
+    pub busy: Option<super::busy::BusyScript>,
+    /// The socket clients a busy script serves from its hook (installed by the Keyspace).
+    pub waiting: Option<Box<dyn super::busy::Waiting>>,
 }
 
 impl State {
@@ -185,6 +195,8 @@ impl State {
             in_script: false,
             scripts: Default::default(),
             aof: Default::default(),
+            busy: None,
+            waiting: None,
             config,
         };
         s.apply_config();

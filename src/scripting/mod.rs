@@ -17,6 +17,8 @@ use crate::resp::encode::Out;
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// What a script can ask of the server while it runs.
 pub trait Host {
@@ -30,30 +32,46 @@ pub trait Host {
     fn set_repl(&mut self, flags: u8);
     /// redis.acl_check_cmd: Err when the command does not exist.
     fn acl_check(&mut self, args: Vec<Vec<u8>>) -> Result<bool, String>;
-    /// The script already ran a write command.
-    fn write_dirty(&self) -> bool;
-    /// busy-reply-threshold in ms (0: none).
-    fn busy_threshold_ms(&self) -> u64;
+    /// What the run's periodic hook watches.
+    fn watch(&self) -> Watch;
+    /// Called by the hook on every check once the run is past `Watch::threshold_ms` or `Watch::stop` is
+    /// set (Redis's scriptInterrupt): serve the other clients. Some(error) stops the script with it.
+    fn interrupt(&mut self) -> Option<String>;
 }
 
-/// What a stopped script reports, as Redis's SCRIPT KILL.
-const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+/// What the periodic hook of a run watches.
+pub struct Watch {
+    /// busy-reply-threshold in ms (0: none): past it the script is busy and `Host::interrupt` is called on
+    /// every check.
+    pub threshold_ms: u64,
+    /// Set when the server stops: `Host::interrupt` is called at the next check, whatever the threshold.
+    pub stop: Option<Arc<AtomicBool>>,
+}
 
-/// The run-time guard: past busy-reply-threshold a script that has not written is stopped, as SCRIPT
-/// KILL would stop it in Redis. Here SCRIPT KILL can never reach a busy server (the script holds the
-/// Keyspace), so without this a runaway script would hang the server for good. After the first stop the
-/// hook fires on every line, so that a script catching the error with pcall is stopped again at once.
-fn set_guard(lua: &Lua, threshold_ms: u64, dirty: Rc<Cell<bool>>, killed: Rc<Cell<bool>>) {
+/// Instructions between two checks of the run-time hook (as Redis's luaMaskCountHook).
+const CHECK_EVERY: u32 = 100_000;
+/// Where the running script's interrupt callback waits for the hook (a Lua function scoped to the run).
+const INTERRUPT: &str = "ferrodis.interrupt";
+
+/// The run-time hook. Until the threshold it costs one atomic load and one clock read per check; past it
+/// it calls `Host::interrupt` through the run's scoped callback. When that says stop, the hook fires on
+/// every line from then on, so that a script catching the error with pcall is stopped again at once.
+fn set_guard(lua: &Lua, watch: Watch, stopped: Rc<RefCell<Option<String>>>) {
     let start = std::time::Instant::now();
-    let _ = lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(100_000), move |lua, _| {
-        if killed.get() || (!dirty.get() && start.elapsed().as_millis() as u64 >= threshold_ms) {
-            if !killed.get() {
-                killed.set(true);
-                let _ = lua.set_hook(mlua::HookTriggers::EVERY_LINE, |_, _| Err(mlua::Error::runtime(KILLED)));
-            }
-            return Err(mlua::Error::runtime(KILLED));
+    let Watch { threshold_ms, stop } = watch;
+    let _ = lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(CHECK_EVERY), move |lua, _| {
+        let stopping = stop.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
+        if !stopping && (threshold_ms == 0 || (start.elapsed().as_millis() as u64) < threshold_ms) {
+            return Ok(mlua::VmState::Continue);
         }
-        Ok(mlua::VmState::Continue)
+        let interrupt: Function = lua.named_registry_value(INTERRUPT)?;
+        let Some(msg) = interrupt.call::<Option<String>>(())? else {
+            return Ok(mlua::VmState::Continue);
+        };
+        *stopped.borrow_mut() = Some(msg.clone());
+        let again = msg.clone();
+        let _ = lua.set_hook(mlua::HookTriggers::EVERY_LINE, move |_, _| Err(mlua::Error::runtime(again.clone())));
+        Err(mlua::Error::runtime(msg))
     });
 }
 
@@ -269,29 +287,22 @@ impl Vm {
         name: &str,
         go: impl FnOnce(&Vm) -> mlua::Result<MultiValue>,
     ) -> Outcome {
-        let dirty = Rc::new(Cell::new(false));
-        let killed = Rc::new(Cell::new(false));
-        let threshold = host.busy_threshold_ms();
-        if threshold > 0 {
-            set_guard(&self.lua, threshold, dirty.clone(), killed.clone());
-        }
+        let stopped = Rc::new(RefCell::new(None));
+        set_guard(&self.lua, host.watch(), stopped.clone());
         let host = RefCell::new(host);
         let res = self.lua.scope(|scope| {
-            let bridge = scope.create_function(|lua, args: MultiValue| {
-                let r = bridge(lua, &host, args);
-                if let Ok(h) = host.try_borrow() {
-                    dirty.set(h.write_dirty());
-                }
-                r
-            })?;
+            let bridge = scope.create_function(|lua, args: MultiValue| bridge(lua, &host, args))?;
+            // The hook runs between instructions, never inside a redis.call: the host is free then.
+            let interrupt =
+                scope.create_function(|_, ()| Ok(host.try_borrow_mut().ok().and_then(|mut h| h.interrupt())))?;
             self.host.raw_set("fn", bridge)?;
+            self.lua.set_named_registry_value(INTERRUPT, interrupt)?;
             let r = go(self);
+            self.lua.unset_named_registry_value(INTERRUPT)?;
             self.host.raw_set("fn", Value::Nil)?;
             r
         });
-        if threshold > 0 {
-            self.lua.remove_hook();
-        }
+        self.lua.remove_hook();
         let host = host.into_inner();
         // As Redis: a bounded incremental GC step every 50 runs rather than a full cycle now and then.
         self.runs.set(self.runs.get() + 1);
@@ -337,7 +348,7 @@ impl Vm {
             Ok(Value::Number(n)) => Some((n as i64).to_string()),
             _ => None,
         };
-        let mut msg = if killed.get() { KILLED.to_string() } else { msg };
+        let mut msg = stopped.take().unwrap_or(msg);
         if let (Some(src), Some(line)) = (source, line) {
             msg = format!("{msg} script: {name}, on {src}:{line}.");
         }
@@ -753,6 +764,23 @@ mod tests {
     struct Echo {
         resp: u8,
         calls: Vec<Vec<Vec<u8>>>,
+        stop: Arc<AtomicBool>,
+        threshold_ms: u64,
+        /// What `interrupt` answers.
+        answer: Option<String>,
+        interrupts: u32,
+    }
+
+    fn echo() -> Echo {
+        Echo {
+            resp: 2,
+            calls: Vec::new(),
+            stop: Arc::new(AtomicBool::new(false)),
+            threshold_ms: 20,
+            // As SCRIPT KILL arriving at the first check past the threshold.
+            answer: Some("ERR Script killed by user with SCRIPT KILL...".into()),
+            interrupts: 0,
+        }
     }
 
     impl Host for Echo {
@@ -777,22 +805,27 @@ mod tests {
         fn acl_check(&mut self, _: Vec<Vec<u8>>) -> Result<bool, String> {
             Ok(true)
         }
-        fn write_dirty(&self) -> bool {
-            false
+        fn watch(&self) -> Watch {
+            Watch { threshold_ms: self.threshold_ms, stop: Some(self.stop.clone()) }
         }
-        fn busy_threshold_ms(&self) -> u64 {
-            20
+        fn interrupt(&mut self) -> Option<String> {
+            self.interrupts += 1;
+            self.answer.clone()
         }
     }
 
     fn eval(src: &str) -> (String, Vec<Vec<Vec<u8>>>) {
+        let mut h = echo();
+        (eval_with(src, &mut h), h.calls)
+    }
+
+    fn eval_with(src: &str, h: &mut Echo) -> String {
         let vm = Vm::new(Kind::Eval).unwrap();
         let f = vm.compile(src.as_bytes(), "@user_script").unwrap();
-        let mut h = Echo { resp: 2, calls: Vec::new() };
         let mut out = Out::new(2);
-        match vm.run_eval(&f, &[b"k1"], &[b"a1"], &mut h, &mut out, "sha") {
-            Outcome::Ok => (String::from_utf8_lossy(&out.buf).into_owned(), h.calls),
-            Outcome::Err { msg, .. } => (format!("-{msg}"), h.calls),
+        match vm.run_eval(&f, &[b"k1"], &[b"a1"], h, &mut out, "sha") {
+            Outcome::Ok => String::from_utf8_lossy(&out.buf).into_owned(),
+            Outcome::Err { msg, .. } => format!("-{msg}"),
         }
     }
 
@@ -853,6 +886,24 @@ mod tests {
         assert!(r.starts_with("-ERR Script killed by user with SCRIPT KILL..."), "{r}");
         // Short scripts are untouched, and the guard is gone after a run.
         assert_eq!(eval("local n = 0 for i = 1, 1000 do n = n + i end return n").0, ":500500\r\n");
+    }
+
+    #[test]
+    fn the_hook_asks_the_host_only_past_the_threshold_or_when_stopping() {
+        // No threshold and no stop: the host is never asked, however long the script.
+        let mut h = echo();
+        h.threshold_ms = 0;
+        assert_eq!(eval_with("local n = 0 for i = 1, 3000000 do n = n + 1 end return n", &mut h), ":3000000\r\n");
+        assert_eq!(h.interrupts, 0);
+        // A host that lets the script go on is asked at every check, and the script completes.
+        h.stop.store(true, Ordering::Relaxed);
+        h.answer = None;
+        assert_eq!(eval_with("local n = 0 for i = 1, 3000000 do n = n + 1 end return n", &mut h), ":3000000\r\n");
+        assert!(h.interrupts >= 10, "{}", h.interrupts);
+        // Stopping the server stops a script whatever the threshold, with the host's text, past pcall.
+        h.answer = Some("ERR stopping".into());
+        let r = eval_with("while true do pcall(function() while true do end end) end", &mut h);
+        assert!(r.starts_with("-ERR stopping script: sha, on @user_script:1."), "{r}");
     }
 
     #[test]

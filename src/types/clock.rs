@@ -44,6 +44,15 @@ pub fn now_ms() -> i64 {
     }
 }
 
+/// Put back a cached time read earlier with `now_ms` (a running script's clock, frozen for the script
+/// while the Keyspace serves other clients from its hook); no-op while mocked.
+#[inline]
+pub fn restore(ms: i64) {
+    if !MOCKED.with(|m| m.get()) {
+        NOW_MS.with(|n| n.set(ms));
+    }
+}
+
 /// Freeze this thread's clock at `ms` (tests).
 pub fn set_mock(ms: i64) {
     MOCKED.with(|m| m.set(true));

@@ -4,7 +4,8 @@
 
 mod aof;
 
-use super::connection::{Handles, Kick, Push};
+use super::busy::{AdoptedStream, Link, Serve, SharedSockets};
+use super::connection::{Connection, Handles, Kick, Push, Stream};
 use super::events::Tick;
 use super::persistence::AofWriter;
 use crate::commands::{exec_batch, Batch, State};
@@ -12,6 +13,7 @@ use crate::types::clock;
 use actix::prelude::*;
 use aof::AofLink;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -27,6 +29,8 @@ pub struct Keyspace {
     on_shutdown: Option<oneshot::Sender<()>>,
     /// The AOF writer and the rewrite in progress (aof.rs).
     aof: AofLink,
+    /// The socket clients' links and the listening sockets, for a busy script's hook (busy.rs).
+    sockets: SharedSockets,
 }
 
 struct Parked {
@@ -36,8 +40,14 @@ struct Parked {
 }
 
 impl Keyspace {
-    /// `aof`: the AOF writer, when persistence is available (the AOF may still be off).
-    pub fn new(s: State, on_shutdown: oneshot::Sender<()>, aof: Option<Addr<AofWriter>>) -> Keyspace {
+    /// `aof`: the AOF writer, when persistence is available (the AOF may still be off). `sockets`: what a
+    /// busy script's hook serves (installed as `State::waiting`).
+    pub fn new(
+        s: State,
+        on_shutdown: oneshot::Sender<()>,
+        aof: Option<Addr<AofWriter>>,
+        sockets: SharedSockets,
+    ) -> Keyspace {
         let mut k = Keyspace {
             s,
             conns: HashMap::new(),
@@ -45,7 +55,9 @@ impl Keyspace {
             parked: Vec::new(),
             on_shutdown: Some(on_shutdown),
             aof: AofLink::default(),
+            sockets: sockets.clone(),
         };
+        k.s.waiting = Some(Box::new(Serve(sockets)));
         k.s.aof.available = aof.is_some();
         k.aof.writer = aof;
         k.refresh_feed();
@@ -81,6 +93,29 @@ impl Keyspace {
             self.wake(slot, ctx);
         }
         self.serve_ready_keys(ctx);
+        if !self.sockets.borrow().adopted.is_empty() {
+            self.start_adopted(ctx);
+        }
+    }
+
+    /// Start the connections of the clients a busy script's hook accepted (on this arbiter, whatever
+    /// io-threads says: they are few). They are registered already.
+    fn start_adopted(&mut self, ctx: &mut Context<Self>) {
+        let adopted = std::mem::take(&mut self.sockets.borrow_mut().adopted);
+        for a in adopted {
+            let stream = match a.stream {
+                AdoptedStream::Tcp(t) => tokio::net::TcpStream::from_std(t).map(Stream::Tcp),
+                AdoptedStream::Unix(u) => tokio::net::UnixStream::from_std(u).map(Stream::Unix),
+            };
+            let Ok(stream) = stream else {
+                self.forget(a.slot);
+                continue;
+            };
+            let conn =
+                Connection::adopted(stream, ctx.address(), self.s.knobs.clone(), a.slot, a.link, (a.peer, a.local))
+                    .start();
+            self.conns.insert(a.slot, Handles { kick: conn.clone().recipient(), push: conn.recipient() });
+        }
     }
 
     /// Hand what the last commands propagated to every replica stream and to the AOF. Under appendfsync
@@ -125,6 +160,7 @@ impl Keyspace {
     /// Drop a client's record, and its replica stream if it was one.
     fn forget(&mut self, slot: usize) {
         self.s.remove_client(slot);
+        self.sockets.borrow_mut().links.remove(&slot);
         if let Some(i) = self.replicas.iter().position(|&r| r == slot) {
             self.replicas.remove(i);
             self.s.replicas = self.replicas.len();
@@ -243,6 +279,8 @@ pub struct Register {
     pub laddr: String,
     pub conn: Option<Handles>,
     pub unix: bool,
+    /// What the connection shares with a busy script's hook (busy.rs); None for in-process clients.
+    pub link: Option<Arc<Link>>,
 }
 
 impl Handler<Register> for Keyspace {
@@ -261,6 +299,9 @@ impl Handler<Register> for Keyspace {
         c.fd = if c.local { -1 } else { 7 + slot as i64 };
         if let Some(conn) = msg.conn {
             self.conns.insert(slot, conn);
+        }
+        if let Some(link) = msg.link {
+            self.sockets.borrow_mut().links.insert(slot, link);
         }
         Ok(slot)
     }
@@ -462,6 +503,8 @@ impl Handler<Shutdown> for Keyspace {
         for (_, c) in self.conns.drain() {
             c.kick.do_send(Kick);
         }
+        // Clients accepted under a script that did not get their connection yet: closed with this.
+        self.sockets.borrow_mut().adopted.clear();
         self.parked.clear();
         ctx.stop();
     }

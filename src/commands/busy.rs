@@ -1,0 +1,110 @@
+//! A script past busy-reply-threshold (commands layer; the sockets side is actors/busy.rs).
+//!
+//! A script runs synchronously inside the Keyspace, so while it runs nothing else does. Redis answers
+//! other clients anyway once a script has run longer than busy-reply-threshold (`lua-time-limit`): from
+//! the script's periodic hook it serves the event loop (processEventsWhileBlocked), refusing every
+//! command with `-BUSY` except the few flagged `allow-busy` (SCRIPT KILL, FUNCTION KILL, FUNCTION STATS,
+//! SHUTDOWN NOSAVE, AUTH, HELLO, MULTI, DISCARD, WATCH, UNWATCH, QUIT, RESET...). We do the same: the
+//! script's hook (scripting/mod.rs) calls `ScriptHost::interrupt` (commands/scripting.rs), which notes the
+//! run here as [`BusyScript`] and asks the [`Waiting`] clients to be served. The Keyspace installs the
+//! `Waiting` implementation (actors layer), which reads the waiting sockets without the runtime and runs
+//! what they sent through `exec_batch`; `precheck` answers BUSY while `State::busy` is set.
+
+use super::State;
+use crate::error::CmdError;
+use std::time::Instant;
+
+/// Redis's shared.slowevalerr: the BUSY reply while an EVAL script runs.
+pub const BUSY_EVAL: CmdError =
+    CmdError::new("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+/// Redis's shared.slowscripterr: the BUSY reply while a function runs.
+pub const BUSY_FUNCTION: CmdError =
+    CmdError::new("BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.");
+/// What the script's caller gets once SCRIPT KILL or FUNCTION KILL stopped it.
+pub const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+/// What the script's caller gets when the server stops it to shut down (Redis would exit under it).
+pub const STOPPED: &str = "ERR Script killed because the server is shutting down";
+
+/// The script that holds the Keyspace past busy-reply-threshold (Redis's timed-out run context).
+pub struct BusyScript {
+    /// EVAL (SCRIPT KILL stops it) or a function (FUNCTION KILL does).
+    pub eval: bool,
+    /// The script's client slot.
+    pub caller: usize,
+    /// The script's SHA1 or the function's name (FUNCTION STATS, the log).
+    pub name: String,
+    /// The caller's command, for FUNCTION STATS.
+    pub command: Vec<Vec<u8>>,
+    pub started: Instant,
+    /// It ran a write command: it cannot be killed (UNKILLABLE), only the server can stop.
+    pub dirty: bool,
+    /// SCRIPT KILL or FUNCTION KILL asked it to stop.
+    pub kill: bool,
+}
+
+impl BusyScript {
+    /// The reply every command but the allow-busy ones gets meanwhile.
+    pub fn error(&self) -> CmdError {
+        if self.eval {
+            BUSY_EVAL
+        } else {
+            BUSY_FUNCTION
+        }
+    }
+}
+
+/// The clients waiting on the Keyspace while a script holds it (implemented by the actors layer).
+pub trait Waiting {
+    /// Read what the waiting clients sent (never `script_client`'s), run their complete requests with
+    /// `exec_batch` (BUSY for most, as `State::busy` is set) and write the replies. Accepts new clients too.
+    fn serve(&mut self, s: &mut State, script_client: usize);
+    /// The script ended: give every socket served meanwhile back to its connection.
+    fn release(&mut self, s: &mut State);
+}
+
+/// Serve the waiting clients once, from inside a running script. The script's flags and its frozen clock
+/// are put back afterwards: the commands served do not run inside the script.
+pub fn serve_waiting(s: &mut State, script_client: usize) {
+    let Some(mut w) = s.waiting.take() else { return };
+    let (in_exec, in_script) = (s.in_exec, s.in_script);
+    s.in_exec = false;
+    s.in_script = false;
+    let now = crate::types::clock::now_ms();
+    w.serve(s, script_client);
+    crate::types::clock::restore(now);
+    s.in_exec = in_exec;
+    s.in_script = in_script;
+    s.waiting = Some(w);
+}
+
+/// The busy period is over (the script ended, or its command failed): sockets go back to their
+/// connections and the connections on other threads stop leaving their input to the Keyspace.
+pub fn end_busy(s: &mut State) {
+    if s.busy.take().is_none() {
+        return;
+    }
+    s.knobs.script_busy.store(false, std::sync::atomic::Ordering::SeqCst);
+    if let Some(mut w) = s.waiting.take() {
+        w.release(s);
+        s.waiting = Some(w);
+    }
+}
+
+/// SCRIPT KILL (`eval`) and FUNCTION KILL: Redis's scriptKill.
+pub fn kill(s: &mut State, eval: bool) -> Result<(), CmdError> {
+    let Some(b) = s.busy.as_mut() else {
+        return Err(CmdError::new("NOTBUSY No scripts in execution right now."));
+    };
+    if b.dirty {
+        return Err(CmdError::new(
+            "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either \
+             wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+        ));
+    }
+    // SCRIPT KILL does not stop a function, nor FUNCTION KILL a script: the BUSY text names the right one.
+    if b.eval != eval {
+        return Err(b.error());
+    }
+    b.kill = true;
+    Ok(())
+}
