@@ -3,7 +3,7 @@
 //! Listener unless `without_listener()` — and returns a `ServerHandle` with the bound address, in-process
 //! clients (no socket) and `stop()`.
 
-use crate::actors::busy::{Listening, Sockets};
+use crate::actors::busy::{Listening, Lobby, Sockets};
 use crate::actors::cron::Cron;
 use crate::actors::expiry::Expiry;
 use crate::actors::keyspace::{Exec, ExecReply, Inspect, Keyspace, Register, Shutdown, Unregister};
@@ -175,17 +175,15 @@ async fn boot(
     // The listening sockets, for a busy script's hook to accept on while the Listener cannot (busy.rs).
     let mut listening: Vec<Listening> = tcp.iter().map(|l| Listening { fd: l.as_raw_fd(), unix: false }).collect();
     listening.extend(unix.iter().map(|l| Listening { fd: l.as_raw_fd(), unix: true }));
-    let listening = Arc::new(std::sync::Mutex::new(listening));
-    let sockets = Sockets::new(listening.clone(), protected, keepalive);
+    let lobby =
+        Arc::new(Lobby { listening: std::sync::Mutex::new(listening), protected, keepalive, ..Default::default() });
+    let sockets = Sockets::new(lobby.clone());
     let (stx, srx) = oneshot::channel();
     let keyspace = Keyspace::new(state, stx, aof.clone(), sockets).start();
     let expiry = Expiry::new(keyspace.clone(), knobs.clone()).start();
     Cron { targets: vec![keyspace.clone().recipient(), expiry.recipient()], knobs: knobs.clone() }.start();
-    let listener = if listen {
-        Some(Listener::new(tcp, unix, keyspace.clone(), knobs.clone(), io, keepalive, protected, listening).start())
-    } else {
-        None
-    };
+    let listener =
+        if listen { Some(Listener::new(tcp, unix, keyspace.clone(), knobs.clone(), io, lobby).start()) } else { None };
     Ok(Booted { addrs, keyspace, aof, listener, knobs, shutdown: srx })
 }
 
@@ -260,7 +258,7 @@ impl ServerHandle {
 
     /// A new in-process client: commands go straight to the Keyspace, no socket involved.
     pub async fn client(&self) -> Result<LocalClient, Error> {
-        let reg = Register { addr: "in-process".into(), laddr: String::new(), conn: None, unix: false, link: None };
+        let reg = Register { addr: "in-process".into(), laddr: String::new(), conn: None, unix: false };
         let slot = self.keyspace.send(reg).await.map_err(|_| Error::Closed)?.map_err(Error::Config)?;
         Ok(LocalClient { keyspace: self.keyspace.clone(), knobs: self.knobs.clone(), slot, batch: Batch::default() })
     }
@@ -348,10 +346,11 @@ impl LocalClient {
         if let Some(e) = parsed.error {
             return Err(Error::Config(e.to_string()));
         }
-        let mut batch = match self.keyspace.send(Exec { slot: self.slot, batch }).await.map_err(|_| Error::Closed)? {
-            ExecReply::Done(b) => b,
-            ExecReply::Later(rx) => rx.await.map_err(|_| Error::Closed)?,
-        };
+        let mut batch =
+            match self.keyspace.send(Exec { slot: self.slot, batch: Some(batch) }).await.map_err(|_| Error::Closed)? {
+                ExecReply::Done(b) => b,
+                ExecReply::Later(rx) => rx.await.map_err(|_| Error::Closed)?,
+            };
         let mut frames = Vec::with_capacity(cmds.len());
         let mut pos = 0;
         while pos < batch.out.len() {

@@ -6,25 +6,30 @@
 //! connection shares a [`Link`] with the Keyspace: its raw fd and a small side state under a mutex. Past
 //! busy-reply-threshold the script's hook calls [`Sockets::serve`], which
 //! - accepts new clients on the listening sockets (they become connections once the script ends),
-//! - polls the links whose connection waits for input with nothing of its own buffered (`idle`), never the
-//!   script's own client or a replica, reads what they sent (`recv`, non-blocking) into `stolen`, runs
-//!   the complete requests with `exec_batch` (BUSY for all but the allow-busy commands) and writes the
-//!   replies (`send`, non-blocking; what the socket does not take waits in `unsent`),
-//! - marks each link it touched `held`: its connection leaves the socket alone until [`Sockets::release`],
-//!   at the script's end, hands it back with the partial request left in `stolen` and the replies left in
-//!   `unsent`, which the connection takes before anything else so that nothing is lost or reordered.
+//! - runs the batches connections left on their link for the Keyspace (`batch`: a connection hands its
+//!   batch over there and sends `Exec` without it, so that one queued behind the script is reachable),
+//!   with `exec_batch`: BUSY for all but the allow-busy commands; the `Exec` finds it answered (`served`),
+//! - polls the links whose connection waits for input with nothing of its own buffered (`idle`), reads
+//!   what they sent (`recv`, non-blocking) into `stolen` and runs the complete requests the same way,
+//! - writes the replies (`send`, non-blocking; what the socket does not take waits in `unsent`),
+//! - never serves the script's own client or a replica, and marks each link it touched `held`: its
+//!   connection leaves the socket alone until [`Sockets::release`], at the script's end, hands it back with
+//!   the partial request left in `stolen` and the replies left in `unsent`, which the connection takes
+//!   before anything else, so that nothing is lost or reordered.
+//!
+//! A connection registers through its link too ([`Joining`], admitted from the [`Lobby`] by the `Join`
+//! message or by the hook, whichever comes first), so that one whose `Join` is queued behind the script is
+//! answered as well.
 //!
 //! The connection reads only under the link's lock, and never while the link is held; the Keyspace touches a
-//! socket only under the lock, with the link idle and not closed. With `io-threads N` the connections run on
-//! other threads meanwhile: one that sees `Knobs::script_busy` parks itself (`held`) instead of reading, so
-//! its requests are answered BUSY from the hook too rather than queued behind the script. A batch already
-//! sent to the Keyspace before the threshold waits for the script, as does a request that was half-read.
+//! socket only under the lock, with the link idle or its batch handed over, and not closed. So the same holds
+//! with `io-threads N`, where connections run on other threads meanwhile.
 
+use super::connection::Handles;
 use crate::commands::busy::Waiting;
 use crate::commands::{exec_batch, parse_batch, Batch, State};
 use bytes::{Buf, BytesMut};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::os::fd::{FromRawFd, RawFd};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -62,6 +67,46 @@ pub struct Side {
     pub stolen: BytesMut,
     /// Replies the socket did not take yet.
     pub unsent: Vec<u8>,
+    /// The batch the connection handed over with its `Exec` (taken by the Keyspace, or served by the hook).
+    pub batch: Option<Batch>,
+    /// `batch` was answered from a busy script's hook: the `Exec` only hands it back.
+    pub served: bool,
+    /// A protocol error follows `batch`'s requests: the connection reports it, so the rest of its input
+    /// is not served here.
+    pub batch_error: bool,
+    /// The connection's registration, until the Keyspace admits it.
+    pub joining: Option<Joining>,
+    /// The admission: the client's slot, or the refusal to send before closing (maxclients).
+    pub joined: Option<Result<usize, String>>,
+}
+
+/// What a connection registers with.
+pub struct Joining {
+    pub addr: String,
+    pub laddr: String,
+    pub unix: bool,
+    pub handles: Handles,
+}
+
+/// What the Listener and the connections share with the Keyspace's busy hook.
+#[derive(Default)]
+pub struct Lobby {
+    /// The listening sockets; the Listener empties the list before it closes them.
+    pub listening: Mutex<Vec<Listening>>,
+    /// Connections waiting to be admitted (their `Joining` is on their link).
+    pub joining: Mutex<Vec<Arc<Link>>>,
+    /// Refuse non-loopback peers (protected mode with the default bind and no password).
+    pub protected: bool,
+    /// TCP keepalive seconds for accepted clients (0: off).
+    pub keepalive: u64,
+}
+
+impl Lobby {
+    /// Queue a connection for admission.
+    pub fn join(&self, link: &Arc<Link>, joining: Joining) {
+        link.lock().joining = Some(joining);
+        self.joining.lock().unwrap_or_else(|e| e.into_inner()).push(link.clone());
+    }
 }
 
 impl Side {
@@ -88,6 +133,11 @@ impl Link {
             close: false,
             stolen: BytesMut::new(),
             unsent: Vec::new(),
+            batch: None,
+            served: false,
+            batch_error: false,
+            joining: None,
+            joined: None,
         };
         Arc::new(Link { fd, side: Mutex::new(side), wake: tokio::sync::Notify::new() })
     }
@@ -110,7 +160,7 @@ impl Drop for CloseOnDrop {
     }
 }
 
-/// A listening socket, shared with the Listener, which empties the list before it closes them.
+/// A listening socket the hook accepts on.
 #[derive(Clone, Copy)]
 pub struct Listening {
     pub fd: RawFd,
@@ -135,40 +185,115 @@ pub enum AdoptedStream {
 /// The Keyspace's side of every link, and what it needs to accept clients while busy.
 pub struct Sockets {
     /// Links of the socket clients, by client slot.
-    pub links: HashMap<usize, Arc<Link>>,
-    pub listening: Arc<Mutex<Vec<Listening>>>,
-    /// Protected mode: refuse non-loopback peers (as the Listener does).
-    pub protected: bool,
-    /// TCP keepalive seconds for accepted clients (0: off).
-    pub keepalive: u64,
+    pub links: Links,
+    pub lobby: Arc<Lobby>,
     /// Clients accepted while busy, waiting for their connection actor.
     pub adopted: Vec<Adopted>,
+    /// Connections admitted whose handles the Keyspace has not taken yet.
+    pub admitted: Vec<(usize, Handles)>,
+}
+
+/// The links by client slot (a vector: the Keyspace looks one up for every batch).
+#[derive(Default)]
+pub struct Links {
+    by_slot: Vec<Option<Arc<Link>>>,
+    count: usize,
+}
+
+impl Links {
+    pub fn insert(&mut self, slot: usize, link: Arc<Link>) {
+        if slot >= self.by_slot.len() {
+            self.by_slot.resize(slot + 1, None);
+        }
+        if self.by_slot[slot].replace(link).is_none() {
+            self.count += 1;
+        }
+    }
+
+    pub fn remove(&mut self, slot: usize) {
+        if self.by_slot.get_mut(slot).and_then(Option::take).is_some() {
+            self.count -= 1;
+        }
+    }
+
+    #[inline]
+    pub fn get(&self, slot: usize) -> Option<&Arc<Link>> {
+        self.by_slot.get(slot).and_then(Option::as_ref)
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &Arc<Link>)> {
+        self.by_slot.iter().enumerate().filter_map(|(slot, l)| l.as_ref().map(|l| (slot, l)))
+    }
 }
 
 /// The Keyspace holds one handle and `State::waiting` another (the script's hook reaches it there).
 pub type SharedSockets = Rc<RefCell<Sockets>>;
 
 impl Sockets {
-    pub fn new(listening: Arc<Mutex<Vec<Listening>>>, protected: bool, keepalive: u64) -> SharedSockets {
-        Rc::new(RefCell::new(Sockets { links: HashMap::new(), listening, protected, keepalive, adopted: Vec::new() }))
+    pub fn new(lobby: Arc<Lobby>) -> SharedSockets {
+        Rc::new(RefCell::new(Sockets { links: Links::default(), lobby, adopted: Vec::new(), admitted: Vec::new() }))
     }
 
-    /// One pass from a busy script's hook: accept, then serve every idle client that sent something.
+    /// Admit every connection waiting in the lobby: a client record each (or the refusal), the outcome left
+    /// on its link. Their handles wait in `admitted` for the Keyspace.
+    pub fn admit(&mut self, s: &mut State) {
+        let waiting = std::mem::take(&mut *self.lobby.joining.lock().unwrap_or_else(|e| e.into_inner()));
+        for link in waiting {
+            let mut g = link.lock();
+            let Some(j) = g.joining.take() else { continue };
+            if g.closed {
+                continue;
+            }
+            if self.links.len() as u64 >= s.config.maxclients {
+                s.stats.rejected_connections += 1;
+                g.joined = Some(Err("ERR max number of clients reached".into()));
+                continue;
+            }
+            let slot = s.add_client(j.addr, j.laddr);
+            let c = &mut s.clients[slot];
+            c.unix_socket = j.unix;
+            c.fd = 7 + slot as i64;
+            g.joined = Some(Ok(slot));
+            drop(g);
+            self.links.insert(slot, link);
+            self.admitted.push((slot, j.handles));
+        }
+    }
+
+    /// One pass from a busy script's hook: accept, answer the batches handed over, then serve every idle
+    /// client that sent something.
     pub fn serve(&mut self, s: &mut State, script_client: usize) {
+        self.admit(s);
         self.accept(s);
         let mut fds: Vec<libc::pollfd> = Vec::new();
         let mut who: Vec<(usize, Arc<Link>)> = Vec::new();
-        for (&slot, link) in &self.links {
-            if slot == script_client || !s.clients.get(slot).is_some_and(|c| !c.replica) {
+        let mut handed: Vec<(usize, Arc<Link>)> = Vec::new();
+        for (slot, link) in self.links.iter() {
+            if slot == script_client || s.clients.get(slot).is_none_or(|c| c.replica) {
                 continue;
             }
             let g = link.lock();
-            if !g.servable() {
+            if g.closed {
                 continue;
             }
-            let events = if g.unsent.is_empty() { libc::POLLIN } else { libc::POLLIN | libc::POLLOUT };
-            fds.push(libc::pollfd { fd: link.fd, events, revents: 0 });
-            who.push((slot, link.clone()));
+            if g.batch.is_some() && !g.served {
+                handed.push((slot, link.clone()));
+            } else if g.servable() {
+                let events = if g.unsent.is_empty() { libc::POLLIN } else { libc::POLLIN | libc::POLLOUT };
+                fds.push(libc::pollfd { fd: link.fd, events, revents: 0 });
+                who.push((slot, link.clone()));
+            }
+        }
+        for (slot, link) in handed {
+            serve_one(s, slot, &link, true);
         }
         if fds.is_empty() {
             return;
@@ -180,14 +305,14 @@ impl Sockets {
         }
         for (p, (slot, link)) in fds.iter().zip(who) {
             if p.revents != 0 {
-                serve_one(s, slot, &link);
+                serve_one(s, slot, &link, false);
             }
         }
     }
 
     /// The script ended: every held socket goes back to its connection.
     pub fn release(&mut self) {
-        for link in self.links.values() {
+        for (_, link) in self.links.iter() {
             let mut g = link.lock();
             if g.held {
                 g.held = false;
@@ -199,7 +324,7 @@ impl Sockets {
 
     /// Accept the clients waiting on the listening sockets (the Listener cannot while the script runs).
     fn accept(&mut self, s: &mut State) {
-        let listening: Vec<Listening> = self.listening.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let listening: Vec<Listening> = self.lobby.listening.lock().unwrap_or_else(|e| e.into_inner()).clone();
         for l in listening {
             for _ in 0..ACCEPT_PER_PASS {
                 // SAFETY: accept4 on a listening socket the Listener keeps open while it is in the list (the
@@ -234,14 +359,14 @@ impl Sockets {
         let (peer, local, remote_ok) = match &stream {
             AdoptedStream::Tcp(t) => {
                 let _ = t.set_nodelay(true);
-                if self.keepalive > 0 {
-                    let ka = socket2::TcpKeepalive::new().with_time(Duration::from_secs(self.keepalive));
+                if self.lobby.keepalive > 0 {
+                    let ka = socket2::TcpKeepalive::new().with_time(Duration::from_secs(self.lobby.keepalive));
                     let _ = socket2::SockRef::from(t).set_tcp_keepalive(&ka);
                 }
                 let peer = t.peer_addr().ok();
                 let loopback = peer.is_some_and(|a| a.ip().is_loopback());
                 let local = t.local_addr().map(|a| a.to_string()).unwrap_or_default();
-                (peer.map(|a| a.to_string()).unwrap_or_default(), local, loopback || !self.protected)
+                (peer.map(|a| a.to_string()).unwrap_or_default(), local, loopback || !self.lobby.protected)
             }
             AdoptedStream::Unix(_) => ("/unixsocket:0".to_string(), String::new(), true),
         };
@@ -264,9 +389,41 @@ impl Sockets {
     }
 }
 
-/// Serve one client that has input (or room for its unsent replies).
-fn serve_one(s: &mut State, slot: usize, link: &Link) {
+/// Serve one client: the batch it handed over (`handed`), or the input it has (or room for its unsent
+/// replies).
+fn serve_one(s: &mut State, slot: usize, link: &Link, handed: bool) {
     let mut g = link.lock();
+    if handed {
+        let Some(mut batch) = g.batch.take() else { return };
+        g.held = true;
+        exec_batch(s, slot, &mut batch);
+        let out = std::mem::take(&mut batch.out);
+        if batch.done < batch.reqs.len() && !batch.close {
+            // Nothing allowed while busy waits (blocks, pauses): should it ever, say so rather than hang.
+            log::warn!("A request served while a script was busy did not complete; closing its client");
+            batch.done = batch.reqs.len();
+            batch.close = true;
+        }
+        // What follows the batch's requests is served from here on, as if read here: the connection gets
+        // it back in `stolen` (empty: the connection hands a batch over only with nothing left there).
+        let tail = batch.input.split_off(batch.consumed);
+        if batch.close || g.batch_error {
+            g.close = true;
+        } else {
+            g.stolen = tail;
+        }
+        g.batch = Some(batch);
+        g.served = true;
+        g.idle = true;
+        g.unsent.extend_from_slice(&out);
+        if !send_some(link.fd, &mut g.unsent) {
+            g.eof = true;
+        }
+        if !g.stolen.is_empty() {
+            run_stolen(s, slot, link, &mut g);
+        }
+        return;
+    }
     // Another thread's connection may have taken it back to read since the poll.
     if !g.servable() {
         return;
@@ -308,9 +465,13 @@ fn serve_one(s: &mut State, slot: usize, link: &Link) {
         }
     }
     s.stats.net_input_bytes += read as u64;
-    if g.stolen.is_empty() {
-        return;
+    if !g.stolen.is_empty() {
+        run_stolen(s, slot, link, &mut g);
     }
+}
+
+/// Run the complete requests in `stolen` and write their replies; a partial one stays there.
+fn run_stolen(s: &mut State, slot: usize, link: &Link, g: &mut Side) {
     let mut batch = Batch { input: std::mem::take(&mut g.stolen), ..Default::default() };
     let parsed = parse_batch(&mut batch, s.knobs.proto_max_bulk_len.load(Ordering::Relaxed), usize::MAX);
     let mut out = Vec::new();

@@ -3,8 +3,8 @@
 //! Keyspace's arbiter (io-threads 1) or on an I/O arbiter (io-threads N). It shares a `Link` with the
 //! Keyspace (busy.rs), through which a busy script's hook serves the client while the actor cannot run.
 
-use super::busy::{CloseOnDrop, Link};
-use super::keyspace::{Exec, ExecReply, Keyspace, Register, Unregister};
+use super::busy::{CloseOnDrop, Joining, Link, Lobby};
+use super::keyspace::{Exec, ExecReply, Join, Keyspace, Unregister};
 use crate::commands::{parse_batch, Batch, Knobs, BATCH_BYTES};
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
@@ -92,12 +92,23 @@ pub struct Connection {
     push_rx: Option<tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>>,
     /// Shared with the Keyspace once registered (busy.rs).
     link: Arc<Link>,
+    /// Where the connection registers (busy.rs).
+    lobby: Arc<Lobby>,
     /// Registered already (a client the Keyspace accepted while a script was busy).
     adopted: bool,
+    /// Its registration waits in the lobby.
+    in_lobby: bool,
 }
 
 impl Connection {
-    pub fn new(stream: Stream, keyspace: Addr<Keyspace>, knobs: Arc<Knobs>, peer: String, local: String) -> Self {
+    pub fn new(
+        stream: Stream,
+        keyspace: Addr<Keyspace>,
+        knobs: Arc<Knobs>,
+        lobby: Arc<Lobby>,
+        peer: String,
+        local: String,
+    ) -> Self {
         let (push_tx, push_rx) = tokio::sync::mpsc::unbounded_channel();
         let link = Link::new(stream.fd());
         Connection {
@@ -111,8 +122,24 @@ impl Connection {
             push_tx,
             push_rx: Some(push_rx),
             link,
+            lobby,
             adopted: false,
+            in_lobby: false,
         }
+    }
+
+    /// Queue the registration in the lobby now, while the actor is being created: then a script that takes
+    /// the Keyspace before this connection first runs does not leave it unregistered (busy.rs).
+    pub fn enter_lobby(&mut self, ctx: &mut Context<Self>) {
+        if self.in_lobby || self.adopted || self.refuse.is_some() {
+            return;
+        }
+        let Some(stream) = &self.stream else { return };
+        let unix = matches!(stream, Stream::Unix(_));
+        let handles = Handles { kick: ctx.address().recipient(), push: ctx.address().recipient() };
+        let joining = Joining { addr: self.peer.clone(), laddr: self.local.clone(), unix, handles };
+        self.lobby.join(&self.link, joining);
+        self.in_lobby = true;
     }
 
     /// The connection of a client the Keyspace accepted and registered while a script was busy: it starts
@@ -121,11 +148,12 @@ impl Connection {
         stream: Stream,
         keyspace: Addr<Keyspace>,
         knobs: Arc<Knobs>,
+        lobby: Arc<Lobby>,
         slot: usize,
         link: Arc<Link>,
         (peer, local): (String, String),
     ) -> Self {
-        let mut c = Connection::new(stream, keyspace, knobs, peer, local);
+        let mut c = Connection::new(stream, keyspace, knobs, lobby, peer, local);
         c.link = link;
         c.slot.set(Some(slot));
         c.adopted = true;
@@ -143,27 +171,27 @@ impl Actor for Connection {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        // Normally done as the actor was created (see the Listener); a connection started otherwise joins here.
+        self.enter_lobby(ctx);
         let Some(stream) = self.stream.take() else {
             ctx.stop();
             return;
         };
         let ks = self.keyspace.clone();
-        let me = Handles { kick: ctx.address().recipient(), push: ctx.address().recipient() };
         let Some(push_rx) = self.push_rx.take() else {
             ctx.stop();
             return;
         };
         let knobs = self.knobs.clone();
-        let (peer, local) = (self.peer.clone(), self.local.clone());
         let slot = self.slot.clone();
         let refuse = self.refuse.take();
         let link = self.link.clone();
         let adopted = self.adopted;
         let fut = async move {
-            let how = Serve { ks, me, knobs, peer, local, slot, refuse, link, adopted };
+            let how = Serve { ks, knobs, slot, refuse, link, adopted };
             match stream {
-                Stream::Tcp(s) => serve(s, false, how, push_rx).await,
-                Stream::Unix(s) => serve(s, true, how, push_rx).await,
+                Stream::Tcp(s) => serve(s, how, push_rx).await,
+                Stream::Unix(s) => serve(s, how, push_rx).await,
             }
         };
         ctx.spawn(fut.into_actor(self).map(|_, _, ctx| ctx.stop()));
@@ -201,36 +229,29 @@ pub struct Handles {
 /// What `serve` is given besides its socket.
 struct Serve {
     ks: Addr<Keyspace>,
-    me: Handles,
     knobs: Arc<Knobs>,
-    peer: String,
-    local: String,
     slot: Rc<Cell<Option<usize>>>,
     refuse: Option<String>,
     link: Arc<Link>,
     adopted: bool,
 }
 
-async fn serve<S: Socket>(
-    mut stream: S,
-    unix: bool,
-    how: Serve,
-    mut push_rx: tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>,
-) {
-    let Serve { ks, me, knobs, peer, local, slot: slot_cell, refuse, link, adopted } = how;
+async fn serve<S: Socket>(mut stream: S, how: Serve, mut push_rx: tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>) {
+    let Serve { ks, knobs, slot: slot_cell, refuse, link, adopted } = how;
     if let Some(reply) = refuse {
         let _ = stream.write_all(format!("-{reply}\r\n").as_bytes()).await;
         return;
     }
+    // Dropped before `stream` (locals go before parameters), and however `serve` ends from here on (a
+    // registration the Keyspace made whose answer we never saw included): the Keyspace stops using the fd.
+    let _closing = CloseOnDrop(link.clone());
     let slot = match slot_cell.get() {
-        Some(slot) if adopted => {
-            // Registered by the Keyspace already, which has our handles from when it started us.
-            drop(me);
-            slot
-        }
+        // Registered by the Keyspace already, which has our handles from when it started us.
+        Some(slot) if adopted => slot,
         _ => {
-            let reg = Register { addr: peer, laddr: local, conn: Some(me), unix, link: Some(link.clone()) };
-            match ks.send(reg).await {
+            // Our registration is in the lobby (`enter_lobby`); a busy script's hook admits it if this
+            // Join waits behind the script.
+            match ks.send(Join { link: link.clone() }).await {
                 Ok(Ok(slot)) => slot,
                 Ok(Err(reply)) => {
                     let _ = stream.write_all(format!("-{reply}\r\n").as_bytes()).await;
@@ -241,8 +262,6 @@ async fn serve<S: Socket>(
         }
     };
     slot_cell.set(Some(slot));
-    // Dropped before `stream` (locals go before parameters): the Keyspace stops using the fd first.
-    let _closing = CloseOnDrop(link.clone());
     // Pushes that arrived while a busy Keyspace held the socket: written once it is back.
     let mut pushes = VecDeque::new();
     let mut batch = Batch::default();
@@ -259,7 +278,7 @@ async fn serve<S: Socket>(
                 if batch.input.capacity() - batch.input.len() < READ_CHUNK / 4 {
                     batch.input.reserve(READ_CHUNK);
                 }
-                match read_input(&mut stream, &link, &mut batch.input, &mut push_rx, &mut pushes, &knobs).await {
+                match read_input(&mut stream, &link, &mut batch.input, &mut push_rx, &mut pushes).await {
                     Some(n) => batch.read_bytes += n,
                     None => return,
                 }
@@ -289,7 +308,14 @@ async fn serve<S: Socket>(
             pending_error = parsed.error;
         }
         if batch.done < batch.reqs.len() {
-            batch = match ks.send(Exec { slot, batch }).await {
+            // The batch waits on the link, where a busy script's hook can answer it if the script holds the
+            // Keyspace before this Exec is handled (busy.rs); the Keyspace takes it from there.
+            {
+                let mut g = link.lock();
+                g.batch = Some(batch);
+                g.batch_error = pending_error.is_some();
+            }
+            batch = match ks.send(Exec { slot, batch: None }).await {
                 Ok(ExecReply::Done(b)) => b,
                 Ok(ExecReply::Later(mut rx)) => {
                     // Parked (blocked/paused): keep watching the socket so that a client who leaves is
@@ -361,7 +387,6 @@ async fn read_input<S: Socket>(
     buf: &mut BytesMut,
     push_rx: &mut tokio::sync::mpsc::UnboundedReceiver<Bytes>,
     pushes: &mut VecDeque<Bytes>,
-    knobs: &Knobs,
 ) -> Option<u64> {
     // The Keyspace may serve this client only with no part of a request buffered here: it parses from the
     // start of a request.
@@ -384,12 +409,6 @@ async fn read_input<S: Socket>(
                     g.stolen.clear();
                 }
                 Next::Back { unsent: std::mem::take(&mut g.unsent), close: g.close, eof: g.eof }
-            } else if servable && knobs.script_busy.load(Ordering::SeqCst) {
-                // A script is past busy-reply-threshold (we run on another thread): leave the socket to the
-                // Keyspace, which answers from the script's hook, rather than queue behind the script.
-                g.idle = true;
-                g.held = true;
-                Next::Wake
             } else {
                 g.idle = servable;
                 Next::Read
@@ -424,8 +443,8 @@ async fn read_input<S: Socket>(
                             return None;
                         }
                         let mut g = link.lock();
-                        // Decide again if the Keyspace took the socket over, or should, since we chose to read.
-                        if g.held || g.has_leftover() || (servable && knobs.script_busy.load(Ordering::SeqCst)) {
+                        // Decide again if the Keyspace took the socket over since we chose to read.
+                        if g.held || g.has_leftover() {
                             continue;
                         }
                         match stream.try_read_buf(buf) {

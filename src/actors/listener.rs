@@ -1,7 +1,7 @@
 //! Listener actor: accepts TCP (every `bind` address) and unix-socket clients and starts a Connection
 //! actor for each, on the Keyspace's arbiter (io-threads 1) or round-robin on the I/O arbiters.
 
-use super::busy::Listening;
+use super::busy::Lobby;
 use super::connection::{Connection, Stream};
 use super::keyspace::Keyspace;
 use crate::commands::Knobs;
@@ -23,11 +23,9 @@ pub struct Listener {
     /// I/O arbiters for io-threads > 1; empty means "this arbiter".
     io: Vec<ArbiterHandle>,
     next_io: usize,
-    keepalive: u64,
-    /// Refuse non-loopback peers (protected mode with the default bind and no password).
-    protected: bool,
-    /// The listening sockets as a busy script's hook accepts on them (busy.rs): emptied before they close.
-    listening: Arc<std::sync::Mutex<Vec<Listening>>>,
+    /// Shared with a busy script's hook (busy.rs): the listening sockets, emptied before they close, the
+    /// connections' registrations, and how clients are accepted (protected mode, keepalive).
+    lobby: Arc<Lobby>,
 }
 
 /// One accepted client.
@@ -43,38 +41,40 @@ impl Listener {
         keyspace: Addr<Keyspace>,
         knobs: Arc<Knobs>,
         io: Vec<ArbiterHandle>,
-        keepalive: u64,
-        protected: bool,
-        listening: Arc<std::sync::Mutex<Vec<Listening>>>,
+        lobby: Arc<Lobby>,
     ) -> Self {
-        Listener { tcp, unix, keyspace, knobs, io, next_io: 0, keepalive, protected, listening }
+        Listener { tcp, unix, keyspace, knobs, io, next_io: 0, lobby }
     }
 
     fn start_connection(&mut self, acc: Accepted) {
         let (stream, peer, local, remote_ok) = match acc {
             Accepted::Tcp(s) => {
                 let _ = s.set_nodelay(true);
-                if self.keepalive > 0 {
-                    let ka = socket2::TcpKeepalive::new().with_time(Duration::from_secs(self.keepalive));
+                if self.lobby.keepalive > 0 {
+                    let ka = socket2::TcpKeepalive::new().with_time(Duration::from_secs(self.lobby.keepalive));
                     let _ = socket2::SockRef::from(&s).set_tcp_keepalive(&ka);
                 }
                 let peer_addr = s.peer_addr().ok();
                 let peer = peer_addr.map(|a| a.to_string()).unwrap_or_default();
                 let local = s.local_addr().map(|a| a.to_string()).unwrap_or_default();
                 let loopback = peer_addr.map(|a| a.ip().is_loopback()).unwrap_or(false);
-                (Stream::Tcp(s), peer, local, loopback || !self.protected)
+                (Stream::Tcp(s), peer, local, loopback || !self.lobby.protected)
             }
             Accepted::Unix(s) => (Stream::Unix(s), "/unixsocket:0".to_string(), String::new(), true),
         };
         let ks = self.keyspace.clone();
         let knobs = self.knobs.clone();
+        let lobby = self.lobby.clone();
         let refuse = if remote_ok { None } else { Some(DENIED.to_string()) };
         if self.io.is_empty() {
-            let mut c = Connection::new(stream, ks, knobs, peer, local);
-            if let Some(r) = refuse {
-                c = c.refusing(r);
-            }
-            c.start();
+            Connection::create(move |ctx| {
+                let mut c = Connection::new(stream, ks, knobs, lobby, peer, local);
+                match refuse {
+                    Some(r) => c = c.refusing(r),
+                    None => c.enter_lobby(ctx),
+                }
+                c
+            });
             return;
         }
         // Move the socket to an I/O arbiter: it must be re-registered with that arbiter's reactor.
@@ -92,15 +92,16 @@ impl Listener {
             };
             match stream {
                 Ok(stream) => {
-                    let mut c = Connection::new(stream, ks, knobs, peer, local);
-                    if let Some(r) = refuse {
-                        c = c.refusing(r);
+                    let mut c = Connection::new(stream, ks, knobs, lobby, peer, local);
+                    match refuse {
+                        Some(r) => c = c.refusing(r),
+                        None => c.enter_lobby(ctx),
                     }
                     c
                 }
                 Err(_) => {
                     ctx.stop();
-                    Connection::closed(ks, knobs)
+                    Connection::closed(ks, knobs, lobby)
                 }
             }
         });
@@ -114,11 +115,11 @@ enum StdStream {
 
 impl Connection {
     /// A connection with no socket (it stops at once); used when moving a socket between threads failed.
-    fn closed(ks: Addr<Keyspace>, knobs: Arc<Knobs>) -> Connection {
+    fn closed(ks: Addr<Keyspace>, knobs: Arc<Knobs>, lobby: Arc<Lobby>) -> Connection {
         let (a, _b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
         let _ = a.set_nonblocking(true);
         let s = tokio::net::UnixStream::from_std(a).expect("unix stream");
-        Connection::new(Stream::Unix(s), ks, knobs, String::new(), String::new()).refusing("ERR closed".into())
+        Connection::new(Stream::Unix(s), ks, knobs, lobby, String::new(), String::new()).refusing("ERR closed".into())
     }
 }
 
@@ -127,7 +128,7 @@ impl Actor for Listener {
 
     fn stopped(&mut self, _: &mut Self::Context) {
         // The sockets close with this actor: the busy hook must not accept on their numbers any more.
-        self.listening.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.lobby.listening.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     fn started(&mut self, ctx: &mut Self::Context) {
@@ -168,7 +169,7 @@ impl Handler<StopListening> for Listener {
     type Result = ();
 
     fn handle(&mut self, _: StopListening, ctx: &mut Self::Context) {
-        self.listening.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.lobby.listening.lock().unwrap_or_else(|e| e.into_inner()).clear();
         ctx.stop();
     }
 }

@@ -56,7 +56,8 @@ impl BusyScript {
 /// The clients waiting on the Keyspace while a script holds it (implemented by the actors layer).
 pub trait Waiting {
     /// Read what the waiting clients sent (never `script_client`'s), run their complete requests with
-    /// `exec_batch` (BUSY for most, as `State::busy` is set) and write the replies. Accepts new clients too.
+    /// `exec_batch` (BUSY for most, as `State::busy` is set) and write the replies; batches they sent
+    /// before are answered the same way. Accepts new clients too.
     fn serve(&mut self, s: &mut State, script_client: usize);
     /// The script ended: give every socket served meanwhile back to its connection.
     fn release(&mut self, s: &mut State);
@@ -78,12 +79,11 @@ pub fn serve_waiting(s: &mut State, script_client: usize) {
 }
 
 /// The busy period is over (the script ended, or its command failed): sockets go back to their
-/// connections and the connections on other threads stop leaving their input to the Keyspace.
+/// connections.
 pub fn end_busy(s: &mut State) {
     if s.busy.take().is_none() {
         return;
     }
-    s.knobs.script_busy.store(false, std::sync::atomic::Ordering::SeqCst);
     if let Some(mut w) = s.waiting.take() {
         w.release(s);
         s.waiting = Some(w);

@@ -151,8 +151,9 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
             return Some(err);
         }
     }
+    // Other clients, served from a busy script's hook; the script's own calls go on.
     if let Some(b) = &s.busy {
-        if !spec.has(ALLOW_BUSY) {
+        if !s.in_script && !spec.has(ALLOW_BUSY) {
             return Some(b.error());
         }
     }

@@ -203,7 +203,6 @@ impl<'a> ScriptHost<'a> {
             dirty: self.write_dirty,
             kill: false,
         });
-        self.s.knobs.script_busy.store(true, Ordering::SeqCst);
     }
 
     /// A scriptCall refusal: counted as a rejected call of `spec` and as an error reply.

@@ -71,9 +71,6 @@ pub struct Knobs {
     /// The server is stopping (SIGTERM, SIGINT, `ServerHandle::stop`): a running script is stopped at its
     /// next hook call, so that the Keyspace gets to the shutdown (shared with the script's hook).
     pub shutdown_asap: Arc<AtomicBool>,
-    /// A script runs past busy-reply-threshold: connections on other threads leave their sockets to the
-    /// Keyspace, which answers them from the script's hook (busy.rs), instead of queueing behind it.
-    pub script_busy: AtomicBool,
 }
 
 impl Knobs {

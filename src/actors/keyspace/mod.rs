@@ -96,6 +96,15 @@ impl Keyspace {
         if !self.sockets.borrow().adopted.is_empty() {
             self.start_adopted(ctx);
         }
+        self.take_admitted();
+    }
+
+    /// Keep the handles of the connections admitted (by `Join` or a busy script's hook).
+    fn take_admitted(&mut self) {
+        let mut sockets = self.sockets.borrow_mut();
+        for (slot, handles) in sockets.admitted.drain(..) {
+            self.conns.insert(slot, handles);
+        }
     }
 
     /// Start the connections of the clients a busy script's hook accepted (on this arbiter, whatever
@@ -111,9 +120,10 @@ impl Keyspace {
                 self.forget(a.slot);
                 continue;
             };
+            let lobby = self.sockets.borrow().lobby.clone();
+            let knobs = self.s.knobs.clone();
             let conn =
-                Connection::adopted(stream, ctx.address(), self.s.knobs.clone(), a.slot, a.link, (a.peer, a.local))
-                    .start();
+                Connection::adopted(stream, ctx.address(), knobs, lobby, a.slot, a.link, (a.peer, a.local)).start();
             self.conns.insert(a.slot, Handles { kick: conn.clone().recipient(), push: conn.recipient() });
         }
     }
@@ -157,10 +167,26 @@ impl Keyspace {
         }
     }
 
+    /// The batch a connection left on its link.
+    fn take_handed(&mut self, slot: usize) -> Handed {
+        let sockets = self.sockets.borrow();
+        let gone = || Handed::Back(Batch { close: true, ..Default::default() });
+        let Some(link) = sockets.links.get(slot) else { return gone() };
+        let mut g = link.lock();
+        let Some(mut batch) = g.batch.take() else { return gone() };
+        g.idle = false;
+        if std::mem::take(&mut g.served) {
+            // Its replies went out from the hook: what the socket did not take goes first now.
+            batch.out = std::mem::take(&mut g.unsent);
+            return Handed::Back(batch);
+        }
+        Handed::Run(batch)
+    }
+
     /// Drop a client's record, and its replica stream if it was one.
     fn forget(&mut self, slot: usize) {
         self.s.remove_client(slot);
-        self.sockets.borrow_mut().links.remove(&slot);
+        self.sockets.borrow_mut().links.remove(slot);
         if let Some(i) = self.replicas.iter().position(|&r| r == slot) {
             self.replicas.remove(i);
             self.s.replicas = self.replicas.len();
@@ -258,6 +284,13 @@ impl Keyspace {
     }
 }
 
+/// A batch a connection left on its link.
+enum Handed {
+    Run(Batch),
+    /// Nothing to run: hand it back as it is (a busy script's hook answered it, or the client is gone).
+    Back(Batch),
+}
+
 /// Where a batch's result goes: back as the message's reply, or through a parked batch's channel.
 /// What `execute` did with a batch.
 enum Outcome {
@@ -271,7 +304,8 @@ impl Actor for Keyspace {
     type Context = Context<Self>;
 }
 
-/// A new client: returns its slot, or Err with the reply to send before closing (maxclients).
+/// A new client (in-process; socket connections `Join`): returns its slot, or Err with the reply to send
+/// before closing (maxclients).
 #[derive(Message)]
 #[rtype(result = "Result<usize, String>")]
 pub struct Register {
@@ -279,8 +313,6 @@ pub struct Register {
     pub laddr: String,
     pub conn: Option<Handles>,
     pub unix: bool,
-    /// What the connection shares with a busy script's hook (busy.rs); None for in-process clients.
-    pub link: Option<Arc<Link>>,
 }
 
 impl Handler<Register> for Keyspace {
@@ -300,10 +332,26 @@ impl Handler<Register> for Keyspace {
         if let Some(conn) = msg.conn {
             self.conns.insert(slot, conn);
         }
-        if let Some(link) = msg.link {
-            self.sockets.borrow_mut().links.insert(slot, link);
-        }
         Ok(slot)
+    }
+}
+
+/// A socket connection asks to be admitted; its registration waits on its link in the lobby (busy.rs).
+/// Returns its slot, or Err with the reply to send before closing (maxclients).
+#[derive(Message)]
+#[rtype(result = "Result<usize, String>")]
+pub struct Join {
+    pub link: Arc<Link>,
+}
+
+impl Handler<Join> for Keyspace {
+    type Result = Result<usize, String>;
+
+    fn handle(&mut self, msg: Join, _: &mut Self::Context) -> Self::Result {
+        self.sockets.borrow_mut().admit(&mut self.s);
+        self.take_admitted();
+        // None: the connection went away before it was admitted.
+        msg.link.lock().joined.take().unwrap_or_else(|| Err("ERR closed".into()))
     }
 }
 
@@ -329,7 +377,8 @@ impl Handler<Unregister> for Keyspace {
 #[rtype(result = "ExecReply")]
 pub struct Exec {
     pub slot: usize,
-    pub batch: Batch,
+    /// None: the connection left the batch on its link (busy.rs), where a busy script's hook can reach it.
+    pub batch: Option<Batch>,
 }
 
 /// The executed batch, or (when the client was paused) where it will arrive.
@@ -354,7 +403,14 @@ impl Handler<Exec> for Keyspace {
     type Result = ExecReply;
 
     fn handle(&mut self, msg: Exec, ctx: &mut Self::Context) -> ExecReply {
-        let Exec { slot, batch } = msg;
+        let batch = match msg.batch {
+            Some(b) => b,
+            None => match self.take_handed(msg.slot) {
+                Handed::Run(b) => b,
+                Handed::Back(b) => return ExecReply::Done(b),
+            },
+        };
+        let slot = msg.slot;
         // A connection has at most one batch in flight, so nothing of this client can be parked now.
         let reply = match self.execute(slot, batch, ctx) {
             // The common case: reply at once (the feed goes out in after_batch).
