@@ -198,9 +198,23 @@ impl Actor for Connection {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        if let Some(slot) = self.slot.get() {
+        // Admitted by a busy script's hook, but gone before it heard: the Keyspace has a record all the same.
+        let admitted = || match self.link.lock().joined.take() {
+            Some(Ok(slot)) => Some(slot),
+            _ => None,
+        };
+        if let Some(slot) = self.slot.get().or_else(admitted) {
             self.keyspace.do_send(Unregister { slot });
         }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // However the actor ends, even before it ran, the Keyspace must not use the socket's fd any more.
+        let mut g = self.link.lock();
+        g.closed = true;
+        g.idle = false;
     }
 }
 

@@ -50,13 +50,11 @@ pub struct Watch {
 
 /// Instructions between two checks of the run-time hook (as Redis's luaMaskCountHook).
 const CHECK_EVERY: u32 = 100_000;
-/// Where the running script's interrupt callback waits for the hook (a Lua function scoped to the run).
-const INTERRUPT: &str = "ferrodis.interrupt";
 
 /// The run-time hook. Until the threshold it costs one atomic load and one clock read per check; past it
-/// it calls `Host::interrupt` through the run's scoped callback. When that says stop, the hook fires on
+/// it calls `Host::interrupt` through the run's bridge (`host.fn`). When that says stop, the hook fires on
 /// every line from then on, so that a script catching the error with pcall is stopped again at once.
-fn set_guard(lua: &Lua, watch: Watch, stopped: Rc<RefCell<Option<String>>>) {
+fn set_guard(lua: &Lua, host: Table, watch: Watch, stopped: Rc<RefCell<Option<String>>>) {
     let start = std::time::Instant::now();
     let Watch { threshold_ms, stop } = watch;
     let _ = lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(CHECK_EVERY), move |lua, _| {
@@ -64,10 +62,11 @@ fn set_guard(lua: &Lua, watch: Watch, stopped: Rc<RefCell<Option<String>>>) {
         if !stopping && (threshold_ms == 0 || (start.elapsed().as_millis() as u64) < threshold_ms) {
             return Ok(mlua::VmState::Continue);
         }
-        let interrupt: Function = lua.named_registry_value(INTERRUPT)?;
-        let Some(msg) = interrupt.call::<Option<String>>(())? else {
+        let bridge: Function = host.raw_get("fn")?;
+        let Value::String(msg) = bridge.call::<(bool, Value)>("interrupt")?.1 else {
             return Ok(mlua::VmState::Continue);
         };
+        let msg = msg.to_string_lossy();
         *stopped.borrow_mut() = Some(msg.clone());
         let again = msg.clone();
         let _ = lua.set_hook(mlua::HookTriggers::EVERY_LINE, move |_, _| Err(mlua::Error::runtime(again.clone())));
@@ -288,17 +287,12 @@ impl Vm {
         go: impl FnOnce(&Vm) -> mlua::Result<MultiValue>,
     ) -> Outcome {
         let stopped = Rc::new(RefCell::new(None));
-        set_guard(&self.lua, host.watch(), stopped.clone());
+        set_guard(&self.lua, self.host.clone(), host.watch(), stopped.clone());
         let host = RefCell::new(host);
         let res = self.lua.scope(|scope| {
             let bridge = scope.create_function(|lua, args: MultiValue| bridge(lua, &host, args))?;
-            // The hook runs between instructions, never inside a redis.call: the host is free then.
-            let interrupt =
-                scope.create_function(|_, ()| Ok(host.try_borrow_mut().ok().and_then(|mut h| h.interrupt())))?;
             self.host.raw_set("fn", bridge)?;
-            self.lua.set_named_registry_value(INTERRUPT, interrupt)?;
             let r = go(self);
-            self.lua.unset_named_registry_value(INTERRUPT)?;
             self.host.raw_set("fn", Value::Nil)?;
             r
         });
@@ -485,6 +479,11 @@ fn bridge(lua: &Lua, host: &RefCell<&mut dyn Host>, args: MultiValue) -> mlua::R
             host.set_repl(n);
             Ok((false, Value::Nil))
         }
+        // From the run-time hook (set_guard), between two instructions: never inside a redis.call.
+        "interrupt" => match host.interrupt() {
+            Some(msg) => Ok((false, Value::String(lua.create_string(&msg)?))),
+            None => Ok((false, Value::Nil)),
+        },
         _ => Ok((true, err_table(lua, "unknown bridge operation", false)?)),
     }
 }
