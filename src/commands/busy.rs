@@ -108,3 +108,114 @@ pub fn kill(s: &mut State, eval: bool) -> Result<(), CmdError> {
     b.kill = true;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::run_args;
+    use crate::commands::testutil::{new, run};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// Another client's commands, run at the first pass past the threshold; their replies are kept.
+    struct Other {
+        slot: usize,
+        cmds: Vec<Vec<&'static str>>,
+        replies: Rc<RefCell<Vec<String>>>,
+        released: Rc<RefCell<bool>>,
+    }
+
+    impl Waiting for Other {
+        fn serve(&mut self, s: &mut State, script_client: usize) {
+            assert_ne!(script_client, self.slot);
+            for c in self.cmds.drain(..) {
+                let args: Vec<&[u8]> = c.iter().map(|a| a.as_bytes()).collect();
+                let reply = run_args(s, self.slot, &args);
+                self.replies.borrow_mut().push(String::from_utf8_lossy(&reply).into_owned());
+            }
+        }
+        fn release(&mut self, _: &mut State) {
+            *self.released.borrow_mut() = true;
+        }
+    }
+
+    /// Run `script` while another client sends `cmds`; the script's reply and the other's replies.
+    fn busy_run(script: &str, cmds: Vec<Vec<&'static str>>) -> (crate::commands::testutil::T, String, Vec<String>) {
+        let mut t = new();
+        t.s.config.busy_reply_threshold = 1;
+        let slot = t.s.add_client("127.0.0.1:2".into(), String::new());
+        let replies = Rc::new(RefCell::new(Vec::new()));
+        let released = Rc::new(RefCell::new(false));
+        t.s.waiting = Some(Box::new(Other { slot, cmds, replies: replies.clone(), released: released.clone() }));
+        let r = run(&mut t, &["eval", script, "0"]);
+        assert!(*released.borrow(), "the sockets go back at the script's end");
+        assert!(t.s.busy.is_none());
+        let replies = replies.borrow().clone();
+        (t, r, replies)
+    }
+
+    fn err(e: &CmdError) -> String {
+        format!("-{}\r\n", e.0)
+    }
+
+    #[test]
+    fn other_clients_get_busy_and_script_kill_stops_a_reader() {
+        let (mut t, r, replies) = busy_run(
+            "local a = 0 while true do a = a + 1 end",
+            vec![
+                vec!["ping"],
+                vec!["multi"],
+                vec!["incr", "x"],
+                vec!["exec"],
+                vec!["function", "stats"],
+                vec!["function", "kill"],
+                vec!["shutdown"],
+                vec!["script", "kill"],
+            ],
+        );
+        let busy = err(&BUSY_EVAL);
+        assert_eq!(
+            replies,
+            vec![
+                busy.clone(),
+                "+OK\r\n".into(),
+                busy.clone(),
+                format!("-EXECABORT Transaction discarded because of: {}\r\n", BUSY_EVAL.0),
+                busy.clone(),
+                busy.clone(),
+                busy,
+                "+OK\r\n".into(),
+            ]
+        );
+        assert!(r.starts_with("-ERR Script killed by user with SCRIPT KILL... script: "), "{r}");
+        assert!(t.s.shutdown.is_none());
+        // Nothing runs now: the KILL commands say so, and the transaction refused meanwhile is gone.
+        assert_eq!(run(&mut t, &["script", "kill"]), "-NOTBUSY No scripts in execution right now.\r\n");
+        assert_eq!(run(&mut t, &["function", "kill"]), "-NOTBUSY No scripts in execution right now.\r\n");
+    }
+
+    #[test]
+    fn a_writer_is_unkillable_and_shutdown_nosave_stops_it() {
+        let (t, r, replies) = busy_run(
+            "redis.call('set', 'k', 'v') while true do end",
+            vec![vec!["script", "kill"], vec!["function", "kill"], vec!["get", "k"], vec!["shutdown", "nosave"]],
+        );
+        let unkillable = "-UNKILLABLE Sorry the script already executed write commands against the dataset. You can \
+                          either wait the script termination or kill the server in a hard way using the SHUTDOWN \
+                          NOSAVE command.\r\n";
+        assert_eq!(replies, vec![unkillable.to_string(), unkillable.into(), err(&BUSY_EVAL), String::new()]);
+        assert!(r.starts_with(&format!("-{STOPPED} script: ")), "{r}");
+        assert!(t.s.shutdown.is_some_and(|req| req.save == Some(false)));
+    }
+
+    #[test]
+    fn a_stopping_server_stops_any_script() {
+        let mut t = new();
+        t.s.config.busy_reply_threshold = 0;
+        t.s.knobs.shutdown_asap.store(true, std::sync::atomic::Ordering::SeqCst);
+        let r = run(&mut t, &["eval", "redis.call('set', 'k', 'v') while true do end", "0"]);
+        assert!(r.starts_with(&format!("-{STOPPED} script: ")), "{r}");
+        // Never busy: with no threshold nobody else was let in.
+        assert!(t.s.busy.is_none());
+    }
+}

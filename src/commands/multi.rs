@@ -314,6 +314,18 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_exec_ends_the_transaction() {
+        // Redis's execCommandAbort: the reason without its ERR code, inside MULTI or not.
+        let mut t = new();
+        let abort = "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n";
+        assert_eq!(run(&mut t, &["exec", "x"]), abort);
+        assert_eq!(run(&mut t, &["multi"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["ping"]), "+QUEUED\r\n");
+        assert_eq!(run(&mut t, &["exec", "x"]), abort);
+        assert_eq!(run(&mut t, &["exec"]), "-ERR EXEC without MULTI\r\n");
+    }
+
+    #[test]
     fn errors_abort_the_transaction() {
         let mut t = new();
         run(&mut t, &["multi"]);
