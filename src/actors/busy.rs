@@ -393,6 +393,10 @@ impl Sockets {
 /// replies).
 fn serve_one(s: &mut State, slot: usize, link: &Link, handed: bool) {
     let mut g = link.lock();
+    // Its connection may have ended (on another thread) since the pass looked.
+    if g.closed {
+        return;
+    }
     if handed {
         let Some(mut batch) = g.batch.take() else { return };
         g.held = true;
