@@ -527,12 +527,13 @@ impl Handler<OpenOnStart> for AofWriter {
     }
 }
 
-/// Batches' effects, in order; under appendfsync always `ack` is told once they are written and synced.
+/// Batches' effects, in order; each of `acks` is told once they are written (and synced under appendfsync
+/// always): the replies of those batches wait for it.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Append {
     pub bytes: Vec<Bytes>,
-    pub ack: Option<oneshot::Sender<()>>,
+    pub acks: Vec<oneshot::Sender<()>>,
 }
 
 impl Handler<Append> for AofWriter {
@@ -540,7 +541,7 @@ impl Handler<Append> for AofWriter {
 
     fn handle(&mut self, msg: Append, ctx: &mut Self::Context) {
         if self.incr.is_none() {
-            if let Some(ack) = msg.ack {
+            for ack in msg.acks {
                 let _ = ack.send(());
             }
             return;
@@ -551,7 +552,7 @@ impl Handler<Append> for AofWriter {
             ctx.notify(FlushPending);
         }
         self.pending.extend(msg.bytes);
-        self.acks.extend(msg.ack);
+        self.acks.extend(msg.acks);
     }
 }
 

@@ -38,6 +38,8 @@ pub struct AofLink {
     commands_seen: u64,
     /// Appends not yet sent to the writer (see `aof_append`).
     outbox: Vec<Bytes>,
+    /// The replies waiting for the outbox's bytes to be written.
+    outbox_acks: Vec<oneshot::Sender<()>>,
 }
 
 /// The writer's answer to FinishRewrite.
@@ -50,17 +52,25 @@ struct RewriteRun {
 }
 
 impl Keyspace {
-    /// Hand one batch's effects to the AOF. Under appendfsync always they go at once and the receiver resolves
-    /// once they are on disk; otherwise they wait in the outbox until this poll of the mailbox is over, so the
-    /// batches of every client served meanwhile reach the writer as one message (one wake-up of its thread).
+    /// Is the AOF taking appends (the batch's replies then wait for `aof_append`'s receiver)?
+    pub(super) fn aof_appending(&self) -> bool {
+        self.aof.writer.is_some() && self.s.aof.mode != AofMode::Off
+    }
+
+    /// Hand one batch's effects to the AOF; the receiver resolves once the writer has written them (under
+    /// appendfsync always: written and synced). The batch's replies wait for it, so a process crash never loses
+    /// an acknowledged write in any fsync mode, as Redis writes its AOF buffer before the replies of the same
+    /// event-loop turn (only an OS crash can lose what was not synced yet). Under always the bytes go at once;
+    /// otherwise they wait in the outbox until this poll of the mailbox is over, so the batches of every client
+    /// served meanwhile reach the writer as one message (one wake-up of its thread, one writev).
     pub(super) fn aof_append(&mut self, bytes: Bytes, ctx: &mut Context<Self>) -> Option<oneshot::Receiver<()>> {
-        if self.aof.writer.is_none() || self.s.aof.mode == AofMode::Off {
+        if !self.aof_appending() {
             return None;
         }
+        let (tx, rx) = oneshot::channel();
         if self.s.aof.fsync == Fsync::Always {
             let w = self.writer()?;
-            let (tx, rx) = oneshot::channel();
-            w.do_send(Append { bytes: vec![bytes], ack: Some(tx) });
+            w.do_send(Append { bytes: vec![bytes], acks: vec![tx] });
             return Some(rx);
         }
         if self.aof.outbox.is_empty() {
@@ -68,7 +78,8 @@ impl Keyspace {
             ctx.spawn(actix::fut::ready(()).map(|_, act: &mut Keyspace, _| act.send_outbox()));
         }
         self.aof.outbox.push(bytes);
-        None
+        self.aof.outbox_acks.push(tx);
+        Some(rx)
     }
 
     /// Send what waits in the outbox.
@@ -77,8 +88,9 @@ impl Keyspace {
             return;
         }
         let bytes = std::mem::take(&mut self.aof.outbox);
+        let acks = std::mem::take(&mut self.aof.outbox_acks);
         if let Some(w) = &self.aof.writer {
-            w.do_send(Append { bytes, ack: None });
+            w.do_send(Append { bytes, acks });
         }
     }
 

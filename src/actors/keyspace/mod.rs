@@ -83,8 +83,8 @@ impl Keyspace {
         self.serve_ready_keys(ctx);
     }
 
-    /// Hand what the last commands propagated to every replica stream and to the AOF. Under appendfsync
-    /// always, the receiver resolves once the AOF has these bytes on disk.
+    /// Hand what the last commands propagated to every replica stream and to the AOF. With the AOF on, the
+    /// receiver resolves once the writer has written these bytes (and synced them under appendfsync always).
     fn flush_feed(&mut self, ctx: &mut Context<Self>) -> Option<oneshot::Receiver<()>> {
         if self.s.feed.buf.is_empty() {
             return None;
@@ -101,7 +101,8 @@ impl Keyspace {
     }
 
     /// Send a finished batch back through `tx`: after DEBUG LOADAOF has reloaded the files if the batch ran it,
-    /// and under appendfsync always only once its effects are on disk.
+    /// and, when it wrote with the AOF on, only once the writer has written its effects (synced them under
+    /// appendfsync always).
     fn deliver(&mut self, slot: usize, batch: Batch, tx: oneshot::Sender<Batch>, ctx: &mut Context<Self>) {
         if self.s.aof.load_pending {
             return self.reload_aof(slot, batch, tx, ctx);
@@ -316,10 +317,10 @@ impl Handler<Exec> for Keyspace {
         let Exec { slot, batch } = msg;
         // A connection has at most one batch in flight, so nothing of this client can be parked now.
         let reply = match self.execute(slot, batch, ctx) {
-            // The common case: reply at once (the feed goes out in after_batch).
+            // The common case: reply at once (the feed goes out to replicas in after_batch). A batch that wrote
+            // waits for the AOF writer's write() first (see aof_append).
             Outcome::Ready(batch)
-                if !self.s.aof.load_pending
-                    && (self.s.feed.buf.is_empty() || self.s.aof.fsync != crate::commands::aof::Fsync::Always) =>
+                if !self.s.aof.load_pending && (self.s.feed.buf.is_empty() || !self.aof_appending()) =>
             {
                 ExecReply::Done(batch)
             }
