@@ -3,12 +3,13 @@
 //! Keyspace's arbiter (io-threads 1) or on an I/O arbiter (io-threads N).
 
 use super::keyspace::{Exec, ExecReply, Keyspace, Register, Unregister};
-use crate::commands::{parse_batch, Batch, Knobs, BATCH_BYTES};
+use crate::commands::{parse_batch, Batch, Knobs, BATCH_BYTES, OBUF_NORMAL, OBUF_REPLICA};
 use actix::prelude::*;
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::task::yield_now;
 
@@ -48,6 +49,11 @@ pub struct Connection {
     /// Pushed bytes go through here to the serving future, which owns the socket.
     push_tx: tokio::sync::mpsc::UnboundedSender<bytes::Bytes>,
     push_rx: Option<tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>>,
+    /// Pushed bytes not written yet (the serving future subtracts what it writes): the output buffer that
+    /// client-output-buffer-limit bounds for a stream the client does not read.
+    queued: Rc<Cell<usize>>,
+    /// Since when `queued` has been over the soft limit.
+    over_soft_since: Option<Instant>,
 }
 
 impl Connection {
@@ -63,6 +69,8 @@ impl Connection {
             refuse: None,
             push_tx,
             push_rx: Some(push_rx),
+            queued: Rc::new(Cell::new(0)),
+            over_soft_since: None,
         }
     }
 
@@ -91,10 +99,11 @@ impl Actor for Connection {
         let (peer, local) = (self.peer.clone(), self.local.clone());
         let slot = self.slot.clone();
         let refuse = self.refuse.take();
+        let push = Pushed { rx: push_rx, queued: self.queued.clone() };
         let fut = async move {
             match stream {
-                Stream::Tcp(s) => serve(s, false, ks, me, push_rx, knobs, peer, local, slot, refuse).await,
-                Stream::Unix(s) => serve(s, true, ks, me, push_rx, knobs, peer, local, slot, refuse).await,
+                Stream::Tcp(s) => serve(s, false, ks, me, push, knobs, peer, local, slot, refuse).await,
+                Stream::Unix(s) => serve(s, true, ks, me, push, knobs, peer, local, slot, refuse).await,
             }
         };
         ctx.spawn(fut.into_actor(self).map(|_, _, ctx| ctx.stop()));
@@ -118,9 +127,72 @@ impl Handler<Kick> for Connection {
 impl Handler<Push> for Connection {
     type Result = ();
 
-    fn handle(&mut self, msg: Push, _: &mut Self::Context) {
+    /// Queue the bytes for the socket, closing the client when they pass its output buffer limit (pushes go
+    /// to replica streams, the replica class).
+    fn handle(&mut self, msg: Push, ctx: &mut Self::Context) {
+        let queued = self.queued.get() + msg.0.len();
+        self.queued.set(queued);
+        let limit = &self.knobs.obuf_limits[OBUF_REPLICA];
+        let mut over = queued as u64 >= limit.immediate();
+        match limit.soft() {
+            Some((soft, secs)) if queued as u64 >= soft => {
+                let since = *self.over_soft_since.get_or_insert_with(Instant::now);
+                over |= since.elapsed() >= Duration::from_secs(secs);
+            }
+            _ => self.over_soft_since = None,
+        }
+        if over {
+            obuf_closed(&self.knobs, &self.peer, &self.local, queued);
+            ctx.stop();
+            return;
+        }
         let _ = self.push_tx.send(msg.0);
     }
+}
+
+/// The receiving end of pushes, and the count of their bytes not written yet.
+struct Pushed {
+    rx: tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>,
+    queued: Rc<Cell<usize>>,
+}
+
+/// Log and count a client closed for its output buffer limit (the Keyspace does the same for batch replies).
+fn obuf_closed(knobs: &Knobs, peer: &str, local: &str, pending: usize) {
+    log::warn!(
+        "Client addr={peer} laddr={local} omem={pending} scheduled to be closed ASAP for overcoming of output buffer limits."
+    );
+    knobs.obuf_disconnections.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Write a batch's replies. Under a normal-class soft limit with a time, a client that leaves more than the soft
+/// limit unread for that long is closed (the hard limit was checked while the replies were produced).
+async fn write_replies<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    buf: &[u8],
+    knobs: &Knobs,
+    peer: &str,
+    local: &str,
+) -> bool {
+    let soft = knobs.obuf_limits[OBUF_NORMAL].soft();
+    let Some((soft, secs)) = soft.filter(|&(soft, _)| buf.len() as u64 >= soft) else {
+        return stream.write_all(buf).await.is_ok();
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    let mut pos = 0;
+    while pos < buf.len() {
+        if ((buf.len() - pos) as u64) < soft {
+            return stream.write_all(&buf[pos..]).await.is_ok();
+        }
+        match tokio::time::timeout_at(deadline, stream.write(&buf[pos..])).await {
+            Ok(Ok(n)) if n > 0 => pos += n,
+            Ok(_) => return false,
+            Err(_) => {
+                obuf_closed(knobs, peer, local, buf.len() - pos);
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// How the Keyspace reaches a connection actor.
@@ -135,7 +207,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     unix: bool,
     ks: Addr<Keyspace>,
     me: Handles,
-    mut push_rx: tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>,
+    mut push: Pushed,
     knobs: Arc<Knobs>,
     peer: String,
     local: String,
@@ -146,7 +218,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         let _ = stream.write_all(format!("-{reply}\r\n").as_bytes()).await;
         return;
     }
-    let slot = match ks.send(Register { addr: peer, laddr: local, conn: Some(me), unix }).await {
+    let slot = match ks.send(Register { addr: peer.clone(), laddr: local.clone(), conn: Some(me), unix }).await {
         Ok(Ok(slot)) => slot,
         Ok(Err(reply)) => {
             let _ = stream.write_all(format!("-{reply}\r\n").as_bytes()).await;
@@ -174,10 +246,11 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                         Ok(0) | Err(_) => return,
                         Ok(n) => batch.read_bytes += n as u64,
                     },
-                    Some(p) = push_rx.recv() => {
+                    Some(p) = push.rx.recv() => {
                         if stream.write_all(&p).await.is_err() {
                             return;
                         }
+                        push.queued.set(push.queued.get().saturating_sub(p.len()));
                         continue;
                     }
                 }
@@ -234,7 +307,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             };
         }
         if !batch.out.is_empty() {
-            if stream.write_all(&batch.out).await.is_err() {
+            if !write_replies(&mut stream, &batch.out, &knobs, &peer, &local).await {
                 return;
             }
             batch.out.clear();

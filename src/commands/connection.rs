@@ -206,7 +206,7 @@ pub fn client_line(c: &Client, now: i64, paused: bool) -> String {
     let name = c.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
     let qbuf = c.qbuf;
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}\n",
         c.id,
         c.addr,
         c.laddr,
@@ -219,7 +219,8 @@ pub fn client_line(c: &Client, now: i64, paused: bool) -> String {
         qbuf,
         16384usize.saturating_sub(qbuf),
         qbuf / 2,
-        qbuf + 16384 + 1024,
+        c.obuf,
+        qbuf + c.obuf + 16384 + 1024,
         c.last_cmd,
         c.resp
     )

@@ -4,7 +4,7 @@
 use super::batch::{pack_args, Argv, Batch};
 use super::client::{Blocked, Client, ReplyMode};
 use super::spec::*;
-use super::state::State;
+use super::state::{State, OBUF_NORMAL, OBUF_REPLICA};
 use super::table::table;
 use super::{aof, multi, scripting};
 use crate::error::CmdError;
@@ -299,6 +299,14 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
     };
     client.last_interaction_ms = now;
     client.qbuf = batch.input.len();
+    // client-output-buffer-limit: replies pile up here until the connection writes them, so a client that
+    // pipelines big reads without reading its replies is closed here as soon as they pass the limit, as Redis
+    // closes it once its reply list does (in-process clients have no socket buffer to limit).
+    let obuf_limit = match (client.local, client.replica) {
+        (true, _) => u64::MAX,
+        (false, true) => s.knobs.obuf_limits[OBUF_REPLICA].immediate(),
+        (false, false) => s.knobs.obuf_limits[OBUF_NORMAL].immediate(),
+    };
     let mut out = Out::with_buf(std::mem::take(&mut batch.out), client.resp);
     if let Some(b) = &client.blocked {
         // A blocked request ends by CLIENT UNBLOCK or by its deadline: answer it and go on with the batch.
@@ -367,13 +375,35 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
             batch.done = batch.reqs.len();
             break;
         }
+        if out.buf.len() as u64 >= obuf_limit {
+            obuf_limit_reached(s, me, out.buf.len());
+            // Nothing more of this client runs, and what it has not been sent is dropped with it.
+            out.buf.clear();
+            batch.close = true;
+            batch.done = batch.reqs.len();
+            break;
+        }
         if s.aof.load_pending {
             // DEBUG LOADAOF: the Keyspace reloads the files, writes its reply, then runs the rest.
             break;
         }
     }
     s.stats.net_output_bytes += out.buf.len() as u64;
+    if let Some(c) = s.clients.get_mut(me) {
+        // What the connection now has to write (CLIENT LIST omem): its next batch comes once it is written.
+        c.obuf = out.buf.len();
+    }
     batch.out = out.buf;
+}
+
+/// Close client `me` for passing its output buffer limit with `pending` bytes, as Redis logs and counts it.
+fn obuf_limit_reached(s: &mut State, me: usize, pending: usize) {
+    let c = &mut s.clients[me];
+    c.killed = true;
+    c.obuf = pending;
+    let line = crate::commands::connection::client_line(c, clock::now_ms(), false);
+    log::warn!("Client {} scheduled to be closed ASAP for overcoming of output buffer limits.", line.trim_end());
+    s.knobs.obuf_disconnections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Run one command given as plain arguments (unit tests and in-process helpers). The client must exist.

@@ -68,6 +68,49 @@ pub struct Knobs {
     pub client_query_buffer_limit: AtomicU64,
     pub hz: AtomicU32,
     pub active_expire_effort: AtomicU32,
+    /// client-output-buffer-limit per class (`OBUF_NORMAL`, `OBUF_REPLICA`, `OBUF_PUBSUB`): the Keyspace
+    /// checks a batch's replies against it as they are produced, a connection checks what it has not written.
+    pub obuf_limits: [ObufLimit; 3],
+    /// Clients closed for passing their output buffer limit (INFO client_output_buffer_limit_disconnections);
+    /// counted where the limit is found passed, on the Keyspace's thread or a connection's.
+    pub obuf_disconnections: AtomicU64,
+}
+
+/// The normal class of client-output-buffer-limit (index into `Knobs::obuf_limits`).
+pub const OBUF_NORMAL: usize = 0;
+/// The replica class: replication streams.
+pub const OBUF_REPLICA: usize = 1;
+/// The pubsub class: subscribed clients.
+pub const OBUF_PUBSUB: usize = 2;
+
+/// One class's output buffer limit: close at `hard` bytes pending, or after `secs` seconds over `soft` bytes
+/// (0 = no such limit).
+#[derive(Debug, Default)]
+pub struct ObufLimit {
+    pub hard: AtomicU64,
+    pub soft: AtomicU64,
+    pub secs: AtomicU64,
+}
+
+impl ObufLimit {
+    /// Bytes at which a client must be closed at once: the hard limit, or the soft one when its time is zero.
+    #[inline]
+    pub fn immediate(&self) -> u64 {
+        let hard = self.hard.load(Ordering::Relaxed);
+        let soft = self.soft.load(Ordering::Relaxed);
+        let mut limit = if hard > 0 { hard } else { u64::MAX };
+        if soft > 0 && self.secs.load(Ordering::Relaxed) == 0 {
+            limit = limit.min(soft);
+        }
+        limit
+    }
+
+    /// (soft bytes, seconds) when a soft limit with a time is set.
+    pub fn soft(&self) -> Option<(u64, u64)> {
+        let soft = self.soft.load(Ordering::Relaxed);
+        let secs = self.secs.load(Ordering::Relaxed);
+        (soft > 0 && secs > 0).then_some((soft, secs))
+    }
 }
 
 impl Knobs {
@@ -76,6 +119,11 @@ impl Knobs {
         self.client_query_buffer_limit.store(c.client_query_buffer_limit, Ordering::Relaxed);
         self.hz.store(c.hz.clamp(1, 500), Ordering::Relaxed);
         self.active_expire_effort.store(c.active_expire_effort.clamp(1, 10), Ordering::Relaxed);
+        for (l, (hard, soft, secs)) in self.obuf_limits.iter().zip(c.client_output_buffer_limits()) {
+            l.hard.store(hard, Ordering::Relaxed);
+            l.soft.store(soft, Ordering::Relaxed);
+            l.secs.store(secs, Ordering::Relaxed);
+        }
     }
 }
 
