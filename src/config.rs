@@ -1360,6 +1360,7 @@ pub const NOTIFY_EXPIRED: u32 = 1 << 8; // x
 pub const NOTIFY_EVICTED: u32 = 1 << 9; // e
 pub const NOTIFY_STREAM: u32 = 1 << 10; // t
 pub const NOTIFY_KEY_MISS: u32 = 1 << 11; // m
+#[expect(dead_code, reason = "unused since the crate API went pub(crate); kept for the lead to use or remove")]
 pub const NOTIFY_LOADED: u32 = 1 << 12; // module only
 pub const NOTIFY_MODULE: u32 = 1 << 13; // d
 pub const NOTIFY_NEW: u32 = 1 << 14; // n
@@ -1619,6 +1620,7 @@ fn memtoull(s: &str) -> Option<u64> {
 /// Redis's memory units: "1gb" = 1073741824, "1g" = 1000000000, "1kb" = 1024, "1k" = 1000,
 /// plain bytes; units in any case. A leading '-' negates (config options themselves refuse
 /// negative memory values, as Redis 7's memtoull does). None if invalid or beyond i64.
+#[cfg(test)]
 pub fn parse_memory(s: &str) -> Option<i64> {
     match s.strip_prefix('-') {
         Some(rest) => i64::try_from(memtoull(rest)?).ok().map(|v| -v),
