@@ -45,6 +45,8 @@
 //! - `redis-client` (default): [`Client`] implements `redis::aio::ConnectionLike` of the `redis` crate 0.27,
 //!   so `redis::AsyncCommands`, `query_async` and `redis::pipe()` work on it.
 
+#![warn(missing_docs)]
+
 pub(crate) mod actors;
 pub(crate) mod alloc;
 mod client;
@@ -61,6 +63,8 @@ pub(crate) mod persist;
 pub(crate) mod resp;
 pub(crate) mod scripting;
 mod server;
+// The data types are reached from outside only through the hidden `testing` module.
+#[allow(missing_docs)]
 pub(crate) mod types;
 
 pub use client::Client;
