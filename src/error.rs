@@ -101,13 +101,59 @@ impl fmt::Display for ProtocolError {
 
 impl std::error::Error for ProtocolError {}
 
-/// Crate-level error for starting and embedding the server.
+/// An error reply from the server, as Redis words it: the code first (`ERR`, `WRONGTYPE`, `NOSCRIPT`, ...),
+/// then the message, e.g. `WRONGTYPE Operation against a key holding the wrong kind of value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyError(String);
+
+impl ReplyError {
+    /// An error reply with this text (code first).
+    pub fn new(text: impl Into<String>) -> ReplyError {
+        ReplyError(text.into())
+    }
+
+    /// The whole text, code first.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first word of the text: `ERR`, `WRONGTYPE`, `EXECABORT`, ...
+    pub fn code(&self) -> &str {
+        self.0.split(' ').next().unwrap_or_default()
+    }
+}
+
+impl fmt::Display for ReplyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ReplyError {}
+
+/// Crate-level error: starting the server, and talking to it through an in-process client.
 #[derive(Debug)]
 pub enum Error {
+    /// An I/O error while starting (binding a socket, reading files).
     Io(std::io::Error),
+    /// The server could not start with this configuration (the text says why, as redis-server logs it).
     Config(String),
-    /// The server stopped.
+    /// The server stopped (or is stopping): an in-process client's command did not run, or its reply was lost.
     Closed,
+    /// A command answered with an error reply.
+    Server(ReplyError),
+    /// A request that cannot be sent: an empty command, or an argument longer than `proto-max-bulk-len`.
+    Protocol(String),
+}
+
+impl Error {
+    /// The error reply, when a command answered with one.
+    pub fn reply(&self) -> Option<&ReplyError> {
+        match self {
+            Error::Server(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -116,14 +162,30 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "{e}"),
             Error::Config(s) => f.write_str(s),
             Error::Closed => f.write_str("the server is not running"),
+            Error::Server(e) => write!(f, "{e}"),
+            Error::Protocol(s) => write!(f, "ERR Protocol error: {s}"),
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Server(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         Error::Io(e)
+    }
+}
+
+impl From<ReplyError> for Error {
+    fn from(e: ReplyError) -> Self {
+        Error::Server(e)
     }
 }

@@ -11,16 +11,24 @@ fn pipelined_replies_come_back_in_order() {
     let mut s = srv.raw();
     let mut req = Vec::new();
     let mut want = Vec::new();
+    // Where each request ends in `req`, and where its reply ends in `want`.
+    let mut ends = Vec::new();
     for i in 0..500 {
         let v = format!("v{i}");
         req.extend_from_slice(format!("*2\r\n$4\r\nECHO\r\n${}\r\n{v}\r\n", v.len()).as_bytes());
         want.extend_from_slice(format!("${}\r\n{v}\r\n", v.len()).as_bytes());
+        ends.push((req.len(), want.len()));
     }
-    // Split the pipeline at an awkward point so that a frame straddles two reads.
-    s.write_all(&req[..req.len() / 2 + 3]).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(20));
-    s.write_all(&req[req.len() / 2 + 3..]).unwrap();
-    assert_eq!(read_n(&mut s, want.len()), want);
+    // Split the pipeline at an awkward point so that a frame straddles two reads: the second part goes out
+    // only once the replies to every complete request of the first part are back, so the server has read
+    // (and kept) the cut frame by then.
+    let cut = req.len() / 2 + 3;
+    let answered = ends.iter().take_while(|(r, _)| *r <= cut).last().map_or(0, |&(_, w)| w);
+    s.write_all(&req[..cut]).unwrap();
+    let first = read_n(&mut s, answered);
+    s.write_all(&req[cut..]).unwrap();
+    let rest = read_n(&mut s, want.len() - answered);
+    assert_eq!([first, rest].concat(), want);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! configuration like redis-server, starts the actors (see the crate docs), and runs until SIGINT, SIGTERM
 //! or SHUTDOWN.
 
-use ferrodis::types::clock;
+use ferrodis::internal::{log_timestamp, system_ms};
 use ferrodis::{Config, Server};
 use std::io::Write;
 
@@ -29,7 +29,7 @@ fn init_logging(cfg: &Config) {
             log::Level::Info => '*',
             _ => '#',
         };
-        writeln!(buf, "{pid}:M {} {sym} {}", clock::log_timestamp(clock::system_ms()), rec.args())
+        writeln!(buf, "{pid}:M {} {sym} {}", log_timestamp(system_ms()), rec.args())
     });
     if cfg.logfile.is_empty() {
         b.target(env_logger::Target::Stdout);
@@ -54,13 +54,13 @@ fn init_logging(cfg: &Config) {
 #[link_section = ".init_array.00099"]
 static TUNE_ALLOCATOR_EARLY: extern "C" fn() = {
     extern "C" fn tune() {
-        ferrodis::alloc::tune();
+        ferrodis::internal::tune_allocator();
     }
     tune
 };
 
 fn main() {
-    ferrodis::alloc::tune();
+    ferrodis::internal::tune_allocator();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(a) = args.first() {
         if a == "-v" || a == "--version" {

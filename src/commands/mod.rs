@@ -38,15 +38,15 @@ mod table;
 pub mod testutil;
 pub mod zset;
 
-pub use batch::{pack_args, parse_batch, Argv, Batch, Parsed, Request, BATCH_BYTES};
-pub use client::{Blocked, Client, DbKey, ReplyMode};
+pub use batch::{pack_args, parse_batch, Argv, Batch, BATCH_BYTES};
+pub use client::{Client, DbKey, ReplyMode};
 pub(crate) use exec::precheck;
-pub use exec::{block_deadline, exec_batch, exec_request, paused_for, reply_error, run_args, set_feed_enabled, Ctx};
+pub use exec::{block_deadline, exec_batch, exec_request, reply_error, set_feed_enabled, Ctx};
 pub use spec::*;
-pub use state::{
-    CmdStat, Knobs, ObufLimit, Pause, ShutdownRequest, State, Stats, OBUF_NORMAL, OBUF_PUBSUB, OBUF_REPLICA,
-};
-pub use table::{sub_name, table, Table};
+pub use state::{Knobs, Pause, ShutdownRequest, State, OBUF_NORMAL, OBUF_REPLICA};
+pub use table::{sub_name, table};
+#[cfg(test)]
+pub use {client::Blocked, exec::run_args};
 
 /// Every family's specs, in the order the table (and so COMMAND and the stats arrays) lists them.
 const FAMILIES: &[&[CommandSpec]] = &[

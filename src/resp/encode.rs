@@ -199,10 +199,12 @@ impl Out {
         }
     }
 
+    #[expect(dead_code, reason = "unused since the crate API went pub(crate); kept for the lead to use or remove")]
     pub fn len(&self) -> usize {
         self.buf.len()
     }
 
+    #[expect(dead_code, reason = "unused since the crate API went pub(crate); kept for the lead to use or remove")]
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }

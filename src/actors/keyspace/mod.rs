@@ -27,6 +27,9 @@ pub struct Keyspace {
     on_shutdown: Option<oneshot::Sender<()>>,
     /// The AOF writer and the rewrite in progress (aof.rs).
     aof: AofLink,
+    /// In-process clients (client.rs) by the token they picked: (slot, client id). They have no actor to
+    /// tell, so their record is made by their first batch and checked by id before each use.
+    local: HashMap<u64, (usize, u64)>,
 }
 
 struct Parked {
@@ -45,6 +48,7 @@ impl Keyspace {
             parked: Vec::new(),
             on_shutdown: Some(on_shutdown),
             aof: AofLink::default(),
+            local: HashMap::new(),
         };
         k.s.aof.available = aof.is_some();
         k.aof.writer = aof;
@@ -267,6 +271,24 @@ impl Handler<Register> for Keyspace {
     }
 }
 
+impl Keyspace {
+    /// The slot of the in-process client `token`, registering it if this is its first batch. In-process
+    /// clients are never refused: maxclients counts sockets.
+    fn local_slot(&mut self, token: u64) -> usize {
+        if let Some(&(slot, id)) = self.local.get(&token) {
+            if self.s.clients.get(slot).is_some_and(|c| c.id == id) {
+                return slot;
+            }
+        }
+        let slot = self.s.add_client("in-process".into(), String::new());
+        let c = &mut self.s.clients[slot];
+        c.local = true;
+        c.fd = -1;
+        self.local.insert(token, (slot, c.id));
+        slot
+    }
+}
+
 /// A client went away.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -314,8 +336,14 @@ impl Handler<Exec> for Keyspace {
     type Result = ExecReply;
 
     fn handle(&mut self, msg: Exec, ctx: &mut Self::Context) -> ExecReply {
-        let Exec { slot, batch } = msg;
-        // A connection has at most one batch in flight, so nothing of this client can be parked now.
+        self.run_batch(msg.slot, msg.batch, ctx)
+    }
+}
+
+impl Keyspace {
+    /// Execute a client's batch and act on its side effects; the batch now or where it will arrive.
+    fn run_batch(&mut self, slot: usize, batch: Batch, ctx: &mut Context<Self>) -> ExecReply {
+        // A client has at most one batch in flight, so nothing of this client can be parked now.
         let reply = match self.execute(slot, batch, ctx) {
             // The common case: reply at once (the feed goes out to replicas in after_batch). A batch that wrote
             // waits for the AOF writer's write() first (see aof_append).
@@ -341,6 +369,63 @@ impl Handler<Exec> for Keyspace {
             self.resume_paused(ctx);
         }
         reply
+    }
+}
+
+/// Run a batch for an in-process client (client.rs), named by the token it picked: its first batch registers
+/// it, so a new client costs no round trip of its own. The batch comes back through `tx` (sent with
+/// `do_send`), so a caller that stops waiting leaves the reply for the client's next command to collect.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ExecLocal {
+    pub token: u64,
+    pub batch: Batch,
+    pub tx: oneshot::Sender<Batch>,
+}
+
+impl Handler<ExecLocal> for Keyspace {
+    type Result = ();
+
+    fn handle(&mut self, msg: ExecLocal, ctx: &mut Self::Context) {
+        let slot = self.local_slot(msg.token);
+        match self.run_batch(slot, msg.batch, ctx) {
+            ExecReply::Done(b) => {
+                let _ = msg.tx.send(b);
+            }
+            // Blocked, paused or waiting for fsync: pass the batch on when it is done.
+            ExecReply::Later(rx) => {
+                let tx = msg.tx;
+                ctx.spawn(
+                    async move {
+                        if let Ok(b) = rx.await {
+                            let _ = tx.send(b);
+                        }
+                    }
+                    .into_actor(self),
+                );
+            }
+        }
+    }
+}
+
+/// An in-process client was dropped, or closed by QUIT: forget its record (its next batch, if any, makes a
+/// new one).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ForgetLocal {
+    pub token: u64,
+}
+
+impl Handler<ForgetLocal> for Keyspace {
+    type Result = ();
+
+    fn handle(&mut self, msg: ForgetLocal, _: &mut Self::Context) {
+        if let Some((slot, id)) = self.local.remove(&msg.token) {
+            if self.s.clients.get(slot).is_some_and(|c| c.id == id) {
+                self.forget(slot);
+                self.parked.retain(|p| p.slot != slot);
+            }
+        }
     }
 }
 
@@ -465,20 +550,5 @@ impl Handler<Shutdown> for Keyspace {
         }
         self.parked.clear();
         ctx.stop();
-    }
-}
-
-/// Read something from the state (embedding API, tests).
-pub struct Inspect<R: 'static, F: FnOnce(&mut State) -> R + Send + 'static>(pub F, pub std::marker::PhantomData<R>);
-
-impl<R: Send + 'static, F: FnOnce(&mut State) -> R + Send + 'static> Message for Inspect<R, F> {
-    type Result = R;
-}
-
-impl<R: Send + 'static, F: FnOnce(&mut State) -> R + Send + 'static> Handler<Inspect<R, F>> for Keyspace {
-    type Result = MessageResult<Inspect<R, F>>;
-
-    fn handle(&mut self, msg: Inspect<R, F>, _: &mut Self::Context) -> Self::Result {
-        MessageResult((msg.0)(&mut self.s))
     }
 }
