@@ -10,7 +10,6 @@ use super::{exec_request, set_feed_enabled, table, Argv, Ctx, State};
 use crate::error::CmdError;
 use crate::persist::aof::Scanned;
 use crate::resp::encode::Out;
-use crate::spec;
 use crate::types::clock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -320,18 +319,10 @@ fn replay_file(s: &mut State, f: &LoadedFile) -> Result<(), String> {
     res
 }
 
-pub const SPECS: &[CommandSpec] = &[spec!(
-    "bgrewriteaof",
-    1,
-    ADMIN | NOSCRIPT,
-    (0, 0, 0),
-    SERVER,
-    "server",
-    "1.0.0",
-    "Asynchronously rewrite the append-only file",
-    "O(1)",
-    bgrewriteaof
-)];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("server", [
+    cmd("bgrewriteaof", 1, ADMIN | NOSCRIPT, bgrewriteaof).doc("1.0.0", "O(1)", "Asynchronously rewrite the append-only file"),
+]);
 
 #[cfg(test)]
 mod tests {

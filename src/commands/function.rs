@@ -11,7 +11,6 @@ use super::spec::*;
 use super::Ctx;
 use crate::error::{sanitize, CmdError};
 use crate::scripting::{Kind, Vm};
-use crate::spec;
 use mlua::{Lua, MultiValue, Value};
 use std::collections::BTreeMap;
 
@@ -596,164 +595,25 @@ fn container(_: &mut Ctx<'_>) -> CmdResult {
     Err(CmdError::SYNTAX)
 }
 
-const FUNCTION_SUBS: &[CommandSpec] = &[
-    spec!(
-        "function|delete",
-        3,
-        NOSCRIPT | WRITE,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Deletes a library and its functions.",
-        "O(1)",
-        function_delete
-    ),
-    spec!(
-        "function|dump",
-        2,
-        NOSCRIPT,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Dumps all libraries into a serialized binary payload.",
-        "O(N) where N is the number of functions",
-        function_dump
-    ),
-    spec!(
-        "function|flush",
-        -2,
-        NOSCRIPT | WRITE,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Deletes all libraries and functions.",
-        "O(N) where N is the number of functions deleted",
-        function_flush
-    ),
-    spec!(
-        "function|help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Returns helpful text about the different subcommands.",
-        "O(1)",
-        function_help
-    ),
-    spec!(
-        "function|kill",
-        2,
-        NOSCRIPT | ALLOW_BUSY,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Terminates a function during execution.",
-        "O(1)",
-        function_kill
-    ),
-    spec!(
-        "function|list",
-        -2,
-        NOSCRIPT,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Returns information about all libraries.",
-        "O(N) where N is the number of functions",
-        function_list
-    ),
-    spec!(
-        "function|load",
-        -3,
-        NOSCRIPT | WRITE | DENYOOM,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Creates a library.",
-        "O(1) (considering compilation time is redundant)",
-        function_load
-    ),
-    spec!(
-        "function|restore",
-        -3,
-        NOSCRIPT | WRITE | DENYOOM,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Restores all libraries from a payload.",
-        "O(N) where N is the number of functions on the payload",
-        function_restore
-    ),
-    spec!(
-        "function|stats",
-        2,
-        NOSCRIPT | ALLOW_BUSY,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Returns information about a function during execution.",
-        "O(1)",
-        function_stats
-    ),
-];
+#[rustfmt::skip]
+const FUNCTION_SUBS: &[CommandSpec] = &family("scripting", [
+    cmd("function|delete", 3, NOSCRIPT | WRITE, function_delete).acl(SCRIPTING).doc("7.0.0", "O(1)", "Deletes a library and its functions."),
+    cmd("function|dump", 2, NOSCRIPT, function_dump).acl(SCRIPTING).doc("7.0.0", "O(N) where N is the number of functions", "Dumps all libraries into a serialized binary payload."),
+    cmd("function|flush", -2, NOSCRIPT | WRITE, function_flush).acl(SCRIPTING).doc("7.0.0", "O(N) where N is the number of functions deleted", "Deletes all libraries and functions."),
+    cmd("function|help", 2, LOADING | STALE, function_help).acl(SCRIPTING).doc("7.0.0", "O(1)", "Returns helpful text about the different subcommands."),
+    cmd("function|kill", 2, NOSCRIPT | ALLOW_BUSY, function_kill).acl(SCRIPTING).doc("7.0.0", "O(1)", "Terminates a function during execution."),
+    cmd("function|list", -2, NOSCRIPT, function_list).acl(SCRIPTING).doc("7.0.0", "O(N) where N is the number of functions", "Returns information about all libraries."),
+    cmd("function|load", -3, NOSCRIPT | WRITE | DENYOOM, function_load).acl(SCRIPTING).doc("7.0.0", "O(1) (considering compilation time is redundant)", "Creates a library."),
+    cmd("function|restore", -3, NOSCRIPT | WRITE | DENYOOM, function_restore).acl(SCRIPTING).doc("7.0.0", "O(N) where N is the number of functions on the payload", "Restores all libraries from a payload."),
+    cmd("function|stats", 2, NOSCRIPT | ALLOW_BUSY, function_stats).acl(SCRIPTING).doc("7.0.0", "O(1)", "Returns information about a function during execution."),
+]);
 
-pub const SPECS: &[CommandSpec] = &[
-    CommandSpec {
-        getkeys: Some(super::scripting::eval_keys),
-        ..spec!(
-            "fcall",
-            -3,
-            NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE | MOVABLE_KEYS,
-            (0, 0, 0),
-            SCRIPTING,
-            "scripting",
-            "7.0.0",
-            "Invokes a function.",
-            "Depends on the function that is executed.",
-            fcall
-        )
-    },
-    CommandSpec {
-        getkeys: Some(super::scripting::eval_keys),
-        ..spec!(
-            "fcall_ro",
-            -3,
-            NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLE_KEYS,
-            (0, 0, 0),
-            SCRIPTING,
-            "scripting",
-            "7.0.0",
-            "Invokes a read-only function.",
-            "Depends on the function that is executed.",
-            fcall_ro
-        )
-    },
-    CommandSpec {
-        subcommands: FUNCTION_SUBS,
-        ..spec!(
-            "function",
-            -2,
-            0,
-            (0, 0, 0),
-            SCRIPTING,
-            "scripting",
-            "7.0.0",
-            "A container for function commands.",
-            "Depends on subcommand.",
-            container
-        )
-    },
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("scripting", [
+    cmd("fcall", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE | MOVABLE_KEYS, fcall).acl(SCRIPTING).getkeys(super::scripting::eval_keys).doc("7.0.0", "Depends on the function that is executed.", "Invokes a function."),
+    cmd("fcall_ro", -3, NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLE_KEYS, fcall_ro).acl(SCRIPTING).getkeys(super::scripting::eval_keys).doc("7.0.0", "Depends on the function that is executed.", "Invokes a read-only function."),
+    cmd("function", -2, 0, container).acl(SCRIPTING).subs(FUNCTION_SUBS).doc("7.0.0", "Depends on subcommand.", "A container for function commands."),
+]);
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,6 @@
 use super::spec::*;
 use super::Ctx;
 use crate::error::CmdError;
-use crate::spec;
 use crate::types::db::Db;
 use crate::types::geohash::{self, HashBits, Shape, ShapeKind};
 use crate::types::num;
@@ -23,138 +22,19 @@ const SEARCH_CX: &str = "O(N+log(M)) where N is the number of elements in the gr
 around the shape provided as the filter and M is the number of items inside the shape";
 
 /// The geo commands, as Redis 7.0's command table declares them.
-pub const SPECS: &[CommandSpec] = &[
-    spec!(
-        "geoadd",
-        -5,
-        WRITE | DENYOOM,
-        (1, 1, 1),
-        GEO,
-        "geo",
-        "3.2.0",
-        "Add one or more geospatial items in the geospatial index represented using a sorted set",
-        "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
-        geoadd
-    ),
-    spec!(
-        "geodist",
-        -4,
-        READONLY,
-        (1, 1, 1),
-        GEO,
-        "geo",
-        "3.2.0",
-        "Returns the distance between two members of a geospatial index",
-        "O(log(N))",
-        geodist
-    ),
-    spec!(
-        "geohash",
-        -2,
-        READONLY,
-        (1, 1, 1),
-        GEO,
-        "geo",
-        "3.2.0",
-        "Returns members of a geospatial index as standard geohash strings",
-        "O(log(N)) for each member requested, where N is the number of elements in the sorted set.",
-        geohash_cmd
-    ),
-    spec!(
-        "geopos",
-        -2,
-        READONLY,
-        (1, 1, 1),
-        GEO,
-        "geo",
-        "3.2.0",
-        "Returns longitude and latitude of members of a geospatial index",
-        "O(N) where N is the number of members requested.",
-        geopos
-    ),
-    CommandSpec {
-        getkeys: Some(georadius_keys),
-        ..spec!(
-            "georadius",
-            -6,
-            WRITE | DENYOOM | MOVABLE_KEYS,
-            (1, 1, 1),
-            GEO,
-            "geo",
-            "3.2.0",
-            "Query a sorted set representing a geospatial index to fetch members matching a given maximum \
-distance from a point",
-            RADIUS_CX,
-            georadius
-        )
-    },
-    spec!(
-        "georadius_ro",
-        -6,
-        READONLY,
-        (1, 1, 1),
-        GEO,
-        "geo",
-        "3.2.10",
-        "A read-only variant for GEORADIUS",
-        RADIUS_CX,
-        georadius_ro
-    ),
-    CommandSpec {
-        getkeys: Some(georadius_keys),
-        ..spec!(
-            "georadiusbymember",
-            -5,
-            WRITE | DENYOOM | MOVABLE_KEYS,
-            (1, 1, 1),
-            GEO,
-            "geo",
-            "3.2.0",
-            "Query a sorted set representing a geospatial index to fetch members matching a given maximum \
-distance from a member",
-            RADIUS_CX,
-            georadiusbymember
-        )
-    },
-    spec!(
-        "georadiusbymember_ro",
-        -5,
-        READONLY,
-        (1, 1, 1),
-        GEO,
-        "geo",
-        "3.2.10",
-        "A read-only variant for GEORADIUSBYMEMBER",
-        RADIUS_CX,
-        georadiusbymember_ro
-    ),
-    spec!(
-        "geosearch",
-        -7,
-        READONLY,
-        (1, 1, 1),
-        GEO,
-        "geo",
-        "6.2.0",
-        "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a \
-circle.",
-        SEARCH_CX,
-        geosearch
-    ),
-    spec!(
-        "geosearchstore",
-        -8,
-        WRITE | DENYOOM,
-        (1, 2, 1),
-        GEO,
-        "geo",
-        "6.2.0",
-        "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a \
-circle, and store the result in another key.",
-        SEARCH_CX,
-        geosearchstore
-    ),
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("geo", [
+    cmd("geoadd", -5, WRITE | DENYOOM, geoadd).keys(1, 1, 1).acl(GEO).doc("3.2.0", "O(log(N)) for each item added, where N is the number of elements in the sorted set.", "Add one or more geospatial items in the geospatial index represented using a sorted set"),
+    cmd("geodist", -4, READONLY, geodist).keys(1, 1, 1).acl(GEO).doc("3.2.0", "O(log(N))", "Returns the distance between two members of a geospatial index"),
+    cmd("geohash", -2, READONLY, geohash_cmd).keys(1, 1, 1).acl(GEO).doc("3.2.0", "O(log(N)) for each member requested, where N is the number of elements in the sorted set.", "Returns members of a geospatial index as standard geohash strings"),
+    cmd("geopos", -2, READONLY, geopos).keys(1, 1, 1).acl(GEO).doc("3.2.0", "O(N) where N is the number of members requested.", "Returns longitude and latitude of members of a geospatial index"),
+    cmd("georadius", -6, WRITE | DENYOOM | MOVABLE_KEYS, georadius).keys(1, 1, 1).acl(GEO).getkeys(georadius_keys).doc("3.2.0", RADIUS_CX, "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point"),
+    cmd("georadius_ro", -6, READONLY, georadius_ro).keys(1, 1, 1).acl(GEO).doc("3.2.10", RADIUS_CX, "A read-only variant for GEORADIUS"),
+    cmd("georadiusbymember", -5, WRITE | DENYOOM | MOVABLE_KEYS, georadiusbymember).keys(1, 1, 1).acl(GEO).getkeys(georadius_keys).doc("3.2.0", RADIUS_CX, "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member"),
+    cmd("georadiusbymember_ro", -5, READONLY, georadiusbymember_ro).keys(1, 1, 1).acl(GEO).doc("3.2.10", RADIUS_CX, "A read-only variant for GEORADIUSBYMEMBER"),
+    cmd("geosearch", -7, READONLY, geosearch).keys(1, 1, 1).acl(GEO).doc("6.2.0", SEARCH_CX, "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle."),
+    cmd("geosearchstore", -8, WRITE | DENYOOM, geosearchstore).keys(1, 2, 1).acl(GEO).doc("6.2.0", SEARCH_CX, "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key."),
+]);
 
 /// GEORADIUS / GEORADIUSBYMEMBER key positions: the source, and the last STORE/STOREDIST key.
 fn georadius_keys(argv: &[&[u8]]) -> Vec<usize> {

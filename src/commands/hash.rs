@@ -10,7 +10,6 @@ use super::spec::*;
 use super::Ctx;
 use crate::error::CmdError;
 use crate::resp::encode::Out;
-use crate::spec;
 use crate::types::db::Db;
 use crate::types::glob::glob_match;
 use crate::types::hash::Hash;
@@ -23,168 +22,25 @@ const SCAN_CX: &str = "O(1) for every call. O(N) for a complete iteration, inclu
 cursor to return back to 0. N is the number of elements inside the collection..";
 
 /// The hash commands, as Redis 7.0's command table declares them.
-pub const SPECS: &[CommandSpec] = &[
-    spec!(
-        "hdel",
-        -3,
-        WRITE | FAST,
-        (1, 1, 1),
-        HASH,
-        "hash",
-        "2.0.0",
-        "Delete one or more hash fields",
-        "O(N) where N is the number of fields to be removed.",
-        hdel
-    ),
-    spec!(
-        "hexists",
-        3,
-        READONLY | FAST,
-        (1, 1, 1),
-        HASH,
-        "hash",
-        "2.0.0",
-        "Determine if a hash field exists",
-        "O(1)",
-        hexists
-    ),
-    spec!("hget", 3, READONLY | FAST, (1, 1, 1), HASH, "hash", "2.0.0", "Get the value of a hash field", "O(1)", hget),
-    spec!(
-        "hgetall",
-        2,
-        READONLY,
-        (1, 1, 1),
-        HASH,
-        "hash",
-        "2.0.0",
-        "Get all the fields and values in a hash",
-        ALL_CX,
-        hgetall
-    ),
-    spec!(
-        "hincrby",
-        4,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        HASH,
-        "hash",
-        "2.0.0",
-        "Increment the integer value of a hash field by the given number",
-        "O(1)",
-        hincrby
-    ),
-    spec!(
-        "hincrbyfloat",
-        4,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        HASH,
-        "hash",
-        "2.6.0",
-        "Increment the float value of a hash field by the given amount",
-        "O(1)",
-        hincrbyfloat
-    ),
-    spec!("hkeys", 2, READONLY, (1, 1, 1), HASH, "hash", "2.0.0", "Get all the fields in a hash", ALL_CX, hkeys),
-    spec!(
-        "hlen",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        HASH,
-        "hash",
-        "2.0.0",
-        "Get the number of fields in a hash",
-        "O(1)",
-        hlen
-    ),
-    spec!(
-        "hmget",
-        -3,
-        READONLY | FAST,
-        (1, 1, 1),
-        HASH,
-        "hash",
-        "2.0.0",
-        "Get the values of all the given hash fields",
-        "O(N) where N is the number of fields being requested.",
-        hmget
-    ),
-    spec!(
-        "hmset",
-        -4,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        HASH,
-        "hash",
-        "2.0.0",
-        "Set multiple hash fields to multiple values",
-        "O(N) where N is the number of fields being set.",
-        hset
-    ),
-    spec!(
-        "hrandfield",
-        -2,
-        READONLY,
-        (1, 1, 1),
-        HASH,
-        "hash",
-        "6.2.0",
-        "Get one or multiple random fields from a hash",
-        "O(N) where N is the number of fields returned",
-        hrandfield
-    ),
-    spec!(
-        "hscan",
-        -3,
-        READONLY,
-        (1, 1, 1),
-        HASH,
-        "hash",
-        "2.8.0",
-        "Incrementally iterate hash fields and associated values",
-        SCAN_CX,
-        hscan
-    ),
-    spec!(
-        "hset",
-        -4,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        HASH,
-        "hash",
-        "2.0.0",
-        "Set the string value of a hash field",
-        "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with \
-        multiple field/value pairs.",
-        hset
-    ),
-    spec!(
-        "hsetnx",
-        4,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        HASH,
-        "hash",
-        "2.0.0",
-        "Set the value of a hash field, only if the field does not exist",
-        "O(1)",
-        hsetnx
-    ),
-    spec!(
-        "hstrlen",
-        3,
-        READONLY | FAST,
-        (1, 1, 1),
-        HASH,
-        "hash",
-        "3.2.0",
-        "Get the length of the value of a hash field",
-        "O(1)",
-        hstrlen
-    ),
-    spec!("hvals", 2, READONLY, (1, 1, 1), HASH, "hash", "2.0.0", "Get all the values in a hash", ALL_CX, hvals),
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("hash", [
+    cmd("hdel", -3, WRITE | FAST, hdel).keys(1, 1, 1).acl(HASH).doc("2.0.0", "O(N) where N is the number of fields to be removed.", "Delete one or more hash fields"),
+    cmd("hexists", 3, READONLY | FAST, hexists).keys(1, 1, 1).acl(HASH).doc("2.0.0", "O(1)", "Determine if a hash field exists"),
+    cmd("hget", 3, READONLY | FAST, hget).keys(1, 1, 1).acl(HASH).doc("2.0.0", "O(1)", "Get the value of a hash field"),
+    cmd("hgetall", 2, READONLY, hgetall).keys(1, 1, 1).acl(HASH).doc("2.0.0", ALL_CX, "Get all the fields and values in a hash"),
+    cmd("hincrby", 4, WRITE | DENYOOM | FAST, hincrby).keys(1, 1, 1).acl(HASH).doc("2.0.0", "O(1)", "Increment the integer value of a hash field by the given number"),
+    cmd("hincrbyfloat", 4, WRITE | DENYOOM | FAST, hincrbyfloat).keys(1, 1, 1).acl(HASH).doc("2.6.0", "O(1)", "Increment the float value of a hash field by the given amount"),
+    cmd("hkeys", 2, READONLY, hkeys).keys(1, 1, 1).acl(HASH).doc("2.0.0", ALL_CX, "Get all the fields in a hash"),
+    cmd("hlen", 2, READONLY | FAST, hlen).keys(1, 1, 1).acl(HASH).doc("2.0.0", "O(1)", "Get the number of fields in a hash"),
+    cmd("hmget", -3, READONLY | FAST, hmget).keys(1, 1, 1).acl(HASH).doc("2.0.0", "O(N) where N is the number of fields being requested.", "Get the values of all the given hash fields"),
+    cmd("hmset", -4, WRITE | DENYOOM | FAST, hset).keys(1, 1, 1).acl(HASH).doc("2.0.0", "O(N) where N is the number of fields being set.", "Set multiple hash fields to multiple values"),
+    cmd("hrandfield", -2, READONLY, hrandfield).keys(1, 1, 1).acl(HASH).doc("6.2.0", "O(N) where N is the number of fields returned", "Get one or multiple random fields from a hash"),
+    cmd("hscan", -3, READONLY, hscan).keys(1, 1, 1).acl(HASH).doc("2.8.0", SCAN_CX, "Incrementally iterate hash fields and associated values"),
+    cmd("hset", -4, WRITE | DENYOOM | FAST, hset).keys(1, 1, 1).acl(HASH).doc("2.0.0", "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.", "Set the string value of a hash field"),
+    cmd("hsetnx", 4, WRITE | DENYOOM | FAST, hsetnx).keys(1, 1, 1).acl(HASH).doc("2.0.0", "O(1)", "Set the value of a hash field, only if the field does not exist"),
+    cmd("hstrlen", 3, READONLY | FAST, hstrlen).keys(1, 1, 1).acl(HASH).doc("3.2.0", "O(1)", "Get the length of the value of a hash field"),
+    cmd("hvals", 2, READONLY, hvals).keys(1, 1, 1).acl(HASH).doc("2.0.0", ALL_CX, "Get all the values in a hash"),
+]);
 
 // Error replies of this family.
 const HASH_NOT_INT: CmdError = CmdError::new("ERR hash value is not an integer");

@@ -10,7 +10,6 @@
 use super::spec::*;
 use super::Ctx;
 use crate::error::CmdError;
-use crate::spec;
 use crate::types::hll;
 use crate::types::value::Value;
 
@@ -18,69 +17,14 @@ const NOT_HLL: CmdError = CmdError::new("WRONGTYPE Key is not a valid HyperLogLo
 const INVALID: CmdError = CmdError::new("INVALIDOBJ Corrupted HLL object detected");
 
 /// The HyperLogLog commands, as Redis 7.0's command table declares them.
-pub const SPECS: &[CommandSpec] = &[
-    spec!(
-        "pfadd",
-        -2,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        HYPERLOGLOG,
-        "hyperloglog",
-        "2.8.9",
-        "Adds the specified elements to the specified HyperLogLog.",
-        "O(1) to add every element.",
-        pfadd
-    ),
-    spec!(
-        "pfcount",
-        -2,
-        READONLY | MAY_REPLICATE,
-        (1, -1, 1),
-        HYPERLOGLOG,
-        "hyperloglog",
-        "2.8.9",
-        "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).",
-        "O(1) with a very small average constant time when called with a single key. O(N) with N being the \
-number of keys, and much bigger constant times, when called with multiple keys.",
-        pfcount
-    ),
-    spec!(
-        "pfmerge",
-        -2,
-        WRITE | DENYOOM,
-        (1, -1, 1),
-        HYPERLOGLOG,
-        "hyperloglog",
-        "2.8.9",
-        "Merge N different HyperLogLogs into a single one.",
-        "O(N) to merge N HyperLogLogs, but with high constant times.",
-        pfmerge
-    ),
-    spec!(
-        "pfdebug",
-        3,
-        WRITE | DENYOOM | ADMIN,
-        (2, 2, 1),
-        HYPERLOGLOG,
-        "hyperloglog",
-        "2.8.9",
-        "Internal commands for debugging HyperLogLog values",
-        "N/A",
-        pfdebug
-    ),
-    spec!(
-        "pfselftest",
-        1,
-        ADMIN,
-        (0, 0, 0),
-        HYPERLOGLOG,
-        "hyperloglog",
-        "2.8.9",
-        "An internal command for testing HyperLogLog values",
-        "N/A",
-        pfselftest
-    ),
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("hyperloglog", [
+    cmd("pfadd", -2, WRITE | DENYOOM | FAST, pfadd).keys(1, 1, 1).acl(HYPERLOGLOG).doc("2.8.9", "O(1) to add every element.", "Adds the specified elements to the specified HyperLogLog."),
+    cmd("pfcount", -2, READONLY | MAY_REPLICATE, pfcount).keys(1, -1, 1).acl(HYPERLOGLOG).doc("2.8.9", "O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.", "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s)."),
+    cmd("pfmerge", -2, WRITE | DENYOOM, pfmerge).keys(1, -1, 1).acl(HYPERLOGLOG).doc("2.8.9", "O(N) to merge N HyperLogLogs, but with high constant times.", "Merge N different HyperLogLogs into a single one."),
+    cmd("pfdebug", 3, WRITE | DENYOOM | ADMIN, pfdebug).keys(2, 2, 1).acl(HYPERLOGLOG).doc("2.8.9", "N/A", "Internal commands for debugging HyperLogLog values"),
+    cmd("pfselftest", 1, ADMIN, pfselftest).acl(HYPERLOGLOG).doc("2.8.9", "N/A", "An internal command for testing HyperLogLog values"),
+]);
 
 /// Redis's isHLLObjectOrReply: a string (not int-encoded) with a valid HLL header.
 fn check(v: &Value) -> Result<(), CmdError> {

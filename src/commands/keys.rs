@@ -10,7 +10,6 @@ use super::spec::*;
 use super::Ctx;
 use crate::error::CmdError;
 use crate::persist::dump::{dump_value, restore_value};
-use crate::spec;
 use crate::types::bytes::CompactBytes;
 use crate::types::clock;
 use crate::types::db::{idle_seconds, lfu_freq, lru_clock, Db, Entry};
@@ -28,365 +27,44 @@ const LRU_CLOCK_MAX: i64 = (1 << 24) - 1;
 const OBJ_SHARED_INTEGERS: i64 = 10_000;
 const OBJ_SHARED_REFCOUNT: i64 = i32::MAX as i64;
 
-pub const SPECS: &[CommandSpec] = &[
-    spec!(
-        "del",
-        -2,
-        WRITE,
-        (1, -1, 1),
-        KEYSPACE,
-        "generic",
-        "1.0.0",
-        "Delete a key",
-        "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a \
-        string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, \
-        sorted set or hash. Removing a single key that holds a string value is O(1).",
-        del
-    ),
-    spec!(
-        "unlink",
-        -2,
-        WRITE | FAST,
-        (1, -1, 1),
-        KEYSPACE,
-        "generic",
-        "4.0.0",
-        "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.",
-        "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in \
-        order to reclaim memory, where N is the number of allocations the deleted objects where composed of.",
-        del
-    ),
-    spec!(
-        "exists",
-        -2,
-        READONLY | FAST,
-        (1, -1, 1),
-        KEYSPACE,
-        "generic",
-        "1.0.0",
-        "Determine if a key exists",
-        "O(N) where N is the number of keys to check.",
-        exists
-    ),
-    spec!(
-        "type",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        KEYSPACE,
-        "generic",
-        "1.0.0",
-        "Determine the type stored at key",
-        "O(1)",
-        type_cmd
-    ),
-    spec!(
-        "keys",
-        2,
-        READONLY,
-        (0, 0, 0),
-        KEYSPACE | DANGEROUS,
-        "generic",
-        "1.0.0",
-        "Find all keys matching the given pattern",
-        "O(N) with N being the number of keys in the database, under the assumption that the key names in the \
-        database and the given pattern have limited length.",
-        keys
-    ),
-    spec!(
-        "scan",
-        -2,
-        READONLY,
-        (0, 0, 0),
-        KEYSPACE,
-        "generic",
-        "2.8.0",
-        "Incrementally iterate the keys space",
-        "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return \
-        back to 0. N is the number of elements inside the collection.",
-        scan
-    ),
-    spec!(
-        "randomkey",
-        1,
-        READONLY,
-        (0, 0, 0),
-        KEYSPACE,
-        "generic",
-        "1.0.0",
-        "Return a random key from the keyspace",
-        "O(1)",
-        randomkey
-    ),
-    spec!("rename", 3, WRITE, (1, 2, 1), KEYSPACE, "generic", "1.0.0", "Rename a key", "O(1)", rename),
-    spec!(
-        "renamenx",
-        3,
-        WRITE | FAST,
-        (1, 2, 1),
-        KEYSPACE,
-        "generic",
-        "1.0.0",
-        "Rename a key, only if the new key does not exist",
-        "O(1)",
-        renamenx
-    ),
-    spec!(
-        "copy",
-        -3,
-        WRITE | DENYOOM,
-        (1, 2, 1),
-        KEYSPACE,
-        "generic",
-        "6.2.0",
-        "Copy a key",
-        "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.",
-        copy
-    ),
-    spec!(
-        "move",
-        3,
-        WRITE | FAST,
-        (1, 1, 1),
-        KEYSPACE,
-        "generic",
-        "1.0.0",
-        "Move a key to another database",
-        "O(1)",
-        move_cmd
-    ),
-    spec!(
-        "expire",
-        -3,
-        WRITE | FAST,
-        (1, 1, 1),
-        KEYSPACE,
-        "generic",
-        "1.0.0",
-        "Set a key's time to live in seconds",
-        "O(1)",
-        expire
-    ),
-    spec!(
-        "pexpire",
-        -3,
-        WRITE | FAST,
-        (1, 1, 1),
-        KEYSPACE,
-        "generic",
-        "2.6.0",
-        "Set a key's time to live in milliseconds",
-        "O(1)",
-        pexpire
-    ),
-    spec!(
-        "expireat",
-        -3,
-        WRITE | FAST,
-        (1, 1, 1),
-        KEYSPACE,
-        "generic",
-        "1.2.0",
-        "Set the expiration for a key as a UNIX timestamp",
-        "O(1)",
-        expireat
-    ),
-    spec!(
-        "pexpireat",
-        -3,
-        WRITE | FAST,
-        (1, 1, 1),
-        KEYSPACE,
-        "generic",
-        "2.6.0",
-        "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
-        "O(1)",
-        pexpireat
-    ),
-    spec!(
-        "ttl",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        KEYSPACE,
-        "generic",
-        "1.0.0",
-        "Get the time to live for a key in seconds",
-        "O(1)",
-        ttl
-    ),
-    spec!(
-        "pttl",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        KEYSPACE,
-        "generic",
-        "2.6.0",
-        "Get the time to live for a key in milliseconds",
-        "O(1)",
-        pttl
-    ),
-    spec!(
-        "expiretime",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        KEYSPACE,
-        "generic",
-        "7.0.0",
-        "Get the expiration Unix timestamp for a key",
-        "O(1)",
-        expiretime
-    ),
-    spec!(
-        "pexpiretime",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        KEYSPACE,
-        "generic",
-        "7.0.0",
-        "Get the expiration Unix timestamp for a key in milliseconds",
-        "O(1)",
-        pexpiretime
-    ),
-    spec!(
-        "persist",
-        2,
-        WRITE | FAST,
-        (1, 1, 1),
-        KEYSPACE,
-        "generic",
-        "2.2.0",
-        "Remove the expiration from a key",
-        "O(1)",
-        persist
-    ),
-    spec!(
-        "touch",
-        -2,
-        READONLY | FAST,
-        (1, -1, 1),
-        KEYSPACE,
-        "generic",
-        "3.2.1",
-        "Alters the last access time of a key(s). Returns the number of existing keys specified.",
-        "O(N) where N is the number of keys that will be touched.",
-        touch
-    ),
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("generic", [
+    cmd("del", -2, WRITE, del).keys(1, -1, 1).acl(KEYSPACE).doc("1.0.0", "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).", "Delete a key"),
+    cmd("unlink", -2, WRITE | FAST, del).keys(1, -1, 1).acl(KEYSPACE).doc("4.0.0", "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking."),
+    cmd("exists", -2, READONLY | FAST, exists).keys(1, -1, 1).acl(KEYSPACE).doc("1.0.0", "O(N) where N is the number of keys to check.", "Determine if a key exists"),
+    cmd("type", 2, READONLY | FAST, type_cmd).keys(1, 1, 1).acl(KEYSPACE).doc("1.0.0", "O(1)", "Determine the type stored at key"),
+    cmd("keys", 2, READONLY, keys).acl(KEYSPACE | DANGEROUS).doc("1.0.0", "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.", "Find all keys matching the given pattern"),
+    cmd("scan", -2, READONLY, scan).acl(KEYSPACE).doc("2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", "Incrementally iterate the keys space"),
+    cmd("randomkey", 1, READONLY, randomkey).acl(KEYSPACE).doc("1.0.0", "O(1)", "Return a random key from the keyspace"),
+    cmd("rename", 3, WRITE, rename).keys(1, 2, 1).acl(KEYSPACE).doc("1.0.0", "O(1)", "Rename a key"),
+    cmd("renamenx", 3, WRITE | FAST, renamenx).keys(1, 2, 1).acl(KEYSPACE).doc("1.0.0", "O(1)", "Rename a key, only if the new key does not exist"),
+    cmd("copy", -3, WRITE | DENYOOM, copy).keys(1, 2, 1).acl(KEYSPACE).doc("6.2.0", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.", "Copy a key"),
+    cmd("move", 3, WRITE | FAST, move_cmd).keys(1, 1, 1).acl(KEYSPACE).doc("1.0.0", "O(1)", "Move a key to another database"),
+    cmd("expire", -3, WRITE | FAST, expire).keys(1, 1, 1).acl(KEYSPACE).doc("1.0.0", "O(1)", "Set a key's time to live in seconds"),
+    cmd("pexpire", -3, WRITE | FAST, pexpire).keys(1, 1, 1).acl(KEYSPACE).doc("2.6.0", "O(1)", "Set a key's time to live in milliseconds"),
+    cmd("expireat", -3, WRITE | FAST, expireat).keys(1, 1, 1).acl(KEYSPACE).doc("1.2.0", "O(1)", "Set the expiration for a key as a UNIX timestamp"),
+    cmd("pexpireat", -3, WRITE | FAST, pexpireat).keys(1, 1, 1).acl(KEYSPACE).doc("2.6.0", "O(1)", "Set the expiration for a key as a UNIX timestamp specified in milliseconds"),
+    cmd("ttl", 2, READONLY | FAST, ttl).keys(1, 1, 1).acl(KEYSPACE).doc("1.0.0", "O(1)", "Get the time to live for a key in seconds"),
+    cmd("pttl", 2, READONLY | FAST, pttl).keys(1, 1, 1).acl(KEYSPACE).doc("2.6.0", "O(1)", "Get the time to live for a key in milliseconds"),
+    cmd("expiretime", 2, READONLY | FAST, expiretime).keys(1, 1, 1).acl(KEYSPACE).doc("7.0.0", "O(1)", "Get the expiration Unix timestamp for a key"),
+    cmd("pexpiretime", 2, READONLY | FAST, pexpiretime).keys(1, 1, 1).acl(KEYSPACE).doc("7.0.0", "O(1)", "Get the expiration Unix timestamp for a key in milliseconds"),
+    cmd("persist", 2, WRITE | FAST, persist).keys(1, 1, 1).acl(KEYSPACE).doc("2.2.0", "O(1)", "Remove the expiration from a key"),
+    cmd("touch", -2, READONLY | FAST, touch).keys(1, -1, 1).acl(KEYSPACE).doc("3.2.1", "O(N) where N is the number of keys that will be touched.", "Alters the last access time of a key(s). Returns the number of existing keys specified."),
     // OBJECT is a container: the executor resolves argv[1] to one of these subcommands and checks its arity
     // (counted from the parent's name) itself.
-    CommandSpec {
-        name: "object",
-        arity: -2,
-        flags: 0,
-        first_key: 0,
-        last_key: 0,
-        key_step: 0,
-        categories: 0,
-        group: "generic",
-        since: "2.2.3",
-        summary: "A container for object introspection commands",
-        complexity: "Depends on subcommand.",
-        handler: object_container,
-        getkeys: None,
-        subcommands: OBJECT_SUBCOMMANDS,
-        id: 0,
-    },
-    spec!(
-        "dump",
-        2,
-        READONLY,
-        (1, 1, 1),
-        KEYSPACE,
-        "generic",
-        "2.6.0",
-        "Return a serialized version of the value stored at the specified key.",
-        "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects \
-        composing the value and M their average size. For small string values the time complexity is thus \
-        O(1)+O(1*M) where M is small, so simply O(1).",
-        dump
-    ),
-    spec!(
-        "restore",
-        -4,
-        WRITE | DENYOOM,
-        (1, 1, 1),
-        KEYSPACE | DANGEROUS,
-        "generic",
-        "2.6.0",
-        "Create a key using the provided serialized value, previously obtained using DUMP.",
-        "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number \
-        of Redis objects composing the value and M their average size. For small string values the time complexity \
-        is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is \
-        O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).",
-        restore
-    ),
-];
+    cmd("object", -2, 0, object_container).subs(OBJECT_SUBCOMMANDS).doc("2.2.3", "Depends on subcommand.", "A container for object introspection commands"),
+    cmd("dump", 2, READONLY, dump).keys(1, 1, 1).acl(KEYSPACE).doc("2.6.0", "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).", "Return a serialized version of the value stored at the specified key."),
+    cmd("restore", -4, WRITE | DENYOOM, restore).keys(1, 1, 1).acl(KEYSPACE | DANGEROUS).doc("2.6.0", "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).", "Create a key using the provided serialized value, previously obtained using DUMP."),
+]);
 
-const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
-    spec!(
-        "object|encoding",
-        3,
-        READONLY,
-        (2, 2, 1),
-        KEYSPACE,
-        "generic",
-        "2.2.3",
-        "Inspect the internal encoding of a Redis object",
-        "O(1)",
-        object_encoding
-    ),
-    spec!(
-        "object|freq",
-        3,
-        READONLY,
-        (2, 2, 1),
-        KEYSPACE,
-        "generic",
-        "4.0.0",
-        "Get the logarithmic access frequency counter of a Redis object",
-        "O(1)",
-        object_freq
-    ),
-    spec!(
-        "object|help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        KEYSPACE,
-        "generic",
-        "6.2.0",
-        "Show helpful text about the different subcommands",
-        "O(1)",
-        object_help
-    ),
-    spec!(
-        "object|idletime",
-        3,
-        READONLY,
-        (2, 2, 1),
-        KEYSPACE,
-        "generic",
-        "2.2.3",
-        "Get the time since a Redis object was last accessed",
-        "O(1)",
-        object_idletime
-    ),
-    spec!(
-        "object|refcount",
-        3,
-        READONLY,
-        (2, 2, 1),
-        KEYSPACE,
-        "generic",
-        "2.2.3",
-        "Get the number of references to the value of the key",
-        "O(1)",
-        object_refcount
-    ),
-];
+#[rustfmt::skip]
+const OBJECT_SUBCOMMANDS: &[CommandSpec] = &family("generic", [
+    cmd("object|encoding", 3, READONLY, object_encoding).keys(2, 2, 1).acl(KEYSPACE).doc("2.2.3", "O(1)", "Inspect the internal encoding of a Redis object"),
+    cmd("object|freq", 3, READONLY, object_freq).keys(2, 2, 1).acl(KEYSPACE).doc("4.0.0", "O(1)", "Get the logarithmic access frequency counter of a Redis object"),
+    cmd("object|help", 2, LOADING | STALE, object_help).acl(KEYSPACE).doc("6.2.0", "O(1)", "Show helpful text about the different subcommands"),
+    cmd("object|idletime", 3, READONLY, object_idletime).keys(2, 2, 1).acl(KEYSPACE).doc("2.2.3", "O(1)", "Get the time since a Redis object was last accessed"),
+    cmd("object|refcount", 3, READONLY, object_refcount).keys(2, 2, 1).acl(KEYSPACE).doc("2.2.3", "O(1)", "Get the number of references to the value of the key"),
+]);
 
 // ---------------------------------------------------------------------------------------------------------
 // Lookup helpers

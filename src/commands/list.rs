@@ -13,7 +13,6 @@ use super::spec::*;
 use super::{block_deadline, Ctx};
 use crate::error::CmdError;
 use crate::resp::encode::Out;
-use crate::spec;
 use crate::types::db::Db;
 use crate::types::list::List;
 use crate::types::num::parse_i64;
@@ -42,267 +41,31 @@ const ERR_RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the fir
 use negative to start from the end of the list";
 
 /// The list commands, as Redis 7.0's command table declares them.
-pub const SPECS: &[CommandSpec] = &[
-    spec!(
-        "lpush",
-        -3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        LIST,
-        "list",
-        "1.0.0",
-        "Prepend one or multiple elements to a list",
-        PUSH_CX,
-        lpush
-    ),
-    spec!(
-        "rpush",
-        -3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        LIST,
-        "list",
-        "1.0.0",
-        "Append one or multiple elements to a list",
-        PUSH_CX,
-        rpush
-    ),
-    spec!(
-        "lpushx",
-        -3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        LIST,
-        "list",
-        "2.2.0",
-        "Prepend an element to a list, only if the list exists",
-        PUSH_CX,
-        lpushx
-    ),
-    spec!(
-        "rpushx",
-        -3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        LIST,
-        "list",
-        "2.2.0",
-        "Append an element to a list, only if the list exists",
-        PUSH_CX,
-        rpushx
-    ),
-    spec!(
-        "lpop",
-        -2,
-        WRITE | FAST,
-        (1, 1, 1),
-        LIST,
-        "list",
-        "1.0.0",
-        "Remove and get the first elements in a list",
-        POP_CX,
-        lpop
-    ),
-    spec!(
-        "rpop",
-        -2,
-        WRITE | FAST,
-        (1, 1, 1),
-        LIST,
-        "list",
-        "1.0.0",
-        "Remove and get the last elements in a list",
-        POP_CX,
-        rpop
-    ),
-    spec!("llen", 2, READONLY | FAST, (1, 1, 1), LIST, "list", "1.0.0", "Get the length of a list", "O(1)", llen),
-    spec!(
-        "lrange",
-        4,
-        READONLY,
-        (1, 1, 1),
-        LIST,
-        "list",
-        "1.0.0",
-        "Get a range of elements from a list",
-        LRANGE_CX,
-        lrange
-    ),
-    spec!(
-        "lindex",
-        3,
-        READONLY,
-        (1, 1, 1),
-        LIST,
-        "list",
-        "1.0.0",
-        "Get an element from a list by its index",
-        LINDEX_CX,
-        lindex
-    ),
-    spec!(
-        "lset",
-        4,
-        WRITE | DENYOOM,
-        (1, 1, 1),
-        LIST,
-        "list",
-        "1.0.0",
-        "Set the value of an element in a list by its index",
-        LSET_CX,
-        lset
-    ),
-    spec!(
-        "linsert",
-        5,
-        WRITE | DENYOOM,
-        (1, 1, 1),
-        LIST,
-        "list",
-        "2.2.0",
-        "Insert an element before or after another element in a list",
-        LINSERT_CX,
-        linsert
-    ),
-    spec!(
-        "lrem",
-        4,
-        WRITE,
-        (1, 1, 1),
-        LIST,
-        "list",
-        "1.0.0",
-        "Remove elements from a list",
-        "O(N+M) where N is the length of the list and M is the number of elements removed.",
-        lrem
-    ),
-    spec!(
-        "ltrim",
-        4,
-        WRITE,
-        (1, 1, 1),
-        LIST,
-        "list",
-        "1.0.0",
-        "Trim a list to the specified range",
-        "O(N) where N is the number of elements to be removed by the operation.",
-        ltrim
-    ),
-    spec!(
-        "lpos",
-        -3,
-        READONLY,
-        (1, 1, 1),
-        LIST,
-        "list",
-        "6.0.6",
-        "Return the index of matching elements on a list",
-        LPOS_CX,
-        lpos
-    ),
-    spec!(
-        "rpoplpush",
-        3,
-        WRITE | DENYOOM,
-        (1, 2, 1),
-        LIST,
-        "list",
-        "1.2.0",
-        "Remove the last element in a list, prepend it to another list and return it",
-        "O(1)",
-        rpoplpush
-    ),
-    spec!(
-        "lmove",
-        5,
-        WRITE | DENYOOM,
-        (1, 2, 1),
-        LIST,
-        "list",
-        "6.2.0",
-        "Pop an element from a list, push it to another list and return it",
-        "O(1)",
-        lmove
-    ),
-    CommandSpec {
-        getkeys: Some(lmpop_keys),
-        ..spec!(
-            "lmpop",
-            -4,
-            WRITE | MOVABLE_KEYS,
-            (0, 0, 0),
-            LIST,
-            "list",
-            "7.0.0",
-            "Pop elements from a list",
-            MPOP_CX,
-            lmpop
-        )
-    },
-    spec!(
-        "blpop",
-        -3,
-        WRITE | NOSCRIPT | BLOCKING,
-        (1, -2, 1),
-        LIST,
-        "list",
-        "2.0.0",
-        "Remove and get the first element in a list, or block until one is available",
-        "O(N) where N is the number of provided keys.",
-        blpop
-    ),
-    spec!(
-        "brpop",
-        -3,
-        WRITE | NOSCRIPT | BLOCKING,
-        (1, -2, 1),
-        LIST,
-        "list",
-        "2.0.0",
-        "Remove and get the last element in a list, or block until one is available",
-        "O(N) where N is the number of provided keys.",
-        brpop
-    ),
-    spec!(
-        "brpoplpush",
-        4,
-        WRITE | DENYOOM | NOSCRIPT | BLOCKING,
-        (1, 2, 1),
-        LIST,
-        "list",
-        "2.2.0",
-        "Pop an element from a list, push it to another list and return it; or block until one is available",
-        "O(1)",
-        brpoplpush
-    ),
-    spec!(
-        "blmove",
-        6,
-        WRITE | DENYOOM | NOSCRIPT | BLOCKING,
-        (1, 2, 1),
-        LIST,
-        "list",
-        "6.2.0",
-        "Pop an element from a list, push it to another list and return it; or block until one is available",
-        "O(1)",
-        blmove
-    ),
-    CommandSpec {
-        getkeys: Some(blmpop_keys),
-        ..spec!(
-            "blmpop",
-            -5,
-            WRITE | BLOCKING | MOVABLE_KEYS,
-            (0, 0, 0),
-            LIST,
-            "list",
-            "7.0.0",
-            "Pop elements from a list, or block until one is available",
-            MPOP_CX,
-            blmpop
-        )
-    },
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("list", [
+    cmd("lpush", -3, WRITE | DENYOOM | FAST, lpush).keys(1, 1, 1).acl(LIST).doc("1.0.0", PUSH_CX, "Prepend one or multiple elements to a list"),
+    cmd("rpush", -3, WRITE | DENYOOM | FAST, rpush).keys(1, 1, 1).acl(LIST).doc("1.0.0", PUSH_CX, "Append one or multiple elements to a list"),
+    cmd("lpushx", -3, WRITE | DENYOOM | FAST, lpushx).keys(1, 1, 1).acl(LIST).doc("2.2.0", PUSH_CX, "Prepend an element to a list, only if the list exists"),
+    cmd("rpushx", -3, WRITE | DENYOOM | FAST, rpushx).keys(1, 1, 1).acl(LIST).doc("2.2.0", PUSH_CX, "Append an element to a list, only if the list exists"),
+    cmd("lpop", -2, WRITE | FAST, lpop).keys(1, 1, 1).acl(LIST).doc("1.0.0", POP_CX, "Remove and get the first elements in a list"),
+    cmd("rpop", -2, WRITE | FAST, rpop).keys(1, 1, 1).acl(LIST).doc("1.0.0", POP_CX, "Remove and get the last elements in a list"),
+    cmd("llen", 2, READONLY | FAST, llen).keys(1, 1, 1).acl(LIST).doc("1.0.0", "O(1)", "Get the length of a list"),
+    cmd("lrange", 4, READONLY, lrange).keys(1, 1, 1).acl(LIST).doc("1.0.0", LRANGE_CX, "Get a range of elements from a list"),
+    cmd("lindex", 3, READONLY, lindex).keys(1, 1, 1).acl(LIST).doc("1.0.0", LINDEX_CX, "Get an element from a list by its index"),
+    cmd("lset", 4, WRITE | DENYOOM, lset).keys(1, 1, 1).acl(LIST).doc("1.0.0", LSET_CX, "Set the value of an element in a list by its index"),
+    cmd("linsert", 5, WRITE | DENYOOM, linsert).keys(1, 1, 1).acl(LIST).doc("2.2.0", LINSERT_CX, "Insert an element before or after another element in a list"),
+    cmd("lrem", 4, WRITE, lrem).keys(1, 1, 1).acl(LIST).doc("1.0.0", "O(N+M) where N is the length of the list and M is the number of elements removed.", "Remove elements from a list"),
+    cmd("ltrim", 4, WRITE, ltrim).keys(1, 1, 1).acl(LIST).doc("1.0.0", "O(N) where N is the number of elements to be removed by the operation.", "Trim a list to the specified range"),
+    cmd("lpos", -3, READONLY, lpos).keys(1, 1, 1).acl(LIST).doc("6.0.6", LPOS_CX, "Return the index of matching elements on a list"),
+    cmd("rpoplpush", 3, WRITE | DENYOOM, rpoplpush).keys(1, 2, 1).acl(LIST).doc("1.2.0", "O(1)", "Remove the last element in a list, prepend it to another list and return it"),
+    cmd("lmove", 5, WRITE | DENYOOM, lmove).keys(1, 2, 1).acl(LIST).doc("6.2.0", "O(1)", "Pop an element from a list, push it to another list and return it"),
+    cmd("lmpop", -4, WRITE | MOVABLE_KEYS, lmpop).acl(LIST).getkeys(lmpop_keys).doc("7.0.0", MPOP_CX, "Pop elements from a list"),
+    cmd("blpop", -3, WRITE | NOSCRIPT | BLOCKING, blpop).keys(1, -2, 1).acl(LIST).doc("2.0.0", "O(N) where N is the number of provided keys.", "Remove and get the first element in a list, or block until one is available"),
+    cmd("brpop", -3, WRITE | NOSCRIPT | BLOCKING, brpop).keys(1, -2, 1).acl(LIST).doc("2.0.0", "O(N) where N is the number of provided keys.", "Remove and get the last element in a list, or block until one is available"),
+    cmd("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, brpoplpush).keys(1, 2, 1).acl(LIST).doc("2.2.0", "O(1)", "Pop an element from a list, push it to another list and return it; or block until one is available"),
+    cmd("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, blmove).keys(1, 2, 1).acl(LIST).doc("6.2.0", "O(1)", "Pop an element from a list, push it to another list and return it; or block until one is available"),
+    cmd("blmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, blmpop).acl(LIST).getkeys(blmpop_keys).doc("7.0.0", MPOP_CX, "Pop elements from a list, or block until one is available"),
+]);
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers

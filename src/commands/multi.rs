@@ -11,7 +11,6 @@ use super::{exec_request, precheck, reply_error, Argv, Ctx, State};
 use crate::error::CmdError;
 use crate::resp::decode::ArgRef;
 use crate::resp::encode::Out;
-use crate::spec;
 
 /// A key a client WATCHes.
 pub struct Watched {
@@ -241,57 +240,14 @@ pub fn touch_all_watched_in_db(s: &mut State, emptied: usize, replaced_with: Opt
 
 const TX: u32 = NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY;
 
-pub const SPECS: &[CommandSpec] = &[
-    spec!("multi", 1, TX, (0, 0, 0), TRANSACTION, "transactions", "1.2.0", "Starts a transaction.", "O(1)", multi),
-    spec!(
-        "exec",
-        1,
-        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG,
-        (0, 0, 0),
-        TRANSACTION,
-        "transactions",
-        "1.2.0",
-        "Executes all commands in a transaction.",
-        "Depends on commands in the transaction",
-        exec
-    ),
-    spec!(
-        "discard",
-        1,
-        TX,
-        (0, 0, 0),
-        TRANSACTION,
-        "transactions",
-        "2.0.0",
-        "Discards a transaction.",
-        "O(N), when N is the number of queued commands",
-        discard
-    ),
-    spec!(
-        "watch",
-        -2,
-        TX,
-        (1, -1, 1),
-        TRANSACTION,
-        "transactions",
-        "2.2.0",
-        "Monitors changes to keys to determine the execution of a transaction.",
-        "O(1) for every key.",
-        watch
-    ),
-    spec!(
-        "unwatch",
-        1,
-        TX,
-        (0, 0, 0),
-        TRANSACTION,
-        "transactions",
-        "2.2.0",
-        "Forgets about watched keys of a transaction.",
-        "O(1)",
-        unwatch
-    ),
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("transactions", [
+    cmd("multi", 1, TX, multi).acl(TRANSACTION).doc("1.2.0", "O(1)", "Starts a transaction."),
+    cmd("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, exec).acl(TRANSACTION).doc("1.2.0", "Depends on commands in the transaction", "Executes all commands in a transaction."),
+    cmd("discard", 1, TX, discard).acl(TRANSACTION).doc("2.0.0", "O(N), when N is the number of queued commands", "Discards a transaction."),
+    cmd("watch", -2, TX, watch).keys(1, -1, 1).acl(TRANSACTION).doc("2.2.0", "O(1) for every key.", "Monitors changes to keys to determine the execution of a transaction."),
+    cmd("unwatch", 1, TX, unwatch).acl(TRANSACTION).doc("2.2.0", "O(1)", "Forgets about watched keys of a transaction."),
+]);
 
 #[cfg(test)]
 mod tests {

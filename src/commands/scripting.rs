@@ -18,7 +18,6 @@ use super::{exec_request, table, Argv, Ctx, State};
 use crate::error::CmdError;
 use crate::resp::encode::Out;
 use crate::scripting::{self, Host, Kind, Outcome, Vm};
-use crate::spec;
 use std::collections::HashMap;
 
 // Script flags (the `#!lua flags=` shebang, and function flags).
@@ -507,146 +506,23 @@ fn container(_: &mut Ctx<'_>) -> CmdResult {
 const EVAL_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE | MOVABLE_KEYS;
 const EVAL_RO_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLE_KEYS;
 
-const SCRIPT_SUBS: &[CommandSpec] = &[
-    spec!(
-        "script|exists",
-        -3,
-        NOSCRIPT,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "2.6.0",
-        "Determines whether server-side Lua scripts exist in the script cache.",
-        "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).",
-        script_exists
-    ),
-    spec!(
-        "script|flush",
-        -2,
-        NOSCRIPT,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "2.6.0",
-        "Removes all server-side Lua scripts from the script cache.",
-        "O(N) with N being the number of scripts in cache",
-        script_flush
-    ),
-    spec!(
-        "script|help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "5.0.0",
-        "Returns helpful text about the different subcommands.",
-        "O(1)",
-        script_help
-    ),
-    spec!(
-        "script|kill",
-        2,
-        NOSCRIPT | ALLOW_BUSY,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "2.6.0",
-        "Terminates a server-side Lua script during execution.",
-        "O(1)",
-        script_kill
-    ),
-    spec!(
-        "script|load",
-        3,
-        NOSCRIPT | STALE,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "2.6.0",
-        "Loads a server-side Lua script to the script cache.",
-        "O(N) with N being the length in bytes of the script body.",
-        script_load
-    ),
-];
+#[rustfmt::skip]
+const SCRIPT_SUBS: &[CommandSpec] = &family("scripting", [
+    cmd("script|exists", -3, NOSCRIPT, script_exists).acl(SCRIPTING).doc("2.6.0", "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).", "Determines whether server-side Lua scripts exist in the script cache."),
+    cmd("script|flush", -2, NOSCRIPT, script_flush).acl(SCRIPTING).doc("2.6.0", "O(N) with N being the number of scripts in cache", "Removes all server-side Lua scripts from the script cache."),
+    cmd("script|help", 2, LOADING | STALE, script_help).acl(SCRIPTING).doc("5.0.0", "O(1)", "Returns helpful text about the different subcommands."),
+    cmd("script|kill", 2, NOSCRIPT | ALLOW_BUSY, script_kill).acl(SCRIPTING).doc("2.6.0", "O(1)", "Terminates a server-side Lua script during execution."),
+    cmd("script|load", 3, NOSCRIPT | STALE, script_load).acl(SCRIPTING).doc("2.6.0", "O(N) with N being the length in bytes of the script body.", "Loads a server-side Lua script to the script cache."),
+]);
 
-pub const SPECS: &[CommandSpec] = &[
-    CommandSpec {
-        getkeys: Some(eval_keys),
-        ..spec!(
-            "eval",
-            -3,
-            EVAL_FLAGS,
-            (0, 0, 0),
-            SCRIPTING,
-            "scripting",
-            "2.6.0",
-            "Executes a server-side Lua script.",
-            "Depends on the script that is executed.",
-            eval
-        )
-    },
-    CommandSpec {
-        getkeys: Some(eval_keys),
-        ..spec!(
-            "evalsha",
-            -3,
-            EVAL_FLAGS,
-            (0, 0, 0),
-            SCRIPTING,
-            "scripting",
-            "2.6.0",
-            "Executes a server-side Lua script by SHA1 digest.",
-            "Depends on the script that is executed.",
-            evalsha
-        )
-    },
-    CommandSpec {
-        getkeys: Some(eval_keys),
-        ..spec!(
-            "eval_ro",
-            -3,
-            EVAL_RO_FLAGS,
-            (0, 0, 0),
-            SCRIPTING,
-            "scripting",
-            "7.0.0",
-            "Executes a read-only server-side Lua script.",
-            "Depends on the script that is executed.",
-            eval_ro
-        )
-    },
-    CommandSpec {
-        getkeys: Some(eval_keys),
-        ..spec!(
-            "evalsha_ro",
-            -3,
-            EVAL_RO_FLAGS,
-            (0, 0, 0),
-            SCRIPTING,
-            "scripting",
-            "7.0.0",
-            "Executes a read-only server-side Lua script by SHA1 digest.",
-            "Depends on the script that is executed.",
-            evalsha_ro
-        )
-    },
-    CommandSpec {
-        subcommands: SCRIPT_SUBS,
-        ..spec!(
-            "script",
-            -2,
-            0,
-            (0, 0, 0),
-            SCRIPTING,
-            "scripting",
-            "2.6.0",
-            "A container for Lua scripts management commands.",
-            "Depends on subcommand.",
-            container
-        )
-    },
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("scripting", [
+    cmd("eval", -3, EVAL_FLAGS, eval).acl(SCRIPTING).getkeys(eval_keys).doc("2.6.0", "Depends on the script that is executed.", "Executes a server-side Lua script."),
+    cmd("evalsha", -3, EVAL_FLAGS, evalsha).acl(SCRIPTING).getkeys(eval_keys).doc("2.6.0", "Depends on the script that is executed.", "Executes a server-side Lua script by SHA1 digest."),
+    cmd("eval_ro", -3, EVAL_RO_FLAGS, eval_ro).acl(SCRIPTING).getkeys(eval_keys).doc("7.0.0", "Depends on the script that is executed.", "Executes a read-only server-side Lua script."),
+    cmd("evalsha_ro", -3, EVAL_RO_FLAGS, evalsha_ro).acl(SCRIPTING).getkeys(eval_keys).doc("7.0.0", "Depends on the script that is executed.", "Executes a read-only server-side Lua script by SHA1 digest."),
+    cmd("script", -2, 0, container).acl(SCRIPTING).subs(SCRIPT_SUBS).doc("2.6.0", "Depends on subcommand.", "A container for Lua scripts management commands."),
+]);
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,6 @@ use super::{sub_name, table, Ctx, ShutdownRequest};
 use crate::config::SetError;
 use crate::error::CmdError;
 use crate::resp::encode::Out;
-use crate::spec;
 use crate::types::clock;
 use crate::types::value::Value;
 use std::fmt::Write as _;
@@ -1068,374 +1067,50 @@ fn container(_: &mut Ctx<'_>) -> CmdResult {
 
 const ADM: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
-const MEMORY_SUBS: &[CommandSpec] = &[
-    spec!(
-        "memory|usage",
-        -3,
-        READONLY,
-        (2, 2, 1),
-        KEYSPACE,
-        "server",
-        "4.0.0",
-        "Estimates the memory usage of a key.",
-        "O(N) where N is the number of samples.",
-        memory_usage
-    ),
-    spec!(
-        "memory|stats",
-        2,
-        0,
-        (0, 0, 0),
-        SERVER,
-        "server",
-        "4.0.0",
-        "Returns details about memory usage.",
-        "O(1)",
-        memory_stats
-    ),
-    spec!(
-        "memory|doctor",
-        2,
-        0,
-        (0, 0, 0),
-        SERVER,
-        "server",
-        "4.0.0",
-        "Outputs a memory problems report.",
-        "O(1)",
-        memory_doctor
-    ),
-    spec!(
-        "memory|malloc-stats",
-        2,
-        0,
-        (0, 0, 0),
-        SERVER,
-        "server",
-        "4.0.0",
-        "Returns the allocator statistics.",
-        "Depends on how much memory is allocated, could be slow",
-        memory_malloc_stats
-    ),
-    spec!(
-        "memory|purge",
-        2,
-        0,
-        (0, 0, 0),
-        SERVER,
-        "server",
-        "4.0.0",
-        "Asks the allocator to release memory.",
-        "Depends on how much memory is allocated, could be slow",
-        memory_purge
-    ),
-    spec!(
-        "memory|help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        SERVER,
-        "server",
-        "4.0.0",
-        "Returns helpful text about the different subcommands.",
-        "O(1)",
-        memory_help
-    ),
-];
+#[rustfmt::skip]
+const MEMORY_SUBS: &[CommandSpec] = &family("server", [
+    cmd("memory|usage", -3, READONLY, memory_usage).keys(2, 2, 1).acl(KEYSPACE).doc("4.0.0", "O(N) where N is the number of samples.", "Estimates the memory usage of a key."),
+    cmd("memory|stats", 2, 0, memory_stats).doc("4.0.0", "O(1)", "Returns details about memory usage."),
+    cmd("memory|doctor", 2, 0, memory_doctor).doc("4.0.0", "O(1)", "Outputs a memory problems report."),
+    cmd("memory|malloc-stats", 2, 0, memory_malloc_stats).doc("4.0.0", "Depends on how much memory is allocated, could be slow", "Returns the allocator statistics."),
+    cmd("memory|purge", 2, 0, memory_purge).doc("4.0.0", "Depends on how much memory is allocated, could be slow", "Asks the allocator to release memory."),
+    cmd("memory|help", 2, LOADING | STALE, memory_help).doc("4.0.0", "O(1)", "Returns helpful text about the different subcommands."),
+]);
 
-const CONFIG_SUBS: &[CommandSpec] = &[
-    spec!(
-        "config|get",
-        -3,
-        ADM,
-        (0, 0, 0),
-        SERVER,
-        "server",
-        "2.0.0",
-        "Returns the effective values of configuration parameters.",
-        "O(N) when N is the number of configuration parameters provided",
-        config_get
-    ),
-    spec!(
-        "config|set",
-        -4,
-        ADM | MAY_REPLICATE,
-        (0, 0, 0),
-        SERVER,
-        "server",
-        "2.0.0",
-        "Sets configuration parameters in-flight.",
-        "O(N) when N is the number of configuration parameters provided",
-        config_set
-    ),
-    spec!(
-        "config|resetstat",
-        2,
-        ADM,
-        (0, 0, 0),
-        SERVER,
-        "server",
-        "2.0.0",
-        "Resets the server's statistics.",
-        "O(1)",
-        config_resetstat
-    ),
-    spec!(
-        "config|rewrite",
-        2,
-        ADM,
-        (0, 0, 0),
-        SERVER,
-        "server",
-        "2.8.0",
-        "Persists the effective configuration to file.",
-        "O(1)",
-        config_rewrite
-    ),
-    spec!(
-        "config|help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        SERVER,
-        "server",
-        "5.0.0",
-        "Returns helpful text about the different subcommands.",
-        "O(1)",
-        config_help
-    ),
-];
+#[rustfmt::skip]
+const CONFIG_SUBS: &[CommandSpec] = &family("server", [
+    cmd("config|get", -3, ADM, config_get).doc("2.0.0", "O(N) when N is the number of configuration parameters provided", "Returns the effective values of configuration parameters."),
+    cmd("config|set", -4, ADM | MAY_REPLICATE, config_set).doc("2.0.0", "O(N) when N is the number of configuration parameters provided", "Sets configuration parameters in-flight."),
+    cmd("config|resetstat", 2, ADM, config_resetstat).doc("2.0.0", "O(1)", "Resets the server's statistics."),
+    cmd("config|rewrite", 2, ADM, config_rewrite).doc("2.8.0", "O(1)", "Persists the effective configuration to file."),
+    cmd("config|help", 2, LOADING | STALE, config_help).doc("5.0.0", "O(1)", "Returns helpful text about the different subcommands."),
+]);
 
-const COMMAND_SUBS: &[CommandSpec] = &[
-    spec!(
-        "command|count",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "server",
-        "2.8.13",
-        "Returns a count of commands.",
-        "O(1)",
-        command_count
-    ),
-    spec!(
-        "command|info",
-        -2,
-        LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "server",
-        "2.8.13",
-        "Returns information about one, multiple or all commands.",
-        "O(N) where N is the number of commands to look up",
-        command_info
-    ),
-    spec!(
-        "command|list",
-        -2,
-        LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "server",
-        "7.0.0",
-        "Returns a list of command names.",
-        "O(N) where N is the total number of Redis commands",
-        command_list
-    ),
-    spec!(
-        "command|getkeys",
-        -3,
-        LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "server",
-        "2.8.13",
-        "Extracts the key names from an arbitrary command.",
-        "O(N) where N is the number of arguments to the command",
-        command_getkeys
-    ),
-    spec!(
-        "command|docs",
-        -2,
-        LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "server",
-        "7.0.0",
-        "Returns documentary information about one, multiple or all commands.",
-        "O(N) where N is the number of commands to look up",
-        command_docs
-    ),
-    spec!(
-        "command|help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "server",
-        "5.0.0",
-        "Returns helpful text about the different subcommands.",
-        "O(1)",
-        command_help
-    ),
-];
+#[rustfmt::skip]
+const COMMAND_SUBS: &[CommandSpec] = &family("server", [
+    cmd("command|count", 2, LOADING | STALE, command_count).acl(CONNECTION).doc("2.8.13", "O(1)", "Returns a count of commands."),
+    cmd("command|info", -2, LOADING | STALE, command_info).acl(CONNECTION).doc("2.8.13", "O(N) where N is the number of commands to look up", "Returns information about one, multiple or all commands."),
+    cmd("command|list", -2, LOADING | STALE, command_list).acl(CONNECTION).doc("7.0.0", "O(N) where N is the total number of Redis commands", "Returns a list of command names."),
+    cmd("command|getkeys", -3, LOADING | STALE, command_getkeys).acl(CONNECTION).doc("2.8.13", "O(N) where N is the number of arguments to the command", "Extracts the key names from an arbitrary command."),
+    cmd("command|docs", -2, LOADING | STALE, command_docs).acl(CONNECTION).doc("7.0.0", "O(N) where N is the number of commands to look up", "Returns documentary information about one, multiple or all commands."),
+    cmd("command|help", 2, LOADING | STALE, command_help).acl(CONNECTION).doc("5.0.0", "O(1)", "Returns helpful text about the different subcommands."),
+]);
 
-pub const SPECS: &[CommandSpec] = &[
-    spec!(
-        "info",
-        -1,
-        LOADING | STALE,
-        (0, 0, 0),
-        DANGEROUS,
-        "server",
-        "1.0.0",
-        "Returns information and statistics about the server.",
-        "O(1)",
-        info
-    ),
-    spec!(
-        "dbsize",
-        1,
-        READONLY | FAST,
-        (0, 0, 0),
-        KEYSPACE,
-        "server",
-        "1.0.0",
-        "Returns the number of keys in the database.",
-        "O(1)",
-        dbsize
-    ),
-    spec!(
-        "flushdb",
-        -1,
-        WRITE,
-        (0, 0, 0),
-        KEYSPACE | DANGEROUS,
-        "server",
-        "1.0.0",
-        "Removes all keys from the current database.",
-        "O(N) where N is the number of keys in the selected database",
-        flushdb
-    ),
-    spec!(
-        "flushall",
-        -1,
-        WRITE,
-        (0, 0, 0),
-        KEYSPACE | DANGEROUS,
-        "server",
-        "1.0.0",
-        "Removes all keys from all databases.",
-        "O(N) where N is the total number of keys in all databases",
-        flushall
-    ),
-    spec!(
-        "swapdb",
-        3,
-        WRITE | FAST,
-        (0, 0, 0),
-        KEYSPACE | DANGEROUS,
-        "server",
-        "4.0.0",
-        "Swaps two Redis databases.",
-        "O(N) where N is the count of clients watching or blocking on keys from both databases.",
-        swapdb
-    ),
-    spec!(
-        "time",
-        1,
-        LOADING | STALE | FAST,
-        (0, 0, 0),
-        SERVER,
-        "server",
-        "2.6.0",
-        "Returns the server time.",
-        "O(1)",
-        time
-    ),
-    spec!(
-        "lastsave",
-        1,
-        LOADING | STALE | FAST,
-        (0, 0, 0),
-        DANGEROUS,
-        "server",
-        "1.0.0",
-        "Returns the Unix timestamp of the last successful save to disk.",
-        "O(1)",
-        lastsave
-    ),
-    spec!(
-        "shutdown",
-        -1,
-        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
-        (0, 0, 0),
-        SERVER,
-        "server",
-        "1.0.0",
-        "Synchronously saves the database(s) to disk and shuts down the Redis server.",
-        "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
-        shutdown
-    ),
-    spec!(
-        "debug",
-        -2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        SERVER,
-        "server",
-        "1.0.0",
-        "A container for debugging commands.",
-        "Depends on subcommand.",
-        debug
-    ),
-    CommandSpec {
-        subcommands: MEMORY_SUBS,
-        ..spec!(
-            "memory",
-            -2,
-            0,
-            (0, 0, 0),
-            SERVER,
-            "server",
-            "4.0.0",
-            "A container for memory diagnostics commands.",
-            "Depends on subcommand.",
-            container
-        )
-    },
-    CommandSpec {
-        subcommands: CONFIG_SUBS,
-        ..spec!(
-            "config",
-            -2,
-            0,
-            (0, 0, 0),
-            SERVER,
-            "server",
-            "2.0.0",
-            "A container for server configuration commands.",
-            "Depends on subcommand.",
-            container
-        )
-    },
-    CommandSpec {
-        subcommands: COMMAND_SUBS,
-        ..spec!(
-            "command",
-            -1,
-            LOADING | STALE,
-            (0, 0, 0),
-            CONNECTION,
-            "server",
-            "2.8.13",
-            "Returns detailed information about all commands.",
-            "O(N) where N is the total number of Redis commands",
-            command
-        )
-    },
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("server", [
+    cmd("info", -1, LOADING | STALE, info).acl(DANGEROUS).doc("1.0.0", "O(1)", "Returns information and statistics about the server."),
+    cmd("dbsize", 1, READONLY | FAST, dbsize).acl(KEYSPACE).doc("1.0.0", "O(1)", "Returns the number of keys in the database."),
+    cmd("flushdb", -1, WRITE, flushdb).acl(KEYSPACE | DANGEROUS).doc("1.0.0", "O(N) where N is the number of keys in the selected database", "Removes all keys from the current database."),
+    cmd("flushall", -1, WRITE, flushall).acl(KEYSPACE | DANGEROUS).doc("1.0.0", "O(N) where N is the total number of keys in all databases", "Removes all keys from all databases."),
+    cmd("swapdb", 3, WRITE | FAST, swapdb).acl(KEYSPACE | DANGEROUS).doc("4.0.0", "O(N) where N is the count of clients watching or blocking on keys from both databases.", "Swaps two Redis databases."),
+    cmd("time", 1, LOADING | STALE | FAST, time).doc("2.6.0", "O(1)", "Returns the server time."),
+    cmd("lastsave", 1, LOADING | STALE | FAST, lastsave).acl(DANGEROUS).doc("1.0.0", "O(1)", "Returns the Unix timestamp of the last successful save to disk."),
+    cmd("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, shutdown).doc("1.0.0", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", "Synchronously saves the database(s) to disk and shuts down the Redis server."),
+    cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, debug).doc("1.0.0", "Depends on subcommand.", "A container for debugging commands."),
+    cmd("memory", -2, 0, container).subs(MEMORY_SUBS).doc("4.0.0", "Depends on subcommand.", "A container for memory diagnostics commands."),
+    cmd("config", -2, 0, container).subs(CONFIG_SUBS).doc("2.0.0", "Depends on subcommand.", "A container for server configuration commands."),
+    cmd("command", -1, LOADING | STALE, command).acl(CONNECTION).subs(COMMAND_SUBS).doc("2.8.13", "O(N) where N is the total number of Redis commands", "Returns detailed information about all commands."),
+]);
 
 #[cfg(test)]
 mod tests {

@@ -14,7 +14,6 @@ use super::spec::*;
 use super::Ctx;
 use crate::error::CmdError;
 use crate::resp::encode::Out;
-use crate::spec;
 use crate::types::db::Db;
 use crate::types::glob::glob_match;
 use crate::types::num::parse_i64;
@@ -34,216 +33,26 @@ const SRANDMEMBER_SUB_STRATEGY_MUL: u64 = 3;
 /// SPOP: when fewer than count / 5 members remain, move the survivors to a new set instead.
 const SPOP_MOVE_STRATEGY_MUL: u64 = 5;
 
-pub const SPECS: &[CommandSpec] = &[
-    spec!(
-        "sadd",
-        -3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Add one or more members to a set",
-        "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
-        sadd
-    ),
-    spec!(
-        "srem",
-        -3,
-        WRITE | FAST,
-        (1, 1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Remove one or more members from a set",
-        "O(N) where N is the number of members to be removed.",
-        srem
-    ),
-    spec!(
-        "scard",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Get the number of members in a set",
-        "O(1)",
-        scard
-    ),
-    spec!(
-        "sismember",
-        3,
-        READONLY | FAST,
-        (1, 1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Determine if a given value is a member of a set",
-        "O(1)",
-        sismember
-    ),
-    spec!(
-        "smismember",
-        -3,
-        READONLY | FAST,
-        (1, 1, 1),
-        SET,
-        "set",
-        "6.2.0",
-        "Returns the membership associated with the given elements for a set",
-        "O(N) where N is the number of elements being checked for membership",
-        smismember
-    ),
-    spec!(
-        "smembers",
-        2,
-        READONLY,
-        (1, 1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Get all the members in a set",
-        "O(N) where N is the set cardinality.",
-        smembers
-    ),
-    spec!(
-        "srandmember",
-        -2,
-        READONLY,
-        (1, 1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Get one or multiple random members from a set",
-        "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.",
-        srandmember
-    ),
-    spec!(
-        "spop",
-        -2,
-        WRITE | FAST,
-        (1, 1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Remove and return one or multiple random members from a set",
-        "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.",
-        spop
-    ),
-    spec!(
-        "smove",
-        4,
-        WRITE | FAST,
-        (1, 2, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Move a member from one set to another",
-        "O(1)",
-        smove
-    ),
-    spec!(
-        "sinter",
-        -2,
-        READONLY,
-        (1, -1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Intersect multiple sets",
-        "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-        sinter
-    ),
-    CommandSpec {
-        getkeys: Some(sintercard_keys),
-        ..spec!(
-            "sintercard",
-            -3,
-            READONLY | MOVABLE_KEYS,
-            (0, 0, 0),
-            SET,
-            "set",
-            "7.0.0",
-            "Intersect multiple sets and return the cardinality of the result",
-            "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-            sintercard
-        )
-    },
-    spec!(
-        "sinterstore",
-        -3,
-        WRITE | DENYOOM,
-        (1, -1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Intersect multiple sets and store the resulting set in a key",
-        "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-        sinterstore
-    ),
-    spec!(
-        "sunion",
-        -2,
-        READONLY,
-        (1, -1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Add multiple sets",
-        "O(N) where N is the total number of elements in all given sets.",
-        sunion
-    ),
-    spec!(
-        "sunionstore",
-        -3,
-        WRITE | DENYOOM,
-        (1, -1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Add multiple sets and store the resulting set in a key",
-        "O(N) where N is the total number of elements in all given sets.",
-        sunionstore
-    ),
-    spec!(
-        "sdiff",
-        -2,
-        READONLY,
-        (1, -1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Subtract multiple sets",
-        "O(N) where N is the total number of elements in all given sets.",
-        sdiff
-    ),
-    spec!(
-        "sdiffstore",
-        -3,
-        WRITE | DENYOOM,
-        (1, -1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Subtract multiple sets and store the resulting set in a key",
-        "O(N) where N is the total number of elements in all given sets.",
-        sdiffstore
-    ),
-    spec!(
-        "sscan",
-        -3,
-        READONLY,
-        (1, 1, 1),
-        SET,
-        "set",
-        "2.8.0",
-        "Incrementally iterate Set elements",
-        "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return \
-        back to 0. N is the number of elements inside the collection.",
-        sscan
-    ),
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("set", [
+    cmd("sadd", -3, WRITE | DENYOOM | FAST, sadd).keys(1, 1, 1).acl(SET).doc("1.0.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Add one or more members to a set"),
+    cmd("srem", -3, WRITE | FAST, srem).keys(1, 1, 1).acl(SET).doc("1.0.0", "O(N) where N is the number of members to be removed.", "Remove one or more members from a set"),
+    cmd("scard", 2, READONLY | FAST, scard).keys(1, 1, 1).acl(SET).doc("1.0.0", "O(1)", "Get the number of members in a set"),
+    cmd("sismember", 3, READONLY | FAST, sismember).keys(1, 1, 1).acl(SET).doc("1.0.0", "O(1)", "Determine if a given value is a member of a set"),
+    cmd("smismember", -3, READONLY | FAST, smismember).keys(1, 1, 1).acl(SET).doc("6.2.0", "O(N) where N is the number of elements being checked for membership", "Returns the membership associated with the given elements for a set"),
+    cmd("smembers", 2, READONLY, smembers).keys(1, 1, 1).acl(SET).doc("1.0.0", "O(N) where N is the set cardinality.", "Get all the members in a set"),
+    cmd("srandmember", -2, READONLY, srandmember).keys(1, 1, 1).acl(SET).doc("1.0.0", "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.", "Get one or multiple random members from a set"),
+    cmd("spop", -2, WRITE | FAST, spop).keys(1, 1, 1).acl(SET).doc("1.0.0", "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.", "Remove and return one or multiple random members from a set"),
+    cmd("smove", 4, WRITE | FAST, smove).keys(1, 2, 1).acl(SET).doc("1.0.0", "O(1)", "Move a member from one set to another"),
+    cmd("sinter", -2, READONLY, sinter).keys(1, -1, 1).acl(SET).doc("1.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "Intersect multiple sets"),
+    cmd("sintercard", -3, READONLY | MOVABLE_KEYS, sintercard).acl(SET).getkeys(sintercard_keys).doc("7.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "Intersect multiple sets and return the cardinality of the result"),
+    cmd("sinterstore", -3, WRITE | DENYOOM, sinterstore).keys(1, -1, 1).acl(SET).doc("1.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "Intersect multiple sets and store the resulting set in a key"),
+    cmd("sunion", -2, READONLY, sunion).keys(1, -1, 1).acl(SET).doc("1.0.0", "O(N) where N is the total number of elements in all given sets.", "Add multiple sets"),
+    cmd("sunionstore", -3, WRITE | DENYOOM, sunionstore).keys(1, -1, 1).acl(SET).doc("1.0.0", "O(N) where N is the total number of elements in all given sets.", "Add multiple sets and store the resulting set in a key"),
+    cmd("sdiff", -2, READONLY, sdiff).keys(1, -1, 1).acl(SET).doc("1.0.0", "O(N) where N is the total number of elements in all given sets.", "Subtract multiple sets"),
+    cmd("sdiffstore", -3, WRITE | DENYOOM, sdiffstore).keys(1, -1, 1).acl(SET).doc("1.0.0", "O(N) where N is the total number of elements in all given sets.", "Subtract multiple sets and store the resulting set in a key"),
+    cmd("sscan", -3, READONLY, sscan).keys(1, 1, 1).acl(SET).doc("2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", "Incrementally iterate Set elements"),
+]);
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers

@@ -19,7 +19,6 @@
 use super::spec::*;
 use super::Ctx;
 use crate::error::CmdError;
-use crate::spec;
 use crate::types::db::Db;
 use crate::types::encodings::Encodings;
 use crate::types::list::List;
@@ -33,36 +32,12 @@ const NOT_DOUBLE: CmdError = CmdError::new("ERR One or more scores can't be conv
 const COMPLEXITY: &str = "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the \
     number of returned elements. When the elements are not sorted, complexity is O(N).";
 
-pub const SPECS: &[CommandSpec] = &[
-    CommandSpec {
-        getkeys: Some(sort_get_keys),
-        ..spec!(
-            "sort",
-            -2,
-            WRITE | DENYOOM | MOVABLE_KEYS,
-            (1, 1, 1),
-            SET | SORTEDSET | LIST | DANGEROUS,
-            "generic",
-            "1.0.0",
-            "Sort the elements in a list, set or sorted set",
-            COMPLEXITY,
-            sort
-        )
-    },
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("generic", [
+    cmd("sort", -2, WRITE | DENYOOM | MOVABLE_KEYS, sort).keys(1, 1, 1).acl(SET | SORTEDSET | LIST | DANGEROUS).getkeys(sort_get_keys).doc("1.0.0", COMPLEXITY, "Sort the elements in a list, set or sorted set"),
     // Redis marks SORT_RO movablekeys too (its BY/GET key spec is "unknown"); its only key is argv[1].
-    spec!(
-        "sort_ro",
-        -2,
-        READONLY | MOVABLE_KEYS,
-        (1, 1, 1),
-        SET | SORTEDSET | LIST | DANGEROUS,
-        "generic",
-        "7.0.0",
-        "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
-        COMPLEXITY,
-        sort_ro
-    ),
-];
+    cmd("sort_ro", -2, READONLY | MOVABLE_KEYS, sort_ro).keys(1, 1, 1).acl(SET | SORTEDSET | LIST | DANGEROUS).doc("7.0.0", COMPLEXITY, "Sort the elements in a list, set or sorted set. Read-only variant of SORT."),
+]);
 
 /// SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA] [STORE destination]
 fn sort(cx: &mut Ctx<'_>) -> CmdResult {

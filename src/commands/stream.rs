@@ -16,7 +16,6 @@ use super::spec::*;
 use super::Ctx;
 use crate::error::CmdError;
 use crate::resp::encode::Out;
-use crate::spec;
 use crate::types::clock;
 use crate::types::db::Db;
 use crate::types::num::parse_i64;
@@ -28,347 +27,42 @@ use crate::types::value::Value;
 const INVALID_ID: CmdError = CmdError::new("ERR Invalid stream ID specified as stream command argument");
 
 /// The stream commands, as Redis 7.0's command table declares them.
-pub const SPECS: &[CommandSpec] = &[
-    spec!(
-        "xack",
-        -4,
-        WRITE | FAST,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Marks a pending message as correctly processed, effectively removing it from the pending entries list \
-         of the consumer group. Return value of the command is the number of messages successfully \
-         acknowledged, that is, the IDs we were actually able to resolve in the PEL.",
-        "O(1) for each message ID processed.",
-        xack
-    ),
-    spec!(
-        "xadd",
-        -5,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Appends a new entry to a stream",
-        "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.",
-        xadd
-    ),
-    spec!(
-        "xautoclaim",
-        -6,
-        WRITE | FAST,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "6.2.0",
-        "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to \
-         the specified consumer.",
-        "O(1) if COUNT is small.",
-        xautoclaim
-    ),
-    spec!(
-        "xclaim",
-        -6,
-        WRITE | FAST,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to \
-         the specified consumer.",
-        "O(log N) with N being the number of messages in the PEL of the consumer group.",
-        xclaim
-    ),
-    spec!(
-        "xdel",
-        -3,
-        WRITE | FAST,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Removes the specified entries from the stream. Returns the number of items actually deleted, that may \
-         be different from the number of IDs passed in case certain IDs do not exist.",
-        "O(1) for each single item to delete in the stream, regardless of the stream size.",
-        xdel
-    ),
-    CommandSpec {
-        subcommands: XGROUP_SUBS,
-        ..spec!(
-            "xgroup",
-            -2,
-            0,
-            (0, 0, 0),
-            0,
-            "stream",
-            "5.0.0",
-            "A container for consumer groups commands",
-            "Depends on subcommand.",
-            container
-        )
-    },
-    CommandSpec {
-        subcommands: XINFO_SUBS,
-        ..spec!(
-            "xinfo",
-            -2,
-            0,
-            (0, 0, 0),
-            0,
-            "stream",
-            "5.0.0",
-            "A container for stream introspection commands",
-            "Depends on subcommand.",
-            container
-        )
-    },
-    spec!(
-        "xlen",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Return the number of entries in a stream",
-        "O(1)",
-        xlen
-    ),
-    spec!(
-        "xpending",
-        -3,
-        READONLY,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Return information and entries from a stream consumer group pending entries list, that are messages \
-         fetched but never acknowledged.",
-        "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per \
-         call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When \
-         the command returns just the summary and the list of consumers is small, it runs in O(1) time; \
-         otherwise, an additional O(N) time for iterating every consumer.",
-        xpending
-    ),
-    spec!(
-        "xrange",
-        -4,
-        READONLY,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Return a range of elements in a stream, with IDs matching the specified IDs interval",
-        "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the \
-         first 10 elements with COUNT), you can consider it O(1).",
-        xrange
-    ),
-    CommandSpec {
-        getkeys: Some(xread_keys),
-        ..spec!(
-            "xread",
-            -4,
-            READONLY | BLOCKING | MOVABLE_KEYS,
-            (0, 0, 0),
-            STREAM,
-            "stream",
-            "5.0.0",
-            "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller \
-             for each stream. Can block.",
-            "For each stream mentioned: O(N) with N being the number of elements being returned, it means that \
-             XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) \
-             time in order to serve the M clients blocked on the stream getting new data.",
-            xread
-        )
-    },
-    CommandSpec {
-        getkeys: Some(xread_keys),
-        ..spec!(
-            "xreadgroup",
-            -7,
-            WRITE | BLOCKING | MOVABLE_KEYS,
-            (0, 0, 0),
-            STREAM,
-            "stream",
-            "5.0.0",
-            "Return new entries from a stream using a consumer group, or access the history of the pending \
-             entries for a given consumer. Can block.",
-            "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant \
-             (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other \
-             side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked \
-             on the stream getting new data.",
-            xreadgroup
-        )
-    },
-    spec!(
-        "xrevrange",
-        -4,
-        READONLY,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order \
-         (from greater to smaller IDs) compared to XRANGE",
-        "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first \
-         10 elements with COUNT), you can consider it O(1).",
-        xrevrange
-    ),
-    spec!(
-        "xsetid",
-        -3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "An internal command for replicating stream values",
-        "O(1)",
-        xsetid
-    ),
-    spec!(
-        "xtrim",
-        -4,
-        WRITE,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Trims the stream to (approximately if '~' is passed) a certain size",
-        "O(N), with N being the number of evicted entries. Constant times are very small however, since entries \
-         are organized in macro nodes containing multiple entries that can be released with a single \
-         deallocation.",
-        xtrim
-    ),
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("stream", [
+    cmd("xack", -4, WRITE | FAST, xack).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(1) for each message ID processed.", "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL."),
+    cmd("xadd", -5, WRITE | DENYOOM | FAST, xadd).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.", "Appends a new entry to a stream"),
+    cmd("xautoclaim", -6, WRITE | FAST, xautoclaim).keys(1, 1, 1).acl(STREAM).doc("6.2.0", "O(1) if COUNT is small.", "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer."),
+    cmd("xclaim", -6, WRITE | FAST, xclaim).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(log N) with N being the number of messages in the PEL of the consumer group.", "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer."),
+    cmd("xdel", -3, WRITE | FAST, xdel).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(1) for each single item to delete in the stream, regardless of the stream size.", "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist."),
+    cmd("xgroup", -2, 0, container).subs(XGROUP_SUBS).doc("5.0.0", "Depends on subcommand.", "A container for consumer groups commands"),
+    cmd("xinfo", -2, 0, container).subs(XINFO_SUBS).doc("5.0.0", "Depends on subcommand.", "A container for stream introspection commands"),
+    cmd("xlen", 2, READONLY | FAST, xlen).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(1)", "Return the number of entries in a stream"),
+    cmd("xpending", -3, READONLY, xpending).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.", "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged."),
+    cmd("xrange", -4, READONLY, xrange).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Return a range of elements in a stream, with IDs matching the specified IDs interval"),
+    cmd("xread", -4, READONLY | BLOCKING | MOVABLE_KEYS, xread).acl(STREAM).getkeys(xread_keys).doc("5.0.0", "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block."),
+    cmd("xreadgroup", -7, WRITE | BLOCKING | MOVABLE_KEYS, xreadgroup).acl(STREAM).getkeys(xread_keys).doc("5.0.0", "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.", "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block."),
+    cmd("xrevrange", -4, READONLY, xrevrange).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE"),
+    cmd("xsetid", -3, WRITE | DENYOOM | FAST, xsetid).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(1)", "An internal command for replicating stream values"),
+    cmd("xtrim", -4, WRITE, xtrim).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.", "Trims the stream to (approximately if '~' is passed) a certain size"),
+]);
 
-const XGROUP_SUBS: &[CommandSpec] = &[
-    spec!(
-        "xgroup|create",
-        -5,
-        WRITE | DENYOOM,
-        (2, 2, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Create a consumer group.",
-        "O(1)",
-        xgroup_create
-    ),
-    spec!(
-        "xgroup|createconsumer",
-        5,
-        WRITE | DENYOOM,
-        (2, 2, 1),
-        STREAM,
-        "stream",
-        "6.2.0",
-        "Create a consumer in a consumer group.",
-        "O(1)",
-        xgroup_createconsumer
-    ),
-    spec!(
-        "xgroup|delconsumer",
-        5,
-        WRITE,
-        (2, 2, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Delete a consumer from a consumer group.",
-        "O(1)",
-        xgroup_delconsumer
-    ),
-    spec!(
-        "xgroup|destroy",
-        4,
-        WRITE,
-        (2, 2, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Destroy a consumer group.",
-        "O(N) where N is the number of entries in the group's pending entries list (PEL).",
-        xgroup_destroy
-    ),
-    spec!(
-        "xgroup|help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Show helpful text about the different subcommands",
-        "O(1)",
-        xgroup_help
-    ),
-    spec!(
-        "xgroup|setid",
-        -5,
-        WRITE,
-        (2, 2, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Set a consumer group to an arbitrary last delivered ID value.",
-        "O(1)",
-        xgroup_setid
-    ),
-];
+#[rustfmt::skip]
+const XGROUP_SUBS: &[CommandSpec] = &family("stream", [
+    cmd("xgroup|create", -5, WRITE | DENYOOM, xgroup_create).keys(2, 2, 1).acl(STREAM).doc("5.0.0", "O(1)", "Create a consumer group."),
+    cmd("xgroup|createconsumer", 5, WRITE | DENYOOM, xgroup_createconsumer).keys(2, 2, 1).acl(STREAM).doc("6.2.0", "O(1)", "Create a consumer in a consumer group."),
+    cmd("xgroup|delconsumer", 5, WRITE, xgroup_delconsumer).keys(2, 2, 1).acl(STREAM).doc("5.0.0", "O(1)", "Delete a consumer from a consumer group."),
+    cmd("xgroup|destroy", 4, WRITE, xgroup_destroy).keys(2, 2, 1).acl(STREAM).doc("5.0.0", "O(N) where N is the number of entries in the group's pending entries list (PEL).", "Destroy a consumer group."),
+    cmd("xgroup|help", 2, LOADING | STALE, xgroup_help).acl(STREAM).doc("5.0.0", "O(1)", "Show helpful text about the different subcommands"),
+    cmd("xgroup|setid", -5, WRITE, xgroup_setid).keys(2, 2, 1).acl(STREAM).doc("5.0.0", "O(1)", "Set a consumer group to an arbitrary last delivered ID value."),
+]);
 
-const XINFO_SUBS: &[CommandSpec] = &[
-    spec!(
-        "xinfo|consumers",
-        4,
-        READONLY,
-        (2, 2, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "List the consumers in a consumer group",
-        "O(1)",
-        xinfo_consumers
-    ),
-    spec!(
-        "xinfo|groups",
-        3,
-        READONLY,
-        (2, 2, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "List the consumer groups of a stream",
-        "O(1)",
-        xinfo_groups
-    ),
-    spec!(
-        "xinfo|help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Show helpful text about the different subcommands",
-        "O(1)",
-        xinfo_help
-    ),
-    spec!(
-        "xinfo|stream",
-        -3,
-        READONLY,
-        (2, 2, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Get information about a stream",
-        "O(1)",
-        xinfo_stream
-    ),
-];
+#[rustfmt::skip]
+const XINFO_SUBS: &[CommandSpec] = &family("stream", [
+    cmd("xinfo|consumers", 4, READONLY, xinfo_consumers).keys(2, 2, 1).acl(STREAM).doc("5.0.0", "O(1)", "List the consumers in a consumer group"),
+    cmd("xinfo|groups", 3, READONLY, xinfo_groups).keys(2, 2, 1).acl(STREAM).doc("5.0.0", "O(1)", "List the consumer groups of a stream"),
+    cmd("xinfo|help", 2, LOADING | STALE, xinfo_help).acl(STREAM).doc("5.0.0", "O(1)", "Show helpful text about the different subcommands"),
+    cmd("xinfo|stream", -3, READONLY, xinfo_stream).keys(2, 2, 1).acl(STREAM).doc("5.0.0", "O(1)", "Get information about a stream"),
+]);
 
 fn container(_: &mut Ctx<'_>) -> CmdResult {
     // Never runs: the executor replies for containers whose subcommand is missing or unknown.

@@ -10,7 +10,6 @@ use super::spec::*;
 use super::Ctx;
 use crate::error::CmdError;
 use crate::resp::encode::Out;
-use crate::spec;
 use crate::types::bytes::CompactBytes;
 use crate::types::clock;
 use crate::types::db::Db;
@@ -28,347 +27,40 @@ string is very small so the amortized complexity is O(1). Otherwise, complexity 
 the value argument.";
 
 /// The string and bitmap commands, as Redis 7.0's command table declares them.
-pub const SPECS: &[CommandSpec] = &[
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("string", [
     // string
-    spec!("get", 2, READONLY | FAST, (1, 1, 1), STRING, "string", "1.0.0", "Get the value of a key", "O(1)", get),
-    spec!(
-        "set",
-        -3,
-        WRITE | DENYOOM,
-        (1, 1, 1),
-        STRING,
-        "string",
-        "1.0.0",
-        "Set the string value of a key",
-        "O(1)",
-        set
-    ),
-    spec!(
-        "setnx",
-        3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        STRING,
-        "string",
-        "1.0.0",
-        "Set the value of a key, only if the key does not exist",
-        "O(1)",
-        setnx
-    ),
-    spec!(
-        "setex",
-        4,
-        WRITE | DENYOOM,
-        (1, 1, 1),
-        STRING,
-        "string",
-        "2.0.0",
-        "Set the value and expiration of a key",
-        "O(1)",
-        setex
-    ),
-    spec!(
-        "psetex",
-        4,
-        WRITE | DENYOOM,
-        (1, 1, 1),
-        STRING,
-        "string",
-        "2.6.0",
-        "Set the value and expiration in milliseconds of a key",
-        "O(1)",
-        psetex
-    ),
-    spec!(
-        "getset",
-        3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        STRING,
-        "string",
-        "1.0.0",
-        "Set the string value of a key and return its old value",
-        "O(1)",
-        getset
-    ),
-    spec!(
-        "getdel",
-        2,
-        WRITE | FAST,
-        (1, 1, 1),
-        STRING,
-        "string",
-        "6.2.0",
-        "Get the value of a key and delete the key",
-        "O(1)",
-        getdel
-    ),
-    spec!(
-        "getex",
-        -2,
-        WRITE | FAST,
-        (1, 1, 1),
-        STRING,
-        "string",
-        "6.2.0",
-        "Get the value of a key and optionally set its expiration",
-        "O(1)",
-        getex
-    ),
-    spec!(
-        "mget",
-        -2,
-        READONLY | FAST,
-        (1, -1, 1),
-        STRING,
-        "string",
-        "1.0.0",
-        "Get the values of all the given keys",
-        "O(N) where N is the number of keys to retrieve.",
-        mget
-    ),
-    spec!(
-        "mset",
-        -3,
-        WRITE | DENYOOM,
-        (1, -1, 2),
-        STRING,
-        "string",
-        "1.0.1",
-        "Set multiple keys to multiple values",
-        "O(N) where N is the number of keys to set.",
-        mset
-    ),
-    spec!(
-        "msetnx",
-        -3,
-        WRITE | DENYOOM,
-        (1, -1, 2),
-        STRING,
-        "string",
-        "1.0.1",
-        "Set multiple keys to multiple values, only if none of the keys exist",
-        "O(N) where N is the number of keys to set.",
-        msetnx
-    ),
-    spec!(
-        "incr",
-        2,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        STRING,
-        "string",
-        "1.0.0",
-        "Increment the integer value of a key by one",
-        "O(1)",
-        incr
-    ),
-    spec!(
-        "decr",
-        2,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        STRING,
-        "string",
-        "1.0.0",
-        "Decrement the integer value of a key by one",
-        "O(1)",
-        decr
-    ),
-    spec!(
-        "incrby",
-        3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        STRING,
-        "string",
-        "1.0.0",
-        "Increment the integer value of a key by the given amount",
-        "O(1)",
-        incrby
-    ),
-    spec!(
-        "decrby",
-        3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        STRING,
-        "string",
-        "1.0.0",
-        "Decrement the integer value of a key by the given number",
-        "O(1)",
-        decrby
-    ),
-    spec!(
-        "incrbyfloat",
-        3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        STRING,
-        "string",
-        "2.6.0",
-        "Increment the float value of a key by the given amount",
-        "O(1)",
-        incrbyfloat
-    ),
-    spec!(
-        "append",
-        3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        STRING,
-        "string",
-        "2.0.0",
-        "Append a value to a key",
-        APPEND_CX,
-        append
-    ),
-    spec!(
-        "strlen",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        STRING,
-        "string",
-        "2.2.0",
-        "Get the length of the value stored in a key",
-        "O(1)",
-        strlen
-    ),
-    spec!(
-        "getrange",
-        4,
-        READONLY,
-        (1, 1, 1),
-        STRING,
-        "string",
-        "2.4.0",
-        "Get a substring of the string stored at a key",
-        GETRANGE_CX,
-        getrange
-    ),
-    spec!(
-        "substr",
-        4,
-        READONLY,
-        (1, 1, 1),
-        STRING,
-        "string",
-        "1.0.0",
-        "Get a substring of the string stored at a key",
-        GETRANGE_CX,
-        getrange
-    ),
-    spec!(
-        "setrange",
-        4,
-        WRITE | DENYOOM,
-        (1, 1, 1),
-        STRING,
-        "string",
-        "2.2.0",
-        "Overwrite part of a string at key starting at the specified offset",
-        SETRANGE_CX,
-        setrange
-    ),
-    spec!(
-        "lcs",
-        -3,
-        READONLY,
-        (1, 2, 1),
-        STRING,
-        "string",
-        "7.0.0",
-        "Find longest common substring",
-        "O(N*M) where N and M are the lengths of s1 and s2, respectively",
-        lcs
-    ),
+    cmd("get", 2, READONLY | FAST, get).keys(1, 1, 1).acl(STRING).doc("1.0.0", "O(1)", "Get the value of a key"),
+    cmd("set", -3, WRITE | DENYOOM, set).keys(1, 1, 1).acl(STRING).doc("1.0.0", "O(1)", "Set the string value of a key"),
+    cmd("setnx", 3, WRITE | DENYOOM | FAST, setnx).keys(1, 1, 1).acl(STRING).doc("1.0.0", "O(1)", "Set the value of a key, only if the key does not exist"),
+    cmd("setex", 4, WRITE | DENYOOM, setex).keys(1, 1, 1).acl(STRING).doc("2.0.0", "O(1)", "Set the value and expiration of a key"),
+    cmd("psetex", 4, WRITE | DENYOOM, psetex).keys(1, 1, 1).acl(STRING).doc("2.6.0", "O(1)", "Set the value and expiration in milliseconds of a key"),
+    cmd("getset", 3, WRITE | DENYOOM | FAST, getset).keys(1, 1, 1).acl(STRING).doc("1.0.0", "O(1)", "Set the string value of a key and return its old value"),
+    cmd("getdel", 2, WRITE | FAST, getdel).keys(1, 1, 1).acl(STRING).doc("6.2.0", "O(1)", "Get the value of a key and delete the key"),
+    cmd("getex", -2, WRITE | FAST, getex).keys(1, 1, 1).acl(STRING).doc("6.2.0", "O(1)", "Get the value of a key and optionally set its expiration"),
+    cmd("mget", -2, READONLY | FAST, mget).keys(1, -1, 1).acl(STRING).doc("1.0.0", "O(N) where N is the number of keys to retrieve.", "Get the values of all the given keys"),
+    cmd("mset", -3, WRITE | DENYOOM, mset).keys(1, -1, 2).acl(STRING).doc("1.0.1", "O(N) where N is the number of keys to set.", "Set multiple keys to multiple values"),
+    cmd("msetnx", -3, WRITE | DENYOOM, msetnx).keys(1, -1, 2).acl(STRING).doc("1.0.1", "O(N) where N is the number of keys to set.", "Set multiple keys to multiple values, only if none of the keys exist"),
+    cmd("incr", 2, WRITE | DENYOOM | FAST, incr).keys(1, 1, 1).acl(STRING).doc("1.0.0", "O(1)", "Increment the integer value of a key by one"),
+    cmd("decr", 2, WRITE | DENYOOM | FAST, decr).keys(1, 1, 1).acl(STRING).doc("1.0.0", "O(1)", "Decrement the integer value of a key by one"),
+    cmd("incrby", 3, WRITE | DENYOOM | FAST, incrby).keys(1, 1, 1).acl(STRING).doc("1.0.0", "O(1)", "Increment the integer value of a key by the given amount"),
+    cmd("decrby", 3, WRITE | DENYOOM | FAST, decrby).keys(1, 1, 1).acl(STRING).doc("1.0.0", "O(1)", "Decrement the integer value of a key by the given number"),
+    cmd("incrbyfloat", 3, WRITE | DENYOOM | FAST, incrbyfloat).keys(1, 1, 1).acl(STRING).doc("2.6.0", "O(1)", "Increment the float value of a key by the given amount"),
+    cmd("append", 3, WRITE | DENYOOM | FAST, append).keys(1, 1, 1).acl(STRING).doc("2.0.0", APPEND_CX, "Append a value to a key"),
+    cmd("strlen", 2, READONLY | FAST, strlen).keys(1, 1, 1).acl(STRING).doc("2.2.0", "O(1)", "Get the length of the value stored in a key"),
+    cmd("getrange", 4, READONLY, getrange).keys(1, 1, 1).acl(STRING).doc("2.4.0", GETRANGE_CX, "Get a substring of the string stored at a key"),
+    cmd("substr", 4, READONLY, getrange).keys(1, 1, 1).acl(STRING).doc("1.0.0", GETRANGE_CX, "Get a substring of the string stored at a key"),
+    cmd("setrange", 4, WRITE | DENYOOM, setrange).keys(1, 1, 1).acl(STRING).doc("2.2.0", SETRANGE_CX, "Overwrite part of a string at key starting at the specified offset"),
+    cmd("lcs", -3, READONLY, lcs).keys(1, 2, 1).acl(STRING).doc("7.0.0", "O(N*M) where N and M are the lengths of s1 and s2, respectively", "Find longest common substring"),
     // bitmap
-    spec!(
-        "setbit",
-        4,
-        WRITE | DENYOOM,
-        (1, 1, 1),
-        BITMAP,
-        "bitmap",
-        "2.2.0",
-        "Sets or clears the bit at offset in the string value stored at key",
-        "O(1)",
-        setbit
-    ),
-    spec!(
-        "getbit",
-        3,
-        READONLY | FAST,
-        (1, 1, 1),
-        BITMAP,
-        "bitmap",
-        "2.2.0",
-        "Returns the bit value at offset in the string value stored at key",
-        "O(1)",
-        getbit
-    ),
-    spec!(
-        "bitcount",
-        -2,
-        READONLY,
-        (1, 1, 1),
-        BITMAP,
-        "bitmap",
-        "2.6.0",
-        "Count set bits in a string",
-        "O(N)",
-        bitcount
-    ),
-    spec!(
-        "bitpos",
-        -3,
-        READONLY,
-        (1, 1, 1),
-        BITMAP,
-        "bitmap",
-        "2.8.7",
-        "Find first bit set or clear in a string",
-        "O(N)",
-        bitpos
-    ),
-    spec!(
-        "bitop",
-        -4,
-        WRITE | DENYOOM,
-        (2, -1, 1),
-        BITMAP,
-        "bitmap",
-        "2.6.0",
-        "Perform bitwise operations between strings",
-        "O(N)",
-        bitop
-    ),
-    spec!(
-        "bitfield",
-        -2,
-        WRITE | DENYOOM,
-        (1, 1, 1),
-        BITMAP,
-        "bitmap",
-        "3.2.0",
-        "Perform arbitrary bitfield integer operations on strings",
-        "O(1) for each subcommand specified",
-        bitfield
-    ),
-    spec!(
-        "bitfield_ro",
-        -2,
-        READONLY | FAST,
-        (1, 1, 1),
-        BITMAP,
-        "bitmap",
-        "6.0.0",
-        "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD",
-        "O(1) for each subcommand specified",
-        bitfield_ro
-    ),
-];
+    cmd("setbit", 4, WRITE | DENYOOM, setbit).keys(1, 1, 1).acl(BITMAP).group("bitmap").doc("2.2.0", "O(1)", "Sets or clears the bit at offset in the string value stored at key"),
+    cmd("getbit", 3, READONLY | FAST, getbit).keys(1, 1, 1).acl(BITMAP).group("bitmap").doc("2.2.0", "O(1)", "Returns the bit value at offset in the string value stored at key"),
+    cmd("bitcount", -2, READONLY, bitcount).keys(1, 1, 1).acl(BITMAP).group("bitmap").doc("2.6.0", "O(N)", "Count set bits in a string"),
+    cmd("bitpos", -3, READONLY, bitpos).keys(1, 1, 1).acl(BITMAP).group("bitmap").doc("2.8.7", "O(N)", "Find first bit set or clear in a string"),
+    cmd("bitop", -4, WRITE | DENYOOM, bitop).keys(2, -1, 1).acl(BITMAP).group("bitmap").doc("2.6.0", "O(N)", "Perform bitwise operations between strings"),
+    cmd("bitfield", -2, WRITE | DENYOOM, bitfield).keys(1, 1, 1).acl(BITMAP).group("bitmap").doc("3.2.0", "O(1) for each subcommand specified", "Perform arbitrary bitfield integer operations on strings"),
+    cmd("bitfield_ro", -2, READONLY | FAST, bitfield_ro).keys(1, 1, 1).acl(BITMAP).group("bitmap").doc("6.0.0", "O(1) for each subcommand specified", "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD"),
+]);
 
 // Error replies of this family that CmdError does not share with others.
 const DECR_OVERFLOW: CmdError = CmdError::new("ERR decrement would overflow");

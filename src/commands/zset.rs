@@ -11,7 +11,6 @@ use super::spec::*;
 use super::{block_deadline, Ctx};
 use crate::error::CmdError;
 use crate::resp::encode::Out;
-use crate::spec;
 use crate::types::db::Db;
 use crate::types::glob::glob_match;
 use crate::types::num::{format_double, parse_i64};
@@ -44,460 +43,44 @@ const POP_CX: &str = "O(log(N)*M) with N being the number of elements in the sor
 elements popped.";
 
 /// The sorted-set commands, as Redis 7.0's command table declares them.
-pub const SPECS: &[CommandSpec] = &[
-    spec!(
-        "zadd",
-        -4,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "1.2.0",
-        "Add one or more members to a sorted set, or update its score if it already exists",
-        "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
-        zadd
-    ),
-    spec!(
-        "zincrby",
-        4,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "1.2.0",
-        "Increment the score of a member in a sorted set",
-        "O(log(N)) where N is the number of elements in the sorted set.",
-        zincrby
-    ),
-    spec!(
-        "zcard",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "1.2.0",
-        "Get the number of members in a sorted set",
-        "O(1)",
-        zcard
-    ),
-    spec!(
-        "zcount",
-        4,
-        READONLY | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.0.0",
-        "Count the members in a sorted set with scores within the given values",
-        "O(log(N)) with N being the number of elements in the sorted set.",
-        zcount
-    ),
-    spec!(
-        "zlexcount",
-        4,
-        READONLY | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.8.9",
-        "Count the number of members in a sorted set between a given lexicographical range",
-        "O(log(N)) with N being the number of elements in the sorted set.",
-        zlexcount
-    ),
-    spec!(
-        "zscore",
-        3,
-        READONLY | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "1.2.0",
-        "Get the score associated with the given member in a sorted set",
-        "O(1)",
-        zscore
-    ),
-    spec!(
-        "zmscore",
-        -3,
-        READONLY | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "6.2.0",
-        "Get the score associated with the given members in a sorted set",
-        "O(N) where N is the number of members being requested.",
-        zmscore
-    ),
-    spec!(
-        "zrank",
-        3,
-        READONLY | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.0.0",
-        "Determine the index of a member in a sorted set",
-        "O(log(N))",
-        zrank
-    ),
-    spec!(
-        "zrevrank",
-        3,
-        READONLY | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.0.0",
-        "Determine the index of a member in a sorted set, with scores ordered from high to low",
-        "O(log(N))",
-        zrevrank
-    ),
-    spec!(
-        "zrange",
-        -4,
-        READONLY,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "1.2.0",
-        "Return a range of members in a sorted set",
-        RANGE_CX,
-        zrange
-    ),
-    spec!(
-        "zrangestore",
-        -5,
-        WRITE | DENYOOM,
-        (1, 2, 1),
-        SORTEDSET,
-        "sorted_set",
-        "6.2.0",
-        "Store a range of members from sorted set into another key",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored \
-into the destination key.",
-        zrangestore
-    ),
-    spec!(
-        "zrevrange",
-        -4,
-        READONLY,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "1.2.0",
-        "Return a range of members in a sorted set, by index, with scores ordered from high to low",
-        RANGE_CX,
-        zrevrange
-    ),
-    spec!(
-        "zrangebyscore",
-        -4,
-        READONLY,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "1.0.5",
-        "Return a range of members in a sorted set, by score",
-        RANGEBY_CX,
-        zrangebyscore
-    ),
-    spec!(
-        "zrevrangebyscore",
-        -4,
-        READONLY,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.2.0",
-        "Return a range of members in a sorted set, by score, with scores ordered from high to low",
-        RANGEBY_CX,
-        zrevrangebyscore
-    ),
-    spec!(
-        "zrangebylex",
-        -4,
-        READONLY,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.8.9",
-        "Return a range of members in a sorted set, by lexicographical range",
-        RANGEBY_CX,
-        zrangebylex
-    ),
-    spec!(
-        "zrevrangebylex",
-        -4,
-        READONLY,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.8.9",
-        "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.",
-        RANGEBY_CX,
-        zrevrangebylex
-    ),
-    spec!(
-        "zrem",
-        -3,
-        WRITE | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "1.2.0",
-        "Remove one or more members from a sorted set",
-        "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be \
-removed.",
-        zrem
-    ),
-    spec!(
-        "zremrangebyrank",
-        4,
-        WRITE,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.0.0",
-        "Remove all members in a sorted set within the given indexes",
-        REMRANGE_CX,
-        zremrangebyrank
-    ),
-    spec!(
-        "zremrangebyscore",
-        4,
-        WRITE,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "1.2.0",
-        "Remove all members in a sorted set within the given scores",
-        REMRANGE_CX,
-        zremrangebyscore
-    ),
-    spec!(
-        "zremrangebylex",
-        4,
-        WRITE,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.8.9",
-        "Remove all members in a sorted set between the given lexicographical range",
-        REMRANGE_CX,
-        zremrangebylex
-    ),
-    spec!(
-        "zpopmin",
-        -2,
-        WRITE | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "5.0.0",
-        "Remove and return members with the lowest scores in a sorted set",
-        POP_CX,
-        zpopmin
-    ),
-    spec!(
-        "zpopmax",
-        -2,
-        WRITE | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "5.0.0",
-        "Remove and return members with the highest scores in a sorted set",
-        POP_CX,
-        zpopmax
-    ),
-    spec!(
-        "bzpopmin",
-        -3,
-        WRITE | NOSCRIPT | FAST | BLOCKING,
-        (1, -2, 1),
-        SORTEDSET,
-        "sorted_set",
-        "5.0.0",
-        "Remove and return the member with the lowest score from one or more sorted sets, or block until one is \
-available",
-        "O(log(N)) with N being the number of elements in the sorted set.",
-        bzpopmin
-    ),
-    spec!(
-        "bzpopmax",
-        -3,
-        WRITE | NOSCRIPT | FAST | BLOCKING,
-        (1, -2, 1),
-        SORTEDSET,
-        "sorted_set",
-        "5.0.0",
-        "Remove and return the member with the highest score from one or more sorted sets, or block until one is \
-available",
-        "O(log(N)) with N being the number of elements in the sorted set.",
-        bzpopmax
-    ),
-    CommandSpec {
-        getkeys: Some(keys_numkeys_at_1),
-        ..spec!(
-            "zmpop",
-            -4,
-            WRITE | MOVABLE_KEYS,
-            (0, 0, 0),
-            SORTEDSET,
-            "sorted_set",
-            "7.0.0",
-            "Remove and return members with scores in a sorted set",
-            MPOP_CX,
-            zmpop
-        )
-    },
-    CommandSpec {
-        getkeys: Some(keys_numkeys_at_2),
-        ..spec!(
-            "bzmpop",
-            -5,
-            WRITE | BLOCKING | MOVABLE_KEYS,
-            (0, 0, 0),
-            SORTEDSET,
-            "sorted_set",
-            "7.0.0",
-            "Remove and return members with scores in a sorted set or block until one is available",
-            MPOP_CX,
-            bzmpop
-        )
-    },
-    spec!(
-        "zrandmember",
-        -2,
-        READONLY,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "6.2.0",
-        "Get one or multiple random elements from a sorted set",
-        "O(N) where N is the number of elements returned",
-        zrandmember
-    ),
-    spec!(
-        "zscan",
-        -3,
-        READONLY,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.8.0",
-        "Incrementally iterate sorted sets elements and associated scores",
-        "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to \
-return back to 0. N is the number of elements inside the collection..",
-        zscan
-    ),
-    CommandSpec {
-        getkeys: Some(keys_numkeys_at_1),
-        ..spec!(
-            "zunion",
-            -3,
-            READONLY | MOVABLE_KEYS,
-            (0, 0, 0),
-            SORTEDSET,
-            "sorted_set",
-            "6.2.0",
-            "Add multiple sorted sets",
-            UNION_CX,
-            zunion
-        )
-    },
-    CommandSpec {
-        getkeys: Some(keys_numkeys_at_1),
-        ..spec!(
-            "zinter",
-            -3,
-            READONLY | MOVABLE_KEYS,
-            (0, 0, 0),
-            SORTEDSET,
-            "sorted_set",
-            "6.2.0",
-            "Intersect multiple sorted sets",
-            INTER_CX,
-            zinter
-        )
-    },
-    CommandSpec {
-        getkeys: Some(keys_numkeys_at_1),
-        ..spec!(
-            "zintercard",
-            -3,
-            READONLY | MOVABLE_KEYS,
-            (0, 0, 0),
-            SORTEDSET,
-            "sorted_set",
-            "7.0.0",
-            "Intersect multiple sorted sets and return the cardinality of the result",
-            "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.",
-            zintercard
-        )
-    },
-    CommandSpec {
-        getkeys: Some(keys_numkeys_at_1),
-        ..spec!(
-            "zdiff",
-            -3,
-            READONLY | MOVABLE_KEYS,
-            (0, 0, 0),
-            SORTEDSET,
-            "sorted_set",
-            "6.2.0",
-            "Subtract multiple sorted sets",
-            DIFF_CX,
-            zdiff
-        )
-    },
-    CommandSpec {
-        getkeys: Some(keys_store_numkeys),
-        ..spec!(
-            "zunionstore",
-            -4,
-            WRITE | DENYOOM | MOVABLE_KEYS,
-            (1, 1, 1),
-            SORTEDSET,
-            "sorted_set",
-            "2.0.0",
-            "Add multiple sorted sets and store the resulting sorted set in a new key",
-            UNION_CX,
-            zunionstore
-        )
-    },
-    CommandSpec {
-        getkeys: Some(keys_store_numkeys),
-        ..spec!(
-            "zinterstore",
-            -4,
-            WRITE | DENYOOM | MOVABLE_KEYS,
-            (1, 1, 1),
-            SORTEDSET,
-            "sorted_set",
-            "2.0.0",
-            "Intersect multiple sorted sets and store the resulting sorted set in a new key",
-            INTER_CX,
-            zinterstore
-        )
-    },
-    CommandSpec {
-        getkeys: Some(keys_store_numkeys),
-        ..spec!(
-            "zdiffstore",
-            -4,
-            WRITE | DENYOOM | MOVABLE_KEYS,
-            (1, 1, 1),
-            SORTEDSET,
-            "sorted_set",
-            "6.2.0",
-            "Subtract multiple sorted sets and store the resulting sorted set in a new key",
-            DIFF_CX,
-            zdiffstore
-        )
-    },
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("sorted_set", [
+    cmd("zadd", -4, WRITE | DENYOOM | FAST, zadd).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", "O(log(N)) for each item added, where N is the number of elements in the sorted set.", "Add one or more members to a sorted set, or update its score if it already exists"),
+    cmd("zincrby", 4, WRITE | DENYOOM | FAST, zincrby).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", "O(log(N)) where N is the number of elements in the sorted set.", "Increment the score of a member in a sorted set"),
+    cmd("zcard", 2, READONLY | FAST, zcard).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", "O(1)", "Get the number of members in a sorted set"),
+    cmd("zcount", 4, READONLY | FAST, zcount).keys(1, 1, 1).acl(SORTEDSET).doc("2.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Count the members in a sorted set with scores within the given values"),
+    cmd("zlexcount", 4, READONLY | FAST, zlexcount).keys(1, 1, 1).acl(SORTEDSET).doc("2.8.9", "O(log(N)) with N being the number of elements in the sorted set.", "Count the number of members in a sorted set between a given lexicographical range"),
+    cmd("zscore", 3, READONLY | FAST, zscore).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", "O(1)", "Get the score associated with the given member in a sorted set"),
+    cmd("zmscore", -3, READONLY | FAST, zmscore).keys(1, 1, 1).acl(SORTEDSET).doc("6.2.0", "O(N) where N is the number of members being requested.", "Get the score associated with the given members in a sorted set"),
+    cmd("zrank", 3, READONLY | FAST, zrank).keys(1, 1, 1).acl(SORTEDSET).doc("2.0.0", "O(log(N))", "Determine the index of a member in a sorted set"),
+    cmd("zrevrank", 3, READONLY | FAST, zrevrank).keys(1, 1, 1).acl(SORTEDSET).doc("2.0.0", "O(log(N))", "Determine the index of a member in a sorted set, with scores ordered from high to low"),
+    cmd("zrange", -4, READONLY, zrange).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", RANGE_CX, "Return a range of members in a sorted set"),
+    cmd("zrangestore", -5, WRITE | DENYOOM, zrangestore).keys(1, 2, 1).acl(SORTEDSET).doc("6.2.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.", "Store a range of members from sorted set into another key"),
+    cmd("zrevrange", -4, READONLY, zrevrange).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", RANGE_CX, "Return a range of members in a sorted set, by index, with scores ordered from high to low"),
+    cmd("zrangebyscore", -4, READONLY, zrangebyscore).keys(1, 1, 1).acl(SORTEDSET).doc("1.0.5", RANGEBY_CX, "Return a range of members in a sorted set, by score"),
+    cmd("zrevrangebyscore", -4, READONLY, zrevrangebyscore).keys(1, 1, 1).acl(SORTEDSET).doc("2.2.0", RANGEBY_CX, "Return a range of members in a sorted set, by score, with scores ordered from high to low"),
+    cmd("zrangebylex", -4, READONLY, zrangebylex).keys(1, 1, 1).acl(SORTEDSET).doc("2.8.9", RANGEBY_CX, "Return a range of members in a sorted set, by lexicographical range"),
+    cmd("zrevrangebylex", -4, READONLY, zrevrangebylex).keys(1, 1, 1).acl(SORTEDSET).doc("2.8.9", RANGEBY_CX, "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings."),
+    cmd("zrem", -3, WRITE | FAST, zrem).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.", "Remove one or more members from a sorted set"),
+    cmd("zremrangebyrank", 4, WRITE, zremrangebyrank).keys(1, 1, 1).acl(SORTEDSET).doc("2.0.0", REMRANGE_CX, "Remove all members in a sorted set within the given indexes"),
+    cmd("zremrangebyscore", 4, WRITE, zremrangebyscore).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", REMRANGE_CX, "Remove all members in a sorted set within the given scores"),
+    cmd("zremrangebylex", 4, WRITE, zremrangebylex).keys(1, 1, 1).acl(SORTEDSET).doc("2.8.9", REMRANGE_CX, "Remove all members in a sorted set between the given lexicographical range"),
+    cmd("zpopmin", -2, WRITE | FAST, zpopmin).keys(1, 1, 1).acl(SORTEDSET).doc("5.0.0", POP_CX, "Remove and return members with the lowest scores in a sorted set"),
+    cmd("zpopmax", -2, WRITE | FAST, zpopmax).keys(1, 1, 1).acl(SORTEDSET).doc("5.0.0", POP_CX, "Remove and return members with the highest scores in a sorted set"),
+    cmd("bzpopmin", -3, WRITE | NOSCRIPT | FAST | BLOCKING, bzpopmin).keys(1, -2, 1).acl(SORTEDSET).doc("5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"),
+    cmd("bzpopmax", -3, WRITE | NOSCRIPT | FAST | BLOCKING, bzpopmax).keys(1, -2, 1).acl(SORTEDSET).doc("5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available"),
+    cmd("zmpop", -4, WRITE | MOVABLE_KEYS, zmpop).acl(SORTEDSET).getkeys(keys_numkeys_at_1).doc("7.0.0", MPOP_CX, "Remove and return members with scores in a sorted set"),
+    cmd("bzmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, bzmpop).acl(SORTEDSET).getkeys(keys_numkeys_at_2).doc("7.0.0", MPOP_CX, "Remove and return members with scores in a sorted set or block until one is available"),
+    cmd("zrandmember", -2, READONLY, zrandmember).keys(1, 1, 1).acl(SORTEDSET).doc("6.2.0", "O(N) where N is the number of elements returned", "Get one or multiple random elements from a sorted set"),
+    cmd("zscan", -3, READONLY, zscan).keys(1, 1, 1).acl(SORTEDSET).doc("2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", "Incrementally iterate sorted sets elements and associated scores"),
+    cmd("zunion", -3, READONLY | MOVABLE_KEYS, zunion).acl(SORTEDSET).getkeys(keys_numkeys_at_1).doc("6.2.0", UNION_CX, "Add multiple sorted sets"),
+    cmd("zinter", -3, READONLY | MOVABLE_KEYS, zinter).acl(SORTEDSET).getkeys(keys_numkeys_at_1).doc("6.2.0", INTER_CX, "Intersect multiple sorted sets"),
+    cmd("zintercard", -3, READONLY | MOVABLE_KEYS, zintercard).acl(SORTEDSET).getkeys(keys_numkeys_at_1).doc("7.0.0", "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.", "Intersect multiple sorted sets and return the cardinality of the result"),
+    cmd("zdiff", -3, READONLY | MOVABLE_KEYS, zdiff).acl(SORTEDSET).getkeys(keys_numkeys_at_1).doc("6.2.0", DIFF_CX, "Subtract multiple sorted sets"),
+    cmd("zunionstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, zunionstore).keys(1, 1, 1).acl(SORTEDSET).getkeys(keys_store_numkeys).doc("2.0.0", UNION_CX, "Add multiple sorted sets and store the resulting sorted set in a new key"),
+    cmd("zinterstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, zinterstore).keys(1, 1, 1).acl(SORTEDSET).getkeys(keys_store_numkeys).doc("2.0.0", INTER_CX, "Intersect multiple sorted sets and store the resulting sorted set in a new key"),
+    cmd("zdiffstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, zdiffstore).keys(1, 1, 1).acl(SORTEDSET).getkeys(keys_store_numkeys).doc("6.2.0", DIFF_CX, "Subtract multiple sorted sets and store the resulting sorted set in a new key"),
+]);
 
 // ---------------------------------------------------------------------------------------------------------
 // Key positions of the numkeys commands (COMMAND GETKEYS, cluster slots, tracking).
