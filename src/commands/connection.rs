@@ -551,11 +551,6 @@ pub fn help(cx: &mut Ctx<'_>, cmd: &str, lines: &[&str]) -> CmdResult {
     Ok(())
 }
 
-fn container(_: &mut Ctx<'_>) -> CmdResult {
-    // Never runs: the executor replies for containers whose subcommand is missing or unknown.
-    Err(CmdError::SYNTAX)
-}
-
 const CONN: u32 = NO_AUTH | LOADING | STALE | FAST;
 
 #[rustfmt::skip]

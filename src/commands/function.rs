@@ -590,11 +590,6 @@ fn fcall_ro(cx: &mut Ctx<'_>) -> CmdResult {
     fcall_generic(cx, true)
 }
 
-fn container(_: &mut Ctx<'_>) -> CmdResult {
-    // Never runs: the executor replies for containers whose subcommand is missing or unknown.
-    Err(CmdError::SYNTAX)
-}
-
 #[rustfmt::skip]
 const FUNCTION_SUBS: &[CommandSpec] = &family("scripting", [
     cmd("function|delete", 3, NOSCRIPT | WRITE, function_delete).acl(SCRIPTING).doc("7.0.0", "O(1)", "Deletes a library and its functions."),

@@ -6,14 +6,22 @@
 //! shutdown, waking waiters) are left in `State` for the Keyspace to act on after the batch.
 
 pub mod aof;
+pub mod bitmap;
+pub mod command;
+pub mod config;
 pub mod connection;
+pub mod debug;
+pub mod dump;
 pub mod function;
 pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
+pub mod info;
 pub mod keys;
 pub mod list;
+pub mod memory;
 pub mod multi;
+pub mod object;
 pub mod propagate;
 pub mod replication;
 pub mod scripting;
@@ -22,6 +30,7 @@ pub mod set;
 pub mod sort;
 pub mod spec;
 pub mod stream;
+pub mod stream_group;
 pub mod string;
 pub mod zset;
 
@@ -639,10 +648,18 @@ pub struct Table {
 fn build_table() -> Table {
     let families: &[&[CommandSpec]] = &[
         connection::SPECS,
+        info::SPECS,
         server::SPECS,
+        debug::SPECS,
+        memory::SPECS,
+        config::SPECS,
+        command::SPECS,
         aof::SPECS,
         keys::SPECS,
+        object::SPECS,
+        dump::SPECS,
         string::SPECS,
+        bitmap::SPECS,
         multi::SPECS,
         replication::SPECS,
         list::SPECS,

@@ -85,13 +85,13 @@ impl Scripts {
              number_of_libraries:{}\r\nused_memory_vm_functions:{fn_vm}\r\nused_memory_vm_total:{total}\r\n\
              used_memory_vm_total_human:{}\r\nused_memory_functions:{fns}\r\nused_memory_scripts:{}\r\n\
              used_memory_scripts_human:{}\r\n",
-            super::server::human(eval_vm as u64),
+            super::info::human(eval_vm as u64),
             self.cache.len(),
             self.functions.function_count(),
             self.functions.library_count(),
-            super::server::human(total as u64),
+            super::info::human(total as u64),
             scripts + fns,
-            super::server::human((scripts + fns) as u64),
+            super::info::human((scripts + fns) as u64),
         )
     }
 
@@ -496,11 +496,6 @@ fn script_help(cx: &mut Ctx<'_>) -> CmdResult {
             "    Load a script into the scripts cache without executing it.",
         ],
     )
-}
-
-fn container(_: &mut Ctx<'_>) -> CmdResult {
-    // Never runs: the executor replies for containers whose subcommand is missing or unknown.
-    Err(CmdError::SYNTAX)
 }
 
 const EVAL_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE | MOVABLE_KEYS;

@@ -7,6 +7,12 @@ use crate::error::CmdError;
 /// What a handler returns: Ok after writing its reply to `cx.out`, or the error to reply with (nothing written).
 pub type CmdResult = Result<(), CmdError>;
 pub type Handler = fn(&mut Ctx<'_>) -> CmdResult;
+/// The handler of a container command (CONFIG, CLIENT, XGROUP, ...). Never runs: the executor replies itself
+/// when a container's subcommand is missing or unknown.
+pub fn container(_: &mut Ctx<'_>) -> CmdResult {
+    Err(CmdError::SYNTAX)
+}
+
 /// Key positions for commands whose keys cannot be described by first/last/step (e.g. a numkeys argument).
 pub type GetKeys = fn(&[&[u8]]) -> Vec<usize>;
 
