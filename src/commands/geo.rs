@@ -214,17 +214,6 @@ fn reply_human(out: &mut crate::resp::encode::Out, v: f64) {
     }
 }
 
-/// The sorted set at `key` (None if missing), or WRONGTYPE.
-fn zset_of<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a ZSet>, CmdError> {
-    match db.get(key) {
-        None => Ok(None),
-        Some(e) => match &e.value {
-            Value::ZSet(z) => Ok(Some(z)),
-            _ => Err(CmdError::WRONGTYPE),
-        },
-    }
-}
-
 // ------------------------------------------------------------------------------------------------
 // GEOADD, GEOPOS, GEODIST, GEOHASH
 // ------------------------------------------------------------------------------------------------
@@ -281,18 +270,13 @@ fn geoadd(cx: &mut Ctx<'_>) -> CmdResult {
             }
         }
     };
-    match db.get_mut(key) {
-        Some(e) => match &mut e.value {
-            Value::ZSet(z) => apply(z),
-            _ => return Err(CmdError::WRONGTYPE),
-        },
-        None => {
-            if !xx {
-                let mut z = ZSet::from_pairs(Vec::new(), &enc);
-                apply(&mut z);
-                db.set(key, Value::ZSet(z), false);
-            }
-        }
+    // Without XX a missing key is created (never empty: every member is added to it).
+    let z = match xx {
+        true => db.write::<ZSet>(key)?,
+        false => Some(db.write_or_create(key, || ZSet::from_pairs(Vec::new(), &enc))?),
+    };
+    if let Some(z) = z {
+        apply(z);
     }
     if added + updated > 0 {
         cx.modified(key);
@@ -307,7 +291,7 @@ fn geopos(cx: &mut Ctx<'_>) -> CmdResult {
     let argv = cx.argv;
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let z = zset_of(db, key)?;
+    let z = db.read::<ZSet>(key)?;
     out.array(argv.len() - 2);
     for m in argv.iter().skip(2) {
         match z.and_then(|z| z.score(m)).and_then(geohash::decode_score) {
@@ -331,7 +315,7 @@ fn geodist(cx: &mut Ctx<'_>) -> CmdResult {
     };
     let (key, m1, m2) = (cx.arg(1), cx.arg(2), cx.arg(3));
     let (db, out) = cx.db_out();
-    let Some(z) = zset_of(db, key)? else {
+    let Some(z) = db.read::<ZSet>(key)? else {
         out.nil();
         return Ok(());
     };
@@ -354,7 +338,7 @@ fn geohash_cmd(cx: &mut Ctx<'_>) -> CmdResult {
     let argv = cx.argv;
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let z = zset_of(db, key)?;
+    let z = db.read::<ZSet>(key)?;
     out.array(argv.len() - 2);
     for m in argv.iter().skip(2) {
         match z.and_then(|z| z.score(m)).and_then(geohash::standard_geohash) {
@@ -475,7 +459,7 @@ fn search_generic(cx: &mut Ctx<'_>, src_idx: usize, flags: u32) -> CmdResult {
     let argv = cx.argv;
     let argc = argv.len();
     let src = argv.get(src_idx);
-    let exists = zset_of(cx.db(), src)?.is_some();
+    let exists = cx.db().read::<ZSet>(src)?.is_some();
 
     let mut shape = Shape { kind: ShapeKind::Circle { radius: 0.0 }, xy: [0.0; 2], conversion: 0.0, bounds: [0.0; 4] };
     let mut storekey: Option<&[u8]> = None;

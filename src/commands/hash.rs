@@ -58,27 +58,12 @@ const EMPTY_ARRAY: &[u8] = b"*0\r\n";
 // Shared helpers
 // ---------------------------------------------------------------------------------------------------------
 
-/// The hash at `key` for reading (a counted lookup): None when missing, WRONGTYPE for other types.
-#[inline]
-fn read<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a Hash>, CmdError> {
-    match db.get(key) {
-        None => Ok(None),
-        Some(e) => match &e.value {
-            Value::Hash(h) => Ok(Some(h)),
-            _ => Err(CmdError::WRONGTYPE),
-        },
-    }
-}
-
 /// Redis's hashTypeLookupWriteOrCreate: run `f` on the hash at `key`, or on a new one stored under `key` if
 /// `f` succeeds and leaves it non-empty. WRONGTYPE for other types. `f` must change nothing when it fails.
 #[inline]
 fn write<R>(db: &mut Db, key: &[u8], f: impl FnOnce(&mut Hash) -> Result<R, CmdError>) -> Result<R, CmdError> {
-    match db.get_mut(key) {
-        Some(e) => match &mut e.value {
-            Value::Hash(h) => f(h),
-            _ => Err(CmdError::WRONGTYPE),
-        },
+    match db.write::<Hash>(key)? {
+        Some(h) => f(h),
         None => {
             let mut h = Hash::new();
             let r = f(&mut h)?;
@@ -153,23 +138,20 @@ fn hdel(cx: &mut Ctx<'_>) -> CmdResult {
     let argv = cx.argv;
     let key = argv.get(1);
     let (db, out) = cx.db_out();
-    let (deleted, empty) = match db.get_mut(key) {
+    let (deleted, empty) = match db.write::<Hash>(key)? {
         None => (0, false),
-        Some(e) => match &mut e.value {
-            Value::Hash(h) => {
-                let mut deleted = 0u64;
-                for f in argv.iter().skip(2) {
-                    if h.remove(f) {
-                        deleted += 1;
-                        if h.is_empty() {
-                            break;
-                        }
+        Some(h) => {
+            let mut deleted = 0u64;
+            for f in argv.iter().skip(2) {
+                if h.remove(f) {
+                    deleted += 1;
+                    if h.is_empty() {
+                        break;
                     }
                 }
-                (deleted, h.is_empty())
             }
-            _ => return Err(CmdError::WRONGTYPE),
-        },
+            (deleted, h.is_empty())
+        }
     };
     if empty {
         db.remove(key);
@@ -241,7 +223,7 @@ fn hincrbyfloat(cx: &mut Ctx<'_>) -> CmdResult {
 fn hget(cx: &mut Ctx<'_>) -> CmdResult {
     let (key, field) = (cx.arg(1), cx.arg(2));
     let (db, out) = cx.db_out();
-    match read(db, key)?.and_then(|h| h.get(field)) {
+    match db.read::<Hash>(key)?.and_then(|h| h.get(field)) {
         Some(v) => out.bulk(v),
         None => out.nil(),
     }
@@ -252,7 +234,7 @@ fn hget(cx: &mut Ctx<'_>) -> CmdResult {
 fn hmget(cx: &mut Ctx<'_>) -> CmdResult {
     let argv = cx.argv;
     let (db, out) = cx.db_out();
-    let h = read(db, argv.get(1))?;
+    let h = db.read::<Hash>(argv.get(1))?;
     out.array(argv.len() - 2);
     for f in argv.iter().skip(2) {
         match h.and_then(|h| h.get(f)) {
@@ -267,7 +249,7 @@ fn hmget(cx: &mut Ctx<'_>) -> CmdResult {
 fn hlen(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    out.int(read(db, key)?.map_or(0, |h| h.len()) as i64);
+    out.int(db.read::<Hash>(key)?.map_or(0, |h| h.len()) as i64);
     Ok(())
 }
 
@@ -275,7 +257,7 @@ fn hlen(cx: &mut Ctx<'_>) -> CmdResult {
 fn hstrlen(cx: &mut Ctx<'_>) -> CmdResult {
     let (key, field) = (cx.arg(1), cx.arg(2));
     let (db, out) = cx.db_out();
-    out.int(read(db, key)?.and_then(|h| h.get(field)).map_or(0, |v| v.len()) as i64);
+    out.int(db.read::<Hash>(key)?.and_then(|h| h.get(field)).map_or(0, |v| v.len()) as i64);
     Ok(())
 }
 
@@ -283,7 +265,7 @@ fn hstrlen(cx: &mut Ctx<'_>) -> CmdResult {
 fn hexists(cx: &mut Ctx<'_>) -> CmdResult {
     let (key, field) = (cx.arg(1), cx.arg(2));
     let (db, out) = cx.db_out();
-    out.int(read(db, key)?.is_some_and(|h| h.contains(field)) as i64);
+    out.int(db.read::<Hash>(key)?.is_some_and(|h| h.contains(field)) as i64);
     Ok(())
 }
 
@@ -291,7 +273,7 @@ fn hexists(cx: &mut Ctx<'_>) -> CmdResult {
 fn hkeys(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    match read(db, key)? {
+    match db.read::<Hash>(key)? {
         None => out.array(0),
         Some(h) => out.bulks(h.iter().map(|(k, _)| k)),
     }
@@ -302,7 +284,7 @@ fn hkeys(cx: &mut Ctx<'_>) -> CmdResult {
 fn hvals(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    match read(db, key)? {
+    match db.read::<Hash>(key)? {
         None => out.array(0),
         Some(h) => out.bulks(h.iter().map(|(_, v)| v)),
     }
@@ -313,7 +295,7 @@ fn hvals(cx: &mut Ctx<'_>) -> CmdResult {
 fn hgetall(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    match read(db, key)? {
+    match db.read::<Hash>(key)? {
         None => out.map(0),
         Some(h) => {
             out.map(h.len());
@@ -354,7 +336,7 @@ fn hrandfield(cx: &mut Ctx<'_>) -> CmdResult {
         return hrandfield_count(db, out, key, l, withvalues);
     }
     let (db, out) = cx.db_out();
-    match read(db, key)?.and_then(|h| h.random_pair()) {
+    match db.read::<Hash>(key)?.and_then(|h| h.random_pair()) {
         Some((k, _)) => out.bulk(k),
         None => out.nil(),
     }
@@ -363,7 +345,7 @@ fn hrandfield(cx: &mut Ctx<'_>) -> CmdResult {
 
 /// Redis's hrandfieldWithCountCommand.
 fn hrandfield_count(db: &mut Db, out: &mut Out, key: &[u8], l: i64, withvalues: bool) -> CmdResult {
-    let Some(h) = read(db, key)? else {
+    let Some(h) = db.read::<Hash>(key)? else {
         out.raw(EMPTY_ARRAY);
         return Ok(());
     };
@@ -417,7 +399,7 @@ fn hscan(cx: &mut Ctx<'_>) -> CmdResult {
     let argv = cx.argv;
     let cursor = crate::commands::keys::parse_cursor(argv.get(2)).ok_or(CmdError::INVALID_CURSOR)?;
     let (db, out) = cx.db_out();
-    let Some(h) = read(db, argv.get(1))? else {
+    let Some(h) = db.read::<Hash>(argv.get(1))? else {
         out.raw(b"*2\r\n$1\r\n0\r\n*0\r\n");
         return Ok(());
     };

@@ -16,7 +16,6 @@ use crate::resp::encode::Out;
 use crate::types::db::Db;
 use crate::types::list::List;
 use crate::types::num::parse_i64;
-use crate::types::value::Value;
 
 const PUSH_CX: &str =
     "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.";
@@ -70,33 +69,6 @@ pub const SPECS: &[CommandSpec] = &family("list", [
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
 
-/// The list at `key` for reading (counts a keyspace hit or miss); WRONGTYPE for another type.
-fn read_list<'d>(db: &'d mut Db, key: &[u8]) -> Result<Option<&'d List>, CmdError> {
-    match db.get(key) {
-        None => Ok(None),
-        Some(e) => match &e.value {
-            Value::List(l) => Ok(Some(l)),
-            _ => Err(CmdError::WRONGTYPE),
-        },
-    }
-}
-
-/// The list at `key` for writing; WRONGTYPE for another type.
-fn write_list<'d>(db: &'d mut Db, key: &[u8]) -> Result<Option<&'d mut List>, CmdError> {
-    match db.get_mut(key) {
-        None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::List(l) => Ok(Some(l)),
-            _ => Err(CmdError::WRONGTYPE),
-        },
-    }
-}
-
-/// Does `key` hold something other than a list? (A missing key is fine.)
-fn not_a_list(db: &mut Db, key: &[u8]) -> bool {
-    db.get_mut(key).is_some_and(|e| !matches!(e.value, Value::List(_)))
-}
-
 /// Is this a blocked client's command run again because one of its keys was written? Then a key holding
 /// another type is passed over, as Redis 7.0 only wakes clients for keys of the type they wait on.
 fn woken(cx: &Ctx<'_>) -> bool {
@@ -105,7 +77,7 @@ fn woken(cx: &Ctx<'_>) -> bool {
 
 /// The list at `key` for a blocking command: missing, or another type on a wake-up, read as no list.
 fn waited_list<'d>(db: &'d mut Db, key: &[u8], woken: bool) -> Result<Option<&'d mut List>, CmdError> {
-    match write_list(db, key) {
+    match db.write::<List>(key) {
         Err(_) if woken => Ok(None),
         r => r,
     }
@@ -198,28 +170,21 @@ fn push_generic(cx: &mut Ctx<'_>, front: bool, xx: bool) -> CmdResult {
     let key = argv.get(1);
     let enc = cx.s.enc;
     let (db, out) = cx.db_out();
-    let len = match write_list(db, key)? {
-        Some(l) => {
-            for v in argv.iter().skip(2) {
-                l.push(v, front, &enc);
+    // LPUSHX/RPUSHX leave a missing key alone; LPUSH/RPUSH create it (never empty: arity asks for a value).
+    let l = match xx {
+        true => match db.write::<List>(key)? {
+            Some(l) => l,
+            None => {
+                out.int(0);
+                return Ok(());
             }
-            l.len()
-        }
-        None if xx => {
-            out.int(0);
-            return Ok(());
-        }
-        None => {
-            let mut l = List::new();
-            for v in argv.iter().skip(2) {
-                l.push(v, front, &enc);
-            }
-            let len = l.len();
-            db.set(key, Value::List(l), false);
-            len
-        }
+        },
+        false => db.write_or_create(key, List::new)?,
     };
-    out.int(len as i64);
+    for v in argv.iter().skip(2) {
+        l.push(v, front, &enc);
+    }
+    out.int(l.len() as i64);
     touched(cx, key, argv.len() - 2);
     Ok(())
 }
@@ -244,7 +209,7 @@ fn pop_generic(cx: &mut Ctx<'_>, front: bool) -> CmdResult {
     let count = if cx.argc() == 3 { Some(positive_arg(cx.arg(2), ERR_POSITIVE)?) } else { None };
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let Some(l) = write_list(db, key)? else {
+    let Some(l) = db.write::<List>(key)? else {
         // A missing key: a null, or with a count a null array (RESP3: null either way).
         match count {
             Some(_) => out.nil_array(),
@@ -403,7 +368,7 @@ fn bpop_generic(cx: &mut Ctx<'_>, front: bool) -> CmdResult {
 fn llen(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let n = read_list(db, key)?.map_or(0, |l| l.len());
+    let n = db.read::<List>(key)?.map_or(0, |l| l.len());
     out.int(n as i64);
     Ok(())
 }
@@ -414,7 +379,7 @@ fn lrange(cx: &mut Ctx<'_>) -> CmdResult {
     let end = cx.int_arg(3)?;
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let Some(l) = read_list(db, key)? else {
+    let Some(l) = db.read::<List>(key)? else {
         out.array(0);
         return Ok(());
     };
@@ -451,7 +416,7 @@ fn range_bounds(len: usize, start: i64, end: i64) -> Option<(usize, usize)> {
 fn lindex(cx: &mut Ctx<'_>) -> CmdResult {
     let argv = cx.argv;
     let (db, out) = cx.db_out();
-    let Some(l) = read_list(db, argv.get(1))? else {
+    let Some(l) = db.read::<List>(argv.get(1))? else {
         out.nil();
         return Ok(());
     };
@@ -489,7 +454,7 @@ fn lpos(cx: &mut Ctx<'_>) -> CmdResult {
     }
     let ele = argv.get(2);
     let (db, out) = cx.db_out();
-    let Some(l) = read_list(db, argv.get(1))? else {
+    let Some(l) = db.read::<List>(argv.get(1))? else {
         match count {
             Some(_) => out.array(0),
             None => out.nil(),
@@ -553,7 +518,7 @@ fn lset(cx: &mut Ctx<'_>) -> CmdResult {
     let key = argv.get(1);
     let enc = cx.s.enc;
     let (db, out) = cx.db_out();
-    let Some(l) = write_list(db, key)? else { return Err(CmdError::NO_KEY) };
+    let Some(l) = db.write::<List>(key)? else { return Err(CmdError::NO_KEY) };
     let index = parse_i64(argv.get(2)).ok_or(CmdError::NOT_INT)?;
     if !l.set(index, argv.get(3), &enc) {
         return Err(ERR_OUT_OF_RANGE);
@@ -576,7 +541,7 @@ fn linsert(cx: &mut Ctx<'_>) -> CmdResult {
     let key = argv.get(1);
     let enc = cx.s.enc;
     let (db, out) = cx.db_out();
-    let Some(l) = write_list(db, key)? else {
+    let Some(l) = db.write::<List>(key)? else {
         out.int(0);
         return Ok(());
     };
@@ -596,7 +561,7 @@ fn lrem(cx: &mut Ctx<'_>) -> CmdResult {
     let key = argv.get(1);
     let enc = cx.s.enc;
     let (db, out) = cx.db_out();
-    let Some(l) = write_list(db, key)? else {
+    let Some(l) = db.write::<List>(key)? else {
         out.int(0);
         return Ok(());
     };
@@ -617,7 +582,7 @@ fn ltrim(cx: &mut Ctx<'_>) -> CmdResult {
     let end = cx.int_arg(3)?;
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let Some(l) = write_list(db, key)? else {
+    let Some(l) = db.write::<List>(key)? else {
         out.ok();
         return Ok(());
     };
@@ -656,7 +621,7 @@ fn lmove_generic(cx: &mut Ctx<'_>, from: bool, to: bool) -> CmdResult {
     let (src, dst) = (cx.arg(1), cx.arg(2));
     let enc = cx.s.enc;
     let (db, out) = cx.db_out();
-    match write_list(db, src)? {
+    match db.write::<List>(src)? {
         Some(l) if !l.is_empty() => {}
         _ => {
             out.nil();
@@ -665,7 +630,7 @@ fn lmove_generic(cx: &mut Ctx<'_>, from: bool, to: bool) -> CmdResult {
     }
     if src == dst {
         // Rotate in place: the key is never deleted, so its TTL stays.
-        if let Some(l) = write_list(db, src)? {
+        if let Some(l) = db.write::<List>(src)? {
             if let Some(v) = l.pop(from) {
                 l.push(&v, to, &enc);
                 out.bulk(&v);
@@ -675,22 +640,14 @@ fn lmove_generic(cx: &mut Ctx<'_>, from: bool, to: bool) -> CmdResult {
         propagate_move(cx);
         return Ok(());
     }
-    if not_a_list(db, dst) {
-        return Err(CmdError::WRONGTYPE);
-    }
-    let Some(l) = write_list(db, src)? else { return Ok(()) };
+    // The destination's type is checked first (a missing one is fine).
+    db.write::<List>(dst)?;
+    let Some(l) = db.write::<List>(src)? else { return Ok(()) };
     let Some(v) = l.pop(from) else { return Ok(()) };
     if l.is_empty() {
         db.remove(src);
     }
-    match write_list(db, dst)? {
-        Some(d) => d.push(&v, to, &enc),
-        None => {
-            let mut d = List::new();
-            d.push(&v, to, &enc);
-            db.set(dst, Value::List(d), false);
-        }
-    }
+    db.write_or_create(dst, List::new)?.push(&v, to, &enc);
     out.bulk(&v);
     touched(cx, dst, 0);
     touched(cx, src, 1);

@@ -66,30 +66,6 @@ fn reply_member(out: &mut Out, m: Member<'_>) {
     }
 }
 
-/// Read lookup (touches LRU, counts hits/misses): the set at `key`, None if missing.
-#[inline]
-fn read_set<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a Set>, CmdError> {
-    match db.get(key) {
-        None => Ok(None),
-        Some(e) => match &e.value {
-            Value::Set(s) => Ok(Some(s)),
-            _ => Err(CmdError::WRONGTYPE),
-        },
-    }
-}
-
-/// Write lookup: the set at `key`, None if missing.
-#[inline]
-fn write_set<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut Set>, CmdError> {
-    match db.get_mut(key) {
-        None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::Set(s) => Ok(Some(s)),
-            _ => Err(CmdError::WRONGTYPE),
-        },
-    }
-}
-
 /// Is `key` a set (Some(true)), another type (Some(false)) or missing (None)? A write lookup.
 fn write_kind(db: &mut Db, key: &[u8]) -> Option<bool> {
     db.get_mut(key).map(|e| matches!(e.value, Value::Set(_)))
@@ -184,16 +160,9 @@ fn sadd(cx: &mut Ctx<'_>) -> CmdResult {
     let key = argv.get(1);
     let enc = cx.s.enc;
     let (db, out) = cx.db_out();
-    let add_all = |s: &mut Set| argv.iter().skip(2).filter(|m| s.insert(m, &enc)).count();
-    let added = match write_set(db, key)? {
-        Some(s) => add_all(s),
-        None => {
-            let mut s = Set::for_member(argv.get(2));
-            let n = add_all(&mut s);
-            db.set(key, Value::Set(s), false);
-            n
-        }
-    };
+    // A new set takes the encoding its first member calls for (never empty: arity asks for a member).
+    let s = db.write_or_create(key, || Set::for_member(argv.get(2)))?;
+    let added = argv.iter().skip(2).filter(|m| s.insert(m, &enc)).count();
     out.int(added as i64);
     if added > 0 {
         cx.modified(key);
@@ -206,7 +175,7 @@ fn srem(cx: &mut Ctx<'_>) -> CmdResult {
     let argv = cx.argv;
     let key = argv.get(1);
     let (db, out) = cx.db_out();
-    let Some(s) = write_set(db, key)? else {
+    let Some(s) = db.write::<Set>(key)? else {
         out.int(0);
         return Ok(());
     };
@@ -235,7 +204,7 @@ fn srem(cx: &mut Ctx<'_>) -> CmdResult {
 fn scard(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let n = read_set(db, key)?.map_or(0, |s| s.len());
+    let n = db.read::<Set>(key)?.map_or(0, |s| s.len());
     out.int(n as i64);
     Ok(())
 }
@@ -244,7 +213,7 @@ fn scard(cx: &mut Ctx<'_>) -> CmdResult {
 fn sismember(cx: &mut Ctx<'_>) -> CmdResult {
     let (key, m) = (cx.arg(1), cx.arg(2));
     let (db, out) = cx.db_out();
-    let found = read_set(db, key)?.is_some_and(|s| s.contains(m));
+    let found = db.read::<Set>(key)?.is_some_and(|s| s.contains(m));
     out.int(found as i64);
     Ok(())
 }
@@ -253,7 +222,7 @@ fn sismember(cx: &mut Ctx<'_>) -> CmdResult {
 fn smismember(cx: &mut Ctx<'_>) -> CmdResult {
     let argv = cx.argv;
     let (db, out) = cx.db_out();
-    let s = read_set(db, argv.get(1))?;
+    let s = db.read::<Set>(argv.get(1))?;
     out.array(argv.len() - 2);
     for m in argv.iter().skip(2) {
         out.int(s.is_some_and(|s| s.contains(m)) as i64);
@@ -265,7 +234,7 @@ fn smismember(cx: &mut Ctx<'_>) -> CmdResult {
 fn smembers(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    match read_set(db, key)? {
+    match db.read::<Set>(key)? {
         Some(s) => {
             out.set(s.len());
             for m in s.members() {
@@ -286,7 +255,7 @@ fn srandmember(cx: &mut Ctx<'_>) -> CmdResult {
     }
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    match read_set(db, key)?.and_then(|s| s.random_member()) {
+    match db.read::<Set>(key)?.and_then(|s| s.random_member()) {
         Some(m) => reply_member(out, m),
         None => out.nil(),
     }
@@ -303,7 +272,7 @@ fn srandmember_count(cx: &mut Ctx<'_>) -> CmdResult {
     let (count, uniq) = if l >= 0 { (l as u64, true) } else { (l.unsigned_abs(), false) };
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let Some(s) = read_set(db, key)? else {
+    let Some(s) = db.read::<Set>(key)? else {
         out.array(0);
         return Ok(());
     };
@@ -371,7 +340,7 @@ fn spop(cx: &mut Ctx<'_>) -> CmdResult {
     }
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let Some(s) = write_set(db, key)? else {
+    let Some(s) = db.write::<Set>(key)? else {
         out.nil();
         return Ok(());
     };
@@ -403,7 +372,7 @@ fn spop_count(cx: &mut Ctx<'_>) -> CmdResult {
     let mut srems: Vec<Vec<u8>> = Vec::new();
     let mut whole = false;
     let (db, out) = cx.db_out();
-    let Some(s) = write_set(db, key)? else {
+    let Some(s) = db.write::<Set>(key)? else {
         out.set(0);
         return Ok(());
     };
@@ -486,11 +455,11 @@ fn smove(cx: &mut Ctx<'_>) -> CmdResult {
         return Err(CmdError::WRONGTYPE);
     }
     if src == dst {
-        let found = write_set(db, src)?.is_some_and(|s| s.contains(m));
+        let found = db.write::<Set>(src)?.is_some_and(|s| s.contains(m));
         out.int(found as i64);
         return Ok(());
     }
-    let Some(s) = write_set(db, src)? else {
+    let Some(s) = db.write::<Set>(src)? else {
         out.int(0);
         return Ok(());
     };
@@ -501,15 +470,7 @@ fn smove(cx: &mut Ctx<'_>) -> CmdResult {
     if s.is_empty() {
         db.remove(src);
     }
-    let added = match write_set(db, dst)? {
-        Some(d) => d.insert(m, &enc),
-        None => {
-            let mut d = Set::for_member(m);
-            d.insert(m, &enc);
-            db.set(dst, Value::Set(d), false);
-            true
-        }
-    };
+    let added = db.write_or_create(dst, || Set::for_member(m))?.insert(m, &enc);
     out.int(1);
     cx.modified(src);
     if added {
@@ -754,7 +715,7 @@ fn sscan(cx: &mut Ctx<'_>) -> CmdResult {
     let opts = scan_options(cx);
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let Some(s) = read_set(db, key)? else {
+    let Some(s) = db.read::<Set>(key)? else {
         out.raw(b"*2\r\n$1\r\n0\r\n*0\r\n");
         return Ok(());
     };

@@ -130,26 +130,6 @@ pub(super) fn range_end(arg: &[u8]) -> Result<StreamId, CmdError> {
     Ok(id)
 }
 
-pub(super) fn read_stream<'d>(db: &'d mut Db, key: &[u8]) -> Result<Option<&'d Stream>, CmdError> {
-    match db.get(key) {
-        None => Ok(None),
-        Some(e) => match &e.value {
-            Value::Stream(s) => Ok(Some(s)),
-            _ => Err(CmdError::WRONGTYPE),
-        },
-    }
-}
-
-pub(super) fn write_stream<'d>(db: &'d mut Db, key: &[u8]) -> Result<Option<&'d mut Stream>, CmdError> {
-    match db.get_mut(key) {
-        None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::Stream(s) => Ok(Some(s)),
-            _ => Err(CmdError::WRONGTYPE),
-        },
-    }
-}
-
 /// An id as a bulk string, formatted on the stack (replies write one per entry).
 pub(super) fn write_id(out: &mut Out, id: StreamId) {
     let mut buf = [0u8; 41];
@@ -352,18 +332,14 @@ fn xadd(cx: &mut Ctx<'_>) -> CmdResult {
     let lim = limits(cx);
     let pairs: Vec<&[u8]> = (field_pos..cx.argc()).map(|i| cx.arg(i)).collect();
     let db = cx.db();
-    let exists = match db.get_mut(key) {
-        Some(e) if !matches!(e.value, Value::Stream(_)) => return Err(CmdError::WRONGTYPE),
-        Some(_) => true,
-        None => false,
-    };
+    let exists = db.write::<Stream>(key)?.is_some();
     if !exists && a.nomkstream {
         cx.out.nil();
         return Ok(());
     }
     // A new stream is built aside and stored only once the entry is in (a failed XADD creates no key).
     let mut fresh = Stream::new();
-    let s: &mut Stream = match write_stream(cx.db(), key)? {
+    let s: &mut Stream = match cx.db().write::<Stream>(key)? {
         Some(s) => s,
         None => &mut fresh,
     };
@@ -418,7 +394,7 @@ fn read_stream_nostat<'d>(db: &'d mut Db, key: &[u8]) -> Option<&'d Stream> {
 fn xtrim(cx: &mut Ctx<'_>) -> CmdResult {
     let a = parse_add_trim(cx, false)?;
     let key = cx.arg(1);
-    let Some(s) = write_stream(cx.db(), key)? else {
+    let Some(s) = cx.db().write::<Stream>(key)? else {
         cx.out.int(0);
         return Ok(());
     };
@@ -470,7 +446,7 @@ fn range_generic(cx: &mut Ctx<'_>, rev: bool) -> CmdResult {
     }
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let Some(s) = read_stream(db, key)? else {
+    let Some(s) = db.read::<Stream>(key)? else {
         out.array(0);
         return Ok(());
     };
@@ -492,7 +468,7 @@ fn range_generic(cx: &mut Ctx<'_>, rev: bool) -> CmdResult {
 fn xlen(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let n = read_stream(db, key)?.map_or(0, |s| s.len());
+    let n = db.read::<Stream>(key)?.map_or(0, |s| s.len());
     out.int(n as i64);
     Ok(())
 }
@@ -586,7 +562,7 @@ fn read_generic(cx: &mut Ctx<'_>, group_mode: bool) -> CmdResult {
         let key = cx.arg(streams_arg + k);
         let idarg = cx.arg(streams_arg + nstreams + k);
         let db = cx.db();
-        let s = match read_stream(db, key) {
+        let s = match db.read::<Stream>(key) {
             Ok(s) => s,
             // A woken XREADGROUP whose key changed type: Redis's UNBLOCKED error; XREAD keeps waiting.
             Err(_) if woken && group_mode => {
@@ -653,7 +629,7 @@ fn read_generic(cx: &mut Ctx<'_>, group_mode: bool) -> CmdResult {
         match group {
             None => {
                 let db = cx.db();
-                let Ok(Some(s)) = read_stream(db, key) else { continue };
+                let Ok(Some(s)) = db.read::<Stream>(key) else { continue };
                 let ReadFrom::After(after) = f else { continue };
                 if s.is_empty() || s.last_valid_id() <= after {
                     continue;
@@ -727,12 +703,12 @@ pub(super) fn parse_id_list(cx: &Ctx<'_>, from: usize) -> Result<Vec<StreamId>, 
 /// XDEL key id [id ...]
 fn xdel(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
-    if write_stream(cx.db(), key)?.is_none() {
+    if cx.db().write::<Stream>(key)?.is_none() {
         cx.out.int(0);
         return Ok(());
     }
     let ids = parse_id_list(cx, 2)?;
-    let s = write_stream(cx.db(), key)?.expect("checked");
+    let s = cx.db().write::<Stream>(key)?.expect("checked");
     let deleted = s.delete_ids(&ids);
     if deleted > 0 {
         cx.modified(key);
@@ -769,7 +745,7 @@ fn xsetid(cx: &mut Ctx<'_>) -> CmdResult {
         }
     }
     let key = cx.arg(1);
-    let Some(s) = write_stream(cx.db(), key)? else { return Err(CmdError::NO_KEY) };
+    let Some(s) = cx.db().write::<Stream>(key)? else { return Err(CmdError::NO_KEY) };
     if !s.is_empty() {
         if id < s.last_valid_id() {
             return Err(CmdError::new("ERR The ID specified in XSETID is smaller than the target stream top item"));
@@ -797,7 +773,7 @@ fn xsetid(cx: &mut Ctx<'_>) -> CmdResult {
 
 /// The stream XINFO reports on: `ERR no such key` when missing.
 fn info_stream<'d>(db: &'d mut Db, key: &[u8]) -> Result<&'d Stream, CmdError> {
-    read_stream(db, key)?.ok_or(CmdError::NO_KEY)
+    db.read::<Stream>(key)?.ok_or(CmdError::NO_KEY)
 }
 
 fn write_lag(out: &mut Out, s: &Stream, g: &Group) {

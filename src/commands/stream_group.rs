@@ -6,8 +6,8 @@
 use super::connection::help;
 use super::spec::*;
 use super::stream::{
-    count_or_all, parse_id, parse_id_list, parse_strict_id, range_end, range_start, read_stream, subcommand_syntax,
-    write_entry, write_id, write_stream, ReadFrom,
+    count_or_all, parse_id, parse_id_list, parse_strict_id, range_end, range_start, subcommand_syntax, write_entry,
+    write_id, ReadFrom,
 };
 use super::Ctx;
 use crate::error::CmdError;
@@ -99,7 +99,7 @@ pub(super) fn serve_group(
     noack: bool,
     now: i64,
 ) -> Result<bool, CmdError> {
-    let Some(s) = write_stream(cx.db(), key)? else { return Ok(false) };
+    let Some(s) = cx.db().write::<Stream>(key)? else { return Ok(false) };
     let Some(g) = s.groups.get(gname) else { return Ok(false) };
     let serve_new = match from {
         ReadFrom::After(_) => None,
@@ -132,7 +132,7 @@ pub(super) fn serve_group(
         body.array(2);
     }
     body.bulk(key);
-    let s = write_stream(cx.db(), key)?.expect("stream checked");
+    let s = cx.db().write::<Stream>(key)?.expect("stream checked");
     if let ReadFrom::After(after) = from {
         // History: this consumer's own pending entries after `after`.
         let Some(start) = after.incr() else {
@@ -233,7 +233,7 @@ pub(super) fn nogroup_for_key(group: &[u8], key: &[u8]) -> CmdError {
 
 /// The stream and group an XGROUP subcommand works on (the group must exist).
 fn xgroup_target<'d>(db: &'d mut Db, key: &[u8], group: &[u8]) -> Result<(&'d mut Stream, bool), CmdError> {
-    let Some(s) = write_stream(db, key)? else { return Err(XGROUP_NO_KEY) };
+    let Some(s) = db.write::<Stream>(key)? else { return Err(XGROUP_NO_KEY) };
     let has = s.groups.contains_key(group);
     Ok((s, has))
 }
@@ -255,7 +255,7 @@ fn xgroup_create(cx: &mut Ctx<'_>) -> CmdResult {
         return Err(subcommand_syntax(cx));
     }
     let (key, gname, idarg) = (cx.arg(2), cx.arg(3), cx.arg(4));
-    let existing = write_stream(cx.db(), key)?.map(|s| s.last_id);
+    let existing = cx.db().write::<Stream>(key)?.map(|s| s.last_id);
     if existing.is_none() && !mkstream {
         return Err(XGROUP_NO_KEY);
     }
@@ -265,7 +265,7 @@ fn xgroup_create(cx: &mut Ctx<'_>) -> CmdResult {
         cx.modified(key);
         cx.s.dirty -= 1;
     }
-    let s = write_stream(cx.db(), key)?.expect("stream exists");
+    let s = cx.db().write::<Stream>(key)?.expect("stream exists");
     if s.groups.contains_key(gname) {
         return Err(CmdError::new("BUSYGROUP Consumer Group name already exists"));
     }
@@ -356,7 +356,7 @@ fn xgroup_help(cx: &mut Ctx<'_>) -> CmdResult {
 /// XACK key group id [id ...]
 pub(super) fn xack(cx: &mut Ctx<'_>) -> CmdResult {
     let (key, gname) = (cx.arg(1), cx.arg(2));
-    let has = match write_stream(cx.db(), key)? {
+    let has = match cx.db().write::<Stream>(key)? {
         Some(s) => s.groups.contains_key(gname),
         None => false,
     };
@@ -365,7 +365,7 @@ pub(super) fn xack(cx: &mut Ctx<'_>) -> CmdResult {
         return Ok(());
     }
     let ids = parse_id_list(cx, 3)?;
-    let s = write_stream(cx.db(), key)?.expect("checked");
+    let s = cx.db().write::<Stream>(key)?.expect("checked");
     let g = s.groups.get_mut(gname).expect("checked");
     let mut acked = 0;
     for id in ids {
@@ -407,7 +407,7 @@ pub(super) fn xpending(cx: &mut Ctx<'_>) -> CmdResult {
     }
     let (key, gname) = (cx.arg(1), cx.arg(2));
     let (db, out) = cx.db_out();
-    let s = read_stream(db, key)?;
+    let s = db.read::<Stream>(key)?;
     let Some(g) = s.and_then(|s| s.groups.get(gname)) else { return Err(nogroup_key(key, gname)) };
     if justinfo {
         out.array(4);
@@ -471,7 +471,7 @@ pub(super) fn xpending(cx: &mut Ctx<'_>) -> CmdResult {
 /// [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]
 pub(super) fn xclaim(cx: &mut Ctx<'_>) -> CmdResult {
     let (key, gname, cname) = (cx.arg(1), cx.arg(2), cx.arg(3));
-    match read_stream(cx.db(), key)? {
+    match cx.db().read::<Stream>(key)? {
         Some(s) if s.groups.contains_key(gname) => {}
         _ => return Err(nogroup_key(key, gname)),
     }
@@ -521,7 +521,7 @@ pub(super) fn xclaim(cx: &mut Ctx<'_>) -> CmdResult {
     }
     cx.no_propagate();
     let (db, out) = cx.db_out();
-    let s = write_stream(db, key)?.expect("checked");
+    let s = db.write::<Stream>(key)?.expect("checked");
     let mut propagate_last = false;
     {
         let g = s.groups.get_mut(gname).expect("checked");
@@ -631,14 +631,14 @@ pub(super) fn xautoclaim(cx: &mut Ctx<'_>) -> CmdResult {
         }
         j += 1;
     }
-    match read_stream(cx.db(), key)? {
+    match cx.db().read::<Stream>(key)? {
         Some(s) if s.groups.contains_key(gname) => {}
         _ => return Err(nogroup_key(key, gname)),
     }
     cx.no_propagate();
     let now = clock::now_ms();
     let (db, out) = cx.db_out();
-    let s = write_stream(db, key)?.expect("checked");
+    let s = db.write::<Stream>(key)?.expect("checked");
     let mut dirty = 0u64;
     // As XCLAIM: the consumer appears at its first claim.
     let mut consumer_ready = false;

@@ -228,28 +228,6 @@ fn range_long(arg: &[u8], min: i64, max: i64, msg: Option<&'static str>) -> Resu
 // ---------------------------------------------------------------------------------------------------------
 // Lookups and replies.
 
-/// The sorted set at `key` for reading (counts a hit or miss, as lookupKeyRead does).
-fn read_zset<'d>(db: &'d mut Db, key: &[u8]) -> Result<Option<&'d ZSet>, CmdError> {
-    match db.get(key) {
-        None => Ok(None),
-        Some(e) => match &e.value {
-            Value::ZSet(z) => Ok(Some(z)),
-            _ => Err(CmdError::WRONGTYPE),
-        },
-    }
-}
-
-/// The sorted set at `key` for writing (lookupKeyWrite).
-fn write_zset<'d>(db: &'d mut Db, key: &[u8]) -> Result<Option<&'d mut ZSet>, CmdError> {
-    match db.get_mut(key) {
-        None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::ZSet(z) => Ok(Some(z)),
-            _ => Err(CmdError::WRONGTYPE),
-        },
-    }
-}
-
 /// Members with or without scores: a flat array in RESP2, [member, score] pairs in RESP3 (7.0's shape).
 fn reply_members<'a>(out: &mut Out, it: impl ExactSizeIterator<Item = (&'a [u8], f64)>, withscores: bool) {
     let n = it.len();
@@ -382,7 +360,7 @@ fn zadd_generic(cx: &mut Ctx<'_>, mut incr: bool) -> CmdResult {
         }
         true
     };
-    match write_zset(db, key)? {
+    match db.write::<ZSet>(key)? {
         Some(z) => nan = !apply(z, &mut added, &mut updated, &mut processed, &mut last),
         None if xx => {}
         None => {
@@ -420,7 +398,7 @@ fn zadd_generic(cx: &mut Ctx<'_>, mut incr: bool) -> CmdResult {
 fn zcard(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let n = read_zset(db, key)?.map_or(0, |z| z.len());
+    let n = db.read::<ZSet>(key)?.map_or(0, |z| z.len());
     out.int(n as i64);
     Ok(())
 }
@@ -429,7 +407,7 @@ fn zcard(cx: &mut Ctx<'_>) -> CmdResult {
 fn zscore(cx: &mut Ctx<'_>) -> CmdResult {
     let (key, m) = (cx.arg(1), cx.arg(2));
     let (db, out) = cx.db_out();
-    match read_zset(db, key)?.and_then(|z| z.score(m)) {
+    match db.read::<ZSet>(key)?.and_then(|z| z.score(m)) {
         Some(s) => out.double(s),
         None => out.nil(),
     }
@@ -441,7 +419,7 @@ fn zmscore(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let argv = cx.argv;
     let (db, out) = cx.db_out();
-    let z = read_zset(db, key)?;
+    let z = db.read::<ZSet>(key)?;
     out.array(argv.len() - 2);
     for i in 2..argv.len() {
         match z.and_then(|z| z.score(argv.get(i))) {
@@ -465,7 +443,7 @@ fn zrevrank(cx: &mut Ctx<'_>) -> CmdResult {
 fn zrank_generic(cx: &mut Ctx<'_>, rev: bool) -> CmdResult {
     let (key, m) = (cx.arg(1), cx.arg(2));
     let (db, out) = cx.db_out();
-    let Some(z) = read_zset(db, key)? else {
+    let Some(z) = db.read::<ZSet>(key)? else {
         out.nil();
         return Ok(());
     };
@@ -481,7 +459,7 @@ fn zcount(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let r = parse_score_range(cx.arg(2), cx.arg(3))?;
     let (db, out) = cx.db_out();
-    let n = read_zset(db, key)?.map_or(0, |z| {
+    let n = db.read::<ZSet>(key)?.map_or(0, |z| {
         let (lo, hi) = score_ranks(z, &r);
         hi - lo
     });
@@ -494,7 +472,7 @@ fn zlexcount(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let (min, max) = parse_lex_range(cx.arg(2), cx.arg(3))?;
     let (db, out) = cx.db_out();
-    let n = read_zset(db, key)?.map_or(0, |z| {
+    let n = db.read::<ZSet>(key)?.map_or(0, |z| {
         let (lo, hi) = lex_ranks(z, min, max);
         hi - lo
     });
@@ -668,7 +646,7 @@ fn zrange_generic(cx: &mut Ctx<'_>, start: usize, store: bool, mut rtype: RangeT
     let key = cx.arg(start);
     let dst = cx.arg(1);
     let (db, out) = cx.db_out();
-    let Some(z) = read_zset(db, key)? else {
+    let Some(z) = db.read::<ZSet>(key)? else {
         if store {
             store_result(cx, dst, Vec::new());
         } else {
@@ -696,7 +674,7 @@ fn zrem(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let argv = cx.argv;
     let db = cx.db();
-    let Some(z) = write_zset(db, key)? else {
+    let Some(z) = db.write::<ZSet>(key)? else {
         cx.out.int(0);
         return Ok(());
     };
@@ -741,7 +719,7 @@ fn zremrangebylex(cx: &mut Ctx<'_>) -> CmdResult {
 fn zremrange_generic(cx: &mut Ctx<'_>, range: Range<'_>) -> CmdResult {
     let key = cx.arg(1);
     let db = cx.db();
-    let Some(z) = write_zset(db, key)? else {
+    let Some(z) = db.write::<ZSet>(key)? else {
         cx.out.int(0);
         return Ok(());
     };
@@ -801,7 +779,7 @@ fn pop_first_of<'k>(
     let woken = cx.s.clients.get(cx.me).is_some_and(|c| c.blocked.is_some());
     for &key in keys {
         let db = cx.db();
-        let z = match write_zset(db, key) {
+        let z = match db.write::<ZSet>(key) {
             Ok(Some(z)) => z,
             Ok(None) => continue,
             Err(_) if woken => continue,
@@ -841,7 +819,7 @@ fn zpop_generic(cx: &mut Ctx<'_>, max: bool) -> CmdResult {
     let key = cx.arg(1);
     if count == Some(0) {
         // Type-checked, then an empty array.
-        write_zset(cx.db(), key)?;
+        cx.db().write::<ZSet>(key)?;
         cx.out.array(0);
         return Ok(());
     }
@@ -972,7 +950,7 @@ fn zrandmember(cx: &mut Ctx<'_>) -> CmdResult {
         return zrandmember_count(cx, key, l, withscores);
     }
     let (db, out) = cx.db_out();
-    match read_zset(db, key)?.and_then(|z| z.random()) {
+    match db.read::<ZSet>(key)?.and_then(|z| z.random()) {
         Some((m, _)) => out.bulk(m),
         None => out.nil(),
     }
@@ -981,7 +959,7 @@ fn zrandmember(cx: &mut Ctx<'_>) -> CmdResult {
 
 fn zrandmember_count(cx: &mut Ctx<'_>, key: &[u8], l: i64, withscores: bool) -> CmdResult {
     let (db, out) = cx.db_out();
-    let Some(z) = read_zset(db, key)? else {
+    let Some(z) = db.read::<ZSet>(key)? else {
         out.array(0);
         return Ok(());
     };
@@ -1062,7 +1040,7 @@ fn zscan(cx: &mut Ctx<'_>) -> CmdResult {
     let argc = cx.argc();
     let argv = cx.argv;
     let (db, out) = cx.db_out();
-    let Some(z) = read_zset(db, key)? else {
+    let Some(z) = db.read::<ZSet>(key)? else {
         out.array(2);
         out.bulk(b"0");
         out.array(0);

@@ -31,6 +31,65 @@ pub enum Value {
     Stream(Box<Stream>),
 }
 
+/// A collection kind that commands look up by type: `db.read::<List>(key)?` is the list at `key`, None when
+/// the key is missing, WRONGTYPE when it holds another kind (see `Db::read`, `Db::write`).
+pub trait Typed: Sized {
+    /// This kind inside `v`, or None for another kind.
+    fn of(v: &Value) -> Option<&Self>;
+    /// This kind inside `v` for writing, or None for another kind.
+    fn of_mut(v: &mut Value) -> Option<&mut Self>;
+    /// A new value of this kind, stored by `Db::write_or_create`.
+    fn into_value(self) -> Value;
+}
+
+/// `Typed` for a kind held inline by its `Value` variant.
+macro_rules! typed_inline {
+    ($($kind:ident),*) => {$(
+        impl Typed for $kind {
+            #[inline]
+            fn of(v: &Value) -> Option<&$kind> {
+                match v {
+                    Value::$kind(x) => Some(x),
+                    _ => None,
+                }
+            }
+            #[inline]
+            fn of_mut(v: &mut Value) -> Option<&mut $kind> {
+                match v {
+                    Value::$kind(x) => Some(x),
+                    _ => None,
+                }
+            }
+            #[inline]
+            fn into_value(self) -> Value {
+                Value::$kind(self)
+            }
+        }
+    )*};
+}
+typed_inline!(List, Hash, Set, ZSet);
+
+impl Typed for Stream {
+    #[inline]
+    fn of(v: &Value) -> Option<&Stream> {
+        match v {
+            Value::Stream(x) => Some(x),
+            _ => None,
+        }
+    }
+    #[inline]
+    fn of_mut(v: &mut Value) -> Option<&mut Stream> {
+        match v {
+            Value::Stream(x) => Some(x),
+            _ => None,
+        }
+    }
+    #[inline]
+    fn into_value(self) -> Value {
+        Value::Stream(Box::new(self))
+    }
+}
+
 /// The type names TYPE and SCAN TYPE use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
