@@ -15,7 +15,7 @@ use crate::types::glob::glob_match;
 use crate::types::hash::Hash;
 use crate::types::num;
 use crate::types::num::ld;
-use crate::types::value::{write_i64, Value};
+use crate::types::value::Value;
 
 const ALL_CX: &str = "O(N) where N is the size of the hash.";
 const SCAN_CX: &str = "O(1) for every call. O(N) for a complete iteration, including enough command calls for the \
@@ -176,9 +176,7 @@ fn hincrby(cx: &mut Ctx<'_>) -> CmdResult {
             None => 0,
         };
         let value = old.checked_add(incr).ok_or(CmdError::OVERFLOW)?;
-        let mut buf = [0u8; 20];
-        let n = write_i64(&mut buf, value);
-        h.insert(field, &buf[..n], &enc);
+        h.insert(field, itoa::Buffer::new().format(value).as_bytes(), &enc);
         Ok(value)
     })?;
     out.int(value);
@@ -428,32 +426,13 @@ fn hscan(cx: &mut Ctx<'_>) -> CmdResult {
         }
     });
     out.array(2);
-    let mut buf = [0u8; 20];
-    let n = num_u64(&mut buf, next);
-    out.bulk(&buf[..n]);
+    out.bulk(itoa::Buffer::new().format(next).as_bytes());
     out.array(found.len() * 2);
     for (k, v) in found {
         out.bulk(k);
         out.bulk(v);
     }
     Ok(())
-}
-
-/// Format a u64 in decimal into `buf`; returns the length.
-fn num_u64(buf: &mut [u8; 20], mut n: u64) -> usize {
-    let mut tmp = [0u8; 20];
-    let mut p = 20;
-    loop {
-        p -= 1;
-        tmp[p] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let len = 20 - p;
-    buf[..len].copy_from_slice(&tmp[p..]);
-    len
 }
 
 #[cfg(test)]

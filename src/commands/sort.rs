@@ -23,7 +23,7 @@ use crate::types::db::Db;
 use crate::types::encodings::Encodings;
 use crate::types::list::List;
 use crate::types::set::Set;
-use crate::types::value::{write_i64, Value};
+use crate::types::value::Value;
 use crate::types::zset::ZSet;
 use std::cmp::Ordering;
 
@@ -120,12 +120,9 @@ impl<'a> Pattern<'a> {
 }
 
 /// The bytes of a string value (an `int` one formatted into `tmp`).
-fn str_bytes<'v>(v: &'v Value, tmp: &'v mut [u8; 20]) -> Option<&'v [u8]> {
+fn str_bytes<'v>(v: &'v Value, tmp: &'v mut itoa::Buffer) -> Option<&'v [u8]> {
     match v {
-        Value::Int(i) => {
-            let n = write_i64(tmp, *i);
-            Some(&tmp[..n])
-        }
+        Value::Int(i) => Some(tmp.format(*i).as_bytes()),
         Value::Emb(b) => Some(b),
         Value::Raw(r) => Some(r),
         _ => None,
@@ -151,7 +148,7 @@ fn with_pattern_value<R>(
     buf.extend_from_slice(elem);
     buf.extend_from_slice(suffix);
     let value = db.get(buf).map(|e| &e.value);
-    let mut tmp = [0u8; 20];
+    let mut tmp = itoa::Buffer::new();
     match (value, field) {
         (Some(Value::Hash(h)), Some(field)) => f(h.get(field)),
         (Some(v), None) => f(str_bytes(v, &mut tmp)),

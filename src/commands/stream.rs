@@ -132,28 +132,14 @@ pub(super) fn range_end(arg: &[u8]) -> Result<StreamId, CmdError> {
 
 /// An id as a bulk string, formatted on the stack (replies write one per entry).
 pub(super) fn write_id(out: &mut Out, id: StreamId) {
+    let (mut a, mut b) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let (ms, seq) = (a.format(id.ms).as_bytes(), b.format(id.seq).as_bytes());
     let mut buf = [0u8; 41];
-    let n = fmt_u64(&mut buf, 0, id.ms);
-    buf[n] = b'-';
-    let n = fmt_u64(&mut buf, n + 1, id.seq);
+    let n = ms.len() + 1 + seq.len();
+    buf[..ms.len()].copy_from_slice(ms);
+    buf[ms.len()] = b'-';
+    buf[ms.len() + 1..n].copy_from_slice(seq);
     out.bulk(&buf[..n]);
-}
-
-/// Write `v` in decimal at `buf[at..]`; returns the end position.
-fn fmt_u64(buf: &mut [u8; 41], at: usize, mut v: u64) -> usize {
-    let mut tmp = [0u8; 20];
-    let mut i = 20;
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    let len = 20 - i;
-    buf[at..at + len].copy_from_slice(&tmp[i..]);
-    at + len
 }
 
 pub(super) fn write_entry(out: &mut Out, e: Entry<'_>) {

@@ -13,7 +13,7 @@ use crate::error::CmdError;
 use crate::resp::encode::Out;
 use crate::types::db::Db;
 use crate::types::glob::glob_match;
-use crate::types::num::{format_double, parse_i64};
+use crate::types::num::{self, format_double, parse_i64};
 use crate::types::rng;
 use crate::types::value::Value;
 use crate::types::zset::ZSet;
@@ -111,18 +111,6 @@ fn keys_store_numkeys(argv: &[&[u8]]) -> Vec<usize> {
 
 // ---------------------------------------------------------------------------------------------------------
 // Number parsing with C's rules.
-
-/// A score as getDoubleFromObject reads it: the whole argument, no leading space, no overflow, not NaN.
-fn parse_score(arg: &[u8]) -> Option<f64> {
-    if arg.is_empty() || matches!(arg[0], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        return None;
-    }
-    let (v, used, erange) = crate::types::num::strtod(arg);
-    if used != arg.len() || v.is_nan() || (erange && (v.is_infinite() || v == 0.0)) {
-        return None;
-    }
-    Some(v)
-}
 
 /// The C string of an argument (up to its first NUL), as strtod sees it.
 fn c_str(arg: &[u8]) -> &[u8] {
@@ -314,7 +302,7 @@ fn zadd_generic(cx: &mut Ctx<'_>, mut incr: bool) -> CmdResult {
     }
     let mut scores = Vec::with_capacity(elements);
     for j in 0..elements {
-        scores.push(parse_score(cx.arg(idx + 2 * j)).ok_or(CmdError::NOT_FLOAT)?);
+        scores.push(num::string2d(cx.arg(idx + 2 * j)).ok_or(CmdError::NOT_FLOAT)?);
     }
     let enc = cx.s.enc;
     let argv = cx.argv;
@@ -1221,7 +1209,7 @@ fn setop_generic(cx: &mut Ctx<'_>, dst: Option<&[u8]>, numkeys_idx: usize, op: S
         if op != SetOp::Diff && !card_only && remaining > setnum && cx.argv.is(j, "weights") {
             j += 1;
             for w in weights.iter_mut() {
-                *w = parse_score(cx.arg(j)).ok_or(CmdError::new("ERR weight value is not a float"))?;
+                *w = num::string2d(cx.arg(j)).ok_or(CmdError::new("ERR weight value is not a float"))?;
                 j += 1;
             }
         } else if op != SetOp::Diff && !card_only && remaining >= 2 && cx.argv.is(j, "aggregate") {

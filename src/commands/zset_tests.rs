@@ -469,7 +469,8 @@ fn zscan_both_encodings() {
 
 #[test]
 fn strtod_rules() {
-    use super::{parse_score, parse_score_bound};
+    use super::parse_score_bound;
+    use crate::types::num::string2d as parse_score;
     assert_eq!(parse_score(b"1.5"), Some(1.5));
     assert_eq!(parse_score(b"-inf"), Some(f64::NEG_INFINITY));
     assert_eq!(parse_score(b"+Infinity"), Some(f64::INFINITY));

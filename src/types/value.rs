@@ -120,32 +120,12 @@ impl Kind {
     }
 }
 
-/// Parse a canonical decimal i64 the way Redis's string2ll does: no sign on zero, no leading zeros, no spaces.
-pub fn parse_canonical_i64(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
-    if digits.is_empty() || (digits[0] == b'0' && (digits.len() > 1 || neg)) {
-        return None;
-    }
-    let mut v: i64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        let d = (c - b'0') as i64;
-        v = if neg { v.checked_mul(10)?.checked_sub(d)? } else { v.checked_mul(10)?.checked_add(d)? };
-    }
-    Some(v)
-}
-
 impl Value {
     /// A string value from client bytes, choosing the encoding as Redis's tryObjectEncoding does.
     #[inline]
     pub fn string(s: &[u8]) -> Value {
         if s.len() <= 20 {
-            if let Some(i) = parse_canonical_i64(s) {
+            if let Some(i) = super::num::parse_i64(s) {
                 return Value::Int(i);
             }
         }
@@ -193,7 +173,7 @@ impl Value {
     /// Length of a string value in bytes (the decimal length for `int`).
     pub fn str_len(&self) -> usize {
         match self {
-            Value::Int(i) => itoa_len(*i),
+            Value::Int(i) => itoa::Buffer::new().format(*i).len(),
             Value::Emb(b) => b.len(),
             Value::Raw(v) => v.len(),
             _ => 0,
@@ -204,11 +184,7 @@ impl Value {
     #[inline]
     pub fn with_str<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
         match self {
-            Value::Int(i) => {
-                let mut buf = [0u8; 20];
-                let n = write_i64(&mut buf, *i);
-                Some(f(&buf[..n]))
-            }
+            Value::Int(i) => Some(f(itoa::Buffer::new().format(*i).as_bytes())),
             Value::Emb(b) => Some(f(b)),
             Value::Raw(v) => Some(f(v)),
             _ => None,
@@ -245,35 +221,6 @@ impl Value {
             Value::Stream(st) => st.heap_size(),
         }
     }
-}
-
-/// Decimal length of an i64.
-pub fn itoa_len(i: i64) -> usize {
-    let mut buf = [0u8; 20];
-    write_i64(&mut buf, i)
-}
-
-/// Format an i64 into `buf` (20 bytes is always enough), returning the length.
-#[inline]
-pub fn write_i64(buf: &mut [u8; 20], i: i64) -> usize {
-    let mut n = i.unsigned_abs();
-    let mut tmp = [0u8; 20];
-    let mut p = 20;
-    loop {
-        p -= 1;
-        tmp[p] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if i < 0 {
-        p -= 1;
-        tmp[p] = b'-';
-    }
-    let len = 20 - p;
-    buf[..len].copy_from_slice(&tmp[p..]);
-    len
 }
 
 #[cfg(test)]
