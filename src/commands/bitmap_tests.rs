@@ -1,25 +1,9 @@
 use super::*;
-use crate::commands::testutil::{new, run, T};
+use crate::commands::testutil::{arr, bulk, decode, err, int, ints, new, run, run_raw, T};
 use crate::types::clock;
 
 const NIL: &str = "$-1\r\n";
 const T0: i64 = 1_700_000_000_000;
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
-
-fn int(i: i64) -> String {
-    format!(":{i}\r\n")
-}
-
-fn err(e: &CmdError) -> String {
-    format!("-{}\r\n", e.0)
-}
-
-fn errs(s: &str) -> String {
-    format!("-{s}\r\n")
-}
 
 /// Run with binary arguments; the reply as bytes.
 fn runb(t: &mut T, args: &[&[u8]]) -> Vec<u8> {
@@ -92,13 +76,13 @@ fn setbit_cases() {
     assert_eq!(enc(&mut t, "mykey"), "raw");
     assert_eq!(run(&mut t, &["setbit", "mykey", "2", "0"]), int(1));
     assert_eq!(raw(&mut t, "mykey"), bits("00010011"));
-    let range = err(&CmdError::BIT_OFFSET);
+    let range = err(&CmdError::BIT_OFFSET.0);
     assert_eq!(run(&mut t, &["setbit", "mykey", &(4u64 << 30).to_string(), "1"]), range);
     assert_eq!(run(&mut t, &["setbit", "mykey", "-1", "1"]), range);
     assert_eq!(run(&mut t, &["setbit", "mykey", "#1", "1"]), range);
     assert_eq!(run(&mut t, &["setbit", "mykey", &(512u64 << 23).to_string(), "0"]), range);
     for v in ["-1", "2", "10", "20", "x", "01"] {
-        assert_eq!(run(&mut t, &["setbit", "mykey", "0", v]), err(&CmdError::NOT_BIT), "{v}");
+        assert_eq!(run(&mut t, &["setbit", "mykey", "0", v]), err(&CmdError::NOT_BIT.0), "{v}");
     }
     // A smaller proto-max-bulk-len lowers the limit.
     t.s.config.proto_max_bulk_len = 10;
@@ -155,8 +139,8 @@ fn getbit_cases() {
         assert_eq!(run(&mut t, &["getbit", "mykey", o]), int(b), "{o}");
     }
     assert_eq!(enc(&mut t, "mykey"), "int");
-    assert_eq!(run(&mut t, &["getbit", "mykey", "-1"]), err(&CmdError::BIT_OFFSET));
-    assert_eq!(run(&mut t, &["getbit", "nokey", "x"]), err(&CmdError::BIT_OFFSET));
+    assert_eq!(run(&mut t, &["getbit", "mykey", "-1"]), err(&CmdError::BIT_OFFSET.0));
+    assert_eq!(run(&mut t, &["getbit", "nokey", "x"]), err(&CmdError::BIT_OFFSET.0));
 }
 
 fn count_bits(s: &[u8], start_bit: usize, end_bit: usize) -> i64 {
@@ -178,8 +162,8 @@ fn bitcount_cases() {
     for v in [&b""[..], b"\xaa", b"\x00\x00\xff", b"foobar", b"123"] {
         runb(&mut t, &[b"set", b"str", v]);
         let n = count_bits(v, 0, v.len() * 8);
-        assert_eq!(runb(&mut t, &[b"bitcount", b"str"]), int(n).as_bytes());
-        assert_eq!(runb(&mut t, &[b"bitcount", b"str", b"0", b"-1", b"bit"]), int(n).as_bytes());
+        assert_eq!(decode(&runb(&mut t, &[b"bitcount", b"str"])), int(n));
+        assert_eq!(decode(&runb(&mut t, &[b"bitcount", b"str", b"0", b"-1", b"bit"])), int(n));
     }
     run(&mut t, &["set", "s", "foobar"]);
     let s = b"foobar";
@@ -199,10 +183,10 @@ fn bitcount_cases() {
     }
     assert_eq!(run(&mut t, &["bitcount", "s", "-2", "1", "bit"]), int(0));
     assert_eq!(run(&mut t, &["bitcount", "s", "0", "0", "byte"]), int(count_bits(s, 0, 7)));
-    assert_eq!(run(&mut t, &["bitcount", "s", "0"]), err(&CmdError::SYNTAX));
-    assert_eq!(run(&mut t, &["bitcount", "s", "0", "1", "hello"]), err(&CmdError::SYNTAX));
-    assert_eq!(run(&mut t, &["bitcount", "s", "0", "1", "bit", "x"]), err(&CmdError::SYNTAX));
-    assert_eq!(run(&mut t, &["bitcount", "s", "a", "1"]), err(&CmdError::NOT_INT));
+    assert_eq!(run(&mut t, &["bitcount", "s", "0"]), err(&CmdError::SYNTAX.0));
+    assert_eq!(run(&mut t, &["bitcount", "s", "0", "1", "hello"]), err(&CmdError::SYNTAX.0));
+    assert_eq!(run(&mut t, &["bitcount", "s", "0", "1", "bit", "x"]), err(&CmdError::SYNTAX.0));
+    assert_eq!(run(&mut t, &["bitcount", "s", "a", "1"]), err(&CmdError::NOT_INT.0));
     run(&mut t, &["set", "foo", ""]);
     run(&mut t, &["setbit", "foo", "0", "1"]);
     assert_eq!(run(&mut t, &["bitcount", "foo", "0", "4294967296"]), int(1));
@@ -216,7 +200,7 @@ fn bitcount_cases() {
     for a in (0..320).step_by(3) {
         for b in (a..330).step_by(5) {
             let got = runb(&mut t, &[b"bitcount", b"r", a.to_string().as_bytes(), b.to_string().as_bytes(), b"bit"]);
-            assert_eq!(got, int(count_bits(&v, a, b.min(319))).as_bytes(), "{a} {b}");
+            assert_eq!(decode(&got), int(count_bits(&v, a, b.min(319))), "{a} {b}");
         }
     }
 }
@@ -272,7 +256,7 @@ fn bitpos_cases() {
         runb(&mut t, &[b"set", b"str", v]);
         let mut a: Vec<&[u8]> = vec![b"bitpos", b"str"];
         a.extend(args.iter().map(|s| s.as_bytes()));
-        assert_eq!(runb(&mut t, &a), int(*want).as_bytes(), "{v:?} {args:?}");
+        assert_eq!(decode(&runb(&mut t, &a)), int(*want), "{v:?} {args:?}");
     }
     // Unaligned prefix + full words + remainder.
     let mut v = vec![0xffu8; 27];
@@ -288,11 +272,11 @@ fn bitpos_cases() {
     runb(&mut t, &[b"set", b"str", &v]);
     assert_eq!(run(&mut t, &["bitpos", "str", "1"]), int(216));
     assert_eq!(run(&mut t, &["bitpos", "str", "1", "33", "-1", "bit"]), int(216));
-    assert_eq!(run(&mut t, &["bitpos", "str", "2"]), err(&BIT_ARG));
-    assert_eq!(run(&mut t, &["bitpos", "str", "x"]), err(&CmdError::NOT_INT));
-    assert_eq!(run(&mut t, &["bitpos", "str", "1", "0", "1", "foo"]), err(&CmdError::SYNTAX));
-    assert_eq!(run(&mut t, &["bitpos", "str", "1", "0", "1", "bit", "x"]), err(&CmdError::SYNTAX));
-    assert_eq!(run(&mut t, &["bitpos", "str", "1", "a"]), err(&CmdError::NOT_INT));
+    assert_eq!(run(&mut t, &["bitpos", "str", "2"]), err(&BIT_ARG.0));
+    assert_eq!(run(&mut t, &["bitpos", "str", "x"]), err(&CmdError::NOT_INT.0));
+    assert_eq!(run(&mut t, &["bitpos", "str", "1", "0", "1", "foo"]), err(&CmdError::SYNTAX.0));
+    assert_eq!(run(&mut t, &["bitpos", "str", "1", "0", "1", "bit", "x"]), err(&CmdError::SYNTAX.0));
+    assert_eq!(run(&mut t, &["bitpos", "str", "1", "a"]), err(&CmdError::NOT_INT.0));
     // Bit ranges against the model, for both bit values.
     let v: Vec<u8> = (0..10u32).map(|i| (i.wrapping_mul(2654435761) >> 11) as u8).collect();
     runb(&mut t, &[b"set", b"r", &v]);
@@ -310,7 +294,7 @@ fn bitpos_cases() {
                         b"bit",
                     ],
                 );
-                assert_eq!(got, int(model_bitpos(&v, bit, a, b)).as_bytes(), "{bit} {a} {b}");
+                assert_eq!(decode(&got), int(model_bitpos(&v, bit, a, b)), "{bit} {a} {b}");
             }
         }
     }
@@ -321,7 +305,7 @@ fn bitop_cases() {
     let mut t = frozen();
     run(&mut t, &["set", "s", ""]);
     assert_eq!(run(&mut t, &["bitop", "not", "dest", "s"]), int(0));
-    assert_eq!(run(&mut t, &["get", "dest"]), NIL);
+    assert_eq!(run_raw(&mut t, &["get", "dest"]), NIL);
     runb(&mut t, &[b"set", b"s", b"\xaa\x00\xff\x55"]);
     assert_eq!(run(&mut t, &["bitop", "not", "dest", "s"]), int(4));
     assert_eq!(raw(&mut t, "dest"), b"\x55\xff\x00\xaa");
@@ -377,36 +361,36 @@ fn bitop_cases() {
     assert_eq!(t.s.dirty, d + 1);
     assert_eq!(run(&mut t, &["bitop", "or", "out", "nokey"]), int(0));
     assert_eq!(t.s.dirty, d + 1);
-    assert_eq!(run(&mut t, &["bitop", "not", "dest", "a", "b"]), err(&BITOP_NOT_ARITY));
-    assert_eq!(run(&mut t, &["bitop", "nand", "dest", "a"]), err(&CmdError::SYNTAX));
-    assert_eq!(run(&mut t, &["bitop", "and", "dest"]), errs("ERR wrong number of arguments for 'bitop' command"));
+    assert_eq!(run(&mut t, &["bitop", "not", "dest", "a", "b"]), err(&BITOP_NOT_ARITY.0));
+    assert_eq!(run(&mut t, &["bitop", "nand", "dest", "a"]), err(&CmdError::SYNTAX.0));
+    assert_eq!(run(&mut t, &["bitop", "and", "dest"]), err("ERR wrong number of arguments for 'bitop' command"));
     clock::clear_mock();
 }
 
 #[test]
 fn bitfield_basics() {
     let mut t = new();
-    let arr = |items: &[&str]| format!("*{}\r\n{}", items.len(), items.concat());
-    assert_eq!(run(&mut t, &["bitfield", "bits", "set", "i8", "0", "-100"]), arr(&[":0\r\n"]));
-    assert_eq!(run(&mut t, &["bitfield", "bits", "set", "i8", "0", "101"]), arr(&[":-100\r\n"]));
-    assert_eq!(run(&mut t, &["bitfield", "bits", "get", "i8", "0"]), arr(&[":101\r\n"]));
+    let raw_arr = |items: &[&str]| format!("*{}\r\n{}", items.len(), items.concat());
+    assert_eq!(run_raw(&mut t, &["bitfield", "bits", "set", "i8", "0", "-100"]), raw_arr(&[":0\r\n"]));
+    assert_eq!(run_raw(&mut t, &["bitfield", "bits", "set", "i8", "0", "101"]), raw_arr(&[":-100\r\n"]));
+    assert_eq!(run_raw(&mut t, &["bitfield", "bits", "get", "i8", "0"]), raw_arr(&[":101\r\n"]));
     assert_eq!(enc(&mut t, "bits"), "raw");
     t.s.dbs[0].remove(b"bits");
-    assert_eq!(run(&mut t, &["bitfield", "bits", "set", "u8", "0", "255"]), arr(&[":0\r\n"]));
-    assert_eq!(run(&mut t, &["bitfield", "bits", "set", "u8", "0", "100"]), arr(&[":255\r\n"]));
-    assert_eq!(run(&mut t, &["bitfield", "bits", "get", "u8", "0"]), arr(&[":100\r\n"]));
+    assert_eq!(run_raw(&mut t, &["bitfield", "bits", "set", "u8", "0", "255"]), raw_arr(&[":0\r\n"]));
+    assert_eq!(run_raw(&mut t, &["bitfield", "bits", "set", "u8", "0", "100"]), raw_arr(&[":255\r\n"]));
+    assert_eq!(run_raw(&mut t, &["bitfield", "bits", "get", "u8", "0"]), raw_arr(&[":100\r\n"]));
     t.s.dbs[0].remove(b"bits");
     assert_eq!(
-        run(&mut t, &["bitfield", "bits", "set", "i8", "0", "255", "set", "i8", "0", "100", "get", "i8", "0"]),
-        arr(&[":0\r\n", ":-1\r\n", ":100\r\n"])
+        run_raw(&mut t, &["bitfield", "bits", "set", "i8", "0", "255", "set", "i8", "0", "100", "get", "i8", "0"]),
+        raw_arr(&[":0\r\n", ":-1\r\n", ":100\r\n"])
     );
     t.s.dbs[0].remove(b"bits");
     assert_eq!(
-        run(&mut t, &["bitfield", "bits", "set", "u8", "0", "255", "incrby", "u8", "0", "100", "get", "u8", "0"]),
-        arr(&[":0\r\n", ":99\r\n", ":99\r\n"])
+        run_raw(&mut t, &["bitfield", "bits", "set", "u8", "0", "255", "incrby", "u8", "0", "100", "get", "u8", "0"]),
+        raw_arr(&[":0\r\n", ":99\r\n", ":99\r\n"])
     );
     t.s.dbs[0].remove(b"bits");
-    assert_eq!(run(&mut t, &["bitfield", "bits"]), "*0\r\n");
+    assert_eq!(run(&mut t, &["bitfield", "bits"]), arr(vec![]));
     assert!(!exists(&mut t, "bits"));
     run(&mut t, &["bitfield", "bits", "set", "u8", "#0", "65"]);
     run(&mut t, &["bitfield", "bits", "set", "u8", "#1", "66"]);
@@ -414,80 +398,83 @@ fn bitfield_basics() {
     assert_eq!(run(&mut t, &["get", "bits"]), bulk("ABC"));
     run(&mut t, &["bitfield", "bits", "set", "u8", "#0", "10"]);
     assert_eq!(
-        run(&mut t, &["bitfield", "bits", "incrby", "u8", "#0", "100", "incrby", "u8", "#0", "100"]),
-        arr(&[":110\r\n", ":210\r\n"])
+        run_raw(&mut t, &["bitfield", "bits", "incrby", "u8", "#0", "100", "incrby", "u8", "#0", "100"]),
+        raw_arr(&[":110\r\n", ":210\r\n"])
     );
     let ow = |t: &mut T, args: &[&str]| {
         let mut a = vec!["bitfield", "bits"];
         a.extend_from_slice(args);
-        run(t, &a)
+        run_raw(t, &a)
     };
     run(&mut t, &["bitfield", "bits", "set", "u8", "#0", "100"]);
-    assert_eq!(ow(&mut t, &["overflow", "wrap", "incrby", "u8", "#0", "257"]), arr(&[":101\r\n"]));
-    assert_eq!(ow(&mut t, &["overflow", "wrap", "incrby", "u8", "#0", "255"]), arr(&[":100\r\n"]));
-    assert_eq!(ow(&mut t, &["overflow", "sat", "incrby", "u8", "#0", "257"]), arr(&[":255\r\n"]));
-    assert_eq!(ow(&mut t, &["overflow", "sat", "incrby", "u8", "#0", "-255"]), arr(&[":0\r\n"]));
+    assert_eq!(ow(&mut t, &["overflow", "wrap", "incrby", "u8", "#0", "257"]), raw_arr(&[":101\r\n"]));
+    assert_eq!(ow(&mut t, &["overflow", "wrap", "incrby", "u8", "#0", "255"]), raw_arr(&[":100\r\n"]));
+    assert_eq!(ow(&mut t, &["overflow", "sat", "incrby", "u8", "#0", "257"]), raw_arr(&[":255\r\n"]));
+    assert_eq!(ow(&mut t, &["overflow", "sat", "incrby", "u8", "#0", "-255"]), raw_arr(&[":0\r\n"]));
     run(&mut t, &["bitfield", "bits", "set", "i8", "#0", "100"]);
-    assert_eq!(ow(&mut t, &["overflow", "wrap", "incrby", "i8", "#0", "257"]), arr(&[":101\r\n"]));
-    assert_eq!(ow(&mut t, &["overflow", "wrap", "incrby", "i8", "#0", "255"]), arr(&[":100\r\n"]));
-    assert_eq!(ow(&mut t, &["overflow", "sat", "incrby", "i8", "#0", "257"]), arr(&[":127\r\n"]));
-    assert_eq!(ow(&mut t, &["overflow", "sat", "incrby", "i8", "#0", "-255"]), arr(&[":-128\r\n"]));
-    assert_eq!(ow(&mut t, &["overflow", "fail", "incrby", "i8", "#0", "-1"]), arr(&["$-1\r\n"]));
-    assert_eq!(ow(&mut t, &["get", "i8", "#0"]), arr(&[":-128\r\n"]));
+    assert_eq!(ow(&mut t, &["overflow", "wrap", "incrby", "i8", "#0", "257"]), raw_arr(&[":101\r\n"]));
+    assert_eq!(ow(&mut t, &["overflow", "wrap", "incrby", "i8", "#0", "255"]), raw_arr(&[":100\r\n"]));
+    assert_eq!(ow(&mut t, &["overflow", "sat", "incrby", "i8", "#0", "257"]), raw_arr(&[":127\r\n"]));
+    assert_eq!(ow(&mut t, &["overflow", "sat", "incrby", "i8", "#0", "-255"]), raw_arr(&[":-128\r\n"]));
+    assert_eq!(ow(&mut t, &["overflow", "fail", "incrby", "i8", "#0", "-1"]), raw_arr(&["$-1\r\n"]));
+    assert_eq!(ow(&mut t, &["get", "i8", "#0"]), raw_arr(&[":-128\r\n"]));
     // OVERFLOW applies to the operations after it only.
     assert_eq!(
         ow(&mut t, &["incrby", "i8", "#0", "-1", "overflow", "fail", "incrby", "i8", "#0", "-1"]),
-        arr(&[":127\r\n", ":126\r\n"])
+        raw_arr(&[":127\r\n", ":126\r\n"])
     );
     run(&mut t, &["set", "bits", "1"]);
-    assert_eq!(ow(&mut t, &["get", "u1", "0"]), arr(&[":0\r\n"]));
+    assert_eq!(ow(&mut t, &["get", "u1", "0"]), raw_arr(&[":0\r\n"]));
     assert_eq!(
         ow(&mut t, &["get", "u8", "0", "get", "i64", "4", "get", "u63", "1000"]),
-        arr(&[":49\r\n", ":1152921504606846976\r\n", ":0\r\n"])
+        raw_arr(&[":49\r\n", ":1152921504606846976\r\n", ":0\r\n"])
     );
     for _ in 0..3 {
         t.s.dbs[0].remove(b"mystring");
         assert_eq!(
-            run(
+            run_raw(
                 &mut t,
                 &[
                     "BITFIELD", "mystring", "SET", "i8", "0", "10", "SET", "i8", "64", "10", "INCRBY", "i8", "10",
                     "99900"
                 ]
             ),
-            arr(&[":0\r\n", ":0\r\n", ":60\r\n"])
+            raw_arr(&[":0\r\n", ":0\r\n", ":60\r\n"])
         );
     }
     t.s.clients[t.me].resp = 3;
-    assert_eq!(ow(&mut t, &["overflow", "fail", "set", "u2", "0", "4"]), arr(&["_\r\n"]));
+    assert_eq!(ow(&mut t, &["overflow", "fail", "set", "u2", "0", "4"]), raw_arr(&["_\r\n"]));
 }
 
 #[test]
 fn bitfield_errors() {
     let mut t = new();
-    let typ = err(&BITFIELD_TYPE);
+    let typ = err(&BITFIELD_TYPE.0);
     for ty in ["u64", "i65", "i0", "u0", "x8", "i", "I8", "u-1", "i08"] {
         assert_eq!(run(&mut t, &["bitfield", "k", "get", ty, "0"]), typ, "{ty}");
     }
-    assert_eq!(run(&mut t, &["bitfield", "k", "get", "i64", "0"]), "*1\r\n:0\r\n");
-    let off = err(&CmdError::BIT_OFFSET);
+    assert_eq!(run(&mut t, &["bitfield", "k", "get", "i64", "0"]), ints(&[0]));
+    let off = err(&CmdError::BIT_OFFSET.0);
     for o in ["-1", "x", "#-1", "##1", &(4u64 << 32).to_string(), "#536870912"] {
         assert_eq!(run(&mut t, &["bitfield", "k", "get", "u8", o]), off, "{o}");
     }
-    assert_eq!(run(&mut t, &["bitfield", "k", "overflow", "foo"]), err(&BITFIELD_OVERFLOW));
-    assert_eq!(run(&mut t, &["bitfield", "k", "foo"]), err(&CmdError::SYNTAX));
-    assert_eq!(run(&mut t, &["bitfield", "k", "get", "u8"]), err(&CmdError::SYNTAX));
-    assert_eq!(run(&mut t, &["bitfield", "k", "set", "u8", "0"]), err(&CmdError::SYNTAX));
-    assert_eq!(run(&mut t, &["bitfield", "k", "overflow"]), err(&CmdError::SYNTAX));
-    assert_eq!(run(&mut t, &["bitfield", "k", "set", "u8", "0", "x"]), err(&CmdError::NOT_INT));
+    assert_eq!(run(&mut t, &["bitfield", "k", "overflow", "foo"]), err(&BITFIELD_OVERFLOW.0));
+    assert_eq!(run(&mut t, &["bitfield", "k", "foo"]), err(&CmdError::SYNTAX.0));
+    assert_eq!(run(&mut t, &["bitfield", "k", "get", "u8"]), err(&CmdError::SYNTAX.0));
+    assert_eq!(run(&mut t, &["bitfield", "k", "set", "u8", "0"]), err(&CmdError::SYNTAX.0));
+    assert_eq!(run(&mut t, &["bitfield", "k", "overflow"]), err(&CmdError::SYNTAX.0));
+    assert_eq!(run(&mut t, &["bitfield", "k", "set", "u8", "0", "x"]), err(&CmdError::NOT_INT.0));
     assert!(!exists(&mut t, "k"));
     run(&mut t, &["bitfield", "k", "set", "u8", "0", "100"]);
-    assert_eq!(run(&mut t, &["bitfield_ro", "k", "get", "u8", "0"]), "*1\r\n:100\r\n");
-    assert_eq!(run(&mut t, &["bitfield_ro", "k"]), "*0\r\n");
-    assert_eq!(run(&mut t, &["bitfield_ro", "k", "set", "u8", "0", "100", "get", "u8", "0"]), err(&BITFIELD_RO_WRITE));
-    assert_eq!(run(&mut t, &["bitfield_ro", "k", "incrby", "u8", "0", "1"]), err(&BITFIELD_RO_WRITE));
-    assert_eq!(run(&mut t, &["bitfield_ro", "nokey", "get", "i8", "0"]), "*1\r\n:0\r\n");
-    assert_eq!(run(&mut t, &["bitfield_ro", "k", "overflow", "sat"]), "*0\r\n");
+    assert_eq!(run(&mut t, &["bitfield_ro", "k", "get", "u8", "0"]), ints(&[100]));
+    assert_eq!(run(&mut t, &["bitfield_ro", "k"]), arr(vec![]));
+    assert_eq!(
+        run(&mut t, &["bitfield_ro", "k", "set", "u8", "0", "100", "get", "u8", "0"]),
+        err(&BITFIELD_RO_WRITE.0)
+    );
+    assert_eq!(run(&mut t, &["bitfield_ro", "k", "incrby", "u8", "0", "1"]), err(&BITFIELD_RO_WRITE.0));
+    assert_eq!(run(&mut t, &["bitfield_ro", "nokey", "get", "i8", "0"]), ints(&[0]));
+    assert_eq!(run(&mut t, &["bitfield_ro", "k", "overflow", "sat"]), arr(vec![]));
 }
 
 #[test]
@@ -538,21 +525,21 @@ fn bitfield_overflow_fuzz() {
         let incr = clamp(min * 2 + rnd((range * 2) as u128) as i128);
         let overflow = value > max || value < min || value + incr > max || value + incr < min;
         t.s.dbs[0].remove(b"bits");
-        let r1 = run(&mut t, &["bitfield", "bits", "overflow", "fail", "set", &ty, "0", &value.to_string()]);
-        let r2 = run(&mut t, &["bitfield", "bits", "overflow", "fail", "incrby", &ty, "0", &incr.to_string()]);
+        let r1 = run_raw(&mut t, &["bitfield", "bits", "overflow", "fail", "set", &ty, "0", &value.to_string()]);
+        let r2 = run_raw(&mut t, &["bitfield", "bits", "overflow", "fail", "incrby", &ty, "0", &incr.to_string()]);
         let failed = r1.contains("$-1") || r2.contains("$-1");
         assert_eq!(failed, overflow, "{ty} {value}+{incr}: {r1:?} {r2:?}");
 
         t.s.dbs[0].remove(b"bits");
         run(&mut t, &["bitfield", "bits", "overflow", "wrap", "set", &ty, "0", &value.to_string()]);
         run(&mut t, &["bitfield", "bits", "overflow", "wrap", "incrby", &ty, "0", &incr.to_string()]);
-        let got = run(&mut t, &["bitfield", "bits", "get", &ty, "0"]);
+        let got = run_raw(&mut t, &["bitfield", "bits", "get", &ty, "0"]);
         let wrapped = (value + incr - min).rem_euclid(range) + min;
         assert_eq!(got, format!("*1\r\n:{wrapped}\r\n"), "WRAP {ty} {value}+{incr}");
 
         t.s.dbs[0].remove(b"bits");
         run(&mut t, &["bitfield", "bits", "overflow", "sat", "set", &ty, "0", &value.to_string()]);
-        let got = run(&mut t, &["bitfield", "bits", "overflow", "sat", "incrby", &ty, "0", &incr.to_string()]);
+        let got = run_raw(&mut t, &["bitfield", "bits", "overflow", "sat", "incrby", &ty, "0", &incr.to_string()]);
         let want = (value.clamp(min, max) + incr).clamp(min, max);
         assert_eq!(got, format!("*1\r\n:{want}\r\n"), "SAT {ty} {value}+{incr}");
     }

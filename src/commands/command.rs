@@ -253,20 +253,20 @@ fn command_help(cx: &mut Ctx<'_>) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::testutil::{new, run};
+    use crate::commands::testutil::{arr, bulks, err, new, run, run_raw};
 
     #[test]
     fn command_introspection() {
         let mut t = new();
-        let r = run(&mut t, &["command", "info", "get"]);
+        let r = run_raw(&mut t, &["command", "info", "get"]);
         assert!(r.starts_with("*1\r\n*10\r\n$3\r\nget\r\n:2\r\n"), "{r}");
-        assert_eq!(run(&mut t, &["command", "info", "nosuch"]), "*1\r\n*-1\r\n");
-        assert_eq!(run(&mut t, &["command", "getkeys", "get", "k"]), "*1\r\n$1\r\nk\r\n");
-        assert_eq!(run(&mut t, &["command", "getkeys", "ping"]), "-ERR The command has no key arguments\r\n");
-        assert_eq!(run(&mut t, &["command", "getkeys", "eval", "return 1", "0"]), "*0\r\n");
-        assert_eq!(run(&mut t, &["command", "getkeys", "eval", "return 1", "1", "k"]), "*1\r\n$1\r\nk\r\n");
-        assert_eq!(run(&mut t, &["command", "getkeys", "nosuch"]), "-ERR Invalid command specified\r\n");
-        assert!(run(&mut t, &["command", "count"]).starts_with(':'));
-        assert!(run(&mut t, &["command", "docs", "config"]).contains("config|get"));
+        assert_eq!(run_raw(&mut t, &["command", "info", "nosuch"]), "*1\r\n*-1\r\n");
+        assert_eq!(run(&mut t, &["command", "getkeys", "get", "k"]), bulks(&["k"]));
+        assert_eq!(run(&mut t, &["command", "getkeys", "ping"]), err("ERR The command has no key arguments"));
+        assert_eq!(run(&mut t, &["command", "getkeys", "eval", "return 1", "0"]), arr(vec![]));
+        assert_eq!(run(&mut t, &["command", "getkeys", "eval", "return 1", "1", "k"]), bulks(&["k"]));
+        assert_eq!(run(&mut t, &["command", "getkeys", "nosuch"]), err("ERR Invalid command specified"));
+        assert!(run_raw(&mut t, &["command", "count"]).starts_with(':'));
+        assert!(run_raw(&mut t, &["command", "docs", "config"]).contains("config|get"));
     }
 }

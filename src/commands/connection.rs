@@ -584,36 +584,36 @@ pub const SPECS: &[CommandSpec] = &family("connection", [
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::testutil::{new, run};
+    use crate::commands::testutil::{bulk, err, int, new, ok, run, run_raw, simple};
 
     #[test]
     fn ping_echo_select() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["PING"]), "+PONG\r\n");
-        assert_eq!(run(&mut t, &["ping", "hi"]), "$2\r\nhi\r\n");
-        assert_eq!(run(&mut t, &["ping", "a", "b"]), "-ERR wrong number of arguments for 'ping' command\r\n");
-        assert_eq!(run(&mut t, &["echo", "x"]), "$1\r\nx\r\n");
-        assert_eq!(run(&mut t, &["select", "3"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["PING"]), simple("PONG"));
+        assert_eq!(run(&mut t, &["ping", "hi"]), bulk("hi"));
+        assert_eq!(run(&mut t, &["ping", "a", "b"]), err("ERR wrong number of arguments for 'ping' command"));
+        assert_eq!(run(&mut t, &["echo", "x"]), bulk("x"));
+        assert_eq!(run(&mut t, &["select", "3"]), ok());
         assert_eq!(t.s.clients[t.me].db, 3);
-        assert_eq!(run(&mut t, &["select", "16"]), "-ERR DB index is out of range\r\n");
-        assert_eq!(run(&mut t, &["select", "x"]), "-ERR value is not an integer or out of range\r\n");
+        assert_eq!(run(&mut t, &["select", "16"]), err("ERR DB index is out of range"));
+        assert_eq!(run(&mut t, &["select", "x"]), err("ERR value is not an integer or out of range"));
     }
 
     #[test]
     fn auth_and_hello() {
         let mut t = new();
-        assert!(run(&mut t, &["auth", "x"]).starts_with("-ERR AUTH <password> called without"));
+        assert!(run_raw(&mut t, &["auth", "x"]).starts_with("-ERR AUTH <password> called without"));
         t.s.config.requirepass = "pw".into();
         t.s.clients[t.me].authenticated = false;
-        assert_eq!(run(&mut t, &["ping"]), "-NOAUTH Authentication required.\r\n");
-        assert_eq!(run(&mut t, &["auth", "bad"]), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
-        assert_eq!(run(&mut t, &["auth", "pw"]), "+OK\r\n");
-        assert_eq!(run(&mut t, &["ping"]), "+PONG\r\n");
-        let r = run(&mut t, &["hello", "3"]);
+        assert_eq!(run(&mut t, &["ping"]), err("NOAUTH Authentication required."));
+        assert_eq!(run(&mut t, &["auth", "bad"]), err("WRONGPASS invalid username-password pair or user is disabled."));
+        assert_eq!(run(&mut t, &["auth", "pw"]), ok());
+        assert_eq!(run(&mut t, &["ping"]), simple("PONG"));
+        let r = run_raw(&mut t, &["hello", "3"]);
         assert!(r.starts_with("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n"), "{r}");
         assert_eq!(t.s.clients[t.me].resp, 3);
-        assert_eq!(run(&mut t, &["hello", "4"]), "-NOPROTO unsupported protocol version\r\n");
-        assert_eq!(run(&mut t, &["reset"]), "+RESET\r\n");
+        assert_eq!(run(&mut t, &["hello", "4"]), err("NOPROTO unsupported protocol version"));
+        assert_eq!(run(&mut t, &["reset"]), simple("RESET"));
         assert_eq!(t.s.clients[t.me].resp, 2);
         assert!(!t.s.clients[t.me].authenticated);
     }
@@ -624,18 +624,18 @@ mod tests {
         t.s.clients[t.me].local = false;
         assert_eq!(
             run(&mut t, &["client", "setname", "a b"]),
-            "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
+            err("ERR Client names cannot contain spaces, newlines or special characters.")
         );
-        assert_eq!(run(&mut t, &["client", "setname", "foo"]), "+OK\r\n");
-        assert_eq!(run(&mut t, &["client", "getname"]), "$3\r\nfoo\r\n");
-        let list = run(&mut t, &["client", "list"]);
+        assert_eq!(run(&mut t, &["client", "setname", "foo"]), ok());
+        assert_eq!(run(&mut t, &["client", "getname"]), bulk("foo"));
+        let list = run_raw(&mut t, &["client", "list"]);
         assert!(list.contains("name=foo") && list.contains("cmd=client|list"), "{list}");
-        assert_eq!(run(&mut t, &["client", "foo"]), "-ERR unknown subcommand 'foo'. Try CLIENT HELP.\r\n");
-        assert_eq!(run(&mut t, &["client", "kill", "1.2.3.4:5"]), "-ERR No such client\r\n");
-        assert_eq!(run(&mut t, &["client", "kill", "id", "999"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["client", "id"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["client", "pause", "100", "write"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["client", "foo"]), err("ERR unknown subcommand 'foo'. Try CLIENT HELP."));
+        assert_eq!(run(&mut t, &["client", "kill", "1.2.3.4:5"]), err("ERR No such client"));
+        assert_eq!(run(&mut t, &["client", "kill", "id", "999"]), int(0));
+        assert_eq!(run(&mut t, &["client", "id"]), int(1));
+        assert_eq!(run(&mut t, &["client", "pause", "100", "write"]), ok());
         assert!(t.s.pause.is_some_and(|p| !p.all));
-        assert_eq!(run(&mut t, &["client", "unpause"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["client", "unpause"]), ok());
     }
 }

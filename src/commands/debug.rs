@@ -285,15 +285,15 @@ fn debug_protocol(cx: &mut Ctx<'_>) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::testutil::{new, run};
+    use crate::commands::testutil::{bulk, bulks, int, new, ok, run, run_raw, simple};
 
     #[test]
     fn debug_protocol_and_digest() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["debug", "digest"]), "+0000000000000000000000000000000000000000\r\n");
+        assert_eq!(run(&mut t, &["debug", "digest"]), simple("0000000000000000000000000000000000000000"));
         t.s.dbs[0].set(b"a", crate::types::value::Value::Int(1), false);
-        assert_ne!(run(&mut t, &["debug", "digest"]), "+0000000000000000000000000000000000000000\r\n");
-        assert_eq!(run(&mut t, &["debug", "protocol", "bignum"]), "$37\r\n1234567999999999999999999999999999999\r\n");
+        assert_ne!(run(&mut t, &["debug", "digest"]), simple("0000000000000000000000000000000000000000"));
+        assert_eq!(run(&mut t, &["debug", "protocol", "bignum"]), bulk("1234567999999999999999999999999999999"));
     }
 
     #[test]
@@ -305,11 +305,11 @@ mod tests {
         run(&mut t, &["hset", "h", "f", "v"]);
         run(&mut t, &["set", "t", "x", "ex", "100"]);
         let before = run(&mut t, &["debug", "digest"]);
-        assert_eq!(run(&mut t, &["debug", "reload"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["debug", "reload"]), ok());
         assert_eq!(run(&mut t, &["debug", "digest"]), before);
-        assert_eq!(run(&mut t, &["lrange", "l", "0", "-1"]), "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
-        assert_eq!(run(&mut t, &["object", "encoding", "st"]), "$6\r\nintset\r\n");
-        assert!(run(&mut t, &["ttl", "t"]).starts_with(":"));
-        assert_ne!(run(&mut t, &["ttl", "t"]), ":-1\r\n");
+        assert_eq!(run(&mut t, &["lrange", "l", "0", "-1"]), bulks(&["a", "b"]));
+        assert_eq!(run(&mut t, &["object", "encoding", "st"]), bulk("intset"));
+        assert!(run_raw(&mut t, &["ttl", "t"]).starts_with(":"));
+        assert_ne!(run(&mut t, &["ttl", "t"]), int(-1));
     }
 }

@@ -124,7 +124,7 @@ fn restore(cx: &mut Ctx<'_>) -> CmdResult {
 mod tests {
     use super::*;
     use crate::commands::run_args;
-    use crate::commands::testutil::{new, run, T};
+    use crate::commands::testutil::{err, int, new, run, run_raw, T};
     use crate::types::value::Value;
 
     fn put(t: &mut T, k: &str, v: &str) {
@@ -153,24 +153,24 @@ mod tests {
         let mut t = new();
         put(&mut t, "foo", "bar");
         let payload = bulk_bytes(&run_bytes(&mut t, &[b"dump", b"foo"]));
-        assert_eq!(run(&mut t, &["dump", "nokey"]), "$-1\r\n");
+        assert_eq!(run_raw(&mut t, &["dump", "nokey"]), "$-1\r\n");
         assert_eq!(
             run_bytes(&mut t, &[b"restore", b"foo", b"0", &payload]),
             b"-BUSYKEY Target key name already exists.\r\n"
         );
         assert_eq!(run_bytes(&mut t, &[b"restore", b"new", b"0", &payload]), b"+OK\r\n");
         assert_eq!(get(&mut t, 0, "new").as_deref(), Some(&b"bar"[..]));
-        assert_eq!(run(&mut t, &["ttl", "new"]), ":-1\r\n");
+        assert_eq!(run(&mut t, &["ttl", "new"]), int(-1));
         // Relative and absolute TTLs.
         assert_eq!(run_bytes(&mut t, &[b"restore", b"t1", b"5000", &payload]), b"+OK\r\n");
-        assert_eq!(run(&mut t, &["pttl", "t1"]), ":5000\r\n");
+        assert_eq!(run(&mut t, &["pttl", "t1"]), int(5000));
         assert_eq!(run_bytes(&mut t, &[b"restore", b"t2", b"1000003000", &payload, b"absttl"]), b"+OK\r\n");
-        assert_eq!(run(&mut t, &["pttl", "t2"]), ":3000\r\n");
+        assert_eq!(run(&mut t, &["pttl", "t2"]), int(3000));
         // A TTL in the past: OK, no key; with REPLACE the old key is gone too.
         assert_eq!(run_bytes(&mut t, &[b"restore", b"t3", b"999999000", &payload, b"ABSTTL"]), b"+OK\r\n");
-        assert_eq!(run(&mut t, &["exists", "t3"]), ":0\r\n");
+        assert_eq!(run(&mut t, &["exists", "t3"]), int(0));
         assert_eq!(run_bytes(&mut t, &[b"restore", b"foo", b"1", &payload, b"absttl", b"replace"]), b"+OK\r\n");
-        assert_eq!(run(&mut t, &["exists", "foo"]), ":0\r\n");
+        assert_eq!(run(&mut t, &["exists", "foo"]), int(0));
         // REPLACE overwrites.
         put(&mut t, "foo", "bar2");
         assert_eq!(run_bytes(&mut t, &[b"restore", b"foo", b"0", &payload, b"replace"]), b"+OK\r\n");
@@ -183,21 +183,21 @@ mod tests {
         let mut t = new();
         put(&mut t, "foo", "bar");
         let payload = bulk_bytes(&run_bytes(&mut t, &[b"dump", b"foo"]));
-        assert_eq!(run(&mut t, &["restore", "foo", "0", "...", "invalid-option"]), "-ERR syntax error\r\n");
-        assert_eq!(run(&mut t, &["restore", "foo", "0", "..."]), "-BUSYKEY Target key name already exists.\r\n");
-        assert_eq!(run(&mut t, &["restore", "x", "-1", "..."]), "-ERR Invalid TTL value, must be >= 0\r\n");
-        assert_eq!(run(&mut t, &["restore", "x", "abc", "..."]), "-ERR value is not an integer or out of range\r\n");
-        assert_eq!(run(&mut t, &["restore", "x", "0", "..."]), "-ERR DUMP payload version or checksum are wrong\r\n");
+        assert_eq!(run(&mut t, &["restore", "foo", "0", "...", "invalid-option"]), err("ERR syntax error"));
+        assert_eq!(run(&mut t, &["restore", "foo", "0", "..."]), err("BUSYKEY Target key name already exists."));
+        assert_eq!(run(&mut t, &["restore", "x", "-1", "..."]), err("ERR Invalid TTL value, must be >= 0"));
+        assert_eq!(run(&mut t, &["restore", "x", "abc", "..."]), err("ERR value is not an integer or out of range"));
+        assert_eq!(run(&mut t, &["restore", "x", "0", "..."]), err("ERR DUMP payload version or checksum are wrong"));
         assert_eq!(
             run(&mut t, &["restore", "x", "0", "...", "idletime", "-1"]),
-            "-ERR Invalid IDLETIME value, must be >= 0\r\n"
+            err("ERR Invalid IDLETIME value, must be >= 0")
         );
         assert_eq!(
             run(&mut t, &["restore", "x", "0", "...", "freq", "256"]),
-            "-ERR Invalid FREQ value, must be >= 0 and <= 255\r\n"
+            err("ERR Invalid FREQ value, must be >= 0 and <= 255")
         );
-        assert_eq!(run(&mut t, &["restore", "x", "0", "...", "freq", "1", "idletime", "1"]), "-ERR syntax error\r\n");
-        assert_eq!(run(&mut t, &["restore", "x", "0", "...", "idletime"]), "-ERR syntax error\r\n");
+        assert_eq!(run(&mut t, &["restore", "x", "0", "...", "freq", "1", "idletime", "1"]), err("ERR syntax error"));
+        assert_eq!(run(&mut t, &["restore", "x", "0", "...", "idletime"]), err("ERR syntax error"));
         let mut bad = payload.clone();
         bad[3] ^= 1;
         assert_eq!(
@@ -211,7 +211,7 @@ mod tests {
         let crc = crate::persist::dump::crc64(0, &body);
         body.extend_from_slice(&crc.to_le_bytes());
         assert_eq!(run_bytes(&mut t, &[b"restore", b"x", b"0", &body]), b"-ERR Bad data format\r\n");
-        assert_eq!(run(&mut t, &["exists", "x"]), ":0\r\n");
+        assert_eq!(run(&mut t, &["exists", "x"]), int(0));
     }
 
     #[test]
@@ -221,19 +221,19 @@ mod tests {
         put(&mut t, "foo", "bar");
         let payload = bulk_bytes(&run_bytes(&mut t, &[b"dump", b"foo"]));
         assert_eq!(run_bytes(&mut t, &[b"restore", b"a", b"0", &payload, b"idletime", b"1000"]), b"+OK\r\n");
-        assert_eq!(run(&mut t, &["object", "idletime", "a"]), ":1000\r\n");
+        assert_eq!(run(&mut t, &["object", "idletime", "a"]), int(1000));
         // An idle time longer than the 24-bit clock has run wraps around rather than failing.
         assert_eq!(run_bytes(&mut t, &[b"restore", b"b", b"0", &payload, b"idletime", b"99999999999"]), b"+OK\r\n");
         // FREQ is ignored without an LFU policy...
         assert_eq!(run_bytes(&mut t, &[b"restore", b"c", b"0", &payload, b"freq", b"100"]), b"+OK\r\n");
-        assert_eq!(run(&mut t, &["object", "idletime", "c"]), ":0\r\n");
+        assert_eq!(run(&mut t, &["object", "idletime", "c"]), int(0));
         // ...and applies with one.
         t.s.config.maxmemory_policy = "allkeys-lfu".into();
         t.s.apply_config();
         assert_eq!(run_bytes(&mut t, &[b"restore", b"d", b"0", &payload, b"freq", b"100"]), b"+OK\r\n");
-        assert_eq!(run(&mut t, &["object", "freq", "d"]), ":100\r\n");
+        assert_eq!(run(&mut t, &["object", "freq", "d"]), int(100));
         assert_eq!(run_bytes(&mut t, &[b"restore", b"e", b"0", &payload]), b"+OK\r\n");
-        assert_eq!(run(&mut t, &["object", "freq", "e"]), ":5\r\n");
+        assert_eq!(run(&mut t, &["object", "freq", "e"]), int(5));
         clock::clear_mock();
     }
 }

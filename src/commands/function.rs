@@ -612,40 +612,42 @@ pub const SPECS: &[CommandSpec] = &family("scripting", [
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::testutil::{new, run};
+    use crate::commands::testutil::{bulk, err, new, ok, run, run_raw};
 
     const LIB: &str = "#!lua name=mylib\nredis.register_function('hello', function(keys, args) return 'hi ' .. (args[1] or '') end)\nredis.register_function{function_name='getk', callback=function(keys) return redis.call('get', keys[1]) end, flags={'no-writes'}}";
 
     #[test]
     fn load_call_list_delete() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["function", "load", LIB]), "$5\r\nmylib\r\n");
-        assert_eq!(run(&mut t, &["function", "load", LIB]), "-ERR Library 'mylib' already exists\r\n");
-        assert_eq!(run(&mut t, &["function", "load", "replace", LIB]), "$5\r\nmylib\r\n");
-        assert_eq!(run(&mut t, &["fcall", "hello", "0", "bob"]), "$6\r\nhi bob\r\n");
+        assert_eq!(run(&mut t, &["function", "load", LIB]), bulk("mylib"));
+        assert_eq!(run(&mut t, &["function", "load", LIB]), err("ERR Library 'mylib' already exists"));
+        assert_eq!(run(&mut t, &["function", "load", "replace", LIB]), bulk("mylib"));
+        assert_eq!(run(&mut t, &["fcall", "hello", "0", "bob"]), bulk("hi bob"));
         run(&mut t, &["set", "k", "v"]);
-        assert_eq!(run(&mut t, &["fcall_ro", "getk", "1", "k"]), "$1\r\nv\r\n");
+        assert_eq!(run(&mut t, &["fcall_ro", "getk", "1", "k"]), bulk("v"));
         assert_eq!(
             run(&mut t, &["fcall_ro", "hello", "0"]),
-            "-ERR Can not execute a script with write flag using *_ro command.\r\n"
+            err("ERR Can not execute a script with write flag using *_ro command.")
         );
-        assert!(run(&mut t, &["function", "list"]).contains("no-writes"));
-        assert_eq!(run(&mut t, &["function", "delete", "mylib"]), "+OK\r\n");
-        assert_eq!(run(&mut t, &["fcall", "hello", "0"]), "-ERR Function not found\r\n");
-        assert_eq!(run(&mut t, &["function", "delete", "mylib"]), "-ERR Library not found\r\n");
+        assert!(run_raw(&mut t, &["function", "list"]).contains("no-writes"));
+        assert_eq!(run(&mut t, &["function", "delete", "mylib"]), ok());
+        assert_eq!(run(&mut t, &["fcall", "hello", "0"]), err("ERR Function not found"));
+        assert_eq!(run(&mut t, &["function", "delete", "mylib"]), err("ERR Library not found"));
     }
 
     #[test]
     fn load_errors() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["function", "load", "return 1"]), "-ERR Missing library metadata\r\n");
-        assert_eq!(run(&mut t, &["function", "load", "#!lua name=x\nreturn 1"]), "-ERR No functions registered\r\n");
-        assert_eq!(run(&mut t, &["function", "load", "#!js name=x\nreturn 1"]), "-ERR Engine 'js' not found\r\n");
-        assert!(run(&mut t, &["function", "load", "#!lua name=x\nreturn math.random()"])
+        assert_eq!(run(&mut t, &["function", "load", "return 1"]), err("ERR Missing library metadata"));
+        assert_eq!(run(&mut t, &["function", "load", "#!lua name=x\nreturn 1"]), err("ERR No functions registered"));
+        assert_eq!(run(&mut t, &["function", "load", "#!js name=x\nreturn 1"]), err("ERR Engine 'js' not found"));
+        assert!(run_raw(&mut t, &["function", "load", "#!lua name=x\nreturn math.random()"])
             .contains("nonexistent global variable 'math'"));
-        assert!(run(&mut t, &["function", "load", "#!lua name=x\nredis.register_function('f')"])
+        assert!(run_raw(&mut t, &["function", "load", "#!lua name=x\nredis.register_function('f')"])
             .contains("calling redis.register_function with a single argument is only applicable to Lua table"));
-        assert!(run(&mut t, &["function", "load", "#!lua name=x\nwhile 1 do end"]).contains("FUNCTION LOAD timeout"));
+        assert!(
+            run_raw(&mut t, &["function", "load", "#!lua name=x\nwhile 1 do end"]).contains("FUNCTION LOAD timeout")
+        );
     }
 
     #[test]
@@ -658,10 +660,10 @@ mod tests {
             p += 1;
         }
         let payload = dump[p + 1..dump.len() - 2].to_vec();
-        assert_eq!(run(&mut t, &["function", "flush"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["function", "flush"]), ok());
         let r = crate::commands::run_args(&mut t.s, t.me, &[b"function", b"restore", &payload]);
         assert_eq!(r, b"+OK\r\n");
-        assert_eq!(run(&mut t, &["fcall", "hello", "0", "x"]), "$4\r\nhi x\r\n");
+        assert_eq!(run(&mut t, &["fcall", "hello", "0", "x"]), bulk("hi x"));
         let r = crate::commands::run_args(&mut t.s, t.me, &[b"function", b"restore", b"bad"]);
         assert_eq!(r, b"-ERR DUMP payload version or checksum are wrong\r\n");
     }

@@ -1,8 +1,8 @@
 use super::*;
-use crate::commands::testutil::{new, run};
+use crate::commands::testutil::{arr, bulk, bulks, err, int, new, run, run_raw, simple};
 
 fn nyc(t: &mut crate::commands::testutil::T) {
-    assert_eq!(run(t, &["geoadd", "nyc", "-73.9454966", "40.747533", "lic market"]), ":1\r\n");
+    assert_eq!(run(t, &["geoadd", "nyc", "-73.9454966", "40.747533", "lic market"]), int(1));
     assert_eq!(
         run(
             t,
@@ -29,16 +29,8 @@ fn nyc(t: &mut crate::commands::testutil::T) {
                 "4545"
             ]
         ),
-        ":6\r\n"
+        int(6)
     );
-}
-
-fn bulks(items: &[&str]) -> String {
-    let mut s = format!("*{}\r\n", items.len());
-    for i in items {
-        s.push_str(&format!("${}\r\n{}\r\n", i.len(), i));
-    }
-    s
 }
 
 #[test]
@@ -64,32 +56,32 @@ fn formatting() {
 fn geoadd_options_and_errors() {
     let mut t = new();
     nyc(&mut t);
-    assert_eq!(run(&mut t, &["geoadd", "nyc", "-73.9454966", "40.747533", "lic market"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["geoadd", "nyc", "CH", "40.747533", "-73.9454966", "lic market"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["geoadd", "nyc", "NX", "-73.9454966", "40.747533", "lic market"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["geoadd", "nyc", "XX", "-83.9454966", "40.747533", "lic market"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["geoadd", "nyc", "CH", "XX", "-73.9454966", "40.747533", "lic market"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["geoadd", "nyc", "xx", "nx", "1", "1", "a"]), "-ERR syntax error\r\n");
-    assert_eq!(run(&mut t, &["geoadd", "nyc", "ch", "xx", "foo", "1", "1", "a"]), "-ERR syntax error\r\n");
-    assert_eq!(run(&mut t, &["geoadd", "nyc", "ch", "ch", "ch"]), "-ERR syntax error\r\n");
+    assert_eq!(run(&mut t, &["geoadd", "nyc", "-73.9454966", "40.747533", "lic market"]), int(0));
+    assert_eq!(run(&mut t, &["geoadd", "nyc", "CH", "40.747533", "-73.9454966", "lic market"]), int(1));
+    assert_eq!(run(&mut t, &["geoadd", "nyc", "NX", "-73.9454966", "40.747533", "lic market"]), int(0));
+    assert_eq!(run(&mut t, &["geoadd", "nyc", "XX", "-83.9454966", "40.747533", "lic market"]), int(0));
+    assert_eq!(run(&mut t, &["geoadd", "nyc", "CH", "XX", "-73.9454966", "40.747533", "lic market"]), int(1));
+    assert_eq!(run(&mut t, &["geoadd", "nyc", "xx", "nx", "1", "1", "a"]), err("ERR syntax error"));
+    assert_eq!(run(&mut t, &["geoadd", "nyc", "ch", "xx", "foo", "1", "1", "a"]), err("ERR syntax error"));
+    assert_eq!(run(&mut t, &["geoadd", "nyc", "ch", "ch", "ch"]), err("ERR syntax error"));
     assert_eq!(
         run(&mut t, &["geoadd", "nyc", "1", "2", "a", "foo", "bar", "b"]),
-        "-ERR value is not a valid float\r\n"
+        err("ERR value is not a valid float")
     );
     assert_eq!(
         run(&mut t, &["geoadd", "nyc", "181", "1", "a", "1", "1", "b"]),
-        "-ERR invalid longitude,latitude pair 181.000000,1.000000\r\n"
+        err("ERR invalid longitude,latitude pair 181.000000,1.000000")
     );
     assert_eq!(
         run(&mut t, &["geoadd", "nyc", "1", "inf", "a"]),
-        "-ERR invalid longitude,latitude pair 1.000000,inf\r\n"
+        err("ERR invalid longitude,latitude pair 1.000000,inf")
     );
-    assert_eq!(run(&mut t, &["geoadd", "missing", "xx", "1", "1", "a"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["exists", "missing"]), ":0\r\n");
+    assert_eq!(run(&mut t, &["geoadd", "missing", "xx", "1", "1", "a"]), int(0));
+    assert_eq!(run(&mut t, &["exists", "missing"]), int(0));
     run(&mut t, &["set", "str", "x"]);
     assert_eq!(
         run(&mut t, &["geoadd", "str", "1", "1", "a"]),
-        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+        err("WRONGTYPE Operation against a key holding the wrong kind of value")
     );
 }
 
@@ -98,23 +90,23 @@ fn geopos_geohash_geodist() {
     let mut t = new();
     run(&mut t, &["geoadd", "points", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"]);
     assert_eq!(
-        run(&mut t, &["geopos", "points", "Palermo", "nope"]),
+        run_raw(&mut t, &["geopos", "points", "Palermo", "nope"]),
         "*2\r\n*2\r\n$20\r\n13.36138933897018433\r\n$20\r\n38.11555639549629859\r\n*-1\r\n"
     );
-    assert_eq!(run(&mut t, &["geopos", "nokey", "a"]), "*1\r\n*-1\r\n");
-    assert_eq!(run(&mut t, &["geodist", "points", "Palermo", "Catania"]), "$11\r\n166274.1516\r\n");
-    assert_eq!(run(&mut t, &["geodist", "points", "Palermo", "Catania", "km"]), "$8\r\n166.2742\r\n");
-    assert_eq!(run(&mut t, &["geodist", "points", "Palermo", "Catania", "mi"]), "$8\r\n103.3182\r\n");
-    assert_eq!(run(&mut t, &["geodist", "points", "Palermo", "nope"]), "$-1\r\n");
-    assert_eq!(run(&mut t, &["geodist", "nokey", "a", "b"]), "$-1\r\n");
+    assert_eq!(run_raw(&mut t, &["geopos", "nokey", "a"]), "*1\r\n*-1\r\n");
+    assert_eq!(run(&mut t, &["geodist", "points", "Palermo", "Catania"]), bulk("166274.1516"));
+    assert_eq!(run(&mut t, &["geodist", "points", "Palermo", "Catania", "km"]), bulk("166.2742"));
+    assert_eq!(run(&mut t, &["geodist", "points", "Palermo", "Catania", "mi"]), bulk("103.3182"));
+    assert_eq!(run_raw(&mut t, &["geodist", "points", "Palermo", "nope"]), "$-1\r\n");
+    assert_eq!(run_raw(&mut t, &["geodist", "nokey", "a", "b"]), "$-1\r\n");
     assert_eq!(
         run(&mut t, &["geodist", "points", "a", "b", "c"]),
-        "-ERR unsupported unit provided. please use M, KM, FT, MI\r\n"
+        err("ERR unsupported unit provided. please use M, KM, FT, MI")
     );
-    assert_eq!(run(&mut t, &["geodist", "points", "a", "b", "c", "d"]), "-ERR syntax error\r\n");
+    assert_eq!(run(&mut t, &["geodist", "points", "a", "b", "c", "d"]), err("ERR syntax error"));
     run(&mut t, &["geoadd", "wiki", "-5.6", "42.6", "test"]);
-    assert_eq!(run(&mut t, &["geohash", "wiki", "test", "x"]), "*2\r\n$11\r\nezs42e44yx0\r\n$-1\r\n");
-    assert_eq!(run(&mut t, &["geohash", "nokey", "x"]), "*1\r\n$-1\r\n");
+    assert_eq!(run_raw(&mut t, &["geohash", "wiki", "test", "x"]), "*2\r\n$11\r\nezs42e44yx0\r\n$-1\r\n");
+    assert_eq!(run_raw(&mut t, &["geohash", "nokey", "x"]), "*1\r\n$-1\r\n");
 }
 
 #[test]
@@ -135,34 +127,40 @@ fn radius_searches() {
     let r = run(&mut t, &["georadius", "nyc", "-73.9798091", "40.7598464", "3", "km", "withdist", "asc"]);
     assert_eq!(
         r,
-        "*3\r\n*2\r\n$18\r\ncentral park n/q/r\r\n$6\r\n0.7750\r\n*2\r\n$4\r\n4545\r\n$6\r\n2.3651\r\n\
-*2\r\n$12\r\nunion square\r\n$6\r\n2.7697\r\n"
+        arr(vec![
+            bulks(&["central park n/q/r", "0.7750"]),
+            bulks(&["4545", "2.3651"]),
+            bulks(&["union square", "2.7697"])
+        ])
     );
     let r = run(&mut t, &["georadius", "nyc", "-73.9798091", "40.7598464", "1", "km", "withhash", "withcoord"]);
     assert_eq!(
         r,
-        "*1\r\n*3\r\n$18\r\ncentral park n/q/r\r\n:1791875761332224\r\n*2\r\n$21\r\n-73.97334784269332886\r\n\
-$20\r\n40.76480639569881959\r\n"
+        arr(vec![arr(vec![
+            bulk("central park n/q/r"),
+            int(1791875761332224),
+            bulks(&["-73.97334784269332886", "40.76480639569881959"])
+        ])])
     );
     assert_eq!(
         run(&mut t, &["georadius", "nyc", "-73.9798091", "40.7598464", "10", "km", "ANY", "ASC"]),
-        "-ERR the ANY argument requires COUNT argument\r\n"
+        err("ERR the ANY argument requires COUNT argument")
     );
     assert_eq!(
         run(&mut t, &["georadius", "nyc", "-73.9798091", "40.7598464", "10", "km", "COUNT"]),
-        "-ERR syntax error\r\n"
+        err("ERR syntax error")
     );
-    assert_eq!(run(&mut t, &["georadius", "nyc", "1", "1", "1", "km", "count", "0"]), "-ERR COUNT must be > 0\r\n");
-    assert_eq!(run(&mut t, &["georadius", "nyc", "1", "1", "x", "km"]), "-ERR need numeric radius\r\n");
-    assert_eq!(run(&mut t, &["georadius", "nyc", "1", "1", "-1", "km"]), "-ERR radius cannot be negative\r\n");
-    assert_eq!(run(&mut t, &["georadius", "nokey", "1", "1", "1", "km"]), "*0\r\n");
-    assert_eq!(run(&mut t, &["georadius", "nyc", "1", "1", "1", "km"]), "*0\r\n");
+    assert_eq!(run(&mut t, &["georadius", "nyc", "1", "1", "1", "km", "count", "0"]), err("ERR COUNT must be > 0"));
+    assert_eq!(run(&mut t, &["georadius", "nyc", "1", "1", "x", "km"]), err("ERR need numeric radius"));
+    assert_eq!(run(&mut t, &["georadius", "nyc", "1", "1", "-1", "km"]), err("ERR radius cannot be negative"));
+    assert_eq!(run(&mut t, &["georadius", "nokey", "1", "1", "1", "km"]), arr(vec![]));
+    assert_eq!(run(&mut t, &["georadius", "nyc", "1", "1", "1", "km"]), arr(vec![]));
     assert_eq!(
         run(&mut t, &["georadiusbymember", "nyc", "nope", "1", "km"]),
-        "-ERR could not decode requested zset member\r\n"
+        err("ERR could not decode requested zset member")
     );
-    assert_eq!(run(&mut t, &["georadiusbymember", "nokey", "nope", "1", "km"]), "*0\r\n");
-    assert_eq!(run(&mut t, &["georadius_ro", "nyc", "1", "1", "1", "km", "store", "x"]), "-ERR syntax error\r\n");
+    assert_eq!(run(&mut t, &["georadiusbymember", "nokey", "nope", "1", "km"]), arr(vec![]));
+    assert_eq!(run(&mut t, &["georadius_ro", "nyc", "1", "1", "1", "km", "store", "x"]), err("ERR syntax error"));
 }
 
 #[test]
@@ -171,48 +169,48 @@ fn geosearch_errors() {
     nyc(&mut t);
     assert_eq!(
         run(&mut t, &["GeoSearch", "nyc", "bybox", "3", "3", "km", "asc"]),
-        "-ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for GeoSearch\r\n"
+        err("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for GeoSearch")
     );
     assert_eq!(
         run(&mut t, &["geosearch", "nyc", "fromlonlat", "1", "1", "asc", "desc"]),
-        "-ERR exactly one of BYRADIUS and BYBOX can be specified for geosearch\r\n"
+        err("ERR exactly one of BYRADIUS and BYBOX can be specified for geosearch")
     );
     assert_eq!(
         run(&mut t, &["geosearch", "nyc", "fromlonlat", "1", "1", "frommember", "x", "bybox", "1", "1", "km"]),
-        "-ERR syntax error\r\n"
+        err("ERR syntax error")
     );
     assert_eq!(
         run(&mut t, &["geosearch", "nyc", "fromlonlat", "1", "1", "byradius", "3", "km", "bybox", "1", "1", "km"]),
-        "-ERR syntax error\r\n"
+        err("ERR syntax error")
     );
     assert_eq!(
         run(&mut t, &["geosearch", "nyc", "fromlonlat", "1", "1", "bybox", "1", "1", "km", "storedist"]),
-        "-ERR syntax error\r\n"
+        err("ERR syntax error")
     );
     assert_eq!(
         run(&mut t, &["geosearch", "nyc", "fromlonlat", "1", "1", "bybox", "x", "1", "km"]),
-        "-ERR need numeric width\r\n"
+        err("ERR need numeric width")
     );
     assert_eq!(
         run(&mut t, &["geosearch", "nyc", "fromlonlat", "1", "1", "bybox", "-1", "x", "km"]),
-        "-ERR need numeric height\r\n"
+        err("ERR need numeric height")
     );
     assert_eq!(
         run(&mut t, &["geosearch", "nyc", "fromlonlat", "1", "1", "bybox", "1", "-1", "km"]),
-        "-ERR height or width cannot be negative\r\n"
+        err("ERR height or width cannot be negative")
     );
     assert_eq!(
         run(&mut t, &["geosearchstore", "a", "nyc", "fromlonlat", "1", "1", "bybox", "1", "1", "km", "withdist"]),
-        "-ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options\r\n"
+        err("ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options")
     );
     assert_eq!(
         run(&mut t, &["georadius", "nyc", "1", "1", "1", "km", "store", "x", "withdist"]),
-        "-ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD options\r\n"
+        err("ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD options")
     );
-    assert_eq!(run(&mut t, &["geosearch", "nokey", "frommember", "zz", "bybox", "3", "3", "km"]), "*0\r\n");
+    assert_eq!(run(&mut t, &["geosearch", "nokey", "frommember", "zz", "bybox", "3", "3", "km"]), arr(vec![]));
     assert_eq!(
         run(&mut t, &["geosearch", "nyc", "frommember", "zz", "bybox", "3", "3", "km"]),
-        "-ERR could not decode requested zset member\r\n"
+        err("ERR could not decode requested zset member")
     );
 }
 
@@ -220,11 +218,11 @@ fn geosearch_errors() {
 fn store_variants() {
     let mut t = new();
     run(&mut t, &["geoadd", "points", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"]);
-    assert_eq!(run(&mut t, &["georadius", "points", "13.361389", "38.115556", "500", "km", "store", "p2"]), ":2\r\n");
-    assert_eq!(run(&mut t, &["type", "p2"]), "+zset\r\n");
+    assert_eq!(run(&mut t, &["georadius", "points", "13.361389", "38.115556", "500", "km", "store", "p2"]), int(2));
+    assert_eq!(run(&mut t, &["type", "p2"]), simple("zset"));
     assert_eq!(
         run(&mut t, &["georadiusbymember", "points", "Catania", "500", "km", "storedist", "p3", "desc", "count", "1"]),
-        ":1\r\n"
+        int(1)
     );
     assert_eq!(
         run(
@@ -242,21 +240,18 @@ fn store_variants() {
                 "storedist"
             ]
         ),
-        ":2\r\n"
+        int(2)
     );
     // An empty result deletes the destination.
-    assert_eq!(
-        run(&mut t, &["geosearchstore", "p4", "points", "fromlonlat", "0", "0", "byradius", "1", "km"]),
-        ":0\r\n"
-    );
-    assert_eq!(run(&mut t, &["exists", "p4"]), ":0\r\n");
+    assert_eq!(run(&mut t, &["geosearchstore", "p4", "points", "fromlonlat", "0", "0", "byradius", "1", "km"]), int(0));
+    assert_eq!(run(&mut t, &["exists", "p4"]), int(0));
     run(&mut t, &["set", "p5", "x"]);
-    assert_eq!(run(&mut t, &["georadius", "nokey", "1", "1", "1", "km", "store", "p5"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["exists", "p5"]), ":0\r\n");
+    assert_eq!(run(&mut t, &["georadius", "nokey", "1", "1", "1", "km", "store", "p5"]), int(0));
+    assert_eq!(run(&mut t, &["exists", "p5"]), int(0));
     run(&mut t, &["set", "src", "wrong"]);
     assert_eq!(
         run(&mut t, &["georadius", "src", "1", "1", "1", "km", "store", "x"]),
-        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+        err("WRONGTYPE Operation against a key holding the wrong kind of value")
     );
 }
 

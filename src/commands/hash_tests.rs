@@ -1,15 +1,7 @@
 use super::*;
-use crate::commands::testutil::{new, run, T};
+use crate::commands::testutil::{arr, bulk, bulks, err, int, map, new, ok, run, run_raw, Frame, T};
 
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
-
-fn err(e: &CmdError) -> String {
-    format!("-{}\r\n", e.0)
-}
-
-fn enc(t: &mut T, key: &str) -> String {
+fn enc(t: &mut T, key: &str) -> Frame {
     run(t, &["object", "encoding", key])
 }
 
@@ -30,16 +22,16 @@ fn items(r: &str) -> Vec<String> {
 #[test]
 fn hset_hget_hmset_and_arity() {
     let mut t = new();
-    assert_eq!(run(&mut t, &["hset", "h", "a", "1", "b", "2"]), ":2\r\n");
-    assert_eq!(run(&mut t, &["hset", "h", "a", "x", "c", "3"]), ":1\r\n");
+    assert_eq!(run(&mut t, &["hset", "h", "a", "1", "b", "2"]), int(2));
+    assert_eq!(run(&mut t, &["hset", "h", "a", "x", "c", "3"]), int(1));
     assert_eq!(run(&mut t, &["hget", "h", "a"]), bulk("x"));
-    assert_eq!(run(&mut t, &["hget", "h", "zz"]), "$-1\r\n");
-    assert_eq!(run(&mut t, &["hget", "nokey", "a"]), "$-1\r\n");
-    assert_eq!(run(&mut t, &["hmset", "h", "d", "4"]), "+OK\r\n");
-    assert_eq!(run(&mut t, &["hlen", "h"]), ":4\r\n");
-    assert_eq!(run(&mut t, &["hset", "h", "a", "1", "b"]), "-ERR wrong number of arguments for 'hset' command\r\n");
-    assert_eq!(run(&mut t, &["hmset", "h", "a", "1", "b"]), "-ERR wrong number of arguments for 'hmset' command\r\n");
-    assert_eq!(run(&mut t, &["hset", "h", "a"]), "-ERR wrong number of arguments for 'hset' command\r\n");
+    assert_eq!(run_raw(&mut t, &["hget", "h", "zz"]), "$-1\r\n");
+    assert_eq!(run_raw(&mut t, &["hget", "nokey", "a"]), "$-1\r\n");
+    assert_eq!(run(&mut t, &["hmset", "h", "d", "4"]), ok());
+    assert_eq!(run(&mut t, &["hlen", "h"]), int(4));
+    assert_eq!(run(&mut t, &["hset", "h", "a", "1", "b"]), err("ERR wrong number of arguments for 'hset' command"));
+    assert_eq!(run(&mut t, &["hmset", "h", "a", "1", "b"]), err("ERR wrong number of arguments for 'hmset' command"));
+    assert_eq!(run(&mut t, &["hset", "h", "a"]), err("ERR wrong number of arguments for 'hset' command"));
     assert_eq!(enc(&mut t, "h"), bulk("listpack"));
     run(&mut t, &["set", "s", "v"]);
     for cmd in [
@@ -60,54 +52,54 @@ fn hset_hget_hmset_and_arity() {
         &["hrandfield", "s", "2"],
         &["hscan", "s", "0"],
     ] {
-        assert_eq!(run(&mut t, cmd), err(&CmdError::WRONGTYPE), "{cmd:?}");
+        assert_eq!(run(&mut t, cmd), err(&CmdError::WRONGTYPE.0), "{cmd:?}");
     }
 }
 
 #[test]
 fn hsetnx_hexists_hstrlen_hmget() {
     let mut t = new();
-    assert_eq!(run(&mut t, &["hsetnx", "h", "f", "v1"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["hsetnx", "h", "f", "v2"]), ":0\r\n");
+    assert_eq!(run(&mut t, &["hsetnx", "h", "f", "v1"]), int(1));
+    assert_eq!(run(&mut t, &["hsetnx", "h", "f", "v2"]), int(0));
     assert_eq!(run(&mut t, &["hget", "h", "f"]), bulk("v1"));
-    assert_eq!(run(&mut t, &["hexists", "h", "f"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["hexists", "h", "g"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["hexists", "nokey", "g"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["hstrlen", "h", "f"]), ":2\r\n");
-    assert_eq!(run(&mut t, &["hstrlen", "h", "g"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["hstrlen", "nokey", "g"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["hmget", "h", "f", "g"]), "*2\r\n$2\r\nv1\r\n$-1\r\n");
-    assert_eq!(run(&mut t, &["hmget", "nokey", "f", "g"]), "*2\r\n$-1\r\n$-1\r\n");
+    assert_eq!(run(&mut t, &["hexists", "h", "f"]), int(1));
+    assert_eq!(run(&mut t, &["hexists", "h", "g"]), int(0));
+    assert_eq!(run(&mut t, &["hexists", "nokey", "g"]), int(0));
+    assert_eq!(run(&mut t, &["hstrlen", "h", "f"]), int(2));
+    assert_eq!(run(&mut t, &["hstrlen", "h", "g"]), int(0));
+    assert_eq!(run(&mut t, &["hstrlen", "nokey", "g"]), int(0));
+    assert_eq!(run_raw(&mut t, &["hmget", "h", "f", "g"]), "*2\r\n$2\r\nv1\r\n$-1\r\n");
+    assert_eq!(run_raw(&mut t, &["hmget", "nokey", "f", "g"]), "*2\r\n$-1\r\n$-1\r\n");
     run(&mut t, &["hello", "3"]);
-    assert_eq!(run(&mut t, &["hmget", "h", "f", "g"]), "*2\r\n$2\r\nv1\r\n_\r\n");
+    assert_eq!(run_raw(&mut t, &["hmget", "h", "f", "g"]), "*2\r\n$2\r\nv1\r\n_\r\n");
 }
 
 #[test]
 fn hdel_deletes_empty_hash() {
     let mut t = new();
     run(&mut t, &["hset", "h", "a", "1", "b", "2", "c", "3"]);
-    assert_eq!(run(&mut t, &["hdel", "h", "x", "y"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["hdel", "h", "a", "c", "f"]), ":2\r\n");
-    assert_eq!(run(&mut t, &["hgetall", "h"]), "*2\r\n$1\r\nb\r\n$1\r\n2\r\n");
-    assert_eq!(run(&mut t, &["hdel", "h", "b", "b", "z"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["exists", "h"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["hdel", "h", "b"]), ":0\r\n");
+    assert_eq!(run(&mut t, &["hdel", "h", "x", "y"]), int(0));
+    assert_eq!(run(&mut t, &["hdel", "h", "a", "c", "f"]), int(2));
+    assert_eq!(run(&mut t, &["hgetall", "h"]), bulks(&["b", "2"]));
+    assert_eq!(run(&mut t, &["hdel", "h", "b", "b", "z"]), int(1));
+    assert_eq!(run(&mut t, &["exists", "h"]), int(0));
+    assert_eq!(run(&mut t, &["hdel", "h", "b"]), int(0));
 }
 
 #[test]
 fn keys_vals_getall_in_both_protocols() {
     let mut t = new();
-    assert_eq!(run(&mut t, &["hkeys", "nokey"]), "*0\r\n");
-    assert_eq!(run(&mut t, &["hvals", "nokey"]), "*0\r\n");
-    assert_eq!(run(&mut t, &["hgetall", "nokey"]), "*0\r\n");
+    assert_eq!(run(&mut t, &["hkeys", "nokey"]), arr(vec![]));
+    assert_eq!(run(&mut t, &["hvals", "nokey"]), arr(vec![]));
+    assert_eq!(run(&mut t, &["hgetall", "nokey"]), arr(vec![]));
     run(&mut t, &["hset", "h", "a", "1", "b", "2"]);
-    assert_eq!(run(&mut t, &["hkeys", "h"]), "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
-    assert_eq!(run(&mut t, &["hvals", "h"]), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
-    assert_eq!(run(&mut t, &["hgetall", "h"]), "*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n");
+    assert_eq!(run(&mut t, &["hkeys", "h"]), bulks(&["a", "b"]));
+    assert_eq!(run(&mut t, &["hvals", "h"]), bulks(&["1", "2"]));
+    assert_eq!(run(&mut t, &["hgetall", "h"]), bulks(&["a", "1", "b", "2"]));
     run(&mut t, &["hello", "3"]);
-    assert_eq!(run(&mut t, &["hgetall", "h"]), "%2\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n");
-    assert_eq!(run(&mut t, &["hgetall", "nokey"]), "%0\r\n");
-    assert_eq!(run(&mut t, &["hkeys", "nokey"]), "*0\r\n");
+    assert_eq!(run(&mut t, &["hgetall", "h"]), map(vec![(bulk("a"), bulk("1")), (bulk("b"), bulk("2"))]));
+    assert_eq!(run(&mut t, &["hgetall", "nokey"]), map(vec![]));
+    assert_eq!(run(&mut t, &["hkeys", "nokey"]), arr(vec![]));
 }
 
 #[test]
@@ -143,31 +135,31 @@ fn encoding_switches() {
     for _ in 0..10 {
         args.extend_from_slice(&["x", "y"]);
     }
-    assert_eq!(run(&mut t, &args), ":1\r\n");
+    assert_eq!(run(&mut t, &args), int(1));
     assert_eq!(enc(&mut t, "same"), bulk("listpack"));
 }
 
 #[test]
 fn hincrby_rules() {
     let mut t = new();
-    assert_eq!(run(&mut t, &["hincrby", "h", "f", "2"]), ":2\r\n");
-    assert_eq!(run(&mut t, &["hincrby", "h", "f", "-5"]), ":-3\r\n");
+    assert_eq!(run(&mut t, &["hincrby", "h", "f", "2"]), int(2));
+    assert_eq!(run(&mut t, &["hincrby", "h", "f", "-5"]), int(-3));
     assert_eq!(run(&mut t, &["hget", "h", "f"]), bulk("-3"));
-    assert_eq!(run(&mut t, &["hincrby", "h", "f", "x"]), err(&CmdError::NOT_INT));
-    assert_eq!(run(&mut t, &["hincrby", "nokey", "f", "1.5"]), err(&CmdError::NOT_INT));
-    assert_eq!(run(&mut t, &["exists", "nokey"]), ":0\r\n");
+    assert_eq!(run(&mut t, &["hincrby", "h", "f", "x"]), err(&CmdError::NOT_INT.0));
+    assert_eq!(run(&mut t, &["hincrby", "nokey", "f", "1.5"]), err(&CmdError::NOT_INT.0));
+    assert_eq!(run(&mut t, &["exists", "nokey"]), int(0));
     run(&mut t, &["hset", "h", "s", " 11"]);
-    assert_eq!(run(&mut t, &["hincrby", "h", "s", "1"]), "-ERR hash value is not an integer\r\n");
+    assert_eq!(run(&mut t, &["hincrby", "h", "s", "1"]), err("ERR hash value is not an integer"));
     run(&mut t, &["hset", "h", "s", "11 "]);
-    assert_eq!(run(&mut t, &["hincrby", "h", "s", "1"]), "-ERR hash value is not an integer\r\n");
+    assert_eq!(run(&mut t, &["hincrby", "h", "s", "1"]), err("ERR hash value is not an integer"));
     run(&mut t, &["hset", "h", "n", "-9223372036854775484"]);
-    assert_eq!(run(&mut t, &["hincrby", "h", "n", "-1"]), ":-9223372036854775485\r\n");
-    assert_eq!(run(&mut t, &["hincrby", "h", "n", "-10000"]), "-ERR increment or decrement would overflow\r\n");
+    assert_eq!(run(&mut t, &["hincrby", "h", "n", "-1"]), int(-9223372036854775485));
+    assert_eq!(run(&mut t, &["hincrby", "h", "n", "-10000"]), err("ERR increment or decrement would overflow"));
     run(&mut t, &["hset", "h", "m", "9223372036854775807"]);
-    assert_eq!(run(&mut t, &["hincrby", "h", "m", "1"]), "-ERR increment or decrement would overflow\r\n");
-    assert_eq!(run(&mut t, &["hincrby", "h", "m", "-1"]), ":9223372036854775806\r\n");
+    assert_eq!(run(&mut t, &["hincrby", "h", "m", "1"]), err("ERR increment or decrement would overflow"));
+    assert_eq!(run(&mut t, &["hincrby", "h", "m", "-1"]), int(9223372036854775806));
     run(&mut t, &["hset", "h", "big", "17179869184"]);
-    assert_eq!(run(&mut t, &["hincrby", "h", "big", "17179869184"]), ":34359738368\r\n");
+    assert_eq!(run(&mut t, &["hincrby", "h", "big", "17179869184"]), int(34359738368));
 }
 
 #[test]
@@ -184,44 +176,44 @@ fn hincrbyfloat_rules() {
     assert_eq!(run(&mut t, &["hincrbyfloat", "h", "i", "1"]), bulk("17179869185"));
     for bad in [" 11", "11 ", "1\u{0}2", "abc"] {
         run(&mut t, &["hset", "h", "s", bad]);
-        assert_eq!(run(&mut t, &["hincrbyfloat", "h", "s", "1"]), "-ERR hash value is not a float\r\n");
+        assert_eq!(run(&mut t, &["hincrbyfloat", "h", "s", "1"]), err("ERR hash value is not a float"));
     }
-    assert_eq!(run(&mut t, &["hincrbyfloat", "h", "f", "x"]), err(&CmdError::NOT_FLOAT));
-    assert_eq!(run(&mut t, &["hincrbyfloat", "hfoo", "f", "+inf"]), "-ERR value is NaN or Infinity\r\n");
-    assert_eq!(run(&mut t, &["hincrbyfloat", "hfoo", "f", "nan"]), err(&CmdError::NOT_FLOAT));
-    assert_eq!(run(&mut t, &["exists", "hfoo"]), ":0\r\n");
+    assert_eq!(run(&mut t, &["hincrbyfloat", "h", "f", "x"]), err(&CmdError::NOT_FLOAT.0));
+    assert_eq!(run(&mut t, &["hincrbyfloat", "hfoo", "f", "+inf"]), err("ERR value is NaN or Infinity"));
+    assert_eq!(run(&mut t, &["hincrbyfloat", "hfoo", "f", "nan"]), err(&CmdError::NOT_FLOAT.0));
+    assert_eq!(run(&mut t, &["exists", "hfoo"]), int(0));
     run(&mut t, &["hset", "h", "huge", "1e4932"]);
-    assert_eq!(run(&mut t, &["hincrbyfloat", "h", "huge", "1e4932"]), err(&INCR_NAN_OR_INF));
+    assert_eq!(run(&mut t, &["hincrbyfloat", "h", "huge", "1e4932"]), err(&INCR_NAN_OR_INF.0));
     run(&mut t, &["hset", "h", "inf", "inf"]);
-    assert_eq!(run(&mut t, &["hincrbyfloat", "h", "inf", "1"]), err(&INCR_NAN_OR_INF));
+    assert_eq!(run(&mut t, &["hincrbyfloat", "h", "inf", "1"]), err(&INCR_NAN_OR_INF.0));
 }
 
 #[test]
 fn hrandfield_without_count() {
     let mut t = new();
-    assert_eq!(run(&mut t, &["hrandfield", "nokey"]), "$-1\r\n");
+    assert_eq!(run_raw(&mut t, &["hrandfield", "nokey"]), "$-1\r\n");
     run(&mut t, &["hset", "h", "a", "1"]);
     assert_eq!(run(&mut t, &["hrandfield", "h"]), bulk("a"));
     run(&mut t, &["hello", "3"]);
-    assert_eq!(run(&mut t, &["hrandfield", "nokey"]), "_\r\n");
+    assert_eq!(run_raw(&mut t, &["hrandfield", "nokey"]), "_\r\n");
 }
 
 #[test]
 fn hrandfield_count_errors_and_empties() {
     let mut t = new();
     run(&mut t, &["hset", "h", "a", "1"]);
-    assert_eq!(run(&mut t, &["hrandfield", "h", "0"]), "*0\r\n");
-    assert_eq!(run(&mut t, &["hrandfield", "nokey", "100"]), "*0\r\n");
-    assert_eq!(run(&mut t, &["hrandfield", "h", "-9223372036854770000", "withvalues"]), err(&OUT_OF_RANGE));
-    assert_eq!(run(&mut t, &["hrandfield", "h", "-9223372036854775808", "withvalues"]), err(&COUNT_RANGE));
-    assert_eq!(run(&mut t, &["hrandfield", "h", "-9223372036854775808"]), err(&COUNT_RANGE));
-    assert_eq!(run(&mut t, &["hrandfield", "h", "x"]), err(&CmdError::NOT_INT));
-    assert_eq!(run(&mut t, &["hrandfield", "h", "1", "values"]), err(&CmdError::SYNTAX));
-    assert_eq!(run(&mut t, &["hrandfield", "h", "1", "withvalues", "x"]), err(&CmdError::SYNTAX));
-    assert_eq!(run(&mut t, &["hrandfield", "nokey", "1", "x"]), err(&CmdError::SYNTAX));
+    assert_eq!(run(&mut t, &["hrandfield", "h", "0"]), arr(vec![]));
+    assert_eq!(run(&mut t, &["hrandfield", "nokey", "100"]), arr(vec![]));
+    assert_eq!(run(&mut t, &["hrandfield", "h", "-9223372036854770000", "withvalues"]), err(&OUT_OF_RANGE.0));
+    assert_eq!(run(&mut t, &["hrandfield", "h", "-9223372036854775808", "withvalues"]), err(&COUNT_RANGE.0));
+    assert_eq!(run(&mut t, &["hrandfield", "h", "-9223372036854775808"]), err(&COUNT_RANGE.0));
+    assert_eq!(run(&mut t, &["hrandfield", "h", "x"]), err(&CmdError::NOT_INT.0));
+    assert_eq!(run(&mut t, &["hrandfield", "h", "1", "values"]), err(&CmdError::SYNTAX.0));
+    assert_eq!(run(&mut t, &["hrandfield", "h", "1", "withvalues", "x"]), err(&CmdError::SYNTAX.0));
+    assert_eq!(run(&mut t, &["hrandfield", "nokey", "1", "x"]), err(&CmdError::SYNTAX.0));
     run(&mut t, &["hello", "3"]);
-    assert_eq!(run(&mut t, &["hrandfield", "h", "0"]), "*0\r\n");
-    assert_eq!(run(&mut t, &["hrandfield", "nokey", "3"]), "*0\r\n");
+    assert_eq!(run(&mut t, &["hrandfield", "h", "0"]), arr(vec![]));
+    assert_eq!(run(&mut t, &["hrandfield", "nokey", "3"]), arr(vec![]));
 }
 
 #[test]
@@ -237,15 +229,15 @@ fn hrandfield_count_shapes() {
         let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
         run(&mut t, &a);
         // Negative: repetitions.
-        assert_eq!(items(&run(&mut t, &["hrandfield", "h", "-20"])).len(), 20);
-        let r = items(&run(&mut t, &["hrandfield", "h", "-20", "withvalues"]));
+        assert_eq!(items(&run_raw(&mut t, &["hrandfield", "h", "-20"])).len(), 20);
+        let r = items(&run_raw(&mut t, &["hrandfield", "h", "-20", "withvalues"]));
         assert_eq!(r.len(), 40);
         for p in r.chunks(2) {
             assert_eq!(p[0][1..], p[1][1..]);
         }
         // Positive at or above the size: everything.
         for size in ["10", "20"] {
-            let mut r = items(&run(&mut t, &["hrandfield", "h", size]));
+            let mut r = items(&run_raw(&mut t, &["hrandfield", "h", size]));
             r.sort();
             assert_eq!(r.len(), 10);
             r.dedup();
@@ -253,23 +245,23 @@ fn hrandfield_count_shapes() {
         }
         // Positive below the size: distinct.
         for size in [8usize, 2] {
-            let mut r = items(&run(&mut t, &["hrandfield", "h", &size.to_string()]));
+            let mut r = items(&run_raw(&mut t, &["hrandfield", "h", &size.to_string()]));
             r.sort();
             r.dedup();
             assert_eq!(r.len(), size);
-            let r = items(&run(&mut t, &["hrandfield", "h", &size.to_string(), "withvalues"]));
+            let r = items(&run_raw(&mut t, &["hrandfield", "h", &size.to_string(), "withvalues"]));
             assert_eq!(r.len(), 2 * size);
         }
         // RESP3: an array of pairs with WITHVALUES.
         run(&mut t, &["hello", "3"]);
-        let r = run(&mut t, &["hrandfield", "h", "3", "withvalues"]);
+        let r = run_raw(&mut t, &["hrandfield", "h", "3", "withvalues"]);
         assert!(r.starts_with("*3\r\n*2\r\n$"), "{r}");
         assert_eq!(r.matches("*2\r\n").count(), 3);
-        let r = run(&mut t, &["hrandfield", "h", "-3", "withvalues"]);
+        let r = run_raw(&mut t, &["hrandfield", "h", "-3", "withvalues"]);
         assert!(r.starts_with("*3\r\n*2\r\n$"), "{r}");
-        let r = run(&mut t, &["hrandfield", "h", "3"]);
+        let r = run_raw(&mut t, &["hrandfield", "h", "3"]);
         assert!(r.starts_with("*3\r\n$"), "{r}");
-        let r = run(&mut t, &["hrandfield", "h", "20", "withvalues"]);
+        let r = run_raw(&mut t, &["hrandfield", "h", "20", "withvalues"]);
         assert!(r.starts_with("*10\r\n*2\r\n$"), "{r}");
     }
 }
@@ -281,7 +273,7 @@ fn full_hscan(t: &mut T, key: &str, extra: &[&str]) -> (Vec<String>, usize) {
     loop {
         let mut args = vec!["hscan", key, cursor.as_str()];
         args.extend_from_slice(extra);
-        let r = run(t, &args);
+        let r = run_raw(t, &args);
         calls += 1;
         let mut v = items(&r);
         let next = v.remove(0);
@@ -296,23 +288,20 @@ fn full_hscan(t: &mut T, key: &str, extra: &[&str]) -> (Vec<String>, usize) {
 #[test]
 fn hscan_both_encodings() {
     let mut t = new();
-    assert_eq!(run(&mut t, &["hscan", "nokey", "0"]), "*2\r\n$1\r\n0\r\n*0\r\n");
-    assert_eq!(run(&mut t, &["hscan", "nokey", "0", "count", "0"]), "*2\r\n$1\r\n0\r\n*0\r\n");
+    assert_eq!(run(&mut t, &["hscan", "nokey", "0"]), arr(vec![bulk("0"), arr(vec![])]));
+    assert_eq!(run(&mut t, &["hscan", "nokey", "0", "count", "0"]), arr(vec![bulk("0"), arr(vec![])]));
     run(&mut t, &["hset", "small", "a", "1", "b", "2", "foo1", "3"]);
-    assert_eq!(
-        run(&mut t, &["hscan", "small", "0"]),
-        "*2\r\n$1\r\n0\r\n*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$4\r\nfoo1\r\n$1\r\n3\r\n"
-    );
+    assert_eq!(run(&mut t, &["hscan", "small", "0"]), arr(vec![bulk("0"), bulks(&["a", "1", "b", "2", "foo1", "3"])]));
     assert_eq!(
         run(&mut t, &["hscan", "small", "123", "match", "foo*", "count", "1"]),
-        "*2\r\n$1\r\n0\r\n*2\r\n$4\r\nfoo1\r\n$1\r\n3\r\n"
+        arr(vec![bulk("0"), bulks(&["foo1", "3"])])
     );
-    assert_eq!(run(&mut t, &["hscan", "small", "x"]), err(&CmdError::INVALID_CURSOR));
-    assert_eq!(run(&mut t, &["hscan", "small", "0", "count", "0"]), err(&CmdError::SYNTAX));
-    assert_eq!(run(&mut t, &["hscan", "small", "0", "count", "x"]), err(&CmdError::NOT_INT));
-    assert_eq!(run(&mut t, &["hscan", "small", "0", "count"]), err(&CmdError::SYNTAX));
-    assert_eq!(run(&mut t, &["hscan", "small", "0", "type", "hash"]), err(&CmdError::SYNTAX));
-    assert_eq!(run(&mut t, &["hscan", "small", "0", "novalues"]), err(&CmdError::SYNTAX));
+    assert_eq!(run(&mut t, &["hscan", "small", "x"]), err(&CmdError::INVALID_CURSOR.0));
+    assert_eq!(run(&mut t, &["hscan", "small", "0", "count", "0"]), err(&CmdError::SYNTAX.0));
+    assert_eq!(run(&mut t, &["hscan", "small", "0", "count", "x"]), err(&CmdError::NOT_INT.0));
+    assert_eq!(run(&mut t, &["hscan", "small", "0", "count"]), err(&CmdError::SYNTAX.0));
+    assert_eq!(run(&mut t, &["hscan", "small", "0", "type", "hash"]), err(&CmdError::SYNTAX.0));
+    assert_eq!(run(&mut t, &["hscan", "small", "0", "novalues"]), err(&CmdError::SYNTAX.0));
 
     let mut args = vec!["hset".to_string(), "big".into()];
     for i in 0..1000 {
@@ -350,11 +339,11 @@ fn restore_and_copy_keep_the_hash() {
     let mut t = new();
     run(&mut t, &["config", "set", "hash-max-listpack-entries", "2"]);
     run(&mut t, &["hset", "h", "a", "1", "b", "2", "c", "3"]);
-    assert_eq!(run(&mut t, &["copy", "h", "h2"]), ":1\r\n");
+    assert_eq!(run(&mut t, &["copy", "h", "h2"]), int(1));
     assert_eq!(enc(&mut t, "h2"), bulk("hashtable"));
     assert_eq!(run(&mut t, &["hget", "h2", "c"]), bulk("3"));
     run(&mut t, &["hdel", "h2", "c"]);
-    assert_eq!(run(&mut t, &["hlen", "h"]), ":3\r\n");
+    assert_eq!(run(&mut t, &["hlen", "h"]), int(3));
 }
 
 #[test]

@@ -251,18 +251,18 @@ fn info(cx: &mut Ctx<'_>) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::testutil::{new, run};
+    use crate::commands::testutil::{new, run_raw};
 
     #[test]
     fn info_has_redis_fields() {
         let mut t = new();
-        let r = run(&mut t, &["info"]);
+        let r = run_raw(&mut t, &["info"]);
         for f in
             ["redis_version:7.0.15", "connected_clients:", "used_memory:", "keyspace_hits:", "# Keyspace", "loading:0"]
         {
             assert!(r.contains(f), "missing {f}");
         }
-        let r = run(&mut t, &["info", "commandstats"]);
+        let r = run_raw(&mut t, &["info", "commandstats"]);
         assert!(r.contains("cmdstat_info:calls=1"), "{r}");
         assert!(!r.contains("# Server"));
     }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::commands::testutil::{new, run, T};
+use crate::commands::testutil::{arr, bulk, bulks, err, int, new, ok, run, run_raw, simple, T};
 use crate::types::value::Value;
 
 fn put(t: &mut T, k: &str, v: &str) {
@@ -16,11 +16,11 @@ fn del_exists_unlink() {
     put(&mut t, "a", "1");
     put(&mut t, "b", "2");
     put(&mut t, "c", "3");
-    assert_eq!(run(&mut t, &["exists", "a", "a", "b", "zz"]), ":3\r\n");
-    assert_eq!(run(&mut t, &["del", "a", "b", "zz", "a"]), ":2\r\n");
-    assert_eq!(run(&mut t, &["unlink", "c"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["exists", "a"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["del"]), "-ERR wrong number of arguments for 'del' command\r\n");
+    assert_eq!(run(&mut t, &["exists", "a", "a", "b", "zz"]), int(3));
+    assert_eq!(run(&mut t, &["del", "a", "b", "zz", "a"]), int(2));
+    assert_eq!(run(&mut t, &["unlink", "c"]), int(1));
+    assert_eq!(run(&mut t, &["exists", "a"]), int(0));
+    assert_eq!(run(&mut t, &["del"]), err("ERR wrong number of arguments for 'del' command"));
 }
 
 #[test]
@@ -30,7 +30,7 @@ fn del_of_expired_key_is_zero() {
     put(&mut t, "k", "v");
     t.s.dbs[0].set_expire(b"k", 1_000_500);
     clock::set_mock(1_001_000);
-    assert_eq!(run(&mut t, &["del", "k"]), ":0\r\n");
+    assert_eq!(run(&mut t, &["del", "k"]), int(0));
     assert_eq!(t.s.dbs[0].expired_keys, 1);
     clock::clear_mock();
 }
@@ -39,9 +39,9 @@ fn del_of_expired_key_is_zero() {
 fn type_and_touch() {
     let mut t = new();
     put(&mut t, "s", "hello");
-    assert_eq!(run(&mut t, &["type", "s"]), "+string\r\n");
-    assert_eq!(run(&mut t, &["type", "nope"]), "+none\r\n");
-    assert_eq!(run(&mut t, &["touch", "s", "nope", "s"]), ":2\r\n");
+    assert_eq!(run(&mut t, &["type", "s"]), simple("string"));
+    assert_eq!(run(&mut t, &["type", "nope"]), simple("none"));
+    assert_eq!(run(&mut t, &["touch", "s", "nope", "s"]), int(2));
 }
 
 #[test]
@@ -51,22 +51,22 @@ fn keys_with_patterns() {
         put(&mut t, k, "hello");
     }
     put(&mut t, "", "empty");
-    let r = run(&mut t, &["keys", "foo*"]);
+    let r = run_raw(&mut t, &["keys", "foo*"]);
     assert!(r.starts_with("*3\r\n"));
     for k in ["foo_a", "foo_b", "foo_c"] {
         assert!(r.contains(&format!("${}\r\n{}\r\n", k.len(), k)));
     }
     // "*" returns the empty key too (the matcher alone would not).
-    assert!(run(&mut t, &["keys", "*"]).starts_with("*7\r\n"));
-    assert!(run(&mut t, &["keys", "**"]).starts_with("*6\r\n"));
-    assert_eq!(run(&mut t, &["keys", "nomatch*"]), "*0\r\n");
+    assert!(run_raw(&mut t, &["keys", "*"]).starts_with("*7\r\n"));
+    assert!(run_raw(&mut t, &["keys", "**"]).starts_with("*6\r\n"));
+    assert_eq!(run(&mut t, &["keys", "nomatch*"]), arr(vec![]));
 }
 
 #[test]
 fn keys_pattern_regression_long_nested_loops() {
     let mut t = new();
     put(&mut t, &"a".repeat(40), "1");
-    assert_eq!(run(&mut t, &["keys", "a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b"]), "*0\r\n");
+    assert_eq!(run(&mut t, &["keys", "a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b"]), arr(vec![]));
 }
 
 #[test]
@@ -77,7 +77,7 @@ fn keys_skips_expired() {
     put(&mut t, "dead", "1");
     t.s.dbs[0].set_expire(b"dead", 1_000_100);
     clock::set_mock(1_000_200);
-    assert_eq!(run(&mut t, &["keys", "*"]), "*1\r\n$4\r\nlive\r\n");
+    assert_eq!(run(&mut t, &["keys", "*"]), bulks(&["live"]));
     clock::clear_mock();
 }
 
@@ -89,7 +89,7 @@ fn full_scan(t: &mut T, extra: &[&str]) -> (Vec<String>, usize) {
     loop {
         let mut args = vec!["scan", cursor.as_str()];
         args.extend_from_slice(extra);
-        let r = run(t, &args);
+        let r = run_raw(t, &args);
         calls += 1;
         let lines: Vec<&str> = r.split("\r\n").collect();
         assert_eq!(lines[0], "*2");
@@ -131,58 +131,58 @@ fn scan_iterates_everything_with_filters() {
 #[test]
 fn scan_errors_and_cursor_parsing() {
     let mut t = new();
-    assert_eq!(run(&mut t, &["scan", "abc"]), "-ERR invalid cursor\r\n");
-    assert_eq!(run(&mut t, &["scan", " 1"]), "-ERR invalid cursor\r\n");
-    assert_eq!(run(&mut t, &["scan", "1 "]), "-ERR invalid cursor\r\n");
-    assert_eq!(run(&mut t, &["scan", "18446744073709551616"]), "-ERR invalid cursor\r\n");
-    assert_eq!(run(&mut t, &["scan", "+"]), "-ERR invalid cursor\r\n");
-    assert_eq!(run(&mut t, &["scan", "0", "count", "0"]), "-ERR syntax error\r\n");
-    assert_eq!(run(&mut t, &["scan", "0", "count", "x"]), "-ERR value is not an integer or out of range\r\n");
-    assert_eq!(run(&mut t, &["scan", "0", "match"]), "-ERR syntax error\r\n");
-    assert_eq!(run(&mut t, &["scan", "0", "foo", "bar"]), "-ERR syntax error\r\n");
+    assert_eq!(run(&mut t, &["scan", "abc"]), err("ERR invalid cursor"));
+    assert_eq!(run(&mut t, &["scan", " 1"]), err("ERR invalid cursor"));
+    assert_eq!(run(&mut t, &["scan", "1 "]), err("ERR invalid cursor"));
+    assert_eq!(run(&mut t, &["scan", "18446744073709551616"]), err("ERR invalid cursor"));
+    assert_eq!(run(&mut t, &["scan", "+"]), err("ERR invalid cursor"));
+    assert_eq!(run(&mut t, &["scan", "0", "count", "0"]), err("ERR syntax error"));
+    assert_eq!(run(&mut t, &["scan", "0", "count", "x"]), err("ERR value is not an integer or out of range"));
+    assert_eq!(run(&mut t, &["scan", "0", "match"]), err("ERR syntax error"));
+    assert_eq!(run(&mut t, &["scan", "0", "foo", "bar"]), err("ERR syntax error"));
     assert_eq!(parse_cursor(b""), Some(0));
     assert_eq!(parse_cursor(b"007"), Some(7));
     assert_eq!(parse_cursor(b"+7"), Some(7));
     assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
     assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
     assert_eq!(parse_cursor(b"5\0junk"), Some(5));
-    assert_eq!(run(&mut t, &["scan", "0"]), "*2\r\n$1\r\n0\r\n*0\r\n");
+    assert_eq!(run(&mut t, &["scan", "0"]), arr(vec![bulk("0"), arr(vec![])]));
 }
 
 #[test]
 fn randomkey() {
     let mut t = new();
-    assert_eq!(run(&mut t, &["randomkey"]), "$-1\r\n");
+    assert_eq!(run_raw(&mut t, &["randomkey"]), "$-1\r\n");
     put(&mut t, "foo", "x");
-    assert_eq!(run(&mut t, &["randomkey"]), "$3\r\nfoo\r\n");
+    assert_eq!(run(&mut t, &["randomkey"]), bulk("foo"));
 }
 
 #[test]
 fn rename_family() {
     clock::set_mock(1_000_000);
     let mut t = new();
-    assert_eq!(run(&mut t, &["rename", "nokey", "x"]), "-ERR no such key\r\n");
-    assert_eq!(run(&mut t, &["renamenx", "nokey", "x"]), "-ERR no such key\r\n");
-    assert_eq!(run(&mut t, &["rename", "nokey", "nokey"]), "-ERR no such key\r\n");
+    assert_eq!(run(&mut t, &["rename", "nokey", "x"]), err("ERR no such key"));
+    assert_eq!(run(&mut t, &["renamenx", "nokey", "x"]), err("ERR no such key"));
+    assert_eq!(run(&mut t, &["rename", "nokey", "nokey"]), err("ERR no such key"));
     put(&mut t, "a", "hello");
-    assert_eq!(run(&mut t, &["rename", "a", "a"]), "+OK\r\n");
-    assert_eq!(run(&mut t, &["renamenx", "a", "a"]), ":0\r\n");
+    assert_eq!(run(&mut t, &["rename", "a", "a"]), ok());
+    assert_eq!(run(&mut t, &["renamenx", "a", "a"]), int(0));
     t.s.dbs[0].set_expire(b"a", 1_100_000);
-    assert_eq!(run(&mut t, &["rename", "a", "b"]), "+OK\r\n");
+    assert_eq!(run(&mut t, &["rename", "a", "b"]), ok());
     assert_eq!(get(&mut t, 0, "a"), None);
     assert_eq!(get(&mut t, 0, "b").as_deref(), Some(&b"hello"[..]));
     // The TTL moves with the key.
-    assert_eq!(run(&mut t, &["pttl", "b"]), ":100000\r\n");
+    assert_eq!(run(&mut t, &["pttl", "b"]), int(100000));
     // The target's TTL is not inherited.
     put(&mut t, "c", "x");
     put(&mut t, "d", "y");
     t.s.dbs[0].set_expire(b"d", 1_100_000);
-    assert_eq!(run(&mut t, &["rename", "c", "d"]), "+OK\r\n");
-    assert_eq!(run(&mut t, &["ttl", "d"]), ":-1\r\n");
+    assert_eq!(run(&mut t, &["rename", "c", "d"]), ok());
+    assert_eq!(run(&mut t, &["ttl", "d"]), int(-1));
     assert_eq!(get(&mut t, 0, "d").as_deref(), Some(&b"x"[..]));
     put(&mut t, "e", "1");
-    assert_eq!(run(&mut t, &["renamenx", "e", "d"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["renamenx", "e", "f"]), ":1\r\n");
+    assert_eq!(run(&mut t, &["renamenx", "e", "d"]), int(0));
+    assert_eq!(run(&mut t, &["renamenx", "e", "f"]), int(1));
     assert_eq!(t.s.dbs[0].len(), 3);
     clock::clear_mock();
 }
@@ -193,22 +193,22 @@ fn move_between_dbs() {
     let mut t = new();
     put(&mut t, "k", "foo");
     t.s.dbs[0].set_expire(b"k", 1_100_000);
-    assert_eq!(run(&mut t, &["move", "k", "0"]), "-ERR source and destination objects are the same\r\n");
-    assert_eq!(run(&mut t, &["move", "k", "notanumber"]), "-ERR value is not an integer or out of range\r\n");
-    assert_eq!(run(&mut t, &["move", "k", "99"]), "-ERR DB index is out of range\r\n");
-    assert_eq!(run(&mut t, &["move", "k", "-1"]), "-ERR DB index is out of range\r\n");
+    assert_eq!(run(&mut t, &["move", "k", "0"]), err("ERR source and destination objects are the same"));
+    assert_eq!(run(&mut t, &["move", "k", "notanumber"]), err("ERR value is not an integer or out of range"));
+    assert_eq!(run(&mut t, &["move", "k", "99"]), err("ERR DB index is out of range"));
+    assert_eq!(run(&mut t, &["move", "k", "-1"]), err("ERR DB index is out of range"));
     assert_eq!(
         run(&mut t, &["move", "k", "4294967296"]),
-        "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n"
+        err("ERR value is out of range, value must between -2147483648 and 2147483647")
     );
-    assert_eq!(run(&mut t, &["move", "k", "99999999999999999999"]), "-ERR value is not an integer or out of range\r\n");
-    assert_eq!(run(&mut t, &["move", "nokey", "1"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["move", "k", "1"]), ":1\r\n");
+    assert_eq!(run(&mut t, &["move", "k", "99999999999999999999"]), err("ERR value is not an integer or out of range"));
+    assert_eq!(run(&mut t, &["move", "nokey", "1"]), int(0));
+    assert_eq!(run(&mut t, &["move", "k", "1"]), int(1));
     assert_eq!(get(&mut t, 0, "k"), None);
     assert_eq!(get(&mut t, 1, "k").as_deref(), Some(&b"foo"[..]));
     assert_eq!(t.s.dbs[1].expire_at(b"k"), Some(1_100_000));
     put(&mut t, "k", "bar");
-    assert_eq!(run(&mut t, &["move", "k", "1"]), ":0\r\n");
+    assert_eq!(run(&mut t, &["move", "k", "1"]), int(0));
     clock::clear_mock();
 }
 
@@ -217,29 +217,29 @@ fn copy_within_and_across_dbs() {
     clock::set_mock(1_000_000);
     let mut t = new();
     put(&mut t, "src", "foobar");
-    assert_eq!(run(&mut t, &["copy", "src", "src"]), "-ERR source and destination objects are the same\r\n");
-    assert_eq!(run(&mut t, &["copy", "src", "src", "db", "0"]), "-ERR source and destination objects are the same\r\n");
+    assert_eq!(run(&mut t, &["copy", "src", "src"]), err("ERR source and destination objects are the same"));
+    assert_eq!(run(&mut t, &["copy", "src", "src", "db", "0"]), err("ERR source and destination objects are the same"));
     assert_eq!(
         run(&mut t, &["copy", "src", "x", "db", "notanumber"]),
-        "-ERR value is not an integer or out of range\r\n"
+        err("ERR value is not an integer or out of range")
     );
-    assert_eq!(run(&mut t, &["copy", "src", "x", "db", "16"]), "-ERR DB index is out of range\r\n");
-    assert_eq!(run(&mut t, &["copy", "src", "x", "db"]), "-ERR syntax error\r\n");
-    assert_eq!(run(&mut t, &["copy", "src", "x", "bogus"]), "-ERR syntax error\r\n");
-    assert_eq!(run(&mut t, &["copy", "nokey", "x"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["copy", "src", "dst"]), ":1\r\n");
+    assert_eq!(run(&mut t, &["copy", "src", "x", "db", "16"]), err("ERR DB index is out of range"));
+    assert_eq!(run(&mut t, &["copy", "src", "x", "db"]), err("ERR syntax error"));
+    assert_eq!(run(&mut t, &["copy", "src", "x", "bogus"]), err("ERR syntax error"));
+    assert_eq!(run(&mut t, &["copy", "nokey", "x"]), int(0));
+    assert_eq!(run(&mut t, &["copy", "src", "dst"]), int(1));
     assert_eq!(get(&mut t, 0, "dst").as_deref(), Some(&b"foobar"[..]));
-    assert_eq!(run(&mut t, &["ttl", "dst"]), ":-1\r\n");
+    assert_eq!(run(&mut t, &["ttl", "dst"]), int(-1));
     // Same key name in another db is fine.
-    assert_eq!(run(&mut t, &["copy", "src", "src", "db", "3"]), ":1\r\n");
+    assert_eq!(run(&mut t, &["copy", "src", "src", "db", "3"]), int(1));
     assert_eq!(get(&mut t, 3, "src").as_deref(), Some(&b"foobar"[..]));
     // Existing target: 0 unless REPLACE; the TTL is copied.
     t.s.dbs[0].set_expire(b"src", 1_100_000);
     put(&mut t, "other", "hello");
-    assert_eq!(run(&mut t, &["copy", "other", "src", "db", "3"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["copy", "src", "dst", "replace"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["pttl", "dst"]), ":100000\r\n");
-    assert_eq!(run(&mut t, &["copy", "other", "src", "DB", "3", "REPLACE"]), ":1\r\n");
+    assert_eq!(run(&mut t, &["copy", "other", "src", "db", "3"]), int(0));
+    assert_eq!(run(&mut t, &["copy", "src", "dst", "replace"]), int(1));
+    assert_eq!(run(&mut t, &["pttl", "dst"]), int(100000));
+    assert_eq!(run(&mut t, &["copy", "other", "src", "DB", "3", "REPLACE"]), int(1));
     assert_eq!(get(&mut t, 3, "src").as_deref(), Some(&b"hello"[..]));
     // The copy is independent of the source.
     t.s.dbs[0].set(b"dst", Value::string(b"changed"), true);
@@ -252,30 +252,30 @@ fn expire_and_ttl() {
     clock::set_mock(1_000_000_000);
     let mut t = new();
     put(&mut t, "k", "v");
-    assert_eq!(run(&mut t, &["ttl", "k"]), ":-1\r\n");
-    assert_eq!(run(&mut t, &["pttl", "k"]), ":-1\r\n");
-    assert_eq!(run(&mut t, &["expiretime", "k"]), ":-1\r\n");
-    assert_eq!(run(&mut t, &["pexpiretime", "nokey"]), ":-2\r\n");
-    assert_eq!(run(&mut t, &["ttl", "nokey"]), ":-2\r\n");
-    assert_eq!(run(&mut t, &["expire", "k", "100"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["ttl", "k"]), ":100\r\n");
-    assert_eq!(run(&mut t, &["pttl", "k"]), ":100000\r\n");
-    assert_eq!(run(&mut t, &["expiretime", "k"]), ":1000100\r\n");
-    assert_eq!(run(&mut t, &["pexpiretime", "k"]), ":1000100000\r\n");
-    assert_eq!(run(&mut t, &["pexpire", "k", "1499"]), ":1\r\n");
+    assert_eq!(run(&mut t, &["ttl", "k"]), int(-1));
+    assert_eq!(run(&mut t, &["pttl", "k"]), int(-1));
+    assert_eq!(run(&mut t, &["expiretime", "k"]), int(-1));
+    assert_eq!(run(&mut t, &["pexpiretime", "nokey"]), int(-2));
+    assert_eq!(run(&mut t, &["ttl", "nokey"]), int(-2));
+    assert_eq!(run(&mut t, &["expire", "k", "100"]), int(1));
+    assert_eq!(run(&mut t, &["ttl", "k"]), int(100));
+    assert_eq!(run(&mut t, &["pttl", "k"]), int(100000));
+    assert_eq!(run(&mut t, &["expiretime", "k"]), int(1000100));
+    assert_eq!(run(&mut t, &["pexpiretime", "k"]), int(1000100000));
+    assert_eq!(run(&mut t, &["pexpire", "k", "1499"]), int(1));
     // Seconds round to the nearest.
-    assert_eq!(run(&mut t, &["ttl", "k"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["pexpire", "k", "1500"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["ttl", "k"]), ":2\r\n");
-    assert_eq!(run(&mut t, &["expireat", "k", "1000200"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["pttl", "k"]), ":200000\r\n");
-    assert_eq!(run(&mut t, &["pexpireat", "k", "1000000300"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["pttl", "k"]), ":300\r\n");
-    assert_eq!(run(&mut t, &["expire", "nokey", "100"]), ":0\r\n");
+    assert_eq!(run(&mut t, &["ttl", "k"]), int(1));
+    assert_eq!(run(&mut t, &["pexpire", "k", "1500"]), int(1));
+    assert_eq!(run(&mut t, &["ttl", "k"]), int(2));
+    assert_eq!(run(&mut t, &["expireat", "k", "1000200"]), int(1));
+    assert_eq!(run(&mut t, &["pttl", "k"]), int(200000));
+    assert_eq!(run(&mut t, &["pexpireat", "k", "1000000300"]), int(1));
+    assert_eq!(run(&mut t, &["pttl", "k"]), int(300));
+    assert_eq!(run(&mut t, &["expire", "nokey", "100"]), int(0));
     // Lazy expiry once the time passes.
     clock::set_mock(1_000_000_301);
-    assert_eq!(run(&mut t, &["ttl", "k"]), ":-2\r\n");
-    assert_eq!(run(&mut t, &["exists", "k"]), ":0\r\n");
+    assert_eq!(run(&mut t, &["ttl", "k"]), int(-2));
+    assert_eq!(run(&mut t, &["exists", "k"]), int(0));
     clock::clear_mock();
 }
 
@@ -284,18 +284,18 @@ fn expire_in_the_past_deletes() {
     clock::set_mock(1_000_000_000);
     let mut t = new();
     put(&mut t, "k", "v");
-    assert_eq!(run(&mut t, &["expire", "k", "-10"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["exists", "k"]), ":0\r\n");
+    assert_eq!(run(&mut t, &["expire", "k", "-10"]), int(1));
+    assert_eq!(run(&mut t, &["exists", "k"]), int(0));
     put(&mut t, "k", "v");
-    assert_eq!(run(&mut t, &["pexpireat", "k", "-9223372036854770000"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["ttl", "k"]), ":-2\r\n");
+    assert_eq!(run(&mut t, &["pexpireat", "k", "-9223372036854770000"]), int(1));
+    assert_eq!(run(&mut t, &["ttl", "k"]), int(-2));
     put(&mut t, "k", "v");
-    assert_eq!(run(&mut t, &["pexpireat", "k", "1000000000"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["exists", "k"]), ":0\r\n");
+    assert_eq!(run(&mut t, &["pexpireat", "k", "1000000000"]), int(1));
+    assert_eq!(run(&mut t, &["exists", "k"]), int(0));
     put(&mut t, "k", "v");
-    assert_eq!(run(&mut t, &["pexpireat", "k", "9223372036854770000"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["pexpireat", "k", "9223372036854775807"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["expiretime", "k"]), ":9223372036854776\r\n");
+    assert_eq!(run(&mut t, &["pexpireat", "k", "9223372036854770000"]), int(1));
+    assert_eq!(run(&mut t, &["pexpireat", "k", "9223372036854775807"]), int(1));
+    assert_eq!(run(&mut t, &["expiretime", "k"]), int(9223372036854776));
     clock::clear_mock();
 }
 
@@ -304,35 +304,35 @@ fn expire_options() {
     clock::set_mock(1_000_000_000);
     let mut t = new();
     put(&mut t, "k", "v");
-    assert_eq!(run(&mut t, &["expire", "k", "100", "xx"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["expire", "k", "100", "gt"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["expire", "k", "100", "lt"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["expire", "k", "200", "nx"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["expire", "k", "200", "xx"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["expire", "k", "100", "GT"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["expire", "k", "300", "gt"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["expire", "k", "400", "lt"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["expire", "k", "50", "lt", "xx"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["ttl", "k"]), ":50\r\n");
+    assert_eq!(run(&mut t, &["expire", "k", "100", "xx"]), int(0));
+    assert_eq!(run(&mut t, &["expire", "k", "100", "gt"]), int(0));
+    assert_eq!(run(&mut t, &["expire", "k", "100", "lt"]), int(1));
+    assert_eq!(run(&mut t, &["expire", "k", "200", "nx"]), int(0));
+    assert_eq!(run(&mut t, &["expire", "k", "200", "xx"]), int(1));
+    assert_eq!(run(&mut t, &["expire", "k", "100", "GT"]), int(0));
+    assert_eq!(run(&mut t, &["expire", "k", "300", "gt"]), int(1));
+    assert_eq!(run(&mut t, &["expire", "k", "400", "lt"]), int(0));
+    assert_eq!(run(&mut t, &["expire", "k", "50", "lt", "xx"]), int(1));
+    assert_eq!(run(&mut t, &["ttl", "k"]), int(50));
     put(&mut t, "p", "v");
-    assert_eq!(run(&mut t, &["expire", "p", "100", "nx"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["expire", "none", "100", "nx"]), ":0\r\n");
-    let nx = "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n";
+    assert_eq!(run(&mut t, &["expire", "p", "100", "nx"]), int(1));
+    assert_eq!(run(&mut t, &["expire", "none", "100", "nx"]), int(0));
+    let nx = err("ERR NX and XX, GT or LT options at the same time are not compatible");
     assert_eq!(run(&mut t, &["expire", "k", "200", "nx", "xx"]), nx);
     assert_eq!(run(&mut t, &["expire", "k", "200", "NX", "GT"]), nx);
     assert_eq!(run(&mut t, &["expire", "k", "200", "nx", "lt"]), nx);
     assert_eq!(
         run(&mut t, &["expire", "k", "200", "lt", "gt"]),
-        "-ERR GT and LT options at the same time are not compatible\r\n"
+        err("ERR GT and LT options at the same time are not compatible")
     );
-    assert_eq!(run(&mut t, &["expire", "k", "200", "AB"]), "-ERR Unsupported option AB\r\n");
-    assert_eq!(run(&mut t, &["expire", "k", "200", "XX", "AB"]), "-ERR Unsupported option AB\r\n");
+    assert_eq!(run(&mut t, &["expire", "k", "200", "AB"]), err("ERR Unsupported option AB"));
+    assert_eq!(run(&mut t, &["expire", "k", "200", "XX", "AB"]), err("ERR Unsupported option AB"));
     // Options are checked before the time.
-    assert_eq!(run(&mut t, &["expire", "k", "x", "AB"]), "-ERR Unsupported option AB\r\n");
+    assert_eq!(run(&mut t, &["expire", "k", "x", "AB"]), err("ERR Unsupported option AB"));
     // A negative expiry with LT on a key without TTL deletes it.
     put(&mut t, "n", "v");
-    assert_eq!(run(&mut t, &["expire", "n", "-10", "lt"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["ttl", "n"]), ":-2\r\n");
+    assert_eq!(run(&mut t, &["expire", "n", "-10", "lt"]), int(1));
+    assert_eq!(run(&mut t, &["ttl", "n"]), int(-2));
     clock::clear_mock();
 }
 
@@ -340,7 +340,7 @@ fn expire_options() {
 fn expire_overflow_errors() {
     let mut t = new();
     put(&mut t, "foo", "bar");
-    let e = "-ERR invalid expire time in 'expire' command\r\n";
+    let e = err("ERR invalid expire time in 'expire' command");
     for v in ["9223370399119966", "9223372036854776", "10000000000000000", "18446744073709561"] {
         assert_eq!(run(&mut t, &["expire", "foo", v]), e, "{v}");
     }
@@ -348,10 +348,10 @@ fn expire_overflow_errors() {
     assert_eq!(run(&mut t, &["expire", "foo", "-9999999999999999"]), e);
     assert_eq!(
         run(&mut t, &["pexpire", "foo", "9223372036854770000"]),
-        "-ERR invalid expire time in 'pexpire' command\r\n"
+        err("ERR invalid expire time in 'pexpire' command")
     );
-    assert_eq!(run(&mut t, &["expire", "foo", ""]), "-ERR value is not an integer or out of range\r\n");
-    assert_eq!(run(&mut t, &["ttl", "foo"]), ":-1\r\n");
+    assert_eq!(run(&mut t, &["expire", "foo", ""]), err("ERR value is not an integer or out of range"));
+    assert_eq!(run(&mut t, &["ttl", "foo"]), int(-1));
 }
 
 #[test]
@@ -359,11 +359,11 @@ fn persist() {
     clock::set_mock(1_000_000_000);
     let mut t = new();
     put(&mut t, "k", "v");
-    assert_eq!(run(&mut t, &["persist", "k"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["persist", "nokey"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["expire", "k", "100"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["persist", "k"]), ":1\r\n");
-    assert_eq!(run(&mut t, &["ttl", "k"]), ":-1\r\n");
+    assert_eq!(run(&mut t, &["persist", "k"]), int(0));
+    assert_eq!(run(&mut t, &["persist", "nokey"]), int(0));
+    assert_eq!(run(&mut t, &["expire", "k", "100"]), int(1));
+    assert_eq!(run(&mut t, &["persist", "k"]), int(1));
+    assert_eq!(run(&mut t, &["ttl", "k"]), int(-1));
     assert_eq!(t.s.dbs[0].expires_count(), 0);
     clock::clear_mock();
 }

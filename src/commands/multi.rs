@@ -251,46 +251,46 @@ pub const SPECS: &[CommandSpec] = &family("transactions", [
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::testutil::{new, run};
+    use crate::commands::testutil::{arr, bulk, err, new, ok, run, run_raw, simple};
 
     #[test]
     fn queue_and_exec() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["multi"]), "+OK\r\n");
-        assert_eq!(run(&mut t, &["echo", "a"]), "+QUEUED\r\n");
-        assert_eq!(run(&mut t, &["ping"]), "+QUEUED\r\n");
-        assert_eq!(run(&mut t, &["exec"]), "*2\r\n$1\r\na\r\n+PONG\r\n");
-        assert_eq!(run(&mut t, &["exec"]), "-ERR EXEC without MULTI\r\n");
-        assert_eq!(run(&mut t, &["discard"]), "-ERR DISCARD without MULTI\r\n");
+        assert_eq!(run(&mut t, &["multi"]), ok());
+        assert_eq!(run(&mut t, &["echo", "a"]), simple("QUEUED"));
+        assert_eq!(run(&mut t, &["ping"]), simple("QUEUED"));
+        assert_eq!(run(&mut t, &["exec"]), arr(vec![bulk("a"), simple("PONG")]));
+        assert_eq!(run(&mut t, &["exec"]), err("ERR EXEC without MULTI"));
+        assert_eq!(run(&mut t, &["discard"]), err("ERR DISCARD without MULTI"));
     }
 
     #[test]
     fn errors_abort_the_transaction() {
         let mut t = new();
         run(&mut t, &["multi"]);
-        assert_eq!(run(&mut t, &["multi"]), "-ERR MULTI calls can not be nested\r\n");
-        assert!(run(&mut t, &["nosuch"]).starts_with("-ERR unknown command"));
-        assert_eq!(run(&mut t, &["echo"]), "-ERR wrong number of arguments for 'echo' command\r\n");
-        assert_eq!(run(&mut t, &["exec"]), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+        assert_eq!(run(&mut t, &["multi"]), err("ERR MULTI calls can not be nested"));
+        assert!(run_raw(&mut t, &["nosuch"]).starts_with("-ERR unknown command"));
+        assert_eq!(run(&mut t, &["echo"]), err("ERR wrong number of arguments for 'echo' command"));
+        assert_eq!(run(&mut t, &["exec"]), err("EXECABORT Transaction discarded because of previous errors."));
     }
 
     #[test]
     fn watch_fails_exec_after_a_change() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["watch", "k"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["watch", "k"]), ok());
         t.s.touch_key(0, b"k");
         run(&mut t, &["multi"]);
         run(&mut t, &["ping"]);
-        assert_eq!(run(&mut t, &["exec"]), "*-1\r\n");
+        assert_eq!(run_raw(&mut t, &["exec"]), "*-1\r\n");
         // The watch is gone after EXEC.
         run(&mut t, &["multi"]);
         run(&mut t, &["ping"]);
-        assert_eq!(run(&mut t, &["exec"]), "*1\r\n+PONG\r\n");
+        assert_eq!(run(&mut t, &["exec"]), arr(vec![simple("PONG")]));
         assert!(t.s.watched_keys.is_empty());
         run(&mut t, &["watch", "k"]);
         run(&mut t, &["multi"]);
-        assert_eq!(run(&mut t, &["watch", "x"]), "-ERR WATCH inside MULTI is not allowed\r\n");
-        assert_eq!(run(&mut t, &["discard"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["watch", "x"]), err("ERR WATCH inside MULTI is not allowed"));
+        assert_eq!(run(&mut t, &["discard"]), ok());
         assert!(t.s.watched_keys.is_empty());
     }
 }

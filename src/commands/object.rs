@@ -137,7 +137,7 @@ fn object_help(cx: &mut Ctx<'_>) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::testutil::{new, run, T};
+    use crate::commands::testutil::{bulk, err, int, new, run, run_raw, T};
     use crate::types::clock;
 
     fn put(t: &mut T, k: &str, v: &str) {
@@ -161,31 +161,31 @@ mod tests {
         put(&mut t, "big", "123456");
         put(&mut t, "e", "hello");
         t.s.dbs[0].set(b"r", Value::raw(b"hi".to_vec()), false);
-        assert_eq!(run(&mut t, &["object", "encoding", "i"]), "$3\r\nint\r\n");
-        assert_eq!(run(&mut t, &["OBJECT", "ENCODING", "e"]), "$6\r\nembstr\r\n");
-        assert_eq!(run(&mut t, &["object", "encoding", "r"]), "$3\r\nraw\r\n");
-        assert_eq!(run(&mut t, &["object", "encoding", "nokey"]), "$-1\r\n");
-        assert_eq!(run(&mut t, &["object", "refcount", "i"]), ":2147483647\r\n");
-        assert_eq!(run(&mut t, &["object", "refcount", "big"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["object", "refcount", "e"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["object", "idletime", "e"]), ":0\r\n");
-        assert!(run(&mut t, &["object", "freq", "e"]).starts_with("-ERR An LFU maxmemory policy is not selected"));
-        assert_eq!(run(&mut t, &["object", "freq", "nokey"]), "$-1\r\n");
-        assert_eq!(run(&mut t, &["object", "foo", "e"]), "-ERR unknown subcommand 'foo'. Try OBJECT HELP.\r\n");
+        assert_eq!(run(&mut t, &["object", "encoding", "i"]), bulk("int"));
+        assert_eq!(run(&mut t, &["OBJECT", "ENCODING", "e"]), bulk("embstr"));
+        assert_eq!(run(&mut t, &["object", "encoding", "r"]), bulk("raw"));
+        assert_eq!(run_raw(&mut t, &["object", "encoding", "nokey"]), "$-1\r\n");
+        assert_eq!(run(&mut t, &["object", "refcount", "i"]), int(2147483647));
+        assert_eq!(run(&mut t, &["object", "refcount", "big"]), int(1));
+        assert_eq!(run(&mut t, &["object", "refcount", "e"]), int(1));
+        assert_eq!(run(&mut t, &["object", "idletime", "e"]), int(0));
+        assert!(run_raw(&mut t, &["object", "freq", "e"]).starts_with("-ERR An LFU maxmemory policy is not selected"));
+        assert_eq!(run_raw(&mut t, &["object", "freq", "nokey"]), "$-1\r\n");
+        assert_eq!(run(&mut t, &["object", "foo", "e"]), err("ERR unknown subcommand 'foo'. Try OBJECT HELP."));
         assert_eq!(
             run(&mut t, &["object", "encoding"]),
-            "-ERR wrong number of arguments for 'object|encoding' command\r\n"
+            err("ERR wrong number of arguments for 'object|encoding' command")
         );
-        assert_eq!(run(&mut t, &["object"]), "-ERR wrong number of arguments for 'object' command\r\n");
-        let help = run(&mut t, &["object", "help"]);
+        assert_eq!(run(&mut t, &["object"]), err("ERR wrong number of arguments for 'object' command"));
+        let help = run_raw(&mut t, &["object", "help"]);
         assert!(help.starts_with("*15\r\n+OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"));
         assert!(help.ends_with("+HELP\r\n+    Prints this help.\r\n"));
         // With maxmemory and an LRU policy, small integers are private objects.
         t.s.config.maxmemory = 1 << 30;
         t.s.config.maxmemory_policy = "allkeys-lru".into();
-        assert_eq!(run(&mut t, &["object", "refcount", "i"]), ":1\r\n");
+        assert_eq!(run(&mut t, &["object", "refcount", "i"]), int(1));
         t.s.config.maxmemory_policy = "allkeys-random".into();
-        assert_eq!(run(&mut t, &["object", "refcount", "i"]), ":2147483647\r\n");
+        assert_eq!(run(&mut t, &["object", "refcount", "i"]), int(2147483647));
     }
 
     #[test]
@@ -194,16 +194,16 @@ mod tests {
         let mut t = new();
         put(&mut t, "k", "v");
         clock::set_mock(1_000_010_000);
-        assert_eq!(run(&mut t, &["object", "idletime", "k"]), ":10\r\n");
+        assert_eq!(run(&mut t, &["object", "idletime", "k"]), int(10));
         // OBJECT does not touch the key; TOUCH does.
-        assert_eq!(run(&mut t, &["object", "idletime", "k"]), ":10\r\n");
-        assert_eq!(run(&mut t, &["touch", "k"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["object", "idletime", "k"]), ":0\r\n");
+        assert_eq!(run(&mut t, &["object", "idletime", "k"]), int(10));
+        assert_eq!(run(&mut t, &["touch", "k"]), int(1));
+        assert_eq!(run(&mut t, &["object", "idletime", "k"]), int(0));
         t.s.config.maxmemory_policy = "allkeys-lfu".into();
         t.s.apply_config();
         put(&mut t, "f", "v");
-        assert_eq!(run(&mut t, &["object", "freq", "f"]), ":5\r\n");
-        assert!(run(&mut t, &["object", "idletime", "f"])
+        assert_eq!(run(&mut t, &["object", "freq", "f"]), int(5));
+        assert!(run_raw(&mut t, &["object", "idletime", "f"])
             .starts_with("-ERR An LFU maxmemory policy is selected, idle time not tracked."));
         clock::clear_mock();
     }

@@ -70,15 +70,15 @@ pub const SPECS: &[CommandSpec] = &family("server", [
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::testutil::{new, run};
+    use crate::commands::testutil::{new, run_raw};
 
     #[test]
     fn sync_makes_a_replica_and_sends_an_empty_rdb() {
         let mut t = new();
-        let r = run(&mut t, &["sync"]);
+        let r = run_raw(&mut t, &["sync"]);
         assert!(r.starts_with("$18\r\nREDIS0010"), "{r:?}");
         assert!(t.s.clients[t.me].replica);
         assert_eq!(t.s.new_replicas, vec![t.me]);
-        assert!(run(&mut t, &["psync", "?", "-1"]).is_empty());
+        assert!(run_raw(&mut t, &["psync", "?", "-1"]).is_empty());
     }
 }

@@ -522,25 +522,25 @@ pub const SPECS: &[CommandSpec] = &family("scripting", [
 #[cfg(test)]
 mod tests {
     use crate::commands::spec::*;
-    use crate::commands::testutil::{new, run};
+    use crate::commands::testutil::{bulk, err, ints, new, ok, run, run_raw};
 
     #[test]
     fn eval_and_cache() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["eval", "return 'hello'", "0"]), "$5\r\nhello\r\n");
+        assert_eq!(run(&mut t, &["eval", "return 'hello'", "0"]), bulk("hello"));
         assert_eq!(
             run(&mut t, &["script", "load", "return 'loaded'"]),
-            "$40\r\nb534286061d4b9e4026607613b95c06c06015ae8\r\n"
+            bulk("b534286061d4b9e4026607613b95c06c06015ae8")
         );
-        assert_eq!(run(&mut t, &["evalsha", "B534286061D4B9E4026607613B95C06C06015AE8", "0"]), "$6\r\nloaded\r\n");
+        assert_eq!(run(&mut t, &["evalsha", "B534286061D4B9E4026607613B95C06C06015AE8", "0"]), bulk("loaded"));
         assert_eq!(
             run(&mut t, &["script", "exists", "b534286061d4b9e4026607613b95c06c06015ae8", "ffff"]),
-            "*2\r\n:1\r\n:0\r\n"
+            ints(&[1, 0])
         );
-        assert_eq!(run(&mut t, &["script", "flush"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["script", "flush"]), ok());
         assert_eq!(
             run(&mut t, &["evalsha", "b534286061d4b9e4026607613b95c06c06015ae8", "0"]),
-            "-NOSCRIPT No matching script. Please use EVAL.\r\n"
+            err("NOSCRIPT No matching script. Please use EVAL.")
         );
     }
 
@@ -565,12 +565,12 @@ mod tests {
     #[test]
     fn numkeys_errors() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["eval", "return 1", "-12"]), "-ERR Number of keys can't be negative\r\n");
+        assert_eq!(run(&mut t, &["eval", "return 1", "-12"]), err("ERR Number of keys can't be negative"));
         assert_eq!(
             run(&mut t, &["eval", "return 1", "2", "a"]),
-            "-ERR Number of keys can't be greater than number of args\r\n"
+            err("ERR Number of keys can't be greater than number of args")
         );
-        assert_eq!(run(&mut t, &["eval", "return 1", "x"]), "-ERR value is not an integer or out of range\r\n");
+        assert_eq!(run(&mut t, &["eval", "return 1", "x"]), err("ERR value is not an integer or out of range"));
     }
 
     #[test]
@@ -579,38 +579,35 @@ mod tests {
         run(&mut t, &["set", "k", "v0"]);
         run(&mut t, &["select", "1"]);
         run(&mut t, &["set", "k", "v1"]);
-        assert_eq!(run(&mut t, &["eval", "return redis.call('get', KEYS[1])", "1", "k"]), "$2\r\nv1\r\n");
-        assert_eq!(
-            run(&mut t, &["eval", "redis.call('select', '0') return redis.call('get', 'k')", "0"]),
-            "$2\r\nv0\r\n"
-        );
-        assert_eq!(run(&mut t, &["get", "k"]), "$2\r\nv1\r\n");
+        assert_eq!(run(&mut t, &["eval", "return redis.call('get', KEYS[1])", "1", "k"]), bulk("v1"));
+        assert_eq!(run(&mut t, &["eval", "redis.call('select', '0') return redis.call('get', 'k')", "0"]), bulk("v0"));
+        assert_eq!(run(&mut t, &["get", "k"]), bulk("v1"));
     }
 
     #[test]
     fn script_rules() {
         let mut t = new();
-        assert!(run(&mut t, &["eval_ro", "redis.call('del', 'x')", "0"])
+        assert!(run_raw(&mut t, &["eval_ro", "redis.call('del', 'x')", "0"])
             .starts_with("-ERR Write commands are not allowed from read-only scripts."));
-        assert!(run(&mut t, &["eval", "redis.call('multi')", "0"])
+        assert!(run_raw(&mut t, &["eval", "redis.call('multi')", "0"])
             .starts_with("-ERR This Redis command is not allowed from script"));
-        assert!(run(&mut t, &["eval", "redis.call('get', 'a', 'b')", "0"])
+        assert!(run_raw(&mut t, &["eval", "redis.call('get', 'a', 'b')", "0"])
             .starts_with("-ERR Wrong number of args calling Redis command from script"));
         assert_eq!(
             run(&mut t, &["eval", "#!not-lua\nreturn 1", "0"]),
-            "-ERR Unexpected engine in script shebang: #!not-lua\r\n"
+            err("ERR Unexpected engine in script shebang: #!not-lua")
         );
         assert_eq!(
             run(&mut t, &["eval", "#!lua flags=no-writes,bad\nreturn 1", "0"]),
-            "-ERR Unexpected flag in script shebang: bad\r\n"
+            err("ERR Unexpected flag in script shebang: bad")
         );
         assert_eq!(
             run(&mut t, &["eval_ro", "#!lua\nreturn 1", "0"]),
-            "-ERR Can not execute a script with write flag using *_ro command.\r\n"
+            err("ERR Can not execute a script with write flag using *_ro command.")
         );
-        assert!(run(&mut t, &["eval", "#!lua flags=no-writes\nredis.call('set','x',1)", "0"])
+        assert!(run_raw(&mut t, &["eval", "#!lua flags=no-writes\nredis.call('set','x',1)", "0"])
             .starts_with("-ERR Write commands are not allowed from read-only scripts."));
-        assert!(run(&mut t, &["eval", "return +", "0"])
+        assert!(run_raw(&mut t, &["eval", "return +", "0"])
             .starts_with("-ERR Error compiling script (new function): user_script:1:"));
     }
 }

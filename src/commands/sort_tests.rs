@@ -1,5 +1,5 @@
 use super::*;
-use crate::commands::testutil::{new, run, T};
+use crate::commands::testutil::{arr, bulk, bulks, err, int, new, run, run_raw, T};
 use crate::types::hash::Hash;
 
 fn list(t: &mut T, key: &str, items: &[&str]) {
@@ -26,8 +26,8 @@ fn sset(t: &mut T, key: &str, v: &str) {
     t.s.dbs[0].set(key.as_bytes(), Value::string(v.as_bytes()), false);
 }
 
-/// RESP array of bulks.
-fn arr(items: &[&str]) -> String {
+/// RESP array of bulks, "(nil)" a null bulk: exact bytes, for run_raw.
+fn raw_arr(items: &[&str]) -> String {
     let mut s = format!("*{}\r\n", items.len());
     for i in items {
         if *i == "(nil)" {
@@ -51,14 +51,14 @@ fn stored(t: &mut T, key: &str) -> Vec<String> {
 fn numeric_sort_of_lists_sets_zsets() {
     let mut t = new();
     list(&mut t, "l", &["3", "1", "2", "10", "-1.5"]);
-    assert_eq!(run(&mut t, &["sort", "l"]), arr(&["-1.5", "1", "2", "3", "10"]));
-    assert_eq!(run(&mut t, &["sort", "l", "desc"]), arr(&["10", "3", "2", "1", "-1.5"]));
-    assert_eq!(run(&mut t, &["SORT", "l", "DESC", "ASC"]), arr(&["-1.5", "1", "2", "3", "10"]));
+    assert_eq!(run(&mut t, &["sort", "l"]), bulks(&["-1.5", "1", "2", "3", "10"]));
+    assert_eq!(run(&mut t, &["sort", "l", "desc"]), bulks(&["10", "3", "2", "1", "-1.5"]));
+    assert_eq!(run(&mut t, &["SORT", "l", "DESC", "ASC"]), bulks(&["-1.5", "1", "2", "3", "10"]));
     set(&mut t, "s", &["5", "40", "3"]);
-    assert_eq!(run(&mut t, &["sort", "s"]), arr(&["3", "5", "40"]));
+    assert_eq!(run(&mut t, &["sort", "s"]), bulks(&["3", "5", "40"]));
     zset(&mut t, "z", &[("9", 1.0), ("8", 2.0), ("7", 3.0)]);
-    assert_eq!(run(&mut t, &["sort", "z"]), arr(&["7", "8", "9"]));
-    assert_eq!(run(&mut t, &["sort_ro", "z", "desc"]), arr(&["9", "8", "7"]));
+    assert_eq!(run(&mut t, &["sort", "z"]), bulks(&["7", "8", "9"]));
+    assert_eq!(run(&mut t, &["sort_ro", "z", "desc"]), bulks(&["9", "8", "7"]));
 }
 
 #[test]
@@ -68,7 +68,7 @@ fn floats_and_issue_19() {
     list(&mut t, "l", &floats);
     assert_eq!(
         run(&mut t, &["sort", "l"]),
-        arr(&["0.25", "1.1", "1.15", "2.1", "3.10", "5.10", "5.75", "6.12", "7.44"])
+        bulks(&["0.25", "1.1", "1.15", "2.1", "3.10", "5.10", "5.75", "6.12", "7.44"])
     );
 }
 
@@ -76,11 +76,11 @@ fn floats_and_issue_19() {
 fn alpha_is_bytewise() {
     let mut t = new();
     list(&mut t, "l", &["10", "3", "1", "2"]);
-    assert_eq!(run(&mut t, &["sort", "l", "alpha"]), arr(&["1", "10", "2", "3"]));
+    assert_eq!(run(&mut t, &["sort", "l", "alpha"]), bulks(&["1", "10", "2", "3"]));
     zset(&mut t, "z", &[("a", 1.0), ("b", 5.0), ("c", 2.0), ("d", 10.0), ("e", 3.0)]);
-    assert_eq!(run(&mut t, &["sort", "z", "alpha", "desc"]), arr(&["e", "d", "c", "b", "a"]));
+    assert_eq!(run(&mut t, &["sort", "z", "alpha", "desc"]), bulks(&["e", "d", "c", "b", "a"]));
     list(&mut t, "u", &["é", "z", "Z", "a"]);
-    assert_eq!(run(&mut t, &["sort", "u", "alpha"]), arr(&["Z", "a", "z", "é"]));
+    assert_eq!(run(&mut t, &["sort", "u", "alpha"]), bulks(&["Z", "a", "z", "é"]));
 }
 
 #[test]
@@ -91,31 +91,31 @@ fn numeric_ties_sort_by_element() {
     for e in els {
         sset(&mut t, &format!("score:{e}"), "100");
     }
-    assert_eq!(run(&mut t, &["sort", "s", "by", "score:*"]), arr(&["a", "aa", "aaa", "azz", "b", "c"]));
+    assert_eq!(run(&mut t, &["sort", "s", "by", "score:*"]), bulks(&["a", "aa", "aaa", "azz", "b", "c"]));
     // Elements that are not numbers sort as equal scores when BY finds nothing.
-    assert_eq!(run(&mut t, &["sort", "s", "by", "nokey:*"]), arr(&["a", "aa", "aaa", "azz", "b", "c"]));
+    assert_eq!(run(&mut t, &["sort", "s", "by", "nokey:*"]), bulks(&["a", "aa", "aaa", "azz", "b", "c"]));
 }
 
 #[test]
 fn bad_doubles() {
     let mut t = new();
     set(&mut t, "s", &["1", "2", "not-a-double"]);
-    assert_eq!(run(&mut t, &["sort", "s"]), "-ERR One or more scores can't be converted into double\r\n");
+    assert_eq!(run(&mut t, &["sort", "s"]), err("ERR One or more scores can't be converted into double"));
     set(&mut t, "s", &["1", "2", "3", "4"]);
     for (k, v) in [("1", "10"), ("2", "20"), ("3", "30"), ("4", "not-a-double")] {
         sset(&mut t, &format!("score:{k}"), v);
     }
     assert_eq!(
         run(&mut t, &["sort", "s", "by", "score:*"]),
-        "-ERR One or more scores can't be converted into double\r\n"
+        err("ERR One or more scores can't be converted into double")
     );
     // ALPHA never parses; STORE reports the error and stores nothing.
-    assert_eq!(run(&mut t, &["sort", "s", "by", "score:*", "alpha"]), arr(&["1", "2", "3", "4"]));
+    assert_eq!(run(&mut t, &["sort", "s", "by", "score:*", "alpha"]), bulks(&["1", "2", "3", "4"]));
     assert_eq!(
         run(&mut t, &["sort", "s", "by", "score:*", "store", "d"]),
-        "-ERR One or more scores can't be converted into double\r\n"
+        err("ERR One or more scores can't be converted into double")
     );
-    assert_eq!(run(&mut t, &["exists", "d"]), ":0\r\n");
+    assert_eq!(run(&mut t, &["exists", "d"]), int(0));
 }
 
 #[test]
@@ -170,33 +170,33 @@ fn limit() {
     for (args, want) in cases {
         let mut a = vec!["sort", "L"];
         a.extend_from_slice(args);
-        assert_eq!(run(&mut t, &a), arr(want), "{args:?}");
+        assert_eq!(run(&mut t, &a), bulks(want), "{args:?}");
     }
-    assert_eq!(run(&mut t, &["sort", "L", "limit", "x", "1"]), "-ERR value is not an integer or out of range\r\n");
-    assert_eq!(run(&mut t, &["sort", "L", "limit", "01", "1"]), "-ERR value is not an integer or out of range\r\n");
-    assert_eq!(run(&mut t, &["sort", "L", "limit", "1"]), "-ERR syntax error\r\n");
+    assert_eq!(run(&mut t, &["sort", "L", "limit", "x", "1"]), err("ERR value is not an integer or out of range"));
+    assert_eq!(run(&mut t, &["sort", "L", "limit", "01", "1"]), err("ERR value is not an integer or out of range"));
+    assert_eq!(run(&mut t, &["sort", "L", "limit", "1"]), err("ERR syntax error"));
 }
 
 #[test]
 fn syntax_and_types() {
     let mut t = new();
     sset(&mut t, "s", "x");
-    assert_eq!(run(&mut t, &["sort", "s"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    assert_eq!(run(&mut t, &["sort", "s", "foo"]), "-ERR syntax error\r\n");
+    assert_eq!(run(&mut t, &["sort", "s"]), err("WRONGTYPE Operation against a key holding the wrong kind of value"));
+    assert_eq!(run(&mut t, &["sort", "s", "foo"]), err("ERR syntax error"));
     hash(&mut t, "h", &[("a", "1")]);
-    assert_eq!(run(&mut t, &["sort", "h"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+    assert_eq!(run(&mut t, &["sort", "h"]), err("WRONGTYPE Operation against a key holding the wrong kind of value"));
     for bad in [&["store"][..], &["get"], &["by"], &["foo"]] {
         let mut a = vec!["sort", "nokey"];
         a.extend_from_slice(bad);
-        assert_eq!(run(&mut t, &a), "-ERR syntax error\r\n");
+        assert_eq!(run(&mut t, &a), err("ERR syntax error"));
     }
-    assert_eq!(run(&mut t, &["sort", "nokey"]), "*0\r\n");
-    assert_eq!(run(&mut t, &["sort", "nokey", "limit", "0", "5", "get", "x"]), "*0\r\n");
-    assert_eq!(run(&mut t, &["sort_ro", "foolist", "STORE", "bar"]), "-ERR syntax error\r\n");
-    assert_eq!(run(&mut t, &["sort"]), "-ERR wrong number of arguments for 'sort' command\r\n");
+    assert_eq!(run(&mut t, &["sort", "nokey"]), arr(vec![]));
+    assert_eq!(run(&mut t, &["sort", "nokey", "limit", "0", "5", "get", "x"]), arr(vec![]));
+    assert_eq!(run(&mut t, &["sort_ro", "foolist", "STORE", "bar"]), err("ERR syntax error"));
+    assert_eq!(run(&mut t, &["sort"]), err("ERR wrong number of arguments for 'sort' command"));
     // Option names are C strings to Redis: what follows a NUL is ignored.
     list(&mut t, "l", &["1", "2"]);
-    assert_eq!(run(&mut t, &["sort", "l", "desc\0junk"]), arr(&["2", "1"]));
+    assert_eq!(run(&mut t, &["sort", "l", "desc\0junk"]), bulks(&["2", "1"]));
 }
 
 #[test]
@@ -207,20 +207,20 @@ fn by_key_and_hash_field() {
         sset(&mut t, &format!("weight_{e}"), w);
         hash(&mut t, &format!("wobj_{e}"), &[("weight", w)]);
     }
-    assert_eq!(run(&mut t, &["sort", "l", "by", "weight_*"]), arr(&["3", "2", "4", "1"]));
-    assert_eq!(run(&mut t, &["sort", "l", "by", "wobj_*->weight"]), arr(&["3", "2", "4", "1"]));
-    assert_eq!(run(&mut t, &["sort", "l", "by", "weight_*", "desc", "limit", "1", "2"]), arr(&["4", "2"]));
-    assert_eq!(run(&mut t, &["sort", "l", "by", "wobj_*->weight", "limit", "0", "1"]), arr(&["3"]));
+    assert_eq!(run(&mut t, &["sort", "l", "by", "weight_*"]), bulks(&["3", "2", "4", "1"]));
+    assert_eq!(run(&mut t, &["sort", "l", "by", "wobj_*->weight"]), bulks(&["3", "2", "4", "1"]));
+    assert_eq!(run(&mut t, &["sort", "l", "by", "weight_*", "desc", "limit", "1", "2"]), bulks(&["4", "2"]));
+    assert_eq!(run(&mut t, &["sort", "l", "by", "wobj_*->weight", "limit", "0", "1"]), bulks(&["3"]));
     // Integer-encoded weights.
     sset(&mut t, "weight_3", "100");
-    assert_eq!(run(&mut t, &["sort", "l", "by", "weight_*"]), arr(&["2", "4", "1", "3"]));
+    assert_eq!(run(&mut t, &["sort", "l", "by", "weight_*"]), bulks(&["2", "4", "1", "3"]));
     // BY ALPHA compares the weights as strings; missing weights come first.
     t.s.dbs[0].remove(b"weight_4");
-    assert_eq!(run(&mut t, &["sort", "l", "by", "weight_*", "alpha"]), arr(&["4", "2", "3", "1"]));
-    assert_eq!(run(&mut t, &["sort", "l", "by", "weight_*", "alpha", "desc"]), arr(&["1", "3", "2", "4"]));
+    assert_eq!(run(&mut t, &["sort", "l", "by", "weight_*", "alpha"]), bulks(&["4", "2", "3", "1"]));
+    assert_eq!(run(&mut t, &["sort", "l", "by", "weight_*", "alpha", "desc"]), bulks(&["1", "3", "2", "4"]));
     // A hash field pattern on a string key, or a key pattern on a hash, finds nothing (weight 0).
-    assert_eq!(run(&mut t, &["sort", "l", "by", "weight_*->weight"]), arr(&["1", "2", "3", "4"]));
-    assert_eq!(run(&mut t, &["sort", "l", "by", "wobj_*", "desc"]), arr(&["4", "3", "2", "1"]));
+    assert_eq!(run(&mut t, &["sort", "l", "by", "weight_*->weight"]), bulks(&["1", "2", "3", "4"]));
+    assert_eq!(run(&mut t, &["sort", "l", "by", "wobj_*", "desc"]), bulks(&["4", "3", "2", "1"]));
 }
 
 #[test]
@@ -230,63 +230,63 @@ fn get_patterns() {
     sset(&mut t, "w_1", "one");
     sset(&mut t, "w_3", "three");
     hash(&mut t, "h_2", &[("f", "two")]);
-    assert_eq!(run(&mut t, &["sort", "l", "get", "#"]), arr(&["1", "2", "3"]));
+    assert_eq!(run(&mut t, &["sort", "l", "get", "#"]), bulks(&["1", "2", "3"]));
     assert_eq!(
-        run(&mut t, &["sort", "l", "get", "#", "get", "w_*", "get", "h_*->f"]),
-        arr(&["1", "one", "(nil)", "2", "(nil)", "two", "3", "three", "(nil)"])
+        run_raw(&mut t, &["sort", "l", "get", "#", "get", "w_*", "get", "h_*->f"]),
+        raw_arr(&["1", "one", "(nil)", "2", "(nil)", "two", "3", "three", "(nil)"])
     );
-    assert_eq!(run(&mut t, &["sort", "l", "get", "foo"]), arr(&["(nil)", "(nil)", "(nil)"]));
+    assert_eq!(run_raw(&mut t, &["sort", "l", "get", "foo"]), raw_arr(&["(nil)", "(nil)", "(nil)"]));
     // A pattern ending in "->" names a key, not a field.
     list(&mut t, "m", &["a"]);
     sset(&mut t, "x:a->", "100");
-    assert_eq!(run(&mut t, &["sort", "m", "by", "num", "get", "x:*->"]), arr(&["100"]));
-    assert_eq!(run(&mut t, &["sort_ro", "m", "by", "nosort", "get", "x:*->"]), arr(&["100"]));
+    assert_eq!(run(&mut t, &["sort", "m", "by", "num", "get", "x:*->"]), bulks(&["100"]));
+    assert_eq!(run(&mut t, &["sort_ro", "m", "by", "nosort", "get", "x:*->"]), bulks(&["100"]));
     // Only the first '*' is replaced; a hash key name may hold the element in the middle.
     sset(&mut t, "p_a_*", "star");
-    assert_eq!(run(&mut t, &["sort", "m", "by", "x", "get", "p_*_*"]), arr(&["star"]));
+    assert_eq!(run(&mut t, &["sort", "m", "by", "x", "get", "p_*_*"]), bulks(&["star"]));
     hash(&mut t, "k{a}", &[("f->g", "deep")]);
-    assert_eq!(run(&mut t, &["sort", "m", "by", "x", "get", "k{*}->f->g"]), arr(&["deep"]));
+    assert_eq!(run(&mut t, &["sort", "m", "by", "x", "get", "k{*}->f->g"]), bulks(&["deep"]));
     // RESP3 nil.
     run(&mut t, &["hello", "3"]);
-    assert_eq!(run(&mut t, &["sort", "m", "alpha", "get", "nothing_*"]), "*1\r\n_\r\n");
+    assert_eq!(run_raw(&mut t, &["sort", "m", "alpha", "get", "nothing_*"]), "*1\r\n_\r\n");
 }
 
 #[test]
 fn nosort_keeps_native_order() {
     let mut t = new();
     list(&mut t, "testa", &["5", "3", "4", "1", "2"]);
-    assert_eq!(run(&mut t, &["sort", "testa", "by", "nosort"]), arr(&["5", "3", "4", "1", "2"]));
-    assert_eq!(run(&mut t, &["sort", "testa", "by", "nosort", "desc"]), arr(&["2", "1", "4", "3", "5"]));
-    assert_eq!(run(&mut t, &["sort", "testa", "by", "nosort", "limit", "1", "2"]), arr(&["3", "4"]));
-    assert_eq!(run(&mut t, &["sort", "testa", "by", "nosort", "desc", "limit", "1", "2"]), arr(&["1", "4"]));
-    assert_eq!(run(&mut t, &["sort", "testa", "by", "nosort", "limit", "0", "3", "store", "testb"]), ":3\r\n");
+    assert_eq!(run(&mut t, &["sort", "testa", "by", "nosort"]), bulks(&["5", "3", "4", "1", "2"]));
+    assert_eq!(run(&mut t, &["sort", "testa", "by", "nosort", "desc"]), bulks(&["2", "1", "4", "3", "5"]));
+    assert_eq!(run(&mut t, &["sort", "testa", "by", "nosort", "limit", "1", "2"]), bulks(&["3", "4"]));
+    assert_eq!(run(&mut t, &["sort", "testa", "by", "nosort", "desc", "limit", "1", "2"]), bulks(&["1", "4"]));
+    assert_eq!(run(&mut t, &["sort", "testa", "by", "nosort", "limit", "0", "3", "store", "testb"]), int(3));
     assert_eq!(stored(&mut t, "testb"), ["5", "3", "4"]);
-    assert_eq!(run(&mut t, &["sort", "testa", "by", "nosort", "limit", "7", "3"]), "*0\r\n");
+    assert_eq!(run(&mut t, &["sort", "testa", "by", "nosort", "limit", "7", "3"]), arr(vec![]));
 
     zset(&mut t, "z", &[("a", 1.0), ("b", 5.0), ("c", 2.0), ("d", 10.0), ("e", 3.0)]);
-    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "asc"]), arr(&["a", "c", "e", "b", "d"]));
-    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "desc"]), arr(&["d", "b", "e", "c", "a"]));
-    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "asc", "limit", "0", "1"]), arr(&["a"]));
-    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "desc", "limit", "0", "1"]), arr(&["d"]));
-    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "asc", "limit", "0", "2"]), arr(&["a", "c"]));
-    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "desc", "limit", "0", "2"]), arr(&["d", "b"]));
-    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "limit", "5", "10"]), "*0\r\n");
-    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "limit", "-10", "100"]), arr(&["a", "c", "e", "b", "d"]));
-    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "desc", "limit", "1", "2"]), arr(&["b", "e"]));
-    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "get", "#", "limit", "4", "9"]), arr(&["d"]));
+    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "asc"]), bulks(&["a", "c", "e", "b", "d"]));
+    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "desc"]), bulks(&["d", "b", "e", "c", "a"]));
+    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "asc", "limit", "0", "1"]), bulks(&["a"]));
+    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "desc", "limit", "0", "1"]), bulks(&["d"]));
+    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "asc", "limit", "0", "2"]), bulks(&["a", "c"]));
+    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "desc", "limit", "0", "2"]), bulks(&["d", "b"]));
+    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "limit", "5", "10"]), arr(vec![]));
+    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "limit", "-10", "100"]), bulks(&["a", "c", "e", "b", "d"]));
+    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "desc", "limit", "1", "2"]), bulks(&["b", "e"]));
+    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "get", "#", "limit", "4", "9"]), bulks(&["d"]));
     // A constant BY pattern containing '*' only after a NUL is still constant.
-    assert_eq!(run(&mut t, &["sort", "z", "by", "x\0*"]), arr(&["a", "c", "e", "b", "d"]));
+    assert_eq!(run(&mut t, &["sort", "z", "by", "x\0*"]), bulks(&["a", "c", "e", "b", "d"]));
 }
 
 #[test]
 fn sorting_a_zset_converts_it_to_skiplist() {
     let mut t = new();
     zset(&mut t, "z", &[("b", 2.0), ("a", 1.0)]);
-    assert_eq!(run(&mut t, &["sort_ro", "z", "alpha"]), arr(&["a", "b"]));
-    assert_eq!(run(&mut t, &["object", "encoding", "z"]), "$8\r\nskiplist\r\n");
-    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "desc"]), arr(&["b", "a"]));
+    assert_eq!(run(&mut t, &["sort_ro", "z", "alpha"]), bulks(&["a", "b"]));
+    assert_eq!(run(&mut t, &["object", "encoding", "z"]), bulk("skiplist"));
+    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "desc"]), bulks(&["b", "a"]));
     let dirty = t.s.dirty;
-    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort"]), arr(&["a", "b"]));
+    assert_eq!(run(&mut t, &["sort", "z", "by", "nosort"]), bulks(&["a", "b"]));
     assert_eq!(t.s.dirty, dirty);
 }
 
@@ -301,47 +301,47 @@ fn set_by_constant() {
         _ => unreachable!(),
     };
     let native: Vec<&str> = native.iter().map(|s| s.as_str()).collect();
-    assert_eq!(run(&mut t, &["sort", "myset", "by", "_"]), arr(&native));
-    assert_eq!(run(&mut t, &["sort", "myset", "by", "_", "desc"]), arr(&native));
-    assert_eq!(run(&mut t, &["sort", "myset", "by", "_", "limit", "2", "3"]), arr(&native[2..5]));
+    assert_eq!(run(&mut t, &["sort", "myset", "by", "_"]), bulks(&native));
+    assert_eq!(run(&mut t, &["sort", "myset", "by", "_", "desc"]), bulks(&native));
+    assert_eq!(run(&mut t, &["sort", "myset", "by", "_", "limit", "2", "3"]), bulks(&native[2..5]));
     // With STORE it is sorted ALPHA, whatever the options said.
-    assert_eq!(run(&mut t, &["sort", "myset", "by", "_", "store", "mylist"]), ":7\r\n");
+    assert_eq!(run(&mut t, &["sort", "myset", "by", "_", "store", "mylist"]), int(7));
     assert_eq!(stored(&mut t, "mylist"), ["a", "aa", "aaa", "azz", "b", "c", "z"]);
-    assert_eq!(run(&mut t, &["sort", "myset", "by", "_", "desc", "limit", "1", "2", "store", "mylist"]), ":2\r\n");
+    assert_eq!(run(&mut t, &["sort", "myset", "by", "_", "desc", "limit", "1", "2", "store", "mylist"]), int(2));
     assert_eq!(stored(&mut t, "mylist"), ["c", "b"]);
 }
 
 #[test]
 fn store() {
     let mut t = new();
-    assert_eq!(run(&mut t, &["sort", "foo", "store", "bar"]), ":0\r\n");
+    assert_eq!(run(&mut t, &["sort", "foo", "store", "bar"]), int(0));
     list(&mut t, "foo", &["bar"]);
-    assert_eq!(run(&mut t, &["sort", "foo", "alpha", "limit", "10", "10", "store", "zap"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["exists", "zap"]), ":0\r\n");
+    assert_eq!(run(&mut t, &["sort", "foo", "alpha", "limit", "10", "10", "store", "zap"]), int(0));
+    assert_eq!(run(&mut t, &["exists", "zap"]), int(0));
     // An empty result deletes the destination, whatever it held.
     let dirty = t.s.dirty;
-    assert_eq!(run(&mut t, &["sort", "emptylist", "store", "foo"]), ":0\r\n");
-    assert_eq!(run(&mut t, &["exists", "foo"]), ":0\r\n");
+    assert_eq!(run(&mut t, &["sort", "emptylist", "store", "foo"]), int(0));
+    assert_eq!(run(&mut t, &["exists", "foo"]), int(0));
     assert_eq!(t.s.dirty, dirty + 1);
     // The destination is overwritten (any type), its TTL dropped; dirty counts the stored elements.
     list(&mut t, "l", &["3", "1", "2"]);
     sset(&mut t, "dst", "string");
     t.s.dbs[0].set_expire(b"dst", crate::types::clock::now_ms() + 100_000);
     let dirty = t.s.dirty;
-    assert_eq!(run(&mut t, &["sort", "l", "store", "dst"]), ":3\r\n");
+    assert_eq!(run(&mut t, &["sort", "l", "store", "dst"]), int(3));
     assert_eq!(t.s.dirty, dirty + 3);
     assert_eq!(stored(&mut t, "dst"), ["1", "2", "3"]);
-    assert_eq!(run(&mut t, &["ttl", "dst"]), ":-1\r\n");
+    assert_eq!(run(&mut t, &["ttl", "dst"]), int(-1));
     // GET with STORE: missing values become empty strings; the count is elements × GETs.
     sset(&mut t, "w_2", "two");
-    assert_eq!(run(&mut t, &["sort", "l", "get", "#", "get", "w_*", "store", "dst"]), ":6\r\n");
+    assert_eq!(run(&mut t, &["sort", "l", "get", "#", "get", "w_*", "store", "dst"]), int(6));
     assert_eq!(stored(&mut t, "dst"), ["1", "", "2", "two", "3", ""]);
     // Storing into the sorted key itself.
-    assert_eq!(run(&mut t, &["sort", "l", "desc", "store", "l"]), ":3\r\n");
+    assert_eq!(run(&mut t, &["sort", "l", "desc", "store", "l"]), int(3));
     assert_eq!(stored(&mut t, "l"), ["3", "2", "1"]);
     // The last STORE wins.
-    assert_eq!(run(&mut t, &["sort", "l", "store", "a", "store", "b"]), ":3\r\n");
-    assert_eq!(run(&mut t, &["exists", "a", "b"]), ":1\r\n");
+    assert_eq!(run(&mut t, &["sort", "l", "store", "a", "store", "b"]), int(3));
+    assert_eq!(run(&mut t, &["exists", "a", "b"]), int(1));
     assert_eq!(stored(&mut t, "b"), ["1", "2", "3"]);
 }
 
@@ -350,13 +350,13 @@ fn alpha_nul_bytes() {
     // Without STORE, ALPHA compares as C strings (ties keep their order); with STORE, as bytes.
     let mut t = new();
     list(&mut t, "l", &["a\0z", "a\0b", "a", "a\0"]);
-    let want = "*4\r\n$3\r\na\0z\r\n$3\r\na\0b\r\n$1\r\na\r\n$2\r\na\0\r\n";
+    let want = bulks(&["a\0z", "a\0b", "a", "a\0"]);
     assert_eq!(run(&mut t, &["sort", "l", "alpha"]), want);
     assert_eq!(run(&mut t, &["sort", "l", "alpha", "desc"]), want);
-    assert_eq!(run(&mut t, &["sort", "l", "alpha", "store", "s"]), ":4\r\n");
+    assert_eq!(run(&mut t, &["sort", "l", "alpha", "store", "s"]), int(4));
     assert_eq!(stored(&mut t, "s"), ["a", "a\0", "a\0b", "a\0z"]);
     list(&mut t, "n", &["3\0abc", "1", "2\0"]);
-    assert_eq!(run(&mut t, &["sort", "n"]), "*3\r\n$1\r\n1\r\n$2\r\n2\0\r\n$5\r\n3\0abc\r\n");
+    assert_eq!(run(&mut t, &["sort", "n"]), bulks(&["1", "2\0", "3\0abc"]));
 }
 
 /// Outputs recorded from redis-server 7.0.15: ties under ALPHA BY keep load order in a full sort and
@@ -371,7 +371,7 @@ fn tie_order_matches_redis() {
     let check = |t: &mut T, args: &[&str], want: &str| {
         let w = split(want);
         let w: Vec<&str> = w.iter().map(|s| s.as_str()).collect();
-        assert_eq!(run(t, args), arr(&w), "{args:?}");
+        assert_eq!(run(t, args), bulks(&w), "{args:?}");
     };
     check(&mut t, &["sort", "L", "by", "nokey_*", "alpha", "limit", "0", "10"], "50 2 3 4 5 6 7 8 9 10");
     check(&mut t, &["sort", "L", "by", "nokey_*", "alpha", "limit", "20", "10"], "21 22 23 24 25 26 27 28 29 30");
@@ -424,18 +424,18 @@ fn pqsort_sorts_the_range() {
 #[test]
 fn get_keys() {
     let mut t = new();
-    assert_eq!(run(&mut t, &["command", "getkeys", "sort", "abc", "store", "def"]), arr(&["abc", "def"]));
-    assert_eq!(run(&mut t, &["command", "getkeys", "sort_ro", "abc"]), arr(&["abc"]));
+    assert_eq!(run(&mut t, &["command", "getkeys", "sort", "abc", "store", "def"]), bulks(&["abc", "def"]));
+    assert_eq!(run(&mut t, &["command", "getkeys", "sort_ro", "abc"]), bulks(&["abc"]));
     assert_eq!(
         run(&mut t, &["command", "getkeys", "sort", "abc", "store", "invalid", "store", "stillbad", "store", "def"]),
-        arr(&["abc", "def"])
+        bulks(&["abc", "def"])
     );
-    assert_eq!(run(&mut t, &["command", "getkeys", "sort", "abc", "get", "store", "x"]), arr(&["abc"]));
-    assert_eq!(run(&mut t, &["command", "getkeys", "sort", "abc", "limit", "store", "x", "store"]), arr(&["abc"]));
-    assert_eq!(run(&mut t, &["command", "getkeys", "sort", "abc", "by", "x", "STORE", "y"]), arr(&["abc", "y"]));
-    let info = run(&mut t, &["command", "info", "sort"]);
+    assert_eq!(run(&mut t, &["command", "getkeys", "sort", "abc", "get", "store", "x"]), bulks(&["abc"]));
+    assert_eq!(run(&mut t, &["command", "getkeys", "sort", "abc", "limit", "store", "x", "store"]), bulks(&["abc"]));
+    assert_eq!(run(&mut t, &["command", "getkeys", "sort", "abc", "by", "x", "STORE", "y"]), bulks(&["abc", "y"]));
+    let info = run_raw(&mut t, &["command", "info", "sort"]);
     assert!(info.contains("movablekeys") && info.contains("denyoom"), "{info}");
-    let info = run(&mut t, &["command", "info", "sort_ro"]);
+    let info = run_raw(&mut t, &["command", "info", "sort_ro"]);
     assert!(info.contains("movablekeys") && info.contains("readonly"), "{info}");
 }
 
@@ -458,9 +458,9 @@ fn big_sets_and_lists_sort_by_weights() {
     let want: Vec<String> = want.iter().map(|i| i.to_string()).collect();
     let want: Vec<&str> = want.iter().map(|s| s.as_str()).collect();
     for key in ["l", "s"] {
-        assert_eq!(run(&mut t, &["sort", key, "by", "weight_*"]), arr(&want));
-        assert_eq!(run(&mut t, &["sort", key, "by", "wobj_*->weight"]), arr(&want));
-        assert_eq!(run(&mut t, &["sort", key, "by", "weight_*", "limit", "5", "5"]), arr(&want[5..10]));
-        assert_eq!(run(&mut t, &["sort", key, "by", "wobj_*->weight", "limit", "990", "50"]), arr(&want[990..]));
+        assert_eq!(run(&mut t, &["sort", key, "by", "weight_*"]), bulks(&want));
+        assert_eq!(run(&mut t, &["sort", key, "by", "wobj_*->weight"]), bulks(&want));
+        assert_eq!(run(&mut t, &["sort", key, "by", "weight_*", "limit", "5", "5"]), bulks(&want[5..10]));
+        assert_eq!(run(&mut t, &["sort", key, "by", "wobj_*->weight", "limit", "990", "50"]), bulks(&want[990..]));
     }
 }

@@ -948,7 +948,7 @@ fn xinfo_help(cx: &mut Ctx<'_>) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::testutil::{new, run, T};
+    use crate::commands::testutil::{arr, bulk, bulks, err, int, new, run, run_raw, simple, T};
 
     fn second_client(t: &mut T) -> usize {
         t.s.add_client("127.0.0.1:2".into(), "127.0.0.1:6379".into())
@@ -968,36 +968,36 @@ mod tests {
     #[test]
     fn xadd_ids_and_errors() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["xadd", "s", "1-1", "a", "1"]), "$3\r\n1-1\r\n");
-        assert_eq!(run(&mut t, &["xadd", "s", "1-*", "b", "2"]), "$3\r\n1-2\r\n");
+        assert_eq!(run(&mut t, &["xadd", "s", "1-1", "a", "1"]), bulk("1-1"));
+        assert_eq!(run(&mut t, &["xadd", "s", "1-*", "b", "2"]), bulk("1-2"));
         assert_eq!(
             run(&mut t, &["xadd", "s", "1-1", "a", "1"]),
-            "-ERR The ID specified in XADD is equal or smaller than the target stream top item\r\n"
+            err("ERR The ID specified in XADD is equal or smaller than the target stream top item")
         );
         assert_eq!(
             run(&mut t, &["xadd", "n", "0-0", "a", "1"]),
-            "-ERR The ID specified in XADD must be greater than 0-0\r\n"
+            err("ERR The ID specified in XADD must be greater than 0-0")
         );
-        assert_eq!(run(&mut t, &["exists", "n"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["xadd", "n", "nomkstream", "*", "a", "1"]), "$-1\r\n");
-        assert_eq!(run(&mut t, &["xadd", "s", "*", "a"]), "-ERR wrong number of arguments for 'xadd' command\r\n");
+        assert_eq!(run(&mut t, &["exists", "n"]), int(0));
+        assert_eq!(run_raw(&mut t, &["xadd", "n", "nomkstream", "*", "a", "1"]), "$-1\r\n");
+        assert_eq!(run(&mut t, &["xadd", "s", "*", "a"]), err("ERR wrong number of arguments for 'xadd' command"));
         assert_eq!(
             run(&mut t, &["xadd", "s", "x-y", "a", "1"]),
-            "-ERR Invalid stream ID specified as stream command argument\r\n"
+            err("ERR Invalid stream ID specified as stream command argument")
         );
         assert_eq!(
             run(&mut t, &["xadd", "s", "maxlen", "1", "minid", "1", "*", "a", "1"]),
-            "-ERR syntax error, MAXLEN and MINID options at the same time are not compatible\r\n"
+            err("ERR syntax error, MAXLEN and MINID options at the same time are not compatible")
         );
         assert_eq!(
             run(&mut t, &["xadd", "s", "maxlen", "1", "limit", "5", "*", "a", "1"]),
-            "-ERR syntax error, LIMIT cannot be used without the special ~ option\r\n"
+            err("ERR syntax error, LIMIT cannot be used without the special ~ option")
         );
         run(&mut t, &["set", "str", "x"]);
-        assert!(run(&mut t, &["xadd", "str", "*", "a", "1"]).starts_with("-WRONGTYPE"));
-        assert_eq!(run(&mut t, &["xlen", "s"]), ":2\r\n");
-        assert_eq!(run(&mut t, &["type", "s"]), "+stream\r\n");
-        assert_eq!(run(&mut t, &["object", "encoding", "s"]), "$6\r\nstream\r\n");
+        assert!(run_raw(&mut t, &["xadd", "str", "*", "a", "1"]).starts_with("-WRONGTYPE"));
+        assert_eq!(run(&mut t, &["xlen", "s"]), int(2));
+        assert_eq!(run(&mut t, &["type", "s"]), simple("stream"));
+        assert_eq!(run(&mut t, &["object", "encoding", "s"]), bulk("stream"));
     }
 
     #[test]
@@ -1007,37 +1007,37 @@ mod tests {
             run(&mut t, &["xadd", "s", &format!("{i}-0"), "f", &i.to_string()]);
         }
         let r = run(&mut t, &["xrange", "s", "(2", "4", "count", "1"]);
-        assert_eq!(r, "*1\r\n*2\r\n$3\r\n3-0\r\n*2\r\n$1\r\nf\r\n$1\r\n3\r\n");
-        assert_eq!(run(&mut t, &["xrange", "s", "-", "+", "count", "0"]), "*-1\r\n");
-        assert_eq!(run(&mut t, &["xrange", "nokey", "-", "+"]), "*0\r\n");
-        let r = run(&mut t, &["xrevrange", "s", "+", "-", "count", "2"]);
+        assert_eq!(r, arr(vec![arr(vec![bulk("3-0"), bulks(&["f", "3"])])]));
+        assert_eq!(run_raw(&mut t, &["xrange", "s", "-", "+", "count", "0"]), "*-1\r\n");
+        assert_eq!(run(&mut t, &["xrange", "nokey", "-", "+"]), arr(vec![]));
+        let r = run_raw(&mut t, &["xrevrange", "s", "+", "-", "count", "2"]);
         assert!(r.starts_with("*2\r\n*2\r\n$3\r\n5-0"));
         assert_eq!(
             run(&mut t, &["xrange", "s", "(-", "+"]),
-            "-ERR Invalid stream ID specified as stream command argument\r\n"
+            err("ERR Invalid stream ID specified as stream command argument")
         );
         assert_eq!(
             run(&mut t, &["xrange", "s", "(18446744073709551615-18446744073709551615", "+"]),
-            "-ERR invalid start ID for the interval\r\n"
+            err("ERR invalid start ID for the interval")
         );
-        assert_eq!(run(&mut t, &["xrange", "s", "-", "(0-0"]), "-ERR invalid end ID for the interval\r\n");
-        assert_eq!(run(&mut t, &["xdel", "s", "2-0", "9-0"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["xtrim", "s", "maxlen", "2"]), ":2\r\n");
-        assert_eq!(run(&mut t, &["xlen", "s"]), ":2\r\n");
+        assert_eq!(run(&mut t, &["xrange", "s", "-", "(0-0"]), err("ERR invalid end ID for the interval"));
+        assert_eq!(run(&mut t, &["xdel", "s", "2-0", "9-0"]), int(1));
+        assert_eq!(run(&mut t, &["xtrim", "s", "maxlen", "2"]), int(2));
+        assert_eq!(run(&mut t, &["xlen", "s"]), int(2));
     }
 
     #[test]
     fn xread_blocks_then_serves_new_entries_only() {
         let mut t = new();
         run(&mut t, &["xadd", "s", "1-0", "f", "v"]);
-        assert_eq!(run(&mut t, &["xread", "streams", "s", "$"]), "*-1\r\n");
-        assert_eq!(run(&mut t, &["xread", "block", "0", "streams", "s", "$"]), "");
+        assert_eq!(run_raw(&mut t, &["xread", "streams", "s", "$"]), "*-1\r\n");
+        assert_eq!(run_raw(&mut t, &["xread", "block", "0", "streams", "s", "$"]), "");
         assert!(t.s.clients[t.me].blocked.is_some());
         let me = t.me;
         t.me = second_client(&mut t);
         run(&mut t, &["xadd", "s", "2-0", "g", "w"]);
         t.me = me;
-        let r = run(&mut t, &["xread", "block", "0", "streams", "s", "$"]);
+        let r = run_raw(&mut t, &["xread", "block", "0", "streams", "s", "$"]);
         assert!(r.contains("2-0") && !r.contains("1-0"), "{r}");
         assert!(t.s.clients[t.me].blocked.is_none());
     }
@@ -1046,12 +1046,12 @@ mod tests {
     fn woken_xreadgroup_reports_vanished_group() {
         let mut t = new();
         run(&mut t, &["xgroup", "create", "s", "g", "$", "mkstream"]);
-        assert_eq!(run(&mut t, &["xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"]), "");
+        assert_eq!(run_raw(&mut t, &["xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"]), "");
         let me = t.me;
         t.me = second_client(&mut t);
         run(&mut t, &["xgroup", "destroy", "s", "g"]);
         t.me = me;
         let r = run(&mut t, &["xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"]);
-        assert_eq!(r, "-NOGROUP the consumer group this client was blocked on no longer exists\r\n");
+        assert_eq!(r, err("NOGROUP the consumer group this client was blocked on no longer exists"));
     }
 }

@@ -712,7 +712,7 @@ pub(super) fn xautoclaim(cx: &mut Ctx<'_>) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::testutil::{new, run};
+    use crate::commands::testutil::{arr, bulk, bulks, int, new, ok, run, run_raw};
 
     #[test]
     fn groups_pending_ack_and_claim() {
@@ -720,24 +720,24 @@ mod tests {
         for i in 1..=3 {
             run(&mut t, &["xadd", "s", &format!("{i}-0"), "f", "v"]);
         }
-        assert_eq!(run(&mut t, &["xgroup", "create", "s", "g", "0"]), "+OK\r\n");
-        assert!(run(&mut t, &["xgroup", "create", "s", "g", "0"]).starts_with("-BUSYGROUP"));
-        let r = run(&mut t, &["xreadgroup", "group", "g", "alice", "count", "2", "streams", "s", ">"]);
+        assert_eq!(run(&mut t, &["xgroup", "create", "s", "g", "0"]), ok());
+        assert!(run_raw(&mut t, &["xgroup", "create", "s", "g", "0"]).starts_with("-BUSYGROUP"));
+        let r = run_raw(&mut t, &["xreadgroup", "group", "g", "alice", "count", "2", "streams", "s", ">"]);
         assert!(r.contains("1-0") && r.contains("2-0") && !r.contains("3-0"));
         let p = run(&mut t, &["xpending", "s", "g"]);
-        assert_eq!(p, "*4\r\n:2\r\n$3\r\n1-0\r\n$3\r\n2-0\r\n*1\r\n*2\r\n$5\r\nalice\r\n$1\r\n2\r\n");
-        assert_eq!(run(&mut t, &["xack", "s", "g", "1-0", "1-0"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["xclaim", "s", "g", "bob", "0", "2-0", "justid"]), "*1\r\n$3\r\n2-0\r\n");
-        let r = run(&mut t, &["xpending", "s", "g", "-", "+", "10", "bob"]);
+        assert_eq!(p, arr(vec![int(2), bulk("1-0"), bulk("2-0"), arr(vec![bulks(&["alice", "2"])])]));
+        assert_eq!(run(&mut t, &["xack", "s", "g", "1-0", "1-0"]), int(1));
+        assert_eq!(run(&mut t, &["xclaim", "s", "g", "bob", "0", "2-0", "justid"]), bulks(&["2-0"]));
+        let r = run_raw(&mut t, &["xpending", "s", "g", "-", "+", "10", "bob"]);
         assert!(r.starts_with("*1\r\n*4\r\n$3\r\n2-0\r\n$3\r\nbob\r\n"));
         assert_eq!(
             run(&mut t, &["xautoclaim", "s", "g", "carol", "0", "0", "justid"]),
-            "*3\r\n$3\r\n0-0\r\n*1\r\n$3\r\n2-0\r\n*0\r\n"
+            arr(vec![bulk("0-0"), bulks(&["2-0"]), arr(vec![])])
         );
-        assert_eq!(run(&mut t, &["xgroup", "delconsumer", "s", "g", "carol"]), ":1\r\n");
-        assert!(run(&mut t, &["xreadgroup", "group", "nog", "c", "streams", "s", ">"])
+        assert_eq!(run(&mut t, &["xgroup", "delconsumer", "s", "g", "carol"]), int(1));
+        assert!(run_raw(&mut t, &["xreadgroup", "group", "nog", "c", "streams", "s", ">"])
             .starts_with("-NOGROUP No such key 's'"));
-        assert!(run(&mut t, &["xinfo", "groups", "s"]).contains("entries-read"));
-        assert_eq!(run(&mut t, &["xgroup", "destroy", "s", "g"]), ":1\r\n");
+        assert!(run_raw(&mut t, &["xinfo", "groups", "s"]).contains("entries-read"));
+        assert_eq!(run(&mut t, &["xgroup", "destroy", "s", "g"]), int(1));
     }
 }

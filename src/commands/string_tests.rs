@@ -1,27 +1,10 @@
 use super::*;
 use crate::commands::bitmap::{BITFIELD_RO_WRITE, BIT_ARG};
-use crate::commands::testutil::{new, run, T};
+use crate::commands::testutil::{arr, bulk, bulks, decode, err, int, ints, new, ok, run, run_raw, Frame, T};
 use crate::types::clock;
 
 const NIL: &str = "$-1\r\n";
-const OK: &str = "+OK\r\n";
 const T0: i64 = 1_700_000_000_000;
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
-
-fn int(i: i64) -> String {
-    format!(":{i}\r\n")
-}
-
-fn err(e: &CmdError) -> String {
-    format!("-{}\r\n", e.0)
-}
-
-fn errs(s: &str) -> String {
-    format!("-{s}\r\n")
-}
 
 /// Run with binary arguments; the reply as bytes.
 fn runb(t: &mut T, args: &[&[u8]]) -> Vec<u8> {
@@ -77,18 +60,18 @@ fn specs_are_unique_and_resolvable() {
 #[test]
 fn get_and_set() {
     let mut t = new();
-    assert_eq!(run(&mut t, &["get", "k"]), NIL);
-    assert_eq!(run(&mut t, &["set", "k", "foobar"]), OK);
+    assert_eq!(run_raw(&mut t, &["get", "k"]), NIL);
+    assert_eq!(run(&mut t, &["set", "k", "foobar"]), ok());
     assert_eq!(run(&mut t, &["get", "k"]), bulk("foobar"));
-    assert_eq!(run(&mut t, &["SET", "k", ""]), OK);
+    assert_eq!(run(&mut t, &["SET", "k", ""]), ok());
     assert_eq!(run(&mut t, &["get", "k"]), bulk(""));
     let big = "abcd".repeat(100_000);
-    assert_eq!(run(&mut t, &["set", "k", &big]), OK);
+    assert_eq!(run(&mut t, &["set", "k", &big]), ok());
     assert_eq!(run(&mut t, &["get", "k"]), bulk(&big));
-    assert_eq!(run(&mut t, &["set", "k"]), errs("ERR wrong number of arguments for 'set' command"));
-    assert_eq!(run(&mut t, &["get", "k", "x"]), errs("ERR wrong number of arguments for 'get' command"));
+    assert_eq!(run(&mut t, &["set", "k"]), err("ERR wrong number of arguments for 'set' command"));
+    assert_eq!(run(&mut t, &["get", "k", "x"]), err("ERR wrong number of arguments for 'get' command"));
     let bin: &[u8] = b"a\r\n\0b";
-    assert_eq!(runb(&mut t, &[b"set", b"bin", bin]), OK.as_bytes());
+    assert_eq!(decode(&runb(&mut t, &[b"set", b"bin", bin])), ok());
     assert_eq!(runb(&mut t, &[b"get", b"bin"]), b"$5\r\na\r\n\0b\r\n");
 }
 
@@ -122,35 +105,35 @@ fn set_picks_redis_encodings() {
 #[test]
 fn set_nx_xx_get() {
     let mut t = new();
-    assert_eq!(run(&mut t, &["set", "foo", "1", "nx"]), OK);
-    assert_eq!(run(&mut t, &["set", "foo", "2", "NX"]), NIL);
+    assert_eq!(run(&mut t, &["set", "foo", "1", "nx"]), ok());
+    assert_eq!(run_raw(&mut t, &["set", "foo", "2", "NX"]), NIL);
     assert_eq!(run(&mut t, &["get", "foo"]), bulk("1"));
-    assert_eq!(run(&mut t, &["set", "bar", "1", "xx"]), NIL);
+    assert_eq!(run_raw(&mut t, &["set", "bar", "1", "xx"]), NIL);
     assert!(!exists(&mut t, "bar"));
-    assert_eq!(run(&mut t, &["set", "foo", "3", "xx"]), OK);
+    assert_eq!(run(&mut t, &["set", "foo", "3", "xx"]), ok());
     assert_eq!(run(&mut t, &["get", "foo"]), bulk("3"));
     // GET returns the old value whether or not the write happens.
     assert_eq!(run(&mut t, &["set", "foo", "bar2", "GET"]), bulk("3"));
     assert_eq!(run(&mut t, &["get", "foo"]), bulk("bar2"));
-    assert_eq!(run(&mut t, &["set", "new", "v", "get"]), NIL);
+    assert_eq!(run_raw(&mut t, &["set", "new", "v", "get"]), NIL);
     assert_eq!(run(&mut t, &["get", "new"]), bulk("v"));
     assert_eq!(run(&mut t, &["set", "foo", "baz", "get", "xx"]), bulk("bar2"));
     assert_eq!(run(&mut t, &["get", "foo"]), bulk("baz"));
-    assert_eq!(run(&mut t, &["set", "none", "x", "get", "xx"]), NIL);
+    assert_eq!(run_raw(&mut t, &["set", "none", "x", "get", "xx"]), NIL);
     assert!(!exists(&mut t, "none"));
-    assert_eq!(run(&mut t, &["set", "none", "x", "get", "nx"]), NIL);
+    assert_eq!(run_raw(&mut t, &["set", "none", "x", "get", "nx"]), NIL);
     assert_eq!(run(&mut t, &["get", "none"]), bulk("x"));
     assert_eq!(run(&mut t, &["set", "none", "y", "get", "nx"]), bulk("x"));
     assert_eq!(run(&mut t, &["get", "none"]), bulk("x"));
     // Repeating an option is fine.
-    assert_eq!(run(&mut t, &["set", "foo", "v", "nx", "nx"]), NIL);
+    assert_eq!(run_raw(&mut t, &["set", "foo", "v", "nx", "nx"]), NIL);
     assert_eq!(run(&mut t, &["set", "foo", "v", "get", "get"]), bulk("baz"));
 }
 
 #[test]
 fn set_syntax_errors() {
     let mut t = new();
-    let syntax = err(&CmdError::SYNTAX);
+    let syntax = err(&CmdError::SYNTAX.0);
     for args in [
         &["set", "k", "v", "non-existing-option"][..],
         &["set", "k", "v", "nx", "xx"],
@@ -166,39 +149,39 @@ fn set_syntax_errors() {
         assert_eq!(run(&mut t, args), syntax, "{args:?}");
     }
     assert!(!exists(&mut t, "k"));
-    assert_eq!(run(&mut t, &["set", "k", "v", "ex", "10", "ex", "20"]), OK);
+    assert_eq!(run(&mut t, &["set", "k", "v", "ex", "10", "ex", "20"]), ok());
 }
 
 #[test]
 fn set_expire_options() {
     let mut t = frozen();
-    assert_eq!(run(&mut t, &["set", "k", "v", "ex", "10"]), OK);
+    assert_eq!(run(&mut t, &["set", "k", "v", "ex", "10"]), ok());
     assert_eq!(expiry(&mut t, "k"), T0 + 10_000);
-    assert_eq!(run(&mut t, &["set", "k", "v", "px", "1500"]), OK);
+    assert_eq!(run(&mut t, &["set", "k", "v", "px", "1500"]), ok());
     assert_eq!(expiry(&mut t, "k"), T0 + 1500);
-    assert_eq!(run(&mut t, &["set", "k", "v", "exat", "1800000000"]), OK);
+    assert_eq!(run(&mut t, &["set", "k", "v", "exat", "1800000000"]), ok());
     assert_eq!(expiry(&mut t, "k"), 1_800_000_000_000);
-    assert_eq!(run(&mut t, &["set", "k", "v", "pxat", "1800000000123"]), OK);
+    assert_eq!(run(&mut t, &["set", "k", "v", "pxat", "1800000000123"]), ok());
     assert_eq!(expiry(&mut t, "k"), 1_800_000_000_123);
-    assert_eq!(run(&mut t, &["set", "k", "w", "keepttl"]), OK);
+    assert_eq!(run(&mut t, &["set", "k", "w", "keepttl"]), ok());
     assert_eq!(expiry(&mut t, "k"), 1_800_000_000_123);
-    assert_eq!(run(&mut t, &["set", "k", "x"]), OK);
+    assert_eq!(run(&mut t, &["set", "k", "x"]), ok());
     assert_eq!(expiry(&mut t, "k"), 0);
-    assert_eq!(run(&mut t, &["set", "k", "bar", "xx", "px", "10000"]), OK);
+    assert_eq!(run(&mut t, &["set", "k", "bar", "xx", "px", "10000"]), ok());
     assert_eq!(expiry(&mut t, "k"), T0 + 10_000);
     // The key goes once its time has come.
     clock::set_mock(T0 + 10_001);
-    assert_eq!(run(&mut t, &["get", "k"]), NIL);
+    assert_eq!(run_raw(&mut t, &["get", "k"]), NIL);
     // A timestamp in the past makes a key that is already gone.
-    assert_eq!(run(&mut t, &["set", "k", "v", "pxat", "1"]), OK);
-    assert_eq!(run(&mut t, &["get", "k"]), NIL);
+    assert_eq!(run(&mut t, &["set", "k", "v", "pxat", "1"]), ok());
+    assert_eq!(run_raw(&mut t, &["get", "k"]), NIL);
     clock::clear_mock();
 }
 
 #[test]
 fn invalid_expire_times() {
     let mut t = frozen();
-    let set_err = errs("ERR invalid expire time in 'set' command");
+    let set_err = err("ERR invalid expire time in 'set' command");
     for args in [
         &["set", "k", "v", "ex", "0"][..],
         &["set", "k", "v", "ex", "-1"],
@@ -211,13 +194,13 @@ fn invalid_expire_times() {
         assert_eq!(run(&mut t, args), set_err, "{args:?}");
     }
     assert!(!exists(&mut t, "k"));
-    assert_eq!(run(&mut t, &["set", "k", "v", "ex", "9223372036854"]), OK);
-    assert_eq!(run(&mut t, &["set", "k", "v", "exat", "9223372036854775"]), OK);
-    assert_eq!(run(&mut t, &["set", "k", "v", "ex", "abc"]), err(&CmdError::NOT_INT));
-    assert_eq!(run(&mut t, &["set", "k", "v", "ex", "1.5"]), err(&CmdError::NOT_INT));
-    assert_eq!(run(&mut t, &["setex", "k", "0", "v"]), errs("ERR invalid expire time in 'setex' command"));
-    assert_eq!(run(&mut t, &["psetex", "k", "-1", "v"]), errs("ERR invalid expire time in 'psetex' command"));
-    assert_eq!(run(&mut t, &["getex", "k", "ex", "0"]), errs("ERR invalid expire time in 'getex' command"));
+    assert_eq!(run(&mut t, &["set", "k", "v", "ex", "9223372036854"]), ok());
+    assert_eq!(run(&mut t, &["set", "k", "v", "exat", "9223372036854775"]), ok());
+    assert_eq!(run(&mut t, &["set", "k", "v", "ex", "abc"]), err(&CmdError::NOT_INT.0));
+    assert_eq!(run(&mut t, &["set", "k", "v", "ex", "1.5"]), err(&CmdError::NOT_INT.0));
+    assert_eq!(run(&mut t, &["setex", "k", "0", "v"]), err("ERR invalid expire time in 'setex' command"));
+    assert_eq!(run(&mut t, &["psetex", "k", "-1", "v"]), err("ERR invalid expire time in 'psetex' command"));
+    assert_eq!(run(&mut t, &["getex", "k", "ex", "0"]), err("ERR invalid expire time in 'getex' command"));
     // The expire is checked before GET looks at the old value.
     assert_eq!(run(&mut t, &["set", "k", "v", "get", "ex", "0"]), set_err);
     clock::clear_mock();
@@ -236,22 +219,22 @@ fn setnx_setex_psetex() {
     assert_eq!(run(&mut t, &["setnx", "x", "20"]), int(1));
     assert_eq!(run(&mut t, &["get", "x"]), bulk("20"));
     assert_eq!(expiry(&mut t, "x"), 0);
-    assert_eq!(run(&mut t, &["setex", "k", "100", "v"]), OK);
+    assert_eq!(run(&mut t, &["setex", "k", "100", "v"]), ok());
     assert_eq!(expiry(&mut t, "k"), T0 + 101 + 100_000);
-    assert_eq!(run(&mut t, &["psetex", "k", "100", "w"]), OK);
+    assert_eq!(run(&mut t, &["psetex", "k", "100", "w"]), ok());
     assert_eq!(expiry(&mut t, "k"), T0 + 201);
     assert_eq!(run(&mut t, &["get", "k"]), bulk("w"));
-    assert_eq!(run(&mut t, &["setex", "k", "x", "v"]), err(&CmdError::NOT_INT));
-    assert_eq!(run(&mut t, &["setex", "k", "1"]), errs("ERR wrong number of arguments for 'setex' command"));
+    assert_eq!(run(&mut t, &["setex", "k", "x", "v"]), err(&CmdError::NOT_INT.0));
+    assert_eq!(run(&mut t, &["setex", "k", "1"]), err("ERR wrong number of arguments for 'setex' command"));
     clock::clear_mock();
 }
 
 #[test]
 fn getex_options() {
     let mut t = frozen();
-    assert_eq!(run(&mut t, &["getex", "missing", "ex", "10"]), NIL);
+    assert_eq!(run_raw(&mut t, &["getex", "missing", "ex", "10"]), NIL);
     // An invalid expire on a missing key is not even looked at.
-    assert_eq!(run(&mut t, &["getex", "missing", "ex", "-1"]), NIL);
+    assert_eq!(run_raw(&mut t, &["getex", "missing", "ex", "-1"]), NIL);
     run(&mut t, &["set", "foo", "bar"]);
     let dirty = t.s.dirty;
     assert_eq!(run(&mut t, &["getex", "foo"]), bulk("bar"));
@@ -278,10 +261,10 @@ fn getex_options() {
     assert_eq!(run(&mut t, &["getex", "foo", "exat", "1"]), bulk("bar"));
     assert!(!exists(&mut t, "foo"));
     run(&mut t, &["set", "foo", "bar"]);
-    assert_eq!(run(&mut t, &["getex", "foo", "ex", "0"]), errs("ERR invalid expire time in 'getex' command"));
-    assert_eq!(run(&mut t, &["getex", "foo", "ex", "x"]), err(&CmdError::NOT_INT));
+    assert_eq!(run(&mut t, &["getex", "foo", "ex", "0"]), err("ERR invalid expire time in 'getex' command"));
+    assert_eq!(run(&mut t, &["getex", "foo", "ex", "x"]), err(&CmdError::NOT_INT.0));
     assert_eq!(expiry(&mut t, "foo"), 0);
-    let syntax = err(&CmdError::SYNTAX);
+    let syntax = err(&CmdError::SYNTAX.0);
     for args in [
         &["getex", "foo", "non-existent-option"][..],
         &["getex", "foo", "nx"],
@@ -294,7 +277,7 @@ fn getex_options() {
     ] {
         assert_eq!(run(&mut t, args), syntax, "{args:?}");
     }
-    assert_eq!(run(&mut t, &["getex"]), errs("ERR wrong number of arguments for 'getex' command"));
+    assert_eq!(run(&mut t, &["getex"]), err("ERR wrong number of arguments for 'getex' command"));
     clock::clear_mock();
 }
 
@@ -303,10 +286,10 @@ fn getdel_and_getset() {
     let mut t = frozen();
     run(&mut t, &["set", "foo", "bar"]);
     assert_eq!(run(&mut t, &["getdel", "foo"]), bulk("bar"));
-    assert_eq!(run(&mut t, &["getdel", "foo"]), NIL);
+    assert_eq!(run_raw(&mut t, &["getdel", "foo"]), NIL);
     run(&mut t, &["set", "n", "42"]);
     assert_eq!(run(&mut t, &["getdel", "n"]), bulk("42"));
-    assert_eq!(run(&mut t, &["getset", "foo", "xyz"]), NIL);
+    assert_eq!(run_raw(&mut t, &["getset", "foo", "xyz"]), NIL);
     assert_eq!(run(&mut t, &["get", "foo"]), bulk("xyz"));
     t.s.dbs[0].set_expire(b"foo", T0 + 100_000);
     assert_eq!(run(&mut t, &["getset", "foo", "abc"]), bulk("xyz"));
@@ -318,20 +301,20 @@ fn getdel_and_getset() {
 #[test]
 fn mget_mset_msetnx() {
     let mut t = frozen();
-    assert_eq!(run(&mut t, &["mset", "x", "10", "y", "foo bar", "z", "x x\n\r\n"]), OK);
+    assert_eq!(run(&mut t, &["mset", "x", "10", "y", "foo bar", "z", "x x\n\r\n"]), ok());
     assert_eq!(
-        run(&mut t, &["mget", "x", "nokey", "y", "z"]),
-        format!("*4\r\n{}{NIL}{}{}", bulk("10"), bulk("foo bar"), bulk("x x\n\r\n"))
+        run_raw(&mut t, &["mget", "x", "nokey", "y", "z"]),
+        "*4\r\n$2\r\n10\r\n$-1\r\n$7\r\nfoo bar\r\n$6\r\nx x\n\r\n\r\n"
     );
-    assert_eq!(run(&mut t, &["mset", "x", "10", "y"]), errs("ERR wrong number of arguments for 'mset' command"));
+    assert_eq!(run(&mut t, &["mset", "x", "10", "y"]), err("ERR wrong number of arguments for 'mset' command"));
     assert_eq!(
         run(&mut t, &["msetnx", "x", "20", "y", "foo bar", "z"]),
-        errs("ERR wrong number of arguments for 'msetnx' command")
+        err("ERR wrong number of arguments for 'msetnx' command")
     );
     assert_eq!(run(&mut t, &["msetnx", "x1", "xxx", "y2", "yyy", "x", "20"]), int(0));
     assert!(!exists(&mut t, "x1") && !exists(&mut t, "y2"));
     assert_eq!(run(&mut t, &["msetnx", "x1", "xxx", "y2", "yyy"]), int(1));
-    assert_eq!(run(&mut t, &["mget", "x1", "y2"]), format!("*2\r\n{}{}", bulk("xxx"), bulk("yyy")));
+    assert_eq!(run(&mut t, &["mget", "x1", "y2"]), bulks(&["xxx", "yyy"]));
     t.s.dbs[0].remove(b"x1");
     assert_eq!(run(&mut t, &["msetnx", "x1", "xxx", "x1", "yyy"]), int(1));
     assert_eq!(run(&mut t, &["get", "x1"]), bulk("yyy"));
@@ -340,13 +323,13 @@ fn mget_mset_msetnx() {
     // MSET drops TTLs and counts one change per key.
     t.s.dbs[0].set_expire(b"x", T0 + 1000);
     let dirty = t.s.dirty;
-    assert_eq!(run(&mut t, &["mset", "x", "1", "y", "2"]), OK);
+    assert_eq!(run(&mut t, &["mset", "x", "1", "y", "2"]), ok());
     assert_eq!(t.s.dirty, dirty + 2);
     assert_eq!(expiry(&mut t, "x"), 0);
     // RESP3 nulls.
     t.s.clients[t.me].resp = 3;
-    assert_eq!(run(&mut t, &["mget", "x", "nokey"]), format!("*2\r\n{}_\r\n", bulk("1")));
-    assert_eq!(run(&mut t, &["get", "nokey"]), "_\r\n");
+    assert_eq!(run_raw(&mut t, &["mget", "x", "nokey"]), "*2\r\n$1\r\n1\r\n_\r\n");
+    assert_eq!(run_raw(&mut t, &["get", "nokey"]), "_\r\n");
     clock::clear_mock();
 }
 
@@ -368,16 +351,16 @@ fn incr_family() {
     assert_eq!(enc(&mut t, "novar"), "int");
     for bad in ["    11", "11    ", "    11    ", "01", "+1", "-0", "1.0", "", "abc", "99999999999999999999"] {
         run(&mut t, &["set", "novar", bad]);
-        assert_eq!(run(&mut t, &["incr", "novar"]), err(&CmdError::NOT_INT), "{bad:?}");
+        assert_eq!(run(&mut t, &["incr", "novar"]), err(&CmdError::NOT_INT.0), "{bad:?}");
     }
     run(&mut t, &["set", "x", "0"]);
-    assert_eq!(run(&mut t, &["decrby", "x", "-9223372036854775808"]), errs("ERR decrement would overflow"));
-    assert_eq!(run(&mut t, &["incrby", "x", "1.5"]), err(&CmdError::NOT_INT));
-    assert_eq!(run(&mut t, &["incrby", "x", " 1"]), err(&CmdError::NOT_INT));
+    assert_eq!(run(&mut t, &["decrby", "x", "-9223372036854775808"]), err("ERR decrement would overflow"));
+    assert_eq!(run(&mut t, &["incrby", "x", "1.5"]), err(&CmdError::NOT_INT.0));
+    assert_eq!(run(&mut t, &["incrby", "x", " 1"]), err(&CmdError::NOT_INT.0));
     run(&mut t, &["set", "x", "9223372036854775807"]);
-    assert_eq!(run(&mut t, &["incr", "x"]), err(&CmdError::OVERFLOW));
+    assert_eq!(run(&mut t, &["incr", "x"]), err(&CmdError::OVERFLOW.0));
     run(&mut t, &["set", "x", "-9223372036854775808"]);
-    assert_eq!(run(&mut t, &["decr", "x"]), err(&CmdError::OVERFLOW));
+    assert_eq!(run(&mut t, &["decr", "x"]), err(&CmdError::OVERFLOW.0));
     assert_eq!(run(&mut t, &["incrby", "x", "9223372036854775807"]), int(-1));
     assert_eq!(run(&mut t, &["get", "x"]), bulk("-1"));
     // An embstr that holds a number becomes int; the TTL stays.
@@ -515,9 +498,9 @@ fn incrbyfloat_matches_redis_long_double() {
     }
     // Results near the top of the long double range print in full.
     run(&mut t, &["set", "f", "1e4932"]);
-    let r = run(&mut t, &["incrbyfloat", "f", "0"]);
+    let r = run_raw(&mut t, &["incrbyfloat", "f", "0"]);
     assert!(r.starts_with("$4933\r\n1000000000000000000006018949387963891323837774254533114773785041"), "{r}");
-    assert_eq!(run(&mut t, &["incrbyfloat", "f", "1e4932"]), err(&NAN_OR_INF));
+    assert_eq!(run(&mut t, &["incrbyfloat", "f", "1e4932"]), err(&NAN_OR_INF.0));
 }
 
 #[test]
@@ -538,21 +521,21 @@ fn incrbyfloat_behaviour() {
         "1e-4951",
     ] {
         run(&mut t, &["set", "novar", bad]);
-        assert_eq!(run(&mut t, &["incrbyfloat", "novar", "1.0"]), err(&CmdError::NOT_FLOAT), "{bad:?}");
+        assert_eq!(run(&mut t, &["incrbyfloat", "novar", "1.0"]), err(&CmdError::NOT_FLOAT.0), "{bad:?}");
     }
     run(&mut t, &["set", "foo", "0"]);
-    assert_eq!(run(&mut t, &["incrbyfloat", "foo", "+inf"]), err(&NAN_OR_INF));
-    assert_eq!(run(&mut t, &["incrbyfloat", "foo", "-Infinity"]), err(&NAN_OR_INF));
-    assert_eq!(run(&mut t, &["incrbyfloat", "foo", "nan"]), err(&CmdError::NOT_FLOAT));
-    assert_eq!(run(&mut t, &["incrbyfloat", "foo", "x"]), err(&CmdError::NOT_FLOAT));
+    assert_eq!(run(&mut t, &["incrbyfloat", "foo", "+inf"]), err(&NAN_OR_INF.0));
+    assert_eq!(run(&mut t, &["incrbyfloat", "foo", "-Infinity"]), err(&NAN_OR_INF.0));
+    assert_eq!(run(&mut t, &["incrbyfloat", "foo", "nan"]), err(&CmdError::NOT_FLOAT.0));
+    assert_eq!(run(&mut t, &["incrbyfloat", "foo", "x"]), err(&CmdError::NOT_FLOAT.0));
     // The stored value is checked before the increment.
     run(&mut t, &["set", "foo", "abc"]);
-    assert_eq!(run(&mut t, &["incrbyfloat", "foo", "1"]), err(&CmdError::NOT_FLOAT));
+    assert_eq!(run(&mut t, &["incrbyfloat", "foo", "1"]), err(&CmdError::NOT_FLOAT.0));
     run(&mut t, &["set", "foo", "1"]);
     assert_eq!(run(&mut t, &["incrbyfloat", "foo", "-1.1"]), bulk("-0.1"));
     run(&mut t, &["set", "foo", "1"]);
     run(&mut t, &["setrange", "foo", "2", "2"]);
-    assert_eq!(run(&mut t, &["incrbyfloat", "foo", "1"]), err(&CmdError::NOT_FLOAT));
+    assert_eq!(run(&mut t, &["incrbyfloat", "foo", "1"]), err(&CmdError::NOT_FLOAT.0));
     t.s.dbs[0].remove(b"foo");
     let (a, b) = (format!("{:?}", 1.0f64 / 41.0), format!("{:?}", -1.0f64 / 41.0));
     run(&mut t, &["incrbyfloat", "foo", &a]);
@@ -615,7 +598,7 @@ fn append_and_strlen() {
     assert_eq!(enc(&mut t, "b"), "raw");
     assert_eq!(expiry(&mut t, "b"), T0 + 1000);
     t.s.config.proto_max_bulk_len = 8;
-    assert_eq!(run(&mut t, &["append", "b", "abc"]), err(&CmdError::STRING_MAX));
+    assert_eq!(run(&mut t, &["append", "b", "abc"]), err(&CmdError::STRING_MAX.0));
     assert_eq!(run(&mut t, &["append", "b", "ab"]), int(8));
     assert_eq!(run(&mut t, &["strlen", "notakey"]), int(0));
     run(&mut t, &["set", "myinteger", "-555"]);
@@ -651,8 +634,8 @@ fn getrange_and_substr() {
     assert_eq!(run(&mut t, &["substr", "mykey", "1", "2"]), bulk("23"));
     run(&mut t, &["set", "empty", ""]);
     assert_eq!(run(&mut t, &["getrange", "empty", "0", "-1"]), bulk(""));
-    assert_eq!(run(&mut t, &["getrange", "mykey", "a", "1"]), err(&CmdError::NOT_INT));
-    assert_eq!(run(&mut t, &["getrange", "nokey", "0", "b"]), err(&CmdError::NOT_INT));
+    assert_eq!(run(&mut t, &["getrange", "mykey", "a", "1"]), err(&CmdError::NOT_INT.0));
+    assert_eq!(run(&mut t, &["getrange", "nokey", "0", "b"]), err(&CmdError::NOT_INT.0));
     // Against a model: Tcl's `string range` as the Redis suite does.
     let s: Vec<u8> = (0..300u32).map(|i| (i * 7 % 256) as u8).collect();
     runb(&mut t, &[b"set", b"bin", &s]);
@@ -699,13 +682,13 @@ fn setrange_cases() {
     }
     t.s.dbs[0].remove(b"mykey");
     let limit = (512 * 1024 * 1024 - 4).to_string();
-    assert_eq!(run(&mut t, &["setrange", "mykey", &limit, "world"]), err(&CmdError::STRING_MAX));
+    assert_eq!(run(&mut t, &["setrange", "mykey", &limit, "world"]), err(&CmdError::STRING_MAX.0));
     run(&mut t, &["set", "mykey", "hello"]);
-    assert_eq!(run(&mut t, &["setrange", "mykey", "-1", "world"]), err(&OFFSET_RANGE));
-    assert_eq!(run(&mut t, &["setrange", "mykey", &limit, "world"]), err(&CmdError::STRING_MAX));
-    assert_eq!(run(&mut t, &["setrange", "mykey", "x", "world"]), err(&CmdError::NOT_INT));
+    assert_eq!(run(&mut t, &["setrange", "mykey", "-1", "world"]), err(&OFFSET_RANGE.0));
+    assert_eq!(run(&mut t, &["setrange", "mykey", &limit, "world"]), err(&CmdError::STRING_MAX.0));
+    assert_eq!(run(&mut t, &["setrange", "mykey", "x", "world"]), err(&CmdError::NOT_INT.0));
     for huge in ["9223372036854775807", "2147483647"] {
-        assert_eq!(run(&mut t, &["setrange", "K", huge, "A"]), err(&CmdError::STRING_MAX));
+        assert_eq!(run(&mut t, &["setrange", "K", huge, "A"]), err(&CmdError::STRING_MAX.0));
     }
     t.s.dbs[0].set_expire(b"mykey", T0 + 1000);
     assert_eq!(run(&mut t, &["setrange", "mykey", "0", "J"]), int(5));
@@ -717,14 +700,11 @@ const RNA1: &str = "CACCTTCCCAGGTAACAAACCAACCAACTTTCGATCTCTTGTAGATCTGTTCTCTAAACG
 const RNA2: &str = "ATTAAAGGTTTATACCTTCCCAGGTAACAAACCAACCAACTTTCGATCTCTTGTAGATCTGTTCTCTAAACGAACTTTAAAATCTGTGTGGCTGTCACTCGGCTGCATGCTTAGTGCACTCACGCAGTATAATTAATAACTAATTACTGTCGTTGACAGGACACGAGTAACTCGTCTATCTTCTGCAGGCTGCTTACGGTTTCGTCCGTGTTGCAGCCGATCATCAGCACATCTAGGTTT";
 const RNALCS: &str = "ACCTTCCCAGGTAACAAACCAACCAACTTTCGATCTCTTGTAGATCTGTTCTCTAAACGAACTTTAAAATCTGTGTGGCTGTCACTCGGCTGCATGCTTAGTGCACTCACGCAGTATAATTAATAACTAATTACTGTCGTTGACAGGACACGAGTAACTCGTCTATCTTCTGCAGGCTGCTTACGGTTTCGTCCGTGTTGCAGCCGATCATCAGCACATCTAGGTTT";
 
-/// The RESP of one LCS IDX match.
-fn lcs_match(a: (i64, i64), b: (i64, i64), len: Option<i64>) -> String {
-    let mut s =
-        format!("*{}\r\n*2\r\n:{}\r\n:{}\r\n*2\r\n:{}\r\n:{}\r\n", 2 + len.is_some() as usize, a.0, a.1, b.0, b.1);
-    if let Some(l) = len {
-        s.push_str(&int(l));
-    }
-    s
+/// One LCS IDX match: [[a0, a1], [b0, b1]] and the length WITHMATCHLEN.
+fn lcs_match(a: (i64, i64), b: (i64, i64), len: Option<i64>) -> Frame {
+    let mut m = vec![ints(&[a.0, a.1]), ints(&[b.0, b.1])];
+    m.extend(len.map(int));
+    arr(m)
 }
 
 #[test]
@@ -742,14 +722,11 @@ fn lcs_cases() {
         ((1, 222), (13, 234), 222),
     ];
     let idx = |withlen: bool, only: &[usize]| {
-        let mut s = format!("*4\r\n{}*{}\r\n", bulk("matches"), only.len());
-        for &i in only {
+        let matches = only.iter().map(|&i| {
             let (a, b, l) = ranges[i];
-            s.push_str(&lcs_match(a, b, withlen.then_some(l)));
-        }
-        s.push_str(&bulk("len"));
-        s.push_str(&int(227));
-        s
+            lcs_match(a, b, withlen.then_some(l))
+        });
+        arr(vec![bulk("matches"), arr(matches.collect()), bulk("len"), int(227)])
     };
     assert_eq!(run(&mut t, &["lcs", "virus1", "virus2", "idx"]), idx(false, &[0, 1, 2, 3, 4]));
     assert_eq!(run(&mut t, &["lcs", "virus1", "virus2", "idx", "withmatchlen"]), idx(true, &[0, 1, 2, 3, 4]));
@@ -757,7 +734,7 @@ fn lcs_cases() {
     assert_eq!(run(&mut t, &["lcs", "virus1", "virus2", "idx", "minmatchlen", "-3"]), idx(false, &[0, 1, 2, 3, 4]));
     // RESP3 makes the IDX reply a map.
     t.s.clients[t.me].resp = 3;
-    assert!(run(&mut t, &["lcs", "virus1", "virus2", "idx"]).starts_with("%2\r\n$7\r\nmatches\r\n*5\r\n"));
+    assert!(run_raw(&mut t, &["lcs", "virus1", "virus2", "idx"]).starts_with("%2\r\n$7\r\nmatches\r\n*5\r\n"));
     t.s.clients[t.me].resp = 2;
     run(&mut t, &["set", "a", "ohmytext"]);
     run(&mut t, &["set", "b", "mynewtext"]);
@@ -766,22 +743,22 @@ fn lcs_cases() {
     assert_eq!(run(&mut t, &["lcs", "nokey", "nokey2", "len"]), int(0));
     assert_eq!(
         run(&mut t, &["lcs", "nokey", "nokey2", "idx"]),
-        format!("*4\r\n{}*0\r\n{}:0\r\n", bulk("matches"), bulk("len"))
+        arr(vec![bulk("matches"), arr(vec![]), bulk("len"), int(0)])
     );
-    assert_eq!(run(&mut t, &["lcs", "a", "b", "len", "idx"]), err(&LCS_LEN_AND_IDX));
-    assert_eq!(run(&mut t, &["lcs", "a", "b", "foo"]), err(&CmdError::SYNTAX));
-    assert_eq!(run(&mut t, &["lcs", "a", "b", "minmatchlen"]), err(&CmdError::SYNTAX));
-    assert_eq!(run(&mut t, &["lcs", "a", "b", "minmatchlen", "x"]), err(&CmdError::NOT_INT));
-    assert_eq!(run(&mut t, &["lcs", "a"]), errs("ERR wrong number of arguments for 'lcs' command"));
+    assert_eq!(run(&mut t, &["lcs", "a", "b", "len", "idx"]), err(&LCS_LEN_AND_IDX.0));
+    assert_eq!(run(&mut t, &["lcs", "a", "b", "foo"]), err(&CmdError::SYNTAX.0));
+    assert_eq!(run(&mut t, &["lcs", "a", "b", "minmatchlen"]), err(&CmdError::SYNTAX.0));
+    assert_eq!(run(&mut t, &["lcs", "a", "b", "minmatchlen", "x"]), err(&CmdError::NOT_INT.0));
+    assert_eq!(run(&mut t, &["lcs", "a"]), err("ERR wrong number of arguments for 'lcs' command"));
     t.s.config.proto_max_bulk_len = 100;
-    assert_eq!(run(&mut t, &["lcs", "a", "b"]), err(&LCS_OVER_LIMIT));
+    assert_eq!(run(&mut t, &["lcs", "a", "b"]), err(&LCS_OVER_LIMIT.0));
 }
 
 #[test]
 fn other_types_get_wrongtype() {
     let mut t = new();
     let list = || Value::List(crate::types::list::List::new());
-    let wrong = err(&CmdError::WRONGTYPE);
+    let wrong = err(&CmdError::WRONGTYPE.0);
     t.s.dbs[0].set(b"l", list(), false);
     run(&mut t, &["set", "s", "abc"]);
     for args in [
@@ -815,16 +792,16 @@ fn other_types_get_wrongtype() {
     }
     assert!(!exists(&mut t, "dest"));
     // Argument errors that Redis finds before looking at the key.
-    assert_eq!(run(&mut t, &["getex", "l", "foo"]), err(&CmdError::SYNTAX));
-    assert_eq!(run(&mut t, &["bitpos", "l", "2"]), err(&BIT_ARG));
-    assert_eq!(run(&mut t, &["setrange", "l", "-1", "x"]), err(&OFFSET_RANGE));
-    assert_eq!(run(&mut t, &["bitfield_ro", "l", "set", "u8", "0", "1"]), err(&BITFIELD_RO_WRITE));
-    assert_eq!(run(&mut t, &["lcs", "s", "l"]), err(&LCS_NOT_STRINGS));
+    assert_eq!(run(&mut t, &["getex", "l", "foo"]), err(&CmdError::SYNTAX.0));
+    assert_eq!(run(&mut t, &["bitpos", "l", "2"]), err(&BIT_ARG.0));
+    assert_eq!(run(&mut t, &["setrange", "l", "-1", "x"]), err(&OFFSET_RANGE.0));
+    assert_eq!(run(&mut t, &["bitfield_ro", "l", "set", "u8", "0", "1"]), err(&BITFIELD_RO_WRITE.0));
+    assert_eq!(run(&mut t, &["lcs", "s", "l"]), err(&LCS_NOT_STRINGS.0));
     // Reads of several keys skip it; whole-value writes replace it.
-    assert_eq!(run(&mut t, &["mget", "s", "l"]), format!("*2\r\n{}{NIL}", bulk("abc")));
+    assert_eq!(run_raw(&mut t, &["mget", "s", "l"]), "*2\r\n$3\r\nabc\r\n$-1\r\n");
     assert_eq!(run(&mut t, &["setnx", "l", "v"]), int(0));
     assert_eq!(run(&mut t, &["msetnx", "l", "v", "z", "w"]), int(0));
-    assert_eq!(run(&mut t, &["set", "l", "v", "xx"]), OK);
+    assert_eq!(run(&mut t, &["set", "l", "v", "xx"]), ok());
     assert_eq!(run(&mut t, &["get", "l"]), bulk("v"));
     for args in [&["mset", "l", "1"][..], &["bitop", "not", "l", "s"], &["setex", "l", "10", "v"]] {
         t.s.dbs[0].set(b"l", list(), false);
