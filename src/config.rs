@@ -13,6 +13,8 @@
 //! the current `dir`, exactly as they would be after Redis's `chdir`. The server decides whether
 //! to `chdir(dir)` (standalone binary) or to join its file names to `dir` (embedded use).
 
+use crate::types::num;
+use crate::REDIS_VERSION;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::fs;
@@ -20,8 +22,6 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// The version named in the fatal configuration error, as redis-server prints it.
-const REDIS_VERSION: &str = "7.0.15";
 /// Start of the message for a configuration file that cannot be opened (Redis logs it bare).
 const OPEN_ERROR: &str = "Fatal error, can't open config file";
 /// Redis recurses on `include` without a limit; we stop before the stack does.
@@ -1037,24 +1037,26 @@ impl Config {
                 yes_no(v).to_string()
             }
             Kind::Int(min, max) => {
-                let v = string2ll(arg.as_bytes()).ok_or("argument couldn't be parsed into an integer")?;
+                let v = num::parse_i64(arg.as_bytes()).ok_or("argument couldn't be parsed into an integer")?;
                 check_bounds(v as i128, min, max, false)?;
                 let v = if opt.name == "hz" { v.clamp(1, 500) } else { v }; // Redis's updateHZ
                 v.to_string()
             }
             Kind::Mem(min, max) => {
-                let v = memtoull(arg).ok_or("argument must be a memory value")?;
+                let v = num::memtoull(arg.as_bytes()).ok_or("argument must be a memory value")?;
                 check_bounds(v as i128, min, max, false)?;
                 v.to_string()
             }
             Kind::MemPct(min, max) => {
-                let v = match memtoull(arg) {
+                let v = match num::memtoull(arg.as_bytes()) {
                     Some(v) => v as i128,
-                    None => match arg.strip_suffix('%').filter(|p| !p.is_empty()).and_then(|p| string2ll(p.as_bytes()))
-                    {
-                        Some(p) if p >= 0 => -(p as i128), // percentages are stored negative
-                        _ => return Err("argument must be a memory or percent value".into()),
-                    },
+                    None => {
+                        match arg.strip_suffix('%').filter(|p| !p.is_empty()).and_then(|p| num::parse_i64(p.as_bytes()))
+                        {
+                            Some(p) if p >= 0 => -(p as i128), // percentages are stored negative
+                            _ => return Err("argument must be a memory or percent value".into()),
+                        }
+                    }
                 };
                 if v < 0 {
                     if v < min {
@@ -1066,7 +1068,7 @@ impl Config {
                 v.to_string()
             }
             Kind::Octal(min, max) => {
-                let (v, all, overflow) = strtoll(arg, 8);
+                let (v, all, overflow) = num::strtoll(arg.as_bytes(), 8);
                 if !all || overflow {
                     return Err("argument couldn't be parsed as an octal number".into());
                 }
@@ -1189,7 +1191,7 @@ impl Config {
                 }
                 let mut points = Vec::new();
                 for (j, a) in args.iter().enumerate() {
-                    let (v, all, _) = strtoll(a, 10);
+                    let (v, all, _) = num::strtoll(a.as_bytes(), 10);
                     if !all || (j % 2 == 0 && v < 1) || (j % 2 == 1 && v < 0) {
                         return Err("Invalid save parameters".into());
                     }
@@ -1218,9 +1220,9 @@ impl Config {
                         "pubsub" => 2,
                         _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
                     };
-                    let (secs, all, _) = strtoll(&g[3], 10);
+                    let (secs, all, _) = num::strtoll(g[3].as_bytes(), 10);
                     let secs = secs as i32; // Redis keeps it in an int
-                    match (memtoull(&g[1]), memtoull(&g[2])) {
+                    match (num::memtoull(g[1].as_bytes()), num::memtoull(g[2].as_bytes())) {
                         (Some(hard), Some(soft)) if all && secs >= 0 => limits[class] = (hard, soft, secs as u64),
                         _ => {
                             return Err(
@@ -1237,7 +1239,7 @@ impl Config {
                 }
                 let mut vals = Vec::new();
                 for a in args {
-                    let (v, all, _) = strtoll(a, 10);
+                    let (v, all, _) = num::strtoll(a.as_bytes(), 10);
                     if !all || !(-2000..=2000).contains(&v) {
                         return Err("Invalid oom-score-adj-values, elements must be between -2000 and 2000.".into());
                     }
@@ -1267,7 +1269,7 @@ impl Config {
                 if host.eq_ignore_ascii_case("no") && port.eq_ignore_ascii_case("one") {
                     String::new()
                 } else {
-                    let (p, all, _) = strtoll(port, 10);
+                    let (p, all, _) = num::strtoll(port.as_bytes(), 10);
                     if !all || !(0..=65535).contains(&p) {
                         return Err("Invalid master port".into());
                     }
@@ -1278,7 +1280,8 @@ impl Config {
                 let list: &[String] = if matches!(args, [one] if one.is_empty()) { &[] } else { args };
                 let mut out = Vec::new();
                 for a in list {
-                    let p = string2d(a).ok_or("Invalid latency-tracking-info-percentiles parameters")?;
+                    let p =
+                        num::parse_f64(a.as_bytes()).ok_or("Invalid latency-tracking-info-percentiles parameters")?;
                     if !(0.0..=100.0).contains(&p) {
                         return Err(
                             "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".into()
@@ -1468,7 +1471,7 @@ pub fn keyspace_events_string(flags: u32) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Redis's string helpers: sdssplitargs, sdscatrepr, string2ll, strtoll, memtoull, ...
+// Redis's string helpers: sdssplitargs, sdscatrepr, ... (numbers: crate::types::num)
 // ---------------------------------------------------------------------------------------------
 
 /// C's isspace.
@@ -1575,110 +1578,15 @@ pub(crate) fn repr(s: &str) -> String {
     out
 }
 
-/// Redis's string2ll: strict decimal (no '+', spaces or leading zeros).
-fn string2ll(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() >= 21 {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = match s.strip_prefix(b"-") {
-        Some(d) => (true, d),
-        None => (false, s),
-    };
-    if !matches!(digits.first(), Some(b'1'..=b'9')) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    if neg {
-        (v <= 1 << 63).then(|| (v as i64).wrapping_neg())
-    } else {
-        i64::try_from(v).ok()
-    }
-}
-
-/// C's strtoll: (value, whole string consumed, overflowed). Leading blanks and a sign are
-/// allowed; with no digits the value is 0 and only "" counts as consumed.
-fn strtoll(s: &str, radix: u32) -> (i64, bool, bool) {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() && is_space(b[i]) {
-        i += 1;
-    }
-    let neg = b.get(i) == Some(&b'-');
-    if matches!(b.get(i), Some(b'-' | b'+')) {
-        i += 1;
-    }
-    let start = i;
-    let (mut v, mut overflow): (i128, bool) = (0, false);
-    while let Some(d) = b.get(i).and_then(|&c| (c as char).to_digit(radix)) {
-        v = v * i128::from(radix) + i128::from(d);
-        if v > i128::from(i64::MAX) + 1 {
-            overflow = true;
-            v = i128::from(i64::MAX) + 1;
-        }
-        i += 1;
-    }
-    if i == start {
-        return (0, b.is_empty(), false);
-    }
-    let v = if neg { -v } else { v };
-    let clamped = v.clamp(i128::from(i64::MIN), i128::from(i64::MAX));
-    (clamped as i64, i == b.len(), overflow || clamped != v)
-}
-
-/// Redis's memtoull: digits then an optional unit (b, k, kb, m, mb, g, gb; any case).
-/// No sign; like glibc's strtoull, no digits at all reads as 0.
-fn memtoull(s: &str) -> Option<u64> {
-    if s.starts_with('-') {
-        return None;
-    }
-    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
-    let mul: u64 = match s[digits..].to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" => 1000,
-        "kb" => 1024,
-        "m" => 1000 * 1000,
-        "mb" => 1024 * 1024,
-        "g" => 1000 * 1000 * 1000,
-        "gb" => 1024 * 1024 * 1024,
-        _ => return None,
-    };
-    if digits >= 128 {
-        return None;
-    }
-    // strtoull saturates on overflow and Redis does not check ERANGE.
-    let val = s[..digits].bytes().fold(0u64, |v, c| v.saturating_mul(10).saturating_add(u64::from(c - b'0')));
-    if val > u64::MAX / mul {
-        return None;
-    }
-    Some(val * mul)
-}
-
 /// Redis's memory units: "1gb" = 1073741824, "1g" = 1000000000, "1kb" = 1024, "1k" = 1000,
 /// plain bytes; units in any case. A leading '-' negates (config options themselves refuse
 /// negative memory values, as Redis 7's memtoull does). None if invalid or beyond i64.
 #[cfg(test)]
 pub fn parse_memory(s: &str) -> Option<i64> {
     match s.strip_prefix('-') {
-        Some(rest) => i64::try_from(memtoull(rest)?).ok().map(|v| -v),
-        None => i64::try_from(memtoull(s)?).ok(),
+        Some(rest) => i64::try_from(num::memtoull(rest.as_bytes())?).ok().map(|v| -v),
+        None => i64::try_from(num::memtoull(s.as_bytes())?).ok(),
     }
-}
-
-/// Redis's string2d: a whole string that is a number, no leading blank, not NaN.
-fn string2d(s: &str) -> Option<f64> {
-    if s.is_empty() || s.bytes().next().is_some_and(is_space) {
-        return None;
-    }
-    s.parse::<f64>().ok().filter(|d| !d.is_nan())
 }
 
 /// "%f" without trailing zeros (Redis's trimDoubleString).
@@ -2081,15 +1989,6 @@ mod tests {
         assert_eq!(parse_memory("1tb"), None);
         assert_eq!(parse_memory(" 1"), None);
         assert_eq!(parse_memory("99999999999gb"), None);
-        assert_eq!(string2ll(b"-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(string2ll(b"9223372036854775808"), None);
-        for bad in ["", "+1", "01", " 1", "1 ", "-", "-0", "1e3"] {
-            assert_eq!(string2ll(bad.as_bytes()), None, "{bad}");
-        }
-        assert_eq!(strtoll(" -12", 10), (-12, true, false));
-        assert_eq!(strtoll("12x", 10), (12, false, false));
-        assert_eq!(strtoll("", 10), (0, true, false));
-        assert_eq!(strtoll("777", 8), (511, true, false));
         assert_eq!(format_memory(512 << 20), "512mb");
         assert_eq!(format_memory(3 << 30), "3gb");
         assert_eq!(format_memory(2048), "2kb");

@@ -10,7 +10,6 @@ use super::{exec_request, set_feed_enabled, table, Argv, Ctx, State};
 use crate::error::CmdError;
 use crate::persist::aof::Scanned;
 use crate::resp::encode::Out;
-use crate::spec;
 use crate::types::clock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -320,23 +319,15 @@ fn replay_file(s: &mut State, f: &LoadedFile) -> Result<(), String> {
     res
 }
 
-pub const SPECS: &[CommandSpec] = &[spec!(
-    "bgrewriteaof",
-    1,
-    ADMIN | NOSCRIPT,
-    (0, 0, 0),
-    SERVER,
-    "server",
-    "1.0.0",
-    "Asynchronously rewrite the append-only file",
-    "O(1)",
-    bgrewriteaof
-)];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("server", [
+    cmd("bgrewriteaof", 1, ADMIN | NOSCRIPT, bgrewriteaof).doc("1.0.0", "O(1)", "Asynchronously rewrite the append-only file"),
+]);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::testutil::{new, run};
+    use crate::commands::testutil::{bulk, err, int, new, ok, run, run_raw, simple};
     use crate::persist::aof;
 
     fn file(cmds: &[&[&str]]) -> LoadedFile {
@@ -365,9 +356,9 @@ mod tests {
         replay(&mut t.s, &[f]).unwrap();
         assert_eq!(t.s.stats.commands_processed, before);
         run(&mut t, &["select", "1"]);
-        assert_eq!(run(&mut t, &["get", "a"]), "$1\r\n2\r\n");
+        assert_eq!(run(&mut t, &["get", "a"]), bulk("2"));
         // An expired key is still loaded, and goes away on first access after the load.
-        assert_eq!(run(&mut t, &["exists", "l"]), ":0\r\n");
+        assert_eq!(run(&mut t, &["exists", "l"]), int(0));
         assert!(!t.s.aof.loading);
     }
 
@@ -383,35 +374,35 @@ mod tests {
     fn writes_are_refused_while_the_aof_cannot_be_written() {
         let mut t = new();
         t.s.aof.mode = AofMode::On;
-        assert_eq!(run(&mut t, &["set", "k", "v"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["set", "k", "v"]), ok());
         t.s.aof.shared.write_failed(&std::io::Error::from_raw_os_error(28));
         assert_eq!(
             run(&mut t, &["set", "k", "v"]),
-            "-MISCONF Errors writing to the AOF file: No space left on device\r\n"
+            err("MISCONF Errors writing to the AOF file: No space left on device")
         );
-        assert!(run(&mut t, &["ping"]).starts_with("-MISCONF"));
-        assert_eq!(run(&mut t, &["get", "k"]), "$1\r\nv\r\n");
-        assert!(run(&mut t, &["info", "persistence"]).contains("aof_last_write_status:err"));
+        assert!(run_raw(&mut t, &["ping"]).starts_with("-MISCONF"));
+        assert_eq!(run(&mut t, &["get", "k"]), bulk("v"));
+        assert!(run_raw(&mut t, &["info", "persistence"]).contains("aof_last_write_status:err"));
         // With the AOF off nothing is refused.
         t.s.aof.mode = AofMode::Off;
-        assert_eq!(run(&mut t, &["set", "k", "w"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["set", "k", "w"]), ok());
     }
 
     #[test]
     fn bgrewriteaof_replies() {
         let mut t = new();
-        assert!(run(&mut t, &["bgrewriteaof"]).starts_with("-ERR Can't execute an AOF background rewriting."));
+        assert!(run_raw(&mut t, &["bgrewriteaof"]).starts_with("-ERR Can't execute an AOF background rewriting."));
         t.s.aof.available = true;
-        assert_eq!(run(&mut t, &["bgrewriteaof"]), "+Background append only file rewriting started\r\n");
+        assert_eq!(run(&mut t, &["bgrewriteaof"]), simple("Background append only file rewriting started"));
         assert_eq!(t.s.aof.requests, vec![AofRequest::Rewrite]);
         assert_eq!(
             run(&mut t, &["bgrewriteaof"]),
-            "-ERR Background append only file rewriting already in progress\r\n"
+            err("ERR Background append only file rewriting already in progress")
         );
         t.s.aof.rewrite_in_progress = false;
         run(&mut t, &["multi"]);
         run(&mut t, &["bgrewriteaof"]);
-        assert!(run(&mut t, &["exec"]).contains("+Background append only file rewriting scheduled"));
+        assert!(run_raw(&mut t, &["exec"]).contains("+Background append only file rewriting scheduled"));
         assert!(t.s.aof.rewrite_scheduled);
     }
 }

@@ -539,23 +539,12 @@ fn recover(s: &mut State, me: usize, db: usize, spec: &'static CommandSpec, befo
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{self, run, T};
+    use super::super::testutil::{self, run_raw, T};
     use super::*;
 
     /// Run `handler` as a command through `exec_request` (a spec of our own, counted as PING).
     fn run_handler(t: &mut T, handler: Handler) -> String {
-        let spec: &'static CommandSpec = Box::leak(Box::new(crate::spec!(
-            "test-handler",
-            1,
-            0,
-            (0, 0, 0),
-            SERVER,
-            "server",
-            "7.0.0",
-            "",
-            "",
-            handler
-        )));
+        let spec: &'static CommandSpec = Box::leak(Box::new(cmd("test-handler", 1, 0, handler).group("server")));
         let spec: &'static CommandSpec =
             Box::leak(Box::new(CommandSpec { id: table().lookup(b"ping").unwrap().id, ..*spec }));
         let (input, refs) = pack_args([b"test-handler"]);
@@ -567,14 +556,14 @@ mod tests {
     #[test]
     fn a_panicking_handler_is_answered_and_counted_and_the_client_goes_on() {
         let mut t = testutil::new();
-        assert_eq!(run(&mut t, &["debug", "rust-panic"]), "-ERR internal error\r\n");
+        assert_eq!(run_raw(&mut t, &["debug", "rust-panic"]), "-ERR internal error\r\n");
         assert_eq!(t.s.stats.internal_errors, 1);
         assert_eq!(t.s.error_stats.get("ERR"), Some(&1));
         let debug = table().lookup(b"debug").unwrap().id;
         assert_eq!((t.s.cmd_stats[debug].calls, t.s.cmd_stats[debug].failed), (1, 1));
-        assert_eq!(run(&mut t, &["set", "k", "v"]), "+OK\r\n");
-        assert_eq!(run(&mut t, &["get", "k"]), "$1\r\nv\r\n");
-        assert!(run(&mut t, &["info", "stats"]).contains("\r\nferrodis_internal_errors:1\r\n"));
+        assert_eq!(run_raw(&mut t, &["set", "k", "v"]), "+OK\r\n");
+        assert_eq!(run_raw(&mut t, &["get", "k"]), "$1\r\nv\r\n");
+        assert!(run_raw(&mut t, &["info", "stats"]).contains("\r\nferrodis_internal_errors:1\r\n"));
     }
 
     #[test]
@@ -605,7 +594,7 @@ mod tests {
         assert_eq!(feed, "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n");
         // Later writes are not held behind the unit the panic left open.
         t.s.feed.buf.clear();
-        assert_eq!(run(&mut t, &["set", "k", "v"]), "+OK\r\n");
+        assert_eq!(run_raw(&mut t, &["set", "k", "v"]), "+OK\r\n");
         assert!(String::from_utf8_lossy(&t.s.feed.buf).contains("$3\r\nset\r\n$1\r\nk\r\n"));
     }
 
@@ -614,21 +603,21 @@ mod tests {
         let mut t = testutil::new();
         set_feed_enabled(&mut t.s, true);
         for cmd in [&["multi"][..], &["set", "a", "1"], &["debug", "rust-panic"], &["set", "b", "2"]] {
-            run(&mut t, cmd);
+            run_raw(&mut t, cmd);
         }
-        assert_eq!(run(&mut t, &["exec"]), "*3\r\n+OK\r\n-ERR internal error\r\n+OK\r\n");
+        assert_eq!(run_raw(&mut t, &["exec"]), "*3\r\n+OK\r\n-ERR internal error\r\n+OK\r\n");
         assert!(!t.s.in_exec);
         let feed = String::from_utf8_lossy(&t.s.feed.buf).into_owned();
         assert!(feed.contains("MULTI") && feed.ends_with("*1\r\n$4\r\nEXEC\r\n"), "{feed}");
-        assert_eq!(run(&mut t, &["mget", "a", "b"]), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+        assert_eq!(run_raw(&mut t, &["mget", "a", "b"]), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
     }
 
     #[test]
     fn a_panic_in_a_transaction_command_discards_the_transaction() {
         let mut t = testutil::new();
-        run(&mut t, &["watch", "w"]);
-        run(&mut t, &["multi"]);
-        assert_eq!(run(&mut t, &["set", "a", "1"]), "+QUEUED\r\n");
+        run_raw(&mut t, &["watch", "w"]);
+        run_raw(&mut t, &["multi"]);
+        assert_eq!(run_raw(&mut t, &["set", "a", "1"]), "+QUEUED\r\n");
         // An EXEC that breaks before taking its queue (EXEC runs inside MULTI rather than being queued).
         let exec = table().lookup(b"exec").unwrap();
         let broken: &'static CommandSpec = Box::leak(Box::new(CommandSpec { handler: |_| panic!("broken"), ..*exec }));
@@ -638,8 +627,8 @@ mod tests {
         assert_eq!(out.buf, b"-ERR internal error\r\n");
         let c = &t.s.clients[t.me];
         assert!(c.multi.is_none() && c.watched.is_empty() && t.s.watched_keys.is_empty());
-        assert_eq!(run(&mut t, &["get", "a"]), "$-1\r\n");
-        assert_eq!(run(&mut t, &["exec"]), "-ERR EXEC without MULTI\r\n");
+        assert_eq!(run_raw(&mut t, &["get", "a"]), "$-1\r\n");
+        assert_eq!(run_raw(&mut t, &["exec"]), "-ERR EXEC without MULTI\r\n");
     }
 
     #[test]
@@ -657,7 +646,7 @@ mod tests {
         });
         assert_eq!(got, "-ERR internal error\r\n");
         assert_eq!(t.s.stats.internal_errors, 1);
-        assert_eq!(run(&mut t, &["ping"]), "+PONG\r\n");
+        assert_eq!(run_raw(&mut t, &["ping"]), "+PONG\r\n");
     }
 
     #[test]
@@ -665,16 +654,16 @@ mod tests {
         let mut t = testutil::new();
         set_feed_enabled(&mut t.s, true);
         // DEBUG is noscript, as in Redis; the switch Redis's own tests use lets a script call it.
-        assert_eq!(run(&mut t, &["debug", "set-disable-deny-scripts", "1"]), "+OK\r\n");
+        assert_eq!(run_raw(&mut t, &["debug", "set-disable-deny-scripts", "1"]), "+OK\r\n");
         let pcall = "redis.call('set', 'a', '1'); local r = redis.pcall('debug', 'rust-panic'); \
                      redis.call('set', 'b', '2'); return r";
-        assert_eq!(run(&mut t, &["eval", pcall, "0"]), "-ERR internal error\r\n");
-        let call = run(&mut t, &["eval", "return redis.call('debug', 'rust-panic')", "0"]);
+        assert_eq!(run_raw(&mut t, &["eval", pcall, "0"]), "-ERR internal error\r\n");
+        let call = run_raw(&mut t, &["eval", "return redis.call('debug', 'rust-panic')", "0"]);
         assert!(call.starts_with("-ERR internal error script: "), "{call}");
         assert_eq!(t.s.stats.internal_errors, 2);
         assert!(!t.s.in_script && !t.s.in_exec && t.s.feed.depth() == 0);
         let feed = String::from_utf8_lossy(&t.s.feed.buf).into_owned();
         assert!(feed.contains("MULTI") && feed.contains("$1\r\nb\r\n") && feed.ends_with("$4\r\nEXEC\r\n"), "{feed}");
-        assert_eq!(run(&mut t, &["eval", "return redis.call('get', 'b')", "0"]), "$1\r\n2\r\n");
+        assert_eq!(run_raw(&mut t, &["eval", "return redis.call('get', 'b')", "0"]), "$1\r\n2\r\n");
     }
 }

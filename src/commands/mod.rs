@@ -13,16 +13,24 @@
 
 pub mod aof;
 mod batch;
+pub mod bitmap;
 mod client;
+pub mod command;
+pub mod config;
 pub mod connection;
+pub mod debug;
+pub mod dump;
 mod exec;
 pub mod function;
 pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
+pub mod info;
 pub mod keys;
 pub mod list;
+pub mod memory;
 pub mod multi;
+pub mod object;
 pub mod propagate;
 pub mod replication;
 pub mod scripting;
@@ -32,6 +40,7 @@ pub mod sort;
 pub mod spec;
 mod state;
 pub mod stream;
+pub mod stream_group;
 pub mod string;
 mod table;
 #[cfg(test)]
@@ -51,10 +60,18 @@ pub use {client::Blocked, exec::run_args};
 /// Every family's specs, in the order the table (and so COMMAND and the stats arrays) lists them.
 const FAMILIES: &[&[CommandSpec]] = &[
     connection::SPECS,
+    info::SPECS,
     server::SPECS,
+    debug::SPECS,
+    memory::SPECS,
+    config::SPECS,
+    command::SPECS,
     aof::SPECS,
     keys::SPECS,
+    object::SPECS,
+    dump::SPECS,
     string::SPECS,
+    bitmap::SPECS,
     multi::SPECS,
     replication::SPECS,
     list::SPECS,

@@ -11,7 +11,6 @@ use super::{exec_request, precheck, reply_error, Argv, Ctx, State};
 use crate::error::CmdError;
 use crate::resp::decode::ArgRef;
 use crate::resp::encode::Out;
-use crate::spec;
 
 /// A key a client WATCHes.
 pub struct Watched {
@@ -241,100 +240,57 @@ pub fn touch_all_watched_in_db(s: &mut State, emptied: usize, replaced_with: Opt
 
 const TX: u32 = NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY;
 
-pub const SPECS: &[CommandSpec] = &[
-    spec!("multi", 1, TX, (0, 0, 0), TRANSACTION, "transactions", "1.2.0", "Starts a transaction.", "O(1)", multi),
-    spec!(
-        "exec",
-        1,
-        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG,
-        (0, 0, 0),
-        TRANSACTION,
-        "transactions",
-        "1.2.0",
-        "Executes all commands in a transaction.",
-        "Depends on commands in the transaction",
-        exec
-    ),
-    spec!(
-        "discard",
-        1,
-        TX,
-        (0, 0, 0),
-        TRANSACTION,
-        "transactions",
-        "2.0.0",
-        "Discards a transaction.",
-        "O(N), when N is the number of queued commands",
-        discard
-    ),
-    spec!(
-        "watch",
-        -2,
-        TX,
-        (1, -1, 1),
-        TRANSACTION,
-        "transactions",
-        "2.2.0",
-        "Monitors changes to keys to determine the execution of a transaction.",
-        "O(1) for every key.",
-        watch
-    ),
-    spec!(
-        "unwatch",
-        1,
-        TX,
-        (0, 0, 0),
-        TRANSACTION,
-        "transactions",
-        "2.2.0",
-        "Forgets about watched keys of a transaction.",
-        "O(1)",
-        unwatch
-    ),
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("transactions", [
+    cmd("multi", 1, TX, multi).acl(TRANSACTION).doc("1.2.0", "O(1)", "Starts a transaction."),
+    cmd("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, exec).acl(TRANSACTION).doc("1.2.0", "Depends on commands in the transaction", "Executes all commands in a transaction."),
+    cmd("discard", 1, TX, discard).acl(TRANSACTION).doc("2.0.0", "O(N), when N is the number of queued commands", "Discards a transaction."),
+    cmd("watch", -2, TX, watch).keys(1, -1, 1).acl(TRANSACTION).doc("2.2.0", "O(1) for every key.", "Monitors changes to keys to determine the execution of a transaction."),
+    cmd("unwatch", 1, TX, unwatch).acl(TRANSACTION).doc("2.2.0", "O(1)", "Forgets about watched keys of a transaction."),
+]);
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::testutil::{new, run};
+    use crate::commands::testutil::{arr, bulk, err, new, ok, run, run_raw, simple};
 
     #[test]
     fn queue_and_exec() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["multi"]), "+OK\r\n");
-        assert_eq!(run(&mut t, &["echo", "a"]), "+QUEUED\r\n");
-        assert_eq!(run(&mut t, &["ping"]), "+QUEUED\r\n");
-        assert_eq!(run(&mut t, &["exec"]), "*2\r\n$1\r\na\r\n+PONG\r\n");
-        assert_eq!(run(&mut t, &["exec"]), "-ERR EXEC without MULTI\r\n");
-        assert_eq!(run(&mut t, &["discard"]), "-ERR DISCARD without MULTI\r\n");
+        assert_eq!(run(&mut t, &["multi"]), ok());
+        assert_eq!(run(&mut t, &["echo", "a"]), simple("QUEUED"));
+        assert_eq!(run(&mut t, &["ping"]), simple("QUEUED"));
+        assert_eq!(run(&mut t, &["exec"]), arr(vec![bulk("a"), simple("PONG")]));
+        assert_eq!(run(&mut t, &["exec"]), err("ERR EXEC without MULTI"));
+        assert_eq!(run(&mut t, &["discard"]), err("ERR DISCARD without MULTI"));
     }
 
     #[test]
     fn errors_abort_the_transaction() {
         let mut t = new();
         run(&mut t, &["multi"]);
-        assert_eq!(run(&mut t, &["multi"]), "-ERR MULTI calls can not be nested\r\n");
-        assert!(run(&mut t, &["nosuch"]).starts_with("-ERR unknown command"));
-        assert_eq!(run(&mut t, &["echo"]), "-ERR wrong number of arguments for 'echo' command\r\n");
-        assert_eq!(run(&mut t, &["exec"]), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+        assert_eq!(run(&mut t, &["multi"]), err("ERR MULTI calls can not be nested"));
+        assert!(run_raw(&mut t, &["nosuch"]).starts_with("-ERR unknown command"));
+        assert_eq!(run(&mut t, &["echo"]), err("ERR wrong number of arguments for 'echo' command"));
+        assert_eq!(run(&mut t, &["exec"]), err("EXECABORT Transaction discarded because of previous errors."));
     }
 
     #[test]
     fn watch_fails_exec_after_a_change() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["watch", "k"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["watch", "k"]), ok());
         t.s.touch_key(0, b"k");
         run(&mut t, &["multi"]);
         run(&mut t, &["ping"]);
-        assert_eq!(run(&mut t, &["exec"]), "*-1\r\n");
+        assert_eq!(run_raw(&mut t, &["exec"]), "*-1\r\n");
         // The watch is gone after EXEC.
         run(&mut t, &["multi"]);
         run(&mut t, &["ping"]);
-        assert_eq!(run(&mut t, &["exec"]), "*1\r\n+PONG\r\n");
+        assert_eq!(run(&mut t, &["exec"]), arr(vec![simple("PONG")]));
         assert!(t.s.watched_keys.is_empty());
         run(&mut t, &["watch", "k"]);
         run(&mut t, &["multi"]);
-        assert_eq!(run(&mut t, &["watch", "x"]), "-ERR WATCH inside MULTI is not allowed\r\n");
-        assert_eq!(run(&mut t, &["discard"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["watch", "x"]), err("ERR WATCH inside MULTI is not allowed"));
+        assert_eq!(run(&mut t, &["discard"]), ok());
         assert!(t.s.watched_keys.is_empty());
     }
 }

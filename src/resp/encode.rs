@@ -5,7 +5,6 @@
 //! sets, doubles, booleans and pushes look on the wire.
 
 use crate::types::num::format_double;
-use crate::types::value::write_i64;
 
 pub struct Out {
     pub buf: Vec<u8>,
@@ -29,10 +28,8 @@ impl Out {
 
     #[inline]
     fn header(&mut self, prefix: u8, n: i64) {
-        let mut tmp = [0u8; 20];
-        let len = write_i64(&mut tmp, n);
         self.buf.push(prefix);
-        self.buf.extend_from_slice(&tmp[..len]);
+        self.buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
         self.buf.extend_from_slice(b"\r\n");
     }
 
@@ -81,9 +78,7 @@ impl Out {
     /// An integer sent as a bulk string (GET of an int-encoded value).
     #[inline]
     pub fn bulk_i64(&mut self, i: i64) {
-        let mut tmp = [0u8; 20];
-        let len = write_i64(&mut tmp, i);
-        self.bulk(&tmp[..len]);
+        self.bulk(itoa::Buffer::new().format(i).as_bytes());
     }
 
     /// Null bulk string (`$-1` / `_`).
