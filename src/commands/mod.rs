@@ -43,7 +43,9 @@ pub use client::{Blocked, Client, DbKey, ReplyMode};
 pub(crate) use exec::precheck;
 pub use exec::{block_deadline, exec_batch, exec_request, paused_for, reply_error, run_args, set_feed_enabled, Ctx};
 pub use spec::*;
-pub use state::{CmdStat, Knobs, Pause, ShutdownRequest, State, Stats};
+pub use state::{
+    Clients, CmdStat, ExecFlags, Knobs, Pause, Persistence, Process, Propagation, ShutdownRequest, State, Stats,
+};
 pub use table::{sub_name, table, Table};
 
 /// Every family's specs, in the order the table (and so COMMAND and the stats arrays) lists them.

@@ -36,8 +36,8 @@ fn flushdb(cx: &mut Ctx<'_>) -> CmdResult {
     cx.db().clear();
     // As Redis does after a flush under jemalloc: hand the freed pages back now, not at the next cron purge.
     crate::alloc::release_free_memory();
-    cx.s.dirty += n;
-    cx.s.touch_db(Some(cx.db));
+    cx.s.persist.dirty += n;
+    cx.s.clients.touch_db(Some(cx.db));
     cx.out.ok();
     Ok(())
 }
@@ -54,8 +54,8 @@ fn flushall(cx: &mut Ctx<'_>) -> CmdResult {
         db.clear();
     }
     crate::alloc::release_free_memory();
-    cx.s.dirty += n + 1;
-    cx.s.touch_db(None);
+    cx.s.persist.dirty += n + 1;
+    cx.s.clients.touch_db(None);
     cx.out.ok();
     Ok(())
 }
@@ -75,9 +75,9 @@ fn swapdb(cx: &mut Ctx<'_>) -> CmdResult {
         super::multi::touch_all_watched_in_db(cx.s, b, Some(a));
         let (left, right) = cx.s.dbs.split_at_mut(hi);
         left[lo].swap_contents(&mut right[0]);
-        cx.s.dirty += 1;
-        cx.s.touch_db(Some(a));
-        cx.s.touch_db(Some(b));
+        cx.s.persist.dirty += 1;
+        cx.s.clients.touch_db(Some(a));
+        cx.s.clients.touch_db(Some(b));
     }
     cx.out.ok();
     Ok(())
@@ -94,7 +94,7 @@ fn time(cx: &mut Ctx<'_>) -> CmdResult {
 
 /// LASTSAVE
 fn lastsave(cx: &mut Ctx<'_>) -> CmdResult {
-    cx.out.int(cx.s.lastsave);
+    cx.out.int(cx.s.persist.lastsave);
     Ok(())
 }
 
@@ -123,7 +123,7 @@ fn shutdown(cx: &mut Ctx<'_>) -> CmdResult {
         }
         return Err(CmdError::new("ERR No shutdown in progress."));
     }
-    cx.s.shutdown = Some(req);
+    cx.s.server.shutdown = Some(req);
     // Redis sends no reply: the connection just closes.
     cx.client().close_after_reply = true;
     Ok(())
@@ -210,7 +210,7 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
         let s = &mut *cx.s;
         match *sec {
             "server" => {
-                let uptime = (clock::system_ms() - s.start_ms) / 1000;
+                let uptime = (clock::system_ms() - s.server.start_ms) / 1000;
                 let hz = s.config.hz;
                 let _ = write!(
                     out,
@@ -220,17 +220,17 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                     std::env::consts::OS,
                     std::env::consts::ARCH,
                     std::process::id(),
-                    s.run_id,
-                    s.tcp_port,
+                    s.server.run_id,
+                    s.server.tcp_port,
                     clock::system_us(),
                     uptime,
                     uptime / 86400,
                     hz,
                     hz,
                     crate::types::db::lru_clock(),
-                    s.executable,
+                    s.server.executable,
                     s.config.config_file.clone().unwrap_or_default(),
-                    s.io_threads_active as u8
+                    s.server.io_threads_active as u8
                 );
             }
             "clients" => {
@@ -239,16 +239,16 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                 let _ = write!(
                     out,
                     "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-                    connected, s.config.maxclients, max_in, s.blocked_clients
+                    connected, s.config.maxclients, max_in, s.clients.blocked_count
                 );
             }
             "memory" => {
                 let used = s.used_memory() as u64;
                 let rss = crate::alloc::rss() as u64;
-                if used as usize > s.peak_memory {
-                    s.peak_memory = used as usize;
+                if used as usize > s.stats.peak_memory {
+                    s.stats.peak_memory = used as usize;
                 }
-                let peak = s.peak_memory as u64;
+                let peak = s.stats.peak_memory as u64;
                 let total = crate::alloc::total_system_memory();
                 let frag = if used > 0 { rss as f64 / used as f64 } else { 0.0 };
                 let entry = std::mem::size_of::<crate::types::db::Entry>() as u64;
@@ -276,11 +276,11 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                 let _ = write!(
                     out,
                     "# Persistence\r\nloading:{loading}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\n{aof}aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n{aof_on}",
-                    s.dirty, s.lastsave
+                    s.persist.dirty, s.persist.lastsave
                 );
             }
             "stats" => {
-                let ops = match (s.ops_samples.first(), s.ops_samples.last()) {
+                let ops = match (s.stats.ops_samples.first(), s.stats.ops_samples.last()) {
                     (Some(a), Some(b)) if b.0 > a.0 => (b.1 - a.1) * 1000 / (b.0 - a.0) as u64,
                     _ => 0,
                 };
@@ -308,7 +308,7 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                 let _ = write!(
                     out,
                     "# Replication\r\nrole:master\r\nconnected_slaves:{}\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-                    s.replicas, s.run_id, s.feed.offset
+                    s.prop.replicas, s.server.run_id, s.prop.feed.offset
                 );
             }
             "cpu" => {
@@ -323,7 +323,7 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
             "commandstats" => {
                 out.push_str("# Commandstats\r\n");
                 for spec in &table().all {
-                    let st = s.cmd_stats[spec.id];
+                    let st = s.stats.cmd_stats[spec.id];
                     if st.calls == 0 && st.rejected == 0 && st.failed == 0 {
                         continue;
                     }
@@ -337,7 +337,7 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
             }
             "errorstats" => {
                 out.push_str("# Errorstats\r\n");
-                let mut v: Vec<_> = s.error_stats.iter().collect();
+                let mut v: Vec<_> = s.stats.error_stats.iter().collect();
                 v.sort();
                 for (code, n) in v {
                     let _ = write!(out, "errorstat_{code}:count={n}\r\n");
@@ -428,17 +428,13 @@ fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
 
 fn config_resetstat(cx: &mut Ctx<'_>) -> CmdResult {
     let s = &mut *cx.s;
-    s.stats = Default::default();
-    for st in &mut s.cmd_stats {
-        *st = Default::default();
-    }
-    s.error_stats.clear();
+    let used = s.used_memory();
+    s.stats.reset(used);
     for db in &mut s.dbs {
         db.expired_keys = 0;
         db.hits = 0;
         db.misses = 0;
     }
-    s.peak_memory = s.used_memory();
     cx.out.ok();
     Ok(())
 }
@@ -813,7 +809,7 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
             Ok(())
         }
         "set-active-expire" if cx.argc() == 3 => {
-            cx.s.active_expire = cx.int_arg(2)? != 0;
+            cx.s.server.active_expire = cx.int_arg(2)? != 0;
             cx.out.ok();
             Ok(())
         }
@@ -1001,7 +997,7 @@ fn memory_usage(cx: &mut Ctx<'_>) -> CmdResult {
 
 fn memory_stats(cx: &mut Ctx<'_>) -> CmdResult {
     let used = cx.s.used_memory() as i64;
-    let peak = cx.s.peak_memory.max(used as usize) as i64;
+    let peak = cx.s.stats.peak_memory.max(used as usize) as i64;
     let keys: usize = cx.s.dbs.iter().map(|d| d.len()).sum();
     let dataset: i64 = cx.s.dbs.iter().map(|d| d.len() as i64 * 64).sum();
     let out = &mut *cx.out;

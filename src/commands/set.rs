@@ -590,7 +590,7 @@ fn spop_count(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let enc = cx.s.enc;
     // Members popped one by one are replicated as SREMs (collected only when someone listens).
-    let feed = cx.s.feed.enabled;
+    let feed = cx.s.prop.feed.enabled;
     let mut srems: Vec<Vec<u8>> = Vec::new();
     let mut whole = false;
     let (db, out) = cx.db_out();
@@ -1267,11 +1267,11 @@ mod tests {
         let mut t = new();
         run(&mut t, &["sadd", "src", "a", "b"]);
         run(&mut t, &["sadd", "dst", "a"]);
-        let before = t.s.dirty;
+        let before = t.s.persist.dirty;
         run(&mut t, &["smove", "src", "dst", "a"]);
-        assert_eq!(t.s.dirty, before + 1);
+        assert_eq!(t.s.persist.dirty, before + 1);
         run(&mut t, &["smove", "src", "dst", "b"]);
-        assert_eq!(t.s.dirty, before + 3);
+        assert_eq!(t.s.persist.dirty, before + 3);
     }
 
     fn fill(t: &mut T, large: &str) {
@@ -1472,8 +1472,8 @@ mod tests {
     }
 
     fn feed_text(t: &mut T) -> String {
-        let text = String::from_utf8_lossy(&t.s.feed.buf).split("\r\n").collect::<Vec<_>>().join(" ");
-        t.s.feed.buf.clear();
+        let text = String::from_utf8_lossy(&t.s.prop.feed.buf).split("\r\n").collect::<Vec<_>>().join(" ");
+        t.s.prop.feed.buf.clear();
         text
     }
 
@@ -1505,12 +1505,12 @@ mod tests {
     #[test]
     fn dirty_and_expiry() {
         let mut t = new();
-        let d0 = t.s.dirty;
+        let d0 = t.s.persist.dirty;
         run(&mut t, &["sadd", "s", "a"]);
         run(&mut t, &["sadd", "s", "a"]);
         run(&mut t, &["srem", "s", "zz"]);
         run(&mut t, &["smembers", "s"]);
-        assert_eq!(t.s.dirty, d0 + 1);
+        assert_eq!(t.s.persist.dirty, d0 + 1);
         run(&mut t, &["pexpire", "s", "1"]);
         std::thread::sleep(std::time::Duration::from_millis(5));
         assert_eq!(run(&mut t, &["scard", "s"]), ":0\r\n");

@@ -315,7 +315,7 @@ fn sort_generic(cx: &mut Ctx<'_>, readonly: bool) -> CmdResult {
     let key = cx.arg(1);
     let enc = cx.s.enc;
     // Redis sorts a set even BY a constant when called from a script.
-    let from_script = cx.s.in_script;
+    let from_script = cx.s.exec.in_script;
     let (mut dontsort, mut alpha, mut sortby) = (o.dontsort, o.alpha, o.sortby);
     let (desc, store) = (o.desc, o.store);
     let (db, out) = cx.db_out();
@@ -470,7 +470,7 @@ fn sort_generic(cx: &mut Ctx<'_>, readonly: bool) -> CmdResult {
         db.set(dest, Value::List(List::from_items(vals, &enc)), false);
         cx.modified(dest);
         // Redis counts every stored element as a change.
-        cx.s.dirty += outputlen as u64 - 1;
+        cx.s.persist.dirty += outputlen as u64 - 1;
     } else if db.remove(dest).is_some() {
         cx.modified(dest);
     }
@@ -909,9 +909,9 @@ mod tests {
         assert_eq!(run(&mut t, &["sort_ro", "z", "alpha"]), arr(&["a", "b"]));
         assert_eq!(run(&mut t, &["object", "encoding", "z"]), "$8\r\nskiplist\r\n");
         assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "desc"]), arr(&["b", "a"]));
-        let dirty = t.s.dirty;
+        let dirty = t.s.persist.dirty;
         assert_eq!(run(&mut t, &["sort", "z", "by", "nosort"]), arr(&["a", "b"]));
-        assert_eq!(t.s.dirty, dirty);
+        assert_eq!(t.s.persist.dirty, dirty);
     }
 
     #[test]
@@ -943,17 +943,17 @@ mod tests {
         assert_eq!(run(&mut t, &["sort", "foo", "alpha", "limit", "10", "10", "store", "zap"]), ":0\r\n");
         assert_eq!(run(&mut t, &["exists", "zap"]), ":0\r\n");
         // An empty result deletes the destination, whatever it held.
-        let dirty = t.s.dirty;
+        let dirty = t.s.persist.dirty;
         assert_eq!(run(&mut t, &["sort", "emptylist", "store", "foo"]), ":0\r\n");
         assert_eq!(run(&mut t, &["exists", "foo"]), ":0\r\n");
-        assert_eq!(t.s.dirty, dirty + 1);
+        assert_eq!(t.s.persist.dirty, dirty + 1);
         // The destination is overwritten (any type), its TTL dropped; dirty counts the stored elements.
         list(&mut t, "l", &["3", "1", "2"]);
         sset(&mut t, "dst", "string");
         t.s.dbs[0].set_expire(b"dst", crate::types::clock::now_ms() + 100_000);
-        let dirty = t.s.dirty;
+        let dirty = t.s.persist.dirty;
         assert_eq!(run(&mut t, &["sort", "l", "store", "dst"]), ":3\r\n");
-        assert_eq!(t.s.dirty, dirty + 3);
+        assert_eq!(t.s.persist.dirty, dirty + 3);
         assert_eq!(stored(&mut t, "dst"), ["1", "2", "3"]);
         assert_eq!(run(&mut t, &["ttl", "dst"]), ":-1\r\n");
         // GET with STORE: missing values become empty strings; the count is elements × GETs.

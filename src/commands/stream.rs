@@ -549,7 +549,7 @@ fn propagate_xclaim(
     count: u64,
     last: StreamId,
 ) {
-    if !cx.s.feed.enabled {
+    if !cx.s.prop.feed.enabled {
         return;
     }
     let id = id.to_bytes();
@@ -576,7 +576,7 @@ fn propagate_xclaim(
 
 /// XGROUP SETID key group id ENTRIESREAD n (streamPropagateGroupID).
 fn propagate_group_id(cx: &mut Ctx<'_>, key: &[u8], group: &[u8], last: StreamId, entries_read: i64) {
-    if !cx.s.feed.enabled {
+    if !cx.s.prop.feed.enabled {
         return;
     }
     let last = last.to_bytes();
@@ -678,7 +678,7 @@ fn parse_add_trim(cx: &Ctx<'_>, xadd: bool) -> Result<AddTrimArgs, CmdError> {
     if !xadd && a.trim.is_none() {
         return Err(CmdError::new("ERR syntax error, XTRIM must be called with a trimming strategy"));
     }
-    if cx.s.aof.loading {
+    if cx.s.persist.aof.loading {
         // Commands read from the AOF must be obeyed: their trim argument was rewritten to the exact result,
         // so no LIMIT applies (Redis's mustObeyClient).
         a.limit = 0;
@@ -759,7 +759,7 @@ fn xadd(cx: &mut Ctx<'_>) -> CmdResult {
     if let Some(t) = a.trim {
         s.trim(t, a.approx, a.limit);
     }
-    let mut args = if cx.s.feed.enabled { owned_args(cx) } else { Vec::new() };
+    let mut args = if cx.s.prop.feed.enabled { owned_args(cx) } else { Vec::new() };
     if !args.is_empty() {
         let s: &Stream = match read_stream_nostat(cx.db(), key) {
             Some(s) => s,
@@ -800,14 +800,14 @@ fn xtrim(cx: &mut Ctx<'_>) -> CmdResult {
     let Some(t) = a.trim else { return Err(CmdError::SYNTAX) };
     let deleted = s.trim(t, a.approx, a.limit);
     if deleted > 0 {
-        let mut args = if cx.s.feed.enabled { owned_args(cx) } else { Vec::new() };
+        let mut args = if cx.s.prop.feed.enabled { owned_args(cx) } else { Vec::new() };
         if !args.is_empty() {
             if let Some(s) = read_stream_nostat(cx.db(), key) {
                 rewrite_trim(&mut args, &a, s);
             }
         }
         cx.modified(key);
-        cx.s.dirty += deleted - 1;
+        cx.s.persist.dirty += deleted - 1;
         if !args.is_empty() {
             propagate_owned(cx, &args);
         }
@@ -1129,8 +1129,8 @@ fn serve_group(
         c.seen_time = now;
     }
     if created {
-        cx.s.dirty += 1;
-        if noack && cx.s.feed.enabled {
+        cx.s.persist.dirty += 1;
+        if noack && cx.s.prop.feed.enabled {
             cx.propagate_as(&[b"XGROUP", b"CREATECONSUMER", key, gname, consumer]);
         }
     }
@@ -1143,7 +1143,7 @@ fn serve_group(
         // History: this consumer's own pending entries after `after`.
         let Some(start) = after.incr() else {
             body.array(0);
-            cx.s.dirty += 1;
+            cx.s.persist.dirty += 1;
             return Ok(true);
         };
         let g = s.groups.get(gname).expect("group checked");
@@ -1174,7 +1174,7 @@ fn serve_group(
                 n.delivery_count += 1;
             }
         }
-        cx.s.dirty += 1;
+        cx.s.persist.dirty += 1;
         return Ok(true);
     }
     let after = serve_new.unwrap_or(StreamId::MIN);
@@ -1186,8 +1186,8 @@ fn serve_group(
         }
     }
     let (last, read) = s.groups.get(gname).map_or((StreamId::MIN, 0), |g| (g.last_id, g.entries_read));
-    cx.s.dirty += 1;
-    if cx.s.feed.enabled {
+    cx.s.persist.dirty += 1;
+    if cx.s.prop.feed.enabled {
         if !noack {
             for &id in &ids {
                 propagate_xclaim(cx, key, gname, consumer, id, now, 1, id);
@@ -1222,7 +1222,7 @@ fn xdel(cx: &mut Ctx<'_>) -> CmdResult {
     let deleted = s.delete_ids(&ids);
     if deleted > 0 {
         cx.modified(key);
-        cx.s.dirty += deleted - 1;
+        cx.s.persist.dirty += deleted - 1;
     }
     cx.out.int(deleted as i64);
     Ok(())
@@ -1273,7 +1273,7 @@ fn xsetid(cx: &mut Ctx<'_>) -> CmdResult {
     if !max_xdel.is_zero() {
         s.max_deleted_id = max_xdel;
     }
-    cx.s.dirty += 1;
+    cx.s.persist.dirty += 1;
     cx.out.ok();
     Ok(())
 }
@@ -1348,14 +1348,14 @@ fn xgroup_create(cx: &mut Ctx<'_>) -> CmdResult {
     if existing.is_none() {
         cx.db().set(key, Value::Stream(Box::default()), false);
         cx.modified(key);
-        cx.s.dirty -= 1;
+        cx.s.persist.dirty -= 1;
     }
     let s = write_stream(cx.db(), key)?.expect("stream exists");
     if s.groups.contains_key(gname) {
         return Err(CmdError::new("BUSYGROUP Consumer Group name already exists"));
     }
     s.groups.insert(gname.to_vec(), Group::new(id, entries_read));
-    cx.s.dirty += 1;
+    cx.s.persist.dirty += 1;
     cx.out.ok();
     Ok(())
 }
@@ -1371,7 +1371,7 @@ fn xgroup_setid(cx: &mut Ctx<'_>) -> CmdResult {
     let id = if idarg == b"$" { last_id } else { parse_id(idarg, 0)? };
     g.last_id = id;
     g.entries_read = entries_read;
-    cx.s.dirty += 1;
+    cx.s.persist.dirty += 1;
     cx.out.ok();
     Ok(())
 }
@@ -1396,7 +1396,7 @@ fn xgroup_createconsumer(cx: &mut Ctx<'_>) -> CmdResult {
     let (_, g) = existing_group(cx.db(), key, gname)?;
     let created = g.create_consumer(cname, clock::now_ms());
     if created {
-        cx.s.dirty += 1;
+        cx.s.persist.dirty += 1;
     }
     cx.out.int(created as i64);
     Ok(())
@@ -1408,7 +1408,7 @@ fn xgroup_delconsumer(cx: &mut Ctx<'_>) -> CmdResult {
     let (_, g) = existing_group(cx.db(), key, gname)?;
     let pending = g.delete_consumer(cname);
     if pending.is_some() {
-        cx.s.dirty += 1;
+        cx.s.persist.dirty += 1;
     }
     cx.out.int(pending.unwrap_or(0) as i64);
     Ok(())
@@ -1458,7 +1458,7 @@ fn xack(cx: &mut Ctx<'_>) -> CmdResult {
             acked += 1;
         }
     }
-    cx.s.dirty += acked;
+    cx.s.persist.dirty += acked;
     cx.out.int(acked as i64);
     Ok(())
 }
@@ -1686,7 +1686,7 @@ fn xclaim(cx: &mut Ctx<'_>) -> CmdResult {
         propagate_group_id(cx, key, gname, glast, gread);
         dirty += 1;
     }
-    cx.s.dirty += dirty;
+    cx.s.persist.dirty += dirty;
     Ok(())
 }
 
@@ -1791,7 +1791,7 @@ fn xautoclaim(cx: &mut Ctx<'_>) -> CmdResult {
     for (id, t, n, owner) in changes {
         propagate_xclaim(cx, key, gname, &owner, id, t, n, glast);
     }
-    cx.s.dirty += dirty;
+    cx.s.persist.dirty += dirty;
     Ok(())
 }
 

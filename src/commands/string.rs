@@ -1560,7 +1560,7 @@ fn bitfield_generic(cx: &mut Ctx<'_>, readonly_cmd: bool) -> CmdResult {
     if changes > 0 {
         cx.modified(key);
         // Redis adds one to dirty per changing operation, not per command.
-        cx.s.dirty += changes - 1;
+        cx.s.persist.dirty += changes - 1;
     }
     Ok(())
 }
@@ -1923,9 +1923,9 @@ mod tests {
         // An invalid expire on a missing key is not even looked at.
         assert_eq!(run(&mut t, &["getex", "missing", "ex", "-1"]), NIL);
         run(&mut t, &["set", "foo", "bar"]);
-        let dirty = t.s.dirty;
+        let dirty = t.s.persist.dirty;
         assert_eq!(run(&mut t, &["getex", "foo"]), bulk("bar"));
-        assert_eq!(t.s.dirty, dirty);
+        assert_eq!(t.s.persist.dirty, dirty);
         assert_eq!(run(&mut t, &["getex", "foo", "ex", "10"]), bulk("bar"));
         assert_eq!(expiry(&mut t, "foo"), T0 + 10_000);
         assert_eq!(run(&mut t, &["getex", "foo", "px", "10000"]), bulk("bar"));
@@ -1934,13 +1934,13 @@ mod tests {
         assert_eq!(expiry(&mut t, "foo"), 1_800_000_000_000);
         assert_eq!(run(&mut t, &["getex", "foo", "pxat", "1800000000001"]), bulk("bar"));
         assert_eq!(expiry(&mut t, "foo"), 1_800_000_000_001);
-        let dirty = t.s.dirty;
+        let dirty = t.s.persist.dirty;
         assert_eq!(run(&mut t, &["getex", "foo", "persist"]), bulk("bar"));
         assert_eq!(expiry(&mut t, "foo"), 0);
-        assert_eq!(t.s.dirty, dirty + 1);
+        assert_eq!(t.s.persist.dirty, dirty + 1);
         // PERSIST on a key without TTL changes nothing.
         assert_eq!(run(&mut t, &["getex", "foo", "persist"]), bulk("bar"));
-        assert_eq!(t.s.dirty, dirty + 1);
+        assert_eq!(t.s.persist.dirty, dirty + 1);
         // A timestamp already past deletes the key (after replying with it).
         assert_eq!(run(&mut t, &["getex", "foo", "pxat", &T0.to_string()]), bulk("bar"));
         assert!(!exists(&mut t, "foo"));
@@ -2009,9 +2009,9 @@ mod tests {
         assert_eq!(run(&mut t, &["get", "x1"]), bulk("yyy"));
         // MSET drops TTLs and counts one change per key.
         t.s.dbs[0].set_expire(b"x", T0 + 1000);
-        let dirty = t.s.dirty;
+        let dirty = t.s.persist.dirty;
         assert_eq!(run(&mut t, &["mset", "x", "1", "y", "2"]), OK);
-        assert_eq!(t.s.dirty, dirty + 2);
+        assert_eq!(t.s.persist.dirty, dirty + 2);
         assert_eq!(expiry(&mut t, "x"), 0);
         // RESP3 nulls.
         t.s.clients[t.me].resp = 3;
@@ -2056,10 +2056,10 @@ mod tests {
         assert_eq!(run(&mut t, &["incrby", "e", "5"]), int(15));
         assert_eq!(enc(&mut t, "e"), "int");
         assert_eq!(expiry(&mut t, "e"), T0 + 5000);
-        let dirty = t.s.dirty;
+        let dirty = t.s.persist.dirty;
         run(&mut t, &["incr", "e"]);
         run(&mut t, &["incr", "nope"]);
-        assert_eq!(t.s.dirty, dirty + 2);
+        assert_eq!(t.s.persist.dirty, dirty + 2);
         clock::clear_mock();
     }
 
@@ -2483,14 +2483,14 @@ mod tests {
         assert_eq!(run(&mut t, &["setbit", "mykey", "79", "1"]), int(0));
         // Only flips and growth count as changes; the TTL stays.
         t.s.dbs[0].set_expire(b"mykey", T0 + 1000);
-        let d = t.s.dirty;
+        let d = t.s.persist.dirty;
         run(&mut t, &["setbit", "mykey", "79", "1"]);
-        assert_eq!(t.s.dirty, d);
+        assert_eq!(t.s.persist.dirty, d);
         run(&mut t, &["setbit", "mykey", "79", "0"]);
-        assert_eq!(t.s.dirty, d + 1);
+        assert_eq!(t.s.persist.dirty, d + 1);
         assert_eq!(expiry(&mut t, "mykey"), T0 + 1000);
         run(&mut t, &["setbit", "fresh", "0", "0"]);
-        assert_eq!(t.s.dirty, d + 2);
+        assert_eq!(t.s.persist.dirty, d + 2);
         clock::clear_mock();
     }
 
@@ -2752,12 +2752,12 @@ mod tests {
         t.s.dbs[0].set_expire(b"out", T0 + 1000);
         run(&mut t, &["bitop", "or", "out", "v0"]);
         assert_eq!(expiry(&mut t, "out"), 0);
-        let d = t.s.dirty;
+        let d = t.s.persist.dirty;
         assert_eq!(run(&mut t, &["bitop", "or", "out", "nokey"]), int(0));
         assert!(!exists(&mut t, "out"));
-        assert_eq!(t.s.dirty, d + 1);
+        assert_eq!(t.s.persist.dirty, d + 1);
         assert_eq!(run(&mut t, &["bitop", "or", "out", "nokey"]), int(0));
-        assert_eq!(t.s.dirty, d + 1);
+        assert_eq!(t.s.persist.dirty, d + 1);
         assert_eq!(run(&mut t, &["bitop", "not", "dest", "a", "b"]), err(&BITOP_NOT_ARITY));
         assert_eq!(run(&mut t, &["bitop", "nand", "dest", "a"]), err(&CmdError::SYNTAX));
         assert_eq!(run(&mut t, &["bitop", "and", "dest"]), errs("ERR wrong number of arguments for 'bitop' command"));
@@ -2877,27 +2877,27 @@ mod tests {
     #[test]
     fn bitfield_dirty_counts_changes() {
         let mut t = new();
-        let d = t.s.dirty;
+        let d = t.s.persist.dirty;
         run(&mut t, &["setbit", "foo", "0", "0"]);
         run(&mut t, &["bitfield", "foo2", "set", "i5", "0", "0"]);
-        assert_eq!(t.s.dirty, d + 2);
+        assert_eq!(t.s.persist.dirty, d + 2);
         run(&mut t, &["setbit", "foo", "0", "0"]);
         run(&mut t, &["bitfield", "foo2", "set", "i5", "0", "0"]);
-        assert_eq!(t.s.dirty, d + 2);
+        assert_eq!(t.s.persist.dirty, d + 2);
         for v in ["1", "1", "0", "0"] {
             run(&mut t, &["setbit", "foo", "0", v]);
             run(&mut t, &["bitfield", "foo2", "set", "i5", "0", v]);
         }
-        assert_eq!(t.s.dirty, d + 6);
+        assert_eq!(t.s.persist.dirty, d + 6);
         run(&mut t, &["bitfield", "foo3", "incrby", "i5", "0", "1"]);
         run(&mut t, &["bitfield", "foo3", "incrby", "i5", "0", "1"]);
-        assert_eq!(t.s.dirty, d + 8);
+        assert_eq!(t.s.persist.dirty, d + 8);
         run(&mut t, &["setbit", "foo", "90", "0"]);
         run(&mut t, &["bitfield", "foo2", "set", "i5", "90", "0"]);
-        assert_eq!(t.s.dirty, d + 10);
+        assert_eq!(t.s.persist.dirty, d + 10);
         // One per changing operation.
         run(&mut t, &["bitfield", "foo2", "set", "u8", "0", "1", "set", "u8", "8", "1", "set", "u8", "8", "1"]);
-        assert_eq!(t.s.dirty, d + 12);
+        assert_eq!(t.s.persist.dirty, d + 12);
     }
 
     #[test]
