@@ -187,8 +187,8 @@ async fn boot(
     let protected = config.protected_mode && config.requirepass.is_empty() && default_bind(&config.bind);
     let keepalive = config.tcp_keepalive;
     let mut state = State::new(config);
-    state.tcp_port = addrs.first().map(|a| a.port()).unwrap_or(0);
-    state.io_threads_active = !io.is_empty();
+    state.server.tcp_port = addrs.first().map(|a| a.port()).unwrap_or(0);
+    state.server.io_threads_active = !io.is_empty();
     let knobs = state.knobs.clone();
     let aof = match aof_arbiter {
         Some(arb) => Some(start_aof(&mut state, &arb).await?),
@@ -222,8 +222,8 @@ async fn start_aof(state: &mut State, arb: &ArbiterHandle) -> Result<Addr<AofWri
         fsync: Fsync::parse(&c.appendfsync),
         load_truncated: c.get("aof-load-truncated").is_none_or(|v| v == "yes"),
     };
-    state.aof.fsync = cfg.fsync;
-    let shared = state.aof.shared.clone();
+    state.persist.aof.fsync = cfg.fsync;
+    let shared = state.persist.aof.shared.clone();
     let writer = AofWriter::start_in_arbiter(arb, move |_| AofWriter::new(cfg, shared));
     let fatal = |e: String| Error::Config(e);
     if !state.config.appendonly {
@@ -237,8 +237,8 @@ async fn start_aof(state: &mut State, arb: &ArbiterHandle) -> Result<Addr<AofWri
         log::info!("DB loaded from append only file: {:.3} seconds", start.elapsed().as_secs_f64());
     }
     writer.send(OpenOnStart).await.map_err(|_| Error::Closed)?.map_err(fatal)?;
-    state.aof.mode = AofMode::On;
-    state.dirty = 0;
+    state.persist.aof.mode = AofMode::On;
+    state.persist.dirty = 0;
     Ok(writer)
 }
 

@@ -522,7 +522,7 @@ fn bitfield_generic(cx: &mut Ctx<'_>, readonly_cmd: bool) -> CmdResult {
     if changes > 0 {
         cx.modified(key);
         // Redis adds one to dirty per changing operation, not per command.
-        cx.s.dirty += changes - 1;
+        cx.s.persist.dirty += changes - 1;
     }
     Ok(())
 }

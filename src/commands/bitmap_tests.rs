@@ -90,14 +90,14 @@ fn setbit_cases() {
     assert_eq!(run(&mut t, &["setbit", "mykey", "79", "1"]), int(0));
     // Only flips and growth count as changes; the TTL stays.
     t.s.dbs[0].set_expire(b"mykey", T0 + 1000);
-    let d = t.s.dirty;
+    let d = t.s.persist.dirty;
     run(&mut t, &["setbit", "mykey", "79", "1"]);
-    assert_eq!(t.s.dirty, d);
+    assert_eq!(t.s.persist.dirty, d);
     run(&mut t, &["setbit", "mykey", "79", "0"]);
-    assert_eq!(t.s.dirty, d + 1);
+    assert_eq!(t.s.persist.dirty, d + 1);
     assert_eq!(expiry(&mut t, "mykey"), T0 + 1000);
     run(&mut t, &["setbit", "fresh", "0", "0"]);
-    assert_eq!(t.s.dirty, d + 2);
+    assert_eq!(t.s.persist.dirty, d + 2);
     clock::clear_mock();
 }
 
@@ -355,12 +355,12 @@ fn bitop_cases() {
     t.s.dbs[0].set_expire(b"out", T0 + 1000);
     run(&mut t, &["bitop", "or", "out", "v0"]);
     assert_eq!(expiry(&mut t, "out"), 0);
-    let d = t.s.dirty;
+    let d = t.s.persist.dirty;
     assert_eq!(run(&mut t, &["bitop", "or", "out", "nokey"]), int(0));
     assert!(!exists(&mut t, "out"));
-    assert_eq!(t.s.dirty, d + 1);
+    assert_eq!(t.s.persist.dirty, d + 1);
     assert_eq!(run(&mut t, &["bitop", "or", "out", "nokey"]), int(0));
-    assert_eq!(t.s.dirty, d + 1);
+    assert_eq!(t.s.persist.dirty, d + 1);
     assert_eq!(run(&mut t, &["bitop", "not", "dest", "a", "b"]), err(&BITOP_NOT_ARITY.0));
     assert_eq!(run(&mut t, &["bitop", "nand", "dest", "a"]), err(&CmdError::SYNTAX.0));
     assert_eq!(run(&mut t, &["bitop", "and", "dest"]), err("ERR wrong number of arguments for 'bitop' command"));
@@ -480,27 +480,27 @@ fn bitfield_errors() {
 #[test]
 fn bitfield_dirty_counts_changes() {
     let mut t = new();
-    let d = t.s.dirty;
+    let d = t.s.persist.dirty;
     run(&mut t, &["setbit", "foo", "0", "0"]);
     run(&mut t, &["bitfield", "foo2", "set", "i5", "0", "0"]);
-    assert_eq!(t.s.dirty, d + 2);
+    assert_eq!(t.s.persist.dirty, d + 2);
     run(&mut t, &["setbit", "foo", "0", "0"]);
     run(&mut t, &["bitfield", "foo2", "set", "i5", "0", "0"]);
-    assert_eq!(t.s.dirty, d + 2);
+    assert_eq!(t.s.persist.dirty, d + 2);
     for v in ["1", "1", "0", "0"] {
         run(&mut t, &["setbit", "foo", "0", v]);
         run(&mut t, &["bitfield", "foo2", "set", "i5", "0", v]);
     }
-    assert_eq!(t.s.dirty, d + 6);
+    assert_eq!(t.s.persist.dirty, d + 6);
     run(&mut t, &["bitfield", "foo3", "incrby", "i5", "0", "1"]);
     run(&mut t, &["bitfield", "foo3", "incrby", "i5", "0", "1"]);
-    assert_eq!(t.s.dirty, d + 8);
+    assert_eq!(t.s.persist.dirty, d + 8);
     run(&mut t, &["setbit", "foo", "90", "0"]);
     run(&mut t, &["bitfield", "foo2", "set", "i5", "90", "0"]);
-    assert_eq!(t.s.dirty, d + 10);
+    assert_eq!(t.s.persist.dirty, d + 10);
     // One per changing operation.
     run(&mut t, &["bitfield", "foo2", "set", "u8", "0", "1", "set", "u8", "8", "1", "set", "u8", "8", "1"]);
-    assert_eq!(t.s.dirty, d + 12);
+    assert_eq!(t.s.persist.dirty, d + 12);
 }
 
 /// The suite's overflow fuzzers, with i128 arithmetic as the model.

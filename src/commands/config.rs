@@ -84,17 +84,13 @@ fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
 
 fn config_resetstat(cx: &mut Ctx<'_>) -> CmdResult {
     let s = &mut *cx.s;
-    s.stats = Default::default();
-    for st in &mut s.cmd_stats {
-        *st = Default::default();
-    }
-    s.error_stats.clear();
+    let used = s.used_memory();
+    s.stats.reset(used);
     for db in &mut s.dbs {
         db.expired_keys = 0;
         db.hits = 0;
         db.misses = 0;
     }
-    s.peak_memory = s.used_memory();
     cx.out.ok();
     Ok(())
 }

@@ -274,7 +274,7 @@ fn client_list(cx: &mut Ctx<'_>) -> CmdResult {
             return Err(CmdError::SYNTAX);
         }
     }
-    let paused = cx.s.pause.is_some();
+    let paused = cx.s.server.pause.is_some();
     let mut text = String::new();
     for (_, c) in cx.s.clients.iter() {
         if c.local {
@@ -297,7 +297,7 @@ fn client_list(cx: &mut Ctx<'_>) -> CmdResult {
 }
 
 fn client_info(cx: &mut Ctx<'_>) -> CmdResult {
-    let line = client_line(&cx.s.clients[cx.me], clock::now_ms(), cx.s.pause.is_some());
+    let line = client_line(&cx.s.clients[cx.me], clock::now_ms(), cx.s.server.pause.is_some());
     cx.out.verbatim("txt", line.as_bytes());
     Ok(())
 }
@@ -385,7 +385,7 @@ fn client_kill(cx: &mut Ctx<'_>) -> CmdResult {
             cx.s.clients[slot].close_after_reply = true;
         } else {
             cx.s.clients[slot].killed = true;
-            cx.s.kill_list.push(slot);
+            cx.s.clients.kill_list.push(slot);
         }
     }
     if old_style {
@@ -448,17 +448,17 @@ fn client_pause(cx: &mut Ctx<'_>) -> CmdResult {
     };
     let until = clock::now_ms().saturating_add(ms);
     // A new pause never shortens or weakens one in force (Redis's pauseClients).
-    let p = match cx.s.pause {
+    let p = match cx.s.server.pause {
         Some(old) if old.until_ms > clock::now_ms() => Pause { until_ms: old.until_ms.max(until), all: old.all || all },
         _ => Pause { until_ms: until, all },
     };
-    cx.s.pause = Some(p);
+    cx.s.server.pause = Some(p);
     cx.out.ok();
     Ok(())
 }
 
 fn client_unpause(cx: &mut Ctx<'_>) -> CmdResult {
-    cx.s.pause = None;
+    cx.s.server.pause = None;
     cx.out.ok();
     Ok(())
 }
@@ -476,7 +476,7 @@ fn client_unblock(cx: &mut Ctx<'_>) -> CmdResult {
     match target {
         Some(slot) => {
             cx.s.clients[slot].unblock_pending = Some(error);
-            cx.s.unblock_requests.push((slot, error));
+            cx.s.clients.unblock_requests.push((slot, error));
             cx.out.int(1);
         }
         None => cx.out.int(0),
@@ -636,7 +636,7 @@ mod tests {
         assert_eq!(run(&mut t, &["client", "kill", "id", "999"]), int(0));
         assert_eq!(run(&mut t, &["client", "id"]), int(1));
         assert_eq!(run(&mut t, &["client", "pause", "100", "write"]), ok());
-        assert!(t.s.pause.is_some_and(|p| !p.all));
+        assert!(t.s.server.pause.is_some_and(|p| !p.all));
         assert_eq!(run(&mut t, &["client", "unpause"]), ok());
     }
 }

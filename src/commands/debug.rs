@@ -124,7 +124,7 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
             Ok(())
         }
         "set-active-expire" if cx.argc() == 3 => {
-            cx.s.active_expire = cx.int_arg(2)? != 0;
+            cx.s.server.active_expire = cx.int_arg(2)? != 0;
             cx.out.ok();
             Ok(())
         }

@@ -288,7 +288,7 @@ fn function_load(cx: &mut Ctx<'_>) -> CmdResult {
     let lib = fns.create(code)?;
     let name = lib.name.clone();
     fns.install(lib, replace)?;
-    cx.s.dirty += 1;
+    cx.s.persist.dirty += 1;
     cx.out.bulk(name.as_bytes());
     Ok(())
 }
@@ -299,7 +299,7 @@ fn function_delete(cx: &mut Ctx<'_>) -> CmdResult {
     if cx.s.scripts.functions.remove(&name).is_none() {
         return Err(CmdError::new("ERR Library not found"));
     }
-    cx.s.dirty += 1;
+    cx.s.persist.dirty += 1;
     cx.out.ok();
     Ok(())
 }
@@ -313,7 +313,7 @@ fn function_flush(cx: &mut Ctx<'_>) -> CmdResult {
         _ => return Err(super::scripting::subcommand_syntax("flush", "FUNCTION")),
     }
     cx.s.scripts.functions.flush();
-    cx.s.dirty += 1;
+    cx.s.persist.dirty += 1;
     cx.out.ok();
     Ok(())
 }
@@ -485,7 +485,7 @@ fn function_restore(cx: &mut Ctx<'_>) -> CmdResult {
         let lib = fns.create(&c)?;
         fns.install(lib, true)?;
     }
-    cx.s.dirty += 1;
+    cx.s.persist.dirty += 1;
     cx.out.ok();
     Ok(())
 }

@@ -280,7 +280,7 @@ fn geoadd(cx: &mut Ctx<'_>) -> CmdResult {
     }
     if added + updated > 0 {
         cx.modified(key);
-        cx.s.dirty += (added + updated - 1) as u64;
+        cx.s.persist.dirty += (added + updated - 1) as u64;
     }
     cx.out.int(if ch { added + updated } else { added });
     Ok(())
@@ -679,7 +679,7 @@ fn search_generic(cx: &mut Ctx<'_>, src_idx: usize, flags: u32) -> CmdResult {
                 let z = ZSet::from_pairs(pairs, &enc);
                 db.set(dest, Value::ZSet(z), false);
                 cx.modified(dest);
-                cx.s.dirty += returned as u64 - 1;
+                cx.s.persist.dirty += returned as u64 - 1;
             } else if db.remove(dest).is_some() {
                 cx.modified(dest);
             }

@@ -107,7 +107,7 @@ fn hset(cx: &mut Ctx<'_>) -> CmdResult {
     }
     cx.modified(key);
     // Redis counts one change per pair.
-    cx.s.dirty += ((argv.len() - 2) / 2) as u64 - 1;
+    cx.s.persist.dirty += ((argv.len() - 2) / 2) as u64 - 1;
     Ok(())
 }
 
@@ -159,7 +159,7 @@ fn hdel(cx: &mut Ctx<'_>) -> CmdResult {
     out.int(deleted as i64);
     if deleted > 0 {
         cx.modified(key);
-        cx.s.dirty += deleted - 1;
+        cx.s.persist.dirty += deleted - 1;
     }
     Ok(())
 }

@@ -84,7 +84,7 @@ fn pfadd(cx: &mut Ctx<'_>) -> CmdResult {
     }
     if updated > 0 {
         cx.modified(key);
-        cx.s.dirty += updated - 1;
+        cx.s.persist.dirty += updated - 1;
     }
     cx.out.int(i64::from(updated > 0));
     Ok(())
@@ -215,7 +215,7 @@ fn pfdebug(cx: &mut Ctx<'_>) -> CmdResult {
     }
     if converted {
         // Force propagation of the encoding change.
-        cx.s.dirty += 1;
+        cx.s.persist.dirty += 1;
     }
     Ok(())
 }

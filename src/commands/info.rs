@@ -93,7 +93,7 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
         let s = &mut *cx.s;
         match *sec {
             "server" => {
-                let uptime = (clock::system_ms() - s.start_ms) / 1000;
+                let uptime = (clock::system_ms() - s.server.start_ms) / 1000;
                 let hz = s.config.hz;
                 let _ = write!(
                     out,
@@ -103,17 +103,17 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                     std::env::consts::OS,
                     std::env::consts::ARCH,
                     std::process::id(),
-                    s.run_id,
-                    s.tcp_port,
+                    s.server.run_id,
+                    s.server.tcp_port,
                     clock::system_us(),
                     uptime,
                     uptime / 86400,
                     hz,
                     hz,
                     crate::types::db::lru_clock(),
-                    s.executable,
+                    s.server.executable,
                     s.config.config_file.clone().unwrap_or_default(),
-                    s.io_threads_active as u8
+                    s.server.io_threads_active as u8
                 );
             }
             "clients" => {
@@ -123,16 +123,16 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                 let _ = write!(
                     out,
                     "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-                    connected, s.config.maxclients, max_in, max_out, s.blocked_clients
+                    connected, s.config.maxclients, max_in, max_out, s.clients.blocked_count
                 );
             }
             "memory" => {
                 let used = s.used_memory() as u64;
                 let rss = crate::alloc::rss() as u64;
-                if used as usize > s.peak_memory {
-                    s.peak_memory = used as usize;
+                if used as usize > s.stats.peak_memory {
+                    s.stats.peak_memory = used as usize;
                 }
-                let peak = s.peak_memory as u64;
+                let peak = s.stats.peak_memory as u64;
                 let total = crate::alloc::total_system_memory();
                 // As CLIENT LIST's tot-mem: query and output buffers plus the fixed reply buffer and record.
                 let clients_mem: usize =
@@ -163,11 +163,11 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                 let _ = write!(
                     out,
                     "# Persistence\r\nloading:{loading}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\n{aof}aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n{aof_on}",
-                    s.dirty, s.lastsave
+                    s.persist.dirty, s.persist.lastsave
                 );
             }
             "stats" => {
-                let ops = match (s.ops_samples.first(), s.ops_samples.last()) {
+                let ops = match (s.stats.ops_samples.first(), s.stats.ops_samples.last()) {
                     (Some(a), Some(b)) if b.0 > a.0 => (b.1 - a.1) * 1000 / (b.0 - a.0) as u64,
                     _ => 0,
                 };
@@ -196,7 +196,7 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                 let _ = write!(
                     out,
                     "# Replication\r\nrole:master\r\nconnected_slaves:{}\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-                    s.replicas, s.run_id, s.feed.offset
+                    s.prop.replicas, s.server.run_id, s.prop.feed.offset
                 );
             }
             "cpu" => {
@@ -211,7 +211,7 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
             "commandstats" => {
                 out.push_str("# Commandstats\r\n");
                 for spec in &table().all {
-                    let st = s.cmd_stats[spec.id];
+                    let st = s.stats.cmd_stats[spec.id];
                     if st.calls == 0 && st.rejected == 0 && st.failed == 0 {
                         continue;
                     }
@@ -225,7 +225,7 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
             }
             "errorstats" => {
                 out.push_str("# Errorstats\r\n");
-                let mut v: Vec<_> = s.error_stats.iter().collect();
+                let mut v: Vec<_> = s.stats.error_stats.iter().collect();
                 v.sort();
                 for (code, n) in v {
                     let _ = write!(out, "errorstat_{code}:count={n}\r\n");

@@ -86,7 +86,7 @@ fn waited_list<'d>(db: &'d mut Db, key: &[u8], woken: bool) -> Result<Option<&'d
 /// `key` changed and `dirty` changes count toward INFO rdb_changes_since_last_save (Redis counts elements).
 fn touched(cx: &mut Ctx<'_>, key: &[u8], dirty: usize) {
     cx.modified(key);
-    cx.s.dirty = cx.s.dirty + dirty as u64 - 1;
+    cx.s.persist.dirty = cx.s.persist.dirty + dirty as u64 - 1;
 }
 
 /// Redis's getRangeLongFromObjectOrReply: `msg` (when given) answers both "not an integer" and "out of range".

@@ -26,9 +26,9 @@ fn push_and_len() {
     assert_eq!(run(&mut t, &["lindex", "k", "-1"]), bulk("z"));
     assert_eq!(run(&mut t, &["object", "encoding", "k"]), bulk("quicklist"));
     assert_eq!(run(&mut t, &["lpush", "k"]), err("ERR wrong number of arguments for 'lpush' command"));
-    let dirty = t.s.dirty;
+    let dirty = t.s.persist.dirty;
     run(&mut t, &["rpush", "k", "1", "2", "3"]);
-    assert_eq!(t.s.dirty, dirty + 3);
+    assert_eq!(t.s.persist.dirty, dirty + 3);
 }
 
 #[test]
@@ -295,20 +295,20 @@ fn blocking_pops_block_on_their_keys() {
     let b = blocked(&t).unwrap();
     assert_eq!(b.keys, vec![(0, b"a".to_vec()), (0, b"b".to_vec())]);
     assert_eq!(b.deadline_ms, 0);
-    t.s.unblock(t.me);
+    t.s.clients.unblock(t.me);
     assert_eq!(run_raw(&mut t, &["brpop", "a", "1.5"]), "");
     assert!(blocked(&t).unwrap().deadline_ms > 0);
-    t.s.unblock(t.me);
+    t.s.clients.unblock(t.me);
     assert_eq!(run_raw(&mut t, &["blmpop", "0", "2", "x", "y", "left", "count", "3"]), "");
     assert_eq!(blocked(&t).unwrap().keys.len(), 2);
-    t.s.unblock(t.me);
+    t.s.clients.unblock(t.me);
     // BLMOVE blocks on the source only, whatever the destination holds.
     run(&mut t, &["set", "str", "v"]);
     assert_eq!(run_raw(&mut t, &["blmove", "src", "str", "left", "left", "0"]), "");
     assert_eq!(blocked(&t).unwrap().keys, vec![(0, b"src".to_vec())]);
-    t.s.unblock(t.me);
+    t.s.clients.unblock(t.me);
     assert_eq!(run_raw(&mut t, &["brpoplpush", "src", "dst", "0"]), "");
-    t.s.unblock(t.me);
+    t.s.clients.unblock(t.me);
     // When the key is written, running the command again serves it.
     run(&mut t, &["rpush", "src", "e"]);
     assert_eq!(run_raw(&mut t, &["blmove", "src", "str", "left", "left", "0"]).as_bytes()[0], b'-');
@@ -330,7 +330,7 @@ fn woken_clients_pass_over_keys_of_another_type() {
     assert!(blocked(&t).is_some());
     assert_eq!(run_raw(&mut t, &["blmove", "k", "d", "left", "left", "0"]), "");
     assert!(blocked(&t).is_some());
-    t.s.unblock(t.me);
+    t.s.clients.unblock(t.me);
     // A fresh call reports the wrong type.
     assert_eq!(run_raw(&mut t, &["blpop", "k", "0"]).as_bytes()[0], b'-');
 }
@@ -354,7 +354,7 @@ fn blocking_errors() {
 #[test]
 fn blocking_inside_exec_answers_timeout() {
     let mut t = new();
-    t.s.in_exec = true;
+    t.s.exec.in_exec = true;
     assert_eq!(run_raw(&mut t, &["blpop", "a", "0"]), "*-1\r\n");
     assert_eq!(run_raw(&mut t, &["blmpop", "0", "1", "a", "left"]), "*-1\r\n");
     assert_eq!(run_raw(&mut t, &["brpoplpush", "a", "b", "0"]), "$-1\r\n");
@@ -372,14 +372,14 @@ fn writes_wake_blocked_clients() {
     let other = t.s.add_client("127.0.0.1:2".into(), "127.0.0.1:6379".into());
     t.me = other;
     run(&mut t, &["rpush", "q", "x"]);
-    assert_eq!(t.s.ready_keys, vec![(0, b"q".to_vec())]);
-    t.s.unblock(me);
+    assert_eq!(t.s.clients.ready_keys, vec![(0, b"q".to_vec())]);
+    t.s.clients.unblock(me);
 }
 
 #[test]
 fn replicated_as_redis_rewrites_them() {
     let mut t = new();
-    t.s.feed.enabled = true;
+    t.s.prop.feed.enabled = true;
     run(&mut t, &["rpush", "a", "1", "2", "3"]);
     run(&mut t, &["blpop", "a", "0"]);
     run(&mut t, &["lmpop", "1", "a", "right"]);
@@ -389,7 +389,7 @@ fn replicated_as_redis_rewrites_them() {
     run(&mut t, &["blmove", "a", "b", "left", "right", "0"]);
     run(&mut t, &["brpoplpush", "b", "b", "0"]);
     run(&mut t, &["ltrim", "b", "0", "-1"]);
-    let feed = String::from_utf8(t.s.feed.take()).unwrap().replace("\r\n", " ");
+    let feed = String::from_utf8(t.s.prop.feed.take()).unwrap().replace("\r\n", " ");
     let want = "*2 $6 SELECT $1 0 *5 $5 rpush $1 a $1 1 $1 2 $1 3 *2 $4 lpop $1 a *3 $4 rpop $1 a $1 1 \
                 *3 $4 lpop $1 a $1 1 *3 $5 rpush $1 a $1 1 *5 $5 lmove $1 a $1 b $4 left $5 right \
                 *3 $9 rpoplpush $1 b $1 b ";

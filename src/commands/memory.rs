@@ -47,7 +47,7 @@ fn memory_usage(cx: &mut Ctx<'_>) -> CmdResult {
 
 fn memory_stats(cx: &mut Ctx<'_>) -> CmdResult {
     let used = cx.s.used_memory() as i64;
-    let peak = cx.s.peak_memory.max(used as usize) as i64;
+    let peak = cx.s.stats.peak_memory.max(used as usize) as i64;
     let keys: usize = cx.s.dbs.iter().map(|d| d.len()).sum();
     let dataset: i64 = cx.s.dbs.iter().map(|d| d.len() as i64 * 64).sum();
     let out = &mut *cx.out;

@@ -48,7 +48,7 @@ pub fn queue(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spec: &'st
     if let Some(err) = err {
         s.clients[me].multi_error = true;
         if err != CmdError::NOAUTH {
-            s.cmd_stats[spec.id].rejected += 1;
+            s.stats.cmd_stats[spec.id].rejected += 1;
         }
         reply_error(s, out, &err);
         return;
@@ -91,16 +91,16 @@ fn exec(cx: &mut Ctx<'_>) -> CmdResult {
         return Ok(());
     }
     cx.out.array(queued.len());
-    cx.s.in_exec = true;
-    cx.s.feed.hold();
+    cx.s.exec.in_exec = true;
+    cx.s.prop.feed.hold();
     for q in &queued {
         let argv = Argv::new(&q.buf, &[], &q.refs);
         exec_request(cx.s, me, cx.out, argv, Some(q.spec));
         // A SELECT inside the transaction affects the commands after it.
         cx.out.resp = cx.s.clients[me].resp;
     }
-    cx.s.in_exec = false;
-    cx.s.feed.release();
+    cx.s.exec.in_exec = false;
+    cx.s.prop.feed.release();
     // The queued commands propagated themselves; EXEC adds nothing of its own.
     cx.no_propagate();
     Ok(())
@@ -134,7 +134,7 @@ fn watch(cx: &mut Ctx<'_>) -> CmdResult {
             continue;
         }
         c.watched.push(Watched { db, key: key.clone(), expired });
-        cx.s.watched_keys.entry((db, key)).or_default().push(me);
+        cx.s.clients.watched_keys.entry((db, key)).or_default().push(me);
     }
     cx.s.refresh_expire_logging();
     cx.out.ok();
@@ -155,14 +155,14 @@ pub fn unwatch_all(s: &mut State, slot: usize) {
     let Some(c) = s.clients.get_mut(slot) else { return };
     for w in std::mem::take(&mut c.watched) {
         let k = super::DbKey(w.db, &w.key);
-        if let Some(v) = s.watched_keys.get_mut(&k) {
+        if let Some(v) = s.clients.watched_keys.get_mut(&k) {
             v.retain(|&x| x != slot);
             if v.is_empty() {
-                s.watched_keys.remove(&k);
+                s.clients.watched_keys.remove(&k);
             }
         }
     }
-    if s.watched_keys.is_empty() {
+    if s.clients.watched_keys.is_empty() {
         s.refresh_expire_logging();
     }
 }
@@ -183,7 +183,7 @@ fn dirty(s: &mut State, slot: usize) {
 /// A key changed: mark its watchers (Redis's touchWatchedKey, quirk included: a watcher that saw the key
 /// already expired while it is still stored ends the walk).
 pub fn touch_watched(s: &mut State, db: usize, key: &[u8]) {
-    let Some(v) = s.watched_keys.get(&super::DbKey(db, key)) else { return };
+    let Some(v) = s.clients.watched_keys.get(&super::DbKey(db, key)) else { return };
     let stored = s.dbs[db].peek_stored(key).is_some();
     for slot in v.clone() {
         if let Some(w) = watched_mut(s, slot, db, key) {
@@ -203,10 +203,11 @@ pub fn touch_watched(s: &mut State, db: usize, key: &[u8]) {
 /// Database `emptied` is about to be flushed, or swapped with `replaced_with` (Redis's
 /// touchAllWatchedKeysInDb): only keys that exist on either side count, and an expired key stays expired.
 pub fn touch_all_watched_in_db(s: &mut State, emptied: usize, replaced_with: Option<usize>) {
-    if s.watched_keys.is_empty() {
+    if s.clients.watched_keys.is_empty() {
         return;
     }
-    let keys: Vec<Vec<u8>> = s.watched_keys.keys().filter(|(d, _)| *d == emptied).map(|(_, k)| k.clone()).collect();
+    let keys: Vec<Vec<u8>> =
+        s.clients.watched_keys.keys().filter(|(d, _)| *d == emptied).map(|(_, k)| k.clone()).collect();
     for key in keys {
         let in_emptied = s.dbs[emptied].peek_stored(&key).is_some();
         let in_replaced = replaced_with.is_some_and(|r| s.dbs[r].peek_stored(&key).is_some());
@@ -214,7 +215,7 @@ pub fn touch_all_watched_in_db(s: &mut State, emptied: usize, replaced_with: Opt
             continue;
         }
         let stale_in_replaced = replaced_with.is_some_and(|r| s.dbs[r].is_stale(&key));
-        let slots = s.watched_keys.get(&super::DbKey(emptied, &key)).cloned().unwrap_or_default();
+        let slots = s.clients.watched_keys.get(&super::DbKey(emptied, &key)).cloned().unwrap_or_default();
         for slot in slots {
             let Some(w) = watched_mut(s, slot, emptied, &key) else { continue };
             if w.expired {
@@ -286,11 +287,11 @@ mod tests {
         run(&mut t, &["multi"]);
         run(&mut t, &["ping"]);
         assert_eq!(run(&mut t, &["exec"]), arr(vec![simple("PONG")]));
-        assert!(t.s.watched_keys.is_empty());
+        assert!(t.s.clients.watched_keys.is_empty());
         run(&mut t, &["watch", "k"]);
         run(&mut t, &["multi"]);
         assert_eq!(run(&mut t, &["watch", "x"]), err("ERR WATCH inside MULTI is not allowed"));
         assert_eq!(run(&mut t, &["discard"]), ok());
-        assert!(t.s.watched_keys.is_empty());
+        assert!(t.s.clients.watched_keys.is_empty());
     }
 }

@@ -24,7 +24,7 @@ fn start_stream(cx: &mut Ctx<'_>) {
     cx.out.raw(&rdb);
     let me = cx.me;
     cx.client().replica = true;
-    cx.s.new_replicas.push(me);
+    cx.s.prop.new_replicas.push(me);
 }
 
 /// SYNC
@@ -41,7 +41,7 @@ fn psync(cx: &mut Ctx<'_>) -> CmdResult {
     if cx.client().replica {
         return Ok(());
     }
-    let line = format!("+FULLRESYNC {} {}\r\n", cx.s.run_id, cx.s.feed.offset);
+    let line = format!("+FULLRESYNC {} {}\r\n", cx.s.server.run_id, cx.s.prop.feed.offset);
     cx.out.raw(line.as_bytes());
     start_stream(cx);
     Ok(())
@@ -78,7 +78,7 @@ mod tests {
         let r = run_raw(&mut t, &["sync"]);
         assert!(r.starts_with("$18\r\nREDIS0010"), "{r:?}");
         assert!(t.s.clients[t.me].replica);
-        assert_eq!(t.s.new_replicas, vec![t.me]);
+        assert_eq!(t.s.prop.new_replicas, vec![t.me]);
         assert!(run_raw(&mut t, &["psync", "?", "-1"]).is_empty());
     }
 }

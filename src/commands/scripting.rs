@@ -174,9 +174,9 @@ impl<'a> ScriptHost<'a> {
     /// A scriptCall refusal: counted as a rejected call of `spec` and as an error reply.
     fn reject(&mut self, spec: Option<&'static CommandSpec>, text: &str) -> String {
         if let Some(spec) = spec {
-            self.s.cmd_stats[spec.id].rejected += 1;
+            self.s.stats.cmd_stats[spec.id].rejected += 1;
         }
-        self.s.count_error(&CmdError::msg(scripting::error_text(text)));
+        self.s.stats.count_error(&CmdError::msg(scripting::error_text(text)));
         text.to_string()
     }
 }
@@ -211,12 +211,12 @@ impl Host for ScriptHost<'_> {
         c.resp = self.resp;
         let mut out = Out::new(self.resp);
         // redis.set_repl(REPL_NONE): this command's effects stay local.
-        let feed_on = self.s.feed.enabled;
+        let feed_on = self.s.prop.feed.enabled;
         if self.repl & 2 == 0 {
-            self.s.feed.enabled = false;
+            self.s.prop.feed.enabled = false;
         }
         exec_request(self.s, self.me, &mut out, argv, Some(spec));
-        self.s.feed.enabled = feed_on;
+        self.s.prop.feed.enabled = feed_on;
         // SELECT inside the script changes the script's database only.
         self.db = self.s.clients[self.me].db;
         Ok(out.buf)
@@ -269,22 +269,22 @@ pub fn run_script(
     let (me, db) = (cx.me, cx.db);
     let c = &cx.s.clients[me];
     let (saved_db, saved_resp, saved_cmd) = (c.db, c.resp, c.last_cmd);
-    let was_in_exec = cx.s.in_exec;
-    cx.s.in_exec = true;
-    cx.s.in_script = true;
+    let was_in_exec = cx.s.exec.in_exec;
+    cx.s.exec.in_exec = true;
+    cx.s.exec.in_script = true;
     // Inside EXEC the transaction's own MULTI/EXEC already wraps the script's effects.
     if !was_in_exec {
-        cx.s.feed.hold();
+        cx.s.prop.feed.hold();
     }
     let outcome = {
         let mut host = ScriptHost::new(cx.s, me, db, flags, read_only);
         go(&mut host, cx.out)
     };
     if !was_in_exec {
-        cx.s.feed.release();
+        cx.s.prop.feed.release();
     }
-    cx.s.in_exec = was_in_exec;
-    cx.s.in_script = false;
+    cx.s.exec.in_exec = was_in_exec;
+    cx.s.exec.in_script = false;
     let c = &mut cx.s.clients[me];
     c.db = saved_db;
     c.resp = saved_resp;
@@ -301,7 +301,7 @@ pub fn finish(cx: &mut Ctx<'_>, outcome: Outcome) -> CmdResult {
         Outcome::Ok => Ok(()),
         Outcome::Err { msg, counted: true } => {
             cx.out.error(&msg);
-            cx.s.cmd_stats[cx.spec.id].failed += 1;
+            cx.s.stats.cmd_stats[cx.spec.id].failed += 1;
             Ok(())
         }
         Outcome::Err { msg, counted: false } => Err(CmdError::msg(msg)),

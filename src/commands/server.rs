@@ -42,8 +42,8 @@ fn flushdb(cx: &mut Ctx<'_>) -> CmdResult {
     cx.db().clear();
     // As Redis does after a flush under jemalloc: hand the freed pages back now, not at the next cron purge.
     crate::alloc::release_free_memory();
-    cx.s.dirty += n;
-    cx.s.touch_db(Some(cx.db));
+    cx.s.persist.dirty += n;
+    cx.s.clients.touch_db(Some(cx.db));
     cx.out.ok();
     Ok(())
 }
@@ -60,8 +60,8 @@ fn flushall(cx: &mut Ctx<'_>) -> CmdResult {
         db.clear();
     }
     crate::alloc::release_free_memory();
-    cx.s.dirty += n + 1;
-    cx.s.touch_db(None);
+    cx.s.persist.dirty += n + 1;
+    cx.s.clients.touch_db(None);
     cx.out.ok();
     Ok(())
 }
@@ -81,9 +81,9 @@ fn swapdb(cx: &mut Ctx<'_>) -> CmdResult {
         super::multi::touch_all_watched_in_db(cx.s, b, Some(a));
         let (left, right) = cx.s.dbs.split_at_mut(hi);
         left[lo].swap_contents(&mut right[0]);
-        cx.s.dirty += 1;
-        cx.s.touch_db(Some(a));
-        cx.s.touch_db(Some(b));
+        cx.s.persist.dirty += 1;
+        cx.s.clients.touch_db(Some(a));
+        cx.s.clients.touch_db(Some(b));
     }
     cx.out.ok();
     Ok(())
@@ -100,7 +100,7 @@ fn time(cx: &mut Ctx<'_>) -> CmdResult {
 
 /// LASTSAVE
 fn lastsave(cx: &mut Ctx<'_>) -> CmdResult {
-    cx.out.int(cx.s.lastsave);
+    cx.out.int(cx.s.persist.lastsave);
     Ok(())
 }
 
@@ -129,7 +129,7 @@ fn shutdown(cx: &mut Ctx<'_>) -> CmdResult {
         }
         return Err(CmdError::new("ERR No shutdown in progress."));
     }
-    cx.s.shutdown = Some(req);
+    cx.s.server.shutdown = Some(req);
     // Redis sends no reply: the connection just closes.
     cx.client().close_after_reply = true;
     Ok(())

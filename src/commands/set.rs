@@ -368,7 +368,7 @@ fn spop_count(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let enc = cx.s.enc;
     // Members popped one by one are replicated as SREMs (collected only when someone listens).
-    let feed = cx.s.feed.enabled;
+    let feed = cx.s.prop.feed.enabled;
     let mut srems: Vec<Vec<u8>> = Vec::new();
     let mut whole = false;
     let (db, out) = cx.db_out();

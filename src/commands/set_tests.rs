@@ -268,11 +268,11 @@ fn smove_touches_destination_only_when_added() {
     let mut t = new();
     run(&mut t, &["sadd", "src", "a", "b"]);
     run(&mut t, &["sadd", "dst", "a"]);
-    let before = t.s.dirty;
+    let before = t.s.persist.dirty;
     run(&mut t, &["smove", "src", "dst", "a"]);
-    assert_eq!(t.s.dirty, before + 1);
+    assert_eq!(t.s.persist.dirty, before + 1);
     run(&mut t, &["smove", "src", "dst", "b"]);
-    assert_eq!(t.s.dirty, before + 3);
+    assert_eq!(t.s.persist.dirty, before + 3);
 }
 
 fn fill(t: &mut T, large: &str) {
@@ -464,8 +464,8 @@ fn sscan_both_encodings() {
 }
 
 fn feed_text(t: &mut T) -> String {
-    let text = String::from_utf8_lossy(&t.s.feed.buf).split("\r\n").collect::<Vec<_>>().join(" ");
-    t.s.feed.buf.clear();
+    let text = String::from_utf8_lossy(&t.s.prop.feed.buf).split("\r\n").collect::<Vec<_>>().join(" ");
+    t.s.prop.feed.buf.clear();
     text
 }
 
@@ -497,12 +497,12 @@ fn spop_propagates_as_srem_or_del() {
 #[test]
 fn dirty_and_expiry() {
     let mut t = new();
-    let d0 = t.s.dirty;
+    let d0 = t.s.persist.dirty;
     run(&mut t, &["sadd", "s", "a"]);
     run(&mut t, &["sadd", "s", "a"]);
     run(&mut t, &["srem", "s", "zz"]);
     run(&mut t, &["smembers", "s"]);
-    assert_eq!(t.s.dirty, d0 + 1);
+    assert_eq!(t.s.persist.dirty, d0 + 1);
     run(&mut t, &["pexpire", "s", "1"]);
     std::thread::sleep(std::time::Duration::from_millis(5));
     assert_eq!(run(&mut t, &["scard", "s"]), int(0));

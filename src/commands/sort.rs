@@ -287,7 +287,7 @@ fn sort_generic(cx: &mut Ctx<'_>, readonly: bool) -> CmdResult {
     let key = cx.arg(1);
     let enc = cx.s.enc;
     // Redis sorts a set even BY a constant when called from a script.
-    let from_script = cx.s.in_script;
+    let from_script = cx.s.exec.in_script;
     let (mut dontsort, mut alpha, mut sortby) = (o.dontsort, o.alpha, o.sortby);
     let (desc, store) = (o.desc, o.store);
     let (db, out) = cx.db_out();
@@ -442,7 +442,7 @@ fn sort_generic(cx: &mut Ctx<'_>, readonly: bool) -> CmdResult {
         db.set(dest, Value::List(List::from_items(vals, &enc)), false);
         cx.modified(dest);
         // Redis counts every stored element as a change.
-        cx.s.dirty += outputlen as u64 - 1;
+        cx.s.persist.dirty += outputlen as u64 - 1;
     } else if db.remove(dest).is_some() {
         cx.modified(dest);
     }

@@ -285,9 +285,9 @@ fn sorting_a_zset_converts_it_to_skiplist() {
     assert_eq!(run(&mut t, &["sort_ro", "z", "alpha"]), bulks(&["a", "b"]));
     assert_eq!(run(&mut t, &["object", "encoding", "z"]), bulk("skiplist"));
     assert_eq!(run(&mut t, &["sort", "z", "by", "nosort", "desc"]), bulks(&["b", "a"]));
-    let dirty = t.s.dirty;
+    let dirty = t.s.persist.dirty;
     assert_eq!(run(&mut t, &["sort", "z", "by", "nosort"]), bulks(&["a", "b"]));
-    assert_eq!(t.s.dirty, dirty);
+    assert_eq!(t.s.persist.dirty, dirty);
 }
 
 #[test]
@@ -319,17 +319,17 @@ fn store() {
     assert_eq!(run(&mut t, &["sort", "foo", "alpha", "limit", "10", "10", "store", "zap"]), int(0));
     assert_eq!(run(&mut t, &["exists", "zap"]), int(0));
     // An empty result deletes the destination, whatever it held.
-    let dirty = t.s.dirty;
+    let dirty = t.s.persist.dirty;
     assert_eq!(run(&mut t, &["sort", "emptylist", "store", "foo"]), int(0));
     assert_eq!(run(&mut t, &["exists", "foo"]), int(0));
-    assert_eq!(t.s.dirty, dirty + 1);
+    assert_eq!(t.s.persist.dirty, dirty + 1);
     // The destination is overwritten (any type), its TTL dropped; dirty counts the stored elements.
     list(&mut t, "l", &["3", "1", "2"]);
     sset(&mut t, "dst", "string");
     t.s.dbs[0].set_expire(b"dst", crate::types::clock::now_ms() + 100_000);
-    let dirty = t.s.dirty;
+    let dirty = t.s.persist.dirty;
     assert_eq!(run(&mut t, &["sort", "l", "store", "dst"]), int(3));
-    assert_eq!(t.s.dirty, dirty + 3);
+    assert_eq!(t.s.persist.dirty, dirty + 3);
     assert_eq!(stored(&mut t, "dst"), ["1", "2", "3"]);
     assert_eq!(run(&mut t, &["ttl", "dst"]), int(-1));
     // GET with STORE: missing values become empty strings; the count is elements × GETs.

@@ -269,7 +269,7 @@ fn parse_add_trim(cx: &Ctx<'_>, xadd: bool) -> Result<AddTrimArgs, CmdError> {
     if !xadd && a.trim.is_none() {
         return Err(CmdError::new("ERR syntax error, XTRIM must be called with a trimming strategy"));
     }
-    if cx.s.aof.loading {
+    if cx.s.persist.aof.loading {
         // Commands read from the AOF must be obeyed: their trim argument was rewritten to the exact result,
         // so no LIMIT applies (Redis's mustObeyClient).
         a.limit = 0;
@@ -346,7 +346,7 @@ fn xadd(cx: &mut Ctx<'_>) -> CmdResult {
     if let Some(t) = a.trim {
         s.trim(t, a.approx, a.limit);
     }
-    let mut args = if cx.s.feed.enabled { owned_args(cx) } else { Vec::new() };
+    let mut args = if cx.s.prop.feed.enabled { owned_args(cx) } else { Vec::new() };
     if !args.is_empty() {
         let s: &Stream = match read_stream_nostat(cx.db(), key) {
             Some(s) => s,
@@ -387,14 +387,14 @@ fn xtrim(cx: &mut Ctx<'_>) -> CmdResult {
     let Some(t) = a.trim else { return Err(CmdError::SYNTAX) };
     let deleted = s.trim(t, a.approx, a.limit);
     if deleted > 0 {
-        let mut args = if cx.s.feed.enabled { owned_args(cx) } else { Vec::new() };
+        let mut args = if cx.s.prop.feed.enabled { owned_args(cx) } else { Vec::new() };
         if !args.is_empty() {
             if let Some(s) = read_stream_nostat(cx.db(), key) {
                 rewrite_trim(&mut args, &a, s);
             }
         }
         cx.modified(key);
-        cx.s.dirty += deleted - 1;
+        cx.s.persist.dirty += deleted - 1;
         if !args.is_empty() {
             propagate_owned(cx, &args);
         }
@@ -698,7 +698,7 @@ fn xdel(cx: &mut Ctx<'_>) -> CmdResult {
     let deleted = s.delete_ids(&ids);
     if deleted > 0 {
         cx.modified(key);
-        cx.s.dirty += deleted - 1;
+        cx.s.persist.dirty += deleted - 1;
     }
     cx.out.int(deleted as i64);
     Ok(())
@@ -749,7 +749,7 @@ fn xsetid(cx: &mut Ctx<'_>) -> CmdResult {
     if !max_xdel.is_zero() {
         s.max_deleted_id = max_xdel;
     }
-    cx.s.dirty += 1;
+    cx.s.persist.dirty += 1;
     cx.out.ok();
     Ok(())
 }

@@ -50,7 +50,7 @@ fn propagate_xclaim(
     count: u64,
     last: StreamId,
 ) {
-    if !cx.s.feed.enabled {
+    if !cx.s.prop.feed.enabled {
         return;
     }
     let id = id.to_bytes();
@@ -77,7 +77,7 @@ fn propagate_xclaim(
 
 /// XGROUP SETID key group id ENTRIESREAD n (streamPropagateGroupID).
 fn propagate_group_id(cx: &mut Ctx<'_>, key: &[u8], group: &[u8], last: StreamId, entries_read: i64) {
-    if !cx.s.feed.enabled {
+    if !cx.s.prop.feed.enabled {
         return;
     }
     let last = last.to_bytes();
@@ -123,8 +123,8 @@ pub(super) fn serve_group(
         c.seen_time = now;
     }
     if created {
-        cx.s.dirty += 1;
-        if noack && cx.s.feed.enabled {
+        cx.s.persist.dirty += 1;
+        if noack && cx.s.prop.feed.enabled {
             cx.propagate_as(&[b"XGROUP", b"CREATECONSUMER", key, gname, consumer]);
         }
     }
@@ -137,7 +137,7 @@ pub(super) fn serve_group(
         // History: this consumer's own pending entries after `after`.
         let Some(start) = after.incr() else {
             body.array(0);
-            cx.s.dirty += 1;
+            cx.s.persist.dirty += 1;
             return Ok(true);
         };
         let g = s.groups.get(gname).expect("group checked");
@@ -168,7 +168,7 @@ pub(super) fn serve_group(
                 n.delivery_count += 1;
             }
         }
-        cx.s.dirty += 1;
+        cx.s.persist.dirty += 1;
         return Ok(true);
     }
     let after = serve_new.unwrap_or(StreamId::MIN);
@@ -180,8 +180,8 @@ pub(super) fn serve_group(
         }
     }
     let (last, read) = s.groups.get(gname).map_or((StreamId::MIN, 0), |g| (g.last_id, g.entries_read));
-    cx.s.dirty += 1;
-    if cx.s.feed.enabled {
+    cx.s.persist.dirty += 1;
+    if cx.s.prop.feed.enabled {
         if !noack {
             for &id in &ids {
                 propagate_xclaim(cx, key, gname, consumer, id, now, 1, id);
@@ -263,14 +263,14 @@ fn xgroup_create(cx: &mut Ctx<'_>) -> CmdResult {
     if existing.is_none() {
         cx.db().set(key, Value::Stream(Box::default()), false);
         cx.modified(key);
-        cx.s.dirty -= 1;
+        cx.s.persist.dirty -= 1;
     }
     let s = cx.db().write::<Stream>(key)?.expect("stream exists");
     if s.groups.contains_key(gname) {
         return Err(CmdError::new("BUSYGROUP Consumer Group name already exists"));
     }
     s.groups.insert(gname.to_vec(), Group::new(id, entries_read));
-    cx.s.dirty += 1;
+    cx.s.persist.dirty += 1;
     cx.out.ok();
     Ok(())
 }
@@ -286,7 +286,7 @@ fn xgroup_setid(cx: &mut Ctx<'_>) -> CmdResult {
     let id = if idarg == b"$" { last_id } else { parse_id(idarg, 0)? };
     g.last_id = id;
     g.entries_read = entries_read;
-    cx.s.dirty += 1;
+    cx.s.persist.dirty += 1;
     cx.out.ok();
     Ok(())
 }
@@ -311,7 +311,7 @@ fn xgroup_createconsumer(cx: &mut Ctx<'_>) -> CmdResult {
     let (_, g) = existing_group(cx.db(), key, gname)?;
     let created = g.create_consumer(cname, clock::now_ms());
     if created {
-        cx.s.dirty += 1;
+        cx.s.persist.dirty += 1;
     }
     cx.out.int(created as i64);
     Ok(())
@@ -323,7 +323,7 @@ fn xgroup_delconsumer(cx: &mut Ctx<'_>) -> CmdResult {
     let (_, g) = existing_group(cx.db(), key, gname)?;
     let pending = g.delete_consumer(cname);
     if pending.is_some() {
-        cx.s.dirty += 1;
+        cx.s.persist.dirty += 1;
     }
     cx.out.int(pending.unwrap_or(0) as i64);
     Ok(())
@@ -373,7 +373,7 @@ pub(super) fn xack(cx: &mut Ctx<'_>) -> CmdResult {
             acked += 1;
         }
     }
-    cx.s.dirty += acked;
+    cx.s.persist.dirty += acked;
     cx.out.int(acked as i64);
     Ok(())
 }
@@ -601,7 +601,7 @@ pub(super) fn xclaim(cx: &mut Ctx<'_>) -> CmdResult {
         propagate_group_id(cx, key, gname, glast, gread);
         dirty += 1;
     }
-    cx.s.dirty += dirty;
+    cx.s.persist.dirty += dirty;
     Ok(())
 }
 
@@ -706,7 +706,7 @@ pub(super) fn xautoclaim(cx: &mut Ctx<'_>) -> CmdResult {
     for (id, t, n, owner) in changes {
         propagate_xclaim(cx, key, gname, &owner, id, t, n, glast);
     }
-    cx.s.dirty += dirty;
+    cx.s.persist.dirty += dirty;
     Ok(())
 }
 

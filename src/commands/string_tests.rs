@@ -236,9 +236,9 @@ fn getex_options() {
     // An invalid expire on a missing key is not even looked at.
     assert_eq!(run_raw(&mut t, &["getex", "missing", "ex", "-1"]), NIL);
     run(&mut t, &["set", "foo", "bar"]);
-    let dirty = t.s.dirty;
+    let dirty = t.s.persist.dirty;
     assert_eq!(run(&mut t, &["getex", "foo"]), bulk("bar"));
-    assert_eq!(t.s.dirty, dirty);
+    assert_eq!(t.s.persist.dirty, dirty);
     assert_eq!(run(&mut t, &["getex", "foo", "ex", "10"]), bulk("bar"));
     assert_eq!(expiry(&mut t, "foo"), T0 + 10_000);
     assert_eq!(run(&mut t, &["getex", "foo", "px", "10000"]), bulk("bar"));
@@ -247,13 +247,13 @@ fn getex_options() {
     assert_eq!(expiry(&mut t, "foo"), 1_800_000_000_000);
     assert_eq!(run(&mut t, &["getex", "foo", "pxat", "1800000000001"]), bulk("bar"));
     assert_eq!(expiry(&mut t, "foo"), 1_800_000_000_001);
-    let dirty = t.s.dirty;
+    let dirty = t.s.persist.dirty;
     assert_eq!(run(&mut t, &["getex", "foo", "persist"]), bulk("bar"));
     assert_eq!(expiry(&mut t, "foo"), 0);
-    assert_eq!(t.s.dirty, dirty + 1);
+    assert_eq!(t.s.persist.dirty, dirty + 1);
     // PERSIST on a key without TTL changes nothing.
     assert_eq!(run(&mut t, &["getex", "foo", "persist"]), bulk("bar"));
-    assert_eq!(t.s.dirty, dirty + 1);
+    assert_eq!(t.s.persist.dirty, dirty + 1);
     // A timestamp already past deletes the key (after replying with it).
     assert_eq!(run(&mut t, &["getex", "foo", "pxat", &T0.to_string()]), bulk("bar"));
     assert!(!exists(&mut t, "foo"));
@@ -322,9 +322,9 @@ fn mget_mset_msetnx() {
     assert_eq!(run(&mut t, &["get", "x1"]), bulk("yyy"));
     // MSET drops TTLs and counts one change per key.
     t.s.dbs[0].set_expire(b"x", T0 + 1000);
-    let dirty = t.s.dirty;
+    let dirty = t.s.persist.dirty;
     assert_eq!(run(&mut t, &["mset", "x", "1", "y", "2"]), ok());
-    assert_eq!(t.s.dirty, dirty + 2);
+    assert_eq!(t.s.persist.dirty, dirty + 2);
     assert_eq!(expiry(&mut t, "x"), 0);
     // RESP3 nulls.
     t.s.clients[t.me].resp = 3;
@@ -369,10 +369,10 @@ fn incr_family() {
     assert_eq!(run(&mut t, &["incrby", "e", "5"]), int(15));
     assert_eq!(enc(&mut t, "e"), "int");
     assert_eq!(expiry(&mut t, "e"), T0 + 5000);
-    let dirty = t.s.dirty;
+    let dirty = t.s.persist.dirty;
     run(&mut t, &["incr", "e"]);
     run(&mut t, &["incr", "nope"]);
-    assert_eq!(t.s.dirty, dirty + 2);
+    assert_eq!(t.s.persist.dirty, dirty + 2);
     clock::clear_mock();
 }
 

@@ -343,7 +343,7 @@ fn blocking_pops_serve_block_and_answer_in_multi() {
     t.s.dbs[0].set(b"z1", crate::types::value::Value::string(b"x"), false);
     assert_eq!(rr(t, &["bzpopmax", "z1", "0"]), "");
     assert!(t.s.clients[t.me].blocked.is_some());
-    t.s.unblock(t.me);
+    t.s.clients.unblock(t.me);
     r(t, &["del", "z1"]);
     r(t, &["multi"]);
     r(t, &["bzpopmin", "z1", "0"]);

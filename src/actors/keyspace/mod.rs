@@ -50,7 +50,7 @@ impl Keyspace {
             aof: AofLink::default(),
             local: HashMap::new(),
         };
-        k.s.aof.available = aof.is_some();
+        k.s.persist.aof.available = aof.is_some();
         k.aof.writer = aof;
         k.refresh_feed();
         k
@@ -58,30 +58,30 @@ impl Keyspace {
 
     /// Act on what the last commands asked for: disconnects, shutdown, woken and unblocked clients.
     fn after_batch(&mut self, ctx: &mut Context<Self>) {
-        for slot in std::mem::take(&mut self.s.kill_list) {
+        for slot in std::mem::take(&mut self.s.clients.kill_list) {
             if let Some(c) = self.conns.remove(&slot) {
                 c.kick.do_send(Kick);
             }
             self.parked.retain(|p| p.slot != slot);
             self.forget(slot);
         }
-        for slot in std::mem::take(&mut self.s.new_replicas) {
+        for slot in std::mem::take(&mut self.s.prop.new_replicas) {
             if self.conns.contains_key(&slot) && !self.replicas.contains(&slot) {
                 self.replicas.push(slot);
-                self.s.replicas = self.replicas.len();
+                self.s.prop.replicas = self.replicas.len();
                 crate::commands::set_feed_enabled(&mut self.s, true);
             }
         }
         self.flush_feed(ctx);
-        if !self.s.aof.requests.is_empty() {
+        if !self.s.persist.aof.requests.is_empty() {
             self.aof_requests(ctx);
         }
-        if self.s.shutdown.is_some() {
+        if self.s.server.shutdown.is_some() {
             if let Some(tx) = self.on_shutdown.take() {
                 let _ = tx.send(());
             }
         }
-        for (slot, _) in std::mem::take(&mut self.s.unblock_requests) {
+        for (slot, _) in std::mem::take(&mut self.s.clients.unblock_requests) {
             self.wake(slot, ctx);
         }
         self.serve_ready_keys(ctx);
@@ -90,12 +90,12 @@ impl Keyspace {
     /// Hand what the last commands propagated to every replica stream and to the AOF. With the AOF on, the
     /// receiver resolves once the writer has written these bytes (and synced them under appendfsync always).
     fn flush_feed(&mut self, ctx: &mut Context<Self>) -> Option<oneshot::Receiver<()>> {
-        if self.s.feed.buf.is_empty() {
+        if self.s.prop.feed.buf.is_empty() {
             return None;
         }
         // The next batch's feed starts with room for about as much (no regrowing from empty each time).
-        let cap = self.s.feed.buf.len().next_power_of_two().min(64 * 1024);
-        let bytes = bytes::Bytes::from(std::mem::replace(&mut self.s.feed.buf, Vec::with_capacity(cap)));
+        let cap = self.s.prop.feed.buf.len().next_power_of_two().min(64 * 1024);
+        let bytes = bytes::Bytes::from(std::mem::replace(&mut self.s.prop.feed.buf, Vec::with_capacity(cap)));
         for slot in &self.replicas {
             if let Some(c) = self.conns.get(slot) {
                 c.push.do_send(Push(bytes.clone()));
@@ -108,7 +108,7 @@ impl Keyspace {
     /// and, when it wrote with the AOF on, only once the writer has written its effects (synced them under
     /// appendfsync always).
     fn deliver(&mut self, slot: usize, batch: Batch, tx: oneshot::Sender<Batch>, ctx: &mut Context<Self>) {
-        if self.s.aof.load_pending {
+        if self.s.persist.aof.load_pending {
             return self.reload_aof(slot, batch, tx, ctx);
         }
         match self.flush_feed(ctx) {
@@ -132,18 +132,18 @@ impl Keyspace {
         self.s.remove_client(slot);
         if let Some(i) = self.replicas.iter().position(|&r| r == slot) {
             self.replicas.remove(i);
-            self.s.replicas = self.replicas.len();
+            self.s.prop.replicas = self.replicas.len();
             self.refresh_feed();
         }
     }
 
     /// Give clients blocked on written keys another try, first come first served.
     fn serve_ready_keys(&mut self, ctx: &mut Context<Self>) {
-        while !self.s.ready_keys.is_empty() {
-            let mut ready = std::mem::take(&mut self.s.ready_keys);
+        while !self.s.clients.ready_keys.is_empty() {
+            let mut ready = std::mem::take(&mut self.s.clients.ready_keys);
             ready.dedup();
             for key in ready {
-                let waiters: Vec<usize> = match self.s.blocked_on.get(&key) {
+                let waiters: Vec<usize> = match self.s.clients.blocked_on.get(&key) {
                     Some(q) => q.iter().copied().collect(),
                     None => continue,
                 };
@@ -348,7 +348,7 @@ impl Keyspace {
             // The common case: reply at once (the feed goes out to replicas in after_batch). A batch that wrote
             // waits for the AOF writer's write() first (see aof_append).
             Outcome::Ready(batch)
-                if !self.s.aof.load_pending && (self.s.feed.buf.is_empty() || !self.aof_appending()) =>
+                if !self.s.persist.aof.load_pending && (self.s.prop.feed.buf.is_empty() || !self.aof_appending()) =>
             {
                 ExecReply::Done(batch)
             }
@@ -365,7 +365,7 @@ impl Keyspace {
         };
         self.after_batch(ctx);
         // CLIENT UNPAUSE (or a pause that just ended) releases the batches it held.
-        if self.s.pause.is_none() && !self.parked.is_empty() {
+        if self.s.server.pause.is_none() && !self.parked.is_empty() {
             self.resume_paused(ctx);
         }
         reply
@@ -438,12 +438,12 @@ impl Handler<Tick> for Keyspace {
         let s = &mut self.s;
         // Memory peak and ops/sec samples for INFO.
         let used = s.used_memory();
-        if used > s.peak_memory {
-            s.peak_memory = used;
+        if used > s.stats.peak_memory {
+            s.stats.peak_memory = used;
         }
-        s.ops_samples.push((now, s.stats.commands_processed));
-        if s.ops_samples.len() > 16 {
-            s.ops_samples.remove(0);
+        s.stats.ops_samples.push((now, s.stats.commands_processed));
+        if s.stats.ops_samples.len() > 16 {
+            s.stats.ops_samples.remove(0);
         }
         // About once a second, let the allocator give freed pages back (the Keyspace thread frees most).
         let hz = s.config.hz.max(1) as u64;
@@ -454,20 +454,20 @@ impl Handler<Tick> for Keyspace {
         // Idle clients past `timeout` are disconnected (Redis's clientsCronHandleTimeout).
         if s.config.timeout > 0 {
             let limit = s.config.timeout as i64 * 1000;
-            for (slot, c) in s.clients.iter() {
+            for (slot, c) in s.clients.slab.iter() {
                 if !c.local && !c.replica && c.blocked.is_none() && now - c.last_interaction_ms > limit {
-                    s.kill_list.push(slot);
+                    s.clients.kill_list.push(slot);
                 }
             }
         }
-        if let Some(p) = s.pause {
+        if let Some(p) = s.server.pause {
             if p.until_ms <= now {
-                s.pause = None;
+                s.server.pause = None;
             }
         }
-        s.blocked_clients = s.clients.iter().filter(|(_, c)| c.blocked.is_some()).count();
+        s.clients.blocked_count = s.clients.iter().filter(|(_, c)| c.blocked.is_some()).count();
         if !self.parked.is_empty() {
-            if self.s.pause.is_none() {
+            if self.s.server.pause.is_none() {
                 self.resume_paused(ctx);
             }
             self.expire_blocked(ctx);
@@ -501,7 +501,7 @@ impl Handler<ActiveExpire> for Keyspace {
 
     fn handle(&mut self, msg: ActiveExpire, ctx: &mut Self::Context) -> ExpireReport {
         let mut rep = ExpireReport::default();
-        if !self.s.active_expire {
+        if !self.s.server.active_expire {
             return rep;
         }
         clock::refresh();
@@ -524,7 +524,7 @@ impl Handler<ActiveExpire> for Keyspace {
             }
         }
         rep.elapsed_us = start.elapsed().as_micros() as u64;
-        if self.s.expire_logging {
+        if self.s.prop.expire_logging {
             self.s.drain_expired();
             self.flush_feed(ctx);
         }
