@@ -833,6 +833,10 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
         if rejected {
             s.cmd_stats[spec.id].rejected += 1;
         }
+        if spec.name == "exec" {
+            multi::exec_abort(s, me, out, &err);
+            return;
+        }
         reply_error(s, out, &err);
         return;
     }

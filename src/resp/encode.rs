@@ -50,8 +50,9 @@ impl Out {
     }
 
     /// `-text`: the full error text including its code (e.g. "ERR syntax error"). Newlines become spaces.
+    /// Client bytes carried in the text as escapes (crate::error::bytes_to_text) go out as the raw bytes.
     pub fn error(&mut self, s: &str) {
-        self.error_bytes(s.as_bytes());
+        self.error_bytes(&crate::error::text_to_bytes(s));
     }
 
     /// `-text` from raw bytes (Redis echoes a client's bytes in its errors as they are, UTF-8 or not).
