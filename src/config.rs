@@ -91,8 +91,8 @@ pub struct Config {
     pub stream_node_max_entries: u64,
     /// ferrodis-only option `persistence-available yes|no`.
     pub persistence_available: bool,
-    /// "no" | "yes" | "local". Redis 7 defaults to "no"; ferrodis defaults to "yes" so that the
-    /// Redis test suite (and our own) can use DEBUG.
+    /// "no" (the default, as Redis 7.0's) | "yes" | "local" (loopback and Unix-socket clients only). Tests
+    /// and the Redis test suite set it to "yes".
     pub enable_debug_command: String,
     /// `busy-reply-threshold`, alias `lua-time-limit` (milliseconds).
     pub busy_reply_threshold: u64,
@@ -331,7 +331,7 @@ static OPTS: &[Opt] = &[
     o("acl-pubsub-default", Kind::Enum(ACL_PUBSUB), "resetchannels", 0),
     o("sanitize-dump-payload", Kind::Enum(SANITIZE), "no", 0),
     o("enable-protected-configs", Kind::Enum(PROTECTED), "no", IMM),
-    o("enable-debug-command", Kind::Enum(PROTECTED), "yes", IMM), // Redis: "no" (see the field)
+    o("enable-debug-command", Kind::Enum(PROTECTED), "no", IMM),
     o("enable-module-command", Kind::Enum(PROTECTED), "no", IMM),
     o("cluster-preferred-endpoint-type", Kind::Enum(ENDPOINT), "ip", 0),
     o("propagation-error-behavior", Kind::Enum(PROPAGATION), "ignore", 0),
@@ -563,7 +563,7 @@ typed_options! {
 // ---------------------------------------------------------------------------------------------
 
 impl Default for Config {
-    /// Redis 7.0.15's defaults (enable-debug-command excepted), `dir` = the current directory.
+    /// Redis 7.0.15's defaults, `dir` = the current directory.
     fn default() -> Self {
         let mut c = Config {
             config_file: None,
@@ -1972,7 +1972,7 @@ mod tests {
         assert_eq!(c.hash_max_listpack_entries, 512);
         assert_eq!((c.set_max_listpack_entries, c.zset_max_listpack_entries, c.list_max_listpack_size), (128, 128, -2));
         assert!(c.protected_mode && c.dynamic_hz && c.activerehashing && c.persistence_available);
-        assert_eq!(c.enable_debug_command, "yes");
+        assert_eq!(c.enable_debug_command, "no");
         assert_eq!(c.maxmemory_policy, "noeviction");
         assert_eq!(c.loglevel, "notice");
         assert_eq!(c.busy_reply_threshold, 5000);

@@ -749,6 +749,11 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
     if !spec.arity_ok(argv.len()) {
         return Some(CmdError::arity(spec.name));
     }
+    if spec.name == "debug" {
+        if let Some(e) = server::debug_refusal(s, client) {
+            return Some(e);
+        }
+    }
     if !client.authenticated && !spec.has(NO_AUTH) {
         return Some(CmdError::NOAUTH);
     }

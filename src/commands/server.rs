@@ -777,6 +777,28 @@ fn hex(d: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Redis's refusal of DEBUG when `enable-debug-command` does not allow this client.
+const DEBUG_REFUSED: CmdError = CmdError::new(
+    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it \
+     from a local connection, otherwise you need to set this option in the configuration file, and then restart \
+     the server.",
+);
+
+/// `enable-debug-command`: "yes" allows DEBUG, "local" only from a local connection (a Unix socket, the
+/// peer 127.0.0.1 or ::1 exactly, as Redis's islocalClient, or an in-process client), "no" (Redis 7.0's
+/// default) never. Checked before authentication, as Redis's processCommand does.
+pub(crate) fn debug_refusal(s: &super::State, client: &super::Client) -> Option<CmdError> {
+    let local = || {
+        let ip = client.addr.rsplit_once(':').map(|(ip, _)| ip).unwrap_or(&client.addr);
+        client.unix_socket || client.addr == "in-process" || ip == "127.0.0.1" || ip == "[::1]"
+    };
+    match s.config.enable_debug_command.as_str() {
+        "yes" => None,
+        "local" if local() => None,
+        _ => Some(DEBUG_REFUSED),
+    }
+}
+
 fn debug(cx: &mut Ctx<'_>) -> CmdResult {
     let sub = String::from_utf8_lossy(cx.arg(1)).to_ascii_lowercase();
     match sub.as_str() {
@@ -1488,10 +1510,36 @@ mod tests {
     #[test]
     fn debug_protocol_and_digest() {
         let mut t = new();
+        t.s.config.enable_debug_command = "yes".into();
         assert_eq!(run(&mut t, &["debug", "digest"]), "+0000000000000000000000000000000000000000\r\n");
         t.s.dbs[0].set(b"a", crate::types::value::Value::Int(1), false);
         assert_ne!(run(&mut t, &["debug", "digest"]), "+0000000000000000000000000000000000000000\r\n");
         assert_eq!(run(&mut t, &["debug", "protocol", "bignum"]), "$37\r\n1234567999999999999999999999999999999\r\n");
+    }
+
+    #[test]
+    fn enable_debug_command_yes_local_no() {
+        let mut t = new();
+        let refused = format!("-{}\r\n", super::DEBUG_REFUSED.0);
+        // Redis 7.0's default: refused, with its text, before the arity check of the subcommand.
+        assert_eq!(t.s.config.enable_debug_command, "no");
+        assert_eq!(run(&mut t, &["debug", "sleep", "0"]), refused);
+        assert_eq!(run(&mut t, &["debug"]), "-ERR wrong number of arguments for 'debug' command\r\n");
+        t.s.config.enable_debug_command = "local".into();
+        assert_eq!(run(&mut t, &["debug", "sleep", "0"]), "+OK\r\n");
+        for (addr, ok) in
+            [("127.0.0.2:5", false), ("10.1.2.3:5", false), ("[::1]:5", true), ("[::ffff:127.0.0.1]:5", false)]
+        {
+            t.s.clients[t.me].addr = addr.into();
+            assert_eq!(run(&mut t, &["debug", "sleep", "0"]) == "+OK\r\n", ok, "{addr}");
+        }
+        t.s.clients[t.me].unix_socket = true;
+        assert_eq!(run(&mut t, &["debug", "sleep", "0"]), "+OK\r\n");
+        // Inside MULTI the refusal poisons the transaction, as any rejected command.
+        t.s.config.enable_debug_command = "no".into();
+        run(&mut t, &["multi"]);
+        assert_eq!(run(&mut t, &["debug", "sleep", "0"]), refused);
+        assert_eq!(run(&mut t, &["exec"]), "-EXECABORT Transaction discarded because of previous errors.\r\n");
     }
 }
 
@@ -1502,6 +1550,7 @@ mod reload_tests {
     #[test]
     fn debug_reload_keeps_values_and_ttls() {
         let mut t = new();
+        t.s.config.enable_debug_command = "yes".into();
         run(&mut t, &["set", "s", "v"]);
         run(&mut t, &["rpush", "l", "a", "b"]);
         run(&mut t, &["sadd", "st", "1", "2"]);
