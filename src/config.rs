@@ -1669,6 +1669,96 @@ fn strerror(e: &io::Error) -> String {
     }
 }
 
+/// Descriptors kept for files, listeners and the event loop besides the clients (CONFIG_MIN_RESERVED_FDS).
+pub const MIN_RESERVED_FDS: u64 = 32;
+
+/// What [`adjust_open_files_limit`] settled on.
+#[derive(Debug, PartialEq, Eq)]
+pub struct OpenFiles {
+    /// The maxclients the descriptor limit allows (the requested one when it fits).
+    pub maxclients: u64,
+    /// The limit leaves no room for clients at all: Redis's message for exiting.
+    pub fatal: Option<String>,
+}
+
+/// Redis's adjustOpenFilesLimit: make RLIMIT_NOFILE fit `maxclients` + 32 descriptors, raising the soft
+/// (and hard) limit as far as the OS allows, and otherwise lower maxclients to what fits, with Redis's log
+/// lines. Called at start-up and by CONFIG SET maxclients.
+pub fn adjust_open_files_limit(maxclients: u64) -> OpenFiles {
+    let maxfiles = maxclients + MIN_RESERVED_FDS;
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == -1 {
+        log::warn!(
+            "Unable to obtain the current NOFILE limit ({}), assuming 1024 and setting the max clients configuration accordingly.",
+            strerror(&io::Error::last_os_error())
+        );
+        return OpenFiles { maxclients: 1024 - MIN_RESERVED_FDS, fatal: None };
+    }
+    let old = limit.rlim_cur as u64;
+    if old >= maxfiles {
+        return OpenFiles { maxclients, fatal: None };
+    }
+    // The limit that fits, or the highest the OS takes below it: Redis steps down 16 descriptors at a time
+    // from maxfiles. The OS takes every value up to a threshold (the hard limit, or fs.nr_open with
+    // CAP_SYS_RESOURCE), so the steps that can succeed first are tried first, then a bounded walk down.
+    let hard = limit.rlim_max as u64;
+    let nr_open = fs::read_to_string("/proc/sys/fs/nr_open").ok().and_then(|s| s.trim().parse::<u64>().ok());
+    let step_at_or_below = |t: u64| maxfiles - (maxfiles - t).div_ceil(16) * 16;
+    let mut tries: Vec<u64> = vec![maxfiles];
+    for t in [nr_open.unwrap_or(hard), hard] {
+        if t < maxfiles && t >= 16 {
+            tries.push(step_at_or_below(t));
+        }
+    }
+    let set = |v: u64| {
+        let l = libc::rlimit { rlim_cur: v as libc::rlim_t, rlim_max: v as libc::rlim_t };
+        // SAFETY: setrlimit reads the struct it is given.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &l) != -1 }
+    };
+    let mut error = io::Error::from_raw_os_error(0);
+    let mut best = old;
+    let mut found = false;
+    for &v in tries.iter().filter(|&&v| v > old) {
+        if set(v) {
+            (best, found) = (v, true);
+            break;
+        }
+        error = io::Error::last_os_error();
+    }
+    if !found {
+        let mut v = tries.last().copied().unwrap_or(maxfiles);
+        for _ in 0..4096 {
+            if v < 16 || v - 16 <= old {
+                break;
+            }
+            v -= 16;
+            if set(v) {
+                best = v;
+                break;
+            }
+            error = io::Error::last_os_error();
+        }
+    }
+    if best >= maxfiles {
+        log::info!("Increased maximum number of open files to {maxfiles} (it was originally set to {old}).");
+        return OpenFiles { maxclients, fatal: None };
+    }
+    if best <= MIN_RESERVED_FDS {
+        let msg = format!(
+            "Your current 'ulimit -n' of {old} is not enough for the server to start. Please increase your open file limit to at least {maxfiles}. Exiting."
+        );
+        return OpenFiles { maxclients: 0, fatal: Some(msg) };
+    }
+    let fits = best - MIN_RESERVED_FDS;
+    log::warn!("You requested maxclients of {maxclients} requiring at least {maxfiles} max file descriptors.");
+    log::warn!("Server can't set maximum open files to {maxfiles} because of OS error: {}.", strerror(&error));
+    log::warn!(
+        "Current maximum open files is {best}. maxclients has been reduced to {fits} to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'."
+    );
+    OpenFiles { maxclients: fits, fatal: None }
+}
+
 /// A path relative to `dir` (our stand-in for the working directory).
 fn resolve(dir: &str, p: &str) -> PathBuf {
     Path::new(dir).join(p)

@@ -418,6 +418,15 @@ fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
         }
     }
     super::aof::check_config(cx.s, &cfg)?;
+    // updateMaxclients: a new maxclients must fit the descriptor limit (raised if the OS allows).
+    if cfg.maxclients != cx.s.config.maxclients {
+        let fits = crate::config::adjust_open_files_limit(cfg.maxclients).maxclients;
+        if fits != cfg.maxclients {
+            return Err(CmdError::msg(format!(
+                "ERR CONFIG SET failed (possibly related to argument 'maxclients') - The operating system is not able to handle the specified number of clients, try with {fits}"
+            )));
+        }
+    }
     let old = std::mem::replace(&mut cx.s.config, cfg);
     cx.s.apply_config();
     super::aof::config_changed(cx.s, &old);
@@ -790,7 +799,7 @@ const DEBUG_REFUSED: CmdError = CmdError::new(
 pub(crate) fn debug_refusal(s: &super::State, client: &super::Client) -> Option<CmdError> {
     let local = || {
         let ip = client.addr.rsplit_once(':').map(|(ip, _)| ip).unwrap_or(&client.addr);
-        client.unix_socket || client.addr == "in-process" || ip == "127.0.0.1" || ip == "[::1]"
+        client.unix_socket || client.local || ip == "127.0.0.1" || ip == "[::1]"
     };
     match s.config.enable_debug_command.as_str() {
         "yes" => None,
