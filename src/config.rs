@@ -1759,6 +1759,63 @@ pub fn adjust_open_files_limit(maxclients: u64) -> OpenFiles {
     OpenFiles { maxclients: fits, fatal: None }
 }
 
+/// Can every address of a `bind` list be listened on? Redis's CONFIG SET bind closes its listeners and
+/// binds the new list at once, refusing the change ("Failed to bind to specified addresses.") when one
+/// fails; here each address is bound to one probe port (the first free one the first address gets), with
+/// Redis's socket options, then released: bad or foreign addresses, duplicates and overlaps fail as they
+/// would. A `-` prefix makes an address optional: skipped when the host does not have it.
+pub fn bind_addresses_ok(bind: &[String]) -> bool {
+    use std::net::ToSocketAddrs;
+    let mut port = 0u16;
+    let mut probes = Vec::new();
+    for b in bind {
+        let (optional, host) = match b.strip_prefix('-') {
+            Some(h) => (true, h),
+            None => (false, b.as_str()),
+        };
+        let host = match host {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            h => h,
+        };
+        let Some(addr) = (host, port).to_socket_addrs().ok().and_then(|mut a| a.next()) else { return false };
+        let probe = (|| -> io::Result<socket2::Socket> {
+            let domain = if addr.is_ipv6() { socket2::Domain::IPV6 } else { socket2::Domain::IPV4 };
+            let sock = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+            sock.set_reuse_address(true)?;
+            if addr.is_ipv6() {
+                sock.set_only_v6(true)?;
+            }
+            sock.bind(&addr.into())?;
+            sock.listen(1)?;
+            Ok(sock)
+        })();
+        match probe {
+            Ok(sock) => {
+                if port == 0 {
+                    port = sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.port()).unwrap_or(0);
+                }
+                probes.push(sock);
+            }
+            Err(e)
+                if optional
+                    && matches!(
+                        e.raw_os_error(),
+                        Some(
+                            libc::EADDRNOTAVAIL
+                                | libc::EAFNOSUPPORT
+                                | libc::EPROTONOSUPPORT
+                                | libc::ENOPROTOOPT
+                                | libc::ESOCKTNOSUPPORT
+                                | libc::EPFNOSUPPORT
+                        )
+                    ) => {}
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
 /// A path relative to `dir` (our stand-in for the working directory).
 fn resolve(dir: &str, p: &str) -> PathBuf {
     Path::new(dir).join(p)

@@ -418,6 +418,13 @@ fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
         }
     }
     super::aof::check_config(cx.s, &cfg)?;
+    // changeBindAddr: a new bind list must be bindable, else nothing changes. The listening sockets
+    // themselves stay as they were bound at start-up (see README, limitations).
+    if cfg.bind != cx.s.config.bind && !crate::config::bind_addresses_ok(&cfg.bind) {
+        return Err(CmdError::new(
+            "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.",
+        ));
+    }
     // updateMaxclients: a new maxclients must fit the descriptor limit (raised if the OS allows).
     if cfg.maxclients != cx.s.config.maxclients {
         let fits = crate::config::adjust_open_files_limit(cfg.maxclients).maxclients;
@@ -1524,6 +1531,22 @@ mod tests {
         t.s.dbs[0].set(b"a", crate::types::value::Value::Int(1), false);
         assert_ne!(run(&mut t, &["debug", "digest"]), "+0000000000000000000000000000000000000000\r\n");
         assert_eq!(run(&mut t, &["debug", "protocol", "bignum"]), "$37\r\n1234567999999999999999999999999999999\r\n");
+    }
+
+    #[test]
+    fn config_set_bind_refuses_addresses_it_cannot_bind() {
+        let mut t = new();
+        let failed =
+            "-ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.\r\n";
+        let before = run(&mut t, &["config", "get", "bind"]);
+        for bad in ["999.1.1.1", "10.255.255.1", "127.0.0.1 127.0.0.1", "* 127.0.0.1"] {
+            assert_eq!(run(&mut t, &["config", "set", "bind", bad]), failed, "{bad}");
+            assert_eq!(run(&mut t, &["config", "get", "bind"]), before);
+        }
+        for good in ["-10.255.255.1 127.0.0.1", "localhost", "127.0.0.1"] {
+            assert_eq!(run(&mut t, &["config", "set", "bind", good]), "+OK\r\n", "{good}");
+        }
+        assert_eq!(run(&mut t, &["config", "get", "bind"]), "*2\r\n$4\r\nbind\r\n$9\r\n127.0.0.1\r\n");
     }
 
     #[test]
