@@ -1695,14 +1695,15 @@ pub fn adjust_open_files_limit(maxclients: u64) -> OpenFiles {
         );
         return OpenFiles { maxclients: 1024 - MIN_RESERVED_FDS, fatal: None };
     }
-    let old = limit.rlim_cur as u64;
+    // rlim_t is not u64 on every target.
+    #[allow(clippy::unnecessary_cast)]
+    let (old, hard) = (limit.rlim_cur as u64, limit.rlim_max as u64);
     if old >= maxfiles {
         return OpenFiles { maxclients, fatal: None };
     }
     // The limit that fits, or the highest the OS takes below it: Redis steps down 16 descriptors at a time
     // from maxfiles. The OS takes every value up to a threshold (the hard limit, or fs.nr_open with
     // CAP_SYS_RESOURCE), so the steps that can succeed first are tried first, then a bounded walk down.
-    let hard = limit.rlim_max as u64;
     let nr_open = fs::read_to_string("/proc/sys/fs/nr_open").ok().and_then(|s| s.trim().parse::<u64>().ok());
     let step_at_or_below = |t: u64| maxfiles - (maxfiles - t).div_ceil(16) * 16;
     let mut tries: Vec<u64> = vec![maxfiles];

@@ -97,9 +97,8 @@ fn call(s: &mut TcpStream, cmd: &str) -> String {
                     return String::from_utf8_lossy(&got).into_owned();
                 }
             }
-        } else if got.ends_with(b"\r\n") && !got.starts_with(b"*") {
-            return String::from_utf8_lossy(&got).into_owned();
-        } else if got.starts_with(b"*") && got.ends_with(b"\r\n") && got.len() > 4 {
+        } else if got.ends_with(b"\r\n") {
+            // A one-line reply (the commands used here answer nothing else).
             return String::from_utf8_lossy(&got).into_owned();
         }
     }

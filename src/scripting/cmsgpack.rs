@@ -250,14 +250,14 @@ unsafe fn start_value(l: *mut lua_State, c: &mut Cur) -> std::result::Result<Opt
         Ok(c.be(size - 1))
     };
     match b {
-        0xcc | 0xcd | 0xce | 0xcf => {
+        0xcc..=0xcf => {
             let size = 1 + (1usize << (b - 0xcc));
             let v = scalar(c, size)?;
             // lua_pushunsigned is lua_pushinteger on 64-bit builds: a uint64 past 2^63 wraps negative.
             ffi::lua_pushnumber(l, v as i64 as f64);
             c.p += size;
         }
-        0xd0 | 0xd1 | 0xd2 | 0xd3 => {
+        0xd0..=0xd3 => {
             let size = 1 + (1usize << (b - 0xd0));
             let v = scalar(c, size)?;
             let d = match size {

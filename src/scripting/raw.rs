@@ -124,7 +124,7 @@ pub(crate) use lua_fn;
 /// C's `(long long)` / `(int64_t)` cast of a double as x86-64 does it: NaN and out-of-range values give
 /// i64::MIN (Rust's `as` saturates instead).
 pub fn c_i64(d: f64) -> i64 {
-    if d.is_nan() || d >= 9_223_372_036_854_775_808.0 || d < -9_223_372_036_854_775_808.0 {
+    if !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&d) {
         i64::MIN
     } else {
         d as i64
