@@ -134,8 +134,8 @@ pub struct Config {
     pub stream_node_max_entries: u64,
     /// ferrodis-only option `persistence-available yes|no`.
     pub persistence_available: bool,
-    /// "no" | "yes" | "local". Redis 7 defaults to "no"; ferrodis defaults to "yes" so that the
-    /// Redis test suite (and our own) can use DEBUG.
+    /// "no" (the default, as Redis 7.0's) | "yes" | "local" (loopback and Unix-socket clients only). Tests
+    /// and the Redis test suite set it to "yes".
     pub enable_debug_command: String,
     /// `busy-reply-threshold`, alias `lua-time-limit` (milliseconds).
     pub busy_reply_threshold: u64,
@@ -376,7 +376,7 @@ static OPTS: &[Opt] = &[
     o("acl-pubsub-default", Kind::Enum(ACL_PUBSUB), "resetchannels", 0),
     o("sanitize-dump-payload", Kind::Enum(SANITIZE), "no", 0),
     o("enable-protected-configs", Kind::Enum(PROTECTED), "no", IMM),
-    o("enable-debug-command", Kind::Enum(PROTECTED), "yes", IMM), // Redis: "no" (see the field)
+    o("enable-debug-command", Kind::Enum(PROTECTED), "no", IMM),
     o("enable-module-command", Kind::Enum(PROTECTED), "no", IMM),
     o("cluster-preferred-endpoint-type", Kind::Enum(ENDPOINT), "ip", 0),
     o("propagation-error-behavior", Kind::Enum(PROPAGATION), "ignore", 0),
@@ -608,7 +608,7 @@ typed_options! {
 // ---------------------------------------------------------------------------------------------
 
 impl Default for Config {
-    /// Redis 7.0.15's defaults (enable-debug-command excepted), `dir` = the current directory.
+    /// Redis 7.0.15's defaults, `dir` = the current directory.
     fn default() -> Self {
         let mut c = Config {
             config_file: None,
@@ -1624,6 +1624,154 @@ fn strerror(e: &io::Error) -> String {
     }
 }
 
+/// Descriptors kept for files, listeners and the event loop besides the clients (CONFIG_MIN_RESERVED_FDS).
+pub const MIN_RESERVED_FDS: u64 = 32;
+
+/// What [`adjust_open_files_limit`] settled on.
+#[derive(Debug, PartialEq, Eq)]
+pub struct OpenFiles {
+    /// The maxclients the descriptor limit allows (the requested one when it fits).
+    pub maxclients: u64,
+    /// The limit leaves no room for clients at all: Redis's message for exiting.
+    pub fatal: Option<String>,
+}
+
+/// Redis's adjustOpenFilesLimit: make RLIMIT_NOFILE fit `maxclients` + 32 descriptors, raising the soft
+/// (and hard) limit as far as the OS allows, and otherwise lower maxclients to what fits, with Redis's log
+/// lines. Called at start-up and by CONFIG SET maxclients.
+pub fn adjust_open_files_limit(maxclients: u64) -> OpenFiles {
+    let maxfiles = maxclients + MIN_RESERVED_FDS;
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == -1 {
+        log::warn!(
+            "Unable to obtain the current NOFILE limit ({}), assuming 1024 and setting the max clients configuration accordingly.",
+            strerror(&io::Error::last_os_error())
+        );
+        return OpenFiles { maxclients: 1024 - MIN_RESERVED_FDS, fatal: None };
+    }
+    // rlim_t is not u64 on every target.
+    #[allow(clippy::unnecessary_cast)]
+    let (old, hard) = (limit.rlim_cur as u64, limit.rlim_max as u64);
+    if old >= maxfiles {
+        return OpenFiles { maxclients, fatal: None };
+    }
+    // The limit that fits, or the highest the OS takes below it: Redis steps down 16 descriptors at a time
+    // from maxfiles. The OS takes every value up to a threshold (the hard limit, or fs.nr_open with
+    // CAP_SYS_RESOURCE), so the steps that can succeed first are tried first, then a bounded walk down.
+    let nr_open = fs::read_to_string("/proc/sys/fs/nr_open").ok().and_then(|s| s.trim().parse::<u64>().ok());
+    let step_at_or_below = |t: u64| maxfiles - (maxfiles - t).div_ceil(16) * 16;
+    let mut tries: Vec<u64> = vec![maxfiles];
+    for t in [nr_open.unwrap_or(hard), hard] {
+        if t < maxfiles && t >= 16 {
+            tries.push(step_at_or_below(t));
+        }
+    }
+    let set = |v: u64| {
+        let l = libc::rlimit { rlim_cur: v as libc::rlim_t, rlim_max: v as libc::rlim_t };
+        // SAFETY: setrlimit reads the struct it is given.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &l) != -1 }
+    };
+    let mut error = io::Error::from_raw_os_error(0);
+    let mut best = old;
+    let mut found = false;
+    for &v in tries.iter().filter(|&&v| v > old) {
+        if set(v) {
+            (best, found) = (v, true);
+            break;
+        }
+        error = io::Error::last_os_error();
+    }
+    if !found {
+        let mut v = tries.last().copied().unwrap_or(maxfiles);
+        for _ in 0..4096 {
+            if v < 16 || v - 16 <= old {
+                break;
+            }
+            v -= 16;
+            if set(v) {
+                best = v;
+                break;
+            }
+            error = io::Error::last_os_error();
+        }
+    }
+    if best >= maxfiles {
+        log::info!("Increased maximum number of open files to {maxfiles} (it was originally set to {old}).");
+        return OpenFiles { maxclients, fatal: None };
+    }
+    if best <= MIN_RESERVED_FDS {
+        let msg = format!(
+            "Your current 'ulimit -n' of {old} is not enough for the server to start. Please increase your open file limit to at least {maxfiles}. Exiting."
+        );
+        return OpenFiles { maxclients: 0, fatal: Some(msg) };
+    }
+    let fits = best - MIN_RESERVED_FDS;
+    log::warn!("You requested maxclients of {maxclients} requiring at least {maxfiles} max file descriptors.");
+    log::warn!("Server can't set maximum open files to {maxfiles} because of OS error: {}.", strerror(&error));
+    log::warn!(
+        "Current maximum open files is {best}. maxclients has been reduced to {fits} to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'."
+    );
+    OpenFiles { maxclients: fits, fatal: None }
+}
+
+/// Can every address of a `bind` list be listened on? Redis's CONFIG SET bind closes its listeners and
+/// binds the new list at once, refusing the change ("Failed to bind to specified addresses.") when one
+/// fails; here each address is bound to one probe port (the first free one the first address gets), with
+/// Redis's socket options, then released: bad or foreign addresses, duplicates and overlaps fail as they
+/// would. A `-` prefix makes an address optional: skipped when the host does not have it.
+pub fn bind_addresses_ok(bind: &[String]) -> bool {
+    use std::net::ToSocketAddrs;
+    let mut port = 0u16;
+    let mut probes = Vec::new();
+    for b in bind {
+        let (optional, host) = match b.strip_prefix('-') {
+            Some(h) => (true, h),
+            None => (false, b.as_str()),
+        };
+        let host = match host {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            h => h,
+        };
+        let Some(addr) = (host, port).to_socket_addrs().ok().and_then(|mut a| a.next()) else { return false };
+        let probe = (|| -> io::Result<socket2::Socket> {
+            let domain = if addr.is_ipv6() { socket2::Domain::IPV6 } else { socket2::Domain::IPV4 };
+            let sock = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+            sock.set_reuse_address(true)?;
+            if addr.is_ipv6() {
+                sock.set_only_v6(true)?;
+            }
+            sock.bind(&addr.into())?;
+            sock.listen(1)?;
+            Ok(sock)
+        })();
+        match probe {
+            Ok(sock) => {
+                if port == 0 {
+                    port = sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.port()).unwrap_or(0);
+                }
+                probes.push(sock);
+            }
+            Err(e)
+                if optional
+                    && matches!(
+                        e.raw_os_error(),
+                        Some(
+                            libc::EADDRNOTAVAIL
+                                | libc::EAFNOSUPPORT
+                                | libc::EPROTONOSUPPORT
+                                | libc::ENOPROTOOPT
+                                | libc::ESOCKTNOSUPPORT
+                                | libc::EPFNOSUPPORT
+                        )
+                    ) => {}
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
 /// A path relative to `dir` (our stand-in for the working directory).
 fn resolve(dir: &str, p: &str) -> PathBuf {
     Path::new(dir).join(p)
@@ -1927,7 +2075,7 @@ mod tests {
         assert_eq!(c.hash_max_listpack_entries, 512);
         assert_eq!((c.set_max_listpack_entries, c.zset_max_listpack_entries, c.list_max_listpack_size), (128, 128, -2));
         assert!(c.protected_mode && c.dynamic_hz && c.activerehashing && c.persistence_available);
-        assert_eq!(c.enable_debug_command, "yes");
+        assert_eq!(c.enable_debug_command, "no");
         assert_eq!(c.maxmemory_policy, "noeviction");
         assert_eq!(c.loglevel, "notice");
         assert_eq!(c.busy_reply_threshold, 5000);

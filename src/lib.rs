@@ -92,6 +92,7 @@ static GLOBAL: alloc::Counting = alloc::Counting;
 #[doc(hidden)]
 pub mod internal {
     pub use crate::alloc::tune as tune_allocator;
+    pub use crate::config::{adjust_open_files_limit, OpenFiles};
     pub use crate::types::clock::{log_timestamp, system_ms};
 }
 
@@ -99,7 +100,9 @@ pub mod internal {
 /// may change at any time.
 #[doc(hidden)]
 pub mod testing {
-    pub use crate::persist::dump::{dump_value, restore_value};
+    pub use crate::persist::dump::{crc64, dump_value, restore_value, FORMAT_VERSION};
+    pub use crate::resp::decode::{parse_one, ArgRef, Step};
+    pub use crate::scripting::{cjson, cmsgpack, lstruct};
     pub use crate::types::encodings::Encodings;
     pub use crate::types::hash::Hash;
     pub use crate::types::list::List;

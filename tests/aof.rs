@@ -420,3 +420,40 @@ fn embedded_server_without_listener_keeps_its_aof() {
         server.stop().await;
     });
 }
+
+/// Regression (hardening issue, finding 7): a crash during BGREWRITEAOF left its temporary base file (and
+/// possibly the temporary incr file and manifest) behind for good. Start-up removes them, whether the AOF
+/// is on or off, and leaves the AOF itself and unrelated files alone.
+#[test]
+fn start_up_removes_temp_files_a_crash_left() {
+    let dir = TempDir::new("tempfiles");
+    {
+        let s = server(&dir, true, "");
+        let mut c = s.conn();
+        let _: () = q(&mut c, &["set", "k", "v"]);
+    }
+    let leftovers = ["temp-rewriteaof-bg-4242.aof", "temp-appendonly.aof.incr", "temp-appendonly.aof.manifest"];
+    let keep = ["temp-rewriteaof-bg-x.aof", "notes.txt"];
+    let put = |names: &[&str]| {
+        for n in names {
+            std::fs::write(dir.aof_dir().join(n), b"*1\r\n$4\r\nPING\r\n".repeat(1000)).unwrap();
+        }
+    };
+    let present = |n: &str| dir.aof_dir().join(n).exists();
+    for appendonly in [true, false] {
+        put(&leftovers);
+        put(&keep);
+        let s = server(&dir, appendonly, "");
+        for n in leftovers {
+            assert!(!present(n), "{n} left (appendonly {appendonly})");
+        }
+        for n in keep {
+            assert!(present(n), "{n} removed (appendonly {appendonly})");
+        }
+        if appendonly {
+            let mut c = s.conn();
+            assert_eq!(q::<String>(&mut c, &["get", "k"]), "v");
+        }
+    }
+    assert!(dir.manifest().contains("type b"));
+}

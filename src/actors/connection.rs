@@ -325,7 +325,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         }
         resubmit = false;
         if let Some(e) = pending_error.take() {
-            let _ = stream.write_all(format!("-{e}\r\n").as_bytes()).await;
+            let _ = stream.write_all(&e.reply()).await;
             let _ = stream.shutdown().await;
             return;
         }

@@ -76,7 +76,7 @@ fn main() {
             return;
         }
     }
-    let config = match Config::from_args(&args) {
+    let mut config = match Config::from_args(&args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
@@ -102,6 +102,14 @@ fn main() {
         Some(f) => log::warn!("Configuration loaded from {f}"),
         None => log::warn!("Warning: no config file specified, using the default config. In order to specify a config file use ferrodis-server /path/to/redis.conf"),
     }
+    // As Redis's initServer: make the descriptor limit fit maxclients, or lower maxclients to fit it (so
+    // that surplus clients are answered "max number of clients reached" instead of exhausting descriptors).
+    let files = ferrodis::internal::adjust_open_files_limit(config.maxclients);
+    if let Some(fatal) = files.fatal {
+        log::warn!("{fatal}");
+        std::process::exit(1);
+    }
+    config.maxclients = files.maxclients;
     if config.daemonize {
         log::warn!("daemonize yes is not supported (ferrodis never forks); running in the foreground");
     }

@@ -75,6 +75,22 @@ fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
         }
     }
     super::aof::check_config(cx.s, &cfg)?;
+    // changeBindAddr: a new bind list must be bindable, else nothing changes. The listening sockets
+    // themselves stay as they were bound at start-up (see README, limitations).
+    if cfg.bind != cx.s.config.bind && !crate::config::bind_addresses_ok(&cfg.bind) {
+        return Err(CmdError::new(
+            "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.",
+        ));
+    }
+    // updateMaxclients: a new maxclients must fit the descriptor limit (raised if the OS allows).
+    if cfg.maxclients != cx.s.config.maxclients {
+        let fits = crate::config::adjust_open_files_limit(cfg.maxclients).maxclients;
+        if fits != cfg.maxclients {
+            return Err(CmdError::msg(format!(
+                "ERR CONFIG SET failed (possibly related to argument 'maxclients') - The operating system is not able to handle the specified number of clients, try with {fits}"
+            )));
+        }
+    }
     let old = std::mem::replace(&mut cx.s.config, cfg);
     cx.s.apply_config();
     super::aof::config_changed(cx.s, &old);

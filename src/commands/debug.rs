@@ -89,6 +89,28 @@ fn hex(d: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Redis's refusal of DEBUG when `enable-debug-command` does not allow this client.
+const DEBUG_REFUSED: CmdError = CmdError::new(
+    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it \
+     from a local connection, otherwise you need to set this option in the configuration file, and then restart \
+     the server.",
+);
+
+/// `enable-debug-command`: "yes" allows DEBUG, "local" only from a local connection (a Unix socket, the
+/// peer 127.0.0.1 or ::1 exactly, as Redis's islocalClient, or an in-process client), "no" (Redis 7.0's
+/// default) never. Checked before authentication, as Redis's processCommand does.
+pub(crate) fn debug_refusal(s: &super::State, client: &super::Client) -> Option<CmdError> {
+    let local = || {
+        let ip = client.addr.rsplit_once(':').map(|(ip, _)| ip).unwrap_or(&client.addr);
+        client.unix_socket || client.local || ip == "127.0.0.1" || ip == "[::1]"
+    };
+    match s.config.enable_debug_command.as_str() {
+        "yes" => None,
+        "local" if local() => None,
+        _ => Some(DEBUG_REFUSED),
+    }
+}
+
 fn debug(cx: &mut Ctx<'_>) -> CmdResult {
     let sub = String::from_utf8_lossy(cx.arg(1)).to_ascii_lowercase();
     match sub.as_str() {
@@ -288,6 +310,48 @@ fn debug_protocol(cx: &mut Ctx<'_>) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use crate::commands::testutil::{bulk, bulks, int, new, ok, run, run_raw, simple};
+
+    #[test]
+    fn enable_debug_command_yes_local_no() {
+        let mut t = new();
+        let refused = format!("-{}\r\n", super::DEBUG_REFUSED.0);
+        // Redis 7.0's default: refused, with its text, after the arity check.
+        assert_eq!(crate::config::Config::default().enable_debug_command, "no");
+        t.s.config.enable_debug_command = "no".into();
+        assert_eq!(run_raw(&mut t, &["debug", "sleep", "0"]), refused);
+        assert_eq!(run_raw(&mut t, &["debug"]), "-ERR wrong number of arguments for 'debug' command\r\n");
+        t.s.config.enable_debug_command = "local".into();
+        assert_eq!(run_raw(&mut t, &["debug", "sleep", "0"]), "+OK\r\n");
+        for (addr, ok) in
+            [("127.0.0.2:5", false), ("10.1.2.3:5", false), ("[::1]:5", true), ("[::ffff:127.0.0.1]:5", false)]
+        {
+            t.s.clients[t.me].addr = addr.into();
+            assert_eq!(run_raw(&mut t, &["debug", "sleep", "0"]) == "+OK\r\n", ok, "{addr}");
+        }
+        t.s.clients[t.me].unix_socket = true;
+        assert_eq!(run_raw(&mut t, &["debug", "sleep", "0"]), "+OK\r\n");
+        // Inside MULTI the refusal poisons the transaction, as any rejected command.
+        t.s.config.enable_debug_command = "no".into();
+        run_raw(&mut t, &["multi"]);
+        assert_eq!(run_raw(&mut t, &["debug", "sleep", "0"]), refused);
+        assert_eq!(run_raw(&mut t, &["exec"]), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+    }
+
+    #[test]
+    fn config_set_bind_refuses_addresses_it_cannot_bind() {
+        let mut t = new();
+        let failed =
+            "-ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.\r\n";
+        let before = run_raw(&mut t, &["config", "get", "bind"]);
+        for bad in ["999.1.1.1", "10.255.255.1", "127.0.0.1 127.0.0.1", "* 127.0.0.1"] {
+            assert_eq!(run_raw(&mut t, &["config", "set", "bind", bad]), failed, "{bad}");
+            assert_eq!(run_raw(&mut t, &["config", "get", "bind"]), before);
+        }
+        for good in ["-10.255.255.1 127.0.0.1", "localhost", "127.0.0.1"] {
+            assert_eq!(run_raw(&mut t, &["config", "set", "bind", good]), "+OK\r\n", "{good}");
+        }
+        assert_eq!(run_raw(&mut t, &["config", "get", "bind"]), "*2\r\n$4\r\nbind\r\n$9\r\n127.0.0.1\r\n");
+    }
 
     #[test]
     fn debug_protocol_and_digest() {

@@ -121,6 +121,11 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
     if !spec.arity_ok(argv.len()) {
         return Some(CmdError::arity(spec.name));
     }
+    if spec.name == "debug" {
+        if let Some(e) = super::debug::debug_refusal(s, client) {
+            return Some(e);
+        }
+    }
     if !client.authenticated && !spec.has(NO_AUTH) {
         return Some(CmdError::NOAUTH);
     }
@@ -204,6 +209,10 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
         let rejected = err != CmdError::NOAUTH;
         if rejected {
             s.stats.cmd_stats[spec.id].rejected += 1;
+        }
+        if spec.name == "exec" {
+            multi::exec_abort(s, me, out, &err);
+            return;
         }
         reply_error(s, out, &err);
         return;

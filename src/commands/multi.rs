@@ -106,6 +106,20 @@ fn exec(cx: &mut Ctx<'_>) -> CmdResult {
     Ok(())
 }
 
+/// A refused EXEC (extra arguments, not authenticated, ...), inside MULTI or not: as Redis's
+/// execCommandAbort, the transaction (if any) is discarded and the reason comes back as EXECABORT (without
+/// the ERR of Redis's own texts, with the code of the others).
+pub fn exec_abort(s: &mut State, me: usize, out: &mut Out, err: &CmdError) {
+    if let Some(c) = s.clients.get_mut(me) {
+        c.multi = None;
+        c.multi_error = false;
+        c.dirty_cas = false;
+    }
+    unwatch_all(s, me);
+    let why = err.0.strip_prefix("ERR ").unwrap_or(&err.0);
+    reply_error(s, out, &CmdError::msg(format!("EXECABORT Transaction discarded because of: {why}")));
+}
+
 /// DISCARD
 fn discard(cx: &mut Ctx<'_>) -> CmdResult {
     let me = cx.me;
@@ -273,6 +287,18 @@ mod tests {
         assert!(run_raw(&mut t, &["nosuch"]).starts_with("-ERR unknown command"));
         assert_eq!(run(&mut t, &["echo"]), err("ERR wrong number of arguments for 'echo' command"));
         assert_eq!(run(&mut t, &["exec"]), err("EXECABORT Transaction discarded because of previous errors."));
+    }
+
+    /// EXEC with arguments is refused as Redis refuses it, in MULTI (which it discards) or not.
+    #[test]
+    fn exec_with_arguments_aborts() {
+        let mut t = new();
+        let abort = "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n";
+        assert_eq!(run_raw(&mut t, &["exec", "x"]), abort);
+        run_raw(&mut t, &["multi"]);
+        assert_eq!(run_raw(&mut t, &["ping"]), "+QUEUED\r\n");
+        assert_eq!(run_raw(&mut t, &["exec", "x"]), abort);
+        assert_eq!(run_raw(&mut t, &["exec"]), "-ERR EXEC without MULTI\r\n");
     }
 
     #[test]

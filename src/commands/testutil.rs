@@ -13,6 +13,8 @@ pub struct T {
 
 pub fn new() -> T {
     let mut s = State::new(Config::default());
+    // DEBUG is off by default (Redis 7.0's enable-debug-command no); unit tests use it freely.
+    s.config.enable_debug_command = "yes".into();
     let me = s.add_client("127.0.0.1:1".into(), "127.0.0.1:6379".into());
     T { s, me }
 }

@@ -47,9 +47,16 @@ impl Out {
     }
 
     /// `-text`: the full error text including its code (e.g. "ERR syntax error"). Newlines become spaces.
+    /// Client bytes carried in the text as escapes (crate::error::bytes_to_text) go out as the raw bytes.
     pub fn error(&mut self, s: &str) {
+        self.error_bytes(&crate::error::text_to_bytes(s));
+    }
+
+    /// `-text` from raw bytes (Redis echoes a client's bytes in its errors as they are, UTF-8 or not).
+    /// Newlines become spaces.
+    pub fn error_bytes(&mut self, s: &[u8]) {
         self.buf.push(b'-');
-        for &c in s.as_bytes() {
+        for &c in s {
             self.buf.push(if c == b'\r' || c == b'\n' { b' ' } else { c });
         }
         self.raw(b"\r\n");

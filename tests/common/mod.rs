@@ -21,11 +21,12 @@ impl TestServer {
         Self::with_config(|_| {})
     }
 
-    /// Start with a config adjusted by `f` (port and bind are set for the test first).
+    /// Start with a config adjusted by `f` (port, bind and enable-debug-command yes are set for the test first).
     pub fn with_config(f: impl FnOnce(&mut Config)) -> TestServer {
         let mut cfg = Config::default();
         cfg.port = 0;
         cfg.bind = vec!["127.0.0.1".into()];
+        cfg.enable_debug_command = "yes".into();
         f(&mut cfg);
         let (tx, rx) = mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
