@@ -1,25 +1,39 @@
 //! Server: the embedding API. `Server::new(config).start()` boots the actors inside the caller's actix
-//! System — Keyspace, Cron and Expiry on a new arbiter (plus I/O arbiters for io-threads > 1), and a
-//! Listener unless `without_listener()` — and returns a `ServerHandle` with the bound address, in-process
-//! clients (no socket) and `stop()`.
+//! System — Keyspace, Cron and Expiry on a new arbiter (plus I/O arbiters for io-threads > 1, and the
+//! AofWriter's), and a Listener unless `without_listener()` — and returns a `ServerHandle` with the bound
+//! address, in-process clients (client.rs, no socket) and `stop()`; dropping the handle stops the server too.
 
 use crate::actors::busy::{Listening, Lobby, Sockets};
 use crate::actors::cron::Cron;
 use crate::actors::expiry::Expiry;
-use crate::actors::keyspace::{Exec, ExecReply, Inspect, Keyspace, Register, Shutdown, Unregister};
+use crate::actors::keyspace::{Keyspace, Shutdown};
 use crate::actors::listener::{Listener, StopListening};
 use crate::actors::persistence::{AofConfig, AofWriter, Load, OpenOnStart, ReadManifest, Sync};
+use crate::client::Client;
 use crate::commands::aof::{AofMode, Fsync};
-use crate::commands::{parse_batch, Batch, Knobs, State};
+use crate::commands::{Knobs, State};
 use crate::config::Config;
 use crate::error::Error;
-use crate::resp::frame::{self, Frame};
 use actix::prelude::*;
+use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
+/// A server to start: a [`Config`] and whether to listen on sockets.
+///
+/// ```no_run
+/// # async fn host() -> Result<(), ferrodis::Error> {
+/// // Inside the host's actix System (e.g. under #[actix_rt::main]):
+/// let server = ferrodis::Server::new(ferrodis::Config::default()).without_listener().start().await?;
+/// let client = server.client();
+/// client.cmd(&["SET", "k", "v"]).await?;
+/// server.stop().await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
 pub struct Server {
     config: Config,
     listen: bool,
@@ -34,21 +48,33 @@ struct Booted {
     shutdown: oneshot::Receiver<()>,
 }
 
-/// A running server.
+/// A running server. [`stop`](ServerHandle::stop) stops it and waits; dropping the handle stops it as well
+/// (the listening sockets are closed and the server's threads have ended when the drop returns).
 pub struct ServerHandle {
     addrs: Vec<SocketAddr>,
     keyspace: Addr<Keyspace>,
-    /// The AOF writer and its thread (persistence-available yes).
+    knobs: Arc<Knobs>,
+    shutdown: Option<oneshot::Receiver<()>>,
+    /// What stopping takes; None once stopped.
+    running: Option<Running>,
+}
+
+/// The server's actors and threads, as stopping needs them.
+struct Running {
+    keyspace: Addr<Keyspace>,
+    /// The AOF writer (persistence-available yes) and its thread.
     aof: Option<Addr<AofWriter>>,
     aof_arbiter: Option<Arbiter>,
     listener: Option<Addr<Listener>>,
-    knobs: Arc<Knobs>,
     arbiter: Arbiter,
     io: Vec<Arbiter>,
-    shutdown: Option<oneshot::Receiver<()>>,
+    /// `Knobs::shutdown_asap`: set first, so that a running script stops and the Keyspace gets to the rest.
+    shutdown_asap: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Server {
+    /// A server with this configuration; it listens on the configured `bind` addresses and `port` (port 0:
+    /// any free port, see [`ServerHandle::addr`]) and `unixsocket`.
     pub fn new(config: Config) -> Server {
         Server { config, listen: true }
     }
@@ -59,7 +85,9 @@ impl Server {
         self
     }
 
-    /// Boot the actors. Must be called from inside an actix System.
+    /// Boot the actors: load the AOF if configured, bind the sockets, start serving. Must be called from
+    /// inside an actix System (the server's arbiters belong to it); the server's own work runs on threads
+    /// of its own, never on the caller's.
     pub async fn start(self) -> Result<ServerHandle, Error> {
         crate::alloc::tune();
         let arbiter = Arbiter::new();
@@ -94,16 +122,21 @@ impl Server {
             }
             Err(_) => return Err(Error::Config("the keyspace thread stopped while starting".into())),
         };
+        let shutdown_asap = booted.knobs.shutdown_asap.clone();
         Ok(ServerHandle {
             addrs: booted.addrs,
-            keyspace: booted.keyspace,
-            aof: booted.aof,
-            aof_arbiter,
-            listener: booted.listener,
+            keyspace: booted.keyspace.clone(),
             knobs: booted.knobs,
-            arbiter,
-            io,
             shutdown: Some(booted.shutdown),
+            running: Some(Running {
+                keyspace: booted.keyspace,
+                aof: booted.aof,
+                aof_arbiter,
+                listener: booted.listener,
+                arbiter,
+                io,
+                shutdown_asap,
+            }),
         })
     }
 }
@@ -160,8 +193,8 @@ async fn boot(
     let protected = config.protected_mode && config.requirepass.is_empty() && default_bind(&config.bind);
     let keepalive = config.tcp_keepalive;
     let mut state = State::new(config);
-    state.tcp_port = addrs.first().map(|a| a.port()).unwrap_or(0);
-    state.io_threads_active = !io.is_empty();
+    state.server.tcp_port = addrs.first().map(|a| a.port()).unwrap_or(0);
+    state.server.io_threads_active = !io.is_empty();
     let knobs = state.knobs.clone();
     let aof = match aof_arbiter {
         Some(arb) => Some(start_aof(&mut state, &arb).await?),
@@ -172,13 +205,13 @@ async fn boot(
             None
         }
     };
+    let (stx, srx) = oneshot::channel();
     // The listening sockets, for a busy script's hook to accept on while the Listener cannot (busy.rs).
     let mut listening: Vec<Listening> = tcp.iter().map(|l| Listening { fd: l.as_raw_fd(), unix: false }).collect();
     listening.extend(unix.iter().map(|l| Listening { fd: l.as_raw_fd(), unix: true }));
     let lobby =
         Arc::new(Lobby { listening: std::sync::Mutex::new(listening), protected, keepalive, ..Default::default() });
     let sockets = Sockets::new(lobby.clone());
-    let (stx, srx) = oneshot::channel();
     let keyspace = Keyspace::new(state, stx, aof.clone(), sockets).start();
     let expiry = Expiry::new(keyspace.clone(), knobs.clone()).start();
     Cron { targets: vec![keyspace.clone().recipient(), expiry.recipient()], knobs: knobs.clone() }.start();
@@ -198,8 +231,8 @@ async fn start_aof(state: &mut State, arb: &ArbiterHandle) -> Result<Addr<AofWri
         fsync: Fsync::parse(&c.appendfsync),
         load_truncated: c.get("aof-load-truncated").is_none_or(|v| v == "yes"),
     };
-    state.aof.fsync = cfg.fsync;
-    let shared = state.aof.shared.clone();
+    state.persist.aof.fsync = cfg.fsync;
+    let shared = state.persist.aof.shared.clone();
     let writer = AofWriter::start_in_arbiter(arb, move |_| AofWriter::new(cfg, shared));
     let fatal = |e: String| Error::Config(e);
     if !state.config.appendonly {
@@ -213,8 +246,8 @@ async fn start_aof(state: &mut State, arb: &ArbiterHandle) -> Result<Addr<AofWri
         log::info!("DB loaded from append only file: {:.3} seconds", start.elapsed().as_secs_f64());
     }
     writer.send(OpenOnStart).await.map_err(|_| Error::Closed)?.map_err(fatal)?;
-    state.aof.mode = AofMode::On;
-    state.dirty = 0;
+    state.persist.aof.mode = AofMode::On;
+    state.persist.dirty = 0;
     Ok(writer)
 }
 
@@ -256,22 +289,13 @@ impl ServerHandle {
         &self.addrs
     }
 
-    /// A new in-process client: commands go straight to the Keyspace, no socket involved.
-    pub async fn client(&self) -> Result<LocalClient, Error> {
-        let reg = Register { addr: "in-process".into(), laddr: String::new(), conn: None, unix: false };
-        let slot = self.keyspace.send(reg).await.map_err(|_| Error::Closed)?.map_err(Error::Config)?;
-        Ok(LocalClient { keyspace: self.keyspace.clone(), knobs: self.knobs.clone(), slot, batch: Batch::default() })
+    /// A new in-process client: commands go straight to the keyspace, no socket involved. Cheap: the server
+    /// hears of the client with its first command. See [`Client`] for what clones share (nothing).
+    pub fn client(&self) -> Client {
+        Client::new(self.keyspace.clone(), self.knobs.clone())
     }
 
-    /// Run a closure on the Keyspace's state (introspection for hosts and tests).
-    pub async fn with_state<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut State) -> R + Send + 'static,
-    ) -> Result<R, Error> {
-        self.keyspace.send(Inspect(f, std::marker::PhantomData)).await.map_err(|_| Error::Closed)
-    }
-
-    /// Resolves when a client ran SHUTDOWN.
+    /// Resolves when a client ran SHUTDOWN (then call [`stop`](ServerHandle::stop)).
     pub async fn shutdown_requested(&mut self) {
         match self.shutdown.take() {
             Some(rx) => {
@@ -281,10 +305,23 @@ impl ServerHandle {
         }
     }
 
-    /// Stop serving: close the listeners and every connection, then stop the server's threads. A script
-    /// running meanwhile is stopped at its next check, so that the Keyspace gets to the shutdown.
-    pub async fn stop(self) {
-        self.knobs.shutdown_asap.store(true, std::sync::atomic::Ordering::SeqCst);
+    /// Stop serving: close the listeners and every connection, sync the AOF, then stop the server's threads.
+    /// When this returns the threads have ended and the ports are free. In-process clients get
+    /// [`Error::Closed`] from then on.
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop_actors().await;
+            // Joining blocks: off the caller's event loop.
+            let _ = tokio::task::spawn_blocking(move || r.join()).await;
+        }
+    }
+}
+
+impl Running {
+    /// Close the listeners and every connection, then hand the last writes to the AOF and sync it. Awaits
+    /// only the server's own actors, which live on the server's threads: safe to block on from any thread.
+    async fn stop_actors(&self) {
+        self.shutdown_asap.store(true, std::sync::atomic::Ordering::SeqCst);
         if let Some(l) = &self.listener {
             let _ = l.send(StopListening).await;
         }
@@ -294,82 +331,37 @@ impl ServerHandle {
             log::info!("Calling fsync() on the AOF file.");
             let _ = w.send(Sync).await;
         }
-        for a in self.io.iter().chain(&self.aof_arbiter) {
-            a.stop();
-        }
-        self.arbiter.stop();
-        // Wait for the threads so that sockets are closed and ports free when this returns.
+    }
+
+    /// Stop the server's threads and wait for them, so that sockets are closed and ports free.
+    fn join(self) {
         let threads: Vec<Arbiter> =
             self.io.into_iter().chain(self.aof_arbiter).chain(std::iter::once(self.arbiter)).collect();
-        let _ = tokio::task::spawn_blocking(move || {
-            for a in threads {
-                let _ = a.join();
-            }
-        })
-        .await;
+        for a in &threads {
+            a.stop();
+        }
+        for a in threads {
+            let _ = a.join();
+        }
     }
 }
 
-/// An in-process client of an embedded server. Replies arrive as `Frame`s.
-pub struct LocalClient {
-    keyspace: Addr<Keyspace>,
-    knobs: Arc<Knobs>,
-    slot: usize,
-    batch: Batch,
-}
-
-impl LocalClient {
-    /// Run one command: `client.cmd(&["SET", "k", "v"]).await`.
-    pub async fn cmd<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Result<Frame, Error> {
-        let mut v = self.pipeline(&[args]).await?;
-        v.pop().ok_or(Error::Closed)
-    }
-
-    /// Run several commands in one round trip; one reply each, in order.
-    pub async fn pipeline<A: AsRef<[u8]>, C: AsRef<[A]>>(&mut self, cmds: &[C]) -> Result<Vec<Frame>, Error> {
-        let mut batch = std::mem::take(&mut self.batch);
-        batch.clear();
-        batch.input.clear();
-        batch.out.clear();
-        for c in cmds {
-            let c = c.as_ref();
-            batch.input.extend_from_slice(format!("*{}\r\n", c.len()).as_bytes());
-            for a in c {
-                let a = a.as_ref();
-                batch.input.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-                batch.input.extend_from_slice(a);
-                batch.input.extend_from_slice(b"\r\n");
-            }
-        }
-        let max_bulk = self.knobs.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed);
-        let parsed = parse_batch(&mut batch, max_bulk, usize::MAX);
-        if let Some(e) = parsed.error {
-            return Err(Error::Config(e.to_string()));
-        }
-        let mut batch =
-            match self.keyspace.send(Exec { slot: self.slot, batch: Some(batch) }).await.map_err(|_| Error::Closed)? {
-                ExecReply::Done(b) => b,
-                ExecReply::Later(rx) => rx.await.map_err(|_| Error::Closed)?,
-            };
-        let mut frames = Vec::with_capacity(cmds.len());
-        let mut pos = 0;
-        while pos < batch.out.len() {
-            match frame::parse(&batch.out[pos..]) {
-                Ok(Some((f, n))) => {
-                    frames.push(f);
-                    pos += n;
-                }
-                _ => break,
-            }
-        }
-        batch.out.clear();
-        self.batch = batch;
-        Ok(frames)
-    }
-}
-
-impl Drop for LocalClient {
+impl Drop for ServerHandle {
+    /// The same stop as [`ServerHandle::stop`], blocking the dropping thread until it is done. Nothing it
+    /// waits for runs on that thread, so this works inside the host's System or outside any.
     fn drop(&mut self) {
-        self.keyspace.do_send(Unregister { slot: self.slot });
+        if let Some(r) = self.running.take() {
+            futures::executor::block_on(r.stop_actors());
+            r.join();
+        }
+    }
+}
+
+impl fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("addrs", &self.addrs)
+            .field("running", &self.running.is_some())
+            .finish_non_exhaustive()
     }
 }

@@ -2,11 +2,11 @@
 
 mod common;
 
-use common::{fails, q, TestServer};
+use common::{fails, q, wait_for, TestServer};
 use ferrodis::{Config, Server};
 use redis::Connection;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A fresh directory under the system temp dir, removed on drop.
 struct TempDir(PathBuf);
@@ -60,11 +60,9 @@ fn info_field(con: &mut Connection, field: &str) -> String {
 
 /// The suite's waitForBgrewriteaof.
 fn wait_rewrite(con: &mut Connection) {
-    let t = Instant::now();
-    while info_field(con, "aof_rewrite_in_progress") == "1" || info_field(con, "aof_rewrite_scheduled") == "1" {
-        assert!(t.elapsed() < Duration::from_secs(20), "rewrite did not finish");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for("the rewrite to finish", Duration::from_secs(20), || {
+        info_field(con, "aof_rewrite_in_progress") == "0" && info_field(con, "aof_rewrite_scheduled") == "0"
+    });
 }
 
 fn digest(con: &mut Connection) -> String {
@@ -150,11 +148,19 @@ fn rewrite_while_clients_write_loses_nothing() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(50));
+    // Every writer is under way before the rewrite starts...
+    let counters = |c: &mut Connection| -> Vec<u64> {
+        (0..3).map(|w| q::<Option<u64>>(c, &["get", &format!("ctr{w}")]).unwrap_or(0)).collect()
+    };
+    wait_for("every writer to start", Duration::from_secs(10), || counters(&mut c).iter().all(|&n| n >= 10));
     assert_eq!(q::<String>(&mut c, &["bgrewriteaof"]), "Background append only file rewriting started");
     assert_eq!(fails(&mut c, &["bgrewriteaof"]), "ERR Background append only file rewriting already in progress");
     wait_rewrite(&mut c);
-    std::thread::sleep(Duration::from_millis(50));
+    // ...and writes again after it finished (into the new incr file).
+    let at_end = counters(&mut c);
+    wait_for("every writer to write after the rewrite", Duration::from_secs(10), || {
+        counters(&mut c).iter().zip(&at_end).all(|(now, then)| now >= &(then + 10))
+    });
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let counts: Vec<u64> = writers.into_iter().map(|w| w.join().unwrap()).collect();
     assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
@@ -235,15 +241,10 @@ fn appendfsync_policies() {
         let _: () = q(&mut c, &["config", "set", "appendfsync", policy]);
         let key = format!("key-{policy}");
         let _: () = q(&mut c, &["set", &key, "v"]);
-        let t = Instant::now();
-        loop {
+        wait_for(&format!("{policy}: the write to reach the file"), Duration::from_secs(5), || {
             let data = std::fs::read(dir.last_incr()).unwrap();
-            if data.windows(key.len()).any(|w| w == key.as_bytes()) {
-                break;
-            }
-            assert!(t.elapsed() < Duration::from_secs(5), "{policy}: write never reached the file");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+            data.windows(key.len()).any(|w| w == key.as_bytes())
+        });
     }
     let v: Vec<String> = q(&mut c, &["config", "get", "appendfsync"]);
     assert_eq!(v[1], "always");
@@ -406,16 +407,53 @@ fn embedded_server_without_listener_keeps_its_aof() {
     };
     actix_rt::System::new().block_on(async {
         let server = Server::new(cfg()).without_listener().start().await.unwrap();
-        let mut c = server.client().await.unwrap();
+        let c = server.client();
         assert_eq!(c.cmd(&["RPUSH", "l", "a", "b"]).await.unwrap(), Frame::Integer(2));
         assert_eq!(c.cmd(&["SET", "k", "v", "PX", "100000"]).await.unwrap(), Frame::Simple("OK".into()));
         drop(c);
         server.stop().await;
         let server = Server::new(cfg()).without_listener().start().await.unwrap();
-        let mut c = server.client().await.unwrap();
+        let c = server.client();
         assert_eq!(c.cmd(&["LLEN", "l"]).await.unwrap(), Frame::Integer(2));
         assert_eq!(c.cmd(&["GET", "k"]).await.unwrap(), Frame::Bulk(b"v".to_vec()));
         drop(c);
         server.stop().await;
     });
+}
+
+/// Regression (hardening issue, finding 7): a crash during BGREWRITEAOF left its temporary base file (and
+/// possibly the temporary incr file and manifest) behind for good. Start-up removes them, whether the AOF
+/// is on or off, and leaves the AOF itself and unrelated files alone.
+#[test]
+fn start_up_removes_temp_files_a_crash_left() {
+    let dir = TempDir::new("tempfiles");
+    {
+        let s = server(&dir, true, "");
+        let mut c = s.conn();
+        let _: () = q(&mut c, &["set", "k", "v"]);
+    }
+    let leftovers = ["temp-rewriteaof-bg-4242.aof", "temp-appendonly.aof.incr", "temp-appendonly.aof.manifest"];
+    let keep = ["temp-rewriteaof-bg-x.aof", "notes.txt"];
+    let put = |names: &[&str]| {
+        for n in names {
+            std::fs::write(dir.aof_dir().join(n), b"*1\r\n$4\r\nPING\r\n".repeat(1000)).unwrap();
+        }
+    };
+    let present = |n: &str| dir.aof_dir().join(n).exists();
+    for appendonly in [true, false] {
+        put(&leftovers);
+        put(&keep);
+        let s = server(&dir, appendonly, "");
+        for n in leftovers {
+            assert!(!present(n), "{n} left (appendonly {appendonly})");
+        }
+        for n in keep {
+            assert!(present(n), "{n} removed (appendonly {appendonly})");
+        }
+        if appendonly {
+            let mut c = s.conn();
+            assert_eq!(q::<String>(&mut c, &["get", "k"]), "v");
+        }
+    }
+    assert!(dir.manifest().contains("type b"));
 }

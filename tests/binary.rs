@@ -5,6 +5,8 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -45,15 +47,15 @@ fn ping(port: u16) -> String {
 }
 
 fn wait_exit(child: &mut Child) -> i32 {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Some(st) = child.try_wait().unwrap() {
-            return st.code().unwrap_or(-1);
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let mut status = None;
+    if !common::poll_until(Duration::from_secs(10), || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    }) {
+        let _ = child.kill();
+        panic!("server did not exit");
     }
-    let _ = child.kill();
-    panic!("server did not exit");
+    status.and_then(|s| s.code()).unwrap_or(-1)
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Loading a redis.conf the way redis-server 7.0 does: a file with an include, memory units and
 //! quoting, then `--name value` arguments on top; and the fatal error for a bad line.
 
-use ferrodis::config::{Config, SetError};
+use ferrodis::{Config, SetError};
 use std::fs;
 use std::path::PathBuf;
 

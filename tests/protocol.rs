@@ -11,16 +11,24 @@ fn pipelined_replies_come_back_in_order() {
     let mut s = srv.raw();
     let mut req = Vec::new();
     let mut want = Vec::new();
+    // Where each request ends in `req`, and where its reply ends in `want`.
+    let mut ends = Vec::new();
     for i in 0..500 {
         let v = format!("v{i}");
         req.extend_from_slice(format!("*2\r\n$4\r\nECHO\r\n${}\r\n{v}\r\n", v.len()).as_bytes());
         want.extend_from_slice(format!("${}\r\n{v}\r\n", v.len()).as_bytes());
+        ends.push((req.len(), want.len()));
     }
-    // Split the pipeline at an awkward point so that a frame straddles two reads.
-    s.write_all(&req[..req.len() / 2 + 3]).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(20));
-    s.write_all(&req[req.len() / 2 + 3..]).unwrap();
-    assert_eq!(read_n(&mut s, want.len()), want);
+    // Split the pipeline at an awkward point so that a frame straddles two reads: the second part goes out
+    // only once the replies to every complete request of the first part are back, so the server has read
+    // (and kept) the cut frame by then.
+    let cut = req.len() / 2 + 3;
+    let answered = ends.iter().take_while(|(r, _)| *r <= cut).last().map_or(0, |&(_, w)| w);
+    s.write_all(&req[..cut]).unwrap();
+    let first = read_n(&mut s, answered);
+    s.write_all(&req[cut..]).unwrap();
+    let rest = read_n(&mut s, want.len() - answered);
+    assert_eq!([first, rest].concat(), want);
 }
 
 #[test]
@@ -215,4 +223,65 @@ fn idle_clients_are_closed_after_timeout() {
         waited >= std::time::Duration::from_millis(900) && waited < std::time::Duration::from_secs(4),
         "{waited:?}"
     );
+}
+
+/// Cases a protocol fuzz run found answered unlike Redis 7.0.15 (hardening issue): string2ll lengths,
+/// raw bytes echoed in errors, NUL and vertical tab in inline lines, EXEC with arguments.
+#[test]
+fn protocol_edge_cases_answer_as_redis() {
+    let srv = TestServer::start();
+    let closing: &[(&[u8], &[u8])] = &[
+        (b"*1\r\n$-0\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
+        (b"*1\r\n$0004\r\nPING\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
+        (b"*02\r\n$4\r\nPING\r\n", b"-ERR Protocol error: invalid multibulk length\r\n"),
+        (b"*1\r\n\xff4\r\nPING\r\n", b"-ERR Protocol error: expected '$', got '\xff'\r\n"),
+    ];
+    for (req, want) in closing {
+        let mut s = srv.raw();
+        s.write_all(req).unwrap();
+        assert_eq!(read_to_close(&mut s), *want, "{}", String::from_utf8_lossy(req));
+    }
+    let answered: &[(&[u8], &[u8])] = &[
+        (
+            b"*2\r\n$4\r\nP\xffNG\r\n$3\r\n\xfe\x00x\r\n",
+            b"-ERR unknown command 'P\xffNG', with args beginning with: '\xfe' \r\n",
+        ),
+        (b"\x0bPING\r\n", b"+PONG\r\n"),
+        (b"ECHO a\x0cb\r\n", b"$3\r\na\x0cb\r\n"),
+        (
+            b"EXEC x\r\n",
+            b"-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n",
+        ),
+    ];
+    for (req, want) in answered {
+        let mut s = srv.raw();
+        assert_eq!(roundtrip(&mut s, req, want.len()), *want, "{}", String::from_utf8_lossy(req));
+    }
+    // A NUL hides the line end (Redis's strchr): the line waits, the next request is not reached.
+    let mut s = srv.raw();
+    s.write_all(b"PI\0NG\r\nPING\r\n").unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
+    let mut buf = [0u8; 16];
+    assert!(std::io::Read::read(&mut s, &mut buf).is_err(), "no reply expected");
+}
+
+/// Redis takes up to INT_MAX arguments and whole inline lines of any length.
+#[test]
+fn more_than_a_million_arguments_and_long_inline_lines() {
+    let srv = TestServer::start();
+    let mut s = srv.raw();
+    let n = 1_100_000;
+    let mut req = format!("*{}\r\n$4\r\nSADD\r\n$1\r\ns\r\n", n + 2).into_bytes();
+    for i in 0..n {
+        let m = i.to_string();
+        req.extend_from_slice(format!("${}\r\n{m}\r\n", m.len()).as_bytes());
+    }
+    let want = format!(":{n}\r\n");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+    assert_eq!(roundtrip(&mut s, &req, want.len()), want.as_bytes());
+    let mut line = b"ECHO ".to_vec();
+    line.extend_from_slice(&vec![b'x'; 70 * 1024]);
+    line.extend_from_slice(b"\r\n");
+    let got = roundtrip(&mut s, &line, 70 * 1024 + 10);
+    assert!(got.starts_with(b"$71680\r\nxxx"));
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::TestServer;
+use common::{set_and_outlive, TestServer};
 use redis::cmd;
 use std::io::Read;
 
@@ -51,8 +51,7 @@ fn transactions_are_wrapped_and_expired_keys_deleted() {
     let srv = TestServer::start();
     let mut con = srv.conn();
     cmd("DEBUG").arg("SET-ACTIVE-EXPIRE").arg(0).query::<()>(&mut con).unwrap();
-    cmd("SET").arg("old").arg("x").arg("PX").arg(1).query::<()>(&mut con).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(5));
+    set_and_outlive(&mut con, "old", "x", 1);
     let mut repl = srv.raw();
     std::io::Write::write_all(&mut repl, b"SYNC\r\n").unwrap();
     read_stream(&mut repl, "REDIS0010");

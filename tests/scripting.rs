@@ -114,7 +114,10 @@ fn errors_as_redis_words_them() {
         "NOSCRIPT No matching script. Please use EVAL."
     );
     let e = eval(&mut con, "return a", &[], &[]).unwrap_err();
-    assert!(e.starts_with("ERR Script attempted to access nonexistent global variable 'a' script: "), "{e}");
+    assert!(
+        e.starts_with("ERR user_script:1: Script attempted to access nonexistent global variable 'a' script: "),
+        "{e}"
+    );
     assert!(e.ends_with(", on @user_script:1."), "{e}");
     let e = eval(&mut con, "a = 10", &[], &[]).unwrap_err();
     assert!(e.contains("Attempt to modify a readonly table"), "{e}");
@@ -267,4 +270,32 @@ fn functions_load_call_and_list() {
     let e =
         err_text(cmd("FUNCTION").arg("LOAD").arg("#!lua name=x\nlocal a = 1").query::<Value>(&mut con).unwrap_err());
     assert_eq!(e, "ERR No functions registered");
+}
+
+/// Regression (hardening issue, finding 1): nested MessagePack, JSON and tables as deep as a client
+/// likes end in Redis's errors, and the server goes on serving.
+#[test]
+fn deep_nesting_from_scripts_is_an_error_not_a_crash() {
+    let srv = TestServer::start();
+    let mut con = srv.conn();
+    let e = eval(&mut con, "return cmsgpack.unpack(string.rep(string.char(0x91),10000)..string.char(0xc0))", &[], &[])
+        .unwrap_err();
+    assert!(e.starts_with("ERR user_script:1: stack overflow (in function mp_decode_to_lua_array) script: "), "{e}");
+    let e =
+        eval(&mut con, "return cmsgpack.unpack(string.rep(string.char(0xdc,0,1),10000)..string.char(0xc0))", &[], &[])
+            .unwrap_err();
+    assert!(e.contains("stack overflow (in function mp_decode_to_lua_array)"), "{e}");
+    let e = eval(&mut con, "cjson.decode_max_depth(1e6) return cjson.decode(string.rep('[', 200000))", &[], &[])
+        .unwrap_err();
+    assert!(e.starts_with("ERR user_script:1: Found too many nested data structures ("), "{e}");
+    let e = eval(&mut con, "cjson.encode_max_depth(1e6) local t = {} t[1] = t return cjson.encode(t)", &[], &[])
+        .unwrap_err();
+    assert!(e.starts_with("ERR user_script:1: Cannot serialise, excessive nesting ("), "{e}");
+    // A table that holds itself is written until Redis's Lua stack limit, then the error in its place.
+    let mut raw = srv.raw();
+    let script = "local t = {} t[1] = t return t";
+    let req = format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{}\r\n$1\r\n0\r\n", script.len(), script);
+    let want = format!("{}-ERR reached lua stack limit\r\n", "*1\r\n".repeat(7995));
+    assert_eq!(roundtrip(&mut raw, req.as_bytes(), want.len()), want.as_bytes());
+    assert_eq!(cmd("PING").query::<String>(&mut con).unwrap(), "PONG");
 }

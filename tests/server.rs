@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::TestServer;
+use common::{wait_for, TestServer};
 use redis::{cmd, Value};
 
 #[test]
@@ -106,12 +106,16 @@ fn client_unpause_releases_waiting_clients_at_once() {
     let addr = srv.addr();
     // PAUSE ALL would hold UNPAUSE too (as in Redis): pause writes only.
     assert_eq!(cmd("CLIENT").arg("PAUSE").arg(5000).arg("WRITE").query::<String>(&mut admin).unwrap(), "OK");
+    let mut c = redis::Client::open(format!("redis://{addr}/")).unwrap().get_connection().unwrap();
+    let id: i64 = cmd("CLIENT").arg("ID").query(&mut c).unwrap();
     let t = std::time::Instant::now();
-    let h = std::thread::spawn(move || {
-        let mut c = redis::Client::open(format!("redis://{addr}/")).unwrap().get_connection().unwrap();
-        cmd("SET").arg("k").arg("v").query::<String>(&mut c).unwrap()
+    let h = std::thread::spawn(move || cmd("SET").arg("k").arg("v").query::<String>(&mut c).unwrap());
+    // The SET has reached the server and waits: it sits unprocessed in the client's query buffer.
+    let set_len = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n".len();
+    wait_for("the SET to wait for the pause", std::time::Duration::from_secs(5), || {
+        let info: String = cmd("CLIENT").arg("LIST").arg("ID").arg(id).query(&mut admin).unwrap();
+        info.contains(&format!(" qbuf={set_len} "))
     });
-    std::thread::sleep(std::time::Duration::from_millis(200));
     assert_eq!(cmd("CLIENT").arg("UNPAUSE").query::<String>(&mut admin).unwrap(), "OK");
     assert_eq!(h.join().unwrap(), "OK");
     assert!(t.elapsed() < std::time::Duration::from_millis(2000));

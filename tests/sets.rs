@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fails, q, roundtrip, TestServer};
+use common::{fails, q, read_hello3, roundtrip, TestServer};
 use redis::{cmd, Connection, Value};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -179,14 +179,8 @@ fn spop_and_srandmember() {
 fn resp3_shapes() {
     let srv = TestServer::start();
     let mut s = srv.raw();
-    let hello = b"*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n";
-    let _ = roundtrip(&mut s, hello, 100);
-    std::thread::sleep(std::time::Duration::from_millis(50));
-    let mut buf = [0u8; 4096];
-    use std::io::Read;
-    s.set_nonblocking(true).unwrap();
-    while s.read(&mut buf).map(|n| n > 0).unwrap_or(false) {}
-    s.set_nonblocking(false).unwrap();
+    std::io::Write::write_all(&mut s, b"*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n").unwrap();
+    read_hello3(&mut s);
     let r = roundtrip(&mut s, b"*4\r\n$4\r\nSADD\r\n$1\r\nk\r\n$1\r\n1\r\n$1\r\n2\r\n", 4);
     assert_eq!(r, b":2\r\n");
     let r = roundtrip(&mut s, b"*2\r\n$8\r\nSMEMBERS\r\n$1\r\nk\r\n", 18);

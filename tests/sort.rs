@@ -4,13 +4,7 @@
 mod common;
 
 use common::{err_text, TestServer};
-use ferrodis::persist::dump::dump_value;
-use ferrodis::types::encodings::Encodings;
-use ferrodis::types::hash::Hash;
-use ferrodis::types::list::List;
-use ferrodis::types::set::Set;
-use ferrodis::types::value::Value;
-use ferrodis::types::zset::ZSet;
+use ferrodis::testing::{dump_value, restore_value, Encodings, Hash, List, Set, Value, ZSet};
 use redis::{cmd, Connection};
 
 fn restore(con: &mut Connection, key: &str, v: &Value) {
@@ -76,7 +70,7 @@ fn sort_by_weights_get_and_store() {
     let stored: Vec<String> = cmd("LRANGE").arg(&["sort-res", "0", "-1"]).query(&mut con).unwrap_or_else(|_| {
         // LRANGE may not be there yet: read the stored list back through DUMP instead.
         let payload: Vec<u8> = cmd("DUMP").arg("sort-res").query(&mut con).unwrap();
-        match ferrodis::persist::dump::restore_value(&payload, &Encodings::default()).unwrap() {
+        match restore_value(&payload, &Encodings::default()).unwrap() {
             Value::List(l) => l.iter().map(|e| String::from_utf8_lossy(e).into_owned()).collect(),
             _ => panic!("not a list"),
         }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{blocked_clients, err_text, fails, q, roundtrip, wait_blocked, TestServer};
+use common::{blocked_clients, err_text, fails, q, read_hello3, roundtrip, wait_blocked, TestServer};
 use redis::{cmd, Connection, Value};
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -205,7 +205,8 @@ fn xread_serves_and_blocks_several_clients() {
     q::<i64>(&mut con, &["DEL", "a"]);
     q::<i64>(&mut con, &["LPUSH", "a", "x"]);
     q::<i64>(&mut con, &["DEL", "a"]);
-    std::thread::sleep(Duration::from_millis(20));
+    // Writes wake blocked clients within their own batch, before replying: had the LPUSH woken (and failed)
+    // the reader, blocked_clients would already say 0.
     assert_eq!(blocked_clients(&mut con), 1);
     xadd(&mut con, "a", "3-0", &["f", "v"]);
     assert_eq!(ids(&h.join().unwrap()[0].1), ["3-0"]);
@@ -234,10 +235,7 @@ fn xread_resp3_is_a_map() {
     let srv = TestServer::start();
     let mut s = srv.raw();
     roundtrip(&mut s, b"HELLO 3\r\n", 0);
-    std::thread::sleep(Duration::from_millis(50));
-    let mut junk = [0u8; 4096];
-    s.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
-    let _ = s.read(&mut junk);
+    read_hello3(&mut s);
     let r = roundtrip(&mut s, b"XADD s 1-0 f v\r\n", 9);
     assert_eq!(r, b"$3\r\n1-0\r\n");
     let want = b"%1\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n";

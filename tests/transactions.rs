@@ -2,9 +2,8 @@
 
 mod common;
 
-use common::TestServer;
+use common::{server_time_ms, set_and_outlive, wait_for, wait_server_clock_past, TestServer};
 use redis::{cmd, Connection, Value};
-use std::thread::sleep;
 use std::time::Duration;
 
 fn q(con: &mut Connection, args: &[&str]) -> Value {
@@ -28,8 +27,7 @@ fn ran(v: &Value) -> bool {
 
 /// A key stored with a TTL that has passed (active expiry is off, so it stays stored).
 fn stale(con: &mut Connection, key: &str) {
-    q(con, &["SET", key, "v", "PX", "1"]);
-    sleep(Duration::from_millis(5));
+    set_and_outlive(con, key, "v", 1);
 }
 
 #[test]
@@ -38,8 +36,10 @@ fn a_watched_key_that_expires_before_exec_fails_it() {
     let mut con = srv.conn();
     q(&mut con, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
     q(&mut con, &["SET", "k", "1", "PX", "100"]);
+    let set_at = server_time_ms(&mut con);
     q(&mut con, &["WATCH", "k"]);
-    sleep(Duration::from_millis(150));
+    // The TTL runs out after WATCH, with no lookup of the key in between.
+    wait_server_clock_past(&mut con, set_at + 100);
     q(&mut con, &["MULTI"]);
     q(&mut con, &["INCR", "k"]);
     assert_eq!(q(&mut con, &["EXEC"]), Value::Nil);
@@ -117,17 +117,6 @@ fn a_watched_key_deleted_by_active_expiry_fails_exec() {
     q(&mut con, &["SET", "x", "foo", "PX", "100"]);
     q(&mut con, &["WATCH", "x"]);
     // Active expiry (not a lookup) deletes it: DBSIZE counts stored keys.
-    let mut n = 1;
-    for _ in 0..100 {
-        sleep(Duration::from_millis(50));
-        n = match q(&mut con, &["DBSIZE"]) {
-            Value::Int(n) => n,
-            v => panic!("{v:?}"),
-        };
-        if n == 0 {
-            break;
-        }
-    }
-    assert_eq!(n, 0);
+    wait_for("active expiry to delete x", Duration::from_secs(5), || q(&mut con, &["DBSIZE"]) == Value::Int(0));
     assert_eq!(ping_tx(&mut con), Value::Nil);
 }

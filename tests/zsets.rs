@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fails, q, roundtrip, TestServer};
+use common::{fails, q, roundtrip, wait_blocked, TestServer};
 use redis::{cmd, Connection, Value};
 use std::time::{Duration, Instant};
 
@@ -128,9 +128,10 @@ fn blocking_pops_are_woken_by_writes() {
             cmd("BZMPOP").arg(5).arg(2).arg("b1").arg("b2").arg("MAX").arg("COUNT").arg(2).query(&mut waiter).unwrap();
         (got, got2)
     });
-    std::thread::sleep(Duration::from_millis(200));
+    wait_blocked(&mut writer, 1);
     assert_eq!(q::<i64>(&mut writer, &["ZADD", "bz", "-1", "foo", "1", "bar"]), 2);
-    std::thread::sleep(Duration::from_millis(200));
+    // The ZADD's batch served BZPOPMIN before replying, so one blocked client now is the BZMPOP.
+    wait_blocked(&mut writer, 1);
     q::<i64>(&mut writer, &["ZADD", "b2", "1", "a", "2", "b", "3", "c"]);
     let (got, got2) = t.join().unwrap();
     assert_eq!(got, ["bz", "foo", "-1"]);

@@ -225,10 +225,6 @@ impl Links {
         self.count
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = (usize, &Arc<Link>)> {
         self.by_slot.iter().enumerate().filter_map(|(slot, l)| l.as_ref().map(|l| (slot, l)))
     }

@@ -5,7 +5,7 @@
 
 use super::busy::{CloseOnDrop, Joining, Link, Lobby};
 use super::keyspace::{Exec, ExecReply, Join, Keyspace, Unregister};
-use crate::commands::{parse_batch, Batch, Knobs, BATCH_BYTES};
+use crate::commands::{parse_batch, Batch, Knobs, BATCH_BYTES, OBUF_NORMAL, OBUF_REPLICA};
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 use std::cell::Cell;
@@ -15,6 +15,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::task::yield_now;
 
@@ -90,6 +91,11 @@ pub struct Connection {
     /// Pushed bytes go through here to the serving future, which owns the socket.
     push_tx: tokio::sync::mpsc::UnboundedSender<bytes::Bytes>,
     push_rx: Option<tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>>,
+    /// Pushed bytes not written yet (the serving future subtracts what it writes): the output buffer that
+    /// client-output-buffer-limit bounds for a stream the client does not read.
+    queued: Rc<Cell<usize>>,
+    /// Since when `queued` has been over the soft limit.
+    over_soft_since: Option<Instant>,
     /// Shared with the Keyspace once registered (busy.rs).
     link: Arc<Link>,
     /// Where the connection registers (busy.rs).
@@ -121,6 +127,8 @@ impl Connection {
             refuse: None,
             push_tx,
             push_rx: Some(push_rx),
+            queued: Rc::new(Cell::new(0)),
+            over_soft_since: None,
             link,
             lobby,
             adopted: false,
@@ -183,15 +191,17 @@ impl Actor for Connection {
             return;
         };
         let knobs = self.knobs.clone();
+        let (peer, local) = (self.peer.clone(), self.local.clone());
+        let push = Pushed { rx: push_rx, queued: self.queued.clone() };
         let slot = self.slot.clone();
         let refuse = self.refuse.take();
         let link = self.link.clone();
         let adopted = self.adopted;
         let fut = async move {
-            let how = Serve { ks, knobs, slot, refuse, link, adopted };
+            let how = Serve { ks, knobs, peer, local, slot, refuse, link, adopted };
             match stream {
-                Stream::Tcp(s) => serve(s, how, push_rx).await,
-                Stream::Unix(s) => serve(s, how, push_rx).await,
+                Stream::Tcp(s) => serve(s, how, push).await,
+                Stream::Unix(s) => serve(s, how, push).await,
             }
         };
         ctx.spawn(fut.into_actor(self).map(|_, _, ctx| ctx.stop()));
@@ -229,9 +239,72 @@ impl Handler<Kick> for Connection {
 impl Handler<Push> for Connection {
     type Result = ();
 
-    fn handle(&mut self, msg: Push, _: &mut Self::Context) {
+    /// Queue the bytes for the socket, closing the client when they pass its output buffer limit (pushes go
+    /// to replica streams, the replica class).
+    fn handle(&mut self, msg: Push, ctx: &mut Self::Context) {
+        let queued = self.queued.get() + msg.0.len();
+        self.queued.set(queued);
+        let limit = &self.knobs.obuf_limits[OBUF_REPLICA];
+        let mut over = queued as u64 >= limit.immediate();
+        match limit.soft() {
+            Some((soft, secs)) if queued as u64 >= soft => {
+                let since = *self.over_soft_since.get_or_insert_with(Instant::now);
+                over |= since.elapsed() >= Duration::from_secs(secs);
+            }
+            _ => self.over_soft_since = None,
+        }
+        if over {
+            obuf_closed(&self.knobs, &self.peer, &self.local, queued);
+            ctx.stop();
+            return;
+        }
         let _ = self.push_tx.send(msg.0);
     }
+}
+
+/// The receiving end of pushes, and the count of their bytes not written yet.
+struct Pushed {
+    rx: tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>,
+    queued: Rc<Cell<usize>>,
+}
+
+/// Log and count a client closed for its output buffer limit (the Keyspace does the same for batch replies).
+fn obuf_closed(knobs: &Knobs, peer: &str, local: &str, pending: usize) {
+    log::warn!(
+        "Client addr={peer} laddr={local} omem={pending} scheduled to be closed ASAP for overcoming of output buffer limits."
+    );
+    knobs.obuf_disconnections.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Write a batch's replies. Under a normal-class soft limit with a time, a client that leaves more than the soft
+/// limit unread for that long is closed (the hard limit was checked while the replies were produced).
+async fn write_replies<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    buf: &[u8],
+    knobs: &Knobs,
+    peer: &str,
+    local: &str,
+) -> bool {
+    let soft = knobs.obuf_limits[OBUF_NORMAL].soft();
+    let Some((soft, secs)) = soft.filter(|&(soft, _)| buf.len() as u64 >= soft) else {
+        return stream.write_all(buf).await.is_ok();
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    let mut pos = 0;
+    while pos < buf.len() {
+        if ((buf.len() - pos) as u64) < soft {
+            return stream.write_all(&buf[pos..]).await.is_ok();
+        }
+        match tokio::time::timeout_at(deadline, stream.write(&buf[pos..])).await {
+            Ok(Ok(n)) if n > 0 => pos += n,
+            Ok(_) => return false,
+            Err(_) => {
+                obuf_closed(knobs, peer, local, buf.len() - pos);
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// How the Keyspace reaches a connection actor.
@@ -244,14 +317,16 @@ pub struct Handles {
 struct Serve {
     ks: Addr<Keyspace>,
     knobs: Arc<Knobs>,
+    peer: String,
+    local: String,
     slot: Rc<Cell<Option<usize>>>,
     refuse: Option<String>,
     link: Arc<Link>,
     adopted: bool,
 }
 
-async fn serve<S: Socket>(mut stream: S, how: Serve, mut push_rx: tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>) {
-    let Serve { ks, knobs, slot: slot_cell, refuse, link, adopted } = how;
+async fn serve<S: Socket>(mut stream: S, how: Serve, mut push: Pushed) {
+    let Serve { ks, knobs, peer, local, slot: slot_cell, refuse, link, adopted } = how;
     if let Some(reply) = refuse {
         let _ = stream.write_all(format!("-{reply}\r\n").as_bytes()).await;
         return;
@@ -292,7 +367,7 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, mut push_rx: tokio::sync::m
                 if batch.input.capacity() - batch.input.len() < READ_CHUNK / 4 {
                     batch.input.reserve(READ_CHUNK);
                 }
-                match read_input(&mut stream, &link, &mut batch.input, &mut push_rx, &mut pushes).await {
+                match read_input(&mut stream, &link, &mut batch.input, &mut push, &mut pushes).await {
                     Some(n) => batch.read_bytes += n,
                     None => return,
                 }
@@ -356,7 +431,7 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, mut push_rx: tokio::sync::m
             };
         }
         if !batch.out.is_empty() {
-            if stream.write_all(&batch.out).await.is_err() {
+            if !write_replies(&mut stream, &batch.out, &knobs, &peer, &local).await {
                 return;
             }
             batch.out.clear();
@@ -374,7 +449,7 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, mut push_rx: tokio::sync::m
         }
         resubmit = false;
         if let Some(e) = pending_error.take() {
-            let _ = stream.write_all(format!("-{e}\r\n").as_bytes()).await;
+            let _ = stream.write_all(&e.reply()).await;
             let _ = stream.shutdown().await;
             return;
         }
@@ -399,7 +474,7 @@ async fn read_input<S: Socket>(
     stream: &mut S,
     link: &Link,
     buf: &mut BytesMut,
-    push_rx: &mut tokio::sync::mpsc::UnboundedReceiver<Bytes>,
+    push: &mut Pushed,
     pushes: &mut VecDeque<Bytes>,
 ) -> Option<u64> {
     // The Keyspace may serve this client only with no part of a request buffered here: it parses from the
@@ -438,6 +513,7 @@ async fn read_input<S: Socket>(
                     if stream.write_all(&p).await.is_err() {
                         return None;
                     }
+                    push.queued.set(push.queued.get().saturating_sub(p.len()));
                 }
                 if close {
                     let _ = stream.shutdown().await;
@@ -471,7 +547,7 @@ async fn read_input<S: Socket>(
                             Err(_) => return None,
                         }
                     }
-                    Some(p) = push_rx.recv() => {
+                    Some(p) = push.rx.recv() => {
                         {
                             let mut g = link.lock();
                             if g.held {
@@ -483,6 +559,7 @@ async fn read_input<S: Socket>(
                         if stream.write_all(&p).await.is_err() {
                             return None;
                         }
+                        push.queued.set(push.queued.get().saturating_sub(p.len()));
                     }
                 }
             }

@@ -26,6 +26,49 @@ pub struct Listener {
     /// Shared with a busy script's hook (busy.rs): the listening sockets, emptied before they close, the
     /// connections' registrations, and how clients are accepted (protected mode, keepalive).
     lobby: Arc<Lobby>,
+    /// When the last accept error was logged, and how many came since (logged at most once a second).
+    accept_log: Option<std::time::Instant>,
+    accept_errors: u64,
+}
+
+/// Pause before the next accept after one failed for want of descriptors or memory: retrying at once
+/// would spin on the pending connection (the backlog keeps it until descriptors free up).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Accept failures that last until descriptors (or memory) are released: EMFILE, ENFILE, ENOBUFS, ENOMEM.
+fn out_of_resources(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM))
+}
+
+/// An accept loop over one listening socket: each accepted client, or the error, in turn; after an error
+/// that only time can clear, the next accept waits ACCEPT_BACKOFF.
+fn accept_stream<L, S, F>(l: L, accept: F) -> futures::stream::LocalBoxStream<'static, io::Result<Accepted>>
+where
+    L: 'static,
+    F: for<'a> Fn(&'a L) -> futures::future::LocalBoxFuture<'a, io::Result<S>> + 'static,
+    S: Into<Accepted>,
+{
+    stream::unfold((l, accept, false), |(l, accept, backoff)| async move {
+        if backoff {
+            tokio::time::sleep(ACCEPT_BACKOFF).await;
+        }
+        let r = accept(&l).await.map(Into::into);
+        let backoff = matches!(&r, Err(e) if out_of_resources(e));
+        Some((r, (l, accept, backoff)))
+    })
+    .boxed_local()
+}
+
+impl From<tokio::net::TcpStream> for Accepted {
+    fn from(s: tokio::net::TcpStream) -> Accepted {
+        Accepted::Tcp(s)
+    }
+}
+
+impl From<tokio::net::UnixStream> for Accepted {
+    fn from(s: tokio::net::UnixStream) -> Accepted {
+        Accepted::Unix(s)
+    }
 }
 
 /// One accepted client.
@@ -43,7 +86,7 @@ impl Listener {
         io: Vec<ArbiterHandle>,
         lobby: Arc<Lobby>,
     ) -> Self {
-        Listener { tcp, unix, keyspace, knobs, io, next_io: 0, lobby }
+        Listener { tcp, unix, keyspace, knobs, io, next_io: 0, lobby, accept_log: None, accept_errors: 0 }
     }
 
     fn start_connection(&mut self, acc: Accepted) {
@@ -133,19 +176,39 @@ impl Actor for Listener {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         for l in self.tcp.drain(..) {
-            let s = stream::unfold(l, |l| async move {
-                let r = l.accept().await.map(|(s, _)| Accepted::Tcp(s));
-                Some((r, l))
-            });
-            ctx.add_stream(s.boxed_local());
+            ctx.add_stream(accept_stream(l, |l: &TcpListener| {
+                Box::pin(async move { l.accept().await.map(|(s, _)| s) })
+            }));
         }
         if let Some(l) = self.unix.take() {
-            let s = stream::unfold(l, |l| async move {
-                let r = l.accept().await.map(|(s, _)| Accepted::Unix(s));
-                Some((r, l))
-            });
-            ctx.add_stream(s.boxed_local());
+            ctx.add_stream(accept_stream(l, |l: &UnixListener| {
+                Box::pin(async move { l.accept().await.map(|(s, _)| s) })
+            }));
         }
+    }
+}
+
+impl Listener {
+    /// Log a failed accept as Redis does ("Accepting client connection: accept: <error>"), at most once a
+    /// second: out of descriptors, the same failure repeats for every pending client until some close.
+    fn accept_failed(&mut self, e: &io::Error) {
+        let now = std::time::Instant::now();
+        if self.accept_log.is_some_and(|t| now.duration_since(t) < Duration::from_secs(1)) {
+            self.accept_errors += 1;
+            return;
+        }
+        let text = e.to_string();
+        let text = text.split(" (os error").next().unwrap_or_default();
+        if self.accept_errors > 0 {
+            log::warn!(
+                "Accepting client connection: accept: {text} ({} more since the last one logged)",
+                self.accept_errors
+            );
+        } else {
+            log::warn!("Accepting client connection: accept: {text}");
+        }
+        self.accept_log = Some(now);
+        self.accept_errors = 0;
     }
 }
 
@@ -153,7 +216,7 @@ impl StreamHandler<io::Result<Accepted>> for Listener {
     fn handle(&mut self, item: io::Result<Accepted>, _: &mut Self::Context) {
         match item {
             Ok(acc) => self.start_connection(acc),
-            Err(e) => log::warn!("Accepting client connection: {e}"),
+            Err(e) => self.accept_failed(&e),
         }
     }
 

@@ -126,6 +126,34 @@ impl AofWriter {
         Manifest::parse(&text).map_err(|e| e.to_string())
     }
 
+    /// Remove the temporary files a crash can leave in the AOF directory: a rewrite's
+    /// `temp-rewriteaof-bg-<pid>.aof` (each crash during BGREWRITEAOF would leak a base-sized file), the
+    /// incr file of AOF_WAIT_REWRITE (`temp-<appendfilename>.incr`) and a half-written manifest
+    /// (`temp-<appendfilename>.manifest`). None of them is ever in the manifest; Redis 7.0 deletes only
+    /// the manifest's history files at start-up (done in `load`) and leaks its own temp rewrite file in
+    /// `dir`. Nothing is removed while this writer has a rewrite or a temporary incr file of its own.
+    fn remove_temp_files(&self) {
+        if self.rewrite.is_some() || self.incr_temp {
+            return;
+        }
+        let Ok(entries) = fs::read_dir(&self.dir) else { return };
+        let (incr, manifest) = (aof::temp_incr_name(&self.cfg.filename), aof::temp_manifest_name(&self.cfg.filename));
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rewrite = name
+                .strip_prefix("temp-rewriteaof-bg-")
+                .and_then(|r| r.strip_suffix(".aof"))
+                .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+            let listed = self.manifest.files().any(|f| f.name == name);
+            if (rewrite || name == incr || name == manifest) && !listed && e.path().is_file() {
+                match fs::remove_file(e.path()) {
+                    Ok(()) => log::info!("Removing the temp file {name} left in the AOF directory"),
+                    Err(err) => log::warn!("Error removing the temp file {name} in the AOF directory: {err}"),
+                }
+            }
+        }
+    }
+
     /// A pre-7 single `appendonly.aof` in `dir` becomes the base of a new manifest (aofUpgradePrepare).
     fn upgrade_if_needed(&mut self) -> Result<(), String> {
         let legacy = self.cfg.root.join(&self.cfg.filename);
@@ -160,6 +188,7 @@ impl AofWriter {
     /// aof-load-truncated allows it. Ok(empty) when there is no AOF yet.
     fn load(&mut self) -> Result<Vec<LoadedFile>, String> {
         self.manifest = self.read_manifest()?;
+        self.remove_temp_files();
         self.upgrade_if_needed()?;
         let names: Vec<(String, bool)> =
             self.manifest.files().map(|f| (f.name.clone(), f.kind == aof::FileType::Base)).collect();
@@ -510,6 +539,7 @@ impl Handler<ReadManifest> for AofWriter {
 
     fn handle(&mut self, _: ReadManifest, _: &mut Self::Context) -> Self::Result {
         self.manifest = self.read_manifest()?;
+        self.remove_temp_files();
         Ok(())
     }
 }
@@ -527,12 +557,13 @@ impl Handler<OpenOnStart> for AofWriter {
     }
 }
 
-/// Batches' effects, in order; under appendfsync always `ack` is told once they are written and synced.
+/// Batches' effects, in order; each of `acks` is told once they are written (and synced under appendfsync
+/// always): the replies of those batches wait for it.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Append {
     pub bytes: Vec<Bytes>,
-    pub ack: Option<oneshot::Sender<()>>,
+    pub acks: Vec<oneshot::Sender<()>>,
 }
 
 impl Handler<Append> for AofWriter {
@@ -540,7 +571,7 @@ impl Handler<Append> for AofWriter {
 
     fn handle(&mut self, msg: Append, ctx: &mut Self::Context) {
         if self.incr.is_none() {
-            if let Some(ack) = msg.ack {
+            for ack in msg.acks {
                 let _ = ack.send(());
             }
             return;
@@ -551,7 +582,7 @@ impl Handler<Append> for AofWriter {
             ctx.notify(FlushPending);
         }
         self.pending.extend(msg.bytes);
-        self.acks.extend(msg.ack);
+        self.acks.extend(msg.acks);
     }
 }
 

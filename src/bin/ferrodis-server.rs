@@ -2,7 +2,7 @@
 //! configuration like redis-server, starts the actors (see the crate docs), and runs until SIGINT, SIGTERM
 //! or SHUTDOWN.
 
-use ferrodis::types::clock;
+use ferrodis::internal::{log_timestamp, system_ms};
 use ferrodis::{Config, Server};
 use std::io::Write;
 
@@ -29,7 +29,7 @@ fn init_logging(cfg: &Config) {
             log::Level::Info => '*',
             _ => '#',
         };
-        writeln!(buf, "{pid}:M {} {sym} {}", clock::log_timestamp(clock::system_ms()), rec.args())
+        writeln!(buf, "{pid}:M {} {sym} {}", log_timestamp(system_ms()), rec.args())
     });
     if cfg.logfile.is_empty() {
         b.target(env_logger::Target::Stdout);
@@ -54,13 +54,13 @@ fn init_logging(cfg: &Config) {
 #[link_section = ".init_array.00099"]
 static TUNE_ALLOCATOR_EARLY: extern "C" fn() = {
     extern "C" fn tune() {
-        ferrodis::alloc::tune();
+        ferrodis::internal::tune_allocator();
     }
     tune
 };
 
 fn main() {
-    ferrodis::alloc::tune();
+    ferrodis::internal::tune_allocator();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(a) = args.first() {
         if a == "-v" || a == "--version" {
@@ -76,7 +76,7 @@ fn main() {
             return;
         }
     }
-    let config = match Config::from_args(&args) {
+    let mut config = match Config::from_args(&args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
@@ -102,6 +102,14 @@ fn main() {
         Some(f) => log::warn!("Configuration loaded from {f}"),
         None => log::warn!("Warning: no config file specified, using the default config. In order to specify a config file use ferrodis-server /path/to/redis.conf"),
     }
+    // As Redis's initServer: make the descriptor limit fit maxclients, or lower maxclients to fit it (so
+    // that surplus clients are answered "max number of clients reached" instead of exhausting descriptors).
+    let files = ferrodis::internal::adjust_open_files_limit(config.maxclients);
+    if let Some(fatal) = files.fatal {
+        log::warn!("{fatal}");
+        std::process::exit(1);
+    }
+    config.maxclients = files.maxclients;
     if config.daemonize {
         log::warn!("daemonize yes is not supported (ferrodis never forks); running in the foreground");
     }

@@ -2,7 +2,7 @@
 //! request, the CONFIG SET appendonly/appendfsync hooks, INFO persistence's AOF fields, and `replay`, which
 //! executes the commands of loaded AOF files through the normal command path.
 //!
-//! Commands only record what they want in `State::aof` (`requests`, `load_pending`): the Keyspace acts on it
+//! Commands only record what they want in `Persistence::aof` (`requests`, `load_pending`): the Keyspace acts on it
 //! after the batch (actors/persistence.rs), since starting a rewrite or reading files involves the AofWriter.
 
 use super::spec::*;
@@ -10,7 +10,6 @@ use super::{exec_request, set_feed_enabled, table, Argv, Ctx, State};
 use crate::error::CmdError;
 use crate::persist::aof::Scanned;
 use crate::resp::encode::Out;
-use crate::spec;
 use crate::types::clock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -93,7 +92,7 @@ impl AofShared {
 
 /// While the AOF cannot be written, writes (and PING) are refused as Redis's writeCommandsDeniedByDiskError.
 pub fn write_error(s: &State) -> Option<CmdError> {
-    let sh = &s.aof.shared;
+    let sh = &s.persist.aof.shared;
     if sh.last_write_ok.load(Ordering::Relaxed) {
         return None;
     }
@@ -147,8 +146,8 @@ impl Default for AofState {
 
 /// BGREWRITEAOF: replies and errors as Redis 7.0's bgrewriteaofCommand.
 fn bgrewriteaof(cx: &mut Ctx<'_>) -> CmdResult {
-    let in_exec = cx.s.in_exec;
-    let a = &mut cx.s.aof;
+    let in_exec = cx.s.exec.in_exec;
+    let a = &mut cx.s.persist.aof;
     if a.rewrite_in_progress {
         return Err(CmdError::new("ERR Background append only file rewriting already in progress"));
     }
@@ -173,7 +172,7 @@ fn bgrewriteaof(cx: &mut Ctx<'_>) -> CmdResult {
 
 /// CONFIG SET is about to commit `new`: refuse turning the AOF on where persistence is not available.
 pub fn check_config(s: &State, new: &crate::config::Config) -> Result<(), CmdError> {
-    if new.appendonly && !s.config.appendonly && !s.aof.available {
+    if new.appendonly && !s.config.appendonly && !s.persist.aof.available {
         return Err(CmdError::new(
             "ERR CONFIG SET failed (possibly related to argument 'appendonly') - AOF is not available (persistence-available is no)",
         ));
@@ -183,36 +182,36 @@ pub fn check_config(s: &State, new: &crate::config::Config) -> Result<(), CmdErr
 
 /// CONFIG SET committed: ask the Keyspace to follow appendonly / appendfsync changes.
 pub fn config_changed(s: &mut State, old: &crate::config::Config) {
-    if !s.aof.available {
+    if !s.persist.aof.available {
         return;
     }
     if s.config.appendfsync != old.appendfsync {
         let f = Fsync::parse(&s.config.appendfsync);
-        s.aof.fsync = f;
-        s.aof.requests.push(AofRequest::Fsync(f));
+        s.persist.aof.fsync = f;
+        s.persist.aof.requests.push(AofRequest::Fsync(f));
     }
     if s.config.appendonly != old.appendonly {
-        s.aof.requests.push(if s.config.appendonly { AofRequest::Enable } else { AofRequest::Disable });
+        s.persist.aof.requests.push(if s.config.appendonly { AofRequest::Enable } else { AofRequest::Disable });
     }
 }
 
 /// DEBUG LOADAOF: the Keyspace flushes the AOF, empties every database, loads the files and then writes the
 /// reply (+OK) before the rest of the pipeline runs.
 pub fn debug_loadaof(cx: &mut Ctx<'_>) -> CmdResult {
-    if !cx.s.aof.available {
+    if !cx.s.persist.aof.available {
         return Err(CmdError::new("ERR DEBUG LOADAOF is not available (persistence-available is no)"));
     }
-    if cx.s.in_exec || cx.s.in_script {
+    if cx.s.exec.in_exec || cx.s.exec.in_script {
         return Err(CmdError::new("ERR DEBUG LOADAOF can't run inside a transaction or a script"));
     }
-    cx.s.aof.load_pending = true;
+    cx.s.persist.aof.load_pending = true;
     Ok(())
 }
 
 /// The `loading:` value and the AOF lines of INFO persistence, from `aof_enabled` to `aof_last_cow_size`'s
 /// neighbours, as Redis 7.0's genRedisInfoString.
 pub fn info_fields(s: &State) -> (u8, String, String) {
-    let a = &s.aof;
+    let a = &s.persist.aof;
     let now = clock::system_ms();
     let current = if a.rewrite_in_progress { (now - a.rewrite_started_ms) / 1000 } else { -1 };
     let write_ok = a.shared.last_write_ok.load(Ordering::Relaxed);
@@ -253,14 +252,15 @@ pub struct LoadedFile {
 /// client): MULTI/EXEC work as usual; nothing is fed to replicas or the AOF; keys are not expired while
 /// loading; command statistics are left as they were. Err carries the message Redis logs before giving up.
 pub fn replay(s: &mut State, files: &[LoadedFile]) -> Result<(), String> {
-    let feed_was = s.feed.enabled;
+    let feed_was = s.prop.feed.enabled;
     set_feed_enabled(s, false);
     let lazy: Vec<bool> = s.dbs.iter().map(|d| d.lazy_expire).collect();
     for d in &mut s.dbs {
         d.lazy_expire = false;
     }
-    let stats = (s.cmd_stats.clone(), s.error_stats.clone(), s.stats.commands_processed, s.stats.error_replies);
-    s.aof.loading = true;
+    let stats =
+        (s.stats.cmd_stats.clone(), s.stats.error_stats.clone(), s.stats.commands_processed, s.stats.error_replies);
+    s.persist.aof.loading = true;
     let mut res = Ok(());
     for f in files {
         res = replay_file(s, f);
@@ -268,8 +268,8 @@ pub fn replay(s: &mut State, files: &[LoadedFile]) -> Result<(), String> {
             break;
         }
     }
-    s.aof.loading = false;
-    (s.cmd_stats, s.error_stats, s.stats.commands_processed, s.stats.error_replies) = stats;
+    s.persist.aof.loading = false;
+    (s.stats.cmd_stats, s.stats.error_stats, s.stats.commands_processed, s.stats.error_replies) = stats;
     for (d, l) in s.dbs.iter_mut().zip(lazy) {
         d.lazy_expire = l;
     }
@@ -279,10 +279,10 @@ pub fn replay(s: &mut State, files: &[LoadedFile]) -> Result<(), String> {
 
 fn replay_file(s: &mut State, f: &LoadedFile) -> Result<(), String> {
     let start = Instant::now();
-    let (next_id, received) = (s.next_client_id, s.stats.connections_received);
+    let (next_id, received) = (s.clients.next_id, s.stats.connections_received);
     let me = s.add_client("aof".into(), String::new());
     // The loader's client is no connection: it takes no client id and counts for nothing.
-    s.next_client_id = next_id;
+    s.clients.next_id = next_id;
     s.stats.connections_received = received;
     let c = &mut s.clients[me];
     c.id = u64::MAX;
@@ -320,23 +320,15 @@ fn replay_file(s: &mut State, f: &LoadedFile) -> Result<(), String> {
     res
 }
 
-pub const SPECS: &[CommandSpec] = &[spec!(
-    "bgrewriteaof",
-    1,
-    ADMIN | NOSCRIPT,
-    (0, 0, 0),
-    SERVER,
-    "server",
-    "1.0.0",
-    "Asynchronously rewrite the append-only file",
-    "O(1)",
-    bgrewriteaof
-)];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("server", [
+    cmd("bgrewriteaof", 1, ADMIN | NOSCRIPT, bgrewriteaof).doc("1.0.0", "O(1)", "Asynchronously rewrite the append-only file"),
+]);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::testutil::{new, run};
+    use crate::commands::testutil::{bulk, err, int, new, ok, run, run_raw, simple};
     use crate::persist::aof;
 
     fn file(cmds: &[&[&str]]) -> LoadedFile {
@@ -365,10 +357,10 @@ mod tests {
         replay(&mut t.s, &[f]).unwrap();
         assert_eq!(t.s.stats.commands_processed, before);
         run(&mut t, &["select", "1"]);
-        assert_eq!(run(&mut t, &["get", "a"]), "$1\r\n2\r\n");
+        assert_eq!(run(&mut t, &["get", "a"]), bulk("2"));
         // An expired key is still loaded, and goes away on first access after the load.
-        assert_eq!(run(&mut t, &["exists", "l"]), ":0\r\n");
-        assert!(!t.s.aof.loading);
+        assert_eq!(run(&mut t, &["exists", "l"]), int(0));
+        assert!(!t.s.persist.aof.loading);
     }
 
     #[test]
@@ -382,36 +374,36 @@ mod tests {
     #[test]
     fn writes_are_refused_while_the_aof_cannot_be_written() {
         let mut t = new();
-        t.s.aof.mode = AofMode::On;
-        assert_eq!(run(&mut t, &["set", "k", "v"]), "+OK\r\n");
-        t.s.aof.shared.write_failed(&std::io::Error::from_raw_os_error(28));
+        t.s.persist.aof.mode = AofMode::On;
+        assert_eq!(run(&mut t, &["set", "k", "v"]), ok());
+        t.s.persist.aof.shared.write_failed(&std::io::Error::from_raw_os_error(28));
         assert_eq!(
             run(&mut t, &["set", "k", "v"]),
-            "-MISCONF Errors writing to the AOF file: No space left on device\r\n"
+            err("MISCONF Errors writing to the AOF file: No space left on device")
         );
-        assert!(run(&mut t, &["ping"]).starts_with("-MISCONF"));
-        assert_eq!(run(&mut t, &["get", "k"]), "$1\r\nv\r\n");
-        assert!(run(&mut t, &["info", "persistence"]).contains("aof_last_write_status:err"));
+        assert!(run_raw(&mut t, &["ping"]).starts_with("-MISCONF"));
+        assert_eq!(run(&mut t, &["get", "k"]), bulk("v"));
+        assert!(run_raw(&mut t, &["info", "persistence"]).contains("aof_last_write_status:err"));
         // With the AOF off nothing is refused.
-        t.s.aof.mode = AofMode::Off;
-        assert_eq!(run(&mut t, &["set", "k", "w"]), "+OK\r\n");
+        t.s.persist.aof.mode = AofMode::Off;
+        assert_eq!(run(&mut t, &["set", "k", "w"]), ok());
     }
 
     #[test]
     fn bgrewriteaof_replies() {
         let mut t = new();
-        assert!(run(&mut t, &["bgrewriteaof"]).starts_with("-ERR Can't execute an AOF background rewriting."));
-        t.s.aof.available = true;
-        assert_eq!(run(&mut t, &["bgrewriteaof"]), "+Background append only file rewriting started\r\n");
-        assert_eq!(t.s.aof.requests, vec![AofRequest::Rewrite]);
+        assert!(run_raw(&mut t, &["bgrewriteaof"]).starts_with("-ERR Can't execute an AOF background rewriting."));
+        t.s.persist.aof.available = true;
+        assert_eq!(run(&mut t, &["bgrewriteaof"]), simple("Background append only file rewriting started"));
+        assert_eq!(t.s.persist.aof.requests, vec![AofRequest::Rewrite]);
         assert_eq!(
             run(&mut t, &["bgrewriteaof"]),
-            "-ERR Background append only file rewriting already in progress\r\n"
+            err("ERR Background append only file rewriting already in progress")
         );
-        t.s.aof.rewrite_in_progress = false;
+        t.s.persist.aof.rewrite_in_progress = false;
         run(&mut t, &["multi"]);
         run(&mut t, &["bgrewriteaof"]);
-        assert!(run(&mut t, &["exec"]).contains("+Background append only file rewriting scheduled"));
-        assert!(t.s.aof.rewrite_scheduled);
+        assert!(run_raw(&mut t, &["exec"]).contains("+Background append only file rewriting scheduled"));
+        assert!(t.s.persist.aof.rewrite_scheduled);
     }
 }

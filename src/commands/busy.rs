@@ -67,14 +67,14 @@ pub trait Waiting {
 /// are put back afterwards: the commands served do not run inside the script.
 pub fn serve_waiting(s: &mut State, script_client: usize) {
     let Some(mut w) = s.waiting.take() else { return };
-    let (in_exec, in_script) = (s.in_exec, s.in_script);
-    s.in_exec = false;
-    s.in_script = false;
+    let (in_exec, in_script) = (s.exec.in_exec, s.exec.in_script);
+    s.exec.in_exec = false;
+    s.exec.in_script = false;
     let now = crate::types::clock::now_ms();
     w.serve(s, script_client);
     crate::types::clock::restore(now);
-    s.in_exec = in_exec;
-    s.in_script = in_script;
+    s.exec.in_exec = in_exec;
+    s.exec.in_script = in_script;
     s.waiting = Some(w);
 }
 
@@ -113,7 +113,7 @@ pub fn kill(s: &mut State, eval: bool) -> Result<(), CmdError> {
 mod tests {
     use super::*;
     use crate::commands::run_args;
-    use crate::commands::testutil::{new, run};
+    use crate::commands::testutil::{new, run_raw as run};
     use std::cell::RefCell;
     use std::rc::Rc;
 
@@ -188,7 +188,7 @@ mod tests {
             ]
         );
         assert!(r.starts_with("-ERR Script killed by user with SCRIPT KILL... script: "), "{r}");
-        assert!(t.s.shutdown.is_none());
+        assert!(t.s.server.shutdown.is_none());
         // Nothing runs now: the KILL commands say so, and the transaction refused meanwhile is gone.
         assert_eq!(run(&mut t, &["script", "kill"]), "-NOTBUSY No scripts in execution right now.\r\n");
         assert_eq!(run(&mut t, &["function", "kill"]), "-NOTBUSY No scripts in execution right now.\r\n");
@@ -205,7 +205,7 @@ mod tests {
                           NOSAVE command.\r\n";
         assert_eq!(replies, vec![unkillable.to_string(), unkillable.into(), err(&BUSY_EVAL), String::new()]);
         assert!(r.starts_with(&format!("-{STOPPED} script: ")), "{r}");
-        assert!(t.s.shutdown.is_some_and(|req| req.save == Some(false)));
+        assert!(t.s.server.shutdown.is_some_and(|req| req.save == Some(false)));
     }
 
     #[test]

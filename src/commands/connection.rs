@@ -4,7 +4,6 @@
 use super::spec::*;
 use super::{Client, Ctx, Pause, ReplyMode};
 use crate::error::CmdError;
-use crate::spec;
 use crate::types::clock;
 
 const AUTH_NO_PASSWORD: CmdError = CmdError::new(
@@ -206,7 +205,7 @@ pub fn client_line(c: &Client, now: i64, paused: bool) -> String {
     let name = c.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
     let qbuf = c.qbuf;
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}\n",
         c.id,
         c.addr,
         c.laddr,
@@ -219,7 +218,8 @@ pub fn client_line(c: &Client, now: i64, paused: bool) -> String {
         qbuf,
         16384usize.saturating_sub(qbuf),
         qbuf / 2,
-        qbuf + 16384 + 1024,
+        c.obuf,
+        qbuf + c.obuf + 16384 + 1024,
         c.last_cmd,
         c.resp
     )
@@ -274,7 +274,7 @@ fn client_list(cx: &mut Ctx<'_>) -> CmdResult {
             return Err(CmdError::SYNTAX);
         }
     }
-    let paused = cx.s.pause.is_some();
+    let paused = cx.s.server.pause.is_some();
     let mut text = String::new();
     for (_, c) in cx.s.clients.iter() {
         if c.local {
@@ -297,7 +297,7 @@ fn client_list(cx: &mut Ctx<'_>) -> CmdResult {
 }
 
 fn client_info(cx: &mut Ctx<'_>) -> CmdResult {
-    let line = client_line(&cx.s.clients[cx.me], clock::now_ms(), cx.s.pause.is_some());
+    let line = client_line(&cx.s.clients[cx.me], clock::now_ms(), cx.s.server.pause.is_some());
     cx.out.verbatim("txt", line.as_bytes());
     Ok(())
 }
@@ -385,7 +385,7 @@ fn client_kill(cx: &mut Ctx<'_>) -> CmdResult {
             cx.s.clients[slot].close_after_reply = true;
         } else {
             cx.s.clients[slot].killed = true;
-            cx.s.kill_list.push(slot);
+            cx.s.clients.kill_list.push(slot);
         }
     }
     if old_style {
@@ -448,17 +448,17 @@ fn client_pause(cx: &mut Ctx<'_>) -> CmdResult {
     };
     let until = clock::now_ms().saturating_add(ms);
     // A new pause never shortens or weakens one in force (Redis's pauseClients).
-    let p = match cx.s.pause {
+    let p = match cx.s.server.pause {
         Some(old) if old.until_ms > clock::now_ms() => Pause { until_ms: old.until_ms.max(until), all: old.all || all },
         _ => Pause { until_ms: until, all },
     };
-    cx.s.pause = Some(p);
+    cx.s.server.pause = Some(p);
     cx.out.ok();
     Ok(())
 }
 
 fn client_unpause(cx: &mut Ctx<'_>) -> CmdResult {
-    cx.s.pause = None;
+    cx.s.server.pause = None;
     cx.out.ok();
     Ok(())
 }
@@ -476,7 +476,7 @@ fn client_unblock(cx: &mut Ctx<'_>) -> CmdResult {
     match target {
         Some(slot) => {
             cx.s.clients[slot].unblock_pending = Some(error);
-            cx.s.unblock_requests.push((slot, error));
+            cx.s.clients.unblock_requests.push((slot, error));
             cx.out.int(1);
         }
         None => cx.out.int(0),
@@ -552,295 +552,69 @@ pub fn help(cx: &mut Ctx<'_>, cmd: &str, lines: &[&str]) -> CmdResult {
     Ok(())
 }
 
-fn container(_: &mut Ctx<'_>) -> CmdResult {
-    // Never runs: the executor replies for containers whose subcommand is missing or unknown.
-    Err(CmdError::SYNTAX)
-}
-
 const CONN: u32 = NO_AUTH | LOADING | STALE | FAST;
 
-const CLIENT_SUBS: &[CommandSpec] = &[
-    spec!(
-        "client|id",
-        2,
-        NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "5.0.0",
-        "Returns the unique client ID of the connection.",
-        "O(1)",
-        client_id
-    ),
-    spec!(
-        "client|setname",
-        3,
-        NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "2.6.9",
-        "Sets the connection name.",
-        "O(1)",
-        client_setname
-    ),
-    spec!(
-        "client|getname",
-        2,
-        NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "2.6.9",
-        "Returns the name of the connection.",
-        "O(1)",
-        client_getname
-    ),
-    spec!(
-        "client|list",
-        -2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "2.4.0",
-        "Lists open connections.",
-        "O(N) where N is the number of client connections",
-        client_list
-    ),
-    spec!(
-        "client|info",
-        2,
-        NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "6.2.0",
-        "Returns information about the connection.",
-        "O(1)",
-        client_info
-    ),
-    spec!(
-        "client|kill",
-        -3,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "2.4.0",
-        "Terminates open connections.",
-        "O(N) where N is the number of client connections",
-        client_kill
-    ),
-    spec!(
-        "client|reply",
-        3,
-        NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "3.2.0",
-        "Instructs the server whether to reply to commands.",
-        "O(1)",
-        client_reply
-    ),
-    spec!(
-        "client|no-evict",
-        3,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "7.0.0",
-        "Sets the client eviction mode of the connection.",
-        "O(1)",
-        client_no_evict
-    ),
-    spec!(
-        "client|pause",
-        -3,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "3.0.0",
-        "Suspends commands processing.",
-        "O(1)",
-        client_pause
-    ),
-    spec!(
-        "client|unpause",
-        2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "6.2.0",
-        "Resumes processing commands from paused clients.",
-        "O(N) Where N is the number of paused clients",
-        client_unpause
-    ),
-    spec!(
-        "client|unblock",
-        -3,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "5.0.0",
-        "Unblocks a client blocked by a blocking command from a different connection.",
-        "O(log N) where N is the number of client connections",
-        client_unblock
-    ),
-    spec!(
-        "client|getredir",
-        2,
-        NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "6.0.0",
-        "Returns the client ID to which the connection's tracking notifications are redirected.",
-        "O(1)",
-        client_getredir
-    ),
-    spec!(
-        "client|help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "5.0.0",
-        "Returns helpful text about the different subcommands.",
-        "O(1)",
-        client_help
-    ),
-];
+#[rustfmt::skip]
+const CLIENT_SUBS: &[CommandSpec] = &family("connection", [
+    cmd("client|id", 2, NOSCRIPT | LOADING | STALE, client_id).acl(CONNECTION).doc("5.0.0", "O(1)", "Returns the unique client ID of the connection."),
+    cmd("client|setname", 3, NOSCRIPT | LOADING | STALE, client_setname).acl(CONNECTION).doc("2.6.9", "O(1)", "Sets the connection name."),
+    cmd("client|getname", 2, NOSCRIPT | LOADING | STALE, client_getname).acl(CONNECTION).doc("2.6.9", "O(1)", "Returns the name of the connection."),
+    cmd("client|list", -2, ADMIN | NOSCRIPT | LOADING | STALE, client_list).acl(CONNECTION).doc("2.4.0", "O(N) where N is the number of client connections", "Lists open connections."),
+    cmd("client|info", 2, NOSCRIPT | LOADING | STALE, client_info).acl(CONNECTION).doc("6.2.0", "O(1)", "Returns information about the connection."),
+    cmd("client|kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, client_kill).acl(CONNECTION).doc("2.4.0", "O(N) where N is the number of client connections", "Terminates open connections."),
+    cmd("client|reply", 3, NOSCRIPT | LOADING | STALE, client_reply).acl(CONNECTION).doc("3.2.0", "O(1)", "Instructs the server whether to reply to commands."),
+    cmd("client|no-evict", 3, ADMIN | NOSCRIPT | LOADING | STALE, client_no_evict).acl(CONNECTION).doc("7.0.0", "O(1)", "Sets the client eviction mode of the connection."),
+    cmd("client|pause", -3, ADMIN | NOSCRIPT | LOADING | STALE, client_pause).acl(CONNECTION).doc("3.0.0", "O(1)", "Suspends commands processing."),
+    cmd("client|unpause", 2, ADMIN | NOSCRIPT | LOADING | STALE, client_unpause).acl(CONNECTION).doc("6.2.0", "O(N) Where N is the number of paused clients", "Resumes processing commands from paused clients."),
+    cmd("client|unblock", -3, ADMIN | NOSCRIPT | LOADING | STALE, client_unblock).acl(CONNECTION).doc("5.0.0", "O(log N) where N is the number of client connections", "Unblocks a client blocked by a blocking command from a different connection."),
+    cmd("client|getredir", 2, NOSCRIPT | LOADING | STALE, client_getredir).acl(CONNECTION).doc("6.0.0", "O(1)", "Returns the client ID to which the connection's tracking notifications are redirected."),
+    cmd("client|help", 2, LOADING | STALE, client_help).acl(CONNECTION).doc("5.0.0", "O(1)", "Returns helpful text about the different subcommands."),
+]);
 
-pub const SPECS: &[CommandSpec] = &[
-    spec!(
-        "ping",
-        -1,
-        FAST,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "1.0.0",
-        "Returns the server's liveliness response.",
-        "O(1)",
-        ping
-    ),
-    spec!("echo", 2, FAST, (0, 0, 0), CONNECTION, "connection", "1.0.0", "Returns the given string.", "O(1)", echo),
-    spec!(
-        "quit",
-        -1,
-        ALLOW_BUSY | NOSCRIPT | CONN,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "1.0.0",
-        "Closes the connection.",
-        "O(1)",
-        quit
-    ),
-    spec!(
-        "select",
-        2,
-        LOADING | STALE | FAST,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "1.0.0",
-        "Changes the selected database.",
-        "O(1)",
-        select
-    ),
-    spec!(
-        "auth",
-        -2,
-        NOSCRIPT | CONN | ALLOW_BUSY,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "1.0.0",
-        "Authenticates the connection.",
-        "O(N) where N is the number of passwords defined for the user",
-        auth
-    ),
-    spec!(
-        "hello",
-        -1,
-        NOSCRIPT | CONN | ALLOW_BUSY,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "6.0.0",
-        "Handshakes with the Redis server.",
-        "O(1)",
-        hello
-    ),
-    spec!(
-        "reset",
-        1,
-        NOSCRIPT | CONN | ALLOW_BUSY,
-        (0, 0, 0),
-        CONNECTION,
-        "connection",
-        "6.2.0",
-        "Resets the connection.",
-        "O(1)",
-        reset
-    ),
-    CommandSpec {
-        subcommands: CLIENT_SUBS,
-        ..spec!(
-            "client",
-            -2,
-            0,
-            (0, 0, 0),
-            CONNECTION,
-            "connection",
-            "2.4.0",
-            "A container for client connection commands.",
-            "Depends on subcommand.",
-            container
-        )
-    },
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("connection", [
+    cmd("ping", -1, FAST, ping).acl(CONNECTION).doc("1.0.0", "O(1)", "Returns the server's liveliness response."),
+    cmd("echo", 2, FAST, echo).acl(CONNECTION).doc("1.0.0", "O(1)", "Returns the given string."),
+    cmd("quit", -1, ALLOW_BUSY | NOSCRIPT | CONN, quit).acl(CONNECTION).doc("1.0.0", "O(1)", "Closes the connection."),
+    cmd("select", 2, LOADING | STALE | FAST, select).acl(CONNECTION).doc("1.0.0", "O(1)", "Changes the selected database."),
+    cmd("auth", -2, NOSCRIPT | CONN | ALLOW_BUSY, auth).acl(CONNECTION).doc("1.0.0", "O(N) where N is the number of passwords defined for the user", "Authenticates the connection."),
+    cmd("hello", -1, NOSCRIPT | CONN | ALLOW_BUSY, hello).acl(CONNECTION).doc("6.0.0", "O(1)", "Handshakes with the Redis server."),
+    cmd("reset", 1, NOSCRIPT | CONN | ALLOW_BUSY, reset).acl(CONNECTION).doc("6.2.0", "O(1)", "Resets the connection."),
+    cmd("client", -2, 0, container).acl(CONNECTION).subs(CLIENT_SUBS).doc("2.4.0", "Depends on subcommand.", "A container for client connection commands."),
+]);
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::testutil::{new, run};
+    use crate::commands::testutil::{bulk, err, int, new, ok, run, run_raw, simple};
 
     #[test]
     fn ping_echo_select() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["PING"]), "+PONG\r\n");
-        assert_eq!(run(&mut t, &["ping", "hi"]), "$2\r\nhi\r\n");
-        assert_eq!(run(&mut t, &["ping", "a", "b"]), "-ERR wrong number of arguments for 'ping' command\r\n");
-        assert_eq!(run(&mut t, &["echo", "x"]), "$1\r\nx\r\n");
-        assert_eq!(run(&mut t, &["select", "3"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["PING"]), simple("PONG"));
+        assert_eq!(run(&mut t, &["ping", "hi"]), bulk("hi"));
+        assert_eq!(run(&mut t, &["ping", "a", "b"]), err("ERR wrong number of arguments for 'ping' command"));
+        assert_eq!(run(&mut t, &["echo", "x"]), bulk("x"));
+        assert_eq!(run(&mut t, &["select", "3"]), ok());
         assert_eq!(t.s.clients[t.me].db, 3);
-        assert_eq!(run(&mut t, &["select", "16"]), "-ERR DB index is out of range\r\n");
-        assert_eq!(run(&mut t, &["select", "x"]), "-ERR value is not an integer or out of range\r\n");
+        assert_eq!(run(&mut t, &["select", "16"]), err("ERR DB index is out of range"));
+        assert_eq!(run(&mut t, &["select", "x"]), err("ERR value is not an integer or out of range"));
     }
 
     #[test]
     fn auth_and_hello() {
         let mut t = new();
-        assert!(run(&mut t, &["auth", "x"]).starts_with("-ERR AUTH <password> called without"));
+        assert!(run_raw(&mut t, &["auth", "x"]).starts_with("-ERR AUTH <password> called without"));
         t.s.config.requirepass = "pw".into();
         t.s.clients[t.me].authenticated = false;
-        assert_eq!(run(&mut t, &["ping"]), "-NOAUTH Authentication required.\r\n");
-        assert_eq!(run(&mut t, &["auth", "bad"]), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
-        assert_eq!(run(&mut t, &["auth", "pw"]), "+OK\r\n");
-        assert_eq!(run(&mut t, &["ping"]), "+PONG\r\n");
-        let r = run(&mut t, &["hello", "3"]);
+        assert_eq!(run(&mut t, &["ping"]), err("NOAUTH Authentication required."));
+        assert_eq!(run(&mut t, &["auth", "bad"]), err("WRONGPASS invalid username-password pair or user is disabled."));
+        assert_eq!(run(&mut t, &["auth", "pw"]), ok());
+        assert_eq!(run(&mut t, &["ping"]), simple("PONG"));
+        let r = run_raw(&mut t, &["hello", "3"]);
         assert!(r.starts_with("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n"), "{r}");
         assert_eq!(t.s.clients[t.me].resp, 3);
-        assert_eq!(run(&mut t, &["hello", "4"]), "-NOPROTO unsupported protocol version\r\n");
-        assert_eq!(run(&mut t, &["reset"]), "+RESET\r\n");
+        assert_eq!(run(&mut t, &["hello", "4"]), err("NOPROTO unsupported protocol version"));
+        assert_eq!(run(&mut t, &["reset"]), simple("RESET"));
         assert_eq!(t.s.clients[t.me].resp, 2);
         assert!(!t.s.clients[t.me].authenticated);
     }
@@ -851,18 +625,18 @@ mod tests {
         t.s.clients[t.me].local = false;
         assert_eq!(
             run(&mut t, &["client", "setname", "a b"]),
-            "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
+            err("ERR Client names cannot contain spaces, newlines or special characters.")
         );
-        assert_eq!(run(&mut t, &["client", "setname", "foo"]), "+OK\r\n");
-        assert_eq!(run(&mut t, &["client", "getname"]), "$3\r\nfoo\r\n");
-        let list = run(&mut t, &["client", "list"]);
+        assert_eq!(run(&mut t, &["client", "setname", "foo"]), ok());
+        assert_eq!(run(&mut t, &["client", "getname"]), bulk("foo"));
+        let list = run_raw(&mut t, &["client", "list"]);
         assert!(list.contains("name=foo") && list.contains("cmd=client|list"), "{list}");
-        assert_eq!(run(&mut t, &["client", "foo"]), "-ERR unknown subcommand 'foo'. Try CLIENT HELP.\r\n");
-        assert_eq!(run(&mut t, &["client", "kill", "1.2.3.4:5"]), "-ERR No such client\r\n");
-        assert_eq!(run(&mut t, &["client", "kill", "id", "999"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["client", "id"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["client", "pause", "100", "write"]), "+OK\r\n");
-        assert!(t.s.pause.is_some_and(|p| !p.all));
-        assert_eq!(run(&mut t, &["client", "unpause"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["client", "foo"]), err("ERR unknown subcommand 'foo'. Try CLIENT HELP."));
+        assert_eq!(run(&mut t, &["client", "kill", "1.2.3.4:5"]), err("ERR No such client"));
+        assert_eq!(run(&mut t, &["client", "kill", "id", "999"]), int(0));
+        assert_eq!(run(&mut t, &["client", "id"]), int(1));
+        assert_eq!(run(&mut t, &["client", "pause", "100", "write"]), ok());
+        assert!(t.s.server.pause.is_some_and(|p| !p.all));
+        assert_eq!(run(&mut t, &["client", "unpause"]), ok());
     }
 }

@@ -2,9 +2,9 @@
 //! the handler with its `Ctx`, stats, propagation), as the Keyspace actor calls them (commands layer).
 
 use super::batch::{pack_args, Argv, Batch};
-use super::client::{Blocked, Client, ReplyMode};
+use super::client::{Client, ReplyMode};
 use super::spec::*;
-use super::state::State;
+use super::state::{State, OBUF_NORMAL, OBUF_REPLICA};
 use super::table::table;
 use super::{aof, multi, scripting};
 use crate::error::CmdError;
@@ -64,7 +64,7 @@ impl<'a> Ctx<'a> {
 
     /// Note a change to `key` in database `db` (MOVE, COPY ... DB).
     pub fn modified_in(&mut self, db: usize, key: &[u8]) {
-        self.s.dirty += 1;
+        self.s.persist.dirty += 1;
         self.s.touch_key(db, key);
     }
 
@@ -72,43 +72,31 @@ impl<'a> Ctx<'a> {
     /// called several times to propagate several commands; with no call at all nothing is propagated only
     /// if the command changed nothing.
     pub fn propagate_as(&mut self, args: &[&[u8]]) {
-        if self.s.feed.enabled {
-            self.s.prop_override.get_or_insert_with(Vec::new).push(args.iter().map(|a| a.to_vec()).collect());
+        if self.s.prop.feed.enabled {
+            self.s.prop.chosen.get_or_insert_with(Vec::new).push(args.iter().map(|a| a.to_vec()).collect());
         }
     }
 
     /// Propagate nothing for this command even though it changed data (its effects went out another way).
     pub fn no_propagate(&mut self) {
-        if self.s.feed.enabled {
-            self.s.prop_override = Some(Vec::new());
+        if self.s.prop.feed.enabled {
+            self.s.prop.chosen = Some(Vec::new());
         }
     }
 
     /// May this command block? Not inside MULTI/EXEC: there blocking commands answer as if timed out.
     pub fn can_block(&self) -> bool {
-        !self.s.in_exec
+        !self.s.exec.in_exec
     }
 
     /// Block the client until one of `keys` (in the selected db) is written, or until `deadline_ms`
     /// (absolute Unix ms, 0 = never). Write no reply: when a key is written the command runs again from the
     /// start (and may block again, keeping its first deadline); on timeout the client gets a null array.
     pub fn block(&mut self, keys: &[&[u8]], deadline_ms: i64) {
-        let (me, db) = (self.me, self.db);
-        let s = &mut *self.s;
-        s.block_called = true;
+        let db = self.db;
+        self.s.exec.block_called = true;
         let keys: Vec<(usize, Vec<u8>)> = keys.iter().map(|k| (db, k.to_vec())).collect();
-        let deadline_ms = match &s.clients[me].blocked {
-            // Woken but nothing to serve: stay in line where we were, with the first deadline.
-            Some(b) if b.keys == keys => return,
-            Some(b) => b.deadline_ms,
-            None => deadline_ms,
-        };
-        s.unblock(me);
-        for k in &keys {
-            s.blocked_on.entry(k.clone()).or_default().push_back(me);
-        }
-        s.clients[me].blocked = Some(Blocked { keys, deadline_ms, stream_ids: Vec::new() });
-        s.blocked_clients += 1;
+        self.s.clients.block(self.me, keys, deadline_ms);
     }
 
     /// Parse argument `i` as an i64 (`ERR value is not an integer or out of range`).
@@ -125,7 +113,7 @@ impl<'a> Ctx<'a> {
 /// Write `err` as the reply and count it.
 pub fn reply_error(s: &mut State, out: &mut Out, err: &CmdError) {
     out.error(&err.0);
-    s.count_error(err);
+    s.stats.count_error(err);
 }
 
 /// Why a request was refused before running, if it was.
@@ -133,27 +121,32 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
     if !spec.arity_ok(argv.len()) {
         return Some(CmdError::arity(spec.name));
     }
+    if spec.name == "debug" {
+        if let Some(e) = super::debug::debug_refusal(s, client) {
+            return Some(e);
+        }
+    }
     if !client.authenticated && !spec.has(NO_AUTH) {
         return Some(CmdError::NOAUTH);
     }
     // While a script is busy the memory check waits (Redis skips it then too): BUSY comes first.
     if spec.has(DENYOOM)
-        && !s.in_script
+        && !s.exec.in_script
         && s.busy.is_none()
-        && !s.aof.loading
+        && !s.persist.aof.loading
         && s.over_maxmemory()
         && s.config.maxmemory_policy == "noeviction"
     {
         return Some(CmdError::OOM);
     }
-    if s.aof.mode != aof::AofMode::Off && (spec.has(WRITE) || spec.name == "ping") && !s.in_script {
+    if s.persist.aof.mode != aof::AofMode::Off && (spec.has(WRITE) || spec.name == "ping") && !s.exec.in_script {
         if let Some(err) = aof::write_error(s) {
             return Some(err);
         }
     }
     // Other clients, served from a busy script's hook; the script's own calls go on.
     if let Some(b) = &s.busy {
-        if !s.in_script && !spec.has(ALLOW_BUSY) {
+        if !s.exec.in_script && !spec.has(ALLOW_BUSY) {
             return Some(b.error());
         }
     }
@@ -163,7 +156,7 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
 /// Is the client held back by CLIENT PAUSE for this command? Scripts count by their declared flags
 /// (a `no-writes` script or function is a read), as Redis's evalGetCommandFlags.
 pub fn paused_for(s: &State, spec: &'static CommandSpec, argv: &Argv<'_>, now: i64) -> bool {
-    match s.pause {
+    match s.server.pause {
         Some(p) if p.until_ms > now => {
             let flags =
                 if spec.categories & SCRIPTING != 0 { scripting::effective_flags(s, spec, argv) } else { spec.flags };
@@ -223,25 +216,26 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
     if let Some(err) = precheck(s, client, spec, &argv) {
         let rejected = err != CmdError::NOAUTH;
         if rejected {
-            s.cmd_stats[spec.id].rejected += 1;
+            s.stats.cmd_stats[spec.id].rejected += 1;
         }
         if spec.name == "exec" {
-            // A refused EXEC ends the transaction (Redis's execCommandAbort), naming why.
-            multi::discard_transaction(s, me);
-            let why = err.0.strip_prefix("ERR ").unwrap_or(&err.0);
-            let err = CmdError::msg(format!("EXECABORT Transaction discarded because of: {why}"));
-            reply_error(s, out, &err);
+            multi::exec_abort(s, me, out, &err);
             return;
         }
         reply_error(s, out, &err);
         return;
     }
     let db = client.db;
-    let dirty_before = s.dirty;
+    let dirty_before = s.persist.dirty;
     let was_blocked = client.blocked.is_some();
-    let before = Before { resp: client.resp, in_exec: s.in_exec, in_script: s.in_script, feed_depth: s.feed.depth() };
+    let before = Before {
+        resp: client.resp,
+        in_exec: s.exec.in_exec,
+        in_script: s.exec.in_script,
+        feed_depth: s.prop.feed.depth(),
+    };
     s.clients[me].last_cmd = spec.name;
-    s.block_called = false;
+    s.exec.block_called = false;
     let start = Instant::now();
     let mark = out.buf.len();
     let caught = {
@@ -255,44 +249,44 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
             (Err(INTERNAL_ERROR), true)
         }
     };
-    if was_blocked && !s.block_called {
-        s.unblock(me);
+    if was_blocked && !s.exec.block_called {
+        s.clients.unblock(me);
     }
-    if s.expire_logging {
+    if s.prop.expire_logging {
         s.drain_expired();
     }
     // A panicked command propagates nothing of its own: it did not complete, so replaying its arguments
     // could do what it never did here.
-    if s.feed.enabled && !panicked {
+    if s.prop.feed.enabled && !panicked {
         propagate_effects(s, db, &argv, dirty_before);
     }
     let us = start.elapsed().as_micros() as u64;
-    let st = &mut s.cmd_stats[spec.id];
+    let st = &mut s.stats.cmd_stats[spec.id];
     // A command that blocked is counted once, when it is finally served (as Redis's call() does).
-    if !s.block_called {
+    if !s.exec.block_called {
         st.calls += 1;
     }
     st.usec += us;
     s.stats.commands_processed += 1;
     if let Err(err) = res {
         out.buf.truncate(mark);
-        s.cmd_stats[spec.id].failed += 1;
+        s.stats.cmd_stats[spec.id].failed += 1;
         reply_error(s, out, &err);
     }
 }
 
 /// Hand the command's effects to the feed (after its expired keys, `State::drain_expired`).
 fn propagate_effects(s: &mut State, db: usize, argv: &Argv<'_>, dirty_before: u64) {
-    match s.prop_override.take() {
+    match s.prop.chosen.take() {
         Some(cmds) => {
             for c in cmds {
                 let args: Vec<&[u8]> = c.iter().map(|a| a.as_slice()).collect();
-                s.feed.command(db, &args);
+                s.prop.feed.command(db, &args);
             }
         }
-        None if s.dirty > dirty_before => {
+        None if s.persist.dirty > dirty_before => {
             let args = argv.to_vec();
-            s.feed.command(db, &args);
+            s.prop.feed.command(db, &args);
         }
         None => {}
     }
@@ -300,8 +294,8 @@ fn propagate_effects(s: &mut State, db: usize, argv: &Argv<'_>, dirty_before: u6
 
 /// Start or stop the feed, as consumers come and go.
 pub fn set_feed_enabled(s: &mut State, on: bool) {
-    s.feed.enabled = on;
-    s.feed.db = None;
+    s.prop.feed.enabled = on;
+    s.prop.feed.db = None;
     s.refresh_expire_logging();
 }
 
@@ -315,6 +309,14 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
     };
     client.last_interaction_ms = now;
     client.qbuf = batch.input.len();
+    // client-output-buffer-limit: replies pile up here until the connection writes them, so a client that
+    // pipelines big reads without reading its replies is closed here as soon as they pass the limit, as Redis
+    // closes it once its reply list does (in-process clients have no socket buffer to limit).
+    let obuf_limit = match (client.local, client.replica) {
+        (true, _) => u64::MAX,
+        (false, true) => s.knobs.obuf_limits[OBUF_REPLICA].immediate(),
+        (false, false) => s.knobs.obuf_limits[OBUF_NORMAL].immediate(),
+    };
     let mut out = Out::with_buf(std::mem::take(&mut batch.out), client.resp);
     if let Some(b) = &client.blocked {
         // A blocked request ends by CLIENT UNBLOCK or by its deadline: answer it and go on with the batch.
@@ -322,7 +324,7 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
         if unblock.is_some() || (b.deadline_ms != 0 && b.deadline_ms <= now) {
             // The blocked command ends here: this is its one counted call (Redis's updateStatsOnUnblock).
             if let Some(spec) = batch.reqs.get(batch.done).and_then(|r| r.spec) {
-                let st = &mut s.cmd_stats[spec.id];
+                let st = &mut s.stats.cmd_stats[spec.id];
                 st.calls += 1;
                 if unblock == Some(true) {
                     st.failed += 1;
@@ -333,7 +335,7 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
             } else {
                 out.nil_array();
             }
-            s.unblock(me);
+            s.clients.unblock(me);
             batch.done += 1;
         }
     }
@@ -344,7 +346,7 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
         let req = batch.reqs[batch.done];
         if let Some(spec) = req.spec {
             // A busy script's BUSY replies are not held back by a pause (Redis checks BUSY first).
-            if s.pause.is_some() && s.busy.is_none() && paused_for(s, spec, &batch.argv(&req), clock::now_ms()) {
+            if s.server.pause.is_some() && s.busy.is_none() && paused_for(s, spec, &batch.argv(&req), clock::now_ms()) {
                 break;
             }
         }
@@ -384,13 +386,35 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
             batch.done = batch.reqs.len();
             break;
         }
-        if s.aof.load_pending {
+        if out.buf.len() as u64 >= obuf_limit {
+            obuf_limit_reached(s, me, out.buf.len());
+            // Nothing more of this client runs, and what it has not been sent is dropped with it.
+            out.buf.clear();
+            batch.close = true;
+            batch.done = batch.reqs.len();
+            break;
+        }
+        if s.persist.aof.load_pending {
             // DEBUG LOADAOF: the Keyspace reloads the files, writes its reply, then runs the rest.
             break;
         }
     }
     s.stats.net_output_bytes += out.buf.len() as u64;
+    if let Some(c) = s.clients.get_mut(me) {
+        // What the connection now has to write (CLIENT LIST omem): its next batch comes once it is written.
+        c.obuf = out.buf.len();
+    }
     batch.out = out.buf;
+}
+
+/// Close client `me` for passing its output buffer limit with `pending` bytes, as Redis logs and counts it.
+fn obuf_limit_reached(s: &mut State, me: usize, pending: usize) {
+    let c = &mut s.clients[me];
+    c.killed = true;
+    c.obuf = pending;
+    let line = crate::commands::connection::client_line(c, clock::now_ms(), false);
+    log::warn!("Client {} scheduled to be closed ASAP for overcoming of output buffer limits.", line.trim_end());
+    s.knobs.obuf_disconnections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Run one command given as plain arguments (unit tests and in-process helpers). The client must exist.
@@ -501,19 +525,19 @@ fn recover(s: &mut State, me: usize, db: usize, spec: &'static CommandSpec, befo
     });
     log::warn!("Internal error in command '{}', answered with -ERR internal error: {what}\n{bt}", spec.name);
     s.stats.internal_errors += 1;
-    s.in_exec = before.in_exec;
-    s.in_script = before.in_script;
+    s.exec.in_exec = before.in_exec;
+    s.exec.in_script = before.in_script;
     // A script cut short past busy-reply-threshold: the other clients are no longer held.
     if s.busy.as_ref().is_some_and(|b| b.caller == me) {
         super::busy::end_busy(s);
     }
     // An EXEC or script cut short: what it did run goes out; later units are not held behind it.
-    s.feed.unwind_to(before.feed_depth);
+    s.prop.feed.unwind_to(before.feed_depth);
     // Its own propagation choice was for a command that did not complete.
-    s.prop_override = None;
+    s.prop.chosen = None;
     // A command answered with an error is not waiting for anything.
-    s.unblock(me);
-    s.block_called = false;
+    s.clients.unblock(me);
+    s.exec.block_called = false;
     if s.clients.contains(me) {
         // A script runs in its own database and protocol, switched back only when it ends.
         let c = &mut s.clients[me];
@@ -530,23 +554,12 @@ fn recover(s: &mut State, me: usize, db: usize, spec: &'static CommandSpec, befo
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{self, run, T};
+    use super::super::testutil::{self, run_raw, T};
     use super::*;
 
     /// Run `handler` as a command through `exec_request` (a spec of our own, counted as PING).
     fn run_handler(t: &mut T, handler: Handler) -> String {
-        let spec: &'static CommandSpec = Box::leak(Box::new(crate::spec!(
-            "test-handler",
-            1,
-            0,
-            (0, 0, 0),
-            SERVER,
-            "server",
-            "7.0.0",
-            "",
-            "",
-            handler
-        )));
+        let spec: &'static CommandSpec = Box::leak(Box::new(cmd("test-handler", 1, 0, handler).group("server")));
         let spec: &'static CommandSpec =
             Box::leak(Box::new(CommandSpec { id: table().lookup(b"ping").unwrap().id, ..*spec }));
         let (input, refs) = pack_args([b"test-handler"]);
@@ -558,14 +571,14 @@ mod tests {
     #[test]
     fn a_panicking_handler_is_answered_and_counted_and_the_client_goes_on() {
         let mut t = testutil::new();
-        assert_eq!(run(&mut t, &["debug", "rust-panic"]), "-ERR internal error\r\n");
+        assert_eq!(run_raw(&mut t, &["debug", "rust-panic"]), "-ERR internal error\r\n");
         assert_eq!(t.s.stats.internal_errors, 1);
-        assert_eq!(t.s.error_stats.get("ERR"), Some(&1));
+        assert_eq!(t.s.stats.error_stats.get("ERR"), Some(&1));
         let debug = table().lookup(b"debug").unwrap().id;
-        assert_eq!((t.s.cmd_stats[debug].calls, t.s.cmd_stats[debug].failed), (1, 1));
-        assert_eq!(run(&mut t, &["set", "k", "v"]), "+OK\r\n");
-        assert_eq!(run(&mut t, &["get", "k"]), "$1\r\nv\r\n");
-        assert!(run(&mut t, &["info", "stats"]).contains("\r\nferrodis_internal_errors:1\r\n"));
+        assert_eq!((t.s.stats.cmd_stats[debug].calls, t.s.stats.cmd_stats[debug].failed), (1, 1));
+        assert_eq!(run_raw(&mut t, &["set", "k", "v"]), "+OK\r\n");
+        assert_eq!(run_raw(&mut t, &["get", "k"]), "$1\r\nv\r\n");
+        assert!(run_raw(&mut t, &["info", "stats"]).contains("\r\nferrodis_internal_errors:1\r\n"));
     }
 
     #[test]
@@ -574,10 +587,10 @@ mod tests {
         set_feed_enabled(&mut t.s, true);
         let got = run_handler(&mut t, |cx| {
             cx.out.simple("PARTIAL");
-            cx.s.in_exec = true;
-            cx.s.in_script = true;
-            cx.s.feed.hold();
-            cx.s.feed.command(0, &[b"SET", b"a", b"1"]);
+            cx.s.exec.in_exec = true;
+            cx.s.exec.in_script = true;
+            cx.s.prop.feed.hold();
+            cx.s.prop.feed.command(0, &[b"SET", b"a", b"1"]);
             cx.propagate_as(&[b"DEL", b"x"]);
             cx.block(&[b"list"], 0);
             let c = cx.client();
@@ -587,17 +600,17 @@ mod tests {
         });
         assert_eq!(got, "-ERR internal error\r\n");
         let s = &t.s;
-        assert!(!s.in_exec && !s.in_script && !s.block_called && s.prop_override.is_none());
-        assert_eq!(s.feed.depth(), 0);
-        assert!(s.clients[t.me].blocked.is_none() && s.blocked_on.is_empty() && s.blocked_clients == 0);
+        assert!(!s.exec.in_exec && !s.exec.in_script && !s.exec.block_called && s.prop.chosen.is_none());
+        assert_eq!(s.prop.feed.depth(), 0);
+        assert!(s.clients[t.me].blocked.is_none() && s.clients.blocked_on.is_empty() && s.clients.blocked_count == 0);
         assert_eq!((s.clients[t.me].db, s.clients[t.me].resp), (0, 2));
         // The held effect went out; the panicked command added none of its own.
-        let feed = String::from_utf8_lossy(&t.s.feed.buf).into_owned();
+        let feed = String::from_utf8_lossy(&t.s.prop.feed.buf).into_owned();
         assert_eq!(feed, "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n");
         // Later writes are not held behind the unit the panic left open.
-        t.s.feed.buf.clear();
-        assert_eq!(run(&mut t, &["set", "k", "v"]), "+OK\r\n");
-        assert!(String::from_utf8_lossy(&t.s.feed.buf).contains("$3\r\nset\r\n$1\r\nk\r\n"));
+        t.s.prop.feed.buf.clear();
+        assert_eq!(run_raw(&mut t, &["set", "k", "v"]), "+OK\r\n");
+        assert!(String::from_utf8_lossy(&t.s.prop.feed.buf).contains("$3\r\nset\r\n$1\r\nk\r\n"));
     }
 
     #[test]
@@ -605,21 +618,21 @@ mod tests {
         let mut t = testutil::new();
         set_feed_enabled(&mut t.s, true);
         for cmd in [&["multi"][..], &["set", "a", "1"], &["debug", "rust-panic"], &["set", "b", "2"]] {
-            run(&mut t, cmd);
+            run_raw(&mut t, cmd);
         }
-        assert_eq!(run(&mut t, &["exec"]), "*3\r\n+OK\r\n-ERR internal error\r\n+OK\r\n");
-        assert!(!t.s.in_exec);
-        let feed = String::from_utf8_lossy(&t.s.feed.buf).into_owned();
+        assert_eq!(run_raw(&mut t, &["exec"]), "*3\r\n+OK\r\n-ERR internal error\r\n+OK\r\n");
+        assert!(!t.s.exec.in_exec);
+        let feed = String::from_utf8_lossy(&t.s.prop.feed.buf).into_owned();
         assert!(feed.contains("MULTI") && feed.ends_with("*1\r\n$4\r\nEXEC\r\n"), "{feed}");
-        assert_eq!(run(&mut t, &["mget", "a", "b"]), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+        assert_eq!(run_raw(&mut t, &["mget", "a", "b"]), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
     }
 
     #[test]
     fn a_panic_in_a_transaction_command_discards_the_transaction() {
         let mut t = testutil::new();
-        run(&mut t, &["watch", "w"]);
-        run(&mut t, &["multi"]);
-        assert_eq!(run(&mut t, &["set", "a", "1"]), "+QUEUED\r\n");
+        run_raw(&mut t, &["watch", "w"]);
+        run_raw(&mut t, &["multi"]);
+        assert_eq!(run_raw(&mut t, &["set", "a", "1"]), "+QUEUED\r\n");
         // An EXEC that breaks before taking its queue (EXEC runs inside MULTI rather than being queued).
         let exec = table().lookup(b"exec").unwrap();
         let broken: &'static CommandSpec = Box::leak(Box::new(CommandSpec { handler: |_| panic!("broken"), ..*exec }));
@@ -628,9 +641,9 @@ mod tests {
         exec_request(&mut t.s, t.me, &mut out, Argv::new(&input, &[], &refs), Some(broken));
         assert_eq!(out.buf, b"-ERR internal error\r\n");
         let c = &t.s.clients[t.me];
-        assert!(c.multi.is_none() && c.watched.is_empty() && t.s.watched_keys.is_empty());
-        assert_eq!(run(&mut t, &["get", "a"]), "$-1\r\n");
-        assert_eq!(run(&mut t, &["exec"]), "-ERR EXEC without MULTI\r\n");
+        assert!(c.multi.is_none() && c.watched.is_empty() && t.s.clients.watched_keys.is_empty());
+        assert_eq!(run_raw(&mut t, &["get", "a"]), "$-1\r\n");
+        assert_eq!(run_raw(&mut t, &["exec"]), "-ERR EXEC without MULTI\r\n");
     }
 
     #[test]
@@ -648,7 +661,7 @@ mod tests {
         });
         assert_eq!(got, "-ERR internal error\r\n");
         assert_eq!(t.s.stats.internal_errors, 1);
-        assert_eq!(run(&mut t, &["ping"]), "+PONG\r\n");
+        assert_eq!(run_raw(&mut t, &["ping"]), "+PONG\r\n");
     }
 
     #[test]
@@ -656,16 +669,16 @@ mod tests {
         let mut t = testutil::new();
         set_feed_enabled(&mut t.s, true);
         // DEBUG is noscript, as in Redis; the switch Redis's own tests use lets a script call it.
-        assert_eq!(run(&mut t, &["debug", "set-disable-deny-scripts", "1"]), "+OK\r\n");
+        assert_eq!(run_raw(&mut t, &["debug", "set-disable-deny-scripts", "1"]), "+OK\r\n");
         let pcall = "redis.call('set', 'a', '1'); local r = redis.pcall('debug', 'rust-panic'); \
                      redis.call('set', 'b', '2'); return r";
-        assert_eq!(run(&mut t, &["eval", pcall, "0"]), "-ERR internal error\r\n");
-        let call = run(&mut t, &["eval", "return redis.call('debug', 'rust-panic')", "0"]);
+        assert_eq!(run_raw(&mut t, &["eval", pcall, "0"]), "-ERR internal error\r\n");
+        let call = run_raw(&mut t, &["eval", "return redis.call('debug', 'rust-panic')", "0"]);
         assert!(call.starts_with("-ERR internal error script: "), "{call}");
         assert_eq!(t.s.stats.internal_errors, 2);
-        assert!(!t.s.in_script && !t.s.in_exec && t.s.feed.depth() == 0);
-        let feed = String::from_utf8_lossy(&t.s.feed.buf).into_owned();
+        assert!(!t.s.exec.in_script && !t.s.exec.in_exec && t.s.prop.feed.depth() == 0);
+        let feed = String::from_utf8_lossy(&t.s.prop.feed.buf).into_owned();
         assert!(feed.contains("MULTI") && feed.contains("$1\r\nb\r\n") && feed.ends_with("$4\r\nEXEC\r\n"), "{feed}");
-        assert_eq!(run(&mut t, &["eval", "return redis.call('get', 'b')", "0"]), "$1\r\n2\r\n");
+        assert_eq!(run_raw(&mut t, &["eval", "return redis.call('get', 'b')", "0"]), "$1\r\n2\r\n");
     }
 }

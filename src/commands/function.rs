@@ -11,7 +11,6 @@ use super::spec::*;
 use super::Ctx;
 use crate::error::{sanitize, CmdError};
 use crate::scripting::{Kind, Vm};
-use crate::spec;
 use mlua::{Lua, MultiValue, Value};
 use std::collections::BTreeMap;
 
@@ -289,7 +288,7 @@ fn function_load(cx: &mut Ctx<'_>) -> CmdResult {
     let lib = fns.create(code)?;
     let name = lib.name.clone();
     fns.install(lib, replace)?;
-    cx.s.dirty += 1;
+    cx.s.persist.dirty += 1;
     cx.out.bulk(name.as_bytes());
     Ok(())
 }
@@ -300,7 +299,7 @@ fn function_delete(cx: &mut Ctx<'_>) -> CmdResult {
     if cx.s.scripts.functions.remove(&name).is_none() {
         return Err(CmdError::new("ERR Library not found"));
     }
-    cx.s.dirty += 1;
+    cx.s.persist.dirty += 1;
     cx.out.ok();
     Ok(())
 }
@@ -314,7 +313,7 @@ fn function_flush(cx: &mut Ctx<'_>) -> CmdResult {
         _ => return Err(super::scripting::subcommand_syntax("flush", "FUNCTION")),
     }
     cx.s.scripts.functions.flush();
-    cx.s.dirty += 1;
+    cx.s.persist.dirty += 1;
     cx.out.ok();
     Ok(())
 }
@@ -486,7 +485,7 @@ fn function_restore(cx: &mut Ctx<'_>) -> CmdResult {
         let lib = fns.create(&c)?;
         fns.install(lib, true)?;
     }
-    cx.s.dirty += 1;
+    cx.s.persist.dirty += 1;
     cx.out.ok();
     Ok(())
 }
@@ -610,206 +609,64 @@ fn fcall_ro(cx: &mut Ctx<'_>) -> CmdResult {
     fcall_generic(cx, true)
 }
 
-fn container(_: &mut Ctx<'_>) -> CmdResult {
-    // Never runs: the executor replies for containers whose subcommand is missing or unknown.
-    Err(CmdError::SYNTAX)
-}
+#[rustfmt::skip]
+const FUNCTION_SUBS: &[CommandSpec] = &family("scripting", [
+    cmd("function|delete", 3, NOSCRIPT | WRITE, function_delete).acl(SCRIPTING).doc("7.0.0", "O(1)", "Deletes a library and its functions."),
+    cmd("function|dump", 2, NOSCRIPT, function_dump).acl(SCRIPTING).doc("7.0.0", "O(N) where N is the number of functions", "Dumps all libraries into a serialized binary payload."),
+    cmd("function|flush", -2, NOSCRIPT | WRITE, function_flush).acl(SCRIPTING).doc("7.0.0", "O(N) where N is the number of functions deleted", "Deletes all libraries and functions."),
+    cmd("function|help", 2, LOADING | STALE, function_help).acl(SCRIPTING).doc("7.0.0", "O(1)", "Returns helpful text about the different subcommands."),
+    cmd("function|kill", 2, NOSCRIPT | ALLOW_BUSY, function_kill).acl(SCRIPTING).doc("7.0.0", "O(1)", "Terminates a function during execution."),
+    cmd("function|list", -2, NOSCRIPT, function_list).acl(SCRIPTING).doc("7.0.0", "O(N) where N is the number of functions", "Returns information about all libraries."),
+    cmd("function|load", -3, NOSCRIPT | WRITE | DENYOOM, function_load).acl(SCRIPTING).doc("7.0.0", "O(1) (considering compilation time is redundant)", "Creates a library."),
+    cmd("function|restore", -3, NOSCRIPT | WRITE | DENYOOM, function_restore).acl(SCRIPTING).doc("7.0.0", "O(N) where N is the number of functions on the payload", "Restores all libraries from a payload."),
+    cmd("function|stats", 2, NOSCRIPT | ALLOW_BUSY, function_stats).acl(SCRIPTING).doc("7.0.0", "O(1)", "Returns information about a function during execution."),
+]);
 
-const FUNCTION_SUBS: &[CommandSpec] = &[
-    spec!(
-        "function|delete",
-        3,
-        NOSCRIPT | WRITE,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Deletes a library and its functions.",
-        "O(1)",
-        function_delete
-    ),
-    spec!(
-        "function|dump",
-        2,
-        NOSCRIPT,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Dumps all libraries into a serialized binary payload.",
-        "O(N) where N is the number of functions",
-        function_dump
-    ),
-    spec!(
-        "function|flush",
-        -2,
-        NOSCRIPT | WRITE,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Deletes all libraries and functions.",
-        "O(N) where N is the number of functions deleted",
-        function_flush
-    ),
-    spec!(
-        "function|help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Returns helpful text about the different subcommands.",
-        "O(1)",
-        function_help
-    ),
-    spec!(
-        "function|kill",
-        2,
-        NOSCRIPT | ALLOW_BUSY,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Terminates a function during execution.",
-        "O(1)",
-        function_kill
-    ),
-    spec!(
-        "function|list",
-        -2,
-        NOSCRIPT,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Returns information about all libraries.",
-        "O(N) where N is the number of functions",
-        function_list
-    ),
-    spec!(
-        "function|load",
-        -3,
-        NOSCRIPT | WRITE | DENYOOM,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Creates a library.",
-        "O(1) (considering compilation time is redundant)",
-        function_load
-    ),
-    spec!(
-        "function|restore",
-        -3,
-        NOSCRIPT | WRITE | DENYOOM,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Restores all libraries from a payload.",
-        "O(N) where N is the number of functions on the payload",
-        function_restore
-    ),
-    spec!(
-        "function|stats",
-        2,
-        NOSCRIPT | ALLOW_BUSY,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "7.0.0",
-        "Returns information about a function during execution.",
-        "O(1)",
-        function_stats
-    ),
-];
-
-pub const SPECS: &[CommandSpec] = &[
-    CommandSpec {
-        getkeys: Some(super::scripting::eval_keys),
-        ..spec!(
-            "fcall",
-            -3,
-            NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE | MOVABLE_KEYS,
-            (0, 0, 0),
-            SCRIPTING,
-            "scripting",
-            "7.0.0",
-            "Invokes a function.",
-            "Depends on the function that is executed.",
-            fcall
-        )
-    },
-    CommandSpec {
-        getkeys: Some(super::scripting::eval_keys),
-        ..spec!(
-            "fcall_ro",
-            -3,
-            NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLE_KEYS,
-            (0, 0, 0),
-            SCRIPTING,
-            "scripting",
-            "7.0.0",
-            "Invokes a read-only function.",
-            "Depends on the function that is executed.",
-            fcall_ro
-        )
-    },
-    CommandSpec {
-        subcommands: FUNCTION_SUBS,
-        ..spec!(
-            "function",
-            -2,
-            0,
-            (0, 0, 0),
-            SCRIPTING,
-            "scripting",
-            "7.0.0",
-            "A container for function commands.",
-            "Depends on subcommand.",
-            container
-        )
-    },
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("scripting", [
+    cmd("fcall", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE | MOVABLE_KEYS, fcall).acl(SCRIPTING).getkeys(super::scripting::eval_keys).doc("7.0.0", "Depends on the function that is executed.", "Invokes a function."),
+    cmd("fcall_ro", -3, NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLE_KEYS, fcall_ro).acl(SCRIPTING).getkeys(super::scripting::eval_keys).doc("7.0.0", "Depends on the function that is executed.", "Invokes a read-only function."),
+    cmd("function", -2, 0, container).acl(SCRIPTING).subs(FUNCTION_SUBS).doc("7.0.0", "Depends on subcommand.", "A container for function commands."),
+]);
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::testutil::{new, run};
+    use crate::commands::testutil::{bulk, err, new, ok, run, run_raw};
 
     const LIB: &str = "#!lua name=mylib\nredis.register_function('hello', function(keys, args) return 'hi ' .. (args[1] or '') end)\nredis.register_function{function_name='getk', callback=function(keys) return redis.call('get', keys[1]) end, flags={'no-writes'}}";
 
     #[test]
     fn load_call_list_delete() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["function", "load", LIB]), "$5\r\nmylib\r\n");
-        assert_eq!(run(&mut t, &["function", "load", LIB]), "-ERR Library 'mylib' already exists\r\n");
-        assert_eq!(run(&mut t, &["function", "load", "replace", LIB]), "$5\r\nmylib\r\n");
-        assert_eq!(run(&mut t, &["fcall", "hello", "0", "bob"]), "$6\r\nhi bob\r\n");
+        assert_eq!(run(&mut t, &["function", "load", LIB]), bulk("mylib"));
+        assert_eq!(run(&mut t, &["function", "load", LIB]), err("ERR Library 'mylib' already exists"));
+        assert_eq!(run(&mut t, &["function", "load", "replace", LIB]), bulk("mylib"));
+        assert_eq!(run(&mut t, &["fcall", "hello", "0", "bob"]), bulk("hi bob"));
         run(&mut t, &["set", "k", "v"]);
-        assert_eq!(run(&mut t, &["fcall_ro", "getk", "1", "k"]), "$1\r\nv\r\n");
+        assert_eq!(run(&mut t, &["fcall_ro", "getk", "1", "k"]), bulk("v"));
         assert_eq!(
             run(&mut t, &["fcall_ro", "hello", "0"]),
-            "-ERR Can not execute a script with write flag using *_ro command.\r\n"
+            err("ERR Can not execute a script with write flag using *_ro command.")
         );
-        assert!(run(&mut t, &["function", "list"]).contains("no-writes"));
-        assert_eq!(run(&mut t, &["function", "delete", "mylib"]), "+OK\r\n");
-        assert_eq!(run(&mut t, &["fcall", "hello", "0"]), "-ERR Function not found\r\n");
-        assert_eq!(run(&mut t, &["function", "delete", "mylib"]), "-ERR Library not found\r\n");
+        assert!(run_raw(&mut t, &["function", "list"]).contains("no-writes"));
+        assert_eq!(run(&mut t, &["function", "delete", "mylib"]), ok());
+        assert_eq!(run(&mut t, &["fcall", "hello", "0"]), err("ERR Function not found"));
+        assert_eq!(run(&mut t, &["function", "delete", "mylib"]), err("ERR Library not found"));
     }
 
     #[test]
     fn load_errors() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["function", "load", "return 1"]), "-ERR Missing library metadata\r\n");
-        assert_eq!(run(&mut t, &["function", "load", "#!lua name=x\nreturn 1"]), "-ERR No functions registered\r\n");
-        assert_eq!(run(&mut t, &["function", "load", "#!js name=x\nreturn 1"]), "-ERR Engine 'js' not found\r\n");
-        assert!(run(&mut t, &["function", "load", "#!lua name=x\nreturn math.random()"])
+        assert_eq!(run(&mut t, &["function", "load", "return 1"]), err("ERR Missing library metadata"));
+        assert_eq!(run(&mut t, &["function", "load", "#!lua name=x\nreturn 1"]), err("ERR No functions registered"));
+        assert_eq!(run(&mut t, &["function", "load", "#!js name=x\nreturn 1"]), err("ERR Engine 'js' not found"));
+        assert!(run_raw(&mut t, &["function", "load", "#!lua name=x\nreturn math.random()"])
             .contains("nonexistent global variable 'math'"));
-        assert!(run(&mut t, &["function", "load", "#!lua name=x\nredis.register_function('f')"])
+        assert!(run_raw(&mut t, &["function", "load", "#!lua name=x\nredis.register_function('f')"])
             .contains("calling redis.register_function with a single argument is only applicable to Lua table"));
-        assert!(run(&mut t, &["function", "load", "#!lua name=x\nwhile 1 do end"]).contains("FUNCTION LOAD timeout"));
+        assert!(
+            run_raw(&mut t, &["function", "load", "#!lua name=x\nwhile 1 do end"]).contains("FUNCTION LOAD timeout")
+        );
     }
 
     #[test]
@@ -822,10 +679,10 @@ mod tests {
             p += 1;
         }
         let payload = dump[p + 1..dump.len() - 2].to_vec();
-        assert_eq!(run(&mut t, &["function", "flush"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["function", "flush"]), ok());
         let r = crate::commands::run_args(&mut t.s, t.me, &[b"function", b"restore", &payload]);
         assert_eq!(r, b"+OK\r\n");
-        assert_eq!(run(&mut t, &["fcall", "hello", "0", "x"]), "$4\r\nhi x\r\n");
+        assert_eq!(run(&mut t, &["fcall", "hello", "0", "x"]), bulk("hi x"));
         let r = crate::commands::run_args(&mut t.s, t.me, &[b"function", b"restore", b"bad"]);
         assert_eq!(r, b"-ERR DUMP payload version or checksum are wrong\r\n");
     }

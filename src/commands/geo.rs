@@ -10,7 +10,6 @@
 use super::spec::*;
 use super::Ctx;
 use crate::error::CmdError;
-use crate::spec;
 use crate::types::db::Db;
 use crate::types::geohash::{self, HashBits, Shape, ShapeKind};
 use crate::types::num;
@@ -23,138 +22,19 @@ const SEARCH_CX: &str = "O(N+log(M)) where N is the number of elements in the gr
 around the shape provided as the filter and M is the number of items inside the shape";
 
 /// The geo commands, as Redis 7.0's command table declares them.
-pub const SPECS: &[CommandSpec] = &[
-    spec!(
-        "geoadd",
-        -5,
-        WRITE | DENYOOM,
-        (1, 1, 1),
-        GEO,
-        "geo",
-        "3.2.0",
-        "Add one or more geospatial items in the geospatial index represented using a sorted set",
-        "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
-        geoadd
-    ),
-    spec!(
-        "geodist",
-        -4,
-        READONLY,
-        (1, 1, 1),
-        GEO,
-        "geo",
-        "3.2.0",
-        "Returns the distance between two members of a geospatial index",
-        "O(log(N))",
-        geodist
-    ),
-    spec!(
-        "geohash",
-        -2,
-        READONLY,
-        (1, 1, 1),
-        GEO,
-        "geo",
-        "3.2.0",
-        "Returns members of a geospatial index as standard geohash strings",
-        "O(log(N)) for each member requested, where N is the number of elements in the sorted set.",
-        geohash_cmd
-    ),
-    spec!(
-        "geopos",
-        -2,
-        READONLY,
-        (1, 1, 1),
-        GEO,
-        "geo",
-        "3.2.0",
-        "Returns longitude and latitude of members of a geospatial index",
-        "O(N) where N is the number of members requested.",
-        geopos
-    ),
-    CommandSpec {
-        getkeys: Some(georadius_keys),
-        ..spec!(
-            "georadius",
-            -6,
-            WRITE | DENYOOM | MOVABLE_KEYS,
-            (1, 1, 1),
-            GEO,
-            "geo",
-            "3.2.0",
-            "Query a sorted set representing a geospatial index to fetch members matching a given maximum \
-distance from a point",
-            RADIUS_CX,
-            georadius
-        )
-    },
-    spec!(
-        "georadius_ro",
-        -6,
-        READONLY,
-        (1, 1, 1),
-        GEO,
-        "geo",
-        "3.2.10",
-        "A read-only variant for GEORADIUS",
-        RADIUS_CX,
-        georadius_ro
-    ),
-    CommandSpec {
-        getkeys: Some(georadius_keys),
-        ..spec!(
-            "georadiusbymember",
-            -5,
-            WRITE | DENYOOM | MOVABLE_KEYS,
-            (1, 1, 1),
-            GEO,
-            "geo",
-            "3.2.0",
-            "Query a sorted set representing a geospatial index to fetch members matching a given maximum \
-distance from a member",
-            RADIUS_CX,
-            georadiusbymember
-        )
-    },
-    spec!(
-        "georadiusbymember_ro",
-        -5,
-        READONLY,
-        (1, 1, 1),
-        GEO,
-        "geo",
-        "3.2.10",
-        "A read-only variant for GEORADIUSBYMEMBER",
-        RADIUS_CX,
-        georadiusbymember_ro
-    ),
-    spec!(
-        "geosearch",
-        -7,
-        READONLY,
-        (1, 1, 1),
-        GEO,
-        "geo",
-        "6.2.0",
-        "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a \
-circle.",
-        SEARCH_CX,
-        geosearch
-    ),
-    spec!(
-        "geosearchstore",
-        -8,
-        WRITE | DENYOOM,
-        (1, 2, 1),
-        GEO,
-        "geo",
-        "6.2.0",
-        "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a \
-circle, and store the result in another key.",
-        SEARCH_CX,
-        geosearchstore
-    ),
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("geo", [
+    cmd("geoadd", -5, WRITE | DENYOOM, geoadd).keys(1, 1, 1).acl(GEO).doc("3.2.0", "O(log(N)) for each item added, where N is the number of elements in the sorted set.", "Add one or more geospatial items in the geospatial index represented using a sorted set"),
+    cmd("geodist", -4, READONLY, geodist).keys(1, 1, 1).acl(GEO).doc("3.2.0", "O(log(N))", "Returns the distance between two members of a geospatial index"),
+    cmd("geohash", -2, READONLY, geohash_cmd).keys(1, 1, 1).acl(GEO).doc("3.2.0", "O(log(N)) for each member requested, where N is the number of elements in the sorted set.", "Returns members of a geospatial index as standard geohash strings"),
+    cmd("geopos", -2, READONLY, geopos).keys(1, 1, 1).acl(GEO).doc("3.2.0", "O(N) where N is the number of members requested.", "Returns longitude and latitude of members of a geospatial index"),
+    cmd("georadius", -6, WRITE | DENYOOM | MOVABLE_KEYS, georadius).keys(1, 1, 1).acl(GEO).getkeys(georadius_keys).doc("3.2.0", RADIUS_CX, "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point"),
+    cmd("georadius_ro", -6, READONLY, georadius_ro).keys(1, 1, 1).acl(GEO).doc("3.2.10", RADIUS_CX, "A read-only variant for GEORADIUS"),
+    cmd("georadiusbymember", -5, WRITE | DENYOOM | MOVABLE_KEYS, georadiusbymember).keys(1, 1, 1).acl(GEO).getkeys(georadius_keys).doc("3.2.0", RADIUS_CX, "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member"),
+    cmd("georadiusbymember_ro", -5, READONLY, georadiusbymember_ro).keys(1, 1, 1).acl(GEO).doc("3.2.10", RADIUS_CX, "A read-only variant for GEORADIUSBYMEMBER"),
+    cmd("geosearch", -7, READONLY, geosearch).keys(1, 1, 1).acl(GEO).doc("6.2.0", SEARCH_CX, "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle."),
+    cmd("geosearchstore", -8, WRITE | DENYOOM, geosearchstore).keys(1, 2, 1).acl(GEO).doc("6.2.0", SEARCH_CX, "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key."),
+]);
 
 /// GEORADIUS / GEORADIUSBYMEMBER key positions: the source, and the last STORE/STOREDIST key.
 fn georadius_keys(argv: &[&[u8]]) -> Vec<usize> {
@@ -334,17 +214,6 @@ fn reply_human(out: &mut crate::resp::encode::Out, v: f64) {
     }
 }
 
-/// The sorted set at `key` (None if missing), or WRONGTYPE.
-fn zset_of<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a ZSet>, CmdError> {
-    match db.get(key) {
-        None => Ok(None),
-        Some(e) => match &e.value {
-            Value::ZSet(z) => Ok(Some(z)),
-            _ => Err(CmdError::WRONGTYPE),
-        },
-    }
-}
-
 // ------------------------------------------------------------------------------------------------
 // GEOADD, GEOPOS, GEODIST, GEOHASH
 // ------------------------------------------------------------------------------------------------
@@ -401,22 +270,17 @@ fn geoadd(cx: &mut Ctx<'_>) -> CmdResult {
             }
         }
     };
-    match db.get_mut(key) {
-        Some(e) => match &mut e.value {
-            Value::ZSet(z) => apply(z),
-            _ => return Err(CmdError::WRONGTYPE),
-        },
-        None => {
-            if !xx {
-                let mut z = ZSet::from_pairs(Vec::new(), &enc);
-                apply(&mut z);
-                db.set(key, Value::ZSet(z), false);
-            }
-        }
+    // Without XX a missing key is created (never empty: every member is added to it).
+    let z = match xx {
+        true => db.write::<ZSet>(key)?,
+        false => Some(db.write_or_create(key, || ZSet::from_pairs(Vec::new(), &enc))?),
+    };
+    if let Some(z) = z {
+        apply(z);
     }
     if added + updated > 0 {
         cx.modified(key);
-        cx.s.dirty += (added + updated - 1) as u64;
+        cx.s.persist.dirty += (added + updated - 1) as u64;
     }
     cx.out.int(if ch { added + updated } else { added });
     Ok(())
@@ -427,7 +291,7 @@ fn geopos(cx: &mut Ctx<'_>) -> CmdResult {
     let argv = cx.argv;
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let z = zset_of(db, key)?;
+    let z = db.read::<ZSet>(key)?;
     out.array(argv.len() - 2);
     for m in argv.iter().skip(2) {
         match z.and_then(|z| z.score(m)).and_then(geohash::decode_score) {
@@ -451,7 +315,7 @@ fn geodist(cx: &mut Ctx<'_>) -> CmdResult {
     };
     let (key, m1, m2) = (cx.arg(1), cx.arg(2), cx.arg(3));
     let (db, out) = cx.db_out();
-    let Some(z) = zset_of(db, key)? else {
+    let Some(z) = db.read::<ZSet>(key)? else {
         out.nil();
         return Ok(());
     };
@@ -474,7 +338,7 @@ fn geohash_cmd(cx: &mut Ctx<'_>) -> CmdResult {
     let argv = cx.argv;
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let z = zset_of(db, key)?;
+    let z = db.read::<ZSet>(key)?;
     out.array(argv.len() - 2);
     for m in argv.iter().skip(2) {
         match z.and_then(|z| z.score(m)).and_then(geohash::standard_geohash) {
@@ -595,7 +459,7 @@ fn search_generic(cx: &mut Ctx<'_>, src_idx: usize, flags: u32) -> CmdResult {
     let argv = cx.argv;
     let argc = argv.len();
     let src = argv.get(src_idx);
-    let exists = zset_of(cx.db(), src)?.is_some();
+    let exists = cx.db().read::<ZSet>(src)?.is_some();
 
     let mut shape = Shape { kind: ShapeKind::Circle { radius: 0.0 }, xy: [0.0; 2], conversion: 0.0, bounds: [0.0; 4] };
     let mut storekey: Option<&[u8]> = None;
@@ -815,7 +679,7 @@ fn search_generic(cx: &mut Ctx<'_>, src_idx: usize, flags: u32) -> CmdResult {
                 let z = ZSet::from_pairs(pairs, &enc);
                 db.set(dest, Value::ZSet(z), false);
                 cx.modified(dest);
-                cx.s.dirty += returned as u64 - 1;
+                cx.s.persist.dirty += returned as u64 - 1;
             } else if db.remove(dest).is_some() {
                 cx.modified(dest);
             }
@@ -978,310 +842,5 @@ fn pqsort_inner(v: &mut [usize], mut a: usize, mut n: usize, cmp: &dyn Fn(usize,
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::commands::testutil::{new, run};
-
-    fn nyc(t: &mut crate::commands::testutil::T) {
-        assert_eq!(run(t, &["geoadd", "nyc", "-73.9454966", "40.747533", "lic market"]), ":1\r\n");
-        assert_eq!(
-            run(
-                t,
-                &[
-                    "geoadd",
-                    "nyc",
-                    "-73.9733487",
-                    "40.7648057",
-                    "central park n/q/r",
-                    "-73.9903085",
-                    "40.7362513",
-                    "union square",
-                    "-74.0131604",
-                    "40.7126674",
-                    "wtc one",
-                    "-73.7858139",
-                    "40.6428986",
-                    "jfk",
-                    "-73.9375699",
-                    "40.7498929",
-                    "q4",
-                    "-73.9564142",
-                    "40.7480973",
-                    "4545"
-                ]
-            ),
-            ":6\r\n"
-        );
-    }
-
-    fn bulks(items: &[&str]) -> String {
-        let mut s = format!("*{}\r\n", items.len());
-        for i in items {
-            s.push_str(&format!("${}\r\n{}\r\n", i.len(), i));
-        }
-        s
-    }
-
-    #[test]
-    fn formatting() {
-        assert_eq!(fixed4(0.0), "0.0000");
-        assert_eq!(fixed4(0.0001), "0.0001");
-        assert_eq!(fixed4(6.064_295_159_839_17e-5), "0.0001");
-        assert_eq!(fixed4(0.01), "0.0100");
-        assert_eq!(fixed4(-0.01), "-0.0100");
-        assert_eq!(fixed4(166274.1516), "166274.1516");
-        assert_eq!(fixed4(-0.00001), "0.0000");
-        assert_eq!(human(13.361389338970184), "13.36138933897018433");
-        assert_eq!(human(-0.0), "0");
-        assert_eq!(human(10.0), "10");
-        assert_eq!(str2d(b"1e400"), None);
-        assert_eq!(str2d(b"1e-400"), None);
-        assert_eq!(str2d(b"0x10"), Some(16.0));
-        assert_eq!(str2d(b"-inf"), Some(f64::NEG_INFINITY));
-        assert_eq!(str2d(b"0e5"), Some(0.0));
-    }
-
-    #[test]
-    fn geoadd_options_and_errors() {
-        let mut t = new();
-        nyc(&mut t);
-        assert_eq!(run(&mut t, &["geoadd", "nyc", "-73.9454966", "40.747533", "lic market"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["geoadd", "nyc", "CH", "40.747533", "-73.9454966", "lic market"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["geoadd", "nyc", "NX", "-73.9454966", "40.747533", "lic market"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["geoadd", "nyc", "XX", "-83.9454966", "40.747533", "lic market"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["geoadd", "nyc", "CH", "XX", "-73.9454966", "40.747533", "lic market"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["geoadd", "nyc", "xx", "nx", "1", "1", "a"]), "-ERR syntax error\r\n");
-        assert_eq!(run(&mut t, &["geoadd", "nyc", "ch", "xx", "foo", "1", "1", "a"]), "-ERR syntax error\r\n");
-        assert_eq!(run(&mut t, &["geoadd", "nyc", "ch", "ch", "ch"]), "-ERR syntax error\r\n");
-        assert_eq!(
-            run(&mut t, &["geoadd", "nyc", "1", "2", "a", "foo", "bar", "b"]),
-            "-ERR value is not a valid float\r\n"
-        );
-        assert_eq!(
-            run(&mut t, &["geoadd", "nyc", "181", "1", "a", "1", "1", "b"]),
-            "-ERR invalid longitude,latitude pair 181.000000,1.000000\r\n"
-        );
-        assert_eq!(
-            run(&mut t, &["geoadd", "nyc", "1", "inf", "a"]),
-            "-ERR invalid longitude,latitude pair 1.000000,inf\r\n"
-        );
-        assert_eq!(run(&mut t, &["geoadd", "missing", "xx", "1", "1", "a"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["exists", "missing"]), ":0\r\n");
-        run(&mut t, &["set", "str", "x"]);
-        assert_eq!(
-            run(&mut t, &["geoadd", "str", "1", "1", "a"]),
-            "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-        );
-    }
-
-    #[test]
-    fn geopos_geohash_geodist() {
-        let mut t = new();
-        run(&mut t, &["geoadd", "points", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"]);
-        assert_eq!(
-            run(&mut t, &["geopos", "points", "Palermo", "nope"]),
-            "*2\r\n*2\r\n$20\r\n13.36138933897018433\r\n$20\r\n38.11555639549629859\r\n*-1\r\n"
-        );
-        assert_eq!(run(&mut t, &["geopos", "nokey", "a"]), "*1\r\n*-1\r\n");
-        assert_eq!(run(&mut t, &["geodist", "points", "Palermo", "Catania"]), "$11\r\n166274.1516\r\n");
-        assert_eq!(run(&mut t, &["geodist", "points", "Palermo", "Catania", "km"]), "$8\r\n166.2742\r\n");
-        assert_eq!(run(&mut t, &["geodist", "points", "Palermo", "Catania", "mi"]), "$8\r\n103.3182\r\n");
-        assert_eq!(run(&mut t, &["geodist", "points", "Palermo", "nope"]), "$-1\r\n");
-        assert_eq!(run(&mut t, &["geodist", "nokey", "a", "b"]), "$-1\r\n");
-        assert_eq!(
-            run(&mut t, &["geodist", "points", "a", "b", "c"]),
-            "-ERR unsupported unit provided. please use M, KM, FT, MI\r\n"
-        );
-        assert_eq!(run(&mut t, &["geodist", "points", "a", "b", "c", "d"]), "-ERR syntax error\r\n");
-        run(&mut t, &["geoadd", "wiki", "-5.6", "42.6", "test"]);
-        assert_eq!(run(&mut t, &["geohash", "wiki", "test", "x"]), "*2\r\n$11\r\nezs42e44yx0\r\n$-1\r\n");
-        assert_eq!(run(&mut t, &["geohash", "nokey", "x"]), "*1\r\n$-1\r\n");
-    }
-
-    #[test]
-    fn radius_searches() {
-        let mut t = new();
-        nyc(&mut t);
-        let r = run(&mut t, &["georadius", "nyc", "-73.9798091", "40.7598464", "3", "km", "asc"]);
-        assert_eq!(r, bulks(&["central park n/q/r", "4545", "union square"]));
-        let r = run(
-            &mut t,
-            &["geosearch", "nyc", "fromlonlat", "-73.9798091", "40.7598464", "bybox", "6", "6", "km", "asc"],
-        );
-        assert_eq!(r, bulks(&["central park n/q/r", "4545", "union square", "lic market"]));
-        let r = run(&mut t, &["georadius", "nyc", "-73.9798091", "40.7598464", "10", "km", "COUNT", "3", "ANY"]);
-        assert_eq!(r, bulks(&["wtc one", "union square", "central park n/q/r"]));
-        let r = run(&mut t, &["georadius", "nyc", "-73.9798091", "40.7598464", "10", "km", "COUNT", "2", "DESC"]);
-        assert_eq!(r, bulks(&["wtc one", "q4"]));
-        let r = run(&mut t, &["georadiusbymember", "nyc", "wtc one", "7", "km"]);
-        assert_eq!(r, bulks(&["wtc one", "union square", "central park n/q/r", "4545", "lic market"]));
-        let r = run(&mut t, &["georadius", "nyc", "-73.9798091", "40.7598464", "3", "km", "withdist", "asc"]);
-        assert_eq!(
-            r,
-            "*3\r\n*2\r\n$18\r\ncentral park n/q/r\r\n$6\r\n0.7750\r\n*2\r\n$4\r\n4545\r\n$6\r\n2.3651\r\n\
-*2\r\n$12\r\nunion square\r\n$6\r\n2.7697\r\n"
-        );
-        let r = run(&mut t, &["georadius", "nyc", "-73.9798091", "40.7598464", "1", "km", "withhash", "withcoord"]);
-        assert_eq!(
-            r,
-            "*1\r\n*3\r\n$18\r\ncentral park n/q/r\r\n:1791875761332224\r\n*2\r\n$21\r\n-73.97334784269332886\r\n\
-$20\r\n40.76480639569881959\r\n"
-        );
-        assert_eq!(
-            run(&mut t, &["georadius", "nyc", "-73.9798091", "40.7598464", "10", "km", "ANY", "ASC"]),
-            "-ERR the ANY argument requires COUNT argument\r\n"
-        );
-        assert_eq!(
-            run(&mut t, &["georadius", "nyc", "-73.9798091", "40.7598464", "10", "km", "COUNT"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(run(&mut t, &["georadius", "nyc", "1", "1", "1", "km", "count", "0"]), "-ERR COUNT must be > 0\r\n");
-        assert_eq!(run(&mut t, &["georadius", "nyc", "1", "1", "x", "km"]), "-ERR need numeric radius\r\n");
-        assert_eq!(run(&mut t, &["georadius", "nyc", "1", "1", "-1", "km"]), "-ERR radius cannot be negative\r\n");
-        assert_eq!(run(&mut t, &["georadius", "nokey", "1", "1", "1", "km"]), "*0\r\n");
-        assert_eq!(run(&mut t, &["georadius", "nyc", "1", "1", "1", "km"]), "*0\r\n");
-        assert_eq!(
-            run(&mut t, &["georadiusbymember", "nyc", "nope", "1", "km"]),
-            "-ERR could not decode requested zset member\r\n"
-        );
-        assert_eq!(run(&mut t, &["georadiusbymember", "nokey", "nope", "1", "km"]), "*0\r\n");
-        assert_eq!(run(&mut t, &["georadius_ro", "nyc", "1", "1", "1", "km", "store", "x"]), "-ERR syntax error\r\n");
-    }
-
-    #[test]
-    fn geosearch_errors() {
-        let mut t = new();
-        nyc(&mut t);
-        assert_eq!(
-            run(&mut t, &["GeoSearch", "nyc", "bybox", "3", "3", "km", "asc"]),
-            "-ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for GeoSearch\r\n"
-        );
-        assert_eq!(
-            run(&mut t, &["geosearch", "nyc", "fromlonlat", "1", "1", "asc", "desc"]),
-            "-ERR exactly one of BYRADIUS and BYBOX can be specified for geosearch\r\n"
-        );
-        assert_eq!(
-            run(&mut t, &["geosearch", "nyc", "fromlonlat", "1", "1", "frommember", "x", "bybox", "1", "1", "km"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(
-            run(&mut t, &["geosearch", "nyc", "fromlonlat", "1", "1", "byradius", "3", "km", "bybox", "1", "1", "km"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(
-            run(&mut t, &["geosearch", "nyc", "fromlonlat", "1", "1", "bybox", "1", "1", "km", "storedist"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(
-            run(&mut t, &["geosearch", "nyc", "fromlonlat", "1", "1", "bybox", "x", "1", "km"]),
-            "-ERR need numeric width\r\n"
-        );
-        assert_eq!(
-            run(&mut t, &["geosearch", "nyc", "fromlonlat", "1", "1", "bybox", "-1", "x", "km"]),
-            "-ERR need numeric height\r\n"
-        );
-        assert_eq!(
-            run(&mut t, &["geosearch", "nyc", "fromlonlat", "1", "1", "bybox", "1", "-1", "km"]),
-            "-ERR height or width cannot be negative\r\n"
-        );
-        assert_eq!(
-            run(&mut t, &["geosearchstore", "a", "nyc", "fromlonlat", "1", "1", "bybox", "1", "1", "km", "withdist"]),
-            "-ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options\r\n"
-        );
-        assert_eq!(
-            run(&mut t, &["georadius", "nyc", "1", "1", "1", "km", "store", "x", "withdist"]),
-            "-ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD options\r\n"
-        );
-        assert_eq!(run(&mut t, &["geosearch", "nokey", "frommember", "zz", "bybox", "3", "3", "km"]), "*0\r\n");
-        assert_eq!(
-            run(&mut t, &["geosearch", "nyc", "frommember", "zz", "bybox", "3", "3", "km"]),
-            "-ERR could not decode requested zset member\r\n"
-        );
-    }
-
-    #[test]
-    fn store_variants() {
-        let mut t = new();
-        run(&mut t, &["geoadd", "points", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"]);
-        assert_eq!(
-            run(&mut t, &["georadius", "points", "13.361389", "38.115556", "500", "km", "store", "p2"]),
-            ":2\r\n"
-        );
-        assert_eq!(run(&mut t, &["type", "p2"]), "+zset\r\n");
-        assert_eq!(
-            run(
-                &mut t,
-                &["georadiusbymember", "points", "Catania", "500", "km", "storedist", "p3", "desc", "count", "1"]
-            ),
-            ":1\r\n"
-        );
-        assert_eq!(
-            run(
-                &mut t,
-                &[
-                    "geosearchstore",
-                    "p4",
-                    "points",
-                    "fromlonlat",
-                    "13.361389",
-                    "38.115556",
-                    "byradius",
-                    "500",
-                    "km",
-                    "storedist"
-                ]
-            ),
-            ":2\r\n"
-        );
-        // An empty result deletes the destination.
-        assert_eq!(
-            run(&mut t, &["geosearchstore", "p4", "points", "fromlonlat", "0", "0", "byradius", "1", "km"]),
-            ":0\r\n"
-        );
-        assert_eq!(run(&mut t, &["exists", "p4"]), ":0\r\n");
-        run(&mut t, &["set", "p5", "x"]);
-        assert_eq!(run(&mut t, &["georadius", "nokey", "1", "1", "1", "km", "store", "p5"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["exists", "p5"]), ":0\r\n");
-        run(&mut t, &["set", "src", "wrong"]);
-        assert_eq!(
-            run(&mut t, &["georadius", "src", "1", "1", "1", "km", "store", "x"]),
-            "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-        );
-    }
-
-    #[test]
-    fn getkeys() {
-        let a: Vec<&[u8]> = vec![b"georadius", b"k", b"1", b"2", b"3", b"km", b"store", b"d1", b"storedist", b"d2"];
-        assert_eq!(georadius_keys(&a), vec![1, 9]);
-        let b: Vec<&[u8]> = vec![b"georadius", b"k", b"1", b"2", b"3", b"km", b"store"];
-        assert_eq!(georadius_keys(&b), vec![1]);
-    }
-
-    #[test]
-    fn sorts_agree_with_reference() {
-        // pqsort and msort order a list with ties as Redis does; a full pqsort sorts.
-        let d = [5.0, 1.0, 3.0, 3.0, 2.0, 9.0, 0.5, 3.0, 7.0, 1.0, 4.0, 8.0, 2.5];
-        let cmp = |a: usize, b: usize| -> i32 {
-            if d[a] > d[b] {
-                1
-            } else if d[a] == d[b] {
-                0
-            } else {
-                -1
-            }
-        };
-        let mut v: Vec<usize> = (0..d.len()).collect();
-        msort(&mut v, &cmp);
-        assert_eq!(v, vec![6, 1, 9, 4, 12, 2, 3, 7, 10, 0, 8, 11, 5]);
-        let mut w: Vec<usize> = (0..d.len()).collect();
-        pqsort(&mut w, &cmp, 0, d.len() - 1);
-        assert!(w.windows(2).all(|p| d[p[0]] <= d[p[1]]));
-        let big: Vec<f64> = (0..200).map(|i| ((i * 7919) % 101) as f64).collect();
-        let cmpb = |a: usize, b: usize| -> i32 { (big[a] > big[b]) as i32 - (big[a] < big[b]) as i32 };
-        let mut x: Vec<usize> = (0..big.len()).collect();
-        pqsort(&mut x, &cmpb, 0, 9);
-        let mut sorted = big.clone();
-        sorted.sort_by(f64::total_cmp);
-        assert_eq!(x[..10].iter().map(|&i| big[i]).collect::<Vec<_>>(), sorted[..10].to_vec());
-    }
-}
+#[path = "geo_tests.rs"]
+mod tests;

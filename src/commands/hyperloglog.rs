@@ -10,7 +10,6 @@
 use super::spec::*;
 use super::Ctx;
 use crate::error::CmdError;
-use crate::spec;
 use crate::types::hll;
 use crate::types::value::Value;
 
@@ -18,69 +17,14 @@ const NOT_HLL: CmdError = CmdError::new("WRONGTYPE Key is not a valid HyperLogLo
 const INVALID: CmdError = CmdError::new("INVALIDOBJ Corrupted HLL object detected");
 
 /// The HyperLogLog commands, as Redis 7.0's command table declares them.
-pub const SPECS: &[CommandSpec] = &[
-    spec!(
-        "pfadd",
-        -2,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        HYPERLOGLOG,
-        "hyperloglog",
-        "2.8.9",
-        "Adds the specified elements to the specified HyperLogLog.",
-        "O(1) to add every element.",
-        pfadd
-    ),
-    spec!(
-        "pfcount",
-        -2,
-        READONLY | MAY_REPLICATE,
-        (1, -1, 1),
-        HYPERLOGLOG,
-        "hyperloglog",
-        "2.8.9",
-        "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).",
-        "O(1) with a very small average constant time when called with a single key. O(N) with N being the \
-number of keys, and much bigger constant times, when called with multiple keys.",
-        pfcount
-    ),
-    spec!(
-        "pfmerge",
-        -2,
-        WRITE | DENYOOM,
-        (1, -1, 1),
-        HYPERLOGLOG,
-        "hyperloglog",
-        "2.8.9",
-        "Merge N different HyperLogLogs into a single one.",
-        "O(N) to merge N HyperLogLogs, but with high constant times.",
-        pfmerge
-    ),
-    spec!(
-        "pfdebug",
-        3,
-        WRITE | DENYOOM | ADMIN,
-        (2, 2, 1),
-        HYPERLOGLOG,
-        "hyperloglog",
-        "2.8.9",
-        "Internal commands for debugging HyperLogLog values",
-        "N/A",
-        pfdebug
-    ),
-    spec!(
-        "pfselftest",
-        1,
-        ADMIN,
-        (0, 0, 0),
-        HYPERLOGLOG,
-        "hyperloglog",
-        "2.8.9",
-        "An internal command for testing HyperLogLog values",
-        "N/A",
-        pfselftest
-    ),
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("hyperloglog", [
+    cmd("pfadd", -2, WRITE | DENYOOM | FAST, pfadd).keys(1, 1, 1).acl(HYPERLOGLOG).doc("2.8.9", "O(1) to add every element.", "Adds the specified elements to the specified HyperLogLog."),
+    cmd("pfcount", -2, READONLY | MAY_REPLICATE, pfcount).keys(1, -1, 1).acl(HYPERLOGLOG).doc("2.8.9", "O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.", "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s)."),
+    cmd("pfmerge", -2, WRITE | DENYOOM, pfmerge).keys(1, -1, 1).acl(HYPERLOGLOG).doc("2.8.9", "O(N) to merge N HyperLogLogs, but with high constant times.", "Merge N different HyperLogLogs into a single one."),
+    cmd("pfdebug", 3, WRITE | DENYOOM | ADMIN, pfdebug).keys(2, 2, 1).acl(HYPERLOGLOG).doc("2.8.9", "N/A", "Internal commands for debugging HyperLogLog values"),
+    cmd("pfselftest", 1, ADMIN, pfselftest).acl(HYPERLOGLOG).doc("2.8.9", "N/A", "An internal command for testing HyperLogLog values"),
+]);
 
 /// Redis's isHLLObjectOrReply: a string (not int-encoded) with a valid HLL header.
 fn check(v: &Value) -> Result<(), CmdError> {
@@ -140,7 +84,7 @@ fn pfadd(cx: &mut Ctx<'_>) -> CmdResult {
     }
     if updated > 0 {
         cx.modified(key);
-        cx.s.dirty += updated - 1;
+        cx.s.persist.dirty += updated - 1;
     }
     cx.out.int(i64::from(updated > 0));
     Ok(())
@@ -271,7 +215,7 @@ fn pfdebug(cx: &mut Ctx<'_>) -> CmdResult {
     }
     if converted {
         // Force propagation of the encoding change.
-        cx.s.dirty += 1;
+        cx.s.persist.dirty += 1;
     }
     Ok(())
 }
@@ -291,7 +235,7 @@ fn pfselftest(cx: &mut Ctx<'_>) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use crate::commands::run_args;
-    use crate::commands::testutil::{new, run, T};
+    use crate::commands::testutil::{bulk, err, int, new, ok, run, run_raw, simple, T};
     use crate::types::value::Value;
 
     /// The payload of a bulk reply, as raw bytes.
@@ -306,15 +250,15 @@ mod tests {
     #[test]
     fn pfadd_creates_sparse_and_counts() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["pfadd", "hll"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["exists", "hll"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["pfcount", "hll"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["pfadd", "hll", "a", "b", "c"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["pfadd", "hll", "a", "b", "c"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["pfcount", "hll"]), ":3\r\n");
-        assert_eq!(run(&mut t, &["pfdebug", "encoding", "hll"]), "+sparse\r\n");
-        assert_eq!(run(&mut t, &["object", "encoding", "hll"]), "$3\r\nraw\r\n");
-        assert_eq!(run(&mut t, &["pfcount", "nokey"]), ":0\r\n");
+        assert_eq!(run(&mut t, &["pfadd", "hll"]), int(1));
+        assert_eq!(run(&mut t, &["exists", "hll"]), int(1));
+        assert_eq!(run(&mut t, &["pfcount", "hll"]), int(0));
+        assert_eq!(run(&mut t, &["pfadd", "hll", "a", "b", "c"]), int(1));
+        assert_eq!(run(&mut t, &["pfadd", "hll", "a", "b", "c"]), int(0));
+        assert_eq!(run(&mut t, &["pfcount", "hll"]), int(3));
+        assert_eq!(run(&mut t, &["pfdebug", "encoding", "hll"]), simple("sparse"));
+        assert_eq!(run(&mut t, &["object", "encoding", "hll"]), bulk("raw"));
+        assert_eq!(run(&mut t, &["pfcount", "nokey"]), int(0));
     }
 
     #[test]
@@ -328,7 +272,7 @@ mod tests {
             b"HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x60\xf3\x80\x50\xb1\x84\x4b\xfb\x80\x42\x5a"
                 .to_vec()
         );
-        assert_eq!(run(&mut t, &["pfdebug", "decode", "h"]), "$44\r\nZ:8436 v:1,1 Z:4274 v:2,1 Z:3068 v:1,1 Z:603\r\n");
+        assert_eq!(run(&mut t, &["pfdebug", "decode", "h"]), bulk("Z:8436 v:1,1 Z:4274 v:2,1 Z:3068 v:1,1 Z:603"));
     }
 
     #[test]
@@ -336,9 +280,9 @@ mod tests {
         let mut t = new();
         run(&mut t, &["pfadd", "hll", "a", "b", "c"]);
         run(&mut t, &["pfcount", "hll"]);
-        assert_eq!(run(&mut t, &["getrange", "hll", "15", "15"]), "$1\r\n\x00\r\n");
+        assert_eq!(run(&mut t, &["getrange", "hll", "15", "15"]), bulk("\0"));
         run(&mut t, &["pfadd", "hll", "a", "b", "c"]);
-        assert_eq!(run(&mut t, &["getrange", "hll", "15", "15"]), "$1\r\n\x00\r\n");
+        assert_eq!(run(&mut t, &["getrange", "hll", "15", "15"]), bulk("\0"));
         run(&mut t, &["pfadd", "hll", "1", "2", "3"]);
         assert_eq!(bulk_bytes(&mut t, &["getrange", "hll", "15", "15"]), vec![0x80]);
     }
@@ -347,7 +291,7 @@ mod tests {
     fn wrong_types_and_corruption() {
         let mut t = new();
         run(&mut t, &["set", "foo", "bar"]);
-        let wt = "-WRONGTYPE Key is not a valid HyperLogLog string value.\r\n";
+        let wt = err("WRONGTYPE Key is not a valid HyperLogLog string value.");
         assert_eq!(run(&mut t, &["pfadd", "foo", "1"]), wt);
         assert_eq!(run(&mut t, &["pfcount", "foo"]), wt);
         assert_eq!(run(&mut t, &["pfmerge", "bar", "foo"]), wt);
@@ -355,15 +299,15 @@ mod tests {
         run(&mut t, &["set", "int", "12345"]);
         assert_eq!(run(&mut t, &["pfcount", "int"]), wt);
         t.s.dbs[0].set(b"list", Value::List(Default::default()), false);
-        let wrong = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+        let wrong = err("WRONGTYPE Operation against a key holding the wrong kind of value");
         assert_eq!(run(&mut t, &["pfadd", "list", "a"]), wrong);
         assert_eq!(run(&mut t, &["pfcount", "list"]), wrong);
         assert_eq!(run(&mut t, &["pfcount", "list", "foo"]), wrong);
 
         run(&mut t, &["pfadd", "hll", "a", "b", "c"]);
         run(&mut t, &["append", "hll", "hello"]);
-        assert_eq!(run(&mut t, &["pfcount", "hll"]), "-INVALIDOBJ Corrupted HLL object detected\r\n");
-        assert_eq!(run(&mut t, &["pfcount", "hll", "hll"]), "-INVALIDOBJ Corrupted HLL object detected\r\n");
+        assert_eq!(run(&mut t, &["pfcount", "hll"]), err("INVALIDOBJ Corrupted HLL object detected"));
+        assert_eq!(run(&mut t, &["pfcount", "hll", "hll"]), err("INVALIDOBJ Corrupted HLL object detected"));
         run(&mut t, &["del", "hll"]);
         run(&mut t, &["pfadd", "hll", "a", "b", "c"]);
         run(&mut t, &["setrange", "hll", "0", "0123"]);
@@ -384,34 +328,34 @@ mod tests {
         run(&mut t, &["pfadd", "h1", "a", "b", "c"]);
         run(&mut t, &["pfadd", "h2", "b", "c", "d"]);
         run(&mut t, &["pfadd", "h3", "c", "d", "e"]);
-        assert_eq!(run(&mut t, &["pfcount", "h1", "h2", "h3", "missing"]), ":5\r\n");
-        assert_eq!(run(&mut t, &["pfmerge", "h", "h1", "h2", "h3"]), "+OK\r\n");
-        assert_eq!(run(&mut t, &["pfcount", "h"]), ":5\r\n");
-        assert_eq!(run(&mut t, &["pfdebug", "encoding", "h"]), "+sparse\r\n");
+        assert_eq!(run(&mut t, &["pfcount", "h1", "h2", "h3", "missing"]), int(5));
+        assert_eq!(run(&mut t, &["pfmerge", "h", "h1", "h2", "h3"]), ok());
+        assert_eq!(run(&mut t, &["pfcount", "h"]), int(5));
+        assert_eq!(run(&mut t, &["pfdebug", "encoding", "h"]), simple("sparse"));
         // A dense source makes the destination dense.
-        assert_eq!(run(&mut t, &["pfdebug", "todense", "h1"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["pfdebug", "todense", "h1"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["pfmerge", "hd", "h1", "h3"]), "+OK\r\n");
-        assert_eq!(run(&mut t, &["pfdebug", "encoding", "hd"]), "+dense\r\n");
-        assert_eq!(run(&mut t, &["pfcount", "hd"]), ":5\r\n");
+        assert_eq!(run(&mut t, &["pfdebug", "todense", "h1"]), int(1));
+        assert_eq!(run(&mut t, &["pfdebug", "todense", "h1"]), int(0));
+        assert_eq!(run(&mut t, &["pfmerge", "hd", "h1", "h3"]), ok());
+        assert_eq!(run(&mut t, &["pfdebug", "encoding", "hd"]), simple("dense"));
+        assert_eq!(run(&mut t, &["pfcount", "hd"]), int(5));
         // Destination only.
-        assert_eq!(run(&mut t, &["pfmerge", "empty"]), "+OK\r\n");
-        assert_eq!(run(&mut t, &["pfcount", "empty"]), ":0\r\n");
+        assert_eq!(run(&mut t, &["pfmerge", "empty"]), ok());
+        assert_eq!(run(&mut t, &["pfcount", "empty"]), int(0));
     }
 
     #[test]
     fn pfdebug_subcommands() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["pfdebug", "getreg", "nokey"]), "-ERR The specified key does not exist\r\n");
+        assert_eq!(run(&mut t, &["pfdebug", "getreg", "nokey"]), err("ERR The specified key does not exist"));
         run(&mut t, &["pfadd", "h", "1", "2", "3"]);
-        assert_eq!(run(&mut t, &["pfdebug", "Foo", "h"]), "-ERR Unknown PFDEBUG subcommand 'Foo'\r\n");
-        let regs = run(&mut t, &["pfdebug", "getreg", "h"]);
+        assert_eq!(run(&mut t, &["pfdebug", "Foo", "h"]), err("ERR Unknown PFDEBUG subcommand 'Foo'"));
+        let regs = run_raw(&mut t, &["pfdebug", "getreg", "h"]);
         assert!(regs.starts_with("*16384\r\n"));
         assert_eq!(regs.matches(':').count(), 16384);
-        assert_eq!(run(&mut t, &["pfdebug", "encoding", "h"]), "+dense\r\n");
-        assert_eq!(run(&mut t, &["pfdebug", "decode", "h"]), "-ERR HLL encoding is not sparse\r\n");
-        assert_eq!(run(&mut t, &["pfcount", "h"]), ":3\r\n");
-        assert_eq!(run(&mut t, &["strlen", "h"]), ":12304\r\n");
+        assert_eq!(run(&mut t, &["pfdebug", "encoding", "h"]), simple("dense"));
+        assert_eq!(run(&mut t, &["pfdebug", "decode", "h"]), err("ERR HLL encoding is not sparse"));
+        assert_eq!(run(&mut t, &["pfcount", "h"]), int(3));
+        assert_eq!(run(&mut t, &["strlen", "h"]), int(12304));
     }
 
     #[test]
@@ -419,15 +363,15 @@ mod tests {
         let mut t = new();
         t.s.config.hll_sparse_max_bytes = 30;
         run(&mut t, &["pfadd", "h", "a"]);
-        assert_eq!(run(&mut t, &["pfdebug", "encoding", "h"]), "+sparse\r\n");
+        assert_eq!(run(&mut t, &["pfdebug", "encoding", "h"]), simple("sparse"));
         run(&mut t, &["pfadd", "h", "b", "c", "d", "e", "f"]);
-        assert_eq!(run(&mut t, &["pfdebug", "encoding", "h"]), "+dense\r\n");
-        assert_eq!(run(&mut t, &["pfcount", "h"]), ":6\r\n");
+        assert_eq!(run(&mut t, &["pfdebug", "encoding", "h"]), simple("dense"));
+        assert_eq!(run(&mut t, &["pfcount", "h"]), int(6));
     }
 
     #[test]
     fn selftest_passes() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["pfselftest"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["pfselftest"]), ok());
     }
 }

@@ -14,17 +14,25 @@
 
 pub mod aof;
 mod batch;
+pub mod bitmap;
 pub mod busy;
 mod client;
+pub mod command;
+pub mod config;
 pub mod connection;
+pub mod debug;
+pub mod dump;
 mod exec;
 pub mod function;
 pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
+pub mod info;
 pub mod keys;
 pub mod list;
+pub mod memory;
 pub mod multi;
+pub mod object;
 pub mod propagate;
 pub mod replication;
 pub mod scripting;
@@ -34,27 +42,38 @@ pub mod sort;
 pub mod spec;
 mod state;
 pub mod stream;
+pub mod stream_group;
 pub mod string;
 mod table;
 #[cfg(test)]
 pub mod testutil;
 pub mod zset;
 
-pub use batch::{pack_args, parse_batch, Argv, Batch, Parsed, Request, BATCH_BYTES};
-pub use client::{Blocked, Client, DbKey, ReplyMode};
+pub use batch::{pack_args, parse_batch, Argv, Batch, BATCH_BYTES};
+pub use client::{Client, DbKey, ReplyMode};
 pub(crate) use exec::precheck;
-pub use exec::{block_deadline, exec_batch, exec_request, paused_for, reply_error, run_args, set_feed_enabled, Ctx};
+pub use exec::{block_deadline, exec_batch, exec_request, reply_error, set_feed_enabled, Ctx};
 pub use spec::*;
-pub use state::{CmdStat, Knobs, Pause, ShutdownRequest, State, Stats};
-pub use table::{sub_name, table, Table};
+pub use state::{Knobs, Pause, ShutdownRequest, State, OBUF_NORMAL, OBUF_REPLICA};
+pub use table::{sub_name, table};
+#[cfg(test)]
+pub use {client::Blocked, exec::run_args};
 
 /// Every family's specs, in the order the table (and so COMMAND and the stats arrays) lists them.
 const FAMILIES: &[&[CommandSpec]] = &[
     connection::SPECS,
+    info::SPECS,
     server::SPECS,
+    debug::SPECS,
+    memory::SPECS,
+    config::SPECS,
+    command::SPECS,
     aof::SPECS,
     keys::SPECS,
+    object::SPECS,
+    dump::SPECS,
     string::SPECS,
+    bitmap::SPECS,
     multi::SPECS,
     replication::SPECS,
     list::SPECS,

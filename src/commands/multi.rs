@@ -11,7 +11,6 @@ use super::{exec_request, precheck, reply_error, Argv, Ctx, State};
 use crate::error::CmdError;
 use crate::resp::decode::ArgRef;
 use crate::resp::encode::Out;
-use crate::spec;
 
 /// A key a client WATCHes.
 pub struct Watched {
@@ -49,7 +48,7 @@ pub fn queue(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spec: &'st
     if let Some(err) = err {
         s.clients[me].multi_error = true;
         if err != CmdError::NOAUTH {
-            s.cmd_stats[spec.id].rejected += 1;
+            s.stats.cmd_stats[spec.id].rejected += 1;
         }
         reply_error(s, out, &err);
         return;
@@ -92,38 +91,47 @@ fn exec(cx: &mut Ctx<'_>) -> CmdResult {
         return Ok(());
     }
     cx.out.array(queued.len());
-    cx.s.in_exec = true;
-    cx.s.feed.hold();
+    cx.s.exec.in_exec = true;
+    cx.s.prop.feed.hold();
     for q in &queued {
         let argv = Argv::new(&q.buf, &[], &q.refs);
         exec_request(cx.s, me, cx.out, argv, Some(q.spec));
         // A SELECT inside the transaction affects the commands after it.
         cx.out.resp = cx.s.clients[me].resp;
     }
-    cx.s.in_exec = false;
-    cx.s.feed.release();
+    cx.s.exec.in_exec = false;
+    cx.s.prop.feed.release();
     // The queued commands propagated themselves; EXEC adds nothing of its own.
     cx.no_propagate();
     Ok(())
 }
 
-/// DISCARD
-fn discard(cx: &mut Ctx<'_>) -> CmdResult {
-    if cx.client().multi.is_none() {
-        return Err(CmdError::new("ERR DISCARD without MULTI"));
+/// A refused EXEC (extra arguments, not authenticated, ...), inside MULTI or not: as Redis's
+/// execCommandAbort, the transaction (if any) is discarded and the reason comes back as EXECABORT (without
+/// the ERR of Redis's own texts, with the code of the others).
+pub fn exec_abort(s: &mut State, me: usize, out: &mut Out, err: &CmdError) {
+    if let Some(c) = s.clients.get_mut(me) {
+        c.multi = None;
+        c.multi_error = false;
+        c.dirty_cas = false;
     }
-    discard_transaction(cx.s, cx.me);
-    cx.out.ok();
-    Ok(())
+    unwatch_all(s, me);
+    let why = err.0.strip_prefix("ERR ").unwrap_or(&err.0);
+    reply_error(s, out, &CmdError::msg(format!("EXECABORT Transaction discarded because of: {why}")));
 }
 
-/// Leave MULTI state, forgetting the queue and the watched keys (Redis's discardTransaction).
-pub fn discard_transaction(s: &mut State, me: usize) {
-    let c = &mut s.clients[me];
-    c.multi = None;
+/// DISCARD
+fn discard(cx: &mut Ctx<'_>) -> CmdResult {
+    let me = cx.me;
+    let c = cx.client();
+    if c.multi.take().is_none() {
+        return Err(CmdError::new("ERR DISCARD without MULTI"));
+    }
     c.multi_error = false;
     c.dirty_cas = false;
-    unwatch_all(s, me);
+    unwatch_all(cx.s, me);
+    cx.out.ok();
+    Ok(())
 }
 
 /// WATCH key [key ...]
@@ -140,7 +148,7 @@ fn watch(cx: &mut Ctx<'_>) -> CmdResult {
             continue;
         }
         c.watched.push(Watched { db, key: key.clone(), expired });
-        cx.s.watched_keys.entry((db, key)).or_default().push(me);
+        cx.s.clients.watched_keys.entry((db, key)).or_default().push(me);
     }
     cx.s.refresh_expire_logging();
     cx.out.ok();
@@ -161,14 +169,14 @@ pub fn unwatch_all(s: &mut State, slot: usize) {
     let Some(c) = s.clients.get_mut(slot) else { return };
     for w in std::mem::take(&mut c.watched) {
         let k = super::DbKey(w.db, &w.key);
-        if let Some(v) = s.watched_keys.get_mut(&k) {
+        if let Some(v) = s.clients.watched_keys.get_mut(&k) {
             v.retain(|&x| x != slot);
             if v.is_empty() {
-                s.watched_keys.remove(&k);
+                s.clients.watched_keys.remove(&k);
             }
         }
     }
-    if s.watched_keys.is_empty() {
+    if s.clients.watched_keys.is_empty() {
         s.refresh_expire_logging();
     }
 }
@@ -189,7 +197,7 @@ fn dirty(s: &mut State, slot: usize) {
 /// A key changed: mark its watchers (Redis's touchWatchedKey, quirk included: a watcher that saw the key
 /// already expired while it is still stored ends the walk).
 pub fn touch_watched(s: &mut State, db: usize, key: &[u8]) {
-    let Some(v) = s.watched_keys.get(&super::DbKey(db, key)) else { return };
+    let Some(v) = s.clients.watched_keys.get(&super::DbKey(db, key)) else { return };
     let stored = s.dbs[db].peek_stored(key).is_some();
     for slot in v.clone() {
         if let Some(w) = watched_mut(s, slot, db, key) {
@@ -209,10 +217,11 @@ pub fn touch_watched(s: &mut State, db: usize, key: &[u8]) {
 /// Database `emptied` is about to be flushed, or swapped with `replaced_with` (Redis's
 /// touchAllWatchedKeysInDb): only keys that exist on either side count, and an expired key stays expired.
 pub fn touch_all_watched_in_db(s: &mut State, emptied: usize, replaced_with: Option<usize>) {
-    if s.watched_keys.is_empty() {
+    if s.clients.watched_keys.is_empty() {
         return;
     }
-    let keys: Vec<Vec<u8>> = s.watched_keys.keys().filter(|(d, _)| *d == emptied).map(|(_, k)| k.clone()).collect();
+    let keys: Vec<Vec<u8>> =
+        s.clients.watched_keys.keys().filter(|(d, _)| *d == emptied).map(|(_, k)| k.clone()).collect();
     for key in keys {
         let in_emptied = s.dbs[emptied].peek_stored(&key).is_some();
         let in_replaced = replaced_with.is_some_and(|r| s.dbs[r].peek_stored(&key).is_some());
@@ -220,7 +229,7 @@ pub fn touch_all_watched_in_db(s: &mut State, emptied: usize, replaced_with: Opt
             continue;
         }
         let stale_in_replaced = replaced_with.is_some_and(|r| s.dbs[r].is_stale(&key));
-        let slots = s.watched_keys.get(&super::DbKey(emptied, &key)).cloned().unwrap_or_default();
+        let slots = s.clients.watched_keys.get(&super::DbKey(emptied, &key)).cloned().unwrap_or_default();
         for slot in slots {
             let Some(w) = watched_mut(s, slot, emptied, &key) else { continue };
             if w.expired {
@@ -246,112 +255,69 @@ pub fn touch_all_watched_in_db(s: &mut State, emptied: usize, replaced_with: Opt
 
 const TX: u32 = NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY;
 
-pub const SPECS: &[CommandSpec] = &[
-    spec!("multi", 1, TX, (0, 0, 0), TRANSACTION, "transactions", "1.2.0", "Starts a transaction.", "O(1)", multi),
-    spec!(
-        "exec",
-        1,
-        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG,
-        (0, 0, 0),
-        TRANSACTION,
-        "transactions",
-        "1.2.0",
-        "Executes all commands in a transaction.",
-        "Depends on commands in the transaction",
-        exec
-    ),
-    spec!(
-        "discard",
-        1,
-        TX,
-        (0, 0, 0),
-        TRANSACTION,
-        "transactions",
-        "2.0.0",
-        "Discards a transaction.",
-        "O(N), when N is the number of queued commands",
-        discard
-    ),
-    spec!(
-        "watch",
-        -2,
-        TX,
-        (1, -1, 1),
-        TRANSACTION,
-        "transactions",
-        "2.2.0",
-        "Monitors changes to keys to determine the execution of a transaction.",
-        "O(1) for every key.",
-        watch
-    ),
-    spec!(
-        "unwatch",
-        1,
-        TX,
-        (0, 0, 0),
-        TRANSACTION,
-        "transactions",
-        "2.2.0",
-        "Forgets about watched keys of a transaction.",
-        "O(1)",
-        unwatch
-    ),
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("transactions", [
+    cmd("multi", 1, TX, multi).acl(TRANSACTION).doc("1.2.0", "O(1)", "Starts a transaction."),
+    cmd("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, exec).acl(TRANSACTION).doc("1.2.0", "Depends on commands in the transaction", "Executes all commands in a transaction."),
+    cmd("discard", 1, TX, discard).acl(TRANSACTION).doc("2.0.0", "O(N), when N is the number of queued commands", "Discards a transaction."),
+    cmd("watch", -2, TX, watch).keys(1, -1, 1).acl(TRANSACTION).doc("2.2.0", "O(1) for every key.", "Monitors changes to keys to determine the execution of a transaction."),
+    cmd("unwatch", 1, TX, unwatch).acl(TRANSACTION).doc("2.2.0", "O(1)", "Forgets about watched keys of a transaction."),
+]);
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::testutil::{new, run};
+    use crate::commands::testutil::{arr, bulk, err, new, ok, run, run_raw, simple};
 
     #[test]
     fn queue_and_exec() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["multi"]), "+OK\r\n");
-        assert_eq!(run(&mut t, &["echo", "a"]), "+QUEUED\r\n");
-        assert_eq!(run(&mut t, &["ping"]), "+QUEUED\r\n");
-        assert_eq!(run(&mut t, &["exec"]), "*2\r\n$1\r\na\r\n+PONG\r\n");
-        assert_eq!(run(&mut t, &["exec"]), "-ERR EXEC without MULTI\r\n");
-        assert_eq!(run(&mut t, &["discard"]), "-ERR DISCARD without MULTI\r\n");
-    }
-
-    #[test]
-    fn a_refused_exec_ends_the_transaction() {
-        // Redis's execCommandAbort: the reason without its ERR code, inside MULTI or not.
-        let mut t = new();
-        let abort = "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n";
-        assert_eq!(run(&mut t, &["exec", "x"]), abort);
-        assert_eq!(run(&mut t, &["multi"]), "+OK\r\n");
-        assert_eq!(run(&mut t, &["ping"]), "+QUEUED\r\n");
-        assert_eq!(run(&mut t, &["exec", "x"]), abort);
-        assert_eq!(run(&mut t, &["exec"]), "-ERR EXEC without MULTI\r\n");
+        assert_eq!(run(&mut t, &["multi"]), ok());
+        assert_eq!(run(&mut t, &["echo", "a"]), simple("QUEUED"));
+        assert_eq!(run(&mut t, &["ping"]), simple("QUEUED"));
+        assert_eq!(run(&mut t, &["exec"]), arr(vec![bulk("a"), simple("PONG")]));
+        assert_eq!(run(&mut t, &["exec"]), err("ERR EXEC without MULTI"));
+        assert_eq!(run(&mut t, &["discard"]), err("ERR DISCARD without MULTI"));
     }
 
     #[test]
     fn errors_abort_the_transaction() {
         let mut t = new();
         run(&mut t, &["multi"]);
-        assert_eq!(run(&mut t, &["multi"]), "-ERR MULTI calls can not be nested\r\n");
-        assert!(run(&mut t, &["nosuch"]).starts_with("-ERR unknown command"));
-        assert_eq!(run(&mut t, &["echo"]), "-ERR wrong number of arguments for 'echo' command\r\n");
-        assert_eq!(run(&mut t, &["exec"]), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+        assert_eq!(run(&mut t, &["multi"]), err("ERR MULTI calls can not be nested"));
+        assert!(run_raw(&mut t, &["nosuch"]).starts_with("-ERR unknown command"));
+        assert_eq!(run(&mut t, &["echo"]), err("ERR wrong number of arguments for 'echo' command"));
+        assert_eq!(run(&mut t, &["exec"]), err("EXECABORT Transaction discarded because of previous errors."));
+    }
+
+    /// EXEC with arguments is refused as Redis refuses it, in MULTI (which it discards) or not.
+    #[test]
+    fn exec_with_arguments_aborts() {
+        let mut t = new();
+        let abort = "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n";
+        assert_eq!(run_raw(&mut t, &["exec", "x"]), abort);
+        run_raw(&mut t, &["multi"]);
+        assert_eq!(run_raw(&mut t, &["ping"]), "+QUEUED\r\n");
+        assert_eq!(run_raw(&mut t, &["exec", "x"]), abort);
+        assert_eq!(run_raw(&mut t, &["exec"]), "-ERR EXEC without MULTI\r\n");
     }
 
     #[test]
     fn watch_fails_exec_after_a_change() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["watch", "k"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["watch", "k"]), ok());
         t.s.touch_key(0, b"k");
         run(&mut t, &["multi"]);
         run(&mut t, &["ping"]);
-        assert_eq!(run(&mut t, &["exec"]), "*-1\r\n");
+        assert_eq!(run_raw(&mut t, &["exec"]), "*-1\r\n");
         // The watch is gone after EXEC.
         run(&mut t, &["multi"]);
         run(&mut t, &["ping"]);
-        assert_eq!(run(&mut t, &["exec"]), "*1\r\n+PONG\r\n");
-        assert!(t.s.watched_keys.is_empty());
+        assert_eq!(run(&mut t, &["exec"]), arr(vec![simple("PONG")]));
+        assert!(t.s.clients.watched_keys.is_empty());
         run(&mut t, &["watch", "k"]);
         run(&mut t, &["multi"]);
-        assert_eq!(run(&mut t, &["watch", "x"]), "-ERR WATCH inside MULTI is not allowed\r\n");
-        assert_eq!(run(&mut t, &["discard"]), "+OK\r\n");
-        assert!(t.s.watched_keys.is_empty());
+        assert_eq!(run(&mut t, &["watch", "x"]), err("ERR WATCH inside MULTI is not allowed"));
+        assert_eq!(run(&mut t, &["discard"]), ok());
+        assert!(t.s.clients.watched_keys.is_empty());
     }
 }

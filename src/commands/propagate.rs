@@ -8,8 +8,6 @@
 //! (`hold`/`release`) and wrapped in MULTI/EXEC only when there are several, as Redis 7.0 propagates them.
 //! The Keyspace actor drains the buffer after each batch.
 
-use crate::types::value::write_i64;
-
 #[derive(Default)]
 pub struct Feed {
     /// Some consumer (a replica stream) is attached.
@@ -34,16 +32,14 @@ impl Feed {
     }
 
     fn encode(&mut self, args: &[&[u8]]) {
-        let mut tmp = [0u8; 20];
-        let n = write_i64(&mut tmp, args.len() as i64);
+        let mut tmp = itoa::Buffer::new();
         let start = self.buf.len();
         self.buf.push(b'*');
-        self.buf.extend_from_slice(&tmp[..n]);
+        self.buf.extend_from_slice(tmp.format(args.len()).as_bytes());
         self.buf.extend_from_slice(b"\r\n");
         for a in args {
-            let n = write_i64(&mut tmp, a.len() as i64);
             self.buf.push(b'$');
-            self.buf.extend_from_slice(&tmp[..n]);
+            self.buf.extend_from_slice(tmp.format(a.len()).as_bytes());
             self.buf.extend_from_slice(b"\r\n");
             self.buf.extend_from_slice(a);
             self.buf.extend_from_slice(b"\r\n");

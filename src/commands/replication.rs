@@ -7,7 +7,6 @@
 use super::spec::*;
 use super::Ctx;
 use crate::error::CmdError;
-use crate::spec;
 
 /// An RDB file holding no keys: magic, version 10, EOF opcode, CRC-64 of the preceding bytes.
 pub fn empty_rdb() -> Vec<u8> {
@@ -25,7 +24,7 @@ fn start_stream(cx: &mut Ctx<'_>) {
     cx.out.raw(&rdb);
     let me = cx.me;
     cx.client().replica = true;
-    cx.s.new_replicas.push(me);
+    cx.s.prop.new_replicas.push(me);
 }
 
 /// SYNC
@@ -42,7 +41,7 @@ fn psync(cx: &mut Ctx<'_>) -> CmdResult {
     if cx.client().replica {
         return Ok(());
     }
-    let line = format!("+FULLRESYNC {} {}\r\n", cx.s.run_id, cx.s.feed.offset);
+    let line = format!("+FULLRESYNC {} {}\r\n", cx.s.server.run_id, cx.s.prop.feed.offset);
     cx.out.raw(line.as_bytes());
     start_stream(cx);
     Ok(())
@@ -62,45 +61,24 @@ fn replconf(cx: &mut Ctx<'_>) -> CmdResult {
 
 const REPL: u32 = ADMIN | NOSCRIPT | NO_MULTI;
 
-pub const SPECS: &[CommandSpec] = &[
-    spec!("sync", 1, REPL, (0, 0, 0), SERVER, "server", "1.0.0", "An internal command used in replication.", "", sync),
-    spec!(
-        "psync",
-        -3,
-        REPL,
-        (0, 0, 0),
-        SERVER,
-        "server",
-        "2.8.0",
-        "An internal command used in replication.",
-        "",
-        psync
-    ),
-    spec!(
-        "replconf",
-        -1,
-        ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY,
-        (0, 0, 0),
-        SERVER,
-        "server",
-        "3.0.0",
-        "An internal command for configuring the replication stream.",
-        "O(1)",
-        replconf
-    ),
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("server", [
+    cmd("sync", 1, REPL, sync).doc("1.0.0", "", "An internal command used in replication."),
+    cmd("psync", -3, REPL, psync).doc("2.8.0", "", "An internal command used in replication."),
+    cmd("replconf", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, replconf).doc("3.0.0", "O(1)", "An internal command for configuring the replication stream."),
+]);
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::testutil::{new, run};
+    use crate::commands::testutil::{new, run_raw};
 
     #[test]
     fn sync_makes_a_replica_and_sends_an_empty_rdb() {
         let mut t = new();
-        let r = run(&mut t, &["sync"]);
+        let r = run_raw(&mut t, &["sync"]);
         assert!(r.starts_with("$18\r\nREDIS0010"), "{r:?}");
         assert!(t.s.clients[t.me].replica);
-        assert_eq!(t.s.new_replicas, vec![t.me]);
-        assert!(run(&mut t, &["psync", "?", "-1"]).is_empty());
+        assert_eq!(t.s.prop.new_replicas, vec![t.me]);
+        assert!(run_raw(&mut t, &["psync", "?", "-1"]).is_empty());
     }
 }

@@ -19,7 +19,6 @@ use super::{exec_request, table, Argv, Ctx, State};
 use crate::error::CmdError;
 use crate::resp::encode::Out;
 use crate::scripting::{self, Host, Kind, Outcome, Vm, Watch};
-use crate::spec;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
@@ -85,13 +84,13 @@ impl Scripts {
              number_of_libraries:{}\r\nused_memory_vm_functions:{fn_vm}\r\nused_memory_vm_total:{total}\r\n\
              used_memory_vm_total_human:{}\r\nused_memory_functions:{fns}\r\nused_memory_scripts:{}\r\n\
              used_memory_scripts_human:{}\r\n",
-            super::server::human(eval_vm as u64),
+            super::info::human(eval_vm as u64),
             self.cache.len(),
             self.functions.function_count(),
             self.functions.library_count(),
-            super::server::human(total as u64),
+            super::info::human(total as u64),
             scripts + fns,
-            super::server::human((scripts + fns) as u64),
+            super::info::human((scripts + fns) as u64),
         )
     }
 
@@ -208,9 +207,9 @@ impl<'a> ScriptHost<'a> {
     /// A scriptCall refusal: counted as a rejected call of `spec` and as an error reply.
     fn reject(&mut self, spec: Option<&'static CommandSpec>, text: &str) -> String {
         if let Some(spec) = spec {
-            self.s.cmd_stats[spec.id].rejected += 1;
+            self.s.stats.cmd_stats[spec.id].rejected += 1;
         }
-        self.s.count_error(&CmdError::msg(scripting::error_text(text)));
+        self.s.stats.count_error(&CmdError::msg(scripting::error_text(text)));
         text.to_string()
     }
 }
@@ -245,12 +244,12 @@ impl Host for ScriptHost<'_> {
         c.resp = self.resp;
         let mut out = Out::new(self.resp);
         // redis.set_repl(REPL_NONE): this command's effects stay local.
-        let feed_on = self.s.feed.enabled;
+        let feed_on = self.s.prop.feed.enabled;
         if self.repl & 2 == 0 {
-            self.s.feed.enabled = false;
+            self.s.prop.feed.enabled = false;
         }
         exec_request(self.s, self.me, &mut out, argv, Some(spec));
-        self.s.feed.enabled = feed_on;
+        self.s.prop.feed.enabled = feed_on;
         // SELECT inside the script changes the script's database only.
         self.db = self.s.clients[self.me].db;
         Ok(out.buf)
@@ -284,7 +283,7 @@ impl Host for ScriptHost<'_> {
         }
         busy::serve_waiting(self.s, self.me);
         // SHUTDOWN NOSAVE from a waiting client: the Keyspace shuts down once the script is out of the way.
-        if self.s.shutdown.is_some() {
+        if self.s.server.shutdown.is_some() {
             return Some(busy::STOPPED.into());
         }
         if self.s.busy.as_ref().is_some_and(|b| b.kill) {
@@ -318,12 +317,12 @@ pub fn run_script(
     let run = Run { eval, name, command: cx.argv, started: std::time::Instant::now() };
     let c = &cx.s.clients[me];
     let (saved_db, saved_resp, saved_cmd) = (c.db, c.resp, c.last_cmd);
-    let was_in_exec = cx.s.in_exec;
-    cx.s.in_exec = true;
-    cx.s.in_script = true;
+    let was_in_exec = cx.s.exec.in_exec;
+    cx.s.exec.in_exec = true;
+    cx.s.exec.in_script = true;
     // Inside EXEC the transaction's own MULTI/EXEC already wraps the script's effects.
     if !was_in_exec {
-        cx.s.feed.hold();
+        cx.s.prop.feed.hold();
     }
     let outcome = {
         let mut host = ScriptHost::new(cx.s, me, db, flags, read_only, run);
@@ -332,10 +331,10 @@ pub fn run_script(
     // Clients served while it was busy go back to their connections.
     busy::end_busy(cx.s);
     if !was_in_exec {
-        cx.s.feed.release();
+        cx.s.prop.feed.release();
     }
-    cx.s.in_exec = was_in_exec;
-    cx.s.in_script = false;
+    cx.s.exec.in_exec = was_in_exec;
+    cx.s.exec.in_script = false;
     let c = &mut cx.s.clients[me];
     c.db = saved_db;
     c.resp = saved_resp;
@@ -352,7 +351,7 @@ pub fn finish(cx: &mut Ctx<'_>, outcome: Outcome) -> CmdResult {
         Outcome::Ok => Ok(()),
         Outcome::Err { msg, counted: true } => {
             cx.out.error(&msg);
-            cx.s.cmd_stats[cx.spec.id].failed += 1;
+            cx.s.stats.cmd_stats[cx.spec.id].failed += 1;
             Ok(())
         }
         Outcome::Err { msg, counted: false } => Err(CmdError::msg(msg)),
@@ -552,177 +551,49 @@ fn script_help(cx: &mut Ctx<'_>) -> CmdResult {
     )
 }
 
-fn container(_: &mut Ctx<'_>) -> CmdResult {
-    // Never runs: the executor replies for containers whose subcommand is missing or unknown.
-    Err(CmdError::SYNTAX)
-}
-
 const EVAL_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE | MOVABLE_KEYS;
 const EVAL_RO_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLE_KEYS;
 
-const SCRIPT_SUBS: &[CommandSpec] = &[
-    spec!(
-        "script|exists",
-        -3,
-        NOSCRIPT,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "2.6.0",
-        "Determines whether server-side Lua scripts exist in the script cache.",
-        "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).",
-        script_exists
-    ),
-    spec!(
-        "script|flush",
-        -2,
-        NOSCRIPT,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "2.6.0",
-        "Removes all server-side Lua scripts from the script cache.",
-        "O(N) with N being the number of scripts in cache",
-        script_flush
-    ),
-    spec!(
-        "script|help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "5.0.0",
-        "Returns helpful text about the different subcommands.",
-        "O(1)",
-        script_help
-    ),
-    spec!(
-        "script|kill",
-        2,
-        NOSCRIPT | ALLOW_BUSY,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "2.6.0",
-        "Terminates a server-side Lua script during execution.",
-        "O(1)",
-        script_kill
-    ),
-    spec!(
-        "script|load",
-        3,
-        NOSCRIPT | STALE,
-        (0, 0, 0),
-        SCRIPTING,
-        "scripting",
-        "2.6.0",
-        "Loads a server-side Lua script to the script cache.",
-        "O(N) with N being the length in bytes of the script body.",
-        script_load
-    ),
-];
+#[rustfmt::skip]
+const SCRIPT_SUBS: &[CommandSpec] = &family("scripting", [
+    cmd("script|exists", -3, NOSCRIPT, script_exists).acl(SCRIPTING).doc("2.6.0", "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).", "Determines whether server-side Lua scripts exist in the script cache."),
+    cmd("script|flush", -2, NOSCRIPT, script_flush).acl(SCRIPTING).doc("2.6.0", "O(N) with N being the number of scripts in cache", "Removes all server-side Lua scripts from the script cache."),
+    cmd("script|help", 2, LOADING | STALE, script_help).acl(SCRIPTING).doc("5.0.0", "O(1)", "Returns helpful text about the different subcommands."),
+    cmd("script|kill", 2, NOSCRIPT | ALLOW_BUSY, script_kill).acl(SCRIPTING).doc("2.6.0", "O(1)", "Terminates a server-side Lua script during execution."),
+    cmd("script|load", 3, NOSCRIPT | STALE, script_load).acl(SCRIPTING).doc("2.6.0", "O(N) with N being the length in bytes of the script body.", "Loads a server-side Lua script to the script cache."),
+]);
 
-pub const SPECS: &[CommandSpec] = &[
-    CommandSpec {
-        getkeys: Some(eval_keys),
-        ..spec!(
-            "eval",
-            -3,
-            EVAL_FLAGS,
-            (0, 0, 0),
-            SCRIPTING,
-            "scripting",
-            "2.6.0",
-            "Executes a server-side Lua script.",
-            "Depends on the script that is executed.",
-            eval
-        )
-    },
-    CommandSpec {
-        getkeys: Some(eval_keys),
-        ..spec!(
-            "evalsha",
-            -3,
-            EVAL_FLAGS,
-            (0, 0, 0),
-            SCRIPTING,
-            "scripting",
-            "2.6.0",
-            "Executes a server-side Lua script by SHA1 digest.",
-            "Depends on the script that is executed.",
-            evalsha
-        )
-    },
-    CommandSpec {
-        getkeys: Some(eval_keys),
-        ..spec!(
-            "eval_ro",
-            -3,
-            EVAL_RO_FLAGS,
-            (0, 0, 0),
-            SCRIPTING,
-            "scripting",
-            "7.0.0",
-            "Executes a read-only server-side Lua script.",
-            "Depends on the script that is executed.",
-            eval_ro
-        )
-    },
-    CommandSpec {
-        getkeys: Some(eval_keys),
-        ..spec!(
-            "evalsha_ro",
-            -3,
-            EVAL_RO_FLAGS,
-            (0, 0, 0),
-            SCRIPTING,
-            "scripting",
-            "7.0.0",
-            "Executes a read-only server-side Lua script by SHA1 digest.",
-            "Depends on the script that is executed.",
-            evalsha_ro
-        )
-    },
-    CommandSpec {
-        subcommands: SCRIPT_SUBS,
-        ..spec!(
-            "script",
-            -2,
-            0,
-            (0, 0, 0),
-            SCRIPTING,
-            "scripting",
-            "2.6.0",
-            "A container for Lua scripts management commands.",
-            "Depends on subcommand.",
-            container
-        )
-    },
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("scripting", [
+    cmd("eval", -3, EVAL_FLAGS, eval).acl(SCRIPTING).getkeys(eval_keys).doc("2.6.0", "Depends on the script that is executed.", "Executes a server-side Lua script."),
+    cmd("evalsha", -3, EVAL_FLAGS, evalsha).acl(SCRIPTING).getkeys(eval_keys).doc("2.6.0", "Depends on the script that is executed.", "Executes a server-side Lua script by SHA1 digest."),
+    cmd("eval_ro", -3, EVAL_RO_FLAGS, eval_ro).acl(SCRIPTING).getkeys(eval_keys).doc("7.0.0", "Depends on the script that is executed.", "Executes a read-only server-side Lua script."),
+    cmd("evalsha_ro", -3, EVAL_RO_FLAGS, evalsha_ro).acl(SCRIPTING).getkeys(eval_keys).doc("7.0.0", "Depends on the script that is executed.", "Executes a read-only server-side Lua script by SHA1 digest."),
+    cmd("script", -2, 0, container).acl(SCRIPTING).subs(SCRIPT_SUBS).doc("2.6.0", "Depends on subcommand.", "A container for Lua scripts management commands."),
+]);
 
 #[cfg(test)]
 mod tests {
     use crate::commands::spec::*;
-    use crate::commands::testutil::{new, run};
+    use crate::commands::testutil::{bulk, err, ints, new, ok, run, run_raw};
 
     #[test]
     fn eval_and_cache() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["eval", "return 'hello'", "0"]), "$5\r\nhello\r\n");
+        assert_eq!(run(&mut t, &["eval", "return 'hello'", "0"]), bulk("hello"));
         assert_eq!(
             run(&mut t, &["script", "load", "return 'loaded'"]),
-            "$40\r\nb534286061d4b9e4026607613b95c06c06015ae8\r\n"
+            bulk("b534286061d4b9e4026607613b95c06c06015ae8")
         );
-        assert_eq!(run(&mut t, &["evalsha", "B534286061D4B9E4026607613B95C06C06015AE8", "0"]), "$6\r\nloaded\r\n");
+        assert_eq!(run(&mut t, &["evalsha", "B534286061D4B9E4026607613B95C06C06015AE8", "0"]), bulk("loaded"));
         assert_eq!(
             run(&mut t, &["script", "exists", "b534286061d4b9e4026607613b95c06c06015ae8", "ffff"]),
-            "*2\r\n:1\r\n:0\r\n"
+            ints(&[1, 0])
         );
-        assert_eq!(run(&mut t, &["script", "flush"]), "+OK\r\n");
+        assert_eq!(run(&mut t, &["script", "flush"]), ok());
         assert_eq!(
             run(&mut t, &["evalsha", "b534286061d4b9e4026607613b95c06c06015ae8", "0"]),
-            "-NOSCRIPT No matching script. Please use EVAL.\r\n"
+            err("NOSCRIPT No matching script. Please use EVAL.")
         );
     }
 
@@ -747,12 +618,12 @@ mod tests {
     #[test]
     fn numkeys_errors() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["eval", "return 1", "-12"]), "-ERR Number of keys can't be negative\r\n");
+        assert_eq!(run(&mut t, &["eval", "return 1", "-12"]), err("ERR Number of keys can't be negative"));
         assert_eq!(
             run(&mut t, &["eval", "return 1", "2", "a"]),
-            "-ERR Number of keys can't be greater than number of args\r\n"
+            err("ERR Number of keys can't be greater than number of args")
         );
-        assert_eq!(run(&mut t, &["eval", "return 1", "x"]), "-ERR value is not an integer or out of range\r\n");
+        assert_eq!(run(&mut t, &["eval", "return 1", "x"]), err("ERR value is not an integer or out of range"));
     }
 
     #[test]
@@ -761,38 +632,35 @@ mod tests {
         run(&mut t, &["set", "k", "v0"]);
         run(&mut t, &["select", "1"]);
         run(&mut t, &["set", "k", "v1"]);
-        assert_eq!(run(&mut t, &["eval", "return redis.call('get', KEYS[1])", "1", "k"]), "$2\r\nv1\r\n");
-        assert_eq!(
-            run(&mut t, &["eval", "redis.call('select', '0') return redis.call('get', 'k')", "0"]),
-            "$2\r\nv0\r\n"
-        );
-        assert_eq!(run(&mut t, &["get", "k"]), "$2\r\nv1\r\n");
+        assert_eq!(run(&mut t, &["eval", "return redis.call('get', KEYS[1])", "1", "k"]), bulk("v1"));
+        assert_eq!(run(&mut t, &["eval", "redis.call('select', '0') return redis.call('get', 'k')", "0"]), bulk("v0"));
+        assert_eq!(run(&mut t, &["get", "k"]), bulk("v1"));
     }
 
     #[test]
     fn script_rules() {
         let mut t = new();
-        assert!(run(&mut t, &["eval_ro", "redis.call('del', 'x')", "0"])
+        assert!(run_raw(&mut t, &["eval_ro", "redis.call('del', 'x')", "0"])
             .starts_with("-ERR Write commands are not allowed from read-only scripts."));
-        assert!(run(&mut t, &["eval", "redis.call('multi')", "0"])
+        assert!(run_raw(&mut t, &["eval", "redis.call('multi')", "0"])
             .starts_with("-ERR This Redis command is not allowed from script"));
-        assert!(run(&mut t, &["eval", "redis.call('get', 'a', 'b')", "0"])
+        assert!(run_raw(&mut t, &["eval", "redis.call('get', 'a', 'b')", "0"])
             .starts_with("-ERR Wrong number of args calling Redis command from script"));
         assert_eq!(
             run(&mut t, &["eval", "#!not-lua\nreturn 1", "0"]),
-            "-ERR Unexpected engine in script shebang: #!not-lua\r\n"
+            err("ERR Unexpected engine in script shebang: #!not-lua")
         );
         assert_eq!(
             run(&mut t, &["eval", "#!lua flags=no-writes,bad\nreturn 1", "0"]),
-            "-ERR Unexpected flag in script shebang: bad\r\n"
+            err("ERR Unexpected flag in script shebang: bad")
         );
         assert_eq!(
             run(&mut t, &["eval_ro", "#!lua\nreturn 1", "0"]),
-            "-ERR Can not execute a script with write flag using *_ro command.\r\n"
+            err("ERR Can not execute a script with write flag using *_ro command.")
         );
-        assert!(run(&mut t, &["eval", "#!lua flags=no-writes\nredis.call('set','x',1)", "0"])
+        assert!(run_raw(&mut t, &["eval", "#!lua flags=no-writes\nredis.call('set','x',1)", "0"])
             .starts_with("-ERR Write commands are not allowed from read-only scripts."));
-        assert!(run(&mut t, &["eval", "return +", "0"])
+        assert!(run_raw(&mut t, &["eval", "return +", "0"])
             .starts_with("-ERR Error compiling script (new function): user_script:1:"));
     }
 }

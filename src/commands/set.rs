@@ -14,7 +14,6 @@ use super::spec::*;
 use super::Ctx;
 use crate::error::CmdError;
 use crate::resp::encode::Out;
-use crate::spec;
 use crate::types::db::Db;
 use crate::types::glob::glob_match;
 use crate::types::num::parse_i64;
@@ -34,216 +33,26 @@ const SRANDMEMBER_SUB_STRATEGY_MUL: u64 = 3;
 /// SPOP: when fewer than count / 5 members remain, move the survivors to a new set instead.
 const SPOP_MOVE_STRATEGY_MUL: u64 = 5;
 
-pub const SPECS: &[CommandSpec] = &[
-    spec!(
-        "sadd",
-        -3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Add one or more members to a set",
-        "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
-        sadd
-    ),
-    spec!(
-        "srem",
-        -3,
-        WRITE | FAST,
-        (1, 1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Remove one or more members from a set",
-        "O(N) where N is the number of members to be removed.",
-        srem
-    ),
-    spec!(
-        "scard",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Get the number of members in a set",
-        "O(1)",
-        scard
-    ),
-    spec!(
-        "sismember",
-        3,
-        READONLY | FAST,
-        (1, 1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Determine if a given value is a member of a set",
-        "O(1)",
-        sismember
-    ),
-    spec!(
-        "smismember",
-        -3,
-        READONLY | FAST,
-        (1, 1, 1),
-        SET,
-        "set",
-        "6.2.0",
-        "Returns the membership associated with the given elements for a set",
-        "O(N) where N is the number of elements being checked for membership",
-        smismember
-    ),
-    spec!(
-        "smembers",
-        2,
-        READONLY,
-        (1, 1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Get all the members in a set",
-        "O(N) where N is the set cardinality.",
-        smembers
-    ),
-    spec!(
-        "srandmember",
-        -2,
-        READONLY,
-        (1, 1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Get one or multiple random members from a set",
-        "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.",
-        srandmember
-    ),
-    spec!(
-        "spop",
-        -2,
-        WRITE | FAST,
-        (1, 1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Remove and return one or multiple random members from a set",
-        "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.",
-        spop
-    ),
-    spec!(
-        "smove",
-        4,
-        WRITE | FAST,
-        (1, 2, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Move a member from one set to another",
-        "O(1)",
-        smove
-    ),
-    spec!(
-        "sinter",
-        -2,
-        READONLY,
-        (1, -1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Intersect multiple sets",
-        "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-        sinter
-    ),
-    CommandSpec {
-        getkeys: Some(sintercard_keys),
-        ..spec!(
-            "sintercard",
-            -3,
-            READONLY | MOVABLE_KEYS,
-            (0, 0, 0),
-            SET,
-            "set",
-            "7.0.0",
-            "Intersect multiple sets and return the cardinality of the result",
-            "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-            sintercard
-        )
-    },
-    spec!(
-        "sinterstore",
-        -3,
-        WRITE | DENYOOM,
-        (1, -1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Intersect multiple sets and store the resulting set in a key",
-        "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-        sinterstore
-    ),
-    spec!(
-        "sunion",
-        -2,
-        READONLY,
-        (1, -1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Add multiple sets",
-        "O(N) where N is the total number of elements in all given sets.",
-        sunion
-    ),
-    spec!(
-        "sunionstore",
-        -3,
-        WRITE | DENYOOM,
-        (1, -1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Add multiple sets and store the resulting set in a key",
-        "O(N) where N is the total number of elements in all given sets.",
-        sunionstore
-    ),
-    spec!(
-        "sdiff",
-        -2,
-        READONLY,
-        (1, -1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Subtract multiple sets",
-        "O(N) where N is the total number of elements in all given sets.",
-        sdiff
-    ),
-    spec!(
-        "sdiffstore",
-        -3,
-        WRITE | DENYOOM,
-        (1, -1, 1),
-        SET,
-        "set",
-        "1.0.0",
-        "Subtract multiple sets and store the resulting set in a key",
-        "O(N) where N is the total number of elements in all given sets.",
-        sdiffstore
-    ),
-    spec!(
-        "sscan",
-        -3,
-        READONLY,
-        (1, 1, 1),
-        SET,
-        "set",
-        "2.8.0",
-        "Incrementally iterate Set elements",
-        "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return \
-        back to 0. N is the number of elements inside the collection.",
-        sscan
-    ),
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("set", [
+    cmd("sadd", -3, WRITE | DENYOOM | FAST, sadd).keys(1, 1, 1).acl(SET).doc("1.0.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Add one or more members to a set"),
+    cmd("srem", -3, WRITE | FAST, srem).keys(1, 1, 1).acl(SET).doc("1.0.0", "O(N) where N is the number of members to be removed.", "Remove one or more members from a set"),
+    cmd("scard", 2, READONLY | FAST, scard).keys(1, 1, 1).acl(SET).doc("1.0.0", "O(1)", "Get the number of members in a set"),
+    cmd("sismember", 3, READONLY | FAST, sismember).keys(1, 1, 1).acl(SET).doc("1.0.0", "O(1)", "Determine if a given value is a member of a set"),
+    cmd("smismember", -3, READONLY | FAST, smismember).keys(1, 1, 1).acl(SET).doc("6.2.0", "O(N) where N is the number of elements being checked for membership", "Returns the membership associated with the given elements for a set"),
+    cmd("smembers", 2, READONLY, smembers).keys(1, 1, 1).acl(SET).doc("1.0.0", "O(N) where N is the set cardinality.", "Get all the members in a set"),
+    cmd("srandmember", -2, READONLY, srandmember).keys(1, 1, 1).acl(SET).doc("1.0.0", "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.", "Get one or multiple random members from a set"),
+    cmd("spop", -2, WRITE | FAST, spop).keys(1, 1, 1).acl(SET).doc("1.0.0", "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.", "Remove and return one or multiple random members from a set"),
+    cmd("smove", 4, WRITE | FAST, smove).keys(1, 2, 1).acl(SET).doc("1.0.0", "O(1)", "Move a member from one set to another"),
+    cmd("sinter", -2, READONLY, sinter).keys(1, -1, 1).acl(SET).doc("1.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "Intersect multiple sets"),
+    cmd("sintercard", -3, READONLY | MOVABLE_KEYS, sintercard).acl(SET).getkeys(sintercard_keys).doc("7.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "Intersect multiple sets and return the cardinality of the result"),
+    cmd("sinterstore", -3, WRITE | DENYOOM, sinterstore).keys(1, -1, 1).acl(SET).doc("1.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "Intersect multiple sets and store the resulting set in a key"),
+    cmd("sunion", -2, READONLY, sunion).keys(1, -1, 1).acl(SET).doc("1.0.0", "O(N) where N is the total number of elements in all given sets.", "Add multiple sets"),
+    cmd("sunionstore", -3, WRITE | DENYOOM, sunionstore).keys(1, -1, 1).acl(SET).doc("1.0.0", "O(N) where N is the total number of elements in all given sets.", "Add multiple sets and store the resulting set in a key"),
+    cmd("sdiff", -2, READONLY, sdiff).keys(1, -1, 1).acl(SET).doc("1.0.0", "O(N) where N is the total number of elements in all given sets.", "Subtract multiple sets"),
+    cmd("sdiffstore", -3, WRITE | DENYOOM, sdiffstore).keys(1, -1, 1).acl(SET).doc("1.0.0", "O(N) where N is the total number of elements in all given sets.", "Subtract multiple sets and store the resulting set in a key"),
+    cmd("sscan", -3, READONLY, sscan).keys(1, 1, 1).acl(SET).doc("2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", "Incrementally iterate Set elements"),
+]);
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
@@ -254,30 +63,6 @@ fn reply_member(out: &mut Out, m: Member<'_>) {
     match m {
         Member::Int(i) => out.bulk_i64(i),
         Member::Str(s) => out.bulk(s),
-    }
-}
-
-/// Read lookup (touches LRU, counts hits/misses): the set at `key`, None if missing.
-#[inline]
-fn read_set<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a Set>, CmdError> {
-    match db.get(key) {
-        None => Ok(None),
-        Some(e) => match &e.value {
-            Value::Set(s) => Ok(Some(s)),
-            _ => Err(CmdError::WRONGTYPE),
-        },
-    }
-}
-
-/// Write lookup: the set at `key`, None if missing.
-#[inline]
-fn write_set<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut Set>, CmdError> {
-    match db.get_mut(key) {
-        None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::Set(s) => Ok(Some(s)),
-            _ => Err(CmdError::WRONGTYPE),
-        },
     }
 }
 
@@ -375,16 +160,9 @@ fn sadd(cx: &mut Ctx<'_>) -> CmdResult {
     let key = argv.get(1);
     let enc = cx.s.enc;
     let (db, out) = cx.db_out();
-    let add_all = |s: &mut Set| argv.iter().skip(2).filter(|m| s.insert(m, &enc)).count();
-    let added = match write_set(db, key)? {
-        Some(s) => add_all(s),
-        None => {
-            let mut s = Set::for_member(argv.get(2));
-            let n = add_all(&mut s);
-            db.set(key, Value::Set(s), false);
-            n
-        }
-    };
+    // A new set takes the encoding its first member calls for (never empty: arity asks for a member).
+    let s = db.write_or_create(key, || Set::for_member(argv.get(2)))?;
+    let added = argv.iter().skip(2).filter(|m| s.insert(m, &enc)).count();
     out.int(added as i64);
     if added > 0 {
         cx.modified(key);
@@ -397,7 +175,7 @@ fn srem(cx: &mut Ctx<'_>) -> CmdResult {
     let argv = cx.argv;
     let key = argv.get(1);
     let (db, out) = cx.db_out();
-    let Some(s) = write_set(db, key)? else {
+    let Some(s) = db.write::<Set>(key)? else {
         out.int(0);
         return Ok(());
     };
@@ -426,7 +204,7 @@ fn srem(cx: &mut Ctx<'_>) -> CmdResult {
 fn scard(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let n = read_set(db, key)?.map_or(0, |s| s.len());
+    let n = db.read::<Set>(key)?.map_or(0, |s| s.len());
     out.int(n as i64);
     Ok(())
 }
@@ -435,7 +213,7 @@ fn scard(cx: &mut Ctx<'_>) -> CmdResult {
 fn sismember(cx: &mut Ctx<'_>) -> CmdResult {
     let (key, m) = (cx.arg(1), cx.arg(2));
     let (db, out) = cx.db_out();
-    let found = read_set(db, key)?.is_some_and(|s| s.contains(m));
+    let found = db.read::<Set>(key)?.is_some_and(|s| s.contains(m));
     out.int(found as i64);
     Ok(())
 }
@@ -444,7 +222,7 @@ fn sismember(cx: &mut Ctx<'_>) -> CmdResult {
 fn smismember(cx: &mut Ctx<'_>) -> CmdResult {
     let argv = cx.argv;
     let (db, out) = cx.db_out();
-    let s = read_set(db, argv.get(1))?;
+    let s = db.read::<Set>(argv.get(1))?;
     out.array(argv.len() - 2);
     for m in argv.iter().skip(2) {
         out.int(s.is_some_and(|s| s.contains(m)) as i64);
@@ -456,7 +234,7 @@ fn smismember(cx: &mut Ctx<'_>) -> CmdResult {
 fn smembers(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    match read_set(db, key)? {
+    match db.read::<Set>(key)? {
         Some(s) => {
             out.set(s.len());
             for m in s.members() {
@@ -477,7 +255,7 @@ fn srandmember(cx: &mut Ctx<'_>) -> CmdResult {
     }
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    match read_set(db, key)?.and_then(|s| s.random_member()) {
+    match db.read::<Set>(key)?.and_then(|s| s.random_member()) {
         Some(m) => reply_member(out, m),
         None => out.nil(),
     }
@@ -494,7 +272,7 @@ fn srandmember_count(cx: &mut Ctx<'_>) -> CmdResult {
     let (count, uniq) = if l >= 0 { (l as u64, true) } else { (l.unsigned_abs(), false) };
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let Some(s) = read_set(db, key)? else {
+    let Some(s) = db.read::<Set>(key)? else {
         out.array(0);
         return Ok(());
     };
@@ -562,7 +340,7 @@ fn spop(cx: &mut Ctx<'_>) -> CmdResult {
     }
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let Some(s) = write_set(db, key)? else {
+    let Some(s) = db.write::<Set>(key)? else {
         out.nil();
         return Ok(());
     };
@@ -590,11 +368,11 @@ fn spop_count(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let enc = cx.s.enc;
     // Members popped one by one are replicated as SREMs (collected only when someone listens).
-    let feed = cx.s.feed.enabled;
+    let feed = cx.s.prop.feed.enabled;
     let mut srems: Vec<Vec<u8>> = Vec::new();
     let mut whole = false;
     let (db, out) = cx.db_out();
-    let Some(s) = write_set(db, key)? else {
+    let Some(s) = db.write::<Set>(key)? else {
         out.set(0);
         return Ok(());
     };
@@ -677,11 +455,11 @@ fn smove(cx: &mut Ctx<'_>) -> CmdResult {
         return Err(CmdError::WRONGTYPE);
     }
     if src == dst {
-        let found = write_set(db, src)?.is_some_and(|s| s.contains(m));
+        let found = db.write::<Set>(src)?.is_some_and(|s| s.contains(m));
         out.int(found as i64);
         return Ok(());
     }
-    let Some(s) = write_set(db, src)? else {
+    let Some(s) = db.write::<Set>(src)? else {
         out.int(0);
         return Ok(());
     };
@@ -692,15 +470,7 @@ fn smove(cx: &mut Ctx<'_>) -> CmdResult {
     if s.is_empty() {
         db.remove(src);
     }
-    let added = match write_set(db, dst)? {
-        Some(d) => d.insert(m, &enc),
-        None => {
-            let mut d = Set::for_member(m);
-            d.insert(m, &enc);
-            db.set(dst, Value::Set(d), false);
-            true
-        }
-    };
+    let added = db.write_or_create(dst, || Set::for_member(m))?.insert(m, &enc);
     out.int(1);
     cx.modified(src);
     if added {
@@ -945,7 +715,7 @@ fn sscan(cx: &mut Ctx<'_>) -> CmdResult {
     let opts = scan_options(cx);
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let Some(s) = read_set(db, key)? else {
+    let Some(s) = db.read::<Set>(key)? else {
         out.raw(b"*2\r\n$1\r\n0\r\n*0\r\n");
         return Ok(());
     };
@@ -991,529 +761,5 @@ fn scan_options<'a>(cx: &Ctx<'a>) -> Result<(usize, Option<&'a [u8]>), CmdError>
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::commands::testutil::{new, run, T};
-
-    fn enc(t: &mut T, k: &str) -> String {
-        run(t, &["object", "encoding", k])
-    }
-
-    /// Members of a RESP2 array reply of bulks, sorted.
-    fn members(reply: &str) -> Vec<String> {
-        let mut v: Vec<String> =
-            reply.split("\r\n").skip(1).filter(|l| !l.starts_with('$') && !l.is_empty()).map(String::from).collect();
-        v.sort();
-        v
-    }
-
-    fn sorted(t: &mut T, args: &[&str]) -> Vec<String> {
-        members(&run(t, args))
-    }
-
-    fn svec(v: &[&str]) -> Vec<String> {
-        let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
-        v.sort();
-        v
-    }
-
-    #[test]
-    fn sadd_scard_sismember_smembers() {
-        let mut t = new();
-        assert_eq!(run(&mut t, &["sadd", "s", "foo"]), ":1\r\n");
-        assert_eq!(enc(&mut t, "s"), "$9\r\nhashtable\r\n");
-        assert_eq!(run(&mut t, &["sadd", "s", "bar", "bar", "foo"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["scard", "s"]), ":2\r\n");
-        assert_eq!(run(&mut t, &["scard", "nope"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["sismember", "s", "foo"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["sismember", "s", "x"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["sismember", "nope", "x"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["smismember", "s", "foo", "x", "bar"]), "*3\r\n:1\r\n:0\r\n:1\r\n");
-        assert_eq!(run(&mut t, &["smismember", "nope", "foo", "x"]), "*2\r\n:0\r\n:0\r\n");
-        assert_eq!(sorted(&mut t, &["smembers", "s"]), svec(&["bar", "foo"]));
-        assert_eq!(run(&mut t, &["smembers", "nope"]), "*0\r\n");
-        assert_eq!(run(&mut t, &["smismember", "s"]), "-ERR wrong number of arguments for 'smismember' command\r\n");
-    }
-
-    #[test]
-    fn wrongtype_everywhere() {
-        let mut t = new();
-        run(&mut t, &["set", "str", "x"]);
-        let wt = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-        for cmd in [
-            &["sadd", "str", "a"][..],
-            &["srem", "str", "a"],
-            &["scard", "str"],
-            &["sismember", "str", "a"],
-            &["smismember", "str", "a"],
-            &["smembers", "str"],
-            &["srandmember", "str"],
-            &["srandmember", "str", "3"],
-            &["spop", "str"],
-            &["spop", "str", "2"],
-            &["sinter", "nokey", "str"],
-            &["sintercard", "2", "nokey", "str"],
-            &["sinterstore", "d", "nokey", "str"],
-            &["sunion", "str", "nokey"],
-            &["sdiff", "nokey", "str"],
-            &["sdiffstore", "d", "nokey", "str"],
-            &["sscan", "str", "0"],
-        ] {
-            assert_eq!(run(&mut t, cmd), wt, "{cmd:?}");
-        }
-        assert_eq!(run(&mut t, &["exists", "d"]), ":0\r\n");
-    }
-
-    #[test]
-    fn intset_encoding_and_conversions() {
-        let mut t = new();
-        run(&mut t, &["sadd", "s", "17"]);
-        assert_eq!(enc(&mut t, "s"), "$6\r\nintset\r\n");
-        run(&mut t, &["sadd", "s", "16", "-5", "70000", "9223372036854775807"]);
-        assert_eq!(enc(&mut t, "s"), "$6\r\nintset\r\n");
-        // Intsets list their members in ascending order.
-        assert_eq!(
-            run(&mut t, &["smembers", "s"]),
-            "*5\r\n$2\r\n-5\r\n$2\r\n16\r\n$2\r\n17\r\n$5\r\n70000\r\n$19\r\n9223372036854775807\r\n"
-        );
-        assert_eq!(run(&mut t, &["sismember", "s", "017"]), ":0\r\n");
-        run(&mut t, &["sadd", "s", "a"]);
-        assert_eq!(enc(&mut t, "s"), "$9\r\nhashtable\r\n");
-        run(&mut t, &["srem", "s", "a"]);
-        assert_eq!(enc(&mut t, "s"), "$9\r\nhashtable\r\n");
-        // Too big for an i64: a string.
-        run(&mut t, &["sadd", "big", "213244124402402314402033402"]);
-        assert_eq!(enc(&mut t, "big"), "$9\r\nhashtable\r\n");
-        assert_eq!(run(&mut t, &["sismember", "big", "213244124402402314402033402"]), ":1\r\n");
-        // set-max-intset-entries.
-        run(&mut t, &["config", "set", "set-max-intset-entries", "4"]);
-        run(&mut t, &["sadd", "n", "1", "2", "3", "4"]);
-        assert_eq!(enc(&mut t, "n"), "$6\r\nintset\r\n");
-        run(&mut t, &["sadd", "n", "5"]);
-        assert_eq!(enc(&mut t, "n"), "$9\r\nhashtable\r\n");
-    }
-
-    #[test]
-    fn srem_deletes_emptied_key() {
-        let mut t = new();
-        run(&mut t, &["sadd", "s", "1", "2", "3"]);
-        assert_eq!(run(&mut t, &["srem", "s", "4", "5"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["srem", "s", "1", "2", "3", "4", "5"]), ":3\r\n");
-        assert_eq!(run(&mut t, &["exists", "s"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["srem", "s", "1"]), ":0\r\n");
-        run(&mut t, &["sadd", "h", "a", "b", "c", "d"]);
-        assert_eq!(run(&mut t, &["srem", "h", "k", "k"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["srem", "h", "b", "d", "x"]), ":2\r\n");
-        assert_eq!(sorted(&mut t, &["smembers", "h"]), svec(&["a", "c"]));
-    }
-
-    #[test]
-    fn srandmember_cases() {
-        let mut t = new();
-        assert_eq!(run(&mut t, &["srandmember", "nope"]), "$-1\r\n");
-        assert_eq!(run(&mut t, &["srandmember", "nope", "5"]), "*0\r\n");
-        assert_eq!(run(&mut t, &["srandmember", "nope", "-5"]), "*0\r\n");
-        run(&mut t, &["sadd", "s", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]);
-        assert_eq!(run(&mut t, &["srandmember", "s", "0"]), "*0\r\n");
-        assert_eq!(
-            run(&mut t, &["srandmember", "s", "-9223372036854775808"]),
-            "-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n"
-        );
-        assert_eq!(run(&mut t, &["srandmember", "s", "x"]), "-ERR value is not an integer or out of range\r\n");
-        assert_eq!(run(&mut t, &["srandmember", "s", "1", "2"]), "-ERR syntax error\r\n");
-        let r = run(&mut t, &["srandmember", "s", "-100"]);
-        assert!(r.starts_with("*100\r\n"));
-        let all = svec(&["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]);
-        for n in ["10", "50", "9", "3", "1"] {
-            let got = sorted(&mut t, &["srandmember", "s", n]);
-            let want = n.parse::<usize>().unwrap().min(10);
-            assert_eq!(got.len(), want, "count {n}");
-            let mut d = got.clone();
-            d.dedup();
-            assert_eq!(d.len(), want, "distinct for {n}");
-            assert!(got.iter().all(|m| all.contains(m)));
-        }
-        assert_eq!(sorted(&mut t, &["srandmember", "s", "10"]), all);
-        // RESP3: SRANDMEMBER with a count stays an array.
-        run(&mut t, &["hello", "3"]);
-        assert!(run(&mut t, &["srandmember", "s", "2"]).starts_with("*2\r\n"));
-        assert_eq!(run(&mut t, &["srandmember", "nope", "2"]), "*0\r\n");
-        assert_eq!(run(&mut t, &["srandmember", "nope"]), "_\r\n");
-    }
-
-    #[test]
-    fn srandmember_intset_distribution() {
-        let mut t = new();
-        run(&mut t, &["sadd", "s", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
-        let r = run(&mut t, &["srandmember", "s", "-10000"]);
-        let mut hist = [0usize; 10];
-        for l in r.split("\r\n").skip(1).filter(|l| !l.starts_with('$') && !l.is_empty()) {
-            hist[l.parse::<usize>().unwrap()] += 1;
-        }
-        assert!(hist.iter().all(|&c| c > 850 && c < 1150), "{hist:?}");
-    }
-
-    #[test]
-    fn spop_single_and_count() {
-        let mut t = new();
-        assert_eq!(run(&mut t, &["spop", "nope"]), "$-1\r\n");
-        assert_eq!(run(&mut t, &["spop", "nope", "3"]), "*0\r\n");
-        run(&mut t, &["sadd", "s", "a", "b", "c"]);
-        assert_eq!(run(&mut t, &["spop", "s", "-1"]), "-ERR value is out of range, must be positive\r\n");
-        assert_eq!(run(&mut t, &["spop", "s", "x"]), "-ERR value is not an integer or out of range\r\n");
-        assert_eq!(run(&mut t, &["spop", "s", "1", "2"]), "-ERR syntax error\r\n");
-        assert_eq!(run(&mut t, &["spop", "s", "0"]), "*0\r\n");
-        let mut got = Vec::new();
-        for _ in 0..3 {
-            got.extend(members(&format!("*1\r\n{}", run(&mut t, &["spop", "s"]))));
-        }
-        got.sort();
-        assert_eq!(got, svec(&["a", "b", "c"]));
-        assert_eq!(run(&mut t, &["exists", "s"]), ":0\r\n");
-        // All three count cases, on both encodings.
-        for (content, enc_name) in [
-            (
-                vec![
-                    "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18",
-                    "19", "20",
-                ],
-                "intset",
-            ),
-            (
-                vec![
-                    "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t",
-                ],
-                "hashtable",
-            ),
-        ] {
-            for count in [30usize, 2, 18, 20] {
-                run(&mut t, &["del", "s"]);
-                let mut args = vec!["sadd", "s"];
-                args.extend(content.iter().copied());
-                run(&mut t, &args);
-                assert_eq!(enc(&mut t, "s"), format!("${}\r\n{enc_name}\r\n", enc_name.len()));
-                let c = count.to_string();
-                let popped = sorted(&mut t, &["spop", "s", &c]);
-                assert_eq!(popped.len(), count.min(20));
-                let mut rest = sorted(&mut t, &["smembers", "s"]);
-                assert_eq!(rest.len(), 20 - count.min(20));
-                rest.extend(popped);
-                rest.sort();
-                assert_eq!(rest, svec(&content));
-            }
-        }
-        // RESP3: a set.
-        run(&mut t, &["sadd", "s", "a", "b", "c"]);
-        run(&mut t, &["hello", "3"]);
-        assert!(run(&mut t, &["spop", "s", "2"]).starts_with("~2\r\n"));
-        assert_eq!(run(&mut t, &["spop", "s", "0"]), "~0\r\n");
-        assert_eq!(run(&mut t, &["spop", "nope", "2"]), "~0\r\n");
-    }
-
-    #[test]
-    fn spop_case3_rebuilds_encoding_and_keeps_ttl() {
-        let mut t = new();
-        // A table holding only integers: the rebuilt set is an intset, as in Redis.
-        run(&mut t, &["sadd", "s", "x"]);
-        for i in 0..20 {
-            run(&mut t, &["sadd", "s", &i.to_string()]);
-        }
-        run(&mut t, &["srem", "s", "x"]);
-        run(&mut t, &["expire", "s", "100"]);
-        assert_eq!(enc(&mut t, "s"), "$9\r\nhashtable\r\n");
-        let r = run(&mut t, &["spop", "s", "18"]);
-        assert!(r.starts_with("*18\r\n"));
-        assert_eq!(run(&mut t, &["scard", "s"]), ":2\r\n");
-        assert_eq!(enc(&mut t, "s"), "$6\r\nintset\r\n");
-        assert_eq!(run(&mut t, &["ttl", "s"]), ":100\r\n");
-    }
-
-    #[test]
-    fn smove_cases() {
-        let mut t = new();
-        let setup = |t: &mut T| {
-            run(t, &["del", "s1", "s2", "s3"]);
-            run(t, &["sadd", "s1", "1", "a", "b"]);
-            run(t, &["sadd", "s2", "2", "3", "4"]);
-        };
-        setup(&mut t);
-        assert_eq!(run(&mut t, &["smove", "s1", "s2", "a"]), ":1\r\n");
-        assert_eq!(sorted(&mut t, &["smembers", "s1"]), svec(&["1", "b"]));
-        assert_eq!(sorted(&mut t, &["smembers", "s2"]), svec(&["2", "3", "4", "a"]));
-        assert_eq!(enc(&mut t, "s2"), "$9\r\nhashtable\r\n");
-        setup(&mut t);
-        assert_eq!(run(&mut t, &["smove", "s1", "s2", "1"]), ":1\r\n");
-        assert_eq!(enc(&mut t, "s2"), "$6\r\nintset\r\n");
-        setup(&mut t);
-        assert_eq!(run(&mut t, &["smove", "s1", "s2", "foo"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["smove", "s1", "s1", "foo"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["smove", "s1", "s1", "a"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["smove", "nope", "s2", "foo"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["smove", "s2", "s3", "2"]), ":1\r\n");
-        assert_eq!(enc(&mut t, "s3"), "$6\r\nintset\r\n");
-        assert_eq!(run(&mut t, &["smove", "s1", "s4", "a"]), ":1\r\n");
-        assert_eq!(enc(&mut t, "s4"), "$9\r\nhashtable\r\n");
-        run(&mut t, &["set", "x", "10"]);
-        assert!(run(&mut t, &["smove", "x", "s2", "foo"]).starts_with("-WRONGTYPE"));
-        assert!(run(&mut t, &["smove", "s2", "x", "foo"]).starts_with("-WRONGTYPE"));
-        assert_eq!(run(&mut t, &["smove", "nope", "x", "foo"]), ":0\r\n");
-        // The source goes when emptied.
-        run(&mut t, &["sadd", "one", "z"]);
-        assert_eq!(run(&mut t, &["smove", "one", "s1", "z"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["exists", "one"]), ":0\r\n");
-    }
-
-    #[test]
-    fn smove_touches_destination_only_when_added() {
-        let mut t = new();
-        run(&mut t, &["sadd", "src", "a", "b"]);
-        run(&mut t, &["sadd", "dst", "a"]);
-        let before = t.s.dirty;
-        run(&mut t, &["smove", "src", "dst", "a"]);
-        assert_eq!(t.s.dirty, before + 1);
-        run(&mut t, &["smove", "src", "dst", "b"]);
-        assert_eq!(t.s.dirty, before + 3);
-    }
-
-    fn fill(t: &mut T, large: &str) {
-        run(t, &["del", "set1", "set2", "set3", "set4", "set5"]);
-        for i in 0..200 {
-            run(t, &["sadd", "set1", &i.to_string()]);
-            run(t, &["sadd", "set2", &(i + 195).to_string()]);
-        }
-        run(t, &["sadd", "set3", "199", "195", "1000", "2000"]);
-        for i in 5..200 {
-            run(t, &["sadd", "set4", &i.to_string()]);
-        }
-        run(t, &["sadd", "set5", "0"]);
-        for k in ["set1", "set2", "set3", "set4", "set5"] {
-            run(t, &["sadd", k, large]);
-        }
-    }
-
-    #[test]
-    fn inter_union_diff_both_encodings() {
-        let mut t = new();
-        for (kind, large) in [("hashtable", "foo"), ("intset", "200")] {
-            fill(&mut t, large);
-            for k in ["set1", "set2", "set3", "set4", "set5"] {
-                assert_eq!(enc(&mut t, k), format!("${}\r\n{kind}\r\n", kind.len()));
-            }
-            let want = svec(&["195", "196", "197", "198", "199", large]);
-            assert_eq!(sorted(&mut t, &["sinter", "set1", "set2"]), want);
-            assert_eq!(run(&mut t, &["sintercard", "2", "set1", "set2"]), ":6\r\n");
-            assert_eq!(run(&mut t, &["sintercard", "2", "set1", "set2", "limit", "0"]), ":6\r\n");
-            assert_eq!(run(&mut t, &["sintercard", "2", "set1", "set2", "LIMIT", "3"]), ":3\r\n");
-            assert_eq!(run(&mut t, &["sinterstore", "res", "set1", "set2"]), ":6\r\n");
-            assert_eq!(enc(&mut t, "res"), format!("${}\r\n{kind}\r\n", kind.len()));
-            assert_eq!(sorted(&mut t, &["smembers", "res"]), want);
-            assert_eq!(sorted(&mut t, &["sinter", "set1", "set2", "set3"]), svec(&["195", "199", large]));
-            assert_eq!(run(&mut t, &["sintercard", "3", "set1", "set2", "set3", "limit", "2"]), ":2\r\n");
-            let mut u = sorted(&mut t, &["smembers", "set1"]);
-            u.extend(sorted(&mut t, &["smembers", "set2"]));
-            u.sort();
-            u.dedup();
-            assert_eq!(sorted(&mut t, &["sunion", "nokey1", "set1", "set2", "nokey2"]), u);
-            assert_eq!(run(&mut t, &["sunionstore", "res", "set1", "set2"]), format!(":{}\r\n", u.len()));
-            assert_eq!(enc(&mut t, "res"), format!("${}\r\n{kind}\r\n", kind.len()));
-            assert_eq!(sorted(&mut t, &["sdiff", "set1", "set4"]), svec(&["0", "1", "2", "3", "4"]));
-            assert_eq!(sorted(&mut t, &["sdiff", "set1", "set4", "set5"]), svec(&["1", "2", "3", "4"]));
-            assert_eq!(run(&mut t, &["sdiffstore", "res", "set1", "set4", "set5"]), ":4\r\n");
-            if kind == "intset" {
-                assert_eq!(enc(&mut t, "res"), "$6\r\nintset\r\n");
-            }
-            let s1 = sorted(&mut t, &["smembers", "set1"]);
-            assert_eq!(sorted(&mut t, &["sinter", "set1", "set1", "set1"]), s1);
-            assert_eq!(sorted(&mut t, &["sunion", "set1", "set1", "set1"]), s1);
-            assert_eq!(run(&mut t, &["sdiff", "set1", "set1", "set1"]), "*0\r\n");
-        }
-    }
-
-    #[test]
-    fn store_commands_overwrite_or_delete_destination() {
-        let mut t = new();
-        run(&mut t, &["set", "res", "xxx"]);
-        assert_eq!(run(&mut t, &["sinterstore", "res", "foo", "bar"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["exists", "res"]), ":0\r\n");
-        run(&mut t, &["set", "res", "xxx"]);
-        assert_eq!(run(&mut t, &["sunionstore", "res", "foo", "bar"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["exists", "res"]), ":0\r\n");
-        run(&mut t, &["set", "res", "xxx"]);
-        assert_eq!(run(&mut t, &["sdiffstore", "res", "foo", "bar"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["exists", "res"]), ":0\r\n");
-        run(&mut t, &["sadd", "a", "x", "y"]);
-        run(&mut t, &["set", "res", "xxx", "ex", "100"]);
-        assert_eq!(run(&mut t, &["sunionstore", "res", "a"]), ":2\r\n");
-        assert_eq!(run(&mut t, &["ttl", "res"]), ":-1\r\n");
-        // The destination may be a source.
-        run(&mut t, &["sadd", "b", "y", "z"]);
-        assert_eq!(run(&mut t, &["sinterstore", "a", "a", "b"]), ":1\r\n");
-        assert_eq!(sorted(&mut t, &["smembers", "a"]), svec(&["y"]));
-        // Type errors leave the destination alone.
-        run(&mut t, &["set", "str", "x"]);
-        assert!(run(&mut t, &["sunionstore", "a", "b", "str"]).starts_with("-WRONGTYPE"));
-        assert_eq!(sorted(&mut t, &["smembers", "a"]), svec(&["y"]));
-        assert_eq!(sorted(&mut t, &["smembers", "b"]), svec(&["y", "z"]));
-        // SINTERSTORE results choose their encoding afresh.
-        run(&mut t, &["sadd", "h1", "1", "2", "3", "a"]);
-        run(&mut t, &["sadd", "h2", "1", "2", "3", "b"]);
-        assert_eq!(run(&mut t, &["sinterstore", "r", "h1", "h2"]), ":3\r\n");
-        assert_eq!(enc(&mut t, "r"), "$6\r\nintset\r\n");
-        assert_eq!(run(&mut t, &["smembers", "r"]), "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
-    }
-
-    #[test]
-    fn sdiff_edge_cases() {
-        let mut t = new();
-        run(&mut t, &["sadd", "set2", "1", "2", "3", "4"]);
-        run(&mut t, &["sadd", "set3", "a", "b", "c", "d"]);
-        assert_eq!(run(&mut t, &["sdiff", "set1", "set2", "set3"]), "*0\r\n");
-        run(&mut t, &["sadd", "x", "a", "b", "c"]);
-        run(&mut t, &["sadd", "y", "b", "c", "d"]);
-        assert_eq!(sorted(&mut t, &["sdiff", "x", "y", "nokey"]), svec(&["a"]));
-        assert_eq!(run(&mut t, &["sdiff", "nokey", "y", "x"]), "*0\r\n");
-        // Algorithm 2 (a big first set against small others).
-        for i in 0..100 {
-            run(&mut t, &["sadd", "big", &format!("m{i}")]);
-        }
-        run(&mut t, &["sadd", "small", "m1", "m2"]);
-        assert_eq!(run(&mut t, &["sdiff", "big", "small"]).lines().next(), Some("*98"));
-        assert_eq!(run(&mut t, &["sdiffstore", "d", "big", "small"]), ":98\r\n");
-    }
-
-    #[test]
-    fn sinter_mixed_encodings() {
-        let mut t = new();
-        run(&mut t, &["sadd", "a", "1", "2", "3"]);
-        run(&mut t, &["sadd", "b", "1", "2", "3", "x"]);
-        run(&mut t, &["srem", "b", "x"]);
-        assert_eq!(sorted(&mut t, &["sinter", "a", "b"]), svec(&["1", "2", "3"]));
-        assert_eq!(sorted(&mut t, &["sinter", "b", "a"]), svec(&["1", "2", "3"]));
-        assert_eq!(run(&mut t, &["sinter", "a", "nokey"]), "*0\r\n");
-        run(&mut t, &["hello", "3"]);
-        assert_eq!(run(&mut t, &["sinter", "a", "nokey"]), "~0\r\n");
-        assert!(run(&mut t, &["sinter", "a", "b"]).starts_with("~3\r\n"));
-        assert!(run(&mut t, &["smembers", "a"]).starts_with("~3\r\n"));
-        assert!(run(&mut t, &["sunion", "a", "b"]).starts_with("~3\r\n"));
-        assert_eq!(run(&mut t, &["sdiff", "a", "b"]), "~0\r\n");
-    }
-
-    #[test]
-    fn sintercard_arguments() {
-        let mut t = new();
-        let arity = "-ERR wrong number of arguments for 'sintercard' command\r\n";
-        assert_eq!(run(&mut t, &["sintercard"]), arity);
-        assert_eq!(run(&mut t, &["sintercard", "1"]), arity);
-        let numkeys = "-ERR numkeys should be greater than 0\r\n";
-        assert_eq!(run(&mut t, &["sintercard", "0", "s"]), numkeys);
-        assert_eq!(run(&mut t, &["sintercard", "a", "s"]), numkeys);
-        assert_eq!(run(&mut t, &["sintercard", "-1", "s"]), numkeys);
-        let too_many = "-ERR Number of keys can't be greater than number of args\r\n";
-        assert_eq!(run(&mut t, &["sintercard", "2", "s"]), too_many);
-        assert_eq!(run(&mut t, &["sintercard", "3", "s", "t"]), too_many);
-        let syntax = "-ERR syntax error\r\n";
-        assert_eq!(run(&mut t, &["sintercard", "1", "s", "t"]), syntax);
-        assert_eq!(run(&mut t, &["sintercard", "1", "s", "bar"]), syntax);
-        assert_eq!(run(&mut t, &["sintercard", "1", "s", "LIMIT"]), syntax);
-        let limit = "-ERR LIMIT can't be negative\r\n";
-        assert_eq!(run(&mut t, &["sintercard", "1", "s", "LIMIT", "-1"]), limit);
-        assert_eq!(run(&mut t, &["sintercard", "1", "s", "LIMIT", "a"]), limit);
-        assert_eq!(run(&mut t, &["sintercard", "1", "nokey"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["sintercard", "1", "nokey", "limit", "10"]), ":0\r\n");
-        run(&mut t, &["sadd", "s", "a", "b", "c"]);
-        assert_eq!(run(&mut t, &["sintercard", "1", "s", "limit", "2", "limit", "0"]), ":3\r\n");
-        assert_eq!(
-            run(&mut t, &["command", "getkeys", "sintercard", "2", "a", "b", "limit", "1"]),
-            "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
-        );
-        assert_eq!(super::sintercard_keys(&[b"sintercard", b"5", b"a"]), Vec::<usize>::new());
-    }
-
-    #[test]
-    fn sscan_both_encodings() {
-        let mut t = new();
-        assert_eq!(run(&mut t, &["sscan", "nope", "0"]), "*2\r\n$1\r\n0\r\n*0\r\n");
-        assert_eq!(run(&mut t, &["sscan", "nope", "0", "bogus"]), "*2\r\n$1\r\n0\r\n*0\r\n");
-        assert_eq!(run(&mut t, &["sscan", "nope", "x"]), "-ERR invalid cursor\r\n");
-        run(&mut t, &["sadd", "ints", "1", "2", "3", "12"]);
-        assert_eq!(
-            run(&mut t, &["sscan", "ints", "0", "match", "*1*"]),
-            "*2\r\n$1\r\n0\r\n*2\r\n$1\r\n1\r\n$2\r\n12\r\n"
-        );
-        assert_eq!(run(&mut t, &["sscan", "ints", "0", "count", "0"]), "-ERR syntax error\r\n");
-        assert_eq!(
-            run(&mut t, &["sscan", "ints", "0", "count", "x"]),
-            "-ERR value is not an integer or out of range\r\n"
-        );
-        assert_eq!(run(&mut t, &["sscan", "ints", "0", "type", "set"]), "-ERR syntax error\r\n");
-        for i in 0..500 {
-            run(&mut t, &["sadd", "h", &format!("ele:{i}")]);
-        }
-        let mut seen = std::collections::HashSet::new();
-        let mut cursor = "0".to_string();
-        let mut calls = 0;
-        loop {
-            let r = run(&mut t, &["sscan", "h", &cursor, "count", "20"]);
-            let lines: Vec<&str> = r.split("\r\n").collect();
-            cursor = lines[2].to_string();
-            for l in &lines[4..] {
-                if l.starts_with("ele:") {
-                    seen.insert(l.to_string());
-                }
-            }
-            calls += 1;
-            if cursor == "0" {
-                break;
-            }
-        }
-        assert_eq!(seen.len(), 500);
-        assert!(calls > 5);
-        let r = run(&mut t, &["sscan", "h", "0", "match", "ele:1?", "count", "10000"]);
-        assert_eq!(members(&r).iter().filter(|m| m.starts_with("ele:")).count(), 10);
-    }
-
-    fn feed_text(t: &mut T) -> String {
-        let text = String::from_utf8_lossy(&t.s.feed.buf).split("\r\n").collect::<Vec<_>>().join(" ");
-        t.s.feed.buf.clear();
-        text
-    }
-
-    #[test]
-    fn spop_propagates_as_srem_or_del() {
-        let mut t = new();
-        crate::commands::set_feed_enabled(&mut t.s, true);
-        run(&mut t, &["sadd", "s", "7"]);
-        feed_text(&mut t);
-        run(&mut t, &["spop", "s"]);
-        assert_eq!(feed_text(&mut t), "*3 $4 SREM $1 s $1 7 ");
-        run(&mut t, &["sadd", "s", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]);
-        feed_text(&mut t);
-        // Case 2 and case 3: one SREM per member popped.
-        run(&mut t, &["spop", "s", "2"]);
-        assert_eq!(feed_text(&mut t).matches("SREM").count(), 2);
-        run(&mut t, &["spop", "s", "7"]);
-        assert_eq!(feed_text(&mut t).matches("SREM").count(), 7);
-        run(&mut t, &["spop", "s", "0"]);
-        assert_eq!(feed_text(&mut t), "");
-        // Case 1: the whole set, as DEL.
-        run(&mut t, &["spop", "s", "5"]);
-        assert_eq!(feed_text(&mut t), "*2 $3 DEL $1 s ");
-        run(&mut t, &["spop", "s", "5"]);
-        run(&mut t, &["srandmember", "s", "5"]);
-        assert_eq!(feed_text(&mut t), "");
-    }
-
-    #[test]
-    fn dirty_and_expiry() {
-        let mut t = new();
-        let d0 = t.s.dirty;
-        run(&mut t, &["sadd", "s", "a"]);
-        run(&mut t, &["sadd", "s", "a"]);
-        run(&mut t, &["srem", "s", "zz"]);
-        run(&mut t, &["smembers", "s"]);
-        assert_eq!(t.s.dirty, d0 + 1);
-        run(&mut t, &["pexpire", "s", "1"]);
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        assert_eq!(run(&mut t, &["scard", "s"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["sunion", "s"]), "*0\r\n");
-    }
-}
+#[path = "set_tests.rs"]
+mod tests;

@@ -7,6 +7,12 @@ use crate::error::CmdError;
 /// What a handler returns: Ok after writing its reply to `cx.out`, or the error to reply with (nothing written).
 pub type CmdResult = Result<(), CmdError>;
 pub type Handler = fn(&mut Ctx<'_>) -> CmdResult;
+/// The handler of a container command (CONFIG, CLIENT, XGROUP, ...). Never runs: the executor replies itself
+/// when a container's subcommand is missing or unknown.
+pub fn container(_: &mut Ctx<'_>) -> CmdResult {
+    Err(CmdError::SYNTAX)
+}
+
 /// Key positions for commands whose keys cannot be described by first/last/step (e.g. a numkeys argument).
 pub type GetKeys = fn(&[&[u8]]) -> Vec<usize>;
 
@@ -88,7 +94,6 @@ pub const CONNECTION: u64 = 1 << 10;
 pub const TRANSACTION: u64 = 1 << 11;
 pub const SCRIPTING: u64 = 1 << 12;
 pub const DANGEROUS: u64 = 1 << 13;
-pub const SERVER: u64 = 0; // no category of its own: admin/dangerous come from flags
 
 pub const CATEGORY_NAMES: &[(u64, &str)] = &[
     (KEYSPACE, "keyspace"),
@@ -194,26 +199,81 @@ impl CommandSpec {
     }
 }
 
-/// Declares a command: `spec!("get", 2, READONLY | FAST, (1, 1, 1), STRING, "string", "1.0.0", "Summary", "O(1)", handler)`.
-#[macro_export]
-macro_rules! spec {
-    ($name:expr, $arity:expr, $flags:expr, ($f:expr, $l:expr, $s:expr), $cat:expr, $group:expr, $since:expr, $summary:expr, $cx:expr, $handler:expr $(,)?) => {
-        $crate::commands::spec::CommandSpec {
-            name: $name,
-            arity: $arity,
-            flags: $flags,
-            first_key: $f,
-            last_key: $l,
-            key_step: $s,
-            categories: $cat,
-            group: $group,
-            since: $since,
-            summary: $summary,
-            complexity: $cx,
-            handler: $handler,
-            getkeys: None,
-            subcommands: &[],
-            id: 0,
+/// Starts a command-table row: name, arity, flags and handler. The builder calls that follow add what the
+/// command has beyond that (`.keys`, `.acl`, `.getkeys`, `.subs`, `.group`) and end with `.doc`:
+/// `cmd("get", 2, READONLY | FAST, get).keys(1, 1, 1).acl(STRING).doc("1.0.0", "O(1)", "Get the value of a key")`.
+/// `const fn`, so a family's table is built at compile time like the struct literals it replaces.
+pub const fn cmd(name: &'static str, arity: i32, flags: u32, handler: Handler) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        categories: 0,
+        group: "",
+        since: "",
+        summary: "",
+        complexity: "",
+        handler,
+        getkeys: None,
+        subcommands: &[],
+        id: 0,
+    }
+}
+
+impl CommandSpec {
+    /// Key positions as Redis's first/last/step (a negative last counts from the end); none by default.
+    pub const fn keys(mut self, first: i32, last: i32, step: i32) -> Self {
+        self.first_key = first;
+        self.last_key = last;
+        self.key_step = step;
+        self
+    }
+
+    /// ACL categories of its own (STRING, KEYSPACE | DANGEROUS, ...); the flag-derived ones come from `flags`.
+    pub const fn acl(mut self, categories: u64) -> Self {
+        self.categories = categories;
+        self
+    }
+
+    /// A COMMAND DOCS group other than the one its family table sets (see [`family`]).
+    pub const fn group(mut self, group: &'static str) -> Self {
+        self.group = group;
+        self
+    }
+
+    /// Key positions computed from the arguments, for commands with a numkeys argument or the like.
+    pub const fn getkeys(mut self, f: GetKeys) -> Self {
+        self.getkeys = Some(f);
+        self
+    }
+
+    /// The subcommands of a container command ("config" -> "config|get", ...).
+    pub const fn subs(mut self, subcommands: &'static [CommandSpec]) -> Self {
+        self.subcommands = subcommands;
+        self
+    }
+
+    /// COMMAND DOCS texts: the version that introduced it, its time complexity and its summary.
+    pub const fn doc(mut self, since: &'static str, complexity: &'static str, summary: &'static str) -> Self {
+        self.since = since;
+        self.complexity = complexity;
+        self.summary = summary;
+        self
+    }
+}
+
+/// A family's table: gives every row that did not set its own `.group` the family's COMMAND DOCS group, so
+/// the group is written once per table (`&family("string", [cmd(..), ...])`).
+pub const fn family<const N: usize>(group: &'static str, mut rows: [CommandSpec; N]) -> [CommandSpec; N] {
+    let mut i = 0;
+    while i < N {
+        if rows[i].group.is_empty() {
+            rows[i].group = group;
         }
-    };
+        i += 1;
+    }
+    rows
 }

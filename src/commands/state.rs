@@ -1,7 +1,8 @@
-//! The Keyspace's state: `State` (every database, client record and server-wide counter the commands act on)
-//! with its bookkeeping methods, and the small records it holds (commands layer).
+//! The Keyspace's state: `State` (every database, client record and server-wide counter the commands act on),
+//! grouped into owned parts (`Clients`, `Stats`, `Propagation`, `Persistence`, `ExecFlags`, `Process`) so a
+//! command touches the part it needs, with their bookkeeping methods (commands layer).
 
-use super::client::{Client, DbKey};
+use super::client::{Blocked, Client, DbKey};
 use super::table::table;
 use super::{aof, multi, propagate, scripting};
 use crate::config::Config;
@@ -9,7 +10,8 @@ use crate::error::CmdError;
 use crate::types::clock;
 use crate::types::db::Db;
 use slab::Slab;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -22,8 +24,11 @@ pub struct CmdStat {
     pub failed: u64,
 }
 
-/// Server-wide counters (INFO stats).
-#[derive(Default, Debug)]
+/// What INFO stats, commandstats, errorstats and the memory figures report: the counters `exec_request`
+/// bumps per command, the ones connections and the cron bump, the peak memory and the ops/sec samples the
+/// Keyspace's cron takes. Written by exec.rs, multi.rs, scripting.rs and the Keyspace actor; read by INFO and
+/// zeroed by CONFIG RESETSTAT (`Stats::reset`; there is no `Default`, which would lack the per-command slots).
+#[derive(Debug)]
 pub struct Stats {
     pub connections_received: u64,
     pub commands_processed: u64,
@@ -43,6 +48,66 @@ pub struct Stats {
     /// Command handlers that panicked and were answered `-ERR internal error` (INFO stats
     /// `ferrodis_internal_errors`; see exec.rs).
     pub internal_errors: u64,
+    /// INFO commandstats, indexed by `CommandSpec::id`.
+    pub cmd_stats: Vec<CmdStat>,
+    /// INFO errorstats: error code -> replies.
+    pub error_stats: HashMap<String, u64>,
+    /// Highest used memory seen (INFO memory used_memory_peak).
+    pub peak_memory: usize,
+    /// (time ms, commands processed) samples for instantaneous_ops_per_sec.
+    pub ops_samples: Vec<(i64, u64)>,
+}
+
+impl Stats {
+    /// Zeroed counters with a slot per command of the table.
+    // No `Default` on purpose: `s.stats = Default::default()` (RESETSTAT before the move) would compile and
+    // drop the per-command slots and the ops/sec samples; `reset` is the way.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Stats {
+        Stats {
+            connections_received: 0,
+            commands_processed: 0,
+            net_input_bytes: 0,
+            net_output_bytes: 0,
+            rejected_connections: 0,
+            error_replies: 0,
+            expired_keys_active: 0,
+            evicted_keys: 0,
+            reads_processed: 0,
+            writes_processed: 0,
+            expire_cycle_cpu_ms: 0,
+            io_threaded_reads: 0,
+            client_query_buffer_limit_disconnections: 0,
+            cron_loops: 0,
+            internal_errors: 0,
+            cmd_stats: vec![CmdStat::default(); table().all.len()],
+            error_stats: HashMap::new(),
+            peak_memory: 0,
+            ops_samples: Vec::new(),
+        }
+    }
+
+    /// Record an error reply in INFO errorstats.
+    pub fn count_error(&mut self, err: &CmdError) {
+        self.error_replies += 1;
+        let code = err.code();
+        match self.error_stats.get_mut(code) {
+            Some(n) => *n += 1,
+            None => {
+                // Redis caps distinct error codes at 128 to bound memory.
+                if self.error_stats.len() < 128 {
+                    self.error_stats.insert(code.to_string(), 1);
+                }
+            }
+        }
+    }
+
+    /// CONFIG RESETSTAT: zero every counter and table, restart the peak at `used_memory`. The ops/sec
+    /// samples are kept (they are a rate over the last ticks, not a total).
+    pub fn reset(&mut self, used_memory: usize) {
+        let ops_samples = std::mem::take(&mut self.ops_samples);
+        *self = Stats { ops_samples, peak_memory: used_memory, ..Stats::new() };
+    }
 }
 
 /// CLIENT PAUSE state.
@@ -68,18 +133,227 @@ pub struct Knobs {
     pub client_query_buffer_limit: AtomicU64,
     pub hz: AtomicU32,
     pub active_expire_effort: AtomicU32,
+    /// client-output-buffer-limit per class (`OBUF_NORMAL`, `OBUF_REPLICA`, `OBUF_PUBSUB`): the Keyspace
+    /// checks a batch's replies against it as they are produced, a connection checks what it has not written.
+    pub obuf_limits: [ObufLimit; 3],
+    /// Clients closed for passing their output buffer limit (INFO client_output_buffer_limit_disconnections);
+    /// counted where the limit is found passed, on the Keyspace's thread or a connection's.
+    pub obuf_disconnections: AtomicU64,
     /// The server is stopping (SIGTERM, SIGINT, `ServerHandle::stop`): a running script is stopped at its
     /// next hook call, so that the Keyspace gets to the shutdown (shared with the script's hook).
     pub shutdown_asap: Arc<AtomicBool>,
 }
 
+/// The normal class of client-output-buffer-limit (index into `Knobs::obuf_limits`).
+pub const OBUF_NORMAL: usize = 0;
+/// The replica class: replication streams.
+pub const OBUF_REPLICA: usize = 1;
+/// The pubsub class: subscribed clients.
+pub const OBUF_PUBSUB: usize = 2;
+
+/// One class's output buffer limit: close at `hard` bytes pending, or after `secs` seconds over `soft` bytes
+/// (0 = no such limit).
+#[derive(Debug, Default)]
+pub struct ObufLimit {
+    pub hard: AtomicU64,
+    pub soft: AtomicU64,
+    pub secs: AtomicU64,
+}
+
+impl ObufLimit {
+    /// Bytes at which a client must be closed at once: the hard limit, or the soft one when its time is zero.
+    #[inline]
+    pub fn immediate(&self) -> u64 {
+        let hard = self.hard.load(Ordering::Relaxed);
+        let soft = self.soft.load(Ordering::Relaxed);
+        let mut limit = if hard > 0 { hard } else { u64::MAX };
+        if soft > 0 && self.secs.load(Ordering::Relaxed) == 0 {
+            limit = limit.min(soft);
+        }
+        limit
+    }
+
+    /// (soft bytes, seconds) when a soft limit with a time is set.
+    pub fn soft(&self) -> Option<(u64, u64)> {
+        let soft = self.soft.load(Ordering::Relaxed);
+        let secs = self.secs.load(Ordering::Relaxed);
+        (soft > 0 && secs > 0).then_some((soft, secs))
+    }
+}
+
 impl Knobs {
+    /// Copy the knobs' values out of `c`.
     pub fn update(&self, c: &Config) {
         self.proto_max_bulk_len.store(c.proto_max_bulk_len, Ordering::Relaxed);
         self.client_query_buffer_limit.store(c.client_query_buffer_limit, Ordering::Relaxed);
         self.hz.store(c.hz.clamp(1, 500), Ordering::Relaxed);
         self.active_expire_effort.store(c.active_expire_effort.clamp(1, 10), Ordering::Relaxed);
+        for (l, (hard, soft, secs)) in self.obuf_limits.iter().zip(c.client_output_buffer_limits()) {
+            l.hard.store(hard, Ordering::Relaxed);
+            l.soft.store(soft, Ordering::Relaxed);
+            l.secs.store(secs, Ordering::Relaxed);
+        }
     }
+}
+
+/// The connected clients (the slab of `Client` records, indexed by slot: `s.clients[me]` through `Deref`)
+/// and what ties clients to keys or to the Keyspace actor: WATCHed keys, blocked clients and the keys that
+/// may wake them, and the kill / unblock requests commands leave for the actor. Written by connection.rs
+/// (CLIENT), multi.rs (WATCH), `Ctx::block` and the Keyspace actor, which drains the request lists after
+/// each batch.
+pub struct Clients {
+    /// The records, by slot.
+    pub slab: Slab<Client>,
+    /// CLIENT ID of the next client to connect.
+    pub next_id: u64,
+    /// Clients to disconnect after this batch (CLIENT KILL, timeout).
+    pub kill_list: Vec<usize>,
+    /// WATCHed keys: (db, key) -> watching client slots.
+    pub watched_keys: hashbrown::HashMap<(usize, Vec<u8>), Vec<usize>>,
+    /// Keys clients are blocked on: (db, key) -> client slots in arrival order.
+    pub blocked_on: hashbrown::HashMap<(usize, Vec<u8>), VecDeque<usize>>,
+    /// Keys written since the blocked clients were last served.
+    pub ready_keys: Vec<(usize, Vec<u8>)>,
+    /// CLIENT UNBLOCK requests: (slot, reply with an error instead of a timeout).
+    pub unblock_requests: Vec<(usize, bool)>,
+    /// Clients blocked right now (INFO blocked_clients).
+    pub blocked_count: usize,
+}
+
+impl Deref for Clients {
+    type Target = Slab<Client>;
+    #[inline]
+    fn deref(&self) -> &Slab<Client> {
+        &self.slab
+    }
+}
+
+impl DerefMut for Clients {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Slab<Client> {
+        &mut self.slab
+    }
+}
+
+impl Clients {
+    fn new() -> Clients {
+        Clients {
+            slab: Slab::new(),
+            next_id: 1,
+            kill_list: Vec::new(),
+            watched_keys: hashbrown::HashMap::new(),
+            blocked_on: hashbrown::HashMap::new(),
+            ready_keys: Vec::new(),
+            unblock_requests: Vec::new(),
+            blocked_count: 0,
+        }
+    }
+
+    /// Block `slot` on `keys` until `deadline_ms` (absolute Unix ms, 0 = never), queued behind the clients
+    /// already blocked on each key. A client woken with nothing to serve that blocks again on the same keys
+    /// keeps its place in line; on other keys it goes to the back, with its first deadline either way.
+    pub fn block(&mut self, slot: usize, keys: Vec<(usize, Vec<u8>)>, deadline_ms: i64) {
+        let deadline_ms = match &self.slab[slot].blocked {
+            Some(b) if b.keys == keys => return,
+            Some(b) => b.deadline_ms,
+            None => deadline_ms,
+        };
+        self.unblock(slot);
+        for k in &keys {
+            self.blocked_on.entry(k.clone()).or_default().push_back(slot);
+        }
+        self.slab[slot].blocked = Some(Blocked { keys, deadline_ms, stream_ids: Vec::new() });
+        self.blocked_count += 1;
+    }
+
+    /// Forget that `slot` is blocked (served, timed out, unblocked or gone).
+    pub fn unblock(&mut self, slot: usize) {
+        let Some(b) = self.slab.get_mut(slot).and_then(|c| c.blocked.take()) else { return };
+        self.blocked_count = self.blocked_count.saturating_sub(1);
+        for k in b.keys {
+            if let Some(q) = self.blocked_on.get_mut(&k) {
+                q.retain(|&x| x != slot);
+                if q.is_empty() {
+                    self.blocked_on.remove(&k);
+                }
+            }
+        }
+    }
+
+    /// Every key of `db` (or of all databases) may have changed (FLUSHDB, FLUSHALL, SWAPDB): clients blocked
+    /// on them get another try. (WATCH is told beforehand, by `multi::touch_all_watched_in_db`.)
+    pub fn touch_db(&mut self, db: Option<usize>) {
+        let ready: Vec<_> = self.blocked_on.keys().filter(|(d, _)| db.is_none_or(|x| x == *d)).cloned().collect();
+        self.ready_keys.extend(ready);
+    }
+}
+
+/// What the server propagates and to whom: the feed replicas (and the AOF) replay, the running command's
+/// own choice of what to propagate, and the replica streams attached. Written by `exec_request` (after each
+/// command), `Ctx::propagate_as`, MULTI/EXEC and scripts (hold/release), SYNC/PSYNC (replication.rs); the
+/// Keyspace actor drains the feed and attaches `new_replicas` after each batch.
+#[derive(Default)]
+pub struct Propagation {
+    /// What replicas replay.
+    pub feed: propagate::Feed,
+    /// The running command's propagation, when the handler chose it (`Ctx::propagate_as`).
+    pub chosen: Option<Vec<Vec<Vec<u8>>>>,
+    /// Clients that became replica streams in this batch (the Keyspace starts feeding them).
+    pub new_replicas: Vec<usize>,
+    /// Replica streams attached.
+    pub replicas: usize,
+    /// Databases record the keys expiry deletes (`Db::expired_log`): the feed or WATCH must hear of them.
+    pub expire_logging: bool,
+}
+
+/// Durability: changes since the last save, the last save's time and the append-only file's state. Written
+/// by every writing command (`dirty`, through `Ctx::modified`), the AOF commands (aof.rs) and the Keyspace
+/// actor's AOF glue; read by INFO persistence and LASTSAVE.
+pub struct Persistence {
+    /// Changes since the last save (INFO rdb_changes_since_last_save); `exec_request` propagates a command
+    /// that raised it.
+    pub dirty: u64,
+    /// Unix time (s) of the last save (LASTSAVE).
+    pub lastsave: i64,
+    /// The append-only file's state and the Keyspace's to-do list for it (aof.rs).
+    pub aof: aof::AofState,
+}
+
+/// What the running command is inside of, and whether it blocked: transient flags set and restored around
+/// one command by exec.rs, MULTI/EXEC (multi.rs) and scripts (scripting.rs, function.rs), read by commands
+/// that must behave differently there (blocking ones, SORT, BGREWRITEAOF...). `exec_request` puts them back
+/// when a handler panics.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExecFlags {
+    /// True while EXEC runs its queue: blocking commands must not block there.
+    pub in_exec: bool,
+    /// A script is running (its redis.call commands are executing): scripting.rs set the script's own
+    /// OOM rules, and commands that must behave deterministically for scripts (SORT) look here.
+    pub in_script: bool,
+    /// Set by `Ctx::block` during the current command.
+    pub block_called: bool,
+}
+
+/// This server process: who it is (set at start-up, read by INFO server and the replication handshake), and
+/// the process-wide switches commands set for the Keyspace actor to act on (CLIENT PAUSE, SHUTDOWN, DEBUG
+/// SET-ACTIVE-EXPIRE).
+pub struct Process {
+    /// Unix time (ms) the server started.
+    pub start_ms: i64,
+    /// INFO run_id and the replication id (40 hex digits, random per start).
+    pub run_id: String,
+    /// The TCP port actually bound, for INFO and logs.
+    pub tcp_port: u16,
+    /// Path of the running binary (INFO executable).
+    pub executable: String,
+    /// Whether the server listens on sockets at all (embedded without listener: false).
+    pub io_threads_active: bool,
+    /// CLIENT PAUSE in force.
+    pub pause: Option<Pause>,
+    /// SHUTDOWN requested: the Keyspace actor stops after this batch.
+    pub shutdown: Option<ShutdownRequest>,
+    /// DEBUG SET-ACTIVE-EXPIRE.
+    pub active_expire: bool,
 }
 
 /// Everything the Keyspace owns and commands act on.
@@ -88,61 +362,21 @@ pub struct State {
     /// Collection encoding thresholds, from config.
     pub enc: crate::types::encodings::Encodings,
     pub dbs: Vec<Db>,
-    pub clients: Slab<Client>,
     pub config: Config,
+    /// Connected clients and their ties to keys (WATCH, blocking).
+    pub clients: Clients,
+    /// INFO stats, commandstats, errorstats, peak memory.
     pub stats: Stats,
-    pub cmd_stats: Vec<CmdStat>,
-    pub error_stats: HashMap<String, u64>,
-    pub next_client_id: u64,
-    pub start_ms: i64,
-    pub run_id: String,
-    /// Changes since the last save (INFO rdb_changes_since_last_save).
-    pub dirty: u64,
-    pub lastsave: i64,
-    /// Clients to disconnect after this batch (CLIENT KILL, timeout).
-    pub kill_list: Vec<usize>,
-    pub shutdown: Option<ShutdownRequest>,
-    pub pause: Option<Pause>,
-    /// DEBUG SET-ACTIVE-EXPIRE.
-    pub active_expire: bool,
-    /// Addresses actually bound, for INFO and logs.
-    pub tcp_port: u16,
-    pub executable: String,
-    pub peak_memory: usize,
-    /// (time ms, commands processed) samples for instantaneous_ops_per_sec.
-    pub ops_samples: Vec<(i64, u64)>,
-    pub blocked_clients: usize,
-    /// Whether the server listens on sockets at all (embedded without listener: false).
-    pub io_threads_active: bool,
-    /// WATCHed keys: (db, key) -> watching client slots.
-    pub watched_keys: hashbrown::HashMap<(usize, Vec<u8>), Vec<usize>>,
-    /// Keys clients are blocked on: (db, key) -> client slots in arrival order.
-    pub blocked_on: hashbrown::HashMap<(usize, Vec<u8>), std::collections::VecDeque<usize>>,
-    /// Keys written since the blocked clients were last served.
-    pub ready_keys: Vec<(usize, Vec<u8>)>,
-    /// CLIENT UNBLOCK requests: (slot, reply with an error instead of a timeout).
-    pub unblock_requests: Vec<(usize, bool)>,
-    /// True while EXEC runs its queue: blocking commands must not block there.
-    pub in_exec: bool,
-    /// Databases record the keys expiry deletes (`Db::expired_log`): the feed or WATCH must hear of them.
-    pub expire_logging: bool,
-    /// Set by `Ctx::block` during the current command.
-    pub block_called: bool,
-    /// What replicas replay.
-    pub feed: propagate::Feed,
-    /// The running command's propagation, when the handler chose it (`Ctx::propagate_as`).
-    pub prop_override: Option<Vec<Vec<Vec<u8>>>>,
-    /// Clients that became replica streams in this batch (the Keyspace starts feeding them).
-    pub new_replicas: Vec<usize>,
-    /// Replica streams attached.
-    pub replicas: usize,
-    /// A script is running (its redis.call commands are executing): scripting.rs set the script's own
-    /// OOM rules, and commands that must behave deterministically for scripts (SORT) look here.
-    pub in_script: bool,
+    /// The propagation feed and replicas.
+    pub prop: Propagation,
+    /// dirty, lastsave, the AOF.
+    pub persist: Persistence,
+    /// The running command's transient flags (EXEC, script, blocked).
+    pub exec: ExecFlags,
+    /// Identity and process-wide switches (pause, shutdown).
+    pub server: Process,
     /// EVAL's script cache and the function libraries, with their Lua VMs (scripting.rs, function.rs).
     pub scripts: scripting::Scripts,
-    /// The append-only file's state and the Keyspace's to-do list for it (aof.rs).
-    pub aof: aof::AofState,
     /// The script running past busy-reply-threshold: other clients get BUSY (busy.rs).
     pub busy: Option<super::busy::BusyScript>,
     /// The socket clients a busy script serves from its hook (installed by the Keyspace).
@@ -150,6 +384,7 @@ pub struct State {
 }
 
 impl State {
+    /// A fresh server state for `config`: empty databases, no clients, zeroed counters.
     pub fn new(config: Config) -> State {
         // Handler panics are caught per command (exec.rs); the hook records them instead of printing.
         super::exec::install_panic_hook();
@@ -159,39 +394,22 @@ impl State {
             knobs: Arc::new(Knobs::default()),
             enc: Default::default(),
             dbs,
-            clients: Slab::new(),
-            stats: Stats::default(),
-            cmd_stats: vec![CmdStat::default(); table().all.len()],
-            error_stats: HashMap::new(),
-            next_client_id: 1,
-            start_ms: clock::system_ms(),
-            run_id,
-            dirty: 0,
-            lastsave: clock::system_ms() / 1000,
-            kill_list: Vec::new(),
-            shutdown: None,
-            pause: None,
-            active_expire: true,
-            tcp_port: config.port,
-            executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
-            peak_memory: 0,
-            ops_samples: Vec::new(),
-            blocked_clients: 0,
-            io_threads_active: false,
-            watched_keys: hashbrown::HashMap::new(),
-            blocked_on: hashbrown::HashMap::new(),
-            ready_keys: Vec::new(),
-            unblock_requests: Vec::new(),
-            in_exec: false,
-            expire_logging: false,
-            block_called: false,
-            feed: Default::default(),
-            prop_override: None,
-            new_replicas: Vec::new(),
-            replicas: 0,
-            in_script: false,
+            clients: Clients::new(),
+            stats: Stats::new(),
+            prop: Propagation::default(),
+            persist: Persistence { dirty: 0, lastsave: clock::system_ms() / 1000, aof: Default::default() },
+            exec: ExecFlags::default(),
+            server: Process {
+                start_ms: clock::system_ms(),
+                run_id,
+                tcp_port: config.port,
+                executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+                io_threads_active: false,
+                pause: None,
+                shutdown: None,
+                active_expire: true,
+            },
             scripts: Default::default(),
-            aof: Default::default(),
             busy: None,
             waiting: None,
             config,
@@ -212,17 +430,18 @@ impl State {
 
     /// Register a client; returns its slot.
     pub fn add_client(&mut self, addr: String, laddr: String) -> usize {
-        let id = self.next_client_id;
-        self.next_client_id += 1;
+        let id = self.clients.next_id;
+        self.clients.next_id += 1;
         self.stats.connections_received += 1;
         let need_auth = !self.config.requirepass.is_empty();
         self.clients.insert(Client::new(id, addr, laddr, need_auth))
     }
 
+    /// Forget a client that went away: its WATCHes, its block, its record.
     pub fn remove_client(&mut self, slot: usize) {
         if self.clients.contains(slot) {
             multi::unwatch_all(self, slot);
-            self.unblock(slot);
+            self.clients.unblock(slot);
             self.clients.remove(slot);
         }
     }
@@ -230,33 +449,19 @@ impl State {
     /// A key changed: transactions watching it must fail, clients blocked on it get another try.
     #[inline]
     pub fn touch_key(&mut self, db: usize, key: &[u8]) {
-        if !self.watched_keys.is_empty() {
+        if !self.clients.watched_keys.is_empty() {
             multi::touch_watched(self, db, key);
         }
-        if !self.blocked_on.is_empty() && self.blocked_on.contains_key(&DbKey(db, key)) {
-            self.ready_keys.push((db, key.to_vec()));
-        }
-    }
-
-    /// Forget that `slot` is blocked (served, timed out, unblocked or gone).
-    pub fn unblock(&mut self, slot: usize) {
-        let Some(b) = self.clients.get_mut(slot).and_then(|c| c.blocked.take()) else { return };
-        self.blocked_clients = self.blocked_clients.saturating_sub(1);
-        for k in b.keys {
-            if let Some(q) = self.blocked_on.get_mut(&k) {
-                q.retain(|&x| x != slot);
-                if q.is_empty() {
-                    self.blocked_on.remove(&k);
-                }
-            }
+        if !self.clients.blocked_on.is_empty() && self.clients.blocked_on.contains_key(&DbKey(db, key)) {
+            self.clients.ready_keys.push((db, key.to_vec()));
         }
     }
 
     /// Record expiry deletions while the feed or WATCH needs them (Redis signals both on every expired key).
     pub fn refresh_expire_logging(&mut self) {
-        let on = self.feed.enabled || !self.watched_keys.is_empty();
-        if on != self.expire_logging {
-            self.expire_logging = on;
+        let on = self.prop.feed.enabled || !self.clients.watched_keys.is_empty();
+        if on != self.prop.expire_logging {
+            self.prop.expire_logging = on;
             for d in &mut self.dbs {
                 d.log_expired = on;
                 d.expired_log.clear();
@@ -272,31 +477,9 @@ impl State {
                 continue;
             }
             for k in std::mem::take(&mut self.dbs[i].expired_log) {
-                self.feed.expired(i, &k);
-                if !self.watched_keys.is_empty() {
+                self.prop.feed.expired(i, &k);
+                if !self.clients.watched_keys.is_empty() {
                     multi::touch_watched(self, i, &k);
-                }
-            }
-        }
-    }
-
-    /// Every key of `db` (or of all databases) may have changed (FLUSHDB, FLUSHALL, SWAPDB): clients blocked
-    /// on them get another try. (WATCH is told beforehand, by `multi::touch_all_watched_in_db`.)
-    pub fn touch_db(&mut self, db: Option<usize>) {
-        let ready: Vec<_> = self.blocked_on.keys().filter(|(d, _)| db.is_none_or(|x| x == *d)).cloned().collect();
-        self.ready_keys.extend(ready);
-    }
-
-    /// Record an error reply in INFO errorstats.
-    pub fn count_error(&mut self, err: &CmdError) {
-        self.stats.error_replies += 1;
-        let code = err.code();
-        match self.error_stats.get_mut(code) {
-            Some(n) => *n += 1,
-            None => {
-                // Redis caps distinct error codes at 128 to bound memory.
-                if self.error_stats.len() < 128 {
-                    self.error_stats.insert(code.to_string(), 1);
                 }
             }
         }
@@ -310,5 +493,42 @@ impl State {
     /// Would a denyoom command be refused right now?
     pub fn over_maxmemory(&self) -> bool {
         self.config.maxmemory > 0 && crate::alloc::used_memory() as u64 > self.config.maxmemory
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{self, run_raw};
+    use super::*;
+
+    #[test]
+    fn resetstat_zeroes_counters_but_keeps_a_slot_per_command_and_the_ops_samples() {
+        let mut t = testutil::new();
+        run_raw(&mut t, &["set", "k", "v"]);
+        run_raw(&mut t, &["nosuchcommand"]);
+        t.s.stats.ops_samples.push((1, 2));
+        let set = table().lookup(b"set").unwrap().id;
+        assert_eq!(t.s.stats.cmd_stats[set].calls, 1);
+        assert_eq!(run_raw(&mut t, &["config", "resetstat"]), "+OK\r\n");
+        assert_eq!(t.s.stats.cmd_stats.len(), table().all.len());
+        assert_eq!(t.s.stats.cmd_stats[set].calls, 0);
+        assert!(t.s.stats.error_stats.is_empty() && t.s.stats.error_replies == 0);
+        assert_eq!(t.s.stats.ops_samples, vec![(1, 2)]);
+        assert!(t.s.stats.peak_memory > 0);
+        run_raw(&mut t, &["set", "k", "v"]);
+        assert_eq!(t.s.stats.cmd_stats[set].calls, 1);
+        assert!(run_raw(&mut t, &["info", "commandstats"]).contains("cmdstat_set:calls=1,"));
+    }
+
+    #[test]
+    fn unblock_forgets_the_client_in_every_queue_and_the_count() {
+        let mut t = testutil::new();
+        assert_eq!(run_raw(&mut t, &["blpop", "a", "b", "0"]), "");
+        assert_eq!(t.s.clients.blocked_count, 1);
+        assert_eq!(t.s.clients.blocked_on.len(), 2);
+        t.s.clients.unblock(t.me);
+        assert!(t.s.clients[t.me].blocked.is_none());
+        assert_eq!(t.s.clients.blocked_count, 0);
+        assert!(t.s.clients.blocked_on.is_empty());
     }
 }

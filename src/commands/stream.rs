@@ -1,5 +1,6 @@
-//! Stream commands: XADD/XRANGE/XREAD and the consumer-group family (commands layer, applied by the Keyspace
-//! actor).
+//! Stream commands: XADD/XTRIM, XRANGE/XREVRANGE/XLEN, XREAD/XREADGROUP, XDEL/XSETID and XINFO (commands
+//! layer, applied by the Keyspace actor). The consumer-group commands are in stream_group.rs; their rows stay
+//! in this file's table so that the family reads as one alphabetical table, as Redis declares it.
 //!
 //! Replies, error texts and their order follow Redis 7.0's t_stream.c, because clients and the Redis test
 //! suite match on them. The data structure lives in `types::stream`; this file parses arguments, writes
@@ -13,10 +14,10 @@
 
 use super::connection::help;
 use super::spec::*;
+use super::stream_group::{nogroup_for_key, serve_group, xack, xautoclaim, xclaim, xpending, XGROUP_SUBS};
 use super::Ctx;
 use crate::error::CmdError;
 use crate::resp::encode::Out;
-use crate::spec;
 use crate::types::clock;
 use crate::types::db::Db;
 use crate::types::num::parse_i64;
@@ -28,352 +29,32 @@ use crate::types::value::Value;
 const INVALID_ID: CmdError = CmdError::new("ERR Invalid stream ID specified as stream command argument");
 
 /// The stream commands, as Redis 7.0's command table declares them.
-pub const SPECS: &[CommandSpec] = &[
-    spec!(
-        "xack",
-        -4,
-        WRITE | FAST,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Marks a pending message as correctly processed, effectively removing it from the pending entries list \
-         of the consumer group. Return value of the command is the number of messages successfully \
-         acknowledged, that is, the IDs we were actually able to resolve in the PEL.",
-        "O(1) for each message ID processed.",
-        xack
-    ),
-    spec!(
-        "xadd",
-        -5,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Appends a new entry to a stream",
-        "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.",
-        xadd
-    ),
-    spec!(
-        "xautoclaim",
-        -6,
-        WRITE | FAST,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "6.2.0",
-        "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to \
-         the specified consumer.",
-        "O(1) if COUNT is small.",
-        xautoclaim
-    ),
-    spec!(
-        "xclaim",
-        -6,
-        WRITE | FAST,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to \
-         the specified consumer.",
-        "O(log N) with N being the number of messages in the PEL of the consumer group.",
-        xclaim
-    ),
-    spec!(
-        "xdel",
-        -3,
-        WRITE | FAST,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Removes the specified entries from the stream. Returns the number of items actually deleted, that may \
-         be different from the number of IDs passed in case certain IDs do not exist.",
-        "O(1) for each single item to delete in the stream, regardless of the stream size.",
-        xdel
-    ),
-    CommandSpec {
-        subcommands: XGROUP_SUBS,
-        ..spec!(
-            "xgroup",
-            -2,
-            0,
-            (0, 0, 0),
-            0,
-            "stream",
-            "5.0.0",
-            "A container for consumer groups commands",
-            "Depends on subcommand.",
-            container
-        )
-    },
-    CommandSpec {
-        subcommands: XINFO_SUBS,
-        ..spec!(
-            "xinfo",
-            -2,
-            0,
-            (0, 0, 0),
-            0,
-            "stream",
-            "5.0.0",
-            "A container for stream introspection commands",
-            "Depends on subcommand.",
-            container
-        )
-    },
-    spec!(
-        "xlen",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Return the number of entries in a stream",
-        "O(1)",
-        xlen
-    ),
-    spec!(
-        "xpending",
-        -3,
-        READONLY,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Return information and entries from a stream consumer group pending entries list, that are messages \
-         fetched but never acknowledged.",
-        "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per \
-         call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When \
-         the command returns just the summary and the list of consumers is small, it runs in O(1) time; \
-         otherwise, an additional O(N) time for iterating every consumer.",
-        xpending
-    ),
-    spec!(
-        "xrange",
-        -4,
-        READONLY,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Return a range of elements in a stream, with IDs matching the specified IDs interval",
-        "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the \
-         first 10 elements with COUNT), you can consider it O(1).",
-        xrange
-    ),
-    CommandSpec {
-        getkeys: Some(xread_keys),
-        ..spec!(
-            "xread",
-            -4,
-            READONLY | BLOCKING | MOVABLE_KEYS,
-            (0, 0, 0),
-            STREAM,
-            "stream",
-            "5.0.0",
-            "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller \
-             for each stream. Can block.",
-            "For each stream mentioned: O(N) with N being the number of elements being returned, it means that \
-             XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) \
-             time in order to serve the M clients blocked on the stream getting new data.",
-            xread
-        )
-    },
-    CommandSpec {
-        getkeys: Some(xread_keys),
-        ..spec!(
-            "xreadgroup",
-            -7,
-            WRITE | BLOCKING | MOVABLE_KEYS,
-            (0, 0, 0),
-            STREAM,
-            "stream",
-            "5.0.0",
-            "Return new entries from a stream using a consumer group, or access the history of the pending \
-             entries for a given consumer. Can block.",
-            "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant \
-             (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other \
-             side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked \
-             on the stream getting new data.",
-            xreadgroup
-        )
-    },
-    spec!(
-        "xrevrange",
-        -4,
-        READONLY,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order \
-         (from greater to smaller IDs) compared to XRANGE",
-        "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first \
-         10 elements with COUNT), you can consider it O(1).",
-        xrevrange
-    ),
-    spec!(
-        "xsetid",
-        -3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "An internal command for replicating stream values",
-        "O(1)",
-        xsetid
-    ),
-    spec!(
-        "xtrim",
-        -4,
-        WRITE,
-        (1, 1, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Trims the stream to (approximately if '~' is passed) a certain size",
-        "O(N), with N being the number of evicted entries. Constant times are very small however, since entries \
-         are organized in macro nodes containing multiple entries that can be released with a single \
-         deallocation.",
-        xtrim
-    ),
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("stream", [
+    cmd("xack", -4, WRITE | FAST, xack).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(1) for each message ID processed.", "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL."),
+    cmd("xadd", -5, WRITE | DENYOOM | FAST, xadd).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.", "Appends a new entry to a stream"),
+    cmd("xautoclaim", -6, WRITE | FAST, xautoclaim).keys(1, 1, 1).acl(STREAM).doc("6.2.0", "O(1) if COUNT is small.", "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer."),
+    cmd("xclaim", -6, WRITE | FAST, xclaim).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(log N) with N being the number of messages in the PEL of the consumer group.", "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer."),
+    cmd("xdel", -3, WRITE | FAST, xdel).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(1) for each single item to delete in the stream, regardless of the stream size.", "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist."),
+    cmd("xgroup", -2, 0, container).subs(XGROUP_SUBS).doc("5.0.0", "Depends on subcommand.", "A container for consumer groups commands"),
+    cmd("xinfo", -2, 0, container).subs(XINFO_SUBS).doc("5.0.0", "Depends on subcommand.", "A container for stream introspection commands"),
+    cmd("xlen", 2, READONLY | FAST, xlen).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(1)", "Return the number of entries in a stream"),
+    cmd("xpending", -3, READONLY, xpending).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.", "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged."),
+    cmd("xrange", -4, READONLY, xrange).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Return a range of elements in a stream, with IDs matching the specified IDs interval"),
+    cmd("xread", -4, READONLY | BLOCKING | MOVABLE_KEYS, xread).acl(STREAM).getkeys(xread_keys).doc("5.0.0", "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block."),
+    cmd("xreadgroup", -7, WRITE | BLOCKING | MOVABLE_KEYS, xreadgroup).acl(STREAM).getkeys(xread_keys).doc("5.0.0", "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.", "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block."),
+    cmd("xrevrange", -4, READONLY, xrevrange).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE"),
+    cmd("xsetid", -3, WRITE | DENYOOM | FAST, xsetid).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(1)", "An internal command for replicating stream values"),
+    cmd("xtrim", -4, WRITE, xtrim).keys(1, 1, 1).acl(STREAM).doc("5.0.0", "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.", "Trims the stream to (approximately if '~' is passed) a certain size"),
+]);
 
-const XGROUP_SUBS: &[CommandSpec] = &[
-    spec!(
-        "xgroup|create",
-        -5,
-        WRITE | DENYOOM,
-        (2, 2, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Create a consumer group.",
-        "O(1)",
-        xgroup_create
-    ),
-    spec!(
-        "xgroup|createconsumer",
-        5,
-        WRITE | DENYOOM,
-        (2, 2, 1),
-        STREAM,
-        "stream",
-        "6.2.0",
-        "Create a consumer in a consumer group.",
-        "O(1)",
-        xgroup_createconsumer
-    ),
-    spec!(
-        "xgroup|delconsumer",
-        5,
-        WRITE,
-        (2, 2, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Delete a consumer from a consumer group.",
-        "O(1)",
-        xgroup_delconsumer
-    ),
-    spec!(
-        "xgroup|destroy",
-        4,
-        WRITE,
-        (2, 2, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Destroy a consumer group.",
-        "O(N) where N is the number of entries in the group's pending entries list (PEL).",
-        xgroup_destroy
-    ),
-    spec!(
-        "xgroup|help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Show helpful text about the different subcommands",
-        "O(1)",
-        xgroup_help
-    ),
-    spec!(
-        "xgroup|setid",
-        -5,
-        WRITE,
-        (2, 2, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Set a consumer group to an arbitrary last delivered ID value.",
-        "O(1)",
-        xgroup_setid
-    ),
-];
-
-const XINFO_SUBS: &[CommandSpec] = &[
-    spec!(
-        "xinfo|consumers",
-        4,
-        READONLY,
-        (2, 2, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "List the consumers in a consumer group",
-        "O(1)",
-        xinfo_consumers
-    ),
-    spec!(
-        "xinfo|groups",
-        3,
-        READONLY,
-        (2, 2, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "List the consumer groups of a stream",
-        "O(1)",
-        xinfo_groups
-    ),
-    spec!(
-        "xinfo|help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Show helpful text about the different subcommands",
-        "O(1)",
-        xinfo_help
-    ),
-    spec!(
-        "xinfo|stream",
-        -3,
-        READONLY,
-        (2, 2, 1),
-        STREAM,
-        "stream",
-        "5.0.0",
-        "Get information about a stream",
-        "O(1)",
-        xinfo_stream
-    ),
-];
-
-fn container(_: &mut Ctx<'_>) -> CmdResult {
-    // Never runs: the executor replies for containers whose subcommand is missing or unknown.
-    Err(CmdError::SYNTAX)
-}
+#[rustfmt::skip]
+const XINFO_SUBS: &[CommandSpec] = &family("stream", [
+    cmd("xinfo|consumers", 4, READONLY, xinfo_consumers).keys(2, 2, 1).acl(STREAM).doc("5.0.0", "O(1)", "List the consumers in a consumer group"),
+    cmd("xinfo|groups", 3, READONLY, xinfo_groups).keys(2, 2, 1).acl(STREAM).doc("5.0.0", "O(1)", "List the consumer groups of a stream"),
+    cmd("xinfo|help", 2, LOADING | STALE, xinfo_help).acl(STREAM).doc("5.0.0", "O(1)", "Show helpful text about the different subcommands"),
+    cmd("xinfo|stream", -3, READONLY, xinfo_stream).keys(2, 2, 1).acl(STREAM).doc("5.0.0", "O(1)", "Get information about a stream"),
+]);
 
 /// XREAD/XREADGROUP keys (Redis's xreadGetKeys): skip the options to the STREAMS keyword (a group,
 /// consumer or key may itself be named "streams"), then the first half of what follows.
@@ -407,7 +88,7 @@ fn xread_keys(argv: &[&[u8]]) -> Vec<usize> {
 // Helpers
 
 /// Redis's addReplySubcommandSyntaxError.
-fn subcommand_syntax(cx: &Ctx<'_>) -> CmdError {
+pub(super) fn subcommand_syntax(cx: &Ctx<'_>) -> CmdError {
     let parent = cx.spec.name.split('|').next().unwrap_or(cx.spec.name).to_ascii_uppercase();
     CmdError::msg(format!(
         "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
@@ -416,11 +97,11 @@ fn subcommand_syntax(cx: &Ctx<'_>) -> CmdError {
     ))
 }
 
-fn parse_id(arg: &[u8], missing_seq: u64) -> Result<StreamId, CmdError> {
+pub(super) fn parse_id(arg: &[u8], missing_seq: u64) -> Result<StreamId, CmdError> {
     StreamId::parse(arg, missing_seq, false, false).map(|(id, _)| id).ok_or(INVALID_ID)
 }
 
-fn parse_strict_id(arg: &[u8], missing_seq: u64) -> Result<StreamId, CmdError> {
+pub(super) fn parse_strict_id(arg: &[u8], missing_seq: u64) -> Result<StreamId, CmdError> {
     StreamId::parse(arg, missing_seq, true, false).map(|(id, _)| id).ok_or(INVALID_ID)
 }
 
@@ -433,7 +114,7 @@ fn parse_interval(arg: &[u8], missing_seq: u64) -> Result<(StreamId, bool), CmdE
     }
 }
 
-fn range_start(arg: &[u8]) -> Result<StreamId, CmdError> {
+pub(super) fn range_start(arg: &[u8]) -> Result<StreamId, CmdError> {
     let (id, ex) = parse_interval(arg, 0)?;
     if ex {
         return id.incr().ok_or(CmdError::new("ERR invalid start ID for the interval"));
@@ -441,7 +122,7 @@ fn range_start(arg: &[u8]) -> Result<StreamId, CmdError> {
     Ok(id)
 }
 
-fn range_end(arg: &[u8]) -> Result<StreamId, CmdError> {
+pub(super) fn range_end(arg: &[u8]) -> Result<StreamId, CmdError> {
     let (id, ex) = parse_interval(arg, u64::MAX)?;
     if ex {
         return id.decr().ok_or(CmdError::new("ERR invalid end ID for the interval"));
@@ -449,53 +130,19 @@ fn range_end(arg: &[u8]) -> Result<StreamId, CmdError> {
     Ok(id)
 }
 
-fn read_stream<'d>(db: &'d mut Db, key: &[u8]) -> Result<Option<&'d Stream>, CmdError> {
-    match db.get(key) {
-        None => Ok(None),
-        Some(e) => match &e.value {
-            Value::Stream(s) => Ok(Some(s)),
-            _ => Err(CmdError::WRONGTYPE),
-        },
-    }
-}
-
-fn write_stream<'d>(db: &'d mut Db, key: &[u8]) -> Result<Option<&'d mut Stream>, CmdError> {
-    match db.get_mut(key) {
-        None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::Stream(s) => Ok(Some(s)),
-            _ => Err(CmdError::WRONGTYPE),
-        },
-    }
-}
-
 /// An id as a bulk string, formatted on the stack (replies write one per entry).
-fn write_id(out: &mut Out, id: StreamId) {
+pub(super) fn write_id(out: &mut Out, id: StreamId) {
+    let (mut a, mut b) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let (ms, seq) = (a.format(id.ms).as_bytes(), b.format(id.seq).as_bytes());
     let mut buf = [0u8; 41];
-    let n = fmt_u64(&mut buf, 0, id.ms);
-    buf[n] = b'-';
-    let n = fmt_u64(&mut buf, n + 1, id.seq);
+    let n = ms.len() + 1 + seq.len();
+    buf[..ms.len()].copy_from_slice(ms);
+    buf[ms.len()] = b'-';
+    buf[ms.len() + 1..n].copy_from_slice(seq);
     out.bulk(&buf[..n]);
 }
 
-/// Write `v` in decimal at `buf[at..]`; returns the end position.
-fn fmt_u64(buf: &mut [u8; 41], at: usize, mut v: u64) -> usize {
-    let mut tmp = [0u8; 20];
-    let mut i = 20;
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    let len = 20 - i;
-    buf[at..at + len].copy_from_slice(&tmp[i..]);
-    at + len
-}
-
-fn write_entry(out: &mut Out, e: Entry<'_>) {
+pub(super) fn write_entry(out: &mut Out, e: Entry<'_>) {
     out.array(2);
     write_id(out, e.id);
     out.array(e.num_fields() * 2);
@@ -518,14 +165,6 @@ fn append_side(cx: &mut Ctx<'_>, body: Out) {
     cx.out.raw(&body.buf);
 }
 
-fn nogroup_key(key: &[u8], group: &[u8]) -> CmdError {
-    CmdError::msg(format!(
-        "NOGROUP No such key '{}' or consumer group '{}'",
-        crate::error::sanitize(key, 128),
-        crate::error::sanitize(group, 128)
-    ))
-}
-
 /// The argument vector as owned bytes, for rewriting before propagation.
 fn owned_args(cx: &Ctx<'_>) -> Vec<Vec<u8>> {
     cx.argv.iter().map(|a| a.to_vec()).collect()
@@ -534,54 +173,6 @@ fn owned_args(cx: &Ctx<'_>) -> Vec<Vec<u8>> {
 fn propagate_owned(cx: &mut Ctx<'_>, args: &[Vec<u8>]) {
     let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
     cx.propagate_as(&refs);
-}
-
-/// XCLAIM key group consumer 0 id TIME ms RETRYCOUNT n FORCE JUSTID LASTID last: how a PEL change reaches
-/// replicas (streamPropagateXCLAIM).
-#[allow(clippy::too_many_arguments)]
-fn propagate_xclaim(
-    cx: &mut Ctx<'_>,
-    key: &[u8],
-    group: &[u8],
-    consumer: &[u8],
-    id: StreamId,
-    time: i64,
-    count: u64,
-    last: StreamId,
-) {
-    if !cx.s.feed.enabled {
-        return;
-    }
-    let id = id.to_bytes();
-    let time = time.to_string();
-    let count = count.to_string();
-    let last = last.to_bytes();
-    cx.propagate_as(&[
-        b"XCLAIM",
-        key,
-        group,
-        consumer,
-        b"0",
-        &id,
-        b"TIME",
-        time.as_bytes(),
-        b"RETRYCOUNT",
-        count.as_bytes(),
-        b"FORCE",
-        b"JUSTID",
-        b"LASTID",
-        &last,
-    ]);
-}
-
-/// XGROUP SETID key group id ENTRIESREAD n (streamPropagateGroupID).
-fn propagate_group_id(cx: &mut Ctx<'_>, key: &[u8], group: &[u8], last: StreamId, entries_read: i64) {
-    if !cx.s.feed.enabled {
-        return;
-    }
-    let last = last.to_bytes();
-    let n = entries_read.to_string();
-    cx.propagate_as(&[b"XGROUP", b"SETID", key, group, &last, b"ENTRIESREAD", n.as_bytes()]);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -678,7 +269,7 @@ fn parse_add_trim(cx: &Ctx<'_>, xadd: bool) -> Result<AddTrimArgs, CmdError> {
     if !xadd && a.trim.is_none() {
         return Err(CmdError::new("ERR syntax error, XTRIM must be called with a trimming strategy"));
     }
-    if cx.s.aof.loading {
+    if cx.s.persist.aof.loading {
         // Commands read from the AOF must be obeyed: their trim argument was rewritten to the exact result,
         // so no LIMIT applies (Redis's mustObeyClient).
         a.limit = 0;
@@ -727,18 +318,14 @@ fn xadd(cx: &mut Ctx<'_>) -> CmdResult {
     let lim = limits(cx);
     let pairs: Vec<&[u8]> = (field_pos..cx.argc()).map(|i| cx.arg(i)).collect();
     let db = cx.db();
-    let exists = match db.get_mut(key) {
-        Some(e) if !matches!(e.value, Value::Stream(_)) => return Err(CmdError::WRONGTYPE),
-        Some(_) => true,
-        None => false,
-    };
+    let exists = db.write::<Stream>(key)?.is_some();
     if !exists && a.nomkstream {
         cx.out.nil();
         return Ok(());
     }
     // A new stream is built aside and stored only once the entry is in (a failed XADD creates no key).
     let mut fresh = Stream::new();
-    let s: &mut Stream = match write_stream(cx.db(), key)? {
+    let s: &mut Stream = match cx.db().write::<Stream>(key)? {
         Some(s) => s,
         None => &mut fresh,
     };
@@ -759,7 +346,7 @@ fn xadd(cx: &mut Ctx<'_>) -> CmdResult {
     if let Some(t) = a.trim {
         s.trim(t, a.approx, a.limit);
     }
-    let mut args = if cx.s.feed.enabled { owned_args(cx) } else { Vec::new() };
+    let mut args = if cx.s.prop.feed.enabled { owned_args(cx) } else { Vec::new() };
     if !args.is_empty() {
         let s: &Stream = match read_stream_nostat(cx.db(), key) {
             Some(s) => s,
@@ -793,21 +380,21 @@ fn read_stream_nostat<'d>(db: &'d mut Db, key: &[u8]) -> Option<&'d Stream> {
 fn xtrim(cx: &mut Ctx<'_>) -> CmdResult {
     let a = parse_add_trim(cx, false)?;
     let key = cx.arg(1);
-    let Some(s) = write_stream(cx.db(), key)? else {
+    let Some(s) = cx.db().write::<Stream>(key)? else {
         cx.out.int(0);
         return Ok(());
     };
     let Some(t) = a.trim else { return Err(CmdError::SYNTAX) };
     let deleted = s.trim(t, a.approx, a.limit);
     if deleted > 0 {
-        let mut args = if cx.s.feed.enabled { owned_args(cx) } else { Vec::new() };
+        let mut args = if cx.s.prop.feed.enabled { owned_args(cx) } else { Vec::new() };
         if !args.is_empty() {
             if let Some(s) = read_stream_nostat(cx.db(), key) {
                 rewrite_trim(&mut args, &a, s);
             }
         }
         cx.modified(key);
-        cx.s.dirty += deleted - 1;
+        cx.s.persist.dirty += deleted - 1;
         if !args.is_empty() {
             propagate_owned(cx, &args);
         }
@@ -845,7 +432,7 @@ fn range_generic(cx: &mut Ctx<'_>, rev: bool) -> CmdResult {
     }
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let Some(s) = read_stream(db, key)? else {
+    let Some(s) = db.read::<Stream>(key)? else {
         out.array(0);
         return Ok(());
     };
@@ -867,7 +454,7 @@ fn range_generic(cx: &mut Ctx<'_>, rev: bool) -> CmdResult {
 fn xlen(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let n = read_stream(db, key)?.map_or(0, |s| s.len());
+    let n = db.read::<Stream>(key)?.map_or(0, |s| s.len());
     out.int(n as i64);
     Ok(())
 }
@@ -884,7 +471,7 @@ fn xreadgroup(cx: &mut Ctx<'_>) -> CmdResult {
 
 /// What one XREAD(GROUP) stream argument asks for.
 #[derive(Clone, Copy)]
-enum ReadFrom {
+pub(super) enum ReadFrom {
     /// Entries after this id.
     After(StreamId),
     /// XREADGROUP `>`: entries never delivered to the group.
@@ -961,7 +548,7 @@ fn read_generic(cx: &mut Ctx<'_>, group_mode: bool) -> CmdResult {
         let key = cx.arg(streams_arg + k);
         let idarg = cx.arg(streams_arg + nstreams + k);
         let db = cx.db();
-        let s = match read_stream(db, key) {
+        let s = match db.read::<Stream>(key) {
             Ok(s) => s,
             // A woken XREADGROUP whose key changed type: Redis's UNBLOCKED error; XREAD keeps waiting.
             Err(_) if woken && group_mode => {
@@ -1028,7 +615,7 @@ fn read_generic(cx: &mut Ctx<'_>, group_mode: bool) -> CmdResult {
         match group {
             None => {
                 let db = cx.db();
-                let Ok(Some(s)) = read_stream(db, key) else { continue };
+                let Ok(Some(s)) = db.read::<Stream>(key) else { continue };
                 let ReadFrom::After(after) = f else { continue };
                 if s.is_empty() || s.last_valid_id() <= after {
                     continue;
@@ -1083,7 +670,7 @@ fn read_generic(cx: &mut Ctx<'_>, group_mode: bool) -> CmdResult {
     Ok(())
 }
 
-fn count_or_all(count: usize) -> usize {
+pub(super) fn count_or_all(count: usize) -> usize {
     if count == 0 {
         usize::MAX
     } else {
@@ -1091,138 +678,27 @@ fn count_or_all(count: usize) -> usize {
     }
 }
 
-/// Serve one stream of an XREADGROUP into `body`; false when there is nothing to serve (no key, or `>`
-/// with nothing new).
-#[allow(clippy::too_many_arguments)]
-fn serve_group(
-    cx: &mut Ctx<'_>,
-    body: &mut Out,
-    key: &[u8],
-    gname: &[u8],
-    consumer: &[u8],
-    from: ReadFrom,
-    count: usize,
-    noack: bool,
-    now: i64,
-) -> Result<bool, CmdError> {
-    let Some(s) = write_stream(cx.db(), key)? else { return Ok(false) };
-    let Some(g) = s.groups.get(gname) else { return Ok(false) };
-    let serve_new = match from {
-        ReadFrom::After(_) => None,
-        ReadFrom::New => {
-            if !s.is_empty() && s.last_valid_id() > g.last_id {
-                Some(g.last_id)
-            } else {
-                None
-            }
-        }
-    };
-    let history = matches!(from, ReadFrom::After(_));
-    if !history && serve_new.is_none() {
-        return Ok(false);
-    }
-    // The consumer comes into being when it is first served (a read that blocks creates none), as in
-    // Redis 7.0.
-    let g = s.groups.get_mut(gname).expect("group checked");
-    let created = g.create_consumer(consumer, now);
-    if let Some(c) = g.consumers.get_mut(consumer) {
-        c.seen_time = now;
-    }
-    if created {
-        cx.s.dirty += 1;
-        if noack && cx.s.feed.enabled {
-            cx.propagate_as(&[b"XGROUP", b"CREATECONSUMER", key, gname, consumer]);
-        }
-    }
-    if body.resp == 2 {
-        body.array(2);
-    }
-    body.bulk(key);
-    let s = write_stream(cx.db(), key)?.expect("stream checked");
-    if let ReadFrom::After(after) = from {
-        // History: this consumer's own pending entries after `after`.
-        let Some(start) = after.incr() else {
-            body.array(0);
-            cx.s.dirty += 1;
-            return Ok(true);
-        };
-        let g = s.groups.get(gname).expect("group checked");
-        let ids: Vec<StreamId> = g
-            .consumers
-            .get(consumer)
-            .map_or(Vec::new(), |c| c.pel.range(start..).take(count_or_all(count)).copied().collect());
-        body.array(ids.len());
-        let mut found = Vec::with_capacity(ids.len());
-        for &id in &ids {
-            match s.get(id) {
-                Some(e) => {
-                    write_entry(body, e);
-                    found.push(id);
-                }
-                None => {
-                    // Acknowledged-never entry since deleted: its id and a null.
-                    body.array(2);
-                    write_id(body, id);
-                    body.nil_array();
-                }
-            }
-        }
-        let g = s.groups.get_mut(gname).expect("group checked");
-        for id in found {
-            if let Some(n) = g.pel.get_mut(&id) {
-                n.delivery_time = now;
-                n.delivery_count += 1;
-            }
-        }
-        cx.s.dirty += 1;
-        return Ok(true);
-    }
-    let after = serve_new.unwrap_or(StreamId::MIN);
-    let (ids, moved) = s.deliver_new(gname, consumer, after, count, noack, now);
-    body.array(ids.len());
-    for &id in &ids {
-        if let Some(e) = s.get(id) {
-            write_entry(body, e);
-        }
-    }
-    let (last, read) = s.groups.get(gname).map_or((StreamId::MIN, 0), |g| (g.last_id, g.entries_read));
-    cx.s.dirty += 1;
-    if cx.s.feed.enabled {
-        if !noack {
-            for &id in &ids {
-                propagate_xclaim(cx, key, gname, consumer, id, now, 1, id);
-            }
-        }
-        // Redis 7.0 sends the group's new last id on its own only for NOACK reads: otherwise each XCLAIM's
-        // LASTID carries it.
-        if moved && noack {
-            propagate_group_id(cx, key, gname, last, read);
-        }
-    }
-    Ok(true)
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Deletion and ids
 
 /// The ids from argument `from` on (XDEL, XACK): all are checked before anything changes, as in Redis.
-fn parse_id_list(cx: &Ctx<'_>, from: usize) -> Result<Vec<StreamId>, CmdError> {
+pub(super) fn parse_id_list(cx: &Ctx<'_>, from: usize) -> Result<Vec<StreamId>, CmdError> {
     (from..cx.argc()).map(|j| parse_strict_id(cx.arg(j), 0)).collect()
 }
 
 /// XDEL key id [id ...]
 fn xdel(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
-    if write_stream(cx.db(), key)?.is_none() {
+    if cx.db().write::<Stream>(key)?.is_none() {
         cx.out.int(0);
         return Ok(());
     }
     let ids = parse_id_list(cx, 2)?;
-    let s = write_stream(cx.db(), key)?.expect("checked");
+    let s = cx.db().write::<Stream>(key)?.expect("checked");
     let deleted = s.delete_ids(&ids);
     if deleted > 0 {
         cx.modified(key);
-        cx.s.dirty += deleted - 1;
+        cx.s.persist.dirty += deleted - 1;
     }
     cx.out.int(deleted as i64);
     Ok(())
@@ -1255,7 +731,7 @@ fn xsetid(cx: &mut Ctx<'_>) -> CmdResult {
         }
     }
     let key = cx.arg(1);
-    let Some(s) = write_stream(cx.db(), key)? else { return Err(CmdError::NO_KEY) };
+    let Some(s) = cx.db().write::<Stream>(key)? else { return Err(CmdError::NO_KEY) };
     if !s.is_empty() {
         if id < s.last_valid_id() {
             return Err(CmdError::new("ERR The ID specified in XSETID is smaller than the target stream top item"));
@@ -1273,525 +749,8 @@ fn xsetid(cx: &mut Ctx<'_>) -> CmdResult {
     if !max_xdel.is_zero() {
         s.max_deleted_id = max_xdel;
     }
-    cx.s.dirty += 1;
+    cx.s.persist.dirty += 1;
     cx.out.ok();
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Consumer groups
-
-/// The options after XGROUP CREATE/SETID's id: MKSTREAM (CREATE only) and ENTRIESREAD n.
-fn xgroup_options(cx: &Ctx<'_>, create: bool) -> Result<(bool, i64), CmdError> {
-    let mut mkstream = false;
-    let mut entries_read = INVALID_ENTRIES_READ;
-    let mut i = 5;
-    while i < cx.argc() {
-        if create && cx.argv.is(i, "mkstream") {
-            mkstream = true;
-            i += 1;
-        } else if cx.argv.is(i, "entriesread") && i + 1 < cx.argc() {
-            entries_read = cx.int_arg(i + 1)?;
-            if entries_read < 0 && entries_read != INVALID_ENTRIES_READ {
-                return Err(CmdError::new("ERR value for ENTRIESREAD must be positive or -1"));
-            }
-            i += 2;
-        } else {
-            return Err(subcommand_syntax(cx));
-        }
-    }
-    Ok((mkstream, entries_read))
-}
-
-const XGROUP_NO_KEY: CmdError = CmdError::new(
-    "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the \
-     MKSTREAM option to create an empty stream automatically.",
-);
-
-fn nogroup_for_key(group: &[u8], key: &[u8]) -> CmdError {
-    CmdError::msg(format!(
-        "NOGROUP No such consumer group '{}' for key name '{}'",
-        crate::error::sanitize(group, 128),
-        crate::error::sanitize(key, 128)
-    ))
-}
-
-/// The stream and group an XGROUP subcommand works on (the group must exist).
-fn xgroup_target<'d>(db: &'d mut Db, key: &[u8], group: &[u8]) -> Result<(&'d mut Stream, bool), CmdError> {
-    let Some(s) = write_stream(db, key)? else { return Err(XGROUP_NO_KEY) };
-    let has = s.groups.contains_key(group);
-    Ok((s, has))
-}
-
-/// The stream at `key` (its last id) and its group `group`, or the error XGROUP subcommands give when either is missing.
-fn existing_group<'d>(db: &'d mut Db, key: &[u8], group: &[u8]) -> Result<(StreamId, &'d mut Group), CmdError> {
-    let (s, _) = xgroup_target(db, key, group)?;
-    let last_id = s.last_id;
-    match s.groups.get_mut(group) {
-        Some(g) => Ok((last_id, g)),
-        None => Err(nogroup_for_key(group, key)),
-    }
-}
-
-/// XGROUP CREATE key group id|$ [MKSTREAM] [ENTRIESREAD entries-read]
-fn xgroup_create(cx: &mut Ctx<'_>) -> CmdResult {
-    let (mkstream, entries_read) = xgroup_options(cx, true)?;
-    if cx.argc() > 8 {
-        return Err(subcommand_syntax(cx));
-    }
-    let (key, gname, idarg) = (cx.arg(2), cx.arg(3), cx.arg(4));
-    let existing = write_stream(cx.db(), key)?.map(|s| s.last_id);
-    if existing.is_none() && !mkstream {
-        return Err(XGROUP_NO_KEY);
-    }
-    let id = if idarg == b"$" { existing.unwrap_or(StreamId::MIN) } else { parse_strict_id(idarg, 0)? };
-    if existing.is_none() {
-        cx.db().set(key, Value::Stream(Box::default()), false);
-        cx.modified(key);
-        cx.s.dirty -= 1;
-    }
-    let s = write_stream(cx.db(), key)?.expect("stream exists");
-    if s.groups.contains_key(gname) {
-        return Err(CmdError::new("BUSYGROUP Consumer Group name already exists"));
-    }
-    s.groups.insert(gname.to_vec(), Group::new(id, entries_read));
-    cx.s.dirty += 1;
-    cx.out.ok();
-    Ok(())
-}
-
-/// XGROUP SETID key group id|$ [ENTRIESREAD entries-read]
-fn xgroup_setid(cx: &mut Ctx<'_>) -> CmdResult {
-    let (_, entries_read) = xgroup_options(cx, false)?;
-    if cx.argc() != 5 && cx.argc() != 7 {
-        return Err(subcommand_syntax(cx));
-    }
-    let (key, gname, idarg) = (cx.arg(2), cx.arg(3), cx.arg(4));
-    let (last_id, g) = existing_group(cx.db(), key, gname)?;
-    let id = if idarg == b"$" { last_id } else { parse_id(idarg, 0)? };
-    g.last_id = id;
-    g.entries_read = entries_read;
-    cx.s.dirty += 1;
-    cx.out.ok();
-    Ok(())
-}
-
-/// XGROUP DESTROY key group
-fn xgroup_destroy(cx: &mut Ctx<'_>) -> CmdResult {
-    let (key, gname) = (cx.arg(2), cx.arg(3));
-    let (s, _) = xgroup_target(cx.db(), key, gname)?;
-    if s.groups.remove(gname).is_some() {
-        // Clients blocked in XREADGROUP on this group get -NOGROUP when they run again.
-        cx.modified(key);
-        cx.out.int(1);
-    } else {
-        cx.out.int(0);
-    }
-    Ok(())
-}
-
-/// XGROUP CREATECONSUMER key group consumer
-fn xgroup_createconsumer(cx: &mut Ctx<'_>) -> CmdResult {
-    let (key, gname, cname) = (cx.arg(2), cx.arg(3), cx.arg(4));
-    let (_, g) = existing_group(cx.db(), key, gname)?;
-    let created = g.create_consumer(cname, clock::now_ms());
-    if created {
-        cx.s.dirty += 1;
-    }
-    cx.out.int(created as i64);
-    Ok(())
-}
-
-/// XGROUP DELCONSUMER key group consumer
-fn xgroup_delconsumer(cx: &mut Ctx<'_>) -> CmdResult {
-    let (key, gname, cname) = (cx.arg(2), cx.arg(3), cx.arg(4));
-    let (_, g) = existing_group(cx.db(), key, gname)?;
-    let pending = g.delete_consumer(cname);
-    if pending.is_some() {
-        cx.s.dirty += 1;
-    }
-    cx.out.int(pending.unwrap_or(0) as i64);
-    Ok(())
-}
-
-/// XGROUP HELP
-fn xgroup_help(cx: &mut Ctx<'_>) -> CmdResult {
-    help(
-        cx,
-        "XGROUP",
-        &[
-            "CREATE <key> <groupname> <id|$> [option]",
-            "    Create a new consumer group. Options are:",
-            "    * MKSTREAM",
-            "      Create the empty stream if it does not exist.",
-            "    * ENTRIESREAD entries_read",
-            "      Set the group's entries_read counter (internal use).",
-            "CREATECONSUMER <key> <groupname> <consumer>",
-            "    Create a new consumer in the specified group.",
-            "DELCONSUMER <key> <groupname> <consumer>",
-            "    Remove the specified consumer.",
-            "DESTROY <key> <groupname>",
-            "    Remove the specified group.",
-            "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
-            "    Set the current group ID and entries_read counter.",
-        ],
-    )
-}
-
-/// XACK key group id [id ...]
-fn xack(cx: &mut Ctx<'_>) -> CmdResult {
-    let (key, gname) = (cx.arg(1), cx.arg(2));
-    let has = match write_stream(cx.db(), key)? {
-        Some(s) => s.groups.contains_key(gname),
-        None => false,
-    };
-    if !has {
-        cx.out.int(0);
-        return Ok(());
-    }
-    let ids = parse_id_list(cx, 3)?;
-    let s = write_stream(cx.db(), key)?.expect("checked");
-    let g = s.groups.get_mut(gname).expect("checked");
-    let mut acked = 0;
-    for id in ids {
-        if g.ack(id) {
-            acked += 1;
-        }
-    }
-    cx.s.dirty += acked;
-    cx.out.int(acked as i64);
-    Ok(())
-}
-
-/// XPENDING key group [[IDLE min-idle-time] start end count [consumer]]
-fn xpending(cx: &mut Ctx<'_>) -> CmdResult {
-    let argc = cx.argc();
-    let justinfo = argc == 3;
-    if argc != 3 && !(6..=9).contains(&argc) {
-        return Err(CmdError::SYNTAX);
-    }
-    let mut minidle = 0i64;
-    let mut range = (StreamId::MIN, StreamId::MAX);
-    let mut count = 0i64;
-    let mut consumer: Option<&[u8]> = None;
-    if argc >= 6 {
-        let mut startidx = 3;
-        if cx.argv.is(3, "idle") {
-            minidle = cx.int_arg(4)?;
-            if argc < 8 {
-                return Err(CmdError::SYNTAX);
-            }
-            startidx += 2;
-        }
-        count = cx.int_arg(startidx + 2)?.max(0);
-        range.0 = range_start(cx.arg(startidx))?;
-        range.1 = range_end(cx.arg(startidx + 1))?;
-        if startidx + 3 < argc {
-            consumer = Some(cx.arg(startidx + 3));
-        }
-    }
-    let (key, gname) = (cx.arg(1), cx.arg(2));
-    let (db, out) = cx.db_out();
-    let s = read_stream(db, key)?;
-    let Some(g) = s.and_then(|s| s.groups.get(gname)) else { return Err(nogroup_key(key, gname)) };
-    if justinfo {
-        out.array(4);
-        out.int(g.pel.len() as i64);
-        match (g.pel.keys().next(), g.pel.keys().next_back()) {
-            (Some(&first), Some(&last)) => {
-                write_id(out, first);
-                write_id(out, last);
-                let with: Vec<(&Vec<u8>, usize)> =
-                    g.consumers.iter().filter(|(_, c)| !c.pel.is_empty()).map(|(n, c)| (n, c.pel.len())).collect();
-                out.array(with.len());
-                for (n, c) in with {
-                    out.array(2);
-                    out.bulk(n);
-                    out.bulk(c.to_string().as_bytes());
-                }
-            }
-            _ => {
-                out.nil();
-                out.nil();
-                out.nil_array();
-            }
-        }
-        return Ok(());
-    }
-    let now = clock::now_ms();
-    let ids: Vec<StreamId> = match consumer {
-        Some(c) => match g.consumers.get(c) {
-            Some(c) => c.pel.range(range.0..=range.1.max(range.0)).copied().collect(),
-            None => {
-                out.array(0);
-                return Ok(());
-            }
-        },
-        None => g.pel.range(range.0..=range.1.max(range.0)).map(|(id, _)| *id).collect(),
-    };
-    let mut rows = Vec::new();
-    for id in ids {
-        if count == 0 || id > range.1 {
-            break;
-        }
-        let Some(n) = g.pel.get(&id) else { continue };
-        if minidle != 0 && now - n.delivery_time < minidle {
-            continue;
-        }
-        rows.push((id, n));
-        count -= 1;
-    }
-    out.array(rows.len());
-    for (id, n) in rows {
-        out.array(4);
-        write_id(out, id);
-        out.bulk(&n.consumer);
-        out.int((now - n.delivery_time).max(0));
-        out.int(n.delivery_count as i64);
-    }
-    Ok(())
-}
-
-/// XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds]
-/// [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]
-fn xclaim(cx: &mut Ctx<'_>) -> CmdResult {
-    let (key, gname, cname) = (cx.arg(1), cx.arg(2), cx.arg(3));
-    match read_stream(cx.db(), key)? {
-        Some(s) if s.groups.contains_key(gname) => {}
-        _ => return Err(nogroup_key(key, gname)),
-    }
-    let minidle = parse_i64(cx.arg(4)).ok_or(CmdError::new("ERR Invalid min-idle-time argument for XCLAIM"))?.max(0);
-    let mut ids = Vec::new();
-    let mut j = 5;
-    while j < cx.argc() {
-        match StreamId::parse(cx.arg(j), 0, true, false) {
-            Some((id, _)) => ids.push(id),
-            None => break,
-        }
-        j += 1;
-    }
-    let now = clock::now_ms();
-    let mut force = false;
-    let mut justid = false;
-    let mut deliverytime: i64 = -1;
-    let mut retrycount: i64 = -1;
-    let mut last_id = StreamId::MIN;
-    while j < cx.argc() {
-        let more = cx.argc() - 1 - j;
-        if cx.argv.is(j, "force") {
-            force = true;
-        } else if cx.argv.is(j, "justid") {
-            justid = true;
-        } else if cx.argv.is(j, "idle") && more > 0 {
-            j += 1;
-            let v = parse_i64(cx.arg(j)).ok_or(CmdError::new("ERR Invalid IDLE option argument for XCLAIM"))?;
-            deliverytime = now - v;
-        } else if cx.argv.is(j, "time") && more > 0 {
-            j += 1;
-            deliverytime = parse_i64(cx.arg(j)).ok_or(CmdError::new("ERR Invalid TIME option argument for XCLAIM"))?;
-        } else if cx.argv.is(j, "retrycount") && more > 0 {
-            j += 1;
-            retrycount =
-                parse_i64(cx.arg(j)).ok_or(CmdError::new("ERR Invalid RETRYCOUNT option argument for XCLAIM"))?;
-        } else if cx.argv.is(j, "lastid") && more > 0 {
-            j += 1;
-            last_id = parse_strict_id(cx.arg(j), 0)?;
-        } else {
-            return Err(CmdError::msg(format!(
-                "ERR Unrecognized XCLAIM option '{}'",
-                crate::error::sanitize(cx.arg(j), 128)
-            )));
-        }
-        j += 1;
-    }
-    cx.no_propagate();
-    let (db, out) = cx.db_out();
-    let s = write_stream(db, key)?.expect("checked");
-    let mut propagate_last = false;
-    {
-        let g = s.groups.get_mut(gname).expect("checked");
-        if last_id > g.last_id {
-            g.last_id = last_id;
-            propagate_last = true;
-        }
-    }
-    if deliverytime != -1 {
-        if deliverytime < 0 || deliverytime > now {
-            deliverytime = now;
-        }
-    } else {
-        deliverytime = now;
-    }
-    let mut dirty = 0u64;
-    // The consumer is created (and its seen-time set) at its first claim only, as Redis 7.0 does.
-    let mut consumer_ready = false;
-    // (id, delivery time, count, owner) of every PEL change, for replicas; claimed ids for the reply.
-    let mut changes: Vec<(StreamId, i64, u64, Vec<u8>)> = Vec::new();
-    let mut claimed: Vec<StreamId> = Vec::new();
-    for id in ids {
-        let exists = s.contains(id);
-        let g = s.groups.get_mut(gname).expect("checked");
-        if !exists {
-            if let Some(n) = g.pel.get(&id).cloned() {
-                changes.push((id, n.delivery_time, n.delivery_count, n.consumer.clone()));
-                propagate_last = false;
-                dirty += 1;
-                g.ack(id);
-            }
-            continue;
-        }
-        let pending = g.pel.get(&id).map(|n| n.delivery_time);
-        match pending {
-            None if !force => continue,
-            Some(t) if minidle > 0 && now - t < minidle => continue,
-            _ => {}
-        }
-        if !consumer_ready {
-            consumer_ready = true;
-            if g.create_consumer(cname, now) {
-                dirty += 1;
-            }
-            if let Some(c) = g.consumers.get_mut(cname) {
-                c.seen_time = now;
-            }
-        }
-        // A NACK made by FORCE starts at one delivery.
-        let prev = g.pel.get(&id).map_or(1, |n| n.delivery_count);
-        let cnt = if retrycount >= 0 {
-            retrycount as u64
-        } else if !justid {
-            prev + 1
-        } else {
-            prev
-        };
-        g.assign(id, cname, deliverytime, Some(cnt));
-        changes.push((id, deliverytime, cnt, cname.to_vec()));
-        claimed.push(id);
-        propagate_last = false;
-        dirty += 1;
-    }
-    let (glast, gread) = s.groups.get(gname).map_or((StreamId::MIN, 0), |g| (g.last_id, g.entries_read));
-    out.array(claimed.len());
-    for &id in &claimed {
-        if justid {
-            write_id(out, id);
-        } else if let Some(e) = s.get(id) {
-            write_entry(out, e);
-        }
-    }
-    for (id, t, n, owner) in changes {
-        propagate_xclaim(cx, key, gname, &owner, id, t, n, glast);
-    }
-    if propagate_last {
-        propagate_group_id(cx, key, gname, glast, gread);
-        dirty += 1;
-    }
-    cx.s.dirty += dirty;
-    Ok(())
-}
-
-/// XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]
-fn xautoclaim(cx: &mut Ctx<'_>) -> CmdResult {
-    let (key, gname, cname) = (cx.arg(1), cx.arg(2), cx.arg(3));
-    let minidle =
-        parse_i64(cx.arg(4)).ok_or(CmdError::new("ERR Invalid min-idle-time argument for XAUTOCLAIM"))?.max(0);
-    let start = range_start(cx.arg(5))?;
-    let mut count: i64 = 100;
-    let mut justid = false;
-    let mut j = 6;
-    // LONG_MAX / max(sizeof(streamID), attempts factor 10), as Redis bounds it.
-    let max_count = i64::MAX / 16;
-    while j < cx.argc() {
-        let more = cx.argc() - 1 - j;
-        if cx.argv.is(j, "count") && more > 0 {
-            count = match parse_i64(cx.arg(j + 1)) {
-                Some(n) if (1..=max_count).contains(&n) => n,
-                _ => return Err(CmdError::new("ERR COUNT must be > 0")),
-            };
-            j += 1;
-        } else if cx.argv.is(j, "justid") {
-            justid = true;
-        } else {
-            return Err(CmdError::SYNTAX);
-        }
-        j += 1;
-    }
-    match read_stream(cx.db(), key)? {
-        Some(s) if s.groups.contains_key(gname) => {}
-        _ => return Err(nogroup_key(key, gname)),
-    }
-    cx.no_propagate();
-    let now = clock::now_ms();
-    let (db, out) = cx.db_out();
-    let s = write_stream(db, key)?.expect("checked");
-    let mut dirty = 0u64;
-    // As XCLAIM: the consumer appears at its first claim.
-    let mut consumer_ready = false;
-    let mut attempts = count.saturating_mul(10);
-    let mut changes: Vec<(StreamId, i64, u64, Vec<u8>)> = Vec::new();
-    let mut claimed: Vec<StreamId> = Vec::new();
-    let mut deleted: Vec<StreamId> = Vec::new();
-    let mut cursor = Some(start);
-    while attempts > 0 && count > 0 {
-        attempts -= 1;
-        let Some(from) = cursor else { break };
-        let next = s.groups.get(gname).and_then(|g| g.pel.range(from..).next().map(|(id, n)| (*id, n.clone())));
-        let Some((id, nack)) = next else {
-            cursor = None;
-            break;
-        };
-        cursor = id.incr();
-        if !s.contains(id) {
-            changes.push((id, nack.delivery_time, nack.delivery_count, nack.consumer.clone()));
-            s.groups.get_mut(gname).expect("checked").ack(id);
-            deleted.push(id);
-            dirty += 1;
-            count -= 1;
-            continue;
-        }
-        if minidle > 0 && now - nack.delivery_time < minidle {
-            continue;
-        }
-        let g = s.groups.get_mut(gname).expect("checked");
-        if !consumer_ready {
-            consumer_ready = true;
-            if g.create_consumer(cname, now) {
-                dirty += 1;
-            }
-            if let Some(c) = g.consumers.get_mut(cname) {
-                c.seen_time = now;
-            }
-        }
-        let cnt = if justid { nack.delivery_count } else { nack.delivery_count + 1 };
-        g.assign(id, cname, now, Some(cnt));
-        changes.push((id, now, cnt, cname.to_vec()));
-        claimed.push(id);
-        dirty += 1;
-        count -= 1;
-    }
-    // The cursor for the next call: the next PEL entry, or 0-0 at the end.
-    let end = cursor
-        .and_then(|c| s.groups.get(gname).and_then(|g| g.pel.range(c..).next().map(|(id, _)| *id)))
-        .unwrap_or(StreamId::MIN);
-    let glast = s.groups.get(gname).map_or(StreamId::MIN, |g| g.last_id);
-    out.array(3);
-    write_id(out, end);
-    out.array(claimed.len());
-    for &id in &claimed {
-        if justid {
-            write_id(out, id);
-        } else if let Some(e) = s.get(id) {
-            write_entry(out, e);
-        }
-    }
-    out.array(deleted.len());
-    for &id in &deleted {
-        write_id(out, id);
-    }
-    for (id, t, n, owner) in changes {
-        propagate_xclaim(cx, key, gname, &owner, id, t, n, glast);
-    }
-    cx.s.dirty += dirty;
     Ok(())
 }
 
@@ -1800,7 +759,7 @@ fn xautoclaim(cx: &mut Ctx<'_>) -> CmdResult {
 
 /// The stream XINFO reports on: `ERR no such key` when missing.
 fn info_stream<'d>(db: &'d mut Db, key: &[u8]) -> Result<&'d Stream, CmdError> {
-    read_stream(db, key)?.ok_or(CmdError::NO_KEY)
+    db.read::<Stream>(key)?.ok_or(CmdError::NO_KEY)
 }
 
 fn write_lag(out: &mut Out, s: &Stream, g: &Group) {
@@ -1989,7 +948,7 @@ fn xinfo_help(cx: &mut Ctx<'_>) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::testutil::{new, run, T};
+    use crate::commands::testutil::{arr, bulk, bulks, err, int, new, run, run_raw, simple, T};
 
     fn second_client(t: &mut T) -> usize {
         t.s.add_client("127.0.0.1:2".into(), "127.0.0.1:6379".into())
@@ -2009,36 +968,36 @@ mod tests {
     #[test]
     fn xadd_ids_and_errors() {
         let mut t = new();
-        assert_eq!(run(&mut t, &["xadd", "s", "1-1", "a", "1"]), "$3\r\n1-1\r\n");
-        assert_eq!(run(&mut t, &["xadd", "s", "1-*", "b", "2"]), "$3\r\n1-2\r\n");
+        assert_eq!(run(&mut t, &["xadd", "s", "1-1", "a", "1"]), bulk("1-1"));
+        assert_eq!(run(&mut t, &["xadd", "s", "1-*", "b", "2"]), bulk("1-2"));
         assert_eq!(
             run(&mut t, &["xadd", "s", "1-1", "a", "1"]),
-            "-ERR The ID specified in XADD is equal or smaller than the target stream top item\r\n"
+            err("ERR The ID specified in XADD is equal or smaller than the target stream top item")
         );
         assert_eq!(
             run(&mut t, &["xadd", "n", "0-0", "a", "1"]),
-            "-ERR The ID specified in XADD must be greater than 0-0\r\n"
+            err("ERR The ID specified in XADD must be greater than 0-0")
         );
-        assert_eq!(run(&mut t, &["exists", "n"]), ":0\r\n");
-        assert_eq!(run(&mut t, &["xadd", "n", "nomkstream", "*", "a", "1"]), "$-1\r\n");
-        assert_eq!(run(&mut t, &["xadd", "s", "*", "a"]), "-ERR wrong number of arguments for 'xadd' command\r\n");
+        assert_eq!(run(&mut t, &["exists", "n"]), int(0));
+        assert_eq!(run_raw(&mut t, &["xadd", "n", "nomkstream", "*", "a", "1"]), "$-1\r\n");
+        assert_eq!(run(&mut t, &["xadd", "s", "*", "a"]), err("ERR wrong number of arguments for 'xadd' command"));
         assert_eq!(
             run(&mut t, &["xadd", "s", "x-y", "a", "1"]),
-            "-ERR Invalid stream ID specified as stream command argument\r\n"
+            err("ERR Invalid stream ID specified as stream command argument")
         );
         assert_eq!(
             run(&mut t, &["xadd", "s", "maxlen", "1", "minid", "1", "*", "a", "1"]),
-            "-ERR syntax error, MAXLEN and MINID options at the same time are not compatible\r\n"
+            err("ERR syntax error, MAXLEN and MINID options at the same time are not compatible")
         );
         assert_eq!(
             run(&mut t, &["xadd", "s", "maxlen", "1", "limit", "5", "*", "a", "1"]),
-            "-ERR syntax error, LIMIT cannot be used without the special ~ option\r\n"
+            err("ERR syntax error, LIMIT cannot be used without the special ~ option")
         );
         run(&mut t, &["set", "str", "x"]);
-        assert!(run(&mut t, &["xadd", "str", "*", "a", "1"]).starts_with("-WRONGTYPE"));
-        assert_eq!(run(&mut t, &["xlen", "s"]), ":2\r\n");
-        assert_eq!(run(&mut t, &["type", "s"]), "+stream\r\n");
-        assert_eq!(run(&mut t, &["object", "encoding", "s"]), "$6\r\nstream\r\n");
+        assert!(run_raw(&mut t, &["xadd", "str", "*", "a", "1"]).starts_with("-WRONGTYPE"));
+        assert_eq!(run(&mut t, &["xlen", "s"]), int(2));
+        assert_eq!(run(&mut t, &["type", "s"]), simple("stream"));
+        assert_eq!(run(&mut t, &["object", "encoding", "s"]), bulk("stream"));
     }
 
     #[test]
@@ -2048,78 +1007,51 @@ mod tests {
             run(&mut t, &["xadd", "s", &format!("{i}-0"), "f", &i.to_string()]);
         }
         let r = run(&mut t, &["xrange", "s", "(2", "4", "count", "1"]);
-        assert_eq!(r, "*1\r\n*2\r\n$3\r\n3-0\r\n*2\r\n$1\r\nf\r\n$1\r\n3\r\n");
-        assert_eq!(run(&mut t, &["xrange", "s", "-", "+", "count", "0"]), "*-1\r\n");
-        assert_eq!(run(&mut t, &["xrange", "nokey", "-", "+"]), "*0\r\n");
-        let r = run(&mut t, &["xrevrange", "s", "+", "-", "count", "2"]);
+        assert_eq!(r, arr(vec![arr(vec![bulk("3-0"), bulks(&["f", "3"])])]));
+        assert_eq!(run_raw(&mut t, &["xrange", "s", "-", "+", "count", "0"]), "*-1\r\n");
+        assert_eq!(run(&mut t, &["xrange", "nokey", "-", "+"]), arr(vec![]));
+        let r = run_raw(&mut t, &["xrevrange", "s", "+", "-", "count", "2"]);
         assert!(r.starts_with("*2\r\n*2\r\n$3\r\n5-0"));
         assert_eq!(
             run(&mut t, &["xrange", "s", "(-", "+"]),
-            "-ERR Invalid stream ID specified as stream command argument\r\n"
+            err("ERR Invalid stream ID specified as stream command argument")
         );
         assert_eq!(
             run(&mut t, &["xrange", "s", "(18446744073709551615-18446744073709551615", "+"]),
-            "-ERR invalid start ID for the interval\r\n"
+            err("ERR invalid start ID for the interval")
         );
-        assert_eq!(run(&mut t, &["xrange", "s", "-", "(0-0"]), "-ERR invalid end ID for the interval\r\n");
-        assert_eq!(run(&mut t, &["xdel", "s", "2-0", "9-0"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["xtrim", "s", "maxlen", "2"]), ":2\r\n");
-        assert_eq!(run(&mut t, &["xlen", "s"]), ":2\r\n");
+        assert_eq!(run(&mut t, &["xrange", "s", "-", "(0-0"]), err("ERR invalid end ID for the interval"));
+        assert_eq!(run(&mut t, &["xdel", "s", "2-0", "9-0"]), int(1));
+        assert_eq!(run(&mut t, &["xtrim", "s", "maxlen", "2"]), int(2));
+        assert_eq!(run(&mut t, &["xlen", "s"]), int(2));
     }
 
     #[test]
     fn xread_blocks_then_serves_new_entries_only() {
         let mut t = new();
         run(&mut t, &["xadd", "s", "1-0", "f", "v"]);
-        assert_eq!(run(&mut t, &["xread", "streams", "s", "$"]), "*-1\r\n");
-        assert_eq!(run(&mut t, &["xread", "block", "0", "streams", "s", "$"]), "");
+        assert_eq!(run_raw(&mut t, &["xread", "streams", "s", "$"]), "*-1\r\n");
+        assert_eq!(run_raw(&mut t, &["xread", "block", "0", "streams", "s", "$"]), "");
         assert!(t.s.clients[t.me].blocked.is_some());
         let me = t.me;
         t.me = second_client(&mut t);
         run(&mut t, &["xadd", "s", "2-0", "g", "w"]);
         t.me = me;
-        let r = run(&mut t, &["xread", "block", "0", "streams", "s", "$"]);
+        let r = run_raw(&mut t, &["xread", "block", "0", "streams", "s", "$"]);
         assert!(r.contains("2-0") && !r.contains("1-0"), "{r}");
         assert!(t.s.clients[t.me].blocked.is_none());
-    }
-
-    #[test]
-    fn groups_pending_ack_and_claim() {
-        let mut t = new();
-        for i in 1..=3 {
-            run(&mut t, &["xadd", "s", &format!("{i}-0"), "f", "v"]);
-        }
-        assert_eq!(run(&mut t, &["xgroup", "create", "s", "g", "0"]), "+OK\r\n");
-        assert!(run(&mut t, &["xgroup", "create", "s", "g", "0"]).starts_with("-BUSYGROUP"));
-        let r = run(&mut t, &["xreadgroup", "group", "g", "alice", "count", "2", "streams", "s", ">"]);
-        assert!(r.contains("1-0") && r.contains("2-0") && !r.contains("3-0"));
-        let p = run(&mut t, &["xpending", "s", "g"]);
-        assert_eq!(p, "*4\r\n:2\r\n$3\r\n1-0\r\n$3\r\n2-0\r\n*1\r\n*2\r\n$5\r\nalice\r\n$1\r\n2\r\n");
-        assert_eq!(run(&mut t, &["xack", "s", "g", "1-0", "1-0"]), ":1\r\n");
-        assert_eq!(run(&mut t, &["xclaim", "s", "g", "bob", "0", "2-0", "justid"]), "*1\r\n$3\r\n2-0\r\n");
-        let r = run(&mut t, &["xpending", "s", "g", "-", "+", "10", "bob"]);
-        assert!(r.starts_with("*1\r\n*4\r\n$3\r\n2-0\r\n$3\r\nbob\r\n"));
-        assert_eq!(
-            run(&mut t, &["xautoclaim", "s", "g", "carol", "0", "0", "justid"]),
-            "*3\r\n$3\r\n0-0\r\n*1\r\n$3\r\n2-0\r\n*0\r\n"
-        );
-        assert_eq!(run(&mut t, &["xgroup", "delconsumer", "s", "g", "carol"]), ":1\r\n");
-        assert!(run(&mut t, &["xreadgroup", "group", "nog", "c", "streams", "s", ">"])
-            .starts_with("-NOGROUP No such key 's'"));
-        assert!(run(&mut t, &["xinfo", "groups", "s"]).contains("entries-read"));
-        assert_eq!(run(&mut t, &["xgroup", "destroy", "s", "g"]), ":1\r\n");
     }
 
     #[test]
     fn woken_xreadgroup_reports_vanished_group() {
         let mut t = new();
         run(&mut t, &["xgroup", "create", "s", "g", "$", "mkstream"]);
-        assert_eq!(run(&mut t, &["xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"]), "");
+        assert_eq!(run_raw(&mut t, &["xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"]), "");
         let me = t.me;
         t.me = second_client(&mut t);
         run(&mut t, &["xgroup", "destroy", "s", "g"]);
         t.me = me;
         let r = run(&mut t, &["xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"]);
-        assert_eq!(r, "-NOGROUP the consumer group this client was blocked on no longer exists\r\n");
+        assert_eq!(r, err("NOGROUP the consumer group this client was blocked on no longer exists"));
     }
 }

@@ -11,10 +11,9 @@ use super::spec::*;
 use super::{block_deadline, Ctx};
 use crate::error::CmdError;
 use crate::resp::encode::Out;
-use crate::spec;
 use crate::types::db::Db;
 use crate::types::glob::glob_match;
-use crate::types::num::{format_double, parse_i64};
+use crate::types::num::{self, format_double, parse_i64};
 use crate::types::rng;
 use crate::types::value::Value;
 use crate::types::zset::ZSet;
@@ -44,460 +43,44 @@ const POP_CX: &str = "O(log(N)*M) with N being the number of elements in the sor
 elements popped.";
 
 /// The sorted-set commands, as Redis 7.0's command table declares them.
-pub const SPECS: &[CommandSpec] = &[
-    spec!(
-        "zadd",
-        -4,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "1.2.0",
-        "Add one or more members to a sorted set, or update its score if it already exists",
-        "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
-        zadd
-    ),
-    spec!(
-        "zincrby",
-        4,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "1.2.0",
-        "Increment the score of a member in a sorted set",
-        "O(log(N)) where N is the number of elements in the sorted set.",
-        zincrby
-    ),
-    spec!(
-        "zcard",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "1.2.0",
-        "Get the number of members in a sorted set",
-        "O(1)",
-        zcard
-    ),
-    spec!(
-        "zcount",
-        4,
-        READONLY | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.0.0",
-        "Count the members in a sorted set with scores within the given values",
-        "O(log(N)) with N being the number of elements in the sorted set.",
-        zcount
-    ),
-    spec!(
-        "zlexcount",
-        4,
-        READONLY | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.8.9",
-        "Count the number of members in a sorted set between a given lexicographical range",
-        "O(log(N)) with N being the number of elements in the sorted set.",
-        zlexcount
-    ),
-    spec!(
-        "zscore",
-        3,
-        READONLY | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "1.2.0",
-        "Get the score associated with the given member in a sorted set",
-        "O(1)",
-        zscore
-    ),
-    spec!(
-        "zmscore",
-        -3,
-        READONLY | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "6.2.0",
-        "Get the score associated with the given members in a sorted set",
-        "O(N) where N is the number of members being requested.",
-        zmscore
-    ),
-    spec!(
-        "zrank",
-        3,
-        READONLY | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.0.0",
-        "Determine the index of a member in a sorted set",
-        "O(log(N))",
-        zrank
-    ),
-    spec!(
-        "zrevrank",
-        3,
-        READONLY | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.0.0",
-        "Determine the index of a member in a sorted set, with scores ordered from high to low",
-        "O(log(N))",
-        zrevrank
-    ),
-    spec!(
-        "zrange",
-        -4,
-        READONLY,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "1.2.0",
-        "Return a range of members in a sorted set",
-        RANGE_CX,
-        zrange
-    ),
-    spec!(
-        "zrangestore",
-        -5,
-        WRITE | DENYOOM,
-        (1, 2, 1),
-        SORTEDSET,
-        "sorted_set",
-        "6.2.0",
-        "Store a range of members from sorted set into another key",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored \
-into the destination key.",
-        zrangestore
-    ),
-    spec!(
-        "zrevrange",
-        -4,
-        READONLY,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "1.2.0",
-        "Return a range of members in a sorted set, by index, with scores ordered from high to low",
-        RANGE_CX,
-        zrevrange
-    ),
-    spec!(
-        "zrangebyscore",
-        -4,
-        READONLY,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "1.0.5",
-        "Return a range of members in a sorted set, by score",
-        RANGEBY_CX,
-        zrangebyscore
-    ),
-    spec!(
-        "zrevrangebyscore",
-        -4,
-        READONLY,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.2.0",
-        "Return a range of members in a sorted set, by score, with scores ordered from high to low",
-        RANGEBY_CX,
-        zrevrangebyscore
-    ),
-    spec!(
-        "zrangebylex",
-        -4,
-        READONLY,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.8.9",
-        "Return a range of members in a sorted set, by lexicographical range",
-        RANGEBY_CX,
-        zrangebylex
-    ),
-    spec!(
-        "zrevrangebylex",
-        -4,
-        READONLY,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.8.9",
-        "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.",
-        RANGEBY_CX,
-        zrevrangebylex
-    ),
-    spec!(
-        "zrem",
-        -3,
-        WRITE | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "1.2.0",
-        "Remove one or more members from a sorted set",
-        "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be \
-removed.",
-        zrem
-    ),
-    spec!(
-        "zremrangebyrank",
-        4,
-        WRITE,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.0.0",
-        "Remove all members in a sorted set within the given indexes",
-        REMRANGE_CX,
-        zremrangebyrank
-    ),
-    spec!(
-        "zremrangebyscore",
-        4,
-        WRITE,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "1.2.0",
-        "Remove all members in a sorted set within the given scores",
-        REMRANGE_CX,
-        zremrangebyscore
-    ),
-    spec!(
-        "zremrangebylex",
-        4,
-        WRITE,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.8.9",
-        "Remove all members in a sorted set between the given lexicographical range",
-        REMRANGE_CX,
-        zremrangebylex
-    ),
-    spec!(
-        "zpopmin",
-        -2,
-        WRITE | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "5.0.0",
-        "Remove and return members with the lowest scores in a sorted set",
-        POP_CX,
-        zpopmin
-    ),
-    spec!(
-        "zpopmax",
-        -2,
-        WRITE | FAST,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "5.0.0",
-        "Remove and return members with the highest scores in a sorted set",
-        POP_CX,
-        zpopmax
-    ),
-    spec!(
-        "bzpopmin",
-        -3,
-        WRITE | NOSCRIPT | FAST | BLOCKING,
-        (1, -2, 1),
-        SORTEDSET,
-        "sorted_set",
-        "5.0.0",
-        "Remove and return the member with the lowest score from one or more sorted sets, or block until one is \
-available",
-        "O(log(N)) with N being the number of elements in the sorted set.",
-        bzpopmin
-    ),
-    spec!(
-        "bzpopmax",
-        -3,
-        WRITE | NOSCRIPT | FAST | BLOCKING,
-        (1, -2, 1),
-        SORTEDSET,
-        "sorted_set",
-        "5.0.0",
-        "Remove and return the member with the highest score from one or more sorted sets, or block until one is \
-available",
-        "O(log(N)) with N being the number of elements in the sorted set.",
-        bzpopmax
-    ),
-    CommandSpec {
-        getkeys: Some(keys_numkeys_at_1),
-        ..spec!(
-            "zmpop",
-            -4,
-            WRITE | MOVABLE_KEYS,
-            (0, 0, 0),
-            SORTEDSET,
-            "sorted_set",
-            "7.0.0",
-            "Remove and return members with scores in a sorted set",
-            MPOP_CX,
-            zmpop
-        )
-    },
-    CommandSpec {
-        getkeys: Some(keys_numkeys_at_2),
-        ..spec!(
-            "bzmpop",
-            -5,
-            WRITE | BLOCKING | MOVABLE_KEYS,
-            (0, 0, 0),
-            SORTEDSET,
-            "sorted_set",
-            "7.0.0",
-            "Remove and return members with scores in a sorted set or block until one is available",
-            MPOP_CX,
-            bzmpop
-        )
-    },
-    spec!(
-        "zrandmember",
-        -2,
-        READONLY,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "6.2.0",
-        "Get one or multiple random elements from a sorted set",
-        "O(N) where N is the number of elements returned",
-        zrandmember
-    ),
-    spec!(
-        "zscan",
-        -3,
-        READONLY,
-        (1, 1, 1),
-        SORTEDSET,
-        "sorted_set",
-        "2.8.0",
-        "Incrementally iterate sorted sets elements and associated scores",
-        "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to \
-return back to 0. N is the number of elements inside the collection..",
-        zscan
-    ),
-    CommandSpec {
-        getkeys: Some(keys_numkeys_at_1),
-        ..spec!(
-            "zunion",
-            -3,
-            READONLY | MOVABLE_KEYS,
-            (0, 0, 0),
-            SORTEDSET,
-            "sorted_set",
-            "6.2.0",
-            "Add multiple sorted sets",
-            UNION_CX,
-            zunion
-        )
-    },
-    CommandSpec {
-        getkeys: Some(keys_numkeys_at_1),
-        ..spec!(
-            "zinter",
-            -3,
-            READONLY | MOVABLE_KEYS,
-            (0, 0, 0),
-            SORTEDSET,
-            "sorted_set",
-            "6.2.0",
-            "Intersect multiple sorted sets",
-            INTER_CX,
-            zinter
-        )
-    },
-    CommandSpec {
-        getkeys: Some(keys_numkeys_at_1),
-        ..spec!(
-            "zintercard",
-            -3,
-            READONLY | MOVABLE_KEYS,
-            (0, 0, 0),
-            SORTEDSET,
-            "sorted_set",
-            "7.0.0",
-            "Intersect multiple sorted sets and return the cardinality of the result",
-            "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.",
-            zintercard
-        )
-    },
-    CommandSpec {
-        getkeys: Some(keys_numkeys_at_1),
-        ..spec!(
-            "zdiff",
-            -3,
-            READONLY | MOVABLE_KEYS,
-            (0, 0, 0),
-            SORTEDSET,
-            "sorted_set",
-            "6.2.0",
-            "Subtract multiple sorted sets",
-            DIFF_CX,
-            zdiff
-        )
-    },
-    CommandSpec {
-        getkeys: Some(keys_store_numkeys),
-        ..spec!(
-            "zunionstore",
-            -4,
-            WRITE | DENYOOM | MOVABLE_KEYS,
-            (1, 1, 1),
-            SORTEDSET,
-            "sorted_set",
-            "2.0.0",
-            "Add multiple sorted sets and store the resulting sorted set in a new key",
-            UNION_CX,
-            zunionstore
-        )
-    },
-    CommandSpec {
-        getkeys: Some(keys_store_numkeys),
-        ..spec!(
-            "zinterstore",
-            -4,
-            WRITE | DENYOOM | MOVABLE_KEYS,
-            (1, 1, 1),
-            SORTEDSET,
-            "sorted_set",
-            "2.0.0",
-            "Intersect multiple sorted sets and store the resulting sorted set in a new key",
-            INTER_CX,
-            zinterstore
-        )
-    },
-    CommandSpec {
-        getkeys: Some(keys_store_numkeys),
-        ..spec!(
-            "zdiffstore",
-            -4,
-            WRITE | DENYOOM | MOVABLE_KEYS,
-            (1, 1, 1),
-            SORTEDSET,
-            "sorted_set",
-            "6.2.0",
-            "Subtract multiple sorted sets and store the resulting sorted set in a new key",
-            DIFF_CX,
-            zdiffstore
-        )
-    },
-];
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("sorted_set", [
+    cmd("zadd", -4, WRITE | DENYOOM | FAST, zadd).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", "O(log(N)) for each item added, where N is the number of elements in the sorted set.", "Add one or more members to a sorted set, or update its score if it already exists"),
+    cmd("zincrby", 4, WRITE | DENYOOM | FAST, zincrby).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", "O(log(N)) where N is the number of elements in the sorted set.", "Increment the score of a member in a sorted set"),
+    cmd("zcard", 2, READONLY | FAST, zcard).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", "O(1)", "Get the number of members in a sorted set"),
+    cmd("zcount", 4, READONLY | FAST, zcount).keys(1, 1, 1).acl(SORTEDSET).doc("2.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Count the members in a sorted set with scores within the given values"),
+    cmd("zlexcount", 4, READONLY | FAST, zlexcount).keys(1, 1, 1).acl(SORTEDSET).doc("2.8.9", "O(log(N)) with N being the number of elements in the sorted set.", "Count the number of members in a sorted set between a given lexicographical range"),
+    cmd("zscore", 3, READONLY | FAST, zscore).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", "O(1)", "Get the score associated with the given member in a sorted set"),
+    cmd("zmscore", -3, READONLY | FAST, zmscore).keys(1, 1, 1).acl(SORTEDSET).doc("6.2.0", "O(N) where N is the number of members being requested.", "Get the score associated with the given members in a sorted set"),
+    cmd("zrank", 3, READONLY | FAST, zrank).keys(1, 1, 1).acl(SORTEDSET).doc("2.0.0", "O(log(N))", "Determine the index of a member in a sorted set"),
+    cmd("zrevrank", 3, READONLY | FAST, zrevrank).keys(1, 1, 1).acl(SORTEDSET).doc("2.0.0", "O(log(N))", "Determine the index of a member in a sorted set, with scores ordered from high to low"),
+    cmd("zrange", -4, READONLY, zrange).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", RANGE_CX, "Return a range of members in a sorted set"),
+    cmd("zrangestore", -5, WRITE | DENYOOM, zrangestore).keys(1, 2, 1).acl(SORTEDSET).doc("6.2.0", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.", "Store a range of members from sorted set into another key"),
+    cmd("zrevrange", -4, READONLY, zrevrange).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", RANGE_CX, "Return a range of members in a sorted set, by index, with scores ordered from high to low"),
+    cmd("zrangebyscore", -4, READONLY, zrangebyscore).keys(1, 1, 1).acl(SORTEDSET).doc("1.0.5", RANGEBY_CX, "Return a range of members in a sorted set, by score"),
+    cmd("zrevrangebyscore", -4, READONLY, zrevrangebyscore).keys(1, 1, 1).acl(SORTEDSET).doc("2.2.0", RANGEBY_CX, "Return a range of members in a sorted set, by score, with scores ordered from high to low"),
+    cmd("zrangebylex", -4, READONLY, zrangebylex).keys(1, 1, 1).acl(SORTEDSET).doc("2.8.9", RANGEBY_CX, "Return a range of members in a sorted set, by lexicographical range"),
+    cmd("zrevrangebylex", -4, READONLY, zrevrangebylex).keys(1, 1, 1).acl(SORTEDSET).doc("2.8.9", RANGEBY_CX, "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings."),
+    cmd("zrem", -3, WRITE | FAST, zrem).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.", "Remove one or more members from a sorted set"),
+    cmd("zremrangebyrank", 4, WRITE, zremrangebyrank).keys(1, 1, 1).acl(SORTEDSET).doc("2.0.0", REMRANGE_CX, "Remove all members in a sorted set within the given indexes"),
+    cmd("zremrangebyscore", 4, WRITE, zremrangebyscore).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", REMRANGE_CX, "Remove all members in a sorted set within the given scores"),
+    cmd("zremrangebylex", 4, WRITE, zremrangebylex).keys(1, 1, 1).acl(SORTEDSET).doc("2.8.9", REMRANGE_CX, "Remove all members in a sorted set between the given lexicographical range"),
+    cmd("zpopmin", -2, WRITE | FAST, zpopmin).keys(1, 1, 1).acl(SORTEDSET).doc("5.0.0", POP_CX, "Remove and return members with the lowest scores in a sorted set"),
+    cmd("zpopmax", -2, WRITE | FAST, zpopmax).keys(1, 1, 1).acl(SORTEDSET).doc("5.0.0", POP_CX, "Remove and return members with the highest scores in a sorted set"),
+    cmd("bzpopmin", -3, WRITE | NOSCRIPT | FAST | BLOCKING, bzpopmin).keys(1, -2, 1).acl(SORTEDSET).doc("5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"),
+    cmd("bzpopmax", -3, WRITE | NOSCRIPT | FAST | BLOCKING, bzpopmax).keys(1, -2, 1).acl(SORTEDSET).doc("5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available"),
+    cmd("zmpop", -4, WRITE | MOVABLE_KEYS, zmpop).acl(SORTEDSET).getkeys(keys_numkeys_at_1).doc("7.0.0", MPOP_CX, "Remove and return members with scores in a sorted set"),
+    cmd("bzmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, bzmpop).acl(SORTEDSET).getkeys(keys_numkeys_at_2).doc("7.0.0", MPOP_CX, "Remove and return members with scores in a sorted set or block until one is available"),
+    cmd("zrandmember", -2, READONLY, zrandmember).keys(1, 1, 1).acl(SORTEDSET).doc("6.2.0", "O(N) where N is the number of elements returned", "Get one or multiple random elements from a sorted set"),
+    cmd("zscan", -3, READONLY, zscan).keys(1, 1, 1).acl(SORTEDSET).doc("2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", "Incrementally iterate sorted sets elements and associated scores"),
+    cmd("zunion", -3, READONLY | MOVABLE_KEYS, zunion).acl(SORTEDSET).getkeys(keys_numkeys_at_1).doc("6.2.0", UNION_CX, "Add multiple sorted sets"),
+    cmd("zinter", -3, READONLY | MOVABLE_KEYS, zinter).acl(SORTEDSET).getkeys(keys_numkeys_at_1).doc("6.2.0", INTER_CX, "Intersect multiple sorted sets"),
+    cmd("zintercard", -3, READONLY | MOVABLE_KEYS, zintercard).acl(SORTEDSET).getkeys(keys_numkeys_at_1).doc("7.0.0", "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.", "Intersect multiple sorted sets and return the cardinality of the result"),
+    cmd("zdiff", -3, READONLY | MOVABLE_KEYS, zdiff).acl(SORTEDSET).getkeys(keys_numkeys_at_1).doc("6.2.0", DIFF_CX, "Subtract multiple sorted sets"),
+    cmd("zunionstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, zunionstore).keys(1, 1, 1).acl(SORTEDSET).getkeys(keys_store_numkeys).doc("2.0.0", UNION_CX, "Add multiple sorted sets and store the resulting sorted set in a new key"),
+    cmd("zinterstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, zinterstore).keys(1, 1, 1).acl(SORTEDSET).getkeys(keys_store_numkeys).doc("2.0.0", INTER_CX, "Intersect multiple sorted sets and store the resulting sorted set in a new key"),
+    cmd("zdiffstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, zdiffstore).keys(1, 1, 1).acl(SORTEDSET).getkeys(keys_store_numkeys).doc("6.2.0", DIFF_CX, "Subtract multiple sorted sets and store the resulting sorted set in a new key"),
+]);
 
 // ---------------------------------------------------------------------------------------------------------
 // Key positions of the numkeys commands (COMMAND GETKEYS, cluster slots, tracking).
@@ -528,18 +111,6 @@ fn keys_store_numkeys(argv: &[&[u8]]) -> Vec<usize> {
 
 // ---------------------------------------------------------------------------------------------------------
 // Number parsing with C's rules.
-
-/// A score as getDoubleFromObject reads it: the whole argument, no leading space, no overflow, not NaN.
-fn parse_score(arg: &[u8]) -> Option<f64> {
-    if arg.is_empty() || matches!(arg[0], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        return None;
-    }
-    let (v, used, erange) = crate::types::num::strtod(arg);
-    if used != arg.len() || v.is_nan() || (erange && (v.is_infinite() || v == 0.0)) {
-        return None;
-    }
-    Some(v)
-}
 
 /// The C string of an argument (up to its first NUL), as strtod sees it.
 fn c_str(arg: &[u8]) -> &[u8] {
@@ -645,28 +216,6 @@ fn range_long(arg: &[u8], min: i64, max: i64, msg: Option<&'static str>) -> Resu
 // ---------------------------------------------------------------------------------------------------------
 // Lookups and replies.
 
-/// The sorted set at `key` for reading (counts a hit or miss, as lookupKeyRead does).
-fn read_zset<'d>(db: &'d mut Db, key: &[u8]) -> Result<Option<&'d ZSet>, CmdError> {
-    match db.get(key) {
-        None => Ok(None),
-        Some(e) => match &e.value {
-            Value::ZSet(z) => Ok(Some(z)),
-            _ => Err(CmdError::WRONGTYPE),
-        },
-    }
-}
-
-/// The sorted set at `key` for writing (lookupKeyWrite).
-fn write_zset<'d>(db: &'d mut Db, key: &[u8]) -> Result<Option<&'d mut ZSet>, CmdError> {
-    match db.get_mut(key) {
-        None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::ZSet(z) => Ok(Some(z)),
-            _ => Err(CmdError::WRONGTYPE),
-        },
-    }
-}
-
 /// Members with or without scores: a flat array in RESP2, [member, score] pairs in RESP3 (7.0's shape).
 fn reply_members<'a>(out: &mut Out, it: impl ExactSizeIterator<Item = (&'a [u8], f64)>, withscores: bool) {
     let n = it.len();
@@ -753,7 +302,7 @@ fn zadd_generic(cx: &mut Ctx<'_>, mut incr: bool) -> CmdResult {
     }
     let mut scores = Vec::with_capacity(elements);
     for j in 0..elements {
-        scores.push(parse_score(cx.arg(idx + 2 * j)).ok_or(CmdError::NOT_FLOAT)?);
+        scores.push(num::string2d(cx.arg(idx + 2 * j)).ok_or(CmdError::NOT_FLOAT)?);
     }
     let enc = cx.s.enc;
     let argv = cx.argv;
@@ -799,7 +348,7 @@ fn zadd_generic(cx: &mut Ctx<'_>, mut incr: bool) -> CmdResult {
         }
         true
     };
-    match write_zset(db, key)? {
+    match db.write::<ZSet>(key)? {
         Some(z) => nan = !apply(z, &mut added, &mut updated, &mut processed, &mut last),
         None if xx => {}
         None => {
@@ -837,7 +386,7 @@ fn zadd_generic(cx: &mut Ctx<'_>, mut incr: bool) -> CmdResult {
 fn zcard(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let n = read_zset(db, key)?.map_or(0, |z| z.len());
+    let n = db.read::<ZSet>(key)?.map_or(0, |z| z.len());
     out.int(n as i64);
     Ok(())
 }
@@ -846,7 +395,7 @@ fn zcard(cx: &mut Ctx<'_>) -> CmdResult {
 fn zscore(cx: &mut Ctx<'_>) -> CmdResult {
     let (key, m) = (cx.arg(1), cx.arg(2));
     let (db, out) = cx.db_out();
-    match read_zset(db, key)?.and_then(|z| z.score(m)) {
+    match db.read::<ZSet>(key)?.and_then(|z| z.score(m)) {
         Some(s) => out.double(s),
         None => out.nil(),
     }
@@ -858,7 +407,7 @@ fn zmscore(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let argv = cx.argv;
     let (db, out) = cx.db_out();
-    let z = read_zset(db, key)?;
+    let z = db.read::<ZSet>(key)?;
     out.array(argv.len() - 2);
     for i in 2..argv.len() {
         match z.and_then(|z| z.score(argv.get(i))) {
@@ -882,7 +431,7 @@ fn zrevrank(cx: &mut Ctx<'_>) -> CmdResult {
 fn zrank_generic(cx: &mut Ctx<'_>, rev: bool) -> CmdResult {
     let (key, m) = (cx.arg(1), cx.arg(2));
     let (db, out) = cx.db_out();
-    let Some(z) = read_zset(db, key)? else {
+    let Some(z) = db.read::<ZSet>(key)? else {
         out.nil();
         return Ok(());
     };
@@ -898,7 +447,7 @@ fn zcount(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let r = parse_score_range(cx.arg(2), cx.arg(3))?;
     let (db, out) = cx.db_out();
-    let n = read_zset(db, key)?.map_or(0, |z| {
+    let n = db.read::<ZSet>(key)?.map_or(0, |z| {
         let (lo, hi) = score_ranks(z, &r);
         hi - lo
     });
@@ -911,7 +460,7 @@ fn zlexcount(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let (min, max) = parse_lex_range(cx.arg(2), cx.arg(3))?;
     let (db, out) = cx.db_out();
-    let n = read_zset(db, key)?.map_or(0, |z| {
+    let n = db.read::<ZSet>(key)?.map_or(0, |z| {
         let (lo, hi) = lex_ranks(z, min, max);
         hi - lo
     });
@@ -1085,7 +634,7 @@ fn zrange_generic(cx: &mut Ctx<'_>, start: usize, store: bool, mut rtype: RangeT
     let key = cx.arg(start);
     let dst = cx.arg(1);
     let (db, out) = cx.db_out();
-    let Some(z) = read_zset(db, key)? else {
+    let Some(z) = db.read::<ZSet>(key)? else {
         if store {
             store_result(cx, dst, Vec::new());
         } else {
@@ -1113,7 +662,7 @@ fn zrem(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
     let argv = cx.argv;
     let db = cx.db();
-    let Some(z) = write_zset(db, key)? else {
+    let Some(z) = db.write::<ZSet>(key)? else {
         cx.out.int(0);
         return Ok(());
     };
@@ -1158,7 +707,7 @@ fn zremrangebylex(cx: &mut Ctx<'_>) -> CmdResult {
 fn zremrange_generic(cx: &mut Ctx<'_>, range: Range<'_>) -> CmdResult {
     let key = cx.arg(1);
     let db = cx.db();
-    let Some(z) = write_zset(db, key)? else {
+    let Some(z) = db.write::<ZSet>(key)? else {
         cx.out.int(0);
         return Ok(());
     };
@@ -1218,7 +767,7 @@ fn pop_first_of<'k>(
     let woken = cx.s.clients.get(cx.me).is_some_and(|c| c.blocked.is_some());
     for &key in keys {
         let db = cx.db();
-        let z = match write_zset(db, key) {
+        let z = match db.write::<ZSet>(key) {
             Ok(Some(z)) => z,
             Ok(None) => continue,
             Err(_) if woken => continue,
@@ -1258,7 +807,7 @@ fn zpop_generic(cx: &mut Ctx<'_>, max: bool) -> CmdResult {
     let key = cx.arg(1);
     if count == Some(0) {
         // Type-checked, then an empty array.
-        write_zset(cx.db(), key)?;
+        cx.db().write::<ZSet>(key)?;
         cx.out.array(0);
         return Ok(());
     }
@@ -1389,7 +938,7 @@ fn zrandmember(cx: &mut Ctx<'_>) -> CmdResult {
         return zrandmember_count(cx, key, l, withscores);
     }
     let (db, out) = cx.db_out();
-    match read_zset(db, key)?.and_then(|z| z.random()) {
+    match db.read::<ZSet>(key)?.and_then(|z| z.random()) {
         Some((m, _)) => out.bulk(m),
         None => out.nil(),
     }
@@ -1398,7 +947,7 @@ fn zrandmember(cx: &mut Ctx<'_>) -> CmdResult {
 
 fn zrandmember_count(cx: &mut Ctx<'_>, key: &[u8], l: i64, withscores: bool) -> CmdResult {
     let (db, out) = cx.db_out();
-    let Some(z) = read_zset(db, key)? else {
+    let Some(z) = db.read::<ZSet>(key)? else {
         out.array(0);
         return Ok(());
     };
@@ -1479,7 +1028,7 @@ fn zscan(cx: &mut Ctx<'_>) -> CmdResult {
     let argc = cx.argc();
     let argv = cx.argv;
     let (db, out) = cx.db_out();
-    let Some(z) = read_zset(db, key)? else {
+    let Some(z) = db.read::<ZSet>(key)? else {
         out.array(2);
         out.bulk(b"0");
         out.array(0);
@@ -1660,7 +1209,7 @@ fn setop_generic(cx: &mut Ctx<'_>, dst: Option<&[u8]>, numkeys_idx: usize, op: S
         if op != SetOp::Diff && !card_only && remaining > setnum && cx.argv.is(j, "weights") {
             j += 1;
             for w in weights.iter_mut() {
-                *w = parse_score(cx.arg(j)).ok_or(CmdError::new("ERR weight value is not a float"))?;
+                *w = num::string2d(cx.arg(j)).ok_or(CmdError::new("ERR weight value is not a float"))?;
                 j += 1;
             }
         } else if op != SetOp::Diff && !card_only && remaining >= 2 && cx.argv.is(j, "aggregate") {
@@ -1796,502 +1345,5 @@ fn setop_generic(cx: &mut Ctx<'_>, dst: Option<&[u8]>, numkeys_idx: usize, op: S
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::commands::testutil::{new, run, T};
-
-    fn r(t: &mut T, args: &[&str]) -> String {
-        run(t, args)
-    }
-
-    fn enc(t: &mut T) -> String {
-        r(t, &["object", "encoding", "z"])
-    }
-
-    fn set_max(t: &mut T, entries: &str, value: &str) {
-        assert_eq!(r(t, &["config", "set", "zset-max-listpack-entries", entries]), "+OK\r\n");
-        assert_eq!(r(t, &["config", "set", "zset-max-listpack-value", value]), "+OK\r\n");
-    }
-
-    fn both(f: impl Fn(&mut T)) {
-        let mut t = new();
-        f(&mut t);
-        let mut t = new();
-        set_max(&mut t, "0", "0");
-        f(&mut t);
-    }
-
-    #[test]
-    fn zadd_basics_and_options() {
-        both(|t| {
-            assert_eq!(r(t, &["zadd", "z", "10", "x", "20", "y", "30", "z"]), ":3\r\n");
-            assert_eq!(r(t, &["zadd", "z", "1", "y"]), ":0\r\n");
-            assert_eq!(r(t, &["zrange", "z", "0", "-1"]), "*3\r\n$1\r\ny\r\n$1\r\nx\r\n$1\r\nz\r\n");
-            assert_eq!(r(t, &["zadd", "z", "xx", "5", "foo", "11", "x"]), ":0\r\n");
-            assert_eq!(r(t, &["zscore", "z", "x"]), "$2\r\n11\r\n");
-            assert_eq!(r(t, &["zadd", "z", "nx", "100", "x", "5", "a"]), ":1\r\n");
-            assert_eq!(r(t, &["zscore", "z", "x"]), "$2\r\n11\r\n");
-            assert_eq!(r(t, &["zadd", "z", "gt", "ch", "5", "x", "12", "x"]), ":1\r\n");
-            assert_eq!(r(t, &["zadd", "z", "lt", "ch", "50", "x", "2", "a"]), ":1\r\n");
-            assert_eq!(r(t, &["zadd", "z", "ch", "2", "a", "3", "y", "7", "q"]), ":2\r\n");
-            assert_eq!(r(t, &["zadd", "nokey", "xx", "1", "a"]), ":0\r\n");
-            assert_eq!(r(t, &["exists", "nokey"]), ":0\r\n");
-        });
-    }
-
-    #[test]
-    fn zadd_errors() {
-        let mut t = new();
-        let t = &mut t;
-        assert_eq!(
-            r(t, &["zadd", "z", "xx", "nx", "1", "a"]),
-            "-ERR XX and NX options at the same time are not compatible\r\n"
-        );
-        for o in [["gt", "nx"], ["lt", "nx"], ["lt", "gt"]] {
-            assert_eq!(
-                r(t, &["zadd", "z", o[0], o[1], "1", "a"]),
-                "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n"
-            );
-        }
-        assert_eq!(
-            r(t, &["zadd", "z", "incr", "1", "a", "2", "b"]),
-            "-ERR INCR option supports a single increment-element pair\r\n"
-        );
-        assert_eq!(r(t, &["zadd", "z", "xx", "10", "x", "20"]), "-ERR syntax error\r\n");
-        assert_eq!(r(t, &["zadd", "z", "1", "a", "nan", "b"]), "-ERR value is not a valid float\r\n");
-        assert_eq!(r(t, &["zadd", "z", "", "a"]), "-ERR value is not a valid float\r\n");
-        assert_eq!(r(t, &["zadd", "z", " 1", "a"]), "-ERR value is not a valid float\r\n");
-        assert_eq!(r(t, &["zadd", "z", "1e400", "a"]), "-ERR value is not a valid float\r\n");
-        assert_eq!(r(t, &["zadd", "z", "30.badscore", "a"]), "-ERR value is not a valid float\r\n");
-        assert_eq!(r(t, &["exists", "z"]), ":0\r\n");
-        assert_eq!(r(t, &["zincrby", "z", "1", "a", "b"]), "-ERR wrong number of arguments for 'zincrby' command\r\n");
-        r(t, &["set", "s", "x"]);
-        assert_eq!(
-            r(t, &["zadd", "s", "1", "a"]),
-            "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-        );
-        assert_eq!(r(t, &["zadd", "z", "0x10", "hex"]), ":1\r\n");
-        assert_eq!(r(t, &["zscore", "z", "hex"]), "$2\r\n16\r\n");
-    }
-
-    #[test]
-    fn zadd_incr_and_zincrby() {
-        both(|t| {
-            assert_eq!(r(t, &["zincrby", "z", "1", "foo"]), "$1\r\n1\r\n");
-            assert_eq!(r(t, &["zadd", "z", "incr", "2.5", "foo"]), "$3\r\n3.5\r\n");
-            assert_eq!(r(t, &["zadd", "z", "lt", "incr", "1", "foo"]), "$-1\r\n");
-            assert_eq!(r(t, &["zadd", "z", "nx", "incr", "1", "foo"]), "$-1\r\n");
-            assert_eq!(r(t, &["zadd", "z", "xx", "incr", "1", "bar"]), "$-1\r\n");
-            assert_eq!(r(t, &["zincrby", "z", "+inf", "foo"]), "$3\r\ninf\r\n");
-            assert_eq!(r(t, &["zincrby", "z", "-inf", "foo"]), "-ERR resulting score is not a number (NaN)\r\n");
-            assert_eq!(r(t, &["zscore", "z", "foo"]), "$3\r\ninf\r\n");
-            assert_eq!(r(t, &["zadd", "z", "gt", "incr", "1", "foo"]), "$-1\r\n");
-            assert_eq!(r(t, &["zincrby", "z", "1.1", "n"]), "$18\r\n1.1000000000000001\r\n");
-            r(t, &["hello", "3"]);
-            assert_eq!(r(t, &["zincrby", "z", "1", "n"]), ",2.1000000000000001\r\n");
-            assert_eq!(r(t, &["zadd", "z", "xx", "incr", "1", "nobody"]), "_\r\n");
-        });
-    }
-
-    #[test]
-    fn encoding_switches() {
-        let mut t = new();
-        let t = &mut t;
-        set_max(t, "3", "5");
-        r(t, &["zadd", "z", "1", "a", "2", "b", "3", "c"]);
-        assert_eq!(enc(t), "$8\r\nlistpack\r\n");
-        r(t, &["zadd", "z", "4", "d"]);
-        assert_eq!(enc(t), "$8\r\nskiplist\r\n");
-        r(t, &["zrem", "z", "d", "c"]);
-        assert_eq!(enc(t), "$8\r\nskiplist\r\n");
-        r(t, &["del", "z"]);
-        r(t, &["zadd", "z", "1", "abcdef"]);
-        assert_eq!(enc(t), "$8\r\nskiplist\r\n");
-        r(t, &["del", "z"]);
-        r(t, &["zadd", "z", "1", "a", "1", "abcdef"]);
-        assert_eq!(enc(t), "$8\r\nskiplist\r\n");
-        // STORE results pick the encoding by their size.
-        r(t, &["zadd", "src", "1", "a", "2", "b", "3", "c", "4", "d"]);
-        assert_eq!(r(t, &["zrangestore", "z", "src", "0", "1"]), ":2\r\n");
-        assert_eq!(enc(t), "$8\r\nlistpack\r\n");
-        assert_eq!(r(t, &["zunionstore", "z", "1", "src"]), ":4\r\n");
-        assert_eq!(enc(t), "$8\r\nskiplist\r\n");
-        assert_eq!(r(t, &["zinterstore", "z", "1", "src", "weights", "2"]), ":4\r\n");
-        set_max(t, "0", "64");
-        assert_eq!(r(t, &["zrangestore", "z", "src", "0", "0"]), ":1\r\n");
-        assert_eq!(enc(t), "$8\r\nskiplist\r\n");
-    }
-
-    fn default_zset(t: &mut T) {
-        r(t, &["del", "zset"]);
-        r(t, &["zadd", "zset", "-inf", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5", "f", "+inf", "g"]);
-    }
-
-    fn members(reply: &str) -> Vec<String> {
-        reply
-            .split("\r\n")
-            .filter(|l| !l.is_empty() && !l.starts_with('*') && !l.starts_with('$'))
-            .map(String::from)
-            .collect()
-    }
-
-    #[test]
-    fn range_by_score() {
-        both(|t| {
-            default_zset(t);
-            let m = |t: &mut T, a: &[&str]| members(&r(t, a)).join(" ");
-            assert_eq!(m(t, &["zrangebyscore", "zset", "-inf", "2"]), "a b c");
-            assert_eq!(m(t, &["zrangebyscore", "zset", "0", "3"]), "b c d");
-            assert_eq!(m(t, &["zrevrangebyscore", "zset", "6", "3"]), "f e d");
-            assert_eq!(m(t, &["zrangebyscore", "zset", "(-inf", "(2"]), "b");
-            assert_eq!(m(t, &["zrevrangebyscore", "zset", "(+inf", "(4"]), "f");
-            assert_eq!(r(t, &["zcount", "zset", "(0", "(3"]), ":2\r\n");
-            assert_eq!(r(t, &["zcount", "zset", "2", "(2"]), ":0\r\n");
-            assert_eq!(m(t, &["zrangebyscore", "zset", "0", "10", "limit", "2", "3"]), "d e f");
-            assert_eq!(m(t, &["zrevrangebyscore", "zset", "10", "0", "limit", "2", "10"]), "d c b");
-            assert_eq!(m(t, &["zrangebyscore", "zset", "0", "10", "limit", "20", "10"]), "");
-            assert_eq!(m(t, &["zrangebyscore", "zset", "0", "10", "limit", "-1", "10"]), "");
-            assert_eq!(m(t, &["zrangebyscore", "zset", "0", "10", "limit", "1", "-1"]), "c d e f");
-            assert_eq!(m(t, &["zrangebyscore", "zset", "2", "5", "limit", "2", "3", "withscores"]), "e 4 f 5");
-            assert_eq!(m(t, &["zrevrangebyscore", "zset", "5", "2", "limit", "2", "3", "withscores"]), "d 3 c 2");
-            assert_eq!(m(t, &["zrangebyscore", "zset", "(", "1"]), "b");
-            assert_eq!(r(t, &["zrangebyscore", "zset", "str", "1"]), "-ERR min or max is not a float\r\n");
-            assert_eq!(r(t, &["zrangebyscore", "zset", "1", "NaN"]), "-ERR min or max is not a float\r\n");
-            assert_eq!(r(t, &["zrangebyscore", "zset", "0", "1", "rev"]), "-ERR syntax error\r\n");
-        });
-    }
-
-    fn lex_zset(t: &mut T) {
-        r(t, &["del", "zset"]);
-        let mut a = vec!["zadd", "zset"];
-        for m in ["alpha", "bar", "cool", "down", "elephant", "foo", "great", "hill", "omega"] {
-            a.push("0");
-            a.push(m);
-        }
-        r(t, &a);
-    }
-
-    #[test]
-    fn range_by_lex() {
-        both(|t| {
-            lex_zset(t);
-            let m = |t: &mut T, a: &[&str]| members(&r(t, a)).join(" ");
-            assert_eq!(m(t, &["zrangebylex", "zset", "-", "[cool"]), "alpha bar cool");
-            assert_eq!(m(t, &["zrevrangebylex", "zset", "+", "[d"]), "omega hill great foo elephant down");
-            assert_eq!(m(t, &["zrangebylex", "zset", "(bar", "(down"]), "cool");
-            assert_eq!(r(t, &["zlexcount", "zset", "[ele", "[h"]), ":3\r\n");
-            assert_eq!(r(t, &["zlexcount", "zset", "-", "+"]), ":9\r\n");
-            assert_eq!(r(t, &["zlexcount", "zset", "+", "-"]), ":0\r\n");
-            assert_eq!(r(t, &["zlexcount", "zset", "(maxstring", "+"]), ":1\r\n");
-            assert_eq!(m(t, &["zrevrangebylex", "zset", "+", "[d", "limit", "0", "4"]), "omega hill great foo");
-            assert_eq!(m(t, &["zrangebylex", "zset", "[bar", "[down", "limit", "1", "1"]), "cool");
-            for bad in [["foo", "bar"], ["[foo", "bar"], ["+x", "[bar"], ["-x", "[bar"], ["", "+"]] {
-                assert_eq!(
-                    r(t, &["zrangebylex", "fooz", bad[0], bad[1]]),
-                    "-ERR min or max not valid string range item\r\n"
-                );
-            }
-            assert_eq!(r(t, &["zremrangebylex", "zset", "[bar", "(elephant"]), ":3\r\n");
-            assert_eq!(m(t, &["zrange", "zset", "0", "-1"]), "alpha elephant foo great hill omega");
-        });
-    }
-
-    #[test]
-    fn zrange_variants_and_errors() {
-        both(|t| {
-            r(t, &["zadd", "z", "1", "a", "2", "b", "3", "c", "4", "d"]);
-            let m = |t: &mut T, a: &[&str]| members(&r(t, a)).join(" ");
-            assert_eq!(m(t, &["zrange", "z", "-2", "-1"]), "c d");
-            assert_eq!(m(t, &["zrange", "z", "-5", "1"]), "a b");
-            assert_eq!(m(t, &["zrange", "z", "5", "-1"]), "");
-            assert_eq!(m(t, &["zrevrange", "z", "0", "-2", "withscores"]), "d 4 c 3 b 2");
-            assert_eq!(m(t, &["zrange", "z", "5", "0", "byscore", "rev", "limit", "0", "2", "withscores"]), "d 4 c 3");
-            assert_eq!(m(t, &["zrange", "z", "[b", "[c", "bylex"]), "b c");
-            assert_eq!(m(t, &["zrange", "z", "0", "-1", "rev"]), "d c b a");
-            assert_eq!(
-                r(t, &["zrange", "z", "0", "-1", "limit", "1", "2"]),
-                "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX\r\n"
-            );
-            assert_eq!(
-                r(t, &["zrange", "z", "0", "-1", "bylex", "withscores"]),
-                "-ERR syntax error, WITHSCORES not supported in combination with BYLEX\r\n"
-            );
-            assert_eq!(r(t, &["zrevrange", "z", "0", "-1", "byscore"]), "-ERR syntax error\r\n");
-            assert_eq!(r(t, &["zrange", "z", "a", "1"]), "-ERR value is not an integer or out of range\r\n");
-            assert_eq!(r(t, &["zrangestore", "d", "z", "0", "-1", "withscores"]), "-ERR syntax error\r\n");
-            assert_eq!(r(t, &["zrange", "nokey", "0", "-1"]), "*0\r\n");
-            r(t, &["hello", "3"]);
-            assert_eq!(r(t, &["zrange", "z", "0", "0", "withscores"]), "*1\r\n*2\r\n$1\r\na\r\n,1\r\n");
-            r(t, &["hello", "2"]);
-            assert_eq!(r(t, &["zrangestore", "d", "z", "1", "2"]), ":2\r\n");
-            assert_eq!(m(t, &["zrange", "d", "0", "-1", "withscores"]), "b 2 c 3");
-            assert_eq!(r(t, &["zrangestore", "d", "z", "5", "0", "byscore", "rev", "limit", "0", "2"]), ":2\r\n");
-            assert_eq!(m(t, &["zrange", "d", "0", "-1"]), "c d");
-            assert_eq!(r(t, &["zrangestore", "d", "z", "5", "6"]), ":0\r\n");
-            assert_eq!(r(t, &["exists", "d"]), ":0\r\n");
-            assert_eq!(r(t, &["zrangestore", "d", "missing", "0", "-1"]), ":0\r\n");
-        });
-    }
-
-    #[test]
-    fn rank_score_card_mscore() {
-        both(|t| {
-            r(t, &["zadd", "z", "10", "x", "20", "y", "30", "z"]);
-            assert_eq!(r(t, &["zrank", "z", "y"]), ":1\r\n");
-            assert_eq!(r(t, &["zrevrank", "z", "x"]), ":2\r\n");
-            assert_eq!(r(t, &["zrank", "z", "foo"]), "$-1\r\n");
-            assert_eq!(r(t, &["zrank", "nokey", "foo"]), "$-1\r\n");
-            assert_eq!(r(t, &["zcard", "z"]), ":3\r\n");
-            assert_eq!(r(t, &["zcard", "nokey"]), ":0\r\n");
-            assert_eq!(r(t, &["zmscore", "z", "x", "nope", "z"]), "*3\r\n$2\r\n10\r\n$-1\r\n$2\r\n30\r\n");
-            assert_eq!(r(t, &["zmscore", "nokey", "x"]), "*1\r\n$-1\r\n");
-            assert_eq!(r(t, &["zmscore", "z"]), "-ERR wrong number of arguments for 'zmscore' command\r\n");
-            r(t, &["zadd", "big", "179769313486231570814527423731704356798070567525844996598917476803157260780028538760589558632766878171540458953514382464234321326889464182768467546703537516986049910576551282076245490090389328944075868508455133942304583236903222948165808559332123348274797826204144723168738177180919299881250404026184124858368.00000000000000000", "m"]);
-            assert_eq!(r(t, &["zscore", "big", "m"]), "$23\r\n1.7976931348623157e+308\r\n");
-        });
-    }
-
-    #[test]
-    fn zrem_and_remrange() {
-        both(|t| {
-            r(t, &["zadd", "z", "10", "a", "20", "b", "30", "c"]);
-            assert_eq!(r(t, &["zrem", "z", "x", "y", "a", "b", "k"]), ":2\r\n");
-            assert_eq!(r(t, &["zrem", "z", "c", "d"]), ":1\r\n");
-            assert_eq!(r(t, &["exists", "z"]), ":0\r\n");
-            let fill = |t: &mut T| {
-                r(t, &["del", "z"]);
-                r(t, &["zadd", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e"]);
-            };
-            fill(t);
-            assert_eq!(r(t, &["zremrangebyrank", "z", "1", "3"]), ":3\r\n");
-            assert_eq!(members(&r(t, &["zrange", "z", "0", "-1"])).join(" "), "a e");
-            fill(t);
-            assert_eq!(r(t, &["zremrangebyrank", "z", "10", "-1"]), ":0\r\n");
-            assert_eq!(r(t, &["zremrangebyrank", "z", "0", "-10"]), ":0\r\n");
-            assert_eq!(r(t, &["zremrangebyrank", "z", "-10", "0"]), ":1\r\n");
-            fill(t);
-            assert_eq!(r(t, &["zremrangebyscore", "z", "(1", "(5"]), ":3\r\n");
-            assert_eq!(r(t, &["zremrangebyscore", "z", "-inf", "+inf"]), ":2\r\n");
-            assert_eq!(r(t, &["exists", "z"]), ":0\r\n");
-            assert_eq!(r(t, &["zremrangebyscore", "z", "str", "1"]), "-ERR min or max is not a float\r\n");
-        });
-    }
-
-    #[test]
-    fn pops() {
-        both(|t| {
-            r(t, &["zadd", "z", "-1", "a", "1", "b", "2", "c", "3", "d", "4", "e"]);
-            assert_eq!(r(t, &["zpopmin", "z"]), "*2\r\n$1\r\na\r\n$2\r\n-1\r\n");
-            assert_eq!(r(t, &["zpopmax", "z", "2"]), "*4\r\n$1\r\ne\r\n$1\r\n4\r\n$1\r\nd\r\n$1\r\n3\r\n");
-            assert_eq!(r(t, &["zpopmin", "z", "0"]), "*0\r\n");
-            assert_eq!(r(t, &["zpopmin", "z", "-1"]), "-ERR value is out of range, must be positive\r\n");
-            assert_eq!(r(t, &["zpopmin", "z", "1", "2"]), "-ERR syntax error\r\n");
-            r(t, &["hello", "3"]);
-            assert_eq!(r(t, &["zpopmin", "z"]), "*2\r\n$1\r\nb\r\n,1\r\n");
-            assert_eq!(r(t, &["zpopmin", "z", "5"]), "*1\r\n*2\r\n$1\r\nc\r\n,2\r\n");
-            assert_eq!(r(t, &["exists", "z"]), ":0\r\n");
-            assert_eq!(r(t, &["zpopmin", "z"]), "*0\r\n");
-            r(t, &["set", "s", "x"]);
-            assert_eq!(
-                r(t, &["zpopmin", "s", "0"]),
-                "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-            );
-        });
-    }
-
-    #[test]
-    fn zmpop_and_errors() {
-        let mut t = new();
-        let t = &mut t;
-        r(t, &["zadd", "z2", "1", "a", "2", "b", "3", "c"]);
-        assert_eq!(
-            r(t, &["zmpop", "2", "z1", "z2", "min", "count", "2"]),
-            "*2\r\n$2\r\nz2\r\n*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"
-        );
-        assert_eq!(r(t, &["zmpop", "1", "z1", "max"]), "*-1\r\n");
-        assert_eq!(r(t, &["zmpop", "0", "z", "min"]), "-ERR numkeys should be greater than 0\r\n");
-        assert_eq!(r(t, &["zmpop", "a", "z", "min"]), "-ERR numkeys should be greater than 0\r\n");
-        assert_eq!(r(t, &["zmpop", "1", "z", "bad"]), "-ERR syntax error\r\n");
-        assert_eq!(r(t, &["zmpop", "1", "z", "max", "min"]), "-ERR syntax error\r\n");
-        assert_eq!(r(t, &["zmpop", "1", "z", "count"]), "-ERR syntax error\r\n");
-        assert_eq!(r(t, &["zmpop", "1", "z", "max", "count", "1", "count", "2"]), "-ERR syntax error\r\n");
-        assert_eq!(r(t, &["zmpop", "5", "z", "max"]), "-ERR syntax error\r\n");
-        assert_eq!(r(t, &["zmpop", "1", "z", "min", "count", "0"]), "-ERR count should be greater than 0\r\n");
-        assert_eq!(r(t, &["zmpop", "1", "z", "min", "count", "a"]), "-ERR count should be greater than 0\r\n");
-        assert_eq!(r(t, &["bzmpop", "1", "0", "z", "min"]), "-ERR numkeys should be greater than 0\r\n");
-        assert_eq!(r(t, &["bzmpop", "0", "1", "z2", "max"]), "*2\r\n$2\r\nz2\r\n*1\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n");
-        assert_eq!(r(t, &["bzpopmin", "z2", "x"]), "-ERR timeout is not a float or out of range\r\n");
-        assert_eq!(r(t, &["command", "getkeys", "zmpop", "2", "a", "b", "min"]), "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
-        assert_eq!(r(t, &["command", "getkeys", "bzmpop", "0", "1", "a", "min"]), "*1\r\n$1\r\na\r\n");
-        assert_eq!(
-            r(t, &["command", "getkeys", "zunionstore", "d", "2", "a", "b"]),
-            "*3\r\n$1\r\nd\r\n$1\r\na\r\n$1\r\nb\r\n"
-        );
-    }
-
-    #[test]
-    fn blocking_pops_serve_block_and_answer_in_multi() {
-        let mut t = new();
-        let t = &mut t;
-        r(t, &["zadd", "z2", "1", "a", "2", "b"]);
-        assert_eq!(r(t, &["bzpopmin", "z1", "z2", "0"]), "*3\r\n$2\r\nz2\r\n$1\r\na\r\n$1\r\n1\r\n");
-        assert_eq!(r(t, &["bzpopmax", "z1", "0"]), "");
-        assert!(t.s.clients[t.me].blocked.is_some());
-        // Woken while the key holds another type: keep waiting rather than fail.
-        t.s.dbs[0].set(b"z1", crate::types::value::Value::string(b"x"), false);
-        assert_eq!(r(t, &["bzpopmax", "z1", "0"]), "");
-        assert!(t.s.clients[t.me].blocked.is_some());
-        t.s.unblock(t.me);
-        r(t, &["del", "z1"]);
-        r(t, &["multi"]);
-        r(t, &["bzpopmin", "z1", "0"]);
-        r(t, &["bzmpop", "0", "1", "z1", "min"]);
-        assert_eq!(r(t, &["exec"]), "*2\r\n*-1\r\n*-1\r\n");
-        r(t, &["set", "s", "x"]);
-        assert_eq!(
-            r(t, &["bzpopmin", "s", "0"]),
-            "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-        );
-    }
-
-    #[test]
-    fn set_algebra() {
-        both(|t| {
-            r(t, &["zadd", "za", "1", "a", "2", "b", "3", "c"]);
-            r(t, &["zadd", "zb", "1", "b", "2", "c", "3", "d"]);
-            let m = |t: &mut T, a: &[&str]| members(&r(t, a)).join(" ");
-            assert_eq!(r(t, &["zunionstore", "zc", "2", "za", "zb"]), ":4\r\n");
-            assert_eq!(m(t, &["zrange", "zc", "0", "-1", "withscores"]), "a 1 b 3 d 3 c 5");
-            assert_eq!(m(t, &["zunion", "2", "za", "zb", "weights", "2", "3", "withscores"]), "a 2 b 7 d 9 c 12");
-            assert_eq!(m(t, &["zunion", "2", "za", "zb", "aggregate", "min", "withscores"]), "a 1 b 1 c 2 d 3");
-            assert_eq!(m(t, &["zinter", "2", "za", "zb", "aggregate", "max", "withscores"]), "b 2 c 3");
-            assert_eq!(m(t, &["zinter", "2", "za", "zb", "withscores"]), "b 3 c 5");
-            assert_eq!(r(t, &["zintercard", "2", "za", "zb"]), ":2\r\n");
-            assert_eq!(r(t, &["zintercard", "2", "za", "zb", "limit", "1"]), ":1\r\n");
-            assert_eq!(m(t, &["zdiff", "2", "za", "zb", "withscores"]), "a 1");
-            assert_eq!(r(t, &["zdiffstore", "zc", "2", "za", "za"]), ":0\r\n");
-            assert_eq!(r(t, &["exists", "zc"]), ":0\r\n");
-            // A plain set (built directly: SADD belongs to the sets family).
-            let members = ["a", "b", "c"].iter().map(|m| m.as_bytes().to_vec());
-            let set = crate::types::set::Set::from_members(members, &t.s.enc);
-            t.s.dbs[0].set(b"s", crate::types::value::Value::Set(set), false);
-            assert_eq!(r(t, &["zinterstore", "zc", "2", "s", "zb", "weights", "2", "3"]), ":2\r\n");
-            assert_eq!(m(t, &["zrange", "zc", "0", "-1", "withscores"]), "b 5 c 8");
-            r(t, &["zadd", "inf1", "+inf", "k"]);
-            r(t, &["zadd", "inf2", "-inf", "k"]);
-            r(t, &["zunionstore", "zc", "2", "inf1", "inf2"]);
-            assert_eq!(r(t, &["zscore", "zc", "k"]), "$1\r\n0\r\n");
-            r(t, &["zunionstore", "zc", "1", "inf2", "weights", "0"]);
-            assert_eq!(r(t, &["zscore", "zc", "k"]), "$1\r\n0\r\n");
-            assert_eq!(
-                r(t, &["zunion", "2", "za", "zb", "weights", "nan", "nan"]),
-                "-ERR weight value is not a float\r\n"
-            );
-            assert_eq!(r(t, &["zunion", "0", "za"]), "-ERR at least 1 input key is needed for 'zunion' command\r\n");
-            assert_eq!(
-                r(t, &["zunionstore", "d", "0", "za"]),
-                "-ERR at least 1 input key is needed for 'zunionstore' command\r\n"
-            );
-            assert_eq!(r(t, &["zunionstore", "d", "2", "za", "zb", "withscores"]), "-ERR syntax error\r\n");
-            assert_eq!(r(t, &["zintercard", "1", "za", "za"]), "-ERR syntax error\r\n");
-            assert_eq!(r(t, &["zintercard", "1", "za", "limit"]), "-ERR syntax error\r\n");
-            assert_eq!(r(t, &["zintercard", "1", "za", "limit", "-1"]), "-ERR LIMIT can't be negative\r\n");
-            assert_eq!(r(t, &["zdiff", "1", "za", "weights", "1"]), "-ERR syntax error\r\n");
-            assert_eq!(r(t, &["zunion", "3", "za", "zb"]), "-ERR syntax error\r\n");
-            r(t, &["set", "str", "x"]);
-            assert_eq!(
-                r(t, &["zunion", "2", "za", "str", "bad"]),
-                "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-            );
-            r(t, &["hello", "3"]);
-            assert_eq!(
-                r(t, &["zinter", "2", "za", "zb", "withscores"]),
-                "*2\r\n*2\r\n$1\r\nb\r\n,3\r\n*2\r\n$1\r\nc\r\n,5\r\n"
-            );
-        });
-    }
-
-    #[test]
-    fn zrandmember_shapes() {
-        both(|t| {
-            r(t, &["zadd", "z", "1", "a", "2", "b", "3", "c"]);
-            let one = r(t, &["zrandmember", "z"]);
-            assert!(["$1\r\na\r\n", "$1\r\nb\r\n", "$1\r\nc\r\n"].contains(&one.as_str()));
-            assert_eq!(r(t, &["zrandmember", "nokey"]), "$-1\r\n");
-            assert_eq!(r(t, &["zrandmember", "nokey", "5"]), "*0\r\n");
-            assert_eq!(r(t, &["zrandmember", "z", "0"]), "*0\r\n");
-            assert_eq!(members(&r(t, &["zrandmember", "z", "-10"])).len(), 10);
-            assert_eq!(members(&r(t, &["zrandmember", "z", "-10", "withscores"])).len(), 20);
-            let mut all = members(&r(t, &["zrandmember", "z", "10"]));
-            all.sort();
-            assert_eq!(all, vec!["a", "b", "c"]);
-            let two = members(&r(t, &["zrandmember", "z", "2"]));
-            assert_eq!(two.len(), 2);
-            assert_ne!(two[0], two[1]);
-            assert_eq!(r(t, &["zrandmember", "z", "1", "foo"]), "-ERR syntax error\r\n");
-            assert_eq!(
-                r(t, &["zrandmember", "z", "-9223372036854770000", "withscores"]),
-                "-ERR value is out of range\r\n"
-            );
-            assert_eq!(
-                r(t, &["zrandmember", "z", "-9223372036854775808"]),
-                "-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n"
-            );
-            r(t, &["hello", "3"]);
-            let res = r(t, &["zrandmember", "z", "3", "withscores"]);
-            assert!(res.starts_with("*3\r\n*2\r\n"), "{res}");
-        });
-    }
-
-    #[test]
-    fn zscan_both_encodings() {
-        both(|t| {
-            let mut a = vec!["zadd".to_string(), "z".to_string()];
-            for i in 0..200 {
-                a.push(i.to_string());
-                a.push(format!("key:{i}"));
-            }
-            let a: Vec<&str> = a.iter().map(|s| s.as_str()).collect();
-            r(t, &a);
-            let mut seen = std::collections::HashSet::new();
-            let mut cursor = "0".to_string();
-            loop {
-                let res = r(t, &["zscan", "z", &cursor]);
-                let lines: Vec<&str> = res.split("\r\n").collect();
-                cursor = lines[2].to_string();
-                let items = members(&lines[3..].join("\r\n"));
-                for pair in items.chunks(2) {
-                    assert_eq!(pair[0], format!("key:{}", pair[1]));
-                    seen.insert(pair[0].clone());
-                }
-                if cursor == "0" {
-                    break;
-                }
-            }
-            assert_eq!(seen.len(), 200);
-            assert_eq!(r(t, &["zscan", "z", "0", "match", "key:19*", "count", "1000"]).matches("key:19").count(), 11);
-            assert_eq!(r(t, &["zscan", "z", "x"]), "-ERR invalid cursor\r\n");
-            assert_eq!(r(t, &["zscan", "z", "0", "count", "0"]), "-ERR syntax error\r\n");
-            assert_eq!(r(t, &["zscan", "nokey", "0", "count", "0"]), "*2\r\n$1\r\n0\r\n*0\r\n");
-        });
-    }
-
-    #[test]
-    fn strtod_rules() {
-        use super::{parse_score, parse_score_bound};
-        assert_eq!(parse_score(b"1.5"), Some(1.5));
-        assert_eq!(parse_score(b"-inf"), Some(f64::NEG_INFINITY));
-        assert_eq!(parse_score(b"+Infinity"), Some(f64::INFINITY));
-        assert_eq!(parse_score(b".5"), Some(0.5));
-        assert_eq!(parse_score(b"5."), Some(5.0));
-        assert_eq!(parse_score(b"1e-400"), None);
-        assert_eq!(parse_score(b"9.8813129168249309e-323"), Some(9.881_312_916_824_93e-323));
-        assert_eq!(parse_score(b"1 "), None);
-        assert_eq!(parse_score(b"nan"), None);
-        assert_eq!(parse_score(b"1e"), None);
-        assert_eq!(parse_score_bound(b" 1"), Some((1.0, false)));
-        assert_eq!(parse_score_bound(b""), Some((0.0, false)));
-        assert_eq!(parse_score_bound(b"(2"), Some((2.0, true)));
-        assert_eq!(parse_score_bound(b"1e400"), Some((f64::INFINITY, false)));
-        assert_eq!(parse_score_bound(b"(nan"), None);
-    }
-}
+#[path = "zset_tests.rs"]
+mod tests;

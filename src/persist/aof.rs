@@ -13,7 +13,7 @@
 use crate::resp::decode::ArgRef;
 use crate::types::clock;
 use crate::types::db::Entry;
-use crate::types::value::{write_i64, Value};
+use crate::types::value::Value;
 use std::fmt;
 
 /// Items per command when a collection is rewritten (Redis's AOF_REWRITE_ITEMS_PER_CMD).
@@ -403,10 +403,8 @@ impl Scanned {
 // ---------------------------------------------------------------------------------------------------------
 
 fn header(out: &mut Vec<u8>, kind: u8, n: usize) {
-    let mut tmp = [0u8; 20];
-    let k = write_i64(&mut tmp, n as i64);
     out.push(kind);
-    out.extend_from_slice(&tmp[..k]);
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
     out.extend_from_slice(b"\r\n");
 }
 
@@ -418,9 +416,7 @@ pub fn bulk(out: &mut Vec<u8>, b: &[u8]) {
 }
 
 fn bulk_i64(out: &mut Vec<u8>, v: i64) {
-    let mut tmp = [0u8; 20];
-    let k = write_i64(&mut tmp, v);
-    bulk(out, &tmp[..k]);
+    bulk(out, itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// A score as rioWriteBulkDouble writes it (`%.17g`: round-trips exactly).

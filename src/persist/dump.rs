@@ -288,7 +288,7 @@ fn write_len(out: &mut Vec<u8>, n: u64) {
 /// rdbSaveRawString without compression: canonical integers that fit 32 bits are int-encoded.
 fn write_rdb_string(out: &mut Vec<u8>, s: &[u8]) {
     if s.len() <= 11 {
-        if let Some(v) = crate::types::value::parse_canonical_i64(s) {
+        if let Some(v) = crate::types::num::parse_i64(s) {
             if let Ok(b) = i8::try_from(v) {
                 out.extend_from_slice(&[0xC0, b as u8]);
                 return;

@@ -6,21 +6,29 @@
 
 use crate::error::ProtocolError;
 
-/// Longest inline request or multibulk/bulk header line Redis accepts (PROTO_INLINE_MAX_SIZE).
+/// Longest inline request or multibulk/bulk header line Redis waits for (PROTO_INLINE_MAX_SIZE): past it
+/// without a line end the request is refused. A line end that has already arrived is taken at any length.
 pub const INLINE_MAX: usize = 64 * 1024;
-/// Most arguments in one multibulk request.
-pub const MULTIBULK_MAX: i64 = 1024 * 1024;
+/// Most arguments in one multibulk request: Redis accepts up to INT_MAX. Memory stays bounded by the
+/// query buffer limit (each argument takes at least six bytes of input), and a partial request is parsed
+/// once, not once per read (see `parse_multibulk`).
+pub const MULTIBULK_MAX: i64 = i32::MAX as i64;
 /// `ArgRef::start` values at or above this point into the scratch buffer, not the read buffer.
 pub const SCRATCH_BASE: u32 = 1 << 31;
+/// `ArgRef::start` of the marker a partial multibulk leaves behind its arguments (see `parse_multibulk`).
+const RESUME: u32 = u32::MAX;
 
 /// Where one argument's bytes are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ArgRef {
+    /// Offset in the input buffer, or `SCRATCH_BASE` + offset in the scratch buffer (unescaped inline args).
     pub start: u32,
+    /// Length in bytes.
     pub len: u32,
 }
 
 impl ArgRef {
+    /// The argument's bytes.
     #[inline]
     pub fn slice<'a>(&self, input: &'a [u8], scratch: &'a [u8]) -> &'a [u8] {
         if self.start >= SCRATCH_BASE {
@@ -37,11 +45,24 @@ impl ArgRef {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step {
     /// A whole command: its arguments were appended; `consumed` bytes of input are used.
-    Command { consumed: usize, argc: usize },
+    Command {
+        /// Input bytes the command took.
+        consumed: usize,
+        /// Arguments appended, the name included.
+        argc: usize,
+    },
     /// Bytes that carry no command (empty inline line, `*0`, `*-1`).
-    Skip { consumed: usize },
+    Skip {
+        /// Input bytes skipped.
+        consumed: usize,
+    },
     /// Not enough bytes yet; `need` is a lower bound of the total bytes the command will take, when known.
-    Incomplete { need: usize },
+    /// A multibulk request may leave its arguments so far in `args`, for the next call at the same
+    /// position to go on from (the caller keeps `args` as they are until then, or clears them).
+    Incomplete {
+        /// Lower bound of the total bytes the command takes (0: unknown).
+        need: usize,
+    },
 }
 
 /// Parse one request starting at `input[pos..]`.
@@ -52,59 +73,67 @@ pub fn parse_one(
     args: &mut Vec<ArgRef>,
     scratch: &mut Vec<u8>,
 ) -> Result<Step, ProtocolError> {
+    let resume = take_resume(args, pos);
     let buf = &input[pos..];
     if buf.is_empty() {
         return Ok(Step::Incomplete { need: 0 });
     }
     if buf[0] == b'*' {
-        parse_multibulk(buf, pos, max_bulk, args)
+        parse_multibulk(buf, pos, max_bulk, args, resume)
     } else {
         parse_inline(buf, pos, args, scratch)
     }
 }
 
-/// Position of the first '\r' at or after `from`, once the byte after it has arrived (Redis looks for
-/// '\r' and then expects '\n').
-#[inline]
-fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
-    let r = from + memchr(b'\r', buf.get(from..)?)?;
-    (r + 1 < buf.len()).then_some(r)
+/// A partial multibulk at `pos` left by the previous call: (where its next argument starts, relative to
+/// `pos`; index of its first argument in `args`). A marker for another position is stale: its partial
+/// arguments are dropped.
+fn take_resume(args: &mut Vec<ArgRef>, pos: usize) -> Option<(usize, usize)> {
+    let n = args.len();
+    if n < 2 || args[n - 2].start != RESUME {
+        return None;
+    }
+    let (at, next) = (args[n - 2].len as usize, args[n - 1]);
+    args.truncate(n - 2);
+    let first = next.len as usize;
+    if at != pos || first > args.len() {
+        args.truncate(first.min(args.len()));
+        return None;
+    }
+    Some((next.start as usize, first))
 }
 
+/// Position of the '\r' ending a header line that starts at `from`, once the byte after it has arrived.
+/// As Redis's strchr over its NUL-terminated buffer, a NUL before the '\r' hides it: the line is not
+/// complete until the length limit refuses it.
 #[inline]
-fn memchr(c: u8, s: &[u8]) -> Option<usize> {
-    s.iter().position(|&b| b == c)
+fn find_cr(buf: &[u8], from: usize) -> Option<usize> {
+    let r = from + buf.get(from..)?.iter().position(|&b| b == b'\r' || b == 0)?;
+    (buf[r] == b'\r' && r + 1 < buf.len()).then_some(r)
 }
 
-/// Redis's string2ll for protocol lengths: optional '-', digits only.
+/// Redis's string2ll for protocol lengths: an optional '-', then "0" or digits without a leading zero.
+#[inline]
 fn parse_len(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    let (neg, d) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
-    if d.is_empty() {
-        return None;
-    }
-    let mut v: i64 = 0;
-    for &c in d {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((c - b'0') as i64)?;
-    }
-    Some(if neg { -v } else { v })
+    crate::types::num::parse_i64(s)
 }
 
-fn parse_multibulk(buf: &[u8], pos: usize, max_bulk: u64, args: &mut Vec<ArgRef>) -> Result<Step, ProtocolError> {
-    let Some(nl) = find_crlf(buf, 1) else {
+/// A multibulk request (processMultibulkBuffer). When it is incomplete after some of its arguments, those
+/// stay in `args` followed by a two-entry marker (RESUME, pos) (next argument's offset, index of the first
+/// argument), so that a request of millions of arguments arriving over many reads is parsed once.
+fn parse_multibulk(
+    buf: &[u8],
+    pos: usize,
+    max_bulk: u64,
+    args: &mut Vec<ArgRef>,
+    resume: Option<(usize, usize)>,
+) -> Result<Step, ProtocolError> {
+    let Some(nl) = find_cr(buf, 1) else {
         if buf.len() > INLINE_MAX {
             return Err(ProtocolError::new("too big mbulk count string"));
         }
         return Ok(Step::Incomplete { need: 0 });
     };
-    if nl > INLINE_MAX {
-        return Err(ProtocolError::new("too big mbulk count string"));
-    }
     let count = match parse_len(&buf[1..nl]) {
         Some(n) if n <= MULTIBULK_MAX => n,
         _ => return Err(ProtocolError::new("invalid multibulk length")),
@@ -113,26 +142,38 @@ fn parse_multibulk(buf: &[u8], pos: usize, max_bulk: u64, args: &mut Vec<ArgRef>
     if count <= 0 {
         return Ok(Step::Skip { consumed: p });
     }
-    let first = args.len();
-    for _ in 0..count {
+    let mut first = args.len();
+    if let Some((next, f)) = resume {
+        // Only a marker this parse left (its offset lies past the header, its arguments are fewer than
+        // the count): anything else restarts the request from its header.
+        if next >= p && next <= buf.len() && ((args.len() - f) as i64) < count {
+            p = next;
+            first = f;
+        } else {
+            args.truncate(f);
+        }
+    }
+    let incomplete = |args: &mut Vec<ArgRef>, p: usize, need: usize| {
+        args.push(ArgRef { start: RESUME, len: pos as u32 });
+        args.push(ArgRef { start: p as u32, len: first as u32 });
+        Ok(Step::Incomplete { need })
+    };
+    while ((args.len() - first) as i64) < count {
         if p >= buf.len() {
-            args.truncate(first);
-            return Ok(Step::Incomplete { need: 0 });
+            return incomplete(args, p, 0);
         }
-        if buf[p] != b'$' {
-            args.truncate(first);
-            return Err(ProtocolError::new(format!("expected '$', got '{}'", buf[p] as char)));
-        }
-        let Some(nl) = find_crlf(buf, p + 1) else {
-            args.truncate(first);
+        let Some(nl) = find_cr(buf, p) else {
             if buf.len() - p > INLINE_MAX {
+                args.truncate(first);
                 return Err(ProtocolError::new("too big bulk count string"));
             }
-            return Ok(Step::Incomplete { need: 0 });
+            return incomplete(args, p, 0);
         };
-        if nl - p > INLINE_MAX {
+        if buf[p] != b'$' {
             args.truncate(first);
-            return Err(ProtocolError::new("too big bulk count string"));
+            // The byte as it is, as Redis's %c writes it (crate::error::bytes_to_text keeps non-UTF-8).
+            let got = crate::error::bytes_to_text(&[buf[p]]);
+            return Err(ProtocolError::new(format!("expected '$', got '{got}'")));
         }
         let len = match parse_len(&buf[p + 1..nl]) {
             Some(n) if n >= 0 && (n as u64) <= max_bulk => n as usize,
@@ -143,25 +184,24 @@ fn parse_multibulk(buf: &[u8], pos: usize, max_bulk: u64, args: &mut Vec<ArgRef>
         };
         let start = nl + 2;
         if buf.len() < start + len + 2 {
-            args.truncate(first);
-            return Ok(Step::Incomplete { need: pos + start + len + 2 });
+            return incomplete(args, p, pos + start + len + 2);
         }
         args.push(ArgRef { start: (pos + start) as u32, len: len as u32 });
         p = start + len + 2;
     }
-    Ok(Step::Command { consumed: p, argc: count as usize })
+    Ok(Step::Command { consumed: p, argc: args.len() - first })
 }
 
+/// An inline request (processInlineBuffer): the line up to '\n' (a '\r' before it dropped), split as
+/// sdssplitargs does. As Redis's strchr, a NUL before the '\n' hides it.
 fn parse_inline(buf: &[u8], pos: usize, args: &mut Vec<ArgRef>, scratch: &mut Vec<u8>) -> Result<Step, ProtocolError> {
-    let Some(nl) = memchr(b'\n', buf) else {
+    let nl = buf.iter().position(|&b| b == b'\n' || b == 0).filter(|&i| buf[i] == b'\n');
+    let Some(nl) = nl else {
         if buf.len() > INLINE_MAX {
             return Err(ProtocolError::new("too big inline request"));
         }
         return Ok(Step::Incomplete { need: 0 });
     };
-    if nl > INLINE_MAX {
-        return Err(ProtocolError::new("too big inline request"));
-    }
     let mut line = &buf[..nl];
     if line.last() == Some(&b'\r') {
         line = &line[..line.len() - 1];
@@ -176,6 +216,18 @@ fn parse_inline(buf: &[u8], pos: usize, args: &mut Vec<ArgRef>, scratch: &mut Ve
         return Ok(Step::Skip { consumed: nl + 1 });
     }
     Ok(Step::Command { consumed: nl + 1, argc })
+}
+
+/// C's isspace: what sdssplitargs skips between arguments and accepts after a closing quote.
+#[inline]
+fn c_isspace(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// What ends an unquoted argument in sdssplitargs (vertical tab and form feed do not).
+#[inline]
+fn ends_word(c: u8) -> bool {
+    matches!(c, b' ' | b'\n' | b'\r' | b'\t')
 }
 
 fn hex(c: u8) -> Option<u8> {
@@ -193,7 +245,7 @@ fn split_args(line: &[u8], pos: usize, args: &mut Vec<ArgRef>, scratch: &mut Vec
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && c_isspace(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -202,7 +254,7 @@ fn split_args(line: &[u8], pos: usize, args: &mut Vec<ArgRef>, scratch: &mut Vec
         if line[i] != b'"' && line[i] != b'\'' {
             let s = i;
             let mut quoted_inside = false;
-            while i < n && !line[i].is_ascii_whitespace() {
+            while i < n && !ends_word(line[i]) {
                 if line[i] == b'"' || line[i] == b'\'' {
                     quoted_inside = true;
                     break;
@@ -246,7 +298,7 @@ fn split_args(line: &[u8], pos: usize, args: &mut Vec<ArgRef>, scratch: &mut Vec
                 }
                 if line[i] == b'"' {
                     // The closing quote must be followed by a space or the end.
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !c_isspace(line[i + 1]) {
                         return false;
                     }
                     inq = false;
@@ -265,7 +317,7 @@ fn split_args(line: &[u8], pos: usize, args: &mut Vec<ArgRef>, scratch: &mut Vec
                     continue;
                 }
                 if line[i] == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !c_isspace(line[i + 1]) {
                         return false;
                     }
                     insq = false;
@@ -275,7 +327,7 @@ fn split_args(line: &[u8], pos: usize, args: &mut Vec<ArgRef>, scratch: &mut Vec
                 scratch.push(line[i]);
                 i += 1;
             } else {
-                if i >= n || line[i].is_ascii_whitespace() {
+                if i >= n || ends_word(line[i]) {
                     break;
                 }
                 match line[i] {
@@ -352,5 +404,78 @@ mod tests {
         let mut star = b"*".to_vec();
         star.extend_from_slice(&big);
         assert_eq!(parse_all(&star).unwrap_err().0, "too big mbulk count string");
+        // string2ll: no leading zeros, no "-0", no '+'.
+        for bad in [&b"*1\r\n$-0\r\n"[..], b"*1\r\n$0004\r\nPING\r\n", b"*1\r\n$+4\r\nPING\r\n"] {
+            assert_eq!(parse_all(bad).unwrap_err().0, "invalid bulk length");
+        }
+        for bad in [&b"*02\r\n$4\r\nPING\r\n"[..], b"*-0\r\n", b"*+1\r\n", b"*2147483648\r\n"] {
+            assert_eq!(parse_all(bad).unwrap_err().0, "invalid multibulk length");
+        }
+        // The offending byte is echoed as it is.
+        let e = parse_all(b"*1\r\n\xff4\r\nPING\r\n").unwrap_err();
+        assert_eq!(e.reply(), b"-ERR Protocol error: expected '$', got '\xff'\r\n");
+        // A header line that has arrived whole is parsed at any length (then refused as a bad number).
+        let mut long = b"*".to_vec();
+        long.extend_from_slice(&vec![b'1'; INLINE_MAX + 10]);
+        long.extend_from_slice(b"\r\n");
+        assert_eq!(parse_all(&long).unwrap_err().0, "invalid multibulk length");
+    }
+
+    #[test]
+    fn inline_lines_as_redis_splits_them() {
+        // A whole line longer than 64 KB runs (Redis refuses only while no line end has arrived).
+        let mut line = b"ECHO ".to_vec();
+        line.extend_from_slice(&vec![b'x'; INLINE_MAX + 10]);
+        line.extend_from_slice(b"\r\n");
+        assert_eq!(parse_all(&line).unwrap()[0][1].len(), INLINE_MAX + 10);
+        // Vertical tab and form feed are skipped between arguments but belong to an unquoted one.
+        assert_eq!(parse_all(b"\x0bPING\r\n").unwrap(), vec![strs(&["PING"])]);
+        assert_eq!(parse_all(b"ECHO a\x0cb\r\n").unwrap(), vec![strs(&["ECHO", "a\x0cb"])]);
+        assert_eq!(parse_all(b"ECHO \"a\"\x0b\r\n").unwrap(), vec![strs(&["ECHO", "a"])]);
+        // A NUL hides the line end from Redis's strchr: no command until the length limit refuses it.
+        assert_eq!(parse_all(b"PI\0NG\r\nPING\r\n").unwrap(), Vec::<Vec<Vec<u8>>>::new());
+        assert_eq!(parse_all(b"*1\0\r\n$4\r\nPING\r\n").unwrap(), Vec::<Vec<Vec<u8>>>::new());
+        assert_eq!(parse_all(b"*1\r\n$4\0\r\nPING\r\n").unwrap(), Vec::<Vec<Vec<u8>>>::new());
+        let mut nul = b"PING\0\r\n".to_vec();
+        nul.extend_from_slice(&vec![b' '; INLINE_MAX]);
+        assert_eq!(parse_all(&nul).unwrap_err().0, "too big inline request");
+        // NUL inside a bulk is data.
+        assert_eq!(parse_all(b"*1\r\n$3\r\na\0b\r\n").unwrap(), vec![vec![b"a\0b".to_vec()]]);
+    }
+
+    /// More than 1,048,576 arguments are accepted, and a request that arrives over many reads is parsed
+    /// once: the arguments already parsed are not read again.
+    #[test]
+    fn huge_multibulk_resumes_where_it_stopped() {
+        let n = 1_100_000usize;
+        let mut input = format!("*{n}\r\n").into_bytes();
+        for _ in 0..n {
+            input.extend_from_slice(b"$1\r\na\r\n");
+        }
+        let (mut args, mut scratch) = (Vec::new(), Vec::new());
+        let mut buf = Vec::new();
+        let mut result = None;
+        for chunk in input.chunks(16 * 1024) {
+            buf.extend_from_slice(chunk);
+            match parse_one(&buf, 0, 512 * 1024 * 1024, &mut args, &mut scratch).unwrap() {
+                Step::Incomplete { .. } => {
+                    // Garble the first argument's header: a parse that started over would now fail.
+                    if buf.len() > 20 {
+                        let at = buf.iter().position(|&b| b == b'$').unwrap();
+                        buf[at] = b'!';
+                    }
+                }
+                done => result = Some(done),
+            }
+        }
+        assert_eq!(result, Some(Step::Command { consumed: input.len(), argc: n }));
+        assert_eq!(args.len(), n);
+        // A marker left for another position is dropped with its arguments.
+        let (mut args, mut scratch) = (Vec::new(), Vec::new());
+        let part = b"*2\r\n$1\r\na\r\n";
+        assert_eq!(parse_one(part, 0, 100, &mut args, &mut scratch).unwrap(), Step::Incomplete { need: 0 });
+        let other = b"xx*1\r\n$1\r\nb\r\n";
+        assert_eq!(parse_one(other, 2, 100, &mut args, &mut scratch).unwrap(), Step::Command { consumed: 11, argc: 1 });
+        assert_eq!(args, vec![ArgRef { start: 10, len: 1 }]);
     }
 }

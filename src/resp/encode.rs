@@ -5,7 +5,6 @@
 //! sets, doubles, booleans and pushes look on the wire.
 
 use crate::types::num::format_double;
-use crate::types::value::write_i64;
 
 pub struct Out {
     pub buf: Vec<u8>,
@@ -29,10 +28,8 @@ impl Out {
 
     #[inline]
     fn header(&mut self, prefix: u8, n: i64) {
-        let mut tmp = [0u8; 20];
-        let len = write_i64(&mut tmp, n);
         self.buf.push(prefix);
-        self.buf.extend_from_slice(&tmp[..len]);
+        self.buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
         self.buf.extend_from_slice(b"\r\n");
     }
 
@@ -50,9 +47,16 @@ impl Out {
     }
 
     /// `-text`: the full error text including its code (e.g. "ERR syntax error"). Newlines become spaces.
+    /// Client bytes carried in the text as escapes (crate::error::bytes_to_text) go out as the raw bytes.
     pub fn error(&mut self, s: &str) {
+        self.error_bytes(&crate::error::text_to_bytes(s));
+    }
+
+    /// `-text` from raw bytes (Redis echoes a client's bytes in its errors as they are, UTF-8 or not).
+    /// Newlines become spaces.
+    pub fn error_bytes(&mut self, s: &[u8]) {
         self.buf.push(b'-');
-        for &c in s.as_bytes() {
+        for &c in s {
             self.buf.push(if c == b'\r' || c == b'\n' { b' ' } else { c });
         }
         self.raw(b"\r\n");
@@ -81,9 +85,7 @@ impl Out {
     /// An integer sent as a bulk string (GET of an int-encoded value).
     #[inline]
     pub fn bulk_i64(&mut self, i: i64) {
-        let mut tmp = [0u8; 20];
-        let len = write_i64(&mut tmp, i);
-        self.bulk(&tmp[..len]);
+        self.bulk(itoa::Buffer::new().format(i).as_bytes());
     }
 
     /// Null bulk string (`$-1` / `_`).
@@ -199,10 +201,12 @@ impl Out {
         }
     }
 
+    #[expect(dead_code, reason = "unused since the crate API went pub(crate); kept for the lead to use or remove")]
     pub fn len(&self) -> usize {
         self.buf.len()
     }
 
+    #[expect(dead_code, reason = "unused since the crate API went pub(crate); kept for the lead to use or remove")]
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }

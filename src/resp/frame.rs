@@ -2,20 +2,35 @@
 
 use std::fmt;
 
+/// A reply as the server encoded it: RESP2 types, and the RESP3 ones a client gets after `HELLO 3`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Frame {
+    /// `+OK`: a simple string.
     Simple(String),
+    /// `-ERR ...`: an error reply, code first. `Client::cmd` returns a top-level one as `Err`; errors
+    /// nested in a reply (EXEC's results) stay here.
     Error(String),
+    /// `:42`: an integer.
     Integer(i64),
+    /// `$3 foo`: a binary-safe string.
     Bulk(Vec<u8>),
+    /// A missing value: RESP2's `$-1` and `*-1`, RESP3's `_`.
     Null,
+    /// `*n`: an array.
     Array(Vec<Frame>),
+    /// `%n`: a map (RESP3), pairs in the server's order.
     Map(Vec<(Frame, Frame)>),
+    /// `~n`: a set (RESP3).
     Set(Vec<Frame>),
+    /// `>n`: out-of-band data (RESP3).
     Push(Vec<Frame>),
+    /// `,1.5`: a double (RESP3).
     Double(f64),
+    /// `#t`: a boolean (RESP3).
     Boolean(bool),
+    /// `(123...`: a big number (RESP3), as its decimal text.
     BigNumber(String),
+    /// `=`: a verbatim string (RESP3): its format (`txt`, `mkd`) and its text.
     Verbatim(String, Vec<u8>),
 }
 
@@ -29,6 +44,7 @@ impl Frame {
         }
     }
 
+    /// Is this an error reply?
     pub fn is_error(&self) -> bool {
         matches!(self, Frame::Error(_))
     }

@@ -12,6 +12,7 @@ pub mod bit;
 pub mod cjson;
 pub mod cmsgpack;
 pub mod lstruct;
+pub mod raw;
 
 use crate::resp::encode::Out;
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
@@ -86,6 +87,7 @@ pub enum Outcome {
 }
 
 /// A function registered by a library under FUNCTION LOAD.
+#[expect(dead_code, reason = "unused since the crate API went pub(crate); kept for the lead to use or remove")]
 pub struct Registered {
     pub name: String,
     pub func: Function,
@@ -323,7 +325,7 @@ impl Vm {
                     return Outcome::Err { msg: e.to_string_lossy(), counted };
                 }
             }
-            reply_value(&v, out, host.resp(), 0);
+            reply_value(&self.lua, &v, out, host.resp());
             return Outcome::Ok;
         }
         // {err=..., source=..., line=...} from the error handler.
@@ -463,7 +465,7 @@ fn bridge(lua: &Lua, host: &RefCell<&mut dyn Host>, args: MultiValue) -> mlua::R
                 Ok(reply) => {
                     let is_err = reply.first() == Some(&b'-') || reply.first() == Some(&b'!');
                     let mut p = 0;
-                    let v = parse_reply(lua, &reply, &mut p)?;
+                    let v = parse_reply(lua, &reply, &mut p, 0)?;
                     Ok((is_err, v))
                 }
                 Err(e) => Ok((true, err_table(lua, &e, true)?)),
@@ -547,10 +549,18 @@ fn int_of(b: &[u8]) -> i64 {
     std::str::from_utf8(b).ok().and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
+/// How deep a command's reply may nest when it is turned into Lua values.
+const MAX_REPLY_DEPTH: usize = 128;
+
 /// A command's RESP reply as a Lua value (script_lua.c's redisProtocolToLuaType): integers become
 /// numbers, bulk strings strings, null bulk/array false, status {ok=}, error {err=}, arrays tables;
 /// RESP3 adds nil, booleans, {double=}, {map=}, {set=}, {big_number=}, {verbatim_string=}.
-fn parse_reply(lua: &Lua, buf: &[u8], p: &mut usize) -> mlua::Result<Value> {
+fn parse_reply(lua: &Lua, buf: &[u8], p: &mut usize, depth: usize) -> mlua::Result<Value> {
+    // Command replies nest a few levels at most; the bound only keeps a malformed buffer from recursing
+    // without end (Redis stops the server there: "lua stack limit reach when parsing redis.call reply").
+    if depth > MAX_REPLY_DEPTH {
+        return Err(mlua::Error::runtime("lua stack limit reach when parsing redis.call reply"));
+    }
     if *p >= buf.len() {
         return Ok(Value::Nil);
     }
@@ -603,7 +613,7 @@ fn parse_reply(lua: &Lua, buf: &[u8], p: &mut usize) -> mlua::Result<Value> {
             }
             let t = lua.create_table_with_capacity(n.min(1 << 16) as usize, 0)?;
             for i in 0..n {
-                let v = parse_reply(lua, buf, p)?;
+                let v = parse_reply(lua, buf, p, depth + 1)?;
                 t.raw_set(i + 1, v)?;
             }
             Value::Table(t)
@@ -612,8 +622,8 @@ fn parse_reply(lua: &Lua, buf: &[u8], p: &mut usize) -> mlua::Result<Value> {
             let n = int_of(line);
             let m = lua.create_table()?;
             for _ in 0..n {
-                let k = parse_reply(lua, buf, p)?;
-                let v = parse_reply(lua, buf, p)?;
+                let k = parse_reply(lua, buf, p, depth + 1)?;
+                let v = parse_reply(lua, buf, p, depth + 1)?;
                 if k != Value::Nil {
                     m.raw_set(k, v)?;
                 }
@@ -624,7 +634,7 @@ fn parse_reply(lua: &Lua, buf: &[u8], p: &mut usize) -> mlua::Result<Value> {
             let n = int_of(line);
             let m = lua.create_table()?;
             for _ in 0..n {
-                let k = parse_reply(lua, buf, p)?;
+                let k = parse_reply(lua, buf, p, depth + 1)?;
                 if k != Value::Nil {
                     m.raw_set(k, true)?;
                 }
@@ -635,9 +645,9 @@ fn parse_reply(lua: &Lua, buf: &[u8], p: &mut usize) -> mlua::Result<Value> {
             // Attributes are not shown to scripts: skip them, then read the reply they decorate.
             let n = int_of(line);
             for _ in 0..2 * n {
-                parse_reply(lua, buf, p)?;
+                parse_reply(lua, buf, p, depth + 1)?;
             }
-            parse_reply(lua, buf, p)?
+            parse_reply(lua, buf, p, depth + 1)?
         }
         b'_' => Value::Nil,
         b'#' => Value::Boolean(line == b"t"),
@@ -656,103 +666,230 @@ fn parse_reply(lua: &Lua, buf: &[u8], p: &mut usize) -> mlua::Result<Value> {
     })
 }
 
-/// Nesting deeper than this is answered with Redis's "reached lua stack limit" (Redis is bounded by its
-/// Lua stack; this bound keeps the recursion well inside a 2 MB thread stack), which also ends
-/// self-referencing tables.
-const MAX_DEPTH: usize = 1000;
-
 fn field(t: &Table, name: &str) -> Value {
     t.raw_get::<Value>(name).unwrap_or(Value::Nil)
 }
 
+/// LUAI_MAXCSTACK: the slots a C function may use, past which `lua_checkstack` refuses.
+const LUA_MAX_C_STACK: std::ffi::c_int = 8000;
+
 /// Write a Lua value as the reply (script_lua.c's luaReplyToRedisReply). `script_resp` is the protocol
 /// the script chose with redis.setresp: under RESP2 booleans are 1 / null.
-pub fn reply_value(v: &Value, out: &mut Out, script_resp: u8, depth: usize) {
-    if depth > MAX_DEPTH {
+///
+/// As in Redis the nested tables sit on the Lua stack while they are written, and a value past the
+/// stack's limit is written as "-ERR reached lua stack limit" (so a table that holds itself ends); the
+/// walk uses an explicit stack of frames, so no nesting can exhaust the thread's own stack.
+pub fn reply_value(lua: &Lua, v: &Value, out: &mut Out, script_resp: u8) {
+    // SAFETY: the walk only reads tables and pushes/pops within the slots lua_checkstack granted.
+    let res = unsafe { lua.exec_raw::<()>(v.clone(), |l| reply_raw(l, out, script_resp)) };
+    if res.is_err() {
         out.error("ERR reached lua stack limit");
-        return;
-    }
-    match v {
-        Value::String(s) => out.bulk(&s.as_bytes()),
-        Value::Boolean(b) => {
-            if script_resp == 2 {
-                if *b {
-                    out.int(1)
-                } else {
-                    out.nil()
-                }
-            } else {
-                out.boolean(*b)
-            }
-        }
-        Value::Integer(i) => out.int(*i),
-        Value::Number(n) => out.int(lua_number_to_i64(*n)),
-        Value::Table(t) => reply_table(t, out, script_resp, depth),
-        _ => out.nil(),
     }
 }
 
-/// The table cases of `reply_value`, kept out of line so that the recursion's frames stay small.
-#[inline(never)]
-fn reply_table(t: &Table, out: &mut Out, script_resp: u8, depth: usize) {
-    if let Value::String(e) = field(t, "err") {
-        out.error(&e.to_string_lossy());
-        return;
-    }
-    if let Value::String(s) = field(t, "ok") {
-        out.simple(&s.to_string_lossy().replace(['\r', '\n'], " "));
-        return;
-    }
-    match field(t, "double") {
-        Value::Number(d) => return out.double(d),
-        Value::Integer(i) => return out.double(i as f64),
-        _ => {}
-    }
-    if let Value::String(s) = field(t, "big_number") {
-        out.big_number(&s.to_string_lossy().replace(['\r', '\n'], " "));
-        return;
-    }
-    if let Value::Table(vt) = field(t, "verbatim_string") {
-        if let (Value::String(f), Value::String(s)) = (field(&vt, "format"), field(&vt, "string")) {
-            out.verbatim(&f.to_string_lossy(), &s.as_bytes());
-            return;
-        }
-    }
-    // Values are converted as they are read: holding thousands of Lua references at once would
-    // overflow mlua's reference stack (bounded like a C function's Lua stack).
-    if let Value::Table(m) = field(t, "map") {
-        out.map(m.pairs::<Value, Value>().count());
-        for (k, v) in m.pairs::<Value, Value>().filter_map(|r| r.ok()) {
-            reply_value(&k, out, script_resp, depth + 1);
-            reply_value(&v, out, script_resp, depth + 1);
-        }
-        return;
-    }
-    if let Value::Table(m) = field(t, "set") {
-        out.set(m.pairs::<Value, Value>().count());
-        for (k, _) in m.pairs::<Value, Value>().filter_map(|r| r.ok()) {
-            reply_value(&k, out, script_resp, depth + 1);
-        }
-        return;
-    }
-    // An array: elements 1..n up to the first nil.
+/// A table being written: an array (its next index), a map (whether the current pair's value is next)
+/// or a set; the table (and a map's or set's inner table and iteration key) are on the stack.
+enum ReplyFrame {
+    Array(f64),
+    Map { value_next: bool },
+    Set,
+}
+
+/// The number of pairs of the table on top.
+unsafe fn count_pairs(l: *mut mlua::ffi::lua_State) -> usize {
+    use mlua::ffi;
     let mut n = 0;
-    while !matches!(t.raw_get::<Value>(n + 1), Ok(Value::Nil) | Err(_)) {
+    ffi::lua_pushnil(l);
+    while ffi::lua_next(l, -2) != 0 {
+        ffi::lua_pop(l, 1);
         n += 1;
     }
-    out.array(n);
-    for i in 1..=n {
-        let v = t.raw_get::<Value>(i).unwrap_or(Value::Nil);
-        reply_value(&v, out, script_resp, depth + 1);
-    }
+    n
 }
 
-/// C's (long long) cast of a double, saturating instead of undefined out of range.
-fn lua_number_to_i64(n: f64) -> i64 {
-    if n.is_nan() {
-        i64::MIN
-    } else {
-        n as i64
+/// Bytes of a C string as Redis's sdsnew/lua_tostring sees it: up to the first NUL, CR and LF as spaces.
+fn status_bytes(b: &[u8]) -> Vec<u8> {
+    let b = &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())];
+    b.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }).collect()
+}
+
+/// Start writing the value on top of the stack: scalars and the special tables are written and popped;
+/// an array, map or set has its header written and its frame returned.
+unsafe fn reply_start(l: *mut mlua::ffi::lua_State, out: &mut Out, script_resp: u8) -> Option<ReplyFrame> {
+    use mlua::ffi;
+    // Redis converts with its error handler and the value on the stack of the finished call; here the
+    // value is the only argument, one slot less.
+    if ffi::lua_gettop(l) + 1 + 4 > LUA_MAX_C_STACK || ffi::lua_checkstack(l, 4) == 0 {
+        out.error("ERR reached lua stack limit");
+        ffi::lua_pop(l, 1);
+        return None;
+    }
+    let bytes = |idx| raw::to_bytes(l, idx).unwrap_or_default();
+    // Push t[name] (raw) and return its type.
+    let get = |name: &std::ffi::CStr, idx| {
+        ffi::lua_pushstring_(l, name.as_ptr());
+        ffi::lua_rawget_(l, idx - 1);
+        ffi::lua_type(l, -1)
+    };
+    match ffi::lua_type(l, -1) {
+        ffi::LUA_TSTRING => out.bulk(bytes(-1)),
+        ffi::LUA_TBOOLEAN => {
+            let b = ffi::lua_toboolean(l, -1) != 0;
+            match (script_resp, b) {
+                (2, true) => out.int(1),
+                (2, false) => out.nil(),
+                _ => out.boolean(b),
+            }
+        }
+        ffi::LUA_TNUMBER => out.int(raw::c_i64(ffi::lua_tonumber(l, -1))),
+        ffi::LUA_TTABLE => {
+            if get(c"err", -1) == ffi::LUA_TSTRING {
+                out.error_bytes(bytes(-1));
+                ffi::lua_pop(l, 2);
+                return None;
+            }
+            ffi::lua_pop(l, 1);
+            if get(c"ok", -1) == ffi::LUA_TSTRING {
+                let s = status_bytes(bytes(-1));
+                out.buf.push(b'+');
+                out.raw(&s);
+                out.raw(b"\r\n");
+                ffi::lua_pop(l, 2);
+                return None;
+            }
+            ffi::lua_pop(l, 1);
+            if get(c"double", -1) == ffi::LUA_TNUMBER {
+                out.double(ffi::lua_tonumber(l, -1));
+                ffi::lua_pop(l, 2);
+                return None;
+            }
+            ffi::lua_pop(l, 1);
+            if get(c"big_number", -1) == ffi::LUA_TSTRING {
+                let s: Vec<u8> = bytes(-1).iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }).collect();
+                if out.resp >= 3 {
+                    out.buf.push(b'(');
+                    out.raw(&s);
+                    out.raw(b"\r\n");
+                } else {
+                    out.bulk(&s);
+                }
+                ffi::lua_pop(l, 2);
+                return None;
+            }
+            ffi::lua_pop(l, 1);
+            if get(c"verbatim_string", -1) == ffi::LUA_TTABLE {
+                if get(c"format", -1) == ffi::LUA_TSTRING {
+                    if get(c"string", -2) == ffi::LUA_TSTRING {
+                        let s = bytes(-1);
+                        if out.resp >= 3 {
+                            // Three format characters, a C string padded with spaces, as addReplyVerbatim.
+                            let f = bytes(-2);
+                            let f = &f[..f.iter().position(|&c| c == 0).unwrap_or(f.len())];
+                            let mut ext = [b' '; 3];
+                            for (d, &c) in ext.iter_mut().zip(f) {
+                                *d = c;
+                            }
+                            out.raw(format!("={}\r\n", s.len() + 4).as_bytes());
+                            out.raw(&ext);
+                            out.buf.push(b':');
+                            out.raw(s);
+                            out.raw(b"\r\n");
+                        } else {
+                            out.bulk(s);
+                        }
+                        ffi::lua_pop(l, 4);
+                        return None;
+                    }
+                    ffi::lua_pop(l, 1);
+                }
+                ffi::lua_pop(l, 1);
+            }
+            ffi::lua_pop(l, 1);
+            if get(c"map", -1) == ffi::LUA_TTABLE {
+                out.map(count_pairs(l));
+                ffi::lua_pushnil(l);
+                return Some(ReplyFrame::Map { value_next: false });
+            }
+            ffi::lua_pop(l, 1);
+            if get(c"set", -1) == ffi::LUA_TTABLE {
+                out.set(count_pairs(l));
+                ffi::lua_pushnil(l);
+                return Some(ReplyFrame::Set);
+            }
+            ffi::lua_pop(l, 1);
+            // An array: elements 1..n up to the first nil.
+            let mut n = 0;
+            loop {
+                ffi::lua_rawgeti_(l, -1, n + 1);
+                let end = ffi::lua_type(l, -1) == ffi::LUA_TNIL;
+                ffi::lua_pop(l, 1);
+                if end {
+                    break;
+                }
+                n += 1;
+            }
+            out.array(n as usize);
+            return Some(ReplyFrame::Array(1.0));
+        }
+        _ => out.nil(),
+    }
+    ffi::lua_pop(l, 1);
+    None
+}
+
+/// luaReplyToRedisReply over the value on top, nested tables included, in Redis's order and stack use.
+unsafe fn reply_raw(l: *mut mlua::ffi::lua_State, out: &mut Out, script_resp: u8) {
+    use mlua::ffi;
+    let mut frames: Vec<ReplyFrame> = Vec::new();
+    let mut convert = true;
+    loop {
+        if convert {
+            if let Some(f) = reply_start(l, out, script_resp) {
+                frames.push(f);
+            }
+        }
+        // The next value of the innermost table onto the stack, or that table finished (and popped).
+        let Some(f) = frames.last_mut() else { return };
+        convert = match f {
+            ReplyFrame::Array(j) => {
+                ffi::lua_pushnumber(l, *j);
+                ffi::lua_rawget_(l, -2);
+                if ffi::lua_type(l, -1) == ffi::LUA_TNIL {
+                    ffi::lua_pop(l, 2);
+                    frames.pop();
+                    false
+                } else {
+                    *j += 1.0;
+                    true
+                }
+            }
+            ReplyFrame::Map { value_next } => {
+                if *value_next {
+                    *value_next = false;
+                    true
+                } else if ffi::lua_next(l, -2) == 0 {
+                    ffi::lua_pop(l, 2);
+                    frames.pop();
+                    false
+                } else {
+                    // Stack: table, map, key, value: write a copy of the key, then the value.
+                    ffi::lua_pushvalue(l, -2);
+                    *value_next = true;
+                    true
+                }
+            }
+            ReplyFrame::Set => {
+                if ffi::lua_next(l, -2) == 0 {
+                    ffi::lua_pop(l, 2);
+                    frames.pop();
+                    false
+                } else {
+                    ffi::lua_pop(l, 1);
+                    ffi::lua_pushvalue(l, -1);
+                    true
+                }
+            }
+        };
     }
 }
 
@@ -863,7 +1000,7 @@ mod tests {
         assert_eq!(eval("redis.call('err')").0, "-WRONGTYPE bad script: sha, on @user_script:1.");
         assert_eq!(
             eval("\nreturn a").0,
-            "-ERR Script attempted to access nonexistent global variable 'a' script: sha, on @user_script:2."
+            "-ERR user_script:2: Script attempted to access nonexistent global variable 'a' script: sha, on @user_script:2."
         );
         assert!(eval("a = 1").0.contains("Attempt to modify a readonly table"));
         assert!(eval("redis.call = nil").0.contains("Attempt to modify a readonly table"));
@@ -909,5 +1046,36 @@ mod tests {
     fn self_reference_hits_the_stack_limit() {
         let r = eval("local a = {} local b = {a} a[1] = b return a").0;
         assert!(r.ends_with("-ERR reached lua stack limit\r\n"));
+    }
+
+    /// Nesting ends where Redis's Lua stack ends it: 7,994 nested tables are written, the 7,995th is the
+    /// error, and the elements after it are still written.
+    #[test]
+    fn reply_nesting_limit_is_redis_s() {
+        let nest = |n: usize, tail: &str| {
+            eval(&format!("local t = {{}} local c = t for i = 1, {n} do c[1] = {{}} c = c[1] end return {tail}")).0
+        };
+        let ok = nest(7994, "t");
+        assert_eq!(ok.matches("*1\r\n").count(), 7994);
+        assert!(ok.ends_with("*1\r\n*0\r\n"));
+        let cut = nest(7995, "t");
+        assert_eq!(cut.matches("*1\r\n").count(), 7995);
+        assert!(cut.ends_with("*1\r\n-ERR reached lua stack limit\r\n"));
+        let after = nest(7995, "{t, 5}");
+        assert!(after.ends_with("-ERR reached lua stack limit\r\n:5\r\n"), "{}", &after[after.len() - 60..]);
+        // Maps and sets (RESP3 forms, written as arrays to a RESP2 client) nest the same way.
+        let m = eval("local t = {} local c = t for i = 1, 5000 do c.map = {k = {}} c = c.map.k end return t").0;
+        assert!(m.contains("-ERR reached lua stack limit"));
+    }
+
+    #[test]
+    fn numbers_convert_as_c_casts() {
+        // (long long) of inf, -inf and NaN on x86-64: LLONG_MIN, as Redis answers cjson.decode('1e99999').
+        assert_eq!(eval("return 1/0").0, ":-9223372036854775808\r\n");
+        assert_eq!(eval("return -1/0").0, ":-9223372036854775808\r\n");
+        assert_eq!(eval("return 1e300").0, ":-9223372036854775808\r\n");
+        assert_eq!(eval("return -7.9").0, ":-7\r\n");
+        assert_eq!(eval("return {ok='a\\0b\\r\\nc'}").0, "+a\r\n");
+        assert_eq!(eval("return {{err='x\\ry'}}").0, "*1\r\n-x y\r\n");
     }
 }

@@ -8,7 +8,7 @@ local dbg_getinfo = debug.getinfo
 local rawget, rawset, setmetatable, getmetatable, error, type, tostring, tonumber, select, xpcall =
   rawget, rawset, setmetatable, getmetatable, error, type, tostring, tonumber, select, xpcall
 local lua_pcall, lua_loadstring, lua_getfenv, lua_setfenv, floor = pcall, loadstring, getfenv, setfenv, math.floor
-local concat, ipairs, newproxy = table.concat, ipairs, newproxy
+local concat, ipairs = table.concat, ipairs
 local INTERNAL = '=redis_api'
 
 -- Readonly tables: Redis patches Lua with a readonly flag; plain Lua 5.1 gets the same behaviour from
@@ -24,8 +24,9 @@ local function readonly(t)
   RO[p] = true
   return p
 end
+-- Level 2: the position of the code that read the name, as Redis's luaL_error from its C __index.
 local function nonexistent(_, k)
-  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 0)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
 end
 
 -- Errors reach the caller as tables {err=..., source=..., line=...}; the position is the innermost frame
@@ -217,7 +218,8 @@ G.load = function(fn, name)
   end
   return G.loadstring(concat(parts), name)
 end
-G.print, G.dofile, G.loadfile, G.debug, G.module, G.require, G.package, G.os, G.io = nil
+-- newproxy is not in Redis's Lua (and its __gc would run script code inside the collector).
+G.print, G.dofile, G.loadfile, G.debug, G.module, G.require, G.package, G.os, G.io, G.newproxy = nil
 
 for _, lib in ipairs({'string', 'math', 'table', 'coroutine', 'cjson', 'bit', 'cmsgpack', 'struct'}) do
   local t = rawget(G, lib)

@@ -54,12 +54,14 @@ pub fn restore(ms: i64) {
 }
 
 /// Freeze this thread's clock at `ms` (tests).
+#[cfg(test)]
 pub fn set_mock(ms: i64) {
     MOCKED.with(|m| m.set(true));
     NOW_MS.with(|n| n.set(ms));
 }
 
 /// Return to the OS clock.
+#[cfg(test)]
 pub fn clear_mock() {
     MOCKED.with(|m| m.set(false));
     refresh();

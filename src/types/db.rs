@@ -21,7 +21,8 @@
 use super::bytes::{CompactBytes, KeyBytes};
 use super::clock;
 use super::rng;
-use super::value::Value;
+use super::value::{Typed, Value};
+use crate::error::CmdError;
 use hashbrown::HashTable;
 use indexmap::IndexMap;
 use std::hash::BuildHasher;
@@ -527,6 +528,7 @@ impl Db {
     }
 
     /// A snapshot is in progress (begun, and its last bytes not yet taken).
+    #[cfg(test)]
     pub fn snapshot_active(&self) -> bool {
         self.snap.is_some()
     }
@@ -697,18 +699,74 @@ impl Db {
     }
 
     /// Sum of segment versions (changes since creation), for tests and snapshot bookkeeping.
+    #[cfg(test)]
     pub fn version(&self) -> u64 {
         self.segs.iter().map(|s| s.version).sum()
     }
 
     /// Number of segments (for DEBUG HTSTATS-like reports).
+    #[cfg(test)]
     pub fn segments(&self) -> usize {
         self.segs.len()
     }
 
     /// Slots allocated across segments (for memory reports).
+    #[expect(dead_code, reason = "unused since the crate API went pub(crate); kept for the lead to use or remove")]
     pub fn capacity(&self) -> usize {
         self.segs.iter().map(|s| s.table.capacity()).sum()
+    }
+}
+
+/// Lookups by value kind: one lookup each, with WRONGTYPE (Redis's checkType) when the key holds another kind.
+impl Db {
+    /// Read lookup (Redis's lookupKeyRead): lazily expires, touches LRU/LFU, counts a keyspace hit or miss.
+    #[inline]
+    pub fn read<T: Typed>(&mut self, key: &[u8]) -> Result<Option<&T>, CmdError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(e) => T::of(&e.value).map(Some).ok_or(CmdError::WRONGTYPE),
+        }
+    }
+
+    /// Write lookup (Redis's lookupKeyWrite): lazily expires, touches LRU/LFU, counts nothing.
+    #[inline]
+    pub fn write<T: Typed>(&mut self, key: &[u8]) -> Result<Option<&mut T>, CmdError> {
+        match self.get_mut(key) {
+            None => Ok(None),
+            Some(e) => T::of_mut(&mut e.value).map(Some).ok_or(CmdError::WRONGTYPE),
+        }
+    }
+
+    /// Write lookup that stores `make()` under `key` when it is missing (a push or add that always leaves the
+    /// value non-empty; a command that may fail or add nothing builds its value aside and `set`s it). One
+    /// probe of the table either way.
+    pub fn write_or_create<T: Typed>(&mut self, key: &[u8], make: impl FnOnce() -> T) -> Result<&mut T, CmdError> {
+        use hashbrown::hash_table::Entry as Slot;
+        self.expire_if_needed(key);
+        let h = self.hash(key);
+        let mut s = self.seg_of(h);
+        let lfu = self.lfu;
+        self.barrier(s);
+        // A full segment splits before an insert (as in insert_new); only a missing key is inserted.
+        if self.segs[s].table.len() >= SEG_MAX && self.segs[s].table.find(h, |e| e.key.as_slice() == key).is_none() {
+            self.split(s);
+            s = self.seg_of(h);
+        }
+        let hasher = &self.hasher;
+        let seg = &mut self.segs[s];
+        seg.version += 1;
+        let e = match seg.table.entry(h, |e| e.key.as_slice() == key, |e| hasher.hash_one(e.key.as_slice())) {
+            Slot::Occupied(o) => {
+                let e = o.into_mut();
+                touch(e, lfu);
+                e
+            }
+            Slot::Vacant(v) => {
+                self.len += 1;
+                v.insert(Entry::new(key, make().into_value(), new_lru(lfu))).into_mut()
+            }
+        };
+        T::of_mut(&mut e.value).ok_or(CmdError::WRONGTYPE)
     }
 }
 
@@ -1004,6 +1062,45 @@ mod tests {
             seen.insert(db.random_key().unwrap().to_vec());
         }
         assert!(seen.len() > 90);
+    }
+
+    #[test]
+    fn typed_lookups_check_the_kind_and_count_like_get() {
+        use crate::types::list::List;
+        let enc = crate::types::encodings::Encodings::default();
+        let mut db = Db::new(0);
+        db.set(b"s", Value::Int(1), false);
+        assert_eq!(db.read::<List>(b"s").unwrap_err(), CmdError::WRONGTYPE);
+        assert_eq!(db.write::<List>(b"s").unwrap_err(), CmdError::WRONGTYPE);
+        assert_eq!(db.write_or_create(b"s", List::new).unwrap_err(), CmdError::WRONGTYPE);
+        assert!(matches!(db.peek(b"s").unwrap().value, Value::Int(1)));
+        // read counts hits and misses as get does; write counts nothing.
+        let (h, m) = (db.hits, db.misses);
+        assert!(db.read::<List>(b"nokey").unwrap().is_none());
+        assert!(db.write::<List>(b"nokey").unwrap().is_none());
+        assert_eq!((db.hits, db.misses), (h, m + 1));
+        assert!(!db.contains(b"nokey"));
+        // write_or_create makes the value once, then finds it.
+        db.write_or_create(b"l", List::new).unwrap().push(b"a", false, &enc);
+        db.write_or_create::<List>(b"l", || panic!("exists")).unwrap().push(b"b", false, &enc);
+        assert_eq!(db.read::<List>(b"l").unwrap().unwrap().len(), 2);
+        assert_eq!(db.len(), 2);
+        assert_eq!(db.hits, h + 1);
+    }
+
+    #[test]
+    fn write_or_create_splits_full_segments() {
+        use crate::types::set::Set;
+        let enc = crate::types::encodings::Encodings::default();
+        let mut db = Db::new(0);
+        for i in 0..5000 {
+            db.write_or_create(&k(i), || Set::for_member(b"m")).unwrap().insert(b"m", &enc);
+        }
+        assert_eq!(db.len(), 5000);
+        assert!(db.segments() > 1);
+        for i in 0..5000 {
+            assert_eq!(db.read::<Set>(&k(i)).unwrap().map(|s| s.len()), Some(1), "{i}");
+        }
     }
 }
 

@@ -1,12 +1,86 @@
 //! Number parsing and formatting with Redis's exact rules (types layer): string2ll, strtod-like floats,
 //! d2string's `%.17g`, and INCRBYFLOAT's trailing-zero-free decimals.
 
-/// Parse an i64 the way Redis's string2ll does (strict: no spaces, no '+', no leading zeros except "0").
+/// Parse an i64 the way Redis's string2ll does (strict: no spaces, no '+', no leading zeros except "0", no
+/// "-0"). Also what decides whether a string value is int-encoded.
 pub fn parse_i64(s: &[u8]) -> Option<i64> {
-    crate::types::value::parse_canonical_i64(s)
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
+    if digits.is_empty() || (digits[0] == b'0' && (digits.len() > 1 || neg)) {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        let d = (c - b'0') as i64;
+        v = if neg { v.checked_mul(10)?.checked_sub(d)? } else { v.checked_mul(10)?.checked_add(d)? };
+    }
+    Some(v)
+}
+
+/// C's strtoll: (value, whole string consumed, overflowed). Leading blanks and a sign are allowed; with no
+/// digits the value is 0 and only "" counts as consumed. Config parsing (octal modes, save points, ports).
+pub fn strtoll(b: &[u8], radix: u32) -> (i64, bool, bool) {
+    let mut i = 0;
+    while i < b.len() && is_c_space(b[i]) {
+        i += 1;
+    }
+    let neg = b.get(i) == Some(&b'-');
+    if matches!(b.get(i), Some(b'-' | b'+')) {
+        i += 1;
+    }
+    let start = i;
+    let (mut v, mut overflow): (i128, bool) = (0, false);
+    while let Some(d) = b.get(i).and_then(|&c| (c as char).to_digit(radix)) {
+        v = v * i128::from(radix) + i128::from(d);
+        if v > i128::from(i64::MAX) + 1 {
+            overflow = true;
+            v = i128::from(i64::MAX) + 1;
+        }
+        i += 1;
+    }
+    if i == start {
+        return (0, b.is_empty(), false);
+    }
+    let v = if neg { -v } else { v };
+    let clamped = v.clamp(i128::from(i64::MIN), i128::from(i64::MAX));
+    (clamped as i64, i == b.len(), overflow || clamped != v)
+}
+
+/// Redis's memtoull: digits then an optional unit (b, k, kb, m, mb, g, gb; any case).
+/// No sign; like glibc's strtoull, no digits at all reads as 0.
+pub fn memtoull(s: &[u8]) -> Option<u64> {
+    if s.first() == Some(&b'-') {
+        return None;
+    }
+    let digits = s.iter().take_while(|c| c.is_ascii_digit()).count();
+    let mul: u64 = match s[digits..].to_ascii_lowercase().as_slice() {
+        b"" | b"b" => 1,
+        b"k" => 1000,
+        b"kb" => 1024,
+        b"m" => 1000 * 1000,
+        b"mb" => 1024 * 1024,
+        b"g" => 1000 * 1000 * 1000,
+        b"gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    if digits >= 128 {
+        return None;
+    }
+    // strtoull saturates on overflow and Redis does not check ERANGE.
+    let val = s[..digits].iter().fold(0u64, |v, c| v.saturating_mul(10).saturating_add(u64::from(c - b'0')));
+    if val > u64::MAX / mul {
+        return None;
+    }
+    Some(val * mul)
 }
 
 /// Parse a u64 strictly (cursor arguments).
+#[expect(dead_code, reason = "unused since the crate API went pub(crate); kept for the lead to use or remove")]
 pub fn parse_u64(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 20 || !s.iter().all(|c| c.is_ascii_digit()) {
         return None;
@@ -38,6 +112,19 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     } else {
         Some(v)
     }
+}
+
+/// Redis's string2d over C's strtod (sorted-set scores and weights): the whole argument, no leading space, no
+/// overflow or underflow to zero (ERANGE), not NaN.
+pub fn string2d(arg: &[u8]) -> Option<f64> {
+    if arg.is_empty() || is_c_space(arg[0]) {
+        return None;
+    }
+    let (v, used, erange) = strtod(arg);
+    if used != arg.len() || v.is_nan() || (erange && (v.is_infinite() || v == 0.0)) {
+        return None;
+    }
+    Some(v)
 }
 
 /// Redis's d2string: integers within 2^52 without a fraction print as integers, others as `%.17g`.
@@ -88,6 +175,7 @@ fn trim_zeros(s: &str) -> &str {
 
 /// Plain decimal of an f64, no exponent, no trailing zeros. INCRBYFLOAT and HINCRBYFLOAT must not use this:
 /// Redis computes them in 80-bit long double (see `ld`), where f64 would print 0.1+0.2 as 0.30000000000000004.
+#[cfg(test)]
 pub fn format_long_double(v: f64) -> String {
     if v.is_infinite() {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
@@ -131,8 +219,8 @@ pub mod ld {
 
         /// `%.17Lf` with trailing zeros (and a trailing dot) removed, "-0" printed as "0": Redis's
         /// ld2string(LD_STR_HUMAN).
-        pub fn to_human(&self) -> String {
-            let (neg, mant, exp) = match *self {
+        pub fn to_human(self) -> String {
+            let (neg, mant, exp) = match self {
                 Ld::Inf { neg } => return if neg { "-inf".into() } else { "inf".into() },
                 Ld::Fin { neg, mant, exp } => (neg, mant, exp),
             };
@@ -773,6 +861,33 @@ fn hex_float(t: &[u8]) -> (f64, usize, bool) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn string2ll_rules() {
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"9223372036854775808"), None);
+        assert_eq!(parse_i64(b"0"), Some(0));
+        for bad in ["", "+1", "01", " 1", "1 ", "-", "-0", "1e3", "123456789012345678901"] {
+            assert_eq!(parse_i64(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn strtoll_and_memtoull_like_c() {
+        assert_eq!(strtoll(b" -12", 10), (-12, true, false));
+        assert_eq!(strtoll(b"12x", 10), (12, false, false));
+        assert_eq!(strtoll(b"", 10), (0, true, false));
+        assert_eq!(strtoll(b"777", 8), (511, true, false));
+        assert_eq!(strtoll(b"99999999999999999999", 10), (i64::MAX, true, true));
+        assert_eq!(memtoull(b"1kb"), Some(1024));
+        assert_eq!(memtoull(b"1K"), Some(1000));
+        assert_eq!(memtoull(b"3GB"), Some(3 << 30));
+        assert_eq!(memtoull(b""), Some(0));
+        assert_eq!(memtoull(b"-1"), None);
+        assert_eq!(memtoull(b"1tb"), None);
+        assert_eq!(memtoull(b"99999999999gb"), None);
+    }
     use super::*;
 
     #[test]

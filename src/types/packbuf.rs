@@ -50,6 +50,7 @@ impl PackBuf {
     }
 
     #[inline]
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -108,6 +109,7 @@ impl PackBuf {
     }
 
     /// Append bytes at the end.
+    #[cfg(test)]
     pub fn extend_from_slice(&mut self, s: &[u8]) {
         let n = self.len();
         self.splice(n, n, s);

@@ -21,7 +21,6 @@
 use super::bytes::CompactBytes;
 use super::encodings::Encodings;
 use super::rng;
-use super::value::{parse_canonical_i64, write_i64};
 use foldhash::fast::FixedState;
 use std::alloc::Layout;
 use std::borrow::Cow;
@@ -46,7 +45,7 @@ pub fn as_int(s: &[u8]) -> Option<i64> {
     if s.len() > 20 {
         return None;
     }
-    parse_canonical_i64(s)
+    super::num::parse_i64(s)
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -65,11 +64,7 @@ impl<'a> Member<'a> {
     #[inline]
     pub fn with_bytes<R>(self, f: impl FnOnce(&[u8]) -> R) -> R {
         match self {
-            Member::Int(i) => {
-                let mut buf = [0u8; 20];
-                let n = write_i64(&mut buf, i);
-                f(&buf[..n])
-            }
+            Member::Int(i) => f(itoa::Buffer::new().format(i).as_bytes()),
             Member::Str(s) => f(s),
         }
     }
@@ -665,10 +660,9 @@ impl Set {
     fn convert(&mut self) {
         if let Repr::Ints(ints) = &self.repr {
             let mut t = Table::with_capacity(ints.len() + 1);
-            let mut buf = [0u8; 20];
+            let mut buf = itoa::Buffer::new();
             for i in 0..ints.len() {
-                let n = write_i64(&mut buf, ints.get(i));
-                t.insert_new(CompactBytes::new(&buf[..n]));
+                t.insert_new(CompactBytes::new(buf.format(ints.get(i)).as_bytes()));
             }
             self.repr = Repr::Table(Box::new(t));
         }

@@ -286,7 +286,7 @@ fn lp_int_bytes(v: i64) -> usize {
 /// Size of a string element in a listpack (integers are stored as integers).
 fn lp_elem_bytes(s: &[u8]) -> usize {
     if s.len() <= 20 {
-        if let Some(v) = super::value::parse_canonical_i64(s) {
+        if let Some(v) = super::num::parse_i64(s) {
             return lp_int_bytes(v);
         }
     }

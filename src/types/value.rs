@@ -31,6 +31,65 @@ pub enum Value {
     Stream(Box<Stream>),
 }
 
+/// A collection kind that commands look up by type: `db.read::<List>(key)?` is the list at `key`, None when
+/// the key is missing, WRONGTYPE when it holds another kind (see `Db::read`, `Db::write`).
+pub trait Typed: Sized {
+    /// This kind inside `v`, or None for another kind.
+    fn of(v: &Value) -> Option<&Self>;
+    /// This kind inside `v` for writing, or None for another kind.
+    fn of_mut(v: &mut Value) -> Option<&mut Self>;
+    /// A new value of this kind, stored by `Db::write_or_create`.
+    fn into_value(self) -> Value;
+}
+
+/// `Typed` for a kind held inline by its `Value` variant.
+macro_rules! typed_inline {
+    ($($kind:ident),*) => {$(
+        impl Typed for $kind {
+            #[inline]
+            fn of(v: &Value) -> Option<&$kind> {
+                match v {
+                    Value::$kind(x) => Some(x),
+                    _ => None,
+                }
+            }
+            #[inline]
+            fn of_mut(v: &mut Value) -> Option<&mut $kind> {
+                match v {
+                    Value::$kind(x) => Some(x),
+                    _ => None,
+                }
+            }
+            #[inline]
+            fn into_value(self) -> Value {
+                Value::$kind(self)
+            }
+        }
+    )*};
+}
+typed_inline!(List, Hash, Set, ZSet);
+
+impl Typed for Stream {
+    #[inline]
+    fn of(v: &Value) -> Option<&Stream> {
+        match v {
+            Value::Stream(x) => Some(x),
+            _ => None,
+        }
+    }
+    #[inline]
+    fn of_mut(v: &mut Value) -> Option<&mut Stream> {
+        match v {
+            Value::Stream(x) => Some(x),
+            _ => None,
+        }
+    }
+    #[inline]
+    fn into_value(self) -> Value {
+        Value::Stream(Box::new(self))
+    }
+}
+
 /// The type names TYPE and SCAN TYPE use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -61,32 +120,12 @@ impl Kind {
     }
 }
 
-/// Parse a canonical decimal i64 the way Redis's string2ll does: no sign on zero, no leading zeros, no spaces.
-pub fn parse_canonical_i64(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
-    if digits.is_empty() || (digits[0] == b'0' && (digits.len() > 1 || neg)) {
-        return None;
-    }
-    let mut v: i64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        let d = (c - b'0') as i64;
-        v = if neg { v.checked_mul(10)?.checked_sub(d)? } else { v.checked_mul(10)?.checked_add(d)? };
-    }
-    Some(v)
-}
-
 impl Value {
     /// A string value from client bytes, choosing the encoding as Redis's tryObjectEncoding does.
     #[inline]
     pub fn string(s: &[u8]) -> Value {
         if s.len() <= 20 {
-            if let Some(i) = parse_canonical_i64(s) {
+            if let Some(i) = super::num::parse_i64(s) {
                 return Value::Int(i);
             }
         }
@@ -134,7 +173,7 @@ impl Value {
     /// Length of a string value in bytes (the decimal length for `int`).
     pub fn str_len(&self) -> usize {
         match self {
-            Value::Int(i) => itoa_len(*i),
+            Value::Int(i) => itoa::Buffer::new().format(*i).len(),
             Value::Emb(b) => b.len(),
             Value::Raw(v) => v.len(),
             _ => 0,
@@ -145,11 +184,7 @@ impl Value {
     #[inline]
     pub fn with_str<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
         match self {
-            Value::Int(i) => {
-                let mut buf = [0u8; 20];
-                let n = write_i64(&mut buf, *i);
-                Some(f(&buf[..n]))
-            }
+            Value::Int(i) => Some(f(itoa::Buffer::new().format(*i).as_bytes())),
             Value::Emb(b) => Some(f(b)),
             Value::Raw(v) => Some(f(v)),
             _ => None,
@@ -186,35 +221,6 @@ impl Value {
             Value::Stream(st) => st.heap_size(),
         }
     }
-}
-
-/// Decimal length of an i64.
-pub fn itoa_len(i: i64) -> usize {
-    let mut buf = [0u8; 20];
-    write_i64(&mut buf, i)
-}
-
-/// Format an i64 into `buf` (20 bytes is always enough), returning the length.
-#[inline]
-pub fn write_i64(buf: &mut [u8; 20], i: i64) -> usize {
-    let mut n = i.unsigned_abs();
-    let mut tmp = [0u8; 20];
-    let mut p = 20;
-    loop {
-        p -= 1;
-        tmp[p] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if i < 0 {
-        p -= 1;
-        tmp[p] = b'-';
-    }
-    let len = 20 - p;
-    buf[..len].copy_from_slice(&tmp[p..]);
-    len
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ use std::hash::BuildHasher;
 
 /// A score with the total order Redis uses (NaN never stored).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[expect(dead_code, reason = "unused since the crate API went pub(crate); kept for the lead to use or remove")]
 pub struct Score(pub f64);
 impl Eq for Score {}
 impl PartialOrd for Score {

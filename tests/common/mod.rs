@@ -21,11 +21,12 @@ impl TestServer {
         Self::with_config(|_| {})
     }
 
-    /// Start with a config adjusted by `f` (port and bind are set for the test first).
+    /// Start with a config adjusted by `f` (port, bind and enable-debug-command yes are set for the test first).
     pub fn with_config(f: impl FnOnce(&mut Config)) -> TestServer {
         let mut cfg = Config::default();
         cfg.port = 0;
         cfg.bind = vec!["127.0.0.1".into()];
+        cfg.enable_debug_command = "yes".into();
         f(&mut cfg);
         let (tx, rx) = mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -134,9 +135,66 @@ pub fn blocked_clients(con: &mut Connection) -> usize {
 
 /// Wait until `n` clients are blocked (the blocking command reached the server).
 pub fn wait_blocked(con: &mut Connection, n: usize) {
-    let t0 = Instant::now();
-    while blocked_clients(con) != n {
-        assert!(t0.elapsed() < Duration::from_secs(5), "never reached {n} blocked clients");
-        std::thread::sleep(Duration::from_millis(5));
+    wait_for(&format!("{n} blocked clients"), Duration::from_secs(5), || blocked_clients(con) == n);
+}
+
+// ---- Waiting on conditions ----
+
+/// Poll `cond` until it holds; fail the test, naming `what`, if it does not within `timeout`. Tests wait on
+/// what they need to be true, never for a fixed time.
+pub fn wait_for(what: &str, timeout: Duration, cond: impl FnMut() -> bool) {
+    assert!(poll_until(timeout, cond), "timed out after {timeout:?} waiting for {what}");
+}
+
+/// Poll `cond` until it holds (true) or `timeout` passes (false), for callers that clean up before failing.
+pub fn poll_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        // A short pause between polls, so that polling does not starve the server on a small machine.
+        std::thread::sleep(Duration::from_millis(2));
     }
+    true
+}
+
+/// `wait_for` for async conditions (in-process clients): poll `cond` until it holds, or fail after `timeout`.
+pub async fn wait_for_async<F, Fut>(what: &str, timeout: Duration, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while !cond().await {
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Read a RESP3 HELLO reply to its end (its last field is `modules`, an empty array).
+pub fn read_hello3(s: &mut TcpStream) -> Vec<u8> {
+    let got = read_until(s, b"$7\r\nmodules\r\n*0\r\n");
+    assert!(got.ends_with(b"$7\r\nmodules\r\n*0\r\n"), "{}", String::from_utf8_lossy(&got));
+    got
+}
+
+/// The server's clock (TIME) in milliseconds.
+pub fn server_time_ms(con: &mut Connection) -> i64 {
+    let (secs, micros): (i64, i64) = cmd("TIME").query(con).unwrap();
+    secs * 1000 + micros / 1000
+}
+
+/// Wait until the server's clock is past `ms`, touching no key: a TTL ending at `ms` has then run out but
+/// the key is still stored (until a lookup or active expiry deletes it).
+pub fn wait_server_clock_past(con: &mut Connection, ms: i64) {
+    wait_for(&format!("the server clock to pass {ms}"), Duration::from_secs(5), || server_time_ms(con) > ms);
+}
+
+/// `SET key value PX ttl_ms`, then wait until that TTL has run out (without touching the key).
+pub fn set_and_outlive(con: &mut Connection, key: &str, value: &str, ttl_ms: i64) {
+    let _: () = cmd("SET").arg(key).arg(value).arg("PX").arg(ttl_ms).query(con).unwrap();
+    // The key's deadline is the server's time at SET plus the TTL, and TIME now reads at least that time.
+    let now = server_time_ms(con);
+    wait_server_clock_past(con, now + ttl_ms);
 }

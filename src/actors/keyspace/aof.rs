@@ -1,6 +1,6 @@
 //! The Keyspace's side of the AOF: handing each batch's feed to the AofWriter (persistence.rs), driving the
 //! fork-less rewrite (a point-in-time snapshot of every Db encoded a slice at a time), DEBUG LOADAOF, and the
-//! requests commands leave in `State::aof`.
+//! requests commands leave in `Persistence::aof`.
 
 use super::Keyspace;
 use crate::actors::persistence::{
@@ -38,6 +38,8 @@ pub struct AofLink {
     commands_seen: u64,
     /// Appends not yet sent to the writer (see `aof_append`).
     outbox: Vec<Bytes>,
+    /// The replies waiting for the outbox's bytes to be written.
+    outbox_acks: Vec<oneshot::Sender<()>>,
 }
 
 /// The writer's answer to FinishRewrite.
@@ -50,17 +52,25 @@ struct RewriteRun {
 }
 
 impl Keyspace {
-    /// Hand one batch's effects to the AOF. Under appendfsync always they go at once and the receiver resolves
-    /// once they are on disk; otherwise they wait in the outbox until this poll of the mailbox is over, so the
-    /// batches of every client served meanwhile reach the writer as one message (one wake-up of its thread).
+    /// Is the AOF taking appends (the batch's replies then wait for `aof_append`'s receiver)?
+    pub(super) fn aof_appending(&self) -> bool {
+        self.aof.writer.is_some() && self.s.persist.aof.mode != AofMode::Off
+    }
+
+    /// Hand one batch's effects to the AOF; the receiver resolves once the writer has written them (under
+    /// appendfsync always: written and synced). The batch's replies wait for it, so a process crash never loses
+    /// an acknowledged write in any fsync mode, as Redis writes its AOF buffer before the replies of the same
+    /// event-loop turn (only an OS crash can lose what was not synced yet). Under always the bytes go at once;
+    /// otherwise they wait in the outbox until this poll of the mailbox is over, so the batches of every client
+    /// served meanwhile reach the writer as one message (one wake-up of its thread, one writev).
     pub(super) fn aof_append(&mut self, bytes: Bytes, ctx: &mut Context<Self>) -> Option<oneshot::Receiver<()>> {
-        if self.aof.writer.is_none() || self.s.aof.mode == AofMode::Off {
+        if !self.aof_appending() {
             return None;
         }
-        if self.s.aof.fsync == Fsync::Always {
+        let (tx, rx) = oneshot::channel();
+        if self.s.persist.aof.fsync == Fsync::Always {
             let w = self.writer()?;
-            let (tx, rx) = oneshot::channel();
-            w.do_send(Append { bytes: vec![bytes], ack: Some(tx) });
+            w.do_send(Append { bytes: vec![bytes], acks: vec![tx] });
             return Some(rx);
         }
         if self.aof.outbox.is_empty() {
@@ -68,7 +78,8 @@ impl Keyspace {
             ctx.spawn(actix::fut::ready(()).map(|_, act: &mut Keyspace, _| act.send_outbox()));
         }
         self.aof.outbox.push(bytes);
-        None
+        self.aof.outbox_acks.push(tx);
+        Some(rx)
     }
 
     /// Send what waits in the outbox.
@@ -77,8 +88,9 @@ impl Keyspace {
             return;
         }
         let bytes = std::mem::take(&mut self.aof.outbox);
+        let acks = std::mem::take(&mut self.aof.outbox_acks);
         if let Some(w) = &self.aof.writer {
-            w.do_send(Append { bytes, ack: None });
+            w.do_send(Append { bytes, acks });
         }
     }
 
@@ -90,15 +102,15 @@ impl Keyspace {
 
     /// Keep the propagation feed on while replicas or the AOF need it.
     pub(super) fn refresh_feed(&mut self) {
-        let want = !self.replicas.is_empty() || self.s.aof.mode != AofMode::Off;
-        if want != self.s.feed.enabled {
+        let want = !self.replicas.is_empty() || self.s.persist.aof.mode != AofMode::Off;
+        if want != self.s.prop.feed.enabled {
             set_feed_enabled(&mut self.s, want);
         }
     }
 
     /// Act on what the batch's commands asked of the AOF.
     pub(super) fn aof_requests(&mut self, ctx: &mut Context<Self>) {
-        for req in std::mem::take(&mut self.s.aof.requests) {
+        for req in std::mem::take(&mut self.s.persist.aof.requests) {
             match req {
                 AofRequest::Rewrite => self.start_rewrite(ctx),
                 AofRequest::Fsync(f) => {
@@ -107,26 +119,26 @@ impl Keyspace {
                     }
                 }
                 AofRequest::Enable => {
-                    if self.s.aof.mode != AofMode::Off {
+                    if self.s.persist.aof.mode != AofMode::Off {
                         continue;
                     }
                     if self.aof.run.is_some() {
                         log::warn!("AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now.");
                         self.abort_rewrite();
                     }
-                    if !self.s.aof.shared.last_write_ok.swap(true, Ordering::Relaxed) {
+                    if !self.s.persist.aof.shared.last_write_ok.swap(true, Ordering::Relaxed) {
                         log::warn!("AOF reopen, just ignore the last error.");
                     }
-                    self.s.aof.mode = AofMode::WaitRewrite;
+                    self.s.persist.aof.mode = AofMode::WaitRewrite;
                     self.start_rewrite(ctx);
                 }
                 AofRequest::Disable => {
-                    if self.s.aof.mode == AofMode::Off {
+                    if self.s.persist.aof.mode == AofMode::Off {
                         continue;
                     }
                     self.abort_rewrite();
-                    self.s.aof.mode = AofMode::Off;
-                    self.s.aof.rewrite_scheduled = false;
+                    self.s.persist.aof.mode = AofMode::Off;
+                    self.s.persist.aof.rewrite_scheduled = false;
                     if let Some(w) = self.writer() {
                         w.do_send(StopAppending);
                     }
@@ -142,7 +154,7 @@ impl Keyspace {
         if self.aof.writer.is_none() || self.aof.run.is_some() {
             return;
         }
-        let a = &self.s.aof;
+        let a = &self.s.persist.aof;
         // After repeated failures, retry about once a minute rather than every tick (aofRewriteLimited).
         let hz = self.s.config.hz.max(1) as u64;
         let mut start =
@@ -172,11 +184,11 @@ impl Keyspace {
         }
         // What is already in the feed belongs to the old incr file; the new one starts with a SELECT.
         self.flush_feed(ctx);
-        self.s.feed.db = None;
+        self.s.prop.feed.db = None;
         let Some(w) = self.writer() else { return };
         let id = self.aof.next_id;
         self.aof.next_id += 1;
-        w.send(StartRewrite(self.s.aof.mode))
+        w.send(StartRewrite(self.s.persist.aof.mode))
             .into_actor(self)
             .map(move |res, act, _| {
                 let err = match res {
@@ -200,7 +212,7 @@ impl Keyspace {
             w.do_send(RewriteChunk(head));
         }
         self.aof.run = Some(RewriteRun { id, done: vec![false; self.s.dbs.len()] });
-        let a = &mut self.s.aof;
+        let a = &mut self.s.persist.aof;
         a.rewrite_in_progress = true;
         a.rewrite_scheduled = false;
         a.rewrite_started_ms = clock::system_ms();
@@ -281,7 +293,7 @@ impl Keyspace {
 
     /// Record how a rewrite ended. A failed first rewrite (AOF_WAIT_REWRITE) is tried again from the cron.
     fn rewrite_done(&mut self, ok: bool, err: &str) {
-        let a = &mut self.s.aof;
+        let a = &mut self.s.persist.aof;
         a.rewrite_in_progress = false;
         a.last_rewrite_time_sec = (clock::system_ms() - a.rewrite_started_ms) / 1000;
         a.last_rewrite_ok = ok;
@@ -301,7 +313,7 @@ impl Keyspace {
 
     /// Stop the rewrite in progress, if any (appendonly no, or a newer rewrite replaces it).
     fn abort_rewrite(&mut self) {
-        if self.aof.run.take().is_none() && !self.s.aof.rewrite_in_progress {
+        if self.aof.run.take().is_none() && !self.s.persist.aof.rewrite_in_progress {
             return;
         }
         for db in &mut self.s.dbs {
@@ -310,7 +322,7 @@ impl Keyspace {
         if let Some(w) = self.writer() {
             w.do_send(AbortRewrite);
         }
-        self.s.aof.rewrite_in_progress = false;
+        self.s.persist.aof.rewrite_in_progress = false;
     }
 
     /// DEBUG LOADAOF (its batch stopped right after it): finish a running rewrite, make the AOF durable, read
@@ -323,10 +335,10 @@ impl Keyspace {
         tx: oneshot::Sender<Batch>,
         ctx: &mut Context<Self>,
     ) {
-        self.s.aof.load_pending = false;
+        self.s.persist.aof.load_pending = false;
         self.flush_feed(ctx);
         // A BGREWRITEAOF earlier in the batch starts now, so that it is finished below.
-        if !self.s.aof.requests.is_empty() {
+        if !self.s.persist.aof.requests.is_empty() {
             self.aof_requests(ctx);
         }
         let Some(w) = self.writer() else {
@@ -357,7 +369,7 @@ impl Keyspace {
                 act.rewrite_finished(id, res);
             }
             let res = match loaded {
-                Ok(Ok(files)) if files.is_empty() && act.s.aof.mode == AofMode::Off => {
+                Ok(Ok(files)) if files.is_empty() && act.s.persist.aof.mode == AofMode::Off => {
                     // Redis would exit here (no AOF to load); keep the data and say so instead.
                     Err("The AOF doesn't exist".to_string())
                 }
@@ -365,7 +377,7 @@ impl Keyspace {
                     for db in &mut act.s.dbs {
                         db.clear();
                     }
-                    act.s.touch_db(None);
+                    act.s.clients.touch_db(None);
                     let r = cmd_aof::replay(&mut act.s, &files);
                     if r.is_ok() {
                         log::info!("Append Only File loaded by DEBUG LOADAOF");
@@ -375,7 +387,7 @@ impl Keyspace {
                 Ok(Err(e)) => Err(e),
                 Err(e) => Err(e.to_string()),
             };
-            act.s.dirty = 0;
+            act.s.persist.dirty = 0;
             let mut batch = batch;
             let resp = act.s.clients.get(slot).map(|c| c.resp).unwrap_or(2);
             let mut out = Out::with_buf(std::mem::take(&mut batch.out), resp);

@@ -29,6 +29,9 @@ pub struct Keyspace {
     on_shutdown: Option<oneshot::Sender<()>>,
     /// The AOF writer and the rewrite in progress (aof.rs).
     aof: AofLink,
+    /// In-process clients (client.rs) by the token they picked: (slot, client id). They have no actor to
+    /// tell, so their record is made by their first batch and checked by id before each use.
+    local: HashMap<u64, (usize, u64)>,
     /// The socket clients' links and the listening sockets, for a busy script's hook (busy.rs).
     sockets: SharedSockets,
 }
@@ -55,10 +58,11 @@ impl Keyspace {
             parked: Vec::new(),
             on_shutdown: Some(on_shutdown),
             aof: AofLink::default(),
+            local: HashMap::new(),
             sockets: sockets.clone(),
         };
         k.s.waiting = Some(Box::new(Serve(sockets)));
-        k.s.aof.available = aof.is_some();
+        k.s.persist.aof.available = aof.is_some();
         k.aof.writer = aof;
         k.refresh_feed();
         k
@@ -66,30 +70,30 @@ impl Keyspace {
 
     /// Act on what the last commands asked for: disconnects, shutdown, woken and unblocked clients.
     fn after_batch(&mut self, ctx: &mut Context<Self>) {
-        for slot in std::mem::take(&mut self.s.kill_list) {
+        for slot in std::mem::take(&mut self.s.clients.kill_list) {
             if let Some(c) = self.conns.remove(&slot) {
                 c.kick.do_send(Kick);
             }
             self.parked.retain(|p| p.slot != slot);
             self.forget(slot);
         }
-        for slot in std::mem::take(&mut self.s.new_replicas) {
+        for slot in std::mem::take(&mut self.s.prop.new_replicas) {
             if self.conns.contains_key(&slot) && !self.replicas.contains(&slot) {
                 self.replicas.push(slot);
-                self.s.replicas = self.replicas.len();
+                self.s.prop.replicas = self.replicas.len();
                 crate::commands::set_feed_enabled(&mut self.s, true);
             }
         }
         self.flush_feed(ctx);
-        if !self.s.aof.requests.is_empty() {
+        if !self.s.persist.aof.requests.is_empty() {
             self.aof_requests(ctx);
         }
-        if self.s.shutdown.is_some() {
+        if self.s.server.shutdown.is_some() {
             if let Some(tx) = self.on_shutdown.take() {
                 let _ = tx.send(());
             }
         }
-        for (slot, _) in std::mem::take(&mut self.s.unblock_requests) {
+        for (slot, _) in std::mem::take(&mut self.s.clients.unblock_requests) {
             self.wake(slot, ctx);
         }
         self.serve_ready_keys(ctx);
@@ -97,6 +101,46 @@ impl Keyspace {
             self.start_adopted(ctx);
         }
         self.take_admitted();
+    }
+
+    /// Hand what the last commands propagated to every replica stream and to the AOF. With the AOF on, the
+    /// receiver resolves once the writer has written these bytes (and synced them under appendfsync always).
+    fn flush_feed(&mut self, ctx: &mut Context<Self>) -> Option<oneshot::Receiver<()>> {
+        if self.s.prop.feed.buf.is_empty() {
+            return None;
+        }
+        // The next batch's feed starts with room for about as much (no regrowing from empty each time).
+        let cap = self.s.prop.feed.buf.len().next_power_of_two().min(64 * 1024);
+        let bytes = bytes::Bytes::from(std::mem::replace(&mut self.s.prop.feed.buf, Vec::with_capacity(cap)));
+        for slot in &self.replicas {
+            if let Some(c) = self.conns.get(slot) {
+                c.push.do_send(Push(bytes.clone()));
+            }
+        }
+        self.aof_append(bytes, ctx)
+    }
+
+    /// Send a finished batch back through `tx`: after DEBUG LOADAOF has reloaded the files if the batch ran it,
+    /// and, when it wrote with the AOF on, only once the writer has written its effects (synced them under
+    /// appendfsync always).
+    fn deliver(&mut self, slot: usize, batch: Batch, tx: oneshot::Sender<Batch>, ctx: &mut Context<Self>) {
+        if self.s.persist.aof.load_pending {
+            return self.reload_aof(slot, batch, tx, ctx);
+        }
+        match self.flush_feed(ctx) {
+            Some(ack) => {
+                ctx.spawn(
+                    async move {
+                        let _ = ack.await;
+                        let _ = tx.send(batch);
+                    }
+                    .into_actor(self),
+                );
+            }
+            None => {
+                let _ = tx.send(batch);
+            }
+        }
     }
 
     /// Keep the handles of the connections admitted (by `Join` or a busy script's hook).
@@ -128,45 +172,6 @@ impl Keyspace {
         }
     }
 
-    /// Hand what the last commands propagated to every replica stream and to the AOF. Under appendfsync
-    /// always, the receiver resolves once the AOF has these bytes on disk.
-    fn flush_feed(&mut self, ctx: &mut Context<Self>) -> Option<oneshot::Receiver<()>> {
-        if self.s.feed.buf.is_empty() {
-            return None;
-        }
-        // The next batch's feed starts with room for about as much (no regrowing from empty each time).
-        let cap = self.s.feed.buf.len().next_power_of_two().min(64 * 1024);
-        let bytes = bytes::Bytes::from(std::mem::replace(&mut self.s.feed.buf, Vec::with_capacity(cap)));
-        for slot in &self.replicas {
-            if let Some(c) = self.conns.get(slot) {
-                c.push.do_send(Push(bytes.clone()));
-            }
-        }
-        self.aof_append(bytes, ctx)
-    }
-
-    /// Send a finished batch back through `tx`: after DEBUG LOADAOF has reloaded the files if the batch ran it,
-    /// and under appendfsync always only once its effects are on disk.
-    fn deliver(&mut self, slot: usize, batch: Batch, tx: oneshot::Sender<Batch>, ctx: &mut Context<Self>) {
-        if self.s.aof.load_pending {
-            return self.reload_aof(slot, batch, tx, ctx);
-        }
-        match self.flush_feed(ctx) {
-            Some(ack) => {
-                ctx.spawn(
-                    async move {
-                        let _ = ack.await;
-                        let _ = tx.send(batch);
-                    }
-                    .into_actor(self),
-                );
-            }
-            None => {
-                let _ = tx.send(batch);
-            }
-        }
-    }
-
     /// The batch a connection left on its link.
     fn take_handed(&mut self, slot: usize) -> Handed {
         let sockets = self.sockets.borrow();
@@ -189,18 +194,18 @@ impl Keyspace {
         self.sockets.borrow_mut().links.remove(slot);
         if let Some(i) = self.replicas.iter().position(|&r| r == slot) {
             self.replicas.remove(i);
-            self.s.replicas = self.replicas.len();
+            self.s.prop.replicas = self.replicas.len();
             self.refresh_feed();
         }
     }
 
     /// Give clients blocked on written keys another try, first come first served.
     fn serve_ready_keys(&mut self, ctx: &mut Context<Self>) {
-        while !self.s.ready_keys.is_empty() {
-            let mut ready = std::mem::take(&mut self.s.ready_keys);
+        while !self.s.clients.ready_keys.is_empty() {
+            let mut ready = std::mem::take(&mut self.s.clients.ready_keys);
             ready.dedup();
             for key in ready {
-                let waiters: Vec<usize> = match self.s.blocked_on.get(&key) {
+                let waiters: Vec<usize> = match self.s.clients.blocked_on.get(&key) {
                     Some(q) => q.iter().copied().collect(),
                     None => continue,
                 };
@@ -304,38 +309,6 @@ impl Actor for Keyspace {
     type Context = Context<Self>;
 }
 
-/// A new client (in-process; socket connections `Join`): returns its slot, or Err with the reply to send
-/// before closing (maxclients).
-#[derive(Message)]
-#[rtype(result = "Result<usize, String>")]
-pub struct Register {
-    pub addr: String,
-    pub laddr: String,
-    pub conn: Option<Handles>,
-    pub unix: bool,
-}
-
-impl Handler<Register> for Keyspace {
-    type Result = Result<usize, String>;
-
-    fn handle(&mut self, msg: Register, _: &mut Self::Context) -> Self::Result {
-        let sockets = self.conns.len() as u64;
-        if msg.conn.is_some() && sockets >= self.s.config.maxclients {
-            self.s.stats.rejected_connections += 1;
-            return Err("ERR max number of clients reached".into());
-        }
-        let slot = self.s.add_client(msg.addr, msg.laddr);
-        let c = &mut self.s.clients[slot];
-        c.local = msg.conn.is_none();
-        c.unix_socket = msg.unix;
-        c.fd = if c.local { -1 } else { 7 + slot as i64 };
-        if let Some(conn) = msg.conn {
-            self.conns.insert(slot, conn);
-        }
-        Ok(slot)
-    }
-}
-
 /// A socket connection asks to be admitted; its registration waits on its link in the lobby (busy.rs).
 /// Returns its slot, or Err with the reply to send before closing (maxclients).
 #[derive(Message)]
@@ -352,6 +325,24 @@ impl Handler<Join> for Keyspace {
         self.take_admitted();
         // None: the connection went away before it was admitted.
         msg.link.lock().joined.take().unwrap_or_else(|| Err("ERR closed".into()))
+    }
+}
+
+impl Keyspace {
+    /// The slot of the in-process client `token`, registering it if this is its first batch. In-process
+    /// clients are never refused: maxclients counts sockets.
+    fn local_slot(&mut self, token: u64) -> usize {
+        if let Some(&(slot, id)) = self.local.get(&token) {
+            if self.s.clients.get(slot).is_some_and(|c| c.id == id) {
+                return slot;
+            }
+        }
+        let slot = self.s.add_client("in-process".into(), String::new());
+        let c = &mut self.s.clients[slot];
+        c.local = true;
+        c.fd = -1;
+        self.local.insert(token, (slot, c.id));
+        slot
     }
 }
 
@@ -410,13 +401,19 @@ impl Handler<Exec> for Keyspace {
                 Handed::Back(b) => return ExecReply::Done(b),
             },
         };
-        let slot = msg.slot;
-        // A connection has at most one batch in flight, so nothing of this client can be parked now.
+        self.run_batch(msg.slot, batch, ctx)
+    }
+}
+
+impl Keyspace {
+    /// Execute a client's batch and act on its side effects; the batch now or where it will arrive.
+    fn run_batch(&mut self, slot: usize, batch: Batch, ctx: &mut Context<Self>) -> ExecReply {
+        // A client has at most one batch in flight, so nothing of this client can be parked now.
         let reply = match self.execute(slot, batch, ctx) {
-            // The common case: reply at once (the feed goes out in after_batch).
+            // The common case: reply at once (the feed goes out to replicas in after_batch). A batch that wrote
+            // waits for the AOF writer's write() first (see aof_append).
             Outcome::Ready(batch)
-                if !self.s.aof.load_pending
-                    && (self.s.feed.buf.is_empty() || self.s.aof.fsync != crate::commands::aof::Fsync::Always) =>
+                if !self.s.persist.aof.load_pending && (self.s.prop.feed.buf.is_empty() || !self.aof_appending()) =>
             {
                 ExecReply::Done(batch)
             }
@@ -433,10 +430,67 @@ impl Handler<Exec> for Keyspace {
         };
         self.after_batch(ctx);
         // CLIENT UNPAUSE (or a pause that just ended) releases the batches it held.
-        if self.s.pause.is_none() && !self.parked.is_empty() {
+        if self.s.server.pause.is_none() && !self.parked.is_empty() {
             self.resume_paused(ctx);
         }
         reply
+    }
+}
+
+/// Run a batch for an in-process client (client.rs), named by the token it picked: its first batch registers
+/// it, so a new client costs no round trip of its own. The batch comes back through `tx` (sent with
+/// `do_send`), so a caller that stops waiting leaves the reply for the client's next command to collect.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ExecLocal {
+    pub token: u64,
+    pub batch: Batch,
+    pub tx: oneshot::Sender<Batch>,
+}
+
+impl Handler<ExecLocal> for Keyspace {
+    type Result = ();
+
+    fn handle(&mut self, msg: ExecLocal, ctx: &mut Self::Context) {
+        let slot = self.local_slot(msg.token);
+        match self.run_batch(slot, msg.batch, ctx) {
+            ExecReply::Done(b) => {
+                let _ = msg.tx.send(b);
+            }
+            // Blocked, paused or waiting for fsync: pass the batch on when it is done.
+            ExecReply::Later(rx) => {
+                let tx = msg.tx;
+                ctx.spawn(
+                    async move {
+                        if let Ok(b) = rx.await {
+                            let _ = tx.send(b);
+                        }
+                    }
+                    .into_actor(self),
+                );
+            }
+        }
+    }
+}
+
+/// An in-process client was dropped, or closed by QUIT: forget its record (its next batch, if any, makes a
+/// new one).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ForgetLocal {
+    pub token: u64,
+}
+
+impl Handler<ForgetLocal> for Keyspace {
+    type Result = ();
+
+    fn handle(&mut self, msg: ForgetLocal, _: &mut Self::Context) {
+        if let Some((slot, id)) = self.local.remove(&msg.token) {
+            if self.s.clients.get(slot).is_some_and(|c| c.id == id) {
+                self.forget(slot);
+                self.parked.retain(|p| p.slot != slot);
+            }
+        }
     }
 }
 
@@ -449,12 +503,12 @@ impl Handler<Tick> for Keyspace {
         let s = &mut self.s;
         // Memory peak and ops/sec samples for INFO.
         let used = s.used_memory();
-        if used > s.peak_memory {
-            s.peak_memory = used;
+        if used > s.stats.peak_memory {
+            s.stats.peak_memory = used;
         }
-        s.ops_samples.push((now, s.stats.commands_processed));
-        if s.ops_samples.len() > 16 {
-            s.ops_samples.remove(0);
+        s.stats.ops_samples.push((now, s.stats.commands_processed));
+        if s.stats.ops_samples.len() > 16 {
+            s.stats.ops_samples.remove(0);
         }
         // About once a second, let the allocator give freed pages back (the Keyspace thread frees most).
         let hz = s.config.hz.max(1) as u64;
@@ -465,20 +519,20 @@ impl Handler<Tick> for Keyspace {
         // Idle clients past `timeout` are disconnected (Redis's clientsCronHandleTimeout).
         if s.config.timeout > 0 {
             let limit = s.config.timeout as i64 * 1000;
-            for (slot, c) in s.clients.iter() {
+            for (slot, c) in s.clients.slab.iter() {
                 if !c.local && !c.replica && c.blocked.is_none() && now - c.last_interaction_ms > limit {
-                    s.kill_list.push(slot);
+                    s.clients.kill_list.push(slot);
                 }
             }
         }
-        if let Some(p) = s.pause {
+        if let Some(p) = s.server.pause {
             if p.until_ms <= now {
-                s.pause = None;
+                s.server.pause = None;
             }
         }
-        s.blocked_clients = s.clients.iter().filter(|(_, c)| c.blocked.is_some()).count();
+        s.clients.blocked_count = s.clients.iter().filter(|(_, c)| c.blocked.is_some()).count();
         if !self.parked.is_empty() {
-            if self.s.pause.is_none() {
+            if self.s.server.pause.is_none() {
                 self.resume_paused(ctx);
             }
             self.expire_blocked(ctx);
@@ -512,7 +566,7 @@ impl Handler<ActiveExpire> for Keyspace {
 
     fn handle(&mut self, msg: ActiveExpire, ctx: &mut Self::Context) -> ExpireReport {
         let mut rep = ExpireReport::default();
-        if !self.s.active_expire {
+        if !self.s.server.active_expire {
             return rep;
         }
         clock::refresh();
@@ -535,7 +589,7 @@ impl Handler<ActiveExpire> for Keyspace {
             }
         }
         rep.elapsed_us = start.elapsed().as_micros() as u64;
-        if self.s.expire_logging {
+        if self.s.prop.expire_logging {
             self.s.drain_expired();
             self.flush_feed(ctx);
         }
@@ -563,20 +617,5 @@ impl Handler<Shutdown> for Keyspace {
         self.sockets.borrow_mut().adopted.clear();
         self.parked.clear();
         ctx.stop();
-    }
-}
-
-/// Read something from the state (embedding API, tests).
-pub struct Inspect<R: 'static, F: FnOnce(&mut State) -> R + Send + 'static>(pub F, pub std::marker::PhantomData<R>);
-
-impl<R: Send + 'static, F: FnOnce(&mut State) -> R + Send + 'static> Message for Inspect<R, F> {
-    type Result = R;
-}
-
-impl<R: Send + 'static, F: FnOnce(&mut State) -> R + Send + 'static> Handler<Inspect<R, F>> for Keyspace {
-    type Result = MessageResult<Inspect<R, F>>;
-
-    fn handle(&mut self, msg: Inspect<R, F>, _: &mut Self::Context) -> Self::Result {
-        MessageResult((msg.0)(&mut self.s))
     }
 }

@@ -1,0 +1,381 @@
+//! DEBUG and its subcommands (commands layer, applied by the Keyspace actor): digests, RELOAD, PROTOCOL,
+//! OBJECT and the switches the Redis test suite flips.
+
+use super::connection::help;
+use super::spec::*;
+use super::Ctx;
+use crate::error::CmdError;
+use crate::types::clock;
+use crate::types::value::Value;
+
+/// DEBUG, as Redis 7.0's command table declares it.
+#[rustfmt::skip]
+pub const SPECS: &[CommandSpec] = &family("server", [
+    cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, debug).doc("1.0.0", "Depends on subcommand.", "A container for debugging commands."),
+]);
+
+/// A 20-byte digest of a value, as Redis's DEBUG DIGEST-VALUE: ordered types mix their elements in order,
+/// unordered ones XOR per-element digests so that iteration order does not matter.
+fn value_digest(v: &Value) -> [u8; 20] {
+    let mut d = [0u8; 20];
+    let xor_in = |d: &mut [u8; 20], parts: &[&[u8]]| {
+        let mut e = [0u8; 20];
+        for p in parts {
+            mix_digest(&mut e, p);
+        }
+        for (a, b) in d.iter_mut().zip(e) {
+            *a ^= b;
+        }
+    };
+    match v {
+        Value::List(l) => {
+            mix_digest(&mut d, b"list");
+            for item in l.iter() {
+                // Chain: each element's digest depends on the ones before it.
+                let prev = d;
+                mix_digest(&mut d, &prev);
+                mix_digest(&mut d, item);
+            }
+        }
+        Value::Set(st) => {
+            mix_digest(&mut d, b"set");
+            for m in st.members() {
+                m.with_bytes(|m| xor_in(&mut d, &[m]));
+            }
+        }
+        Value::Hash(h) => {
+            mix_digest(&mut d, b"hash");
+            for (f, x) in h.iter() {
+                xor_in(&mut d, &[f, x]);
+            }
+        }
+        Value::ZSet(z) => {
+            mix_digest(&mut d, b"zset");
+            for (m, sc) in z.iter() {
+                xor_in(&mut d, &[m, crate::types::num::format_double(sc).as_bytes()]);
+            }
+        }
+        Value::Stream(st) => {
+            // Ordered like a list: every entry's id and fields in turn, then the last generated id.
+            mix_digest(&mut d, b"stream");
+            for e in st.iter() {
+                let prev = d;
+                mix_digest(&mut d, &prev);
+                mix_digest(&mut d, e.id.to_string().as_bytes());
+                for x in e.elements() {
+                    mix_digest(&mut d, x);
+                }
+            }
+            mix_digest(&mut d, st.last_id.to_string().as_bytes());
+        }
+        _ => mix_digest(&mut d, &v.to_vec().unwrap_or_default()),
+    }
+    d
+}
+
+fn mix_digest(d: &mut [u8; 20], data: &[u8]) {
+    use std::hash::{BuildHasher, Hasher};
+    for (round, chunk) in d.chunks_mut(8).enumerate() {
+        let mut h = foldhash::fast::FixedState::with_seed(0x5eed + round as u64).build_hasher();
+        h.write(data);
+        let x = h.finish().to_le_bytes();
+        for (a, b) in chunk.iter_mut().zip(x) {
+            *a ^= b;
+        }
+    }
+}
+
+fn hex(d: &[u8]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Redis's refusal of DEBUG when `enable-debug-command` does not allow this client.
+const DEBUG_REFUSED: CmdError = CmdError::new(
+    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it \
+     from a local connection, otherwise you need to set this option in the configuration file, and then restart \
+     the server.",
+);
+
+/// `enable-debug-command`: "yes" allows DEBUG, "local" only from a local connection (a Unix socket, the
+/// peer 127.0.0.1 or ::1 exactly, as Redis's islocalClient, or an in-process client), "no" (Redis 7.0's
+/// default) never. Checked before authentication, as Redis's processCommand does.
+pub(crate) fn debug_refusal(s: &super::State, client: &super::Client) -> Option<CmdError> {
+    let local = || {
+        let ip = client.addr.rsplit_once(':').map(|(ip, _)| ip).unwrap_or(&client.addr);
+        client.unix_socket || client.local || ip == "127.0.0.1" || ip == "[::1]"
+    };
+    match s.config.enable_debug_command.as_str() {
+        "yes" => None,
+        "local" if local() => None,
+        _ => Some(DEBUG_REFUSED),
+    }
+}
+
+fn debug(cx: &mut Ctx<'_>) -> CmdResult {
+    let sub = String::from_utf8_lossy(cx.arg(1)).to_ascii_lowercase();
+    match sub.as_str() {
+        "help" => help(
+            cx,
+            "DEBUG",
+            &[
+                "DIGEST",
+                "    Output a hex signature representing the current DB content.",
+                "DIGEST-VALUE <key> [<key> ...]",
+                "    Output a hex signature of the values of all the specified keys.",
+                "OBJECT <key>",
+                "    Show low level info about the `key` and associated value.",
+                "RELOAD",
+                "    Save the dataset and load it back (in memory until snapshots are written to disk).",
+                "PROTOCOL <type>",
+                "    Reply with a test value of the specified type.",
+                "SET-ACTIVE-EXPIRE <0|1>",
+                "    Setting it to 0 disables expiring keys in background when they are not accessed.",
+                "SLEEP <seconds>",
+                "    Stop the server for <seconds>. Decimals allowed.",
+                "LOG <message>",
+                "    Write <message> to the server log.",
+                "CHANGE-REPL-ID",
+                "    Change the replication IDs of the instance.",
+            ],
+        ),
+        "sleep" if cx.argc() == 3 => {
+            let secs = cx.float_arg(2)?;
+            // DEBUG SLEEP deliberately stalls the server, as in Redis: tests use it to simulate slow commands.
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs.max(0.0)));
+            cx.out.ok();
+            Ok(())
+        }
+        "set-active-expire" if cx.argc() == 3 => {
+            cx.s.server.active_expire = cx.int_arg(2)? != 0;
+            cx.out.ok();
+            Ok(())
+        }
+        "set-disable-deny-scripts" if cx.argc() == 3 => {
+            cx.s.scripts.disable_deny = cx.int_arg(2)? != 0;
+            cx.out.ok();
+            Ok(())
+        }
+        "log" if cx.argc() == 3 => {
+            log::warn!("DEBUG LOG: {}", String::from_utf8_lossy(cx.arg(2)));
+            cx.out.ok();
+            Ok(())
+        }
+        "change-repl-id" | "quicklist-packed-threshold" | "set-skip-checksum-validation" | "replybuffer" => {
+            cx.out.ok();
+            Ok(())
+        }
+        "object" if cx.argc() == 3 => {
+            let key = cx.arg(2);
+            let (db, out) = cx.db_out();
+            let Some(e) = db.peek_stored(key) else { return Err(CmdError::NO_KEY) };
+            let ser = e.value.str_len();
+            let line = format!(
+                "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+                e as *const _,
+                e.value.encoding(),
+                ser.max(1),
+                e.lru(),
+                crate::types::db::idle_seconds(e.lru())
+            );
+            out.simple(&line);
+            Ok(())
+        }
+        "digest" if cx.argc() == 2 => {
+            let mut total = [0u8; 20];
+            for db in &cx.s.dbs {
+                db.for_each(|e, expire_at| {
+                    let mut d = value_digest(&e.value);
+                    mix_digest(&mut d, &e.key);
+                    if expire_at != 0 {
+                        mix_digest(&mut d, b"!!expire!!");
+                    }
+                    for (a, b) in total.iter_mut().zip(d) {
+                        *a ^= b;
+                    }
+                });
+            }
+            cx.out.simple(&hex(&total));
+            Ok(())
+        }
+        "digest-value" => {
+            let keys: Vec<&[u8]> = cx.argv.iter().skip(2).collect();
+            cx.out.array(keys.len());
+            for k in keys {
+                let d = cx.s.dbs[cx.db].peek(k).map(|e| value_digest(&e.value)).unwrap_or([0; 20]);
+                cx.out.simple(&hex(&d));
+            }
+            Ok(())
+        }
+        "protocol" if cx.argc() == 3 => debug_protocol(cx),
+        "reload" => debug_reload(cx),
+        // ferrodis only: a handler panic on purpose, to prove it is caught (answered -ERR internal error).
+        "rust-panic" if cx.argc() == 2 => panic!("DEBUG RUST-PANIC"),
+        "loadaof" => super::aof::debug_loadaof(cx),
+        "jmap" => Err(CmdError::msg(format!(
+            "ERR DEBUG {} is not supported until persistence is available",
+            sub.to_uppercase()
+        ))),
+        _ => Err(CmdError::unknown_subcommand("debug", cx.arg(1))),
+    }
+}
+
+/// DEBUG RELOAD: until snapshots are written to disk, every key is serialized with the DUMP codec and loaded
+/// back in memory, which is what the command checks: values survive a save/load cycle and get the encoding
+/// a loader picks afresh. TTLs are kept, keys already expired are not loaded, access data starts anew.
+fn debug_reload(cx: &mut Ctx<'_>) -> CmdResult {
+    use crate::persist::dump::{dump_value, restore_value};
+    let now = clock::now_ms();
+    let enc = cx.s.enc;
+    for db in cx.s.dbs.iter_mut() {
+        let mut saved: Vec<(Vec<u8>, Vec<u8>, i64)> = Vec::with_capacity(db.len());
+        db.for_each(|e, expire_at| saved.push((e.key.to_vec(), dump_value(&e.value), expire_at)));
+        db.clear();
+        for (key, payload, expire_at) in saved {
+            if expire_at != 0 && expire_at < now {
+                continue;
+            }
+            let value =
+                restore_value(&payload, &enc).map_err(|_| CmdError::new("ERR Error trying to load the RDB dump"))?;
+            db.set(&key, value, false);
+            if expire_at != 0 {
+                db.set_expire(&key, expire_at);
+            }
+        }
+    }
+    cx.out.ok();
+    Ok(())
+}
+
+fn debug_protocol(cx: &mut Ctx<'_>) -> CmdResult {
+    let t = String::from_utf8_lossy(cx.arg(2)).to_ascii_lowercase();
+    let out = &mut *cx.out;
+    match t.as_str() {
+        "string" => out.bulk(b"Hello World"),
+        "integer" => out.int(12345),
+        // Redis's fixed test value (not pi).
+        #[allow(clippy::approx_constant)]
+        "double" => out.double(3.141),
+        "bignum" => out.big_number("1234567999999999999999999999999999999"),
+        "null" => out.nil(),
+        "array" => {
+            out.array(3);
+            for i in 0..3 {
+                out.int(i);
+            }
+        }
+        "set" => {
+            out.set(3);
+            for i in 0..3 {
+                out.int(i);
+            }
+        }
+        "map" => {
+            out.map(3);
+            for i in 0..3 {
+                out.int(i);
+                out.boolean(i == 1);
+            }
+        }
+        "attrib" => {
+            if out.resp >= 3 {
+                out.attribute(1);
+                out.bulk(b"key-popularity");
+                out.array(2);
+                out.bulk(b"key:123");
+                out.int(90);
+            }
+            out.bulk(b"Some real reply following the attribute");
+        }
+        "push" => {
+            if out.resp < 3 {
+                return Err(CmdError::new("ERR RESP2 is not supported by this command"));
+            }
+            out.push(2);
+            out.bulk(b"server-cpu-usage");
+            out.int(42);
+            out.bulk(b"Some real reply following the push reply");
+        }
+        "true" => out.boolean(true),
+        "false" => out.boolean(false),
+        "verbatim" => out.verbatim("txt", b"This is a verbatim\nstring"),
+        _ => {
+            return Err(CmdError::new(
+                "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
+            ))
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::testutil::{bulk, bulks, int, new, ok, run, run_raw, simple};
+
+    #[test]
+    fn enable_debug_command_yes_local_no() {
+        let mut t = new();
+        let refused = format!("-{}\r\n", super::DEBUG_REFUSED.0);
+        // Redis 7.0's default: refused, with its text, after the arity check.
+        assert_eq!(crate::config::Config::default().enable_debug_command, "no");
+        t.s.config.enable_debug_command = "no".into();
+        assert_eq!(run_raw(&mut t, &["debug", "sleep", "0"]), refused);
+        assert_eq!(run_raw(&mut t, &["debug"]), "-ERR wrong number of arguments for 'debug' command\r\n");
+        t.s.config.enable_debug_command = "local".into();
+        assert_eq!(run_raw(&mut t, &["debug", "sleep", "0"]), "+OK\r\n");
+        for (addr, ok) in
+            [("127.0.0.2:5", false), ("10.1.2.3:5", false), ("[::1]:5", true), ("[::ffff:127.0.0.1]:5", false)]
+        {
+            t.s.clients[t.me].addr = addr.into();
+            assert_eq!(run_raw(&mut t, &["debug", "sleep", "0"]) == "+OK\r\n", ok, "{addr}");
+        }
+        t.s.clients[t.me].unix_socket = true;
+        assert_eq!(run_raw(&mut t, &["debug", "sleep", "0"]), "+OK\r\n");
+        // Inside MULTI the refusal poisons the transaction, as any rejected command.
+        t.s.config.enable_debug_command = "no".into();
+        run_raw(&mut t, &["multi"]);
+        assert_eq!(run_raw(&mut t, &["debug", "sleep", "0"]), refused);
+        assert_eq!(run_raw(&mut t, &["exec"]), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+    }
+
+    #[test]
+    fn config_set_bind_refuses_addresses_it_cannot_bind() {
+        let mut t = new();
+        let failed =
+            "-ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.\r\n";
+        let before = run_raw(&mut t, &["config", "get", "bind"]);
+        for bad in ["999.1.1.1", "10.255.255.1", "127.0.0.1 127.0.0.1", "* 127.0.0.1"] {
+            assert_eq!(run_raw(&mut t, &["config", "set", "bind", bad]), failed, "{bad}");
+            assert_eq!(run_raw(&mut t, &["config", "get", "bind"]), before);
+        }
+        for good in ["-10.255.255.1 127.0.0.1", "localhost", "127.0.0.1"] {
+            assert_eq!(run_raw(&mut t, &["config", "set", "bind", good]), "+OK\r\n", "{good}");
+        }
+        assert_eq!(run_raw(&mut t, &["config", "get", "bind"]), "*2\r\n$4\r\nbind\r\n$9\r\n127.0.0.1\r\n");
+    }
+
+    #[test]
+    fn debug_protocol_and_digest() {
+        let mut t = new();
+        assert_eq!(run(&mut t, &["debug", "digest"]), simple("0000000000000000000000000000000000000000"));
+        t.s.dbs[0].set(b"a", crate::types::value::Value::Int(1), false);
+        assert_ne!(run(&mut t, &["debug", "digest"]), simple("0000000000000000000000000000000000000000"));
+        assert_eq!(run(&mut t, &["debug", "protocol", "bignum"]), bulk("1234567999999999999999999999999999999"));
+    }
+
+    #[test]
+    fn debug_reload_keeps_values_and_ttls() {
+        let mut t = new();
+        run(&mut t, &["set", "s", "v"]);
+        run(&mut t, &["rpush", "l", "a", "b"]);
+        run(&mut t, &["sadd", "st", "1", "2"]);
+        run(&mut t, &["hset", "h", "f", "v"]);
+        run(&mut t, &["set", "t", "x", "ex", "100"]);
+        let before = run(&mut t, &["debug", "digest"]);
+        assert_eq!(run(&mut t, &["debug", "reload"]), ok());
+        assert_eq!(run(&mut t, &["debug", "digest"]), before);
+        assert_eq!(run(&mut t, &["lrange", "l", "0", "-1"]), bulks(&["a", "b"]));
+        assert_eq!(run(&mut t, &["object", "encoding", "st"]), bulk("intset"));
+        assert!(run_raw(&mut t, &["ttl", "t"]).starts_with(":"));
+        assert_ne!(run(&mut t, &["ttl", "t"]), int(-1));
+    }
+}
