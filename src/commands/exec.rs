@@ -309,6 +309,8 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
     };
     client.last_interaction_ms = now;
     client.qbuf = batch.input.len();
+    // A connection sends its next batch only once the last one's replies are written: nothing is pending now.
+    client.obuf = 0;
     // client-output-buffer-limit: replies pile up here until the connection writes them, so a client that
     // pipelines big reads without reading its replies is closed here as soon as they pass the limit, as Redis
     // closes it once its reply list does (in-process clients have no socket buffer to limit).
