@@ -2,37 +2,7 @@ use super::*;
 use crate::commands::testutil::{arr, bulk, decode, err, int, ints, new, run, run_raw, T};
 use crate::types::clock;
 
-const NIL: &str = "$-1\r\n";
-const T0: i64 = 1_700_000_000_000;
-
-/// Run with binary arguments; the reply as bytes.
-fn runb(t: &mut T, args: &[&[u8]]) -> Vec<u8> {
-    crate::commands::run_args(&mut t.s, t.me, args)
-}
-
-/// The raw stored bytes of a key.
-fn raw(t: &mut T, key: &str) -> Vec<u8> {
-    t.s.dbs[0].peek(key.as_bytes()).unwrap().value.to_vec().unwrap()
-}
-
-fn enc(t: &mut T, key: &str) -> &'static str {
-    t.s.dbs[0].peek(key.as_bytes()).unwrap().value.encoding()
-}
-
-fn exists(t: &mut T, key: &str) -> bool {
-    t.s.dbs[0].contains(key.as_bytes())
-}
-
-/// Absolute expiry of a key (0: none); panics if the key is missing.
-fn expiry(t: &mut T, key: &str) -> i64 {
-    t.s.dbs[0].expire_at(key.as_bytes()).unwrap()
-}
-
-/// A test with the clock frozen at T0.
-fn frozen() -> T {
-    clock::set_mock(T0);
-    new()
-}
+use crate::commands::testutil::{enc, exists, expiry, frozen, raw, runb, NIL, T0};
 
 fn bits(s: &str) -> Vec<u8> {
     s.as_bytes().chunks(8).map(|c| c.iter().fold(0u8, |acc, b| (acc << 1) | (b - b'0'))).collect()

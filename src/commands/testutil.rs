@@ -88,3 +88,39 @@ pub fn ints(items: &[i64]) -> Frame {
 pub fn map(pairs: Vec<(Frame, Frame)>) -> Frame {
     Frame::Map(pairs)
 }
+
+/// A nil bulk reply, exactly.
+pub const NIL: &str = "$-1\r\n";
+/// The frozen clock's time in `frozen()` tests.
+pub const T0: i64 = 1_700_000_000_000;
+
+/// Run with binary arguments; the reply as bytes.
+pub fn runb(t: &mut T, args: &[&[u8]]) -> Vec<u8> {
+    crate::commands::run_args(&mut t.s, t.me, args)
+}
+
+/// The raw stored bytes of a key.
+pub fn raw(t: &mut T, key: &str) -> Vec<u8> {
+    t.s.dbs[0].peek(key.as_bytes()).unwrap().value.to_vec().unwrap()
+}
+
+/// A key's encoding name.
+pub fn enc(t: &mut T, key: &str) -> &'static str {
+    t.s.dbs[0].peek(key.as_bytes()).unwrap().value.encoding()
+}
+
+/// Is the key there?
+pub fn exists(t: &mut T, key: &str) -> bool {
+    t.s.dbs[0].contains(key.as_bytes())
+}
+
+/// Absolute expiry of a key (0: none); panics if the key is missing.
+pub fn expiry(t: &mut T, key: &str) -> i64 {
+    t.s.dbs[0].expire_at(key.as_bytes()).unwrap()
+}
+
+/// A test with the clock frozen at T0.
+pub fn frozen() -> T {
+    crate::types::clock::set_mock(T0);
+    new()
+}
