@@ -11,6 +11,7 @@ use crate::error::CmdError;
 use crate::resp::encode::Out;
 use crate::types::clock;
 use crate::types::db::Db;
+use crate::types::value::Value;
 use std::backtrace::Backtrace;
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
@@ -37,6 +38,16 @@ impl<'a> Ctx<'a> {
     #[inline]
     pub fn argc(&self) -> usize {
         self.argv.len()
+    }
+
+    /// Argument `i` as a string value to store: a big argument the connection read into a buffer of its own
+    /// is taken without a copy.
+    #[inline]
+    pub fn string_arg(&self, i: usize) -> Value {
+        match self.argv.shared(i) {
+            Some(b) => Value::string_shared(b),
+            None => Value::string(self.argv.get(i)),
+        }
     }
 
     /// The selected database.
@@ -268,6 +279,8 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
     }
     st.usec += us;
     s.stats.commands_processed += 1;
+    // As Redis's call(): the peak after each command, while its arguments are still held (a big SET's).
+    s.stats.peak_memory = s.stats.peak_memory.max(crate::alloc::used_memory());
     if let Err(err) = res {
         out.buf.truncate(mark);
         s.stats.cmd_stats[spec.id].failed += 1;

@@ -218,6 +218,7 @@ fn set_generic(cx: &mut Ctx<'_>, flags: u32, expire: Option<usize>, val_at: usiz
     };
     let key = cx.arg(1);
     let val = cx.arg(val_at);
+    let value = cx.string_arg(val_at);
     let (db, out) = cx.db_out();
     let found = if flags & GET != 0 {
         match db.get(key) {
@@ -244,7 +245,7 @@ fn set_generic(cx: &mut Ctx<'_>, flags: u32, expire: Option<usize>, val_at: usiz
         return Ok(());
     }
     // With an expire the TTL is replaced just below: keeping it saves dropping and re-adding the index entry.
-    db.set(key, Value::string(val), flags & KEEPTTL != 0 || at.is_some());
+    db.set(key, value, flags & KEEPTTL != 0 || at.is_some());
     if let Some(at) = at {
         db.set_expire(key, at);
     }
@@ -319,13 +320,13 @@ fn getdel(cx: &mut Ctx<'_>) -> CmdResult {
 /// GETSET key value
 fn getset(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
-    let val = cx.arg(2);
+    let value = cx.string_arg(2);
     let (db, out) = cx.db_out();
     match db.get(key) {
         Some(e) => reply_str(out, &e.value)?,
         None => out.nil(),
     }
-    db.set(key, Value::string(val), false);
+    db.set(key, value, false);
     cx.modified(key);
     Ok(())
 }
@@ -369,7 +370,8 @@ fn mset_generic(cx: &mut Ctx<'_>, nx: bool) -> CmdResult {
     }
     for i in (1..argv.len()).step_by(2) {
         let key = argv.get(i);
-        cx.db().set(key, Value::string(argv.get(i + 1)), false);
+        let value = cx.string_arg(i + 1);
+        cx.db().set(key, value, false);
         cx.modified(key);
     }
     if nx {
