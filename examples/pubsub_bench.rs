@@ -744,6 +744,7 @@ fn worker(shared: Arc<Shared>, t: usize) -> ThreadStats {
     });
     // Tasks still waiting (a subscriber that missed an end marker) are dropped with the LocalSet.
     drop(local);
+    // Bound first: the RefMut temporary must end before `stats` does.
     let out = std::mem::take(&mut *stats.borrow_mut());
     out
 }
