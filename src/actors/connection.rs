@@ -5,15 +5,16 @@
 
 use super::busy::{CloseOnDrop, Joining, Link, Lobby};
 use super::keyspace::{Exec, ExecReply, Join, Keyspace, Unregister};
-use crate::commands::{parse_batch, Batch, Knobs, BATCH_BYTES, OBUF_NORMAL, OBUF_REPLICA};
+use crate::commands::{parse_batch, Batch, Knobs, BATCH_BYTES, OBUF_NORMAL};
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::future::Future;
+use std::io::IoSlice;
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -31,10 +32,15 @@ const KEEP_BUF: usize = 64 * 1024;
 #[rtype(result = "()")]
 pub struct Kick;
 
-/// Bytes to write to the client outside any reply (the replication stream; later pub/sub messages).
+/// Bytes to write to the client outside any reply: a piece of the replication stream, or the pub/sub
+/// messages one Keyspace batch delivered to this subscriber (frames shared with the other subscribers).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Push(pub bytes::Bytes);
+pub struct Push {
+    pub frames: Vec<Bytes>,
+    /// The client's client-output-buffer-limit class (`OBUF_REPLICA`, `OBUF_PUBSUB`, ...).
+    pub class: usize,
+}
 
 /// A client socket of either family.
 pub enum Stream {
@@ -88,12 +94,13 @@ pub struct Connection {
     slot: Rc<Cell<Option<usize>>>,
     /// A reply to send instead of serving (protected mode).
     refuse: Option<String>,
-    /// Pushed bytes go through here to the serving future, which owns the socket.
-    push_tx: tokio::sync::mpsc::UnboundedSender<bytes::Bytes>,
-    push_rx: Option<tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>>,
+    /// Pushed frames go through here to the serving future, which owns the socket.
+    push_tx: tokio::sync::mpsc::UnboundedSender<Vec<Bytes>>,
+    push_rx: Option<tokio::sync::mpsc::UnboundedReceiver<Vec<Bytes>>>,
     /// Pushed bytes not written yet (the serving future subtracts what it writes): the output buffer that
-    /// client-output-buffer-limit bounds for a stream the client does not read.
-    queued: Rc<Cell<usize>>,
+    /// client-output-buffer-limit bounds for a stream the client does not read. Shared with the Keyspace,
+    /// which shows it in CLIENT LIST omem.
+    queued: Arc<AtomicUsize>,
     /// Since when `queued` has been over the soft limit.
     over_soft_since: Option<Instant>,
     /// Shared with the Keyspace once registered (busy.rs).
@@ -127,7 +134,7 @@ impl Connection {
             refuse: None,
             push_tx,
             push_rx: Some(push_rx),
-            queued: Rc::new(Cell::new(0)),
+            queued: Arc::new(AtomicUsize::new(0)),
             over_soft_since: None,
             link,
             lobby,
@@ -144,7 +151,7 @@ impl Connection {
         }
         let Some(stream) = &self.stream else { return };
         let unix = matches!(stream, Stream::Unix(_));
-        let handles = Handles { kick: ctx.address().recipient(), push: ctx.address().recipient() };
+        let handles = self.handles(ctx);
         let joining = Joining { addr: self.peer.clone(), laddr: self.local.clone(), unix, handles };
         self.lobby.join(&self.link, joining);
         self.in_lobby = true;
@@ -166,6 +173,16 @@ impl Connection {
         c.slot.set(Some(slot));
         c.adopted = true;
         c
+    }
+
+    /// Its count of pushed bytes not written yet (the Keyspace shows it in CLIENT LIST omem).
+    pub fn pushed(&self) -> Arc<AtomicUsize> {
+        self.queued.clone()
+    }
+
+    /// How the Keyspace reaches this connection.
+    pub fn handles(&self, ctx: &mut Context<Self>) -> Handles {
+        Handles { kick: ctx.address().recipient(), push: ctx.address().recipient(), pushed: self.queued.clone() }
     }
 
     /// Serve only to send `reply` and close.
@@ -239,12 +256,11 @@ impl Handler<Kick> for Connection {
 impl Handler<Push> for Connection {
     type Result = ();
 
-    /// Queue the bytes for the socket, closing the client when they pass its output buffer limit (pushes go
-    /// to replica streams, the replica class).
+    /// Queue the frames for the socket, closing the client when they pass its class's output buffer limit.
     fn handle(&mut self, msg: Push, ctx: &mut Self::Context) {
-        let queued = self.queued.get() + msg.0.len();
-        self.queued.set(queued);
-        let limit = &self.knobs.obuf_limits[OBUF_REPLICA];
+        let len: usize = msg.frames.iter().map(|f| f.len()).sum();
+        let queued = self.queued.fetch_add(len, Ordering::Relaxed) + len;
+        let limit = &self.knobs.obuf_limits[msg.class.min(self.knobs.obuf_limits.len() - 1)];
         let mut over = queued as u64 >= limit.immediate();
         match limit.soft() {
             Some((soft, secs)) if queued as u64 >= soft => {
@@ -258,14 +274,74 @@ impl Handler<Push> for Connection {
             ctx.stop();
             return;
         }
-        let _ = self.push_tx.send(msg.0);
+        let _ = self.push_tx.send(msg.frames);
     }
 }
 
 /// The receiving end of pushes, and the count of their bytes not written yet.
 struct Pushed {
-    rx: tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>,
-    queued: Rc<Cell<usize>>,
+    rx: tokio::sync::mpsc::UnboundedReceiver<Vec<Bytes>>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// Frames written with one vectored write at most (Linux's IOV_MAX is 1024).
+const MAX_IOV: usize = 512;
+
+impl Pushed {
+    /// `first` and whatever else is queued already, up to a bound: written with as few writes as possible.
+    fn gather(&mut self, mut first: Vec<Bytes>) -> Vec<Bytes> {
+        while first.len() < MAX_IOV * 4 {
+            match self.rx.try_recv() {
+                Ok(more) => first.extend(more),
+                Err(_) => break,
+            }
+        }
+        first
+    }
+
+    /// Write `frames` (vectored), then count them as written.
+    async fn write<S: AsyncWrite + Unpin>(&self, stream: &mut S, frames: &[Bytes]) -> bool {
+        let ok = write_frames(stream, frames).await.is_ok();
+        let len: usize = frames.iter().map(|f| f.len()).sum();
+        self.queued.fetch_sub(len.min(self.queued.load(Ordering::Relaxed)), Ordering::Relaxed);
+        ok
+    }
+}
+
+/// Write every frame, in order, with vectored writes of up to MAX_IOV frames.
+async fn write_frames<S: AsyncWrite + Unpin>(stream: &mut S, frames: &[Bytes]) -> std::io::Result<()> {
+    if let [one] = frames {
+        return stream.write_all(one).await;
+    }
+    // The first frame not fully written, and how much of it is.
+    let (mut i, mut off) = (0, 0);
+    let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(frames.len().min(MAX_IOV));
+    while i < frames.len() {
+        slices.clear();
+        slices.push(IoSlice::new(&frames[i][off..]));
+        slices.extend(frames[i + 1..].iter().take(MAX_IOV - 1).map(|f| IoSlice::new(f)));
+        let mut n = stream.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while n > 0 && i < frames.len() {
+            let rest = frames[i].len() - off;
+            if n >= rest {
+                n -= rest;
+                i += 1;
+                off = 0;
+            } else {
+                off += n;
+                n = 0;
+            }
+        }
+        // Skip empty frames so that the next write starts on bytes.
+        while i < frames.len() && frames[i].len() == off {
+            i += 1;
+            off = 0;
+        }
+    }
+    Ok(())
 }
 
 /// Log and count a client closed for its output buffer limit (the Keyspace does the same for batch replies).
@@ -311,6 +387,8 @@ async fn write_replies<S: AsyncWrite + Unpin>(
 pub struct Handles {
     pub kick: Recipient<Kick>,
     pub push: Recipient<Push>,
+    /// Bytes pushed and not written yet (for CLIENT LIST omem).
+    pub pushed: Arc<AtomicUsize>,
 }
 
 /// What `serve` is given besides its socket.
@@ -475,7 +553,7 @@ async fn read_input<S: Socket>(
     link: &Link,
     buf: &mut BytesMut,
     push: &mut Pushed,
-    pushes: &mut VecDeque<Bytes>,
+    pushes: &mut VecDeque<Vec<Bytes>>,
 ) -> Option<u64> {
     // The Keyspace may serve this client only with no part of a request buffered here: it parses from the
     // start of a request.
@@ -510,10 +588,9 @@ async fn read_input<S: Socket>(
                     return None;
                 }
                 while let Some(p) = pushes.pop_front() {
-                    if stream.write_all(&p).await.is_err() {
+                    if !push.write(stream, &p).await {
                         return None;
                     }
-                    push.queued.set(push.queued.get().saturating_sub(p.len()));
                 }
                 if close {
                     let _ = stream.shutdown().await;
@@ -548,6 +625,7 @@ async fn read_input<S: Socket>(
                         }
                     }
                     Some(p) = push.rx.recv() => {
+                        let p = push.gather(p);
                         {
                             let mut g = link.lock();
                             if g.held {
@@ -556,10 +634,9 @@ async fn read_input<S: Socket>(
                             }
                             g.idle = false;
                         }
-                        if stream.write_all(&p).await.is_err() {
+                        if !push.write(stream, &p).await {
                             return None;
                         }
-                        push.queued.set(push.queued.get().saturating_sub(p.len()));
                     }
                 }
             }

@@ -4,7 +4,7 @@
 use super::batch::{pack_args, Argv, Batch};
 use super::client::{Client, ReplyMode};
 use super::spec::*;
-use super::state::{State, OBUF_NORMAL, OBUF_REPLICA};
+use super::state::{State, OBUF_NORMAL, OBUF_PUBSUB, OBUF_REPLICA};
 use super::table::table;
 use super::{aof, multi, scripting};
 use crate::error::CmdError;
@@ -143,6 +143,11 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
         if let Some(err) = aof::write_error(s) {
             return Some(err);
         }
+    }
+    // A RESP2 client in subscribed mode reads pushes only: Redis lets it send little else.
+    // (Not inside EXEC: Redis checks this when the command is sent, not again when the queue runs.)
+    if client.subs.is_some() && client.resp == 2 && !s.exec.in_exec && !super::pubsub::allowed_when_subscribed(spec) {
+        return Some(super::pubsub::not_allowed_when_subscribed(spec));
     }
     // Other clients, served from a busy script's hook; the script's own calls go on.
     if let Some(b) = &s.busy {
@@ -317,6 +322,7 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
     let obuf_limit = match (client.local, client.replica) {
         (true, _) => u64::MAX,
         (false, true) => s.knobs.obuf_limits[OBUF_REPLICA].immediate(),
+        (false, false) if client.subs.is_some() => s.knobs.obuf_limits[OBUF_PUBSUB].immediate(),
         (false, false) => s.knobs.obuf_limits[OBUF_NORMAL].immediate(),
     };
     let mut out = Out::with_buf(std::mem::take(&mut batch.out), client.resp);
@@ -363,7 +369,11 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
             client.reply_mode = ReplyMode::SkipThis;
         }
         let mark = out.buf.len();
+        s.pubsub.reply_pushed = false;
         exec_request(s, me, &mut out, argv, req.spec);
+        // Pub/sub notifications are pushes, which CLIENT REPLY OFF/SKIP does not silence (Redis's
+        // CLIENT_PUSHING).
+        let pushed = std::mem::take(&mut s.pubsub.reply_pushed);
         let Some(client) = s.clients.get_mut(me) else {
             batch.close = true;
             break;
@@ -375,9 +385,11 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
             break;
         }
         match client.reply_mode {
-            ReplyMode::Off => out.buf.truncate(mark),
+            ReplyMode::Off if !pushed => out.buf.truncate(mark),
             ReplyMode::SkipThis => {
-                out.buf.truncate(mark);
+                if !pushed {
+                    out.buf.truncate(mark);
+                }
                 client.reply_mode = ReplyMode::On;
             }
             _ => {}
@@ -414,7 +426,7 @@ fn obuf_limit_reached(s: &mut State, me: usize, pending: usize) {
     let c = &mut s.clients[me];
     c.killed = true;
     c.obuf = pending;
-    let line = crate::commands::connection::client_line(c, clock::now_ms(), false);
+    let line = crate::commands::connection::client_line(c, clock::now_ms());
     log::warn!("Client {} scheduled to be closed ASAP for overcoming of output buffer limits.", line.trim_end());
     s.knobs.obuf_disconnections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }

@@ -1,10 +1,10 @@
 //! The Keyspace's state: `State` (every database, client record and server-wide counter the commands act on),
-//! grouped into owned parts (`Clients`, `Stats`, `Propagation`, `Persistence`, `ExecFlags`, `Process`) so a
-//! command touches the part it needs, with their bookkeeping methods (commands layer).
+//! grouped into owned parts (`Clients`, `Stats`, `Propagation`, `PubSub`, `Persistence`, `ExecFlags`,
+//! `Process`) so a command touches the part it needs, with their bookkeeping methods (commands layer).
 
 use super::client::{Blocked, Client, DbKey};
 use super::table::table;
-use super::{aof, multi, propagate, scripting};
+use super::{aof, multi, propagate, pubsub, scripting};
 use crate::config::Config;
 use crate::error::CmdError;
 use crate::types::clock;
@@ -369,6 +369,11 @@ pub struct State {
     pub stats: Stats,
     /// The propagation feed and replicas.
     pub prop: Propagation,
+    /// Pub/sub: who is subscribed to what, and the messages this batch delivers. Written by the pub/sub
+    /// commands (pubsub.rs), RESET and `remove_client`; the Keyspace actor sends the outbox to the subscribers' connections after each
+    /// batch (one push per subscriber). It lives here, not in an actor of its own, so that PUBLISH counts its
+    /// receivers and orders its messages synchronously with the commands around it (see pubsub.rs).
+    pub pubsub: pubsub::PubSub,
     /// dirty, lastsave, the AOF.
     pub persist: Persistence,
     /// The running command's transient flags (EXEC, script, blocked).
@@ -397,6 +402,7 @@ impl State {
             clients: Clients::new(),
             stats: Stats::new(),
             prop: Propagation::default(),
+            pubsub: Default::default(),
             persist: Persistence { dirty: 0, lastsave: clock::system_ms() / 1000, aof: Default::default() },
             exec: ExecFlags::default(),
             server: Process {
@@ -437,10 +443,11 @@ impl State {
         self.clients.insert(Client::new(id, addr, laddr, need_auth))
     }
 
-    /// Forget a client that went away: its WATCHes, its block, its record.
+    /// Forget a client that went away: its WATCHes, its block, its subscriptions, its record.
     pub fn remove_client(&mut self, slot: usize) {
         if self.clients.contains(slot) {
             multi::unwatch_all(self, slot);
+            pubsub::forget_client(self, slot);
             self.clients.unblock(slot);
             self.clients.remove(slot);
         }
