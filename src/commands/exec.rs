@@ -243,6 +243,8 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
     s.exec.block_called = false;
     let start = Instant::now();
     let mark = out.buf.len();
+    // Pushes to this client while its command runs go before its reply, as Redis writes them.
+    s.pubsub.reply_mark = mark;
     let caught = {
         let mut cx = Ctx { argv, out, s, me, db, spec };
         call_handler(&mut cx)
@@ -259,6 +261,10 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
     }
     if s.prop.expire_logging {
         s.drain_expired();
+    }
+    // Keys created or missed by the command without an event of its own to carry theirs.
+    if s.pubsub.notify & (crate::config::NOTIFY_NEW | crate::config::NOTIFY_KEY_MISS) != 0 {
+        super::pubsub::flush_key_events(s, None);
     }
     // A panicked command propagates nothing of its own: it did not complete, so replaying its arguments
     // could do what it never did here.

@@ -227,16 +227,21 @@ impl Outbox {
 }
 
 /// The pub/sub part of the Keyspace's State: who is subscribed to what (`subs`), what this batch delivers
-/// (`outbox`), and whether the running command's reply is a push (`reply_pushed`: CLIENT REPLY OFF must not
-/// drop it).
+/// (`outbox`), the notify-keyspace-events flags in force (`notify`), and whether the running command's reply
+/// is a push (`reply_pushed`: CLIENT REPLY OFF must not drop it).
 #[derive(Default)]
 pub struct PubSub {
     pub subs: Registry,
     pub outbox: Outbox,
+    /// NOTIFY_* flags from notify-keyspace-events, 0 unless K or E is set too: the one check a write makes.
+    pub notify: u32,
     /// Set by a command whose reply is (also) pushes: exec_batch keeps it under CLIENT REPLY OFF/SKIP.
     pub reply_pushed: bool,
     /// While a script runs: its caller's slot and real protocol (the client record shows the script's).
     pub script_caller: Option<(usize, u8)>,
+    /// Where the running command's reply starts in its client's output (`exec_request` sets it): messages
+    /// to that client itself go in there, before the reply, as Redis writes them before its addReply.
+    pub reply_mark: usize,
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -271,7 +276,7 @@ pub struct Direct<'o> {
 /// then each matching pattern's (shard channels ignore patterns); returns the receivers, as PUBLISH answers.
 pub fn publish(s: &mut State, mut direct: Option<Direct<'_>>, channel: &[u8], msg: &[u8], shard: bool) -> usize {
     let State { pubsub, clients, .. } = s;
-    let PubSub { subs, outbox, script_caller, .. } = pubsub;
+    let PubSub { subs, outbox, script_caller, reply_mark, .. } = pubsub;
     let resp_of = |slot: usize| match *script_caller {
         Some((caller, resp)) if caller == slot => resp,
         _ => clients.get(slot).map_or(2, |c| c.resp),
@@ -284,7 +289,7 @@ pub fn publish(s: &mut State, mut direct: Option<Direct<'_>>, channel: &[u8], ms
         for &slot in list {
             let resp = resp_of(slot);
             let f = frames[(resp >= 3) as usize].get_or_insert_with(|| encode(resp, &[word, channel, msg]));
-            send(outbox, &mut direct, slot, f);
+            send(outbox, &mut direct, reply_mark, slot, f);
             receivers += 1;
         }
     }
@@ -300,7 +305,7 @@ pub fn publish(s: &mut State, mut direct: Option<Direct<'_>>, channel: &[u8], ms
             let resp = resp_of(slot);
             let f =
                 frames[(resp >= 3) as usize].get_or_insert_with(|| encode(resp, &[b"pmessage", pattern, channel, msg]));
-            send(outbox, &mut direct, slot, f);
+            send(outbox, &mut direct, reply_mark, slot, f);
             receivers += 1;
         }
     }
@@ -308,9 +313,14 @@ pub fn publish(s: &mut State, mut direct: Option<Direct<'_>>, channel: &[u8], ms
 }
 
 #[inline]
-fn send(outbox: &mut Outbox, direct: &mut Option<Direct<'_>>, slot: usize, frame: &Bytes) {
+fn send(outbox: &mut Outbox, direct: &mut Option<Direct<'_>>, mark: &mut usize, slot: usize, frame: &Bytes) {
     match direct {
-        Some(d) if d.me == slot => d.out.raw(frame),
+        Some(d) if d.me == slot => {
+            // Before what the command replied so far (rare: a client subscribed to what it publishes).
+            let at = (*mark).min(d.out.buf.len());
+            d.out.buf.splice(at..at, frame.iter().copied());
+            *mark = at + frame.len();
+        }
         _ => outbox.queue(slot, frame),
     }
 }
@@ -648,6 +658,121 @@ pub const SPECS: &[CommandSpec] = &family("pubsub", [
     cmd("pubsub", -2, 0, container).subs(PUBSUB_SUBS).doc("2.8.0", "Depends on subcommand.", "A container for Pub/Sub commands"),
 ]);
 
+// ---------------------------------------------------------------------------------------------------------
+// Keyspace notifications (Redis's notify.c)
+// ---------------------------------------------------------------------------------------------------------
+
+/// The NOTIFY_* flags notify-keyspace-events asks for, or 0 when neither K nor E is set (then no event can
+/// go anywhere, and every write's check stays one branch).
+pub fn notify_flags(classes: &str) -> u32 {
+    use crate::config::{keyspace_events_flags, NOTIFY_KEYEVENT, NOTIFY_KEYSPACE};
+    let flags = keyspace_events_flags(classes).unwrap_or(0);
+    if flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT) == 0 {
+        0
+    } else {
+        flags
+    }
+}
+
+/// Publish keyspace event `event` of class `class` for `key` in database `db`, on the channels
+/// notify-keyspace-events asks for. Events of keys that expired or were created before this point of the
+/// command go first, as Redis emits those where they happen. Callers check `PubSub::notify` first
+/// (`Ctx::notify`, `notify`), so nothing here runs while notifications are off.
+#[cold]
+pub fn emit(s: &mut State, mut direct: Option<Direct<'_>>, class: u32, event: &str, key: &[u8], db: usize) {
+    flush_key_events(s, reborrow(&mut direct));
+    if s.pubsub.notify & class != 0 {
+        emit_inner(s, direct, event, key, db);
+    }
+}
+
+/// A second use of an optional direct route.
+#[inline]
+fn reborrow<'a>(d: &'a mut Option<Direct<'_>>) -> Option<Direct<'a>> {
+    d.as_mut().map(|d| Direct { me: d.me, out: &mut *d.out })
+}
+
+/// Emit the events of keys expiry deleted (`expired`, with `State::drain_expired`), of read lookups that
+/// missed (`keymiss`) and of keys created (`new`) so far in this command, in that order.
+pub fn flush_key_events(s: &mut State, mut direct: Option<Direct<'_>>) {
+    use crate::config::{NOTIFY_KEY_MISS, NOTIFY_NEW};
+    if s.prop.expire_logging && s.dbs.iter().any(|d| !d.expired_log.is_empty()) {
+        // Also propagates them and touches their watchers, as Redis does where it deletes them.
+        s.drain_expired();
+    }
+    if s.pubsub.notify & (NOTIFY_NEW | NOTIFY_KEY_MISS) == 0 {
+        return;
+    }
+    for db in 0..s.dbs.len() {
+        if !s.dbs[db].miss_log.is_empty() {
+            for k in std::mem::take(&mut s.dbs[db].miss_log) {
+                emit_inner(s, reborrow(&mut direct), "keymiss", &k, db);
+            }
+        }
+        if !s.dbs[db].new_log.is_empty() {
+            for k in std::mem::take(&mut s.dbs[db].new_log) {
+                emit_inner(s, reborrow(&mut direct), "new", &k, db);
+            }
+        }
+    }
+}
+
+/// A key expired (lazily or by active expiry): its `expired` event.
+pub fn expired_event(s: &mut State, key: &[u8], db: usize) {
+    if s.pubsub.notify & crate::config::NOTIFY_EXPIRED != 0 {
+        emit_inner(s, None, "expired", key, db);
+    }
+}
+
+/// Publish `event` for `key`: `__keyspace@<db>__:<key>` with the event as message, then
+/// `__keyevent@<db>__:<event>` with the key, as notify-keyspace-events's K and E ask.
+fn emit_inner(s: &mut State, mut direct: Option<Direct<'_>>, event: &str, key: &[u8], db: usize) {
+    use crate::config::{NOTIFY_KEYEVENT, NOTIFY_KEYSPACE};
+    let flags = s.pubsub.notify;
+    if s.pubsub.subs.is_empty() {
+        return;
+    }
+    let mut tmp = itoa::Buffer::new();
+    let db = tmp.format(db);
+    let mut chan = Vec::with_capacity(16 + db.len() + key.len().max(event.len()));
+    if flags & NOTIFY_KEYSPACE != 0 {
+        chan.extend_from_slice(b"__keyspace@");
+        chan.extend_from_slice(db.as_bytes());
+        chan.extend_from_slice(b"__:");
+        chan.extend_from_slice(key);
+        publish(s, reborrow(&mut direct), &chan, event.as_bytes(), false);
+    }
+    if flags & NOTIFY_KEYEVENT != 0 {
+        chan.clear();
+        chan.extend_from_slice(b"__keyevent@");
+        chan.extend_from_slice(db.as_bytes());
+        chan.extend_from_slice(b"__:");
+        chan.extend_from_slice(event.as_bytes());
+        publish(s, direct, &chan, key, false);
+    }
+}
+
+impl Ctx<'_> {
+    /// Keyspace event `event` of class `class` (a `config::NOTIFY_*`) for `key` in the selected database.
+    /// One branch while notifications are off.
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+        if self.s.pubsub.notify & class != 0 {
+            self.notify_in(class, event, key, self.db);
+        }
+    }
+
+    /// `notify` for a key of database `db` (MOVE, COPY ... DB).
+    #[cold]
+    pub fn notify_in(&mut self, class: u32, event: &str, key: &[u8], db: usize) {
+        if self.s.pubsub.notify & class == 0 {
+            return;
+        }
+        let direct = direct_for(self.s, self.me, self.out);
+        emit(self.s, direct, class, event, key, db);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{self, arr, bulk, bulks, err, int, run, run_raw, simple, T};
@@ -919,3 +1044,7 @@ mod tests {
     }
     use super::super::testutil::Frame;
 }
+
+#[cfg(test)]
+#[path = "notify_tests.rs"]
+mod notify_tests;
