@@ -236,3 +236,53 @@ fn many_subscribers_and_read_until() {
         assert_eq!(ids, (0..50).map(|i| i.to_string()).collect::<Vec<_>>());
     }
 }
+
+#[test]
+fn keyspace_events_from_the_config_file_setting_and_active_expiry() {
+    // As redis.conf would set it: the server starts with the classes in force.
+    let server = TestServer::with_config(|c| c.set("notify-keyspace-events", "Ex").unwrap());
+    let mut sub = server.raw();
+    sub.write_all(b"PSUBSCRIBE __keyevent@0__:expired\r\n").unwrap();
+    expect(&mut sub, "*3\r\n$10\r\npsubscribe\r\n$22\r\n__keyevent@0__:expired\r\n:1\r\n");
+    let mut con = server.conn();
+    let _: () = q(&mut con, &["set", "short", "v", "px", "20"]);
+    // Nobody touches the key: only active expiry can delete it and publish the event.
+    let got = read_until(&mut sub, b"short\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        "*4\r\n$8\r\npmessage\r\n$22\r\n__keyevent@0__:expired\r\n$22\r\n__keyevent@0__:expired\r\n$5\r\nshort\r\n"
+    );
+}
+
+#[test]
+fn keyspace_events_follow_config_set_in_both_protocols() {
+    let server = TestServer::start();
+    let mut con = server.conn();
+    let _: () = q(&mut con, &["config", "set", "notify-keyspace-events", "KEA"]);
+    let mut resp3 = conn(&server, true);
+    let mut ps = resp3.as_pubsub();
+    ps.psubscribe("__key*@0__:*").unwrap();
+    wait_for("the pattern subscription", Duration::from_secs(5), || q::<i64>(&mut con, &["pubsub", "numpat"]) == 1);
+    let _: () = q(&mut con, &["lpush", "l", "a"]);
+    let _: i64 = q(&mut con, &["del", "l"]);
+    let _: () = q(&mut con, &["config", "set", "notify-keyspace-events", ""]);
+    let _: () = q(&mut con, &["set", "quiet", "1"]);
+    let _: () = q(&mut con, &["config", "set", "notify-keyspace-events", "E$"]);
+    let _: () = q(&mut con, &["set", "loud", "1"]);
+    ps.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        let m = ps.get_message().unwrap();
+        got.push(format!("{} {}", m.get_channel_name(), m.get_payload::<String>().unwrap()));
+    }
+    assert_eq!(
+        got,
+        vec![
+            "__keyspace@0__:l lpush",
+            "__keyevent@0__:lpush l",
+            "__keyspace@0__:l del",
+            "__keyevent@0__:del l",
+            "__keyevent@0__:set loud"
+        ]
+    );
+}
