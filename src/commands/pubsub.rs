@@ -133,10 +133,11 @@ impl Registry {
             Kind::Shard => self.shard.get_key_value(name).map(|(k, _)| k.clone()),
         };
         let key = known.unwrap_or_else(|| Bytes::copy_from_slice(name));
+        // Most channels have one subscriber: room for exactly one (a Vec grows to 4 on its first push).
         let list = match kind {
-            Kind::Channel => self.channels.entry(key.clone()).or_default(),
-            Kind::Pattern => self.patterns.entry(key.clone()).or_default(),
-            Kind::Shard => self.shard.entry(key.clone()).or_default(),
+            Kind::Channel => self.channels.entry(key.clone()).or_insert_with(|| Vec::with_capacity(1)),
+            Kind::Pattern => self.patterns.entry(key.clone()).or_insert_with(|| Vec::with_capacity(1)),
+            Kind::Shard => self.shard.entry(key.clone()).or_insert_with(|| Vec::with_capacity(1)),
         };
         (key, list)
     }
