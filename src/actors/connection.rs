@@ -5,16 +5,17 @@
 
 use super::busy::{CloseOnDrop, Joining, Link, Lobby};
 use super::keyspace::{Exec, ExecReply, Join, Keyspace, Unregister};
-use crate::commands::{parse_batch, Batch, Knobs, BATCH_BYTES, OBUF_NORMAL, OBUF_REPLICA};
+use crate::commands::{parse_batch, Batch, Knobs, BATCH_BYTES, OBUF_NORMAL};
 use crate::resp::decode::Outside;
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
+use std::io::IoSlice;
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -79,10 +80,15 @@ mod spare {
 #[rtype(result = "()")]
 pub struct Kick;
 
-/// Bytes to write to the client outside any reply (the replication stream; later pub/sub messages).
+/// Bytes to write to the client outside any reply: a piece of the replication stream, or the pub/sub
+/// messages one Keyspace batch delivered to this subscriber (frames shared with the other subscribers).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Push(pub bytes::Bytes);
+pub struct Push {
+    pub frames: Vec<Bytes>,
+    /// The client's client-output-buffer-limit class (`OBUF_REPLICA`, `OBUF_PUBSUB`, ...).
+    pub class: usize,
+}
 
 /// A client socket of either family.
 pub enum Stream {
@@ -186,7 +192,7 @@ impl Connection {
         }
         let Some(stream) = &self.stream else { return };
         let unix = matches!(stream, Stream::Unix(_));
-        let handles = Handles { kick: ctx.address().recipient(), push: ctx.address().recipient() };
+        let handles = self.handles(ctx);
         let joining = Joining { addr: self.peer.clone(), laddr: self.local.clone(), unix, handles };
         self.lobby.join(&self.link, joining);
         self.in_lobby = true;
@@ -208,6 +214,17 @@ impl Connection {
         c.slot.set(Some(slot));
         c.adopted = true;
         c
+    }
+
+    /// Its count of pushed bytes not written yet (the Keyspace shows it in CLIENT LIST omem).
+    pub fn pushed(&self) -> Arc<AtomicUsize> {
+        self.pushed.queued.clone()
+    }
+
+    /// How the Keyspace reaches this connection.
+    pub fn handles(&self, ctx: &mut Context<Self>) -> Handles {
+        let pushed = self.pushed.queued.clone();
+        Handles { kick: ctx.address().recipient(), push: ctx.address().recipient(), pushed }
     }
 
     /// Serve only to send `reply` and close.
@@ -277,12 +294,11 @@ impl Handler<Kick> for Connection {
 impl Handler<Push> for Connection {
     type Result = ();
 
-    /// Queue the bytes for the socket, closing the client when they pass its output buffer limit (pushes go
-    /// to replica streams, the replica class).
+    /// Queue the frames for the socket, closing the client when they pass its class's output buffer limit.
     fn handle(&mut self, msg: Push, ctx: &mut Self::Context) {
-        let queued = self.pushed.queued.get() + msg.0.len();
-        self.pushed.queued.set(queued);
-        let limit = &self.knobs.obuf_limits[OBUF_REPLICA];
+        let len: usize = msg.frames.iter().map(|f| f.len()).sum();
+        let queued = self.pushed.queued.fetch_add(len, Ordering::Relaxed) + len;
+        let limit = &self.knobs.obuf_limits[msg.class.min(self.knobs.obuf_limits.len() - 1)];
         let mut over = queued as u64 >= limit.immediate();
         match limit.soft() {
             Some((soft, secs)) if queued as u64 >= soft => {
@@ -296,7 +312,7 @@ impl Handler<Push> for Connection {
             ctx.stop();
             return;
         }
-        self.pushed.queue.borrow_mut().push_back(msg.0);
+        self.pushed.queue.borrow_mut().extend(msg.frames);
         self.pushed.wake.notify_one();
     }
 }
@@ -305,11 +321,60 @@ impl Handler<Push> for Connection {
 /// thread, writes them. One small record per connection (a channel allocates a kilobyte block up front).
 #[derive(Default)]
 struct Pushed {
-    queue: RefCell<VecDeque<Bytes>>,
-    /// Bytes queued and not written yet.
-    queued: Cell<usize>,
+    queue: RefCell<Vec<Bytes>>,
+    /// Bytes queued and not written yet (shared with the Keyspace, which shows it in CLIENT LIST omem).
+    queued: Arc<AtomicUsize>,
     /// Wakes the serving future when bytes are queued.
     wake: tokio::sync::Notify,
+}
+
+/// Frames written with one vectored write at most (Linux's IOV_MAX is 1024).
+const MAX_IOV: usize = 512;
+
+impl Pushed {
+    /// Write `frames` (vectored), then count them as written.
+    async fn write<S: AsyncWrite + Unpin>(&self, stream: &mut S, frames: &[Bytes]) -> bool {
+        let ok = write_frames(stream, frames).await.is_ok();
+        let len: usize = frames.iter().map(|f| f.len()).sum();
+        self.queued.fetch_sub(len.min(self.queued.load(Ordering::Relaxed)), Ordering::Relaxed);
+        ok
+    }
+}
+
+/// Write every frame, in order, with vectored writes of up to MAX_IOV frames.
+async fn write_frames<S: AsyncWrite + Unpin>(stream: &mut S, frames: &[Bytes]) -> std::io::Result<()> {
+    if let [one] = frames {
+        return stream.write_all(one).await;
+    }
+    // The first frame not fully written, and how much of it is.
+    let (mut i, mut off) = (0, 0);
+    let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(frames.len().min(MAX_IOV));
+    while i < frames.len() {
+        slices.clear();
+        slices.push(IoSlice::new(&frames[i][off..]));
+        slices.extend(frames[i + 1..].iter().take(MAX_IOV - 1).map(|f| IoSlice::new(f)));
+        let mut n = stream.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while n > 0 && i < frames.len() {
+            let rest = frames[i].len() - off;
+            if n >= rest {
+                n -= rest;
+                i += 1;
+                off = 0;
+            } else {
+                off += n;
+                n = 0;
+            }
+        }
+        // Skip empty frames so that the next write starts on bytes.
+        while i < frames.len() && frames[i].len() == off {
+            i += 1;
+            off = 0;
+        }
+    }
+    Ok(())
 }
 
 /// Log and count a client closed for its output buffer limit (the Keyspace does the same for batch replies).
@@ -355,6 +420,8 @@ async fn write_replies<S: AsyncWrite + Unpin>(
 pub struct Handles {
     pub kick: Recipient<Kick>,
     pub push: Recipient<Push>,
+    /// Bytes pushed and not written yet (for CLIENT LIST omem).
+    pub pushed: Arc<AtomicUsize>,
 }
 
 /// What `serve` is given besides its socket.
@@ -531,7 +598,7 @@ async fn read_input<S: Socket>(
     link: &Link,
     buf: &mut BytesMut,
     push: &Pushed,
-    pushes: &mut VecDeque<Bytes>,
+    pushes: &mut VecDeque<Vec<Bytes>>,
     servable: bool,
 ) -> Option<u64> {
     loop {
@@ -564,10 +631,9 @@ async fn read_input<S: Socket>(
                     return None;
                 }
                 while let Some(p) = pushes.pop_front() {
-                    if stream.write_all(&p).await.is_err() {
+                    if !push.write(stream, &p).await {
                         return None;
                     }
-                    push.queued.set(push.queued.get().saturating_sub(p.len()));
                 }
                 if close {
                     let _ = stream.shutdown().await;
@@ -613,16 +679,13 @@ async fn read_input<S: Socket>(
                         {
                             let mut g = link.lock();
                             if g.held {
-                                pushes.extend(ready);
+                                pushes.push_back(ready);
                                 continue;
                             }
                             g.idle = false;
                         }
-                        for p in ready {
-                            if stream.write_all(&p).await.is_err() {
-                                return None;
-                            }
-                            push.queued.set(push.queued.get().saturating_sub(p.len()));
+                        if !push.write(stream, &ready).await {
+                            return None;
                         }
                     }
                 }
@@ -660,7 +723,7 @@ async fn read_outside<S: Socket>(
     batch: &mut Batch,
     big: Outside,
     push: &Pushed,
-    pushes: &mut VecDeque<Bytes>,
+    pushes: &mut VecDeque<Vec<Bytes>>,
     qlimit: u64,
 ) -> bool {
     let mut buf = BytesMut::with_capacity(big.len);

@@ -45,7 +45,14 @@ fn write_command_info(out: &mut Out, spec: &CommandSpec) {
         out.array(1);
         out.map(3);
         out.bulk(b"flags");
-        let f: &[&str] = if spec.has(WRITE) { &["RW", "UPDATE"] } else { &["RO", "ACCESS"] };
+        // Shard channels sit in key positions for cluster routing, but are not keys (Redis: NOT_KEY).
+        let f: &[&str] = if spec.has(PUBSUB) {
+            &["not_key"]
+        } else if spec.has(WRITE) {
+            &["RW", "UPDATE"]
+        } else {
+            &["RO", "ACCESS"]
+        };
         out.set(f.len());
         for x in f {
             out.simple(x);

@@ -8,6 +8,7 @@
 
 use super::spec::*;
 use super::Ctx;
+use crate::config::{NOTIFY_GENERIC, NOTIFY_STRING};
 use crate::error::CmdError;
 use crate::resp::encode::Out;
 use crate::types::bytes::CompactBytes;
@@ -257,6 +258,10 @@ fn set_generic(cx: &mut Ctx<'_>, flags: u32, expire: Option<usize>, val_at: usiz
         }
     }
     cx.modified(key);
+    cx.notify(NOTIFY_STRING, "set", key);
+    if at.is_some() {
+        cx.notify(NOTIFY_GENERIC, "expire", key);
+    }
     // Replicas get an absolute time so that they expire the key when we do (Redis rewrites the same way).
     if let Some(at) = at {
         cx.propagate_as(&[b"SET", key, val, b"PXAT", at.to_string().as_bytes()]);
@@ -285,16 +290,19 @@ fn getex(cx: &mut Ctx<'_>) -> CmdResult {
         Some(at) if flags & (EXAT | PXAT) != 0 && at <= clock::now_ms() => {
             db.remove(key);
             cx.modified(key);
+            cx.notify(NOTIFY_GENERIC, "del", key);
             cx.propagate_as(&[b"DEL", key]);
         }
         Some(at) => {
             db.set_expire(key, at);
             cx.modified(key);
+            cx.notify(NOTIFY_GENERIC, "expire", key);
             cx.propagate_as(&[b"PEXPIREAT", key, at.to_string().as_bytes()]);
         }
         None if flags & PERSIST != 0 && had_ttl => {
             db.set_expire(key, 0);
             cx.modified(key);
+            cx.notify(NOTIFY_GENERIC, "persist", key);
             cx.propagate_as(&[b"PERSIST", key]);
         }
         None => {}
@@ -313,6 +321,7 @@ fn getdel(cx: &mut Ctx<'_>) -> CmdResult {
     reply_str(out, &e.value)?;
     db.remove(key);
     cx.modified(key);
+    cx.notify(NOTIFY_GENERIC, "del", key);
     cx.propagate_as(&[b"DEL", key]);
     Ok(())
 }
@@ -328,6 +337,7 @@ fn getset(cx: &mut Ctx<'_>) -> CmdResult {
     }
     db.set(key, value, false);
     cx.modified(key);
+    cx.notify(NOTIFY_STRING, "set", key);
     Ok(())
 }
 
@@ -373,6 +383,7 @@ fn mset_generic(cx: &mut Ctx<'_>, nx: bool) -> CmdResult {
         let value = cx.string_arg(i + 1);
         cx.db().set(key, value, false);
         cx.modified(key);
+        cx.notify(NOTIFY_STRING, "set", key);
     }
     if nx {
         cx.out.int(1)
@@ -432,6 +443,7 @@ fn incr_decr(cx: &mut Ctx<'_>, by: i64) -> CmdResult {
     };
     out.int(new);
     cx.modified(key);
+    cx.notify(NOTIFY_STRING, "incrby", key);
     Ok(())
 }
 
@@ -470,6 +482,7 @@ fn incrbyfloat(cx: &mut Ctx<'_>) -> CmdResult {
     }
     out.bulk(text.as_bytes());
     cx.modified(key);
+    cx.notify(NOTIFY_STRING, "incrbyfloat", key);
     // Replicas must store our exact result, not redo float math that could round differently.
     cx.propagate_as(&[b"SET", key, text.as_bytes(), b"KEEPTTL"]);
     Ok(())
@@ -503,6 +516,7 @@ fn append(cx: &mut Ctx<'_>) -> CmdResult {
     };
     out.int(len as i64);
     cx.modified(key);
+    cx.notify(NOTIFY_STRING, "append", key);
     Ok(())
 }
 
@@ -593,6 +607,7 @@ fn setrange(cx: &mut Ctx<'_>) -> CmdResult {
     };
     out.int(len as i64);
     cx.modified(key);
+    cx.notify(NOTIFY_STRING, "setrange", key);
     Ok(())
 }
 
