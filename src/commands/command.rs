@@ -103,8 +103,8 @@ fn command_count(cx: &mut Ctx<'_>) -> CmdResult {
     Ok(())
 }
 
-/// Look up "get" or "config|get" style names.
-fn find_command(name: &[u8]) -> Option<&'static CommandSpec> {
+/// Look up "get" or "config|get" style names (Redis's lookupCommandBySds).
+pub(super) fn find_command(name: &[u8]) -> Option<&'static CommandSpec> {
     let n = String::from_utf8_lossy(name).to_ascii_lowercase();
     match n.split_once('|') {
         Some((parent, sub)) => table().lookup(parent.as_bytes())?.subcommands.iter().find(|s| sub_name(s) == sub),

@@ -268,6 +268,14 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
     }
     st.usec += us;
     s.stats.commands_processed += 1;
+    // SLOWLOG and LATENCY: a command under both thresholds costs this compare (`Observe::watch_us`).
+    if us >= s.obs.watch_us {
+        super::slowlog::note_command(s, me, spec, &argv, us);
+    }
+    // latency-tracking: a command that blocked is recorded when it is finally served.
+    if s.obs.tracking && !s.exec.block_called {
+        s.obs.latency.record(spec.id, us);
+    }
     if let Err(err) = res {
         out.buf.truncate(mark);
         s.stats.cmd_stats[spec.id].failed += 1;
