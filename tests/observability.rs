@@ -146,3 +146,33 @@ fn expire_cycle_is_a_latency_event() {
         latest.iter().any(|e| e.0 == "expire-cycle")
     });
 }
+
+#[test]
+fn command_surface_clients_probe() {
+    let srv = TestServer::start();
+    let mut a = srv.conn();
+    // COMMAND alone: every command, as COMMAND INFO describes each.
+    let all: Vec<Value> = q(&mut a, &["command"]);
+    let count: i64 = q(&mut a, &["command", "count"]);
+    assert_eq!(all.len() as i64, count);
+    let info: Vec<Value> = q(&mut a, &["command", "info", "get"]);
+    assert!(all.contains(&info[0]), "GET's entry is the same in both");
+    let list: Vec<String> = q(&mut a, &["command", "list"]);
+    assert!(list.contains(&"client|list".to_string()) && list.contains(&"set".to_string()));
+    let scripting: Vec<String> = q(&mut a, &["command", "list", "filterby", "aclcat", "scripting"]);
+    assert!(scripting.contains(&"eval".to_string()) && scripting.contains(&"script|kill".to_string()));
+    assert!(!scripting.contains(&"set".to_string()));
+    let pattern: Vec<String> = q(&mut a, &["command", "list", "filterby", "pattern", "config|*re*"]);
+    let mut pattern = pattern;
+    pattern.sort();
+    assert_eq!(pattern, ["config|resetstat", "config|rewrite"]);
+    let keys: Vec<(String, Vec<String>)> =
+        q(&mut a, &["command", "getkeysandflags", "lmove", "k1", "k2", "left", "right"]);
+    assert_eq!(
+        keys,
+        [
+            ("k1".to_string(), vec!["RW".to_string(), "access".into(), "delete".into()]),
+            ("k2".to_string(), vec!["RW".to_string(), "insert".into()])
+        ]
+    );
+}

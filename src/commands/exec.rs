@@ -199,8 +199,10 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
         return;
     };
     let client = &s.clients[me];
-    // A container command whose subcommand was not found: Redis's "unknown subcommand" error.
-    if !spec.subcommands.is_empty() {
+    // A container command whose subcommand was not found: Redis's "unknown subcommand" error. A container
+    // that may run alone (COMMAND, arity -1) runs its own handler when called with no subcommand.
+    let runs_alone = argv.len() == 1 && spec.arity_ok(1);
+    if !spec.subcommands.is_empty() && !runs_alone {
         let err = if argv.len() >= 2 {
             CmdError::unknown_subcommand(spec.name, argv.get(1))
         } else {

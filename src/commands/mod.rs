@@ -29,6 +29,7 @@ pub mod hash;
 pub mod hyperloglog;
 pub mod info;
 pub mod keys;
+mod keyspecs;
 pub mod latency;
 pub mod list;
 pub mod memory;
