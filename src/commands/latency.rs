@@ -603,6 +603,10 @@ fn doctor_report(s: &State) -> String {
         }
         r.push('\n');
     }
+    let thp = anon_huge_pages_kb() > 0;
+    if thp {
+        advices += 1;
+    }
     let threshold_us = lat.threshold_ms * 1000;
     if lat.events.is_empty() && advices == 0 {
         r.push_str("Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sit down calmly, take a stress pill, and think things over.\n");
@@ -628,8 +632,21 @@ fn doctor_report(s: &State) -> String {
         if large_objects {
             r.push_str("- Deleting, expiring or evicting (because of maxmemory policy) large objects is a blocking operation. If you have very large objects that are often deleted, expired, or evicted, try to fragment those objects into multiple smaller objects.\n");
         }
+        if thp {
+            r.push_str("- I detected a non zero amount of anonymous huge pages used by your process. This creates very serious latency events in different conditions, especially when Redis is persisting on disk. To disable THP support use the command 'echo never > /sys/kernel/mm/transparent_hugepage/enabled', make sure to also add it into /etc/rc.local so that the command will be executed again after a reboot. Note that even if you have already disabled THP, you still need to restart the Redis process to get rid of the huge pages already created.\n");
+        }
     }
     r
+}
+
+/// The process's anonymous huge pages, kB (THPGetAnonHugePagesSize; 0 where /proc does not tell).
+fn anon_huge_pages_kb() -> u64 {
+    let Ok(text) = std::fs::read_to_string("/proc/self/smaps_rollup") else { return 0 };
+    text.lines()
+        .find_map(|l| l.strip_prefix("AnonHugePages:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 fn latency_help(cx: &mut Ctx<'_>) -> CmdResult {
