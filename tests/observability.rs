@@ -176,3 +176,27 @@ fn command_surface_clients_probe() {
         ]
     );
 }
+
+#[test]
+fn loading_the_aof_feeds_no_histogram() {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let dir = std::env::temp_dir().join(format!("ferrodis-obs-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.to_string_lossy().into_owned();
+    {
+        let srv = TestServer::with_config(|c| {
+            c.dir = path;
+            c.appendonly = true;
+        });
+        let mut a = srv.conn();
+        let _: () = q(&mut a, &["set", "a", "1"]);
+        let _: () = q(&mut a, &["set", "b", "2"]);
+        let _: () = q(&mut a, &["config", "resetstat"]);
+        let _: () = q(&mut a, &["debug", "loadaof"]);
+        let v: String = q(&mut a, &["get", "b"]);
+        assert_eq!(v, "2", "the AOF was loaded");
+        let h: Vec<Value> = q(&mut a, &["latency", "histogram", "set"]);
+        assert!(h.is_empty(), "the loaded SETs are not client calls: {h:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
