@@ -261,6 +261,8 @@ pub fn replay(s: &mut State, files: &[LoadedFile]) -> Result<(), String> {
     let stats =
         (s.stats.cmd_stats.clone(), s.stats.error_stats.clone(), s.stats.commands_processed, s.stats.error_replies);
     s.persist.aof.loading = true;
+    // Nor are the latency histograms fed (Redis runs loaded commands outside call()).
+    let tracking = std::mem::replace(&mut s.obs.tracking, false);
     let mut res = Ok(());
     for f in files {
         res = replay_file(s, f);
@@ -269,6 +271,7 @@ pub fn replay(s: &mut State, files: &[LoadedFile]) -> Result<(), String> {
         }
     }
     s.persist.aof.loading = false;
+    s.obs.tracking = tracking;
     (s.stats.cmd_stats, s.stats.error_stats, s.stats.commands_processed, s.stats.error_replies) = stats;
     for (d, l) in s.dbs.iter_mut().zip(lazy) {
         d.lazy_expire = l;

@@ -596,13 +596,13 @@ const CLIENT_SUBS: &[CommandSpec] = &family("connection", [
 #[rustfmt::skip]
 pub const SPECS: &[CommandSpec] = &family("connection", [
     cmd("ping", -1, FAST, ping).acl(CONNECTION).doc("1.0.0", "O(1)", "Returns the server's liveliness response."),
-    cmd("echo", 2, FAST, echo).acl(CONNECTION).doc("1.0.0", "O(1)", "Returns the given string."),
+    cmd("echo", 2, FAST | LOADING | STALE, echo).acl(CONNECTION).doc("1.0.0", "O(1)", "Returns the given string."),
     cmd("quit", -1, ALLOW_BUSY | NOSCRIPT | CONN, quit).acl(CONNECTION).doc("1.0.0", "O(1)", "Closes the connection."),
     cmd("select", 2, LOADING | STALE | FAST, select).acl(CONNECTION).doc("1.0.0", "O(1)", "Changes the selected database."),
     cmd("auth", -2, NOSCRIPT | CONN | ALLOW_BUSY, auth).acl(CONNECTION).doc("1.0.0", "O(N) where N is the number of passwords defined for the user", "Authenticates the connection."),
     cmd("hello", -1, NOSCRIPT | CONN | ALLOW_BUSY, hello).acl(CONNECTION).doc("6.0.0", "O(1)", "Handshakes with the Redis server."),
     cmd("reset", 1, NOSCRIPT | CONN | ALLOW_BUSY, reset).acl(CONNECTION).doc("6.2.0", "O(1)", "Resets the connection."),
-    cmd("client", -2, 0, container).acl(CONNECTION).subs(CLIENT_SUBS).doc("2.4.0", "Depends on subcommand.", "A container for client connection commands."),
+    cmd("client", -2, 0, container).subs(CLIENT_SUBS).doc("2.4.0", "Depends on subcommand.", "A container for client connection commands."),
 ]);
 
 #[cfg(test)]

@@ -215,8 +215,10 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
         return;
     };
     let client = &s.clients[me];
-    // A container command whose subcommand was not found: Redis's "unknown subcommand" error.
-    if !spec.subcommands.is_empty() {
+    // A container command whose subcommand was not found: Redis's "unknown subcommand" error. A container
+    // that may run alone (COMMAND, arity -1) runs its own handler when called with no subcommand.
+    let runs_alone = argv.len() == 1 && spec.arity_ok(1);
+    if !spec.subcommands.is_empty() && !runs_alone {
         let err = if argv.len() >= 2 {
             CmdError::unknown_subcommand(spec.name, argv.get(1))
         } else {
@@ -292,6 +294,14 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
     s.stats.commands_processed += 1;
     // As Redis's call(): the peak after each command, while its arguments are still held (a big SET's).
     s.stats.peak_memory = s.stats.peak_memory.max(crate::alloc::used_memory());
+    // SLOWLOG and LATENCY: a command under both thresholds costs this compare (`Observe::watch_us`).
+    if us >= s.obs.watch_us {
+        super::slowlog::note_command(s, me, spec, &argv, us);
+    }
+    // latency-tracking: a command that blocked is recorded when it is finally served.
+    if s.obs.tracking && !s.exec.block_called {
+        s.obs.latency.record(spec.id, us);
+    }
     if let Err(err) = res {
         out.buf.truncate(mark);
         s.stats.cmd_stats[spec.id].failed += 1;

@@ -626,7 +626,7 @@ const FUNCTION_SUBS: &[CommandSpec] = &family("scripting", [
 pub const SPECS: &[CommandSpec] = &family("scripting", [
     cmd("fcall", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE | MOVABLE_KEYS, fcall).acl(SCRIPTING).getkeys(super::scripting::eval_keys).doc("7.0.0", "Depends on the function that is executed.", "Invokes a function."),
     cmd("fcall_ro", -3, NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLE_KEYS, fcall_ro).acl(SCRIPTING).getkeys(super::scripting::eval_keys).doc("7.0.0", "Depends on the function that is executed.", "Invokes a read-only function."),
-    cmd("function", -2, 0, container).acl(SCRIPTING).subs(FUNCTION_SUBS).doc("7.0.0", "Depends on subcommand.", "A container for function commands."),
+    cmd("function", -2, 0, container).subs(FUNCTION_SUBS).doc("7.0.0", "Depends on subcommand.", "A container for function commands."),
 ]);
 
 #[cfg(test)]

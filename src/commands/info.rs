@@ -63,6 +63,7 @@ const ALL_SECTIONS: &[&str] = &[
     "modules",
     "commandstats",
     "errorstats",
+    "latencystats",
     "cluster",
     "keyspace",
 ];
@@ -226,6 +227,7 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                     );
                 }
             }
+            "latencystats" => super::latency::write_info(s, &mut out),
             "errorstats" => {
                 out.push_str("# Errorstats\r\n");
                 let mut v: Vec<_> = s.stats.error_stats.iter().collect();

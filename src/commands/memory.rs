@@ -14,7 +14,7 @@ pub const SPECS: &[CommandSpec] = &family("server", [
 
 #[rustfmt::skip]
 const MEMORY_SUBS: &[CommandSpec] = &family("server", [
-    cmd("memory|usage", -3, READONLY, memory_usage).keys(2, 2, 1).acl(KEYSPACE).doc("4.0.0", "O(N) where N is the number of samples.", "Estimates the memory usage of a key."),
+    cmd("memory|usage", -3, READONLY, memory_usage).keys(2, 2, 1).doc("4.0.0", "O(N) where N is the number of samples.", "Estimates the memory usage of a key."),
     cmd("memory|stats", 2, 0, memory_stats).doc("4.0.0", "O(1)", "Returns details about memory usage."),
     cmd("memory|doctor", 2, 0, memory_doctor).doc("4.0.0", "O(1)", "Outputs a memory problems report."),
     cmd("memory|malloc-stats", 2, 0, memory_malloc_stats).doc("4.0.0", "Depends on how much memory is allocated, could be slow", "Returns the allocator statistics."),

@@ -29,6 +29,8 @@ pub mod hash;
 pub mod hyperloglog;
 pub mod info;
 pub mod keys;
+mod keyspecs;
+pub mod latency;
 pub mod list;
 pub mod memory;
 pub mod multi;
@@ -39,6 +41,7 @@ pub mod replication;
 pub mod scripting;
 pub mod server;
 pub mod set;
+pub mod slowlog;
 pub mod sort;
 pub mod spec;
 mod state;
@@ -69,6 +72,8 @@ const FAMILIES: &[&[CommandSpec]] = &[
     memory::SPECS,
     config::SPECS,
     command::SPECS,
+    slowlog::SPECS,
+    latency::SPECS,
     aof::SPECS,
     keys::SPECS,
     object::SPECS,

@@ -572,7 +572,7 @@ pub const SPECS: &[CommandSpec] = &family("scripting", [
     cmd("evalsha", -3, EVAL_FLAGS, evalsha).acl(SCRIPTING).getkeys(eval_keys).doc("2.6.0", "Depends on the script that is executed.", "Executes a server-side Lua script by SHA1 digest."),
     cmd("eval_ro", -3, EVAL_RO_FLAGS, eval_ro).acl(SCRIPTING).getkeys(eval_keys).doc("7.0.0", "Depends on the script that is executed.", "Executes a read-only server-side Lua script."),
     cmd("evalsha_ro", -3, EVAL_RO_FLAGS, evalsha_ro).acl(SCRIPTING).getkeys(eval_keys).doc("7.0.0", "Depends on the script that is executed.", "Executes a read-only server-side Lua script by SHA1 digest."),
-    cmd("script", -2, 0, container).acl(SCRIPTING).subs(SCRIPT_SUBS).doc("2.6.0", "Depends on subcommand.", "A container for Lua scripts management commands."),
+    cmd("script", -2, 0, container).subs(SCRIPT_SUBS).doc("2.6.0", "Depends on subcommand.", "A container for Lua scripts management commands."),
 ]);
 
 #[cfg(test)]

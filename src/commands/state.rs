@@ -356,6 +356,36 @@ pub struct Process {
     pub active_expire: bool,
 }
 
+/// What operators read to find slow spots: the slow log (SLOWLOG, slowlog.rs), the latency monitor's
+/// event series and the per-command latency histograms (LATENCY, INFO latencystats; latency.rs). Fed by
+/// `exec_request` after every command (one compare against `watch_us`, plus the histogram while
+/// `tracking`) and by the Keyspace's cron (expire-cycle); the thresholds follow the config through
+/// `Observe::configure`, called by `State::apply_config`.
+#[derive(Debug, Default)]
+pub struct Observe {
+    /// slowlog-log-slower-than in µs (u64::MAX: the slow log is off).
+    pub slow_us: u64,
+    /// The smaller of `slow_us` and latency-monitor-threshold in µs: a command faster than this is neither
+    /// logged nor sampled, which `exec_request` finds with one compare.
+    pub watch_us: u64,
+    /// latency-tracking: per-command histograms are kept.
+    pub tracking: bool,
+    /// The slow log.
+    pub slowlog: super::slowlog::SlowLog,
+    /// The latency monitor and histograms.
+    pub latency: super::latency::Latency,
+}
+
+impl Observe {
+    /// Take the thresholds and switches from `c`.
+    pub fn configure(&mut self, c: &Config) {
+        self.slow_us = super::slowlog::threshold_us(c.slowlog_log_slower_than);
+        self.latency.threshold_ms = c.latency_monitor_threshold;
+        self.watch_us = self.slow_us.min(super::latency::threshold_us(c.latency_monitor_threshold));
+        self.tracking = c.get("latency-tracking").as_deref() == Some("yes");
+    }
+}
+
 /// Everything the Keyspace owns and commands act on.
 pub struct State {
     pub knobs: Arc<Knobs>,
@@ -387,6 +417,8 @@ pub struct State {
     pub busy: Option<super::busy::BusyScript>,
     /// The socket clients a busy script serves from its hook (installed by the Keyspace).
     pub waiting: Option<Box<dyn super::busy::Waiting>>,
+    /// The slow log, the latency monitor and histograms.
+    pub obs: Observe,
 }
 
 impl State {
@@ -419,6 +451,7 @@ impl State {
             scripts: Default::default(),
             busy: None,
             waiting: None,
+            obs: Observe::default(),
             config,
         };
         s.apply_config();
@@ -428,6 +461,7 @@ impl State {
     /// Propagate config values that live elsewhere (after CONFIG SET or start-up).
     pub fn apply_config(&mut self) {
         self.knobs.update(&self.config);
+        self.obs.configure(&self.config);
         self.enc = crate::types::encodings::Encodings::from_config(&self.config);
         self.pubsub.notify = pubsub::notify_flags(&self.config.notify_keyspace_events);
         let lfu = self.config.maxmemory_policy.contains("lfu");

@@ -620,6 +620,8 @@ impl Handler<ActiveExpire> for Keyspace {
         self.send_deliveries();
         self.s.stats.expired_keys_active += rep.expired as u64;
         self.s.stats.expire_cycle_cpu_ms += rep.elapsed_us / 1000;
+        // LATENCY: the cycle's time, deleting what expired included (Redis's expire-cycle event).
+        self.s.obs.latency.add_sample_if_needed("expire-cycle", rep.elapsed_us / 1000);
         rep
     }
 }
