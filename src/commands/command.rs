@@ -177,6 +177,10 @@ fn command_getkeys(cx: &mut Ctx<'_>) -> CmdResult {
     } else {
         spec
     };
+    // Shard channels are key specs marked NOT_KEY: Redis does not count them as keys here.
+    if spec.has(PUBSUB) {
+        return Err(CmdError::new("ERR The command has no key arguments"));
+    }
     if !spec.arity_ok(args.len()) {
         return Err(CmdError::new("ERR Invalid number of arguments specified for command"));
     }
