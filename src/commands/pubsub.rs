@@ -1006,6 +1006,11 @@ mod tests {
         assert!(info.contains("$9\r\nsubscribe\r\n:-2\r\n*4\r\n+pubsub\r\n+noscript\r\n+loading\r\n+stale\r\n:0\r\n:0\r\n:0\r\n*2\r\n+@pubsub\r\n+@slow\r\n"), "{info}");
         assert!(info.contains("$7\r\npublish\r\n:3\r\n*4\r\n+pubsub\r\n+loading\r\n+stale\r\n+fast\r\n:0\r\n:0\r\n:0\r\n*2\r\n+@pubsub\r\n+@fast\r\n"), "{info}");
         assert!(info.contains("$5\r\nflags\r\n*1\r\n+not_key\r\n"), "{info}");
+        // Channels are not keys, shard channels included.
+        for c in ["ssubscribe", "spublish", "publish"] {
+            let got = run(&mut t, &["command", "getkeys", c, "ch", "msg"]);
+            assert_eq!(got, err("ERR The command has no key arguments"));
+        }
     }
 
     #[test]
