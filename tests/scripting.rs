@@ -299,3 +299,17 @@ fn deep_nesting_from_scripts_is_an_error_not_a_crash() {
     assert_eq!(roundtrip(&mut raw, req.as_bytes(), want.len()), want.as_bytes());
     assert_eq!(cmd("PING").query::<String>(&mut con).unwrap(), "PONG");
 }
+
+#[test]
+fn scripts_cannot_block_on_streams() {
+    let srv = TestServer::start();
+    let mut con = srv.conn();
+    let _: () = redis::cmd("XGROUP").arg(&["CREATE", "s", "g", "$", "MKSTREAM"]).query(&mut con).unwrap();
+    // Without BLOCK they read (nothing here); with it they refuse, naming the command as it was called.
+    assert_eq!(eval(&mut con, "return redis.pcall('xread','STREAMS','s','$')", &["s"], &[]), Ok(Value::Nil));
+    let e = eval(&mut con, "return redis.pcall('xread','BLOCK',0,'STREAMS','s','$')", &["s"], &[]).unwrap_err();
+    assert!(e.contains("xread command is not allowed with BLOCK option from scripts"), "{e}");
+    let e = eval(&mut con, "return redis.pcall('xreadgroup','group','g','c','BLOCK',0,'STREAMS','s','>')", &["s"], &[]);
+    let e = e.unwrap_err();
+    assert!(e.contains("xreadgroup command is not allowed with BLOCK option from scripts"), "{e}");
+}

@@ -496,6 +496,11 @@ fn read_generic(cx: &mut Ctx<'_>, group_mode: bool) -> CmdResult {
     while i < argc {
         let more = argc - i - 1;
         if cx.argv.is(i, "block") && more > 0 {
+            // As Redis: a script cannot block, and says so rather than reading without blocking.
+            if cx.s.exec.in_script {
+                let name = crate::error::bytes_to_text(cx.arg(0));
+                return Err(CmdError::msg(format!("ERR {name} command is not allowed with BLOCK option from scripts")));
+            }
             i += 1;
             let ms = parse_i64(cx.arg(i)).ok_or(CmdError::new("ERR timeout is not an integer or out of range"))?;
             if ms < 0 {
