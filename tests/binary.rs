@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use common::child::{free_port, read_log, start_child};
 
 /// Start the server and wait for Redis's ready line (callers wait for or kill the child).
 #[allow(clippy::zombie_processes)]
@@ -111,4 +109,19 @@ fn config_file_and_args_are_read_like_redis_server() {
     let out = Command::new(env!("CARGO_BIN_EXE_ferrodis-server")).args(["--port", "notaport"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_banner_carries_port_and_pid_as_redis_server_s_does() {
+    // What the Redis suite's normal mode and other tools wait for.
+    let srv = start_child("logo", None, &["--always-show-logo", "yes"]);
+    let log = read_log(&srv.log);
+    let pid = srv.child.id();
+    assert!(log.lines().any(|l| l.trim_end().ends_with(&format!(" PID: {pid}"))), "{log}");
+    assert!(log.lines().any(|l| l.trim_end().ends_with(&format!(" Port: {}", srv.port))), "{log}");
+    // Without it, and with the log in a file, one line says the same.
+    let srv = start_child("nologo", None, &[]);
+    let log = read_log(&srv.log);
+    assert!(log.contains(&format!("Running mode=standalone, port={}.", srv.port)), "{log}");
+    assert!(!log.contains("PID: "), "{log}");
 }

@@ -156,14 +156,14 @@ fn drain(buf: &[u8], args: &mut Vec<ArgRef>, scratch: &mut Vec<u8>, out: &mut Pa
             Ok(Step::Command { consumed, argc }) => {
                 assert!(consumed > 0 && pos + consumed <= buf.len(), "consumed {consumed} at {pos} of {}", buf.len());
                 let first = args.len() - argc;
-                out.commands.push(args[first..].iter().map(|a| a.slice(buf, scratch).to_vec()).collect());
+                out.commands.push(args[first..].iter().map(|a| a.slice(buf, scratch, &[]).to_vec()).collect());
                 pos += consumed;
             }
             Ok(Step::Skip { consumed }) => {
                 assert!(consumed > 0 && pos + consumed <= buf.len());
                 pos += consumed;
             }
-            Ok(Step::Incomplete { .. }) => return (pos, false),
+            Ok(Step::Incomplete { .. } | Step::BigBulk(_)) => return (pos, false),
             Err(e) => {
                 out.error = Some(e.0);
                 return (pos, true);

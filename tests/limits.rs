@@ -4,75 +4,13 @@
 //! reached", and when accept() runs out of descriptors anyway the server backs off instead of spinning and
 //! logging in a loop, then serves the waiting clients once descriptors free up.
 
+mod common;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Server {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-    dir: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn read_log(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_default()
-}
-
-/// Poll `f` until it holds or `secs` pass.
-fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Start the binary with its descriptor limit at `nofile` (None: inherited) and wait until it is ready.
-fn start(name: &str, nofile: Option<u64>, args: &[&str]) -> Server {
-    let dir = std::env::temp_dir().join(format!("ferrodis-limits-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let log = dir.join("server.log");
-    let port = free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrodis-server"));
-    cmd.args(["--port", &port.to_string(), "--save", "", "--dir", dir.to_str().unwrap()])
-        .args(["--logfile", log.to_str().unwrap()])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if let Some(n) = nofile {
-        // SAFETY: only setrlimit (async-signal-safe) runs between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                let l = libc::rlimit { rlim_cur: n as libc::rlim_t, rlim_max: n as libc::rlim_t };
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &l) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-    }
-    let child = cmd.spawn().unwrap();
-    let srv = Server { child, port, log, dir };
-    wait_for(20, "the ready line", || read_log(&srv.log).contains("Ready to accept connections"));
-    srv
-}
+use common::child::{read_log, start_child as start, wait_secs as wait_for};
 
 fn connect(port: u16) -> TcpStream {
     let s = TcpStream::connect(("127.0.0.1", port)).unwrap();

@@ -5,15 +5,17 @@
 
 use super::busy::{CloseOnDrop, Joining, Link, Lobby};
 use super::keyspace::{Exec, ExecReply, Join, Keyspace, Unregister};
-use crate::commands::{parse_batch, Batch, Knobs, BATCH_BYTES, OBUF_NORMAL, OBUF_REPLICA};
+use crate::commands::{parse_batch, Batch, Knobs, BATCH_BYTES, OBUF_NORMAL};
+use crate::resp::decode::Outside;
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
+use std::io::IoSlice;
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -26,15 +28,67 @@ const READ_CHUNK: usize = 16 * 1024;
 /// buffers past 32 KB in its clients cron). Refilling a big buffer costs little next to the bytes it holds.
 const KEEP_BUF: usize = 64 * 1024;
 
+/// Read and reply buffers of the connections of this thread that wait for input. A client waiting for its
+/// next request holds neither (an idle connection costs its records, not 16 KB of buffer: Redis shrinks an
+/// idle client's buffers in its cron, we hand them over at once), and a client that reads takes a warm one
+/// instead of calling the allocator for each request.
+mod spare {
+    use super::{BytesMut, KEEP_BUF, READ_CHUNK};
+    use std::cell::RefCell;
+
+    /// Buffers kept per thread: enough for the clients that are active at once, a bounded amount of memory.
+    const KEEP: usize = 32;
+
+    thread_local! {
+        static INPUT: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+        static OUT: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Give up an empty read buffer.
+    pub fn put_input(buf: &mut BytesMut) {
+        let mut b = std::mem::take(buf);
+        b.clear();
+        // Takes back the room `advance` left at the front (no copy: the buffer is empty).
+        b.reserve(READ_CHUNK);
+        if b.capacity() <= KEEP_BUF {
+            INPUT.with_borrow_mut(|v| (v.len() < KEEP).then(|| v.push(b)));
+        }
+    }
+
+    /// A read buffer with room for a read.
+    pub fn input() -> BytesMut {
+        INPUT.with_borrow_mut(Vec::pop).unwrap_or_else(|| BytesMut::with_capacity(READ_CHUNK))
+    }
+
+    /// Give up a reply buffer whose replies are written.
+    pub fn put_out(buf: &mut Vec<u8>) {
+        let mut b = std::mem::take(buf);
+        b.clear();
+        if b.capacity() > 0 && b.capacity() <= KEEP_BUF {
+            OUT.with_borrow_mut(|v| (v.len() < KEEP).then(|| v.push(b)));
+        }
+    }
+
+    /// A reply buffer.
+    pub fn out() -> Vec<u8> {
+        OUT.with_borrow_mut(Vec::pop).unwrap_or_default()
+    }
+}
+
 /// Disconnect now (CLIENT KILL, timeout, shutdown).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Kick;
 
-/// Bytes to write to the client outside any reply (the replication stream; later pub/sub messages).
+/// Bytes to write to the client outside any reply: a piece of the replication stream, or the pub/sub
+/// messages one Keyspace batch delivered to this subscriber (frames shared with the other subscribers).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Push(pub bytes::Bytes);
+pub struct Push {
+    pub frames: Vec<Bytes>,
+    /// The client's client-output-buffer-limit class (`OBUF_REPLICA`, `OBUF_PUBSUB`, ...).
+    pub class: usize,
+}
 
 /// A client socket of either family.
 pub enum Stream {
@@ -88,13 +142,10 @@ pub struct Connection {
     slot: Rc<Cell<Option<usize>>>,
     /// A reply to send instead of serving (protected mode).
     refuse: Option<String>,
-    /// Pushed bytes go through here to the serving future, which owns the socket.
-    push_tx: tokio::sync::mpsc::UnboundedSender<bytes::Bytes>,
-    push_rx: Option<tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>>,
-    /// Pushed bytes not written yet (the serving future subtracts what it writes): the output buffer that
-    /// client-output-buffer-limit bounds for a stream the client does not read.
-    queued: Rc<Cell<usize>>,
-    /// Since when `queued` has been over the soft limit.
+    /// Pushed bytes go through here to the serving future, which owns the socket. Their count not written yet
+    /// is the output buffer that client-output-buffer-limit bounds for a stream the client does not read.
+    pushed: Rc<Pushed>,
+    /// Since when the pushed bytes have been over the soft limit.
     over_soft_since: Option<Instant>,
     /// Shared with the Keyspace once registered (busy.rs).
     link: Arc<Link>,
@@ -115,7 +166,6 @@ impl Connection {
         peer: String,
         local: String,
     ) -> Self {
-        let (push_tx, push_rx) = tokio::sync::mpsc::unbounded_channel();
         let link = Link::new(stream.fd());
         Connection {
             stream: Some(stream),
@@ -125,9 +175,7 @@ impl Connection {
             local,
             slot: Rc::new(Cell::new(None)),
             refuse: None,
-            push_tx,
-            push_rx: Some(push_rx),
-            queued: Rc::new(Cell::new(0)),
+            pushed: Rc::default(),
             over_soft_since: None,
             link,
             lobby,
@@ -144,7 +192,7 @@ impl Connection {
         }
         let Some(stream) = &self.stream else { return };
         let unix = matches!(stream, Stream::Unix(_));
-        let handles = Handles { kick: ctx.address().recipient(), push: ctx.address().recipient() };
+        let handles = self.handles(ctx);
         let joining = Joining { addr: self.peer.clone(), laddr: self.local.clone(), unix, handles };
         self.lobby.join(&self.link, joining);
         self.in_lobby = true;
@@ -168,6 +216,17 @@ impl Connection {
         c
     }
 
+    /// Its count of pushed bytes not written yet (the Keyspace shows it in CLIENT LIST omem).
+    pub fn pushed(&self) -> Arc<AtomicUsize> {
+        self.pushed.queued.clone()
+    }
+
+    /// How the Keyspace reaches this connection.
+    pub fn handles(&self, ctx: &mut Context<Self>) -> Handles {
+        let pushed = self.pushed.queued.clone();
+        Handles { kick: ctx.address().recipient(), push: ctx.address().recipient(), pushed }
+    }
+
     /// Serve only to send `reply` and close.
     pub fn refusing(mut self, reply: String) -> Self {
         self.refuse = Some(reply);
@@ -186,13 +245,9 @@ impl Actor for Connection {
             return;
         };
         let ks = self.keyspace.clone();
-        let Some(push_rx) = self.push_rx.take() else {
-            ctx.stop();
-            return;
-        };
         let knobs = self.knobs.clone();
         let (peer, local) = (self.peer.clone(), self.local.clone());
-        let push = Pushed { rx: push_rx, queued: self.queued.clone() };
+        let push = self.pushed.clone();
         let slot = self.slot.clone();
         let refuse = self.refuse.take();
         let link = self.link.clone();
@@ -239,12 +294,11 @@ impl Handler<Kick> for Connection {
 impl Handler<Push> for Connection {
     type Result = ();
 
-    /// Queue the bytes for the socket, closing the client when they pass its output buffer limit (pushes go
-    /// to replica streams, the replica class).
+    /// Queue the frames for the socket, closing the client when they pass its class's output buffer limit.
     fn handle(&mut self, msg: Push, ctx: &mut Self::Context) {
-        let queued = self.queued.get() + msg.0.len();
-        self.queued.set(queued);
-        let limit = &self.knobs.obuf_limits[OBUF_REPLICA];
+        let len: usize = msg.frames.iter().map(|f| f.len()).sum();
+        let queued = self.pushed.queued.fetch_add(len, Ordering::Relaxed) + len;
+        let limit = &self.knobs.obuf_limits[msg.class.min(self.knobs.obuf_limits.len() - 1)];
         let mut over = queued as u64 >= limit.immediate();
         match limit.soft() {
             Some((soft, secs)) if queued as u64 >= soft => {
@@ -258,14 +312,69 @@ impl Handler<Push> for Connection {
             ctx.stop();
             return;
         }
-        let _ = self.push_tx.send(msg.0);
+        self.pushed.queue.borrow_mut().extend(msg.frames);
+        self.pushed.wake.notify_one();
     }
 }
 
-/// The receiving end of pushes, and the count of their bytes not written yet.
+/// Pushed bytes on their way to the socket: the actor queues them (`Push`), the serving future, on the same
+/// thread, writes them. One small record per connection (a channel allocates a kilobyte block up front).
+#[derive(Default)]
 struct Pushed {
-    rx: tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>,
-    queued: Rc<Cell<usize>>,
+    queue: RefCell<Vec<Bytes>>,
+    /// Bytes queued and not written yet (shared with the Keyspace, which shows it in CLIENT LIST omem).
+    queued: Arc<AtomicUsize>,
+    /// Wakes the serving future when bytes are queued.
+    wake: tokio::sync::Notify,
+}
+
+/// Frames written with one vectored write at most (Linux's IOV_MAX is 1024).
+const MAX_IOV: usize = 512;
+
+impl Pushed {
+    /// Write `frames` (vectored), then count them as written.
+    async fn write<S: AsyncWrite + Unpin>(&self, stream: &mut S, frames: &[Bytes]) -> bool {
+        let ok = write_frames(stream, frames).await.is_ok();
+        let len: usize = frames.iter().map(|f| f.len()).sum();
+        self.queued.fetch_sub(len.min(self.queued.load(Ordering::Relaxed)), Ordering::Relaxed);
+        ok
+    }
+}
+
+/// Write every frame, in order, with vectored writes of up to MAX_IOV frames.
+async fn write_frames<S: AsyncWrite + Unpin>(stream: &mut S, frames: &[Bytes]) -> std::io::Result<()> {
+    if let [one] = frames {
+        return stream.write_all(one).await;
+    }
+    // The first frame not fully written, and how much of it is.
+    let (mut i, mut off) = (0, 0);
+    let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(frames.len().min(MAX_IOV));
+    while i < frames.len() {
+        slices.clear();
+        slices.push(IoSlice::new(&frames[i][off..]));
+        slices.extend(frames[i + 1..].iter().take(MAX_IOV - 1).map(|f| IoSlice::new(f)));
+        let mut n = stream.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while n > 0 && i < frames.len() {
+            let rest = frames[i].len() - off;
+            if n >= rest {
+                n -= rest;
+                i += 1;
+                off = 0;
+            } else {
+                off += n;
+                n = 0;
+            }
+        }
+        // Skip empty frames so that the next write starts on bytes.
+        while i < frames.len() && frames[i].len() == off {
+            i += 1;
+            off = 0;
+        }
+    }
+    Ok(())
 }
 
 /// Log and count a client closed for its output buffer limit (the Keyspace does the same for batch replies).
@@ -311,6 +420,8 @@ async fn write_replies<S: AsyncWrite + Unpin>(
 pub struct Handles {
     pub kick: Recipient<Kick>,
     pub push: Recipient<Push>,
+    /// Bytes pushed and not written yet (for CLIENT LIST omem).
+    pub pushed: Arc<AtomicUsize>,
 }
 
 /// What `serve` is given besides its socket.
@@ -325,7 +436,7 @@ struct Serve {
     adopted: bool,
 }
 
-async fn serve<S: Socket>(mut stream: S, how: Serve, mut push: Pushed) {
+async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
     let Serve { ks, knobs, peer, local, slot: slot_cell, refuse, link, adopted } = how;
     if let Some(reply) = refuse {
         let _ = stream.write_all(format!("-{reply}\r\n").as_bytes()).await;
@@ -340,7 +451,8 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, mut push: Pushed) {
         _ => {
             // Our registration is in the lobby (`enter_lobby`); a busy script's hook admits it if this
             // Join waits behind the script.
-            match ks.send(Join { link: link.clone() }).await {
+            // Boxed: once per connection, which would otherwise size every connection's future.
+            match Box::pin(ks.send(Join { link: link.clone() })).await {
                 Ok(Ok(slot)) => slot,
                 Ok(Err(reply)) => {
                     let _ = stream.write_all(format!("-{reply}\r\n").as_bytes()).await;
@@ -364,10 +476,13 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, mut push: Pushed) {
     loop {
         if !resubmit {
             if must_read {
-                if batch.input.capacity() - batch.input.len() < READ_CHUNK / 4 {
+                let idle = batch.input.is_empty();
+                if idle {
+                    spare::put_out(&mut batch.out);
+                } else if batch.input.capacity() - batch.input.len() < READ_CHUNK / 4 {
                     batch.input.reserve(READ_CHUNK);
                 }
-                match read_input(&mut stream, &link, &mut batch.input, &mut push, &mut pushes).await {
+                match read_input(&mut stream, &link, &mut batch.input, &push, &mut pushes, idle).await {
                     Some(n) => batch.read_bytes += n,
                     None => return,
                 }
@@ -386,9 +501,25 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, mut push: Pushed) {
                 return;
             }
             if batch.reqs.is_empty() && parsed.error.is_none() {
+                let mut need = parsed.need;
+                match parsed.big {
+                    // A big argument: into a buffer of its own, which SET can keep without a copy.
+                    Some(big) if batch.outside.is_empty() => {
+                        // Boxed: a rare path, which would otherwise size every connection's future.
+                        let read = read_outside(&mut stream, &link, &mut batch, big, &push, &mut pushes, qlimit());
+                        if !Box::pin(read).await {
+                            return;
+                        }
+                        must_read = false;
+                        continue;
+                    }
+                    // A request has one such buffer; a second big argument is read as the others are.
+                    Some(big) => need = big.at + big.len + 2,
+                    None => {}
+                }
                 // Nothing complete yet: make room for the whole pending request in one go.
-                if parsed.need > batch.input.len() {
-                    batch.input.reserve(parsed.need - batch.input.len());
+                if need > batch.input.len() {
+                    batch.input.reserve(need - batch.input.len());
                 }
                 must_read = true;
                 continue;
@@ -399,6 +530,9 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, mut push: Pushed) {
         if batch.done < batch.reqs.len() {
             // The batch waits on the link, where a busy script's hook can answer it if the script holds the
             // Keyspace before this Exec is handled (busy.rs); the Keyspace takes it from there.
+            if batch.out.capacity() == 0 {
+                batch.out = spare::out();
+            }
             {
                 let mut g = link.lock();
                 g.batch = Some(batch);
@@ -406,25 +540,11 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, mut push: Pushed) {
             }
             batch = match ks.send(Exec { slot, batch: None }).await {
                 Ok(ExecReply::Done(b)) => b,
-                Ok(ExecReply::Later(mut rx)) => {
-                    // Parked (blocked/paused): keep watching the socket so that a client who leaves is
-                    // forgotten at once, and keep what it sends meanwhile.
-                    loop {
-                        tokio::select! {
-                            r = &mut rx => match r {
-                                Ok(b) => break b,
-                                Err(_) => return,
-                            },
-                            r = stream.read_buf(&mut extra) => match r {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => {
-                                    if extra.len() as u64 > qlimit() {
-                                        return;
-                                    }
-                                    let _ = n;
-                                }
-                            },
-                        }
+                Ok(ExecReply::Later(rx)) => {
+                    // Boxed: waiting is the rarer path, which would otherwise size every connection's future.
+                    match Box::pin(wait_parked(&mut stream, rx, &mut extra, qlimit())).await {
+                        Some(b) => b,
+                        None => return,
                     }
                 }
                 Err(_) => return,
@@ -470,16 +590,17 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, mut push: Pushed) {
 /// (None: the connection is over). A busy Keyspace may own the socket meanwhile (busy.rs): then wait until
 /// it hands it back, and take first the replies it could not send and the partial request it read.
 /// Pushes are written while waiting, unless the socket is held.
+/// `servable`: no part of a request is buffered (in `buf` or elsewhere), so a busy Keyspace may serve the
+/// client (it parses from the start of a request), and `buf` goes back to the thread's spare buffers while
+/// the client is idle.
 async fn read_input<S: Socket>(
     stream: &mut S,
     link: &Link,
     buf: &mut BytesMut,
-    push: &mut Pushed,
-    pushes: &mut VecDeque<Bytes>,
+    push: &Pushed,
+    pushes: &mut VecDeque<Vec<Bytes>>,
+    servable: bool,
 ) -> Option<u64> {
-    // The Keyspace may serve this client only with no part of a request buffered here: it parses from the
-    // start of a request.
-    let servable = buf.is_empty();
     loop {
         enum Next {
             Wake,
@@ -510,10 +631,9 @@ async fn read_input<S: Socket>(
                     return None;
                 }
                 while let Some(p) = pushes.pop_front() {
-                    if stream.write_all(&p).await.is_err() {
+                    if !push.write(stream, &p).await {
                         return None;
                     }
-                    push.queued.set(push.queued.get().saturating_sub(p.len()));
                 }
                 if close {
                     let _ = stream.shutdown().await;
@@ -527,6 +647,10 @@ async fn read_input<S: Socket>(
                 }
             }
             Next::Read => {
+                // Each time, not once: readiness may come without bytes (a spurious wake-up).
+                if servable && buf.capacity() > 0 {
+                    spare::put_input(buf);
+                }
                 tokio::select! {
                     r = stream.readable() => {
                         if r.is_err() {
@@ -536,6 +660,9 @@ async fn read_input<S: Socket>(
                         // Decide again if the Keyspace took the socket over since we chose to read.
                         if g.held || g.has_leftover() {
                             continue;
+                        }
+                        if buf.capacity() == 0 {
+                            *buf = spare::input();
                         }
                         match stream.try_read_buf(buf) {
                             Ok(0) => return None,
@@ -547,22 +674,79 @@ async fn read_input<S: Socket>(
                             Err(_) => return None,
                         }
                     }
-                    Some(p) = push.rx.recv() => {
+                    () = push.wake.notified() => {
+                        let ready = std::mem::take(&mut *push.queue.borrow_mut());
                         {
                             let mut g = link.lock();
                             if g.held {
-                                pushes.push_back(p);
+                                pushes.push_back(ready);
                                 continue;
                             }
                             g.idle = false;
                         }
-                        if stream.write_all(&p).await.is_err() {
+                        if !push.write(stream, &ready).await {
                             return None;
                         }
-                        push.queued.set(push.queued.get().saturating_sub(p.len()));
                     }
                 }
             }
         }
     }
+}
+
+/// Wait for a parked batch (blocked or paused) to come back, watching the socket meanwhile so that a client
+/// who leaves is forgotten at once, and keeping what it sends in `extra`. None: the connection is over.
+async fn wait_parked<S: Socket>(
+    stream: &mut S,
+    mut rx: tokio::sync::oneshot::Receiver<Batch>,
+    extra: &mut BytesMut,
+    qlimit: u64,
+) -> Option<Batch> {
+    loop {
+        tokio::select! {
+            r = &mut rx => return r.ok(),
+            r = stream.read_buf(extra) => match r {
+                Ok(0) | Err(_) => return None,
+                Ok(_) if extra.len() as u64 > qlimit => return None,
+                Ok(_) => {}
+            },
+        }
+    }
+}
+
+/// Read the payload of the big bulk `big` into a buffer of exactly its size, which becomes `batch.outside`:
+/// the input keeps the request's other bytes (the CRLF after the payload included), and a command that keeps
+/// the argument takes the buffer as it is (Redis's PROTO_MBULK_BIG_ARG path). False: the connection is over.
+async fn read_outside<S: Socket>(
+    stream: &mut S,
+    link: &Link,
+    batch: &mut Batch,
+    big: Outside,
+    push: &Pushed,
+    pushes: &mut VecDeque<Vec<Bytes>>,
+    qlimit: u64,
+) -> bool {
+    let mut buf = BytesMut::with_capacity(big.len);
+    // What already arrived of the payload (the parser asks only while the payload and its CRLF are not all
+    // there), and at most one byte of the CRLF after it, which stays in the input.
+    let have = batch.input.len().saturating_sub(big.at).min(big.len);
+    buf.extend_from_slice(&batch.input[big.at..big.at + have]);
+    let tail = batch.input.len() - (big.at + have);
+    batch.input.copy_within(big.at + have.., big.at);
+    batch.input.truncate(big.at + tail);
+    while buf.len() < big.len {
+        // `buf` has exactly the room still missing, so a read never takes bytes that follow the payload.
+        match read_input(stream, link, &mut buf, push, pushes, false).await {
+            Some(n) => batch.read_bytes += n,
+            None => return false,
+        }
+        let pending = buf.len() + batch.input.len();
+        if pending as u64 > qlimit {
+            log::warn!("Closing client that reached max query buffer length (qbuf={pending})");
+            return false;
+        }
+    }
+    batch.outside = buf.freeze();
+    batch.outside_at = big.at;
+    true
 }

@@ -12,6 +12,32 @@ fn usage() {
     );
 }
 
+/// Log target of lines written as they are, without the pid/time/level prefix (Redis's LL_RAW).
+const RAW: &str = "raw";
+
+/// Redis's redisAsciiArt: the start-up banner, whose `Port:` and `PID:` lines tools and the Redis test suite
+/// wait for, when `always-show-logo` is set or the log goes to a terminal; otherwise one line.
+fn banner(cfg: &Config, port: u16) {
+    // SAFETY: isatty only reads the state of descriptor 1.
+    let tty = unsafe { libc::isatty(1) } == 1;
+    let always = cfg.get("always-show-logo").as_deref() == Some("yes");
+    if !(always || (cfg.logfile.is_empty() && tty)) {
+        log::info!("Running mode=standalone, port={port}.");
+        return;
+    }
+    let (version, pid) = (env!("CARGO_PKG_VERSION"), std::process::id());
+    let redis = ferrodis::REDIS_VERSION;
+    let art = [
+        "    .-\"\"\"-.".to_string(),
+        format!("   /  ___  \\      ferrodis {version} (Redis {redis} compatible) 64 bit"),
+        "  |  /   \\  |     Running in standalone mode".to_string(),
+        format!("  |  \\___/  |     Port: {port}"),
+        format!("   \\       /      PID: {pid}"),
+        "    '-...-'".to_string(),
+    ];
+    log::info!(target: RAW, "\n{}\n", art.join("\n"));
+}
+
 fn init_logging(cfg: &Config) {
     // Redis's levels: debug '.', verbose '-', notice '*', warning '#'.
     let level = match cfg.loglevel.as_str() {
@@ -29,6 +55,9 @@ fn init_logging(cfg: &Config) {
             log::Level::Info => '*',
             _ => '#',
         };
+        if rec.target() == RAW {
+            return writeln!(buf, "{}", rec.args());
+        }
         writeln!(buf, "{pid}:M {} {sym} {}", log_timestamp(system_ms()), rec.args())
     });
     if cfg.logfile.is_empty() {
@@ -119,6 +148,7 @@ fn main() {
         }
     }
     let pidfile = config.pidfile.clone();
+    let banner_cfg = config.clone();
     let code = actix_rt::System::new().block_on(async move {
         let mut handle = match Server::new(config).start().await {
             Ok(h) => h,
@@ -127,6 +157,7 @@ fn main() {
                 return 1;
             }
         };
+        banner(&banner_cfg, handle.addr().map(|a| a.port()).unwrap_or(0));
         if let Some(a) = handle.addr() {
             log::info!(
                 "Server initialized, listening on {}",

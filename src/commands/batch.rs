@@ -3,20 +3,31 @@
 
 use super::spec::CommandSpec;
 use super::table::table;
-use crate::resp::decode::ArgRef;
-use bytes::BytesMut;
+use crate::resp::decode::{ArgRef, Outside, OUTSIDE};
+use bytes::{Bytes, BytesMut};
+
+/// No argument outside the input.
+static NO_OUTSIDE: Bytes = Bytes::new();
 
 /// The arguments of one command, `argv[0]` being its name. Cheap to copy.
 #[derive(Clone, Copy)]
 pub struct Argv<'a> {
     input: &'a [u8],
     scratch: &'a [u8],
+    outside: &'a Bytes,
     refs: &'a [ArgRef],
 }
 
 impl<'a> Argv<'a> {
     pub fn new(input: &'a [u8], scratch: &'a [u8], refs: &'a [ArgRef]) -> Argv<'a> {
-        Argv { input, scratch, refs }
+        Argv { input, scratch, outside: &NO_OUTSIDE, refs }
+    }
+
+    /// Argument `i` as shared bytes, when it is a big argument read into a buffer of its own (see
+    /// `Batch::outside`): a command that keeps it (SET) takes it without copying.
+    #[inline]
+    pub fn shared(&self, i: usize) -> Option<Bytes> {
+        (self.refs[i].start == OUTSIDE).then(|| self.outside.clone())
     }
 
     #[inline]
@@ -31,12 +42,12 @@ impl<'a> Argv<'a> {
 
     #[inline]
     pub fn get(&self, i: usize) -> &'a [u8] {
-        self.refs[i].slice(self.input, self.scratch)
+        self.refs[i].slice(self.input, self.scratch, self.outside)
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + 'a {
-        let (input, scratch) = (self.input, self.scratch);
-        self.refs.iter().map(move |r| r.slice(input, scratch))
+        let (input, scratch, outside) = (self.input, self.scratch, &self.outside[..]);
+        self.refs.iter().map(move |r| r.slice(input, scratch, outside))
     }
 
     pub fn to_vec(&self) -> Vec<&'a [u8]> {
@@ -77,12 +88,26 @@ pub struct Batch {
     pub read_bytes: u64,
     /// Bytes of `input` the requests occupy (set by the connection after parsing).
     pub consumed: usize,
+    /// The payload of a big bulk (at least `BIG_ARG` bytes) of the first request, read into a buffer of its
+    /// own by the connection (Redis does the same), which belongs at input offset `outside_at`.
+    pub outside: Bytes,
+    pub outside_at: usize,
 }
 
 impl Batch {
     pub fn argv(&self, r: &Request) -> Argv<'_> {
         let s = r.first_arg as usize;
-        Argv::new(&self.input, &self.scratch, &self.args[s..s + r.argc as usize])
+        let refs = &self.args[s..s + r.argc as usize];
+        Argv { input: &self.input, scratch: &self.scratch, outside: &self.outside, refs }
+    }
+
+    /// Where the outside payload goes, for the parser.
+    fn outside(&self) -> Outside {
+        if self.outside.is_empty() {
+            Outside::NONE
+        } else {
+            Outside { at: self.outside_at, len: self.outside.len() }
+        }
     }
 
     /// Reset for the next read, keeping allocations.
@@ -93,6 +118,7 @@ impl Batch {
         self.done = 0;
         self.read_bytes = 0;
         self.consumed = 0;
+        self.outside = Bytes::new();
     }
 }
 
@@ -124,6 +150,8 @@ pub struct Parsed {
     pub need: usize,
     /// Parsing stopped at `max_bytes` with more input to parse: run another batch before reading.
     pub more: bool,
+    /// The incomplete request waits for a big bulk's payload: read it outside the input (`Batch::outside`).
+    pub big: Option<Outside>,
 }
 
 /// Input one batch takes at most before the Keyspace serves other clients. A connection with more buffered
@@ -134,24 +162,28 @@ pub const BATCH_BYTES: usize = 8 * 1024;
 
 /// Decode the complete requests in `batch.input`, up to about `max_bytes`, resolving each to its command.
 pub fn parse_batch(batch: &mut Batch, max_bulk: u64, max_bytes: usize) -> Parsed {
-    use crate::resp::decode::{parse_one, Step};
+    use crate::resp::decode::{parse_one_outside, Step};
     let table = table();
     let mut pos = 0;
+    let outside = batch.outside();
+    let parsed = |consumed, error, need, more, big| Parsed { consumed, error, need, more, big };
     loop {
         if pos >= max_bytes && !batch.reqs.is_empty() {
-            return Parsed { consumed: pos, error: None, need: 0, more: pos < batch.input.len() };
+            return parsed(pos, None, 0, pos < batch.input.len(), None);
         }
-        match parse_one(&batch.input, pos, max_bulk, &mut batch.args, &mut batch.scratch) {
+        match parse_one_outside(&batch.input, pos, max_bulk, &mut batch.args, &mut batch.scratch, outside) {
             Ok(Step::Command { consumed, argc }) => {
                 let first = batch.args.len() - argc;
-                let argv = Argv::new(&batch.input, &batch.scratch, &batch.args[first..]);
+                let refs = &batch.args[first..];
+                let argv = Argv { input: &batch.input, scratch: &batch.scratch, outside: &batch.outside, refs };
                 let spec = table.resolve(&argv);
                 batch.reqs.push(Request { spec, first_arg: first as u32, argc: argc as u32 });
                 pos += consumed;
             }
             Ok(Step::Skip { consumed }) => pos += consumed,
-            Ok(Step::Incomplete { need }) => return Parsed { consumed: pos, error: None, need, more: false },
-            Err(e) => return Parsed { consumed: pos, error: Some(e), need: 0, more: false },
+            Ok(Step::Incomplete { need }) => return parsed(pos, None, need, false, None),
+            Ok(Step::BigBulk(big)) => return parsed(pos, None, 0, false, Some(big)),
+            Err(e) => return parsed(pos, Some(e), 0, false, None),
         }
     }
 }

@@ -7,6 +7,7 @@
 use super::spec::*;
 use super::string::with_bytes;
 use super::Ctx;
+use crate::config::{NOTIFY_GENERIC, NOTIFY_STRING};
 use crate::error::CmdError;
 use crate::types::db::Db;
 use crate::types::num;
@@ -90,6 +91,7 @@ fn setbit(cx: &mut Ctx<'_>) -> CmdResult {
             buf[byte] &= !mask;
         }
         cx.modified(key);
+        cx.notify(NOTIFY_STRING, "setbit", key);
     }
     Ok(())
 }
@@ -363,6 +365,12 @@ fn bitop(cx: &mut Ctx<'_>) -> CmdResult {
     cx.out.int(len as i64);
     if changed {
         cx.modified(target);
+        // The result stored (`set`), or an empty result deleting the target (`del`).
+        if len > 0 {
+            cx.notify(NOTIFY_STRING, "set", target);
+        } else {
+            cx.notify(NOTIFY_GENERIC, "del", target);
+        }
     }
     Ok(())
 }
@@ -521,6 +529,7 @@ fn bitfield_generic(cx: &mut Ctx<'_>, readonly_cmd: bool) -> CmdResult {
     }
     if changes > 0 {
         cx.modified(key);
+        cx.notify(NOTIFY_STRING, "setbit", key);
         // Redis adds one to dirty per changing operation, not per command.
         cx.s.persist.dirty += changes - 1;
     }

@@ -54,6 +54,12 @@ pub struct Client {
     pub unblock_pending: Option<bool>,
     /// This connection is a replica stream (after SYNC/PSYNC).
     pub replica: bool,
+    /// Its channels, patterns and shard channels; Some exactly while it is subscribed to any (Redis's
+    /// CLIENT_PUBSUB flag: a RESP2 client is then in subscribed mode). Boxed: most clients never subscribe.
+    pub subs: Option<Box<super::pubsub::ClientSubs>>,
+    /// Bytes pushed to its connection (pub/sub messages) not written to the socket yet, as the connection
+    /// counts them (CLIENT LIST omem); None for clients without a connection actor.
+    pub pushed: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 /// What a blocked client waits for.
@@ -68,6 +74,17 @@ pub struct Blocked {
 }
 
 impl Client {
+    /// Subscribed to any channel, pattern or shard channel (CLIENT LIST flag `P`, client type pubsub).
+    #[inline]
+    pub fn subscribed(&self) -> bool {
+        self.subs.is_some()
+    }
+
+    /// Output not written to its socket yet: the last batch's replies and the pushes its connection holds.
+    pub fn omem(&self) -> usize {
+        self.obuf + self.pushed.as_ref().map_or(0, |p| p.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
     pub fn new(id: u64, addr: String, laddr: String, require_auth: bool) -> Client {
         let now = clock::now_ms();
         Client {
@@ -97,6 +114,8 @@ impl Client {
             blocked: None,
             unblock_pending: None,
             replica: false,
+            subs: None,
+            pushed: None,
         }
     }
 }

@@ -16,7 +16,12 @@ fn ping(cx: &mut Ctx<'_>) -> CmdResult {
     if cx.argc() > 2 {
         return Err(CmdError::arity("ping"));
     }
-    if cx.argc() == 2 {
+    // A subscribed RESP2 client reads pushes, so its PONG is one too: `pong` and the message (Redis).
+    if cx.s.clients[cx.me].subscribed() && cx.out.resp == 2 {
+        cx.out.array(2);
+        cx.out.bulk(b"pong");
+        cx.out.bulk(if cx.argc() == 2 { cx.arg(1) } else { b"" });
+    } else if cx.argc() == 2 {
         cx.out.bulk(cx.arg(1));
     } else {
         cx.out.simple("PONG");
@@ -157,6 +162,7 @@ fn hello(cx: &mut Ctx<'_>) -> CmdResult {
 fn reset(cx: &mut Ctx<'_>) -> CmdResult {
     let need_auth = !cx.s.config.requirepass.is_empty();
     super::multi::unwatch_all(cx.s, cx.me);
+    super::pubsub::reset_client(cx.s, cx.me);
     cx.client().multi = None;
     cx.client().multi_error = false;
     let c = cx.client();
@@ -179,33 +185,42 @@ fn validate_name(n: &[u8]) -> CmdResult {
 }
 
 /// One CLIENT LIST / CLIENT INFO line (Redis 7.0's field set and order).
-pub fn client_line(c: &Client, now: i64, paused: bool) -> String {
+pub fn client_line(c: &Client, now: i64) -> String {
+    // Redis's flag letters, in its order.
     let mut flags = String::new();
     if c.reply_mode == ReplyMode::Off {
         flags.push('O');
     }
+    if c.subscribed() {
+        flags.push('P');
+    }
+    if c.multi.is_some() {
+        flags.push('x');
+    }
     if c.blocked.is_some() {
         flags.push('b');
     }
-    if c.no_evict {
-        flags.push('e');
+    if c.dirty_cas {
+        flags.push('d');
     }
     if c.close_after_reply {
         flags.push('c');
     }
-    if paused {
-        flags.push('P');
-    }
     if c.unix_socket {
         flags.push('U');
+    }
+    if c.no_evict {
+        flags.push('e');
     }
     if flags.is_empty() {
         flags.push('N');
     }
     let name = c.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
     let qbuf = c.qbuf;
+    let (sub, psub, ssub) = c.subs.as_ref().map_or((0, 0, 0), |s| (s.channels.len(), s.patterns.len(), s.shard.len()));
+    let omem = c.omem();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={omem} tot-mem={} events=r cmd={} user=default redir=-1 resp={}\n",
         c.id,
         c.addr,
         c.laddr,
@@ -218,11 +233,21 @@ pub fn client_line(c: &Client, now: i64, paused: bool) -> String {
         qbuf,
         16384usize.saturating_sub(qbuf),
         qbuf / 2,
-        c.obuf,
-        qbuf + c.obuf + 16384 + 1024,
+        qbuf + omem + 16384 + 1024,
         c.last_cmd,
         c.resp
     )
+}
+
+/// The client's type for CLIENT LIST / KILL TYPE (Redis's getClientType; "slave" and "replica" are one).
+fn client_type(c: &Client) -> &'static str {
+    if c.replica {
+        "replica"
+    } else if c.subscribed() {
+        "pubsub"
+    } else {
+        "normal"
+    }
 }
 
 fn client_id(cx: &mut Ctx<'_>) -> CmdResult {
@@ -258,7 +283,7 @@ fn client_list(cx: &mut Ctx<'_>) -> CmdResult {
             if !matches!(t.as_str(), "normal" | "master" | "replica" | "slave" | "pubsub") {
                 return Err(CmdError::msg(format!("ERR Unknown client type '{t}'")));
             }
-            kind = Some(t);
+            kind = Some(if t == "slave" { "replica".into() } else { t });
             i += 2;
         } else if cx.argv.is(i, "id") && i + 1 < cx.argc() {
             let mut v = Vec::new();
@@ -274,7 +299,6 @@ fn client_list(cx: &mut Ctx<'_>) -> CmdResult {
             return Err(CmdError::SYNTAX);
         }
     }
-    let paused = cx.s.server.pause.is_some();
     let mut text = String::new();
     for (_, c) in cx.s.clients.iter() {
         if c.local {
@@ -285,19 +309,17 @@ fn client_list(cx: &mut Ctx<'_>) -> CmdResult {
                 continue;
             }
         }
-        if let Some(k) = &kind {
-            if k != "normal" {
-                continue;
-            }
+        if kind.as_ref().is_some_and(|k| k != client_type(c)) {
+            continue;
         }
-        text.push_str(&client_line(c, now, paused));
+        text.push_str(&client_line(c, now));
     }
     cx.out.verbatim("txt", text.as_bytes());
     Ok(())
 }
 
 fn client_info(cx: &mut Ctx<'_>) -> CmdResult {
-    let line = client_line(&cx.s.clients[cx.me], clock::now_ms(), cx.s.server.pause.is_some());
+    let line = client_line(&cx.s.clients[cx.me], clock::now_ms());
     cx.out.verbatim("txt", line.as_bytes());
     Ok(())
 }
@@ -334,7 +356,7 @@ fn client_kill(cx: &mut Ctx<'_>) -> CmdResult {
                 if !matches!(t.as_str(), "normal" | "master" | "replica" | "slave" | "pubsub") {
                     return Err(CmdError::msg(format!("ERR Unknown client type '{t}'")));
                 }
-                kind = Some(t);
+                kind = Some(if t == "slave" { "replica".into() } else { t });
             } else if cx.argv.is(i, "addr") {
                 addr = Some(v.to_vec());
             } else if cx.argv.is(i, "laddr") {
@@ -370,7 +392,7 @@ fn client_kill(cx: &mut Ctx<'_>) -> CmdResult {
         if id.is_some_and(|i| i != c.id)
             || addr.as_ref().is_some_and(|a| a != c.addr.as_bytes())
             || laddr.as_ref().is_some_and(|a| a != c.laddr.as_bytes())
-            || kind.as_ref().is_some_and(|k| k != "normal")
+            || kind.as_ref().is_some_and(|k| k != client_type(c))
             || user.as_ref().is_some_and(|u| u != b"default")
             || maxage.is_some_and(|m| (now - c.created_ms) / 1000 < m)
         {

@@ -4,6 +4,7 @@
 use super::keys::{fresh_lru, lfu_now};
 use super::spec::*;
 use super::Ctx;
+use crate::config::NOTIFY_GENERIC;
 use crate::error::CmdError;
 use crate::persist::dump::{dump_value, restore_value};
 use crate::types::clock;
@@ -83,6 +84,7 @@ fn restore(cx: &mut Ctx<'_>) -> CmdResult {
     if ttl != 0 && ttl <= now {
         if deleted {
             cx.modified(key);
+            cx.notify(NOTIFY_GENERIC, "del", key);
             cx.propagate_as(&[b"DEL", key]);
         }
         cx.out.ok();
@@ -108,6 +110,7 @@ fn restore(cx: &mut Ctx<'_>) -> CmdResult {
     };
     db.insert_entry(Entry::new(key, value, lru), ttl);
     cx.modified(key);
+    cx.notify(NOTIFY_GENERIC, "restore", key);
     if relative_ttl {
         // Propagate the TTL as an absolute time, as Redis does.
         let at = ttl.to_string();

@@ -4,13 +4,14 @@
 use super::batch::{pack_args, Argv, Batch};
 use super::client::{Client, ReplyMode};
 use super::spec::*;
-use super::state::{State, OBUF_NORMAL, OBUF_REPLICA};
+use super::state::{State, OBUF_NORMAL, OBUF_PUBSUB, OBUF_REPLICA};
 use super::table::table;
 use super::{aof, multi, scripting};
 use crate::error::CmdError;
 use crate::resp::encode::Out;
 use crate::types::clock;
 use crate::types::db::Db;
+use crate::types::value::Value;
 use std::backtrace::Backtrace;
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
@@ -37,6 +38,16 @@ impl<'a> Ctx<'a> {
     #[inline]
     pub fn argc(&self) -> usize {
         self.argv.len()
+    }
+
+    /// Argument `i` as a string value to store: a big argument the connection read into a buffer of its own
+    /// is taken without a copy.
+    #[inline]
+    pub fn string_arg(&self, i: usize) -> Value {
+        match self.argv.shared(i) {
+            Some(b) => Value::string_shared(b),
+            None => Value::string(self.argv.get(i)),
+        }
     }
 
     /// The selected database.
@@ -144,6 +155,11 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
             return Some(err);
         }
     }
+    // A RESP2 client in subscribed mode reads pushes only: Redis lets it send little else.
+    // (Not inside EXEC: Redis checks this when the command is sent, not again when the queue runs.)
+    if client.subs.is_some() && client.resp == 2 && !s.exec.in_exec && !super::pubsub::allowed_when_subscribed(spec) {
+        return Some(super::pubsub::not_allowed_when_subscribed(spec));
+    }
     // Other clients, served from a busy script's hook; the script's own calls go on.
     if let Some(b) = &s.busy {
         if !s.exec.in_script && !spec.has(ALLOW_BUSY) {
@@ -240,6 +256,8 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
     s.exec.block_called = false;
     let start = Instant::now();
     let mark = out.buf.len();
+    // Pushes to this client while its command runs go before its reply, as Redis writes them.
+    s.pubsub.reply_mark = mark;
     let caught = {
         let mut cx = Ctx { argv, out, s, me, db, spec };
         call_handler(&mut cx)
@@ -257,6 +275,10 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
     if s.prop.expire_logging {
         s.drain_expired();
     }
+    // Keys created or missed by the command without an event of its own to carry theirs.
+    if s.pubsub.notify & (crate::config::NOTIFY_NEW | crate::config::NOTIFY_KEY_MISS) != 0 {
+        super::pubsub::flush_key_events(s, None);
+    }
     // A panicked command propagates nothing of its own: it did not complete, so replaying its arguments
     // could do what it never did here.
     if s.prop.feed.enabled && !panicked {
@@ -270,6 +292,8 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
     }
     st.usec += us;
     s.stats.commands_processed += 1;
+    // As Redis's call(): the peak after each command, while its arguments are still held (a big SET's).
+    s.stats.peak_memory = s.stats.peak_memory.max(crate::alloc::used_memory());
     // SLOWLOG and LATENCY: a command under both thresholds costs this compare (`Observe::watch_us`).
     if us >= s.obs.watch_us {
         super::slowlog::note_command(s, me, spec, &argv, us);
@@ -327,6 +351,7 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
     let obuf_limit = match (client.local, client.replica) {
         (true, _) => u64::MAX,
         (false, true) => s.knobs.obuf_limits[OBUF_REPLICA].immediate(),
+        (false, false) if client.subs.is_some() => s.knobs.obuf_limits[OBUF_PUBSUB].immediate(),
         (false, false) => s.knobs.obuf_limits[OBUF_NORMAL].immediate(),
     };
     let mut out = Out::with_buf(std::mem::take(&mut batch.out), client.resp);
@@ -373,7 +398,11 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
             client.reply_mode = ReplyMode::SkipThis;
         }
         let mark = out.buf.len();
+        s.pubsub.reply_pushed = false;
         exec_request(s, me, &mut out, argv, req.spec);
+        // Pub/sub notifications are pushes, which CLIENT REPLY OFF/SKIP does not silence (Redis's
+        // CLIENT_PUSHING).
+        let pushed = std::mem::take(&mut s.pubsub.reply_pushed);
         let Some(client) = s.clients.get_mut(me) else {
             batch.close = true;
             break;
@@ -385,9 +414,11 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
             break;
         }
         match client.reply_mode {
-            ReplyMode::Off => out.buf.truncate(mark),
+            ReplyMode::Off if !pushed => out.buf.truncate(mark),
             ReplyMode::SkipThis => {
-                out.buf.truncate(mark);
+                if !pushed {
+                    out.buf.truncate(mark);
+                }
                 client.reply_mode = ReplyMode::On;
             }
             _ => {}
@@ -424,7 +455,7 @@ fn obuf_limit_reached(s: &mut State, me: usize, pending: usize) {
     let c = &mut s.clients[me];
     c.killed = true;
     c.obuf = pending;
-    let line = crate::commands::connection::client_line(c, clock::now_ms(), false);
+    let line = crate::commands::connection::client_line(c, clock::now_ms());
     log::warn!("Client {} scheduled to be closed ASAP for overcoming of output buffer limits.", line.trim_end());
     s.knobs.obuf_disconnections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }

@@ -9,6 +9,7 @@
 
 use super::spec::*;
 use super::Ctx;
+use crate::config::{NOTIFY_GENERIC, NOTIFY_ZSET};
 use crate::error::CmdError;
 use crate::types::db::Db;
 use crate::types::geohash::{self, HashBits, Shape, ShapeKind};
@@ -281,6 +282,8 @@ fn geoadd(cx: &mut Ctx<'_>) -> CmdResult {
     if added + updated > 0 {
         cx.modified(key);
         cx.s.persist.dirty += (added + updated - 1) as u64;
+        // GEOADD runs as ZADD in Redis, events included.
+        cx.notify(NOTIFY_ZSET, "zadd", key);
     }
     cx.out.int(if ch { added + updated } else { added });
     Ok(())
@@ -584,6 +587,7 @@ fn search_generic(cx: &mut Ctx<'_>, src_idx: usize, flags: u32) -> CmdResult {
             Some(dest) => {
                 if cx.db().remove(dest).is_some() {
                     cx.modified(dest);
+                    cx.notify(NOTIFY_GENERIC, "del", dest);
                 }
                 cx.out.int(0);
             }
@@ -680,8 +684,11 @@ fn search_generic(cx: &mut Ctx<'_>, src_idx: usize, flags: u32) -> CmdResult {
                 db.set(dest, Value::ZSet(z), false);
                 cx.modified(dest);
                 cx.s.persist.dirty += returned as u64 - 1;
+                let event = if cx.spec.name == "geosearchstore" { "geosearchstore" } else { "georadiusstore" };
+                cx.notify(NOTIFY_ZSET, event, dest);
             } else if db.remove(dest).is_some() {
                 cx.modified(dest);
+                cx.notify(NOTIFY_GENERIC, "del", dest);
             }
             cx.out.int(returned as i64);
         }

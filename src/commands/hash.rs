@@ -8,6 +8,7 @@
 
 use super::spec::*;
 use super::Ctx;
+use crate::config::{NOTIFY_GENERIC, NOTIFY_HASH};
 use crate::error::CmdError;
 use crate::resp::encode::Out;
 use crate::types::db::Db;
@@ -106,6 +107,7 @@ fn hset(cx: &mut Ctx<'_>) -> CmdResult {
         out.int(created);
     }
     cx.modified(key);
+    cx.notify(NOTIFY_HASH, "hset", key);
     // Redis counts one change per pair.
     cx.s.persist.dirty += ((argv.len() - 2) / 2) as u64 - 1;
     Ok(())
@@ -127,6 +129,7 @@ fn hsetnx(cx: &mut Ctx<'_>) -> CmdResult {
     out.int(set as i64);
     if set {
         cx.modified(key);
+        cx.notify(NOTIFY_HASH, "hset", key);
     }
     Ok(())
 }
@@ -160,6 +163,10 @@ fn hdel(cx: &mut Ctx<'_>) -> CmdResult {
     if deleted > 0 {
         cx.modified(key);
         cx.s.persist.dirty += deleted - 1;
+        cx.notify(NOTIFY_HASH, "hdel", key);
+        if empty {
+            cx.notify(NOTIFY_GENERIC, "del", key);
+        }
     }
     Ok(())
 }
@@ -181,6 +188,7 @@ fn hincrby(cx: &mut Ctx<'_>) -> CmdResult {
     })?;
     out.int(value);
     cx.modified(key);
+    cx.notify(NOTIFY_HASH, "hincrby", key);
     Ok(())
 }
 
@@ -210,6 +218,7 @@ fn hincrbyfloat(cx: &mut Ctx<'_>) -> CmdResult {
     })?;
     out.bulk(text.as_bytes());
     cx.modified(key);
+    cx.notify(NOTIFY_HASH, "hincrbyfloat", key);
     Ok(())
 }
 

@@ -9,6 +9,7 @@
 
 use super::spec::*;
 use super::Ctx;
+use crate::config::NOTIFY_STRING;
 use crate::error::CmdError;
 use crate::types::hll;
 use crate::types::value::Value;
@@ -85,6 +86,7 @@ fn pfadd(cx: &mut Ctx<'_>) -> CmdResult {
     if updated > 0 {
         cx.modified(key);
         cx.s.persist.dirty += updated - 1;
+        cx.notify(NOTIFY_STRING, "pfadd", key);
     }
     cx.out.int(i64::from(updated > 0));
     Ok(())
@@ -173,6 +175,8 @@ fn pfmerge(cx: &mut Ctx<'_>) -> CmdResult {
         }
     }
     cx.modified(dest);
+    // PFMERGE is a mass PFADD, and Redis names its event so.
+    cx.notify(NOTIFY_STRING, "pfadd", dest);
     cx.out.ok();
     Ok(())
 }

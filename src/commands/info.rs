@@ -120,7 +120,7 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
             "clients" => {
                 let connected = s.clients.iter().filter(|(_, c)| !c.local).count();
                 let max_in = s.clients.iter().map(|(_, c)| c.qbuf).max().unwrap_or(0);
-                let max_out = s.clients.iter().map(|(_, c)| c.obuf).max().unwrap_or(0);
+                let max_out = s.clients.iter().map(|(_, c)| c.omem()).max().unwrap_or(0);
                 let _ = write!(
                     out,
                     "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
@@ -137,7 +137,7 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                 let total = crate::alloc::total_system_memory();
                 // As CLIENT LIST's tot-mem: query and output buffers plus the fixed reply buffer and record.
                 let clients_mem: usize =
-                    s.clients.iter().filter(|(_, c)| !c.replica).map(|(_, c)| c.qbuf + c.obuf + 16384 + 1024).sum();
+                    s.clients.iter().filter(|(_, c)| !c.replica).map(|(_, c)| c.qbuf + c.omem() + 16384 + 1024).sum();
                 let frag = if used > 0 { rss as f64 / used as f64 } else { 0.0 };
                 let entry = std::mem::size_of::<crate::types::db::Entry>() as u64;
                 let dataset: u64 = s.dbs.iter().map(|d| d.len() as u64 * entry).sum();
@@ -178,7 +178,7 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                 let st = &s.stats;
                 let _ = write!(
                     out,
-                    "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{ops}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{expired}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{hits}\r\nkeyspace_misses:{misses}\r\npubsub_channels:0\r\npubsub_patterns:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\nclient_output_buffer_limit_disconnections:{}\r\nferrodis_internal_errors:{}\r\n",
+                    "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{ops}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{expired}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{hits}\r\nkeyspace_misses:{misses}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\nclient_output_buffer_limit_disconnections:{}\r\nferrodis_internal_errors:{}\r\n",
                     st.connections_received,
                     st.commands_processed,
                     st.net_input_bytes,
@@ -186,6 +186,9 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                     st.rejected_connections,
                     st.expire_cycle_cpu_ms,
                     st.evicted_keys,
+                    s.pubsub.subs.channels(),
+                    s.pubsub.subs.patterns(),
+                    s.pubsub.subs.shard_channels(),
                     st.error_replies,
                     st.reads_processed,
                     st.reads_processed,

@@ -9,6 +9,7 @@
 
 use super::spec::*;
 use super::Ctx;
+use crate::config::NOTIFY_GENERIC;
 use crate::error::CmdError;
 use crate::types::bytes::CompactBytes;
 use crate::types::clock;
@@ -99,6 +100,7 @@ fn del(cx: &mut Ctx<'_>) -> CmdResult {
         // `contains` first so that an expired key counts as an expiry, not as a deletion.
         if db.contains(key) && db.remove(key).is_some() {
             cx.modified(key);
+            cx.notify(NOTIFY_GENERIC, "del", key);
             n += 1;
         }
     }
@@ -303,6 +305,8 @@ fn rename_generic(cx: &mut Ctx<'_>, nx: bool) -> CmdResult {
     }
     cx.modified(src);
     cx.modified(dst);
+    cx.notify(NOTIFY_GENERIC, "rename_from", src);
+    cx.notify(NOTIFY_GENERIC, "rename_to", dst);
     Ok(())
 }
 
@@ -325,6 +329,8 @@ fn move_cmd(cx: &mut Ctx<'_>) -> CmdResult {
     // The source db and the destination db both change, as Redis signals both.
     cx.modified(key);
     cx.modified_in(dst, key);
+    cx.notify(NOTIFY_GENERIC, "move_from", key);
+    cx.notify_in(NOTIFY_GENERIC, "move_to", key, dst);
     cx.out.int(1);
     Ok(())
 }
@@ -367,6 +373,7 @@ fn copy(cx: &mut Ctx<'_>) -> CmdResult {
     let lru = fresh_lru(target.lfu);
     target.insert_entry(Entry::new(dst, value, lru), expire_at);
     cx.modified_in(dst_db, dst);
+    cx.notify_in(NOTIFY_GENERIC, "copy_to", dst, dst_db);
     cx.out.int(1);
     Ok(())
 }
@@ -465,6 +472,7 @@ fn expire_generic(cx: &mut Ctx<'_>, relative: bool, seconds: bool) -> CmdResult 
     }
     out.int(1);
     cx.modified(key);
+    cx.notify(NOTIFY_GENERIC, if deleted { "del" } else { "expire" }, key);
     if deleted {
         cx.propagate_as(&[b"DEL", key]);
     } else {
@@ -524,6 +532,7 @@ fn persist(cx: &mut Ctx<'_>) -> CmdResult {
     if had_ttl {
         db.set_expire(key, 0);
         cx.modified(key);
+        cx.notify(NOTIFY_GENERIC, "persist", key);
     }
     cx.out.int(had_ttl as i64);
     Ok(())

@@ -11,6 +11,7 @@
 
 use super::spec::*;
 use super::{block_deadline, Ctx};
+use crate::config::{NOTIFY_GENERIC, NOTIFY_LIST};
 use crate::error::CmdError;
 use crate::resp::encode::Out;
 use crate::types::db::Db;
@@ -80,6 +81,14 @@ fn waited_list<'d>(db: &'d mut Db, key: &[u8], woken: bool) -> Result<Option<&'d
     match db.write::<List>(key) {
         Err(_) if woken => Ok(None),
         r => r,
+    }
+}
+
+/// The keyspace events of a pop from `key`: `lpop`/`rpop`, then `del` when the list went away.
+fn pop_events(cx: &mut Ctx<'_>, key: &[u8], front: bool, deleted: bool) {
+    cx.notify(NOTIFY_LIST, if front { "lpop" } else { "rpop" }, key);
+    if deleted {
+        cx.notify(NOTIFY_GENERIC, "del", key);
     }
 }
 
@@ -186,6 +195,7 @@ fn push_generic(cx: &mut Ctx<'_>, front: bool, xx: bool) -> CmdResult {
     }
     out.int(l.len() as i64);
     touched(cx, key, argv.len() - 2);
+    cx.notify(NOTIFY_LIST, if front { "lpush" } else { "rpush" }, key);
     Ok(())
 }
 
@@ -232,10 +242,12 @@ fn pop_generic(cx: &mut Ctx<'_>, front: bool) -> CmdResult {
             1
         }
     };
-    if l.is_empty() {
+    let deleted = l.is_empty();
+    if deleted {
         db.remove(key);
     }
     touched(cx, key, n);
+    pop_events(cx, key, front, deleted);
     Ok(())
 }
 
@@ -297,10 +309,12 @@ fn mpop_serve(cx: &mut Ctx<'_>, keys: std::ops::Range<usize>, front: bool, count
         out.array(2);
         out.bulk(key);
         pop_range(out, l, front, n);
-        if l.is_empty() {
+        let deleted = l.is_empty();
+        if deleted {
             db.remove(key);
         }
         touched(cx, key, n);
+        pop_events(cx, key, front, deleted);
         // Replicated as [LR]POP key count.
         let n = n.to_string();
         cx.propagate_as(&[if front { b"lpop" } else { b"rpop" }, key, n.as_bytes()]);
@@ -349,10 +363,12 @@ fn bpop_generic(cx: &mut Ctx<'_>, front: bool) -> CmdResult {
         out.array(2);
         out.bulk(key);
         pop_one(out, l, front);
-        if l.is_empty() {
+        let deleted = l.is_empty();
+        if deleted {
             db.remove(key);
         }
         touched(cx, key, 1);
+        pop_events(cx, key, front, deleted);
         // Replicated as [LR]POP key.
         cx.propagate_as(&[if front { b"lpop" } else { b"rpop" }, key]);
         return Ok(());
@@ -525,6 +541,7 @@ fn lset(cx: &mut Ctx<'_>) -> CmdResult {
     }
     out.ok();
     touched(cx, key, 1);
+    cx.notify(NOTIFY_LIST, "lset", key);
     Ok(())
 }
 
@@ -551,6 +568,7 @@ fn linsert(cx: &mut Ctx<'_>) -> CmdResult {
     }
     out.int(l.len() as i64);
     touched(cx, key, 1);
+    cx.notify(NOTIFY_LIST, "linsert", key);
     Ok(())
 }
 
@@ -566,12 +584,17 @@ fn lrem(cx: &mut Ctx<'_>) -> CmdResult {
         return Ok(());
     };
     let removed = l.remove(argv.get(3), count, &enc);
-    if l.is_empty() {
+    let deleted = l.is_empty();
+    if deleted {
         db.remove(key);
     }
     out.int(removed as i64);
     if removed > 0 {
         touched(cx, key, removed);
+        cx.notify(NOTIFY_LIST, "lrem", key);
+        if deleted {
+            cx.notify(NOTIFY_GENERIC, "del", key);
+        }
     }
     Ok(())
 }
@@ -593,11 +616,16 @@ fn ltrim(cx: &mut Ctx<'_>) -> CmdResult {
     };
     l.trim_front(ltrim);
     l.trim_back(rtrim);
-    if l.is_empty() {
+    let deleted = l.is_empty();
+    if deleted {
         db.remove(key);
     }
     out.ok();
     touched(cx, key, ltrim + rtrim);
+    cx.notify(NOTIFY_LIST, "ltrim", key);
+    if deleted {
+        cx.notify(NOTIFY_GENERIC, "del", key);
+    }
     Ok(())
 }
 
@@ -637,6 +665,8 @@ fn lmove_generic(cx: &mut Ctx<'_>, from: bool, to: bool) -> CmdResult {
             }
         }
         touched(cx, src, 1);
+        cx.notify(NOTIFY_LIST, if to { "lpush" } else { "rpush" }, src);
+        pop_events(cx, src, from, false);
         propagate_move(cx);
         return Ok(());
     }
@@ -644,13 +674,16 @@ fn lmove_generic(cx: &mut Ctx<'_>, from: bool, to: bool) -> CmdResult {
     db.write::<List>(dst)?;
     let Some(l) = db.write::<List>(src)? else { return Ok(()) };
     let Some(v) = l.pop(from) else { return Ok(()) };
-    if l.is_empty() {
+    let deleted = l.is_empty();
+    if deleted {
         db.remove(src);
     }
     db.write_or_create(dst, List::new)?.push(&v, to, &enc);
     out.bulk(&v);
     touched(cx, dst, 0);
     touched(cx, src, 1);
+    cx.notify(NOTIFY_LIST, if to { "lpush" } else { "rpush" }, dst);
+    pop_events(cx, src, from, deleted);
     propagate_move(cx);
     Ok(())
 }

@@ -36,6 +36,7 @@ pub mod memory;
 pub mod multi;
 pub mod object;
 pub mod propagate;
+pub mod pubsub;
 pub mod replication;
 pub mod scripting;
 pub mod server;
@@ -57,7 +58,7 @@ pub use client::{Client, DbKey, ReplyMode};
 pub(crate) use exec::precheck;
 pub use exec::{block_deadline, exec_batch, exec_request, reply_error, set_feed_enabled, Ctx};
 pub use spec::*;
-pub use state::{Knobs, Pause, ShutdownRequest, State, OBUF_NORMAL, OBUF_REPLICA};
+pub use state::{Knobs, Pause, ShutdownRequest, State, OBUF_NORMAL, OBUF_PUBSUB, OBUF_REPLICA};
 pub use table::{sub_name, table};
 #[cfg(test)]
 pub use {client::Blocked, exec::run_args};
@@ -91,4 +92,5 @@ const FAMILIES: &[&[CommandSpec]] = &[
     scripting::SPECS,
     function::SPECS,
     stream::SPECS,
+    pubsub::SPECS,
 ];

@@ -320,6 +320,8 @@ pub fn run_script(
     let was_in_exec = cx.s.exec.in_exec;
     cx.s.exec.in_exec = true;
     cx.s.exec.in_script = true;
+    // Messages the script publishes to its caller are encoded in the caller's protocol, not the script's.
+    cx.s.pubsub.script_caller = Some((me, saved_resp));
     // Inside EXEC the transaction's own MULTI/EXEC already wraps the script's effects.
     if !was_in_exec {
         cx.s.prop.feed.hold();
@@ -335,6 +337,7 @@ pub fn run_script(
     }
     cx.s.exec.in_exec = was_in_exec;
     cx.s.exec.in_script = false;
+    cx.s.pubsub.script_caller = None;
     let c = &mut cx.s.clients[me];
     c.db = saved_db;
     c.resp = saved_resp;

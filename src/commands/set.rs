@@ -12,6 +12,7 @@
 
 use super::spec::*;
 use super::Ctx;
+use crate::config::{NOTIFY_GENERIC, NOTIFY_SET};
 use crate::error::CmdError;
 use crate::resp::encode::Out;
 use crate::types::db::Db;
@@ -150,6 +151,19 @@ fn store_result(db: &mut Db, out: &mut Out, dst: &[u8], result: Set) -> bool {
     }
 }
 
+/// The keyspace event of a *STORE into `dst` that changed it: the command's name when the result was
+/// stored, `del` when an empty result deleted the key.
+fn store_event(cx: &mut Ctx<'_>, dst: &[u8]) {
+    if cx.s.pubsub.notify == 0 {
+        return;
+    }
+    if cx.db().peek_stored(dst).is_some() {
+        cx.notify(NOTIFY_SET, cx.spec.name, dst);
+    } else {
+        cx.notify(NOTIFY_GENERIC, "del", dst);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Single-key commands
 // ---------------------------------------------------------------------------------------------------------
@@ -166,6 +180,7 @@ fn sadd(cx: &mut Ctx<'_>) -> CmdResult {
     out.int(added as i64);
     if added > 0 {
         cx.modified(key);
+        cx.notify(NOTIFY_SET, "sadd", key);
     }
     Ok(())
 }
@@ -196,6 +211,10 @@ fn srem(cx: &mut Ctx<'_>) -> CmdResult {
     out.int(deleted);
     if deleted > 0 {
         cx.modified(key);
+        cx.notify(NOTIFY_SET, "srem", key);
+        if emptied {
+            cx.notify(NOTIFY_GENERIC, "del", key);
+        }
     }
     Ok(())
 }
@@ -349,10 +368,15 @@ fn spop(cx: &mut Ctx<'_>) -> CmdResult {
         return Ok(());
     };
     reply_member(out, m.as_member());
-    if s.is_empty() {
+    let emptied = s.is_empty();
+    if emptied {
         db.remove(key);
     }
     cx.modified(key);
+    cx.notify(NOTIFY_SET, "spop", key);
+    if emptied {
+        cx.notify(NOTIFY_GENERIC, "del", key);
+    }
     // Replicated as the SREM of the member popped.
     m.as_member().with_bytes(|b| cx.propagate_as(&[b"SREM", key, b]));
     Ok(())
@@ -425,6 +449,10 @@ fn spop_count(cx: &mut Ctx<'_>) -> CmdResult {
         }
     }
     cx.modified(key);
+    cx.notify(NOTIFY_SET, "spop", key);
+    if whole {
+        cx.notify(NOTIFY_GENERIC, "del", key);
+    }
     if whole {
         // The whole set went: replicated as DEL.
         cx.propagate_as(&[b"DEL", key]);
@@ -467,14 +495,21 @@ fn smove(cx: &mut Ctx<'_>) -> CmdResult {
         out.int(0);
         return Ok(());
     }
-    if s.is_empty() {
+    let emptied = s.is_empty();
+    if emptied {
         db.remove(src);
     }
+    cx.notify(NOTIFY_SET, "srem", src);
+    if emptied {
+        cx.notify(NOTIFY_GENERIC, "del", src);
+    }
+    let db = cx.db();
     let added = db.write_or_create(dst, || Set::for_member(m))?.insert(m, &enc);
-    out.int(1);
+    cx.out.int(1);
     cx.modified(src);
     if added {
         cx.modified(dst);
+        cx.notify(NOTIFY_SET, "sadd", dst);
     }
     Ok(())
 }
@@ -554,6 +589,7 @@ fn sinter_generic(cx: &mut Ctx<'_>, first: usize, n: usize, dst: Option<&[u8]>, 
     if dirty {
         if let Some(d) = dst {
             cx.modified(d);
+            store_event(cx, d);
         }
     }
     Ok(())
@@ -678,6 +714,7 @@ fn sunion_diff_generic(cx: &mut Ctx<'_>, first: usize, dst: Option<&[u8]>, op: S
         Some(d) => {
             if store_result(db, out, d, result) {
                 cx.modified(d);
+                store_event(cx, d);
             }
         }
     }

@@ -18,6 +18,7 @@
 
 use super::spec::*;
 use super::Ctx;
+use crate::config::{NOTIFY_GENERIC, NOTIFY_LIST};
 use crate::error::CmdError;
 use crate::types::db::Db;
 use crate::types::encodings::Encodings;
@@ -443,8 +444,10 @@ fn sort_generic(cx: &mut Ctx<'_>, readonly: bool) -> CmdResult {
         cx.modified(dest);
         // Redis counts every stored element as a change.
         cx.s.persist.dirty += outputlen as u64 - 1;
+        cx.notify(NOTIFY_LIST, "sortstore", dest);
     } else if db.remove(dest).is_some() {
         cx.modified(dest);
+        cx.notify(NOTIFY_GENERIC, "del", dest);
     }
     cx.out.int(outputlen as i64);
     Ok(())

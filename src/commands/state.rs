@@ -1,10 +1,10 @@
 //! The Keyspace's state: `State` (every database, client record and server-wide counter the commands act on),
-//! grouped into owned parts (`Clients`, `Stats`, `Propagation`, `Persistence`, `ExecFlags`, `Process`) so a
-//! command touches the part it needs, with their bookkeeping methods (commands layer).
+//! grouped into owned parts (`Clients`, `Stats`, `Propagation`, `PubSub`, `Persistence`, `ExecFlags`,
+//! `Process`) so a command touches the part it needs, with their bookkeeping methods (commands layer).
 
 use super::client::{Blocked, Client, DbKey};
 use super::table::table;
-use super::{aof, multi, propagate, scripting};
+use super::{aof, multi, propagate, pubsub, scripting};
 use crate::config::Config;
 use crate::error::CmdError;
 use crate::types::clock;
@@ -399,6 +399,12 @@ pub struct State {
     pub stats: Stats,
     /// The propagation feed and replicas.
     pub prop: Propagation,
+    /// Pub/sub: who is subscribed to what, the messages this batch delivers, the keyspace events in force.
+    /// Written by the pub/sub commands (pubsub.rs), every command that emits a keyspace event, RESET and
+    /// `remove_client`; the Keyspace actor sends the outbox to the subscribers' connections after each
+    /// batch (one push per subscriber). It lives here, not in an actor of its own, so that PUBLISH counts its
+    /// receivers and orders its messages synchronously with the commands around it (see pubsub.rs).
+    pub pubsub: pubsub::PubSub,
     /// dirty, lastsave, the AOF.
     pub persist: Persistence,
     /// The running command's transient flags (EXEC, script, blocked).
@@ -429,6 +435,7 @@ impl State {
             clients: Clients::new(),
             stats: Stats::new(),
             prop: Propagation::default(),
+            pubsub: Default::default(),
             persist: Persistence { dirty: 0, lastsave: clock::system_ms() / 1000, aof: Default::default() },
             exec: ExecFlags::default(),
             server: Process {
@@ -456,10 +463,18 @@ impl State {
         self.knobs.update(&self.config);
         self.obs.configure(&self.config);
         self.enc = crate::types::encodings::Encodings::from_config(&self.config);
+        self.pubsub.notify = pubsub::notify_flags(&self.config.notify_keyspace_events);
         let lfu = self.config.maxmemory_policy.contains("lfu");
+        let log_new = self.pubsub.notify & crate::config::NOTIFY_NEW != 0;
+        let log_miss = self.pubsub.notify & crate::config::NOTIFY_KEY_MISS != 0;
         for db in &mut self.dbs {
             db.lfu = lfu;
+            db.log_new = log_new;
+            db.log_miss = log_miss;
+            db.new_log.clear();
+            db.miss_log.clear();
         }
+        self.refresh_expire_logging();
     }
 
     /// Register a client; returns its slot.
@@ -471,10 +486,11 @@ impl State {
         self.clients.insert(Client::new(id, addr, laddr, need_auth))
     }
 
-    /// Forget a client that went away: its WATCHes, its block, its record.
+    /// Forget a client that went away: its WATCHes, its block, its subscriptions, its record.
     pub fn remove_client(&mut self, slot: usize) {
         if self.clients.contains(slot) {
             multi::unwatch_all(self, slot);
+            pubsub::forget_client(self, slot);
             self.clients.unblock(slot);
             self.clients.remove(slot);
         }
@@ -491,9 +507,12 @@ impl State {
         }
     }
 
-    /// Record expiry deletions while the feed or WATCH needs them (Redis signals both on every expired key).
+    /// Record expiry deletions while the feed, WATCH or the `expired` keyspace event needs them (Redis
+    /// signals all three on every expired key).
     pub fn refresh_expire_logging(&mut self) {
-        let on = self.prop.feed.enabled || !self.clients.watched_keys.is_empty();
+        let on = self.prop.feed.enabled
+            || !self.clients.watched_keys.is_empty()
+            || self.pubsub.notify & crate::config::NOTIFY_EXPIRED != 0;
         if on != self.prop.expire_logging {
             self.prop.expire_logging = on;
             for d in &mut self.dbs {
@@ -503,8 +522,8 @@ impl State {
         }
     }
 
-    /// Keys that expiry deleted go to the feed as DEL and touch their watchers (Redis's
-    /// deleteExpiredKeyAndPropagate: propagateDeletion and signalModifiedKey).
+    /// Keys that expiry deleted go to the feed as DEL, touch their watchers and publish their `expired`
+    /// event (Redis's deleteExpiredKeyAndPropagate: propagateDeletion, signalModifiedKey, notify).
     pub fn drain_expired(&mut self) {
         for i in 0..self.dbs.len() {
             if self.dbs[i].expired_log.is_empty() {
@@ -515,6 +534,7 @@ impl State {
                 if !self.clients.watched_keys.is_empty() {
                     multi::touch_watched(self, i, &k);
                 }
+                pubsub::expired_event(self, &k, i);
             }
         }
     }

@@ -16,6 +16,7 @@ use super::connection::help;
 use super::spec::*;
 use super::stream_group::{nogroup_for_key, serve_group, xack, xautoclaim, xclaim, xpending, XGROUP_SUBS};
 use super::Ctx;
+use crate::config::NOTIFY_STREAM;
 use crate::error::CmdError;
 use crate::resp::encode::Out;
 use crate::types::clock;
@@ -343,9 +344,10 @@ fn xadd(cx: &mut Ctx<'_>) -> CmdResult {
             return Err(CmdError::new("ERR Elements are too large to be stored"))
         }
     };
-    if let Some(t) = a.trim {
-        s.trim(t, a.approx, a.limit);
-    }
+    let trimmed = match a.trim {
+        Some(t) => s.trim(t, a.approx, a.limit) > 0,
+        None => false,
+    };
     let mut args = if cx.s.prop.feed.enabled { owned_args(cx) } else { Vec::new() };
     if !args.is_empty() {
         let s: &Stream = match read_stream_nostat(cx.db(), key) {
@@ -362,6 +364,10 @@ fn xadd(cx: &mut Ctx<'_>) -> CmdResult {
     }
     write_id(cx.out, id);
     cx.modified(key);
+    cx.notify(NOTIFY_STREAM, "xadd", key);
+    if trimmed {
+        cx.notify(NOTIFY_STREAM, "xtrim", key);
+    }
     if !args.is_empty() {
         propagate_owned(cx, &args);
     }
@@ -395,6 +401,7 @@ fn xtrim(cx: &mut Ctx<'_>) -> CmdResult {
         }
         cx.modified(key);
         cx.s.persist.dirty += deleted - 1;
+        cx.notify(NOTIFY_STREAM, "xtrim", key);
         if !args.is_empty() {
             propagate_owned(cx, &args);
         }
@@ -699,6 +706,7 @@ fn xdel(cx: &mut Ctx<'_>) -> CmdResult {
     if deleted > 0 {
         cx.modified(key);
         cx.s.persist.dirty += deleted - 1;
+        cx.notify(NOTIFY_STREAM, "xdel", key);
     }
     cx.out.int(deleted as i64);
     Ok(())
@@ -751,6 +759,7 @@ fn xsetid(cx: &mut Ctx<'_>) -> CmdResult {
     }
     cx.s.persist.dirty += 1;
     cx.out.ok();
+    cx.notify(NOTIFY_STREAM, "xsetid", key);
     Ok(())
 }
 

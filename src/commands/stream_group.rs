@@ -10,6 +10,7 @@ use super::stream::{
     write_id, ReadFrom,
 };
 use super::Ctx;
+use crate::config::NOTIFY_STREAM;
 use crate::error::CmdError;
 use crate::resp::encode::Out;
 use crate::types::clock;
@@ -124,6 +125,7 @@ pub(super) fn serve_group(
     }
     if created {
         cx.s.persist.dirty += 1;
+        cx.notify(NOTIFY_STREAM, "xgroup-createconsumer", key);
         if noack && cx.s.prop.feed.enabled {
             cx.propagate_as(&[b"XGROUP", b"CREATECONSUMER", key, gname, consumer]);
         }
@@ -272,6 +274,7 @@ fn xgroup_create(cx: &mut Ctx<'_>) -> CmdResult {
     s.groups.insert(gname.to_vec(), Group::new(id, entries_read));
     cx.s.persist.dirty += 1;
     cx.out.ok();
+    cx.notify(NOTIFY_STREAM, "xgroup-create", key);
     Ok(())
 }
 
@@ -288,6 +291,7 @@ fn xgroup_setid(cx: &mut Ctx<'_>) -> CmdResult {
     g.entries_read = entries_read;
     cx.s.persist.dirty += 1;
     cx.out.ok();
+    cx.notify(NOTIFY_STREAM, "xgroup-setid", key);
     Ok(())
 }
 
@@ -299,6 +303,7 @@ fn xgroup_destroy(cx: &mut Ctx<'_>) -> CmdResult {
         // Clients blocked in XREADGROUP on this group get -NOGROUP when they run again.
         cx.modified(key);
         cx.out.int(1);
+        cx.notify(NOTIFY_STREAM, "xgroup-destroy", key);
     } else {
         cx.out.int(0);
     }
@@ -312,6 +317,7 @@ fn xgroup_createconsumer(cx: &mut Ctx<'_>) -> CmdResult {
     let created = g.create_consumer(cname, clock::now_ms());
     if created {
         cx.s.persist.dirty += 1;
+        cx.notify(NOTIFY_STREAM, "xgroup-createconsumer", key);
     }
     cx.out.int(created as i64);
     Ok(())
@@ -324,6 +330,7 @@ fn xgroup_delconsumer(cx: &mut Ctx<'_>) -> CmdResult {
     let pending = g.delete_consumer(cname);
     if pending.is_some() {
         cx.s.persist.dirty += 1;
+        cx.notify(NOTIFY_STREAM, "xgroup-delconsumer", key);
     }
     cx.out.int(pending.unwrap_or(0) as i64);
     Ok(())
@@ -538,6 +545,7 @@ pub(super) fn xclaim(cx: &mut Ctx<'_>) -> CmdResult {
         deliverytime = now;
     }
     let mut dirty = 0u64;
+    let mut consumer_created = false;
     // The consumer is created (and its seen-time set) at its first claim only, as Redis 7.0 does.
     let mut consumer_ready = false;
     // (id, delivery time, count, owner) of every PEL change, for replicas; claimed ids for the reply.
@@ -565,6 +573,7 @@ pub(super) fn xclaim(cx: &mut Ctx<'_>) -> CmdResult {
             consumer_ready = true;
             if g.create_consumer(cname, now) {
                 dirty += 1;
+                consumer_created = true;
             }
             if let Some(c) = g.consumers.get_mut(cname) {
                 c.seen_time = now;
@@ -602,6 +611,9 @@ pub(super) fn xclaim(cx: &mut Ctx<'_>) -> CmdResult {
         dirty += 1;
     }
     cx.s.persist.dirty += dirty;
+    if consumer_created {
+        cx.notify(NOTIFY_STREAM, "xgroup-createconsumer", key);
+    }
     Ok(())
 }
 
@@ -640,6 +652,7 @@ pub(super) fn xautoclaim(cx: &mut Ctx<'_>) -> CmdResult {
     let (db, out) = cx.db_out();
     let s = db.write::<Stream>(key)?.expect("checked");
     let mut dirty = 0u64;
+    let mut consumer_created = false;
     // As XCLAIM: the consumer appears at its first claim.
     let mut consumer_ready = false;
     let mut attempts = count.saturating_mul(10);
@@ -672,6 +685,7 @@ pub(super) fn xautoclaim(cx: &mut Ctx<'_>) -> CmdResult {
             consumer_ready = true;
             if g.create_consumer(cname, now) {
                 dirty += 1;
+                consumer_created = true;
             }
             if let Some(c) = g.consumers.get_mut(cname) {
                 c.seen_time = now;
@@ -707,6 +721,9 @@ pub(super) fn xautoclaim(cx: &mut Ctx<'_>) -> CmdResult {
         propagate_xclaim(cx, key, gname, &owner, id, t, n, glast);
     }
     cx.s.persist.dirty += dirty;
+    if consumer_created {
+        cx.notify(NOTIFY_STREAM, "xgroup-createconsumer", key);
+    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 
 use super::spec::*;
 use super::Ctx;
+use crate::config::{NOTIFY_GENERIC, NOTIFY_STRING};
 use crate::error::CmdError;
 use crate::resp::encode::Out;
 use crate::types::bytes::CompactBytes;
@@ -218,6 +219,7 @@ fn set_generic(cx: &mut Ctx<'_>, flags: u32, expire: Option<usize>, val_at: usiz
     };
     let key = cx.arg(1);
     let val = cx.arg(val_at);
+    let value = cx.string_arg(val_at);
     let (db, out) = cx.db_out();
     let found = if flags & GET != 0 {
         match db.get(key) {
@@ -244,7 +246,7 @@ fn set_generic(cx: &mut Ctx<'_>, flags: u32, expire: Option<usize>, val_at: usiz
         return Ok(());
     }
     // With an expire the TTL is replaced just below: keeping it saves dropping and re-adding the index entry.
-    db.set(key, Value::string(val), flags & KEEPTTL != 0 || at.is_some());
+    db.set(key, value, flags & KEEPTTL != 0 || at.is_some());
     if let Some(at) = at {
         db.set_expire(key, at);
     }
@@ -256,6 +258,10 @@ fn set_generic(cx: &mut Ctx<'_>, flags: u32, expire: Option<usize>, val_at: usiz
         }
     }
     cx.modified(key);
+    cx.notify(NOTIFY_STRING, "set", key);
+    if at.is_some() {
+        cx.notify(NOTIFY_GENERIC, "expire", key);
+    }
     // Replicas get an absolute time so that they expire the key when we do (Redis rewrites the same way).
     if let Some(at) = at {
         cx.propagate_as(&[b"SET", key, val, b"PXAT", at.to_string().as_bytes()]);
@@ -284,16 +290,19 @@ fn getex(cx: &mut Ctx<'_>) -> CmdResult {
         Some(at) if flags & (EXAT | PXAT) != 0 && at <= clock::now_ms() => {
             db.remove(key);
             cx.modified(key);
+            cx.notify(NOTIFY_GENERIC, "del", key);
             cx.propagate_as(&[b"DEL", key]);
         }
         Some(at) => {
             db.set_expire(key, at);
             cx.modified(key);
+            cx.notify(NOTIFY_GENERIC, "expire", key);
             cx.propagate_as(&[b"PEXPIREAT", key, at.to_string().as_bytes()]);
         }
         None if flags & PERSIST != 0 && had_ttl => {
             db.set_expire(key, 0);
             cx.modified(key);
+            cx.notify(NOTIFY_GENERIC, "persist", key);
             cx.propagate_as(&[b"PERSIST", key]);
         }
         None => {}
@@ -312,6 +321,7 @@ fn getdel(cx: &mut Ctx<'_>) -> CmdResult {
     reply_str(out, &e.value)?;
     db.remove(key);
     cx.modified(key);
+    cx.notify(NOTIFY_GENERIC, "del", key);
     cx.propagate_as(&[b"DEL", key]);
     Ok(())
 }
@@ -319,14 +329,15 @@ fn getdel(cx: &mut Ctx<'_>) -> CmdResult {
 /// GETSET key value
 fn getset(cx: &mut Ctx<'_>) -> CmdResult {
     let key = cx.arg(1);
-    let val = cx.arg(2);
+    let value = cx.string_arg(2);
     let (db, out) = cx.db_out();
     match db.get(key) {
         Some(e) => reply_str(out, &e.value)?,
         None => out.nil(),
     }
-    db.set(key, Value::string(val), false);
+    db.set(key, value, false);
     cx.modified(key);
+    cx.notify(NOTIFY_STRING, "set", key);
     Ok(())
 }
 
@@ -369,8 +380,10 @@ fn mset_generic(cx: &mut Ctx<'_>, nx: bool) -> CmdResult {
     }
     for i in (1..argv.len()).step_by(2) {
         let key = argv.get(i);
-        cx.db().set(key, Value::string(argv.get(i + 1)), false);
+        let value = cx.string_arg(i + 1);
+        cx.db().set(key, value, false);
         cx.modified(key);
+        cx.notify(NOTIFY_STRING, "set", key);
     }
     if nx {
         cx.out.int(1)
@@ -430,6 +443,7 @@ fn incr_decr(cx: &mut Ctx<'_>, by: i64) -> CmdResult {
     };
     out.int(new);
     cx.modified(key);
+    cx.notify(NOTIFY_STRING, "incrby", key);
     Ok(())
 }
 
@@ -468,6 +482,7 @@ fn incrbyfloat(cx: &mut Ctx<'_>) -> CmdResult {
     }
     out.bulk(text.as_bytes());
     cx.modified(key);
+    cx.notify(NOTIFY_STRING, "incrbyfloat", key);
     // Replicas must store our exact result, not redo float math that could round differently.
     cx.propagate_as(&[b"SET", key, text.as_bytes(), b"KEEPTTL"]);
     Ok(())
@@ -501,6 +516,7 @@ fn append(cx: &mut Ctx<'_>) -> CmdResult {
     };
     out.int(len as i64);
     cx.modified(key);
+    cx.notify(NOTIFY_STRING, "append", key);
     Ok(())
 }
 
@@ -591,6 +607,7 @@ fn setrange(cx: &mut Ctx<'_>) -> CmdResult {
     };
     out.int(len as i64);
     cx.modified(key);
+    cx.notify(NOTIFY_STRING, "setrange", key);
     Ok(())
 }
 

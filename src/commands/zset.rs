@@ -9,6 +9,7 @@
 
 use super::spec::*;
 use super::{block_deadline, Ctx};
+use crate::config::{NOTIFY_GENERIC, NOTIFY_ZSET};
 use crate::error::CmdError;
 use crate::resp::encode::Out;
 use crate::types::db::Db;
@@ -241,10 +242,13 @@ fn store_result(cx: &mut Ctx<'_>, dst: &[u8], pairs: Vec<(Vec<u8>, f64)>) {
         cx.db().set(dst, Value::ZSet(z), false);
         cx.out.int(n as i64);
         cx.modified(dst);
+        // The command's own name: zunionstore, zinterstore, zdiffstore, zrangestore.
+        cx.notify(NOTIFY_ZSET, cx.spec.name, dst);
     } else {
         cx.out.int(0);
         if cx.db().remove(dst).is_some() {
             cx.modified(dst);
+            cx.notify(NOTIFY_GENERIC, "del", dst);
         }
     }
 }
@@ -372,6 +376,7 @@ fn zadd_generic(cx: &mut Ctx<'_>, mut incr: bool) -> CmdResult {
     }
     if added + updated > 0 {
         cx.modified(key);
+        cx.notify(NOTIFY_ZSET, if incr { "zincr" } else { "zadd" }, key);
     }
     if nan {
         return Err(ERR_NAN);
@@ -682,6 +687,10 @@ fn zrem(cx: &mut Ctx<'_>) -> CmdResult {
     cx.out.int(deleted);
     if deleted > 0 {
         cx.modified(key);
+        cx.notify(NOTIFY_ZSET, "zrem", key);
+        if empty {
+            cx.notify(NOTIFY_GENERIC, "del", key);
+        }
     }
     Ok(())
 }
@@ -713,12 +722,18 @@ fn zremrange_generic(cx: &mut Ctx<'_>, range: Range<'_>) -> CmdResult {
     };
     let (lo, hi) = select_ranks(z, &range, false, 0, -1);
     let removed = z.remove_range(lo, hi);
-    if z.is_empty() {
+    let empty = z.is_empty();
+    if empty {
         db.remove(key);
     }
     cx.out.int(removed as i64);
     if removed > 0 {
         cx.modified(key);
+        // zremrangebyrank, zremrangebyscore or zremrangebylex.
+        cx.notify(NOTIFY_ZSET, cx.spec.name, key);
+        if empty {
+            cx.notify(NOTIFY_GENERIC, "del", key);
+        }
     }
     Ok(())
 }
@@ -777,11 +792,16 @@ fn pop_first_of<'k>(
             continue;
         }
         let popped = z.pop_n(max, count);
-        if z.is_empty() {
+        let empty = z.is_empty();
+        if empty {
             db.remove(key);
         }
         if !popped.is_empty() {
             cx.modified(key);
+            cx.notify(NOTIFY_ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+            if empty {
+                cx.notify(NOTIFY_GENERIC, "del", key);
+            }
         }
         return Ok(Some((key, popped)));
     }

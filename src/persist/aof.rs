@@ -659,7 +659,7 @@ mod tests {
             .map(|i| {
                 let (base, refs) = sc.command(data, i);
                 refs.iter()
-                    .map(|r| String::from_utf8_lossy(r.slice(base, &[])).into_owned())
+                    .map(|r| String::from_utf8_lossy(r.slice(base, &[], &[])).into_owned())
                     .collect::<Vec<_>>()
                     .join(" ")
             })
@@ -769,7 +769,7 @@ mod tests {
         let sc = scan(&out);
         for i in 0..sc.cmds.len() {
             let (base, refs) = sc.command(&out, i);
-            let args: Vec<&[u8]> = refs.iter().map(|r| r.slice(base, &[])).collect();
+            let args: Vec<&[u8]> = refs.iter().map(|r| r.slice(base, &[], &[])).collect();
             let r = crate::commands::run_args(&mut t.s, t.me, &args);
             assert!(!r.starts_with(b"-"), "{}", String::from_utf8_lossy(&r));
         }

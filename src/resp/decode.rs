@@ -17,6 +17,26 @@ pub const MULTIBULK_MAX: i64 = i32::MAX as i64;
 pub const SCRATCH_BASE: u32 = 1 << 31;
 /// `ArgRef::start` of the marker a partial multibulk leaves behind its arguments (see `parse_multibulk`).
 const RESUME: u32 = u32::MAX;
+/// `ArgRef::start` of the argument read into a buffer of its own (see `Outside`).
+pub const OUTSIDE: u32 = u32::MAX - 1;
+/// Bulks this long are read into a buffer of their own rather than the read buffer (Redis's
+/// PROTO_MBULK_BIG_ARG): a command that keeps the argument (SET) then takes that buffer without copying it.
+pub const BIG_ARG: usize = 32 * 1024;
+
+/// A bulk whose payload is not in the input: the `len` bytes that belong at input offset `at` (where its
+/// `$len` header line ends) were read into a buffer of their own (of exactly that size: with the CRLF it
+/// would take the allocator's next size class, 40 MB for a 32 MB value), and the input goes on at `at` with
+/// the CRLF that followed the payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outside {
+    pub at: usize,
+    pub len: usize,
+}
+
+impl Outside {
+    /// No argument is outside the input.
+    pub const NONE: Outside = Outside { at: usize::MAX, len: 0 };
+}
 
 /// Where one argument's bytes are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,10 +48,13 @@ pub struct ArgRef {
 }
 
 impl ArgRef {
-    /// The argument's bytes.
+    /// The argument's bytes (`outside`: the payload of the `OUTSIDE` argument, if any).
     #[inline]
-    pub fn slice<'a>(&self, input: &'a [u8], scratch: &'a [u8]) -> &'a [u8] {
+    pub fn slice<'a>(&self, input: &'a [u8], scratch: &'a [u8], outside: &'a [u8]) -> &'a [u8] {
         if self.start >= SCRATCH_BASE {
+            if self.start == OUTSIDE {
+                return outside;
+            }
             let s = (self.start - SCRATCH_BASE) as usize;
             &scratch[s..s + self.len as usize]
         } else {
@@ -63,6 +86,10 @@ pub enum Step {
         /// Lower bound of the total bytes the command takes (0: unknown).
         need: usize,
     },
+    /// Not enough bytes yet, and what is missing is the payload of a bulk of at least `BIG_ARG` bytes: the
+    /// caller reads it into a buffer of its own and parses again with it as `Outside` (the partial
+    /// arguments stay in `args` as for `Incomplete`).
+    BigBulk(Outside),
 }
 
 /// Parse one request starting at `input[pos..]`.
@@ -73,13 +100,25 @@ pub fn parse_one(
     args: &mut Vec<ArgRef>,
     scratch: &mut Vec<u8>,
 ) -> Result<Step, ProtocolError> {
+    parse_one_outside(input, pos, max_bulk, args, scratch, Outside::NONE)
+}
+
+/// `parse_one` with a bulk's payload read outside the input (see `Step::BigBulk`).
+pub fn parse_one_outside(
+    input: &[u8],
+    pos: usize,
+    max_bulk: u64,
+    args: &mut Vec<ArgRef>,
+    scratch: &mut Vec<u8>,
+    outside: Outside,
+) -> Result<Step, ProtocolError> {
     let resume = take_resume(args, pos);
     let buf = &input[pos..];
     if buf.is_empty() {
         return Ok(Step::Incomplete { need: 0 });
     }
     if buf[0] == b'*' {
-        parse_multibulk(buf, pos, max_bulk, args, resume)
+        parse_multibulk(buf, pos, max_bulk, args, resume, outside)
     } else {
         parse_inline(buf, pos, args, scratch)
     }
@@ -127,6 +166,7 @@ fn parse_multibulk(
     max_bulk: u64,
     args: &mut Vec<ArgRef>,
     resume: Option<(usize, usize)>,
+    outside: Outside,
 ) -> Result<Step, ProtocolError> {
     let Some(nl) = find_cr(buf, 1) else {
         if buf.len() > INLINE_MAX {
@@ -153,21 +193,21 @@ fn parse_multibulk(
             args.truncate(f);
         }
     }
-    let incomplete = |args: &mut Vec<ArgRef>, p: usize, need: usize| {
+    let incomplete = |args: &mut Vec<ArgRef>, p: usize, step: Step| {
         args.push(ArgRef { start: RESUME, len: pos as u32 });
         args.push(ArgRef { start: p as u32, len: first as u32 });
-        Ok(Step::Incomplete { need })
+        Ok(step)
     };
     while ((args.len() - first) as i64) < count {
         if p >= buf.len() {
-            return incomplete(args, p, 0);
+            return incomplete(args, p, Step::Incomplete { need: 0 });
         }
         let Some(nl) = find_cr(buf, p) else {
             if buf.len() - p > INLINE_MAX {
                 args.truncate(first);
                 return Err(ProtocolError::new("too big bulk count string"));
             }
-            return incomplete(args, p, 0);
+            return incomplete(args, p, Step::Incomplete { need: 0 });
         };
         if buf[p] != b'$' {
             args.truncate(first);
@@ -183,8 +223,22 @@ fn parse_multibulk(
             }
         };
         let start = nl + 2;
+        if pos + start == outside.at && len == outside.len {
+            // The payload was read outside; the CRLF after it is in the input (skipped, as Redis does).
+            if buf.len() < start + 2 {
+                return incomplete(args, p, Step::Incomplete { need: pos + start + 2 });
+            }
+            args.push(ArgRef { start: OUTSIDE, len: len as u32 });
+            p = start + 2;
+            continue;
+        }
         if buf.len() < start + len + 2 {
-            return incomplete(args, p, pos + start + len + 2);
+            let step = if len >= BIG_ARG {
+                Step::BigBulk(Outside { at: pos + start, len })
+            } else {
+                Step::Incomplete { need: pos + start + len + 2 }
+            };
+            return incomplete(args, p, step);
         }
         args.push(ArgRef { start: (pos + start) as u32, len: len as u32 });
         p = start + len + 2;
@@ -356,11 +410,11 @@ mod tests {
             match parse_one(input, pos, 512 * 1024 * 1024, &mut args, &mut scratch)? {
                 Step::Command { consumed, argc } => {
                     let first = args.len() - argc;
-                    out.push(args[first..].iter().map(|a| a.slice(input, &scratch).to_vec()).collect());
+                    out.push(args[first..].iter().map(|a| a.slice(input, &scratch, &[]).to_vec()).collect());
                     pos += consumed;
                 }
                 Step::Skip { consumed } => pos += consumed,
-                Step::Incomplete { .. } => return Ok(out),
+                Step::Incomplete { .. } | Step::BigBulk(_) => return Ok(out),
             }
         }
     }
@@ -477,5 +531,34 @@ mod tests {
         let other = b"xx*1\r\n$1\r\nb\r\n";
         assert_eq!(parse_one(other, 2, 100, &mut args, &mut scratch).unwrap(), Step::Command { consumed: 11, argc: 1 });
         assert_eq!(args, vec![ArgRef { start: 10, len: 1 }]);
+    }
+
+    #[test]
+    fn big_bulk_payload_is_read_outside_the_input() {
+        let big = vec![b'x'; BIG_ARG];
+        let mut req = format!("*5\r\n$3\r\nset\r\n$1\r\nk\r\n${}\r\n", big.len()).into_bytes();
+        let at = req.len();
+        req.extend_from_slice(&big[..100]);
+        let (mut args, mut scratch) = (Vec::new(), Vec::new());
+        // The payload is incomplete: the parser says where it belongs and how long it is.
+        let step = parse_one(&req, 0, u64::MAX, &mut args, &mut scratch).unwrap();
+        assert_eq!(step, Step::BigBulk(Outside { at, len: BIG_ARG }));
+        // One byte short of BIG_ARG is read into the input as usual.
+        let small = format!("*1\r\n${}\r\nab", BIG_ARG - 1);
+        let step = parse_one(small.as_bytes(), 0, u64::MAX, &mut Vec::new(), &mut Vec::new()).unwrap();
+        assert_eq!(step, Step::Incomplete { need: small.len() - 2 + BIG_ARG - 1 + 2 });
+        // The caller moved the payload out; the input goes on with the CRLF after it, then the rest.
+        req.truncate(at);
+        let outside = Outside { at, len: BIG_ARG };
+        let step = parse_one_outside(&req, 0, u64::MAX, &mut args, &mut scratch, outside).unwrap();
+        assert_eq!(step, Step::Incomplete { need: at + 2 });
+        req.extend_from_slice(b"\r\n$2\r\nEX\r\n");
+        let step = parse_one_outside(&req, 0, u64::MAX, &mut args, &mut scratch, outside).unwrap();
+        assert_eq!(step, Step::Incomplete { need: 0 });
+        req.extend_from_slice(b"$2\r\n10\r\n");
+        let step = parse_one_outside(&req, 0, u64::MAX, &mut args, &mut scratch, outside).unwrap();
+        assert_eq!(step, Step::Command { consumed: req.len(), argc: 5 });
+        let got: Vec<&[u8]> = args.iter().map(|a| a.slice(&req, &scratch, &big)).collect();
+        assert_eq!(got, vec![&b"set"[..], b"k", &big[..], b"EX", b"10"]);
     }
 }

@@ -140,6 +140,12 @@ pub struct Db {
     /// Record keys deleted by expiry in `expired_log` (a replica or AOF needs to hear of them).
     pub log_expired: bool,
     pub expired_log: Vec<CompactBytes>,
+    /// Record keys created in `new_log` (the keyspace event `new` is on).
+    pub log_new: bool,
+    pub new_log: Vec<CompactBytes>,
+    /// Record read lookups of missing keys in `miss_log` (the keyspace event `keymiss` is on).
+    pub log_miss: bool,
+    pub miss_log: Vec<CompactBytes>,
     snap: Option<Box<Snapshot>>,
 }
 
@@ -173,6 +179,10 @@ impl Db {
             lazy_expire: true,
             log_expired: false,
             expired_log: Vec::new(),
+            log_new: false,
+            new_log: Vec::new(),
+            log_miss: false,
+            miss_log: Vec::new(),
             snap: None,
         }
     }
@@ -256,6 +266,9 @@ impl Db {
             }
             None => {
                 self.misses += 1;
+                if self.log_miss {
+                    self.miss_log.push(CompactBytes::new(key));
+                }
                 None
             }
         }
@@ -336,6 +349,9 @@ impl Db {
         if expire_at != 0 {
             seg.expires.insert(CompactBytes::new(&entry.key), expire_at);
             self.expires += 1;
+        }
+        if self.log_new {
+            self.new_log.push(CompactBytes::new(&entry.key));
         }
         seg.table.insert_unique(h, entry, |e| hasher.hash_one(e.key.as_slice()));
         self.len += 1;
@@ -463,7 +479,14 @@ impl Db {
     pub fn clear(&mut self) {
         self.barrier_all();
         let snap = self.snap.take();
-        *self = Db { id: self.id, lfu: self.lfu, log_expired: self.log_expired, ..Db::new(self.id) };
+        *self = Db {
+            id: self.id,
+            lfu: self.lfu,
+            log_expired: self.log_expired,
+            log_new: self.log_new,
+            log_miss: self.log_miss,
+            ..Db::new(self.id)
+        };
         self.snap = snap;
     }
 
@@ -476,6 +499,8 @@ impl Db {
         std::mem::swap(&mut self.id, &mut other.id);
         std::mem::swap(&mut self.lfu, &mut other.lfu);
         std::mem::swap(&mut self.log_expired, &mut other.log_expired);
+        std::mem::swap(&mut self.log_new, &mut other.log_new);
+        std::mem::swap(&mut self.log_miss, &mut other.log_miss);
         std::mem::swap(&mut self.snap, &mut other.snap);
     }
 
@@ -763,6 +788,9 @@ impl Db {
             }
             Slot::Vacant(v) => {
                 self.len += 1;
+                if self.log_new {
+                    self.new_log.push(CompactBytes::new(key));
+                }
                 v.insert(Entry::new(key, make().into_value(), new_lru(lfu))).into_mut()
             }
         };

@@ -21,7 +21,7 @@ pub enum Value {
     /// String, `embstr` encoding.
     Emb(CompactBytes),
     /// String, `raw` encoding (growable: APPEND/SETRANGE/SETBIT work in place).
-    Raw(Box<Vec<u8>>),
+    Raw(Box<RawBuf>),
     /// Collections are 16-byte handles held inline (a small hash, set or sorted set is then one block).
     List(List),
     Hash(Hash),
@@ -132,13 +132,22 @@ impl Value {
         if s.len() <= EMBSTR_MAX {
             Value::Emb(CompactBytes::new(s))
         } else {
-            Value::Raw(Box::new(s.to_vec()))
+            Value::Raw(Box::new(RawBuf::Owned(s.to_vec())))
         }
+    }
+
+    /// A string value that takes `b` without copying it when it is kept `raw` (a client's big argument,
+    /// read into a buffer of its own: a 400 MB SET then holds 400 MB, not twice that while it runs).
+    pub fn string_shared(b: bytes::Bytes) -> Value {
+        if b.len() <= EMBSTR_MAX {
+            return Value::string(&b);
+        }
+        Value::Raw(Box::new(RawBuf::Shared(b)))
     }
 
     /// A string value that Redis would keep `raw` whatever its length (results of APPEND etc.).
     pub fn raw(v: Vec<u8>) -> Value {
-        Value::Raw(Box::new(v))
+        Value::Raw(Box::new(RawBuf::Owned(v)))
     }
 
     pub fn kind(&self) -> Kind {
@@ -200,10 +209,10 @@ impl Value {
     pub fn make_raw(&mut self) -> Option<&mut Vec<u8>> {
         if !matches!(self, Value::Raw(_)) {
             let bytes = self.to_vec()?;
-            *self = Value::Raw(Box::new(bytes));
+            *self = Value::raw(bytes);
         }
         match self {
-            Value::Raw(v) => Some(v),
+            Value::Raw(v) => Some(v.to_mut()),
             _ => None,
         }
     }
@@ -213,7 +222,7 @@ impl Value {
         match self {
             Value::Int(_) => 0,
             Value::Emb(b) => b.heap_size(),
-            Value::Raw(v) => v.capacity() + std::mem::size_of::<Vec<u8>>(),
+            Value::Raw(v) => v.capacity() + std::mem::size_of::<RawBuf>(),
             Value::List(l) => l.heap_size(),
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => s.heap_size(),
@@ -223,9 +232,84 @@ impl Value {
     }
 }
 
+/// The bytes of a `raw` string: an owned growable buffer, or a client's big argument taken as it was read
+/// (shared with the request until the request is done, then ours alone). Edits make it owned first.
+#[derive(Clone, Debug)]
+pub enum RawBuf {
+    Owned(Vec<u8>),
+    Shared(bytes::Bytes),
+}
+
+impl RawBuf {
+    /// The growable buffer, taking over a shared one's allocation when nothing else holds it (the request
+    /// that brought it is done) and copying it otherwise.
+    pub fn to_mut(&mut self) -> &mut Vec<u8> {
+        if let RawBuf::Shared(b) = self {
+            let v = match std::mem::take(b).try_into_mut() {
+                Ok(m) => Vec::from(m),
+                Err(b) => b.to_vec(),
+            };
+            *self = RawBuf::Owned(v);
+        }
+        match self {
+            RawBuf::Owned(v) => v,
+            RawBuf::Shared(_) => unreachable!("made owned above"),
+        }
+    }
+
+    /// Bytes allocated for the string.
+    pub fn capacity(&self) -> usize {
+        match self {
+            RawBuf::Owned(v) => v.capacity(),
+            RawBuf::Shared(b) => b.len(),
+        }
+    }
+}
+
+impl std::ops::Deref for RawBuf {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            RawBuf::Owned(v) => v,
+            RawBuf::Shared(b) => b,
+        }
+    }
+}
+
+impl PartialEq for RawBuf {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shared_big_string_is_kept_without_a_copy() {
+        let v = vec![7u8; 1000];
+        let ptr = v.as_ptr();
+        let b = bytes::Bytes::from(v);
+        let held = b.clone();
+        let mut val = Value::string_shared(b);
+        assert_eq!(val.encoding(), "raw");
+        assert_eq!(val.with_str(|s| s.as_ptr()), Some(ptr));
+        // Edited while the request still holds the bytes: a copy, the request's bytes untouched.
+        val.make_raw().unwrap().push(1);
+        assert_eq!(held.len(), 1000);
+        assert_eq!(val.str_len(), 1001);
+        // Edited once nothing else holds them: the same allocation becomes the growable buffer.
+        let v = vec![7u8; 1000];
+        let ptr = v.as_ptr();
+        let mut val = Value::string_shared(bytes::Bytes::from(v));
+        let buf = val.make_raw().unwrap();
+        assert_eq!(buf.as_ptr(), ptr);
+        // Short ones get the encoding SET gives them.
+        assert_eq!(Value::string_shared(bytes::Bytes::from_static(b"123")).encoding(), "int");
+        assert_eq!(Value::string_shared(bytes::Bytes::from_static(b"abc")).encoding(), "embstr");
+    }
 
     #[test]
     fn value_is_24_bytes() {

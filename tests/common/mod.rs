@@ -2,6 +2,8 @@
 //! on a background thread) and stops it on drop.
 #![allow(dead_code)]
 
+pub mod child;
+
 use ferrodis::{Config, Server};
 use redis::{cmd, Connection, RedisError, Value};
 use std::io::{Read, Write};

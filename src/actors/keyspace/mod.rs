@@ -8,7 +8,7 @@ use super::busy::{AdoptedStream, Link, Serve, SharedSockets};
 use super::connection::{Connection, Handles, Kick, Push, Stream};
 use super::events::Tick;
 use super::persistence::AofWriter;
-use crate::commands::{exec_batch, Batch, State};
+use crate::commands::{exec_batch, Batch, State, OBUF_PUBSUB, OBUF_REPLICA};
 use crate::types::clock;
 use actix::prelude::*;
 use aof::AofLink;
@@ -68,8 +68,10 @@ impl Keyspace {
         k
     }
 
-    /// Act on what the last commands asked for: disconnects, shutdown, woken and unblocked clients.
+    /// Act on what the last commands asked for: messages to subscribers, disconnects, shutdown, woken and
+    /// unblocked clients.
     fn after_batch(&mut self, ctx: &mut Context<Self>) {
+        self.send_deliveries();
         for slot in std::mem::take(&mut self.s.clients.kill_list) {
             if let Some(c) = self.conns.remove(&slot) {
                 c.kick.do_send(Kick);
@@ -103,6 +105,20 @@ impl Keyspace {
         self.take_admitted();
     }
 
+    /// Send each subscriber the messages the last commands published to it: one push per subscriber, its
+    /// frames shared with the others (pubsub.rs). Clients without a connection actor (in-process ones) have
+    /// nowhere to receive them.
+    fn send_deliveries(&mut self) {
+        if self.s.pubsub.outbox.is_empty() {
+            return;
+        }
+        for d in self.s.pubsub.outbox.take() {
+            if let Some(c) = self.conns.get(&d.slot) {
+                c.push.do_send(Push { frames: d.frames, class: OBUF_PUBSUB });
+            }
+        }
+    }
+
     /// Hand what the last commands propagated to every replica stream and to the AOF. With the AOF on, the
     /// receiver resolves once the writer has written these bytes (and synced them under appendfsync always).
     fn flush_feed(&mut self, ctx: &mut Context<Self>) -> Option<oneshot::Receiver<()>> {
@@ -114,7 +130,7 @@ impl Keyspace {
         let bytes = bytes::Bytes::from(std::mem::replace(&mut self.s.prop.feed.buf, Vec::with_capacity(cap)));
         for slot in &self.replicas {
             if let Some(c) = self.conns.get(slot) {
-                c.push.do_send(Push(bytes.clone()));
+                c.push.do_send(Push { frames: vec![bytes.clone()], class: OBUF_REPLICA });
             }
         }
         self.aof_append(bytes, ctx)
@@ -147,6 +163,9 @@ impl Keyspace {
     fn take_admitted(&mut self) {
         let mut sockets = self.sockets.borrow_mut();
         for (slot, handles) in sockets.admitted.drain(..) {
+            if let Some(c) = self.s.clients.get_mut(slot) {
+                c.pushed = Some(handles.pushed.clone());
+            }
             self.conns.insert(slot, handles);
         }
     }
@@ -166,9 +185,13 @@ impl Keyspace {
             };
             let lobby = self.sockets.borrow().lobby.clone();
             let knobs = self.s.knobs.clone();
-            let conn =
-                Connection::adopted(stream, ctx.address(), knobs, lobby, a.slot, a.link, (a.peer, a.local)).start();
-            self.conns.insert(a.slot, Handles { kick: conn.clone().recipient(), push: conn.recipient() });
+            let conn = Connection::adopted(stream, ctx.address(), knobs, lobby, a.slot, a.link, (a.peer, a.local));
+            let pushed = conn.pushed();
+            let conn = conn.start();
+            if let Some(c) = self.s.clients.get_mut(a.slot) {
+                c.pushed = Some(pushed.clone());
+            }
+            self.conns.insert(a.slot, Handles { kick: conn.clone().recipient(), push: conn.recipient(), pushed });
         }
     }
 
@@ -593,6 +616,8 @@ impl Handler<ActiveExpire> for Keyspace {
             self.s.drain_expired();
             self.flush_feed(ctx);
         }
+        // Keyspace events of the keys expired here.
+        self.send_deliveries();
         self.s.stats.expired_keys_active += rep.expired as u64;
         self.s.stats.expire_cycle_cpu_ms += rep.elapsed_us / 1000;
         // LATENCY: the cycle's time, deleting what expired included (Redis's expire-cycle event).
