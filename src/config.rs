@@ -850,9 +850,18 @@ impl Config {
     pub fn inert_options() -> &'static [&'static str] {
         static INERT: OnceLock<Vec<&'static str>> = OnceLock::new();
         INERT.get_or_init(|| {
-            // Untyped options the AOF reads (actors/keyspace/aof.rs, server.rs) act too.
-            const AOF: &[&str] =
-                &["appenddirname", "aof-load-truncated", "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size"];
+            // Untyped options read where they act: the AOF (actors/keyspace/aof.rs, server.rs), output buffer
+            // limits (Knobs), the latency histograms (commands/latency.rs) and the start-up banner (the binary).
+            const AOF: &[&str] = &[
+                "appenddirname",
+                "aof-load-truncated",
+                "auto-aof-rewrite-percentage",
+                "auto-aof-rewrite-min-size",
+                "client-output-buffer-limit",
+                "latency-tracking",
+                "latency-tracking-info-percentiles",
+                "always-show-logo",
+            ];
             let mut v: Vec<&'static str> = OPTS
                 .iter()
                 .map(|o| o.name)
@@ -2498,5 +2507,8 @@ mod tests {
         assert!(inert.contains(&"rdbcompression") && inert.contains(&"rename-command"));
         assert!(!inert.contains(&"port") && !inert.contains(&"maxmemory"));
         assert!(!inert.contains(&"aof-load-truncated") && inert.contains(&"aof-use-rdb-preamble"));
+        for acting in ["notify-keyspace-events", "client-output-buffer-limit", "latency-tracking", "always-show-logo"] {
+            assert!(!inert.contains(&acting), "{acting}");
+        }
     }
 }
