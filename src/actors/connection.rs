@@ -579,9 +579,6 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
             extra.clear();
             must_read = false;
         }
-        if batch.input.is_empty() && batch.input.capacity() > KEEP_BUF {
-            batch.input = bytes::BytesMut::new();
-        }
         batch.clear();
     }
 }
