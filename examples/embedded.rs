@@ -74,7 +74,10 @@ impl Handler<Top> for Reporter {
 #[actix_rt::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // No listener at all: only in-process clients. Drop `.without_listener()` to serve TCP clients as well.
-    let server = Server::new(Config::default()).without_listener().start().await?;
+    // In memory only: no save points, so stopping writes no dump.rdb into the working directory.
+    let mut cfg = Config::default();
+    cfg.save.clear();
+    let server = Server::new(cfg).without_listener().start().await?;
     let client = server.client();
 
     // A tokio task on its own clone: its BLPOP blocks only itself, never the actors' clients.

@@ -861,6 +861,13 @@ impl Config {
                 "latency-tracking",
                 "latency-tracking-info-percentiles",
                 "always-show-logo",
+                // RDB snapshots (actors/keyspace/rdb.rs, the Snapshotter) and the AOF's RDB base.
+                "rdbcompression",
+                "rdbchecksum",
+                "stop-writes-on-bgsave-error",
+                "aof-use-rdb-preamble",
+                "key-load-delay",
+                "loading-process-events-interval-bytes",
             ];
             let mut v: Vec<&'static str> = OPTS
                 .iter()
@@ -2504,9 +2511,10 @@ mod tests {
     #[test]
     fn inert_list() {
         let inert = Config::inert_options();
-        assert!(inert.contains(&"rdbcompression") && inert.contains(&"rename-command"));
-        assert!(!inert.contains(&"port") && !inert.contains(&"maxmemory"));
-        assert!(!inert.contains(&"aof-load-truncated") && inert.contains(&"aof-use-rdb-preamble"));
+        assert!(inert.contains(&"rdb-del-sync-files") && inert.contains(&"rename-command"));
+        assert!(!inert.contains(&"port") && !inert.contains(&"maxmemory") && !inert.contains(&"save"));
+        assert!(!inert.contains(&"aof-load-truncated") && !inert.contains(&"aof-use-rdb-preamble"));
+        assert!(!inert.contains(&"rdbcompression") && !inert.contains(&"dbfilename"));
         for acting in ["notify-keyspace-events", "client-output-buffer-limit", "latency-tracking", "always-show-logo"] {
             assert!(!inert.contains(&acting), "{acting}");
         }

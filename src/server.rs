@@ -9,6 +9,7 @@ use crate::actors::expiry::Expiry;
 use crate::actors::keyspace::{Keyspace, Shutdown};
 use crate::actors::listener::{Listener, StopListening};
 use crate::actors::persistence::{AofConfig, AofWriter, Load, OpenOnStart, ReadManifest, Sync};
+use crate::actors::snapshotter::Snapshotter;
 use crate::client::Client;
 use crate::commands::aof::{AofMode, Fsync};
 use crate::commands::{Knobs, State};
@@ -196,6 +197,7 @@ async fn boot(
     state.server.tcp_port = addrs.first().map(|a| a.port()).unwrap_or(0);
     state.server.io_threads_active = !io.is_empty();
     let knobs = state.knobs.clone();
+    let snap_arbiter = aof_arbiter.clone();
     let aof = match aof_arbiter {
         Some(arb) => Some(start_aof(&mut state, &arb).await?),
         None => {
@@ -212,7 +214,18 @@ async fn boot(
     let lobby =
         Arc::new(Lobby { listening: std::sync::Mutex::new(listening), protected, keepalive, ..Default::default() });
     let sockets = Sockets::new(lobby.clone());
-    let keyspace = Keyspace::new(state, stx, aof.clone(), sockets).start();
+    // The Snapshotter shares the AOF writer's thread (persistence I/O never runs on the Keyspace's). With the
+    // AOF on, the AOF is the dataset (loaded above); otherwise `dir`/`dbfilename` is, if it exists.
+    let mut ks = Keyspace::new(state, stx, aof.clone(), sockets);
+    if let Some(arb) = &snap_arbiter {
+        let pending = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let p = pending.clone();
+        let snap = Snapshotter::start_in_arbiter(arb, move |_| Snapshotter::new(p));
+        let c = &ks.s.config;
+        let load = !c.appendonly && std::path::Path::new(&c.dir).join(&c.dbfilename).exists();
+        ks = ks.with_snapshotter(snap, pending, load);
+    }
+    let keyspace = ks.start();
     let expiry = Expiry::new(keyspace.clone(), knobs.clone()).start();
     Cron { targets: vec![keyspace.clone().recipient(), expiry.recipient()], knobs: knobs.clone() }.start();
     let listener =
@@ -230,6 +243,8 @@ async fn start_aof(state: &mut State, arb: &ArbiterHandle) -> Result<Addr<AofWri
         filename: c.appendfilename.clone(),
         fsync: Fsync::parse(&c.appendfsync),
         load_truncated: c.get("aof-load-truncated").is_none_or(|v| v == "yes"),
+        rdb_preamble: c.get("aof-use-rdb-preamble").as_deref() != Some("no"),
+        enc: state.enc,
     };
     state.persist.aof.fsync = cfg.fsync;
     let shared = state.persist.aof.shared.clone();
@@ -240,9 +255,9 @@ async fn start_aof(state: &mut State, arb: &ArbiterHandle) -> Result<Addr<AofWri
         return Ok(writer);
     }
     let start = std::time::Instant::now();
-    let files = writer.send(Load).await.map_err(|_| Error::Closed)?.map_err(fatal)?;
+    let mut files = writer.send(Load).await.map_err(|_| Error::Closed)?.map_err(fatal)?;
     if !files.is_empty() {
-        crate::commands::aof::replay(state, &files).map_err(fatal)?;
+        crate::commands::aof::replay(state, &mut files).map_err(fatal)?;
         log::info!("DB loaded from append only file: {:.3} seconds", start.elapsed().as_secs_f64());
     }
     writer.send(OpenOnStart).await.map_err(|_| Error::Closed)?.map_err(fatal)?;
@@ -293,6 +308,11 @@ impl ServerHandle {
     /// hears of the client with its first command. See [`Client`] for what clones share (nothing).
     pub fn client(&self) -> Client {
         Client::new(self.keyspace.clone(), self.knobs.clone())
+    }
+
+    /// The start-up RDB file could not be loaded: the server asked to stop (as Redis exits) and served none of it.
+    pub fn load_failed(&self) -> bool {
+        self.knobs.load_failed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Resolves when a client ran SHUTDOWN (then call [`stop`](ServerHandle::stop)).

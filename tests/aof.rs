@@ -103,7 +103,7 @@ fn data_and_ttls_survive_a_restart() {
         state(&mut c)
     };
     assert!(before.1 > 0 && before.2 > 0);
-    assert!(dir.manifest().contains("appendonly.aof.1.base.aof seq 1 type b"), "{}", dir.manifest());
+    assert!(dir.manifest().contains("appendonly.aof.1.base.rdb seq 1 type b"), "{}", dir.manifest());
     let s = server(&dir, true, "");
     let mut c = s.conn();
     assert_eq!(state(&mut c), before);
@@ -166,7 +166,7 @@ fn rewrite_while_clients_write_loses_nothing() {
     assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
     assert_eq!(info_field(&mut c, "aof_rewrites"), "1");
     let m = dir.manifest();
-    assert!(m.contains("appendonly.aof.2.base.aof seq 2 type b") && m.contains("seq 2 type i"), "{m}");
+    assert!(m.contains("appendonly.aof.2.base.rdb seq 2 type b") && m.contains("seq 2 type i"), "{m}");
     assert!(!dir.aof_dir().join("appendonly.aof.1.incr.aof").exists(), "history removed");
     let before = state(&mut c);
     assert_eq!(q::<u64>(&mut c, &["get", "ctr0"]), counts[0]);
@@ -181,7 +181,8 @@ fn rewrite_while_clients_write_loses_nothing() {
 #[test]
 fn config_set_appendonly_at_run_time() {
     let dir = TempDir::new("runtime");
-    let s = server(&dir, false, "");
+    // The base in AOF format (commands), where the other tests use the default RDB preamble.
+    let s = server(&dir, false, "aof-use-rdb-preamble no");
     let mut c = s.conn();
     fill(&mut c);
     assert_eq!(info_field(&mut c, "aof_enabled"), "0");
@@ -260,6 +261,7 @@ fn chop(path: &Path, n: u64) -> u64 {
 
 fn start_fails(dir: &TempDir, extra: &str) -> String {
     let mut cfg = Config::default();
+    cfg.save.clear(); // no dump.rdb in the working directory
     cfg.port = 0;
     cfg.bind = vec!["127.0.0.1".into()];
     cfg.dir = dir.0.to_string_lossy().into_owned();
@@ -358,7 +360,7 @@ fn failed_rewrite_reports_err_and_keeps_the_old_files() {
     assert_eq!(info_field(&mut c, "aof_rewrites_consecutive_failures"), "1");
     let m = dir.manifest();
     assert!(
-        m.starts_with("file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"),
+        m.starts_with("file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"),
         "{m}"
     );
     assert!(dir.aof_dir().join("appendonly.aof.1.incr.aof").exists());
@@ -387,7 +389,7 @@ fn bgrewriteaof_with_the_aof_off_continues_the_numbering() {
     assert_eq!(q::<String>(&mut c, &["bgrewriteaof"]), "Background append only file rewriting started");
     wait_rewrite(&mut c);
     // A base only: with the AOF off there is no incr file to keep.
-    assert_eq!(dir.manifest(), "file appendonly.aof.2.base.aof seq 2 type b\n");
+    assert_eq!(dir.manifest(), "file appendonly.aof.2.base.rdb seq 2 type b\n");
     drop(c);
     drop(s);
     let s = server(&dir, true, "");
@@ -400,6 +402,7 @@ fn embedded_server_without_listener_keeps_its_aof() {
     let dir = TempDir::new("embedded");
     let cfg = || {
         let mut c = Config::default();
+        c.save.clear(); // no dump.rdb in the working directory
         c.dir = dir.0.to_string_lossy().into_owned();
         c.appendonly = true;
         c.appendfsync = "always".into();

@@ -12,8 +12,14 @@ use common::child::{free_port, read_log, start_child};
 /// Start the server and wait for Redis's ready line (callers wait for or kill the child).
 #[allow(clippy::zombie_processes)]
 fn start(args: &[&str]) -> Child {
+    // A directory of its own: no dump.rdb of the working directory is loaded, none is left there.
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("ferrodis-bin-dir-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ferrodis-server"))
         .args(args)
+        .args(["--dir", dir.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

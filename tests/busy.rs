@@ -242,6 +242,7 @@ fn shutdown_nosave_stops_the_server_under_a_writing_script() {
     let thread = std::thread::spawn(move || {
         actix_rt::System::new().block_on(async move {
             let mut cfg = ferrodis::Config::default();
+            cfg.save.clear(); // no dump.rdb in the working directory
             cfg.port = 0;
             cfg.bind = vec!["127.0.0.1".into()];
             cfg.busy_reply_threshold = 50;

@@ -10,11 +10,14 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 async fn in_process() -> ServerHandle {
-    Server::new(Config::default()).without_listener().start().await.unwrap()
+    let mut cfg = Config::default();
+    cfg.save.clear(); // no dump.rdb in the working directory
+    Server::new(cfg).without_listener().start().await.unwrap()
 }
 
 async fn listening() -> ServerHandle {
     let mut cfg = Config::default();
+    cfg.save.clear(); // no dump.rdb in the working directory
     cfg.port = 0;
     cfg.bind = vec!["127.0.0.1".into()];
     Server::new(cfg).start().await.unwrap()
@@ -263,6 +266,7 @@ async fn embedded_with_listener_serves_both() {
 #[actix_rt::test]
 async fn maxmemory_refuses_denyoom_commands() {
     let mut cfg = Config::default();
+    cfg.save.clear(); // no dump.rdb in the working directory
     cfg.maxmemory = 1;
     let server = Server::new(cfg).without_listener().start().await.unwrap();
     let c = server.client();

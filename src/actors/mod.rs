@@ -2,8 +2,8 @@
 //! the Keyspace and Expiry, and the AofWriter (persistence.rs) on its own thread behind the Keyspace. See
 //! DESIGN.md for the diagram.
 //!
-//! Files: listener.rs, connection.rs, keyspace/ (the actor in mod.rs, its side of the AOF in aof.rs),
-//! cron.rs, expiry.rs, persistence.rs (AofWriter), and events.rs for the messages that go to actors of
+//! Files: listener.rs, connection.rs, keyspace/ (the actor in mod.rs, its side of the AOF in aof.rs and of
+//! RDB snapshots in rdb.rs), cron.rs, expiry.rs, persistence.rs (AofWriter), snapshotter.rs (Snapshotter), and events.rs for the messages that go to actors of
 //! more than one kind (`Tick`); every other message is defined beside the actor that handles it. busy.rs is
 //! no actor: it serves the sockets from a busy script's hook while the actors on the Keyspace's thread wait.
 
@@ -15,3 +15,4 @@ pub mod expiry;
 pub mod keyspace;
 pub mod listener;
 pub mod persistence;
+pub mod snapshotter;

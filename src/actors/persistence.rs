@@ -12,6 +12,7 @@
 
 use crate::commands::aof::{AofMode, AofShared, Fsync, LoadedFile};
 use crate::persist::aof::{self, Manifest, ScanEnd};
+use crate::persist::rdb::{self, Crc64, Item, RdbReader};
 use actix::prelude::*;
 use bytes::Bytes;
 use std::fs::{self, File, OpenOptions};
@@ -31,6 +32,10 @@ pub struct AofConfig {
     pub filename: String,
     pub fsync: Fsync,
     pub load_truncated: bool,
+    /// aof-use-rdb-preamble at start-up: the name of the empty base made when there is no AOF yet.
+    pub rdb_preamble: bool,
+    /// Encoding thresholds for values read from an RDB base.
+    pub enc: crate::types::encodings::Encodings,
 }
 
 /// Owns the AOF files. Runs on its own arbiter: blocking file calls here stall nobody but queued appends.
@@ -62,6 +67,8 @@ struct RewriteFile {
     path: PathBuf,
     file: BufWriter<File>,
     err: Option<io::Error>,
+    /// The base is an RDB file (aof-use-rdb-preamble): its running CRC64, ended with EOF and checksum.
+    crc: Option<Crc64>,
 }
 
 impl AofWriter {
@@ -203,10 +210,23 @@ impl AofWriter {
         let mut files = Vec::with_capacity(names.len());
         let count = names.len();
         for (i, ((name, base), mut data)) in names.into_iter().zip(datas).enumerate() {
+            // An RDB base (or an old single AOF with an RDB preamble): the records, then commands may follow.
+            let mut rdb_items = Vec::new();
             if data.starts_with(b"REDIS") {
-                return Err(format!(
-                    "Error reading the RDB base file {name}, AOF loading aborted: RDB-format AOF files are not supported"
-                ));
+                let mut reader = RdbReader::new(&data[..], self.cfg.enc, true)
+                    .map_err(|e| format!("Error reading the RDB base file {name}, AOF loading aborted: {e}"))?;
+                loop {
+                    match reader.next() {
+                        Ok(Item::Eof) => break,
+                        Ok(item) => rdb_items.push(item),
+                        Err(e) => {
+                            return Err(format!("Error reading the RDB base file {name}, AOF loading aborted: {e}"))
+                        }
+                    }
+                }
+                let used = reader.offset() as usize;
+                log::info!("Reading RDB base file on AOF loading...");
+                data.drain(..used.min(data.len()));
             }
             let last = i + 1 == count;
             let mut scanned = aof::scan(&data);
@@ -236,7 +256,7 @@ impl AofWriter {
                 }
                 ScanEnd::Truncated => return Err(unexpected_eof(&name)),
             }
-            files.push(LoadedFile { name, base, data, scanned });
+            files.push(LoadedFile { name, base, data, scanned, rdb: rdb_items });
         }
         self.shared.current_size.store(total, Ordering::Relaxed);
         self.shared.base_size.store(base_size, Ordering::Relaxed);
@@ -263,7 +283,7 @@ impl AofWriter {
         self.create_dir()?;
         if self.manifest.base.is_none() && self.manifest.incr.is_empty() {
             let mut m = self.manifest.clone();
-            let name = m.new_base(&self.cfg.filename);
+            let name = m.new_base(&self.cfg.filename, self.cfg.rdb_preamble);
             write_synced(&self.path(&name), b"")
                 .map_err(|e| format!("Write error writing append only file on disk: {e}"))?;
             self.manifest = m;
@@ -358,7 +378,7 @@ impl AofWriter {
 
     /// A rewrite begins: the incr file changes (a new numbered one with the AOF on, the temporary one while
     /// waiting for the first rewrite) and the temporary base file opens.
-    fn start_rewrite(&mut self, mode: AofMode) -> Result<(), String> {
+    fn start_rewrite(&mut self, mode: AofMode, rdb: bool) -> Result<(), String> {
         self.abort_rewrite();
         self.create_dir()?;
         match mode {
@@ -388,7 +408,8 @@ impl AofWriter {
         }
         let path = self.path(&format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
         let file = File::create(&path).map_err(|e| format!("Write error writing append only file on disk: {e}"))?;
-        self.rewrite = Some(RewriteFile { path, file: BufWriter::with_capacity(64 * 1024, file), err: None });
+        let crc = rdb.then(Crc64::new);
+        self.rewrite = Some(RewriteFile { path, file: BufWriter::with_capacity(64 * 1024, file), err: None, crc });
         Ok(())
     }
 
@@ -411,10 +432,21 @@ impl AofWriter {
     /// The snapshot is fully written: make it the base (backgroundRewriteDoneHandler).
     fn finish_rewrite(&mut self) -> Result<(), String> {
         let Some(r) = self.rewrite.take() else { return Err("no AOF rewrite in progress".into()) };
-        let RewriteFile { path: tmp, file, err } = r;
+        let RewriteFile { path: tmp, mut file, err, crc } = r;
+        let rdb = crc.is_some();
         let res = match err {
             Some(e) => Err(e),
-            None => file.into_inner().map_err(|e| e.into_error()).and_then(|f| f.sync_all()),
+            None => {
+                let mut tail = Vec::with_capacity(9);
+                if let Some(mut crc) = crc {
+                    rdb::write_eof(&mut tail);
+                    crc.update(&tail);
+                    tail.extend_from_slice(&crc.finish().to_le_bytes());
+                }
+                file.write_all(&tail)
+                    .and_then(|_| file.into_inner().map_err(|e| e.into_error()))
+                    .and_then(|f| f.sync_all())
+            }
         };
         if let Err(e) = res {
             let _ = fs::remove_file(&tmp);
@@ -425,7 +457,7 @@ impl AofWriter {
         }
         log::info!("Background AOF rewrite terminated with success");
         let mut m = self.manifest.clone();
-        let base = m.new_base(&self.cfg.filename);
+        let base = m.new_base(&self.cfg.filename, rdb);
         if let Err(e) = fs::rename(&tmp, self.path(&base)) {
             let _ = fs::remove_file(&tmp);
             log::warn!("Error trying to rename the temporary AOF base file into {base}: {e}");
@@ -620,14 +652,18 @@ impl Handler<SetFsync> for AofWriter {
 /// A rewrite starts now: switch incr files and open the temporary base.
 #[derive(Message)]
 #[rtype(result = "Result<(), String>")]
-pub struct StartRewrite(pub AofMode);
+pub struct StartRewrite {
+    pub mode: AofMode,
+    /// Write the base as an RDB file (aof-use-rdb-preamble yes).
+    pub rdb: bool,
+}
 
 impl Handler<StartRewrite> for AofWriter {
     type Result = Result<(), String>;
 
     fn handle(&mut self, msg: StartRewrite, _: &mut Self::Context) -> Self::Result {
         self.flush_pending();
-        self.start_rewrite(msg.0).inspect_err(|e| log::warn!("{e}"))
+        self.start_rewrite(msg.mode, msg.rdb).inspect_err(|e| log::warn!("{e}"))
     }
 }
 
@@ -644,6 +680,8 @@ impl Handler<RewriteChunk> for AofWriter {
             if r.err.is_none() {
                 if let Err(e) = r.file.write_all(&msg.0) {
                     r.err = Some(e);
+                } else if let Some(crc) = &mut r.crc {
+                    crc.update(&msg.0);
                 }
             }
         }
@@ -719,6 +757,8 @@ mod tests {
             filename: "appendonly.aof".into(),
             fsync: Fsync::No,
             load_truncated: true,
+            rdb_preamble: false,
+            enc: Default::default(),
         };
         let mut w = AofWriter::new(cfg, shared.clone());
         w.incr = Some(OpenOptions::new().write(true).open("/dev/full").unwrap());

@@ -180,6 +180,11 @@ fn main() {
             _ = term.recv() => log::warn!("Received SIGTERM scheduling shutdown..."),
             _ = handle.shutdown_requested() => {}
         }
+        if handle.load_failed() {
+            // The dataset could not be loaded: exit with an error, as redis-server does.
+            handle.stop().await;
+            return 1;
+        }
         log::warn!("User requested shutdown...");
         handle.stop().await;
         log::warn!("ferrodis is now ready to exit, bye bye...");

@@ -146,7 +146,7 @@ impl Default for AofState {
 
 /// BGREWRITEAOF: replies and errors as Redis 7.0's bgrewriteaofCommand.
 fn bgrewriteaof(cx: &mut Ctx<'_>) -> CmdResult {
-    let in_exec = cx.s.exec.in_exec;
+    let in_exec = cx.s.exec.in_exec || cx.s.persist.rdb.bgsave_in_progress;
     let a = &mut cx.s.persist.aof;
     if a.rewrite_in_progress {
         return Err(CmdError::new("ERR Background append only file rewriting already in progress"));
@@ -158,7 +158,7 @@ fn bgrewriteaof(cx: &mut Ctx<'_>) -> CmdResult {
         ));
     }
     if in_exec {
-        // Not in the middle of a transaction's effects: the cron starts it.
+        // Not in the middle of a transaction's effects, nor beside a background save: the cron starts it.
         a.rewrite_scheduled = true;
         a.consecutive_failures = 0;
         cx.out.simple("Background append only file rewriting scheduled");
@@ -246,12 +246,14 @@ pub struct LoadedFile {
     pub base: bool,
     pub data: Vec<u8>,
     pub scanned: Scanned,
+    /// The records of an RDB base (aof-use-rdb-preamble), loaded before the file's commands.
+    pub rdb: Vec<crate::persist::rdb::Item>,
 }
 
 /// Execute the commands of `files` in order, each file with a fresh local client (as Redis's fake AOF
 /// client): MULTI/EXEC work as usual; nothing is fed to replicas or the AOF; keys are not expired while
 /// loading; command statistics are left as they were. Err carries the message Redis logs before giving up.
-pub fn replay(s: &mut State, files: &[LoadedFile]) -> Result<(), String> {
+pub fn replay(s: &mut State, files: &mut [LoadedFile]) -> Result<(), String> {
     let feed_was = s.prop.feed.enabled;
     set_feed_enabled(s, false);
     let lazy: Vec<bool> = s.dbs.iter().map(|d| d.lazy_expire).collect();
@@ -280,8 +282,14 @@ pub fn replay(s: &mut State, files: &[LoadedFile]) -> Result<(), String> {
     res
 }
 
-fn replay_file(s: &mut State, f: &LoadedFile) -> Result<(), String> {
+fn replay_file(s: &mut State, f: &mut LoadedFile) -> Result<(), String> {
     let start = Instant::now();
+    if !f.rdb.is_empty() {
+        // The RDB part first, as Redis's loader does: expired keys are kept (the commands after may touch them).
+        let mut db = 0;
+        super::rdb::apply_items(s, &mut db, std::mem::take(&mut f.rdb), false, false)
+            .map_err(|e| format!("Error reading the RDB base file {}, AOF loading aborted: {e}", f.name))?;
+    }
     let (next_id, received) = (s.clients.next_id, s.stats.connections_received);
     let me = s.add_client("aof".into(), String::new());
     // The loader's client is no connection: it takes no client id and counts for nothing.
@@ -341,7 +349,7 @@ mod tests {
             aof::command(&mut data, &a);
         }
         let scanned = aof::scan(&data);
-        LoadedFile { name: "appendonly.aof.1.incr.aof".into(), base: false, data, scanned }
+        LoadedFile { name: "appendonly.aof.1.incr.aof".into(), base: false, data, scanned, rdb: Vec::new() }
     }
 
     #[test]
@@ -357,7 +365,7 @@ mod tests {
             &["PEXPIREAT", "l", "1"],
         ]);
         let before = t.s.stats.commands_processed;
-        replay(&mut t.s, &[f]).unwrap();
+        replay(&mut t.s, &mut [f]).unwrap();
         assert_eq!(t.s.stats.commands_processed, before);
         run(&mut t, &["select", "1"]);
         assert_eq!(run(&mut t, &["get", "a"]), bulk("2"));
@@ -370,7 +378,7 @@ mod tests {
     fn replay_refuses_unknown_commands() {
         let mut t = new();
         let f = file(&[&["SET", "a", "1"], &["NOSUCH", "x"]]);
-        let e = replay(&mut t.s, &[f]).unwrap_err();
+        let e = replay(&mut t.s, &mut [f]).unwrap_err();
         assert_eq!(e, "Unknown command 'NOSUCH' reading the append only file appendonly.aof.1.incr.aof");
     }
 

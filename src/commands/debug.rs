@@ -122,10 +122,26 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
                 "    Output a hex signature representing the current DB content.",
                 "DIGEST-VALUE <key> [<key> ...]",
                 "    Output a hex signature of the values of all the specified keys.",
+                "POPULATE <count> [<prefix>] [<size>]",
+                "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+                "    it is used instead of the 'key' prefix. These are not propagated to",
+                "    replicas. Cluster slots are not respected so keys not belonging to the",
+                "    current node can be created in cluster mode.",
                 "OBJECT <key>",
                 "    Show low level info about the `key` and associated value.",
-                "RELOAD",
-                "    Save the dataset and load it back (in memory until snapshots are written to disk).",
+                "RELOAD [option ...]",
+                "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+                "    * MERGE: conflicting keys will be loaded from RDB.",
+                "    * NOFLUSH: the existing database will not be removed before load, but",
+                "      conflicting keys will generate an exception and kill the server.",
+                "    * NOSAVE: the database will be loaded from an existing RDB file.",
+                "    Examples:",
+                "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+                "      the database.",
+                "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+                "      existing RDB file.",
+                "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+                "      file to the database.",
                 "PROTOCOL <type>",
                 "    Reply with a test value of the specified type.",
                 "SET-ACTIVE-EXPIRE <0|1>",
@@ -207,6 +223,7 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
             Ok(())
         }
         "protocol" if cx.argc() == 3 => debug_protocol(cx),
+        "populate" if (3..=5).contains(&cx.argc()) => debug_populate(cx),
         "reload" => debug_reload(cx),
         // ferrodis only: a handler panic on purpose, to prove it is caught (answered -ERR internal error).
         "rust-panic" if cx.argc() == 2 => panic!("DEBUG RUST-PANIC"),
@@ -219,10 +236,32 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
     }
 }
 
-/// DEBUG RELOAD: until snapshots are written to disk, every key is serialized with the DUMP codec and loaded
-/// back in memory, which is what the command checks: values survive a save/load cycle and get the encoding
-/// a loader picks afresh. TTLs are kept, keys already expired are not loaded, access data starts anew.
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save the dataset to the RDB file and load it back, as Redis.
 fn debug_reload(cx: &mut Ctx<'_>) -> CmdResult {
+    let (mut save, mut flush, mut merge) = (true, true, false);
+    for i in 2..cx.argc() {
+        if cx.argv.is(i, "merge") {
+            merge = true;
+        } else if cx.argv.is(i, "noflush") {
+            flush = false;
+        } else if cx.argv.is(i, "nosave") {
+            save = false;
+        } else {
+            return Err(CmdError::new("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."));
+        }
+    }
+    if cx.s.persist.rdb.available {
+        // Through the file: the Keyspace saves, empties, loads and replies (actors/keyspace/rdb.rs).
+        cx.s.persist.rdb.fg = Some(super::rdb::FgJob::Reload { save, flush, merge });
+        return Ok(());
+    }
+    reload_in_memory(cx)
+}
+
+/// DEBUG RELOAD without a Snapshotter (persistence-available no): every key goes through the DUMP codec and
+/// back in memory, which still checks that values survive a save/load cycle and get the encoding a loader
+/// picks afresh.
+fn reload_in_memory(cx: &mut Ctx<'_>) -> CmdResult {
     use crate::persist::dump::{dump_value, restore_value};
     let now = clock::now_ms();
     let enc = cx.s.enc;
@@ -241,6 +280,39 @@ fn debug_reload(cx: &mut Ctx<'_>) -> CmdResult {
                 db.set_expire(&key, expire_at);
             }
         }
+    }
+    cx.out.ok();
+    Ok(())
+}
+
+/// DEBUG POPULATE count [prefix] [size]: keys `prefix:N` holding `value:N` (zero-padded or cut to `size`
+/// bytes when given); keys that exist are left alone. As Redis, no dirty count: the suite uses it to fill.
+fn debug_populate(cx: &mut Ctx<'_>) -> CmdResult {
+    let positive =
+        |v: Option<i64>| v.filter(|n| *n >= 0).ok_or(CmdError::new("ERR value is out of range, must be positive"));
+    let count = positive(crate::types::num::parse_i64(cx.arg(2)))? as u64;
+    let prefix = if cx.argc() >= 4 { cx.arg(3).to_vec() } else { b"key".to_vec() };
+    let size = if cx.argc() == 5 { positive(crate::types::num::parse_i64(cx.arg(4)))? as usize } else { 0 };
+    let db = cx.db();
+    let mut key = Vec::with_capacity(prefix.len() + 21);
+    for j in 0..count {
+        key.clear();
+        key.extend_from_slice(&prefix);
+        key.push(b':');
+        key.extend_from_slice(itoa::Buffer::new().format(j).as_bytes());
+        if db.peek_stored(&key).is_some() {
+            continue;
+        }
+        let text = format!("value:{j}");
+        let value = if size == 0 {
+            Value::string(text.as_bytes())
+        } else {
+            let mut v = vec![0u8; size];
+            let n = size.min(text.len());
+            v[..n].copy_from_slice(&text.as_bytes()[..n]);
+            Value::string(&v)
+        };
+        db.set(&key, value, false);
     }
     cx.out.ok();
     Ok(())

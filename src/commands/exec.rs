@@ -150,10 +150,19 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
     {
         return Some(CmdError::OOM);
     }
-    if s.persist.aof.mode != aof::AofMode::Off && (spec.has(WRITE) || spec.name == "ping") && !s.exec.in_script {
-        if let Some(err) = aof::write_error(s) {
+    if (spec.has(WRITE) || spec.name == "ping") && !s.exec.in_script {
+        if let Some(err) = super::rdb::write_error(s) {
             return Some(err);
         }
+        if s.persist.aof.mode != aof::AofMode::Off {
+            if let Some(err) = aof::write_error(s) {
+                return Some(err);
+            }
+        }
+    }
+    // A file is loading: only commands flagged `loading` run (Redis's processCommand order: after MISCONF).
+    if s.persist.rdb.loading.is_some() && !spec.has(LOADING) {
+        return Some(super::rdb::LOADING_ERR);
     }
     // A RESP2 client in subscribed mode reads pushes only: Redis lets it send little else.
     // (Not inside EXEC: Redis checks this when the command is sent, not again when the queue runs.)
@@ -437,8 +446,8 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
             batch.done = batch.reqs.len();
             break;
         }
-        if s.persist.aof.load_pending {
-            // DEBUG LOADAOF: the Keyspace reloads the files, writes its reply, then runs the rest.
+        if s.persist.aof.load_pending || s.persist.rdb.fg.is_some() {
+            // DEBUG LOADAOF, SAVE, DEBUG RELOAD...: the Keyspace does the job, writes its reply, then runs the rest.
             break;
         }
     }

@@ -41,6 +41,15 @@ pub struct Functions {
 }
 
 impl Functions {
+    /// Compile and install a library from its code (RDB loading); an existing library of the same name is
+    /// an error unless `replace`. Returns the library's name.
+    pub fn load_code(&mut self, code: &[u8], replace: bool) -> Result<String, CmdError> {
+        let lib = self.create(code)?;
+        let name = lib.name.clone();
+        self.install(lib, replace)?;
+        Ok(name)
+    }
+
     /// Every library's code, for the AOF rewrite's FUNCTION LOAD commands.
     pub fn library_codes(&self) -> impl Iterator<Item = &[u8]> + '_ {
         self.libs.values().map(|l| l.code.as_slice())

@@ -163,8 +163,10 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                 let (loading, aof, aof_on) = super::aof::info_fields(s);
                 let _ = write!(
                     out,
-                    "# Persistence\r\nloading:{loading}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\n{aof}aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n{aof_on}",
-                    s.persist.dirty, s.persist.lastsave
+                    "# Persistence\r\nloading:{}\r\nasync_loading:0\r\n{}{aof}aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n{aof_on}{}",
+                    (loading != 0 || s.persist.rdb.loading.is_some()) as u8,
+                    super::rdb::info_fields(s),
+                    super::rdb::loading_fields(s),
                 );
             }
             "stats" => {

@@ -37,6 +37,7 @@ pub mod multi;
 pub mod object;
 pub mod propagate;
 pub mod pubsub;
+pub mod rdb;
 pub mod replication;
 pub mod scripting;
 pub mod server;
@@ -75,6 +76,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     slowlog::SPECS,
     latency::SPECS,
     aof::SPECS,
+    rdb::SPECS,
     keys::SPECS,
     object::SPECS,
     dump::SPECS,

@@ -62,6 +62,11 @@ fn flushall(cx: &mut Ctx<'_>) -> CmdResult {
     crate::alloc::release_free_memory();
     cx.s.persist.dirty += n + 1;
     cx.s.clients.touch_db(None);
+    // As Redis 7.0's flushAllDataAndResetRDB: with save points, the empty dataset is saved at once (a
+    // background save in progress is dropped by the foreground one).
+    if !cx.s.config.save.is_empty() && cx.s.persist.rdb.available {
+        cx.s.persist.rdb.fg = Some(super::rdb::FgJob::FlushSave);
+    }
     cx.out.ok();
     Ok(())
 }
@@ -134,6 +139,12 @@ fn shutdown(cx: &mut Ctx<'_>) -> CmdResult {
         if req.save != Some(false) {
             return Err(b.error());
         }
+    }
+    // Saving first (SAVE, or save points without NOSAVE): the Keyspace saves, then stops or replies the error.
+    let save = req.save.unwrap_or(!cx.s.config.save.is_empty());
+    if save && cx.s.persist.rdb.available {
+        cx.s.persist.rdb.fg = Some(super::rdb::FgJob::Shutdown(req));
+        return Ok(());
     }
     cx.s.server.shutdown = Some(req);
     // Redis sends no reply: the connection just closes.

@@ -119,7 +119,7 @@ pub struct Pause {
 }
 
 /// SHUTDOWN options.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ShutdownRequest {
     pub save: Option<bool>,
     pub now: bool,
@@ -129,6 +129,8 @@ pub struct ShutdownRequest {
 /// Settings read outside the Keyspace thread (by connections and the cron), kept current by CONFIG SET.
 #[derive(Debug, Default)]
 pub struct Knobs {
+    /// The start-up RDB file could not be loaded: the server stops, and the binary exits with status 1.
+    pub load_failed: std::sync::atomic::AtomicBool,
     pub proto_max_bulk_len: AtomicU64,
     pub client_query_buffer_limit: AtomicU64,
     pub hz: AtomicU32,
@@ -317,6 +319,8 @@ pub struct Persistence {
     pub lastsave: i64,
     /// The append-only file's state and the Keyspace's to-do list for it (aof.rs).
     pub aof: aof::AofState,
+    /// Snapshots: background save, the foreground job waiting, loading (rdb.rs).
+    pub rdb: super::rdb::RdbState,
 }
 
 /// What the running command is inside of, and whether it blocked: transient flags set and restored around
@@ -436,7 +440,12 @@ impl State {
             stats: Stats::new(),
             prop: Propagation::default(),
             pubsub: Default::default(),
-            persist: Persistence { dirty: 0, lastsave: clock::system_ms() / 1000, aof: Default::default() },
+            persist: Persistence {
+                dirty: 0,
+                lastsave: clock::system_ms() / 1000,
+                aof: Default::default(),
+                rdb: Default::default(),
+            },
             exec: ExecFlags::default(),
             server: Process {
                 start_ms: clock::system_ms(),

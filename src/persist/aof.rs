@@ -42,9 +42,9 @@ pub fn temp_incr_name(filename: &str) -> String {
     format!("temp-{filename}.incr")
 }
 
-/// `appendonly.aof.<seq>.base.aof`
-pub fn base_name(filename: &str, seq: i64) -> String {
-    format!("{filename}.{seq}.base.aof")
+/// `appendonly.aof.<seq>.base.aof`, or `.base.rdb` for a base in RDB format (aof-use-rdb-preamble yes).
+pub fn base_name(filename: &str, seq: i64, rdb: bool) -> String {
+    format!("{filename}.{seq}.base.{}", if rdb { "rdb" } else { "aof" })
 }
 
 /// `appendonly.aof.<seq>.incr.aof`
@@ -234,13 +234,13 @@ impl Manifest {
     }
 
     /// Name the next base and turn the current one into history (getNewBaseFileNameAndMarkPreAsHistory).
-    pub fn new_base(&mut self, filename: &str) -> String {
+    pub fn new_base(&mut self, filename: &str, rdb: bool) -> String {
         if let Some(mut old) = self.base.take() {
             old.kind = FileType::History;
             self.history.insert(0, old);
         }
         self.base_seq += 1;
-        let name = base_name(filename, self.base_seq);
+        let name = base_name(filename, self.base_seq, rdb);
         self.base = Some(AofInfo { name: name.clone(), seq: self.base_seq, kind: FileType::Base });
         name
     }
@@ -638,10 +638,10 @@ mod tests {
     #[test]
     fn rewrite_bookkeeping() {
         let mut m = Manifest::default();
-        assert_eq!(m.new_base("appendonly.aof"), "appendonly.aof.1.base.aof");
+        assert_eq!(m.new_base("appendonly.aof", false), "appendonly.aof.1.base.aof");
         assert_eq!(m.new_incr("appendonly.aof"), "appendonly.aof.1.incr.aof");
         assert_eq!(m.new_incr("appendonly.aof"), "appendonly.aof.2.incr.aof");
-        assert_eq!(m.new_base("appendonly.aof"), "appendonly.aof.2.base.aof");
+        assert_eq!(m.new_base("appendonly.aof", true), "appendonly.aof.2.base.rdb");
         m.mark_rewritten_incr_as_history(true);
         assert_eq!(
             m.to_text(),

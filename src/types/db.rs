@@ -553,7 +553,6 @@ impl Db {
     }
 
     /// A snapshot is in progress (begun, and its last bytes not yet taken).
-    #[cfg(test)]
     pub fn snapshot_active(&self) -> bool {
         self.snap.is_some()
     }

@@ -26,6 +26,7 @@ impl TestServer {
     /// Start with a config adjusted by `f` (port, bind and enable-debug-command yes are set for the test first).
     pub fn with_config(f: impl FnOnce(&mut Config)) -> TestServer {
         let mut cfg = Config::default();
+        cfg.save.clear(); // no dump.rdb in the working directory
         cfg.port = 0;
         cfg.bind = vec!["127.0.0.1".into()];
         cfg.enable_debug_command = "yes".into();

@@ -18,13 +18,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// Keys a rewrite encodes between two looks at the clock.
-const STEP_KEYS: usize = 2000;
+pub(super) const STEP_KEYS: usize = 2000;
 /// How long one rewrite slice may hold the Keyspace thread.
-const SLICE: Duration = Duration::from_micros(1000);
+pub(super) const SLICE: Duration = Duration::from_micros(1000);
 /// The pause between slices while clients are being served (the rewrite takes about a quarter of the
 /// thread), and while they are not (then the rewrite runs about as fast as the timer allows).
-const PAUSE_BUSY: Duration = Duration::from_millis(3);
-const PAUSE_IDLE: Duration = Duration::from_millis(1);
+pub(super) const PAUSE_BUSY: Duration = Duration::from_millis(3);
+pub(super) const PAUSE_IDLE: Duration = Duration::from_millis(1);
 
 /// What the Keyspace holds for the AOF.
 #[derive(Default)]
@@ -49,6 +49,8 @@ struct RewriteRun {
     id: u64,
     /// Databases whose snapshot is fully encoded.
     done: Vec<bool>,
+    /// The base is an RDB file: chunks start with SELECTDB instead of SELECT.
+    rdb: bool,
 }
 
 impl Keyspace {
@@ -182,13 +184,22 @@ impl Keyspace {
         if self.aof.writer.is_none() || self.aof.run.is_some() {
             return;
         }
+        if self.bgsave_running() {
+            // One snapshot at a time (Redis: one child): the cron starts the rewrite after the save.
+            let a = &mut self.s.persist.aof;
+            a.rewrite_scheduled = true;
+            a.rewrite_in_progress = false;
+            log::info!("AOF rewrite scheduled to start when the background save is over.");
+            return;
+        }
         // What is already in the feed belongs to the old incr file; the new one starts with a SELECT.
         self.flush_feed(ctx);
         self.s.prop.feed.db = None;
         let Some(w) = self.writer() else { return };
         let id = self.aof.next_id;
         self.aof.next_id += 1;
-        w.send(StartRewrite(self.s.persist.aof.mode))
+        let rdb = self.s.config.get("aof-use-rdb-preamble").as_deref() != Some("no");
+        w.send(StartRewrite { mode: self.s.persist.aof.mode, rdb })
             .into_actor(self)
             .map(move |res, act, _| {
                 let err = match res {
@@ -203,15 +214,20 @@ impl Keyspace {
             })
             .spawn(ctx);
         self.refresh_feed();
+        let enc = if rdb { self.rdb_encoder() } else { aof::encode_entry };
         for db in &mut self.s.dbs {
-            db.snapshot_begin(aof::encode_entry);
+            db.snapshot_begin(enc);
         }
         let mut head = Vec::new();
-        aof::encode_functions(self.s.scripts.functions.library_codes(), &mut head);
+        if rdb {
+            head = self.rdb_header(true);
+        } else {
+            aof::encode_functions(self.s.scripts.functions.library_codes(), &mut head);
+        }
         if !head.is_empty() {
             w.do_send(RewriteChunk(head));
         }
-        self.aof.run = Some(RewriteRun { id, done: vec![false; self.s.dbs.len()] });
+        self.aof.run = Some(RewriteRun { id, done: vec![false; self.s.dbs.len()], rdb });
         let a = &mut self.s.persist.aof;
         a.rewrite_in_progress = true;
         a.rewrite_scheduled = false;
@@ -256,7 +272,11 @@ impl Keyspace {
                 let bytes = db.snapshot_take();
                 if !bytes.is_empty() {
                     let mut chunk = Vec::with_capacity(bytes.len() + 24);
-                    aof::select(&mut chunk, i);
+                    if run.rdb {
+                        crate::persist::rdb::write_select_db(&mut chunk, i, db.len() as u64, db.expires_count() as u64);
+                    } else {
+                        aof::select(&mut chunk, i);
+                    }
                     chunk.extend_from_slice(&bytes);
                     w.do_send(RewriteChunk(chunk));
                 }
@@ -373,12 +393,12 @@ impl Keyspace {
                     // Redis would exit here (no AOF to load); keep the data and say so instead.
                     Err("The AOF doesn't exist".to_string())
                 }
-                Ok(Ok(files)) => {
+                Ok(Ok(mut files)) => {
                     for db in &mut act.s.dbs {
                         db.clear();
                     }
                     act.s.clients.touch_db(None);
-                    let r = cmd_aof::replay(&mut act.s, &files);
+                    let r = cmd_aof::replay(&mut act.s, &mut files);
                     if r.is_ok() {
                         log::info!("Append Only File loaded by DEBUG LOADAOF");
                     }

@@ -3,6 +3,7 @@
 //! shutdown, paused clients). Cron ticks drive its housekeeping; the Expiry actor asks it for expiry work.
 
 mod aof;
+mod rdb;
 
 use super::busy::{AdoptedStream, Link, Serve, SharedSockets};
 use super::connection::{Connection, Handles, Kick, Push, Stream};
@@ -12,6 +13,7 @@ use crate::commands::{exec_batch, Batch, State, OBUF_PUBSUB, OBUF_REPLICA};
 use crate::types::clock;
 use actix::prelude::*;
 use aof::AofLink;
+use rdb::RdbLink;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,6 +31,8 @@ pub struct Keyspace {
     on_shutdown: Option<oneshot::Sender<()>>,
     /// The AOF writer and the rewrite in progress (aof.rs).
     aof: AofLink,
+    /// The Snapshotter and the background save in progress (rdb.rs).
+    rdb: RdbLink,
     /// In-process clients (client.rs) by the token they picked: (slot, client id). They have no actor to
     /// tell, so their record is made by their first batch and checked by id before each use.
     local: HashMap<u64, (usize, u64)>,
@@ -58,6 +62,7 @@ impl Keyspace {
             parked: Vec::new(),
             on_shutdown: Some(on_shutdown),
             aof: AofLink::default(),
+            rdb: RdbLink::default(),
             local: HashMap::new(),
             sockets: sockets.clone(),
         };
@@ -89,6 +94,9 @@ impl Keyspace {
         self.flush_feed(ctx);
         if !self.s.persist.aof.requests.is_empty() {
             self.aof_requests(ctx);
+        }
+        if self.s.persist.rdb.bgsave_requested {
+            self.rdb_requests(ctx);
         }
         if self.s.server.shutdown.is_some() {
             if let Some(tx) = self.on_shutdown.take() {
@@ -142,6 +150,9 @@ impl Keyspace {
     fn deliver(&mut self, slot: usize, batch: Batch, tx: oneshot::Sender<Batch>, ctx: &mut Context<Self>) {
         if self.s.persist.aof.load_pending {
             return self.reload_aof(slot, batch, tx, ctx);
+        }
+        if self.s.persist.rdb.fg.is_some() {
+            return self.run_fg(slot, batch, tx, ctx);
         }
         match self.flush_feed(ctx) {
             Some(ack) => {
@@ -330,6 +341,13 @@ enum Outcome {
 
 impl Actor for Keyspace {
     type Context = Context<Self>;
+
+    /// Begin loading the RDB file, if the server starts from one.
+    fn started(&mut self, ctx: &mut Self::Context) {
+        if std::mem::take(&mut self.rdb.load_on_start) {
+            self.load_at_start(ctx);
+        }
+    }
 }
 
 /// A socket connection asks to be admitted; its registration waits on its link in the lobby (busy.rs).
@@ -436,7 +454,9 @@ impl Keyspace {
             // The common case: reply at once (the feed goes out to replicas in after_batch). A batch that wrote
             // waits for the AOF writer's write() first (see aof_append).
             Outcome::Ready(batch)
-                if !self.s.persist.aof.load_pending && (self.s.prop.feed.buf.is_empty() || !self.aof_appending()) =>
+                if !self.s.persist.aof.load_pending
+                    && self.s.persist.rdb.fg.is_none()
+                    && (self.s.prop.feed.buf.is_empty() || !self.aof_appending()) =>
             {
                 ExecReply::Done(batch)
             }
@@ -561,6 +581,7 @@ impl Handler<Tick> for Keyspace {
             self.expire_blocked(ctx);
         }
         self.aof_tick(ctx);
+        self.rdb_tick(ctx);
         self.after_batch(ctx);
     }
 }
@@ -632,9 +653,30 @@ impl Handler<ActiveExpire> for Keyspace {
 pub struct Shutdown;
 
 impl Handler<Shutdown> for Keyspace {
-    type Result = ();
+    type Result = ResponseActFuture<Self, ()>;
 
-    fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
+    /// Save first when save points exist and no SHUTDOWN command did (a signal, `ServerHandle::stop`), then
+    /// disconnect everyone and stop.
+    fn handle(&mut self, _: Shutdown, _: &mut Self::Context) -> Self::Result {
+        match self.save_on_stop() {
+            Some(fut) => Box::pin(fut.into_actor(self).map(|res, act, ctx| {
+                if let Err(e) = &res {
+                    log::warn!("Error trying to save the DB: {e}");
+                } else {
+                    log::info!("DB saved on disk");
+                }
+                act.stop_now(ctx)
+            })),
+            None => Box::pin(
+                actix::fut::ready(()).map(|_, act: &mut Keyspace, ctx: &mut Context<Keyspace>| act.stop_now(ctx)),
+            ),
+        }
+    }
+}
+
+impl Keyspace {
+    /// Disconnect every client and stop the actor.
+    fn stop_now(&mut self, ctx: &mut Context<Self>) {
         // The last writes reach the AOF writer before the server handle syncs it.
         self.send_outbox();
         for (_, c) in self.conns.drain() {

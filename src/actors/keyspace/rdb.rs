@@ -1,0 +1,574 @@
+//! The Keyspace's side of RDB snapshots: BGSAVE as a fork-less point-in-time snapshot encoded a slice at a
+//! time between client batches (serialize-before-mutate keeps it point-in-time), the save points checked by
+//! the cron, the foreground jobs that stop a batch (SAVE, DEBUG RELOAD, FLUSHALL's save, SHUTDOWN's save),
+//! and loading a file chunk by chunk (at start-up with clients answered -LOADING meanwhile). The Snapshotter
+//! (actors/snapshotter.rs) does every file operation on its own thread.
+
+use super::aof::{PAUSE_BUSY, PAUSE_IDLE, SLICE, STEP_KEYS};
+use super::Keyspace;
+use crate::actors::snapshotter::{
+    LoadClose, LoadNext, LoadOpen, LoadStep, SaveAbort, SaveBegin, SaveChunk, SaveFinish, Snapshotter,
+};
+use crate::commands::rdb::{self as cmd_rdb, FgJob, Loading};
+use crate::commands::Batch;
+use crate::persist::rdb;
+use crate::resp::encode::Out;
+use crate::types::clock;
+use crate::types::db::Entry;
+use actix::prelude::*;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::oneshot;
+
+/// Bytes a foreground save encodes before handing them to the Snapshotter.
+const FG_CHUNK: usize = 1 << 20;
+
+/// What the Keyspace holds for RDB snapshots.
+#[derive(Default)]
+pub struct RdbLink {
+    pub snap: Option<Addr<Snapshotter>>,
+    /// Bytes sent to the Snapshotter and not yet written (the snapshot's extra memory).
+    pub pending: Arc<AtomicU64>,
+    run: Option<SaveRun>,
+    next_id: u64,
+    /// Commands processed when the last slice ended: were clients served since?
+    commands_seen: u64,
+    /// The database loaded records go to (the file's last SELECTDB).
+    load_db: usize,
+    /// Load the RDB file once the actor starts.
+    pub load_on_start: bool,
+}
+
+struct SaveRun {
+    id: u64,
+    /// Databases whose snapshot is fully encoded.
+    done: Vec<bool>,
+    /// The database the last chunk sent belongs to (a chunk of another one starts with SELECTDB).
+    last_db: Option<usize>,
+    /// Keys and TTLs of each database when the snapshot began (RESIZEDB).
+    sizes: Vec<(u64, u64)>,
+    started: Instant,
+}
+
+impl Keyspace {
+    /// Give the Keyspace its Snapshotter (persistence-available yes) and say whether to load `dir`/`dbfilename`
+    /// once started. `pending` is the Snapshotter's count of bytes handed over and not yet written.
+    pub fn with_snapshotter(mut self, snap: Addr<Snapshotter>, pending: Arc<AtomicU64>, load: bool) -> Keyspace {
+        self.rdb.snap = Some(snap);
+        self.rdb.pending = pending;
+        self.rdb.load_on_start = load;
+        self.s.persist.rdb.available = true;
+        if load {
+            self.s.persist.rdb.loading = Some(Loading { start_s: clock::system_ms() / 1000, ..Default::default() });
+        }
+        self
+    }
+
+    /// A background save holds the databases' snapshot.
+    pub(super) fn bgsave_running(&self) -> bool {
+        self.rdb.run.is_some()
+    }
+
+    /// `dir`/`dbfilename`.
+    fn rdb_path(&self) -> PathBuf {
+        PathBuf::from(&self.s.config.dir).join(&self.s.config.dbfilename)
+    }
+
+    /// The file's header: magic, version and the aux fields Redis 7.0 writes, then the function libraries.
+    pub(super) fn rdb_header(&self, aof_base: bool) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        let ctime = (clock::system_ms() / 1000).to_string();
+        let used = self.s.used_memory().to_string();
+        let aux: [(&str, &[u8]); 5] = [
+            ("redis-ver", crate::REDIS_VERSION.as_bytes()),
+            ("redis-bits", b"64"),
+            ("ctime", ctime.as_bytes()),
+            ("used-mem", used.as_bytes()),
+            ("aof-base", if aof_base { b"1" } else { b"0" }),
+        ];
+        rdb::write_header(&mut out, &aux);
+        rdb::write_functions(&mut out, self.s.scripts.functions.library_codes());
+        out
+    }
+
+    pub(super) fn rdb_encoder(&self) -> crate::types::db::SnapEncoder {
+        if self.s.config.get("rdbcompression").as_deref() == Some("no") {
+            rdb::encode_entry_plain
+        } else {
+            rdb::encode_entry
+        }
+    }
+
+    fn checksum_on(&self) -> bool {
+        self.s.config.get("rdbchecksum").as_deref() != Some("no")
+    }
+
+    /// The LoadOpen request for `path`, with the loading options of the config.
+    fn load_open(&self, path: PathBuf) -> LoadOpen {
+        let num = |name| self.s.config.get(name).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+        LoadOpen {
+            path,
+            enc: self.s.enc,
+            verify: self.checksum_on(),
+            key_delay_us: num("key-load-delay").max(0) as u64,
+            chunk_bytes: num("loading-process-events-interval-bytes").max(0) as u64,
+        }
+    }
+
+    /// Act on a BGSAVE of the last batch.
+    pub(super) fn rdb_requests(&mut self, ctx: &mut Context<Self>) {
+        if std::mem::take(&mut self.s.persist.rdb.bgsave_requested) && !self.start_bgsave(ctx) {
+            self.s.persist.rdb.bgsave_in_progress = false;
+        }
+    }
+
+    /// Cron work: a scheduled BGSAVE once the AOF rewrite is over, and the save points.
+    pub(super) fn rdb_tick(&mut self, ctx: &mut Context<Self>) {
+        let r = &self.s.persist.rdb;
+        if self.rdb.snap.is_none() || r.bgsave_in_progress || r.loading.is_some() {
+            return;
+        }
+        if self.rdb.run.is_some() {
+            return;
+        }
+        let now_s = clock::system_ms() / 1000;
+        if r.bgsave_scheduled
+            && !self.s.persist.aof.rewrite_in_progress
+            && (now_s - r.lastbgsave_try > cmd_rdb::BGSAVE_RETRY_DELAY || r.last_bgsave_ok)
+        {
+            if self.start_bgsave(ctx) {
+                self.s.persist.rdb.bgsave_scheduled = false;
+            }
+            return;
+        }
+        if let Some((secs, changes)) = cmd_rdb::due_save_point(&self.s, now_s) {
+            log::info!("{changes} changes in {secs} seconds. Saving...");
+            self.start_bgsave(ctx);
+        }
+    }
+
+    /// Begin a background save at this instant; false when it cannot start now (an AOF rewrite holds the
+    /// snapshot, or no Snapshotter).
+    fn start_bgsave(&mut self, ctx: &mut Context<Self>) -> bool {
+        let Some(snap) = self.rdb.snap.clone() else { return false };
+        if self.rdb.run.is_some() || self.s.dbs.iter().any(|d| d.snapshot_active()) {
+            return false;
+        }
+        let id = self.rdb.next_id;
+        self.rdb.next_id += 1;
+        let header = self.rdb_header(false);
+        self.rdb.pending.fetch_add(header.len() as u64, Ordering::Relaxed);
+        snap.do_send(SaveBegin { path: self.rdb_path(), header, checksum: self.checksum_on() });
+        let enc = self.rdb_encoder();
+        let mut sizes = Vec::with_capacity(self.s.dbs.len());
+        let mut total = 0u64;
+        for db in &mut self.s.dbs {
+            sizes.push((db.len() as u64, db.expires_count() as u64));
+            total += db.len() as u64;
+            db.snapshot_begin(enc);
+        }
+        self.rdb.run =
+            Some(SaveRun { id, done: vec![false; self.s.dbs.len()], last_db: None, sizes, started: Instant::now() });
+        let now = clock::system_ms();
+        let r = &mut self.s.persist.rdb;
+        r.bgsave_in_progress = true;
+        r.started_ms = now;
+        r.lastbgsave_try = now / 1000;
+        r.dirty_before = self.s.persist.dirty;
+        r.keys_processed = 0;
+        r.keys_total = total;
+        r.current_cow = 0;
+        r.current_cow_peak = 0;
+        log::info!("Background saving started");
+        self.rdb.commands_seen = self.s.stats.commands_processed;
+        ctx.run_later(PAUSE_IDLE, move |act, ctx| act.bgsave_slice(id, ctx));
+        true
+    }
+
+    /// Encode the snapshot for about a millisecond, then let clients in; finish when every db is done.
+    fn bgsave_slice(&mut self, id: u64, ctx: &mut Context<Self>) {
+        if self.rdb.run.as_ref().is_none_or(|r| r.id != id) {
+            return;
+        }
+        let busy = self.s.stats.commands_processed != self.rdb.commands_seen;
+        let start = Instant::now();
+        loop {
+            if self.bgsave_step(STEP_KEYS) {
+                self.finish_bgsave(ctx);
+                return;
+            }
+            if start.elapsed() >= SLICE {
+                break;
+            }
+        }
+        self.rdb.commands_seen = self.s.stats.commands_processed;
+        let pause = if busy { PAUSE_BUSY } else { PAUSE_IDLE };
+        ctx.run_later(pause, move |act, ctx| act.bgsave_slice(id, ctx));
+    }
+
+    /// Encode about `budget` keys of the first unfinished db and ship every db's encoded bytes (the
+    /// barriers' too), each chunk of another db than the last one behind a SELECTDB; true when all is out.
+    fn bgsave_step(&mut self, budget: usize) -> bool {
+        let Some(run) = &mut self.rdb.run else { return true };
+        if let Some(i) = run.done.iter().position(|d| !d) {
+            run.done[i] = self.s.dbs[i].snapshot_step(budget);
+        }
+        let all = run.done.iter().all(|d| *d);
+        let Some(snap) = &self.rdb.snap else { return true };
+        for (i, db) in self.s.dbs.iter_mut().enumerate() {
+            let bytes = db.snapshot_take();
+            if bytes.is_empty() {
+                continue;
+            }
+            let mut chunk = Vec::with_capacity(bytes.len() + 16);
+            if run.last_db != Some(i) {
+                let (keys, expires) = run.sizes[i];
+                rdb::write_select_db(&mut chunk, i, keys, expires);
+                run.last_db = Some(i);
+            }
+            chunk.extend_from_slice(&bytes);
+            let n = chunk.len() as u64;
+            let pending = self.rdb.pending.fetch_add(n, Ordering::Relaxed) + n;
+            let r = &mut self.s.persist.rdb;
+            r.current_cow = pending;
+            r.current_cow_peak = r.current_cow_peak.max(pending);
+            snap.do_send(SaveChunk(chunk));
+        }
+        // Progress for INFO: keys encoded so far (a database done counts whole).
+        let r = &mut self.s.persist.rdb;
+        r.keys_processed = run.done.iter().zip(&run.sizes).filter(|(d, _)| **d).map(|(_, s)| s.0).sum();
+        all
+    }
+
+    /// Every key is out: ask the Snapshotter to end the file and put it in place.
+    fn finish_bgsave(&mut self, ctx: &mut Context<Self>) {
+        let (Some(run), Some(snap)) = (&self.rdb.run, &self.rdb.snap) else { return };
+        let id = run.id;
+        snap.send(SaveFinish)
+            .into_actor(self)
+            .map(move |res, act, _| {
+                if act.rdb.run.as_ref().is_none_or(|r| r.id != id) {
+                    return;
+                }
+                let run = act.rdb.run.take().expect("checked above");
+                let res = res.map_err(|e| e.to_string()).and_then(|r| r);
+                act.bgsave_done(res, run.started);
+            })
+            .spawn(ctx);
+    }
+
+    /// Record how a background save ended (Redis's backgroundSaveDoneHandlerDisk).
+    fn bgsave_done(&mut self, res: Result<u64, String>, started: Instant) {
+        let now = clock::system_ms();
+        let r = &mut self.s.persist.rdb;
+        r.bgsave_in_progress = false;
+        r.last_bgsave_time_sec = started.elapsed().as_secs() as i64;
+        r.last_cow_size = r.current_cow_peak;
+        match res {
+            Ok(bytes) => {
+                log::info!("DB saved on disk ({bytes} bytes)");
+                log::info!("Background saving terminated with success");
+                self.s.persist.dirty = self.s.persist.dirty.saturating_sub(r.dirty_before);
+                self.s.persist.lastsave = now / 1000;
+                r.last_bgsave_ok = true;
+                r.saves += 1;
+            }
+            Err(e) => {
+                log::warn!("{e}");
+                log::warn!("Background saving error");
+                r.last_bgsave_ok = false;
+            }
+        }
+    }
+
+    /// Drop the background save in progress (a foreground save replaces it, as Redis kills the child).
+    fn abort_bgsave(&mut self) {
+        if self.rdb.run.take().is_none() {
+            return;
+        }
+        for db in &mut self.s.dbs {
+            db.snapshot_abort();
+        }
+        if let Some(s) = &self.rdb.snap {
+            s.do_send(SaveAbort);
+        }
+        self.rdb.pending.store(0, Ordering::Relaxed);
+        self.s.persist.rdb.bgsave_in_progress = false;
+        log::warn!("Background saving terminated by a foreground save");
+    }
+
+    /// Encode the whole dataset now (the server waits, as in Redis's rdbSave) and hand it to the Snapshotter;
+    /// the future answers when the file is in place. None without a Snapshotter.
+    fn fg_save(&mut self) -> Option<impl std::future::Future<Output = Result<u64, String>> + 'static> {
+        let snap = self.rdb.snap.clone()?;
+        self.abort_bgsave();
+        let mut buf = self.rdb_header(false);
+        snap.do_send(SaveBegin {
+            path: self.rdb_path(),
+            header: std::mem::take(&mut buf),
+            checksum: self.checksum_on(),
+        });
+        let enc = self.rdb_encoder();
+        for (i, db) in self.s.dbs.iter().enumerate() {
+            if db.is_empty() {
+                continue;
+            }
+            rdb::write_select_db(&mut buf, i, db.len() as u64, db.expires_count() as u64);
+            db.for_each(|e: &Entry, expire_at| {
+                enc(e, expire_at, &mut buf);
+                if buf.len() >= FG_CHUNK {
+                    snap.do_send(SaveChunk(std::mem::replace(&mut buf, Vec::with_capacity(FG_CHUNK + 4096))));
+                }
+            });
+        }
+        if !buf.is_empty() {
+            snap.do_send(SaveChunk(buf));
+        }
+        let fin = snap.send(SaveFinish);
+        Some(async move { fin.await.map_err(|e| e.to_string()).and_then(|r| r) })
+    }
+
+    /// Record a foreground save's end (rdbSave's bookkeeping).
+    fn fg_save_done(&mut self, res: &Result<u64, String>) {
+        match res {
+            Ok(bytes) => {
+                log::info!("DB saved on disk ({bytes} bytes)");
+                self.s.persist.dirty = 0;
+                self.s.persist.lastsave = clock::system_ms() / 1000;
+                self.s.persist.rdb.last_bgsave_ok = true;
+            }
+            Err(e) => log::warn!("{e}"),
+        }
+    }
+
+    /// The batch stopped after a command that asked for a foreground job: run it while nobody else is
+    /// served, write its reply, then run the rest of the pipeline.
+    pub(super) fn run_fg(&mut self, slot: usize, batch: Batch, tx: oneshot::Sender<Batch>, ctx: &mut Context<Self>) {
+        let Some(job) = self.s.persist.rdb.fg.take() else { return self.rerun(slot, batch, tx, ctx) };
+        // What the batch wrote before the job reaches the AOF and replicas first.
+        self.flush_feed(ctx);
+        match job {
+            FgJob::Reload { save: false, flush, merge } => self.reload(slot, batch, tx, flush, merge, ctx),
+            _ => {
+                let Some(fut) = self.fg_save() else {
+                    return self.fg_reply(slot, batch, tx, Err("ERR".into()), ctx);
+                };
+                ctx.wait(fut.into_actor(self).map(move |res, act, ctx| {
+                    act.fg_save_done(&res);
+                    match job {
+                        FgJob::Save => {
+                            let reply = res.map(|_| ()).map_err(|_| "ERR".to_string());
+                            act.fg_reply(slot, batch, tx, reply, ctx)
+                        }
+                        FgJob::FlushSave => {
+                            // flushAllDataAndResetRDB: the save zeroed dirty; the FLUSHALL itself counts one.
+                            act.s.persist.dirty += 1;
+                            act.rerun(slot, batch, tx, ctx)
+                        }
+                        FgJob::Reload { flush, merge, .. } => match res {
+                            Ok(_) => act.reload(slot, batch, tx, flush, merge, ctx),
+                            Err(_) => {
+                                let e = "ERR Error trying to save the RDB dump".to_string();
+                                act.fg_reply(slot, batch, tx, Err(e), ctx)
+                            }
+                        },
+                        FgJob::Shutdown(req) => {
+                            if res.is_err() && !req.force {
+                                log::warn!("Error trying to save the DB, can't exit.");
+                                let e = "ERR Errors trying to SHUTDOWN. Check logs.".to_string();
+                                return act.fg_reply(slot, batch, tx, Err(e), ctx);
+                            }
+                            let mut req = req;
+                            req.save = Some(false);
+                            act.s.server.shutdown = Some(req);
+                            if let Some(c) = act.s.clients.get_mut(slot) {
+                                c.close_after_reply = true;
+                            }
+                            let mut batch = batch;
+                            batch.close = true;
+                            batch.done = batch.reqs.len();
+                            act.deliver(slot, batch, tx, ctx);
+                            act.after_batch(ctx);
+                        }
+                    }
+                }));
+            }
+        }
+    }
+
+    /// Write a job's reply (+OK or the error) and run the rest of the batch.
+    fn fg_reply(
+        &mut self,
+        slot: usize,
+        mut batch: Batch,
+        tx: oneshot::Sender<Batch>,
+        res: Result<(), String>,
+        ctx: &mut Context<Self>,
+    ) {
+        let resp = self.s.clients.get(slot).map(|c| c.resp).unwrap_or(2);
+        let mut out = Out::with_buf(std::mem::take(&mut batch.out), resp);
+        match res {
+            Ok(()) => out.ok(),
+            Err(e) => {
+                self.s.stats.error_replies += 1;
+                out.error(&e)
+            }
+        }
+        batch.out = out.buf;
+        self.rerun(slot, batch, tx, ctx);
+    }
+
+    /// DEBUG RELOAD's load: empty the databases (unless NOFLUSH), then read the file back while nobody else
+    /// is served.
+    fn reload(
+        &mut self,
+        slot: usize,
+        batch: Batch,
+        tx: oneshot::Sender<Batch>,
+        flush: bool,
+        merge: bool,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(snap) = self.rdb.snap.clone() else {
+            return self.fg_reply(slot, batch, tx, Err("ERR Error trying to load the RDB dump".into()), ctx);
+        };
+        if flush {
+            for db in &mut self.s.dbs {
+                db.clear();
+            }
+            self.s.clients.touch_db(None);
+        }
+        let open = snap.send(self.load_open(self.rdb_path()));
+        ctx.wait(open.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(Ok(Some(_))) => {
+                act.rdb.load_db = 0;
+                act.s.persist.rdb.load_keys_loaded = 0;
+                act.s.persist.rdb.load_keys_expired = 0;
+                act.reload_next(slot, batch, tx, merge, ctx)
+            }
+            other => {
+                let why = match other {
+                    Ok(Ok(None)) => "no RDB file".to_string(),
+                    Ok(Err(e)) => e,
+                    Err(e) => e.to_string(),
+                    Ok(Ok(Some(_))) => unreachable!(),
+                };
+                log::warn!("{why}");
+                act.fg_reply(slot, batch, tx, Err("ERR Error trying to load the RDB dump".into()), ctx)
+            }
+        }));
+    }
+
+    /// One chunk of DEBUG RELOAD's file, then the next (the mailbox stays closed throughout).
+    fn reload_next(
+        &mut self,
+        slot: usize,
+        batch: Batch,
+        tx: oneshot::Sender<Batch>,
+        merge: bool,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(snap) = self.rdb.snap.clone() else { return };
+        ctx.wait(snap.send(LoadNext).into_actor(self).map(move |res, act, ctx| {
+            let step = res.map_err(|e| e.to_string()).and_then(|r| r);
+            match act.apply_step(step, merge) {
+                Ok(false) => act.reload_next(slot, batch, tx, merge, ctx),
+                Ok(true) => {
+                    log::warn!("DB reloaded by DEBUG RELOAD");
+                    act.fg_reply(slot, batch, tx, Ok(()), ctx)
+                }
+                Err(e) => {
+                    log::warn!("{e}");
+                    if let Some(s) = &act.rdb.snap {
+                        s.do_send(LoadClose);
+                    }
+                    act.fg_reply(slot, batch, tx, Err("ERR Error trying to load the RDB dump".into()), ctx)
+                }
+            }
+        }));
+    }
+
+    /// Insert one chunk of loaded records; Ok(true) once the file is complete.
+    fn apply_step(&mut self, step: Result<LoadStep, String>, merge: bool) -> Result<bool, String> {
+        let step = step?;
+        cmd_rdb::apply_items(&mut self.s, &mut self.rdb.load_db, step.items, merge, true)?;
+        if let Some(l) = &mut self.s.persist.rdb.loading {
+            l.loaded_bytes = step.offset;
+        }
+        Ok(step.done)
+    }
+
+    /// Start-up: load `dir`/`dbfilename` chunk by chunk while clients get -LOADING; a file that cannot be
+    /// loaded stops the server (Redis exits), and nothing of it is served.
+    pub(super) fn load_at_start(&mut self, ctx: &mut Context<Self>) {
+        let Some(snap) = self.rdb.snap.clone() else { return };
+        let path = self.rdb_path();
+        self.s.persist.rdb.loading = Some(Loading { start_s: clock::system_ms() / 1000, ..Default::default() });
+        let started = Instant::now();
+        let open = snap.send(self.load_open(path));
+        ctx.spawn(open.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(Ok(Some(size))) => {
+                if let Some(l) = &mut act.s.persist.rdb.loading {
+                    l.total_bytes = size;
+                }
+                act.rdb.load_db = 0;
+                act.load_next(started, ctx);
+            }
+            Ok(Ok(None)) => act.s.persist.rdb.loading = None,
+            Ok(Err(e)) => act.load_failed(e),
+            Err(e) => act.load_failed(e.to_string()),
+        }));
+    }
+
+    /// One chunk of the start-up load; clients are served between chunks.
+    fn load_next(&mut self, started: Instant, ctx: &mut Context<Self>) {
+        let Some(snap) = self.rdb.snap.clone() else { return };
+        ctx.spawn(snap.send(LoadNext).into_actor(self).map(move |res, act, ctx| {
+            let step = res.map_err(|e| e.to_string()).and_then(|r| r);
+            match act.apply_step(step, false) {
+                Ok(false) => act.load_next(started, ctx),
+                Ok(true) => {
+                    act.s.persist.rdb.loading = None;
+                    act.s.persist.dirty = 0;
+                    log::info!(
+                        "Done loading RDB, keys loaded: {}, keys expired: {}.",
+                        act.s.persist.rdb.load_keys_loaded,
+                        act.s.persist.rdb.load_keys_expired
+                    );
+                    log::info!("DB loaded from disk: {:.3} seconds", started.elapsed().as_secs_f64());
+                }
+                Err(e) => act.load_failed(e),
+            }
+        }));
+    }
+
+    /// The start-up file cannot be loaded: log why and stop the server without serving any of it.
+    fn load_failed(&mut self, why: String) {
+        log::error!("{why}");
+        log::error!("Fatal error loading the DB: the file is corrupt or unreadable. Exiting.");
+        for db in &mut self.s.dbs {
+            db.clear();
+        }
+        self.s.knobs.load_failed.store(true, Ordering::Relaxed);
+        self.s.server.shutdown = Some(crate::commands::ShutdownRequest { save: Some(false), now: true, force: true });
+        if let Some(tx) = self.on_shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// The server is stopping without a SHUTDOWN command (a signal, `ServerHandle::stop`): save first when
+    /// save points exist, as Redis's prepareForShutdown. The future answers when the file is in place.
+    pub(super) fn save_on_stop(&mut self) -> Option<impl std::future::Future<Output = Result<u64, String>> + 'static> {
+        if self.s.server.shutdown.is_some()
+            || self.s.config.save.is_empty()
+            || self.s.persist.rdb.loading.is_some()
+            || self.rdb.snap.is_none()
+        {
+            return None;
+        }
+        log::info!("Saving the final RDB snapshot before exiting.");
+        self.fg_save()
+    }
+}

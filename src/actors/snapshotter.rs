@@ -1,0 +1,360 @@
+//! Snapshotter: the RDB file actor, on its own arbiter (the design card's persistence actor for snapshots).
+//! It writes what the Keyspace encodes into a temp file, checksums it, fsyncs and renames it over `dbfilename`
+//! (then fsyncs the directory), so a crash mid-save leaves the previous file whole; and it reads RDB files
+//! back a chunk of keys at a time for the Keyspace to insert. The Keyspace's side (the fork-less snapshot,
+//! save points, SAVE/BGSAVE, loading, DEBUG RELOAD) lives in keyspace/rdb.rs.
+//!
+//! ```text
+//!  Keyspace ── SaveBegin(header) ──► Snapshotter ── create temp-<pid>.rdb
+//!           ── SaveChunk(SELECTDB + encoded keys) ... (written as they come, CRC64 kept running)
+//!           ── SaveFinish ◄─ EOF + checksum, fsync, rename, fsync dir: Ok(bytes) or Err(why)
+//!           ── LoadOpen(path) ◄─ size; LoadNext ◄─ up to LOAD_CHUNK items (read ahead while the Keyspace inserts)
+//! ```
+
+use crate::persist::rdb::{self, Crc64, Item, RdbReader};
+use crate::types::encodings::Encodings;
+use actix::prelude::*;
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Keys (or bytes of values, whichever comes first) one LoadNext answer carries: small enough that the
+/// Keyspace inserts them between client batches without a long stall, big enough to amortize the hop.
+const LOAD_CHUNK_ITEMS: usize = 1024;
+const LOAD_CHUNK_BYTES: u64 = 4 << 20;
+
+/// Owns the RDB files. Runs on its own arbiter: blocking file calls here stall nobody.
+pub struct Snapshotter {
+    save: Option<SaveFile>,
+    load: Option<LoadFile>,
+    /// Bytes handed over by the Keyspace and not yet written (the snapshot's extra memory); the Keyspace adds,
+    /// this actor subtracts.
+    pending: Arc<AtomicU64>,
+}
+
+struct SaveFile {
+    tmp: PathBuf,
+    path: PathBuf,
+    file: Option<BufWriter<File>>,
+    crc: Crc64,
+    bytes: u64,
+    checksum: bool,
+    err: Option<String>,
+}
+
+struct LoadFile {
+    key_delay_us: u64,
+    chunk_bytes: u64,
+    reader: RdbReader<CountingReader<BufReader<File>>>,
+    /// Read ahead of the next LoadNext (or the error that ended reading).
+    ahead: Option<Result<LoadStep, String>>,
+    done: bool,
+}
+
+/// A Read that counts what it hands out, so `offset` is the bytes consumed (LOADING progress).
+pub struct CountingReader<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: io::Read> io::Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl Snapshotter {
+    pub fn new(pending: Arc<AtomicU64>) -> Snapshotter {
+        Snapshotter { save: None, load: None, pending }
+    }
+
+    /// Read the next chunk of items; `done` once the EOF record (and checksum) is read.
+    fn read_chunk(&mut self) -> Result<LoadStep, String> {
+        let Some(l) = &mut self.load else { return Err("no RDB file is open for loading".into()) };
+        if l.done {
+            return Ok(LoadStep { items: Vec::new(), offset: l.reader.offset(), done: true });
+        }
+        let mut items = Vec::with_capacity(64);
+        let start = l.reader.offset();
+        loop {
+            let item = l.reader.next().map_err(|e| e.to_string())?;
+            if matches!(item, Item::Eof) {
+                l.done = true;
+                break;
+            }
+            if l.key_delay_us > 0 && matches!(item, Item::Entry(_)) {
+                std::thread::sleep(std::time::Duration::from_micros(l.key_delay_us));
+            }
+            items.push(item);
+            if items.len() >= LOAD_CHUNK_ITEMS || l.reader.offset() - start >= l.chunk_bytes {
+                break;
+            }
+        }
+        Ok(LoadStep { items, offset: l.reader.offset(), done: l.done })
+    }
+}
+
+impl Actor for Snapshotter {
+    type Context = Context<Self>;
+}
+
+/// Fsync the directory holding `path`, so a rename into it survives a crash (as Redis's fsyncFileDir).
+fn fsync_dir(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        File::open(dir)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// Start a save: create the temp file and write the header (magic, aux fields, functions).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SaveBegin {
+    /// Where the file goes once complete (`dir`/`dbfilename`).
+    pub path: PathBuf,
+    pub header: Vec<u8>,
+    /// rdbchecksum: write the CRC64 (else 0, which loaders do not check).
+    pub checksum: bool,
+}
+
+impl Handler<SaveBegin> for Snapshotter {
+    type Result = ();
+
+    /// Open `temp-<pid>.rdb` beside the target; an error is kept and reported by SaveFinish.
+    fn handle(&mut self, msg: SaveBegin, _: &mut Self::Context) {
+        if let Some(old) = self.save.take() {
+            let _ = fs::remove_file(&old.tmp);
+        }
+        let dir = msg.path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
+        let mut s = SaveFile {
+            tmp,
+            path: msg.path,
+            file: None,
+            crc: Crc64::new(),
+            bytes: 0,
+            checksum: msg.checksum,
+            err: None,
+        };
+        match File::create(&s.tmp) {
+            Ok(f) => s.file = Some(BufWriter::with_capacity(1 << 20, f)),
+            Err(e) => {
+                let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default();
+                s.err = Some(format!(
+                    "Failed opening the temp RDB file {} (in server root dir {cwd}) for saving: {e}",
+                    s.tmp.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                ));
+            }
+        }
+        self.save = Some(s);
+        self.write(msg.header);
+    }
+}
+
+impl Snapshotter {
+    /// Append to the save in progress (keeping the first error).
+    fn write(&mut self, bytes: Vec<u8>) {
+        let n = bytes.len() as u64;
+        if let Some(s) = &mut self.save {
+            if s.err.is_none() {
+                if let Some(f) = &mut s.file {
+                    match f.write_all(&bytes) {
+                        Ok(()) => {
+                            if s.checksum {
+                                s.crc.update(&bytes);
+                            }
+                            s.bytes += n;
+                        }
+                        Err(e) => s.err = Some(format!("Write error saving DB on disk: {e}")),
+                    }
+                }
+            }
+        }
+        self.pending.fetch_sub(n.min(self.pending.load(Ordering::Relaxed)), Ordering::Relaxed);
+    }
+}
+
+/// Encoded keys of the save in progress.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SaveChunk(pub Vec<u8>);
+
+impl Handler<SaveChunk> for Snapshotter {
+    type Result = ();
+
+    /// Write them to the temp file.
+    fn handle(&mut self, msg: SaveChunk, _: &mut Self::Context) {
+        self.write(msg.0);
+    }
+}
+
+/// Every key is out: end the file, make it durable and put it in place. Answers the file's size.
+#[derive(Message)]
+#[rtype(result = "Result<u64, String>")]
+pub struct SaveFinish;
+
+impl Handler<SaveFinish> for Snapshotter {
+    type Result = Result<u64, String>;
+
+    /// EOF and checksum, flush, fsync, rename over the target, fsync the directory.
+    fn handle(&mut self, _: SaveFinish, _: &mut Self::Context) -> Self::Result {
+        let mut s = self.save.take().ok_or("no save in progress")?;
+        let res = (|| {
+            if let Some(e) = s.err.take() {
+                return Err(e);
+            }
+            let mut tail = Vec::with_capacity(9);
+            rdb::write_eof(&mut tail);
+            s.crc.update(&tail);
+            let sum = if s.checksum { s.crc.finish() } else { 0 };
+            tail.extend_from_slice(&sum.to_le_bytes());
+            let mut f = s.file.take().ok_or("the temp file is not open")?;
+            let werr = |e: io::Error| format!("Write error saving DB on disk: {e}");
+            f.write_all(&tail).map_err(werr)?;
+            let f = f.into_inner().map_err(|e| werr(e.into_error()))?;
+            f.sync_all().map_err(werr)?;
+            drop(f);
+            fs::rename(&s.tmp, &s.path).map_err(|e| {
+                let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default();
+                format!(
+                    "Error moving temp DB file {} on the final destination {} (in server root dir {cwd}): {e}",
+                    s.tmp.display(),
+                    s.path.display()
+                )
+            })?;
+            fsync_dir(&s.path).map_err(|e| format!("Failed to fsync directory while saving DB: {e}"))?;
+            Ok(s.bytes + tail.len() as u64)
+        })();
+        if res.is_err() {
+            let _ = fs::remove_file(&s.tmp);
+        }
+        res
+    }
+}
+
+/// Drop the save in progress and its temp file.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SaveAbort;
+
+impl Handler<SaveAbort> for Snapshotter {
+    type Result = ();
+
+    /// Close and remove the temp file.
+    fn handle(&mut self, _: SaveAbort, _: &mut Self::Context) {
+        if let Some(s) = self.save.take() {
+            drop(s.file);
+            let _ = fs::remove_file(&s.tmp);
+        }
+    }
+}
+
+/// Open an RDB file for loading. Answers None when there is no file, else its size.
+#[derive(Message)]
+#[rtype(result = "Result<Option<u64>, String>")]
+pub struct LoadOpen {
+    pub path: PathBuf,
+    pub enc: Encodings,
+    /// rdbchecksum: verify the file's CRC64.
+    pub verify: bool,
+    /// key-load-delay (µs slept after each key; tests use it to watch a load in progress).
+    pub key_delay_us: u64,
+    /// loading-process-events-interval-bytes: at most this much of the file per chunk.
+    pub chunk_bytes: u64,
+}
+
+impl Handler<LoadOpen> for Snapshotter {
+    type Result = Result<Option<u64>, String>;
+
+    /// Open the file, read its header, and read the first chunk ahead.
+    fn handle(&mut self, msg: LoadOpen, _: &mut Self::Context) -> Self::Result {
+        self.load = None;
+        let f = match File::open(&msg.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
+        };
+        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let counting = CountingReader { inner: BufReader::with_capacity(1 << 20, f), read: 0 };
+        let reader = RdbReader::new(counting, msg.enc, msg.verify).map_err(|e| e.to_string())?;
+        let chunk_bytes = msg.chunk_bytes.clamp(1024, LOAD_CHUNK_BYTES);
+        self.load = Some(LoadFile { key_delay_us: msg.key_delay_us, chunk_bytes, reader, ahead: None, done: false });
+        let first = self.read_chunk();
+        if let Some(l) = &mut self.load {
+            l.ahead = Some(first);
+        }
+        Ok(Some(size))
+    }
+}
+
+/// The next chunk of the file being loaded.
+#[derive(Message)]
+#[rtype(result = "Result<LoadStep, String>")]
+pub struct LoadNext;
+
+/// A chunk of loaded records, and how far into the file they reach.
+pub struct LoadStep {
+    pub items: Vec<Item>,
+    /// Bytes of the file consumed so far.
+    pub offset: u64,
+    /// The EOF record was read and the checksum verified: no more chunks.
+    pub done: bool,
+}
+
+impl Handler<LoadNext> for Snapshotter {
+    type Result = Result<LoadStep, String>;
+
+    /// Hand over the chunk read ahead and read the next one while the Keyspace inserts this one.
+    fn handle(&mut self, _: LoadNext, ctx: &mut Self::Context) -> Self::Result {
+        let step = match self.load.as_mut().and_then(|l| l.ahead.take()) {
+            Some(s) => s,
+            None => self.read_chunk(),
+        };
+        match &step {
+            Ok(s) if !s.done => ctx.notify(ReadAhead),
+            _ => self.load = None,
+        }
+        step
+    }
+}
+
+/// Read the next chunk now, so it is ready when asked for.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct ReadAhead;
+
+impl Handler<ReadAhead> for Snapshotter {
+    type Result = ();
+
+    /// Fill the read-ahead slot, unless a LoadNext already took the chunk.
+    fn handle(&mut self, _: ReadAhead, _: &mut Self::Context) {
+        if self.load.as_ref().is_some_and(|l| l.ahead.is_none()) {
+            let step = self.read_chunk();
+            if let Some(l) = &mut self.load {
+                l.ahead = Some(step);
+            }
+        }
+    }
+}
+
+/// Close the file being loaded.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct LoadClose;
+
+impl Handler<LoadClose> for Snapshotter {
+    type Result = ();
+
+    /// Drop the reader.
+    fn handle(&mut self, _: LoadClose, _: &mut Self::Context) {
+        self.load = None;
+    }
+}
