@@ -437,8 +437,9 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
             batch.done = batch.reqs.len();
             break;
         }
-        if s.persist.aof.load_pending {
-            // DEBUG LOADAOF: the Keyspace reloads the files, writes its reply, then runs the rest.
+        if s.persist.aof.load_pending || s.migrate.pending.is_some() {
+            // DEBUG LOADAOF, MIGRATE: the Keyspace reloads the files or talks to the target, writes the
+            // reply, then runs the rest.
             break;
         }
     }

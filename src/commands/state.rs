@@ -419,6 +419,8 @@ pub struct State {
     pub waiting: Option<Box<dyn super::busy::Waiting>>,
     /// The slow log, the latency monitor and histograms.
     pub obs: Observe,
+    /// MIGRATE's request for the Keyspace and its cached-connection count (migrate.rs).
+    pub migrate: super::migrate::MigrateState,
 }
 
 impl State {
@@ -452,6 +454,7 @@ impl State {
             busy: None,
             waiting: None,
             obs: Observe::default(),
+            migrate: Default::default(),
             config,
         };
         s.apply_config();

@@ -3,6 +3,7 @@
 //! shutdown, paused clients). Cron ticks drive its housekeeping; the Expiry actor asks it for expiry work.
 
 mod aof;
+mod migrate;
 
 use super::busy::{AdoptedStream, Link, Serve, SharedSockets};
 use super::connection::{Connection, Handles, Kick, Push, Stream};
@@ -34,6 +35,8 @@ pub struct Keyspace {
     local: HashMap<u64, (usize, u64)>,
     /// The socket clients' links and the listening sockets, for a busy script's hook (busy.rs).
     sockets: SharedSockets,
+    /// MIGRATE's cached connections to target servers (migrate.rs).
+    migrate: migrate::MigrateCache,
 }
 
 struct Parked {
@@ -60,6 +63,7 @@ impl Keyspace {
             aof: AofLink::default(),
             local: HashMap::new(),
             sockets: sockets.clone(),
+            migrate: Default::default(),
         };
         k.s.waiting = Some(Box::new(Serve(sockets)));
         k.s.persist.aof.available = aof.is_some();
@@ -136,12 +140,16 @@ impl Keyspace {
         self.aof_append(bytes, ctx)
     }
 
-    /// Send a finished batch back through `tx`: after DEBUG LOADAOF has reloaded the files if the batch ran it,
+    /// Send a finished batch back through `tx`: after DEBUG LOADAOF has reloaded the files, or MIGRATE has run,
+    /// if the batch ran it,
     /// and, when it wrote with the AOF on, only once the writer has written its effects (synced them under
     /// appendfsync always).
     fn deliver(&mut self, slot: usize, batch: Batch, tx: oneshot::Sender<Batch>, ctx: &mut Context<Self>) {
         if self.s.persist.aof.load_pending {
             return self.reload_aof(slot, batch, tx, ctx);
+        }
+        if self.s.migrate.pending.is_some() {
+            return self.run_migrate(slot, batch, tx, ctx);
         }
         match self.flush_feed(ctx) {
             Some(ack) => {
@@ -436,7 +444,9 @@ impl Keyspace {
             // The common case: reply at once (the feed goes out to replicas in after_batch). A batch that wrote
             // waits for the AOF writer's write() first (see aof_append).
             Outcome::Ready(batch)
-                if !self.s.persist.aof.load_pending && (self.s.prop.feed.buf.is_empty() || !self.aof_appending()) =>
+                if !self.s.persist.aof.load_pending
+                    && self.s.migrate.pending.is_none()
+                    && (self.s.prop.feed.buf.is_empty() || !self.aof_appending()) =>
             {
                 ExecReply::Done(batch)
             }
@@ -561,6 +571,7 @@ impl Handler<Tick> for Keyspace {
             self.expire_blocked(ctx);
         }
         self.aof_tick(ctx);
+        self.migrate_cron();
         self.after_batch(ctx);
     }
 }
