@@ -477,6 +477,24 @@ mod tests {
     }
 
     #[test]
+    fn digests_count_keys_past_their_ttl_until_they_are_deleted() {
+        use crate::types::clock;
+        clock::set_mock(1_000_000);
+        let mut t = new();
+        run(&mut t, &["set", "k", "v"]);
+        t.s.dbs[0].set_expire(b"k", 1_000_500);
+        let before = run(&mut t, &["debug", "digest"]);
+        let value = run(&mut t, &["debug", "digest-value", "k"]);
+        clock::set_mock(1_001_000);
+        // Logically expired but still stored: Redis's DEBUG reads the table without expiring.
+        assert_eq!(run(&mut t, &["debug", "digest"]), before);
+        assert_eq!(run(&mut t, &["debug", "digest-value", "k"]), value);
+        assert_eq!(run(&mut t, &["exists", "k"]), int(0));
+        assert_eq!(run(&mut t, &["debug", "digest"]), simple(&"0".repeat(40)));
+        clock::clear_mock();
+    }
+
+    #[test]
     fn debug_reload_keeps_values_and_ttls() {
         let mut t = new();
         run(&mut t, &["set", "s", "v"]);
