@@ -14,75 +14,113 @@ pub const SPECS: &[CommandSpec] = &family("server", [
     cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, debug).doc("1.0.0", "Depends on subcommand.", "A container for debugging commands."),
 ]);
 
-/// A 20-byte digest of a value, as Redis's DEBUG DIGEST-VALUE: ordered types mix their elements in order,
-/// unordered ones XOR per-element digests so that iteration order does not matter.
-fn value_digest(v: &Value) -> [u8; 20] {
-    let mut d = [0u8; 20];
-    let xor_in = |d: &mut [u8; 20], parts: &[&[u8]]| {
+// ---------------------------------------------------------------------------------------------------------
+// DEBUG DIGEST and DIGEST-VALUE: the same SHA1 construction as Redis 7.0's debug.c, so that one number
+// compares a ferrodis dataset with a redis-server one. Elements are digested in their string form whatever
+// the encoding (an intset member or an int-encoded string as its decimal text, a score as `%.17g`); ordered
+// collections (lists, streams) chain with `mix_digest`, unordered ones (sets, hashes, zsets, the keys of a
+// database) add with `xor_digest`, so that iteration order does not matter.
+// ---------------------------------------------------------------------------------------------------------
+
+/// Redis's xorDigest: XOR SHA1(`data`) into `d` (order-independent "addition").
+fn xor_digest(d: &mut [u8; 20], data: &[u8]) {
+    let h = sha1_smol::Sha1::from(data).digest().bytes();
+    for (a, b) in d.iter_mut().zip(h) {
+        *a ^= b;
+    }
+}
+
+/// Redis's mixDigest: `d = SHA1(d xor SHA1(data))`, so that what came before changes what follows.
+fn mix_digest(d: &mut [u8; 20], data: &[u8]) {
+    xor_digest(d, data);
+    *d = sha1_smol::Sha1::from(&d[..]).digest().bytes();
+}
+
+/// Redis's OBJ_* type number, which the digest mixes in first (`htonl(o->type)`).
+fn redis_type(v: &Value) -> u32 {
+    match v {
+        Value::Int(_) | Value::Emb(_) | Value::Raw(_) => 0,
+        Value::List(_) => 1,
+        Value::Set(_) => 2,
+        Value::ZSet(_) => 3,
+        Value::Hash(_) => 4,
+        Value::Stream(_) => 6,
+    }
+}
+
+/// Redis's xorObjectDigest: mix the value at a key (and whether it has a TTL, not the TTL itself) into `d`.
+fn object_digest(d: &mut [u8; 20], v: &Value, has_expire: bool) {
+    mix_digest(d, &redis_type(v).to_be_bytes());
+    // A pair's own digest (member and score, field and value), added to the value's with xor_digest.
+    let pair = |d: &mut [u8; 20], a: &[u8], b: &[u8]| {
         let mut e = [0u8; 20];
-        for p in parts {
-            mix_digest(&mut e, p);
-        }
-        for (a, b) in d.iter_mut().zip(e) {
-            *a ^= b;
-        }
+        mix_digest(&mut e, a);
+        mix_digest(&mut e, b);
+        xor_digest(d, &e);
     };
     match v {
+        Value::Int(_) | Value::Emb(_) | Value::Raw(_) => {
+            v.with_str(|s| mix_digest(d, s));
+        }
         Value::List(l) => {
-            mix_digest(&mut d, b"list");
             for item in l.iter() {
-                // Chain: each element's digest depends on the ones before it.
-                let prev = d;
-                mix_digest(&mut d, &prev);
-                mix_digest(&mut d, item);
+                mix_digest(d, item);
             }
         }
         Value::Set(st) => {
-            mix_digest(&mut d, b"set");
             for m in st.members() {
-                m.with_bytes(|m| xor_in(&mut d, &[m]));
-            }
-        }
-        Value::Hash(h) => {
-            mix_digest(&mut d, b"hash");
-            for (f, x) in h.iter() {
-                xor_in(&mut d, &[f, x]);
+                m.with_bytes(|m| xor_digest(d, m));
             }
         }
         Value::ZSet(z) => {
-            mix_digest(&mut d, b"zset");
-            for (m, sc) in z.iter() {
-                xor_in(&mut d, &[m, crate::types::num::format_double(sc).as_bytes()]);
+            for (m, score) in z.iter() {
+                // snprintf "%.17g", as both of Redis's zset encodings format the score here.
+                pair(d, m, crate::types::num::format_g17(score).as_bytes());
+            }
+        }
+        Value::Hash(h) => {
+            for (f, x) in h.iter() {
+                pair(d, f, x);
             }
         }
         Value::Stream(st) => {
-            // Ordered like a list: every entry's id and fields in turn, then the last generated id.
-            mix_digest(&mut d, b"stream");
+            // Entries only, in order: the id as "%U.%U" (a dot, not a dash), then each field and value.
+            // Groups, consumers and the last id are not part of Redis's digest.
+            let mut id = Vec::with_capacity(42);
             for e in st.iter() {
-                let prev = d;
-                mix_digest(&mut d, &prev);
-                mix_digest(&mut d, e.id.to_string().as_bytes());
+                id.clear();
+                id.extend_from_slice(itoa::Buffer::new().format(e.id.ms).as_bytes());
+                id.push(b'.');
+                id.extend_from_slice(itoa::Buffer::new().format(e.id.seq).as_bytes());
+                mix_digest(d, &id);
                 for x in e.elements() {
-                    mix_digest(&mut d, x);
+                    mix_digest(d, x);
                 }
             }
-            mix_digest(&mut d, st.last_id.to_string().as_bytes());
         }
-        _ => mix_digest(&mut d, &v.to_vec().unwrap_or_default()),
     }
-    d
+    if has_expire {
+        xor_digest(d, b"!!expire!!");
+    }
 }
 
-fn mix_digest(d: &mut [u8; 20], data: &[u8]) {
-    use std::hash::{BuildHasher, Hasher};
-    for (round, chunk) in d.chunks_mut(8).enumerate() {
-        let mut h = foldhash::fast::FixedState::with_seed(0x5eed + round as u64).build_hasher();
-        h.write(data);
-        let x = h.finish().to_le_bytes();
-        for (a, b) in chunk.iter_mut().zip(x) {
-            *a ^= b;
+/// Redis's computeDatasetDigest: per non-empty database, mix in its number, then add each key's digest
+/// (the key mixed, then its value). Keys past their TTL but not yet deleted count, as Redis walks the dict.
+fn dataset_digest(dbs: &[crate::types::db::Db]) -> [u8; 20] {
+    let mut total = [0u8; 20];
+    for (i, db) in dbs.iter().enumerate() {
+        if db.is_empty() {
+            continue;
         }
+        mix_digest(&mut total, &(i as u32).to_be_bytes());
+        db.for_each_stored(|e, expire_at| {
+            let mut d = [0u8; 20];
+            mix_digest(&mut d, &e.key);
+            object_digest(&mut d, &e.value, expire_at != 0);
+            xor_digest(&mut total, &d);
+        });
     }
+    total
 }
 
 fn hex(d: &[u8]) -> String {
@@ -197,27 +235,19 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
             Ok(())
         }
         "digest" if cx.argc() == 2 => {
-            let mut total = [0u8; 20];
-            for db in &cx.s.dbs {
-                db.for_each(|e, expire_at| {
-                    let mut d = value_digest(&e.value);
-                    mix_digest(&mut d, &e.key);
-                    if expire_at != 0 {
-                        mix_digest(&mut d, b"!!expire!!");
-                    }
-                    for (a, b) in total.iter_mut().zip(d) {
-                        *a ^= b;
-                    }
-                });
-            }
-            cx.out.simple(&hex(&total));
+            let d = dataset_digest(&cx.s.dbs);
+            cx.out.simple(&hex(&d));
             Ok(())
         }
         "digest-value" => {
-            let keys: Vec<&[u8]> = cx.argv.iter().skip(2).collect();
-            cx.out.array(keys.len());
-            for k in keys {
-                let d = cx.s.dbs[cx.db].peek(k).map(|e| value_digest(&e.value)).unwrap_or([0; 20]);
+            // As Redis: straight from the table, so a key past its TTL but not yet deleted still counts.
+            let db = &cx.s.dbs[cx.db];
+            cx.out.array(cx.argv.len() - 2);
+            for k in cx.argv.iter().skip(2) {
+                let mut d = [0u8; 20];
+                if let Some(e) = db.peek_stored(k) {
+                    object_digest(&mut d, &e.value, db.stored_expire(k) != 0);
+                }
                 cx.out.simple(&hex(&d));
             }
             Ok(())
@@ -432,6 +462,108 @@ mod tests {
         t.s.dbs[0].set(b"a", crate::types::value::Value::Int(1), false);
         assert_ne!(run(&mut t, &["debug", "digest"]), simple("0000000000000000000000000000000000000000"));
         assert_eq!(run(&mut t, &["debug", "protocol", "bignum"]), bulk("1234567999999999999999999999999999999"));
+    }
+
+    /// Every type, int and raw strings, -0.1 / 1e100 / ±inf scores, a stream with a group, TTLs and three
+    /// databases. The expected digests are what redis-server 7.0.15 (Debian's /usr/bin/redis-server, started
+    /// with `--enable-debug-command yes`) answered to `DEBUG DIGEST` and
+    /// `DEBUG DIGEST-VALUE s n neg f l si ss h z zinf st e le missing` after these commands, sent by redis-cli;
+    /// it gave the same digests after first lowering every listpack/intset threshold to 1 (hashtable,
+    /// skiplist, quicklist encodings), as this test checks for ferrodis too.
+    const DIGEST_DATA: &[&[&str]] = &[
+        &["set", "s", "hello"],
+        &["set", "n", "12345"],
+        &["set", "neg", "-7"],
+        &["set", "f", "3.5"],
+        &["rpush", "l", "a", "b", "1", "-2", "c"],
+        &["sadd", "si", "3", "1", "2", "100000000000"],
+        &["sadd", "ss", "x", "y", "z", "7"],
+        &["hset", "h", "f1", "v1", "f2", "22", "33", "v3"],
+        &["zadd", "z", "1", "a", "2.5", "b", "-0.1", "c", "1e100", "d", "3", "7"],
+        &["zadd", "zinf", "+inf", "p", "-inf", "m", "0", "zero"],
+        &["xadd", "st", "1-1", "f", "v", "g", "2"],
+        &["xadd", "st", "1-2", "a", "b"],
+        &["xadd", "st", "5-0", "x", "y"],
+        &["xgroup", "create", "st", "g1", "0"],
+        &["set", "e", "val"],
+        &["pexpire", "e", "100000000"],
+        &["rpush", "le", "x"],
+        &["pexpire", "le", "100000000"],
+        &["select", "1"],
+        &["set", "s", "hello"],
+        &["select", "3"],
+        &["set", "other", "1"],
+    ];
+
+    #[test]
+    fn digests_are_redis_7_0_15_digests() {
+        let values = [
+            "36b23a1456b2dce2c3ed252c456761301dba8060",
+            "e1cf90774e995ae03de66e8109dc5cb9d9c2dc83",
+            "220f87802dc1eca9ffb9dd7f52e30f559e135f81",
+            "7778d1afae1dfdecb4c0c6067b712793cf413537",
+            "1e652f41607980d351f80481e129ab0941fb9987",
+            "bd7c3902a11b22ff8f369911245d617377b16ff1",
+            "9ff234b0f66c531ac2cc2d841fe223f412f843fe",
+            "bbccbc7204f9f3e9b713d6ee5862f165a2ec44ac",
+            "699c68322b37934204c8d2d5c416ad27f638b47e",
+            "3f0bf0eea18606049b66a288687fa11223290fe9",
+            "01dc4d24565a190a29c16dd94446bb6c396dc0d6",
+            "ac04a84d3fcd16162a871280160dabf4ef51f46f",
+            "513a82800d1204ddf6715dfcad32e7acbbbf92d4",
+            "0000000000000000000000000000000000000000",
+        ];
+        let small = [
+            "hash-max-listpack-entries",
+            "zset-max-listpack-entries",
+            "set-max-intset-entries",
+            "list-max-listpack-size",
+            "stream-node-max-entries",
+        ];
+        for compact in [true, false] {
+            let mut t = new();
+            if !compact {
+                for name in small {
+                    assert_eq!(run(&mut t, &["config", "set", name, "1"]), ok(), "{name}");
+                }
+            }
+            for c in DIGEST_DATA {
+                run(&mut t, c);
+            }
+            let want = if compact {
+                ["listpack", "listpack", "intset", "quicklist"]
+            } else {
+                ["hashtable", "skiplist", "hashtable", "quicklist"]
+            };
+            assert_eq!(run(&mut t, &["select", "0"]), ok());
+            for (key, enc) in ["h", "z", "si", "l"].into_iter().zip(want) {
+                assert_eq!(run(&mut t, &["object", "encoding", key]), bulk(enc), "{key}");
+            }
+            assert_eq!(run(&mut t, &["debug", "digest"]), simple("f88609b3f73948ee6dead56158d962c13303c347"));
+            let keys = ["s", "n", "neg", "f", "l", "si", "ss", "h", "z", "zinf", "st", "e", "le", "missing"];
+            let mut args = vec!["debug", "digest-value"];
+            args.extend(keys);
+            let got = run(&mut t, &args);
+            assert_eq!(got, crate::commands::testutil::arr(values.iter().map(|v| simple(v)).collect()));
+        }
+    }
+
+    #[test]
+    fn digests_count_keys_past_their_ttl_until_they_are_deleted() {
+        use crate::types::clock;
+        clock::set_mock(1_000_000);
+        let mut t = new();
+        run(&mut t, &["set", "k", "v"]);
+        t.s.dbs[0].set_expire(b"k", 1_000_500);
+        let before = run(&mut t, &["debug", "digest"]);
+        let value = run(&mut t, &["debug", "digest-value", "k"]);
+        clock::set_mock(1_001_000);
+        // Logically expired but still stored: Redis's DEBUG reads the table without expiring.
+        assert_eq!(run(&mut t, &["debug", "digest"]), before);
+        assert_eq!(run(&mut t, &["debug", "digest-value", "k"]), value);
+        assert_eq!(run(&mut t, &["exists", "k"]), int(0));
+        assert_eq!(run(&mut t, &["debug", "digest"]), simple(&"0".repeat(40)));
+        clock::clear_mock();
     }
 
     #[test]

@@ -446,8 +446,9 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
             batch.done = batch.reqs.len();
             break;
         }
-        if s.persist.aof.load_pending || s.persist.rdb.fg.is_some() {
-            // DEBUG LOADAOF, SAVE, DEBUG RELOAD...: the Keyspace does the job, writes its reply, then runs the rest.
+        if s.persist.aof.load_pending || s.persist.rdb.fg.is_some() || s.migrate.pending.is_some() {
+            // DEBUG LOADAOF, SAVE, DEBUG RELOAD, MIGRATE...: the Keyspace does the job (reloads the files, saves,
+            // talks to the target), writes the reply, then runs the rest.
             break;
         }
     }

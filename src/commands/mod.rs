@@ -33,6 +33,7 @@ mod keyspecs;
 pub mod latency;
 pub mod list;
 pub mod memory;
+pub mod migrate;
 pub mod multi;
 pub mod object;
 pub mod propagate;
@@ -80,6 +81,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     keys::SPECS,
     object::SPECS,
     dump::SPECS,
+    migrate::SPECS,
     string::SPECS,
     bitmap::SPECS,
     multi::SPECS,

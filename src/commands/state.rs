@@ -423,6 +423,8 @@ pub struct State {
     pub waiting: Option<Box<dyn super::busy::Waiting>>,
     /// The slow log, the latency monitor and histograms.
     pub obs: Observe,
+    /// MIGRATE's request for the Keyspace and its cached-connection count (migrate.rs).
+    pub migrate: super::migrate::MigrateState,
 }
 
 impl State {
@@ -461,6 +463,7 @@ impl State {
             busy: None,
             waiting: None,
             obs: Observe::default(),
+            migrate: Default::default(),
             config,
         };
         s.apply_config();

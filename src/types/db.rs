@@ -656,6 +656,16 @@ impl Db {
         }
     }
 
+    /// Every stored key with its expiry (0: none), keys past their TTL but not yet deleted included
+    /// (DEBUG DIGEST walks the table as Redis walks its dict).
+    pub fn for_each_stored(&self, mut f: impl FnMut(&Entry, i64)) {
+        for seg in &self.segs {
+            for e in seg.table.iter() {
+                f(e, seg.expire_of(&e.key));
+            }
+        }
+    }
+
     /// A random live key, or None if the database is empty.
     pub fn random_key(&mut self) -> Option<CompactBytes> {
         for _ in 0..100 {

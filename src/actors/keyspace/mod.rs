@@ -4,6 +4,7 @@
 
 mod aof;
 mod rdb;
+mod migrate;
 
 use super::busy::{AdoptedStream, Link, Serve, SharedSockets};
 use super::connection::{Connection, Handles, Kick, Push, Stream};
@@ -38,6 +39,8 @@ pub struct Keyspace {
     local: HashMap<u64, (usize, u64)>,
     /// The socket clients' links and the listening sockets, for a busy script's hook (busy.rs).
     sockets: SharedSockets,
+    /// MIGRATE's cached connections to target servers (migrate.rs).
+    migrate: migrate::MigrateCache,
 }
 
 struct Parked {
@@ -65,6 +68,7 @@ impl Keyspace {
             rdb: RdbLink::default(),
             local: HashMap::new(),
             sockets: sockets.clone(),
+            migrate: Default::default(),
         };
         k.s.waiting = Some(Box::new(Serve(sockets)));
         k.s.persist.aof.available = aof.is_some();
@@ -144,7 +148,8 @@ impl Keyspace {
         self.aof_append(bytes, ctx)
     }
 
-    /// Send a finished batch back through `tx`: after DEBUG LOADAOF has reloaded the files if the batch ran it,
+    /// Send a finished batch back through `tx`: after DEBUG LOADAOF has reloaded the files, or MIGRATE has run,
+    /// if the batch ran it,
     /// and, when it wrote with the AOF on, only once the writer has written its effects (synced them under
     /// appendfsync always).
     fn deliver(&mut self, slot: usize, batch: Batch, tx: oneshot::Sender<Batch>, ctx: &mut Context<Self>) {
@@ -153,6 +158,9 @@ impl Keyspace {
         }
         if self.s.persist.rdb.fg.is_some() {
             return self.run_fg(slot, batch, tx, ctx);
+        }
+        if self.s.migrate.pending.is_some() {
+            return self.run_migrate(slot, batch, tx, ctx);
         }
         match self.flush_feed(ctx) {
             Some(ack) => {
@@ -456,6 +464,7 @@ impl Keyspace {
             Outcome::Ready(batch)
                 if !self.s.persist.aof.load_pending
                     && self.s.persist.rdb.fg.is_none()
+                    && self.s.migrate.pending.is_none()
                     && (self.s.prop.feed.buf.is_empty() || !self.aof_appending()) =>
             {
                 ExecReply::Done(batch)
@@ -582,6 +591,7 @@ impl Handler<Tick> for Keyspace {
         }
         self.aof_tick(ctx);
         self.rdb_tick(ctx);
+        self.migrate_cron();
         self.after_batch(ctx);
     }
 }
