@@ -101,8 +101,10 @@ pub mod internal {
 #[doc(hidden)]
 pub mod testing {
     pub use crate::persist::dump::{crc64, dump_value, restore_value, FORMAT_VERSION};
+    pub use crate::persist::rdb;
     pub use crate::resp::decode::{parse_one, ArgRef, Step};
     pub use crate::scripting::{cjson, cmsgpack, lstruct};
+    pub use crate::types::db::Entry;
     pub use crate::types::encodings::Encodings;
     pub use crate::types::hash::Hash;
     pub use crate::types::list::List;

@@ -2,4 +2,7 @@
 
 pub mod aof;
 pub mod dump;
+pub mod lzf;
+pub mod packs;
+pub mod rdb;
 pub mod rdb_stream;

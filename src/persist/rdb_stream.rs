@@ -1,281 +1,299 @@
-//! Redis RDB stream objects (persist layer, pure): reads RDB_TYPE_STREAM_LISTPACKS (Redis 5 to 6.2) and
-//! RDB_TYPE_STREAM_LISTPACKS_2 (Redis 7.0) bodies, so RESTORE accepts a stream DUMPed by Redis.
+//! Redis RDB stream objects (persist layer, pure): writes RDB_TYPE_STREAM_LISTPACKS_2 (Redis 7.0) and reads
+//! STREAM_LISTPACKS (Redis 5 to 6.2), STREAM_LISTPACKS_2 and STREAM_LISTPACKS_3 (Redis 7.2) bodies.
 //!
-//! The body is a count of nodes, each a 16-byte big-endian master id and a listpack (possibly LZF
-//! compressed) in t_stream.c's layout (master entry, then entries of flags, id deltas, optional fields,
-//! values and a back-count), then the stream's counters and its consumer groups with their PELs. Everything
-//! is bounds-checked: a corrupt payload is an error, never a panic. The loading rules for the missing 7.0
-//! fields of an old payload are rdb.c's (entries-added = length, read counters estimated).
+//! The body is a count of nodes, each a 16-byte big-endian master id and a listpack in t_stream.c's layout
+//! (a master entry of live count, deleted count, field names and a 0 terminator; then entries of flags, id
+//! deltas, optional fields, values and a back-count), then the stream's counters and its consumer groups
+//! with their PELs. The loading rules for the fields an older type lacks are rdb.c's (entries-added =
+//! length, read counters estimated).
+//!
+//! Our nodes keep deleted entries only as a count, while a Redis listpack keeps them as flagged records
+//! (which its loader checks): we write them back as tombstones with no values, placed so that the node's
+//! first and last records keep the ids Redis's trimming looks at (the node key and the last id ever added).
 
-use super::dump::{read_len, read_rdb_string, DumpError};
+use super::packs::{self, Elem, LpWriter};
+use super::rdb::{self, Input, RdbError};
 use crate::types::stream::{Group, Nack, Stream, StreamId};
-
-/// RDB_TYPE_STREAM_LISTPACKS.
-pub const TYPE_STREAM_LISTPACKS: u8 = 15;
-/// RDB_TYPE_STREAM_LISTPACKS_2 (Redis 7.0).
-pub const TYPE_STREAM_LISTPACKS_2: u8 = 19;
+use std::io::Read;
 
 const FLAG_DELETED: i64 = 1;
 const FLAG_SAMEFIELDS: i64 = 2;
 
-/// One listpack element: an integer or a string.
-#[derive(Debug, PartialEq)]
-enum LpElem<'a> {
-    Int(i64),
-    Str(&'a [u8]),
-}
-
-impl LpElem<'_> {
-    fn int(&self) -> Result<i64, DumpError> {
-        match self {
-            LpElem::Int(i) => Ok(*i),
-            LpElem::Str(s) => std::str::from_utf8(s).ok().and_then(|s| s.parse().ok()).ok_or(DumpError::BadFormat),
-        }
-    }
-
-    fn bytes(&self) -> Vec<u8> {
-        match self {
-            LpElem::Int(i) => i.to_string().into_bytes(),
-            LpElem::Str(s) => s.to_vec(),
-        }
-    }
-}
-
-/// Split a listpack into its elements.
-fn listpack_elements(lp: &[u8]) -> Result<Vec<LpElem<'_>>, DumpError> {
-    let bad = || DumpError::BadFormat;
-    if lp.len() < 7 || u32::from_le_bytes([lp[0], lp[1], lp[2], lp[3]]) as usize != lp.len() {
-        return Err(bad());
-    }
-    let mut pos = 6;
-    let mut out = Vec::new();
-    let take = |pos: &mut usize, n: usize| -> Result<&[u8], DumpError> {
-        let end = pos.checked_add(n).ok_or(DumpError::BadFormat)?;
-        let s = lp.get(*pos..end).ok_or(DumpError::BadFormat)?;
-        *pos = end;
-        Ok(s)
-    };
-    loop {
-        let start = pos;
-        let b = *lp.get(pos).ok_or_else(bad)?;
-        pos += 1;
-        let elem = if b == 0xFF {
-            break;
-        } else if b & 0x80 == 0 {
-            LpElem::Int((b & 0x7F) as i64)
-        } else if b & 0xC0 == 0x80 {
-            LpElem::Str(take(&mut pos, (b & 0x3F) as usize)?)
-        } else if b & 0xE0 == 0xC0 {
-            let lo = take(&mut pos, 1)?[0];
-            let v = (((b & 0x1F) as i64) << 8) | lo as i64;
-            LpElem::Int(if v >= 1 << 12 { v - (1 << 13) } else { v })
-        } else if b & 0xF0 == 0xE0 {
-            let lo = take(&mut pos, 1)?[0];
-            LpElem::Str(take(&mut pos, (((b & 0x0F) as usize) << 8) | lo as usize)?)
-        } else {
-            match b {
-                0xF0 => {
-                    let w = take(&mut pos, 4)?;
-                    LpElem::Str(take(&mut pos, u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as usize)?)
-                }
-                0xF1 => {
-                    let w = take(&mut pos, 2)?;
-                    LpElem::Int(i16::from_le_bytes([w[0], w[1]]) as i64)
-                }
-                0xF2 => {
-                    let w = take(&mut pos, 3)?;
-                    let v = (w[0] as i32) | ((w[1] as i32) << 8) | ((w[2] as i32) << 16);
-                    LpElem::Int(((v << 8) >> 8) as i64)
-                }
-                0xF3 => {
-                    let w = take(&mut pos, 4)?;
-                    LpElem::Int(i32::from_le_bytes([w[0], w[1], w[2], w[3]]) as i64)
-                }
-                0xF4 => {
-                    let w = take(&mut pos, 8)?;
-                    LpElem::Int(i64::from_le_bytes(w.try_into().map_err(|_| DumpError::BadFormat)?))
-                }
-                _ => return Err(bad()),
-            }
-        };
-        // The back-length: how many bytes the element took, in 1..5 bytes.
-        let len = pos - start;
-        pos += match len {
-            0..=127 => 1,
-            128..=16382 => 2,
-            16383..=2097150 => 3,
-            2097151..=268435454 => 4,
-            _ => 5,
-        };
-        if pos > lp.len() {
-            return Err(bad());
-        }
-        out.push(elem);
-    }
-    if pos != lp.len() {
-        return Err(bad());
-    }
-    Ok(out)
-}
-
-/// Decode one node's listpack: its live entries, its tombstone count and its last record's id.
-/// Live entries as (id, alternating field/value).
+/// Live entries of a node as (id, alternating field/value).
 type NodeEntries = Vec<(StreamId, Vec<Vec<u8>>)>;
 
-fn node_entries(master: StreamId, lp: &[u8]) -> Result<(NodeEntries, usize, StreamId), DumpError> {
-    let bad = || DumpError::BadFormat;
-    let el = listpack_elements(lp)?;
-    let mut it = el.iter();
-    let mut next = || it.next().ok_or_else(bad);
-    let count = next()?.int()?;
-    let deleted = next()?.int()?;
-    let nfields = next()?.int()?;
-    if count < 0 || deleted < 0 || !(0..=1 << 20).contains(&nfields) {
-        return Err(bad());
+fn raw_id_bytes(id: StreamId) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&id.ms.to_be_bytes());
+    b[8..].copy_from_slice(&id.seq.to_be_bytes());
+    b
+}
+
+/// Append one stream as rdbSaveObject writes STREAM_LISTPACKS_2.
+pub fn write_stream(out: &mut Vec<u8>, s: &Stream, compress: bool) {
+    let nodes: Vec<_> = s.nodes_with_keys().collect();
+    rdb::write_len(out, nodes.len() as u64);
+    let mut lp = LpWriter::new();
+    for (master, last, deleted, entries) in &nodes {
+        lp.clear();
+        // The master entry's fields: the first live entry's (the first record's, unless it was deleted).
+        let master_fields: Vec<&[u8]> = entries.first().map(|e| e.elements().step_by(2).collect()).unwrap_or_default();
+        lp.push_int(entries.len() as i64);
+        lp.push_int(*deleted as i64);
+        lp.push_int(master_fields.len() as i64);
+        for f in &master_fields {
+            lp.push_str(f);
+        }
+        lp.push_int(0);
+        // Where the tombstones go: one at the node key when its first record is gone, one at the last id
+        // when the last record is gone, the rest right after the first (same id, never past a live one).
+        let mut left = *deleted;
+        let head = left > 0 && entries.first().is_none_or(|e| e.id != *master);
+        left -= usize::from(head);
+        let tail =
+            left > 0 && entries.last().is_none_or(|e| e.id != *last) && !(head && entries.is_empty() && last == master);
+        left -= usize::from(tail);
+        let tombstone = |lp: &mut LpWriter, id: StreamId| {
+            lp.push_int(FLAG_DELETED | FLAG_SAMEFIELDS);
+            lp.push_int(id.ms.wrapping_sub(master.ms) as i64);
+            lp.push_int(id.seq.wrapping_sub(master.seq) as i64);
+            for _ in 0..master_fields.len() {
+                lp.push_str(b"");
+            }
+            lp.push_int(master_fields.len() as i64 + 3);
+        };
+        if head {
+            tombstone(&mut lp, *master);
+        }
+        for _ in 0..left {
+            tombstone(&mut lp, *master);
+        }
+        for e in entries {
+            let nfields = e.num_fields();
+            let same = nfields == master_fields.len() && e.elements().step_by(2).eq(master_fields.iter().copied());
+            lp.push_int(if same { FLAG_SAMEFIELDS } else { 0 });
+            lp.push_int(e.id.ms.wrapping_sub(master.ms) as i64);
+            lp.push_int(e.id.seq.wrapping_sub(master.seq) as i64);
+            if same {
+                for v in e.elements().skip(1).step_by(2) {
+                    lp.push_str(v);
+                }
+                lp.push_int(nfields as i64 + 3);
+            } else {
+                lp.push_int(nfields as i64);
+                for x in e.elements() {
+                    lp.push_str(x);
+                }
+                lp.push_int(2 * nfields as i64 + 4);
+            }
+        }
+        if tail {
+            tombstone(&mut lp, *last);
+        }
+        rdb::write_string(out, &raw_id_bytes(*master), compress);
+        rdb::write_string(out, lp.finish(), compress);
     }
-    let mut master_fields = Vec::with_capacity(nfields as usize);
+    rdb::write_len(out, s.len());
+    rdb::write_len(out, s.last_id.ms);
+    rdb::write_len(out, s.last_id.seq);
+    rdb::write_len(out, s.first_id.ms);
+    rdb::write_len(out, s.first_id.seq);
+    rdb::write_len(out, s.max_deleted_id.ms);
+    rdb::write_len(out, s.max_deleted_id.seq);
+    rdb::write_len(out, s.entries_added);
+    rdb::write_len(out, s.groups.len() as u64);
+    for (name, g) in &s.groups {
+        rdb::write_string(out, name, compress);
+        rdb::write_len(out, g.last_id.ms);
+        rdb::write_len(out, g.last_id.seq);
+        // -1 (unknown) is written as the 64-bit length 2^64-1, as Redis's (uint64_t) cast does.
+        rdb::write_len(out, g.entries_read as u64);
+        rdb::write_len(out, g.pel.len() as u64);
+        for (id, n) in &g.pel {
+            out.extend_from_slice(&raw_id_bytes(*id));
+            out.extend_from_slice(&n.delivery_time.to_le_bytes());
+            rdb::write_len(out, n.delivery_count);
+        }
+        rdb::write_len(out, g.consumers.len() as u64);
+        for (cname, c) in &g.consumers {
+            rdb::write_string(out, cname, compress);
+            out.extend_from_slice(&c.seen_time.to_le_bytes());
+            rdb::write_len(out, c.pel.len() as u64);
+            for id in &c.pel {
+                out.extend_from_slice(&raw_id_bytes(*id));
+            }
+        }
+    }
+}
+
+/// Decode one node's listpack as streamValidateListpackIntegrity (deep) checks it: its live entries, its
+/// tombstone count and its last record's id; None when inconsistent.
+fn node_entries(master: StreamId, lp: &[u8]) -> Option<(NodeEntries, usize, StreamId)> {
+    let el = packs::listpack(lp)?;
+    let mut it = el.into_iter();
+    let mut next = || it.next();
+    let int = |e: Option<Elem<'_>>| -> Option<i64> {
+        match e? {
+            Elem::Int(i) => Some(i),
+            Elem::Str(_) => None,
+        }
+    };
+    let count = int(next())?;
+    let deleted = int(next())?;
+    let nfields = int(next())?;
+    if count < 0 || deleted < 0 || nfields < 0 {
+        return None;
+    }
+    // Each field takes at least two listpack bytes, so a count beyond the blob is refused by the reads.
+    let mut master_fields = Vec::new();
     for _ in 0..nfields {
-        master_fields.push(next()?.bytes());
+        master_fields.push(next()?.to_vec());
     }
-    if next()?.int()? != 0 {
-        return Err(bad());
+    if int(next())? != 0 {
+        return None;
     }
     let mut entries = Vec::new();
     let mut tombstones = 0usize;
     let mut last = master;
-    for _ in 0..(count + deleted) {
-        let flags = next()?.int()?;
-        let ms = master.ms.wrapping_add(next()?.int()? as u64);
-        let seq = master.seq.wrapping_add(next()?.int()? as u64);
+    for _ in 0..count.checked_add(deleted)? {
+        let flags = int(next())?;
+        let ms = master.ms.wrapping_add(int(next())? as u64);
+        let seq = master.seq.wrapping_add(int(next())? as u64);
         let mut pairs: Vec<Vec<u8>> = Vec::new();
+        let fields;
+        let mut extra = 3;
         if flags & FLAG_SAMEFIELDS != 0 {
+            fields = nfields;
             for f in &master_fields {
                 pairs.push(f.clone());
-                pairs.push(next()?.bytes());
+                pairs.push(next()?.to_vec());
             }
         } else {
-            let n = next()?.int()?;
-            if !(0..=1 << 20).contains(&n) {
-                return Err(bad());
+            fields = int(next())?;
+            if fields < 0 {
+                return None;
             }
-            for _ in 0..n {
-                pairs.push(next()?.bytes());
-                pairs.push(next()?.bytes());
+            for _ in 0..fields {
+                pairs.push(next()?.to_vec());
+                pairs.push(next()?.to_vec());
             }
+            extra += fields + 1;
         }
-        next()?.int()?; // lp-count
+        if int(next())? != fields + extra {
+            return None;
+        }
         last = StreamId::new(ms, seq);
         if flags & FLAG_DELETED != 0 {
             tombstones += 1;
         } else {
-            entries.push((StreamId::new(ms, seq), pairs));
+            entries.push((last, pairs));
         }
     }
-    if entries.len() as i64 != count || next().is_ok() {
-        return Err(bad());
+    if entries.len() as i64 != count || next().is_some() {
+        return None;
     }
-    Ok((entries, tombstones, last))
+    Some((entries, tombstones, last))
 }
 
-fn raw_id(b: &[u8], pos: &mut usize) -> Result<StreamId, DumpError> {
-    let w = b.get(*pos..*pos + 16).ok_or(DumpError::BadFormat)?;
-    *pos += 16;
-    let ms = u64::from_be_bytes(w[..8].try_into().map_err(|_| DumpError::BadFormat)?);
-    let seq = u64::from_be_bytes(w[8..].try_into().map_err(|_| DumpError::BadFormat)?);
-    Ok(StreamId::new(ms, seq))
+fn raw_id<R: Read>(inp: &mut Input<R>) -> Result<StreamId, RdbError> {
+    let b: [u8; 16] = inp.array()?;
+    Ok(StreamId::new(
+        u64::from_be_bytes(b[..8].try_into().unwrap_or_default()),
+        u64::from_be_bytes(b[8..].try_into().unwrap_or_default()),
+    ))
 }
 
-fn len(b: &[u8], pos: &mut usize) -> Result<u64, DumpError> {
-    match read_len(b, pos)? {
-        (false, n) => Ok(n),
-        _ => Err(DumpError::BadFormat),
-    }
+fn id<R: Read>(inp: &mut Input<R>) -> Result<StreamId, RdbError> {
+    Ok(StreamId::new(inp.len()?, inp.len()?))
 }
 
-fn id(b: &[u8], pos: &mut usize) -> Result<StreamId, DumpError> {
-    Ok(StreamId::new(len(b, pos)?, len(b, pos)?))
-}
-
-fn ms_time(b: &[u8], pos: &mut usize) -> Result<i64, DumpError> {
-    let w = b.get(*pos..*pos + 8).ok_or(DumpError::BadFormat)?;
-    *pos += 8;
-    Ok(i64::from_le_bytes(w.try_into().map_err(|_| DumpError::BadFormat)?))
-}
-
-/// Read a stream object body of RDB type `rdbtype`, starting at `pos` (just after the type byte); the whole
-/// body must be consumed.
-pub fn read_stream(b: &[u8], mut pos: usize, rdbtype: u8) -> Result<Stream, DumpError> {
-    let bad = || DumpError::BadFormat;
-    let v2 = rdbtype == TYPE_STREAM_LISTPACKS_2;
+/// Read a stream object body of RDB type `rdbtype` (15, 19 or 21), just after its type byte (and key).
+pub(crate) fn read_stream<R: Read>(inp: &mut Input<R>, rdbtype: u8) -> Result<Stream, RdbError> {
+    let v2 = rdbtype != rdb::TYPE_STREAM_LISTPACKS;
+    let v3 = rdbtype == rdb::TYPE_STREAM_LISTPACKS_3;
     let mut s = Stream::new();
-    let nodes = len(b, &mut pos)?;
+    let nodes = inp.len()?;
     for _ in 0..nodes {
-        let key = read_rdb_string(b, &mut pos)?;
+        let key = inp.string()?;
         if key.len() != 16 {
-            return Err(bad());
+            return Err(inp.corrupt("Stream node key entry is not the size of a stream ID"));
         }
-        let master = raw_id(&key, &mut 0)?;
-        let lp = read_rdb_string(b, &mut pos)?;
-        let (entries, tombstones, last) = node_entries(master, &lp)?;
+        let master = StreamId::new(
+            u64::from_be_bytes(key[..8].try_into().unwrap_or_default()),
+            u64::from_be_bytes(key[8..].try_into().unwrap_or_default()),
+        );
+        let lp = inp.string()?;
+        let (entries, tombstones, last) =
+            node_entries(master, &lp).ok_or_else(|| inp.corrupt("Stream listpack integrity check failed."))?;
         let refs: Vec<(StreamId, Vec<&[u8]>)> =
             entries.iter().map(|(id, p)| (*id, p.iter().map(|x| x.as_slice()).collect())).collect();
         if !s.push_node(master, last, tombstones, &refs) {
-            return Err(bad());
+            return Err(inp.corrupt("Stream listpack out of order, empty or re-added with an existing key"));
         }
     }
-    if len(b, &mut pos)? != s.len() {
-        return Err(bad());
+    if inp.len()? != s.len() {
+        return Err(inp.corrupt("Stream length inconsistent with rax entries"));
     }
-    s.last_id = id(b, &mut pos)?;
+    s.last_id = id(inp)?;
     if s.last_valid_id() > s.last_id {
-        return Err(bad());
+        return Err(inp.corrupt("Stream last id below its entries"));
     }
     if v2 {
-        s.first_id = id(b, &mut pos)?;
-        s.max_deleted_id = id(b, &mut pos)?;
-        s.entries_added = len(b, &mut pos)?;
+        s.first_id = id(inp)?;
+        s.max_deleted_id = id(inp)?;
+        s.entries_added = inp.len()?;
     } else {
         s.entries_added = s.len();
         s.first_id = s.first_entry().map_or(StreamId::MIN, |e| e.id);
     }
-    let ngroups = len(b, &mut pos)?;
+    let ngroups = inp.len()?;
     for _ in 0..ngroups {
-        let name = read_rdb_string(b, &mut pos)?;
-        let last = id(b, &mut pos)?;
-        let entries_read = if v2 { len(b, &mut pos)? as i64 } else { s.estimate_distance(last) };
+        let name = inp.string()?;
+        let last = id(inp)?;
+        let entries_read = if v2 { inp.len()? as i64 } else { s.estimate_distance(last) };
         let mut g = Group::new(last, entries_read);
-        let npel = len(b, &mut pos)?;
+        let npel = inp.len()?;
         for _ in 0..npel {
-            let pid = raw_id(b, &mut pos)?;
-            let delivery_time = ms_time(b, &mut pos)?;
-            let delivery_count = len(b, &mut pos)?;
+            let pid = raw_id(inp)?;
+            let delivery_time = inp.ms()?;
+            let delivery_count = inp.len()?;
             // The owner is filled in from the consumers' PELs below.
-            g.pel.insert(pid, Nack { delivery_time, delivery_count, consumer: Vec::new() });
-        }
-        let nconsumers = len(b, &mut pos)?;
-        for _ in 0..nconsumers {
-            let cname = read_rdb_string(b, &mut pos)?;
-            let seen = ms_time(b, &mut pos)?;
-            if !g.create_consumer(&cname, seen) {
-                return Err(bad());
+            let nack = Nack { delivery_time, delivery_count, consumer: Vec::new() };
+            if g.pel.insert(pid, nack).is_some() {
+                return Err(inp.corrupt("Duplicated global PEL entry loading stream consumer group"));
             }
-            let n = len(b, &mut pos)?;
+        }
+        let nconsumers = inp.len()?;
+        for _ in 0..nconsumers {
+            let cname = inp.string()?;
+            let seen = inp.ms()?;
+            if v3 {
+                inp.ms()?; // active-time (7.2): we keep no such field
+            }
+            if !g.create_consumer(&cname, seen) {
+                return Err(inp.corrupt("Duplicate stream consumer detected."));
+            }
+            let n = inp.len()?;
             for _ in 0..n {
-                let pid = raw_id(b, &mut pos)?;
-                let nack = g.pel.get_mut(&pid).ok_or_else(bad)?;
+                let pid = raw_id(inp)?;
+                let Some(nack) = g.pel.get_mut(&pid) else {
+                    return Err(inp.corrupt("Consumer entry not found in group global PEL"));
+                };
                 if !nack.consumer.is_empty() {
-                    return Err(bad());
+                    return Err(inp.corrupt("Duplicated consumer PEL entry loading a stream consumer group"));
                 }
                 nack.consumer = cname.clone();
-                g.consumers.get_mut(&cname).ok_or_else(bad)?.pel.insert(pid);
+                if let Some(c) = g.consumers.get_mut(&cname) {
+                    c.pel.insert(pid);
+                }
             }
         }
-        if g.pel.values().any(|n| n.consumer.is_empty()) || s.groups.insert(name, g).is_some() {
-            return Err(bad());
+        if g.pel.values().any(|n| n.consumer.is_empty()) {
+            return Err(inp.corrupt("Stream CG PEL entry without consumer"));
         }
-    }
-    if pos != b.len() {
-        return Err(bad());
+        if s.groups.insert(name, g).is_some() {
+            return Err(inp.corrupt("Duplicated consumer group name"));
+        }
     }
     Ok(s)
 }
@@ -283,24 +301,35 @@ pub fn read_stream(b: &[u8], mut pos: usize, rdbtype: u8) -> Result<Stream, Dump
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::stream::{IdSpec, NodeLimits};
+
+    fn round_trip(st: &Stream) -> Stream {
+        let mut out = Vec::new();
+        write_stream(&mut out, st, true);
+        let mut inp = Input::new(&out[..], false);
+        let back = read_stream(&mut inp, rdb::TYPE_STREAM_LISTPACKS_2).unwrap();
+        assert_eq!(inp.offset(), out.len() as u64);
+        back
+    }
 
     #[test]
-    fn listpack_integers_and_strings() {
-        // total bytes, count, then: 7-bit 5, 13-bit -2, string "ab", 16-bit 1000, end.
-        let mut lp = vec![0, 0, 0, 0, 4, 0];
-        lp.extend_from_slice(&[0x05, 1]);
-        lp.extend_from_slice(&[0xDF, 0xFE, 2]);
-        lp.extend_from_slice(&[0x82, b'a', b'b', 3]);
-        lp.extend_from_slice(&[0xF1, 0xE8, 0x03, 3]);
-        lp.push(0xFF);
-        let n = lp.len() as u32;
-        lp[..4].copy_from_slice(&n.to_le_bytes());
-        let el = listpack_elements(&lp).unwrap();
-        assert_eq!(el, vec![LpElem::Int(5), LpElem::Int(-2), LpElem::Str(b"ab"), LpElem::Int(1000)]);
-        // Truncated or mis-sized listpacks are errors.
-        assert!(listpack_elements(&lp[..lp.len() - 1]).is_err());
-        let mut wrong = lp.clone();
-        wrong[0] += 1;
-        assert!(listpack_elements(&wrong).is_err());
+    fn tombstones_keep_node_edges() {
+        let lim = NodeLimits { max_bytes: 4096, max_entries: 4 };
+        let mut st = Stream::new();
+        for i in 1..=10u64 {
+            let f: &[u8] = if i % 3 == 0 { b"other" } else { b"f" };
+            st.append(IdSpec::Explicit(StreamId::new(i, 0)), &[f, b"v", b"n", b"12"], 0, lim).unwrap();
+        }
+        // First of the first node, last of the second, a middle one, and a whole node's worth.
+        st.delete_ids(&[StreamId::new(1, 0), StreamId::new(8, 0), StreamId::new(6, 0)]);
+        st.delete_ids(&[StreamId::new(9, 0), StreamId::new(10, 0)]);
+        let back = round_trip(&st);
+        assert_eq!(back, st);
+        assert_eq!(back.first_record_id(), st.first_record_id());
+        // A node left with tombstones only survives too.
+        let mut t = Stream::new();
+        t.append(IdSpec::Explicit(StreamId::new(1, 1)), &[b"a", b"b"], 0, lim).unwrap();
+        t.trim(crate::types::stream::Trim::MaxLen(0), false, 0);
+        assert_eq!(round_trip(&t), t);
     }
 }

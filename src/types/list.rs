@@ -547,6 +547,12 @@ impl List {
         self.nodes.iter().flat_map(|n| n.entries())
     }
 
+    /// The quicklist's nodes from head to tail, each as its elements and their count (RDB's QUICKLIST_2 writes
+    /// one listpack per node, as Redis does).
+    pub fn nodes(&self) -> impl Iterator<Item = (usize, impl Iterator<Item = &[u8]> + '_)> + '_ {
+        self.nodes.iter().map(|n| (n.count as usize, n.entries()))
+    }
+
     /// Elements from index `start` (< len) towards the tail; the start is found from the nearer end.
     pub fn range(&self, start: usize) -> impl Iterator<Item = &[u8]> + '_ {
         let (ni, j) = if start < self.len { self.locate(start) } else { (self.nodes.len(), 0) };

@@ -1,0 +1,1098 @@
+//! Redis's RDB format, version 10 (Redis 7.0), both ways (persist layer, pure: the Snapshotter actor writes
+//! and loads files with it, DUMP/RESTORE use its value encoding, the AOF loader reads an RDB preamble).
+//!
+//! Writing lays every value out as redis-server 7.0.15 does (rdb.c's rdbSaveObject): strings int-encoded when
+//! they are short canonical integers and LZF-compressed when asked and worth it, lists as QUICKLIST_2 (one
+//! listpack per node), hashes and sorted sets as listpacks or as plain pairs by their encoding, sets as an
+//! intset or plain members, streams as STREAM_LISTPACKS_2 with their groups. The writer appends to a Vec:
+//! the caller owns the buffering and computes the trailing CRC64 with `Crc64` over everything written.
+//!
+//! Reading is a stream of `Item`s from any `Read`, for every type Redis 2.x to 7.0 writes (ziplists,
+//! zipmaps, quicklists of ziplists included). Values are rebuilt into our types with the encodings the
+//! `Encodings` given ask for, as Redis's loader converts them. Every blob is validated as Redis's deep
+//! sanitization does, duplicates in sets, hashes and sorted sets are corruption, and no length read from
+//! the input is trusted for an allocation: corrupt or truncated input is an `RdbError` naming the problem
+//! and the byte offset, never a panic. Module values and module aux data cannot be loaded (we have no
+//! modules) and are refused naming the module.
+
+use super::packs::{self, Elem, LpWriter};
+use super::{lzf, rdb_stream};
+use crate::types::db::{idle_seconds, lfu_freq, Entry};
+use crate::types::encodings::Encodings;
+use crate::types::hash::Hash;
+use crate::types::list::List;
+use crate::types::set::{Member, Set};
+use crate::types::value::Value;
+use crate::types::zset::ZSet;
+use std::collections::HashSet;
+use std::fmt;
+use std::io::Read;
+
+/// The RDB version we write (Redis 7.0's) and the newest we read.
+pub const RDB_VERSION: u16 = 10;
+
+// Value types (rdb.h).
+/// RDB_TYPE_STRING (0).
+pub const TYPE_STRING: u8 = 0;
+/// RDB_TYPE_LIST (1).
+pub const TYPE_LIST: u8 = 1;
+/// RDB_TYPE_SET (2).
+pub const TYPE_SET: u8 = 2;
+/// RDB_TYPE_ZSET (3).
+pub const TYPE_ZSET: u8 = 3;
+/// RDB_TYPE_HASH (4).
+pub const TYPE_HASH: u8 = 4;
+/// RDB_TYPE_ZSET_2 (5).
+pub const TYPE_ZSET_2: u8 = 5;
+/// RDB_TYPE_MODULE (6).
+pub const TYPE_MODULE: u8 = 6;
+/// RDB_TYPE_MODULE_2 (7).
+pub const TYPE_MODULE_2: u8 = 7;
+/// RDB_TYPE_HASH_ZIPMAP (9).
+pub const TYPE_HASH_ZIPMAP: u8 = 9;
+/// RDB_TYPE_LIST_ZIPLIST (10).
+pub const TYPE_LIST_ZIPLIST: u8 = 10;
+/// RDB_TYPE_SET_INTSET (11).
+pub const TYPE_SET_INTSET: u8 = 11;
+/// RDB_TYPE_ZSET_ZIPLIST (12).
+pub const TYPE_ZSET_ZIPLIST: u8 = 12;
+/// RDB_TYPE_HASH_ZIPLIST (13).
+pub const TYPE_HASH_ZIPLIST: u8 = 13;
+/// RDB_TYPE_LIST_QUICKLIST (14).
+pub const TYPE_LIST_QUICKLIST: u8 = 14;
+/// RDB_TYPE_STREAM_LISTPACKS (15).
+pub const TYPE_STREAM_LISTPACKS: u8 = 15;
+/// RDB_TYPE_HASH_LISTPACK (16).
+pub const TYPE_HASH_LISTPACK: u8 = 16;
+/// RDB_TYPE_ZSET_LISTPACK (17).
+pub const TYPE_ZSET_LISTPACK: u8 = 17;
+/// RDB_TYPE_LIST_QUICKLIST_2 (18).
+pub const TYPE_LIST_QUICKLIST_2: u8 = 18;
+/// RDB_TYPE_STREAM_LISTPACKS_2 (19).
+pub const TYPE_STREAM_LISTPACKS_2: u8 = 19;
+/// Redis 7.2's (RDB 11); read so that a payload of one is understood, never written.
+pub const TYPE_SET_LISTPACK: u8 = 20;
+/// Redis 7.2's (RDB 11); read, never written.
+pub const TYPE_STREAM_LISTPACKS_3: u8 = 21;
+
+// Opcodes.
+/// RDB_OPCODE_FUNCTION2 (245).
+pub const OPCODE_FUNCTION2: u8 = 245;
+/// RDB_OPCODE_FUNCTION (246).
+pub const OPCODE_FUNCTION: u8 = 246;
+/// RDB_OPCODE_MODULE_AUX (247).
+pub const OPCODE_MODULE_AUX: u8 = 247;
+/// RDB_OPCODE_IDLE (248).
+pub const OPCODE_IDLE: u8 = 248;
+/// RDB_OPCODE_FREQ (249).
+pub const OPCODE_FREQ: u8 = 249;
+/// RDB_OPCODE_AUX (250).
+pub const OPCODE_AUX: u8 = 250;
+/// RDB_OPCODE_RESIZEDB (251).
+pub const OPCODE_RESIZEDB: u8 = 251;
+/// RDB_OPCODE_EXPIRETIME_MS (252).
+pub const OPCODE_EXPIRETIME_MS: u8 = 252;
+/// RDB_OPCODE_EXPIRETIME (253).
+pub const OPCODE_EXPIRETIME: u8 = 253;
+/// RDB_OPCODE_SELECTDB (254).
+pub const OPCODE_SELECTDB: u8 = 254;
+/// RDB_OPCODE_EOF (255).
+pub const OPCODE_EOF: u8 = 255;
+
+/// Quicklist node containers (quicklist.h).
+const QL_PLAIN: u64 = 1;
+const QL_PACKED: u64 = 2;
+/// Elements from this size get a PLAIN node of their own (Redis's packed_threshold, 1 GB).
+const PLAIN_THRESHOLD: usize = 1 << 30;
+
+/// Most elements or bytes reserved up front from a count read from the input: beyond it, containers grow
+/// as the elements actually arrive.
+const PREALLOC_CAP: usize = 4096;
+
+// =========================================================================================================
+// CRC64
+// =========================================================================================================
+
+static CRC64: crc::Crc<u64, crc::Table<16>> = crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_REDIS);
+
+/// Redis's CRC-64 (Jones polynomial, reflected, no final xor) over an RDB file or a DUMP payload, computed
+/// incrementally.
+#[derive(Clone)]
+pub struct Crc64 {
+    digest: crc::Digest<'static, u64, crc::Table<16>>,
+}
+
+impl Default for Crc64 {
+    fn default() -> Self {
+        Crc64::new()
+    }
+}
+
+impl Crc64 {
+    /// A checksum of nothing yet (0).
+    pub fn new() -> Self {
+        Crc64 { digest: CRC64.digest() }
+    }
+
+    /// A checksum continuing from `crc`, the value of an earlier `finish` (CRC_64_REDIS has no final xor and
+    /// is reflected both ways, so the running state is the checksum itself, bit-reversed as the crate keeps
+    /// it).
+    pub fn resume(crc: u64) -> Self {
+        Crc64 { digest: CRC64.digest_with_initial(crc.reverse_bits()) }
+    }
+
+    /// Add bytes.
+    pub fn update(&mut self, b: &[u8]) {
+        self.digest.update(b);
+    }
+
+    /// The checksum of everything added so far (more may still be added).
+    pub fn finish(&self) -> u64 {
+        self.digest.clone().finalize()
+    }
+}
+
+/// CRC64 of `data` in one go.
+pub fn crc64(data: &[u8]) -> u64 {
+    CRC64.checksum(data)
+}
+
+// =========================================================================================================
+// Writing
+// =========================================================================================================
+
+/// rdbSaveLen: 6-bit, 14-bit, 32-bit or 64-bit big-endian lengths.
+pub fn write_len(out: &mut Vec<u8>, n: u64) {
+    if n < 1 << 6 {
+        out.push(n as u8);
+    } else if n < 1 << 14 {
+        out.push(0x40 | (n >> 8) as u8);
+        out.push(n as u8);
+    } else if n <= u32::MAX as u64 {
+        out.push(0x80);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    } else {
+        out.push(0x81);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+/// rdbEncodeInteger: the 8, 16 or 32-bit form of `v`, or false when it needs more.
+fn write_enc_int(out: &mut Vec<u8>, v: i64) -> bool {
+    if let Ok(b) = i8::try_from(v) {
+        out.extend_from_slice(&[0xC0, b as u8]);
+    } else if let Ok(h) = i16::try_from(v) {
+        out.push(0xC1);
+        out.extend_from_slice(&h.to_le_bytes());
+    } else if let Ok(w) = i32::try_from(v) {
+        out.push(0xC2);
+        out.extend_from_slice(&w.to_le_bytes());
+    } else {
+        return false;
+    }
+    true
+}
+
+/// rdbSaveRawString: a canonical integer of up to 11 characters that fits 32 bits is int-encoded; with
+/// `compress` (rdbcompression yes) a string over 20 bytes is LZF-compressed when that saves at least 4
+/// bytes; otherwise length and bytes.
+pub fn write_string(out: &mut Vec<u8>, s: &[u8], compress: bool) {
+    if s.len() <= 11 {
+        if let Some(v) = crate::types::num::parse_i64(s) {
+            if write_enc_int(out, v) {
+                return;
+            }
+        }
+    }
+    if compress && s.len() > 20 {
+        if let Some(c) = lzf::compress(s, s.len() - 4) {
+            out.push(0xC3);
+            write_len(out, c.len() as u64);
+            write_len(out, s.len() as u64);
+            out.extend_from_slice(&c);
+            return;
+        }
+    }
+    write_len(out, s.len() as u64);
+    out.extend_from_slice(s);
+}
+
+/// rdbSaveLongLongAsStringObject: int-encoded when it fits 32 bits, else its decimal digits (never
+/// compressed).
+fn write_int_string(out: &mut Vec<u8>, v: i64) {
+    if !write_enc_int(out, v) {
+        let mut b = itoa::Buffer::new();
+        let s = b.format(v).as_bytes();
+        write_len(out, s.len() as u64);
+        out.extend_from_slice(s);
+    }
+}
+
+/// An absolute time in ms, 8 bytes little endian (rdbSaveMillisecondTime).
+fn write_ms(out: &mut Vec<u8>, t: i64) {
+    out.extend_from_slice(&t.to_le_bytes());
+}
+
+/// The file header: "REDIS0010" and the aux fields in order. Values are written as rdbSaveRawString does
+/// without compression (Redis's own aux values are all under the 20 bytes compression starts at).
+pub fn write_header(out: &mut Vec<u8>, aux: &[(&str, &[u8])]) {
+    out.extend_from_slice(format!("REDIS{:04}", RDB_VERSION).as_bytes());
+    for (k, v) in aux {
+        write_aux(out, k.as_bytes(), v);
+    }
+}
+
+/// One AUX field.
+pub fn write_aux(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
+    out.push(OPCODE_AUX);
+    write_string(out, key, false);
+    write_string(out, value, false);
+}
+
+/// RDB_OPCODE_FUNCTION2 records, one per library code, compressed as rdbcompression yes does.
+pub fn write_functions<'a>(out: &mut Vec<u8>, codes: impl Iterator<Item = &'a [u8]>) {
+    write_functions_with(out, codes, true);
+}
+
+/// `write_functions` for rdbcompression no.
+pub fn write_functions_plain<'a>(out: &mut Vec<u8>, codes: impl Iterator<Item = &'a [u8]>) {
+    write_functions_with(out, codes, false);
+}
+
+fn write_functions_with<'a>(out: &mut Vec<u8>, codes: impl Iterator<Item = &'a [u8]>, compress: bool) {
+    for code in codes {
+        out.push(OPCODE_FUNCTION2);
+        write_string(out, code, compress);
+    }
+}
+
+/// SELECTDB then RESIZEDB (keys and keys with a TTL), as rdbSaveDb starts a non-empty database.
+pub fn write_select_db(out: &mut Vec<u8>, db: usize, keys: u64, expires: u64) {
+    out.push(OPCODE_SELECTDB);
+    write_len(out, db as u64);
+    out.push(OPCODE_RESIZEDB);
+    write_len(out, keys);
+    write_len(out, expires);
+}
+
+/// The end-of-file opcode; the caller appends the CRC64 (8 bytes LE) of everything written, this byte
+/// included.
+pub fn write_eof(out: &mut Vec<u8>) {
+    out.push(OPCODE_EOF);
+}
+
+/// Which access metadata a key is saved with: Redis writes the LRU idle time under an LRU maxmemory
+/// policy, the LFU counter under an LFU one, nothing otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyMeta {
+    /// No maxmemory policy that uses it: nothing.
+    None,
+    /// RDB_OPCODE_IDLE with the idle seconds.
+    Lru,
+    /// RDB_OPCODE_FREQ with the decayed counter.
+    Lfu,
+}
+
+/// One key as rdbSaveKeyValuePair writes it: [EXPIRETIME_MS][IDLE | FREQ][type][key][value].
+pub fn encode_entry_with(e: &Entry, expire_at: i64, compress: bool, meta: KeyMeta, out: &mut Vec<u8>) {
+    if expire_at != 0 {
+        out.push(OPCODE_EXPIRETIME_MS);
+        write_ms(out, expire_at);
+    }
+    match meta {
+        KeyMeta::None => {}
+        KeyMeta::Lru => {
+            out.push(OPCODE_IDLE);
+            write_len(out, idle_seconds(e.lru()));
+        }
+        KeyMeta::Lfu => {
+            out.push(OPCODE_FREQ);
+            out.push(lfu_freq(e.lru()).min(255) as u8);
+        }
+    }
+    let tpos = out.len();
+    out.push(0);
+    write_string(out, &e.key, compress);
+    let t = write_body(&e.value, compress, out);
+    out[tpos] = t;
+}
+
+/// One key, rdbcompression yes, no access metadata; fits `types::db::SnapEncoder`.
+pub fn encode_entry(e: &Entry, expire_at: i64, out: &mut Vec<u8>) {
+    encode_entry_with(e, expire_at, true, KeyMeta::None, out);
+}
+
+/// One key, rdbcompression no.
+pub fn encode_entry_plain(e: &Entry, expire_at: i64, out: &mut Vec<u8>) {
+    encode_entry_with(e, expire_at, false, KeyMeta::None, out);
+}
+
+/// One key with its LRU idle time (an LRU maxmemory policy), rdbcompression yes.
+pub fn encode_entry_lru(e: &Entry, expire_at: i64, out: &mut Vec<u8>) {
+    encode_entry_with(e, expire_at, true, KeyMeta::Lru, out);
+}
+
+/// One key with its LFU counter (an LFU maxmemory policy), rdbcompression yes.
+pub fn encode_entry_lfu(e: &Entry, expire_at: i64, out: &mut Vec<u8>) {
+    encode_entry_with(e, expire_at, true, KeyMeta::Lfu, out);
+}
+
+/// One key with its LRU idle time, rdbcompression no.
+pub fn encode_entry_plain_lru(e: &Entry, expire_at: i64, out: &mut Vec<u8>) {
+    encode_entry_with(e, expire_at, false, KeyMeta::Lru, out);
+}
+
+/// One key with its LFU counter, rdbcompression no.
+pub fn encode_entry_plain_lfu(e: &Entry, expire_at: i64, out: &mut Vec<u8>) {
+    encode_entry_with(e, expire_at, false, KeyMeta::Lfu, out);
+}
+
+/// The type byte and the value body, as rdbSaveObjectType + rdbSaveObject write them (DUMP's payload body).
+pub fn encode_value(v: &Value, compress: bool, out: &mut Vec<u8>) {
+    let tpos = out.len();
+    out.push(0);
+    let t = write_body(v, compress, out);
+    out[tpos] = t;
+}
+
+/// Write the value body; returns its RDB type.
+fn write_body(v: &Value, compress: bool, out: &mut Vec<u8>) -> u8 {
+    match v {
+        Value::Int(i) => {
+            write_int_string(out, *i);
+            TYPE_STRING
+        }
+        Value::Emb(b) => {
+            write_string(out, b, compress);
+            TYPE_STRING
+        }
+        Value::Raw(b) => {
+            write_string(out, b, compress);
+            TYPE_STRING
+        }
+        Value::List(l) => {
+            write_list(out, l, compress);
+            TYPE_LIST_QUICKLIST_2
+        }
+        Value::Set(s) => write_set(out, s, compress),
+        Value::ZSet(z) => write_zset(out, z, compress),
+        Value::Hash(h) => write_hash(out, h, compress),
+        Value::Stream(s) => {
+            rdb_stream::write_stream(out, s, compress);
+            TYPE_STREAM_LISTPACKS_2
+        }
+    }
+}
+
+/// QUICKLIST_2: the node count, then per node its container and its listpack (or, for an element of 1 GB
+/// or more, the element itself in a PLAIN node).
+fn write_list(out: &mut Vec<u8>, l: &List, compress: bool) {
+    // A node holding one huge element is PLAIN; count nodes as they will be written.
+    write_len(out, l.node_count() as u64);
+    let mut lp = LpWriter::new();
+    for (count, mut elems) in l.nodes() {
+        if count == 1 {
+            if let Some(e) = elems.next() {
+                if e.len() >= PLAIN_THRESHOLD {
+                    write_len(out, QL_PLAIN);
+                    write_string(out, e, compress);
+                    continue;
+                }
+                write_len(out, QL_PACKED);
+                lp.clear();
+                lp.push_str(e);
+                write_string(out, lp.finish(), compress);
+                continue;
+            }
+        }
+        write_len(out, QL_PACKED);
+        lp.clear();
+        for e in elems {
+            lp.push_str(e);
+        }
+        write_string(out, lp.finish(), compress);
+    }
+}
+
+fn write_set(out: &mut Vec<u8>, s: &Set, compress: bool) -> u8 {
+    if s.is_intset() {
+        let ints: Vec<i64> = s.members().filter_map(|m| m.as_int()).collect();
+        let mut blob = Vec::with_capacity(8 + ints.len() * 8);
+        packs::write_intset(&mut blob, &ints);
+        write_string(out, &blob, compress);
+        TYPE_SET_INTSET
+    } else {
+        write_len(out, s.len() as u64);
+        for m in s.members() {
+            m.with_bytes(|b| write_string(out, b, compress));
+        }
+        TYPE_SET
+    }
+}
+
+/// double2ll as Redis 7.0.15 has it: integral values within ±LLONG_MAX/2 are stored as integers.
+fn double_as_int(d: f64) -> Option<i64> {
+    const LIM: f64 = (i64::MAX / 2) as f64;
+    if !(-LIM..=LIM).contains(&d) {
+        return None;
+    }
+    let ll = d as i64;
+    (ll as f64 == d).then_some(ll)
+}
+
+fn write_zset(out: &mut Vec<u8>, z: &ZSet, compress: bool) -> u8 {
+    if z.is_compact() {
+        // zzlInsertAt: member, then the score as an integer element or its d2string text.
+        let mut lp = LpWriter::new();
+        for (m, sc) in z.iter() {
+            lp.push_str(m);
+            match double_as_int(sc) {
+                Some(i) => lp.push_int(i),
+                None => lp.push_str(crate::types::num::format_double(sc).as_bytes()),
+            }
+        }
+        write_string(out, lp.finish(), compress);
+        TYPE_ZSET_LISTPACK
+    } else {
+        // From the greatest to the smallest, as Redis walks its skiplist backwards.
+        write_len(out, z.len() as u64);
+        for (m, sc) in z.iter().rev() {
+            write_string(out, m, compress);
+            out.extend_from_slice(&sc.to_le_bytes());
+        }
+        TYPE_ZSET_2
+    }
+}
+
+fn write_hash(out: &mut Vec<u8>, h: &Hash, compress: bool) -> u8 {
+    if h.is_listpack() {
+        let mut lp = LpWriter::new();
+        for (f, v) in h.iter() {
+            lp.push_str(f);
+            lp.push_str(v);
+        }
+        write_string(out, lp.finish(), compress);
+        TYPE_HASH_LISTPACK
+    } else {
+        write_len(out, h.len() as u64);
+        for (f, v) in h.iter() {
+            write_string(out, f, compress);
+            write_string(out, v, compress);
+        }
+        TYPE_HASH
+    }
+}
+
+// =========================================================================================================
+// Reading
+// =========================================================================================================
+
+/// Why an RDB file or payload could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RdbError {
+    kind: ErrorKind,
+    offset: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ErrorKind {
+    /// The input ended before the format said it would.
+    Eof,
+    /// Reading the input failed.
+    Io(String),
+    /// Inconsistent content (Redis's rdbReportCorruptRDB texts where it has one).
+    Corrupt(String),
+    /// The stored checksum does not match the content.
+    Checksum { expected: u64, got: u64 },
+}
+
+impl RdbError {
+    fn at(kind: ErrorKind, offset: u64) -> RdbError {
+        RdbError { kind, offset }
+    }
+
+    /// Byte offset in the input where the problem was found.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Did the input end too early (a truncated file, a partial transfer)?
+    pub fn is_eof(&self) -> bool {
+        self.kind == ErrorKind::Eof
+    }
+
+    /// Is this a checksum mismatch (everything else read fine)?
+    pub fn is_checksum(&self) -> bool {
+        matches!(self.kind, ErrorKind::Checksum { .. })
+    }
+}
+
+impl fmt::Display for RdbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ErrorKind::Eof => write!(f, "Unexpected EOF reading RDB file at offset {}", self.offset),
+            ErrorKind::Io(e) => write!(f, "Error reading the RDB file at offset {}: {e}", self.offset),
+            ErrorKind::Corrupt(m) => write!(f, "{m} at offset {}", self.offset),
+            ErrorKind::Checksum { expected, got } => {
+                write!(f, "Wrong RDB checksum expected: ({expected:x}) got: ({got:x}) at offset {}", self.offset)
+            }
+        }
+    }
+}
+
+impl std::error::Error for RdbError {}
+
+/// The byte source with its offset and (when checked) the running checksum.
+pub(crate) struct Input<R> {
+    r: R,
+    off: u64,
+    crc: Option<Crc64>,
+}
+
+impl<R: Read> Input<R> {
+    pub(crate) fn new(r: R, checksum: bool) -> Input<R> {
+        Input { r, off: 0, crc: checksum.then(Crc64::new) }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn offset(&self) -> u64 {
+        self.off
+    }
+
+    pub(crate) fn corrupt(&self, msg: impl Into<String>) -> RdbError {
+        RdbError::at(ErrorKind::Corrupt(msg.into()), self.off)
+    }
+
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), RdbError> {
+        if let Err(e) = self.r.read_exact(buf) {
+            let kind = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                ErrorKind::Eof
+            } else {
+                ErrorKind::Io(e.to_string())
+            };
+            return Err(RdbError::at(kind, self.off));
+        }
+        if let Some(c) = &mut self.crc {
+            c.update(buf);
+        }
+        self.off += buf.len() as u64;
+        Ok(())
+    }
+
+    pub(crate) fn u8(&mut self) -> Result<u8, RdbError> {
+        let mut b = [0u8; 1];
+        self.fill(&mut b)?;
+        Ok(b[0])
+    }
+
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], RdbError> {
+        let mut b = [0u8; N];
+        self.fill(&mut b)?;
+        Ok(b)
+    }
+
+    /// `n` bytes; the buffer grows as bytes arrive beyond the first MB, so a corrupt length cannot make us
+    /// allocate more than twice what the input really holds.
+    pub(crate) fn bytes(&mut self, n: u64) -> Result<Vec<u8>, RdbError> {
+        const EXACT: u64 = 1 << 20;
+        if n <= EXACT {
+            let mut v = vec![0u8; n as usize];
+            self.fill(&mut v)?;
+            return Ok(v);
+        }
+        let mut v = Vec::with_capacity(EXACT as usize);
+        let got = (&mut self.r).take(n).read_to_end(&mut v);
+        let kind = match got {
+            Ok(k) if k as u64 == n => None,
+            Ok(_) => Some(ErrorKind::Eof),
+            Err(e) => Some(ErrorKind::Io(e.to_string())),
+        };
+        if let Some(kind) = kind {
+            return Err(RdbError::at(kind, self.off + v.len() as u64));
+        }
+        if let Some(c) = &mut self.crc {
+            c.update(&v);
+        }
+        self.off += n;
+        Ok(v)
+    }
+
+    /// A length or an encoding marker: (is a special encoding, value).
+    fn len_or_enc(&mut self) -> Result<(bool, u64), RdbError> {
+        let first = self.u8()?;
+        match first >> 6 {
+            0 => Ok((false, (first & 0x3F) as u64)),
+            1 => Ok((false, (((first & 0x3F) as u64) << 8) | self.u8()? as u64)),
+            3 => Ok((true, (first & 0x3F) as u64)),
+            _ if first == 0x80 => Ok((false, u32::from_be_bytes(self.array()?) as u64)),
+            _ if first == 0x81 => Ok((false, u64::from_be_bytes(self.array()?))),
+            _ => Err(self.corrupt(format!("Unknown length encoding {} in rdbLoadLen()", first >> 6))),
+        }
+    }
+
+    /// A plain length.
+    pub(crate) fn len(&mut self) -> Result<u64, RdbError> {
+        match self.len_or_enc()? {
+            (false, n) => Ok(n),
+            (true, e) => Err(self.corrupt(format!("Unexpected string encoding {e} where a length belongs"))),
+        }
+    }
+
+    /// rdbGenericLoadStringObject: plain, int-encoded or LZF-compressed.
+    pub(crate) fn string(&mut self) -> Result<Vec<u8>, RdbError> {
+        let (special, n) = self.len_or_enc()?;
+        if !special {
+            return self.bytes(n);
+        }
+        let mut b = itoa::Buffer::new();
+        match n {
+            0 => Ok(b.format(self.u8()? as i8).as_bytes().to_vec()),
+            1 => Ok(b.format(i16::from_le_bytes(self.array()?)).as_bytes().to_vec()),
+            2 => Ok(b.format(i32::from_le_bytes(self.array()?)).as_bytes().to_vec()),
+            3 => {
+                let clen = self.len()?;
+                let len = self.len()?;
+                let data = self.bytes(clen)?;
+                let len = usize::try_from(len).map_err(|_| self.corrupt("Invalid LZF compressed string"))?;
+                lzf::decompress(&data, len).ok_or_else(|| self.corrupt("Invalid LZF compressed string"))
+            }
+            _ => Err(self.corrupt(format!("Unknown RDB string encoding type {n}"))),
+        }
+    }
+
+    /// An absolute ms time, 8 bytes little endian.
+    pub(crate) fn ms(&mut self) -> Result<i64, RdbError> {
+        Ok(i64::from_le_bytes(self.array()?))
+    }
+
+    /// A double as RDB_TYPE_ZSET stores it: a length byte (253 NaN, 254 +inf, 255 -inf) then `%.17g` text.
+    fn text_double(&mut self) -> Result<f64, RdbError> {
+        let n = self.u8()?;
+        match n {
+            255 => Ok(f64::NEG_INFINITY),
+            254 => Ok(f64::INFINITY),
+            253 => Ok(f64::NAN),
+            _ => {
+                let b = self.bytes(n as u64)?;
+                parse_score(&b).ok_or_else(|| self.corrupt("Invalid double value"))
+            }
+        }
+    }
+}
+
+/// A score written as text (zset listpacks, ZSET type): strtod on the whole text.
+fn parse_score(b: &[u8]) -> Option<f64> {
+    let (v, used, _) = crate::types::num::strtod(b);
+    (used == b.len() && !b.is_empty()).then_some(v)
+}
+
+/// A key-value pair read from the file, with the metadata given before it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedEntry {
+    /// The key's name.
+    pub key: Vec<u8>,
+    /// The value, in the encoding the loader's `Encodings` give it.
+    pub value: Value,
+    /// Absolute expiry in ms; 0 when none.
+    pub expire_at: i64,
+    /// RDB_OPCODE_IDLE: seconds since last access, when saved under an LRU policy.
+    pub lru_idle: Option<u64>,
+    /// RDB_OPCODE_FREQ: the LFU counter, when saved under an LFU policy.
+    pub lfu_freq: Option<u8>,
+}
+
+/// One thing read from an RDB file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    /// An AUX field (key, value).
+    Aux(Vec<u8>, Vec<u8>),
+    /// The following keys belong to this database.
+    SelectDb(usize),
+    /// Size hint for the current database.
+    ResizeDb {
+        /// Keys in the database.
+        keys: u64,
+        /// Keys with a TTL.
+        expires: u64,
+    },
+    /// A function library's code (RDB_OPCODE_FUNCTION2).
+    Function(Vec<u8>),
+    /// A key. Empty collections (which old Redis versions could write) are skipped, as Redis skips them.
+    Entry(LoadedEntry),
+    /// The end: the checksum was read (and verified when asked). Do not call `next` again.
+    Eof,
+}
+
+/// Streaming reader over any `Read`. It reads exactly the RDB's bytes and nothing past them, so after
+/// `Item::Eof` the source continues where the RDB ended (an AOF's RESP tail after its RDB preamble).
+pub struct RdbReader<R: Read> {
+    inp: Input<R>,
+    version: u16,
+    enc: Encodings,
+    verify: bool,
+    done: bool,
+    empty_skipped: u64,
+}
+
+impl<R: Read> RdbReader<R> {
+    /// Read and check the magic and version (1..=10). `verify_checksum`: check the CRC64 at the end
+    /// (rdbchecksum yes); a stored 0 means the file was saved without one and is never checked, as Redis.
+    pub fn new(r: R, enc: Encodings, verify_checksum: bool) -> Result<Self, RdbError> {
+        let mut inp = Input::new(r, verify_checksum);
+        let magic: [u8; 9] = inp.array()?;
+        if &magic[..5] != b"REDIS" {
+            return Err(RdbError::at(ErrorKind::Corrupt("Wrong signature trying to load DB from file".into()), 0));
+        }
+        let version = std::str::from_utf8(&magic[5..])
+            .ok()
+            .filter(|s| s.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|s| s.parse::<u16>().ok())
+            .filter(|v| (1..=RDB_VERSION).contains(v))
+            .ok_or_else(|| {
+                let shown = String::from_utf8_lossy(&magic[5..]).into_owned();
+                RdbError::at(ErrorKind::Corrupt(format!("Can't handle RDB format version {shown}")), 5)
+            })?;
+        Ok(RdbReader { inp, version, enc, verify: verify_checksum, done: false, empty_skipped: 0 })
+    }
+
+    /// The file's RDB version.
+    pub fn version(&self) -> u16 {
+        self.version
+    }
+
+    /// Bytes consumed so far (LOADING progress, error reports).
+    pub fn offset(&self) -> u64 {
+        self.inp.off
+    }
+
+    /// Empty keys skipped so far (Redis logs their count).
+    pub fn empty_keys_skipped(&self) -> u64 {
+        self.empty_skipped
+    }
+
+    /// The source, positioned just after the last byte read.
+    pub fn into_inner(self) -> R {
+        self.inp.r
+    }
+
+    /// The next item.
+    #[allow(clippy::should_implement_trait, reason = "fallible and not fused: an Iterator would hide both")]
+    pub fn next(&mut self) -> Result<Item, RdbError> {
+        if self.done {
+            return Err(self.inp.corrupt("Read past the end of the RDB file"));
+        }
+        let mut expire_at = 0i64;
+        let mut lru_idle = None;
+        let mut lfu_freq = None;
+        loop {
+            let t = self.inp.u8()?;
+            match t {
+                OPCODE_EXPIRETIME => {
+                    let secs = i32::from_le_bytes(self.inp.array()?) as i64;
+                    expire_at = expire_from_stored(secs * 1000);
+                }
+                OPCODE_EXPIRETIME_MS => expire_at = expire_from_stored(self.inp.ms()?),
+                OPCODE_FREQ => lfu_freq = Some(self.inp.u8()?),
+                OPCODE_IDLE => lru_idle = Some(self.inp.len()?),
+                OPCODE_EOF => {
+                    self.done = true;
+                    if self.version >= 5 {
+                        let expected = self.inp.crc.as_ref().map(Crc64::finish);
+                        let got = u64::from_le_bytes(self.inp.array()?);
+                        if let Some(expected) = expected.filter(|_| self.verify) {
+                            if got != 0 && got != expected {
+                                return Err(RdbError::at(ErrorKind::Checksum { expected, got }, self.inp.off - 8));
+                            }
+                        }
+                    }
+                    return Ok(Item::Eof);
+                }
+                OPCODE_SELECTDB => {
+                    let db = self.inp.len()?;
+                    let db = usize::try_from(db).map_err(|_| self.inp.corrupt("Database number out of range"))?;
+                    return Ok(Item::SelectDb(db));
+                }
+                OPCODE_RESIZEDB => {
+                    let keys = self.inp.len()?;
+                    let expires = self.inp.len()?;
+                    return Ok(Item::ResizeDb { keys, expires });
+                }
+                OPCODE_AUX => {
+                    let k = self.inp.string()?;
+                    let v = self.inp.string()?;
+                    return Ok(Item::Aux(k, v));
+                }
+                OPCODE_MODULE_AUX => {
+                    let at = self.inp.off - 1;
+                    let id = self.inp.len()?;
+                    return Err(RdbError::at(
+                        ErrorKind::Corrupt(format!(
+                            "Module auxiliary data of module type '{}' not supported (no modules)",
+                            module_name(id)
+                        )),
+                        at,
+                    ));
+                }
+                OPCODE_FUNCTION => {
+                    return Err(RdbError::at(
+                        ErrorKind::Corrupt(
+                            "Pre-release function format (RDB_OPCODE_FUNCTION of Redis 7.0 rc1/rc2) not supported"
+                                .into(),
+                        ),
+                        self.inp.off - 1,
+                    ));
+                }
+                OPCODE_FUNCTION2 => return Ok(Item::Function(self.inp.string()?)),
+                _ => {
+                    let key = self.inp.string()?;
+                    match read_object(&mut self.inp, t, &self.enc)? {
+                        Some(value) => {
+                            return Ok(Item::Entry(LoadedEntry { key, value, expire_at, lru_idle, lfu_freq }));
+                        }
+                        None => {
+                            self.empty_skipped += 1;
+                            expire_at = 0;
+                            lru_idle = None;
+                            lfu_freq = None;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Our expiry (0 = none) from a stored one: Redis treats a stored -1 as none, and any other time as a
+/// deadline (one at or before 0 has long passed: keep it as 1 ms so that it stays "expired").
+fn expire_from_stored(ms: i64) -> i64 {
+    match ms {
+        -1 => 0,
+        i64::MIN..=0 => 1,
+        t => t,
+    }
+}
+
+/// A module type's 9-character name from its 64-bit id (moduleTypeNameByID).
+fn module_name(id: u64) -> String {
+    const CSET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut id = id >> 10;
+    let mut name = [0u8; 9];
+    for j in (0..9).rev() {
+        name[j] = CSET[(id & 63) as usize];
+        id >>= 6;
+    }
+    String::from_utf8_lossy(&name).into_owned()
+}
+
+/// Refuse a repeated element with Redis's message for it.
+fn check_unique<'a>(
+    inp: &Input<impl Read>,
+    items: impl Iterator<Item = &'a [u8]>,
+    n: usize,
+    msg: &str,
+) -> Result<(), RdbError> {
+    let mut seen: HashSet<&[u8]> = HashSet::with_capacity(n.min(PREALLOC_CAP));
+    for x in items {
+        if !seen.insert(x) {
+            return Err(inp.corrupt(msg));
+        }
+    }
+    Ok(())
+}
+
+/// Read a value body of RDB type `t`. None: an empty collection (skipped by the file loader, refused by
+/// RESTORE).
+pub(crate) fn read_object<R: Read>(inp: &mut Input<R>, t: u8, enc: &Encodings) -> Result<Option<Value>, RdbError> {
+    // Listpack-encoded hashes and sorted sets stay listpacks up to the entry limit whatever their element
+    // sizes ("we only check the length and not max element size", rdb.c).
+    let mut by_count = *enc;
+    by_count.hash_max_listpack_value = usize::MAX;
+    by_count.zset_max_listpack_value = usize::MAX;
+    let at = inp.off;
+    let v = match t {
+        TYPE_STRING => Value::string(&inp.string()?),
+        TYPE_LIST => {
+            let n = inp.len()?;
+            let mut items = Vec::with_capacity((n as usize).min(PREALLOC_CAP));
+            for _ in 0..n {
+                items.push(inp.string()?);
+            }
+            if items.is_empty() {
+                return Ok(None);
+            }
+            Value::List(List::from_items(items, enc))
+        }
+        TYPE_SET => {
+            let n = inp.len()?;
+            let mut s = Set::new();
+            for _ in 0..n {
+                let m = inp.string()?;
+                if !s.insert(&m, enc) {
+                    return Err(inp.corrupt("Duplicate set members detected"));
+                }
+            }
+            if s.is_empty() {
+                return Ok(None);
+            }
+            Value::Set(s)
+        }
+        TYPE_ZSET | TYPE_ZSET_2 => {
+            let n = inp.len()?;
+            let mut pairs = Vec::with_capacity((n as usize).min(PREALLOC_CAP));
+            for _ in 0..n {
+                let m = inp.string()?;
+                let sc = if t == TYPE_ZSET_2 { f64::from_le_bytes(inp.array()?) } else { inp.text_double()? };
+                if sc.is_nan() {
+                    return Err(inp.corrupt("Zset with NAN score detected"));
+                }
+                pairs.push((m, sc));
+            }
+            check_unique(inp, pairs.iter().map(|p| &p.0[..]), pairs.len(), "Duplicate zset fields detected")?;
+            if pairs.is_empty() {
+                return Ok(None);
+            }
+            Value::ZSet(ZSet::from_pairs(pairs, enc))
+        }
+        TYPE_HASH => {
+            let n = inp.len()?;
+            let mut pairs = Vec::with_capacity((n as usize).min(PREALLOC_CAP));
+            for _ in 0..n {
+                let f = inp.string()?;
+                let v = inp.string()?;
+                pairs.push((f, v));
+            }
+            check_unique(inp, pairs.iter().map(|p| &p.0[..]), pairs.len(), "Duplicate hash fields detected")?;
+            if pairs.is_empty() {
+                return Ok(None);
+            }
+            Value::Hash(Hash::from_pairs(pairs, enc))
+        }
+        TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
+            let n = inp.len()?;
+            let mut items: Vec<Vec<u8>> = Vec::new();
+            for _ in 0..n {
+                let container = if t == TYPE_LIST_QUICKLIST_2 { inp.len()? } else { QL_PACKED };
+                if container != QL_PACKED && container != QL_PLAIN {
+                    return Err(inp.corrupt("Quicklist integrity check failed."));
+                }
+                let data = inp.string()?;
+                if data.is_empty() {
+                    return Err(inp.corrupt("Quicklist integrity check failed."));
+                }
+                if container == QL_PLAIN {
+                    items.push(data);
+                    continue;
+                }
+                let elems = if t == TYPE_LIST_QUICKLIST_2 {
+                    packs::listpack(&data).ok_or_else(|| inp.corrupt("Listpack integrity check failed."))?
+                } else {
+                    packs::ziplist(&data).ok_or_else(|| inp.corrupt("Ziplist integrity check failed."))?
+                };
+                items.extend(elems.into_iter().map(Elem::to_vec));
+            }
+            if items.is_empty() {
+                return Ok(None);
+            }
+            Value::List(List::from_items(items, enc))
+        }
+        TYPE_HASH_ZIPMAP => {
+            let blob = inp.string()?;
+            let pairs = packs::zipmap(&blob).ok_or_else(|| inp.corrupt("Zipmap integrity check failed."))?;
+            check_unique(inp, pairs.iter().map(|p| p.0), pairs.len(), "Hash zipmap with dup elements")?;
+            Value::Hash(Hash::from_pairs(pairs.into_iter().map(|(f, v)| (f.to_vec(), v.to_vec())), enc))
+        }
+        TYPE_LIST_ZIPLIST => {
+            let blob = inp.string()?;
+            let elems = packs::ziplist(&blob).ok_or_else(|| inp.corrupt("List ziplist integrity check failed."))?;
+            if elems.is_empty() {
+                return Ok(None);
+            }
+            Value::List(List::from_items(elems.into_iter().map(Elem::to_vec), enc))
+        }
+        TYPE_SET_INTSET => {
+            let blob = inp.string()?;
+            let ints = packs::intset(&blob).ok_or_else(|| inp.corrupt("Intset integrity check failed."))?;
+            let mut s = Set::new();
+            for i in ints {
+                s.insert_member(Member::Int(i), enc);
+            }
+            Value::Set(s)
+        }
+        TYPE_SET_LISTPACK => {
+            let blob = inp.string()?;
+            let elems = packs::listpack(&blob).ok_or_else(|| inp.corrupt("Set listpack integrity check failed."))?;
+            let mut s = Set::new();
+            for e in elems {
+                if !s.insert(&e.to_vec(), enc) {
+                    return Err(inp.corrupt("Set listpack integrity check failed."));
+                }
+            }
+            if s.is_empty() {
+                return Ok(None);
+            }
+            Value::Set(s)
+        }
+        TYPE_ZSET_ZIPLIST | TYPE_ZSET_LISTPACK => {
+            let what = if t == TYPE_ZSET_ZIPLIST { "Zset ziplist" } else { "Zset listpack" };
+            let blob = inp.string()?;
+            let elems = if t == TYPE_ZSET_ZIPLIST { packs::ziplist(&blob) } else { packs::listpack(&blob) };
+            let bad = || inp.corrupt(format!("{what} integrity check failed."));
+            let elems = elems.filter(|e| e.len() % 2 == 0).ok_or_else(bad)?;
+            let mut pairs = Vec::with_capacity(elems.len() / 2);
+            for p in elems.chunks_exact(2) {
+                let sc = match p[1] {
+                    Elem::Int(i) => i as f64,
+                    Elem::Str(s) => parse_score(s).filter(|v| !v.is_nan()).ok_or_else(bad)?,
+                };
+                pairs.push((p[0].to_vec(), sc));
+            }
+            check_unique(inp, pairs.iter().map(|p| &p.0[..]), pairs.len(), &format!("{what} integrity check failed."))?;
+            if pairs.is_empty() {
+                return Ok(None);
+            }
+            Value::ZSet(ZSet::from_pairs(pairs, &by_count))
+        }
+        TYPE_HASH_ZIPLIST | TYPE_HASH_LISTPACK => {
+            let what = if t == TYPE_HASH_ZIPLIST { "Hash ziplist" } else { "Hash listpack" };
+            let blob = inp.string()?;
+            let elems = if t == TYPE_HASH_ZIPLIST { packs::ziplist(&blob) } else { packs::listpack(&blob) };
+            let elems = elems
+                .filter(|e| e.len() % 2 == 0)
+                .ok_or_else(|| inp.corrupt(format!("{what} integrity check failed.")))?;
+            let pairs: Vec<(Vec<u8>, Vec<u8>)> =
+                elems.chunks_exact(2).map(|p| (p[0].to_vec(), p[1].to_vec())).collect();
+            check_unique(inp, pairs.iter().map(|p| &p.0[..]), pairs.len(), &format!("{what} integrity check failed."))?;
+            if pairs.is_empty() {
+                return Ok(None);
+            }
+            Value::Hash(Hash::from_pairs(pairs, &by_count))
+        }
+        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 | TYPE_STREAM_LISTPACKS_3 => {
+            Value::Stream(Box::new(rdb_stream::read_stream(inp, t)?))
+        }
+        TYPE_MODULE | TYPE_MODULE_2 => {
+            let id = inp.len()?;
+            return Err(RdbError::at(
+                ErrorKind::Corrupt(format!(
+                    "Module type '{}' (RDB type {t}) not supported (no modules)",
+                    module_name(id)
+                )),
+                at,
+            ));
+        }
+        _ => return Err(RdbError::at(ErrorKind::Corrupt(format!("Unknown RDB encoding type {t}")), at)),
+    };
+    Ok(Some(v))
+}
+
+/// Decode a DUMP payload body (type byte and value, the trailer removed): the whole body must be one
+/// non-empty value.
+pub fn decode_value(body: &[u8], enc: &Encodings) -> Result<Value, RdbError> {
+    let mut inp = Input::new(body, false);
+    let t = inp.u8()?;
+    let v = read_object(&mut inp, t, enc)?.ok_or_else(|| inp.corrupt("Empty key"))?;
+    if inp.off != body.len() as u64 {
+        return Err(inp.corrupt("Trailing bytes after the value"));
+    }
+    Ok(v)
+}
