@@ -222,7 +222,8 @@ async fn boot(
         let p = pending.clone();
         let snap = Snapshotter::start_in_arbiter(arb, move |_| Snapshotter::new(p));
         let c = &ks.s.config;
-        let load = !c.appendonly && std::path::Path::new(&c.dir).join(&c.dbfilename).exists();
+        let file = std::path::Path::new(&c.dir).join(&c.dbfilename);
+        let load = if c.appendonly { None } else { std::fs::metadata(file).ok().map(|m| m.len()) };
         ks = ks.with_snapshotter(snap, pending, load);
     }
     let keyspace = ks.start();

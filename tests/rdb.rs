@@ -179,9 +179,14 @@ fn debug_reload_goes_through_the_file() {
 fn a_failed_bgsave_brings_misconf_until_a_save_succeeds() {
     let dir = TempDir::new("misconf");
     let gone = TempDir::new("misconf-gone");
-    let srv = server(&dir, "3600 1");
+    let (d, gone_path) = (dir.path(), gone.path());
+    let srv = TestServer::with_config(move |c| {
+        c.dir = d;
+        c.set("save", "3600 1").unwrap();
+        c.load_str("enable-protected-configs yes", None).unwrap();
+    });
     let mut con = srv.conn();
-    let _: () = q(&mut con, &["config", "set", "dir", &gone.path()]);
+    let _: () = q(&mut con, &["config", "set", "dir", &gone_path]);
     std::fs::remove_dir_all(&gone.0).unwrap();
     assert_eq!(q::<String>(&mut con, &["bgsave"]), "Background saving started");
     wait_secs(10, "the save to fail", || info_field(&mut con, "persistence", "rdb_last_bgsave_status") == "err");
@@ -217,18 +222,42 @@ fn flushall_saves_the_empty_dataset_when_save_points_exist() {
     assert_eq!(q::<i64>(&mut con, &["dbsize"]), 0);
 }
 
+/// A child server, killed when dropped (also when a test fails half-way).
+struct Bin(Child);
+
+impl Drop for Bin {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Bin {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Bin {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
 /// The binary on `dir` (same directory across restarts), ready once it answers PING.
-fn start_bin(dir: &Path, args: &[&str]) -> (Child, u16) {
+fn start_bin(dir: &Path, args: &[&str]) -> (Bin, u16) {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_ferrodis-server"))
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir", dir.to_str().unwrap()])
+        .args(["--enable-debug-command", "yes"])
         .args(["--logfile", dir.join("server.log").to_str().unwrap()])
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    (child, port)
+    (Bin(child), port)
 }
 
 fn connect(port: u16) -> Connection {

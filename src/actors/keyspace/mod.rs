@@ -3,8 +3,8 @@
 //! shutdown, paused clients). Cron ticks drive its housekeeping; the Expiry actor asks it for expiry work.
 
 mod aof;
-mod rdb;
 mod migrate;
+mod rdb;
 
 use super::busy::{AdoptedStream, Link, Serve, SharedSockets};
 use super::connection::{Connection, Handles, Kick, Push, Stream};

@@ -54,14 +54,16 @@ struct SaveRun {
 
 impl Keyspace {
     /// Give the Keyspace its Snapshotter (persistence-available yes) and say whether to load `dir`/`dbfilename`
-    /// once started. `pending` is the Snapshotter's count of bytes handed over and not yet written.
-    pub fn with_snapshotter(mut self, snap: Addr<Snapshotter>, pending: Arc<AtomicU64>, load: bool) -> Keyspace {
+    /// once started (`load`: the file's size). `pending` is the Snapshotter's count of bytes handed over and
+    /// not yet written.
+    pub fn with_snapshotter(mut self, snap: Addr<Snapshotter>, pending: Arc<AtomicU64>, load: Option<u64>) -> Keyspace {
         self.rdb.snap = Some(snap);
         self.rdb.pending = pending;
-        self.rdb.load_on_start = load;
+        self.rdb.load_on_start = load.is_some();
         self.s.persist.rdb.available = true;
-        if load {
-            self.s.persist.rdb.loading = Some(Loading { start_s: clock::system_ms() / 1000, ..Default::default() });
+        if let Some(total_bytes) = load {
+            let start_s = clock::system_ms() / 1000;
+            self.s.persist.rdb.loading = Some(Loading { start_s, total_bytes, loaded_bytes: 0 });
         }
         self
     }
@@ -505,7 +507,6 @@ impl Keyspace {
     pub(super) fn load_at_start(&mut self, ctx: &mut Context<Self>) {
         let Some(snap) = self.rdb.snap.clone() else { return };
         let path = self.rdb_path();
-        self.s.persist.rdb.loading = Some(Loading { start_s: clock::system_ms() / 1000, ..Default::default() });
         let started = Instant::now();
         let open = snap.send(self.load_open(path));
         ctx.spawn(open.into_actor(self).map(move |res, act, ctx| match res {
