@@ -645,7 +645,7 @@ mod tests {
         m.mark_rewritten_incr_as_history(true);
         assert_eq!(
             m.to_text(),
-            "file appendonly.aof.2.base.aof seq 2 type b\nfile appendonly.aof.1.incr.aof seq 1 type h\n\
+            "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.1.incr.aof seq 1 type h\n\
              file appendonly.aof.1.base.aof seq 1 type h\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
         );
         m.mark_rewritten_incr_as_history(false);

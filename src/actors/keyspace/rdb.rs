@@ -96,10 +96,16 @@ impl Keyspace {
     }
 
     pub(super) fn rdb_encoder(&self) -> crate::types::db::SnapEncoder {
-        if self.s.config.get("rdbcompression").as_deref() == Some("no") {
-            rdb::encode_entry_plain
-        } else {
-            rdb::encode_entry
+        // The access data goes in under a policy that uses it, as rdbSaveKeyValuePair does.
+        let compress = self.s.config.get("rdbcompression").as_deref() != Some("no");
+        let policy = self.s.config.maxmemory_policy.as_str();
+        match (compress, policy.contains("lru"), policy.contains("lfu")) {
+            (true, true, _) => rdb::encode_entry_lru,
+            (true, _, true) => rdb::encode_entry_lfu,
+            (true, _, _) => rdb::encode_entry,
+            (false, true, _) => rdb::encode_entry_plain_lru,
+            (false, _, true) => rdb::encode_entry_plain_lfu,
+            (false, _, _) => rdb::encode_entry_plain,
         }
     }
 
