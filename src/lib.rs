@@ -30,7 +30,9 @@
 //! # #[cfg(feature = "redis-client")]
 //! #[actix_rt::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let server = ferrodis::Server::new(ferrodis::Config::default()).without_listener().start().await?;
+//!     let mut config = ferrodis::Config::default();
+//!     config.save.clear(); // in memory only: no save points, so no dump.rdb is written on stop
+//!     let server = ferrodis::Server::new(config).without_listener().start().await?;
 //!     let mut con = server.client(); // Clone + Send + Sync; each clone is a client of its own
 //!     con.set::<_, _, ()>("visits", 41).await?;
 //!     let n: i64 = con.incr("visits", 1).await?;

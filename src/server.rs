@@ -27,7 +27,9 @@ use tokio::sync::oneshot;
 /// ```no_run
 /// # async fn host() -> Result<(), ferrodis::Error> {
 /// // Inside the host's actix System (e.g. under #[actix_rt::main]):
-/// let server = ferrodis::Server::new(ferrodis::Config::default()).without_listener().start().await?;
+/// let mut config = ferrodis::Config::default();
+/// config.save.clear(); // in memory only: no save points, so no dump.rdb is written on stop
+/// let server = ferrodis::Server::new(config).without_listener().start().await?;
 /// let client = server.client();
 /// client.cmd(&["SET", "k", "v"]).await?;
 /// server.stop().await;

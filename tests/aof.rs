@@ -261,7 +261,7 @@ fn chop(path: &Path, n: u64) -> u64 {
 
 fn start_fails(dir: &TempDir, extra: &str) -> String {
     let mut cfg = Config::default();
-    cfg.save.clear(); // no dump.rdb in the working directory
+    cfg.save.clear(); // no dump.rdb written to the working directory
     cfg.port = 0;
     cfg.bind = vec!["127.0.0.1".into()];
     cfg.dir = dir.0.to_string_lossy().into_owned();
@@ -402,7 +402,7 @@ fn embedded_server_without_listener_keeps_its_aof() {
     let dir = TempDir::new("embedded");
     let cfg = || {
         let mut c = Config::default();
-        c.save.clear(); // no dump.rdb in the working directory
+        c.save.clear(); // no dump.rdb written to the working directory
         c.dir = dir.0.to_string_lossy().into_owned();
         c.appendonly = true;
         c.appendfsync = "always".into();

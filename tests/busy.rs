@@ -242,7 +242,8 @@ fn shutdown_nosave_stops_the_server_under_a_writing_script() {
     let thread = std::thread::spawn(move || {
         actix_rt::System::new().block_on(async move {
             let mut cfg = ferrodis::Config::default();
-            cfg.save.clear(); // no dump.rdb in the working directory
+            cfg.save.clear(); // no dump.rdb written to the working directory
+            cfg.dir = common::test_dir().to_string_lossy().into_owned(); // nor read from it
             cfg.port = 0;
             cfg.bind = vec!["127.0.0.1".into()];
             cfg.busy_reply_threshold = 50;

@@ -36,6 +36,11 @@ fn redis_server_on_path() -> Option<PathBuf> {
 
 /// Start redis-server 7 from PATH, or say why not (the test is then skipped).
 fn real_redis(tag: &str) -> Result<RealRedis, String> {
+    real_redis_with(tag, None)
+}
+
+/// The same, starting from `rdb` as its dump.rdb.
+fn real_redis_with(tag: &str, rdb: Option<&std::path::Path>) -> Result<RealRedis, String> {
     let bin = redis_server_on_path().ok_or("redis-server is not on PATH")?;
     let version = Command::new(&bin).arg("--version").output().map_err(|e| format!("{}: {e}", bin.display()))?;
     let version = String::from_utf8_lossy(&version.stdout).into_owned();
@@ -45,6 +50,9 @@ fn real_redis(tag: &str) -> Result<RealRedis, String> {
     let dir = std::env::temp_dir().join(format!("ferrodis-digest-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    if let Some(f) = rdb {
+        std::fs::copy(f, dir.join("dump.rdb")).map_err(|e| e.to_string())?;
+    }
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(&bin)
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
@@ -253,4 +261,64 @@ fn digests_equal_redis_servers_for_the_same_data() {
         assert_eq!(digest(&mut mine), after, "after {change:?}");
     }
     drop(redis);
+}
+
+/// Poll DEBUG DIGEST until the server has loaded its file (it answers -LOADING meanwhile).
+fn digest_when_loaded(con: &mut Connection) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match cmd("DEBUG").arg("DIGEST").query::<String>(con) {
+            Ok(d) if !d.is_empty() => {
+                let info: String = cmd("INFO").arg("persistence").query(con).unwrap();
+                if info.lines().any(|l| l.trim() == "loading:0") {
+                    return d;
+                }
+            }
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "the server did not finish loading");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn rdb_files_move_both_ways_with_equal_digests() {
+    let redis = match real_redis("rdb-src") {
+        Ok(r) => r,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let dir = std::env::temp_dir().join(format!("ferrodis-digest-rdb-ours-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_string_lossy().into_owned();
+    let ours = TestServer::with_config(move |c| c.dir = d);
+    let mut theirs = connect(&format!("127.0.0.1:{}", redis.port));
+    let mut mine = ours.conn();
+    for args in dataset() {
+        run(&mut theirs, &args);
+        run(&mut mine, &args);
+    }
+    let want = digest(&mut theirs);
+    assert_eq!(digest(&mut mine), want);
+    let _: () = cmd("SAVE").query(&mut theirs).unwrap();
+    let _: () = cmd("SAVE").query(&mut mine).unwrap();
+    // Our file into redis-server.
+    let loaded = real_redis_with("rdb-dst", Some(&dir.join("dump.rdb"))).unwrap();
+    let mut con = connect(&format!("127.0.0.1:{}", loaded.port));
+    assert_eq!(digest_when_loaded(&mut con), want, "redis-server loading ferrodis's dump.rdb");
+    // redis-server's file into ferrodis.
+    let dir2 = std::env::temp_dir().join(format!("ferrodis-digest-rdb-theirs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir2);
+    std::fs::create_dir_all(&dir2).unwrap();
+    std::fs::copy(redis.dir.join("dump.rdb"), dir2.join("dump.rdb")).unwrap();
+    let d2 = dir2.to_string_lossy().into_owned();
+    let again = TestServer::with_config(move |c| c.dir = d2);
+    assert_eq!(digest_when_loaded(&mut again.conn()), want, "ferrodis loading redis-server's dump.rdb");
+    drop(again);
+    drop(ours);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&dir2);
 }

@@ -11,13 +11,15 @@ use std::time::Duration;
 
 async fn in_process() -> ServerHandle {
     let mut cfg = Config::default();
-    cfg.save.clear(); // no dump.rdb in the working directory
+    cfg.save.clear(); // no dump.rdb written to the working directory
+    cfg.dir = common::test_dir().to_string_lossy().into_owned(); // nor read from it
     Server::new(cfg).without_listener().start().await.unwrap()
 }
 
 async fn listening() -> ServerHandle {
     let mut cfg = Config::default();
-    cfg.save.clear(); // no dump.rdb in the working directory
+    cfg.save.clear(); // no dump.rdb written to the working directory
+    cfg.dir = common::test_dir().to_string_lossy().into_owned(); // nor read from it
     cfg.port = 0;
     cfg.bind = vec!["127.0.0.1".into()];
     Server::new(cfg).start().await.unwrap()
@@ -266,7 +268,8 @@ async fn embedded_with_listener_serves_both() {
 #[actix_rt::test]
 async fn maxmemory_refuses_denyoom_commands() {
     let mut cfg = Config::default();
-    cfg.save.clear(); // no dump.rdb in the working directory
+    cfg.save.clear(); // no dump.rdb written to the working directory
+    cfg.dir = common::test_dir().to_string_lossy().into_owned(); // nor read from it
     cfg.maxmemory = 1;
     let server = Server::new(cfg).without_listener().start().await.unwrap();
     let c = server.client();

@@ -26,7 +26,10 @@ impl TestServer {
     /// Start with a config adjusted by `f` (port, bind and enable-debug-command yes are set for the test first).
     pub fn with_config(f: impl FnOnce(&mut Config)) -> TestServer {
         let mut cfg = Config::default();
-        cfg.save.clear(); // no dump.rdb in the working directory
+        // No save points, and a directory of its own: no dump.rdb is written to or loaded from the working
+        // directory (tests that persist set both).
+        cfg.save.clear();
+        cfg.dir = test_dir().to_string_lossy().into_owned();
         cfg.port = 0;
         cfg.bind = vec!["127.0.0.1".into()];
         cfg.enable_debug_command = "yes".into();
@@ -200,4 +203,14 @@ pub fn set_and_outlive(con: &mut Connection, key: &str, value: &str, ttl_ms: i64
     // The key's deadline is the server's time at SET plus the TTL, and TIME now reads at least that time.
     let now = server_time_ms(con);
     wait_server_clock_past(con, now + ttl_ms);
+}
+
+/// A fresh directory under the system's temp dir for one test server.
+pub fn test_dir() -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let p = std::env::temp_dir().join(format!("ferrodis-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&p);
+    std::fs::create_dir_all(&p).unwrap();
+    p
 }
