@@ -3,6 +3,7 @@
 //! shutdown, paused clients). Cron ticks drive its housekeeping; the Expiry actor asks it for expiry work.
 
 mod aof;
+mod evict;
 
 use super::busy::{AdoptedStream, Link, Serve, SharedSockets};
 use super::connection::{Connection, Handles, Kick, Push, Stream};
@@ -16,6 +17,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
+
+pub use evict::{AttachEvictor, Evict};
 
 pub struct Keyspace {
     pub s: State,
@@ -34,6 +37,8 @@ pub struct Keyspace {
     local: HashMap<u64, (usize, u64)>,
     /// The socket clients' links and the listening sockets, for a busy script's hook (busy.rs).
     sockets: SharedSockets,
+    /// The Evictor, told when eviction must go on between batches (evict.rs).
+    evictor: Option<Recipient<super::evictor::EvictionNeeded>>,
 }
 
 struct Parked {
@@ -60,6 +65,7 @@ impl Keyspace {
             aof: AofLink::default(),
             local: HashMap::new(),
             sockets: sockets.clone(),
+            evictor: None,
         };
         k.s.waiting = Some(Box::new(Serve(sockets)));
         k.s.persist.aof.available = aof.is_some();
@@ -103,6 +109,7 @@ impl Keyspace {
             self.start_adopted(ctx);
         }
         self.take_admitted();
+        self.tell_evictor();
     }
 
     /// Send each subscriber the messages the last commands published to it: one push per subscriber, its
