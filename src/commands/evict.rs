@@ -69,6 +69,8 @@ pub struct Eviction {
     exceeded_since: Option<Instant>,
     /// Total ms spent over the limit (INFO total_eviction_exceeded_time).
     pub exceeded_total_ms: u64,
+    /// Clients closed by `maxmemory-clients` (INFO evicted_clients).
+    pub evicted_clients: u64,
 }
 
 impl Eviction {
@@ -114,6 +116,7 @@ impl Eviction {
     /// CONFIG RESETSTAT.
     pub fn reset_stats(&mut self) {
         self.exceeded_total_ms = 0;
+        self.evicted_clients = 0;
         if self.exceeded_since.is_some() {
             self.exceeded_since = Some(Instant::now());
         }
@@ -289,7 +292,7 @@ fn choose_victim(s: &mut State) -> Option<usize> {
                 continue;
             }
             total += n;
-            db.sample(*samples, !all, |e, at| pool.offer(i, &e.key, score(policy, e.lru(), at, &clock)));
+            db.sample(*samples, !all, |e, at| pool.offer(i, &e.key, score(policy, e.meta(), at, &clock)));
         }
         if total == 0 {
             return None;

@@ -47,9 +47,15 @@ impl Entry {
         Box::new(Entry { key: KeyBytes::new(key, lru), value })
     }
 
-    /// LRU clock or LFU data (see `key`).
+    /// LRU clock or LFU data as Redis keeps them (24 bits, see `key`).
     #[inline]
     pub fn lru(&self) -> u32 {
+        self.key.meta() & 0x00FF_FFFF
+    }
+
+    /// The whole metadata word: `lru()` and the finer stamp eviction ranks by (types/evict.rs).
+    #[inline]
+    pub fn meta(&self) -> u32 {
         self.key.meta()
     }
 
@@ -892,13 +898,13 @@ fn new_lru(lfu: Option<LfuParams>) -> u32 {
     if lfu.is_some() {
         lfu_init()
     } else {
-        lru_clock()
+        evict::lru_stamp(clock::now_ms())
     }
 }
 
 /// LFU data for a new key: now (minutes, 16 bits) << 8 | LFU_INIT_VAL (5), as Redis.
 fn lfu_init() -> u32 {
-    evict::lfu_new(evict::lfu_minutes(clock::now_ms()))
+    evict::lfu_new(clock::now_ms())
 }
 
 #[inline]
@@ -907,10 +913,9 @@ fn touch(e: &mut Entry, lfu: Option<LfuParams>) {
         // Redis's updateLFU: decay by the minutes elapsed, then one logarithmic increment.
         Some(params) => {
             let r = (rng::next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-            let now_min = evict::lfu_minutes(clock::now_ms());
-            e.key.set_meta(evict::lfu_touch(e.key.meta(), params, now_min, r));
+            e.key.set_meta(evict::lfu_touch(e.key.meta(), params, clock::now_ms(), r));
         }
-        None => e.key.set_meta(lru_clock()),
+        None => e.key.set_meta(evict::lru_stamp(clock::now_ms())),
     }
 }
 

@@ -3,9 +3,15 @@
 //! and the eviction pool of the best candidates seen so far (evict.c's EVPOOL). The Evictor actor decides
 //! when to evict; commands/evict.rs runs the eviction loop over the Keyspace's databases with these parts.
 //!
-//! Every entry carries one 32-bit metadata word (`KeyBytes::meta`, see db.rs): under an LRU (or any non-LFU)
-//! policy the LRU clock in seconds (24 bits, as Redis's `robj.lru`); under an LFU policy the last decrement
-//! time in minutes (16 bits) and an 8-bit logarithmic access counter, as Redis packs them.
+//! Every entry carries one 32-bit metadata word (`KeyBytes::meta`, see db.rs). Its low 24 bits are what
+//! Redis keeps in `robj.lru`: under an LRU (or any non-LFU) policy the LRU clock in seconds; under an LFU
+//! policy the last decrement time in minutes (16 bits) and an 8-bit logarithmic access counter. The top 8
+//! bits, which Redis does not have, sharpen victim choice: under LRU the fraction of the second (1/256 s),
+//! so that keys used within the same second are still told apart (at a million operations a second a
+//! small cache turns over many times a second, and with whole seconds LRU degenerates into random
+//! eviction); under LFU a recency stamp in 1/16 s, wrapping every 16 s, which breaks ties between equal
+//! counters in favour of the key used last (a key just inserted, still at the initial counter, is not
+//! evicted before older keys at the same counter).
 
 /// `maxmemory-policy`, as Redis's MAXMEMORY_* values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -92,7 +98,7 @@ pub fn lfu_elapsed(ldt: u32, now_min: u32) -> u32 {
 #[inline]
 pub fn lfu_decr_and_return(data: u32, decay_time: u32, now_min: u32) -> u32 {
     let counter = data & 0xFF;
-    let periods = if decay_time > 0 { lfu_elapsed(data >> 8, now_min) / decay_time } else { 0 };
+    let periods = if decay_time > 0 { lfu_elapsed((data >> 8) & 0xFFFF, now_min) / decay_time } else { 0 };
     counter.saturating_sub(periods)
 }
 
@@ -113,17 +119,25 @@ pub fn lfu_log_incr(counter: u32, log_factor: u32, r: f64) -> u32 {
     }
 }
 
-/// LFU data after an access (updateLFU): decay, one logarithmic increment, stamped with the current minute.
+/// The LFU recency stamp at `now_ms`: 1/16 s units, 8 bits (see the module docs).
 #[inline]
-pub fn lfu_touch(data: u32, params: LfuParams, now_min: u32, r: f64) -> u32 {
-    let counter = lfu_decr_and_return(data, params.decay_time, now_min);
-    (now_min << 8) | lfu_log_incr(counter, params.log_factor, r)
+pub fn lfu_recency(now_ms: i64) -> u32 {
+    ((now_ms / 62) as u32) & 0xFF
 }
 
-/// LFU data of a new key: now, with the initial counter.
+/// LFU data after an access at `now_ms` (updateLFU): decay, one logarithmic increment, stamped with the
+/// current minute and the recency stamp.
 #[inline]
-pub fn lfu_new(now_min: u32) -> u32 {
-    (now_min << 8) | LFU_INIT_VAL
+pub fn lfu_touch(data: u32, params: LfuParams, now_ms: i64, r: f64) -> u32 {
+    let now_min = lfu_minutes(now_ms);
+    let counter = lfu_decr_and_return(data, params.decay_time, now_min);
+    (lfu_recency(now_ms) << 24) | (now_min << 8) | lfu_log_incr(counter, params.log_factor, r)
+}
+
+/// LFU data of a key created at `now_ms`: the initial counter.
+#[inline]
+pub fn lfu_new(now_ms: i64) -> u32 {
+    (lfu_recency(now_ms) << 24) | (lfu_minutes(now_ms) << 8) | LFU_INIT_VAL
 }
 
 /// The 24-bit LRU clock in seconds (LRU_CLOCK, LRU_CLOCK_RESOLUTION 1000 ms).
@@ -132,10 +146,17 @@ pub fn lru_clock_at(now_ms: i64) -> u32 {
     ((now_ms / 1000) as u32) & 0x00FF_FFFF
 }
 
-/// Seconds since `lru` by the clock `now`, with the 24-bit wrap (estimateObjectIdleTime / 1000).
+/// The LRU stamp of an access at `now_ms`: the LRU clock, and the fraction of its second in the top byte.
+#[inline]
+pub fn lru_stamp(now_ms: i64) -> u32 {
+    lru_clock_at(now_ms) | ((now_ms.rem_euclid(1000) as u32 * 256 / 1000) << 24)
+}
+
+/// Seconds since `lru` by the clock `now`, with the 24-bit wrap (estimateObjectIdleTime / 1000); the top
+/// bytes of both are ignored.
 #[inline]
 pub fn lru_idle(lru: u32, now: u32) -> u64 {
-    let lru = lru & 0x00FF_FFFF;
+    let (lru, now) = (lru & 0x00FF_FFFF, now & 0x00FF_FFFF);
     if now >= lru {
         (now - lru) as u64
     } else {
@@ -146,10 +167,12 @@ pub fn lru_idle(lru: u32, now: u32) -> u64 {
 /// What a victim's score depends on, read once per sampling round.
 #[derive(Clone, Copy, Debug)]
 pub struct ScoreClock {
-    /// The LRU clock (seconds, 24 bits).
+    /// The LRU stamp now (`lru_stamp`).
     pub lru: u32,
     /// The LFU clock (minutes, 16 bits).
     pub lfu_min: u32,
+    /// The LFU recency stamp now.
+    pub recency: u32,
     /// `lfu-decay-time`.
     pub decay_time: u32,
 }
@@ -157,19 +180,33 @@ pub struct ScoreClock {
 impl ScoreClock {
     /// The clocks at `now_ms`.
     pub fn at(now_ms: i64, decay_time: u32) -> ScoreClock {
-        ScoreClock { lru: lru_clock_at(now_ms), lfu_min: lfu_minutes(now_ms), decay_time }
+        ScoreClock {
+            lru: lru_stamp(now_ms),
+            lfu_min: lfu_minutes(now_ms),
+            recency: lfu_recency(now_ms),
+            decay_time,
+        }
     }
 }
 
 /// How good a victim a key is under `policy` (higher: evicted first), as evictionPoolPopulate's "idle":
-/// the idle time in ms (LRU), 255 minus the decayed counter (LFU), or the sooner expiry (TTL). `meta` is the
-/// entry's metadata word, `expire_at` its absolute expiry in ms (0: none).
+/// the idle time in 1/256 s (LRU), 255 minus the decayed counter, then the time since the last access
+/// (LFU), or the sooner expiry (TTL). `meta` is the entry's metadata word, `expire_at` its absolute expiry
+/// in ms (0: none).
 #[inline]
 pub fn score(policy: Policy, meta: u32, expire_at: i64, clock: &ScoreClock) -> u64 {
     match policy {
-        Policy::AllkeysLfu | Policy::VolatileLfu => 255 - lfu_decr_and_return(meta, clock.decay_time, clock.lfu_min) as u64,
+        Policy::AllkeysLfu | Policy::VolatileLfu => {
+            let counter = lfu_decr_and_return(meta, clock.decay_time, clock.lfu_min) as u64;
+            let since = clock.recency.wrapping_sub(meta >> 24) & 0xFF;
+            ((255 - counter) << 8) | since as u64
+        }
         Policy::VolatileTtl => u64::MAX - expire_at.max(0) as u64,
-        _ => lru_idle(meta, clock.lru) * 1000,
+        _ => {
+            // Whole seconds, then the fractions (the sum may dip below zero within the same second).
+            let secs = lru_idle(meta, clock.lru) * 256;
+            (secs + (clock.lru >> 24) as u64).saturating_sub((meta >> 24) as u64)
+        }
     }
 }
 
@@ -351,9 +388,14 @@ mod tests {
         assert_eq!(lfu_decr_and_return(data, 0, 60_000), 20); // decay 0: never
         // The 16-bit minute clock wrapped: 65535 - 65530 + 3 = 8 minutes.
         assert_eq!(lfu_decr_and_return((65530 << 8) | 20, 1, 3), 12);
-        // Touch: decays, increments (r = 0), restamps.
-        assert_eq!(lfu_touch(data, LfuParams { log_factor: 10, decay_time: 1 }, 104, 0.0), (104 << 8) | 17);
-        assert_eq!(lfu_new(7), (7 << 8) | 5);
+        // Touch: decays, increments (r = 0), restamps (minute 104, 1/16 s stamp 4 s into it: 64).
+        let at = 104 * 60_000 + 4_000;
+        let touched = lfu_touch(data, LfuParams { log_factor: 10, decay_time: 1 }, at, 0.0);
+        assert_eq!(touched & 0x00FF_FFFF, (104 << 8) | 17);
+        assert_eq!(touched >> 24, lfu_recency(at));
+        assert_eq!(lfu_new(at) & 0x00FF_FFFF, (104 << 8) | 5);
+        // The recency byte does not disturb the minutes.
+        assert_eq!(lfu_decr_and_return((0xAB << 24) | data, 1, 105), 15);
     }
 
     #[test]
@@ -361,19 +403,30 @@ mod tests {
         assert_eq!(lru_idle(100, 130), 30);
         assert_eq!(lru_idle(0x00FF_FFF0, 5), 20);
         assert_eq!(lru_clock_at(1_000_000), 1000);
+        // The stamp keeps Redis's clock in the low 24 bits and the fraction above it.
+        assert_eq!(lru_stamp(1_000_500), (128 << 24) | 1000);
+        assert_eq!(lru_idle(lru_stamp(1_000_500), lru_stamp(1_010_000)), 10);
     }
 
     #[test]
     fn scores_rank_victims_per_policy() {
-        let clock = ScoreClock { lru: 1000, lfu_min: 50, decay_time: 1 };
-        // LRU: idler is better.
+        let clock = ScoreClock { lru: (200 << 24) | 1000, lfu_min: 50, recency: 100, decay_time: 1 };
+        // LRU: idler is better, to a fraction of a second.
         assert!(score(Policy::AllkeysLru, 900, 0, &clock) > score(Policy::AllkeysLru, 990, 0, &clock));
+        let early = (10 << 24) | 1000;
+        let late = (150 << 24) | 1000;
+        assert!(score(Policy::AllkeysLru, early, 0, &clock) > score(Policy::AllkeysLru, late, 0, &clock));
+        assert_eq!(score(Policy::AllkeysLru, (10 << 24) | 999, 0, &clock), 256 + 190);
+        // LFU ties: the one used longer ago is the better victim.
+        let old = (20 << 24) | (50 << 8) | 5;
+        let new = (99 << 24) | (50 << 8) | 5;
+        assert!(score(Policy::AllkeysLfu, old, 0, &clock) > score(Policy::AllkeysLfu, new, 0, &clock));
         // LFU: less frequent is better; decay counts.
         let hot = (50 << 8) | 30;
         let cold = (50 << 8) | 6;
         let stale = (20 << 8) | 30; // 30 minutes ago: decayed to 0
         assert!(score(Policy::AllkeysLfu, cold, 0, &clock) > score(Policy::AllkeysLfu, hot, 0, &clock));
-        assert_eq!(score(Policy::VolatileLfu, stale, 0, &clock), 255);
+        assert_eq!(score(Policy::VolatileLfu, stale, 0, &clock) >> 8, 255);
         // TTL: sooner expiry is better.
         assert!(score(Policy::VolatileTtl, 0, 1_000, &clock) > score(Policy::VolatileTtl, 0, 2_000, &clock));
     }
@@ -432,7 +485,7 @@ mod tests {
                     continue;
                 }
                 total += n;
-                db.sample(20, !policy.all_keys(), |e, at| pool.offer(i, &e.key, score(policy, e.lru(), at, &clock)));
+                db.sample(20, !policy.all_keys(), |e, at| pool.offer(i, &e.key, score(policy, e.meta(), at, &clock)));
             }
             if total == 0 {
                 return None;
