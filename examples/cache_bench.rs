@@ -544,7 +544,8 @@ fn run(cfg: Config) -> Result<(), String> {
         h.join().map_err(|_| "a worker panicked")??;
     }
     let c = &shared.counters;
-    let (gets, hits, sets, errors) = (c.gets.load(Relaxed), c.hits.load(Relaxed), c.sets.load(Relaxed), c.errors.load(Relaxed));
+    let (gets, hits, sets, errors) =
+        (c.gets.load(Relaxed), c.hits.load(Relaxed), c.sets.load(Relaxed), c.errors.load(Relaxed));
     let ratio = if gets > 0 { hits as f64 / gets as f64 } else { 0.0 };
     let ops = (gets + sets) as f64 / secs;
     let evicted = evicted1.saturating_sub(evicted0);

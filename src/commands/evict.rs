@@ -429,10 +429,7 @@ mod tests {
         // Inside MULTI every command but EXEC/DISCARD/QUIT/RESET is refused, and the EXEC then aborts.
         assert_eq!(run_raw(&mut t, &["multi"]), "+OK\r\n");
         assert_eq!(run_raw(&mut t, &["get", "a"]), oom);
-        assert_eq!(
-            run_raw(&mut t, &["exec"]),
-            "-EXECABORT Transaction discarded because of previous errors.\r\n"
-        );
+        assert_eq!(run_raw(&mut t, &["exec"]), "-EXECABORT Transaction discarded because of previous errors.\r\n");
         // A transaction queued under the limit with a DENYOOM command: EXEC is refused with EXECABORT.
         t.s.config.maxmemory = 0;
         t.s.apply_config();
@@ -459,7 +456,10 @@ mod tests {
         // A shebang script without allow-oom is refused up front; with no-writes or allow-oom it runs.
         assert_eq!(run_raw(&mut t, &["eval", "#!lua\nreturn 1", "0"]), oom);
         assert_eq!(run_raw(&mut t, &["eval", "#!lua flags=no-writes\nreturn 1", "0"]), ":1\r\n");
-        assert_eq!(run_raw(&mut t, &["eval", "#!lua flags=allow-oom\nreturn redis.call('set','a','1')", "0"]), "+OK\r\n");
+        assert_eq!(
+            run_raw(&mut t, &["eval", "#!lua flags=allow-oom\nreturn redis.call('set','a','1')", "0"]),
+            "+OK\r\n"
+        );
     }
 
     #[test]

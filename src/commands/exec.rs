@@ -228,11 +228,7 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
         return;
     }
     // maxmemory: evict before a client's own command (not EXEC's or a script's), as processCommand does.
-    if s.config.maxmemory > 0
-        && !s.exec.in_exec
-        && !s.exec.in_script
-        && s.busy.is_none()
-        && s.clients[me].authenticated
+    if s.config.maxmemory > 0 && !s.exec.in_exec && !s.exec.in_script && s.busy.is_none() && s.clients[me].authenticated
     {
         super::evict::before_command(s);
     }

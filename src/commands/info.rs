@@ -169,7 +169,8 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
             }
             "stats" => {
                 let ops = match (s.stats.ops_samples.first(), s.stats.ops_samples.last()) {
-                    (Some(a), Some(b)) if b.0 > a.0 => (b.1 - a.1) * 1000 / (b.0 - a.0) as u64,
+                    // saturating: CONFIG RESETSTAT zeroes the count but keeps the older samples.
+                    (Some(a), Some(b)) if b.0 > a.0 => b.1.saturating_sub(a.1) * 1000 / (b.0 - a.0) as u64,
                     _ => 0,
                 };
                 let expired: u64 = s.dbs.iter().map(|d| d.expired_keys).sum();

@@ -180,12 +180,7 @@ pub struct ScoreClock {
 impl ScoreClock {
     /// The clocks at `now_ms`.
     pub fn at(now_ms: i64, decay_time: u32) -> ScoreClock {
-        ScoreClock {
-            lru: lru_stamp(now_ms),
-            lfu_min: lfu_minutes(now_ms),
-            recency: lfu_recency(now_ms),
-            decay_time,
-        }
+        ScoreClock { lru: lru_stamp(now_ms), lfu_min: lfu_minutes(now_ms), recency: lfu_recency(now_ms), decay_time }
     }
 }
 
@@ -386,7 +381,7 @@ mod tests {
         assert_eq!(lfu_decr_and_return(data, 2, 105), 18);
         assert_eq!(lfu_decr_and_return(data, 1, 200), 0);
         assert_eq!(lfu_decr_and_return(data, 0, 60_000), 20); // decay 0: never
-        // The 16-bit minute clock wrapped: 65535 - 65530 + 3 = 8 minutes.
+                                                              // The 16-bit minute clock wrapped: 65535 - 65530 + 3 = 8 minutes.
         assert_eq!(lfu_decr_and_return((65530 << 8) | 20, 1, 3), 12);
         // Touch: decays, increments (r = 0), restamps (minute 104, 1/16 s stamp 4 s into it: 64).
         let at = 104 * 60_000 + 4_000;
