@@ -554,11 +554,6 @@ impl State {
     pub fn used_memory(&self) -> usize {
         crate::alloc::used_memory()
     }
-
-    /// Would a denyoom command be refused right now?
-    pub fn over_maxmemory(&self) -> bool {
-        self.config.maxmemory > 0 && crate::alloc::used_memory() as u64 > self.config.maxmemory
-    }
 }
 
 #[cfg(test)]

@@ -98,13 +98,14 @@ pub fn lfu_elapsed(ldt: u32, now_min: u32) -> u32 {
 #[inline]
 pub fn lfu_decr_and_return(data: u32, decay_time: u32, now_min: u32) -> u32 {
     let counter = data & 0xFF;
-    let periods = if decay_time > 0 { lfu_elapsed((data >> 8) & 0xFFFF, now_min) / decay_time } else { 0 };
+    // Decay time 0: the counter never decays.
+    let periods = lfu_elapsed((data >> 8) & 0xFFFF, now_min).checked_div(decay_time).unwrap_or(0);
     counter.saturating_sub(periods)
 }
 
-/// One logarithmic increment (LFULogIncr): the counter grows with probability 1 / ((counter - 5) * factor
-/// + 1), so it takes about factor * n^2 / 2 hits to reach n above the initial value. `r` is uniform in
-/// [0, 1).
+/// One logarithmic increment (LFULogIncr): the counter grows with probability
+/// 1 / ((counter - 5) * factor + 1), so it takes about factor * n^2 / 2 hits to reach n above the initial
+/// value. `r` is uniform in `[0, 1)`.
 #[inline]
 pub fn lfu_log_incr(counter: u32, log_factor: u32, r: f64) -> u32 {
     if counter >= 255 {
