@@ -135,18 +135,16 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                 }
                 let peak = s.stats.peak_memory as u64;
                 let total = crate::alloc::total_system_memory();
-                // As CLIENT LIST's tot-mem: query and output buffers plus the fixed reply buffer and record.
-                let clients_mem: usize =
-                    s.clients.iter().filter(|(_, c)| !c.replica).map(|(_, c)| c.qbuf + c.omem() + 16384 + 1024).sum();
                 let frag = if used > 0 { rss as f64 / used as f64 } else { 0.0 };
-                let entry = std::mem::size_of::<crate::types::db::Entry>() as u64;
-                let dataset: u64 = s.dbs.iter().map(|d| d.len() as u64 * entry).sum();
-                let overhead = used.saturating_sub(dataset);
+                // Where the memory goes: clients, the AOF buffer, the tables (memory.rs).
+                let o = super::memory::overhead(s);
+                let (clients_mem, dataset, overhead) = (o.clients_normal, o.dataset, o.overhead);
+                let (not_counted, slaves, aof_buf) = (o.not_counted, o.clients_slaves, o.aof_buffer);
                 let lua = s.scripts.info_memory();
                 let allocator = crate::alloc::allocator_name();
                 let _ = write!(
                     out,
-                    "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{overhead}\r\nused_memory_startup:0\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{used}\r\nallocator_active:{rss}\r\nallocator_resident:{rss}\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\n{lua}maxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nallocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:1.00\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{frag:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:{clients_mem}\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:{allocator}\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                    "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{overhead}\r\nused_memory_startup:0\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{used}\r\nallocator_active:{rss}\r\nallocator_resident:{rss}\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\n{lua}maxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nallocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:1.00\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{frag:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:{not_counted}\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:{slaves}\r\nmem_clients_slaves:{slaves}\r\nmem_clients_normal:{clients_mem}\r\nmem_cluster_links:0\r\nmem_aof_buffer:{aof_buf}\r\nmem_allocator:{allocator}\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
                     human(used),
                     human(rss),
                     human(peak),

@@ -831,7 +831,6 @@ impl Db {
     }
 
     /// Slots allocated across segments (for memory reports).
-    #[expect(dead_code, reason = "unused since the crate API went pub(crate); kept for the lead to use or remove")]
     pub fn capacity(&self) -> usize {
         self.segs.iter().map(|s| s.table.capacity()).sum()
     }
