@@ -111,7 +111,7 @@ fn memory_stats(cx: &mut Ctx<'_>) -> CmdResult {
     let dbs: Vec<(usize, u64, u64)> =
         cx.s.dbs
             .iter()
-            .filter(|d| d.len() > 0)
+            .filter(|d| !d.is_empty())
             .map(|d| (d.id, d.capacity() as u64 * 9, d.expires_count() as u64 * EXPIRE_ENTRY))
             .collect();
     let out = &mut *cx.out;
@@ -143,7 +143,7 @@ fn memory_stats(cx: &mut Ctx<'_>) -> CmdResult {
     }
     int(out, "overhead.total", o.overhead);
     int(out, "keys.count", o.keys);
-    int(out, "keys.bytes-per-key", if o.keys > 0 { o.total / o.keys } else { 0 });
+    int(out, "keys.bytes-per-key", o.total.checked_div(o.keys).unwrap_or(0));
     int(out, "dataset.bytes", o.dataset);
     dbl(out, "dataset.percentage", ratio(o.dataset * 100, o.total));
     dbl(out, "peak.percentage", ratio(o.total * 100, o.peak));
