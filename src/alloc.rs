@@ -131,6 +131,22 @@ mod backend {
 
     /// jemalloc's background thread returns decayed pages by itself.
     pub fn cron_release() {}
+
+    /// jemalloc's own report (malloc_stats_print), as MEMORY MALLOC-STATS shows it.
+    pub fn stats_text() -> Option<String> {
+        unsafe extern "C" fn append(opaque: *mut std::ffi::c_void, text: *const std::os::raw::c_char) {
+            // SAFETY: `opaque` is the Vec passed below, alive for the whole call; jemalloc passes a
+            // NUL-terminated string.
+            unsafe {
+                let out = &mut *(opaque as *mut Vec<u8>);
+                out.extend_from_slice(std::ffi::CStr::from_ptr(text).to_bytes());
+            }
+        }
+        let mut out: Vec<u8> = Vec::new();
+        // SAFETY: the callback only appends to `out`, which outlives the call; no options string.
+        unsafe { sys::malloc_stats_print(Some(append), (&mut out as *mut Vec<u8>).cast(), std::ptr::null()) };
+        Some(String::from_utf8_lossy(&out).into_owned())
+    }
 }
 
 #[cfg(target_env = "msvc")]
@@ -152,6 +168,11 @@ mod backend {
 
     pub fn name() -> String {
         "mimalloc".into()
+    }
+
+    /// No report for MEMORY MALLOC-STATS.
+    pub fn stats_text() -> Option<String> {
+        None
     }
 
     /// mimalloc keeps freed pages until it next collects: collect about once a second so that an idle
@@ -217,6 +238,11 @@ pub fn total_system_memory() -> u64 {
 /// report its peak as RSS). Cheap when there is nothing to free.
 pub fn release_free_memory() {
     backend::release_free_memory();
+}
+
+/// The allocator's own statistics report (MEMORY MALLOC-STATS), where it has one.
+pub fn stats_text() -> Option<String> {
+    backend::stats_text()
 }
 
 /// The cron's periodic hand-back of freed memory, where the allocator needs one.

@@ -1,12 +1,13 @@
 //! Server: the embedding API. `Server::new(config).start()` boots the actors inside the caller's actix
-//! System — Keyspace, Cron and Expiry on a new arbiter (plus I/O arbiters for io-threads > 1, and the
+//! System — Keyspace, Cron, Expiry and Evictor on a new arbiter (plus I/O arbiters for io-threads > 1, and the
 //! AofWriter's), and a Listener unless `without_listener()` — and returns a `ServerHandle` with the bound
 //! address, in-process clients (client.rs, no socket) and `stop()`; dropping the handle stops the server too.
 
 use crate::actors::busy::{Listening, Lobby, Sockets};
 use crate::actors::cron::Cron;
+use crate::actors::evictor::Evictor;
 use crate::actors::expiry::Expiry;
-use crate::actors::keyspace::{Keyspace, Shutdown};
+use crate::actors::keyspace::{AttachEvictor, Keyspace, Shutdown};
 use crate::actors::listener::{Listener, StopListening};
 use crate::actors::persistence::{AofConfig, AofWriter, Load, OpenOnStart, ReadManifest, Sync};
 use crate::actors::snapshotter::Snapshotter;
@@ -230,7 +231,10 @@ async fn boot(
     }
     let keyspace = ks.start();
     let expiry = Expiry::new(keyspace.clone(), knobs.clone()).start();
-    Cron { targets: vec![keyspace.clone().recipient(), expiry.recipient()], knobs: knobs.clone() }.start();
+    let evictor = Evictor::new(keyspace.clone(), knobs.clone()).start();
+    keyspace.do_send(AttachEvictor(evictor.clone().recipient()));
+    let targets = vec![keyspace.clone().recipient(), expiry.recipient(), evictor.recipient()];
+    Cron { targets, knobs: knobs.clone() }.start();
     let listener =
         if listen { Some(Listener::new(tcp, unix, keyspace.clone(), knobs.clone(), io, lobby).start()) } else { None };
     Ok(Booted { addrs, keyspace, aof, listener, knobs, shutdown: srx })

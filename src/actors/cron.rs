@@ -1,4 +1,4 @@
-//! Cron actor: the server's heartbeat. Sends `Tick` to its subscribers (Keyspace, Expiry) `hz` times a
+//! Cron actor: the server's heartbeat. Sends `Tick` to its subscribers (Keyspace, Expiry, Evictor) `hz` times a
 //! second, re-reading `hz` every tick so CONFIG SET hz takes effect at once.
 
 use super::events::Tick;

@@ -102,6 +102,7 @@ fn config_resetstat(cx: &mut Ctx<'_>) -> CmdResult {
     let s = &mut *cx.s;
     let used = s.used_memory();
     s.stats.reset(used);
+    s.evict.reset_stats();
     s.obs.latency.reset_histograms();
     for db in &mut s.dbs {
         db.expired_keys = 0;

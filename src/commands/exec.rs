@@ -140,13 +140,14 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
     if !client.authenticated && !spec.has(NO_AUTH) {
         return Some(CmdError::NOAUTH);
     }
-    // While a script is busy the memory check waits (Redis skips it then too): BUSY comes first.
-    if spec.has(DENYOOM)
+    // While a script is busy the memory check waits (Redis skips it then too): BUSY comes first. The
+    // commands EXEC and scripts run were checked with their caller (evict.rs).
+    if s.evict.oom
         && !s.exec.in_script
+        && !s.exec.in_exec
         && s.busy.is_none()
         && !s.persist.aof.loading
-        && s.over_maxmemory()
-        && s.config.maxmemory_policy == "noeviction"
+        && super::evict::refused_on_oom(s, client, spec, argv)
     {
         return Some(CmdError::OOM);
     }
@@ -223,7 +224,6 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
         reply_error(s, out, &CmdError::unknown_command(name, &rest));
         return;
     };
-    let client = &s.clients[me];
     // A container command whose subcommand was not found: Redis's "unknown subcommand" error. A container
     // that may run alone (COMMAND, arity -1) runs its own handler when called with no subcommand.
     let runs_alone = argv.len() == 1 && spec.arity_ok(1);
@@ -236,6 +236,12 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
         reply_error(s, out, &err);
         return;
     }
+    // maxmemory: evict before a client's own command (not EXEC's or a script's), as processCommand does.
+    if s.config.maxmemory > 0 && !s.exec.in_exec && !s.exec.in_script && s.busy.is_none() && s.clients[me].authenticated
+    {
+        super::evict::before_command(s);
+    }
+    let client = &s.clients[me];
     if client.multi.is_some() && !multi::runs_in_multi(spec) {
         multi::queue(s, me, out, argv, spec);
         return;

@@ -22,6 +22,7 @@ pub mod config;
 pub mod connection;
 pub mod debug;
 pub mod dump;
+pub mod evict;
 mod exec;
 pub mod function;
 pub mod geo;

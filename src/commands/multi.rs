@@ -27,6 +27,21 @@ pub struct Queued {
     refs: Vec<ArgRef>,
 }
 
+/// The command flags of a queued transaction, OR-ed (Redis's mstate.cmd_flags; a script counts by its
+/// declared flags): an EXEC holding a DENYOOM command is refused out of memory.
+pub fn queued_flags(s: &State, queued: &[Queued]) -> u32 {
+    queued
+        .iter()
+        .map(|q| {
+            if q.spec.categories & SCRIPTING != 0 {
+                super::scripting::effective_flags(s, q.spec, &Argv::new(&q.buf, &[], &q.refs))
+            } else {
+                q.spec.flags
+            }
+        })
+        .fold(0, |a, f| a | f)
+}
+
 /// Commands that act on the transaction itself instead of being queued.
 pub fn runs_in_multi(spec: &CommandSpec) -> bool {
     matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "unwatch" | "quit" | "reset")

@@ -100,7 +100,8 @@ fn object_freq(cx: &mut Ctx<'_>) -> CmdResult {
                 switching between policies at runtime LRU and LFU data will take some time to adjust.",
             ));
         }
-        cx.out.int(lfu_freq(info.lru) as i64);
+        let decay = cx.s.evict.lfu_decay_time;
+        cx.out.int(lfu_freq(info.lru, decay) as i64);
     }
     Ok(())
 }

@@ -725,6 +725,13 @@ pub fn expired_event(s: &mut State, key: &[u8], db: usize) {
     }
 }
 
+/// A key was evicted (maxmemory): its `evicted` event.
+pub fn evicted_event(s: &mut State, key: &[u8], db: usize) {
+    if s.pubsub.notify & crate::config::NOTIFY_EVICTED != 0 {
+        emit_inner(s, None, "evicted", key, db);
+    }
+}
+
 /// Publish `event` for `key`: `__keyspace@<db>__:<key>` with the event as message, then
 /// `__keyevent@<db>__:<event>` with the key, as notify-keyspace-events's K and E ask.
 fn emit_inner(s: &mut State, mut direct: Option<Direct<'_>>, event: &str, key: &[u8], db: usize) {

@@ -177,7 +177,8 @@ pub struct Run<'a> {
 
 impl<'a> ScriptHost<'a> {
     pub fn new(s: &'a mut State, me: usize, db: usize, flags: u32, read_only: bool, run: Run<'a>) -> ScriptHost<'a> {
-        let oom = s.config.maxmemory > 0 && s.over_maxmemory();
+        // As Redis's pre_command_oom_state: what the check before the calling command found.
+        let oom = s.config.maxmemory > 0 && s.evict.oom;
         let read_only = read_only || (flags & EVAL_COMPAT == 0 && flags & NO_WRITES != 0);
         ScriptHost { s, me, db, resp: 2, flags, read_only, oom, write_dirty: false, repl: 3, run }
     }
@@ -423,7 +424,7 @@ pub fn precheck_flags(s: &State, flags: u32, ro: bool) -> Result<(), CmdError> {
         return Ok(());
     }
     if flags & NO_WRITES == 0 {
-        if flags & ALLOW_OOM == 0 && s.config.maxmemory > 0 && s.over_maxmemory() {
+        if flags & ALLOW_OOM == 0 && s.config.maxmemory > 0 && s.evict.oom {
             return Err(CmdError::OOM);
         }
         if ro {

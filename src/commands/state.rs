@@ -144,6 +144,9 @@ pub struct Knobs {
     /// The server is stopping (SIGTERM, SIGINT, `ServerHandle::stop`): a running script is stopped at its
     /// next hook call, so that the Keyspace gets to the shutdown (shared with the script's hook).
     pub shutdown_asap: Arc<AtomicBool>,
+    /// The memory limit eviction works toward: maxmemory under an evicting policy, else 0 (the Evictor's
+    /// tick looks here before asking the Keyspace for a run).
+    pub evict_limit: AtomicU64,
 }
 
 /// The normal class of client-output-buffer-limit (index into `Knobs::obuf_limits`).
@@ -190,6 +193,8 @@ impl Knobs {
         self.client_query_buffer_limit.store(c.client_query_buffer_limit, Ordering::Relaxed);
         self.hz.store(c.hz.clamp(1, 500), Ordering::Relaxed);
         self.active_expire_effort.store(c.active_expire_effort.clamp(1, 10), Ordering::Relaxed);
+        let evicting = c.maxmemory_policy != "noeviction";
+        self.evict_limit.store(if evicting { c.maxmemory } else { 0 }, Ordering::Relaxed);
         for (l, (hard, soft, secs)) in self.obuf_limits.iter().zip(c.client_output_buffer_limits()) {
             l.hard.store(hard, Ordering::Relaxed);
             l.soft.store(soft, Ordering::Relaxed);
@@ -425,6 +430,8 @@ pub struct State {
     pub obs: Observe,
     /// MIGRATE's request for the Keyspace and its cached-connection count (migrate.rs).
     pub migrate: super::migrate::MigrateState,
+    /// maxmemory eviction: the policy, its candidates, and what the last run left (evict.rs).
+    pub evict: super::evict::Eviction,
 }
 
 impl State {
@@ -464,6 +471,7 @@ impl State {
             waiting: None,
             obs: Observe::default(),
             migrate: Default::default(),
+            evict: Default::default(),
             config,
         };
         s.apply_config();
@@ -476,11 +484,14 @@ impl State {
         self.obs.configure(&self.config);
         self.enc = crate::types::encodings::Encodings::from_config(&self.config);
         self.pubsub.notify = pubsub::notify_flags(&self.config.notify_keyspace_events);
-        let lfu = self.config.maxmemory_policy.contains("lfu");
+        self.evict.configure(&self.config);
+        let lfu = self.evict.policy.is_lfu();
+        let lfu_params = super::evict::Eviction::lfu_params(&self.config);
         let log_new = self.pubsub.notify & crate::config::NOTIFY_NEW != 0;
         let log_miss = self.pubsub.notify & crate::config::NOTIFY_KEY_MISS != 0;
         for db in &mut self.dbs {
             db.lfu = lfu;
+            db.lfu_params = lfu_params;
             db.log_new = log_new;
             db.log_miss = log_miss;
             db.new_log.clear();
@@ -554,11 +565,6 @@ impl State {
     /// Used memory as the allocator counts it.
     pub fn used_memory(&self) -> usize {
         crate::alloc::used_memory()
-    }
-
-    /// Would a denyoom command be refused right now?
-    pub fn over_maxmemory(&self) -> bool {
-        self.config.maxmemory > 0 && crate::alloc::used_memory() as u64 > self.config.maxmemory
     }
 }
 

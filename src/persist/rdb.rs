@@ -307,7 +307,8 @@ pub fn encode_entry_with(e: &Entry, expire_at: i64, compress: bool, meta: KeyMet
         }
         KeyMeta::Lfu => {
             out.push(OPCODE_FREQ);
-            out.push(lfu_freq(e.lru()).min(255) as u8);
+            // The default lfu-decay-time (the encoder sees no config): the counter as OBJECT FREQ shows it then.
+            out.push(lfu_freq(e.lru(), 1).min(255) as u8);
         }
     }
     let tpos = out.len();

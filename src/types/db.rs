@@ -20,6 +20,7 @@
 
 use super::bytes::{CompactBytes, KeyBytes};
 use super::clock;
+use super::evict::{self, LfuParams};
 use super::rng;
 use super::value::{Typed, Value};
 use crate::error::CmdError;
@@ -46,9 +47,15 @@ impl Entry {
         Box::new(Entry { key: KeyBytes::new(key, lru), value })
     }
 
-    /// LRU clock or LFU data (see `key`).
+    /// LRU clock or LFU data as Redis keeps them (24 bits, see `key`).
     #[inline]
     pub fn lru(&self) -> u32 {
+        self.key.meta() & 0x00FF_FFFF
+    }
+
+    /// The whole metadata word: `lru()` and the finer stamp eviction ranks by (types/evict.rs).
+    #[inline]
+    pub fn meta(&self) -> u32 {
         self.key.meta()
     }
 
@@ -134,6 +141,8 @@ pub struct Db {
     pub misses: u64,
     /// Use LFU data instead of LRU clock in `Entry::lru`.
     pub lfu: bool,
+    /// `lfu-log-factor` and `lfu-decay-time`, for the LFU data an access updates.
+    pub lfu_params: LfuParams,
     /// While false, lookups do not delete expired keys (DEBUG SET-ACTIVE-EXPIRE does not touch this; EXEC
     /// and scripts freeze time instead).
     pub lazy_expire: bool,
@@ -176,6 +185,7 @@ impl Db {
             hits: 0,
             misses: 0,
             lfu: false,
+            lfu_params: LfuParams::default(),
             lazy_expire: true,
             log_expired: false,
             expired_log: Vec::new(),
@@ -257,7 +267,7 @@ impl Db {
         self.expire_if_needed(key);
         let h = self.hash(key);
         let s = self.seg_of(h);
-        let lfu = self.lfu;
+        let lfu = self.lfu.then_some(self.lfu_params);
         match self.segs[s].table.find_mut(h, |e| e.key.as_slice() == key) {
             Some(e) => {
                 touch(e, lfu);
@@ -291,7 +301,7 @@ impl Db {
         self.expire_if_needed(key);
         let h = self.hash(key);
         let s = self.seg_of(h);
-        let lfu = self.lfu;
+        let lfu = self.lfu.then_some(self.lfu_params);
         self.barrier(s);
         let seg = &mut self.segs[s];
         match seg.table.find_mut(h, |e| e.key.as_slice() == key) {
@@ -309,7 +319,7 @@ impl Db {
         self.expire_if_needed(key);
         let h = self.hash(key);
         let s = self.seg_of(h);
-        let lfu = self.lfu;
+        let lfu = self.lfu.then_some(self.lfu_params);
         self.barrier(s);
         let seg = &mut self.segs[s];
         if let Some(e) = seg.table.find_mut(h, |e| e.key.as_slice() == key) {
@@ -482,6 +492,7 @@ impl Db {
         *self = Db {
             id: self.id,
             lfu: self.lfu,
+            lfu_params: self.lfu_params,
             log_expired: self.log_expired,
             log_new: self.log_new,
             log_miss: self.log_miss,
@@ -498,6 +509,7 @@ impl Db {
         std::mem::swap(self, other);
         std::mem::swap(&mut self.id, &mut other.id);
         std::mem::swap(&mut self.lfu, &mut other.lfu);
+        std::mem::swap(&mut self.lfu_params, &mut other.lfu_params);
         std::mem::swap(&mut self.log_expired, &mut other.log_expired);
         std::mem::swap(&mut self.log_new, &mut other.log_new);
         std::mem::swap(&mut self.log_miss, &mut other.log_miss);
@@ -732,6 +744,89 @@ impl Db {
         st
     }
 
+    /// Eviction sampling (dictGetSomeKeys): up to `n` entries from a random spot, every key or (`volatile`)
+    /// only keys with a TTL, each passed to `f` with its stored expiry (0: none). Keys come in table order
+    /// from a random segment and offset on, spilling into the next segments, so a sample costs a short walk
+    /// rather than `n` random probes; keys past their TTL are sampled too (they are still stored).
+    pub fn sample(&self, n: usize, volatile: bool, mut f: impl FnMut(&Entry, i64)) {
+        let nsegs = self.segs.len();
+        if n == 0 || (if volatile { self.expires } else { self.len }) == 0 {
+            return;
+        }
+        let first = rng::below(nsegs);
+        let mut got = 0;
+        // The first segment is visited from a random offset, then again from 0 to that offset at the end.
+        let mut wrap_at = 0;
+        for step in 0..=nsegs {
+            let s = (first + step) % nsegs;
+            let seg = &self.segs[s];
+            let size = if volatile { seg.expires.len() } else { seg.table.len() };
+            if size == 0 {
+                continue;
+            }
+            let (from, to) = match step {
+                0 => {
+                    wrap_at = rng::below(size);
+                    (wrap_at, size)
+                }
+                _ if step == nsegs => (0, wrap_at.min(size)),
+                _ => (0, size),
+            };
+            if volatile {
+                for i in from..to {
+                    let (key, &at) = seg.expires.get_index(i).expect("index in range");
+                    let h = self.hash(key);
+                    if let Some(e) = seg.table.find(h, |e| e.key.as_slice() == key.as_slice()) {
+                        f(e, at);
+                        got += 1;
+                        if got >= n {
+                            return;
+                        }
+                    }
+                }
+            } else {
+                for e in seg.table.iter().skip(from).take(to - from) {
+                    f(e, seg.expire_of(&e.key));
+                    got += 1;
+                    if got >= n {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A random key with a TTL (volatile-random eviction), even one past its TTL; None when no key has one.
+    pub fn random_volatile_key(&self) -> Option<&[u8]> {
+        if self.expires == 0 {
+            return None;
+        }
+        let mut n = rng::below(self.expires);
+        for seg in &self.segs {
+            if n < seg.expires.len() {
+                return seg.expires.get_index(n).map(|(k, _)| k.as_slice());
+            }
+            n -= seg.expires.len();
+        }
+        None
+    }
+
+    /// A random stored key (allkeys-random eviction), even one past its TTL; None when empty.
+    pub fn random_stored_key(&self) -> Option<&[u8]> {
+        if self.len == 0 {
+            return None;
+        }
+        // A random segment in proportion to its size, then a random entry in it.
+        let mut n = rng::below(self.len);
+        for seg in &self.segs {
+            if n < seg.table.len() {
+                return seg.table.iter().nth(n).map(|e| e.key.as_slice());
+            }
+            n -= seg.table.len();
+        }
+        None
+    }
+
     /// Sum of segment versions (changes since creation), for tests and snapshot bookkeeping.
     #[cfg(test)]
     pub fn version(&self) -> u64 {
@@ -745,7 +840,6 @@ impl Db {
     }
 
     /// Slots allocated across segments (for memory reports).
-    #[expect(dead_code, reason = "unused since the crate API went pub(crate); kept for the lead to use or remove")]
     pub fn capacity(&self) -> usize {
         self.segs.iter().map(|s| s.table.capacity()).sum()
     }
@@ -779,7 +873,7 @@ impl Db {
         self.expire_if_needed(key);
         let h = self.hash(key);
         let mut s = self.seg_of(h);
-        let lfu = self.lfu;
+        let lfu = self.lfu.then_some(self.lfu_params);
         self.barrier(s);
         // A full segment splits before an insert (as in insert_new); only a missing key is inserted.
         if self.segs[s].table.len() >= SEG_MAX && self.segs[s].table.find(h, |e| e.key.as_slice() == key).is_none() {
@@ -808,52 +902,34 @@ impl Db {
 }
 
 #[inline]
-fn new_lru(lfu: bool) -> u32 {
-    if lfu {
+fn new_lru(lfu: Option<LfuParams>) -> u32 {
+    if lfu.is_some() {
         lfu_init()
     } else {
-        lru_clock()
+        evict::lru_stamp(clock::now_ms())
     }
 }
 
 /// LFU data for a new key: now (minutes, 16 bits) << 8 | LFU_INIT_VAL (5), as Redis.
 fn lfu_init() -> u32 {
-    ((((clock::now_ms() / 60_000) as u32) & 0xFFFF) << 8) | 5
+    evict::lfu_new(clock::now_ms())
 }
 
 #[inline]
-fn touch(e: &mut Entry, lfu: bool) {
-    if lfu {
-        e.key.set_meta(lfu_touch(e.key.meta()));
-    } else {
-        e.key.set_meta(lru_clock());
-    }
-}
-
-/// Redis's LFU: decay by elapsed minutes (lfu-decay-time 1), then a logarithmic increment (lfu-log-factor 10).
-fn lfu_touch(data: u32) -> u32 {
-    let now_min = ((clock::now_ms() / 60_000) as u32) & 0xFFFF;
-    let last = data >> 8;
-    let mut counter = data & 0xFF;
-    let elapsed = if now_min >= last { now_min - last } else { 65535 - last + now_min };
-    counter = counter.saturating_sub(elapsed);
-    if counter < 255 {
-        let base = counter.saturating_sub(5) as f64;
-        let p = 1.0 / (base * 10.0 + 1.0);
-        let r = (rng::next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        if r < p {
-            counter += 1;
+fn touch(e: &mut Entry, lfu: Option<LfuParams>) {
+    match lfu {
+        // Redis's updateLFU: decay by the minutes elapsed, then one logarithmic increment.
+        Some(params) => {
+            let r = (rng::next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+            e.key.set_meta(evict::lfu_touch(e.key.meta(), params, clock::now_ms(), r));
         }
+        None => e.key.set_meta(evict::lru_stamp(clock::now_ms())),
     }
-    (now_min << 8) | counter
 }
 
-/// The LFU counter of an entry's data after decay (OBJECT FREQ).
-pub fn lfu_freq(data: u32) -> u32 {
-    let now_min = ((clock::now_ms() / 60_000) as u32) & 0xFFFF;
-    let last = data >> 8;
-    let elapsed = if now_min >= last { now_min - last } else { 65535 - last + now_min };
-    (data & 0xFF).saturating_sub(elapsed)
+/// The LFU counter of an entry's data after decay by `decay_time` (OBJECT FREQ).
+pub fn lfu_freq(data: u32, decay_time: u32) -> u32 {
+    evict::lfu_decr_and_return(data, decay_time, evict::lfu_minutes(clock::now_ms()))
 }
 
 /// Seconds since the entry's last access (OBJECT IDLETIME), with the 24-bit clock's wrap.

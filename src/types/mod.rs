@@ -4,6 +4,7 @@ pub mod bytes;
 pub mod clock;
 pub mod db;
 pub mod encodings;
+pub mod evict;
 pub mod geohash;
 pub mod glob;
 pub mod hash;

@@ -5,6 +5,7 @@
 mod aof;
 mod migrate;
 mod rdb;
+mod evict;
 
 use super::busy::{AdoptedStream, Link, Serve, SharedSockets};
 use super::connection::{Connection, Handles, Kick, Push, Stream};
@@ -19,6 +20,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
+
+pub use evict::{AttachEvictor, Evict};
 
 pub struct Keyspace {
     pub s: State,
@@ -41,6 +44,8 @@ pub struct Keyspace {
     sockets: SharedSockets,
     /// MIGRATE's cached connections to target servers (migrate.rs).
     migrate: migrate::MigrateCache,
+    /// The Evictor, told when eviction must go on between batches (evict.rs).
+    evictor: Option<Recipient<super::evictor::EvictionNeeded>>,
 }
 
 struct Parked {
@@ -69,6 +74,7 @@ impl Keyspace {
             local: HashMap::new(),
             sockets: sockets.clone(),
             migrate: Default::default(),
+            evictor: None,
         };
         k.s.waiting = Some(Box::new(Serve(sockets)));
         k.s.persist.aof.available = aof.is_some();
@@ -115,6 +121,7 @@ impl Keyspace {
             self.start_adopted(ctx);
         }
         self.take_admitted();
+        self.tell_evictor();
     }
 
     /// Send each subscriber the messages the last commands published to it: one push per subscriber, its
