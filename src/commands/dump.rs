@@ -1,5 +1,10 @@
 //! DUMP and RESTORE (commands layer, applied by the Keyspace actor): a value as a Redis DUMP payload and
-//! back. The payload codec is crate::persist::dump; this file parses the options and applies TTL and LRU/LFU.
+//! back. The payload codec is crate::persist::dump (Redis 7.0's RDB encoding of the value, so payloads move
+//! between ferrodis and redis-server either way); this file parses the options and applies TTL and LRU/LFU.
+//!
+//! sanitize-dump-payload: the decoder always validates a payload fully (every listpack, ziplist and intset
+//! entry, duplicates, stream PELs), which is what `yes` asks of Redis. `no` and `clients` only let Redis skip
+//! that work; we never skip it, so neither setting weakens anything.
 
 use super::keys::{fresh_lru, lfu_now};
 use super::spec::*;
@@ -210,7 +215,7 @@ mod tests {
         // A well-sealed payload of an unknown type.
         let mut body = vec![7u8, 0, 0, 0];
         body.extend_from_slice(&crate::persist::dump::FORMAT_VERSION.to_le_bytes());
-        // (type 7 is an RDB type we do not read)
+        // (type 7 is a module value: we have no modules to read it)
         let crc = crate::persist::dump::crc64(0, &body);
         body.extend_from_slice(&crc.to_le_bytes());
         assert_eq!(run_bytes(&mut t, &[b"restore", b"x", b"0", &body]), b"-ERR Bad data format\r\n");

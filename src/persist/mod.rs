@@ -5,4 +5,6 @@ pub mod dump;
 pub mod lzf;
 pub mod packs;
 pub mod rdb;
+#[cfg(test)]
+mod rdb_fixtures;
 pub mod rdb_stream;

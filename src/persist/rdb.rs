@@ -1097,3 +1097,310 @@ pub fn decode_value(body: &[u8], enc: &Encodings) -> Result<Value, RdbError> {
     }
     Ok(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::stream::{IdSpec, NodeLimits, StreamId};
+
+    fn enc() -> Encodings {
+        Encodings::default()
+    }
+
+    fn round_trip(v: &Value, compress: bool) -> Value {
+        let mut out = Vec::new();
+        encode_value(v, compress, &mut out);
+        decode_value(&out, &enc()).unwrap()
+    }
+
+    /// A body with a valid type byte, for the reader's checks.
+    fn decode(body: &[u8]) -> Result<Value, RdbError> {
+        decode_value(body, &enc())
+    }
+
+    #[test]
+    fn every_encoding_round_trips() {
+        let e = enc();
+        let long = |n: usize| (0..n).map(|i| b'a' + (i % 26) as u8).collect::<Vec<u8>>();
+        let mut values = vec![
+            Value::Int(0),
+            Value::Int(i64::MIN),
+            Value::Int(i64::MAX),
+            Value::Int(1 << 31),
+            Value::string(b"007"),
+            Value::string(b""),
+            Value::string(&(0..=255u8).collect::<Vec<u8>>()),
+            Value::string(&long(100)),
+            Value::raw(long(100_000)),
+            Value::List(List::from_items([b"1".to_vec(), b"-1".to_vec(), long(5000), b"".to_vec()], &e)),
+            Value::List(List::from_items((0..5000).map(|i| i.to_string().into_bytes()), &e)),
+            Value::Hash(Hash::from_pairs([(b"f".to_vec(), b"1".to_vec()), (b"g".to_vec(), long(10))], &e)),
+            Value::Hash(Hash::from_pairs((0..300).map(|i| (i.to_string().into_bytes(), long(i))), &e)),
+            Value::Set(Set::from_members([b"1".to_vec(), b"-70000".to_vec(), b"5000000000".to_vec()], &e)),
+            Value::Set(Set::from_members([b"a".to_vec(), b"1".to_vec()], &e)),
+            Value::Set(Set::from_members((0..1000).map(|i| i.to_string().into_bytes()), &e)),
+            Value::ZSet(ZSet::from_pairs(
+                [
+                    (b"a".to_vec(), 1.5),
+                    (b"b".to_vec(), f64::INFINITY),
+                    (b"c".to_vec(), f64::NEG_INFINITY),
+                    (b"d".to_vec(), 4611686018427387904.0),
+                    (b"e".to_vec(), 1e-300),
+                    (b"f".to_vec(), -0.0),
+                    (b"g".to_vec(), 0.1),
+                ],
+                &e,
+            )),
+            Value::ZSet(ZSet::from_pairs((0..300).map(|i| (long(i % 70 + 1), i as f64 / 3.0)), &e)),
+        ];
+        let mut st = crate::types::stream::Stream::new();
+        let lim = NodeLimits { max_bytes: 4096, max_entries: 10 };
+        for i in 1..=40u64 {
+            st.append(IdSpec::Explicit(StreamId::new(i, i)), &[b"f", &long(i as usize), b"n", b"-5"], 0, lim).unwrap();
+        }
+        st.delete_ids(&[StreamId::new(1, 1), StreamId::new(20, 20), StreamId::new(40, 40)]);
+        values.push(Value::Stream(Box::new(st)));
+        for v in &values {
+            for compress in [true, false] {
+                let back = round_trip(v, compress);
+                assert_eq!(&back, v, "{} compress={compress}", v.encoding());
+                assert_eq!(back.encoding(), v.encoding(), "compress={compress}");
+            }
+        }
+        // -0 in a listpack is stored as the integer 0, as Redis's double2ll does.
+        let z = ZSet::from_pairs([(b"m".to_vec(), -0.0)], &e);
+        let Value::ZSet(back) = round_trip(&Value::ZSet(z), false) else { panic!() };
+        assert!(back.score(b"m").unwrap().is_sign_positive());
+    }
+
+    #[test]
+    fn strings_are_written_as_redis_writes_them() {
+        let mut out = Vec::new();
+        write_string(&mut out, b"12", true);
+        write_string(&mut out, b"-129", true);
+        write_string(&mut out, b"2147483647", true);
+        write_string(&mut out, b"2147483648", true); // beyond 32 bits: plain
+        write_string(&mut out, b"012", true);
+        assert_eq!(
+            out,
+            [
+                &[0xC0, 12][..],
+                &[0xC1, 0x7F, 0xFF],
+                &[0xC2, 0xFF, 0xFF, 0xFF, 0x7F],
+                &[10, b'2', b'1', b'4', b'7', b'4', b'8', b'3', b'6', b'4', b'8'],
+                &[3, b'0', b'1', b'2'],
+            ]
+            .concat()
+        );
+        // An int-encoded value beyond 32 bits is its digits (rdbSaveLongLongAsStringObject), never LZF.
+        let mut out = Vec::new();
+        encode_value(&Value::Int(-1_000_000_000_000), true, &mut out);
+        assert_eq!(out, b"\x00\x0e-1000000000000");
+        // Lengths.
+        for (n, want) in [
+            (63u64, vec![63]),
+            (64, vec![0x40, 64]),
+            (16383, vec![0x7F, 0xFF]),
+            (16384, vec![0x80, 0, 0, 0x40, 0]),
+            (1 << 32, vec![0x81, 0, 0, 0, 1, 0, 0, 0, 0]),
+        ] {
+            let mut out = Vec::new();
+            write_len(&mut out, n);
+            assert_eq!(out, want);
+            let mut inp = Input::new(&out[..], false);
+            assert_eq!(inp.len().unwrap(), n);
+        }
+    }
+
+    #[test]
+    fn crc_is_redis_crc64() {
+        assert_eq!(crc64(b"123456789"), 0xe9c6d914c4b8d9ca);
+        let mut c = Crc64::new();
+        c.update(b"12345");
+        let mid = c.finish();
+        c.update(b"6789");
+        assert_eq!(c.finish(), 0xe9c6d914c4b8d9ca);
+        let mut r = Crc64::resume(mid);
+        r.update(b"6789");
+        assert_eq!(r.finish(), 0xe9c6d914c4b8d9ca);
+    }
+
+    /// A whole file: header, a function, db 3 with a key with a TTL and LFU counter, EOF and checksum.
+    fn file() -> Vec<u8> {
+        let mut out = Vec::new();
+        write_header(&mut out, &[("redis-ver", b"7.0.15"), ("redis-bits", b"64")]);
+        write_functions(
+            &mut out,
+            [&b"#!lua name=l\nredis.register_function('f', function() return 1 end)"[..]].into_iter(),
+        );
+        write_select_db(&mut out, 3, 1, 1);
+        let e = Entry::new(
+            b"k",
+            Value::string(b"v"),
+            ((((crate::types::clock::now_ms() / 60_000) as u32) & 0xFFFF) << 8) | 7,
+        );
+        encode_entry_lfu(&e, 4_102_444_800_000, &mut out);
+        write_eof(&mut out);
+        let crc = crc64(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn reads_a_whole_file_and_stops_at_its_end() {
+        let mut f = file();
+        f.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+        let mut r = RdbReader::new(&f[..], enc(), true).unwrap();
+        assert_eq!(r.version(), 10);
+        assert_eq!(r.next().unwrap(), Item::Aux(b"redis-ver".to_vec(), b"7.0.15".to_vec()));
+        assert_eq!(r.next().unwrap(), Item::Aux(b"redis-bits".to_vec(), b"64".to_vec()));
+        assert!(matches!(r.next().unwrap(), Item::Function(c) if c.starts_with(b"#!lua")));
+        assert_eq!(r.next().unwrap(), Item::SelectDb(3));
+        assert_eq!(r.next().unwrap(), Item::ResizeDb { keys: 1, expires: 1 });
+        let Item::Entry(e) = r.next().unwrap() else { panic!() };
+        assert_eq!(
+            (e.key.as_slice(), e.expire_at, e.lfu_freq, e.lru_idle),
+            (&b"k"[..], 4_102_444_800_000, Some(7), None)
+        );
+        assert_eq!(r.next().unwrap(), Item::Eof);
+        assert!(r.next().is_err());
+        // The source continues right after the checksum (an AOF tail).
+        assert_eq!(r.into_inner(), b"*1\r\n$4\r\nPING\r\n");
+    }
+
+    fn read_all(f: &[u8], verify: bool) -> Result<(), RdbError> {
+        let mut r = RdbReader::new(f, enc(), verify)?;
+        while r.next()? != Item::Eof {}
+        Ok(())
+    }
+
+    #[test]
+    fn checksum_magic_and_version() {
+        let f = file();
+        assert!(read_all(&f, true).is_ok());
+        let mut bad = f.clone();
+        let n = bad.len();
+        bad[n - 1] ^= 1;
+        let e = read_all(&bad, true).unwrap_err();
+        assert!(e.is_checksum() && e.to_string().starts_with("Wrong RDB checksum expected: ("), "{e}");
+        assert!(read_all(&bad, false).is_ok(), "rdbchecksum no");
+        // A stored 0: saved without a checksum, never checked.
+        let mut zero = f.clone();
+        zero[n - 8..].fill(0);
+        assert!(read_all(&zero, true).is_ok());
+        assert!(RdbReader::new(&b"REDIX0010"[..], enc(), true).is_err());
+        let e = RdbReader::new(&b"REDIS0011"[..], enc(), true).err().unwrap();
+        assert_eq!(e.to_string(), "Can't handle RDB format version 0011 at offset 5");
+        assert!(RdbReader::new(&b"REDIS0000"[..], enc(), true).is_err());
+        // Version 5 files and older: an older version is accepted (checksums exist from 5 on).
+        let mut v4 = b"REDIS0004".to_vec();
+        v4.push(OPCODE_EOF);
+        assert!(read_all(&v4, true).is_ok());
+        // Every truncation is an EOF error naming where it stopped.
+        for cut in 9..f.len() {
+            let e = read_all(&f[..cut], true).unwrap_err();
+            assert!(e.is_eof(), "cut {cut}: {e}");
+            assert_eq!(e.to_string(), format!("Unexpected EOF reading RDB file at offset {}", e.offset()));
+        }
+    }
+
+    #[test]
+    fn refusals_name_the_problem() {
+        let msg = |body: &[u8]| decode(body).unwrap_err().to_string();
+        assert_eq!(msg(&[8, 0]), "Unknown RDB encoding type 8 at offset 1");
+        // Module type 7 with an id for the name "mymodule1": refused, named.
+        let id: u64 = {
+            const CSET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            let mut v = 0u64;
+            for c in b"mymodule1" {
+                v = (v << 6) | CSET.iter().position(|x| x == c).unwrap() as u64;
+            }
+            v << 10
+        };
+        let mut m = vec![TYPE_MODULE_2];
+        write_len(&mut m, id);
+        assert_eq!(msg(&m), "Module type 'mymodule1' (RDB type 7) not supported (no modules) at offset 1");
+        // Duplicates.
+        let dup = |t: u8, items: &[&[u8]]| {
+            let mut b = vec![t];
+            write_len(&mut b, if t == TYPE_HASH { items.len() as u64 / 2 } else { items.len() as u64 });
+            for i in items {
+                write_string(&mut b, i, false);
+                if t == TYPE_ZSET_2 {
+                    b.extend_from_slice(&1.0f64.to_le_bytes());
+                }
+            }
+            msg(&b)
+        };
+        assert!(dup(TYPE_SET, &[b"a", b"a"]).starts_with("Duplicate set members detected"));
+        assert!(dup(TYPE_SET, &[b"1", b"1"]).starts_with("Duplicate set members detected"));
+        assert!(dup(TYPE_HASH, &[b"f", b"1", b"f", b"2"]).starts_with("Duplicate hash fields detected"));
+        assert!(dup(TYPE_ZSET_2, &[b"m", b"m"]).starts_with("Duplicate zset fields detected"));
+        let mut lp = LpWriter::new();
+        for x in [b"f", b"1", b"f", b"2"] {
+            lp.push_str(x);
+        }
+        let mut b = vec![TYPE_HASH_LISTPACK];
+        write_string(&mut b, lp.finish(), false);
+        assert!(msg(&b).starts_with("Hash listpack integrity check failed."));
+        // NaN scores.
+        let mut b = vec![TYPE_ZSET_2, 1];
+        write_string(&mut b, b"m", false);
+        b.extend_from_slice(&f64::NAN.to_le_bytes());
+        assert!(msg(&b).starts_with("Zset with NAN score detected"));
+        // Empty collections are "no value" (skipped by the loader, refused by RESTORE).
+        let mut inp = Input::new(&[0u8][..], false);
+        assert_eq!(read_object(&mut inp, TYPE_LIST, &enc()).unwrap(), None);
+        assert!(decode(&[TYPE_HASH, 0]).is_err());
+        // A length far beyond the input: an EOF error, no huge allocation.
+        let mut b = vec![TYPE_STRING, 0x81];
+        b.extend_from_slice(&(1u64 << 60).to_be_bytes());
+        assert!(decode(&b).unwrap_err().is_eof());
+        let mut b = vec![TYPE_LIST, 0x81];
+        b.extend_from_slice(&u64::MAX.to_be_bytes());
+        assert!(decode(&b).unwrap_err().is_eof());
+        // LZF claiming a huge output.
+        let mut b = vec![TYPE_STRING, 0xC3, 2, 0x81];
+        b.extend_from_slice(&(1u64 << 40).to_be_bytes());
+        b.extend_from_slice(&[0, b'a']);
+        assert!(msg(&b).starts_with("Invalid LZF compressed string"));
+        // Functions in the pre-release format and module aux data are refused by name.
+        let mut f = b"REDIS0010".to_vec();
+        f.push(OPCODE_FUNCTION);
+        let e = read_all(&f, false).unwrap_err().to_string();
+        assert!(e.contains("RDB_OPCODE_FUNCTION") && e.ends_with("at offset 9"), "{e}");
+        let mut f = b"REDIS0010".to_vec();
+        f.push(OPCODE_MODULE_AUX);
+        write_len(&mut f, id);
+        let e = read_all(&f, false).unwrap_err().to_string();
+        assert!(e.contains("'mymodule1'") && e.ends_with("at offset 9"), "{e}");
+    }
+
+    #[test]
+    fn expiry_and_metadata_opcodes() {
+        // EXPIRETIME in seconds (old files), stored -1 (none), and an expiry long past.
+        let mut f = b"REDIS0006".to_vec();
+        f.push(OPCODE_EXPIRETIME);
+        f.extend_from_slice(&1000i32.to_le_bytes());
+        f.extend_from_slice(&[TYPE_STRING, 1, b'a', 1, b'x']);
+        f.push(OPCODE_EXPIRETIME_MS);
+        f.extend_from_slice(&(-1i64).to_le_bytes());
+        f.push(OPCODE_IDLE);
+        write_len(&mut f, 3600);
+        f.extend_from_slice(&[TYPE_STRING, 1, b'b', 1, b'y']);
+        f.push(OPCODE_EXPIRETIME_MS);
+        f.extend_from_slice(&0i64.to_le_bytes());
+        f.extend_from_slice(&[TYPE_STRING, 1, b'c', 1, b'z']);
+        f.push(OPCODE_EOF);
+        f.extend_from_slice(&[0; 8]);
+        let mut r = RdbReader::new(&f[..], enc(), true).unwrap();
+        let mut got = Vec::new();
+        while let Item::Entry(e) = r.next().unwrap() {
+            got.push((e.key, e.expire_at, e.lru_idle));
+        }
+        assert_eq!(
+            got,
+            vec![(b"a".to_vec(), 1_000_000, None), (b"b".to_vec(), 0, Some(3600)), (b"c".to_vec(), 1, None)]
+        );
+    }
+}

@@ -326,7 +326,7 @@ mod tests {
         let back = round_trip(&st);
         assert_eq!(back, st);
         assert_eq!(back.first_record_id(), st.first_record_id());
-        // A node left with tombstones only survives too.
+        // An emptied stream (trimmed to nothing) round-trips too.
         let mut t = Stream::new();
         t.append(IdSpec::Explicit(StreamId::new(1, 1)), &[b"a", b"b"], 0, lim).unwrap();
         t.trim(crate::types::stream::Trim::MaxLen(0), false, 0);
