@@ -868,6 +868,11 @@ impl Config {
                 "aof-use-rdb-preamble",
                 "key-load-delay",
                 "loading-process-events-interval-bytes",
+                // Eviction (commands/evict.rs, read in State::apply_config).
+                "lfu-log-factor",
+                "lfu-decay-time",
+                "maxmemory-eviction-tenacity",
+                "lazyfree-lazy-eviction",
             ];
             let mut v: Vec<&'static str> = OPTS
                 .iter()

@@ -535,7 +535,12 @@ impl fmt::Display for RdbError {
             ErrorKind::Io(e) => write!(f, "Error reading the RDB file at offset {}: {e}", self.offset),
             ErrorKind::Corrupt(m) => write!(f, "{m} at offset {}", self.offset),
             ErrorKind::Checksum { expected, got } => {
-                write!(f, "Wrong RDB checksum expected: ({expected:x}) got: ({got:x}) at offset {}", self.offset)
+                // Redis logs the mismatch, then rdbReportCorruptRDB's "RDB CRC error" (tools grep for it).
+                write!(
+                    f,
+                    "Wrong RDB checksum expected: ({expected:x}) got: ({got:x}). Aborting now.\nInternal error in RDB reading offset {}, -> RDB CRC error",
+                    self.offset
+                )
             }
         }
     }
