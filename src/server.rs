@@ -322,6 +322,16 @@ impl ServerHandle {
         self.knobs.load_failed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// A signal asks the server to stop: save first when save points exist, as redis-server does on SIGTERM and
+    /// SIGINT. Err(why) when that save failed; the server then keeps serving (call [`stop`](ServerHandle::stop)
+    /// to stop without saving).
+    pub async fn prepare_shutdown(&self) -> Result<(), String> {
+        match self.running.as_ref() {
+            Some(r) => r.keyspace.send(crate::actors::keyspace::PrepareShutdown).await.map_err(|e| e.to_string())?,
+            None => Ok(()),
+        }
+    }
+
     /// Resolves when a client ran SHUTDOWN (then call [`stop`](ServerHandle::stop)).
     pub async fn shutdown_requested(&mut self) {
         match self.shutdown.take() {

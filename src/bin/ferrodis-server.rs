@@ -175,10 +175,17 @@ fn main() {
             }
         };
         log::info!("Ready to accept connections");
-        tokio::select! {
-            _ = int.recv() => log::warn!("Received SIGINT scheduling shutdown..."),
-            _ = term.recv() => log::warn!("Received SIGTERM scheduling shutdown..."),
-            _ = handle.shutdown_requested() => {}
+        loop {
+            let signal = tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+                _ = handle.shutdown_requested() => break,
+            };
+            log::warn!("Received {signal} scheduling shutdown...");
+            // With save points, the final save comes first; if it fails the server goes on, as Redis's does.
+            if handle.prepare_shutdown().await.is_ok() {
+                break;
+            }
         }
         if handle.load_failed() {
             // The dataset could not be loaded: exit with an error, as redis-server does.

@@ -214,7 +214,12 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
             cx.out.ok();
             Ok(())
         }
-        "change-repl-id" | "quicklist-packed-threshold" | "set-skip-checksum-validation" | "replybuffer" => {
+        "set-skip-checksum-validation" if cx.argc() == 3 => {
+            cx.s.persist.skip_checksum = cx.int_arg(2)? != 0;
+            cx.out.ok();
+            Ok(())
+        }
+        "change-repl-id" | "quicklist-packed-threshold" | "replybuffer" => {
             cx.out.ok();
             Ok(())
         }

@@ -326,6 +326,8 @@ pub struct Persistence {
     pub aof: aof::AofState,
     /// Snapshots: background save, the foreground job waiting, loading (rdb.rs).
     pub rdb: super::rdb::RdbState,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION 1: RESTORE does not check payload CRCs.
+    pub skip_checksum: bool,
 }
 
 /// What the running command is inside of, and whether it blocked: transient flags set and restored around
@@ -454,6 +456,7 @@ impl State {
                 lastsave: clock::system_ms() / 1000,
                 aof: Default::default(),
                 rdb: Default::default(),
+                skip_checksum: false,
             },
             exec: ExecFlags::default(),
             server: Process {

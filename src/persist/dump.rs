@@ -69,6 +69,12 @@ pub fn seal(mut out: Vec<u8>) -> Vec<u8> {
 
 /// Check a payload's trailer (length, version, CRC) without decoding the body: Redis's verifyDumpPayload.
 pub fn verify_payload(payload: &[u8]) -> Result<u16, DumpError> {
+    verify_payload_with(payload, true)
+}
+
+/// The same, the CRC checked only when `check_crc` (DEBUG SET-SKIP-CHECKSUM-VALIDATION 1 turns it off, so
+/// tests reach the body's own checks with hand-made payloads).
+pub fn verify_payload_with(payload: &[u8], check_crc: bool) -> Result<u16, DumpError> {
     if payload.len() < TRAILER {
         return Err(DumpError::VersionOrChecksum);
     }
@@ -79,7 +85,7 @@ pub fn verify_payload(payload: &[u8]) -> Result<u16, DumpError> {
     }
     let mut want = [0u8; 8];
     want.copy_from_slice(&payload[footer + 2..]);
-    if rdb::crc64(&payload[..footer + 2]) != u64::from_le_bytes(want) {
+    if check_crc && rdb::crc64(&payload[..footer + 2]) != u64::from_le_bytes(want) {
         return Err(DumpError::VersionOrChecksum);
     }
     Ok(version)
@@ -89,6 +95,13 @@ pub fn verify_payload(payload: &[u8]) -> Result<u16, DumpError> {
 pub fn restore_value(payload: &[u8], enc: &Encodings) -> Result<Value, DumpError> {
     verify_payload(payload)?;
     rdb::decode_value(&payload[..payload.len() - TRAILER], enc).map_err(|_| DumpError::BadFormat)
+}
+
+/// Decode a DUMP payload (its CRC checked when `check_crc`); a body that fails its checks comes with the
+/// decoder's reason, for the log line Redis writes ("... integrity check failed").
+pub fn restore_value_with(payload: &[u8], enc: &Encodings, check_crc: bool) -> Result<Value, (DumpError, String)> {
+    verify_payload_with(payload, check_crc).map_err(|e| (e, String::new()))?;
+    rdb::decode_value(&payload[..payload.len() - TRAILER], enc).map_err(|e| (DumpError::BadFormat, e.to_string()))
 }
 
 /// CRC-64/Jones as Redis's crc64.c computes it, continuing from `crc` (0 to start).

@@ -856,6 +856,10 @@ impl<R: Read> RdbReader<R> {
                             return Ok(Item::Entry(LoadedEntry { key, value, expire_at, lru_idle, lfu_freq }));
                         }
                         None => {
+                            // As rdbLoad: the first ten are logged.
+                            if self.empty_skipped < 10 {
+                                log::warn!("rdbLoadObject skipping empty key: {}", String::from_utf8_lossy(&key));
+                            }
                             self.empty_skipped += 1;
                             expire_at = 0;
                             lru_idle = None;

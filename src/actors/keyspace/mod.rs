@@ -6,6 +6,7 @@ mod aof;
 mod evict;
 mod migrate;
 mod rdb;
+pub use rdb::PrepareShutdown;
 
 use super::busy::{AdoptedStream, Link, Serve, SharedSockets};
 use super::connection::{Connection, Handles, Kick, Push, Stream};

@@ -568,7 +568,7 @@ impl Keyspace {
     /// The start-up file cannot be loaded: log why and stop the server without serving any of it.
     fn load_failed(&mut self, why: String) {
         log::error!("{why}");
-        log::error!("Fatal error loading the DB: the file is corrupt or unreadable. Exiting.");
+        log::error!("Terminating server after rdb file reading failure.");
         for db in &mut self.s.dbs {
             db.clear();
         }
@@ -591,5 +591,39 @@ impl Keyspace {
         }
         log::info!("Saving the final RDB snapshot before exiting.");
         self.fg_save()
+    }
+}
+
+/// A signal asks the server to stop: save first when save points exist (as Redis's prepareForShutdown). Err
+/// when that save failed: the server then keeps running, as Redis does ("can't exit").
+#[derive(Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct PrepareShutdown;
+
+impl Handler<PrepareShutdown> for Keyspace {
+    type Result = ResponseActFuture<Self, Result<(), String>>;
+
+    /// Save if needed, then mark the shutdown as prepared (the Shutdown that follows does not save again).
+    fn handle(&mut self, _: PrepareShutdown, _: &mut Self::Context) -> Self::Result {
+        let prepared = crate::commands::ShutdownRequest { save: Some(false), now: false, force: false };
+        match self.save_on_stop() {
+            None => Box::pin(actix::fut::ready(()).map(move |_, act: &mut Keyspace, _| {
+                act.s.server.shutdown.get_or_insert(prepared);
+                Ok(())
+            })),
+            Some(fut) => Box::pin(fut.into_actor(self).map(move |res, act, _| {
+                act.fg_save_done(&res);
+                match res {
+                    Ok(_) => {
+                        act.s.server.shutdown = Some(prepared);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        log::warn!("Error trying to save the DB, can't exit.");
+                        Err(e)
+                    }
+                }
+            })),
+        }
     }
 }
