@@ -334,9 +334,12 @@ impl ServerHandle {
 
     /// Resolves when a client ran SHUTDOWN (then call [`stop`](ServerHandle::stop)).
     pub async fn shutdown_requested(&mut self) {
-        match self.shutdown.take() {
+        // The receiver stays in place until it fires: a caller may drop this future (a select! that a signal
+        // won) and wait again later.
+        match self.shutdown.as_mut() {
             Some(rx) => {
                 let _ = rx.await;
+                self.shutdown = None;
             }
             None => futures::future::pending::<()>().await,
         }
