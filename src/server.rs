@@ -326,9 +326,21 @@ impl ServerHandle {
     /// SIGINT. Err(why) when that save failed; the server then keeps serving (call [`stop`](ServerHandle::stop)
     /// to stop without saving).
     pub async fn prepare_shutdown(&self) -> Result<(), String> {
-        match self.running.as_ref() {
-            Some(r) => r.keyspace.send(crate::actors::keyspace::PrepareShutdown).await.map_err(|e| e.to_string())?,
-            None => Ok(()),
+        // Without save points there is nothing to do first (and a busy script must not delay the stop).
+        if !self.knobs.save_points.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(());
+        }
+        let Some(r) = self.running.as_ref() else { return Ok(()) };
+        let ask = r.keyspace.send(crate::actors::keyspace::PrepareShutdown);
+        // A Keyspace held by a busy script does not answer: stop without the final save then, as SHUTDOWN
+        // NOSAVE is the only way Redis offers out of a busy script.
+        match tokio::time::timeout(std::time::Duration::from_secs(2), ask).await {
+            Ok(res) => res.map_err(|e| e.to_string())?,
+            Err(_) => {
+                log::warn!("The server is busy running a script: stopping without the final save.");
+                self.knobs.no_final_save.store(true, std::sync::atomic::Ordering::Relaxed);
+                Ok(())
+            }
         }
     }
 

@@ -131,6 +131,10 @@ pub struct ShutdownRequest {
 pub struct Knobs {
     /// The start-up RDB file could not be loaded: the server stops, and the binary exits with status 1.
     pub load_failed: std::sync::atomic::AtomicBool,
+    /// Save points are configured: a signal's shutdown saves first (read by `ServerHandle::prepare_shutdown`).
+    pub save_points: std::sync::atomic::AtomicBool,
+    /// A signal's shutdown gave up waiting for a busy script: the stop that follows must not save.
+    pub no_final_save: std::sync::atomic::AtomicBool,
     pub proto_max_bulk_len: AtomicU64,
     pub client_query_buffer_limit: AtomicU64,
     pub hz: AtomicU32,
@@ -189,6 +193,7 @@ impl ObufLimit {
 impl Knobs {
     /// Copy the knobs' values out of `c`.
     pub fn update(&self, c: &Config) {
+        self.save_points.store(!c.save.is_empty(), Ordering::Relaxed);
         self.proto_max_bulk_len.store(c.proto_max_bulk_len, Ordering::Relaxed);
         self.client_query_buffer_limit.store(c.client_query_buffer_limit, Ordering::Relaxed);
         self.hz.store(c.hz.clamp(1, 500), Ordering::Relaxed);

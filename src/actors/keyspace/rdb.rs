@@ -583,6 +583,7 @@ impl Keyspace {
     /// save points exist, as Redis's prepareForShutdown. The future answers when the file is in place.
     pub(super) fn save_on_stop(&mut self) -> Option<impl std::future::Future<Output = Result<u64, String>> + 'static> {
         if self.s.server.shutdown.is_some()
+            || self.s.knobs.no_final_save.load(Ordering::Relaxed)
             || self.s.config.save.is_empty()
             || self.s.persist.rdb.loading.is_some()
             || self.rdb.snap.is_none()
