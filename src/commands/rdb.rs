@@ -11,7 +11,7 @@
 use super::spec::*;
 use super::{Ctx, ShutdownRequest, State};
 use crate::error::CmdError;
-use crate::persist::rdb::Item;
+use crate::persist::rdb::{self, Item, KeyMeta};
 use crate::types::clock;
 use crate::types::db::{lru_clock, Entry};
 use std::fmt::Write;
@@ -197,6 +197,41 @@ pub fn write_error(s: &State) -> Option<CmdError> {
         return None;
     }
     Some(CmdError::new(BGSAVE_ERR))
+}
+
+/// The file's header: magic, version and the aux fields Redis 7.0 writes, then the function libraries.
+pub fn header(s: &State, aof_base: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    let ctime = (clock::system_ms() / 1000).to_string();
+    let used = s.used_memory().to_string();
+    let aux: [(&str, &[u8]); 5] = [
+        ("redis-ver", crate::REDIS_VERSION.as_bytes()),
+        ("redis-bits", b"64"),
+        ("ctime", ctime.as_bytes()),
+        ("used-mem", used.as_bytes()),
+        ("aof-base", if aof_base { b"1" } else { b"0" }),
+    ];
+    rdb::write_header(&mut out, &aux);
+    rdb::write_functions(&mut out, s.scripts.functions.library_codes());
+    out
+}
+
+/// The whole dataset as a complete RDB file, encoded now: the payload of a full resynchronization
+/// (SYNC/PSYNC). Encoding it in the command keeps it exactly at the point where the replica's stream begins.
+pub fn snapshot_file(s: &State) -> Vec<u8> {
+    let mut out = header(s, false);
+    let compress = s.config.get("rdbcompression").as_deref() != Some("no");
+    for (i, db) in s.dbs.iter().enumerate() {
+        if db.is_empty() {
+            continue;
+        }
+        rdb::write_select_db(&mut out, i, db.len() as u64, db.expires_count() as u64);
+        db.for_each_stored(|e, expire_at| rdb::encode_entry_with(e, expire_at, compress, KeyMeta::None, &mut out));
+    }
+    rdb::write_eof(&mut out);
+    let crc = if s.config.get("rdbchecksum").as_deref() == Some("no") { 0 } else { rdb::crc64(&out) };
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
 }
 
 /// Insert loaded RDB records into the databases: `db` is the database records go to (the file's last

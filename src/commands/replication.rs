@@ -1,24 +1,15 @@
 //! Replication commands, master side: SYNC, PSYNC, REPLCONF (commands layer, applied by the Keyspace actor).
 //!
-//! A client that sends SYNC or PSYNC becomes a replica stream: it gets a snapshot payload, then every
-//! propagated write (see `propagate`). Until snapshots land, the payload is an empty RDB, so a stream is
-//! exact for a replica that starts from an empty dataset (and for tools that watch the stream).
+//! A client that sends SYNC or PSYNC becomes a replica stream: it gets the dataset as an RDB file, encoded
+//! by the command itself (so the stream that follows starts exactly where the file ends; a big dataset holds
+//! the other clients while it is encoded, where Redis forks), then every propagated write (see `propagate`).
 
 use super::spec::*;
 use super::Ctx;
 use crate::error::CmdError;
 
-/// An RDB file holding no keys: magic, version 10, EOF opcode, CRC-64 of the preceding bytes.
-pub fn empty_rdb() -> Vec<u8> {
-    let mut v = b"REDIS0010".to_vec();
-    v.push(0xff);
-    let crc = crate::persist::dump::crc64(0, &v);
-    v.extend_from_slice(&crc.to_le_bytes());
-    v
-}
-
 fn start_stream(cx: &mut Ctx<'_>) {
-    let rdb = empty_rdb();
+    let rdb = super::rdb::snapshot_file(cx.s);
     // The payload goes as a bulk length and raw bytes with no trailing CRLF, as Redis sends it.
     cx.out.raw(format!("${}\r\n", rdb.len()).as_bytes());
     cx.out.raw(&rdb);
@@ -73,10 +64,13 @@ mod tests {
     use crate::commands::testutil::{new, run_raw};
 
     #[test]
-    fn sync_makes_a_replica_and_sends_an_empty_rdb() {
+    fn sync_makes_a_replica_and_sends_the_dataset() {
         let mut t = new();
+        run_raw(&mut t, &["set", "k", "some-value"]);
         let r = run_raw(&mut t, &["sync"]);
-        assert!(r.starts_with("$18\r\nREDIS0010"), "{r:?}");
+        let (len, body) = r[1..].split_once("\r\n").unwrap();
+        assert!(len.parse::<usize>().unwrap() > 9, "{r:?}");
+        assert!(body.starts_with("REDIS0010") && body.contains("some-value"), "{r:?}");
         assert!(t.s.clients[t.me].replica);
         assert_eq!(t.s.prop.new_replicas, vec![t.me]);
         assert!(run_raw(&mut t, &["psync", "?", "-1"]).is_empty());

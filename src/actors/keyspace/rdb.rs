@@ -78,21 +78,9 @@ impl Keyspace {
         PathBuf::from(&self.s.config.dir).join(&self.s.config.dbfilename)
     }
 
-    /// The file's header: magic, version and the aux fields Redis 7.0 writes, then the function libraries.
+    /// The file's header (commands::rdb::header).
     pub(super) fn rdb_header(&self, aof_base: bool) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256);
-        let ctime = (clock::system_ms() / 1000).to_string();
-        let used = self.s.used_memory().to_string();
-        let aux: [(&str, &[u8]); 5] = [
-            ("redis-ver", crate::REDIS_VERSION.as_bytes()),
-            ("redis-bits", b"64"),
-            ("ctime", ctime.as_bytes()),
-            ("used-mem", used.as_bytes()),
-            ("aof-base", if aof_base { b"1" } else { b"0" }),
-        ];
-        rdb::write_header(&mut out, &aux);
-        rdb::write_functions(&mut out, self.s.scripts.functions.library_codes());
-        out
+        cmd_rdb::header(&self.s, aof_base)
     }
 
     pub(super) fn rdb_encoder(&self) -> crate::types::db::SnapEncoder {
