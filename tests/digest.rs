@@ -316,7 +316,11 @@ fn rdb_files_move_both_ways_with_equal_digests() {
     std::fs::copy(redis.dir.join("dump.rdb"), dir2.join("dump.rdb")).unwrap();
     let d2 = dir2.to_string_lossy().into_owned();
     let again = TestServer::with_config(move |c| c.dir = d2);
-    assert_eq!(digest_when_loaded(&mut again.conn()), want, "ferrodis loading redis-server's dump.rdb");
+    let mut con = again.conn();
+    let got = digest_when_loaded(&mut con);
+    let info: String = cmd("INFO").arg("persistence").query(&mut con).unwrap();
+    let size = std::fs::metadata(dir2.join("dump.rdb")).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(got, want, "ferrodis loading redis-server's dump.rdb ({size} bytes): {info}");
     drop(again);
     drop(ours);
     let _ = std::fs::remove_dir_all(&dir);
