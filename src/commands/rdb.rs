@@ -11,9 +11,9 @@
 use super::spec::*;
 use super::{Ctx, ShutdownRequest, State};
 use crate::error::CmdError;
-use crate::persist::rdb::{self, Item, KeyMeta};
+use crate::persist::rdb::{self, Item};
 use crate::types::clock;
-use crate::types::db::{lru_clock, Entry};
+use crate::types::db::{lru_clock, Entry, SnapEncoder};
 use std::fmt::Write;
 
 /// Redis's shared.bgsaveerr.
@@ -220,18 +220,32 @@ pub fn header(s: &State, aof_base: bool) -> Vec<u8> {
 /// (SYNC/PSYNC). Encoding it in the command keeps it exactly at the point where the replica's stream begins.
 pub fn snapshot_file(s: &State) -> Vec<u8> {
     let mut out = header(s, false);
-    let compress = s.config.get("rdbcompression").as_deref() != Some("no");
-    for (i, db) in s.dbs.iter().enumerate() {
-        if db.is_empty() {
-            continue;
-        }
-        rdb::write_select_db(&mut out, i, db.len() as u64, db.expires_count() as u64);
-        db.for_each_stored(|e, expire_at| rdb::encode_entry_with(e, expire_at, compress, KeyMeta::None, &mut out));
-    }
+    let enc: SnapEncoder = if s.config.get("rdbcompression").as_deref() == Some("no") {
+        rdb::encode_entry_plain
+    } else {
+        rdb::encode_entry
+    };
+    encode_dataset(s, enc, &mut out, |_| {});
     rdb::write_eof(&mut out);
     let crc = if s.config.get("rdbchecksum").as_deref() == Some("no") { 0 } else { rdb::crc64(&out) };
     out.extend_from_slice(&crc.to_le_bytes());
     out
+}
+
+/// Every database's keys into `out` with `enc` (SELECTDB + RESIZEDB before each non-empty one), every stored
+/// key, those past their TTL too, as Redis writes its whole dict (the loader skips them). `full` is called
+/// after each key with the buffer, so a caller that streams (SAVE) can take what has accumulated.
+pub fn encode_dataset(s: &State, enc: SnapEncoder, out: &mut Vec<u8>, mut full: impl FnMut(&mut Vec<u8>)) {
+    for (i, db) in s.dbs.iter().enumerate() {
+        if db.is_empty() {
+            continue;
+        }
+        rdb::write_select_db(out, i, db.len() as u64, db.expires_count() as u64);
+        db.for_each_stored(|e, expire_at| {
+            enc(e, expire_at, out);
+            full(out);
+        });
+    }
 }
 
 /// Insert loaded RDB records into the databases: `db` is the database records go to (the file's last

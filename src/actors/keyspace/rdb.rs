@@ -14,7 +14,6 @@ use crate::commands::Batch;
 use crate::persist::rdb;
 use crate::resp::encode::Out;
 use crate::types::clock;
-use crate::types::db::Entry;
 use actix::prelude::*;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -319,20 +318,11 @@ impl Keyspace {
             header: std::mem::take(&mut buf),
             checksum: self.checksum_on(),
         });
-        let enc = self.rdb_encoder();
-        for (i, db) in self.s.dbs.iter().enumerate() {
-            if db.is_empty() {
-                continue;
+        cmd_rdb::encode_dataset(&self.s, self.rdb_encoder(), &mut buf, |buf| {
+            if buf.len() >= FG_CHUNK {
+                snap.do_send(SaveChunk(std::mem::replace(buf, Vec::with_capacity(FG_CHUNK + 4096))));
             }
-            rdb::write_select_db(&mut buf, i, db.len() as u64, db.expires_count() as u64);
-            // Every stored key, those past their TTL too, as Redis writes its whole dict (the loader skips them).
-            db.for_each_stored(|e: &Entry, expire_at| {
-                enc(e, expire_at, &mut buf);
-                if buf.len() >= FG_CHUNK {
-                    snap.do_send(SaveChunk(std::mem::replace(&mut buf, Vec::with_capacity(FG_CHUNK + 4096))));
-                }
-            });
-        }
+        });
         if !buf.is_empty() {
             snap.do_send(SaveChunk(buf));
         }
