@@ -4,12 +4,11 @@
 
 mod common;
 
+use common::real_redis::real_redis;
 use common::{fails, q, wait_for, TestServer};
 use redis::{cmd, Connection, Value};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn port(s: &TestServer) -> String {
@@ -289,56 +288,6 @@ fn command_info_and_getkeys() {
 }
 
 // ---- redis-server as the target ----
-
-/// A redis-server child on a spare port, in a directory of its own; killed and removed on drop.
-struct RealRedis {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Start redis-server 7 from PATH, or say why not.
-fn real_redis(tag: &str) -> Result<RealRedis, String> {
-    let path = std::env::var_os("PATH").ok_or("PATH is not set")?;
-    let bin = std::env::split_paths(&path)
-        .map(|d| d.join("redis-server"))
-        .find(|p| p.is_file())
-        .ok_or("redis-server is not on PATH")?;
-    let version = Command::new(&bin).arg("--version").output().map_err(|e| format!("{}: {e}", bin.display()))?;
-    let version = String::from_utf8_lossy(&version.stdout).into_owned();
-    if !version.contains(" v=7.") {
-        return Err(format!("{} is not Redis 7 ({})", bin.display(), version.trim()));
-    }
-    let dir = std::env::temp_dir().join(format!("ferrodis-migrate-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(&bin)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .args(["--enable-debug-command", "yes", "--dir"])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("{}: {e}", bin.display()))?;
-    let server = RealRedis { child, port, dir };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() >= deadline {
-            return Err(format!("redis-server did not start listening on port {port}"));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Ok(server)
-}
 
 #[test]
 fn strings_move_to_redis_server() {

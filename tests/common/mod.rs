@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod child;
+pub mod real_redis;
 
 use ferrodis::{Config, Server};
 use redis::{cmd, Connection, RedisError, Value};
