@@ -2,16 +2,23 @@
 //! stands in the diagram, minus the socket: a command or a whole pipeline is written as RESP into a `Batch`,
 //! resolved to its command specs on the caller's thread, and goes to the Keyspace as ONE `ExecLocal` message;
 //! the batch comes back with the encoded replies, which are decoded here, again on the caller's thread.
+//! A `Subscription` is such a client whose messages the Keyspace sends on a channel (`AttachSink`) instead
+//! of to a connection actor: the broker as a library.
 
-use crate::actors::keyspace::{ExecLocal, ForgetLocal, Keyspace};
+use crate::actors::keyspace::{AttachSink, ExecLocal, ForgetLocal, Keyspace, LocalSink};
 use crate::commands::{parse_batch, Batch, Knobs};
 use crate::error::{Error, ReplyError};
 use crate::resp::frame::{self, Frame};
 use actix::Addr;
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
+use futures::channel::mpsc;
+use futures::StreamExt;
+use std::collections::VecDeque;
 use std::fmt;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use tokio::sync::{oneshot, Mutex, MutexGuard};
 
 /// Buffers larger than this are given back after a request instead of kept for the next one (as the
@@ -118,6 +125,65 @@ impl Client {
             .collect())
     }
 
+    /// Subscribe to `channels` (Redis's SUBSCRIBE) on a new subscription: a [`Subscription`] is a
+    /// `futures::Stream` of the [`Message`]s published to them from now on, by any client of the server
+    /// (socket or in-process), in publish order.
+    ///
+    /// The subscription is a client of its own (as a second connection would be), so this client stays
+    /// free for other commands. It is held to the `client-output-buffer-limit pubsub` limit as a socket
+    /// subscriber is: when it leaves more unread than the limit allows, the server drops it (with the log
+    /// line Redis prints) and its stream ends. The stream also ends when the server stops.
+    pub async fn subscribe<A: AsRef<[u8]>>(&self, channels: &[A]) -> Result<Subscription, Error> {
+        let sub = self.subscription();
+        sub.subscribe(channels).await?;
+        Ok(sub)
+    }
+
+    /// Subscribe to the glob-style `patterns` (Redis's PSUBSCRIBE) on a new subscription; see
+    /// [`subscribe`](Client::subscribe). Its messages carry the pattern that matched.
+    pub async fn psubscribe<A: AsRef<[u8]>>(&self, patterns: &[A]) -> Result<Subscription, Error> {
+        let sub = self.subscription();
+        sub.psubscribe(patterns).await?;
+        Ok(sub)
+    }
+
+    /// A new client of the same server whose messages come to the returned subscription's stream.
+    fn subscription(&self) -> Subscription {
+        let mut client = self.clone();
+        let (tx, rx) = mpsc::unbounded();
+        let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // Before its first command (the same mailbox keeps the order): no message published after its
+        // SUBSCRIBE ran can miss the sink.
+        let sink = LocalSink { token: client.token, tx, queued: queued.clone(), over_soft_since: None };
+        self.keyspace.do_send(AttachSink { sink });
+        client.conn.get_mut().known = true;
+        Subscription { client, rx, queued, ready: VecDeque::new() }
+    }
+
+    /// Run one subscribe-type command, which answers one reply per argument; the first error is returned.
+    async fn subscribe_cmd<A: AsRef<[u8]>>(&self, cmd: &str, names: &[A]) -> Result<(), Error> {
+        let c = self
+            .request(|input| {
+                header(input, b'*', names.len() + 1);
+                header(input, b'$', cmd.len());
+                input.extend_from_slice(cmd.as_bytes());
+                input.extend_from_slice(b"\r\n");
+                for n in names {
+                    let n = n.as_ref();
+                    header(input, b'$', n.len());
+                    input.extend_from_slice(n);
+                    input.extend_from_slice(b"\r\n");
+                }
+            })
+            .await?;
+        for f in decode_frames(&c.replies)? {
+            if let Frame::Error(e) = f {
+                return Err(Error::Server(ReplyError::new(e)));
+            }
+        }
+        Ok(())
+    }
+
     /// Send the requests `fill` writes (complete RESP arrays) as one batch and wait until every one has run.
     /// Returns the connection state holding the encoded replies.
     async fn request(&self, fill: impl FnOnce(&mut BytesMut)) -> Result<MutexGuard<'_, Conn>, Error> {
@@ -180,6 +246,101 @@ impl Client {
             c.known = true;
             c.inflight = Some(rx);
         }
+    }
+}
+
+/// A message received by a [`Subscription`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The pattern that matched the channel, for a pattern subscription (`psubscribe`); `None` for a
+    /// channel subscription.
+    pub pattern: Option<Vec<u8>>,
+    /// The channel it was published to.
+    pub channel: Vec<u8>,
+    /// What was published.
+    pub payload: Vec<u8>,
+}
+
+impl Message {
+    /// The message a pushed frame carries (`message`, `pmessage` or `smessage`), if it is one.
+    fn from_frame(raw: &[u8]) -> Option<Message> {
+        let Ok(Some((Frame::Array(parts) | Frame::Push(parts), _))) = frame::parse(raw) else { return None };
+        let mut it = parts.into_iter().map(|p| match p {
+            Frame::Bulk(b) => Some(b),
+            _ => None,
+        });
+        let kind = it.next()??;
+        match &kind[..] {
+            b"message" | b"smessage" => Some(Message { pattern: None, channel: it.next()??, payload: it.next()?? }),
+            b"pmessage" => Some(Message { pattern: Some(it.next()??), channel: it.next()??, payload: it.next()?? }),
+            _ => None,
+        }
+    }
+}
+
+/// An in-process subscriber: a `futures::Stream` of the [`Message`]s published to its channels and
+/// patterns, in publish order. Made by [`Client::subscribe`] or [`Client::psubscribe`].
+///
+/// It works wherever a stream does: `while let Some(m) = sub.next().await` in a tokio task, or
+/// `ctx.add_stream(sub)` in an actix actor that implements `StreamHandler<Message>`. More channels and
+/// patterns can be added (or left) while it runs; a message sent to a channel it is subscribed to and that
+/// matches one of its patterns arrives twice, as over a socket. Dropping it unsubscribes from everything.
+pub struct Subscription {
+    client: Client,
+    rx: mpsc::UnboundedReceiver<Vec<Bytes>>,
+    /// Bytes delivered and not yet taken from the stream (shared with the server's limit check).
+    queued: Arc<std::sync::atomic::AtomicUsize>,
+    /// Frames of the delivery being taken.
+    ready: VecDeque<Bytes>,
+}
+
+impl Subscription {
+    /// Subscribe to more channels.
+    pub async fn subscribe<A: AsRef<[u8]>>(&self, channels: &[A]) -> Result<(), Error> {
+        self.client.subscribe_cmd("SUBSCRIBE", channels).await
+    }
+
+    /// Subscribe to more patterns.
+    pub async fn psubscribe<A: AsRef<[u8]>>(&self, patterns: &[A]) -> Result<(), Error> {
+        self.client.subscribe_cmd("PSUBSCRIBE", patterns).await
+    }
+
+    /// Leave `channels` (every channel when empty).
+    pub async fn unsubscribe<A: AsRef<[u8]>>(&self, channels: &[A]) -> Result<(), Error> {
+        self.client.subscribe_cmd("UNSUBSCRIBE", channels).await
+    }
+
+    /// Leave `patterns` (every pattern when empty).
+    pub async fn punsubscribe<A: AsRef<[u8]>>(&self, patterns: &[A]) -> Result<(), Error> {
+        self.client.subscribe_cmd("PUNSUBSCRIBE", patterns).await
+    }
+}
+
+impl futures::Stream for Subscription {
+    type Item = Message;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+        loop {
+            if let Some(f) = self.ready.pop_front() {
+                let n = f.len().min(self.queued.load(std::sync::atomic::Ordering::Relaxed));
+                self.queued.fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
+                match Message::from_frame(&f) {
+                    Some(m) => return Poll::Ready(Some(m)),
+                    None => continue,
+                }
+            }
+            match self.rx.poll_next_unpin(cx) {
+                Poll::Ready(Some(frames)) => self.ready.extend(frames),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription").field("token", &self.client.token).finish_non_exhaustive()
     }
 }
 
@@ -342,6 +503,16 @@ mod tests {
         pack(&mut b, &["SET", "key", ""]);
         pack(&mut b, &[vec![b'x'; 10]]);
         assert_eq!(&b[..], b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$0\r\n\r\n*1\r\n$10\r\nxxxxxxxxxx\r\n");
+    }
+
+    #[test]
+    fn reads_messages_from_pushed_frames() {
+        let m = Message::from_frame(b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n").unwrap();
+        assert_eq!(m, Message { pattern: None, channel: b"ch".to_vec(), payload: b"hi".to_vec() });
+        let p = Message::from_frame(b">4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nch\r\n$0\r\n\r\n").unwrap();
+        assert_eq!(p, Message { pattern: Some(b"c*".to_vec()), channel: b"ch".to_vec(), payload: Vec::new() });
+        assert_eq!(Message::from_frame(b"*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"), None);
+        assert_eq!(Message::from_frame(b"*2\r\n$7\r\nmessage\r\n$2\r\nch\r\n"), None);
     }
 
     #[test]

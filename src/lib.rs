@@ -74,7 +74,7 @@ mod server;
 #[allow(missing_docs)]
 pub(crate) mod types;
 
-pub use client::Client;
+pub use client::{Client, Message, Subscription};
 pub use config::{Config, ConfigError, SetError};
 pub use error::{Error, ReplyError};
 pub use resp::frame::Frame;

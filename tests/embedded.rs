@@ -471,3 +471,146 @@ mod redis_crate {
         server.stop().await;
     }
 }
+
+/// Messages for an in-process subscription, taken from its stream with a deadline.
+async fn next_msgs(sub: &mut ferrodis::Subscription, n: usize) -> Vec<ferrodis::Message> {
+    use futures::StreamExt;
+    let mut got = Vec::new();
+    while got.len() < n {
+        match tokio::time::timeout(Duration::from_secs(10), sub.next()).await {
+            Ok(Some(m)) => got.push(m),
+            Ok(None) => panic!("the subscription ended after {} messages", got.len()),
+            Err(_) => panic!("no message within 10 s after {} of {n}", got.len()),
+        }
+    }
+    got
+}
+
+fn msg(pattern: Option<&str>, channel: &str, payload: &str) -> ferrodis::Message {
+    ferrodis::Message {
+        pattern: pattern.map(|p| p.as_bytes().to_vec()),
+        channel: channel.as_bytes().to_vec(),
+        payload: payload.as_bytes().to_vec(),
+    }
+}
+
+#[actix_rt::test]
+async fn in_process_subscriptions_get_messages_in_order_and_count_as_receivers() {
+    let server = in_process().await;
+    let c = server.client();
+    let mut sub = c.subscribe(&["news", "sport"]).await.unwrap();
+    let mut psub = c.psubscribe(&["n*"]).await.unwrap();
+    assert_eq!(c.cmd(&["PUBLISH", "news", "a"]).await.unwrap(), Frame::Integer(2));
+    assert_eq!(c.cmd(&["PUBLISH", "sport", "b"]).await.unwrap(), Frame::Integer(1));
+    // One pipeline: several messages in one batch keep their order.
+    let n: Vec<_> = (0..50).map(|i| vec!["PUBLISH".to_string(), "news".into(), format!("m{i}")]).collect();
+    c.pipeline(&n).await.unwrap();
+    let got = next_msgs(&mut sub, 52).await;
+    assert_eq!(got[0], msg(None, "news", "a"));
+    assert_eq!(got[1], msg(None, "sport", "b"));
+    for (i, m) in got[2..].iter().enumerate() {
+        assert_eq!(*m, msg(None, "news", &format!("m{i}")));
+    }
+    let got = next_msgs(&mut psub, 51).await;
+    assert_eq!(got[0], msg(Some("n*"), "news", "a"));
+    assert_eq!(got[50], msg(Some("n*"), "news", "m49"));
+
+    // The subscriptions are clients of their own: this one is free, and PUBSUB sees them.
+    assert_eq!(
+        c.cmd(&["PUBSUB", "NUMSUB", "news"]).await.unwrap(),
+        Frame::Array(vec![bulk("news"), Frame::Integer(1)])
+    );
+    assert_eq!(c.cmd(&["PUBSUB", "NUMPAT"]).await.unwrap(), Frame::Integer(1));
+    sub.unsubscribe(&["news"]).await.unwrap();
+    sub.psubscribe(&["s*"]).await.unwrap();
+    assert_eq!(c.cmd(&["PUBLISH", "news", "c"]).await.unwrap(), Frame::Integer(1));
+    assert_eq!(c.cmd(&["PUBLISH", "sport", "d"]).await.unwrap(), Frame::Integer(2));
+    assert_eq!(next_msgs(&mut sub, 2).await, vec![msg(None, "sport", "d"), msg(Some("s*"), "sport", "d")]);
+    // A bad subscribe-type command is an error reply.
+    let e = sub.subscribe::<&str>(&[]).await.unwrap_err();
+    assert!(e.to_string().contains("wrong number of arguments"), "{e}");
+
+    // Dropping a subscription unsubscribes it.
+    drop(psub);
+    wait_for_async("the pattern subscription to go", Duration::from_secs(5), || async {
+        c.cmd(&["PUBSUB", "NUMPAT"]).await.unwrap() == Frame::Integer(1)
+    })
+    .await;
+    drop(sub);
+    wait_for_async("the subscription to go", Duration::from_secs(5), || async {
+        c.cmd(&["PUBLISH", "sport", "e"]).await.unwrap() == Frame::Integer(0)
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn in_process_and_socket_clients_publish_to_each_other() {
+    let server = listening().await;
+    let c = server.client();
+    let mut sub = c.subscribe(&["events"]).await.unwrap();
+    let addr = server.addr().unwrap();
+    let remote = tokio::task::spawn_blocking(move || {
+        let mut con = redis::Client::open(format!("redis://{addr}")).unwrap().get_connection().unwrap();
+        let mut ps = con.as_pubsub();
+        ps.subscribe("replies").unwrap();
+        let mut pubcon = redis::Client::open(format!("redis://{addr}")).unwrap().get_connection().unwrap();
+        // The in-process subscriber counts as a receiver of a socket client's PUBLISH.
+        let n: i64 = redis::cmd("PUBLISH").arg("events").arg("from-socket").query(&mut pubcon).unwrap();
+        assert_eq!(n, 1);
+        let m = ps.get_message().unwrap();
+        (m.get_channel_name().to_string(), m.get_payload::<String>().unwrap())
+    });
+    assert_eq!(next_msgs(&mut sub, 1).await, vec![msg(None, "events", "from-socket")]);
+    wait_for_async("the socket subscriber", Duration::from_secs(10), || async {
+        c.cmd(&["PUBLISH", "replies", "from-host"]).await.unwrap() == Frame::Integer(1)
+    })
+    .await;
+    assert_eq!(remote.await.unwrap(), ("replies".to_string(), "from-host".to_string()));
+}
+
+#[actix_rt::test]
+async fn an_in_process_subscriber_that_does_not_read_is_dropped_at_the_pubsub_limit() {
+    let server = in_process().await;
+    let c = server.client();
+    c.cmd(&["CONFIG", "SET", "client-output-buffer-limit", "pubsub 64kb 0 0"]).await.unwrap();
+    let before: u64 = info_field(&c, "stats", "client_output_buffer_limit_disconnections").await.parse().unwrap();
+    let mut sub = c.subscribe(&["flood"]).await.unwrap();
+    let payload = "x".repeat(1024);
+    let mut receivers = Vec::new();
+    for _ in 0..200 {
+        match c.cmd(&["PUBLISH", "flood", &payload]).await.unwrap() {
+            Frame::Integer(n) => receivers.push(n),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Dropped once about 64 KB were unread: later PUBLISHes reach nobody.
+    let reached = receivers.iter().filter(|&&n| n == 1).count();
+    assert!((50..=70).contains(&reached), "{reached} messages reached it");
+    assert_eq!(receivers.last(), Some(&0));
+    let after: u64 = info_field(&c, "stats", "client_output_buffer_limit_disconnections").await.parse().unwrap();
+    assert_eq!(after, before + 1);
+    // What was delivered before the limit can still be read, then the stream ends.
+    use futures::StreamExt;
+    let mut read = 0;
+    while let Some(m) = tokio::time::timeout(Duration::from_secs(10), sub.next()).await.unwrap() {
+        assert_eq!(m.payload.len(), 1024);
+        read += 1;
+    }
+    assert!(read < reached, "read {read} of {reached}: the one over the limit was not delivered");
+    assert_eq!(
+        c.cmd(&["PUBSUB", "NUMSUB", "flood"]).await.unwrap(),
+        Frame::Array(vec![bulk("flood"), Frame::Integer(0)])
+    );
+}
+
+#[actix_rt::test]
+async fn in_process_subscriptions_end_when_the_server_stops() {
+    let server = in_process().await;
+    let c = server.client();
+    let mut sub = c.subscribe(&["x"]).await.unwrap();
+    assert_eq!(c.cmd(&["PUBLISH", "x", "1"]).await.unwrap(), Frame::Integer(1));
+    server.stop().await;
+    use futures::StreamExt;
+    assert_eq!(tokio::time::timeout(Duration::from_secs(10), sub.next()).await.unwrap(), Some(msg(None, "x", "1")));
+    assert_eq!(tokio::time::timeout(Duration::from_secs(10), sub.next()).await.unwrap(), None);
+}

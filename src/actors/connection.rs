@@ -299,15 +299,7 @@ impl Handler<Push> for Connection {
         let len: usize = msg.frames.iter().map(|f| f.len()).sum();
         let queued = self.pushed.queued.fetch_add(len, Ordering::Relaxed) + len;
         let limit = &self.knobs.obuf_limits[msg.class.min(self.knobs.obuf_limits.len() - 1)];
-        let mut over = queued as u64 >= limit.immediate();
-        match limit.soft() {
-            Some((soft, secs)) if queued as u64 >= soft => {
-                let since = *self.over_soft_since.get_or_insert_with(Instant::now);
-                over |= since.elapsed() >= Duration::from_secs(secs);
-            }
-            _ => self.over_soft_since = None,
-        }
-        if over {
+        if limit.passed(queued, &mut self.over_soft_since) {
             obuf_closed(&self.knobs, &self.peer, &self.local, queued);
             ctx.stop();
             return;
@@ -378,7 +370,7 @@ async fn write_frames<S: AsyncWrite + Unpin>(stream: &mut S, frames: &[Bytes]) -
 }
 
 /// Log and count a client closed for its output buffer limit (the Keyspace does the same for batch replies).
-fn obuf_closed(knobs: &Knobs, peer: &str, local: &str, pending: usize) {
+pub(crate) fn obuf_closed(knobs: &Knobs, peer: &str, local: &str, pending: usize) {
     log::warn!(
         "Client addr={peer} laddr={local} omem={pending} scheduled to be closed ASAP for overcoming of output buffer limits."
     );

@@ -188,6 +188,20 @@ impl ObufLimit {
         let secs = self.secs.load(Ordering::Relaxed);
         (soft > 0 && secs > 0).then_some((soft, secs))
     }
+
+    /// Whether a client with `queued` bytes pending has passed this limit: at once over the hard limit, or
+    /// over the soft one for its seconds (`over_soft_since` is the client's record of when it went over).
+    pub fn passed(&self, queued: usize, over_soft_since: &mut Option<std::time::Instant>) -> bool {
+        let mut over = queued as u64 >= self.immediate();
+        match self.soft() {
+            Some((soft, secs)) if queued as u64 >= soft => {
+                let since = *over_soft_since.get_or_insert_with(std::time::Instant::now);
+                over |= since.elapsed() >= std::time::Duration::from_secs(secs);
+            }
+            _ => *over_soft_since = None,
+        }
+        over
+    }
 }
 
 impl Knobs {

@@ -9,7 +9,7 @@ mod rdb;
 pub use rdb::PrepareShutdown;
 
 use super::busy::{AdoptedStream, Link, Serve, SharedSockets};
-use super::connection::{Connection, Handles, Kick, Push, Stream};
+use super::connection::{obuf_closed, Connection, Handles, Kick, Push, Stream};
 use super::events::Tick;
 use super::persistence::AofWriter;
 use crate::commands::{exec_batch, Batch, State, OBUF_PUBSUB, OBUF_REPLICA};
@@ -18,6 +18,7 @@ use actix::prelude::*;
 use aof::AofLink;
 use rdb::RdbLink;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -41,6 +42,8 @@ pub struct Keyspace {
     /// In-process clients (client.rs) by the token they picked: (slot, client id). They have no actor to
     /// tell, so their record is made by their first batch and checked by id before each use.
     local: HashMap<u64, (usize, u64)>,
+    /// In-process subscriptions (client.rs `Subscription`) by client slot: where their messages go.
+    sinks: HashMap<usize, LocalSink>,
     /// The socket clients' links and the listening sockets, for a busy script's hook (busy.rs).
     sockets: SharedSockets,
     /// MIGRATE's cached connections to target servers (migrate.rs).
@@ -73,6 +76,7 @@ impl Keyspace {
             aof: AofLink::default(),
             rdb: RdbLink::default(),
             local: HashMap::new(),
+            sinks: HashMap::new(),
             sockets: sockets.clone(),
             migrate: Default::default(),
             evictor: None,
@@ -126,16 +130,35 @@ impl Keyspace {
     }
 
     /// Send each subscriber the messages the last commands published to it: one push per subscriber, its
-    /// frames shared with the others (pubsub.rs). Clients without a connection actor (in-process ones) have
-    /// nowhere to receive them.
+    /// frames shared with the others (pubsub.rs). An in-process subscription gets them on its channel, under
+    /// the same pubsub output limit a socket subscriber has; other in-process clients have no way to receive.
     fn send_deliveries(&mut self) {
         if self.s.pubsub.outbox.is_empty() {
             return;
         }
+        let mut closed = Vec::new();
         for d in self.s.pubsub.outbox.take() {
             if let Some(c) = self.conns.get(&d.slot) {
                 c.push.do_send(Push { frames: d.frames, class: OBUF_PUBSUB });
+            } else if let Some(sink) = self.sinks.get_mut(&d.slot) {
+                let len: usize = d.frames.iter().map(|f| f.len()).sum();
+                let queued = sink.queued.fetch_add(len, Ordering::Relaxed) + len;
+                let limit = &self.s.knobs.obuf_limits[OBUF_PUBSUB];
+                if limit.passed(queued, &mut sink.over_soft_since) {
+                    obuf_closed(&self.s.knobs, "in-process", "", queued);
+                    closed.push(d.slot);
+                } else if sink.tx.unbounded_send(d.frames).is_err() {
+                    // The Subscription was dropped; its ForgetLocal is on the way.
+                    closed.push(d.slot);
+                }
             }
+        }
+        for slot in closed {
+            // Dropping the sender ends the subscription's stream (client.rs).
+            if let Some(sink) = self.sinks.remove(&slot) {
+                self.local.remove(&sink.token);
+            }
+            self.forget(slot);
         }
     }
 
@@ -240,6 +263,7 @@ impl Keyspace {
 
     /// Drop a client's record, and its replica stream if it was one.
     fn forget(&mut self, slot: usize) {
+        self.sinks.remove(&slot);
         self.s.remove_client(slot);
         self.sockets.borrow_mut().links.remove(slot);
         if let Some(i) = self.replicas.iter().position(|&r| r == slot) {
@@ -533,6 +557,35 @@ impl Handler<ExecLocal> for Keyspace {
     }
 }
 
+/// Where an in-process subscription's messages go: each batch's frames for it as one item, `queued` counting
+/// the bytes its stream has not taken yet (CLIENT LIST omem, the pubsub output limit).
+pub struct LocalSink {
+    pub token: u64,
+    pub tx: futures::channel::mpsc::UnboundedSender<Vec<bytes::Bytes>>,
+    pub queued: Arc<std::sync::atomic::AtomicUsize>,
+    /// When `queued` went over the soft limit (for its seconds).
+    pub over_soft_since: Option<std::time::Instant>,
+}
+
+/// Make the in-process client `token` a subscription: its messages go to `sink` from now on (client.rs,
+/// sent before its first SUBSCRIBE, so nothing published to it is missed).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AttachSink {
+    pub sink: LocalSink,
+}
+
+impl Handler<AttachSink> for Keyspace {
+    type Result = ();
+
+    /// Register the client and its sink; CLIENT LIST shows its unread bytes as omem.
+    fn handle(&mut self, msg: AttachSink, _: &mut Self::Context) {
+        let slot = self.local_slot(msg.sink.token);
+        self.s.clients[slot].pushed = Some(msg.sink.queued.clone());
+        self.sinks.insert(slot, msg.sink);
+    }
+}
+
 /// An in-process client was dropped, or closed by QUIT: forget its record (its next batch, if any, makes a
 /// new one).
 #[derive(Message)]
@@ -700,6 +753,8 @@ impl Keyspace {
         for (_, c) in self.conns.drain() {
             c.kick.do_send(Kick);
         }
+        // In-process subscriptions end with the server.
+        self.sinks.clear();
         // Clients accepted under a script that did not get their connection yet: closed with this.
         self.sockets.borrow_mut().adopted.clear();
         self.parked.clear();
