@@ -873,6 +873,16 @@ impl Config {
                 "lfu-decay-time",
                 "maxmemory-eviction-tenacity",
                 "lazyfree-lazy-eviction",
+                // The replica side (commands/replication.rs, actors/keyspace/replica.rs).
+                "masterauth",
+                "masteruser",
+                "replica-read-only",
+                "replica-serve-stale-data",
+                "repl-timeout",
+                "replica-announce-ip",
+                "replica-announce-port",
+                "replica-priority",
+                "replica-announced",
             ];
             let mut v: Vec<&'static str> = OPTS
                 .iter()

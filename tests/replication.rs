@@ -5,6 +5,7 @@ mod common;
 use common::{set_and_outlive, TestServer};
 use redis::cmd;
 use std::io::Read;
+use std::time::Duration;
 
 fn read_stream(s: &mut std::net::TcpStream, want: &str) -> String {
     let mut got = Vec::new();
@@ -114,4 +115,131 @@ fn sync_sends_the_dataset_as_an_rdb_file() {
     }
     keys.sort();
     assert_eq!(keys, [(0, "l".to_string()), (0, "s".to_string()), (2, "h".to_string())]);
+}
+
+/// A field of INFO `section`.
+fn info_field(con: &mut redis::Connection, section: &str, field: &str) -> String {
+    let info: String = cmd("INFO").arg(section).query(con).unwrap();
+    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string())).unwrap_or_default()
+}
+
+fn digest(con: &mut redis::Connection) -> String {
+    cmd("DEBUG").arg("DIGEST").query(con).unwrap()
+}
+
+/// Writes of every type, with TTLs, into `con` (any server).
+fn load_every_type(con: &mut redis::Connection, tag: &str) {
+    let _: () = cmd("SET").arg(format!("{tag}:s")).arg("v").query(con).unwrap();
+    let _: () = cmd("SET").arg(format!("{tag}:ttl")).arg("v").arg("EX").arg(1000).query(con).unwrap();
+    let _: () = cmd("RPUSH").arg(format!("{tag}:l")).arg(&["a", "b", "c"]).query(con).unwrap();
+    let _: () = cmd("HSET").arg(format!("{tag}:h")).arg(&["f", "1", "g", "2"]).query(con).unwrap();
+    let _: () = cmd("SADD").arg(format!("{tag}:set")).arg(&["x", "y", "1"]).query(con).unwrap();
+    let _: () = cmd("ZADD").arg(format!("{tag}:z")).arg(&["1", "a", "2.5", "b"]).query(con).unwrap();
+    let _: String = cmd("XADD").arg(format!("{tag}:x")).arg("*").arg(&["f", "v"]).query(con).unwrap();
+    let _: () = cmd("SELECT").arg(3).query(con).unwrap();
+    let _: () = cmd("INCRBY").arg(format!("{tag}:n")).arg(41).query(con).unwrap();
+    let _: () = cmd("SELECT").arg(0).query(con).unwrap();
+}
+
+#[test]
+fn replicaof_a_ferrodis_master_syncs_streams_refuses_writes_and_promotes() {
+    let master = TestServer::start();
+    let replica = TestServer::start();
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    load_every_type(&mut m, "before");
+    let _: () = cmd("DEBUG").arg("POPULATE").arg(2000).query(&mut m).unwrap();
+    let port = master.addr().port();
+    let ok: String = cmd("REPLICAOF").arg("127.0.0.1").arg(port).query(&mut r).unwrap();
+    assert_eq!(ok, "OK");
+    common::wait_for("the link to come up", Duration::from_secs(20), || {
+        info_field(&mut r, "replication", "master_link_status") == "up"
+    });
+    common::wait_for("the full sync's data", Duration::from_secs(20), || digest(&mut r) == digest(&mut m));
+    // The stream: writes after the sync arrive, in every database.
+    load_every_type(&mut m, "after");
+    let _: () = cmd("DEL").arg("key:7").query(&mut m).unwrap();
+    common::wait_for("the streamed writes", Duration::from_secs(20), || digest(&mut r) == digest(&mut m));
+
+    // Read-only, with Redis's text; ROLE and INFO tell where it replicates from.
+    let e = cmd("SET").arg("x").arg("1").query::<()>(&mut r).unwrap_err();
+    assert_eq!(common::err_text(e), "READONLY You can't write against a read only replica.");
+    let role: Vec<redis::Value> = cmd("ROLE").query(&mut r).unwrap();
+    assert_eq!(role.len(), 5);
+    assert_eq!(role[0], redis::Value::BulkString(b"slave".to_vec()));
+    assert_eq!(role[2], redis::Value::Int(port as i64));
+    assert_eq!(role[3], redis::Value::BulkString(b"connected".to_vec()));
+    assert_eq!(info_field(&mut r, "replication", "role"), "slave");
+    assert_eq!(info_field(&mut r, "replication", "master_port"), port.to_string());
+    let again: String = cmd("REPLICAOF").arg("127.0.0.1").arg(port).query(&mut r).unwrap();
+    assert_eq!(again, "OK Already connected to specified master");
+    let e = cmd("REPLICAOF").arg("127.0.0.1").arg("70000").query::<()>(&mut r).unwrap_err();
+    assert_eq!(common::err_text(e), "ERR Invalid master port");
+
+    // Promotion: writable again, the master's history kept as replid2, and the master's writes stop coming.
+    let master_id = info_field(&mut m, "replication", "master_replid");
+    let ok: String = cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut r).unwrap();
+    assert_eq!(ok, "OK");
+    common::wait_for("promotion", Duration::from_secs(10), || info_field(&mut r, "replication", "role") == "master");
+    assert_eq!(info_field(&mut r, "replication", "master_replid2"), master_id);
+    let _: () = cmd("SET").arg("x").arg("1").query(&mut r).unwrap();
+    let _: () = cmd("SET").arg("only-on-master").arg("1").query(&mut m).unwrap();
+    let role: Vec<redis::Value> = cmd("ROLE").query(&mut r).unwrap();
+    assert_eq!(role[0], redis::Value::BulkString(b"master".to_vec()));
+    let n: i64 = cmd("EXISTS").arg("only-on-master").query(&mut r).unwrap();
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn a_ferrodis_replica_of_redis_server_syncs_and_resyncs_partially() {
+    let real = match common::real_redis::real_redis("replica-of-real") {
+        Ok(r) => r,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let mut m = redis::Client::open(format!("redis://127.0.0.1:{}/", real.port)).unwrap().get_connection().unwrap();
+    // No 5 s wait before redis-server's diskless sync starts.
+    let _: () = cmd("CONFIG").arg("SET").arg("repl-diskless-sync-delay").arg(0).query(&mut m).unwrap();
+    load_every_type(&mut m, "before");
+    let _: () = cmd("DEBUG").arg("POPULATE").arg(1000).query(&mut m).unwrap();
+    let replica = TestServer::start();
+    let mut r = replica.conn();
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(real.port).query(&mut r).unwrap();
+    common::wait_for("the full sync from redis-server", Duration::from_secs(30), || {
+        info_field(&mut r, "replication", "master_link_status") == "up" && digest(&mut r) == digest(&mut m)
+    });
+    load_every_type(&mut m, "streamed");
+    common::wait_for("the stream from redis-server", Duration::from_secs(20), || digest(&mut r) == digest(&mut m));
+    // redis-server sees our acknowledged offset.
+    common::wait_for("our ACK", Duration::from_secs(10), || {
+        let line = info_field(&mut m, "replication", "slave0");
+        let off = info_field(&mut m, "replication", "master_repl_offset");
+        line.contains("state=online") && line.contains(&format!("offset={off},"))
+    });
+
+    // The link drops; writes meanwhile come through a partial resync from redis-server's backlog.
+    let _: i64 = cmd("CLIENT").arg("KILL").arg("TYPE").arg("replica").query(&mut m).unwrap();
+    load_every_type(&mut m, "while-down");
+    common::wait_for("the partial resync", Duration::from_secs(20), || {
+        info_field(&mut m, "stats", "sync_partial_ok") == "1" && digest(&mut r) == digest(&mut m)
+    });
+    assert_eq!(info_field(&mut m, "stats", "sync_full"), "1");
+}
+
+#[test]
+fn replicaof_in_the_config_starts_as_a_replica() {
+    let master = TestServer::start();
+    let mut m = master.conn();
+    load_every_type(&mut m, "cfg");
+    let port = master.addr().port();
+    let replica = TestServer::with_config(|c| {
+        c.load_str(&format!("replicaof 127.0.0.1 {port}\n"), None).unwrap();
+    });
+    let mut r = replica.conn();
+    common::wait_for("the sync from the configured master", Duration::from_secs(20), || {
+        info_field(&mut r, "replication", "master_link_status") == "up" && digest(&mut r) == digest(&mut m)
+    });
+    assert_eq!(info_field(&mut r, "replication", "master_host"), "127.0.0.1");
 }

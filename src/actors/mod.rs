@@ -17,4 +17,5 @@ pub mod expiry;
 pub mod keyspace;
 pub mod listener;
 pub mod persistence;
+pub mod replica;
 pub mod snapshotter;

@@ -54,6 +54,9 @@ pub struct Client {
     pub unblock_pending: Option<bool>,
     /// This connection is a replica stream (after SYNC/PSYNC).
     pub replica: bool,
+    /// This is the master's stream on a replica (the ReplicaLink's client): its writes pass the read-only
+    /// check and it is never evicted nor paused for writes.
+    pub master: bool,
     /// Its channels, patterns and shard channels; Some exactly while it is subscribed to any (Redis's
     /// CLIENT_PUBSUB flag: a RESP2 client is then in subscribed mode). Boxed: most clients never subscribe.
     pub subs: Option<Box<super::pubsub::ClientSubs>>,
@@ -114,6 +117,7 @@ impl Client {
             blocked: None,
             unblock_pending: None,
             replica: false,
+            master: false,
             subs: None,
             pushed: None,
         }

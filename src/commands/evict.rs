@@ -48,7 +48,7 @@ pub struct Eviction {
     pub tenacity: u32,
     /// `lazyfree-lazy-eviction`: propagate UNLINK instead of DEL.
     pub lazy: bool,
-    /// A replica with `replica-ignore-maxmemory yes`: it does not evict, its master does.
+    /// `replica-ignore-maxmemory yes`: while this server is a replica it does not evict, its master does.
     pub ignore: bool,
     /// `lfu-decay-time`, for victim scores.
     pub lfu_decay_time: u32,
@@ -88,7 +88,7 @@ impl Eviction {
         self.tenacity = int("maxmemory-eviction-tenacity", 10);
         self.lfu_decay_time = int("lfu-decay-time", 1);
         self.lazy = yes("lazyfree-lazy-eviction");
-        self.ignore = c.replicaof().is_some() && yes("replica-ignore-maxmemory");
+        self.ignore = yes("replica-ignore-maxmemory");
         if c.maxmemory == 0 {
             self.oom = false;
         } else {
@@ -156,7 +156,7 @@ pub fn over_limit(s: &State) -> Option<usize> {
 fn safe_to_evict(s: &State) -> bool {
     s.busy.is_none()
         && !s.persist.aof.loading
-        && !s.evict.ignore
+        && !(s.evict.ignore && s.repl.master.is_some())
         && s.server.pause.is_none_or(|p| p.until_ms <= clock::now_ms())
 }
 

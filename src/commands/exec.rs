@@ -161,6 +161,12 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
             }
         }
     }
+    // A replica: READONLY and MASTERDOWN (after MISCONF, as processCommand checks them).
+    if s.repl.master.is_some() && !s.exec.in_script {
+        if let Some(err) = super::replication::replica_refusal(s, client, spec) {
+            return Some(err);
+        }
+    }
     // A file is loading: only commands flagged `loading` run (Redis's processCommand order: after MISCONF).
     if s.persist.rdb.loading.is_some() && !spec.has(LOADING) {
         return Some(super::rdb::LOADING_ERR);

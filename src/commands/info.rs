@@ -201,13 +201,7 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                     st.internal_errors
                 );
             }
-            "replication" => {
-                let _ = write!(
-                    out,
-                    "# Replication\r\nrole:master\r\nconnected_slaves:{}\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-                    s.prop.replicas, s.server.run_id, s.prop.feed.offset
-                );
-            }
+            "replication" => super::replication::info(s, &mut out),
             "cpu" => {
                 let (sys, user) = rusage();
                 let _ = write!(

@@ -1,12 +1,308 @@
-//! Replication commands, master side: SYNC, PSYNC, REPLCONF (commands layer, applied by the Keyspace actor).
+//! Replication commands: SYNC, PSYNC, REPLCONF (master side), REPLICAOF/SLAVEOF and ROLE, and the replica
+//! state the Keyspace keeps (`ReplState`, the State part `repl`) (commands layer, applied by the Keyspace
+//! actor; the link to a master is the ReplicaLink actor, actors/replica.rs).
 //!
 //! A client that sends SYNC or PSYNC becomes a replica stream: it gets the dataset as an RDB file, encoded
 //! by the command itself (so the stream that follows starts exactly where the file ends; a big dataset holds
 //! the other clients while it is encoded, where Redis forks), then every propagated write (see `propagate`).
-
+//!
+//! REPLICAOF host port makes this server a replica: the command records the request, and after the batch
+//! the Keyspace starts a ReplicaLink, which does the handshake, receives the master's RDB, has the Keyspace
+//! load it, then feeds the master's command stream to the Keyspace as batches of the master client (a client
+//! with `Client::master`, whose writes pass the read-only check and whose replies are not sent).
 use super::spec::*;
-use super::Ctx;
+use super::{Ctx, State};
 use crate::error::CmdError;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+
+/// The replica's link state, as ROLE and INFO name it (Redis's repl_state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum LinkState {
+    /// Must connect (first attempt, or after the link dropped).
+    Connect = 0,
+    /// Connecting, or in the handshake.
+    Connecting = 1,
+    /// Receiving the master's RDB.
+    Sync = 2,
+    /// Streaming the master's writes.
+    Connected = 3,
+}
+
+impl LinkState {
+    fn from_u8(v: u8) -> LinkState {
+        match v {
+            1 => LinkState::Connecting,
+            2 => LinkState::Sync,
+            3 => LinkState::Connected,
+            _ => LinkState::Connect,
+        }
+    }
+
+    /// ROLE's name for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkState::Connect => "connect",
+            LinkState::Connecting => "connecting",
+            LinkState::Sync => "sync",
+            LinkState::Connected => "connected",
+        }
+    }
+}
+
+/// What the ReplicaLink actor reports as it goes, read by INFO and ROLE without a message round trip.
+#[derive(Debug)]
+pub struct LinkShared {
+    state: AtomicU8,
+    /// Offset of the master's stream applied so far (Redis's master->reploff), -1 before the first sync.
+    pub offset: AtomicI64,
+    /// Offset read from the socket (Redis's read_reploff).
+    pub read_offset: AtomicI64,
+    /// Unix ms of the last bytes from the master (0: none yet).
+    pub last_io_ms: AtomicI64,
+    /// Unix s the link went down (0: never up).
+    pub down_since: AtomicI64,
+    /// RDB transfer: total bytes (0 when unknown, EOF-marked) and bytes read.
+    pub sync_total: AtomicU64,
+    pub sync_read: AtomicU64,
+    /// The master's replication id (from +FULLRESYNC / +CONTINUE).
+    pub replid: std::sync::Mutex<String>,
+    /// Full syncs done (INFO stats sync_full is the master side's; this is for tests and logs).
+    pub full_syncs: AtomicU64,
+    /// Partial resyncs accepted by the master.
+    pub partial_syncs: AtomicU64,
+}
+
+impl Default for LinkShared {
+    fn default() -> Self {
+        LinkShared {
+            state: AtomicU8::new(LinkState::Connect as u8),
+            offset: AtomicI64::new(-1),
+            read_offset: AtomicI64::new(-1),
+            last_io_ms: AtomicI64::new(0),
+            down_since: AtomicI64::new(0),
+            sync_total: AtomicU64::new(0),
+            sync_read: AtomicU64::new(0),
+            replid: std::sync::Mutex::new(String::new()),
+            full_syncs: AtomicU64::new(0),
+            partial_syncs: AtomicU64::new(0),
+        }
+    }
+}
+
+impl LinkShared {
+    pub fn state(&self) -> LinkState {
+        LinkState::from_u8(self.state.load(Ordering::Relaxed))
+    }
+
+    pub fn set_state(&self, st: LinkState) {
+        let old = self.state.swap(st as u8, Ordering::Relaxed);
+        if old == LinkState::Connected as u8 && st != LinkState::Connected {
+            self.down_since.store(crate::types::clock::now_ms() / 1000, Ordering::Relaxed);
+        }
+    }
+}
+
+/// This server's master, while it is a replica.
+#[derive(Debug, Clone)]
+pub struct Master {
+    pub host: String,
+    pub port: u16,
+    pub link: Arc<LinkShared>,
+}
+
+/// What the Keyspace must do about the link after the batch (REPLICAOF).
+#[derive(Debug, Clone)]
+pub enum LinkRequest {
+    /// Stop the link to the old master, if any, and start one to this one.
+    Start(Master),
+    /// REPLICAOF NO ONE: stop the link; this server is a master again.
+    Stop,
+}
+
+/// Replication state of the Keyspace (State::repl).
+#[derive(Debug, Default)]
+pub struct ReplState {
+    /// Set while this server is a replica.
+    pub master: Option<Master>,
+    /// For the Keyspace to act on after the batch.
+    pub request: Option<LinkRequest>,
+    /// `replica-read-only` and `replica-serve-stale-data`, cached at CONFIG SET (read per write on a replica).
+    pub read_only: bool,
+    pub serve_stale: bool,
+    /// The previous master's replication id and the offset after which ours begins (INFO master_replid2,
+    /// second_repl_offset), after REPLICAOF NO ONE.
+    pub replid2: Option<(String, i64)>,
+}
+
+impl ReplState {
+    /// Cache the options read on the command path.
+    pub fn configure(&mut self, c: &crate::config::Config) {
+        self.read_only = c.get("replica-read-only").is_none_or(|v| v == "yes");
+        self.serve_stale = c.get("replica-serve-stale-data").is_none_or(|v| v == "yes");
+    }
+
+    /// The link to the master is up (false when not a replica).
+    pub fn link_up(&self) -> bool {
+        self.master.as_ref().is_some_and(|m| m.link.state() == LinkState::Connected)
+    }
+}
+
+/// Redis's shared.roslaveerr.
+pub const READONLY_ERR: CmdError = CmdError::new("READONLY You can't write against a read only replica.");
+/// Redis's shared.masterdownerr.
+pub const MASTERDOWN_ERR: CmdError =
+    CmdError::new("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+
+/// Why a command of a client other than the master is refused on a replica, if it is (processCommand's
+/// READONLY and MASTERDOWN checks).
+#[inline]
+pub fn replica_refusal(s: &State, client: &super::Client, spec: &CommandSpec) -> Option<CmdError> {
+    let m = s.repl.master.as_ref()?;
+    if client.master {
+        return None;
+    }
+    if s.repl.read_only && spec.has(WRITE) {
+        return Some(READONLY_ERR);
+    }
+    if !s.repl.serve_stale && !spec.has(STALE) && m.link.state() != LinkState::Connected {
+        return Some(MASTERDOWN_ERR);
+    }
+    None
+}
+
+/// REPLICAOF host port | NO ONE (and its old name SLAVEOF).
+fn replicaof(cx: &mut Ctx<'_>) -> CmdResult {
+    if cx.argv.is(1, "no") && cx.argv.is(2, "one") {
+        if cx.s.repl.master.is_some() {
+            let who = super::connection::client_line(cx.client(), crate::types::clock::now_ms());
+            log::info!("MASTER MODE enabled (user request from '{}')", who.trim_end());
+            cx.s.repl.request = Some(LinkRequest::Stop);
+        }
+        cx.out.ok();
+        return Ok(());
+    }
+    if cx.client().replica {
+        return Err(CmdError::new("ERR Command is not valid when client is a replica."));
+    }
+    let port = match crate::types::num::parse_i64(cx.arg(2)) {
+        Some(p) if (0..=65535).contains(&p) => p as u16,
+        _ => return Err(CmdError::new("ERR Invalid master port")),
+    };
+    let host = String::from_utf8_lossy(cx.arg(1)).into_owned();
+    if let Some(m) = &cx.s.repl.master {
+        if m.host.eq_ignore_ascii_case(&host) && m.port == port {
+            log::info!(
+                "REPLICAOF would result into synchronization with the master we are already connected with. No operation performed."
+            );
+            cx.out.raw(b"+OK Already connected to specified master\r\n");
+            return Ok(());
+        }
+    }
+    let master = Master { host, port, link: Arc::new(LinkShared::default()) };
+    let who = super::connection::client_line(cx.client(), crate::types::clock::now_ms());
+    log::info!("REPLICAOF {}:{} enabled (user request from '{}')", master.host, master.port, who.trim_end());
+    cx.s.repl.master = Some(master.clone());
+    cx.s.repl.request = Some(LinkRequest::Start(master));
+    cx.out.ok();
+    Ok(())
+}
+
+/// ROLE: master with its offset and online replicas, or slave with its master, link state and offset.
+fn role(cx: &mut Ctx<'_>) -> CmdResult {
+    match &cx.s.repl.master {
+        Some(m) => {
+            let (host, port, st, off) = (m.host.clone(), m.port, m.link.state(), m.link.offset.load(Ordering::Relaxed));
+            cx.out.array(5);
+            cx.out.bulk(b"slave");
+            cx.out.bulk(host.as_bytes());
+            cx.out.int(port as i64);
+            cx.out.bulk(st.name().as_bytes());
+            cx.out.int(if st == LinkState::Connected { off } else { -1 });
+        }
+        None => {
+            cx.out.array(3);
+            cx.out.bulk(b"master");
+            cx.out.int(cx.s.prop.feed.offset as i64);
+            // Replica streams do not report their listening port and acked offset yet: none are listed.
+            cx.out.array(0);
+        }
+    }
+    Ok(())
+}
+
+/// INFO's replication section.
+pub fn info(s: &State, out: &mut String) {
+    let role = if s.repl.master.is_some() { "slave" } else { "master" };
+    let _ = write!(out, "# Replication\r\nrole:{role}\r\n");
+    let mut offset = s.prop.feed.offset as i64;
+    let mut replid = s.server.run_id.clone();
+    if let Some(m) = &s.repl.master {
+        let id = m.link.replid.lock().map(|g| g.clone()).unwrap_or_default();
+        if !id.is_empty() {
+            replid = id;
+        }
+        let l = &m.link;
+        let st = l.state();
+        let off = l.offset.load(Ordering::Relaxed).max(0);
+        offset = off;
+        let now_s = crate::types::clock::now_ms() / 1000;
+        let last_io = match l.last_io_ms.load(Ordering::Relaxed) {
+            0 => -1,
+            ms => now_s - ms / 1000,
+        };
+        let _ = write!(
+            out,
+            "master_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:{}\r\nslave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\n",
+            m.host,
+            m.port,
+            if st == LinkState::Connected { "up" } else { "down" },
+            if st == LinkState::Connected { last_io } else { -1 },
+            (st == LinkState::Sync) as u8,
+            l.read_offset.load(Ordering::Relaxed).max(1),
+            l.offset.load(Ordering::Relaxed).max(1),
+        );
+        if st == LinkState::Sync {
+            let total = l.sync_total.load(Ordering::Relaxed);
+            let read = l.sync_read.load(Ordering::Relaxed);
+            let perc = if total > 0 { read as f64 / total as f64 * 100.0 } else { 0.0 };
+            let _ = write!(
+                out,
+                "master_sync_total_bytes:{}\r\nmaster_sync_read_bytes:{}\r\nmaster_sync_left_bytes:{}\r\nmaster_sync_perc:{:.2}\r\nmaster_sync_last_io_seconds_ago:{}\r\n",
+                total as i64,
+                read,
+                total as i64 - read as i64,
+                perc,
+                last_io.max(0)
+            );
+        }
+        if st != LinkState::Connected {
+            let since = match l.down_since.load(Ordering::Relaxed) {
+                0 => -1,
+                t => now_s - t,
+            };
+            let _ = write!(out, "master_link_down_since_seconds:{since}\r\n");
+        }
+        let priority = s.config.get("replica-priority").unwrap_or_else(|| "100".into());
+        let announced = (s.config.get("replica-announced").as_deref() != Some("no")) as u8;
+        let _ = write!(
+            out,
+            "slave_priority:{priority}\r\nslave_read_only:{}\r\nreplica_announced:{announced}\r\n",
+            s.repl.read_only as u8
+        );
+    }
+    let (replid2, second) = match &s.repl.replid2 {
+        Some((id, off)) => (id.as_str(), *off),
+        None => ("0000000000000000000000000000000000000000", -1),
+    };
+    let _ = write!(
+        out,
+        "connected_slaves:{}\r\nmaster_failover_state:no-failover\r\nmaster_replid:{replid}\r\nmaster_replid2:{replid2}\r\nmaster_repl_offset:{offset}\r\nsecond_repl_offset:{second}\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+        s.prop.replicas
+    );
+}
 
 fn start_stream(cx: &mut Ctx<'_>) {
     let rdb = super::rdb::snapshot_file(cx.s);
@@ -38,7 +334,8 @@ fn psync(cx: &mut Ctx<'_>) -> CmdResult {
     Ok(())
 }
 
-/// REPLCONF option value ...: accepted; ACK and GETACK get no reply, as in Redis.
+/// REPLCONF option value ...: accepted; ACK and GETACK get no reply, as in Redis (a replica's link answers
+/// GETACK itself, with the offset it applied).
 fn replconf(cx: &mut Ctx<'_>) -> CmdResult {
     if cx.argc().is_multiple_of(2) {
         return Err(CmdError::SYNTAX);
@@ -56,6 +353,9 @@ const REPL: u32 = ADMIN | NOSCRIPT | NO_MULTI;
 pub const SPECS: &[CommandSpec] = &family("server", [
     cmd("sync", 1, REPL, sync).doc("1.0.0", "", "An internal command used in replication."),
     cmd("psync", -3, REPL, psync).doc("2.8.0", "", "An internal command used in replication."),
+    cmd("replicaof", 3, ADMIN | NOSCRIPT | STALE, replicaof).doc("5.0.0", "O(1)", "Make the server a replica of another instance, or promote it as master."),
+    cmd("slaveof", 3, ADMIN | NOSCRIPT | STALE, replicaof).doc("1.0.0", "O(1)", "Make the server a replica of another instance, or promote it as master."),
+    cmd("role", 1, NOSCRIPT | LOADING | STALE | FAST, role).doc("2.8.12", "O(1)", "Return the role of the instance in the context of replication."),
     cmd("replconf", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, replconf).doc("3.0.0", "O(1)", "An internal command for configuring the replication stream."),
 ]);
 

@@ -451,6 +451,8 @@ pub struct State {
     pub obs: Observe,
     /// MIGRATE's request for the Keyspace and its cached-connection count (migrate.rs).
     pub migrate: super::migrate::MigrateState,
+    /// Replication: this server's master while it is a replica, and what REPLICAOF asked for.
+    pub repl: super::replication::ReplState,
     /// maxmemory eviction: the policy, its candidates, and what the last run left (evict.rs).
     pub evict: super::evict::Eviction,
 }
@@ -493,6 +495,7 @@ impl State {
             waiting: None,
             obs: Observe::default(),
             migrate: Default::default(),
+            repl: Default::default(),
             evict: Default::default(),
             config,
         };
@@ -507,6 +510,7 @@ impl State {
         self.enc = crate::types::encodings::Encodings::from_config(&self.config);
         self.pubsub.notify = pubsub::notify_flags(&self.config.notify_keyspace_events);
         self.evict.configure(&self.config);
+        self.repl.configure(&self.config);
         let lfu = self.evict.policy.is_lfu();
         let lfu_params = super::evict::Eviction::lfu_params(&self.config);
         let log_new = self.pubsub.notify & crate::config::NOTIFY_NEW != 0;

@@ -6,7 +6,9 @@ mod aof;
 mod evict;
 mod migrate;
 mod rdb;
+mod replica;
 pub use rdb::PrepareShutdown;
+pub use replica::MasterSync;
 
 use super::busy::{AdoptedStream, Link, Serve, SharedSockets};
 use super::connection::{obuf_closed, Connection, Handles, Kick, Push, Stream};
@@ -42,6 +44,8 @@ pub struct Keyspace {
     /// In-process clients (client.rs) by the token they picked: (slot, client id). They have no actor to
     /// tell, so their record is made by their first batch and checked by id before each use.
     local: HashMap<u64, (usize, u64)>,
+    /// The link to this server's master, while it is a replica (replica.rs).
+    link: Option<replica::LinkHandle>,
     /// In-process subscriptions (client.rs `Subscription`) by client slot: where their messages go.
     sinks: HashMap<usize, LocalSink>,
     /// The socket clients' links and the listening sockets, for a busy script's hook (busy.rs).
@@ -77,6 +81,7 @@ impl Keyspace {
             rdb: RdbLink::default(),
             local: HashMap::new(),
             sinks: HashMap::new(),
+            link: None,
             sockets: sockets.clone(),
             migrate: Default::default(),
             evictor: None,
@@ -112,6 +117,9 @@ impl Keyspace {
         }
         if self.s.persist.rdb.bgsave_requested {
             self.rdb_requests(ctx);
+        }
+        if self.s.repl.request.is_some() {
+            self.repl_requests(ctx);
         }
         if self.s.server.shutdown.is_some() {
             if let Some(tx) = self.on_shutdown.take() {
@@ -382,10 +390,17 @@ enum Outcome {
 impl Actor for Keyspace {
     type Context = Context<Self>;
 
-    /// Begin loading the RDB file, if the server starts from one.
+    /// Begin loading the RDB file, if the server starts from one, and replicating, if `replicaof` is set.
     fn started(&mut self, ctx: &mut Self::Context) {
         if std::mem::take(&mut self.rdb.load_on_start) {
             self.load_at_start(ctx);
+        }
+        if let Some((host, port)) = self.s.config.replicaof() {
+            use crate::commands::replication::{LinkRequest, Master};
+            let m = Master { host, port, link: Default::default() };
+            self.s.repl.master = Some(m.clone());
+            self.s.repl.request = Some(LinkRequest::Start(m));
+            self.repl_requests(ctx);
         }
     }
 }
@@ -753,8 +768,10 @@ impl Keyspace {
         for (_, c) in self.conns.drain() {
             c.kick.do_send(Kick);
         }
-        // In-process subscriptions end with the server.
+        // In-process subscriptions end with the server, and so does the link to a master.
         self.sinks.clear();
+        self.s.repl.request = Some(crate::commands::replication::LinkRequest::Stop);
+        self.repl_requests(ctx);
         // Clients accepted under a script that did not get their connection yet: closed with this.
         self.sockets.borrow_mut().adopted.clear();
         self.parked.clear();

@@ -35,7 +35,7 @@ pub struct RdbLink {
     /// Commands processed when the last slice ended: were clients served since?
     commands_seen: u64,
     /// The database loaded records go to (the file's last SELECTDB).
-    load_db: usize,
+    pub(super) load_db: usize,
     /// Load the RDB file once the actor starts.
     pub load_on_start: bool,
 }
@@ -101,7 +101,7 @@ impl Keyspace {
     }
 
     /// The LoadOpen request for `path`, with the loading options of the config.
-    fn load_open(&self, path: PathBuf) -> LoadOpen {
+    pub(super) fn load_open(&self, path: PathBuf) -> LoadOpen {
         let num = |name| self.s.config.get(name).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
         LoadOpen {
             path,
@@ -491,7 +491,7 @@ impl Keyspace {
     }
 
     /// Insert one chunk of loaded records; Ok(true) once the file is complete.
-    fn apply_step(&mut self, step: Result<LoadStep, String>, merge: bool) -> Result<bool, String> {
+    pub(super) fn apply_step(&mut self, step: Result<LoadStep, String>, merge: bool) -> Result<bool, String> {
         let step = step?;
         cmd_rdb::apply_items(&mut self.s, &mut self.rdb.load_db, step.items, merge, true)?;
         if let Some(l) = &mut self.s.persist.rdb.loading {

@@ -1,0 +1,187 @@
+//! The Keyspace's side of being a replica: it starts and stops the ReplicaLink actor (actors/replica.rs) when
+//! REPLICAOF asks, makes the link's in-process client the master client, and loads a full sync's RDB with
+//! nobody else served meanwhile (Redis loads it in its main thread too).
+
+use super::Keyspace;
+use crate::actors::replica::{LinkConfig, ReplicaLink, StopLink};
+use crate::actors::snapshotter::LoadNext;
+use crate::commands::replication::{LinkRequest, Master};
+use crate::commands::ReplyMode;
+use actix::prelude::*;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// Tokens of the links' in-process clients: far from the ones client.rs picks.
+static NEXT_LINK_TOKEN: AtomicU64 = AtomicU64::new(1 << 62);
+
+/// The running link: its actor, its thread, and the token its commands run under.
+pub struct LinkHandle {
+    addr: Addr<ReplicaLink>,
+    arbiter: Arbiter,
+    token: u64,
+}
+
+impl Keyspace {
+    /// Act on REPLICAOF: stop the link to the old master, start one to the new master (or none).
+    pub(super) fn repl_requests(&mut self, ctx: &mut Context<Self>) {
+        let Some(req) = self.s.repl.request.take() else { return };
+        self.stop_link();
+        match req {
+            LinkRequest::Start(m) => self.start_link(m, ctx),
+            LinkRequest::Stop => {
+                if let Some(m) = self.s.repl.master.take() {
+                    // The old master's history is ours now (INFO master_replid2 / second_repl_offset).
+                    let off = m.link.offset.load(Ordering::Relaxed);
+                    let id = m.link.replid.lock().map(|g| g.clone()).unwrap_or_default();
+                    if !id.is_empty() {
+                        self.s.repl.replid2 = Some((id, off + 1));
+                    }
+                }
+                for db in &mut self.s.dbs {
+                    db.lazy_expire = true;
+                }
+            }
+        }
+    }
+
+    /// Close the link, if any, and forget its master client.
+    fn stop_link(&mut self) {
+        if let Some(l) = self.link.take() {
+            l.addr.do_send(StopLink);
+            l.arbiter.stop();
+            if let Some((slot, id)) = self.local.remove(&l.token) {
+                if self.s.clients.get(slot).is_some_and(|c| c.id == id) {
+                    self.forget(slot);
+                }
+            }
+        }
+    }
+
+    /// Start a link to `m` on a thread of its own.
+    fn start_link(&mut self, m: Master, ctx: &mut Context<Self>) {
+        // A replica's keys expire only through the master's DELs (reads of expired keys are not refused yet:
+        // README says so).
+        for db in &mut self.s.dbs {
+            db.lazy_expire = false;
+        }
+        let c = &self.s.config;
+        let get = |n: &str| c.get(n).unwrap_or_default();
+        let announce_port: u16 = get("replica-announce-port").parse().unwrap_or(0);
+        let cfg = LinkConfig {
+            host: m.host.clone(),
+            port: m.port,
+            user: get("masteruser"),
+            auth: get("masterauth"),
+            listening_port: if announce_port != 0 { announce_port } else { self.s.server.tcp_port },
+            announce_ip: get("replica-announce-ip"),
+            dir: PathBuf::from(&c.dir),
+            dbfilename: c.dbfilename.clone(),
+            timeout: Duration::from_secs(get("repl-timeout").parse().unwrap_or(60).max(1)),
+            max_bulk: self.s.knobs.proto_max_bulk_len.load(Ordering::Relaxed),
+        };
+        let token = NEXT_LINK_TOKEN.fetch_add(1, Ordering::Relaxed);
+        let arbiter = Arbiter::new();
+        let keyspace = ctx.address();
+        let shared = m.link.clone();
+        let addr =
+            ReplicaLink::start_in_arbiter(&arbiter.handle(), move |_| ReplicaLink::new(cfg, keyspace, shared, token));
+        self.link = Some(LinkHandle { addr, arbiter, token });
+    }
+
+    /// Load a full sync's file: flush, then read it with the mailbox closed.
+    fn master_load(&mut self, path: PathBuf, done: oneshot::Sender<Result<(), String>>, ctx: &mut Context<Self>) {
+        let Some(snap) = self.rdb.snap.clone() else {
+            let _ = done.send(Err("persistence is not available: cannot load the master's RDB".into()));
+            return;
+        };
+        for db in &mut self.s.dbs {
+            db.clear();
+        }
+        self.s.clients.touch_db(None);
+        let open = snap.send(self.load_open(path));
+        ctx.wait(open.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(Ok(Some(_))) => {
+                act.rdb.load_db = 0;
+                act.s.persist.rdb.load_keys_loaded = 0;
+                act.s.persist.rdb.load_keys_expired = 0;
+                act.master_load_next(done, ctx)
+            }
+            Ok(Ok(None)) => {
+                let _ = done.send(Err("the master's RDB file is missing".into()));
+            }
+            Ok(Err(e)) => {
+                let _ = done.send(Err(e));
+            }
+            Err(e) => {
+                let _ = done.send(Err(e.to_string()));
+            }
+        }));
+    }
+
+    /// One chunk of the master's file, then the next (the mailbox stays closed throughout).
+    fn master_load_next(&mut self, done: oneshot::Sender<Result<(), String>>, ctx: &mut Context<Self>) {
+        let Some(snap) = self.rdb.snap.clone() else { return };
+        ctx.wait(snap.send(LoadNext).into_actor(self).map(move |res, act, ctx| {
+            let step = res.map_err(|e| e.to_string()).and_then(|r| r);
+            match act.apply_step(step, false) {
+                Ok(false) => act.master_load_next(done, ctx),
+                Ok(true) => {
+                    act.s.persist.dirty = 0;
+                    // The AOF must hold the synced dataset: rewrite it (Redis restarts the AOF here).
+                    let a = &mut act.s.persist.aof;
+                    if a.mode != crate::commands::aof::AofMode::Off && !a.rewrite_in_progress {
+                        a.rewrite_scheduled = true;
+                    }
+                    let _ = done.send(Ok(()));
+                }
+                Err(e) => {
+                    for db in &mut act.s.dbs {
+                        db.clear();
+                    }
+                    let _ =
+                        done.send(Err(format!("Failed trying to load the MASTER synchronization DB from disk: {e}")));
+                }
+            }
+        }));
+    }
+}
+
+/// The link finished a handshake: make its client the master client, and for a full sync load `path` first.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MasterSync {
+    pub path: PathBuf,
+    pub token: u64,
+    /// A full sync (load `path`), or a partial one (+CONTINUE: keep the data).
+    pub full: bool,
+    pub done: oneshot::Sender<Result<(), String>>,
+}
+
+impl Handler<MasterSync> for Keyspace {
+    type Result = ();
+
+    /// Only the current link's syncs count (a stopped link's late message is refused).
+    fn handle(&mut self, msg: MasterSync, ctx: &mut Self::Context) {
+        if self.link.as_ref().map(|l| l.token) != Some(msg.token) {
+            let _ = msg.done.send(Err("the link was replaced".into()));
+            return;
+        }
+        if self.s.persist.rdb.loading.is_some() {
+            // The start-up file is still loading: the link tries again in a second.
+            let _ = msg.done.send(Err("the dataset is still loading".into()));
+            return;
+        }
+        let slot = self.local_slot(msg.token);
+        let c = &mut self.s.clients[slot];
+        c.master = true;
+        c.reply_mode = ReplyMode::Off;
+        c.addr = self.s.repl.master.as_ref().map(|m| format!("{}:{}", m.host, m.port)).unwrap_or_default();
+        if msg.full {
+            self.master_load(msg.path, msg.done, ctx);
+        } else {
+            let _ = msg.done.send(Ok(()));
+        }
+    }
+}

@@ -1,0 +1,463 @@
+//! ReplicaLink: the replica side of replication, one actor per REPLICAOF, on a thread of its own beside the
+//! Keyspace. It connects to the master, does Redis's handshake (PING, AUTH, REPLCONF listening-port and capa,
+//! PSYNC), receives a full sync's RDB into a file and has the Keyspace load it (`MasterSync`), then reads the
+//! master's command stream and hands it to the Keyspace as batches of the master client (`ExecLocal`, the
+//! in-process client path), acknowledging the applied offset (REPLCONF ACK) every second and on GETACK.
+//! When the link drops it reconnects once a second and asks for a partial resync from where it was.
+//!
+//! ```text
+//!  master ──TCP──► ReplicaLink ──MasterSync(file)──► Keyspace (flush, load)
+//!                     │  ──ExecLocal(batch of the master's commands)──► Keyspace
+//!                     └─ REPLCONF ACK <offset> ──► master
+//! ```
+
+use crate::actors::keyspace::{ExecLocal, Keyspace, MasterSync};
+use crate::commands::replication::{LinkShared, LinkState};
+use crate::commands::{parse_batch, Batch};
+use crate::types::clock;
+use actix::prelude::*;
+use bytes::{Buf, BytesMut};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+/// What a link needs to know, taken from the config when REPLICAOF runs.
+#[derive(Clone, Debug)]
+pub struct LinkConfig {
+    pub host: String,
+    pub port: u16,
+    /// `masteruser` / `masterauth` (empty: no AUTH).
+    pub user: String,
+    pub auth: String,
+    /// This server's port, announced with REPLCONF listening-port (`replica-announce-port` when set).
+    pub listening_port: u16,
+    /// `replica-announce-ip`, when set.
+    pub announce_ip: String,
+    /// Where the master's RDB goes: `dir`, and the file it becomes (`dbfilename`), as redis-server does with
+    /// `repl-diskless-load disabled`.
+    pub dir: PathBuf,
+    pub dbfilename: String,
+    /// `repl-timeout`, seconds without a byte from the master before the link is dropped.
+    pub timeout: Duration,
+    /// `proto-max-bulk-len`, for the master's stream.
+    pub max_bulk: u64,
+}
+
+/// The link to one master; stopped (and its connection closed) when the Keyspace drops it.
+pub struct ReplicaLink {
+    cfg: LinkConfig,
+    keyspace: Addr<Keyspace>,
+    shared: Arc<LinkShared>,
+    /// The in-process client token the master's commands run under.
+    token: u64,
+}
+
+impl ReplicaLink {
+    pub fn new(cfg: LinkConfig, keyspace: Addr<Keyspace>, shared: Arc<LinkShared>, token: u64) -> ReplicaLink {
+        ReplicaLink { cfg, keyspace, shared, token }
+    }
+}
+
+impl Actor for ReplicaLink {
+    type Context = Context<Self>;
+
+    /// Run the link until the actor stops (the future is dropped with it, closing the socket).
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let run = run(self.cfg.clone(), self.keyspace.clone(), self.shared.clone(), self.token);
+        ctx.spawn(run.into_actor(self));
+    }
+}
+
+/// Stop the link (REPLICAOF NO ONE, or another master).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopLink;
+
+impl Handler<StopLink> for ReplicaLink {
+    type Result = ();
+
+    /// Stopping drops the link's future and with it the connection.
+    fn handle(&mut self, _: StopLink, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+/// Where the link resumes from: the master's replication id and the offset applied (PSYNC's arguments).
+#[derive(Default, Clone)]
+struct Resume {
+    replid: Option<String>,
+    offset: i64,
+}
+
+/// Connect, sync and stream, again and again until stopped.
+async fn run(cfg: LinkConfig, keyspace: Addr<Keyspace>, shared: Arc<LinkShared>, token: u64) {
+    let mut resume = Resume::default();
+    loop {
+        shared.set_state(LinkState::Connecting);
+        match session(&cfg, &keyspace, &shared, token, &mut resume).await {
+            Ok(()) => log::warn!("MASTER closed the connection, will reconnect"),
+            Err(e) => log::warn!("Master link {}:{}: {e}", cfg.host, cfg.port),
+        }
+        shared.set_state(LinkState::Connect);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Bytes from the master, with the timeout of `repl-timeout`.
+async fn read_some(
+    sock: &mut TcpStream,
+    buf: &mut BytesMut,
+    cfg: &LinkConfig,
+    shared: &LinkShared,
+) -> Result<(), String> {
+    buf.reserve(16 * 1024);
+    match tokio::time::timeout(cfg.timeout, sock.read_buf(buf)).await {
+        Err(_) => Err("Timeout connecting to the MASTER...".into()),
+        Ok(Err(e)) => Err(format!("Error reading from MASTER: {e}")),
+        Ok(Ok(0)) => Err("Connection with master lost.".into()),
+        Ok(Ok(_)) => {
+            shared.last_io_ms.store(clock::now_ms(), Ordering::Relaxed);
+            Ok(())
+        }
+    }
+}
+
+/// One line from the master (without CRLF), skipping the empty keep-alive lines it may send first.
+async fn read_line(
+    sock: &mut TcpStream,
+    buf: &mut BytesMut,
+    cfg: &LinkConfig,
+    shared: &LinkShared,
+) -> Result<String, String> {
+    loop {
+        if let Some(i) = buf.iter().position(|&b| b == b'\n') {
+            let line = String::from_utf8_lossy(&buf[..i]).trim_end_matches('\r').to_string();
+            buf.advance(i + 1);
+            if line.is_empty() {
+                continue;
+            }
+            return Ok(line);
+        }
+        if buf.len() > 64 * 1024 {
+            return Err("Protocol error: line too long from MASTER".into());
+        }
+        read_some(sock, buf, cfg, shared).await?;
+    }
+}
+
+/// Send a command as a RESP array and read its one-line reply.
+async fn call(
+    sock: &mut TcpStream,
+    buf: &mut BytesMut,
+    cfg: &LinkConfig,
+    shared: &LinkShared,
+    args: &[&str],
+) -> Result<String, String> {
+    sock.write_all(&resp(args)).await.map_err(|e| format!("Error writing to MASTER: {e}"))?;
+    read_line(sock, buf, cfg, shared).await
+}
+
+/// A command as a RESP array of bulk strings.
+fn resp(args: &[&str]) -> Vec<u8> {
+    let mut v = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        v.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        v.extend_from_slice(a.as_bytes());
+        v.extend_from_slice(b"\r\n");
+    }
+    v
+}
+
+/// One connection to the master: handshake, sync, then the stream until it ends.
+async fn session(
+    cfg: &LinkConfig,
+    keyspace: &Addr<Keyspace>,
+    shared: &Arc<LinkShared>,
+    token: u64,
+    resume: &mut Resume,
+) -> Result<(), String> {
+    log::info!("Connecting to MASTER {}:{}", cfg.host, cfg.port);
+    let addr = format!("{}:{}", cfg.host, cfg.port);
+    let mut sock = match tokio::time::timeout(cfg.timeout, TcpStream::connect(&addr)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(format!("Error condition on socket for SYNC: {e}")),
+        Err(_) => return Err("Timeout connecting to the MASTER...".into()),
+    };
+    let _ = sock.set_nodelay(true);
+    log::info!("MASTER <-> REPLICA sync started");
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+
+    // PING: an error that only says AUTH is needed still proves the master is there (as Redis accepts).
+    let pong = call(&mut sock, &mut buf, cfg, shared, &["PING"]).await?;
+    if pong.starts_with('-')
+        && !pong.starts_with("-NOAUTH")
+        && !pong.starts_with("-NOPERM")
+        && !pong.starts_with("-ERR operation not permitted")
+    {
+        return Err(format!("Error reply to PING from master: '{pong}'"));
+    }
+    log::info!("Master replied to PING, replication can continue...");
+    if !cfg.auth.is_empty() {
+        let mut args = vec!["AUTH"];
+        if !cfg.user.is_empty() {
+            args.push(&cfg.user);
+        }
+        args.push(&cfg.auth);
+        let r = call(&mut sock, &mut buf, cfg, shared, &args).await?;
+        if r.starts_with('-') {
+            return Err(format!("Unable to AUTH to MASTER: {r}"));
+        }
+    }
+    let port = cfg.listening_port.to_string();
+    let r = call(&mut sock, &mut buf, cfg, shared, &["REPLCONF", "listening-port", &port]).await?;
+    if r.starts_with('-') {
+        log::info!("(Non critical) Master does not understand REPLCONF listening-port: {r}");
+    }
+    if !cfg.announce_ip.is_empty() {
+        let r = call(&mut sock, &mut buf, cfg, shared, &["REPLCONF", "ip-address", &cfg.announce_ip]).await?;
+        if r.starts_with('-') {
+            log::info!("(Non critical) Master does not understand REPLCONF ip-address: {r}");
+        }
+    }
+    let r = call(&mut sock, &mut buf, cfg, shared, &["REPLCONF", "capa", "eof", "capa", "psync2"]).await?;
+    if r.starts_with('-') {
+        log::info!("(Non critical) Master does not understand REPLCONF capa: {r}");
+    }
+
+    // PSYNC: from where we were, or from scratch.
+    let (id, off) = match &resume.replid {
+        Some(id) => (id.clone(), (resume.offset + 1).to_string()),
+        None => ("?".to_string(), "-1".to_string()),
+    };
+    if resume.replid.is_some() {
+        log::info!("Trying a partial resynchronization (request {id}:{off}).");
+    } else {
+        log::info!("Partial resynchronization not possible (no cached master)");
+    }
+    let reply = call(&mut sock, &mut buf, cfg, shared, &["PSYNC", &id, &off]).await?;
+    if let Some(rest) = reply.strip_prefix("+FULLRESYNC") {
+        let mut it = rest.split_whitespace();
+        let replid = it.next().ok_or("Master replied with wrong +FULLRESYNC syntax.")?.to_string();
+        let offset: i64 =
+            it.next().and_then(|o| o.parse().ok()).ok_or("Master replied with wrong +FULLRESYNC syntax.")?;
+        log::info!("Full resync from master: {replid}:{offset}");
+        if let Ok(mut g) = shared.replid.lock() {
+            *g = replid.clone();
+        }
+        shared.set_state(LinkState::Sync);
+        let path = receive_rdb(&mut sock, &mut buf, cfg, shared).await?;
+        log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
+        let (tx, rx) = oneshot::channel();
+        keyspace
+            .send(MasterSync { path, token, full: true, done: tx })
+            .await
+            .map_err(|_| "the keyspace stopped".to_string())?;
+        rx.await.map_err(|_| "the keyspace stopped".to_string())??;
+        log::info!("MASTER <-> REPLICA sync: Finished with success");
+        resume.replid = Some(replid);
+        resume.offset = offset;
+        shared.full_syncs.fetch_add(1, Ordering::Relaxed);
+    } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
+        if let Some(new_id) = rest.split_whitespace().next().filter(|id| resume.replid.as_deref() != Some(*id)) {
+            log::info!("Master replication ID changed to {new_id}");
+            resume.replid = Some(new_id.to_string());
+            if let Ok(mut g) = shared.replid.lock() {
+                *g = new_id.to_string();
+            }
+        }
+        log::info!("Successful partial resynchronization with master.");
+        log::info!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+        let (tx, rx) = oneshot::channel();
+        keyspace
+            .send(MasterSync { path: PathBuf::new(), token, full: false, done: tx })
+            .await
+            .map_err(|_| "the keyspace stopped".to_string())?;
+        rx.await.map_err(|_| "the keyspace stopped".to_string())??;
+        shared.partial_syncs.fetch_add(1, Ordering::Relaxed);
+    } else {
+        // -NOMASTERLINK, -LOADING and the rest: try again later.
+        resume.replid = None;
+        return Err(format!("Unexpected reply to PSYNC from master: {reply}"));
+    }
+    shared.offset.store(resume.offset, Ordering::Relaxed);
+    shared.read_offset.store(resume.offset, Ordering::Relaxed);
+    shared.set_state(LinkState::Connected);
+    stream(&mut sock, buf, cfg, keyspace, shared, token, resume).await
+}
+
+/// The RDB of a full sync (`$<len>` or, diskless, `$EOF:<mark>` ... `<mark>`), into `temp-<pid>.<ms>.rdb` in
+/// `dir`, synced and renamed over `dbfilename`. Blocking file writes are fine here: this is the link's thread.
+async fn receive_rdb(
+    sock: &mut TcpStream,
+    buf: &mut BytesMut,
+    cfg: &LinkConfig,
+    shared: &LinkShared,
+) -> Result<PathBuf, String> {
+    let header = read_line(sock, buf, cfg, shared).await?;
+    if header.starts_with('-') {
+        return Err(format!("MASTER aborted replication with an error: {header}"));
+    }
+    let Some(spec) = header.strip_prefix('$') else {
+        return Err(format!("Bad protocol from MASTER, the first byte is not '$' (we received '{header}')"));
+    };
+    const MARK: usize = 40;
+    let (len, mark) = match spec.strip_prefix("EOF:") {
+        Some(m) if m.len() == MARK => (None, Some(m.as_bytes().to_vec())),
+        Some(_) => return Err(format!("Bad EOF mark from MASTER: '{header}'")),
+        None => (Some(spec.parse::<u64>().map_err(|_| format!("Bad RDB length from MASTER: '{header}'"))?), None),
+    };
+    match len {
+        Some(n) => log::info!("MASTER <-> REPLICA sync: receiving {n} bytes from master to disk"),
+        None => log::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk"),
+    }
+    shared.sync_total.store(len.unwrap_or(0), Ordering::Relaxed);
+    shared.sync_read.store(0, Ordering::Relaxed);
+    let tmp = cfg.dir.join(format!("temp-{}.{}.rdb", std::process::id(), clock::now_ms()));
+    let mut file = std::fs::File::create(&tmp)
+        .map_err(|e| format!("Opening the temp file needed for MASTER <-> REPLICA synchronization: {e}"))?;
+    let res = async {
+        let mut written: u64 = 0;
+        loop {
+            if buf.is_empty() {
+                read_some(sock, buf, cfg, shared).await?;
+            }
+            match (len, &mark) {
+                (Some(n), _) => {
+                    let take = ((n - written) as usize).min(buf.len());
+                    file.write_all(&buf[..take]).map_err(|e| format!("Write error writing to the DB file: {e}"))?;
+                    buf.advance(take);
+                    written += take as u64;
+                    shared.sync_read.store(written, Ordering::Relaxed);
+                    if written == n {
+                        break;
+                    }
+                }
+                (None, Some(mark)) => {
+                    // Write all but the last MARK bytes seen, which may be the end mark.
+                    if let Some(end) = find(&buf[..], mark) {
+                        file.write_all(&buf[..end]).map_err(|e| format!("Write error writing to the DB file: {e}"))?;
+                        buf.advance(end + MARK);
+                        shared.sync_read.store(written + end as u64, Ordering::Relaxed);
+                        break;
+                    }
+                    let keep = buf.len().min(MARK - 1);
+                    let take = buf.len() - keep;
+                    file.write_all(&buf[..take]).map_err(|e| format!("Write error writing to the DB file: {e}"))?;
+                    buf.advance(take);
+                    written += take as u64;
+                    shared.sync_read.store(written, Ordering::Relaxed);
+                    read_some(sock, buf, cfg, shared).await?;
+                }
+                (None, None) => unreachable!(),
+            }
+        }
+        file.sync_all().map_err(|e| {
+            format!("Failed trying to sync the temp DB to disk in MASTER <-> REPLICA synchronization: {e}")
+        })?;
+        let target = cfg.dir.join(&cfg.dbfilename);
+        std::fs::rename(&tmp, &target).map_err(|e| {
+            format!(
+                "Failed trying to rename the temp DB into {} in MASTER <-> REPLICA synchronization: {e}",
+                cfg.dbfilename
+            )
+        })?;
+        if let Ok(d) = std::fs::File::open(&cfg.dir) {
+            let _ = d.sync_all();
+        }
+        Ok::<PathBuf, String>(target)
+    }
+    .await;
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// Where `needle` first occurs in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The master's command stream: complete commands go to the Keyspace as one batch per read, the offset
+/// advances by their bytes, and the applied offset is acknowledged every second and on REPLCONF GETACK.
+async fn stream(
+    sock: &mut TcpStream,
+    mut buf: BytesMut,
+    cfg: &LinkConfig,
+    keyspace: &Addr<Keyspace>,
+    shared: &LinkShared,
+    token: u64,
+    resume: &mut Resume,
+) -> Result<(), String> {
+    let mut ack = tokio::time::interval(Duration::from_secs(1));
+    ack.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut batch = Batch::default();
+    loop {
+        if !buf.is_empty() {
+            batch.clear();
+            batch.out.clear();
+            batch.input = std::mem::take(&mut buf);
+            let parsed = parse_batch(&mut batch, cfg.max_bulk, usize::MAX);
+            if let Some(e) = parsed.error {
+                return Err(format!("Protocol error from MASTER: {}", e.0));
+            }
+            let consumed = parsed.consumed;
+            let getack = (0..batch.reqs.len()).any(|i| {
+                let a = batch.argv(&batch.reqs[i]);
+                a.len() >= 2 && a.is(0, "replconf") && a.is(1, "getack")
+            });
+            if !batch.reqs.is_empty() {
+                batch = run_batch(keyspace, token, batch).await?;
+            }
+            let mut input = std::mem::take(&mut batch.input);
+            input.advance(consumed);
+            buf = input;
+            resume.offset += consumed as i64;
+            shared.offset.store(resume.offset, Ordering::Relaxed);
+            if getack {
+                send_ack(sock, resume.offset).await?;
+            }
+        }
+        shared.read_offset.store(resume.offset + buf.len() as i64, Ordering::Relaxed);
+        tokio::select! {
+            r = read_some(sock, &mut buf, cfg, shared) => r?,
+            _ = ack.tick() => send_ack(sock, resume.offset).await?,
+        }
+    }
+}
+
+/// REPLCONF ACK <offset>.
+async fn send_ack(sock: &mut TcpStream, offset: i64) -> Result<(), String> {
+    let off = offset.to_string();
+    sock.write_all(&resp(&["REPLCONF", "ACK", &off])).await.map_err(|e| format!("Error writing to MASTER: {e}"))
+}
+
+/// Run a batch of the master's commands as the master client; blocked or paused commands are taken again
+/// until all ran, as the in-process client does.
+async fn run_batch(keyspace: &Addr<Keyspace>, token: u64, mut batch: Batch) -> Result<Batch, String> {
+    loop {
+        let (tx, rx) = oneshot::channel();
+        keyspace.do_send(ExecLocal { token, batch, tx });
+        batch = rx.await.map_err(|_| "the keyspace stopped".to_string())?;
+        if batch.done >= batch.reqs.len() || batch.close {
+            return Ok(batch);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_eof_mark_and_encodes_commands() {
+        assert_eq!(find(b"abcMARKdef", b"MARK"), Some(3));
+        assert_eq!(find(b"abcMAR", b"MARK"), None);
+        assert_eq!(resp(&["REPLCONF", "ACK", "42"]), b"*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$2\r\n42\r\n".to_vec());
+    }
+}
