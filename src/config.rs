@@ -883,6 +883,9 @@ impl Config {
                 "replica-announce-port",
                 "replica-priority",
                 "replica-announced",
+                // The master side's backlog (commands/replication.rs, actors/keyspace/replica.rs).
+                "repl-backlog-size",
+                "repl-backlog-ttl",
             ];
             let mut v: Vec<&'static str> = OPTS
                 .iter()

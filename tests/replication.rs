@@ -243,3 +243,76 @@ fn replicaof_in_the_config_starts_as_a_replica() {
     });
     assert_eq!(info_field(&mut r, "replication", "master_host"), "127.0.0.1");
 }
+
+#[test]
+fn a_killed_link_resyncs_partially_from_the_backlog_and_wait_counts_acks() {
+    let master = TestServer::start();
+    let replica = TestServer::start();
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    let _: () = cmd("DEBUG").arg("POPULATE").arg(300).query(&mut m).unwrap();
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(&mut r).unwrap();
+    common::wait_for("the sync", Duration::from_secs(20), || {
+        info_field(&mut r, "replication", "master_link_status") == "up" && digest(&mut r) == digest(&mut m)
+    });
+    // WAIT: the replica acknowledges this client's write (asked with REPLCONF GETACK).
+    let _: () = cmd("SET").arg("w").arg("1").query(&mut m).unwrap();
+    let acked: i64 = cmd("WAIT").arg(1).arg(5000).query(&mut m).unwrap();
+    assert_eq!(acked, 1);
+    // Asking for more replicas than there are times out with the count that did acknowledge.
+    let acked: i64 = cmd("WAIT").arg(2).arg(50).query(&mut m).unwrap();
+    assert_eq!(acked, 1);
+    let line = info_field(&mut m, "replication", "slave0");
+    assert!(line.starts_with("ip=127.0.0.1,port=") && line.contains(",state=online,offset="), "{line}");
+    assert_eq!(info_field(&mut m, "replication", "repl_backlog_active"), "1");
+    let role: Vec<redis::Value> = cmd("ROLE").query(&mut m).unwrap();
+    match &role[2] {
+        redis::Value::Array(reps) => assert_eq!(reps.len(), 1),
+        other => panic!("{other:?}"),
+    }
+    let list: String = cmd("CLIENT").arg("LIST").arg("TYPE").arg("master").query(&mut r).unwrap();
+    assert!(list.contains("flags=M"), "{list}");
+
+    // The replica's link is killed; the master's writes meanwhile come back from its backlog.
+    let killed: i64 = cmd("CLIENT").arg("KILL").arg("TYPE").arg("master").query(&mut r).unwrap();
+    assert_eq!(killed, 1);
+    let _: () = cmd("SET").arg("during").arg("the drop").query(&mut m).unwrap();
+    let _: () = cmd("RPUSH").arg("l").arg(&["1", "2", "3"]).query(&mut m).unwrap();
+    common::wait_for("the partial resync", Duration::from_secs(20), || {
+        info_field(&mut m, "stats", "sync_partial_ok") == "1" && digest(&mut r) == digest(&mut m)
+    });
+    assert_eq!(info_field(&mut m, "stats", "sync_full"), "1");
+    let acked: i64 = cmd("WAIT").arg(1).arg(5000).query(&mut m).unwrap();
+    assert_eq!(acked, 1);
+    // WAIT on a replica is refused with Redis's text.
+    let e = cmd("WAIT").arg(1).arg(0).query::<i64>(&mut r).unwrap_err();
+    assert!(common::err_text(e).starts_with("ERR WAIT cannot be used with replica instances."));
+}
+
+#[test]
+fn redis_server_as_a_replica_resyncs_partially_from_our_backlog() {
+    let real = match common::real_redis::real_redis("replica-partial") {
+        Ok(r) => r,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let master = TestServer::start();
+    let mut m = master.conn();
+    load_every_type(&mut m, "before");
+    let mut r = redis::Client::open(format!("redis://127.0.0.1:{}/", real.port)).unwrap().get_connection().unwrap();
+    let _: () = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(&mut r).unwrap();
+    common::wait_for("redis-server's sync", Duration::from_secs(20), || {
+        info_field(&mut r, "replication", "master_link_status") == "up" && digest(&mut r) == digest(&mut m)
+    });
+    load_every_type(&mut m, "streamed");
+    let acked: i64 = cmd("WAIT").arg(1).arg(5000).query(&mut m).unwrap();
+    assert_eq!(acked, 1);
+    assert_eq!(digest(&mut r), digest(&mut m));
+    let _: i64 = cmd("CLIENT").arg("KILL").arg("TYPE").arg("master").query(&mut r).unwrap();
+    load_every_type(&mut m, "while-down");
+    common::wait_for("the partial resync", Duration::from_secs(20), || {
+        info_field(&mut m, "stats", "sync_partial_ok") == "1" && digest(&mut r) == digest(&mut m)
+    });
+}

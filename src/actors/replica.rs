@@ -427,6 +427,7 @@ async fn stream(
         tokio::select! {
             r = read_some(sock, &mut buf, cfg, shared) => r?,
             _ = ack.tick() => send_ack(sock, resume.offset).await?,
+            _ = shared.kick.notified() => return Err("Connection with master lost (CLIENT KILL).".into()),
         }
     }
 }
@@ -444,7 +445,11 @@ async fn run_batch(keyspace: &Addr<Keyspace>, token: u64, mut batch: Batch) -> R
         let (tx, rx) = oneshot::channel();
         keyspace.do_send(ExecLocal { token, batch, tx });
         batch = rx.await.map_err(|_| "the keyspace stopped".to_string())?;
-        if batch.done >= batch.reqs.len() || batch.close {
+        if batch.close {
+            // The master client was killed: nothing of this batch counts as applied.
+            return Err("Connection with master lost (the master client was closed).".into());
+        }
+        if batch.done >= batch.reqs.len() {
             return Ok(batch);
         }
     }

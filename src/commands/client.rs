@@ -57,6 +57,13 @@ pub struct Client {
     /// This is the master's stream on a replica (the ReplicaLink's client): its writes pass the read-only
     /// check and it is never evicted nor paused for writes.
     pub master: bool,
+    /// A replica stream's REPLCONF: listening-port, ip-address, and its last ACK (offset, Unix ms).
+    pub repl_port: u16,
+    pub repl_ip: Option<Box<str>>,
+    pub repl_ack_off: i64,
+    pub repl_ack_ms: i64,
+    /// WAIT in progress: (replication offset to reach, replicas wanted).
+    pub wait: Option<(u64, i64)>,
     /// Its channels, patterns and shard channels; Some exactly while it is subscribed to any (Redis's
     /// CLIENT_PUBSUB flag: a RESP2 client is then in subscribed mode). Boxed: most clients never subscribe.
     pub subs: Option<Box<super::pubsub::ClientSubs>>,
@@ -118,6 +125,11 @@ impl Client {
             unblock_pending: None,
             replica: false,
             master: false,
+            repl_port: 0,
+            repl_ip: None,
+            repl_ack_off: 0,
+            repl_ack_ms: 0,
+            wait: None,
             subs: None,
             pushed: None,
         }

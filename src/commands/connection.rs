@@ -188,7 +188,13 @@ fn validate_name(n: &[u8]) -> CmdResult {
 pub fn client_line(c: &Client, now: i64) -> String {
     // Redis's flag letters, in its order.
     let mut flags = String::new();
-    if c.reply_mode == ReplyMode::Off {
+    if c.replica {
+        flags.push('S');
+    }
+    if c.master {
+        flags.push('M');
+    }
+    if c.reply_mode == ReplyMode::Off && !c.master {
         flags.push('O');
     }
     if c.subscribed() {
@@ -241,7 +247,9 @@ pub fn client_line(c: &Client, now: i64) -> String {
 
 /// The client's type for CLIENT LIST / KILL TYPE (Redis's getClientType; "slave" and "replica" are one).
 fn client_type(c: &Client) -> &'static str {
-    if c.replica {
+    if c.master {
+        "master"
+    } else if c.replica {
         "replica"
     } else if c.subscribed() {
         "pubsub"
@@ -301,7 +309,7 @@ fn client_list(cx: &mut Ctx<'_>) -> CmdResult {
     }
     let mut text = String::new();
     for (_, c) in cx.s.clients.iter() {
-        if c.local {
+        if c.local && !c.master {
             continue;
         }
         if let Some(ids) = &ids {
@@ -383,7 +391,7 @@ fn client_kill(cx: &mut Ctx<'_>) -> CmdResult {
     let mut killed = 0;
     let mut victims = Vec::new();
     for (slot, c) in cx.s.clients.iter() {
-        if c.local {
+        if c.local && !c.master {
             continue;
         }
         if skipme && slot == me {

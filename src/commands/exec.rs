@@ -388,8 +388,12 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
                     st.failed += 1;
                 }
             }
+            let waited = super::replication::wait_ended(s, me);
             if unblock == Some(true) {
                 reply_error(s, &mut out, &CmdError::new("UNBLOCKED client unblocked via CLIENT UNBLOCK"));
+            } else if let Some(acked) = waited {
+                // WAIT answers how many replicas acknowledged in time.
+                out.int(acked);
             } else {
                 out.nil_array();
             }

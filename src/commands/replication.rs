@@ -69,6 +69,8 @@ pub struct LinkShared {
     pub sync_read: AtomicU64,
     /// The master's replication id (from +FULLRESYNC / +CONTINUE).
     pub replid: std::sync::Mutex<String>,
+    /// CLIENT KILL of the master client: the link drops the connection and reconnects (partial resync).
+    pub kick: tokio::sync::Notify,
     /// Full syncs done (INFO stats sync_full is the master side's; this is for tests and logs).
     pub full_syncs: AtomicU64,
     /// Partial resyncs accepted by the master.
@@ -86,6 +88,7 @@ impl Default for LinkShared {
             sync_total: AtomicU64::new(0),
             sync_read: AtomicU64::new(0),
             replid: std::sync::Mutex::new(String::new()),
+            kick: tokio::sync::Notify::new(),
             full_syncs: AtomicU64::new(0),
             partial_syncs: AtomicU64::new(0),
         }
@@ -135,6 +138,8 @@ pub struct ReplState {
     /// The previous master's replication id and the offset after which ours begins (INFO master_replid2,
     /// second_repl_offset), after REPLICAOF NO ONE.
     pub replid2: Option<(String, i64)>,
+    /// Clients blocked in WAIT (woken to look again when an ACK arrives).
+    pub waiting: Vec<usize>,
 }
 
 impl ReplState {
@@ -226,8 +231,26 @@ fn role(cx: &mut Ctx<'_>) -> CmdResult {
             cx.out.array(3);
             cx.out.bulk(b"master");
             cx.out.int(cx.s.prop.feed.offset as i64);
-            // Replica streams do not report their listening port and acked offset yet: none are listed.
-            cx.out.array(0);
+            let reps: Vec<(String, u16, i64)> =
+                cx.s.clients
+                    .iter()
+                    .map(|(_, c)| c)
+                    .filter(|c| c.replica)
+                    .map(|c| {
+                        let ip = match &c.repl_ip {
+                            Some(ip) => ip.to_string(),
+                            None => c.addr.rsplit_once(':').map_or(c.addr.clone(), |(ip, _)| ip.to_string()),
+                        };
+                        (ip, c.repl_port, c.repl_ack_off)
+                    })
+                    .collect();
+            cx.out.array(reps.len());
+            for (ip, port, off) in reps {
+                cx.out.array(3);
+                cx.out.bulk(ip.as_bytes());
+                cx.out.bulk(port.to_string().as_bytes());
+                cx.out.bulk(off.to_string().as_bytes());
+            }
         }
     }
     Ok(())
@@ -297,11 +320,105 @@ pub fn info(s: &State, out: &mut String) {
         Some((id, off)) => (id.as_str(), *off),
         None => ("0000000000000000000000000000000000000000", -1),
     };
+    let _ = write!(out, "connected_slaves:{}\r\n", s.prop.replicas);
+    replica_lines(s, out);
+    let (active, size, first, histlen) = match &s.prop.backlog {
+        Some(b) => (1, b.size(), b.start() + 1, b.histlen()),
+        None => (0, backlog_size(s), 0, 0),
+    };
     let _ = write!(
         out,
-        "connected_slaves:{}\r\nmaster_failover_state:no-failover\r\nmaster_replid:{replid}\r\nmaster_replid2:{replid2}\r\nmaster_repl_offset:{offset}\r\nsecond_repl_offset:{second}\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-        s.prop.replicas
+        "master_failover_state:no-failover\r\nmaster_replid:{replid}\r\nmaster_replid2:{replid2}\r\nmaster_repl_offset:{offset}\r\nsecond_repl_offset:{second}\r\nrepl_backlog_active:{active}\r\nrepl_backlog_size:{size}\r\nrepl_backlog_first_byte_offset:{first}\r\nrepl_backlog_histlen:{histlen}\r\n"
     );
+}
+
+/// The replication backlog: the last `repl-backlog-size` bytes of the stream sent to replicas, a ring
+/// buffer the Keyspace appends each batch's effects to (two copies at most), for partial resyncs.
+#[derive(Debug)]
+pub struct Backlog {
+    buf: Vec<u8>,
+    /// Where the next byte goes.
+    head: usize,
+    /// Bytes held (at most `buf.len()`).
+    len: usize,
+    /// Stream offset just after the last byte held.
+    end: u64,
+}
+
+impl Backlog {
+    /// An empty backlog of `size` bytes whose next byte is stream offset `end`.
+    pub fn new(size: usize, end: u64) -> Backlog {
+        Backlog { buf: vec![0; size.max(16 * 1024)], head: 0, len: 0, end }
+    }
+
+    /// Append stream bytes.
+    pub fn append(&mut self, mut data: &[u8]) {
+        let size = self.buf.len();
+        self.end += data.len() as u64;
+        if data.len() >= size {
+            data = &data[data.len() - size..];
+        }
+        let first = data.len().min(size - self.head);
+        self.buf[self.head..self.head + first].copy_from_slice(&data[..first]);
+        self.buf[..data.len() - first].copy_from_slice(&data[first..]);
+        self.head = (self.head + data.len()) % size;
+        self.len = (self.len + data.len()).min(size);
+    }
+
+    /// Stream offset of the first byte held.
+    pub fn start(&self) -> u64 {
+        self.end - self.len as u64
+    }
+
+    /// Stream offset just after the last byte held.
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
+    /// Bytes held.
+    pub fn histlen(&self) -> usize {
+        self.len
+    }
+
+    /// Capacity (`repl-backlog-size`).
+    pub fn size(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The bytes from stream offset `from` to the end, if the backlog still holds them.
+    pub fn copy_from(&self, from: u64) -> Option<Vec<u8>> {
+        if from < self.start() || from > self.end {
+            return None;
+        }
+        let n = (self.end - from) as usize;
+        let size = self.buf.len();
+        let at = (self.head + size - n % size.max(1)) % size;
+        let mut v = Vec::with_capacity(n);
+        let first = n.min(size - at);
+        v.extend_from_slice(&self.buf[at..at + first]);
+        v.extend_from_slice(&self.buf[..n - first]);
+        Some(v)
+    }
+}
+
+/// `repl-backlog-size` in bytes.
+fn backlog_size(s: &State) -> usize {
+    s.config.get("repl-backlog-size").and_then(|v| crate::types::num::memtoull(v.as_bytes())).unwrap_or(1 << 20)
+        as usize
+}
+
+/// Make client `me` a replica stream, the backlog existing from now on.
+fn attach_replica(cx: &mut Ctx<'_>) {
+    if cx.s.prop.backlog.is_none() {
+        let size = backlog_size(cx.s);
+        cx.s.prop.backlog = Some(Backlog::new(size, cx.s.prop.feed.offset));
+    }
+    let me = cx.me;
+    let now = crate::types::clock::now_ms();
+    let c = cx.client();
+    c.replica = true;
+    c.repl_ack_ms = now;
+    cx.s.prop.new_replicas.push(me);
 }
 
 fn start_stream(cx: &mut Ctx<'_>) {
@@ -309,9 +426,8 @@ fn start_stream(cx: &mut Ctx<'_>) {
     // The payload goes as a bulk length and raw bytes with no trailing CRLF, as Redis sends it.
     cx.out.raw(format!("${}\r\n", rdb.len()).as_bytes());
     cx.out.raw(&rdb);
-    let me = cx.me;
-    cx.client().replica = true;
-    cx.s.prop.new_replicas.push(me);
+    cx.s.prop.sync_full += 1;
+    attach_replica(cx);
 }
 
 /// SYNC
@@ -323,28 +439,157 @@ fn sync(cx: &mut Ctx<'_>) -> CmdResult {
     Ok(())
 }
 
-/// PSYNC replicationid offset: always a full resynchronization for now.
+/// PSYNC replicationid offset: a partial resync (+CONTINUE and the backlog from that offset) when the id is
+/// ours and the backlog still holds the offset, a full one (+FULLRESYNC and an RDB) otherwise.
 fn psync(cx: &mut Ctx<'_>) -> CmdResult {
     if cx.client().replica {
         return Ok(());
     }
-    let line = format!("+FULLRESYNC {} {}\r\n", cx.s.server.run_id, cx.s.prop.feed.offset);
+    let replid = cx.s.server.run_id.clone();
+    let wanted = crate::types::num::parse_i64(cx.arg(2)).unwrap_or(-1);
+    if cx.s.repl.master.is_some() {
+        // A replica serves no replicas of its own yet (chained replication).
+        return Err(CmdError::new("NOMASTERLINK Can't SYNC while not connected with my master"));
+    }
+    if cx.arg(1) != b"?" {
+        let partial = (cx.arg(1) == replid.as_bytes() && wanted >= 1)
+            .then(|| cx.s.prop.backlog.as_ref().and_then(|b| b.copy_from(wanted as u64 - 1)))
+            .flatten();
+        if let Some(data) = partial {
+            cx.out.raw(format!("+CONTINUE {replid}\r\n").as_bytes());
+            cx.out.raw(&data);
+            cx.s.prop.sync_partial_ok += 1;
+            log::info!(
+                "Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {wanted}.",
+                cx.client().addr,
+                data.len()
+            );
+            attach_replica(cx);
+            return Ok(());
+        }
+        cx.s.prop.sync_partial_err += 1;
+        log::info!(
+            "Partial resynchronization not accepted: Replication ID mismatch or offset out of backlog range (Replica asked for '{}', offset {wanted}).",
+            String::from_utf8_lossy(cx.arg(1))
+        );
+    }
+    let line = format!("+FULLRESYNC {} {}\r\n", replid, cx.s.prop.feed.offset);
     cx.out.raw(line.as_bytes());
     start_stream(cx);
     Ok(())
 }
 
-/// REPLCONF option value ...: accepted; ACK and GETACK get no reply, as in Redis (a replica's link answers
-/// GETACK itself, with the offset it applied).
+/// REPLCONF option value ...: listening-port, ip-address and capa are recorded or accepted with +OK; ACK
+/// and GETACK get no reply, as in Redis (a replica's link answers GETACK itself, with the offset it applied).
 fn replconf(cx: &mut Ctx<'_>) -> CmdResult {
     if cx.argc().is_multiple_of(2) {
         return Err(CmdError::SYNTAX);
     }
-    if cx.argv.is(1, "ack") || cx.argv.is(1, "getack") {
+    if cx.argv.is(1, "ack") {
+        let off = crate::types::num::parse_i64(cx.arg(2)).unwrap_or(0);
+        let now = crate::types::clock::now_ms();
+        let c = cx.client();
+        if c.replica {
+            c.repl_ack_off = c.repl_ack_off.max(off);
+            c.repl_ack_ms = now;
+            // Clients in WAIT look again.
+            let waiting = std::mem::take(&mut cx.s.repl.waiting);
+            cx.s.clients.unblock_requests.extend(waiting.into_iter().map(|w| (w, false)));
+        }
         return Ok(());
+    }
+    if cx.argv.is(1, "getack") {
+        return Ok(());
+    }
+    let mut i = 1;
+    while i + 1 < cx.argc() {
+        if cx.argv.is(i, "listening-port") {
+            let port = crate::types::num::parse_i64(cx.arg(i + 1)).filter(|p| (0..=65535).contains(p));
+            cx.client().repl_port = port.ok_or(CmdError::NOT_INT)? as u16;
+        } else if cx.argv.is(i, "ip-address") {
+            let ip = String::from_utf8_lossy(cx.arg(i + 1)).into_owned();
+            cx.client().repl_ip = Some(ip.into_boxed_str());
+        } else if !cx.argv.is(i, "capa") && !cx.argv.is(i, "rdb-only") {
+            let opt = String::from_utf8_lossy(cx.arg(i)).into_owned();
+            return Err(CmdError::msg(format!("ERR Unrecognized REPLCONF option: {opt}")));
+        }
+        i += 2;
     }
     cx.out.ok();
     Ok(())
+}
+
+/// REPLCONF GETACK * as stream bytes: counted in the replication offset and kept in the backlog like the
+/// rest of the stream (a replica counts it too), but never written to the AOF.
+pub fn getack_bytes(s: &mut State) -> bytes::Bytes {
+    const GETACK: &[u8] = b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n";
+    s.prop.feed.offset += GETACK.len() as u64;
+    if let Some(b) = &mut s.prop.backlog {
+        b.append(GETACK);
+    }
+    bytes::Bytes::from_static(GETACK)
+}
+
+/// Replicas whose acknowledged offset reached `offset`.
+fn acks_reaching(s: &State, offset: u64) -> i64 {
+    s.clients.iter().map(|(_, c)| c).filter(|c| c.replica && c.repl_ack_off >= offset as i64).count() as i64
+}
+
+/// WAIT numreplicas timeout: block until that many replicas acknowledged every write made so far, or the
+/// timeout (ms, 0 = forever) passes; answers how many did.
+fn wait(cx: &mut Ctx<'_>) -> CmdResult {
+    if cx.s.repl.master.is_some() {
+        return Err(CmdError::new("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."));
+    }
+    let num = cx.int_arg(1)?;
+    let timeout = cx.int_arg(2).map_err(|_| CmdError::new("ERR timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err(CmdError::new("ERR timeout is negative"));
+    }
+    // Every write before this WAIT: what the stream holds now, this batch's part included.
+    let target = match cx.client().wait {
+        Some((t, _)) => t,
+        None => cx.s.prop.feed.offset,
+    };
+    let acked = acks_reaching(cx.s, target);
+    if acked >= num || cx.client().multi.is_some() || cx.s.exec.in_exec || cx.s.exec.in_script {
+        cx.client().wait = None;
+        cx.out.int(acked);
+        return Ok(());
+    }
+    let first = cx.client().wait.is_none();
+    cx.client().wait = Some((target, num));
+    if first {
+        cx.s.prop.getack = true;
+    }
+    let me = cx.me;
+    if !cx.s.repl.waiting.contains(&me) {
+        cx.s.repl.waiting.push(me);
+    }
+    let deadline = if timeout == 0 { 0 } else { crate::types::clock::now_ms() + timeout };
+    cx.block(&[], deadline);
+    Ok(())
+}
+
+/// A WAIT that timed out (or was unblocked): its reply, the replicas that acknowledged so far.
+pub fn wait_ended(s: &mut State, me: usize) -> Option<i64> {
+    let (target, _) = s.clients.get_mut(me)?.wait.take()?;
+    s.repl.waiting.retain(|&w| w != me);
+    Some(acks_reaching(s, target))
+}
+
+/// INFO's `slaveN:` lines.
+fn replica_lines(s: &State, out: &mut String) {
+    let now = crate::types::clock::now_ms();
+    for (i, c) in s.clients.iter().map(|(_, c)| c).filter(|c| c.replica).enumerate() {
+        let ip = match &c.repl_ip {
+            Some(ip) => ip.to_string(),
+            None => c.addr.rsplit_once(':').map_or(c.addr.clone(), |(ip, _)| ip.to_string()),
+        };
+        let lag = (now - c.repl_ack_ms).max(0) / 1000;
+        let _ =
+            write!(out, "slave{i}:ip={ip},port={},state=online,offset={},lag={lag}\r\n", c.repl_port, c.repl_ack_off);
+    }
 }
 
 const REPL: u32 = ADMIN | NOSCRIPT | NO_MULTI;
@@ -356,12 +601,62 @@ pub const SPECS: &[CommandSpec] = &family("server", [
     cmd("replicaof", 3, ADMIN | NOSCRIPT | STALE, replicaof).doc("5.0.0", "O(1)", "Make the server a replica of another instance, or promote it as master."),
     cmd("slaveof", 3, ADMIN | NOSCRIPT | STALE, replicaof).doc("1.0.0", "O(1)", "Make the server a replica of another instance, or promote it as master."),
     cmd("role", 1, NOSCRIPT | LOADING | STALE | FAST, role).doc("2.8.12", "O(1)", "Return the role of the instance in the context of replication."),
+    cmd("wait", 3, NOSCRIPT, wait).doc("3.0.0", "O(1)", "Wait for the synchronous replication of all the write commands sent in the context of the current connection"),
     cmd("replconf", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, replconf).doc("3.0.0", "O(1)", "An internal command for configuring the replication stream."),
 ]);
 
 #[cfg(test)]
 mod tests {
     use crate::commands::testutil::{new, run_raw};
+
+    #[test]
+    fn the_backlog_keeps_the_last_bytes_across_the_wrap() {
+        let mut b = super::Backlog::new(16 * 1024, 100);
+        assert_eq!((b.start(), b.end(), b.histlen()), (100, 100, 0));
+        assert_eq!(b.copy_from(100), Some(Vec::new()));
+        assert_eq!(b.copy_from(99), None);
+        let chunk: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        b.append(&chunk);
+        b.append(&chunk);
+        // 20,000 bytes into a 16 KiB ring: the first 3,616 are gone.
+        assert_eq!(b.end(), 20_100);
+        assert_eq!(b.histlen(), 16 * 1024);
+        assert_eq!(b.start(), 20_100 - 16 * 1024);
+        assert_eq!(b.copy_from(b.start() - 1), None);
+        assert_eq!(b.copy_from(20_101), None);
+        let tail = b.copy_from(10_100).unwrap();
+        assert_eq!(tail, chunk);
+        let all = b.copy_from(b.start()).unwrap();
+        assert_eq!(all.len(), 16 * 1024);
+        assert_eq!(&all[all.len() - 10_000..], &chunk[..]);
+        // An append bigger than the ring keeps its last bytes.
+        let big: Vec<u8> = (0..40_000u32).map(|i| (i % 7) as u8).collect();
+        b.append(&big);
+        assert_eq!(b.copy_from(b.start()).unwrap(), big[big.len() - 16 * 1024..].to_vec());
+    }
+
+    #[test]
+    fn psync_continues_from_the_backlog_or_falls_back_to_a_full_sync() {
+        let mut t = new();
+        run_raw(&mut t, &["set", "k", "v"]);
+        let id = t.s.server.run_id.clone();
+        let full = run_raw(&mut t, &["psync", "?", "-1"]);
+        assert!(full.starts_with(&format!("+FULLRESYNC {id} ")), "{full:?}");
+        assert!(t.s.prop.backlog.is_some());
+        let end = t.s.prop.backlog.as_ref().unwrap().end();
+        t.s.prop.backlog.as_mut().unwrap().append(b"*1\r\n$4\r\nPING\r\n");
+        // Another client asks to continue from the offset before that PING.
+        let other = t.s.add_client("127.0.0.1:2".into(), String::new());
+        t.me = other;
+        let r = run_raw(&mut t, &["psync", &id, &(end + 1).to_string()]);
+        assert_eq!(r, format!("+CONTINUE {id}\r\n*1\r\n$4\r\nPING\r\n"));
+        assert_eq!(t.s.prop.sync_partial_ok, 1);
+        let third = t.s.add_client("127.0.0.1:3".into(), String::new());
+        t.me = third;
+        let r = run_raw(&mut t, &["psync", "0123", "5"]);
+        assert!(r.starts_with("+FULLRESYNC"), "{r:?}");
+        assert_eq!(t.s.prop.sync_partial_err, 1);
+    }
 
     #[test]
     fn sync_makes_a_replica_and_sends_the_dataset() {

@@ -328,6 +328,16 @@ pub struct Propagation {
     pub new_replicas: Vec<usize>,
     /// Replica streams attached.
     pub replicas: usize,
+    /// The replication backlog (from the first replica on): what partial resyncs are served from.
+    pub backlog: Option<super::replication::Backlog>,
+    /// Ask the replicas for an ACK after this batch (WAIT): REPLCONF GETACK goes to them, not to the AOF.
+    pub getack: bool,
+    /// Unix ms since when no replica is attached while a backlog exists (repl-backlog-ttl).
+    pub no_replicas_since_ms: i64,
+    /// Full and partial resyncs served (INFO stats sync_full, sync_partial_ok, sync_partial_err).
+    pub sync_full: u64,
+    pub sync_partial_ok: u64,
+    pub sync_partial_err: u64,
     /// Databases record the keys expiry deletes (`Db::expired_log`): the feed or WATCH must hear of them.
     pub expire_logging: bool,
 }

@@ -102,9 +102,10 @@ impl Keyspace {
         self.aof.writer.clone()
     }
 
-    /// Keep the propagation feed on while replicas or the AOF need it.
+    /// Keep the propagation feed on while replicas, the backlog (for replicas coming back) or the AOF need it.
     pub(super) fn refresh_feed(&mut self) {
-        let want = !self.replicas.is_empty() || self.s.persist.aof.mode != AofMode::Off;
+        let want =
+            !self.replicas.is_empty() || self.s.prop.backlog.is_some() || self.s.persist.aof.mode != AofMode::Off;
         if want != self.s.prop.feed.enabled {
             set_feed_enabled(&mut self.s, want);
         }

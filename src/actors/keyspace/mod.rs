@@ -101,6 +101,7 @@ impl Keyspace {
             if let Some(c) = self.conns.remove(&slot) {
                 c.kick.do_send(Kick);
             }
+            self.master_client_killed(slot);
             self.parked.retain(|p| p.slot != slot);
             self.forget(slot);
         }
@@ -173,18 +174,43 @@ impl Keyspace {
     /// Hand what the last commands propagated to every replica stream and to the AOF. With the AOF on, the
     /// receiver resolves once the writer has written these bytes (and synced them under appendfsync always).
     fn flush_feed(&mut self, ctx: &mut Context<Self>) -> Option<oneshot::Receiver<()>> {
+        let getack = std::mem::take(&mut self.s.prop.getack);
         if self.s.prop.feed.buf.is_empty() {
+            if getack {
+                self.send_getack();
+            }
             return None;
         }
         // The next batch's feed starts with room for about as much (no regrowing from empty each time).
         let cap = self.s.prop.feed.buf.len().next_power_of_two().min(64 * 1024);
         let bytes = bytes::Bytes::from(std::mem::replace(&mut self.s.prop.feed.buf, Vec::with_capacity(cap)));
+        if let Some(b) = &mut self.s.prop.backlog {
+            b.append(&bytes);
+        }
         for slot in &self.replicas {
             if let Some(c) = self.conns.get(slot) {
                 c.push.do_send(Push { frames: vec![bytes.clone()], class: OBUF_REPLICA });
             }
         }
-        self.aof_append(bytes, ctx)
+        let acked = self.aof_append(bytes, ctx);
+        if getack {
+            self.send_getack();
+        }
+        acked
+    }
+
+    /// WAIT asked for acknowledgements: REPLCONF GETACK goes into the replication stream after the batch's
+    /// writes (backlog and offset included) but not into the AOF, as Redis sends it to replicas only.
+    fn send_getack(&mut self) {
+        if self.replicas.is_empty() {
+            return;
+        }
+        let getack = crate::commands::replication::getack_bytes(&mut self.s);
+        for slot in &self.replicas {
+            if let Some(c) = self.conns.get(slot) {
+                c.push.do_send(Push { frames: vec![getack.clone()], class: OBUF_REPLICA });
+            }
+        }
     }
 
     /// Send a finished batch back through `tx`: after DEBUG LOADAOF has reloaded the files, or MIGRATE has run,
@@ -550,7 +576,13 @@ pub struct ExecLocal {
 impl Handler<ExecLocal> for Keyspace {
     type Result = ();
 
-    fn handle(&mut self, msg: ExecLocal, ctx: &mut Self::Context) {
+    fn handle(&mut self, mut msg: ExecLocal, ctx: &mut Self::Context) {
+        if self.stale_master_token(msg.token) {
+            // A batch of a killed master client: refused, the link reconnects.
+            msg.batch.close = true;
+            let _ = msg.tx.send(msg.batch);
+            return;
+        }
         let slot = self.local_slot(msg.token);
         match self.run_batch(slot, msg.batch, ctx) {
             ExecReply::Done(b) => {
@@ -642,7 +674,9 @@ impl Handler<Tick> for Keyspace {
         let hz = s.config.hz.max(1) as u64;
         if s.stats.cron_loops.is_multiple_of(hz) {
             crate::alloc::cron_release();
+            self.repl_tick();
         }
+        let s = &mut self.s;
         s.stats.cron_loops += 1;
         // Idle clients past `timeout` are disconnected (Redis's clientsCronHandleTimeout).
         if s.config.timeout > 0 {

@@ -16,11 +16,12 @@ use tokio::sync::oneshot;
 /// Tokens of the links' in-process clients: far from the ones client.rs picks.
 static NEXT_LINK_TOKEN: AtomicU64 = AtomicU64::new(1 << 62);
 
-/// The running link: its actor, its thread, and the token its commands run under.
+/// The running link: its actor, its thread, the token its commands run under, and what it shares.
 pub struct LinkHandle {
     addr: Addr<ReplicaLink>,
     arbiter: Arbiter,
-    token: u64,
+    pub(super) token: u64,
+    shared: std::sync::Arc<crate::commands::replication::LinkShared>,
 }
 
 impl Keyspace {
@@ -44,6 +45,43 @@ impl Keyspace {
                 }
             }
         }
+    }
+
+    /// Once a second: free the backlog after `repl-backlog-ttl` seconds without replicas (0: never).
+    pub(super) fn repl_tick(&mut self) {
+        if self.s.prop.backlog.is_none() || !self.replicas.is_empty() {
+            self.s.prop.no_replicas_since_ms = 0;
+            return;
+        }
+        let now = crate::types::clock::now_ms();
+        if self.s.prop.no_replicas_since_ms == 0 {
+            self.s.prop.no_replicas_since_ms = now;
+            return;
+        }
+        let ttl: i64 = self.s.config.get("repl-backlog-ttl").and_then(|v| v.parse().ok()).unwrap_or(3600);
+        if ttl > 0 && now - self.s.prop.no_replicas_since_ms >= ttl * 1000 {
+            log::info!("Replication backlog freed after {ttl} seconds without connected replicas.");
+            self.s.prop.backlog = None;
+            self.s.prop.no_replicas_since_ms = 0;
+            self.refresh_feed();
+        }
+    }
+
+    /// CLIENT KILL hit the master client `slot`: the link reconnects (Redis drops the master connection and
+    /// resyncs partially).
+    pub(super) fn master_client_killed(&mut self, slot: usize) {
+        if let Some(l) = &self.link {
+            if self.local.get(&l.token).is_some_and(|&(s, _)| s == slot) {
+                self.local.remove(&l.token);
+                l.shared.kick.notify_one();
+            }
+        }
+    }
+
+    /// Is `token` the link's, with its master client gone (killed)? Its batches must not run as a plain
+    /// client.
+    pub(super) fn stale_master_token(&self, token: u64) -> bool {
+        self.link.as_ref().is_some_and(|l| l.token == token) && !self.local.contains_key(&token)
     }
 
     /// Close the link, if any, and forget its master client.
@@ -87,7 +125,7 @@ impl Keyspace {
         let shared = m.link.clone();
         let addr =
             ReplicaLink::start_in_arbiter(&arbiter.handle(), move |_| ReplicaLink::new(cfg, keyspace, shared, token));
-        self.link = Some(LinkHandle { addr, arbiter, token });
+        self.link = Some(LinkHandle { addr, arbiter, token, shared: m.link.clone() });
     }
 
     /// Load a full sync's file: flush, then read it with the mailbox closed.
