@@ -886,6 +886,8 @@ impl Config {
                 // The master side's backlog (commands/replication.rs, actors/keyspace/replica.rs).
                 "repl-backlog-size",
                 "repl-backlog-ttl",
+                "min-replicas-to-write",
+                "min-replicas-max-lag",
             ];
             let mut v: Vec<&'static str> = OPTS
                 .iter()

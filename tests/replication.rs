@@ -316,3 +316,55 @@ fn redis_server_as_a_replica_resyncs_partially_from_our_backlog() {
         info_field(&mut m, "stats", "sync_partial_ok") == "1" && digest(&mut r) == digest(&mut m)
     });
 }
+
+#[test]
+fn min_replicas_to_write_refuses_writes_until_a_replica_acknowledges() {
+    let master = TestServer::start();
+    let mut m = master.conn();
+    let _: () = cmd("CONFIG").arg("SET").arg("min-replicas-to-write").arg(1).query(&mut m).unwrap();
+    let e = cmd("SET").arg("k").arg("v").query::<()>(&mut m).unwrap_err();
+    assert_eq!(common::err_text(e), "NOREPLICAS Not enough good replicas to write.");
+    assert_eq!(info_field(&mut m, "replication", "min_slaves_good_slaves"), "0");
+    // Reads still work.
+    let v: Option<String> = cmd("GET").arg("k").query(&mut m).unwrap();
+    assert_eq!(v, None);
+    let replica = TestServer::start();
+    let mut r = replica.conn();
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(&mut r).unwrap();
+    common::wait_for("a good replica", Duration::from_secs(20), || {
+        cmd("SET").arg("k").arg("v").query::<()>(&mut m).is_ok()
+    });
+    assert_eq!(info_field(&mut m, "replication", "min_slaves_good_slaves"), "1");
+}
+
+#[test]
+fn a_replica_reads_keys_past_their_ttl_as_missing_until_the_master_deletes_them() {
+    let master = TestServer::start();
+    let replica = TestServer::start();
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    // The master expires nothing on its own until it reads the key.
+    let _: () = cmd("DEBUG").arg("SET-ACTIVE-EXPIRE").arg(0).query(&mut m).unwrap();
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(&mut r).unwrap();
+    common::wait_for("the link", Duration::from_secs(20), || {
+        info_field(&mut r, "replication", "master_link_status") == "up"
+    });
+    let _: () = cmd("SET").arg("k").arg("v").arg("PX").arg(100).query(&mut m).unwrap();
+    let _: () = cmd("SET").arg("keep").arg("v").query(&mut m).unwrap();
+    common::wait_for("the writes on the replica", Duration::from_secs(10), || {
+        cmd("EXISTS").arg("keep").query::<i64>(&mut r).unwrap() == 1
+    });
+    let ttl_set = std::time::Instant::now();
+    common::wait_for("the TTL to pass on the replica", Duration::from_secs(10), || {
+        cmd("GET").arg("k").query::<Option<String>>(&mut r).unwrap().is_none()
+    });
+    assert!(ttl_set.elapsed() < Duration::from_secs(10));
+    // Still stored (the master has not deleted it): the replica counts it but reads it as missing.
+    assert_eq!(cmd("DBSIZE").query::<i64>(&mut r).unwrap(), 2);
+    assert_eq!(cmd("EXISTS").arg("k").query::<i64>(&mut r).unwrap(), 0);
+    assert_eq!(cmd("TTL").arg("k").query::<i64>(&mut r).unwrap(), -2);
+    // The master's lazy expiry deletes it, and its DEL reaches the replica.
+    let _: Option<String> = cmd("GET").arg("k").query(&mut m).unwrap();
+    common::wait_for("the master's DEL", Duration::from_secs(10), || cmd("DBSIZE").query::<i64>(&mut r).unwrap() == 1);
+    assert_eq!(digest(&mut r), digest(&mut m));
+}

@@ -161,6 +161,10 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
             }
         }
     }
+    // min-replicas-to-write: NOREPLICAS (after MISCONF, as processCommand checks it).
+    if spec.has(WRITE) && !s.exec.in_script && s.repl.too_few_replicas() {
+        return Some(super::replication::NOREPLICAS_ERR);
+    }
     // A replica: READONLY and MASTERDOWN (after MISCONF, as processCommand checks them).
     if s.repl.master.is_some() && !s.exec.in_script {
         if let Some(err) = super::replication::replica_refusal(s, client, spec) {
@@ -375,6 +379,14 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
         (false, false) if client.subs.is_some() => s.knobs.obuf_limits[OBUF_PUBSUB].immediate(),
         (false, false) => s.knobs.obuf_limits[OBUF_NORMAL].immediate(),
     };
+    if s.repl.master.is_some() {
+        // On a replica, the master's stream sees keys past their TTL (its DELs remove them); clients do not.
+        let hide = !client.master;
+        for db in &mut s.dbs {
+            db.hide_expired = hide;
+        }
+    }
+    let client = &mut s.clients[me];
     let mut out = Out::with_buf(std::mem::take(&mut batch.out), client.resp);
     if let Some(b) = &client.blocked {
         // A blocked request ends by CLIENT UNBLOCK or by its deadline: answer it and go on with the batch.

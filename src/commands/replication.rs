@@ -140,6 +140,11 @@ pub struct ReplState {
     pub replid2: Option<(String, i64)>,
     /// Clients blocked in WAIT (woken to look again when an ACK arrives).
     pub waiting: Vec<usize>,
+    /// `min-replicas-to-write` and `min-replicas-max-lag` (writes refused with NOREPLICAS when fewer
+    /// replicas acknowledged within the lag), and the replicas that did at the last count.
+    pub min_to_write: u64,
+    pub max_lag: i64,
+    pub good: u64,
 }
 
 impl ReplState {
@@ -147,6 +152,14 @@ impl ReplState {
     pub fn configure(&mut self, c: &crate::config::Config) {
         self.read_only = c.get("replica-read-only").is_none_or(|v| v == "yes");
         self.serve_stale = c.get("replica-serve-stale-data").is_none_or(|v| v == "yes");
+        self.min_to_write = c.get("min-replicas-to-write").and_then(|v| v.parse().ok()).unwrap_or(0);
+        self.max_lag = c.get("min-replicas-max-lag").and_then(|v| v.parse().ok()).unwrap_or(10);
+    }
+
+    /// Are writes refused for want of good replicas (checkGoodReplicasStatus)?
+    #[inline]
+    pub fn too_few_replicas(&self) -> bool {
+        self.min_to_write > 0 && self.max_lag > 0 && self.master.is_none() && self.good < self.min_to_write
     }
 
     /// The link to the master is up (false when not a replica).
@@ -157,6 +170,8 @@ impl ReplState {
 
 /// Redis's shared.roslaveerr.
 pub const READONLY_ERR: CmdError = CmdError::new("READONLY You can't write against a read only replica.");
+/// Redis's shared.noreplicaserr.
+pub const NOREPLICAS_ERR: CmdError = CmdError::new("NOREPLICAS Not enough good replicas to write.");
 /// Redis's shared.masterdownerr.
 pub const MASTERDOWN_ERR: CmdError =
     CmdError::new("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
@@ -321,6 +336,9 @@ pub fn info(s: &State, out: &mut String) {
         None => ("0000000000000000000000000000000000000000", -1),
     };
     let _ = write!(out, "connected_slaves:{}\r\n", s.prop.replicas);
+    if s.repl.min_to_write > 0 && s.repl.max_lag > 0 {
+        let _ = write!(out, "min_slaves_good_slaves:{}\r\n", s.repl.good);
+    }
     replica_lines(s, out);
     let (active, size, first, histlen) = match &s.prop.backlog {
         Some(b) => (1, b.size(), b.start() + 1, b.histlen()),
@@ -528,6 +546,16 @@ pub fn getack_bytes(s: &mut State) -> bytes::Bytes {
         b.append(GETACK);
     }
     bytes::Bytes::from_static(GETACK)
+}
+
+/// Count the replicas that acknowledged within `min-replicas-max-lag` seconds (refreshGoodSlavesCount).
+pub fn refresh_good_replicas(s: &mut State) {
+    if s.repl.min_to_write == 0 || s.repl.max_lag == 0 {
+        return;
+    }
+    let now = crate::types::clock::now_ms();
+    let lag_ms = s.repl.max_lag * 1000;
+    s.repl.good = s.clients.iter().filter(|(_, c)| c.replica && now - c.repl_ack_ms <= lag_ms).count() as u64;
 }
 
 /// Replicas whose acknowledged offset reached `offset`.

@@ -521,6 +521,7 @@ impl State {
         self.pubsub.notify = pubsub::notify_flags(&self.config.notify_keyspace_events);
         self.evict.configure(&self.config);
         self.repl.configure(&self.config);
+        super::replication::refresh_good_replicas(self);
         let lfu = self.evict.policy.is_lfu();
         let lfu_params = super::evict::Eviction::lfu_params(&self.config);
         let log_new = self.pubsub.notify & crate::config::NOTIFY_NEW != 0;

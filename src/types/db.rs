@@ -146,6 +146,9 @@ pub struct Db {
     /// While false, lookups do not delete expired keys (DEBUG SET-ACTIVE-EXPIRE does not touch this; EXEC
     /// and scripts freeze time instead).
     pub lazy_expire: bool,
+    /// With `lazy_expire` off: reads still treat a key past its TTL as missing, without deleting it (a
+    /// replica's clients, as Redis 7 answers them; the key goes when the master's DEL arrives).
+    pub hide_expired: bool,
     /// Record keys deleted by expiry in `expired_log` (a replica or AOF needs to hear of them).
     pub log_expired: bool,
     pub expired_log: Vec<CompactBytes>,
@@ -187,6 +190,7 @@ impl Db {
             lfu: false,
             lfu_params: LfuParams::default(),
             lazy_expire: true,
+            hide_expired: false,
             log_expired: false,
             expired_log: Vec::new(),
             log_new: false,
@@ -232,10 +236,11 @@ impl Db {
         self.segs[s].table.find(h, |e| e.key.as_slice() == key).map(|b| &**b)
     }
 
-    /// If `key` exists but its TTL has passed, delete it; true when it was deleted.
+    /// If `key` exists but its TTL has passed, delete it; true when it was deleted, or is to be read as
+    /// missing (`hide_expired`).
     #[inline]
     fn expire_if_needed(&mut self, key: &[u8]) -> bool {
-        if self.expires == 0 || !self.lazy_expire {
+        if self.expires == 0 || !(self.lazy_expire || self.hide_expired) {
             return false;
         }
         let h = self.hash(key);
@@ -247,6 +252,9 @@ impl Db {
         if at >= clock::now_ms() {
             return false;
         }
+        if !self.lazy_expire {
+            return true;
+        }
         self.remove(key);
         self.expired_keys += 1;
         if self.log_expired {
@@ -257,18 +265,17 @@ impl Db {
 
     /// Is the key present (and not expired)? Does not count as an access.
     pub fn contains(&mut self, key: &[u8]) -> bool {
-        self.expire_if_needed(key);
-        self.find_raw(key).is_some()
+        !self.expire_if_needed(key) && self.find_raw(key).is_some()
     }
 
     /// Read access: lazily expires, touches LRU/LFU, counts hits/misses.
     #[inline]
     pub fn get(&mut self, key: &[u8]) -> Option<&Entry> {
-        self.expire_if_needed(key);
+        let gone = self.expire_if_needed(key);
         let h = self.hash(key);
         let s = self.seg_of(h);
         let lfu = self.lfu.then_some(self.lfu_params);
-        match self.segs[s].table.find_mut(h, |e| e.key.as_slice() == key) {
+        match self.segs[s].table.find_mut(h, |e| e.key.as_slice() == key).filter(|_| !gone) {
             Some(e) => {
                 touch(e, lfu);
                 self.hits += 1;
@@ -291,7 +298,9 @@ impl Db {
 
     /// Read without touching LRU or stats (OBJECT, TYPE-like introspection, SCAN TYPE).
     pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
-        self.expire_if_needed(key);
+        if self.expire_if_needed(key) {
+            return None;
+        }
         self.find_raw(key)
     }
 
@@ -444,7 +453,9 @@ impl Db {
 
     /// Absolute expiry of a live key: None if absent, Some(0) if it has no TTL.
     pub fn expire_at(&mut self, key: &[u8]) -> Option<i64> {
-        self.expire_if_needed(key);
+        if self.expire_if_needed(key) {
+            return None;
+        }
         let h = self.hash(key);
         let seg = &self.segs[self.seg_of(h)];
         seg.table.find(h, |e| e.key.as_slice() == key)?;
@@ -496,6 +507,8 @@ impl Db {
             log_expired: self.log_expired,
             log_new: self.log_new,
             log_miss: self.log_miss,
+            lazy_expire: self.lazy_expire,
+            hide_expired: self.hide_expired,
             ..Db::new(self.id)
         };
         self.snap = snap;
@@ -512,6 +525,8 @@ impl Db {
         std::mem::swap(&mut self.lfu_params, &mut other.lfu_params);
         std::mem::swap(&mut self.log_expired, &mut other.log_expired);
         std::mem::swap(&mut self.log_new, &mut other.log_new);
+        std::mem::swap(&mut self.lazy_expire, &mut other.lazy_expire);
+        std::mem::swap(&mut self.hide_expired, &mut other.hide_expired);
         std::mem::swap(&mut self.log_miss, &mut other.log_miss);
         std::mem::swap(&mut self.snap, &mut other.snap);
     }
@@ -631,8 +646,10 @@ impl Db {
                 let sp = scan_pos(self.hasher.hash_one(e.key.as_slice())) as u128;
                 if sp >= pos && sp < end {
                     let at = seg.expire_of(&e.key);
-                    if at != 0 && at < now && self.lazy_expire {
-                        expired.push(CompactBytes::new(&e.key));
+                    if at != 0 && at < now && (self.lazy_expire || self.hide_expired) {
+                        if self.lazy_expire {
+                            expired.push(CompactBytes::new(&e.key));
+                        }
                         continue;
                     }
                     f(e);
@@ -661,7 +678,7 @@ impl Db {
         for seg in &self.segs {
             for e in seg.table.iter() {
                 let at = seg.expire_of(&e.key);
-                if at == 0 || at >= now || !self.lazy_expire {
+                if at == 0 || at >= now || !(self.lazy_expire || self.hide_expired) {
                     f(e, at);
                 }
             }

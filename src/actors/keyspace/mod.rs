@@ -110,6 +110,7 @@ impl Keyspace {
                 self.replicas.push(slot);
                 self.s.prop.replicas = self.replicas.len();
                 crate::commands::set_feed_enabled(&mut self.s, true);
+                crate::commands::replication::refresh_good_replicas(&mut self.s);
             }
         }
         self.flush_feed(ctx);
@@ -304,6 +305,7 @@ impl Keyspace {
             self.replicas.remove(i);
             self.s.prop.replicas = self.replicas.len();
             self.refresh_feed();
+            crate::commands::replication::refresh_good_replicas(&mut self.s);
         }
     }
 
@@ -730,7 +732,8 @@ impl Handler<ActiveExpire> for Keyspace {
 
     fn handle(&mut self, msg: ActiveExpire, ctx: &mut Self::Context) -> ExpireReport {
         let mut rep = ExpireReport::default();
-        if !self.s.server.active_expire {
+        // A replica's keys expire through its master's DELs only.
+        if !self.s.server.active_expire || self.s.repl.master.is_some() {
             return rep;
         }
         clock::refresh();

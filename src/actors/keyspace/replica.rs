@@ -42,6 +42,7 @@ impl Keyspace {
                 }
                 for db in &mut self.s.dbs {
                     db.lazy_expire = true;
+                    db.hide_expired = false;
                 }
             }
         }
@@ -49,6 +50,7 @@ impl Keyspace {
 
     /// Once a second: free the backlog after `repl-backlog-ttl` seconds without replicas (0: never).
     pub(super) fn repl_tick(&mut self) {
+        crate::commands::replication::refresh_good_replicas(&mut self.s);
         if self.s.prop.backlog.is_none() || !self.replicas.is_empty() {
             self.s.prop.no_replicas_since_ms = 0;
             return;
@@ -99,10 +101,11 @@ impl Keyspace {
 
     /// Start a link to `m` on a thread of its own.
     fn start_link(&mut self, m: Master, ctx: &mut Context<Self>) {
-        // A replica's keys expire only through the master's DELs (reads of expired keys are not refused yet:
-        // README says so).
+        // A replica's keys expire only through the master's DELs; until then its clients read them as
+        // missing (exec_batch lets the master client see them).
         for db in &mut self.s.dbs {
             db.lazy_expire = false;
+            db.hide_expired = true;
         }
         let c = &self.s.config;
         let get = |n: &str| c.get(n).unwrap_or_default();
