@@ -368,3 +368,29 @@ fn a_replica_reads_keys_past_their_ttl_as_missing_until_the_master_deletes_them(
     common::wait_for("the master's DEL", Duration::from_secs(10), || cmd("DBSIZE").query::<i64>(&mut r).unwrap() == 1);
     assert_eq!(digest(&mut r), digest(&mut m));
 }
+
+#[test]
+fn a_full_sync_uses_the_background_snapshot_and_holds_the_writes_made_meanwhile() {
+    let master = TestServer::start();
+    let mut m = master.conn();
+    let _: () = cmd("DEBUG").arg("POPULATE").arg(3000).query(&mut m).unwrap();
+    // About 0.6 s of saving: long enough to write while the replica's snapshot is taken.
+    let _: () = cmd("CONFIG").arg("SET").arg("rdb-key-save-delay").arg(200).query(&mut m).unwrap();
+    let replica = TestServer::start();
+    let mut r = replica.conn();
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(&mut r).unwrap();
+    common::wait_for("the sync's snapshot to start", Duration::from_secs(20), || {
+        info_field(&mut m, "replication", "slave0").contains("state=wait_bgsave")
+            && info_field(&mut m, "persistence", "rdb_bgsave_in_progress") == "1"
+    });
+    // The master serves writes while its snapshot for the replica is written; they reach the replica after
+    // the file.
+    for i in 0..50 {
+        let _: () = cmd("SET").arg(format!("during:{i}")).arg(i).query(&mut m).unwrap();
+    }
+    let _: () = cmd("DEL").arg("key:1").query(&mut m).unwrap();
+    common::wait_for("the replica online with every write", Duration::from_secs(30), || {
+        info_field(&mut m, "replication", "slave0").contains("state=online") && digest(&mut r) == digest(&mut m)
+    });
+    assert_eq!(cmd("DBSIZE").query::<i64>(&mut r).unwrap(), 3049);
+}

@@ -358,3 +358,17 @@ impl Handler<LoadClose> for Snapshotter {
         self.load = None;
     }
 }
+
+/// Read a saved file whole, for the replicas of a full sync (the Keyspace never does file I/O itself).
+#[derive(Message)]
+#[rtype(result = "Result<bytes::Bytes, String>")]
+pub struct ReadSyncFile(pub PathBuf);
+
+impl Handler<ReadSyncFile> for Snapshotter {
+    type Result = Result<bytes::Bytes, String>;
+
+    /// Read it on this thread; queued after the save that wrote it, before any later save of the same path.
+    fn handle(&mut self, msg: ReadSyncFile, _: &mut Self::Context) -> Self::Result {
+        fs::read(&msg.0).map(bytes::Bytes::from).map_err(|e| format!("Can't read the RDB for the replicas: {e}"))
+    }
+}

@@ -62,6 +62,8 @@ pub struct Client {
     pub repl_ip: Option<Box<str>>,
     pub repl_ack_off: i64,
     pub repl_ack_ms: i64,
+    /// A replica in a full sync: waiting for its snapshot to start (`Some(Start)`) or to be sent (`Some(End)`).
+    pub repl_sync: Option<super::replication::SyncWait>,
     /// WAIT in progress: (replication offset to reach, replicas wanted).
     pub wait: Option<(u64, i64)>,
     /// Its channels, patterns and shard channels; Some exactly while it is subscribed to any (Redis's
@@ -130,6 +132,7 @@ impl Client {
             repl_ack_off: 0,
             repl_ack_ms: 0,
             wait: None,
+            repl_sync: None,
             subs: None,
             pushed: None,
         }

@@ -108,6 +108,15 @@ impl LinkShared {
     }
 }
 
+/// Where a replica's full sync stands (Redis's SLAVE_STATE_WAIT_BGSAVE_START / _END).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncWait {
+    /// Waiting for the snapshot to start; `psync`: it gets +FULLRESYNC then (SYNC gets only the file).
+    Start { psync: bool },
+    /// The snapshot is being written; the stream since its start is buffered for it.
+    End,
+}
+
 /// This server's master, while it is a replica.
 #[derive(Debug, Clone)]
 pub struct Master {
@@ -250,7 +259,7 @@ fn role(cx: &mut Ctx<'_>) -> CmdResult {
                 cx.s.clients
                     .iter()
                     .map(|(_, c)| c)
-                    .filter(|c| c.replica)
+                    .filter(|c| c.replica && c.repl_sync.is_none())
                     .map(|c| {
                         let ip = match &c.repl_ip {
                             Some(ip) => ip.to_string(),
@@ -420,7 +429,7 @@ impl Backlog {
 }
 
 /// `repl-backlog-size` in bytes.
-fn backlog_size(s: &State) -> usize {
+pub fn backlog_size(s: &State) -> usize {
     s.config.get("repl-backlog-size").and_then(|v| crate::types::num::memtoull(v.as_bytes())).unwrap_or(1 << 20)
         as usize
 }
@@ -439,6 +448,28 @@ fn attach_replica(cx: &mut Ctx<'_>) {
     cx.s.prop.new_replicas.push(me);
 }
 
+/// A full sync. With persistence available it uses the fork-less snapshot: the replica waits (nothing is
+/// answered yet), the Keyspace starts a background save after the batch and then sends +FULLRESYNC with the
+/// snapshot's offset, and the file once it is written, and buffers the stream meanwhile (Redis's disk-based
+/// sync). Without (an embedded server with no persistence thread) the file is encoded here.
+fn full_sync(cx: &mut Ctx<'_>, psync: bool) {
+    if cx.s.persist.aof.available {
+        let me = cx.me;
+        let c = cx.client();
+        c.replica = true;
+        c.repl_sync = Some(SyncWait::Start { psync });
+        cx.s.prop.sync_waiting.push(me);
+        cx.s.prop.sync_full += 1;
+        log::info!("Starting BGSAVE for SYNC with target: disk");
+        return;
+    }
+    if psync {
+        let line = format!("+FULLRESYNC {} {}\r\n", cx.s.server.run_id, cx.s.prop.feed.offset);
+        cx.out.raw(line.as_bytes());
+    }
+    start_stream(cx);
+}
+
 fn start_stream(cx: &mut Ctx<'_>) {
     let rdb = super::rdb::snapshot_file(cx.s);
     // The payload goes as a bulk length and raw bytes with no trailing CRLF, as Redis sends it.
@@ -453,7 +484,7 @@ fn sync(cx: &mut Ctx<'_>) -> CmdResult {
     if cx.client().replica {
         return Ok(());
     }
-    start_stream(cx);
+    full_sync(cx, false);
     Ok(())
 }
 
@@ -491,9 +522,7 @@ fn psync(cx: &mut Ctx<'_>) -> CmdResult {
             String::from_utf8_lossy(cx.arg(1))
         );
     }
-    let line = format!("+FULLRESYNC {} {}\r\n", replid, cx.s.prop.feed.offset);
-    cx.out.raw(line.as_bytes());
-    start_stream(cx);
+    full_sync(cx, true);
     Ok(())
 }
 
@@ -614,9 +643,11 @@ fn replica_lines(s: &State, out: &mut String) {
             Some(ip) => ip.to_string(),
             None => c.addr.rsplit_once(':').map_or(c.addr.clone(), |(ip, _)| ip.to_string()),
         };
-        let lag = (now - c.repl_ack_ms).max(0) / 1000;
+        let syncing = c.repl_sync.is_some();
+        let lag = if syncing { 0 } else { (now - c.repl_ack_ms).max(0) / 1000 };
+        let state = if syncing { "wait_bgsave" } else { "online" };
         let _ =
-            write!(out, "slave{i}:ip={ip},port={},state=online,offset={},lag={lag}\r\n", c.repl_port, c.repl_ack_off);
+            write!(out, "slave{i}:ip={ip},port={},state={state},offset={},lag={lag}\r\n", c.repl_port, c.repl_ack_off);
     }
 }
 

@@ -330,6 +330,8 @@ pub struct Propagation {
     pub replicas: usize,
     /// The replication backlog (from the first replica on): what partial resyncs are served from.
     pub backlog: Option<super::replication::Backlog>,
+    /// Replicas waiting for a full sync's snapshot to start (the Keyspace starts one after the batch).
+    pub sync_waiting: Vec<usize>,
     /// Ask the replicas for an ACK after this batch (WAIT): REPLCONF GETACK goes to them, not to the AOF.
     pub getack: bool,
     /// Unix ms since when no replica is attached while a backlog exists (repl-backlog-ttl).

@@ -44,6 +44,9 @@ pub struct Keyspace {
     /// In-process clients (client.rs) by the token they picked: (slot, client id). They have no actor to
     /// tell, so their record is made by their first batch and checked by id before each use.
     local: HashMap<u64, (usize, u64)>,
+    /// Replicas in a full sync whose file is being written: the stream since the snapshot's start, held for
+    /// them until the file is sent (replica.rs).
+    syncing: HashMap<usize, Vec<bytes::Bytes>>,
     /// The link to this server's master, while it is a replica (replica.rs).
     link: Option<replica::LinkHandle>,
     /// In-process subscriptions (client.rs `Subscription`) by client slot: where their messages go.
@@ -82,6 +85,7 @@ impl Keyspace {
             local: HashMap::new(),
             sinks: HashMap::new(),
             link: None,
+            syncing: HashMap::new(),
             sockets: sockets.clone(),
             migrate: Default::default(),
             evictor: None,
@@ -106,9 +110,11 @@ impl Keyspace {
             self.forget(slot);
         }
         for slot in std::mem::take(&mut self.s.prop.new_replicas) {
-            if self.conns.contains_key(&slot) && !self.replicas.contains(&slot) {
+            // A full sync's replica goes online once its file is sent (replica.rs).
+            let syncing = self.s.clients.get(slot).is_some_and(|c| c.repl_sync.is_some());
+            if !syncing && self.conns.contains_key(&slot) && !self.replicas.contains(&slot) {
                 self.replicas.push(slot);
-                self.s.prop.replicas = self.replicas.len();
+                self.s.prop.replicas = self.replicas.len() + self.syncing.len();
                 crate::commands::set_feed_enabled(&mut self.s, true);
                 crate::commands::replication::refresh_good_replicas(&mut self.s);
             }
@@ -122,6 +128,9 @@ impl Keyspace {
         }
         if self.s.repl.request.is_some() {
             self.repl_requests(ctx);
+        }
+        if !self.s.prop.sync_waiting.is_empty() {
+            self.start_full_syncs(ctx);
         }
         if self.s.server.shutdown.is_some() {
             if let Some(tx) = self.on_shutdown.take() {
@@ -193,6 +202,9 @@ impl Keyspace {
                 c.push.do_send(Push { frames: vec![bytes.clone()], class: OBUF_REPLICA });
             }
         }
+        for buf in self.syncing.values_mut() {
+            buf.push(bytes.clone());
+        }
         let acked = self.aof_append(bytes, ctx);
         if getack {
             self.send_getack();
@@ -203,7 +215,7 @@ impl Keyspace {
     /// WAIT asked for acknowledgements: REPLCONF GETACK goes into the replication stream after the batch's
     /// writes (backlog and offset included) but not into the AOF, as Redis sends it to replicas only.
     fn send_getack(&mut self) {
-        if self.replicas.is_empty() {
+        if self.replicas.is_empty() && self.syncing.is_empty() {
             return;
         }
         let getack = crate::commands::replication::getack_bytes(&mut self.s);
@@ -211,6 +223,9 @@ impl Keyspace {
             if let Some(c) = self.conns.get(slot) {
                 c.push.do_send(Push { frames: vec![getack.clone()], class: OBUF_REPLICA });
             }
+        }
+        for buf in self.syncing.values_mut() {
+            buf.push(getack.clone());
         }
     }
 
@@ -299,11 +314,14 @@ impl Keyspace {
     /// Drop a client's record, and its replica stream if it was one.
     fn forget(&mut self, slot: usize) {
         self.sinks.remove(&slot);
+        if self.syncing.remove(&slot).is_some() {
+            self.s.prop.replicas = self.replicas.len() + self.syncing.len();
+        }
         self.s.remove_client(slot);
         self.sockets.borrow_mut().links.remove(slot);
         if let Some(i) = self.replicas.iter().position(|&r| r == slot) {
             self.replicas.remove(i);
-            self.s.prop.replicas = self.replicas.len();
+            self.s.prop.replicas = self.replicas.len() + self.syncing.len();
             self.refresh_feed();
             crate::commands::replication::refresh_good_replicas(&mut self.s);
         }

@@ -73,7 +73,7 @@ impl Keyspace {
     }
 
     /// `dir`/`dbfilename`.
-    fn rdb_path(&self) -> PathBuf {
+    pub(super) fn rdb_path(&self) -> PathBuf {
         PathBuf::from(&self.s.config.dir).join(&self.s.config.dbfilename)
     }
 
@@ -146,7 +146,7 @@ impl Keyspace {
 
     /// Begin a background save at this instant; false when it cannot start now (an AOF rewrite holds the
     /// snapshot, or no Snapshotter).
-    fn start_bgsave(&mut self, ctx: &mut Context<Self>) -> bool {
+    pub(super) fn start_bgsave(&mut self, ctx: &mut Context<Self>) -> bool {
         let Some(snap) = self.rdb.snap.clone() else { return false };
         if self.rdb.run.is_some() || self.s.dbs.iter().any(|d| d.snapshot_active()) {
             return false;
@@ -256,13 +256,15 @@ impl Keyspace {
         let id = run.id;
         snap.send(SaveFinish)
             .into_actor(self)
-            .map(move |res, act, _| {
+            .map(move |res, act, ctx| {
                 if act.rdb.run.as_ref().is_none_or(|r| r.id != id) {
                     return;
                 }
                 let run = act.rdb.run.take().expect("checked above");
                 let res = res.map_err(|e| e.to_string()).and_then(|r| r);
+                let ok = res.is_ok();
                 act.bgsave_done(res, run.started);
+                act.sync_save_done(ok, ctx);
             })
             .spawn(ctx);
     }

@@ -3,10 +3,13 @@
 //! nobody else served meanwhile (Redis loads it in its main thread too).
 
 use super::Keyspace;
+use crate::actors::connection::{Kick, Push};
 use crate::actors::replica::{LinkConfig, ReplicaLink, StopLink};
-use crate::actors::snapshotter::LoadNext;
+use crate::actors::snapshotter::{LoadNext, ReadSyncFile};
+use crate::commands::replication::SyncWait;
 use crate::commands::replication::{LinkRequest, Master};
 use crate::commands::ReplyMode;
+use crate::commands::OBUF_REPLICA;
 use actix::prelude::*;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -66,6 +69,115 @@ impl Keyspace {
             self.s.prop.backlog = None;
             self.s.prop.no_replicas_since_ms = 0;
             self.refresh_feed();
+        }
+    }
+
+    /// Start the snapshot replicas wait for (after a batch): +FULLRESYNC with the offset of this instant goes
+    /// to each, and the stream from here on is held for them until the file is written. While another
+    /// background save runs they wait for it to end (its snapshot is older than their offset).
+    pub(super) fn start_full_syncs(&mut self, ctx: &mut Context<Self>) {
+        if self.bgsave_running() {
+            return;
+        }
+        let waiting: Vec<usize> = std::mem::take(&mut self.s.prop.sync_waiting)
+            .into_iter()
+            .filter(|slot| {
+                self.conns.contains_key(slot)
+                    && self.s.clients.get(*slot).is_some_and(|c| matches!(c.repl_sync, Some(SyncWait::Start { .. })))
+            })
+            .collect();
+        if waiting.is_empty() {
+            return;
+        }
+        // The feed was drained by this batch's flush: its offset is exactly the snapshot's point.
+        if !self.s.prop.feed.buf.is_empty() || !self.start_bgsave(ctx) {
+            self.s.prop.sync_waiting = waiting;
+            return;
+        }
+        if self.s.prop.backlog.is_none() {
+            let size = crate::commands::replication::backlog_size(&self.s);
+            self.s.prop.backlog = Some(crate::commands::replication::Backlog::new(size, self.s.prop.feed.offset));
+        }
+        crate::commands::set_feed_enabled(&mut self.s, true);
+        let line = bytes::Bytes::from(format!("+FULLRESYNC {} {}\r\n", self.s.server.run_id, self.s.prop.feed.offset));
+        for slot in waiting {
+            let c = &mut self.s.clients[slot];
+            if c.repl_sync == Some(SyncWait::Start { psync: true }) {
+                if let Some(h) = self.conns.get(&slot) {
+                    h.push.do_send(Push { frames: vec![line.clone()], class: OBUF_REPLICA });
+                }
+            }
+            c.repl_sync = Some(SyncWait::End);
+            self.syncing.insert(slot, Vec::new());
+        }
+        self.s.prop.replicas = self.replicas.len() + self.syncing.len();
+    }
+
+    /// A background save ended: send its file to the replicas that waited for it, then what the stream held
+    /// for them, and put them online; close them when the save failed (they sync again).
+    pub(super) fn sync_save_done(&mut self, ok: bool, ctx: &mut Context<Self>) {
+        if self.syncing.is_empty() {
+            if !self.s.prop.sync_waiting.is_empty() {
+                self.start_full_syncs(ctx);
+            }
+            return;
+        }
+        let snap = self.rdb.snap.clone();
+        let (true, Some(snap)) = (ok, snap) else {
+            log::warn!("SYNC failed. BGSAVE child returned an error");
+            for (slot, _) in std::mem::take(&mut self.syncing) {
+                self.s.clients.kill_list.push(slot);
+            }
+            self.after_kills();
+            return;
+        };
+        let path = self.rdb_path();
+        snap.send(ReadSyncFile(path))
+            .into_actor(self)
+            .map(|res, act, ctx| {
+                let file = match res.map_err(|e| e.to_string()).and_then(|r| r) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        log::warn!("{e}");
+                        for (slot, _) in std::mem::take(&mut act.syncing) {
+                            act.s.clients.kill_list.push(slot);
+                        }
+                        act.after_kills();
+                        return;
+                    }
+                };
+                let header = bytes::Bytes::from(format!("${}\r\n", file.len()));
+                let now = crate::types::clock::now_ms();
+                for (slot, held) in std::mem::take(&mut act.syncing) {
+                    let Some(h) = act.conns.get(&slot) else { continue };
+                    let mut frames = Vec::with_capacity(held.len() + 2);
+                    frames.push(header.clone());
+                    frames.push(file.clone());
+                    frames.extend(held);
+                    h.push.do_send(Push { frames, class: OBUF_REPLICA });
+                    if let Some(c) = act.s.clients.get_mut(slot) {
+                        c.repl_sync = None;
+                        c.repl_ack_ms = now;
+                    }
+                    log::info!("Synchronization with replica {} succeeded", act.s.clients[slot].addr);
+                    act.replicas.push(slot);
+                }
+                act.s.prop.replicas = act.replicas.len() + act.syncing.len();
+                crate::commands::replication::refresh_good_replicas(&mut act.s);
+                if !act.s.prop.sync_waiting.is_empty() {
+                    act.start_full_syncs(ctx);
+                }
+            })
+            .spawn(ctx);
+    }
+
+    /// Disconnect the clients on the kill list now (outside a batch).
+    fn after_kills(&mut self) {
+        for slot in std::mem::take(&mut self.s.clients.kill_list) {
+            if let Some(c) = self.conns.remove(&slot) {
+                c.kick.do_send(Kick);
+            }
+            self.forget(slot);
         }
     }
 
