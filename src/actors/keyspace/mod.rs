@@ -12,7 +12,7 @@ use super::busy::{AdoptedStream, Link, Serve, SharedSockets};
 use super::connection::{Connection, Handles, Kick, Push, Stream};
 use super::events::Tick;
 use super::persistence::AofWriter;
-use crate::commands::{exec_batch, Batch, State, OBUF_PUBSUB, OBUF_REPLICA};
+use crate::commands::{exec_batch, Batch, State, OBUF_NORMAL, OBUF_PUBSUB, OBUF_REPLICA};
 use crate::types::clock;
 use actix::prelude::*;
 use aof::AofLink;
@@ -125,16 +125,21 @@ impl Keyspace {
         self.tell_evictor();
     }
 
-    /// Send each subscriber the messages the last commands published to it: one push per subscriber, its
-    /// frames shared with the others (pubsub.rs). Clients without a connection actor (in-process ones) have
-    /// nowhere to receive them.
+    /// Send each subscriber the messages the last commands published to it, and each tracking client its
+    /// invalidations (BCAST ones collected until now): one push per client, its frames shared with the
+    /// others (pubsub.rs, tracking.rs). Clients without a connection actor (in-process ones) have nowhere to
+    /// receive them.
     fn send_deliveries(&mut self) {
+        crate::commands::tracking::broadcast(&mut self.s);
         if self.s.pubsub.outbox.is_empty() {
             return;
         }
         for d in self.s.pubsub.outbox.take() {
             if let Some(c) = self.conns.get(&d.slot) {
-                c.push.do_send(Push { frames: d.frames, class: OBUF_PUBSUB });
+                // A RESP3 client's invalidations count toward its own class's limit, not pubsub's.
+                let subscribed = self.s.clients.get(d.slot).is_some_and(|c| c.subscribed());
+                let class = if subscribed { OBUF_PUBSUB } else { OBUF_NORMAL };
+                c.push.do_send(Push { frames: d.frames, class });
             }
         }
     }
@@ -560,6 +565,9 @@ impl Handler<Tick> for Keyspace {
 
     fn handle(&mut self, _: Tick, ctx: &mut Self::Context) {
         let now = clock::refresh();
+        if self.s.server.cron_paused {
+            return;
+        }
         let s = &mut self.s;
         // Memory peak and ops/sec samples for INFO.
         let used = s.used_memory();
@@ -597,6 +605,11 @@ impl Handler<Tick> for Keyspace {
             }
             self.expire_blocked(ctx);
         }
+        // The tracking table back within tracking-table-max-keys even while no command comes (CONFIG SET
+        // lowered it), as Redis's serverCron.
+        if self.s.tracking.clients() != 0 {
+            crate::commands::tracking::limit_table(&mut self.s);
+        }
         self.aof_tick(ctx);
         self.rdb_tick(ctx);
         self.migrate_cron();
@@ -628,7 +641,7 @@ impl Handler<ActiveExpire> for Keyspace {
 
     fn handle(&mut self, msg: ActiveExpire, ctx: &mut Self::Context) -> ExpireReport {
         let mut rep = ExpireReport::default();
-        if !self.s.server.active_expire {
+        if !self.s.server.active_expire || self.s.server.cron_paused {
             return rep;
         }
         clock::refresh();
