@@ -177,7 +177,7 @@ fn frame_for(s: &mut State, slot: usize, what: Payload<'_>) -> Option<(usize, By
     let c = s.clients.get(slot)?;
     let (redirect, redirect_slot) = c.tracking.as_ref().map_or((0, 0), |t| (t.redirect, t.redirect_slot));
     let (target, redirected) = if redirect != 0 {
-        if !s.clients.get(redirect_slot).is_some_and(|r| r.id == redirect) {
+        if s.clients.get(redirect_slot).is_none_or(|r| r.id != redirect) {
             if let Some(t) = s.clients[slot].tracking.as_mut() {
                 t.broken_redirect = true;
             }
@@ -194,8 +194,10 @@ fn frame_for(s: &mut State, slot: usize, what: Payload<'_>) -> Option<(usize, By
     } else {
         (slot, false)
     };
+    // RESP3 reads pushes; in RESP2 only a subscribed redirect client can take a message.
     let push = resp_of(s, target) > 2;
-    if !push && !(redirected && s.clients[target].subscribed()) {
+    let message = redirected && s.clients[target].subscribed();
+    if !(push || message) {
         return None;
     }
     let mut tmp = itoa::Buffer::new();

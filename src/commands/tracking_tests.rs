@@ -173,7 +173,7 @@ fn a_vanished_redirect_client_breaks_the_redirect() {
             (bulk("prefixes"), arr(vec![])),
         ])
     );
-    assert!(run_raw(&mut t, &["client", "info"]).contains(&format!(" flags=tR db=0 ")));
+    assert!(run_raw(&mut t, &["client", "info"]).contains(" flags=tR db=0 "));
     assert!(run_raw(&mut t, &["client", "info"]).contains(&format!(" redir={rid} resp=3")));
 }
 
