@@ -271,3 +271,18 @@ fn reset_and_disconnect_turn_tracking_off() {
     let info: String = q(&mut admin, &["info", "stats"]);
     assert!(info.contains("\r\ntracking_total_prefixes:0\r\n"), "{info}");
 }
+
+#[test]
+fn debug_reload_invalidates_everything() {
+    let server = TestServer::start();
+    let mut s = resp3_tracker(&server, &[]);
+    exchange(&mut s, &["set", "k", "v"], "+OK\r\n");
+    exchange(&mut s, &["get", "k"], "$1\r\nv\r\n");
+    // The dataset is replaced: the cache hears "everything changed" after the reply.
+    let want = "+OK\r\n>2\r\n$10\r\ninvalidate\r\n_\r\n";
+    s.write_all(&resp(&["debug", "reload"])).unwrap();
+    assert_eq!(String::from_utf8_lossy(&read_until(&mut s, want.as_bytes())), want);
+    let mut con = server.conn();
+    let info: String = q(&mut con, &["info", "stats"]);
+    assert!(info.contains("\r\ntracking_total_keys:0\r\n"), "{info}");
+}
