@@ -72,6 +72,9 @@ pub struct Client {
     /// Bytes pushed to its connection (pub/sub messages) not written to the socket yet, as the connection
     /// counts them (CLIENT LIST omem); None for clients without a connection actor.
     pub pushed: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
+    /// CLIENT TRACKING state; Some exactly while tracking is on (Redis's CLIENT_TRACKING flag). Boxed: most
+    /// clients never track.
+    pub tracking: Option<Box<super::tracking::ClientTracking>>,
 }
 
 /// What a blocked client waits for.
@@ -135,6 +138,7 @@ impl Client {
             repl_sync: None,
             subs: None,
             pushed: None,
+            tracking: None,
         }
     }
 }

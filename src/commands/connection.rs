@@ -163,6 +163,7 @@ fn reset(cx: &mut Ctx<'_>) -> CmdResult {
     let need_auth = !cx.s.config.requirepass.is_empty();
     super::multi::unwatch_all(cx.s, cx.me);
     super::pubsub::reset_client(cx.s, cx.me);
+    super::tracking::disable(cx.s, cx.me);
     cx.client().multi = None;
     cx.client().multi_error = false;
     let c = cx.client();
@@ -206,6 +207,15 @@ pub fn client_line(c: &Client, now: i64) -> String {
     if c.blocked.is_some() {
         flags.push('b');
     }
+    if let Some(t) = &c.tracking {
+        flags.push('t');
+        if t.broken_redirect {
+            flags.push('R');
+        }
+        if t.bcast {
+            flags.push('B');
+        }
+    }
     if c.dirty_cas {
         flags.push('d');
     }
@@ -225,8 +235,9 @@ pub fn client_line(c: &Client, now: i64) -> String {
     let qbuf = c.qbuf;
     let (sub, psub, ssub) = c.subs.as_ref().map_or((0, 0, 0), |s| (s.channels.len(), s.patterns.len(), s.shard.len()));
     let omem = c.omem();
+    let redir = c.tracking.as_ref().map_or(-1, |t| t.redirect as i64);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={omem} tot-mem={} events=r cmd={} user=default redir=-1 resp={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={omem} tot-mem={} events=r cmd={} user=default redir={redir} resp={}\n",
         c.id,
         c.addr,
         c.laddr,
@@ -514,16 +525,15 @@ fn client_unblock(cx: &mut Ctx<'_>) -> CmdResult {
     Ok(())
 }
 
-fn client_getredir(cx: &mut Ctx<'_>) -> CmdResult {
-    cx.out.int(-1);
-    Ok(())
-}
-
 fn client_help(cx: &mut Ctx<'_>) -> CmdResult {
     help(
         cx,
         "CLIENT",
         &[
+            "CACHING (YES|NO)",
+            "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "GETREDIR",
+            "    Return the client ID we are redirecting to when tracking is enabled.",
             "GETNAME",
             "    Return the name of the current connection.",
             "ID",
@@ -544,26 +554,25 @@ fn client_help(cx: &mut Ctx<'_>) -> CmdResult {
             "      Kill connections authenticated by <username>.",
             "    * SKIPME (YES|NO)",
             "      Skip killing current connection (default: yes).",
-            "    * ID <client-id>",
-            "      Kill connections by client id.",
-            "    * MAXAGE <maxage>",
-            "      Kill connections older than the specified age.",
             "LIST [options ...]",
             "    Return information about client connections. Options:",
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
             "      Return clients of specified type.",
             "UNPAUSE",
             "    Stop the current client pause, resuming traffic.",
-            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
-            "    Unblock the specified blocked client.",
             "PAUSE <timeout> [WRITE|ALL]",
             "    Suspend all, or just write, clients for <timeout> milliseconds.",
             "REPLY (ON|OFF|SKIP)",
             "    Control the replies sent to the current connection.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
-            "GETREDIR",
-            "    Return the client ID we are redirecting to when tracking is enabled.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+            "         [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Control server assisted client side caching.",
+            "TRACKINGINFO",
+            "    Report tracking status for the current connection.",
             "NO-EVICT (ON|OFF)",
             "    Protect current client connection from eviction.",
         ],
@@ -597,7 +606,10 @@ const CLIENT_SUBS: &[CommandSpec] = &family("connection", [
     cmd("client|pause", -3, ADMIN | NOSCRIPT | LOADING | STALE, client_pause).acl(CONNECTION).doc("3.0.0", "O(1)", "Suspends commands processing."),
     cmd("client|unpause", 2, ADMIN | NOSCRIPT | LOADING | STALE, client_unpause).acl(CONNECTION).doc("6.2.0", "O(N) Where N is the number of paused clients", "Resumes processing commands from paused clients."),
     cmd("client|unblock", -3, ADMIN | NOSCRIPT | LOADING | STALE, client_unblock).acl(CONNECTION).doc("5.0.0", "O(log N) where N is the number of client connections", "Unblocks a client blocked by a blocking command from a different connection."),
-    cmd("client|getredir", 2, NOSCRIPT | LOADING | STALE, client_getredir).acl(CONNECTION).doc("6.0.0", "O(1)", "Returns the client ID to which the connection's tracking notifications are redirected."),
+    cmd("client|getredir", 2, NOSCRIPT | LOADING | STALE, super::tracking::client_getredir).acl(CONNECTION).doc("6.0.0", "O(1)", "Returns the client ID to which the connection's tracking notifications are redirected."),
+    cmd("client|tracking", -3, NOSCRIPT | LOADING | STALE, super::tracking::client_tracking).acl(CONNECTION).doc("6.0.0", "O(1). Some options may introduce additional complexity.", "Enable or disable server assisted client side caching support"),
+    cmd("client|caching", 3, NOSCRIPT | LOADING | STALE, super::tracking::client_caching).acl(CONNECTION).doc("6.0.0", "O(1)", "Instruct the server about tracking or not keys in the next request"),
+    cmd("client|trackinginfo", 2, NOSCRIPT | LOADING | STALE, super::tracking::client_trackinginfo).acl(CONNECTION).doc("6.2.0", "O(1)", "Return information about server assisted client side caching for the current connection"),
     cmd("client|help", 2, LOADING | STALE, client_help).acl(CONNECTION).doc("5.0.0", "O(1)", "Returns helpful text about the different subcommands."),
 ]);
 

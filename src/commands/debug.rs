@@ -204,6 +204,11 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
             cx.out.ok();
             Ok(())
         }
+        "pause-cron" if cx.argc() == 3 => {
+            cx.s.server.cron_paused = cx.int_arg(2)? != 0;
+            cx.out.ok();
+            Ok(())
+        }
         "set-disable-deny-scripts" if cx.argc() == 3 => {
             cx.s.scripts.disable_deny = cx.int_arg(2)? != 0;
             cx.out.ok();

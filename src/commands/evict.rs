@@ -331,6 +331,10 @@ fn evict_victim(s: &mut State, db: usize) -> i64 {
     if !s.clients.watched_keys.is_empty() {
         multi::touch_watched(s, db, &key);
     }
+    // Caches holding it are told; with no modifying client, as Redis (BCAST NOLOOP clients hear of it too).
+    if s.tracking.watching() {
+        super::tracking::invalidate(s, &key, 0, true);
+    }
     pubsub::evicted_event(s, &key, db);
     let cmd: &[u8] = if s.evict.lazy { b"UNLINK" } else { b"DEL" };
     s.prop.feed.command(db, &[cmd, &key]);

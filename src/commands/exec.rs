@@ -6,7 +6,7 @@ use super::client::{Client, ReplyMode};
 use super::spec::*;
 use super::state::{State, OBUF_NORMAL, OBUF_PUBSUB, OBUF_REPLICA};
 use super::table::table;
-use super::{aof, multi, scripting};
+use super::{aof, multi, scripting, tracking};
 use crate::error::CmdError;
 use crate::resp::encode::Out;
 use crate::types::clock;
@@ -223,6 +223,31 @@ pub fn block_deadline(arg: &[u8]) -> Result<i64, CmdError> {
 
 /// Run one resolved request for client `me`.
 pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spec: Option<&'static CommandSpec>) {
+    // CLIENT TRACKING: invalidations for the client whose command runs wait for its reply (tracking.rs).
+    let outer = std::mem::replace(&mut s.tracking.current, me);
+    // A client's own command, not one EXEC or a script runs for it.
+    let top = !s.exec.in_exec && !s.exec.in_script;
+    let ran = run_request(s, me, out, argv, spec, top);
+    s.tracking.current = outer;
+    if s.tracking.clients() != 0 {
+        match ran {
+            Some(spec) => tracking::after_command(s, me, out, &argv, spec, top),
+            None if top => tracking::after_top_level(s, me, out, spec),
+            None => {}
+        }
+    }
+}
+
+/// `exec_request` without the tracking around it: the command, if its handler ran.
+#[inline]
+fn run_request(
+    s: &mut State,
+    me: usize,
+    out: &mut Out,
+    argv: Argv<'_>,
+    spec: Option<&'static CommandSpec>,
+    top: bool,
+) -> Option<&'static CommandSpec> {
     let Some(spec) = spec else {
         if let Some(c) = s.clients.get_mut(me) {
             if c.multi.is_some() {
@@ -232,7 +257,7 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
         let name = argv.get(0);
         let rest: Vec<&[u8]> = argv.iter().skip(1).collect();
         reply_error(s, out, &CmdError::unknown_command(name, &rest));
-        return;
+        return None;
     };
     // A container command whose subcommand was not found: Redis's "unknown subcommand" error. A container
     // that may run alone (COMMAND, arity -1) runs its own handler when called with no subcommand.
@@ -244,17 +269,21 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
             CmdError::arity(spec.name)
         };
         reply_error(s, out, &err);
-        return;
+        return None;
     }
     // maxmemory: evict before a client's own command (not EXEC's or a script's), as processCommand does.
     if s.config.maxmemory > 0 && !s.exec.in_exec && !s.exec.in_script && s.busy.is_none() && s.clients[me].authenticated
     {
         super::evict::before_command(s);
     }
+    // The tracking table's limit, and what eviction invalidated for this client: before its reply.
+    if top && s.tracking.clients() != 0 {
+        tracking::before_command(s, me, out);
+    }
     let client = &s.clients[me];
     if client.multi.is_some() && !multi::runs_in_multi(spec) {
         multi::queue(s, me, out, argv, spec);
-        return;
+        return None;
     }
     if let Some(err) = precheck(s, client, spec, &argv) {
         let rejected = err != CmdError::NOAUTH;
@@ -263,10 +292,10 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
         }
         if spec.name == "exec" {
             multi::exec_abort(s, me, out, &err);
-            return;
+            return None;
         }
         reply_error(s, out, &err);
-        return;
+        return None;
     }
     let db = client.db;
     let dirty_before = s.persist.dirty;
@@ -332,6 +361,7 @@ pub fn exec_request(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spe
         s.stats.cmd_stats[spec.id].failed += 1;
         reply_error(s, out, &err);
     }
+    Some(spec)
 }
 
 /// Hand the command's effects to the feed (after its expired keys, `State::drain_expired`).
@@ -436,10 +466,12 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
         }
         let mark = out.buf.len();
         s.pubsub.reply_pushed = false;
+        s.tracking.pushed_at = None;
         exec_request(s, me, &mut out, argv, req.spec);
         // Pub/sub notifications are pushes, which CLIENT REPLY OFF/SKIP does not silence (Redis's
-        // CLIENT_PUSHING).
+        // CLIENT_PUSHING); so are the client's own invalidations after its reply.
         let pushed = std::mem::take(&mut s.pubsub.reply_pushed);
+        let reply_end = s.tracking.pushed_at.take().unwrap_or(out.buf.len());
         let Some(client) = s.clients.get_mut(me) else {
             batch.close = true;
             break;
@@ -451,10 +483,10 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
             break;
         }
         match client.reply_mode {
-            ReplyMode::Off if !pushed => out.buf.truncate(mark),
+            ReplyMode::Off if !pushed => drop(out.buf.drain(mark..reply_end)),
             ReplyMode::SkipThis => {
                 if !pushed {
-                    out.buf.truncate(mark);
+                    drop(out.buf.drain(mark..reply_end));
                 }
                 client.reply_mode = ReplyMode::On;
             }

@@ -54,6 +54,7 @@ pub mod string;
 mod table;
 #[cfg(test)]
 pub mod testutil;
+pub mod tracking;
 pub mod zset;
 
 pub use batch::{pack_args, parse_batch, Argv, Batch, BATCH_BYTES};

@@ -183,9 +183,9 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Queue `frame` for client `slot`.
+    /// Queue `frame` for client `slot` (pub/sub messages, tracking invalidations).
     #[inline]
-    fn queue(&mut self, slot: usize, frame: &Bytes) {
+    pub fn queue(&mut self, slot: usize, frame: &Bytes) {
         if self.at.len() <= slot {
             self.at.resize(slot + 1, 0);
         }

@@ -44,6 +44,9 @@ fn flushdb(cx: &mut Ctx<'_>) -> CmdResult {
     crate::alloc::release_free_memory();
     cx.s.persist.dirty += n;
     cx.s.clients.touch_db(Some(cx.db));
+    // Caches are not per database: every tracking client hears "everything changed" (Redis's
+    // signalFlushedDb).
+    super::tracking::flushed(cx.s);
     cx.out.ok();
     Ok(())
 }
@@ -62,6 +65,7 @@ fn flushall(cx: &mut Ctx<'_>) -> CmdResult {
     crate::alloc::release_free_memory();
     cx.s.persist.dirty += n + 1;
     cx.s.clients.touch_db(None);
+    super::tracking::flushed(cx.s);
     // As Redis 7.0's flushAllDataAndResetRDB: with save points, the empty dataset is saved at once (a
     // background save in progress is dropped by the foreground one).
     if !cx.s.config.save.is_empty() && cx.s.persist.rdb.available {
@@ -89,6 +93,8 @@ fn swapdb(cx: &mut Ctx<'_>) -> CmdResult {
         cx.s.persist.dirty += 1;
         cx.s.clients.touch_db(Some(a));
         cx.s.clients.touch_db(Some(b));
+        // As Redis's dbSwapDatabases: cached keys of either database may now be other values.
+        super::tracking::flushed(cx.s);
     }
     cx.out.ok();
     Ok(())

@@ -4,7 +4,7 @@
 
 use super::client::{Blocked, Client, DbKey};
 use super::table::table;
-use super::{aof, multi, propagate, pubsub, scripting};
+use super::{aof, multi, propagate, pubsub, scripting, tracking};
 use crate::config::Config;
 use crate::error::CmdError;
 use crate::types::clock;
@@ -396,6 +396,8 @@ pub struct Process {
     pub shutdown: Option<ShutdownRequest>,
     /// DEBUG SET-ACTIVE-EXPIRE.
     pub active_expire: bool,
+    /// DEBUG PAUSE-CRON 1: the Keyspace's cron housekeeping and active expiry stop (Redis's serverCron).
+    pub cron_paused: bool,
 }
 
 /// What operators read to find slow spots: the slow log (SLOWLOG, slowlog.rs), the latency monitor's
@@ -447,6 +449,9 @@ pub struct State {
     /// batch (one push per subscriber). It lives here, not in an actor of its own, so that PUBLISH counts its
     /// receivers and orders its messages synchronously with the commands around it (see pubsub.rs).
     pub pubsub: pubsub::PubSub,
+    /// Client-side caching: the tracking table, BCAST prefixes, invalidations held for the running client
+    /// (tracking.rs). Fed by `exec_request` and the key-modified hooks; its messages leave with pub/sub's.
+    pub tracking: tracking::Tracking,
     /// dirty, lastsave, the AOF.
     pub persist: Persistence,
     /// The running command's transient flags (EXEC, script, blocked).
@@ -484,6 +489,7 @@ impl State {
             stats: Stats::new(),
             prop: Propagation::default(),
             pubsub: Default::default(),
+            tracking: Default::default(),
             persist: Persistence {
                 dirty: 0,
                 lastsave: clock::system_ms() / 1000,
@@ -501,6 +507,7 @@ impl State {
                 pause: None,
                 shutdown: None,
                 active_expire: true,
+                cron_paused: false,
             },
             scripts: Default::default(),
             busy: None,
@@ -521,6 +528,8 @@ impl State {
         self.obs.configure(&self.config);
         self.enc = crate::types::encodings::Encodings::from_config(&self.config);
         self.pubsub.notify = pubsub::notify_flags(&self.config.notify_keyspace_events);
+        self.tracking.max_keys =
+            self.config.get("tracking-table-max-keys").and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
         self.evict.configure(&self.config);
         self.repl.configure(&self.config);
         super::replication::refresh_good_replicas(self);
@@ -553,12 +562,14 @@ impl State {
         if self.clients.contains(slot) {
             multi::unwatch_all(self, slot);
             pubsub::forget_client(self, slot);
+            tracking::disable(self, slot);
             self.clients.unblock(slot);
             self.clients.remove(slot);
         }
     }
 
-    /// A key changed: transactions watching it must fail, clients blocked on it get another try.
+    /// A key changed: transactions watching it must fail, clients blocked on it get another try, clients
+    /// that may cache it are told (Redis's signalModifiedKey).
     #[inline]
     pub fn touch_key(&mut self, db: usize, key: &[u8]) {
         if !self.clients.watched_keys.is_empty() {
@@ -567,14 +578,18 @@ impl State {
         if !self.clients.blocked_on.is_empty() && self.clients.blocked_on.contains_key(&DbKey(db, key)) {
             self.clients.ready_keys.push((db, key.to_vec()));
         }
+        if self.tracking.watching() {
+            tracking::key_modified(self, key);
+        }
     }
 
-    /// Record expiry deletions while the feed, WATCH or the `expired` keyspace event needs them (Redis
-    /// signals all three on every expired key).
+    /// Record expiry deletions while the feed, WATCH, the `expired` keyspace event or client tracking needs
+    /// them (Redis signals all four on every expired key).
     pub fn refresh_expire_logging(&mut self) {
         let on = self.prop.feed.enabled
             || !self.clients.watched_keys.is_empty()
-            || self.pubsub.notify & crate::config::NOTIFY_EXPIRED != 0;
+            || self.pubsub.notify & crate::config::NOTIFY_EXPIRED != 0
+            || self.tracking.clients() != 0;
         if on != self.prop.expire_logging {
             self.prop.expire_logging = on;
             for d in &mut self.dbs {
@@ -584,8 +599,9 @@ impl State {
         }
     }
 
-    /// Keys that expiry deleted go to the feed as DEL, touch their watchers and publish their `expired`
-    /// event (Redis's deleteExpiredKeyAndPropagate: propagateDeletion, signalModifiedKey, notify).
+    /// Keys that expiry deleted go to the feed as DEL, touch their watchers, publish their `expired` event
+    /// and invalidate client caches (Redis's deleteExpiredKeyAndPropagate: propagateDeletion,
+    /// signalModifiedKey with no client, notify).
     pub fn drain_expired(&mut self) {
         for i in 0..self.dbs.len() {
             if self.dbs[i].expired_log.is_empty() {
@@ -597,6 +613,9 @@ impl State {
                     multi::touch_watched(self, i, &k);
                 }
                 pubsub::expired_event(self, &k, i);
+                if self.tracking.watching() {
+                    tracking::invalidate(self, &k, 0, true);
+                }
             }
         }
     }

@@ -399,6 +399,7 @@ impl Keyspace {
                         db.clear();
                     }
                     act.s.clients.touch_db(None);
+                    crate::commands::tracking::flushed(&mut act.s);
                     let r = cmd_aof::replay(&mut act.s, &mut files);
                     if r.is_ok() {
                         log::info!("Append Only File loaded by DEBUG LOADAOF");

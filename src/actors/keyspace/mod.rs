@@ -14,7 +14,7 @@ use super::busy::{AdoptedStream, Link, Serve, SharedSockets};
 use super::connection::{obuf_closed, Connection, Handles, Kick, Push, Stream};
 use super::events::Tick;
 use super::persistence::AofWriter;
-use crate::commands::{exec_batch, Batch, State, OBUF_PUBSUB, OBUF_REPLICA};
+use crate::commands::{exec_batch, Batch, State, OBUF_NORMAL, OBUF_PUBSUB, OBUF_REPLICA};
 use crate::types::clock;
 use actix::prelude::*;
 use aof::AofLink;
@@ -148,17 +148,22 @@ impl Keyspace {
         self.tell_evictor();
     }
 
-    /// Send each subscriber the messages the last commands published to it: one push per subscriber, its
-    /// frames shared with the others (pubsub.rs). An in-process subscription gets them on its channel, under
-    /// the same pubsub output limit a socket subscriber has; other in-process clients have no way to receive.
+    /// Send each subscriber the messages the last commands published to it, and each tracking client its
+    /// invalidations (BCAST ones collected until now): one push per client, its frames shared with the
+    /// others (pubsub.rs, tracking.rs). An in-process subscription gets them on its channel, under the same
+    /// pubsub output limit a socket subscriber has; other in-process clients have no way to receive.
     fn send_deliveries(&mut self) {
+        crate::commands::tracking::broadcast(&mut self.s);
         if self.s.pubsub.outbox.is_empty() {
             return;
         }
         let mut closed = Vec::new();
         for d in self.s.pubsub.outbox.take() {
             if let Some(c) = self.conns.get(&d.slot) {
-                c.push.do_send(Push { frames: d.frames, class: OBUF_PUBSUB });
+                // A RESP3 client's invalidations count toward its own class's limit, not pubsub's.
+                let subscribed = self.s.clients.get(d.slot).is_some_and(|c| c.subscribed());
+                let class = if subscribed { OBUF_PUBSUB } else { OBUF_NORMAL };
+                c.push.do_send(Push { frames: d.frames, class });
             } else if let Some(sink) = self.sinks.get_mut(&d.slot) {
                 let len: usize = d.frames.iter().map(|f| f.len()).sum();
                 let queued = sink.queued.fetch_add(len, Ordering::Relaxed) + len;
@@ -680,6 +685,9 @@ impl Handler<Tick> for Keyspace {
 
     fn handle(&mut self, _: Tick, ctx: &mut Self::Context) {
         let now = clock::refresh();
+        if self.s.server.cron_paused {
+            return;
+        }
         let s = &mut self.s;
         // Memory peak and ops/sec samples for INFO.
         let used = s.used_memory();
@@ -719,6 +727,11 @@ impl Handler<Tick> for Keyspace {
             }
             self.expire_blocked(ctx);
         }
+        // The tracking table back within tracking-table-max-keys even while no command comes (CONFIG SET
+        // lowered it), as Redis's serverCron.
+        if self.s.tracking.clients() != 0 {
+            crate::commands::tracking::limit_table(&mut self.s);
+        }
         self.aof_tick(ctx);
         self.rdb_tick(ctx);
         self.migrate_cron();
@@ -751,7 +764,7 @@ impl Handler<ActiveExpire> for Keyspace {
     fn handle(&mut self, msg: ActiveExpire, ctx: &mut Self::Context) -> ExpireReport {
         let mut rep = ExpireReport::default();
         // A replica's keys expire through its master's DELs only.
-        if !self.s.server.active_expire || self.s.repl.master.is_some() {
+        if !self.s.server.active_expire || self.s.server.cron_paused || self.s.repl.master.is_some() {
             return rep;
         }
         clock::refresh();

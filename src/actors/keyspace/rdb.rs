@@ -441,6 +441,8 @@ impl Keyspace {
                 db.clear();
             }
             self.s.clients.touch_db(None);
+            // Cached keys are gone too (Redis's emptyData signals a flush).
+            crate::commands::tracking::flushed(&mut self.s);
         }
         let open = snap.send(self.load_open(self.rdb_path()));
         ctx.wait(open.into_actor(self).map(move |res, act, ctx| match res {

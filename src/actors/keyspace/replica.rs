@@ -253,6 +253,8 @@ impl Keyspace {
             db.clear();
         }
         self.s.clients.touch_db(None);
+        // Clients caching keys (CLIENT TRACKING) drop everything, as after FLUSHALL.
+        crate::commands::tracking::flushed(&mut self.s);
         let open = snap.send(self.load_open(path));
         ctx.wait(open.into_actor(self).map(move |res, act, ctx| match res {
             Ok(Ok(Some(_))) => {
