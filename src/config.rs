@@ -993,6 +993,14 @@ impl Config {
                     self.include(&argv[1], depth + 1)?;
                 }
                 "rename-command" if argc == 3 => self.rename_commands.push((argv[1].clone(), argv[2].clone())),
+                // ACLAppendUserForLoading: a user is declared once (its rules are checked when the ACL loads).
+                "user" if argc >= 2 && self.users.iter().any(|u| u[0] == argv[1]) => {
+                    let why = format!(
+                        "Error in user declaration '{}': Duplicate user found. A user can only be defined once in config files",
+                        argv[1]
+                    );
+                    return Err(err(i + 1, line, &why));
+                }
                 "user" if argc >= 2 => self.users.push(argv[1..].to_vec()),
                 "loadmodule" if argc >= 2 => self.loadmodules.push(argv[1..].to_vec()),
                 n if n.contains('.') => {
@@ -1637,7 +1645,8 @@ pub use crate::types::glob::glob_match;
 // ---------------------------------------------------------------------------------------------
 
 /// strerror(errno) from an io::Error ("No such file or directory", without " (os error 2)").
-fn strerror(e: &io::Error) -> String {
+/// An I/O error's text as C's strerror gives it (without Rust's "(os error N)").
+pub(crate) fn strerror(e: &io::Error) -> String {
     let s = e.to_string();
     match s.find(" (os error ") {
         Some(i) => s[..i].to_string(),

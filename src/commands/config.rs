@@ -93,6 +93,10 @@ fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
     }
     let old = std::mem::replace(&mut cx.s.config, cfg);
     cx.s.apply_config();
+    // requirepass is the default user's password (Redis's ACLUpdateDefaultUserPassword).
+    if seen.iter().any(|n| n == "requirepass") {
+        super::acl::requirepass_changed(cx.s);
+    }
     super::aof::config_changed(cx.s, &old);
     cx.out.ok();
     Ok(())
