@@ -259,7 +259,9 @@ pub fn noperm(d: Denied, spec: &CommandSpec) -> CmdError {
         Denied::Command => {
             CmdError::msg(format!("NOPERM this user has no permissions to run the '{}' command", spec.name))
         }
-        Denied::Key(_) => CmdError::new("NOPERM this user has no permissions to access one of the keys used as arguments"),
+        Denied::Key(_) => {
+            CmdError::new("NOPERM this user has no permissions to access one of the keys used as arguments")
+        }
         Denied::Channel(_) => {
             CmdError::new("NOPERM this user has no permissions to access one of the channels used as arguments")
         }
@@ -407,10 +409,7 @@ fn kill_pubsub_clients_if_needed(s: &mut State, me: usize, new: &User, old: &Arc
         return;
     }
     let upcoming: Vec<Vec<u8>> = new.selectors.iter().flat_map(|sel| sel.channels.iter().cloned()).collect();
-    let kept = old
-        .selectors
-        .iter()
-        .all(|sel| !sel.allchannels && sel.channels.iter().all(|c| upcoming.contains(c)));
+    let kept = old.selectors.iter().all(|sel| !sel.allchannels && sel.channels.iter().all(|c| upcoming.contains(c)));
     if kept {
         return;
     }
@@ -744,14 +743,12 @@ fn acl_dryrun(cx: &mut Ctx<'_>) -> CmdResult {
         Err(d) => {
             let msg = match d {
                 Denied::Command => format!("This user has no permissions to run the '{}' command", spec.name),
-                Denied::Key(p) => format!(
-                    "This user has no permissions to access the '{}' key",
-                    String::from_utf8_lossy(args[p])
-                ),
-                Denied::Channel(p) => format!(
-                    "This user has no permissions to access the '{}' channel",
-                    String::from_utf8_lossy(args[p])
-                ),
+                Denied::Key(p) => {
+                    format!("This user has no permissions to access the '{}' key", String::from_utf8_lossy(args[p]))
+                }
+                Denied::Channel(p) => {
+                    format!("This user has no permissions to access the '{}' channel", String::from_utf8_lossy(args[p]))
+                }
             };
             cx.out.bulk(msg.as_bytes());
         }

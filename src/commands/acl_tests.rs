@@ -83,9 +83,16 @@ fn auth_permissions_and_the_log() {
         "*1\r\n-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to execute the command or subcommand\r\n"
     );
     // A failed AUTH is logged with the user name tried.
-    assert_eq!(run(&mut t, &["auth", "nosuch", "pw"]), err("WRONGPASS invalid username-password pair or user is disabled."));
+    assert_eq!(
+        run(&mut t, &["auth", "nosuch", "pw"]),
+        err("WRONGPASS invalid username-password pair or user is disabled.")
+    );
     let log = run_raw(&mut t, &["acl", "log", "1"]);
-    assert!(log.contains("$6\r\nreason\r\n$4\r\nauth\r\n") && log.contains("$4\r\nauth\r\n$8\r\nusername\r\n$6\r\nnosuch\r\n"), "{log}");
+    assert!(
+        log.contains("$6\r\nreason\r\n$4\r\nauth\r\n")
+            && log.contains("$4\r\nauth\r\n$8\r\nusername\r\n$6\r\nnosuch\r\n"),
+        "{log}"
+    );
     assert_eq!(run(&mut t, &["acl", "log", "reset"]), ok());
     assert_eq!(run(&mut t, &["acl", "log"]), arr(vec![]));
 }
@@ -110,10 +117,10 @@ fn default_user_password_and_auth_required() {
     assert!(run_raw(&mut t, &["auth", "x"]).starts_with("-ERR AUTH <password> called without"));
     assert_eq!(run(&mut t, &["auth", "default", "anything"]), ok());
     assert_eq!(run(&mut t, &["config", "set", "requirepass", "pw"]), ok());
-    assert_eq!(run(&mut t, &["acl", "list"]), arr(vec![bulk(&format!(
-        "user default on #{} ~* &* +@all",
-        super::acl_rules::hash_password(b"pw")
-    ))]));
+    assert_eq!(
+        run(&mut t, &["acl", "list"]),
+        arr(vec![bulk(&format!("user default on #{} ~* &* +@all", super::acl_rules::hash_password(b"pw")))])
+    );
     let c = t.s.add_client("127.0.0.1:3".into(), "127.0.0.1:6379".into());
     assert!(!t.s.clients[c].authenticated);
     t.me = c;
@@ -168,14 +175,19 @@ fn cat_genpass_dryrun_help() {
     );
     assert_eq!(run(&mut t, &["acl", "dryrun", "nouser", "get", "x"]), err("ERR User 'nouser' not found"));
     assert_eq!(run(&mut t, &["acl", "dryrun", "ct", "nocmd", "x"]), err("ERR Command 'nocmd' not found"));
-    assert_eq!(run(&mut t, &["acl", "dryrun", "ct", "set", "v"]), err("ERR wrong number of arguments for 'set' command"));
+    assert_eq!(
+        run(&mut t, &["acl", "dryrun", "ct", "set", "v"]),
+        err("ERR wrong number of arguments for 'set' command")
+    );
     assert_eq!(run(&mut t, &["acl", "setuser", "sc", "on", "nopass", "+ping"]), ok());
     assert_eq!(
         run(&mut t, &["acl", "dryrun", "sc", "eval_ro", "", "0"]),
         bulk("This user has no permissions to run the 'eval_ro' command")
     );
     assert_eq!(run(&mut t, &["acl", "help", "x"]), err("ERR wrong number of arguments for 'acl|help' command"));
-    assert!(run_raw(&mut t, &["acl", "load"]).starts_with("-ERR This Redis instance is not configured to use an ACL file."));
+    assert!(
+        run_raw(&mut t, &["acl", "load"]).starts_with("-ERR This Redis instance is not configured to use an ACL file.")
+    );
 }
 
 #[test]

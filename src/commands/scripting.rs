@@ -491,10 +491,12 @@ fn evalsha_ro(cx: &mut Ctx<'_>) -> CmdResult {
 /// Key positions of EVAL-like commands: numkeys at argv[2], keys after it.
 pub fn eval_keys(argv: &[&[u8]]) -> Vec<usize> {
     let n = argv.get(2).and_then(|a| crate::types::num::parse_i64(a)).unwrap_or(0);
-    if n <= 0 {
+    // As Redis's genericGetKeys: a count past the arguments names no keys (the command will fail anyway),
+    // so that ACL checks and COMMAND GETKEYS do not take the script's arguments for keys.
+    if n <= 0 || n as usize > argv.len().saturating_sub(3) {
         return Vec::new();
     }
-    (3..(3 + n as usize).min(argv.len())).collect()
+    (3..3 + n as usize).collect()
 }
 
 /// SCRIPT LOAD script
