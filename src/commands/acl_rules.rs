@@ -376,10 +376,7 @@ impl Selector {
         loop {
             let mut best = None;
             let (mut mindiff, mut maxsame) = (usize::MAX, 0);
-            for j in 0..CATEGORIES.len() {
-                if applied[j] {
-                    continue;
-                }
+            for (j, _) in applied.iter().enumerate().filter(|(_, done)| !**done) {
                 let (on, off) = temp.count_category(1 << j);
                 let (diff, same) = if additive { (off, on) } else { (on, off) };
                 if same > diff && (diff < mindiff || (diff == mindiff && same > maxsame)) {

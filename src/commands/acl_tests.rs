@@ -119,7 +119,7 @@ fn default_user_password_and_auth_required() {
     assert_eq!(run(&mut t, &["config", "set", "requirepass", "pw"]), ok());
     assert_eq!(
         run(&mut t, &["acl", "list"]),
-        arr(vec![bulk(&format!("user default on #{} ~* &* +@all", super::acl_rules::hash_password(b"pw")))])
+        arr(vec![bulk(format!("user default on #{} ~* &* +@all", super::acl_rules::hash_password(b"pw")))])
     );
     let c = t.s.add_client("127.0.0.1:3".into(), "127.0.0.1:6379".into());
     assert!(!t.s.clients[c].authenticated);
