@@ -873,13 +873,17 @@ impl Config {
                 "lfu-decay-time",
                 "maxmemory-eviction-tenacity",
                 "lazyfree-lazy-eviction",
+                // ACL (commands/acl.rs: users at start-up, ACL LOAD/SAVE, the log's length, new users' channels).
+                "aclfile",
+                "acllog-max-len",
+                "acl-pubsub-default",
             ];
             let mut v: Vec<&'static str> = OPTS
                 .iter()
                 .map(|o| o.name)
                 .filter(|n| !TYPED.contains(n) && *n != "replicaof" && !AOF.contains(n))
                 .collect();
-            v.extend(["rename-command", "user", "loadmodule"]);
+            v.extend(["rename-command", "loadmodule"]);
             v
         })
     }
@@ -2529,7 +2533,14 @@ mod tests {
         assert!(!inert.contains(&"port") && !inert.contains(&"maxmemory") && !inert.contains(&"save"));
         assert!(!inert.contains(&"aof-load-truncated") && !inert.contains(&"aof-use-rdb-preamble"));
         assert!(!inert.contains(&"rdbcompression") && !inert.contains(&"dbfilename"));
-        for acting in ["notify-keyspace-events", "client-output-buffer-limit", "latency-tracking", "always-show-logo"] {
+        for acting in [
+            "notify-keyspace-events",
+            "client-output-buffer-limit",
+            "latency-tracking",
+            "always-show-logo",
+            "aclfile",
+            "user",
+        ] {
             assert!(!inert.contains(&acting), "{acting}");
         }
     }

@@ -206,3 +206,59 @@ fn sort_by_and_get_need_full_read_access() {
     );
     assert_eq!(run(&mut t, &["sort", "mylist", "by", "nosort"]), arr(vec![bulk("1")]));
 }
+
+#[test]
+fn start_up_users_from_the_configuration_or_the_acl_file_not_both() {
+    use super::Acl;
+    use crate::config::Config;
+    let mut cfg = Config::default();
+    cfg.load_str("user alice on >pw ~* +@all\nuser default on nopass ~* -@all +get", None).unwrap();
+    let acl = Acl::new(&cfg);
+    assert!(acl.startup_error.is_none());
+    assert!(acl.user(b"alice").is_some_and(|u| u.password_ok(b"pw")));
+    assert_eq!(acl.default_user().selectors[0].describe_commands(), "-@all +get");
+    // A `user default` line starts from a reset user: no channels unless it says so.
+    assert!(!acl.default_user().selectors[0].allchannels);
+
+    let mut cfg = Config::default();
+    cfg.load_str("user alice on\naclfile /nonexistent/users.acl", None).unwrap();
+    assert!(Acl::new(&cfg).startup_error.is_some_and(|e| e.contains("but not both")));
+
+    let mut cfg = Config::default();
+    cfg.load_str("user alice on +nosuchcommand", None).unwrap();
+    assert_eq!(Acl::new(&cfg).startup_error.as_deref(), Some("Critical error while loading ACLs. Exiting."));
+
+    let mut cfg = Config::default();
+    cfg.load_str("aclfile /nonexistent/users.acl", None).unwrap();
+    let e = Acl::new(&cfg).startup_error.unwrap();
+    assert_eq!(
+        e,
+        "Aborting Redis startup because of ACL errors: Error loading ACLs, opening file '/nonexistent/users.acl': No such file or directory"
+    );
+}
+
+#[test]
+fn acl_file_errors_are_reported_as_redis_reports_them() {
+    let dir = std::env::temp_dir().join(format!("ferrodis-acl-unit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.acl");
+    std::fs::write(&file, "user a on +nosuch ~*\nnotuser x\nuser b on bogus also-bogus\n").unwrap();
+    let path = file.to_string_lossy().into_owned();
+    let e = super::load_file(&path, false).unwrap_err();
+    assert_eq!(
+        e,
+        format!(
+            "{path}:1: Error in applying operation '+nosuch': Unknown command or category name in ACL. \
+             {path}:2 should start with user keyword followed by the username. \
+             {path}:3: Syntax error. \
+             WARNING: ACL errors detected, no change to the previously active ACL rules was performed"
+        )
+    );
+    std::fs::write(&file, "user a on nopass ~* +@all\n\nuser b off\n").unwrap();
+    let users = super::load_file(&path, false).unwrap();
+    assert_eq!(
+        users.keys().map(|k| String::from_utf8_lossy(k).into_owned()).collect::<Vec<_>>(),
+        ["a", "b", "default"]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
