@@ -827,6 +827,13 @@ impl Config {
     /// rename-command / user / sentinel lines are kept, unknown lines become "# ??? line".
     /// Errors are the text after "ERR ".
     pub fn rewrite(&self) -> Result<(), String> {
+        self.rewrite_with_users(None)
+    }
+
+    /// CONFIG REWRITE with the server's ACL users as `user` lines (rewriteConfigUserOption: without an
+    /// `aclfile` the users live in the configuration file; with one, `user` lines are dropped). None keeps
+    /// the file's `user` lines as they are.
+    pub fn rewrite_with_users(&self, users: Option<&[String]>) -> Result<(), String> {
         let path = self.config_file.as_deref().ok_or("The server is running without a config file")?;
         let io_err = |e: io::Error| format!("Rewriting config file: {}", strerror(&e));
         let mut st = Rewrite::read(path).map_err(io_err)?;
@@ -836,6 +843,11 @@ impl Config {
         }
         if !self.get("aclfile").unwrap_or_default().is_empty() {
             st.mark("user"); // users then live in the ACL file
+        } else if let Some(users) = users {
+            for u in users {
+                st.line("user", u.clone(), true);
+            }
+            st.mark("user");
         }
         for m in &self.loadmodules {
             st.line("loadmodule", format!("loadmodule {}", m.join(" ")), true);

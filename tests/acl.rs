@@ -222,3 +222,28 @@ fn a_user_declared_twice_in_the_configuration_is_refused() {
     let e = cfg.load_str("user foo on\nuser foo off\n", None).unwrap_err();
     assert!(e.to_string().contains("Duplicate user"), "{e}");
 }
+
+#[test]
+fn config_rewrite_writes_the_users() {
+    let dir = common::test_dir().join(format!("acl-rewrite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("redis.conf");
+    std::fs::write(&file, "user default on nopass ~* +@all -flushdb\n").unwrap();
+    let path = file.to_string_lossy().into_owned();
+    let srv = TestServer::with_config(|c| {
+        c.load_str("user default on nopass ~* +@all -flushdb", None).unwrap();
+        c.config_file = Some(path.clone());
+    });
+    let mut c = srv.conn();
+    ok(&mut c, &["acl", "setuser", "bob", "on", ">pw", "+get", "~k*"]);
+    ok(&mut c, &["config", "rewrite"]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    // Users in name order take the places of the file's `user` lines, as Redis rewrites them; a `user default`
+    // line started from `reset`, hence sanitize-payload.
+    assert!(text.contains("\nuser default on nopass sanitize-payload ~* resetchannels +@all -flushdb\n"), "{text}");
+    // 30c9...70c4 is SHA-256("pw").
+    let bob =
+        "user bob on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~k* resetchannels -@all +get\n";
+    assert!(text.contains(bob), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -543,6 +543,11 @@ fn acl_list(cx: &mut Ctx<'_>) -> CmdResult {
     Ok(())
 }
 
+/// Every user as a `user` line of the configuration (CONFIG REWRITE).
+pub fn user_lines(s: &State) -> Vec<String> {
+    s.acl.users.values().map(|u| String::from_utf8_lossy(&user_line(u)).into_owned()).collect()
+}
+
 /// "user <name> <rules>".
 fn user_line(u: &User) -> Vec<u8> {
     let mut l = b"user ".to_vec();

@@ -118,7 +118,8 @@ fn config_resetstat(cx: &mut Ctx<'_>) -> CmdResult {
 }
 
 fn config_rewrite(cx: &mut Ctx<'_>) -> CmdResult {
-    match cx.s.config.rewrite() {
+    let users = super::acl::user_lines(cx.s);
+    match cx.s.config.rewrite_with_users(Some(&users)) {
         Ok(()) => {
             cx.out.ok();
             Ok(())
