@@ -21,8 +21,11 @@ const LOG_GROUPING_MS: i64 = 60_000;
 /// Where a denied command ran, as ACL LOG's `context` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogContext {
+    /// A command sent by the client.
     Toplevel,
+    /// Queued in MULTI, or run by EXEC.
     Multi,
+    /// Called by a script or function.
     Lua,
 }
 
@@ -39,12 +42,15 @@ impl LogContext {
 /// One ACL LOG entry.
 #[derive(Debug, Clone)]
 pub struct LogEntry {
+    /// How many alike refusals this entry stands for.
     pub count: u64,
     /// "command", "key", "channel" or "auth".
     pub reason: &'static str,
+    /// Where it happened.
     pub context: LogContext,
     /// The command's full name, the key, the channel, or the AUTH/HELLO as typed.
     pub object: Vec<u8>,
+    /// The user refused (for AUTH, the user name tried).
     pub username: Vec<u8>,
     /// When it last happened (Unix ms).
     pub ctime_ms: i64,

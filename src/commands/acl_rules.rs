@@ -128,7 +128,9 @@ pub const PERM_ALL: u8 = 3;
 /// A key pattern and the access it grants.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyPattern {
+    /// PERM_READ, PERM_WRITE or both.
     pub perm: u8,
+    /// A glob over key names.
     pub pattern: Vec<u8>,
 }
 
@@ -148,7 +150,9 @@ impl KeyPattern {
 /// A command runs when any one selector allows the command, all its keys and all its channels.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Selector {
+    /// Every key (`~*`, allkeys): no pattern is looked at.
     pub allkeys: bool,
+    /// Every channel (`&*`, allchannels).
     pub allchannels: bool,
     /// Every bit is set and none was cleared since (`+@all`): no bitmap test needed.
     pub allcommands: bool,
@@ -158,7 +162,9 @@ pub struct Selector {
     bits: Vec<u64>,
     /// First arguments allowed for an otherwise denied command: (command id, allowed argv[1] values).
     firstargs: Vec<(usize, Vec<Vec<u8>>)>,
+    /// Key patterns, in the order they were added.
     pub patterns: Vec<KeyPattern>,
+    /// Channel patterns, in the order they were added.
     pub channels: Vec<Vec<u8>>,
 }
 
@@ -582,6 +588,7 @@ fn command_keys(spec: &CommandSpec, argv: &[&[u8]]) -> Vec<(usize, u32)> {
 /// Why a command was refused, with the argument at fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Denied {
+    /// No selector allows the command (or subcommand, or first argument).
     Command,
     /// The key at this argument.
     Key(usize),
@@ -604,8 +611,11 @@ impl Denied {
 /// A user (Redis's `user`): flags, password hashes, and selectors (the first is the root one).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
+    /// The user name (no blanks or NULs).
     pub name: Vec<u8>,
+    /// `on`: it may authenticate.
     pub enabled: bool,
+    /// `nopass`: any password authenticates it.
     pub nopass: bool,
     /// Some(true) after `sanitize-payload`, Some(false) after `skip-sanitize-payload`.
     pub sanitize: Option<bool>,
