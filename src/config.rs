@@ -827,6 +827,13 @@ impl Config {
     /// rename-command / user / sentinel lines are kept, unknown lines become "# ??? line".
     /// Errors are the text after "ERR ".
     pub fn rewrite(&self) -> Result<(), String> {
+        self.rewrite_with_users(None)
+    }
+
+    /// CONFIG REWRITE with the server's ACL users as `user` lines (rewriteConfigUserOption: without an
+    /// `aclfile` the users live in the configuration file; with one, `user` lines are dropped). None keeps
+    /// the file's `user` lines as they are.
+    pub fn rewrite_with_users(&self, users: Option<&[String]>) -> Result<(), String> {
         let path = self.config_file.as_deref().ok_or("The server is running without a config file")?;
         let io_err = |e: io::Error| format!("Rewriting config file: {}", strerror(&e));
         let mut st = Rewrite::read(path).map_err(io_err)?;
@@ -836,6 +843,11 @@ impl Config {
         }
         if !self.get("aclfile").unwrap_or_default().is_empty() {
             st.mark("user"); // users then live in the ACL file
+        } else if let Some(users) = users {
+            for u in users {
+                st.line("user", u.clone(), true);
+            }
+            st.mark("user");
         }
         for m in &self.loadmodules {
             st.line("loadmodule", format!("loadmodule {}", m.join(" ")), true);
@@ -888,13 +900,17 @@ impl Config {
                 "repl-backlog-ttl",
                 "min-replicas-to-write",
                 "min-replicas-max-lag",
+                // ACL (commands/acl.rs: users at start-up, ACL LOAD/SAVE, the log's length, new users' channels).
+                "aclfile",
+                "acllog-max-len",
+                "acl-pubsub-default",
             ];
             let mut v: Vec<&'static str> = OPTS
                 .iter()
                 .map(|o| o.name)
                 .filter(|n| !TYPED.contains(n) && *n != "replicaof" && !AOF.contains(n))
                 .collect();
-            v.extend(["rename-command", "user", "loadmodule"]);
+            v.extend(["rename-command", "loadmodule"]);
             v
         })
     }
@@ -1008,6 +1024,14 @@ impl Config {
                     self.include(&argv[1], depth + 1)?;
                 }
                 "rename-command" if argc == 3 => self.rename_commands.push((argv[1].clone(), argv[2].clone())),
+                // ACLAppendUserForLoading: a user is declared once (its rules are checked when the ACL loads).
+                "user" if argc >= 2 && self.users.iter().any(|u| u[0] == argv[1]) => {
+                    let why = format!(
+                        "Error in user declaration '{}': Duplicate user found. A user can only be defined once in config files",
+                        argv[1]
+                    );
+                    return Err(err(i + 1, line, &why));
+                }
                 "user" if argc >= 2 => self.users.push(argv[1..].to_vec()),
                 "loadmodule" if argc >= 2 => self.loadmodules.push(argv[1..].to_vec()),
                 n if n.contains('.') => {
@@ -1652,7 +1676,8 @@ pub use crate::types::glob::glob_match;
 // ---------------------------------------------------------------------------------------------
 
 /// strerror(errno) from an io::Error ("No such file or directory", without " (os error 2)").
-fn strerror(e: &io::Error) -> String {
+/// An I/O error's text as C's strerror gives it (without Rust's "(os error N)").
+pub(crate) fn strerror(e: &io::Error) -> String {
     let s = e.to_string();
     match s.find(" (os error ") {
         Some(i) => s[..i].to_string(),
@@ -2535,7 +2560,14 @@ mod tests {
         assert!(!inert.contains(&"port") && !inert.contains(&"maxmemory") && !inert.contains(&"save"));
         assert!(!inert.contains(&"aof-load-truncated") && !inert.contains(&"aof-use-rdb-preamble"));
         assert!(!inert.contains(&"rdbcompression") && !inert.contains(&"dbfilename"));
-        for acting in ["notify-keyspace-events", "client-output-buffer-limit", "latency-tracking", "always-show-logo"] {
+        for acting in [
+            "notify-keyspace-events",
+            "client-output-buffer-limit",
+            "latency-tracking",
+            "always-show-logo",
+            "aclfile",
+            "user",
+        ] {
             assert!(!inert.contains(&acting), "{acting}");
         }
     }

@@ -197,6 +197,9 @@ async fn boot(
     let protected = config.protected_mode && config.requirepass.is_empty() && default_bind(&config.bind);
     let keepalive = config.tcp_keepalive;
     let mut state = State::new(config);
+    if let Some(e) = state.acl.startup_error.take() {
+        return Err(Error::Config(e));
+    }
     state.server.tcp_port = addrs.first().map(|a| a.port()).unwrap_or(0);
     state.server.io_threads_active = !io.is_empty();
     let knobs = state.knobs.clone();

@@ -394,3 +394,23 @@ fn a_full_sync_uses_the_background_snapshot_and_holds_the_writes_made_meanwhile(
     });
     assert_eq!(cmd("DBSIZE").query::<i64>(&mut r).unwrap(), 3049);
 }
+
+#[test]
+fn the_master_stream_is_applied_whatever_the_replicas_acl_and_masterauth_authenticates() {
+    // The master wants a password; the replica gives it with masterauth and has its own.
+    let master = TestServer::with_config(|c| c.requirepass = "m-secret".into());
+    let replica = TestServer::with_config(|c| c.requirepass = "r-secret".into());
+    let mut m = redis::Client::open(format!("redis://:m-secret@{}/", master.addr())).unwrap().get_connection().unwrap();
+    let mut r =
+        redis::Client::open(format!("redis://:r-secret@{}/", replica.addr())).unwrap().get_connection().unwrap();
+    load_every_type(&mut m, "acl");
+    let _: () = cmd("CONFIG").arg("SET").arg("masterauth").arg("m-secret").query(&mut r).unwrap();
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(&mut r).unwrap();
+    common::wait_for("the authenticated sync", Duration::from_secs(20), || {
+        info_field(&mut r, "replication", "master_link_status") == "up" && digest(&mut r) == digest(&mut m)
+    });
+    let _: () = cmd("SET").arg("after").arg("1").query(&mut m).unwrap();
+    common::wait_for("the stream", Duration::from_secs(20), || digest(&mut r) == digest(&mut m));
+    let list: String = cmd("CLIENT").arg("LIST").arg("TYPE").arg("master").query(&mut r).unwrap();
+    assert!(list.contains("user=(superuser)"), "{list}");
+}

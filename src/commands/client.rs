@@ -25,6 +25,8 @@ pub struct Client {
     pub db: usize,
     pub resp: u8,
     pub authenticated: bool,
+    /// The ACL user the client runs as (the default user until AUTH or HELLO AUTH).
+    pub user: std::sync::Arc<super::acl_rules::User>,
     pub created_ms: i64,
     pub last_interaction_ms: i64,
     pub last_cmd: &'static str,
@@ -100,7 +102,13 @@ impl Client {
         self.obuf + self.pushed.as_ref().map_or(0, |p| p.load(std::sync::atomic::Ordering::Relaxed))
     }
 
-    pub fn new(id: u64, addr: String, laddr: String, require_auth: bool) -> Client {
+    pub fn new(
+        id: u64,
+        addr: String,
+        laddr: String,
+        user: std::sync::Arc<super::acl_rules::User>,
+        authenticated: bool,
+    ) -> Client {
         let now = clock::now_ms();
         Client {
             id,
@@ -110,7 +118,8 @@ impl Client {
             name: None,
             db: 0,
             resp: 2,
-            authenticated: !require_auth,
+            authenticated,
+            user,
             created_ms: now,
             last_interaction_ms: now,
             last_cmd: "NULL",

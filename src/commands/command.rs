@@ -308,7 +308,7 @@ fn getkeys(cx: &mut Ctx<'_>, with_flags: bool) -> CmdResult {
 
 /// getKeysFromCommandWithSpecs: (position, key flags) of each key of `args` (args[0] is the command), from
 /// the key specs when they are complete and their flags fixed, else from the command's own key finder.
-fn keys_with_flags(spec: &CommandSpec, specs: &[KeySpec], args: &[&[u8]]) -> Vec<(usize, u32)> {
+pub(super) fn keys_with_flags(spec: &CommandSpec, specs: &[KeySpec], args: &[&[u8]]) -> Vec<(usize, u32)> {
     let has_keyspec = specs.iter().any(|k| k.flags & keyspecs::K_NOT_KEY == 0);
     let var_flags = specs.iter().any(|k| k.flags & keyspecs::K_VARIABLE_FLAGS != 0);
     if has_keyspec && !var_flags {

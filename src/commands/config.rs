@@ -93,6 +93,10 @@ fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
     }
     let old = std::mem::replace(&mut cx.s.config, cfg);
     cx.s.apply_config();
+    // requirepass is the default user's password (Redis's ACLUpdateDefaultUserPassword).
+    if seen.iter().any(|n| n == "requirepass") {
+        super::acl::requirepass_changed(cx.s);
+    }
     super::aof::config_changed(cx.s, &old);
     cx.out.ok();
     Ok(())
@@ -114,7 +118,8 @@ fn config_resetstat(cx: &mut Ctx<'_>) -> CmdResult {
 }
 
 fn config_rewrite(cx: &mut Ctx<'_>) -> CmdResult {
-    match cx.s.config.rewrite() {
+    let users = super::acl::user_lines(cx.s);
+    match cx.s.config.rewrite_with_users(Some(&users)) {
         Ok(()) => {
             cx.out.ok();
             Ok(())

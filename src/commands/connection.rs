@@ -53,33 +53,21 @@ fn select(cx: &mut Ctx<'_>) -> CmdResult {
     Ok(())
 }
 
-/// Check a username/password pair against `requirepass` (the only user is "default").
+/// Authenticate as `user` (the default user when None) with `pass`; a failure is in the ACL log.
 fn check_auth(cx: &mut Ctx<'_>, user: Option<&[u8]>, pass: &[u8]) -> CmdResult {
-    let required = cx.s.config.requirepass.as_bytes();
-    if user.is_some_and(|u| u != b"default") {
-        return Err(WRONGPASS);
-    }
-    // With no password configured the default user has `nopass`: any password works for AUTH default x.
-    if required.is_empty() || constant_time_eq(required, pass) {
-        cx.client().authenticated = true;
+    let object = cx.arg(0);
+    if super::acl::authenticate(cx.s, cx.me, user.unwrap_or(b"default"), pass, object) {
         Ok(())
     } else {
         Err(WRONGPASS)
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// AUTH [username] password
 fn auth(cx: &mut Ctx<'_>) -> CmdResult {
     match cx.argc() {
         2 => {
-            if cx.s.config.requirepass.is_empty() {
+            if cx.s.acl.default_user().nopass {
                 return Err(AUTH_NO_PASSWORD);
             }
             check_auth(cx, None, cx.arg(1))?;
@@ -124,7 +112,7 @@ fn hello(cx: &mut Ctx<'_>) -> CmdResult {
     if let Some((u, p)) = creds {
         check_auth(cx, Some(u), p)?;
     }
-    if !cx.client().authenticated {
+    if !cx.client().authenticated && cx.s.acl.auth_required() {
         return Err(CmdError::new(
             "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
         ));
@@ -160,7 +148,8 @@ fn hello(cx: &mut Ctx<'_>) -> CmdResult {
 
 /// RESET: back to a fresh connection's state.
 fn reset(cx: &mut Ctx<'_>) -> CmdResult {
-    let need_auth = !cx.s.config.requirepass.is_empty();
+    let authenticated = cx.s.acl.starts_authenticated();
+    let default = cx.s.acl.default_user();
     super::multi::unwatch_all(cx.s, cx.me);
     super::pubsub::reset_client(cx.s, cx.me);
     super::tracking::disable(cx.s, cx.me);
@@ -172,7 +161,8 @@ fn reset(cx: &mut Ctx<'_>) -> CmdResult {
     c.name = None;
     c.reply_mode = ReplyMode::On;
     c.no_evict = false;
-    c.authenticated = !need_auth;
+    c.authenticated = authenticated;
+    c.user = default;
     cx.out.resp = 2;
     cx.out.simple("RESET");
     Ok(())
@@ -237,7 +227,7 @@ pub fn client_line(c: &Client, now: i64) -> String {
     let omem = c.omem();
     let redir = c.tracking.as_ref().map_or(-1, |t| t.redirect as i64);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={omem} tot-mem={} events=r cmd={} user=default redir={redir} resp={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={omem} tot-mem={} events=r cmd={} user={} redir={redir} resp={}\n",
         c.id,
         c.addr,
         c.laddr,
@@ -252,6 +242,7 @@ pub fn client_line(c: &Client, now: i64) -> String {
         qbuf / 2,
         qbuf + omem + 16384 + 1024,
         c.last_cmd,
+        String::from_utf8_lossy(&c.user.name),
         c.resp
     )
 }
@@ -381,6 +372,9 @@ fn client_kill(cx: &mut Ctx<'_>) -> CmdResult {
             } else if cx.argv.is(i, "laddr") {
                 laddr = Some(v.to_vec());
             } else if cx.argv.is(i, "user") {
+                if cx.s.acl.user(v).is_none() {
+                    return Err(CmdError::msg(format!("ERR No such user '{}'", crate::error::sanitize(v, usize::MAX))));
+                }
                 user = Some(v.to_vec());
             } else if cx.argv.is(i, "maxage") {
                 maxage = Some(crate::types::num::parse_i64(v).ok_or(CmdError::NOT_INT)?);
@@ -412,7 +406,7 @@ fn client_kill(cx: &mut Ctx<'_>) -> CmdResult {
             || addr.as_ref().is_some_and(|a| a != c.addr.as_bytes())
             || laddr.as_ref().is_some_and(|a| a != c.laddr.as_bytes())
             || kind.as_ref().is_some_and(|k| k != client_type(c))
-            || user.as_ref().is_some_and(|u| u != b"default")
+            || user.as_ref().is_some_and(|u| *u != c.user.name)
             || maxage.is_some_and(|m| (now - c.created_ms) / 1000 < m)
         {
             continue;
@@ -646,7 +640,7 @@ mod tests {
     fn auth_and_hello() {
         let mut t = new();
         assert!(run_raw(&mut t, &["auth", "x"]).starts_with("-ERR AUTH <password> called without"));
-        t.s.config.requirepass = "pw".into();
+        assert_eq!(run(&mut t, &["config", "set", "requirepass", "pw"]), ok());
         t.s.clients[t.me].authenticated = false;
         assert_eq!(run(&mut t, &["ping"]), err("NOAUTH Authentication required."));
         assert_eq!(run(&mut t, &["auth", "bad"]), err("WRONGPASS invalid username-password pair or user is disabled."));

@@ -137,8 +137,16 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
             return Some(e);
         }
     }
-    if !client.authenticated && !spec.has(NO_AUTH) {
+    if !client.authenticated && !spec.has(NO_AUTH) && s.acl.auth_required() {
         return Some(CmdError::NOAUTH);
+    }
+    // ACL: one branch for an unrestricted user (the default one). A script's calls are checked by its
+    // bridge (scripting.rs), with the script's texts; EXEC's queued commands with the text for rules that
+    // changed since they were queued.
+    if !client.user.open && !s.exec.in_script {
+        if let Some(d) = super::acl::denied(client, spec, argv) {
+            return Some(if s.exec.in_exec { super::acl::noperm_at_exec(d) } else { super::acl::noperm(d, spec) });
+        }
     }
     // While a script is busy the memory check waits (Redis skips it then too): BUSY comes first. The
     // commands EXEC and scripts run were checked with their caller (evict.rs).
@@ -289,6 +297,10 @@ fn run_request(
         let rejected = err != CmdError::NOAUTH;
         if rejected {
             s.stats.cmd_stats[spec.id].rejected += 1;
+        }
+        if err.code() == "NOPERM" {
+            let context = if s.exec.in_exec { super::acl::LogContext::Multi } else { super::acl::LogContext::Toplevel };
+            super::acl::log_denied(s, me, spec, &argv, context);
         }
         if spec.name == "exec" {
             multi::exec_abort(s, me, out, &err);

@@ -12,6 +12,8 @@
 //! (with `spec.rs` its declarations, `propagate.rs` the replication feed). This file only lists the
 //! families and re-exports the engine, so that families import it as `super::{State, Ctx, ...}`.
 
+pub mod acl;
+pub mod acl_rules;
 pub mod aof;
 mod batch;
 pub mod bitmap;
@@ -70,6 +72,7 @@ pub use {client::Blocked, exec::run_args};
 /// Every family's specs, in the order the table (and so COMMAND and the stats arrays) lists them.
 const FAMILIES: &[&[CommandSpec]] = &[
     connection::SPECS,
+    acl::SPECS,
     info::SPECS,
     server::SPECS,
     debug::SPECS,

@@ -61,6 +61,9 @@ pub fn queue(s: &mut State, me: usize, out: &mut Out, argv: Argv<'_>, spec: &'st
         precheck(s, &s.clients[me], spec, &argv)
     };
     if let Some(err) = err {
+        if err.code() == "NOPERM" {
+            super::acl::log_denied(s, me, spec, &argv, super::acl::LogContext::Multi);
+        }
         s.clients[me].multi_error = true;
         if err != CmdError::NOAUTH {
             s.stats.cmd_stats[spec.id].rejected += 1;

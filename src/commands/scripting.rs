@@ -229,6 +229,13 @@ impl Host for ScriptHost<'_> {
         if spec.has(NOSCRIPT) && !self.s.scripts.disable_deny {
             return Err(self.reject(Some(spec), "This Redis command is not allowed from script"));
         }
+        // The caller's ACL user, as Redis's scriptVerifyACL (the refusal is logged with context "lua").
+        if !self.s.clients[self.me].user.open {
+            if let Some(d) = super::acl::denied(&self.s.clients[self.me], spec, &argv) {
+                super::acl::log_refusal(self.s, self.me, spec, &argv, d, super::acl::LogContext::Lua);
+                return Err(self.reject(Some(spec), super::acl::script_error(d)));
+            }
+        }
         // May-replicate commands (PUBLISH...) count as writes here, as in Redis's read-only scripts.
         if (spec.has(WRITE) || spec.has(MAY_REPLICATE)) && self.read_only {
             return Err(self.reject(Some(spec), "Write commands are not allowed from read-only scripts."));
@@ -298,8 +305,10 @@ impl Host for ScriptHost<'_> {
         let (input, refs) = super::pack_args(&args);
         let argv = Argv::new(&input, &[], &refs);
         match table().resolve(&argv) {
-            // Only the default user exists and it may run everything.
-            Some(s) if s.subcommands.is_empty() => Ok(true),
+            Some(s) if s.subcommands.is_empty() || argv.len() < 2 => {
+                let user = &self.s.clients[self.me].user;
+                Ok(user.open || user.check(s, &argv.to_vec()).is_ok())
+            }
             _ => Err("ERR Invalid command passed to redis.acl_check_cmd()".into()),
         }
     }
@@ -482,10 +491,12 @@ fn evalsha_ro(cx: &mut Ctx<'_>) -> CmdResult {
 /// Key positions of EVAL-like commands: numkeys at argv[2], keys after it.
 pub fn eval_keys(argv: &[&[u8]]) -> Vec<usize> {
     let n = argv.get(2).and_then(|a| crate::types::num::parse_i64(a)).unwrap_or(0);
-    if n <= 0 {
+    // As Redis's genericGetKeys: a count past the arguments names no keys (the command will fail anyway),
+    // so that ACL checks and COMMAND GETKEYS do not take the script's arguments for keys.
+    if n <= 0 || n as usize > argv.len().saturating_sub(3) {
         return Vec::new();
     }
-    (3..(3 + n as usize).min(argv.len())).collect()
+    (3..3 + n as usize).collect()
 }
 
 /// SCRIPT LOAD script

@@ -181,6 +181,8 @@ fn parse_options<'a>(cx: &Ctx<'a>, readonly: bool) -> Result<Options<'a>, CmdErr
         gets: Vec::new(),
     };
     let argc = cx.argc();
+    // BY with a pattern and GET read keys the command does not name: the user needs read access to all.
+    let full_access = super::acl::sort_full_key_access(cx);
     let mut j = 2;
     while j < argc {
         let left = argc - j - 1;
@@ -202,9 +204,15 @@ fn parse_options<'a>(cx: &Ctx<'a>, readonly: bool) -> Result<Options<'a>, CmdErr
             let p = cx.arg(j + 1);
             // A BY pattern without '*' is constant: nothing to sort by, nothing to look up.
             o.dontsort = !cstr(p).contains(&b'*');
+            if !o.dontsort && !full_access {
+                return Err(CmdError::new("ERR BY option of SORT denied due to insufficient ACL permissions."));
+            }
             o.sortby = Some(Pattern::parse(p));
             j += 1;
         } else if cstr_eq_ic(a, "get") && left >= 1 {
+            if !full_access {
+                return Err(CmdError::new("ERR GET option of SORT denied due to insufficient ACL permissions."));
+            }
             o.gets.push(Pattern::parse(cx.arg(j + 1)));
             j += 1;
         } else {

@@ -472,6 +472,8 @@ pub struct State {
     pub repl: super::replication::ReplState,
     /// maxmemory eviction: the policy, its candidates, and what the last run left (evict.rs).
     pub evict: super::evict::Eviction,
+    /// ACL users and the ACL log (acl.rs).
+    pub acl: super::acl::Acl,
 }
 
 impl State {
@@ -516,6 +518,7 @@ impl State {
             migrate: Default::default(),
             repl: Default::default(),
             evict: Default::default(),
+            acl: super::acl::Acl::new(&config),
             config,
         };
         s.apply_config();
@@ -553,8 +556,8 @@ impl State {
         let id = self.clients.next_id;
         self.clients.next_id += 1;
         self.stats.connections_received += 1;
-        let need_auth = !self.config.requirepass.is_empty();
-        self.clients.insert(Client::new(id, addr, laddr, need_auth))
+        let authenticated = self.acl.starts_authenticated();
+        self.clients.insert(Client::new(id, addr, laddr, self.acl.default_user(), authenticated))
     }
 
     /// Forget a client that went away: its WATCHes, its block, its subscriptions, its record.

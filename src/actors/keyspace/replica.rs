@@ -331,6 +331,12 @@ impl Handler<MasterSync> for Keyspace {
         let slot = self.local_slot(msg.token);
         let c = &mut self.s.clients[slot];
         c.master = true;
+        // The master's stream is trusted whatever this server's ACL says (Redis's master client has no
+        // user: CLIENT LIST shows "(superuser)").
+        c.authenticated = true;
+        let mut root = crate::commands::acl_rules::User::default_user();
+        root.name = b"(superuser)".to_vec();
+        c.user = root.seal();
         c.reply_mode = ReplyMode::Off;
         c.addr = self.s.repl.master.as_ref().map(|m| format!("{}:{}", m.host, m.port)).unwrap_or_default();
         if msg.full {
