@@ -375,6 +375,37 @@ mod tests {
     }
 
     #[test]
+    fn replay_keeps_keys_whose_ttl_passed_until_the_load_is_over() {
+        // As Redis's checkAlreadyExpired while loading: PEXPIREAT / RESTORE with a time in the past keep the
+        // key, so the commands after them see it (aof.tcl's "AOF+EXPIRE").
+        let mut t = new();
+        let mut f = file(&[
+            &["RPUSH", "list", "foo"],
+            &["PEXPIREAT", "list", "1000"],
+            &["RPUSH", "list", "bar"],
+            &["SET", "s", "x"],
+            &["PEXPIREAT", "s", "1000"],
+            &["PERSIST", "s"],
+        ]);
+        // RESTORE's payload is binary: append it as raw RESP.
+        let mut raw = f.data.clone();
+        let pb = crate::persist::dump::dump_value(&crate::types::value::Value::string(b"v"));
+        aof::command(&mut raw, &[b"RESTORE", b"r", b"1000", &pb, b"ABSTTL"]);
+        aof::command(&mut raw, &[b"PERSIST", b"r"]);
+        f.scanned = aof::scan(&raw);
+        f.data = raw;
+        replay(&mut t.s, &mut [f]).unwrap();
+        // The list kept its TTL through the second RPUSH, and is gone now the load is over.
+        assert_eq!(run(&mut t, &["llen", "list"]), int(0));
+        assert_eq!(run(&mut t, &["get", "s"]), bulk("x"));
+        assert_eq!(run(&mut t, &["get", "r"]), bulk("v"));
+        // Outside loading, a past time deletes at once.
+        run(&mut t, &["set", "n", "1"]);
+        assert_eq!(run(&mut t, &["pexpireat", "n", "1000"]), int(1));
+        assert_eq!(run(&mut t, &["persist", "n"]), int(0));
+    }
+
+    #[test]
     fn replay_refuses_unknown_commands() {
         let mut t = new();
         let f = file(&[&["SET", "a", "1"], &["NOSUCH", "x"]]);

@@ -36,6 +36,8 @@ pub struct RdbLink {
     commands_seen: u64,
     /// The database loaded records go to (the file's last SELECTDB).
     load_db: usize,
+    /// Empty keys the loader skipped so far (logged when the load is done).
+    load_empty_skipped: u64,
     /// Load the RDB file once the actor starts.
     pub load_on_start: bool,
 }
@@ -444,6 +446,7 @@ impl Keyspace {
         ctx.wait(open.into_actor(self).map(move |res, act, ctx| match res {
             Ok(Ok(Some(_))) => {
                 act.rdb.load_db = 0;
+                act.rdb.load_empty_skipped = 0;
                 act.s.persist.rdb.load_keys_loaded = 0;
                 act.s.persist.rdb.load_keys_expired = 0;
                 act.reload_next(slot, batch, tx, merge, ctx)
@@ -494,6 +497,7 @@ impl Keyspace {
     fn apply_step(&mut self, step: Result<LoadStep, String>, merge: bool) -> Result<bool, String> {
         let step = step?;
         cmd_rdb::apply_items(&mut self.s, &mut self.rdb.load_db, step.items, merge, true)?;
+        self.rdb.load_empty_skipped = step.empty_skipped;
         if let Some(l) = &mut self.s.persist.rdb.loading {
             l.loaded_bytes = step.offset;
         }
@@ -513,6 +517,7 @@ impl Keyspace {
                     l.total_bytes = size;
                 }
                 act.rdb.load_db = 0;
+                act.rdb.load_empty_skipped = 0;
                 act.load_next(started, ctx);
             }
             Ok(Ok(None)) => act.s.persist.rdb.loading = None,
@@ -531,11 +536,14 @@ impl Keyspace {
                 Ok(true) => {
                     act.s.persist.rdb.loading = None;
                     act.s.persist.dirty = 0;
-                    log::info!(
-                        "Done loading RDB, keys loaded: {}, keys expired: {}.",
-                        act.s.persist.rdb.load_keys_loaded,
-                        act.s.persist.rdb.load_keys_expired
-                    );
+                    let (loaded, expired) = (act.s.persist.rdb.load_keys_loaded, act.s.persist.rdb.load_keys_expired);
+                    match act.rdb.load_empty_skipped {
+                        0 => log::info!("Done loading RDB, keys loaded: {loaded}, keys expired: {expired}."),
+                        // A warning, as Redis: the file held keys that were not loaded.
+                        n => log::warn!(
+                            "Done loading RDB, keys loaded: {loaded}, keys expired: {expired}, empty keys skipped: {n}."
+                        ),
+                    }
                     log::info!("DB loaded from disk: {:.3} seconds", started.elapsed().as_secs_f64());
                 }
                 Err(e) => act.load_failed(e),
