@@ -344,6 +344,11 @@ impl AofWriter {
             return;
         }
         let bufs = std::mem::take(&mut self.pending);
+        let sleep = self.shared.flush_sleep_us.load(Ordering::Relaxed);
+        if sleep > 0 {
+            // DEBUG AOF-FLUSH-SLEEP, as Redis's flushAppendOnlyFile (on the writer's own thread).
+            std::thread::sleep(Duration::from_micros(sleep));
+        }
         if let Some(f) = &mut self.incr {
             let len: u64 = bufs.iter().map(|b| b.len() as u64).sum();
             match write_all_bufs(f, &bufs) {

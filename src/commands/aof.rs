@@ -64,6 +64,8 @@ pub struct AofShared {
     pub last_write_ok: AtomicBool,
     /// strerror of the last failed write or fsync, for the MISCONF error.
     pub last_write_error: Mutex<String>,
+    /// DEBUG AOF-FLUSH-SLEEP: µs the writer sleeps before each write (tests widen races with it).
+    pub flush_sleep_us: AtomicU64,
 }
 
 impl Default for AofShared {
@@ -73,6 +75,7 @@ impl Default for AofShared {
             base_size: AtomicU64::new(0),
             last_write_ok: AtomicBool::new(true),
             last_write_error: Mutex::new(String::new()),
+            flush_sleep_us: AtomicU64::new(0),
         }
     }
 }
@@ -121,6 +124,10 @@ pub struct AofState {
     /// DEBUG LOADAOF ran: the batch stops after it until the Keyspace has reloaded the files.
     pub load_pending: bool,
     pub shared: Arc<AofShared>,
+    /// aof-timestamp-enabled: annotate the AOF with `#TS:<unix time>` lines.
+    pub timestamps: bool,
+    /// The unix time of the last annotation written (one per second at most, as Redis).
+    pub last_timestamp: i64,
 }
 
 impl Default for AofState {
@@ -140,6 +147,8 @@ impl Default for AofState {
             requests: Vec::new(),
             load_pending: false,
             shared: Arc::new(AofShared::default()),
+            timestamps: false,
+            last_timestamp: 0,
         }
     }
 }
@@ -178,6 +187,26 @@ pub fn check_config(s: &State, new: &crate::config::Config) -> Result<(), CmdErr
         ));
     }
     Ok(())
+}
+
+/// The configuration changed (start-up, CONFIG SET): cache what the AOF feed reads on every batch.
+pub fn apply_config(s: &mut State) {
+    s.persist.aof.timestamps = s.config.get("aof-timestamp-enabled").as_deref() == Some("yes");
+}
+
+/// Redis's genAofTimestampAnnotationIfNeeded: the `#TS:<unix time>` line to write before the next AOF
+/// bytes, when annotations are on and the second changed since the last one (or always, with `force`, at
+/// the start of a rewritten base).
+pub fn timestamp_annotation(a: &mut AofState, force: bool) -> Option<Vec<u8>> {
+    if !a.timestamps {
+        return None;
+    }
+    let now = clock::system_ms() / 1000;
+    if !force && a.last_timestamp >= now {
+        return None;
+    }
+    a.last_timestamp = now;
+    Some(format!("#TS:{now}\r\n").into_bytes())
 }
 
 /// CONFIG SET committed: ask the Keyspace to follow appendonly / appendfsync changes.
@@ -403,6 +432,23 @@ mod tests {
         run(&mut t, &["set", "n", "1"]);
         assert_eq!(run(&mut t, &["pexpireat", "n", "1000"]), int(1));
         assert_eq!(run(&mut t, &["persist", "n"]), int(0));
+    }
+
+    #[test]
+    fn timestamp_annotations_once_a_second_when_enabled() {
+        let mut t = new();
+        assert_eq!(timestamp_annotation(&mut t.s.persist.aof, true), None, "off by default");
+        let _ = run(&mut t, &["config", "set", "aof-timestamp-enabled", "yes"]);
+        assert!(t.s.persist.aof.timestamps);
+        let ts = timestamp_annotation(&mut t.s.persist.aof, false).unwrap();
+        let now = clock::system_ms() / 1000;
+        let text = String::from_utf8(ts).unwrap();
+        let secs: i64 = text.strip_prefix("#TS:").and_then(|r| r.strip_suffix("\r\n")).unwrap().parse().unwrap();
+        assert!((now - 1..=now).contains(&secs), "{text}");
+        // Within the same second: nothing more, unless forced (a rewritten base always starts with one).
+        t.s.persist.aof.last_timestamp = i64::MAX;
+        assert_eq!(timestamp_annotation(&mut t.s.persist.aof, false), None);
+        assert!(timestamp_annotation(&mut t.s.persist.aof, true).is_some());
     }
 
     #[test]

@@ -70,15 +70,22 @@ impl Keyspace {
             return None;
         }
         let (tx, rx) = oneshot::channel();
+        // aof-timestamp-enabled: a `#TS:` line ahead of the first bytes of each second (AOF only, not replicas).
+        let ts = cmd_aof::timestamp_annotation(&mut self.s.persist.aof, false).map(Bytes::from);
         if self.s.persist.aof.fsync == Fsync::Always {
             let w = self.writer()?;
-            w.do_send(Append { bytes: vec![bytes], acks: vec![tx] });
+            let bytes = match ts {
+                Some(ts) => vec![ts, bytes],
+                None => vec![bytes],
+            };
+            w.do_send(Append { bytes, acks: vec![tx] });
             return Some(rx);
         }
         if self.aof.outbox.is_empty() {
             // actix polls spawned futures after the queued messages.
             ctx.spawn(actix::fut::ready(()).map(|_, act: &mut Keyspace, _| act.send_outbox()));
         }
+        self.aof.outbox.extend(ts);
         self.aof.outbox.push(bytes);
         self.aof.outbox_acks.push(tx);
         Some(rx)
@@ -222,6 +229,8 @@ impl Keyspace {
         if rdb {
             head = self.rdb_header(true);
         } else {
+            // As rewriteAppendOnlyFileRio: a RESP base opens with the time it was taken, when annotating.
+            head.extend(cmd_aof::timestamp_annotation(&mut self.s.persist.aof, true).unwrap_or_default());
             aof::encode_functions(self.s.scripts.functions.library_codes(), &mut head);
         }
         if !head.is_empty() {
