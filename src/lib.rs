@@ -95,6 +95,7 @@ static GLOBAL: alloc::Counting = alloc::Counting;
 pub mod internal {
     pub use crate::alloc::tune as tune_allocator;
     pub use crate::config::{adjust_open_files_limit, OpenFiles};
+    pub use crate::persist::job::{enable as enable_job_children, run_child_if_asked as run_job_child_if_asked};
     pub use crate::types::clock::{log_timestamp, system_ms};
 }
 

@@ -507,3 +507,28 @@ fn debug_aof_flush_sleep_delays_the_write_and_the_reply() {
     let _: () = q(&mut c, &["set", "k", "w"]);
     assert!(std::fs::read_to_string(dir.last_incr()).unwrap().contains("$1\r\nk\r\n$1\r\nw"));
 }
+
+#[test]
+fn disable_auto_gc_keeps_history_until_turned_off() {
+    // aof-multi-part.tcl's "AOF enable/disable auto gc".
+    let dir = TempDir::new("autogc");
+    let s = server(&dir, true, "");
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["config", "set", "aof-disable-auto-gc", "yes"]);
+    for _ in 0..2 {
+        let _: () = q(&mut c, &["set", "k", "v"]);
+        let _: String = q(&mut c, &["bgrewriteaof"]);
+        wait_rewrite(&mut c);
+    }
+    let m = dir.manifest();
+    let history: Vec<String> =
+        m.lines().filter(|l| l.ends_with("type h")).map(|l| l.split(' ').nth(1).unwrap().to_string()).collect();
+    // Two old bases and two old incr files, all still on disk.
+    assert_eq!(history.len(), 4, "{m}");
+    assert!(history.iter().all(|h| dir.aof_dir().join(h).exists()), "{m}");
+    let _: () = q(&mut c, &["config", "set", "aof-disable-auto-gc", "no"]);
+    wait_for("the history to go", Duration::from_secs(10), || {
+        !dir.manifest().contains("type h") && history.iter().all(|h| !dir.aof_dir().join(h).exists())
+    });
+    assert_eq!(dir.manifest().lines().count(), 2, "{}", dir.manifest());
+}

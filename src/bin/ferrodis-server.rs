@@ -89,7 +89,10 @@ static TUNE_ALLOCATOR_EARLY: extern "C" fn() = {
 };
 
 fn main() {
+    // A background job's stand-in child (see persist/job.rs) waits there and never gets further.
+    ferrodis::internal::run_job_child_if_asked();
     ferrodis::internal::tune_allocator();
+    ferrodis::internal::enable_job_children();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(a) = args.first() {
         if a == "-v" || a == "--version" {

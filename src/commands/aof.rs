@@ -53,6 +53,8 @@ pub enum AofRequest {
     Disable,
     /// CONFIG SET appendfsync.
     Fsync(Fsync),
+    /// CONFIG SET aof-disable-auto-gc no: remove the history files now.
+    CollectHistory,
 }
 
 /// Figures the AofWriter keeps current for INFO, read without a round trip.
@@ -66,6 +68,8 @@ pub struct AofShared {
     pub last_write_error: Mutex<String>,
     /// DEBUG AOF-FLUSH-SLEEP: µs the writer sleeps before each write (tests widen races with it).
     pub flush_sleep_us: AtomicU64,
+    /// aof-disable-auto-gc yes: history files stay (in the manifest and on disk) until it is turned off.
+    pub disable_auto_gc: AtomicBool,
 }
 
 impl Default for AofShared {
@@ -76,6 +80,7 @@ impl Default for AofShared {
             last_write_ok: AtomicBool::new(true),
             last_write_error: Mutex::new(String::new()),
             flush_sleep_us: AtomicU64::new(0),
+            disable_auto_gc: AtomicBool::new(false),
         }
     }
 }
@@ -192,6 +197,8 @@ pub fn check_config(s: &State, new: &crate::config::Config) -> Result<(), CmdErr
 /// The configuration changed (start-up, CONFIG SET): cache what the AOF feed reads on every batch.
 pub fn apply_config(s: &mut State) {
     s.persist.aof.timestamps = s.config.get("aof-timestamp-enabled").as_deref() == Some("yes");
+    let no_gc = s.config.get("aof-disable-auto-gc").as_deref() == Some("yes");
+    s.persist.aof.shared.disable_auto_gc.store(no_gc, Ordering::Relaxed);
 }
 
 /// Redis's genAofTimestampAnnotationIfNeeded: the `#TS:<unix time>` line to write before the next AOF
@@ -218,6 +225,10 @@ pub fn config_changed(s: &mut State, old: &crate::config::Config) {
         let f = Fsync::parse(&s.config.appendfsync);
         s.persist.aof.fsync = f;
         s.persist.aof.requests.push(AofRequest::Fsync(f));
+    }
+    let gc_off = |c: &crate::config::Config| c.get("aof-disable-auto-gc").as_deref() == Some("yes");
+    if gc_off(old) && !gc_off(&s.config) {
+        s.persist.aof.requests.push(AofRequest::CollectHistory);
     }
     if s.config.appendonly != old.appendonly {
         s.persist.aof.requests.push(if s.config.appendonly { AofRequest::Enable } else { AofRequest::Disable });

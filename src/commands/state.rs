@@ -333,6 +333,8 @@ pub struct Persistence {
     pub rdb: super::rdb::RdbState,
     /// DEBUG SET-SKIP-CHECKSUM-VALIDATION 1: RESTORE does not check payload CRCs.
     pub skip_checksum: bool,
+    /// Background jobs' stand-in child processes started (INFO total_forks; persist/job.rs).
+    pub forks: u64,
 }
 
 /// What the running command is inside of, and whether it blocked: transient flags set and restored around
@@ -462,6 +464,7 @@ impl State {
                 aof: Default::default(),
                 rdb: Default::default(),
                 skip_checksum: false,
+                forks: 0,
             },
             exec: ExecFlags::default(),
             server: Process {

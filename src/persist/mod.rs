@@ -2,6 +2,7 @@
 
 pub mod aof;
 pub mod dump;
+pub mod job;
 pub mod lzf;
 pub mod packs;
 pub mod rdb;

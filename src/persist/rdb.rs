@@ -1148,7 +1148,11 @@ pub fn check_report<R: Read>(r: R, name: &str, enc: Encodings, now_ms: i64) -> S
     let mut reader = match RdbReader::new(r, enc, true) {
         Ok(r) => r,
         Err(e) => {
-            let _ = writeln!(out, "--- RDB ERROR DETECTED ---\n[offset {}] {e}\n[additional info] While doing: start", e.offset());
+            let _ = writeln!(
+                out,
+                "--- RDB ERROR DETECTED ---\n[offset {}] {e}\n[additional info] While doing: start",
+                e.offset()
+            );
             let _ = write!(out, "[info] 0 keys read\n[info] 0 expires\n[info] 0 already expired");
             return out;
         }
@@ -1514,7 +1518,14 @@ mod tests {
         let lines: Vec<&str> = rep.lines().collect();
         assert_eq!(lines[1], "--- RDB ERROR DETECTED ---", "{rep}");
         assert!(lines[2].contains("Hash ziplist integrity check failed."), "{rep}");
-        assert_eq!(&lines[3..6], ["[additional info] While doing: read-object-value", "[additional info] Reading key 'h'", "[additional info] Reading type 13 (hash-ziplist)"]);
+        assert_eq!(
+            &lines[3..6],
+            [
+                "[additional info] While doing: read-object-value",
+                "[additional info] Reading key 'h'",
+                "[additional info] Reading type 13 (hash-ziplist)"
+            ]
+        );
         assert_eq!(lines[6], "[info] 1 keys read");
     }
 

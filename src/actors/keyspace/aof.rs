@@ -4,11 +4,13 @@
 
 use super::Keyspace;
 use crate::actors::persistence::{
-    AbortRewrite, AofWriter, Append, FinishRewrite, Load, RewriteChunk, SetFsync, StartRewrite, StopAppending, Sync,
+    AbortRewrite, AofWriter, Append, CollectHistory, FinishRewrite, Load, RewriteChunk, SetFsync, StartRewrite,
+    StopAppending, Sync,
 };
 use crate::commands::aof::{self as cmd_aof, AofMode, AofRequest, Fsync};
 use crate::commands::{set_feed_enabled, Batch};
 use crate::persist::aof;
+use crate::persist::job::JobChild;
 use crate::resp::encode::Out;
 use crate::types::clock;
 use actix::prelude::*;
@@ -40,6 +42,46 @@ pub struct AofLink {
     outbox: Vec<Bytes>,
     /// The replies waiting for the outbox's bytes to be written.
     outbox_acks: Vec<oneshot::Sender<()>>,
+    /// Automatic and scheduled rewrites held back after repeated failures.
+    limit: RewriteLimit,
+}
+
+/// Failed rewrites in a row from which cron-started rewrites are delayed (AOF_REWRITE_LIMITE_THRESHOLD).
+const LIMIT_THRESHOLD: u64 = 3;
+/// The longest delay, in minutes (AOF_REWRITE_LIMITE_MAX_MINUTES).
+const LIMIT_MAX_MINUTES: i64 = 60;
+
+/// Redis's aofRewriteLimited: once rewrites failed LIMIT_THRESHOLD times in a row, the cron waits 1, 2, 4...
+/// up to 60 minutes between attempts (BGREWRITEAOF itself is never held back).
+#[derive(Default, Debug)]
+pub(super) struct RewriteLimit {
+    delay_minutes: i64,
+    /// Unix time before which no cron rewrite starts (0: not waiting).
+    next_time: i64,
+}
+
+impl RewriteLimit {
+    /// May the cron start a rewrite now, after `failures` failed ones in a row? Starting a wait logs it.
+    fn limited(&mut self, failures: u64, now: i64) -> bool {
+        if failures < LIMIT_THRESHOLD {
+            *self = RewriteLimit::default();
+            return false;
+        }
+        if self.next_time != 0 {
+            if now < self.next_time {
+                return true;
+            }
+            self.next_time = 0;
+            return false;
+        }
+        self.delay_minutes = if self.delay_minutes == 0 { 1 } else { (self.delay_minutes * 2).min(LIMIT_MAX_MINUTES) };
+        self.next_time = now + self.delay_minutes * 60;
+        log::warn!(
+            "Background AOF rewrite has repeatedly failed and triggered the limit, will retry in {} minutes",
+            self.delay_minutes
+        );
+        true
+    }
 }
 
 /// The writer's answer to FinishRewrite.
@@ -51,6 +93,32 @@ struct RewriteRun {
     done: Vec<bool>,
     /// The base is an RDB file: chunks start with SELECTDB instead of SELECT.
     rdb: bool,
+    /// The stand-in child process: killing it aborts the rewrite, as killing Redis's child does.
+    _child: Option<JobChild>,
+}
+
+/// The rewrite's stand-in child ended (persist/job.rs).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct RewriteChildExited {
+    id: u64,
+    signal: Option<i32>,
+}
+
+impl Handler<RewriteChildExited> for Keyspace {
+    type Result = ();
+
+    /// A child killed while its rewrite runs fails the rewrite (backgroundRewriteDoneHandler's bysignal case);
+    /// one ended because the rewrite is over is no news.
+    fn handle(&mut self, msg: RewriteChildExited, _: &mut Self::Context) {
+        if self.aof.run.as_ref().is_none_or(|r| r.id != msg.id) {
+            return;
+        }
+        let sig = msg.signal.unwrap_or(0);
+        log::warn!("Background AOF rewrite terminated by signal {sig}");
+        self.abort_rewrite();
+        self.rewrite_done(false, &format!("terminated by signal {sig}"));
+    }
 }
 
 impl Keyspace {
@@ -127,6 +195,11 @@ impl Keyspace {
                         w.do_send(SetFsync(f));
                     }
                 }
+                AofRequest::CollectHistory => {
+                    if let Some(w) = self.writer() {
+                        w.do_send(CollectHistory);
+                    }
+                }
                 AofRequest::Enable => {
                     if self.s.persist.aof.mode != AofMode::Off {
                         continue;
@@ -158,31 +231,36 @@ impl Keyspace {
     }
 
     /// Cron work: start a scheduled rewrite, or an automatic one when the AOF has grown past
-    /// auto-aof-rewrite-percentage of its base (and auto-aof-rewrite-min-size).
+    /// auto-aof-rewrite-percentage of its base (and auto-aof-rewrite-min-size); after repeated failures,
+    /// neither until the limit's delay has passed.
     pub(super) fn aof_tick(&mut self, ctx: &mut Context<Self>) {
-        if self.aof.writer.is_none() || self.aof.run.is_some() {
+        if self.aof.writer.is_none() || self.aof.run.is_some() || self.bgsave_running() {
             return;
         }
         let a = &self.s.persist.aof;
-        // After repeated failures, retry about once a minute rather than every tick (aofRewriteLimited).
-        let hz = self.s.config.hz.max(1) as u64;
-        let mut start =
-            a.rewrite_scheduled && (a.consecutive_failures < 3 || self.s.stats.cron_loops.is_multiple_of(60 * hz));
-        if a.mode == AofMode::On && !a.rewrite_in_progress && a.consecutive_failures < 3 {
+        let mut auto = None;
+        if !a.rewrite_scheduled && a.mode == AofMode::On && !a.rewrite_in_progress {
             let num = |name| self.s.config.get(name).and_then(|v| v.parse::<u64>().ok());
             if let (Some(pct), Some(min)) = (num("auto-aof-rewrite-percentage"), num("auto-aof-rewrite-min-size")) {
                 let size = a.shared.current_size.load(Ordering::Relaxed);
                 let base = a.shared.base_size.load(Ordering::Relaxed).max(1);
                 let growth = (size * 100 / base).saturating_sub(100);
                 if pct > 0 && size > min && growth >= pct {
-                    log::info!("Starting automatic rewriting of AOF on {growth}% growth");
-                    start = true;
+                    auto = Some(growth);
                 }
             }
         }
-        if start {
-            self.start_rewrite(ctx);
+        if !a.rewrite_scheduled && auto.is_none() {
+            return;
         }
+        let (failures, now) = (a.consecutive_failures, clock::system_ms() / 1000);
+        if self.aof.limit.limited(failures, now) {
+            return;
+        }
+        if let Some(growth) = auto {
+            log::info!("Starting automatic rewriting of AOF on {growth}% growth");
+        }
+        self.start_rewrite(ctx);
     }
 
     /// Begin a rewrite at this instant: every later write goes to a new incr file, and every database is
@@ -236,13 +314,22 @@ impl Keyspace {
         if !head.is_empty() {
             w.do_send(RewriteChunk(head));
         }
-        self.aof.run = Some(RewriteRun { id, done: vec![false; self.s.dbs.len()], rdb });
+        let child = JobChild::spawn();
+        if let Some(c) = &child {
+            let me = ctx.address();
+            c.watch(move |signal| me.do_send(RewriteChildExited { id, signal }));
+            self.s.persist.forks += 1;
+        }
+        match &child {
+            Some(c) => log::info!("Background append only file rewriting started by pid {}", c.pid()),
+            None => log::info!("Background append only file rewriting started"),
+        }
+        self.aof.run = Some(RewriteRun { id, done: vec![false; self.s.dbs.len()], rdb, _child: child });
         let a = &mut self.s.persist.aof;
         a.rewrite_in_progress = true;
         a.rewrite_scheduled = false;
         a.rewrite_started_ms = clock::system_ms();
         a.rewrites += 1;
-        log::info!("Background append only file rewriting started");
         self.aof.commands_seen = self.s.stats.commands_processed;
         ctx.run_later(PAUSE_IDLE, move |act, ctx| act.rewrite_slice(id, ctx));
     }
@@ -254,6 +341,21 @@ impl Keyspace {
         }
         let busy = self.s.stats.commands_processed != self.aof.commands_seen;
         let start = Instant::now();
+        // rdb-key-save-delay applies to rewrites too (µs after each key; the suite keeps a rewrite running
+        // with it to kill its child): fewer keys a slice and a pause after them, even after the last one, so
+        // the clients are still served meanwhile.
+        let delay = self.s.config.get("rdb-key-save-delay").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        if delay > 0 {
+            if self.aof.run.as_ref().is_some_and(|r| r.done.iter().all(|d| *d)) {
+                self.finish_rewrite(ctx);
+                return;
+            }
+            let budget = (SLICE.as_micros() as u64 / delay).max(1);
+            self.rewrite_step(budget as usize);
+            let pause = Duration::from_micros((delay * budget).max(1000));
+            ctx.run_later(pause, move |act, ctx| act.rewrite_slice(id, ctx));
+            return;
+        }
         loop {
             if self.rewrite_step(STEP_KEYS) {
                 self.finish_rewrite(ctx);
@@ -430,5 +532,31 @@ impl Keyspace {
             batch.out = out.buf;
             act.rerun(slot, batch, tx, ctx);
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RewriteLimit;
+
+    #[test]
+    fn the_rewrite_limit_doubles_its_delay_up_to_an_hour() {
+        let mut l = RewriteLimit::default();
+        assert!(!l.limited(2, 1000), "under the threshold: never limited");
+        // Third failure in a row: wait a minute, then one attempt, then two minutes...
+        assert!(l.limited(3, 1000));
+        assert!(l.limited(3, 1059));
+        assert!(!l.limited(3, 1060));
+        assert!(l.limited(4, 1061));
+        assert_eq!(l.next_time, 1061 + 120);
+        for _ in 0..10 {
+            l.next_time = 0;
+            l.limited(5, 0);
+        }
+        assert_eq!(l.delay_minutes, 60);
+        // A success resets it.
+        assert!(!l.limited(0, 5000));
+        assert!(l.limited(3, 5000));
+        assert_eq!(l.delay_minutes, 1);
     }
 }

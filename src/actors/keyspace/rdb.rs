@@ -11,6 +11,7 @@ use crate::actors::snapshotter::{
 };
 use crate::commands::rdb::{self as cmd_rdb, FgJob, Loading};
 use crate::commands::Batch;
+use crate::persist::job::JobChild;
 use crate::persist::rdb;
 use crate::resp::encode::Out;
 use crate::types::clock;
@@ -51,6 +52,36 @@ struct SaveRun {
     /// Keys and TTLs of each database when the snapshot began (RESIZEDB).
     sizes: Vec<(u64, u64)>,
     started: Instant,
+    /// The stand-in child process: killing it aborts the save, as killing Redis's child does.
+    _child: Option<JobChild>,
+}
+
+/// The background save's stand-in child ended (persist/job.rs).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct BgsaveChildExited {
+    id: u64,
+    signal: Option<i32>,
+}
+
+impl Handler<BgsaveChildExited> for Keyspace {
+    type Result = ();
+
+    /// A child killed while its save runs fails the save (backgroundSaveDoneHandlerDisk's bysignal case: the
+    /// status is err, so stop-writes-on-bgsave-error applies); one ended because the save is over is no news.
+    fn handle(&mut self, msg: BgsaveChildExited, _: &mut Self::Context) {
+        if self.rdb.run.as_ref().is_none_or(|r| r.id != msg.id) {
+            return;
+        }
+        let sig = msg.signal.unwrap_or(0);
+        self.abort_bgsave_quietly();
+        log::warn!("Background saving terminated by signal {sig}");
+        let r = &mut self.s.persist.rdb;
+        // SIGUSR1 is how Redis kills its own child on purpose: not an error.
+        if sig != libc::SIGUSR1 {
+            r.last_bgsave_ok = false;
+        }
+    }
 }
 
 impl Keyspace {
@@ -166,8 +197,20 @@ impl Keyspace {
             total += db.len() as u64;
             db.snapshot_begin(enc);
         }
-        self.rdb.run =
-            Some(SaveRun { id, done: vec![false; self.s.dbs.len()], last_db: None, sizes, started: Instant::now() });
+        let child = JobChild::spawn();
+        if let Some(c) = &child {
+            let me = ctx.address();
+            c.watch(move |signal| me.do_send(BgsaveChildExited { id, signal }));
+            self.s.persist.forks += 1;
+        }
+        self.rdb.run = Some(SaveRun {
+            id,
+            done: vec![false; self.s.dbs.len()],
+            last_db: None,
+            sizes,
+            started: Instant::now(),
+            _child: child,
+        });
         let now = clock::system_ms();
         let r = &mut self.s.persist.rdb;
         r.bgsave_in_progress = true;
@@ -178,7 +221,10 @@ impl Keyspace {
         r.keys_total = total;
         r.current_cow = 0;
         r.current_cow_peak = 0;
-        log::info!("Background saving started");
+        match self.rdb.run.as_ref().and_then(|r| r._child.as_ref()) {
+            Some(c) => log::info!("Background saving started by pid {}", c.pid()),
+            None => log::info!("Background saving started"),
+        }
         self.rdb.commands_seen = self.s.stats.commands_processed;
         ctx.run_later(PAUSE_IDLE, move |act, ctx| act.bgsave_slice(id, ctx));
         true
@@ -295,8 +341,15 @@ impl Keyspace {
 
     /// Drop the background save in progress (a foreground save replaces it, as Redis kills the child).
     fn abort_bgsave(&mut self) {
+        if self.abort_bgsave_quietly() {
+            log::warn!("Background saving terminated by a foreground save");
+        }
+    }
+
+    /// Drop the background save in progress, if any: its snapshot, its temporary file, its state.
+    fn abort_bgsave_quietly(&mut self) -> bool {
         if self.rdb.run.take().is_none() {
-            return;
+            return false;
         }
         for db in &mut self.s.dbs {
             db.snapshot_abort();
@@ -306,7 +359,7 @@ impl Keyspace {
         }
         self.rdb.pending.store(0, Ordering::Relaxed);
         self.s.persist.rdb.bgsave_in_progress = false;
-        log::warn!("Background saving terminated by a foreground save");
+        true
     }
 
     /// Encode the whole dataset now (the server waits, as in Redis's rdbSave) and hand it to the Snapshotter;
