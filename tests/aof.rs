@@ -527,6 +527,8 @@ fn disable_auto_gc_keeps_history_until_turned_off() {
     assert_eq!(history.len(), 4, "{m}");
     assert!(history.iter().all(|h| dir.aof_dir().join(h).exists()), "{m}");
     let _: () = q(&mut c, &["config", "set", "aof-disable-auto-gc", "no"]);
+    // As in Redis, the manifest no longer lists them once CONFIG SET has replied.
+    assert!(!dir.manifest().contains("type h"), "{}", dir.manifest());
     wait_for("the history to go", Duration::from_secs(10), || {
         !dir.manifest().contains("type h") && history.iter().all(|h| !dir.aof_dir().join(h).exists())
     });

@@ -185,6 +185,23 @@ impl Keyspace {
         }
     }
 
+    /// Must the batch's reply wait for the writer (`collect_history_now`)?
+    pub(super) fn aof_reply_waits(&self) -> bool {
+        self.s.persist.aof.requests.contains(&AofRequest::CollectHistory)
+    }
+
+    /// A CollectHistory the batch asked for, sent now; the future resolves once the writer has removed the
+    /// history files from the manifest (the reply waits for it).
+    pub(super) fn collect_history_now(&mut self) -> Option<impl std::future::Future<Output = ()> + 'static> {
+        let reqs = &mut self.s.persist.aof.requests;
+        let at = reqs.iter().position(|r| *r == AofRequest::CollectHistory)?;
+        reqs.remove(at);
+        let req = self.writer()?.send(CollectHistory);
+        Some(async move {
+            let _ = req.await;
+        })
+    }
+
     /// Act on what the batch's commands asked of the AOF.
     pub(super) fn aof_requests(&mut self, ctx: &mut Context<Self>) {
         for req in std::mem::take(&mut self.s.persist.aof.requests) {
