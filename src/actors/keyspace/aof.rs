@@ -362,12 +362,12 @@ impl Keyspace {
         // with it to kill its child): fewer keys a slice and a pause after them, even after the last one, so
         // the clients are still served meanwhile.
         let delay = self.s.config.get("rdb-key-save-delay").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        if delay > 0 {
+        if let Some(per_slice) = (SLICE.as_micros() as u64).checked_div(delay) {
             if self.aof.run.as_ref().is_some_and(|r| r.done.iter().all(|d| *d)) {
                 self.finish_rewrite(ctx);
                 return;
             }
-            let budget = (SLICE.as_micros() as u64 / delay).max(1);
+            let budget = per_slice.max(1);
             self.rewrite_step(budget as usize);
             let pause = Duration::from_micros((delay * budget).max(1000));
             ctx.run_later(pause, move |act, ctx| act.rewrite_slice(id, ctx));
