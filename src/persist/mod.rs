@@ -1,4 +1,5 @@
-//! Persistence formats: pure readers and writers, no actors (the persistence actors use them).
+//! Persistence formats: pure readers and writers, no actors (the persistence actors use them); and `job`, the
+//! stand-in child process of a background save or rewrite.
 
 pub mod aof;
 pub mod dump;
