@@ -460,3 +460,77 @@ fn start_up_removes_temp_files_a_crash_left() {
     }
     assert!(dir.manifest().contains("type b"));
 }
+
+#[test]
+fn timestamp_annotations_and_empty_flushdb_reach_the_aof() {
+    // aof.tcl's "Generate timestamp annotations in AOF" and "FLUSHDB / FLUSHALL should persist in AOF".
+    let dir = TempDir::new("timestamps");
+    let s = server(&dir, true, "appendfsync always");
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["config", "set", "aof-timestamp-enabled", "yes"]);
+    let _: () = q(&mut c, &["config", "set", "aof-use-rdb-preamble", "no"]);
+    let _: () = q(&mut c, &["set", "foo", "bar"]);
+    let incr = std::fs::read_to_string(dir.last_incr()).unwrap();
+    assert!(incr.starts_with("#TS:"), "{incr:?}");
+    // One annotation per second at most.
+    let _: () = q(&mut c, &["set", "foo", "baz"]);
+    let incr = std::fs::read_to_string(dir.last_incr()).unwrap();
+    assert!(incr.matches("#TS:").count() <= 2, "{incr:?}");
+    let _: () = q(&mut c, &["flushdb"]);
+    let _: () = q(&mut c, &["flushdb"]);
+    let incr = std::fs::read_to_string(dir.last_incr()).unwrap();
+    assert_eq!(incr.matches("flushdb").count(), 2, "{incr:?}");
+    let _: String = q(&mut c, &["bgrewriteaof"]);
+    wait_rewrite(&mut c);
+    let m = dir.manifest();
+    let base = m.lines().find(|l| l.ends_with("type b")).unwrap().split(' ').nth(1).unwrap().to_string();
+    let base = std::fs::read_to_string(dir.aof_dir().join(base)).unwrap();
+    assert!(base.starts_with("#TS:"), "{base:?}");
+    // The annotations load back.
+    let _: () = q(&mut c, &["set", "k", "v"]);
+    let _: () = q(&mut c, &["debug", "loadaof"]);
+    assert_eq!(q::<Option<String>>(&mut c, &["get", "k"]).as_deref(), Some("v"));
+}
+
+#[test]
+fn debug_aof_flush_sleep_delays_the_write_and_the_reply() {
+    let dir = TempDir::new("flushsleep");
+    let s = server(&dir, true, "appendfsync always");
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["debug", "aof-flush-sleep", "300000"]);
+    let t = std::time::Instant::now();
+    let _: () = q(&mut c, &["set", "k", "v"]);
+    // The reply waits for the write, which waits for the sleep.
+    assert!(t.elapsed() >= Duration::from_millis(300), "{:?}", t.elapsed());
+    assert!(std::fs::read_to_string(dir.last_incr()).unwrap().contains("$1\r\nk\r\n$1\r\nv"));
+    let _: () = q(&mut c, &["debug", "aof-flush-sleep", "0"]);
+    let _: () = q(&mut c, &["set", "k", "w"]);
+    assert!(std::fs::read_to_string(dir.last_incr()).unwrap().contains("$1\r\nk\r\n$1\r\nw"));
+}
+
+#[test]
+fn disable_auto_gc_keeps_history_until_turned_off() {
+    // aof-multi-part.tcl's "AOF enable/disable auto gc".
+    let dir = TempDir::new("autogc");
+    let s = server(&dir, true, "");
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["config", "set", "aof-disable-auto-gc", "yes"]);
+    for _ in 0..2 {
+        let _: () = q(&mut c, &["set", "k", "v"]);
+        let _: String = q(&mut c, &["bgrewriteaof"]);
+        wait_rewrite(&mut c);
+    }
+    let m = dir.manifest();
+    let history: Vec<String> =
+        m.lines().filter(|l| l.ends_with("type h")).map(|l| l.split(' ').nth(1).unwrap().to_string()).collect();
+    // Two old bases and two old incr files, all still on disk.
+    assert_eq!(history.len(), 4, "{m}");
+    assert!(history.iter().all(|h| dir.aof_dir().join(h).exists()), "{m}");
+    let _: () = q(&mut c, &["config", "set", "aof-disable-auto-gc", "no"]);
+    // As in Redis, the manifest no longer lists them once CONFIG SET has replied.
+    assert!(!dir.manifest().contains("type h"), "{}", dir.manifest());
+    wait_for("the history to go", Duration::from_secs(10), || {
+        !dir.manifest().contains("type h") && history.iter().all(|h| !dir.aof_dir().join(h).exists())
+    });
+    assert_eq!(dir.manifest().lines().count(), 2, "{}", dir.manifest());
+}

@@ -266,7 +266,7 @@ impl AofWriter {
 
     /// Remove the history files and drop them from the manifest (aofDelHistoryFiles).
     fn delete_history(&mut self) {
-        if self.manifest.history.is_empty() {
+        if self.manifest.history.is_empty() || self.shared.disable_auto_gc.load(Ordering::Relaxed) {
             return;
         }
         for h in std::mem::take(&mut self.manifest.history) {
@@ -344,6 +344,11 @@ impl AofWriter {
             return;
         }
         let bufs = std::mem::take(&mut self.pending);
+        let sleep = self.shared.flush_sleep_us.load(Ordering::Relaxed);
+        if sleep > 0 {
+            // DEBUG AOF-FLUSH-SLEEP, as Redis's flushAppendOnlyFile (on the writer's own thread).
+            std::thread::sleep(Duration::from_micros(sleep));
+        }
         if let Some(f) = &mut self.incr {
             let len: u64 = bufs.iter().map(|b| b.len() as u64).sum();
             match write_all_bufs(f, &bufs) {
@@ -629,6 +634,20 @@ impl Handler<FlushPending> for AofWriter {
     fn handle(&mut self, _: FlushPending, _: &mut Self::Context) {
         self.flush_scheduled = false;
         self.flush_pending();
+    }
+}
+
+/// CONFIG SET aof-disable-auto-gc no: remove the history files the manifest kept.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CollectHistory;
+
+impl Handler<CollectHistory> for AofWriter {
+    type Result = ();
+
+    /// aofDelHistoryFiles, as updateAofAutoGCEnabled runs it.
+    fn handle(&mut self, _: CollectHistory, _: &mut Self::Context) {
+        self.delete_history();
     }
 }
 

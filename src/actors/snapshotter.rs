@@ -48,6 +48,9 @@ struct LoadFile {
     key_delay_us: u64,
     chunk_bytes: u64,
     reader: RdbReader<CountingReader<BufReader<File>>>,
+    /// The file and how it is decoded, for redis-check-rdb's report when it turns out unreadable.
+    path: PathBuf,
+    enc: Encodings,
     /// Read ahead of the next LoadNext (or the error that ended reading).
     ahead: Option<Result<LoadStep, String>>,
     done: bool,
@@ -76,12 +79,20 @@ impl Snapshotter {
     fn read_chunk(&mut self) -> Result<LoadStep, String> {
         let Some(l) = &mut self.load else { return Err("no RDB file is open for loading".into()) };
         if l.done {
-            return Ok(LoadStep { items: Vec::new(), offset: l.reader.offset(), done: true });
+            let skipped = l.reader.empty_keys_skipped();
+            return Ok(LoadStep { items: Vec::new(), offset: l.reader.offset(), done: true, empty_skipped: skipped });
         }
         let mut items = Vec::with_capacity(64);
         let start = l.reader.offset();
         loop {
-            let item = l.reader.next().map_err(|e| e.to_string())?;
+            let item = l.reader.next().map_err(|e| {
+                // As Redis runs redis-check-rdb on a file it fails to load: the report follows the error.
+                let name = l.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let report = File::open(&l.path)
+                    .map(|f| rdb::check_report(BufReader::new(f), &name, l.enc, crate::types::clock::system_ms()))
+                    .unwrap_or_default();
+                format!("{e}\n{report}")
+            })?;
             if matches!(item, Item::Eof) {
                 l.done = true;
                 break;
@@ -94,7 +105,7 @@ impl Snapshotter {
                 break;
             }
         }
-        Ok(LoadStep { items, offset: l.reader.offset(), done: l.done })
+        Ok(LoadStep { items, offset: l.reader.offset(), done: l.done, empty_skipped: l.reader.empty_keys_skipped() })
     }
 }
 
@@ -286,7 +297,15 @@ impl Handler<LoadOpen> for Snapshotter {
         let counting = CountingReader { inner: BufReader::with_capacity(1 << 20, f), read: 0 };
         let reader = RdbReader::new(counting, msg.enc, msg.verify).map_err(|e| e.to_string())?;
         let chunk_bytes = msg.chunk_bytes.clamp(1024, LOAD_CHUNK_BYTES);
-        self.load = Some(LoadFile { key_delay_us: msg.key_delay_us, chunk_bytes, reader, ahead: None, done: false });
+        self.load = Some(LoadFile {
+            key_delay_us: msg.key_delay_us,
+            chunk_bytes,
+            reader,
+            path: msg.path.clone(),
+            enc: msg.enc,
+            ahead: None,
+            done: false,
+        });
         let first = self.read_chunk();
         if let Some(l) = &mut self.load {
             l.ahead = Some(first);
@@ -307,6 +326,8 @@ pub struct LoadStep {
     pub offset: u64,
     /// The EOF record was read and the checksum verified: no more chunks.
     pub done: bool,
+    /// Empty collections skipped so far (old Redis versions could save them; Redis logs the count).
+    pub empty_skipped: u64,
 }
 
 impl Handler<LoadNext> for Snapshotter {

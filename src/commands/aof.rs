@@ -53,6 +53,8 @@ pub enum AofRequest {
     Disable,
     /// CONFIG SET appendfsync.
     Fsync(Fsync),
+    /// CONFIG SET aof-disable-auto-gc no: remove the history files now.
+    CollectHistory,
 }
 
 /// Figures the AofWriter keeps current for INFO, read without a round trip.
@@ -64,6 +66,10 @@ pub struct AofShared {
     pub last_write_ok: AtomicBool,
     /// strerror of the last failed write or fsync, for the MISCONF error.
     pub last_write_error: Mutex<String>,
+    /// DEBUG AOF-FLUSH-SLEEP: µs the writer sleeps before each write (tests widen races with it).
+    pub flush_sleep_us: AtomicU64,
+    /// aof-disable-auto-gc yes: history files stay (in the manifest and on disk) until it is turned off.
+    pub disable_auto_gc: AtomicBool,
 }
 
 impl Default for AofShared {
@@ -73,6 +79,8 @@ impl Default for AofShared {
             base_size: AtomicU64::new(0),
             last_write_ok: AtomicBool::new(true),
             last_write_error: Mutex::new(String::new()),
+            flush_sleep_us: AtomicU64::new(0),
+            disable_auto_gc: AtomicBool::new(false),
         }
     }
 }
@@ -121,6 +129,10 @@ pub struct AofState {
     /// DEBUG LOADAOF ran: the batch stops after it until the Keyspace has reloaded the files.
     pub load_pending: bool,
     pub shared: Arc<AofShared>,
+    /// aof-timestamp-enabled: annotate the AOF with `#TS:<unix time>` lines.
+    pub timestamps: bool,
+    /// The unix time of the last annotation written (one per second at most, as Redis).
+    pub last_timestamp: i64,
 }
 
 impl Default for AofState {
@@ -140,6 +152,8 @@ impl Default for AofState {
             requests: Vec::new(),
             load_pending: false,
             shared: Arc::new(AofShared::default()),
+            timestamps: false,
+            last_timestamp: 0,
         }
     }
 }
@@ -180,6 +194,28 @@ pub fn check_config(s: &State, new: &crate::config::Config) -> Result<(), CmdErr
     Ok(())
 }
 
+/// The configuration changed (start-up, CONFIG SET): cache what the AOF feed reads on every batch.
+pub fn apply_config(s: &mut State) {
+    s.persist.aof.timestamps = s.config.get("aof-timestamp-enabled").as_deref() == Some("yes");
+    let no_gc = s.config.get("aof-disable-auto-gc").as_deref() == Some("yes");
+    s.persist.aof.shared.disable_auto_gc.store(no_gc, Ordering::Relaxed);
+}
+
+/// Redis's genAofTimestampAnnotationIfNeeded: the `#TS:<unix time>` line to write before the next AOF
+/// bytes, when annotations are on and the second changed since the last one (or always, with `force`, at
+/// the start of a rewritten base).
+pub fn timestamp_annotation(a: &mut AofState, force: bool) -> Option<Vec<u8>> {
+    if !a.timestamps {
+        return None;
+    }
+    let now = clock::system_ms() / 1000;
+    if !force && a.last_timestamp >= now {
+        return None;
+    }
+    a.last_timestamp = now;
+    Some(format!("#TS:{now}\r\n").into_bytes())
+}
+
 /// CONFIG SET committed: ask the Keyspace to follow appendonly / appendfsync changes.
 pub fn config_changed(s: &mut State, old: &crate::config::Config) {
     if !s.persist.aof.available {
@@ -189,6 +225,10 @@ pub fn config_changed(s: &mut State, old: &crate::config::Config) {
         let f = Fsync::parse(&s.config.appendfsync);
         s.persist.aof.fsync = f;
         s.persist.aof.requests.push(AofRequest::Fsync(f));
+    }
+    let gc_off = |c: &crate::config::Config| c.get("aof-disable-auto-gc").as_deref() == Some("yes");
+    if gc_off(old) && !gc_off(&s.config) {
+        s.persist.aof.requests.push(AofRequest::CollectHistory);
     }
     if s.config.appendonly != old.appendonly {
         s.persist.aof.requests.push(if s.config.appendonly { AofRequest::Enable } else { AofRequest::Disable });
@@ -372,6 +412,54 @@ mod tests {
         // An expired key is still loaded, and goes away on first access after the load.
         assert_eq!(run(&mut t, &["exists", "l"]), int(0));
         assert!(!t.s.persist.aof.loading);
+    }
+
+    #[test]
+    fn replay_keeps_keys_whose_ttl_passed_until_the_load_is_over() {
+        // As Redis's checkAlreadyExpired while loading: PEXPIREAT / RESTORE with a time in the past keep the
+        // key, so the commands after them see it (aof.tcl's "AOF+EXPIRE").
+        let mut t = new();
+        let mut f = file(&[
+            &["RPUSH", "list", "foo"],
+            &["PEXPIREAT", "list", "1000"],
+            &["RPUSH", "list", "bar"],
+            &["SET", "s", "x"],
+            &["PEXPIREAT", "s", "1000"],
+            &["PERSIST", "s"],
+        ]);
+        // RESTORE's payload is binary: append it as raw RESP.
+        let mut raw = f.data.clone();
+        let pb = crate::persist::dump::dump_value(&crate::types::value::Value::string(b"v"));
+        aof::command(&mut raw, &[b"RESTORE", b"r", b"1000", &pb, b"ABSTTL"]);
+        aof::command(&mut raw, &[b"PERSIST", b"r"]);
+        f.scanned = aof::scan(&raw);
+        f.data = raw;
+        replay(&mut t.s, &mut [f]).unwrap();
+        // The list kept its TTL through the second RPUSH, and is gone now the load is over.
+        assert_eq!(run(&mut t, &["llen", "list"]), int(0));
+        assert_eq!(run(&mut t, &["get", "s"]), bulk("x"));
+        assert_eq!(run(&mut t, &["get", "r"]), bulk("v"));
+        // Outside loading, a past time deletes at once.
+        run(&mut t, &["set", "n", "1"]);
+        assert_eq!(run(&mut t, &["pexpireat", "n", "1000"]), int(1));
+        assert_eq!(run(&mut t, &["persist", "n"]), int(0));
+    }
+
+    #[test]
+    fn timestamp_annotations_once_a_second_when_enabled() {
+        let mut t = new();
+        assert_eq!(timestamp_annotation(&mut t.s.persist.aof, true), None, "off by default");
+        let _ = run(&mut t, &["config", "set", "aof-timestamp-enabled", "yes"]);
+        assert!(t.s.persist.aof.timestamps);
+        let ts = timestamp_annotation(&mut t.s.persist.aof, false).unwrap();
+        let now = clock::system_ms() / 1000;
+        let text = String::from_utf8(ts).unwrap();
+        let secs: i64 = text.strip_prefix("#TS:").and_then(|r| r.strip_suffix("\r\n")).unwrap().parse().unwrap();
+        assert!((now - 1..=now).contains(&secs), "{text}");
+        // Within the same second: nothing more, unless forced (a rewritten base always starts with one).
+        t.s.persist.aof.last_timestamp = i64::MAX;
+        assert_eq!(timestamp_annotation(&mut t.s.persist.aof, false), None);
+        assert!(timestamp_annotation(&mut t.s.persist.aof, true).is_some());
     }
 
     #[test]

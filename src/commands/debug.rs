@@ -219,6 +219,12 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
             cx.out.ok();
             Ok(())
         }
+        "aof-flush-sleep" if cx.argc() == 3 => {
+            let us = cx.int_arg(2)?.max(0) as u64;
+            cx.s.persist.aof.shared.flush_sleep_us.store(us, std::sync::atomic::Ordering::Relaxed);
+            cx.out.ok();
+            Ok(())
+        }
         "set-skip-checksum-validation" if cx.argc() == 3 => {
             cx.s.persist.skip_checksum = cx.int_arg(2)? != 0;
             cx.out.ok();

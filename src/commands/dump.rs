@@ -87,13 +87,15 @@ fn restore(cx: &mut Ctx<'_>) -> CmdResult {
         }
         CmdError::new(e.message())
     })?;
+    let loading = cx.s.persist.aof.loading;
     let db = cx.db();
     let deleted = replace && db.remove(key).is_some();
     let now = clock::now_ms();
     if ttl != 0 && !absttl {
         ttl = ttl.saturating_add(now);
     }
-    if ttl != 0 && ttl <= now {
+    // As checkAlreadyExpired: while the AOF loads, a past TTL is kept (the key expires after the load).
+    if ttl != 0 && ttl <= now && !loading {
         if deleted {
             cx.modified(key);
             cx.notify(NOTIFY_GENERIC, "del", key);

@@ -447,6 +447,9 @@ fn expire_generic(cx: &mut Ctx<'_>, relative: bool, seconds: bool) -> CmdResult 
         return Err(bad_time());
     }
     when += base;
+    // Redis's checkAlreadyExpired: a time in the past deletes the key, but not while loading the AOF, where
+    // later commands may still touch it (it expires once the load is over).
+    let loading = cx.s.persist.aof.loading;
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
     if db.get_mut(key).is_none() {
@@ -463,7 +466,7 @@ fn expire_generic(cx: &mut Ctx<'_>, relative: bool, seconds: bool) -> CmdResult 
         out.int(0);
         return Ok(());
     }
-    let deleted = when <= clock::now_ms();
+    let deleted = when <= clock::now_ms() && !loading;
     if deleted {
         // Already in the past: Redis deletes the key (and propagates a DEL).
         db.remove(key);

@@ -427,6 +427,10 @@ mod tests {
         assert!(run_raw(&mut t, &["set", "k", "v"]).starts_with("-MISCONF "));
         assert!(run_raw(&mut t, &["ping"]).starts_with("-MISCONF "));
         assert_eq!(run_raw(&mut t, &["get", "k"]), "$-1\r\n");
+        // Scripts too: their writes are refused, their reads are not (rdb.tcl's "failed bgsave prevents writes").
+        let e = run_raw(&mut t, &["eval", "return redis.call('set','k','1')", "1", "k"]);
+        assert!(e.starts_with("-MISCONF "), "{e}");
+        assert_eq!(run_raw(&mut t, &["eval", "return redis.call('get','k')", "1", "k"]), "$-1\r\n");
         t.s.config.set("stop-writes-on-bgsave-error", "no").unwrap();
         assert!(write_error(&t.s).is_none());
         t.s.config.set("stop-writes-on-bgsave-error", "yes").unwrap();

@@ -2,9 +2,10 @@
 //! state the Keyspace keeps (`ReplState`, the State part `repl`) (commands layer, applied by the Keyspace
 //! actor; the link to a master is the ReplicaLink actor, actors/replica.rs).
 //!
-//! A client that sends SYNC or PSYNC becomes a replica stream: it gets the dataset as an RDB file, encoded
-//! by the command itself (so the stream that follows starts exactly where the file ends; a big dataset holds
-//! the other clients while it is encoded, where Redis forks), then every propagated write (see `propagate`).
+//! A client that sends SYNC or PSYNC becomes a replica stream: a partial resync gets the backlog from its
+//! offset; a full one waits for a fork-less background snapshot (the Keyspace starts it after the batch,
+//! sends +FULLRESYNC with its offset, holds the stream meanwhile, then sends the file and what it held), then
+//! every propagated write (see `propagate`).
 //!
 //! REPLICAOF host port makes this server a replica: the command records the request, and after the batch
 //! the Keyspace starts a ReplicaLink, which does the handshake, receives the master's RDB, has the Keyspace
@@ -587,6 +588,11 @@ pub fn refresh_good_replicas(s: &mut State) {
     s.repl.good = s.clients.iter().filter(|(_, c)| c.replica && now - c.repl_ack_ms <= lag_ms).count() as u64;
 }
 
+/// READONLY / READWRITE: cluster-mode commands; without cluster support Redis answers this error.
+fn cluster_disabled(_: &mut Ctx<'_>) -> CmdResult {
+    Err(CmdError::new("ERR This instance has cluster support disabled"))
+}
+
 /// Replicas whose acknowledged offset reached `offset`.
 fn acks_reaching(s: &State, offset: u64) -> i64 {
     s.clients.iter().map(|(_, c)| c).filter(|c| c.replica && c.repl_ack_off >= offset as i64).count() as i64
@@ -661,6 +667,8 @@ pub const SPECS: &[CommandSpec] = &family("server", [
     cmd("slaveof", 3, ADMIN | NOSCRIPT | STALE, replicaof).doc("1.0.0", "O(1)", "Make the server a replica of another instance, or promote it as master."),
     cmd("role", 1, NOSCRIPT | LOADING | STALE | FAST, role).doc("2.8.12", "O(1)", "Return the role of the instance in the context of replication."),
     cmd("wait", 3, NOSCRIPT, wait).doc("3.0.0", "O(1)", "Wait for the synchronous replication of all the write commands sent in the context of the current connection"),
+    cmd("readonly", 1, FAST | LOADING | STALE, cluster_disabled).acl(CONNECTION).group("cluster").doc("3.0.0", "O(1)", "Enables read queries for a connection to a cluster replica node"),
+    cmd("readwrite", 1, FAST | LOADING | STALE, cluster_disabled).acl(CONNECTION).group("cluster").doc("3.0.0", "O(1)", "Disables read queries for a connection to a cluster replica node"),
     cmd("replconf", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, replconf).doc("3.0.0", "O(1)", "An internal command for configuring the replication stream."),
 ]);
 

@@ -245,6 +245,15 @@ impl Host for ScriptHost<'_> {
             return Err(self.reject(Some(spec), &format!("-{}", CmdError::OOM.0)));
         }
         if spec.has(WRITE) {
+            // As scriptVerifyWriteCommandAllow: no writes while the disk refuses them (MISCONF).
+            let aof_err = if self.s.persist.aof.mode != super::aof::AofMode::Off {
+                super::aof::write_error(self.s)
+            } else {
+                None
+            };
+            if let Some(e) = super::rdb::write_error(self.s).or(aof_err) {
+                return Err(self.reject(Some(spec), &format!("-{}", e.0)));
+            }
             self.write_dirty = true;
         }
         let c = &mut self.s.clients[self.me];

@@ -47,6 +47,10 @@ fn flushdb(cx: &mut Ctx<'_>) -> CmdResult {
     // Caches are not per database: every tracking client hears "everything changed" (Redis's
     // signalFlushedDb).
     super::tracking::flushed(cx.s);
+    // As Redis's forceCommandPropagation: an already empty database still gets its FLUSHDB in the AOF and
+    // on replicas (they may hold keys the master no longer has).
+    let args: Vec<&[u8]> = cx.argv.iter().collect();
+    cx.propagate_as(&args);
     cx.out.ok();
     Ok(())
 }
@@ -161,6 +165,17 @@ fn shutdown(cx: &mut Ctx<'_>) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use crate::commands::testutil::{err, int, new, ok, run, run_raw};
+
+    #[test]
+    fn flushdb_propagates_even_when_the_database_is_empty() {
+        let mut t = new();
+        crate::commands::set_feed_enabled(&mut t.s, true);
+        t.s.prop.feed.buf.clear();
+        assert_eq!(run(&mut t, &["flushdb"]), ok());
+        assert_eq!(run(&mut t, &["flushdb", "async"]), ok());
+        let fed = String::from_utf8_lossy(&t.s.prop.feed.buf).into_owned();
+        assert_eq!(fed.matches("flushdb").count(), 2, "{fed:?}");
+    }
 
     #[test]
     fn flush_swap_time() {

@@ -549,6 +549,7 @@ impl State {
             db.miss_log.clear();
         }
         self.refresh_expire_logging();
+        super::aof::apply_config(self);
     }
 
     /// Register a client; returns its slot.

@@ -738,6 +738,8 @@ pub struct RdbReader<R: Read> {
     verify: bool,
     done: bool,
     empty_skipped: u64,
+    /// The key and RDB type whose value failed to read (redis-check-rdb's "Reading key" report).
+    failed: Option<(Vec<u8>, u8)>,
 }
 
 impl<R: Read> RdbReader<R> {
@@ -758,7 +760,7 @@ impl<R: Read> RdbReader<R> {
                 let shown = String::from_utf8_lossy(&magic[5..]).into_owned();
                 RdbError::at(ErrorKind::Corrupt(format!("Can't handle RDB format version {shown}")), 5)
             })?;
-        Ok(RdbReader { inp, version, enc, verify: verify_checksum, done: false, empty_skipped: 0 })
+        Ok(RdbReader { inp, version, enc, verify: verify_checksum, done: false, empty_skipped: 0, failed: None })
     }
 
     /// The file's RDB version.
@@ -774,6 +776,11 @@ impl<R: Read> RdbReader<R> {
     /// Empty keys skipped so far (Redis logs their count).
     pub fn empty_keys_skipped(&self) -> u64 {
         self.empty_skipped
+    }
+
+    /// The key and RDB type being read when `next` failed inside a value, if it did.
+    pub fn failed_key(&self) -> Option<(&[u8], u8)> {
+        self.failed.as_ref().map(|(k, t)| (&k[..], *t))
     }
 
     /// The source, positioned just after the last byte read.
@@ -851,7 +858,15 @@ impl<R: Read> RdbReader<R> {
                 OPCODE_FUNCTION2 => return Ok(Item::Function(self.inp.string()?)),
                 _ => {
                     let key = self.inp.string()?;
-                    match read_object(&mut self.inp, t, &self.enc)? {
+                    let read = read_object(&mut self.inp, t, &self.enc);
+                    let read = match read {
+                        Ok(v) => v,
+                        Err(e) => {
+                            self.failed = Some((key, t));
+                            return Err(e);
+                        }
+                    };
+                    match read {
                         Some(value) => {
                             return Ok(Item::Entry(LoadedEntry { key, value, expire_at, lru_idle, lfu_freq }));
                         }
@@ -1093,6 +1108,100 @@ pub(crate) fn read_object<R: Read>(inp: &mut Input<R>, t: u8, enc: &Encodings) -
         _ => return Err(RdbError::at(ErrorKind::Corrupt(format!("Unknown RDB encoding type {t}")), at)),
     };
     Ok(Some(v))
+}
+
+/// redis-check-rdb's names of the RDB types, for its report.
+fn type_name(t: u8) -> &'static str {
+    const NAMES: [&str; 19] = [
+        "string",
+        "list-linked",
+        "set-hashtable",
+        "zset-v1",
+        "hash-hashtable",
+        "zset-v2",
+        "module-value",
+        "",
+        "",
+        "hash-zipmap",
+        "list-ziplist",
+        "set-intset",
+        "zset-ziplist",
+        "hash-ziplist",
+        "quicklist",
+        "stream",
+        "hash-listpack",
+        "zset-listpack",
+        "quicklist-v2",
+    ];
+    NAMES.get(t as usize).copied().unwrap_or("unknown")
+}
+
+/// What redis-check-rdb prints about a file (Redis runs it on the file it failed to load, before exiting):
+/// the header fields and databases it went through, then either the error with the key and type being read
+/// or "RDB looks OK", then its counters. `now_ms` decides which expiries have passed. One line per entry,
+/// each prefixed as redis-check-rdb does; operators (and the Redis test suite) read them in the log.
+pub fn check_report<R: Read>(r: R, name: &str, enc: Encodings, now_ms: i64) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "[offset 0] Checking RDB file {name}");
+    let (mut keys, mut expires, mut expired) = (0u64, 0u64, 0u64);
+    let mut reader = match RdbReader::new(r, enc, true) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(
+                out,
+                "--- RDB ERROR DETECTED ---\n[offset {}] {e}\n[additional info] While doing: start",
+                e.offset()
+            );
+            let _ = write!(out, "[info] 0 keys read\n[info] 0 expires\n[info] 0 already expired");
+            return out;
+        }
+    };
+    let err = loop {
+        match reader.next() {
+            Ok(Item::Eof) => break None,
+            Ok(Item::Aux(k, v)) => {
+                let (k, v) = (String::from_utf8_lossy(&k), String::from_utf8_lossy(&v));
+                let _ = writeln!(out, "[offset {}] AUX FIELD {k} = '{v}'", reader.offset());
+            }
+            Ok(Item::SelectDb(db)) => {
+                let _ = writeln!(out, "[offset {}] Selecting DB ID {db}", reader.offset());
+            }
+            Ok(Item::Entry(e)) => {
+                keys += 1;
+                if e.expire_at != 0 {
+                    expires += 1;
+                    expired += (e.expire_at < now_ms) as u64;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => break Some(e),
+        }
+    };
+    match err {
+        None => {
+            let _ = writeln!(out, "[offset {}] Checksum OK", reader.offset());
+            let _ = writeln!(out, "[offset {}] \\o/ RDB looks OK! \\o/", reader.offset());
+        }
+        Some(e) => {
+            let _ = writeln!(out, "--- RDB ERROR DETECTED ---");
+            let _ = writeln!(out, "[offset {}] {e}", e.offset());
+            let doing = if e.is_checksum() {
+                "check-sum"
+            } else if reader.failed_key().is_some() {
+                "read-object-value"
+            } else {
+                "read-type"
+            };
+            let _ = writeln!(out, "[additional info] While doing: {doing}");
+            if let Some((k, t)) = reader.failed_key() {
+                let _ = writeln!(out, "[additional info] Reading key '{}'", String::from_utf8_lossy(k));
+                let _ = writeln!(out, "[additional info] Reading type {t} ({})", type_name(t));
+            }
+        }
+    }
+    let _ = write!(out, "[info] {keys} keys read\n[info] {expires} expires\n[info] {expired} already expired");
+    out
 }
 
 /// Decode a DUMP payload body (type byte and value, the trailer removed): the whole body must be one
@@ -1383,6 +1492,41 @@ mod tests {
         write_len(&mut f, id);
         let e = read_all(&f, false).unwrap_err().to_string();
         assert!(e.contains("'mymodule1'") && e.ends_with("at offset 9"), "{e}");
+    }
+
+    #[test]
+    fn check_report_names_the_key_and_type_that_failed() {
+        // A good file: its header fields and databases, then "looks OK" and the counters.
+        let f = file();
+        let ok = check_report(&f[..], "dump.rdb", enc(), 0);
+        assert!(ok.starts_with("[offset 0] Checking RDB file dump.rdb\n"), "{ok}");
+        assert!(ok.contains("] AUX FIELD redis-ver = '7.0.15'\n") && ok.contains("] Selecting DB ID 3\n"), "{ok}");
+        assert!(ok.contains("\\o/ RDB looks OK! \\o/"), "{ok}");
+        assert!(ok.ends_with("[info] 1 keys read\n[info] 1 expires\n[info] 0 already expired"), "{ok}");
+        // A hash ziplist with a bad entry: the error, what was being read, then the counters.
+        let mut bad = b"REDIS0009".to_vec();
+        bad.extend_from_slice(&[TYPE_STRING, 1, b'a', 1, b'x']);
+        bad.push(TYPE_HASH_ZIPLIST);
+        write_string(&mut bad, b"h", false);
+        write_string(&mut bad, &[11, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0xFF][..10], false);
+        bad.push(OPCODE_EOF);
+        let mut r = RdbReader::new(&bad[..], enc(), true).unwrap();
+        assert!(matches!(r.next().unwrap(), Item::Entry(_)));
+        assert!(r.next().is_err());
+        assert_eq!(r.failed_key(), Some((&b"h"[..], TYPE_HASH_ZIPLIST)));
+        let rep = check_report(&bad[..], "x.rdb", enc(), 0);
+        let lines: Vec<&str> = rep.lines().collect();
+        assert_eq!(lines[1], "--- RDB ERROR DETECTED ---", "{rep}");
+        assert!(lines[2].contains("Hash ziplist integrity check failed."), "{rep}");
+        assert_eq!(
+            &lines[3..6],
+            [
+                "[additional info] While doing: read-object-value",
+                "[additional info] Reading key 'h'",
+                "[additional info] Reading type 13 (hash-ziplist)"
+            ]
+        );
+        assert_eq!(lines[6], "[info] 1 keys read");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 
 use super::Keyspace;
 use crate::actors::persistence::{
-    AbortRewrite, AofWriter, Append, FinishRewrite, Load, RewriteChunk, SetFsync, StartRewrite, StopAppending, Sync,
+    AbortRewrite, AofWriter, Append, CollectHistory, FinishRewrite, Load, RewriteChunk, SetFsync, StartRewrite,
+    StopAppending, Sync,
 };
 use crate::commands::aof::{self as cmd_aof, AofMode, AofRequest, Fsync};
 use crate::commands::{set_feed_enabled, Batch};
@@ -40,6 +41,46 @@ pub struct AofLink {
     outbox: Vec<Bytes>,
     /// The replies waiting for the outbox's bytes to be written.
     outbox_acks: Vec<oneshot::Sender<()>>,
+    /// Automatic and scheduled rewrites held back after repeated failures.
+    limit: RewriteLimit,
+}
+
+/// Failed rewrites in a row from which cron-started rewrites are delayed (AOF_REWRITE_LIMITE_THRESHOLD).
+const LIMIT_THRESHOLD: u64 = 3;
+/// The longest delay, in minutes (AOF_REWRITE_LIMITE_MAX_MINUTES).
+const LIMIT_MAX_MINUTES: i64 = 60;
+
+/// Redis's aofRewriteLimited: once rewrites failed LIMIT_THRESHOLD times in a row, the cron waits 1, 2, 4...
+/// up to 60 minutes between attempts (BGREWRITEAOF itself is never held back).
+#[derive(Default, Debug)]
+pub(super) struct RewriteLimit {
+    delay_minutes: i64,
+    /// Unix time before which no cron rewrite starts (0: not waiting).
+    next_time: i64,
+}
+
+impl RewriteLimit {
+    /// May the cron start a rewrite now, after `failures` failed ones in a row? Starting a wait logs it.
+    fn limited(&mut self, failures: u64, now: i64) -> bool {
+        if failures < LIMIT_THRESHOLD {
+            *self = RewriteLimit::default();
+            return false;
+        }
+        if self.next_time != 0 {
+            if now < self.next_time {
+                return true;
+            }
+            self.next_time = 0;
+            return false;
+        }
+        self.delay_minutes = if self.delay_minutes == 0 { 1 } else { (self.delay_minutes * 2).min(LIMIT_MAX_MINUTES) };
+        self.next_time = now + self.delay_minutes * 60;
+        log::warn!(
+            "Background AOF rewrite has repeatedly failed and triggered the limit, will retry in {} minutes",
+            self.delay_minutes
+        );
+        true
+    }
 }
 
 /// The writer's answer to FinishRewrite.
@@ -70,15 +111,22 @@ impl Keyspace {
             return None;
         }
         let (tx, rx) = oneshot::channel();
+        // aof-timestamp-enabled: a `#TS:` line ahead of the first bytes of each second (AOF only, not replicas).
+        let ts = cmd_aof::timestamp_annotation(&mut self.s.persist.aof, false).map(Bytes::from);
         if self.s.persist.aof.fsync == Fsync::Always {
             let w = self.writer()?;
-            w.do_send(Append { bytes: vec![bytes], acks: vec![tx] });
+            let bytes = match ts {
+                Some(ts) => vec![ts, bytes],
+                None => vec![bytes],
+            };
+            w.do_send(Append { bytes, acks: vec![tx] });
             return Some(rx);
         }
         if self.aof.outbox.is_empty() {
             // actix polls spawned futures after the queued messages.
             ctx.spawn(actix::fut::ready(()).map(|_, act: &mut Keyspace, _| act.send_outbox()));
         }
+        self.aof.outbox.extend(ts);
         self.aof.outbox.push(bytes);
         self.aof.outbox_acks.push(tx);
         Some(rx)
@@ -111,6 +159,23 @@ impl Keyspace {
         }
     }
 
+    /// Must the batch's reply wait for the writer (`collect_history_now`)?
+    pub(super) fn aof_reply_waits(&self) -> bool {
+        self.s.persist.aof.requests.contains(&AofRequest::CollectHistory)
+    }
+
+    /// A CollectHistory the batch asked for, sent now; the future resolves once the writer has removed the
+    /// history files from the manifest (the reply waits for it).
+    pub(super) fn collect_history_now(&mut self) -> Option<impl std::future::Future<Output = ()> + 'static> {
+        let reqs = &mut self.s.persist.aof.requests;
+        let at = reqs.iter().position(|r| *r == AofRequest::CollectHistory)?;
+        reqs.remove(at);
+        let req = self.writer()?.send(CollectHistory);
+        Some(async move {
+            let _ = req.await;
+        })
+    }
+
     /// Act on what the batch's commands asked of the AOF.
     pub(super) fn aof_requests(&mut self, ctx: &mut Context<Self>) {
         for req in std::mem::take(&mut self.s.persist.aof.requests) {
@@ -119,6 +184,11 @@ impl Keyspace {
                 AofRequest::Fsync(f) => {
                     if let Some(w) = self.writer() {
                         w.do_send(SetFsync(f));
+                    }
+                }
+                AofRequest::CollectHistory => {
+                    if let Some(w) = self.writer() {
+                        w.do_send(CollectHistory);
                     }
                 }
                 AofRequest::Enable => {
@@ -152,31 +222,36 @@ impl Keyspace {
     }
 
     /// Cron work: start a scheduled rewrite, or an automatic one when the AOF has grown past
-    /// auto-aof-rewrite-percentage of its base (and auto-aof-rewrite-min-size).
+    /// auto-aof-rewrite-percentage of its base (and auto-aof-rewrite-min-size); after repeated failures,
+    /// neither until the limit's delay has passed.
     pub(super) fn aof_tick(&mut self, ctx: &mut Context<Self>) {
-        if self.aof.writer.is_none() || self.aof.run.is_some() {
+        if self.aof.writer.is_none() || self.aof.run.is_some() || self.bgsave_running() {
             return;
         }
         let a = &self.s.persist.aof;
-        // After repeated failures, retry about once a minute rather than every tick (aofRewriteLimited).
-        let hz = self.s.config.hz.max(1) as u64;
-        let mut start =
-            a.rewrite_scheduled && (a.consecutive_failures < 3 || self.s.stats.cron_loops.is_multiple_of(60 * hz));
-        if a.mode == AofMode::On && !a.rewrite_in_progress && a.consecutive_failures < 3 {
+        let mut auto = None;
+        if !a.rewrite_scheduled && a.mode == AofMode::On && !a.rewrite_in_progress {
             let num = |name| self.s.config.get(name).and_then(|v| v.parse::<u64>().ok());
             if let (Some(pct), Some(min)) = (num("auto-aof-rewrite-percentage"), num("auto-aof-rewrite-min-size")) {
                 let size = a.shared.current_size.load(Ordering::Relaxed);
                 let base = a.shared.base_size.load(Ordering::Relaxed).max(1);
                 let growth = (size * 100 / base).saturating_sub(100);
                 if pct > 0 && size > min && growth >= pct {
-                    log::info!("Starting automatic rewriting of AOF on {growth}% growth");
-                    start = true;
+                    auto = Some(growth);
                 }
             }
         }
-        if start {
-            self.start_rewrite(ctx);
+        if !a.rewrite_scheduled && auto.is_none() {
+            return;
         }
+        let (failures, now) = (a.consecutive_failures, clock::system_ms() / 1000);
+        if self.aof.limit.limited(failures, now) {
+            return;
+        }
+        if let Some(growth) = auto {
+            log::info!("Starting automatic rewriting of AOF on {growth}% growth");
+        }
+        self.start_rewrite(ctx);
     }
 
     /// Begin a rewrite at this instant: every later write goes to a new incr file, and every database is
@@ -223,18 +298,20 @@ impl Keyspace {
         if rdb {
             head = self.rdb_header(true);
         } else {
+            // As rewriteAppendOnlyFileRio: a RESP base opens with the time it was taken, when annotating.
+            head.extend(cmd_aof::timestamp_annotation(&mut self.s.persist.aof, true).unwrap_or_default());
             aof::encode_functions(self.s.scripts.functions.library_codes(), &mut head);
         }
         if !head.is_empty() {
             w.do_send(RewriteChunk(head));
         }
+        log::info!("Background append only file rewriting started");
         self.aof.run = Some(RewriteRun { id, done: vec![false; self.s.dbs.len()], rdb });
         let a = &mut self.s.persist.aof;
         a.rewrite_in_progress = true;
         a.rewrite_scheduled = false;
         a.rewrite_started_ms = clock::system_ms();
         a.rewrites += 1;
-        log::info!("Background append only file rewriting started");
         self.aof.commands_seen = self.s.stats.commands_processed;
         ctx.run_later(PAUSE_IDLE, move |act, ctx| act.rewrite_slice(id, ctx));
     }
@@ -246,6 +323,21 @@ impl Keyspace {
         }
         let busy = self.s.stats.commands_processed != self.aof.commands_seen;
         let start = Instant::now();
+        // rdb-key-save-delay applies to rewrites too (µs after each key; the suite keeps a rewrite running
+        // with it to kill its child): fewer keys a slice and a pause after them, even after the last one, so
+        // the clients are still served meanwhile.
+        let delay = self.s.config.get("rdb-key-save-delay").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        if let Some(per_slice) = (SLICE.as_micros() as u64).checked_div(delay) {
+            if self.aof.run.as_ref().is_some_and(|r| r.done.iter().all(|d| *d)) {
+                self.finish_rewrite(ctx);
+                return;
+            }
+            let budget = per_slice.max(1);
+            self.rewrite_step(budget as usize);
+            let pause = Duration::from_micros((delay * budget).max(1000));
+            ctx.run_later(pause, move |act, ctx| act.rewrite_slice(id, ctx));
+            return;
+        }
         loop {
             if self.rewrite_step(STEP_KEYS) {
                 self.finish_rewrite(ctx);
@@ -423,5 +515,31 @@ impl Keyspace {
             batch.out = out.buf;
             act.rerun(slot, batch, tx, ctx);
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RewriteLimit;
+
+    #[test]
+    fn the_rewrite_limit_doubles_its_delay_up_to_an_hour() {
+        let mut l = RewriteLimit::default();
+        assert!(!l.limited(2, 1000), "under the threshold: never limited");
+        // Third failure in a row: wait a minute, then one attempt, then two minutes...
+        assert!(l.limited(3, 1000));
+        assert!(l.limited(3, 1059));
+        assert!(!l.limited(3, 1060));
+        assert!(l.limited(4, 1061));
+        assert_eq!(l.next_time, 1061 + 120);
+        for _ in 0..10 {
+            l.next_time = 0;
+            l.limited(5, 0);
+        }
+        assert_eq!(l.delay_minutes, 60);
+        // A success resets it.
+        assert!(!l.limited(0, 5000));
+        assert!(l.limited(3, 5000));
+        assert_eq!(l.delay_minutes, 1);
     }
 }

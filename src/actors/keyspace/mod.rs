@@ -248,18 +248,26 @@ impl Keyspace {
         if self.s.migrate.pending.is_some() {
             return self.run_migrate(slot, batch, tx, ctx);
         }
-        match self.flush_feed(ctx) {
-            Some(ack) => {
+        let ack = self.flush_feed(ctx);
+        // CONFIG SET aof-disable-auto-gc no: the manifest is rewritten before the reply, as in Redis.
+        let gc = self.collect_history_now();
+        match (ack, gc) {
+            (None, None) => {
+                let _ = tx.send(batch);
+            }
+            (ack, gc) => {
                 ctx.spawn(
                     async move {
-                        let _ = ack.await;
+                        if let Some(ack) = ack {
+                            let _ = ack.await;
+                        }
+                        if let Some(gc) = gc {
+                            let _ = gc.await;
+                        }
                         let _ = tx.send(batch);
                     }
                     .into_actor(self),
                 );
-            }
-            None => {
-                let _ = tx.send(batch);
             }
         }
     }
@@ -563,7 +571,8 @@ impl Keyspace {
                 if !self.s.persist.aof.load_pending
                     && self.s.persist.rdb.fg.is_none()
                     && self.s.migrate.pending.is_none()
-                    && (self.s.prop.feed.buf.is_empty() || !self.aof_appending()) =>
+                    && (self.s.prop.feed.buf.is_empty() || !self.aof_appending())
+                    && !self.aof_reply_waits() =>
             {
                 ExecReply::Done(batch)
             }

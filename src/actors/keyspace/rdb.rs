@@ -36,6 +36,8 @@ pub struct RdbLink {
     commands_seen: u64,
     /// The database loaded records go to (the file's last SELECTDB).
     pub(super) load_db: usize,
+    /// Empty keys the loader skipped so far (logged when the load is done).
+    load_empty_skipped: u64,
     /// Load the RDB file once the actor starts.
     pub load_on_start: bool,
 }
@@ -295,8 +297,15 @@ impl Keyspace {
 
     /// Drop the background save in progress (a foreground save replaces it, as Redis kills the child).
     fn abort_bgsave(&mut self) {
+        if self.abort_bgsave_quietly() {
+            log::warn!("Background saving terminated by a foreground save");
+        }
+    }
+
+    /// Drop the background save in progress, if any: its snapshot, its temporary file, its state.
+    fn abort_bgsave_quietly(&mut self) -> bool {
         if self.rdb.run.take().is_none() {
-            return;
+            return false;
         }
         for db in &mut self.s.dbs {
             db.snapshot_abort();
@@ -306,7 +315,7 @@ impl Keyspace {
         }
         self.rdb.pending.store(0, Ordering::Relaxed);
         self.s.persist.rdb.bgsave_in_progress = false;
-        log::warn!("Background saving terminated by a foreground save");
+        true
     }
 
     /// Encode the whole dataset now (the server waits, as in Redis's rdbSave) and hand it to the Snapshotter;
@@ -448,6 +457,7 @@ impl Keyspace {
         ctx.wait(open.into_actor(self).map(move |res, act, ctx| match res {
             Ok(Ok(Some(_))) => {
                 act.rdb.load_db = 0;
+                act.rdb.load_empty_skipped = 0;
                 act.s.persist.rdb.load_keys_loaded = 0;
                 act.s.persist.rdb.load_keys_expired = 0;
                 act.reload_next(slot, batch, tx, merge, ctx)
@@ -498,6 +508,7 @@ impl Keyspace {
     pub(super) fn apply_step(&mut self, step: Result<LoadStep, String>, merge: bool) -> Result<bool, String> {
         let step = step?;
         cmd_rdb::apply_items(&mut self.s, &mut self.rdb.load_db, step.items, merge, true)?;
+        self.rdb.load_empty_skipped = step.empty_skipped;
         if let Some(l) = &mut self.s.persist.rdb.loading {
             l.loaded_bytes = step.offset;
         }
@@ -517,6 +528,7 @@ impl Keyspace {
                     l.total_bytes = size;
                 }
                 act.rdb.load_db = 0;
+                act.rdb.load_empty_skipped = 0;
                 act.load_next(started, ctx);
             }
             Ok(Ok(None)) => act.s.persist.rdb.loading = None,
@@ -535,11 +547,14 @@ impl Keyspace {
                 Ok(true) => {
                     act.s.persist.rdb.loading = None;
                     act.s.persist.dirty = 0;
-                    log::info!(
-                        "Done loading RDB, keys loaded: {}, keys expired: {}.",
-                        act.s.persist.rdb.load_keys_loaded,
-                        act.s.persist.rdb.load_keys_expired
-                    );
+                    let (loaded, expired) = (act.s.persist.rdb.load_keys_loaded, act.s.persist.rdb.load_keys_expired);
+                    match act.rdb.load_empty_skipped {
+                        0 => log::info!("Done loading RDB, keys loaded: {loaded}, keys expired: {expired}."),
+                        // A warning, as Redis: the file held keys that were not loaded.
+                        n => log::warn!(
+                            "Done loading RDB, keys loaded: {loaded}, keys expired: {expired}, empty keys skipped: {n}."
+                        ),
+                    }
                     log::info!("DB loaded from disk: {:.3} seconds", started.elapsed().as_secs_f64());
                 }
                 Err(e) => act.load_failed(e),
