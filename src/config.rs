@@ -866,6 +866,8 @@ impl Config {
             // limits (Knobs), the latency histograms (commands/latency.rs) and the start-up banner (the binary).
             const AOF: &[&str] = &[
                 "appenddirname",
+                "aof-timestamp-enabled",
+                "aof-disable-auto-gc",
                 "aof-load-truncated",
                 "auto-aof-rewrite-percentage",
                 "auto-aof-rewrite-min-size",
