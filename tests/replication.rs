@@ -321,7 +321,16 @@ fn redis_server_as_a_replica_resyncs_partially_from_our_backlog() {
 fn min_replicas_to_write_refuses_writes_until_a_replica_acknowledges() {
     let master = TestServer::start();
     let mut m = master.conn();
+    // A transaction queued before the setting changed is aborted at EXEC (processCommand's check of EXEC).
+    let mut other = master.conn();
+    let _: () = cmd("MULTI").query(&mut other).unwrap();
+    let _: () = cmd("INCR").arg("queued").query(&mut other).unwrap();
     let _: () = cmd("CONFIG").arg("SET").arg("min-replicas-to-write").arg(1).query(&mut m).unwrap();
+    let e = cmd("EXEC").query::<()>(&mut other).unwrap_err();
+    assert_eq!(
+        common::err_text(e),
+        "EXECABORT Transaction discarded because of: NOREPLICAS Not enough good replicas to write."
+    );
     let e = cmd("SET").arg("k").arg("v").query::<()>(&mut m).unwrap_err();
     assert_eq!(common::err_text(e), "NOREPLICAS Not enough good replicas to write.");
     assert_eq!(info_field(&mut m, "replication", "min_slaves_good_slaves"), "0");

@@ -169,14 +169,19 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
             }
         }
     }
-    // min-replicas-to-write: NOREPLICAS (after MISCONF, as processCommand checks it).
-    if spec.has(WRITE) && !s.exec.in_script && s.repl.too_few_replicas() {
-        return Some(super::replication::NOREPLICAS_ERR);
-    }
-    // A replica: READONLY and MASTERDOWN (after MISCONF, as processCommand checks them).
-    if s.repl.master.is_some() && !s.exec.in_script {
-        if let Some(err) = super::replication::replica_refusal(s, client, spec) {
-            return Some(err);
+    // min-replicas-to-write (NOREPLICAS), then on a replica READONLY and MASTERDOWN, after MISCONF as
+    // processCommand checks them. EXEC counts as a write when it holds one (its queued commands are not
+    // checked again), and is aborted with the error.
+    if (s.repl.min_to_write > 0 || s.repl.master.is_some()) && !s.exec.in_script && !s.exec.in_exec {
+        let is_write = spec.has(WRITE)
+            || (spec.name == "exec" && client.multi.as_deref().is_some_and(|q| multi::queued_flags(s, q) & WRITE != 0));
+        if is_write && s.repl.too_few_replicas() {
+            return Some(super::replication::NOREPLICAS_ERR);
+        }
+        if s.repl.master.is_some() {
+            if let Some(err) = super::replication::replica_refusal(s, client, spec, is_write) {
+                return Some(err);
+            }
         }
     }
     // A file is loading: only commands flagged `loading` run (Redis's processCommand order: after MISCONF).

@@ -189,12 +189,12 @@ pub const MASTERDOWN_ERR: CmdError =
 /// Why a command of a client other than the master is refused on a replica, if it is (processCommand's
 /// READONLY and MASTERDOWN checks).
 #[inline]
-pub fn replica_refusal(s: &State, client: &super::Client, spec: &CommandSpec) -> Option<CmdError> {
+pub fn replica_refusal(s: &State, client: &super::Client, spec: &CommandSpec, is_write: bool) -> Option<CmdError> {
     let m = s.repl.master.as_ref()?;
     if client.master {
         return None;
     }
-    if s.repl.read_only && spec.has(WRITE) {
+    if s.repl.read_only && is_write {
         return Some(READONLY_ERR);
     }
     if !s.repl.serve_stale && !spec.has(STALE) && m.link.state() != LinkState::Connected {
