@@ -179,6 +179,32 @@ fn info_u64(con: &mut Connection, section: &str, name: &str) -> u64 {
 }
 
 #[test]
+fn a_subscriber_over_the_soft_limit_is_closed_when_its_seconds_pass_even_without_more_traffic() {
+    let server = TestServer::with_config(|c| c.set("client-output-buffer-limit", "pubsub 0 256kb 1").unwrap());
+    let mut con = server.conn();
+    let mut slow = server.raw();
+    roundtrip(&mut slow, b"SUBSCRIBE quiet\r\n", "*3\r\n$9\r\nsubscribe\r\n$5\r\nquiet\r\n:1\r\n".len());
+    wait_for("the subscription", Duration::from_secs(5), || numsub(&mut con, "quiet") == 1);
+    // Publish until the subscriber's unread output passes the soft limit (the kernel's socket buffers take
+    // the first megabytes), then nothing more: only the soft limit's timer can close it now.
+    let payload = "x".repeat(64 * 1024);
+    let mut over = false;
+    for _ in 0..2000 {
+        let _: i64 = q(&mut con, &["publish", "quiet", &payload]);
+        let list: String = q(&mut con, &["client", "list", "type", "pubsub"]);
+        let omem = list.split(' ').find_map(|kv| kv.strip_prefix("omem=")).map_or(0, |v| v.parse::<u64>().unwrap());
+        if omem >= 256 * 1024 {
+            over = true;
+            break;
+        }
+    }
+    assert!(over, "the subscriber's output never passed the soft limit");
+    assert_eq!(numsub(&mut con, "quiet"), 1, "not closed before its second");
+    wait_for("the soft limit's close", Duration::from_secs(10), || numsub(&mut con, "quiet") == 0);
+    assert_eq!(info_u64(&mut con, "stats", "client_output_buffer_limit_disconnections"), 1);
+}
+
+#[test]
 fn a_subscriber_that_never_reads_is_closed_at_the_pubsub_limit_and_memory_stays_bounded() {
     let server = TestServer::with_config(|c| c.set("client-output-buffer-limit", "pubsub 4mb 2mb 60").unwrap());
     let mut con = server.conn();

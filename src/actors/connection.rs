@@ -299,13 +299,43 @@ impl Handler<Push> for Connection {
         let len: usize = msg.frames.iter().map(|f| f.len()).sum();
         let queued = self.pushed.queued.fetch_add(len, Ordering::Relaxed) + len;
         let limit = &self.knobs.obuf_limits[msg.class.min(self.knobs.obuf_limits.len() - 1)];
+        let was_over_soft = self.over_soft_since.is_some();
         if limit.passed(queued, &mut self.over_soft_since) {
             obuf_closed(&self.knobs, &self.peer, &self.local, queued);
             ctx.stop();
             return;
         }
+        if !was_over_soft && self.over_soft_since.is_some() {
+            // Over the soft limit now: look again when its seconds are up, even if nothing more is pushed (a
+            // subscriber that stopped reading on a channel that went quiet is closed all the same, as Redis's
+            // clientsCron checks it).
+            if let Some((_, secs)) = limit.soft() {
+                let class = msg.class;
+                ctx.run_later(Duration::from_secs(secs) + Duration::from_millis(10), move |act, ctx| {
+                    act.recheck_soft_limit(class, ctx)
+                });
+            }
+        }
         self.pushed.queue.borrow_mut().extend(msg.frames);
         self.pushed.wake.notify_one();
+    }
+}
+
+impl Connection {
+    /// The soft-limit timer of a push: close the client if what it has not read is still over the soft limit
+    /// (and has been for its seconds); otherwise arm again while it stays over.
+    fn recheck_soft_limit(&mut self, class: usize, ctx: &mut Context<Self>) {
+        let queued = self.pushed.queued.load(Ordering::Relaxed);
+        let limit = &self.knobs.obuf_limits[class.min(self.knobs.obuf_limits.len() - 1)];
+        if limit.passed(queued, &mut self.over_soft_since) {
+            obuf_closed(&self.knobs, &self.peer, &self.local, queued);
+            ctx.stop();
+            return;
+        }
+        if let (Some(since), Some((_, secs))) = (self.over_soft_since, limit.soft()) {
+            let left = Duration::from_secs(secs).saturating_sub(since.elapsed()) + Duration::from_millis(10);
+            ctx.run_later(left, move |act, ctx| act.recheck_soft_limit(class, ctx));
+        }
     }
 }
 
