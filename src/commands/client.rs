@@ -59,6 +59,8 @@ pub struct Client {
     /// This is the master's stream on a replica (the ReplicaLink's client): its writes pass the read-only
     /// check and it is never evicted nor paused for writes.
     pub master: bool,
+    /// In MONITOR mode (monitor.rs).
+    pub monitor: bool,
     /// A replica stream's REPLCONF: listening-port, ip-address, and its last ACK (offset, Unix ms).
     pub repl_port: u16,
     pub repl_ip: Option<Box<str>>,
@@ -139,6 +141,7 @@ impl Client {
             unblock_pending: None,
             replica: false,
             master: false,
+            monitor: false,
             repl_port: 0,
             repl_ip: None,
             repl_ack_off: 0,

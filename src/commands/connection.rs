@@ -153,6 +153,7 @@ fn reset(cx: &mut Ctx<'_>) -> CmdResult {
     super::multi::unwatch_all(cx.s, cx.me);
     super::pubsub::reset_client(cx.s, cx.me);
     super::tracking::disable(cx.s, cx.me);
+    super::monitor::stop(cx.s, cx.me);
     cx.client().multi = None;
     cx.client().multi_error = false;
     let c = cx.client();
@@ -185,7 +186,7 @@ pub fn client_line(c: &Client, now: i64) -> String {
     if c.master {
         flags.push('M');
     }
-    if c.reply_mode == ReplyMode::Off && !c.master {
+    if c.monitor {
         flags.push('O');
     }
     if c.subscribed() {

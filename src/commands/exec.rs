@@ -309,11 +309,15 @@ fn run_request(
         }
         if spec.name == "exec" {
             multi::exec_abort(s, me, out, &err);
+            // MONITOR saw MULTI: EXEC closes it (execCommandAbort).
+            super::monitor::feed(s, me, spec, &argv);
             return None;
         }
         reply_error(s, out, &err);
         return None;
     }
+    super::monitor::feed_script_call(s, me, spec, &argv);
+    let client = &s.clients[me];
     let db = client.db;
     let dirty_before = s.persist.dirty;
     let was_blocked = client.blocked.is_some();
@@ -368,6 +372,10 @@ fn run_request(
     // SLOWLOG and LATENCY: a command under both thresholds costs this compare (`Observe::watch_us`).
     if us >= s.obs.watch_us {
         super::slowlog::note_command(s, me, spec, &argv, us);
+    }
+    // MONITOR: one length check when nobody monitors. A blocked command shows when it is served.
+    if !s.exec.block_called {
+        super::monitor::feed(s, me, spec, &argv);
     }
     // latency-tracking: a command that blocked is recorded when it is finally served.
     if s.obs.tracking && !s.exec.block_called {

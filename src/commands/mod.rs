@@ -37,6 +37,7 @@ pub mod latency;
 pub mod list;
 pub mod memory;
 pub mod migrate;
+pub mod monitor;
 pub mod multi;
 pub mod object;
 pub mod propagate;
@@ -80,6 +81,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     config::SPECS,
     command::SPECS,
     slowlog::SPECS,
+    monitor::SPECS,
     latency::SPECS,
     aof::SPECS,
     rdb::SPECS,

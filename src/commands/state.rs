@@ -418,6 +418,8 @@ pub struct Observe {
     pub slowlog: super::slowlog::SlowLog,
     /// The latency monitor and histograms.
     pub latency: super::latency::Latency,
+    /// Clients in MONITOR mode (monitor.rs).
+    pub monitors: Vec<usize>,
 }
 
 impl Observe {
@@ -567,6 +569,7 @@ impl State {
             multi::unwatch_all(self, slot);
             pubsub::forget_client(self, slot);
             tracking::disable(self, slot);
+            super::monitor::stop(self, slot);
             self.clients.unblock(slot);
             self.clients.remove(slot);
         }
