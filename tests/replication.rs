@@ -423,3 +423,28 @@ fn the_master_stream_is_applied_whatever_the_replicas_acl_and_masterauth_authent
     let list: String = cmd("CLIENT").arg("LIST").arg("TYPE").arg("master").query(&mut r).unwrap();
     assert!(list.contains("user=(superuser)"), "{list}");
 }
+
+#[test]
+fn a_stale_replica_refuses_commands_and_transactions_with_masterdown() {
+    let server = TestServer::start();
+    let mut a = server.conn();
+    let mut b = server.conn();
+    let _: () = cmd("CONFIG").arg("SET").arg("replica-serve-stale-data").arg("no").query(&mut a).unwrap();
+    let _: () = cmd("SET").arg("xx").arg("1").query(&mut a).unwrap();
+    let _: () = cmd("MULTI").query(&mut a).unwrap();
+    let _: () = cmd("GET").arg("xx").query(&mut a).unwrap();
+    // A master that cannot be reached: the link stays down.
+    let _: String = cmd("REPLICAOF").arg("localhsot").arg(0).query(&mut b).unwrap();
+    let e = cmd("EXEC").query::<()>(&mut a).unwrap_err();
+    assert_eq!(
+        common::err_text(e),
+        "EXECABORT Transaction discarded because of: MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+    );
+    let e = cmd("GET").arg("xx").query::<()>(&mut a).unwrap_err();
+    assert!(common::err_text(e).starts_with("MASTERDOWN "));
+    // INFO (flagged stale) still answers; REPLICAOF NO ONE ends it.
+    assert_eq!(info_field(&mut a, "replication", "master_link_status"), "down");
+    let _: String = cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut b).unwrap();
+    let v: String = cmd("GET").arg("xx").query(&mut a).unwrap();
+    assert_eq!(v, "1");
+}

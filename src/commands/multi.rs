@@ -42,6 +42,12 @@ pub fn queued_flags(s: &State, queued: &[Queued]) -> u32 {
         .fold(0, |a, f| a | f)
 }
 
+/// Does a queued command lack the STALE flag (Redis's mstate.cmd_inv_flags & CMD_STALE)? Then EXEC is refused
+/// on a stale replica with replica-serve-stale-data no.
+pub fn queued_deny_stale(queued: &[Queued]) -> bool {
+    queued.iter().any(|q| q.spec.flags & STALE == 0)
+}
+
 /// Commands that act on the transaction itself instead of being queued.
 pub fn runs_in_multi(spec: &CommandSpec) -> bool {
     matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "unwatch" | "quit" | "reset")

@@ -197,7 +197,9 @@ pub fn replica_refusal(s: &State, client: &super::Client, spec: &CommandSpec, is
     if s.repl.read_only && is_write {
         return Some(READONLY_ERR);
     }
-    if !s.repl.serve_stale && !spec.has(STALE) && m.link.state() != LinkState::Connected {
+    let deny_stale = !spec.has(STALE)
+        || (spec.name == "exec" && client.multi.as_deref().is_some_and(super::multi::queued_deny_stale));
+    if !s.repl.serve_stale && deny_stale && m.link.state() != LinkState::Connected {
         return Some(MASTERDOWN_ERR);
     }
     None
