@@ -448,3 +448,23 @@ fn a_stale_replica_refuses_commands_and_transactions_with_masterdown() {
     let v: String = cmd("GET").arg("xx").query(&mut a).unwrap();
     assert_eq!(v, "1");
 }
+
+#[test]
+fn scripts_get_noreplicas_by_their_flags_or_at_their_first_write() {
+    let server = TestServer::start();
+    let mut c = server.conn();
+    let _: () = cmd("SET").arg("x").arg("some value").query(&mut c).unwrap();
+    let _: () = cmd("CONFIG").arg("SET").arg("min-replicas-to-write").arg(1).query(&mut c).unwrap();
+    let read = |c: &mut redis::Connection, body: &str| cmd("EVAL").arg(body).arg(1).arg("x").query::<String>(c);
+    // Declared read-only, or no flags and only reads: they run.
+    assert_eq!(read(&mut c, "#!lua flags=no-writes\nreturn redis.call('get','x')").unwrap(), "some value");
+    assert_eq!(read(&mut c, "return redis.call('get','x')").unwrap(), "some value");
+    // A shebang without no-writes is a write script: refused before it runs.
+    let e = read(&mut c, "#!lua\nreturn redis.call('get','x')").unwrap_err();
+    assert!(common::err_text(e).starts_with("NOREPLICAS "));
+    // No flags: refused at its first write.
+    let e = read(&mut c, "return redis.call('set','x', 1)").unwrap_err();
+    assert!(common::err_text(e).starts_with("NOREPLICAS "));
+    let _: () = cmd("CONFIG").arg("SET").arg("min-replicas-to-write").arg(0).query(&mut c).unwrap();
+    let _: () = cmd("FLUSHALL").query(&mut c).unwrap();
+}

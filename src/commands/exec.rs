@@ -173,7 +173,10 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
     // processCommand checks them. EXEC counts as a write when it holds one (its queued commands are not
     // checked again), and is aborted with the error.
     if (s.repl.min_to_write > 0 || s.repl.master.is_some()) && !s.exec.in_script && !s.exec.in_exec {
-        let is_write = spec.has(WRITE)
+        // A script counts by its declared flags (a shebang without no-writes is a write).
+        let flags =
+            if spec.categories & SCRIPTING != 0 { scripting::effective_flags(s, spec, argv) } else { spec.flags };
+        let is_write = flags & WRITE != 0
             || (spec.name == "exec" && client.multi.as_deref().is_some_and(|q| multi::queued_flags(s, q) & WRITE != 0));
         if is_write && s.repl.too_few_replicas() {
             return Some(super::replication::NOREPLICAS_ERR);

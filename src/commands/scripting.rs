@@ -254,6 +254,15 @@ impl Host for ScriptHost<'_> {
             if let Some(e) = super::rdb::write_error(self.s).or(aof_err) {
                 return Err(self.reject(Some(spec), &format!("-{}", e.0)));
             }
+            // Not on a read-only replica (unless the master's stream runs it).
+            let from_master = self.s.clients.get(self.me).is_some_and(|c| c.master);
+            if self.s.repl.master.is_some() && self.s.repl.read_only && !from_master {
+                return Err(self.reject(Some(spec), &format!("-{}", super::replication::READONLY_ERR.0)));
+            }
+            // And not without enough good replicas (min-replicas-to-write), for scripts that declared no flags.
+            if self.s.repl.too_few_replicas() {
+                return Err(self.reject(Some(spec), &format!("-{}", super::replication::NOREPLICAS_ERR.0)));
+            }
             self.write_dirty = true;
         }
         let c = &mut self.s.clients[self.me];
