@@ -40,31 +40,6 @@ fn info_flags(spec: &CommandSpec) -> Vec<&'static str> {
     names
 }
 
-/// ACL categories in the order Redis's category table lists them (COMMAND INFO prints them so).
-const CATEGORY_ORDER: &[&str] = &[
-    "keyspace",
-    "read",
-    "write",
-    "set",
-    "sortedset",
-    "list",
-    "hash",
-    "string",
-    "bitmap",
-    "hyperloglog",
-    "geo",
-    "stream",
-    "pubsub",
-    "admin",
-    "fast",
-    "slow",
-    "blocking",
-    "dangerous",
-    "connection",
-    "transaction",
-    "scripting",
-];
-
 fn write_key_flags(out: &mut Out, flags: u32) {
     let names: Vec<&str> = KEY_FLAG_NAMES.iter().filter(|(b, _)| flags & b != 0).map(|(_, n)| *n).collect();
     out.set(names.len());
@@ -161,7 +136,8 @@ fn write_command_info(out: &mut Out, spec: &CommandSpec) {
     out.int(range.1 as i64);
     out.int(range.2 as i64);
     let mut cats = spec.acl_categories();
-    cats.sort_by_key(|c| CATEGORY_ORDER.iter().position(|o| o == c).unwrap_or(usize::MAX));
+    // Redis's category table order (COMMAND INFO prints them so), the one ACL CAT lists.
+    cats.sort_by_key(|c| super::acl_rules::CATEGORIES.iter().position(|o| o == c).unwrap_or(usize::MAX));
     out.set(cats.len());
     for c in cats {
         out.simple(&format!("@{c}"));
