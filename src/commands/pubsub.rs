@@ -783,17 +783,7 @@ impl Ctx<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{self, arr, bulk, bulks, err, int, run, run_raw, simple, T};
-
-    /// A second client; its replies through `run_as`.
-    fn other(t: &mut T) -> usize {
-        t.s.add_client("127.0.0.1:2".into(), "127.0.0.1:6379".into())
-    }
-
-    fn run_as(t: &mut T, slot: usize, args: &[&str]) -> String {
-        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
-        String::from_utf8_lossy(&crate::commands::run_args(&mut t.s, slot, &a)).into_owned()
-    }
+    use super::super::testutil::{self, arr, bulk, bulks, err, int, other, run, run_as, run_raw, simple, T};
 
     /// What the outbox holds, by slot, as text; emptied.
     fn delivered(t: &mut T) -> Vec<(usize, String)> {

@@ -26,9 +26,20 @@ pub fn run(t: &mut T, args: &[&str]) -> Frame {
 }
 
 /// Run a command; its exact reply bytes as a (lossy) string.
-pub fn run_raw(t: &mut T, args: &[&str]) -> String {
+/// A second client of the same State (pub/sub and tracking tests).
+pub fn other(t: &mut T) -> usize {
+    t.s.add_client("127.0.0.1:2".into(), "127.0.0.1:6379".into())
+}
+
+/// Run a command as client `slot`; its exact reply.
+pub fn run_as(t: &mut T, slot: usize, args: &[&str]) -> String {
     let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
-    String::from_utf8_lossy(&run_args(&mut t.s, t.me, &a)).into_owned()
+    String::from_utf8_lossy(&crate::commands::run_args(&mut t.s, slot, &a)).into_owned()
+}
+
+pub fn run_raw(t: &mut T, args: &[&str]) -> String {
+    let me = t.me;
+    run_as(t, me, args)
 }
 
 /// One reply, all of `raw`.

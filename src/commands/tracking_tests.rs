@@ -1,19 +1,8 @@
 //! Unit tests of client-side caching (tracking.rs): commands run as several clients of one State, the
 //! invalidations read from the pub/sub outbox (other clients) or the command's own reply bytes.
 
-use super::super::testutil::{self, arr, bulk, bulks, err, int, map, run, run_raw, simple, Frame, T};
+use super::super::testutil::{self, arr, bulk, bulks, err, int, map, other, run, run_as, run_raw, simple, Frame, T};
 use crate::types::clock;
-
-/// A second client.
-fn other(t: &mut T) -> usize {
-    t.s.add_client("127.0.0.1:2".into(), "127.0.0.1:6379".into())
-}
-
-/// Run a command as client `slot`; its exact reply.
-fn run_as(t: &mut T, slot: usize, args: &[&str]) -> String {
-    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
-    String::from_utf8_lossy(&crate::commands::run_args(&mut t.s, slot, &a)).into_owned()
-}
 
 /// What the batch delivers to other clients (BCAST collected first, as the Keyspace does), by slot; emptied.
 fn delivered(t: &mut T) -> Vec<(usize, String)> {
