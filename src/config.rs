@@ -1622,22 +1622,29 @@ fn hex(c: u8) -> u8 {
 
 /// Redis's sdscatrepr: a double-quoted string that split_args reads back.
 pub(crate) fn repr(s: &str) -> String {
-    let mut out = String::from("\"");
-    for &c in s.as_bytes() {
+    let mut out = Vec::with_capacity(s.len() + 2);
+    repr_into(&mut out, s.as_bytes());
+    // Only ASCII is written: printable bytes as themselves, the rest escaped.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// sdscatrepr of any bytes, appended to `out` (CONFIG REWRITE, the AOF manifest, MONITOR's arguments).
+pub(crate) fn repr_into(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    for &c in s {
         match c {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x07 => out.push_str("\\a"),
-            0x08 => out.push_str("\\b"),
-            0x20..=0x7e => out.push(c as char),
-            _ => out.push_str(&format!("\\x{c:02x}")),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x07 => out.extend_from_slice(b"\\a"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x20..=0x7e => out.push(c),
+            _ => out.extend_from_slice(format!("\\x{c:02x}").as_bytes()),
         }
     }
-    out.push('"');
-    out
+    out.push(b'"');
 }
 
 /// Redis's memory units: "1gb" = 1073741824, "1g" = 1000000000, "1kb" = 1024, "1k" = 1000,
@@ -2182,6 +2189,10 @@ mod tests {
         assert!(split_args(r#""a"b"#).is_none());
         assert!(split_args("'a'b").is_none());
         assert_eq!(repr("a\"b\\\n\x01é"), r#""a\"b\\\n\x01\xc3\xa9""#);
+        // Any bytes (MONITOR's arguments).
+        let mut v = Vec::new();
+        repr_into(&mut v, b"a\"b\\c\n\x01 \xff");
+        assert_eq!(v, b"\"a\\\"b\\\\c\\n\\x01 \\xff\"".to_vec());
         assert_eq!(split_args(&repr("p w \"x\"\t")).unwrap(), s(&["p w \"x\"\t"]));
     }
 

@@ -77,7 +77,7 @@ fn feed_line(s: &mut State, me: usize, spec: &CommandSpec, argv: &Argv<'_>) {
         if redacted.contains(&i) {
             out.extend_from_slice(b"\"(redacted)\"");
         } else {
-            repr(&mut out, a);
+            crate::config::repr_into(&mut out, a);
         }
     }
     out.extend_from_slice(b"\r\n");
@@ -87,39 +87,7 @@ fn feed_line(s: &mut State, me: usize, spec: &CommandSpec, argv: &Argv<'_>) {
     }
 }
 
-/// Redis's sdscatrepr: a quoted string with `\\`, `\"`, `\n`, `\r`, `\t`, `\a`, `\b` escaped and other
-/// non-printable bytes as `\xHH`.
-pub fn repr(out: &mut Vec<u8>, s: &[u8]) {
-    out.push(b'"');
-    for &b in s {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            7 => out.extend_from_slice(b"\\a"),
-            8 => out.extend_from_slice(b"\\b"),
-            0x20..=0x7e => out.push(b),
-            _ => out.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
-        }
-    }
-    out.push(b'"');
-}
-
 #[rustfmt::skip]
 pub const SPECS: &[CommandSpec] = &family("server", [
     cmd("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, monitor).doc("1.0.0", "", "Listen for all requests received by the server in real time"),
 ]);
-
-#[cfg(test)]
-mod tests {
-    use super::repr;
-
-    #[test]
-    fn quotes_as_sdscatrepr() {
-        let mut v = Vec::new();
-        repr(&mut v, b"a\"b\\c\n\x01 \xff");
-        assert_eq!(v, b"\"a\\\"b\\\\c\\n\\x01 \\xff\"".to_vec());
-    }
-}
