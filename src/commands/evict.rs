@@ -181,7 +181,7 @@ pub fn refused_on_oom(s: &State, client: &Client, spec: &'static CommandSpec, ar
     if spec.name == "exec" {
         return client.multi.as_deref().is_some_and(|q| multi::queued_flags(s, q) & DENYOOM != 0);
     }
-    let flags = if spec.categories & SCRIPTING != 0 { scripting::effective_flags(s, spec, argv) } else { spec.flags };
+    let flags = scripting::command_flags(s, spec, argv);
     flags & DENYOOM != 0
 }
 

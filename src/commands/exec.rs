@@ -174,9 +174,7 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
     // checked again), and is aborted with the error.
     if (s.repl.min_to_write > 0 || s.repl.master.is_some()) && !s.exec.in_script && !s.exec.in_exec {
         // A script counts by its declared flags (a shebang without no-writes is a write).
-        let flags =
-            if spec.categories & SCRIPTING != 0 { scripting::effective_flags(s, spec, argv) } else { spec.flags };
-        let is_write = flags & WRITE != 0
+        let is_write = scripting::command_flags(s, spec, argv) & WRITE != 0
             || (spec.name == "exec" && client.multi.as_deref().is_some_and(|q| multi::queued_flags(s, q) & WRITE != 0));
         if is_write && s.repl.too_few_replicas() {
             return Some(super::replication::NOREPLICAS_ERR);
@@ -209,11 +207,7 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
 /// (a `no-writes` script or function is a read), as Redis's evalGetCommandFlags.
 pub fn paused_for(s: &State, spec: &'static CommandSpec, argv: &Argv<'_>, now: i64) -> bool {
     match s.server.pause {
-        Some(p) if p.until_ms > now => {
-            let flags =
-                if spec.categories & SCRIPTING != 0 { scripting::effective_flags(s, spec, argv) } else { spec.flags };
-            p.all || flags & (WRITE | MAY_REPLICATE) != 0
-        }
+        Some(p) if p.until_ms > now => p.all || scripting::command_flags(s, spec, argv) & (WRITE | MAY_REPLICATE) != 0,
         _ => false,
     }
 }

@@ -32,13 +32,7 @@ pub struct Queued {
 pub fn queued_flags(s: &State, queued: &[Queued]) -> u32 {
     queued
         .iter()
-        .map(|q| {
-            if q.spec.categories & SCRIPTING != 0 {
-                super::scripting::effective_flags(s, q.spec, &Argv::new(&q.buf, &[], &q.refs))
-            } else {
-                q.spec.flags
-            }
-        })
+        .map(|q| super::scripting::command_flags(s, q.spec, &Argv::new(&q.buf, &[], &q.refs)))
         .fold(0, |a, f| a | f)
 }
 

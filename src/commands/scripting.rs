@@ -401,6 +401,17 @@ pub fn numkeys(cx: &Ctx<'_>, i: usize) -> Result<usize, CmdError> {
     Ok(n as usize)
 }
 
+/// A command's flags as processCommand weighs them: a script command's by its script's declared flags
+/// (`effective_flags`), any other's from the table.
+#[inline]
+pub fn command_flags(s: &State, spec: &'static CommandSpec, argv: &Argv<'_>) -> u32 {
+    if spec.categories & SCRIPTING != 0 {
+        effective_flags(s, spec, argv)
+    } else {
+        spec.flags
+    }
+}
+
 /// The command flags of EVAL/FCALL and their variants as the script declares them (Redis's
 /// evalGetCommandFlags / fcallGetCommandFlags): with flags, WRITE and DENYOOM follow them and
 /// MAY_REPLICATE goes; without (EVAL's compatibility mode, or a script not known yet), the table's.
