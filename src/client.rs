@@ -162,20 +162,8 @@ impl Client {
 
     /// Run one subscribe-type command, which answers one reply per argument; the first error is returned.
     async fn subscribe_cmd<A: AsRef<[u8]>>(&self, cmd: &str, names: &[A]) -> Result<(), Error> {
-        let c = self
-            .request(|input| {
-                header(input, b'*', names.len() + 1);
-                header(input, b'$', cmd.len());
-                input.extend_from_slice(cmd.as_bytes());
-                input.extend_from_slice(b"\r\n");
-                for n in names {
-                    let n = n.as_ref();
-                    header(input, b'$', n.len());
-                    input.extend_from_slice(n);
-                    input.extend_from_slice(b"\r\n");
-                }
-            })
-            .await?;
+        let args: Vec<&[u8]> = std::iter::once(cmd.as_bytes()).chain(names.iter().map(|n| n.as_ref())).collect();
+        let c = self.request(|input| pack(input, &args)).await?;
         for f in decode_frames(&c.replies)? {
             if let Frame::Error(e) = f {
                 return Err(Error::Server(ReplyError::new(e)));
