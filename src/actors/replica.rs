@@ -261,7 +261,6 @@ async fn session(
         log::info!("MASTER <-> REPLICA sync: Finished with success");
         resume.replid = Some(replid);
         resume.offset = offset;
-        shared.full_syncs.fetch_add(1, Ordering::Relaxed);
     } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
         if let Some(new_id) = rest.split_whitespace().next().filter(|id| resume.replid.as_deref() != Some(*id)) {
             log::info!("Master replication ID changed to {new_id}");
@@ -278,7 +277,6 @@ async fn session(
             .await
             .map_err(|_| "the keyspace stopped".to_string())?;
         rx.await.map_err(|_| "the keyspace stopped".to_string())??;
-        shared.partial_syncs.fetch_add(1, Ordering::Relaxed);
     } else {
         // -NOMASTERLINK, -LOADING and the rest: try again later.
         resume.replid = None;

@@ -72,10 +72,6 @@ pub struct LinkShared {
     pub replid: std::sync::Mutex<String>,
     /// CLIENT KILL of the master client: the link drops the connection and reconnects (partial resync).
     pub kick: tokio::sync::Notify,
-    /// Full syncs done (INFO stats sync_full is the master side's; this is for tests and logs).
-    pub full_syncs: AtomicU64,
-    /// Partial resyncs accepted by the master.
-    pub partial_syncs: AtomicU64,
 }
 
 impl Default for LinkShared {
@@ -90,8 +86,6 @@ impl Default for LinkShared {
             sync_read: AtomicU64::new(0),
             replid: std::sync::Mutex::new(String::new()),
             kick: tokio::sync::Notify::new(),
-            full_syncs: AtomicU64::new(0),
-            partial_syncs: AtomicU64::new(0),
         }
     }
 }
@@ -263,13 +257,7 @@ fn role(cx: &mut Ctx<'_>) -> CmdResult {
                     .iter()
                     .map(|(_, c)| c)
                     .filter(|c| c.replica && c.repl_sync.is_none())
-                    .map(|c| {
-                        let ip = match &c.repl_ip {
-                            Some(ip) => ip.to_string(),
-                            None => c.addr.rsplit_once(':').map_or(c.addr.clone(), |(ip, _)| ip.to_string()),
-                        };
-                        (ip, c.repl_port, c.repl_ack_off)
-                    })
+                    .map(|c| (replica_ip(c).to_string(), c.repl_port, c.repl_ack_off))
                     .collect();
             cx.out.array(reps.len());
             for (ip, port, off) in reps {
@@ -643,14 +631,19 @@ pub fn wait_ended(s: &mut State, me: usize) -> Option<i64> {
     Some(acks_reaching(s, target))
 }
 
+/// The address a replica is listed under: REPLCONF ip-address, or its connection's peer address.
+fn replica_ip(c: &super::Client) -> &str {
+    match &c.repl_ip {
+        Some(ip) => ip,
+        None => c.addr.rsplit_once(':').map_or(c.addr.as_str(), |(ip, _)| ip),
+    }
+}
+
 /// INFO's `slaveN:` lines.
 fn replica_lines(s: &State, out: &mut String) {
     let now = crate::types::clock::now_ms();
     for (i, c) in s.clients.iter().map(|(_, c)| c).filter(|c| c.replica).enumerate() {
-        let ip = match &c.repl_ip {
-            Some(ip) => ip.to_string(),
-            None => c.addr.rsplit_once(':').map_or(c.addr.clone(), |(ip, _)| ip.to_string()),
-        };
+        let ip = replica_ip(c);
         let syncing = c.repl_sync.is_some();
         let lag = if syncing { 0 } else { (now - c.repl_ack_ms).max(0) / 1000 };
         let state = if syncing { "wait_bgsave" } else { "online" };

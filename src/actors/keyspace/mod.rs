@@ -101,14 +101,7 @@ impl Keyspace {
     /// unblocked clients.
     fn after_batch(&mut self, ctx: &mut Context<Self>) {
         self.send_deliveries();
-        for slot in std::mem::take(&mut self.s.clients.kill_list) {
-            if let Some(c) = self.conns.remove(&slot) {
-                c.kick.do_send(Kick);
-            }
-            self.master_client_killed(slot);
-            self.parked.retain(|p| p.slot != slot);
-            self.forget(slot);
-        }
+        self.disconnect_killed();
         for slot in std::mem::take(&mut self.s.prop.new_replicas) {
             // A full sync's replica goes online once its file is sent (replica.rs).
             let syncing = self.s.clients.get(slot).is_some_and(|c| c.repl_sync.is_some());
@@ -146,6 +139,18 @@ impl Keyspace {
         }
         self.take_admitted();
         self.tell_evictor();
+    }
+
+    /// Disconnect the clients on the kill list (CLIENT KILL, timeouts, a failed full sync's replicas).
+    fn disconnect_killed(&mut self) {
+        for slot in std::mem::take(&mut self.s.clients.kill_list) {
+            if let Some(c) = self.conns.remove(&slot) {
+                c.kick.do_send(Kick);
+            }
+            self.master_client_killed(slot);
+            self.parked.retain(|p| p.slot != slot);
+            self.forget(slot);
+        }
     }
 
     /// Send each subscriber the messages the last commands published to it, and each tracking client its

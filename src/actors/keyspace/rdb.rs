@@ -24,6 +24,9 @@ use tokio::sync::oneshot;
 /// Bytes a foreground save encodes before handing them to the Snapshotter.
 const FG_CHUNK: usize = 1 << 20;
 
+/// What runs when a foreground load ends: Ok once the whole file is in, or why it could not be loaded.
+pub(super) type LoadDone = Box<dyn FnOnce(&mut Keyspace, Result<(), String>, &mut Context<Keyspace>)>;
+
 /// What the Keyspace holds for RDB snapshots.
 #[derive(Default)]
 pub struct RdbLink {
@@ -442,63 +445,71 @@ impl Keyspace {
         merge: bool,
         ctx: &mut Context<Self>,
     ) {
+        let done: LoadDone = Box::new(move |act, res, ctx| {
+            let res = match res {
+                Ok(()) => {
+                    log::warn!("DB reloaded by DEBUG RELOAD");
+                    Ok(())
+                }
+                Err(why) => {
+                    log::warn!("{why}");
+                    Err("ERR Error trying to load the RDB dump".into())
+                }
+            };
+            act.fg_reply(slot, batch, tx, res, ctx)
+        });
+        self.load_foreground(self.rdb_path(), flush, merge, done, ctx);
+    }
+
+    /// Read `path` into the databases with the mailbox closed, chunk by chunk (DEBUG RELOAD, a replica's full
+    /// sync), emptying them first when `flush` (tracking clients then drop every key, as after Redis's
+    /// emptyData); `done` runs with the outcome.
+    pub(super) fn load_foreground(
+        &mut self,
+        path: PathBuf,
+        flush: bool,
+        merge: bool,
+        done: LoadDone,
+        ctx: &mut Context<Self>,
+    ) {
         let Some(snap) = self.rdb.snap.clone() else {
-            return self.fg_reply(slot, batch, tx, Err("ERR Error trying to load the RDB dump".into()), ctx);
+            return done(self, Err("persistence is not available: no Snapshotter to load with".into()), ctx);
         };
         if flush {
             for db in &mut self.s.dbs {
                 db.clear();
             }
             self.s.clients.touch_db(None);
-            // Cached keys are gone too (Redis's emptyData signals a flush).
             crate::commands::tracking::flushed(&mut self.s);
         }
-        let open = snap.send(self.load_open(self.rdb_path()));
+        let open = snap.send(self.load_open(path));
         ctx.wait(open.into_actor(self).map(move |res, act, ctx| match res {
             Ok(Ok(Some(_))) => {
                 act.rdb.load_db = 0;
                 act.rdb.load_empty_skipped = 0;
                 act.s.persist.rdb.load_keys_loaded = 0;
                 act.s.persist.rdb.load_keys_expired = 0;
-                act.reload_next(slot, batch, tx, merge, ctx)
+                act.load_foreground_next(merge, done, ctx)
             }
-            other => {
-                let why = match other {
-                    Ok(Ok(None)) => "no RDB file".to_string(),
-                    Ok(Err(e)) => e,
-                    Err(e) => e.to_string(),
-                    Ok(Ok(Some(_))) => unreachable!(),
-                };
-                log::warn!("{why}");
-                act.fg_reply(slot, batch, tx, Err("ERR Error trying to load the RDB dump".into()), ctx)
-            }
+            Ok(Ok(None)) => done(act, Err("no RDB file".into()), ctx),
+            Ok(Err(e)) => done(act, Err(e), ctx),
+            Err(e) => done(act, Err(e.to_string()), ctx),
         }));
     }
 
-    /// One chunk of DEBUG RELOAD's file, then the next (the mailbox stays closed throughout).
-    fn reload_next(
-        &mut self,
-        slot: usize,
-        batch: Batch,
-        tx: oneshot::Sender<Batch>,
-        merge: bool,
-        ctx: &mut Context<Self>,
-    ) {
+    /// One chunk of a foreground load, then the next (the mailbox stays closed throughout).
+    fn load_foreground_next(&mut self, merge: bool, done: LoadDone, ctx: &mut Context<Self>) {
         let Some(snap) = self.rdb.snap.clone() else { return };
         ctx.wait(snap.send(LoadNext).into_actor(self).map(move |res, act, ctx| {
             let step = res.map_err(|e| e.to_string()).and_then(|r| r);
             match act.apply_step(step, merge) {
-                Ok(false) => act.reload_next(slot, batch, tx, merge, ctx),
-                Ok(true) => {
-                    log::warn!("DB reloaded by DEBUG RELOAD");
-                    act.fg_reply(slot, batch, tx, Ok(()), ctx)
-                }
+                Ok(false) => act.load_foreground_next(merge, done, ctx),
+                Ok(true) => done(act, Ok(()), ctx),
                 Err(e) => {
-                    log::warn!("{e}");
                     if let Some(s) = &act.rdb.snap {
                         s.do_send(LoadClose);
                     }
-                    act.fg_reply(slot, batch, tx, Err("ERR Error trying to load the RDB dump".into()), ctx)
+                    done(act, Err(e), ctx)
                 }
             }
         }));

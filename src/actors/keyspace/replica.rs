@@ -3,9 +3,9 @@
 //! nobody else served meanwhile (Redis loads it in its main thread too).
 
 use super::Keyspace;
-use crate::actors::connection::{Kick, Push};
+use crate::actors::connection::Push;
 use crate::actors::replica::{LinkConfig, ReplicaLink, StopLink};
-use crate::actors::snapshotter::{LoadNext, ReadSyncFile};
+use crate::actors::snapshotter::ReadSyncFile;
 use crate::commands::replication::SyncWait;
 use crate::commands::replication::{LinkRequest, Master};
 use crate::commands::ReplyMode;
@@ -128,7 +128,7 @@ impl Keyspace {
             for (slot, _) in std::mem::take(&mut self.syncing) {
                 self.s.clients.kill_list.push(slot);
             }
-            self.after_kills();
+            self.disconnect_killed();
             return;
         };
         let path = self.rdb_path();
@@ -142,7 +142,7 @@ impl Keyspace {
                         for (slot, _) in std::mem::take(&mut act.syncing) {
                             act.s.clients.kill_list.push(slot);
                         }
-                        act.after_kills();
+                        act.disconnect_killed();
                         return;
                     }
                 };
@@ -169,16 +169,6 @@ impl Keyspace {
                 }
             })
             .spawn(ctx);
-    }
-
-    /// Disconnect the clients on the kill list now (outside a batch).
-    fn after_kills(&mut self) {
-        for slot in std::mem::take(&mut self.s.clients.kill_list) {
-            if let Some(c) = self.conns.remove(&slot) {
-                c.kick.do_send(Kick);
-            }
-            self.forget(slot);
-        }
     }
 
     /// CLIENT KILL hit the master client `slot`: the link reconnects (Redis drops the master connection and
@@ -245,61 +235,24 @@ impl Keyspace {
 
     /// Load a full sync's file: flush, then read it with the mailbox closed.
     fn master_load(&mut self, path: PathBuf, done: oneshot::Sender<Result<(), String>>, ctx: &mut Context<Self>) {
-        let Some(snap) = self.rdb.snap.clone() else {
-            let _ = done.send(Err("persistence is not available: cannot load the master's RDB".into()));
-            return;
-        };
-        for db in &mut self.s.dbs {
-            db.clear();
-        }
-        self.s.clients.touch_db(None);
-        // Clients caching keys (CLIENT TRACKING) drop everything, as after FLUSHALL.
-        crate::commands::tracking::flushed(&mut self.s);
-        let open = snap.send(self.load_open(path));
-        ctx.wait(open.into_actor(self).map(move |res, act, ctx| match res {
-            Ok(Ok(Some(_))) => {
-                act.rdb.load_db = 0;
-                act.s.persist.rdb.load_keys_loaded = 0;
-                act.s.persist.rdb.load_keys_expired = 0;
-                act.master_load_next(done, ctx)
-            }
-            Ok(Ok(None)) => {
-                let _ = done.send(Err("the master's RDB file is missing".into()));
-            }
-            Ok(Err(e)) => {
-                let _ = done.send(Err(e));
+        let finish: super::rdb::LoadDone = Box::new(move |act, res, _| match res {
+            Ok(()) => {
+                act.s.persist.dirty = 0;
+                // The AOF must hold the synced dataset: rewrite it (Redis restarts the AOF here).
+                let a = &mut act.s.persist.aof;
+                if a.mode != crate::commands::aof::AofMode::Off && !a.rewrite_in_progress {
+                    a.rewrite_scheduled = true;
+                }
+                let _ = done.send(Ok(()));
             }
             Err(e) => {
-                let _ = done.send(Err(e.to_string()));
-            }
-        }));
-    }
-
-    /// One chunk of the master's file, then the next (the mailbox stays closed throughout).
-    fn master_load_next(&mut self, done: oneshot::Sender<Result<(), String>>, ctx: &mut Context<Self>) {
-        let Some(snap) = self.rdb.snap.clone() else { return };
-        ctx.wait(snap.send(LoadNext).into_actor(self).map(move |res, act, ctx| {
-            let step = res.map_err(|e| e.to_string()).and_then(|r| r);
-            match act.apply_step(step, false) {
-                Ok(false) => act.master_load_next(done, ctx),
-                Ok(true) => {
-                    act.s.persist.dirty = 0;
-                    // The AOF must hold the synced dataset: rewrite it (Redis restarts the AOF here).
-                    let a = &mut act.s.persist.aof;
-                    if a.mode != crate::commands::aof::AofMode::Off && !a.rewrite_in_progress {
-                        a.rewrite_scheduled = true;
-                    }
-                    let _ = done.send(Ok(()));
+                for db in &mut act.s.dbs {
+                    db.clear();
                 }
-                Err(e) => {
-                    for db in &mut act.s.dbs {
-                        db.clear();
-                    }
-                    let _ =
-                        done.send(Err(format!("Failed trying to load the MASTER synchronization DB from disk: {e}")));
-                }
+                let _ = done.send(Err(format!("Failed trying to load the MASTER synchronization DB from disk: {e}")));
             }
-        }));
+        });
+        self.load_foreground(path, true, false, finish, ctx);
     }
 }
 
