@@ -354,8 +354,8 @@ impl Drop for Client {
     }
 }
 
-/// Append one command as a RESP array of bulk strings.
-fn pack<A: AsRef<[u8]>>(out: &mut BytesMut, args: &[A]) {
+/// Append one command as a RESP array of bulk strings (also the replica link's requests to its master).
+pub(crate) fn pack<A: AsRef<[u8]>>(out: &mut BytesMut, args: &[A]) {
     header(out, b'*', args.len());
     for a in args {
         let a = a.as_ref();

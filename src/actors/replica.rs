@@ -162,14 +162,10 @@ async fn call(
     read_line(sock, buf, cfg, shared).await
 }
 
-/// A command as a RESP array of bulk strings.
-fn resp(args: &[&str]) -> Vec<u8> {
-    let mut v = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        v.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        v.extend_from_slice(a.as_bytes());
-        v.extend_from_slice(b"\r\n");
-    }
+/// A command as a RESP array of bulk strings (the in-process client's encoder).
+fn resp(args: &[&str]) -> BytesMut {
+    let mut v = BytesMut::new();
+    crate::client::pack(&mut v, args);
     v
 }
 
@@ -461,6 +457,6 @@ mod tests {
     fn finds_the_eof_mark_and_encodes_commands() {
         assert_eq!(find(b"abcMARKdef", b"MARK"), Some(3));
         assert_eq!(find(b"abcMAR", b"MARK"), None);
-        assert_eq!(resp(&["REPLCONF", "ACK", "42"]), b"*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$2\r\n42\r\n".to_vec());
+        assert_eq!(&resp(&["REPLCONF", "ACK", "42"])[..], b"*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$2\r\n42\r\n");
     }
 }
