@@ -126,7 +126,7 @@ impl Segment {
     }
 
     /// Encode the entries the snapshot still needs and end this segment's part in it.
-    fn encode_rest(&mut self, snap: &mut Snapshot) {
+    fn encode_rest(&mut self, encode: SnapEncoder, out: &mut Vec<u8>) {
         self.snap_pending = false;
         let done = self.snap_done.take();
         let now = clock::now_ms();
@@ -134,8 +134,37 @@ impl Segment {
             if done.as_ref().is_some_and(|d| d.contains(&addr(e))) {
                 continue;
             }
-            encode_live(snap, e, self.expire_of(&e.key), now);
+            encode_live(encode, out, e, self.expire_of(&e.key), now);
         }
+    }
+
+    /// Encode up to `budget` of the entries the snapshot still needs, marking them done, so that a step stays
+    /// within its time slice even for a full segment. Returns whether the segment is finished (then it is no
+    /// longer pending) and how many entries were encoded.
+    fn encode_part(&mut self, encode: SnapEncoder, out: &mut Vec<u8>, budget: usize) -> (bool, usize) {
+        let marked = self.snap_done.as_ref().map_or(0, |d| d.len());
+        if self.table.len() <= budget + marked {
+            let n = self.table.len().saturating_sub(marked);
+            self.encode_rest(encode, out);
+            return (true, n);
+        }
+        let now = clock::now_ms();
+        let done = self.snap_done.get_or_insert_with(Default::default);
+        let mut n = 0;
+        for e in self.table.iter() {
+            if n == budget {
+                return (false, n);
+            }
+            if done.insert(addr(e)) {
+                let at =
+                    if self.expires.is_empty() { 0 } else { self.expires.get(e.key.as_slice()).copied().unwrap_or(0) };
+                encode_live(encode, out, e, at, now);
+                n += 1;
+            }
+        }
+        self.snap_pending = false;
+        self.snap_done = None;
+        (true, n)
     }
 
     /// The done set has reached its bound (see `DONE_MIN`).
@@ -166,11 +195,11 @@ impl Segment {
 
 /// Encode one entry into the snapshot unless its TTL has passed (Redis's rewrite and BGSAVE skip those).
 #[inline]
-fn encode_live(snap: &mut Snapshot, e: &Entry, at: i64, now: i64) {
+fn encode_live(encode: SnapEncoder, out: &mut Vec<u8>, e: &Entry, at: i64, now: i64) {
     if at != 0 && at < now {
         return;
     }
-    (snap.encode)(e, at, &mut snap.out);
+    encode(e, at, out);
 }
 
 /// Result of one active-expiry pass over a database.
@@ -611,29 +640,34 @@ impl Db {
         self.snap = Some(Box::new(Snapshot { encode, out: Vec::new(), next: 0, detached: Vec::new() }));
     }
 
-    /// Encode pending segments (whole, but for keys a barrier did) until about `max_entries` keys are done;
-    /// true when every key of the snapshot is encoded (the barriers stop then; `snapshot_take` still holds the
-    /// last bytes).
+    /// Encode about `max_entries` keys the snapshot still needs (a segment may be left half done: the next
+    /// step goes on with it); true when every key of the snapshot is encoded (the barriers stop then;
+    /// `snapshot_take` still holds the last bytes).
     pub fn snapshot_step(&mut self, max_entries: usize) -> bool {
         let Some(snap) = &mut self.snap else { return true };
-        let mut done = 0;
-        // Segments FLUSHDB left to the snapshot first: their memory goes as they are encoded.
-        while done < max_entries {
-            let Some(mut seg) = snap.detached.pop() else { break };
-            done += seg.table.len().max(1);
-            seg.encode_rest(snap);
-        }
-        let mut next = snap.next;
-        while next < self.segs.len() && done < max_entries {
-            let seg = &mut self.segs[next];
-            if seg.snap_pending {
-                done += seg.table.len().max(1);
-                seg.encode_rest(snap);
+        let Snapshot { encode, out, next, detached } = &mut **snap;
+        let mut left = max_entries.max(1);
+        // Segments FLUSHDB left to the snapshot first: their memory goes as they are finished.
+        while left > 0 {
+            let Some(seg) = detached.last_mut() else { break };
+            let (finished, n) = seg.encode_part(*encode, out, left);
+            left = left.saturating_sub(n.max(1));
+            if finished {
+                detached.pop();
             }
-            next += 1;
         }
-        snap.next = next;
-        next >= self.segs.len() && snap.detached.is_empty()
+        while *next < self.segs.len() && left > 0 {
+            let seg = &mut self.segs[*next];
+            if seg.snap_pending {
+                let (finished, n) = seg.encode_part(*encode, out, left);
+                left = left.saturating_sub(n.max(1));
+                if !finished {
+                    break; // `next` stays on it: writes to it do not bound its done set meanwhile
+                }
+            }
+            *next += 1;
+        }
+        *next >= self.segs.len() && detached.is_empty()
     }
 
     /// The bytes encoded so far, drained. After the last step, this also ends the snapshot.
@@ -687,14 +721,17 @@ impl Db {
         if !done.insert(addr(e)) {
             return;
         }
-        encode_live(snap, e, seg.expire_of(key), clock::now_ms());
+        encode_live(snap.encode, &mut snap.out, e, seg.expire_of(key), clock::now_ms());
         self.bound_done(s);
     }
 
     /// Before a pending segment's done set grows further: past its bound, encode the rest of the segment.
+    /// The segment the steps are halfway through is exempt: its set holds the steps' marks too, and the steps
+    /// finish it soon.
     #[inline]
     fn bound_done(&mut self, s: usize) {
-        if self.snap.is_some() && self.segs[s].snap_pending && self.segs[s].done_full() {
+        let Some(snap) = &self.snap else { return };
+        if self.segs[s].snap_pending && snap.next != s && self.segs[s].done_full() {
             self.encode_segment(s);
         }
     }
@@ -710,7 +747,7 @@ impl Db {
 
     fn encode_segment(&mut self, s: usize) {
         let Some(snap) = &mut self.snap else { return };
-        self.segs[s].encode_rest(snap);
+        self.segs[s].encode_rest(snap.encode, &mut snap.out);
     }
 
     /// One SCAN step: calls `f` for keys whose scan position is in `[cursor, next)`, aiming at about `count`

@@ -18,8 +18,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
-/// Keys a rewrite encodes between two looks at the clock.
-pub(super) const STEP_KEYS: usize = 2000;
+/// Keys a rewrite or BGSAVE encodes between two looks at the clock: small, so that a slice ends close to
+/// `SLICE` (a step may stop halfway through a segment; 2000-key steps made 3-4 ms slices).
+pub(super) const STEP_KEYS: usize = 128;
 /// How long one rewrite slice may hold the Keyspace thread.
 pub(super) const SLICE: Duration = Duration::from_micros(1000);
 /// The pause between slices while clients are being served (the rewrite takes about a quarter of the
