@@ -4,7 +4,7 @@
 //! and loading a file chunk by chunk (at start-up with clients answered -LOADING meanwhile). The Snapshotter
 //! (actors/snapshotter.rs) does every file operation on its own thread.
 
-use super::aof::{PAUSE_BUSY, PAUSE_IDLE, SLICE, STEP_KEYS};
+use super::aof::{after_yield, SLICE, STEP_KEYS};
 use super::Keyspace;
 use crate::actors::snapshotter::{
     LoadClose, LoadNext, LoadOpen, LoadStep, SaveAbort, SaveBegin, SaveChunk, SaveFinish, Snapshotter,
@@ -35,8 +35,6 @@ pub struct RdbLink {
     pub pending: Arc<AtomicU64>,
     run: Option<SaveRun>,
     next_id: u64,
-    /// Commands processed when the last slice ended: were clients served since?
-    commands_seen: u64,
     /// The database loaded records go to (the file's last SELECTDB).
     pub(super) load_db: usize,
     /// Empty keys the loader skipped so far (logged when the load is done).
@@ -182,8 +180,7 @@ impl Keyspace {
         r.current_cow = 0;
         r.current_cow_peak = 0;
         log::info!("Background saving started");
-        self.rdb.commands_seen = self.s.stats.commands_processed;
-        ctx.run_later(PAUSE_IDLE, move |act, ctx| act.bgsave_slice(id, ctx));
+        after_yield(ctx, move |act, ctx| act.bgsave_slice(id, ctx));
         true
     }
 
@@ -192,7 +189,6 @@ impl Keyspace {
         if self.rdb.run.as_ref().is_none_or(|r| r.id != id) {
             return;
         }
-        let busy = self.s.stats.commands_processed != self.rdb.commands_seen;
         let start = Instant::now();
         // rdb-key-save-delay (µs a key; the suite uses it to keep a save running): fewer keys a slice instead of
         // a sleep, so the clients are still served meanwhile.
@@ -216,9 +212,7 @@ impl Keyspace {
                 break;
             }
         }
-        self.rdb.commands_seen = self.s.stats.commands_processed;
-        let pause = if busy { PAUSE_BUSY } else { PAUSE_IDLE };
-        ctx.run_later(pause, move |act, ctx| act.bgsave_slice(id, ctx));
+        after_yield(ctx, move |act, ctx| act.bgsave_slice(id, ctx));
     }
 
     /// Encode about `budget` keys of the first unfinished db and ship every db's encoded bytes (the
