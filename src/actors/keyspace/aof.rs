@@ -23,7 +23,7 @@ use tokio::sync::oneshot;
 pub(super) const STEP_KEYS: usize = 128;
 /// How long one rewrite or BGSAVE slice may hold the Keyspace thread: a command that arrives meanwhile waits
 /// at most about this long.
-pub(super) const SLICE: Duration = Duration::from_micros(500);
+pub(super) const SLICE: Duration = Duration::from_micros(300);
 /// Run `f` (the next slice) after a yield to the runtime rather than after a pause: the mailbox is drained
 /// first, so every batch that arrived during a slice runs before the next one, and the thread's sockets and
 /// timers get their turn. An idle server saves at full speed, and under load the clients' share grows with
