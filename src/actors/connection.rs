@@ -427,7 +427,16 @@ impl Pushed {
                 }
             }
         }
-        let rest = Bytes::from(std::mem::take(out)).slice(pos..);
+        // The backlog holds exactly the bytes still to write, so that what it counts (omem, client eviction)
+        // is what it costs: the buffer itself when it is about that size, else a copy of what is left (and
+        // `out` stays warm for the next batch).
+        let rest = if pos == 0 && out.capacity() - out.len() <= out.len() / 8 {
+            Bytes::from(std::mem::take(out))
+        } else {
+            let rest = Bytes::copy_from_slice(&out[pos..]);
+            out.clear();
+            rest
+        };
         self.queued.fetch_add(rest.len(), Ordering::Relaxed);
         self.backlog.borrow_mut().push_back(rest);
         self.drain(stream)
@@ -721,8 +730,12 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
         if !batch.out.is_empty() {
             if knobs.obuf_limits[OBUF_NORMAL].soft().is_some() && push.drained() {
                 // A normal-class soft limit is timed while the replies are written (write_replies): the
-                // client's next requests wait meanwhile.
-                if !write_replies(&mut stream, &batch.out, &knobs, &peer, &local).await {
+                // client's next requests wait meanwhile, and the replies count as its output until written.
+                let len = batch.out.len();
+                push.queued.fetch_add(len, Ordering::Relaxed);
+                let ok = write_replies(&mut stream, &batch.out, &knobs, &peer, &local).await;
+                push.written(len);
+                if !ok {
                     return;
                 }
                 batch.out.clear();
