@@ -133,7 +133,7 @@ fn a_big_multi_queue_and_many_subscriptions_are_evicted() {
     'more: loop {
         // A thousand patterns of 100 bytes a request; each reply read, so that only the subscriptions grow.
         let pats: Vec<String> = (0..1000).map(|i| format!("{:0>100}", subscribed + i)).collect();
-        let mut req = format!("*1001\r\n$10\r\npsubscribe\r\n");
+        let mut req = "*1001\r\n$10\r\npsubscribe\r\n".to_string();
         for p in &pats {
             req.push_str(&format!("$100\r\n{p}\r\n"));
         }
