@@ -539,8 +539,11 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
     s.stats.net_output_bytes += out.buf.len() as u64;
     if let Some(c) = s.clients.get_mut(me) {
         // The connection holds the replies from here on (what it cannot write at once counts in its
-        // `pushed` counter), and the rest of the query buffer.
-        c.qbuf = 0;
+        // `pushed` counter), and the rest of the query buffer; requests that wait (a pause, a blocked
+        // command) stay the client's query buffer here.
+        if batch.done >= batch.reqs.len() {
+            c.qbuf = 0;
+        }
         c.obuf = 0;
     }
     // maxmemory-clients: measure the client with the replies it is about to be sent (client_mem.rs). An
