@@ -4,7 +4,8 @@
 //! Keyspace (busy.rs), through which a busy script's hook serves the client while the actor cannot run.
 
 use super::busy::{CloseOnDrop, Joining, Link, Lobby};
-use super::keyspace::{Exec, ExecReply, Join, Keyspace, Unregister};
+use super::keyspace::{Exec, ExecReply, Join, Keyspace, MemGrew, Unregister};
+use crate::commands::client_mem::ConnMem;
 use crate::commands::{parse_batch, Batch, Knobs, BATCH_BYTES, OBUF_NORMAL};
 use crate::resp::decode::Outside;
 use actix::prelude::*;
@@ -18,7 +19,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::task::yield_now;
 
 /// Read buffer growth step.
@@ -112,6 +113,12 @@ pub trait Socket: AsyncRead + AsyncWrite + Unpin {
     fn readable(&self) -> impl Future<Output = std::io::Result<()>>;
     /// Read what is there without waiting (WouldBlock when nothing is).
     fn try_read_buf(&self, buf: &mut BytesMut) -> std::io::Result<usize>;
+    /// Resolves when the socket may take output.
+    fn writable(&self) -> impl Future<Output = std::io::Result<()>>;
+    /// Write what the socket takes now (WouldBlock when it takes nothing).
+    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize>;
+    /// Vectored `try_write`.
+    fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> std::io::Result<usize>;
 }
 
 impl Socket for tokio::net::TcpStream {
@@ -121,6 +128,15 @@ impl Socket for tokio::net::TcpStream {
     fn try_read_buf(&self, buf: &mut BytesMut) -> std::io::Result<usize> {
         tokio::net::TcpStream::try_read_buf(self, buf)
     }
+    fn writable(&self) -> impl Future<Output = std::io::Result<()>> {
+        tokio::net::TcpStream::writable(self)
+    }
+    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+        tokio::net::TcpStream::try_write(self, buf)
+    }
+    fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> std::io::Result<usize> {
+        tokio::net::TcpStream::try_write_vectored(self, bufs)
+    }
 }
 
 impl Socket for tokio::net::UnixStream {
@@ -129,6 +145,15 @@ impl Socket for tokio::net::UnixStream {
     }
     fn try_read_buf(&self, buf: &mut BytesMut) -> std::io::Result<usize> {
         tokio::net::UnixStream::try_read_buf(self, buf)
+    }
+    fn writable(&self) -> impl Future<Output = std::io::Result<()>> {
+        tokio::net::UnixStream::writable(self)
+    }
+    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+        tokio::net::UnixStream::try_write(self, buf)
+    }
+    fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> std::io::Result<usize> {
+        tokio::net::UnixStream::try_write_vectored(self, bufs)
     }
 }
 
@@ -216,15 +241,20 @@ impl Connection {
         c
     }
 
-    /// Its count of pushed bytes not written yet (the Keyspace shows it in CLIENT LIST omem).
+    /// Its count of output bytes not written yet (the Keyspace shows it in CLIENT LIST omem).
     pub fn pushed(&self) -> Arc<AtomicUsize> {
         self.pushed.queued.clone()
     }
 
+    /// What its buffers hold, for the Keyspace (client_mem.rs).
+    pub fn mem(&self) -> Arc<ConnMem> {
+        self.pushed.mem.clone()
+    }
+
     /// How the Keyspace reaches this connection.
     pub fn handles(&self, ctx: &mut Context<Self>) -> Handles {
-        let pushed = self.pushed.queued.clone();
-        Handles { kick: ctx.address().recipient(), push: ctx.address().recipient(), pushed }
+        let (pushed, mem) = (self.pushed(), self.mem());
+        Handles { kick: ctx.address().recipient(), push: ctx.address().recipient(), pushed, mem }
     }
 
     /// Serve only to send `reply` and close.
@@ -339,27 +369,143 @@ impl Connection {
     }
 }
 
-/// Pushed bytes on their way to the socket: the actor queues them (`Push`), the serving future, on the same
-/// thread, writes them. One small record per connection (a channel allocates a kilobyte block up front).
+/// Output on its way to the socket: pushed bytes the actor queues (`Push`) for the serving future, on the
+/// same thread, and the backlog: pushes and replies the socket did not take yet, written as it drains while
+/// the client's next requests are read and run (Redis's reply list). One small record per connection (a
+/// channel allocates a kilobyte block up front).
 #[derive(Default)]
 struct Pushed {
     queue: RefCell<Vec<Bytes>>,
-    /// Bytes queued and not written yet (shared with the Keyspace, which shows it in CLIENT LIST omem).
+    /// Output not written yet, in order.
+    backlog: RefCell<VecDeque<Bytes>>,
+    /// Bytes queued and in the backlog (shared with the Keyspace, which shows it in CLIENT LIST omem).
     queued: Arc<AtomicUsize>,
     /// Wakes the serving future when bytes are queued.
     wake: tokio::sync::Notify,
+    /// What the connection's buffers hold, for the Keyspace (client_mem.rs).
+    mem: Arc<ConnMem>,
 }
 
 /// Frames written with one vectored write at most (Linux's IOV_MAX is 1024).
 const MAX_IOV: usize = 512;
 
 impl Pushed {
-    /// Write `frames` (vectored), then count them as written.
-    async fn write<S: AsyncWrite + Unpin>(&self, stream: &mut S, frames: &[Bytes]) -> bool {
-        let ok = write_frames(stream, frames).await.is_ok();
-        let len: usize = frames.iter().map(|f| f.len()).sum();
-        self.queued.fetch_sub(len.min(self.queued.load(Ordering::Relaxed)), Ordering::Relaxed);
+    /// `n` bytes of output were written.
+    fn written(&self, n: usize) {
+        self.queued.fetch_sub(n.min(self.queued.load(Ordering::Relaxed)), Ordering::Relaxed);
+    }
+
+    /// Nothing waits for the socket.
+    fn drained(&self) -> bool {
+        self.backlog.borrow().is_empty()
+    }
+
+    /// Send pushed `frames` (counted in `queued` already): behind the backlog, written now as far as the
+    /// socket takes them without waiting. False: the connection is over.
+    fn send<S: Socket>(&self, stream: &S, frames: Vec<Bytes>) -> bool {
+        self.backlog.borrow_mut().extend(frames.into_iter().filter(|f| !f.is_empty()));
+        self.drain(stream)
+    }
+
+    /// Send a batch's replies: written at once when nothing waits and the socket takes them all (the common
+    /// case: `out` is kept for the next batch), otherwise moved to the backlog. False: the connection is over.
+    fn send_reply<S: Socket>(&self, stream: &S, out: &mut Vec<u8>) -> bool {
+        let mut pos = 0;
+        if self.drained() {
+            loop {
+                match stream.try_write(&out[pos..]) {
+                    Ok(0) => return false,
+                    Ok(n) => {
+                        pos += n;
+                        if pos == out.len() {
+                            out.clear();
+                            return true;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(_) => return false,
+                }
+            }
+        }
+        // The backlog holds exactly the bytes still to write, so that what it counts (omem, client eviction)
+        // is what it costs: the buffer itself when it is about that size, else a copy of what is left (and
+        // `out` stays warm for the next batch).
+        let rest = if pos == 0 && out.capacity() - out.len() <= out.len() / 8 {
+            Bytes::from(std::mem::take(out))
+        } else {
+            let rest = Bytes::copy_from_slice(&out[pos..]);
+            out.clear();
+            rest
+        };
+        self.queued.fetch_add(rest.len(), Ordering::Relaxed);
+        self.backlog.borrow_mut().push_back(rest);
+        self.drain(stream)
+    }
+
+    /// Write what the socket takes of the backlog now, vectored. False: the connection is over.
+    fn drain<S: Socket>(&self, stream: &S) -> bool {
+        let mut backlog = self.backlog.borrow_mut();
+        while !backlog.is_empty() {
+            let r = if backlog.len() == 1 {
+                stream.try_write(&backlog[0])
+            } else {
+                let slices: Vec<IoSlice<'_>> = backlog.iter().take(MAX_IOV).map(|f| IoSlice::new(f)).collect();
+                stream.try_write_vectored(&slices)
+            };
+            let mut n = match r {
+                Ok(0) => return false,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(_) => return false,
+            };
+            self.written(n);
+            while n > 0 {
+                let Some(front) = backlog.front_mut() else { break };
+                if n >= front.len() {
+                    n -= front.len();
+                    backlog.pop_front();
+                } else {
+                    bytes::Buf::advance(front, n);
+                    n = 0;
+                }
+            }
+        }
+        self.mem.oll.store(backlog.len(), Ordering::Relaxed);
+        true
+    }
+
+    /// Write the whole backlog, waiting for the socket as long as it takes (before closing, or before a
+    /// reply that must follow it). False: the connection is over.
+    async fn flush<S: AsyncWrite + Unpin>(&self, stream: &mut S) -> bool {
+        let frames: Vec<Bytes> = self.backlog.borrow_mut().drain(..).collect();
+        if frames.is_empty() {
+            return true;
+        }
+        let ok = write_frames(stream, &frames).await.is_ok();
+        self.written(frames.iter().map(|f| f.len()).sum());
+        self.mem.oll.store(0, Ordering::Relaxed);
         ok
+    }
+}
+
+/// Notes the query buffer for the Keyspace, and tells it when the buffers grew enough to measure the client
+/// again under `maxmemory-clients` (client_mem.rs).
+struct Meter<'a> {
+    push: &'a Pushed,
+    ks: &'a Addr<Keyspace>,
+    knobs: &'a Knobs,
+    slot: usize,
+}
+
+impl Meter<'_> {
+    /// The query buffer holds `qbuf` request bytes in `qmem` bytes of buffers.
+    fn note(&self, qbuf: usize, qmem: usize) {
+        let out = self.push.queued.load(Ordering::Relaxed);
+        if self.push.mem.note_input(qbuf, qmem, out, self.knobs.client_evict.load(Ordering::Relaxed)) {
+            // Told once per growth step: the Keyspace's measure moves `told` up.
+            self.push.mem.told.store(qmem + out, Ordering::Relaxed);
+            self.ks.do_send(MemGrew { slot: self.slot });
+        }
     }
 }
 
@@ -444,6 +590,8 @@ pub struct Handles {
     pub push: Recipient<Push>,
     /// Bytes pushed and not written yet (for CLIENT LIST omem).
     pub pushed: Arc<AtomicUsize>,
+    /// What its buffers hold (client_mem.rs).
+    pub mem: Arc<ConnMem>,
 }
 
 /// What `serve` is given besides its socket.
@@ -485,6 +633,7 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
         }
     };
     slot_cell.set(Some(slot));
+    let meter = Meter { push: &push, ks: &ks, knobs: &knobs, slot };
     // Pushes that arrived while a busy Keyspace held the socket: written once it is back.
     let mut pushes = VecDeque::new();
     let mut batch = Batch::default();
@@ -501,6 +650,8 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
                 let idle = batch.input.is_empty();
                 if idle {
                     spare::put_out(&mut batch.out);
+                    // The read buffer goes back to the thread's spares while the client waits.
+                    push.mem.note_input(0, 0, 0, false);
                 } else if batch.input.capacity() - batch.input.len() < READ_CHUNK / 4 {
                     batch.input.reserve(READ_CHUNK);
                 }
@@ -508,6 +659,8 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
                     Some(n) => batch.read_bytes += n,
                     None => return,
                 }
+                let (qbuf, qmem) = held(&batch);
+                meter.note(qbuf, qmem);
             } else {
                 // More requests are already buffered (the last batch hit BATCH_BYTES). yield_now defers this
                 // task until the runtime has polled the sockets, so a client that streams a big pipeline takes
@@ -528,7 +681,7 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
                     // A big argument: into a buffer of its own, which SET can keep without a copy.
                     Some(big) if batch.outside.is_empty() => {
                         // Boxed: a rare path, which would otherwise size every connection's future.
-                        let read = read_outside(&mut stream, &link, &mut batch, big, &push, &mut pushes, qlimit());
+                        let read = read_outside(&mut stream, &link, &mut batch, big, &meter, &mut pushes, qlimit());
                         if !Box::pin(read).await {
                             return;
                         }
@@ -555,6 +708,8 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
             if batch.out.capacity() == 0 {
                 batch.out = spare::out();
             }
+            // The Keyspace counts the batch's requests while it runs them.
+            push.mem.note_input(0, batch.input.capacity() + batch.outside.len(), 0, false);
             {
                 let mut g = link.lock();
                 g.batch = Some(batch);
@@ -564,7 +719,7 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
                 Ok(ExecReply::Done(b)) => b,
                 Ok(ExecReply::Later(rx)) => {
                     // Boxed: waiting is the rarer path, which would otherwise size every connection's future.
-                    match Box::pin(wait_parked(&mut stream, rx, &mut extra, qlimit())).await {
+                    match Box::pin(wait_parked(&mut stream, rx, &mut extra, &push, qlimit())).await {
                         Some(b) => b,
                         None => return,
                     }
@@ -573,15 +728,28 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
             };
         }
         if !batch.out.is_empty() {
-            if !write_replies(&mut stream, &batch.out, &knobs, &peer, &local).await {
+            if knobs.obuf_limits[OBUF_NORMAL].soft().is_some() && push.drained() {
+                // A normal-class soft limit is timed while the replies are written (write_replies): the
+                // client's next requests wait meanwhile, and the replies count as its output until written.
+                let len = batch.out.len();
+                push.queued.fetch_add(len, Ordering::Relaxed);
+                let ok = write_replies(&mut stream, &batch.out, &knobs, &peer, &local).await;
+                push.written(len);
+                if !ok {
+                    return;
+                }
+                batch.out.clear();
+            } else if !push.send_reply(&stream, &mut batch.out) {
+                // What the socket does not take now waits in the backlog while the next requests run, as
+                // Redis's reply list (the output limits and maxmemory-clients bound it).
                 return;
             }
-            batch.out.clear();
             if batch.out.capacity() > KEEP_BUF {
                 batch.out = Vec::new();
             }
         }
         if batch.close {
+            push.flush(&mut stream).await;
             let _ = stream.shutdown().await;
             return;
         }
@@ -591,6 +759,7 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
         }
         resubmit = false;
         if let Some(e) = pending_error.take() {
+            push.flush(&mut stream).await;
             let _ = stream.write_all(&e.reply()).await;
             let _ = stream.shutdown().await;
             return;
@@ -602,7 +771,18 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
             must_read = false;
         }
         batch.clear();
+        push.mem.note_input(batch.input.len(), batch.input.capacity(), 0, false);
     }
+}
+
+/// The request bytes `batch` holds and the bytes allocated for them: a big argument's buffer included, with
+/// the bytes after its header (as Redis, which trims a query buffer to the big argument it is reading).
+fn held(batch: &Batch) -> (usize, usize) {
+    if batch.outside.is_empty() {
+        return (batch.input.len(), batch.input.capacity());
+    }
+    let after_header = batch.input.len() - batch.outside_at.min(batch.input.len());
+    (after_header + batch.outside.len(), batch.input.capacity() + batch.outside.len())
 }
 
 /// Wait for the client's next bytes and append them to `buf`; returns the bytes read from the socket here
@@ -639,7 +819,8 @@ async fn read_input<S: Socket>(
                 }
                 Next::Back { unsent: std::mem::take(&mut g.unsent), close: g.close, eof: g.eof }
             } else {
-                g.idle = servable;
+                // Output waiting in the backlog must go out before anything a busy Keyspace would write.
+                g.idle = servable && push.drained();
                 Next::Read
             }
         };
@@ -650,11 +831,12 @@ async fn read_input<S: Socket>(
                     return None;
                 }
                 while let Some(p) = pushes.pop_front() {
-                    if !push.write(stream, &p).await {
+                    if !push.send(stream, p) {
                         return None;
                     }
                 }
                 if close {
+                    push.flush(stream).await;
                     let _ = stream.shutdown().await;
                     return None;
                 }
@@ -703,7 +885,12 @@ async fn read_input<S: Socket>(
                             }
                             g.idle = false;
                         }
-                        if !push.write(stream, &ready).await {
+                        if !push.send(stream, ready) {
+                            return None;
+                        }
+                    }
+                    r = stream.writable(), if !push.drained() => {
+                        if r.is_err() || !push.drain(stream) {
                             return None;
                         }
                     }
@@ -719,16 +906,33 @@ async fn wait_parked<S: Socket>(
     stream: &mut S,
     mut rx: tokio::sync::oneshot::Receiver<Batch>,
     extra: &mut BytesMut,
+    push: &Pushed,
     qlimit: u64,
 ) -> Option<Batch> {
     loop {
         tokio::select! {
             r = &mut rx => return r.ok(),
-            r = stream.read_buf(extra) => match r {
-                Ok(0) | Err(_) => return None,
-                Ok(_) if extra.len() as u64 > qlimit => return None,
-                Ok(_) => {}
-            },
+            r = stream.readable() => {
+                if r.is_err() {
+                    return None;
+                }
+                if extra.capacity() - extra.len() < READ_CHUNK / 4 {
+                    extra.reserve(READ_CHUNK);
+                }
+                match stream.try_read_buf(extra) {
+                    Ok(0) => return None,
+                    Ok(_) if extra.len() as u64 > qlimit => return None,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => return None,
+                }
+            }
+            // Earlier replies keep draining while the request waits.
+            r = stream.writable(), if !push.drained() => {
+                if r.is_err() || !push.drain(stream) {
+                    return None;
+                }
+            }
         }
     }
 }
@@ -741,10 +945,11 @@ async fn read_outside<S: Socket>(
     link: &Link,
     batch: &mut Batch,
     big: Outside,
-    push: &Pushed,
+    meter: &Meter<'_>,
     pushes: &mut VecDeque<Vec<Bytes>>,
     qlimit: u64,
 ) -> bool {
+    let push = meter.push;
     let mut buf = BytesMut::with_capacity(big.len);
     // What already arrived of the payload (the parser asks only while the payload and its CRLF are not all
     // there), and at most one byte of the CRLF after it, which stays in the input.
@@ -753,12 +958,26 @@ async fn read_outside<S: Socket>(
     let tail = batch.input.len() - (big.at + have);
     batch.input.copy_within(big.at + have.., big.at);
     batch.input.truncate(big.at + tail);
+    if batch.input.capacity() != READ_CHUNK {
+        // The input keeps a few bytes while the payload streams in: a plain-size buffer is enough, and makes
+        // what the client is seen to hold (client_mem.rs) the same for the same request.
+        let mut fresh = BytesMut::with_capacity(READ_CHUNK);
+        fresh.extend_from_slice(&batch.input);
+        spare::put_input(&mut batch.input);
+        batch.input = fresh;
+    }
+    // Counted as query buffer from its header on, as Redis counts the buffer it sizes for a big argument.
+    let note = |buf: &BytesMut, input: &BytesMut| {
+        meter.note(buf.len() + input.len() - big.at.min(input.len()), buf.capacity() + input.capacity())
+    };
+    note(&buf, &batch.input);
     while buf.len() < big.len {
         // `buf` has exactly the room still missing, so a read never takes bytes that follow the payload.
         match read_input(stream, link, &mut buf, push, pushes, false).await {
             Some(n) => batch.read_bytes += n,
             None => return false,
         }
+        note(&buf, &batch.input);
         let pending = buf.len() + batch.input.len();
         if pending as u64 > qlimit {
             log::warn!("Closing client that reached max query buffer length (qbuf={pending})");

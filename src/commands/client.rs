@@ -39,7 +39,8 @@ pub struct Client {
     /// Connected through the in-process API (no socket).
     pub local: bool,
     pub unix_socket: bool,
-    /// Bytes of the last query buffer and output buffer seen (CLIENT LIST qbuf / omem).
+    /// Bytes of the running batch's requests (its connection counts the rest of the query buffer), and its
+    /// replies not handed to the connection yet: both 0 between batches (CLIENT LIST qbuf / omem).
     pub qbuf: usize,
     pub obuf: usize,
     /// Commands queued since MULTI (None outside a transaction).
@@ -76,6 +77,8 @@ pub struct Client {
     /// Bytes pushed to its connection (pub/sub messages) not written to the socket yet, as the connection
     /// counts them (CLIENT LIST omem); None for clients without a connection actor.
     pub pushed: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
+    /// What its Connection actor's buffers hold (client_mem.rs); None for clients without a connection actor.
+    pub conn_mem: Option<std::sync::Arc<super::client_mem::ConnMem>>,
     /// CLIENT TRACKING state; Some exactly while tracking is on (Redis's CLIENT_TRACKING flag). Boxed: most
     /// clients never track.
     pub tracking: Option<Box<super::tracking::ClientTracking>>,
@@ -150,6 +153,7 @@ impl Client {
             repl_sync: None,
             subs: None,
             pushed: None,
+            conn_mem: None,
             tracking: None,
         }
     }

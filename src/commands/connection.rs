@@ -178,6 +178,11 @@ fn validate_name(n: &[u8]) -> CmdResult {
 
 /// One CLIENT LIST / CLIENT INFO line (Redis 7.0's field set and order).
 pub fn client_line(c: &Client, now: i64) -> String {
+    client_line_argv(c, now, 0)
+}
+
+/// The line of a client running a command whose arguments take `argv` bytes (argv-mem).
+fn client_line_argv(c: &Client, now: i64, argv: usize) -> String {
     // Redis's flag letters, in its order.
     let mut flags = String::new();
     if c.replica {
@@ -223,12 +228,12 @@ pub fn client_line(c: &Client, now: i64) -> String {
         flags.push('N');
     }
     let name = c.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
-    let qbuf = c.qbuf;
     let (sub, psub, ssub) = c.subs.as_ref().map_or((0, 0, 0), |s| (s.channels.len(), s.patterns.len(), s.shard.len()));
-    let omem = c.omem();
+    let multi = c.multi.as_ref().map_or(-1, |q| q.len() as i64);
+    let u = super::client_mem::usage(c, argv, 0);
     let redir = c.tracking.as_ref().map_or(-1, |t| t.redirect as i64);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={omem} tot-mem={} events=r cmd={} user={} redir={redir} resp={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs=1024 rbp=0 obl={} oll={} omem={} tot-mem={} events=r cmd={} user={} redir={redir} resp={}\n",
         c.id,
         c.addr,
         c.laddr,
@@ -238,10 +243,14 @@ pub fn client_line(c: &Client, now: i64) -> String {
         (now - c.last_interaction_ms).max(0) / 1000,
         flags,
         c.db,
-        qbuf,
-        16384usize.saturating_sub(qbuf),
-        qbuf / 2,
-        qbuf + omem + 16384 + 1024,
+        u.qbuf,
+        u.qbuf_free,
+        u.argv,
+        u.multi,
+        u.obl,
+        u.oll,
+        u.omem,
+        u.total,
         c.last_cmd,
         String::from_utf8_lossy(&c.user.name),
         c.resp
@@ -311,7 +320,8 @@ fn client_list(cx: &mut Ctx<'_>) -> CmdResult {
         }
     }
     let mut text = String::new();
-    for (_, c) in cx.s.clients.iter() {
+    let argv = argv_mem(cx);
+    for (slot, c) in cx.s.clients.iter() {
         if c.local && !c.master {
             continue;
         }
@@ -323,14 +333,19 @@ fn client_list(cx: &mut Ctx<'_>) -> CmdResult {
         if kind.as_ref().is_some_and(|k| k != client_type(c)) {
             continue;
         }
-        text.push_str(&client_line(c, now));
+        text.push_str(&client_line_argv(c, now, if slot == cx.me { argv } else { 0 }));
     }
     cx.out.verbatim("txt", text.as_bytes());
     Ok(())
 }
 
+/// argv-mem of the running command (Redis's argv_len_sum: its arguments' bytes).
+fn argv_mem(cx: &Ctx<'_>) -> usize {
+    cx.argv.iter().map(<[u8]>::len).sum()
+}
+
 fn client_info(cx: &mut Ctx<'_>) -> CmdResult {
-    let line = client_line(&cx.s.clients[cx.me], clock::now_ms());
+    let line = client_line_argv(&cx.s.clients[cx.me], clock::now_ms(), argv_mem(cx));
     cx.out.verbatim("txt", line.as_bytes());
     Ok(())
 }

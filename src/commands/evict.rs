@@ -71,6 +71,8 @@ pub struct Eviction {
     pub exceeded_total_ms: u64,
     /// Clients closed by `maxmemory-clients` (INFO evicted_clients).
     pub evicted_clients: u64,
+    /// `maxmemory-clients`: the limit and the clients' memory buckets (client_mem.rs).
+    pub clients: super::client_mem::ClientEviction,
 }
 
 impl Eviction {
@@ -89,6 +91,7 @@ impl Eviction {
         self.lfu_decay_time = int("lfu-decay-time", 1);
         self.lazy = yes("lazyfree-lazy-eviction");
         self.ignore = yes("replica-ignore-maxmemory");
+        self.clients.configure(c);
         if c.maxmemory == 0 {
             self.oom = false;
         } else {

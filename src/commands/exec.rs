@@ -419,8 +419,8 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
         return;
     };
     client.last_interaction_ms = now;
-    client.qbuf = batch.input.len();
-    // A connection sends its next batch only once the last one's replies are written: nothing is pending now.
+    // The batch's requests; the connection counts what it still holds (client_mem.rs).
+    client.qbuf = batch.input.len() + batch.outside.len();
     client.obuf = 0;
     // client-output-buffer-limit: replies pile up here until the connection writes them, so a client that
     // pipelines big reads without reading its replies is closed here as soon as they pass the limit, as Redis
@@ -431,6 +431,8 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
         (false, false) if client.subs.is_some() => s.knobs.obuf_limits[OBUF_PUBSUB].immediate(),
         (false, false) => s.knobs.obuf_limits[OBUF_NORMAL].immediate(),
     };
+    // Earlier replies its connection has not written yet count toward the limit too.
+    let obuf_limit = obuf_limit.saturating_sub(if obuf_limit == u64::MAX { 0 } else { client.omem() as u64 });
     if s.repl.master.is_some() {
         // On a replica, the master's stream sees keys past their TTL (its DELs remove them); clients do not.
         let hide = !client.master;
@@ -536,8 +538,20 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
     }
     s.stats.net_output_bytes += out.buf.len() as u64;
     if let Some(c) = s.clients.get_mut(me) {
-        // What the connection now has to write (CLIENT LIST omem): its next batch comes once it is written.
-        c.obuf = out.buf.len();
+        // The connection holds the replies from here on (what it cannot write at once counts in its
+        // `pushed` counter), and the rest of the query buffer; requests that wait (a pause, a blocked
+        // command) stay the client's query buffer here.
+        if batch.done >= batch.reqs.len() {
+            c.qbuf = 0;
+        }
+        c.obuf = 0;
+    }
+    // maxmemory-clients: measure the client with the replies it is about to be sent (client_mem.rs). An
+    // evicted client gets nothing more.
+    if s.evict.clients.active() && super::client_mem::after_batch(s, me, out.buf.len()) {
+        out.buf.clear();
+        batch.close = true;
+        batch.done = batch.reqs.len();
     }
     batch.out = out.buf;
 }

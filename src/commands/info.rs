@@ -119,8 +119,9 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
             }
             "clients" => {
                 let connected = s.clients.iter().filter(|(_, c)| !c.local).count();
-                let max_in = s.clients.iter().map(|(_, c)| c.qbuf).max().unwrap_or(0);
-                let max_out = s.clients.iter().map(|(_, c)| c.omem()).max().unwrap_or(0);
+                let usage = |c| super::client_mem::usage(c, 0, 0);
+                let max_in = s.clients.iter().map(|(_, c)| usage(c).qbuf).max().unwrap_or(0);
+                let max_out = s.clients.iter().map(|(_, c)| usage(c).omem).max().unwrap_or(0);
                 let _ = write!(
                     out,
                     "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:{}\r\nclients_in_timeout_table:0\r\n",

@@ -63,8 +63,8 @@ pub fn overhead(s: &State) -> Overhead {
         if c.replica {
             o.clients_slaves += c.omem() as u64;
         } else {
-            // As CLIENT LIST's tot-mem: query and output buffers plus the fixed reply buffer and record.
-            o.clients_normal += (c.qbuf + c.omem() + 16384 + 1024) as u64;
+            // CLIENT LIST's tot-mem (client_mem.rs).
+            o.clients_normal += super::client_mem::usage(c, 0, 0).total as u64;
         }
     }
     if s.persist.aof.mode != super::aof::AofMode::Off {

@@ -19,6 +19,7 @@ mod batch;
 pub mod bitmap;
 pub mod busy;
 mod client;
+pub mod client_mem;
 pub mod command;
 pub mod config;
 pub mod connection;

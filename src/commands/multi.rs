@@ -27,6 +27,15 @@ pub struct Queued {
     refs: Vec<ArgRef>,
 }
 
+impl Queued {
+    /// Bytes of its arguments (CLIENT LIST multi-mem, Redis's argv_len_sums) and of what it holds on the heap
+    /// (client eviction counts the latter).
+    pub fn mem(&self) -> (usize, usize) {
+        let heap = self.buf.capacity() + self.refs.capacity() * std::mem::size_of::<crate::resp::decode::ArgRef>();
+        (self.buf.len(), heap)
+    }
+}
+
 /// The command flags of a queued transaction, OR-ed (Redis's mstate.cmd_flags; a script counts by its
 /// declared flags): an EXEC holding a DENYOOM command is refused out of memory.
 pub fn queued_flags(s: &State, queued: &[Queued]) -> u32 {

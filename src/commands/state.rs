@@ -151,6 +151,8 @@ pub struct Knobs {
     /// The memory limit eviction works toward: maxmemory under an evicting policy, else 0 (the Evictor's
     /// tick looks here before asking the Keyspace for a run).
     pub evict_limit: AtomicU64,
+    /// `maxmemory-clients` is on: connections tell the Keyspace when their buffers grow (client_mem.rs).
+    pub client_evict: AtomicBool,
 }
 
 /// The normal class of client-output-buffer-limit (index into `Knobs::obuf_limits`).
@@ -536,6 +538,7 @@ impl State {
         self.tracking.max_keys =
             self.config.get("tracking-table-max-keys").and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
         self.evict.configure(&self.config);
+        self.knobs.client_evict.store(self.evict.clients.active(), std::sync::atomic::Ordering::Relaxed);
         self.repl.configure(&self.config);
         super::replication::refresh_good_replicas(self);
         let lfu = self.evict.policy.is_lfu();
@@ -572,6 +575,7 @@ impl State {
             super::monitor::stop(self, slot);
             self.clients.unblock(slot);
             self.clients.remove(slot);
+            self.evict.clients.buckets.remove(slot);
         }
     }
 

@@ -10,6 +10,7 @@ pub mod glob;
 pub mod hash;
 pub mod hll;
 pub mod list;
+pub mod mem_buckets;
 pub mod num;
 pub mod packbuf;
 pub mod rng;

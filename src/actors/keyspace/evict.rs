@@ -1,9 +1,11 @@
 //! The Keyspace's side of eviction: the runs the Evictor actor asks for (`Evict`), and telling the Evictor
 //! after a batch when a command's run stopped at its time limit or maxmemory changed (commands/evict.rs
-//! holds the eviction loop itself).
+//! holds the eviction loop itself); and client eviction's wake-up from connections whose buffers grew
+//! (`MemGrew`, commands/client_mem.rs).
 
 use super::Keyspace;
 use crate::actors::evictor::EvictionNeeded;
+use crate::commands::client_mem;
 use crate::commands::evict::{perform_evictions, EvictRun};
 use crate::types::clock;
 use actix::prelude::*;
@@ -71,5 +73,27 @@ impl Keyspace {
                 e.do_send(EvictionNeeded);
             }
         }
+    }
+}
+
+/// A connection's buffers grew well past what the Keyspace last measured (a big request arriving): with
+/// `maxmemory-clients` on, measure the client and close the largest clients while the limit is passed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MemGrew {
+    pub slot: usize,
+}
+
+impl Handler<MemGrew> for Keyspace {
+    type Result = ();
+
+    /// Measure, evict, and disconnect the evicted clients now (not after some later batch).
+    fn handle(&mut self, msg: MemGrew, _: &mut Self::Context) {
+        if !self.s.evict.clients.active() {
+            return;
+        }
+        client_mem::update(&mut self.s, msg.slot, 0, false);
+        client_mem::evict(&mut self.s);
+        self.disconnect_killed();
     }
 }

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
-pub use evict::{AttachEvictor, Evict};
+pub use evict::{AttachEvictor, Evict, MemGrew};
 
 pub struct Keyspace {
     pub s: State,
@@ -163,12 +163,18 @@ impl Keyspace {
             return;
         }
         let mut closed = Vec::new();
+        // maxmemory-clients: a subscriber's unread messages count as soon as they are sent.
+        let measure = self.s.evict.clients.active();
         for d in self.s.pubsub.outbox.take() {
             if let Some(c) = self.conns.get(&d.slot) {
                 // A RESP3 client's invalidations count toward its own class's limit, not pubsub's.
                 let subscribed = self.s.clients.get(d.slot).is_some_and(|c| c.subscribed());
                 let class = if subscribed { OBUF_PUBSUB } else { OBUF_NORMAL };
+                let len = if measure { d.frames.iter().map(|f| f.len()).sum() } else { 0 };
                 c.push.do_send(Push { frames: d.frames, class });
+                if measure {
+                    crate::commands::client_mem::update(&mut self.s, d.slot, len, false);
+                }
             } else if let Some(sink) = self.sinks.get_mut(&d.slot) {
                 let len: usize = d.frames.iter().map(|f| f.len()).sum();
                 let queued = sink.queued.fetch_add(len, Ordering::Relaxed) + len;
@@ -181,6 +187,9 @@ impl Keyspace {
                     closed.push(d.slot);
                 }
             }
+        }
+        if measure {
+            crate::commands::client_mem::evict(&mut self.s);
         }
         for slot in closed {
             // Dropping the sender ends the subscription's stream (client.rs).
@@ -283,6 +292,7 @@ impl Keyspace {
         for (slot, handles) in sockets.admitted.drain(..) {
             if let Some(c) = self.s.clients.get_mut(slot) {
                 c.pushed = Some(handles.pushed.clone());
+                c.conn_mem = Some(handles.mem.clone());
             }
             self.conns.insert(slot, handles);
         }
@@ -304,12 +314,14 @@ impl Keyspace {
             let lobby = self.sockets.borrow().lobby.clone();
             let knobs = self.s.knobs.clone();
             let conn = Connection::adopted(stream, ctx.address(), knobs, lobby, a.slot, a.link, (a.peer, a.local));
-            let pushed = conn.pushed();
+            let (pushed, mem) = (conn.pushed(), conn.mem());
             let conn = conn.start();
             if let Some(c) = self.s.clients.get_mut(a.slot) {
                 c.pushed = Some(pushed.clone());
+                c.conn_mem = Some(mem.clone());
             }
-            self.conns.insert(a.slot, Handles { kick: conn.clone().recipient(), push: conn.recipient(), pushed });
+            let (kick, push) = (conn.clone().recipient(), conn.recipient());
+            self.conns.insert(a.slot, Handles { kick, push, pushed, mem });
         }
     }
 
@@ -749,6 +761,8 @@ impl Handler<Tick> for Keyspace {
         self.aof_tick(ctx);
         self.rdb_tick(ctx);
         self.migrate_cron();
+        // maxmemory-clients: measure a few clients, evict if over (clientsCron).
+        crate::commands::client_mem::cron(&mut self.s);
         self.after_batch(ctx);
     }
 }
