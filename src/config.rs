@@ -887,6 +887,8 @@ impl Config {
                 "lfu-decay-time",
                 "maxmemory-eviction-tenacity",
                 "lazyfree-lazy-eviction",
+                // Client eviction (commands/client_mem.rs, read in State::apply_config).
+                "maxmemory-clients",
                 // The replica side (commands/replication.rs, actors/keyspace/replica.rs).
                 "masterauth",
                 "masteruser",
@@ -2580,6 +2582,7 @@ mod tests {
             "always-show-logo",
             "aclfile",
             "user",
+            "maxmemory-clients",
         ] {
             assert!(!inert.contains(&acting), "{acting}");
         }
