@@ -386,6 +386,11 @@ pub struct Process {
     pub run_id: String,
     /// The TCP port actually bound, for INFO and logs.
     pub tcp_port: u16,
+    /// A Listener accepts on sockets (false for an embedded server without one): CONFIG SET port rebinds.
+    pub listening: bool,
+    /// New TCP listening sockets from CONFIG SET port, for the Keyspace to hand to the Listener after the
+    /// batch (it closes the old ones then).
+    pub new_listeners: Option<Vec<std::net::TcpListener>>,
     /// Path of the running binary (INFO executable).
     pub executable: String,
     /// Whether the server listens on sockets at all (embedded without listener: false).
@@ -506,6 +511,8 @@ impl State {
                 start_ms: clock::system_ms(),
                 run_id,
                 tcp_port: config.port,
+                listening: false,
+                new_listeners: None,
                 executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
                 io_threads_active: false,
                 pause: None,

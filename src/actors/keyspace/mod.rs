@@ -57,6 +57,8 @@ pub struct Keyspace {
     migrate: migrate::MigrateCache,
     /// The Evictor, told when eviction must go on between batches (evict.rs).
     evictor: Option<Recipient<super::evictor::EvictionNeeded>>,
+    /// The Listener, handed the new sockets of a CONFIG SET port.
+    listener: Option<Recipient<super::listener::Relisten>>,
 }
 
 struct Parked {
@@ -89,6 +91,7 @@ impl Keyspace {
             sockets: sockets.clone(),
             migrate: Default::default(),
             evictor: None,
+            listener: None,
         };
         k.s.waiting = Some(Box::new(Serve(sockets)));
         k.s.persist.aof.available = aof.is_some();
@@ -124,6 +127,11 @@ impl Keyspace {
         }
         if !self.s.prop.sync_waiting.is_empty() {
             self.start_full_syncs(ctx);
+        }
+        if let Some(listeners) = self.s.server.new_listeners.take() {
+            if let Some(l) = &self.listener {
+                l.do_send(super::listener::Relisten(listeners));
+            }
         }
         if self.s.server.shutdown.is_some() {
             if let Some(tx) = self.on_shutdown.take() {
@@ -858,5 +866,19 @@ impl Keyspace {
         self.sockets.borrow_mut().adopted.clear();
         self.parked.clear();
         ctx.stop();
+    }
+}
+
+/// The Listener's address, given once it is started (after the Keyspace).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AttachListener(pub Recipient<super::listener::Relisten>);
+
+impl Handler<AttachListener> for Keyspace {
+    type Result = ();
+
+    /// Keep the Listener's address for CONFIG SET port.
+    fn handle(&mut self, msg: AttachListener, _: &mut Self::Context) {
+        self.listener = Some(msg.0);
     }
 }
