@@ -387,6 +387,13 @@ fn replace_user(s: &mut State, new: Arc<User>) {
             }
         }
     }
+    publish_auth_required(s);
+}
+
+/// The default user may have changed: tell connections whether a new client starts unauthenticated (they
+/// parse its first requests with the unauthenticated limits, `Knobs::auth_required`).
+pub fn publish_auth_required(s: &State) {
+    s.knobs.auth_required.store(s.acl.auth_required(), std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Close every client authenticated as `user` (ACLFreeUserAndKillClients): the caller itself once it has
@@ -603,6 +610,7 @@ fn acl_load(cx: &mut Ctx<'_>) -> CmdResult {
             kill_clients_of(cx.s, cx.me, &u);
         }
     }
+    publish_auth_required(cx.s);
     cx.out.ok();
     Ok(())
 }

@@ -538,6 +538,7 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
     if let Some(c) = s.clients.get_mut(me) {
         // What the connection now has to write (CLIENT LIST omem): its next batch comes once it is written.
         c.obuf = out.buf.len();
+        batch.unauthenticated = !c.authenticated && s.acl.auth_required();
     }
     batch.out = out.buf;
 }

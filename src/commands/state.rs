@@ -151,6 +151,9 @@ pub struct Knobs {
     /// The memory limit eviction works toward: maxmemory under an evicting policy, else 0 (the Evictor's
     /// tick looks here before asking the Keyspace for a run).
     pub evict_limit: AtomicU64,
+    /// A new client must authenticate (the default user has a password or is off): its connection parses
+    /// with the unauthenticated limits until the Keyspace says otherwise (`Batch::unauthenticated`).
+    pub auth_required: AtomicBool,
 }
 
 /// The normal class of client-output-buffer-limit (index into `Knobs::obuf_limits`).
@@ -559,6 +562,7 @@ impl State {
         }
         self.refresh_expire_logging();
         super::aof::apply_config(self);
+        super::acl::publish_auth_required(self);
     }
 
     /// Register a client; returns its slot.
