@@ -195,3 +195,24 @@ fn every_listed_parameter_can_be_set_to_itself() {
     let after: BTreeMap<String, String> = q(&mut con, &["config", "get", "*"]);
     assert_eq!(before, after);
 }
+
+/// A replica reads `masterauth` at every connection to its master, as Redis does: a password set (or
+/// corrected) after REPLICAOF is used from the next attempt, binary bytes included.
+#[test]
+fn masterauth_changed_after_replicaof_is_used_at_the_next_connection() {
+    let master = TestServer::start();
+    let replica = TestServer::start();
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    let link_status = |r: &mut redis::Connection| {
+        let info: String = q(r, &["info", "replication"]);
+        info.lines().find_map(|l| l.strip_prefix("master_link_status:")).unwrap_or_default().trim().to_string()
+    };
+    assert_eq!(q::<String>(&mut m, &["config", "set", "requirepass", "abc\0def"]), "OK");
+    let port = master.addr().port().to_string();
+    assert_eq!(q::<String>(&mut r, &["replicaof", "127.0.0.1", &port]), "OK");
+    assert_eq!(q::<String>(&mut r, &["config", "set", "masterauth", "abc"]), "OK");
+    assert_eq!(link_status(&mut r), "down");
+    assert_eq!(q::<String>(&mut r, &["config", "set", "masterauth", "abc\0def"]), "OK");
+    wait_for("the link to come up", Duration::from_secs(20), || link_status(&mut r) == "up");
+}

@@ -106,6 +106,13 @@ fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
         super::acl::requirepass_changed(cx.s);
     }
     super::aof::config_changed(cx.s, &old);
+    if names.iter().any(|n| matches!(*n, "masteruser" | "masterauth")) {
+        if let Some(m) = &cx.s.repl.master {
+            let c = &cx.s.config;
+            let auth = (c.get("masteruser").unwrap_or_default(), c.get("masterauth").unwrap_or_default());
+            *m.link.auth.lock().unwrap_or_else(|e| e.into_inner()) = Some(auth);
+        }
+    }
     cx.out.ok();
     Ok(())
 }

@@ -247,6 +247,9 @@ pub struct Clients {
     pub unblock_requests: Vec<(usize, bool)>,
     /// Clients blocked right now (INFO blocked_clients).
     pub blocked_count: usize,
+    /// Clients whose requests wait for a CLIENT PAUSE to end: INFO blocked_clients counts them too, as Redis
+    /// blocks them (BLOCKED_POSTPONE). Kept by the Keyspace actor, which holds their batches.
+    pub postponed: usize,
 }
 
 impl Deref for Clients {
@@ -275,6 +278,7 @@ impl Clients {
             ready_keys: Vec::new(),
             unblock_requests: Vec::new(),
             blocked_count: 0,
+            postponed: 0,
         }
     }
 

@@ -103,6 +103,10 @@ impl Keyspace {
     /// Act on what the last commands asked for: messages to subscribers, disconnects, shutdown, woken and
     /// unblocked clients.
     fn after_batch(&mut self, ctx: &mut Context<Self>) {
+        // Held batches of clients that are not blocked on keys wait for a pause to end (INFO blocked_clients).
+        let clients = &self.s.clients;
+        self.s.clients.postponed =
+            self.parked.iter().filter(|p| clients.get(p.slot).is_some_and(|c| c.blocked.is_none())).count();
         self.send_deliveries();
         self.disconnect_killed();
         for slot in std::mem::take(&mut self.s.prop.new_replicas) {
@@ -740,6 +744,7 @@ impl Handler<Tick> for Keyspace {
         if let Some(p) = s.server.pause {
             if p.until_ms <= now {
                 s.server.pause = None;
+                crate::commands::connection::pause_changed(s);
             }
         }
         s.clients.blocked_count = s.clients.iter().filter(|(_, c)| c.blocked.is_some()).count();
@@ -785,8 +790,10 @@ impl Handler<ActiveExpire> for Keyspace {
 
     fn handle(&mut self, msg: ActiveExpire, ctx: &mut Self::Context) -> ExpireReport {
         let mut rep = ExpireReport::default();
-        // A replica's keys expire through its master's DELs only.
-        if !self.s.server.active_expire || self.s.server.cron_paused || self.s.repl.master.is_some() {
+        // A replica's keys expire through its master's DELs only; none expire while clients are paused (see
+        // commands::connection::pause_changed).
+        let s = &self.s;
+        if !s.server.active_expire || s.server.cron_paused || s.repl.master.is_some() || s.server.pause.is_some() {
             return rep;
         }
         clock::refresh();
