@@ -545,9 +545,14 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
             batch.done = batch.reqs.len();
             break;
         }
-        if s.persist.aof.load_pending || s.persist.rdb.fg.is_some() || s.migrate.pending.is_some() {
-            // DEBUG LOADAOF, SAVE, DEBUG RELOAD, MIGRATE...: the Keyspace does the job (reloads the files, saves,
-            // talks to the target), writes the reply, then runs the rest.
+        if s.persist.aof.load_pending
+            || s.persist.rdb.fg.is_some()
+            || s.migrate.pending.is_some()
+            || s.acl.file_job.is_some()
+        {
+            // DEBUG LOADAOF, SAVE, DEBUG RELOAD, MIGRATE, ACL LOAD/SAVE...: the Keyspace does the job (reloads the
+            // files, saves, talks to the target, has the ACL file read or written), writes the reply, then runs
+            // the rest.
             break;
         }
     }

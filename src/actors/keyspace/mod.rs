@@ -2,6 +2,7 @@
 //! synchronously, in arrival order, and acts on the side effects commands leave in `State` (disconnects,
 //! shutdown, paused clients). Cron ticks drive its housekeeping; the Expiry actor asks it for expiry work.
 
+mod aclfile;
 mod aof;
 mod evict;
 mod migrate;
@@ -264,6 +265,9 @@ impl Keyspace {
         }
         if self.s.migrate.pending.is_some() {
             return self.run_migrate(slot, batch, tx, ctx);
+        }
+        if self.s.acl.file_job.is_some() {
+            return self.run_acl_file(slot, batch, tx, ctx);
         }
         let ack = self.flush_feed(ctx);
         // CONFIG SET aof-disable-auto-gc no: the manifest is rewritten before the reply, as in Redis.
@@ -588,6 +592,7 @@ impl Keyspace {
                 if !self.s.persist.aof.load_pending
                     && self.s.persist.rdb.fg.is_none()
                     && self.s.migrate.pending.is_none()
+                    && self.s.acl.file_job.is_none()
                     && (self.s.prop.feed.buf.is_empty() || !self.aof_appending())
                     && !self.aof_reply_waits() =>
             {
