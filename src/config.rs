@@ -341,7 +341,9 @@ static OPTS: &[Opt] = &[
     o("latency-tracking", B, "yes", 0),
     o("aof-disable-auto-gc", B, "no", HID),
     o("replica-ignore-disk-write-errors", B, "no", 0),
-    o("persistence-available", B, "yes", IMM),
+    // Hidden from CONFIG GET patterns: Redis has no such option, and a client walking `CONFIG GET *` to set
+    // each parameter back to itself (the suite's "CONFIG sanity") must not meet an immutable stranger.
+    o("persistence-available", B, "yes", IMM | HID),
     // strings
     o("aclfile", S, "", IMM),
     o("unixsocket", N, "", IMM),
@@ -780,6 +782,20 @@ impl Config {
     /// Multi-argument options split `value` on single spaces, as Redis.
     pub fn set_for_client(&mut self, name: &str, value: &str, client_is_local: bool) -> Result<(), SetError> {
         let opt = lookup(name).ok_or(SetError::Unknown)?;
+        self.check_settable(opt, client_is_local)?;
+        let args = set_args(opt, value);
+        self.apply(opt, &args, false).map_err(SetError::Bad)
+    }
+
+    /// CONFIG SET's first pass over one name (Redis's configSetCommand checks every name before it sets any
+    /// value): the option's canonical name, or why it cannot be set at all (unknown, immutable, protected).
+    pub fn settable(&self, name: &str, client_is_local: bool) -> Result<&'static str, SetError> {
+        let opt = lookup(name).ok_or(SetError::Unknown)?;
+        self.check_settable(opt, client_is_local)?;
+        Ok(opt.name)
+    }
+
+    fn check_settable(&self, opt: &Opt, client_is_local: bool) -> Result<(), SetError> {
         if opt.flags & IMM != 0 {
             return Err(SetError::Bad("can't set immutable config".into()));
         }
@@ -793,8 +809,7 @@ impl Config {
                 return Err(SetError::Bad("can't set protected config".into()));
             }
         }
-        let args = set_args(opt, value);
-        self.apply(opt, &args, false).map_err(SetError::Bad)
+        Ok(())
     }
 
     /// CONFIG GET pattern: a name without `*?[` is looked up exactly (and reported as typed,
@@ -1789,59 +1804,72 @@ pub fn adjust_open_files_limit(maxclients: u64) -> OpenFiles {
 
 /// Can every address of a `bind` list be listened on? Redis's CONFIG SET bind closes its listeners and
 /// binds the new list at once, refusing the change ("Failed to bind to specified addresses.") when one
-/// fails; here each address is bound to one probe port (the first free one the first address gets), with
-/// Redis's socket options, then released: bad or foreign addresses, duplicates and overlaps fail as they
-/// would. A `-` prefix makes an address optional: skipped when the host does not have it.
+/// fails; here the list is bound (see [`listen_tcp`]) on one probe port (the first free one the first
+/// address gets), then released: bad or foreign addresses, duplicates and overlaps fail as they would.
 pub fn bind_addresses_ok(bind: &[String]) -> bool {
+    listen_tcp(bind, 0, 1).is_ok()
+}
+
+/// Redis's listenToPort: a listening, non-blocking TCP socket on `port` for every `bind` address, with
+/// Redis's socket options (SO_REUSEADDR, IPV6_V6ONLY). An address the host cannot have (an optional `-`
+/// one that is not configured here, or a protocol family the kernel lacks) is skipped, as Redis skips it;
+/// any other failure is logged with Redis's warning and closes what was already bound. Port 0 binds the
+/// first address to a free port and the others to that same port.
+pub fn listen_tcp(bind: &[String], port: u16, backlog: u32) -> io::Result<Vec<std::net::TcpListener>> {
     use std::net::ToSocketAddrs;
-    let mut port = 0u16;
-    let mut probes = Vec::new();
+    let mut port = port;
+    let mut out = Vec::new();
     for b in bind {
         let (optional, host) = match b.strip_prefix('-') {
             Some(h) => (true, h),
             None => (false, b.as_str()),
         };
-        let host = match host {
+        let name = match host {
             "*" => "0.0.0.0",
             "::*" => "::",
             h => h,
         };
-        let Some(addr) = (host, port).to_socket_addrs().ok().and_then(|mut a| a.next()) else { return false };
-        let probe = (|| -> io::Result<socket2::Socket> {
+        let bound = (|| -> io::Result<socket2::Socket> {
+            let addr = (name, port)
+                .to_socket_addrs()?
+                .next()
+                .ok_or_else(|| io::Error::from_raw_os_error(libc::EADDRNOTAVAIL))?;
             let domain = if addr.is_ipv6() { socket2::Domain::IPV6 } else { socket2::Domain::IPV4 };
             let sock = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
             sock.set_reuse_address(true)?;
             if addr.is_ipv6() {
                 sock.set_only_v6(true)?;
             }
+            sock.set_nonblocking(true)?;
             sock.bind(&addr.into())?;
-            sock.listen(1)?;
+            sock.listen(backlog.clamp(1, i32::MAX as u32) as i32)?;
             Ok(sock)
         })();
-        match probe {
+        match bound {
             Ok(sock) => {
                 if port == 0 {
-                    port = sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.port()).unwrap_or(0);
+                    port = sock.local_addr().ok().and_then(|a| a.as_socket()).map_or(0, |a| a.port());
                 }
-                probes.push(sock);
+                out.push(sock.into());
             }
-            Err(e)
-                if optional
-                    && matches!(
-                        e.raw_os_error(),
-                        Some(
-                            libc::EADDRNOTAVAIL
-                                | libc::EAFNOSUPPORT
-                                | libc::EPROTONOSUPPORT
-                                | libc::ENOPROTOOPT
-                                | libc::ESOCKTNOSUPPORT
-                                | libc::EPFNOSUPPORT
-                        )
-                    ) => {}
-            Err(_) => return false,
+            Err(e) => {
+                log::warn!("Warning: Could not create server TCP listening socket {host}:{port}: {}", strerror(&e));
+                let errno = e.raw_os_error().unwrap_or(0);
+                let absent_family = matches!(
+                    errno,
+                    libc::ENOPROTOOPT
+                        | libc::EPROTONOSUPPORT
+                        | libc::ESOCKTNOSUPPORT
+                        | libc::EPFNOSUPPORT
+                        | libc::EAFNOSUPPORT
+                );
+                if !(absent_family || (optional && errno == libc::EADDRNOTAVAIL)) {
+                    return Err(e);
+                }
+            }
         }
     }
-    true
+    Ok(out)
 }
 
 /// A path relative to `dir` (our stand-in for the working directory).
@@ -2502,6 +2530,42 @@ mod tests {
         assert_eq!(c.get_matching("watchdog-period")[0].1, "0");
         assert!(c.get_matching("nosuch").is_empty());
         assert_eq!(names("por[st]"), s(&["port"]));
+        // ferrodis's own immutable option answers by name only: `CONFIG GET *` lists what CONFIG SET takes back.
+        assert!(!names("*").contains(&"persistence-available".to_string()));
+        assert_eq!(c.get_matching("persistence-available")[0].1, "yes");
+    }
+
+    #[test]
+    fn settable_names() {
+        let mut c = Config::default();
+        assert_eq!(c.settable("Slave-Priority", false), Ok("replica-priority"));
+        assert_eq!(c.settable("nosuch", true), Err(SetError::Unknown));
+        assert_eq!(c.settable("daemonize", true), Err(SetError::Bad("can't set immutable config".into())));
+        let protected = Err(SetError::Bad("can't set protected config".into()));
+        assert_eq!(c.settable("dir", true), protected);
+        c.extra.insert("enable-protected-configs", "local".into());
+        assert_eq!(c.settable("dir", true), Ok("dir"));
+        assert_eq!(c.settable("dir", false), protected);
+        c.extra.insert("enable-protected-configs", "yes".into());
+        assert_eq!(c.settable("dbfilename", false), Ok("dbfilename"));
+    }
+
+    #[test]
+    fn listen_tcp_like_listen_to_port() {
+        // Port 0: the first address picks a free port, the next ones share it.
+        let ls = listen_tcp(&s(&["127.0.0.1", "-::1"]), 0, 16).unwrap();
+        let port = ls[0].local_addr().unwrap().port();
+        assert!(port != 0 && ls.iter().all(|l| l.local_addr().unwrap().port() == port));
+        // That port is taken now: binding it again fails, and what was bound before the failure is released.
+        assert!(listen_tcp(&s(&["127.0.0.2", "127.0.0.1"]), port, 16).is_err());
+        drop(ls);
+        assert_eq!(listen_tcp(&s(&["127.0.0.2"]), port, 16).map(|v| v.len()).ok(), Some(1));
+        // An optional address this host does not have is skipped; a required one fails.
+        assert_eq!(listen_tcp(&s(&["-192.0.2.1", "127.0.0.1"]), 0, 16).map(|v| v.len()).ok(), Some(1));
+        assert!(listen_tcp(&s(&["192.0.2.1"]), 0, 16).is_err());
+        assert!(listen_tcp(&s(&["not an address"]), 0, 16).is_err());
+        assert!(listen_tcp(&[], 0, 16).unwrap().is_empty());
+        assert!(bind_addresses_ok(&s(&["127.0.0.1", "-192.0.2.1"])) && !bind_addresses_ok(&s(&["192.0.2.1"])));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::actors::busy::{Listening, Lobby, Sockets};
 use crate::actors::cron::Cron;
 use crate::actors::evictor::Evictor;
 use crate::actors::expiry::Expiry;
-use crate::actors::keyspace::{AttachEvictor, Keyspace, Shutdown};
+use crate::actors::keyspace::{AttachEvictor, AttachListener, Keyspace, Shutdown};
 use crate::actors::listener::{Listener, StopListening};
 use crate::actors::persistence::{AofConfig, AofWriter, Load, OpenOnStart, ReadManifest, Sync};
 use crate::actors::snapshotter::Snapshotter;
@@ -202,6 +202,7 @@ async fn boot(
     }
     state.server.tcp_port = addrs.first().map(|a| a.port()).unwrap_or(0);
     state.server.io_threads_active = !io.is_empty();
+    state.server.listening = listen;
     let knobs = state.knobs.clone();
     let snap_arbiter = aof_arbiter.clone();
     let aof = match aof_arbiter {
@@ -240,6 +241,9 @@ async fn boot(
     Cron { targets, knobs: knobs.clone() }.start();
     let listener =
         if listen { Some(Listener::new(tcp, unix, keyspace.clone(), knobs.clone(), io, lobby).start()) } else { None };
+    if let Some(l) = &listener {
+        keyspace.do_send(AttachListener(l.clone().recipient()));
+    }
     Ok(Booted { addrs, keyspace, aof, listener, knobs, shutdown: srx })
 }
 

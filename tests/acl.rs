@@ -247,3 +247,74 @@ fn config_rewrite_writes_the_users() {
     assert!(text.contains(bob), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// ACL SAVE and LOAD do their file work off the Keyspace's thread and answer in pipeline order: with the
+/// Snapshotter (persistence available) or without it, inside MULTI too, and with Redis's error when the
+/// file cannot be written.
+#[test]
+fn acl_file_work_keeps_pipeline_order_and_redis_errors() {
+    for persistence in ["yes", "no"] {
+        let dir = common::test_dir().join(format!("acl-io-{}-{persistence}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("users.acl").to_string_lossy().into_owned();
+        std::fs::write(&path, "user default on nopass ~* &* +@all\n").unwrap();
+        let conf = format!("aclfile {path}\npersistence-available {persistence}");
+        let srv = TestServer::with_config(|c| c.load_str(&conf, None).unwrap());
+        let mut c = srv.conn();
+        ok(&mut c, &["acl", "setuser", "carol", "on", ">pw", "+get", "~*"]);
+        let replies: Vec<Value> = redis::pipe()
+            .cmd("ACL")
+            .arg("SAVE")
+            .cmd("ECHO")
+            .arg("between")
+            .cmd("ACL")
+            .arg("LOAD")
+            .cmd("ACL")
+            .arg("USERS")
+            .query(&mut c)
+            .unwrap();
+        let shown: Vec<String> = replies.iter().map(show).collect();
+        assert_eq!(shown, ["OK", "between", "OK", "carol default"], "persistence-available {persistence}");
+        assert!(std::fs::read_to_string(&path).unwrap().contains("user carol on #"));
+        // In a transaction the reply takes its place in EXEC's array.
+        let replies: Vec<Value> =
+            redis::pipe().atomic().cmd("ACL").arg("SAVE").cmd("ACL").arg("LOAD").query(&mut c).unwrap();
+        assert_eq!(replies.iter().map(show).collect::<Vec<_>>(), ["OK", "OK"]);
+        // A file that cannot be written: Redis's text, counted as a failed call.
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            fails(&mut c, &["acl", "save"]),
+            "ERR There was an error trying to save the ACLs. Please check the server logs for more information"
+        );
+        assert_eq!(
+            fails(&mut c, &["acl", "load"]),
+            format!("ERR Error loading ACLs, opening file '{path}': No such file or directory")
+        );
+        let stats: String = q(&mut c, &["info", "commandstats"]);
+        assert!(stats.contains("cmdstat_acl|save:calls=3,") && stats.contains(",failed_calls=1\r"), "{stats}");
+    }
+}
+
+/// A reply as text: status and bulk strings as they are, arrays joined by spaces.
+fn show(v: &Value) -> String {
+    match v {
+        Value::Okay => "OK".into(),
+        Value::SimpleString(s) => s.clone(),
+        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::Array(items) => items.iter().map(show).collect::<Vec<_>>().join(" "),
+        other => format!("{other:?}"),
+    }
+}
+
+#[test]
+fn genpass_draws_fresh_hex_digits() {
+    let srv = TestServer::start();
+    let mut c = srv.conn();
+    let a: String = q(&mut c, &["acl", "genpass"]);
+    let b: String = q(&mut c, &["acl", "genpass"]);
+    assert_eq!(a.len(), 64);
+    assert!(a.bytes().all(|x| x.is_ascii_hexdigit() && !x.is_ascii_uppercase()), "{a}");
+    assert_ne!(a, b);
+    let short: String = q(&mut c, &["acl", "genpass", "5"]);
+    assert_eq!(short.len(), 2);
+}

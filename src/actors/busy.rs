@@ -472,7 +472,8 @@ fn serve_one(s: &mut State, slot: usize, link: &Link, handed: bool) {
 
 /// Run the complete requests in `stolen` and write their replies; a partial one stays there.
 fn run_stolen(s: &mut State, slot: usize, link: &Link, g: &mut Side) {
-    let mut batch = Batch { input: std::mem::take(&mut g.stolen), ..Default::default() };
+    let unauthenticated = s.clients.get(slot).is_some_and(|c| !c.authenticated) && s.acl.auth_required();
+    let mut batch = Batch { input: std::mem::take(&mut g.stolen), unauthenticated, ..Default::default() };
     let parsed = parse_batch(&mut batch, s.knobs.proto_max_bulk_len.load(Ordering::Relaxed), usize::MAX);
     let mut out = Vec::new();
     if !batch.reqs.is_empty() {

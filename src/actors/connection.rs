@@ -636,7 +636,8 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
     let meter = Meter { push: &push, ks: &ks, knobs: &knobs, slot };
     // Pushes that arrived while a busy Keyspace held the socket: written once it is back.
     let mut pushes = VecDeque::new();
-    let mut batch = Batch::default();
+    let unauthenticated = knobs.auth_required.load(Ordering::Relaxed);
+    let mut batch = Batch { unauthenticated, ..Default::default() };
     // Bytes that arrived while a batch was away (blocked or paused): appended once it is back.
     let mut extra = bytes::BytesMut::new();
     let mut must_read = true;

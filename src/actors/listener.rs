@@ -1,13 +1,14 @@
 //! Listener actor: accepts TCP (every `bind` address) and unix-socket clients and starts a Connection
 //! actor for each, on the Keyspace's arbiter (io-threads 1) or round-robin on the I/O arbiters.
 
-use super::busy::Lobby;
+use super::busy::{Listening, Lobby};
 use super::connection::{Connection, Stream};
 use super::keyspace::Keyspace;
 use crate::commands::Knobs;
 use actix::prelude::*;
 use futures::stream::{self, StreamExt};
 use std::io;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, UnixListener};
@@ -29,6 +30,8 @@ pub struct Listener {
     /// When the last accept error was logged, and how many came since (logged at most once a second).
     accept_log: Option<std::time::Instant>,
     accept_errors: u64,
+    /// The accept loops of the TCP sockets, cancelled when CONFIG SET port replaces them.
+    tcp_loops: Vec<SpawnHandle>,
 }
 
 /// Pause before the next accept after one failed for want of descriptors or memory: retrying at once
@@ -86,7 +89,18 @@ impl Listener {
         io: Vec<ArbiterHandle>,
         lobby: Arc<Lobby>,
     ) -> Self {
-        Listener { tcp, unix, keyspace, knobs, io, next_io: 0, lobby, accept_log: None, accept_errors: 0 }
+        Listener {
+            tcp,
+            unix,
+            keyspace,
+            knobs,
+            io,
+            next_io: 0,
+            lobby,
+            accept_log: None,
+            accept_errors: 0,
+            tcp_loops: Vec::new(),
+        }
     }
 
     fn start_connection(&mut self, acc: Accepted) {
@@ -175,10 +189,8 @@ impl Actor for Listener {
     }
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        for l in self.tcp.drain(..) {
-            ctx.add_stream(accept_stream(l, |l: &TcpListener| {
-                Box::pin(async move { l.accept().await.map(|(s, _)| s) })
-            }));
+        for l in std::mem::take(&mut self.tcp) {
+            self.accept_tcp(l, ctx);
         }
         if let Some(l) = self.unix.take() {
             ctx.add_stream(accept_stream(l, |l: &UnixListener| {
@@ -189,6 +201,13 @@ impl Actor for Listener {
 }
 
 impl Listener {
+    /// Accept clients on a TCP socket until the actor stops or CONFIG SET port replaces it.
+    fn accept_tcp(&mut self, l: TcpListener, ctx: &mut Context<Self>) {
+        let h = ctx
+            .add_stream(accept_stream(l, |l: &TcpListener| Box::pin(async move { l.accept().await.map(|(s, _)| s) })));
+        self.tcp_loops.push(h);
+    }
+
     /// Log a failed accept as Redis does ("Accepting client connection: accept: <error>"), at most once a
     /// second: out of descriptors, the same failure repeats for every pending client until some close.
     fn accept_failed(&mut self, e: &io::Error) {
@@ -234,5 +253,38 @@ impl Handler<StopListening> for Listener {
     fn handle(&mut self, _: StopListening, ctx: &mut Self::Context) {
         self.lobby.listening.lock().unwrap_or_else(|e| e.into_inner()).clear();
         ctx.stop();
+    }
+}
+
+/// CONFIG SET port: accept on these TCP sockets (already bound and listening) instead of the current ones,
+/// which close; none means no TCP at all (port 0). The Unix socket is kept.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Relisten(pub Vec<std::net::TcpListener>);
+
+impl Handler<Relisten> for Listener {
+    type Result = ();
+
+    /// Swap the TCP sockets: the busy hook's list first (it must not accept on a closed number), then the
+    /// accept loops, whose sockets close as they are cancelled.
+    fn handle(&mut self, msg: Relisten, ctx: &mut Self::Context) {
+        let mut fresh = Vec::with_capacity(msg.0.len());
+        for l in msg.0 {
+            match TcpListener::from_std(l) {
+                Ok(l) => fresh.push(l),
+                Err(e) => log::warn!("Could not register a new listening socket: {e}"),
+            }
+        }
+        {
+            let mut listening = self.lobby.listening.lock().unwrap_or_else(|e| e.into_inner());
+            listening.retain(|l| l.unix);
+            listening.extend(fresh.iter().map(|l| Listening { fd: l.as_raw_fd(), unix: false }));
+        }
+        for h in std::mem::take(&mut self.tcp_loops) {
+            ctx.cancel_future(h);
+        }
+        for l in fresh {
+            self.accept_tcp(l, ctx);
+        }
     }
 }

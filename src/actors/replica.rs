@@ -198,12 +198,14 @@ async fn session(
         return Err(format!("Error reply to PING from master: '{pong}'"));
     }
     log::info!("Master replied to PING, replication can continue...");
-    if !cfg.auth.is_empty() {
+    let changed = shared.auth.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let (user, auth) = changed.unwrap_or_else(|| (cfg.user.clone(), cfg.auth.clone()));
+    if !auth.is_empty() {
         let mut args = vec!["AUTH"];
-        if !cfg.user.is_empty() {
-            args.push(&cfg.user);
+        if !user.is_empty() {
+            args.push(&user);
         }
-        args.push(&cfg.auth);
+        args.push(&auth);
         let r = call(&mut sock, &mut buf, cfg, shared, &args).await?;
         if r.starts_with('-') {
             return Err(format!("Unable to AUTH to MASTER: {r}"));

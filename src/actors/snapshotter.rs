@@ -393,3 +393,17 @@ impl Handler<ReadSyncFile> for Snapshotter {
         fs::read(&msg.0).map(bytes::Bytes::from).map_err(|e| format!("Can't read the RDB for the replicas: {e}"))
     }
 }
+
+/// ACL LOAD / SAVE's file work (reading or replacing the ACL file), off the Keyspace's thread.
+#[derive(Message)]
+#[rtype(result = "crate::commands::acl::FileDone")]
+pub struct AclFile(pub crate::commands::acl::FileJob);
+
+impl Handler<AclFile> for Snapshotter {
+    type Result = MessageResult<AclFile>;
+
+    /// Do it on this thread, in turn with the RDB work.
+    fn handle(&mut self, msg: AclFile, _: &mut Self::Context) -> Self::Result {
+        MessageResult(msg.0.run())
+    }
+}

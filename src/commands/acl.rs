@@ -12,6 +12,8 @@ use super::{Argv, Ctx, State};
 use crate::config::Config;
 use crate::error::CmdError;
 use crate::types::clock;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng, TryRngCore};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
@@ -66,13 +68,23 @@ pub struct Acl {
     pub log: VecDeque<LogEntry>,
     /// Why the users configured at start-up could not be loaded: the server does not start.
     pub startup_error: Option<String>,
+    /// ACL LOAD or SAVE's file work, left by the command for the Keyspace to have done off its thread.
+    pub file_job: Option<FileJob>,
+    /// ACL GENPASS's generator: ChaCha20, seeded once from the OS (see `seeded_rng`).
+    rng: ChaCha20Rng,
 }
 
 impl Acl {
     /// The default user alone, with `requirepass` as its password, then the `user` lines of the
     /// configuration or the users of `aclfile` (never both).
     pub fn new(config: &Config) -> Acl {
-        let mut acl = Acl { users: BTreeMap::new(), log: VecDeque::new(), startup_error: None };
+        let mut acl = Acl {
+            users: BTreeMap::new(),
+            log: VecDeque::new(),
+            startup_error: None,
+            file_job: None,
+            rng: seeded_rng(),
+        };
         acl.users.insert(b"default".to_vec(), default_with_password(User::default_user(), &config.requirepass));
         let aclfile = config.get("aclfile").unwrap_or_default();
         if !aclfile.is_empty() && !config.users().is_empty() {
@@ -87,7 +99,9 @@ impl Acl {
             return acl;
         }
         if !aclfile.is_empty() {
-            match load_file(&aclfile, pubsub_all(config)) {
+            // At start-up, before any client: the Keyspace serves nobody yet, so it reads the file itself.
+            let users = read_file(&aclfile).and_then(|text| parse_file(&aclfile, &text, pubsub_all(config)));
+            match users {
                 Ok(users) => acl.users = users,
                 Err(e) => acl.startup_error = Some(format!("Aborting Redis startup because of ACL errors: {e}")),
             }
@@ -177,10 +191,25 @@ fn pubsub_all(config: &Config) -> bool {
     config.get("acl-pubsub-default").is_some_and(|v| v.eq_ignore_ascii_case("allchannels"))
 }
 
-/// ACLLoadFromFile: every user of the file, or Redis's text for every problem found (then nothing loads).
-fn load_file(path: &str, all: bool) -> Result<BTreeMap<Vec<u8>, Arc<User>>, String> {
-    let text = std::fs::read(path)
-        .map_err(|e| format!("Error loading ACLs, opening file '{path}': {}", crate::config::strerror(&e)))?;
+/// ACLLoadFromFile's read: the file's bytes, or Redis's text when it cannot be opened.
+fn read_file(path: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path)
+        .map_err(|e| format!("Error loading ACLs, opening file '{path}': {}", crate::config::strerror(&e)))
+}
+
+/// ACLSaveToFile's write: through a temporary file renamed over `path`, so a crash leaves the old file whole.
+fn write_file(path: &str, text: &[u8]) -> Result<(), String> {
+    let tmp = format!("{path}.tmp-{}-{}", std::process::id(), clock::system_ms());
+    let res = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path));
+    res.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("Saving the ACL file '{path}' for ACL SAVE: {e}")
+    })
+}
+
+/// ACLLoadFromFile's parse: every user of the file, or Redis's text for every problem found (then nothing
+/// loads).
+fn parse_file(path: &str, text: &[u8], all: bool) -> Result<BTreeMap<Vec<u8>, Arc<User>>, String> {
     let mut users: BTreeMap<Vec<u8>, Arc<User>> = BTreeMap::new();
     let mut errors = String::new();
     for (i, raw) in text.split(|&c| c == b'\n').enumerate() {
@@ -387,6 +416,13 @@ fn replace_user(s: &mut State, new: Arc<User>) {
             }
         }
     }
+    publish_auth_required(s);
+}
+
+/// The default user may have changed: tell connections whether a new client starts unauthenticated (they
+/// parse its first requests with the unauthenticated limits, `Knobs::auth_required`).
+pub fn publish_auth_required(s: &State) {
+    s.knobs.auth_required.store(s.acl.auth_required(), std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Close every client authenticated as `user` (ACLFreeUserAndKillClients): the caller itself once it has
@@ -583,31 +619,16 @@ fn acl_whoami(cx: &mut Ctx<'_>) -> CmdResult {
 const NO_ACL_FILE: CmdError = CmdError::new("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.");
 
 /// ACL LOAD: the users of the ACL file replace every user; clients of the replaced users are closed (those
-/// of the default user go on under its new rules).
+/// of the default user go on under its new rules). The file is read off the Keyspace's thread (`FileJob`).
 fn acl_load(cx: &mut Ctx<'_>) -> CmdResult {
     let path = cx.s.config.get("aclfile").unwrap_or_default();
     if path.is_empty() {
         return Err(NO_ACL_FILE);
     }
-    let users = load_file(&path, pubsub_all(&cx.s.config)).map_err(|e| CmdError::msg(format!("ERR {e}")))?;
-    let old = std::mem::replace(&mut cx.s.acl.users, users);
-    let default = cx.s.acl.default_user();
-    for (name, u) in old {
-        if name == b"default" {
-            for (_, c) in cx.s.clients.slab.iter_mut() {
-                if Arc::ptr_eq(&c.user, &u) {
-                    c.user = default.clone();
-                }
-            }
-        } else {
-            kill_clients_of(cx.s, cx.me, &u);
-        }
-    }
-    cx.out.ok();
-    Ok(())
+    start_file_job(cx, FileJob::Load { path })
 }
 
-/// ACL SAVE: every user to the ACL file, through a temporary file renamed over it.
+/// ACL SAVE: every user to the ACL file, written off the Keyspace's thread (`FileJob`).
 fn acl_save(cx: &mut Ctx<'_>) -> CmdResult {
     let path = cx.s.config.get("aclfile").unwrap_or_default();
     if path.is_empty() {
@@ -618,17 +639,111 @@ fn acl_save(cx: &mut Ctx<'_>) -> CmdResult {
         text.extend_from_slice(&user_line(u));
         text.push(b'\n');
     }
-    let tmp = format!("{path}.tmp-{}-{}", std::process::id(), clock::now_ms());
-    let res = std::fs::write(&tmp, &text).and_then(|_| std::fs::rename(&tmp, &path));
-    if let Err(e) = res {
-        let _ = std::fs::remove_file(&tmp);
-        log::warn!("Saving the ACL file '{path}' for ACL SAVE: {e}");
-        return Err(CmdError::new(
-            "ERR There was an error trying to save the ACLs. Please check the server logs for more information",
-        ));
+    start_file_job(cx, FileJob::Save { path, text })
+}
+
+/// The file work of ACL LOAD and SAVE. The Keyspace's thread does no file I/O: the command leaves the job
+/// in `Acl::file_job` and writes no reply, its batch stops after it (exec.rs), the Keyspace hands the job to
+/// the persistence thread (actors/keyspace/aclfile.rs: the Snapshotter, as for the replicas' RDB file) and
+/// waits for it without serving anyone else (Redis does it in the command), then `finish_file_job` writes
+/// the reply and the rest of the pipeline runs.
+#[derive(Debug)]
+pub enum FileJob {
+    /// ACL LOAD: read the file at `path`.
+    Load { path: String },
+    /// ACL SAVE: replace the file at `path` by `text`.
+    Save { path: String, text: Vec<u8> },
+}
+
+/// A FileJob done: what ACL LOAD read (or why it could not), or whether ACL SAVE wrote.
+#[derive(Debug)]
+pub enum FileDone {
+    Loaded { path: String, text: Result<Vec<u8>, String> },
+    Saved(Result<(), String>),
+}
+
+impl FileJob {
+    /// Do the file work: on the persistence thread, never the Keyspace's.
+    pub fn run(self) -> FileDone {
+        match self {
+            FileJob::Load { path } => {
+                let text = read_file(&path);
+                FileDone::Loaded { path, text }
+            }
+            FileJob::Save { path, text } => FileDone::Saved(write_file(&path, &text)),
+        }
     }
-    cx.out.ok();
+
+    /// The outcome when the work could not be done at all (the thread that does it is gone).
+    pub fn lost(&self, why: &str) -> FileDone {
+        match self {
+            FileJob::Load { path } => FileDone::Loaded { path: path.clone(), text: Err(why.to_string()) },
+            FileJob::Save { .. } => FileDone::Saved(Err(why.to_string())),
+        }
+    }
+}
+
+/// Hand the job over, or, inside EXEC (where the reply's place in EXEC's array is now), do it here: the one
+/// case where the Keyspace's thread still touches the ACL file (ACL LOAD/SAVE in a transaction, as Redis
+/// allows them; scripts may not call them).
+fn start_file_job(cx: &mut Ctx<'_>, job: FileJob) -> CmdResult {
+    if cx.s.exec.in_exec {
+        apply_file_done(cx.s, cx.me, job.run())?;
+        cx.out.ok();
+        return Ok(());
+    }
+    cx.s.acl.file_job = Some(job);
     Ok(())
+}
+
+/// The reply of ACL LOAD / SAVE once its file work is done (for client `me`, into `out`).
+pub fn finish_file_job(s: &mut State, me: usize, done: FileDone, out: &mut crate::resp::encode::Out) {
+    let sub: &[u8] = if matches!(done, FileDone::Loaded { .. }) { b"load" } else { b"save" };
+    match apply_file_done(s, me, done) {
+        Ok(()) => out.ok(),
+        Err(e) => {
+            let spec = table()
+                .lookup(b"acl")
+                .and_then(|acl| acl.subcommands.iter().find(|c| sub_name(c).as_bytes().eq_ignore_ascii_case(sub)));
+            if let Some(spec) = spec {
+                s.stats.cmd_stats[spec.id].failed += 1;
+            }
+            super::exec::reply_error(s, out, &e);
+        }
+    }
+}
+
+/// Act on a FileJob's outcome: the loaded users replace the old ones (ACLLoadFromFile's swap), or the error.
+fn apply_file_done(s: &mut State, me: usize, done: FileDone) -> Result<(), CmdError> {
+    match done {
+        FileDone::Saved(Ok(())) => Ok(()),
+        FileDone::Saved(Err(e)) => {
+            log::warn!("{e}");
+            Err(CmdError::new(
+                "ERR There was an error trying to save the ACLs. Please check the server logs for more information",
+            ))
+        }
+        FileDone::Loaded { path, text } => {
+            let users = text
+                .and_then(|text| parse_file(&path, &text, pubsub_all(&s.config)))
+                .map_err(|e| CmdError::msg(format!("ERR {e}")))?;
+            let old = std::mem::replace(&mut s.acl.users, users);
+            let default = s.acl.default_user();
+            for (name, u) in old {
+                if name == b"default" {
+                    for (_, c) in s.clients.slab.iter_mut() {
+                        if Arc::ptr_eq(&c.user, &u) {
+                            c.user = default.clone();
+                        }
+                    }
+                } else {
+                    kill_clients_of(s, me, &u);
+                }
+            }
+            publish_auth_required(s);
+            Ok(())
+        }
+    }
 }
 
 /// ACL CAT [category]
@@ -674,22 +789,25 @@ fn acl_genpass(cx: &mut Ctx<'_>) -> CmdResult {
     }
     let chars = ((bits + 3) / 4) as usize;
     let mut raw = vec![0u8; chars];
-    random_bytes(&mut raw);
+    cx.s.acl.rng.fill_bytes(&mut raw);
     let hex: Vec<u8> = raw.iter().map(|b| b"0123456789abcdef"[(b & 15) as usize]).collect();
     cx.out.bulk(&hex);
     Ok(())
 }
 
-/// Bytes from the system's secure source (Redis's getRandomBytes reads /dev/urandom too); the process's
-/// generator if it cannot be read.
-fn random_bytes(buf: &mut [u8]) {
-    use std::io::Read;
-    let ok = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(buf)).is_ok();
-    if !ok {
-        for b in buf.iter_mut() {
-            *b = crate::types::rng::next_u64() as u8;
+/// ACL GENPASS's generator, seeded once from the OS (the getrandom system call: no file to read on the
+/// Keyspace's thread, where Redis reads /dev/urandom once and hashes a counter). ChaCha20 is a CSPRNG, so the
+/// passwords are as unpredictable as the seed. Should the OS refuse (it does not on Linux), the process's
+/// sampling generator seeds it, with a warning.
+fn seeded_rng() -> ChaCha20Rng {
+    let mut seed = [0u8; 32];
+    if let Err(e) = rand_core::OsRng.try_fill_bytes(&mut seed) {
+        log::warn!("No random seed from the OS for ACL GENPASS ({e}): using a weaker one");
+        for chunk in seed.chunks_mut(8) {
+            chunk.copy_from_slice(&crate::types::rng::next_u64().to_le_bytes());
         }
     }
+    ChaCha20Rng::from_seed(seed)
 }
 
 /// ACL LOG [count | RESET]

@@ -239,12 +239,10 @@ fn start_up_users_from_the_configuration_or_the_acl_file_not_both() {
 
 #[test]
 fn acl_file_errors_are_reported_as_redis_reports_them() {
-    let dir = std::env::temp_dir().join(format!("ferrodis-acl-unit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("bad.acl");
-    std::fs::write(&file, "user a on +nosuch ~*\nnotuser x\nuser b on bogus also-bogus\n").unwrap();
-    let path = file.to_string_lossy().into_owned();
-    let e = super::load_file(&path, false).unwrap_err();
+    // The parse is pure: the file's bytes come from the persistence thread (FileJob).
+    let path = "/etc/redis/users.acl";
+    let e =
+        super::parse_file(path, b"user a on +nosuch ~*\nnotuser x\nuser b on bogus also-bogus\n", false).unwrap_err();
     assert_eq!(
         e,
         format!(
@@ -254,11 +252,35 @@ fn acl_file_errors_are_reported_as_redis_reports_them() {
              WARNING: ACL errors detected, no change to the previously active ACL rules was performed"
         )
     );
-    std::fs::write(&file, "user a on nopass ~* +@all\n\nuser b off\n").unwrap();
-    let users = super::load_file(&path, false).unwrap();
+    let users = super::parse_file(path, b"user a on nopass ~* +@all\n\nuser b off\n", false).unwrap();
     assert_eq!(
         users.keys().map(|k| String::from_utf8_lossy(k).into_owned()).collect::<Vec<_>>(),
         ["a", "b", "default"]
     );
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn file_jobs_write_and_read_the_acl_file() {
+    use super::{FileDone, FileJob};
+    let dir = std::env::temp_dir().join(format!("ferrodis-acl-job-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("users.acl").to_string_lossy().into_owned();
+    let save = FileJob::Save { path: path.clone(), text: b"user a on nopass\n".to_vec() };
+    assert!(matches!(save.run(), FileDone::Saved(Ok(()))));
+    match (FileJob::Load { path: path.clone() }).run() {
+        FileDone::Loaded { text: Ok(t), .. } => assert_eq!(t, b"user a on nopass\n"),
+        other => panic!("{other:?}"),
+    }
+    // Nothing is left behind but the file itself (the temporary one was renamed over it).
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+    match (FileJob::Load { path: path.clone() }).run() {
+        FileDone::Loaded { text: Err(e), .. } => {
+            assert_eq!(e, format!("Error loading ACLs, opening file '{path}': No such file or directory"))
+        }
+        other => panic!("{other:?}"),
+    }
+    let save = FileJob::Save { path, text: Vec::new() };
+    assert!(matches!(save.lost("gone"), FileDone::Saved(Err(e)) if e == "gone"));
+    assert!(matches!(save.run(), FileDone::Saved(Err(e)) if e.starts_with("Saving the ACL file")));
 }

@@ -92,6 +92,10 @@ pub struct Batch {
     /// own by the connection (Redis does the same), which belongs at input offset `outside_at`.
     pub outside: Bytes,
     pub outside_at: usize,
+    /// The client must still authenticate (Redis's authRequired): its requests are parsed with the tighter
+    /// limits of `decode::UNAUTH_*`. Set by the connection from `Knobs::auth_required` when it starts, then
+    /// by the Keyspace after every batch; `clear` keeps it.
+    pub unauthenticated: bool,
 }
 
 impl Batch {
@@ -171,7 +175,8 @@ pub fn parse_batch(batch: &mut Batch, max_bulk: u64, max_bytes: usize) -> Parsed
         if pos >= max_bytes && !batch.reqs.is_empty() {
             return parsed(pos, None, 0, pos < batch.input.len(), None);
         }
-        match parse_one_outside(&batch.input, pos, max_bulk, &mut batch.args, &mut batch.scratch, outside) {
+        let unauth = batch.unauthenticated;
+        match parse_one_outside(&batch.input, pos, max_bulk, unauth, &mut batch.args, &mut batch.scratch, outside) {
             Ok(Step::Command { consumed, argc }) => {
                 let first = batch.args.len() - argc;
                 let refs = &batch.args[first..];
@@ -179,6 +184,11 @@ pub fn parse_batch(batch: &mut Batch, max_bulk: u64, max_bytes: usize) -> Parsed
                 let spec = table.resolve(&argv);
                 batch.reqs.push(Request { spec, first_arg: first as u32, argc: argc as u32 });
                 pos += consumed;
+                // A request that may authenticate ends the batch: what follows it is parsed once the Keyspace
+                // has said whether the limits still apply, as Redis parses each request after the last ran.
+                if unauth && spec.is_some_and(|s| matches!(s.name, "auth" | "hello")) {
+                    return parsed(pos, None, 0, pos < batch.input.len(), None);
+                }
             }
             Ok(Step::Skip { consumed }) => pos += consumed,
             Ok(Step::Incomplete { need }) => return parsed(pos, None, need, false, None),

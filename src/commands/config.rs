@@ -3,8 +3,8 @@
 
 use super::connection::help;
 use super::spec::*;
-use super::Ctx;
-use crate::config::SetError;
+use super::{Ctx, State};
+use crate::config::{Config, SetError};
 use crate::error::CmdError;
 
 /// Flags of the CONFIG subcommands that change or reveal the configuration.
@@ -43,63 +43,144 @@ fn config_get(cx: &mut Ctx<'_>) -> CmdResult {
     Ok(())
 }
 
+/// CONFIG SET parameter value [parameter value ...]
+///
+/// All or nothing, as Redis 7.0's configSetCommand: every name is checked first (an unknown one wins over
+/// every other error, then the first immutable, protected or repeated one), then every value is set on a
+/// copy of the configuration (the first bad value fails the lot), then the side effects that can fail are
+/// prepared in the order their parameters came (see [`prepare`]). Only when all of them succeeded does the
+/// copy replace the configuration: nothing needs rolling back, because nothing was changed before.
 fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
     if !cx.argc().is_multiple_of(2) {
-        return Err(CmdError::arity("config|set"));
+        return Err(CmdError::SYNTAX);
     }
-    // All or nothing: apply to a copy, commit only if every pair was accepted (as Redis 7 does).
-    let mut cfg = cx.s.config.clone();
-    let mut seen: Vec<String> = Vec::new();
-    for i in (2..cx.argc()).step_by(2) {
-        let name = String::from_utf8_lossy(cx.arg(i)).to_ascii_lowercase();
-        let value = String::from_utf8_lossy(cx.arg(i + 1)).into_owned();
-        if seen.contains(&name) {
-            return Err(CmdError::msg(format!(
-                "ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"
-            )));
-        }
-        seen.push(name.clone());
-        match cfg.set(&name, &value) {
-            Ok(()) => {}
+    let pairs = (cx.argc() - 2) / 2;
+    let local = super::debug::is_local_client(&cx.s.clients[cx.me]);
+    let mut names: Vec<&'static str> = Vec::with_capacity(pairs);
+    let mut refused: Option<CmdError> = None;
+    for i in 0..pairs {
+        let arg = cx.arg(2 + 2 * i);
+        match cx.s.config.settable(&String::from_utf8_lossy(arg), local) {
+            Ok(name) => {
+                if refused.is_none() && names.contains(&name) {
+                    refused = Some(failed(&crate::error::sanitize(arg, usize::MAX), "duplicate parameter"));
+                }
+                names.push(name);
+            }
             Err(SetError::Unknown) => {
                 return Err(CmdError::msg(format!(
                     "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
-                    crate::error::sanitize(cx.arg(i), 128)
-                )))
+                    crate::error::sanitize(arg, usize::MAX)
+                )));
             }
             Err(SetError::Bad(why)) => {
-                return Err(CmdError::msg(format!(
-                    "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
-                )))
+                // Immutable or protected: reported under the name as the client typed it, as Redis does.
+                refused.get_or_insert_with(|| failed(&crate::error::sanitize(arg, usize::MAX), &why));
+                names.push("");
             }
         }
     }
-    super::aof::check_config(cx.s, &cfg)?;
-    // changeBindAddr: a new bind list must be bindable, else nothing changes. The listening sockets
-    // themselves stay as they were bound at start-up (see README, limitations).
-    if cfg.bind != cx.s.config.bind && !crate::config::bind_addresses_ok(&cfg.bind) {
-        return Err(CmdError::new(
-            "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.",
-        ));
+    if let Some(e) = refused {
+        return Err(e);
     }
-    // updateMaxclients: a new maxclients must fit the descriptor limit (raised if the OS allows).
-    if cfg.maxclients != cx.s.config.maxclients {
-        let fits = crate::config::adjust_open_files_limit(cfg.maxclients).maxclients;
-        if fits != cfg.maxclients {
-            return Err(CmdError::msg(format!(
-                "ERR CONFIG SET failed (possibly related to argument 'maxclients') - The operating system is not able to handle the specified number of clients, try with {fits}"
-            )));
+    let mut cfg = cx.s.config.clone();
+    for (i, name) in names.iter().enumerate() {
+        let value = String::from_utf8_lossy(cx.arg(3 + 2 * i));
+        match cfg.set_for_client(name, &value, local) {
+            Ok(()) => {}
+            // A value error is reported under the option's own name (an alias typed or not).
+            Err(SetError::Bad(why)) => return Err(failed(name, &why)),
+            Err(SetError::Unknown) => return Err(failed(name, "")),
         }
     }
+    let prepared = prepare(cx.s, &cfg, &names)?;
     let old = std::mem::replace(&mut cx.s.config, cfg);
+    if let Some(listeners) = prepared.listeners {
+        let bound = listeners.first().and_then(|l| l.local_addr().ok()).map(|a| a.port());
+        cx.s.server.tcp_port = bound.unwrap_or(cx.s.config.port);
+        cx.s.server.new_listeners = Some(listeners);
+    }
     cx.s.apply_config();
     // requirepass is the default user's password (Redis's ACLUpdateDefaultUserPassword).
-    if seen.iter().any(|n| n == "requirepass") {
+    if names.contains(&"requirepass") {
         super::acl::requirepass_changed(cx.s);
     }
     super::aof::config_changed(cx.s, &old);
+    if names.iter().any(|n| matches!(*n, "masteruser" | "masterauth")) {
+        if let Some(m) = &cx.s.repl.master {
+            let c = &cx.s.config;
+            let auth = (c.get("masteruser").unwrap_or_default(), c.get("masterauth").unwrap_or_default());
+            *m.link.auth.lock().unwrap_or_else(|e| e.into_inner()) = Some(auth);
+        }
+    }
     cx.out.ok();
     Ok(())
+}
+
+/// `ERR CONFIG SET failed (possibly related to argument '<name>') - <why>` (without " - " when there is no why).
+fn failed(name: &str, why: &str) -> CmdError {
+    if why.is_empty() {
+        CmdError::msg(format!("ERR CONFIG SET failed (possibly related to argument '{name}')"))
+    } else {
+        CmdError::msg(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"))
+    }
+}
+
+/// What a CONFIG SET that passed every check still hands over when it commits.
+#[derive(Default)]
+struct Prepared {
+    /// New TCP listening sockets (`port` changed): the Listener switches to them after the batch.
+    listeners: Option<Vec<std::net::TcpListener>>,
+}
+
+/// The side effects of CONFIG SET that can fail (Redis's apply functions updateAppendonly, changeBindAddr,
+/// updatePort and updateMaxclients), for the parameters whose value changed, in the order they were given;
+/// the first failure is the reply and leaves the server as it was (a socket bound here closes when dropped).
+fn prepare(s: &State, new: &Config, names: &[&str]) -> Result<Prepared, CmdError> {
+    let old = &s.config;
+    let mut done = Prepared::default();
+    for &name in names {
+        match name {
+            "appendonly" if new.appendonly != old.appendonly => super::aof::check_config(s, new)?,
+            // The bind list is only checked: the listening sockets keep their addresses until a `port`
+            // change rebinds them (see README, limitations).
+            "bind" if new.bind != old.bind && !crate::config::bind_addresses_ok(&new.bind) => {
+                return Err(apply_failed(name, "Failed to bind to specified addresses."));
+            }
+            // changeListenPort: listen on every bind address at the new port (port 0: no TCP at all).
+            "port" if new.port != old.port && s.server.listening => {
+                let listeners = if new.port == 0 {
+                    Vec::new()
+                } else {
+                    crate::config::listen_tcp(&new.bind, new.port, new.tcp_backlog)
+                        .map_err(|_| apply_failed(name, "Unable to listen on this port. Check server logs."))?
+                };
+                done.listeners = Some(listeners);
+            }
+            // updateMaxclients: a new maxclients must fit the descriptor limit (raised if the OS allows).
+            "maxclients" if new.maxclients != old.maxclients => {
+                let fits = crate::config::adjust_open_files_limit(new.maxclients).maxclients;
+                if fits != new.maxclients {
+                    return Err(apply_failed(
+                        name,
+                        &format!(
+                            "The operating system is not able to handle the specified number of clients, try with {fits}"
+                        ),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(done)
+}
+
+/// An apply step failed: logged as Redis logs it, answered as [`failed`].
+fn apply_failed(name: &str, why: &str) -> CmdError {
+    log::warn!(
+        "Failed applying new configuration. Possibly related to new {name} setting. Restoring previous settings."
+    );
+    failed(name, why)
 }
 
 fn config_resetstat(cx: &mut Ctx<'_>) -> CmdResult {

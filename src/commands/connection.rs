@@ -2,7 +2,7 @@
 //! the Keyspace actor to the calling client's record).
 
 use super::spec::*;
-use super::{Client, Ctx, Pause, ReplyMode};
+use super::{Client, Ctx, Pause, ReplyMode, State};
 use crate::error::CmdError;
 use crate::types::clock;
 
@@ -504,14 +504,28 @@ fn client_pause(cx: &mut Ctx<'_>) -> CmdResult {
         _ => Pause { until_ms: until, all },
     };
     cx.s.server.pause = Some(p);
+    pause_changed(cx.s);
     cx.out.ok();
     Ok(())
 }
 
 fn client_unpause(cx: &mut Ctx<'_>) -> CmdResult {
     cx.s.server.pause = None;
+    pause_changed(cx.s);
     cx.out.ok();
     Ok(())
+}
+
+/// A pause started or ended. While clients are paused no key expires (Redis's expireIfNeeded and
+/// activeExpireCycle return early), so the dataset stays what the replicas have, for a failover: reads
+/// take a key past its TTL as missing, as a replica's do, and the key goes on its first access after the
+/// pause. On a replica keys never expire by themselves either way (replica.rs).
+pub fn pause_changed(s: &mut State) {
+    let hold = s.server.pause.is_some() || s.repl.master.is_some();
+    for db in &mut s.dbs {
+        db.lazy_expire = !hold;
+        db.hide_expired = hold;
+    }
 }
 
 /// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]

@@ -138,15 +138,18 @@ const DEBUG_REFUSED: CmdError = CmdError::new(
 /// peer 127.0.0.1 or ::1 exactly, as Redis's islocalClient, or an in-process client), "no" (Redis 7.0's
 /// default) never. Checked before authentication, as Redis's processCommand does.
 pub(crate) fn debug_refusal(s: &super::State, client: &super::Client) -> Option<CmdError> {
-    let local = || {
-        let ip = client.addr.rsplit_once(':').map(|(ip, _)| ip).unwrap_or(&client.addr);
-        client.unix_socket || client.local || ip == "127.0.0.1" || ip == "[::1]"
-    };
     match s.config.enable_debug_command.as_str() {
         "yes" => None,
-        "local" if local() => None,
+        "local" if is_local_client(client) => None,
         _ => Some(DEBUG_REFUSED),
     }
+}
+
+/// Redis's islocalClient, for the `local` value of enable-debug-command and enable-protected-configs: a Unix
+/// socket, the peer 127.0.0.1 or ::1 exactly, or an in-process client.
+pub(crate) fn is_local_client(client: &super::Client) -> bool {
+    let ip = client.addr.rsplit_once(':').map(|(ip, _)| ip).unwrap_or(&client.addr);
+    client.unix_socket || client.local || ip == "127.0.0.1" || ip == "[::1]"
 }
 
 fn debug(cx: &mut Ctx<'_>) -> CmdResult {

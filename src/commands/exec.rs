@@ -203,13 +203,27 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
     None
 }
 
-/// Is the client held back by CLIENT PAUSE for this command? Scripts count by their declared flags
-/// (a `no-writes` script or function is a read), as Redis's evalGetCommandFlags.
-pub fn paused_for(s: &State, spec: &'static CommandSpec, argv: &Argv<'_>, now: i64) -> bool {
-    match s.server.pause {
-        Some(p) if p.until_ms > now => p.all || scripting::command_flags(s, spec, argv) & (WRITE | MAY_REPLICATE) != 0,
-        _ => false,
+/// Is client `me` held back by CLIENT PAUSE for this command (Redis's processCommand)? Not a replica, nor a
+/// request refused before the pause check (wrong arity, NOAUTH): those answer at once. Under a WRITE pause,
+/// writes and may-replicate commands wait; scripts count by their declared flags (a `no-writes` script or
+/// function is a read, as Redis's evalGetCommandFlags) and EXEC by what it queued (mstate.cmd_flags).
+pub fn paused_for(s: &State, me: usize, spec: &'static CommandSpec, argv: &Argv<'_>, now: i64) -> bool {
+    let Some(p) = s.server.pause else { return false };
+    let c = &s.clients[me];
+    if p.until_ms <= now || c.replica || !spec.arity_ok(argv.len()) {
+        return false;
     }
+    if !c.authenticated && !spec.has(NO_AUTH) && s.acl.auth_required() {
+        return false;
+    }
+    if p.all {
+        return true;
+    }
+    let flags = match &c.multi {
+        Some(queued) if spec.name == "exec" => super::multi::queued_flags(s, queued),
+        _ => scripting::command_flags(s, spec, argv),
+    };
+    flags & (WRITE | MAY_REPLICATE) != 0
 }
 
 /// A blocking command's timeout argument (seconds, decimals allowed) as an absolute deadline in Unix ms;
@@ -474,7 +488,10 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
         let req = batch.reqs[batch.done];
         if let Some(spec) = req.spec {
             // A busy script's BUSY replies are not held back by a pause (Redis checks BUSY first).
-            if s.server.pause.is_some() && s.busy.is_none() && paused_for(s, spec, &batch.argv(&req), clock::now_ms()) {
+            if s.server.pause.is_some()
+                && s.busy.is_none()
+                && paused_for(s, me, spec, &batch.argv(&req), clock::now_ms())
+            {
                 break;
             }
         }
@@ -530,9 +547,14 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
             batch.done = batch.reqs.len();
             break;
         }
-        if s.persist.aof.load_pending || s.persist.rdb.fg.is_some() || s.migrate.pending.is_some() {
-            // DEBUG LOADAOF, SAVE, DEBUG RELOAD, MIGRATE...: the Keyspace does the job (reloads the files, saves,
-            // talks to the target), writes the reply, then runs the rest.
+        if s.persist.aof.load_pending
+            || s.persist.rdb.fg.is_some()
+            || s.migrate.pending.is_some()
+            || s.acl.file_job.is_some()
+        {
+            // DEBUG LOADAOF, SAVE, DEBUG RELOAD, MIGRATE, ACL LOAD/SAVE...: the Keyspace does the job (reloads the
+            // files, saves, talks to the target, has the ACL file read or written), writes the reply, then runs
+            // the rest.
             break;
         }
     }
@@ -545,6 +567,7 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
             c.qbuf = 0;
         }
         c.obuf = 0;
+        batch.unauthenticated = !c.authenticated && s.acl.auth_required();
     }
     // maxmemory-clients: measure the client with the replies it is about to be sent (client_mem.rs). An
     // evicted client gets nothing more.

@@ -129,7 +129,7 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                     s.config.maxclients,
                     max_in,
                     max_out,
-                    s.clients.blocked_count,
+                    s.clients.blocked_count + s.clients.postponed,
                     s.tracking.clients()
                 );
             }

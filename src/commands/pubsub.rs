@@ -654,8 +654,8 @@ pub const SPECS: &[CommandSpec] = &family("pubsub", [
     cmd("punsubscribe", -1, SUBSCRIBE, punsubscribe).doc("2.0.0", "O(N+M) where N is the number of patterns the client is already subscribed and M is the number of total patterns subscribed in the system (by any client).", "Stop listening for messages posted to channels matching the given patterns"),
     cmd("ssubscribe", -2, SUBSCRIBE, ssubscribe).keys(1, -1, 1).doc("7.0.0", "O(N) where N is the number of shard channels to subscribe to.", "Listen for messages published to the given shard channels"),
     cmd("sunsubscribe", -1, SUBSCRIBE, sunsubscribe).keys(1, -1, 1).doc("7.0.0", "O(N) where N is the number of clients already subscribed to a shard channel.", "Stop listening for messages posted to the given shard channels"),
-    cmd("publish", 3, PUBSUB | LOADING | STALE | FAST, publish_command).doc("2.0.0", "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).", "Post a message to a channel"),
-    cmd("spublish", 3, PUBSUB | LOADING | STALE | FAST, spublish).keys(1, 1, 1).doc("7.0.0", "O(N) where N is the number of clients subscribed to the receiving shard channel.", "Post a message to a shard channel"),
+    cmd("publish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, publish_command).doc("2.0.0", "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).", "Post a message to a channel"),
+    cmd("spublish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, spublish).keys(1, 1, 1).doc("7.0.0", "O(N) where N is the number of clients subscribed to the receiving shard channel.", "Post a message to a shard channel"),
     cmd("pubsub", -2, 0, container).subs(PUBSUB_SUBS).doc("2.8.0", "Depends on subcommand.", "A container for Pub/Sub commands"),
 ]);
 

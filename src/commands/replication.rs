@@ -72,6 +72,9 @@ pub struct LinkShared {
     pub replid: std::sync::Mutex<String>,
     /// CLIENT KILL of the master client: the link drops the connection and reconnects (partial resync).
     pub kick: tokio::sync::Notify,
+    /// `masteruser` and `masterauth` as CONFIG SET changed them after the link started: its next connection
+    /// authenticates with these, as Redis reads them at every connection.
+    pub auth: std::sync::Mutex<Option<(String, String)>>,
 }
 
 impl Default for LinkShared {
@@ -86,6 +89,7 @@ impl Default for LinkShared {
             sync_read: AtomicU64::new(0),
             replid: std::sync::Mutex::new(String::new()),
             kick: tokio::sync::Notify::new(),
+            auth: std::sync::Mutex::new(None),
         }
     }
 }

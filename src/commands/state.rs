@@ -153,6 +153,9 @@ pub struct Knobs {
     pub evict_limit: AtomicU64,
     /// `maxmemory-clients` is on: connections tell the Keyspace when their buffers grow (client_mem.rs).
     pub client_evict: AtomicBool,
+    /// A new client must authenticate (the default user has a password or is off): its connection parses
+    /// with the unauthenticated limits until the Keyspace says otherwise (`Batch::unauthenticated`).
+    pub auth_required: AtomicBool,
 }
 
 /// The normal class of client-output-buffer-limit (index into `Knobs::obuf_limits`).
@@ -246,6 +249,9 @@ pub struct Clients {
     pub unblock_requests: Vec<(usize, bool)>,
     /// Clients blocked right now (INFO blocked_clients).
     pub blocked_count: usize,
+    /// Clients whose requests wait for a CLIENT PAUSE to end: INFO blocked_clients counts them too, as Redis
+    /// blocks them (BLOCKED_POSTPONE). Kept by the Keyspace actor, which holds their batches.
+    pub postponed: usize,
 }
 
 impl Deref for Clients {
@@ -274,6 +280,7 @@ impl Clients {
             ready_keys: Vec::new(),
             unblock_requests: Vec::new(),
             blocked_count: 0,
+            postponed: 0,
         }
     }
 
@@ -388,6 +395,11 @@ pub struct Process {
     pub run_id: String,
     /// The TCP port actually bound, for INFO and logs.
     pub tcp_port: u16,
+    /// A Listener accepts on sockets (false for an embedded server without one): CONFIG SET port rebinds.
+    pub listening: bool,
+    /// New TCP listening sockets from CONFIG SET port, for the Keyspace to hand to the Listener after the
+    /// batch (it closes the old ones then).
+    pub new_listeners: Option<Vec<std::net::TcpListener>>,
     /// Path of the running binary (INFO executable).
     pub executable: String,
     /// Whether the server listens on sockets at all (embedded without listener: false).
@@ -508,6 +520,8 @@ impl State {
                 start_ms: clock::system_ms(),
                 run_id,
                 tcp_port: config.port,
+                listening: false,
+                new_listeners: None,
                 executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
                 io_threads_active: false,
                 pause: None,
@@ -555,6 +569,7 @@ impl State {
         }
         self.refresh_expire_logging();
         super::aof::apply_config(self);
+        super::acl::publish_auth_required(self);
     }
 
     /// Register a client; returns its slot.

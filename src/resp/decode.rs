@@ -13,6 +13,12 @@ pub const INLINE_MAX: usize = 64 * 1024;
 /// query buffer limit (each argument takes at least six bytes of input), and a partial request is parsed
 /// once, not once per read (see `parse_multibulk`).
 pub const MULTIBULK_MAX: i64 = i32::MAX as i64;
+/// Most arguments a client that must still authenticate may send in one multibulk request (Redis's
+/// processMultibulkBuffer): enough for AUTH and HELLO, small enough that no stranger can make the server
+/// buffer much before it knows who is asking.
+pub const UNAUTH_MULTIBULK_MAX: i64 = 10;
+/// Longest bulk such a client may send.
+pub const UNAUTH_BULK_MAX: usize = 16384;
 /// `ArgRef::start` values at or above this point into the scratch buffer, not the read buffer.
 pub const SCRATCH_BASE: u32 = 1 << 31;
 /// `ArgRef::start` of the marker a partial multibulk leaves behind its arguments (see `parse_multibulk`).
@@ -100,14 +106,16 @@ pub fn parse_one(
     args: &mut Vec<ArgRef>,
     scratch: &mut Vec<u8>,
 ) -> Result<Step, ProtocolError> {
-    parse_one_outside(input, pos, max_bulk, args, scratch, Outside::NONE)
+    parse_one_outside(input, pos, max_bulk, false, args, scratch, Outside::NONE)
 }
 
-/// `parse_one` with a bulk's payload read outside the input (see `Step::BigBulk`).
+/// `parse_one` with a bulk's payload read outside the input (see `Step::BigBulk`), and with the limits of a
+/// client that must still authenticate when `unauth` (UNAUTH_MULTIBULK_MAX, UNAUTH_BULK_MAX).
 pub fn parse_one_outside(
     input: &[u8],
     pos: usize,
     max_bulk: u64,
+    unauth: bool,
     args: &mut Vec<ArgRef>,
     scratch: &mut Vec<u8>,
     outside: Outside,
@@ -118,7 +126,7 @@ pub fn parse_one_outside(
         return Ok(Step::Incomplete { need: 0 });
     }
     if buf[0] == b'*' {
-        parse_multibulk(buf, pos, max_bulk, args, resume, outside)
+        parse_multibulk(buf, pos, max_bulk, unauth, args, resume, outside)
     } else {
         parse_inline(buf, pos, args, scratch)
     }
@@ -164,6 +172,7 @@ fn parse_multibulk(
     buf: &[u8],
     pos: usize,
     max_bulk: u64,
+    unauth: bool,
     args: &mut Vec<ArgRef>,
     resume: Option<(usize, usize)>,
     outside: Outside,
@@ -178,6 +187,9 @@ fn parse_multibulk(
         Some(n) if n <= MULTIBULK_MAX => n,
         _ => return Err(ProtocolError::new("invalid multibulk length")),
     };
+    if unauth && count > UNAUTH_MULTIBULK_MAX {
+        return Err(ProtocolError::new("unauthenticated multibulk length"));
+    }
     let mut p = nl + 2;
     if count <= 0 {
         return Ok(Step::Skip { consumed: p });
@@ -222,6 +234,10 @@ fn parse_multibulk(
                 return Err(ProtocolError::new("invalid bulk length"));
             }
         };
+        if unauth && len > UNAUTH_BULK_MAX {
+            args.truncate(first);
+            return Err(ProtocolError::new("unauthenticated bulk length"));
+        }
         let start = nl + 2;
         if pos + start == outside.at && len == outside.len {
             // The payload was read outside; the CRLF after it is in the input (skipped, as Redis does).
@@ -476,6 +492,37 @@ mod tests {
     }
 
     #[test]
+    fn unauthenticated_limits() {
+        let unauth = |input: &[u8]| {
+            let (mut args, mut scratch) = (Vec::new(), Vec::new());
+            parse_one_outside(input, 0, 512 << 20, true, &mut args, &mut scratch, Outside::NONE)
+        };
+        let err = |input: &[u8]| unauth(input).unwrap_err().0;
+        assert_eq!(err(b"*100\r\n"), "unauthenticated multibulk length");
+        assert_eq!(err(b"*11\r\n"), "unauthenticated multibulk length");
+        // The count is checked before the arguments arrive, the bulk length before its payload does.
+        assert_eq!(err(b"*1\r\n$100000000\r\n"), "unauthenticated bulk length");
+        assert_eq!(err(b"*2\r\n$4\r\nAUTH\r\n$16385\r\n"), "unauthenticated bulk length");
+        // Malformed lengths keep their own errors.
+        assert_eq!(err(b"*3000000000\r\n"), "invalid multibulk length");
+        assert_eq!(err(b"*1\r\n$-1\r\n"), "invalid bulk length");
+        // At the limits, and inline requests (bounded by INLINE_MAX only), are fine.
+        let mut ten = b"*10\r\n".to_vec();
+        for _ in 0..10 {
+            ten.extend_from_slice(b"$1\r\nx\r\n");
+        }
+        assert_eq!(unauth(&ten).unwrap(), Step::Command { consumed: ten.len(), argc: 10 });
+        let mut bulk = b"*1\r\n$16384\r\n".to_vec();
+        bulk.extend_from_slice(&[b'x'; 16384]);
+        bulk.extend_from_slice(b"\r\n");
+        assert_eq!(unauth(&bulk).unwrap(), Step::Command { consumed: bulk.len(), argc: 1 });
+        let inline = b"a b c d e f g h i j k l\r\n";
+        assert_eq!(unauth(inline).unwrap(), Step::Command { consumed: inline.len(), argc: 12 });
+        // Without the flag, the same requests are only incomplete.
+        assert_eq!(parse_all(b"*100\r\n").unwrap(), Vec::<Vec<Vec<u8>>>::new());
+    }
+
+    #[test]
     fn inline_lines_as_redis_splits_them() {
         // A whole line longer than 64 KB runs (Redis refuses only while no line end has arrived).
         let mut line = b"ECHO ".to_vec();
@@ -550,13 +597,13 @@ mod tests {
         // The caller moved the payload out; the input goes on with the CRLF after it, then the rest.
         req.truncate(at);
         let outside = Outside { at, len: BIG_ARG };
-        let step = parse_one_outside(&req, 0, u64::MAX, &mut args, &mut scratch, outside).unwrap();
+        let step = parse_one_outside(&req, 0, u64::MAX, false, &mut args, &mut scratch, outside).unwrap();
         assert_eq!(step, Step::Incomplete { need: at + 2 });
         req.extend_from_slice(b"\r\n$2\r\nEX\r\n");
-        let step = parse_one_outside(&req, 0, u64::MAX, &mut args, &mut scratch, outside).unwrap();
+        let step = parse_one_outside(&req, 0, u64::MAX, false, &mut args, &mut scratch, outside).unwrap();
         assert_eq!(step, Step::Incomplete { need: 0 });
         req.extend_from_slice(b"$2\r\n10\r\n");
-        let step = parse_one_outside(&req, 0, u64::MAX, &mut args, &mut scratch, outside).unwrap();
+        let step = parse_one_outside(&req, 0, u64::MAX, false, &mut args, &mut scratch, outside).unwrap();
         assert_eq!(step, Step::Command { consumed: req.len(), argc: 5 });
         let got: Vec<&[u8]> = args.iter().map(|a| a.slice(&req, &scratch, &big)).collect();
         assert_eq!(got, vec![&b"set"[..], b"k", &big[..], b"EX", b"10"]);

@@ -2,6 +2,7 @@
 //! synchronously, in arrival order, and acts on the side effects commands leave in `State` (disconnects,
 //! shutdown, paused clients). Cron ticks drive its housekeeping; the Expiry actor asks it for expiry work.
 
+mod aclfile;
 mod aof;
 mod evict;
 mod migrate;
@@ -57,6 +58,8 @@ pub struct Keyspace {
     migrate: migrate::MigrateCache,
     /// The Evictor, told when eviction must go on between batches (evict.rs).
     evictor: Option<Recipient<super::evictor::EvictionNeeded>>,
+    /// The Listener, handed the new sockets of a CONFIG SET port.
+    listener: Option<Recipient<super::listener::Relisten>>,
 }
 
 struct Parked {
@@ -89,6 +92,7 @@ impl Keyspace {
             sockets: sockets.clone(),
             migrate: Default::default(),
             evictor: None,
+            listener: None,
         };
         k.s.waiting = Some(Box::new(Serve(sockets)));
         k.s.persist.aof.available = aof.is_some();
@@ -100,6 +104,10 @@ impl Keyspace {
     /// Act on what the last commands asked for: messages to subscribers, disconnects, shutdown, woken and
     /// unblocked clients.
     fn after_batch(&mut self, ctx: &mut Context<Self>) {
+        // Held batches of clients that are not blocked on keys wait for a pause to end (INFO blocked_clients).
+        let clients = &self.s.clients;
+        self.s.clients.postponed =
+            self.parked.iter().filter(|p| clients.get(p.slot).is_some_and(|c| c.blocked.is_none())).count();
         self.send_deliveries();
         self.disconnect_killed();
         for slot in std::mem::take(&mut self.s.prop.new_replicas) {
@@ -124,6 +132,11 @@ impl Keyspace {
         }
         if !self.s.prop.sync_waiting.is_empty() {
             self.start_full_syncs(ctx);
+        }
+        if let Some(listeners) = self.s.server.new_listeners.take() {
+            if let Some(l) = &self.listener {
+                l.do_send(super::listener::Relisten(listeners));
+            }
         }
         if self.s.server.shutdown.is_some() {
             if let Some(tx) = self.on_shutdown.take() {
@@ -261,6 +274,9 @@ impl Keyspace {
         }
         if self.s.migrate.pending.is_some() {
             return self.run_migrate(slot, batch, tx, ctx);
+        }
+        if self.s.acl.file_job.is_some() {
+            return self.run_acl_file(slot, batch, tx, ctx);
         }
         let ack = self.flush_feed(ctx);
         // CONFIG SET aof-disable-auto-gc no: the manifest is rewritten before the reply, as in Redis.
@@ -588,6 +604,7 @@ impl Keyspace {
                 if !self.s.persist.aof.load_pending
                     && self.s.persist.rdb.fg.is_none()
                     && self.s.migrate.pending.is_none()
+                    && self.s.acl.file_job.is_none()
                     && (self.s.prop.feed.buf.is_empty() || !self.aof_appending())
                     && !self.aof_reply_waits() =>
             {
@@ -744,6 +761,7 @@ impl Handler<Tick> for Keyspace {
         if let Some(p) = s.server.pause {
             if p.until_ms <= now {
                 s.server.pause = None;
+                crate::commands::connection::pause_changed(s);
             }
         }
         s.clients.blocked_count = s.clients.iter().filter(|(_, c)| c.blocked.is_some()).count();
@@ -791,8 +809,10 @@ impl Handler<ActiveExpire> for Keyspace {
 
     fn handle(&mut self, msg: ActiveExpire, ctx: &mut Self::Context) -> ExpireReport {
         let mut rep = ExpireReport::default();
-        // A replica's keys expire through its master's DELs only.
-        if !self.s.server.active_expire || self.s.server.cron_paused || self.s.repl.master.is_some() {
+        // A replica's keys expire through its master's DELs only; none expire while clients are paused (see
+        // commands::connection::pause_changed).
+        let s = &self.s;
+        if !s.server.active_expire || s.server.cron_paused || s.repl.master.is_some() || s.server.pause.is_some() {
             return rep;
         }
         clock::refresh();
@@ -872,5 +892,19 @@ impl Keyspace {
         self.sockets.borrow_mut().adopted.clear();
         self.parked.clear();
         ctx.stop();
+    }
+}
+
+/// The Listener's address, given once it is started (after the Keyspace).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AttachListener(pub Recipient<super::listener::Relisten>);
+
+impl Handler<AttachListener> for Keyspace {
+    type Result = ();
+
+    /// Keep the Listener's address for CONFIG SET port.
+    fn handle(&mut self, msg: AttachListener, _: &mut Self::Context) {
+        self.listener = Some(msg.0);
     }
 }
