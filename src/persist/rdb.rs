@@ -205,11 +205,13 @@ pub fn write_string(out: &mut Vec<u8>, s: &[u8], compress: bool) {
         }
     }
     if compress && s.len() > 20 {
-        if let Some(c) = lzf::compress(s, s.len() - 4) {
+        let done = lzf::compress_then(s, s.len() - 4, |c| {
             out.push(0xC3);
             write_len(out, c.len() as u64);
             write_len(out, s.len() as u64);
-            out.extend_from_slice(&c);
+            out.extend_from_slice(c);
+        });
+        if done.is_some() {
             return;
         }
     }
