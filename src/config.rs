@@ -222,6 +222,7 @@ const PROT: u8 = 2; // CONFIG SET only with enable-protected-configs
 const HID: u8 = 4; // left out of CONFIG GET patterns
 const SENS: u8 = 8; // value to redact in logs/MONITOR
 const MULTI: u8 = 16; // takes several arguments
+const NOLOAD: u8 = 32; // CONFIG SET refused (-LOADING) while a dataset loads
 
 struct Opt {
     name: &'static str,
@@ -329,7 +330,7 @@ static OPTS: &[Opt] = &[
     o("activedefrag", B, "no", 0),
     o("syslog-enabled", B, "no", IMM),
     o("cluster-enabled", B, "no", IMM),
-    o("appendonly", B, "no", 0),
+    o("appendonly", B, "no", NOLOAD),
     o("cluster-allow-reads-when-down", B, "no", 0),
     o("cluster-allow-pubsubshard-when-down", B, "yes", 0),
     o("crash-log-enabled", B, "yes", 0),
@@ -370,7 +371,7 @@ static OPTS: &[Opt] = &[
     // enums
     o("supervised", Kind::Enum(SUPERVISED), "no", IMM),
     o("syslog-facility", Kind::Enum(SYSLOG_FACILITY), "local0", IMM),
-    o("repl-diskless-load", Kind::Enum(DISKLESS_LOAD), "disabled", 0),
+    o("repl-diskless-load", Kind::Enum(DISKLESS_LOAD), "disabled", NOLOAD),
     o("loglevel", Kind::Enum(LOGLEVEL), "notice", 0),
     o("maxmemory-policy", Kind::Enum(MAXMEMORY_POLICY), "noeviction", 0),
     o("appendfsync", Kind::Enum(APPENDFSYNC), "everysec", 0),
@@ -474,7 +475,7 @@ static OPTS: &[Opt] = &[
     o("tls-ciphers", N, "", 0),
     o("tls-ciphersuites", N, "", 0),
     // special
-    o("dir", SP, "", PROT),
+    o("dir", SP, "", PROT | NOLOAD),
     o("save", SP, "3600 1 300 100 60 10000", MULTI),
     o("client-output-buffer-limit", SP, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", MULTI),
     o("oom-score-adj-values", SP, "0 200 800", MULTI),
@@ -730,6 +731,8 @@ impl Config {
                     if next_is_option && arg.eq_ignore_ascii_case("--save") {
                         options.push_str("\"\""); // `--save --port 1` means `save ""`
                         handled_last = true;
+                    } else if j + 1 == n && arg.eq_ignore_ascii_case("--save") {
+                        options.push_str("\"\""); // so does a `--save` that ends the line
                     } else if next_is_option && arg.eq_ignore_ascii_case("--sentinel") {
                         handled_last = true;
                     }
@@ -788,11 +791,13 @@ impl Config {
     }
 
     /// CONFIG SET's first pass over one name (Redis's configSetCommand checks every name before it sets any
-    /// value): the option's canonical name, or why it cannot be set at all (unknown, immutable, protected).
+    /// value): the name as the table has it (an alias stays the alias: Redis 7.0 keeps aliases as entries of
+    /// their own, so `replica-priority 1 slave-priority 2` is no duplicate and a value error names the
+    /// alias), or why it cannot be set at all (unknown, immutable, protected).
     pub fn settable(&self, name: &str, client_is_local: bool) -> Result<&'static str, SetError> {
         let opt = lookup(name).ok_or(SetError::Unknown)?;
         self.check_settable(opt, client_is_local)?;
-        Ok(opt.name)
+        Ok(opt.alias.filter(|a| a.eq_ignore_ascii_case(name)).unwrap_or(opt.name))
     }
 
     fn check_settable(&self, opt: &Opt, client_is_local: bool) -> Result<(), SetError> {
@@ -938,6 +943,12 @@ impl Config {
     /// refuses an option given twice).
     pub fn canonical_name(name: &str) -> Option<&'static str> {
         lookup(name).map(|o| o.name)
+    }
+
+    /// Whether CONFIG SET refuses this option while a dataset loads (Redis's DENY_LOADING_CONFIG: dir,
+    /// appendonly, repl-diskless-load).
+    pub fn denied_while_loading(name: &str) -> bool {
+        lookup(name).is_some_and(|o| o.flags & NOLOAD != 0)
     }
 
     /// Whether CONFIG SET of this option must be redacted from logs, SLOWLOG and MONITOR.
@@ -2395,6 +2406,14 @@ mod tests {
         );
         let c = Config::from_args(&s(&["--save", "--port", "7000", "--hz", "20"])).unwrap();
         assert_eq!((c.save.clone(), c.port, c.hz), (vec![], 7000, 20));
+        // A file's save points are reset by a `--save` that ends the line too.
+        let dir = tmpdir("save-last");
+        let conf = dir.join("s.conf");
+        fs::write(&conf, "save 900 1\n").unwrap();
+        let conf = conf.to_string_lossy().into_owned();
+        let c = Config::from_args(&s(&[&conf, "--loglevel", "verbose", "--save"])).unwrap();
+        assert_eq!((c.save.clone(), c.loglevel.as_str()), (vec![], "verbose"));
+        let _ = fs::remove_dir_all(&dir);
         let c = Config::from_args(&s(&["--port 7001", "--masterauth", "--x", "--save", "900 1"])).unwrap();
         assert_eq!(c.port, 7001);
         assert_eq!(c.get("masterauth").as_deref(), Some("--x"));
@@ -2538,7 +2557,8 @@ mod tests {
     #[test]
     fn settable_names() {
         let mut c = Config::default();
-        assert_eq!(c.settable("Slave-Priority", false), Ok("replica-priority"));
+        assert_eq!(c.settable("Slave-Priority", false), Ok("slave-priority"));
+        assert_eq!(c.settable("REPLICA-priority", false), Ok("replica-priority"));
         assert_eq!(c.settable("nosuch", true), Err(SetError::Unknown));
         assert_eq!(c.settable("daemonize", true), Err(SetError::Bad("can't set immutable config".into())));
         let protected = Err(SetError::Bad("can't set protected config".into()));

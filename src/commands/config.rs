@@ -45,8 +45,8 @@ fn config_get(cx: &mut Ctx<'_>) -> CmdResult {
 
 /// CONFIG SET parameter value [parameter value ...]
 ///
-/// All or nothing, as Redis 7.0's configSetCommand: every name is checked first (an unknown one wins over
-/// every other error, then the first immutable, protected or repeated one), then every value is set on a
+/// All or nothing, as Redis 7.0's configSetCommand: every name is checked first (the first unknown,
+/// immutable, protected or repeated one is the error), then every value is set on a
 /// copy of the configuration (the first bad value fails the lot), then the side effects that can fail are
 /// prepared in the order their parameters came (see [`prepare`]). Only when all of them succeeded does the
 /// copy replace the configuration: nothing needs rolling back, because nothing was changed before.
@@ -56,29 +56,36 @@ fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
     }
     let pairs = (cx.argc() - 2) / 2;
     let local = super::debug::is_local_client(&cx.s.clients[cx.me]);
+    let loading = cx.s.persist.rdb.loading.is_some();
     let mut names: Vec<&'static str> = Vec::with_capacity(pairs);
-    let mut refused: Option<CmdError> = None;
+    // As Redis's first loop: the first unknown, immutable, protected, loading-denied or repeated name is the
+    // error, and the names after it are not looked at.
+    let (mut unknown, mut deny_loading, mut refused) = (None, false, None);
     for i in 0..pairs {
         let arg = cx.arg(2 + 2 * i);
-        match cx.s.config.settable(&String::from_utf8_lossy(arg), local) {
-            Ok(name) => {
-                if refused.is_none() && names.contains(&name) {
-                    refused = Some(failed(&crate::error::sanitize(arg, usize::MAX), "duplicate parameter"));
-                }
-                names.push(name);
-            }
-            Err(SetError::Unknown) => {
-                return Err(CmdError::msg(format!(
-                    "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
-                    crate::error::sanitize(arg, usize::MAX)
-                )));
-            }
-            Err(SetError::Bad(why)) => {
-                // Immutable or protected: reported under the name as the client typed it, as Redis does.
-                refused.get_or_insert_with(|| failed(&crate::error::sanitize(arg, usize::MAX), &why));
-                names.push("");
-            }
+        let invalid = unknown.is_some() || deny_loading || refused.is_some();
+        if invalid {
+            continue;
         }
+        match cx.s.config.settable(&String::from_utf8_lossy(arg), local) {
+            Err(SetError::Unknown) => unknown = Some(arg),
+            // Immutable or protected: reported under the name as the client typed it, as Redis does.
+            Err(SetError::Bad(why)) => refused = Some(failed(&crate::error::sanitize(arg, usize::MAX), &why)),
+            Ok(name) if loading && Config::denied_while_loading(name) => deny_loading = true,
+            Ok(name) if names.contains(&name) => {
+                refused = Some(failed(&crate::error::sanitize(arg, usize::MAX), "duplicate parameter"));
+            }
+            Ok(name) => names.push(name),
+        }
+    }
+    if deny_loading {
+        return Err(super::rdb::LOADING_ERR);
+    }
+    if let Some(arg) = unknown {
+        return Err(CmdError::msg(format!(
+            "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+            crate::error::sanitize(arg, usize::MAX)
+        )));
     }
     if let Some(e) = refused {
         return Err(e);
@@ -88,7 +95,7 @@ fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
         let value = String::from_utf8_lossy(cx.arg(3 + 2 * i));
         match cfg.set_for_client(name, &value, local) {
             Ok(()) => {}
-            // A value error is reported under the option's own name (an alias typed or not).
+            // A value error is reported under the table's name (lower case; an alias when one was typed).
             Err(SetError::Bad(why)) => return Err(failed(name, &why)),
             Err(SetError::Unknown) => return Err(failed(name, "")),
         }
@@ -140,7 +147,7 @@ fn prepare(s: &State, new: &Config, names: &[&str]) -> Result<Prepared, CmdError
     let old = &s.config;
     let mut done = Prepared::default();
     for &name in names {
-        match name {
+        match Config::canonical_name(name).unwrap_or(name) {
             "appendonly" if new.appendonly != old.appendonly => super::aof::check_config(s, new)?,
             // The bind list is only checked: the listening sockets keep their addresses until a `port`
             // change rebinds them (see README, limitations).
@@ -225,4 +232,27 @@ fn config_help(cx: &mut Ctx<'_>) -> CmdResult {
             "    Rewrite the configuration file.",
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::rdb::Loading;
+    use crate::commands::testutil::{new, run_raw};
+
+    #[test]
+    fn while_loading_dir_appendonly_and_repl_diskless_load_are_refused() {
+        let mut t = new();
+        t.s.persist.rdb.loading = Some(Loading { start_s: 1, total_bytes: 100, loaded_bytes: 50 });
+        assert_eq!(run_raw(&mut t, &["config", "set", "loglevel", "debug"]), "+OK\r\n");
+        let loading = "-LOADING Redis is loading the dataset in memory\r\n";
+        t.s.config.load_str("enable-protected-configs yes", None).unwrap(); // dir is protected too
+        for (name, value) in [("dir", "asdf"), ("appendonly", "yes"), ("repl-diskless-load", "swapdb")] {
+            assert_eq!(run_raw(&mut t, &["config", "set", "maxmemory", "1", name, value]), loading, "{name}");
+        }
+        // The first bad name stops the checks: an unknown one before it is the error.
+        assert!(run_raw(&mut t, &["config", "set", "nosuch", "1", "appendonly", "yes"]).starts_with("-ERR Unknown"));
+        assert!(run_raw(&mut t, &["config", "get", "maxmemory"]).ends_with("$1\r\n0\r\n"));
+        t.s.persist.rdb.loading = None;
+        assert_eq!(run_raw(&mut t, &["config", "set", "repl-diskless-load", "swapdb"]), "+OK\r\n");
+    }
 }
