@@ -365,6 +365,9 @@ mod tests {
         }
         t.s.prop.feed.buf.clear();
         t.s.config.maxmemory_policy = "volatile-lru".into();
+        // No time limit (tenacity 100): this test is about which keys go, and a loaded test machine can pass
+        // the default 500 µs before all 200 are out.
+        t.s.config.set("maxmemory-eviction-tenacity", "100").unwrap();
         // A limit below the usage: everything evictable goes, then nothing more may.
         t.s.config.maxmemory = 1;
         t.s.apply_config();
@@ -391,6 +394,8 @@ mod tests {
             let mut t = testutil::new();
             super::super::set_feed_enabled(&mut t.s, true);
             t.s.config.set("lazyfree-lazy-eviction", "yes").unwrap();
+            // No time limit (tenacity 100), as above: the test is about order and propagation.
+            t.s.config.set("maxmemory-eviction-tenacity", "100").unwrap();
             t.s.config.maxmemory_policy = policy.into();
             t.s.apply_config();
             for i in 0..100 {
