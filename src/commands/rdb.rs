@@ -287,7 +287,8 @@ pub fn apply_items(
                     _ => {}
                 }
             }
-            Item::ResizeDb { .. } | Item::Eof => {}
+            Item::ResizeDb { keys, .. } => s.dbs[*db].presize(keys),
+            Item::Eof => {}
             Item::Function(code) => {
                 s.scripts.functions.load_code(&code, merge).map_err(|e| e.0.to_string())?;
             }
@@ -297,16 +298,6 @@ pub fn apply_items(
                     continue;
                 }
                 let d = &mut s.dbs[*db];
-                if d.peek_stored(&e.key).is_some() {
-                    if !merge {
-                        return Err(format!(
-                            "RDB has duplicated key '{}' in DB {}",
-                            String::from_utf8_lossy(&e.key),
-                            *db
-                        ));
-                    }
-                    d.remove(&e.key);
-                }
                 // The access data the file carries, in the policy's form; else a fresh access (LFU_INIT_VAL 5).
                 let meta = match (d.lfu, e.lfu_freq, e.lru_idle) {
                     (true, Some(f), _) => lfu_now | f as u32,
@@ -314,7 +305,16 @@ pub fn apply_items(
                     (false, _, Some(idle)) => lru_clock().wrapping_sub(idle.min(0xFF_FFFF) as u32) & 0xFF_FFFF,
                     (false, _, None) => lru_clock(),
                 };
-                d.insert_entry(Entry::new(&e.key, e.value, meta), e.expire_at);
+                if let Err(entry) = d.try_insert_new(Entry::new(&e.key, e.value, meta), e.expire_at) {
+                    if !merge {
+                        return Err(format!(
+                            "RDB has duplicated key '{}' in DB {}",
+                            String::from_utf8_lossy(&entry.key),
+                            *db
+                        ));
+                    }
+                    d.insert_entry(entry, e.expire_at);
+                }
                 s.persist.rdb.load_keys_loaded += 1;
             }
         }

@@ -441,6 +441,41 @@ impl Db {
         self.insert_new(h, entry, expire_at);
     }
 
+    /// Insert an entry whose key should not exist yet (loading a file): one hash and one lookup, where
+    /// `peek_stored` then `insert_entry` took three and two. Gives the entry back when the key is there.
+    pub fn try_insert_new(&mut self, entry: Box<Entry>, expire_at: i64) -> Result<(), Box<Entry>> {
+        let h = self.hash(&entry.key);
+        let s = self.seg_of(h);
+        if self.segs[s].table.find(h, |e| e.key.as_slice() == entry.key.as_slice()).is_some() {
+            return Err(entry);
+        }
+        self.insert_new(h, entry, expire_at);
+        Ok(())
+    }
+
+    /// A loading hint (RDB's RESIZEDB): an empty database about to receive `keys` keys starts with the
+    /// segments it will need, about two thirds full, so the load does not split its way up (each split
+    /// rehashes and moves half a segment: 9% of a load's time on the Keyspace thread). Only the directory
+    /// and empty segments are made, no table memory, and the hint is capped at 2^18 segments: it comes from
+    /// a file.
+    pub fn presize(&mut self, keys: u64) {
+        if self.len != 0 || self.segs.len() != 1 || self.snap.is_some() {
+            return;
+        }
+        let per_seg = (SEG_MAX as u64) * 2 / 3;
+        let mut depth = 0u32;
+        while depth < 18 && (per_seg << depth) < keys {
+            depth += 1;
+        }
+        if depth == 0 {
+            return;
+        }
+        let count = 1usize << depth;
+        self.segs = (0..count).map(|_| Segment::new(depth)).collect();
+        self.dir = (0..count as u32).collect();
+        self.global_depth = depth;
+    }
+
     fn insert_new(&mut self, h: u64, entry: Box<Entry>, expire_at: i64) {
         let mut s = self.seg_of(h);
         if self.segs[s].table.len() >= SEG_MAX {
@@ -1398,6 +1433,32 @@ mod tests {
         assert_eq!(decoded(&bytes), at_begin);
         assert!(!db.snapshot_active());
         assert_eq!(db.len(), 3_000);
+    }
+
+    #[test]
+    fn presized_loads_need_no_splits_and_duplicates_come_back() {
+        let mut db = Db::new(0);
+        db.presize(50_000);
+        let segs = db.segments();
+        assert!(segs >= 64, "{segs}");
+        for i in 0..50_000 {
+            assert!(db.try_insert_new(Entry::new(&k(i), Value::Int(i as i64), 0), 0).is_ok());
+        }
+        // A hint that told the truth leaves no segment to split.
+        assert_eq!(db.segments(), segs);
+        assert_eq!(db.len(), 50_000);
+        assert_eq!(db.get(&k(49_999)).map(|e| e.value.clone()), Some(Value::Int(49_999)));
+        let dup = db.try_insert_new(Entry::new(&k(7), Value::Int(-1), 0), 0).unwrap_err();
+        assert_eq!(dup.key.as_slice(), k(7).as_slice());
+        assert_eq!(db.get(&k(7)).map(|e| e.value.clone()), Some(Value::Int(7)));
+        // Only an empty database is presized, and a file's hint is capped.
+        db.presize(10_000_000);
+        assert_eq!(db.segments(), segs);
+        let mut big = Db::new(1);
+        big.presize(u64::MAX);
+        assert_eq!(big.segments(), 1 << 18);
+        big.set(b"a", Value::Int(1), false);
+        assert_eq!(big.get(b"a").map(|e| e.value.clone()), Some(Value::Int(1)));
     }
 
     #[test]
