@@ -156,9 +156,7 @@ impl Segment {
                 return (false, n);
             }
             if done.insert(addr(e)) {
-                let at =
-                    if self.expires.is_empty() { 0 } else { self.expires.get(e.key.as_slice()).copied().unwrap_or(0) };
-                encode_live(encode, out, e, at, now);
+                encode_live(encode, out, e, expire_in(&self.expires, &e.key), now);
                 n += 1;
             }
         }
@@ -175,11 +173,7 @@ impl Segment {
 
     #[inline]
     fn expire_of(&self, key: &[u8]) -> i64 {
-        if self.expires.is_empty() {
-            0
-        } else {
-            self.expires.get(key).copied().unwrap_or(0)
-        }
+        expire_in(&self.expires, key)
     }
 
     /// Forget `key`'s TTL; returns it if it had one.
@@ -190,6 +184,17 @@ impl Segment {
         } else {
             self.expires.swap_remove(key)
         }
+    }
+}
+
+/// A key's absolute expiry (0: none) in a segment's `expires`: a free function, so that a loop holding the
+/// segment's table and done set can call it too.
+#[inline]
+fn expire_in(expires: &IndexMap<CompactBytes, i64, foldhash::fast::FixedState>, key: &[u8]) -> i64 {
+    if expires.is_empty() {
+        0
+    } else {
+        expires.get(key).copied().unwrap_or(0)
     }
 }
 
