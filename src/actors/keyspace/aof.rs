@@ -23,6 +23,31 @@ use tokio::sync::oneshot;
 pub(super) const STEP_KEYS: usize = 128;
 /// How long one rewrite or BGSAVE slice may hold the Keyspace thread: a command that arrives meanwhile waits
 /// at most about this long.
+/// Hand over, in order, what every database's snapshot encoded since the last call (steps and barriers):
+/// each database's bytes as they are, behind a header chunk (`select`: SELECTDB or SELECT) when they belong
+/// to another database than the last chunk. BGSAVE and AOF rewrites share it, so the stream switches
+/// database only when the database changes, however small the steps, and the bytes are never copied.
+pub(super) fn take_snapshot_chunks(
+    dbs: &mut [crate::types::db::Db],
+    last_db: &mut Option<usize>,
+    mut select: impl FnMut(&mut Vec<u8>, usize, &crate::types::db::Db),
+    mut send: impl FnMut(Vec<u8>),
+) {
+    for (i, db) in dbs.iter_mut().enumerate() {
+        let bytes = db.snapshot_take();
+        if bytes.is_empty() {
+            continue;
+        }
+        if *last_db != Some(i) {
+            let mut head = Vec::with_capacity(16);
+            select(&mut head, i, db);
+            send(head);
+            *last_db = Some(i);
+        }
+        send(bytes);
+    }
+}
+
 pub(super) const SLICE: Duration = Duration::from_micros(300);
 /// Run `f` (the next slice) after a yield to the runtime rather than after a pause: the mailbox is drained
 /// first, so every batch that arrived during a slice runs before the next one, and the thread's sockets and
@@ -97,7 +122,9 @@ struct RewriteRun {
     id: u64,
     /// Databases whose snapshot is fully encoded.
     done: Vec<bool>,
-    /// The base is an RDB file: chunks start with SELECTDB instead of SELECT.
+    /// The base is an RDB file: a database's chunks are introduced by SELECTDB instead of SELECT.
+    /// The database the last chunk sent belongs to (`take_snapshot_chunks`).
+    last_db: Option<usize>,
     rdb: bool,
 }
 
@@ -313,7 +340,7 @@ impl Keyspace {
             w.do_send(RewriteChunk(head));
         }
         log::info!("Background append only file rewriting started");
-        self.aof.run = Some(RewriteRun { id, done: vec![false; self.s.dbs.len()], rdb });
+        self.aof.run = Some(RewriteRun { id, done: vec![false; self.s.dbs.len()], rdb, last_db: None });
         let a = &mut self.s.persist.aof;
         a.rewrite_in_progress = true;
         a.rewrite_scheduled = false;
@@ -364,19 +391,15 @@ impl Keyspace {
         }
         let all = run.done.iter().all(|d| *d);
         if let Some(w) = &self.aof.writer {
-            for (i, db) in self.s.dbs.iter_mut().enumerate() {
-                let bytes = db.snapshot_take();
-                if !bytes.is_empty() {
-                    let mut chunk = Vec::with_capacity(bytes.len() + 24);
-                    if run.rdb {
-                        crate::persist::rdb::write_select_db(&mut chunk, i, db.len() as u64, db.expires_count() as u64);
-                    } else {
-                        aof::select(&mut chunk, i);
-                    }
-                    chunk.extend_from_slice(&bytes);
-                    w.do_send(RewriteChunk(chunk));
+            let rdb = run.rdb;
+            let select = |head: &mut Vec<u8>, i: usize, db: &crate::types::db::Db| {
+                if rdb {
+                    crate::persist::rdb::write_select_db(head, i, db.len() as u64, db.expires_count() as u64);
+                } else {
+                    aof::select(head, i);
                 }
-            }
+            };
+            take_snapshot_chunks(&mut self.s.dbs, &mut run.last_db, select, |c| w.do_send(RewriteChunk(c)));
         }
         all
     }

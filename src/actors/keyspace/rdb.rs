@@ -4,7 +4,7 @@
 //! and loading a file chunk by chunk (at start-up with clients answered -LOADING meanwhile). The Snapshotter
 //! (actors/snapshotter.rs) does every file operation on its own thread.
 
-use super::aof::{after_yield, SLICE, STEP_KEYS};
+use super::aof::{after_yield, take_snapshot_chunks, SLICE, STEP_KEYS};
 use super::Keyspace;
 use crate::actors::snapshotter::{
     LoadClose, LoadNext, LoadOpen, LoadStep, SaveAbort, SaveBegin, SaveChunk, SaveFinish, Snapshotter,
@@ -224,25 +224,19 @@ impl Keyspace {
         }
         let all = run.done.iter().all(|d| *d);
         let Some(snap) = &self.rdb.snap else { return true };
-        for (i, db) in self.s.dbs.iter_mut().enumerate() {
-            let bytes = db.snapshot_take();
-            if bytes.is_empty() {
-                continue;
-            }
-            let mut chunk = Vec::with_capacity(bytes.len() + 16);
-            if run.last_db != Some(i) {
-                let (keys, expires) = run.sizes[i];
-                rdb::write_select_db(&mut chunk, i, keys, expires);
-                run.last_db = Some(i);
-            }
-            chunk.extend_from_slice(&bytes);
+        let sizes = &run.sizes;
+        let select = |head: &mut Vec<u8>, i: usize, _: &crate::types::db::Db| {
+            let (keys, expires) = sizes[i];
+            rdb::write_select_db(head, i, keys, expires);
+        };
+        let (pending, r) = (&self.rdb.pending, &mut self.s.persist.rdb);
+        take_snapshot_chunks(&mut self.s.dbs, &mut run.last_db, select, |chunk| {
             let n = chunk.len() as u64;
-            let pending = self.rdb.pending.fetch_add(n, Ordering::Relaxed) + n;
-            let r = &mut self.s.persist.rdb;
-            r.current_cow = pending;
-            r.current_cow_peak = r.current_cow_peak.max(pending);
+            let now = pending.fetch_add(n, Ordering::Relaxed) + n;
+            r.current_cow = now;
+            r.current_cow_peak = r.current_cow_peak.max(now);
             snap.do_send(SaveChunk(chunk));
-        }
+        });
         // Progress for INFO: keys encoded so far (a database done counts whole).
         let r = &mut self.s.persist.rdb;
         r.keys_processed = run.done.iter().zip(&run.sizes).filter(|(d, _)| **d).map(|(_, s)| s.0).sum();
