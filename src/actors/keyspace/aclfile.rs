@@ -7,7 +7,6 @@ use super::Keyspace;
 use crate::actors::snapshotter::AclFile;
 use crate::commands::acl::{finish_file_job, FileDone};
 use crate::commands::Batch;
-use crate::resp::encode::Out;
 use actix::prelude::*;
 use futures::future::LocalBoxFuture;
 use tokio::sync::oneshot;
@@ -39,12 +38,11 @@ impl Keyspace {
         ctx.wait(done.into_actor(self).map(move |done, act, ctx| {
             crate::types::clock::refresh();
             let mut batch = batch;
-            let resp = act.s.clients.get(slot).map(|c| c.resp).unwrap_or(2);
-            let mut out = Out::with_buf(std::mem::take(&mut batch.out), resp);
-            if act.s.clients.get(slot).is_some() {
-                finish_file_job(&mut act.s, slot, done, &mut out);
-            }
-            batch.out = out.buf;
+            act.reply_into(slot, &mut batch, |s, out| {
+                if s.clients.get(slot).is_some() {
+                    finish_file_job(s, slot, done, out);
+                }
+            });
             // ACL LOAD replaced this client's user: it is closed once it has its reply (as exec_batch does after
             // a command).
             if act.s.clients.get(slot).is_none_or(|c| c.close_after_reply || c.killed) {

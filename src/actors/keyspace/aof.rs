@@ -10,7 +10,6 @@ use crate::actors::persistence::{
 use crate::commands::aof::{self as cmd_aof, AofMode, AofRequest, Fsync};
 use crate::commands::{set_feed_enabled, Batch};
 use crate::persist::aof;
-use crate::resp::encode::Out;
 use crate::types::clock;
 use actix::prelude::*;
 use bytes::Bytes;
@@ -23,6 +22,7 @@ use tokio::sync::oneshot;
 pub(super) const STEP_KEYS: usize = 128;
 /// How long one rewrite or BGSAVE slice may hold the Keyspace thread: a command that arrives meanwhile waits
 /// at most about this long.
+pub(super) const SLICE: Duration = Duration::from_micros(300);
 /// Hand over, in order, what every database's snapshot encoded since the last call (steps and barriers):
 /// each database's bytes as they are, behind a header chunk (`select`: SELECTDB or SELECT) when they belong
 /// to another database than the last chunk. BGSAVE and AOF rewrites share it, so the stream switches
@@ -48,7 +48,6 @@ pub(super) fn take_snapshot_chunks(
     }
 }
 
-pub(super) const SLICE: Duration = Duration::from_micros(300);
 /// Run `f` (the next slice) after a yield to the runtime rather than after a pause: the mailbox is drained
 /// first, so every batch that arrived during a slice runs before the next one, and the thread's sockets and
 /// timers get their turn. An idle server saves at full speed, and under load the clients' share grows with
@@ -123,9 +122,9 @@ struct RewriteRun {
     /// Databases whose snapshot is fully encoded.
     done: Vec<bool>,
     /// The base is an RDB file: a database's chunks are introduced by SELECTDB instead of SELECT.
+    rdb: bool,
     /// The database the last chunk sent belongs to (`take_snapshot_chunks`).
     last_db: Option<usize>,
-    rdb: bool,
 }
 
 impl Keyspace {
@@ -482,9 +481,9 @@ impl Keyspace {
         }
         let Some(w) = self.writer() else {
             let mut batch = batch;
-            let mut out = Out::with_buf(std::mem::take(&mut batch.out), 2);
-            out.error("ERR DEBUG LOADAOF is not available (persistence-available is no)");
-            batch.out = out.buf;
+            self.reply_into(slot, &mut batch, |_, out| {
+                out.error("ERR DEBUG LOADAOF is not available (persistence-available is no)")
+            });
             return self.rerun(slot, batch, tx, ctx);
         };
         let finish = if self.aof.run.is_some() {
@@ -529,16 +528,13 @@ impl Keyspace {
             };
             act.s.persist.dirty = 0;
             let mut batch = batch;
-            let resp = act.s.clients.get(slot).map(|c| c.resp).unwrap_or(2);
-            let mut out = Out::with_buf(std::mem::take(&mut batch.out), resp);
-            match res {
+            act.reply_into(slot, &mut batch, |_, out| match res {
                 Ok(()) => out.ok(),
                 Err(e) => {
                     log::warn!("{e}");
                     out.error(&format!("ERR Error loading the append only file: {}", e.lines().last().unwrap_or("")));
                 }
-            }
-            batch.out = out.buf;
+            });
             act.rerun(slot, batch, tx, ctx);
         }));
     }

@@ -6,7 +6,6 @@
 use super::Keyspace;
 use crate::commands::migrate::{self as cmd_migrate, MigrateRequest, Outcome};
 use crate::commands::Batch;
-use crate::resp::encode::Out;
 use crate::types::clock;
 use actix::prelude::*;
 use std::collections::HashMap;
@@ -79,10 +78,7 @@ impl Keyspace {
             }
             clock::refresh();
             let mut batch = batch;
-            let resp = act.s.clients.get(slot).map(|c| c.resp).unwrap_or(2);
-            let mut out = Out::with_buf(std::mem::take(&mut batch.out), resp);
-            cmd_migrate::finish(&mut act.s, &req, &done.acked, done.outcome, &mut out);
-            batch.out = out.buf;
+            act.reply_into(slot, &mut batch, |s, out| cmd_migrate::finish(s, &req, &done.acked, done.outcome, out));
             act.rerun(slot, batch, tx, ctx);
         }));
     }

@@ -16,6 +16,7 @@ use super::connection::{obuf_closed, Connection, Handles, Kick, Push, Stream};
 use super::events::Tick;
 use super::persistence::AofWriter;
 use crate::commands::{exec_batch, Batch, State, OBUF_NORMAL, OBUF_PUBSUB, OBUF_REPLICA};
+use crate::resp::encode::Out;
 use crate::types::clock;
 use actix::prelude::*;
 use aof::AofLink;
@@ -418,6 +419,15 @@ impl Keyspace {
     }
 
     /// Run a parked batch again; its connection waits on `tx`.
+    /// Write the reply of the job a batch stopped for (SAVE, DEBUG RELOAD / LOADAOF, MIGRATE, ACL LOAD / SAVE)
+    /// into the batch, in the client's protocol: the caller then runs the rest of the batch (`rerun`).
+    fn reply_into(&mut self, slot: usize, batch: &mut Batch, write: impl FnOnce(&mut State, &mut Out)) {
+        let resp = self.s.clients.get(slot).map(|c| c.resp).unwrap_or(2);
+        let mut out = Out::with_buf(std::mem::take(&mut batch.out), resp);
+        write(&mut self.s, &mut out);
+        batch.out = out.buf;
+    }
+
     fn rerun(&mut self, slot: usize, batch: Batch, tx: oneshot::Sender<Batch>, ctx: &mut Context<Self>) {
         match self.execute(slot, batch, ctx) {
             Outcome::Ready(batch) => self.deliver(slot, batch, tx, ctx),

@@ -12,7 +12,6 @@ use crate::actors::snapshotter::{
 use crate::commands::rdb::{self as cmd_rdb, FgJob, Loading};
 use crate::commands::Batch;
 use crate::persist::rdb;
-use crate::resp::encode::Out;
 use crate::types::clock;
 use actix::prelude::*;
 use std::path::PathBuf;
@@ -409,16 +408,13 @@ impl Keyspace {
         res: Result<(), String>,
         ctx: &mut Context<Self>,
     ) {
-        let resp = self.s.clients.get(slot).map(|c| c.resp).unwrap_or(2);
-        let mut out = Out::with_buf(std::mem::take(&mut batch.out), resp);
-        match res {
+        self.reply_into(slot, &mut batch, |s, out| match res {
             Ok(()) => out.ok(),
             Err(e) => {
-                self.s.stats.error_replies += 1;
+                s.stats.error_replies += 1;
                 out.error(&e)
             }
-        }
-        batch.out = out.buf;
+        });
         self.rerun(slot, batch, tx, ctx);
     }
 
