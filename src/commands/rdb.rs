@@ -63,6 +63,9 @@ pub struct RdbState {
     pub bgsave_in_progress: bool,
     /// BGSAVE ran in this batch: the Keyspace starts the snapshot after it.
     pub bgsave_requested: bool,
+    /// FLUSHALL ran in this batch: the Keyspace drops the running background save after it, as Redis kills
+    /// its child (the save neither completes nor counts as failed).
+    pub bgsave_abort: bool,
     /// BGSAVE SCHEDULE (or BGSAVE in a transaction) waits for the AOF rewrite to end (rdb_bgsave_scheduled).
     pub bgsave_scheduled: bool,
     /// Unix time (ms) the running background save started.
@@ -100,6 +103,7 @@ impl Default for RdbState {
             available: false,
             bgsave_in_progress: false,
             bgsave_requested: false,
+            bgsave_abort: false,
             bgsave_scheduled: false,
             started_ms: 0,
             last_bgsave_ok: true,
@@ -377,6 +381,22 @@ pub fn loading_fields(s: &State) -> String {
 mod tests {
     use super::super::testutil::*;
     use super::*;
+
+    #[test]
+    fn flushall_drops_the_background_save() {
+        let mut t = new();
+        t.s.config.save.clear();
+        t.s.persist.rdb.available = true;
+        // Asked for earlier in the same batch: it never starts.
+        run_raw(&mut t, &["bgsave"]);
+        assert_eq!(run_raw(&mut t, &["flushall"]), "+OK\r\n");
+        let r = &t.s.persist.rdb;
+        assert!(!r.bgsave_requested && !r.bgsave_in_progress && !r.bgsave_abort);
+        // Running: the Keyspace is asked to drop it after the batch.
+        t.s.persist.rdb.bgsave_in_progress = true;
+        run_raw(&mut t, &["flushall"]);
+        assert!(t.s.persist.rdb.bgsave_abort);
+    }
 
     #[test]
     fn bgsave_arguments_and_state_errors() {

@@ -70,8 +70,15 @@ fn flushall(cx: &mut Ctx<'_>) -> CmdResult {
     cx.s.persist.dirty += n + 1;
     cx.s.clients.touch_db(None);
     super::tracking::flushed(cx.s);
-    // As Redis 7.0's flushAllDataAndResetRDB: with save points, the empty dataset is saved at once (a
-    // background save in progress is dropped by the foreground one).
+    // As Redis 7.0's flushAllDataAndResetRDB: a background save in progress is dropped (Redis kills the
+    // child; one asked for earlier in this batch does not start), and with save points the empty dataset is
+    // saved at once.
+    let r = &mut cx.s.persist.rdb;
+    if std::mem::take(&mut r.bgsave_requested) {
+        r.bgsave_in_progress = false;
+    } else if r.bgsave_in_progress {
+        r.bgsave_abort = true;
+    }
     if !cx.s.config.save.is_empty() && cx.s.persist.rdb.available {
         cx.s.persist.rdb.fg = Some(super::rdb::FgJob::FlushSave);
     }

@@ -125,7 +125,7 @@ impl Keyspace {
         if !self.s.persist.aof.requests.is_empty() {
             self.aof_requests(ctx);
         }
-        if self.s.persist.rdb.bgsave_requested {
+        if self.s.persist.rdb.bgsave_requested || self.s.persist.rdb.bgsave_abort {
             self.rdb_requests(ctx);
         }
         if self.s.repl.request.is_some() {

@@ -116,6 +116,14 @@ impl Keyspace {
 
     /// Act on a BGSAVE of the last batch.
     pub(super) fn rdb_requests(&mut self, ctx: &mut Context<Self>) {
+        // FLUSHALL: drop the running save, unless replicas wait for its file (they keep it; the snapshot
+        // still holds the data as it was).
+        if std::mem::take(&mut self.s.persist.rdb.bgsave_abort)
+            && self.syncing.is_empty()
+            && self.abort_bgsave_quietly()
+        {
+            log::warn!("Background saving terminated by FLUSHALL");
+        }
         if std::mem::take(&mut self.s.persist.rdb.bgsave_requested) && !self.start_bgsave(ctx) {
             self.s.persist.rdb.bgsave_in_progress = false;
         }
