@@ -405,6 +405,60 @@ fn a_full_sync_uses_the_background_snapshot_and_holds_the_writes_made_meanwhile(
 }
 
 #[test]
+fn replicas_that_wait_for_a_running_save_get_their_own_snapshot() {
+    // Replica A's save runs; B and C ask while it runs and wait. When A's save ends its file is read back
+    // for A while writes go on, and the next save starts for B and C: they must get that second file, not
+    // A's (which lacks the writes between the two snapshots).
+    let master = TestServer::start();
+    let mut m = master.conn();
+    // A file big enough that reading it back takes a while, and a save slow enough for B and C to ask.
+    let _: () = cmd("DEBUG").arg("POPULATE").arg(200_000).arg("key").arg(64).query(&mut m).unwrap();
+    let _: () = cmd("CONFIG").arg("SET").arg("rdb-key-save-delay").arg(3).query(&mut m).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let mut w = master.conn();
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut i = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut p = redis::pipe();
+                for _ in 0..20 {
+                    p.cmd("SET").arg(format!("w:{i}")).arg(i).ignore();
+                    p.cmd("INCR").arg("counter").ignore();
+                    i += 1;
+                }
+                let _: () = p.query(&mut w).unwrap();
+            }
+        })
+    };
+    let replicas: Vec<TestServer> = (0..3).map(|_| TestServer::start()).collect();
+    let mut conns: Vec<redis::Connection> = replicas.iter().map(|r| r.conn()).collect();
+    let port = master.addr().port();
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(port).query(&mut conns[0]).unwrap();
+    common::wait_for("A's snapshot to start", Duration::from_secs(20), || {
+        info_field(&mut m, "replication", "slave0").contains("state=wait_bgsave")
+            && info_field(&mut m, "persistence", "rdb_bgsave_in_progress") == "1"
+    });
+    for r in &mut conns[1..] {
+        let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(port).query(r).unwrap();
+    }
+    common::wait_for("all three online", Duration::from_secs(60), || {
+        let info: String = cmd("INFO").arg("replication").query(&mut m).unwrap();
+        info.matches("state=online").count() == 3
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    let want = digest(&mut m);
+    let offset = info_field(&mut m, "replication", "master_repl_offset");
+    for r in &mut conns {
+        common::wait_for("the replica at the master's offset", Duration::from_secs(20), || {
+            info_field(r, "replication", "master_repl_offset") == offset
+        });
+        assert_eq!(digest(r), want);
+    }
+}
+
+#[test]
 fn the_master_stream_is_applied_whatever_the_replicas_acl_and_masterauth_authenticates() {
     // The master wants a password; the replica gives it with masterauth and has its own.
     let master = TestServer::with_config(|c| c.requirepass = "m-secret".into());

@@ -46,9 +46,12 @@ pub struct Keyspace {
     /// In-process clients (client.rs) by the token they picked: (slot, client id). They have no actor to
     /// tell, so their record is made by their first batch and checked by id before each use.
     local: HashMap<u64, (usize, u64)>,
-    /// Replicas in a full sync whose file is being written: the stream since the snapshot's start, held for
-    /// them until the file is sent (replica.rs).
-    syncing: HashMap<usize, Vec<bytes::Bytes>>,
+    /// Replicas in a full sync whose file is being written or read back: the stream since their snapshot's
+    /// start, held for them until the file is sent (replica.rs).
+    syncing: HashMap<usize, replica::Held>,
+    /// Which save for replicas is the latest (`Held::save`): a save's file goes only to the replicas it was
+    /// started for.
+    sync_save_seq: u64,
     /// The link to this server's master, while it is a replica (replica.rs).
     link: Option<replica::LinkHandle>,
     /// In-process subscriptions (client.rs `Subscription`) by client slot: where their messages go.
@@ -90,6 +93,7 @@ impl Keyspace {
             sinks: HashMap::new(),
             link: None,
             syncing: HashMap::new(),
+            sync_save_seq: 0,
             sockets: sockets.clone(),
             migrate: Default::default(),
             evictor: None,
@@ -235,8 +239,8 @@ impl Keyspace {
                 c.push.do_send(Push { frames: vec![bytes.clone()], class: OBUF_REPLICA });
             }
         }
-        for buf in self.syncing.values_mut() {
-            buf.push(bytes.clone());
+        for h in self.syncing.values_mut() {
+            h.frames.push(bytes.clone());
         }
         let acked = self.aof_append(bytes, ctx);
         if getack {
@@ -257,8 +261,8 @@ impl Keyspace {
                 c.push.do_send(Push { frames: vec![getack.clone()], class: OBUF_REPLICA });
             }
         }
-        for buf in self.syncing.values_mut() {
-            buf.push(getack.clone());
+        for h in self.syncing.values_mut() {
+            h.frames.push(getack.clone());
         }
     }
 

@@ -19,6 +19,14 @@ use tokio::sync::oneshot;
 /// Tokens of the links' in-process clients: far from the ones client.rs picks.
 static NEXT_LINK_TOKEN: AtomicU64 = AtomicU64::new(1 << 62);
 
+/// The stream held for a replica in a full sync, and which save (`Keyspace::sync_save_seq`) its file comes from.
+pub struct Held {
+    pub save: u64,
+    /// The save's file is being read back for it (a later save's end must not send it another).
+    pub reading: bool,
+    pub frames: Vec<bytes::Bytes>,
+}
+
 /// The running link: its actor, its thread, the token its commands run under, and what it shares.
 pub struct LinkHandle {
     addr: Addr<ReplicaLink>,
@@ -99,6 +107,7 @@ impl Keyspace {
             self.s.prop.backlog = Some(crate::commands::replication::Backlog::new(size, self.s.prop.feed.offset));
         }
         crate::commands::set_feed_enabled(&mut self.s, true);
+        self.sync_save_seq += 1;
         let line = bytes::Bytes::from(format!("+FULLRESYNC {} {}\r\n", self.s.server.run_id, self.s.prop.feed.offset));
         for slot in waiting {
             let c = &mut self.s.clients[slot];
@@ -108,7 +117,7 @@ impl Keyspace {
                 }
             }
             c.repl_sync = Some(SyncWait::End);
-            self.syncing.insert(slot, Vec::new());
+            self.syncing.insert(slot, Held { save: self.sync_save_seq, reading: false, frames: Vec::new() });
         }
         self.s.prop.replicas = self.replicas.len() + self.syncing.len();
     }
@@ -116,7 +125,18 @@ impl Keyspace {
     /// A background save ended: send its file to the replicas that waited for it, then what the stream held
     /// for them, and put them online; close them when the save failed (they sync again).
     pub(super) fn sync_save_done(&mut self, ok: bool, ctx: &mut Context<Self>) {
-        if self.syncing.is_empty() {
+        // The replicas this save was for (the latest one started for replicas: another cannot start while it
+        // runs). While its file is read back, another save may start for replicas that came later
+        // (start_full_syncs runs after every batch): they are in `syncing` too, but this file is older than
+        // their +FULLRESYNC offset, so they wait for their own.
+        let seq = self.sync_save_seq;
+        let mut group = Vec::new();
+        for (&slot, h) in self.syncing.iter_mut().filter(|(_, h)| h.save == seq && !h.reading) {
+            h.reading = true;
+            group.push(slot);
+        }
+        if group.is_empty() {
+            // A save no replica waits for (or a user's BGSAVE that ran while their file was read back).
             if !self.s.prop.sync_waiting.is_empty() {
                 self.start_full_syncs(ctx);
             }
@@ -125,7 +145,8 @@ impl Keyspace {
         let snap = self.rdb.snap.clone();
         let (true, Some(snap)) = (ok, snap) else {
             log::warn!("SYNC failed. BGSAVE child returned an error");
-            for (slot, _) in std::mem::take(&mut self.syncing) {
+            for slot in group {
+                self.syncing.remove(&slot);
                 self.s.clients.kill_list.push(slot);
             }
             self.disconnect_killed();
@@ -134,13 +155,16 @@ impl Keyspace {
         let path = self.rdb_path();
         snap.send(ReadSyncFile(path))
             .into_actor(self)
-            .map(|res, act, ctx| {
+            .map(move |res, act, ctx| {
                 let file = match res.map_err(|e| e.to_string()).and_then(|r| r) {
                     Ok(f) => f,
                     Err(e) => {
                         log::warn!("{e}");
-                        for (slot, _) in std::mem::take(&mut act.syncing) {
-                            act.s.clients.kill_list.push(slot);
+                        for slot in group {
+                            if act.syncing.get(&slot).is_some_and(|h| h.save == seq) {
+                                act.syncing.remove(&slot);
+                                act.s.clients.kill_list.push(slot);
+                            }
                         }
                         act.disconnect_killed();
                         return;
@@ -148,7 +172,12 @@ impl Keyspace {
                 };
                 let header = bytes::Bytes::from(format!("${}\r\n", file.len()));
                 let now = crate::types::clock::now_ms();
-                for (slot, held) in std::mem::take(&mut act.syncing) {
+                for slot in group {
+                    // Gone meanwhile (forget() drops it), or the slot taken by a replica of a later save.
+                    if !act.syncing.get(&slot).is_some_and(|h| h.save == seq) {
+                        continue;
+                    }
+                    let Some(held) = act.syncing.remove(&slot).map(|h| h.frames) else { continue };
                     let Some(h) = act.conns.get(&slot) else { continue };
                     let mut frames = Vec::with_capacity(held.len() + 2);
                     frames.push(header.clone());
