@@ -459,6 +459,50 @@ fn replicas_that_wait_for_a_running_save_get_their_own_snapshot() {
 }
 
 #[test]
+fn the_master_pings_its_replicas_and_closes_the_silent_ones() {
+    let master = TestServer::start();
+    let mut m = master.conn();
+    let _: () = cmd("CONFIG").arg("SET").arg("repl-ping-replica-period").arg(1).query(&mut m).unwrap();
+    let replica = TestServer::start();
+    let mut r = replica.conn();
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(&mut r).unwrap();
+    common::wait_for("the link up", Duration::from_secs(20), || {
+        info_field(&mut r, "replication", "master_link_status") == "up"
+    });
+    // With no writes the offset still moves, by PINGs (14 bytes each), and the replica follows it.
+    let before: i64 = info_field(&mut m, "replication", "master_repl_offset").parse().unwrap();
+    common::wait_for("two PINGs", Duration::from_secs(10), || {
+        info_field(&mut m, "replication", "master_repl_offset").parse::<i64>().unwrap() >= before + 28
+    });
+    let offset: i64 = info_field(&mut m, "replication", "master_repl_offset").parse().unwrap();
+    common::wait_for("the replica at the master's offset", Duration::from_secs(10), || {
+        info_field(&mut r, "replication", "slave_repl_offset").parse::<i64>().unwrap() >= offset
+    });
+    let io: i64 = info_field(&mut r, "replication", "master_last_io_seconds_ago").parse().unwrap();
+    assert!((0..=2).contains(&io), "master_last_io_seconds_ago {io}");
+
+    // A replica that never acknowledges is closed after repl-timeout.
+    let _: () = cmd("CONFIG").arg("SET").arg("repl-timeout").arg(1).query(&mut m).unwrap();
+    let mut raw = master.raw();
+    std::io::Write::write_all(&mut raw, b"REPLCONF capa eof capa psync2\r\n").unwrap();
+    read_stream(&mut raw, "+OK\r\n");
+    std::io::Write::write_all(&mut raw, b"PSYNC ? -1\r\n").unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match raw.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("the silent replica was not closed: {e}"),
+        }
+    }
+    assert!(String::from_utf8_lossy(&got).starts_with("+FULLRESYNC"));
+    // The real replica acknowledges every second and stays.
+    assert_eq!(info_field(&mut r, "replication", "master_link_status"), "up");
+}
+
+#[test]
 fn the_master_stream_is_applied_whatever_the_replicas_acl_and_masterauth_authenticates() {
     // The master wants a password; the replica gives it with masterauth and has its own.
     let master = TestServer::with_config(|c| c.requirepass = "m-secret".into());

@@ -121,7 +121,7 @@ async fn read_some(
         Ok(Err(e)) => Err(format!("Error reading from MASTER: {e}")),
         Ok(Ok(0)) => Err("Connection with master lost.".into()),
         Ok(Ok(_)) => {
-            shared.last_io_ms.store(clock::now_ms(), Ordering::Relaxed);
+            shared.last_io_ms.store(clock::system_ms(), Ordering::Relaxed);
             Ok(())
         }
     }
@@ -313,7 +313,7 @@ async fn receive_rdb(
     }
     shared.sync_total.store(len.unwrap_or(0), Ordering::Relaxed);
     shared.sync_read.store(0, Ordering::Relaxed);
-    let tmp = cfg.dir.join(format!("temp-{}.{}.rdb", std::process::id(), clock::now_ms()));
+    let tmp = cfg.dir.join(format!("temp-{}.{}.rdb", std::process::id(), clock::system_ms()));
     let mut file = std::fs::File::create(&tmp)
         .map_err(|e| format!("Opening the temp file needed for MASTER <-> REPLICA synchronization: {e}"))?;
     let res = async {

@@ -67,6 +67,8 @@ pub struct Client {
     pub repl_ip: Option<Box<str>>,
     pub repl_ack_off: i64,
     pub repl_ack_ms: i64,
+    /// A replica that came with SYNC (Redis's CLIENT_PRE_PSYNC): it sends no ACKs, so it is not timed out.
+    pub repl_pre_psync: bool,
     /// A replica in a full sync: waiting for its snapshot to start (`Some(Start)`) or to be sent (`Some(End)`).
     pub repl_sync: Option<super::replication::SyncWait>,
     /// WAIT in progress: (replication offset to reach, replicas wanted).
@@ -149,6 +151,7 @@ impl Client {
             repl_ip: None,
             repl_ack_off: 0,
             repl_ack_ms: 0,
+            repl_pre_psync: false,
             wait: None,
             repl_sync: None,
             subs: None,

@@ -61,7 +61,8 @@ pub struct LinkShared {
     pub offset: AtomicI64,
     /// Offset read from the socket (Redis's read_reploff).
     pub read_offset: AtomicI64,
-    /// Unix ms of the last bytes from the master (0: none yet).
+    /// Unix ms of the last bytes from the master (0: none yet), from the OS clock: the link's thread has no
+    /// cached clock kept fresh.
     pub last_io_ms: AtomicI64,
     /// Unix s the link went down (0: never up).
     pub down_since: AtomicI64,
@@ -102,7 +103,7 @@ impl LinkShared {
     pub fn set_state(&self, st: LinkState) {
         let old = self.state.swap(st as u8, Ordering::Relaxed);
         if old == LinkState::Connected as u8 && st != LinkState::Connected {
-            self.down_since.store(crate::types::clock::now_ms() / 1000, Ordering::Relaxed);
+            self.down_since.store(crate::types::clock::system_ms() / 1000, Ordering::Relaxed);
         }
     }
 }
@@ -479,6 +480,7 @@ fn sync(cx: &mut Ctx<'_>) -> CmdResult {
     if cx.client().replica {
         return Ok(());
     }
+    cx.client().repl_pre_psync = true;
     full_sync(cx, false);
     Ok(())
 }
@@ -561,15 +563,20 @@ fn replconf(cx: &mut Ctx<'_>) -> CmdResult {
     Ok(())
 }
 
-/// REPLCONF GETACK * as stream bytes: counted in the replication offset and kept in the backlog like the
-/// rest of the stream (a replica counts it too), but never written to the AOF.
-pub fn getack_bytes(s: &mut State) -> bytes::Bytes {
-    const GETACK: &[u8] = b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n";
-    s.prop.feed.offset += GETACK.len() as u64;
+/// REPLCONF GETACK *, sent to replicas when WAIT needs their offsets.
+pub const GETACK: &[u8] = b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n";
+/// PING, sent every `repl-ping-replica-period` seconds so replicas can tell a live master from a dead link.
+pub const PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
+
+/// A command only replicas get (GETACK, PING) as stream bytes: counted in the replication offset and kept in
+/// the backlog like the rest of the stream (a replica counts it too), but never written to the AOF. Call it
+/// between batches, when the feed holds nothing unsent.
+pub fn stream_only_bytes(s: &mut State, cmd: &'static [u8]) -> bytes::Bytes {
+    s.prop.feed.offset += cmd.len() as u64;
     if let Some(b) = &mut s.prop.backlog {
-        b.append(GETACK);
+        b.append(cmd);
     }
-    bytes::Bytes::from_static(GETACK)
+    bytes::Bytes::from_static(cmd)
 }
 
 /// Count the replicas that acknowledged within `min-replicas-max-lag` seconds (refreshGoodSlavesCount).

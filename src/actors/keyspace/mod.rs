@@ -52,6 +52,8 @@ pub struct Keyspace {
     /// Which save for replicas is the latest (`Held::save`): a save's file goes only to the replicas it was
     /// started for.
     sync_save_seq: u64,
+    /// Seconds of replication cron so far (PINGs go every `repl-ping-replica-period` of them).
+    repl_cron_loops: u64,
     /// The link to this server's master, while it is a replica (replica.rs).
     link: Option<replica::LinkHandle>,
     /// In-process subscriptions (client.rs `Subscription`) by client slot: where their messages go.
@@ -94,6 +96,7 @@ impl Keyspace {
             link: None,
             syncing: HashMap::new(),
             sync_save_seq: 0,
+            repl_cron_loops: 0,
             sockets: sockets.clone(),
             migrate: Default::default(),
             evictor: None,
@@ -252,10 +255,15 @@ impl Keyspace {
     /// WAIT asked for acknowledgements: REPLCONF GETACK goes into the replication stream after the batch's
     /// writes (backlog and offset included) but not into the AOF, as Redis sends it to replicas only.
     fn send_getack(&mut self) {
+        self.send_stream_only(crate::commands::replication::GETACK);
+    }
+
+    /// Send a command only replicas get (GETACK, PING) to every replica stream, held ones included.
+    pub(super) fn send_stream_only(&mut self, cmd: &'static [u8]) {
         if self.replicas.is_empty() && self.syncing.is_empty() {
             return;
         }
-        let getack = crate::commands::replication::getack_bytes(&mut self.s);
+        let getack = crate::commands::replication::stream_only_bytes(&mut self.s, cmd);
         for slot in &self.replicas {
             if let Some(c) = self.conns.get(slot) {
                 c.push.do_send(Push { frames: vec![getack.clone()], class: OBUF_REPLICA });

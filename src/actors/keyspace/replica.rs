@@ -59,8 +59,38 @@ impl Keyspace {
         }
     }
 
-    /// Once a second: free the backlog after `repl-backlog-ttl` seconds without replicas (0: never).
+    /// Once a second (Redis's replicationCron): PING the replicas every `repl-ping-replica-period` seconds, a
+    /// newline to those still waiting for their snapshot (it keeps their link alive and moves no offset),
+    /// close replicas silent for `repl-timeout`, and free the backlog after `repl-backlog-ttl` seconds
+    /// without replicas (0: never).
     pub(super) fn repl_tick(&mut self) {
+        self.repl_cron_loops += 1;
+        let num =
+            |s: &crate::commands::State, n: &str, d: i64| s.config.get(n).and_then(|v| v.parse().ok()).unwrap_or(d);
+        let period = num(&self.s, "repl-ping-replica-period", 10).max(1) as u64;
+        // A replica passes its master's PINGs on (they are in the stream it proxies) and sends none itself.
+        if self.s.repl.master.is_none() && self.repl_cron_loops.is_multiple_of(period) {
+            self.send_stream_only(crate::commands::replication::PING);
+        }
+        let newline = bytes::Bytes::from_static(b"\n");
+        for &slot in self.s.prop.sync_waiting.iter().chain(self.syncing.keys()) {
+            if let Some(h) = self.conns.get(&slot) {
+                h.push.do_send(Push { frames: vec![newline.clone()], class: OBUF_REPLICA });
+            }
+        }
+        let timeout_ms = num(&self.s, "repl-timeout", 60).max(1) * 1000;
+        let now = crate::types::clock::now_ms();
+        for &slot in &self.replicas {
+            let Some(c) = self.s.clients.get(slot) else { continue };
+            // A replica that never sent REPLCONF (SYNC, pre-PSYNC) sends no ACKs either.
+            if !c.repl_pre_psync && now - c.repl_ack_ms > timeout_ms {
+                log::warn!("Disconnecting timedout replica (streaming sync): {}", c.addr);
+                self.s.clients.kill_list.push(slot);
+            }
+        }
+        if !self.s.clients.kill_list.is_empty() {
+            self.disconnect_killed();
+        }
         crate::commands::replication::refresh_good_replicas(&mut self.s);
         if self.s.prop.backlog.is_none() || !self.replicas.is_empty() {
             self.s.prop.no_replicas_since_ms = 0;
@@ -174,7 +204,7 @@ impl Keyspace {
                 let now = crate::types::clock::now_ms();
                 for slot in group {
                     // Gone meanwhile (forget() drops it), or the slot taken by a replica of a later save.
-                    if !act.syncing.get(&slot).is_some_and(|h| h.save == seq) {
+                    if act.syncing.get(&slot).is_none_or(|h| h.save != seq) {
                         continue;
                     }
                     let Some(held) = act.syncing.remove(&slot).map(|h| h.frames) else { continue };
