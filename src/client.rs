@@ -230,7 +230,7 @@ impl Client {
             let (tx, rx) = oneshot::channel();
             let batch = std::mem::take(&mut c.batch);
             // do_send: the request is queued now, and the reply is awaited through `rx` alone.
-            self.keyspace.do_send(ExecLocal { token: self.token, batch, tx });
+            self.keyspace.do_send(ExecLocal { token: self.token, batch, tx, proxy: None });
             c.known = true;
             c.inflight = Some(rx);
         }

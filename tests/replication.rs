@@ -502,6 +502,72 @@ fn the_master_pings_its_replicas_and_closes_the_silent_ones() {
     assert_eq!(info_field(&mut r, "replication", "master_link_status"), "up");
 }
 
+fn num_field(con: &mut redis::Connection, section: &str, field: &str) -> i64 {
+    info_field(con, section, field).parse().unwrap_or(-1)
+}
+
+/// Wait until `r` has applied everything `m` has sent, and hold the same data.
+fn wait_synced(m: &mut redis::Connection, r: &mut redis::Connection) {
+    let offset = num_field(m, "replication", "master_repl_offset");
+    common::wait_for("the replica at the master's offset", Duration::from_secs(20), || {
+        num_field(r, "replication", "master_repl_offset") >= offset
+    });
+    assert_eq!(digest(r), digest(m));
+}
+
+#[test]
+fn chained_replicas_share_the_masters_history_and_resync_partially_after_a_failover() {
+    let (top, mid, leaf) = (TestServer::start(), TestServer::start(), TestServer::start());
+    let (mut t, mut m, mut l) = (top.conn(), mid.conn(), leaf.conn());
+    load_every_type(&mut t, "before");
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(top.addr().port()).query(&mut m).unwrap();
+    common::wait_for("mid's link", Duration::from_secs(20), || {
+        info_field(&mut m, "replication", "master_link_status") == "up"
+    });
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(mid.addr().port()).query(&mut l).unwrap();
+    common::wait_for("leaf's link", Duration::from_secs(20), || {
+        info_field(&mut l, "replication", "master_link_status") == "up"
+    });
+    // The stream passes through mid unchanged: one id and one offset down the chain.
+    load_every_type(&mut t, "after");
+    for i in 0..100 {
+        let _: () = cmd("INCR").arg("counter").query(&mut t).unwrap();
+        let _: () = cmd("SET").arg(format!("k{i}")).arg(i).query(&mut t).unwrap();
+    }
+    wait_synced(&mut t, &mut m);
+    wait_synced(&mut t, &mut l);
+    let top_id = info_field(&mut t, "replication", "master_replid");
+    assert_eq!(info_field(&mut m, "replication", "master_replid"), top_id);
+    assert_eq!(info_field(&mut l, "replication", "master_replid"), top_id);
+    assert_eq!(
+        num_field(&mut l, "replication", "master_repl_offset"),
+        num_field(&mut t, "replication", "master_repl_offset")
+    );
+    // Writes stop; mid is promoted. Its history goes on under a new id, top's kept as replid2; leaf
+    // reconnects and continues from the backlog, as does top re-pointed at mid.
+    let mid_partial = num_field(&mut m, "stats", "sync_partial_ok");
+    let _: String = cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut m).unwrap();
+    assert_eq!(info_field(&mut m, "replication", "master_replid2"), top_id);
+    assert_ne!(info_field(&mut m, "replication", "master_replid"), top_id);
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(mid.addr().port()).query(&mut t).unwrap();
+    common::wait_for("leaf and top back on mid", Duration::from_secs(20), || {
+        info_field(&mut l, "replication", "master_link_status") == "up"
+            && info_field(&mut t, "replication", "master_link_status") == "up"
+            && num_field(&mut m, "stats", "sync_partial_ok") == mid_partial + 2
+    });
+    assert_eq!(num_field(&mut m, "stats", "sync_full"), 1, "only leaf's first sync was full");
+    let new_id = info_field(&mut m, "replication", "master_replid");
+    for i in 0..50 {
+        let _: () = cmd("INCR").arg("counter").query(&mut m).unwrap();
+        let _: () = cmd("SET").arg(format!("after-failover{i}")).arg(i).query(&mut m).unwrap();
+    }
+    wait_synced(&mut m, &mut l);
+    wait_synced(&mut m, &mut t);
+    assert_eq!(info_field(&mut l, "replication", "master_replid"), new_id);
+    assert_eq!(info_field(&mut t, "replication", "master_replid"), new_id);
+    assert_eq!(cmd("GET").arg("counter").query::<i64>(&mut t).unwrap(), 150);
+}
+
 #[test]
 fn the_master_stream_is_applied_whatever_the_replicas_acl_and_masterauth_authenticates() {
     // The master wants a password; the replica gives it with masterauth and has its own.

@@ -46,6 +46,10 @@ pub struct LinkConfig {
     pub timeout: Duration,
     /// `proto-max-bulk-len`, for the master's stream.
     pub max_bulk: u64,
+    /// The history this server already has (its replication id and offset, as a master or as the replica of
+    /// the master before): the first PSYNC asks to continue it (Redis's cached master), so a replica re-pointed
+    /// after a failover resyncs partially. None: a full sync.
+    pub resume: Option<(String, i64)>,
 }
 
 /// The link to one master; stopped (and its connection closed) when the Keyspace drops it.
@@ -96,7 +100,10 @@ struct Resume {
 
 /// Connect, sync and stream, again and again until stopped.
 async fn run(cfg: LinkConfig, keyspace: Addr<Keyspace>, shared: Arc<LinkShared>, token: u64) {
-    let mut resume = Resume::default();
+    let mut resume = match &cfg.resume {
+        Some((id, off)) => Resume { replid: Some(id.clone()), offset: *off },
+        None => Resume::default(),
+    };
     loop {
         shared.set_state(LinkState::Connecting);
         match session(&cfg, &keyspace, &shared, token, &mut resume).await {
@@ -252,7 +259,7 @@ async fn session(
         log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
         let (tx, rx) = oneshot::channel();
         keyspace
-            .send(MasterSync { path, token, full: true, done: tx })
+            .send(MasterSync { path, token, full: true, replid: replid.clone(), offset, done: tx })
             .await
             .map_err(|_| "the keyspace stopped".to_string())?;
         rx.await.map_err(|_| "the keyspace stopped".to_string())??;
@@ -263,15 +270,13 @@ async fn session(
         if let Some(new_id) = rest.split_whitespace().next().filter(|id| resume.replid.as_deref() != Some(*id)) {
             log::info!("Master replication ID changed to {new_id}");
             resume.replid = Some(new_id.to_string());
-            if let Ok(mut g) = shared.replid.lock() {
-                *g = new_id.to_string();
-            }
         }
+        let replid = resume.replid.clone().unwrap_or_default();
         log::info!("Successful partial resynchronization with master.");
         log::info!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
         let (tx, rx) = oneshot::channel();
         keyspace
-            .send(MasterSync { path: PathBuf::new(), token, full: false, done: tx })
+            .send(MasterSync { path: PathBuf::new(), token, full: false, replid, offset: resume.offset, done: tx })
             .await
             .map_err(|_| "the keyspace stopped".to_string())?;
         rx.await.map_err(|_| "the keyspace stopped".to_string())??;
@@ -408,7 +413,8 @@ async fn stream(
                 a.len() >= 2 && a.is(0, "replconf") && a.is(1, "getack")
             });
             if !batch.reqs.is_empty() {
-                batch = run_batch(keyspace, token, batch).await?;
+                let proxy = bytes::Bytes::copy_from_slice(&batch.input[..consumed]);
+                batch = run_batch(keyspace, token, batch, proxy).await?;
             }
             let mut input = std::mem::take(&mut batch.input);
             input.advance(consumed);
@@ -436,10 +442,15 @@ async fn send_ack(sock: &mut TcpStream, offset: i64) -> Result<(), String> {
 
 /// Run a batch of the master's commands as the master client; blocked or paused commands are taken again
 /// until all ran, as the in-process client does.
-async fn run_batch(keyspace: &Addr<Keyspace>, token: u64, mut batch: Batch) -> Result<Batch, String> {
+async fn run_batch(
+    keyspace: &Addr<Keyspace>,
+    token: u64,
+    mut batch: Batch,
+    proxy: bytes::Bytes,
+) -> Result<Batch, String> {
     loop {
         let (tx, rx) = oneshot::channel();
-        keyspace.do_send(ExecLocal { token, batch, tx });
+        keyspace.do_send(ExecLocal { token, batch, tx, proxy: Some(proxy.clone()) });
         batch = rx.await.map_err(|_| "the keyspace stopped".to_string())?;
         if batch.close {
             // The master client was killed: nothing of this batch counts as applied.

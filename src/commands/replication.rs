@@ -144,8 +144,12 @@ pub struct ReplState {
     /// `replica-read-only` and `replica-serve-stale-data`, cached at CONFIG SET (read per write on a replica).
     pub read_only: bool,
     pub serve_stale: bool,
+    /// This server's replication id while it is a master (INFO master_replid): random at start, a new one at
+    /// each promotion (REPLICAOF NO ONE), as Redis's changeReplicationId. A replica uses its master's.
+    pub replid: String,
     /// The previous master's replication id and the offset after which ours begins (INFO master_replid2,
-    /// second_repl_offset), after REPLICAOF NO ONE.
+    /// second_repl_offset), after REPLICAOF NO ONE: replicas of that master may resync partially with us up to
+    /// there (PSYNC2).
     pub replid2: Option<(String, i64)>,
     /// Clients blocked in WAIT (woken to look again when an ACK arrives).
     pub waiting: Vec<usize>,
@@ -157,6 +161,11 @@ pub struct ReplState {
 }
 
 impl ReplState {
+    /// A master's state with replication id `replid`.
+    pub fn with_replid(replid: String) -> ReplState {
+        ReplState { replid, ..Default::default() }
+    }
+
     /// Cache the options read on the command path.
     pub fn configure(&mut self, c: &crate::config::Config) {
         self.read_only = c.get("replica-read-only").is_none_or(|v| v == "yes");
@@ -281,12 +290,8 @@ pub fn info(s: &State, out: &mut String) {
     let role = if s.repl.master.is_some() { "slave" } else { "master" };
     let _ = write!(out, "# Replication\r\nrole:{role}\r\n");
     let mut offset = s.prop.feed.offset as i64;
-    let mut replid = s.server.run_id.clone();
+    let replid = current_replid(s);
     if let Some(m) = &s.repl.master {
-        let id = m.link.replid.lock().map(|g| g.clone()).unwrap_or_default();
-        if !id.is_empty() {
-            replid = id;
-        }
         let l = &m.link;
         let st = l.state();
         let off = l.offset.load(Ordering::Relaxed).max(0);
@@ -424,6 +429,23 @@ impl Backlog {
     }
 }
 
+/// A fresh replication id: 40 random hex digits.
+pub fn new_replid() -> String {
+    (0..40).map(|_| format!("{:x}", crate::types::rng::below(16))).collect()
+}
+
+/// The replication id of the stream this server serves: its master's while it is a replica (the stream is
+/// proxied byte for byte, so offsets and ids are shared), its own otherwise.
+pub fn current_replid(s: &State) -> String {
+    if let Some(m) = &s.repl.master {
+        let id = m.link.replid.lock().map(|g| g.clone()).unwrap_or_default();
+        if !id.is_empty() {
+            return id;
+        }
+    }
+    s.repl.replid.clone()
+}
+
 /// `repl-backlog-size` in bytes.
 pub fn backlog_size(s: &State) -> usize {
     s.config.get("repl-backlog-size").and_then(|v| crate::types::num::memtoull(v.as_bytes())).unwrap_or(1 << 20)
@@ -460,7 +482,7 @@ fn full_sync(cx: &mut Ctx<'_>, psync: bool) {
         return;
     }
     if psync {
-        let line = format!("+FULLRESYNC {} {}\r\n", cx.s.server.run_id, cx.s.prop.feed.offset);
+        let line = format!("+FULLRESYNC {} {}\r\n", cx.s.repl.replid, cx.s.prop.feed.offset);
         cx.out.raw(line.as_bytes());
     }
     start_stream(cx);
@@ -491,14 +513,18 @@ fn psync(cx: &mut Ctx<'_>) -> CmdResult {
     if cx.client().replica {
         return Ok(());
     }
-    let replid = cx.s.server.run_id.clone();
+    let replid = current_replid(cx.s);
     let wanted = crate::types::num::parse_i64(cx.arg(2)).unwrap_or(-1);
-    if cx.s.repl.master.is_some() {
-        // A replica serves no replicas of its own yet (chained replication).
+    if cx.s.repl.master.as_ref().is_some_and(|m| m.link.state() != LinkState::Connected) {
+        // A replica serves replicas of its own (chained replication) only while its stream flows.
         return Err(CmdError::new("NOMASTERLINK Can't SYNC while not connected with my master"));
     }
     if cx.arg(1) != b"?" {
-        let partial = (cx.arg(1) == replid.as_bytes() && wanted >= 1)
+        // Our id, or (PSYNC2) the id of the master we were a replica of, up to where our history began.
+        let asked = cx.arg(1);
+        let known = asked == replid.as_bytes()
+            || cx.s.repl.replid2.as_ref().is_some_and(|(id2, second)| asked == id2.as_bytes() && wanted <= *second);
+        let partial = (known && wanted >= 1)
             .then(|| cx.s.prop.backlog.as_ref().and_then(|b| b.copy_from(wanted as u64 - 1)))
             .flatten();
         if let Some(data) = partial {
@@ -712,7 +738,7 @@ mod tests {
     fn psync_continues_from_the_backlog_or_falls_back_to_a_full_sync() {
         let mut t = new();
         run_raw(&mut t, &["set", "k", "v"]);
-        let id = t.s.server.run_id.clone();
+        let id = t.s.repl.replid.clone();
         let full = run_raw(&mut t, &["psync", "?", "-1"]);
         assert!(full.starts_with(&format!("+FULLRESYNC {id} ")), "{full:?}");
         assert!(t.s.prop.backlog.is_some());

@@ -499,6 +499,8 @@ impl State {
         super::exec::install_panic_hook();
         let dbs = (0..config.databases.max(1)).map(Db::new).collect();
         let run_id: String = (0..40).map(|_| format!("{:x}", crate::types::rng::below(16))).collect();
+        // The replication id is drawn apart from the run id, as Redis does: it changes at each promotion.
+        let replid = crate::commands::replication::new_replid();
         let mut s = State {
             knobs: Arc::new(Knobs::default()),
             enc: Default::default(),
@@ -534,7 +536,7 @@ impl State {
             waiting: None,
             obs: Observe::default(),
             migrate: Default::default(),
-            repl: Default::default(),
+            repl: crate::commands::replication::ReplState::with_replid(replid),
             evict: Default::default(),
             acl: super::acl::Acl::new(&config),
             config,

@@ -54,6 +54,8 @@ pub struct Keyspace {
     sync_save_seq: u64,
     /// Seconds of replication cron so far (PINGs go every `repl-ping-replica-period` of them).
     repl_cron_loops: u64,
+    /// The master client's slot and the bytes of its batch in flight, passed on once the batch is applied.
+    master_proxy: Option<(usize, bytes::Bytes)>,
     /// The link to this server's master, while it is a replica (replica.rs).
     link: Option<replica::LinkHandle>,
     /// In-process subscriptions (client.rs `Subscription`) by client slot: where their messages go.
@@ -97,6 +99,7 @@ impl Keyspace {
             syncing: HashMap::new(),
             sync_save_seq: 0,
             repl_cron_loops: 0,
+            master_proxy: None,
             sockets: sockets.clone(),
             migrate: Default::default(),
             evictor: None,
@@ -234,6 +237,12 @@ impl Keyspace {
         // The next batch's feed starts with room for about as much (no regrowing from empty each time).
         let cap = self.s.prop.feed.buf.len().next_power_of_two().min(64 * 1024);
         let bytes = bytes::Bytes::from(std::mem::replace(&mut self.s.prop.feed.buf, Vec::with_capacity(cap)));
+        if self.link.is_some() {
+            // A replica's replicas and backlog get its master's stream as it came (proxy_master_stream), so
+            // they share its ids and offsets; what ran here goes to the AOF only, and moves no offset.
+            self.s.prop.feed.offset -= bytes.len() as u64;
+            return self.aof_append(bytes, ctx);
+        }
         if let Some(b) = &mut self.s.prop.backlog {
             b.append(&bytes);
         }
@@ -256,6 +265,24 @@ impl Keyspace {
     /// writes (backlog and offset included) but not into the AOF, as Redis sends it to replicas only.
     fn send_getack(&mut self) {
         self.send_stream_only(crate::commands::replication::GETACK);
+    }
+
+    /// A replica passes on the bytes of its master's stream it has just applied: into its backlog and to its
+    /// own replicas, unchanged (Redis's replicationFeedStreamFromMasterStream), so a replica of a replica
+    /// (and, after a failover, a sibling) shares the master's replication id and offsets.
+    fn proxy_master_stream(&mut self, bytes: bytes::Bytes) {
+        self.s.prop.feed.offset += bytes.len() as u64;
+        if let Some(b) = &mut self.s.prop.backlog {
+            b.append(&bytes);
+        }
+        for slot in &self.replicas {
+            if let Some(c) = self.conns.get(slot) {
+                c.push.do_send(Push { frames: vec![bytes.clone()], class: OBUF_REPLICA });
+            }
+        }
+        for h in self.syncing.values_mut() {
+            h.frames.push(bytes.clone());
+        }
     }
 
     /// Send a command only replicas get (GETACK, PING) to every replica stream, held ones included.
@@ -416,6 +443,14 @@ impl Keyspace {
     fn execute(&mut self, slot: usize, mut batch: Batch, ctx: &mut Context<Self>) -> Outcome {
         let before = batch.done;
         exec_batch(&mut self.s, slot, &mut batch);
+        // The master's batch, all applied: its bytes go on to our replicas now, before anything after this
+        // batch (a full sync's snapshot) can take the offset.
+        if self.master_proxy.as_ref().is_some_and(|(s, _)| *s == slot) && batch.done >= batch.reqs.len() && !batch.close
+        {
+            if let Some((_, bytes)) = self.master_proxy.take() {
+                self.proxy_master_stream(bytes);
+            }
+        }
         let stuck = batch.done < batch.reqs.len() && !batch.close && batch.done == before && batch.out.is_empty();
         if !stuck {
             return Outcome::Ready(batch);
@@ -661,6 +696,9 @@ pub struct ExecLocal {
     pub token: u64,
     pub batch: Batch,
     pub tx: oneshot::Sender<Batch>,
+    /// The replica link's batches: the master's bytes they were parsed from, passed on to this server's own
+    /// replicas once applied. None for other in-process clients.
+    pub proxy: Option<bytes::Bytes>,
 }
 
 impl Handler<ExecLocal> for Keyspace {
@@ -674,6 +712,11 @@ impl Handler<ExecLocal> for Keyspace {
             return;
         }
         let slot = self.local_slot(msg.token);
+        if let Some(bytes) = msg.proxy {
+            if self.link.as_ref().is_some_and(|l| l.token == msg.token) {
+                self.master_proxy = Some((slot, bytes));
+            }
+        }
         match self.run_batch(slot, msg.batch, ctx) {
             ExecReply::Done(b) => {
                 let _ = msg.tx.send(b);

@@ -39,17 +39,38 @@ impl Keyspace {
     /// Act on REPLICAOF: stop the link to the old master, start one to the new master (or none).
     pub(super) fn repl_requests(&mut self, ctx: &mut Context<Self>) {
         let Some(req) = self.s.repl.request.take() else { return };
+        // The history we have (as a master, or from the master we replicated so far): a new master that knows
+        // it (one of ours, promoted) lets us continue it. (REPLICAOF already put the new master in `repl`.)
+        let resume = match &self.link {
+            Some(l) => {
+                let off = l.shared.offset.load(Ordering::Relaxed);
+                let id = l.shared.replid.lock().map(|g| g.clone()).unwrap_or_default();
+                (off >= 0 && !id.is_empty()).then_some((id, off))
+            }
+            None => Some((self.s.repl.replid.clone(), self.s.prop.feed.offset as i64)),
+        };
         self.stop_link();
         match req {
-            LinkRequest::Start(m) => self.start_link(m, ctx),
+            LinkRequest::Start(m) => {
+                // Our replicas must learn of the change (they reconnect, and may continue with us).
+                self.drop_sub_replicas();
+                self.start_link(m, resume, ctx)
+            }
             LinkRequest::Stop => {
                 if let Some(m) = self.s.repl.master.take() {
-                    // The old master's history is ours now (INFO master_replid2 / second_repl_offset).
+                    // The old master's history is ours now (INFO master_replid2 / second_repl_offset), and
+                    // our own goes on under a new id (Redis's shiftReplicationId). Our replicas reconnect to
+                    // learn it, and resync partially (PSYNC2).
                     let off = m.link.offset.load(Ordering::Relaxed);
                     let id = m.link.replid.lock().map(|g| g.clone()).unwrap_or_default();
-                    if !id.is_empty() {
+                    if !id.is_empty() && off >= 0 {
                         self.s.repl.replid2 = Some((id, off + 1));
+                        self.s.prop.feed.offset = off as u64;
                     }
+                    self.s.repl.replid = crate::commands::replication::new_replid();
+                    self.s.prop.feed.db = None;
+                    self.drop_sub_replicas();
+                    self.refresh_feed();
                 }
                 for db in &mut self.s.dbs {
                     db.lazy_expire = true;
@@ -138,7 +159,8 @@ impl Keyspace {
         }
         crate::commands::set_feed_enabled(&mut self.s, true);
         self.sync_save_seq += 1;
-        let line = bytes::Bytes::from(format!("+FULLRESYNC {} {}\r\n", self.s.server.run_id, self.s.prop.feed.offset));
+        let replid = crate::commands::replication::current_replid(&self.s);
+        let line = bytes::Bytes::from(format!("+FULLRESYNC {} {}\r\n", replid, self.s.prop.feed.offset));
         for slot in waiting {
             let c = &mut self.s.clients[slot];
             if c.repl_sync == Some(SyncWait::Start { psync: true }) {
@@ -261,7 +283,7 @@ impl Keyspace {
     }
 
     /// Start a link to `m` on a thread of its own.
-    fn start_link(&mut self, m: Master, ctx: &mut Context<Self>) {
+    fn start_link(&mut self, m: Master, resume: Option<(String, i64)>, ctx: &mut Context<Self>) {
         // A replica's keys expire only through the master's DELs; until then its clients read them as
         // missing (exec_batch lets the master client see them).
         for db in &mut self.s.dbs {
@@ -282,6 +304,7 @@ impl Keyspace {
             dbfilename: c.dbfilename.clone(),
             timeout: Duration::from_secs(get("repl-timeout").parse().unwrap_or(60).max(1)),
             max_bulk: self.s.knobs.proto_max_bulk_len.load(Ordering::Relaxed),
+            resume,
         };
         let token = NEXT_LINK_TOKEN.fetch_add(1, Ordering::Relaxed);
         let arbiter = Arbiter::new();
@@ -292,11 +315,48 @@ impl Keyspace {
         self.link = Some(LinkHandle { addr, arbiter, token, shared: m.link.clone() });
     }
 
+    /// Our stream goes on from `offset` (the master's, proxied from here): the backlog is kept when it ends
+    /// there, else started anew at it.
+    fn continue_history(&mut self, offset: i64) {
+        let offset = offset.max(0) as u64;
+        self.s.prop.feed.offset = offset;
+        self.s.prop.feed.db = None;
+        if self.s.prop.backlog.as_ref().is_none_or(|b| b.end() != offset) {
+            let size = crate::commands::replication::backlog_size(&self.s);
+            self.s.prop.backlog = Some(crate::commands::replication::Backlog::new(size, offset));
+        }
+        self.refresh_feed();
+    }
+
+    /// Close this server's own replicas, streaming or syncing (they reconnect and PSYNC again).
+    fn drop_sub_replicas(&mut self) {
+        let slots: Vec<usize> = self.replicas.iter().copied().chain(self.syncing.keys().copied()).collect();
+        let waiting = std::mem::take(&mut self.s.prop.sync_waiting);
+        for slot in slots.into_iter().chain(waiting) {
+            self.s.clients.kill_list.push(slot);
+        }
+        self.disconnect_killed();
+    }
+
     /// Load a full sync's file: flush, then read it with the mailbox closed.
-    fn master_load(&mut self, path: PathBuf, done: oneshot::Sender<Result<(), String>>, ctx: &mut Context<Self>) {
+    fn master_load(
+        &mut self,
+        path: PathBuf,
+        replid: String,
+        offset: i64,
+        done: oneshot::Sender<Result<(), String>>,
+        ctx: &mut Context<Self>,
+    ) {
         let finish: super::rdb::LoadDone = Box::new(move |act, res, _| match res {
             Ok(()) => {
                 act.s.persist.dirty = 0;
+                act.s.repl.replid2 = None;
+                if let Some(m) = &act.s.repl.master {
+                    if let Ok(mut g) = m.link.replid.lock() {
+                        *g = replid;
+                    }
+                }
+                act.continue_history(offset);
                 // The AOF must hold the synced dataset: rewrite it (Redis restarts the AOF here).
                 let a = &mut act.s.persist.aof;
                 if a.mode != crate::commands::aof::AofMode::Off && !a.rewrite_in_progress {
@@ -323,6 +383,9 @@ pub struct MasterSync {
     pub token: u64,
     /// A full sync (load `path`), or a partial one (+CONTINUE: keep the data).
     pub full: bool,
+    /// The master's replication id and the offset the stream continues from.
+    pub replid: String,
+    pub offset: i64,
     pub done: oneshot::Sender<Result<(), String>>,
 }
 
@@ -352,8 +415,25 @@ impl Handler<MasterSync> for Keyspace {
         c.reply_mode = ReplyMode::Off;
         c.addr = self.s.repl.master.as_ref().map(|m| format!("{}:{}", m.host, m.port)).unwrap_or_default();
         if msg.full {
-            self.master_load(msg.path, msg.done, ctx);
+            // A new history: our own replicas must sync again (from us, once we have it), and the backlog
+            // starts over at the master's offset once the file is in.
+            self.drop_sub_replicas();
+            self.s.prop.backlog = None;
+            self.master_load(msg.path, msg.replid, msg.offset, msg.done, ctx);
         } else {
+            let old = crate::commands::replication::current_replid(&self.s);
+            if old != msg.replid {
+                // The master was promoted from a replica of the one we knew: our history goes on under its
+                // id, the old one kept as replid2; our replicas reconnect to learn the new id.
+                self.s.repl.replid2 = Some((old, msg.offset + 1));
+                if let Some(m) = &self.s.repl.master {
+                    if let Ok(mut g) = m.link.replid.lock() {
+                        *g = msg.replid.clone();
+                    }
+                }
+                self.drop_sub_replicas();
+            }
+            self.continue_history(msg.offset);
             let _ = msg.done.send(Ok(()));
         }
     }
