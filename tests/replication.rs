@@ -569,6 +569,30 @@ fn chained_replicas_share_the_masters_history_and_resync_partially_after_a_failo
 }
 
 #[test]
+fn debug_replicate_reaches_replicas_only_and_their_errors_are_counted() {
+    let master = TestServer::start();
+    let replica = TestServer::start();
+    let (mut m, mut r) = (master.conn(), replica.conn());
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(&mut r).unwrap();
+    common::wait_for("the link up", Duration::from_secs(20), || {
+        info_field(&mut r, "replication", "master_link_status") == "up"
+    });
+    let _: () = cmd("DEBUG").arg("REPLICATE").arg("fake-command-1").query(&mut m).unwrap();
+    let _: () = cmd("DEBUG").arg("REPLICATE").arg("SET").arg("only-on-replica").arg("1").query(&mut m).unwrap();
+    let _: () = cmd("SET").arg("foo").arg("bar").query(&mut m).unwrap();
+    let acked: i64 = cmd("WAIT").arg(1).arg(5000).query(&mut m).unwrap();
+    assert_eq!(acked, 1);
+    assert_eq!(num_field(&mut r, "stats", "unexpected_error_replies"), 1);
+    assert_eq!(cmd("GET").arg("only-on-replica").query::<Option<String>>(&mut r).unwrap().as_deref(), Some("1"));
+    assert_eq!(cmd("EXISTS").arg("only-on-replica").query::<i64>(&mut m).unwrap(), 0);
+    assert_eq!(cmd("GET").arg("foo").query::<Option<String>>(&mut r).unwrap().as_deref(), Some("bar"));
+    // DEBUG CHANGE-REPL-ID: a new id, no replid2.
+    let id = info_field(&mut m, "replication", "master_replid");
+    let _: () = cmd("DEBUG").arg("CHANGE-REPL-ID").query(&mut m).unwrap();
+    assert_ne!(info_field(&mut m, "replication", "master_replid"), id);
+}
+
+#[test]
 fn the_master_stream_is_applied_whatever_the_replicas_acl_and_masterauth_authenticates() {
     // The master wants a password; the replica gives it with masterauth and has its own.
     let master = TestServer::with_config(|c| c.requirepass = "m-secret".into());

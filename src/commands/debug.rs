@@ -233,6 +233,20 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
             cx.out.ok();
             Ok(())
         }
+        "change-repl-id" if cx.argc() == 2 => {
+            log::warn!("Changing replication IDs after receiving DEBUG change-repl-id");
+            cx.s.repl.replid = super::replication::new_replid();
+            cx.s.repl.replid2 = None;
+            cx.out.ok();
+            Ok(())
+        }
+        "replicate" if cx.argc() >= 3 => {
+            // To the replicas only, not the AOF (the suite fakes a command a replica cannot run).
+            let args: Vec<&[u8]> = (2..cx.argc()).map(|i| cx.arg(i)).collect();
+            crate::client::pack(&mut cx.s.prop.stream_only, &args);
+            cx.out.ok();
+            Ok(())
+        }
         "change-repl-id" | "quicklist-packed-threshold" | "replybuffer" => {
             cx.out.ok();
             Ok(())

@@ -127,6 +127,31 @@ pub fn reply_error(s: &mut State, out: &mut Out, err: &CmdError) {
     s.stats.count_error(err);
 }
 
+/// A command of the master's stream failed on this replica: Redis logs it as critical (the data may have
+/// diverged), with the latest bytes of the stream, counts it, and panics when `propagation-error-behavior`
+/// asks for it on a read-only replica (networking.c afterErrorReply).
+#[cold]
+fn error_to_master(s: &mut State, err: &CmdError, cmd: &str) {
+    let text = err.0.strip_prefix("ERR ").unwrap_or(&err.0);
+    let text = &text[..text.len().min(4096)];
+    log::warn!(
+        "== CRITICAL == This replica is sending an error to its master: '{text}' after processing the command '{cmd}'"
+    );
+    if let Some(b) = s.prop.backlog.as_ref().filter(|b| b.histlen() > 0) {
+        let n = b.histlen().min(256) as u64;
+        let tail = b.copy_from(b.end() - n).unwrap_or_default();
+        let mut dump = Vec::with_capacity(tail.len() + 16);
+        crate::config::repr_into(&mut dump, &tail);
+        log::warn!("Latest backlog is: '{}'", String::from_utf8_lossy(&dump));
+    }
+    s.stats.unexpected_error_replies += 1;
+    let behavior = s.config.get("propagation-error-behavior").unwrap_or_default();
+    if s.repl.read_only && (behavior == "panic" || behavior == "panic-on-replicas") {
+        log::error!("This replica panicked sending an error to its master after processing the command '{cmd}'");
+        std::process::abort();
+    }
+}
+
 /// Why a request was refused before running, if it was.
 pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, argv: &Argv<'_>) -> Option<CmdError> {
     if !spec.arity_ok(argv.len()) {
@@ -280,7 +305,11 @@ fn run_request(
         }
         let name = argv.get(0);
         let rest: Vec<&[u8]> = argv.iter().skip(1).collect();
-        reply_error(s, out, &CmdError::unknown_command(name, &rest));
+        let err = CmdError::unknown_command(name, &rest);
+        reply_error(s, out, &err);
+        if s.clients[me].master {
+            error_to_master(s, &err, "<unknown>");
+        }
         return None;
     };
     // A container command whose subcommand was not found: Redis's "unknown subcommand" error. A container
@@ -293,6 +322,9 @@ fn run_request(
             CmdError::arity(spec.name)
         };
         reply_error(s, out, &err);
+        if s.clients[me].master {
+            error_to_master(s, &err, spec.name);
+        }
         return None;
     }
     // maxmemory: evict before a client's own command (not EXEC's or a script's), as processCommand does.
@@ -396,6 +428,9 @@ fn run_request(
         out.buf.truncate(mark);
         s.stats.cmd_stats[spec.id].failed += 1;
         reply_error(s, out, &err);
+        if s.clients[me].master {
+            error_to_master(s, &err, spec.name);
+        }
     }
     Some(spec)
 }

@@ -597,12 +597,11 @@ pub const PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
 /// A command only replicas get (GETACK, PING) as stream bytes: counted in the replication offset and kept in
 /// the backlog like the rest of the stream (a replica counts it too), but never written to the AOF. Call it
 /// between batches, when the feed holds nothing unsent.
-pub fn stream_only_bytes(s: &mut State, cmd: &'static [u8]) -> bytes::Bytes {
+pub fn stream_only_bytes(s: &mut State, cmd: &[u8]) {
     s.prop.feed.offset += cmd.len() as u64;
     if let Some(b) = &mut s.prop.backlog {
         b.append(cmd);
     }
-    bytes::Bytes::from_static(cmd)
 }
 
 /// Count the replicas that acknowledged within `min-replicas-max-lag` seconds (refreshGoodSlavesCount).

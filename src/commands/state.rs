@@ -36,6 +36,8 @@ pub struct Stats {
     pub net_output_bytes: u64,
     pub rejected_connections: u64,
     pub error_replies: u64,
+    /// Errors this replica met running its master's stream (INFO unexpected_error_replies).
+    pub unexpected_error_replies: u64,
     pub expired_keys_active: u64,
     pub evicted_keys: u64,
     pub reads_processed: u64,
@@ -71,6 +73,7 @@ impl Stats {
             net_output_bytes: 0,
             rejected_connections: 0,
             error_replies: 0,
+            unexpected_error_replies: 0,
             expired_keys_active: 0,
             evicted_keys: 0,
             reads_processed: 0,
@@ -343,6 +346,8 @@ pub struct Propagation {
     pub sync_waiting: Vec<usize>,
     /// Ask the replicas for an ACK after this batch (WAIT): REPLCONF GETACK goes to them, not to the AOF.
     pub getack: bool,
+    /// DEBUG REPLICATE's commands, for the replicas only (sent after the batch's writes).
+    pub stream_only: bytes::BytesMut,
     /// Unix ms since when no replica is attached while a backlog exists (repl-backlog-ttl).
     pub no_replicas_since_ms: i64,
     /// Full and partial resyncs served (INFO stats sync_full, sync_partial_ok, sync_partial_err).

@@ -227,6 +227,15 @@ impl Keyspace {
     /// Hand what the last commands propagated to every replica stream and to the AOF. With the AOF on, the
     /// receiver resolves once the writer has written these bytes (and synced them under appendfsync always).
     fn flush_feed(&mut self, ctx: &mut Context<Self>) -> Option<oneshot::Receiver<()>> {
+        if !self.s.prop.stream_only.is_empty() {
+            // DEBUG REPLICATE (rare): after this batch's writes, which go out first.
+            let cmds = std::mem::take(&mut self.s.prop.stream_only).freeze();
+            let acked = self.flush_feed(ctx);
+            if self.link.is_none() {
+                self.send_stream_only(cmds);
+            }
+            return acked;
+        }
         let getack = std::mem::take(&mut self.s.prop.getack);
         if self.s.prop.feed.buf.is_empty() {
             if getack {
@@ -264,7 +273,7 @@ impl Keyspace {
     /// WAIT asked for acknowledgements: REPLCONF GETACK goes into the replication stream after the batch's
     /// writes (backlog and offset included) but not into the AOF, as Redis sends it to replicas only.
     fn send_getack(&mut self) {
-        self.send_stream_only(crate::commands::replication::GETACK);
+        self.send_stream_only(bytes::Bytes::from_static(crate::commands::replication::GETACK));
     }
 
     /// A replica passes on the bytes of its master's stream it has just applied: into its backlog and to its
@@ -285,12 +294,13 @@ impl Keyspace {
         }
     }
 
-    /// Send a command only replicas get (GETACK, PING) to every replica stream, held ones included.
-    pub(super) fn send_stream_only(&mut self, cmd: &'static [u8]) {
+    /// Send commands only replicas get (GETACK, PING, DEBUG REPLICATE's) to every replica stream, held ones
+    /// included.
+    pub(super) fn send_stream_only(&mut self, getack: bytes::Bytes) {
         if self.replicas.is_empty() && self.syncing.is_empty() {
             return;
         }
-        let getack = crate::commands::replication::stream_only_bytes(&mut self.s, cmd);
+        crate::commands::replication::stream_only_bytes(&mut self.s, &getack);
         for slot in &self.replicas {
             if let Some(c) = self.conns.get(slot) {
                 c.push.do_send(Push { frames: vec![getack.clone()], class: OBUF_REPLICA });

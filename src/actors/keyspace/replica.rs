@@ -91,7 +91,7 @@ impl Keyspace {
         let period = num(&self.s, "repl-ping-replica-period", 10).max(1) as u64;
         // A replica passes its master's PINGs on (they are in the stream it proxies) and sends none itself.
         if self.s.repl.master.is_none() && self.repl_cron_loops.is_multiple_of(period) {
-            self.send_stream_only(crate::commands::replication::PING);
+            self.send_stream_only(bytes::Bytes::from_static(crate::commands::replication::PING));
         }
         let newline = bytes::Bytes::from_static(b"\n");
         for &slot in self.s.prop.sync_waiting.iter().chain(self.syncing.keys()) {
