@@ -273,6 +273,10 @@ fn a_killed_link_resyncs_partially_from_the_backlog_and_wait_counts_acks() {
     let list: String = cmd("CLIENT").arg("LIST").arg("TYPE").arg("master").query(&mut r).unwrap();
     assert!(list.contains("flags=M"), "{list}");
 
+    // The stream is in db 9 when the link is killed: the partial resync goes on there (no SELECT comes).
+    let _: () = cmd("SELECT").arg(9).query(&mut m).unwrap();
+    let _: () = cmd("SET").arg("in9").arg("1").query(&mut m).unwrap();
+    common::wait_for("the db 9 write", Duration::from_secs(20), || digest(&mut r) == digest(&mut m));
     // The replica's link is killed; the master's writes meanwhile come back from its backlog.
     let killed: i64 = cmd("CLIENT").arg("KILL").arg("TYPE").arg("master").query(&mut r).unwrap();
     assert_eq!(killed, 1);

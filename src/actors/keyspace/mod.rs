@@ -56,6 +56,8 @@ pub struct Keyspace {
     repl_cron_loops: u64,
     /// The master client's slot and the bytes of its batch in flight, passed on once the batch is applied.
     master_proxy: Option<(usize, bytes::Bytes)>,
+    /// The database a killed master client had selected, for the client of the partial resync that follows.
+    master_db: Option<usize>,
     /// The link to this server's master, while it is a replica (replica.rs).
     link: Option<replica::LinkHandle>,
     /// In-process subscriptions (client.rs `Subscription`) by client slot: where their messages go.
@@ -100,6 +102,7 @@ impl Keyspace {
             sync_save_seq: 0,
             repl_cron_loops: 0,
             master_proxy: None,
+            master_db: None,
             sockets: sockets.clone(),
             migrate: Default::default(),
             evictor: None,

@@ -257,6 +257,9 @@ impl Keyspace {
     pub(super) fn master_client_killed(&mut self, slot: usize) {
         if let Some(l) = &self.link {
             if self.local.get(&l.token).is_some_and(|&(s, _)| s == slot) {
+                // The stream goes on in the database it had selected (Redis resurrects the cached master
+                // client, its db with it): a partial resync sends no SELECT.
+                self.master_db = self.s.clients.get(slot).map(|c| c.db);
                 self.local.remove(&l.token);
                 l.shared.kick.notify_one();
             }
@@ -414,6 +417,11 @@ impl Handler<MasterSync> for Keyspace {
         c.user = root.seal();
         c.reply_mode = ReplyMode::Off;
         c.addr = self.s.repl.master.as_ref().map(|m| format!("{}:{}", m.host, m.port)).unwrap_or_default();
+        match (msg.full, self.master_db.take()) {
+            (true, _) => c.db = 0,
+            (false, Some(db)) => c.db = db,
+            (false, None) => {}
+        }
         if msg.full {
             // A new history: our own replicas must sync again (from us, once we have it), and the backlog
             // starts over at the master's offset once the file is in.
