@@ -514,7 +514,10 @@ fn psync(cx: &mut Ctx<'_>) -> CmdResult {
         return Ok(());
     }
     let replid = current_replid(cx.s);
-    let wanted = crate::types::num::parse_i64(cx.arg(2)).unwrap_or(-1);
+    let Some(wanted) = crate::types::num::parse_i64(cx.arg(2)) else {
+        log::warn!("Replica {} asks for synchronization but with a wrong offset", cx.client().addr);
+        return Err(CmdError::new("ERR value is not an integer or out of range"));
+    };
     if cx.s.repl.master.as_ref().is_some_and(|m| m.link.state() != LinkState::Connected) {
         // A replica serves replicas of its own (chained replication) only while its stream flows.
         return Err(CmdError::new("NOMASTERLINK Can't SYNC while not connected with my master"));
@@ -754,6 +757,21 @@ mod tests {
         let r = run_raw(&mut t, &["psync", "0123", "5"]);
         assert!(r.starts_with("+FULLRESYNC"), "{r:?}");
         assert_eq!(t.s.prop.sync_partial_err, 1);
+        // An offset that is not a number is refused, and the client stays a plain client.
+        let fourth = t.s.add_client("127.0.0.1:4".into(), String::new());
+        t.me = fourth;
+        assert_eq!(run_raw(&mut t, &["psync", &id, "offset_str"]), "-ERR value is not an integer or out of range\r\n");
+        assert!(!t.s.clients[fourth].replica);
+        // PSYNC2: the id we had as a replica is accepted up to where our own history began.
+        t.s.repl.replid2 = Some(("old".repeat(10), end as i64 + 1));
+        let fifth = t.s.add_client("127.0.0.1:5".into(), String::new());
+        t.me = fifth;
+        let r = run_raw(&mut t, &["psync", &"old".repeat(10), &(end + 1).to_string()]);
+        assert!(r.starts_with(&format!("+CONTINUE {id}")), "{r:?}");
+        let sixth = t.s.add_client("127.0.0.1:6".into(), String::new());
+        t.me = sixth;
+        let r = run_raw(&mut t, &["psync", &"old".repeat(10), &(end + 2).to_string()]);
+        assert!(r.starts_with("+FULLRESYNC"), "{r:?}");
     }
 
     #[test]

@@ -265,6 +265,16 @@ fn set_generic(cx: &mut Ctx<'_>, flags: u32, expire: Option<usize>, val_at: usiz
     // Replicas get an absolute time so that they expire the key when we do (Redis rewrites the same way).
     if let Some(at) = at {
         cx.propagate_as(&[b"SET", key, val, b"PXAT", at.to_string().as_bytes()]);
+    } else if flags & GET != 0 {
+        // Replicas need no GET (Redis 7.0 propagates without it).
+        let argv = cx.argv;
+        let args: Vec<&[u8]> = argv
+            .iter()
+            .enumerate()
+            .filter(|(i, a)| *i < 3 || !a.eq_ignore_ascii_case(b"get"))
+            .map(|(_, a)| a)
+            .collect();
+        cx.propagate_as(&args);
     }
     Ok(())
 }
@@ -338,6 +348,9 @@ fn getset(cx: &mut Ctx<'_>) -> CmdResult {
     db.set(key, value, false);
     cx.modified(key);
     cx.notify(NOTIFY_STRING, "set", key);
+    // Propagated as SET, as Redis 7.0 does.
+    let val = cx.arg(2);
+    cx.propagate_as(&[b"SET", key, val]);
     Ok(())
 }
 

@@ -779,3 +779,18 @@ fn other_types_get_wrongtype() {
         assert!(t.s.dbs[0].peek(b"l").unwrap().value.is_string(), "{args:?}");
     }
 }
+
+#[test]
+fn getset_and_set_get_propagate_as_plain_sets() {
+    let mut t = new();
+    crate::commands::set_feed_enabled(&mut t.s, true);
+    run(&mut t, &["set", "k", "1"]);
+    t.s.prop.feed.buf.clear();
+    run(&mut t, &["getset", "k", "2"]);
+    let text = String::from_utf8_lossy(&t.s.prop.feed.buf).replace("\r\n", " ");
+    assert_eq!(text, "*3 $3 SET $1 k $1 2 ");
+    t.s.prop.feed.buf.clear();
+    run(&mut t, &["set", "k", "3", "get", "xx"]);
+    let text = String::from_utf8_lossy(&t.s.prop.feed.buf).replace("\r\n", " ");
+    assert_eq!(text, "*4 $3 set $1 k $1 3 $2 xx ");
+}
