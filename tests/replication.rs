@@ -597,6 +597,44 @@ fn debug_replicate_reaches_replicas_only_and_their_errors_are_counted() {
 }
 
 #[test]
+fn a_restarted_master_lets_its_replica_resync_partially_from_the_rdb_history() {
+    let dir = common::test_dir().to_string_lossy().into_owned();
+    let d = dir.clone();
+    let master = TestServer::with_config(move |c| c.dir = d);
+    let replica = TestServer::start();
+    let (mut m, mut r) = (master.conn(), replica.conn());
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(&mut r).unwrap();
+    common::wait_for("the link up", Duration::from_secs(20), || {
+        info_field(&mut r, "replication", "master_link_status") == "up"
+    });
+    let _: () = cmd("SELECT").arg(5).query(&mut m).unwrap();
+    load_every_type(&mut m, "before");
+    wait_synced(&mut m, &mut r);
+    let id = info_field(&mut m, "replication", "master_replid");
+    let offset = num_field(&mut m, "replication", "master_repl_offset");
+    let _: String = cmd("SAVE").query(&mut m).unwrap();
+    drop(m);
+    drop(master);
+    // The restarted master knows the history it saved: its old id as replid2, the same offset.
+    let d = dir.clone();
+    let master = TestServer::with_config(move |c| c.dir = d);
+    let mut m = master.conn();
+    common::wait_for("the load", Duration::from_secs(20), || info_field(&mut m, "persistence", "loading") == "0");
+    assert_eq!(info_field(&mut m, "replication", "master_replid2"), id);
+    assert_eq!(num_field(&mut m, "replication", "master_repl_offset"), offset);
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(&mut r).unwrap();
+    common::wait_for("a partial resync", Duration::from_secs(20), || {
+        num_field(&mut m, "stats", "sync_partial_ok") == 1
+            && info_field(&mut r, "replication", "master_link_status") == "up"
+    });
+    assert_eq!(num_field(&mut m, "stats", "sync_full"), 0);
+    // The stream goes on in the db it was in (db 5: the file's repl-stream-db), without a SELECT.
+    let _: () = cmd("SELECT").arg(5).query(&mut m).unwrap();
+    load_every_type(&mut m, "after");
+    wait_synced(&mut m, &mut r);
+}
+
+#[test]
 fn the_master_stream_is_applied_whatever_the_replicas_acl_and_masterauth_authenticates() {
     // The master wants a password; the replica gives it with masterauth and has its own.
     let master = TestServer::with_config(|c| c.requirepass = "m-secret".into());

@@ -90,6 +90,9 @@ pub struct RdbState {
     pub keys_total: u64,
     /// The foreground job the batch stopped for.
     pub fg: Option<FgJob>,
+    /// The replication id, offset and stream db the last loaded file carried (aux fields `repl-id`,
+    /// `repl-offset`, `repl-stream-db`), for a restart to continue its replication history.
+    pub load_repl: (Option<String>, Option<i64>, Option<i64>),
     /// The last load's figures.
     pub load_keys_loaded: u64,
     pub load_keys_expired: u64,
@@ -100,6 +103,7 @@ pub struct RdbState {
 impl Default for RdbState {
     fn default() -> Self {
         RdbState {
+            load_repl: Default::default(),
             available: false,
             bgsave_in_progress: false,
             bgsave_requested: false,
@@ -208,16 +212,42 @@ pub fn header(s: &State, aof_base: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     let ctime = (clock::system_ms() / 1000).to_string();
     let used = s.used_memory().to_string();
-    let aux: [(&str, &[u8]); 5] = [
+    let mut aux: Vec<(&str, &[u8])> = vec![
         ("redis-ver", crate::REDIS_VERSION.as_bytes()),
         ("redis-bits", b"64"),
         ("ctime", ctime.as_bytes()),
         ("used-mem", used.as_bytes()),
-        ("aof-base", if aof_base { b"1" } else { b"0" }),
     ];
+    // Where this data stands in the replication history (Redis's rdbPopulateSaveInfo): a master with a
+    // backlog, or a replica that has synced. A restart then resyncs partially instead of fully.
+    let repl = repl_info(s);
+    let (db, id, off) = repl.as_ref().map(|(d, i, o)| (d.to_string(), i.clone(), o.to_string())).unwrap_or_default();
+    if repl.is_some() {
+        aux.push(("repl-stream-db", db.as_bytes()));
+        aux.push(("repl-id", id.as_bytes()));
+        aux.push(("repl-offset", off.as_bytes()));
+    }
+    aux.push(("aof-base", if aof_base { b"1" } else { b"0" }));
     rdb::write_header(&mut out, &aux);
     rdb::write_functions(&mut out, s.scripts.functions.library_codes());
     out
+}
+
+/// The replication stream's db, id and offset at this instant, when there is a history worth keeping.
+fn repl_info(s: &State) -> Option<(usize, String, i64)> {
+    match &s.repl.master {
+        None => s
+            .prop
+            .backlog
+            .as_ref()
+            .map(|_| (s.prop.feed.db.unwrap_or(0), s.repl.replid.clone(), s.prop.feed.offset as i64)),
+        Some(m) => {
+            let off = m.link.offset.load(std::sync::atomic::Ordering::Relaxed);
+            let id = m.link.replid.lock().map(|g| g.clone()).unwrap_or_default();
+            let db = s.clients.iter().find(|(_, c)| c.master).map(|(_, c)| c.db).unwrap_or(0);
+            (off >= 0 && !id.is_empty()).then_some((db, id, off))
+        }
+    }
 }
 
 /// The whole dataset as a complete RDB file, encoded now: the payload of a full resynchronization
@@ -288,6 +318,9 @@ pub fn apply_items(
                         let m = text.parse::<u64>().unwrap_or(0);
                         log::info!("RDB memory usage when created {:.2} Mb", m as f64 / (1024.0 * 1024.0));
                     }
+                    b"repl-id" if v.len() == 40 => s.persist.rdb.load_repl.0 = Some(text.into_owned()),
+                    b"repl-offset" => s.persist.rdb.load_repl.1 = text.parse().ok(),
+                    b"repl-stream-db" => s.persist.rdb.load_repl.2 = text.parse().ok(),
                     _ => {}
                 }
             }

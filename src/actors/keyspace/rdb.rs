@@ -532,6 +532,7 @@ impl Keyspace {
                 }
                 act.rdb.load_db = 0;
                 act.rdb.load_empty_skipped = 0;
+                act.s.persist.rdb.load_repl = Default::default();
                 act.load_next(started, ctx);
             }
             Ok(Ok(None)) => act.s.persist.rdb.loading = None,
@@ -559,6 +560,7 @@ impl Keyspace {
                         ),
                     }
                     log::info!("DB loaded from disk: {:.3} seconds", started.elapsed().as_secs_f64());
+                    act.restore_repl_history(ctx);
                 }
                 Err(e) => act.load_failed(e),
             }

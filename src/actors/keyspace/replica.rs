@@ -331,6 +331,31 @@ impl Keyspace {
         self.refresh_feed();
     }
 
+    /// The start-up file said where its data stands in a replication history (Redis's loadDataFromDisk):
+    /// a master keeps it as replid2 with its offset, so its replicas resync partially after the restart; a
+    /// replica asks its master to continue from it.
+    pub(super) fn restore_repl_history(&mut self, ctx: &mut Context<Self>) {
+        let (Some(id), Some(off), Some(db)) = std::mem::take(&mut self.s.persist.rdb.load_repl) else { return };
+        if off < 0 || db < 0 {
+            return;
+        }
+        match self.s.repl.master.clone() {
+            None => {
+                self.s.repl.replid2 = Some((id, off + 1));
+                self.s.prop.feed.offset = off as u64;
+                let size = crate::commands::replication::backlog_size(&self.s);
+                self.s.prop.backlog = Some(crate::commands::replication::Backlog::new(size, off as u64));
+                self.s.prop.no_replicas_since_ms = 0;
+                self.refresh_feed();
+            }
+            Some(m) => {
+                self.stop_link();
+                self.master_db = Some(db as usize);
+                self.start_link(m, Some((id, off)), ctx);
+            }
+        }
+    }
+
     /// Close this server's own replicas, streaming or syncing (they reconnect and PSYNC again).
     fn drop_sub_replicas(&mut self) {
         let slots: Vec<usize> = self.replicas.iter().copied().chain(self.syncing.keys().copied()).collect();
