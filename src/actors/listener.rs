@@ -115,7 +115,12 @@ impl Listener {
                 let peer = peer_addr.map(|a| a.to_string()).unwrap_or_default();
                 let local = s.local_addr().map(|a| a.to_string()).unwrap_or_default();
                 let loopback = peer_addr.map(|a| a.ip().is_loopback()).unwrap_or(false);
-                (Stream::Tcp(s), peer, local, loopback || !self.lobby.protected)
+                (
+                    Stream::Tcp(s),
+                    peer,
+                    local,
+                    loopback || !self.knobs.protected.load(std::sync::atomic::Ordering::Relaxed),
+                )
             }
             Accepted::Unix(s) => (Stream::Unix(s), "/unixsocket:0".to_string(), String::new(), true),
         };

@@ -233,6 +233,21 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
             cx.out.ok();
             Ok(())
         }
+        // CONFIG REWRITE writing every parameter, defaults included (the suite restarts on the file to
+        // prove each line reads back to the same value).
+        "config-rewrite-force-all" if cx.argc() == 2 => {
+            let users = super::acl::user_lines(cx.s);
+            match cx.s.config.rewrite_with_users(Some(&users), true) {
+                Ok(()) => {
+                    cx.out.ok();
+                    Ok(())
+                }
+                Err(e) => {
+                    let why = e.strip_prefix("Rewriting config file: ").unwrap_or(&e);
+                    Err(CmdError::msg(format!("ERR CONFIG-REWRITE-FORCE-ALL failed: {why}")))
+                }
+            }
+        }
         "change-repl-id" | "quicklist-packed-threshold" | "replybuffer" => {
             cx.out.ok();
             Ok(())

@@ -156,6 +156,9 @@ pub struct Knobs {
     /// A new client must authenticate (the default user has a password or is off): its connection parses
     /// with the unauthenticated limits until the Keyspace says otherwise (`Batch::unauthenticated`).
     pub auth_required: AtomicBool,
+    /// Protected mode is in force (`protected-mode yes` and the default user needs no password): the
+    /// Listener answers clients from other hosts DENIED, as Redis checks each accepted client.
+    pub protected: AtomicBool,
 }
 
 /// The normal class of client-output-buffer-limit (index into `Knobs::obuf_limits`).
@@ -400,6 +403,12 @@ pub struct Process {
     /// New TCP listening sockets from CONFIG SET port, for the Keyspace to hand to the Listener after the
     /// batch (it closes the old ones then).
     pub new_listeners: Option<Vec<std::net::TcpListener>>,
+    /// Duplicates of the TCP sockets the Listener accepts on (or is about to): CONFIG SET bind keeps the
+    /// socket of an address the old and the new list share (config.rs `listen_tcp_reusing`).
+    pub listeners: Vec<std::net::TcpListener>,
+    /// The configuration file's `rename-command` lines, when it has any: requests are looked up through
+    /// them (table.rs `Renames`). None keeps the common case one table lookup, done while parsing.
+    pub renames: Option<Box<super::Renames>>,
     /// Path of the running binary (INFO executable).
     pub executable: String,
     /// Whether the server listens on sockets at all (embedded without listener: false).
@@ -522,6 +531,8 @@ impl State {
                 tcp_port: config.port,
                 listening: false,
                 new_listeners: None,
+                listeners: Vec::new(),
+                renames: None,
                 executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
                 io_threads_active: false,
                 pause: None,
@@ -539,6 +550,17 @@ impl State {
             acl: super::acl::Acl::new(&config),
             config,
         };
+        // Checked when the file was read (Config::load_str refuses what Redis refuses); a Config built in
+        // code with bad renames gets the good ones before the first bad one.
+        if !s.config.rename_commands().is_empty() {
+            let mut r = super::Renames::default();
+            for (old, new) in s.config.rename_commands() {
+                if r.rename(old, new).is_err() {
+                    break;
+                }
+            }
+            s.server.renames = Some(Box::new(r));
+        }
         s.apply_config();
         s
     }
