@@ -5,7 +5,7 @@
 
 use super::busy::{CloseOnDrop, Joining, Link, Lobby};
 use super::keyspace::{Exec, ExecReply, Join, Keyspace, MemGrew, Unregister};
-use crate::commands::client_mem::ConnMem;
+use crate::commands::client_mem::{ConnMem, NO_RESIZE};
 use crate::commands::{parse_batch, Batch, Knobs, BATCH_BYTES, OBUF_NORMAL};
 use crate::resp::decode::Outside;
 use actix::prelude::*;
@@ -24,15 +24,16 @@ use tokio::task::yield_now;
 
 /// Read buffer growth step.
 const READ_CHUNK: usize = 16 * 1024;
-/// Buffers larger than this are released once empty instead of kept for the next request: a client that
-/// once sent a big pipeline or got a big reply should not hold that memory while idle (Redis shrinks query
-/// buffers past 32 KB in its clients cron). Refilling a big buffer costs little next to the bytes it holds.
+/// Reply buffers larger than this are released once empty instead of kept for the next request, and the
+/// thread's spare buffers are no larger: a client that once got a big reply should not hold that memory
+/// while idle. A read buffer is kept between requests and trimmed by the Keyspace's clients cron as Redis
+/// trims its query buffers (client_mem.rs `resize_query_buffer`); after a big argument it keeps this much.
 const KEEP_BUF: usize = 64 * 1024;
 
-/// Read and reply buffers of the connections of this thread that wait for input. A client waiting for its
-/// next request holds neither (an idle connection costs its records, not 16 KB of buffer: Redis shrinks an
-/// idle client's buffers in its cron, we hand them over at once), and a client that reads takes a warm one
-/// instead of calling the allocator for each request.
+/// Read and reply buffers of the connections of this thread. A client waiting for its next request holds
+/// no reply buffer, and its read buffer only until it has been idle over 2 seconds (Redis's clients cron
+/// releases an idle query buffer then); a client that needs one takes a warm one instead of calling the
+/// allocator.
 mod spare {
     use super::{BytesMut, KEEP_BUF, READ_CHUNK};
     use std::cell::RefCell;
@@ -651,8 +652,14 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
                 let idle = batch.input.is_empty();
                 if idle {
                     spare::put_out(&mut batch.out);
-                    // The read buffer goes back to the thread's spares while the client waits.
-                    push.mem.note_input(0, 0, 0, false);
+                    // The read buffer is kept while the client waits, as Redis keeps its query buffer: the
+                    // Keyspace's clients cron asks for it back (resize_query_buffer) once the client has been
+                    // idle over 2 seconds, or trimmed when it is much larger than the client's reads need.
+                    // The room `advance` left at its front comes back without a copy (it is empty).
+                    if batch.input.capacity() > 0 {
+                        let _ = batch.input.try_reclaim(READ_CHUNK);
+                    }
+                    push.mem.note_input(0, batch.input.capacity(), 0, false);
                 } else if batch.input.capacity() - batch.input.len() < READ_CHUNK / 4 {
                     batch.input.reserve(READ_CHUNK);
                 }
@@ -849,10 +856,6 @@ async fn read_input<S: Socket>(
                 }
             }
             Next::Read => {
-                // Each time, not once: readiness may come without bytes (a spurious wake-up).
-                if servable && buf.capacity() > 0 {
-                    spare::put_input(buf);
-                }
                 tokio::select! {
                     r = stream.readable() => {
                         if r.is_err() {
@@ -866,6 +869,8 @@ async fn read_input<S: Socket>(
                         if buf.capacity() == 0 {
                             *buf = spare::input();
                         }
+                        // Redis's querybuf_peak: what the buffer holds plus a read's room.
+                        push.mem.qpeak.fetch_max(buf.len() + READ_CHUNK, Ordering::Relaxed);
                         match stream.try_read_buf(buf) {
                             Ok(0) => return None,
                             Ok(n) => {
@@ -893,6 +898,18 @@ async fn read_input<S: Socket>(
                     r = stream.writable(), if !push.drained() => {
                         if r.is_err() || !push.drain(stream) {
                             return None;
+                        }
+                    }
+                    // The clients cron asks for the idle read buffer back, or for a smaller one.
+                    () = push.mem.resize_wake.notified(), if servable => {
+                        let want = push.mem.resize.swap(NO_RESIZE, Ordering::Relaxed);
+                        if want != NO_RESIZE && buf.is_empty() && want < buf.capacity() {
+                            if want == 0 {
+                                spare::put_input(buf);
+                            } else {
+                                *buf = BytesMut::with_capacity(want);
+                            }
+                            push.mem.note_input(0, buf.capacity(), 0, false);
                         }
                     }
                 }
@@ -959,7 +976,13 @@ async fn read_outside<S: Socket>(
     let tail = batch.input.len() - (big.at + have);
     batch.input.copy_within(big.at + have.., big.at);
     batch.input.truncate(big.at + tail);
-    if batch.input.capacity() != READ_CHUNK {
+    // After the argument the input keeps more room than a plain read buffer, as Redis sizes the query buffer
+    // that replaces the one it hands to the command for another argument as big; the clients cron trims it
+    // once the next requests are small. Up to KEEP_BUF only, where Redis takes the argument's size: a big
+    // write must not leave a second copy's worth of buffer behind (tests/memory.rs). A client sending big
+    // values in a row keeps that one buffer (it is not replaced below).
+    let room = (big.len + 2).min(KEEP_BUF);
+    if batch.input.capacity() < room && batch.input.capacity() != READ_CHUNK {
         // The input keeps a few bytes while the payload streams in: a plain-size buffer is enough, and makes
         // what the client is seen to hold (client_mem.rs) the same for the same request.
         let mut fresh = BytesMut::with_capacity(READ_CHUNK);
@@ -987,5 +1010,8 @@ async fn read_outside<S: Socket>(
     }
     batch.outside = buf.freeze();
     batch.outside_at = big.at;
+    if batch.input.capacity() < room {
+        batch.input.reserve(room - batch.input.len());
+    }
     true
 }

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 /// What a socket client's Connection actor holds for it, as the connection last noted it (written on the
 /// connection's thread, read by the Keyspace).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ConnMem {
     /// Request bytes read and not handed to the Keyspace yet (CLIENT LIST qbuf), a big argument's included.
     pub qbuf: AtomicUsize,
@@ -31,6 +31,30 @@ pub struct ConnMem {
     /// The connection's share (qmem + unwritten output) when the Keyspace last measured it: the connection
     /// tells the Keyspace again when its buffers grow well past this.
     pub told: AtomicUsize,
+    /// Redis's querybuf_peak: the most the read buffer was asked to hold since the Keyspace's cron last
+    /// looked (what it held before a read plus the read's room), which the cron resets to what it holds.
+    pub qpeak: AtomicUsize,
+    /// The capacity the cron wants the read buffer trimmed to (`NO_RESIZE`: none), applied by the connection
+    /// when it next waits for input with nothing buffered; `resize_wake` tells it.
+    pub resize: AtomicUsize,
+    pub resize_wake: tokio::sync::Notify,
+}
+
+/// `ConnMem::resize` when no trim is asked for.
+pub const NO_RESIZE: usize = usize::MAX;
+
+impl Default for ConnMem {
+    fn default() -> ConnMem {
+        ConnMem {
+            qbuf: AtomicUsize::new(0),
+            qmem: AtomicUsize::new(0),
+            oll: AtomicUsize::new(0),
+            told: AtomicUsize::new(0),
+            qpeak: AtomicUsize::new(0),
+            resize: AtomicUsize::new(NO_RESIZE),
+            resize_wake: tokio::sync::Notify::new(),
+        }
+    }
 }
 
 impl ConnMem {
@@ -47,6 +71,32 @@ impl ConnMem {
         let told = self.told.load(Relaxed);
         now >= 16 * 1024 && now > told + told / 8
     }
+}
+
+/// Redis's PROTO_RESIZE_THRESHOLD: a query buffer under this is not trimmed for its peak.
+const RESIZE_THRESHOLD: usize = 32 * 1024;
+
+/// Redis's clientsCronResizeQueryBuffer for one client: a read buffer wasting more than 4 KB is released
+/// when the client has been idle over 2 seconds, or trimmed to its recent peak (never under what it holds)
+/// when it is over 32 KB and twice that peak; then the peak restarts from what it holds. Returns the trim
+/// asked of the connection (0: release), if any.
+pub fn resize_query_buffer(m: &ConnMem, idle_s: i64) -> Option<usize> {
+    let (len, cap) = (m.qbuf.load(Relaxed), m.qmem.load(Relaxed));
+    let peak = m.qpeak.load(Relaxed);
+    let mut want = None;
+    if cap.saturating_sub(len) > 4 * 1024 {
+        if idle_s > 2 {
+            want = Some(0);
+        } else if cap > RESIZE_THRESHOLD && cap / 2 > peak {
+            want = Some(len.max(peak));
+        }
+    }
+    m.qpeak.store(len, Relaxed);
+    if let Some(w) = want {
+        m.resize.store(w, Relaxed);
+        m.resize_wake.notify_one();
+    }
+    want
 }
 
 /// Fixed cost of a socket client beyond its record: its Connection actor, link and serving future. An
@@ -215,6 +265,7 @@ pub fn after_batch(s: &mut State, me: usize, out: usize) -> bool {
 /// if the clients are over the limit: keeps the total right for clients that had no batch (NO-EVICT
 /// clients, replies drained since).
 pub fn cron(s: &mut State) {
+    query_buffers_cron(s);
     if !s.evict.clients.active() {
         return;
     }
@@ -237,6 +288,34 @@ pub fn cron(s: &mut State) {
     }
     s.evict.clients.cursor = slot;
     evict(s);
+}
+
+/// The query-buffer half of clientsCron, for the socket clients: each looked at about every second (at least
+/// 5 a tick, as Redis's clientsCron walks its clients), see [`resize_query_buffer`].
+fn query_buffers_cron(s: &mut State) {
+    let n = s.clients.len();
+    if n == 0 {
+        return;
+    }
+    let per_tick = (n / s.config.hz.max(1) as usize).max(5).min(n);
+    let cap = s.clients.capacity();
+    let now = crate::types::clock::now_ms();
+    let (mut slot, mut done, mut looked) = (s.clients.qbuf_cursor, 0, 0);
+    while done < per_tick && looked < cap {
+        if slot >= cap {
+            slot = 0;
+        }
+        if let Some(c) = s.clients.get(slot) {
+            if let Some(m) = &c.conn_mem {
+                // Idle as CLIENT LIST shows it.
+                resize_query_buffer(m, (now - c.last_interaction_ms).max(0) / 1000);
+            }
+            done += 1;
+        }
+        slot += 1;
+        looked += 1;
+    }
+    s.clients.qbuf_cursor = slot;
 }
 
 /// Close the largest evictable clients until the clients' total is under the limit (evictClients): from
@@ -274,6 +353,35 @@ mod tests {
             c.set(k, v).unwrap();
         }
         c
+    }
+
+    #[test]
+    fn query_buffer_resizes_as_clients_cron() {
+        let m = ConnMem::default();
+        let set = |len: usize, cap: usize, peak: usize| {
+            m.qbuf.store(len, Relaxed);
+            m.qmem.store(cap, Relaxed);
+            m.qpeak.store(peak, Relaxed);
+        };
+        // A fresh client's 16 KB buffer: kept while it is active, released once idle over 2 seconds.
+        set(0, 16384, 16384);
+        assert_eq!(resize_query_buffer(&m, 0), None);
+        assert_eq!(resize_query_buffer(&m, 2), None);
+        assert_eq!(m.resize.load(Relaxed), NO_RESIZE);
+        assert_eq!(resize_query_buffer(&m, 3), Some(0));
+        assert_eq!(m.resize.swap(NO_RESIZE, Relaxed), 0);
+        // Less than 4 KB wasted: left alone, however idle.
+        set(14000, 16384, 16384);
+        assert_eq!(resize_query_buffer(&m, 10), None);
+        // Over 32 KB and twice the recent peak: trimmed to the peak, or to what it holds if more.
+        set(0, 400_002, 16384);
+        assert_eq!(resize_query_buffer(&m, 0), Some(16384));
+        set(20000, 400_002, 16384);
+        assert_eq!(resize_query_buffer(&m, 0), Some(20000));
+        // A peak near the size keeps it; the peak restarts from what the buffer holds.
+        set(100, 400_002, 300_000);
+        assert_eq!(resize_query_buffer(&m, 1), None);
+        assert_eq!(m.qpeak.load(Relaxed), 100);
     }
 
     #[test]

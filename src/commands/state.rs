@@ -255,6 +255,8 @@ pub struct Clients {
     /// Clients whose requests wait for a CLIENT PAUSE to end: INFO blocked_clients counts them too, as Redis
     /// blocks them (BLOCKED_POSTPONE). Kept by the Keyspace actor, which holds their batches.
     pub postponed: usize,
+    /// Where the clients cron's query-buffer pass goes on next tick (client_mem.rs).
+    pub qbuf_cursor: usize,
 }
 
 impl Deref for Clients {
@@ -284,6 +286,7 @@ impl Clients {
             unblock_requests: Vec::new(),
             blocked_count: 0,
             postponed: 0,
+            qbuf_cursor: 0,
         }
     }
 
