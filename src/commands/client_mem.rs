@@ -38,6 +38,17 @@ pub struct ConnMem {
     /// when it next waits for input with nothing buffered; `resize_wake` tells it.
     pub resize: AtomicUsize,
     pub resize_wake: tokio::sync::Notify,
+    /// Redis's reply buffer (c->buf): the size the connection gives the buffer a batch's replies are written
+    /// into (CLIENT LIST rbs), which the clients cron shrinks and grows as Redis's
+    /// clientsCronResizeOutputBuffer does; a batch whose replies need more grows it until the cron trims it
+    /// (Redis puts those bytes in its reply list instead).
+    pub rbs: AtomicUsize,
+    /// The most of it a batch's replies filled since the peak last restarted (CLIENT LIST rbp).
+    pub rbp: AtomicUsize,
+    /// When the peak last restarted (Unix ms; the Keyspace's alone).
+    pub rbp_reset_ms: std::sync::atomic::AtomicI64,
+    /// A new reply buffer size for the connection to apply (`NO_RESIZE`: none); `resize_wake` tells it.
+    pub out_resize: AtomicUsize,
 }
 
 /// `ConnMem::resize` when no trim is asked for.
@@ -53,6 +64,13 @@ impl Default for ConnMem {
             qpeak: AtomicUsize::new(0),
             resize: AtomicUsize::new(NO_RESIZE),
             resize_wake: tokio::sync::Notify::new(),
+            rbs: AtomicUsize::new(REPLY_CHUNK),
+            // As Redis's createClient: the peak starts at the buffer's size.
+            rbp: AtomicUsize::new(REPLY_CHUNK),
+            // Redis 7.0's createClient sets it in seconds, which its cron compares with a clock in ms: the
+            // first cron restarts a new client's peak, so an idle client's buffer shrinks at once.
+            rbp_reset_ms: std::sync::atomic::AtomicI64::new(0),
+            out_resize: AtomicUsize::new(NO_RESIZE),
         }
     }
 }
@@ -71,6 +89,38 @@ impl ConnMem {
         let told = self.told.load(Relaxed);
         now >= 16 * 1024 && now > told + told / 8
     }
+}
+
+/// Redis's PROTO_REPLY_CHUNK_BYTES (a new client's reply buffer, and the most the cron grows one to) and
+/// PROTO_REPLY_MIN_BYTES (the least it shrinks one to).
+pub const REPLY_CHUNK: usize = 16 * 1024;
+const REPLY_MIN: usize = 1024;
+/// Redis's REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME (ms).
+pub const REPLY_PEAK_RESET_MS: i64 = 5000;
+
+/// Redis's clientsCronResizeOutputBuffer for one client: a reply buffer whose peak stayed under half its
+/// size shrinks to the peak (1 KB at least); one that was filled doubles, up to 16 KB; every `reset_ms`
+/// (-1: never) the peak restarts from nothing. Returns the new size asked of the connection, if any.
+pub fn resize_reply_buffer(m: &ConnMem, now_ms: i64, reset_ms: i64) -> Option<usize> {
+    let (size, peak) = (m.rbs.load(Relaxed), m.rbp.load(Relaxed));
+    let want = if size / 2 >= REPLY_MIN && peak < size / 2 {
+        Some(REPLY_MIN.max(peak + 1))
+    } else if size * 2 < REPLY_CHUNK * 2 && peak == size {
+        Some(REPLY_CHUNK.min(size * 2))
+    } else {
+        None
+    };
+    if reset_ms >= 0 && now_ms - m.rbp_reset_ms.load(Relaxed) >= reset_ms {
+        // Redis restarts it from what its buffer holds unwritten: nothing, between our batches.
+        m.rbp.store(0, Relaxed);
+        m.rbp_reset_ms.store(now_ms, Relaxed);
+    }
+    if let Some(w) = want {
+        m.rbs.store(w, Relaxed);
+        m.out_resize.store(w, Relaxed);
+        m.resize_wake.notify_one();
+    }
+    want
 }
 
 /// Redis's PROTO_RESIZE_THRESHOLD: a query buffer under this is not trimmed for its peak.
@@ -290,8 +340,8 @@ pub fn cron(s: &mut State) {
     evict(s);
 }
 
-/// The query-buffer half of clientsCron, for the socket clients: each looked at about every second (at least
-/// 5 a tick, as Redis's clientsCron walks its clients), see [`resize_query_buffer`].
+/// The buffer half of clientsCron, for the socket clients: each looked at about every second (at least 5 a
+/// tick, as Redis's clientsCron walks its clients), see [`resize_query_buffer`] and [`resize_reply_buffer`].
 fn query_buffers_cron(s: &mut State) {
     let n = s.clients.len();
     if n == 0 {
@@ -301,6 +351,7 @@ fn query_buffers_cron(s: &mut State) {
     let cap = s.clients.capacity();
     let now = crate::types::clock::now_ms();
     let (mut slot, mut done, mut looked) = (s.clients.qbuf_cursor, 0, 0);
+    let (mut shrinks, mut expands) = (0, 0);
     while done < per_tick && looked < cap {
         if slot >= cap {
             slot = 0;
@@ -309,6 +360,14 @@ fn query_buffers_cron(s: &mut State) {
             if let Some(m) = &c.conn_mem {
                 // Idle as CLIENT LIST shows it.
                 resize_query_buffer(m, (now - c.last_interaction_ms).max(0) / 1000);
+                if s.clients.reply_resizing {
+                    let size_before = m.rbs.load(Relaxed);
+                    match resize_reply_buffer(m, now, s.clients.reply_peak_reset_ms) {
+                        Some(w) if w < size_before => shrinks += 1,
+                        Some(_) => expands += 1,
+                        None => {}
+                    }
+                }
             }
             done += 1;
         }
@@ -316,6 +375,8 @@ fn query_buffers_cron(s: &mut State) {
         looked += 1;
     }
     s.clients.qbuf_cursor = slot;
+    s.stats.reply_buffer_shrinks += shrinks;
+    s.stats.reply_buffer_expands += expands;
 }
 
 /// Close the largest evictable clients until the clients' total is under the limit (evictClients): from
@@ -382,6 +443,39 @@ mod tests {
         set(100, 400_002, 300_000);
         assert_eq!(resize_query_buffer(&m, 1), None);
         assert_eq!(m.qpeak.load(Relaxed), 100);
+    }
+
+    #[test]
+    fn reply_buffer_resizes_as_clients_cron() {
+        let m = ConnMem::default();
+        assert_eq!((m.rbs.load(Relaxed), m.rbp.load(Relaxed)), (16384, 16384));
+        // A new client's first look restarts its peak (Redis 7.0's seconds-for-ms reset time) and changes
+        // nothing yet: its peak was the whole buffer.
+        assert_eq!(resize_reply_buffer(&m, 1_000_000, 5000), None);
+        assert_eq!(m.rbp.load(Relaxed), 0);
+        // Replies under half the buffer: shrunk to the peak, 1 KB at least.
+        assert_eq!(resize_reply_buffer(&m, 1_000_100, 5000), Some(1024));
+        assert_eq!((m.rbs.load(Relaxed), m.out_resize.swap(NO_RESIZE, Relaxed)), (1024, 1024));
+        m.rbs.store(16384, Relaxed);
+        m.rbp.store(3000, Relaxed);
+        assert_eq!(resize_reply_buffer(&m, 1_000_200, 5000), Some(3001));
+        // 1 KB is the floor: nothing to shrink.
+        m.rbs.store(1024, Relaxed);
+        m.rbp.store(10, Relaxed);
+        assert_eq!(resize_reply_buffer(&m, 1_000_300, 5000), None);
+        // A filled buffer doubles, up to 16 KB.
+        for (size, next) in [(1024, Some(2048)), (4096, Some(8192)), (8192, Some(16384)), (16384, None)] {
+            m.rbs.store(size, Relaxed);
+            m.rbp.store(size, Relaxed);
+            assert_eq!(resize_reply_buffer(&m, 1_000_400, -1), next, "{size}");
+        }
+        // With the reset time at "never" the peak stays; it restarts once the time since the last restart
+        // (at 1_000_000) has passed.
+        assert_eq!(m.rbp.load(Relaxed), 16384);
+        assert_eq!(resize_reply_buffer(&m, 1_004_999, 5000), None);
+        assert_eq!(m.rbp.load(Relaxed), 16384);
+        assert_eq!(resize_reply_buffer(&m, 1_005_000, 5000), None);
+        assert_eq!(m.rbp.load(Relaxed), 0);
     }
 
     #[test]

@@ -248,7 +248,33 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
                 }
             }
         }
-        "change-repl-id" | "quicklist-packed-threshold" | "replybuffer" => {
+        "replybuffer" if cx.argc() == 4 => {
+            let what = String::from_utf8_lossy(cx.arg(2)).to_ascii_lowercase();
+            match what.as_str() {
+                "peak-reset-time" => {
+                    let v = cx.arg(3);
+                    cx.s.clients.reply_peak_reset_ms = if v.eq_ignore_ascii_case(b"never") {
+                        -1
+                    } else if v.eq_ignore_ascii_case(b"reset") {
+                        super::client_mem::REPLY_PEAK_RESET_MS
+                    } else {
+                        cx.int_arg(3)?
+                    };
+                }
+                // atoi, as Redis: anything that is not a non-zero number turns it off.
+                "resizing" => {
+                    let v = String::from_utf8_lossy(cx.arg(3));
+                    let v = v.trim_start();
+                    let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+                    let end = digits.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
+                    cx.s.clients.reply_resizing = digits[..end].trim_start_matches('0') != "";
+                }
+                _ => return Err(super::stream::subcommand_syntax(cx)),
+            }
+            cx.out.ok();
+            Ok(())
+        }
+        "change-repl-id" | "quicklist-packed-threshold" => {
             cx.out.ok();
             Ok(())
         }

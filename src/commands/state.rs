@@ -43,6 +43,9 @@ pub struct Stats {
     pub expire_cycle_cpu_ms: u64,
     pub io_threaded_reads: u64,
     pub client_query_buffer_limit_disconnections: u64,
+    /// Reply buffers the clients cron shrank and grew (INFO reply_buffer_shrinks / reply_buffer_expands).
+    pub reply_buffer_shrinks: u64,
+    pub reply_buffer_expands: u64,
     /// Cron ticks handled by the Keyspace.
     pub cron_loops: u64,
     /// Command handlers that panicked and were answered `-ERR internal error` (INFO stats
@@ -78,6 +81,8 @@ impl Stats {
             expire_cycle_cpu_ms: 0,
             io_threaded_reads: 0,
             client_query_buffer_limit_disconnections: 0,
+            reply_buffer_shrinks: 0,
+            reply_buffer_expands: 0,
             cron_loops: 0,
             internal_errors: 0,
             cmd_stats: vec![CmdStat::default(); table().all.len()],
@@ -255,8 +260,12 @@ pub struct Clients {
     /// Clients whose requests wait for a CLIENT PAUSE to end: INFO blocked_clients counts them too, as Redis
     /// blocks them (BLOCKED_POSTPONE). Kept by the Keyspace actor, which holds their batches.
     pub postponed: usize,
-    /// Where the clients cron's query-buffer pass goes on next tick (client_mem.rs).
+    /// Where the clients cron's buffer pass goes on next tick (client_mem.rs).
     pub qbuf_cursor: usize,
+    /// DEBUG REPLYBUFFER PEAK-RESET-TIME: how often (ms) a reply buffer's peak restarts (-1: never), and
+    /// DEBUG REPLYBUFFER RESIZING: whether the clients cron resizes reply buffers at all.
+    pub reply_peak_reset_ms: i64,
+    pub reply_resizing: bool,
 }
 
 impl Deref for Clients {
@@ -287,6 +296,8 @@ impl Clients {
             blocked_count: 0,
             postponed: 0,
             qbuf_cursor: 0,
+            reply_peak_reset_ms: super::client_mem::REPLY_PEAK_RESET_MS,
+            reply_resizing: true,
         }
     }
 
