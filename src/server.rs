@@ -199,7 +199,8 @@ async fn boot(
     if let Some(e) = state.acl.startup_error.take() {
         return Err(Error::Config(e));
     }
-    state.server.tcp_port = addrs.first().map(|a| a.port()).unwrap_or(0);
+    // With no address bound (`bind ""`) it is the configured port, which a later CONFIG SET bind binds.
+    state.server.tcp_port = addrs.first().map(|a| a.port()).unwrap_or(state.config.port);
     state.server.io_threads_active = !io.is_empty();
     state.server.listening = listen;
     state.server.listeners =

@@ -270,6 +270,12 @@ fn bind_moves_the_listening_sockets() {
         .ends_with("Failed to bind to specified addresses."));
     assert_eq!(ping_at(&two).as_deref(), Some("+PONG"));
 
+    // No address at all: nothing listens until a bind list comes back, on the same port.
+    assert_eq!(q::<String>(&mut con, &["config", "set", "bind", ""]), "OK");
+    wait_for("127.0.0.2 to stop listening", Duration::from_secs(5), || ping_at(&two).is_none());
+    assert_eq!(q::<String>(&mut con, &["config", "set", "bind", "127.0.0.2"]), "OK");
+    assert_eq!(ping_at(&two).as_deref(), Some("+PONG"));
+
     // bind and port together are one rebinding, on the new port.
     let free = TcpListener::bind("127.0.0.1:0").unwrap();
     let new_port = free.local_addr().unwrap().port();

@@ -104,7 +104,9 @@ fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
     let old = std::mem::replace(&mut cx.s.config, cfg);
     if let Some(listeners) = prepared.listeners {
         let bound = listeners.first().and_then(|l| l.local_addr().ok()).map(|a| a.port());
-        cx.s.server.tcp_port = bound.unwrap_or(cx.s.config.port);
+        // With nothing bound now (`bind ""`) the port is kept for the next bind list, unless it changed.
+        let kept = if cx.s.config.port != old.port { cx.s.config.port } else { cx.s.server.tcp_port };
+        cx.s.server.tcp_port = bound.unwrap_or(kept);
         // Our duplicates of the old sockets close now; the Listener's, once it has the new ones.
         cx.s.server.listeners = listeners.iter().filter_map(|l| l.try_clone().ok()).collect();
         cx.s.server.new_listeners = Some(listeners);
