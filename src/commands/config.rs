@@ -154,10 +154,8 @@ fn prepare(s: &State, new: &Config, names: &[&str]) -> Result<Prepared, CmdError
         match Config::canonical_name(name).unwrap_or(name) {
             "appendonly" if new.appendonly != old.appendonly => super::aof::check_config(s, new)?,
             // Without listening sockets (an embedded server) the new bind list is only checked.
-            "bind" if new.bind != old.bind && !s.server.listening => {
-                if !crate::config::bind_addresses_ok(&new.bind) {
-                    return Err(apply_failed(name, "Failed to bind to specified addresses."));
-                }
+            "bind" if new.bind != old.bind && !s.server.listening && !crate::config::bind_addresses_ok(&new.bind) => {
+                return Err(apply_failed(name, "Failed to bind to specified addresses."));
             }
             // changeBindAddr and changeListenPort: listen on every new bind address at the new port (port 0:
             // no TCP at all); a bind and a port in one CONFIG SET are one rebinding, the first one's error.

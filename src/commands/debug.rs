@@ -267,7 +267,7 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
                     let v = v.trim_start();
                     let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
                     let end = digits.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
-                    cx.s.clients.reply_resizing = digits[..end].trim_start_matches('0') != "";
+                    cx.s.clients.reply_resizing = !digits[..end].trim_start_matches('0').is_empty();
                 }
                 _ => return Err(super::stream::subcommand_syntax(cx)),
             }
