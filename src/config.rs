@@ -81,7 +81,8 @@ pub struct Config {
     pub client_query_buffer_limit: u64,
     /// `io-threads`: threads serving sockets (1: the keyspace thread serves them too).
     pub io_threads: usize,
-    /// `protected-mode`: refuse non-loopback clients without a password and an explicit bind.
+    /// `protected-mode`: refuse non-loopback clients while the default user has no password (whatever
+    /// `bind` says, as Redis 7.0).
     pub protected_mode: bool,
     /// `appendonly`: keep an append-only file (needs `persistence_available`).
     pub appendonly: bool,
@@ -480,15 +481,16 @@ static OPTS: &[Opt] = &[
     o("client-output-buffer-limit", SP, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", MULTI),
     o("oom-score-adj-values", SP, "0 200 800", MULTI),
     o("notify-keyspace-events", SP, "", 0),
-    // Loopback by default (as redis.conf ships), so a fresh `cargo run` is not reachable from the network.
-    o("bind", SP, "127.0.0.1 -::1", MULTI),
+    // Every interface, as redis-server without a file: protected mode (on by default) answers clients from
+    // other hosts DENIED until the default user has a password or protected-mode is turned off.
+    o("bind", SP, "* -::*", MULTI),
     a("replicaof", "slaveof", SP, "", IMM | MULTI),
     o("latency-tracking-info-percentiles", SP, "50 99 99.9", MULTI),
 ];
 
 /// Old names Redis 7 still accepts in a file (with one argument) and ignores.
 const DEPRECATED: &[&str] = &["list-max-ziplist-entries", "list-max-ziplist-value", "lua-replicate-commands"];
-const DEFAULT_BIND: [&str; 2] = ["127.0.0.1", "-::1"];
+const DEFAULT_BIND: [&str; 2] = ["*", "-::*"];
 const BINDADDR_MAX: usize = 16;
 
 fn lookup(name: &str) -> Option<&'static Opt> {
@@ -847,16 +849,19 @@ impl Config {
     /// rename-command / user / sentinel lines are kept, unknown lines become "# ??? line".
     /// Errors are the text after "ERR ".
     pub fn rewrite(&self) -> Result<(), String> {
-        self.rewrite_with_users(None)
+        self.rewrite_with_users(None, false)
     }
 
     /// CONFIG REWRITE with the server's ACL users as `user` lines (rewriteConfigUserOption: without an
     /// `aclfile` the users live in the configuration file; with one, `user` lines are dropped). None keeps
-    /// the file's `user` lines as they are.
-    pub fn rewrite_with_users(&self, users: Option<&[String]>) -> Result<(), String> {
+    /// the file's `user` lines as they are. `force_all` (DEBUG CONFIG-REWRITE-FORCE-ALL, Redis's
+    /// rewriteConfig with force_write) writes every option, defaults included, so that a restart proves
+    /// each line CONFIG REWRITE can produce is read back to the same value.
+    pub fn rewrite_with_users(&self, users: Option<&[String]>, force_all: bool) -> Result<(), String> {
         let path = self.config_file.as_deref().ok_or("The server is running without a config file")?;
         let io_err = |e: io::Error| format!("Rewriting config file: {}", strerror(&e));
         let mut st = Rewrite::read(path).map_err(io_err)?;
+        st.force_write = force_all;
         let def = Config::default();
         for opt in OPTS {
             self.rewrite_option(opt, &def, &mut st);
@@ -934,7 +939,7 @@ impl Config {
                 .map(|o| o.name)
                 .filter(|n| !TYPED.contains(n) && *n != "replicaof" && !AOF.contains(n))
                 .collect();
-            v.extend(["rename-command", "loadmodule"]);
+            v.push("loadmodule");
             v
         })
     }
@@ -1053,7 +1058,12 @@ impl Config {
                     }
                     self.include(&argv[1], depth + 1)?;
                 }
-                "rename-command" if argc == 3 => self.rename_commands.push((argv[1].clone(), argv[2].clone())),
+                "rename-command" if argc == 3 => {
+                    // Redis renames in its table as it reads the line: the old name must name a command
+                    // (after the lines before) and the new one must not.
+                    self.rename_commands.push((argv[1].clone(), argv[2].clone()));
+                    crate::commands::Renames::from_pairs(&self.rename_commands).map_err(|why| err(i + 1, line, why))?;
+                }
                 // ACLAppendUserForLoading: a user is declared once (its rules are checked when the ACL loads).
                 "user" if argc >= 2 && self.users.iter().any(|u| u[0] == argv[1]) => {
                     let why = format!(
@@ -1827,6 +1837,19 @@ pub fn bind_addresses_ok(bind: &[String]) -> bool {
 /// any other failure is logged with Redis's warning and closes what was already bound. Port 0 binds the
 /// first address to a free port and the others to that same port.
 pub fn listen_tcp(bind: &[String], port: u16, backlog: u32) -> io::Result<Vec<std::net::TcpListener>> {
+    listen_tcp_reusing(bind, port, backlog, &[])
+}
+
+/// [`listen_tcp`], taking a duplicate of a socket of `reuse` for an address one of them is already bound to.
+/// Redis's changeBindAddr closes its listeners before it binds the new list (and binds the old one again
+/// when that fails); here the old sockets accept until the new list is complete, so an address in both
+/// lists keeps its socket (its pending connections too) instead of failing with "Address already in use".
+pub fn listen_tcp_reusing(
+    bind: &[String],
+    port: u16,
+    backlog: u32,
+    reuse: &[std::net::TcpListener],
+) -> io::Result<Vec<std::net::TcpListener>> {
     use std::net::ToSocketAddrs;
     let mut port = port;
     let mut out = Vec::new();
@@ -1845,6 +1868,11 @@ pub fn listen_tcp(bind: &[String], port: u16, backlog: u32) -> io::Result<Vec<st
                 .to_socket_addrs()?
                 .next()
                 .ok_or_else(|| io::Error::from_raw_os_error(libc::EADDRNOTAVAIL))?;
+            // Not for an address listed twice: its second binding fails, as in Redis.
+            let has = |l: &std::net::TcpListener| l.local_addr().is_ok_and(|a| a == addr);
+            if let Some(l) = reuse.iter().find(|l| has(l)).filter(|_| !out.iter().any(has)) {
+                return Ok(socket2::Socket::from(l.try_clone()?));
+            }
             let domain = if addr.is_ipv6() { socket2::Domain::IPV6 } else { socket2::Domain::IPV4 };
             let sock = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
             sock.set_reuse_address(true)?;
@@ -2001,6 +2029,8 @@ struct Rewrite {
     /// Options the rewrite handled: their unused old lines get blanked.
     rewritten: HashSet<String>,
     needs_signature: bool,
+    /// Write every option even at its default (DEBUG CONFIG-REWRITE-FORCE-ALL).
+    force_write: bool,
 }
 
 impl Rewrite {
@@ -2010,6 +2040,7 @@ impl Rewrite {
             option_lines: HashMap::new(),
             rewritten: HashSet::new(),
             needs_signature: true,
+            force_write: false,
         };
         let text = match fs::read(path) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
@@ -2059,7 +2090,7 @@ impl Rewrite {
         self.mark(option);
         if let Some(i) = self.option_lines.get_mut(option).and_then(VecDeque::pop_front) {
             self.lines[i] = line;
-        } else if force {
+        } else if force || self.force_write {
             if self.needs_signature {
                 self.lines.push(REWRITE_SIGNATURE.to_string());
                 self.needs_signature = false;
@@ -2177,8 +2208,8 @@ mod tests {
     fn defaults() {
         let c = Config::default();
         assert_eq!(c.port, 6379);
-        assert_eq!(c.bind, s(&["127.0.0.1", "-::1"]));
-        assert_eq!(c.get("bind").as_deref(), Some("127.0.0.1 -::1"));
+        assert_eq!(c.bind, s(&["*", "-::*"]));
+        assert_eq!(c.get("bind").as_deref(), Some("* -::*"));
         assert_eq!(c.save, vec![(3600, 1), (300, 100), (60, 10000)]);
         assert_eq!(c.get("save").as_deref(), Some("3600 1 300 100 60 10000"));
         assert_eq!((c.hz, c.databases, c.maxclients, c.tcp_backlog), (10, 16, 10000, 511));
@@ -2653,9 +2684,45 @@ mod tests {
     }
 
     #[test]
+    fn rewrite_force_all_reads_back_every_parameter() {
+        let d = tmpdir("force-all");
+        let path = d.join("redis.conf");
+        fs::write(&path, "port 7001\nrename-command flushdb badger\n").unwrap();
+        let mut c = Config::default();
+        c.load_file(path.to_str().unwrap()).unwrap();
+        c.set("maxmemory", "3mb").unwrap();
+        c.rewrite_with_users(None, true).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        // Defaults are written too (a plain rewrite leaves them out), and rename-command lines stay.
+        assert!(text.contains("\nhz 10\n") && text.contains("\nappendonly no\n"), "{text}");
+        assert!(text.contains("rename-command flushdb badger"), "{text}");
+        let mut again = Config::default();
+        again.load_file(path.to_str().unwrap()).unwrap();
+        let (before, after) = (c.get_matching("*"), again.get_matching("*"));
+        assert_eq!(before.len(), after.len());
+        for ((k, v), (k2, v2)) in before.iter().zip(&after) {
+            assert_eq!((k, v), (k2, v2), "{k} read back differently");
+        }
+        assert_eq!(again.rename_commands(), c.rename_commands());
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn rename_command_is_checked_as_redis_reads_it() {
+        let reason = |t: &str| load(t).map(|_| ()).unwrap_err().reason;
+        let c = load("rename-command flushdb badger\nrename-command KEYS \"\"").unwrap();
+        assert_eq!(c.rename_commands().len(), 2);
+        assert_eq!(reason("rename-command nosuch foo"), "No such command in rename-command");
+        // The old name is gone once renamed; a name that already names a command cannot be taken.
+        assert_eq!(reason("rename-command get foo\nrename-command get bar"), "No such command in rename-command");
+        assert_eq!(reason("rename-command get set"), "Target command name already exists");
+        assert!(load("rename-command get get").is_ok());
+    }
+
+    #[test]
     fn inert_list() {
         let inert = Config::inert_options();
-        assert!(inert.contains(&"rdb-del-sync-files") && inert.contains(&"rename-command"));
+        assert!(inert.contains(&"rdb-del-sync-files") && !inert.contains(&"rename-command"));
         assert!(!inert.contains(&"port") && !inert.contains(&"maxmemory") && !inert.contains(&"save"));
         assert!(!inert.contains(&"aof-load-truncated") && !inert.contains(&"aof-use-rdb-preamble"));
         assert!(!inert.contains(&"rdbcompression") && !inert.contains(&"dbfilename"));

@@ -194,15 +194,17 @@ async fn boot(
             unix = Some(l);
         }
     }
-    let protected = config.protected_mode && config.requirepass.is_empty() && default_bind(&config.bind);
     let keepalive = config.tcp_keepalive;
     let mut state = State::new(config);
     if let Some(e) = state.acl.startup_error.take() {
         return Err(Error::Config(e));
     }
-    state.server.tcp_port = addrs.first().map(|a| a.port()).unwrap_or(0);
+    // With no address bound (`bind ""`) it is the configured port, which a later CONFIG SET bind binds.
+    state.server.tcp_port = addrs.first().map(|a| a.port()).unwrap_or(state.config.port);
     state.server.io_threads_active = !io.is_empty();
     state.server.listening = listen;
+    state.server.listeners =
+        tcp.iter().filter_map(|l| socket2::SockRef::from(l).try_clone().ok().map(Into::into)).collect();
     let knobs = state.knobs.clone();
     let snap_arbiter = aof_arbiter.clone();
     let aof = match aof_arbiter {
@@ -218,8 +220,7 @@ async fn boot(
     // The listening sockets, for a busy script's hook to accept on while the Listener cannot (busy.rs).
     let mut listening: Vec<Listening> = tcp.iter().map(|l| Listening { fd: l.as_raw_fd(), unix: false }).collect();
     listening.extend(unix.iter().map(|l| Listening { fd: l.as_raw_fd(), unix: true }));
-    let lobby =
-        Arc::new(Lobby { listening: std::sync::Mutex::new(listening), protected, keepalive, ..Default::default() });
+    let lobby = Arc::new(Lobby { listening: std::sync::Mutex::new(listening), keepalive, ..Default::default() });
     let sockets = Sockets::new(lobby.clone());
     // The Snapshotter shares the AOF writer's thread (persistence I/O never runs on the Keyspace's). With the
     // AOF on, the AOF is the dataset (loaded above); otherwise `dir`/`dbfilename` is, if it exists.
@@ -278,11 +279,6 @@ async fn start_aof(state: &mut State, arb: &ArbiterHandle) -> Result<Addr<AofWri
     state.persist.aof.mode = AofMode::On;
     state.persist.dirty = 0;
     Ok(writer)
-}
-
-/// Protected mode only applies when the user did not choose the addresses to listen on.
-fn default_bind(bind: &[String]) -> bool {
-    bind.iter().all(|b| b == "*" || b == "-::*" || b == "::*")
 }
 
 fn bind_tcp(host: &str, port: u16, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {

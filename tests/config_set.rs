@@ -223,3 +223,142 @@ fn masterauth_changed_after_replicaof_is_used_at_the_next_connection() {
     assert_eq!(q::<String>(&mut r, &["config", "set", "masterauth", "abc\0def"]), "OK");
     wait_for("the link to come up", Duration::from_secs(20), || link_status(&mut r) == "up");
 }
+
+/// A PING on a fresh connection to `addr`: its reply line, or None when nothing listens there.
+fn ping_at(addr: &str) -> Option<String> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"PING\r\n").ok()?;
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).ok()?;
+    Some(line.trim_end().to_string())
+}
+
+#[test]
+fn bind_moves_the_listening_sockets() {
+    let srv = TestServer::start();
+    let mut con = srv.conn();
+    let port = srv.addr().port();
+    let (one, two) = (format!("127.0.0.1:{port}"), format!("127.0.0.2:{port}"));
+    assert_eq!(ping_at(&two), None);
+    // The address both lists share keeps its socket (binding it again would fail: it is in use).
+    assert_eq!(q::<String>(&mut con, &["config", "set", "bind", "127.0.0.2 127.0.0.1"]), "OK");
+    assert_eq!(get(&mut con, "bind"), "127.0.0.2 127.0.0.1");
+    assert_eq!(ping_at(&two).as_deref(), Some("+PONG"));
+    assert_eq!(ping_at(&one).as_deref(), Some("+PONG"));
+    assert_eq!(q::<String>(&mut con, &["config", "set", "bind", "127.0.0.2"]), "OK");
+    wait_for("127.0.0.1 to stop listening", Duration::from_secs(5), || ping_at(&one).is_none());
+    assert_eq!(ping_at(&two).as_deref(), Some("+PONG"));
+    // The connection made before the moves is still served.
+    assert_eq!(q::<String>(&mut con, &["ping"]), "PONG");
+    let info: String = q(&mut con, &["info", "server"]);
+    assert!(info.contains(&format!("tcp_port:{port}\r\n")), "{info}");
+
+    // An address that cannot be bound (another socket has it): nothing changes, the old sockets go on.
+    let _taken = TcpListener::bind(format!("127.0.0.3:{port}")).unwrap();
+    assert_eq!(
+        fails(&mut con, &["config", "set", "maxmemory", "12345", "bind", "127.0.0.1 127.0.0.3"]),
+        "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses."
+    );
+    assert_eq!(get(&mut con, "bind"), "127.0.0.2");
+    assert_eq!(get(&mut con, "maxmemory"), "0");
+    assert_eq!(ping_at(&two).as_deref(), Some("+PONG"));
+    assert_eq!(ping_at(&one), None);
+    // An address listed twice fails on its second binding, as in Redis.
+    assert!(fails(&mut con, &["config", "set", "bind", "127.0.0.2 127.0.0.2"])
+        .ends_with("Failed to bind to specified addresses."));
+    assert_eq!(ping_at(&two).as_deref(), Some("+PONG"));
+
+    // No address at all: nothing listens until a bind list comes back, on the same port.
+    assert_eq!(q::<String>(&mut con, &["config", "set", "bind", ""]), "OK");
+    wait_for("127.0.0.2 to stop listening", Duration::from_secs(5), || ping_at(&two).is_none());
+    assert_eq!(q::<String>(&mut con, &["config", "set", "bind", "127.0.0.2"]), "OK");
+    assert_eq!(ping_at(&two).as_deref(), Some("+PONG"));
+
+    // bind and port together are one rebinding, on the new port.
+    let free = TcpListener::bind("127.0.0.1:0").unwrap();
+    let new_port = free.local_addr().unwrap().port();
+    drop(free);
+    assert_eq!(q::<String>(&mut con, &["config", "set", "bind", "127.0.0.1", "port", &new_port.to_string()]), "OK");
+    assert_eq!(ping_at(&format!("127.0.0.1:{new_port}")).as_deref(), Some("+PONG"));
+    wait_for("the old socket to close", Duration::from_secs(5), || ping_at(&two).is_none());
+}
+
+/// This host's address on the interface of its default route, if it has one that is not loopback.
+fn non_loopback_ip() -> Option<std::net::IpAddr> {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("192.0.2.123:9").ok()?;
+    let ip = s.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+/// Redis 7.0's protected mode: with `protected-mode yes` and no password for the default user, clients from
+/// other hosts are answered DENIED whatever `bind` says; loopback clients are served. It follows CONFIG SET
+/// protected-mode and the default user's password.
+#[test]
+fn protected_mode_refuses_remote_clients_without_a_password() {
+    let srv = TestServer::with_config(|c| {
+        c.bind = vec!["*".into()];
+        c.protected_mode = true;
+    });
+    let mut con = srv.conn();
+    let port = srv.addr().port();
+    assert_eq!(ping_at(&format!("127.0.0.1:{port}")).as_deref(), Some("+PONG"));
+    let Some(ip) = non_loopback_ip() else {
+        eprintln!("no non-loopback address on this host: the remote half is not checked");
+        return;
+    };
+    let remote = std::net::SocketAddr::new(ip, port).to_string();
+    let denied = ping_at(&remote).unwrap();
+    assert!(
+        denied.starts_with("-DENIED Redis is running in protected mode because protected mode is enabled"),
+        "{denied}"
+    );
+    assert_eq!(q::<String>(&mut con, &["config", "set", "protected-mode", "no"]), "OK");
+    assert_eq!(ping_at(&remote).as_deref(), Some("+PONG"));
+    // A password for the default user lifts protected mode too: the remote client must authenticate.
+    assert_eq!(q::<String>(&mut con, &["config", "set", "protected-mode", "yes", "requirepass", "pw"]), "OK");
+    assert_eq!(ping_at(&remote).as_deref(), Some("-NOAUTH Authentication required."));
+    assert_eq!(q::<String>(&mut con, &["config", "set", "requirepass", ""]), "OK");
+    assert!(ping_at(&remote).unwrap().starts_with("-DENIED"));
+}
+
+/// `rename-command` in the configuration file (Redis 7.0 has no other way): the old name is an unknown
+/// command everywhere (requests, MULTI, scripts), the new one runs the command, `""` removes it; and DEBUG
+/// CONFIG-REWRITE-FORCE-ALL keeps the lines while writing every parameter.
+#[test]
+fn rename_command_from_the_file() {
+    let dir = std::env::temp_dir().join(format!("ferrodis-rename-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("redis.conf");
+    let text = "rename-command flushdb badger\nrename-command KEYS \"\"\n";
+    std::fs::write(&file, text).unwrap();
+    let path = file.to_string_lossy().into_owned();
+    let srv = TestServer::with_config(|c| {
+        c.load_str(text, Some(&path)).unwrap();
+        c.config_file = Some(path.clone());
+    });
+    let mut con = srv.conn();
+    assert_eq!(q::<String>(&mut con, &["set", "k", "v"]), "OK");
+    assert_eq!(fails(&mut con, &["flushdb"]), "ERR unknown command 'flushdb', with args beginning with: ");
+    assert_eq!(fails(&mut con, &["keys", "*"]), "ERR unknown command 'keys', with args beginning with: '*' ");
+    assert_eq!(q::<i64>(&mut con, &["dbsize"]), 1);
+    let err: String = fails(&mut con, &["eval", "return redis.call('flushdb')", "0"]);
+    assert!(err.contains("Unknown Redis command called from script"), "{err}");
+    assert_eq!(q::<i64>(&mut con, &["dbsize"]), 1);
+    assert_eq!(q::<String>(&mut con, &["BADGER"]), "OK");
+    assert_eq!(q::<i64>(&mut con, &["dbsize"]), 0);
+    // In a transaction the old name is refused when queued, so EXEC aborts.
+    assert_eq!(q::<String>(&mut con, &["multi"]), "OK");
+    assert!(fails(&mut con, &["flushdb"]).starts_with("ERR unknown command 'flushdb'"));
+    assert!(fails(&mut con, &["exec"]).starts_with("EXECABORT"));
+
+    assert_eq!(q::<String>(&mut con, &["debug", "config-rewrite-force-all"]), "OK");
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.contains("rename-command flushdb badger\n") && written.contains("\nhz 10\n"), "{written}");
+    let mut again = ferrodis::Config::default();
+    again.load_file(&path).unwrap();
+    assert_eq!(again.rename_commands().len(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -95,8 +95,6 @@ pub struct Lobby {
     pub listening: Mutex<Vec<Listening>>,
     /// Connections waiting to be admitted (their `Joining` is on their link).
     pub joining: Mutex<Vec<Arc<Link>>>,
-    /// Refuse non-loopback peers (protected mode with the default bind and no password).
-    pub protected: bool,
     /// TCP keepalive seconds for accepted clients (0: off).
     pub keepalive: u64,
 }
@@ -362,7 +360,11 @@ impl Sockets {
                 let peer = t.peer_addr().ok();
                 let loopback = peer.is_some_and(|a| a.ip().is_loopback());
                 let local = t.local_addr().map(|a| a.to_string()).unwrap_or_default();
-                (peer.map(|a| a.to_string()).unwrap_or_default(), local, loopback || !self.lobby.protected)
+                (
+                    peer.map(|a| a.to_string()).unwrap_or_default(),
+                    local,
+                    loopback || !s.knobs.protected.load(std::sync::atomic::Ordering::Relaxed),
+                )
             }
             AdoptedStream::Unix(_) => ("/unixsocket:0".to_string(), String::new(), true),
         };

@@ -5,7 +5,7 @@
 
 use super::busy::{CloseOnDrop, Joining, Link, Lobby};
 use super::keyspace::{Exec, ExecReply, Join, Keyspace, MemGrew, Unregister};
-use crate::commands::client_mem::ConnMem;
+use crate::commands::client_mem::{ConnMem, NO_RESIZE};
 use crate::commands::{parse_batch, Batch, Knobs, BATCH_BYTES, OBUF_NORMAL};
 use crate::resp::decode::Outside;
 use actix::prelude::*;
@@ -24,15 +24,16 @@ use tokio::task::yield_now;
 
 /// Read buffer growth step.
 const READ_CHUNK: usize = 16 * 1024;
-/// Buffers larger than this are released once empty instead of kept for the next request: a client that
-/// once sent a big pipeline or got a big reply should not hold that memory while idle (Redis shrinks query
-/// buffers past 32 KB in its clients cron). Refilling a big buffer costs little next to the bytes it holds.
+/// Reply buffers larger than this are released once empty instead of kept for the next request, and the
+/// thread's spare buffers are no larger: a client that once got a big reply should not hold that memory
+/// while idle. A read buffer is kept between requests and trimmed by the Keyspace's clients cron as Redis
+/// trims its query buffers (client_mem.rs `resize_query_buffer`); after a big argument it keeps this much.
 const KEEP_BUF: usize = 64 * 1024;
 
-/// Read and reply buffers of the connections of this thread that wait for input. A client waiting for its
-/// next request holds neither (an idle connection costs its records, not 16 KB of buffer: Redis shrinks an
-/// idle client's buffers in its cron, we hand them over at once), and a client that reads takes a warm one
-/// instead of calling the allocator for each request.
+/// Read buffers of the connections of this thread. A client waiting for its next request holds its read
+/// buffer until it has been idle over 2 seconds (Redis's clients cron releases an idle query buffer then);
+/// a client that needs one again takes a warm one instead of calling the allocator. (Its reply buffer is
+/// its own, sized by the clients cron as Redis's: 1 KB once idle.)
 mod spare {
     use super::{BytesMut, KEEP_BUF, READ_CHUNK};
     use std::cell::RefCell;
@@ -42,7 +43,6 @@ mod spare {
 
     thread_local! {
         static INPUT: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
-        static OUT: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
     }
 
     /// Give up an empty read buffer.
@@ -59,20 +59,6 @@ mod spare {
     /// A read buffer with room for a read.
     pub fn input() -> BytesMut {
         INPUT.with_borrow_mut(Vec::pop).unwrap_or_else(|| BytesMut::with_capacity(READ_CHUNK))
-    }
-
-    /// Give up a reply buffer whose replies are written.
-    pub fn put_out(buf: &mut Vec<u8>) {
-        let mut b = std::mem::take(buf);
-        b.clear();
-        if b.capacity() > 0 && b.capacity() <= KEEP_BUF {
-            OUT.with_borrow_mut(|v| (v.len() < KEEP).then(|| v.push(b)));
-        }
-    }
-
-    /// A reply buffer.
-    pub fn out() -> Vec<u8> {
-        OUT.with_borrow_mut(Vec::pop).unwrap_or_default()
     }
 }
 
@@ -650,13 +636,19 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
             if must_read {
                 let idle = batch.input.is_empty();
                 if idle {
-                    spare::put_out(&mut batch.out);
-                    // The read buffer goes back to the thread's spares while the client waits.
-                    push.mem.note_input(0, 0, 0, false);
+                    // The read buffer is kept while the client waits, as Redis keeps its query buffer: the
+                    // Keyspace's clients cron asks for it back (resize_query_buffer) once the client has been
+                    // idle over 2 seconds, or trimmed when it is much larger than the client's reads need.
+                    // The room `advance` left at its front comes back without a copy (it is empty).
+                    if batch.input.capacity() > 0 {
+                        let _ = batch.input.try_reclaim(READ_CHUNK);
+                    }
+                    push.mem.note_input(0, batch.input.capacity(), 0, false);
                 } else if batch.input.capacity() - batch.input.len() < READ_CHUNK / 4 {
                     batch.input.reserve(READ_CHUNK);
                 }
-                match read_input(&mut stream, &link, &mut batch.input, &push, &mut pushes, idle).await {
+                let bufs = Buffers { input: &mut batch.input, out: &mut batch.out };
+                match read_input(&mut stream, &link, bufs, &push, &mut pushes, idle).await {
                     Some(n) => batch.read_bytes += n,
                     None => return,
                 }
@@ -707,7 +699,8 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
             // The batch waits on the link, where a busy script's hook can answer it if the script holds the
             // Keyspace before this Exec is handled (busy.rs); the Keyspace takes it from there.
             if batch.out.capacity() == 0 {
-                batch.out = spare::out();
+                // The reply buffer went to the backlog (or was too big to keep): a new one of its size.
+                batch.out = Vec::with_capacity(push.mem.rbs.load(Ordering::Relaxed));
             }
             // The Keyspace counts the batch's requests while it runs them.
             push.mem.note_input(0, batch.input.capacity() + batch.outside.len(), 0, false);
@@ -729,6 +722,10 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
             };
         }
         if !batch.out.is_empty() {
+            // Redis's buf_peak: how much of its reply buffer the replies filled (the rest would be in its
+            // reply list).
+            let filled = batch.out.len().min(push.mem.rbs.load(Ordering::Relaxed));
+            push.mem.rbp.fetch_max(filled, Ordering::Relaxed);
             if knobs.obuf_limits[OBUF_NORMAL].soft().is_some() && push.drained() {
                 // A normal-class soft limit is timed while the replies are written (write_replies): the
                 // client's next requests wait meanwhile, and the replies count as its output until written.
@@ -786,21 +783,29 @@ fn held(batch: &Batch) -> (usize, usize) {
     (after_header + batch.outside.len(), batch.input.capacity() + batch.outside.len())
 }
 
-/// Wait for the client's next bytes and append them to `buf`; returns the bytes read from the socket here
+/// The buffers `read_input` reads into and may resize while the client waits.
+struct Buffers<'a> {
+    /// Where the bytes go.
+    input: &'a mut BytesMut,
+    /// The client's reply buffer (empty while it waits), resized when the clients cron asks.
+    out: &'a mut Vec<u8>,
+}
+
+/// Wait for the client's next bytes and append them to `input`; returns the bytes read from the socket here
 /// (None: the connection is over). A busy Keyspace may own the socket meanwhile (busy.rs): then wait until
 /// it hands it back, and take first the replies it could not send and the partial request it read.
 /// Pushes are written while waiting, unless the socket is held.
-/// `servable`: no part of a request is buffered (in `buf` or elsewhere), so a busy Keyspace may serve the
-/// client (it parses from the start of a request), and `buf` goes back to the thread's spare buffers while
-/// the client is idle.
+/// `servable`: no part of a request is buffered (in `input` or elsewhere), so a busy Keyspace may serve the
+/// client (it parses from the start of a request), and the clients cron's resizing of its buffers applies.
 async fn read_input<S: Socket>(
     stream: &mut S,
     link: &Link,
-    buf: &mut BytesMut,
+    bufs: Buffers<'_>,
     push: &Pushed,
     pushes: &mut VecDeque<Vec<Bytes>>,
     servable: bool,
 ) -> Option<u64> {
+    let Buffers { input: buf, out } = bufs;
     loop {
         enum Next {
             Wake,
@@ -849,10 +854,6 @@ async fn read_input<S: Socket>(
                 }
             }
             Next::Read => {
-                // Each time, not once: readiness may come without bytes (a spurious wake-up).
-                if servable && buf.capacity() > 0 {
-                    spare::put_input(buf);
-                }
                 tokio::select! {
                     r = stream.readable() => {
                         if r.is_err() {
@@ -866,6 +867,8 @@ async fn read_input<S: Socket>(
                         if buf.capacity() == 0 {
                             *buf = spare::input();
                         }
+                        // Redis's querybuf_peak: what the buffer holds plus a read's room.
+                        push.mem.qpeak.fetch_max(buf.len() + READ_CHUNK, Ordering::Relaxed);
                         match stream.try_read_buf(buf) {
                             Ok(0) => return None,
                             Ok(n) => {
@@ -893,6 +896,23 @@ async fn read_input<S: Socket>(
                     r = stream.writable(), if !push.drained() => {
                         if r.is_err() || !push.drain(stream) {
                             return None;
+                        }
+                    }
+                    // The clients cron asks for the idle read buffer back, or for a smaller one, or for a
+                    // reply buffer of another size.
+                    () = push.mem.resize_wake.notified(), if servable => {
+                        let want = push.mem.resize.swap(NO_RESIZE, Ordering::Relaxed);
+                        if want != NO_RESIZE && buf.is_empty() && want < buf.capacity() {
+                            if want == 0 {
+                                spare::put_input(buf);
+                            } else {
+                                *buf = BytesMut::with_capacity(want);
+                            }
+                            push.mem.note_input(0, buf.capacity(), 0, false);
+                        }
+                        let want = push.mem.out_resize.swap(NO_RESIZE, Ordering::Relaxed);
+                        if want != NO_RESIZE && out.is_empty() && want != out.capacity() {
+                            *out = Vec::with_capacity(want);
                         }
                     }
                 }
@@ -959,7 +979,13 @@ async fn read_outside<S: Socket>(
     let tail = batch.input.len() - (big.at + have);
     batch.input.copy_within(big.at + have.., big.at);
     batch.input.truncate(big.at + tail);
-    if batch.input.capacity() != READ_CHUNK {
+    // After the argument the input keeps more room than a plain read buffer, as Redis sizes the query buffer
+    // that replaces the one it hands to the command for another argument as big; the clients cron trims it
+    // once the next requests are small. Up to KEEP_BUF only, where Redis takes the argument's size: a big
+    // write must not leave a second copy's worth of buffer behind (tests/memory.rs). A client sending big
+    // values in a row keeps that one buffer (it is not replaced below).
+    let room = (big.len + 2).min(KEEP_BUF);
+    if batch.input.capacity() < room && batch.input.capacity() != READ_CHUNK {
         // The input keeps a few bytes while the payload streams in: a plain-size buffer is enough, and makes
         // what the client is seen to hold (client_mem.rs) the same for the same request.
         let mut fresh = BytesMut::with_capacity(READ_CHUNK);
@@ -974,7 +1000,8 @@ async fn read_outside<S: Socket>(
     note(&buf, &batch.input);
     while buf.len() < big.len {
         // `buf` has exactly the room still missing, so a read never takes bytes that follow the payload.
-        match read_input(stream, link, &mut buf, push, pushes, false).await {
+        let bufs = Buffers { input: &mut buf, out: &mut Vec::new() };
+        match read_input(stream, link, bufs, push, pushes, false).await {
             Some(n) => batch.read_bytes += n,
             None => return false,
         }
@@ -987,5 +1014,8 @@ async fn read_outside<S: Socket>(
     }
     batch.outside = buf.freeze();
     batch.outside_at = big.at;
+    if batch.input.capacity() < room {
+        batch.input.reserve(room - batch.input.len());
+    }
     true
 }

@@ -30,7 +30,7 @@ pub struct Listener {
     /// When the last accept error was logged, and how many came since (logged at most once a second).
     accept_log: Option<std::time::Instant>,
     accept_errors: u64,
-    /// The accept loops of the TCP sockets, cancelled when CONFIG SET port replaces them.
+    /// The accept loops of the TCP sockets, cancelled when CONFIG SET port or bind replaces them.
     tcp_loops: Vec<SpawnHandle>,
 }
 
@@ -115,7 +115,12 @@ impl Listener {
                 let peer = peer_addr.map(|a| a.to_string()).unwrap_or_default();
                 let local = s.local_addr().map(|a| a.to_string()).unwrap_or_default();
                 let loopback = peer_addr.map(|a| a.ip().is_loopback()).unwrap_or(false);
-                (Stream::Tcp(s), peer, local, loopback || !self.lobby.protected)
+                (
+                    Stream::Tcp(s),
+                    peer,
+                    local,
+                    loopback || !self.knobs.protected.load(std::sync::atomic::Ordering::Relaxed),
+                )
             }
             Accepted::Unix(s) => (Stream::Unix(s), "/unixsocket:0".to_string(), String::new(), true),
         };
@@ -256,8 +261,9 @@ impl Handler<StopListening> for Listener {
     }
 }
 
-/// CONFIG SET port: accept on these TCP sockets (already bound and listening) instead of the current ones,
-/// which close; none means no TCP at all (port 0). The Unix socket is kept.
+/// CONFIG SET port or bind: accept on these TCP sockets (already bound and listening; an address both lists
+/// share comes as a duplicate of its socket) instead of the current ones, which close; none means no TCP at
+/// all (port 0, `bind ""`). The Unix socket is kept.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Relisten(pub Vec<std::net::TcpListener>);

@@ -422,7 +422,11 @@ fn replace_user(s: &mut State, new: Arc<User>) {
 /// The default user may have changed: tell connections whether a new client starts unauthenticated (they
 /// parse its first requests with the unauthenticated limits, `Knobs::auth_required`).
 pub fn publish_auth_required(s: &State) {
-    s.knobs.auth_required.store(s.acl.auth_required(), std::sync::atomic::Ordering::Relaxed);
+    use std::sync::atomic::Ordering::Relaxed;
+    s.knobs.auth_required.store(s.acl.auth_required(), Relaxed);
+    // Redis's acceptCommonHandler: protected mode while the default user has the nopass flag.
+    let nopass = s.acl.users.get(&b"default"[..]).is_some_and(|d| d.nopass);
+    s.knobs.protected.store(s.config.protected_mode && nopass, Relaxed);
 }
 
 /// Close every client authenticated as `user` (ACLFreeUserAndKillClients): the caller itself once it has

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 /// What a socket client's Connection actor holds for it, as the connection last noted it (written on the
 /// connection's thread, read by the Keyspace).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ConnMem {
     /// Request bytes read and not handed to the Keyspace yet (CLIENT LIST qbuf), a big argument's included.
     pub qbuf: AtomicUsize,
@@ -31,6 +31,48 @@ pub struct ConnMem {
     /// The connection's share (qmem + unwritten output) when the Keyspace last measured it: the connection
     /// tells the Keyspace again when its buffers grow well past this.
     pub told: AtomicUsize,
+    /// Redis's querybuf_peak: the most the read buffer was asked to hold since the Keyspace's cron last
+    /// looked (what it held before a read plus the read's room), which the cron resets to what it holds.
+    pub qpeak: AtomicUsize,
+    /// The capacity the cron wants the read buffer trimmed to (`NO_RESIZE`: none), applied by the connection
+    /// when it next waits for input with nothing buffered; `resize_wake` tells it.
+    pub resize: AtomicUsize,
+    pub resize_wake: tokio::sync::Notify,
+    /// Redis's reply buffer (c->buf): the size the connection gives the buffer a batch's replies are written
+    /// into (CLIENT LIST rbs), which the clients cron shrinks and grows as Redis's
+    /// clientsCronResizeOutputBuffer does; a batch whose replies need more grows it until the cron trims it
+    /// (Redis puts those bytes in its reply list instead).
+    pub rbs: AtomicUsize,
+    /// The most of it a batch's replies filled since the peak last restarted (CLIENT LIST rbp).
+    pub rbp: AtomicUsize,
+    /// When the peak last restarted (Unix ms; the Keyspace's alone).
+    pub rbp_reset_ms: std::sync::atomic::AtomicI64,
+    /// A new reply buffer size for the connection to apply (`NO_RESIZE`: none); `resize_wake` tells it.
+    pub out_resize: AtomicUsize,
+}
+
+/// `ConnMem::resize` when no trim is asked for.
+pub const NO_RESIZE: usize = usize::MAX;
+
+impl Default for ConnMem {
+    fn default() -> ConnMem {
+        ConnMem {
+            qbuf: AtomicUsize::new(0),
+            qmem: AtomicUsize::new(0),
+            oll: AtomicUsize::new(0),
+            told: AtomicUsize::new(0),
+            qpeak: AtomicUsize::new(0),
+            resize: AtomicUsize::new(NO_RESIZE),
+            resize_wake: tokio::sync::Notify::new(),
+            rbs: AtomicUsize::new(REPLY_CHUNK),
+            // As Redis's createClient: the peak starts at the buffer's size.
+            rbp: AtomicUsize::new(REPLY_CHUNK),
+            // Redis 7.0's createClient sets it in seconds, which its cron compares with a clock in ms: the
+            // first cron restarts a new client's peak, so an idle client's buffer shrinks at once.
+            rbp_reset_ms: std::sync::atomic::AtomicI64::new(0),
+            out_resize: AtomicUsize::new(NO_RESIZE),
+        }
+    }
 }
 
 impl ConnMem {
@@ -47,6 +89,64 @@ impl ConnMem {
         let told = self.told.load(Relaxed);
         now >= 16 * 1024 && now > told + told / 8
     }
+}
+
+/// Redis's PROTO_REPLY_CHUNK_BYTES (a new client's reply buffer, and the most the cron grows one to) and
+/// PROTO_REPLY_MIN_BYTES (the least it shrinks one to).
+pub const REPLY_CHUNK: usize = 16 * 1024;
+const REPLY_MIN: usize = 1024;
+/// Redis's REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME (ms).
+pub const REPLY_PEAK_RESET_MS: i64 = 5000;
+
+/// Redis's clientsCronResizeOutputBuffer for one client: a reply buffer whose peak stayed under half its
+/// size shrinks to the peak (1 KB at least); one that was filled doubles, up to 16 KB; every `reset_ms`
+/// (-1: never) the peak restarts from nothing. Returns the new size asked of the connection, if any.
+pub fn resize_reply_buffer(m: &ConnMem, now_ms: i64, reset_ms: i64) -> Option<usize> {
+    let (size, peak) = (m.rbs.load(Relaxed), m.rbp.load(Relaxed));
+    let want = if size / 2 >= REPLY_MIN && peak < size / 2 {
+        Some(REPLY_MIN.max(peak + 1))
+    } else if size * 2 < REPLY_CHUNK * 2 && peak == size {
+        Some(REPLY_CHUNK.min(size * 2))
+    } else {
+        None
+    };
+    if reset_ms >= 0 && now_ms - m.rbp_reset_ms.load(Relaxed) >= reset_ms {
+        // Redis restarts it from what its buffer holds unwritten: nothing, between our batches.
+        m.rbp.store(0, Relaxed);
+        m.rbp_reset_ms.store(now_ms, Relaxed);
+    }
+    if let Some(w) = want {
+        m.rbs.store(w, Relaxed);
+        m.out_resize.store(w, Relaxed);
+        m.resize_wake.notify_one();
+    }
+    want
+}
+
+/// Redis's PROTO_RESIZE_THRESHOLD: a query buffer under this is not trimmed for its peak.
+const RESIZE_THRESHOLD: usize = 32 * 1024;
+
+/// Redis's clientsCronResizeQueryBuffer for one client: a read buffer wasting more than 4 KB is released
+/// when the client has been idle over 2 seconds, or trimmed to its recent peak (never under what it holds)
+/// when it is over 32 KB and twice that peak; then the peak restarts from what it holds. Returns the trim
+/// asked of the connection (0: release), if any.
+pub fn resize_query_buffer(m: &ConnMem, idle_s: i64) -> Option<usize> {
+    let (len, cap) = (m.qbuf.load(Relaxed), m.qmem.load(Relaxed));
+    let peak = m.qpeak.load(Relaxed);
+    let mut want = None;
+    if cap.saturating_sub(len) > 4 * 1024 {
+        if idle_s > 2 {
+            want = Some(0);
+        } else if cap > RESIZE_THRESHOLD && cap / 2 > peak {
+            want = Some(len.max(peak));
+        }
+    }
+    m.qpeak.store(len, Relaxed);
+    if let Some(w) = want {
+        m.resize.store(w, Relaxed);
+        m.resize_wake.notify_one();
+    }
+    want
 }
 
 /// Fixed cost of a socket client beyond its record: its Connection actor, link and serving future. An
@@ -215,6 +315,7 @@ pub fn after_batch(s: &mut State, me: usize, out: usize) -> bool {
 /// if the clients are over the limit: keeps the total right for clients that had no batch (NO-EVICT
 /// clients, replies drained since).
 pub fn cron(s: &mut State) {
+    query_buffers_cron(s);
     if !s.evict.clients.active() {
         return;
     }
@@ -237,6 +338,45 @@ pub fn cron(s: &mut State) {
     }
     s.evict.clients.cursor = slot;
     evict(s);
+}
+
+/// The buffer half of clientsCron, for the socket clients: each looked at about every second (at least 5 a
+/// tick, as Redis's clientsCron walks its clients), see [`resize_query_buffer`] and [`resize_reply_buffer`].
+fn query_buffers_cron(s: &mut State) {
+    let n = s.clients.len();
+    if n == 0 {
+        return;
+    }
+    let per_tick = (n / s.config.hz.max(1) as usize).max(5).min(n);
+    let cap = s.clients.capacity();
+    let now = crate::types::clock::now_ms();
+    let (mut slot, mut done, mut looked) = (s.clients.qbuf_cursor, 0, 0);
+    let (mut shrinks, mut expands) = (0, 0);
+    while done < per_tick && looked < cap {
+        if slot >= cap {
+            slot = 0;
+        }
+        if let Some(c) = s.clients.get(slot) {
+            if let Some(m) = &c.conn_mem {
+                // Idle as CLIENT LIST shows it.
+                resize_query_buffer(m, (now - c.last_interaction_ms).max(0) / 1000);
+                if s.clients.reply_resizing {
+                    let size_before = m.rbs.load(Relaxed);
+                    match resize_reply_buffer(m, now, s.clients.reply_peak_reset_ms) {
+                        Some(w) if w < size_before => shrinks += 1,
+                        Some(_) => expands += 1,
+                        None => {}
+                    }
+                }
+            }
+            done += 1;
+        }
+        slot += 1;
+        looked += 1;
+    }
+    s.clients.qbuf_cursor = slot;
+    s.stats.reply_buffer_shrinks += shrinks;
+    s.stats.reply_buffer_expands += expands;
 }
 
 /// Close the largest evictable clients until the clients' total is under the limit (evictClients): from
@@ -274,6 +414,68 @@ mod tests {
             c.set(k, v).unwrap();
         }
         c
+    }
+
+    #[test]
+    fn query_buffer_resizes_as_clients_cron() {
+        let m = ConnMem::default();
+        let set = |len: usize, cap: usize, peak: usize| {
+            m.qbuf.store(len, Relaxed);
+            m.qmem.store(cap, Relaxed);
+            m.qpeak.store(peak, Relaxed);
+        };
+        // A fresh client's 16 KB buffer: kept while it is active, released once idle over 2 seconds.
+        set(0, 16384, 16384);
+        assert_eq!(resize_query_buffer(&m, 0), None);
+        assert_eq!(resize_query_buffer(&m, 2), None);
+        assert_eq!(m.resize.load(Relaxed), NO_RESIZE);
+        assert_eq!(resize_query_buffer(&m, 3), Some(0));
+        assert_eq!(m.resize.swap(NO_RESIZE, Relaxed), 0);
+        // Less than 4 KB wasted: left alone, however idle.
+        set(14000, 16384, 16384);
+        assert_eq!(resize_query_buffer(&m, 10), None);
+        // Over 32 KB and twice the recent peak: trimmed to the peak, or to what it holds if more.
+        set(0, 400_002, 16384);
+        assert_eq!(resize_query_buffer(&m, 0), Some(16384));
+        set(20000, 400_002, 16384);
+        assert_eq!(resize_query_buffer(&m, 0), Some(20000));
+        // A peak near the size keeps it; the peak restarts from what the buffer holds.
+        set(100, 400_002, 300_000);
+        assert_eq!(resize_query_buffer(&m, 1), None);
+        assert_eq!(m.qpeak.load(Relaxed), 100);
+    }
+
+    #[test]
+    fn reply_buffer_resizes_as_clients_cron() {
+        let m = ConnMem::default();
+        assert_eq!((m.rbs.load(Relaxed), m.rbp.load(Relaxed)), (16384, 16384));
+        // A new client's first look restarts its peak (Redis 7.0's seconds-for-ms reset time) and changes
+        // nothing yet: its peak was the whole buffer.
+        assert_eq!(resize_reply_buffer(&m, 1_000_000, 5000), None);
+        assert_eq!(m.rbp.load(Relaxed), 0);
+        // Replies under half the buffer: shrunk to the peak, 1 KB at least.
+        assert_eq!(resize_reply_buffer(&m, 1_000_100, 5000), Some(1024));
+        assert_eq!((m.rbs.load(Relaxed), m.out_resize.swap(NO_RESIZE, Relaxed)), (1024, 1024));
+        m.rbs.store(16384, Relaxed);
+        m.rbp.store(3000, Relaxed);
+        assert_eq!(resize_reply_buffer(&m, 1_000_200, 5000), Some(3001));
+        // 1 KB is the floor: nothing to shrink.
+        m.rbs.store(1024, Relaxed);
+        m.rbp.store(10, Relaxed);
+        assert_eq!(resize_reply_buffer(&m, 1_000_300, 5000), None);
+        // A filled buffer doubles, up to 16 KB.
+        for (size, next) in [(1024, Some(2048)), (4096, Some(8192)), (8192, Some(16384)), (16384, None)] {
+            m.rbs.store(size, Relaxed);
+            m.rbp.store(size, Relaxed);
+            assert_eq!(resize_reply_buffer(&m, 1_000_400, -1), next, "{size}");
+        }
+        // With the reset time at "never" the peak stays; it restarts once the time since the last restart
+        // (at 1_000_000) has passed.
+        assert_eq!(m.rbp.load(Relaxed), 16384);
+        assert_eq!(resize_reply_buffer(&m, 1_004_999, 5000), None);
+        assert_eq!(m.rbp.load(Relaxed), 16384);
+        assert_eq!(resize_reply_buffer(&m, 1_005_000, 5000), None);
+        assert_eq!(m.rbp.load(Relaxed), 0);
     }
 
     #[test]

@@ -104,7 +104,11 @@ fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
     let old = std::mem::replace(&mut cx.s.config, cfg);
     if let Some(listeners) = prepared.listeners {
         let bound = listeners.first().and_then(|l| l.local_addr().ok()).map(|a| a.port());
-        cx.s.server.tcp_port = bound.unwrap_or(cx.s.config.port);
+        // With nothing bound now (`bind ""`) the port is kept for the next bind list, unless it changed.
+        let kept = if cx.s.config.port != old.port { cx.s.config.port } else { cx.s.server.tcp_port };
+        cx.s.server.tcp_port = bound.unwrap_or(kept);
+        // Our duplicates of the old sockets close now; the Listener's, once it has the new ones.
+        cx.s.server.listeners = listeners.iter().filter_map(|l| l.try_clone().ok()).collect();
         cx.s.server.new_listeners = Some(listeners);
     }
     cx.s.apply_config();
@@ -149,18 +153,31 @@ fn prepare(s: &State, new: &Config, names: &[&str]) -> Result<Prepared, CmdError
     for &name in names {
         match Config::canonical_name(name).unwrap_or(name) {
             "appendonly" if new.appendonly != old.appendonly => super::aof::check_config(s, new)?,
-            // The bind list is only checked: the listening sockets keep their addresses until a `port`
-            // change rebinds them (see README, limitations).
-            "bind" if new.bind != old.bind && !crate::config::bind_addresses_ok(&new.bind) => {
+            // Without listening sockets (an embedded server) the new bind list is only checked.
+            "bind" if new.bind != old.bind && !s.server.listening && !crate::config::bind_addresses_ok(&new.bind) => {
                 return Err(apply_failed(name, "Failed to bind to specified addresses."));
             }
-            // changeListenPort: listen on every bind address at the new port (port 0: no TCP at all).
-            "port" if new.port != old.port && s.server.listening => {
-                let listeners = if new.port == 0 {
+            // changeBindAddr and changeListenPort: listen on every new bind address at the new port (port 0:
+            // no TCP at all); a bind and a port in one CONFIG SET are one rebinding, the first one's error.
+            p @ ("bind" | "port")
+                if (p == "bind" && new.bind != old.bind || p == "port" && new.port != old.port)
+                    && s.server.listening
+                    && done.listeners.is_none() =>
+            {
+                // The port stays the one bound (a configured 0 means "any free one" at start-up here).
+                let port = if new.port != old.port { new.port } else { s.server.tcp_port };
+                let listeners = if port == 0 {
                     Vec::new()
                 } else {
-                    crate::config::listen_tcp(&new.bind, new.port, new.tcp_backlog)
-                        .map_err(|_| apply_failed(name, "Unable to listen on this port. Check server logs."))?
+                    let reuse = &s.server.listeners;
+                    crate::config::listen_tcp_reusing(&new.bind, port, new.tcp_backlog, reuse).map_err(|_| {
+                        if p == "bind" {
+                            log::warn!("Failed to bind");
+                            apply_failed(name, "Failed to bind to specified addresses.")
+                        } else {
+                            apply_failed(name, "Unable to listen on this port. Check server logs.")
+                        }
+                    })?
                 };
                 done.listeners = Some(listeners);
             }
@@ -207,7 +224,7 @@ fn config_resetstat(cx: &mut Ctx<'_>) -> CmdResult {
 
 fn config_rewrite(cx: &mut Ctx<'_>) -> CmdResult {
     let users = super::acl::user_lines(cx.s);
-    match cx.s.config.rewrite_with_users(Some(&users)) {
+    match cx.s.config.rewrite_with_users(Some(&users), false) {
         Ok(()) => {
             cx.out.ok();
             Ok(())

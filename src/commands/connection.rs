@@ -231,9 +231,14 @@ fn client_line_argv(c: &Client, now: i64, argv: usize) -> String {
     let (sub, psub, ssub) = c.subs.as_ref().map_or((0, 0, 0), |s| (s.channels.len(), s.patterns.len(), s.shard.len()));
     let multi = c.multi.as_ref().map_or(-1, |q| q.len() as i64);
     let u = super::client_mem::usage(c, argv, 0);
+    // A socket client's reply buffer (client_mem.rs); in-process clients reply into the caller's buffer.
+    let (rbs, rbp) = c.conn_mem.as_ref().map_or((1024, 0), |m| {
+        use std::sync::atomic::Ordering::Relaxed;
+        (m.rbs.load(Relaxed), m.rbp.load(Relaxed))
+    });
     let redir = c.tracking.as_ref().map_or(-1, |t| t.redirect as i64);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs=1024 rbp=0 obl={} oll={} omem={} tot-mem={} events=r cmd={} user={} redir={redir} resp={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={rbs} rbp={rbp} obl={} oll={} omem={} tot-mem={} events=r cmd={} user={} redir={redir} resp={}\n",
         c.id,
         c.addr,
         c.laddr,

@@ -247,7 +247,48 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
             cx.out.ok();
             Ok(())
         }
-        "change-repl-id" | "quicklist-packed-threshold" | "replybuffer" => {
+        // CONFIG REWRITE writing every parameter, defaults included (the suite restarts on the file to
+        // prove each line reads back to the same value).
+        "config-rewrite-force-all" if cx.argc() == 2 => {
+            let users = super::acl::user_lines(cx.s);
+            match cx.s.config.rewrite_with_users(Some(&users), true) {
+                Ok(()) => {
+                    cx.out.ok();
+                    Ok(())
+                }
+                Err(e) => {
+                    let why = e.strip_prefix("Rewriting config file: ").unwrap_or(&e);
+                    Err(CmdError::msg(format!("ERR CONFIG-REWRITE-FORCE-ALL failed: {why}")))
+                }
+            }
+        }
+        "replybuffer" if cx.argc() == 4 => {
+            let what = String::from_utf8_lossy(cx.arg(2)).to_ascii_lowercase();
+            match what.as_str() {
+                "peak-reset-time" => {
+                    let v = cx.arg(3);
+                    cx.s.clients.reply_peak_reset_ms = if v.eq_ignore_ascii_case(b"never") {
+                        -1
+                    } else if v.eq_ignore_ascii_case(b"reset") {
+                        super::client_mem::REPLY_PEAK_RESET_MS
+                    } else {
+                        cx.int_arg(3)?
+                    };
+                }
+                // atoi, as Redis: anything that is not a non-zero number turns it off.
+                "resizing" => {
+                    let v = String::from_utf8_lossy(cx.arg(3));
+                    let v = v.trim_start();
+                    let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+                    let end = digits.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
+                    cx.s.clients.reply_resizing = !digits[..end].trim_start_matches('0').is_empty();
+                }
+                _ => return Err(super::stream::subcommand_syntax(cx)),
+            }
+            cx.out.ok();
+            Ok(())
+        }
+        "change-repl-id" | "quicklist-packed-threshold" => {
             cx.out.ok();
             Ok(())
         }

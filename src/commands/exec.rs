@@ -520,7 +520,12 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
     batch.read_bytes = 0;
     s.stats.reads_processed += 1;
     while batch.done < batch.reqs.len() {
-        let req = batch.reqs[batch.done];
+        let mut req = batch.reqs[batch.done];
+        // Parsing resolved the name in the shared table; this server's rename-command lines come first.
+        if let Some(r) = &s.server.renames {
+            req.spec = r.resolve(&batch.argv(&req));
+            batch.reqs[batch.done].spec = req.spec;
+        }
         if let Some(spec) = req.spec {
             // A busy script's BUSY replies are not held back by a pause (Redis checks BUSY first).
             if s.server.pause.is_some()
@@ -628,7 +633,10 @@ fn obuf_limit_reached(s: &mut State, me: usize, pending: usize) {
 pub fn run_args(s: &mut State, me: usize, args: &[&[u8]]) -> Vec<u8> {
     let (input, refs) = pack_args(args);
     let argv = Argv::new(&input, &[], &refs);
-    let spec = table().resolve(&argv);
+    let spec = match &s.server.renames {
+        Some(r) => r.resolve(&argv),
+        None => table().resolve(&argv),
+    };
     let resp = s.clients[me].resp;
     let mut out = Out::new(resp);
     clock::refresh();

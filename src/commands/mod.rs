@@ -67,7 +67,7 @@ pub(crate) use exec::precheck;
 pub use exec::{block_deadline, exec_batch, exec_request, reply_error, set_feed_enabled, Ctx};
 pub use spec::*;
 pub use state::{Knobs, Pause, ShutdownRequest, State, OBUF_NORMAL, OBUF_PUBSUB, OBUF_REPLICA};
-pub use table::{sub_name, table};
+pub use table::{sub_name, table, Renames};
 #[cfg(test)]
 pub use {client::Blocked, exec::run_args};
 

@@ -219,7 +219,11 @@ impl Host for ScriptHost<'_> {
     fn call(&mut self, args: Vec<Vec<u8>>) -> Result<Vec<u8>, String> {
         let (input, refs) = super::pack_args(&args);
         let argv = Argv::new(&input, &[], &refs);
-        let spec = match table().resolve(&argv) {
+        let spec = match &self.s.server.renames {
+            Some(r) => r.resolve(&argv),
+            None => table().resolve(&argv),
+        };
+        let spec = match spec {
             Some(s) if s.subcommands.is_empty() || argv.len() < 2 => s,
             _ => return Err(self.reject(None, "Unknown Redis command called from script")),
         };

@@ -45,6 +45,9 @@ pub struct Stats {
     pub expire_cycle_cpu_ms: u64,
     pub io_threaded_reads: u64,
     pub client_query_buffer_limit_disconnections: u64,
+    /// Reply buffers the clients cron shrank and grew (INFO reply_buffer_shrinks / reply_buffer_expands).
+    pub reply_buffer_shrinks: u64,
+    pub reply_buffer_expands: u64,
     /// Cron ticks handled by the Keyspace.
     pub cron_loops: u64,
     /// Command handlers that panicked and were answered `-ERR internal error` (INFO stats
@@ -81,6 +84,8 @@ impl Stats {
             expire_cycle_cpu_ms: 0,
             io_threaded_reads: 0,
             client_query_buffer_limit_disconnections: 0,
+            reply_buffer_shrinks: 0,
+            reply_buffer_expands: 0,
             cron_loops: 0,
             internal_errors: 0,
             cmd_stats: vec![CmdStat::default(); table().all.len()],
@@ -159,6 +164,9 @@ pub struct Knobs {
     /// A new client must authenticate (the default user has a password or is off): its connection parses
     /// with the unauthenticated limits until the Keyspace says otherwise (`Batch::unauthenticated`).
     pub auth_required: AtomicBool,
+    /// Protected mode is in force (`protected-mode yes` and the default user needs no password): the
+    /// Listener answers clients from other hosts DENIED, as Redis checks each accepted client.
+    pub protected: AtomicBool,
 }
 
 /// The normal class of client-output-buffer-limit (index into `Knobs::obuf_limits`).
@@ -255,6 +263,12 @@ pub struct Clients {
     /// Clients whose requests wait for a CLIENT PAUSE to end: INFO blocked_clients counts them too, as Redis
     /// blocks them (BLOCKED_POSTPONE). Kept by the Keyspace actor, which holds their batches.
     pub postponed: usize,
+    /// Where the clients cron's buffer pass goes on next tick (client_mem.rs).
+    pub qbuf_cursor: usize,
+    /// DEBUG REPLYBUFFER PEAK-RESET-TIME: how often (ms) a reply buffer's peak restarts (-1: never), and
+    /// DEBUG REPLYBUFFER RESIZING: whether the clients cron resizes reply buffers at all.
+    pub reply_peak_reset_ms: i64,
+    pub reply_resizing: bool,
 }
 
 impl Deref for Clients {
@@ -284,6 +298,9 @@ impl Clients {
             unblock_requests: Vec::new(),
             blocked_count: 0,
             postponed: 0,
+            qbuf_cursor: 0,
+            reply_peak_reset_ms: super::client_mem::REPLY_PEAK_RESET_MS,
+            reply_resizing: true,
         }
     }
 
@@ -405,6 +422,12 @@ pub struct Process {
     /// New TCP listening sockets from CONFIG SET port, for the Keyspace to hand to the Listener after the
     /// batch (it closes the old ones then).
     pub new_listeners: Option<Vec<std::net::TcpListener>>,
+    /// Duplicates of the TCP sockets the Listener accepts on (or is about to): CONFIG SET bind keeps the
+    /// socket of an address the old and the new list share (config.rs `listen_tcp_reusing`).
+    pub listeners: Vec<std::net::TcpListener>,
+    /// The configuration file's `rename-command` lines, when it has any: requests are looked up through
+    /// them (table.rs `Renames`). None keeps the common case one table lookup, done while parsing.
+    pub renames: Option<Box<super::Renames>>,
     /// Path of the running binary (INFO executable).
     pub executable: String,
     /// Whether the server listens on sockets at all (embedded without listener: false).
@@ -529,6 +552,8 @@ impl State {
                 tcp_port: config.port,
                 listening: false,
                 new_listeners: None,
+                listeners: Vec::new(),
+                renames: None,
                 executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
                 io_threads_active: false,
                 pause: None,
@@ -546,6 +571,17 @@ impl State {
             acl: super::acl::Acl::new(&config),
             config,
         };
+        // Checked when the file was read (Config::load_str refuses what Redis refuses); a Config built in
+        // code with bad renames gets the good ones before the first bad one.
+        if !s.config.rename_commands().is_empty() {
+            let mut r = super::Renames::default();
+            for (old, new) in s.config.rename_commands() {
+                if r.rename(old, new).is_err() {
+                    break;
+                }
+            }
+            s.server.renames = Some(Box::new(r));
+        }
         s.apply_config();
         s
     }
