@@ -635,6 +635,21 @@ fn a_restarted_master_lets_its_replica_resync_partially_from_the_rdb_history() {
 }
 
 #[test]
+fn bind_source_addr_is_where_the_link_to_the_master_comes_from() {
+    let master = TestServer::start();
+    let replica = TestServer::start();
+    let (mut m, mut r) = (master.conn(), replica.conn());
+    let _: () = cmd("CONFIG").arg("SET").arg("protected-mode").arg("no").query(&mut m).unwrap();
+    let _: () = cmd("CONFIG").arg("SET").arg("bind-source-addr").arg("127.0.0.2").query(&mut r).unwrap();
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(&mut r).unwrap();
+    common::wait_for("the link up", Duration::from_secs(20), || {
+        info_field(&mut r, "replication", "master_link_status") == "up"
+    });
+    let line = info_field(&mut m, "replication", "slave0");
+    assert!(line.starts_with("ip=127.0.0.2,"), "{line}");
+}
+
+#[test]
 fn the_master_stream_is_applied_whatever_the_replicas_acl_and_masterauth_authenticates() {
     // The master wants a password; the replica gives it with masterauth and has its own.
     let master = TestServer::with_config(|c| c.requirepass = "m-secret".into());

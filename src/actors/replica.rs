@@ -46,6 +46,8 @@ pub struct LinkConfig {
     pub timeout: Duration,
     /// `proto-max-bulk-len`, for the master's stream.
     pub max_bulk: u64,
+    /// `bind-source-addr`: the local address the connection to the master goes out from (empty: any).
+    pub source_addr: String,
     /// The history this server already has (its replication id and offset, as a master or as the replica of
     /// the master before): the first PSYNC asks to continue it (Redis's cached master), so a replica re-pointed
     /// after a failover resyncs partially. None: a full sync.
@@ -176,6 +178,25 @@ fn resp(args: &[&str]) -> BytesMut {
     v
 }
 
+/// Connect to the master, from `bind-source-addr` when it is set (Redis binds the socket to it first).
+async fn connect(cfg: &LinkConfig) -> std::io::Result<TcpStream> {
+    let addr = format!("{}:{}", cfg.host, cfg.port);
+    if cfg.source_addr.is_empty() {
+        return TcpStream::connect(&addr).await;
+    }
+    let target = tokio::net::lookup_host(&addr)
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address for the master"))?;
+    let source: std::net::IpAddr = cfg
+        .source_addr
+        .parse()
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "bad bind-source-addr"))?;
+    let sock = if target.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    sock.bind(std::net::SocketAddr::new(source, 0))?;
+    sock.connect(target).await
+}
+
 /// One connection to the master: handshake, sync, then the stream until it ends.
 async fn session(
     cfg: &LinkConfig,
@@ -185,8 +206,7 @@ async fn session(
     resume: &mut Resume,
 ) -> Result<(), String> {
     log::info!("Connecting to MASTER {}:{}", cfg.host, cfg.port);
-    let addr = format!("{}:{}", cfg.host, cfg.port);
-    let mut sock = match tokio::time::timeout(cfg.timeout, TcpStream::connect(&addr)).await {
+    let mut sock = match tokio::time::timeout(cfg.timeout, connect(cfg)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => return Err(format!("Error condition on socket for SYNC: {e}")),
         Err(_) => return Err("Timeout connecting to the MASTER...".into()),

@@ -308,6 +308,7 @@ impl Keyspace {
             timeout: Duration::from_secs(get("repl-timeout").parse().unwrap_or(60).max(1)),
             max_bulk: self.s.knobs.proto_max_bulk_len.load(Ordering::Relaxed),
             resume,
+            source_addr: get("bind-source-addr"),
         };
         let token = NEXT_LINK_TOKEN.fetch_add(1, Ordering::Relaxed);
         let arbiter = Arbiter::new();
