@@ -609,6 +609,12 @@ fn a_restarted_master_lets_its_replica_resync_partially_from_the_rdb_history() {
     });
     let _: () = cmd("SELECT").arg(5).query(&mut m).unwrap();
     load_every_type(&mut m, "before");
+    // A key that is past its TTL when the master restarts: the load skips it and the backlog tells the
+    // replica to delete it.
+    let _: () = cmd("DEBUG").arg("SET-ACTIVE-EXPIRE").arg(0).query(&mut m).unwrap();
+    let _: () = cmd("SELECT").arg(2).query(&mut m).unwrap();
+    set_and_outlive(&mut m, "gone-at-restart", "v", 50);
+    let _: () = cmd("SELECT").arg(5).query(&mut m).unwrap();
     wait_synced(&mut m, &mut r);
     let id = info_field(&mut m, "replication", "master_replid");
     let offset = num_field(&mut m, "replication", "master_repl_offset");
@@ -621,14 +627,19 @@ fn a_restarted_master_lets_its_replica_resync_partially_from_the_rdb_history() {
     let mut m = master.conn();
     common::wait_for("the load", Duration::from_secs(20), || info_field(&mut m, "persistence", "loading") == "0");
     assert_eq!(info_field(&mut m, "replication", "master_replid2"), id);
-    assert_eq!(num_field(&mut m, "replication", "master_repl_offset"), offset);
+    assert_eq!(num_field(&mut m, "replication", "second_repl_offset"), offset + 1);
+    // The history goes on past the saved offset by the DEL (and its SELECT) of the key the load dropped.
+    assert!(num_field(&mut m, "replication", "master_repl_offset") > offset);
     let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(&mut r).unwrap();
     common::wait_for("a partial resync", Duration::from_secs(20), || {
         num_field(&mut m, "stats", "sync_partial_ok") == 1
             && info_field(&mut r, "replication", "master_link_status") == "up"
     });
     assert_eq!(num_field(&mut m, "stats", "sync_full"), 0);
-    // The stream goes on in the db it was in (db 5: the file's repl-stream-db), without a SELECT.
+    wait_synced(&mut m, &mut r);
+    let _: () = cmd("SELECT").arg(2).query(&mut r).unwrap();
+    assert_eq!(cmd("DBSIZE").query::<i64>(&mut r).unwrap(), 0);
+    // And the stream goes on.
     let _: () = cmd("SELECT").arg(5).query(&mut m).unwrap();
     load_every_type(&mut m, "after");
     wait_synced(&mut m, &mut r);

@@ -112,7 +112,14 @@ async fn run(cfg: LinkConfig, keyspace: Addr<Keyspace>, shared: Arc<LinkShared>,
             Ok(()) => log::warn!("MASTER closed the connection, will reconnect"),
             Err(e) => log::warn!("Master link {}:{}: {e}", cfg.host, cfg.port),
         }
+        let was_streaming = shared.state() == LinkState::Connected;
         shared.set_state(LinkState::Connect);
+        if was_streaming {
+            // A link that was up tries again at once (Redis's replicationHandleMasterDisconnection: waiting
+            // risks the backlog moving past our offset); a failed handshake waits a second, as its cron.
+            log::info!("Reconnecting to MASTER {}:{}", cfg.host, cfg.port);
+            continue;
+        }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

@@ -93,6 +93,8 @@ pub struct RdbState {
     /// The replication id, offset and stream db the last loaded file carried (aux fields `repl-id`,
     /// `repl-offset`, `repl-stream-db`), for a restart to continue its replication history.
     pub load_repl: (Option<String>, Option<i64>, Option<i64>),
+    /// A master's start-up load: keys skipped as expired are fed to the backlog as DELs.
+    pub feed_expired: bool,
     /// The last load's figures.
     pub load_keys_loaded: u64,
     pub load_keys_expired: u64,
@@ -104,6 +106,7 @@ impl Default for RdbState {
     fn default() -> Self {
         RdbState {
             load_repl: Default::default(),
+            feed_expired: false,
             available: false,
             bgsave_in_progress: false,
             bgsave_requested: false,
@@ -233,6 +236,30 @@ pub fn header(s: &State, aof_base: bool) -> Vec<u8> {
     out
 }
 
+/// A master's start-up load skipped a key past its TTL: when the file carries a replication history, the
+/// DEL goes into the backlog after it (Redis's RDBFLAGS_FEED_REPL), so the replicas that resync partially
+/// after the restart delete it too, and those too far behind sync fully.
+fn expired_on_load(s: &mut State, db: usize, key: &[u8]) {
+    let (Some(_), Some(off), Some(_)) = &s.persist.rdb.load_repl else { return };
+    if *off < 0 {
+        return;
+    }
+    if s.prop.backlog.is_none() {
+        let size = super::replication::backlog_size(s);
+        s.prop.backlog = Some(super::replication::Backlog::new(size, *off as u64));
+        s.prop.feed.offset = *off as u64;
+        s.prop.feed.db = None;
+    }
+    let mut cmd = bytes::BytesMut::new();
+    if s.prop.feed.db != Some(db) {
+        crate::client::pack(&mut cmd, &[b"SELECT".as_slice(), db.to_string().as_bytes()]);
+        s.prop.feed.db = Some(db);
+    }
+    let del: &[u8] = if s.config.get("lazyfree-lazy-expire").as_deref() == Some("yes") { b"UNLINK" } else { b"DEL" };
+    crate::client::pack(&mut cmd, &[del, key]);
+    super::replication::stream_only_bytes(s, &cmd);
+}
+
 /// The replication stream's db, id and offset at this instant, when there is a history worth keeping.
 fn repl_info(s: &State) -> Option<(usize, String, i64)> {
     match &s.repl.master {
@@ -332,6 +359,9 @@ pub fn apply_items(
             Item::Entry(e) => {
                 if skip_expired && e.expire_at != 0 && e.expire_at < now {
                     s.persist.rdb.load_keys_expired += 1;
+                    if s.persist.rdb.feed_expired {
+                        expired_on_load(s, *db, &e.key);
+                    }
                     continue;
                 }
                 let d = &mut s.dbs[*db];

@@ -533,6 +533,7 @@ impl Keyspace {
                 act.rdb.load_db = 0;
                 act.rdb.load_empty_skipped = 0;
                 act.s.persist.rdb.load_repl = Default::default();
+                act.s.persist.rdb.feed_expired = act.s.repl.master.is_none();
                 act.load_next(started, ctx);
             }
             Ok(Ok(None)) => act.s.persist.rdb.loading = None,
@@ -550,6 +551,7 @@ impl Keyspace {
                 Ok(false) => act.load_next(started, ctx),
                 Ok(true) => {
                     act.s.persist.rdb.loading = None;
+                    act.s.persist.rdb.feed_expired = false;
                     act.s.persist.dirty = 0;
                     let (loaded, expired) = (act.s.persist.rdb.load_keys_loaded, act.s.persist.rdb.load_keys_expired);
                     match act.rdb.load_empty_skipped {

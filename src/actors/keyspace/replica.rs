@@ -343,9 +343,12 @@ impl Keyspace {
         match self.s.repl.master.clone() {
             None => {
                 self.s.repl.replid2 = Some((id, off + 1));
-                self.s.prop.feed.offset = off as u64;
-                let size = crate::commands::replication::backlog_size(&self.s);
-                self.s.prop.backlog = Some(crate::commands::replication::Backlog::new(size, off as u64));
+                // The load may have started the backlog already, with the DELs of the keys it found expired.
+                if self.s.prop.backlog.is_none() {
+                    self.s.prop.feed.offset = off as u64;
+                    let size = crate::commands::replication::backlog_size(&self.s);
+                    self.s.prop.backlog = Some(crate::commands::replication::Backlog::new(size, off as u64));
+                }
                 self.s.prop.no_replicas_since_ms = 0;
                 self.refresh_feed();
             }
