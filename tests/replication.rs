@@ -406,6 +406,8 @@ fn a_full_sync_uses_the_background_snapshot_and_holds_the_writes_made_meanwhile(
         info_field(&mut m, "replication", "slave0").contains("state=online") && digest(&mut r) == digest(&mut m)
     });
     assert_eq!(cmd("DBSIZE").query::<i64>(&mut r).unwrap(), 3049);
+    // The snapshot counts where Redis counts its fork.
+    assert_eq!(num_field(&mut m, "stats", "total_forks"), 1);
 }
 
 #[test]

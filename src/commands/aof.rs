@@ -231,6 +231,10 @@ pub fn config_changed(s: &mut State, old: &crate::config::Config) {
         s.persist.aof.requests.push(AofRequest::CollectHistory);
     }
     if s.config.appendonly != old.appendonly {
+        if s.config.appendonly && s.exec.in_exec {
+            // The rewrite starts after the batch anyway; Redis says so for a transaction.
+            log::warn!("AOF was enabled during a transaction. An AOF background was scheduled to start when possible.");
+        }
         s.persist.aof.requests.push(if s.config.appendonly { AofRequest::Enable } else { AofRequest::Disable });
     }
 }

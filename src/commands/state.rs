@@ -38,6 +38,10 @@ pub struct Stats {
     pub error_replies: u64,
     /// Errors this replica met running its master's stream (INFO unexpected_error_replies).
     pub unexpected_error_replies: u64,
+    /// Background snapshots started (BGSAVE, AOF rewrites, full syncs) and how long the last one held the
+    /// Keyspace to begin, in µs: INFO total_forks and latest_fork_usec, where Redis counts its forks.
+    pub total_forks: u64,
+    pub latest_fork_usec: u64,
     pub expired_keys_active: u64,
     pub evicted_keys: u64,
     pub reads_processed: u64,
@@ -64,6 +68,12 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// A background snapshot began at `begun` (ferrodis's stand-in for a fork).
+    pub fn snapshot_started(&mut self, begun: std::time::Instant) {
+        self.total_forks += 1;
+        self.latest_fork_usec = begun.elapsed().as_micros() as u64;
+    }
+
     /// Zeroed counters with a slot per command of the table.
     // No `Default` on purpose: `s.stats = Default::default()` (RESETSTAT before the move) would compile and
     // drop the per-command slots and the ops/sec samples; `reset` is the way.
@@ -77,6 +87,8 @@ impl Stats {
             rejected_connections: 0,
             error_replies: 0,
             unexpected_error_replies: 0,
+            total_forks: 0,
+            latest_fork_usec: 0,
             expired_keys_active: 0,
             evicted_keys: 0,
             reads_processed: 0,

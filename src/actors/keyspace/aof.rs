@@ -293,8 +293,10 @@ impl Keyspace {
         if self.aof.writer.is_none() || self.aof.run.is_some() {
             return;
         }
+        let started = std::time::Instant::now();
         if self.bgsave_running() {
             // One snapshot at a time (Redis: one child): the cron starts the rewrite after the save.
+            log::warn!("AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.");
             let a = &mut self.s.persist.aof;
             a.rewrite_scheduled = true;
             a.rewrite_in_progress = false;
@@ -339,6 +341,7 @@ impl Keyspace {
             w.do_send(RewriteChunk(head));
         }
         log::info!("Background append only file rewriting started");
+        self.s.stats.snapshot_started(started);
         self.aof.run = Some(RewriteRun { id, done: vec![false; self.s.dbs.len()], rdb, last_db: None });
         let a = &mut self.s.persist.aof;
         a.rewrite_in_progress = true;

@@ -161,6 +161,7 @@ impl Keyspace {
         if self.rdb.run.is_some() || self.s.dbs.iter().any(|d| d.snapshot_active()) {
             return false;
         }
+        let begun = Instant::now();
         let id = self.rdb.next_id;
         self.rdb.next_id += 1;
         let header = self.rdb_header(false);
@@ -187,6 +188,7 @@ impl Keyspace {
         r.current_cow = 0;
         r.current_cow_peak = 0;
         log::info!("Background saving started");
+        self.s.stats.snapshot_started(begun);
         after_yield(ctx, move |act, ctx| act.bgsave_slice(id, ctx));
         true
     }
