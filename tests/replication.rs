@@ -412,9 +412,9 @@ fn a_full_sync_uses_the_background_snapshot_and_holds_the_writes_made_meanwhile(
 
 #[test]
 fn replicas_that_wait_for_a_running_save_get_their_own_snapshot() {
-    // Replica A's save runs; B and C ask while it runs and wait. When A's save ends its file is read back
-    // for A while writes go on, and the next save starts for B and C: they must get that second file, not
-    // A's (which lacks the writes between the two snapshots).
+    // Replica A's save runs; B and C ask while it runs. They share it when they come in time (Redis's
+    // attach to a running disk save); one that comes while A's file is read back waits for the next save,
+    // and must get that second file, not A's (which lacks the writes between the two snapshots).
     let master = TestServer::start();
     let mut m = master.conn();
     // A file big enough that reading it back takes a while, and a save slow enough for B and C to ask.
@@ -660,6 +660,38 @@ fn bind_source_addr_is_where_the_link_to_the_master_comes_from() {
     });
     let line = info_field(&mut m, "replication", "slave0");
     assert!(line.starts_with("ip=127.0.0.2,"), "{line}");
+}
+
+#[test]
+fn a_replica_asking_during_a_sync_save_shares_that_snapshot() {
+    let master = TestServer::start();
+    let mut m = master.conn();
+    let _: () = cmd("DEBUG").arg("POPULATE").arg(1000).query(&mut m).unwrap();
+    // About a second of saving.
+    let _: () = cmd("CONFIG").arg("SET").arg("rdb-key-save-delay").arg(1000).query(&mut m).unwrap();
+    let (a, b) = (TestServer::start(), TestServer::start());
+    let (mut ra, mut rb) = (a.conn(), b.conn());
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(&mut ra).unwrap();
+    common::wait_for("A's snapshot to start", Duration::from_secs(20), || {
+        info_field(&mut m, "replication", "slave0").contains("state=wait_bgsave")
+    });
+    let _: () = cmd("SET").arg("between").arg("1").query(&mut m).unwrap();
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(&mut rb).unwrap();
+    // B gets +FULLRESYNC at once (its link is in the transfer), while the same save still runs.
+    common::wait_for("B in the running sync", Duration::from_secs(20), || {
+        let role: Vec<redis::Value> = cmd("ROLE").query(&mut rb).unwrap();
+        role.get(3) == Some(&redis::Value::BulkString(b"sync".to_vec()))
+    });
+    assert_eq!(info_field(&mut m, "persistence", "rdb_bgsave_in_progress"), "1");
+    let _: () = cmd("SET").arg("after-b").arg("1").query(&mut m).unwrap();
+    common::wait_for("both online", Duration::from_secs(30), || {
+        let info: String = cmd("INFO").arg("replication").query(&mut m).unwrap();
+        info.matches("state=online").count() == 2
+    });
+    wait_synced(&mut m, &mut ra);
+    wait_synced(&mut m, &mut rb);
+    assert_eq!(num_field(&mut m, "stats", "total_forks"), 1, "one snapshot for both");
+    assert_eq!(num_field(&mut m, "stats", "sync_full"), 2);
 }
 
 #[test]

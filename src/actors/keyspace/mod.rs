@@ -52,6 +52,8 @@ pub struct Keyspace {
     /// Which save for replicas is the latest (`Held::save`): a save's file goes only to the replicas it was
     /// started for.
     sync_save_seq: u64,
+    /// That save's +FULLRESYNC line (its replication id and offset), for replicas that join it.
+    sync_save_line: bytes::Bytes,
     /// Seconds of replication cron so far (PINGs go every `repl-ping-replica-period` of them).
     repl_cron_loops: u64,
     /// The master client's slot and the bytes of its batch in flight, passed on once the batch is applied.
@@ -100,6 +102,7 @@ impl Keyspace {
             link: None,
             syncing: HashMap::new(),
             sync_save_seq: 0,
+            sync_save_line: bytes::Bytes::new(),
             repl_cron_loops: 0,
             master_proxy: None,
             master_db: None,

@@ -136,15 +136,10 @@ impl Keyspace {
     /// background save runs they wait for it to end (its snapshot is older than their offset).
     pub(super) fn start_full_syncs(&mut self, ctx: &mut Context<Self>) {
         if self.bgsave_running() {
+            self.attach_to_running_sync();
             return;
         }
-        let waiting: Vec<usize> = std::mem::take(&mut self.s.prop.sync_waiting)
-            .into_iter()
-            .filter(|slot| {
-                self.conns.contains_key(slot)
-                    && self.s.clients.get(*slot).is_some_and(|c| matches!(c.repl_sync, Some(SyncWait::Start { .. })))
-            })
-            .collect();
+        let waiting = self.take_sync_waiting();
         if waiting.is_empty() {
             return;
         }
@@ -160,16 +155,48 @@ impl Keyspace {
         crate::commands::set_feed_enabled(&mut self.s, true);
         self.sync_save_seq += 1;
         let replid = crate::commands::replication::current_replid(&self.s);
-        let line = bytes::Bytes::from(format!("+FULLRESYNC {} {}\r\n", replid, self.s.prop.feed.offset));
+        self.sync_save_line = bytes::Bytes::from(format!("+FULLRESYNC {} {}\r\n", replid, self.s.prop.feed.offset));
+        self.join_sync(waiting, Vec::new());
+    }
+
+    /// The replicas waiting for a snapshot to start, still connected.
+    fn take_sync_waiting(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.s.prop.sync_waiting)
+            .into_iter()
+            .filter(|slot| {
+                self.conns.contains_key(slot)
+                    && self.s.clients.get(*slot).is_some_and(|c| matches!(c.repl_sync, Some(SyncWait::Start { .. })))
+            })
+            .collect()
+    }
+
+    /// A save for replicas is running: replicas asking now share it, as Redis attaches them to the running
+    /// disk save (syncCommand), with its +FULLRESYNC offset and a copy of the stream held since its start;
+    /// a second snapshot is not needed. Another kind of save (a user's BGSAVE) makes them wait.
+    fn attach_to_running_sync(&mut self) {
+        let seq = self.sync_save_seq;
+        let Some(held) = self.syncing.values().find(|h| h.save == seq && !h.reading).map(|h| h.frames.clone()) else {
+            return;
+        };
+        let waiting = self.take_sync_waiting();
+        if !waiting.is_empty() {
+            log::info!("Waiting for end of BGSAVE for SYNC");
+            self.join_sync(waiting, held);
+        }
+    }
+
+    /// Send the current save's +FULLRESYNC to `waiting` (PSYNC replicas) and hold the stream for them from
+    /// `held` on.
+    fn join_sync(&mut self, waiting: Vec<usize>, held: Vec<bytes::Bytes>) {
         for slot in waiting {
             let c = &mut self.s.clients[slot];
             if c.repl_sync == Some(SyncWait::Start { psync: true }) {
                 if let Some(h) = self.conns.get(&slot) {
-                    h.push.do_send(Push { frames: vec![line.clone()], class: OBUF_REPLICA });
+                    h.push.do_send(Push { frames: vec![self.sync_save_line.clone()], class: OBUF_REPLICA });
                 }
             }
             c.repl_sync = Some(SyncWait::End);
-            self.syncing.insert(slot, Held { save: self.sync_save_seq, reading: false, frames: Vec::new() });
+            self.syncing.insert(slot, Held { save: self.sync_save_seq, reading: false, frames: held.clone() });
         }
         self.s.prop.replicas = self.replicas.len() + self.syncing.len();
     }
