@@ -307,8 +307,11 @@ async fn session(
             .await
             .map_err(|_| "the keyspace stopped".to_string())?;
         rx.await.map_err(|_| "the keyspace stopped".to_string())??;
+    } else if reply.starts_with("-NOMASTERLINK") || reply.starts_with("-LOADING") {
+        // The master cannot serve us yet (its own link is down, or it is loading): try again later with the
+        // same history (Redis's PSYNC_TRY_LATER keeps the cached master).
+        return Err(format!("Master is currently unable to PSYNC but should be in the future: {reply}"));
     } else {
-        // -NOMASTERLINK, -LOADING and the rest: try again later.
         resume.replid = None;
         return Err(format!("Unexpected reply to PSYNC from master: {reply}"));
     }

@@ -494,7 +494,11 @@ impl Handler<MasterSync> for Keyspace {
                     if let Ok(mut g) = m.link.replid.lock() {
                         *g = msg.replid.clone();
                     }
+                    // Up before our replicas are told: their PSYNC must find the link streaming.
+                    m.link.offset.store(msg.offset, Ordering::Relaxed);
+                    m.link.set_state(crate::commands::replication::LinkState::Connected);
                 }
+                self.continue_history(msg.offset);
                 self.drop_sub_replicas();
             }
             self.continue_history(msg.offset);
