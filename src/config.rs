@@ -929,6 +929,10 @@ impl Config {
                 "repl-backlog-ttl",
                 "min-replicas-to-write",
                 "min-replicas-max-lag",
+                // Replication cron (PINGs), the link's source address, errors in the master's stream.
+                "repl-ping-replica-period",
+                "bind-source-addr",
+                "propagation-error-behavior",
                 // ACL (commands/acl.rs: users at start-up, ACL LOAD/SAVE, the log's length, new users' channels).
                 "aclfile",
                 "acllog-max-len",
