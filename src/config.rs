@@ -965,6 +965,15 @@ impl Config {
         lookup(name).is_some_and(|o| o.flags & SENS != 0)
     }
 
+    /// REPLICAOF at run time: CONFIG GET and CONFIG REWRITE show the master (None: REPLICAOF NO ONE), as
+    /// Redis writes `replicaof` from its state, so a replica restarted on its rewritten file is one again.
+    pub fn set_replicaof(&mut self, master: Option<(&str, u16)>) {
+        match master {
+            Some((host, port)) => self.extra.insert("replicaof", format!("{host} {port}")),
+            None => self.extra.insert("replicaof", String::new()),
+        };
+    }
+
     /// `replicaof host port`, if set.
     pub fn replicaof(&self) -> Option<(String, u16)> {
         let v = self.extra.get("replicaof")?;

@@ -173,6 +173,9 @@ fn replicaof_a_ferrodis_master_syncs_streams_refuses_writes_and_promotes() {
     assert_eq!(info_field(&mut r, "replication", "master_port"), port.to_string());
     let again: String = cmd("REPLICAOF").arg("127.0.0.1").arg(port).query(&mut r).unwrap();
     assert_eq!(again, "OK Already connected to specified master");
+    // CONFIG GET (and so CONFIG REWRITE) shows the master, so a restart on the rewritten file replicates.
+    let got: Vec<String> = cmd("CONFIG").arg("GET").arg("replicaof").query(&mut r).unwrap();
+    assert_eq!(got, vec!["replicaof".to_string(), format!("127.0.0.1 {port}")]);
     let e = cmd("REPLICAOF").arg("127.0.0.1").arg("70000").query::<()>(&mut r).unwrap_err();
     assert_eq!(common::err_text(e), "ERR Invalid master port");
 
@@ -181,6 +184,8 @@ fn replicaof_a_ferrodis_master_syncs_streams_refuses_writes_and_promotes() {
     let ok: String = cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut r).unwrap();
     assert_eq!(ok, "OK");
     common::wait_for("promotion", Duration::from_secs(10), || info_field(&mut r, "replication", "role") == "master");
+    let got: Vec<String> = cmd("CONFIG").arg("GET").arg("replicaof").query(&mut r).unwrap();
+    assert_eq!(got, vec!["replicaof".to_string(), String::new()]);
     assert_eq!(info_field(&mut r, "replication", "master_replid2"), master_id);
     let _: () = cmd("SET").arg("x").arg("1").query(&mut r).unwrap();
     let _: () = cmd("SET").arg("only-on-master").arg("1").query(&mut m).unwrap();

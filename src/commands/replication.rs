@@ -220,6 +220,7 @@ fn replicaof(cx: &mut Ctx<'_>) -> CmdResult {
             let who = super::connection::client_line(cx.client(), crate::types::clock::now_ms());
             log::info!("MASTER MODE enabled (user request from '{}')", who.trim_end());
             cx.s.repl.request = Some(LinkRequest::Stop);
+            cx.s.config.set_replicaof(None);
         }
         cx.out.ok();
         return Ok(());
@@ -244,6 +245,7 @@ fn replicaof(cx: &mut Ctx<'_>) -> CmdResult {
     let master = Master { host, port, link: Arc::new(LinkShared::default()) };
     let who = super::connection::client_line(cx.client(), crate::types::clock::now_ms());
     log::info!("REPLICAOF {}:{} enabled (user request from '{}')", master.host, master.port, who.trim_end());
+    cx.s.config.set_replicaof(Some((&master.host, master.port)));
     cx.s.repl.master = Some(master.clone());
     cx.s.repl.request = Some(LinkRequest::Start(master));
     cx.out.ok();
