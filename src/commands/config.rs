@@ -213,6 +213,10 @@ fn config_resetstat(cx: &mut Ctx<'_>) -> CmdResult {
     s.stats.reset(used);
     s.evict.reset_stats();
     s.obs.latency.reset_histograms();
+    // The sync counters live with the replication feed, but are stats too (Redis's resetServerStats).
+    s.prop.sync_full = 0;
+    s.prop.sync_partial_ok = 0;
+    s.prop.sync_partial_err = 0;
     for db in &mut s.dbs {
         db.expired_keys = 0;
         db.hits = 0;

@@ -720,7 +720,9 @@ mod tests {
         t.s.stats.ops_samples.push((1, 2));
         let set = table().lookup(b"set").unwrap().id;
         assert_eq!(t.s.stats.cmd_stats[set].calls, 1);
+        t.s.prop.sync_partial_ok = 3;
         assert_eq!(run_raw(&mut t, &["config", "resetstat"]), "+OK\r\n");
+        assert_eq!(t.s.prop.sync_partial_ok, 0);
         assert_eq!(t.s.stats.cmd_stats.len(), table().all.len());
         assert_eq!(t.s.stats.cmd_stats[set].calls, 0);
         assert!(t.s.stats.error_stats.is_empty() && t.s.stats.error_replies == 0);
