@@ -700,6 +700,45 @@ fn a_replica_asking_during_a_sync_save_shares_that_snapshot() {
 }
 
 #[test]
+fn a_restarted_replica_continues_from_its_rdb_history() {
+    let master = TestServer::start();
+    let mut m = master.conn();
+    let port = master.addr().port();
+    let dir = common::test_dir().to_string_lossy().into_owned();
+    let d = dir.clone();
+    let replica = TestServer::with_config(move |c| {
+        c.dir = d;
+        c.set_replicaof(Some(("127.0.0.1", port)));
+    });
+    let mut r = replica.conn();
+    common::wait_for("the link up", Duration::from_secs(20), || {
+        info_field(&mut r, "replication", "master_link_status") == "up"
+    });
+    let _: () = cmd("SELECT").arg(4).query(&mut m).unwrap();
+    load_every_type(&mut m, "before");
+    wait_synced(&mut m, &mut r);
+    let _: String = cmd("SAVE").query(&mut r).unwrap();
+    drop(r);
+    drop(replica);
+    // Writes while it is down come from the backlog once it is back; nothing is synced in full again.
+    let _: () = cmd("SET").arg("while-down").arg("1").query(&mut m).unwrap();
+    let d = dir.clone();
+    let replica = TestServer::with_config(move |c| {
+        c.dir = d;
+        c.set_replicaof(Some(("127.0.0.1", port)));
+        // A slow load: the link must wait for it (a PSYNC before would start a full sync for nothing).
+        c.set("key-load-delay", "20000").unwrap();
+    });
+    let mut r = replica.conn();
+    common::wait_for("a partial resync", Duration::from_secs(20), || {
+        num_field(&mut m, "stats", "sync_partial_ok") == 1
+            && info_field(&mut r, "replication", "master_link_status") == "up"
+    });
+    assert_eq!(num_field(&mut m, "stats", "sync_full"), 1);
+    wait_synced(&mut m, &mut r);
+}
+
+#[test]
 fn the_master_stream_is_applied_whatever_the_replicas_acl_and_masterauth_authenticates() {
     // The master wants a password; the replica gives it with masterauth and has its own.
     let master = TestServer::with_config(|c| c.requirepass = "m-secret".into());

@@ -60,6 +60,8 @@ pub struct Keyspace {
     master_proxy: Option<(usize, bytes::Bytes)>,
     /// The database a killed master client had selected, for the client of the partial resync that follows.
     master_db: Option<usize>,
+    /// REPLICAOF while the start-up file loads: the link starts once it is in (replica.rs).
+    deferred_link: Option<(crate::commands::replication::Master, Option<(String, i64)>)>,
     /// The link to this server's master, while it is a replica (replica.rs).
     link: Option<replica::LinkHandle>,
     /// In-process subscriptions (client.rs `Subscription`) by client slot: where their messages go.
@@ -106,6 +108,7 @@ impl Keyspace {
             repl_cron_loops: 0,
             master_proxy: None,
             master_db: None,
+            deferred_link: None,
             sockets: sockets.clone(),
             migrate: Default::default(),
             evictor: None,

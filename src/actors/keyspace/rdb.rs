@@ -538,7 +538,10 @@ impl Keyspace {
                 act.s.persist.rdb.feed_expired = act.s.repl.master.is_none();
                 act.load_next(started, ctx);
             }
-            Ok(Ok(None)) => act.s.persist.rdb.loading = None,
+            Ok(Ok(None)) => {
+                act.s.persist.rdb.loading = None;
+                act.restore_repl_history(ctx);
+            }
             Ok(Err(e)) => act.load_failed(e),
             Err(e) => act.load_failed(e.to_string()),
         }));

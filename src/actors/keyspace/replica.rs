@@ -314,6 +314,12 @@ impl Keyspace {
 
     /// Start a link to `m` on a thread of its own.
     fn start_link(&mut self, m: Master, resume: Option<(String, i64)>, ctx: &mut Context<Self>) {
+        if self.s.persist.rdb.loading.is_some() {
+            // The start-up file first: it may hold the history to continue (restore_repl_history starts the
+            // link once it is in), and a sync asked for meanwhile would be thrown away.
+            self.deferred_link = Some((m, resume));
+            return;
+        }
         // A replica's keys expire only through the master's DELs; until then its clients read them as
         // missing (exec_batch lets the master client see them).
         for db in &mut self.s.dbs {
@@ -363,8 +369,17 @@ impl Keyspace {
     /// a master keeps it as replid2 with its offset, so its replicas resync partially after the restart; a
     /// replica asks its master to continue from it.
     pub(super) fn restore_repl_history(&mut self, ctx: &mut Context<Self>) {
-        let (Some(id), Some(off), Some(db)) = std::mem::take(&mut self.s.persist.rdb.load_repl) else { return };
+        let deferred = self.deferred_link.take();
+        let (Some(id), Some(off), Some(db)) = std::mem::take(&mut self.s.persist.rdb.load_repl) else {
+            if let Some((m, resume)) = deferred {
+                self.start_link(m, resume, ctx);
+            }
+            return;
+        };
         if off < 0 || db < 0 {
+            if let Some((m, resume)) = deferred {
+                self.start_link(m, resume, ctx);
+            }
             return;
         }
         match self.s.repl.master.clone() {
