@@ -261,17 +261,7 @@ impl Keyspace {
             self.s.prop.feed.offset -= bytes.len() as u64;
             return self.aof_append(bytes, ctx);
         }
-        if let Some(b) = &mut self.s.prop.backlog {
-            b.append(&bytes);
-        }
-        for slot in &self.replicas {
-            if let Some(c) = self.conns.get(slot) {
-                c.push.do_send(Push { frames: vec![bytes.clone()], class: OBUF_REPLICA });
-            }
-        }
-        for h in self.syncing.values_mut() {
-            h.frames.push(bytes.clone());
-        }
+        self.feed_replica_streams(&bytes);
         let acked = self.aof_append(bytes, ctx);
         if getack {
             self.send_getack();
@@ -290,8 +280,14 @@ impl Keyspace {
     /// (and, after a failover, a sibling) shares the master's replication id and offsets.
     fn proxy_master_stream(&mut self, bytes: bytes::Bytes) {
         self.s.prop.feed.offset += bytes.len() as u64;
+        self.feed_replica_streams(&bytes);
+    }
+
+    /// Replication stream bytes, counted in the offset by the caller: into the backlog, to every streaming
+    /// replica, and held for those in a full sync.
+    fn feed_replica_streams(&mut self, bytes: &bytes::Bytes) {
         if let Some(b) = &mut self.s.prop.backlog {
-            b.append(&bytes);
+            b.append(bytes);
         }
         for slot in &self.replicas {
             if let Some(c) = self.conns.get(slot) {
@@ -305,19 +301,12 @@ impl Keyspace {
 
     /// Send commands only replicas get (GETACK, PING, DEBUG REPLICATE's) to every replica stream, held ones
     /// included.
-    pub(super) fn send_stream_only(&mut self, getack: bytes::Bytes) {
+    pub(super) fn send_stream_only(&mut self, cmds: bytes::Bytes) {
         if self.replicas.is_empty() && self.syncing.is_empty() {
             return;
         }
-        crate::commands::replication::stream_only_bytes(&mut self.s, &getack);
-        for slot in &self.replicas {
-            if let Some(c) = self.conns.get(slot) {
-                c.push.do_send(Push { frames: vec![getack.clone()], class: OBUF_REPLICA });
-            }
-        }
-        for h in self.syncing.values_mut() {
-            h.frames.push(getack.clone());
-        }
+        self.s.prop.feed.offset += cmds.len() as u64;
+        self.feed_replica_streams(&cmds);
     }
 
     /// Send a finished batch back through `tx`: after DEBUG LOADAOF has reloaded the files, or MIGRATE has run,

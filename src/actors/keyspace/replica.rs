@@ -370,18 +370,13 @@ impl Keyspace {
     /// replica asks its master to continue from it.
     pub(super) fn restore_repl_history(&mut self, ctx: &mut Context<Self>) {
         let deferred = self.deferred_link.take();
-        let (Some(id), Some(off), Some(db)) = std::mem::take(&mut self.s.persist.rdb.load_repl) else {
+        let (Some(id), Some(off @ 0..), Some(db @ 0..)) = std::mem::take(&mut self.s.persist.rdb.load_repl) else {
+            // No history in the file: a link REPLICAOF asked for during the load starts as it was.
             if let Some((m, resume)) = deferred {
                 self.start_link(m, resume, ctx);
             }
             return;
         };
-        if off < 0 || db < 0 {
-            if let Some((m, resume)) = deferred {
-                self.start_link(m, resume, ctx);
-            }
-            return;
-        }
         match self.s.repl.master.clone() {
             None => {
                 self.s.repl.replid2 = Some((id, off + 1));
@@ -513,7 +508,6 @@ impl Handler<MasterSync> for Keyspace {
                     m.link.offset.store(msg.offset, Ordering::Relaxed);
                     m.link.set_state(crate::commands::replication::LinkState::Connected);
                 }
-                self.continue_history(msg.offset);
                 self.drop_sub_replicas();
             }
             self.continue_history(msg.offset);
