@@ -117,6 +117,11 @@ fn sync_sends_the_dataset_as_an_rdb_file() {
     assert_eq!(keys, [(0, "l".to_string()), (0, "s".to_string()), (2, "h".to_string())]);
 }
 
+/// A master whose full syncs go through its RDB file (repl-diskless-sync no).
+fn disk_sync_master() -> TestServer {
+    TestServer::with_config(|c| c.set("repl-diskless-sync", "no").expect("a known option"))
+}
+
 /// A field of INFO `section`.
 fn info_field(con: &mut redis::Connection, section: &str, field: &str) -> String {
     let info: String = cmd("INFO").arg(section).query(con).unwrap();
@@ -389,7 +394,7 @@ fn a_replica_reads_keys_past_their_ttl_as_missing_until_the_master_deletes_them(
 
 #[test]
 fn a_full_sync_uses_the_background_snapshot_and_holds_the_writes_made_meanwhile() {
-    let master = TestServer::start();
+    let master = disk_sync_master();
     let mut m = master.conn();
     let _: () = cmd("DEBUG").arg("POPULATE").arg(3000).query(&mut m).unwrap();
     // About 0.6 s of saving: long enough to write while the replica's snapshot is taken.
@@ -420,7 +425,7 @@ fn replicas_that_wait_for_a_running_save_get_their_own_snapshot() {
     // Replica A's save runs; B and C ask while it runs. They share it when they come in time (Redis's
     // attach to a running disk save); one that comes while A's file is read back waits for the next save,
     // and must get that second file, not A's (which lacks the writes between the two snapshots).
-    let master = TestServer::start();
+    let master = disk_sync_master();
     let mut m = master.conn();
     // A file big enough that reading it back takes a while, and a save slow enough for B and C to ask.
     let _: () = cmd("DEBUG").arg("POPULATE").arg(200_000).arg("key").arg(64).query(&mut m).unwrap();
@@ -669,7 +674,7 @@ fn bind_source_addr_is_where_the_link_to_the_master_comes_from() {
 
 #[test]
 fn a_replica_asking_during_a_sync_save_shares_that_snapshot() {
-    let master = TestServer::start();
+    let master = disk_sync_master();
     let mut m = master.conn();
     let _: () = cmd("DEBUG").arg("POPULATE").arg(1000).query(&mut m).unwrap();
     // About a second of saving.

@@ -8,12 +8,17 @@
 //!  Keyspace ── SaveBegin(header) ──► Snapshotter ── create temp-<pid>.rdb
 //!           ── SaveChunk(SELECTDB + encoded keys) ... (written as they come, CRC64 kept running)
 //!           ── SaveFinish ◄─ EOF + checksum, fsync, rename, fsync dir: Ok(bytes) or Err(why)
+//!  (a diskless full sync: SaveBegin(Replicas) sends `$EOF:<mark>`, the chunks and EOF + checksum + mark go
+//!   straight to the replicas' connections as Push frames; no file)
 //!           ── LoadOpen(path) ◄─ size; LoadNext ◄─ up to LOAD_CHUNK items (read ahead while the Keyspace inserts)
 //! ```
 
+use crate::actors::connection::Push;
+use crate::commands::OBUF_REPLICA;
 use crate::persist::rdb::{self, Crc64, Item, RdbReader};
 use crate::types::encodings::Encodings;
 use actix::prelude::*;
+use bytes::Bytes;
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -38,6 +43,8 @@ struct SaveFile {
     tmp: PathBuf,
     path: PathBuf,
     file: Option<BufWriter<File>>,
+    /// A diskless full sync's replica connections and end mark, instead of the file.
+    replicas: Option<(Vec<Recipient<Push>>, Bytes)>,
     crc: Crc64,
     bytes: u64,
     checksum: bool,
@@ -125,12 +132,21 @@ fn fsync_dir(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Start a save: create the temp file and write the header (magic, aux fields, functions).
+/// Where a save goes.
+pub enum SaveSink {
+    /// `dir`/`dbfilename`, through a temp file renamed over it when complete.
+    File(PathBuf),
+    /// A diskless full sync (repl-diskless-sync): straight to these replicas' connections as
+    /// `$EOF:<mark>\r\n`, the RDB, then the 40-byte mark, as Redis's rdbSaveToSlavesSockets sends it.
+    Replicas { conns: Vec<Recipient<Push>>, mark: String },
+}
+
+/// Start a save: create the temp file (or greet the replicas) and write the header (magic, aux fields,
+/// functions).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct SaveBegin {
-    /// Where the file goes once complete (`dir`/`dbfilename`).
-    pub path: PathBuf,
+    pub sink: SaveSink,
     pub header: Vec<u8>,
     /// rdbchecksum: write the CRC64 (else 0, which loaders do not check).
     pub checksum: bool,
@@ -142,14 +158,38 @@ impl Handler<SaveBegin> for Snapshotter {
     /// Open `temp-<pid>.rdb` beside the target; an error is kept and reported by SaveFinish.
     fn handle(&mut self, msg: SaveBegin, _: &mut Self::Context) {
         if let Some(old) = self.save.take() {
-            let _ = fs::remove_file(&old.tmp);
+            if old.replicas.is_none() {
+                let _ = fs::remove_file(&old.tmp);
+            }
         }
-        let dir = msg.path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let path = match msg.sink {
+            SaveSink::File(path) => path,
+            SaveSink::Replicas { conns, mark } => {
+                let greeting = Bytes::from(format!("$EOF:{mark}\r\n"));
+                for c in &conns {
+                    c.do_send(Push { frames: vec![greeting.clone()], class: OBUF_REPLICA });
+                }
+                self.save = Some(SaveFile {
+                    tmp: PathBuf::new(),
+                    path: PathBuf::new(),
+                    file: None,
+                    replicas: Some((conns, Bytes::from(mark))),
+                    crc: Crc64::new(),
+                    bytes: 0,
+                    checksum: msg.checksum,
+                    err: None,
+                });
+                self.write(msg.header);
+                return;
+            }
+        };
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
         let mut s = SaveFile {
             tmp,
-            path: msg.path,
+            path,
             file: None,
+            replicas: None,
             crc: Crc64::new(),
             bytes: 0,
             checksum: msg.checksum,
@@ -175,7 +215,17 @@ impl Snapshotter {
     fn write(&mut self, bytes: Vec<u8>) {
         let n = bytes.len() as u64;
         if let Some(s) = &mut self.save {
-            if s.err.is_none() {
+            if let Some((conns, _)) = &s.replicas {
+                // The replicas' connections write it (the Keyspace paces the snapshot by what they have not).
+                if s.checksum {
+                    s.crc.update(&bytes);
+                }
+                s.bytes += n;
+                let b = Bytes::from(bytes);
+                for c in conns {
+                    c.do_send(Push { frames: vec![b.clone()], class: OBUF_REPLICA });
+                }
+            } else if s.err.is_none() {
                 if let Some(f) = &mut s.file {
                     match f.write_all(&bytes) {
                         Ok(()) => {
@@ -218,6 +268,7 @@ impl Handler<SaveFinish> for Snapshotter {
     /// EOF and checksum, flush, fsync, rename over the target, fsync the directory.
     fn handle(&mut self, _: SaveFinish, _: &mut Self::Context) -> Self::Result {
         let mut s = self.save.take().ok_or("no save in progress")?;
+        let to_replicas = s.replicas.is_some();
         let res = (|| {
             if let Some(e) = s.err.take() {
                 return Err(e);
@@ -227,6 +278,14 @@ impl Handler<SaveFinish> for Snapshotter {
             s.crc.update(&tail);
             let sum = if s.checksum { s.crc.finish() } else { 0 };
             tail.extend_from_slice(&sum.to_le_bytes());
+            if let Some((conns, mark)) = s.replicas.take() {
+                let n = s.bytes + tail.len() as u64;
+                let tail = Bytes::from(tail);
+                for c in &conns {
+                    c.do_send(Push { frames: vec![tail.clone(), mark.clone()], class: OBUF_REPLICA });
+                }
+                return Ok(n);
+            }
             let mut f = s.file.take().ok_or("the temp file is not open")?;
             let werr = |e: io::Error| format!("Write error saving DB on disk: {e}");
             f.write_all(&tail).map_err(werr)?;
@@ -244,7 +303,7 @@ impl Handler<SaveFinish> for Snapshotter {
             fsync_dir(&s.path).map_err(|e| format!("Failed to fsync directory while saving DB: {e}"))?;
             Ok(s.bytes + tail.len() as u64)
         })();
-        if res.is_err() {
+        if res.is_err() && !to_replicas {
             let _ = fs::remove_file(&s.tmp);
         }
         res
@@ -263,7 +322,9 @@ impl Handler<SaveAbort> for Snapshotter {
     fn handle(&mut self, _: SaveAbort, _: &mut Self::Context) {
         if let Some(s) = self.save.take() {
             drop(s.file);
-            let _ = fs::remove_file(&s.tmp);
+            if s.replicas.is_none() {
+                let _ = fs::remove_file(&s.tmp);
+            }
         }
     }
 }

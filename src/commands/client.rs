@@ -69,6 +69,9 @@ pub struct Client {
     pub repl_ack_ms: i64,
     /// A replica that came with SYNC (Redis's CLIENT_PRE_PSYNC): it sends no ACKs, so it is not timed out.
     pub repl_pre_psync: bool,
+    /// It said REPLCONF capa eof: it can take a full sync streamed from the snapshot (`$EOF:<mark>`), with no
+    /// file on the master's disk (repl-diskless-sync).
+    pub repl_capa_eof: bool,
     /// A replica in a full sync: waiting for its snapshot to start (`Some(Start)`) or to be sent (`Some(End)`).
     pub repl_sync: Option<super::replication::SyncWait>,
     /// WAIT in progress: (replication offset to reach, replicas wanted).
@@ -152,6 +155,7 @@ impl Client {
             repl_ack_off: 0,
             repl_ack_ms: 0,
             repl_pre_psync: false,
+            repl_capa_eof: false,
             wait: None,
             repl_sync: None,
             subs: None,

@@ -480,7 +480,12 @@ fn full_sync(cx: &mut Ctx<'_>, psync: bool) {
         c.repl_sync = Some(SyncWait::Start { psync });
         cx.s.prop.sync_waiting.push(me);
         cx.s.prop.sync_full += 1;
-        log::info!("Starting BGSAVE for SYNC with target: disk");
+        let eof = cx.client().repl_capa_eof;
+        let cfg = |n: &str| cx.s.config.get(n).unwrap_or_default();
+        if eof && cfg("repl-diskless-sync") == "yes" && cfg("repl-diskless-sync-delay") != "0" {
+            // The Keyspace's cron starts it once the delay is up, for every replica that came meanwhile.
+            log::info!("Delay next BGSAVE for diskless SYNC");
+        }
         return;
     }
     if psync {
@@ -584,7 +589,11 @@ fn replconf(cx: &mut Ctx<'_>) -> CmdResult {
         } else if cx.argv.is(i, "ip-address") {
             let ip = String::from_utf8_lossy(cx.arg(i + 1)).into_owned();
             cx.client().repl_ip = Some(ip.into_boxed_str());
-        } else if !cx.argv.is(i, "capa") && !cx.argv.is(i, "rdb-only") {
+        } else if cx.argv.is(i, "capa") {
+            if cx.argv.is(i + 1, "eof") {
+                cx.client().repl_capa_eof = true;
+            }
+        } else if !cx.argv.is(i, "rdb-only") {
             let opt = String::from_utf8_lossy(cx.arg(i)).into_owned();
             return Err(CmdError::msg(format!("ERR Unrecognized REPLCONF option: {opt}")));
         }

@@ -34,6 +34,9 @@ impl TestServer {
         cfg.port = 0;
         cfg.bind = vec!["127.0.0.1".into()];
         cfg.enable_debug_command = "yes".into();
+        // Diskless syncs start at once, as in the Redis suite's default.conf (the 5 s default waits for more
+        // replicas; tests that look at the delay set it).
+        cfg.set("repl-diskless-sync-delay", "0").expect("a known option");
         f(&mut cfg);
         let (tx, rx) = mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

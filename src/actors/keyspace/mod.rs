@@ -819,6 +819,10 @@ impl Handler<Tick> for Keyspace {
         if s.stats.cron_loops.is_multiple_of(hz) {
             crate::alloc::cron_release();
             self.repl_tick();
+            // Diskless syncs wait `repl-diskless-sync-delay` seconds for more replicas.
+            if !self.s.prop.sync_waiting.is_empty() {
+                self.start_full_syncs(ctx);
+            }
         }
         let s = &mut self.s;
         s.stats.cron_loops += 1;

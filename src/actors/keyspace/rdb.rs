@@ -7,7 +7,7 @@
 use super::aof::{after_yield, take_snapshot_chunks, SLICE, STEP_KEYS};
 use super::Keyspace;
 use crate::actors::snapshotter::{
-    LoadClose, LoadNext, LoadOpen, LoadStep, SaveAbort, SaveBegin, SaveChunk, SaveFinish, Snapshotter,
+    LoadClose, LoadNext, LoadOpen, LoadStep, SaveAbort, SaveBegin, SaveChunk, SaveFinish, SaveSink, Snapshotter,
 };
 use crate::commands::rdb::{self as cmd_rdb, FgJob, Loading};
 use crate::commands::Batch;
@@ -19,6 +19,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::oneshot;
+
+/// How long a diskless transfer waits before looking again at a replica that has not taken its bytes.
+const DISKLESS_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Bytes a foreground save encodes before handing them to the Snapshotter.
 const FG_CHUNK: usize = 1 << 20;
@@ -51,6 +54,9 @@ struct SaveRun {
     /// Keys and TTLs of each database when the snapshot began (RESIZEDB).
     sizes: Vec<(u64, u64)>,
     started: Instant,
+    /// A diskless full sync: the snapshot goes to replica sockets, paced by the slowest (no file, and
+    /// lastsave, dirty and the save statistics stay as they were, as Redis's socket target).
+    socket: bool,
 }
 
 impl Keyspace {
@@ -157,16 +163,33 @@ impl Keyspace {
     /// Begin a background save at this instant; false when it cannot start now (an AOF rewrite holds the
     /// snapshot, or no Snapshotter).
     pub(super) fn start_bgsave(&mut self, ctx: &mut Context<Self>) -> bool {
+        let sink = SaveSink::File(self.rdb_path());
+        self.start_save(sink, ctx)
+    }
+
+    /// Whether a background save could start now (none running, no AOF rewrite holding the snapshot).
+    pub(super) fn can_start_bgsave(&self) -> bool {
+        self.rdb.snap.is_some() && self.rdb.run.is_none() && !self.s.dbs.iter().any(|d| d.snapshot_active())
+    }
+
+    /// Is the background save in progress a diskless full sync's?
+    pub(super) fn socket_save_running(&self) -> bool {
+        self.rdb.run.as_ref().is_some_and(|r| r.socket)
+    }
+
+    /// Begin a background save to `sink` at this instant (see start_bgsave).
+    pub(super) fn start_save(&mut self, sink: SaveSink, ctx: &mut Context<Self>) -> bool {
         let Some(snap) = self.rdb.snap.clone() else { return false };
-        if self.rdb.run.is_some() || self.s.dbs.iter().any(|d| d.snapshot_active()) {
+        if !self.can_start_bgsave() {
             return false;
         }
+        let socket = matches!(sink, SaveSink::Replicas { .. });
         let begun = Instant::now();
         let id = self.rdb.next_id;
         self.rdb.next_id += 1;
         let header = self.rdb_header(false);
         self.rdb.pending.fetch_add(header.len() as u64, Ordering::Relaxed);
-        snap.do_send(SaveBegin { path: self.rdb_path(), header, checksum: self.checksum_on() });
+        snap.do_send(SaveBegin { sink, header, checksum: self.checksum_on() });
         let enc = self.rdb_encoder();
         let mut sizes = Vec::with_capacity(self.s.dbs.len());
         let mut total = 0u64;
@@ -175,19 +198,31 @@ impl Keyspace {
             total += db.len() as u64;
             db.snapshot_begin(enc);
         }
-        self.rdb.run =
-            Some(SaveRun { id, done: vec![false; self.s.dbs.len()], last_db: None, sizes, started: Instant::now() });
+        self.rdb.run = Some(SaveRun {
+            id,
+            done: vec![false; self.s.dbs.len()],
+            last_db: None,
+            sizes,
+            started: Instant::now(),
+            socket,
+        });
         let now = clock::system_ms();
         let r = &mut self.s.persist.rdb;
         r.bgsave_in_progress = true;
         r.started_ms = now;
-        r.lastbgsave_try = now / 1000;
-        r.dirty_before = self.s.persist.dirty;
+        if !socket {
+            r.lastbgsave_try = now / 1000;
+            r.dirty_before = self.s.persist.dirty;
+        }
         r.keys_processed = 0;
         r.keys_total = total;
         r.current_cow = 0;
         r.current_cow_peak = 0;
-        log::info!("Background saving started");
+        if socket {
+            log::info!("Background RDB transfer started");
+        } else {
+            log::info!("Background saving started");
+        }
         self.s.stats.snapshot_started(begun);
         after_yield(ctx, move |act, ctx| act.bgsave_slice(id, ctx));
         true
@@ -195,8 +230,22 @@ impl Keyspace {
 
     /// Encode the snapshot for about a millisecond, then let clients in; finish when every db is done.
     fn bgsave_slice(&mut self, id: u64, ctx: &mut Context<Self>) {
-        if self.rdb.run.as_ref().is_none_or(|r| r.id != id) {
-            return;
+        let Some(run) = self.rdb.run.as_ref().filter(|r| r.id == id) else { return };
+        if run.socket {
+            match self.diskless_flow() {
+                super::replica::Flow::Go => {}
+                super::replica::Flow::Wait => {
+                    // The slowest replica has not taken what was sent yet: encode no further (Redis's rdb
+                    // pipe stops reading from the child until every replica's socket takes more).
+                    ctx.run_later(DISKLESS_WAIT, move |act, ctx| act.bgsave_slice(id, ctx));
+                    return;
+                }
+                super::replica::Flow::Stop => {
+                    log::warn!("Diskless rdb transfer, last replica dropped, killing fork child.");
+                    self.abort_bgsave_quietly();
+                    return;
+                }
+            }
         }
         let start = Instant::now();
         // rdb-key-save-delay (µs a key; the suite uses it to keep a save running): fewer keys a slice instead of
@@ -265,8 +314,12 @@ impl Keyspace {
                 let run = act.rdb.run.take().expect("checked above");
                 let res = res.map_err(|e| e.to_string()).and_then(|r| r);
                 let ok = res.is_ok();
-                act.bgsave_done(res, run.started);
-                act.sync_save_done(ok, ctx);
+                if run.socket {
+                    act.transfer_done(res);
+                } else {
+                    act.bgsave_done(res, run.started);
+                }
+                act.sync_save_done(ok, run.socket, ctx);
             })
             .spawn(ctx);
     }
@@ -295,6 +348,21 @@ impl Keyspace {
         }
     }
 
+    /// How a diskless transfer ended (Redis's backgroundSaveDoneHandlerSocket): no file, so lastsave, dirty
+    /// and the save's status stay as they were.
+    fn transfer_done(&mut self, res: Result<u64, String>) {
+        let r = &mut self.s.persist.rdb;
+        r.bgsave_in_progress = false;
+        r.last_cow_size = r.current_cow_peak;
+        match res {
+            Ok(_) => log::info!("Background RDB transfer terminated with success"),
+            Err(e) => {
+                log::warn!("{e}");
+                log::warn!("Background transfer error");
+            }
+        }
+    }
+
     /// Drop the background save in progress (a foreground save replaces it, as Redis kills the child).
     fn abort_bgsave(&mut self) {
         if self.abort_bgsave_quietly() {
@@ -304,8 +372,10 @@ impl Keyspace {
 
     /// Drop the background save in progress, if any: its snapshot, its temporary file, its state.
     fn abort_bgsave_quietly(&mut self) -> bool {
-        if self.rdb.run.take().is_none() {
-            return false;
+        let Some(run) = self.rdb.run.take() else { return false };
+        if run.socket {
+            // Its replicas got part of a file: they must sync again.
+            self.drop_socket_sync();
         }
         for db in &mut self.s.dbs {
             db.snapshot_abort();
@@ -325,7 +395,7 @@ impl Keyspace {
         self.abort_bgsave();
         let mut buf = self.rdb_header(false);
         snap.do_send(SaveBegin {
-            path: self.rdb_path(),
+            sink: SaveSink::File(self.rdb_path()),
             header: std::mem::take(&mut buf),
             checksum: self.checksum_on(),
         });

@@ -19,12 +19,29 @@ use tokio::sync::oneshot;
 /// Tokens of the links' in-process clients: far from the ones client.rs picks.
 static NEXT_LINK_TOKEN: AtomicU64 = AtomicU64::new(1 << 62);
 
+/// Bytes a diskless transfer lets its slowest replica have unsent before it encodes more (Redis's rdb pipe
+/// is paced the same way: by the slowest replica's socket).
+const DISKLESS_BUFFER: usize = 4 << 20;
+
+/// What a diskless transfer's next slice may do.
+pub(super) enum Flow {
+    /// Encode more.
+    Go,
+    /// The slowest replica has enough unsent: look again shortly.
+    Wait,
+    /// Every replica it was for is gone: drop it.
+    Stop,
+}
+
 /// The stream held for a replica in a full sync, and which save (`Keyspace::sync_save_seq`) its file comes from.
 pub struct Held {
     pub save: u64,
     /// The save's file is being read back for it (a later save's end must not send it another).
     pub reading: bool,
     pub frames: Vec<bytes::Bytes>,
+    /// In a diskless transfer: its connection's unsent bytes when last looked at, and since when they are
+    /// that (no progress for `repl-timeout` closes it).
+    pub unsent: (usize, i64),
 }
 
 /// The running link: its actor, its thread, the token its commands run under, and what it shares.
@@ -94,7 +111,10 @@ impl Keyspace {
             self.send_stream_only(bytes::Bytes::from_static(crate::commands::replication::PING));
         }
         let newline = bytes::Bytes::from_static(b"\n");
-        for &slot in self.s.prop.sync_waiting.iter().chain(self.syncing.keys()) {
+        // Not to those in a diskless transfer: their file is on its way, and a newline would land inside it.
+        let (socket, seq) = (self.socket_save_running(), self.sync_save_seq);
+        let syncing = self.syncing.iter().filter(|(_, h)| !(socket && h.save == seq)).map(|(s, _)| s);
+        for &slot in self.s.prop.sync_waiting.iter().chain(syncing) {
             if let Some(h) = self.conns.get(&slot) {
                 h.push.do_send(Push { frames: vec![newline.clone()], class: OBUF_REPLICA });
             }
@@ -107,6 +127,21 @@ impl Keyspace {
             if !c.repl_pre_psync && now - c.repl_ack_ms > timeout_ms {
                 log::warn!("Disconnecting timedout replica (streaming sync): {}", c.addr);
                 self.s.clients.kill_list.push(slot);
+            }
+        }
+        if self.socket_save_running() {
+            // A replica whose socket took nothing of its diskless transfer for `repl-timeout` holds up the
+            // others (the transfer goes at the slowest one's pace): close it (Redis's repl_last_partial_write).
+            let seq = self.sync_save_seq;
+            for (&slot, h) in self.syncing.iter_mut().filter(|(_, h)| h.save == seq) {
+                let unsent = self.conns.get(&slot).map_or(0, |c| c.pushed.load(Ordering::Relaxed));
+                if unsent == 0 || unsent != h.unsent.0 {
+                    h.unsent = (unsent, now);
+                } else if now - h.unsent.1 > timeout_ms {
+                    let addr = self.s.clients.get(slot).map(|c| c.addr.to_string()).unwrap_or_default();
+                    log::warn!("Disconnecting timedout replica (full sync): {addr}");
+                    self.s.clients.kill_list.push(slot);
+                }
             }
         }
         if !self.s.clients.kill_list.is_empty() {
@@ -136,18 +171,30 @@ impl Keyspace {
     /// background save runs they wait for it to end (its snapshot is older than their offset).
     pub(super) fn start_full_syncs(&mut self, ctx: &mut Context<Self>) {
         if self.bgsave_running() {
-            self.attach_to_running_sync();
+            // A diskless transfer cannot take more replicas once begun: they wait for the next one (Redis:
+            // "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC").
+            if !self.socket_save_running() {
+                self.attach_to_running_sync();
+            }
             return;
+        }
+        match self.diskless_start() {
+            Some(true) => return self.start_diskless_sync(ctx),
+            Some(false) => {}
+            // Waiting `repl-diskless-sync-delay` for more replicas (the cron looks again each second).
+            None => return,
         }
         let waiting = self.take_sync_waiting();
         if waiting.is_empty() {
             return;
         }
         // The feed was drained by this batch's flush: its offset is exactly the snapshot's point.
-        if !self.s.prop.feed.buf.is_empty() || !self.start_bgsave(ctx) {
+        if !self.s.prop.feed.buf.is_empty() || !self.can_start_bgsave() {
             self.s.prop.sync_waiting = waiting;
             return;
         }
+        log::info!("Starting BGSAVE for SYNC with target: disk");
+        self.start_bgsave(ctx);
         if self.s.prop.backlog.is_none() {
             let size = crate::commands::replication::backlog_size(&self.s);
             self.s.prop.backlog = Some(crate::commands::replication::Backlog::new(size, self.s.prop.feed.offset));
@@ -157,6 +204,89 @@ impl Keyspace {
         let replid = crate::commands::replication::current_replid(&self.s);
         self.sync_save_line = bytes::Bytes::from(format!("+FULLRESYNC {} {}\r\n", replid, self.s.prop.feed.offset));
         self.join_sync(waiting, Vec::new());
+    }
+
+    /// Should the replicas waiting now get a diskless sync (Redis's shouldStartChildReplication)? Some(true):
+    /// yes, now; Some(false): a disk-based one (diskless off, or a replica without `capa eof`); None: not yet,
+    /// until the longest-waiting one has waited `repl-diskless-sync-delay` seconds or
+    /// `repl-diskless-sync-max-replicas` are waiting.
+    fn diskless_start(&self) -> Option<bool> {
+        let cfg = |n: &str| self.s.config.get(n).unwrap_or_default();
+        if cfg("repl-diskless-sync") != "yes" {
+            return Some(false);
+        }
+        let now = crate::types::clock::now_ms();
+        let (mut n, mut max_idle_ms, mut eof) = (0i64, 0i64, true);
+        for &slot in &self.s.prop.sync_waiting {
+            let Some(c) = self.s.clients.get(slot).filter(|_| self.conns.contains_key(&slot)) else { continue };
+            n += 1;
+            eof &= c.repl_capa_eof;
+            max_idle_ms = max_idle_ms.max(now - c.last_interaction_ms);
+        }
+        if !eof || n == 0 {
+            return Some(false);
+        }
+        let delay: i64 = cfg("repl-diskless-sync-delay").parse().unwrap_or(5);
+        let max: i64 = cfg("repl-diskless-sync-max-replicas").parse().unwrap_or(0);
+        (max_idle_ms >= delay * 1000 || (max > 0 && n >= max)).then_some(true)
+    }
+
+    /// Start a diskless full sync for the replicas waiting: +FULLRESYNC first (before the Snapshotter can
+    /// send them any of the file), then the snapshot streams to their connections.
+    fn start_diskless_sync(&mut self, ctx: &mut Context<Self>) {
+        if !self.s.prop.feed.buf.is_empty() || !self.can_start_bgsave() {
+            return;
+        }
+        let waiting = self.take_sync_waiting();
+        if waiting.is_empty() {
+            return;
+        }
+        log::info!("Starting BGSAVE for SYNC with target: replicas sockets");
+        if self.s.prop.backlog.is_none() {
+            let size = crate::commands::replication::backlog_size(&self.s);
+            self.s.prop.backlog = Some(crate::commands::replication::Backlog::new(size, self.s.prop.feed.offset));
+        }
+        crate::commands::set_feed_enabled(&mut self.s, true);
+        self.sync_save_seq += 1;
+        let replid = crate::commands::replication::current_replid(&self.s);
+        self.sync_save_line = bytes::Bytes::from(format!("+FULLRESYNC {} {}\r\n", replid, self.s.prop.feed.offset));
+        let conns = waiting.iter().filter_map(|slot| self.conns.get(slot).map(|h| h.push.clone())).collect();
+        self.join_sync(waiting, Vec::new());
+        let mark = crate::commands::replication::new_replid();
+        let started = self.start_save(crate::actors::snapshotter::SaveSink::Replicas { conns, mark }, ctx);
+        debug_assert!(started, "can_start_bgsave was checked");
+    }
+
+    /// May a diskless transfer encode more? Wait while its slowest replica has more than DISKLESS_BUFFER
+    /// bytes not taken by its socket; stop when none of its replicas is left.
+    pub(super) fn diskless_flow(&self) -> Flow {
+        let seq = self.sync_save_seq;
+        let mut slowest = None;
+        for (slot, h) in &self.syncing {
+            if h.save == seq {
+                if let Some(c) = self.conns.get(slot) {
+                    slowest = Some(slowest.unwrap_or(0).max(c.pushed.load(Ordering::Relaxed)));
+                }
+            }
+        }
+        let Some(slowest) = slowest else { return Flow::Stop };
+        let pending = self.rdb.pending.load(Ordering::Relaxed) as usize;
+        if slowest + pending > DISKLESS_BUFFER {
+            Flow::Wait
+        } else {
+            Flow::Go
+        }
+    }
+
+    /// A diskless transfer was dropped: its replicas got part of a file, so they are closed (they sync again).
+    pub(super) fn drop_socket_sync(&mut self) {
+        let seq = self.sync_save_seq;
+        let slots: Vec<usize> = self.syncing.iter().filter(|(_, h)| h.save == seq).map(|(&s, _)| s).collect();
+        for slot in slots {
+            self.syncing.remove(&slot);
+            self.s.clients.kill_list.push(slot);
+        }
+        self.disconnect_killed();
     }
 
     /// The replicas waiting for a snapshot to start, still connected.
@@ -196,14 +326,15 @@ impl Keyspace {
                 }
             }
             c.repl_sync = Some(SyncWait::End);
-            self.syncing.insert(slot, Held { save: self.sync_save_seq, reading: false, frames: held.clone() });
+            let unsent = (0, crate::types::clock::now_ms());
+            self.syncing.insert(slot, Held { save: self.sync_save_seq, reading: false, frames: held.clone(), unsent });
         }
         self.s.prop.replicas = self.replicas.len() + self.syncing.len();
     }
 
     /// A background save ended: send its file to the replicas that waited for it, then what the stream held
     /// for them, and put them online; close them when the save failed (they sync again).
-    pub(super) fn sync_save_done(&mut self, ok: bool, ctx: &mut Context<Self>) {
+    pub(super) fn sync_save_done(&mut self, ok: bool, socket: bool, ctx: &mut Context<Self>) {
         // The replicas this save was for (the latest one started for replicas: another cannot start while it
         // runs). While its file is read back, another save may start for replicas that came later
         // (start_full_syncs runs after every batch): they are in `syncing` too, but this file is older than
@@ -220,6 +351,9 @@ impl Keyspace {
                 self.start_full_syncs(ctx);
             }
             return;
+        }
+        if socket {
+            return self.transfer_sent(ok, group, ctx);
         }
         let snap = self.rdb.snap.clone();
         let (true, Some(snap)) = (ok, snap) else {
@@ -250,33 +384,57 @@ impl Keyspace {
                     }
                 };
                 let header = bytes::Bytes::from(format!("${}\r\n", file.len()));
-                let now = crate::types::clock::now_ms();
-                for slot in group {
-                    // Gone meanwhile (forget() drops it), or the slot taken by a replica of a later save.
-                    if act.syncing.get(&slot).is_none_or(|h| h.save != seq) {
-                        continue;
-                    }
-                    let Some(held) = act.syncing.remove(&slot).map(|h| h.frames) else { continue };
-                    let Some(h) = act.conns.get(&slot) else { continue };
-                    let mut frames = Vec::with_capacity(held.len() + 2);
-                    frames.push(header.clone());
-                    frames.push(file.clone());
-                    frames.extend(held);
-                    h.push.do_send(Push { frames, class: OBUF_REPLICA });
-                    if let Some(c) = act.s.clients.get_mut(slot) {
-                        c.repl_sync = None;
-                        c.repl_ack_ms = now;
-                    }
-                    log::info!("Synchronization with replica {} succeeded", act.s.clients[slot].addr);
-                    act.replicas.push(slot);
-                }
-                act.s.prop.replicas = act.replicas.len() + act.syncing.len();
-                crate::commands::replication::refresh_good_replicas(&mut act.s);
-                if !act.s.prop.sync_waiting.is_empty() {
-                    act.start_full_syncs(ctx);
-                }
+                act.put_online(seq, group, &[header, file], ctx);
             })
             .spawn(ctx);
+    }
+
+    /// A diskless transfer ended: its replicas have the whole file (the Snapshotter pushed it, ahead of
+    /// anything sent from here), so they go online; on an error they are closed and sync again.
+    fn transfer_sent(&mut self, ok: bool, group: Vec<usize>, ctx: &mut Context<Self>) {
+        let seq = self.sync_save_seq;
+        let up = group.iter().filter(|s| self.conns.contains_key(s)).count();
+        log::warn!("Diskless rdb transfer, done reading from pipe, {up} replicas still up.");
+        if !ok {
+            for slot in group {
+                self.syncing.remove(&slot);
+                self.s.clients.kill_list.push(slot);
+            }
+            self.disconnect_killed();
+            return;
+        }
+        self.put_online(seq, group, &[], ctx);
+    }
+
+    /// Send `group` (the replicas of save `seq`) `file` then the stream held for them, and make them streaming
+    /// replicas.
+    fn put_online(&mut self, seq: u64, group: Vec<usize>, file: &[bytes::Bytes], ctx: &mut Context<Self>) {
+        let now = crate::types::clock::now_ms();
+        for slot in group {
+            // Gone meanwhile (forget() drops it), or the slot taken by a replica of a later save.
+            if self.syncing.get(&slot).is_none_or(|h| h.save != seq) {
+                continue;
+            }
+            let Some(held) = self.syncing.remove(&slot).map(|h| h.frames) else { continue };
+            let Some(h) = self.conns.get(&slot) else { continue };
+            let mut frames = Vec::with_capacity(held.len() + file.len());
+            frames.extend(file.iter().cloned());
+            frames.extend(held);
+            if !frames.is_empty() {
+                h.push.do_send(Push { frames, class: OBUF_REPLICA });
+            }
+            if let Some(c) = self.s.clients.get_mut(slot) {
+                c.repl_sync = None;
+                c.repl_ack_ms = now;
+            }
+            log::info!("Synchronization with replica {} succeeded", self.s.clients[slot].addr);
+            self.replicas.push(slot);
+        }
+        self.s.prop.replicas = self.replicas.len() + self.syncing.len();
+        crate::commands::replication::refresh_good_replicas(&mut self.s);
+        if !self.s.prop.sync_waiting.is_empty() {
+            self.start_full_syncs(ctx);
+        }
     }
 
     /// CLIENT KILL hit the master client `slot`: the link reconnects (Redis drops the master connection and
