@@ -929,6 +929,11 @@ impl Config {
                 "repl-backlog-ttl",
                 "min-replicas-to-write",
                 "min-replicas-max-lag",
+                // Diskless full syncs, both sides (actors/keyspace/replica.rs, actors/replica.rs).
+                "repl-diskless-sync",
+                "repl-diskless-sync-delay",
+                "repl-diskless-sync-max-replicas",
+                "repl-diskless-load",
                 // Replication cron (PINGs), the link's source address, errors in the master's stream.
                 "repl-ping-replica-period",
                 "bind-source-addr",
@@ -2747,6 +2752,8 @@ mod tests {
             "aclfile",
             "user",
             "maxmemory-clients",
+            "repl-diskless-sync",
+            "repl-diskless-load",
         ] {
             assert!(!inert.contains(&acting), "{acting}");
         }

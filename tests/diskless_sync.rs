@@ -201,3 +201,117 @@ fn a_transfer_whose_replicas_all_left_is_dropped() {
     });
     assert_eq!(info_field(&mut m, "replication", "connected_slaves"), "0");
 }
+
+/// A replica with `repl-diskless-load` set, in a directory of its own.
+fn replica_loading(mode: &'static str, dir: &std::path::Path) -> TestServer {
+    let d = dir.to_string_lossy().into_owned();
+    TestServer::with_config(move |c| {
+        c.dir = d;
+        c.set("repl-diskless-load", mode).expect("a known option");
+        c.set("replica-read-only", "no").expect("a known option");
+    })
+}
+
+fn wait_link_up(r: &mut redis::Connection) {
+    common::wait_for("the link up", Duration::from_secs(30), || {
+        info_field(r, "replication", "master_link_status") == "up"
+    });
+}
+
+#[test]
+fn swapdb_loads_from_the_socket_and_gives_back_the_old_data_when_the_sync_fails() {
+    let master = TestServer::start();
+    let mut m = master.conn();
+    let _: () = cmd("DEBUG").arg("POPULATE").arg(1000).arg("master").arg(1000).query(&mut m).unwrap();
+    config_set(&mut m, "rdbcompression", "no");
+    // 10 ms a key: a 10 s transfer, cut short below.
+    config_set(&mut m, "rdb-key-save-delay", "10000");
+    let replica = replica_loading("swapdb", &common::test_dir());
+    let mut r = replica.conn();
+    let _: () = cmd("DEBUG").arg("POPULATE").arg(200).arg("slave").arg(10).query(&mut r).unwrap();
+    let _: () = cmd("SET").arg("mykey").arg("myvalue").query(&mut r).unwrap();
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(&mut r).unwrap();
+    // Another history than the master's: the data is kept aside and clients get -LOADING meanwhile.
+    common::wait_for("the replica loading", Duration::from_secs(20), || {
+        info_field(&mut r, "persistence", "loading") == "1"
+    });
+    assert_eq!(info_field(&mut r, "persistence", "async_loading"), "0");
+    let err = cmd("GET").arg("mykey").query::<Option<String>>(&mut r).unwrap_err();
+    assert!(err.to_string().contains("is loading the dataset in memory"), "{err}");
+    config_set(&mut m, "repl-diskless-sync-delay", "5");
+    let _: i64 = cmd("CLIENT").arg("KILL").arg("TYPE").arg("replica").query(&mut m).unwrap();
+    common::wait_for("the load to fail", Duration::from_secs(20), || {
+        info_field(&mut r, "persistence", "loading") == "0"
+    });
+    assert_eq!(cmd("GET").arg("mykey").query::<Option<String>>(&mut r).unwrap().as_deref(), Some("myvalue"));
+    assert_eq!(cmd("DBSIZE").query::<i64>(&mut r).unwrap(), 201);
+    // And the next sync, left to run, replaces it.
+    config_set(&mut m, "rdb-key-save-delay", "0");
+    config_set(&mut m, "repl-diskless-sync-delay", "0");
+    wait_link_up(&mut r);
+    assert_eq!(cmd("GET").arg("mykey").query::<Option<String>>(&mut r).unwrap(), None);
+    assert_eq!(digest(&mut r), digest(&mut m));
+}
+
+#[test]
+fn swapdb_with_the_same_history_serves_the_old_data_until_the_new_is_in() {
+    let master = TestServer::start();
+    let mut m = master.conn();
+    let replica = replica_loading("swapdb", &common::test_dir());
+    let mut r = replica.conn();
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(&mut r).unwrap();
+    wait_link_up(&mut r);
+    let _: () = cmd("DEBUG").arg("POPULATE").arg(2000).arg("slave").arg(10).query(&mut r).unwrap();
+    let _: () = cmd("DEBUG").arg("POPULATE").arg(2000).arg("master").arg(1000).query(&mut m).unwrap();
+    config_set(&mut m, "rdbcompression", "no");
+    let _: () = cmd("SET").arg("mykey").arg("myvalue").query(&mut r).unwrap();
+    config_set(&mut m, "rdb-key-save-delay", "10000");
+    // Drop the replica and write past a small backlog: it must sync fully, under the same history.
+    let big = "A".repeat(16384);
+    let mut p = redis::pipe();
+    p.atomic().cmd("CLIENT").arg("KILL").arg("TYPE").arg("replica").ignore();
+    p.cmd("CONFIG").arg("SET").arg("repl-backlog-size").arg(16384).ignore();
+    for i in 0..10 {
+        p.cmd("SET").arg(format!("k{i}")).arg(&big).ignore();
+    }
+    let _: () = p.query(&mut m).unwrap();
+    common::wait_for("the replica loading aside", Duration::from_secs(20), || {
+        info_field(&mut r, "persistence", "async_loading") == "1"
+    });
+    // The old data is served, and commands that would touch what is being replaced are refused.
+    assert_eq!(info_field(&mut r, "persistence", "loading"), "0");
+    assert_eq!(cmd("GET").arg("mykey").query::<Option<String>>(&mut r).unwrap().as_deref(), Some("myvalue"));
+    assert_eq!(cmd("DBSIZE").query::<i64>(&mut r).unwrap(), 2001);
+    let err = cmd("CONFIG").arg("SET").arg("appendonly").arg("no").query::<()>(&mut r).unwrap_err();
+    assert!(err.to_string().contains("is loading the dataset in memory"), "{err}");
+    let err = cmd("REPLICAOF").arg("NO").arg("ONE").query::<String>(&mut r).unwrap_err();
+    assert!(err.to_string().contains("is loading the dataset in memory"), "{err}");
+    config_set(&mut m, "rdb-key-save-delay", "0");
+    common::wait_for("the new data swapped in", Duration::from_secs(30), || {
+        info_field(&mut r, "persistence", "async_loading") == "0"
+            && info_field(&mut r, "replication", "master_link_status") == "up"
+    });
+    assert_eq!(cmd("GET").arg("mykey").query::<Option<String>>(&mut r).unwrap(), None);
+    assert_eq!(cmd("DBSIZE").query::<i64>(&mut r).unwrap(), 2010);
+    assert_eq!(digest(&mut r), digest(&mut m));
+}
+
+#[test]
+fn on_empty_db_loads_from_the_socket_only_when_the_replica_is_empty() {
+    let master = TestServer::start();
+    let mut m = master.conn();
+    let _: () = cmd("DEBUG").arg("POPULATE").arg(500).query(&mut m).unwrap();
+    let (empty_dir, full_dir) = (common::test_dir(), common::test_dir());
+    let empty = replica_loading("on-empty-db", &empty_dir);
+    let full = replica_loading("on-empty-db", &full_dir);
+    let (mut re, mut rf) = (empty.conn(), full.conn());
+    let _: () = cmd("SET").arg("mine").arg("1").query(&mut rf).unwrap();
+    for r in [&mut re, &mut rf] {
+        let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(r).unwrap();
+        wait_link_up(r);
+        assert_eq!(digest(r), digest(&mut m));
+    }
+    // The empty one loaded from the socket; the other went through its disk, as with `disabled`.
+    assert!(!empty_dir.join("dump.rdb").exists());
+    assert!(full_dir.join("dump.rdb").exists());
+}

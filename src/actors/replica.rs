@@ -11,7 +11,8 @@
 //!                     └─ REPLCONF ACK <offset> ──► master
 //! ```
 
-use crate::actors::keyspace::{ExecLocal, Keyspace, MasterSync};
+use crate::actors::keyspace::{DisklessLoad, ExecLocal, Keyspace, MasterSync};
+use crate::actors::snapshotter::StreamReader;
 use crate::commands::replication::{LinkShared, LinkState};
 use crate::commands::{parse_batch, Batch};
 use crate::types::clock;
@@ -282,13 +283,43 @@ async fn session(
             *g = replid.clone();
         }
         shared.set_state(LinkState::Sync);
-        let path = receive_rdb(&mut sock, &mut buf, cfg, shared).await?;
-        log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
+        let same_history = resume.replid.as_deref() == Some(replid.as_str());
+        let diskless = keyspace.send(DisklessLoad { token }).await.map_err(|_| "the keyspace stopped".to_string())?;
         let (tx, rx) = oneshot::channel();
-        keyspace
-            .send(MasterSync { path, token, full: true, replid: replid.clone(), offset, done: tx })
-            .await
-            .map_err(|_| "the keyspace stopped".to_string())?;
+        if diskless {
+            // The Keyspace loads as the bytes arrive (repl-diskless-load): it is told first, then fed.
+            let payload = read_payload_header(&mut sock, &mut buf, cfg, shared, "parser").await?;
+            log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
+            let (feed, reader) = StreamReader::channel(STREAM_DEPTH);
+            let sync = MasterSync {
+                path: PathBuf::new(),
+                stream: Some(reader),
+                same_history,
+                token,
+                full: true,
+                replid: replid.clone(),
+                offset,
+                done: tx,
+            };
+            keyspace.send(sync).await.map_err(|_| "the keyspace stopped".to_string())?;
+            let mut sink = Sink::Parser(feed);
+            receive_payload(&mut sock, &mut buf, cfg, shared, payload, &mut sink).await?;
+            drop(sink);
+        } else {
+            let path = receive_rdb(&mut sock, &mut buf, cfg, shared).await?;
+            log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
+            let sync = MasterSync {
+                path,
+                stream: None,
+                same_history,
+                token,
+                full: true,
+                replid: replid.clone(),
+                offset,
+                done: tx,
+            };
+            keyspace.send(sync).await.map_err(|_| "the keyspace stopped".to_string())?;
+        }
         rx.await.map_err(|_| "the keyspace stopped".to_string())??;
         log::info!("MASTER <-> REPLICA sync: Finished with success");
         resume.replid = Some(replid);
@@ -303,7 +334,16 @@ async fn session(
         log::info!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
         let (tx, rx) = oneshot::channel();
         keyspace
-            .send(MasterSync { path: PathBuf::new(), token, full: false, replid, offset: resume.offset, done: tx })
+            .send(MasterSync {
+                path: PathBuf::new(),
+                stream: None,
+                same_history: true,
+                token,
+                full: false,
+                replid,
+                offset: resume.offset,
+                done: tx,
+            })
             .await
             .map_err(|_| "the keyspace stopped".to_string())?;
         rx.await.map_err(|_| "the keyspace stopped".to_string())??;
@@ -321,14 +361,26 @@ async fn session(
     stream(&mut sock, buf, cfg, keyspace, shared, token, resume).await
 }
 
-/// The RDB of a full sync (`$<len>` or, diskless, `$EOF:<mark>` ... `<mark>`), into `temp-<pid>.<ms>.rdb` in
-/// `dir`, synced and renamed over `dbfilename`. Blocking file writes are fine here: this is the link's thread.
-async fn receive_rdb(
+/// How a full sync's RDB comes: `$<len>`, or (the master's diskless sync) `$EOF:<mark>` ... `<mark>`.
+struct Payload {
+    len: Option<u64>,
+    mark: Option<Vec<u8>>,
+}
+
+/// The length of the EOF mark of a diskless sync.
+const MARK: usize = 40;
+
+/// Chunks the link may read ahead of a diskless load (each up to a socket read, 16 KB or more).
+const STREAM_DEPTH: usize = 64;
+
+/// Read the RDB's header line and log where it goes (`to` "disk" or "parser", as Redis says).
+async fn read_payload_header(
     sock: &mut TcpStream,
     buf: &mut BytesMut,
     cfg: &LinkConfig,
     shared: &LinkShared,
-) -> Result<PathBuf, String> {
+    to: &str,
+) -> Result<Payload, String> {
     let header = read_line(sock, buf, cfg, shared).await?;
     if header.starts_with('-') {
         return Err(format!("MASTER aborted replication with an error: {header}"));
@@ -336,57 +388,108 @@ async fn receive_rdb(
     let Some(spec) = header.strip_prefix('$') else {
         return Err(format!("Bad protocol from MASTER, the first byte is not '$' (we received '{header}')"));
     };
-    const MARK: usize = 40;
-    let (len, mark) = match spec.strip_prefix("EOF:") {
-        Some(m) if m.len() == MARK => (None, Some(m.as_bytes().to_vec())),
+    let p = match spec.strip_prefix("EOF:") {
+        Some(m) if m.len() == MARK => Payload { len: None, mark: Some(m.as_bytes().to_vec()) },
         Some(_) => return Err(format!("Bad EOF mark from MASTER: '{header}'")),
-        None => (Some(spec.parse::<u64>().map_err(|_| format!("Bad RDB length from MASTER: '{header}'"))?), None),
+        None => Payload {
+            len: Some(spec.parse::<u64>().map_err(|_| format!("Bad RDB length from MASTER: '{header}'"))?),
+            mark: None,
+        },
     };
-    match len {
-        Some(n) => log::info!("MASTER <-> REPLICA sync: receiving {n} bytes from master to disk"),
-        None => log::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk"),
+    match p.len {
+        Some(n) => log::info!("MASTER <-> REPLICA sync: receiving {n} bytes from master to {to}"),
+        None => log::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to {to}"),
     }
-    shared.sync_total.store(len.unwrap_or(0), Ordering::Relaxed);
+    shared.sync_total.store(p.len.unwrap_or(0), Ordering::Relaxed);
     shared.sync_read.store(0, Ordering::Relaxed);
-    let tmp = cfg.dir.join(format!("temp-{}.{}.rdb", std::process::id(), clock::system_ms()));
-    let mut file = std::fs::File::create(&tmp)
-        .map_err(|e| format!("Opening the temp file needed for MASTER <-> REPLICA synchronization: {e}"))?;
-    let res = async {
-        let mut written: u64 = 0;
-        loop {
-            if buf.is_empty() {
-                read_some(sock, buf, cfg, shared).await?;
-            }
-            match (len, &mark) {
-                (Some(n), _) => {
-                    let take = ((n - written) as usize).min(buf.len());
-                    file.write_all(&buf[..take]).map_err(|e| format!("Write error writing to the DB file: {e}"))?;
-                    buf.advance(take);
-                    written += take as u64;
-                    shared.sync_read.store(written, Ordering::Relaxed);
-                    if written == n {
-                        break;
-                    }
-                }
-                (None, Some(mark)) => {
-                    // Write all but the last MARK bytes seen, which may be the end mark.
-                    if let Some(end) = find(&buf[..], mark) {
-                        file.write_all(&buf[..end]).map_err(|e| format!("Write error writing to the DB file: {e}"))?;
-                        buf.advance(end + MARK);
-                        shared.sync_read.store(written + end as u64, Ordering::Relaxed);
-                        break;
-                    }
-                    let keep = buf.len().min(MARK - 1);
-                    let take = buf.len() - keep;
-                    file.write_all(&buf[..take]).map_err(|e| format!("Write error writing to the DB file: {e}"))?;
-                    buf.advance(take);
-                    written += take as u64;
-                    shared.sync_read.store(written, Ordering::Relaxed);
-                    read_some(sock, buf, cfg, shared).await?;
-                }
-                (None, None) => unreachable!(),
+    Ok(p)
+}
+
+/// Where a full sync's RDB goes.
+enum Sink {
+    /// The temp file (repl-diskless-load disabled). Blocking writes are fine here: this is the link's thread.
+    File(std::fs::File),
+    /// The Keyspace's load, through the Snapshotter's reader (repl-diskless-load).
+    Parser(futures::channel::mpsc::Sender<bytes::Bytes>),
+}
+
+impl Sink {
+    async fn put(&mut self, data: &[u8]) -> Result<(), String> {
+        match self {
+            Sink::File(f) => f.write_all(data).map_err(|e| format!("Write error writing to the DB file: {e}")),
+            Sink::Parser(tx) => {
+                use futures::SinkExt;
+                // The load stopped (it failed, or the link was replaced) when nobody takes the bytes.
+                tx.send(bytes::Bytes::copy_from_slice(data))
+                    .await
+                    .map_err(|_| "MASTER <-> REPLICA sync: the load from the socket stopped".to_string())
             }
         }
+    }
+}
+
+/// The RDB's bytes after its header, into `sink`; with an EOF mark, everything up to the mark. What follows
+/// the RDB stays in `buf` (the command stream).
+async fn receive_payload(
+    sock: &mut TcpStream,
+    buf: &mut BytesMut,
+    cfg: &LinkConfig,
+    shared: &LinkShared,
+    p: Payload,
+    sink: &mut Sink,
+) -> Result<(), String> {
+    let mut written: u64 = 0;
+    loop {
+        if buf.is_empty() {
+            read_some(sock, buf, cfg, shared).await?;
+        }
+        match (p.len, &p.mark) {
+            (Some(n), _) => {
+                let take = ((n - written) as usize).min(buf.len());
+                sink.put(&buf[..take]).await?;
+                buf.advance(take);
+                written += take as u64;
+                shared.sync_read.store(written, Ordering::Relaxed);
+                if written == n {
+                    return Ok(());
+                }
+            }
+            (None, Some(mark)) => {
+                // Pass on all but the last MARK bytes seen, which may be the end mark.
+                if let Some(end) = find(&buf[..], mark) {
+                    sink.put(&buf[..end]).await?;
+                    buf.advance(end + MARK);
+                    shared.sync_read.store(written + end as u64, Ordering::Relaxed);
+                    return Ok(());
+                }
+                let keep = buf.len().min(MARK - 1);
+                let take = buf.len() - keep;
+                sink.put(&buf[..take]).await?;
+                buf.advance(take);
+                written += take as u64;
+                shared.sync_read.store(written, Ordering::Relaxed);
+                read_some(sock, buf, cfg, shared).await?;
+            }
+            (None, None) => return Err("MASTER <-> REPLICA sync: no length and no EOF mark".into()),
+        }
+    }
+}
+
+/// The RDB of a full sync into `temp-<pid>.<ms>.rdb` in `dir`, synced and renamed over `dbfilename`.
+async fn receive_rdb(
+    sock: &mut TcpStream,
+    buf: &mut BytesMut,
+    cfg: &LinkConfig,
+    shared: &LinkShared,
+) -> Result<PathBuf, String> {
+    let payload = read_payload_header(sock, buf, cfg, shared, "disk").await?;
+    let tmp = cfg.dir.join(format!("temp-{}.{}.rdb", std::process::id(), clock::system_ms()));
+    let file = std::fs::File::create(&tmp)
+        .map_err(|e| format!("Opening the temp file needed for MASTER <-> REPLICA synchronization: {e}"))?;
+    let res = async {
+        let mut sink = Sink::File(file);
+        receive_payload(sock, buf, cfg, shared, payload, &mut sink).await?;
+        let Sink::File(file) = sink else { unreachable!("made as a file above") };
         file.sync_all().map_err(|e| {
             format!("Failed trying to sync the temp DB to disk in MASTER <-> REPLICA synchronization: {e}")
         })?;

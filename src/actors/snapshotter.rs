@@ -54,9 +54,10 @@ struct SaveFile {
 struct LoadFile {
     key_delay_us: u64,
     chunk_bytes: u64,
-    reader: RdbReader<CountingReader<BufReader<File>>>,
-    /// The file and how it is decoded, for redis-check-rdb's report when it turns out unreadable.
-    path: PathBuf,
+    reader: RdbReader<CountingReader<BufReader<Box<dyn io::Read + Send>>>>,
+    /// The file (None: a master's stream) and how it is decoded, for redis-check-rdb's report when it turns
+    /// out unreadable.
+    path: Option<PathBuf>,
     enc: Encodings,
     /// Read ahead of the next LoadNext (or the error that ended reading).
     ahead: Option<Result<LoadStep, String>>,
@@ -94,8 +95,9 @@ impl Snapshotter {
         loop {
             let item = l.reader.next().map_err(|e| {
                 // As Redis runs redis-check-rdb on a file it fails to load: the report follows the error.
-                let name = l.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                let report = File::open(&l.path)
+                let Some(path) = &l.path else { return e.to_string() };
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let report = File::open(path)
                     .map(|f| rdb::check_report(BufReader::new(f), &name, l.enc, crate::types::clock::system_ms()))
                     .unwrap_or_default();
                 format!("{e}\n{report}")
@@ -329,11 +331,52 @@ impl Handler<SaveAbort> for Snapshotter {
     }
 }
 
-/// Open an RDB file for loading. Answers None when there is no file, else its size.
+/// Where a load reads from.
+pub enum LoadSource {
+    File(PathBuf),
+    /// A master's full sync, read as it arrives (repl-diskless-load): the link feeds it.
+    Stream(StreamReader),
+}
+
+/// The RDB of a diskless load, in the chunks the ReplicaLink reads from the master's socket. Reading blocks
+/// this (the Snapshotter's) thread until the next chunk comes; the link's end of the channel is bounded, so a
+/// slow load slows the link's reads and, through TCP, the master.
+pub struct StreamReader {
+    rx: futures::channel::mpsc::Receiver<Bytes>,
+    cur: Bytes,
+}
+
+impl StreamReader {
+    /// A reader and the sender the link feeds (`depth` chunks may wait in between).
+    pub fn channel(depth: usize) -> (futures::channel::mpsc::Sender<Bytes>, StreamReader) {
+        let (tx, rx) = futures::channel::mpsc::channel(depth);
+        (tx, StreamReader { rx, cur: Bytes::new() })
+    }
+}
+
+impl io::Read for StreamReader {
+    /// The next bytes; end of file once the link dropped its sender (the stream ended, complete or not).
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use futures::StreamExt;
+        while self.cur.is_empty() {
+            match futures::executor::block_on(self.rx.next()) {
+                Some(b) => self.cur = b,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len());
+        buf[..n].copy_from_slice(&self.cur[..n]);
+        bytes::Buf::advance(&mut self.cur, n);
+        Ok(n)
+    }
+}
+
+/// Open an RDB file (or a master's stream) for loading. Answers None when there is no file, else its size (0
+/// for a stream).
 #[derive(Message)]
 #[rtype(result = "Result<Option<u64>, String>")]
 pub struct LoadOpen {
-    pub path: PathBuf,
+    pub source: LoadSource,
     pub enc: Encodings,
     /// rdbchecksum: verify the file's CRC64.
     pub verify: bool,
@@ -349,20 +392,26 @@ impl Handler<LoadOpen> for Snapshotter {
     /// Open the file, read its header, and read the first chunk ahead.
     fn handle(&mut self, msg: LoadOpen, _: &mut Self::Context) -> Self::Result {
         self.load = None;
-        let f = match File::open(&msg.path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
+        let (input, size, path): (Box<dyn io::Read + Send>, u64, Option<PathBuf>) = match msg.source {
+            LoadSource::File(path) => {
+                let f = match File::open(&path) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
+                };
+                let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+                (Box::new(f), size, Some(path))
+            }
+            LoadSource::Stream(r) => (Box::new(r), 0, None),
         };
-        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-        let counting = CountingReader { inner: BufReader::with_capacity(1 << 20, f), read: 0 };
+        let counting = CountingReader { inner: BufReader::with_capacity(1 << 20, input), read: 0 };
         let reader = RdbReader::new(counting, msg.enc, msg.verify).map_err(|e| e.to_string())?;
         let chunk_bytes = msg.chunk_bytes.clamp(1024, LOAD_CHUNK_BYTES);
         self.load = Some(LoadFile {
             key_delay_us: msg.key_delay_us,
             chunk_bytes,
             reader,
-            path: msg.path.clone(),
+            path,
             enc: msg.enc,
             ahead: None,
             done: false,

@@ -56,7 +56,7 @@ fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
     }
     let pairs = (cx.argc() - 2) / 2;
     let local = super::debug::is_local_client(&cx.s.clients[cx.me]);
-    let loading = cx.s.persist.rdb.loading.is_some();
+    let loading = cx.s.persist.rdb.loading.is_some() || cx.s.persist.rdb.async_loading;
     let mut names: Vec<&'static str> = Vec::with_capacity(pairs);
     // As Redis's first loop: the first unknown, immutable, protected, loading-denied or repeated name is the
     // error, and the names after it are not looked at.
@@ -117,6 +117,13 @@ fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
         super::acl::requirepass_changed(cx.s);
     }
     super::aof::config_changed(cx.s, &old);
+    if names.contains(&"repl-backlog-size") {
+        // Takes effect at once, as Redis's resizeReplicationBacklog (the newest bytes are kept).
+        let size = super::replication::backlog_size(cx.s);
+        if let Some(b) = &mut cx.s.prop.backlog {
+            b.resize(size);
+        }
+    }
     if names.iter().any(|n| matches!(*n, "masteruser" | "masterauth")) {
         if let Some(m) = &cx.s.repl.master {
             let c = &cx.s.config;

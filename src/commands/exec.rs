@@ -214,6 +214,9 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
     if s.persist.rdb.loading.is_some() && !spec.has(LOADING) {
         return Some(super::rdb::LOADING_ERR);
     }
+    if s.persist.rdb.async_loading && super::rdb::denied_async_loading(spec) {
+        return Some(super::rdb::LOADING_ERR);
+    }
     // A RESP2 client in subscribed mode reads pushes only: Redis lets it send little else.
     // (Not inside EXEC: Redis checks this when the command is sent, not again when the queue runs.)
     if client.subs.is_some() && client.resp == 2 && !s.exec.in_exec && !super::pubsub::allowed_when_subscribed(spec) {

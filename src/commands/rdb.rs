@@ -57,6 +57,9 @@ pub struct Loading {
 /// The RDB side of `Persistence`.
 #[derive(Debug)]
 pub struct RdbState {
+    /// A replica loads its master's file beside the data it serves (repl-diskless-load swapdb with the same
+    /// replication history: INFO async_loading); commands flagged no_async_loading get -LOADING meanwhile.
+    pub async_loading: bool,
     /// A Snapshotter exists (`persistence-available yes`).
     pub available: bool,
     /// A background save is running (started, or asked for in this batch).
@@ -105,6 +108,7 @@ pub struct RdbState {
 impl Default for RdbState {
     fn default() -> Self {
         RdbState {
+            async_loading: false,
             load_repl: Default::default(),
             feed_expired: false,
             available: false,
@@ -391,6 +395,12 @@ pub fn apply_items(
 
 /// Redis's shared.loadingerr, for commands without the `loading` flag while a file loads.
 pub const LOADING_ERR: CmdError = CmdError::new("LOADING Redis is loading the dataset in memory");
+
+/// Refused while a replica loads its master's file asynchronously: commands Redis flags no_async_loading
+/// (they would act on, or replace, the data being swapped out).
+pub fn denied_async_loading(spec: &CommandSpec) -> bool {
+    super::keyspecs::meta(spec.name).is_some_and(|m| m.no_async_loading)
+}
 
 /// The rdb_* and current_* lines of INFO persistence (between async_loading and aof_enabled).
 pub fn info_fields(s: &State) -> String {

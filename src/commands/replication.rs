@@ -415,6 +415,19 @@ impl Backlog {
         self.buf.len()
     }
 
+    /// Change the capacity (CONFIG SET repl-backlog-size), keeping the newest bytes that fit.
+    pub fn resize(&mut self, size: usize) {
+        let size = size.max(16 * 1024);
+        if size == self.buf.len() {
+            return;
+        }
+        let keep = self.len.min(size);
+        let tail = self.copy_from(self.end - keep as u64).unwrap_or_default();
+        let mut b = Backlog::new(size, self.end - keep as u64);
+        b.append(&tail);
+        *self = b;
+    }
+
     /// The bytes from stream offset `from` to the end, if the backlog still holds them.
     pub fn copy_from(&self, from: u64) -> Option<Vec<u8>> {
         if from < self.start() || from > self.end {
@@ -720,6 +733,22 @@ pub const SPECS: &[CommandSpec] = &family("server", [
 #[cfg(test)]
 mod tests {
     use crate::commands::testutil::{new, run_raw};
+
+    #[test]
+    fn resizing_the_backlog_keeps_the_newest_bytes() {
+        let mut b = super::Backlog::new(64 * 1024, 0);
+        let data: Vec<u8> = (0..50_000u32).map(|i| (i % 253) as u8).collect();
+        b.append(&data);
+        b.resize(16 * 1024);
+        assert_eq!((b.size(), b.end(), b.histlen()), (16 * 1024, 50_000, 16 * 1024));
+        assert_eq!(b.copy_from(b.start()).unwrap(), data[data.len() - 16 * 1024..].to_vec());
+        assert_eq!(b.copy_from(b.start() - 1), None);
+        b.resize(128 * 1024);
+        assert_eq!((b.size(), b.histlen()), (128 * 1024, 16 * 1024));
+        b.append(&data);
+        assert_eq!(b.histlen(), 16 * 1024 + 50_000);
+        assert_eq!(b.copy_from(50_000).unwrap(), data);
+    }
 
     #[test]
     fn the_backlog_keeps_the_last_bytes_across_the_wrap() {

@@ -637,7 +637,13 @@ impl Db {
             // The snapshot takes what it still needs of the old contents, to encode in its steps.
             snap.detached.extend(std::mem::take(&mut self.segs).into_iter().filter(|seg| seg.snap_pending));
         }
-        *self = Db {
+        *self = self.empty_like();
+        self.snap = snap;
+    }
+
+    /// An empty database with this one's number and settings (a replica's swapdb load fills it aside).
+    pub fn empty_like(&self) -> Db {
+        Db {
             id: self.id,
             lfu: self.lfu,
             lfu_params: self.lfu_params,
@@ -647,8 +653,7 @@ impl Db {
             lazy_expire: self.lazy_expire,
             hide_expired: self.hide_expired,
             ..Db::new(self.id)
-        };
-        self.snap = snap;
+        }
     }
 
     /// Exchange contents with another database (SWAPDB): the numbers stay, the data moves. A snapshot in

@@ -9,7 +9,7 @@ mod migrate;
 mod rdb;
 mod replica;
 pub use rdb::PrepareShutdown;
-pub use replica::MasterSync;
+pub use replica::{DisklessLoad, MasterSync};
 
 use super::busy::{AdoptedStream, Link, Serve, SharedSockets};
 use super::connection::{obuf_closed, Connection, Handles, Kick, Push, Stream};
@@ -58,6 +58,8 @@ pub struct Keyspace {
     repl_cron_loops: u64,
     /// The master client's slot and the bytes of its batch in flight, passed on once the batch is applied.
     master_proxy: Option<(usize, bytes::Bytes)>,
+    /// A full sync loading from the master's socket (repl-diskless-load): what it loads beside or keeps back.
+    sync_load: Option<replica::SyncLoad>,
     /// The database a killed master client had selected, for the client of the partial resync that follows.
     master_db: Option<usize>,
     /// REPLICAOF while the start-up file loads: the link starts once it is in (replica.rs).
@@ -107,6 +109,7 @@ impl Keyspace {
             sync_save_line: bytes::Bytes::new(),
             repl_cron_loops: 0,
             master_proxy: None,
+            sync_load: None,
             master_db: None,
             deferred_link: None,
             sockets: sockets.clone(),

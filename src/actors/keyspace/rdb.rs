@@ -7,7 +7,8 @@
 use super::aof::{after_yield, take_snapshot_chunks, SLICE, STEP_KEYS};
 use super::Keyspace;
 use crate::actors::snapshotter::{
-    LoadClose, LoadNext, LoadOpen, LoadStep, SaveAbort, SaveBegin, SaveChunk, SaveFinish, SaveSink, Snapshotter,
+    LoadClose, LoadNext, LoadOpen, LoadSource, LoadStep, SaveAbort, SaveBegin, SaveChunk, SaveFinish, SaveSink,
+    Snapshotter,
 };
 use crate::commands::rdb::{self as cmd_rdb, FgJob, Loading};
 use crate::commands::Batch;
@@ -41,6 +42,8 @@ pub struct RdbLink {
     pub(super) load_db: usize,
     /// Empty keys the loader skipped so far (logged when the load is done).
     load_empty_skipped: u64,
+    /// Bytes of the file (or stream) loaded so far, for the error of a load that fails.
+    pub(super) load_offset: u64,
     /// Load the RDB file once the actor starts.
     pub load_on_start: bool,
 }
@@ -110,9 +113,14 @@ impl Keyspace {
 
     /// The LoadOpen request for `path`, with the loading options of the config.
     pub(super) fn load_open(&self, path: PathBuf) -> LoadOpen {
+        self.load_open_from(LoadSource::File(path))
+    }
+
+    /// The LoadOpen request for `source`, with the loading options of the config.
+    pub(super) fn load_open_from(&self, source: LoadSource) -> LoadOpen {
         let num = |name| self.s.config.get(name).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
         LoadOpen {
-            path,
+            source,
             enc: self.s.enc,
             verify: self.checksum_on(),
             key_delay_us: num("key-load-delay").max(0) as u64,
@@ -371,7 +379,7 @@ impl Keyspace {
     }
 
     /// Drop the background save in progress, if any: its snapshot, its temporary file, its state.
-    fn abort_bgsave_quietly(&mut self) -> bool {
+    pub(super) fn abort_bgsave_quietly(&mut self) -> bool {
         let Some(run) = self.rdb.run.take() else { return false };
         if run.socket {
             // Its replicas got part of a file: they must sync again.
@@ -582,6 +590,7 @@ impl Keyspace {
     /// Insert one chunk of loaded records; Ok(true) once the file is complete.
     pub(super) fn apply_step(&mut self, step: Result<LoadStep, String>, merge: bool) -> Result<bool, String> {
         let step = step?;
+        self.rdb.load_offset = step.offset;
         cmd_rdb::apply_items(&mut self.s, &mut self.rdb.load_db, step.items, merge, true)?;
         self.rdb.load_empty_skipped = step.empty_skipped;
         if let Some(l) = &mut self.s.persist.rdb.loading {

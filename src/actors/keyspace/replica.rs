@@ -5,7 +5,7 @@
 use super::Keyspace;
 use crate::actors::connection::Push;
 use crate::actors::replica::{LinkConfig, ReplicaLink, StopLink};
-use crate::actors::snapshotter::ReadSyncFile;
+use crate::actors::snapshotter::{LoadClose, LoadNext, LoadSource, ReadSyncFile, StreamReader};
 use crate::commands::replication::SyncWait;
 use crate::commands::replication::{LinkRequest, Master};
 use crate::commands::ReplyMode;
@@ -575,22 +575,7 @@ impl Keyspace {
         ctx: &mut Context<Self>,
     ) {
         let finish: super::rdb::LoadDone = Box::new(move |act, res, _| match res {
-            Ok(()) => {
-                act.s.persist.dirty = 0;
-                act.s.repl.replid2 = None;
-                if let Some(m) = &act.s.repl.master {
-                    if let Ok(mut g) = m.link.replid.lock() {
-                        *g = replid;
-                    }
-                }
-                act.continue_history(offset);
-                // The AOF must hold the synced dataset: rewrite it (Redis restarts the AOF here).
-                let a = &mut act.s.persist.aof;
-                if a.mode != crate::commands::aof::AofMode::Off && !a.rewrite_in_progress {
-                    a.rewrite_scheduled = true;
-                }
-                let _ = done.send(Ok(()));
-            }
+            Ok(()) => act.sync_loaded(replid, offset, done),
             Err(e) => {
                 for db in &mut act.s.dbs {
                     db.clear();
@@ -600,6 +585,217 @@ impl Keyspace {
         });
         self.load_foreground(path, true, false, finish, ctx);
     }
+
+    /// The master's file is in: our history continues the master's from `offset`.
+    fn sync_loaded(&mut self, replid: String, offset: i64, done: oneshot::Sender<Result<(), String>>) {
+        self.s.persist.dirty = 0;
+        self.s.repl.replid2 = None;
+        if let Some(m) = &self.s.repl.master {
+            if let Ok(mut g) = m.link.replid.lock() {
+                *g = replid;
+            }
+        }
+        self.continue_history(offset);
+        // The AOF must hold the synced dataset: rewrite it (Redis restarts the AOF here).
+        let a = &mut self.s.persist.aof;
+        if a.mode != crate::commands::aof::AofMode::Off && !a.rewrite_in_progress {
+            a.rewrite_scheduled = true;
+        }
+        let _ = done.send(Ok(()));
+    }
+
+    /// Load a full sync from the master's socket as it arrives (repl-diskless-load), in one of three ways
+    /// (Redis's readSyncBulkPayload):
+    /// - swapdb with the same replication history: load beside the data, which is still served meanwhile
+    ///   (async_loading), and swap the loaded data in at the end; a failed load leaves the old data;
+    /// - swapdb otherwise: keep the data aside, load with clients answered -LOADING, and put it back if the
+    ///   load fails;
+    /// - on-empty-db: flush and load, clients answered -LOADING.
+    ///
+    /// The Keyspace inserts each chunk between client batches (the start-up load's way), not with its
+    /// mailbox closed: the file may take as long to arrive as the master takes to send it.
+    fn master_load_stream(&mut self, msg: MasterSync, reader: StreamReader, ctx: &mut Context<Self>) {
+        let Some(snap) = self.rdb.snap.clone() else {
+            let _ = msg.done.send(Err("persistence is not available: no Snapshotter to load with".into()));
+            return;
+        };
+        let swapdb = self.s.config.get("repl-diskless-load").as_deref() == Some("swapdb");
+        let mode = match (swapdb, msg.same_history) {
+            (true, true) => LoadMode::Async,
+            (true, false) => LoadMode::Swap,
+            (false, _) => LoadMode::Empty,
+        };
+        let fresh: Vec<crate::types::db::Db> = self.s.dbs.iter().map(|d| d.empty_like()).collect();
+        let aside = match mode {
+            LoadMode::Async => {
+                self.s.persist.rdb.async_loading = true;
+                Some((fresh, crate::commands::function::Functions::default()))
+            }
+            LoadMode::Swap | LoadMode::Empty => {
+                // The databases are replaced: a snapshot of the old ones is of no use (Redis kills the child).
+                self.abort_bgsave_quietly();
+                let old = std::mem::replace(&mut self.s.dbs, fresh);
+                let funcs = std::mem::take(&mut self.s.scripts.functions);
+                self.s.clients.touch_db(None);
+                crate::commands::tracking::flushed(&mut self.s);
+                let start_s = crate::types::clock::system_ms() / 1000;
+                self.s.persist.rdb.loading =
+                    Some(crate::commands::rdb::Loading { start_s, total_bytes: 0, loaded_bytes: 0 });
+                if mode == LoadMode::Empty {
+                    log::info!("MASTER <-> REPLICA sync: Flushing old data");
+                    None
+                } else {
+                    Some((old, funcs))
+                }
+            }
+        };
+        self.rdb.load_db = 0;
+        self.rdb.load_offset = 0;
+        self.s.persist.rdb.load_keys_loaded = 0;
+        self.s.persist.rdb.load_keys_expired = 0;
+        self.s.persist.rdb.load_repl = Default::default();
+        self.sync_load = Some(SyncLoad { mode, aside, replid: msg.replid, offset: msg.offset, done: Some(msg.done) });
+        let open = snap.send(self.load_open_from(LoadSource::Stream(reader)));
+        ctx.spawn(open.into_actor(self).map(|res, act, ctx| match res {
+            Ok(Ok(_)) => act.stream_load_next(ctx),
+            Ok(Err(e)) => act.stream_load_done(Err(e)),
+            Err(e) => act.stream_load_done(Err(e.to_string())),
+        }));
+    }
+
+    /// One chunk of a load from the master's socket; clients are served between chunks.
+    fn stream_load_next(&mut self, ctx: &mut Context<Self>) {
+        let Some(snap) = self.rdb.snap.clone() else { return };
+        ctx.spawn(snap.send(LoadNext).into_actor(self).map(|res, act, ctx| {
+            let step = res.map_err(|e| e.to_string()).and_then(|r| r);
+            // Loading beside the served data: the loaded databases and libraries are swapped in for the
+            // chunk's inserts only (a Vec's and a map's swap, whatever their size).
+            let swap = |act: &mut Keyspace| {
+                if let Some(SyncLoad { mode: LoadMode::Async, aside: Some((dbs, funcs)), .. }) = &mut act.sync_load {
+                    std::mem::swap(&mut act.s.dbs, dbs);
+                    std::mem::swap(&mut act.s.scripts.functions, funcs);
+                }
+            };
+            swap(act);
+            let res = act.apply_step(step, false);
+            swap(act);
+            match res {
+                Ok(false) => act.stream_load_next(ctx),
+                Ok(true) => act.stream_load_done(Ok(())),
+                Err(e) => {
+                    if let Some(s) = &act.rdb.snap {
+                        s.do_send(LoadClose);
+                    }
+                    act.stream_load_done(Err(e))
+                }
+            }
+        }));
+    }
+
+    /// A load from the master's socket ended: swap in, keep or restore as its mode says, and tell the link.
+    fn stream_load_done(&mut self, res: Result<(), String>) {
+        let Some(mut load) = self.sync_load.take() else { return };
+        let done = load.done.take().expect("answered once");
+        self.s.persist.rdb.loading = None;
+        self.s.persist.rdb.async_loading = false;
+        match (&res, load.mode, load.aside) {
+            (Ok(()), LoadMode::Async, Some((dbs, funcs))) => {
+                log::info!("MASTER <-> REPLICA sync: Swapping active DB with loaded DB");
+                let old = std::mem::replace(&mut self.s.dbs, dbs);
+                self.s.scripts.functions = funcs;
+                self.s.clients.touch_db(None);
+                crate::commands::tracking::flushed(&mut self.s);
+                log::info!("MASTER <-> REPLICA sync: Discarding old DB in background");
+                free_in_background(old);
+            }
+            (Err(_), LoadMode::Async, Some((dbs, _))) => {
+                log::info!("MASTER <-> REPLICA sync: Discarding temporary DB in background");
+                free_in_background(dbs);
+            }
+            (Err(_), LoadMode::Swap, Some((dbs, funcs))) => {
+                log::info!("MASTER <-> REPLICA sync: Restoring the backup of the old data");
+                self.s.dbs = dbs;
+                self.s.scripts.functions = funcs;
+            }
+            (Err(_), LoadMode::Empty, _) => {
+                for db in &mut self.s.dbs {
+                    db.clear();
+                }
+            }
+            (Ok(()), LoadMode::Swap, Some((dbs, _))) => {
+                log::info!("MASTER <-> REPLICA sync: Discarding old DB in background");
+                free_in_background(dbs);
+            }
+            _ => {}
+        }
+        match res {
+            Ok(()) => {
+                let (loaded, expired) = (self.s.persist.rdb.load_keys_loaded, self.s.persist.rdb.load_keys_expired);
+                log::info!("Done loading RDB, keys loaded: {loaded}, keys expired: {expired}.");
+                self.sync_loaded(load.replid, load.offset, done);
+            }
+            Err(e) => {
+                let at = self.rdb.load_offset;
+                log::warn!("Internal error in RDB reading offset {at}: {e}");
+                let why = "Failed trying to load the MASTER synchronization DB from socket, check server logs.";
+                let _ = done.send(Err(why.into()));
+            }
+        }
+    }
+
+    /// Does the next full sync load from the master's socket (Redis's useDisklessLoad)?
+    fn use_diskless_load(&self) -> bool {
+        match self.s.config.get("repl-diskless-load").as_deref() {
+            Some("swapdb") => self.rdb.snap.is_some(),
+            Some("on-empty-db") => self.rdb.snap.is_some() && self.s.dbs.iter().all(|d| d.is_empty()),
+            _ => false,
+        }
+    }
+}
+
+/// Free databases off the Keyspace thread (a whole dataset can take a while to free).
+fn free_in_background(dbs: Vec<crate::types::db::Db>) {
+    if dbs.iter().all(|d| d.is_empty()) {
+        return;
+    }
+    let _ = std::thread::Builder::new().name("lazyfree".into()).spawn(move || drop(dbs));
+}
+
+/// How a load from the master's socket treats the data the replica had.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LoadMode {
+    /// swapdb, same history: served meanwhile, replaced at the end.
+    Async,
+    /// swapdb, another history: kept aside, restored if the load fails.
+    Swap,
+    /// on-empty-db: flushed first.
+    Empty,
+}
+
+/// A load from the master's socket in progress.
+pub struct SyncLoad {
+    mode: LoadMode,
+    /// Async: the databases and libraries being loaded; Swap: the old ones, kept back.
+    aside: Option<(Vec<crate::types::db::Db>, crate::commands::function::Functions)>,
+    replid: String,
+    offset: i64,
+    done: Option<oneshot::Sender<Result<(), String>>>,
+}
+
+/// Should the link load the next full sync from the socket (repl-diskless-load)?
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct DisklessLoad {
+    pub token: u64,
+}
+
+impl Handler<DisklessLoad> for Keyspace {
+    type Result = bool;
+
+    /// Only the current link asks; the answer follows repl-diskless-load and whether the data is empty.
+    fn handle(&mut self, msg: DisklessLoad, _: &mut Self::Context) -> bool {
+        self.link.as_ref().is_some_and(|l| l.token == msg.token) && self.use_diskless_load()
+    }
 }
 
 /// The link finished a handshake: make its client the master client, and for a full sync load `path` first.
@@ -607,6 +803,10 @@ impl Keyspace {
 #[rtype(result = "()")]
 pub struct MasterSync {
     pub path: PathBuf,
+    /// A full sync read from the socket as it arrives (DisklessLoad said so), instead of `path`.
+    pub stream: Option<StreamReader>,
+    /// The master continues the history we had (swapdb then loads beside the served data).
+    pub same_history: bool,
     pub token: u64,
     /// A full sync (load `path`), or a partial one (+CONTINUE: keep the data).
     pub full: bool,
@@ -651,7 +851,11 @@ impl Handler<MasterSync> for Keyspace {
             // starts over at the master's offset once the file is in.
             self.drop_sub_replicas();
             self.s.prop.backlog = None;
-            self.master_load(msg.path, msg.replid, msg.offset, msg.done, ctx);
+            let mut msg = msg;
+            match msg.stream.take() {
+                Some(reader) => self.master_load_stream(msg, reader, ctx),
+                None => self.master_load(msg.path, msg.replid, msg.offset, msg.done, ctx),
+            }
         } else {
             let old = crate::commands::replication::current_replid(&self.s);
             if old != msg.replid {
