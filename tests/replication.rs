@@ -705,6 +705,48 @@ fn a_replica_asking_during_a_sync_save_shares_that_snapshot() {
 }
 
 #[test]
+fn a_sync_save_no_replica_waits_for_is_dropped_unless_save_points_need_it() {
+    let master = disk_sync_master();
+    let mut m = master.conn();
+    for i in 0..10 {
+        let _: () = cmd("SET").arg(i).arg(i).query(&mut m).unwrap();
+    }
+    // A second a key: the save outlives the test unless dropped.
+    let _: () = cmd("CONFIG").arg("SET").arg("rdb-key-save-delay").arg(1_000_000).query(&mut m).unwrap();
+    let (a, b) = (TestServer::start(), TestServer::start());
+    let (mut ra, mut rb) = (a.conn(), b.conn());
+    for save in ["", "900 1"] {
+        let _: () = cmd("CONFIG").arg("SET").arg("save").arg(save).query(&mut m).unwrap();
+        for r in [&mut ra, &mut rb] {
+            let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(r).unwrap();
+        }
+        common::wait_for("both waiting for the save", Duration::from_secs(20), || {
+            let info: String = cmd("INFO").arg("replication").query(&mut m).unwrap();
+            info.matches("state=wait_bgsave").count() == 2
+                && info_field(&mut m, "persistence", "rdb_bgsave_in_progress") == "1"
+        });
+        let _: String = cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut ra).unwrap();
+        common::wait_for("A gone", Duration::from_secs(10), || {
+            info_field(&mut m, "replication", "connected_slaves") == "1"
+        });
+        // B still waits for it.
+        assert_eq!(info_field(&mut m, "persistence", "rdb_bgsave_in_progress"), "1");
+        let _: String = cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut rb).unwrap();
+        common::wait_for("B gone", Duration::from_secs(10), || {
+            info_field(&mut m, "replication", "connected_slaves") == "0"
+        });
+        let running = info_field(&mut m, "persistence", "rdb_bgsave_in_progress");
+        if save.is_empty() {
+            // Nobody needs it: dropped.
+            assert_eq!(running, "0");
+        } else {
+            // The save points make the file worth finishing.
+            assert_eq!(running, "1");
+        }
+    }
+}
+
+#[test]
 fn a_restarted_replica_continues_from_its_rdb_history() {
     let master = TestServer::start();
     let mut m = master.conn();

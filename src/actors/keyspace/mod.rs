@@ -411,8 +411,9 @@ impl Keyspace {
     /// Drop a client's record, and its replica stream if it was one.
     fn forget(&mut self, slot: usize) {
         self.sinks.remove(&slot);
-        if self.syncing.remove(&slot).is_some() {
+        if let Some(held) = self.syncing.remove(&slot) {
             self.s.prop.replicas = self.replicas.len() + self.syncing.len();
+            self.sync_replica_gone(&held);
         }
         self.s.remove_client(slot);
         self.sockets.borrow_mut().links.remove(slot);

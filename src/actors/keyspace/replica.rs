@@ -289,6 +289,22 @@ impl Keyspace {
         self.disconnect_killed();
     }
 
+    /// A replica in a full sync is gone (`held` was its place in it). With no save points, a disk save no other
+    /// replica waits for is of no use: drop it, so the next replica's sync starts at once (Redis's
+    /// freeClient kills the RDB child then). A diskless transfer notices at its next slice.
+    pub(super) fn sync_replica_gone(&mut self, held: &Held) {
+        let seq = self.sync_save_seq;
+        if held.save != seq || held.reading || !self.bgsave_running() || self.socket_save_running() {
+            return;
+        }
+        if !self.s.config.save.is_empty() || self.syncing.values().any(|h| h.save == seq && !h.reading) {
+            return;
+        }
+        if self.abort_bgsave_quietly() {
+            log::warn!("Background saving terminated: no replica waits for it any more");
+        }
+    }
+
     /// The replicas waiting for a snapshot to start, still connected.
     fn take_sync_waiting(&mut self) -> Vec<usize> {
         std::mem::take(&mut self.s.prop.sync_waiting)
