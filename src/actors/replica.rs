@@ -107,6 +107,8 @@ async fn run(cfg: LinkConfig, keyspace: Addr<Keyspace>, shared: Arc<LinkShared>,
         Some((id, off)) => Resume { replid: Some(id.clone()), offset: *off },
         None => Resume::default(),
     };
+    let mut last_fast_retry =
+        std::time::Instant::now().checked_sub(Duration::from_secs(1)).unwrap_or_else(std::time::Instant::now);
     loop {
         shared.set_state(LinkState::Connecting);
         match session(&cfg, &keyspace, &shared, token, &mut resume).await {
@@ -114,7 +116,15 @@ async fn run(cfg: LinkConfig, keyspace: Addr<Keyspace>, shared: Arc<LinkShared>,
             Err(e) => log::warn!("Master link {}:{}: {e}", cfg.host, cfg.port),
         }
         let was_streaming = shared.state() == LinkState::Connected;
+        let was_transfer = shared.state() == LinkState::Sync;
         shared.set_state(LinkState::Connect);
+        // A transfer that failed tries again at once, as Redis's cancelReplicationHandshake (no more than every
+        // 100 ms: a sync refused at once, e.g. while our start-up file loads, waits its second).
+        if was_transfer && last_fast_retry.elapsed() >= Duration::from_millis(100) {
+            last_fast_retry = std::time::Instant::now();
+            log::info!("Reconnecting to MASTER {}:{} after failure", cfg.host, cfg.port);
+            continue;
+        }
         if was_streaming {
             // A link that was up tries again at once (Redis's replicationHandleMasterDisconnection: waiting
             // risks the backlog moving past our offset); a failed handshake waits a second, as its cron.
