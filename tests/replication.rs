@@ -747,6 +747,51 @@ fn a_sync_save_no_replica_waits_for_is_dropped_unless_save_points_need_it() {
 }
 
 #[test]
+fn a_replica_re_pointed_at_a_master_that_fails_keeps_its_replicas_and_history() {
+    let m1 = TestServer::start();
+    let mut a = m1.conn();
+    let _: () = cmd("SET").arg("a").arg("b").query(&mut a).unwrap();
+    let m2 = TestServer::start();
+    let mut b = m2.conn();
+    let _: () = cmd("DEBUG").arg("POPULATE").arg(10).query(&mut b).unwrap();
+    // Ten seconds of transfer: it does not end before m2 is gone.
+    let _: () = cmd("CONFIG").arg("SET").arg("rdb-key-save-delay").arg(1_000_000).query(&mut b).unwrap();
+    let (r, sub) = (TestServer::start(), TestServer::start());
+    let (mut rc, mut sc) = (r.conn(), sub.conn());
+    let up = |c: &mut redis::Connection| {
+        common::wait_for("the link up", Duration::from_secs(20), || {
+            info_field(c, "replication", "master_link_status") == "up"
+        })
+    };
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(m1.addr().port()).query(&mut rc).unwrap();
+    up(&mut rc);
+    wait_synced(&mut a, &mut rc);
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(r.addr().port()).query(&mut sc).unwrap();
+    up(&mut sc);
+    wait_synced(&mut rc, &mut sc);
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(m2.addr().port()).query(&mut rc).unwrap();
+    common::wait_for("m2's transfer to start", Duration::from_secs(20), || {
+        info_field(&mut b, "replication", "slave0").contains("wait_bgsave")
+    });
+    drop(b);
+    drop(m2);
+    // The transfer never finished: r's history is still m1's, and its replica was not dropped.
+    let id = info_field(&mut a, "replication", "master_replid");
+    assert_eq!(info_field(&mut rc, "replication", "master_replid"), id);
+    assert_eq!(info_field(&mut sc, "replication", "master_replid"), id);
+    let (full, partial) = (num_field(&mut a, "stats", "sync_full"), num_field(&mut a, "stats", "sync_partial_ok"));
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(m1.addr().port()).query(&mut rc).unwrap();
+    up(&mut rc);
+    // m1 continues r's history, and r's replica never had to sync again.
+    assert_eq!(num_field(&mut a, "stats", "sync_full"), full);
+    assert_eq!(num_field(&mut a, "stats", "sync_partial_ok"), partial + 1);
+    assert_eq!((num_field(&mut rc, "stats", "sync_full"), num_field(&mut rc, "stats", "sync_partial_ok")), (1, 0));
+    let _: () = cmd("SET").arg("after").arg("1").query(&mut a).unwrap();
+    wait_synced(&mut a, &mut rc);
+    wait_synced(&mut rc, &mut sc);
+}
+
+#[test]
 fn a_restarted_replica_continues_from_its_rdb_history() {
     let master = TestServer::start();
     let mut m = master.conn();

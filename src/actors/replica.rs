@@ -289,9 +289,8 @@ async fn session(
         let offset: i64 =
             it.next().and_then(|o| o.parse().ok()).ok_or("Master replied with wrong +FULLRESYNC syntax.")?;
         log::info!("Full resync from master: {replid}:{offset}");
-        if let Ok(mut g) = shared.replid.lock() {
-            *g = replid.clone();
-        }
+        // Our history stays the one we had (INFO master_replid, and what a next PSYNC asks for) until the
+        // master's file is in: a transfer that fails leaves us able to continue with the old master.
         shared.set_state(LinkState::Sync);
         let same_history = resume.replid.as_deref() == Some(replid.as_str());
         let diskless = keyspace.send(DisklessLoad { token }).await.map_err(|_| "the keyspace stopped".to_string())?;

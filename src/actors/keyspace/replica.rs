@@ -68,11 +68,10 @@ impl Keyspace {
         };
         self.stop_link();
         match req {
-            LinkRequest::Start(m) => {
-                // Our replicas must learn of the change (they reconnect, and may continue with us).
-                self.drop_sub_replicas();
-                self.start_link(m, resume, ctx)
-            }
+            // Our replicas stay: if the new master continues our history (+CONTINUE with the same id) they
+            // go on with us; they are dropped when the id changes or a full sync's file is about to load
+            // (Redis 7's replicationSetMaster).
+            LinkRequest::Start(m) => self.start_link(m, resume, ctx),
             LinkRequest::Stop => {
                 if let Some(m) = self.s.repl.master.take() {
                     // The old master's history is ours now (INFO master_replid2 / second_repl_offset), and
@@ -517,6 +516,14 @@ impl Keyspace {
             resume,
             source_addr: get("bind-source-addr"),
         };
+        // Until the new master's file is in, our history is the one we had (INFO master_replid, the id a
+        // replica of ours continues, and what the next PSYNC asks for).
+        if let Some((id, off)) = &cfg.resume {
+            if let Ok(mut g) = m.link.replid.lock() {
+                *g = id.clone();
+            }
+            m.link.offset.store(*off, Ordering::Relaxed);
+        }
         let token = NEXT_LINK_TOKEN.fetch_add(1, Ordering::Relaxed);
         let arbiter = Arbiter::new();
         let keyspace = ctx.address();
