@@ -312,8 +312,14 @@ async fn session(
             };
             keyspace.send(sync).await.map_err(|_| "the keyspace stopped".to_string())?;
             let mut sink = Sink::Parser(feed);
-            receive_payload(&mut sock, &mut buf, cfg, shared, payload, &mut sink).await?;
+            let received = receive_payload(&mut sock, &mut buf, cfg, shared, payload, &mut sink).await;
             drop(sink);
+            if let Err(e) = received {
+                // The load sees the stream end short and fails: wait for it, so that no next sync starts
+                // while this one is still being undone.
+                let _ = rx.await;
+                return Err(e);
+            }
         } else {
             let path = receive_rdb(&mut sock, &mut buf, cfg, shared).await?;
             log::info!("MASTER <-> REPLICA sync: Loading DB in memory");

@@ -60,6 +60,8 @@ pub struct Keyspace {
     master_proxy: Option<(usize, bytes::Bytes)>,
     /// A full sync loading from the master's socket (repl-diskless-load): what it loads beside or keeps back.
     sync_load: Option<replica::SyncLoad>,
+    /// Loads from the master's socket started so far (`SyncLoad::id`).
+    sync_load_seq: u64,
     /// The database a killed master client had selected, for the client of the partial resync that follows.
     master_db: Option<usize>,
     /// REPLICAOF while the start-up file loads: the link starts once it is in (replica.rs).
@@ -110,6 +112,7 @@ impl Keyspace {
             repl_cron_loops: 0,
             master_proxy: None,
             sync_load: None,
+            sync_load_seq: 0,
             master_db: None,
             deferred_link: None,
             sockets: sockets.clone(),

@@ -642,6 +642,10 @@ impl Keyspace {
             let _ = msg.done.send(Err("persistence is not available: no Snapshotter to load with".into()));
             return;
         };
+        if let Some(old) = self.sync_load.as_ref().map(|l| l.id) {
+            // Undo the load in progress before this one starts (the link waits for it; this is a safeguard).
+            self.stream_load_done(old, Err("replaced by a new sync".into()));
+        }
         let swapdb = self.s.config.get("repl-diskless-load").as_deref() == Some("swapdb");
         let mode = match (swapdb, msg.same_history) {
             (true, true) => LoadMode::Async,
@@ -677,19 +681,29 @@ impl Keyspace {
         self.s.persist.rdb.load_keys_loaded = 0;
         self.s.persist.rdb.load_keys_expired = 0;
         self.s.persist.rdb.load_repl = Default::default();
-        self.sync_load = Some(SyncLoad { mode, aside, replid: msg.replid, offset: msg.offset, done: Some(msg.done) });
+        self.sync_load_seq += 1;
+        let id = self.sync_load_seq;
+        let done = Some(msg.done);
+        self.sync_load = Some(SyncLoad { id, mode, aside, replid: msg.replid, offset: msg.offset, done });
         let open = snap.send(self.load_open_from(LoadSource::Stream(reader)));
-        ctx.spawn(open.into_actor(self).map(|res, act, ctx| match res {
-            Ok(Ok(_)) => act.stream_load_next(ctx),
-            Ok(Err(e)) => act.stream_load_done(Err(e)),
-            Err(e) => act.stream_load_done(Err(e.to_string())),
+        ctx.spawn(open.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(Ok(_)) => act.stream_load_next(id, ctx),
+            Ok(Err(e)) => act.stream_load_done(id, Err(e)),
+            Err(e) => act.stream_load_done(id, Err(e.to_string())),
         }));
     }
 
-    /// One chunk of a load from the master's socket; clients are served between chunks.
-    fn stream_load_next(&mut self, ctx: &mut Context<Self>) {
+    /// One chunk of load `id` from the master's socket; clients are served between chunks.
+    fn stream_load_next(&mut self, id: u64, ctx: &mut Context<Self>) {
         let Some(snap) = self.rdb.snap.clone() else { return };
-        ctx.spawn(snap.send(LoadNext).into_actor(self).map(|res, act, ctx| {
+        if self.sync_load.as_ref().is_none_or(|l| l.id != id) {
+            return;
+        }
+        ctx.spawn(snap.send(LoadNext).into_actor(self).map(move |res, act, ctx| {
+            // Only the load in progress counts (the link waits for a failed one before the next).
+            if act.sync_load.as_ref().is_none_or(|l| l.id != id) {
+                return;
+            }
             let step = res.map_err(|e| e.to_string()).and_then(|r| r);
             // Loading beside the served data: the loaded databases and libraries are swapped in for the
             // chunk's inserts only (a Vec's and a map's swap, whatever their size).
@@ -703,20 +717,23 @@ impl Keyspace {
             let res = act.apply_step(step, false);
             swap(act);
             match res {
-                Ok(false) => act.stream_load_next(ctx),
-                Ok(true) => act.stream_load_done(Ok(())),
+                Ok(false) => act.stream_load_next(id, ctx),
+                Ok(true) => act.stream_load_done(id, Ok(())),
                 Err(e) => {
                     if let Some(s) = &act.rdb.snap {
                         s.do_send(LoadClose);
                     }
-                    act.stream_load_done(Err(e))
+                    act.stream_load_done(id, Err(e))
                 }
             }
         }));
     }
 
     /// A load from the master's socket ended: swap in, keep or restore as its mode says, and tell the link.
-    fn stream_load_done(&mut self, res: Result<(), String>) {
+    fn stream_load_done(&mut self, id: u64, res: Result<(), String>) {
+        if self.sync_load.as_ref().is_none_or(|l| l.id != id) {
+            return;
+        }
         let Some(mut load) = self.sync_load.take() else { return };
         let done = load.done.take().expect("answered once");
         self.s.persist.rdb.loading = None;
@@ -797,6 +814,8 @@ pub enum LoadMode {
 
 /// A load from the master's socket in progress.
 pub struct SyncLoad {
+    /// Which load this is (`Keyspace::sync_load_seq`): a late answer for another is ignored.
+    id: u64,
     mode: LoadMode,
     /// Async: the databases and libraries being loaded; Swap: the old ones, kept back.
     aside: Option<(Vec<crate::types::db::Db>, crate::commands::function::Functions)>,
