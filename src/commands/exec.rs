@@ -376,10 +376,14 @@ fn run_request(
     let mark = out.buf.len();
     // Pushes to this client while its command runs go before its reply, as Redis writes them.
     s.pubsub.reply_mark = mark;
+    let replica_write = super::replication::replica_write_begin(s, me, spec);
     let caught = {
         let mut cx = Ctx { argv, out, s, me, db, spec };
         call_handler(&mut cx)
     };
+    if replica_write {
+        super::replication::replica_write_end(s);
+    }
     let (res, panicked): (CmdResult, bool) = match caught {
         Ok(res) => (res, false),
         Err(how) => {

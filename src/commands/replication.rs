@@ -158,6 +158,9 @@ pub struct ReplState {
     pub min_to_write: u64,
     pub max_lag: i64,
     pub good: u64,
+    /// Keys a client of this writable replica gave a TTL, with a bit per database they may be in (Redis's
+    /// slaveKeysWithExpire): the master knows nothing of them, so the replica expires them itself.
+    pub own_ttl_keys: std::collections::HashMap<Vec<u8>, u64>,
 }
 
 impl ReplState {
@@ -184,6 +187,64 @@ impl ReplState {
     pub fn link_up(&self) -> bool {
         self.master.as_ref().is_some_and(|m| m.link.state() == LinkState::Connected)
     }
+}
+
+/// Does client `me`'s command `spec` write on a writable replica (not the master's stream)? Then, as Redis's
+/// lookupKey with LOOKUP_WRITE, its lookups delete keys past their TTL (a read would only hide them), and
+/// the TTLs it sets are remembered (`own_ttl_keys`). Returns whether it does; `replica_write_end` undoes it.
+#[inline]
+pub fn replica_write_begin(s: &mut State, me: usize, spec: &CommandSpec) -> bool {
+    if s.repl.master.is_none() || s.repl.read_only || !spec.has(WRITE) || s.clients[me].master {
+        return false;
+    }
+    for db in &mut s.dbs {
+        db.lazy_expire = true;
+        db.log_ttl = true;
+    }
+    true
+}
+
+/// After a command `replica_write_begin` let write: keys go back to expiring only through the master's DELs,
+/// and the keys it gave a TTL join `own_ttl_keys`.
+pub fn replica_write_end(s: &mut State) {
+    for db in &mut s.dbs {
+        db.lazy_expire = false;
+        db.log_ttl = false;
+        let bit = if db.id < 64 { 1u64 << db.id } else { 0 };
+        for k in db.ttl_log.drain(..) {
+            if bit != 0 {
+                *s.repl.own_ttl_keys.entry(k.as_slice().to_vec()).or_insert(0) |= bit;
+            }
+        }
+    }
+}
+
+/// Expire the keys a writable replica's clients gave a TTL, once it passed (Redis's expireSlaveKeys, run
+/// by the active expiry cycle of a replica instead of the sampling one); keys without a TTL any more are
+/// forgotten. Returns how many were deleted.
+pub fn expire_own_ttl_keys(s: &mut State) -> usize {
+    if s.repl.own_ttl_keys.is_empty() {
+        return 0;
+    }
+    let now = crate::types::clock::now_ms();
+    let mut expired = 0;
+    let dbs = &mut s.dbs;
+    s.repl.own_ttl_keys.retain(|key, bits| {
+        let mut left = 0u64;
+        for (i, db) in dbs.iter_mut().enumerate().take(64) {
+            if *bits & (1u64 << i) == 0 {
+                continue;
+            }
+            match db.expire_own_key(key, now) {
+                Some(false) => left |= 1u64 << i,
+                Some(true) => expired += 1,
+                None => {}
+            }
+        }
+        *bits = left;
+        left != 0
+    });
+    expired
 }
 
 /// Redis's shared.roslaveerr.

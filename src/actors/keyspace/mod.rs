@@ -885,7 +885,25 @@ impl Handler<ActiveExpire> for Keyspace {
         // A replica's keys expire through its master's DELs only; none expire while clients are paused (see
         // commands::connection::pause_changed).
         let s = &self.s;
-        if !s.server.active_expire || s.server.cron_paused || s.repl.master.is_some() || s.server.pause.is_some() {
+        if !s.server.active_expire || s.server.cron_paused {
+            return rep;
+        }
+        if s.repl.master.is_some() {
+            // Except the keys its own clients gave a TTL on a writable replica (Redis's expireSlaveKeys).
+            if s.repl.own_ttl_keys.is_empty() {
+                return rep;
+            }
+            clock::refresh();
+            rep.expired = crate::commands::replication::expire_own_ttl_keys(&mut self.s);
+            if self.s.prop.expire_logging {
+                self.s.drain_expired();
+                self.flush_feed(ctx);
+            }
+            self.send_deliveries();
+            self.s.stats.expired_keys_active += rep.expired as u64;
+            return rep;
+        }
+        if s.server.pause.is_some() {
             return rep;
         }
         clock::refresh();

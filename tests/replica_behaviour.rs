@@ -1,0 +1,92 @@
+//! What a replica does with its own clients' commands (writable replicas' keys with a TTL, expired keys on
+//! writes, PFCOUNT's cache), what a master does with replicas that send commands, and the replica's link
+//! states: each against in-process servers.
+mod common;
+
+use common::TestServer;
+use redis::cmd;
+use std::time::Duration;
+
+fn info_field(con: &mut redis::Connection, section: &str, field: &str) -> String {
+    let info: String = cmd("INFO").arg(section).query(con).unwrap();
+    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).unwrap_or("").to_string()
+}
+
+/// Make `replica` replicate `master` and wait for the link.
+fn link(master: &TestServer, r: &mut redis::Connection) {
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(r).unwrap();
+    common::wait_for("the link", Duration::from_secs(20), || {
+        info_field(r, "replication", "master_link_status") == "up"
+    });
+}
+
+#[test]
+fn a_writable_replica_expires_the_keys_its_clients_gave_a_ttl() {
+    let master = TestServer::start();
+    let replica = TestServer::start();
+    let mut r = replica.conn();
+    link(&master, &mut r);
+    let _: () = cmd("CONFIG").arg("SET").arg("replica-read-only").arg("no").query(&mut r).unwrap();
+    let _: () = cmd("SELECT").arg(5).query(&mut r).unwrap();
+    let _: () = cmd("SET").arg("a").arg(1).arg("PX").arg(200).query(&mut r).unwrap();
+    let _: () = cmd("SET").arg("b").arg(1).query(&mut r).unwrap();
+    let _: () = cmd("PEXPIRE").arg("b").arg(200).query(&mut r).unwrap();
+    // A key whose TTL is taken away again is not expired.
+    let _: () = cmd("SET").arg("c").arg(1).arg("PX").arg(200).query(&mut r).unwrap();
+    let _: () = cmd("PERSIST").arg("c").query(&mut r).unwrap();
+    assert_eq!(cmd("DBSIZE").query::<i64>(&mut r).unwrap(), 3);
+    // Nobody reads them: the replica's own cycle deletes them, as the master knows nothing of them.
+    common::wait_for("the replica's own expiry", Duration::from_secs(10), || {
+        cmd("DBSIZE").query::<i64>(&mut r).unwrap() == 1
+    });
+    assert_eq!(cmd("EXISTS").arg("c").query::<i64>(&mut r).unwrap(), 1);
+}
+
+#[test]
+fn a_writable_replica_deletes_an_expired_key_a_write_looks_up_and_hides_the_rest() {
+    let master = TestServer::start();
+    let replica = TestServer::start();
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    link(&master, &mut r);
+    let _: () = cmd("DEBUG").arg("SET-ACTIVE-EXPIRE").arg(0).query(&mut m).unwrap();
+    let _: () = cmd("SET").arg("k1").arg(5).arg("PX").arg(10).query(&mut m).unwrap();
+    let _: () = cmd("SET").arg("k2").arg(5).arg("PX").arg(10).query(&mut m).unwrap();
+    common::wait_for("the keys replicated and past their TTL", Duration::from_secs(10), || {
+        cmd("DBSIZE").query::<i64>(&mut r).unwrap() == 2
+            && cmd("EXISTS").arg("k1").arg("k2").query::<i64>(&mut r).unwrap() == 0
+    });
+    let _: () = cmd("CONFIG").arg("SET").arg("replica-read-only").arg("no").query(&mut r).unwrap();
+    assert_eq!(cmd("DBSIZE").query::<i64>(&mut r).unwrap(), 2);
+    // INCR's lookup deletes k1 and creates it anew, without the old TTL.
+    assert_eq!(cmd("INCR").arg("k1").query::<i64>(&mut r).unwrap(), 1);
+    assert_eq!(cmd("TTL").arg("k1").query::<i64>(&mut r).unwrap(), -1);
+    // A read only hides k2: it stays until the master's DEL.
+    assert_eq!(cmd("GET").arg("k2").query::<Option<String>>(&mut r).unwrap(), None);
+    assert_eq!(cmd("DBSIZE").query::<i64>(&mut r).unwrap(), 2);
+}
+
+#[test]
+fn pfcount_on_a_read_only_replica_updates_the_cache_and_ignores_an_expired_key() {
+    let master = TestServer::start();
+    let replica = TestServer::start();
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    link(&master, &mut r);
+    let _: () = cmd("DEBUG").arg("SET-ACTIVE-EXPIRE").arg(0).query(&mut m).unwrap();
+    let _: () = cmd("PFADD").arg("h").arg(&["a", "b", "c", "d", "e", "f", "g"]).query(&mut m).unwrap();
+    let before: Vec<u8> = cmd("GET").arg("h").query(&mut m).unwrap();
+    common::wait_for("the HLL on the replica", Duration::from_secs(10), || {
+        cmd("GET").arg("h").query::<Option<Vec<u8>>>(&mut r).unwrap() == Some(before.clone())
+    });
+    assert_eq!(cmd("PFCOUNT").arg("h").query::<i64>(&mut r).unwrap(), 7);
+    let after: Vec<u8> = cmd("GET").arg("h").query(&mut r).unwrap();
+    assert_ne!(after, before, "the cached cardinality is written into the string");
+
+    let _: () = cmd("PEXPIRE").arg("h").arg(10).query(&mut m).unwrap();
+    common::wait_for("the key past its TTL on the replica", Duration::from_secs(10), || {
+        cmd("EXISTS").arg("h").query::<i64>(&mut r).unwrap() == 0
+    });
+    assert_eq!(cmd("PFCOUNT").arg("h").query::<i64>(&mut r).unwrap(), 0);
+    assert_eq!(cmd("DBSIZE").query::<i64>(&mut r).unwrap(), 1);
+}
