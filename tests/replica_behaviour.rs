@@ -90,3 +90,57 @@ fn pfcount_on_a_read_only_replica_updates_the_cache_and_ignores_an_expired_key()
     assert_eq!(cmd("PFCOUNT").arg("h").query::<i64>(&mut r).unwrap(), 0);
     assert_eq!(cmd("DBSIZE").query::<i64>(&mut r).unwrap(), 1);
 }
+
+/// Send `cmds` on a fresh connection to `port` (after each one but the last, wait for `wait_for` if it is
+/// given), then read until the server closes it; returns all it sent.
+fn send_and_read_to_close(port: u16, cmds: &[&[u8]], wait_for: Option<&[u8]>) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut got = Vec::new();
+    for (i, c) in cmds.iter().enumerate() {
+        s.write_all(c).unwrap();
+        if let (Some(w), true) = (wait_for, i + 1 < cmds.len()) {
+            got.extend(common::read_until(&mut s, w));
+        }
+    }
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return got,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("the replica was not disconnected: {e}"),
+        }
+    }
+}
+
+#[test]
+fn a_replica_whose_command_gets_a_reply_is_disconnected_with_redis_log_lines() {
+    let srv = common::child::start_child("replica-reply", None, &[]);
+    let log = || common::child::read_log(&srv.log);
+    // SYNC then a command with a reply: the link carries the stream only, so the replica is closed.
+    let got = send_and_read_to_close(srv.port, &[b"SYNC\r\n", b"PING\r\n"], None);
+    assert!(!String::from_utf8_lossy(&got).contains("PONG"), "the reply is not sent");
+    common::child::wait_secs(10, "the log line", || {
+        log().contains("Replica generated a reply to command 'ping', disconnecting it: id=")
+    });
+    // A subcommand is named with its container.
+    send_and_read_to_close(srv.port, &[b"SYNC\r\n", b"XINFO HELP\r\n"], None);
+    common::child::wait_secs(10, "the log line", || {
+        log().contains("Replica generated a reply to command 'xinfo|help'")
+    });
+    // A keyspace command is refused, and the refusal is a reply too.
+    let got = send_and_read_to_close(srv.port, &[b"PSYNC replicationid -1\r\n", b"GET foo\r\n"], Some(b"\r\n"));
+    assert!(String::from_utf8_lossy(&got).starts_with("+FULLRESYNC"));
+    common::child::wait_secs(10, "the log lines", || {
+        let l = log();
+        l.contains("Replica generated a reply to command 'get', disconnecting it: ")
+            && l.contains("== CRITICAL == This master is sending an error to its replica: 'Replica can't interact with the keyspace' after processing the command 'get'")
+    });
+    // The server goes on serving others.
+    let mut c = redis::Client::open(format!("redis://127.0.0.1:{}/", srv.port)).unwrap().get_connection().unwrap();
+    assert_eq!(cmd("PING").query::<String>(&mut c).unwrap(), "PONG");
+    common::wait_for("the replicas gone", Duration::from_secs(10), || {
+        info_field(&mut c, "replication", "connected_slaves") == "0"
+    });
+}
