@@ -144,3 +144,61 @@ fn a_replica_whose_command_gets_a_reply_is_disconnected_with_redis_log_lines() {
         info_field(&mut c, "replication", "connected_slaves") == "0"
     });
 }
+
+/// A master that answers the handshake up to PSYNC and then stays silent: accepts connections on its own
+/// thread, and counts them.
+fn silent_master() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { return };
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 {
+                        return;
+                    }
+                    let got = String::from_utf8_lossy(&buf[..n]).to_ascii_uppercase();
+                    let reply: &[u8] = if got.contains("PING") {
+                        b"+PONG\r\n"
+                    } else if got.contains("REPLCONF") {
+                        b"+OK\r\n"
+                    } else {
+                        // PSYNC: no reply, no newlines.
+                        continue;
+                    };
+                    if s.write_all(reply).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, accepted)
+}
+
+#[test]
+fn role_shows_the_handshake_and_repl_timeout_ends_a_silent_one_with_redis_log_line() {
+    let (port, accepted) = silent_master();
+    let srv = common::child::start_child("handshake", None, &["--repl-timeout", "2"]);
+    let mut c = redis::Client::open(format!("redis://127.0.0.1:{}/", srv.port)).unwrap().get_connection().unwrap();
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(port).query(&mut c).unwrap();
+    common::wait_for("the handshake state", Duration::from_secs(10), || {
+        let role: Vec<redis::Value> = cmd("ROLE").query(&mut c).unwrap();
+        role[3] == redis::Value::BulkString(b"handshake".to_vec())
+    });
+    let role: Vec<redis::Value> = cmd("ROLE").query(&mut c).unwrap();
+    assert_eq!(role[4], redis::Value::Int(-1));
+    assert_eq!(info_field(&mut c, "replication", "master_link_status"), "down");
+    assert_eq!(info_field(&mut c, "replication", "master_sync_in_progress"), "0");
+    // Two seconds without a byte: the replica gives up with Redis's line and connects again.
+    common::child::wait_secs(10, "the timeout line", || {
+        common::child::read_log(&srv.log).contains("# Timeout connecting to the MASTER...")
+    });
+    common::child::wait_secs(10, "a new connection", || accepted.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+}

@@ -24,12 +24,15 @@ use std::sync::Arc;
 pub enum LinkState {
     /// Must connect (first attempt, or after the link dropped).
     Connect = 0,
-    /// Connecting, or in the handshake.
+    /// Connecting (the TCP connection is not up yet).
     Connecting = 1,
     /// Receiving the master's RDB.
     Sync = 2,
     /// Streaming the master's writes.
     Connected = 3,
+    /// Connected, in the handshake: PING, AUTH, REPLCONF, PSYNC and its reply (Redis's states from
+    /// RECEIVE_PING_REPLY to RECEIVE_PSYNC_REPLY).
+    Handshake = 4,
 }
 
 impl LinkState {
@@ -38,6 +41,7 @@ impl LinkState {
             1 => LinkState::Connecting,
             2 => LinkState::Sync,
             3 => LinkState::Connected,
+            4 => LinkState::Handshake,
             _ => LinkState::Connect,
         }
     }
@@ -47,6 +51,7 @@ impl LinkState {
         match self {
             LinkState::Connect => "connect",
             LinkState::Connecting => "connecting",
+            LinkState::Handshake => "handshake",
             LinkState::Sync => "sync",
             LinkState::Connected => "connected",
         }
