@@ -279,7 +279,14 @@ async fn session(
     } else {
         log::info!("Partial resynchronization not possible (no cached master)");
     }
-    let reply = call(&mut sock, &mut buf, cfg, shared, &["PSYNC", &id, &off]).await?;
+    // A failover's link tells the target to take over (PSYNC ... FAILOVER); the Keyspace hears its answer.
+    let failover = shared.failover.load(Ordering::Relaxed);
+    let args: &[&str] = if failover { &["PSYNC", &id, &off, "FAILOVER"] } else { &["PSYNC", &id, &off] };
+    let reply = call(&mut sock, &mut buf, cfg, shared, args).await?;
+    if failover {
+        let accepted = reply.starts_with("+FULLRESYNC") || reply.starts_with("+CONTINUE");
+        shared.failover_reply.store(if accepted { 1 } else { 2 }, Ordering::Relaxed);
+    }
     if let Some(rest) = reply.strip_prefix("+FULLRESYNC") {
         let mut it = rest.split_whitespace();
         let replid = it.next().ok_or("Master replied with wrong +FULLRESYNC syntax.")?.to_string();

@@ -504,21 +504,37 @@ fn client_pause(cx: &mut Ctx<'_>) -> CmdResult {
     };
     let until = clock::now_ms().saturating_add(ms);
     // A new pause never shortens or weakens one in force (Redis's pauseClients).
-    let p = match cx.s.server.pause {
+    let p = match cx.s.server.client_pause {
         Some(old) if old.until_ms > clock::now_ms() => Pause { until_ms: old.until_ms.max(until), all: old.all || all },
         _ => Pause { until_ms: until, all },
     };
-    cx.s.server.pause = Some(p);
-    pause_changed(cx.s);
+    cx.s.server.client_pause = Some(p);
+    refresh_pause(cx.s);
     cx.out.ok();
     Ok(())
 }
 
+/// CLIENT UNPAUSE ends CLIENT PAUSE's pause only: a failover's goes on (Redis's pause purposes).
 fn client_unpause(cx: &mut Ctx<'_>) -> CmdResult {
-    cx.s.server.pause = None;
-    pause_changed(cx.s);
+    cx.s.server.client_pause = None;
+    refresh_pause(cx.s);
     cx.out.ok();
     Ok(())
+}
+
+/// The pause in force (`ServerState::pause`): CLIENT PAUSE's while it lasts, combined with a failover's,
+/// which pauses writes until it ends (the most restrictive type wins, then the furthest end, as Redis's
+/// updateClientPauseTypeAndEndTime). Call whenever either changes.
+pub fn refresh_pause(s: &mut State) {
+    let now = clock::now_ms();
+    let client = s.server.client_pause.filter(|p| p.until_ms > now);
+    s.server.client_pause = client;
+    let failover = s.repl.failover.as_ref().map(|_| Pause { until_ms: i64::MAX, all: false });
+    s.server.pause = match (client, failover) {
+        (Some(c), Some(_)) if c.all => Some(c),
+        (c, f) => f.or(c),
+    };
+    pause_changed(s);
 }
 
 /// A pause started or ended. While clients are paused no key expires (Redis's expireIfNeeded and

@@ -147,6 +147,12 @@ impl Keyspace {
         if self.s.persist.rdb.bgsave_requested || self.s.persist.rdb.bgsave_abort {
             self.rdb_requests(ctx);
         }
+        if self.s.repl.failover.is_some() {
+            // FAILOVER: a replica caught up, a timeout, the target's answer (may ask for a link change).
+            crate::commands::replication::update_failover(&mut self.s);
+            // An aborted hand-over disconnects our replicas (they resync partially with our new id).
+            self.disconnect_killed();
+        }
         if self.s.repl.request.is_some() {
             self.repl_requests(ctx);
         }
@@ -831,11 +837,8 @@ impl Handler<Tick> for Keyspace {
                 }
             }
         }
-        if let Some(p) = s.server.pause {
-            if p.until_ms <= now {
-                s.server.pause = None;
-                crate::commands::connection::pause_changed(s);
-            }
+        if s.server.client_pause.is_some_and(|p| p.until_ms <= now) {
+            crate::commands::connection::refresh_pause(s);
         }
         s.clients.blocked_count = s.clients.iter().filter(|(_, c)| c.blocked.is_some()).count();
         if !self.parked.is_empty() {
