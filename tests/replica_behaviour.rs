@@ -202,3 +202,192 @@ fn role_shows_the_handshake_and_repl_timeout_ends_a_silent_one_with_redis_log_li
     });
     common::child::wait_secs(10, "a new connection", || accepted.load(std::sync::atomic::Ordering::SeqCst) >= 2);
 }
+
+#[test]
+fn a_replica_paused_for_writes_reads_the_stream_but_applies_it_after_unpause() {
+    let master = TestServer::start();
+    let replica = TestServer::start();
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    link(&master, &mut r);
+    let _: () = cmd("SET").arg("foo").arg("bar").query(&mut m).unwrap();
+    let applied = info_field(&mut m, "replication", "master_repl_offset");
+    common::wait_for("the replica at the offset", Duration::from_secs(10), || {
+        info_field(&mut r, "replication", "slave_repl_offset") == applied
+    });
+    let _: () = cmd("CLIENT").arg("PAUSE").arg(100_000).arg("WRITE").query(&mut r).unwrap();
+    let _: () = cmd("SET").arg("foo2").arg("bar2").query(&mut m).unwrap();
+    let end = info_field(&mut m, "replication", "master_repl_offset");
+    common::wait_for("the write read by the replica", Duration::from_secs(10), || {
+        info_field(&mut r, "replication", "slave_read_repl_offset") == end
+    });
+    assert_eq!(info_field(&mut r, "replication", "slave_repl_offset"), applied);
+    assert_eq!(cmd("GET").arg("foo2").query::<Option<String>>(&mut r).unwrap(), None);
+    let _: () = cmd("CLIENT").arg("UNPAUSE").query(&mut r).unwrap();
+    common::wait_for("the write applied", Duration::from_secs(10), || {
+        info_field(&mut r, "replication", "slave_repl_offset") == end
+    });
+    assert_eq!(cmd("GET").arg("foo2").query::<Option<String>>(&mut r).unwrap().as_deref(), Some("bar2"));
+}
+
+fn role_name(con: &mut redis::Connection) -> String {
+    let role: Vec<redis::Value> = cmd("ROLE").query(con).unwrap();
+    match &role[0] {
+        redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        other => panic!("ROLE {other:?}"),
+    }
+}
+
+fn digest(con: &mut redis::Connection) -> String {
+    cmd("DEBUG").arg("DIGEST").query(con).unwrap()
+}
+
+#[test]
+fn failover_hands_over_to_the_named_replica_which_resyncs_partially() {
+    let (a, b, c) = (TestServer::start(), TestServer::start(), TestServer::start());
+    let (mut ma, mut mb, mut mc) = (a.conn(), b.conn(), c.conn());
+    assert_eq!(
+        common::fails(&mut ma, &["FAILOVER", "TO", "127.0.0.1", &b.addr().port().to_string()]),
+        "ERR FAILOVER requires connected replicas."
+    );
+    // (DEBUG POPULATE is not propagated: the replicas get its keys by their full sync.)
+    let _: () = cmd("DEBUG").arg("POPULATE").arg(500).query(&mut ma).unwrap();
+    link(&a, &mut mb);
+    link(&a, &mut mc);
+    let _: () = cmd("SET").arg("k").arg("v").query(&mut ma).unwrap();
+    let b_port = b.addr().port().to_string();
+    // Redis's refusals.
+    assert_eq!(
+        common::fails(&mut ma, &["FAILOVER", "TO", "nohost", &b_port]),
+        "ERR FAILOVER target HOST and PORT is not a replica."
+    );
+    assert_eq!(
+        common::fails(&mut ma, &["FAILOVER", "TO", "127.0.0.1", "port"]),
+        "ERR value is not an integer or out of range"
+    );
+    assert_eq!(
+        common::fails(&mut ma, &["FAILOVER", "FORCE", "TIMEOUT", "100"]),
+        "ERR FAILOVER with force option requires both a timeout and target HOST and IP."
+    );
+    assert_eq!(common::fails(&mut ma, &["FAILOVER", "TIMEOUT", "0"]), "ERR FAILOVER timeout must be greater than 0");
+    assert_eq!(common::fails(&mut ma, &["FAILOVER", "ABORT"]), "ERR No failover in progress.");
+    assert_eq!(common::fails(&mut ma, &["FAILOVER", "BOGUS"]), "ERR syntax error");
+    assert_eq!(
+        common::fails(&mut mb, &["FAILOVER", "TO", "127.0.0.1", &b_port]),
+        "ERR FAILOVER is not valid when server is a replica."
+    );
+    assert_eq!(
+        common::fails(&mut ma, &["PSYNC", "x", "1", "FAILOVER"]),
+        "ERR PSYNC FAILOVER can't be sent to a master."
+    );
+    assert_eq!(info_field(&mut ma, "replication", "master_failover_state"), "no-failover");
+
+    let partial_before: i64 = info_field(&mut mb, "stats", "sync_partial_ok").parse().unwrap();
+    let _: () = cmd("FAILOVER").arg("TO").arg("127.0.0.1").arg(b.addr().port()).query(&mut ma).unwrap();
+    common::wait_for("the failover to end", Duration::from_secs(20), || {
+        info_field(&mut ma, "replication", "master_failover_state") == "no-failover"
+    });
+    assert_eq!(role_name(&mut ma), "slave");
+    assert_eq!(role_name(&mut mb), "master");
+    assert_eq!(info_field(&mut ma, "replication", "master_port"), b_port);
+    // The old master continued its history from the new one: a partial resync, no full one.
+    assert_eq!(info_field(&mut mb, "stats", "sync_partial_ok").parse::<i64>().unwrap(), partial_before + 1);
+    assert_eq!(info_field(&mut mb, "stats", "sync_full"), "0");
+    // Writes go to the new master and reach the old one.
+    let e = cmd("SET").arg("x").arg("1").query::<()>(&mut ma).unwrap_err();
+    assert_eq!(common::err_text(e), "READONLY You can't write against a read only replica.");
+    let _: () = cmd("SET").arg("after").arg("1").query(&mut mb).unwrap();
+    common::wait_for("the new master's write on the old one", Duration::from_secs(10), || {
+        cmd("EXISTS").arg("after").query::<i64>(&mut ma).unwrap() == 1
+    });
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(b.addr().port()).query(&mut mc).unwrap();
+    common::wait_for("all three equal", Duration::from_secs(20), || {
+        let d = digest(&mut mb);
+        digest(&mut ma) == d && digest(&mut mc) == d
+    });
+}
+
+/// A replica that syncs and never acknowledges anything: a failover to it waits.
+fn mute_replica(master: &TestServer, port: u16) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut s = master.raw();
+    s.write_all(format!("REPLCONF listening-port {port}\r\n").as_bytes()).unwrap();
+    common::read_until(&mut s, b"\r\n");
+    s.write_all(b"PSYNC ? -1\r\n").unwrap();
+    common::read_until(&mut s, b"+FULLRESYNC");
+    s
+}
+
+#[test]
+fn a_failover_pauses_writes_until_aborted_or_timed_out() {
+    let master = TestServer::start();
+    let mut m = master.conn();
+    let _mute = mute_replica(&master, 6999);
+    common::wait_for("the mute replica online", Duration::from_secs(10), || {
+        info_field(&mut m, "replication", "slave0").contains("state=online")
+    });
+    let _: () = cmd("SET").arg("k").arg("1").query(&mut m).unwrap();
+    let _: () = cmd("FAILOVER").arg("TO").arg("127.0.0.1").arg(6999).arg("TIMEOUT").arg(60_000).query(&mut m).unwrap();
+    assert_eq!(info_field(&mut m, "replication", "master_failover_state"), "waiting-for-sync");
+    assert_eq!(common::fails(&mut m, &["FAILOVER"]), "ERR FAILOVER already in progress.");
+    assert_eq!(
+        common::fails(&mut m, &["REPLICAOF", "127.0.0.1", "1"]),
+        "ERR REPLICAOF not allowed while failing over."
+    );
+    // Reads go on; a write waits for the failover to end.
+    assert_eq!(cmd("GET").arg("k").query::<String>(&mut m).unwrap(), "1");
+    let addr = master.addr();
+    let writer = std::thread::spawn(move || {
+        let mut w = redis::Client::open(format!("redis://{addr}/")).unwrap().get_connection().unwrap();
+        cmd("INCR").arg("k").query::<i64>(&mut w).unwrap()
+    });
+    common::wait_for("the write paused", Duration::from_secs(10), || {
+        info_field(&mut m, "clients", "blocked_clients") == "1"
+    });
+    // CLIENT UNPAUSE ends CLIENT PAUSE's pause only.
+    let _: () = cmd("CLIENT").arg("UNPAUSE").query(&mut m).unwrap();
+    assert_eq!(info_field(&mut m, "clients", "blocked_clients"), "1");
+    let _: () = cmd("FAILOVER").arg("ABORT").query(&mut m).unwrap();
+    assert_eq!(info_field(&mut m, "replication", "master_failover_state"), "no-failover");
+    assert_eq!(writer.join().unwrap(), 2);
+    assert_eq!(role_name(&mut m), "master");
+
+    // Without FORCE a timeout gives up too.
+    let _: () = cmd("FAILOVER").arg("TO").arg("127.0.0.1").arg(6999).arg("TIMEOUT").arg(200).query(&mut m).unwrap();
+    common::wait_for("the timeout", Duration::from_secs(10), || {
+        info_field(&mut m, "replication", "master_failover_state") == "no-failover"
+    });
+    assert_eq!(role_name(&mut m), "master");
+    let _: () = cmd("SET").arg("k").arg("3").query(&mut m).unwrap();
+}
+
+#[test]
+fn a_failover_the_target_refuses_is_aborted_and_the_replicas_resync_partially() {
+    let (a, b, c) = (TestServer::start(), TestServer::start(), TestServer::start());
+    let (mut ma, mut mb, mut mc) = (a.conn(), b.conn(), c.conn());
+    link(&a, &mut mb);
+    link(&a, &mut mc);
+    let _: () = cmd("SET").arg("k").arg("v").query(&mut ma).unwrap();
+    let _: () = cmd("ACL").arg("SETUSER").arg("default").arg("-psync").query(&mut mb).unwrap();
+    let old_id = info_field(&mut ma, "replication", "master_replid");
+    let partial_before: i64 = info_field(&mut ma, "stats", "sync_partial_ok").parse().unwrap();
+    let _: () = cmd("FAILOVER").arg("TO").arg("127.0.0.1").arg(b.addr().port()).query(&mut ma).unwrap();
+    common::wait_for("the failover to end", Duration::from_secs(20), || {
+        info_field(&mut ma, "replication", "master_failover_state") == "no-failover"
+    });
+    assert_eq!(role_name(&mut ma), "master");
+    // A new history, the old one kept as the second: both replicas continue partially.
+    assert_ne!(info_field(&mut ma, "replication", "master_replid"), old_id);
+    assert_eq!(info_field(&mut ma, "replication", "master_replid2"), old_id);
+    let _: () = cmd("ACL").arg("SETUSER").arg("default").arg("+psync").query(&mut mb).unwrap();
+    common::wait_for("both replicas back", Duration::from_secs(20), || {
+        info_field(&mut ma, "stats", "sync_partial_ok").parse::<i64>().unwrap() == partial_before + 2
+            && info_field(&mut ma, "replication", "connected_slaves") == "2"
+    });
+    assert_eq!(info_field(&mut ma, "stats", "sync_full"), "2");
+    let _: () = cmd("SET").arg("k2").arg("v").query(&mut ma).unwrap();
+    common::wait_for("all three equal", Duration::from_secs(20), || {
+        let d = digest(&mut ma);
+        digest(&mut mb) == d && digest(&mut mc) == d
+    });
+}

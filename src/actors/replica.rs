@@ -444,6 +444,8 @@ async fn stream(
     ack.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut batch = Batch::default();
     loop {
+        // Read, if not yet applied (a paused replica holds the master's writes: INFO slave_read_repl_offset).
+        shared.read_offset.store(resume.offset + buf.len() as i64, Ordering::Relaxed);
         if !buf.is_empty() {
             batch.clear();
             batch.out.clear();

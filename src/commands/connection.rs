@@ -726,4 +726,27 @@ mod tests {
         assert!(t.s.server.pause.is_some_and(|p| !p.all));
         assert_eq!(run(&mut t, &["client", "unpause"]), ok());
     }
+
+    #[test]
+    fn a_failover_pause_combines_with_client_pause_and_outlives_client_unpause() {
+        let mut t = new();
+        let failover =
+            crate::commands::replication::Failover { target: None, end_ms: 0, force: false, in_progress: false };
+        t.s.repl.failover = Some(failover);
+        super::refresh_pause(&mut t.s);
+        assert!(t.s.server.pause.is_some_and(|p| !p.all && p.until_ms == i64::MAX));
+        // CLIENT PAUSE ALL is more restrictive: it wins while it lasts, then the failover's goes on.
+        assert_eq!(run(&mut t, &["client", "pause", "100000", "all"]), ok());
+        assert!(t.s.server.pause.is_some_and(|p| p.all && p.until_ms < i64::MAX));
+        assert_eq!(run(&mut t, &["client", "unpause"]), ok());
+        assert!(t.s.server.pause.is_some_and(|p| !p.all && p.until_ms == i64::MAX));
+        // A WRITE pause adds nothing to the failover's, and outlasts it only if the failover ends first.
+        assert_eq!(run(&mut t, &["client", "pause", "100000", "write"]), ok());
+        assert!(t.s.server.pause.is_some_and(|p| p.until_ms == i64::MAX));
+        t.s.repl.failover = None;
+        super::refresh_pause(&mut t.s);
+        assert!(t.s.server.pause.is_some_and(|p| !p.all && p.until_ms < i64::MAX));
+        assert_eq!(run(&mut t, &["client", "unpause"]), ok());
+        assert!(t.s.server.pause.is_none());
+    }
 }
