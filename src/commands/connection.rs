@@ -504,21 +504,37 @@ fn client_pause(cx: &mut Ctx<'_>) -> CmdResult {
     };
     let until = clock::now_ms().saturating_add(ms);
     // A new pause never shortens or weakens one in force (Redis's pauseClients).
-    let p = match cx.s.server.pause {
+    let p = match cx.s.server.client_pause {
         Some(old) if old.until_ms > clock::now_ms() => Pause { until_ms: old.until_ms.max(until), all: old.all || all },
         _ => Pause { until_ms: until, all },
     };
-    cx.s.server.pause = Some(p);
-    pause_changed(cx.s);
+    cx.s.server.client_pause = Some(p);
+    refresh_pause(cx.s);
     cx.out.ok();
     Ok(())
 }
 
+/// CLIENT UNPAUSE ends CLIENT PAUSE's pause only: a failover's goes on (Redis's pause purposes).
 fn client_unpause(cx: &mut Ctx<'_>) -> CmdResult {
-    cx.s.server.pause = None;
-    pause_changed(cx.s);
+    cx.s.server.client_pause = None;
+    refresh_pause(cx.s);
     cx.out.ok();
     Ok(())
+}
+
+/// The pause in force (`ServerState::pause`): CLIENT PAUSE's while it lasts, combined with a failover's,
+/// which pauses writes until it ends (the most restrictive type wins, then the furthest end, as Redis's
+/// updateClientPauseTypeAndEndTime). Call whenever either changes.
+pub fn refresh_pause(s: &mut State) {
+    let now = clock::now_ms();
+    let client = s.server.client_pause.filter(|p| p.until_ms > now);
+    s.server.client_pause = client;
+    let failover = s.repl.failover.as_ref().map(|_| Pause { until_ms: i64::MAX, all: false });
+    s.server.pause = match (client, failover) {
+        (Some(c), Some(_)) if c.all => Some(c),
+        (c, f) => f.or(c),
+    };
+    pause_changed(s);
 }
 
 /// A pause started or ended. While clients are paused no key expires (Redis's expireIfNeeded and
@@ -709,5 +725,28 @@ mod tests {
         assert_eq!(run(&mut t, &["client", "pause", "100", "write"]), ok());
         assert!(t.s.server.pause.is_some_and(|p| !p.all));
         assert_eq!(run(&mut t, &["client", "unpause"]), ok());
+    }
+
+    #[test]
+    fn a_failover_pause_combines_with_client_pause_and_outlives_client_unpause() {
+        let mut t = new();
+        let failover =
+            crate::commands::replication::Failover { target: None, end_ms: 0, force: false, in_progress: false };
+        t.s.repl.failover = Some(failover);
+        super::refresh_pause(&mut t.s);
+        assert!(t.s.server.pause.is_some_and(|p| !p.all && p.until_ms == i64::MAX));
+        // CLIENT PAUSE ALL is more restrictive: it wins while it lasts, then the failover's goes on.
+        assert_eq!(run(&mut t, &["client", "pause", "100000", "all"]), ok());
+        assert!(t.s.server.pause.is_some_and(|p| p.all && p.until_ms < i64::MAX));
+        assert_eq!(run(&mut t, &["client", "unpause"]), ok());
+        assert!(t.s.server.pause.is_some_and(|p| !p.all && p.until_ms == i64::MAX));
+        // A WRITE pause adds nothing to the failover's, and outlasts it only if the failover ends first.
+        assert_eq!(run(&mut t, &["client", "pause", "100000", "write"]), ok());
+        assert!(t.s.server.pause.is_some_and(|p| p.until_ms == i64::MAX));
+        t.s.repl.failover = None;
+        super::refresh_pause(&mut t.s);
+        assert!(t.s.server.pause.is_some_and(|p| !p.all && p.until_ms < i64::MAX));
+        assert_eq!(run(&mut t, &["client", "unpause"]), ok());
+        assert!(t.s.server.pause.is_none());
     }
 }

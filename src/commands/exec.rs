@@ -228,7 +228,36 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
             return Some(b.error());
         }
     }
+    // A replica stream may not touch the keyspace: replicas are exempt from CLIENT PAUSE, which this would
+    // let them get around (processCommand).
+    if client.replica && spec.has(WRITE | READONLY | MAY_REPLICATE) {
+        return Some(REPLICA_KEYSPACE_ERR);
+    }
     None
+}
+
+/// processCommand's refusal of a replica's keyspace command.
+const REPLICA_KEYSPACE_ERR: CmdError = CmdError::new("ERR Replica can't interact with the keyspace");
+
+/// A replica stream's command produced a reply: the link carries the stream, never replies, so the replica
+/// is disconnected, with Redis's log lines (networking.c _addReplyToBufferOrList / addReplyDeferredLen, then
+/// afterErrorReply's for an error). `reply` is what the command wrote.
+#[cold]
+fn replica_replied(s: &mut State, me: usize, cmd: &str, reply: &[u8]) {
+    let c = &mut s.clients[me];
+    c.killed = true;
+    let line = crate::commands::connection::client_line(c, clock::now_ms());
+    log::warn!("Replica generated a reply to command '{cmd}', disconnecting it: {}", line.trim_end());
+    if let Some(err) = reply.strip_prefix(b"-") {
+        let end = err.windows(2).position(|w| w == b"\r\n").unwrap_or(err.len());
+        let text = &err[..end];
+        let text = text.strip_prefix(b"ERR ").unwrap_or(text);
+        let text = String::from_utf8_lossy(&text[..text.len().min(4096)]);
+        log::warn!(
+            "== CRITICAL == This master is sending an error to its replica: '{text}' after processing the command '{cmd}'"
+        );
+        s.stats.unexpected_error_replies += 1;
+    }
 }
 
 /// Is client `me` held back by CLIENT PAUSE for this command (Redis's processCommand)? Not a replica, nor a
@@ -379,10 +408,14 @@ fn run_request(
     let mark = out.buf.len();
     // Pushes to this client while its command runs go before its reply, as Redis writes them.
     s.pubsub.reply_mark = mark;
+    let replica_write = super::replication::replica_write_begin(s, me, spec);
     let caught = {
         let mut cx = Ctx { argv, out, s, me, db, spec };
         call_handler(&mut cx)
     };
+    if replica_write {
+        super::replication::replica_write_end(s);
+    }
     let (res, panicked): (CmdResult, bool) = match caught {
         Ok(res) => (res, false),
         Err(how) => {
@@ -551,7 +584,13 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
         let mark = out.buf.len();
         s.pubsub.reply_pushed = false;
         s.tracking.pushed_at = None;
+        let was_replica = s.clients[me].replica;
         exec_request(s, me, &mut out, argv, req.spec);
+        if was_replica && out.buf.len() > mark && s.clients.get(me).is_some() {
+            let name = req.spec.map_or("<unknown>", |sp| sp.name);
+            replica_replied(s, me, name, &out.buf[mark..]);
+            out.buf.truncate(mark);
+        }
         // Pub/sub notifications are pushes, which CLIENT REPLY OFF/SKIP does not silence (Redis's
         // CLIENT_PUSHING); so are the client's own invalidations after its reply.
         let pushed = std::mem::take(&mut s.pubsub.reply_pushed);

@@ -24,12 +24,15 @@ use std::sync::Arc;
 pub enum LinkState {
     /// Must connect (first attempt, or after the link dropped).
     Connect = 0,
-    /// Connecting, or in the handshake.
+    /// Connecting (the TCP connection is not up yet).
     Connecting = 1,
     /// Receiving the master's RDB.
     Sync = 2,
     /// Streaming the master's writes.
     Connected = 3,
+    /// Connected, in the handshake: PING, AUTH, REPLCONF, PSYNC and its reply (Redis's states from
+    /// RECEIVE_PING_REPLY to RECEIVE_PSYNC_REPLY).
+    Handshake = 4,
 }
 
 impl LinkState {
@@ -38,6 +41,7 @@ impl LinkState {
             1 => LinkState::Connecting,
             2 => LinkState::Sync,
             3 => LinkState::Connected,
+            4 => LinkState::Handshake,
             _ => LinkState::Connect,
         }
     }
@@ -47,6 +51,7 @@ impl LinkState {
         match self {
             LinkState::Connect => "connect",
             LinkState::Connecting => "connecting",
+            LinkState::Handshake => "handshake",
             LinkState::Sync => "sync",
             LinkState::Connected => "connected",
         }
@@ -76,6 +81,11 @@ pub struct LinkShared {
     /// `masteruser` and `masterauth` as CONFIG SET changed them after the link started: its next connection
     /// authenticates with these, as Redis reads them at every connection.
     pub auth: std::sync::Mutex<Option<(String, String)>>,
+    /// This link is a failover's (FAILOVER, failover-in-progress): its PSYNC says FAILOVER, which makes the
+    /// target a master; `failover_reply` is what the target answered (0: nothing yet, 1: accepted,
+    /// 2: refused), for the Keyspace to end or abort the failover.
+    pub failover: std::sync::atomic::AtomicBool,
+    pub failover_reply: AtomicU8,
 }
 
 impl Default for LinkShared {
@@ -91,6 +101,8 @@ impl Default for LinkShared {
             replid: std::sync::Mutex::new(String::new()),
             kick: tokio::sync::Notify::new(),
             auth: std::sync::Mutex::new(None),
+            failover: std::sync::atomic::AtomicBool::new(false),
+            failover_reply: AtomicU8::new(0),
         }
     }
 }
@@ -158,6 +170,37 @@ pub struct ReplState {
     pub min_to_write: u64,
     pub max_lag: i64,
     pub good: u64,
+    /// Keys a client of this writable replica gave a TTL, with a bit per database they may be in (Redis's
+    /// slaveKeysWithExpire): the master knows nothing of them, so the replica expires them itself.
+    pub own_ttl_keys: std::collections::HashMap<Vec<u8>, u64>,
+    /// A FAILOVER under way (Redis's failover_state), None: no-failover.
+    pub failover: Option<Failover>,
+}
+
+/// A coordinated failover (FAILOVER): writes are paused until a replica has everything, then this server
+/// becomes that replica's replica and tells it, by PSYNC FAILOVER, to take over.
+#[derive(Debug, Clone)]
+pub struct Failover {
+    /// TO host port, or the first replica found caught up when none was named.
+    pub target: Option<(String, u16)>,
+    /// Unix ms the wait for the replica ends (0: it never does).
+    pub end_ms: i64,
+    /// FORCE: fail over at the timeout even if the target has not caught up.
+    pub force: bool,
+    /// This server is the target's replica now and waits for its answer (failover-in-progress); false:
+    /// waiting for the target to catch up (waiting-for-sync).
+    pub in_progress: bool,
+}
+
+impl Failover {
+    /// INFO master_failover_state.
+    fn state_name(&self) -> &'static str {
+        if self.in_progress {
+            "failover-in-progress"
+        } else {
+            "waiting-for-sync"
+        }
+    }
 }
 
 impl ReplState {
@@ -184,6 +227,64 @@ impl ReplState {
     pub fn link_up(&self) -> bool {
         self.master.as_ref().is_some_and(|m| m.link.state() == LinkState::Connected)
     }
+}
+
+/// Does client `me`'s command `spec` write on a writable replica (not the master's stream)? Then, as Redis's
+/// lookupKey with LOOKUP_WRITE, its lookups delete keys past their TTL (a read would only hide them), and
+/// the TTLs it sets are remembered (`own_ttl_keys`). Returns whether it does; `replica_write_end` undoes it.
+#[inline]
+pub fn replica_write_begin(s: &mut State, me: usize, spec: &CommandSpec) -> bool {
+    if s.repl.master.is_none() || s.repl.read_only || !spec.has(WRITE) || s.clients[me].master {
+        return false;
+    }
+    for db in &mut s.dbs {
+        db.lazy_expire = true;
+        db.log_ttl = true;
+    }
+    true
+}
+
+/// After a command `replica_write_begin` let write: keys go back to expiring only through the master's DELs,
+/// and the keys it gave a TTL join `own_ttl_keys`.
+pub fn replica_write_end(s: &mut State) {
+    for db in &mut s.dbs {
+        db.lazy_expire = false;
+        db.log_ttl = false;
+        let bit = if db.id < 64 { 1u64 << db.id } else { 0 };
+        for k in db.ttl_log.drain(..) {
+            if bit != 0 {
+                *s.repl.own_ttl_keys.entry(k.as_slice().to_vec()).or_insert(0) |= bit;
+            }
+        }
+    }
+}
+
+/// Expire the keys a writable replica's clients gave a TTL, once it passed (Redis's expireSlaveKeys, run
+/// by the active expiry cycle of a replica instead of the sampling one); keys without a TTL any more are
+/// forgotten. Returns how many were deleted.
+pub fn expire_own_ttl_keys(s: &mut State) -> usize {
+    if s.repl.own_ttl_keys.is_empty() {
+        return 0;
+    }
+    let now = crate::types::clock::now_ms();
+    let mut expired = 0;
+    let dbs = &mut s.dbs;
+    s.repl.own_ttl_keys.retain(|key, bits| {
+        let mut left = 0u64;
+        for (i, db) in dbs.iter_mut().enumerate().take(64) {
+            if *bits & (1u64 << i) == 0 {
+                continue;
+            }
+            match db.expire_own_key(key, now) {
+                Some(false) => left |= 1u64 << i,
+                Some(true) => expired += 1,
+                None => {}
+            }
+        }
+        *bits = left;
+        left != 0
+    });
+    expired
 }
 
 /// Redis's shared.roslaveerr.
@@ -215,6 +316,9 @@ pub fn replica_refusal(s: &State, client: &super::Client, spec: &CommandSpec, is
 
 /// REPLICAOF host port | NO ONE (and its old name SLAVEOF).
 fn replicaof(cx: &mut Ctx<'_>) -> CmdResult {
+    if cx.s.repl.failover.is_some() {
+        return Err(CmdError::new("ERR REPLICAOF not allowed while failing over."));
+    }
     if cx.argv.is(1, "no") && cx.argv.is(2, "one") {
         if cx.s.repl.master.is_some() {
             let who = super::connection::client_line(cx.client(), crate::types::clock::now_ms());
@@ -352,13 +456,14 @@ pub fn info(s: &State, out: &mut String) {
         let _ = write!(out, "min_slaves_good_slaves:{}\r\n", s.repl.good);
     }
     replica_lines(s, out);
+    let failover = s.repl.failover.as_ref().map_or("no-failover", Failover::state_name);
     let (active, size, first, histlen) = match &s.prop.backlog {
         Some(b) => (1, b.size(), b.start() + 1, b.histlen()),
         None => (0, backlog_size(s), 0, 0),
     };
     let _ = write!(
         out,
-        "master_failover_state:no-failover\r\nmaster_replid:{replid}\r\nmaster_replid2:{replid2}\r\nmaster_repl_offset:{offset}\r\nsecond_repl_offset:{second}\r\nrepl_backlog_active:{active}\r\nrepl_backlog_size:{size}\r\nrepl_backlog_first_byte_offset:{first}\r\nrepl_backlog_histlen:{histlen}\r\n"
+        "master_failover_state:{failover}\r\nmaster_replid:{replid}\r\nmaster_replid2:{replid2}\r\nmaster_repl_offset:{offset}\r\nsecond_repl_offset:{second}\r\nrepl_backlog_active:{active}\r\nrepl_backlog_size:{size}\r\nrepl_backlog_first_byte_offset:{first}\r\nrepl_backlog_histlen:{histlen}\r\n"
     );
 }
 
@@ -522,6 +627,9 @@ fn sync(cx: &mut Ctx<'_>) -> CmdResult {
     if cx.client().replica {
         return Ok(());
     }
+    if cx.s.repl.failover.is_some() {
+        return Err(SYNC_WHILE_FAILING_OVER);
+    }
     cx.client().repl_pre_psync = true;
     full_sync(cx, false);
     Ok(())
@@ -532,6 +640,22 @@ fn sync(cx: &mut Ctx<'_>) -> CmdResult {
 fn psync(cx: &mut Ctx<'_>) -> CmdResult {
     if cx.client().replica {
         return Ok(());
+    }
+    // PSYNC replid offset FAILOVER: our master hands over to us, if it is the master we replicate.
+    if cx.argc() > 3 && cx.argv.is(3, "failover") {
+        log::warn!("Failover request received for replid {}.", String::from_utf8_lossy(cx.arg(1)));
+        if cx.s.repl.master.is_none() {
+            return Err(CmdError::new("ERR PSYNC FAILOVER can't be sent to a master."));
+        }
+        if cx.arg(1) != current_replid(cx.s).as_bytes() {
+            return Err(CmdError::new("ERR PSYNC FAILOVER replid must match my replid."));
+        }
+        unset_master_now(cx.s);
+        let who = super::connection::client_line(cx.client(), crate::types::clock::now_ms());
+        log::info!("MASTER MODE enabled (failover request from '{}')", who.trim_end());
+    }
+    if cx.s.repl.failover.is_some() {
+        return Err(SYNC_WHILE_FAILING_OVER);
     }
     let replid = current_replid(cx.s);
     let Some(wanted) = crate::types::num::parse_i64(cx.arg(2)) else {
@@ -715,6 +839,191 @@ fn replica_lines(s: &State, out: &mut String) {
     }
 }
 
+/// syncCommand's refusal while this server fails over.
+const SYNC_WHILE_FAILING_OVER: CmdError = CmdError::new("NOMASTERLINK Can't SYNC while failing over");
+
+/// Stop being a replica at once, inside a command (PSYNC FAILOVER, answered as a master in the same call):
+/// the master's history becomes our second one (master_replid2), ours goes on under a new id, and our
+/// replicas are disconnected to learn it (Redis's replicationUnsetMaster); the Keyspace closes the link
+/// after the batch.
+pub fn unset_master_now(s: &mut State) {
+    let Some(m) = s.repl.master.take() else { return };
+    let off = m.link.offset.load(Ordering::Relaxed);
+    let id = m.link.replid.lock().map(|g| g.clone()).unwrap_or_default();
+    if !id.is_empty() && off >= 0 {
+        s.repl.replid2 = Some((id, off + 1));
+        s.prop.feed.offset = off as u64;
+    } else {
+        // Never synced with it: the history is still our own.
+        s.repl.replid2 = Some((s.repl.replid.clone(), s.prop.feed.offset as i64 + 1));
+    }
+    s.repl.replid = new_replid();
+    s.prop.feed.db = None;
+    s.config.set_replicaof(None);
+    let replicas: Vec<usize> = s.clients.iter().filter(|(_, c)| c.replica).map(|(slot, _)| slot).collect();
+    s.clients.kill_list.extend(replicas);
+    s.repl.request = Some(LinkRequest::Stop);
+    super::connection::pause_changed(s);
+}
+
+/// A replica stream of ours at `host`:`port` (its announced or peer address and its listening port), as
+/// Redis's findReplica.
+fn find_replica<'a>(s: &'a State, host: &str, port: i64) -> Option<&'a super::Client> {
+    s.clients
+        .iter()
+        .map(|(_, c)| c)
+        .find(|c| c.replica && c.repl_port as i64 == port && replica_ip(c).eq_ignore_ascii_case(host))
+}
+
+/// FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms]: pause writes until a replica (the one named) has
+/// the whole stream, then hand over to it (`update_failover`).
+fn failover(cx: &mut Ctx<'_>) -> CmdResult {
+    let argc = cx.argc();
+    if argc == 2 && cx.argv.is(1, "abort") {
+        if cx.s.repl.failover.is_none() {
+            return Err(CmdError::new("ERR No failover in progress."));
+        }
+        abort_failover(cx.s, "Failover manually aborted");
+        cx.out.ok();
+        return Ok(());
+    }
+    let (mut timeout, mut force, mut to) = (0i64, false, None::<(String, i64)>);
+    let mut j = 1;
+    while j < argc {
+        if cx.argv.is(j, "timeout") && j + 1 < argc && timeout == 0 {
+            timeout = cx.int_arg(j + 1)?;
+            if timeout <= 0 {
+                return Err(CmdError::new("ERR FAILOVER timeout must be greater than 0"));
+            }
+            j += 1;
+        } else if cx.argv.is(j, "to") && j + 2 < argc && to.is_none() {
+            let port = cx.int_arg(j + 2)?;
+            to = Some((String::from_utf8_lossy(cx.arg(j + 1)).into_owned(), port));
+            j += 2;
+        } else if cx.argv.is(j, "force") && !force {
+            force = true;
+        } else {
+            return Err(CmdError::SYNTAX);
+        }
+        j += 1;
+    }
+    if cx.s.repl.failover.is_some() {
+        return Err(CmdError::new("ERR FAILOVER already in progress."));
+    }
+    if cx.s.repl.master.is_some() {
+        return Err(CmdError::new("ERR FAILOVER is not valid when server is a replica."));
+    }
+    if !cx.s.clients.iter().any(|(_, c)| c.replica) {
+        return Err(CmdError::new("ERR FAILOVER requires connected replicas."));
+    }
+    if force && (timeout == 0 || to.is_none()) {
+        return Err(CmdError::new("ERR FAILOVER with force option requires both a timeout and target HOST and IP."));
+    }
+    let target = match to {
+        Some((host, port)) => {
+            let Some(r) = find_replica(cx.s, &host, port) else {
+                return Err(CmdError::new("ERR FAILOVER target HOST and PORT is not a replica."));
+            };
+            if r.repl_sync.is_some() {
+                return Err(CmdError::new("ERR FAILOVER target replica is not online."));
+            }
+            log::info!("FAILOVER requested to {host}:{port}.");
+            Some((host, port as u16))
+        }
+        None => {
+            log::info!("FAILOVER requested to any replica.");
+            None
+        }
+    };
+    let end_ms = if timeout > 0 { crate::types::clock::now_ms().saturating_add(timeout) } else { 0 };
+    cx.s.repl.failover = Some(Failover { target, end_ms, force, in_progress: false });
+    super::connection::refresh_pause(cx.s);
+    cx.out.ok();
+    Ok(())
+}
+
+/// The failover ended (the target took over, or it was aborted): writes go on.
+fn clear_failover(s: &mut State) {
+    s.repl.failover = None;
+    if let Some(m) = &s.repl.master {
+        m.link.failover.store(false, Ordering::Relaxed);
+    }
+    super::connection::refresh_pause(s);
+}
+
+/// Give up a failover, with Redis's log line; one already handed over makes this server a master again.
+pub fn abort_failover(s: &mut State, why: &str) {
+    let Some(f) = &s.repl.failover else { return };
+    match &f.target {
+        Some((host, port)) => log::info!("FAILOVER to {host}:{port} aborted: {why}"),
+        None => log::info!("FAILOVER to any replica aborted: {why}"),
+    }
+    if f.in_progress {
+        unset_master_now(s);
+    }
+    clear_failover(s);
+}
+
+/// Move a failover on (Redis's updateFailoverStatus, after every batch and cron tick while one is under
+/// way): the timeout (fail over anyway with FORCE, else abort), a replica that acknowledged our whole
+/// stream (hand over: become its replica, the link's PSYNC says FAILOVER), then the target's answer.
+pub fn update_failover(s: &mut State) {
+    let Some(f) = &s.repl.failover else { return };
+    if f.in_progress {
+        let reply = s.repl.master.as_ref().map_or(0, |m| m.link.failover_reply.load(Ordering::Relaxed));
+        match reply {
+            1 => clear_failover(s),
+            2 => abort_failover(s, "Failover target rejected psync request"),
+            _ => {}
+        }
+        return;
+    }
+    if f.end_ms != 0 && f.end_ms <= crate::types::clock::now_ms() {
+        match (&f.target, f.force) {
+            (Some((host, port)), true) => {
+                log::info!("FAILOVER to {host}:{port} time out exceeded, failing over.");
+                hand_over(s);
+            }
+            _ => abort_failover(s, "Replica never caught up before timeout"),
+        }
+        return;
+    }
+    let offset = s.prop.feed.offset as i64;
+    let synced = match &f.target {
+        Some((host, port)) => find_replica(s, host, *port as i64).is_some_and(|c| c.repl_ack_off == offset),
+        None => {
+            let found = s.clients.iter().map(|(_, c)| c).find(|c| c.replica && c.repl_ack_off == offset);
+            let target = found.map(|c| (replica_ip(c).to_string(), c.repl_port));
+            let found = target.is_some();
+            if let (Some(f), Some(t)) = (s.repl.failover.as_mut(), target) {
+                f.target = Some(t);
+            }
+            found
+        }
+    };
+    if synced {
+        if let Some((host, port)) = s.repl.failover.as_ref().and_then(|f| f.target.as_ref()) {
+            log::info!("Failover target {host}:{port} is synced, failing over.");
+        }
+        hand_over(s);
+    }
+}
+
+/// Become the failover target's replica (Redis's replicationSetMaster): the Keyspace starts the link after
+/// the batch, continuing our own history, and its PSYNC carries FAILOVER.
+fn hand_over(s: &mut State) {
+    let Some(f) = s.repl.failover.as_mut() else { return };
+    let Some((host, port)) = f.target.clone() else { return };
+    f.in_progress = true;
+    let link = Arc::new(LinkShared::default());
+    link.failover.store(true, Ordering::Relaxed);
+    let master = Master { host, port, link };
+    s.config.set_replicaof(Some((&master.host, master.port)));
+    s.repl.master = Some(master.clone());
+    s.repl.request = Some(LinkRequest::Start(master));
+    super::connection::pause_changed(s);
+}
+
 const REPL: u32 = ADMIN | NOSCRIPT | NO_MULTI;
 
 #[rustfmt::skip]
@@ -723,6 +1032,7 @@ pub const SPECS: &[CommandSpec] = &family("server", [
     cmd("psync", -3, REPL, psync).doc("2.8.0", "", "An internal command used in replication."),
     cmd("replicaof", 3, ADMIN | NOSCRIPT | STALE, replicaof).doc("5.0.0", "O(1)", "Make the server a replica of another instance, or promote it as master."),
     cmd("slaveof", 3, ADMIN | NOSCRIPT | STALE, replicaof).doc("1.0.0", "O(1)", "Make the server a replica of another instance, or promote it as master."),
+    cmd("failover", -1, ADMIN | NOSCRIPT | STALE, failover).doc("6.2.0", "O(1)", "Start a coordinated failover between this server and one of its replicas."),
     cmd("role", 1, NOSCRIPT | LOADING | STALE | FAST, role).doc("2.8.12", "O(1)", "Return the role of the instance in the context of replication."),
     cmd("wait", 3, NOSCRIPT, wait).doc("3.0.0", "O(1)", "Wait for the synchronous replication of all the write commands sent in the context of the current connection"),
     cmd("readonly", 1, FAST | LOADING | STALE, cluster_disabled).acl(CONNECTION).group("cluster").doc("3.0.0", "O(1)", "Enables read queries for a connection to a cluster replica node"),

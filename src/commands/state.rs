@@ -444,8 +444,10 @@ pub struct Process {
     pub executable: String,
     /// Whether the server listens on sockets at all (embedded without listener: false).
     pub io_threads_active: bool,
-    /// CLIENT PAUSE in force.
+    /// The pause in force (connection.rs `refresh_pause`).
     pub pause: Option<Pause>,
+    /// CLIENT PAUSE's own pause; `pause` is it combined with a failover's (Redis's pause purposes).
+    pub client_pause: Option<Pause>,
     /// SHUTDOWN requested: the Keyspace actor stops after this batch.
     pub shutdown: Option<ShutdownRequest>,
     /// DEBUG SET-ACTIVE-EXPIRE.
@@ -569,6 +571,7 @@ impl State {
                 executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
                 io_threads_active: false,
                 pause: None,
+                client_pause: None,
                 shutdown: None,
                 active_expire: true,
                 cron_paused: false,

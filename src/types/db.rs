@@ -246,6 +246,10 @@ pub struct Db {
     /// Record keys created in `new_log` (the keyspace event `new` is on).
     pub log_new: bool,
     pub new_log: Vec<CompactBytes>,
+    /// Record keys given a TTL in `ttl_log` (a client's write on a writable replica: the replica must expire
+    /// those keys itself, Redis's rememberSlaveKeyWithExpire).
+    pub log_ttl: bool,
+    pub ttl_log: Vec<CompactBytes>,
     /// Record read lookups of missing keys in `miss_log` (the keyspace event `keymiss` is on).
     pub log_miss: bool,
     pub miss_log: Vec<CompactBytes>,
@@ -286,6 +290,8 @@ impl Db {
             expired_log: Vec::new(),
             log_new: false,
             new_log: Vec::new(),
+            log_ttl: false,
+            ttl_log: Vec::new(),
             log_miss: false,
             miss_log: Vec::new(),
             snap: None,
@@ -494,6 +500,9 @@ impl Db {
         if expire_at != 0 {
             seg.expires.insert(CompactBytes::new(&entry.key), expire_at);
             self.expires += 1;
+            if self.log_ttl {
+                self.ttl_log.push(CompactBytes::new(&entry.key));
+            }
         }
         if self.log_new {
             self.new_log.push(CompactBytes::new(&entry.key));
@@ -596,6 +605,25 @@ impl Db {
         Some(seg.expire_of(key))
     }
 
+    /// A key a writable replica's client gave a TTL (Redis's expireSlaveKeys): delete it once the TTL has
+    /// passed. None when it has no TTL any more (or is gone): no need to watch it further; else whether it
+    /// was deleted now.
+    pub fn expire_own_key(&mut self, key: &[u8], now: i64) -> Option<bool> {
+        let at = self.stored_expire(key);
+        if at == 0 {
+            return None;
+        }
+        if at >= now {
+            return Some(false);
+        }
+        self.remove(key);
+        self.expired_keys += 1;
+        if self.log_expired {
+            self.expired_log.push(CompactBytes::new(key));
+        }
+        Some(true)
+    }
+
     /// Is the key stored but past its TTL (Redis's keyIsExpired: logically gone, not yet deleted)?
     pub fn is_stale(&self, key: &[u8]) -> bool {
         let at = self.stored_expire(key);
@@ -624,6 +652,9 @@ impl Db {
                 seg.expires.insert(CompactBytes::new(key), at);
                 self.expires += 1;
             }
+            if self.log_ttl {
+                self.ttl_log.push(CompactBytes::new(key));
+            }
         } else if seg.take_expire(key).is_some() {
             self.expires -= 1;
         }
@@ -649,6 +680,7 @@ impl Db {
             lfu_params: self.lfu_params,
             log_expired: self.log_expired,
             log_new: self.log_new,
+            log_ttl: self.log_ttl,
             log_miss: self.log_miss,
             lazy_expire: self.lazy_expire,
             hide_expired: self.hide_expired,
@@ -1152,6 +1184,28 @@ mod tests {
 
     fn k(i: usize) -> Vec<u8> {
         format!("key:{i}").into_bytes()
+    }
+
+    #[test]
+    fn ttls_set_while_logging_are_recorded_and_own_keys_expire_once_past() {
+        let mut db = Db::new(0);
+        db.set(b"before", Value::Int(1), false);
+        db.set_expire(b"before", 1);
+        db.log_ttl = true;
+        db.set(b"a", Value::Int(1), false);
+        db.set_expire(b"a", 1000);
+        db.insert_entry(Entry::new(b"b", Value::Int(1), 0), 5000);
+        db.set(b"c", Value::Int(1), false);
+        db.set_expire(b"c", 0);
+        let logged: Vec<&[u8]> = db.ttl_log.iter().map(|k| k.as_slice()).collect();
+        assert_eq!(logged, vec![&b"a"[..], b"b"]);
+        assert_eq!(db.expire_own_key(b"a", 1000), Some(false), "alive through its expiry millisecond");
+        assert_eq!(db.expire_own_key(b"a", 1001), Some(true));
+        assert!(db.find_raw(b"a").is_none());
+        assert_eq!(db.expired_keys, 1);
+        assert_eq!(db.expire_own_key(b"a", 1001), None, "gone: no longer watched");
+        assert_eq!(db.expire_own_key(b"c", 1001), None, "no TTL: no longer watched");
+        assert_eq!(db.expire_own_key(b"b", 1001), Some(false));
     }
 
     #[test]

@@ -153,6 +153,12 @@ impl Keyspace {
         if self.s.persist.rdb.bgsave_requested || self.s.persist.rdb.bgsave_abort {
             self.rdb_requests(ctx);
         }
+        if self.s.repl.failover.is_some() {
+            // FAILOVER: a replica caught up, a timeout, the target's answer (may ask for a link change).
+            crate::commands::replication::update_failover(&mut self.s);
+            // An aborted hand-over disconnects our replicas (they resync partially with our new id).
+            self.disconnect_killed();
+        }
         if self.s.repl.request.is_some() {
             self.repl_requests(ctx);
         }
@@ -842,11 +848,8 @@ impl Handler<Tick> for Keyspace {
                 }
             }
         }
-        if let Some(p) = s.server.pause {
-            if p.until_ms <= now {
-                s.server.pause = None;
-                crate::commands::connection::pause_changed(s);
-            }
+        if s.server.client_pause.is_some_and(|p| p.until_ms <= now) {
+            crate::commands::connection::refresh_pause(s);
         }
         s.clients.blocked_count = s.clients.iter().filter(|(_, c)| c.blocked.is_some()).count();
         if !self.parked.is_empty() {
@@ -896,7 +899,25 @@ impl Handler<ActiveExpire> for Keyspace {
         // A replica's keys expire through its master's DELs only; none expire while clients are paused (see
         // commands::connection::pause_changed).
         let s = &self.s;
-        if !s.server.active_expire || s.server.cron_paused || s.repl.master.is_some() || s.server.pause.is_some() {
+        if !s.server.active_expire || s.server.cron_paused {
+            return rep;
+        }
+        if s.repl.master.is_some() {
+            // Except the keys its own clients gave a TTL on a writable replica (Redis's expireSlaveKeys).
+            if s.repl.own_ttl_keys.is_empty() {
+                return rep;
+            }
+            clock::refresh();
+            rep.expired = crate::commands::replication::expire_own_ttl_keys(&mut self.s);
+            if self.s.prop.expire_logging {
+                self.s.drain_expired();
+                self.flush_feed(ctx);
+            }
+            self.send_deliveries();
+            self.s.stats.expired_keys_active += rep.expired as u64;
+            return rep;
+        }
+        if s.server.pause.is_some() {
             return rep;
         }
         clock::refresh();

@@ -82,6 +82,10 @@ impl Keyspace {
                     if !id.is_empty() && off >= 0 {
                         self.s.repl.replid2 = Some((id, off + 1));
                         self.s.prop.feed.offset = off as u64;
+                    } else {
+                        // Never synced with it (an aborted failover): our own history is the one to keep.
+                        let own = (self.s.repl.replid.clone(), self.s.prop.feed.offset as i64 + 1);
+                        self.s.repl.replid2 = Some(own);
                     }
                     self.s.repl.replid = crate::commands::replication::new_replid();
                     self.s.prop.feed.db = None;
@@ -106,7 +110,9 @@ impl Keyspace {
             |s: &crate::commands::State, n: &str, d: i64| s.config.get(n).and_then(|v| v.parse().ok()).unwrap_or(d);
         let period = num(&self.s, "repl-ping-replica-period", 10).max(1) as u64;
         // A replica passes its master's PINGs on (they are in the stream it proxies) and sends none itself.
-        if self.s.repl.master.is_none() && self.repl_cron_loops.is_multiple_of(period) {
+        // Nor while a failover waits for a replica to catch up: a PING would move the offset it must reach.
+        let failing_over = self.s.repl.failover.is_some();
+        if self.s.repl.master.is_none() && !failing_over && self.repl_cron_loops.is_multiple_of(period) {
             self.send_stream_only(bytes::Bytes::from_static(crate::commands::replication::PING));
         }
         let newline = bytes::Bytes::from_static(b"\n");
