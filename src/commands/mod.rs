@@ -20,6 +20,7 @@ pub mod bitmap;
 pub mod busy;
 mod client;
 pub mod client_mem;
+pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod connection;
@@ -35,6 +36,7 @@ pub mod info;
 pub mod keys;
 mod keyspecs;
 pub mod latency;
+pub mod lazyfree;
 pub mod list;
 pub mod memory;
 pub mod migrate;
@@ -94,6 +96,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     bitmap::SPECS,
     multi::SPECS,
     replication::SPECS,
+    cluster::SPECS,
     list::SPECS,
     hash::SPECS,
     set::SPECS,

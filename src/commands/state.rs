@@ -530,6 +530,8 @@ pub struct State {
     pub evict: super::evict::Eviction,
     /// ACL users and the ACL log (acl.rs).
     pub acl: super::acl::Acl,
+    /// Big values deleted by UNLINK (or DEL under lazyfree-lazy-user-del) are freed off this thread.
+    pub lazyfree: super::lazyfree::LazyFree,
 }
 
 impl State {
@@ -581,6 +583,7 @@ impl State {
             repl: crate::commands::replication::ReplState::with_replid(replid),
             evict: Default::default(),
             acl: super::acl::Acl::new(&config),
+            lazyfree: Default::default(),
             config,
         };
         // Checked when the file was read (Config::load_str refuses what Redis refuses); a Config built in
