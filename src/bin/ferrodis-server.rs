@@ -120,6 +120,8 @@ fn main() {
         }
     }
     init_logging(&config);
+    // Redis's bug report on a fatal signal and its software watchdog, written to the same log.
+    ferrodis::internal::install_crash_handlers(&config.logfile, config.config_file.as_deref());
     log::warn!("oO0OoO0OoO0Oo ferrodis is starting oO0OoO0OoO0Oo");
     log::warn!(
         "ferrodis version={}, Redis {} compatible, bits=64, pid={}, just started",

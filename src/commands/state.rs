@@ -239,6 +239,9 @@ impl Knobs {
         self.proto_max_bulk_len.store(c.proto_max_bulk_len, Ordering::Relaxed);
         self.client_query_buffer_limit.store(c.client_query_buffer_limit, Ordering::Relaxed);
         self.hz.store(c.hz.clamp(1, 500), Ordering::Relaxed);
+        // Process-wide: the crash report and the watchdog (crash.rs) act only in the binary, which installs them.
+        let watchdog = c.get("watchdog-period").and_then(|v| v.parse().ok()).unwrap_or(0);
+        crate::crash::configure(c.get("crash-log-enabled").as_deref() != Some("no"), watchdog, c.hz, c.port);
         self.active_expire_effort.store(c.active_expire_effort.clamp(1, 10), Ordering::Relaxed);
         let evicting = c.maxmemory_policy != "noeviction";
         self.evict_limit.store(if evicting { c.maxmemory } else { 0 }, Ordering::Relaxed);
