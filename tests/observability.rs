@@ -246,3 +246,25 @@ fn unlink_frees_big_values_in_the_background() {
     let _: () = q(&mut a, &["config", "resetstat"]);
     assert_eq!(info_field(&mut a, "lazyfreed_objects"), 0);
 }
+
+/// The command surface is Redis 7.0.15's: its 240 commands but FAILOVER (which comes with replication's
+/// coordinated failover), MODULE LIST empty, LOLWUT's version line, RESTORE-ASKING as RESTORE.
+#[test]
+fn command_count_module_lolwut_restore_asking() {
+    let srv = TestServer::start();
+    let mut a = srv.conn();
+    let count: i64 = q(&mut a, &["command", "count"]);
+    assert_eq!(count, 240 - 1);
+    let failover: Vec<Value> = q(&mut a, &["command", "info", "failover"]);
+    assert_eq!(failover, [Value::Nil]);
+    let modules: Vec<String> = q(&mut a, &["module", "list"]);
+    assert!(modules.is_empty());
+    assert!(common::fails(&mut a, &["module", "load", "/no/such.so"]).starts_with("ERR MODULE command not allowed."));
+    let art: String = q(&mut a, &["lolwut"]);
+    assert_eq!(art, "Redis ver. 7.0.15\n");
+    let _: () = q(&mut a, &["set", "k", "v"]);
+    let dump: Vec<u8> = q(&mut a, &["dump", "k"]);
+    let _: () = redis::cmd("restore-asking").arg("k2").arg(0).arg(dump).query(&mut a).unwrap();
+    let v: String = q(&mut a, &["get", "k2"]);
+    assert_eq!(v, "v");
+}

@@ -40,6 +40,7 @@ pub mod lazyfree;
 pub mod list;
 pub mod memory;
 pub mod migrate;
+pub mod module;
 pub mod monitor;
 pub mod multi;
 pub mod object;
@@ -97,6 +98,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     multi::SPECS,
     replication::SPECS,
     cluster::SPECS,
+    module::SPECS,
     list::SPECS,
     hash::SPECS,
     set::SPECS,
