@@ -937,6 +937,9 @@ impl Config {
                 "aclfile",
                 "acllog-max-len",
                 "acl-pubsub-default",
+                // The crash report and the software watchdog (crash.rs, through Knobs::update).
+                "crash-log-enabled",
+                "watchdog-period",
             ];
             let mut v: Vec<&'static str> = OPTS
                 .iter()
@@ -2747,8 +2750,11 @@ mod tests {
             "aclfile",
             "user",
             "maxmemory-clients",
+            "crash-log-enabled",
+            "watchdog-period",
         ] {
             assert!(!inert.contains(&acting), "{acting}");
         }
+        assert!(inert.contains(&"crash-memcheck-enabled"));
     }
 }
