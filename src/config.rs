@@ -940,6 +940,10 @@ impl Config {
                 // The crash report and the software watchdog (crash.rs, through Knobs::update).
                 "crash-log-enabled",
                 "watchdog-period",
+                // The system log (the binary's init_logging).
+                "syslog-enabled",
+                "syslog-ident",
+                "syslog-facility",
             ];
             let mut v: Vec<&'static str> = OPTS
                 .iter()

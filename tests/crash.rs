@@ -1,6 +1,6 @@
 //! Crash reports and the software watchdog of the real binary (crash.rs): a fatal signal or DEBUG SEGFAULT
 //! writes Redis's bug report to the log file and the process ends by that signal; `crash-log-enabled no`
-//! skips the report; `watchdog-period` logs the stack of a Keyspace stalled by DEBUG SLEEP.
+//! skips the report; `watchdog-period` logs the stack of a Keyspace stalled by DEBUG SLEEP; syslog.
 
 mod common;
 
@@ -103,4 +103,17 @@ fn debug_error_and_help() {
     for sub in ["SEGFAULT", "ERROR <string>", "SLEEP <seconds>", "REPLYBUFFER RESIZING <0|1>", "RELOAD [option ...]"] {
         assert!(help.iter().any(|l| l == sub), "{sub} in {help:?}");
     }
+}
+
+/// `syslog-enabled yes` opens the system log (whether a syslog daemon listens or not) and the log file
+/// still gets every line.
+#[test]
+fn syslog_enabled_keeps_the_log_file() {
+    let srv = start_child("syslog", None, &["--syslog-enabled", "yes", "--syslog-ident", "ferrodis-test"]);
+    let mut c = conn(&srv);
+    let pong: String = redis::cmd("ping").query(&mut c).unwrap();
+    assert_eq!(pong, "PONG");
+    let set: redis::RedisResult<()> = redis::cmd("config").arg("set").arg("syslog-enabled").arg("no").query(&mut c);
+    assert!(set.unwrap_err().to_string().contains("can't set immutable config"));
+    assert!(read_log(&srv.log).contains("Ready to accept connections"));
 }
