@@ -942,6 +942,13 @@ impl Config {
                 "aclfile",
                 "acllog-max-len",
                 "acl-pubsub-default",
+                // The crash report and the software watchdog (crash.rs, through Knobs::update).
+                "crash-log-enabled",
+                "watchdog-period",
+                // The system log (the binary's init_logging).
+                "syslog-enabled",
+                "syslog-ident",
+                "syslog-facility",
             ];
             let mut v: Vec<&'static str> = OPTS
                 .iter()
@@ -2754,8 +2761,11 @@ mod tests {
             "maxmemory-clients",
             "repl-diskless-sync",
             "repl-diskless-load",
+            "crash-log-enabled",
+            "watchdog-period",
         ] {
             assert!(!inert.contains(&acting), "{acting}");
         }
+        assert!(inert.contains(&"crash-memcheck-enabled"));
     }
 }

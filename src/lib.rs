@@ -65,6 +65,7 @@ mod client;
 #[expect(dead_code, clippy::wrong_self_convention, reason = "see above: settled when the commands rewrite lands")]
 pub(crate) mod commands;
 pub(crate) mod config;
+pub(crate) mod crash;
 pub(crate) mod error;
 pub(crate) mod persist;
 pub(crate) mod resp;
@@ -95,6 +96,7 @@ static GLOBAL: alloc::Counting = alloc::Counting;
 pub mod internal {
     pub use crate::alloc::tune as tune_allocator;
     pub use crate::config::{adjust_open_files_limit, OpenFiles};
+    pub use crate::crash::install as install_crash_handlers;
     pub use crate::types::clock::{log_timestamp, system_ms};
 }
 

@@ -200,3 +200,71 @@ fn loading_the_aof_feeds_no_histogram() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// CLUSTER and ASKING are in the table (COMMAND LIST, scripts' noscript check) and answer Redis's standalone
+/// error.
+#[test]
+fn cluster_commands_in_standalone_mode() {
+    let srv = TestServer::start();
+    let mut a = srv.conn();
+    let helps: Vec<String> = q(&mut a, &["command", "list", "filterby", "pattern", "cl*help"]);
+    let mut helps = helps;
+    helps.sort();
+    assert_eq!(helps, ["client|help", "cluster|help"]);
+    assert_eq!(common::fails(&mut a, &["cluster", "info"]), "ERR This instance has cluster support disabled");
+    assert_eq!(common::fails(&mut a, &["asking"]), "ERR This instance has cluster support disabled");
+    let e = common::fails(&mut a, &["eval", "redis.call('cluster', 'reset', 'hard')", "0"]);
+    assert!(e.contains("This Redis command is not allowed from script"), "{e}");
+}
+
+/// INFO's lazyfree counters: UNLINK of a big stream (one with groups and a PEL) hands it to the lazyfree
+/// thread, a small one is freed in place (the suite's lazyfree unit).
+#[test]
+fn unlink_frees_big_values_in_the_background() {
+    let srv = TestServer::start();
+    let mut a = srv.conn();
+    let info_field = |a: &mut Connection, f: &str| -> u64 {
+        let info: String = q(a, &["info", "memory"]);
+        let line = info.lines().find(|l| l.starts_with(&format!("{f}:"))).unwrap().to_string();
+        line[f.len() + 1..].parse().unwrap()
+    };
+    let _: () = q(&mut a, &["config", "set", "stream-node-max-entries", "5"]);
+    for j in 0..1000 {
+        let _: String = q(&mut a, &["xadd", "stream", "*", "foo", &j.to_string()]);
+    }
+    let _: () = q(&mut a, &["xgroup", "create", "stream", "g", "0"]);
+    let _: Value = q(&mut a, &["xreadgroup", "group", "g", "alice", "count", "2", "streams", "stream", ">"]);
+    let _: () = q(&mut a, &["config", "resetstat"]);
+    let n: i64 = q(&mut a, &["unlink", "stream"]);
+    assert_eq!(n, 1);
+    wait_for("the stream freed", Duration::from_secs(5), || {
+        info_field(&mut a, "lazyfree_pending_objects") == 0 && info_field(&mut a, "lazyfreed_objects") == 1
+    });
+    let _: String = q(&mut a, &["xadd", "s", "*", "a", "b"]);
+    let _: i64 = q(&mut a, &["unlink", "s"]);
+    assert_eq!(info_field(&mut a, "lazyfreed_objects"), 1, "a one-entry stream is freed in place");
+    let _: () = q(&mut a, &["config", "resetstat"]);
+    assert_eq!(info_field(&mut a, "lazyfreed_objects"), 0);
+}
+
+/// The command surface is Redis 7.0.15's: its 240 commands but FAILOVER (which comes with replication's
+/// coordinated failover), MODULE LIST empty, LOLWUT's version line, RESTORE-ASKING as RESTORE.
+#[test]
+fn command_count_module_lolwut_restore_asking() {
+    let srv = TestServer::start();
+    let mut a = srv.conn();
+    let count: i64 = q(&mut a, &["command", "count"]);
+    assert_eq!(count, 240 - 1);
+    let failover: Vec<Value> = q(&mut a, &["command", "info", "failover"]);
+    assert_eq!(failover, [Value::Nil]);
+    let modules: Vec<String> = q(&mut a, &["module", "list"]);
+    assert!(modules.is_empty());
+    assert!(common::fails(&mut a, &["module", "load", "/no/such.so"]).starts_with("ERR MODULE command not allowed."));
+    let art: String = q(&mut a, &["lolwut"]);
+    assert_eq!(art, "Redis ver. 7.0.15\n");
+    let _: () = q(&mut a, &["set", "k", "v"]);
+    let dump: Vec<u8> = q(&mut a, &["dump", "k"]);
+    let _: () = redis::cmd("restore-asking").arg("k2").arg(0).arg(dump).query(&mut a).unwrap();
+    let v: String = q(&mut a, &["get", "k2"]);
+    assert_eq!(v, "v");
+}

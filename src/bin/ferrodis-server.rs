@@ -38,6 +38,46 @@ fn banner(cfg: &Config, port: u16) {
     log::info!(target: RAW, "\n{}\n", art.join("\n"));
 }
 
+/// Redis's syslog-facility names (config.c's syslog_facility_enum) as syslog(3) facilities.
+fn syslog_facility(name: &str) -> Option<libc::c_int> {
+    Some(match name {
+        "user" => libc::LOG_USER,
+        "local0" => libc::LOG_LOCAL0,
+        "local1" => libc::LOG_LOCAL1,
+        "local2" => libc::LOG_LOCAL2,
+        "local3" => libc::LOG_LOCAL3,
+        "local4" => libc::LOG_LOCAL4,
+        "local5" => libc::LOG_LOCAL5,
+        "local6" => libc::LOG_LOCAL6,
+        "local7" => libc::LOG_LOCAL7,
+        _ => return None,
+    })
+}
+
+/// Redis's syslogLevelMap: debug, verbose, notice, warning as syslog priorities.
+fn syslog_priority(level: log::Level) -> libc::c_int {
+    match level {
+        log::Level::Trace => libc::LOG_DEBUG,
+        log::Level::Debug => libc::LOG_INFO,
+        log::Level::Info => libc::LOG_NOTICE,
+        _ => libc::LOG_WARNING,
+    }
+}
+
+/// `syslog-enabled yes`: open the system log under `syslog-ident` and `syslog-facility`, as Redis's
+/// initServer; each log line is then sent there too (its text, without the pid/time prefix).
+fn open_syslog(cfg: &Config) -> bool {
+    if cfg.get("syslog-enabled").as_deref() != Some("yes") {
+        return false;
+    }
+    let ident = cfg.get("syslog-ident").unwrap_or_else(|| "redis".into());
+    let facility = cfg.get("syslog-facility").and_then(|f| syslog_facility(&f)).unwrap_or(libc::LOG_LOCAL0);
+    let Ok(ident) = std::ffi::CString::new(ident) else { return false };
+    // SAFETY: openlog keeps the ident pointer, so it is leaked to live as long as the process.
+    unsafe { libc::openlog(ident.into_raw(), libc::LOG_PID | libc::LOG_NDELAY | libc::LOG_NOWAIT, facility) };
+    true
+}
+
 fn init_logging(cfg: &Config) {
     // Redis's levels: debug '.', verbose '-', notice '*', warning '#'.
     let level = match cfg.loglevel.as_str() {
@@ -47,6 +87,7 @@ fn init_logging(cfg: &Config) {
         _ => log::LevelFilter::Info,
     };
     let pid = std::process::id();
+    let syslog = open_syslog(cfg);
     let mut b = env_logger::Builder::new();
     b.filter_level(level).format(move |buf, rec| {
         let sym = match rec.level() {
@@ -55,6 +96,12 @@ fn init_logging(cfg: &Config) {
             log::Level::Info => '*',
             _ => '#',
         };
+        if syslog {
+            if let Ok(msg) = std::ffi::CString::new(rec.args().to_string()) {
+                // SAFETY: a "%s" format with one NUL-terminated argument.
+                unsafe { libc::syslog(syslog_priority(rec.level()), c"%s".as_ptr(), msg.as_ptr()) };
+            }
+        }
         if rec.target() == RAW {
             return writeln!(buf, "{}", rec.args());
         }
@@ -120,6 +167,8 @@ fn main() {
         }
     }
     init_logging(&config);
+    // Redis's bug report on a fatal signal and its software watchdog, written to the same log.
+    ferrodis::internal::install_crash_handlers(&config.logfile, config.config_file.as_deref());
     log::warn!("oO0OoO0OoO0Oo ferrodis is starting oO0OoO0OoO0Oo");
     log::warn!(
         "ferrodis version={}, Redis {} compatible, bits=64, pid={}, just started",
@@ -201,4 +250,26 @@ fn main() {
         let _ = std::fs::remove_file(&pidfile);
     }
     std::process::exit(code);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syslog_facilities_and_levels_are_redis_s() {
+        assert_eq!(syslog_facility("user"), Some(libc::LOG_USER));
+        assert_eq!(syslog_facility("local0"), Some(libc::LOG_LOCAL0));
+        assert_eq!(syslog_facility("local7"), Some(libc::LOG_LOCAL7));
+        assert_eq!(syslog_facility("kern"), None);
+        assert_eq!(syslog_priority(log::Level::Warn), libc::LOG_WARNING);
+        assert_eq!(syslog_priority(log::Level::Info), libc::LOG_NOTICE);
+        assert_eq!(syslog_priority(log::Level::Debug), libc::LOG_INFO);
+        assert_eq!(syslog_priority(log::Level::Trace), libc::LOG_DEBUG);
+    }
+
+    #[test]
+    fn syslog_is_opened_only_when_enabled() {
+        assert!(!open_syslog(&Config::default()));
+    }
 }

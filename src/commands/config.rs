@@ -220,6 +220,7 @@ fn config_resetstat(cx: &mut Ctx<'_>) -> CmdResult {
     s.stats.reset(used);
     s.evict.reset_stats();
     s.obs.latency.reset_histograms();
+    s.lazyfree.reset_stats();
     // The sync counters live with the replication feed, but are stats too (Redis's resetServerStats).
     s.prop.sync_full = 0;
     s.prop.sync_partial_ok = 0;

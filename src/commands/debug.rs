@@ -155,21 +155,46 @@ pub(crate) fn is_local_client(client: &super::Client) -> bool {
 fn debug(cx: &mut Ctx<'_>) -> CmdResult {
     let sub = String::from_utf8_lossy(cx.arg(1)).to_ascii_lowercase();
     match sub.as_str() {
-        "help" => help(
+        // Redis 7.0.15's text, less the subcommands ferrodis does not have (ASSERT, CRASH-AND-RECOVER, LEAK,
+        // HTSTATS, MALLCTL, OOM, PANIC, RESTART, SDSLEN, STRINGMATCH-TEST, STRUCTSIZE, LISTPACK, QUICKLIST,
+        // CLIENT-EVICTION, CLUSTERLINK, DROP-CLUSTER-PACKET-FILTER, and QUICKLIST-PACKED-THRESHOLD, which is
+        // accepted and does nothing: the quicklist has no plain nodes), plus ferrodis's RUST-PANIC.
+        "help" if cx.argc() == 2 => help(
             cx,
             "DEBUG",
             &[
+                "AOF-FLUSH-SLEEP <microsec>",
+                "    Server will sleep before flushing the AOF, this is used for testing.",
+                "CHANGE-REPL-ID",
+                "    Change the replication IDs of the instance.",
+                "    Dangerous: should be used only for testing the replication subsystem.",
+                "CONFIG-REWRITE-FORCE-ALL",
+                "    Like CONFIG REWRITE but writes all configuration options, including",
+                "    keywords not listed in original configuration file or default values.",
                 "DIGEST",
                 "    Output a hex signature representing the current DB content.",
                 "DIGEST-VALUE <key> [<key> ...]",
                 "    Output a hex signature of the values of all the specified keys.",
+                "ERROR <string>",
+                "    Return a Redis protocol error with <string> as message. Useful for clients",
+                "    unit tests to simulate Redis errors.",
+                "LOG <message>",
+                "    Write <message> to the server log.",
+                "LOADAOF",
+                "    Flush the AOF buffers on disk and reload the AOF in memory.",
+                "REPLICATE <string>",
+                "    Replicates the provided string to replicas, allowing data divergence.",
+                "OBJECT <key>",
+                "    Show low level info about `key` and associated value.",
                 "POPULATE <count> [<prefix>] [<size>]",
                 "    Create <count> string keys named key:<num>. If <prefix> is specified then",
                 "    it is used instead of the 'key' prefix. These are not propagated to",
                 "    replicas. Cluster slots are not respected so keys not belonging to the",
                 "    current node can be created in cluster mode.",
-                "OBJECT <key>",
-                "    Show low level info about the `key` and associated value.",
+                "PROTOCOL <type>",
+                "    Reply with a test value of the specified type. <type> can be: string,",
+                "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+                "    true, false.",
                 "RELOAD [option ...]",
                 "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
                 "    * MERGE: conflicting keys will be loaded from RDB.",
@@ -183,18 +208,59 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
                 "      existing RDB file.",
                 "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
                 "      file to the database.",
-                "PROTOCOL <type>",
-                "    Reply with a test value of the specified type.",
+                "SEGFAULT",
+                "    Crash the server with sigsegv.",
                 "SET-ACTIVE-EXPIRE <0|1>",
-                "    Setting it to 0 disables expiring keys in background when they are not accessed.",
+                "    Setting it to 0 disables expiring keys in background when they are not",
+                "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+                "    default.",
+                "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+                "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
-                "LOG <message>",
-                "    Write <message> to the server log.",
-                "CHANGE-REPL-ID",
-                "    Change the replication IDs of the instance.",
+                "PAUSE-CRON <0|1>",
+                "    Stop periodic cron job processing.",
+                "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
+                "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
+                "    In case NEVER is provided the last observed peak will never be reset",
+                "    In case RESET is provided the peak reset time will be restored to the default value",
+                "REPLYBUFFER RESIZING <0|1>",
+                "    Enable or disable the reply buffer resize cron job",
+                "RUST-PANIC",
+                "    Panic inside the command's handler (ferrodis): the panic is caught and the",
+                "    command answers an internal error; the server goes on.",
             ],
         ),
+        // A real invalid memory access, as Redis's (a write to a read-only page): the crash report
+        // (crash.rs) is written and the process ends with SIGSEGV.
+        "segfault" => {
+            // SAFETY: deliberately not safe: the write faults and the process ends in the SIGSEGV handler.
+            unsafe {
+                let p = libc::mmap(
+                    std::ptr::null_mut(),
+                    4096,
+                    libc::PROT_READ,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                );
+                if p != libc::MAP_FAILED {
+                    std::ptr::write_volatile(p as *mut u8, b'x');
+                }
+                libc::raise(libc::SIGSEGV);
+            }
+            Ok(())
+        }
+        // The argument as the error line itself (no ERR prefix), newlines turned to spaces, as Redis; a
+        // raw reply, so not counted in errorstats either.
+        "error" if cx.argc() == 3 => {
+            let mut line = Vec::with_capacity(cx.arg(2).len() + 3);
+            line.push(b'-');
+            line.extend(cx.arg(2).iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+            line.extend_from_slice(b"\r\n");
+            cx.out.raw(&line);
+            Ok(())
+        }
         "sleep" if cx.argc() == 3 => {
             let secs = cx.float_arg(2)?;
             // DEBUG SLEEP deliberately stalls the server, as in Redis: tests use it to simulate slow commands.
@@ -332,10 +398,6 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
         // ferrodis only: a handler panic on purpose, to prove it is caught (answered -ERR internal error).
         "rust-panic" if cx.argc() == 2 => panic!("DEBUG RUST-PANIC"),
         "loadaof" => super::aof::debug_loadaof(cx),
-        "jmap" => Err(CmdError::msg(format!(
-            "ERR DEBUG {} is not supported until persistence is available",
-            sub.to_uppercase()
-        ))),
         _ => Err(CmdError::unknown_subcommand("debug", cx.arg(1))),
     }
 }

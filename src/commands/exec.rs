@@ -161,6 +161,10 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
         if let Some(e) = super::debug::debug_refusal(s, client) {
             return Some(e);
         }
+    } else if spec.name.starts_with("module|") {
+        if let Some(e) = super::module::module_refusal(s, client, spec.name) {
+            return Some(e);
+        }
     }
     if !client.authenticated && !spec.has(NO_AUTH) && s.acl.auth_required() {
         return Some(CmdError::NOAUTH);

@@ -79,7 +79,8 @@ impl Functions {
         184 + self.libs.values().map(|l| l.code.len() + 64 * (1 + l.functions.len())).sum::<usize>()
     }
 
-    fn flush(&mut self) {
+    /// FUNCTION FLUSH, and emptying the dataset before a load (DEBUG RELOAD, a full sync), as Redis's emptyData.
+    pub(crate) fn flush(&mut self) {
         self.libs.clear();
         self.index.clear();
         self.vm = None;

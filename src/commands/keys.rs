@@ -91,14 +91,23 @@ fn db_index_arg(cx: &Ctx<'_>, i: usize) -> Result<usize, CmdError> {
 // ---------------------------------------------------------------------------------------------------------
 // DEL / UNLINK / EXISTS / TYPE / TOUCH
 
-/// DEL key [key ...] — also UNLINK: values are freed in place either way (no lazy-free thread yet).
+/// DEL key [key ...] — also UNLINK, which frees big values on the lazyfree thread (lazyfree.rs).
 fn del(cx: &mut Ctx<'_>) -> CmdResult {
     let mut n = 0;
+    // UNLINK, and DEL under lazyfree-lazy-user-del, leave big values to the lazyfree thread (Redis's
+    // delGenericCommand with lazy set).
+    let lazy = cx.s.config.lazyfree_lazy_user_del || cx.spec.name == "unlink";
     for i in 1..cx.argc() {
         let key = cx.arg(i);
         let db = cx.db();
         // `contains` first so that an expired key counts as an expiry, not as a deletion.
-        if db.contains(key) && db.remove(key).is_some() {
+        if !db.contains(key) {
+            continue;
+        }
+        if let Some(e) = db.remove(key) {
+            if lazy {
+                cx.s.lazyfree.free(e.value);
+            }
             cx.modified(key);
             cx.notify(NOTIFY_GENERIC, "del", key);
             n += 1;

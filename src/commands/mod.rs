@@ -20,6 +20,7 @@ pub mod bitmap;
 pub mod busy;
 mod client;
 pub mod client_mem;
+pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod connection;
@@ -35,9 +36,11 @@ pub mod info;
 pub mod keys;
 mod keyspecs;
 pub mod latency;
+pub mod lazyfree;
 pub mod list;
 pub mod memory;
 pub mod migrate;
+pub mod module;
 pub mod monitor;
 pub mod multi;
 pub mod object;
@@ -94,6 +97,8 @@ const FAMILIES: &[&[CommandSpec]] = &[
     bitmap::SPECS,
     multi::SPECS,
     replication::SPECS,
+    cluster::SPECS,
+    module::SPECS,
     list::SPECS,
     hash::SPECS,
     set::SPECS,

@@ -239,6 +239,9 @@ impl Knobs {
         self.proto_max_bulk_len.store(c.proto_max_bulk_len, Ordering::Relaxed);
         self.client_query_buffer_limit.store(c.client_query_buffer_limit, Ordering::Relaxed);
         self.hz.store(c.hz.clamp(1, 500), Ordering::Relaxed);
+        // Process-wide: the crash report and the watchdog (crash.rs) act only in the binary, which installs them.
+        let watchdog = c.get("watchdog-period").and_then(|v| v.parse().ok()).unwrap_or(0);
+        crate::crash::configure(c.get("crash-log-enabled").as_deref() != Some("no"), watchdog, c.hz, c.port);
         self.active_expire_effort.store(c.active_expire_effort.clamp(1, 10), Ordering::Relaxed);
         let evicting = c.maxmemory_policy != "noeviction";
         self.evict_limit.store(if evicting { c.maxmemory } else { 0 }, Ordering::Relaxed);
@@ -532,6 +535,8 @@ pub struct State {
     pub evict: super::evict::Eviction,
     /// ACL users and the ACL log (acl.rs).
     pub acl: super::acl::Acl,
+    /// Big values deleted by UNLINK (or DEL under lazyfree-lazy-user-del) are freed off this thread.
+    pub lazyfree: super::lazyfree::LazyFree,
 }
 
 impl State {
@@ -584,6 +589,7 @@ impl State {
             repl: crate::commands::replication::ReplState::with_replid(replid),
             evict: Default::default(),
             acl: super::acl::Acl::new(&config),
+            lazyfree: Default::default(),
             config,
         };
         // Checked when the file was read (Config::load_str refuses what Redis refuses); a Config built in

@@ -562,6 +562,8 @@ impl Actor for Keyspace {
 
     /// Begin loading the RDB file, if the server starts from one, and replicating, if `replicaof` is set.
     fn started(&mut self, ctx: &mut Self::Context) {
+        // The watchdog (crash.rs) learns this thread before the first cron tick.
+        crate::crash::keyspace_heartbeat();
         if std::mem::take(&mut self.rdb.load_on_start) {
             self.load_at_start(ctx);
         }
@@ -814,6 +816,8 @@ impl Handler<Tick> for Keyspace {
 
     fn handle(&mut self, _: Tick, ctx: &mut Self::Context) {
         let now = clock::refresh();
+        // The watchdog (crash.rs) hears that this thread is not stuck.
+        crate::crash::keyspace_heartbeat();
         if self.s.server.cron_paused {
             return;
         }

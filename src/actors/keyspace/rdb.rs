@@ -551,6 +551,9 @@ impl Keyspace {
             for db in &mut self.s.dbs {
                 db.clear();
             }
+            // Redis's emptyData (EMPTYDB_NO_FLAGS) drops the function libraries with the keys: a DEBUG RELOAD
+            // (or a full sync) loads the file's libraries into an empty library set, not "already exists".
+            self.s.scripts.functions.flush();
             self.s.clients.touch_db(None);
             crate::commands::tracking::flushed(&mut self.s);
         }
