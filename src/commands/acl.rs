@@ -284,6 +284,15 @@ fn trim_bytes<'a>(b: &'a [u8], set: &[u8]) -> &'a [u8] {
 
 /// Why `client`'s user may not run this command, if it may not. Callers skip it for an `open` user.
 pub fn denied(client: &Client, spec: &CommandSpec, argv: &Argv<'_>) -> Option<Denied> {
+    // The arguments as slices, on the stack for the usual short command (this runs per command).
+    const SHORT: usize = 8;
+    if argv.len() <= SHORT {
+        let mut buf: [&[u8]; SHORT] = [&[]; SHORT];
+        for (i, slot) in buf.iter_mut().enumerate().take(argv.len()) {
+            *slot = argv.get(i);
+        }
+        return client.user.check(spec, &buf[..argv.len()]).err();
+    }
     let args = argv.to_vec();
     client.user.check(spec, &args).err()
 }

@@ -573,7 +573,7 @@ fn channel_args(spec: &CommandSpec, argc: usize) -> Option<(usize, usize, bool)>
 
 /// doesCommandHaveKeys.
 fn has_keys(spec: &CommandSpec) -> bool {
-    match keyspecs::meta(spec.name) {
+    match keyspecs::meta_of(spec) {
         Some(m) => m.getkeys_proc || m.specs.iter().any(|k| k.flags & K_NOT_KEY == 0),
         None => spec.first_key > 0 || spec.getkeys.is_some(),
     }
@@ -581,7 +581,7 @@ fn has_keys(spec: &CommandSpec) -> bool {
 
 /// The keys of a command with their key-spec flags (getKeysFromCommandWithSpecs).
 fn command_keys(spec: &CommandSpec, argv: &[&[u8]]) -> Vec<(usize, u32)> {
-    let specs = keyspecs::meta(spec.name).map_or(&[][..], |m| m.specs);
+    let specs = keyspecs::meta_of(spec).map_or(&[][..], |m| m.specs);
     super::command::keys_with_flags(spec, specs, argv)
 }
 
