@@ -523,6 +523,14 @@ impl Selector {
             }
         }
         if !self.allkeys && has_keys(spec) {
+            // Most commands have one key at a fixed place: checked without building the key list.
+            if let Some((pos, flags)) = single_key(spec, argv) {
+                return if self.key_ok(argv[pos], flags) {
+                    self.check_channels(spec, argv)
+                } else {
+                    Err(Denied::Key(pos))
+                };
+            }
             let keys = keys.get_or_insert_with(|| command_keys(spec, argv));
             for &(pos, flags) in keys.iter() {
                 if !self.key_ok(argv[pos], flags) {
@@ -530,6 +538,11 @@ impl Selector {
                 }
             }
         }
+        self.check_channels(spec, argv)
+    }
+
+    /// The channel part of [`Selector::check`].
+    fn check_channels(&self, spec: &CommandSpec, argv: &[&[u8]]) -> Result<(), Denied> {
         if !self.allchannels {
             if let Some((from, to, pattern)) = channel_args(spec, argv.len()) {
                 for (pos, arg) in argv.iter().enumerate().take(to).skip(from) {
@@ -541,6 +554,25 @@ impl Selector {
         }
         Ok(())
     }
+}
+
+/// The key of a command whose only key spec is one fixed argument (GET, SET, INCR, LPUSH, ...), with the
+/// flags [`command_keys`] would give it; None for every other shape (then the list is built).
+fn single_key(spec: &CommandSpec, argv: &[&[u8]]) -> Option<(usize, u32)> {
+    use keyspecs::{Bs, Fk, K_INCOMPLETE, K_VARIABLE_FLAGS};
+    let m = keyspecs::meta_of(spec)?;
+    let [ks] = m.specs else { return None };
+    let (Bs::Index(pos), Fk::Range(0, _, _)) = (ks.bs, ks.fk) else { return None };
+    let pos = usize::try_from(pos).ok()?;
+    if ks.flags & (K_NOT_KEY | K_INCOMPLETE) != 0 || pos == 0 || pos >= argv.len() {
+        return None;
+    }
+    if ks.flags & K_VARIABLE_FLAGS == 0 {
+        return Some((pos, ks.flags));
+    }
+    // Variable flags: the command's own finder decides them; its key is where first/last key say.
+    let fixed = spec.getkeys.is_none() && spec.first_key == pos as i32 && spec.last_key == pos as i32;
+    fixed.then(|| (pos, super::command::finder_flags(spec.name, m.specs, argv, 0)))
 }
 
 /// The R/W permissions a key with key-spec `flags` needs.
@@ -874,6 +906,23 @@ pub fn merge_selector_args(args: &[&[u8]]) -> Result<Vec<Vec<u8>>, usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_single_key_shortcut_agrees_with_the_key_list() {
+        let words: [&[u8]; 6] = [b"k1", b"k2", b"get", b"7", b"k3", b"x"];
+        let mut shortcuts = 0;
+        for spec in &table().all {
+            for n in 1..=words.len() {
+                let mut argv: Vec<&[u8]> = vec![spec.name.as_bytes()];
+                argv.extend_from_slice(&words[..n]);
+                if let Some(k) = single_key(spec, &argv) {
+                    shortcuts += 1;
+                    assert_eq!(vec![k], command_keys(spec, &argv), "{} {n}", spec.name);
+                }
+            }
+        }
+        assert!(shortcuts > 100, "{shortcuts}");
+    }
 
     fn user(rules: &[&str]) -> User {
         let mut u = User::new(b"u", false);

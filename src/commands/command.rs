@@ -298,7 +298,7 @@ pub(super) fn keys_with_flags(spec: &CommandSpec, specs: &[KeySpec], args: &[&[u
 }
 
 /// The flags Redis's getkeys functions give the `i`th key they find.
-fn finder_flags(name: &str, specs: &[KeySpec], args: &[&[u8]], i: usize) -> u32 {
+pub(super) fn finder_flags(name: &str, specs: &[KeySpec], args: &[&[u8]], i: usize) -> u32 {
     use keyspecs::*;
     match name {
         // setGetKeys: GET makes SET read the old value.
