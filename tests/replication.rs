@@ -792,6 +792,42 @@ fn a_replica_re_pointed_at_a_master_that_fails_keeps_its_replicas_and_history() 
 }
 
 #[test]
+fn a_disk_sync_sends_its_file_as_the_replica_takes_it() {
+    let master = disk_sync_master();
+    let mut m = master.conn();
+    // 20 MB of file: more than the socket buffers and the sync's 4 MB allowance.
+    let _: () = cmd("DEBUG").arg("POPULATE").arg(20_000).arg("key").arg(1000).query(&mut m).unwrap();
+    let _: () = cmd("CONFIG").arg("SET").arg("rdbcompression").arg("no").query(&mut m).unwrap();
+    let mut repl = master.raw();
+    std::io::Write::write_all(&mut repl, b"SYNC\r\n").unwrap();
+    let omem = |m: &mut redis::Connection| -> u64 {
+        let list: String = cmd("CLIENT").arg("LIST").arg("TYPE").arg("replica").query(m).unwrap();
+        list.split_whitespace().find_map(|f| f.strip_prefix("omem=")).and_then(|v| v.parse().ok()).unwrap_or(0)
+    };
+    // It reads nothing yet: the master holds at most the allowance (plus a chunk) of the file for it.
+    common::wait_for("the file on its way", Duration::from_secs(20), || omem(&mut m) >= 1 << 20);
+    assert!(omem(&mut m) <= 8 << 20, "omem {}", omem(&mut m));
+    // Then it reads the whole file, and the stream after it.
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n") {
+        repl.read_exact(&mut b).unwrap();
+        if head.is_empty() && b[0] == b'\n' {
+            continue;
+        }
+        head.push(b[0]);
+    }
+    let len: usize = String::from_utf8_lossy(&head[1..head.len() - 2]).parse().unwrap();
+    assert!(len > 20_000_000, "{len}");
+    let mut file = vec![0u8; len];
+    repl.read_exact(&mut file).unwrap();
+    assert!(file.starts_with(b"REDIS"));
+    let _: () = cmd("SET").arg("after").arg("1").query(&mut m).unwrap();
+    let rest = read_stream(&mut repl, "after");
+    assert!(rest.contains("$5\r\nafter\r\n"), "{rest:?}");
+}
+
+#[test]
 fn a_restarted_replica_continues_from_its_rdb_history() {
     let master = TestServer::start();
     let mut m = master.conn();

@@ -34,6 +34,8 @@ const LOAD_CHUNK_BYTES: u64 = 4 << 20;
 pub struct Snapshotter {
     save: Option<SaveFile>,
     load: Option<LoadFile>,
+    /// Disk-based syncs' files being sent to their replicas.
+    sending: Vec<Sending>,
     /// Bytes handed over by the Keyspace and not yet written (the snapshot's extra memory); the Keyspace adds,
     /// this actor subtracts.
     pending: Arc<AtomicU64>,
@@ -80,7 +82,7 @@ impl<R: io::Read> io::Read for CountingReader<R> {
 
 impl Snapshotter {
     pub fn new(pending: Arc<AtomicU64>) -> Snapshotter {
-        Snapshotter { save: None, load: None, pending }
+        Snapshotter { save: None, load: None, sending: Vec::new(), pending }
     }
 
     /// Read the next chunk of items; `done` once the EOF record (and checksum) is read.
@@ -490,17 +492,101 @@ impl Handler<LoadClose> for Snapshotter {
     }
 }
 
-/// Read a saved file whole, for the replicas of a full sync (the Keyspace never does file I/O itself).
+/// Bytes a disk-based sync lets its slowest replica have unsent before it reads more of the file (as the
+/// diskless transfer's allowance: Redis sends the file as the replica's socket takes it).
+const SYNC_FILE_BUFFER: usize = 4 << 20;
+/// What one read of the file takes.
+const SYNC_FILE_CHUNK: usize = 1 << 20;
+
+/// Send a disk-based full sync's file to replicas: `$<len>\r\n` then the file, read a chunk at a time as the
+/// slowest replica's socket takes it, so neither this process nor the replicas' output counts hold the whole
+/// file. Answers through `done` once all is pushed (the Keyspace then sends the stream held for them), or
+/// with an error (the file is unreadable, or every replica left).
 #[derive(Message)]
-#[rtype(result = "Result<bytes::Bytes, String>")]
-pub struct ReadSyncFile(pub PathBuf);
+#[rtype(result = "()")]
+pub struct SendSyncFile {
+    pub path: PathBuf,
+    /// Each replica's connection and its count of pushed bytes not yet written.
+    pub conns: Vec<(Recipient<Push>, Arc<std::sync::atomic::AtomicUsize>)>,
+    pub done: tokio::sync::oneshot::Sender<Result<u64, String>>,
+}
 
-impl Handler<ReadSyncFile> for Snapshotter {
-    type Result = Result<bytes::Bytes, String>;
+/// A SendSyncFile in progress.
+struct Sending {
+    file: File,
+    left: u64,
+    len: u64,
+    conns: Vec<(Recipient<Push>, Arc<std::sync::atomic::AtomicUsize>)>,
+    done: tokio::sync::oneshot::Sender<Result<u64, String>>,
+}
 
-    /// Read it on this thread; queued after the save that wrote it, before any later save of the same path.
-    fn handle(&mut self, msg: ReadSyncFile, _: &mut Self::Context) -> Self::Result {
-        fs::read(&msg.0).map(bytes::Bytes::from).map_err(|e| format!("Can't read the RDB for the replicas: {e}"))
+impl Handler<SendSyncFile> for Snapshotter {
+    type Result = ();
+
+    /// Open the file now (queued after the save that wrote it: a later save renames a new file over the path,
+    /// and this one keeps reading the old), send the length, then the file as the replicas take it.
+    fn handle(&mut self, msg: SendSyncFile, ctx: &mut Self::Context) {
+        let opened = File::open(&msg.path).and_then(|f| f.metadata().map(|m| (f, m.len())));
+        let (file, len) = match opened {
+            Ok(x) => x,
+            Err(e) => {
+                let _ = msg.done.send(Err(format!("Can't read the RDB for the replicas: {e}")));
+                return;
+            }
+        };
+        let header = Bytes::from(format!("${len}\r\n"));
+        for (c, _) in &msg.conns {
+            c.do_send(Push { frames: vec![header.clone()], class: OBUF_REPLICA });
+        }
+        self.sending.push(Sending { file, left: len, len, conns: msg.conns, done: msg.done });
+        self.send_more(ctx);
+    }
+}
+
+impl Snapshotter {
+    /// Push more of each file being sent while its slowest replica has room; look again shortly otherwise.
+    fn send_more(&mut self, ctx: &mut Context<Self>) {
+        let mut waiting = false;
+        let mut i = 0;
+        while i < self.sending.len() {
+            let s = &mut self.sending[i];
+            s.conns.retain(|(c, _)| c.connected());
+            let mut outcome = None;
+            if s.conns.is_empty() {
+                outcome = Some(Err("every replica of the sync left".to_string()));
+            }
+            while outcome.is_none() {
+                let unsent = s.conns.iter().map(|(_, p)| p.load(Ordering::Relaxed)).max().unwrap_or(0);
+                if s.left == 0 {
+                    outcome = Some(Ok(s.len));
+                    break;
+                }
+                if unsent > SYNC_FILE_BUFFER {
+                    waiting = true;
+                    break;
+                }
+                let mut buf = vec![0u8; (s.left as usize).min(SYNC_FILE_CHUNK)];
+                if let Err(e) = io::Read::read_exact(&mut s.file, &mut buf) {
+                    outcome = Some(Err(format!("Can't read the RDB for the replicas: {e}")));
+                    break;
+                }
+                s.left -= buf.len() as u64;
+                let b = Bytes::from(buf);
+                for (c, _) in &s.conns {
+                    c.do_send(Push { frames: vec![b.clone()], class: OBUF_REPLICA });
+                }
+            }
+            match outcome {
+                Some(res) => {
+                    let s = self.sending.remove(i);
+                    let _ = s.done.send(res);
+                }
+                None => i += 1,
+            }
+        }
+        if waiting {
+            ctx.run_later(std::time::Duration::from_millis(2), |act, ctx| act.send_more(ctx));
+        }
     }
 }
 

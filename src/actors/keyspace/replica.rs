@@ -5,7 +5,7 @@
 use super::Keyspace;
 use crate::actors::connection::Push;
 use crate::actors::replica::{LinkConfig, ReplicaLink, StopLink};
-use crate::actors::snapshotter::{LoadClose, LoadNext, LoadSource, ReadSyncFile, StreamReader};
+use crate::actors::snapshotter::{LoadClose, LoadNext, LoadSource, SendSyncFile, StreamReader};
 use crate::commands::replication::SyncWait;
 use crate::commands::replication::{LinkRequest, Master};
 use crate::commands::ReplyMode;
@@ -386,26 +386,26 @@ impl Keyspace {
             self.disconnect_killed();
             return;
         };
-        let path = self.rdb_path();
-        snap.send(ReadSyncFile(path))
+        // The Snapshotter sends the file as the replicas take it; the stream held for them follows once it
+        // is all pushed.
+        let conns =
+            group.iter().filter_map(|slot| self.conns.get(slot).map(|h| (h.push.clone(), h.pushed.clone()))).collect();
+        let (done, sent) = oneshot::channel();
+        snap.do_send(SendSyncFile { path: self.rdb_path(), conns, done });
+        async move { sent.await.unwrap_or_else(|_| Err("the Snapshotter stopped".into())) }
             .into_actor(self)
-            .map(move |res, act, ctx| {
-                let file = match res.map_err(|e| e.to_string()).and_then(|r| r) {
-                    Ok(f) => f,
-                    Err(e) => {
-                        log::warn!("{e}");
-                        for slot in group {
-                            if act.syncing.get(&slot).is_some_and(|h| h.save == seq) {
-                                act.syncing.remove(&slot);
-                                act.s.clients.kill_list.push(slot);
-                            }
+            .map(move |res, act, ctx| match res {
+                Ok(_) => act.put_online(seq, group, &[], ctx),
+                Err(e) => {
+                    log::warn!("{e}");
+                    for slot in group {
+                        if act.syncing.get(&slot).is_some_and(|h| h.save == seq) {
+                            act.syncing.remove(&slot);
+                            act.s.clients.kill_list.push(slot);
                         }
-                        act.disconnect_killed();
-                        return;
                     }
-                };
-                let header = bytes::Bytes::from(format!("${}\r\n", file.len()));
-                act.put_online(seq, group, &[header, file], ctx);
+                    act.disconnect_killed();
+                }
             })
             .spawn(ctx);
     }
