@@ -572,12 +572,16 @@ pub fn backlog_size(s: &State) -> usize {
         as usize
 }
 
+/// A backlog from the current offset on, unless there is one (a replica is about to be fed).
+pub fn ensure_backlog(s: &mut State) {
+    if s.prop.backlog.is_none() {
+        s.prop.backlog = Some(Backlog::new(backlog_size(s), s.prop.feed.offset));
+    }
+}
+
 /// Make client `me` a replica stream, the backlog existing from now on.
 fn attach_replica(cx: &mut Ctx<'_>) {
-    if cx.s.prop.backlog.is_none() {
-        let size = backlog_size(cx.s);
-        cx.s.prop.backlog = Some(Backlog::new(size, cx.s.prop.feed.offset));
-    }
+    ensure_backlog(cx.s);
     let me = cx.me;
     let now = crate::types::clock::now_ms();
     let c = cx.client();

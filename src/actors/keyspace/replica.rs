@@ -183,32 +183,34 @@ impl Keyspace {
             }
             return;
         }
-        match self.diskless_start() {
-            Some(true) => return self.start_diskless_sync(ctx),
-            Some(false) => {}
-            // Waiting `repl-diskless-sync-delay` for more replicas (the cron looks again each second).
-            None => return,
+        // Not yet when diskless syncs wait `repl-diskless-sync-delay` for more replicas (the cron looks again
+        // each second).
+        let Some(diskless) = self.diskless_start() else { return };
+        // The feed was drained by this batch's flush: its offset is exactly the snapshot's point.
+        if !self.s.prop.feed.buf.is_empty() || !self.can_start_bgsave() {
+            return;
         }
         let waiting = self.take_sync_waiting();
         if waiting.is_empty() {
             return;
         }
-        // The feed was drained by this batch's flush: its offset is exactly the snapshot's point.
-        if !self.s.prop.feed.buf.is_empty() || !self.can_start_bgsave() {
-            self.s.prop.sync_waiting = waiting;
-            return;
-        }
-        log::info!("Starting BGSAVE for SYNC with target: disk");
-        self.start_bgsave(ctx);
-        if self.s.prop.backlog.is_none() {
-            let size = crate::commands::replication::backlog_size(&self.s);
-            self.s.prop.backlog = Some(crate::commands::replication::Backlog::new(size, self.s.prop.feed.offset));
-        }
+        log::info!("Starting BGSAVE for SYNC with target: {}", if diskless { "replicas sockets" } else { "disk" });
+        let sink = if diskless {
+            let conns = waiting.iter().filter_map(|slot| self.conns.get(slot).map(|h| h.push.clone())).collect();
+            let mark = crate::commands::replication::new_replid();
+            crate::actors::snapshotter::SaveSink::Replicas { conns, mark }
+        } else {
+            crate::actors::snapshotter::SaveSink::File(self.rdb_path())
+        };
+        crate::commands::replication::ensure_backlog(&mut self.s);
         crate::commands::set_feed_enabled(&mut self.s, true);
         self.sync_save_seq += 1;
         let replid = crate::commands::replication::current_replid(&self.s);
         self.sync_save_line = bytes::Bytes::from(format!("+FULLRESYNC {} {}\r\n", replid, self.s.prop.feed.offset));
+        // +FULLRESYNC goes first: a diskless save's Snapshotter pushes the file to the same connections.
         self.join_sync(waiting, Vec::new());
+        let started = self.start_save(sink, ctx);
+        debug_assert!(started, "can_start_bgsave was checked");
     }
 
     /// Should the replicas waiting now get a diskless sync (Redis's shouldStartChildReplication)? Some(true):
@@ -234,32 +236,6 @@ impl Keyspace {
         let delay: i64 = cfg("repl-diskless-sync-delay").parse().unwrap_or(5);
         let max: i64 = cfg("repl-diskless-sync-max-replicas").parse().unwrap_or(0);
         (max_idle_ms >= delay * 1000 || (max > 0 && n >= max)).then_some(true)
-    }
-
-    /// Start a diskless full sync for the replicas waiting: +FULLRESYNC first (before the Snapshotter can
-    /// send them any of the file), then the snapshot streams to their connections.
-    fn start_diskless_sync(&mut self, ctx: &mut Context<Self>) {
-        if !self.s.prop.feed.buf.is_empty() || !self.can_start_bgsave() {
-            return;
-        }
-        let waiting = self.take_sync_waiting();
-        if waiting.is_empty() {
-            return;
-        }
-        log::info!("Starting BGSAVE for SYNC with target: replicas sockets");
-        if self.s.prop.backlog.is_none() {
-            let size = crate::commands::replication::backlog_size(&self.s);
-            self.s.prop.backlog = Some(crate::commands::replication::Backlog::new(size, self.s.prop.feed.offset));
-        }
-        crate::commands::set_feed_enabled(&mut self.s, true);
-        self.sync_save_seq += 1;
-        let replid = crate::commands::replication::current_replid(&self.s);
-        self.sync_save_line = bytes::Bytes::from(format!("+FULLRESYNC {} {}\r\n", replid, self.s.prop.feed.offset));
-        let conns = waiting.iter().filter_map(|slot| self.conns.get(slot).map(|h| h.push.clone())).collect();
-        self.join_sync(waiting, Vec::new());
-        let mark = crate::commands::replication::new_replid();
-        let started = self.start_save(crate::actors::snapshotter::SaveSink::Replicas { conns, mark }, ctx);
-        debug_assert!(started, "can_start_bgsave was checked");
     }
 
     /// May a diskless transfer encode more? Wait while its slowest replica has more than DISKLESS_BUFFER
