@@ -310,21 +310,23 @@ async fn session(
         let same_history = resume.replid.as_deref() == Some(replid.as_str());
         let diskless = keyspace.send(DisklessLoad { token }).await.map_err(|_| "the keyspace stopped".to_string())?;
         let (tx, rx) = oneshot::channel();
+        let id = replid.clone();
+        let full_sync = move |path, stream| MasterSync {
+            path,
+            stream,
+            same_history,
+            token,
+            full: true,
+            replid: id,
+            offset,
+            done: tx,
+        };
         if diskless {
             // The Keyspace loads as the bytes arrive (repl-diskless-load): it is told first, then fed.
             let payload = read_payload_header(&mut sock, &mut buf, cfg, shared, "parser").await?;
             log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
             let (feed, reader) = StreamReader::channel(STREAM_DEPTH);
-            let sync = MasterSync {
-                path: PathBuf::new(),
-                stream: Some(reader),
-                same_history,
-                token,
-                full: true,
-                replid: replid.clone(),
-                offset,
-                done: tx,
-            };
+            let sync = full_sync(PathBuf::new(), Some(reader));
             keyspace.send(sync).await.map_err(|_| "the keyspace stopped".to_string())?;
             let mut sink = Sink::Parser(feed);
             let received = receive_payload(&mut sock, &mut buf, cfg, shared, payload, &mut sink).await;
@@ -338,17 +340,7 @@ async fn session(
         } else {
             let path = receive_rdb(&mut sock, &mut buf, cfg, shared).await?;
             log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
-            let sync = MasterSync {
-                path,
-                stream: None,
-                same_history,
-                token,
-                full: true,
-                replid: replid.clone(),
-                offset,
-                done: tx,
-            };
-            keyspace.send(sync).await.map_err(|_| "the keyspace stopped".to_string())?;
+            keyspace.send(full_sync(path, None)).await.map_err(|_| "the keyspace stopped".to_string())?;
         }
         rx.await.map_err(|_| "the keyspace stopped".to_string())??;
         log::info!("MASTER <-> REPLICA sync: Finished with success");
@@ -444,15 +436,15 @@ enum Sink {
 }
 
 impl Sink {
-    async fn put(&mut self, data: &[u8]) -> Result<(), String> {
+    /// The next `n` bytes of `buf`, taken off it (the parser gets them without a copy).
+    async fn put(&mut self, buf: &mut BytesMut, n: usize) -> Result<(), String> {
+        let data = buf.split_to(n).freeze();
         match self {
-            Sink::File(f) => f.write_all(data).map_err(|e| format!("Write error writing to the DB file: {e}")),
+            Sink::File(f) => f.write_all(&data).map_err(|e| format!("Write error writing to the DB file: {e}")),
             Sink::Parser(tx) => {
                 use futures::SinkExt;
                 // The load stopped (it failed, or the link was replaced) when nobody takes the bytes.
-                tx.send(bytes::Bytes::copy_from_slice(data))
-                    .await
-                    .map_err(|_| "MASTER <-> REPLICA sync: the load from the socket stopped".to_string())
+                tx.send(data).await.map_err(|_| "MASTER <-> REPLICA sync: the load from the socket stopped".to_string())
             }
         }
     }
@@ -476,8 +468,7 @@ async fn receive_payload(
         match (p.len, &p.mark) {
             (Some(n), _) => {
                 let take = ((n - written) as usize).min(buf.len());
-                sink.put(&buf[..take]).await?;
-                buf.advance(take);
+                sink.put(buf, take).await?;
                 written += take as u64;
                 shared.sync_read.store(written, Ordering::Relaxed);
                 if written == n {
@@ -487,15 +478,14 @@ async fn receive_payload(
             (None, Some(mark)) => {
                 // Pass on all but the last MARK bytes seen, which may be the end mark.
                 if let Some(end) = find(&buf[..], mark) {
-                    sink.put(&buf[..end]).await?;
-                    buf.advance(end + MARK);
+                    sink.put(buf, end).await?;
+                    buf.advance(MARK);
                     shared.sync_read.store(written + end as u64, Ordering::Relaxed);
                     return Ok(());
                 }
                 let keep = buf.len().min(MARK - 1);
                 let take = buf.len() - keep;
-                sink.put(&buf[..take]).await?;
-                buf.advance(take);
+                sink.put(buf, take).await?;
                 written += take as u64;
                 shared.sync_read.store(written, Ordering::Relaxed);
                 read_some(sock, buf, cfg, shared).await?;
