@@ -42,15 +42,33 @@ pub struct Snapshotter {
 }
 
 struct SaveFile {
-    tmp: PathBuf,
-    path: PathBuf,
-    file: Option<BufWriter<File>>,
-    /// A diskless full sync's replica connections and end mark, instead of the file.
-    replicas: Option<(Vec<Recipient<Push>>, Bytes)>,
+    out: Out,
     crc: Crc64,
     bytes: u64,
     checksum: bool,
     err: Option<String>,
+}
+
+/// Where a save in progress writes.
+enum Out {
+    /// The temp file beside `path`, renamed over it when complete (None: it could not be created).
+    File { tmp: PathBuf, path: PathBuf, file: Option<BufWriter<File>> },
+    /// A diskless full sync's replica connections and its end mark.
+    Replicas { conns: Vec<Recipient<Push>>, mark: Bytes },
+}
+
+impl SaveFile {
+    fn new(out: Out, checksum: bool) -> SaveFile {
+        SaveFile { out, crc: Crc64::new(), bytes: 0, checksum, err: None }
+    }
+
+    /// Drop an unfinished save: a file save's temp file goes too.
+    fn discard(self) {
+        if let Out::File { tmp, file, .. } = self.out {
+            drop(file);
+            let _ = fs::remove_file(tmp);
+        }
+    }
 }
 
 struct LoadFile {
@@ -162,53 +180,37 @@ impl Handler<SaveBegin> for Snapshotter {
     /// Open `temp-<pid>.rdb` beside the target; an error is kept and reported by SaveFinish.
     fn handle(&mut self, msg: SaveBegin, _: &mut Self::Context) {
         if let Some(old) = self.save.take() {
-            if old.replicas.is_none() {
-                let _ = fs::remove_file(&old.tmp);
-            }
+            old.discard();
         }
-        let path = match msg.sink {
-            SaveSink::File(path) => path,
+        let s = match msg.sink {
             SaveSink::Replicas { conns, mark } => {
                 let greeting = Bytes::from(format!("$EOF:{mark}\r\n"));
                 for c in &conns {
                     c.do_send(Push { frames: vec![greeting.clone()], class: OBUF_REPLICA });
                 }
-                self.save = Some(SaveFile {
-                    tmp: PathBuf::new(),
-                    path: PathBuf::new(),
-                    file: None,
-                    replicas: Some((conns, Bytes::from(mark))),
-                    crc: Crc64::new(),
-                    bytes: 0,
-                    checksum: msg.checksum,
-                    err: None,
-                });
-                self.write(msg.header);
-                return;
+                SaveFile::new(Out::Replicas { conns, mark: Bytes::from(mark) }, msg.checksum)
+            }
+            SaveSink::File(path) => {
+                let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
+                match File::create(&tmp) {
+                    Ok(f) => {
+                        let file = Some(BufWriter::with_capacity(1 << 20, f));
+                        SaveFile::new(Out::File { tmp, path, file }, msg.checksum)
+                    }
+                    Err(e) => {
+                        let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default();
+                        let why = format!(
+                            "Failed opening the temp RDB file {} (in server root dir {cwd}) for saving: {e}",
+                            tmp.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                        );
+                        let mut s = SaveFile::new(Out::File { tmp, path, file: None }, msg.checksum);
+                        s.err = Some(why);
+                        s
+                    }
+                }
             }
         };
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
-        let mut s = SaveFile {
-            tmp,
-            path,
-            file: None,
-            replicas: None,
-            crc: Crc64::new(),
-            bytes: 0,
-            checksum: msg.checksum,
-            err: None,
-        };
-        match File::create(&s.tmp) {
-            Ok(f) => s.file = Some(BufWriter::with_capacity(1 << 20, f)),
-            Err(e) => {
-                let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default();
-                s.err = Some(format!(
-                    "Failed opening the temp RDB file {} (in server root dir {cwd}) for saving: {e}",
-                    s.tmp.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-                ));
-            }
-        }
         self.save = Some(s);
         self.write(msg.header);
     }
@@ -218,29 +220,27 @@ impl Snapshotter {
     /// Append to the save in progress (keeping the first error).
     fn write(&mut self, bytes: Vec<u8>) {
         let n = bytes.len() as u64;
-        if let Some(s) = &mut self.save {
-            if let Some((conns, _)) = &s.replicas {
-                // The replicas' connections write it (the Keyspace paces the snapshot by what they have not).
-                if s.checksum {
-                    s.crc.update(&bytes);
-                }
-                s.bytes += n;
-                let b = Bytes::from(bytes);
-                for c in conns {
-                    c.do_send(Push { frames: vec![b.clone()], class: OBUF_REPLICA });
-                }
-            } else if s.err.is_none() {
-                if let Some(f) = &mut s.file {
-                    match f.write_all(&bytes) {
-                        Ok(()) => {
-                            if s.checksum {
-                                s.crc.update(&bytes);
-                            }
-                            s.bytes += n;
+        if let Some(s) = self.save.as_mut().filter(|s| s.err.is_none()) {
+            let written = match &mut s.out {
+                Out::File { file: Some(f), .. } => f.write_all(&bytes),
+                // No file (its error is kept), or replicas: their connections write it (the Keyspace paces the
+                // snapshot by what they have not).
+                _ => Ok(()),
+            };
+            match written {
+                Ok(()) => {
+                    if s.checksum {
+                        s.crc.update(&bytes);
+                    }
+                    s.bytes += n;
+                    if let Out::Replicas { conns, .. } = &s.out {
+                        let b = Bytes::from(bytes);
+                        for c in conns {
+                            c.do_send(Push { frames: vec![b.clone()], class: OBUF_REPLICA });
                         }
-                        Err(e) => s.err = Some(format!("Write error saving DB on disk: {e}")),
                     }
                 }
+                Err(e) => s.err = Some(format!("Write error saving DB on disk: {e}")),
             }
         }
         self.pending.fetch_sub(n.min(self.pending.load(Ordering::Relaxed)), Ordering::Relaxed);
@@ -272,7 +272,6 @@ impl Handler<SaveFinish> for Snapshotter {
     /// EOF and checksum, flush, fsync, rename over the target, fsync the directory.
     fn handle(&mut self, _: SaveFinish, _: &mut Self::Context) -> Self::Result {
         let mut s = self.save.take().ok_or("no save in progress")?;
-        let to_replicas = s.replicas.is_some();
         let res = (|| {
             if let Some(e) = s.err.take() {
                 return Err(e);
@@ -282,33 +281,36 @@ impl Handler<SaveFinish> for Snapshotter {
             s.crc.update(&tail);
             let sum = if s.checksum { s.crc.finish() } else { 0 };
             tail.extend_from_slice(&sum.to_le_bytes());
-            if let Some((conns, mark)) = s.replicas.take() {
-                let n = s.bytes + tail.len() as u64;
-                let tail = Bytes::from(tail);
-                for c in &conns {
-                    c.do_send(Push { frames: vec![tail.clone(), mark.clone()], class: OBUF_REPLICA });
+            let (tmp, path, file) = match &mut s.out {
+                Out::Replicas { conns, mark } => {
+                    let n = s.bytes + tail.len() as u64;
+                    let tail = Bytes::from(tail);
+                    for c in conns.iter() {
+                        c.do_send(Push { frames: vec![tail.clone(), mark.clone()], class: OBUF_REPLICA });
+                    }
+                    return Ok(n);
                 }
-                return Ok(n);
-            }
-            let mut f = s.file.take().ok_or("the temp file is not open")?;
+                Out::File { tmp, path, file } => (tmp, path, file),
+            };
+            let mut f = file.take().ok_or("the temp file is not open")?;
             let werr = |e: io::Error| format!("Write error saving DB on disk: {e}");
             f.write_all(&tail).map_err(werr)?;
             let f = f.into_inner().map_err(|e| werr(e.into_error()))?;
             f.sync_all().map_err(werr)?;
             drop(f);
-            fs::rename(&s.tmp, &s.path).map_err(|e| {
+            fs::rename(&*tmp, &*path).map_err(|e| {
                 let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default();
                 format!(
                     "Error moving temp DB file {} on the final destination {} (in server root dir {cwd}): {e}",
-                    s.tmp.display(),
-                    s.path.display()
+                    tmp.display(),
+                    path.display()
                 )
             })?;
-            fsync_dir(&s.path).map_err(|e| format!("Failed to fsync directory while saving DB: {e}"))?;
+            fsync_dir(path).map_err(|e| format!("Failed to fsync directory while saving DB: {e}"))?;
             Ok(s.bytes + tail.len() as u64)
         })();
-        if res.is_err() && !to_replicas {
-            let _ = fs::remove_file(&s.tmp);
+        if res.is_err() {
+            s.discard();
         }
         res
     }
@@ -325,10 +327,7 @@ impl Handler<SaveAbort> for Snapshotter {
     /// Close and remove the temp file.
     fn handle(&mut self, _: SaveAbort, _: &mut Self::Context) {
         if let Some(s) = self.save.take() {
-            drop(s.file);
-            if s.replicas.is_none() {
-                let _ = fs::remove_file(&s.tmp);
-            }
+            s.discard();
         }
     }
 }
