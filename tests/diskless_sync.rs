@@ -4,19 +4,10 @@
 
 mod common;
 
-use common::TestServer;
+use common::{digest, info_field, replica_omem, wait_link_up, TestServer};
 use redis::cmd;
 use std::io::{Read, Write};
 use std::time::Duration;
-
-fn info_field(con: &mut redis::Connection, section: &str, field: &str) -> String {
-    let info: String = cmd("INFO").arg(section).query(con).unwrap();
-    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string())).unwrap_or_default()
-}
-
-fn digest(con: &mut redis::Connection) -> String {
-    cmd("DEBUG").arg("DIGEST").query(con).unwrap()
-}
 
 fn config_set(con: &mut redis::Connection, name: &str, value: &str) {
     let _: () = cmd("CONFIG").arg("SET").arg(name).arg(value).query(con).unwrap();
@@ -161,12 +152,10 @@ fn a_replica_that_stops_reading_is_timed_out_and_the_transfer_dropped() {
         info_field(&mut m, "persistence", "rdb_bgsave_in_progress") == "1"
     });
     // The master sends it no more than the transfer's allowance (4 MB) beyond what its socket took.
-    let omem = |m: &mut redis::Connection| -> u64 {
-        let list: String = cmd("CLIENT").arg("LIST").arg("TYPE").arg("replica").query(m).unwrap();
-        list.split_whitespace().find_map(|f| f.strip_prefix("omem=")).and_then(|v| v.parse().ok()).unwrap_or(0)
-    };
-    common::wait_for("the replica's unsent bytes to build up", Duration::from_secs(20), || omem(&mut m) >= 1 << 20);
-    assert!(omem(&mut m) <= 8 << 20, "omem {}", omem(&mut m));
+    common::wait_for("the replica's unsent bytes to build up", Duration::from_secs(20), || {
+        replica_omem(&mut m) >= 1 << 20
+    });
+    assert!(replica_omem(&mut m) <= 8 << 20, "omem {}", replica_omem(&mut m));
     assert_eq!(info_field(&mut m, "persistence", "rdb_bgsave_in_progress"), "1");
     // Taking nothing for repl-timeout, it is closed; with no replica left the transfer is dropped.
     common::wait_for("the stalled replica closed", Duration::from_secs(20), || {
@@ -210,12 +199,6 @@ fn replica_loading(mode: &'static str, dir: &std::path::Path) -> TestServer {
         c.set("repl-diskless-load", mode).expect("a known option");
         c.set("replica-read-only", "no").expect("a known option");
     })
-}
-
-fn wait_link_up(r: &mut redis::Connection) {
-    common::wait_for("the link up", Duration::from_secs(30), || {
-        info_field(r, "replication", "master_link_status") == "up"
-    });
 }
 
 #[test]

@@ -3,21 +3,14 @@
 //! states: each against in-process servers.
 mod common;
 
-use common::TestServer;
+use common::{digest, info_field, TestServer};
 use redis::cmd;
 use std::time::Duration;
-
-fn info_field(con: &mut redis::Connection, section: &str, field: &str) -> String {
-    let info: String = cmd("INFO").arg(section).query(con).unwrap();
-    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).unwrap_or("").to_string()
-}
 
 /// Make `replica` replicate `master` and wait for the link.
 fn link(master: &TestServer, r: &mut redis::Connection) {
     let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(r).unwrap();
-    common::wait_for("the link", Duration::from_secs(20), || {
-        info_field(r, "replication", "master_link_status") == "up"
-    });
+    common::wait_link_up(r);
 }
 
 #[test]
@@ -236,10 +229,6 @@ fn role_name(con: &mut redis::Connection) -> String {
         redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
         other => panic!("ROLE {other:?}"),
     }
-}
-
-fn digest(con: &mut redis::Connection) -> String {
-    cmd("DEBUG").arg("DIGEST").query(con).unwrap()
 }
 
 #[test]

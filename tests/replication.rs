@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{set_and_outlive, TestServer};
+use common::{digest, info_field, replica_omem, set_and_outlive, wait_link_up, TestServer};
 use redis::cmd;
 use std::io::Read;
 use std::time::Duration;
@@ -120,16 +120,6 @@ fn sync_sends_the_dataset_as_an_rdb_file() {
 /// A master whose full syncs go through its RDB file (repl-diskless-sync no).
 fn disk_sync_master() -> TestServer {
     TestServer::with_config(|c| c.set("repl-diskless-sync", "no").expect("a known option"))
-}
-
-/// A field of INFO `section`.
-fn info_field(con: &mut redis::Connection, section: &str, field: &str) -> String {
-    let info: String = cmd("INFO").arg(section).query(con).unwrap();
-    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string())).unwrap_or_default()
-}
-
-fn digest(con: &mut redis::Connection) -> String {
-    cmd("DEBUG").arg("DIGEST").query(con).unwrap()
 }
 
 /// Writes of every type, with TTLs, into `con` (any server).
@@ -758,16 +748,11 @@ fn a_replica_re_pointed_at_a_master_that_fails_keeps_its_replicas_and_history() 
     let _: () = cmd("CONFIG").arg("SET").arg("rdb-key-save-delay").arg(1_000_000).query(&mut b).unwrap();
     let (r, sub) = (TestServer::start(), TestServer::start());
     let (mut rc, mut sc) = (r.conn(), sub.conn());
-    let up = |c: &mut redis::Connection| {
-        common::wait_for("the link up", Duration::from_secs(20), || {
-            info_field(c, "replication", "master_link_status") == "up"
-        })
-    };
     let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(m1.addr().port()).query(&mut rc).unwrap();
-    up(&mut rc);
+    wait_link_up(&mut rc);
     wait_synced(&mut a, &mut rc);
     let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(r.addr().port()).query(&mut sc).unwrap();
-    up(&mut sc);
+    wait_link_up(&mut sc);
     wait_synced(&mut rc, &mut sc);
     let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(m2.addr().port()).query(&mut rc).unwrap();
     common::wait_for("m2's transfer to start", Duration::from_secs(20), || {
@@ -781,7 +766,7 @@ fn a_replica_re_pointed_at_a_master_that_fails_keeps_its_replicas_and_history() 
     assert_eq!(info_field(&mut sc, "replication", "master_replid"), id);
     let (full, partial) = (num_field(&mut a, "stats", "sync_full"), num_field(&mut a, "stats", "sync_partial_ok"));
     let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(m1.addr().port()).query(&mut rc).unwrap();
-    up(&mut rc);
+    wait_link_up(&mut rc);
     // m1 continues r's history, and r's replica never had to sync again.
     assert_eq!(num_field(&mut a, "stats", "sync_full"), full);
     assert_eq!(num_field(&mut a, "stats", "sync_partial_ok"), partial + 1);
@@ -800,13 +785,9 @@ fn a_disk_sync_sends_its_file_as_the_replica_takes_it() {
     let _: () = cmd("CONFIG").arg("SET").arg("rdbcompression").arg("no").query(&mut m).unwrap();
     let mut repl = master.raw();
     std::io::Write::write_all(&mut repl, b"SYNC\r\n").unwrap();
-    let omem = |m: &mut redis::Connection| -> u64 {
-        let list: String = cmd("CLIENT").arg("LIST").arg("TYPE").arg("replica").query(m).unwrap();
-        list.split_whitespace().find_map(|f| f.strip_prefix("omem=")).and_then(|v| v.parse().ok()).unwrap_or(0)
-    };
     // It reads nothing yet: the master holds at most the allowance (plus a chunk) of the file for it.
-    common::wait_for("the file on its way", Duration::from_secs(20), || omem(&mut m) >= 1 << 20);
-    assert!(omem(&mut m) <= 8 << 20, "omem {}", omem(&mut m));
+    common::wait_for("the file on its way", Duration::from_secs(20), || replica_omem(&mut m) >= 1 << 20);
+    assert!(replica_omem(&mut m) <= 8 << 20, "omem {}", replica_omem(&mut m));
     // Then it reads the whole file, and the stream after it.
     let mut head = Vec::new();
     let mut b = [0u8; 1];

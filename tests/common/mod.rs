@@ -218,3 +218,25 @@ pub fn test_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&p).unwrap();
     p
 }
+
+/// A field of INFO `section`, "" when absent.
+pub fn info_field(con: &mut Connection, section: &str, field: &str) -> String {
+    let info: String = cmd("INFO").arg(section).query(con).unwrap();
+    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string())).unwrap_or_default()
+}
+
+/// DEBUG DIGEST.
+pub fn digest(con: &mut Connection) -> String {
+    cmd("DEBUG").arg("DIGEST").query(con).unwrap()
+}
+
+/// Wait until a replica's link to its master is up.
+pub fn wait_link_up(con: &mut Connection) {
+    wait_for("the link up", Duration::from_secs(30), || info_field(con, "replication", "master_link_status") == "up");
+}
+
+/// Output bytes the server holds for its (first) replica connection: CLIENT LIST's omem.
+pub fn replica_omem(con: &mut Connection) -> u64 {
+    let list: String = cmd("CLIENT").arg("LIST").arg("TYPE").arg("replica").query(con).unwrap();
+    list.split_whitespace().find_map(|f| f.strip_prefix("omem=")).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
