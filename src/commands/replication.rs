@@ -172,7 +172,7 @@ pub struct ReplState {
     pub good: u64,
     /// Keys a client of this writable replica gave a TTL, with a bit per database they may be in (Redis's
     /// slaveKeysWithExpire): the master knows nothing of them, so the replica expires them itself.
-    pub own_ttl_keys: std::collections::HashMap<Vec<u8>, u64>,
+    pub own_ttl_keys: std::collections::HashMap<crate::types::bytes::CompactBytes, u64>,
     /// A FAILOVER under way (Redis's failover_state), None: no-failover.
     pub failover: Option<Failover>,
 }
@@ -253,7 +253,7 @@ pub fn replica_write_end(s: &mut State) {
         let bit = if db.id < 64 { 1u64 << db.id } else { 0 };
         for k in db.ttl_log.drain(..) {
             if bit != 0 {
-                *s.repl.own_ttl_keys.entry(k.as_slice().to_vec()).or_insert(0) |= bit;
+                *s.repl.own_ttl_keys.entry(k).or_insert(0) |= bit;
             }
         }
     }
@@ -275,7 +275,7 @@ pub fn expire_own_ttl_keys(s: &mut State) -> usize {
             if *bits & (1u64 << i) == 0 {
                 continue;
             }
-            match db.expire_own_key(key, now) {
+            match db.expire_own_key(key.as_slice(), now) {
                 Some(false) => left |= 1u64 << i,
                 Some(true) => expired += 1,
                 None => {}
