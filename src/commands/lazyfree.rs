@@ -2,7 +2,8 @@
 //! `lazyfree-lazy-user-del`, hand a big deleted value to a background thread instead of freeing it on the
 //! Keyspace's thread, as Redis's lazyfree.c hands it to a BIO thread. What counts as big is Redis's
 //! lazyfreeGetFreeEffort over LAZYFREE_THRESHOLD; INFO's `lazyfree_pending_objects` and `lazyfreed_objects`
-//! count the values handed over, and CONFIG RESETSTAT zeroes the second.
+//! count the values handed over, and CONFIG RESETSTAT zeroes the second. Whole databases a replica's full
+//! sync replaced go the same way (Redis's emptyDbAsync), counted by their keys.
 
 use crate::types::value::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,11 +32,17 @@ pub fn free_effort(v: &Value) -> usize {
     }
 }
 
+/// What the worker frees, and how many objects that counts for.
+enum Garbage {
+    Value(Value),
+    Dbs(Vec<crate::types::db::Db>),
+}
+
 /// The background freer: a thread started at the first big value, fed through a channel, and its counters.
 #[derive(Default)]
 pub struct LazyFree {
     /// The worker's queue; None until the first value is handed over.
-    tx: Option<Sender<Value>>,
+    tx: Option<Sender<(Garbage, u64)>>,
     /// Values handed over and not freed yet (INFO lazyfree_pending_objects).
     pending: Arc<AtomicU64>,
     /// Values the worker has freed since the last CONFIG RESETSTAT (INFO lazyfreed_objects).
@@ -49,29 +56,42 @@ impl LazyFree {
         if free_effort(&v) <= LAZYFREE_THRESHOLD {
             return;
         }
+        self.hand_over(Garbage::Value(v), 1);
+    }
+
+    /// Free whole databases in the background (a replica's full sync replaced them), counted by their keys.
+    pub fn free_dbs(&mut self, dbs: Vec<crate::types::db::Db>) {
+        let keys: u64 = dbs.iter().map(|d| d.len() as u64).sum();
+        if keys > 0 {
+            self.hand_over(Garbage::Dbs(dbs), keys);
+        }
+    }
+
+    /// Give the worker `g` (`n` objects), starting it first if needed; freed here when it cannot run.
+    fn hand_over(&mut self, g: Garbage, n: u64) {
         if self.tx.is_none() {
             self.tx = self.start();
         }
         let Some(tx) = &self.tx else { return };
-        self.pending.fetch_add(1, Ordering::Relaxed);
-        if let Err(back) = tx.send(v) {
+        self.pending.fetch_add(n, Ordering::Relaxed);
+        if let Err(back) = tx.send((g, n)) {
             // The worker is gone (it cannot be, short of a panic in a destructor): free here.
-            self.pending.fetch_sub(1, Ordering::Relaxed);
+            self.pending.fetch_sub(n, Ordering::Relaxed);
             drop(back.0);
         }
     }
 
-    /// The worker thread: drops each value it receives, then counts it freed; it ends with the sender.
-    fn start(&self) -> Option<Sender<Value>> {
-        let (tx, rx) = channel::<Value>();
+    /// The worker thread: drops what it receives, then counts it freed; it ends with the sender.
+    fn start(&self) -> Option<Sender<(Garbage, u64)>> {
+        let (tx, rx) = channel::<(Garbage, u64)>();
         let (pending, freed) = (self.pending.clone(), self.freed.clone());
         std::thread::Builder::new()
             .name("lazyfree".into())
             .spawn(move || {
-                for v in rx {
-                    drop(v);
-                    pending.fetch_sub(1, Ordering::Relaxed);
-                    freed.fetch_add(1, Ordering::Relaxed);
+                for (g, n) in rx {
+                    drop(g);
+                    pending.fetch_sub(n, Ordering::Relaxed);
+                    freed.fetch_add(n, Ordering::Relaxed);
                 }
             })
             .ok()?;
@@ -106,6 +126,20 @@ mod tests {
             std::thread::sleep(Duration::from_millis(2));
         }
         assert_eq!((l.pending(), l.freed()), (0, n));
+    }
+
+    #[test]
+    fn whole_databases_are_freed_in_the_background_counted_by_keys() {
+        let mut t = new();
+        run_raw(&mut t, &["set", "a", "1"]);
+        run_raw(&mut t, &["set", "b", "2"]);
+        let dbs: Vec<crate::types::db::Db> = t.s.dbs.iter().map(|d| d.empty_like()).collect();
+        let full = std::mem::replace(&mut t.s.dbs, dbs);
+        let mut l = LazyFree::default();
+        l.free_dbs(t.s.dbs.iter().map(|d| d.empty_like()).collect());
+        assert_eq!((l.pending(), l.freed()), (0, 0), "empty databases are not handed over");
+        l.free_dbs(full);
+        wait_freed(&l, 2);
     }
 
     #[test]

@@ -728,11 +728,11 @@ impl Keyspace {
                 self.s.clients.touch_db(None);
                 crate::commands::tracking::flushed(&mut self.s);
                 log::info!("MASTER <-> REPLICA sync: Discarding old DB in background");
-                free_in_background(old);
+                self.s.lazyfree.free_dbs(old);
             }
             (Err(_), LoadMode::Async, Some((dbs, _))) => {
                 log::info!("MASTER <-> REPLICA sync: Discarding temporary DB in background");
-                free_in_background(dbs);
+                self.s.lazyfree.free_dbs(dbs);
             }
             (Err(_), LoadMode::Swap, Some((dbs, funcs))) => {
                 log::info!("MASTER <-> REPLICA sync: Restoring the backup of the old data");
@@ -746,7 +746,7 @@ impl Keyspace {
             }
             (Ok(()), LoadMode::Swap, Some((dbs, _))) => {
                 log::info!("MASTER <-> REPLICA sync: Discarding old DB in background");
-                free_in_background(dbs);
+                self.s.lazyfree.free_dbs(dbs);
             }
             _ => {}
         }
@@ -773,14 +773,6 @@ impl Keyspace {
             _ => false,
         }
     }
-}
-
-/// Free databases off the Keyspace thread (a whole dataset can take a while to free).
-fn free_in_background(dbs: Vec<crate::types::db::Db>) {
-    if dbs.iter().all(|d| d.is_empty()) {
-        return;
-    }
-    let _ = std::thread::Builder::new().name("lazyfree".into()).spawn(move || drop(dbs));
 }
 
 /// How a load from the master's socket treats the data the replica had.
