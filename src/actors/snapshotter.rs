@@ -491,9 +491,10 @@ impl Handler<LoadClose> for Snapshotter {
     }
 }
 
-/// Bytes a disk-based sync lets its slowest replica have unsent before it reads more of the file (as the
-/// diskless transfer's allowance: Redis sends the file as the replica's socket takes it).
-const SYNC_FILE_BUFFER: usize = 4 << 20;
+/// Bytes a full sync lets its slowest replica have unsent before more of the file is read (a disk-based
+/// sync, here) or encoded (a diskless one, by the Keyspace): Redis sends the file as the replica's socket
+/// takes it, and so the master never holds a whole file for a replica.
+pub const SYNC_ALLOWANCE: usize = 4 << 20;
 /// What one read of the file takes.
 const SYNC_FILE_CHUNK: usize = 1 << 20;
 
@@ -560,7 +561,7 @@ impl Snapshotter {
                     outcome = Some(Ok(s.len));
                     break;
                 }
-                if unsent > SYNC_FILE_BUFFER {
+                if unsent > SYNC_ALLOWANCE {
                     waiting = true;
                     break;
                 }

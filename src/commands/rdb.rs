@@ -399,7 +399,7 @@ pub const LOADING_ERR: CmdError = CmdError::new("LOADING Redis is loading the da
 /// Refused while a replica loads its master's file asynchronously: commands Redis flags no_async_loading
 /// (they would act on, or replace, the data being swapped out).
 pub fn denied_async_loading(spec: &CommandSpec) -> bool {
-    super::keyspecs::meta(spec.name).is_some_and(|m| m.no_async_loading)
+    super::keyspecs::meta_of(spec).is_some_and(|m| m.no_async_loading)
 }
 
 /// The rdb_* and current_* lines of INFO persistence (between async_loading and aof_enabled).

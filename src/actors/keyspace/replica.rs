@@ -19,10 +19,6 @@ use tokio::sync::oneshot;
 /// Tokens of the links' in-process clients: far from the ones client.rs picks.
 static NEXT_LINK_TOKEN: AtomicU64 = AtomicU64::new(1 << 62);
 
-/// Bytes a diskless transfer lets its slowest replica have unsent before it encodes more (Redis's rdb pipe
-/// is paced the same way: by the slowest replica's socket).
-const DISKLESS_BUFFER: usize = 4 << 20;
-
 /// What a diskless transfer's next slice may do.
 pub(super) enum Flow {
     /// Encode more.
@@ -238,7 +234,7 @@ impl Keyspace {
         (max_idle_ms >= delay * 1000 || (max > 0 && n >= max)).then_some(true)
     }
 
-    /// May a diskless transfer encode more? Wait while its slowest replica has more than DISKLESS_BUFFER
+    /// May a diskless transfer encode more? Wait while its slowest replica has more than SYNC_ALLOWANCE
     /// bytes not taken by its socket; stop when none of its replicas is left.
     pub(super) fn diskless_flow(&self) -> Flow {
         let seq = self.sync_save_seq;
@@ -252,7 +248,7 @@ impl Keyspace {
         }
         let Some(slowest) = slowest else { return Flow::Stop };
         let pending = self.rdb.pending.load(Ordering::Relaxed) as usize;
-        if slowest + pending > DISKLESS_BUFFER {
+        if slowest + pending > crate::actors::snapshotter::SYNC_ALLOWANCE {
             Flow::Wait
         } else {
             Flow::Go
