@@ -35,14 +35,20 @@ fn a_writable_replica_expires_the_keys_its_clients_gave_a_ttl() {
     assert_eq!(cmd("EXISTS").arg("c").query::<i64>(&mut r).unwrap(), 1);
 }
 
-#[test]
-fn a_writable_replica_deletes_an_expired_key_a_write_looks_up_and_hides_the_rest() {
+/// A master whose keys expire only when read (its DELs come when the test asks), and its linked replica.
+fn pair_without_master_expiry() -> (TestServer, TestServer, redis::Connection, redis::Connection) {
     let master = TestServer::start();
     let replica = TestServer::start();
     let mut m = master.conn();
     let mut r = replica.conn();
     link(&master, &mut r);
     let _: () = cmd("DEBUG").arg("SET-ACTIVE-EXPIRE").arg(0).query(&mut m).unwrap();
+    (master, replica, m, r)
+}
+
+#[test]
+fn a_writable_replica_deletes_an_expired_key_a_write_looks_up_and_hides_the_rest() {
+    let (_master, _replica, mut m, mut r) = pair_without_master_expiry();
     let _: () = cmd("SET").arg("k1").arg(5).arg("PX").arg(10).query(&mut m).unwrap();
     let _: () = cmd("SET").arg("k2").arg(5).arg("PX").arg(10).query(&mut m).unwrap();
     common::wait_for("the keys replicated and past their TTL", Duration::from_secs(10), || {
@@ -61,12 +67,7 @@ fn a_writable_replica_deletes_an_expired_key_a_write_looks_up_and_hides_the_rest
 
 #[test]
 fn pfcount_on_a_read_only_replica_updates_the_cache_and_ignores_an_expired_key() {
-    let master = TestServer::start();
-    let replica = TestServer::start();
-    let mut m = master.conn();
-    let mut r = replica.conn();
-    link(&master, &mut r);
-    let _: () = cmd("DEBUG").arg("SET-ACTIVE-EXPIRE").arg(0).query(&mut m).unwrap();
+    let (_master, _replica, mut m, mut r) = pair_without_master_expiry();
     let _: () = cmd("PFADD").arg("h").arg(&["a", "b", "c", "d", "e", "f", "g"]).query(&mut m).unwrap();
     let before: Vec<u8> = cmd("GET").arg("h").query(&mut m).unwrap();
     common::wait_for("the HLL on the replica", Duration::from_secs(10), || {
