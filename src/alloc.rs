@@ -199,6 +199,13 @@ pub fn used_memory() -> usize {
     USED.load(Ordering::Relaxed)
 }
 
+/// The bytes a block of `n` bytes (alignment 1) really occupies: the allocator's size class for it. Types
+/// that keep no capacity field size their blocks with it (types/rawstr.rs).
+#[inline]
+pub fn size_class(n: usize) -> usize {
+    backend::class_size(Layout::from_size_align(n, 1).expect("block too large"))
+}
+
 /// The allocator's name and version for INFO's mem_allocator.
 pub fn allocator_name() -> String {
     backend::name()

@@ -11,6 +11,7 @@ use crate::config::{NOTIFY_GENERIC, NOTIFY_STRING};
 use crate::error::CmdError;
 use crate::types::db::Db;
 use crate::types::num;
+use crate::types::rawstr::RawMut;
 use crate::types::value::Value;
 
 /// The bitmap commands, as Redis 7.0's command table declares them.
@@ -49,7 +50,7 @@ fn bit_offset(arg: &[u8], hash_bits: Option<u32>, max: u64) -> Result<u64, CmdEr
 
 /// Redis's lookupStringForBitCommand: the raw buffer of `key`, created or zero-padded so that bit `maxbit`
 /// exists. The flag tells whether that created the key or grew it.
-fn bit_buffer<'d>(db: &'d mut Db, key: &[u8], maxbit: u64) -> Result<(&'d mut Vec<u8>, bool), CmdError> {
+fn bit_buffer<'d>(db: &'d mut Db, key: &[u8], maxbit: u64) -> Result<(RawMut<'d>, bool), CmdError> {
     let need = (maxbit >> 3) as usize + 1;
     let mut grown = false;
     if !db.contains(key) {
@@ -60,7 +61,7 @@ fn bit_buffer<'d>(db: &'d mut Db, key: &[u8], maxbit: u64) -> Result<(&'d mut Ve
     if !e.value.is_string() {
         return Err(CmdError::WRONGTYPE);
     }
-    let Some(buf) = e.value.make_raw() else { return Err(CmdError::WRONGTYPE) };
+    let Some(mut buf) = e.value.make_raw() else { return Err(CmdError::WRONGTYPE) };
     if buf.len() < need {
         buf.resize(need, 0);
         grown = true;
@@ -78,7 +79,8 @@ fn setbit(cx: &mut Ctx<'_>) -> CmdResult {
     };
     let key = cx.arg(1);
     let (db, out) = cx.db_out();
-    let (buf, grown) = bit_buffer(db, key, off)?;
+    let (mut guard, grown) = bit_buffer(db, key, off)?;
+    let buf: &mut Vec<u8> = &mut guard;
     let byte = (off >> 3) as usize;
     let mask = 1u8 << (7 - (off & 7));
     let old = buf[byte] & mask != 0;
@@ -90,6 +92,7 @@ fn setbit(cx: &mut Ctx<'_>) -> CmdResult {
         } else {
             buf[byte] &= !mask;
         }
+        drop(guard);
         cx.modified(key);
         cx.notify(NOTIFY_STRING, "setbit", key);
     }
@@ -486,7 +489,8 @@ fn bitfield_generic(cx: &mut Ctx<'_>, readonly_cmd: bool) -> CmdResult {
     if readonly_cmd {
         return Err(BITFIELD_RO_WRITE);
     }
-    let (buf, grown) = bit_buffer(db, key, highest_write)?;
+    let (mut guard, grown) = bit_buffer(db, key, highest_write)?;
+    let buf: &mut Vec<u8> = &mut guard;
     out.array(ops.len());
     let mut changes = 0u64;
     for op in &ops {
@@ -527,6 +531,7 @@ fn bitfield_generic(cx: &mut Ctx<'_>, readonly_cmd: bool) -> CmdResult {
             changes += 1;
         }
     }
+    drop(guard);
     if changes > 0 {
         cx.modified(key);
         cx.notify(NOTIFY_STRING, "setbit", key);

@@ -12,6 +12,7 @@ use super::Ctx;
 use crate::config::NOTIFY_STRING;
 use crate::error::CmdError;
 use crate::types::hll;
+use crate::types::rawstr::RawMut;
 use crate::types::value::Value;
 
 const NOT_HLL: CmdError = CmdError::new("WRONGTYPE Key is not a valid HyperLogLog string value.");
@@ -47,7 +48,7 @@ fn bytes(v: &Value) -> &[u8] {
 }
 
 /// A checked HLL made `raw` for in-place changes.
-fn raw_mut(v: &mut Value) -> Result<&mut Vec<u8>, CmdError> {
+fn raw_mut(v: &mut Value) -> Result<RawMut<'_>, CmdError> {
     check(v)?;
     v.make_raw().ok_or(NOT_HLL)
 }
@@ -75,7 +76,7 @@ fn pfadd(cx: &mut Ctx<'_>) -> CmdResult {
         Ok(())
     };
     match db.get_mut(key) {
-        Some(e) => add_all(raw_mut(&mut e.value)?, &mut updated)?,
+        Some(e) => add_all(&mut *raw_mut(&mut e.value)?, &mut updated)?,
         None => {
             let mut v = hll::new_sparse();
             updated += 1;
@@ -122,15 +123,22 @@ fn pfcount(cx: &mut Ctx<'_>) -> CmdResult {
         cx.out.int(0);
         return Ok(());
     };
-    let v = raw_mut(&mut e.value)?;
-    if let Some(card) = hll::cached_card(v) {
-        cx.out.int(card as i64);
-        return Ok(());
+    let (card, computed) = {
+        let mut guard = raw_mut(&mut e.value)?;
+        let v: &mut Vec<u8> = &mut guard;
+        match hll::cached_card(v) {
+            Some(card) => (card, false),
+            None => {
+                let card = hll::count(v).map_err(|_| INVALID)?;
+                hll::set_cached_card(v, card);
+                (card, true)
+            }
+        }
+    };
+    if computed {
+        // Updating the cache changes the string: propagate it as Redis does.
+        cx.modified(key);
     }
-    let card = hll::count(v).map_err(|_| INVALID)?;
-    hll::set_cached_card(v, card);
-    // Updating the cache changes the string: propagate it as Redis does.
-    cx.modified(key);
     cx.out.int(card as i64);
     Ok(())
 }
@@ -167,7 +175,7 @@ fn pfmerge(cx: &mut Ctx<'_>) -> CmdResult {
         Ok(())
     };
     match db.get_mut(dest) {
-        Some(e) => write(raw_mut(&mut e.value)?)?,
+        Some(e) => write(&mut *raw_mut(&mut e.value)?)?,
         None => {
             let mut v = hll::new_sparse();
             write(&mut v)?;
@@ -189,7 +197,8 @@ fn pfdebug(cx: &mut Ctx<'_>) -> CmdResult {
     let Some(e) = db.get_mut(key) else {
         return Err(CmdError::new("ERR The specified key does not exist"));
     };
-    let v = raw_mut(&mut e.value)?;
+    let mut guard = raw_mut(&mut e.value)?;
+    let v: &mut Vec<u8> = &mut guard;
     let mut converted = false;
     if sub.eq_ignore_ascii_case(b"getreg") {
         if hll::encoding(v) == hll::SPARSE {
@@ -217,6 +226,7 @@ fn pfdebug(cx: &mut Ctx<'_>) -> CmdResult {
     } else {
         return Err(CmdError::msg(format!("ERR Unknown PFDEBUG subcommand '{}'", String::from_utf8_lossy(sub))));
     }
+    drop(guard);
     if converted {
         // Force propagation of the encoding change.
         cx.s.persist.dirty += 1;

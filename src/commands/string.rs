@@ -517,7 +517,7 @@ fn append(cx: &mut Ctx<'_>) -> CmdResult {
                 return Err(CmdError::WRONGTYPE);
             }
             check_string_length(e.value.str_len() as u64, val.len() as u64, max)?;
-            let Some(buf) = e.value.make_raw() else { return Err(CmdError::WRONGTYPE) };
+            let Some(mut buf) = e.value.make_raw() else { return Err(CmdError::WRONGTYPE) };
             buf.extend_from_slice(val);
             buf.len()
         }
@@ -601,8 +601,8 @@ fn setrange(cx: &mut Ctx<'_>) -> CmdResult {
                 return Ok(());
             }
             check_string_length(offset, val.len() as u64, max)?;
-            let Some(buf) = e.value.make_raw() else { return Err(CmdError::WRONGTYPE) };
-            write_at(buf, offset as usize, val);
+            let Some(mut buf) = e.value.make_raw() else { return Err(CmdError::WRONGTYPE) };
+            write_at(&mut buf, offset as usize, val);
             buf.len()
         }
         None => {

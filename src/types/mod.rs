@@ -13,6 +13,7 @@ pub mod list;
 pub mod mem_buckets;
 pub mod num;
 pub mod packbuf;
+pub mod rawstr;
 pub mod rng;
 pub mod set;
 pub mod stream;

@@ -7,6 +7,7 @@
 use super::bytes::CompactBytes;
 use super::hash::Hash;
 use super::list::List;
+use super::rawstr::{RawMut, RawStr};
 use super::set::Set;
 use super::stream::Stream;
 use super::zset::ZSet;
@@ -21,7 +22,7 @@ pub enum Value {
     /// String, `embstr` encoding.
     Emb(CompactBytes),
     /// String, `raw` encoding (growable: APPEND/SETRANGE/SETBIT work in place).
-    Raw(Box<RawBuf>),
+    Raw(RawStr),
     /// Collections are 16-byte handles held inline (a small hash, set or sorted set is then one block).
     List(List),
     Hash(Hash),
@@ -132,7 +133,7 @@ impl Value {
         if s.len() <= EMBSTR_MAX {
             Value::Emb(CompactBytes::new(s))
         } else {
-            Value::Raw(Box::new(RawBuf::Owned(s.to_vec())))
+            Value::Raw(RawStr::from_slice(s))
         }
     }
 
@@ -142,12 +143,12 @@ impl Value {
         if b.len() <= EMBSTR_MAX {
             return Value::string(&b);
         }
-        Value::Raw(Box::new(RawBuf::Shared(b)))
+        Value::Raw(RawStr::shared(b))
     }
 
     /// A string value that Redis would keep `raw` whatever its length (results of APPEND etc.).
     pub fn raw(v: Vec<u8>) -> Value {
-        Value::Raw(Box::new(RawBuf::Owned(v)))
+        Value::Raw(RawStr::from_vec(v))
     }
 
     pub fn kind(&self) -> Kind {
@@ -206,13 +207,13 @@ impl Value {
     }
 
     /// Turn a string value into a growable raw buffer (for in-place edits) and return it.
-    pub fn make_raw(&mut self) -> Option<&mut Vec<u8>> {
+    pub fn make_raw(&mut self) -> Option<RawMut<'_>> {
         if !matches!(self, Value::Raw(_)) {
             let bytes = self.to_vec()?;
             *self = Value::raw(bytes);
         }
         match self {
-            Value::Raw(v) => Some(v.to_mut()),
+            Value::Raw(v) => Some(v.edit()),
             _ => None,
         }
     }
@@ -222,64 +223,13 @@ impl Value {
         match self {
             Value::Int(_) => 0,
             Value::Emb(b) => b.heap_size(),
-            Value::Raw(v) => v.capacity() + std::mem::size_of::<RawBuf>(),
+            Value::Raw(v) => v.heap_size(),
             Value::List(l) => l.heap_size(),
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => s.heap_size(),
             Value::ZSet(z) => z.heap_size(),
             Value::Stream(st) => st.heap_size(),
         }
-    }
-}
-
-/// The bytes of a `raw` string: an owned growable buffer, or a client's big argument taken as it was read
-/// (shared with the request until the request is done, then ours alone). Edits make it owned first.
-#[derive(Clone, Debug)]
-pub enum RawBuf {
-    Owned(Vec<u8>),
-    Shared(bytes::Bytes),
-}
-
-impl RawBuf {
-    /// The growable buffer, taking over a shared one's allocation when nothing else holds it (the request
-    /// that brought it is done) and copying it otherwise.
-    pub fn to_mut(&mut self) -> &mut Vec<u8> {
-        if let RawBuf::Shared(b) = self {
-            let v = match std::mem::take(b).try_into_mut() {
-                Ok(m) => Vec::from(m),
-                Err(b) => b.to_vec(),
-            };
-            *self = RawBuf::Owned(v);
-        }
-        match self {
-            RawBuf::Owned(v) => v,
-            RawBuf::Shared(_) => unreachable!("made owned above"),
-        }
-    }
-
-    /// Bytes allocated for the string.
-    pub fn capacity(&self) -> usize {
-        match self {
-            RawBuf::Owned(v) => v.capacity(),
-            RawBuf::Shared(b) => b.len(),
-        }
-    }
-}
-
-impl std::ops::Deref for RawBuf {
-    type Target = [u8];
-    #[inline]
-    fn deref(&self) -> &[u8] {
-        match self {
-            RawBuf::Owned(v) => v,
-            RawBuf::Shared(b) => b,
-        }
-    }
-}
-
-impl PartialEq for RawBuf {
-    fn eq(&self, other: &Self) -> bool {
-        **self == **other
     }
 }
 
