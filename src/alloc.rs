@@ -129,6 +129,44 @@ mod backend {
         };
     }
 
+    /// Reads one `size_t` statistic.
+    fn stat(name: &std::ffi::CStr) -> usize {
+        let mut v: usize = 0;
+        let mut len = std::mem::size_of::<usize>();
+        // SAFETY: the "stats.*" controls read here are read-only size_t values; we pass a buffer of that size.
+        let rc =
+            unsafe { sys::mallctl(name.as_ptr(), (&mut v as *mut usize).cast(), &mut len, std::ptr::null_mut(), 0) };
+        if rc == 0 {
+            v
+        } else {
+            0
+        }
+    }
+
+    /// jemalloc's own totals, refreshed first (its statistics are snapshots taken at an "epoch" bump).
+    pub fn stats() -> Option<super::AllocStats> {
+        let mut epoch: u64 = 1;
+        let mut len = std::mem::size_of::<u64>();
+        // SAFETY: "epoch" is a read-write u64 control; both buffers are u64s of that size.
+        let rc = unsafe {
+            sys::mallctl(
+                c"epoch".as_ptr(),
+                (&mut epoch as *mut u64).cast(),
+                &mut len,
+                (&mut epoch as *mut u64).cast(),
+                std::mem::size_of::<u64>(),
+            )
+        };
+        if rc != 0 {
+            return None;
+        }
+        Some(super::AllocStats {
+            allocated: stat(c"stats.allocated"),
+            active: stat(c"stats.active"),
+            resident: stat(c"stats.resident"),
+        })
+    }
+
     /// jemalloc's background thread returns decayed pages by itself.
     pub fn cron_release() {}
 
@@ -159,6 +197,11 @@ mod backend {
     pub fn class_size(layout: Layout) -> usize {
         // SAFETY: mi_good_size is a pure computation on its argument.
         unsafe { libmimalloc_sys::mi_good_size(layout.size()) }
+    }
+
+    /// mimalloc keeps no totals of this kind.
+    pub fn stats() -> Option<super::AllocStats> {
+        None
     }
 
     pub fn release_free_memory() {
@@ -204,6 +247,22 @@ pub fn used_memory() -> usize {
 #[inline]
 pub fn size_class(n: usize) -> usize {
     backend::class_size(Layout::from_size_align(n, 1).expect("block too large"))
+}
+
+/// What the allocator holds, as Redis reads it from jemalloc for INFO's `allocator_*` fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AllocStats {
+    /// Bytes in live blocks (jemalloc `stats.allocated`).
+    pub allocated: usize,
+    /// Bytes in the pages those blocks sit in (`stats.active`): the gap is external fragmentation.
+    pub active: usize,
+    /// Bytes of the allocator's pages resident in memory (`stats.resident`), its metadata included.
+    pub resident: usize,
+}
+
+/// The allocator's totals, when it keeps them (jemalloc; not mimalloc).
+pub fn allocator_stats() -> Option<AllocStats> {
+    backend::stats()
 }
 
 /// The allocator's name and version for INFO's mem_allocator.

@@ -155,6 +155,12 @@ fn an_idle_connection_holds_no_buffers() {
     assert!(released, "{per} bytes of heap per idle connection");
 }
 
+/// INFO memory as name -> value text.
+fn info_memory(s: &mut TcpStream) -> std::collections::HashMap<String, String> {
+    let info = String::from_utf8(cmd(s, &[b"INFO", b"memory"])).unwrap();
+    info.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.to_string(), v.trim().to_string())).collect()
+}
+
 #[test]
 fn a_100_byte_string_key_costs_less_than_in_redis() {
     let srv = start_child("perkey", None, &["--appendonly", "no", "--enable-debug-command", "yes"]);
@@ -167,4 +173,37 @@ fn a_100_byte_string_key_costs_less_than_in_redis() {
     // redis-server 7.0.15 (jemalloc) takes 187 bytes per such key: dictEntry, robj, key sds, value sds and
     // the bucket. Fewer bytes per key is more keys, and more hits, under the same maxmemory.
     assert!(per_key < 187, "{per_key} bytes per key");
+}
+
+#[test]
+fn allocator_fields_are_jemallocs_own_figures() {
+    let srv = start_child("allocstats", None, &["--appendonly", "no", "--enable-debug-command", "yes"]);
+    let mut s = connect(srv.port);
+    assert_eq!(cmd(&mut s, &[b"DEBUG", b"POPULATE", b"200000", b"key", b"100"]), b"+OK\r\n");
+    let num = |m: &std::collections::HashMap<String, String>, f: &str| -> i64 {
+        m.get(f).unwrap_or_else(|| panic!("no {f}")).parse::<f64>().unwrap() as i64
+    };
+    let check = |m: &std::collections::HashMap<String, String>| {
+        let (used, rss) = (num(m, "used_memory"), num(m, "used_memory_rss"));
+        let (alloc, active, resident) =
+            (num(m, "allocator_allocated"), num(m, "allocator_active"), num(m, "allocator_resident"));
+        // Every block goes through the counting allocator into jemalloc, so both count the same blocks.
+        assert!((alloc - used).abs() < used / 10 + (1 << 20), "allocated {alloc} against used {used}");
+        assert!(active >= alloc && resident >= active, "{alloc} {active} {resident}");
+        assert_eq!(num(m, "allocator_frag_bytes"), active - alloc);
+        assert_eq!(num(m, "allocator_rss_bytes"), resident - active);
+        assert_eq!(num(m, "rss_overhead_bytes"), rss - resident);
+        assert_eq!(num(m, "mem_fragmentation_bytes"), rss - used);
+        let ratio: f64 = m["allocator_frag_ratio"].parse().unwrap();
+        assert!((ratio - active as f64 / alloc as f64).abs() < 0.01, "{ratio}");
+        active - alloc
+    };
+    let frag_before = check(&info_memory(&mut s));
+    // Every other key gone: their blocks are free, but the pages around them stay in use.
+    let script = b"for i = 0, 199999, 2 do redis.call('del', 'key:' .. i) end return 1";
+    assert_eq!(cmd(&mut s, &[b"EVAL", script, b"0"]), b":1\r\n");
+    let frag_after = check(&info_memory(&mut s));
+    assert!(frag_after > frag_before + (8 << 20), "fragmentation {frag_before} -> {frag_after}");
+    let doctor = String::from_utf8_lossy(&cmd(&mut s, &[b"MEMORY", b"DOCTOR"])).into_owned();
+    assert!(doctor.contains("High allocator fragmentation"), "{doctor}");
 }

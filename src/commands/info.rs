@@ -135,32 +135,43 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
             }
             "memory" => {
                 let used = s.used_memory() as u64;
-                let rss = crate::alloc::rss() as u64;
                 if used as usize > s.stats.peak_memory {
                     s.stats.peak_memory = used as usize;
                 }
                 let peak = s.stats.peak_memory as u64;
                 let total = crate::alloc::total_system_memory();
-                let frag = if used > 0 { rss as f64 / used as f64 } else { 0.0 };
                 // Where the memory goes: clients, the AOF buffer, the tables (memory.rs).
                 let o = super::memory::overhead(s);
                 let (clients_mem, dataset, overhead) = (o.clients_normal, o.dataset, o.overhead);
                 let (not_counted, slaves, aof_buf) = (o.not_counted, o.clients_slaves, o.aof_buffer);
                 let lua = s.scripts.info_memory();
                 let allocator = crate::alloc::allocator_name();
+                let (rss, backlog) = (o.rss, o.repl_backlog);
+                let (afrag, arss, rss_over) = (o.allocator_frag(), o.allocator_rss(), o.rss_overhead());
+                let total_frag = super::memory::frag(rss, used);
                 let _ = write!(
                     out,
-                    "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{overhead}\r\nused_memory_startup:0\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{used}\r\nallocator_active:{rss}\r\nallocator_resident:{rss}\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\n{lua}maxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nallocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:1.00\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{frag:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:{not_counted}\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:{slaves}\r\nmem_clients_slaves:{slaves}\r\nmem_clients_normal:{clients_mem}\r\nmem_cluster_links:0\r\nmem_aof_buffer:{aof_buf}\r\nmem_allocator:{allocator}\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:{}\r\nlazyfreed_objects:{}\r\n",
+                    "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{overhead}\r\nused_memory_startup:0\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{}\r\nallocator_active:{}\r\nallocator_resident:{}\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\n{lua}maxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nallocator_frag_ratio:{:.2}\r\nallocator_frag_bytes:{}\r\nallocator_rss_ratio:{:.2}\r\nallocator_rss_bytes:{}\r\nrss_overhead_ratio:{:.2}\r\nrss_overhead_bytes:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:{not_counted}\r\nmem_replication_backlog:{backlog}\r\nmem_total_replication_buffers:{slaves}\r\nmem_clients_slaves:{slaves}\r\nmem_clients_normal:{clients_mem}\r\nmem_cluster_links:0\r\nmem_aof_buffer:{aof_buf}\r\nmem_allocator:{allocator}\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:{}\r\nlazyfreed_objects:{}\r\n",
                     human(used),
                     human(rss),
                     human(peak),
                     if peak > 0 { used as f64 * 100.0 / peak as f64 } else { 0.0 },
                     if used > 0 { dataset as f64 * 100.0 / used as f64 } else { 0.0 },
+                    o.alloc.allocated,
+                    o.alloc.active,
+                    o.alloc.resident,
                     human(total),
                     s.config.maxmemory,
                     human(s.config.maxmemory),
                     s.config.maxmemory_policy,
-                    rss as i64 - used as i64,
+                    afrag.0,
+                    afrag.1,
+                    arss.0,
+                    arss.1,
+                    rss_over.0,
+                    rss_over.1,
+                    total_frag.0,
+                    total_frag.1,
                     s.lazyfree.pending(),
                     s.lazyfree.freed(),
                 );

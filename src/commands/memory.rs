@@ -37,6 +37,8 @@ pub struct Overhead {
     pub clients_slaves: u64,
     /// Other clients' buffers and records (mem_clients_normal).
     pub clients_normal: u64,
+    /// The replication backlog's buffer (mem_replication_backlog).
+    pub repl_backlog: u64,
     /// The feed buffer while the AOF is on (mem_aof_buffer).
     pub aof_buffer: u64,
     /// The keyspace tables' own memory: slots and TTL indexes (overhead.hashtable.*).
@@ -50,6 +52,36 @@ pub struct Overhead {
     pub rss: u64,
     /// Memory that does not count toward maxmemory (mem_not_counted_for_evict).
     pub not_counted: u64,
+    /// The allocator's totals (allocator_*); without them, used memory and RSS stand in.
+    pub alloc: crate::alloc::AllocStats,
+}
+
+/// A ratio and a difference, as Redis prints its fragmentation figures (0 over 0 is 0).
+pub fn frag(num: u64, den: u64) -> (f64, i64) {
+    let r = if den > 0 { num as f64 / den as f64 } else { 0.0 };
+    (r, num as i64 - den as i64)
+}
+
+impl Overhead {
+    /// allocator_frag_ratio/bytes: pages held for live blocks against the blocks (external fragmentation).
+    pub fn allocator_frag(&self) -> (f64, i64) {
+        frag(self.alloc.active as u64, self.alloc.allocated as u64)
+    }
+
+    /// allocator_rss_ratio/bytes: the allocator's resident pages against its active ones.
+    pub fn allocator_rss(&self) -> (f64, i64) {
+        frag(self.alloc.resident as u64, self.alloc.active as u64)
+    }
+
+    /// rss_overhead_ratio/bytes: the process's RSS against what the allocator has resident.
+    pub fn rss_overhead(&self) -> (f64, i64) {
+        frag(self.rss, self.alloc.resident as u64)
+    }
+
+    /// mem_fragmentation_ratio/bytes: RSS against used memory.
+    pub fn total_frag(&self) -> (f64, i64) {
+        frag(self.rss, self.total)
+    }
 }
 
 /// Bytes per TTL index entry (the key's copy, the expiry, the index map's hash slot).
@@ -74,10 +106,16 @@ pub fn overhead(s: &State) -> Overhead {
         o.keys += db.len() as u64;
         o.hashtables += db.capacity() as u64 * 9 + db.expires_count() as u64 * EXPIRE_ENTRY;
     }
-    o.overhead = o.clients_slaves + o.clients_normal + o.aof_buffer + o.hashtables;
+    o.repl_backlog = s.prop.backlog.as_ref().map_or(0, |b| b.size() as u64);
+    o.overhead = o.clients_slaves + o.clients_normal + o.aof_buffer + o.hashtables + o.repl_backlog;
     o.dataset = total.saturating_sub(o.overhead);
     o.rss = crate::alloc::rss() as u64;
     o.not_counted = super::evict::not_counted(s) as u64;
+    o.alloc = crate::alloc::allocator_stats().unwrap_or(crate::alloc::AllocStats {
+        allocated: total as usize,
+        active: o.rss as usize,
+        resident: o.rss as usize,
+    });
     o
 }
 
@@ -124,11 +162,11 @@ fn memory_stats(cx: &mut Ctx<'_>) -> CmdResult {
         out.bulk(name.as_bytes());
         out.double(v);
     };
-    let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+    let ratio = |a: u64, b: u64| frag(a, b).0;
     int(out, "peak.allocated", o.peak);
     int(out, "total.allocated", o.total);
     int(out, "startup.allocated", 0);
-    int(out, "replication.backlog", 0);
+    int(out, "replication.backlog", o.repl_backlog);
     int(out, "clients.slaves", o.clients_slaves);
     int(out, "clients.normal", o.clients_normal);
     int(out, "cluster.links", 0);
@@ -147,18 +185,25 @@ fn memory_stats(cx: &mut Ctx<'_>) -> CmdResult {
     int(out, "dataset.bytes", o.dataset);
     dbl(out, "dataset.percentage", ratio(o.dataset * 100, o.total));
     dbl(out, "peak.percentage", ratio(o.total * 100, o.peak));
-    // jemalloc is built without its statistics: what it holds is told by used memory and RSS.
-    int(out, "allocator.allocated", o.total);
-    int(out, "allocator.active", o.rss);
-    int(out, "allocator.resident", o.rss);
-    dbl(out, "allocator-fragmentation.ratio", ratio(o.rss, o.total));
-    int(out, "allocator-fragmentation.bytes", o.rss.saturating_sub(o.total));
-    dbl(out, "allocator.rss-ratio", 1.0);
-    int(out, "allocator.rss-bytes", 0);
-    dbl(out, "rss-overhead.ratio", 1.0);
-    int(out, "rss-overhead.bytes", 0);
-    dbl(out, "fragmentation", ratio(o.rss, o.total));
-    int(out, "fragmentation.bytes", o.rss.saturating_sub(o.total));
+    int(out, "allocator.allocated", o.alloc.allocated as u64);
+    int(out, "allocator.active", o.alloc.active as u64);
+    int(out, "allocator.resident", o.alloc.resident as u64);
+    let pairs = [
+        ("allocator-fragmentation", o.allocator_frag()),
+        ("allocator.rss", o.allocator_rss()),
+        ("rss-overhead", o.rss_overhead()),
+    ];
+    for (name, (r, bytes)) in pairs {
+        // Redis names the allocator's rss pair "allocator.rss-ratio"/"-bytes", the others "x.ratio"/"x.bytes".
+        let sep = if name == "allocator.rss" { '-' } else { '.' };
+        dbl(out, &format!("{name}{sep}ratio"), r);
+        out.bulk(format!("{name}{sep}bytes").as_bytes());
+        out.int(bytes);
+    }
+    let (r, bytes) = o.total_frag();
+    dbl(out, "fragmentation", r);
+    out.bulk(b"fragmentation.bytes");
+    out.int(bytes);
     Ok(())
 }
 
@@ -181,19 +226,35 @@ fn doctor_report(s: &State) -> String {
     if o.peak as f64 / o.total as f64 > 1.5 {
         issues.push(" * Peak memory: In the past this instance used more than 150% the memory that is currently using. The allocator is normally not able to release memory after a peak, so you can expect to see a big fragmentation ratio, however this is actually harmless and is only due to the memory peak, and if the Redis instance Resident Set Size (RSS) is currently bigger than expected, the memory will be used as soon as you fill the Redis instance with more data. If the memory peak was only occasional and you want to try to reclaim memory, please try the MEMORY PURGE command, otherwise the only other option is to shutdown and restart the instance.\n\n");
     }
-    let frag = o.rss as f64 / o.total.max(1) as f64;
+    let (ratio, bytes) = o.total_frag();
     let high_frag;
-    if frag > 1.4 && o.rss.saturating_sub(o.total) > 10 << 20 {
+    if ratio > 1.4 && bytes > 10 << 20 {
         high_frag = format!(" * High total RSS: This instance has a memory fragmentation and RSS overhead greater than 1.4 (this means that the Resident Set Size of the Redis process is much larger than the sum of the logical allocations Redis performed). This problem is usually due either to a large peak memory (check if there is a peak memory entry above in the report) or may result from a workload that causes the allocator to fragment memory a lot. If the problem is a large peak memory, then there is no issue. Otherwise, make sure you are using the Jemalloc allocator and not the default libc malloc. Note: The currently used allocator is \"{}\".\n\n", crate::alloc::allocator_name());
         issues.push(&high_frag);
     }
+    let (ratio, bytes) = o.allocator_frag();
+    if ratio > 1.1 && bytes > 10 << 20 {
+        issues.push(" * High allocator fragmentation: This instance has an allocator external fragmentation greater than 1.1. This problem is usually due either to a large peak memory (check if there is a peak memory entry above in the report) or may result from a workload that causes the allocator to fragment memory a lot. You can try enabling 'activedefrag' config option.\n\n");
+    }
+    let (ratio, bytes) = o.allocator_rss();
+    if ratio > 1.1 && bytes > 10 << 20 {
+        issues.push(" * High allocator RSS overhead: This instance has an RSS memory overhead is greater than 1.1 (this means that the Resident Set Size of the allocator is much larger than the sum what the allocator actually holds). This problem is usually due to a large peak memory (check if there is a peak memory entry above in the report), you can try the MEMORY PURGE command to reclaim it.\n\n");
+    }
+    let (ratio, bytes) = o.rss_overhead();
+    if ratio > 1.1 && bytes > 10 << 20 {
+        issues.push(" * High process RSS overhead: This instance has non-allocator RSS memory overhead is greater than 1.1 (this means that the Resident Set Size of the Redis process is much larger than the RSS the allocator holds). This problem may be due to Lua scripts or Modules.\n\n");
+    }
     let replicas = s.clients.iter().filter(|(_, c)| c.replica).count() as u64;
     let normal = (s.clients.len() as u64).saturating_sub(replicas).max(1);
+    // Redis's order: replica buffers, then client buffers.
+    if replicas > 0 && o.clients_slaves > 10 << 20 {
+        issues.push(" * Big replica buffers: The replica output buffers in this instance are greater than 10MB for each replica (on average). This likely means that there is some replica instance that is struggling receiving data, either because it is too slow or because of networking issues. As a result, data piles on the master output buffers. Please try to identify what replica is not receiving data correctly and why. You can use the INFO output in order to check the replicas delays and the CLIENT LIST command to check the output buffers of each replica.\n\n");
+    }
     if o.clients_normal / normal > 200 * 1024 {
         issues.push(" * Big client buffers: The clients output buffers in this instance are greater than 200K per client (on average). This may result from different causes, like Pub/Sub clients subscribed to channels bot not receiving data fast enough, so that data piles on the Redis instance output buffer, or clients sending commands with large replies or very large sequences of commands in the same pipeline. Please use the CLIENT LIST command in order to investigate the issue if it causes problems in your instance, or to understand better why certain clients are using a big amount of memory.\n\n");
     }
-    if replicas > 0 && o.clients_slaves > 10 << 20 {
-        issues.push(" * Big replica buffers: The replica output buffers in this instance are greater than 10MB for each replica (on average). This likely means that there is some replica instance that is struggling receiving data, either because it is too slow or because of networking issues. As a result, data piles on the master output buffers. Please try to identify what replica is not receiving data correctly and why. You can use the INFO output in order to check the replicas delays and the CLIENT LIST command to check the output buffers of each replica.\n\n");
+    if s.scripts.cached() > 1000 {
+        issues.push(" * Many scripts: There seem to be many cached scripts in this instance (more than 1000). This may be because scripts are generated and `EVAL`ed, instead of being parameterized (with KEYS and ARGV), `SCRIPT LOAD`ed and `EVALSHA`ed. Unless `SCRIPT FLUSH` is called periodically, the scripts' caches may end up consuming most of your memory.\n\n");
     }
     if issues.is_empty() {
         return "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n".into();
