@@ -207,3 +207,39 @@ fn allocator_fields_are_jemallocs_own_figures() {
     let doctor = String::from_utf8_lossy(&cmd(&mut s, &[b"MEMORY", b"DOCTOR"])).into_owned();
     assert!(doctor.contains("High allocator fragmentation"), "{doctor}");
 }
+
+#[test]
+fn a_pipeline_of_big_replies_evicts_its_client_not_keys() {
+    let srv = start_child(
+        "mgetpipe",
+        None,
+        &["--appendonly", "no", "--maxmemory-policy", "allkeys-lru", "--maxmemory-clients", "1mb"],
+    );
+    let mut s = connect(srv.port);
+    assert_eq!(cmd(&mut s, &[b"CLIENT", b"NO-EVICT", b"on"]), b"+OK\r\n");
+    for j in 0..50 {
+        let key = j.to_string();
+        assert_eq!(cmd(&mut s, &[b"SETRANGE", key.as_bytes(), b"100000", b"x"]), b":100001\r\n");
+    }
+    let limit = info_field(&mut s, "used_memory") + (3 << 20);
+    let set = cmd(&mut s, &[b"CONFIG", b"SET", b"maxmemory", limit.to_string().as_bytes()]);
+    assert_eq!(set, b"+OK\r\n");
+    // 100 pipelined MGETs of a 100 KB value, never read: 10 MB of replies in one batch. Redis evicts the
+    // client once its replies pass maxmemory-clients (evictClients before each command), before any key.
+    let mut c = connect(srv.port);
+    let req = b"*2\r\n$4\r\nMGET\r\n$1\r\n1\r\n".repeat(100);
+    c.write_all(&req).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while info_field_in(&mut s, "stats", "evicted_clients") == 0 {
+        assert!(std::time::Instant::now() < deadline, "the client was never evicted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(info_field_in(&mut s, "stats", "evicted_keys"), 0);
+    assert_eq!(cmd(&mut s, &[b"DBSIZE"]), b":50\r\n");
+}
+
+fn info_field_in(s: &mut TcpStream, section: &str, field: &str) -> u64 {
+    let info = String::from_utf8(cmd(s, &[b"INFO", section.as_bytes()])).unwrap();
+    let line = info.lines().find_map(|l| l.strip_prefix(&format!("{field}:")));
+    line.unwrap_or_else(|| panic!("no {field} in INFO")).trim().parse().unwrap()
+}

@@ -414,9 +414,14 @@ impl Pushed {
             }
         }
         // The backlog holds exactly the bytes still to write, so that what it counts (omem, client eviction)
-        // is what it costs: the buffer itself when it is about that size, else a copy of what is left (and
-        // `out` stays warm for the next batch).
-        let rest = if pos == 0 && out.capacity() - out.len() <= out.len() / 8 {
+        // is what it costs: the buffer itself, trimmed to its length when it has much room to spare (a
+        // reply that outgrew the buffer leaves up to half of it unused; trimming a large block is done in
+        // place, where a copy would hold the replies twice while the Keyspace goes on), else a copy of what
+        // a partial write left (and `out` stays warm for the next batch).
+        let rest = if pos == 0 {
+            if out.capacity() - out.len() > out.len() / 8 {
+                out.shrink_to_fit();
+            }
             Bytes::from(std::mem::take(out))
         } else {
             let rest = Bytes::copy_from_slice(&out[pos..]);

@@ -363,6 +363,20 @@ fn run_request(
         }
         return None;
     }
+    // maxmemory-clients: before key eviction, with the replies this batch already holds for the client
+    // counted, as processCommand's evictClients() after the last command's updateClientMemUsageAndBucket.
+    // Without it a pipeline of big replies passes maxmemory inside one batch and evicts keys first.
+    if top && s.evict.clients.active() {
+        if !out.buf.is_empty() {
+            super::client_mem::update(s, me, out.buf.capacity(), false);
+        }
+        super::client_mem::evict(s);
+        if s.clients.get(me).is_none_or(|c| c.killed) {
+            // Evicted itself: the command does not run, and what it was owed goes with it.
+            out.buf.clear();
+            return None;
+        }
+    }
     // maxmemory: evict before a client's own command (not EXEC's or a script's), as processCommand does.
     if s.config.maxmemory > 0 && !s.exec.in_exec && !s.exec.in_script && s.busy.is_none() && s.clients[me].authenticated
     {
@@ -655,9 +669,9 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
         c.obuf = 0;
         batch.unauthenticated = !c.authenticated && s.acl.auth_required();
     }
-    // maxmemory-clients: measure the client with the replies it is about to be sent (client_mem.rs). An
-    // evicted client gets nothing more.
-    if s.evict.clients.active() && super::client_mem::after_batch(s, me, out.buf.len()) {
+    // maxmemory-clients: measure the client with the replies it is about to be sent, by the block that holds
+    // them (client_mem.rs). An evicted client gets nothing more.
+    if s.evict.clients.active() && super::client_mem::after_batch(s, me, out.buf.capacity()) {
         out.buf.clear();
         batch.close = true;
         batch.done = batch.reqs.len();
