@@ -236,10 +236,27 @@ mod backend {
     }
 }
 
-/// Live heap bytes allocated through the global allocator. Zero when the host program (embedding us)
-/// did not install `Counting` as its global allocator; callers then fall back to RSS.
+/// Bytes in free buffers kept for reuse (the connections' spare read buffers, connection.rs): allocated,
+/// but free memory as much as the allocator's own caches are, which used_memory does not count in Redis
+/// either. Without this, 2 MB of warm buffers after a burst of big requests counted against maxmemory
+/// and evicted keys that fit.
+static POOLED: AtomicUsize = AtomicUsize::new(0);
+
+/// A free buffer of `capacity` bytes went into a reuse pool.
+pub fn pool_put(capacity: usize) {
+    POOLED.fetch_add(size_class(capacity.max(1)), Ordering::Relaxed);
+}
+
+/// A buffer of `capacity` bytes came out of a reuse pool.
+pub fn pool_take(capacity: usize) {
+    POOLED.fetch_sub(size_class(capacity.max(1)), Ordering::Relaxed);
+}
+
+/// Live heap bytes allocated through the global allocator, less the free buffers pooled for reuse. Zero
+/// when the host program (embedding us) did not install `Counting` as its global allocator; callers then
+/// fall back to RSS.
 pub fn used_memory() -> usize {
-    USED.load(Ordering::Relaxed)
+    USED.load(Ordering::Relaxed).saturating_sub(POOLED.load(Ordering::Relaxed))
 }
 
 /// The bytes a block of `n` bytes (alignment 1) really occupies: the allocator's size class for it. Types

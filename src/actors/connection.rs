@@ -52,13 +52,25 @@ mod spare {
         // Takes back the room `advance` left at the front (no copy: the buffer is empty).
         b.reserve(READ_CHUNK);
         if b.capacity() <= KEEP_BUF {
-            INPUT.with_borrow_mut(|v| (v.len() < KEEP).then(|| v.push(b)));
+            INPUT.with_borrow_mut(|v| {
+                if v.len() < KEEP {
+                    // Free memory while pooled: not in used_memory (alloc.rs).
+                    crate::alloc::pool_put(b.capacity());
+                    v.push(b);
+                }
+            });
         }
     }
 
     /// A read buffer with room for a read.
     pub fn input() -> BytesMut {
-        INPUT.with_borrow_mut(Vec::pop).unwrap_or_else(|| BytesMut::with_capacity(READ_CHUNK))
+        match INPUT.with_borrow_mut(Vec::pop) {
+            Some(b) => {
+                crate::alloc::pool_take(b.capacity());
+                b
+            }
+            None => BytesMut::with_capacity(READ_CHUNK),
+        }
     }
 }
 
