@@ -788,6 +788,10 @@ fn a_disk_sync_sends_its_file_as_the_replica_takes_it() {
     // It reads nothing yet: the master holds at most the allowance (plus a chunk) of the file for it.
     common::wait_for("the file on its way", Duration::from_secs(20), || replica_omem(&mut m) >= 1 << 20);
     assert!(replica_omem(&mut m) <= 8 << 20, "omem {}", replica_omem(&mut m));
+    // The transfer spans the replication cron's ticks (once a second): its keep-alive newlines, for replicas
+    // waiting for their save, must not land inside a file already on its way.
+    let now = common::server_time_ms(&mut m);
+    common::wait_server_clock_past(&mut m, now + 2500);
     // Then it reads the whole file, and the stream after it.
     let mut head = Vec::new();
     let mut b = [0u8; 1];
@@ -803,6 +807,11 @@ fn a_disk_sync_sends_its_file_as_the_replica_takes_it() {
     let mut file = vec![0u8; len];
     repl.read_exact(&mut file).unwrap();
     assert!(file.starts_with(b"REDIS"));
+    // Byte for byte the file the master saved.
+    let conf: Vec<String> = cmd("CONFIG").arg("GET").arg("dir").query(&mut m).unwrap();
+    let name: Vec<String> = cmd("CONFIG").arg("GET").arg("dbfilename").query(&mut m).unwrap();
+    let saved = std::fs::read(std::path::Path::new(&conf[1]).join(&name[1])).unwrap();
+    assert!(file == saved, "the replica got {} bytes that differ from the {}-byte file", file.len(), saved.len());
     let _: () = cmd("SET").arg("after").arg("1").query(&mut m).unwrap();
     let rest = read_stream(&mut repl, "after");
     assert!(rest.contains("$5\r\nafter\r\n"), "{rest:?}");

@@ -112,9 +112,12 @@ impl Keyspace {
             self.send_stream_only(bytes::Bytes::from_static(crate::commands::replication::PING));
         }
         let newline = bytes::Bytes::from_static(b"\n");
-        // Not to those in a diskless transfer: their file is on its way, and a newline would land inside it.
+        // Not to those whose file is on its way (a diskless transfer, or a disk save's file being read back to
+        // them): a newline would land inside the RDB. Redis sends them only while the replica waits for its
+        // BGSAVE. (A transfer slower than a second, e.g. to a replica that loads as it reads, got one per
+        // second at 1 MB chunk boundaries, and its load failed.)
         let (socket, seq) = (self.socket_save_running(), self.sync_save_seq);
-        let syncing = self.syncing.iter().filter(|(_, h)| !(socket && h.save == seq)).map(|(s, _)| s);
+        let syncing = self.syncing.iter().filter(|(_, h)| !(h.reading || socket && h.save == seq)).map(|(s, _)| s);
         for &slot in self.s.prop.sync_waiting.iter().chain(syncing) {
             if let Some(h) = self.conns.get(&slot) {
                 h.push.do_send(Push { frames: vec![newline.clone()], class: OBUF_REPLICA });
