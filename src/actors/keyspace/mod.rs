@@ -264,9 +264,20 @@ impl Keyspace {
             }
             return None;
         }
-        // The next batch's feed starts with room for about as much (no regrowing from empty each time).
-        let cap = self.s.prop.feed.buf.len().next_power_of_two().min(64 * 1024);
-        let bytes = bytes::Bytes::from(std::mem::replace(&mut self.s.prop.feed.buf, Vec::with_capacity(cap)));
+        // The bytes go out in a block of their own size: a replica that does not read holds every batch's
+        // block until it does, and the Vec's spare room (up to as much again) would be memory no counter
+        // shows (mem_clients_slaves counts bytes). A small feed is copied and its buffer kept warm for the
+        // next batch; a big one is trimmed in place (jemalloc shrinks large blocks without moving them).
+        let feed = &mut self.s.prop.feed.buf;
+        let bytes = if feed.len() < FEED_KEEP {
+            let b = bytes::Bytes::copy_from_slice(feed);
+            feed.clear();
+            b
+        } else {
+            let mut v = std::mem::replace(feed, Vec::with_capacity(FEED_KEEP));
+            v.shrink_to_fit();
+            bytes::Bytes::from(v)
+        };
         if self.link.is_some() {
             // A replica's replicas and backlog get its master's stream as it came (proxy_master_stream), so
             // they share its ids and offsets; what ran here goes to the AOF only, and moves no offset.
@@ -541,6 +552,8 @@ impl Keyspace {
     }
 }
 
+/// Feed buffers up to this size are copied out per batch and reused; bigger ones are handed over trimmed.
+const FEED_KEEP: usize = 64 * 1024;
 /// A batch a connection left on its link.
 enum Handed {
     Run(Batch),
