@@ -126,28 +126,26 @@ impl RawStr {
     /// into this RawStr, at its length's size class, when the guard drops. A shared buffer becomes owned
     /// first: taken over when nothing else holds it, copied otherwise.
     pub fn edit(&mut self) -> RawMut<'_> {
-        let vec = match std::mem::take(self).into_vec() {
-            Ok(v) | Err(v) => v,
-        };
+        let vec = std::mem::take(self).into_vec();
         RawMut { home: self, vec }
     }
 
-    /// The block as a Vec: Ok when it was owned (no copy), Err when it was shared (taken over or copied).
-    fn into_vec(self) -> Result<Vec<u8>, Vec<u8>> {
+    /// The block as a Vec: an owned one as it is, a shared one taken over or copied.
+    fn into_vec(self) -> Vec<u8> {
         let me = ManuallyDrop::new(self);
         if me.len & SHARED != 0 {
             // SAFETY: the shared form's pointer is a Box<Bytes> we own; `me` is not dropped.
             let b = unsafe { *Box::from_raw(me.ptr.as_ptr() as *mut bytes::Bytes) };
-            return Err(match b.try_into_mut() {
+            return match b.try_into_mut() {
                 Ok(m) => Vec::from(m),
                 Err(b) => b.to_vec(),
-            });
+            };
         }
         if me.len == 0 {
-            return Ok(Vec::new());
+            return Vec::new();
         }
         // SAFETY: an owned block of `cap_for(len)` bytes from the global allocator with `len` initialized.
-        Ok(unsafe { Vec::from_raw_parts(me.ptr.as_ptr(), me.len, cap_for(me.len)) })
+        unsafe { Vec::from_raw_parts(me.ptr.as_ptr(), me.len, cap_for(me.len)) }
     }
 }
 
