@@ -51,10 +51,9 @@ fn cmd(s: &mut TcpStream, args: &[&[u8]]) -> Vec<u8> {
     reply(s)
 }
 
+/// A numeric field of INFO memory.
 fn info_field(s: &mut TcpStream, field: &str) -> u64 {
-    let info = String::from_utf8(cmd(s, &[b"INFO", b"memory"])).unwrap();
-    let line = info.lines().find_map(|l| l.strip_prefix(&format!("{field}:")));
-    line.unwrap_or_else(|| panic!("no {field} in INFO")).trim().parse().unwrap()
+    info_field_in(s, "memory", field)
 }
 
 #[test]
@@ -256,6 +255,7 @@ fn a_pipeline_of_big_replies_evicts_its_client_not_keys() {
     assert_eq!(cmd(&mut s, &[b"DBSIZE"]), b":50\r\n");
 }
 
+/// A numeric field of an INFO section.
 fn info_field_in(s: &mut TcpStream, section: &str, field: &str) -> u64 {
     let info = String::from_utf8(cmd(s, &[b"INFO", section.as_bytes()])).unwrap();
     let line = info.lines().find_map(|l| l.strip_prefix(&format!("{field}:")));
