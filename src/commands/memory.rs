@@ -188,16 +188,15 @@ fn memory_stats(cx: &mut Ctx<'_>) -> CmdResult {
     int(out, "allocator.allocated", o.alloc.allocated as u64);
     int(out, "allocator.active", o.alloc.active as u64);
     int(out, "allocator.resident", o.alloc.resident as u64);
+    // Redis's names, as they are: the allocator's rss pair is "allocator.rss-ratio"/"-bytes".
     let pairs = [
-        ("allocator-fragmentation", o.allocator_frag()),
-        ("allocator.rss", o.allocator_rss()),
-        ("rss-overhead", o.rss_overhead()),
+        ("allocator-fragmentation.ratio", "allocator-fragmentation.bytes", o.allocator_frag()),
+        ("allocator.rss-ratio", "allocator.rss-bytes", o.allocator_rss()),
+        ("rss-overhead.ratio", "rss-overhead.bytes", o.rss_overhead()),
     ];
-    for (name, (r, bytes)) in pairs {
-        // Redis names the allocator's rss pair "allocator.rss-ratio"/"-bytes", the others "x.ratio"/"x.bytes".
-        let sep = if name == "allocator.rss" { '-' } else { '.' };
-        dbl(out, &format!("{name}{sep}ratio"), r);
-        out.bulk(format!("{name}{sep}bytes").as_bytes());
+    for (ratio_name, bytes_name, (r, bytes)) in pairs {
+        dbl(out, ratio_name, r);
+        out.bulk(bytes_name.as_bytes());
         out.int(bytes);
     }
     let (r, bytes) = o.total_frag();
