@@ -203,6 +203,29 @@ fn allocator_fields_are_jemallocs_own_figures() {
     assert_eq!(cmd(&mut s, &[b"EVAL", script, b"0"]), b":1\r\n");
     let frag_after = check(&info_memory(&mut s));
     assert!(frag_after > frag_before + (8 << 20), "fragmentation {frag_before} -> {frag_after}");
+    // MEMORY STATS gives the same pairs under Redis's names.
+    // (An array reply: read up to the PONG sent after it.)
+    s.write_all(b"*2\r\n$6\r\nMEMORY\r\n$5\r\nSTATS\r\n*1\r\n$4\r\nPING\r\n").unwrap();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    while !got.ends_with(b"+PONG\r\n") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "connection closed");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let stats = String::from_utf8_lossy(&got).into_owned();
+    for name in [
+        "allocator.allocated",
+        "allocator-fragmentation.ratio",
+        "allocator-fragmentation.bytes",
+        "allocator.rss-ratio",
+        "allocator.rss-bytes",
+        "rss-overhead.ratio",
+        "rss-overhead.bytes",
+        "fragmentation.bytes",
+    ] {
+        assert!(stats.contains(&format!("\r\n{name}\r\n")), "no {name} in MEMORY STATS");
+    }
     let doctor = String::from_utf8_lossy(&cmd(&mut s, &[b"MEMORY", b"DOCTOR"])).into_owned();
     assert!(doctor.contains("High allocator fragmentation"), "{doctor}");
 }
