@@ -74,7 +74,7 @@ impl SaveFile {
 struct LoadFile {
     key_delay_us: u64,
     chunk_bytes: u64,
-    reader: RdbReader<CountingReader<BufReader<Box<dyn io::Read + Send>>>>,
+    reader: RdbReader<BufReader<Box<dyn io::Read + Send>>>,
     /// The file (None: a master's stream) and how it is decoded, for redis-check-rdb's report when it turns
     /// out unreadable.
     path: Option<PathBuf>,
@@ -82,20 +82,6 @@ struct LoadFile {
     /// Read ahead of the next LoadNext (or the error that ended reading).
     ahead: Option<Result<LoadStep, String>>,
     done: bool,
-}
-
-/// A Read that counts what it hands out, so `offset` is the bytes consumed (LOADING progress).
-pub struct CountingReader<R> {
-    inner: R,
-    read: u64,
-}
-
-impl<R: io::Read> io::Read for CountingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read += n as u64;
-        Ok(n)
-    }
 }
 
 impl Snapshotter {
@@ -405,8 +391,8 @@ impl Handler<LoadOpen> for Snapshotter {
             }
             LoadSource::Stream(r) => (Box::new(r), 0, None),
         };
-        let counting = CountingReader { inner: BufReader::with_capacity(1 << 20, input), read: 0 };
-        let reader = RdbReader::new(counting, msg.enc, msg.verify).map_err(|e| e.to_string())?;
+        let reader =
+            RdbReader::new(BufReader::with_capacity(1 << 20, input), msg.enc, msg.verify).map_err(|e| e.to_string())?;
         let chunk_bytes = msg.chunk_bytes.clamp(1024, LOAD_CHUNK_BYTES);
         self.load = Some(LoadFile {
             key_delay_us: msg.key_delay_us,

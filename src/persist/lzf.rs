@@ -198,12 +198,13 @@ fn compress_with(input: &[u8], out: &mut [u8], htab: &mut [u64], gen: u64) -> Op
 pub const MAX_RATIO: usize = 88;
 
 /// Decompress `input`, which must produce exactly `len` bytes. The caller has read `input` already, and
-/// `len` beyond what `input` can expand to is refused before allocating.
-pub fn decompress(input: &[u8], len: usize) -> Option<Vec<u8>> {
+/// `len` beyond what `input` can expand to is refused before allocating. The output's block holds at least
+/// `cap` bytes (a string value's size class: its keeper then takes the block as it is).
+pub fn decompress(input: &[u8], len: usize, cap: usize) -> Option<Vec<u8>> {
     if input.is_empty() || len > input.len().saturating_mul(MAX_RATIO) {
         return None;
     }
-    let mut out: Vec<u8> = Vec::with_capacity(len);
+    let mut out: Vec<u8> = Vec::with_capacity(len.max(cap));
     let mut ip = 0;
     while ip < input.len() {
         let ctrl = input[ip] as usize;
@@ -226,13 +227,22 @@ pub fn decompress(input: &[u8], len: usize) -> Option<Vec<u8>> {
             ip += 1;
             let back = ((ctrl & 0x1f) << 8) + low + 1;
             let start = out.len().checked_sub(back)?;
-            if out.len() + run + 2 > len {
+            let n = run + 2;
+            if out.len() + n > len {
                 return None;
             }
-            // Byte by byte: the source may overlap what is being written (a run of one repeated byte).
-            for k in 0..run + 2 {
-                let b = out[start + k];
-                out.push(b);
+            if back >= n {
+                out.extend_from_within(start..start + n);
+            } else if back == 1 {
+                // A run of one repeated byte (padding, zeros): a fill.
+                let b = out[start];
+                out.resize(out.len() + n, b);
+            } else {
+                // The source overlaps what is being written: byte by byte, each copy seeing the last.
+                for k in 0..n {
+                    let b = out[start + k];
+                    out.push(b);
+                }
             }
         }
     }
@@ -288,13 +298,13 @@ pub(crate) mod tests {
                     })
                     .collect();
                 if let Some(c) = compress(&v, n + 64) {
-                    assert_eq!(decompress(&c, n).as_deref(), Some(&v[..]), "n={n} alphabet={alphabet}");
+                    assert_eq!(decompress(&c, n, 0).as_deref(), Some(&v[..]), "n={n} alphabet={alphabet}");
                     // Wrong lengths and truncations are refused, never a panic.
-                    assert!(decompress(&c, n + 1).is_none());
+                    assert!(decompress(&c, n + 1, 0).is_none());
                     if n > 1 {
-                        assert!(decompress(&c, n - 1).is_none());
+                        assert!(decompress(&c, n - 1, 0).is_none());
                     }
-                    assert!(decompress(&c[..c.len() - 1], n).is_none());
+                    assert!(decompress(&c[..c.len() - 1], n, 0).is_none());
                 }
             }
         }
@@ -302,9 +312,9 @@ pub(crate) mod tests {
 
     #[test]
     fn refuses_absurd_lengths() {
-        assert!(decompress(&[0, b'a'], usize::MAX).is_none());
-        assert!(decompress(&[0, b'a', 0xE0, 0xFF, 0], 1_000_000).is_none());
+        assert!(decompress(&[0, b'a'], usize::MAX, 0).is_none());
+        assert!(decompress(&[0, b'a', 0xE0, 0xFF, 0], 1_000_000, 0).is_none());
         // A back reference before the start.
-        assert!(decompress(&[0x20, 0x05], 3).is_none());
+        assert!(decompress(&[0x20, 0x05], 3, 0).is_none());
     }
 }

@@ -15,12 +15,42 @@ pub enum Elem<'a> {
     Str(&'a [u8]),
 }
 
-impl Elem<'_> {
+impl<'a> Elem<'a> {
     /// The element's bytes (integers in decimal, as Redis's lpGet returns them).
     pub fn to_vec(self) -> Vec<u8> {
+        self.text().to_vec()
+    }
+
+    /// The element's bytes without an allocation: a string stays borrowed, an integer is written out in place.
+    pub fn text(self) -> Text<'a> {
         match self {
-            Elem::Int(i) => itoa::Buffer::new().format(i).as_bytes().to_vec(),
-            Elem::Str(s) => s.to_vec(),
+            Elem::Int(i) => {
+                let mut digits = [0u8; 20];
+                let mut b = itoa::Buffer::new();
+                let s = b.format(i).as_bytes();
+                digits[..s.len()].copy_from_slice(s);
+                Text::Int(digits, s.len() as u8)
+            }
+            Elem::Str(s) => Text::Str(s),
+        }
+    }
+}
+
+/// An element's bytes, from `Elem::text`.
+pub enum Text<'a> {
+    Str(&'a [u8]),
+    /// Decimal digits (an i64 takes at most 20) and how many there are.
+    Int([u8; 20], u8),
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Text::Str(s) => s,
+            Text::Int(d, n) => &d[..*n as usize],
         }
     }
 }

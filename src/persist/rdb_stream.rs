@@ -14,7 +14,7 @@
 use super::packs::{self, Elem, LpWriter};
 use super::rdb::{self, Input, RdbError};
 use crate::types::stream::{Group, Nack, Stream, StreamId};
-use std::io::Read;
+use std::io::BufRead;
 
 const FLAG_DELETED: i64 = 1;
 const FLAG_SAMEFIELDS: i64 = 2;
@@ -195,7 +195,7 @@ fn node_entries(master: StreamId, lp: &[u8]) -> Option<(NodeEntries, usize, Stre
     Some((entries, tombstones, last))
 }
 
-fn raw_id<R: Read>(inp: &mut Input<R>) -> Result<StreamId, RdbError> {
+fn raw_id<R: BufRead>(inp: &mut Input<R>) -> Result<StreamId, RdbError> {
     let b: [u8; 16] = inp.array()?;
     Ok(StreamId::new(
         u64::from_be_bytes(b[..8].try_into().unwrap_or_default()),
@@ -203,12 +203,12 @@ fn raw_id<R: Read>(inp: &mut Input<R>) -> Result<StreamId, RdbError> {
     ))
 }
 
-fn id<R: Read>(inp: &mut Input<R>) -> Result<StreamId, RdbError> {
+fn id<R: BufRead>(inp: &mut Input<R>) -> Result<StreamId, RdbError> {
     Ok(StreamId::new(inp.len()?, inp.len()?))
 }
 
 /// Read a stream object body of RDB type `rdbtype` (15, 19 or 21), just after its type byte (and key).
-pub(crate) fn read_stream<R: Read>(inp: &mut Input<R>, rdbtype: u8) -> Result<Stream, RdbError> {
+pub(crate) fn read_stream<R: BufRead>(inp: &mut Input<R>, rdbtype: u8) -> Result<Stream, RdbError> {
     let v2 = rdbtype != rdb::TYPE_STREAM_LISTPACKS;
     let v3 = rdbtype == rdb::TYPE_STREAM_LISTPACKS_3;
     let mut s = Stream::new();

@@ -69,6 +69,33 @@ impl Hash {
         h
     }
 
+    /// Build from pairs whose fields are known to differ (an RDB load checked them): a `listpack` is
+    /// written in one block, without looking each field up as it is added.
+    pub fn from_unique(pairs: &[(&[u8], &[u8])], enc: &Encodings) -> Hash {
+        let entry = |f: &[u8], v: &[u8]| varint_len(f.len()) + f.len() + varint_len(v.len()) + v.len();
+        let small = pairs.len() <= enc.hash_max_listpack_entries
+            && pairs.len() < u32::MAX as usize
+            && pairs
+                .iter()
+                .all(|(f, v)| f.len() <= enc.hash_max_listpack_value && v.len() <= enc.hash_max_listpack_value)
+            && pairs.iter().map(|(f, v)| f.len() + v.len() + 20).sum::<usize>() < LISTPACK_MAX_SAFETY_SIZE;
+        if !small {
+            let mut d = Dict::with_capacity(pairs.len());
+            for (f, v) in pairs {
+                d.insert_new(f, v);
+            }
+            return Hash { repr: Repr::Table(Box::new(d)) };
+        }
+        let mut bytes = Vec::with_capacity(pairs.iter().map(|(f, v)| entry(f, v)).sum());
+        for part in pairs.iter().flat_map(|(f, v)| [*f, *v]) {
+            let mut hdr = [0u8; 10];
+            let hlen = encode_varint(&mut hdr, part.len());
+            bytes.extend_from_slice(&hdr[..hlen]);
+            bytes.extend_from_slice(part);
+        }
+        Hash { repr: Repr::Pack(Pack { buf: PackBuf::from_slice(&bytes, pairs.len() as u32) }) }
+    }
+
     #[inline]
     pub fn len(&self) -> usize {
         match &self.repr {

@@ -46,6 +46,11 @@ impl RawStr {
         RawStr { ptr: NonNull::dangling(), len: 0 }
     }
 
+    /// The block a string of `len` bytes is kept in: a Vec with this capacity is taken by `from_vec` as is.
+    pub fn block_size(len: usize) -> usize {
+        cap_for(len)
+    }
+
     /// A copy of `s` in a block of its own.
     pub fn from_slice(s: &[u8]) -> RawStr {
         if s.is_empty() {
