@@ -231,6 +231,42 @@ pub struct ClientEviction {
     pub buckets: MemBuckets,
     /// Where the cron's next round of measures starts (a client slot).
     cursor: usize,
+    /// Disconnected clients whose connections have not dropped their buffers yet.
+    pub freeing: Freeing,
+}
+
+/// Disconnected clients' buffers on their way out: a connection frees them on its own thread a moment after
+/// the Keyspace let the client go, and until then they still count in used_memory. Redis frees another
+/// client at once (freeClient), so evicting a client never made it evict keys for memory already let go;
+/// key eviction leaves these bytes out the same way (evict.rs `over_limit`).
+#[derive(Default)]
+pub struct Freeing(Vec<(std::sync::Arc<ConnMem>, usize)>);
+
+impl std::fmt::Debug for Freeing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Freeing({} clients, {} bytes)", self.0.len(), self.bytes())
+    }
+}
+
+impl Freeing {
+    /// Client `c` is being disconnected: count its buffers until its connection lets go of them.
+    pub fn add(&mut self, c: &Client) {
+        self.prune();
+        if let Some(m) = &c.conn_mem {
+            self.0.push((m.clone(), usage(c, 0, 0).total));
+        }
+    }
+
+    /// Bytes still held by disconnected clients' connections. A connection holds its `ConnMem` until its
+    /// buffers are dropped, so an entry whose count is ours alone is freed.
+    pub fn bytes(&self) -> usize {
+        self.0.iter().filter(|(m, _)| std::sync::Arc::strong_count(m) > 1).map(|(_, n)| n).sum()
+    }
+
+    /// Forget the clients whose connections are gone.
+    pub fn prune(&mut self) {
+        self.0.retain(|(m, _)| std::sync::Arc::strong_count(m) > 1);
+    }
 }
 
 impl ClientEviction {
@@ -315,6 +351,7 @@ pub fn after_batch(s: &mut State, me: usize, out: usize) -> bool {
 /// if the clients are over the limit: keeps the total right for clients that had no batch (NO-EVICT
 /// clients, replies drained since).
 pub fn cron(s: &mut State) {
+    s.evict.clients.freeing.prune();
     query_buffers_cron(s);
     if !s.evict.clients.active() {
         return;
@@ -486,6 +523,31 @@ mod tests {
         assert_eq!(limit(&cfg(&[("maxmemory-clients", "10%")])), 0, "a share of no maxmemory is no limit");
         let c = cfg(&[("maxmemory", "6mb"), ("maxmemory-clients", "7%")]);
         assert_eq!(limit(&c), 6 * 1024 * 1024 * 7 / 100);
+    }
+
+    #[test]
+    fn a_disconnected_clients_buffers_count_until_its_connection_drops_them() {
+        let mut t = new();
+        let me = t.me;
+        let conn = std::sync::Arc::new(ConnMem::default());
+        conn.qbuf.store(100_000, Relaxed);
+        conn.qmem.store(100_000, Relaxed);
+        t.s.clients[me].conn_mem = Some(conn.clone());
+        let mut f = Freeing::default();
+        f.add(&t.s.clients[me]);
+        // The Keyspace forgets the client; its connection still holds the buffers.
+        t.s.clients[me].conn_mem = None;
+        assert!(f.bytes() >= 100_000, "{f:?}");
+        f.prune();
+        assert!(f.bytes() >= 100_000, "still held: not pruned");
+        // The connection let go.
+        drop(conn);
+        assert_eq!(f.bytes(), 0);
+        f.prune();
+        assert!(f.0.is_empty());
+        // A client without a connection (in-process) has nothing on its way out.
+        f.add(&t.s.clients[me]);
+        assert!(f.0.is_empty());
     }
 
     #[test]

@@ -150,7 +150,8 @@ pub fn over_limit(s: &State) -> Option<usize> {
     if reported <= max {
         return None;
     }
-    let used = reported.saturating_sub(not_counted(s) as u64);
+    // Disconnected clients' buffers are on their way out (client_mem.rs `Freeing`).
+    let used = reported.saturating_sub((not_counted(s) + s.evict.clients.freeing.bytes()) as u64);
     (used > max).then_some((used - max) as usize)
 }
 

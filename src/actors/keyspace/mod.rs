@@ -189,6 +189,9 @@ impl Keyspace {
     /// Disconnect the clients on the kill list (CLIENT KILL, timeouts, a failed full sync's replicas).
     fn disconnect_killed(&mut self) {
         for slot in std::mem::take(&mut self.s.clients.kill_list) {
+            if let Some(c) = self.s.clients.get(slot) {
+                self.s.evict.clients.freeing.add(c);
+            }
             if let Some(c) = self.conns.remove(&slot) {
                 c.kick.do_send(Kick);
             }
