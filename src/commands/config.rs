@@ -19,7 +19,7 @@ pub const SPECS: &[CommandSpec] = &family("server", [
 #[rustfmt::skip]
 const CONFIG_SUBS: &[CommandSpec] = &family("server", [
     cmd("config|get", -3, ADM, config_get).doc("2.0.0", "O(N) when N is the number of configuration parameters provided", "Returns the effective values of configuration parameters."),
-    cmd("config|set", -4, ADM | MAY_REPLICATE, config_set).doc("2.0.0", "O(N) when N is the number of configuration parameters provided", "Sets configuration parameters in-flight."),
+    cmd("config|set", -4, ADM, config_set).doc("2.0.0", "O(N) when N is the number of configuration parameters provided", "Sets configuration parameters in-flight."),
     cmd("config|resetstat", 2, ADM, config_resetstat).doc("2.0.0", "O(1)", "Resets the server's statistics."),
     cmd("config|rewrite", 2, ADM, config_rewrite).doc("2.8.0", "O(1)", "Persists the effective configuration to file."),
     cmd("config|help", 2, LOADING | STALE, config_help).doc("5.0.0", "O(1)", "Returns helpful text about the different subcommands."),
