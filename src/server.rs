@@ -325,20 +325,24 @@ impl ServerHandle {
         self.knobs.load_failed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// A signal asks the server to stop: save first when save points exist, as redis-server does on SIGTERM and
-    /// SIGINT. Err(why) when that save failed; the server then keeps serving (call [`stop`](ServerHandle::stop)
-    /// to stop without saving).
+    /// A SIGTERM's shutdown: [`prepare_shutdown_for`](ServerHandle::prepare_shutdown_for) with `sigint` false.
     pub async fn prepare_shutdown(&self) -> Result<(), String> {
-        // Without save points there is nothing to do first (and a busy script must not delay the stop).
-        if !self.knobs.save_points.load(std::sync::atomic::Ordering::Relaxed) {
-            return Ok(());
-        }
+        self.prepare_shutdown_for(false).await
+    }
+
+    /// What a signal does before the server stops (Redis's shutdown_asap, then prepareForShutdown from its
+    /// cron): wait up to `shutdown-timeout` seconds for lagging replicas, writes paused, then save when save
+    /// points exist (or as `shutdown-on-sigint` / `shutdown-on-sigterm` say). Ok: call
+    /// [`stop`](ServerHandle::stop). Err: the shutdown was aborted (SHUTDOWN ABORT) or failed (the final
+    /// save, the first AOF still being written), and the server goes on, as Redis's does.
+    pub async fn prepare_shutdown_for(&self, sigint: bool) -> Result<(), String> {
         let Some(r) = self.running.as_ref() else { return Ok(()) };
-        let ask = r.keyspace.send(crate::actors::keyspace::PrepareShutdown);
+        let ask = r.keyspace.send(crate::actors::keyspace::PrepareShutdown { sigint });
         // A Keyspace held by a busy script does not answer: stop without the final save then, as SHUTDOWN
         // NOSAVE is the only way Redis offers out of a busy script.
         match tokio::time::timeout(std::time::Duration::from_secs(2), ask).await {
-            Ok(res) => res.map_err(|e| e.to_string())?,
+            Ok(Ok(outcome)) => outcome.await.unwrap_or(Ok(())),
+            Ok(Err(e)) => Err(e.to_string()),
             Err(_) => {
                 log::warn!("The server is busy running a script: stopping without the final save.");
                 self.knobs.no_final_save.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -10,8 +10,13 @@ mod common;
 use common::child::{free_port, read_log, start_child};
 
 /// Start the server and wait for Redis's ready line (callers wait for or kill the child).
-#[allow(clippy::zombie_processes)]
 fn start(args: &[&str]) -> Child {
+    start_logged(args).0
+}
+
+/// `start`, keeping what the server logs (its stdout) from then on.
+#[allow(clippy::zombie_processes)]
+fn start_logged(args: &[&str]) -> (Child, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
     // A directory of its own: no dump.rdb of the working directory is loaded, none is left there.
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -34,8 +39,15 @@ fn start(args: &[&str]) -> Child {
         }
         if line.contains("Ready to accept connections") {
             // Keep draining the log so the server never blocks on a full pipe.
-            std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-            return child;
+            let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let kept = log.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n @ 1..) = out.read(&mut buf) {
+                    kept.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            });
+            return (child, log);
         }
     }
     panic!("no ready line");
@@ -130,4 +142,70 @@ fn the_banner_carries_port_and_pid_as_redis_server_s_does() {
     let log = read_log(&srv.log);
     assert!(log.contains(&format!("Running mode=standalone, port={}.", srv.port)), "{log}");
     assert!(!log.contains("PID: "), "{log}");
+}
+
+/// A replica that completes the PSYNC handshake and then never acknowledges: always behind the master.
+fn silent_replica(port: u16) -> TcpStream {
+    let mut r = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    r.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    r.write_all(b"REPLCONF capa eof capa psync2\r\n").unwrap();
+    common::read_until(&mut r, b"+OK\r\n");
+    r.write_all(b"PSYNC ? -1\r\n").unwrap();
+    common::read_until(&mut r, b"+FULLRESYNC");
+    r
+}
+
+/// Redis 7.0's graceful shutdown: SHUTDOWN and SIGTERM give lagging replicas `shutdown-timeout` to catch
+/// up (writes paused, INFO shutdown_in_milliseconds), SHUTDOWN ABORT cancels (a blocked SHUTDOWN hears the
+/// error), and at the deadline the server stops anyway, naming the replica that lagged.
+#[test]
+fn shutdown_waits_for_lagging_replicas_and_abort_cancels_it() {
+    let port = free_port();
+    let (mut child, log) =
+        start_logged(&["--port", &port.to_string(), "--save", "", "--repl-diskless-sync-delay", "0"]);
+    let _replica = silent_replica(port);
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+    let mut con = client.get_connection().unwrap();
+    con.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut con).unwrap();
+    let err = redis::cmd("SHUTDOWN").arg("ABORT").query::<()>(&mut con).unwrap_err();
+    assert_eq!(common::err_text(err), "ERR No shutdown in progress.");
+    let waiting = |con: &mut redis::Connection| {
+        common::info_field(con, "server", "shutdown_in_milliseconds").parse::<i64>().unwrap_or(0) > 0
+    };
+
+    // SHUTDOWN blocks its caller while the replica lags; ABORT answers it with Redis's error.
+    let mut shut = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    shut.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    shut.write_all(b"SHUTDOWN\r\n").unwrap();
+    common::wait_for("the shutdown waiting", Duration::from_secs(10), || waiting(&mut con));
+    assert_eq!(common::blocked_clients(&mut con), 1);
+    let _: () = redis::cmd("SHUTDOWN").arg("ABORT").query(&mut con).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&common::read_until(&mut shut, b"\r\n")),
+        "-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+    );
+    assert!(!waiting(&mut con));
+    let _: () = redis::cmd("SET").arg("k").arg("v2").query(&mut con).unwrap();
+
+    // SIGTERM waits the same way, and is aborted the same way.
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    common::wait_for("the signal's shutdown waiting", Duration::from_secs(10), || waiting(&mut con));
+    let _: () = redis::cmd("SHUTDOWN").arg("ABORT").query(&mut con).unwrap();
+    assert_eq!(redis::cmd("PING").query::<String>(&mut con).unwrap(), "PONG");
+
+    // At the deadline the server stops anyway, and says which replica lagged.
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("shutdown-timeout").arg(1).query(&mut con).unwrap();
+    // SAFETY: as above.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(wait_exit(&mut child), 0);
+    let text = || String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
+    // The log is drained on a thread of its own: wait for the last line.
+    common::wait_for("the last log line", Duration::from_secs(10), || text().contains("ready to exit, bye bye"));
+    let text = text();
+    assert!(text.contains("Waiting for replicas before shutting down."), "{text}");
+    assert!(text.contains("Shutdown manually aborted."), "{text}");
+    assert!(text.contains("Lagging replica 127.0.0.1:"), "{text}");
+    assert!(text.contains("0 of 1 replicas are in sync when shutting down."), "{text}");
 }

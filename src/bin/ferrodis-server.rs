@@ -231,8 +231,9 @@ fn main() {
                 _ = handle.shutdown_requested() => break,
             };
             log::warn!("Received {signal} scheduling shutdown...");
-            // With save points, the final save comes first; if it fails the server goes on, as Redis's does.
-            if handle.prepare_shutdown().await.is_ok() {
+            // Lagging replicas get shutdown-timeout to catch up, then the final save (with save points); if
+            // the shutdown is aborted or fails, the server goes on, as Redis's does.
+            if handle.prepare_shutdown_for(signal == "SIGINT").await.is_ok() {
                 break;
             }
         }

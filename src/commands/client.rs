@@ -55,6 +55,9 @@ pub struct Client {
     pub blocked: Option<Blocked>,
     /// CLIENT UNBLOCK asked to end the wait: Some(true) answers with an error, Some(false) as a timeout.
     pub unblock_pending: Option<bool>,
+    /// Blocked in SHUTDOWN while the server waits for lagging replicas: answered with an error if the
+    /// shutdown is cancelled (Redis's BLOCKED_SHUTDOWN).
+    pub shutdown_blocked: bool,
     /// This connection is a replica stream (after SYNC/PSYNC).
     pub replica: bool,
     /// This is the master's stream on a replica (the ReplicaLink's client): its writes pass the read-only
@@ -147,6 +150,7 @@ impl Client {
             dirty_cas: false,
             blocked: None,
             unblock_pending: None,
+            shutdown_blocked: false,
             replica: false,
             master: false,
             monitor: false,

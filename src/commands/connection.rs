@@ -522,14 +522,16 @@ fn client_unpause(cx: &mut Ctx<'_>) -> CmdResult {
     Ok(())
 }
 
-/// The pause in force (`ServerState::pause`): CLIENT PAUSE's while it lasts, combined with a failover's,
-/// which pauses writes until it ends (the most restrictive type wins, then the furthest end, as Redis's
+/// The pause in force (`ServerState::pause`): CLIENT PAUSE's while it lasts, combined with a failover's or
+/// a shutdown's waiting for replicas, which pause writes until they end (the most restrictive type wins, then the furthest end, as Redis's
 /// updateClientPauseTypeAndEndTime). Call whenever either changes.
 pub fn refresh_pause(s: &mut State) {
     let now = clock::now_ms();
     let client = s.server.client_pause.filter(|p| p.until_ms > now);
     s.server.client_pause = client;
-    let failover = s.repl.failover.as_ref().map(|_| Pause { until_ms: i64::MAX, all: false });
+    // A failover and a shutdown waiting for its replicas pause writes until they end.
+    let failover = (s.repl.failover.is_some() || s.server.shutdown_wait.is_some())
+        .then_some(Pause { until_ms: i64::MAX, all: false });
     s.server.pause = match (client, failover) {
         (Some(c), Some(_)) if c.all => Some(c),
         (c, f) => f.or(c),

@@ -558,7 +558,10 @@ pub fn exec_batch(s: &mut State, me: usize, batch: &mut Batch) {
                 }
             }
             let waited = super::replication::wait_ended(s, me);
-            if unblock == Some(true) {
+            if std::mem::take(&mut s.clients[me].shutdown_blocked) {
+                // The shutdown it waited for was cancelled (replyToClientsBlockedOnShutdown).
+                reply_error(s, &mut out, &CmdError::new("ERR Errors trying to SHUTDOWN. Check logs."));
+            } else if unblock == Some(true) {
                 reply_error(s, &mut out, &CmdError::new("UNBLOCKED client unblocked via CLIENT UNBLOCK"));
             } else if let Some(acked) = waited {
                 // WAIT answers how many replicas acknowledged in time.

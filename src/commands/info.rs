@@ -116,9 +116,13 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                     s.config.config_file.clone().unwrap_or_default(),
                     s.server.io_threads_active as u8
                 );
+                if s.server.shutdown_wait.is_some() {
+                    let _ = write!(out, "shutdown_in_milliseconds:{}\r\n", super::server::shutdown_in_ms(s));
+                }
             }
             "clients" => {
-                let connected = s.clients.iter().filter(|(_, c)| !c.local).count();
+                // Replicas are not counted (Redis: clients less slaves).
+                let connected = s.clients.iter().filter(|(_, c)| !c.local && !c.replica).count();
                 let usage = |c| super::client_mem::usage(c, 0, 0);
                 let max_in = s.clients.iter().map(|(_, c)| usage(c).qbuf).max().unwrap_or(0);
                 let max_out = s.clients.iter().map(|(_, c)| usage(c).omem).max().unwrap_or(0);

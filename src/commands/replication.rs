@@ -830,6 +830,25 @@ fn replica_ip(c: &super::Client) -> &str {
     }
 }
 
+/// Every replica whose acknowledged offset is not the master's: its name (ip:port), how far behind, its lag
+/// in seconds and its state; and how many replicas there are (finishShutdown's report).
+pub fn lagging_replicas(s: &State) -> (usize, Vec<(String, i64, i64, &'static str)>) {
+    let now = crate::types::clock::now_ms();
+    let offset = s.prop.feed.offset as i64;
+    let mut total = 0;
+    let mut lagging = Vec::new();
+    for c in s.clients.iter().map(|(_, c)| c).filter(|c| c.replica) {
+        total += 1;
+        if c.repl_ack_off != offset {
+            let syncing = c.repl_sync.is_some();
+            let lag = if syncing { 0 } else { (now - c.repl_ack_ms).max(0) / 1000 };
+            let state = if syncing { "wait_bgsave" } else { "online" };
+            lagging.push((format!("{}:{}", replica_ip(c), c.repl_port), offset - c.repl_ack_off, lag, state));
+        }
+    }
+    (total, lagging)
+}
+
 /// INFO's `slaveN:` lines.
 fn replica_lines(s: &State, out: &mut String) {
     let now = crate::types::clock::now_ms();

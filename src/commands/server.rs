@@ -2,7 +2,7 @@
 //! the Keyspace actor). INFO, CONFIG, COMMAND, DEBUG and MEMORY have their own files.
 
 use super::spec::*;
-use super::{Ctx, ShutdownRequest};
+use super::{Ctx, ShutdownRequest, State};
 use crate::error::CmdError;
 use crate::types::clock;
 
@@ -132,8 +132,14 @@ fn shutdown(cx: &mut Ctx<'_>) -> CmdResult {
     let mut abort = false;
     for i in 1..cx.argc() {
         if cx.argv.is(i, "nosave") {
+            if req.save == Some(true) {
+                return Err(CmdError::SYNTAX);
+            }
             req.save = Some(false);
         } else if cx.argv.is(i, "save") {
+            if req.save == Some(false) {
+                return Err(CmdError::SYNTAX);
+            }
             req.save = Some(true);
         } else if cx.argv.is(i, "now") {
             req.now = true;
@@ -149,7 +155,16 @@ fn shutdown(cx: &mut Ctx<'_>) -> CmdResult {
         if cx.argc() != 2 {
             return Err(CmdError::SYNTAX);
         }
+        if abort_shutdown(cx.s) {
+            cx.out.ok();
+            return Ok(());
+        }
         return Err(CmdError::new("ERR No shutdown in progress."));
+    }
+    // Waiting for replicas blocks the caller, which MULTI and scripts cannot be.
+    let deny_blocking = cx.client().multi.is_some() || cx.s.exec.in_exec || cx.s.exec.in_script;
+    if !req.now && deny_blocking {
+        return Err(CmdError::new("ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client"));
     }
     // Past busy-reply-threshold only SHUTDOWN NOSAVE may stop the server under a script.
     if let Some(b) = &cx.s.busy {
@@ -157,6 +172,18 @@ fn shutdown(cx: &mut Ctx<'_>) -> CmdResult {
             return Err(b.error());
         }
     }
+    // A shutdown waiting for replicas, or one that must wait: the caller blocks until the server stops (or
+    // hears the error when the shutdown is cancelled), as Redis's BLOCKED_SHUTDOWN.
+    let wait_now = !req.now && shutdown_timeout(cx.s) != 0 && !ready_to_shutdown(cx.s);
+    if cx.s.server.shutdown_wait.is_some() || wait_now {
+        if cx.s.server.shutdown_wait.is_none() {
+            start_shutdown_wait(cx.s, req);
+        }
+        cx.client().shutdown_blocked = true;
+        cx.block(&[], 0);
+        return Ok(());
+    }
+    log_replicas_at_shutdown(cx.s);
     // Saving first (SAVE, or save points without NOSAVE): the Keyspace saves, then stops or replies the error.
     let save = req.save.unwrap_or(!cx.s.config.save.is_empty());
     if save && cx.s.persist.rdb.available {
@@ -167,6 +194,81 @@ fn shutdown(cx: &mut Ctx<'_>) -> CmdResult {
     // Redis sends no reply: the connection just closes.
     cx.client().close_after_reply = true;
     Ok(())
+}
+
+/// `shutdown-timeout`, in seconds (0: never wait for replicas).
+pub fn shutdown_timeout(s: &State) -> i64 {
+    s.config.get("shutdown-timeout").and_then(|v| v.parse().ok()).unwrap_or(10)
+}
+
+/// Every replica acknowledged everything written (isReadyToShutdown); true without replicas.
+pub fn ready_to_shutdown(s: &State) -> bool {
+    let offset = s.prop.feed.offset as i64;
+    s.clients.iter().all(|(_, c)| !c.replica || c.repl_ack_off == offset)
+}
+
+/// Give lagging replicas `shutdown-timeout` seconds (prepareForShutdown): writes pause, the replicas are
+/// asked for their offsets, and the Keyspace's cron finishes the shutdown once they caught up or the time is
+/// up (`shutdown_due`).
+pub fn start_shutdown_wait(s: &mut State, req: ShutdownRequest) {
+    let deadline_ms = crate::types::clock::now_ms() + shutdown_timeout(s) * 1000;
+    s.server.shutdown_wait = Some(super::state::ShutdownWait { deadline_ms, req });
+    if s.server.pause.is_none() {
+        s.prop.getack = true;
+    }
+    super::connection::refresh_pause(s);
+    log::info!("Waiting for replicas before shutting down.");
+}
+
+/// The waiting shutdown's request, once its replicas caught up or its time is up (serverCron's check).
+pub fn shutdown_due(s: &State) -> Option<ShutdownRequest> {
+    let w = s.server.shutdown_wait?;
+    (crate::types::clock::now_ms() >= w.deadline_ms || ready_to_shutdown(s)).then_some(w.req)
+}
+
+/// INFO's shutdown_in_milliseconds: the time left to a waiting shutdown.
+pub fn shutdown_in_ms(s: &State) -> i64 {
+    s.server.shutdown_wait.map_or(0, |w| (w.deadline_ms - crate::types::clock::now_ms()).max(0))
+}
+
+/// Stop a started shutdown (cancelShutdown): writes resume, clients blocked in SHUTDOWN get the error, and
+/// the signal that asked for it hears it did not happen.
+pub fn cancel_shutdown(s: &mut State) {
+    s.server.shutdown_asap = None;
+    s.server.shutdown_wait = None;
+    s.server.shutdown_cancelled = true;
+    let blocked: Vec<usize> = s.clients.iter().filter(|(_, c)| c.shutdown_blocked).map(|(slot, _)| slot).collect();
+    for slot in blocked {
+        s.clients[slot].unblock_pending = Some(true);
+        s.clients.unblock_requests.push((slot, true));
+    }
+    super::connection::refresh_pause(s);
+}
+
+/// SHUTDOWN ABORT (abortShutdown): cancel a waiting shutdown, or a signal's not started yet. False when
+/// there is neither.
+pub fn abort_shutdown(s: &mut State) -> bool {
+    if s.server.shutdown_wait.is_some() {
+        cancel_shutdown(s);
+    } else if s.server.shutdown_asap.is_some() {
+        s.server.shutdown_asap = None;
+        s.server.shutdown_cancelled = true;
+    } else {
+        return false;
+    }
+    log::info!("Shutdown manually aborted.");
+    true
+}
+
+/// finishShutdown's replica report: a warning per lagging replica, then how many are in sync.
+pub fn log_replicas_at_shutdown(s: &State) {
+    let (total, lagging) = super::replication::lagging_replicas(s);
+    for (name, behind, lag, state) in &lagging {
+        log::warn!("Lagging replica {name} reported offset {behind} behind master, lag={lag}, state={state}.");
+    }
+    if total > 0 {
+        log::info!("{} of {total} replicas are in sync when shutting down.", total - lagging.len());
+    }
 }
 
 #[cfg(test)]

@@ -146,13 +146,35 @@ pub struct ShutdownRequest {
     pub force: bool,
 }
 
+impl ShutdownRequest {
+    /// The request a signal makes under its `shutdown-on-sigint` / `shutdown-on-sigterm` words.
+    pub fn from_signal_words(words: &str) -> ShutdownRequest {
+        let mut req = ShutdownRequest::default();
+        for w in words.split_whitespace() {
+            match w {
+                "save" => req.save = Some(true),
+                "nosave" => req.save = Some(false),
+                "now" => req.now = true,
+                "force" => req.force = true,
+                _ => {}
+            }
+        }
+        req
+    }
+}
+
+/// A shutdown giving lagging replicas until `deadline_ms` to catch up (shutdown-timeout), writes paused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShutdownWait {
+    pub deadline_ms: i64,
+    pub req: ShutdownRequest,
+}
+
 /// Settings read outside the Keyspace thread (by connections and the cron), kept current by CONFIG SET.
 #[derive(Debug, Default)]
 pub struct Knobs {
     /// The start-up RDB file could not be loaded: the server stops, and the binary exits with status 1.
     pub load_failed: std::sync::atomic::AtomicBool,
-    /// Save points are configured: a signal's shutdown saves first (read by `ServerHandle::prepare_shutdown`).
-    pub save_points: std::sync::atomic::AtomicBool,
     /// A signal's shutdown gave up waiting for a busy script: the stop that follows must not save.
     pub no_final_save: std::sync::atomic::AtomicBool,
     pub proto_max_bulk_len: AtomicU64,
@@ -235,7 +257,6 @@ impl ObufLimit {
 impl Knobs {
     /// Copy the knobs' values out of `c`.
     pub fn update(&self, c: &Config) {
-        self.save_points.store(!c.save.is_empty(), Ordering::Relaxed);
         self.proto_max_bulk_len.store(c.proto_max_bulk_len, Ordering::Relaxed);
         self.client_query_buffer_limit.store(c.client_query_buffer_limit, Ordering::Relaxed);
         self.hz.store(c.hz.clamp(1, 500), Ordering::Relaxed);
@@ -453,6 +474,14 @@ pub struct Process {
     pub client_pause: Option<Pause>,
     /// SHUTDOWN requested: the Keyspace actor stops after this batch.
     pub shutdown: Option<ShutdownRequest>,
+    /// A signal asked for a shutdown, which the cron starts (Redis's shutdown_asap), with the request the
+    /// signal's `shutdown-on-sig*` setting makes.
+    pub shutdown_asap: Option<ShutdownRequest>,
+    /// A shutdown waiting for lagging replicas (Redis's shutdown_mstime: isShutdownInitiated).
+    pub shutdown_wait: Option<ShutdownWait>,
+    /// A started shutdown was cancelled (aborted, or its final steps failed): the signal that asked for it
+    /// hears so after the batch.
+    pub shutdown_cancelled: bool,
     /// DEBUG SET-ACTIVE-EXPIRE.
     pub active_expire: bool,
     /// DEBUG PAUSE-CRON 1: the Keyspace's cron housekeeping and active expiry stop (Redis's serverCron).
@@ -578,6 +607,9 @@ impl State {
                 pause: None,
                 client_pause: None,
                 shutdown: None,
+                shutdown_asap: None,
+                shutdown_wait: None,
+                shutdown_cancelled: false,
                 active_expire: true,
                 cron_paused: false,
             },

@@ -39,6 +39,10 @@ pub struct Keyspace {
     parked: Vec<Parked>,
     /// Told when SHUTDOWN ran or the server is stopping.
     on_shutdown: Option<oneshot::Sender<()>>,
+    /// The signal whose shutdown is under way hears here how it ended (rdb.rs `PrepareShutdown`).
+    signal_reply: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
+    /// A shutdown's final save is running: the cron leaves the shutdown alone meanwhile.
+    shutdown_finishing: bool,
     /// The AOF writer and the rewrite in progress (aof.rs).
     aof: AofLink,
     /// The Snapshotter and the background save in progress (rdb.rs).
@@ -101,6 +105,8 @@ impl Keyspace {
             replicas: Vec::new(),
             parked: Vec::new(),
             on_shutdown: Some(on_shutdown),
+            signal_reply: None,
+            shutdown_finishing: false,
             aof: AofLink::default(),
             rdb: RdbLink::default(),
             local: HashMap::new(),
@@ -173,6 +179,11 @@ impl Keyspace {
         if self.s.server.shutdown.is_some() {
             if let Some(tx) = self.on_shutdown.take() {
                 let _ = tx.send(());
+            }
+        }
+        if std::mem::take(&mut self.s.server.shutdown_cancelled) {
+            if let Some(tx) = self.signal_reply.take() {
+                let _ = tx.send(Err("the shutdown was cancelled".into()));
             }
         }
         for (slot, _) in std::mem::take(&mut self.s.clients.unblock_requests) {
@@ -837,6 +848,7 @@ impl Handler<Tick> for Keyspace {
         if self.s.server.cron_paused {
             return;
         }
+        self.shutdown_cron(ctx);
         let s = &mut self.s;
         // Memory peak and ops/sec samples for INFO.
         let used = s.used_memory();

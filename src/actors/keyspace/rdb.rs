@@ -686,36 +686,118 @@ impl Keyspace {
     }
 }
 
-/// A signal asks the server to stop: save first when save points exist (as Redis's prepareForShutdown). Err
-/// when that save failed: the server then keeps running, as Redis does ("can't exit").
+/// A signal asks the server to stop (Redis's shutdown_asap): the cron starts the shutdown, which waits for
+/// lagging replicas up to `shutdown-timeout` and saves first when save points exist (or as the signal's
+/// `shutdown-on-sig*` setting says). The answer comes through the receiver: Ok once the server may stop, Err
+/// when the shutdown was aborted (SHUTDOWN ABORT) or failed (the save, the initial AOF); the server then
+/// keeps running, as Redis's does.
 #[derive(Message)]
-#[rtype(result = "Result<(), String>")]
-pub struct PrepareShutdown;
+#[rtype(result = "tokio::sync::oneshot::Receiver<Result<(), String>>")]
+pub struct PrepareShutdown {
+    /// SIGINT (`shutdown-on-sigint`) rather than SIGTERM (`shutdown-on-sigterm`).
+    pub sigint: bool,
+}
 
 impl Handler<PrepareShutdown> for Keyspace {
-    type Result = ResponseActFuture<Self, Result<(), String>>;
+    type Result = actix::MessageResult<PrepareShutdown>;
 
-    /// Save if needed, then mark the shutdown as prepared (the Shutdown that follows does not save again).
-    fn handle(&mut self, _: PrepareShutdown, _: &mut Self::Context) -> Self::Result {
-        let prepared = crate::commands::ShutdownRequest { save: Some(false), now: false, force: false };
-        match self.save_on_stop() {
-            None => Box::pin(actix::fut::ready(()).map(move |_, act: &mut Keyspace, _| {
-                act.s.server.shutdown.get_or_insert(prepared);
-                Ok(())
-            })),
-            Some(fut) => Box::pin(fut.into_actor(self).map(move |res, act, _| {
-                act.fg_save_done(&res);
-                match res {
-                    Ok(_) => {
-                        act.s.server.shutdown = Some(prepared);
-                        Ok(())
-                    }
-                    Err(e) => {
-                        log::warn!("Error trying to save the DB, can't exit.");
-                        Err(e)
-                    }
-                }
-            })),
+    /// Note the request for the cron, and hand back where its outcome will come.
+    fn handle(&mut self, msg: PrepareShutdown, _: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let name = if msg.sigint { "shutdown-on-sigint" } else { "shutdown-on-sigterm" };
+        let words = self.s.config.get(name).unwrap_or_default();
+        let req = crate::commands::ShutdownRequest::from_signal_words(&words);
+        if self.s.server.shutdown.is_some() {
+            // Already stopping.
+            let _ = tx.send(Ok(()));
+            return actix::MessageResult(rx);
         }
+        if self.s.server.shutdown_wait.is_none() {
+            self.s.server.shutdown_asap = Some(req);
+        }
+        // A shutdown already waiting for replicas: this signal hears how it ends.
+        self.signal_reply = Some(tx);
+        actix::MessageResult(rx)
+    }
+}
+
+impl Keyspace {
+    /// The cron's part of a shutdown (serverCron): start a signal's, and finish a waiting one once its
+    /// replicas caught up or its time is up.
+    pub(super) fn shutdown_cron(&mut self, ctx: &mut Context<Self>) {
+        use crate::commands::server as srv;
+        if self.s.server.shutdown.is_some() || self.shutdown_finishing {
+            return;
+        }
+        if self.s.server.shutdown_wait.is_none() {
+            let Some(req) = self.s.server.shutdown_asap.take() else { return };
+            if !req.now && srv::shutdown_timeout(&self.s) != 0 && !srv::ready_to_shutdown(&self.s) {
+                srv::start_shutdown_wait(&mut self.s, req);
+                return;
+            }
+            self.finish_shutdown(req, ctx);
+        } else if let Some(req) = srv::shutdown_due(&self.s) {
+            self.finish_shutdown(req, ctx);
+        }
+    }
+
+    /// finishShutdown: report the replicas, refuse while the first AOF is still being written, save when
+    /// asked or when save points exist, then stop; on a failure the shutdown is cancelled and the server
+    /// goes on (FORCE ignores the failures).
+    fn finish_shutdown(&mut self, req: crate::commands::ShutdownRequest, ctx: &mut Context<Self>) {
+        crate::commands::server::log_replicas_at_shutdown(&self.s);
+        if self.s.persist.aof.mode == crate::commands::aof::AofMode::WaitRewrite {
+            if req.force {
+                log::warn!("Writing initial AOF. Exit anyway.");
+            } else {
+                log::warn!("Writing initial AOF, can't exit.");
+                return self.shutdown_failed(ctx);
+            }
+        }
+        let save = req.save.unwrap_or(!self.s.config.save.is_empty())
+            && !self.s.knobs.no_final_save.load(Ordering::Relaxed)
+            && self.s.persist.rdb.loading.is_none()
+            && self.rdb.snap.is_some();
+        if save {
+            log::info!("Saving the final RDB snapshot before exiting.");
+            if let Some(fut) = self.fg_save() {
+                self.shutdown_finishing = true;
+                ctx.wait(fut.into_actor(self).map(move |res, act, ctx| {
+                    act.shutdown_finishing = false;
+                    act.fg_save_done(&res);
+                    match res {
+                        Ok(_) => act.shutdown_done(req),
+                        Err(_) if req.force => {
+                            log::warn!("Error trying to save the DB. Exit anyway.");
+                            act.shutdown_done(req);
+                        }
+                        Err(_) => {
+                            log::warn!("Error trying to save the DB, can't exit.");
+                            act.shutdown_failed(ctx);
+                        }
+                    }
+                }));
+                return;
+            }
+        }
+        self.shutdown_done(req);
+    }
+
+    /// The shutdown's last step here: the server stops (the binary, or whoever embeds it, is told).
+    fn shutdown_done(&mut self, req: crate::commands::ShutdownRequest) {
+        self.s.server.shutdown = Some(crate::commands::ShutdownRequest { save: Some(false), ..req });
+        if let Some(tx) = self.signal_reply.take() {
+            let _ = tx.send(Ok(()));
+        }
+        if let Some(tx) = self.on_shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// The shutdown cannot complete: cancel it (clients blocked in SHUTDOWN and the signal hear so).
+    fn shutdown_failed(&mut self, ctx: &mut Context<Self>) {
+        log::warn!("Errors trying to shut down the server. Check the logs for more information.");
+        crate::commands::server::cancel_shutdown(&mut self.s);
+        self.after_batch(ctx);
     }
 }
