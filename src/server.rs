@@ -37,11 +37,20 @@ use tokio::sync::oneshot;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug)]
 pub struct Server {
     config: Config,
     listen: bool,
+    on_bound: Option<OnBound>,
 }
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("config", &self.config).field("listen", &self.listen).finish_non_exhaustive()
+    }
+}
+
+/// Called with the bound addresses once the sockets are bound and before any data is loaded.
+type OnBound = Box<dyn FnOnce(&[SocketAddr]) + Send>;
 
 struct Booted {
     addrs: Vec<SocketAddr>,
@@ -80,7 +89,15 @@ impl Server {
     /// A server with this configuration; it listens on the configured `bind` addresses and `port` (port 0:
     /// any free port, see [`ServerHandle::addr`]) and `unixsocket`.
     pub fn new(config: Config) -> Server {
-        Server { config, listen: true }
+        Server { config, listen: true, on_bound: None }
+    }
+
+    /// Run `f` once the sockets are bound, before the AOF or RDB file is loaded (the binary prints its
+    /// banner there, as redis-server does before loading: an operator, or a supervisor, learns the port and
+    /// pid even when the load then fails).
+    pub fn on_bound(mut self, f: impl FnOnce(&[SocketAddr]) + Send + 'static) -> Server {
+        self.on_bound = Some(Box::new(f));
+        self
     }
 
     /// Serve only in-process clients: no TCP or unix socket at all.
@@ -105,11 +122,11 @@ impl Server {
         let aof_arbiter = if self.config.persistence_available { Some(Arbiter::new()) } else { None };
         let aof_handle = aof_arbiter.as_ref().map(|a| a.handle());
         let (tx, rx) = oneshot::channel();
-        let (config, listen) = (self.config, self.listen);
+        let (config, listen, on_bound) = (self.config, self.listen, self.on_bound);
         // boot() holds the State (Lua VMs: not Send) across awaits, so it runs as a local task on the arbiter.
         let spawned = arbiter.spawn_fn(move || {
             actix_rt::spawn(async move {
-                let _ = tx.send(boot(config, listen, io_handles, aof_handle).await);
+                let _ = tx.send(boot(config, listen, on_bound, io_handles, aof_handle).await);
             });
         });
         if !spawned {
@@ -149,6 +166,7 @@ impl Server {
 async fn boot(
     config: Config,
     listen: bool,
+    on_bound: Option<OnBound>,
     io: Vec<ArbiterHandle>,
     aof_arbiter: Option<ArbiterHandle>,
 ) -> Result<Booted, Error> {
@@ -193,6 +211,9 @@ async fn boot(
             }
             unix = Some(l);
         }
+    }
+    if let Some(f) = on_bound {
+        f(&addrs);
     }
     let keepalive = config.tcp_keepalive;
     let mut state = State::new(config);

@@ -199,21 +199,22 @@ fn main() {
     let pidfile = config.pidfile.clone();
     let banner_cfg = config.clone();
     let code = actix_rt::System::new().block_on(async move {
-        let mut handle = match Server::new(config).start().await {
+        // The banner and "Server initialized" come once the port is bound and before the data loads, as
+        // redis-server's: a load that fails is then logged after them.
+        let server = Server::new(config).on_bound(move |addrs| {
+            banner(&banner_cfg, addrs.first().map(|a| a.port()).unwrap_or(0));
+            if !addrs.is_empty() {
+                let list = addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" ");
+                log::info!("Server initialized, listening on {list}");
+            }
+        });
+        let mut handle = match server.start().await {
             Ok(h) => h,
             Err(e) => {
                 log::warn!("{e}");
                 return 1;
             }
         };
-        banner(&banner_cfg, handle.addr().map(|a| a.port()).unwrap_or(0));
-        if let Some(a) = handle.addr() {
-            log::info!(
-                "Server initialized, listening on {}",
-                handle.addrs().iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" ")
-            );
-            let _ = a;
-        }
         // Handlers go in before the ready line: a supervisor may signal as soon as it sees it.
         use tokio::signal::unix::{signal, SignalKind};
         let (mut term, mut int) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
