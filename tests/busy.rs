@@ -330,3 +330,38 @@ fn sigterm_stops_the_server_under_a_writing_script() {
 fn sigterm_stops_the_server_under_a_function() {
     sigterm_stops(&["FCALL", "infw", "0"], &[&["FUNCTION", "LOAD", LIBRARY]]);
 }
+
+/// A slow script replayed from the AOF (DEBUG LOADAOF): other clients get LOADING, as Redis checks loading
+/// before BUSY, and the script's write is in once the load ends.
+#[test]
+fn a_slow_script_replayed_from_the_aof_answers_loading_not_busy() {
+    let dir = common::test_dir();
+    let aof = dir.join("appendonlydir");
+    std::fs::create_dir_all(&aof).unwrap();
+    std::fs::write(
+        aof.join("appendonly.aof.manifest"),
+        "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+    )
+    .unwrap();
+    std::fs::write(aof.join("appendonly.aof.1.base.aof"), "").unwrap();
+    let script = "redis.call('set',KEYS[1],'y') for i=1,300000 do redis.call('ping') end return 'ok'";
+    std::fs::write(aof.join("appendonly.aof.1.incr.aof"), resp(&["EVAL", script, "1", "x"])).unwrap();
+    let d = dir.to_string_lossy().into_owned();
+    let srv = TestServer::with_config(move |c| {
+        c.busy_reply_threshold = 10;
+        c.set("appendonly", "yes").expect("a known option");
+        c.dir = d;
+    });
+    let mut con = conn(&srv);
+    // The start-up load runs the script too (a client may reach the server before it ends).
+    common::wait_for("the start-up load", Duration::from_secs(30), || {
+        cmd("GET").arg("x").query::<Option<String>>(&mut con).ok().flatten().as_deref() == Some("y")
+    });
+    let _: () = cmd("SET").arg("z").arg("1").query(&mut con).unwrap();
+    let mut loader = start(&srv, &["DEBUG", "LOADAOF"]);
+    assert!(wait_busy(&mut con).starts_with("LOADING "), "refused with LOADING");
+    assert_eq!(reply_line(&mut loader), "+OK\r\n");
+    // The reloaded data: the script's write and what was appended after it.
+    assert_eq!(cmd("GET").arg("x").query::<String>(&mut con).unwrap(), "y");
+    assert_eq!(cmd("GET").arg("z").query::<String>(&mut con).unwrap(), "1");
+}

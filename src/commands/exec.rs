@@ -214,8 +214,10 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
             }
         }
     }
-    // A file is loading: only commands flagged `loading` run (Redis's processCommand order: after MISCONF).
-    if s.persist.rdb.loading.is_some() && !spec.has(LOADING) {
+    // A file is loading: only commands flagged `loading` run (Redis's processCommand order: after MISCONF,
+    // before BUSY). An AOF loads through a local client of its own, whose commands run; other clients reach
+    // the Keyspace meanwhile only through a busy script's hook (DEBUG LOADAOF of a slow script).
+    if (s.persist.rdb.loading.is_some() || (s.persist.aof.loading && !client.local)) && !spec.has(LOADING) {
         return Some(super::rdb::LOADING_ERR);
     }
     if s.persist.rdb.async_loading && super::rdb::denied_async_loading(spec) {
