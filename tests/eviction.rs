@@ -2,22 +2,15 @@
 //! AOF, OOM when nothing may go, and the Evictor finishing what a CONFIG SET started.
 //!
 //! used_memory is the process's allocator count, shared by every server of this test binary: the tests
-//! take `SERIAL` so that one server's load does not make another evict, and limits are set relative to the
-//! memory in use when each test starts.
+//! take `common::serial()` so that one server's load does not make another evict, and limits are set
+//! relative to the memory in use when each test starts.
 
 mod common;
 
-use common::{fails, q, wait_for, TestServer};
+use common::{fails, q, serial, wait_for, TestServer};
 use redis::Connection;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Duration;
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn info_u64(con: &mut Connection, section: &str, field: &str) -> u64 {
     let info: String = q(con, &["info", section]);

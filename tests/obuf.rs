@@ -1,9 +1,10 @@
 //! client-output-buffer-limit: a client that asks for big replies and does not read them is closed at its
-//! class's limit, and the server's memory stays bounded.
+//! class's limit, and the server's memory stays bounded. The tests measure used_memory, which every server of
+//! this binary shares: they run one at a time (`common::serial`).
 
 mod common;
 
-use common::{q, TestServer};
+use common::{q, serial, TestServer};
 use redis::Connection;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -46,6 +47,7 @@ fn greedy_reader(server: &TestServer, key: &str, n: usize) -> (std::net::TcpStre
 
 #[test]
 fn hard_limit_closes_a_client_that_does_not_read() {
+    let _one_at_a_time = serial();
     let server = TestServer::with_config(|c| c.set("client-output-buffer-limit", "normal 10mb 5mb 10").unwrap());
     let mut con = server.conn();
     let big = "x".repeat(4 << 20);
@@ -69,6 +71,7 @@ fn hard_limit_closes_a_client_that_does_not_read() {
 
 #[test]
 fn soft_limit_closes_a_client_over_it_for_its_seconds() {
+    let _one_at_a_time = serial();
     let server = TestServer::with_config(|c| c.set("client-output-buffer-limit", "normal 0 2mb 1").unwrap());
     let mut con = server.conn();
     let _: () = q(&mut con, &["set", "big", &"y".repeat(1 << 20)]);
@@ -91,6 +94,7 @@ fn soft_limit_closes_a_client_over_it_for_its_seconds() {
 
 #[test]
 fn a_client_that_reads_is_never_closed() {
+    let _one_at_a_time = serial();
     let server = TestServer::with_config(|c| c.set("client-output-buffer-limit", "normal 0 2mb 1").unwrap());
     let mut con = server.conn();
     let _: () = q(&mut con, &["set", "big", &"z".repeat(1 << 20)]);

@@ -13,6 +13,13 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// One test at a time for the tests that take it: used_memory is the process's allocator count, shared by
+/// every server of a test binary, so tests that measure it or set limits by it must not overlap.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 pub struct TestServer {
     addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
