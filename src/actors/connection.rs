@@ -87,6 +87,9 @@ pub struct Push {
     pub frames: Vec<Bytes>,
     /// The client's client-output-buffer-limit class (`OBUF_REPLICA`, `OBUF_PUBSUB`, ...).
     pub class: usize,
+    /// The sender already added the frames to the connection's pending count (`Handles::pushed`): a sender
+    /// that paces itself by that count (a disk sync's file) must see what is still in the mailbox.
+    pub counted: bool,
 }
 
 /// A client socket of either family.
@@ -325,7 +328,11 @@ impl Handler<Push> for Connection {
     /// Queue the frames for the socket, closing the client when they pass its class's output buffer limit.
     fn handle(&mut self, msg: Push, ctx: &mut Self::Context) {
         let len: usize = msg.frames.iter().map(|f| f.len()).sum();
-        let queued = self.pushed.queued.fetch_add(len, Ordering::Relaxed) + len;
+        let queued = if msg.counted {
+            self.pushed.queued.load(Ordering::Relaxed)
+        } else {
+            self.pushed.queued.fetch_add(len, Ordering::Relaxed) + len
+        };
         let limit = &self.knobs.obuf_limits[msg.class.min(self.knobs.obuf_limits.len() - 1)];
         let was_over_soft = self.over_soft_since.is_some();
         if limit.passed(queued, &mut self.over_soft_since) {

@@ -172,7 +172,7 @@ impl Handler<SaveBegin> for Snapshotter {
             SaveSink::Replicas { conns, mark } => {
                 let greeting = Bytes::from(format!("$EOF:{mark}\r\n"));
                 for c in &conns {
-                    c.do_send(Push { frames: vec![greeting.clone()], class: OBUF_REPLICA });
+                    c.do_send(Push { frames: vec![greeting.clone()], class: OBUF_REPLICA, counted: false });
                 }
                 SaveFile::new(Out::Replicas { conns, mark: Bytes::from(mark) }, msg.checksum)
             }
@@ -222,7 +222,7 @@ impl Snapshotter {
                     if let Out::Replicas { conns, .. } = &s.out {
                         let b = Bytes::from(bytes);
                         for c in conns {
-                            c.do_send(Push { frames: vec![b.clone()], class: OBUF_REPLICA });
+                            c.do_send(Push { frames: vec![b.clone()], class: OBUF_REPLICA, counted: false });
                         }
                     }
                 }
@@ -272,7 +272,11 @@ impl Handler<SaveFinish> for Snapshotter {
                     let n = s.bytes + tail.len() as u64;
                     let tail = Bytes::from(tail);
                     for c in conns.iter() {
-                        c.do_send(Push { frames: vec![tail.clone(), mark.clone()], class: OBUF_REPLICA });
+                        c.do_send(Push {
+                            frames: vec![tail.clone(), mark.clone()],
+                            class: OBUF_REPLICA,
+                            counted: false,
+                        });
                     }
                     return Ok(n);
                 }
@@ -522,7 +526,7 @@ impl Handler<SendSyncFile> for Snapshotter {
         };
         let header = Bytes::from(format!("${len}\r\n"));
         for (c, _) in &msg.conns {
-            c.do_send(Push { frames: vec![header.clone()], class: OBUF_REPLICA });
+            c.do_send(Push { frames: vec![header.clone()], class: OBUF_REPLICA, counted: false });
         }
         self.sending.push(Sending { file, left: len, len, conns: msg.conns, done: msg.done });
         self.send_more(ctx);
@@ -558,8 +562,12 @@ impl Snapshotter {
                 }
                 s.left -= buf.len() as u64;
                 let b = Bytes::from(buf);
-                for (c, _) in &s.conns {
-                    c.do_send(Push { frames: vec![b.clone()], class: OBUF_REPLICA });
+                for (c, pending) in &s.conns {
+                    // Counted here, not when the connection takes it: the next turn of this loop must see the
+                    // chunks still in the mailbox, or a replica's thread that lags behind lets the whole file
+                    // through (CI saw 10.7 MB pending against the 4 MB allowance).
+                    pending.fetch_add(b.len(), Ordering::Relaxed);
+                    c.do_send(Push { frames: vec![b.clone()], class: OBUF_REPLICA, counted: true });
                 }
             }
             match outcome {

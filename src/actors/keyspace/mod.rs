@@ -230,7 +230,7 @@ impl Keyspace {
                 let subscribed = self.s.clients.get(d.slot).is_some_and(|c| c.subscribed());
                 let class = if subscribed { OBUF_PUBSUB } else { OBUF_NORMAL };
                 let len = if measure { d.frames.iter().map(|f| f.len()).sum() } else { 0 };
-                c.push.do_send(Push { frames: d.frames, class });
+                c.push.do_send(Push { frames: d.frames, class, counted: false });
                 if measure {
                     crate::commands::client_mem::update(&mut self.s, d.slot, len, false);
                 }
@@ -328,7 +328,7 @@ impl Keyspace {
         }
         for slot in &self.replicas {
             if let Some(c) = self.conns.get(slot) {
-                c.push.do_send(Push { frames: vec![bytes.clone()], class: OBUF_REPLICA });
+                c.push.do_send(Push { frames: vec![bytes.clone()], class: OBUF_REPLICA, counted: false });
             }
         }
         for h in self.syncing.values_mut() {

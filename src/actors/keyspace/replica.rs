@@ -120,7 +120,7 @@ impl Keyspace {
         let syncing = self.syncing.iter().filter(|(_, h)| !(h.reading || socket && h.save == seq)).map(|(s, _)| s);
         for &slot in self.s.prop.sync_waiting.iter().chain(syncing) {
             if let Some(h) = self.conns.get(&slot) {
-                h.push.do_send(Push { frames: vec![newline.clone()], class: OBUF_REPLICA });
+                h.push.do_send(Push { frames: vec![newline.clone()], class: OBUF_REPLICA, counted: false });
             }
         }
         let timeout_ms = num(&self.s, "repl-timeout", 60).max(1) * 1000;
@@ -318,7 +318,11 @@ impl Keyspace {
             let c = &mut self.s.clients[slot];
             if c.repl_sync == Some(SyncWait::Start { psync: true }) {
                 if let Some(h) = self.conns.get(&slot) {
-                    h.push.do_send(Push { frames: vec![self.sync_save_line.clone()], class: OBUF_REPLICA });
+                    h.push.do_send(Push {
+                        frames: vec![self.sync_save_line.clone()],
+                        class: OBUF_REPLICA,
+                        counted: false,
+                    });
                 }
             }
             c.repl_sync = Some(SyncWait::End);
@@ -417,7 +421,7 @@ impl Keyspace {
             frames.extend(file.iter().cloned());
             frames.extend(held);
             if !frames.is_empty() {
-                h.push.do_send(Push { frames, class: OBUF_REPLICA });
+                h.push.do_send(Push { frames, class: OBUF_REPLICA, counted: false });
             }
             if let Some(c) = self.s.clients.get_mut(slot) {
                 c.repl_sync = None;
