@@ -47,12 +47,7 @@ impl Hash {
     /// field keeps its last value.
     pub fn from_pairs<I: IntoIterator<Item = (Vec<u8>, Vec<u8>)>>(pairs: I, enc: &Encodings) -> Hash {
         let pairs: Vec<(Vec<u8>, Vec<u8>)> = pairs.into_iter().collect();
-        let small = pairs.len() <= enc.hash_max_listpack_entries
-            && pairs.len() < u32::MAX as usize
-            && pairs
-                .iter()
-                .all(|(f, v)| f.len() <= enc.hash_max_listpack_value && v.len() <= enc.hash_max_listpack_value)
-            && pairs.iter().map(|(f, v)| f.len() + v.len() + 20).sum::<usize>() < LISTPACK_MAX_SAFETY_SIZE;
+        let small = fits_listpack(&pairs, enc);
         let mut h = Hash::new();
         if small {
             let Repr::Pack(p) = &mut h.repr else { return h };
@@ -73,12 +68,7 @@ impl Hash {
     /// written in one block, without looking each field up as it is added.
     pub fn from_unique(pairs: &[(&[u8], &[u8])], enc: &Encodings) -> Hash {
         let entry = |f: &[u8], v: &[u8]| varint_len(f.len()) + f.len() + varint_len(v.len()) + v.len();
-        let small = pairs.len() <= enc.hash_max_listpack_entries
-            && pairs.len() < u32::MAX as usize
-            && pairs
-                .iter()
-                .all(|(f, v)| f.len() <= enc.hash_max_listpack_value && v.len() <= enc.hash_max_listpack_value)
-            && pairs.iter().map(|(f, v)| f.len() + v.len() + 20).sum::<usize>() < LISTPACK_MAX_SAFETY_SIZE;
+        let small = fits_listpack(pairs, enc);
         if !small {
             let mut d = Dict::with_capacity(pairs.len());
             for (f, v) in pairs {
@@ -629,6 +619,16 @@ fn seed() -> u64 {
 fn hash_field(field: &[u8]) -> u64 {
     use std::hash::BuildHasher;
     foldhash::fast::FixedState::with_seed(seed()).hash_one(field)
+}
+
+/// Whether `pairs` make a hash Redis's loader keeps as a listpack: few enough entries, each short enough, and
+/// well inside the listpack's safety size.
+fn fits_listpack<F: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(F, V)], enc: &Encodings) -> bool {
+    let len = |x: &dyn AsRef<[u8]>| x.as_ref().len();
+    pairs.len() <= enc.hash_max_listpack_entries
+        && pairs.len() < u32::MAX as usize
+        && pairs.iter().all(|(f, v)| len(f) <= enc.hash_max_listpack_value && len(v) <= enc.hash_max_listpack_value)
+        && pairs.iter().map(|(f, v)| len(f) + len(v) + 20).sum::<usize>() < LISTPACK_MAX_SAFETY_SIZE
 }
 
 /// The scalable encoding: a chained table with a power-of-two bucket array that doubles when it holds as
