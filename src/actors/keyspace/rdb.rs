@@ -673,9 +673,17 @@ impl Keyspace {
     /// The server is stopping without a SHUTDOWN command (a signal, `ServerHandle::stop`): save first when
     /// save points exist, as Redis's prepareForShutdown. The future answers when the file is in place.
     pub(super) fn save_on_stop(&mut self) -> Option<impl std::future::Future<Output = Result<u64, String>> + 'static> {
-        if self.s.server.shutdown.is_some()
+        if self.s.server.shutdown.is_some() {
+            return None;
+        }
+        self.final_save(!self.s.config.save.is_empty())
+    }
+
+    /// The shutdown's save, when `wanted` and possible: not after a busy script gave up the final save,
+    /// not over a file still loading (it would be half the data), not without a Snapshotter.
+    fn final_save(&mut self, wanted: bool) -> Option<impl std::future::Future<Output = Result<u64, String>> + 'static> {
+        if !wanted
             || self.s.knobs.no_final_save.load(Ordering::Relaxed)
-            || self.s.config.save.is_empty()
             || self.s.persist.rdb.loading.is_some()
             || self.rdb.snap.is_none()
         {
@@ -754,33 +762,24 @@ impl Keyspace {
                 return self.shutdown_failed(ctx);
             }
         }
-        let save = req.save.unwrap_or(!self.s.config.save.is_empty())
-            && !self.s.knobs.no_final_save.load(Ordering::Relaxed)
-            && self.s.persist.rdb.loading.is_none()
-            && self.rdb.snap.is_some();
-        if save {
-            log::info!("Saving the final RDB snapshot before exiting.");
-            if let Some(fut) = self.fg_save() {
-                self.shutdown_finishing = true;
-                ctx.wait(fut.into_actor(self).map(move |res, act, ctx| {
-                    act.shutdown_finishing = false;
-                    act.fg_save_done(&res);
-                    match res {
-                        Ok(_) => act.shutdown_done(req),
-                        Err(_) if req.force => {
-                            log::warn!("Error trying to save the DB. Exit anyway.");
-                            act.shutdown_done(req);
-                        }
-                        Err(_) => {
-                            log::warn!("Error trying to save the DB, can't exit.");
-                            act.shutdown_failed(ctx);
-                        }
-                    }
-                }));
-                return;
+        let wanted = req.save.unwrap_or(!self.s.config.save.is_empty());
+        let Some(fut) = self.final_save(wanted) else { return self.shutdown_done(req) };
+        self.shutdown_finishing = true;
+        ctx.wait(fut.into_actor(self).map(move |res, act, ctx| {
+            act.shutdown_finishing = false;
+            act.fg_save_done(&res);
+            match res {
+                Ok(_) => act.shutdown_done(req),
+                Err(_) if req.force => {
+                    log::warn!("Error trying to save the DB. Exit anyway.");
+                    act.shutdown_done(req);
+                }
+                Err(_) => {
+                    log::warn!("Error trying to save the DB, can't exit.");
+                    act.shutdown_failed(ctx);
+                }
             }
-        }
-        self.shutdown_done(req);
+        }));
     }
 
     /// The shutdown's last step here: the server stops (the binary, or whoever embeds it, is told).
