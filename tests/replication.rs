@@ -920,3 +920,74 @@ fn scripts_get_noreplicas_by_their_flags_or_at_their_first_write() {
     let _: () = cmd("CONFIG").arg("SET").arg("min-replicas-to-write").arg(0).query(&mut c).unwrap();
     let _: () = cmd("FLUSHALL").query(&mut c).unwrap();
 }
+
+#[test]
+fn replicas_in_a_full_sync_hold_the_stream_once_and_another_resyncs_partially_from_it() {
+    // As the suite's replication-buffer unit: a replica waiting for its snapshot holds the stream since in
+    // the backlog (once, however many wait), past repl-backlog-size; a replica that reconnects meanwhile
+    // resyncs partially from it; a syncing replica is closed at the replica class's output limit.
+    let master = TestServer::with_config(|c| {
+        c.set("repl-backlog-size", "16384").expect("a known option");
+        c.set("repl-diskless-sync-delay", "0").expect("a known option");
+        c.set("client-output-buffer-limit", "replica 0 0 0").expect("a known option");
+    });
+    let mut m = master.conn();
+    let port = master.addr().port();
+    let a = TestServer::start();
+    let mut ra = a.conn();
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(port).query(&mut ra).unwrap();
+    wait_link_up(&mut ra);
+    // B's snapshot takes a second per key: it waits for it all through the test.
+    for i in 0..10 {
+        let _: () = cmd("SET").arg(format!("key:{i}")).arg(i).query(&mut m).unwrap();
+    }
+    let _: () = cmd("CONFIG").arg("SET").arg("rdb-key-save-delay").arg(1_000_000).query(&mut m).unwrap();
+    let b = TestServer::start();
+    let mut rb = b.conn();
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(port).query(&mut rb).unwrap();
+    common::wait_for("B waiting for its snapshot", Duration::from_secs(20), || {
+        info_field(&mut m, "replication", "slave1").contains("state=wait_bgsave")
+            && info_field(&mut m, "persistence", "rdb_bgsave_in_progress") == "1"
+    });
+    let value = "v".repeat(10_000);
+    let write_mb = |m: &mut redis::Connection, tag: &str| {
+        let mut p = redis::pipe();
+        p.cmd("SELECT").arg(5).ignore();
+        for i in 0..100 {
+            p.cmd("SET").arg(format!("{tag}:{i}")).arg(&value).ignore();
+        }
+        let _: () = p.query(m).unwrap();
+    };
+    wait_synced(&mut m, &mut ra);
+    write_mb(&mut m, "one");
+    // The megabyte is held once for B, in the backlog, though the backlog's size is 16 KiB.
+    assert!(num_field(&mut m, "replication", "repl_backlog_histlen") > 1_000_000);
+    wait_synced(&mut m, &mut ra);
+    let buffers = num_field(&mut m, "memory", "mem_total_replication_buffers");
+    assert!((1_000_000..1_200_000).contains(&buffers), "mem_total_replication_buffers {buffers}");
+    // Beyond the backlog's size it is the replicas' memory (mem_clients_slaves), and not counted for
+    // maxmemory. (used_memory is this process's, which runs the replicas too: not comparable here.)
+    let slaves = num_field(&mut m, "memory", "mem_clients_slaves");
+    assert_eq!(slaves + num_field(&mut m, "memory", "mem_replication_backlog"), buffers);
+    assert!(num_field(&mut m, "memory", "mem_not_counted_for_evict") >= slaves);
+    // A leaves (its new master cannot serve it yet), the master writes more, A comes back: the backlog
+    // still has its offset, and the stream goes on in the database it had selected.
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(b.addr().port()).query(&mut ra).unwrap();
+    write_mb(&mut m, "two");
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(port).query(&mut ra).unwrap();
+    wait_link_up(&mut ra);
+    wait_synced(&mut m, &mut ra);
+    assert_eq!(num_field(&mut m, "stats", "sync_partial_ok"), 1);
+    assert_eq!(info_field(&mut ra, "keyspace", "db5"), info_field(&mut m, "keyspace", "db5"));
+    assert_eq!(info_field(&mut ra, "keyspace", "db0"), info_field(&mut m, "keyspace", "db0"));
+    // What B holds counts as its output buffer: past the limit it is closed, and the backlog lets go.
+    let _: () =
+        cmd("CONFIG").arg("SET").arg("client-output-buffer-limit").arg("replica 128kb 0 0").query(&mut m).unwrap();
+    let _: () = cmd("CONFIG").arg("SET").arg("repl-backlog-ttl").arg(0).query(&mut m).unwrap();
+    let _: () = cmd("SET").arg("nudge").arg(&value).query(&mut m).unwrap();
+    common::wait_for("B closed and the backlog trimmed", Duration::from_secs(20), || {
+        num_field(&mut m, "stats", "client_output_buffer_limit_disconnections") >= 1
+            && num_field(&mut m, "replication", "repl_backlog_histlen") <= 16384
+    });
+    assert!(num_field(&mut m, "memory", "mem_total_replication_buffers") < 200_000);
+}

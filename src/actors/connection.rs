@@ -90,7 +90,13 @@ pub struct Push {
     /// The sender already added the frames to the connection's pending count (`Handles::pushed`): a sender
     /// that paces itself by that count (a disk sync's file) must see what is still in the mailbox.
     pub counted: bool,
+    /// The frames are blocks shared with others (the replication backlog's): queued as they are, never
+    /// copied into the tail, however small.
+    pub shared: bool,
 }
+
+/// A pushed frame waiting for the serving future, and whether it is shared (`Push::shared`).
+type Queued = (Bytes, bool);
 
 /// A client socket of either family.
 pub enum Stream {
@@ -354,7 +360,8 @@ impl Handler<Push> for Connection {
         if msg.class == OBUF_REPLICA {
             self.pushed.coalesce.set(true);
         }
-        self.pushed.queue.borrow_mut().extend(msg.frames);
+        let shared = msg.shared;
+        self.pushed.queue.borrow_mut().extend(msg.frames.into_iter().map(|f| (f, shared)));
         self.pushed.wake.notify_one();
     }
 }
@@ -383,7 +390,7 @@ impl Connection {
 /// channel allocates a kilobyte block up front).
 #[derive(Default)]
 struct Pushed {
-    queue: RefCell<Vec<Bytes>>,
+    queue: RefCell<Vec<Queued>>,
     /// Output not written yet, in order.
     backlog: RefCell<VecDeque<Bytes>>,
     /// A replica's stream frames that came while output was already waiting, copied one after another:
@@ -407,7 +414,7 @@ struct Pushed {
 const MAX_IOV: usize = 512;
 
 /// A replica's frames up to this size that must wait behind other output are copied into the tail's
-/// chunks; bigger ones (a disk sync's file chunks) wait as they are.
+/// chunks (unless shared); bigger ones (a disk sync's file chunks) wait as they are.
 const COALESCE_MAX: usize = 64 * 1024;
 
 /// The tail's chunk size.
@@ -434,18 +441,18 @@ impl Pushed {
 
     /// Send pushed `frames` (counted in `queued` already): behind the backlog, written now as far as the
     /// socket takes them without waiting. False: the connection is over.
-    fn send<S: Socket>(&self, stream: &S, frames: Vec<Bytes>) -> bool {
+    fn send<S: Socket>(&self, stream: &S, frames: Vec<Queued>) -> bool {
         {
             let mut backlog = self.backlog.borrow_mut();
             let mut tail = self.tail.borrow_mut();
             // Only what comes while the socket is already behind is copied: a push to a client that keeps up
             // goes out as it is, its frames in one vectored write.
             let behind = self.coalesce.get() && !(backlog.is_empty() && tail.is_empty());
-            for f in frames {
+            for (f, shared) in frames {
                 if f.is_empty() {
                     continue;
                 }
-                if behind && f.len() <= COALESCE_MAX {
+                if behind && !shared && f.len() <= COALESCE_MAX {
                     // Filled chunk by chunk, a frame split across two if need be: every chunk but the last
                     // is exactly TAIL_CHUNK, a size class of its own (a block per frame is rounded up to
                     // its class, 10-20% more than the bytes).
@@ -900,7 +907,7 @@ async fn read_input<S: Socket>(
     link: &Link,
     bufs: Buffers<'_>,
     push: &Pushed,
-    pushes: &mut VecDeque<Vec<Bytes>>,
+    pushes: &mut VecDeque<Vec<Queued>>,
     servable: bool,
 ) -> Option<u64> {
     let Buffers { input: buf, out } = bufs;
@@ -1065,7 +1072,7 @@ async fn read_outside<S: Socket>(
     batch: &mut Batch,
     big: Outside,
     meter: &Meter<'_>,
-    pushes: &mut VecDeque<Vec<Bytes>>,
+    pushes: &mut VecDeque<Vec<Queued>>,
     qlimit: u64,
 ) -> bool {
     let push = meter.push;
@@ -1123,6 +1130,31 @@ mod tests {
     use super::*;
     use std::io::Read;
 
+    /// Shared frames (the replication backlog's blocks) that wait behind a blocked socket are held as they
+    /// are, not copied into the tail.
+    #[test]
+    fn shared_frames_behind_a_blocked_socket_are_not_copied() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let (ours, _theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+            ours.set_nonblocking(true).unwrap();
+            let ours = tokio::net::UnixStream::from_std(ours).unwrap();
+            let push = Pushed::default();
+            push.coalesce.set(true);
+            // Fill the socket so that what follows waits.
+            assert!(push.send(&ours, vec![(Bytes::from(vec![b'B'; 1 << 20]), false)]));
+            assert!(!push.drained());
+            let blocks: Vec<Bytes> = (0..4).map(|i| Bytes::from(vec![b'0' + i; 16 * 1024])).collect();
+            assert!(push.send(&ours, blocks.iter().map(|b| (b.clone(), true)).collect()));
+            assert!(push.send(&ours, vec![(Bytes::from_static(b"+small\r\n"), false)]));
+            let backlog = push.backlog.borrow();
+            for b in &blocks {
+                assert!(backlog.iter().any(|f| f.as_ptr() == b.as_ptr()), "a shared block was copied");
+            }
+            assert!(push.tail.borrow().len() == 8, "the small unshared frame is copied into the tail");
+        });
+    }
+
     /// Small frames that wait behind a blocked socket are copied into a few chunks (not a slot each), and
     /// everything comes out in order once the peer reads.
     #[test]
@@ -1147,7 +1179,7 @@ mod tests {
                 want.extend_from_slice(f);
             }
             for chunk in frames.chunks(7) {
-                assert!(push.send(&ours, chunk.to_vec()));
+                assert!(push.send(&ours, chunk.iter().map(|f| (f.clone(), false)).collect()));
             }
             // The socket took what fits; the rest waits in a handful of blocks.
             assert!(!push.drained());

@@ -172,7 +172,12 @@ impl Handler<SaveBegin> for Snapshotter {
             SaveSink::Replicas { conns, mark } => {
                 let greeting = Bytes::from(format!("$EOF:{mark}\r\n"));
                 for c in &conns {
-                    c.do_send(Push { frames: vec![greeting.clone()], class: OBUF_REPLICA, counted: false });
+                    c.do_send(Push {
+                        frames: vec![greeting.clone()],
+                        class: OBUF_REPLICA,
+                        counted: false,
+                        shared: false,
+                    });
                 }
                 SaveFile::new(Out::Replicas { conns, mark: Bytes::from(mark) }, msg.checksum)
             }
@@ -222,7 +227,12 @@ impl Snapshotter {
                     if let Out::Replicas { conns, .. } = &s.out {
                         let b = Bytes::from(bytes);
                         for c in conns {
-                            c.do_send(Push { frames: vec![b.clone()], class: OBUF_REPLICA, counted: false });
+                            c.do_send(Push {
+                                frames: vec![b.clone()],
+                                class: OBUF_REPLICA,
+                                counted: false,
+                                shared: false,
+                            });
                         }
                     }
                 }
@@ -276,6 +286,7 @@ impl Handler<SaveFinish> for Snapshotter {
                             frames: vec![tail.clone(), mark.clone()],
                             class: OBUF_REPLICA,
                             counted: false,
+                            shared: false,
                         });
                     }
                     return Ok(n);
@@ -526,7 +537,7 @@ impl Handler<SendSyncFile> for Snapshotter {
         };
         let header = Bytes::from(format!("${len}\r\n"));
         for (c, _) in &msg.conns {
-            c.do_send(Push { frames: vec![header.clone()], class: OBUF_REPLICA, counted: false });
+            c.do_send(Push { frames: vec![header.clone()], class: OBUF_REPLICA, counted: false, shared: false });
         }
         self.sending.push(Sending { file, left: len, len, conns: msg.conns, done: msg.done });
         self.send_more(ctx);
@@ -567,7 +578,7 @@ impl Snapshotter {
                     // chunks still in the mailbox, or a replica's thread that lags behind lets the whole file
                     // through (CI saw 10.7 MB pending against the 4 MB allowance).
                     pending.fetch_add(b.len(), Ordering::Relaxed);
-                    c.do_send(Push { frames: vec![b.clone()], class: OBUF_REPLICA, counted: true });
+                    c.do_send(Push { frames: vec![b.clone()], class: OBUF_REPLICA, counted: true, shared: false });
                 }
             }
             match outcome {

@@ -126,14 +126,13 @@ impl Eviction {
     }
 }
 
-/// Memory that does not count toward maxmemory (freeMemoryGetNotCountedMemory): what replica streams have
-/// not written yet, and the feed's buffer (Redis's AOF buffer), so that propagating evictions cannot feed
-/// more evictions.
+/// Memory that does not count toward maxmemory (freeMemoryGetNotCountedMemory): the replication buffers
+/// beyond `repl-backlog-size` (what replicas hold or have not written yet; the backlog itself stays
+/// bounded, so it counts), and the feed's buffer (Redis's AOF buffer), so that propagating evictions cannot
+/// feed more evictions.
 pub fn not_counted(s: &State) -> usize {
-    let mut n = 0;
-    if s.prop.replicas > 0 {
-        n += s.clients.iter().filter(|(_, c)| c.replica).map(|(_, c)| c.omem()).sum::<usize>();
-    }
+    let (buffers, size) = super::replication::buffers(s);
+    let mut n = buffers.saturating_sub(size);
     if s.prop.feed.enabled {
         n += s.prop.feed.buf.capacity();
     }

@@ -33,11 +33,13 @@ pub struct Overhead {
     /// used_memory.
     pub total: u64,
     pub peak: u64,
-    /// Replica streams' unwritten output (mem_clients_slaves).
+    /// The replication buffers beyond `repl-backlog-size`, the replicas' part (mem_clients_slaves).
     pub clients_slaves: u64,
+    /// The backlog's blocks and the replica streams' unwritten output (mem_total_replication_buffers).
+    pub repl_buffers: u64,
     /// Other clients' buffers and records (mem_clients_normal).
     pub clients_normal: u64,
-    /// The replication backlog's buffer (mem_replication_backlog).
+    /// The replication buffers up to `repl-backlog-size` (mem_replication_backlog).
     pub repl_backlog: u64,
     /// The feed buffer while the AOF is on (mem_aof_buffer).
     pub aof_buffer: u64,
@@ -92,9 +94,7 @@ pub fn overhead(s: &State) -> Overhead {
     let total = crate::alloc::used_memory() as u64;
     let mut o = Overhead { total, peak: (s.stats.peak_memory as u64).max(total), ..Default::default() };
     for (_, c) in s.clients.iter() {
-        if c.replica {
-            o.clients_slaves += c.omem() as u64;
-        } else {
+        if !c.replica {
             // CLIENT LIST's tot-mem (client_mem.rs).
             o.clients_normal += super::client_mem::usage(c, 0, 0).total as u64;
         }
@@ -106,7 +106,15 @@ pub fn overhead(s: &State) -> Overhead {
         o.keys += db.len() as u64;
         o.hashtables += db.capacity() as u64 * 9 + db.expires_count() as u64 * EXPIRE_ENTRY;
     }
-    o.repl_backlog = s.prop.backlog.as_ref().map_or(0, |b| b.size() as u64);
+    // As Redis's getMemoryOverheadData: the backlog and the replicas share the replication buffers, and
+    // only what passes the backlog's size is the replicas'.
+    let (buffers, size) = super::replication::buffers(s);
+    o.repl_buffers = buffers as u64;
+    if s.prop.replicas > 0 && buffers > size {
+        (o.clients_slaves, o.repl_backlog) = ((buffers - size) as u64, size as u64);
+    } else {
+        o.repl_backlog = buffers as u64;
+    }
     o.overhead = o.clients_slaves + o.clients_normal + o.aof_buffer + o.hashtables + o.repl_backlog;
     o.dataset = total.saturating_sub(o.overhead);
     o.rss = crate::alloc::rss() as u64;

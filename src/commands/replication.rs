@@ -14,6 +14,8 @@
 use super::spec::*;
 use super::{Ctx, State};
 use crate::error::CmdError;
+use bytes::Bytes;
+use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -467,42 +469,135 @@ pub fn info(s: &State, out: &mut String) {
     );
 }
 
-/// The replication backlog: the last `repl-backlog-size` bytes of the stream sent to replicas, a ring
-/// buffer the Keyspace appends each batch's effects to (two copies at most), for partial resyncs.
+/// The replication backlog (Redis 7's replication buffer): the stream sent to replicas, kept in blocks for
+/// partial resyncs. It holds the last `repl-backlog-size` bytes, and more while a replica in a full sync
+/// still needs them (`pin`): those replicas are sent their part of the stream from here once their file is
+/// out, so what they wait for is held once, however many they are, and a replica that reconnects meanwhile
+/// may resync partially from it. Closed blocks are frozen and handed out as zero-copy slices.
 #[derive(Debug)]
 pub struct Backlog {
-    buf: Vec<u8>,
-    /// Where the next byte goes.
-    head: usize,
-    /// Bytes held (at most `buf.len()`).
-    len: usize,
+    /// Closed blocks, oldest first, each with the stream offset of its first byte.
+    blocks: VecDeque<(u64, Bytes)>,
+    /// The block being filled (small appends share it; up to BLOCK bytes).
+    open: Vec<u8>,
+    /// Stream offset of the first byte held (it may fall inside the first block).
+    start: u64,
     /// Stream offset just after the last byte held.
     end: u64,
+    /// `repl-backlog-size`.
+    size: usize,
+    /// The oldest offset a replica still needs (u64::MAX: none).
+    keep: u64,
+    /// Bytes the blocks take (the open one's whole capacity), for mem_total_replication_buffers.
+    mem: usize,
 }
 
+/// The smallest backlog block (Redis's PROTO_REPLY_CHUNK_BYTES). A new block is sized for what is being
+/// appended, from this up to `repl-backlog-size` / 16, as Redis's feedReplicationBuffer sizes them.
+const MIN_BLOCK: usize = 16 * 1024;
+
+/// Blocks freed per append at most (Redis's REPL_BACKLOG_TRIM_BLOCKS_PER_CALL): a replica that let go of
+/// a long stream is trimmed away a little at a time, not in one long pause.
+pub const TRIM_PER_CALL: usize = 64;
+
 impl Backlog {
-    /// An empty backlog of `size` bytes whose next byte is stream offset `end`.
+    /// An empty backlog of `size` bytes whose next byte is stream offset `end`. Its first block is there
+    /// from the start: the memory maxmemory counts for the backlog does not grow once replicas stream.
     pub fn new(size: usize, end: u64) -> Backlog {
-        Backlog { buf: vec![0; size.max(16 * 1024)], head: 0, len: 0, end }
+        Backlog {
+            blocks: VecDeque::new(),
+            open: Vec::with_capacity(MIN_BLOCK),
+            start: end,
+            end,
+            size: size.max(16 * 1024),
+            keep: u64::MAX,
+            mem: MIN_BLOCK,
+        }
     }
 
-    /// Append stream bytes.
+    /// Append stream bytes, copied into blocks (filling the open one first, as Redis's
+    /// feedReplicationBuffer: blocks are full but the last).
     pub fn append(&mut self, mut data: &[u8]) {
-        let size = self.buf.len();
-        self.end += data.len() as u64;
-        if data.len() >= size {
-            data = &data[data.len() - size..];
+        while !data.is_empty() {
+            let room = self.open.capacity() - self.open.len();
+            if room == 0 {
+                self.close_open();
+                let cap = data.len().clamp(MIN_BLOCK, (self.size / 16).max(MIN_BLOCK));
+                self.open = Vec::with_capacity(cap);
+                self.mem += cap;
+                continue;
+            }
+            let n = room.min(data.len());
+            self.open.extend_from_slice(&data[..n]);
+            self.end += n as u64;
+            data = &data[n..];
         }
-        let first = data.len().min(size - self.head);
-        self.buf[self.head..self.head + first].copy_from_slice(&data[..first]);
-        self.buf[..data.len() - first].copy_from_slice(&data[first..]);
-        self.head = (self.head + data.len()) % size;
-        self.len = (self.len + data.len()).min(size);
+        self.trim(TRIM_PER_CALL);
+    }
+
+    /// Append stream bytes the caller owns already: past what fills the open block, a big batch is kept as
+    /// it is, without a copy.
+    pub fn append_bytes(&mut self, data: &Bytes) {
+        let room = self.open.capacity() - self.open.len();
+        if data.len() < room + MIN_BLOCK {
+            return self.append(data);
+        }
+        self.append(&data[..room]);
+        self.close_open();
+        self.push_block(data.slice(room..));
+        self.trim(TRIM_PER_CALL);
+    }
+
+    fn push_block(&mut self, b: Bytes) {
+        self.mem += b.len();
+        self.end += b.len() as u64;
+        self.blocks.push_back((self.end - b.len() as u64, b));
+    }
+
+    /// Freeze the open block. It is full (blocks are closed when the next append finds no room), so it is
+    /// its length in `mem` from now on.
+    fn close_open(&mut self) {
+        if self.open.is_empty() {
+            self.mem -= self.open.capacity();
+            self.open = Vec::new();
+            return;
+        }
+        debug_assert_eq!(self.open.len(), self.open.capacity());
+        let open = std::mem::take(&mut self.open);
+        let at = self.end - open.len() as u64;
+        self.blocks.push_back((at, Bytes::from(open)));
+    }
+
+    /// The oldest offset a replica in a full sync still needs (None: none does). Moving it back never loses
+    /// bytes only when they are still held: callers pin before the bytes after `keep` are trimmed, i.e. when
+    /// the replica joins (its offset is the end then).
+    pub fn pin(&mut self, keep: Option<u64>) {
+        self.keep = keep.unwrap_or(u64::MAX);
+    }
+
+    /// Drop what is beyond `repl-backlog-size` and needed by no replica, freeing at most `max_blocks`
+    /// blocks (Redis's incrementalTrimReplicationBacklog).
+    pub fn trim(&mut self, max_blocks: usize) {
+        let target = self.end.saturating_sub(self.size as u64).min(self.keep).max(self.start);
+        let mut freed = 0;
+        while let Some((at, b)) = self.blocks.front() {
+            if at + b.len() as u64 > target {
+                break;
+            }
+            if freed == max_blocks {
+                self.start = self.start.max(*at);
+                return;
+            }
+            let b = self.blocks.pop_front().expect("front exists").1;
+            self.mem -= b.len();
+            freed += 1;
+        }
+        self.start = target;
     }
 
     /// Stream offset of the first byte held.
     pub fn start(&self) -> u64 {
-        self.end - self.len as u64
+        self.start
     }
 
     /// Stream offset just after the last byte held.
@@ -512,41 +607,65 @@ impl Backlog {
 
     /// Bytes held.
     pub fn histlen(&self) -> usize {
-        self.len
+        (self.end - self.start) as usize
     }
 
-    /// Capacity (`repl-backlog-size`).
+    /// `repl-backlog-size`.
     pub fn size(&self) -> usize {
-        self.buf.len()
+        self.size
     }
 
-    /// Change the capacity (CONFIG SET repl-backlog-size), keeping the newest bytes that fit.
+    /// Memory the blocks take.
+    pub fn mem(&self) -> usize {
+        self.mem
+    }
+
+    /// Change the capacity (CONFIG SET repl-backlog-size), keeping the newest bytes that fit (and what
+    /// replicas still need).
     pub fn resize(&mut self, size: usize) {
-        let size = size.max(16 * 1024);
-        if size == self.buf.len() {
-            return;
-        }
-        let keep = self.len.min(size);
-        let tail = self.copy_from(self.end - keep as u64).unwrap_or_default();
-        let mut b = Backlog::new(size, self.end - keep as u64);
-        b.append(&tail);
-        *self = b;
+        self.size = size.max(16 * 1024);
+        self.trim(usize::MAX);
     }
 
-    /// The bytes from stream offset `from` to the end, if the backlog still holds them.
-    pub fn copy_from(&self, from: u64) -> Option<Vec<u8>> {
-        if from < self.start() || from > self.end {
+    /// The bytes from stream offset `from` to the end, if the backlog still holds them: slices of the
+    /// closed blocks (no copy) and a copy of the open block's part.
+    pub fn frames_from(&self, from: u64) -> Option<Vec<Bytes>> {
+        if from < self.start || from > self.end {
             return None;
         }
-        let n = (self.end - from) as usize;
-        let size = self.buf.len();
-        let at = (self.head + size - n % size.max(1)) % size;
-        let mut v = Vec::with_capacity(n);
-        let first = n.min(size - at);
-        v.extend_from_slice(&self.buf[at..at + first]);
-        v.extend_from_slice(&self.buf[..n - first]);
+        let first = self.blocks.partition_point(|(at, b)| at + b.len() as u64 <= from);
+        let mut frames = Vec::with_capacity(self.blocks.len() - first + 1);
+        for (at, b) in self.blocks.range(first..) {
+            let skip = from.saturating_sub(*at) as usize;
+            frames.push(b.slice(skip..));
+        }
+        let open_at = self.end - self.open.len() as u64;
+        let skip = from.saturating_sub(open_at) as usize;
+        if skip < self.open.len() {
+            frames.push(Bytes::copy_from_slice(&self.open[skip..]));
+        }
+        Some(frames)
+    }
+
+    /// The bytes from stream offset `from` to the end in one buffer, if the backlog still holds them.
+    pub fn copy_from(&self, from: u64) -> Option<Vec<u8>> {
+        let frames = self.frames_from(from)?;
+        let mut v = Vec::with_capacity(frames.iter().map(|f| f.len()).sum());
+        for f in frames {
+            v.extend_from_slice(&f);
+        }
         Some(v)
     }
+}
+
+/// The replication buffers (mem_total_replication_buffers: the backlog's blocks and what replica streams
+/// have not written yet) and `repl-backlog-size`.
+pub fn buffers(s: &State) -> (usize, usize) {
+    let mut total = s.prop.backlog.as_ref().map_or(0, |b| b.mem());
+    if s.prop.replicas > 0 {
+        total += s.clients.iter().filter(|(_, c)| c.replica).map(|(_, c)| c.omem()).sum::<usize>();
+    }
+    (total, s.prop.backlog.as_ref().map_or_else(|| backlog_size(s), |b| b.size()))
 }
 
 /// A fresh replication id: 40 random hex digits.
@@ -1107,6 +1226,43 @@ mod tests {
         let big: Vec<u8> = (0..40_000u32).map(|i| (i % 7) as u8).collect();
         b.append(&big);
         assert_eq!(b.copy_from(b.start()).unwrap(), big[big.len() - 16 * 1024..].to_vec());
+    }
+
+    #[test]
+    fn a_pinned_offset_keeps_the_stream_past_the_size_until_it_is_let_go() {
+        let mut b = super::Backlog::new(16 * 1024, 0);
+        // A replica in a full sync needs the stream from 1,000 on.
+        b.append(&[b'a'; 1_000]);
+        b.pin(Some(1_000));
+        let mut want = Vec::new();
+        for i in 0..20_000u32 {
+            let cmd = format!("*1\r\n${}\r\n{i}\r\n", i.to_string().len());
+            want.extend_from_slice(cmd.as_bytes());
+            b.append(cmd.as_bytes());
+        }
+        let big = bytes::Bytes::from(vec![b'z'; 200_000]);
+        b.append_bytes(&big);
+        want.extend_from_slice(&big);
+        // Far past 16 KiB, all of it is there for the replica, in blocks, the big append not copied.
+        assert_eq!(b.start(), 1_000);
+        assert_eq!(b.histlen(), want.len());
+        let frames = b.frames_from(1_000).unwrap();
+        assert_eq!(frames.concat(), want);
+        let inside = |f: &bytes::Bytes| big.as_ptr_range().contains(&f.as_ptr());
+        assert!(frames.iter().any(inside), "the big append was copied");
+        // In full blocks (16 KiB for this backlog's size), not a frame per append.
+        assert!(frames.len() <= want.len() / (16 * 1024) + 3, "{} frames for {} bytes", frames.len(), want.len());
+        // Blocks are full but the last: no more than one block's room is spare.
+        assert!(b.mem() <= want.len() + super::MIN_BLOCK, "mem {}", b.mem());
+        // Let go: trimmed a few blocks at a time, down to the newest 16 KiB.
+        b.pin(None);
+        b.trim(1);
+        assert!(b.start() > 1_000 && b.histlen() > 16 * 1024);
+        b.trim(usize::MAX);
+        assert_eq!(b.histlen(), 16 * 1024);
+        assert_eq!(b.copy_from(b.start()).unwrap(), want[want.len() - 16 * 1024..].to_vec());
+        assert!(b.mem() <= 200_000, "only the block holding the last 16 KiB is left: {}", b.mem());
+        assert_eq!(b.frames_from(b.start() - 1), None);
     }
 
     #[test]

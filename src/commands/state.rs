@@ -266,7 +266,15 @@ impl Knobs {
         self.active_expire_effort.store(c.active_expire_effort.clamp(1, 10), Ordering::Relaxed);
         let evicting = c.maxmemory_policy != "noeviction";
         self.evict_limit.store(if evicting { c.maxmemory } else { 0 }, Ordering::Relaxed);
-        for (l, (hard, soft, secs)) in self.obuf_limits.iter().zip(c.client_output_buffer_limits()) {
+        // A replica's hard limit below `repl-backlog-size` would close replicas that resync partially
+        // (their buffer is the backlog's part): Redis uses the backlog size then (checkClientOutputBufferLimits).
+        let backlog = c.get("repl-backlog-size").and_then(|v| crate::types::num::memtoull(v.as_bytes())).unwrap_or(0);
+        for (class, (l, (mut hard, soft, secs))) in
+            self.obuf_limits.iter().zip(c.client_output_buffer_limits()).enumerate()
+        {
+            if class == OBUF_REPLICA && hard > 0 {
+                hard = hard.max(backlog);
+            }
             l.hard.store(hard, Ordering::Relaxed);
             l.soft.store(soft, Ordering::Relaxed);
             l.secs.store(secs, Ordering::Relaxed);

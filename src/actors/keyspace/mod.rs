@@ -58,6 +58,8 @@ pub struct Keyspace {
     sync_save_seq: u64,
     /// That save's +FULLRESYNC line (its replication id and offset), for replicas that join it.
     sync_save_line: bytes::Bytes,
+    /// The stream offset of that save's snapshot.
+    sync_save_offset: u64,
     /// Seconds of replication cron so far (PINGs go every `repl-ping-replica-period` of them).
     repl_cron_loops: u64,
     /// The master client's slot and the bytes of its batch in flight, passed on once the batch is applied.
@@ -115,6 +117,7 @@ impl Keyspace {
             syncing: HashMap::new(),
             sync_save_seq: 0,
             sync_save_line: bytes::Bytes::new(),
+            sync_save_offset: 0,
             repl_cron_loops: 0,
             master_proxy: None,
             sync_load: None,
@@ -230,7 +233,7 @@ impl Keyspace {
                 let subscribed = self.s.clients.get(d.slot).is_some_and(|c| c.subscribed());
                 let class = if subscribed { OBUF_PUBSUB } else { OBUF_NORMAL };
                 let len = if measure { d.frames.iter().map(|f| f.len()).sum() } else { 0 };
-                c.push.do_send(Push { frames: d.frames, class, counted: false });
+                c.push.do_send(Push { frames: d.frames, class, counted: false, shared: false });
                 if measure {
                     crate::commands::client_mem::update(&mut self.s, d.slot, len, false);
                 }
@@ -320,19 +323,24 @@ impl Keyspace {
         self.feed_replica_streams(&bytes);
     }
 
-    /// Replication stream bytes, counted in the offset by the caller: into the backlog, to every streaming
-    /// replica, and held for those in a full sync.
+    /// Replication stream bytes, counted in the offset by the caller: into the backlog (where those in a full
+    /// sync find them once their file is out) and to every streaming replica.
     fn feed_replica_streams(&mut self, bytes: &bytes::Bytes) {
         if let Some(b) = &mut self.s.prop.backlog {
-            b.append(bytes);
+            b.append_bytes(bytes);
         }
         for slot in &self.replicas {
             if let Some(c) = self.conns.get(slot) {
-                c.push.do_send(Push { frames: vec![bytes.clone()], class: OBUF_REPLICA, counted: false });
+                c.push.do_send(Push {
+                    frames: vec![bytes.clone()],
+                    class: OBUF_REPLICA,
+                    counted: false,
+                    shared: false,
+                });
             }
         }
-        for h in self.syncing.values_mut() {
-            h.frames.push(bytes.clone());
+        if !self.syncing.is_empty() {
+            self.check_syncing_limits();
         }
     }
 
@@ -448,6 +456,9 @@ impl Keyspace {
         if let Some(held) = self.syncing.remove(&slot) {
             self.s.prop.replicas = self.replicas.len() + self.syncing.len();
             self.sync_replica_gone(&held);
+            // What only it waited for can go (Redis's freeReplicaReferencedReplBuffer trims at once; a
+            // little more here, as the cron would).
+            self.pin_backlog(10 * crate::commands::replication::TRIM_PER_CALL);
         }
         self.s.remove_client(slot);
         self.sockets.borrow_mut().links.remove(slot);
@@ -849,6 +860,11 @@ impl Handler<Tick> for Keyspace {
             return;
         }
         self.shutdown_cron(ctx);
+        if self.s.prop.backlog.is_some() {
+            // What replicas let go of beyond the backlog's size goes a little at a time (Redis's serverCron
+            // trims ten times an append's share).
+            self.pin_backlog(10 * crate::commands::replication::TRIM_PER_CALL);
+        }
         let s = &mut self.s;
         // Memory peak and ops/sec samples for INFO.
         let used = s.used_memory();

@@ -29,12 +29,16 @@ pub(super) enum Flow {
     Stop,
 }
 
-/// The stream held for a replica in a full sync, and which save (`Keyspace::sync_save_seq`) its file comes from.
+/// A replica in a full sync: which save (`Keyspace::sync_save_seq`) its file comes from, and where its stream
+/// starts (the save's offset). The stream since is held for it in the backlog, pinned there until it is sent.
 pub struct Held {
     pub save: u64,
     /// The save's file is being read back for it (a later save's end must not send it another).
     pub reading: bool,
-    pub frames: Vec<bytes::Bytes>,
+    /// The stream offset its file is the dataset of: it is sent the backlog from here once the file is out.
+    pub from: u64,
+    /// Since when what it waits for is over the replica class's soft output limit.
+    pub over_soft_since: Option<std::time::Instant>,
     /// In a diskless transfer: its connection's unsent bytes when last looked at, and since when they are
     /// that (no progress for `repl-timeout` closes it).
     pub unsent: (usize, i64),
@@ -69,6 +73,9 @@ impl Keyspace {
             // (Redis 7's replicationSetMaster).
             LinkRequest::Start(m) => self.start_link(m, resume, ctx),
             LinkRequest::Stop => {
+                // A master's own stream selects its database afresh: no cached master client is kept
+                // (Redis's next REPLICAOF makes one from this server's state, in database 0).
+                self.master_db = None;
                 if let Some(m) = self.s.repl.master.take() {
                     // The old master's history is ours now (INFO master_replid2 / second_repl_offset), and
                     // our own goes on under a new id (Redis's shiftReplicationId). Our replicas reconnect to
@@ -120,7 +127,12 @@ impl Keyspace {
         let syncing = self.syncing.iter().filter(|(_, h)| !(h.reading || socket && h.save == seq)).map(|(s, _)| s);
         for &slot in self.s.prop.sync_waiting.iter().chain(syncing) {
             if let Some(h) = self.conns.get(&slot) {
-                h.push.do_send(Push { frames: vec![newline.clone()], class: OBUF_REPLICA, counted: false });
+                h.push.do_send(Push {
+                    frames: vec![newline.clone()],
+                    class: OBUF_REPLICA,
+                    counted: false,
+                    shared: false,
+                });
             }
         }
         let timeout_ms = num(&self.s, "repl-timeout", 60).max(1) * 1000;
@@ -152,7 +164,7 @@ impl Keyspace {
             self.disconnect_killed();
         }
         crate::commands::replication::refresh_good_replicas(&mut self.s);
-        if self.s.prop.backlog.is_none() || !self.replicas.is_empty() {
+        if self.s.prop.backlog.is_none() || !self.replicas.is_empty() || !self.syncing.is_empty() {
             self.s.prop.no_replicas_since_ms = 0;
             return;
         }
@@ -205,9 +217,10 @@ impl Keyspace {
         crate::commands::set_feed_enabled(&mut self.s, true);
         self.sync_save_seq += 1;
         let replid = crate::commands::replication::current_replid(&self.s);
+        self.sync_save_offset = self.s.prop.feed.offset;
         self.sync_save_line = bytes::Bytes::from(format!("+FULLRESYNC {} {}\r\n", replid, self.s.prop.feed.offset));
         // +FULLRESYNC goes first: a diskless save's Snapshotter pushes the file to the same connections.
-        self.join_sync(waiting, Vec::new());
+        self.join_sync(waiting);
         let started = self.start_save(sink, ctx);
         debug_assert!(started, "can_start_bgsave was checked");
     }
@@ -297,23 +310,24 @@ impl Keyspace {
     }
 
     /// A save for replicas is running: replicas asking now share it, as Redis attaches them to the running
-    /// disk save (syncCommand), with its +FULLRESYNC offset and a copy of the stream held since its start;
-    /// a second snapshot is not needed. Another kind of save (a user's BGSAVE) makes them wait.
+    /// disk save (syncCommand), with its +FULLRESYNC offset and the stream since its start (held in the
+    /// backlog for its replicas already); a second snapshot is not needed. Another kind of save (a user's
+    /// BGSAVE) makes them wait.
     fn attach_to_running_sync(&mut self) {
         let seq = self.sync_save_seq;
-        let Some(held) = self.syncing.values().find(|h| h.save == seq && !h.reading).map(|h| h.frames.clone()) else {
+        if !self.syncing.values().any(|h| h.save == seq && !h.reading) {
             return;
-        };
+        }
         let waiting = self.take_sync_waiting();
         if !waiting.is_empty() {
             log::info!("Waiting for end of BGSAVE for SYNC");
-            self.join_sync(waiting, held);
+            self.join_sync(waiting);
         }
     }
 
     /// Send the current save's +FULLRESYNC to `waiting` (PSYNC replicas) and hold the stream for them from
-    /// `held` on.
-    fn join_sync(&mut self, waiting: Vec<usize>, held: Vec<bytes::Bytes>) {
+    /// the save's offset on.
+    fn join_sync(&mut self, waiting: Vec<usize>) {
         for slot in waiting {
             let c = &mut self.s.clients[slot];
             if c.repl_sync == Some(SyncWait::Start { psync: true }) {
@@ -322,14 +336,49 @@ impl Keyspace {
                         frames: vec![self.sync_save_line.clone()],
                         class: OBUF_REPLICA,
                         counted: false,
+                        shared: false,
                     });
                 }
             }
             c.repl_sync = Some(SyncWait::End);
             let unsent = (0, crate::types::clock::now_ms());
-            self.syncing.insert(slot, Held { save: self.sync_save_seq, reading: false, frames: held.clone(), unsent });
+            let (save, from) = (self.sync_save_seq, self.sync_save_offset);
+            self.syncing.insert(slot, Held { save, reading: false, from, over_soft_since: None, unsent });
         }
         self.s.prop.replicas = self.replicas.len() + self.syncing.len();
+        self.pin_backlog(0);
+    }
+
+    /// Hold in the backlog the stream the replicas in a full sync still wait for (and no more), then trim
+    /// it by up to `max_blocks` blocks besides an append's own trimming.
+    pub(super) fn pin_backlog(&mut self, max_blocks: usize) {
+        let keep = self.syncing.values().map(|h| h.from).min();
+        if let Some(b) = &mut self.s.prop.backlog {
+            b.pin(keep);
+            if max_blocks > 0 {
+                b.trim(max_blocks);
+            }
+        }
+    }
+
+    /// After a stream append: close the replicas in a full sync whose held stream passed the replica class's output
+    /// buffer limit (it counts for them as their output buffer does, as Redis's replicas that reference the
+    /// replication buffer). The hard limit is at least `repl-backlog-size`, as Redis's.
+    pub(super) fn check_syncing_limits(&mut self) {
+        let end = self.s.prop.feed.offset;
+        let limit = &self.s.knobs.obuf_limits[OBUF_REPLICA];
+        for (&slot, h) in self.syncing.iter_mut() {
+            let held = end.saturating_sub(h.from) as usize;
+            if limit.passed(held, &mut h.over_soft_since) && !self.s.clients.kill_list.contains(&slot) {
+                let (peer, local) = match self.s.clients.get(slot) {
+                    Some(c) => (c.addr.to_string(), c.laddr.to_string()),
+                    None => Default::default(),
+                };
+                crate::actors::connection::obuf_closed(&self.s.knobs, &peer, &local, held);
+                // Closed with the batch's other kills, after its replies (after_batch).
+                self.s.clients.kill_list.push(slot);
+            }
+        }
     }
 
     /// A background save ended: send its file to the replicas that waited for it, then what the stream held
@@ -415,13 +464,23 @@ impl Keyspace {
             if self.syncing.get(&slot).is_none_or(|h| h.save != seq) {
                 continue;
             }
-            let Some(held) = self.syncing.remove(&slot).map(|h| h.frames) else { continue };
+            let Some(from) = self.syncing.remove(&slot).map(|h| h.from) else { continue };
             let Some(h) = self.conns.get(&slot) else { continue };
+            // Pinned since the save began, so it is there (unless the history was reset, which drops them).
+            let Some(held) = self.s.prop.backlog.as_ref().and_then(|b| b.frames_from(from)) else {
+                log::warn!(
+                    "The stream since the snapshot is gone: replica {} must sync again",
+                    self.s.clients[slot].addr
+                );
+                self.s.clients.kill_list.push(slot);
+                continue;
+            };
             let mut frames = Vec::with_capacity(held.len() + file.len());
             frames.extend(file.iter().cloned());
             frames.extend(held);
             if !frames.is_empty() {
-                h.push.do_send(Push { frames, class: OBUF_REPLICA, counted: false });
+                // The backlog's blocks, shared with it and the group's other replicas: not copied.
+                h.push.do_send(Push { frames, class: OBUF_REPLICA, counted: false, shared: true });
             }
             if let Some(c) = self.s.clients.get_mut(slot) {
                 c.repl_sync = None;
@@ -431,6 +490,8 @@ impl Keyspace {
             self.replicas.push(slot);
         }
         self.s.prop.replicas = self.replicas.len() + self.syncing.len();
+        self.disconnect_killed();
+        self.pin_backlog(crate::commands::replication::TRIM_PER_CALL);
         crate::commands::replication::refresh_good_replicas(&mut self.s);
         if !self.s.prop.sync_waiting.is_empty() {
             self.start_full_syncs(ctx);
@@ -463,7 +524,12 @@ impl Keyspace {
             l.addr.do_send(StopLink);
             l.arbiter.stop();
             if let Some((slot, id)) = self.local.remove(&l.token) {
-                if self.s.clients.get(slot).is_some_and(|c| c.id == id) {
+                if let Some(c) = self.s.clients.get(slot).filter(|c| c.id == id) {
+                    // Redis caches the master client (replicationCacheMaster): a partial resync with the next
+                    // master, which continues the same history, goes on in the database it had selected.
+                    if c.master {
+                        self.master_db = Some(c.db);
+                    }
                     self.forget(slot);
                 }
             }
