@@ -390,9 +390,20 @@ impl ServerHandle {
     /// [`Error::Closed`] from then on.
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
-            r.stop_actors().await;
+            r.stop_actors(false).await;
             // Joining blocks: off the caller's event loop.
             let _ = tokio::task::spawn_blocking(move || r.join()).await;
+        }
+    }
+
+    /// Stop as [`ServerHandle::stop`] does (the final save, the last writes synced to the AOF), for a
+    /// process that exits right after: the dataset is not freed and the server's threads are not joined,
+    /// the exit reclaims them. Freeing millions of keys one by one takes seconds that a restart or a
+    /// supervisor waits for; redis-server exits without freeing too. A host that goes on uses `stop`.
+    pub async fn stop_for_exit(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop_actors(true).await;
+            std::mem::forget(r);
         }
     }
 }
@@ -400,12 +411,12 @@ impl ServerHandle {
 impl Running {
     /// Close the listeners and every connection, then hand the last writes to the AOF and sync it. Awaits
     /// only the server's own actors, which live on the server's threads: safe to block on from any thread.
-    async fn stop_actors(&self) {
+    async fn stop_actors(&self, leave_data: bool) {
         self.shutdown_asap.store(true, std::sync::atomic::Ordering::SeqCst);
         if let Some(l) = &self.listener {
             let _ = l.send(StopListening).await;
         }
-        let _ = self.keyspace.send(Shutdown).await;
+        let _ = self.keyspace.send(Shutdown { leave_data }).await;
         // The Keyspace handed its last writes to the AOF before stopping: make them durable.
         if let Some(w) = &self.aof {
             log::info!("Calling fsync() on the AOF file.");
@@ -431,7 +442,7 @@ impl Drop for ServerHandle {
     /// waits for runs on that thread, so this works inside the host's System or outside any.
     fn drop(&mut self) {
         if let Some(r) = self.running.take() {
-            futures::executor::block_on(r.stop_actors());
+            futures::executor::block_on(r.stop_actors(false));
             r.join();
         }
     }

@@ -244,7 +244,7 @@ fn main() {
             return 1;
         }
         log::warn!("User requested shutdown...");
-        handle.stop().await;
+        handle.stop_for_exit().await;
         log::warn!("ferrodis is now ready to exit, bye bye...");
         0
     });

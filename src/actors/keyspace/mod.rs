@@ -70,6 +70,8 @@ pub struct Keyspace {
     sync_load_seq: u64,
     /// The database a killed master client had selected, for the client of the partial resync that follows.
     master_db: Option<usize>,
+    /// Stopping for the process's exit (`Shutdown::leave_data`).
+    leave_data: bool,
     /// REPLICAOF while the start-up file loads: the link starts once it is in (replica.rs).
     deferred_link: Option<(crate::commands::replication::Master, Option<(String, i64)>)>,
     /// The link to this server's master, while it is a replica (replica.rs).
@@ -123,6 +125,7 @@ impl Keyspace {
             sync_load: None,
             sync_load_seq: 0,
             master_db: None,
+            leave_data: false,
             deferred_link: None,
             sockets: sockets.clone(),
             migrate: Default::default(),
@@ -1005,14 +1008,19 @@ impl Handler<ActiveExpire> for Keyspace {
 /// Stop serving: disconnect every client.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Shutdown;
+pub struct Shutdown {
+    /// The process exits next: leave the dataset for the exit to reclaim rather than free it key by key
+    /// (seconds for a big one; Redis exits without freeing too).
+    pub leave_data: bool,
+}
 
 impl Handler<Shutdown> for Keyspace {
     type Result = ResponseActFuture<Self, ()>;
 
     /// Save first when save points exist and no SHUTDOWN command did (a signal, `ServerHandle::stop`), then
     /// disconnect everyone and stop.
-    fn handle(&mut self, _: Shutdown, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Shutdown, _: &mut Self::Context) -> Self::Result {
+        self.leave_data = msg.leave_data;
         match self.save_on_stop() {
             Some(fut) => Box::pin(fut.into_actor(self).map(|res, act, ctx| {
                 if let Err(e) = &res {
@@ -1044,6 +1052,11 @@ impl Keyspace {
         // Clients accepted under a script that did not get their connection yet: closed with this.
         self.sockets.borrow_mut().adopted.clear();
         self.parked.clear();
+        if self.leave_data {
+            for (i, db) in self.s.dbs.iter_mut().enumerate() {
+                std::mem::forget(std::mem::replace(db, crate::types::db::Db::new(i)));
+            }
+        }
         ctx.stop();
     }
 }
