@@ -24,9 +24,8 @@ use tokio::task::yield_now;
 
 /// Read buffer growth step.
 const READ_CHUNK: usize = 16 * 1024;
-/// Reply buffers larger than this are released once empty instead of kept for the next request, and the
-/// thread's spare buffers are no larger: a client that once got a big reply should not hold that memory
-/// while idle. A read buffer is kept between requests and trimmed by the Keyspace's clients cron as Redis
+/// Reply buffers larger than this are released once empty instead of kept for the next request: a client
+/// that once got a big reply should not hold that memory while idle. A read buffer is kept between requests and trimmed by the Keyspace's clients cron as Redis
 /// trims its query buffers (client_mem.rs `resize_query_buffer`); after a big argument it keeps this much.
 const KEEP_BUF: usize = 64 * 1024;
 
@@ -35,7 +34,7 @@ const KEEP_BUF: usize = 64 * 1024;
 /// a client that needs one again takes a warm one instead of calling the allocator. (Its reply buffer is
 /// its own, sized by the clients cron as Redis's: 1 KB once idle.)
 mod spare {
-    use super::{BytesMut, KEEP_BUF, READ_CHUNK};
+    use super::{BytesMut, READ_CHUNK};
     use std::cell::RefCell;
 
     /// Buffers kept per thread: enough for the clients that are active at once, a bounded amount of memory.
@@ -51,7 +50,9 @@ mod spare {
         b.clear();
         // Takes back the room `advance` left at the front (no copy: the buffer is empty).
         b.reserve(READ_CHUNK);
-        if b.capacity() <= KEEP_BUF {
+        // Only read-sized ones: a buffer grown by a big request would give the next new client a query
+        // buffer of that size (CLIENT LIST qbuf-free=65432 where Redis starts at one read's 16 KB).
+        if b.capacity() < 2 * READ_CHUNK {
             INPUT.with_borrow_mut(|v| {
                 if v.len() < KEEP {
                     // Free memory while pooled: not in used_memory (alloc.rs).
@@ -1129,6 +1130,19 @@ async fn read_outside<S: Socket>(
 mod tests {
     use super::*;
     use std::io::Read;
+
+    /// A read buffer that grew for a big request is not handed to the next client: pooled buffers are
+    /// one read's size.
+    #[test]
+    fn the_spare_pool_hands_out_read_sized_buffers_only() {
+        let mut big = BytesMut::with_capacity(60 * 1024);
+        spare::put_input(&mut big);
+        let mut small = spare::input();
+        assert!(small.capacity() < 2 * READ_CHUNK, "a pooled buffer of {} bytes", small.capacity());
+        spare::put_input(&mut small);
+        let again = spare::input();
+        assert!(again.capacity() >= READ_CHUNK && again.capacity() < 2 * READ_CHUNK);
+    }
 
     /// Shared frames (the replication backlog's blocks) that wait behind a blocked socket are held as they
     /// are, not copied into the tail.
