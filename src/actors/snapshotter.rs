@@ -54,7 +54,23 @@ enum Out {
     /// The temp file beside `path`, renamed over it when complete (None: it could not be created).
     File { tmp: PathBuf, path: PathBuf, file: Option<BufWriter<File>> },
     /// A diskless full sync's replica connections and its end mark.
-    Replicas { conns: Vec<Recipient<Push>>, mark: Bytes },
+    Replicas { conns: Vec<SyncConn>, mark: Bytes },
+}
+
+/// A replica connection a full sync's file goes to, and its count of pushed bytes not yet written
+/// (`Handles::pushed`), by which the sender paces itself.
+pub type SyncConn = (Recipient<Push>, Arc<std::sync::atomic::AtomicUsize>);
+
+/// Push `frames` to each of `conns`, counted as pending at once, not when the connection takes them: the
+/// pacing that reads the count (`send_more`, the Keyspace's `diskless_flow`) must see what is still in the
+/// mailboxes, or a replica's thread that lags behind lets the whole file through (CI saw 10.7 MB pending
+/// against the 4 MB allowance).
+fn push_counted(conns: &[SyncConn], frames: &[Bytes]) {
+    let len: usize = frames.iter().map(|f| f.len()).sum();
+    for (c, pending) in conns {
+        pending.fetch_add(len, Ordering::Relaxed);
+        c.do_send(Push { frames: frames.to_vec(), class: OBUF_REPLICA, counted: true, shared: false });
+    }
 }
 
 impl SaveFile {
@@ -146,7 +162,7 @@ pub enum SaveSink {
     File(PathBuf),
     /// A diskless full sync (repl-diskless-sync): straight to these replicas' connections as
     /// `$EOF:<mark>\r\n`, the RDB, then the 40-byte mark, as Redis's rdbSaveToSlavesSockets sends it.
-    Replicas { conns: Vec<Recipient<Push>>, mark: String },
+    Replicas { conns: Vec<SyncConn>, mark: String },
 }
 
 /// Start a save: create the temp file (or greet the replicas) and write the header (magic, aux fields,
@@ -170,15 +186,7 @@ impl Handler<SaveBegin> for Snapshotter {
         }
         let s = match msg.sink {
             SaveSink::Replicas { conns, mark } => {
-                let greeting = Bytes::from(format!("$EOF:{mark}\r\n"));
-                for c in &conns {
-                    c.do_send(Push {
-                        frames: vec![greeting.clone()],
-                        class: OBUF_REPLICA,
-                        counted: false,
-                        shared: false,
-                    });
-                }
+                push_counted(&conns, &[Bytes::from(format!("$EOF:{mark}\r\n"))]);
                 SaveFile::new(Out::Replicas { conns, mark: Bytes::from(mark) }, msg.checksum)
             }
             SaveSink::File(path) => {
@@ -225,15 +233,7 @@ impl Snapshotter {
                     }
                     s.bytes += n;
                     if let Out::Replicas { conns, .. } = &s.out {
-                        let b = Bytes::from(bytes);
-                        for c in conns {
-                            c.do_send(Push {
-                                frames: vec![b.clone()],
-                                class: OBUF_REPLICA,
-                                counted: false,
-                                shared: false,
-                            });
-                        }
+                        push_counted(conns, &[Bytes::from(bytes)]);
                     }
                 }
                 Err(e) => s.err = Some(format!("Write error saving DB on disk: {e}")),
@@ -280,15 +280,7 @@ impl Handler<SaveFinish> for Snapshotter {
             let (tmp, path, file) = match &mut s.out {
                 Out::Replicas { conns, mark } => {
                     let n = s.bytes + tail.len() as u64;
-                    let tail = Bytes::from(tail);
-                    for c in conns.iter() {
-                        c.do_send(Push {
-                            frames: vec![tail.clone(), mark.clone()],
-                            class: OBUF_REPLICA,
-                            counted: false,
-                            shared: false,
-                        });
-                    }
+                    push_counted(conns, &[Bytes::from(tail), mark.clone()]);
                     return Ok(n);
                 }
                 Out::File { tmp, path, file } => (tmp, path, file),
@@ -508,7 +500,7 @@ const SYNC_FILE_CHUNK: usize = 1 << 20;
 pub struct SendSyncFile {
     pub path: PathBuf,
     /// Each replica's connection and its count of pushed bytes not yet written.
-    pub conns: Vec<(Recipient<Push>, Arc<std::sync::atomic::AtomicUsize>)>,
+    pub conns: Vec<SyncConn>,
     pub done: tokio::sync::oneshot::Sender<Result<u64, String>>,
 }
 
@@ -517,7 +509,7 @@ struct Sending {
     file: File,
     left: u64,
     len: u64,
-    conns: Vec<(Recipient<Push>, Arc<std::sync::atomic::AtomicUsize>)>,
+    conns: Vec<SyncConn>,
     done: tokio::sync::oneshot::Sender<Result<u64, String>>,
 }
 
@@ -535,10 +527,7 @@ impl Handler<SendSyncFile> for Snapshotter {
                 return;
             }
         };
-        let header = Bytes::from(format!("${len}\r\n"));
-        for (c, _) in &msg.conns {
-            c.do_send(Push { frames: vec![header.clone()], class: OBUF_REPLICA, counted: false, shared: false });
-        }
+        push_counted(&msg.conns, &[Bytes::from(format!("${len}\r\n"))]);
         self.sending.push(Sending { file, left: len, len, conns: msg.conns, done: msg.done });
         self.send_more(ctx);
     }
@@ -572,14 +561,7 @@ impl Snapshotter {
                     break;
                 }
                 s.left -= buf.len() as u64;
-                let b = Bytes::from(buf);
-                for (c, pending) in &s.conns {
-                    // Counted here, not when the connection takes it: the next turn of this loop must see the
-                    // chunks still in the mailbox, or a replica's thread that lags behind lets the whole file
-                    // through (CI saw 10.7 MB pending against the 4 MB allowance).
-                    pending.fetch_add(b.len(), Ordering::Relaxed);
-                    c.do_send(Push { frames: vec![b.clone()], class: OBUF_REPLICA, counted: true, shared: false });
-                }
+                push_counted(&s.conns, &[Bytes::from(buf)]);
             }
             match outcome {
                 Some(res) => {

@@ -207,7 +207,10 @@ impl Keyspace {
         }
         log::info!("Starting BGSAVE for SYNC with target: {}", if diskless { "replicas sockets" } else { "disk" });
         let sink = if diskless {
-            let conns = waiting.iter().filter_map(|slot| self.conns.get(slot).map(|h| h.push.clone())).collect();
+            let conns = waiting
+                .iter()
+                .filter_map(|slot| self.conns.get(slot).map(|h| (h.push.clone(), h.pushed.clone())))
+                .collect();
             let mark = crate::commands::replication::new_replid();
             crate::actors::snapshotter::SaveSink::Replicas { conns, mark }
         } else {
