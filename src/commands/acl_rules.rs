@@ -132,9 +132,43 @@ pub struct KeyPattern {
     pub perm: u8,
     /// A glob over key names.
     pub pattern: Vec<u8>,
+    /// The pattern's shape, for matching without the glob matcher.
+    shape: Shape,
+}
+
+/// What a key pattern is, glob-wise: the common ACL patterns (`~key:*`, `~config`) are compared, not run
+/// through the glob matcher on every key of every command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// No glob syntax at all: the key must be equal.
+    Exact,
+    /// Its first `n` bytes have no glob syntax and a lone `*` ends it: the key must start with them.
+    Prefix(usize),
+    /// Anything else.
+    Glob,
 }
 
 impl KeyPattern {
+    fn new(perm: u8, pattern: &[u8]) -> KeyPattern {
+        let plain = |b: &[u8]| !b.iter().any(|c| matches!(c, b'*' | b'?' | b'[' | b'\\'));
+        let shape = match pattern.split_last() {
+            _ if plain(pattern) => Shape::Exact,
+            Some((b'*', head)) if plain(head) => Shape::Prefix(head.len()),
+            _ => Shape::Glob,
+        };
+        KeyPattern { perm, pattern: pattern.to_vec(), shape }
+    }
+
+    /// Does `key` match? As `glob_match` would say: the empty key and a key no longer than the prefix go to
+    /// it (its rules for an empty string and a `*` matching nothing).
+    fn matches(&self, key: &[u8]) -> bool {
+        match self.shape {
+            Shape::Exact if !key.is_empty() && !self.pattern.is_empty() => key == &self.pattern[..],
+            Shape::Prefix(n) if key.len() > n => key.starts_with(&self.pattern[..n]),
+            _ => glob_match(&self.pattern, key, false),
+        }
+    }
+
     /// "~p", "%R~p" or "%W~p", as Redis writes it.
     fn describe(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(match self.perm {
@@ -299,7 +333,7 @@ impl Selector {
             }
             match self.patterns.iter_mut().find(|p| p.pattern == pattern) {
                 Some(p) => p.perm |= perm,
-                None => self.patterns.push(KeyPattern { perm, pattern: pattern.to_vec() }),
+                None => self.patterns.push(KeyPattern::new(perm, pattern)),
             }
             self.allkeys = false;
         } else if op[0] == b'&' {
@@ -495,7 +529,7 @@ impl Selector {
             return true;
         }
         let need = needed_perm(flags);
-        self.patterns.iter().any(|p| p.perm & need == need && glob_match(&p.pattern, key, false))
+        self.patterns.iter().any(|p| p.perm & need == need && p.matches(key))
     }
 
     /// ACLSelectorHasUnrestrictedKeyAccess.
@@ -1114,5 +1148,32 @@ mod tests {
         assert!(u.check_unrestricted_keys(spec("sort"), &argv, K_ACCESS));
         let u = user(&["(+sort ~mylist %W~*)"]);
         assert!(!u.check_unrestricted_keys(spec("sort"), &argv, K_ACCESS));
+    }
+
+    /// The compared shapes of key patterns match exactly what the glob matcher matches.
+    #[test]
+    fn key_pattern_shapes_agree_with_the_glob_matcher() {
+        let patterns: &[&[u8]] = &[
+            b"key:*", b"*", b"key:", b"", b"k", b"k*", b"**", b"key:*x", b"key:?", b"a\\*", b"[ab]*", b"mylist",
+            b"x*y*", b"key:\\*",
+        ];
+        let keys: &[&[u8]] =
+            &[b"", b"k", b"key:", b"key:1", b"key:12", b"key", b"mylist", b"mylist2", b"a*", b"ab", b"x"];
+        for &p in patterns {
+            let kp = KeyPattern::new(PERM_ALL, p);
+            for &k in keys {
+                assert_eq!(
+                    kp.matches(k),
+                    glob_match(p, k, false),
+                    "pattern {:?} key {:?} ({:?})",
+                    String::from_utf8_lossy(p),
+                    String::from_utf8_lossy(k),
+                    kp.shape
+                );
+            }
+        }
+        assert_eq!(KeyPattern::new(PERM_ALL, b"key:*").shape, Shape::Prefix(4));
+        assert_eq!(KeyPattern::new(PERM_ALL, b"mylist").shape, Shape::Exact);
+        assert_eq!(KeyPattern::new(PERM_ALL, b"a\\*").shape, Shape::Glob);
     }
 }
