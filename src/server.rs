@@ -111,6 +111,9 @@ impl Server {
     /// of its own, never on the caller's.
     pub async fn start(self) -> Result<ServerHandle, Error> {
         crate::alloc::tune();
+        // The command timer's clock calibrates itself on first use (some milliseconds): here, not inside
+        // the first command's timing, where SLOWLOG and LATENCY would see it.
+        let _ = quanta::Instant::now();
         let arbiter = Arbiter::new();
         let io: Vec<Arbiter> = if self.listen && self.config.io_threads > 1 {
             (0..self.config.io_threads).map(|_| Arbiter::new()).collect()
