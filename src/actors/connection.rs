@@ -1144,17 +1144,24 @@ mod tests {
         assert!(again.capacity() >= READ_CHUNK && again.capacity() < 2 * READ_CHUNK);
     }
 
+    /// A replica connection's output (in a runtime): our end of a socket pair, the peer's end (nothing reads
+    /// it unless the test does), and the pushed-output record, coalescing as a replica stream's does.
+    fn replica_output() -> (tokio::net::UnixStream, std::os::unix::net::UnixStream, Pushed) {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let ours = tokio::net::UnixStream::from_std(ours).unwrap();
+        let push = Pushed::default();
+        push.coalesce.set(true);
+        (ours, theirs, push)
+    }
+
     /// Shared frames (the replication backlog's blocks) that wait behind a blocked socket are held as they
     /// are, not copied into the tail.
     #[test]
     fn shared_frames_behind_a_blocked_socket_are_not_copied() {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
-            let (ours, _theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-            ours.set_nonblocking(true).unwrap();
-            let ours = tokio::net::UnixStream::from_std(ours).unwrap();
-            let push = Pushed::default();
-            push.coalesce.set(true);
+            let (ours, _theirs, push) = replica_output();
             // Fill the socket so that what follows waits.
             assert!(push.send(&ours, vec![(Bytes::from(vec![b'B'; 1 << 20]), false)]));
             assert!(!push.drained());
@@ -1175,11 +1182,7 @@ mod tests {
     fn small_frames_behind_a_blocked_socket_are_coalesced_and_keep_their_order() {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
-            let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-            ours.set_nonblocking(true).unwrap();
-            let ours = tokio::net::UnixStream::from_std(ours).unwrap();
-            let push = Pushed::default();
-            push.coalesce.set(true);
+            let (ours, theirs, push) = replica_output();
             let mut want = Vec::new();
             // A big frame first (not copied), then many small ones, then another big one among them.
             let mut frames = vec![Bytes::from(vec![b'B'; 300_000])];
