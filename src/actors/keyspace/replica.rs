@@ -364,9 +364,9 @@ impl Keyspace {
         }
     }
 
-    /// After a stream append: close the replicas in a full sync whose held stream passed the replica class's output
-    /// buffer limit (it counts for them as their output buffer does, as Redis's replicas that reference the
-    /// replication buffer). The hard limit is at least `repl-backlog-size`, as Redis's.
+    /// After a stream append: close the replicas in a full sync whose held stream passed the replica class's
+    /// output buffer limit (it is their output buffer, as for Redis's replicas that reference the replication
+    /// buffer). The hard limit is at least `repl-backlog-size`, as Redis's.
     pub(super) fn check_syncing_limits(&mut self) {
         let end = self.s.prop.feed.offset;
         let limit = &self.s.knobs.obuf_limits[OBUF_REPLICA];
