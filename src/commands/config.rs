@@ -119,7 +119,7 @@ fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
     super::aof::config_changed(cx.s, &old);
     if names.contains(&"repl-backlog-size") {
         // Takes effect at once, as Redis's resizeReplicationBacklog (the newest bytes are kept).
-        let size = super::replication::backlog_size(cx.s);
+        let size = super::replication::backlog_size(&cx.s.config);
         if let Some(b) = &mut cx.s.prop.backlog {
             b.resize(size);
         }

@@ -249,7 +249,7 @@ fn expired_on_load(s: &mut State, db: usize, key: &[u8]) {
         return;
     }
     if s.prop.backlog.is_none() {
-        let size = super::replication::backlog_size(s);
+        let size = super::replication::backlog_size(&s.config);
         s.prop.backlog = Some(super::replication::Backlog::new(size, *off as u64));
         s.prop.feed.offset = *off as u64;
         s.prop.feed.db = None;

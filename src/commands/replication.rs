@@ -461,7 +461,7 @@ pub fn info(s: &State, out: &mut String) {
     let failover = s.repl.failover.as_ref().map_or("no-failover", Failover::state_name);
     let (active, size, first, histlen) = match &s.prop.backlog {
         Some(b) => (1, b.size(), b.start() + 1, b.histlen()),
-        None => (0, backlog_size(s), 0, 0),
+        None => (0, backlog_size(&s.config), 0, 0),
     };
     let _ = write!(
         out,
@@ -665,7 +665,7 @@ pub fn buffers(s: &State) -> (usize, usize) {
     if s.prop.replicas > 0 {
         total += s.clients.iter().filter(|(_, c)| c.replica).map(|(_, c)| c.omem()).sum::<usize>();
     }
-    (total, s.prop.backlog.as_ref().map_or_else(|| backlog_size(s), |b| b.size()))
+    (total, s.prop.backlog.as_ref().map_or_else(|| backlog_size(&s.config), |b| b.size()))
 }
 
 /// A fresh replication id: 40 random hex digits.
@@ -686,15 +686,15 @@ pub fn current_replid(s: &State) -> String {
 }
 
 /// `repl-backlog-size` in bytes.
-pub fn backlog_size(s: &State) -> usize {
-    s.config.get("repl-backlog-size").and_then(|v| crate::types::num::memtoull(v.as_bytes())).unwrap_or(1 << 20)
+pub fn backlog_size(c: &crate::config::Config) -> usize {
+    c.get("repl-backlog-size").and_then(|v| crate::types::num::memtoull(v.as_bytes())).unwrap_or(1 << 20)
         as usize
 }
 
 /// A backlog from the current offset on, unless there is one (a replica is about to be fed).
 pub fn ensure_backlog(s: &mut State) {
     if s.prop.backlog.is_none() {
-        s.prop.backlog = Some(Backlog::new(backlog_size(s), s.prop.feed.offset));
+        s.prop.backlog = Some(Backlog::new(backlog_size(&s.config), s.prop.feed.offset));
     }
 }
 

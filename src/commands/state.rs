@@ -268,7 +268,7 @@ impl Knobs {
         self.evict_limit.store(if evicting { c.maxmemory } else { 0 }, Ordering::Relaxed);
         // A replica's hard limit below `repl-backlog-size` would close replicas that resync partially
         // (their buffer is the backlog's part): Redis uses the backlog size then (checkClientOutputBufferLimits).
-        let backlog = c.get("repl-backlog-size").and_then(|v| crate::types::num::memtoull(v.as_bytes())).unwrap_or(0);
+        let backlog = super::replication::backlog_size(c) as u64;
         for (class, (l, (mut hard, soft, secs))) in
             self.obuf_limits.iter().zip(c.client_output_buffer_limits()).enumerate()
         {

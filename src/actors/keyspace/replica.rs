@@ -594,7 +594,7 @@ impl Keyspace {
         self.s.prop.feed.offset = offset;
         self.s.prop.feed.db = None;
         if self.s.prop.backlog.as_ref().is_none_or(|b| b.end() != offset) {
-            let size = crate::commands::replication::backlog_size(&self.s);
+            let size = crate::commands::replication::backlog_size(&self.s.config);
             self.s.prop.backlog = Some(crate::commands::replication::Backlog::new(size, offset));
         }
         self.refresh_feed();
@@ -618,7 +618,7 @@ impl Keyspace {
                 // The load may have started the backlog already, with the DELs of the keys it found expired.
                 if self.s.prop.backlog.is_none() {
                     self.s.prop.feed.offset = off as u64;
-                    let size = crate::commands::replication::backlog_size(&self.s);
+                    let size = crate::commands::replication::backlog_size(&self.s.config);
                     self.s.prop.backlog = Some(crate::commands::replication::Backlog::new(size, off as u64));
                 }
                 self.s.prop.no_replicas_since_ms = 0;
