@@ -248,14 +248,10 @@ pub fn cancel_shutdown(s: &mut State) {
 /// SHUTDOWN ABORT (abortShutdown): cancel a waiting shutdown, or a signal's not started yet. False when
 /// there is neither.
 pub fn abort_shutdown(s: &mut State) -> bool {
-    if s.server.shutdown_wait.is_some() {
-        cancel_shutdown(s);
-    } else if s.server.shutdown_asap.is_some() {
-        s.server.shutdown_asap = None;
-        s.server.shutdown_cancelled = true;
-    } else {
+    if s.server.shutdown_wait.is_none() && s.server.shutdown_asap.is_none() {
         return false;
     }
+    cancel_shutdown(s);
     log::info!("Shutdown manually aborted.");
     true
 }
