@@ -687,8 +687,7 @@ pub fn current_replid(s: &State) -> String {
 
 /// `repl-backlog-size` in bytes.
 pub fn backlog_size(c: &crate::config::Config) -> usize {
-    c.get("repl-backlog-size").and_then(|v| crate::types::num::memtoull(v.as_bytes())).unwrap_or(1 << 20)
-        as usize
+    c.get("repl-backlog-size").and_then(|v| crate::types::num::memtoull(v.as_bytes())).unwrap_or(1 << 20) as usize
 }
 
 /// A backlog from the current offset on, unless there is one (a replica is about to be fed).

@@ -70,8 +70,6 @@ pub struct Keyspace {
     sync_load_seq: u64,
     /// The database a killed master client had selected, for the client of the partial resync that follows.
     master_db: Option<usize>,
-    /// Stopping for the process's exit (`Shutdown::leave_data`).
-    leave_data: bool,
     /// REPLICAOF while the start-up file loads: the link starts once it is in (replica.rs).
     deferred_link: Option<(crate::commands::replication::Master, Option<(String, i64)>)>,
     /// The link to this server's master, while it is a replica (replica.rs).
@@ -125,7 +123,6 @@ impl Keyspace {
             sync_load: None,
             sync_load_seq: 0,
             master_db: None,
-            leave_data: false,
             deferred_link: None,
             sockets: sockets.clone(),
             migrate: Default::default(),
@@ -1020,26 +1017,28 @@ impl Handler<Shutdown> for Keyspace {
     /// Save first when save points exist and no SHUTDOWN command did (a signal, `ServerHandle::stop`), then
     /// disconnect everyone and stop.
     fn handle(&mut self, msg: Shutdown, _: &mut Self::Context) -> Self::Result {
-        self.leave_data = msg.leave_data;
+        let leave_data = msg.leave_data;
         match self.save_on_stop() {
-            Some(fut) => Box::pin(fut.into_actor(self).map(|res, act, ctx| {
+            Some(fut) => Box::pin(fut.into_actor(self).map(move |res, act, ctx| {
                 if let Err(e) = &res {
                     log::warn!("Error trying to save the DB: {e}");
                 } else {
                     log::info!("DB saved on disk");
                 }
-                act.stop_now(ctx)
+                act.stop_now(leave_data, ctx)
             })),
             None => Box::pin(
-                actix::fut::ready(()).map(|_, act: &mut Keyspace, ctx: &mut Context<Keyspace>| act.stop_now(ctx)),
+                actix::fut::ready(())
+                    .map(move |_, act: &mut Keyspace, ctx: &mut Context<Keyspace>| act.stop_now(leave_data, ctx)),
             ),
         }
     }
 }
 
 impl Keyspace {
-    /// Disconnect every client and stop the actor.
-    fn stop_now(&mut self, ctx: &mut Context<Self>) {
+    /// Disconnect every client and stop the actor; with `leave_data`, the databases are left to the process's
+    /// exit (`Shutdown::leave_data`).
+    fn stop_now(&mut self, leave_data: bool, ctx: &mut Context<Self>) {
         // The last writes reach the AOF writer before the server handle syncs it.
         self.send_outbox();
         for (_, c) in self.conns.drain() {
@@ -1052,7 +1051,7 @@ impl Keyspace {
         // Clients accepted under a script that did not get their connection yet: closed with this.
         self.sockets.borrow_mut().adopted.clear();
         self.parked.clear();
-        if self.leave_data {
+        if leave_data {
             for (i, db) in self.s.dbs.iter_mut().enumerate() {
                 std::mem::forget(std::mem::replace(db, crate::types::db::Db::new(i)));
             }
