@@ -794,16 +794,20 @@ fn psync(cx: &mut Ctx<'_>) -> CmdResult {
         let known = asked == replid.as_bytes()
             || cx.s.repl.replid2.as_ref().is_some_and(|(id2, second)| asked == id2.as_bytes() && wanted <= *second);
         let partial = (known && wanted >= 1)
-            .then(|| cx.s.prop.backlog.as_ref().and_then(|b| b.copy_from(wanted as u64 - 1)))
+            .then(|| cx.s.prop.backlog.as_ref().and_then(|b| b.frames_from(wanted as u64 - 1)))
             .flatten();
-        if let Some(data) = partial {
+        if let Some(frames) = partial {
             cx.out.raw(format!("+CONTINUE {replid}\r\n").as_bytes());
-            cx.out.raw(&data);
+            // Straight from the backlog's blocks into the reply: one copy.
+            let mut sent = 0;
+            for f in &frames {
+                cx.out.raw(f);
+                sent += f.len();
+            }
             cx.s.prop.sync_partial_ok += 1;
             log::info!(
-                "Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {wanted}.",
-                cx.client().addr,
-                data.len()
+                "Partial resynchronization request from {} accepted. Sending {sent} bytes of backlog starting from offset {wanted}.",
+                cx.client().addr
             );
             attach_replica(cx);
             return Ok(());
