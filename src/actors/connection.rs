@@ -25,8 +25,9 @@ use tokio::task::yield_now;
 /// Read buffer growth step.
 const READ_CHUNK: usize = 16 * 1024;
 /// Reply buffers larger than this are released once empty instead of kept for the next request: a client
-/// that once got a big reply should not hold that memory while idle. A read buffer is kept between requests and trimmed by the Keyspace's clients cron as Redis
-/// trims its query buffers (client_mem.rs `resize_query_buffer`); after a big argument it keeps this much.
+/// that once got a big reply should not hold that memory while idle. A read buffer is kept between
+/// requests and trimmed by the Keyspace's clients cron as Redis trims its query buffers (client_mem.rs
+/// `resize_query_buffer`); after a big argument it keeps this much.
 const KEEP_BUF: usize = 64 * 1024;
 
 /// Read buffers of the connections of this thread. A client waiting for its next request holds its read

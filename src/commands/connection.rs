@@ -523,16 +523,15 @@ fn client_unpause(cx: &mut Ctx<'_>) -> CmdResult {
 }
 
 /// The pause in force (`ServerState::pause`): CLIENT PAUSE's while it lasts, combined with a failover's or
-/// a shutdown's waiting for replicas, which pause writes until they end (the most restrictive type wins, then the furthest end, as Redis's
-/// updateClientPauseTypeAndEndTime). Call whenever either changes.
+/// a shutdown's waiting for replicas, which pause writes until they end (the most restrictive type wins,
+/// then the furthest end, as Redis's updateClientPauseTypeAndEndTime). Call whenever one changes.
 pub fn refresh_pause(s: &mut State) {
     let now = clock::now_ms();
     let client = s.server.client_pause.filter(|p| p.until_ms > now);
     s.server.client_pause = client;
-    // A failover and a shutdown waiting for its replicas pause writes until they end.
-    let failover = (s.repl.failover.is_some() || s.server.shutdown_wait.is_some())
+    let writes = (s.repl.failover.is_some() || s.server.shutdown_wait.is_some())
         .then_some(Pause { until_ms: i64::MAX, all: false });
-    s.server.pause = match (client, failover) {
+    s.server.pause = match (client, writes) {
         (Some(c), Some(_)) if c.all => Some(c),
         (c, f) => f.or(c),
     };

@@ -478,7 +478,7 @@ pub fn info(s: &State, out: &mut String) {
 pub struct Backlog {
     /// Closed blocks, oldest first, each with the stream offset of its first byte.
     blocks: VecDeque<(u64, Bytes)>,
-    /// The block being filled (small appends share it; up to BLOCK bytes).
+    /// The block being filled (appends share it; MIN_BLOCK up to `size` / 16 bytes, sized when opened).
     open: Vec<u8>,
     /// Stream offset of the first byte held (it may fall inside the first block).
     start: u64,
