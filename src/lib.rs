@@ -94,6 +94,7 @@ static GLOBAL: alloc::Counting = alloc::Counting;
 /// What the `ferrodis-server` binary needs beyond the API: not part of it, may change at any time.
 #[doc(hidden)]
 pub mod internal {
+    pub use crate::actors::snapshotter::remove_temp_files;
     pub use crate::alloc::tune as tune_allocator;
     pub use crate::config::{adjust_open_files_limit, OpenFiles};
     pub use crate::crash::install as install_crash_handlers;

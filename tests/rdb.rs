@@ -304,6 +304,30 @@ fn sigterm_and_shutdown_save_when_save_points_exist() {
     let _ = child.wait();
 }
 
+/// A second SIGINT during a signal's final save exits at once, with status 1, leaving neither the temp file
+/// nor a new dump behind (Redis's "You insist... exiting now."). `rdb-key-save-delay` paces the final save
+/// as it does Redis's rdbSave, which is how the save is caught in the middle.
+#[test]
+fn a_second_sigint_stops_the_final_save_and_removes_its_temp_file() {
+    let dir = TempDir::new("insist");
+    let (mut child, port) = start_bin(&dir.0, &["--save", "3600 1"]);
+    let mut con = connect(port);
+    for i in 0..20 {
+        let _: () = q(&mut con, &["set", &i.to_string(), "v"]);
+    }
+    let _: () = q(&mut con, &["config", "set", "rdb-key-save-delay", "100000"]);
+    let temp = dir.0.join(format!("temp-{}.rdb", child.id()));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    wait_secs(10, "the final save's temp file", || temp.exists());
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "an exit in a hurry is not a clean one");
+    assert!(!temp.exists(), "the temp file is removed");
+    assert!(!dir.0.join("dump.rdb").exists(), "the interrupted save left no dump");
+    let log = std::fs::read_to_string(dir.0.join("server.log")).unwrap();
+    assert!(log.contains("You insist... exiting now."), "{log}");
+}
+
 #[test]
 fn kill_9_during_bgsave_keeps_the_previous_file() {
     let dir = TempDir::new("kill9");

@@ -23,7 +23,7 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Keys (or bytes of values, whichever comes first) one LoadNext answer carries: small enough that the
 /// Keyspace inserts them between client batches without a long stall, big enough to amortize the hop.
@@ -52,7 +52,7 @@ struct SaveFile {
 /// Where a save in progress writes.
 enum Out {
     /// The temp file beside `path`, renamed over it when complete (None: it could not be created).
-    File { tmp: PathBuf, path: PathBuf, file: Option<BufWriter<File>> },
+    File { tmp: TempName, path: PathBuf, file: Option<BufWriter<File>> },
     /// A diskless full sync's replica connections and its end mark.
     Replicas { conns: Vec<SyncConn>, mark: Bytes },
 }
@@ -82,8 +82,47 @@ impl SaveFile {
     fn discard(self) {
         if let Out::File { tmp, file, .. } = self.out {
             drop(file);
-            let _ = fs::remove_file(tmp);
+            let _ = fs::remove_file(&*tmp);
         }
+    }
+}
+
+/// Temp files saves are writing now, process-wide (their names carry the pid, as Redis's do).
+static TEMP_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// A save's temp file name, listed in TEMP_FILES while the save owns it, so that an exit in a hurry can
+/// remove it (`remove_temp_files`).
+struct TempName(PathBuf);
+
+impl TempName {
+    fn new(path: PathBuf) -> TempName {
+        TEMP_FILES.lock().unwrap_or_else(|e| e.into_inner()).push(path.clone());
+        TempName(path)
+    }
+}
+
+impl std::ops::Deref for TempName {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempName {
+    /// Renamed or removed by now (or left by a failed save that reported it): no longer ours to remove.
+    fn drop(&mut self) {
+        let mut list = TEMP_FILES.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = list.iter().position(|p| *p == self.0) {
+            list.swap_remove(i);
+        }
+    }
+}
+
+/// Remove the temp files of the saves in progress (Redis's rdbRemoveTempFile from its signal handler): a
+/// second SIGINT exits at once, in the middle of the final save, and leaves no `temp-<pid>.rdb` behind.
+pub fn remove_temp_files() {
+    for p in TEMP_FILES.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        let _ = fs::remove_file(p);
     }
 }
 
@@ -191,8 +230,8 @@ impl Handler<SaveBegin> for Snapshotter {
             }
             SaveSink::File(path) => {
                 let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-                let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
-                match File::create(&tmp) {
+                let tmp = TempName::new(dir.join(format!("temp-{}.rdb", std::process::id())));
+                match File::create(&*tmp) {
                     Ok(f) => {
                         let file = Some(BufWriter::with_capacity(1 << 20, f));
                         SaveFile::new(Out::File { tmp, path, file }, msg.checksum)
@@ -291,7 +330,7 @@ impl Handler<SaveFinish> for Snapshotter {
             let f = f.into_inner().map_err(|e| werr(e.into_error()))?;
             f.sync_all().map_err(werr)?;
             drop(f);
-            fs::rename(&*tmp, &*path).map_err(|e| {
+            fs::rename(&**tmp, &**path).map_err(|e| {
                 let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default();
                 format!(
                     "Error moving temp DB file {} on the final destination {} (in server root dir {cwd}): {e}",

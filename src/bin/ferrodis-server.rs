@@ -234,7 +234,18 @@ fn main() {
             log::warn!("Received {signal} scheduling shutdown...");
             // Lagging replicas get shutdown-timeout to catch up, then the final save (with save points); if
             // the shutdown is aborted or fails, the server goes on, as Redis's does.
-            if handle.prepare_shutdown_for(signal == "SIGINT").await.is_ok() {
+            let prepared = tokio::select! {
+                r = handle.prepare_shutdown_for(signal == "SIGINT") => r,
+                // A SIGINT while a signal's shutdown is under way (replicas catching up, the final save):
+                // exit now without the temp file, as Redis's sigShutdownHandler does.
+                _ = int.recv() => {
+                    log::warn!("You insist... exiting now.");
+                    ferrodis::internal::remove_temp_files();
+                    // Not a return: dropping the handle would wait for the save to finish.
+                    std::process::exit(1);
+                }
+            };
+            if prepared.is_ok() {
                 break;
             }
         }

@@ -407,7 +407,13 @@ impl Keyspace {
             header: std::mem::take(&mut buf),
             checksum: self.checksum_on(),
         });
+        // rdb-key-save-delay (µs after each key, a debugging knob the suite uses to keep a save running): a
+        // foreground save sleeps as Redis's rdbSave does, the server waiting on it either way.
+        let delay = self.s.config.get("rdb-key-save-delay").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         cmd_rdb::encode_dataset(&self.s, self.rdb_encoder(), &mut buf, |buf| {
+            if delay > 0 {
+                std::thread::sleep(std::time::Duration::from_micros(delay));
+            }
             if buf.len() >= FG_CHUNK {
                 snap.do_send(SaveChunk(std::mem::replace(buf, Vec::with_capacity(FG_CHUNK + 4096))));
             }
