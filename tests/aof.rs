@@ -534,3 +534,30 @@ fn disable_auto_gc_keeps_history_until_turned_off() {
     });
     assert_eq!(dir.manifest().lines().count(), 2, "{}", dir.manifest());
 }
+
+/// CONFIG SET appendonly no stops a rewrite in progress (Redis kills its child) and says so in the log with
+/// the line operators and the suite look for; the rewrite's temp file goes with it.
+#[test]
+fn turning_the_aof_off_stops_a_running_rewrite() {
+    let srv = common::child::start_child(
+        "aof-off",
+        None,
+        &["--appendonly", "yes", "--aof-use-rdb-preamble", "no", "--enable-debug-command", "yes"],
+    );
+    let client = redis::Client::open(format!("redis://127.0.0.1:{}/", srv.port)).unwrap();
+    let mut c = client.get_connection().unwrap();
+    wait_rewrite(&mut c);
+    let _: () = q(&mut c, &["set", "k", "v"]);
+    // Ten seconds a key: the rewrite is still running when the AOF goes off.
+    let _: () = q(&mut c, &["config", "set", "rdb-key-save-delay", "10000000"]);
+    let _: String = q(&mut c, &["bgrewriteaof"]);
+    let temp = srv.dir.join("appendonlydir").join(format!("temp-rewriteaof-bg-{}.aof", srv.child.id()));
+    common::child::wait_secs(10, "the rewrite's temp file", || temp.exists());
+    assert_eq!(info_field(&mut c, "aof_rewrite_in_progress"), "1");
+    let _: () = q(&mut c, &["config", "set", "appendonly", "no"]);
+    assert_eq!(info_field(&mut c, "aof_rewrite_in_progress"), "0");
+    common::child::wait_secs(10, "the log line", || {
+        common::child::read_log(&srv.log).contains("Killing running AOF rewrite child")
+    });
+    common::child::wait_secs(10, "the temp file to go", || !temp.exists());
+}
