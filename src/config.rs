@@ -945,6 +945,9 @@ impl Config {
                 // The crash report and the software watchdog (crash.rs, through Knobs::update).
                 "crash-log-enabled",
                 "watchdog-period",
+                // The process title (proctitle.rs: the binary once bound, CONFIG SET).
+                "proc-title-template",
+                "set-proc-title",
                 // The system log (the binary's init_logging).
                 "syslog-enabled",
                 "syslog-ident",
@@ -1259,34 +1262,46 @@ impl Config {
 
     /// Redis's validateProcTitleTemplate: expands (title = "") and wants something left.
     fn valid_proc_title(&self, template: &str) -> bool {
+        self.expand_proc_title(template, "").is_some_and(|t| !t.is_empty())
+    }
+
+    /// Redis's expandProcTitleTemplate: the template's `{variables}` filled in (`{{` is a literal brace),
+    /// spaces trimmed at both ends; None when it names an unknown variable or is malformed.
+    pub(crate) fn expand_proc_title(&self, template: &str, title: &str) -> Option<String> {
         let mut out = String::new();
         let mut rest = template;
         while let Some(start) = rest.find('{') {
             out.push_str(&rest[..start]);
             rest = &rest[start + 1..];
             if rest.is_empty() {
-                return false;
+                return None;
             }
             if let Some(r) = rest.strip_prefix('{') {
                 out.push('{'); // "{{" is a literal brace
                 rest = r;
                 continue;
             }
-            let Some(end) = rest.find('}') else { return false };
+            let end = rest.find('}')?;
+            let tls_port = self.get("tls-port").unwrap_or_default();
             let value = match &rest[..end] {
-                "title" | "server-mode" => String::new(),
-                "listen-addr" => format!("{}:{}", self.bind.first().map_or("*", String::as_str), self.port),
-                "config-file" => self.config_file.clone().unwrap_or_default(),
+                "title" => title.to_string(),
+                "server-mode" => String::new(),
+                "listen-addr" if self.port != 0 || tls_port != "0" => {
+                    let port = if self.port != 0 { self.port.to_string() } else { tls_port };
+                    format!("{}:{port}", self.bind.first().map_or("*", String::as_str))
+                }
+                "listen-addr" => format!("unixsocket:{}", self.unixsocket),
+                "config-file" => self.config_file.clone().unwrap_or_else(|| "-".into()),
                 "port" => self.port.to_string(),
-                "tls-port" => self.get("tls-port").unwrap_or_default(),
+                "tls-port" => tls_port,
                 "unixsocket" => self.unixsocket.clone(),
-                _ => return false,
+                _ => return None,
             };
             out.push_str(&value);
             rest = &rest[end + 1..];
         }
         out.push_str(rest);
-        !out.trim_matches(' ').is_empty()
+        Some(out.trim_matches(' ').to_string())
     }
 
     fn apply_special(&mut self, opt: &'static Opt, args: &[String], reading: bool) -> Result<(), String> {
@@ -2745,6 +2760,20 @@ mod tests {
     }
 
     #[test]
+    fn proc_title_templates_expand_as_redis_s() {
+        let mut c = Config { port: 7000, bind: vec!["127.0.0.1".into(), "::1".into()], ..Default::default() };
+        let t = |c: &Config, s: &str| c.expand_proc_title(s, "/bin/redis-server");
+        assert_eq!(t(&c, "{title} {listen-addr} {server-mode}").as_deref(), Some("/bin/redis-server 127.0.0.1:7000"));
+        assert_eq!(t(&c, " {{x} {port} {tls-port} {config-file} ").as_deref(), Some("{x} 7000 0 -"));
+        assert_eq!(t(&c, "{nope}"), None);
+        assert_eq!(t(&c, "{title"), None);
+        assert_eq!(t(&c, "trailing {"), None);
+        c.port = 0;
+        c.unixsocket = "/tmp/s.sock".into();
+        assert_eq!(t(&c, "{listen-addr} {unixsocket}").as_deref(), Some("unixsocket:/tmp/s.sock /tmp/s.sock"));
+    }
+
+    #[test]
     fn inert_list() {
         let inert = Config::inert_options();
         assert!(inert.contains(&"rdb-del-sync-files") && !inert.contains(&"rename-command"));
@@ -2763,6 +2792,7 @@ mod tests {
             "repl-diskless-load",
             "crash-log-enabled",
             "watchdog-period",
+            "proc-title-template",
         ] {
             assert!(!inert.contains(&acting), "{acting}");
         }

@@ -68,6 +68,7 @@ pub(crate) mod config;
 pub(crate) mod crash;
 pub(crate) mod error;
 pub(crate) mod persist;
+pub(crate) mod proctitle;
 pub(crate) mod resp;
 pub(crate) mod scripting;
 mod server;
@@ -98,6 +99,7 @@ pub mod internal {
     pub use crate::alloc::tune as tune_allocator;
     pub use crate::config::{adjust_open_files_limit, OpenFiles};
     pub use crate::crash::install as install_crash_handlers;
+    pub use crate::proctitle::{init as init_proc_title, refresh as set_proc_title};
     pub use crate::types::clock::{log_timestamp, system_ms};
 }
 

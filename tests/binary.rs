@@ -209,3 +209,23 @@ fn shutdown_waits_for_lagging_replicas_and_abort_cancels_it() {
     assert!(text.contains("Lagging replica 127.0.0.1:"), "{text}");
     assert!(text.contains("0 of 1 replicas are in sync when shutting down."), "{text}");
 }
+
+/// The process title follows `proc-title-template` (from the command line, then CONFIG SET) as redis-server's
+/// does: `ps` and /proc/<pid>/cmdline show it, and a template naming an unknown variable is refused.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_process_title_follows_the_template() {
+    let srv = start_child("title", None, &["--proc-title-template", "{title} {listen-addr} {server-mode}"]);
+    let cmdline = || std::fs::read(format!("/proc/{}/cmdline", srv.child.id())).unwrap();
+    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).trim_end_matches('\0').to_string();
+    let exe = env!("CARGO_BIN_EXE_ferrodis-server");
+    assert_eq!(text(cmdline()), format!("{exe} *:{}", srv.port));
+    let client = redis::Client::open(format!("redis://127.0.0.1:{}/", srv.port)).unwrap();
+    let mut con = client.get_connection().unwrap();
+    let template = "TEST {title} {port} {tls-port} {config-file} {{x}";
+    let _: () = common::q(&mut con, &["config", "set", "proc-title-template", template]);
+    assert_eq!(text(cmdline()), format!("TEST {exe} {} 0 - {{x}}", srv.port));
+    let err = common::fails(&mut con, &["config", "set", "proc-title-template", "{invalid-var}"]);
+    assert!(err.contains("template format is invalid"), "{err}");
+    assert_eq!(text(cmdline()), format!("TEST {exe} {} 0 - {{x}}", srv.port), "a refused template changes nothing");
+}

@@ -135,6 +135,20 @@ static TUNE_ALLOCATOR_EARLY: extern "C" fn() = {
     tune
 };
 
+/// Hands the argument block to the process title before `main` runs (glibc passes argc, argv and envp to
+/// `.init_array` entries, as Rust's std relies on): only this binary's title is set, never an embedding
+/// host's.
+#[cfg(all(target_os = "linux", target_env = "gnu", not(test)))]
+#[used]
+#[link_section = ".init_array"]
+static PROC_TITLE_INIT: extern "C" fn(libc::c_int, *mut *mut libc::c_char, *mut *mut libc::c_char) = {
+    extern "C" fn take_args(argc: libc::c_int, argv: *mut *mut libc::c_char, envp: *mut *mut libc::c_char) {
+        // SAFETY: before main, with the process's only thread and glibc's own vectors.
+        unsafe { ferrodis::internal::init_proc_title(argc, argv, envp) }
+    }
+    take_args
+};
+
 fn main() {
     ferrodis::internal::tune_allocator();
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -203,6 +217,7 @@ fn main() {
         // redis-server's: a load that fails is then logged after them.
         let server = Server::new(config).on_bound(move |addrs| {
             banner(&banner_cfg, addrs.first().map(|a| a.port()).unwrap_or(0));
+            ferrodis::internal::set_proc_title(&banner_cfg);
             if !addrs.is_empty() {
                 let list = addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" ");
                 log::info!("Server initialized, listening on {list}");

@@ -117,6 +117,10 @@ fn config_set(cx: &mut Ctx<'_>) -> CmdResult {
         super::acl::requirepass_changed(cx.s);
     }
     super::aof::config_changed(cx.s, &old);
+    if names.iter().any(|n| matches!(*n, "proc-title-template" | "port" | "bind" | "unixsocket" | "tls-port")) {
+        // redisSetProcTitle(NULL) from updateProcTitleTemplate and the listener changes.
+        crate::proctitle::refresh(&cx.s.config);
+    }
     if names.contains(&"repl-backlog-size") {
         // Takes effect at once, as Redis's resizeReplicationBacklog (the newest bytes are kept).
         let size = super::replication::backlog_size(&cx.s.config);
