@@ -945,6 +945,9 @@ impl Config {
                 // The crash report and the software watchdog (crash.rs, through Knobs::update).
                 "crash-log-enabled",
                 "watchdog-period",
+                // The process's OOM score (oom.rs: start-up, CONFIG SET, REPLICAOF).
+                "oom-score-adj",
+                "oom-score-adj-values",
                 // The process title (proctitle.rs: the binary once bound, CONFIG SET).
                 "proc-title-template",
                 "set-proc-title",
@@ -2793,6 +2796,7 @@ mod tests {
             "crash-log-enabled",
             "watchdog-period",
             "proc-title-template",
+            "oom-score-adj",
         ] {
             assert!(!inert.contains(&acting), "{acting}");
         }

@@ -67,6 +67,7 @@ pub(crate) mod commands;
 pub(crate) mod config;
 pub(crate) mod crash;
 pub(crate) mod error;
+pub(crate) mod oom;
 pub(crate) mod persist;
 pub(crate) mod proctitle;
 pub(crate) mod resp;

@@ -114,6 +114,8 @@ impl Server {
         // The command timer's clock calibrates itself on first use (some milliseconds): here, not inside
         // the first command's timing, where SLOWLOG and LATENCY would see it.
         let _ = quanta::Instant::now();
+        // setOOMScoreAdj(-1) in Redis's main: the score of the class the configuration starts in.
+        let _ = crate::oom::apply(&self.config, self.config.replicaof().is_some());
         let arbiter = Arbiter::new();
         let io: Vec<Arbiter> = if self.listen && self.config.io_threads > 1 {
             (0..self.config.io_threads).map(|_| Arbiter::new()).collect()

@@ -229,3 +229,37 @@ fn the_process_title_follows_the_template() {
     assert!(err.contains("template format is invalid"), "{err}");
     assert_eq!(text(cmdline()), format!("TEST {exe} {} 0 - {{x}}", srv.port), "a refused template changes nothing");
 }
+
+/// `oom-score-adj` moves the process's OOM-killer score as redis-server's does: relative to the score found
+/// when it took over, by class (master, replica), absolute, and back to that score when turned off.
+#[cfg(target_os = "linux")]
+#[test]
+fn oom_score_adj_follows_the_class_and_is_put_back() {
+    let srv = start_child("oom", None, &[]);
+    let score = || -> i64 {
+        let s = std::fs::read_to_string(format!("/proc/{}/oom_score_adj", srv.child.id())).unwrap();
+        s.trim().parse().unwrap()
+    };
+    let base = score();
+    let client = redis::Client::open(format!("redis://127.0.0.1:{}/", srv.port)).unwrap();
+    let mut con = client.get_connection().unwrap();
+    let set = |con: &mut redis::Connection, args: &[&str]| {
+        let _: () = common::q(con, &[&["config", "set"][..], args].concat());
+    };
+    set(&mut con, &["oom-score-adj-values", "10 20 30"]);
+    assert_eq!(score(), base, "off: the values alone change nothing");
+    set(&mut con, &["oom-score-adj", "yes"]);
+    assert_eq!(score(), base + 10);
+    set(&mut con, &["oom-score-adj-values", "15 20 30"]);
+    assert_eq!(score(), base + 15);
+    let _: () = common::q(&mut con, &["replicaof", "localhost", "1"]);
+    assert_eq!(score(), base + 20, "a replica's class");
+    let _: () = common::q(&mut con, &["replicaof", "no", "one"]);
+    assert_eq!(score(), base + 15);
+    set(&mut con, &["oom-score-adj", "absolute"]);
+    assert_eq!(score(), 15);
+    set(&mut con, &["oom-score-adj", "no"]);
+    assert_eq!(score(), base, "turned off: the score found at take-over");
+    let err = common::fails(&mut con, &["config", "set", "oom-score-adj-values", "-2001 0 0"]);
+    assert!(err.contains("must be between -2000 and 2000"), "{err}");
+}

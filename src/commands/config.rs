@@ -207,6 +207,14 @@ fn prepare(s: &State, new: &Config, names: &[&str]) -> Result<Prepared, CmdError
             _ => {}
         }
     }
+    // updateOOMScoreAdj, last: nothing after it can fail, and on its failure the old score is put back.
+    if let Some(name) = names.iter().find(|n| matches!(**n, "oom-score-adj" | "oom-score-adj-values")) {
+        let replica = s.repl.master.is_some();
+        if crate::oom::apply(new, replica).is_err() {
+            let _ = crate::oom::apply(old, replica);
+            return Err(apply_failed(name, "Failed to set current oom_score_adj. Check server logs."));
+        }
+    }
     Ok(done)
 }
 

@@ -317,6 +317,12 @@ pub fn replica_refusal(s: &State, client: &super::Client, spec: &CommandSpec, is
 }
 
 /// REPLICAOF host port | NO ONE (and its old name SLAVEOF).
+/// The process became a master or a replica: its OOM score follows its class (replicationSetMaster and
+/// replicationUnsetMaster call setOOMScoreAdj). A write to /proc, not to a disk: it does not block.
+fn class_changed(config: &crate::config::Config) {
+    let _ = crate::oom::apply(config, config.replicaof().is_some());
+}
+
 fn replicaof(cx: &mut Ctx<'_>) -> CmdResult {
     if cx.s.repl.failover.is_some() {
         return Err(CmdError::new("ERR REPLICAOF not allowed while failing over."));
@@ -327,6 +333,7 @@ fn replicaof(cx: &mut Ctx<'_>) -> CmdResult {
             log::info!("MASTER MODE enabled (user request from '{}')", who.trim_end());
             cx.s.repl.request = Some(LinkRequest::Stop);
             cx.s.config.set_replicaof(None);
+            class_changed(&cx.s.config);
         }
         cx.out.ok();
         return Ok(());
@@ -352,6 +359,7 @@ fn replicaof(cx: &mut Ctx<'_>) -> CmdResult {
     let who = super::connection::client_line(cx.client(), crate::types::clock::now_ms());
     log::info!("REPLICAOF {}:{} enabled (user request from '{}')", master.host, master.port, who.trim_end());
     cx.s.config.set_replicaof(Some((&master.host, master.port)));
+    class_changed(&cx.s.config);
     cx.s.repl.master = Some(master.clone());
     cx.s.repl.request = Some(LinkRequest::Start(master));
     cx.out.ok();
@@ -1005,6 +1013,7 @@ pub fn unset_master_now(s: &mut State) {
     s.repl.replid = new_replid();
     s.prop.feed.db = None;
     s.config.set_replicaof(None);
+    class_changed(&s.config);
     let replicas: Vec<usize> = s.clients.iter().filter(|(_, c)| c.replica).map(|(slot, _)| slot).collect();
     s.clients.kill_list.extend(replicas);
     s.repl.request = Some(LinkRequest::Stop);
@@ -1164,6 +1173,7 @@ fn hand_over(s: &mut State) {
     link.failover.store(true, Ordering::Relaxed);
     let master = Master { host, port, link };
     s.config.set_replicaof(Some((&master.host, master.port)));
+    class_changed(&s.config);
     s.repl.master = Some(master.clone());
     s.repl.request = Some(LinkRequest::Start(master));
     super::connection::pause_changed(s);
