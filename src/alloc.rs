@@ -169,6 +169,96 @@ mod backend {
         unsafe { sys::mallctl(name.as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), 0) };
     }
 
+    /// DEBUG MALLCTL (Redis's mallctl_int): read an integer control, 8 bytes wide and then 4 when jemalloc
+    /// says the size is wrong, writing `val` first when given; a write-only control just takes it. Ok(None):
+    /// written, nothing to read. Err: the errno.
+    pub fn mallctl_int(name: &str, val: Option<i64>) -> Result<Option<i64>, i32> {
+        let name = std::ffi::CString::new(name).map_err(|_| libc::EINVAL)?;
+        let mut sz = 8usize;
+        while sz > 0 {
+            let mut old = 0i64;
+            let mut new = val.unwrap_or(0);
+            let mut zz = sz;
+            let (newp, newlen) = match val {
+                Some(_) => ((&mut new as *mut i64).cast(), sz),
+                None => (std::ptr::null_mut(), 0),
+            };
+            // SAFETY: buffers of `sz` bytes (8 or 4, little-endian prefixes of an i64) in and out, as jemalloc
+            // checks the sizes against the control's type and answers EINVAL when they differ.
+            let rc = unsafe { sys::mallctl(name.as_ptr(), (&mut old as *mut i64).cast(), &mut zz, newp, newlen) };
+            if rc == 0 {
+                // A narrower value sits in the low bytes of the zeroed i64, read as Redis reads it.
+                return Ok(Some(old));
+            }
+            if rc == libc::EPERM && val.is_some() {
+                // SAFETY: as above, with no output buffer for a write-only control.
+                let w =
+                    unsafe { sys::mallctl(name.as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), newp, newlen) };
+                if w == 0 {
+                    return Ok(None);
+                }
+            }
+            if rc != libc::EINVAL {
+                return Err(rc);
+            }
+            sz /= 2;
+        }
+        Err(libc::EINVAL)
+    }
+
+    /// DEBUG MALLCTL-STR (Redis's mallctl_string): read a string control, then write `val` (the word VOID
+    /// writes nothing, for controls that take no value, such as `thread.tcache.flush`). Ok(Some(old)) when
+    /// it could be read, Ok(None) when only written.
+    pub fn mallctl_str(name: &str, val: Option<&str>) -> Result<Option<String>, i32> {
+        let name = std::ffi::CString::new(name).map_err(|_| libc::EINVAL)?;
+        let mut old: *const std::os::raw::c_char = std::ptr::null();
+        let mut sz = std::mem::size_of::<*const std::os::raw::c_char>();
+        // SAFETY: a string control's value is a `const char *`; we pass a buffer of that size.
+        let rret = unsafe {
+            sys::mallctl(
+                name.as_ptr(),
+                (&mut old as *mut *const std::os::raw::c_char).cast(),
+                &mut sz,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        if rret != 0 && !(rret == libc::EPERM && val.is_some()) {
+            return Err(rret);
+        }
+        let read = (rret == 0 && !old.is_null())
+            // SAFETY: jemalloc's string values are static NUL-terminated strings.
+            .then(|| unsafe { std::ffi::CStr::from_ptr(old) }.to_string_lossy().into_owned());
+        let mut wret = 0;
+        if let Some(v) = val {
+            let owned = std::ffi::CString::new(v).map_err(|_| libc::EINVAL)?;
+            let mut ptr = owned.as_ptr();
+            wret = if v == "VOID" {
+                // SAFETY: a control that takes no value: no buffers.
+                unsafe {
+                    sys::mallctl(name.as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), 0)
+                }
+            } else {
+                // SAFETY: a `const char *` in, kept alive by `owned` for the call.
+                unsafe {
+                    sys::mallctl(
+                        name.as_ptr(),
+                        std::ptr::null_mut(),
+                        std::ptr::null_mut(),
+                        (&mut ptr as *mut *const std::os::raw::c_char).cast(),
+                        std::mem::size_of::<*const std::os::raw::c_char>(),
+                    )
+                }
+            };
+        }
+        match read {
+            Some(old) => Ok(Some(old)),
+            None if rret == 0 => Ok(Some(String::new())),
+            None if wret != 0 => Err(wret),
+            None => Ok(None),
+        }
+    }
+
     /// INFO mem_allocator, as Redis prints it ("jemalloc-5.3.0").
     pub fn name() -> String {
         let mut ptr: *const std::os::raw::c_char = std::ptr::null();
@@ -293,6 +383,16 @@ mod backend {
         "mimalloc".into()
     }
 
+    /// No mallctl outside jemalloc (Redis answers "-ERR Unknown subcommand" there; ENOENT says the same).
+    pub fn mallctl_int(_: &str, _: Option<i64>) -> Result<Option<i64>, i32> {
+        Err(libc::ENOENT)
+    }
+
+    /// As mallctl_int.
+    pub fn mallctl_str(_: &str, _: Option<&str>) -> Result<Option<String>, i32> {
+        Err(libc::ENOENT)
+    }
+
     /// No report for MEMORY MALLOC-STATS.
     pub fn stats_text() -> Option<String> {
         None
@@ -357,6 +457,17 @@ pub struct AllocStats {
 /// The allocator's totals, when it keeps them (jemalloc; not mimalloc).
 pub fn allocator_stats() -> Option<AllocStats> {
     backend::stats()
+}
+
+/// DEBUG MALLCTL: an integer allocator control, read (and written first when `val` is given); see the
+/// backend.
+pub fn mallctl_int(name: &str, val: Option<i64>) -> Result<Option<i64>, i32> {
+    backend::mallctl_int(name, val)
+}
+
+/// DEBUG MALLCTL-STR: a string allocator control.
+pub fn mallctl_str(name: &str, val: Option<&str>) -> Result<Option<String>, i32> {
+    backend::mallctl_str(name, val)
 }
 
 /// The allocator's name and version for INFO's mem_allocator.

@@ -152,11 +152,16 @@ pub(crate) fn is_local_client(client: &super::Client) -> bool {
     client.unix_socket || client.local || ip == "127.0.0.1" || ip == "[::1]"
 }
 
+/// A mallctl errno as Redis replies it: `-ERR <strerror>`.
+fn mallctl_error(errno: i32) -> CmdError {
+    CmdError::msg(format!("ERR {}", crate::config::strerror(&std::io::Error::from_raw_os_error(errno))))
+}
+
 fn debug(cx: &mut Ctx<'_>) -> CmdResult {
     let sub = String::from_utf8_lossy(cx.arg(1)).to_ascii_lowercase();
     match sub.as_str() {
         // Redis 7.0.15's text, less the subcommands ferrodis does not have (ASSERT, CRASH-AND-RECOVER, LEAK,
-        // HTSTATS, MALLCTL, OOM, PANIC, RESTART, SDSLEN, STRINGMATCH-TEST, STRUCTSIZE, LISTPACK, QUICKLIST,
+        // HTSTATS, OOM, PANIC, RESTART, SDSLEN, STRINGMATCH-TEST, STRUCTSIZE, LISTPACK, QUICKLIST,
         // CLIENT-EVICTION, CLUSTERLINK, DROP-CLUSTER-PACKET-FILTER, and QUICKLIST-PACKED-THRESHOLD, which is
         // accepted and does nothing: the quicklist has no plain nodes), plus ferrodis's RUST-PANIC.
         "help" if cx.argc() == 2 => help(
@@ -184,6 +189,10 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
                 "    Flush the AOF buffers on disk and reload the AOF in memory.",
                 "REPLICATE <string>",
                 "    Replicates the provided string to replicas, allowing data divergence.",
+                "MALLCTL <key> [<val>]",
+                "    Get or set a malloc tuning integer.",
+                "MALLCTL-STR <key> [<val>]",
+                "    Get or set a malloc tuning string.",
                 "OBJECT <key>",
                 "    Show low level info about `key` and associated value.",
                 "POPULATE <count> [<prefix>] [<size>]",
@@ -266,6 +275,28 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
             // DEBUG SLEEP deliberately stalls the server, as in Redis: tests use it to simulate slow commands.
             std::thread::sleep(std::time::Duration::from_secs_f64(secs.max(0.0)));
             cx.out.ok();
+            Ok(())
+        }
+        // jemalloc's controls (Redis's mallctl_int and mallctl_string), e.g. `arenas.page`, or
+        // `thread.tcache.flush VOID`; errors are strerror's text.
+        "mallctl" if cx.argc() >= 3 => {
+            let name = String::from_utf8_lossy(cx.arg(2)).into_owned();
+            let val = if cx.argc() > 3 { Some(cx.int_arg(3)?) } else { None };
+            match crate::alloc::mallctl_int(&name, val) {
+                Ok(Some(v)) => cx.out.int(v),
+                Ok(None) => cx.out.ok(),
+                Err(e) => return Err(mallctl_error(e)),
+            }
+            Ok(())
+        }
+        "mallctl-str" if cx.argc() >= 3 => {
+            let name = String::from_utf8_lossy(cx.arg(2)).into_owned();
+            let val = (cx.argc() > 3).then(|| String::from_utf8_lossy(cx.arg(3)).into_owned());
+            match crate::alloc::mallctl_str(&name, val.as_deref()) {
+                Ok(Some(v)) => cx.out.bulk(v.as_bytes()),
+                Ok(None) => cx.out.ok(),
+                Err(e) => return Err(mallctl_error(e)),
+            }
             Ok(())
         }
         "set-active-expire" if cx.argc() == 3 => {
