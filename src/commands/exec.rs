@@ -202,13 +202,14 @@ pub(crate) fn precheck(s: &State, client: &Client, spec: &'static CommandSpec, a
     // checked again), and is aborted with the error.
     if (s.repl.min_to_write > 0 || s.repl.master.is_some()) && !s.exec.in_script && !s.exec.in_exec {
         // A script counts by its declared flags (a shebang without no-writes is a write).
-        let is_write = scripting::command_flags(s, spec, argv) & WRITE != 0
+        let flags = scripting::command_flags(s, spec, argv);
+        let is_write = flags & WRITE != 0
             || (spec.name == "exec" && client.multi.as_deref().is_some_and(|q| multi::queued_flags(s, q) & WRITE != 0));
         if is_write && s.repl.too_few_replicas() {
             return Some(super::replication::NOREPLICAS_ERR);
         }
         if s.repl.master.is_some() {
-            if let Some(err) = super::replication::replica_refusal(s, client, spec, is_write) {
+            if let Some(err) = super::replication::replica_refusal(s, client, spec, flags, is_write) {
                 return Some(err);
             }
         }

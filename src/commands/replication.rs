@@ -298,9 +298,16 @@ pub const MASTERDOWN_ERR: CmdError =
     CmdError::new("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
 
 /// Why a command of a client other than the master is refused on a replica, if it is (processCommand's
-/// READONLY and MASTERDOWN checks).
+/// READONLY and MASTERDOWN checks). `flags`: the command's, or a script's as its shebang declares them
+/// (a function without allow-stale is refused on a stale replica).
 #[inline]
-pub fn replica_refusal(s: &State, client: &super::Client, spec: &CommandSpec, is_write: bool) -> Option<CmdError> {
+pub fn replica_refusal(
+    s: &State,
+    client: &super::Client,
+    spec: &CommandSpec,
+    flags: u32,
+    is_write: bool,
+) -> Option<CmdError> {
     let m = s.repl.master.as_ref()?;
     if client.master {
         return None;
@@ -308,7 +315,7 @@ pub fn replica_refusal(s: &State, client: &super::Client, spec: &CommandSpec, is
     if s.repl.read_only && is_write {
         return Some(READONLY_ERR);
     }
-    let deny_stale = !spec.has(STALE)
+    let deny_stale = flags & STALE == 0
         || (spec.name == "exec" && client.multi.as_deref().is_some_and(super::multi::queued_deny_stale));
     if !s.repl.serve_stale && deny_stale && m.link.state() != LinkState::Connected {
         return Some(MASTERDOWN_ERR);
