@@ -20,9 +20,31 @@ pub struct Feed {
     pub offset: u64,
     /// An EXEC or a script is running: its effects wait here, to be wrapped in MULTI/EXEC at its end when
     /// there is more than one (Redis 7's effect replication).
-    pub held: Option<Vec<(usize, Vec<Vec<u8>>)>>,
+    pub held: Option<Vec<Held>>,
     /// Execution units open (an EXEC that runs a script holds two).
     depth: u32,
+    /// Consumers the commands appended now do not go to (SKIP_AOF, SKIP_REPL; 0: both), as a script's
+    /// `redis.set_repl` narrows Redis's PROPAGATE_AOF | PROPAGATE_REPL.
+    pub skip: u8,
+    /// Ranges of `buf` that one consumer does not get (empty in the common case: the whole buffer goes to
+    /// both).
+    pub segments: Vec<Segment>,
+}
+
+/// A held effect: its database, its arguments, and the consumers it skips.
+pub type Held = (usize, Vec<Vec<u8>>, u8);
+
+/// Not to the AOF.
+pub const SKIP_AOF: u8 = 1;
+/// Not to replicas (and not counted in the replication offset).
+pub const SKIP_REPL: u8 = 2;
+
+/// A range of the feed's buffer meant for one consumer only.
+#[derive(Debug, Clone, Copy)]
+pub struct Segment {
+    start: usize,
+    end: usize,
+    skip: u8,
 }
 
 impl Feed {
@@ -55,17 +77,59 @@ impl Feed {
         }
     }
 
-    /// Append a command's effect.
+    /// Append a command's effect (to the consumers `skip` leaves).
     pub fn command(&mut self, db: usize, args: &[&[u8]]) {
-        if !self.enabled {
+        if !self.enabled || self.skip == SKIP_AOF | SKIP_REPL {
             return;
         }
+        let skip = self.skip;
         if let Some(h) = &mut self.held {
-            h.push((db, args.iter().map(|a| a.to_vec()).collect()));
+            h.push((db, args.iter().map(|a| a.to_vec()).collect(), skip));
             return;
         }
+        self.encode_for(skip, db, args);
+    }
+
+    /// A command with its SELECT, for the consumers `skip` leaves. One meant for a single consumer is a
+    /// segment of its own with its own SELECT, and the next command selects again: each consumer's stream
+    /// names its database before every command that follows such a segment.
+    fn encode_for(&mut self, skip: u8, db: usize, args: &[&[u8]]) {
+        if skip == 0 {
+            self.select(db);
+            self.encode(args);
+            return;
+        }
+        let (start, offset) = (self.buf.len(), self.offset);
+        self.db = None;
         self.select(db);
         self.encode(args);
+        self.db = None;
+        if skip & SKIP_REPL != 0 {
+            self.offset = offset;
+        }
+        self.segments.push(Segment { start, end: self.buf.len(), skip });
+    }
+
+    /// Take the buffer as the two streams it holds when it has segments: (the AOF's, the replicas').
+    pub fn split(&mut self) -> (Vec<u8>, Vec<u8>) {
+        let buf = std::mem::take(&mut self.buf);
+        let (mut aof, mut repl) = (Vec::with_capacity(buf.len()), Vec::with_capacity(buf.len()));
+        let mut at = 0;
+        for seg in std::mem::take(&mut self.segments) {
+            aof.extend_from_slice(&buf[at..seg.start]);
+            repl.extend_from_slice(&buf[at..seg.start]);
+            let part = &buf[seg.start..seg.end];
+            if seg.skip & SKIP_AOF == 0 {
+                aof.extend_from_slice(part);
+            }
+            if seg.skip & SKIP_REPL == 0 {
+                repl.extend_from_slice(part);
+            }
+            at = seg.end;
+        }
+        aof.extend_from_slice(&buf[at..]);
+        repl.extend_from_slice(&buf[at..]);
+        (aof, repl)
     }
 
     /// Append the deletion of an expired key. Never held in an EXEC or script: Redis 7.0 propagates it at
@@ -95,13 +159,13 @@ impl Feed {
         }
         let Some(held) = self.held.take() else { return };
         let wrap = held.len() > 1;
-        for (i, (db, args)) in held.iter().enumerate() {
-            self.select(*db);
+        for (i, (db, args, skip)) in held.iter().enumerate() {
             if wrap && i == 0 {
+                self.select(*db);
                 self.encode(&[b"MULTI"]);
             }
             let args: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-            self.encode(&args);
+            self.encode_for(*skip, *db, &args);
         }
         if wrap {
             self.encode(&[b"EXEC"]);
@@ -129,6 +193,7 @@ impl Feed {
     }
 
     pub fn take(&mut self) -> Vec<u8> {
+        self.segments.clear();
         std::mem::take(&mut self.buf)
     }
 }
@@ -173,5 +238,35 @@ mod tests {
         let mut off = Feed::default();
         off.command(0, &[b"SET", b"a", b"1"]);
         assert!(off.take().is_empty());
+    }
+
+    /// redis.set_repl in a script: the unit is wrapped once, each consumer gets its commands with a SELECT
+    /// before each after a one-consumer segment, REPL_NONE effects go nowhere, and the replication offset
+    /// counts the replicas' bytes only.
+    #[test]
+    fn set_repl_targets_split_the_stream() {
+        let mut f = Feed { enabled: true, ..Default::default() };
+        f.hold();
+        f.command(0, &[b"SET", b"a", b"1"]);
+        f.skip = SKIP_AOF | SKIP_REPL;
+        f.command(0, &[b"SET", b"b", b"2"]);
+        f.skip = SKIP_REPL;
+        f.command(0, &[b"SET", b"c", b"3"]);
+        f.skip = 0;
+        f.command(0, &[b"SET", b"d", b"4"]);
+        f.release();
+        let offset = f.offset;
+        let (aof, repl) = f.split();
+        let sel = "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n";
+        let set = |k: &str, v: &str| format!("*3\r\n$3\r\nSET\r\n$1\r\n{k}\r\n$1\r\n{v}\r\n");
+        let (multi, exec) = ("*1\r\n$5\r\nMULTI\r\n", "*1\r\n$4\r\nEXEC\r\n");
+        assert_eq!(
+            String::from_utf8(aof).unwrap(),
+            format!("{sel}{multi}{}{sel}{}{sel}{}{exec}", set("a", "1"), set("c", "3"), set("d", "4"))
+        );
+        let repl = String::from_utf8(repl).unwrap();
+        assert_eq!(repl, format!("{sel}{multi}{}{sel}{}{exec}", set("a", "1"), set("d", "4")));
+        assert_eq!(offset, repl.len() as u64);
+        assert!(f.buf.is_empty() && f.segments.is_empty());
     }
 }

@@ -281,13 +281,10 @@ impl Host for ScriptHost<'_> {
         c.db = self.db;
         c.resp = self.resp;
         let mut out = Out::new(self.resp);
-        // redis.set_repl(REPL_NONE): this command's effects stay local.
-        let feed_on = self.s.prop.feed.enabled;
-        if self.repl & 2 == 0 {
-            self.s.prop.feed.enabled = false;
-        }
+        // redis.set_repl: this command's effects go to the AOF (bit 1), replicas (bit 2), both or neither.
+        let skip = std::mem::replace(&mut self.s.prop.feed.skip, !self.repl & 3);
         exec_request(self.s, self.me, &mut out, argv, Some(spec));
-        self.s.prop.feed.enabled = feed_on;
+        self.s.prop.feed.skip = skip;
         // SELECT inside the script changes the script's database only.
         self.db = self.s.clients[self.me].db;
         Ok(out.buf)

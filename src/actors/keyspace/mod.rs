@@ -281,6 +281,24 @@ impl Keyspace {
             }
             return None;
         }
+        // A script's redis.set_repl left commands meant for one consumer: each gets its own stream.
+        if !self.s.prop.feed.segments.is_empty() {
+            let (aof, repl) = self.s.prop.feed.split();
+            let (aof, repl) = (bytes::Bytes::from(aof), bytes::Bytes::from(repl));
+            if self.link.is_some() {
+                // As below: what ran on a replica goes to its AOF only, and moves no offset.
+                self.s.prop.feed.offset -= repl.len() as u64;
+                return self.aof_append(aof, ctx);
+            }
+            if !repl.is_empty() {
+                self.feed_replica_streams(&repl);
+            }
+            let acked = if aof.is_empty() { None } else { self.aof_append(aof, ctx) };
+            if getack {
+                self.send_getack();
+            }
+            return acked;
+        }
         // The bytes go out in a block of their own size: a replica that does not read holds every batch's
         // block until it does, and the Vec's spare room (up to as much again) would be memory no counter
         // shows (mem_clients_slaves counts bytes). A small feed is copied and its buffer kept warm for the
