@@ -313,3 +313,20 @@ fn scripts_cannot_block_on_streams() {
     let e = e.unwrap_err();
     assert!(e.contains("xreadgroup command is not allowed with BLOCK option from scripts"), "{e}");
 }
+
+/// More cached scripts than Lua 5.1's 8000 stack slots (mlua keeps a Rust-held function handle in one):
+/// the cache keeps them in the registry, so loading, EVALSHA and new scripts all go on working.
+#[test]
+fn a_cache_of_many_thousand_scripts_keeps_working() {
+    let srv = TestServer::start();
+    let mut con = srv.conn();
+    let mut pipe = redis::pipe();
+    for i in 0..9000 {
+        pipe.cmd("SCRIPT").arg("LOAD").arg(format!("return {i}"));
+    }
+    let shas: Vec<String> = pipe.query(&mut con).unwrap();
+    assert_eq!(shas.len(), 9000);
+    assert_eq!(cmd("EVALSHA").arg(&shas[0]).arg(0).query::<i64>(&mut con).unwrap(), 0);
+    assert_eq!(cmd("EVALSHA").arg(&shas[8999]).arg(0).query::<i64>(&mut con).unwrap(), 8999);
+    assert_eq!(cmd("EVAL").arg("return 'more'").arg(0).query::<String>(&mut con).unwrap(), "more");
+}

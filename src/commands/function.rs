@@ -21,7 +21,8 @@ struct Func {
     name: String,
     desc: Option<String>,
     flags: u32,
-    func: mlua::Function,
+    /// The callback, kept in the functions VM's registry (`Vm::keep`).
+    func: mlua::RegistryKey,
 }
 
 struct Library {
@@ -228,7 +229,8 @@ fn flags_of(v: Value) -> Result<u32, String> {
 
 /// redis.register_function(name, callback) or redis.register_function{function_name=, callback=,
 /// description=, flags=}, with Redis's texts for each mistake.
-fn read_register_args(_: &Lua, args: MultiValue) -> Result<Func, String> {
+fn read_register_args(lua: &Lua, args: MultiValue) -> Result<Func, String> {
+    let keep = |f: mlua::Function| lua.create_registry_value(f).map_err(|e| e.to_string());
     let args: Vec<Value> = args.into_iter().collect();
     match args.len() {
         1 => {
@@ -268,7 +270,7 @@ fn read_register_args(_: &Lua, args: MultiValue) -> Result<Func, String> {
                 return Err("redis.register_function must get a function name argument".into());
             };
             let Some(func) = func else { return Err("redis.register_function must get a callback argument".into()) };
-            Ok(Func { name, desc, flags, func })
+            Ok(Func { name, desc, flags, func: keep(func)? })
         }
         2 => {
             let Value::String(name) = &args[0] else {
@@ -277,7 +279,7 @@ fn read_register_args(_: &Lua, args: MultiValue) -> Result<Func, String> {
             let Value::Function(func) = &args[1] else {
                 return Err("second argument to redis.register_function must be a function".into());
             };
-            Ok(Func { name: name.to_string_lossy(), desc: None, flags: 0, func: func.clone() })
+            Ok(Func { name: name.to_string_lossy(), desc: None, flags: 0, func: keep(func.clone())? })
         }
         _ => Err("wrong number of arguments to redis.register_function".into()),
     }
@@ -594,7 +596,7 @@ fn fcall_generic(cx: &mut Ctx<'_>, ro: bool) -> CmdResult {
     let Some(f) = cx.s.scripts.functions.find(&name) else {
         return Err(CmdError::new("ERR Function not found"));
     };
-    let (flags, func, name) = (f.flags, f.func.clone(), f.name.clone());
+    let (flags, name) = (f.flags, f.name.clone());
     let nk = match cx.int_arg(2) {
         Ok(_) => numkeys(cx, 2)?,
         Err(_) => return Err(CmdError::new("ERR Bad number of keys provided")),
@@ -603,6 +605,18 @@ fn fcall_generic(cx: &mut Ctx<'_>, ro: bool) -> CmdResult {
     let keys: Vec<&[u8]> = (3..3 + nk).map(|i| cx.arg(i)).collect();
     let args: Vec<&[u8]> = (3 + nk..cx.argc()).map(|i| cx.arg(i)).collect();
     let Some(vm) = cx.s.scripts.functions.vm.take() else { return Err(CmdError::new("ERR Function not found")) };
+    let kept = cx.s.scripts.functions.find(&name).map(|f| vm.kept(&f.func));
+    let func = match kept {
+        Some(Ok(f)) => f,
+        other => {
+            cx.s.scripts.functions.vm = Some(vm);
+            let why = match other {
+                Some(Err(e)) => e,
+                _ => "Function not found".into(),
+            };
+            return Err(CmdError::msg(format!("ERR {why}")));
+        }
+    };
     let outcome =
         run_script(cx, flags, ro, (false, &name), |host, out| vm.run_function(&func, &keys, &args, host, out, &name));
     cx.s.scripts.functions.vm = Some(vm);

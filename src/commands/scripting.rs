@@ -42,7 +42,8 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
 /// A cached EVAL script.
 struct Script {
     flags: u32,
-    func: mlua::Function,
+    /// The compiled body, kept in the VM's registry (`Vm::keep`).
+    func: mlua::RegistryKey,
 }
 
 /// The EVAL script cache and its VM (created on first use, dropped by SCRIPT FLUSH).
@@ -101,10 +102,12 @@ impl Scripts {
             return Ok(sha);
         }
         let (flags, skip) = parse_shebang(body)?;
-        let func = self
-            .vm()?
+        let vm = self.vm()?;
+        let func = vm
             .compile(&body[skip..], "@user_script")
             .map_err(|e| CmdError::msg(format!("ERR Error compiling script (new function): {e}")))?;
+        let func =
+            vm.keep(func).map_err(|e| CmdError::msg(format!("ERR Error compiling script (new function): {e}")))?;
         self.body_bytes += body.len();
         self.cache.insert(sha.clone(), Script { flags, func });
         Ok(sha)
@@ -493,12 +496,18 @@ fn eval_generic(cx: &mut Ctx<'_>, evalsha: bool, ro: bool) -> CmdResult {
     } else {
         cx.s.scripts.create(cx.arg(1))?
     };
-    let script = &cx.s.scripts.cache[&sha];
-    let (flags, func) = (script.flags, script.func.clone());
+    let flags = cx.s.scripts.cache[&sha].flags;
     precheck_flags(cx.s, flags, ro)?;
     let keys: Vec<&[u8]> = (3..3 + nk).map(|i| cx.arg(i)).collect();
     let args: Vec<&[u8]> = (3 + nk..cx.argc()).map(|i| cx.arg(i)).collect();
     let Some(vm) = cx.s.scripts.vm.take() else { return Err(CmdError::new("ERR scripting engine not ready")) };
+    let func = match vm.kept(&cx.s.scripts.cache[&sha].func) {
+        Ok(f) => f,
+        Err(e) => {
+            cx.s.scripts.vm = Some(vm);
+            return Err(CmdError::msg(format!("ERR {e}")));
+        }
+    };
     let outcome =
         run_script(cx, flags, ro, (true, &sha), |host, out| vm.run_eval(&func, &keys, &args, host, out, &sha));
     // SCRIPT FLUSH cannot run inside a script, so the VM slot is still empty.

@@ -219,6 +219,18 @@ impl Vm {
         self.lua.used_memory()
     }
 
+    /// Keep a function for later calls in the Lua registry. A `Function` handle held in Rust takes a slot
+    /// of mlua's auxiliary stack, which Lua 5.1 caps at 8000 (LUAI_MAXCSTACK): a cache of that many scripts
+    /// made every later compile fail with "out of Lua stack". Registry references have no such cap.
+    pub fn keep(&self, f: Function) -> Result<mlua::RegistryKey, String> {
+        self.lua.create_registry_value(f).map_err(|e| e.to_string())
+    }
+
+    /// A function kept by [`Vm::keep`], for one call (its handle goes when dropped).
+    pub fn kept(&self, key: &mlua::RegistryKey) -> Result<Function, String> {
+        self.lua.registry_value(key).map_err(|e| e.to_string())
+    }
+
     /// Compile an EVAL script body (after its shebang line) into a function.
     pub fn compile(&self, body: &[u8], name: &str) -> Result<Function, String> {
         let env = self.lib_env.clone().unwrap_or_else(|| self.env.clone());
