@@ -268,3 +268,21 @@ fn command_count_module_lolwut_restore_asking() {
     let v: String = q(&mut a, &["get", "k2"]);
     assert_eq!(v, "v");
 }
+
+/// DEBUG MALLCTL / MALLCTL-STR reach jemalloc's controls as Redis's do: an integer read, a string read, a
+/// write-only control taking VOID, and strerror's text for an unknown name.
+#[cfg(not(target_env = "msvc"))]
+#[test]
+fn debug_mallctl_reads_and_writes_allocator_controls() {
+    let srv = TestServer::start();
+    let mut con = srv.conn();
+    let page: i64 = redis::cmd("DEBUG").arg("MALLCTL").arg("arenas.page").query(&mut con).unwrap();
+    assert!(page >= 4096 && (page as u64).is_power_of_two(), "{page}");
+    let version: String = redis::cmd("DEBUG").arg("MALLCTL-STR").arg("version").query(&mut con).unwrap();
+    assert!(version.starts_with("5."), "{version}");
+    let ok: String =
+        redis::cmd("DEBUG").arg("MALLCTL-STR").arg("thread.tcache.flush").arg("VOID").query(&mut con).unwrap();
+    assert_eq!(ok, "OK");
+    let err = redis::cmd("DEBUG").arg("MALLCTL").arg("no.such.control").query::<i64>(&mut con).unwrap_err();
+    assert_eq!(common::err_text(err), "ERR No such file or directory");
+}

@@ -381,3 +381,29 @@ fn a_failover_the_target_refuses_is_aborted_and_the_replicas_resync_partially() 
         digest(&mut mb) == d && digest(&mut mc) == d
     });
 }
+
+/// On a replica whose link is down with replica-serve-stale-data no, a function runs only if it declared
+/// allow-stale, and then only commands flagged stale run inside it (the suite's "FUNCTION - allow stale").
+#[test]
+fn stale_replicas_run_only_allow_stale_functions_and_stale_commands() {
+    let srv = TestServer::start();
+    let mut con = srv.conn();
+    let lib = "#!lua name=stale\n\
+        redis.register_function{function_name='f1', callback=function() return 'hello' end, flags={'no-writes'}}\n\
+        redis.register_function{function_name='f2', callback=function() return 'hello' end, flags={'allow-stale', 'no-writes'}}\n\
+        redis.register_function{function_name='f3', callback=function() return redis.call('get', 'x') end, flags={'allow-stale', 'no-writes'}}\n\
+        redis.register_function{function_name='f4', callback=function() return redis.call('info', 'server') end, flags={'allow-stale', 'no-writes'}}";
+    let _: String = cmd("FUNCTION").arg("LOAD").arg(lib).query(&mut con).unwrap();
+    let _: () = cmd("CONFIG").arg("SET").arg("replica-serve-stale-data").arg("no").query(&mut con).unwrap();
+    // Nothing listens on port 1: the link stays down.
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(1).query(&mut con).unwrap();
+    let fcall = |con: &mut redis::Connection, f: &str| cmd("FCALL").arg(f).arg(0).query::<String>(con);
+    let e = common::err_text(fcall(&mut con, "f1").unwrap_err());
+    assert!(e.starts_with("MASTERDOWN "), "{e}");
+    assert_eq!(fcall(&mut con, "f2").unwrap(), "hello");
+    let e = common::err_text(fcall(&mut con, "f3").unwrap_err());
+    assert!(e.contains("Can not execute the command on a stale replica"), "{e}");
+    assert!(fcall(&mut con, "f4").unwrap().contains("redis_version"));
+    let _: String = cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut con).unwrap();
+    assert_eq!(fcall(&mut con, "f1").unwrap(), "hello");
+}

@@ -323,13 +323,13 @@ pub fn replica_refusal(
     None
 }
 
-/// REPLICAOF host port | NO ONE (and its old name SLAVEOF).
 /// The process became a master or a replica: its OOM score follows its class (replicationSetMaster and
 /// replicationUnsetMaster call setOOMScoreAdj). A write to /proc, not to a disk: it does not block.
 fn class_changed(config: &crate::config::Config) {
     let _ = crate::oom::apply(config, config.replicaof().is_some());
 }
 
+/// REPLICAOF host port | NO ONE (and its old name SLAVEOF).
 fn replicaof(cx: &mut Ctx<'_>) -> CmdResult {
     if cx.s.repl.failover.is_some() {
         return Err(CmdError::new("ERR REPLICAOF not allowed while failing over."));
