@@ -284,3 +284,36 @@ fn info_field_in(s: &mut TcpStream, section: &str, field: &str) -> u64 {
     let line = info.lines().find_map(|l| l.strip_prefix(&format!("{field}:")));
     line.unwrap_or_else(|| panic!("no {field} in INFO")).trim().parse().unwrap()
 }
+
+/// A big command from the master does not leave the replica's link holding its read buffer (the suite's
+/// "pending querybuf" test: the replica's used_memory within 10 MB of its master's), and one huge command
+/// of many arguments does not leave a client's connection holding its argument table.
+#[test]
+fn big_commands_leave_no_buffer_behind_on_a_replica_or_a_connection() {
+    let master = start("pq-master");
+    let replica = start("pq-replica");
+    let (mut m, mut r) = (connect(master.port), connect(replica.port));
+    assert_eq!(cmd(&mut m, &[b"config", b"set", b"repl-diskless-sync-delay", b"0"]), b"+OK\r\n");
+    let port = master.port.to_string();
+    assert_eq!(cmd(&mut r, &[b"replicaof", b"127.0.0.1", port.as_bytes()]), b"+OK\r\n");
+    common::child::wait_secs(20, "the link", || {
+        String::from_utf8_lossy(&cmd(&mut r, &[b"info", b"replication"])).contains("master_link_status:up")
+    });
+    let value = vec![b'v'; 32 << 20];
+    assert_eq!(cmd(&mut m, &[b"set", b"key", &value]), b"+OK\r\n");
+    common::child::wait_secs(20, "the replica to apply it", || {
+        cmd(&mut r, &[b"strlen", b"key"]) == format!(":{}\r\n", 32 << 20).into_bytes()
+    });
+    let (mm, rm) = (info_field(&mut m, "used_memory"), info_field(&mut r, "used_memory"));
+    assert!(rm <= mm + (10 << 20), "replica {rm} against master {mm}");
+
+    // 100,000 arguments in one command, then gone: the connection gives their table back.
+    let before = info_field(&mut m, "used_memory");
+    let members: Vec<Vec<u8>> = (0..100_000).map(|i: u32| i.to_string().into_bytes()).collect();
+    let mut args: Vec<&[u8]> = vec![b"sadd", b"big"];
+    args.extend(members.iter().map(|v| v.as_slice()));
+    assert_eq!(cmd(&mut m, &args), b":100000\r\n");
+    assert_eq!(cmd(&mut m, &[b"del", b"big"]), b":1\r\n");
+    let after = info_field(&mut m, "used_memory");
+    assert!(after < before + (256 << 10), "{before} -> {after}");
+}
