@@ -304,8 +304,18 @@ fn big_commands_leave_no_buffer_behind_on_a_replica_or_a_connection() {
     common::child::wait_secs(20, "the replica to apply it", || {
         cmd(&mut r, &[b"strlen", b"key"]) == format!(":{}\r\n", 32 << 20).into_bytes()
     });
-    let (mm, rm) = (info_field(&mut m, "used_memory"), info_field(&mut r, "used_memory"));
-    assert!(rm <= mm + (10 << 20), "replica {rm} against master {mm}");
+    // The link gives its buffer back once the Keyspace has handed the batch back: a moment after the value
+    // shows (the suite waits the same way).
+    let mut seen = (0, 0);
+    let settled = (0..100).any(|_| {
+        seen = (info_field(&mut m, "used_memory"), info_field(&mut r, "used_memory"));
+        let ok = seen.1 <= seen.0 + (10 << 20);
+        if !ok {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        ok
+    });
+    assert!(settled, "replica {} against master {}", seen.1, seen.0);
 
     // 100,000 arguments in one command, then gone: the connection gives their table back.
     let before = info_field(&mut m, "used_memory");
