@@ -991,3 +991,48 @@ fn replicas_in_a_full_sync_hold_the_stream_once_and_another_resyncs_partially_fr
     });
     assert!(num_field(&mut m, "memory", "mem_total_replication_buffers") < 200_000);
 }
+
+/// `redis-cli --functions-rdb`: REPLCONF rdb-filter-only functions (with rdb-only 1) gets a file of the
+/// function libraries and no keys, then the connection closes; "" filters out the libraries too; an unknown
+/// filter and a replica without `capa eof` are refused with Redis's texts.
+#[test]
+fn a_filtered_sync_sends_the_functions_and_no_keys() {
+    use std::io::Write;
+    let srv = TestServer::start();
+    let mut con = srv.conn();
+    let lib = "#!lua name=filteredlib\nredis.register_function('filteredfn', function() return 1 end)";
+    let _: String = cmd("FUNCTION").arg("LOAD").arg(lib).query(&mut con).unwrap();
+    let _: () = cmd("SET").arg("secretkey").arg("v").query(&mut con).unwrap();
+    let read_all = |s: &mut std::net::TcpStream| {
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        String::from_utf8_lossy(&got).into_owned()
+    };
+    for (filter, with_functions) in [("functions", true), ("", false)] {
+        let mut s = srv.raw();
+        let req = format!(
+            "REPLCONF capa eof\r\nREPLCONF rdb-only 1\r\n*3\r\n$8\r\nREPLCONF\r\n$15\r\nrdb-filter-only\r\n${}\r\n{filter}\r\nPSYNC ? -1\r\n",
+            filter.len()
+        );
+        s.write_all(req.as_bytes()).unwrap();
+        // The rdb-only replica is closed once the file is out: read to the end.
+        let got = read_all(&mut s);
+        assert!(got.starts_with("+OK\r\n+OK\r\n+OK\r\n+FULLRESYNC "), "{got:?}");
+        assert!(got.contains("REDIS0010"), "{got:?}");
+        assert_eq!(got.contains("#!lua name=filteredlib"), with_functions, "{got:?}");
+        assert!(!got.contains("secretkey"), "{got:?}");
+    }
+    let mut s = srv.raw();
+    s.write_all(b"REPLCONF rdb-filter-only keys\r\n").unwrap();
+    let mut buf = [0u8; 256];
+    let n = s.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"-ERR Unsupported rdb-filter-only option: keys\r\n");
+    s.write_all(b"REPLCONF rdb-filter-only functions\r\nSYNC\r\n").unwrap();
+    let mut got = Vec::new();
+    while !String::from_utf8_lossy(&got).contains("EOF capability") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "closed");
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got, b"+OK\r\n-ERR Filtered replica requires EOF capability\r\n");
+}

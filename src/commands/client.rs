@@ -75,6 +75,10 @@ pub struct Client {
     /// It said REPLCONF capa eof: it can take a full sync streamed from the snapshot (`$EOF:<mark>`), with no
     /// file on the master's disk (repl-diskless-sync).
     pub repl_capa_eof: bool,
+    /// REPLCONF rdb-only 1: the replica wants the file and nothing after it.
+    pub repl_rdb_only: bool,
+    /// REPLCONF rdb-filter-only: Some(with functions) for a file without keys (None: the whole dataset).
+    pub repl_filter: Option<bool>,
     /// A replica in a full sync: waiting for its snapshot to start (`Some(Start)`) or to be sent (`Some(End)`).
     pub repl_sync: Option<super::replication::SyncWait>,
     /// WAIT in progress: (replication offset to reach, replicas wanted).
@@ -160,6 +164,8 @@ impl Client {
             repl_ack_ms: 0,
             repl_pre_psync: false,
             repl_capa_eof: false,
+            repl_rdb_only: false,
+            repl_filter: None,
             wait: None,
             repl_sync: None,
             subs: None,

@@ -216,6 +216,26 @@ pub fn write_error(s: &State) -> Option<CmdError> {
 
 /// The file's header: magic, version and the aux fields Redis 7.0 writes, then the function libraries.
 pub fn header(s: &State, aof_base: bool) -> Vec<u8> {
+    let mut out = header_aux(s, aof_base);
+    rdb::write_functions(&mut out, s.scripts.functions.library_codes());
+    out
+}
+
+/// A replica's filtered file (REPLCONF rdb-filter-only): the header, the function libraries unless
+/// `functions` is false, and no keys (the only filter Redis 7.0 has: "functions", or "" for neither).
+pub fn filtered_file(s: &State, functions: bool) -> Vec<u8> {
+    let mut out = header_aux(s, false);
+    if functions {
+        rdb::write_functions(&mut out, s.scripts.functions.library_codes());
+    }
+    rdb::write_eof(&mut out);
+    let crc = if s.config.get("rdbchecksum").as_deref() == Some("no") { 0 } else { rdb::crc64(&out) };
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Magic, version and aux fields.
+fn header_aux(s: &State, aof_base: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     let ctime = (clock::system_ms() / 1000).to_string();
     let used = s.used_memory().to_string();
@@ -236,7 +256,6 @@ pub fn header(s: &State, aof_base: bool) -> Vec<u8> {
     }
     aux.push(("aof-base", if aof_base { b"1" } else { b"0" }));
     rdb::write_header(&mut out, &aux);
-    rdb::write_functions(&mut out, s.scripts.functions.library_codes());
     out
 }
 

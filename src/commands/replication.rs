@@ -727,7 +727,10 @@ fn attach_replica(cx: &mut Ctx<'_>) {
 /// answered yet), the Keyspace starts a background save after the batch and then sends +FULLRESYNC with the
 /// snapshot's offset, and the file once it is written, and buffers the stream meanwhile (Redis's disk-based
 /// sync). Without (an embedded server with no persistence thread) the file is encoded here.
-fn full_sync(cx: &mut Ctx<'_>, psync: bool) {
+fn full_sync(cx: &mut Ctx<'_>, psync: bool) -> CmdResult {
+    if let Some(functions) = cx.client().repl_filter {
+        return filtered_sync(cx, psync, functions);
+    }
     if cx.s.persist.aof.available {
         let me = cx.me;
         let c = cx.client();
@@ -741,13 +744,38 @@ fn full_sync(cx: &mut Ctx<'_>, psync: bool) {
             // The Keyspace's cron starts it once the delay is up, for every replica that came meanwhile.
             log::info!("Delay next BGSAVE for diskless SYNC");
         }
-        return;
+        return Ok(());
     }
     if psync {
         let line = format!("+FULLRESYNC {} {}\r\n", cx.s.repl.replid, cx.s.prop.feed.offset);
         cx.out.raw(line.as_bytes());
     }
     start_stream(cx);
+    Ok(())
+}
+
+/// A filtered full sync (`redis-cli --functions-rdb`): the file holds no keys, so it is encoded here at
+/// once, with no background save to share. An rdb-only replica is closed once it has the file (Redis's
+/// SLAVE_STATE_RDB_TRANSMITTED); another is then fed the stream as usual.
+fn filtered_sync(cx: &mut Ctx<'_>, psync: bool, functions: bool) -> CmdResult {
+    if !cx.client().repl_capa_eof {
+        // As Redis, which sends filtered files over the socket only.
+        return Err(CmdError::new("ERR Filtered replica requires EOF capability"));
+    }
+    if psync {
+        let line = format!("+FULLRESYNC {} {}\r\n", current_replid(cx.s), cx.s.prop.feed.offset);
+        cx.out.raw(line.as_bytes());
+    }
+    let rdb = super::rdb::filtered_file(cx.s, functions);
+    cx.out.raw(format!("${}\r\n", rdb.len()).as_bytes());
+    cx.out.raw(&rdb);
+    cx.s.prop.sync_full += 1;
+    if cx.client().repl_rdb_only {
+        cx.client().close_after_reply = true;
+    } else {
+        attach_replica(cx);
+    }
+    Ok(())
 }
 
 fn start_stream(cx: &mut Ctx<'_>) {
@@ -768,8 +796,7 @@ fn sync(cx: &mut Ctx<'_>) -> CmdResult {
         return Err(SYNC_WHILE_FAILING_OVER);
     }
     cx.client().repl_pre_psync = true;
-    full_sync(cx, false);
-    Ok(())
+    full_sync(cx, false)
 }
 
 /// PSYNC replicationid offset: a partial resync (+CONTINUE and the backlog from that offset) when the id is
@@ -833,8 +860,7 @@ fn psync(cx: &mut Ctx<'_>) -> CmdResult {
             String::from_utf8_lossy(cx.arg(1))
         );
     }
-    full_sync(cx, true);
-    Ok(())
+    full_sync(cx, true)
 }
 
 /// REPLCONF option value ...: listening-port, ip-address and capa are recorded or accepted with +OK; ACK
@@ -871,7 +897,23 @@ fn replconf(cx: &mut Ctx<'_>) -> CmdResult {
             if cx.argv.is(i + 1, "eof") {
                 cx.client().repl_capa_eof = true;
             }
-        } else if !cx.argv.is(i, "rdb-only") {
+        } else if cx.argv.is(i, "rdb-only") {
+            match crate::types::num::parse_i64(cx.arg(i + 1)) {
+                Some(v @ 0..=1) => cx.client().repl_rdb_only = v == 1,
+                Some(_) => return Err(CmdError::new("ERR value is out of range, must be between 0 and 1")),
+                None => return Err(CmdError::NOT_INT),
+            }
+        } else if cx.argv.is(i, "rdb-filter-only") {
+            // Include filters for the file: "functions" is the only one; "" includes nothing.
+            let mut functions = false;
+            for f in String::from_utf8_lossy(cx.arg(i + 1)).split_whitespace() {
+                if !f.eq_ignore_ascii_case("functions") {
+                    return Err(CmdError::msg(format!("ERR Unsupported rdb-filter-only option: {f}")));
+                }
+                functions = true;
+            }
+            cx.client().repl_filter = Some(functions);
+        } else {
             let opt = String::from_utf8_lossy(cx.arg(i)).into_owned();
             return Err(CmdError::msg(format!("ERR Unrecognized REPLCONF option: {opt}")));
         }
