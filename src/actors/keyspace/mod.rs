@@ -281,47 +281,37 @@ impl Keyspace {
             }
             return None;
         }
-        // A script's redis.set_repl left commands meant for one consumer: each gets its own stream.
-        if !self.s.prop.feed.segments.is_empty() {
-            let (aof, repl) = self.s.prop.feed.split();
-            let (aof, repl) = (bytes::Bytes::from(aof), bytes::Bytes::from(repl));
-            if self.link.is_some() {
-                // As below: what ran on a replica goes to its AOF only, and moves no offset.
-                self.s.prop.feed.offset -= repl.len() as u64;
-                return self.aof_append(aof, ctx);
-            }
-            if !repl.is_empty() {
-                self.feed_replica_streams(&repl);
-            }
-            let acked = if aof.is_empty() { None } else { self.aof_append(aof, ctx) };
-            if getack {
-                self.send_getack();
-            }
-            return acked;
-        }
-        // The bytes go out in a block of their own size: a replica that does not read holds every batch's
-        // block until it does, and the Vec's spare room (up to as much again) would be memory no counter
-        // shows (mem_clients_slaves counts bytes). A small feed is copied and its buffer kept warm for the
-        // next batch; a big one is trimmed in place (jemalloc shrinks large blocks without moving them).
-        let feed = &mut self.s.prop.feed.buf;
-        let bytes = if feed.len() < FEED_KEEP {
-            let b = bytes::Bytes::copy_from_slice(feed);
-            feed.clear();
-            b
+        let (aof, repl) = if self.s.prop.feed.segments.is_empty() {
+            // The bytes go out in a block of their own size: a replica that does not read holds every
+            // batch's block until it does, and the Vec's spare room (up to as much again) would be memory no
+            // counter shows (mem_clients_slaves counts bytes). A small feed is copied and its buffer kept
+            // warm for the next batch; a big one is trimmed in place (jemalloc shrinks large blocks without
+            // moving them).
+            let feed = &mut self.s.prop.feed.buf;
+            let bytes = if feed.len() < FEED_KEEP {
+                let b = bytes::Bytes::copy_from_slice(feed);
+                feed.clear();
+                b
+            } else {
+                let mut v = std::mem::replace(feed, Vec::with_capacity(FEED_KEEP));
+                v.shrink_to_fit();
+                bytes::Bytes::from(v)
+            };
+            (bytes.clone(), bytes)
         } else {
-            let mut v = std::mem::replace(feed, Vec::with_capacity(FEED_KEEP));
-            v.shrink_to_fit();
-            bytes::Bytes::from(v)
+            // A script's redis.set_repl left commands meant for one consumer: each gets its own stream.
+            let (aof, repl) = self.s.prop.feed.split();
+            (bytes::Bytes::from(aof), bytes::Bytes::from(repl))
         };
         if self.link.is_some() {
             // A replica's replicas and backlog get its master's stream as it came (proxy_master_stream), so
             // they share its ids and offsets; what ran here goes to the AOF only, and moves no offset.
-            self.s.prop.feed.offset -= bytes.len() as u64;
-            return self.aof_append(bytes, ctx);
+            self.s.prop.feed.offset -= repl.len() as u64;
+        } else if !repl.is_empty() {
+            self.feed_replica_streams(&repl);
         }
-        self.feed_replica_streams(&bytes);
-        let acked = self.aof_append(bytes, ctx);
-        if getack {
+        let acked = if aof.is_empty() { None } else { self.aof_append(aof, ctx) };
+        if getack && self.link.is_none() {
             self.send_getack();
         }
         acked
