@@ -365,7 +365,7 @@ impl Keyspace {
         // rdb-key-save-delay applies to rewrites too (µs after each key; the suite keeps a rewrite running
         // with it to kill its child): fewer keys a slice and a pause after them, even after the last one, so
         // the clients are still served meanwhile.
-        let delay = self.s.config.get("rdb-key-save-delay").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let delay = self.key_save_delay_us();
         if let Some(per_slice) = (SLICE.as_micros() as u64).checked_div(delay) {
             if self.aof.run.as_ref().is_some_and(|r| r.done.iter().all(|d| *d)) {
                 self.finish_rewrite(ctx);

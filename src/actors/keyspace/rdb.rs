@@ -88,6 +88,12 @@ impl Keyspace {
         PathBuf::from(&self.s.config.dir).join(&self.s.config.dbfilename)
     }
 
+    /// `rdb-key-save-delay` in µs a key (0: none; Redis's negative values, a sleep now and then, count as
+    /// none): background saves, rewrites and foreground saves all pace by it.
+    pub(super) fn key_save_delay_us(&self) -> u64 {
+        self.s.config.get("rdb-key-save-delay").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+    }
+
     /// The file's header (commands::rdb::header).
     pub(super) fn rdb_header(&self, aof_base: bool) -> Vec<u8> {
         cmd_rdb::header(&self.s, aof_base)
@@ -258,14 +264,14 @@ impl Keyspace {
         let start = Instant::now();
         // rdb-key-save-delay (µs a key; the suite uses it to keep a save running): fewer keys a slice instead of
         // a sleep, so the clients are still served meanwhile.
-        let delay = self.s.config.get("rdb-key-save-delay").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+        let delay = self.key_save_delay_us();
         if delay > 0 {
-            let budget = (SLICE.as_micros() as i64 / delay).max(1) as usize;
+            let budget = (SLICE.as_micros() as u64 / delay).max(1) as usize;
             if self.bgsave_step(budget) {
                 self.finish_bgsave(ctx);
                 return;
             }
-            let pause = std::time::Duration::from_micros((delay as u64 * budget as u64).max(1000));
+            let pause = std::time::Duration::from_micros((delay * budget as u64).max(1000));
             ctx.run_later(pause, move |act, ctx| act.bgsave_slice(id, ctx));
             return;
         }
@@ -409,7 +415,7 @@ impl Keyspace {
         });
         // rdb-key-save-delay (µs after each key, a debugging knob the suite uses to keep a save running): a
         // foreground save sleeps as Redis's rdbSave does, the server waiting on it either way.
-        let delay = self.s.config.get("rdb-key-save-delay").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let delay = self.key_save_delay_us();
         cmd_rdb::encode_dataset(&self.s, self.rdb_encoder(), &mut buf, |buf| {
             if delay > 0 {
                 std::thread::sleep(std::time::Duration::from_micros(delay));
