@@ -23,10 +23,12 @@ fn wanted(config: &Config, replica: bool, base: i64) -> Option<i64> {
     Some(v.clamp(-1000, 1000))
 }
 
-/// setOOMScoreAdj(-1): write the score of the process's class, or, when turned off after being on, put back
+/// setOOMScoreAdj(-1): write the score of the process's class (master or replica), or, when turned off after being on, put back
 /// the score found at take-over. Err (logged) when /proc cannot be read or written (an unprivileged process
 /// may not lower its score): CONFIG SET then refuses the change.
-pub fn apply(config: &Config, replica: bool) -> Result<(), ()> {
+pub fn apply(config: &Config) -> Result<(), ()> {
+    // The class: a replica when `replicaof` is set (REPLICAOF keeps it current; CONFIG SET cannot change it).
+    let replica = config.replicaof().is_some();
     let mut ours = ADJUSTED_FROM.lock().unwrap_or_else(|e| e.into_inner());
     let on = config.get("oom-score-adj").as_deref() != Some("no");
     let val = match (*ours, on) {

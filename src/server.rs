@@ -115,7 +115,7 @@ impl Server {
         // the first command's timing, where SLOWLOG and LATENCY would see it.
         let _ = quanta::Instant::now();
         // setOOMScoreAdj(-1) in Redis's main: the score of the class the configuration starts in.
-        let _ = crate::oom::apply(&self.config, self.config.replicaof().is_some());
+        let _ = crate::oom::apply(&self.config);
         let arbiter = Arbiter::new();
         let io: Vec<Arbiter> = if self.listen && self.config.io_threads > 1 {
             (0..self.config.io_threads).map(|_| Arbiter::new()).collect()

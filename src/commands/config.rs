@@ -209,9 +209,8 @@ fn prepare(s: &State, new: &Config, names: &[&str]) -> Result<Prepared, CmdError
     }
     // updateOOMScoreAdj, last: nothing after it can fail, and on its failure the old score is put back.
     if let Some(name) = names.iter().find(|n| matches!(**n, "oom-score-adj" | "oom-score-adj-values")) {
-        let replica = s.repl.master.is_some();
-        if crate::oom::apply(new, replica).is_err() {
-            let _ = crate::oom::apply(old, replica);
+        if crate::oom::apply(new).is_err() {
+            let _ = crate::oom::apply(old);
             return Err(apply_failed(name, "Failed to set current oom_score_adj. Check server logs."));
         }
     }

@@ -323,10 +323,10 @@ pub fn replica_refusal(
     None
 }
 
-/// The process became a master or a replica: its OOM score follows its class (replicationSetMaster and
-/// replicationUnsetMaster call setOOMScoreAdj). A write to /proc, not to a disk: it does not block.
-fn class_changed(config: &crate::config::Config) {
-    let _ = crate::oom::apply(config, config.replicaof().is_some());
+/// The process became a master or a replica (`replicaof` just changed): its OOM score follows its class, as
+/// replicationSetMaster and replicationUnsetMaster call setOOMScoreAdj. A write to /proc, not to a disk.
+fn class_changed(s: &State) {
+    let _ = crate::oom::apply(&s.config);
 }
 
 /// REPLICAOF host port | NO ONE (and its old name SLAVEOF).
@@ -340,7 +340,7 @@ fn replicaof(cx: &mut Ctx<'_>) -> CmdResult {
             log::info!("MASTER MODE enabled (user request from '{}')", who.trim_end());
             cx.s.repl.request = Some(LinkRequest::Stop);
             cx.s.config.set_replicaof(None);
-            class_changed(&cx.s.config);
+            class_changed(cx.s);
         }
         cx.out.ok();
         return Ok(());
@@ -366,7 +366,7 @@ fn replicaof(cx: &mut Ctx<'_>) -> CmdResult {
     let who = super::connection::client_line(cx.client(), crate::types::clock::now_ms());
     log::info!("REPLICAOF {}:{} enabled (user request from '{}')", master.host, master.port, who.trim_end());
     cx.s.config.set_replicaof(Some((&master.host, master.port)));
-    class_changed(&cx.s.config);
+    class_changed(cx.s);
     cx.s.repl.master = Some(master.clone());
     cx.s.repl.request = Some(LinkRequest::Start(master));
     cx.out.ok();
@@ -1062,7 +1062,7 @@ pub fn unset_master_now(s: &mut State) {
     s.repl.replid = new_replid();
     s.prop.feed.db = None;
     s.config.set_replicaof(None);
-    class_changed(&s.config);
+    class_changed(s);
     let replicas: Vec<usize> = s.clients.iter().filter(|(_, c)| c.replica).map(|(slot, _)| slot).collect();
     s.clients.kill_list.extend(replicas);
     s.repl.request = Some(LinkRequest::Stop);
@@ -1222,7 +1222,7 @@ fn hand_over(s: &mut State) {
     link.failover.store(true, Ordering::Relaxed);
     let master = Master { host, port, link };
     s.config.set_replicaof(Some((&master.host, master.port)));
-    class_changed(&s.config);
+    class_changed(s);
     s.repl.master = Some(master.clone());
     s.repl.request = Some(LinkRequest::Start(master));
     super::connection::pause_changed(s);
