@@ -297,6 +297,12 @@ pub const NOREPLICAS_ERR: CmdError = CmdError::new("NOREPLICAS Not enough good r
 pub const MASTERDOWN_ERR: CmdError =
     CmdError::new("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
 
+/// A replica whose link is down, with replica-serve-stale-data no: only commands flagged stale run (the
+/// MASTERDOWN check, and scriptVerifyAllowStale for a script's calls).
+pub fn is_stale(s: &State) -> bool {
+    s.repl.master.as_ref().is_some_and(|m| !s.repl.serve_stale && m.link.state() != LinkState::Connected)
+}
+
 /// Why a command of a client other than the master is refused on a replica, if it is (processCommand's
 /// READONLY and MASTERDOWN checks). `flags`: the command's, or a script's as its shebang declares them
 /// (a function without allow-stale is refused on a stale replica).
@@ -308,7 +314,7 @@ pub fn replica_refusal(
     flags: u32,
     is_write: bool,
 ) -> Option<CmdError> {
-    let m = s.repl.master.as_ref()?;
+    s.repl.master.as_ref()?;
     if client.master {
         return None;
     }
@@ -317,7 +323,7 @@ pub fn replica_refusal(
     }
     let deny_stale = flags & STALE == 0
         || (spec.name == "exec" && client.multi.as_deref().is_some_and(super::multi::queued_deny_stale));
-    if !s.repl.serve_stale && deny_stale && m.link.state() != LinkState::Connected {
+    if deny_stale && is_stale(s) {
         return Some(MASTERDOWN_ERR);
     }
     None

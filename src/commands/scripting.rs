@@ -238,11 +238,8 @@ impl Host for ScriptHost<'_> {
         }
         // scriptVerifyAllowStale: on a replica whose link is down with replica-serve-stale-data no, only
         // commands flagged stale run, even from a script declared allow-stale.
-        if let Some(m) = &self.s.repl.master {
-            let stale = !self.s.repl.serve_stale && m.link.state() != super::replication::LinkState::Connected;
-            if stale && !spec.has(STALE) {
-                return Err(self.reject(Some(spec), "Can not execute the command on a stale replica"));
-            }
+        if !spec.has(STALE) && super::replication::is_stale(self.s) {
+            return Err(self.reject(Some(spec), "Can not execute the command on a stale replica"));
         }
         // The caller's ACL user, as Redis's scriptVerifyACL (the refusal is logged with context "lua").
         if !self.s.clients[self.me].user.open {
