@@ -752,11 +752,8 @@ fn full_sync(cx: &mut Ctx<'_>, psync: bool) -> CmdResult {
         }
         return Ok(());
     }
-    if psync {
-        let line = format!("+FULLRESYNC {} {}\r\n", cx.s.repl.replid, cx.s.prop.feed.offset);
-        cx.out.raw(line.as_bytes());
-    }
-    start_stream(cx);
+    send_file_now(cx, psync, super::rdb::snapshot_file(cx.s));
+    attach_replica(cx);
     Ok(())
 }
 
@@ -768,14 +765,7 @@ fn filtered_sync(cx: &mut Ctx<'_>, psync: bool, functions: bool) -> CmdResult {
         // As Redis, which sends filtered files over the socket only.
         return Err(CmdError::new("ERR Filtered replica requires EOF capability"));
     }
-    if psync {
-        let line = format!("+FULLRESYNC {} {}\r\n", current_replid(cx.s), cx.s.prop.feed.offset);
-        cx.out.raw(line.as_bytes());
-    }
-    let rdb = super::rdb::filtered_file(cx.s, functions);
-    cx.out.raw(format!("${}\r\n", rdb.len()).as_bytes());
-    cx.out.raw(&rdb);
-    cx.s.prop.sync_full += 1;
+    send_file_now(cx, psync, super::rdb::filtered_file(cx.s, functions));
     if cx.client().repl_rdb_only {
         cx.client().close_after_reply = true;
     } else {
@@ -784,13 +774,16 @@ fn filtered_sync(cx: &mut Ctx<'_>, psync: bool, functions: bool) -> CmdResult {
     Ok(())
 }
 
-fn start_stream(cx: &mut Ctx<'_>) {
-    let rdb = super::rdb::snapshot_file(cx.s);
-    // The payload goes as a bulk length and raw bytes with no trailing CRLF, as Redis sends it.
+/// A full sync's file encoded on the spot, in the reply: +FULLRESYNC with this instant's offset (PSYNC), then
+/// the payload as a bulk length and raw bytes with no trailing CRLF, as Redis sends it.
+fn send_file_now(cx: &mut Ctx<'_>, psync: bool, rdb: Vec<u8>) {
+    if psync {
+        let line = format!("+FULLRESYNC {} {}\r\n", current_replid(cx.s), cx.s.prop.feed.offset);
+        cx.out.raw(line.as_bytes());
+    }
     cx.out.raw(format!("${}\r\n", rdb.len()).as_bytes());
     cx.out.raw(&rdb);
     cx.s.prop.sync_full += 1;
-    attach_replica(cx);
 }
 
 /// SYNC
