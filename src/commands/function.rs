@@ -593,9 +593,10 @@ fn function_help(cx: &mut Ctx<'_>) -> CmdResult {
 
 fn fcall_generic(cx: &mut Ctx<'_>, ro: bool) -> CmdResult {
     let name = String::from_utf8_lossy(cx.arg(1)).into_owned();
-    let Some(f) = cx.s.scripts.functions.find(&name) else {
-        return Err(CmdError::new("ERR Function not found"));
-    };
+    let fns = &cx.s.scripts.functions;
+    let not_found = || CmdError::new("ERR Function not found");
+    let (Some(f), Some(vm)) = (fns.find(&name), fns.vm.as_ref()) else { return Err(not_found()) };
+    let func = vm.kept(&f.func).map_err(|e| CmdError::msg(format!("ERR {e}")))?;
     let (flags, name) = (f.flags, f.name.clone());
     let nk = match cx.int_arg(2) {
         Ok(_) => numkeys(cx, 2)?,
@@ -604,19 +605,7 @@ fn fcall_generic(cx: &mut Ctx<'_>, ro: bool) -> CmdResult {
     precheck_flags(cx.s, flags, ro)?;
     let keys: Vec<&[u8]> = (3..3 + nk).map(|i| cx.arg(i)).collect();
     let args: Vec<&[u8]> = (3 + nk..cx.argc()).map(|i| cx.arg(i)).collect();
-    let Some(vm) = cx.s.scripts.functions.vm.take() else { return Err(CmdError::new("ERR Function not found")) };
-    let kept = cx.s.scripts.functions.find(&name).map(|f| vm.kept(&f.func));
-    let func = match kept {
-        Some(Ok(f)) => f,
-        other => {
-            cx.s.scripts.functions.vm = Some(vm);
-            let why = match other {
-                Some(Err(e)) => e,
-                _ => "Function not found".into(),
-            };
-            return Err(CmdError::msg(format!("ERR {why}")));
-        }
-    };
+    let vm = cx.s.scripts.functions.vm.take().ok_or_else(not_found)?;
     let outcome =
         run_script(cx, flags, ro, (false, &name), |host, out| vm.run_function(&func, &keys, &args, host, out, &name));
     cx.s.scripts.functions.vm = Some(vm);

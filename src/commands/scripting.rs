@@ -493,18 +493,14 @@ fn eval_generic(cx: &mut Ctx<'_>, evalsha: bool, ro: bool) -> CmdResult {
     } else {
         cx.s.scripts.create(cx.arg(1))?
     };
-    let flags = cx.s.scripts.cache[&sha].flags;
+    let script = &cx.s.scripts.cache[&sha];
+    let not_ready = || CmdError::new("ERR scripting engine not ready");
+    let vm = cx.s.scripts.vm.as_ref().ok_or_else(not_ready)?;
+    let (flags, func) = (script.flags, vm.kept(&script.func).map_err(|e| CmdError::msg(format!("ERR {e}")))?);
     precheck_flags(cx.s, flags, ro)?;
     let keys: Vec<&[u8]> = (3..3 + nk).map(|i| cx.arg(i)).collect();
     let args: Vec<&[u8]> = (3 + nk..cx.argc()).map(|i| cx.arg(i)).collect();
-    let Some(vm) = cx.s.scripts.vm.take() else { return Err(CmdError::new("ERR scripting engine not ready")) };
-    let func = match vm.kept(&cx.s.scripts.cache[&sha].func) {
-        Ok(f) => f,
-        Err(e) => {
-            cx.s.scripts.vm = Some(vm);
-            return Err(CmdError::msg(format!("ERR {e}")));
-        }
-    };
+    let vm = cx.s.scripts.vm.take().ok_or_else(not_ready)?;
     let outcome =
         run_script(cx, flags, ro, (true, &sha), |host, out| vm.run_eval(&func, &keys, &args, host, out, &sha));
     // SCRIPT FLUSH cannot run inside a script, so the VM slot is still empty.
