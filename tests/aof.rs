@@ -566,7 +566,7 @@ fn turning_the_aof_off_stops_a_running_rewrite() {
 /// REPL_NONE ones neither (the suite's "selective replication of certain Redis commands from Lua").
 #[test]
 fn set_repl_sends_each_effect_where_the_script_says() {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let dir = TempDir::new("setrepl");
     let s = server(&dir, true, "");
     let mut c = s.conn();
@@ -574,13 +574,7 @@ fn set_repl_sends_each_effect_where_the_script_says() {
     let mut repl = s.raw();
     repl.write_all(b"SYNC\r\n").unwrap();
     // The snapshot is under way once its first bytes come: what the script does next is streamed.
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !String::from_utf8_lossy(&got).contains("REDIS") {
-        let n = repl.read(&mut buf).unwrap();
-        assert!(n > 0, "the replica stream ended");
-        got.extend_from_slice(&buf[..n]);
-    }
+    common::read_until(&mut repl, b"REDIS");
     let script = "redis.call('set','a','1') \
                   redis.set_repl(redis.REPL_NONE) redis.call('set','b','2') \
                   redis.set_repl(redis.REPL_AOF) redis.call('set','c','3') \
@@ -588,12 +582,9 @@ fn set_repl_sends_each_effect_where_the_script_says() {
                   redis.set_repl(redis.REPL_ALL) redis.call('set','d','4')";
     let _: () = q(&mut c, &["eval", script, "0"]);
     let _: () = q(&mut c, &["set", "last", "1"]);
-    while !String::from_utf8_lossy(&got).contains("$4\r\nlast\r\n") {
-        let n = repl.read(&mut buf).unwrap();
-        assert!(n > 0, "the replica stream ended");
-        got.extend_from_slice(&buf[..n]);
-    }
+    let got = common::read_until(&mut repl, b"$4\r\nlast\r\n");
     let stream = String::from_utf8_lossy(&got).replace("\r\n", " ");
+    assert!(stream.contains("$4 last"), "the stream ended early: {stream}");
     assert!(stream.contains("$1 a $1 1") && stream.contains("$1 r $1 5") && stream.contains("$1 d $1 4"), "{stream}");
     assert!(!stream.contains("$1 b $1 2") && !stream.contains("$1 c $1 3"), "{stream}");
     let _: () = q(&mut c, &["debug", "loadaof"]);
