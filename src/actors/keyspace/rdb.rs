@@ -265,8 +265,8 @@ impl Keyspace {
         // rdb-key-save-delay (µs a key; the suite uses it to keep a save running): fewer keys a slice instead of
         // a sleep, so the clients are still served meanwhile.
         let delay = self.key_save_delay_us();
-        if delay > 0 {
-            let budget = (SLICE.as_micros() as u64 / delay).max(1) as usize;
+        if let Some(per_slice) = (SLICE.as_micros() as u64).checked_div(delay) {
+            let budget = per_slice.max(1) as usize;
             if self.bgsave_step(budget) {
                 self.finish_bgsave(ctx);
                 return;
