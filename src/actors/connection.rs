@@ -29,6 +29,9 @@ const READ_CHUNK: usize = 16 * 1024;
 /// requests and trimmed by the Keyspace's clients cron as Redis trims its query buffers (client_mem.rs
 /// `resize_query_buffer`); after a big argument it keeps this much.
 const KEEP_BUF: usize = 64 * 1024;
+/// How much a client's input is read ahead while its batch's replies wait for the AOF writer (or SAVE): a
+/// few batches' worth, so the next batch is ready when the replies go, and the rest waits in the socket.
+const DEFERRED_READ_AHEAD: usize = 4 * READ_CHUNK;
 
 /// Read buffers of the connections of this thread. A client waiting for its next request holds its read
 /// buffer until it has been idle over 2 seconds (Redis's clients cron releases an idle query buffer then);
@@ -120,8 +123,8 @@ impl Stream {
 pub trait Socket: AsyncRead + AsyncWrite + Unpin {
     /// Resolves when the socket may have input.
     fn readable(&self) -> impl Future<Output = std::io::Result<()>>;
-    /// Read what is there without waiting (WouldBlock when nothing is).
-    fn try_read_buf(&self, buf: &mut BytesMut) -> std::io::Result<usize>;
+    /// Read what is there without waiting, `limit` bytes at most (WouldBlock when nothing is).
+    fn try_read_buf(&self, buf: &mut BytesMut, limit: usize) -> std::io::Result<usize>;
     /// Resolves when the socket may take output.
     fn writable(&self) -> impl Future<Output = std::io::Result<()>>;
     /// Write what the socket takes now (WouldBlock when it takes nothing).
@@ -134,8 +137,8 @@ impl Socket for tokio::net::TcpStream {
     fn readable(&self) -> impl Future<Output = std::io::Result<()>> {
         tokio::net::TcpStream::readable(self)
     }
-    fn try_read_buf(&self, buf: &mut BytesMut) -> std::io::Result<usize> {
-        tokio::net::TcpStream::try_read_buf(self, buf)
+    fn try_read_buf(&self, buf: &mut BytesMut, limit: usize) -> std::io::Result<usize> {
+        tokio::net::TcpStream::try_read_buf(self, &mut bytes::BufMut::limit(buf, limit))
     }
     fn writable(&self) -> impl Future<Output = std::io::Result<()>> {
         tokio::net::TcpStream::writable(self)
@@ -152,8 +155,8 @@ impl Socket for tokio::net::UnixStream {
     fn readable(&self) -> impl Future<Output = std::io::Result<()>> {
         tokio::net::UnixStream::readable(self)
     }
-    fn try_read_buf(&self, buf: &mut BytesMut) -> std::io::Result<usize> {
-        tokio::net::UnixStream::try_read_buf(self, buf)
+    fn try_read_buf(&self, buf: &mut BytesMut, limit: usize) -> std::io::Result<usize> {
+        tokio::net::UnixStream::try_read_buf(self, &mut bytes::BufMut::limit(buf, limit))
     }
     fn writable(&self) -> impl Future<Output = std::io::Result<()>> {
         tokio::net::UnixStream::writable(self)
@@ -737,6 +740,11 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
     // Requests of the current batch remain (a blocked or paused request cut it short).
     let mut resubmit = false;
     let mut pending_error = None;
+    // How much one read may take: READ_CHUNK, as Redis reads PROTO_IOBUF_LEN per client per event-loop turn,
+    // or the rest of a pending request that needs more. Reading all the room the buffer has would let a
+    // client that streams a pipeline faster than the Keyspace runs it grow the buffer without bound (each
+    // `reserve` doubles it, each read fills it), memory maxmemory cannot evict.
+    let mut read_limit = READ_CHUNK;
     let qlimit = || knobs.client_query_buffer_limit.load(Ordering::Relaxed);
     loop {
         if !resubmit {
@@ -754,11 +762,12 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
                 } else if batch.input.capacity() - batch.input.len() < READ_CHUNK / 4 {
                     batch.input.reserve(READ_CHUNK);
                 }
-                let bufs = Buffers { input: &mut batch.input, out: &mut batch.out };
+                let bufs = Buffers { input: &mut batch.input, out: &mut batch.out, limit: read_limit };
                 match read_input(&mut stream, &link, bufs, &push, &mut pushes, idle).await {
                     Some(n) => batch.read_bytes += n,
                     None => return,
                 }
+                read_limit = READ_CHUNK;
                 let (qbuf, qmem) = held(&batch);
                 meter.note(qbuf, qmem);
             } else {
@@ -794,6 +803,7 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
                 }
                 // Nothing complete yet: make room for the whole pending request in one go.
                 if need > batch.input.len() {
+                    read_limit = read_limit.max(need - batch.input.len());
                     batch.input.reserve(need - batch.input.len());
                 }
                 must_read = true;
@@ -811,6 +821,8 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
             }
             // The Keyspace counts the batch's requests while it runs them.
             push.mem.note_input(0, batch.input.capacity() + batch.outside.len(), 0, false);
+            // Input buffered beyond this batch counts toward a deferred wait's read-ahead.
+            let ahead = DEFERRED_READ_AHEAD.saturating_sub(batch.input.len() - batch.consumed + extra.len());
             {
                 let mut g = link.lock();
                 g.batch = Some(batch);
@@ -820,7 +832,13 @@ async fn serve<S: Socket>(mut stream: S, how: Serve, push: Rc<Pushed>) {
                 Ok(ExecReply::Done(b)) => b,
                 Ok(ExecReply::Later(rx)) => {
                     // Boxed: waiting is the rarer path, which would otherwise size every connection's future.
-                    match Box::pin(wait_parked(&mut stream, rx, &mut extra, &push, qlimit())).await {
+                    match Box::pin(wait_parked(&mut stream, rx, &mut extra, &push, Wait::Parked(qlimit()))).await {
+                        Some(b) => b,
+                        None => return,
+                    }
+                }
+                Ok(ExecReply::Deferred(rx)) => {
+                    match Box::pin(wait_parked(&mut stream, rx, &mut extra, &push, Wait::Deferred(ahead))).await {
                         Some(b) => b,
                         None => return,
                     }
@@ -894,6 +912,8 @@ fn held(batch: &Batch) -> (usize, usize) {
 struct Buffers<'a> {
     /// Where the bytes go.
     input: &'a mut BytesMut,
+    /// How many bytes one read may take.
+    limit: usize,
     /// The client's reply buffer (empty while it waits), resized when the clients cron asks.
     out: &'a mut Vec<u8>,
 }
@@ -912,7 +932,7 @@ async fn read_input<S: Socket>(
     pushes: &mut VecDeque<Vec<Queued>>,
     servable: bool,
 ) -> Option<u64> {
-    let Buffers { input: buf, out } = bufs;
+    let Buffers { input: buf, out, limit } = bufs;
     loop {
         enum Next {
             Wake,
@@ -976,7 +996,7 @@ async fn read_input<S: Socket>(
                         }
                         // Redis's querybuf_peak: what the buffer holds plus a read's room.
                         push.mem.qpeak.fetch_max(buf.len() + READ_CHUNK, Ordering::Relaxed);
-                        match stream.try_read_buf(buf) {
+                        match stream.try_read_buf(buf, limit) {
                             Ok(0) => return None,
                             Ok(n) => {
                                 g.idle = false;
@@ -1028,28 +1048,42 @@ async fn read_input<S: Socket>(
     }
 }
 
-/// Wait for a parked batch (blocked or paused) to come back, watching the socket meanwhile so that a client
-/// who leaves is forgotten at once, and keeping what it sends in `extra`. None: the connection is over.
+/// What a batch away from its connection waits for (ExecReply).
+enum Wait {
+    /// Blocked or paused, with the query buffer's limit: the client's input is read all along (so that a
+    /// client who leaves is forgotten at once), and a client past the limit is closed.
+    Parked(u64),
+    /// Its replies wait for another actor's work: input is read this many bytes further, no more (the
+    /// client's input buffered already counts toward DEFERRED_READ_AHEAD).
+    Deferred(usize),
+}
+
+/// Wait for a batch away from its connection to come back, draining earlier replies and keeping what the
+/// client sends in `extra` meanwhile. None: the connection is over.
 async fn wait_parked<S: Socket>(
     stream: &mut S,
     mut rx: tokio::sync::oneshot::Receiver<Batch>,
     extra: &mut BytesMut,
     push: &Pushed,
-    qlimit: u64,
+    wait: Wait,
 ) -> Option<Batch> {
+    let cap = match wait {
+        Wait::Parked(_) => usize::MAX,
+        Wait::Deferred(ahead) => extra.len() + ahead,
+    };
     loop {
         tokio::select! {
             r = &mut rx => return r.ok(),
-            r = stream.readable() => {
+            r = stream.readable(), if extra.len() < cap => {
                 if r.is_err() {
                     return None;
                 }
                 if extra.capacity() - extra.len() < READ_CHUNK / 4 {
                     extra.reserve(READ_CHUNK);
                 }
-                match stream.try_read_buf(extra) {
+                match stream.try_read_buf(extra, READ_CHUNK.min(cap - extra.len())) {
                     Ok(0) => return None,
-                    Ok(_) if extra.len() as u64 > qlimit => return None,
+                    Ok(_) if matches!(wait, Wait::Parked(limit) if extra.len() as u64 > limit) => return None,
                     Ok(_) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                     Err(_) => return None,
@@ -1107,7 +1141,7 @@ async fn read_outside<S: Socket>(
     note(&buf, &batch.input);
     while buf.len() < big.len {
         // `buf` has exactly the room still missing, so a read never takes bytes that follow the payload.
-        let bufs = Buffers { input: &mut buf, out: &mut Vec::new() };
+        let bufs = Buffers { input: &mut buf, out: &mut Vec::new(), limit: usize::MAX };
         match read_input(stream, link, bufs, push, pushes, false).await {
             Some(n) => batch.read_bytes += n,
             None => return false,

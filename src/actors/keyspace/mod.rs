@@ -686,10 +686,15 @@ pub struct Exec {
     pub batch: Option<Batch>,
 }
 
-/// The executed batch, or (when the client was paused) where it will arrive.
+/// The executed batch, or where it will arrive.
 pub enum ExecReply {
     Done(Batch),
+    /// Blocked or paused: it may wait for long, and the client's input keeps being read meanwhile.
     Later(oneshot::Receiver<Batch>),
+    /// Ran; its replies wait for another actor's work (the AOF writer's write, SAVE, DEBUG LOADAOF, MIGRATE),
+    /// as a Redis client waits for its event loop's turn to end: the client's next requests stay in the
+    /// socket meanwhile, so a pipeline cannot pile up in memory faster than the writes go out.
+    Deferred(oneshot::Receiver<Batch>),
 }
 
 impl<A, M> actix::dev::MessageResponse<A, M> for ExecReply
@@ -739,7 +744,7 @@ impl Keyspace {
             Outcome::Ready(batch) => {
                 let (tx, rx) = oneshot::channel();
                 self.deliver(slot, batch, tx, ctx);
-                ExecReply::Later(rx)
+                ExecReply::Deferred(rx)
             }
             Outcome::Stuck(batch) => {
                 let (tx, rx) = oneshot::channel();
@@ -791,7 +796,7 @@ impl Handler<ExecLocal> for Keyspace {
                 let _ = msg.tx.send(b);
             }
             // Blocked, paused or waiting for fsync: pass the batch on when it is done.
-            ExecReply::Later(rx) => {
+            ExecReply::Later(rx) | ExecReply::Deferred(rx) => {
                 let tx = msg.tx;
                 ctx.spawn(
                     async move {
