@@ -28,11 +28,12 @@
 use super::connection::Handles;
 use crate::commands::busy::Waiting;
 use crate::commands::{exec_batch, parse_batch, Batch, State};
+use crate::scripting::ldb;
 use bytes::{Buf, BytesMut};
 use std::cell::RefCell;
 use std::os::fd::{FromRawFd, RawFd};
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -556,6 +557,73 @@ impl Waiting for Serve {
     fn release(&mut self, _: &mut State) {
         if let Ok(mut sockets) = self.0.try_borrow_mut() {
             sockets.release();
+        }
+    }
+
+    fn debug_io(&mut self, client: usize, stop: Arc<AtomicBool>) -> Option<Box<dyn ldb::Io>> {
+        let sockets = self.0.try_borrow().ok()?;
+        let link = sockets.links.get(client)?;
+        if link.lock().closed {
+            return None;
+        }
+        Some(Box::new(DebugSocket { link: link.clone(), stop }))
+    }
+}
+
+/// The socket of a client debugging its EVAL (SCRIPT DEBUG SYNC), used from the Keyspace's thread while
+/// the script runs. Its connection waits for the batch meanwhile and does not touch it.
+struct DebugSocket {
+    link: Arc<Link>,
+    /// The server is stopping: reads end as if the client had left, so the script can finish.
+    stop: Arc<AtomicBool>,
+}
+
+/// How long a debugger's write may wait for the client (Redis's connSendTimeout of 5 s).
+const DEBUG_SEND_TIMEOUT_MS: u64 = 5000;
+
+impl DebugSocket {
+    /// Wait up to `ms` for `events` on the socket; false on an error or when the wait ran out.
+    fn wait(&self, events: libc::c_short, ms: i32) -> bool {
+        let mut pfd = libc::pollfd { fd: self.link.fd, events, revents: 0 };
+        // SAFETY: one valid pollfd.
+        let r = unsafe { libc::poll(&mut pfd, 1, ms) };
+        r > 0
+    }
+}
+
+impl ldb::Io for DebugSocket {
+    fn read(&mut self, buf: &mut [u8]) -> Option<usize> {
+        loop {
+            if self.stop.load(Ordering::Relaxed) || self.link.lock().closed {
+                return None;
+            }
+            // Woken every 100 ms to see whether the server is stopping.
+            if !self.wait(libc::POLLIN, 100) {
+                continue;
+            }
+            // SAFETY: recv writes at most `buf.len()` bytes into `buf`.
+            let n = unsafe { libc::recv(self.link.fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+            if n >= 0 {
+                return (n > 0).then_some(n as usize);
+            }
+            match std::io::Error::last_os_error().kind() {
+                std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock => {}
+                _ => return None,
+            }
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let deadline = std::time::Instant::now() + Duration::from_millis(DEBUG_SEND_TIMEOUT_MS);
+        let mut buf = bytes.to_vec();
+        while !buf.is_empty() {
+            if !send_some(self.link.fd, &mut buf) {
+                return;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now()).as_millis() as i32;
+            if !buf.is_empty() && (left == 0 || !self.wait(libc::POLLOUT, left)) {
+                return;
+            }
         }
     }
 }

@@ -61,6 +61,15 @@ pub trait Waiting {
     fn serve(&mut self, s: &mut State, script_client: usize);
     /// The script ended: give every socket served meanwhile back to its connection.
     fn release(&mut self, s: &mut State);
+    /// The socket of `client`, for the Lua debugger to talk over while its EVAL holds the Keyspace (the
+    /// connection waits for the batch meanwhile). None for a client without one. `stop` set ends its reads.
+    fn debug_io(
+        &mut self,
+        _client: usize,
+        _stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Option<Box<dyn crate::scripting::ldb::Io>> {
+        None
+    }
 }
 
 /// Serve the waiting clients once, from inside a running script. The script's flags and its frozen clock

@@ -34,6 +34,8 @@ pub struct Client {
     pub no_evict: bool,
     /// Close after this batch's replies are written (QUIT, CLIENT KILL of itself).
     pub close_after_reply: bool,
+    /// SCRIPT DEBUG SYNC: its next EVAL runs under the Lua debugger.
+    pub lua_debug: bool,
     /// Marked by CLIENT KILL / timeout: the Keyspace disconnects it.
     pub killed: bool,
     /// Connected through the in-process API (no socket).
@@ -143,6 +145,7 @@ impl Client {
             reply_mode: ReplyMode::On,
             no_evict: false,
             close_after_reply: false,
+            lua_debug: false,
             killed: false,
             local: false,
             unix_socket: false,

@@ -326,6 +326,7 @@ static META: &[Meta] = &[
     Meta { name: "save", getkeys_proc: false, no_async_loading: true, tips: &[], specs: &[] },
     Meta { name: "scan", getkeys_proc: false, no_async_loading: false, tips: &["nondeterministic_output", "request_policy:special"], specs: &[] },
     Meta { name: "scard", getkeys_proc: false, no_async_loading: false, tips: &[], specs: &[KeySpec { notes: "", flags: K_RO, bs: Bs::Index(1), fk: Fk::Range(0, 1, 0) }] },
+    Meta { name: "script|debug", getkeys_proc: false, no_async_loading: false, tips: &[], specs: &[] },
     Meta { name: "script|exists", getkeys_proc: false, no_async_loading: false, tips: &["request_policy:all_shards", "response_policy:agg_logical_and"], specs: &[] },
     Meta { name: "script|flush", getkeys_proc: false, no_async_loading: false, tips: &["request_policy:all_nodes", "response_policy:all_succeeded"], specs: &[] },
     Meta { name: "script|kill", getkeys_proc: false, no_async_loading: false, tips: &["request_policy:all_shards", "response_policy:one_succeeded"], specs: &[] },

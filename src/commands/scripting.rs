@@ -482,6 +482,47 @@ pub fn precheck_flags(s: &State, flags: u32, ro: bool) -> Result<(), CmdError> {
 }
 
 fn eval_generic(cx: &mut Ctx<'_>, evalsha: bool, ro: bool) -> CmdResult {
+    if cx.s.clients[cx.me].lua_debug {
+        if !evalsha {
+            return eval_debugging(cx, ro);
+        }
+        if cx.arg(1).len() != 40 {
+            return Err(CmdError::new("NOSCRIPT No matching script. Please use EVAL."));
+        }
+        return Err(CmdError::new("ERR Please use EVAL instead of EVALSHA for debugging"));
+    }
+    run_eval(cx, evalsha, ro)
+}
+
+/// EVAL under SCRIPT DEBUG SYNC (Redis's evalGenericCommandWithDebugging): the script runs under the Lua
+/// debugger (scripting::ldb), which talks to the client over its socket until the script ends; then the
+/// EVAL's reply goes out and the connection closes, which tells the client the session is over. The
+/// server serves no one else meanwhile, as Redis's synchronous sessions.
+fn eval_debugging(cx: &mut Ctx<'_>, ro: bool) -> CmdResult {
+    let stop = cx.s.knobs.shutdown_asap.clone();
+    let me = cx.me;
+    let Some(mut io) = cx.s.waiting.as_mut().and_then(|w| w.debug_io(me, stop)) else {
+        cx.s.clients[me].lua_debug = false;
+        return Err(CmdError::new("ERR The Lua debugger needs a client connected over a socket"));
+    };
+    // Replies of the requests before this one in the batch go first (inside EXEC the transaction's reply
+    // is still being written: it comes after the session's logs, as in Redis).
+    if !cx.s.exec.in_exec && !cx.out.buf.is_empty() {
+        io.write(&cx.out.buf);
+        cx.out.buf.clear();
+    }
+    log::warn!("Redis synchronous debugging eval session started");
+    scripting::ldb::begin(io, cx.arg(1), cx.s.config.busy_reply_threshold);
+    let result = run_eval(cx, false, ro);
+    scripting::ldb::end();
+    log::warn!("Redis synchronous debugging eval session ended");
+    let c = &mut cx.s.clients[me];
+    c.lua_debug = false;
+    c.close_after_reply = true;
+    result
+}
+
+fn run_eval(cx: &mut Ctx<'_>, evalsha: bool, ro: bool) -> CmdResult {
     let nk = numkeys(cx, 2)?;
     let sha = if evalsha {
         let sha = cx.arg(1).to_ascii_lowercase();
@@ -537,6 +578,28 @@ pub fn eval_keys(argv: &[&[u8]]) -> Vec<usize> {
         return Vec::new();
     }
     (3..3 + n as usize).collect()
+}
+
+/// SCRIPT DEBUG YES|SYNC|NO. YES (a session in a forked child whose changes are thrown away) needs fork(),
+/// which ferrodis does not use: it is refused with a pointer to SYNC.
+fn script_debug(cx: &mut Ctx<'_>) -> CmdResult {
+    if !cx.out.buf.is_empty() {
+        return Err(CmdError::new("ERR SCRIPT DEBUG must be called outside a pipeline"));
+    }
+    let mode = cx.arg(2).to_ascii_lowercase();
+    match mode.as_slice() {
+        b"no" => cx.client().lua_debug = false,
+        b"sync" => cx.client().lua_debug = true,
+        b"yes" => {
+            return Err(CmdError::new(
+                "ERR SCRIPT DEBUG YES (a forked session whose changes are rolled back) is not supported: ferrodis \
+                 does not fork. Use SCRIPT DEBUG SYNC (redis-cli --ldb-sync-mode), whose changes are kept",
+            ))
+        }
+        _ => return Err(CmdError::new("ERR Use SCRIPT DEBUG YES/SYNC/NO")),
+    }
+    cx.out.ok();
+    Ok(())
 }
 
 /// SCRIPT LOAD script
@@ -611,6 +674,7 @@ const EVAL_RO_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE |
 
 #[rustfmt::skip]
 const SCRIPT_SUBS: &[CommandSpec] = &family("scripting", [
+    cmd("script|debug", 3, NOSCRIPT, script_debug).acl(SCRIPTING).doc("3.2.0", "O(1)", "Set the debug mode for executed scripts."),
     cmd("script|exists", -3, NOSCRIPT, script_exists).acl(SCRIPTING).doc("2.6.0", "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).", "Determines whether server-side Lua scripts exist in the script cache."),
     cmd("script|flush", -2, NOSCRIPT, script_flush).acl(SCRIPTING).doc("2.6.0", "O(N) with N being the number of scripts in cache", "Removes all server-side Lua scripts from the script cache."),
     cmd("script|help", 2, LOADING | STALE, script_help).acl(SCRIPTING).doc("5.0.0", "O(1)", "Returns helpful text about the different subcommands."),

@@ -11,6 +11,7 @@
 pub mod bit;
 pub mod cjson;
 pub mod cmsgpack;
+pub mod ldb;
 pub mod lstruct;
 pub mod raw;
 
@@ -196,7 +197,12 @@ impl Vm {
         })?;
         // SAFETY: these only use the Lua C API on the state they are given.
         let calls = unsafe {
-            lua.create_sequence_from([lua.create_c_function(redis_call)?, lua.create_c_function(redis_pcall)?])?
+            lua.create_sequence_from([
+                lua.create_c_function(redis_call)?,
+                lua.create_c_function(redis_pcall)?,
+                lua.create_c_function(ldb::lua_debug)?,
+                lua.create_c_function(ldb::lua_breakpoint)?,
+            ])?
         };
         let mode = if kind == Kind::Eval { "eval" } else { "function" };
         let parts: Table =
@@ -301,7 +307,13 @@ impl Vm {
         go: impl FnOnce(&Vm) -> mlua::Result<MultiValue>,
     ) -> Outcome {
         let stopped = Rc::new(RefCell::new(None));
-        set_guard(&self.lua, self.host.clone(), host.watch(), stopped.clone());
+        if ldb::active() {
+            // SCRIPT DEBUG SYNC: the debugger's hook, which stops the script itself (and serves no one else,
+            // as Redis's synchronous sessions do not).
+            ldb::install(&self.lua);
+        } else {
+            set_guard(&self.lua, self.host.clone(), host.watch(), stopped.clone());
+        }
         let host = RefCell::new(host);
         let res = self.lua.scope(|scope| {
             let bridge = scope.create_function(|lua, args: MultiValue| bridge(lua, &host, args))?;
@@ -465,7 +477,12 @@ fn bridge(lua: &Lua, host: &RefCell<&mut dyn Host>, args: MultiValue) -> mlua::R
             };
             let argv = match argv {
                 Ok(a) => a,
-                Err(e) => return Ok((true, err_table(lua, &e, false)?)),
+                Err(e) => {
+                    if ldb::logging() {
+                        ldb::log_error(&e);
+                    }
+                    return Ok((true, err_table(lua, &e, false)?));
+                }
             };
             if op == "acl" {
                 return match host.acl_check(argv) {
@@ -473,14 +490,27 @@ fn bridge(lua: &Lua, host: &RefCell<&mut dyn Host>, args: MultiValue) -> mlua::R
                     Err(e) => Ok((true, err_table(lua, &e, false)?)),
                 };
             }
+            // Under the debugger, while stepping: the command and its reply go to its log.
+            let logging = ldb::logging();
+            if logging {
+                ldb::log_command(&argv);
+            }
             match host.call(argv) {
                 Ok(reply) => {
+                    if logging {
+                        ldb::log_reply(&reply);
+                    }
                     let is_err = reply.first() == Some(&b'-') || reply.first() == Some(&b'!');
                     let mut p = 0;
                     let v = parse_reply(lua, &reply, &mut p, 0)?;
                     Ok((is_err, v))
                 }
-                Err(e) => Ok((true, err_table(lua, &e, true)?)),
+                Err(e) => {
+                    if logging {
+                        ldb::log_error(&e);
+                    }
+                    Ok((true, err_table(lua, &e, true)?))
+                }
             }
         }
         "setresp" => {

@@ -134,9 +134,8 @@ function redis.acl_check_cmd(...)
   if e then error(v, 0) end
   return v
 end
--- Only meaningful under the Lua debugger, which ferrodis does not have: as Redis outside it.
-function redis.breakpoint() return false end
-function redis.debug() end
+-- The Lua debugger's (SCRIPT DEBUG SYNC): no-ops outside a session.
+redis.debug, redis.breakpoint = c_calls[3], c_calls[4]
 redis.REDIS_VERSION = H.version
 redis.REDIS_VERSION_NUM = H.version_num
 
