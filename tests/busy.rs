@@ -363,3 +363,34 @@ fn a_slow_script_replayed_from_the_aof_answers_loading_not_busy() {
     assert_eq!(cmd("GET").arg("x").query::<String>(&mut con).unwrap(), "y");
     assert_eq!(cmd("GET").arg("z").query::<String>(&mut con).unwrap(), "1");
 }
+
+/// The suite's "not enough good replicas state change during long script": a replica that hangs up while
+/// a script is busy stops counting at once (connected_slaves, min-replicas-to-write), and a script that has
+/// written already goes on writing, as Redis never fails a script halfway on the server's state.
+#[test]
+fn a_replica_leaving_during_a_busy_script_is_seen_and_the_script_keeps_writing() {
+    let master = server(1);
+    let mut m = conn(&master);
+    let _: () = cmd("CONFIG").arg("SET").arg("min-replicas-to-write").arg(1).query(&mut m).unwrap();
+    let replica = TestServer::start();
+    let mut r = conn(&replica);
+    let _: String = cmd("REPLICAOF").arg("127.0.0.1").arg(master.addr().port()).query(&mut r).unwrap();
+    common::wait_for("a good replica", Duration::from_secs(20), || {
+        cmd("SET").arg("x").arg("pre").query::<()>(&mut m).is_ok()
+    });
+    let script = "redis.call('set','x','script value')
+        while true do
+            local info = redis.call('info','replication')
+            if string.match(info, 'connected_slaves:0') then
+                redis.call('set','x',info)
+                break
+            end
+        end
+        return 1";
+    let mut caller = start(&master, &["eval", script, "1", "x"]);
+    assert!(wait_busy(&mut m).starts_with("BUSY"));
+    let _: String = cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut r).unwrap();
+    assert_eq!(reply_line(&mut caller), ":1\r\n");
+    let x: String = cmd("GET").arg("x").query(&mut m).unwrap();
+    assert!(x.contains("connected_slaves:0"), "{x}");
+}

@@ -39,6 +39,13 @@ use std::time::Duration;
 
 /// Bytes read from one client per pass, so that one client cannot keep the script from its work.
 const READ_PER_PASS: usize = 64 * 1024;
+/// The poll event of a peer that closed its side, without reading what it sent (Linux's POLLRDHUP;
+/// elsewhere only a full hang-up shows).
+#[cfg(target_os = "linux")]
+const PEER_CLOSED: libc::c_short = libc::POLLRDHUP;
+#[cfg(not(target_os = "linux"))]
+const PEER_CLOSED: libc::c_short = 0;
+
 /// Clients accepted per listening socket per pass.
 const ACCEPT_PER_PASS: usize = 32;
 
@@ -271,12 +278,22 @@ impl Sockets {
         let mut fds: Vec<libc::pollfd> = Vec::new();
         let mut who: Vec<(usize, Arc<Link>)> = Vec::new();
         let mut handed: Vec<(usize, Arc<Link>)> = Vec::new();
+        // Replicas are not served, but one that hangs up is seen at once, as Redis frees a replica's client
+        // while a script is busy: INFO's connected_slaves and the min-replicas count follow.
+        let mut replica_fds: Vec<libc::pollfd> = Vec::new();
+        let mut replica_slots: Vec<usize> = Vec::new();
         for (slot, link) in self.links.iter() {
-            if slot == script_client || s.clients.get(slot).is_none_or(|c| c.replica) {
+            let Some(c) = s.clients.get(slot) else { continue };
+            if slot == script_client {
                 continue;
             }
             let g = link.lock();
             if g.closed {
+                continue;
+            }
+            if c.replica {
+                replica_fds.push(libc::pollfd { fd: link.fd, events: PEER_CLOSED, revents: 0 });
+                replica_slots.push(slot);
                 continue;
             }
             if g.batch.is_some() && !g.served {
@@ -289,6 +306,17 @@ impl Sockets {
         }
         for (slot, link) in handed {
             serve_one(s, slot, &link, true);
+        }
+        if !replica_fds.is_empty() {
+            // SAFETY: a valid array of pollfd of the given length; a zero timeout never blocks.
+            let ready = unsafe { libc::poll(replica_fds.as_mut_ptr(), replica_fds.len() as libc::nfds_t, 0) };
+            if ready > 0 {
+                for (p, slot) in replica_fds.iter().zip(replica_slots) {
+                    if p.revents & (PEER_CLOSED | libc::POLLHUP | libc::POLLERR) != 0 {
+                        crate::commands::replication::replica_hung_up(s, slot);
+                    }
+                }
+            }
         }
         if fds.is_empty() {
             return;

@@ -938,6 +938,19 @@ pub fn stream_only_bytes(s: &mut State, cmd: &[u8]) {
 }
 
 /// Count the replicas that acknowledged within `min-replicas-max-lag` seconds (refreshGoodSlavesCount).
+/// A replica's socket hung up while a script holds the Keyspace: it stops counting as a replica now
+/// (connected_slaves, the good replicas of min-replicas-to-write), as Redis frees its client from the
+/// script's event processing; its record and stream go when the Keyspace forgets the client afterwards.
+pub fn replica_hung_up(s: &mut State, slot: usize) {
+    let Some(c) = s.clients.get_mut(slot) else { return };
+    if !c.replica {
+        return;
+    }
+    c.replica = false;
+    s.prop.replicas = s.prop.replicas.saturating_sub(1);
+    refresh_good_replicas(s);
+}
+
 pub fn refresh_good_replicas(s: &mut State) {
     if s.repl.min_to_write == 0 || s.repl.max_lag == 0 {
         return;

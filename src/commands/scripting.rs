@@ -256,8 +256,10 @@ impl Host for ScriptHost<'_> {
         if !allow_oom && self.oom && !self.write_dirty && spec.has(DENYOOM) {
             return Err(self.reject(Some(spec), &format!("-{}", CmdError::OOM.0)));
         }
-        if spec.has(WRITE) {
-            // As scriptVerifyWriteCommandAllow: no writes while the disk refuses them (MISCONF).
+        // As scriptVerifyWriteCommandAllow: once the script has written, no state of the server (a disk
+        // error, too few replicas) may fail it halfway.
+        if spec.has(WRITE) && !self.write_dirty {
+            // No writes while the disk refuses them (MISCONF).
             let aof_err = if self.s.persist.aof.mode != super::aof::AofMode::Off {
                 super::aof::write_error(self.s)
             } else {
