@@ -404,6 +404,13 @@ fn stale_replicas_run_only_allow_stale_functions_and_stale_commands() {
     let e = common::err_text(fcall(&mut con, "f3").unwrap_err());
     assert!(e.contains("Can not execute the command on a stale replica"), "{e}");
     assert!(fcall(&mut con, "f4").unwrap().contains("redis_version"));
+    // EVAL is flagged stale, but a script without a shebang does not run at all (the suite's "allow-stale
+    // shebang flag"); one declaring allow-stale does.
+    let eval = |con: &mut redis::Connection, body: &str| cmd("EVAL").arg(body).arg(0).query::<i64>(con);
+    let e = common::err_text(eval(&mut con, "return 1").unwrap_err());
+    assert_eq!(e, "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+    assert_eq!(eval(&mut con, "#!lua flags=allow-stale,no-writes\nreturn 1").unwrap(), 1);
     let _: String = cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut con).unwrap();
     assert_eq!(fcall(&mut con, "f1").unwrap(), "hello");
+    assert_eq!(eval(&mut con, "return 1").unwrap(), 1);
 }

@@ -470,6 +470,11 @@ pub fn effective_flags(s: &State, spec: &'static CommandSpec, argv: &Argv<'_>) -
 /// Checks Redis makes before running a script with a shebang (scriptPrepareForRun).
 pub fn precheck_flags(s: &State, flags: u32, ro: bool) -> Result<(), CmdError> {
     if flags & EVAL_COMPAT != 0 {
+        // A script without a shebang does not run at all on a stale replica (scriptPrepareForRun's special
+        // case), though EVAL itself is flagged stale.
+        if super::replication::is_stale(s) {
+            return Err(super::replication::MASTERDOWN_ERR);
+        }
         return Ok(());
     }
     if flags & NO_WRITES == 0 {
