@@ -614,3 +614,14 @@ async fn in_process_subscriptions_end_when_the_server_stops() {
     assert_eq!(tokio::time::timeout(Duration::from_secs(10), sub.next()).await.unwrap(), Some(msg(None, "x", "1")));
     assert_eq!(tokio::time::timeout(Duration::from_secs(10), sub.next()).await.unwrap(), None);
 }
+
+/// The Lua debugger talks over the client's socket: an in-process client is told so, and its EVAL runs
+/// as usual.
+#[actix_rt::test]
+async fn the_lua_debugger_needs_a_socket() {
+    let server = in_process().await;
+    let c = server.client();
+    let e = reply_err(c.cmd(&["SCRIPT", "DEBUG", "SYNC"]).await);
+    assert_eq!(e, "ERR The Lua debugger needs a client connected over a socket");
+    assert_eq!(c.cmd(&["EVAL", "return 'x'", "0"]).await.unwrap(), bulk("x"));
+}

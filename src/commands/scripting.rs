@@ -596,6 +596,10 @@ fn script_debug(cx: &mut Ctx<'_>) -> CmdResult {
     let mode = cx.arg(2).to_ascii_lowercase();
     match mode.as_slice() {
         b"no" => cx.client().lua_debug = false,
+        // The debugger talks over the client's socket; an in-process client has none.
+        b"sync" if cx.client().local => {
+            return Err(CmdError::new("ERR The Lua debugger needs a client connected over a socket"))
+        }
         b"sync" => cx.client().lua_debug = true,
         b"yes" => {
             return Err(CmdError::new(
