@@ -981,7 +981,7 @@ impl Db {
 
     /// Eviction sampling (dictGetSomeKeys): up to `n` entries from a random spot, every key or (`volatile`)
     /// only keys with a TTL, each passed to `f` with its stored expiry (0: none). Keys come in table order
-    /// from a random segment and offset on, spilling into the next segments, so a sample costs a short walk
+    /// from a random segment and bucket on, spilling into the next segments, so a sample costs a short walk
     /// rather than `n` random probes; keys past their TTL are sampled too (they are still stored).
     pub fn sample(&self, n: usize, volatile: bool, mut f: impl FnMut(&Entry, i64)) {
         let nsegs = self.segs.len();
@@ -995,10 +995,12 @@ impl Db {
         for step in 0..=nsegs {
             let s = (first + step) % nsegs;
             let seg = &self.segs[s];
-            let size = if volatile { seg.expires.len() } else { seg.table.len() };
-            if size == 0 {
+            if (if volatile { seg.expires.len() } else { seg.table.len() }) == 0 {
                 continue;
             }
+            // Keys with a TTL are walked by their index in `expires`; all keys by bucket of the table (a
+            // random bucket costs nothing, where skipping to the i-th key walked every key before it).
+            let size = if volatile { seg.expires.len() } else { seg.table.num_buckets() };
             let (from, to) = match step {
                 0 => {
                     wrap_at = rng::below(size);
@@ -1020,7 +1022,7 @@ impl Db {
                     }
                 }
             } else {
-                for e in seg.table.iter().skip(from).take(to - from) {
+                for e in (from..to).filter_map(|i| seg.table.get_bucket(i)) {
                     f(e, seg.expire_of(&e.key));
                     got += 1;
                     if got >= n {
