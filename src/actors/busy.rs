@@ -642,6 +642,10 @@ impl ldb::Io for DebugSocket {
     }
 
     fn write(&mut self, bytes: &[u8]) {
+        // A closed connection's fd may already be another client's.
+        if self.link.lock().closed {
+            return;
+        }
         let deadline = std::time::Instant::now() + Duration::from_millis(DEBUG_SEND_TIMEOUT_MS);
         let mut buf = bytes.to_vec();
         while !buf.is_empty() {

@@ -520,8 +520,17 @@ fn eval_debugging(cx: &mut Ctx<'_>, ro: bool) -> CmdResult {
     }
     log::warn!("Redis synchronous debugging eval session started");
     scripting::ldb::begin(io, cx.arg(1), cx.s.config.busy_reply_threshold);
+    // Ended however the EVAL ends, a panic caught around the command included: a session left behind
+    // would put the next scripts under the debugger.
+    struct EndSession;
+    impl Drop for EndSession {
+        fn drop(&mut self) {
+            scripting::ldb::end();
+        }
+    }
+    let session = EndSession;
     let result = run_eval(cx, false, ro);
-    scripting::ldb::end();
+    drop(session);
     log::warn!("Redis synchronous debugging eval session ended");
     let c = &mut cx.s.clients[me];
     c.lua_debug = false;
