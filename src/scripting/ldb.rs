@@ -8,6 +8,7 @@
 //! no one else meanwhile: the user asked for it. The session's state lives in a thread-local, because the
 //! hook (a C function) and `redis.call`'s bridge both reach it from inside Lua.
 
+use crate::config::repr_into;
 use mlua::ffi::{self, lua_Debug, lua_State};
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CStr};
@@ -317,24 +318,7 @@ const HELP: &[&str] = &[
 
 /// C's atoi: leading blanks, a sign, digits; anything else ends it (0 when no digit).
 fn atoi(s: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < s.len() && s[i].is_ascii_whitespace() {
-        i += 1;
-    }
-    let neg = i < s.len() && s[i] == b'-';
-    if i < s.len() && (s[i] == b'-' || s[i] == b'+') {
-        i += 1;
-    }
-    let mut n: i64 = 0;
-    while i < s.len() && s[i].is_ascii_digit() {
-        n = n.saturating_mul(10).saturating_add((s[i] - b'0') as i64);
-        i += 1;
-    }
-    if neg {
-        -n
-    } else {
-        n
-    }
+    crate::types::num::strtoll(s, 10).0
 }
 
 /// What the client's buffered input holds (Redis's ldbReplParseCommand, as forgiving as it is).
@@ -385,24 +369,6 @@ fn parse_command(buf: &[u8]) -> Input {
     Input::Command(argv)
 }
 
-/// Redis's sdscatrepr: a quoted string with escapes.
-fn repr(o: &mut Vec<u8>, s: &[u8]) {
-    o.push(b'"');
-    for &c in s {
-        match c {
-            b'\\' | b'"' => o.extend_from_slice(&[b'\\', c]),
-            b'\n' => o.extend_from_slice(b"\\n"),
-            b'\r' => o.extend_from_slice(b"\\r"),
-            b'\t' => o.extend_from_slice(b"\\t"),
-            7 => o.extend_from_slice(b"\\a"),
-            8 => o.extend_from_slice(b"\\b"),
-            c if c.is_ascii_graphic() || c == b' ' => o.push(c),
-            c => o.extend_from_slice(format!("\\x{c:02x}").as_bytes()),
-        }
-    }
-    o.push(b'"');
-}
-
 /// A reply in RESP, appended in Redis's human form (ldbRedisProtocolToHuman); the bytes it took.
 fn human(o: &mut Vec<u8>, r: &[u8]) -> usize {
     let Some(cr) = r.iter().position(|&b| b == b'\r') else {
@@ -424,11 +390,11 @@ fn human(o: &mut Vec<u8>, r: &[u8]) -> usize {
                 return after;
             }
             let end = (after + n as usize).min(r.len());
-            repr(o, &r[after..end]);
+            repr_into(o, &r[after..end]);
             (end + 2).min(r.len())
         }
         b'+' | b'-' => {
-            repr(o, &r[..cr]);
+            repr_into(o, &r[..cr]);
             after
         }
         b'*' | b'~' | b'%' => {
@@ -492,10 +458,10 @@ unsafe fn cat_value(o: &mut Vec<u8>, l: *mut lua_State, idx: c_int, level: u32) 
         ffi::LUA_TSTRING => {
             let mut len = 0;
             let p = ffi::lua_tolstring(l, idx, &mut len);
-            repr(o, std::slice::from_raw_parts(p.cast::<u8>(), len));
+            repr_into(o, std::slice::from_raw_parts(p.cast::<u8>(), len));
         }
         ffi::LUA_TBOOLEAN => o.extend_from_slice(if ffi::lua_toboolean(l, idx) != 0 { b"true" } else { b"false" }),
-        ffi::LUA_TNUMBER => o.extend_from_slice(&fmt_g(ffi::lua_tonumber(l, idx))),
+        ffi::LUA_TNUMBER => o.extend_from_slice(&super::fmt_double(c"%g", ffi::lua_tonumber(l, idx))),
         ffi::LUA_TNIL => o.extend_from_slice(b"nil"),
         ffi::LUA_TTABLE => {
             let (mut array, mut full, mut is_array, mut expected) = (Vec::new(), Vec::new(), true, 1.0);
@@ -536,14 +502,6 @@ unsafe fn cat_value(o: &mut Vec<u8>, l: *mut lua_State, idx: c_int, level: u32) 
             }
         }
     }
-}
-
-/// C's "%g".
-fn fmt_g(d: f64) -> Vec<u8> {
-    let mut buf = [0u8; 64];
-    // SAFETY: the format takes exactly one double; snprintf writes at most buf.len() bytes.
-    let n = unsafe { libc::snprintf(buf.as_mut_ptr().cast(), buf.len(), c"%g".as_ptr(), d) };
-    buf[..(n.max(0) as usize).min(buf.len() - 1)].to_vec()
 }
 
 /// Log the value on top of the stack after `prefix`, trimmed.
@@ -748,19 +706,14 @@ unsafe fn print(l: *mut lua_State, name: &[u8]) {
         if !in_user_script(&ar) {
             continue;
         }
-        let mut i = 1;
-        loop {
-            let local = ffi::lua_getlocal(l, &ar, i);
-            if local.is_null() {
-                break;
+        if find_local(l, &ar, |local| {
+            if local != name {
+                return false;
             }
-            i += 1;
-            if CStr::from_ptr(local).to_bytes() == name {
-                log_top(l, b"<value> ");
-                ffi::lua_pop(l, 1);
-                return;
-            }
-            ffi::lua_pop(l, 1);
+            log_top(l, b"<value> ");
+            true
+        }) {
+            return;
         }
     }
     if name == b"ARGV" || name == b"KEYS" {
@@ -773,19 +726,30 @@ unsafe fn print(l: *mut lua_State, name: &[u8]) {
     }
 }
 
+/// Call `f` with the name of each local of the frame `ar`, its value on top of the stack meanwhile, until
+/// `f` returns true (then true).
+unsafe fn find_local(l: *mut lua_State, ar: &lua_Debug, mut f: impl FnMut(&[u8]) -> bool) -> bool {
+    let mut i = 1;
+    loop {
+        let local = ffi::lua_getlocal(l, ar, i);
+        if local.is_null() {
+            return false;
+        }
+        i += 1;
+        let found = f(CStr::from_ptr(local).to_bytes());
+        ffi::lua_pop(l, 1);
+        if found {
+            return true;
+        }
+    }
+}
+
 /// `print`: the locals of the current frame.
 unsafe fn print_all(l: *mut lua_State) {
     let mut ar: lua_Debug = std::mem::zeroed();
     let mut vars = 0;
     if ffi::lua_getstack(l, 0, &mut ar) != 0 {
-        let mut i = 1;
-        loop {
-            let local = ffi::lua_getlocal(l, &ar, i);
-            if local.is_null() {
-                break;
-            }
-            i += 1;
-            let name = CStr::from_ptr(local).to_bytes();
+        find_local(l, &ar, |name| {
             if !name.windows(12).any(|w| w == b"(*temporary)") {
                 let mut prefix = b"<value> ".to_vec();
                 prefix.extend_from_slice(name);
@@ -793,8 +757,8 @@ unsafe fn print_all(l: *mut lua_State) {
                 log_top(l, &prefix);
                 vars += 1;
             }
-            ffi::lua_pop(l, 1);
-        }
+            false
+        });
     }
     if vars == 0 {
         with(|s| s.log(b"No local variables in the current context.".to_vec()));

@@ -142,9 +142,14 @@ fn version_num() -> i64 {
 
 /// Lua numbers as Redis sends them as command arguments: "%.17g", exact for integers up to 2^53.
 pub fn fmt_g17(d: f64) -> Vec<u8> {
+    fmt_double(c"%.17g", d)
+}
+
+/// `d` printed by C's printf with `fmt`, a format taking one double (the debugger's dumps use "%g").
+fn fmt_double(fmt: &std::ffi::CStr, d: f64) -> Vec<u8> {
     let mut buf = [0u8; 64];
-    // SAFETY: the format takes exactly one double; snprintf writes at most buf.len() bytes.
-    let n = unsafe { libc::snprintf(buf.as_mut_ptr() as *mut libc::c_char, buf.len(), c"%.17g".as_ptr(), d) };
+    // SAFETY: callers pass formats taking exactly one double; snprintf writes at most buf.len() bytes.
+    let n = unsafe { libc::snprintf(buf.as_mut_ptr() as *mut libc::c_char, buf.len(), fmt.as_ptr(), d) };
     buf[..(n.max(0) as usize).min(buf.len() - 1)].to_vec()
 }
 
