@@ -276,12 +276,11 @@ impl Sockets {
         self.admit(s);
         self.accept(s);
         let mut fds: Vec<libc::pollfd> = Vec::new();
-        let mut who: Vec<(usize, Arc<Link>)> = Vec::new();
+        // Who each pollfd is: a client to serve, or (None) a replica. Replicas are not served, but one that
+        // hangs up is seen at once, as Redis frees a replica's client while a script is busy: INFO's
+        // connected_slaves and the min-replicas count follow.
+        let mut who: Vec<(usize, Option<Arc<Link>>)> = Vec::new();
         let mut handed: Vec<(usize, Arc<Link>)> = Vec::new();
-        // Replicas are not served, but one that hangs up is seen at once, as Redis frees a replica's client
-        // while a script is busy: INFO's connected_slaves and the min-replicas count follow.
-        let mut replica_fds: Vec<libc::pollfd> = Vec::new();
-        let mut replica_slots: Vec<usize> = Vec::new();
         for (slot, link) in self.links.iter() {
             let Some(c) = s.clients.get(slot) else { continue };
             if slot == script_client {
@@ -292,31 +291,18 @@ impl Sockets {
                 continue;
             }
             if c.replica {
-                replica_fds.push(libc::pollfd { fd: link.fd, events: PEER_CLOSED, revents: 0 });
-                replica_slots.push(slot);
-                continue;
-            }
-            if g.batch.is_some() && !g.served {
+                fds.push(libc::pollfd { fd: link.fd, events: PEER_CLOSED, revents: 0 });
+                who.push((slot, None));
+            } else if g.batch.is_some() && !g.served {
                 handed.push((slot, link.clone()));
             } else if g.servable() {
                 let events = if g.unsent.is_empty() { libc::POLLIN } else { libc::POLLIN | libc::POLLOUT };
                 fds.push(libc::pollfd { fd: link.fd, events, revents: 0 });
-                who.push((slot, link.clone()));
+                who.push((slot, Some(link.clone())));
             }
         }
         for (slot, link) in handed {
             serve_one(s, slot, &link, true);
-        }
-        if !replica_fds.is_empty() {
-            // SAFETY: a valid array of pollfd of the given length; a zero timeout never blocks.
-            let ready = unsafe { libc::poll(replica_fds.as_mut_ptr(), replica_fds.len() as libc::nfds_t, 0) };
-            if ready > 0 {
-                for (p, slot) in replica_fds.iter().zip(replica_slots) {
-                    if p.revents & (PEER_CLOSED | libc::POLLHUP | libc::POLLERR) != 0 {
-                        crate::commands::replication::replica_hung_up(s, slot);
-                    }
-                }
-            }
         }
         if fds.is_empty() {
             return;
@@ -327,8 +313,12 @@ impl Sockets {
             return;
         }
         for (p, (slot, link)) in fds.iter().zip(who) {
-            if p.revents != 0 {
-                serve_one(s, slot, &link, false);
+            match link {
+                Some(link) if p.revents != 0 => serve_one(s, slot, &link, false),
+                None if p.revents & (PEER_CLOSED | libc::POLLHUP | libc::POLLERR) != 0 => {
+                    crate::commands::replication::replica_hung_up(s, slot);
+                }
+                _ => {}
             }
         }
     }
