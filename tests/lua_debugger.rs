@@ -21,6 +21,14 @@ impl Client {
         Client { w, r }
     }
 
+    /// A client that turned the debugger on and sent `eval`: the session's first logs come with it.
+    fn debugging(srv: &TestServer, eval: &[&str]) -> (Client, Vec<String>) {
+        let mut c = Client::new(srv);
+        assert_eq!(c.ask(&["script", "debug", "sync"]), ["+OK"]);
+        let first = c.ask(eval);
+        (c, first)
+    }
+
     fn send(&mut self, args: &[&str]) {
         let mut req = format!("*{}\r\n", args.len());
         for a in args {
@@ -55,12 +63,8 @@ const SCRIPT: &str = "local a = 1\nlocal t = {1,2,'x'}\nredis.call('set', KEYS[1
 #[test]
 fn a_session_steps_prints_breaks_and_ends_with_the_reply() {
     let srv = TestServer::start();
-    let mut c = Client::new(&srv);
-    assert_eq!(c.ask(&["script", "debug", "sync"]), ["+OK"]);
-    assert_eq!(
-        c.ask(&["eval", SCRIPT, "1", "k", "v"]),
-        ["* Stopped at 1, stop reason = step over", "-> 1   local a = 1"]
-    );
+    let (mut c, first) = Client::debugging(&srv, &["eval", SCRIPT, "1", "k", "v"]);
+    assert_eq!(first, ["* Stopped at 1, stop reason = step over", "-> 1   local a = 1"]);
     assert_eq!(c.ask(&["s"]), ["* Stopped at 2, stop reason = step over", "-> 2   local t = {1,2,'x'}"]);
     assert_eq!(c.ask(&["next"])[0], "* Stopped at 3, stop reason = step over");
     assert_eq!(c.ask(&["print"]), ["<value> a = 1", "<value> t = {1; 2; \"x\"}"]);
@@ -116,9 +120,7 @@ fn a_session_steps_prints_breaks_and_ends_with_the_reply() {
 #[test]
 fn abort_stops_the_script_with_an_error() {
     let srv = TestServer::start();
-    let mut c = Client::new(&srv);
-    assert_eq!(c.ask(&["script", "debug", "sync"]), ["+OK"]);
-    c.ask(&["eval", "redis.call('set','x','1')\nreturn 1", "0"]);
+    let (mut c, _) = Client::debugging(&srv, &["eval", "redis.call('set','x','1')\nreturn 1", "0"]);
     assert_eq!(c.ask(&["step"])[2], "* Stopped at 2, stop reason = step over");
     assert_eq!(c.ask(&["abort"]), ["<endsession>"]);
     let reply = c.line();
@@ -133,9 +135,7 @@ fn abort_stops_the_script_with_an_error() {
 #[test]
 fn odd_debugger_input_and_a_client_leaving_mid_session() {
     let srv = TestServer::start();
-    let mut c = Client::new(&srv);
-    assert_eq!(c.ask(&["script", "debug", "sync"]), ["+OK"]);
-    c.ask(&["eval", "return 'hello'", "0"]);
+    let (mut c, _) = Client::debugging(&srv, &["eval", "return 'hello'", "0"]);
     for arg in ["hello\0world", "hello\0", "\0hello", "\0hello\0"] {
         let r = c.ask(&[arg]);
         assert_eq!(r, ["<error> Unknown Redis Lua debugger command or wrong number of arguments."]);
