@@ -263,10 +263,15 @@ impl Connection {
         self.pushed.mem.clone()
     }
 
+    /// Its inbox of pushed frames, for the Keyspace.
+    pub fn inbox(&self) -> Arc<Inbox> {
+        self.pushed.inbox.clone()
+    }
+
     /// How the Keyspace reaches this connection.
     pub fn handles(&self, ctx: &mut Context<Self>) -> Handles {
-        let (pushed, mem) = (self.pushed(), self.mem());
-        Handles { kick: ctx.address().recipient(), push: ctx.address().recipient(), pushed, mem }
+        let (pushed, mem, inbox) = (self.pushed(), self.mem(), self.inbox());
+        Handles { kick: ctx.address().recipient(), push: ctx.address().recipient(), pushed, mem, inbox }
     }
 
     /// Serve only to send `reply` and close.
@@ -407,6 +412,10 @@ struct Pushed {
     /// one block shared by every receiver; per-receiver copies multiplied them when many lagged (a
     /// tracking client's invalidations then fed eviction back in the suite's feedback-loop test).
     coalesce: std::cell::Cell<bool>,
+    /// Pub/sub messages and invalidations, appended by the Keyspace directly (`Handles::deliver`): a
+    /// `Push` goes with the first frames only, so a subscriber that waits for its flush turn while more
+    /// batches publish costs one actor message per write, not one per batch.
+    inbox: Arc<Inbox>,
     /// Bytes queued and in the backlog (shared with the Keyspace, which shows it in CLIENT LIST omem).
     queued: Arc<AtomicUsize>,
     /// Wakes the serving future when bytes are queued.
@@ -425,7 +434,22 @@ const COALESCE_MAX: usize = 64 * 1024;
 /// The tail's chunk size.
 const TAIL_CHUNK: usize = 16 * 1024;
 
+impl Inbox {
+    fn is_empty(&self) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+    }
+}
+
 impl Pushed {
+    /// What the actor queued and the Keyspace delivered, in that order (a connection gets one kind or the
+    /// other: replicas their stream through `Push`, every other client its deliveries through the inbox).
+    fn take_ready(&self) -> Vec<Queued> {
+        let mut ready = std::mem::take(&mut *self.queue.borrow_mut());
+        let delivered = std::mem::take(&mut *self.inbox.0.lock().unwrap_or_else(|e| e.into_inner()));
+        ready.extend(delivered.into_iter().map(|f| (f, false)));
+        ready
+    }
+
     /// `n` bytes of output were written.
     fn written(&self, n: usize) {
         self.queued.fetch_sub(n.min(self.queued.load(Ordering::Relaxed)), Ordering::Relaxed);
@@ -688,6 +712,37 @@ pub struct Handles {
     pub pushed: Arc<AtomicUsize>,
     /// What its buffers hold (client_mem.rs).
     pub mem: Arc<ConnMem>,
+    /// Where pub/sub frames go (`deliver`).
+    pub inbox: Arc<Inbox>,
+}
+
+/// Frames the Keyspace delivered to a connection and its serving future has not taken yet.
+#[derive(Default)]
+pub struct Inbox(std::sync::Mutex<Vec<Bytes>>);
+
+impl Handles {
+    /// Deliver pub/sub frames (messages, invalidations, MONITOR lines) of client-output-buffer-limit
+    /// `class`: appended to the inbox and counted at once. The actor hears of it (a `Push` without frames,
+    /// which checks the limit and wakes the serving future) when the inbox was empty, or when the count is
+    /// past the class's lowest limit; frames that find the inbox waiting for its writer just join them.
+    pub fn deliver(&self, frames: Vec<Bytes>, class: usize, knobs: &Knobs) {
+        let len: usize = frames.iter().map(|f| f.len()).sum();
+        let queued = self.pushed.fetch_add(len, Ordering::Relaxed) + len;
+        let was_empty = {
+            let mut inbox = self.inbox.0.lock().unwrap_or_else(|e| e.into_inner());
+            let was_empty = inbox.is_empty();
+            if was_empty && inbox.capacity() == 0 {
+                *inbox = frames;
+            } else {
+                inbox.extend(frames);
+            }
+            was_empty
+        };
+        let lowest = knobs.obuf_limits[class.min(knobs.obuf_limits.len() - 1)].lowest();
+        if was_empty || queued as u64 >= lowest {
+            self.push.do_send(Push { frames: Vec::new(), class, counted: true, shared: false });
+        }
+    }
 }
 
 /// What `serve` is given besides its socket.
@@ -1007,7 +1062,10 @@ async fn read_input<S: Socket>(
                         }
                     }
                     () = push.wake.notified() => {
-                        let ready = std::mem::take(&mut *push.queue.borrow_mut());
+                        if push.queue.borrow().is_empty() && push.inbox.is_empty() {
+                            continue;
+                        }
+                        let ready = push.take_ready();
                         {
                             let mut g = link.lock();
                             if g.held {

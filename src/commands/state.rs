@@ -232,6 +232,13 @@ impl ObufLimit {
         limit
     }
 
+    /// The fewest bytes at which this limit may act (hard or soft), u64::MAX when there is none.
+    pub fn lowest(&self) -> u64 {
+        let hard = self.hard.load(Ordering::Relaxed);
+        let soft = self.soft.load(Ordering::Relaxed);
+        [hard, soft].into_iter().filter(|&l| l > 0).min().unwrap_or(u64::MAX)
+    }
+
     /// (soft bytes, seconds) when a soft limit with a time is set.
     pub fn soft(&self) -> Option<(u64, u64)> {
         let soft = self.soft.load(Ordering::Relaxed);

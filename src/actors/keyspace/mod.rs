@@ -233,7 +233,7 @@ impl Keyspace {
                 let subscribed = self.s.clients.get(d.slot).is_some_and(|c| c.subscribed());
                 let class = if subscribed { OBUF_PUBSUB } else { OBUF_NORMAL };
                 let len = if measure { d.frames.iter().map(|f| f.len()).sum() } else { 0 };
-                c.push.do_send(Push { frames: d.frames, class, counted: false, shared: false });
+                c.deliver(d.frames, class, &self.s.knobs);
                 if measure {
                     crate::commands::client_mem::update(&mut self.s, d.slot, len, false);
                 }
@@ -431,14 +431,14 @@ impl Keyspace {
             let lobby = self.sockets.borrow().lobby.clone();
             let knobs = self.s.knobs.clone();
             let conn = Connection::adopted(stream, ctx.address(), knobs, lobby, a.slot, a.link, (a.peer, a.local));
-            let (pushed, mem) = (conn.pushed(), conn.mem());
+            let (pushed, mem, inbox) = (conn.pushed(), conn.mem(), conn.inbox());
             let conn = conn.start();
             if let Some(c) = self.s.clients.get_mut(a.slot) {
                 c.pushed = Some(pushed.clone());
                 c.conn_mem = Some(mem.clone());
             }
             let (kick, push) = (conn.clone().recipient(), conn.recipient());
-            self.conns.insert(a.slot, Handles { kick, push, pushed, mem });
+            self.conns.insert(a.slot, Handles { kick, push, pushed, mem, inbox });
         }
     }
 
