@@ -1065,6 +1065,11 @@ async fn read_input<S: Socket>(
                         if push.queue.borrow().is_empty() && push.inbox.is_empty() {
                             continue;
                         }
+                        // A replica's stream goes out at once (its pushes are the stream's own batches);
+                        // everything else waits for its write turn (flush.rs).
+                        if !push.coalesce.get() {
+                            super::flush::turn().await;
+                        }
                         let ready = push.take_ready();
                         {
                             let mut g = link.lock();

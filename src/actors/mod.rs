@@ -14,6 +14,7 @@ pub mod cron;
 pub mod events;
 pub mod evictor;
 pub mod expiry;
+pub mod flush;
 pub mod keyspace;
 pub mod listener;
 pub mod persistence;
