@@ -471,6 +471,9 @@ impl Pushed {
     /// Send pushed `frames` (counted in `queued` already): behind the backlog, written now as far as the
     /// socket takes them without waiting. False: the connection is over.
     fn send<S: Socket>(&self, stream: &S, frames: Vec<Queued>) -> bool {
+        if frames.len() > 1 && !self.coalesce.get() && self.drained() {
+            return self.send_joined(stream, frames);
+        }
         {
             let mut backlog = self.backlog.borrow_mut();
             let mut tail = self.tail.borrow_mut();
@@ -548,6 +551,38 @@ impl Pushed {
             backlog.push_back(rest);
         }
         self.drain(stream)
+    }
+
+    /// Several small frames to a client with nothing waiting: copied into one buffer and written at once, as
+    /// Redis copies each message into the client's reply buffer. One contiguous write costs the kernel less
+    /// than an iovec per 100-byte message; what the socket does not take waits in the backlog.
+    fn send_joined<S: Socket>(&self, stream: &S, frames: Vec<Queued>) -> bool {
+        thread_local! {
+            static JOIN: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        JOIN.with(|j| {
+            let mut j = j.borrow_mut();
+            j.clear();
+            for (f, _) in &frames {
+                j.extend_from_slice(f);
+            }
+            drop(frames);
+            let n = match stream.try_write(&j) {
+                Ok(0) => return false,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+                Err(_) => return false,
+            };
+            self.written(n);
+            if n < j.len() {
+                self.backlog.borrow_mut().push_back(Bytes::copy_from_slice(&j[n..]));
+                self.mem.oll.store(1, Ordering::Relaxed);
+            }
+            if j.capacity() > KEEP_BUF {
+                *j = Vec::new();
+            }
+            true
+        })
     }
 
     /// Write what the socket takes of the backlog now, vectored. False: the connection is over.
