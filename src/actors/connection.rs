@@ -372,7 +372,7 @@ impl Handler<Push> for Connection {
         }
         let shared = msg.shared;
         self.pushed.queue.borrow_mut().extend(msg.frames.into_iter().map(|f| (f, shared)));
-        self.pushed.wake.notify_one();
+        self.pushed.inbox.wake.notify_one();
     }
 }
 
@@ -418,8 +418,6 @@ struct Pushed {
     inbox: Arc<Inbox>,
     /// Bytes queued and in the backlog (shared with the Keyspace, which shows it in CLIENT LIST omem).
     queued: Arc<AtomicUsize>,
-    /// Wakes the serving future when bytes are queued.
-    wake: tokio::sync::Notify,
     /// What the connection's buffers hold, for the Keyspace (client_mem.rs).
     mem: Arc<ConnMem>,
 }
@@ -436,7 +434,7 @@ const TAIL_CHUNK: usize = 16 * 1024;
 
 impl Inbox {
     fn is_empty(&self) -> bool {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+        self.frames.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
     }
 }
 
@@ -445,7 +443,7 @@ impl Pushed {
     /// other: replicas their stream through `Push`, every other client its deliveries through the inbox).
     fn take_ready(&self) -> Vec<Queued> {
         let mut ready = std::mem::take(&mut *self.queue.borrow_mut());
-        let delivered = std::mem::take(&mut *self.inbox.0.lock().unwrap_or_else(|e| e.into_inner()));
+        let delivered = std::mem::take(&mut *self.inbox.frames.lock().unwrap_or_else(|e| e.into_inner()));
         ready.extend(delivered.into_iter().map(|f| (f, false)));
         ready
     }
@@ -751,20 +749,24 @@ pub struct Handles {
     pub inbox: Arc<Inbox>,
 }
 
-/// Frames the Keyspace delivered to a connection and its serving future has not taken yet.
+/// Frames the Keyspace delivered to a connection and its serving future has not taken yet, and what wakes
+/// that future when output is queued (by the Keyspace or by the actor's `Push`).
 #[derive(Default)]
-pub struct Inbox(std::sync::Mutex<Vec<Bytes>>);
+pub struct Inbox {
+    frames: std::sync::Mutex<Vec<Bytes>>,
+    wake: tokio::sync::Notify,
+}
 
 impl Handles {
     /// Deliver pub/sub frames (messages, invalidations, MONITOR lines) of client-output-buffer-limit
-    /// `class`: appended to the inbox and counted at once. The actor hears of it (a `Push` without frames,
-    /// which checks the limit and wakes the serving future) when the inbox was empty, or when the count is
-    /// past the class's lowest limit; frames that find the inbox waiting for its writer just join them.
+    /// `class`: appended to the inbox and counted at once. The serving future is woken when the inbox was
+    /// empty (frames that find it waiting for its writer just join them); the actor hears of it only when
+    /// the count is past the class's lowest limit (a `Push` without frames, which checks the limit).
     pub fn deliver(&self, frames: Vec<Bytes>, class: usize, knobs: &Knobs) {
         let len: usize = frames.iter().map(|f| f.len()).sum();
         let queued = self.pushed.fetch_add(len, Ordering::Relaxed) + len;
         let was_empty = {
-            let mut inbox = self.inbox.0.lock().unwrap_or_else(|e| e.into_inner());
+            let mut inbox = self.inbox.frames.lock().unwrap_or_else(|e| e.into_inner());
             let was_empty = inbox.is_empty();
             if was_empty && inbox.capacity() == 0 {
                 *inbox = frames;
@@ -773,8 +775,11 @@ impl Handles {
             }
             was_empty
         };
+        if was_empty {
+            self.inbox.wake.notify_one();
+        }
         let lowest = knobs.obuf_limits[class.min(knobs.obuf_limits.len() - 1)].lowest();
-        if was_empty || queued as u64 >= lowest {
+        if queued as u64 >= lowest {
             self.push.do_send(Push { frames: Vec::new(), class, counted: true, shared: false });
         }
     }
@@ -1096,7 +1101,7 @@ async fn read_input<S: Socket>(
                             Err(_) => return None,
                         }
                     }
-                    () = push.wake.notified() => {
+                    () = push.inbox.wake.notified() => {
                         if push.queue.borrow().is_empty() && push.inbox.is_empty() {
                             continue;
                         }
