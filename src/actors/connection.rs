@@ -412,9 +412,9 @@ struct Pushed {
     /// one block shared by every receiver; per-receiver copies multiplied them when many lagged (a
     /// tracking client's invalidations then fed eviction back in the suite's feedback-loop test).
     coalesce: std::cell::Cell<bool>,
-    /// Pub/sub messages and invalidations, appended by the Keyspace directly (`Handles::deliver`): a
-    /// `Push` goes with the first frames only, so a subscriber that waits for its flush turn while more
-    /// batches publish costs one actor message per write, not one per batch.
+    /// Pub/sub messages and invalidations, appended by the Keyspace directly (`Handles::deliver`), with the
+    /// Notify that wakes the serving future: no actor message per delivery, and a subscriber that waits for
+    /// its write turn while more batches publish just gathers them.
     inbox: Arc<Inbox>,
     /// Bytes queued and in the backlog (shared with the Keyspace, which shows it in CLIENT LIST omem).
     queued: Arc<AtomicUsize>,
@@ -431,6 +431,9 @@ const COALESCE_MAX: usize = 64 * 1024;
 
 /// The tail's chunk size.
 const TAIL_CHUNK: usize = 16 * 1024;
+
+/// Pushed frames up to this many bytes in all are joined into one write (`send_joined`).
+const JOIN_MAX: usize = 64 * 1024;
 
 impl Inbox {
     fn is_empty(&self) -> bool {
@@ -469,7 +472,11 @@ impl Pushed {
     /// Send pushed `frames` (counted in `queued` already): behind the backlog, written now as far as the
     /// socket takes them without waiting. False: the connection is over.
     fn send<S: Socket>(&self, stream: &S, frames: Vec<Queued>) -> bool {
-        if frames.len() > 1 && !self.coalesce.get() && self.drained() {
+        if frames.len() > 1
+            && !self.coalesce.get()
+            && self.drained()
+            && frames.iter().map(|(f, _)| f.len()).sum::<usize>() <= JOIN_MAX
+        {
             return self.send_joined(stream, frames);
         }
         {
@@ -551,9 +558,10 @@ impl Pushed {
         self.drain(stream)
     }
 
-    /// Several small frames to a client with nothing waiting: copied into one buffer and written at once, as
-    /// Redis copies each message into the client's reply buffer. One contiguous write costs the kernel less
-    /// than an iovec per 100-byte message; what the socket does not take waits in the backlog.
+    /// Several small frames (JOIN_MAX bytes at most) to a client with nothing waiting: copied into one buffer
+    /// and written at once, as Redis copies each message into the client's reply buffer. One contiguous
+    /// write costs the kernel less than an iovec per 100-byte message; what the socket does not take waits
+    /// in the backlog. Bigger pushes go out vectored, their frames still shared with the other receivers.
     fn send_joined<S: Socket>(&self, stream: &S, frames: Vec<Queued>) -> bool {
         thread_local! {
             static JOIN: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -1291,6 +1299,72 @@ mod tests {
         let push = Pushed::default();
         push.coalesce.set(true);
         (ours, theirs, push)
+    }
+
+    /// A subscriber's small frames go out joined, and frames too big to join are held as they are (still
+    /// shared), all in order.
+    #[test]
+    fn small_pushed_frames_are_joined_and_big_ones_stay_shared() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let (ours, mut theirs, push) = replica_output();
+            push.coalesce.set(false); // a subscriber's connection
+            let msg = |i: usize| {
+                Bytes::from(format!("*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n${}\r\n{i}\r\n", i.to_string().len()))
+            };
+            let mut want = Vec::new();
+            ours.writable().await.unwrap();
+            // Many small frames on a socket that takes them all: written at once, nothing held.
+            let small: Vec<Bytes> = (0..100).map(msg).collect();
+            small.iter().for_each(|f| want.extend_from_slice(f));
+            assert!(push.send(&ours, small.iter().map(|f| (f.clone(), false)).collect()));
+            assert!(push.drained());
+            let many: Vec<Bytes> = (0..JOIN_MAX / 40).map(msg).collect();
+            let total: usize = many.iter().map(|f| f.len()).sum();
+            assert!(total <= JOIN_MAX);
+            let fill = Bytes::from(vec![b'F'; 1 << 20]);
+            assert!(push.send(&ours, vec![(fill.clone(), false)]));
+            want.extend_from_slice(&fill);
+            assert!(!push.drained());
+            // Behind output that waits: not joined, each frame held as it is.
+            assert!(push.send(&ours, many.iter().map(|f| (f.clone(), false)).collect()));
+            many.iter().for_each(|f| want.extend_from_slice(f));
+            // Big frames: never joined, even with nothing waiting (they stay the receivers' shared copy).
+            let big: Vec<Bytes> = (0..3).map(|i| Bytes::from(vec![b'a' + i; JOIN_MAX])).collect();
+            big.iter().for_each(|f| want.extend_from_slice(f));
+            let reader = std::thread::spawn(move || {
+                let mut got = vec![0u8; want.len()];
+                theirs.read_exact(&mut got).unwrap();
+                assert!(got == want, "output out of order or altered");
+            });
+            while !push.drained() {
+                ours.writable().await.unwrap();
+                assert!(push.drain(&ours));
+            }
+            assert!(push.send(&ours, big.iter().map(|f| (f.clone(), false)).collect()));
+            {
+                let backlog = push.backlog.borrow();
+                for f in backlog.iter().filter(|f| f.len() == JOIN_MAX) {
+                    assert!(big.iter().any(|b| b.as_ptr() == f.as_ptr()), "a big frame was copied");
+                }
+            }
+            while !push.drained() {
+                ours.writable().await.unwrap();
+                assert!(push.drain(&ours));
+            }
+            reader.join().unwrap();
+            // On a full socket with nothing waiting, big frames are held as they are, not as a joined copy.
+            let (full, _peer, push) = replica_output();
+            push.coalesce.set(false);
+            full.writable().await.unwrap();
+            let hog = vec![b'H'; 1 << 20];
+            while full.try_write(&hog).is_ok() {}
+            assert!(push.drained());
+            assert!(push.send(&full, big.iter().map(|f| (f.clone(), false)).collect()));
+            let backlog = push.backlog.borrow();
+            assert_eq!(backlog.len(), big.len());
+            assert!(backlog.iter().zip(&big).all(|(f, b)| f.as_ptr() == b.as_ptr()), "a big frame was copied");
+        });
     }
 
     /// Shared frames (the replication backlog's blocks) that wait behind a blocked socket are held as they
