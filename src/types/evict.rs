@@ -216,7 +216,19 @@ struct Slot {
     score: u64,
     db: usize,
     key: Vec<u8>,
+    /// `tag(key)`: compared before the key itself when an offer looks for the same key.
+    tag: u64,
     used: bool,
+}
+
+/// A key's last 8 bytes and its length, folded: keys that share a long prefix ("user:0000012345") differ
+/// there, so the pool's duplicate check compares one word per slot before comparing keys (16 key compares
+/// per sampled key cost a tenth of the CPU when every write evicts).
+fn tag(key: &[u8]) -> u64 {
+    let mut last = [0u8; 8];
+    let n = key.len().min(8);
+    last[..n].copy_from_slice(&key[key.len() - n..]);
+    u64::from_le_bytes(last) ^ (key.len() as u64).rotate_left(56)
 }
 
 /// The eviction pool: the best candidates sampled so far, in ascending score order (the best at the end).
@@ -241,7 +253,8 @@ impl EvictionPool {
         let s = &mut self.slots;
         // The same key sampled again: take it out first, so that it is not held twice (Redis keeps both;
         // two slots for one key only make the pool smaller).
-        if let Some(i) = s.iter().position(|x| x.used && x.db == db && x.key == key) {
+        let t = tag(key);
+        if let Some(i) = s.iter().position(|x| x.used && x.tag == t && x.db == db && x.key == key) {
             s[i].used = false;
             s[i..].rotate_left(1);
         }
@@ -264,6 +277,7 @@ impl EvictionPool {
         let slot = &mut s[k];
         slot.key.clear();
         slot.key.extend_from_slice(key);
+        slot.tag = t;
         slot.score = score;
         slot.db = db;
         slot.used = true;
