@@ -469,6 +469,11 @@ mod tests {
         pool.offer(1, b"k259", 10_001);
         assert_eq!(pool.candidates().filter(|(_, k, _)| *k == b"k259").count(), 2); // db 0's and db 1's
         assert_eq!(pool.candidates().last().map(|(d, _, s)| (d, s)), Some((1, 10_001)));
+        // Keys with the same tag (same length and last 8 bytes) are still told apart by the key itself.
+        assert_eq!(tag(b"a:12345678"), tag(b"b:12345678"));
+        pool.offer(2, b"a:12345678", 20_000);
+        pool.offer(2, b"b:12345678", 20_001);
+        assert_eq!(pool.candidates().filter(|(d, _, _)| *d == 2).count(), 2);
         pool.clear();
         assert!(pool.is_empty());
         assert!(!pool.take_best(|_, _| true));
