@@ -349,7 +349,7 @@ impl Handler<Push> for Connection {
         } else {
             self.pushed.queued.fetch_add(len, Ordering::Relaxed) + len
         };
-        let limit = &self.knobs.obuf_limits[msg.class.min(self.knobs.obuf_limits.len() - 1)];
+        let limit = self.knobs.obuf_limit(msg.class);
         let was_over_soft = self.over_soft_since.is_some();
         if limit.passed(queued, &mut self.over_soft_since) {
             obuf_closed(&self.knobs, &self.peer, &self.local, queued);
@@ -381,7 +381,7 @@ impl Connection {
     /// (and has been for its seconds); otherwise arm again while it stays over.
     fn recheck_soft_limit(&mut self, class: usize, ctx: &mut Context<Self>) {
         let queued = self.pushed.queued.load(Ordering::Relaxed);
-        let limit = &self.knobs.obuf_limits[class.min(self.knobs.obuf_limits.len() - 1)];
+        let limit = self.knobs.obuf_limit(class);
         if limit.passed(queued, &mut self.over_soft_since) {
             obuf_closed(&self.knobs, &self.peer, &self.local, queued);
             ctx.stop();
@@ -770,7 +770,8 @@ impl Handles {
     /// `class`: appended to the inbox and counted at once. The serving future is woken when the inbox was
     /// empty (frames that find it waiting for its writer just join them); the actor hears of it only when
     /// the count is past the class's lowest limit (a `Push` without frames, which checks the limit).
-    pub fn deliver(&self, frames: Vec<Bytes>, class: usize, knobs: &Knobs) {
+    /// Returns the bytes delivered.
+    pub fn deliver(&self, frames: Vec<Bytes>, class: usize, knobs: &Knobs) -> usize {
         let len: usize = frames.iter().map(|f| f.len()).sum();
         let queued = self.pushed.fetch_add(len, Ordering::Relaxed) + len;
         let was_empty = {
@@ -786,10 +787,10 @@ impl Handles {
         if was_empty {
             self.inbox.wake.notify_one();
         }
-        let lowest = knobs.obuf_limits[class.min(knobs.obuf_limits.len() - 1)].lowest();
-        if queued as u64 >= lowest {
+        if queued as u64 >= knobs.obuf_limit(class).lowest() {
             self.push.do_send(Push { frames: Vec::new(), class, counted: true, shared: false });
         }
+        len
     }
 }
 

@@ -262,6 +262,11 @@ impl ObufLimit {
 }
 
 impl Knobs {
+    /// The client-output-buffer-limit of class `class` (`OBUF_*`; anything past the last is the last).
+    pub fn obuf_limit(&self, class: usize) -> &ObufLimit {
+        &self.obuf_limits[class.min(self.obuf_limits.len() - 1)]
+    }
+
     /// Copy the knobs' values out of `c`.
     pub fn update(&self, c: &Config) {
         self.proto_max_bulk_len.store(c.proto_max_bulk_len, Ordering::Relaxed);

@@ -232,8 +232,7 @@ impl Keyspace {
                 // A RESP3 client's invalidations count toward its own class's limit, not pubsub's.
                 let subscribed = self.s.clients.get(d.slot).is_some_and(|c| c.subscribed());
                 let class = if subscribed { OBUF_PUBSUB } else { OBUF_NORMAL };
-                let len = if measure { d.frames.iter().map(|f| f.len()).sum() } else { 0 };
-                c.deliver(d.frames, class, &self.s.knobs);
+                let len = c.deliver(d.frames, class, &self.s.knobs);
                 if measure {
                     crate::commands::client_mem::update(&mut self.s, d.slot, len, false);
                 }
