@@ -140,6 +140,15 @@ async fn flusher(gate: Running) {
 mod tests {
     use super::*;
 
+    /// A writer task: takes a turn, then logs `i`.
+    fn writer(i: i64, log: &Rc<RefCell<Vec<i64>>>) -> tokio::task::JoinHandle<()> {
+        let log = log.clone();
+        tokio::task::spawn_local(async move {
+            turn().await;
+            log.borrow_mut().push(i);
+        })
+    }
+
     /// Run `f` on a LocalSet of a fresh current-thread runtime.
     fn on_local<F: Future<Output = ()>>(f: F) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -153,12 +162,8 @@ mod tests {
         on_local(async {
             let order = Rc::new(RefCell::new(Vec::new()));
             let mut tasks = Vec::new();
-            for i in 0..100usize {
-                let order = order.clone();
-                tasks.push(tokio::task::spawn_local(async move {
-                    turn().await;
-                    order.borrow_mut().push(i);
-                }));
+            for i in 0..100 {
+                tasks.push(writer(i, &order));
                 // Each task queues its turn before the next starts.
                 tokio::task::yield_now().await;
             }
@@ -175,14 +180,7 @@ mod tests {
             // 200 writers wait: a pass grants 50 (200 / PASSES); then something else (a publisher's input)
             // gets to run before the second slice is granted.
             let log = Rc::new(RefCell::new(Vec::new()));
-            let mut tasks = Vec::new();
-            for i in 0..200usize {
-                let log = log.clone();
-                tasks.push(tokio::task::spawn_local(async move {
-                    turn().await;
-                    log.borrow_mut().push(i as i64);
-                }));
-            }
+            let tasks: Vec<_> = (0..200).map(|i| writer(i, &log)).collect();
             // Let every writer queue its turn, then wait for the first grants.
             while log.borrow().is_empty() {
                 tokio::task::yield_now().await;
