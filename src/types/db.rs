@@ -35,6 +35,23 @@ use std::hash::BuildHasher;
 /// 4096-bucket segments) at the cost of a bigger directory (4 bytes per segment).
 const SEG_MAX: usize = 896;
 
+/// Start loading `e`'s cache lines (an `Entry` may straddle two) without waiting for them.
+#[inline(always)]
+fn prefetch(e: &Entry) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = (e as *const Entry).cast::<i8>();
+        // SAFETY: SSE is in every x86_64 CPU, and a prefetch is a hint: it reads nothing and never faults.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(p);
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(std::mem::size_of::<Entry>() - 1));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = e;
+}
+
 /// One key with its value and metadata (its TTL, if any, is in the segment's `expires`).
 #[derive(Debug)]
 pub struct Entry {
@@ -1022,9 +1039,25 @@ impl Db {
                     }
                 }
             } else {
-                for e in (from..to).filter_map(|i| seg.table.get_bucket(i)) {
-                    f(e, seg.expire_of(&e.key));
-                    got += 1;
+                // The sample's entries are taken first and their cache lines asked for together, then scored:
+                // each is a pointer chase to memory not in cache, and one after the other they stalled a miss
+                // each (three quarters of an eviction's time when every write evicts).
+                let mut picked: [Option<&Entry>; 8] = [None; 8];
+                let mut i = from;
+                while i < to {
+                    let mut k = 0;
+                    while i < to && k < picked.len() && got + k < n {
+                        if let Some(e) = seg.table.get_bucket(i) {
+                            prefetch(e);
+                            picked[k] = Some(e);
+                            k += 1;
+                        }
+                        i += 1;
+                    }
+                    for e in picked[..k].iter().flatten() {
+                        f(e, seg.expire_of(&e.key));
+                    }
+                    got += k;
                     if got >= n {
                         return;
                     }
@@ -1546,6 +1579,33 @@ mod tests {
             seen.insert(db.random_key().unwrap().to_vec());
         }
         assert!(seen.len() > 90);
+    }
+
+    #[test]
+    fn sample_visits_as_many_distinct_keys_as_asked() {
+        // Across chunk sizes (entries are taken 8 at a time), segment counts and both key sets.
+        for keys in [3usize, 100, 5000] {
+            let mut db = Db::new(0);
+            for i in 0..keys {
+                db.set(&k(i), Value::Int(1), false);
+                if i % 2 == 0 {
+                    db.set_expire(&k(i), i64::MAX / 2);
+                }
+            }
+            for volatile in [false, true] {
+                let pool = if volatile { keys.div_ceil(2) } else { keys };
+                for n in [1usize, 5, 8, 9, 16, 17, 64] {
+                    let mut seen = HashSet::new();
+                    db.sample(n, volatile, |e, at| {
+                        let i: usize = std::str::from_utf8(&e.key.as_slice()[4..]).unwrap().parse().unwrap();
+                        // Each key comes with its own expiry: the even ones have one.
+                        assert_eq!(at != 0, i.is_multiple_of(2), "key {i}");
+                        assert!(seen.insert(i), "key {i} sampled twice");
+                    });
+                    assert_eq!(seen.len(), n.min(pool), "keys {keys} n {n} volatile {volatile}");
+                }
+            }
+        }
     }
 
     #[test]
