@@ -131,8 +131,13 @@ impl Eviction {
 /// bounded, so it counts), and the feed's buffer (Redis's AOF buffer), so that propagating evictions cannot
 /// feed more evictions.
 pub fn not_counted(s: &State) -> usize {
-    let (buffers, size) = super::replication::buffers(s);
-    let mut n = buffers.saturating_sub(size);
+    let mut n = 0;
+    // Without a backlog or replicas there are no replication buffers (and `buffers` would parse the
+    // configured backlog size, on every write while memory is at the limit).
+    if s.prop.backlog.is_some() || s.prop.replicas > 0 {
+        let (buffers, size) = super::replication::buffers(s);
+        n = buffers.saturating_sub(size);
+    }
     if s.prop.feed.enabled {
         n += s.prop.feed.buf.capacity();
     }
@@ -212,8 +217,12 @@ pub fn perform_evictions(s: &mut State, from_evictor: bool) -> EvictRun {
         return run;
     }
     let limit_us = time_limit_us(s.evict.tenacity);
-    // A TSC read (quanta), as exec's command timing: this runs for every write while memory is at the limit.
-    let start = quanta::Instant::now();
+    // A TSC read (quanta), as exec's command timing. With the latency monitor off nothing needs the clock
+    // before the 16th eviction, and most runs evict one key: then the clock starts at the first check, and
+    // the time limit counts from there (16 small keys take microseconds; the default limit is 500 µs, and
+    // tenacity 0's limit of 0 still stops the run at that first check, by `>=`).
+    let timed = s.obs.latency.threshold_ms != 0;
+    let mut start = timed.then(quanta::Instant::now);
     let mut freed: i64 = 0;
     let mut result = None;
     while freed < to_free as i64 {
@@ -228,7 +237,7 @@ pub fn perform_evictions(s: &mut State, from_evictor: bool) -> EvictRun {
             if s.evict.lazy && over_limit(s).is_none() {
                 break;
             }
-            if start.elapsed().as_micros() as u64 > limit_us {
+            if start.get_or_insert_with(quanta::Instant::now).elapsed().as_micros() as u64 >= limit_us {
                 // Leave the rest to the Evictor, between batches, so that this command is not held longer.
                 run.time_limit_hit = true;
                 s.evict.running = true;
@@ -246,7 +255,9 @@ pub fn perform_evictions(s: &mut State, from_evictor: bool) -> EvictRun {
         s.evict.running = false;
     }
     note_exceeded(s, run.result);
-    s.obs.latency.add_sample_if_needed("eviction-cycle", start.elapsed().as_millis() as u64);
+    if let Some(start) = start.filter(|_| timed) {
+        s.obs.latency.add_sample_if_needed("eviction-cycle", start.elapsed().as_millis() as u64);
+    }
     run
 }
 
