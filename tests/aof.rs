@@ -535,6 +535,32 @@ fn disable_auto_gc_keeps_history_until_turned_off() {
     assert_eq!(dir.manifest().lines().count(), 2, "{}", dir.manifest());
 }
 
+/// aof_last_cow_size: what writes during a rewrite made it copy ahead of its steps (the memory of the keys
+/// written before the rewrite reached them), as Redis reports its rewrite child's copy-on-write.
+#[test]
+fn a_rewrite_reports_what_writes_made_it_copy() {
+    let dir = TempDir::new("aofcow");
+    let s = server(&dir, true, "");
+    let mut c = s.conn();
+    wait_rewrite(&mut c);
+    assert_eq!(info_field(&mut c, "aof_last_cow_size"), "0");
+    let value = "A".repeat(500);
+    for i in 0..100 {
+        let _: () = q(&mut c, &["set", &format!("key{i}"), &value]);
+    }
+    // 100 ms a key: the rewrite has reached a few keys at most when the writes come.
+    let _: () = q(&mut c, &["config", "set", "rdb-key-save-delay", "100000"]);
+    let _: String = q(&mut c, &["bgrewriteaof"]);
+    for i in 0..16 {
+        let _: () = q(&mut c, &["setrange", &format!("key{i}"), "0", "BBBB"]);
+    }
+    let _: () = q(&mut c, &["config", "set", "rdb-key-save-delay", "0"]);
+    wait_rewrite(&mut c);
+    let cow: u64 = info_field(&mut c, "aof_last_cow_size").parse().unwrap();
+    // Each of the 14 or more keys copied costs its 500-byte value and more.
+    assert!(cow >= 14 * 500, "{cow}");
+}
+
 /// CONFIG SET appendonly no stops a rewrite in progress (Redis kills its child) and says so in the log with
 /// the line operators and the suite look for; the rewrite's temp file goes with it.
 #[test]

@@ -143,6 +143,47 @@ fn bgsave_is_a_point_in_time_snapshot_under_concurrent_writes() {
     assert_eq!(q::<String>(&mut con, &["debug", "digest"]), digest, "the file holds the keys as BGSAVE began");
 }
 
+/// INFO's progress and copy-on-write lines while a background save runs, as Redis's child reports them: keys
+/// processed grow, and each write to a key the save has not reached yet counts that key's memory, which
+/// `rdb_last_cow_size` keeps once the save is over.
+#[test]
+fn bgsave_reports_progress_and_what_writes_made_it_copy() {
+    let dir = TempDir::new("cow");
+    let srv = server(&dir, "");
+    let mut con = srv.conn();
+    let value = "A".repeat(500);
+    for i in 0..2000 {
+        let _: () = q(&mut con, &["set", &format!("key{i}"), &value]);
+    }
+    let field = |con: &mut Connection, f: &str| info_field(con, "persistence", f).parse::<f64>().unwrap();
+    assert_eq!(field(&mut con, "current_cow_size"), 0.0);
+    // 200 µs a key: the save takes about half a second, slices of a few keys at a time.
+    let _: () = q(&mut con, &["config", "set", "rdb-key-save-delay", "200"]);
+    assert_eq!(q::<String>(&mut con, &["bgsave"]), "Background saving started");
+    assert_eq!(field(&mut con, "current_save_keys_total"), 2000.0);
+    let mut cow = 0.0;
+    for round in 0..2 {
+        for k in 0..16 {
+            let _: () = q(&mut con, &["setrange", &format!("key{}", round * 16 + k), "0", "BBBB"]);
+        }
+        common::wait_for("the save's copy-on-write figure", std::time::Duration::from_secs(10), || {
+            field(&mut con, "current_cow_size") >= cow + 16.0 * 500.0 * 0.5
+        });
+        cow = field(&mut con, "current_cow_size");
+        assert_eq!(field(&mut con, "rdb_bgsave_in_progress"), 1.0, "the save ended before round {round}");
+        assert!(field(&mut con, "current_save_keys_processed") > 0.0);
+        assert!(field(&mut con, "current_fork_perc") > 0.0);
+        assert!(field(&mut con, "current_cow_peak") >= cow);
+    }
+    let _: () = q(&mut con, &["config", "set", "rdb-key-save-delay", "0"]);
+    common::wait_for("the save's end", std::time::Duration::from_secs(10), || {
+        field(&mut con, "rdb_bgsave_in_progress") == 0.0
+    });
+    assert_eq!(info_field(&mut con, "persistence", "rdb_last_bgsave_status"), "ok");
+    assert!(field(&mut con, "rdb_last_cow_size") >= cow, "{cow}");
+    assert_eq!(field(&mut con, "current_cow_size"), 0.0);
+}
+
 #[test]
 fn save_points_start_a_background_save() {
     let dir = TempDir::new("savepoint");

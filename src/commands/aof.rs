@@ -121,6 +121,8 @@ pub struct AofState {
     pub rewrite_started_ms: i64,
     pub last_rewrite_time_sec: i64,
     pub last_rewrite_ok: bool,
+    /// aof_last_cow_size: the copy-on-write analogue of the last rewrite (rdb.rs `last_cow_size`).
+    pub last_cow_size: u64,
     pub rewrites: u64,
     pub consecutive_failures: u64,
     /// Loading AOF files (INFO loading; commands skip the memory check, as Redis's loader does).
@@ -146,6 +148,7 @@ impl Default for AofState {
             rewrite_started_ms: 0,
             last_rewrite_time_sec: -1,
             last_rewrite_ok: true,
+            last_cow_size: 0,
             rewrites: 0,
             consecutive_failures: 0,
             loading: false,

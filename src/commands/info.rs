@@ -185,10 +185,11 @@ pub fn info_text(cx: &mut Ctx<'_>, wanted: &[String]) -> String {
                 let (loading, aof, aof_on) = super::aof::info_fields(s);
                 let _ = write!(
                     out,
-                    "# Persistence\r\nloading:{}\r\nasync_loading:{}\r\n{}{aof}aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n{aof_on}{}",
+                    "# Persistence\r\nloading:{}\r\nasync_loading:{}\r\n{}{aof}aof_last_cow_size:{}\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n{aof_on}{}",
                     (loading != 0 || s.persist.rdb.loading.is_some()) as u8,
                     s.persist.rdb.async_loading as u8,
                     super::rdb::info_fields(s),
+                    s.persist.aof.last_cow_size,
                     super::rdb::loading_fields(s),
                 );
             }

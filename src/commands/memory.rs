@@ -22,11 +22,6 @@ const MEMORY_SUBS: &[CommandSpec] = &family("server", [
     cmd("memory|help", 2, LOADING | STALE, memory_help).doc("4.0.0", "O(1)", "Returns helpful text about the different subcommands."),
 ]);
 
-/// Bytes a key costs: table slot and entry, key and value heap (Redis's objectComputeSize, exact here).
-fn key_memory(e: &crate::types::db::Entry) -> usize {
-    std::mem::size_of::<crate::types::db::Entry>() + 8 + e.key.heap_size() + e.value.heap_size()
-}
-
 /// Where the memory goes (Redis's getMemoryOverheadData), for MEMORY STATS, MEMORY DOCTOR and INFO memory.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Overhead {
@@ -145,7 +140,7 @@ fn memory_usage(cx: &mut Ctx<'_>) -> CmdResult {
     let (db, out) = cx.db_out();
     // As Redis's dictFind: the key as stored, without lookup side effects.
     match db.peek_stored(key) {
-        Some(e) => out.int(key_memory(e) as i64),
+        Some(e) => out.int(e.mem_size() as i64),
         None => out.nil(),
     }
     Ok(())

@@ -81,9 +81,10 @@ pub struct RdbState {
     pub lastbgsave_try: i64,
     /// stat_rdb_saves.
     pub saves: u64,
-    /// Peak bytes the last snapshot held beyond the dataset (encoded, not yet written): rdb_last_cow_size.
+    /// The copy-on-write analogue of the last snapshot (rdb_last_cow_size): bytes that writes during it made
+    /// it encode ahead of its steps, where Redis's child pays in pages copied because the parent wrote.
     pub last_cow_size: u64,
-    /// The same for the running snapshot, now and at its peak.
+    /// The same for the running snapshot, so far (it only grows) and at its peak.
     pub current_cow: u64,
     pub current_cow_peak: u64,
     /// `dirty` when the running background save began: what is left after it is what came since.

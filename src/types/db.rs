@@ -66,6 +66,12 @@ impl Entry {
         Box::new(Entry { key: KeyBytes::new(key, lru), value })
     }
 
+    /// Bytes the key costs: its table slot and entry, key and value heap (MEMORY USAGE; Redis's
+    /// objectComputeSize, exact here).
+    pub fn mem_size(&self) -> usize {
+        std::mem::size_of::<Entry>() + 8 + self.key.heap_size() + self.value.heap_size()
+    }
+
     /// LRU clock or LFU data as Redis keeps them (24 bits, see `key`).
     #[inline]
     pub fn lru(&self) -> u32 {
@@ -99,6 +105,12 @@ struct Snapshot {
     /// Pending segments of a database that FLUSHDB emptied while the snapshot ran: the snapshot owns them
     /// now, and steps encode them first (rather than FLUSHDB encoding millions of keys while clients wait).
     detached: Vec<Segment>,
+    /// Keys encoded so far (INFO current_save_keys_processed).
+    keys: u64,
+    /// Memory of the entries encoded ahead of the steps because a write reached the key or its segment
+    /// first (serialize-before-mutate, `Entry::mem_size`): the data writes during the save made it copy,
+    /// where Redis's forked child has the pages holding them copied on write (INFO current_cow_size).
+    ahead: u64,
 }
 
 /// Entries of a pending segment that the snapshot must skip, by their box's address: encoded already by a
@@ -148,16 +160,21 @@ impl Segment {
     }
 
     /// Encode the entries the snapshot still needs and end this segment's part in it.
-    fn encode_rest(&mut self, encode: SnapEncoder, out: &mut Vec<u8>) {
+    /// Encode the entries the snapshot still needs; returns how many, and their memory (`Entry::mem_size`).
+    fn encode_rest(&mut self, encode: SnapEncoder, out: &mut Vec<u8>) -> (usize, usize) {
         self.snap_pending = false;
         let done = self.snap_done.take();
         let now = clock::now_ms();
+        let (mut n, mut mem) = (0, 0);
         for e in self.table.iter() {
             if done.as_ref().is_some_and(|d| d.contains(&addr(e))) {
                 continue;
             }
             encode_live(encode, out, e, self.expire_of(&e.key), now);
+            n += 1;
+            mem += e.mem_size();
         }
+        (n, mem)
     }
 
     /// Encode up to `budget` of the entries the snapshot still needs, marking them done, so that a step stays
@@ -166,9 +183,7 @@ impl Segment {
     fn encode_part(&mut self, encode: SnapEncoder, out: &mut Vec<u8>, budget: usize) -> (bool, usize) {
         let marked = self.snap_done.as_ref().map_or(0, |d| d.len());
         if self.table.len() <= budget + marked {
-            let n = self.table.len().saturating_sub(marked);
-            self.encode_rest(encode, out);
-            return (true, n);
+            return (true, self.encode_rest(encode, out).0);
         }
         let now = clock::now_ms();
         let done = self.snap_done.get_or_insert_with(Default::default);
@@ -738,7 +753,8 @@ impl Db {
             seg.snap_pending = true;
             seg.snap_done = None;
         }
-        self.snap = Some(Box::new(Snapshot { encode, out: Vec::new(), next: 0, detached: Vec::new() }));
+        self.snap =
+            Some(Box::new(Snapshot { encode, out: Vec::new(), next: 0, detached: Vec::new(), keys: 0, ahead: 0 }));
     }
 
     /// Encode about `max_entries` keys the snapshot still needs (a segment may be left half done: the next
@@ -746,12 +762,13 @@ impl Db {
     /// `snapshot_take` still holds the last bytes).
     pub fn snapshot_step(&mut self, max_entries: usize) -> bool {
         let Some(snap) = &mut self.snap else { return true };
-        let Snapshot { encode, out, next, detached } = &mut **snap;
+        let Snapshot { encode, out, next, detached, keys, .. } = &mut **snap;
         let mut left = max_entries.max(1);
         // Segments FLUSHDB left to the snapshot first: their memory goes as they are finished.
         while left > 0 {
             let Some(seg) = detached.last_mut() else { break };
             let (finished, n) = seg.encode_part(*encode, out, left);
+            *keys += n as u64;
             left = left.saturating_sub(n.max(1));
             if finished {
                 detached.pop();
@@ -761,6 +778,7 @@ impl Db {
             let seg = &mut self.segs[*next];
             if seg.snap_pending {
                 let (finished, n) = seg.encode_part(*encode, out, left);
+                *keys += n as u64;
                 left = left.saturating_sub(n.max(1));
                 if !finished {
                     break; // `next` stays on it: writes to it do not bound its done set meanwhile
@@ -788,6 +806,12 @@ impl Db {
             seg.snap_pending = false;
             seg.snap_done = None;
         }
+    }
+
+    /// The snapshot in progress: keys encoded so far, and bytes encoded ahead of the steps because writes
+    /// came first (see `Snapshot::ahead`).
+    pub fn snapshot_progress(&self) -> Option<(u64, u64)> {
+        self.snap.as_ref().map(|s| (s.keys, s.ahead))
     }
 
     /// A snapshot is in progress (begun, and its last bytes not yet taken).
@@ -823,6 +847,8 @@ impl Db {
             return;
         }
         encode_live(snap.encode, &mut snap.out, e, seg.expire_of(key), clock::now_ms());
+        snap.keys += 1;
+        snap.ahead += e.mem_size() as u64;
         self.bound_done(s);
     }
 
@@ -848,7 +874,9 @@ impl Db {
 
     fn encode_segment(&mut self, s: usize) {
         let Some(snap) = &mut self.snap else { return };
-        self.segs[s].encode_rest(snap.encode, &mut snap.out);
+        let (n, mem) = self.segs[s].encode_rest(snap.encode, &mut snap.out);
+        snap.keys += n as u64;
+        snap.ahead += mem as u64;
     }
 
     /// One SCAN step: calls `f` for keys whose scan position is in `[cursor, next)`, aiming at about `count`
@@ -1436,6 +1464,33 @@ mod tests {
         // Later changes are no longer encoded.
         db.set(b"after", Value::Int(1), false);
         assert!(db.snapshot_take().is_empty());
+    }
+
+    #[test]
+    fn snapshot_progress_counts_keys_and_what_writes_made_it_copy() {
+        let mut db = Db::new(0);
+        for i in 0..5000 {
+            db.set(&k(i), Value::Int(i as i64), false);
+        }
+        db.snapshot_begin(enc);
+        assert_eq!(db.snapshot_progress(), Some((0, 0)));
+        // A write to a key the snapshot has not reached copies it first: one key, its memory.
+        let size = db.peek(&k(7)).unwrap().mem_size() as u64;
+        db.set(&k(7), Value::Int(-1), false);
+        assert_eq!(db.snapshot_progress(), Some((1, size)));
+        // Written again: already copied, nothing more.
+        db.set(&k(7), Value::Int(-2), false);
+        assert_eq!(db.snapshot_progress(), Some((1, size)));
+        // Steps count keys but copy nothing ahead; the total is every key once.
+        let mut last = (1, size);
+        while !db.snapshot_step(300) {
+            let now = db.snapshot_progress().unwrap();
+            assert!(now.0 > last.0 && now.1 == size, "{now:?} after {last:?}");
+            last = now;
+        }
+        assert_eq!(db.snapshot_progress(), Some((5000, size)));
+        db.snapshot_take();
+        assert_eq!(db.snapshot_progress(), None);
     }
 
     #[test]

@@ -125,6 +125,8 @@ struct RewriteRun {
     rdb: bool,
     /// The database the last chunk sent belongs to (`take_snapshot_chunks`).
     last_db: Option<usize>,
+    /// Each database's bytes encoded ahead by writes, as last seen (aof_last_cow_size; see rdb.rs).
+    ahead: Vec<u64>,
 }
 
 impl Keyspace {
@@ -347,7 +349,8 @@ impl Keyspace {
         }
         log::info!("Background append only file rewriting started");
         self.s.stats.snapshot_started(started);
-        self.aof.run = Some(RewriteRun { id, done: vec![false; self.s.dbs.len()], rdb, last_db: None });
+        let (done, ahead) = (vec![false; self.s.dbs.len()], vec![0; self.s.dbs.len()]);
+        self.aof.run = Some(RewriteRun { id, done, rdb, last_db: None, ahead });
         let a = &mut self.s.persist.aof;
         a.rewrite_in_progress = true;
         a.rewrite_scheduled = false;
@@ -396,6 +399,11 @@ impl Keyspace {
         if let Some(i) = run.done.iter().position(|d| !d) {
             run.done[i] = self.s.dbs[i].snapshot_step(budget);
         }
+        for (a, db) in run.ahead.iter_mut().zip(&self.s.dbs) {
+            if let Some((_, now)) = db.snapshot_progress() {
+                *a = now;
+            }
+        }
         let all = run.done.iter().all(|d| *d);
         if let Some(w) = &self.aof.writer {
             let rdb = run.rdb;
@@ -426,10 +434,8 @@ impl Keyspace {
     }
 
     fn rewrite_finished(&mut self, id: u64, res: FinishResult) {
-        if self.aof.run.as_ref().is_none_or(|r| r.id != id) {
-            return;
-        }
-        self.aof.run = None;
+        let Some(run) = self.aof.run.take_if(|r| r.id == id) else { return };
+        self.s.persist.aof.last_cow_size = run.ahead.iter().sum();
         match res {
             Ok(Ok(())) => self.rewrite_done(true, ""),
             Ok(Err(e)) => self.rewrite_done(false, &e),

@@ -56,6 +56,9 @@ struct SaveRun {
     last_db: Option<usize>,
     /// Keys and TTLs of each database when the snapshot began (RESIZEDB).
     sizes: Vec<(u64, u64)>,
+    /// Each database's keys encoded and bytes encoded ahead by writes, as last seen (a database's snapshot
+    /// is gone once its last bytes are taken).
+    progress: Vec<(u64, u64)>,
     started: Instant,
     /// A diskless full sync: the snapshot goes to replica sockets, paced by the slowest (no file, and
     /// lastsave, dirty and the save statistics stay as they were, as Redis's socket target).
@@ -217,6 +220,7 @@ impl Keyspace {
             done: vec![false; self.s.dbs.len()],
             last_db: None,
             sizes,
+            progress: vec![(0, 0); self.s.dbs.len()],
             started: Instant::now(),
             socket,
         });
@@ -301,17 +305,22 @@ impl Keyspace {
             let (keys, expires) = sizes[i];
             rdb::write_select_db(head, i, keys, expires);
         };
-        let (pending, r) = (&self.rdb.pending, &mut self.s.persist.rdb);
+        for (p, db) in run.progress.iter_mut().zip(&self.s.dbs) {
+            if let Some(now) = db.snapshot_progress() {
+                *p = now;
+            }
+        }
+        let pending = &self.rdb.pending;
         take_snapshot_chunks(&mut self.s.dbs, &mut run.last_db, select, |chunk| {
-            let n = chunk.len() as u64;
-            let now = pending.fetch_add(n, Ordering::Relaxed) + n;
-            r.current_cow = now;
-            r.current_cow_peak = r.current_cow_peak.max(now);
+            pending.fetch_add(chunk.len() as u64, Ordering::Relaxed);
             snap.do_send(SaveChunk(chunk));
         });
-        // Progress for INFO: keys encoded so far (a database done counts whole).
+        // Progress for INFO: keys encoded so far, and the copy-on-write figures: the bytes writes made the
+        // snapshot encode ahead of its steps (Redis: the pages its child had copied because the parent wrote).
         let r = &mut self.s.persist.rdb;
-        r.keys_processed = run.done.iter().zip(&run.sizes).filter(|(d, _)| **d).map(|(_, s)| s.0).sum();
+        r.keys_processed = run.progress.iter().map(|p| p.0).sum::<u64>().min(r.keys_total);
+        r.current_cow = run.progress.iter().map(|p| p.1).sum();
+        r.current_cow_peak = r.current_cow_peak.max(r.current_cow);
         all
     }
 
