@@ -13,6 +13,7 @@ use super::state::State;
 use super::{multi, pubsub, scripting};
 use crate::config::Config;
 use crate::types::clock;
+use crate::types::db::Entry;
 use crate::types::evict::{score, time_limit_us, EvictionPool, LfuParams, Policy, ScoreClock};
 use std::time::Instant;
 
@@ -226,11 +227,11 @@ pub fn perform_evictions(s: &mut State, from_evictor: bool) -> EvictRun {
     let mut freed: i64 = 0;
     let mut result = None;
     while freed < to_free as i64 {
-        let Some(db) = choose_victim(s) else {
+        let Some((db, entry)) = choose_victim(s) else {
             result = Some(EvictResult::Fail);
             break;
         };
-        freed += evict_victim(s, db);
+        freed += evict_victim(s, db, entry);
         run.evicted += 1;
         if run.evicted % 16 == 0 {
             // Memory freed elsewhere (a replica's output written) may have done the job already.
@@ -276,8 +277,10 @@ fn note_exceeded(s: &mut State, result: EvictResult) {
     }
 }
 
-/// Pick the next victim into `s.evict.victim`; its database, or None when no key may be evicted.
-fn choose_victim(s: &mut State) -> Option<usize> {
+/// Pick the next victim, take it out of its database (one lookup: the check that a pool candidate still
+/// exists is its removal) and copy its key into `s.evict.victim`; its database and entry, or None when no
+/// key may be evicted.
+fn choose_victim(s: &mut State) -> Option<(usize, Box<Entry>)> {
     let policy = s.evict.policy;
     let all = policy.all_keys();
     let ndbs = s.dbs.len();
@@ -287,12 +290,12 @@ fn choose_victim(s: &mut State) -> Option<usize> {
         // Random policies: one random key, from the next database that has any (a run visits them in turn).
         for _ in 0..ndbs {
             *next_db = (*next_db + 1) % ndbs;
-            let db = &dbs[*next_db];
+            let db = &mut dbs[*next_db];
             let key = if all { db.random_stored_key() } else { db.random_volatile_key() };
             if let Some(k) = key {
                 victim.clear();
                 victim.extend_from_slice(k);
-                return Some(*next_db);
+                return db.remove(victim).map(|e| (*next_db, e));
             }
         }
         return None;
@@ -315,13 +318,14 @@ fn choose_victim(s: &mut State) -> Option<usize> {
         let mut chosen = None;
         pool.take_best(|d, k| {
             // A candidate deleted since it was sampled (or whose TTL went) is a ghost: try the next.
-            let present = if all { dbs[d].peek_stored(k).is_some() } else { dbs[d].stored_expire(k) != 0 };
-            if present {
-                victim.clear();
-                victim.extend_from_slice(k);
-                chosen = Some(d);
+            if !all && dbs[d].stored_expire(k) == 0 {
+                return false;
             }
-            present
+            let Some(e) = dbs[d].remove(k) else { return false };
+            victim.clear();
+            victim.extend_from_slice(k);
+            chosen = Some((d, e));
+            true
         });
         if chosen.is_some() {
             return chosen;
@@ -329,14 +333,14 @@ fn choose_victim(s: &mut State) -> Option<usize> {
     }
 }
 
-/// Evict `s.evict.victim` from database `db` with everything Redis does around it; returns the bytes freed
-/// (the used memory before minus after the deletion alone; may be negative).
-fn evict_victim(s: &mut State, db: usize) -> i64 {
+/// Evict `s.evict.victim`, taken out of database `db` as `entry`, with everything Redis does around it;
+/// returns the bytes freed (the used memory before minus after freeing it; may be negative).
+fn evict_victim(s: &mut State, db: usize, entry: Box<Entry>) -> i64 {
     let key = std::mem::take(&mut s.evict.victim);
     let before = crate::alloc::used_memory() as i64;
     let timed = s.obs.latency.threshold_ms != 0;
     let t0 = timed.then(Instant::now);
-    drop(s.dbs[db].remove(&key));
+    drop(entry);
     if let Some(t0) = t0 {
         s.obs.latency.add_sample_if_needed("eviction-del", t0.elapsed().as_millis() as u64);
     }
