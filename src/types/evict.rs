@@ -251,6 +251,12 @@ impl EvictionPool {
     /// the pool only has its score refreshed.
     pub fn offer(&mut self, db: usize, key: &[u8], score: u64) {
         let s = &mut self.slots;
+        // A full pool and a key no better than its worst: the usual case once the pool has filled, settled
+        // before the key is read. (Were this key held with an older, higher score, it keeps that score until
+        // taken, as every candidate in Redis's pool does.)
+        if s[POOL_SIZE - 1].used && s[0].used && score <= s[0].score {
+            return;
+        }
         // The same key sampled again: take it out first, so that it is not held twice (Redis keeps both;
         // two slots for one key only make the pool smaller).
         let t = tag(key);
