@@ -157,7 +157,7 @@ pub fn over_limit(s: &State) -> Option<usize> {
     }
     // Disconnected clients' buffers are on their way out (client_mem.rs `Freeing`).
     let used = reported.saturating_sub((not_counted(s) + s.evict.clients.freeing.bytes()) as u64);
-    (used > max).then_some((used - max) as usize)
+    (used > max).then(|| (used - max) as usize)
 }
 
 /// May keys be evicted now (isSafeToPerformEvictions)? Not under a busy script, while loading, on a replica
