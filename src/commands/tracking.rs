@@ -172,7 +172,12 @@ fn resp_of(s: &State, slot: usize) -> u8 {
 /// The frame that tells tracking client `slot` about `what`, and the client it goes to (itself or its
 /// redirect), as Redis's sendTrackingMessage; None when nothing can be sent (RESP2 without a subscribed
 /// redirect client). A vanished redirect client marks the redirect broken and, in RESP3, tells the client.
-fn frame_for(s: &mut State, slot: usize, what: Payload<'_>) -> Option<(usize, Bytes)> {
+/// Key invalidation frames already built in one invalidation, by form (message, push): every client told of
+/// the key gets the same bytes, one allocation (they wait in inboxes; copies per client multiplied an
+/// eviction's memory by the number of tracking clients, and fed the next eviction).
+type Built = [Option<Bytes>; 2];
+
+fn frame_for(s: &mut State, slot: usize, what: Payload<'_>, built: &mut Built) -> Option<(usize, Bytes)> {
     let own_resp = resp_of(s, slot);
     let c = s.clients.get(slot)?;
     let (redirect, redirect_slot) = c.tracking.as_ref().map_or((0, 0), |t| (t.redirect, t.redirect_slot));
@@ -200,8 +205,17 @@ fn frame_for(s: &mut State, slot: usize, what: Payload<'_>) -> Option<(usize, By
     if !(push || message) {
         return None;
     }
+    if let (Payload::Key(_), Some(f)) = (&what, &built[push as usize]) {
+        return Some((target, f.clone()));
+    }
     let mut tmp = itoa::Buffer::new();
-    let mut b = BytesMut::with_capacity(64);
+    let payload = match what {
+        Payload::Key(k) => k.len() + 32,
+        Payload::All => 5,
+        Payload::Keys(proto) => proto.len(),
+    };
+    // Sized once: grown from a small start, a 1 KB key's frame held 2 KB.
+    let mut b = BytesMut::with_capacity(48 + payload);
     if push {
         b.put_slice(b">2\r\n$10\r\ninvalidate\r\n");
     } else {
@@ -221,12 +235,16 @@ fn frame_for(s: &mut State, slot: usize, what: Payload<'_>) -> Option<(usize, By
         Payload::All => b.put_slice(if own_resp > 2 { b"_\r\n" } else { b"$-1\r\n" }),
         Payload::Keys(proto) => b.put_slice(proto),
     }
-    Some((target, b.freeze()))
+    let frame = b.freeze();
+    if let Payload::Key(_) = what {
+        built[push as usize] = Some(frame.clone());
+    }
+    Some((target, frame))
 }
 
 /// Send `what` to tracking client `slot` after this batch (the pub/sub outbox).
-fn send(s: &mut State, slot: usize, what: Payload<'_>) {
-    if let Some((target, frame)) = frame_for(s, slot, what) {
+fn send(s: &mut State, slot: usize, what: Payload<'_>, built: &mut Built) {
+    if let Some((target, frame)) = frame_for(s, slot, what, built) {
         s.pubsub.outbox.queue(target, &frame);
     }
 }
@@ -246,7 +264,7 @@ fn flush_pending(s: &mut State, me: usize, out: &mut Out) -> bool {
             Pending::Key(k) => Payload::Key(k),
             Pending::All => Payload::All,
         };
-        if let Some((target, frame)) = frame_for(s, me, what) {
+        if let Some((target, frame)) = frame_for(s, me, what, &mut Built::default()) {
             if target == me {
                 out.buf.extend_from_slice(&frame);
                 wrote = true;
@@ -296,6 +314,7 @@ pub fn invalidate(s: &mut State, key: &[u8], by: u64, bcast: bool) {
     let Some(ids) = t.table.swap_remove(key) else { return };
     t.items -= ids.len() as u64;
     let current = t.current;
+    let mut built = Built::default();
     for id in ids {
         let Some(&slot) = s.tracking.by_id.get(&id) else { continue };
         let Some(ct) = s.clients.get(slot).and_then(|c| c.tracking.as_ref()) else { continue };
@@ -306,7 +325,7 @@ pub fn invalidate(s: &mut State, key: &[u8], by: u64, bcast: bool) {
         if slot == current {
             s.tracking.pending.push((slot, Pending::Key(key.into())));
         } else {
-            send(s, slot, Payload::Key(key));
+            send(s, slot, Payload::Key(key), &mut built);
         }
     }
 }
@@ -322,7 +341,7 @@ pub fn flushed(s: &mut State) {
             if slot == s.tracking.current {
                 s.tracking.pending.push((slot, Pending::All));
             } else {
-                send(s, slot, Payload::All);
+                send(s, slot, Payload::All, &mut Built::default());
             }
         }
     }
@@ -402,10 +421,10 @@ pub fn broadcast(s: &mut State) {
             if c.tracking.as_ref().is_some_and(|t| t.noloop) {
                 let id = c.id;
                 if let Some(mine) = keys_array(&st.keys, Some(id)) {
-                    send(s, slot, Payload::Keys(&mine));
+                    send(s, slot, Payload::Keys(&mine), &mut Built::default());
                 }
             } else if let Some(all) = &all {
-                send(s, slot, Payload::Keys(all));
+                send(s, slot, Payload::Keys(all), &mut Built::default());
             }
         }
         st.keys.clear();

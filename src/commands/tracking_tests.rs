@@ -62,6 +62,25 @@ fn a_read_key_is_invalidated_once_when_another_client_writes_it() {
     assert!(delivered(&mut t).is_empty(), "until it is read again");
 }
 
+/// Every client told of a key gets the same frame (one allocation, counted once by the outbox), in the
+/// form its connection reads.
+#[test]
+fn clients_told_of_one_key_share_one_frame() {
+    let mut t = testutil::new();
+    let (a, b, c) = (tracker(&mut t, &[]), tracker(&mut t, &[]), tracker(&mut t, &[]));
+    let key = "k".repeat(1000);
+    run(&mut t, &["set", &key, "1"]);
+    for who in [a, b, c] {
+        run_as(&mut t, who, &["get", &key]);
+    }
+    run(&mut t, &["set", &key, "2"]);
+    let out = t.s.pubsub.outbox.take();
+    assert_eq!(out.len(), 3);
+    let first = &out[0].frames[0];
+    assert_eq!(String::from_utf8_lossy(first), inv(&[&key]));
+    assert!(out.iter().all(|d| d.frames.len() == 1 && d.frames[0].as_ptr() == first.as_ptr()));
+}
+
 #[test]
 fn keys_come_from_the_command_table_including_key_functions() {
     let mut t = testutil::new();
