@@ -207,3 +207,69 @@ fn object_freq_and_idletime_follow_the_policy_family() {
     assert_eq!(freq, 15);
     assert!(fails(&mut con, &["object", "idletime", "f"]).starts_with("ERR An LFU maxmemory policy is selected"));
 }
+
+/// A command as RESP, for the raw sockets below.
+fn resp(args: &[&str]) -> Vec<u8> {
+    let mut v = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        v.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+    }
+    v
+}
+
+/// Tracking clients hear of every eviction, and their invalidations are memory until written: they must not
+/// make the next command (or the Evictor) evict again, round after round, until the database is gone (the
+/// suite's "client tracking don't cause eviction feedback loop", with its figures). A server process of its
+/// own, so that used_memory is the server's alone; several rounds, as the loop depended on timing.
+#[test]
+fn tracking_invalidations_do_not_feed_eviction_back() {
+    use std::io::Write;
+    let srv = common::child::start_child("evict-feedback", None, &[]);
+    let client = redis::Client::open(format!("redis://127.0.0.1:{}/", srv.port)).unwrap();
+    let mut con = client.get_connection().unwrap();
+    for round in 0..5 {
+        for args in [
+            &["config", "set", "maxmemory", "0"][..],
+            &["flushall"],
+            // As the suite: no per-command histograms allocated on a command's first call in between.
+            &["config", "set", "latency-tracking", "no"],
+            &["config", "set", "maxmemory-policy", "allkeys-lru"],
+            &["config", "set", "maxmemory-eviction-tenacity", "100"],
+            &["config", "resetstat"],
+        ] {
+            let _: () = q(&mut con, args);
+        }
+        let mut trackers: Vec<std::net::TcpStream> = (0..10)
+            .map(|_| {
+                let mut s = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+                s.write_all(b"HELLO 3\r\n").unwrap();
+                common::read_hello3(&mut s);
+                s.write_all(&resp(&["client", "tracking", "on"])).unwrap();
+                common::read_until(&mut s, b"+OK\r\n");
+                s
+            })
+            .collect();
+        // 300 keys with 1000-byte names, each read by every tracking client.
+        for j in 0..300 {
+            let key = format!("{j}{}", "x".repeat(1000));
+            let _: () = q(&mut con, &["set", &key, "x"]);
+            for t in &mut trackers {
+                t.write_all(&resp(&["get", &key])).unwrap();
+                common::read_until(t, b"$1\r\nx\r\n");
+            }
+        }
+        // A limit that evicts some 40 KB of keys: their invalidations to ten clients are more than that.
+        let used = info_u64(&mut con, "memory", "used_memory");
+        let _: () = q(&mut con, &["config", "set", "maxmemory", &(used - 40_000).to_string()]);
+        let evicted = info_u64(&mut con, "stats", "evicted_keys");
+        let keys: u64 = q(&mut con, &["dbsize"]);
+        assert!(
+            (200..=300).contains(&keys) && (10..=50).contains(&evicted),
+            "round {round}: {keys} keys left, {evicted} evicted"
+        );
+        drop(trackers);
+        wait_for("the trackers to go", Duration::from_secs(10), || {
+            info_u64(&mut con, "clients", "connected_clients") == 1
+        });
+    }
+}

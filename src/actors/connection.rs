@@ -204,6 +204,7 @@ impl Connection {
         local: String,
     ) -> Self {
         let link = Link::new(stream.fd());
+        let pushed = Rc::new(Pushed::counted_in(knobs.inbox_bytes.clone()));
         Connection {
             stream: Some(stream),
             keyspace,
@@ -212,7 +213,7 @@ impl Connection {
             local,
             slot: Rc::new(Cell::new(None)),
             refuse: None,
-            pushed: Rc::default(),
+            pushed,
             over_soft_since: None,
             link,
             lobby,
@@ -436,17 +437,41 @@ const TAIL_CHUNK: usize = 16 * 1024;
 const JOIN_MAX: usize = 64 * 1024;
 
 impl Inbox {
+    /// Append delivered frames of `len` bytes in all, counted in the server's total; whether the inbox was
+    /// empty.
+    fn append(&self, frames: Vec<Bytes>, len: usize) -> bool {
+        let mut inbox = self.frames.lock().unwrap_or_else(|e| e.into_inner());
+        // Under the lock: a take in between subtracts only what it finds.
+        self.total.fetch_add(len, Ordering::Relaxed);
+        let was_empty = inbox.is_empty();
+        if was_empty && inbox.capacity() == 0 {
+            *inbox = frames;
+        } else {
+            inbox.extend(frames);
+        }
+        was_empty
+    }
+
     fn is_empty(&self) -> bool {
         self.frames.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
     }
 }
 
 impl Pushed {
+    /// A connection's record, its inbox counted in the server's `total` (`Knobs::inbox_bytes`).
+    fn counted_in(total: Arc<AtomicUsize>) -> Pushed {
+        Pushed {
+            inbox: Arc::new(Inbox { frames: Default::default(), wake: Default::default(), total }),
+            ..Default::default()
+        }
+    }
+
     /// What the actor queued and the Keyspace delivered, in that order (a connection gets one kind or the
     /// other: replicas their stream through `Push`, every other client its deliveries through the inbox).
     fn take_ready(&self) -> Vec<Queued> {
         let mut ready = std::mem::take(&mut *self.queue.borrow_mut());
         let delivered = std::mem::take(&mut *self.inbox.frames.lock().unwrap_or_else(|e| e.into_inner()));
+        self.inbox.total.fetch_sub(delivered.iter().map(|f| f.len()).sum(), Ordering::Relaxed);
         ready.extend(delivered.into_iter().map(|f| (f, false)));
         ready
     }
@@ -763,6 +788,16 @@ pub struct Handles {
 pub struct Inbox {
     frames: std::sync::Mutex<Vec<Bytes>>,
     wake: tokio::sync::Notify,
+    /// The server's count of bytes in every inbox (`Knobs::inbox_bytes`).
+    total: Arc<AtomicUsize>,
+}
+
+impl Drop for Inbox {
+    /// Frames a closed connection never took no longer wait to be written.
+    fn drop(&mut self) {
+        let frames = self.frames.get_mut().unwrap_or_else(|e| e.into_inner());
+        self.total.fetch_sub(frames.iter().map(|f| f.len()).sum(), Ordering::Relaxed);
+    }
 }
 
 impl Handles {
@@ -774,17 +809,7 @@ impl Handles {
     pub fn deliver(&self, frames: Vec<Bytes>, class: usize, knobs: &Knobs) -> usize {
         let len: usize = frames.iter().map(|f| f.len()).sum();
         let queued = self.pushed.fetch_add(len, Ordering::Relaxed) + len;
-        let was_empty = {
-            let mut inbox = self.inbox.frames.lock().unwrap_or_else(|e| e.into_inner());
-            let was_empty = inbox.is_empty();
-            if was_empty && inbox.capacity() == 0 {
-                *inbox = frames;
-            } else {
-                inbox.extend(frames);
-            }
-            was_empty
-        };
-        if was_empty {
+        if self.inbox.append(frames, len) {
             self.inbox.wake.notify_one();
         }
         if queued as u64 >= knobs.obuf_limit(class).lowest() {
@@ -1289,6 +1314,22 @@ mod tests {
         spare::put_input(&mut small);
         let again = spare::input();
         assert!(again.capacity() >= READ_CHUNK && again.capacity() < 2 * READ_CHUNK);
+    }
+
+    /// The server's count of bytes waiting in inboxes follows deliveries, takes, and a connection that goes
+    /// with frames it never took.
+    #[test]
+    fn inbox_bytes_count_what_waits_to_be_taken() {
+        let knobs = Knobs::default();
+        let push = Pushed::counted_in(knobs.inbox_bytes.clone());
+        assert!(push.inbox.append(vec![Bytes::from_static(b"abc"), Bytes::from_static(b"de")], 5));
+        assert!(!push.inbox.append(vec![Bytes::from_static(b"f")], 1), "not empty any more");
+        assert_eq!(knobs.inbox_bytes.load(Ordering::Relaxed), 6);
+        assert_eq!(push.take_ready().len(), 3);
+        assert_eq!(knobs.inbox_bytes.load(Ordering::Relaxed), 0);
+        push.inbox.append(vec![Bytes::from_static(b"fgh")], 3);
+        drop(push);
+        assert_eq!(knobs.inbox_bytes.load(Ordering::Relaxed), 0, "a closed connection's frames are not waiting");
     }
 
     /// A replica connection's output (in a runtime): our end of a socket pair, the peer's end (nothing reads

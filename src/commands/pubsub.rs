@@ -180,12 +180,22 @@ pub struct Outbox {
     pending: Vec<Delivery>,
     /// 1 + index into `pending` by client slot (0: nothing for that client yet in this batch).
     at: Vec<u32>,
+    /// Bytes of the distinct frames queued since the last `take` (a frame fanned out to many clients is
+    /// queued to each in turn: counted once), and the last frame's address.
+    unique: usize,
+    last: usize,
+    /// `unique` of the last batch that delivered anything: what its frames hold while they are on their way.
+    pub last_unique: usize,
 }
 
 impl Outbox {
     /// Queue `frame` for client `slot` (pub/sub messages, tracking invalidations).
     #[inline]
     pub fn queue(&mut self, slot: usize, frame: &Bytes) {
+        if frame.as_ptr() as usize != self.last {
+            self.last = frame.as_ptr() as usize;
+            self.unique += frame.len();
+        }
         if self.at.len() <= slot {
             self.at.resize(slot + 1, 0);
         }
@@ -206,6 +216,8 @@ impl Outbox {
 
     /// The deliveries of this batch (the outbox is empty after).
     pub fn take(&mut self) -> Vec<Delivery> {
+        self.last_unique = std::mem::take(&mut self.unique);
+        self.last = 0;
         for d in &self.pending {
             if let Some(a) = self.at.get_mut(d.slot) {
                 *a = 0;

@@ -195,6 +195,10 @@ pub struct Knobs {
     pub evict_limit: AtomicU64,
     /// `maxmemory-clients` is on: connections tell the Keyspace when their buffers grow (client_mem.rs).
     pub client_evict: AtomicBool,
+    /// Bytes delivered to connections' inboxes and not yet taken for writing (connection.rs `Inbox`):
+    /// output on its way out within one pass of the runtime, which eviction leaves out of used memory
+    /// (Redis writes a batch's output before it reads more commands, so it never counts it either).
+    pub inbox_bytes: Arc<std::sync::atomic::AtomicUsize>,
     /// A new client must authenticate (the default user has a password or is off): its connection parses
     /// with the unauthenticated limits until the Keyspace says otherwise (`Batch::unauthenticated`).
     pub auth_required: AtomicBool,

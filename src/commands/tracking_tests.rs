@@ -79,6 +79,7 @@ fn clients_told_of_one_key_share_one_frame() {
     let first = &out[0].frames[0];
     assert_eq!(String::from_utf8_lossy(first), inv(&[&key]));
     assert!(out.iter().all(|d| d.frames.len() == 1 && d.frames[0].as_ptr() == first.as_ptr()));
+    assert_eq!(t.s.pubsub.outbox.last_unique, first.len());
 }
 
 #[test]
