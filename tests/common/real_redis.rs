@@ -1,5 +1,6 @@
 //! redis-server 7 from PATH as a child process, for interop tests (skipped, saying why, when it is absent).
 
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -45,22 +46,56 @@ pub fn real_redis_with(tag: &str, rdb: Option<&Path>) -> Result<RealRedis, Strin
     if let Some(f) = rdb {
         std::fs::copy(f, dir.join("dump.rdb")).map_err(|e| e.to_string())?;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(&bin)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .args(["--enable-debug-command", "yes", "--dir"])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("{}: {e}", bin.display()))?;
-    let server = RealRedis { child, port, dir };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() >= deadline {
-            return Err(format!("redis-server did not start listening on port {port}"));
+    // A spare port can be taken by another test's server before redis-server binds it (redis-server then
+    // exits, and that other server answers here): a start counts once INFO names this child's pid.
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(&bin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--enable-debug-command", "yes", "--dir"])
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{}: {e}", bin.display()))?;
+        let mut server = RealRedis { child, port, dir: dir.clone() };
+        let pid = format!("process_id:{}\r", server.child.id());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if answers_as(port, &pid) {
+                return Ok(server);
+            }
+            if matches!(server.child.try_wait(), Ok(Some(_))) {
+                break; // the port was taken: try another
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("redis-server did not start listening on port {port}"));
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
-        std::thread::sleep(Duration::from_millis(10));
+        // Keep the directory (and the dump copied into it) for the next try.
+        server.dir = PathBuf::new();
     }
-    Ok(server)
+    Err("redis-server could not bind a spare port in five tries".into())
+}
+
+/// Does the server on `port` answer INFO with the line `pid` (`process_id:N\r`)?
+fn answers_as(port: u16, pid: &str) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"INFO server\r\n").is_err() {
+        return false;
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(pid.len()).any(|w| w == pid.as_bytes()) {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+        if got.len() > 64 * 1024 {
+            return false;
+        }
+    }
+    true
 }
