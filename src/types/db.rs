@@ -35,6 +35,9 @@ use std::hash::BuildHasher;
 /// 4096-bucket segments) at the cost of a bigger directory (4 bytes per segment).
 const SEG_MAX: usize = 896;
 
+/// Buckets of a full segment's table (SEG_MAX is its load limit); a split's old half can keep twice that.
+const SEG_BUCKETS: usize = 1024;
+
 /// Start loading `e`'s cache lines (an `Entry` may straddle two) without waiting for them.
 #[inline(always)]
 fn prefetch(e: &Entry) {
@@ -258,6 +261,9 @@ pub struct Db {
     dir: Vec<u32>,
     global_depth: u32,
     len: usize,
+    /// The most buckets a segment's table has had (tables grow, splits and tombstones can double one):
+    /// the positions `random_entry` draws from. Raised by inserts and by the draws themselves.
+    max_buckets: std::sync::atomic::AtomicUsize,
     expires: usize,
     hasher: Hasher,
     /// Where active expiry resumes: (segment, position in its expires set).
@@ -313,6 +319,7 @@ impl Db {
             dir: vec![0],
             global_depth: 0,
             len: 0,
+            max_buckets: std::sync::atomic::AtomicUsize::new(SEG_BUCKETS),
             expires: 0,
             hasher: Hasher::default(),
             expire_cursor: (0, 0),
@@ -551,6 +558,10 @@ impl Db {
             seg.snap_done.get_or_insert_with(Default::default).insert(addr(&entry));
         }
         seg.table.insert_unique(h, entry, |e| hasher.hash_one(e.key.as_slice()));
+        let buckets = seg.table.num_buckets();
+        if buckets > *self.max_buckets.get_mut() {
+            *self.max_buckets.get_mut() = buckets;
+        }
         self.len += 1;
     }
 
@@ -964,17 +975,7 @@ impl Db {
             if self.len == 0 {
                 return None;
             }
-            // Pick segments in proportion to their size so that keys are near-uniform.
-            let mut n = rng::below(self.len);
-            let mut key = None;
-            for seg in &self.segs {
-                if n < seg.table.len() {
-                    key = seg.table.iter().nth(n).map(|e| CompactBytes::new(&e.key));
-                    break;
-                }
-                n -= seg.table.len();
-            }
-            let key = key?;
+            let key = CompactBytes::new(&self.random_entry()?.key);
             if self.expire_if_needed(&key) {
                 continue;
             }
@@ -1111,14 +1112,36 @@ impl Db {
 
     /// A random stored key (allkeys-random eviction), even one past its TTL; None when empty.
     pub fn random_stored_key(&self) -> Option<&[u8]> {
+        self.random_entry().map(|e| e.key.as_slice())
+    }
+
+    /// A uniformly random entry. Tries a random segment and a random one of `max_buckets` bucket positions
+    /// until the position is a full bucket of that segment: every key is one position of one segment, so
+    /// each is equally likely, and a try costs a bucket read (about two to four tries). Walking the segments
+    /// to the n-th key cost a read of every segment before it (thousands in a big database, for every
+    /// allkeys-random eviction). A database left sparse by deletions takes that walk after 64 misses.
+    fn random_entry(&self) -> Option<&Entry> {
+        use std::sync::atomic::Ordering::Relaxed;
         if self.len == 0 {
             return None;
         }
-        // A random segment in proportion to its size, then a random entry in it.
+        let mut max = self.max_buckets.load(Relaxed);
+        for _ in 0..64 {
+            let seg = &self.segs[rng::below(self.segs.len())];
+            let buckets = seg.table.num_buckets();
+            if buckets > max {
+                // Grown where no insert saw it (a split's reserve): draw from its size from now on.
+                self.max_buckets.fetch_max(buckets, Relaxed);
+                max = buckets;
+            }
+            if let Some(e) = seg.table.get_bucket(rng::below(max)) {
+                return Some(e);
+            }
+        }
         let mut n = rng::below(self.len);
         for seg in &self.segs {
             if n < seg.table.len() {
-                return seg.table.iter().nth(n).map(|e| e.key.as_slice());
+                return seg.table.iter().nth(n).map(|e| &**e);
             }
             n -= seg.table.len();
         }
@@ -1250,7 +1273,7 @@ pub fn idle_seconds(lru: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
+    use std::collections::{HashMap, HashSet};
 
     fn k(i: usize) -> Vec<u8> {
         format!("key:{i}").into_bytes()
@@ -1634,6 +1657,29 @@ mod tests {
             seen.insert(db.random_key().unwrap().to_vec());
         }
         assert!(seen.len() > 90);
+    }
+
+    #[test]
+    fn random_keys_are_uniform_across_segments_and_found_when_sparse() {
+        let mut db = Db::new(0);
+        for i in 0..3000 {
+            db.set(&k(i), Value::Int(1), false);
+        }
+        assert!(db.segments() >= 4);
+        let mut counts: HashMap<Vec<u8>, u32> = HashMap::new();
+        for _ in 0..300_000 {
+            *counts.entry(db.random_stored_key().unwrap().to_vec()).or_default() += 1;
+        }
+        // 100 draws a key on average (Poisson, sd 10): a key of a fuller or emptier segment is no likelier.
+        assert_eq!(counts.len(), 3000);
+        let (lo, hi) = (counts.values().min().unwrap(), counts.values().max().unwrap());
+        assert!(*lo >= 50 && *hi <= 160, "draws per key from {lo} to {hi}");
+        // Nearly empty: the tries miss, the walk finds the keys left.
+        for i in 3..3000 {
+            db.remove(&k(i));
+        }
+        let seen: HashSet<Vec<u8>> = (0..300).map(|_| db.random_stored_key().unwrap().to_vec()).collect();
+        assert_eq!(seen.len(), 3);
     }
 
     #[test]
