@@ -261,9 +261,9 @@ pub struct Db {
     dir: Vec<u32>,
     global_depth: u32,
     len: usize,
-    /// The most buckets a segment's table has had (tables grow, splits and tombstones can double one):
-    /// the positions `random_entry` draws from. Raised by inserts and by the draws themselves.
-    max_buckets: std::sync::atomic::AtomicUsize,
+    /// The most buckets a segment's table has had (a table can outgrow `SEG_BUCKETS`): the positions
+    /// `random_entry` draws from. Tables grow only in `insert_new` and `split`, which raise it.
+    max_buckets: usize,
     expires: usize,
     hasher: Hasher,
     /// Where active expiry resumes: (segment, position in its expires set).
@@ -319,7 +319,7 @@ impl Db {
             dir: vec![0],
             global_depth: 0,
             len: 0,
-            max_buckets: std::sync::atomic::AtomicUsize::new(SEG_BUCKETS),
+            max_buckets: SEG_BUCKETS,
             expires: 0,
             hasher: Hasher::default(),
             expire_cursor: (0, 0),
@@ -558,10 +558,7 @@ impl Db {
             seg.snap_done.get_or_insert_with(Default::default).insert(addr(&entry));
         }
         seg.table.insert_unique(h, entry, |e| hasher.hash_one(e.key.as_slice()));
-        let buckets = seg.table.num_buckets();
-        if buckets > *self.max_buckets.get_mut() {
-            *self.max_buckets.get_mut() = buckets;
-        }
+        self.max_buckets = self.max_buckets.max(seg.table.num_buckets());
         self.len += 1;
     }
 
@@ -613,6 +610,7 @@ impl Db {
             new_seg.table.insert_unique(h, e, |e| hasher.hash_one(e.key.as_slice()));
         }
         let new_idx = self.segs.len() as u32;
+        self.max_buckets = self.max_buckets.max(new_seg.table.num_buckets());
         self.segs.push(new_seg);
         // Directory slots of the old segment whose next bit is 1 now point at the new one.
         let shift = self.global_depth - (depth + 1);
@@ -1121,20 +1119,13 @@ impl Db {
     /// to the n-th key cost a read of every segment before it (thousands in a big database, for every
     /// allkeys-random eviction). A database left sparse by deletions takes that walk after 64 misses.
     fn random_entry(&self) -> Option<&Entry> {
-        use std::sync::atomic::Ordering::Relaxed;
         if self.len == 0 {
             return None;
         }
-        let mut max = self.max_buckets.load(Relaxed);
         for _ in 0..64 {
             let seg = &self.segs[rng::below(self.segs.len())];
-            let buckets = seg.table.num_buckets();
-            if buckets > max {
-                // Grown where no insert saw it (a split's reserve): draw from its size from now on.
-                self.max_buckets.fetch_max(buckets, Relaxed);
-                max = buckets;
-            }
-            if let Some(e) = seg.table.get_bucket(rng::below(max)) {
+            debug_assert!(seg.table.num_buckets() <= self.max_buckets);
+            if let Some(e) = seg.table.get_bucket(rng::below(self.max_buckets)) {
                 return Some(e);
             }
         }
