@@ -1270,6 +1270,15 @@ mod tests {
         format!("key:{i}").into_bytes()
     }
 
+    /// A database of `n` keys `key:i` holding the integer i.
+    fn filled(n: usize) -> Db {
+        let mut db = Db::new(0);
+        for i in 0..n {
+            db.set(&k(i), Value::Int(i as i64), false);
+        }
+        db
+    }
+
     #[test]
     fn ttls_set_while_logging_are_recorded_and_own_keys_expire_once_past() {
         let mut db = Db::new(0);
@@ -1299,10 +1308,7 @@ mod tests {
 
     #[test]
     fn grows_by_splitting_and_finds_everything() {
-        let mut db = Db::new(0);
-        for i in 0..50_000 {
-            db.set(&k(i), Value::Int(i as i64), false);
-        }
+        let mut db = filled(50_000);
         assert_eq!(db.len(), 50_000);
         assert!(db.segments() > 8);
         for i in 0..50_000 {
@@ -1482,10 +1488,7 @@ mod tests {
 
     #[test]
     fn snapshot_progress_counts_keys_and_what_writes_made_it_copy() {
-        let mut db = Db::new(0);
-        for i in 0..5000 {
-            db.set(&k(i), Value::Int(i as i64), false);
-        }
+        let mut db = filled(5000);
         db.snapshot_begin(enc);
         assert_eq!(db.snapshot_progress(), Some((0, 0)));
         // A write to a key the snapshot has not reached copies it first: one key, its memory.
@@ -1533,10 +1536,7 @@ mod tests {
 
     #[test]
     fn a_write_encodes_only_its_own_key() {
-        let mut db = Db::new(0);
-        for i in 0..5_000 {
-            db.set(&k(i), Value::Int(i as i64), false);
-        }
+        let mut db = filled(5_000);
         db.snapshot_begin(enc);
         // Three barriers: an overwrite, a delete and a TTL; a new key and a missing key's delete add nothing.
         db.set(&k(10), Value::Int(-1), false);
@@ -1555,10 +1555,7 @@ mod tests {
     #[test]
     fn snapshot_is_point_in_time_under_heavy_rewrites_and_creates() {
         use crate::types::list::List;
-        let mut db = Db::new(0);
-        for i in 0..10_000 {
-            db.set(&k(i), Value::Int(i as i64), false);
-        }
+        let mut db = filled(10_000);
         let at_begin = contents(&db);
         db.snapshot_begin(enc);
         let mut bytes = Vec::new();
@@ -1586,10 +1583,7 @@ mod tests {
 
     #[test]
     fn flushdb_leaves_the_old_contents_to_the_snapshot() {
-        let mut db = Db::new(0);
-        for i in 0..4_000 {
-            db.set(&k(i), Value::Int(i as i64), false);
-        }
+        let mut db = filled(4_000);
         let at_begin = contents(&db);
         db.snapshot_begin(enc);
         db.set(&k(1), Value::Int(-1), false);
