@@ -27,13 +27,19 @@ pub(super) const SLICE: Duration = Duration::from_micros(300);
 /// each database's bytes as they are, behind a header chunk (`select`: SELECTDB or SELECT) when they belong
 /// to another database than the last chunk. BGSAVE and AOF rewrites share it, so the stream switches
 /// database only when the database changes, however small the steps, and the bytes are never copied.
+/// `progress` keeps each database's `snapshot_progress` as last seen (its snapshot is gone once its last
+/// bytes are taken), for INFO.
 pub(super) fn take_snapshot_chunks(
     dbs: &mut [crate::types::db::Db],
     last_db: &mut Option<usize>,
+    progress: &mut [(u64, u64)],
     mut select: impl FnMut(&mut Vec<u8>, usize, &crate::types::db::Db),
     mut send: impl FnMut(Vec<u8>),
 ) {
     for (i, db) in dbs.iter_mut().enumerate() {
+        if let Some(now) = db.snapshot_progress() {
+            progress[i] = now;
+        }
         let bytes = db.snapshot_take();
         if bytes.is_empty() {
             continue;
@@ -125,8 +131,9 @@ struct RewriteRun {
     rdb: bool,
     /// The database the last chunk sent belongs to (`take_snapshot_chunks`).
     last_db: Option<usize>,
-    /// Each database's bytes encoded ahead by writes, as last seen (aof_last_cow_size; see rdb.rs).
-    ahead: Vec<u64>,
+    /// Each database's keys encoded and bytes encoded ahead by writes (`take_snapshot_chunks`), for
+    /// aof_last_cow_size.
+    progress: Vec<(u64, u64)>,
 }
 
 impl Keyspace {
@@ -349,8 +356,8 @@ impl Keyspace {
         }
         log::info!("Background append only file rewriting started");
         self.s.stats.snapshot_started(started);
-        let (done, ahead) = (vec![false; self.s.dbs.len()], vec![0; self.s.dbs.len()]);
-        self.aof.run = Some(RewriteRun { id, done, rdb, last_db: None, ahead });
+        let (done, progress) = (vec![false; self.s.dbs.len()], vec![(0, 0); self.s.dbs.len()]);
+        self.aof.run = Some(RewriteRun { id, done, rdb, last_db: None, progress });
         let a = &mut self.s.persist.aof;
         a.rewrite_in_progress = true;
         a.rewrite_scheduled = false;
@@ -399,11 +406,6 @@ impl Keyspace {
         if let Some(i) = run.done.iter().position(|d| !d) {
             run.done[i] = self.s.dbs[i].snapshot_step(budget);
         }
-        for (a, db) in run.ahead.iter_mut().zip(&self.s.dbs) {
-            if let Some((_, now)) = db.snapshot_progress() {
-                *a = now;
-            }
-        }
         let all = run.done.iter().all(|d| *d);
         if let Some(w) = &self.aof.writer {
             let rdb = run.rdb;
@@ -414,7 +416,8 @@ impl Keyspace {
                     aof::select(head, i);
                 }
             };
-            take_snapshot_chunks(&mut self.s.dbs, &mut run.last_db, select, |c| w.do_send(RewriteChunk(c)));
+            let send = |c| w.do_send(RewriteChunk(c));
+            take_snapshot_chunks(&mut self.s.dbs, &mut run.last_db, &mut run.progress, select, send);
         }
         all
     }
@@ -435,7 +438,7 @@ impl Keyspace {
 
     fn rewrite_finished(&mut self, id: u64, res: FinishResult) {
         let Some(run) = self.aof.run.take_if(|r| r.id == id) else { return };
-        self.s.persist.aof.last_cow_size = run.ahead.iter().sum();
+        self.s.persist.aof.last_cow_size = run.progress.iter().map(|p| p.1).sum();
         match res {
             Ok(Ok(())) => self.rewrite_done(true, ""),
             Ok(Err(e)) => self.rewrite_done(false, &e),

@@ -56,8 +56,7 @@ struct SaveRun {
     last_db: Option<usize>,
     /// Keys and TTLs of each database when the snapshot began (RESIZEDB).
     sizes: Vec<(u64, u64)>,
-    /// Each database's keys encoded and bytes encoded ahead by writes, as last seen (a database's snapshot
-    /// is gone once its last bytes are taken).
+    /// Each database's keys encoded and bytes encoded ahead by writes (`take_snapshot_chunks`).
     progress: Vec<(u64, u64)>,
     started: Instant,
     /// A diskless full sync: the snapshot goes to replica sockets, paced by the slowest (no file, and
@@ -305,13 +304,8 @@ impl Keyspace {
             let (keys, expires) = sizes[i];
             rdb::write_select_db(head, i, keys, expires);
         };
-        for (p, db) in run.progress.iter_mut().zip(&self.s.dbs) {
-            if let Some(now) = db.snapshot_progress() {
-                *p = now;
-            }
-        }
         let pending = &self.rdb.pending;
-        take_snapshot_chunks(&mut self.s.dbs, &mut run.last_db, select, |chunk| {
+        take_snapshot_chunks(&mut self.s.dbs, &mut run.last_db, &mut run.progress, select, |chunk| {
             pending.fetch_add(chunk.len() as u64, Ordering::Relaxed);
             snap.do_send(SaveChunk(chunk));
         });
