@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{err_text, read_until, TestServer};
+use common::{err_text, read_until, resp, TestServer};
 use redis::{cmd, Connection, Value};
 use std::io::Write;
 use std::net::TcpStream;
@@ -35,15 +35,6 @@ fn conn(srv: &TestServer) -> Connection {
     let con = srv.conn();
     con.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     con
-}
-
-/// One command in RESP.
-fn resp(args: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-    }
-    out
 }
 
 /// Start `args` on a raw socket (the script's caller) without waiting for its reply.

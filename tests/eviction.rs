@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{fails, q, serial, wait_for, TestServer};
+use common::{fails, q, resp, serial, wait_for, TestServer};
 use redis::Connection;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -206,15 +206,6 @@ fn object_freq_and_idletime_follow_the_policy_family() {
     let freq: u64 = q(&mut con, &["object", "freq", "f"]);
     assert_eq!(freq, 15);
     assert!(fails(&mut con, &["object", "idletime", "f"]).starts_with("ERR An LFU maxmemory policy is selected"));
-}
-
-/// A command as RESP, for the raw sockets below.
-fn resp(args: &[&str]) -> Vec<u8> {
-    let mut v = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        v.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-    }
-    v
 }
 
 /// Tracking clients hear of every eviction, and their invalidations are memory until written: they must not

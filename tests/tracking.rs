@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{q, read_hello3, read_until, wait_for, TestServer};
+use common::{q, read_hello3, read_until, resp, wait_for, TestServer};
 use redis::{Connection, PubSub, PushKind, Value};
 use std::io::Write;
 use std::net::TcpStream;
@@ -37,15 +37,6 @@ fn next_invalidation(ps: &mut PubSub<'_>) -> Option<Vec<String>> {
         Value::Nil => None,
         v => Some(redis::from_redis_value(&v).unwrap()),
     }
-}
-
-/// A command as RESP.
-fn resp(args: &[&str]) -> Vec<u8> {
-    let mut v = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        v.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-    }
-    v
 }
 
 /// Send `args` on a raw socket and read until `want` arrived; the bytes must be exactly `want`.

@@ -189,6 +189,15 @@ where
     }
 }
 
+/// One command in RESP, for raw sockets.
+pub fn resp(args: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+    }
+    out
+}
+
 /// Read a RESP3 HELLO reply to its end (its last field is `modules`, an empty array).
 pub fn read_hello3(s: &mut TcpStream) -> Vec<u8> {
     let got = read_until(s, b"$7\r\nmodules\r\n*0\r\n");
