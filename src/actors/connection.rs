@@ -133,12 +133,41 @@ pub trait Socket: AsyncRead + AsyncWrite + Unpin {
     fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> std::io::Result<usize>;
 }
 
+/// A read that took less than the room it was offered emptied the socket's receive queue: answered as
+/// WouldBlock inside `try_io`, which makes tokio clear the socket's readiness (`settled` hands the bytes back).
+/// The next wait then parks at once, where it would first cost a recv answering EAGAIN: tokio's try_read_buf
+/// keeps the readiness after a short read (its poll_read clears it, for the same reason). One recv per
+/// request instead of about two at one request per round trip. Sound because epoll and kqueue, mio's
+/// selectors on unix, are edge-triggered: bytes that arrive after the read raise a new event, and
+/// `try_io` clears only the readiness it saw before the read.
+fn drained(n: usize, room: usize) -> std::io::Result<usize> {
+    if n > 0 && n < room {
+        Err(std::io::ErrorKind::WouldBlock.into())
+    } else {
+        Ok(n)
+    }
+}
+
+/// The result of a `try_io` read whose closure answered `drained`: the bytes read after all.
+fn settled(r: std::io::Result<usize>, got: usize) -> std::io::Result<usize> {
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && got > 0 => Ok(got),
+        r => r,
+    }
+}
+
 impl Socket for tokio::net::TcpStream {
     fn readable(&self) -> impl Future<Output = std::io::Result<()>> {
         tokio::net::TcpStream::readable(self)
     }
     fn try_read_buf(&self, buf: &mut BytesMut, limit: usize) -> std::io::Result<usize> {
-        tokio::net::TcpStream::try_read_buf(self, &mut bytes::BufMut::limit(buf, limit))
+        let room = limit.min(buf.capacity() - buf.len());
+        let mut got = 0;
+        let r = self.try_io(tokio::io::Interest::READABLE, || {
+            got = tokio::net::TcpStream::try_read_buf(self, &mut bytes::BufMut::limit(&mut *buf, limit))?;
+            drained(got, room)
+        });
+        settled(r, got)
     }
     fn writable(&self) -> impl Future<Output = std::io::Result<()>> {
         tokio::net::TcpStream::writable(self)
@@ -156,7 +185,13 @@ impl Socket for tokio::net::UnixStream {
         tokio::net::UnixStream::readable(self)
     }
     fn try_read_buf(&self, buf: &mut BytesMut, limit: usize) -> std::io::Result<usize> {
-        tokio::net::UnixStream::try_read_buf(self, &mut bytes::BufMut::limit(buf, limit))
+        let room = limit.min(buf.capacity() - buf.len());
+        let mut got = 0;
+        let r = self.try_io(tokio::io::Interest::READABLE, || {
+            got = tokio::net::UnixStream::try_read_buf(self, &mut bytes::BufMut::limit(&mut *buf, limit))?;
+            drained(got, room)
+        });
+        settled(r, got)
     }
     fn writable(&self) -> impl Future<Output = std::io::Result<()>> {
         tokio::net::UnixStream::writable(self)
@@ -1330,6 +1365,39 @@ mod tests {
         push.inbox.append(vec![Bytes::from_static(b"fgh")], 3);
         drop(push);
         assert_eq!(knobs.inbox_bytes.load(Ordering::Relaxed), 0, "a closed connection's frames are not waiting");
+    }
+
+    /// A read that empties the socket leaves it not ready, so the next wait parks without a recv that
+    /// answers EAGAIN; a read that fills its room keeps it ready (more may be there), and new bytes make a
+    /// drained socket ready again.
+    #[test]
+    fn a_short_read_clears_the_readiness() {
+        use std::io::Write;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+            ours.set_nonblocking(true).unwrap();
+            let ours = tokio::net::UnixStream::from_std(ours).unwrap();
+            let ready_now = |s: &tokio::net::UnixStream| {
+                let mut f = std::pin::pin!(Socket::readable(s));
+                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                matches!(f.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(())))
+            };
+            theirs.write_all(b"0123456789").unwrap();
+            Socket::readable(&ours).await.unwrap();
+            let mut buf = BytesMut::with_capacity(64);
+            // Room for 4 of the 10 bytes: a full read, so the socket stays ready.
+            assert_eq!(Socket::try_read_buf(&ours, &mut buf, 4).unwrap(), 4);
+            assert!(ready_now(&ours), "a read that filled its room must not clear the readiness");
+            // The other 6 with room for 16: short, so the socket is drained and no longer ready.
+            assert_eq!(Socket::try_read_buf(&ours, &mut buf, 16).unwrap(), 6);
+            assert_eq!(&buf[..], b"0123456789");
+            assert!(!ready_now(&ours), "a short read must clear the readiness");
+            theirs.write_all(b"ab").unwrap();
+            Socket::readable(&ours).await.unwrap();
+            assert_eq!(Socket::try_read_buf(&ours, &mut buf, 16).unwrap(), 2);
+            assert!(matches!(Socket::try_read_buf(&ours, &mut buf, 16), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock));
+        });
     }
 
     /// A replica connection's output (in a runtime): our end of a socket pair, the peer's end (nothing reads
