@@ -156,53 +156,37 @@ fn settled(r: std::io::Result<usize>, got: usize) -> std::io::Result<usize> {
     }
 }
 
-impl Socket for tokio::net::TcpStream {
-    fn readable(&self) -> impl Future<Output = std::io::Result<()>> {
-        tokio::net::TcpStream::readable(self)
-    }
-    fn try_read_buf(&self, buf: &mut BytesMut, limit: usize) -> std::io::Result<usize> {
-        let room = limit.min(buf.capacity() - buf.len());
-        let mut got = 0;
-        let r = self.try_io(tokio::io::Interest::READABLE, || {
-            got = tokio::net::TcpStream::try_read_buf(self, &mut bytes::BufMut::limit(&mut *buf, limit))?;
-            drained(got, room)
-        });
-        settled(r, got)
-    }
-    fn writable(&self) -> impl Future<Output = std::io::Result<()>> {
-        tokio::net::TcpStream::writable(self)
-    }
-    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
-        tokio::net::TcpStream::try_write(self, buf)
-    }
-    fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> std::io::Result<usize> {
-        tokio::net::TcpStream::try_write_vectored(self, bufs)
-    }
+/// `Socket` for tokio's TCP and Unix streams, which have the same inherent methods but no trait in common.
+macro_rules! socket_impl {
+    ($t:ty) => {
+        impl Socket for $t {
+            fn readable(&self) -> impl Future<Output = std::io::Result<()>> {
+                <$t>::readable(self)
+            }
+            fn try_read_buf(&self, buf: &mut BytesMut, limit: usize) -> std::io::Result<usize> {
+                let room = limit.min(buf.capacity() - buf.len());
+                let mut got = 0;
+                let r = self.try_io(tokio::io::Interest::READABLE, || {
+                    got = <$t>::try_read_buf(self, &mut bytes::BufMut::limit(&mut *buf, limit))?;
+                    drained(got, room)
+                });
+                settled(r, got)
+            }
+            fn writable(&self) -> impl Future<Output = std::io::Result<()>> {
+                <$t>::writable(self)
+            }
+            fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+                <$t>::try_write(self, buf)
+            }
+            fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> std::io::Result<usize> {
+                <$t>::try_write_vectored(self, bufs)
+            }
+        }
+    };
 }
 
-impl Socket for tokio::net::UnixStream {
-    fn readable(&self) -> impl Future<Output = std::io::Result<()>> {
-        tokio::net::UnixStream::readable(self)
-    }
-    fn try_read_buf(&self, buf: &mut BytesMut, limit: usize) -> std::io::Result<usize> {
-        let room = limit.min(buf.capacity() - buf.len());
-        let mut got = 0;
-        let r = self.try_io(tokio::io::Interest::READABLE, || {
-            got = tokio::net::UnixStream::try_read_buf(self, &mut bytes::BufMut::limit(&mut *buf, limit))?;
-            drained(got, room)
-        });
-        settled(r, got)
-    }
-    fn writable(&self) -> impl Future<Output = std::io::Result<()>> {
-        tokio::net::UnixStream::writable(self)
-    }
-    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
-        tokio::net::UnixStream::try_write(self, buf)
-    }
-    fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> std::io::Result<usize> {
-        tokio::net::UnixStream::try_write_vectored(self, bufs)
-    }
-}
+socket_impl!(tokio::net::TcpStream);
+socket_impl!(tokio::net::UnixStream);
 
 pub struct Connection {
     stream: Option<Stream>,
