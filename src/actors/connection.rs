@@ -133,14 +133,15 @@ pub trait Socket: AsyncRead + AsyncWrite + Unpin {
     fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> std::io::Result<usize>;
 }
 
-/// A read that took less than the room it was offered emptied the socket's receive queue: answered as
-/// WouldBlock inside `try_io`, which makes tokio clear the socket's readiness (`settled` hands the bytes back).
-/// The next wait then parks at once, where it would first cost a recv answering EAGAIN: tokio's try_read_buf
-/// keeps the readiness after a short read (its poll_read clears it, for the same reason). One recv per
-/// request instead of about two at one request per round trip. Sound because epoll and kqueue, mio's
-/// selectors on unix, are edge-triggered: bytes that arrive after the read raise a new event, and
-/// `try_io` clears only the readiness it saw before the read.
-fn drained(n: usize, room: usize) -> std::io::Result<usize> {
+/// A read that took less than the room it was offered emptied the socket's receive queue, and a write that
+/// took less than it was given filled the send buffer: answered as WouldBlock inside `try_io`, which makes
+/// tokio clear the socket's readiness in that direction (`settled` hands the count back). The next wait then
+/// parks at once, where it would first cost a recv or send answering EAGAIN: tokio's try_read_buf and
+/// try_write keep the readiness after a short call (its poll_read and poll_write clear it, for the same
+/// reason). One recv per request instead of about two at one request per round trip. Sound because epoll and
+/// kqueue, mio's selectors on unix, are edge-triggered: bytes or room that come after the call raise a new
+/// event, and `try_io` clears only the readiness it saw before the call.
+fn short(n: usize, room: usize) -> std::io::Result<usize> {
     if n > 0 && n < room {
         Err(std::io::ErrorKind::WouldBlock.into())
     } else {
@@ -148,10 +149,10 @@ fn drained(n: usize, room: usize) -> std::io::Result<usize> {
     }
 }
 
-/// The result of a `try_io` read whose closure answered `drained`: the bytes read after all.
-fn settled(r: std::io::Result<usize>, got: usize) -> std::io::Result<usize> {
+/// The result of a `try_io` call whose closure answered `short`: the bytes moved after all.
+fn settled(r: std::io::Result<usize>, moved: usize) -> std::io::Result<usize> {
     match r {
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && got > 0 => Ok(got),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && moved > 0 => Ok(moved),
         r => r,
     }
 }
@@ -168,7 +169,7 @@ macro_rules! socket_impl {
                 let mut got = 0;
                 let r = self.try_io(tokio::io::Interest::READABLE, || {
                     got = <$t>::try_read_buf(self, &mut bytes::BufMut::limit(&mut *buf, limit))?;
-                    drained(got, room)
+                    short(got, room)
                 });
                 settled(r, got)
             }
@@ -176,10 +177,21 @@ macro_rules! socket_impl {
                 <$t>::writable(self)
             }
             fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
-                <$t>::try_write(self, buf)
+                let mut put = 0;
+                let r = self.try_io(tokio::io::Interest::WRITABLE, || {
+                    put = <$t>::try_write(self, buf)?;
+                    short(put, buf.len())
+                });
+                settled(r, put)
             }
             fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> std::io::Result<usize> {
-                <$t>::try_write_vectored(self, bufs)
+                let room = bufs.iter().map(|b| b.len()).sum();
+                let mut put = 0;
+                let r = self.try_io(tokio::io::Interest::WRITABLE, || {
+                    put = <$t>::try_write_vectored(self, bufs)?;
+                    short(put, room)
+                });
+                settled(r, put)
             }
         }
     };
@@ -1381,6 +1393,38 @@ mod tests {
             Socket::readable(&ours).await.unwrap();
             assert_eq!(Socket::try_read_buf(&ours, &mut buf, 16).unwrap(), 2);
             assert!(matches!(Socket::try_read_buf(&ours, &mut buf, 16), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock));
+        });
+    }
+
+    /// A write the socket took only part of leaves it not writable until the peer makes room.
+    #[test]
+    fn a_short_write_clears_the_readiness() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+            ours.set_nonblocking(true).unwrap();
+            let ours = tokio::net::UnixStream::from_std(ours).unwrap();
+            let writable_now = |s: &tokio::net::UnixStream| {
+                let mut f = std::pin::pin!(Socket::writable(s));
+                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                matches!(f.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(())))
+            };
+            Socket::writable(&ours).await.unwrap();
+            assert_eq!(Socket::try_write(&ours, b"small").unwrap(), 5);
+            assert!(writable_now(&ours), "a whole write must not clear the readiness");
+            let big = vec![b'x'; 16 << 20];
+            let n = Socket::try_write_vectored(&ours, &[IoSlice::new(&big)]).unwrap();
+            assert!(n > 0 && n < big.len(), "the socket took {n} bytes");
+            assert!(!writable_now(&ours), "a short write must clear the readiness");
+            assert!(matches!(Socket::try_write(&ours, b"more"), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock));
+            // The peer reads everything: room again.
+            let mut sink = vec![0u8; 1 << 20];
+            let mut left = 5 + n;
+            while left > 0 {
+                left -= theirs.read(&mut sink).unwrap();
+            }
+            Socket::writable(&ours).await.unwrap();
+            assert_eq!(Socket::try_write(&ours, b"more").unwrap(), 4);
         });
     }
 
