@@ -1363,6 +1363,13 @@ mod tests {
         assert_eq!(knobs.inbox_bytes.load(Ordering::Relaxed), 0, "a closed connection's frames are not waiting");
     }
 
+    /// Does a readiness wait resolve on its first poll?
+    fn ready_at_once(wait: impl Future<Output = std::io::Result<()>>) -> bool {
+        let mut wait = std::pin::pin!(wait);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        matches!(wait.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(())))
+    }
+
     /// A read that empties the socket leaves it not ready, so the next wait parks without a recv that
     /// answers EAGAIN; a read that fills its room keeps it ready (more may be there), and new bytes make a
     /// drained socket ready again.
@@ -1371,14 +1378,8 @@ mod tests {
         use std::io::Write;
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
-            let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-            ours.set_nonblocking(true).unwrap();
-            let ours = tokio::net::UnixStream::from_std(ours).unwrap();
-            let ready_now = |s: &tokio::net::UnixStream| {
-                let mut f = std::pin::pin!(Socket::readable(s));
-                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-                matches!(f.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(())))
-            };
+            let (ours, mut theirs) = socket_pair();
+            let ready_now = |s: &tokio::net::UnixStream| ready_at_once(Socket::readable(s));
             theirs.write_all(b"0123456789").unwrap();
             Socket::readable(&ours).await.unwrap();
             let mut buf = BytesMut::with_capacity(64);
@@ -1401,14 +1402,8 @@ mod tests {
     fn a_short_write_clears_the_readiness() {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
-            let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-            ours.set_nonblocking(true).unwrap();
-            let ours = tokio::net::UnixStream::from_std(ours).unwrap();
-            let writable_now = |s: &tokio::net::UnixStream| {
-                let mut f = std::pin::pin!(Socket::writable(s));
-                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-                matches!(f.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(())))
-            };
+            let (ours, mut theirs) = socket_pair();
+            let writable_now = |s: &tokio::net::UnixStream| ready_at_once(Socket::writable(s));
             Socket::writable(&ours).await.unwrap();
             assert_eq!(Socket::try_write(&ours, b"small").unwrap(), 5);
             assert!(writable_now(&ours), "a whole write must not clear the readiness");
@@ -1431,12 +1426,17 @@ mod tests {
     /// A replica connection's output (in a runtime): our end of a socket pair, the peer's end (nothing reads
     /// it unless the test does), and the pushed-output record, coalescing as a replica stream's does.
     fn replica_output() -> (tokio::net::UnixStream, std::os::unix::net::UnixStream, Pushed) {
-        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-        ours.set_nonblocking(true).unwrap();
-        let ours = tokio::net::UnixStream::from_std(ours).unwrap();
+        let (ours, theirs) = socket_pair();
         let push = Pushed::default();
         push.coalesce.set(true);
         (ours, theirs, push)
+    }
+
+    /// A connected pair (in a runtime): our end, registered with tokio, and the peer's plain blocking end.
+    fn socket_pair() -> (tokio::net::UnixStream, std::os::unix::net::UnixStream) {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        (tokio::net::UnixStream::from_std(ours).unwrap(), theirs)
     }
 
     /// A subscriber's small frames go out joined, and frames too big to join are held as they are (still
