@@ -169,14 +169,15 @@ fn resp_of(s: &State, slot: usize) -> u8 {
     }
 }
 
-/// The frame that tells tracking client `slot` about `what`, and the client it goes to (itself or its
-/// redirect), as Redis's sendTrackingMessage; None when nothing can be sent (RESP2 without a subscribed
-/// redirect client). A vanished redirect client marks the redirect broken and, in RESP3, tells the client.
 /// Key invalidation frames already built in one invalidation, by form (message, push): every client told of
 /// the key gets the same bytes, one allocation (they wait in inboxes; copies per client multiplied an
 /// eviction's memory by the number of tracking clients, and fed the next eviction).
 type Built = [Option<Bytes>; 2];
 
+/// The frame that tells tracking client `slot` about `what`, and the client it goes to (itself or its
+/// redirect), as Redis's sendTrackingMessage; None when nothing can be sent (RESP2 without a subscribed
+/// redirect client). A vanished redirect client marks the redirect broken and, in RESP3, tells the client.
+/// A key's frame is built once per `built` and shared.
 fn frame_for(s: &mut State, slot: usize, what: Payload<'_>, built: &mut Built) -> Option<(usize, Bytes)> {
     let own_resp = resp_of(s, slot);
     let c = s.clients.get(slot)?;
