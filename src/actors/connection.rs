@@ -1363,6 +1363,11 @@ mod tests {
         assert_eq!(knobs.inbox_bytes.load(Ordering::Relaxed), 0, "a closed connection's frames are not waiting");
     }
 
+    /// Run `f` to its end on a fresh current-thread runtime (sockets and timers enabled).
+    fn on_runtime(f: impl Future<Output = ()>) {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f);
+    }
+
     /// Does a readiness wait resolve on its first poll?
     fn ready_at_once(wait: impl Future<Output = std::io::Result<()>>) -> bool {
         let mut wait = std::pin::pin!(wait);
@@ -1376,8 +1381,7 @@ mod tests {
     #[test]
     fn a_short_read_clears_the_readiness() {
         use std::io::Write;
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
+        on_runtime(async {
             let (ours, mut theirs) = socket_pair();
             let ready_now = |s: &tokio::net::UnixStream| ready_at_once(Socket::readable(s));
             theirs.write_all(b"0123456789").unwrap();
@@ -1393,15 +1397,16 @@ mod tests {
             theirs.write_all(b"ab").unwrap();
             Socket::readable(&ours).await.unwrap();
             assert_eq!(Socket::try_read_buf(&ours, &mut buf, 16).unwrap(), 2);
-            assert!(matches!(Socket::try_read_buf(&ours, &mut buf, 16), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock));
+            assert!(
+                matches!(Socket::try_read_buf(&ours, &mut buf, 16), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+            );
         });
     }
 
     /// A write the socket took only part of leaves it not writable until the peer makes room.
     #[test]
     fn a_short_write_clears_the_readiness() {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
+        on_runtime(async {
             let (ours, mut theirs) = socket_pair();
             let writable_now = |s: &tokio::net::UnixStream| ready_at_once(Socket::writable(s));
             Socket::writable(&ours).await.unwrap();
@@ -1443,8 +1448,7 @@ mod tests {
     /// shared), all in order.
     #[test]
     fn small_pushed_frames_are_joined_and_big_ones_stay_shared() {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
+        on_runtime(async {
             let (ours, mut theirs, push) = replica_output();
             push.coalesce.set(false); // a subscriber's connection
             let msg = |i: usize| {
@@ -1509,8 +1513,7 @@ mod tests {
     /// are, not copied into the tail.
     #[test]
     fn shared_frames_behind_a_blocked_socket_are_not_copied() {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
+        on_runtime(async {
             let (ours, _theirs, push) = replica_output();
             // Fill the socket so that what follows waits.
             assert!(push.send(&ours, vec![(Bytes::from(vec![b'B'; 1 << 20]), false)]));
@@ -1530,8 +1533,7 @@ mod tests {
     /// everything comes out in order once the peer reads.
     #[test]
     fn small_frames_behind_a_blocked_socket_are_coalesced_and_keep_their_order() {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
+        on_runtime(async {
             let (ours, theirs, push) = replica_output();
             let mut want = Vec::new();
             // A big frame first (not copied), then many small ones, then another big one among them.
