@@ -1646,10 +1646,7 @@ mod tests {
 
     #[test]
     fn random_keys_are_uniform_across_segments_and_found_when_sparse() {
-        let mut db = Db::new(0);
-        for i in 0..3000 {
-            db.set(&k(i), Value::Int(1), false);
-        }
+        let mut db = filled(3000);
         assert!(db.segments() >= 4);
         let mut counts: HashMap<Vec<u8>, u32> = HashMap::new();
         for _ in 0..300_000 {
