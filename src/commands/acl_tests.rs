@@ -163,6 +163,12 @@ fn cat_genpass_dryrun_help() {
     let tx = run_raw(&mut t, &["acl", "cat", "transaction"]);
     assert!(tx.contains("$5\r\nmulti\r\n") && !tx.contains("$3\r\nget\r\n"));
     assert!(run_raw(&mut t, &["acl", "cat", "scripting"]).contains("function|list"));
+    // Redis 7.0 puts LASTSAVE and ROLE in @admin and @dangerous by their categories alone (no admin flag),
+    // and WAIT in @connection.
+    let admin = run_raw(&mut t, &["acl", "cat", "admin"]);
+    assert!(admin.contains("$8\r\nlastsave\r\n") && admin.contains("$4\r\nrole\r\n"), "{admin}");
+    assert!(run_raw(&mut t, &["acl", "cat", "dangerous"]).contains("$4\r\nrole\r\n"));
+    assert!(run_raw(&mut t, &["acl", "cat", "connection"]).contains("$4\r\nwait\r\n"));
     let p = run_raw(&mut t, &["acl", "genpass"]);
     assert!(p.starts_with("$64\r\n"), "{p}");
     assert!(run_raw(&mut t, &["acl", "genpass", "5"]).starts_with("$2\r\n"));

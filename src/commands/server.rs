@@ -14,7 +14,7 @@ pub const SPECS: &[CommandSpec] = &family("server", [
     cmd("flushall", -1, WRITE, flushall).acl(KEYSPACE | DANGEROUS).doc("1.0.0", "O(N) where N is the total number of keys in all databases", "Removes all keys from all databases."),
     cmd("swapdb", 3, WRITE | FAST, swapdb).acl(KEYSPACE | DANGEROUS).doc("4.0.0", "O(N) where N is the count of clients watching or blocking on keys from both databases.", "Swaps two Redis databases."),
     cmd("time", 1, LOADING | STALE | FAST, time).doc("2.6.0", "O(1)", "Returns the server time."),
-    cmd("lastsave", 1, LOADING | STALE | FAST, lastsave).acl(DANGEROUS).doc("1.0.0", "O(1)", "Returns the Unix timestamp of the last successful save to disk."),
+    cmd("lastsave", 1, LOADING | STALE | FAST, lastsave).acl(ADMIN_CATEGORY | DANGEROUS).doc("1.0.0", "O(1)", "Returns the Unix timestamp of the last successful save to disk."),
     cmd("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, shutdown).doc("1.0.0", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", "Synchronously saves the database(s) to disk and shuts down the Redis server."),
 ]);
 

@@ -94,6 +94,9 @@ pub const CONNECTION: u64 = 1 << 10;
 pub const TRANSACTION: u64 = 1 << 11;
 pub const SCRIPTING: u64 = 1 << 12;
 pub const DANGEROUS: u64 = 1 << 13;
+/// @admin without the ADMIN flag's other effects (MONITOR hiding, ...): Redis 7.0 puts LASTSAVE and ROLE
+/// there by their acl_categories alone.
+pub const ADMIN_CATEGORY: u64 = 1 << 14;
 
 pub const CATEGORY_NAMES: &[(u64, &str)] = &[
     (KEYSPACE, "keyspace"),
@@ -179,7 +182,7 @@ impl CommandSpec {
             }
         }
         if self.has(ADMIN) || self.categories & DANGEROUS != 0 {
-            if self.has(ADMIN) {
+            if self.has(ADMIN) || self.categories & ADMIN_CATEGORY != 0 {
                 v.push("admin");
             }
             v.push("dangerous");
