@@ -955,7 +955,7 @@ const ACL_SUBS: &[CommandSpec] = &family("server", [
 
 #[rustfmt::skip]
 pub const SPECS: &[CommandSpec] = &family("server", [
-    cmd("acl", -2, 0, container).subs(ACL_SUBS).doc("6.0.0", "Depends on subcommand.", "A container for Access List Control commands"),
+    cmd("acl", -2, 0, container).subs(ACL_SUBS).doc("6.0.0", "Depends on subcommand.", "A container for Access List Control commands "),
 ]);
 
 #[cfg(test)]

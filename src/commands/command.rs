@@ -4,7 +4,7 @@
 use super::connection::help;
 use super::keyspecs::{self, Bs, Fk, KeySpec, KEY_FLAG_NAMES};
 use super::spec::*;
-use super::{sub_name, table, Ctx};
+use super::{command_docs, sub_name, table, Ctx};
 use crate::error::CmdError;
 use crate::resp::encode::Out;
 
@@ -411,23 +411,103 @@ fn command_getkeysandflags(cx: &mut Ctx<'_>) -> CmdResult {
     getkeys(cx, true)
 }
 
+/// One command's COMMAND DOCS map, fields in Redis's order; summary, since, group and complexity come from
+/// the table row, the rest (doc flags, deprecation, history, arguments) from command_docs.rs.
 fn write_docs(out: &mut Out, spec: &CommandSpec) {
+    let docs = command_docs::find(spec.name);
+    let extra = docs.map_or(0, |d| {
+        (d.doc_flags != 0) as usize
+            + !d.deprecated_since.is_empty() as usize
+            + !d.replaced_by.is_empty() as usize
+            + !d.history.is_empty() as usize
+            + !d.args.is_empty() as usize
+    });
     let has_subs = !spec.subcommands.is_empty();
-    out.map(4 + has_subs as usize);
+    out.map(3 + !spec.complexity.is_empty() as usize + extra + has_subs as usize);
     out.bulk(b"summary");
     out.bulk(spec.summary.as_bytes());
     out.bulk(b"since");
     out.bulk(spec.since.as_bytes());
     out.bulk(b"group");
     out.bulk(spec.group.as_bytes());
-    out.bulk(b"complexity");
-    out.bulk(spec.complexity.as_bytes());
+    if !spec.complexity.is_empty() {
+        out.bulk(b"complexity");
+        out.bulk(spec.complexity.as_bytes());
+    }
+    if let Some(d) = docs {
+        if d.doc_flags != 0 {
+            out.bulk(b"doc_flags");
+            write_flags(out, d.doc_flags, command_docs::DOC_FLAG_NAMES);
+        }
+        for (field, text) in [("deprecated_since", d.deprecated_since), ("replaced_by", d.replaced_by)] {
+            if !text.is_empty() {
+                out.bulk(field.as_bytes());
+                out.bulk(text.as_bytes());
+            }
+        }
+        if !d.history.is_empty() {
+            out.bulk(b"history");
+            out.set(d.history.len());
+            for (since, change) in d.history {
+                out.array(2);
+                out.bulk(since.as_bytes());
+                out.bulk(change.as_bytes());
+            }
+        }
+        if !d.args.is_empty() {
+            out.bulk(b"arguments");
+            write_args(out, d.args);
+        }
+    }
     if has_subs {
         out.bulk(b"subcommands");
         out.map(spec.subcommands.len());
         for s in spec.subcommands {
             out.bulk(s.name.as_bytes());
             write_docs(out, s);
+        }
+    }
+}
+
+/// A set of flag names, as Redis's addReplyCommandFlags.
+fn write_flags(out: &mut Out, flags: u8, names: &[(u8, &str)]) {
+    out.set(names.iter().filter(|(bit, _)| flags & bit != 0).count());
+    for (_, name) in names.iter().filter(|(bit, _)| flags & bit != 0) {
+        out.simple(name);
+    }
+}
+
+/// An argument list, as Redis's addReplyCommandArgList: each argument a map of the fields it has.
+fn write_args(out: &mut Out, args: &[command_docs::Arg]) {
+    out.array(args.len());
+    for a in args {
+        let nested = matches!(a.kind, "oneof" | "block");
+        let texts = [("summary", a.summary), ("since", a.since), ("deprecated_since", a.deprecated_since)];
+        let present = a.token.is_some() as usize + texts.iter().filter(|(_, t)| !t.is_empty()).count();
+        out.map(2 + (a.key_spec_index >= 0) as usize + present + (a.flags != 0) as usize + nested as usize);
+        out.bulk(b"name");
+        out.bulk(a.name.as_bytes());
+        out.bulk(b"type");
+        out.bulk(a.kind.as_bytes());
+        if a.key_spec_index >= 0 {
+            out.bulk(b"key_spec_index");
+            out.int(a.key_spec_index as i64);
+        }
+        if let Some(token) = a.token {
+            out.bulk(b"token");
+            out.bulk(token.as_bytes());
+        }
+        for (field, text) in texts.iter().filter(|(_, t)| !t.is_empty()) {
+            out.bulk(field.as_bytes());
+            out.bulk(text.as_bytes());
+        }
+        if a.flags != 0 {
+            out.bulk(b"flags");
+            write_flags(out, a.flags, command_docs::ARG_FLAG_NAMES);
+        }
+        if nested {
+            out.bulk(b"arguments");
+            write_args(out, a.args);
         }
     }
 }
@@ -512,6 +592,45 @@ mod tests {
         );
         assert!(run_raw(&mut t, &["command", "count"]).starts_with(':'));
         assert!(run_raw(&mut t, &["command", "docs", "config"]).contains("config|get"));
+    }
+
+    /// COMMAND DOCS as redis-server 7.0.15 answers, byte for byte (tests/command_table.rs compares every
+    /// command with a live redis-server when there is one).
+    #[test]
+    fn command_docs_fields() {
+        let mut t = new();
+        assert_eq!(
+            run_raw(&mut t, &["command", "docs", "get"]),
+            "*2\r\n$3\r\nget\r\n*10\r\n$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n\
+             $5\r\ngroup\r\n$6\r\nstring\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$9\r\narguments\r\n*1\r\n*6\r\n\
+             $4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n"
+        );
+        // No complexity: the field is left out. A token and a flag.
+        assert_eq!(
+            run_raw(&mut t, &["command", "docs", "lolwut"]),
+            "*2\r\n$6\r\nlolwut\r\n*8\r\n$7\r\nsummary\r\n$47\r\nDisplay some computer art and the Redis version\r\n\
+             $5\r\nsince\r\n$5\r\n5.0.0\r\n$5\r\ngroup\r\n$6\r\nserver\r\n$9\r\narguments\r\n*1\r\n*8\r\n\
+             $4\r\nname\r\n$7\r\nversion\r\n$4\r\ntype\r\n$7\r\ninteger\r\n$5\r\ntoken\r\n$7\r\nVERSION\r\n\
+             $5\r\nflags\r\n*1\r\n+optional\r\n"
+        );
+        // Deprecation and history.
+        let r = run_raw(&mut t, &["command", "docs", "brpoplpush"]);
+        assert!(
+            r.contains(
+                "$9\r\ndoc_flags\r\n*1\r\n+deprecated\r\n$16\r\ndeprecated_since\r\n$5\r\n6.2.0\r\n\
+                 $11\r\nreplaced_by\r\n$46\r\n`BLMOVE` with the `RIGHT` and `LEFT` arguments\r\n$7\r\nhistory\r\n*1\r\n\
+                 *2\r\n$5\r\n6.0.0\r\n$59\r\n`timeout` is interpreted as a double instead of an integer.\r\n"
+            ),
+            "{r}"
+        );
+        // An argument's deprecation, nested arguments; MIGRATE's empty token is still a token.
+        let r = run_raw(&mut t, &["command", "docs", "client|kill"]);
+        assert!(r.contains("$7\r\nip:port\r\n$4\r\ntype\r\n$6\r\nstring\r\n$16\r\ndeprecated_since\r\n"), "{r}");
+        let r = run_raw(&mut t, &["command", "docs", "migrate"]);
+        assert!(
+            r.contains("$12\r\nempty_string\r\n$4\r\ntype\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$0\r\n\r\n"),
+            "{r}"
+        );
     }
 
     /// GETKEYSANDFLAGS as (key, flags) pairs.

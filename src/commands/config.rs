@@ -13,16 +13,16 @@ const ADM: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 /// CONFIG, as Redis 7.0's command table declares it.
 #[rustfmt::skip]
 pub const SPECS: &[CommandSpec] = &family("server", [
-    cmd("config", -2, 0, container).subs(CONFIG_SUBS).doc("2.0.0", "Depends on subcommand.", "A container for server configuration commands."),
+    cmd("config", -2, 0, container).subs(CONFIG_SUBS).doc("2.0.0", "Depends on subcommand.", "A container for server configuration commands"),
 ]);
 
 #[rustfmt::skip]
 const CONFIG_SUBS: &[CommandSpec] = &family("server", [
-    cmd("config|get", -3, ADM, config_get).doc("2.0.0", "O(N) when N is the number of configuration parameters provided", "Returns the effective values of configuration parameters."),
-    cmd("config|set", -4, ADM, config_set).doc("2.0.0", "O(N) when N is the number of configuration parameters provided", "Sets configuration parameters in-flight."),
-    cmd("config|resetstat", 2, ADM, config_resetstat).doc("2.0.0", "O(1)", "Resets the server's statistics."),
-    cmd("config|rewrite", 2, ADM, config_rewrite).doc("2.8.0", "O(1)", "Persists the effective configuration to file."),
-    cmd("config|help", 2, LOADING | STALE, config_help).doc("5.0.0", "O(1)", "Returns helpful text about the different subcommands."),
+    cmd("config|get", -3, ADM, config_get).doc("2.0.0", "O(N) when N is the number of configuration parameters provided", "Get the values of configuration parameters"),
+    cmd("config|set", -4, ADM, config_set).doc("2.0.0", "O(N) when N is the number of configuration parameters provided", "Set configuration parameters to the given values"),
+    cmd("config|resetstat", 2, ADM, config_resetstat).doc("2.0.0", "O(1)", "Reset the stats returned by INFO"),
+    cmd("config|rewrite", 2, ADM, config_rewrite).doc("2.8.0", "O(1)", "Rewrite the configuration file with the in memory configuration"),
+    cmd("config|help", 2, LOADING | STALE, config_help).doc("5.0.0", "O(1)", "Show helpful text about the different subcommands"),
 ]);
 
 fn config_get(cx: &mut Ctx<'_>) -> CmdResult {

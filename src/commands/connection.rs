@@ -641,34 +641,34 @@ const CONN: u32 = NO_AUTH | LOADING | STALE | FAST;
 
 #[rustfmt::skip]
 const CLIENT_SUBS: &[CommandSpec] = &family("connection", [
-    cmd("client|id", 2, NOSCRIPT | LOADING | STALE, client_id).acl(CONNECTION).doc("5.0.0", "O(1)", "Returns the unique client ID of the connection."),
-    cmd("client|setname", 3, NOSCRIPT | LOADING | STALE, client_setname).acl(CONNECTION).doc("2.6.9", "O(1)", "Sets the connection name."),
-    cmd("client|getname", 2, NOSCRIPT | LOADING | STALE, client_getname).acl(CONNECTION).doc("2.6.9", "O(1)", "Returns the name of the connection."),
-    cmd("client|list", -2, ADMIN | NOSCRIPT | LOADING | STALE, client_list).acl(CONNECTION).doc("2.4.0", "O(N) where N is the number of client connections", "Lists open connections."),
-    cmd("client|info", 2, NOSCRIPT | LOADING | STALE, client_info).acl(CONNECTION).doc("6.2.0", "O(1)", "Returns information about the connection."),
-    cmd("client|kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, client_kill).acl(CONNECTION).doc("2.4.0", "O(N) where N is the number of client connections", "Terminates open connections."),
-    cmd("client|reply", 3, NOSCRIPT | LOADING | STALE, client_reply).acl(CONNECTION).doc("3.2.0", "O(1)", "Instructs the server whether to reply to commands."),
-    cmd("client|no-evict", 3, ADMIN | NOSCRIPT | LOADING | STALE, client_no_evict).acl(CONNECTION).doc("7.0.0", "O(1)", "Sets the client eviction mode of the connection."),
-    cmd("client|pause", -3, ADMIN | NOSCRIPT | LOADING | STALE, client_pause).acl(CONNECTION).doc("3.0.0", "O(1)", "Suspends commands processing."),
-    cmd("client|unpause", 2, ADMIN | NOSCRIPT | LOADING | STALE, client_unpause).acl(CONNECTION).doc("6.2.0", "O(N) Where N is the number of paused clients", "Resumes processing commands from paused clients."),
-    cmd("client|unblock", -3, ADMIN | NOSCRIPT | LOADING | STALE, client_unblock).acl(CONNECTION).doc("5.0.0", "O(log N) where N is the number of client connections", "Unblocks a client blocked by a blocking command from a different connection."),
-    cmd("client|getredir", 2, NOSCRIPT | LOADING | STALE, super::tracking::client_getredir).acl(CONNECTION).doc("6.0.0", "O(1)", "Returns the client ID to which the connection's tracking notifications are redirected."),
+    cmd("client|id", 2, NOSCRIPT | LOADING | STALE, client_id).acl(CONNECTION).doc("5.0.0", "O(1)", "Returns the client ID for the current connection"),
+    cmd("client|setname", 3, NOSCRIPT | LOADING | STALE, client_setname).acl(CONNECTION).doc("2.6.9", "O(1)", "Set the current connection name"),
+    cmd("client|getname", 2, NOSCRIPT | LOADING | STALE, client_getname).acl(CONNECTION).doc("2.6.9", "O(1)", "Get the current connection name"),
+    cmd("client|list", -2, ADMIN | NOSCRIPT | LOADING | STALE, client_list).acl(CONNECTION).doc("2.4.0", "O(N) where N is the number of client connections", "Get the list of client connections"),
+    cmd("client|info", 2, NOSCRIPT | LOADING | STALE, client_info).acl(CONNECTION).doc("6.2.0", "O(1)", "Returns information about the current client connection."),
+    cmd("client|kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, client_kill).acl(CONNECTION).doc("2.4.0", "O(N) where N is the number of client connections", "Kill the connection of a client"),
+    cmd("client|reply", 3, NOSCRIPT | LOADING | STALE, client_reply).acl(CONNECTION).doc("3.2.0", "O(1)", "Instruct the server whether to reply to commands"),
+    cmd("client|no-evict", 3, ADMIN | NOSCRIPT | LOADING | STALE, client_no_evict).acl(CONNECTION).doc("7.0.0", "O(1)", "Set client eviction mode for the current connection"),
+    cmd("client|pause", -3, ADMIN | NOSCRIPT | LOADING | STALE, client_pause).acl(CONNECTION).doc("2.9.50", "O(1)", "Stop processing commands from clients for some time"),
+    cmd("client|unpause", 2, ADMIN | NOSCRIPT | LOADING | STALE, client_unpause).acl(CONNECTION).doc("6.2.0", "O(N) Where N is the number of paused clients", "Resume processing of clients that were paused"),
+    cmd("client|unblock", -3, ADMIN | NOSCRIPT | LOADING | STALE, client_unblock).acl(CONNECTION).doc("5.0.0", "O(log N) where N is the number of client connections", "Unblock a client blocked in a blocking command from a different connection"),
+    cmd("client|getredir", 2, NOSCRIPT | LOADING | STALE, super::tracking::client_getredir).acl(CONNECTION).doc("6.0.0", "O(1)", "Get tracking notifications redirection client ID if any"),
     cmd("client|tracking", -3, NOSCRIPT | LOADING | STALE, super::tracking::client_tracking).acl(CONNECTION).doc("6.0.0", "O(1). Some options may introduce additional complexity.", "Enable or disable server assisted client side caching support"),
     cmd("client|caching", 3, NOSCRIPT | LOADING | STALE, super::tracking::client_caching).acl(CONNECTION).doc("6.0.0", "O(1)", "Instruct the server about tracking or not keys in the next request"),
     cmd("client|trackinginfo", 2, NOSCRIPT | LOADING | STALE, super::tracking::client_trackinginfo).acl(CONNECTION).doc("6.2.0", "O(1)", "Return information about server assisted client side caching for the current connection"),
-    cmd("client|help", 2, LOADING | STALE, client_help).acl(CONNECTION).doc("5.0.0", "O(1)", "Returns helpful text about the different subcommands."),
+    cmd("client|help", 2, LOADING | STALE, client_help).acl(CONNECTION).doc("5.0.0", "O(1)", "Show helpful text about the different subcommands"),
 ]);
 
 #[rustfmt::skip]
 pub const SPECS: &[CommandSpec] = &family("connection", [
-    cmd("ping", -1, FAST, ping).acl(CONNECTION).doc("1.0.0", "O(1)", "Returns the server's liveliness response."),
-    cmd("echo", 2, FAST | LOADING | STALE, echo).acl(CONNECTION).doc("1.0.0", "O(1)", "Returns the given string."),
-    cmd("quit", -1, ALLOW_BUSY | NOSCRIPT | CONN, quit).acl(CONNECTION).doc("1.0.0", "O(1)", "Closes the connection."),
-    cmd("select", 2, LOADING | STALE | FAST, select).acl(CONNECTION).doc("1.0.0", "O(1)", "Changes the selected database."),
-    cmd("auth", -2, NOSCRIPT | CONN | ALLOW_BUSY, auth).acl(CONNECTION).doc("1.0.0", "O(N) where N is the number of passwords defined for the user", "Authenticates the connection."),
-    cmd("hello", -1, NOSCRIPT | CONN | ALLOW_BUSY, hello).acl(CONNECTION).doc("6.0.0", "O(1)", "Handshakes with the Redis server."),
-    cmd("reset", 1, NOSCRIPT | CONN | ALLOW_BUSY, reset).acl(CONNECTION).doc("6.2.0", "O(1)", "Resets the connection."),
-    cmd("client", -2, 0, container).subs(CLIENT_SUBS).doc("2.4.0", "Depends on subcommand.", "A container for client connection commands."),
+    cmd("ping", -1, FAST, ping).acl(CONNECTION).doc("1.0.0", "O(1)", "Ping the server"),
+    cmd("echo", 2, FAST | LOADING | STALE, echo).acl(CONNECTION).doc("1.0.0", "O(1)", "Echo the given string"),
+    cmd("quit", -1, ALLOW_BUSY | NOSCRIPT | CONN, quit).acl(CONNECTION).doc("1.0.0", "O(1)", "Close the connection"),
+    cmd("select", 2, LOADING | STALE | FAST, select).acl(CONNECTION).doc("1.0.0", "O(1)", "Change the selected database for the current connection"),
+    cmd("auth", -2, NOSCRIPT | CONN | ALLOW_BUSY, auth).acl(CONNECTION).doc("1.0.0", "O(N) where N is the number of passwords defined for the user", "Authenticate to the server"),
+    cmd("hello", -1, NOSCRIPT | CONN | ALLOW_BUSY, hello).acl(CONNECTION).doc("6.0.0", "O(1)", "Handshake with Redis"),
+    cmd("reset", 1, NOSCRIPT | CONN | ALLOW_BUSY, reset).acl(CONNECTION).doc("6.2.0", "O(1)", "Reset the connection"),
+    cmd("client", -2, 0, container).subs(CLIENT_SUBS).doc("2.4.0", "Depends on subcommand.", "A container for client connection commands"),
 ]);
 
 #[cfg(test)]

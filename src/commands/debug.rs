@@ -11,7 +11,7 @@ use crate::types::value::Value;
 /// DEBUG, as Redis 7.0's command table declares it.
 #[rustfmt::skip]
 pub const SPECS: &[CommandSpec] = &family("server", [
-    cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, debug).doc("1.0.0", "Depends on subcommand.", "A container for debugging commands."),
+    cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, debug).doc("1.0.0", "Depends on subcommand.", "A container for debugging commands"),
 ]);
 
 // ---------------------------------------------------------------------------------------------------------

@@ -624,22 +624,22 @@ fn fcall_ro(cx: &mut Ctx<'_>) -> CmdResult {
 
 #[rustfmt::skip]
 const FUNCTION_SUBS: &[CommandSpec] = &family("scripting", [
-    cmd("function|delete", 3, NOSCRIPT | WRITE, function_delete).acl(SCRIPTING).doc("7.0.0", "O(1)", "Deletes a library and its functions."),
-    cmd("function|dump", 2, NOSCRIPT, function_dump).acl(SCRIPTING).doc("7.0.0", "O(N) where N is the number of functions", "Dumps all libraries into a serialized binary payload."),
-    cmd("function|flush", -2, NOSCRIPT | WRITE, function_flush).acl(SCRIPTING).doc("7.0.0", "O(N) where N is the number of functions deleted", "Deletes all libraries and functions."),
-    cmd("function|help", 2, LOADING | STALE, function_help).acl(SCRIPTING).doc("7.0.0", "O(1)", "Returns helpful text about the different subcommands."),
-    cmd("function|kill", 2, NOSCRIPT | ALLOW_BUSY, function_kill).acl(SCRIPTING).doc("7.0.0", "O(1)", "Terminates a function during execution."),
-    cmd("function|list", -2, NOSCRIPT, function_list).acl(SCRIPTING).doc("7.0.0", "O(N) where N is the number of functions", "Returns information about all libraries."),
-    cmd("function|load", -3, NOSCRIPT | WRITE | DENYOOM, function_load).acl(SCRIPTING).doc("7.0.0", "O(1) (considering compilation time is redundant)", "Creates a library."),
-    cmd("function|restore", -3, NOSCRIPT | WRITE | DENYOOM, function_restore).acl(SCRIPTING).doc("7.0.0", "O(N) where N is the number of functions on the payload", "Restores all libraries from a payload."),
-    cmd("function|stats", 2, NOSCRIPT | ALLOW_BUSY, function_stats).acl(SCRIPTING).doc("7.0.0", "O(1)", "Returns information about a function during execution."),
+    cmd("function|delete", 3, NOSCRIPT | WRITE, function_delete).acl(SCRIPTING).doc("7.0.0", "O(1)", "Delete a function by name"),
+    cmd("function|dump", 2, NOSCRIPT, function_dump).acl(SCRIPTING).doc("7.0.0", "O(N) where N is the number of functions", "Dump all functions into a serialized binary payload"),
+    cmd("function|flush", -2, NOSCRIPT | WRITE, function_flush).acl(SCRIPTING).doc("7.0.0", "O(N) where N is the number of functions deleted", "Deleting all functions"),
+    cmd("function|help", 2, LOADING | STALE, function_help).acl(SCRIPTING).doc("7.0.0", "O(1)", "Show helpful text about the different subcommands"),
+    cmd("function|kill", 2, NOSCRIPT | ALLOW_BUSY, function_kill).acl(SCRIPTING).doc("7.0.0", "O(1)", "Kill the function currently in execution."),
+    cmd("function|list", -2, NOSCRIPT, function_list).acl(SCRIPTING).doc("7.0.0", "O(N) where N is the number of functions", "List information about all the functions"),
+    cmd("function|load", -3, NOSCRIPT | WRITE | DENYOOM, function_load).acl(SCRIPTING).doc("7.0.0", "O(1) (considering compilation time is redundant)", "Create a function with the given arguments (name, code, description)"),
+    cmd("function|restore", -3, NOSCRIPT | WRITE | DENYOOM, function_restore).acl(SCRIPTING).doc("7.0.0", "O(N) where N is the number of functions on the payload", "Restore all the functions on the given payload"),
+    cmd("function|stats", 2, NOSCRIPT | ALLOW_BUSY, function_stats).acl(SCRIPTING).doc("7.0.0", "O(1)", "Return information about the function currently running (name, description, duration)"),
 ]);
 
 #[rustfmt::skip]
 pub const SPECS: &[CommandSpec] = &family("scripting", [
-    cmd("fcall", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE | MOVABLE_KEYS, fcall).acl(SCRIPTING).getkeys(super::scripting::eval_keys).doc("7.0.0", "Depends on the function that is executed.", "Invokes a function."),
-    cmd("fcall_ro", -3, NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLE_KEYS, fcall_ro).acl(SCRIPTING).getkeys(super::scripting::eval_keys).doc("7.0.0", "Depends on the function that is executed.", "Invokes a read-only function."),
-    cmd("function", -2, 0, container).subs(FUNCTION_SUBS).doc("7.0.0", "Depends on subcommand.", "A container for function commands."),
+    cmd("fcall", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE | MOVABLE_KEYS, fcall).acl(SCRIPTING).getkeys(super::scripting::eval_keys).doc("7.0.0", "Depends on the function that is executed.", "Invoke a function"),
+    cmd("fcall_ro", -3, NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | MOVABLE_KEYS, fcall_ro).acl(SCRIPTING).getkeys(super::scripting::eval_keys).doc("7.0.0", "Depends on the function that is executed.", "Invoke a read-only function"),
+    cmd("function", -2, 0, container).subs(FUNCTION_SUBS).doc("7.0.0", "Depends on subcommand.", "A container for function commands"),
 ]);
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 /// INFO, as Redis 7.0's command table declares it.
 #[rustfmt::skip]
 pub const SPECS: &[CommandSpec] = &family("server", [
-    cmd("info", -1, LOADING | STALE, info).acl(DANGEROUS).doc("1.0.0", "O(1)", "Returns information and statistics about the server."),
+    cmd("info", -1, LOADING | STALE, info).acl(DANGEROUS).doc("1.0.0", "O(1)", "Get information and statistics about the server"),
 ]);
 
 /// bytes2human: 1023B, 1.00K, 2.50M ...

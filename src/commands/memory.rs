@@ -9,17 +9,17 @@ use crate::error::CmdError;
 /// MEMORY, as Redis 7.0's command table declares it.
 #[rustfmt::skip]
 pub const SPECS: &[CommandSpec] = &family("server", [
-    cmd("memory", -2, 0, container).subs(MEMORY_SUBS).doc("4.0.0", "Depends on subcommand.", "A container for memory diagnostics commands."),
+    cmd("memory", -2, 0, container).subs(MEMORY_SUBS).doc("4.0.0", "Depends on subcommand.", "A container for memory diagnostics commands"),
 ]);
 
 #[rustfmt::skip]
 const MEMORY_SUBS: &[CommandSpec] = &family("server", [
-    cmd("memory|usage", -3, READONLY, memory_usage).keys(2, 2, 1).doc("4.0.0", "O(N) where N is the number of samples.", "Estimates the memory usage of a key."),
-    cmd("memory|stats", 2, 0, memory_stats).doc("4.0.0", "O(1)", "Returns details about memory usage."),
-    cmd("memory|doctor", 2, 0, memory_doctor).doc("4.0.0", "O(1)", "Outputs a memory problems report."),
-    cmd("memory|malloc-stats", 2, 0, memory_malloc_stats).doc("4.0.0", "Depends on how much memory is allocated, could be slow", "Returns the allocator statistics."),
-    cmd("memory|purge", 2, 0, memory_purge).doc("4.0.0", "Depends on how much memory is allocated, could be slow", "Asks the allocator to release memory."),
-    cmd("memory|help", 2, LOADING | STALE, memory_help).doc("4.0.0", "O(1)", "Returns helpful text about the different subcommands."),
+    cmd("memory|usage", -3, READONLY, memory_usage).keys(2, 2, 1).doc("4.0.0", "O(N) where N is the number of samples.", "Estimate the memory usage of a key"),
+    cmd("memory|stats", 2, 0, memory_stats).doc("4.0.0", "O(1)", "Show memory usage details"),
+    cmd("memory|doctor", 2, 0, memory_doctor).doc("4.0.0", "O(1)", "Outputs memory problems report"),
+    cmd("memory|malloc-stats", 2, 0, memory_malloc_stats).doc("4.0.0", "Depends on how much memory is allocated, could be slow", "Show allocator internal stats"),
+    cmd("memory|purge", 2, 0, memory_purge).doc("4.0.0", "Depends on how much memory is allocated, could be slow", "Ask the allocator to release memory"),
+    cmd("memory|help", 2, LOADING | STALE, memory_help).doc("4.0.0", "O(1)", "Show helpful text about the different subcommands"),
 ]);
 
 /// Where the memory goes (Redis's getMemoryOverheadData), for MEMORY STATS, MEMORY DOCTOR and INFO memory.

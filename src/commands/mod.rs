@@ -22,6 +22,7 @@ mod client;
 pub mod client_mem;
 pub mod cluster;
 pub mod command;
+mod command_docs;
 pub mod config;
 pub mod connection;
 pub mod debug;

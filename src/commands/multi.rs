@@ -284,11 +284,11 @@ const TX: u32 = NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY;
 
 #[rustfmt::skip]
 pub const SPECS: &[CommandSpec] = &family("transactions", [
-    cmd("multi", 1, TX, multi).acl(TRANSACTION).doc("1.2.0", "O(1)", "Starts a transaction."),
-    cmd("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, exec).acl(TRANSACTION).doc("1.2.0", "Depends on commands in the transaction", "Executes all commands in a transaction."),
-    cmd("discard", 1, TX, discard).acl(TRANSACTION).doc("2.0.0", "O(N), when N is the number of queued commands", "Discards a transaction."),
-    cmd("watch", -2, TX, watch).keys(1, -1, 1).acl(TRANSACTION).doc("2.2.0", "O(1) for every key.", "Monitors changes to keys to determine the execution of a transaction."),
-    cmd("unwatch", 1, TX, unwatch).acl(TRANSACTION).doc("2.2.0", "O(1)", "Forgets about watched keys of a transaction."),
+    cmd("multi", 1, TX, multi).acl(TRANSACTION).doc("1.2.0", "O(1)", "Mark the start of a transaction block"),
+    cmd("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, exec).acl(TRANSACTION).doc("1.2.0", "Depends on commands in the transaction", "Execute all commands issued after MULTI"),
+    cmd("discard", 1, TX, discard).acl(TRANSACTION).doc("2.0.0", "O(N), when N is the number of queued commands", "Discard all commands issued after MULTI"),
+    cmd("watch", -2, TX, watch).keys(1, -1, 1).acl(TRANSACTION).doc("2.2.0", "O(1) for every key.", "Watch the given keys to determine execution of the MULTI/EXEC block"),
+    cmd("unwatch", 1, TX, unwatch).acl(TRANSACTION).doc("2.2.0", "O(1)", "Forget about all watched keys"),
 ]);
 
 #[cfg(test)]

@@ -25,8 +25,8 @@ pub const BGSAVE_RETRY_DELAY: i64 = 5;
 /// The snapshot commands, as Redis 7.0's command table declares them.
 #[rustfmt::skip]
 pub const SPECS: &[CommandSpec] = &family("server", [
-    cmd("save", 1, ADMIN | NOSCRIPT | NO_MULTI, save).acl(DANGEROUS).doc("1.0.0", "O(N) where N is the total number of keys in all databases", "Synchronously saves the database(s) to disk."),
-    cmd("bgsave", -1, ADMIN | NOSCRIPT, bgsave).acl(DANGEROUS).doc("1.0.0", "O(1)", "Asynchronously saves the database(s) to disk."),
+    cmd("save", 1, ADMIN | NOSCRIPT | NO_MULTI, save).acl(DANGEROUS).doc("1.0.0", "O(N) where N is the total number of keys in all databases", "Synchronously save the dataset to disk"),
+    cmd("bgsave", -1, ADMIN | NOSCRIPT, bgsave).acl(DANGEROUS).doc("1.0.0", "O(1)", "Asynchronously save the dataset to disk"),
 ]);
 
 /// A foreground job: the batch stops after the command that asked for it, and the Keyspace runs it before

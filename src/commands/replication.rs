@@ -1244,16 +1244,16 @@ const REPL: u32 = ADMIN | NOSCRIPT | NO_MULTI;
 
 #[rustfmt::skip]
 pub const SPECS: &[CommandSpec] = &family("server", [
-    cmd("sync", 1, REPL, sync).doc("1.0.0", "", "An internal command used in replication."),
-    cmd("psync", -3, REPL, psync).doc("2.8.0", "", "An internal command used in replication."),
+    cmd("sync", 1, REPL, sync).doc("1.0.0", "", "Internal command used for replication"),
+    cmd("psync", -3, REPL, psync).doc("2.8.0", "", "Internal command used for replication"),
     cmd("replicaof", 3, ADMIN | NOSCRIPT | STALE, replicaof).doc("5.0.0", "O(1)", "Make the server a replica of another instance, or promote it as master."),
     cmd("slaveof", 3, ADMIN | NOSCRIPT | STALE, replicaof).doc("1.0.0", "O(1)", "Make the server a replica of another instance, or promote it as master."),
     cmd("failover", -1, ADMIN | NOSCRIPT | STALE, failover).doc("6.2.0", "O(1)", "Start a coordinated failover between this server and one of its replicas."),
-    cmd("role", 1, NOSCRIPT | LOADING | STALE | FAST, role).acl(ADMIN_CATEGORY | DANGEROUS).doc("2.8.12", "O(1)", "Return the role of the instance in the context of replication."),
-    cmd("wait", 3, NOSCRIPT, wait).acl(CONNECTION).doc("3.0.0", "O(1)", "Wait for the synchronous replication of all the write commands sent in the context of the current connection"),
+    cmd("role", 1, NOSCRIPT | LOADING | STALE | FAST, role).acl(ADMIN_CATEGORY | DANGEROUS).doc("2.8.12", "O(1)", "Return the role of the instance in the context of replication"),
+    cmd("wait", 3, NOSCRIPT, wait).acl(CONNECTION).group("generic").doc("3.0.0", "O(1)", "Wait for the synchronous replication of all the write commands sent in the context of the current connection"),
     cmd("readonly", 1, FAST | LOADING | STALE, cluster_disabled).acl(CONNECTION).group("cluster").doc("3.0.0", "O(1)", "Enables read queries for a connection to a cluster replica node"),
     cmd("readwrite", 1, FAST | LOADING | STALE, cluster_disabled).acl(CONNECTION).group("cluster").doc("3.0.0", "O(1)", "Disables read queries for a connection to a cluster replica node"),
-    cmd("replconf", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, replconf).doc("3.0.0", "O(1)", "An internal command for configuring the replication stream."),
+    cmd("replconf", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, replconf).doc("3.0.0", "O(1)", "An internal command for configuring the replication stream"),
 ]);
 
 #[cfg(test)]

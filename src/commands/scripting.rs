@@ -695,20 +695,20 @@ const EVAL_RO_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE |
 #[rustfmt::skip]
 const SCRIPT_SUBS: &[CommandSpec] = &family("scripting", [
     cmd("script|debug", 3, NOSCRIPT, script_debug).acl(SCRIPTING).doc("3.2.0", "O(1)", "Set the debug mode for executed scripts."),
-    cmd("script|exists", -3, NOSCRIPT, script_exists).acl(SCRIPTING).doc("2.6.0", "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).", "Determines whether server-side Lua scripts exist in the script cache."),
-    cmd("script|flush", -2, NOSCRIPT, script_flush).acl(SCRIPTING).doc("2.6.0", "O(N) with N being the number of scripts in cache", "Removes all server-side Lua scripts from the script cache."),
-    cmd("script|help", 2, LOADING | STALE, script_help).acl(SCRIPTING).doc("5.0.0", "O(1)", "Returns helpful text about the different subcommands."),
-    cmd("script|kill", 2, NOSCRIPT | ALLOW_BUSY, script_kill).acl(SCRIPTING).doc("2.6.0", "O(1)", "Terminates a server-side Lua script during execution."),
-    cmd("script|load", 3, NOSCRIPT | STALE, script_load).acl(SCRIPTING).doc("2.6.0", "O(N) with N being the length in bytes of the script body.", "Loads a server-side Lua script to the script cache."),
+    cmd("script|exists", -3, NOSCRIPT, script_exists).acl(SCRIPTING).doc("2.6.0", "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).", "Check existence of scripts in the script cache."),
+    cmd("script|flush", -2, NOSCRIPT, script_flush).acl(SCRIPTING).doc("2.6.0", "O(N) with N being the number of scripts in cache", "Remove all the scripts from the script cache."),
+    cmd("script|help", 2, LOADING | STALE, script_help).acl(SCRIPTING).doc("5.0.0", "O(1)", "Show helpful text about the different subcommands"),
+    cmd("script|kill", 2, NOSCRIPT | ALLOW_BUSY, script_kill).acl(SCRIPTING).doc("2.6.0", "O(1)", "Kill the script currently in execution."),
+    cmd("script|load", 3, NOSCRIPT | STALE, script_load).acl(SCRIPTING).doc("2.6.0", "O(N) with N being the length in bytes of the script body.", "Load the specified Lua script into the script cache."),
 ]);
 
 #[rustfmt::skip]
 pub const SPECS: &[CommandSpec] = &family("scripting", [
-    cmd("eval", -3, EVAL_FLAGS, eval).acl(SCRIPTING).getkeys(eval_keys).doc("2.6.0", "Depends on the script that is executed.", "Executes a server-side Lua script."),
-    cmd("evalsha", -3, EVAL_FLAGS, evalsha).acl(SCRIPTING).getkeys(eval_keys).doc("2.6.0", "Depends on the script that is executed.", "Executes a server-side Lua script by SHA1 digest."),
-    cmd("eval_ro", -3, EVAL_RO_FLAGS, eval_ro).acl(SCRIPTING).getkeys(eval_keys).doc("7.0.0", "Depends on the script that is executed.", "Executes a read-only server-side Lua script."),
-    cmd("evalsha_ro", -3, EVAL_RO_FLAGS, evalsha_ro).acl(SCRIPTING).getkeys(eval_keys).doc("7.0.0", "Depends on the script that is executed.", "Executes a read-only server-side Lua script by SHA1 digest."),
-    cmd("script", -2, 0, container).subs(SCRIPT_SUBS).doc("2.6.0", "Depends on subcommand.", "A container for Lua scripts management commands."),
+    cmd("eval", -3, EVAL_FLAGS, eval).acl(SCRIPTING).getkeys(eval_keys).doc("2.6.0", "Depends on the script that is executed.", "Execute a Lua script server side"),
+    cmd("evalsha", -3, EVAL_FLAGS, evalsha).acl(SCRIPTING).getkeys(eval_keys).doc("2.6.0", "Depends on the script that is executed.", "Execute a Lua script server side"),
+    cmd("eval_ro", -3, EVAL_RO_FLAGS, eval_ro).acl(SCRIPTING).getkeys(eval_keys).doc("7.0.0", "Depends on the script that is executed.", "Execute a read-only Lua script server side"),
+    cmd("evalsha_ro", -3, EVAL_RO_FLAGS, evalsha_ro).acl(SCRIPTING).getkeys(eval_keys).doc("7.0.0", "Depends on the script that is executed.", "Execute a read-only Lua script server side"),
+    cmd("script", -2, 0, container).subs(SCRIPT_SUBS).doc("2.6.0", "Depends on subcommand.", "A container for Lua scripts management commands"),
 ]);
 
 #[cfg(test)]

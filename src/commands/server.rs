@@ -9,13 +9,13 @@ use crate::types::clock;
 /// The server commands, as Redis 7.0's command table declares them.
 #[rustfmt::skip]
 pub const SPECS: &[CommandSpec] = &family("server", [
-    cmd("dbsize", 1, READONLY | FAST, dbsize).acl(KEYSPACE).doc("1.0.0", "O(1)", "Returns the number of keys in the database."),
-    cmd("flushdb", -1, WRITE, flushdb).acl(KEYSPACE | DANGEROUS).doc("1.0.0", "O(N) where N is the number of keys in the selected database", "Removes all keys from the current database."),
-    cmd("flushall", -1, WRITE, flushall).acl(KEYSPACE | DANGEROUS).doc("1.0.0", "O(N) where N is the total number of keys in all databases", "Removes all keys from all databases."),
-    cmd("swapdb", 3, WRITE | FAST, swapdb).acl(KEYSPACE | DANGEROUS).doc("4.0.0", "O(N) where N is the count of clients watching or blocking on keys from both databases.", "Swaps two Redis databases."),
-    cmd("time", 1, LOADING | STALE | FAST, time).doc("2.6.0", "O(1)", "Returns the server time."),
-    cmd("lastsave", 1, LOADING | STALE | FAST, lastsave).acl(ADMIN_CATEGORY | DANGEROUS).doc("1.0.0", "O(1)", "Returns the Unix timestamp of the last successful save to disk."),
-    cmd("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, shutdown).doc("1.0.0", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", "Synchronously saves the database(s) to disk and shuts down the Redis server."),
+    cmd("dbsize", 1, READONLY | FAST, dbsize).acl(KEYSPACE).doc("1.0.0", "O(1)", "Return the number of keys in the selected database"),
+    cmd("flushdb", -1, WRITE, flushdb).acl(KEYSPACE | DANGEROUS).doc("1.0.0", "O(N) where N is the number of keys in the selected database", "Remove all keys from the current database"),
+    cmd("flushall", -1, WRITE, flushall).acl(KEYSPACE | DANGEROUS).doc("1.0.0", "O(N) where N is the total number of keys in all databases", "Remove all keys from all databases"),
+    cmd("swapdb", 3, WRITE | FAST, swapdb).acl(KEYSPACE | DANGEROUS).doc("4.0.0", "O(N) where N is the count of clients watching or blocking on keys from both databases.", "Swaps two Redis databases"),
+    cmd("time", 1, LOADING | STALE | FAST, time).doc("2.6.0", "O(1)", "Return the current server time"),
+    cmd("lastsave", 1, LOADING | STALE | FAST, lastsave).acl(ADMIN_CATEGORY | DANGEROUS).doc("1.0.0", "O(1)", "Get the UNIX time stamp of the last successful save to disk"),
+    cmd("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, shutdown).doc("1.0.0", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", "Synchronously save the dataset to disk and then shut down the server"),
 ]);
 
 /// DBSIZE

@@ -52,7 +52,7 @@ pub const SPECS: &[CommandSpec] = &family("set", [
     cmd("sunionstore", -3, WRITE | DENYOOM, sunionstore).keys(1, -1, 1).acl(SET).doc("1.0.0", "O(N) where N is the total number of elements in all given sets.", "Add multiple sets and store the resulting set in a key"),
     cmd("sdiff", -2, READONLY, sdiff).keys(1, -1, 1).acl(SET).doc("1.0.0", "O(N) where N is the total number of elements in all given sets.", "Subtract multiple sets"),
     cmd("sdiffstore", -3, WRITE | DENYOOM, sdiffstore).keys(1, -1, 1).acl(SET).doc("1.0.0", "O(N) where N is the total number of elements in all given sets.", "Subtract multiple sets and store the resulting set in a key"),
-    cmd("sscan", -3, READONLY, sscan).keys(1, 1, 1).acl(SET).doc("2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", "Incrementally iterate Set elements"),
+    cmd("sscan", -3, READONLY, sscan).keys(1, 1, 1).acl(SET).doc("2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", "Incrementally iterate Set elements"),
 ]);
 
 // ---------------------------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ elements popped.";
 
 /// The sorted-set commands, as Redis 7.0's command table declares them.
 #[rustfmt::skip]
-pub const SPECS: &[CommandSpec] = &family("sorted_set", [
+pub const SPECS: &[CommandSpec] = &family("sorted-set", [
     cmd("zadd", -4, WRITE | DENYOOM | FAST, zadd).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", "O(log(N)) for each item added, where N is the number of elements in the sorted set.", "Add one or more members to a sorted set, or update its score if it already exists"),
     cmd("zincrby", 4, WRITE | DENYOOM | FAST, zincrby).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", "O(log(N)) where N is the number of elements in the sorted set.", "Increment the score of a member in a sorted set"),
     cmd("zcard", 2, READONLY | FAST, zcard).keys(1, 1, 1).acl(SORTEDSET).doc("1.2.0", "O(1)", "Get the number of members in a sorted set"),
@@ -78,7 +78,7 @@ pub const SPECS: &[CommandSpec] = &family("sorted_set", [
     cmd("zinter", -3, READONLY | MOVABLE_KEYS, zinter).acl(SORTEDSET).getkeys(keys_numkeys_at_1).doc("6.2.0", INTER_CX, "Intersect multiple sorted sets"),
     cmd("zintercard", -3, READONLY | MOVABLE_KEYS, zintercard).acl(SORTEDSET).getkeys(keys_numkeys_at_1).doc("7.0.0", "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.", "Intersect multiple sorted sets and return the cardinality of the result"),
     cmd("zdiff", -3, READONLY | MOVABLE_KEYS, zdiff).acl(SORTEDSET).getkeys(keys_numkeys_at_1).doc("6.2.0", DIFF_CX, "Subtract multiple sorted sets"),
-    cmd("zunionstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, zunionstore).keys(1, 1, 1).acl(SORTEDSET).getkeys(keys_store_numkeys).doc("2.0.0", UNION_CX, "Add multiple sorted sets and store the resulting sorted set in a new key"),
+    cmd("zunionstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, zunionstore).keys(1, 1, 1).acl(SORTEDSET).getkeys(keys_store_numkeys).doc("2.0.0", "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.", "Add multiple sorted sets and store the resulting sorted set in a new key"),
     cmd("zinterstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, zinterstore).keys(1, 1, 1).acl(SORTEDSET).getkeys(keys_store_numkeys).doc("2.0.0", INTER_CX, "Intersect multiple sorted sets and store the resulting sorted set in a new key"),
     cmd("zdiffstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, zdiffstore).keys(1, 1, 1).acl(SORTEDSET).getkeys(keys_store_numkeys).doc("6.2.0", DIFF_CX, "Subtract multiple sorted sets and store the resulting sorted set in a new key"),
 ]);
