@@ -185,7 +185,7 @@ async fn boot(
                 Some(h) => (true, h),
                 None => (false, b.as_str()),
             };
-            match bind_tcp(host, port, config.tcp_backlog) {
+            match bind_tcp(host, port, &config) {
                 Ok(l) => {
                     let a = l.local_addr()?;
                     port = a.port();
@@ -307,7 +307,7 @@ async fn start_aof(state: &mut State, arb: &ArbiterHandle) -> Result<Addr<AofWri
     Ok(writer)
 }
 
-fn bind_tcp(host: &str, port: u16, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
+fn bind_tcp(host: &str, port: u16, config: &Config) -> std::io::Result<tokio::net::TcpListener> {
     let host = match host {
         "*" => "0.0.0.0",
         "::*" => "::",
@@ -317,15 +317,7 @@ fn bind_tcp(host: &str, port: u16, backlog: u32) -> std::io::Result<tokio::net::
         .to_socket_addrs()?
         .next()
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address"))?;
-    let domain = if addr.is_ipv6() { socket2::Domain::IPV6 } else { socket2::Domain::IPV4 };
-    let sock = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
-    sock.set_reuse_address(true)?;
-    if addr.is_ipv6() {
-        sock.set_only_v6(true)?;
-    }
-    sock.set_nonblocking(true)?;
-    sock.bind(&addr.into())?;
-    sock.listen(backlog.max(1) as i32)?;
+    let sock = crate::config::tcp_listener(addr, config.tcp_backlog, config.socket_mark_id)?;
     tokio::net::TcpListener::from_std(sock.into())
 }
 

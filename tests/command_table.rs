@@ -1,8 +1,8 @@
-//! COMMAND INFO and COMMAND DOCS against redis-server 7.0 itself: every command's arity, flags, ACL
-//! categories, key specs and tips, and its docs (summary, group, complexity, history, deprecation, the
-//! argument tree), must be what redis-server answers, but for the order of commands and subcommands
-//! (redis-server lists them in its hash tables' order). Clients and tools read both (redis-cli's hints,
-//! client libraries' key extraction). Skipped, saying why, when there is no redis-server 7.0 on PATH.
+//! The tables clients and tools read, against redis-server 7.0 itself: COMMAND INFO and COMMAND DOCS (every
+//! command's arity, flags, ACL categories, key specs and tips, and its docs: summary, group, complexity,
+//! history, deprecation, the argument tree) and CONFIG GET * (every parameter and its default), but for the
+//! order of commands, subcommands and parameters (redis-server lists them in its hash tables' order).
+//! Skipped, saying why, when there is no redis-server 7.0 on PATH.
 
 mod common;
 
@@ -68,21 +68,27 @@ fn table(con: &mut Connection, sub: &str) -> BTreeMap<String, String> {
     }
 }
 
-#[test]
-fn command_info_and_docs_are_redis_7_0s() {
-    let real = match real_redis("command-table") {
+/// redis-server 7.0 from PATH, or None after saying why the test is skipped.
+fn real_redis_7_0(tag: &str) -> Option<(common::real_redis::RealRedis, Connection)> {
+    let real = match real_redis(tag) {
         Ok(r) => r,
         Err(why) => {
             println!("skipped: {why}");
-            return;
+            return None;
         }
     };
-    let mut theirs = connect(real.port);
-    let info: String = cmd("INFO").arg("server").query(&mut theirs).unwrap();
+    let mut con = connect(real.port);
+    let info: String = cmd("INFO").arg("server").query(&mut con).unwrap();
     if !info.contains("redis_version:7.0.") {
-        println!("skipped: redis-server on PATH is not 7.0 (later releases document their commands differently)");
-        return;
+        println!("skipped: redis-server on PATH is not 7.0 (later releases have other commands and parameters)");
+        return None;
     }
+    Some((real, con))
+}
+
+#[test]
+fn command_info_and_docs_are_redis_7_0s() {
+    let Some((_real, mut theirs)) = real_redis_7_0("command-table") else { return };
     let server = TestServer::start();
     let mut mine = server.conn();
     for sub in ["INFO", "DOCS"] {
@@ -95,4 +101,27 @@ fn command_info_and_docs_are_redis_7_0s() {
             .collect();
         assert!(differ.is_empty(), "COMMAND {sub}: {} commands differ, the first:\n{}", differ.len(), differ[0]);
     }
+}
+
+/// CONFIG GET *: the same parameters with the same defaults, but for those that name this process (port,
+/// dir, ...) or that the two test set-ups start differently.
+#[test]
+fn config_get_all_is_redis_7_0s() {
+    let Some((_real, mut theirs)) = real_redis_7_0("config-table") else { return };
+    let server = TestServer::start();
+    let mut mine = server.conn();
+    let all = |con: &mut Connection| -> BTreeMap<String, String> {
+        let v: Vec<String> = cmd("CONFIG").arg("GET").arg("*").query(con).unwrap();
+        v.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect()
+    };
+    let (want, got) = (all(&mut theirs), all(&mut mine));
+    assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "CONFIG GET *: the parameters");
+    // Set per server by the test harnesses (real_redis's command line, TestServer's Config).
+    let per_server = ["port", "dir", "bind", "save", "appendonly", "enable-debug-command", "repl-diskless-sync-delay"];
+    let differ: Vec<String> = want
+        .iter()
+        .filter(|(k, v)| !per_server.contains(&k.as_str()) && got[*k] != **v)
+        .map(|(k, v)| format!("{k}: redis-server {v:?}, ferrodis {:?}", got[k]))
+        .collect();
+    assert!(differ.is_empty(), "CONFIG GET * defaults differ:\n{}", differ.join("\n"));
 }

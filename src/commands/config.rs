@@ -181,14 +181,15 @@ fn prepare(s: &State, new: &Config, names: &[&str]) -> Result<Prepared, CmdError
                     Vec::new()
                 } else {
                     let reuse = &s.server.listeners;
-                    crate::config::listen_tcp_reusing(&new.bind, port, new.tcp_backlog, reuse).map_err(|_| {
-                        if p == "bind" {
-                            log::warn!("Failed to bind");
-                            apply_failed(name, "Failed to bind to specified addresses.")
-                        } else {
-                            apply_failed(name, "Unable to listen on this port. Check server logs.")
-                        }
-                    })?
+                    crate::config::listen_tcp_reusing(&new.bind, port, new.tcp_backlog, new.socket_mark_id, reuse)
+                        .map_err(|_| {
+                            if p == "bind" {
+                                log::warn!("Failed to bind");
+                                apply_failed(name, "Failed to bind to specified addresses.")
+                            } else {
+                                apply_failed(name, "Unable to listen on this port. Check server logs.")
+                            }
+                        })?
                 };
                 done.listeners = Some(listeners);
             }

@@ -1,5 +1,5 @@
 //! Encodings: the compact-to-scalable thresholds of the collection types (types layer), mirrored from
-//! config (list-max-listpack-size, hash-max-listpack-*, set-max-intset-entries, set-max-listpack-*,
+//! config (list-max-listpack-size, hash-max-listpack-*, set-max-intset-entries,
 //! zset-max-listpack-*). The Keyspace refreshes them on CONFIG SET; types read them when they grow.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -9,8 +9,6 @@ pub struct Encodings {
     pub hash_max_listpack_entries: usize,
     pub hash_max_listpack_value: usize,
     pub set_max_intset_entries: usize,
-    pub set_max_listpack_entries: usize,
-    pub set_max_listpack_value: usize,
     pub zset_max_listpack_entries: usize,
     pub zset_max_listpack_value: usize,
 }
@@ -22,8 +20,6 @@ impl Default for Encodings {
             hash_max_listpack_entries: 128,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
-            set_max_listpack_entries: 128,
-            set_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
         }
@@ -37,8 +33,6 @@ impl Encodings {
             hash_max_listpack_entries: c.hash_max_listpack_entries as usize,
             hash_max_listpack_value: c.hash_max_listpack_value as usize,
             set_max_intset_entries: c.set_max_intset_entries as usize,
-            set_max_listpack_entries: c.set_max_listpack_entries as usize,
-            set_max_listpack_value: c.set_max_listpack_value as usize,
             zset_max_listpack_entries: c.zset_max_listpack_entries as usize,
             zset_max_listpack_value: c.zset_max_listpack_value as usize,
         }
