@@ -769,7 +769,7 @@ fn acl_cat(cx: &mut Ctx<'_>) -> CmdResult {
         return Ok(());
     }
     if cx.argc() > 3 {
-        return Err(super::scripting::subcommand_syntax(&String::from_utf8_lossy(cx.arg(1)), "ACL"));
+        return Err(cx.subcommand_syntax());
     }
     let Some(bit) = acl_rules::category_bit(cx.arg(2)) else {
         return Err(CmdError::msg(format!("ERR Unknown category '{}'", crate::error::sanitize(cx.arg(2), 128))));
@@ -792,7 +792,7 @@ fn acl_cat(cx: &mut Ctx<'_>) -> CmdResult {
 /// ACL GENPASS [bits]: random hex digits, 4 bits each.
 fn acl_genpass(cx: &mut Ctx<'_>) -> CmdResult {
     if cx.argc() > 3 {
-        return Err(super::scripting::subcommand_syntax(&String::from_utf8_lossy(cx.arg(1)), "ACL"));
+        return Err(cx.subcommand_syntax());
     }
     let bits = if cx.argc() == 3 { cx.int_arg(2)? } else { 256 };
     if bits <= 0 || bits > 4096 {
@@ -826,7 +826,7 @@ fn seeded_rng() -> ChaCha20Rng {
 /// ACL LOG [count | RESET]
 fn acl_log(cx: &mut Ctx<'_>) -> CmdResult {
     if cx.argc() > 3 {
-        return Err(super::scripting::subcommand_syntax(&String::from_utf8_lossy(cx.arg(1)), "ACL"));
+        return Err(cx.subcommand_syntax());
     }
     let mut count = 10i64;
     if cx.argc() == 3 {

@@ -54,10 +54,11 @@ impl<'a> Argv<'a> {
         self.iter().collect()
     }
 
-    /// Does argument `i` equal `word`, ignoring ASCII case?
+    /// Does argument `i` equal `word`, ignoring ASCII case? False when there is no argument `i`, so a
+    /// subcommand test on a short command line cannot panic (REPLCONF alone answered "internal error").
     #[inline]
     pub fn is(&self, i: usize, word: &str) -> bool {
-        self.get(i).eq_ignore_ascii_case(word.as_bytes())
+        i < self.len() && self.get(i).eq_ignore_ascii_case(word.as_bytes())
     }
 }
 

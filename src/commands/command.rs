@@ -205,7 +205,7 @@ fn command_info(cx: &mut Ctx<'_>) -> CmdResult {
     for i in 2..cx.argc() {
         match find_command(cx.arg(i)) {
             Some(s) => write_command_info(cx.out, s),
-            None => cx.out.nil_array(),
+            None => cx.out.nil(),
         }
     }
     Ok(())
@@ -562,9 +562,9 @@ mod tests {
         let mut t = new();
         let r = run_raw(&mut t, &["command", "info", "get"]);
         assert!(r.starts_with("*1\r\n*10\r\n$3\r\nget\r\n:2\r\n"), "{r}");
-        assert_eq!(run_raw(&mut t, &["command", "info", "nosuch"]), "*1\r\n*-1\r\n");
-        assert_eq!(run_raw(&mut t, &["command", "info", "get|key"]), "*1\r\n*-1\r\n");
-        assert_eq!(run_raw(&mut t, &["command", "info", "config|get|key"]), "*1\r\n*-1\r\n");
+        assert_eq!(run_raw(&mut t, &["command", "info", "nosuch"]), "*1\r\n$-1\r\n");
+        assert_eq!(run_raw(&mut t, &["command", "info", "get|key"]), "*1\r\n$-1\r\n");
+        assert_eq!(run_raw(&mut t, &["command", "info", "config|get|key"]), "*1\r\n$-1\r\n");
         assert_eq!(run(&mut t, &["command", "getkeys", "get", "k"]), bulks(&["k"]));
         assert_eq!(run(&mut t, &["command", "getkeys", "ping", "x"]), err("ERR The command has no key arguments"));
         assert_eq!(run(&mut t, &["command", "getkeys", "eval", "return 1", "0"]), arr(vec![]));

@@ -552,6 +552,9 @@ pub fn pause_changed(s: &mut State) {
 
 /// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]
 fn client_unblock(cx: &mut Ctx<'_>) -> CmdResult {
+    if cx.argc() > 4 {
+        return Err(cx.subcommand_syntax());
+    }
     let id = cx.int_arg(2)?;
     let error = match cx.argc() {
         3 => false,

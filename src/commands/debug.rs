@@ -380,7 +380,7 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
                     let end = digits.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
                     cx.s.clients.reply_resizing = !digits[..end].trim_start_matches('0').is_empty();
                 }
-                _ => return Err(super::stream::subcommand_syntax(cx)),
+                _ => return Err(cx.subcommand_syntax()),
             }
             cx.out.ok();
             Ok(())

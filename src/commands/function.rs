@@ -322,7 +322,7 @@ fn function_flush(cx: &mut Ctx<'_>) -> CmdResult {
         2 => {}
         3 if cx.argv.is(2, "async") || cx.argv.is(2, "sync") => {}
         3 => return Err(CmdError::new("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")),
-        _ => return Err(super::scripting::subcommand_syntax("flush", "FUNCTION")),
+        _ => return Err(cx.subcommand_syntax()),
     }
     cx.s.scripts.functions.flush();
     cx.s.persist.dirty += 1;

@@ -572,7 +572,7 @@ fn spublish(cx: &mut Ctx<'_>) -> CmdResult {
 /// PUBSUB CHANNELS / SHARDCHANNELS [pattern]: active channels, matching the pattern if given.
 fn channel_list(cx: &mut Ctx<'_>, shard: bool) -> CmdResult {
     if cx.argc() > 3 {
-        return Err(CmdError::unknown_subcommand("pubsub", cx.arg(1)));
+        return Err(cx.subcommand_syntax());
     }
     let pat = (cx.argc() == 3).then(|| cx.arg(2));
     let map = if shard { &cx.s.pubsub.subs.shard } else { &cx.s.pubsub.subs.channels };
@@ -990,7 +990,7 @@ mod tests {
         assert_eq!(run(&mut t, &["pubsub", "shardnumsub", "shard1"]), arr(vec![bulk("shard1"), int(1)]));
         assert_eq!(
             run(&mut t, &["pubsub", "channels", "a", "b"]),
-            err("ERR unknown subcommand 'channels'. Try PUBSUB HELP.")
+            err("ERR unknown subcommand or wrong number of arguments for 'channels'. Try PUBSUB HELP.")
         );
         assert_eq!(
             run(&mut t, &["pubsub", "numpat", "x"]),

@@ -646,16 +646,11 @@ fn script_flush(cx: &mut Ctx<'_>) -> CmdResult {
         2 => {}
         3 if cx.argv.is(2, "async") || cx.argv.is(2, "sync") => {}
         3 => return Err(CmdError::new("ERR SCRIPT FLUSH only support SYNC|ASYNC option")),
-        _ => return Err(subcommand_syntax("flush", "SCRIPT")),
+        _ => return Err(cx.subcommand_syntax()),
     }
     cx.s.scripts.flush();
     cx.out.ok();
     Ok(())
-}
-
-/// Redis's addReplySubcommandSyntaxError.
-pub fn subcommand_syntax(sub: &str, cmd: &str) -> CmdError {
-    CmdError::msg(format!("ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {cmd} HELP."))
 }
 
 /// SCRIPT KILL: reaches a script only past busy-reply-threshold (see the module docs).

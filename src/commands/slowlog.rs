@@ -220,7 +220,7 @@ fn slowlog_get(cx: &mut Ctx<'_>) -> CmdResult {
             Some(n) if n >= 0 => usize::try_from(n).unwrap_or(usize::MAX),
             _ => return Err(COUNT_ERR),
         },
-        _ => return Err(super::scripting::subcommand_syntax(&String::from_utf8_lossy(cx.arg(1)), "SLOWLOG")),
+        _ => return Err(cx.subcommand_syntax()),
     };
     let n = count.min(len);
     cx.out.array(n);

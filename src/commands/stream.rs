@@ -88,16 +88,6 @@ fn xread_keys(argv: &[&[u8]]) -> Vec<usize> {
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
 
-/// Redis's addReplySubcommandSyntaxError.
-pub(super) fn subcommand_syntax(cx: &Ctx<'_>) -> CmdError {
-    let parent = cx.spec.name.split('|').next().unwrap_or(cx.spec.name).to_ascii_uppercase();
-    CmdError::msg(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-        crate::error::sanitize(cx.arg(1), 128),
-        parent
-    ))
-}
-
 pub(super) fn parse_id(arg: &[u8], missing_seq: u64) -> Result<StreamId, CmdError> {
     StreamId::parse(arg, missing_seq, false, false).map(|(id, _)| id).ok_or(INVALID_ID)
 }
@@ -793,27 +783,19 @@ fn write_entries_read(out: &mut Out, g: &Group) {
 
 /// XINFO STREAM key [FULL [COUNT count]]
 fn xinfo_stream(cx: &mut Ctx<'_>) -> CmdResult {
-    let optc = cx.argc() - 3;
-    let mut full = false;
-    let mut count: i64 = 10;
-    if optc > 0 {
-        if (optc != 1 && optc != 3) || !cx.argv.is(3, "full") {
-            return Err(subcommand_syntax(cx));
-        }
-        full = true;
-        if optc == 3 {
-            if !cx.argv.is(4, "count") {
-                return Err(subcommand_syntax(cx));
-            }
-            count = cx.int_arg(5)?;
-            if count < 0 {
-                count = 10;
-            }
-        }
-    }
+    // [FULL [COUNT n]]: read now, answered after the key lookup, which Redis does first (a missing key or
+    // a wrong type is the reply whatever the options).
+    let opts = (|| match cx.argc() - 3 {
+        0 => Ok((false, 10)),
+        1 if cx.argv.is(3, "full") => Ok((true, 10)),
+        3 if cx.argv.is(3, "full") && cx.argv.is(4, "count") => Ok((true, cx.int_arg(5)?)),
+        _ => Err(cx.subcommand_syntax()),
+    })();
     let key = cx.arg(2);
     let (db, out) = cx.db_out();
     let s = info_stream(db, key)?;
+    let (full, count) = opts?;
+    let count = if count < 0 { 10 } else { count };
     out.map(if full { 9 } else { 10 });
     out.bulk(b"length");
     out.int(s.len() as i64);

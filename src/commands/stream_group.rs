@@ -6,8 +6,7 @@
 use super::connection::help;
 use super::spec::*;
 use super::stream::{
-    count_or_all, parse_id, parse_id_list, parse_strict_id, range_end, range_start, subcommand_syntax, write_entry,
-    write_id, ReadFrom,
+    count_or_all, parse_id, parse_id_list, parse_strict_id, range_end, range_start, write_entry, write_id, ReadFrom,
 };
 use super::Ctx;
 use crate::config::NOTIFY_STREAM;
@@ -214,7 +213,7 @@ fn xgroup_options(cx: &Ctx<'_>, create: bool) -> Result<(bool, i64), CmdError> {
             }
             i += 2;
         } else {
-            return Err(subcommand_syntax(cx));
+            return Err(cx.subcommand_syntax());
         }
     }
     Ok((mkstream, entries_read))
@@ -254,7 +253,7 @@ fn existing_group<'d>(db: &'d mut Db, key: &[u8], group: &[u8]) -> Result<(Strea
 fn xgroup_create(cx: &mut Ctx<'_>) -> CmdResult {
     let (mkstream, entries_read) = xgroup_options(cx, true)?;
     if cx.argc() > 8 {
-        return Err(subcommand_syntax(cx));
+        return Err(cx.subcommand_syntax());
     }
     let (key, gname, idarg) = (cx.arg(2), cx.arg(3), cx.arg(4));
     let existing = cx.db().write::<Stream>(key)?.map(|s| s.last_id);
@@ -282,7 +281,7 @@ fn xgroup_create(cx: &mut Ctx<'_>) -> CmdResult {
 fn xgroup_setid(cx: &mut Ctx<'_>) -> CmdResult {
     let (_, entries_read) = xgroup_options(cx, false)?;
     if cx.argc() != 5 && cx.argc() != 7 {
-        return Err(subcommand_syntax(cx));
+        return Err(cx.subcommand_syntax());
     }
     let (key, gname, idarg) = (cx.arg(2), cx.arg(3), cx.arg(4));
     let (last_id, g) = existing_group(cx.db(), key, gname)?;
