@@ -109,6 +109,12 @@ fn scripts_are_checked_per_call() {
         run(&mut t, &["eval", "return {redis.acl_check_cmd('get','x'), redis.acl_check_cmd('eval','', '0')}", "0"]),
         arr(vec![crate::commands::testutil::Frame::Null, int(1)])
     );
+    // Redis's text, once: the error table gets its ERR code from the bridge.
+    assert_eq!(
+        run_raw(&mut t, &["eval", "return redis.acl_check_cmd('nosuch')", "0"]),
+        "-ERR Invalid command passed to redis.acl_check_cmd() script: d2491587bab5149c93be0dce4426f7a06ba9e1a1, \
+         on @user_script:1.\r\n"
+    );
 }
 
 #[test]

@@ -338,7 +338,7 @@ impl Host for ScriptHost<'_> {
                 let user = &self.s.clients[self.me].user;
                 Ok(user.open || user.check(s, &argv.to_vec()).is_ok())
             }
-            _ => Err("ERR Invalid command passed to redis.acl_check_cmd()".into()),
+            _ => Err("Invalid command passed to redis.acl_check_cmd()".into()),
         }
     }
 }

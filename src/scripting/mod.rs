@@ -207,6 +207,7 @@ impl Vm {
                 lua.create_c_function(redis_pcall)?,
                 lua.create_c_function(ldb::lua_debug)?,
                 lua.create_c_function(ldb::lua_breakpoint)?,
+                lua.create_c_function(lib_wrap)?,
             ])?
         };
         let mode = if kind == Kind::Eval { "eval" } else { "function" };
@@ -450,6 +451,27 @@ unsafe fn call_generic(l: *mut mlua::ffi::lua_State, raise: bool) -> std::ffi::c
         ffi::lua_error(l);
     }
     1
+}
+
+/// `lib(f)`: `f` (a prelude function of the redis or math library) behind a C function. A script's
+/// `return redis.log(99, 'x')` is a tail call, and a tail call into a Lua function takes the script's own
+/// frame off the stack, and with it the position Redis puts in the error ("... script: <sha>, on
+/// @user_script:1."). A tail call into a C function keeps the caller's frame, as with Redis's C library.
+unsafe extern "C-unwind" fn lib_wrap(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+    use mlua::ffi;
+    ffi::lua_settop(l, 1);
+    ffi::lua_pushcclosure(l, lib_call, 1);
+    1
+}
+
+/// The C function `lib_wrap` makes: calls its upvalue with its arguments and returns what it returns.
+unsafe extern "C-unwind" fn lib_call(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+    use mlua::ffi;
+    let n = ffi::lua_gettop(l);
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, n, ffi::LUA_MULTRET);
+    ffi::lua_gettop(l)
 }
 
 unsafe extern "C-unwind" fn redis_call(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
@@ -1049,6 +1071,30 @@ mod tests {
             eval("\nreturn a").0,
             "-ERR user_script:2: Script attempted to access nonexistent global variable 'a' script: sha, on @user_script:2."
         );
+        // Library functions written in Lua, called in tail position: the script's frame (and so its line)
+        // stays, as with Redis's C functions.
+        for (script, msg) in [
+            ("return redis.sha1hex()", "ERR wrong number of arguments"),
+            ("return redis.setresp(4)", "ERR RESP version must be 2 or 3."),
+            ("\nreturn redis.log(99, 'x')", "ERR Invalid debug level."),
+            (
+                "return redis.set_repl(99)",
+                "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+            ),
+            ("return math.random(0)", "ERR user_script:1: bad argument #1 to 'random' (interval is empty)"),
+            (
+                "return math.randomseed()",
+                "ERR user_script:1: bad argument #1 to 'randomseed' (number expected, got no value)",
+            ),
+            (
+                "return math.random(1, 'x')",
+                "ERR user_script:1: bad argument #2 to 'random' (number expected, got string)",
+            ),
+        ] {
+            let line = if script.starts_with('\n') { 2 } else { 1 };
+            assert_eq!(eval(script).0, format!("-{msg} script: sha, on @user_script:{line}."), "{script}");
+        }
+        assert_eq!(eval("return math.random(5) <= 5").0, ":1\r\n");
         assert!(eval("a = 1").0.contains("Attempt to modify a readonly table"));
         assert!(eval("redis.call = nil").0.contains("Attempt to modify a readonly table"));
         assert!(eval("setmetatable(_G, {})").0.contains("Attempt to modify a readonly table"));

@@ -134,6 +134,12 @@ function redis.acl_check_cmd(...)
   if e then error(v, 0) end
   return v
 end
+-- Behind C functions (lib_wrap), so that a script's tail call into them keeps the script's frame for the
+-- error position.
+local lib = c_calls[5]
+for _, name in ipairs({'sha1hex', 'error_reply', 'status_reply', 'log', 'setresp', 'set_repl', 'acl_check_cmd'}) do
+  redis[name] = lib(redis[name])
+end
 -- The Lua debugger's (SCRIPT DEBUG SYNC): no-ops outside a session.
 redis.debug, redis.breakpoint = c_calls[3], c_calls[4]
 redis.REDIS_VERSION = H.version
@@ -143,7 +149,7 @@ redis.REDIS_VERSION_NUM = H.version_num
 local function checkint(v, n, fname)
   local x = tonumber(v)
   if x == nil then
-    error("bad argument #" .. n .. " to '" .. fname .. "' (number expected, got " .. (v == nil and 'no value' or type(v)) .. ")", 3)
+    error("bad argument #" .. n .. " to '" .. fname .. "' (number expected, got " .. (v == nil and 'no value' or type(v)) .. ")", 4)
   end
   return x >= 0 and floor(x) or -floor(-x)
 end
@@ -154,19 +160,21 @@ math.random = function(...)
     return r
   elseif n == 1 then
     local u = checkint((...), 1, 'random')
-    if u < 1 then error("bad argument #1 to 'random' (interval is empty)", 2) end
+    if u < 1 then error("bad argument #1 to 'random' (interval is empty)", 3) end
     return floor(r * u) + 1
   elseif n == 2 then
     local l, u = ...
     l, u = checkint(l, 1, 'random'), checkint(u, 2, 'random')
-    if l > u then error("bad argument #2 to 'random' (interval is empty)", 2) end
+    if l > u then error("bad argument #2 to 'random' (interval is empty)", 3) end
     return floor(r * (u - l + 1)) + l
   end
-  error('wrong number of arguments', 2)
+  error('wrong number of arguments', 3)
 end
 math.randomseed = function(...)
   srand_raw(checkint((...), 1, 'randomseed'))
 end
+-- Error levels above count the C function in between: 3 is the script calling math.random.
+math.random, math.randomseed = lib(math.random), lib(math.randomseed)
 
 -- Redis's pcall hands back the message of an error table, not the table.
 local function fix_pcall(ok, ...)
