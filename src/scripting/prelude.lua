@@ -25,8 +25,16 @@ local function readonly(t)
   return p
 end
 -- Level 2: the position of the code that read the name, as Redis's luaL_error from its C __index.
+-- Frames of this file in between (the library environment's lookup during FUNCTION LOAD) are skipped, so
+-- the position is the script's.
 local function nonexistent(_, k)
-  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+  local lvl = 2
+  while true do
+    local i = dbg_getinfo(lvl, 'S')
+    if not i or i.source ~= INTERNAL then break end
+    lvl = lvl + 1
+  end
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", lvl)
 end
 
 -- Errors reach the caller as tables {err=..., source=..., line=...}; the position is the innermost frame
