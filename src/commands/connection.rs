@@ -491,17 +491,19 @@ fn client_no_evict(cx: &mut Ctx<'_>) -> CmdResult {
 }
 
 fn client_pause(cx: &mut Ctx<'_>) -> CmdResult {
+    // Redis's order: the argument count, the mode, then the timeout.
+    let all = match cx.argc() {
+        3 => true,
+        4 if cx.argv.is(3, "write") => false,
+        4 if cx.argv.is(3, "all") => true,
+        4 => return Err(CmdError::new("ERR CLIENT PAUSE mode must be WRITE or ALL")),
+        _ => return Err(cx.subcommand_syntax()),
+    };
     let ms = crate::types::num::parse_i64(cx.arg(2))
         .ok_or(CmdError::new("ERR timeout is not an integer or out of range"))?;
     if ms < 0 {
         return Err(CmdError::new("ERR timeout is negative"));
     }
-    let all = match cx.argc() {
-        3 => true,
-        4 if cx.argv.is(3, "write") => false,
-        4 if cx.argv.is(3, "all") => true,
-        _ => return Err(CmdError::SYNTAX),
-    };
     let until = clock::now_ms().saturating_add(ms);
     // A new pause never shortens or weakens one in force (Redis's pauseClients).
     let p = match cx.s.server.client_pause {

@@ -429,7 +429,7 @@ fn debug(cx: &mut Ctx<'_>) -> CmdResult {
         // ferrodis only: a handler panic on purpose, to prove it is caught (answered -ERR internal error).
         "rust-panic" if cx.argc() == 2 => panic!("DEBUG RUST-PANIC"),
         "loadaof" => super::aof::debug_loadaof(cx),
-        _ => Err(CmdError::unknown_subcommand("debug", cx.arg(1))),
+        _ => Err(cx.subcommand_syntax()),
     }
 }
 

@@ -872,6 +872,12 @@ mod tests {
         assert_eq!(run_raw(&mut t, &["pubsub", "channels", "a", "b"]), syntax("channels", "PUBSUB"));
         assert_eq!(run_raw(&mut t, &["pubsub", "ShardChannels", "a", "b"]), syntax("ShardChannels", "PUBSUB"));
         assert_eq!(run_raw(&mut t, &["client", "unblock", "1", "timeout", "x"]), syntax("unblock", "CLIENT"));
+        assert_eq!(run_raw(&mut t, &["client", "pause", "0", "write", "x"]), syntax("pause", "CLIENT"));
+        assert_eq!(
+            run_raw(&mut t, &["client", "pause", "x", "foo"]),
+            "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n"
+        );
+        assert_eq!(run_raw(&mut t, &["debug", "JMAP"]), syntax("JMAP", "DEBUG"));
         assert_eq!(run_raw(&mut t, &["script", "FlUsH", "sync", "x"]), syntax("FlUsH", "SCRIPT"));
         assert_eq!(run_raw(&mut t, &["slowlog", "get", "1", "x"]), syntax("get", "SLOWLOG"));
         // XINFO STREAM looks the key up before it reads its options.
