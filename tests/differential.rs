@@ -1,4 +1,5 @@
-//! The same random command stream to redis-server 7.0 and to an in-process ferrodis, reply by reply: every
+//! The same random command stream to redis-server 7.0 and to an in-process ferrodis, reply by reply and
+//! keyspace notification by notification: every
 //! data type's commands with good and bad arguments over five keys (so types collide and encodings convert
 //! at small thresholds), in RESP2 and RESP3, replies compared exactly but for the order of unordered
 //! collections. A stream is
@@ -135,6 +136,28 @@ fn command(d: &mut Draw) -> Vec<String> {
     c
 }
 
+/// A subscriber to every keyspace and keyevent channel (`notify-keyspace-events KEA`).
+fn subscriber(port: u16) -> Connection {
+    let mut con = connect(port, false);
+    con.send_packed_command(&cmd("PSUBSCRIBE").arg("__key*__:*").get_packed_command()).unwrap();
+    let _ = con.recv_response().unwrap();
+    con
+}
+
+/// The (channel, message) pairs published since the last call: a PING behind them marks the end, since a
+/// server answers it after delivering what earlier commands published.
+fn events(sub: &mut Connection) -> Vec<(Value, Value)> {
+    sub.send_packed_command(&cmd("PING").get_packed_command()).unwrap();
+    let mut out = Vec::new();
+    loop {
+        match sub.recv_response().unwrap() {
+            Value::Array(v) if v.len() == 4 => out.push((v[2].clone(), v[3].clone())),
+            Value::Array(v) if v.first() == Some(&Value::BulkString(b"pong".to_vec())) => return out,
+            other => panic!("unexpected on the subscriber: {other:?}"),
+        }
+    }
+}
+
 /// A reply as compared: errors by text, unordered collections sorted.
 fn reply(con: &mut Connection, c: &[String]) -> String {
     let mut q = cmd(&c[0]);
@@ -196,6 +219,10 @@ fn random_commands_reply_as_redis_7_0() {
             let _: () = cmd("CONFIG").arg("SET").arg(p).arg(v).query(con).unwrap();
         }
     }
+    for con in [&mut theirs, &mut mine] {
+        let _: () = cmd("CONFIG").arg("SET").arg("notify-keyspace-events").arg("KEA").query(con).unwrap();
+    }
+    let (mut their_events, mut my_events) = (subscriber(real.port), subscriber(server.addr().port()));
     // Seeds 1-4 in RESP2, 5-8 in RESP3 (maps, sets, doubles, nulls of their own).
     for seed in 1..=8u64 {
         if seed == 5 {
@@ -213,6 +240,8 @@ fn random_commands_reply_as_redis_7_0() {
             let c = command(&mut d);
             let (want, got) = (reply(&mut theirs, &c), reply(&mut mine, &c));
             assert_eq!(got, want, "seed {seed}, command {i}: {}", c.join(" "));
+            let (want, got) = (events(&mut their_events), events(&mut my_events));
+            assert_eq!(got, want, "seed {seed}, command {i}: {}: keyspace events", c.join(" "));
         }
     }
 }
