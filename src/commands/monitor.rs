@@ -9,11 +9,16 @@
 
 use super::spec::*;
 use super::{Argv, Ctx, State};
+use crate::error::CmdError;
 use crate::types::clock;
 use bytes::Bytes;
 
 /// MONITOR: this client receives the line of every command from now on (RESET or QUIT ends it).
 fn monitor(cx: &mut Ctx<'_>) -> CmdResult {
+    // Redis's CLIENT_DENY_BLOCKING: a client in EXEC expects one reply per command.
+    if cx.s.exec.in_exec {
+        return Err(CmdError::new("ERR MONITOR isn't allowed for DENY BLOCKING client"));
+    }
     if cx.client().replica || cx.client().monitor {
         return Ok(());
     }

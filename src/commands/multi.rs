@@ -51,9 +51,10 @@ pub fn queued_deny_stale(queued: &[Queued]) -> bool {
     queued.iter().any(|q| q.spec.flags & STALE == 0)
 }
 
-/// Commands that act on the transaction itself instead of being queued.
+/// Commands that act on the transaction itself instead of being queued (Redis's processCommand list:
+/// UNWATCH is not on it, so inside MULTI it is queued and runs in EXEC).
 pub fn runs_in_multi(spec: &CommandSpec) -> bool {
-    matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "unwatch" | "quit" | "reset")
+    matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
 }
 
 /// Queue a command inside MULTI, or refuse it and poison the transaction.
@@ -304,6 +305,17 @@ mod tests {
         assert_eq!(run(&mut t, &["exec"]), arr(vec![bulk("a"), simple("PONG")]));
         assert_eq!(run(&mut t, &["exec"]), err("ERR EXEC without MULTI"));
         assert_eq!(run(&mut t, &["discard"]), err("ERR DISCARD without MULTI"));
+    }
+
+    /// UNWATCH is queued like any command; MONITOR inside EXEC is refused (Redis 7.0.15, side by side).
+    #[test]
+    fn unwatch_and_monitor_in_multi() {
+        let mut t = new();
+        run(&mut t, &["multi"]);
+        assert_eq!(run(&mut t, &["unwatch"]), simple("QUEUED"));
+        assert_eq!(run(&mut t, &["monitor"]), simple("QUEUED"));
+        assert_eq!(run(&mut t, &["exec"]), arr(vec![ok(), err("ERR MONITOR isn't allowed for DENY BLOCKING client")]));
+        assert!(!t.s.clients[t.me].monitor);
     }
 
     #[test]
