@@ -189,22 +189,27 @@ fn reply(con: &mut Connection, c: &[String]) -> String {
     }
 }
 
-#[test]
-fn random_commands_reply_as_redis_7_0() {
-    let real = match real_redis("differential") {
+/// redis-server 7.0 from PATH and an in-process ferrodis, or None after saying why the test is skipped.
+fn both(tag: &str) -> Option<(common::real_redis::RealRedis, TestServer)> {
+    let real = match real_redis(tag) {
         Ok(r) => r,
         Err(why) => {
             println!("skipped: {why}");
-            return;
+            return None;
         }
     };
-    let mut theirs = connect(real.port, false);
-    let info: String = cmd("INFO").arg("server").query(&mut theirs).unwrap();
+    let info: String = cmd("INFO").arg("server").query(&mut connect(real.port, false)).unwrap();
     if !info.contains("redis_version:7.0.") {
         println!("skipped: redis-server on PATH is not 7.0");
-        return;
+        return None;
     }
-    let server = TestServer::start();
+    Some((real, TestServer::start()))
+}
+
+#[test]
+fn random_commands_reply_as_redis_7_0() {
+    let Some((real, server)) = both("differential") else { return };
+    let mut theirs = connect(real.port, false);
     let mut mine = connect(server.addr().port(), false);
     // Small thresholds, so that collections convert between their compact and big encodings.
     for (p, v) in [
@@ -242,6 +247,187 @@ fn random_commands_reply_as_redis_7_0() {
             assert_eq!(got, want, "seed {seed}, command {i}: {}", c.join(" "));
             let (want, got) = (events(&mut their_events), events(&mut my_events));
             assert_eq!(got, want, "seed {seed}, command {i}: {}: keyspace events", c.join(" "));
+        }
+    }
+}
+
+/// Scripts: replies, RESP conversions both ways and error texts (with the script's sha and line), in RESP2
+/// and RESP3, with EVAL and EVAL_RO.
+#[test]
+fn scripts_reply_as_redis_7_0() {
+    let Some((real, server)) = both("differential-lua") else { return };
+    let scripts = [
+        "return redis.call('set', KEYS[1], ARGV[1])",
+        "return redis.call('get', KEYS[1])",
+        "return redis.call('nosuch')",
+        "return redis.pcall('nosuch')",
+        "return redis.call('incr', 'str')",
+        "return redis.pcall('lpush', 'str', 1)",
+        "local t = redis.pcall('lpush', 'str', 1); return t['err']",
+        "return {err='My Error'}",
+        "return {ok='fine'}",
+        "return redis.error_reply('MYERR x')",
+        "return redis.status_reply('PONG')",
+        "error('boom')",
+        "error({err='tableerr'})",
+        "return 1 + nil",
+        "return {1,2,{3,'a',{4}},nil,5}",
+        "return 3.7",
+        "return {true,false}",
+        "return cjson.encode(cjson.decode('{\"a\":[1,2,3]}'))",
+        "return cmsgpack.unpack(cmsgpack.pack({1,2,3}))",
+        "return bit.tohex(65535)",
+        "return struct.pack('HH', 1, 2)",
+        "return redis.sha1hex('')",
+        "redis.setresp(3); return redis.call('hgetall', 'h')",
+        "redis.setresp(3); return redis.call('zrange', 'z', 0, -1, 'withscores')",
+        "redis.setresp(3); return redis.call('zscore', 'z', 'b')",
+        "return redis.call('zrange', 'z', 0, -1, 'withscores')",
+        "return redis.call('hset', 'h', 'f', 'v', 'g', 'w')",
+        "return redis.call('zadd', 'z', 1, 'a', 2.5, 'b')",
+        "return redis.call('set', 'a', 1.5)",
+        "return redis.call('get', {})",
+        "return redis.call()",
+        "return redis.call('subscribe', 'x')",
+        "return redis.call('blpop', 'nolist', 0)",
+        "return redis.call('select', 1)",
+        "return redis.call('eval', 'return 1', 0)",
+        "return redis.sha1hex()",
+        "return redis.setresp(4)",
+        "return redis.set_repl(99)",
+        "return redis.log(99, 'x')",
+        "return redis.acl_check_cmd('nosuch')",
+        "return redis.acl_check_cmd('get', 'x')",
+        "return math.random(0)",
+        "return math.randomseed()",
+        "return math.random(1, 'x')",
+        "return os.execute('ls')",
+        "return _G.foo",
+        "foo = 1",
+        "return string.format('%d %s %5.2f', 1, 'a', 3.14159)",
+        "return 9007199254740993",
+        "return 1e300*1e300",
+        "return redis.call('incrbyfloat', 'fl', '1.5')",
+        "return redis.REDIS_VERSION",
+        "return #KEYS + #ARGV",
+    ];
+    for resp3 in [false, true] {
+        let (mut theirs, mut mine) = (connect(real.port, resp3), connect(server.addr().port(), resp3));
+        for con in [&mut theirs, &mut mine] {
+            let _: () = cmd("FLUSHALL").query(con).unwrap();
+            let _: () = cmd("SET").arg("str").arg("abc").query(con).unwrap();
+        }
+        for script in scripts {
+            for eval in ["EVAL", "EVAL_RO"] {
+                let c: Vec<String> = [eval, script, "1", "k1", "a1"].iter().map(|s| s.to_string()).collect();
+                let (want, got) = (reply(&mut theirs, &c), reply(&mut mine, &c));
+                assert_eq!(got, want, "{eval} {script:?} (resp3: {resp3})");
+            }
+        }
+    }
+}
+
+/// Every command and subcommand redis-server lists, with no arguments, one and four stray ones: the arity,
+/// syntax and "unknown subcommand" errors, and the replies where the command accepts them. Commands that
+/// would stop the server, change its role or connections, or block are left out.
+#[test]
+fn every_command_with_too_few_and_too_many_arguments() {
+    let Some((real, server)) = both("differential-arity") else { return };
+    let (mut theirs, mut mine) = (connect(real.port, false), connect(server.addr().port(), false));
+    let names: Vec<String> = cmd("COMMAND").arg("LIST").query(&mut theirs).unwrap();
+    let skip = [
+        "shutdown",
+        "monitor",
+        "subscribe",
+        "psubscribe",
+        "ssubscribe",
+        "sync",
+        "psync",
+        "quit",
+        "reset",
+        "failover",
+        "replicaof",
+        "slaveof",
+        "debug",
+        "save",
+        "bgsave",
+        "bgrewriteaof",
+        "flushall",
+        "flushdb",
+        "swapdb",
+        "hello",
+        "auth",
+        "select",
+        "multi",
+        "exec",
+        "discard",
+        "watch",
+        "readonly",
+        "readwrite",
+        "asking",
+        "info",
+        "lastsave",
+        "time",
+        "command",
+        "role",
+        "lolwut",
+        "randomkey",
+        "wait",
+        "client|kill",
+        "client|pause",
+        "client|reply",
+        "client|no-evict",
+        "client|setname",
+        "client|tracking",
+        "client|caching",
+        "client|id",
+        "client|info",
+        "client|list",
+        "config|set",
+        "config|rewrite",
+        "config|resetstat",
+        "acl|setuser",
+        "acl|deluser",
+        "acl|load",
+        "acl|save",
+        "acl|genpass",
+        "acl|log",
+        "acl|list",
+        "acl|getuser",
+        "script|kill",
+        "function|kill",
+        "function|restore",
+        "function|flush",
+        "script|flush",
+        "module|load",
+        "module|loadex",
+        "module|unload",
+        "cluster|reset",
+        "cluster|failover",
+        "memory|stats",
+        "memory|malloc-stats",
+        "memory|doctor",
+        "latency|doctor",
+        "latency|histogram",
+        "slowlog|get",
+        "object|help",
+        "config|get",
+        "memory|usage",
+    ];
+    // Whole-table replies in hash order (COMMAND DOCS, ...): tests/command_table.rs compares those.
+    let skip_parents = ["command"];
+    let mut sorted = names.clone();
+    sorted.sort();
+    let skipped = |n: &str| skip.contains(&n) || skip_parents.contains(&n.split('|').next().unwrap_or(n));
+    for name in sorted.iter().filter(|n| !skipped(n)) {
+        // Blocking commands with a timeout argument of "x" fail at once on both.
+        let base: Vec<String> = name.split('|').map(str::to_string).collect();
+        for extra in [0, 1, 4] {
+            let mut c = base.clone();
+            c.extend(std::iter::repeat_n("x".to_string(), extra));
+            let (want, got) = (reply(&mut theirs, &c), reply(&mut mine, &c));
+            let cut = |r: &str| r.chars().take(400).collect::<String>();
+            assert!(got == want, "{}\n  redis-server: {}\n  ferrodis:     {}", c.join(" "), cut(&want), cut(&got));
         }
     }
 }

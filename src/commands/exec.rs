@@ -878,6 +878,12 @@ mod tests {
             "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n"
         );
         assert_eq!(run_raw(&mut t, &["debug", "JMAP"]), syntax("JMAP", "DEBUG"));
+        // EVALSHA: a SHA that is not 40 characters long is NOSCRIPT before numkeys is read.
+        assert_eq!(run_raw(&mut t, &["evalsha", "x", "x"]), "-NOSCRIPT No matching script. Please use EVAL.\r\n");
+        assert_eq!(
+            run_raw(&mut t, &["evalsha", &"a".repeat(40), "x"]),
+            "-ERR value is not an integer or out of range\r\n"
+        );
         assert_eq!(run_raw(&mut t, &["script", "FlUsH", "sync", "x"]), syntax("FlUsH", "SCRIPT"));
         assert_eq!(run_raw(&mut t, &["slowlog", "get", "1", "x"]), syntax("get", "SLOWLOG"));
         // XINFO STREAM looks the key up before it reads its options.

@@ -489,12 +489,14 @@ pub fn precheck_flags(s: &State, flags: u32, ro: bool) -> Result<(), CmdError> {
 }
 
 fn eval_generic(cx: &mut Ctx<'_>, evalsha: bool, ro: bool) -> CmdResult {
+    // Redis's evalShaCommand: a SHA of the wrong length cannot match, and says so before anything else
+    // (numkeys included) is looked at.
+    if evalsha && cx.arg(1).len() != 40 {
+        return Err(CmdError::new("NOSCRIPT No matching script. Please use EVAL."));
+    }
     if cx.s.clients[cx.me].lua_debug {
         if !evalsha {
             return eval_debugging(cx, ro);
-        }
-        if cx.arg(1).len() != 40 {
-            return Err(CmdError::new("NOSCRIPT No matching script. Please use EVAL."));
         }
         return Err(CmdError::new("ERR Please use EVAL instead of EVALSHA for debugging"));
     }
