@@ -1,5 +1,5 @@
 //! The same random command stream to redis-server 7.0 and to an in-process ferrodis, reply by reply and
-//! keyspace notification by notification: every
+//! keyspace notification by notification, and INFO's counters after it: every
 //! data type's commands with good and bad arguments over five keys (so types collide and encodings convert
 //! at small thresholds), in RESP2 and RESP3, replies compared exactly but for the order of unordered
 //! collections. A stream is
@@ -56,7 +56,7 @@ fn command(d: &mut Draw) -> Vec<String> {
         .to_string()
     };
     let s = |d: &mut Draw, from: &[&str]| d.pick(from).to_string();
-    let mut c: Vec<String> = match d.below(49) {
+    let mut c: Vec<String> = match d.below(55) {
         0 => {
             let opts: &[&[&str]] =
                 &[&[], &["NX"], &["XX"], &["GET"], &["KEEPTTL"], &["EX", "100000"], &["PX", "0"], &["NX", "GET"]];
@@ -120,6 +120,39 @@ fn command(d: &mut Draw) -> Vec<String> {
         45 => vec!["XADD".into(), k(d), s(d, &["1-1", "2-0", "3-5", "5", "0-1", "99999-0"]), s(d, STRS), s(d, STRS)],
         46 => vec![s(d, &["XRANGE", "XREVRANGE"]), k(d), s(d, &["-", "+", "1", "(2-0"]), s(d, &["-", "+", "5"])],
         47 => vec!["SETRANGE".into(), k(d), s(d, &["0", "1", "5", "-1"]), s(d, STRS)],
+        48 => vec![
+            "XGROUP".into(),
+            "CREATE".into(),
+            k(d),
+            s(d, &["g1", "g2"]),
+            s(d, &["0", "$", "1-1"]),
+            "MKSTREAM".into(),
+        ],
+        49 => {
+            let mut c = vec!["XREADGROUP".into(), "GROUP".into(), s(d, &["g1", "g2"]), s(d, &["c1", "c2"])];
+            c.extend(["COUNT".into(), s(d, &["1", "2"]), "STREAMS".into(), k(d), s(d, &[">", "0"])]);
+            c
+        }
+        50 => vec!["XACK".into(), k(d), s(d, &["g1", "g2"]), s(d, &["1-1", "2-0", "3-5"])],
+        51 => vec![
+            "XAUTOCLAIM".into(),
+            k(d),
+            s(d, &["g1", "g2"]),
+            s(d, &["c1", "c2"]),
+            "0".into(),
+            "0".into(),
+            s(d, &["JUSTID", "COUNT"]),
+        ],
+        52 => vec![
+            "XCLAIM".into(),
+            k(d),
+            s(d, &["g1", "g2"]),
+            "c3".into(),
+            "0".into(),
+            s(d, &["1-1", "2-0"]),
+            "JUSTID".into(),
+        ],
+        53 => vec!["XPENDING".into(), k(d), s(d, &["g1", "g2"])],
         _ => vec![s(d, &["XLEN", "OBJECT", "SORT"]), k(d)],
     };
     if c[0] == "OBJECT" {
@@ -156,6 +189,27 @@ fn events(sub: &mut Connection) -> Vec<(Value, Value)> {
             other => panic!("unexpected on the subscriber: {other:?}"),
         }
     }
+}
+
+/// The statistics one command stream must move alike: keyspace hits and misses, error replies, and per
+/// command and per error prefix (INFO commandstats' calls, rejected_calls and failed_calls; errorstats).
+fn stats(con: &mut Connection) -> Vec<String> {
+    let mut out = Vec::new();
+    for section in ["stats", "commandstats", "errorstats"] {
+        let text: String = cmd("INFO").arg(section).query(con).unwrap();
+        for line in text.lines() {
+            let Some((name, value)) = line.split_once(':') else { continue };
+            if section == "stats" && !matches!(name, "keyspace_hits" | "keyspace_misses" | "total_error_replies") {
+                continue;
+            }
+            // commandstats: usec and usec_per_call are timings; the counts stay.
+            let kept: Vec<&str> = value.split(',').filter(|f| !f.starts_with("usec")).collect();
+            out.push(format!("{name}:{}", kept.join(",")));
+        }
+    }
+    // redis-server lists commands and errors in its hash tables' order.
+    out.sort();
+    out
 }
 
 /// A reply as compared: errors by text, unordered collections sorted.
@@ -239,6 +293,7 @@ fn random_commands_reply_as_redis_7_0() {
         }
         for con in [&mut theirs, &mut mine] {
             let _: () = cmd("FLUSHALL").query(con).unwrap();
+            let _: () = cmd("CONFIG").arg("RESETSTAT").query(con).unwrap();
         }
         let mut d = Draw(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         for i in 0..3000 {
@@ -248,6 +303,7 @@ fn random_commands_reply_as_redis_7_0() {
             let (want, got) = (events(&mut their_events), events(&mut my_events));
             assert_eq!(got, want, "seed {seed}, command {i}: {}: keyspace events", c.join(" "));
         }
+        assert_eq!(stats(&mut mine), stats(&mut theirs), "seed {seed}: INFO counters after the stream");
     }
 }
 
@@ -413,6 +469,8 @@ fn every_command_with_too_few_and_too_many_arguments() {
         "object|help",
         "config|get",
         "memory|usage",
+        // Switches the connection into a debugging session's mode.
+        "script|debug",
     ];
     // Whole-table replies in hash order (COMMAND DOCS, ...): tests/command_table.rs compares those.
     let skip_parents = ["command"];

@@ -99,6 +99,9 @@ pub(super) fn serve_group(
     noack: bool,
     now: i64,
 ) -> Result<bool, CmdError> {
+    // Redis's xreadCommand looks each key up a second time to serve it (lookupKeyRead: a keyspace hit). The
+    // key is there: XREADGROUP checked it and its group before serving any stream.
+    cx.db().hits += 1;
     let Some(s) = cx.db().write::<Stream>(key)? else { return Ok(false) };
     let Some(g) = s.groups.get(gname) else { return Ok(false) };
     let serve_new = match from {
@@ -362,7 +365,8 @@ fn xgroup_help(cx: &mut Ctx<'_>) -> CmdResult {
 /// XACK key group id [id ...]
 pub(super) fn xack(cx: &mut Ctx<'_>) -> CmdResult {
     let (key, gname) = (cx.arg(1), cx.arg(2));
-    let has = match cx.db().write::<Stream>(key)? {
+    // A read lookup, as Redis's xackCommand: keyspace_hits/misses count it.
+    let has = match cx.db().read::<Stream>(key)? {
         Some(s) => s.groups.contains_key(gname),
         None => false,
     };
@@ -619,6 +623,9 @@ pub(super) fn xclaim(cx: &mut Ctx<'_>) -> CmdResult {
 /// XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]
 pub(super) fn xautoclaim(cx: &mut Ctx<'_>) -> CmdResult {
     let (key, gname, cname) = (cx.arg(1), cx.arg(2), cx.arg(3));
+    // Redis's order: the key is looked up first (a read: keyspace_hits/misses count it), the arguments are
+    // read, and only then come a wrong type and NOGROUP.
+    let has_group = cx.db().read::<Stream>(key).map(|s| s.is_some_and(|s| s.groups.contains_key(gname)));
     let minidle =
         parse_i64(cx.arg(4)).ok_or(CmdError::new("ERR Invalid min-idle-time argument for XAUTOCLAIM"))?.max(0);
     let start = range_start(cx.arg(5))?;
@@ -642,9 +649,8 @@ pub(super) fn xautoclaim(cx: &mut Ctx<'_>) -> CmdResult {
         }
         j += 1;
     }
-    match cx.db().read::<Stream>(key)? {
-        Some(s) if s.groups.contains_key(gname) => {}
-        _ => return Err(nogroup_key(key, gname)),
+    if !has_group? {
+        return Err(nogroup_key(key, gname));
     }
     cx.no_propagate();
     let now = clock::now_ms();
@@ -729,6 +735,24 @@ pub(super) fn xautoclaim(cx: &mut Ctx<'_>) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use crate::commands::testutil::{arr, bulk, bulks, int, new, ok, run, run_raw};
+
+    /// XACK and XAUTOCLAIM look their key up as reads, first, as Redis: keyspace_hits/misses count it, and
+    /// XAUTOCLAIM's argument errors come before a wrong type.
+    #[test]
+    fn ack_and_autoclaim_lookups() {
+        let mut t = new();
+        let stats = |t: &crate::commands::testutil::T| (t.s.dbs[0].hits, t.s.dbs[0].misses);
+        assert_eq!(run(&mut t, &["xack", "nosuch", "g", "1-1"]), int(0));
+        assert_eq!(stats(&t), (0, 1));
+        run(&mut t, &["set", "str", "v"]);
+        assert!(run_raw(&mut t, &["xack", "str", "g", "1-1"]).starts_with("-WRONGTYPE"));
+        assert_eq!(stats(&t), (1, 1));
+        assert_eq!(run_raw(&mut t, &["xautoclaim", "str", "g", "c", "0", "0", "count"]), "-ERR syntax error\r\n");
+        assert_eq!(stats(&t), (2, 1));
+        assert!(run_raw(&mut t, &["xautoclaim", "str", "g", "c", "0", "0"]).starts_with("-WRONGTYPE"));
+        assert!(run_raw(&mut t, &["xautoclaim", "nosuch", "g", "c", "0", "0"]).starts_with("-NOGROUP"));
+        assert_eq!(stats(&t), (3, 2));
+    }
 
     #[test]
     fn groups_pending_ack_and_claim() {
