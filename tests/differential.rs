@@ -1,5 +1,6 @@
-//! The same random command stream to redis-server 7.0 and to an in-process ferrodis, reply by reply and
-//! keyspace notification by notification, and INFO's counters after it: every
+//! The same random command stream to redis-server 7.0 and to an in-process ferrodis, reply by reply,
+//! keyspace notification by notification and propagated command by propagated command (what a replica and
+//! the AOF get), and INFO's counters after it: every
 //! data type's commands with good and bad arguments over five keys (so types collide and encodings convert
 //! at small thresholds), in RESP2 and RESP3, replies compared exactly but for the order of unordered
 //! collections. A stream is
@@ -11,6 +12,9 @@ mod common;
 use common::real_redis::real_redis;
 use common::TestServer;
 use redis::{cmd, Connection, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
 
 /// A connection in RESP2, or RESP3 (HELLO 3) with `resp3`.
 fn connect(port: u16, resp3: bool) -> Connection {
@@ -56,7 +60,7 @@ fn command(d: &mut Draw) -> Vec<String> {
         .to_string()
     };
     let s = |d: &mut Draw, from: &[&str]| d.pick(from).to_string();
-    let mut c: Vec<String> = match d.below(55) {
+    let mut c: Vec<String> = match d.below(56) {
         0 => {
             let opts: &[&[&str]] =
                 &[&[], &["NX"], &["XX"], &["GET"], &["KEEPTTL"], &["EX", "100000"], &["PX", "0"], &["NX", "GET"]];
@@ -153,6 +157,12 @@ fn command(d: &mut Draw) -> Vec<String> {
             "JUSTID".into(),
         ],
         53 => vec!["XPENDING".into(), k(d), s(d, &["g1", "g2"])],
+        54 => {
+            let mut c = vec!["GEOADD".into(), k(d)];
+            c.extend(s(d, &["", "NX", "XX", "CH", "xx"]).split_whitespace().map(str::to_string));
+            c.extend([s(d, &["13.36", "-74", "0", "200"]), s(d, &["38.1", "40.7", "0", "91"]), s(d, STRS)]);
+            c
+        }
         _ => vec![s(d, &["XLEN", "OBJECT", "SORT"]), k(d)],
     };
     if c[0] == "OBJECT" {
@@ -189,6 +199,74 @@ fn events(sub: &mut Connection) -> Vec<(Value, Value)> {
             other => panic!("unexpected on the subscriber: {other:?}"),
         }
     }
+}
+
+/// A replica as bare as the protocol allows: PSYNC ? -1 without `capa eof`, so that both servers send the
+/// snapshot as `$<len>` (disk-based), then the command stream this reads.
+struct FakeReplica {
+    reader: BufReader<TcpStream>,
+    parser: redis::Parser,
+}
+
+impl FakeReplica {
+    fn attach(port: u16) -> FakeReplica {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(b"*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n").unwrap();
+        let mut reader = BufReader::new(s);
+        // +FULLRESYNC, newlines while the snapshot is made, then $<len> and the snapshot.
+        loop {
+            let mut line = String::new();
+            assert!(reader.read_line(&mut line).unwrap() > 0, "the master closed the link");
+            if let Some(len) = line.strip_prefix('$') {
+                let mut rdb = vec![0u8; len.trim().parse().unwrap()];
+                reader.read_exact(&mut rdb).unwrap();
+                return FakeReplica { reader, parser: redis::Parser::new() };
+            }
+        }
+    }
+
+    /// The commands propagated up to `SET __marker__ <marker>` (the master's PINGs left out), names in
+    /// lower case.
+    fn until(&mut self, marker: &str) -> Vec<Vec<String>> {
+        let mut out = Vec::new();
+        loop {
+            let Value::Array(items) = self.parser.parse_value(&mut self.reader).unwrap() else { panic!() };
+            let mut c: Vec<String> = items
+                .iter()
+                .map(|v| match v {
+                    Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+                    other => format!("{other:?}"),
+                })
+                .collect();
+            c[0] = c[0].to_ascii_lowercase();
+            if c == ["set", "__marker__", marker] {
+                return out;
+            }
+            if c[0] != "ping" {
+                out.push(c);
+            }
+        }
+    }
+}
+
+/// Two propagated streams are the same, but for absolute expire times a relative TTL became on each server
+/// (SET ... PXAT t, PEXPIREAT key t), which may differ by the milliseconds between the two servers' runs.
+fn same_propagation(a: &[Vec<String>], b: &[Vec<String>]) -> bool {
+    let when =
+        |c: &[String], i: usize| (c[0] == "pexpireat" && i == 2) || (i > 0 && c[i - 1].eq_ignore_ascii_case("pxat"));
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.len() == y.len()
+                && (0..x.len()).all(|i| {
+                    x[i] == y[i]
+                        || when(x, i)
+                            && match (x[i].parse::<i64>(), y[i].parse::<i64>()) {
+                                (Ok(p), Ok(q)) => (p - q).abs() <= 1000,
+                                _ => false,
+                            }
+                })
+        })
 }
 
 /// The statistics one command stream must move alike: keyspace hits and misses, error replies, and per
@@ -282,6 +360,8 @@ fn random_commands_reply_as_redis_7_0() {
         let _: () = cmd("CONFIG").arg("SET").arg("notify-keyspace-events").arg("KEA").query(con).unwrap();
     }
     let (mut their_events, mut my_events) = (subscriber(real.port), subscriber(server.addr().port()));
+    let (mut their_replica, mut my_replica) =
+        (FakeReplica::attach(real.port), FakeReplica::attach(server.addr().port()));
     // Seeds 1-4 in RESP2, 5-8 in RESP3 (maps, sets, doubles, nulls of their own).
     for seed in 1..=8u64 {
         if seed == 5 {
@@ -302,6 +382,16 @@ fn random_commands_reply_as_redis_7_0() {
             assert_eq!(got, want, "seed {seed}, command {i}: {}", c.join(" "));
             let (want, got) = (events(&mut their_events), events(&mut my_events));
             assert_eq!(got, want, "seed {seed}, command {i}: {}: keyspace events", c.join(" "));
+            let marker = format!("{seed}:{i}");
+            for con in [&mut theirs, &mut mine] {
+                let _: Value = cmd("SET").arg("__marker__").arg(&marker).query(con).unwrap();
+            }
+            let (want, got) = (their_replica.until(&marker), my_replica.until(&marker));
+            assert!(
+                same_propagation(&got, &want),
+                "seed {seed}, command {i}: {}: what replicas get\n  redis-server: {want:?}\n  ferrodis:     {got:?}",
+                c.join(" ")
+            );
         }
         assert_eq!(stats(&mut mine), stats(&mut theirs), "seed {seed}: INFO counters after the stream");
     }

@@ -31,6 +31,8 @@ fn sync_streams_rewritten_writes() {
     cmd("GET").arg("a").query::<String>(&mut con).unwrap();
     cmd("EXPIRE").arg("a").arg(50).query::<()>(&mut con).unwrap();
     cmd("INCRBYFLOAT").arg("f").arg("1.5").query::<String>(&mut con).unwrap();
+    cmd("HINCRBYFLOAT").arg("h").arg("fld").arg("2.5").query::<String>(&mut con).unwrap();
+    cmd("GEOADD").arg("g").arg("ch").arg("13.361389").arg("38.115556").arg("Palermo").query::<i64>(&mut con).unwrap();
     cmd("SELECT").arg(3).query::<()>(&mut con).unwrap();
     cmd("GETDEL").arg("nokey").query::<Option<String>>(&mut con).unwrap();
     cmd("SET").arg("b").arg("2").query::<()>(&mut con).unwrap();
@@ -40,6 +42,10 @@ fn sync_streams_rewritten_writes() {
     assert!(text.contains("SELECT $1 0 *5 $3 SET $1 a $1 1 $4 PXAT"), "{text}");
     assert!(text.contains("$9 PEXPIREAT $1 a"), "{text}");
     assert!(text.contains("*4 $3 SET $1 f $3 1.5 $7 KEEPTTL"), "{text}");
+    // HINCRBYFLOAT goes out as the HSET of its result, GEOADD as the ZADD it is (options as written, the
+    // member's geohash as its score), as Redis 7.0 propagates them.
+    assert!(text.contains("*4 $4 HSET $1 h $3 fld $3 2.5"), "{text}");
+    assert!(text.contains("*5 $4 zadd $1 g $2 ch $16 3479099956230698 $7 Palermo"), "{text}");
     assert!(text.contains("SELECT $1 3 *3 $3 SET $1 b $1 2"), "{text}");
     assert!(!text.contains("GET $1 a"), "reads are not propagated: {text}");
     assert!(!text.contains("GETDEL"), "no-op writes are not propagated: {text}");

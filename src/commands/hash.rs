@@ -217,6 +217,9 @@ fn hincrbyfloat(cx: &mut Ctx<'_>) -> CmdResult {
         Ok(text)
     })?;
     out.bulk(text.as_bytes());
+    // As Redis: replicas and the AOF get the result (HSET), not the increment, so float formatting and
+    // precision cannot make them differ.
+    cx.propagate_as(&[b"HSET", key, field, text.as_bytes()]);
     cx.modified(key);
     cx.notify(NOTIFY_HASH, "hincrbyfloat", key);
     Ok(())
