@@ -226,24 +226,23 @@ impl FakeReplica {
         }
     }
 
-    /// The commands propagated up to `SET __marker__ <marker>` (the master's PINGs left out), names in
-    /// lower case.
+    /// The commands propagated up to `SET __marker__ <marker>` (the master's PINGs left out), as sent: the
+    /// case of a name is part of what is compared.
     fn until(&mut self, marker: &str) -> Vec<Vec<String>> {
         let mut out = Vec::new();
         loop {
             let Value::Array(items) = self.parser.parse_value(&mut self.reader).unwrap() else { panic!() };
-            let mut c: Vec<String> = items
+            let c: Vec<String> = items
                 .iter()
                 .map(|v| match v {
                     Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
                     other => format!("{other:?}"),
                 })
                 .collect();
-            c[0] = c[0].to_ascii_lowercase();
-            if c == ["set", "__marker__", marker] {
+            if c[0].eq_ignore_ascii_case("set") && c[1..] == ["__marker__", marker] {
                 return out;
             }
-            if c[0] != "ping" {
+            if !c[0].eq_ignore_ascii_case("ping") {
                 out.push(c);
             }
         }
@@ -253,8 +252,9 @@ impl FakeReplica {
 /// Two propagated streams are the same, but for absolute expire times a relative TTL became on each server
 /// (SET ... PXAT t, PEXPIREAT key t), which may differ by the milliseconds between the two servers' runs.
 fn same_propagation(a: &[Vec<String>], b: &[Vec<String>]) -> bool {
-    let when =
-        |c: &[String], i: usize| (c[0] == "pexpireat" && i == 2) || (i > 0 && c[i - 1].eq_ignore_ascii_case("pxat"));
+    let when = |c: &[String], i: usize| {
+        (c[0].eq_ignore_ascii_case("pexpireat") && i == 2) || (i > 0 && c[i - 1].eq_ignore_ascii_case("pxat"))
+    };
     a.len() == b.len()
         && a.iter().zip(b).all(|(x, y)| {
             x.len() == y.len()

@@ -33,6 +33,8 @@ fn sync_streams_rewritten_writes() {
     cmd("INCRBYFLOAT").arg("f").arg("1.5").query::<String>(&mut con).unwrap();
     cmd("HINCRBYFLOAT").arg("h").arg("fld").arg("2.5").query::<String>(&mut con).unwrap();
     cmd("GEOADD").arg("g").arg("ch").arg("13.361389").arg("38.115556").arg("Palermo").query::<i64>(&mut con).unwrap();
+    cmd("SADD").arg("s").arg("m1").arg("m2").arg("m3").query::<i64>(&mut con).unwrap();
+    cmd("SPOP").arg("s").arg(2).query::<Vec<String>>(&mut con).unwrap();
     cmd("SELECT").arg(3).query::<()>(&mut con).unwrap();
     cmd("GETDEL").arg("nokey").query::<Option<String>>(&mut con).unwrap();
     cmd("SET").arg("b").arg("2").query::<()>(&mut con).unwrap();
@@ -47,6 +49,10 @@ fn sync_streams_rewritten_writes() {
     assert!(text.contains("*4 $4 HSET $1 h $3 fld $3 2.5"), "{text}");
     assert!(text.contains("*5 $4 zadd $1 g $2 ch $16 3479099956230698 $7 Palermo"), "{text}");
     assert!(text.contains("SELECT $1 3 *3 $3 SET $1 b $1 2"), "{text}");
+    // SPOP with a count: an SREM per member, in MULTI/EXEC (Redis 7.0 wraps a command's several effects).
+    let spop = text.find("*1 $5 MULTI *3 $4 SREM $1 s $2 m").expect(&text);
+    assert!(text[spop..].contains("*3 $4 SREM $1 s $2 m") && text[spop..].contains("*1 $4 EXEC"), "{text}");
+    assert_eq!(text.matches("SREM").count(), 2, "{text}");
     assert!(!text.contains("GET $1 a"), "reads are not propagated: {text}");
     assert!(!text.contains("GETDEL"), "no-op writes are not propagated: {text}");
     let info: String = cmd("INFO").arg("replication").query(&mut con).unwrap();

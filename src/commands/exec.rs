@@ -506,9 +506,18 @@ fn run_request(
 fn propagate_effects(s: &mut State, db: usize, argv: &Argv<'_>, dirty_before: u64) {
     match s.prop.chosen.take() {
         Some(cmds) => {
+            // Several commands for one (SPOP with a count: an SREM per member) go out in MULTI/EXEC, as
+            // Redis 7.0's propagatePendingCommands wraps them; inside EXEC or a script they join that unit.
+            let several = cmds.len() > 1;
+            if several {
+                s.prop.feed.hold();
+            }
             for c in cmds {
                 let args: Vec<&[u8]> = c.iter().map(|a| a.as_slice()).collect();
                 s.prop.feed.command(db, &args);
+            }
+            if several {
+                s.prop.feed.release();
             }
         }
         None if s.persist.dirty > dirty_before => {
