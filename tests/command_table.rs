@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::real_redis::real_redis;
+use common::real_redis::real_redis_7_0;
 use common::TestServer;
 use redis::{cmd, Connection, Value};
 use std::collections::BTreeMap;
@@ -68,27 +68,10 @@ fn table(con: &mut Connection, sub: &str) -> BTreeMap<String, String> {
     }
 }
 
-/// redis-server 7.0 from PATH, or None after saying why the test is skipped.
-fn real_redis_7_0(tag: &str) -> Option<(common::real_redis::RealRedis, Connection)> {
-    let real = match real_redis(tag) {
-        Ok(r) => r,
-        Err(why) => {
-            println!("skipped: {why}");
-            return None;
-        }
-    };
-    let mut con = connect(real.port);
-    let info: String = cmd("INFO").arg("server").query(&mut con).unwrap();
-    if !info.contains("redis_version:7.0.") {
-        println!("skipped: redis-server on PATH is not 7.0 (later releases have other commands and parameters)");
-        return None;
-    }
-    Some((real, con))
-}
-
 #[test]
 fn command_info_and_docs_are_redis_7_0s() {
-    let Some((_real, mut theirs)) = real_redis_7_0("command-table") else { return };
+    let Some(real) = real_redis_7_0("command-table") else { return };
+    let mut theirs = connect(real.port);
     let server = TestServer::start();
     let mut mine = server.conn();
     for sub in ["INFO", "DOCS"] {
@@ -107,7 +90,8 @@ fn command_info_and_docs_are_redis_7_0s() {
 /// dir, ...) or that the two test set-ups start differently.
 #[test]
 fn config_get_all_is_redis_7_0s() {
-    let Some((_real, mut theirs)) = real_redis_7_0("config-table") else { return };
+    let Some(real) = real_redis_7_0("config-table") else { return };
+    let mut theirs = connect(real.port);
     let server = TestServer::start();
     let mut mine = server.conn();
     let all = |con: &mut Connection| -> BTreeMap<String, String> {

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::real_redis::real_redis;
+use common::real_redis::real_redis_7_0;
 use common::TestServer;
 use redis::{cmd, Connection, Value};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -327,19 +327,7 @@ fn reply(con: &mut Connection, c: &[String]) -> String {
 
 /// redis-server 7.0 from PATH and an in-process ferrodis, or None after saying why the test is skipped.
 fn both(tag: &str) -> Option<(common::real_redis::RealRedis, TestServer)> {
-    let real = match real_redis(tag) {
-        Ok(r) => r,
-        Err(why) => {
-            println!("skipped: {why}");
-            return None;
-        }
-    };
-    let info: String = cmd("INFO").arg("server").query(&mut connect(real.port, false)).unwrap();
-    if !info.contains("redis_version:7.0.") {
-        println!("skipped: redis-server on PATH is not 7.0");
-        return None;
-    }
-    Some((real, TestServer::start()))
+    Some((real_redis_7_0(tag)?, TestServer::start()))
 }
 
 #[test]

@@ -32,6 +32,26 @@ pub fn real_redis(tag: &str) -> Result<RealRedis, String> {
     real_redis_with(tag, None)
 }
 
+/// redis-server 7.0 exactly, for tests that hold ferrodis to its replies and tables (later releases have
+/// other commands, parameters and texts); None after printing why the test is skipped.
+pub fn real_redis_7_0(tag: &str) -> Option<RealRedis> {
+    let checked = redis_server_on_path().ok_or("redis-server is not on PATH".to_string()).and_then(|bin| {
+        let out = Command::new(&bin).arg("--version").output().map_err(|e| format!("{}: {e}", bin.display()))?;
+        let version = String::from_utf8_lossy(&out.stdout).into_owned();
+        match version.contains(" v=7.0.") {
+            true => real_redis(tag),
+            false => Err(format!("{} is not Redis 7.0 ({})", bin.display(), version.trim())),
+        }
+    });
+    match checked {
+        Ok(r) => Some(r),
+        Err(why) => {
+            println!("skipped: {why}");
+            None
+        }
+    }
+}
+
 /// The same, starting from `rdb` as its dump.rdb.
 pub fn real_redis_with(tag: &str, rdb: Option<&Path>) -> Result<RealRedis, String> {
     let bin = redis_server_on_path().ok_or("redis-server is not on PATH")?;
