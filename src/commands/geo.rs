@@ -282,15 +282,18 @@ fn geoadd(cx: &mut Ctx<'_>) -> CmdResult {
     if added + updated > 0 {
         // GEOADD runs as ZADD in Redis, propagation and events included: "zadd key [options] score member
         // ...", the options as the client wrote them, each score the member's 52-bit geohash.
-        let argv = cx.argv;
-        let scores: Vec<String> = items.iter().map(|&(score, _)| (score as u64).to_string()).collect();
-        let mut args: Vec<&[u8]> = vec![b"zadd", key];
-        args.extend((2..longidx).map(|i| argv.get(i)));
-        for (&(_, m), s) in items.iter().zip(&scores) {
-            args.push(s.as_bytes());
-            args.push(m);
+        // Built only when a replica or the AOF will take it: no allocation per GEOADD otherwise.
+        if cx.s.prop.feed.enabled {
+            let argv = cx.argv;
+            let scores: Vec<String> = items.iter().map(|&(score, _)| (score as u64).to_string()).collect();
+            let mut args: Vec<&[u8]> = vec![b"zadd", key];
+            args.extend((2..longidx).map(|i| argv.get(i)));
+            for (&(_, m), s) in items.iter().zip(&scores) {
+                args.push(s.as_bytes());
+                args.push(m);
+            }
+            cx.propagate_as(&args);
         }
-        cx.propagate_as(&args);
         cx.modified(key);
         cx.s.persist.dirty += (added + updated - 1) as u64;
         cx.notify(NOTIFY_ZSET, "zadd", key);
